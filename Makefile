@@ -1,0 +1,146 @@
+# mlwatch build. `make` builds the three programs, `make test` runs every test,
+# `make asan` runs them under ASan+UBSan, `make fuzz` runs the libFuzzer targets,
+# `make bench` the benchmarks. Missing Debian packages are installed first.
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+B ?= build
+CC ?= cc
+SAN ?=
+
+PKGS := ncursesw sqlite3 libcurl libcjson libprotobuf-c inih libmicrohttpd libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
+CRIT_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMLWATCH_VERSION=\"$(VERSION)\" \
+	-Icommon -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN := -fsanitize=address,undefined
+endif
+LDFLAGS ?=
+
+PROTO := common/mlwatch.proto
+PB_C := $(B)/gen/mlwatch.pb-c.c
+PB_H := $(B)/gen/mlwatch.pb-c.h
+
+COMMON_SRC := $(wildcard common/*.c)
+AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
+COLL_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
+TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c))
+TLIB_SRC := $(wildcard tests/lib/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(B)/obj/gen/mlwatch.pb-c.o
+AGENT_OBJ := $(call obj,$(AGENT_SRC))
+COLL_OBJ := $(call obj,$(COLL_SRC))
+TUI_OBJ := $(call obj,$(TUI_SRC))
+TLIB_OBJ := $(call obj,$(TLIB_SRC))
+
+LIBS := $(B)/libagent.a $(B)/libcollector.a $(B)/libtui.a $(B)/libmlwatch.a
+BINS := $(B)/mlwatch-agent $(B)/mlwatchd $(B)/mlwatch
+UNIT := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+INTEG := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/test_*.c))
+BENCH := $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/bench_*.c))
+
+.PHONY: all deps test-deps test unit integration asan fuzz fuzz-short bench install clean demo soak format
+all: deps
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(BINS) mlwatch-agent mlwatchd mlwatch
+
+# Convenience links at the top so `./mlwatchd --help` works after `make`.
+mlwatch-agent mlwatchd mlwatch: %: $(B)/%
+	@ln -sf $(B)/$@ $@
+
+deps:
+	@scripts/deps.sh build
+test-deps:
+	@scripts/deps.sh test
+
+$(PB_C) $(PB_H): $(PROTO)
+	@mkdir -p $(B)/gen
+	protoc-c --c_out=$(B)/gen --proto_path=common $(PROTO)
+
+$(B)/obj/gen/mlwatch.pb-c.o: $(PB_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Werror,$(ALL_CFLAGS)) -c $< -o $@
+
+$(B)/obj/%.o: %.c | $(PB_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libmlwatch.a: $(COMMON_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/libagent.a: $(AGENT_OBJ)
+	@rm -f $@; ar rcs $@ $^ /dev/null 2>/dev/null || ar rcs $@
+$(B)/libcollector.a: $(COLL_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/libtui.a: $(TUI_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/mlwatch-agent: $(B)/obj/agent/main.o $(B)/libagent.a $(B)/libmlwatch.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(B)/mlwatchd: $(B)/obj/collector/main.o $(B)/libcollector.a $(B)/libmlwatch.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(B)/mlwatch: $(B)/obj/tui/main.o $(B)/libtui.a $(B)/libcollector.a $(B)/libmlwatch.a
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $< $(TLIB_OBJ) $(LIBS) $(PKG_LIBS) $(CRIT_LIBS)
+
+tests-built: $(BINS) $(UNIT) $(INTEG)
+
+# The test run: every unit test, then every integration test (they start the
+# real binaries from $(B)). Ends with Criterion's synthesis lines and a total.
+test: test-deps
+	@$(MAKE) --no-print-directory tests-built
+	@scripts/run-tests.sh $(B) $(UNIT) $(INTEG)
+
+unit: test-deps
+	@$(MAKE) --no-print-directory $(UNIT)
+	@scripts/run-tests.sh $(B) $(UNIT)
+
+asan: test-deps
+	@$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS="-O1 -g" tests-built
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		MLWATCH_SAN=1 scripts/run-tests.sh build-asan \
+		$(patsubst $(B)/%,build-asan/%,$(UNIT) $(INTEG))
+
+FUZZ_SECONDS ?= 60
+fuzz: test-deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+fuzz-short: test-deps
+	@scripts/fuzz.sh 10
+
+bench: test-deps
+	@$(MAKE) --no-print-directory $(BINS) $(BENCH)
+	@scripts/run-bench.sh $(B) $(BENCH)
+
+demo: deps
+	@$(MAKE) --no-print-directory binaries
+	@$(B)/mlwatch demo
+
+SOAK_SECONDS ?= 600
+soak: test-deps
+	@$(MAKE) --no-print-directory tests-built
+	@SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	for m in man/*.[158]; do [ -f $$m ] || continue; \
+		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+format:
+	clang-format -i common/*.[ch] agent/*.[ch] collector/*.[ch] tui/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf build build-asan build-fuzz mlwatch-agent mlwatchd mlwatch
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Checks for the Debian packages mlwatch needs and installs the missing ones
+# (as root, after one `apt-get update`); otherwise prints the exact command.
+# Usage: scripts/deps.sh build|test
+set -eu
+build="pkg-config make gcc libncurses-dev libnng-dev libsqlite3-dev libcurl4-openssl-dev
+libcjson-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev libssl-dev libmicrohttpd-dev"
+test="libcriterion-dev tmux valgrind python3 curl openssl sqlite3 man-db clang libclang-rt-14-dev
+prometheus procps iproute2 python3-numpy python3-scipy"
+want=$build
+[ "${1:-build}" = test ] && want="$build $test"
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "mlwatch: missing packages; run as root:" >&2
+	echo "  apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "mlwatch: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2
