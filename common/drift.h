@@ -1,0 +1,222 @@
+/*
+ * drift: data-drift statistics of a window against a reference profile,
+ * exactly as defined in CONTRACT.md section 5 (and cross-checked against
+ * scipy/numpy by tests/data/gen_reference.py).
+ *
+ * Numeric features: two-sample KS D (as scipy.stats.ks_2samp) with the
+ * limiting-distribution p-value kstwobign.sf(D sqrt(nm/(n+m))); Wasserstein-1
+ * divided by max(std_ref, 0.001); PSI and Jensen-Shannon distance (base 2)
+ * over 10 reference-quantile bins. Categorical features: chi-square
+ * statistic and p-value, PSI and JS over the reference's top-64 categories +
+ * "other" (only when the reference has more) + "new".
+ *
+ * A drift_ref (reference profile) is built once per feature from raw values,
+ * stored as a BLOB (drift_ref_encode) and reloaded (drift_ref_decode). A
+ * drift_result is plain data the collector can store column by column.
+ * Statistics are never NaN: an empty side gives an explicit `insufficient`
+ * result with every statistic 0 and drifted false.
+ *
+ * Ownership: drift_ref is caller-allocated, owns its arrays (drift_ref_fini
+ * frees them); drift_result owns nothing. Functions take const inputs and
+ * are thread-safe on distinct outputs. Errors are negative errno values.
+ */
+#ifndef MLWATCH_DRIFT_H
+#define MLWATCH_DRIFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sample.h"
+
+enum drift_kind {
+	DRIFT_NUMERIC = 0,
+	DRIFT_CATEGORICAL = 1,
+};
+
+/* How a feature's score is chosen. DEFAULT follows the contract
+ * (Evidently's choice): numeric -> KS p-value if the reference has <= 1000
+ * values else normed Wasserstein; categorical -> chi2 p-value if <= 1000 else
+ * JS. KS and WASSERSTEIN are numeric-only, CHI2 categorical-only; PSI and JS
+ * apply to both. */
+enum drift_method {
+	DRIFT_METHOD_DEFAULT = 0,
+	DRIFT_METHOD_KS,
+	DRIFT_METHOD_WASSERSTEIN,
+	DRIFT_METHOD_PSI,
+	DRIFT_METHOD_JS,
+	DRIFT_METHOD_CHI2,
+};
+
+/* Reference size at or below which the default uses a p-value test. */
+#define DRIFT_SMALL_REF 1000
+/* Default thresholds: p-values drift when p < threshold, distances when
+ * score >= threshold. */
+#define DRIFT_P_THRESHOLD 0.05
+#define DRIFT_DIST_THRESHOLD 0.1
+/* Floor for PSI proportions and categorical reference proportions. */
+#define DRIFT_PROP_FLOOR 0.0001
+/* Floor for the reference std that normalises Wasserstein. */
+#define DRIFT_STD_FLOOR 0.001
+/* Severity cap for p-value methods, and the p floor it comes from. */
+#define DRIFT_SEVERITY_MAX 1000.0
+#define DRIFT_P_FLOOR 1e-12
+/* Categorical cells beyond the top ones: "other" (if any) then "new". */
+#define DRIFT_MAX_CELLS (SAMPLE_CATS_TOP + 2)
+
+/* Lower-case method name ("ks", "wasserstein", "psi", "js", "chi2";
+ * "default" for DRIFT_METHOD_DEFAULT). Never NULL. */
+const char *drift_method_name(enum drift_method m);
+/* Parses a name as above into *m. -EINVAL if unknown. */
+int drift_method_parse(const char *name, enum drift_method *m);
+/* True when m's score is a p-value (KS, CHI2). */
+bool drift_method_is_pvalue(enum drift_method m);
+/* The contract's default threshold for m (0.05 for p-values, else 0.1). */
+double drift_method_default_threshold(enum drift_method m);
+
+/* Per-feature configuration ([model] section). method DEFAULT and threshold
+ * <= 0 (or NaN) mean "the contract's default". A zeroed struct is the
+ * default. */
+struct drift_opts {
+	enum drift_method method;
+	double threshold;
+};
+
+/* ---- reference profile -------------------------------------------------- */
+
+struct drift_ref {
+	enum drift_kind kind;
+	uint64_t n;          /* values in the profile (sample size, or category total) */
+	/* numeric */
+	double *sorted;      /* sorted[0..n) ascending, owned (NULL if categorical) */
+	double edges[SAMPLE_BINS - 1];  /* numpy percentiles 10..90 */
+	double bin_prop[SAMPLE_BINS];   /* reference proportion per bin, unfloored */
+	double min, max, mean, std;     /* std: population (ddof = 0) */
+	/* categorical */
+	struct sample_cats cats;        /* ranked; zeroed if numeric */
+	size_t ncells;                  /* cells incl. the "new" one */
+	double cell_prop[DRIFT_MAX_CELLS];       /* unfloored proportions */
+	double cell_prop_floor[DRIFT_MAX_CELLS]; /* floored, renormalised */
+};
+
+/* Builds a numeric profile from values[0..n) (any order, all finite, else
+ * -EINVAL). If n > SAMPLE_REF_MAX a uniform sample of SAMPLE_REF_MAX values
+ * is kept (deterministic in seed). n may be 0 (an empty profile: every drift
+ * result against it is insufficient). ref must be uninitialised or
+ * finalised; on error it is left finalised. */
+int drift_ref_numeric(struct drift_ref *ref, const double *values, size_t n,
+                      uint64_t seed);
+
+/* Builds a categorical profile from a frequency table (copied; counts may
+ * come from a full pass over the reference data). The table need not be
+ * ranked. On error ref is left finalised. */
+int drift_ref_categorical(struct drift_ref *ref, const struct sample_cats *counts);
+
+/* Convenience: a categorical profile from NUL-terminated values[0..n). */
+int drift_ref_categorical_values(struct drift_ref *ref,
+                                 const char *const *values, size_t n);
+
+/* Frees what ref owns and zeroes it. Safe on a zeroed struct. */
+void drift_ref_fini(struct drift_ref *ref);
+
+/* Encoding (SQLite BLOB): u8 version | u8 kind | numeric: varint n,
+ * n x f64 sorted values (edges and moments are recomputed on decode, so they
+ * cannot disagree with the sample) | categorical: sample_cats encoding. */
+int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len);
+/* Decodes into an uninitialised ref. Validates everything (-EPROTO): sorted
+ * and finite values, n <= SAMPLE_REF_MAX, well-formed category table. On
+ * error ref is left finalised. */
+int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len);
+
+/* ---- data quality ------------------------------------------------------ */
+
+/* True when numeric v lies outside the reference's [min, max] (false for an
+ * empty or categorical profile). */
+bool drift_out_of_range(const struct drift_ref *ref, double v);
+/* True when the categorical reference never saw name (false for an empty or
+ * numeric profile). */
+bool drift_is_new_category(const struct drift_ref *ref, const char *name,
+                           size_t len);
+/* Categorical cell of name: 0..ncells-2 for reference cells, ncells-1 for
+ * "new". -1 for a numeric profile. */
+int drift_ref_cell(const struct drift_ref *ref, const char *name, size_t len);
+
+/* ---- results ----------------------------------------------------------- */
+
+struct drift_result {
+	enum drift_kind kind;
+	uint64_t n_ref;
+	uint64_t n_cur;
+	bool insufficient;   /* an empty side: statistics 0, not drifted */
+	/* numeric (0 when categorical) */
+	double ks;           /* D */
+	double ks_p;
+	double wasserstein;  /* normed by max(std_ref, 0.001) */
+	/* categorical (0 when numeric) */
+	double chi2;
+	double chi2_p;
+	/* both */
+	double psi;
+	double js;
+	/* the score the drift flag and severity come from */
+	enum drift_method method;  /* never DRIFT_METHOD_DEFAULT */
+	double score;
+	double threshold;
+	double severity;     /* 1.0 = at the threshold; p-values capped at 1000 */
+	bool drifted;
+};
+
+/* Drift of a numeric window sample cur[0..n) (any order; NaN/Inf -EINVAL;
+ * missing values must already be excluded) against ref. opts may be NULL.
+ * -EINVAL also for a categorical ref or a categorical-only method; -ENOMEM.
+ * On error *out is zeroed. */
+int drift_numeric(const struct drift_ref *ref, const double *cur, size_t n,
+                  const struct drift_opts *opts, struct drift_result *out);
+/* Same with cur already sorted ascending (no copy is made). */
+int drift_numeric_sorted(const struct drift_ref *ref, const double *cur,
+                         size_t n, const struct drift_opts *opts,
+                         struct drift_result *out);
+
+/* Drift of a categorical window given its counts per cell (counts[ncells],
+ * indexed as drift_ref_cell) against ref. */
+int drift_categorical(const struct drift_ref *ref, const uint64_t *counts,
+                      size_t ncells, const struct drift_opts *opts,
+                      struct drift_result *out);
+/* Convenience: counts NUL-terminated values[0..n) then drift_categorical. */
+int drift_categorical_values(const struct drift_ref *ref,
+                             const char *const *values, size_t n,
+                             const struct drift_opts *opts,
+                             struct drift_result *out);
+
+/* ---- the statistics themselves (exposed for tests and benchmarks) ------ */
+
+/* KS D of sorted a[0..n) and b[0..m), n, m >= 1: max |F_a(x) - F_b(x)|
+ * over all sample points, ties handled as scipy (right-continuous CDFs). */
+double drift_ks_stat(const double *a, size_t n, const double *b, size_t m);
+/* Kolmogorov limiting distribution survival function, as
+ * scipy.stats.kstwobign.sf(x); 1 for x <= 0. */
+double drift_kstwobign_sf(double x);
+/* kstwobign.sf(d * sqrt(n m / (n + m))). */
+double drift_ks_pvalue(double d, size_t n, size_t m);
+/* W1 of sorted a[0..n) and b[0..m), n, m >= 1, as
+ * scipy.stats.wasserstein_distance (not normalised). */
+double drift_wasserstein(const double *a, size_t n, const double *b, size_t m);
+/* sum((c - r) ln(c / r)) over k proportions, each floored at
+ * DRIFT_PROP_FLOOR first. */
+double drift_psi(const double *ref_prop, const double *cur_prop, size_t k);
+/* Jensen-Shannon distance base 2 of p[k] and q[k] (each normalised to sum
+ * 1, as scipy.spatial.distance.jensenshannon(p, q, base=2)); 0 when either
+ * sums to 0. In [0, 1]. */
+double drift_js(const double *p, const double *q, size_t k);
+/* Pearson chi-square sum((o - e)^2 / e) over k cells with e > 0 (cells with
+ * e == 0 and o == 0 are skipped). */
+double drift_chi2_stat(const uint64_t *obs, const double *expected, size_t k);
+/* Chi-square survival function with dof > 0 degrees of freedom
+ * (scipy.stats.chi2.sf); 1 for x <= 0. */
+double drift_chi2_sf(double x, double dof);
+/* Regularised incomplete gamma functions P(a, x) and Q(a, x) = 1 - P,
+ * a > 0, x >= 0 (series / Lentz continued fraction, ~1e-14 relative). */
+double drift_gamma_p(double a, double x);
+double drift_gamma_q(double a, double x);
+
+#endif /* MLWATCH_DRIFT_H */
