@@ -40,7 +40,11 @@ COLL_OBJ := $(call obj,$(COLL_SRC))
 TUI_OBJ := $(call obj,$(TUI_SRC))
 TLIB_OBJ := $(call obj,$(TLIB_SRC))
 
-LIBS := $(B)/libagent.a $(B)/libcollector.a $(B)/libtui.a $(B)/libmlwatch.a
+# A program's library exists only once it has sources besides main.c.
+AGENT_LIB := $(if $(AGENT_SRC),$(B)/libagent.a)
+COLL_LIB := $(if $(COLL_SRC),$(B)/libcollector.a)
+TUI_LIB := $(if $(TUI_SRC),$(B)/libtui.a)
+LIBS := $(AGENT_LIB) $(COLL_LIB) $(TUI_LIB) $(B)/libmlwatch.a
 BINS := $(B)/mlwatch-agent $(B)/mlwatchd $(B)/mlwatch
 UNIT := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/test_*.c))
@@ -76,17 +80,17 @@ $(B)/obj/%.o: %.c | $(PB_H)
 $(B)/libmlwatch.a: $(COMMON_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(B)/libagent.a: $(AGENT_OBJ)
-	@rm -f $@; ar rcs $@ $^ /dev/null 2>/dev/null || ar rcs $@
+	@rm -f $@; ar rcs $@ $^
 $(B)/libcollector.a: $(COLL_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(B)/libtui.a: $(TUI_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(B)/mlwatch-agent: $(B)/obj/agent/main.o $(B)/libagent.a $(B)/libmlwatch.a
+$(B)/mlwatch-agent: $(B)/obj/agent/main.o $(AGENT_LIB) $(B)/libmlwatch.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(B)/mlwatchd: $(B)/obj/collector/main.o $(B)/libcollector.a $(B)/libmlwatch.a
+$(B)/mlwatchd: $(B)/obj/collector/main.o $(COLL_LIB) $(B)/libmlwatch.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(B)/mlwatch: $(B)/obj/tui/main.o $(B)/libtui.a $(B)/libcollector.a $(B)/libmlwatch.a
+$(B)/mlwatch: $(B)/obj/tui/main.o $(TUI_LIB) $(COLL_LIB) $(B)/libmlwatch.a
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(LIBS)

@@ -1,0 +1,188 @@
+/* config: the INI file of the contract's section 6 (read with inih) and the
+ * command-line flags that override it. One table of keys per section says
+ * each key's type, bounds and default; flags are the same keys spelled with
+ * dashes (--spool-max for spool_max), so file and command line can never
+ * disagree on what a setting means.
+ *
+ * Errors name the place: "FILE:LINE: unknown key 'x' in [agent]". All strings
+ * in the structs are malloc'd and freed by config_free. */
+#ifndef MLW_CONFIG_H
+#define MLW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/mlwatch/mlwatch.conf"
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+struct agent_config {
+	char *collector;
+	char *http;
+	struct strlist listen_dgram;
+	struct strlist tail;
+	char *state_dir;
+	char *spool_dir; /* "" = <state_dir>/spool */
+	uint64_t spool_max;
+	double sample_rate;
+	char *token_file;
+	char *agent_id; /* "" = hostname */
+	char *tls_ca, *tls_cert, *tls_key;
+	enum log_level log_level;
+	long batch_max_events;
+	int64_t batch_max_delay_ms;
+	uint64_t max_body;
+	long max_events_per_request;
+	long max_connections;
+	long inflight;
+	uint64_t memory_max;
+	int64_t stats_interval_ms;
+	int64_t kserve_ttl_ms;
+	int64_t resend_ms;
+};
+
+struct collector_config {
+	char *db;
+	char *listen;
+	char *http;
+	char *token_file;
+	char *tls_ca, *tls_cert, *tls_key;
+	bool tls_verify_clients;
+	bool insecure;
+	int64_t window_ms;
+	enum log_level log_level;
+	int64_t retention_raw_ms;
+	int64_t retention_windows_ms;
+	int64_t label_ttl_ms;
+	uint64_t max_message;
+	char *synchronous; /* "normal" | "full" */
+	int64_t analyze_interval_ms;
+	char *external_url;
+	long workers;
+};
+
+struct tui_config {
+	char *db;
+	int64_t interval_ms;
+	bool no_color;
+	enum log_level log_level;
+	char *range; /* 15m | 1h | 6h | 24h | 7d */
+};
+
+enum feature_kind_cfg { KIND_AUTO = 0, KIND_NUMERIC = 1, KIND_CATEGORICAL = 2 };
+
+struct model_feature_config {
+	char *name;
+	enum feature_kind_cfg kind;
+	char *method;     /* NULL = default choice; ks|wasserstein|psi|js|chi2 */
+	double threshold; /* 0 = the method's default */
+	int line;
+};
+
+struct model_config {
+	char *name;
+	int line;
+	bool has_sample_rate;
+	double sample_rate;
+	char *task; /* auto | classification | regression */
+	struct model_feature_config *features;
+	size_t n_features;
+};
+
+struct alert_config {
+	char *name;
+	int line;      /* of the [alert NAME] header */
+	int expr_line; /* of the expr key, for expression errors */
+	char *model;   /* name or "*" */
+	char *expr;
+	int64_t for_ms;
+	char *severity; /* page | warn | info */
+	char *receivers; /* comma-separated receiver names */
+	char *summary;
+	char *description;
+	bool send_resolved;
+	int64_t repeat_interval_ms;
+};
+
+struct receiver_config {
+	char *name;
+	int line;
+	char *type; /* webhook | alertmanager | slack | pagerduty */
+	char *url;
+	char *secret_file;
+	char *routing_key_file;
+	char *ca_file;
+	int64_t max_age_ms;
+	int64_t timeout_ms;
+	int64_t min_interval_ms;
+};
+
+struct mlw_config {
+	char *path; /* the file read, or NULL */
+	struct agent_config agent;
+	struct collector_config collector;
+	struct tui_config tui;
+	struct model_config *models;
+	size_t n_models;
+	struct alert_config *alerts;
+	size_t n_alerts;
+	struct receiver_config *receivers;
+	size_t n_receivers;
+};
+
+/* Sets every default. Returns 0, -1 when out of memory. */
+int config_init(struct mlw_config *cfg);
+void config_free(struct mlw_config *cfg);
+
+/* Reads path into cfg (after config_init). Returns 0, or -1 with
+ * "FILE:LINE: reason" in err. */
+int config_load(struct mlw_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Sections whose keys can be set as flags. */
+enum config_section { CONFIG_AGENT, CONFIG_COLLECTOR, CONFIG_TUI };
+
+/* Sets key (underscores or dashes) of section from a flag value. Returns 0,
+ * -1 unknown key, -2 bad value (reason in err, without the flag name). */
+int config_set(struct mlw_config *cfg, enum config_section sec, const char *key, const char *value,
+	       char *err, size_t errlen);
+/* 1 when the key is a boolean (a flag without a value), 0 when it takes a
+ * value, -1 when unknown. */
+int config_key_is_bool(enum config_section sec, const char *key);
+
+/* Calls fn for every key the loader accepts, as "section.key" ("model.kind.*"
+ * for pattern keys); for documentation checks. */
+void config_for_each_key(void (*fn)(const char *section, const char *key, const char *def,
+				    void *arg),
+			 void *arg);
+
+/* Calls fn for each key of one flag-settable section with its type name
+ * ("string", "duration", "size", "number", "integer", "bool", "level",
+ * "list") and default; for --help. */
+void config_for_each_flag(enum config_section sec,
+			  void (*fn)(const char *key, const char *type, const char *def, void *arg),
+			  void *arg);
+
+/* Looks up a model's section; NULL when none. */
+const struct model_config *config_model(const struct mlw_config *cfg, const char *name);
+
+/* "90s", "5m", "4h", "7d", "200ms", "1w", "1.5h"; a bare number is seconds. */
+int config_parse_duration(const char *s, int64_t *ms);
+/* "256MiB", "8MB", "1024": units B, KB, MB, GB, TB (powers of 1000) and KiB,
+ * MiB, GiB, TiB (powers of 1024); a bare number is bytes. */
+int config_parse_size(const char *s, uint64_t *bytes);
+int config_parse_bool(const char *s, bool *out);
+/* Formats ms as the shortest exact form ("90s", "5m", "200ms"). */
+char *config_format_duration(int64_t ms, char *buf, size_t cap);
+
+/* Reads a secret from a file: the first line, without trailing whitespace.
+ * Refuses files larger than 4 KiB and empty secrets. Returns a malloc'd
+ * string or NULL with the reason in err (never the secret itself). */
+char *config_read_secret(const char *path, char *err, size_t errlen);
+
+#endif

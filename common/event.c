@@ -1,0 +1,560 @@
+/* event: see event.h. */
+#include "event.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "text.h"
+
+static int fail(struct event_error *err, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct event_error *err, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->index = -1;
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+char *event_error_format(const struct event_error *err, char *buf, size_t cap)
+{
+	char safe[sizeof(err->field)];
+
+	/* Field names come from the request: never echo control characters. */
+	text_sanitize(safe, sizeof(safe), err->field);
+	if (err->index >= 0 && safe[0])
+		snprintf(buf, cap, "[%ld].%s: %s", err->index, safe, err->reason);
+	else if (err->index >= 0)
+		snprintf(buf, cap, "[%ld]: %s", err->index, err->reason);
+	else if (safe[0])
+		snprintf(buf, cap, "%s: %s", safe, err->reason);
+	else
+		snprintf(buf, cap, "%s", err->reason);
+	return buf;
+}
+
+bool event_model_name_valid(const char *s, size_t n)
+{
+	if (n < 1 || n > EVENT_MODEL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool event_feature_name_valid(const char *s, size_t n)
+{
+	return n >= 1 && n <= EVENT_FEATURE_NAME_MAX && s[0] != '@' && text_printable(s, n);
+}
+
+bool event_id_valid(const char *s, size_t n)
+{
+	if (n < 1 || n > EVENT_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Copies a field name for an error path, marking truncation. */
+static void field_path(char *buf, size_t cap, const char *prefix, const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 64)
+		snprintf(buf, cap, "%s.%.64s...", prefix, name);
+	else
+		snprintf(buf, cap, "%s.%s", prefix, name);
+}
+
+static int parse_ts(const cJSON *item, double now, double *out, bool *given,
+		    struct event_error *err)
+{
+	double ts;
+
+	if (!item || cJSON_IsNull(item)) {
+		*out = now;
+		*given = false;
+		return 0;
+	}
+	if (cJSON_IsNumber(item)) {
+		ts = item->valuedouble;
+		if (!isfinite(ts) || ts < 0)
+			return fail(err, "ts", "must be non-negative Unix seconds");
+	} else if (cJSON_IsString(item)) {
+		if (clock_parse_rfc3339(item->valuestring, &ts) != 0)
+			return fail(err, "ts", "not an RFC 3339 date-time (like 2026-11-25T12:00:00Z)");
+		if (ts < 0)
+			return fail(err, "ts", "before 1970");
+	} else {
+		return fail(err, "ts", "must be a number (Unix seconds) or an RFC 3339 string");
+	}
+	if (ts > now + EVENT_FUTURE_MAX_S)
+		return fail(err, "ts", "%.0f s in the future (clock skew; at most %.0f s allowed)",
+			    ts - now, EVENT_FUTURE_MAX_S);
+	*out = ts;
+	*given = true;
+	return 0;
+}
+
+static int parse_model(const cJSON *obj, struct arena *a, const char **out,
+		       struct event_error *err)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "model");
+
+	if (!m || cJSON_IsNull(m))
+		return fail(err, "model", "required");
+	if (!cJSON_IsString(m))
+		return fail(err, "model", "must be a string");
+	size_t n = strlen(m->valuestring);
+	if (!event_model_name_valid(m->valuestring, n))
+		return fail(err, "model", "must be 1-%d characters of [A-Za-z0-9_.-]",
+			    EVENT_MODEL_MAX);
+	*out = arena_strndup(a, m->valuestring, n);
+	return *out ? 0 : fail(err, "", "out of memory");
+}
+
+static int parse_id(const cJSON *obj, struct arena *a, bool required, const char **out,
+		    struct event_error *err)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+
+	*out = NULL;
+	if (!id || cJSON_IsNull(id))
+		return required ? fail(err, "id", "required (labels join events by id)") : 0;
+	if (!cJSON_IsString(id))
+		return fail(err, "id", "must be a string");
+	size_t n = strlen(id->valuestring);
+	if (!event_id_valid(id->valuestring, n))
+		return fail(err, "id", "must be 1-%d printable ASCII characters", EVENT_ID_MAX);
+	*out = arena_strndup(a, id->valuestring, n);
+	return *out ? 0 : fail(err, "", "out of memory");
+}
+
+/* A prediction or label value: number, string or boolean ("true"/"false"). */
+static int parse_value(const cJSON *item, const char *field, struct arena *a, struct value *out,
+		       struct event_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!item || cJSON_IsNull(item))
+		return 0;
+	if (cJSON_IsNumber(item)) {
+		if (!isfinite(item->valuedouble))
+			return fail(err, field, "must be a finite number");
+		out->kind = VALUE_NUMBER;
+		out->num = item->valuedouble;
+		return 0;
+	}
+	if (cJSON_IsString(item) || cJSON_IsBool(item)) {
+		const char *s = cJSON_IsBool(item) ? (cJSON_IsTrue(item) ? "true" : "false")
+						   : item->valuestring;
+		size_t n = strlen(s);
+		if (n > EVENT_CATEGORY_MAX)
+			return fail(err, field, "longer than %d bytes", EVENT_CATEGORY_MAX);
+		if (!text_printable(s, n))
+			return fail(err, field, "must be printable UTF-8");
+		out->kind = VALUE_STRING;
+		out->str = arena_strndup(a, s, n);
+		return out->str ? 0 : fail(err, "", "out of memory");
+	}
+	return fail(err, field, "must be a number, a string, or null");
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Reports the first name that occurs twice among n names, or NULL. */
+static const char *find_duplicate(const char **names, size_t n)
+{
+	if (n <= 16) {
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(names[i], names[j]) == 0)
+					return names[i];
+		return NULL;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(names[i], names[i - 1]) == 0)
+			return names[i];
+	return NULL;
+}
+
+static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
+			  struct event_error *err)
+{
+	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(obj, "features");
+	const cJSON *f;
+	const char **names = NULL;
+	char path[192];
+	size_t n = 0, i = 0;
+	int rc = -1;
+
+	if (!fs || cJSON_IsNull(fs))
+		return 0;
+	if (!cJSON_IsObject(fs))
+		return fail(err, "features", "must be an object of name -> value");
+	cJSON_ArrayForEach(f, fs) n++;
+	if (n > EVENT_FEATURES_MAX)
+		return fail(err, "features", "%zu entries; at most %d allowed", n,
+			    EVENT_FEATURES_MAX);
+	if (n == 0)
+		return 0;
+	ev->features = arena_alloc(a, n * sizeof(*ev->features));
+	names = malloc(n * sizeof(*names));
+	if (!ev->features || !names) {
+		fail(err, "", "out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(f, fs)
+	{
+		struct feature *ft = &ev->features[i];
+		size_t len = strlen(f->string);
+
+		if (!event_feature_name_valid(f->string, len)) {
+			field_path(path, sizeof(path), "features", f->string);
+			fail(err, path,
+			     "name must be 1-%d bytes of printable UTF-8, not starting with '@'",
+			     EVENT_FEATURE_NAME_MAX);
+			goto out;
+		}
+		ft->name = arena_strndup(a, f->string, len);
+		if (!ft->name) {
+			fail(err, "", "out of memory");
+			goto out;
+		}
+		names[i] = ft->name;
+		if (cJSON_IsNull(f)) {
+			ft->kind = FEATURE_MISSING;
+		} else if (cJSON_IsNumber(f)) {
+			if (!isfinite(f->valuedouble)) {
+				field_path(path, sizeof(path), "features", f->string);
+				fail(err, path, "must be a finite number");
+				goto out;
+			}
+			ft->kind = FEATURE_NUMERIC;
+			ft->num = f->valuedouble;
+		} else if (cJSON_IsString(f) || cJSON_IsBool(f)) {
+			field_path(path, sizeof(path), "features", f->string);
+			struct value v;
+			if (parse_value(f, path, a, &v, err) != 0)
+				goto out;
+			ft->kind = FEATURE_CATEGORICAL;
+			ft->str = v.str;
+		} else {
+			field_path(path, sizeof(path), "features", f->string);
+			fail(err, path, "must be a number, a string, a boolean or null");
+			goto out;
+		}
+		i++;
+	}
+	ev->n_features = n;
+	const char *dup = find_duplicate(names, n);
+	if (dup) {
+		field_path(path, sizeof(path), "features", dup);
+		fail(err, path, "appears twice");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(names);
+	return rc;
+}
+
+static int parse_scores(const cJSON *obj, struct arena *a, struct event *ev,
+			struct event_error *err)
+{
+	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(obj, "scores");
+	const cJSON *s;
+	char path[192];
+	size_t n = 0, i = 0;
+
+	if (!ss || cJSON_IsNull(ss))
+		return 0;
+	if (!cJSON_IsObject(ss))
+		return fail(err, "scores", "must be an object of class -> probability");
+	cJSON_ArrayForEach(s, ss) n++;
+	if (n > EVENT_SCORES_MAX)
+		return fail(err, "scores", "%zu entries; at most %d allowed", n, EVENT_SCORES_MAX);
+	if (n == 0)
+		return 0;
+	ev->scores = arena_alloc(a, n * sizeof(*ev->scores));
+	if (!ev->scores)
+		return fail(err, "", "out of memory");
+	cJSON_ArrayForEach(s, ss)
+	{
+		size_t len = strlen(s->string);
+		field_path(path, sizeof(path), "scores", s->string);
+		if (len < 1 || len > EVENT_CATEGORY_MAX || !text_printable(s->string, len))
+			return fail(err, path, "class must be 1-%d bytes of printable UTF-8",
+				    EVENT_CATEGORY_MAX);
+		if (!cJSON_IsNumber(s) || !(s->valuedouble >= 0 && s->valuedouble <= 1))
+			return fail(err, path, "must be a probability in [0, 1]");
+		ev->scores[i].cls = arena_strndup(a, s->string, len);
+		if (!ev->scores[i].cls)
+			return fail(err, "", "out of memory");
+		ev->scores[i].p = s->valuedouble;
+		i++;
+	}
+	ev->n_scores = n;
+	return 0;
+}
+
+int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
+		struct event_error *err)
+{
+	const cJSON *it;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!cJSON_IsObject(obj))
+		return fail(err, "", "an event must be a JSON object");
+	if (parse_model(obj, a, &ev->model, err) || parse_id(obj, a, false, &ev->id, err))
+		return -1;
+
+	it = cJSON_GetObjectItemCaseSensitive(obj, "version");
+	if (it && !cJSON_IsNull(it)) {
+		size_t n;
+		if (!cJSON_IsString(it))
+			return fail(err, "version", "must be a string");
+		n = strlen(it->valuestring);
+		if (n < 1 || n > EVENT_VERSION_MAX || !text_printable(it->valuestring, n))
+			return fail(err, "version", "must be 1-%d printable characters",
+				    EVENT_VERSION_MAX);
+		ev->version = arena_strndup(a, it->valuestring, n);
+		if (!ev->version)
+			return fail(err, "", "out of memory");
+	}
+	if (parse_ts(cJSON_GetObjectItemCaseSensitive(obj, "ts"), now, &ev->ts, &ev->ts_given,
+		     err))
+		return -1;
+
+	it = cJSON_GetObjectItemCaseSensitive(obj, "latency_ms");
+	if (it && !cJSON_IsNull(it)) {
+		if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
+			return fail(err, "latency_ms", "must be a finite number >= 0");
+		ev->latency_ms = it->valuedouble;
+		ev->has_latency = true;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(obj, "error");
+	if (it && !cJSON_IsNull(it)) {
+		if (!cJSON_IsBool(it))
+			return fail(err, "error", "must be true or false");
+		ev->error = cJSON_IsTrue(it);
+	}
+	if (parse_features(obj, a, ev, err) || parse_scores(obj, a, ev, err))
+		return -1;
+	if (parse_value(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), "prediction", a,
+			&ev->prediction, err))
+		return -1;
+	it = cJSON_GetObjectItemCaseSensitive(obj, "score");
+	if (it && !cJSON_IsNull(it)) {
+		if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= 1))
+			return fail(err, "score", "must be a probability in [0, 1]");
+		ev->score = it->valuedouble;
+		ev->has_score = true;
+	}
+	if (parse_value(cJSON_GetObjectItemCaseSensitive(obj, "label"), "label", a, &ev->label,
+			err))
+		return -1;
+	if (ev->label.kind != VALUE_NONE && ev->prediction.kind != VALUE_NONE &&
+	    ev->label.kind != ev->prediction.kind)
+		return fail(err, "label", "must be of the same kind as prediction (%s)",
+			    ev->prediction.kind == VALUE_NUMBER ? "a number" : "a string");
+	return 0;
+}
+
+int label_parse(const cJSON *obj, double now, struct arena *a, struct label *lb,
+		struct event_error *err)
+{
+	const cJSON *it;
+
+	memset(lb, 0, sizeof(*lb));
+	if (!cJSON_IsObject(obj))
+		return fail(err, "", "a label must be a JSON object");
+	if (parse_model(obj, a, &lb->model, err) || parse_id(obj, a, true, &lb->id, err))
+		return -1;
+	it = cJSON_GetObjectItemCaseSensitive(obj, "label");
+	if (!it || cJSON_IsNull(it))
+		return fail(err, "label", "required");
+	if (parse_value(it, "label", a, &lb->label, err))
+		return -1;
+	return parse_ts(cJSON_GetObjectItemCaseSensitive(obj, "ts"), now, &lb->ts, &lb->ts_given,
+			err);
+}
+
+void event_batch_init(struct event_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	arena_init(&b->arena, 0);
+}
+
+void event_batch_reset(struct event_batch *b)
+{
+	free(b->events);
+	free(b->labels);
+	arena_reset(&b->arena);
+	event_batch_init(b);
+}
+
+static int batch_reserve(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Parses one item into the batch. Returns 0, -1 (err), -3 (memory). */
+static int add_item(const cJSON *item, enum event_body_kind kind, double now, struct event_batch *b,
+		    struct event_error *err)
+{
+	if (kind == EVENT_BODY_EVENTS) {
+		if (batch_reserve((void **)&b->events, &b->cap_events, b->n_events + 1,
+				  sizeof(*b->events)))
+			return -3;
+		if (event_parse(item, now, &b->arena, &b->events[b->n_events], err))
+			return -1;
+		b->n_events++;
+	} else {
+		if (batch_reserve((void **)&b->labels, &b->cap_labels, b->n_labels + 1,
+				  sizeof(*b->labels)))
+			return -3;
+		if (label_parse(item, now, &b->arena, &b->labels[b->n_labels], err))
+			return -1;
+		b->n_labels++;
+	}
+	return 0;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* Line number (1-based) of position p in body, for NDJSON error messages. */
+static long line_of(const char *body, const char *p)
+{
+	long line = 1;
+	for (const char *q = body; q < p; q++)
+		line += *q == '\n';
+	return line;
+}
+
+int event_parse_body(const char *body, size_t len, enum event_body_kind kind, double now,
+		     size_t max_items, struct event_batch *b, struct event_error *err)
+{
+	const char *end = body + len, *p;
+	size_t n0 = b->n_events, l0 = b->n_labels, count = 0;
+	cJSON *doc = NULL;
+	int rc = -1;
+
+	memset(err, 0, sizeof(*err));
+	err->index = -1;
+	p = skip_ws(body, end);
+	if (p == end) {
+		fail(err, "", "empty body");
+		goto out;
+	}
+	if (memchr(body, '\0', len)) {
+		fail(err, "", "body contains a NUL byte");
+		goto out;
+	}
+	if (*p == '[') {
+		const char *pe = NULL;
+		doc = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &pe, 0);
+		if (!doc) {
+			fail(err, "", "invalid JSON at byte %ld", pe ? (long)(pe - body) : 0L);
+			goto out;
+		}
+		if (skip_ws(pe, end) != end) {
+			fail(err, "", "unexpected data after the JSON array at byte %ld",
+			     (long)(pe - body));
+			goto out;
+		}
+		const cJSON *item;
+		cJSON_ArrayForEach(item, doc) count++;
+		if (count > max_items) {
+			fail(err, "", "%zu items in one request; at most %zu allowed", count,
+			     max_items);
+			rc = -2;
+			goto out;
+		}
+		long i = 0;
+		cJSON_ArrayForEach(item, doc)
+		{
+			int r = add_item(item, kind, now, b, err);
+			if (r) {
+				err->index = i;
+				rc = r;
+				goto out;
+			}
+			i++;
+		}
+		rc = 0;
+		goto out;
+	}
+	/* One object, or NDJSON: parse values one after another. */
+	for (long i = 0; p < end; i++) {
+		const char *pe = NULL;
+		if (*p != '{') {
+			fail(err, "", "line %ld: expected a JSON object", line_of(body, p));
+			err->index = i;
+			goto out;
+		}
+		if ((size_t)i >= max_items) {
+			fail(err, "", "more than %zu items in one request", max_items);
+			rc = -2;
+			goto out;
+		}
+		doc = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &pe, 0);
+		if (!doc) {
+			fail(err, "", "line %ld: invalid JSON at byte %ld",
+			     line_of(body, pe ? pe : p), pe ? (long)(pe - body) : 0L);
+			err->index = i;
+			goto out;
+		}
+		int r = add_item(doc, kind, now, b, err);
+		cJSON_Delete(doc);
+		doc = NULL;
+		if (r) {
+			err->index = i;
+			rc = r;
+			goto out;
+		}
+		p = skip_ws(pe, end);
+	}
+	rc = 0;
+out:
+	cJSON_Delete(doc);
+	if (rc != 0) {
+		/* All or nothing. Arena memory of the failed items stays until reset. */
+		b->n_events = n0;
+		b->n_labels = l0;
+	}
+	return rc;
+}

@@ -1,0 +1,94 @@
+/* wire: the agent -> collector messages (common/mlwatch.proto, protobuf-c)
+ * converted to and from the event structs of event.h.
+ *
+ * Decoding validates every field with the same rules as ingest (names,
+ * finite numbers, ranges): an item that breaks one is skipped and counted in
+ * n_invalid, the rest of the batch is kept. Nothing decoded is trusted more
+ * than a JSON request would be. */
+#ifndef MLW_WIRE_H
+#define MLW_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "event.h"
+
+#define WIRE_PROTOCOL 1
+#define WIRE_MAX_MESSAGE (64u << 20) /* default cap on an encoded batch */
+#define WIRE_AGENT_ID_MAX 128
+#define WIRE_TOKEN_MAX 1024
+#define WIRE_SKETCH_MAX (64u << 10)
+
+/* 100% of one model's traffic in one second of event time. */
+struct wire_summary {
+	const char *model;
+	int64_t second;
+	uint64_t count, errors, sampled;
+	const uint8_t *sketch; /* ddsketch_encode() bytes, may be NULL */
+	size_t sketch_len;
+};
+
+struct wire_agent_stats {
+	bool present;
+	uint64_t received, rejected, spool_dropped, spool_bytes;
+	double started;
+};
+
+struct wire_batch {
+	uint32_t protocol;
+	const char *agent_id;
+	uint64_t seq;
+	const uint8_t *token; /* NULL when absent */
+	size_t token_len;
+	double created;
+	struct event *events;
+	size_t n_events;
+	struct label *labels;
+	size_t n_labels;
+	struct wire_summary *summaries;
+	size_t n_summaries;
+	struct wire_agent_stats stats;
+	/* Filled by wire_decode_batch: items skipped by validation. */
+	size_t n_invalid;
+	char first_invalid[256];
+	/* Owned storage of a decoded batch; freed by wire_batch_free. */
+	void *pb;
+	struct arena arena;
+};
+
+/* Packs b into a malloc'd buffer (*out, *len; the caller frees it).
+ * Returns 0, or -1 when out of memory. */
+int wire_encode_batch(const struct wire_batch *b, uint8_t **out, size_t *len);
+
+/* Unpacks and validates buf. max_len caps the encoded size (0 =
+ * WIRE_MAX_MESSAGE). Returns 0 (possibly with n_invalid > 0), or -1 with a
+ * reason in err when the message as a whole is unusable (too large, not a
+ * Batch, bad header). On -1 nothing needs freeing; on 0 call wire_batch_free. */
+int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wire_batch *out,
+		      char *err, size_t errlen);
+void wire_batch_free(struct wire_batch *b);
+
+enum wire_status {
+	WIRE_OK = 0,
+	WIRE_UNAUTHORIZED = 1,
+	WIRE_INVALID = 2,
+	WIRE_BUSY = 3,
+	WIRE_VERSION = 4,
+};
+const char *wire_status_name(enum wire_status s);
+
+struct wire_reply {
+	uint64_t seq;
+	enum wire_status status;
+	bool duplicate;
+	uint32_t stored, rejected;
+	char message[256];
+};
+
+int wire_encode_reply(const struct wire_reply *r, uint8_t **out, size_t *len);
+int wire_decode_reply(const uint8_t *buf, size_t len, struct wire_reply *r, char *err,
+		      size_t errlen);
+
+#endif
