@@ -1,0 +1,96 @@
+/* store: the SQLite database shared by mlwatchd (writer) and mlwatch
+ * (reader): opening it the right way, the schema and its migrations, and
+ * transactions. All SQL lives in common/store*.c: store_ingest (what the
+ * collector writes), store_alerts (alert state, silences, outbox),
+ * store_query (what the dashboard and subcommands read). Nothing outside
+ * them calls sqlite3_* directly, so that a second engine can come later.
+ *
+ * Schema (user_version 1; see store_schema_sql() for the full text):
+ *   meta(key, value)                         last_write, window_seconds, ...
+ *   models(id, name, task, created, last_event)
+ *   features(model_id, name, kind, source)   kind 1 numeric, 2 categorical
+ *   agents(agent_id, last_seq, last_seen, batches, events, ...)
+ *   batches_seen(agent_id, seq, received)    dedupe on (agent_id, seq)
+ *   events(id, model_id, req_id, ts, window_start, latency_ms, error,
+ *          version, features JSON, pred_num|pred_str, score, scores JSON,
+ *          label_num|label_str, label_ts)    raw sampled events
+ *   pending_labels(model_id, req_id, label_num|label_str, ts, expires)
+ *   windows(model_id, start, end, count, errors, sampled, latency_sketch,
+ *           labelled, p50..p999, max, mean, provisional, dirty, analyzed)
+ *   window_features(model_id, start, feature, kind, n, missing,
+ *           type_errors, out_of_range, new_category, sample BLOB)
+ *   drift(model_id, start, feature, ... every statistic, method, score,
+ *         threshold, severity, drifted, insufficient, cur_hist JSON)
+ *   accuracy(model_id, start, labelled, accuracy, macro_f1, mae, rmse,
+ *            est_accuracy, est_low, est_high, label_coverage, per_class)
+ *   reference(model_id, feature, kind, n, profile BLOB, hist JSON)
+ *   calibration(model_id, profile BLOB, n, created)
+ *   concept_state(model_id, detector, state BLOB, updated)
+ *   concept_events(id, model_id, ts, window_start, detector, detail)
+ *   alerts(id, rule, model, feature, state, severity, value, threshold,
+ *          active_at, fired_at, resolved_at, last_notified, fingerprint,
+ *          acked, acked_at, summary, description, updated)
+ *   silences(id, rule, model, created, ends, comment)
+ *   outbox(id, receiver, alert_id, kind, payload JSON, created,
+ *          next_attempt, attempts, status, last_error, delivered_at)
+ * Times are Unix seconds (REAL); window starts are integer seconds. */
+#ifndef MLW_STORE_H
+#define MLW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+enum store_mode {
+	STORE_RW_CREATE, /* the collector: create (mode 0600) and migrate */
+	STORE_RW,	 /* ack/silence/reference import: must exist, migrate */
+	STORE_RO,	 /* the dashboard: read only, never blocks the writer */
+};
+
+struct store {
+	struct sqlite3 *db;
+	enum store_mode mode;
+	char *path;
+	int in_tx;
+};
+
+/* Opens path. synchronous_full selects PRAGMA synchronous=FULL (else NORMAL).
+ * Returns 0, or -1 with the reason in err (no store to close). */
+int store_open(struct store *st, const char *path, enum store_mode mode, bool synchronous_full,
+	       char *err, size_t errlen);
+/* Checkpoints the WAL (writers) and closes. */
+void store_close(struct store *st);
+
+/* BEGIN IMMEDIATE (writers) or BEGIN (readers) / COMMIT / ROLLBACK.
+ * Return 0 or -1 (store_errmsg says why; SQLITE_BUSY is retried by
+ * busy_timeout first). */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Prepares sql once into *slot (a cache the calling module owns) and resets
+ * it for reuse. Returns the statement or NULL. */
+struct sqlite3_stmt *store_prepare(struct store *st, struct sqlite3_stmt **slot, const char *sql);
+/* Finalizes n cached statements. */
+void store_finalize(struct sqlite3_stmt **slots, size_t n);
+
+const char *store_errmsg(const struct store *st);
+/* Runs sql with no results (DDL, pragmas). */
+int store_exec(struct store *st, const char *sql);
+
+/* meta table. store_meta_get returns 0 and copies the value, -1 if absent. */
+int store_meta_set(struct store *st, const char *key, const char *value);
+int store_meta_get(struct store *st, const char *key, char *buf, size_t cap);
+
+/* Size of the database file and its WAL, in bytes. */
+int64_t store_file_size(const struct store *st);
+
+/* The full DDL of the current schema, for documentation and tests. */
+const char *store_schema_sql(void);
+
+#endif
