@@ -9,7 +9,8 @@
  * Bins are a dense array over the occupied index range, capped at
  * DDSKETCH_MAX_BINS; past that the lowest bins are collapsed into one, so low
  * quantiles lose accuracy first (latency tails are what matter). With alpha
- * 0.01, 2048 bins span 36 decades: 1 ns .. 1 h needs about 700.
+ * 0.01 a bin is 2% wide and 2048 bins span 17.8 decades: 1 us .. 1 h in ms
+ * takes 1101 bins, 1e-9 ms .. 1 h 1790.
  *
  * count, min, max and sum are exact; quantiles are clamped to [min, max].
  *
@@ -68,8 +69,8 @@ int ddsketch_merge(struct ddsketch *dst, const struct ddsketch *src);
  * -ENODATA if s is empty, -EINVAL if q is outside [0, 1] or NaN. */
 int ddsketch_quantile(const struct ddsketch *s, double q, double *out);
 
-/* n quantiles at once (qs in any order), one pass over the bins; same rules
- * as ddsketch_quantile. On error nothing is written to out. */
+/* n quantiles at once (qs in any order, e.g. p50..p999 for a window row);
+ * same rules as ddsketch_quantile. On error nothing is written to out. */
 int ddsketch_quantiles(const struct ddsketch *s, const double *qs, size_t n,
                        double *out);
 

@@ -134,7 +134,8 @@ struct sample_cats {
 	uint64_t total;          /* every value added, including overflow */
 	uint64_t overflow;       /* values of names beyond the distinct bound */
 	size_t max_distinct;
-	/* Set by sample_cats_rank. */
+	/* Set by sample_cats_rank, cleared by sample_cats_add. */
+	bool ranked;
 	size_t ntop;             /* categories with their own cell, <= 64 */
 	bool has_other;          /* more than ntop categories (or overflow) */
 	uint32_t *top;           /* top[0..ntop): indexes into cats, owned */
@@ -169,7 +170,8 @@ size_t sample_cats_ncells(const struct sample_cats *t);
 uint64_t sample_cats_cell_count(const struct sample_cats *t, size_t c);
 
 /* The cell of name after ranking, or -1 if the table never saw it (a "new"
- * category). A name that overflowed the distinct bound is reported as new. */
+ * category) or is not ranked. A name that overflowed the distinct bound is
+ * reported as new. */
 int32_t sample_cats_cell(const struct sample_cats *t, const char *name,
                          size_t len);
 
