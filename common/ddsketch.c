@@ -176,8 +176,7 @@ static void sketch_widen(struct ddsketch *s, int32_t lo, int32_t hi)
 		memmove(s->bins + shift, s->bins, s->nbins * sizeof(*s->bins));
 		memset(s->bins, 0, shift * sizeof(*s->bins));
 	}
-	memset(s->bins + shift + s->nbins, 0,
-	       (need - shift - s->nbins) * sizeof(*s->bins));
+	memset(s->bins + shift + s->nbins, 0, (need - shift - s->nbins) * sizeof(*s->bins));
 	s->lo = lo;
 	s->nbins = need;
 }
@@ -185,8 +184,7 @@ static void sketch_widen(struct ddsketch *s, int32_t lo, int32_t hi)
 /* Makes the sketch cover [lo, hi] (plus what it already covers), collapsing
  * the lowest bins if the union is wider than the cap. Returns the lowest
  * index kept, or -ENOMEM with nothing changed. */
-static int sketch_cover(struct ddsketch *s, int32_t lo, int32_t hi,
-                        int32_t *lowest)
+static int sketch_cover(struct ddsketch *s, int32_t lo, int32_t hi, int32_t *lowest)
 {
 	int32_t floor_idx;
 	int rc;
@@ -274,8 +272,7 @@ int ddsketch_merge(struct ddsketch *dst, const struct ddsketch *src)
 	if (src->count == 0)
 		goto out;
 	if (src->nbins > 0) {
-		rc = sketch_cover(dst, src->lo, src->lo + (int32_t)src->nbins - 1,
-		                  &lowest);
+		rc = sketch_cover(dst, src->lo, src->lo + (int32_t)src->nbins - 1, &lowest);
 		if (rc < 0)
 			goto out;
 		for (uint32_t k = 0; k < src->nbins; k++) {
@@ -336,8 +333,7 @@ int ddsketch_quantile(const struct ddsketch *s, double q, double *out)
 	return 0;
 }
 
-int ddsketch_quantiles(const struct ddsketch *s, const double *qs, size_t n,
-                       double *out)
+int ddsketch_quantiles(const struct ddsketch *s, const double *qs, size_t n, double *out)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!(qs[i] >= 0 && qs[i] <= 1))
@@ -394,8 +390,7 @@ size_t ddsketch_memory(const struct ddsketch *s)
 size_t ddsketch_encoded_bound(const struct ddsketch *s)
 {
 	/* version, flags, 4 f64, 3 varints, zvarint, one varint per bin. */
-	return 2 + 4 * 8 + 4 * BYTES_VARINT_MAX +
-	       (size_t)s->nbins * BYTES_VARINT_MAX;
+	return 2 + 4 * 8 + 4 * BYTES_VARINT_MAX + (size_t)s->nbins * BYTES_VARINT_MAX;
 }
 
 static void sketch_write(const struct ddsketch *s, struct bytes_writer *w)
@@ -415,8 +410,7 @@ static void sketch_write(const struct ddsketch *s, struct bytes_writer *w)
 		bytes_put_varint(w, s->bins[k]);
 }
 
-int ddsketch_encode(const struct ddsketch *s, uint8_t *buf, size_t cap,
-                    size_t *len)
+int ddsketch_encode(const struct ddsketch *s, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct bytes_writer w;
 
@@ -470,9 +464,8 @@ int ddsketch_decode(const uint8_t *buf, size_t len, struct ddsketch **out)
 	nbins = bytes_get_varint(&r);
 	if (r.err || !(alpha >= ALPHA_MIN && alpha <= ALPHA_MAX))
 		goto out;
-	if (!isfinite(min) || !isfinite(max) || !isfinite(sum) || min < 0 ||
-	    max < min || sum < 0 || zero_count > count ||
-	    nbins > DDSKETCH_MAX_BINS)
+	if (!isfinite(min) || !isfinite(max) || !isfinite(sum) || min < 0 || max < min || sum < 0 ||
+	    zero_count > count || nbins > DDSKETCH_MAX_BINS)
 		goto out;
 	if (count == 0 && (min != 0 || max != 0 || sum != 0 || nbins != 0))
 		goto out;
@@ -495,8 +488,7 @@ int ddsketch_decode(const uint8_t *buf, size_t len, struct ddsketch **out)
 		lo = bytes_get_zvarint(&r);
 		/* Every representative value must be a finite positive double. */
 		max_index = (int64_t)floor(700.0 / s->log_gamma);
-		if (r.err || lo < -max_index ||
-		    lo + (int64_t)nbins - 1 > max_index)
+		if (r.err || lo < -max_index || lo + (int64_t)nbins - 1 > max_index)
 			goto out;
 		/* nbins is bounded above, so this allocation is too. */
 		s->bins = malloc((size_t)nbins * sizeof(*s->bins));

@@ -71,8 +71,7 @@ int ddsketch_quantile(const struct ddsketch *s, double q, double *out);
 
 /* n quantiles at once (qs in any order, e.g. p50..p999 for a window row);
  * same rules as ddsketch_quantile. On error nothing is written to out. */
-int ddsketch_quantiles(const struct ddsketch *s, const double *qs, size_t n,
-                       double *out);
+int ddsketch_quantiles(const struct ddsketch *s, const double *qs, size_t n, double *out);
 
 /* Exact summaries. min/max/mean are 0 for an empty sketch (check count). */
 uint64_t ddsketch_count(const struct ddsketch *s);
@@ -105,8 +104,7 @@ size_t ddsketch_encoded_bound(const struct ddsketch *s);
 
 /* Encodes s into buf[0..cap) and sets *len. -ENOSPC if cap is too small
  * (use ddsketch_encoded_bound); nothing else can fail. */
-int ddsketch_encode(const struct ddsketch *s, uint8_t *buf, size_t cap,
-                    size_t *len);
+int ddsketch_encode(const struct ddsketch *s, uint8_t *buf, size_t cap, size_t *len);
 
 /* Encodes s into a new malloc'ed buffer *out (caller frees) of *len bytes.
  * -ENOMEM on allocation failure (then *out is NULL). */

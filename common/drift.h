@@ -52,7 +52,7 @@ enum drift_method {
 #define DRIFT_SMALL_REF 1000
 /* Default thresholds: p-values drift when p < threshold, distances when
  * score >= threshold. */
-#define DRIFT_P_THRESHOLD 0.05
+#define DRIFT_P_THRESHOLD    0.05
 #define DRIFT_DIST_THRESHOLD 0.1
 /* Floor for PSI proportions and categorical reference proportions. */
 #define DRIFT_PROP_FLOOR 0.0001
@@ -60,7 +60,7 @@ enum drift_method {
 #define DRIFT_STD_FLOOR 0.001
 /* Severity cap for p-value methods, and the p floor it comes from. */
 #define DRIFT_SEVERITY_MAX 1000.0
-#define DRIFT_P_FLOOR 1e-12
+#define DRIFT_P_FLOOR      1e-12
 /* Categorical cells beyond the top ones: "other" (if any) then "new". */
 #define DRIFT_MAX_CELLS (SAMPLE_CATS_TOP + 2)
 
@@ -86,15 +86,15 @@ struct drift_opts {
 
 struct drift_ref {
 	enum drift_kind kind;
-	uint64_t n;          /* values in the profile (sample size, or category total) */
+	uint64_t n; /* values in the profile (sample size, or category total) */
 	/* numeric */
-	double *sorted;      /* sorted[0..n) ascending, owned (NULL if categorical) */
-	double edges[SAMPLE_BINS - 1];  /* numpy percentiles 10..90 */
-	double bin_prop[SAMPLE_BINS];   /* reference proportion per bin, unfloored */
-	double min, max, mean, std;     /* std: population (ddof = 0) */
+	double *sorted;                /* sorted[0..n) ascending, owned (NULL if categorical) */
+	double edges[SAMPLE_BINS - 1]; /* numpy percentiles 10..90 */
+	double bin_prop[SAMPLE_BINS];  /* reference proportion per bin, unfloored */
+	double min, max, mean, std;    /* std: population (ddof = 0) */
 	/* categorical */
-	struct sample_cats cats;        /* ranked; zeroed if numeric */
-	size_t ncells;                  /* cells incl. the "new" one */
+	struct sample_cats cats;                 /* ranked; zeroed if numeric */
+	size_t ncells;                           /* cells incl. the "new" one */
 	double cell_prop[DRIFT_MAX_CELLS];       /* unfloored proportions */
 	double cell_prop_floor[DRIFT_MAX_CELLS]; /* floored, renormalised */
 };
@@ -104,8 +104,7 @@ struct drift_ref {
  * is kept (deterministic in seed). n may be 0 (an empty profile: every drift
  * result against it is insufficient). ref must be uninitialised or
  * finalised; on error it is left finalised. */
-int drift_ref_numeric(struct drift_ref *ref, const double *values, size_t n,
-                      uint64_t seed);
+int drift_ref_numeric(struct drift_ref *ref, const double *values, size_t n, uint64_t seed);
 
 /* Builds a categorical profile from a frequency table (copied; counts may
  * come from a full pass over the reference data). The table need not be
@@ -113,8 +112,7 @@ int drift_ref_numeric(struct drift_ref *ref, const double *values, size_t n,
 int drift_ref_categorical(struct drift_ref *ref, const struct sample_cats *counts);
 
 /* Convenience: a categorical profile from NUL-terminated values[0..n). */
-int drift_ref_categorical_values(struct drift_ref *ref,
-                                 const char *const *values, size_t n);
+int drift_ref_categorical_values(struct drift_ref *ref, const char *const *values, size_t n);
 
 /* Frees what ref owns and zeroes it. Safe on a zeroed struct. */
 void drift_ref_fini(struct drift_ref *ref);
@@ -135,8 +133,7 @@ int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len);
 bool drift_out_of_range(const struct drift_ref *ref, double v);
 /* True when the categorical reference never saw name (false for an empty or
  * numeric profile). */
-bool drift_is_new_category(const struct drift_ref *ref, const char *name,
-                           size_t len);
+bool drift_is_new_category(const struct drift_ref *ref, const char *name, size_t len);
 /* Categorical cell of name: 0..ncells-2 for reference cells, ncells-1 for
  * "new". -1 for a numeric profile. */
 int drift_ref_cell(const struct drift_ref *ref, const char *name, size_t len);
@@ -147,11 +144,11 @@ struct drift_result {
 	enum drift_kind kind;
 	uint64_t n_ref;
 	uint64_t n_cur;
-	bool insufficient;   /* an empty side: statistics 0, not drifted */
+	bool insufficient; /* an empty side: statistics 0, not drifted */
 	/* numeric (0 when categorical) */
-	double ks;           /* D */
+	double ks; /* D */
 	double ks_p;
-	double wasserstein;  /* normed by max(std_ref, 0.001) */
+	double wasserstein; /* normed by max(std_ref, 0.001) */
 	/* categorical (0 when numeric) */
 	double chi2;
 	double chi2_p;
@@ -159,10 +156,10 @@ struct drift_result {
 	double psi;
 	double js;
 	/* the score the drift flag and severity come from */
-	enum drift_method method;  /* never DRIFT_METHOD_DEFAULT */
+	enum drift_method method; /* never DRIFT_METHOD_DEFAULT */
 	double score;
 	double threshold;
-	double severity;     /* 1.0 = at the threshold; p-values capped at 1000 */
+	double severity; /* 1.0 = at the threshold; p-values capped at 1000 */
 	bool drifted;
 };
 
@@ -173,20 +170,16 @@ struct drift_result {
 int drift_numeric(const struct drift_ref *ref, const double *cur, size_t n,
                   const struct drift_opts *opts, struct drift_result *out);
 /* Same with cur already sorted ascending (no copy is made). */
-int drift_numeric_sorted(const struct drift_ref *ref, const double *cur,
-                         size_t n, const struct drift_opts *opts,
-                         struct drift_result *out);
+int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t n,
+                         const struct drift_opts *opts, struct drift_result *out);
 
 /* Drift of a categorical window given its counts per cell (counts[ncells],
  * indexed as drift_ref_cell) against ref. */
-int drift_categorical(const struct drift_ref *ref, const uint64_t *counts,
-                      size_t ncells, const struct drift_opts *opts,
-                      struct drift_result *out);
+int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
+                      const struct drift_opts *opts, struct drift_result *out);
 /* Convenience: counts NUL-terminated values[0..n) then drift_categorical. */
-int drift_categorical_values(const struct drift_ref *ref,
-                             const char *const *values, size_t n,
-                             const struct drift_opts *opts,
-                             struct drift_result *out);
+int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
+                             const struct drift_opts *opts, struct drift_result *out);
 
 /* ---- the statistics themselves (exposed for tests and benchmarks) ------ */
 

@@ -39,21 +39,21 @@
 /* ---- classification ---------------------------------------------------- */
 
 /* Distinct classes tracked per window; more gives -E2BIG. */
-#define QUALITY_MAX_CLASSES 1024
+#define QUALITY_MAX_CLASSES    1024
 #define QUALITY_CLASS_NAME_MAX 256
 
 struct quality_class {
-	char *name;    /* NUL-terminated, owned */
-	uint64_t tp;   /* predicted this class and it was the label */
-	uint64_t fp;   /* predicted this class, label was another */
-	uint64_t fn;   /* label was this class, predicted another */
+	char *name;  /* NUL-terminated, owned */
+	uint64_t tp; /* predicted this class and it was the label */
+	uint64_t fp; /* predicted this class, label was another */
+	uint64_t fn; /* label was this class, predicted another */
 };
 
 struct quality_cls {
 	struct quality_class *classes; /* classes[0..n), first-seen order, owned */
 	size_t n;
 	size_t alloc;
-	uint64_t total;                /* labelled pairs */
+	uint64_t total; /* labelled pairs */
 	uint64_t correct;
 };
 
@@ -79,8 +79,8 @@ double quality_cls_macro_f1(const struct quality_cls *q);
 
 struct quality_reg {
 	uint64_t n;
-	double sum_abs;   /* sum |pred - label| */
-	double sum_sq;    /* sum (pred - label)^2 */
+	double sum_abs; /* sum |pred - label| */
+	double sum_sq;  /* sum (pred - label)^2 */
 };
 
 /* A zeroed struct is an empty accumulator. -EINVAL for non-finite input. */
@@ -99,8 +99,8 @@ double quality_label_coverage(uint64_t labelled, uint64_t total);
 #define QUALITY_CALIB_MAX_POINTS 100000
 
 struct quality_calib {
-	double *x;   /* x[0..n), owned */
-	double *y;   /* y[0..n), owned */
+	double *x; /* x[0..n), owned */
+	double *y; /* y[0..n), owned */
 	size_t n;
 };
 
@@ -109,45 +109,41 @@ struct quality_calib {
  * representation); n <= 10 * QUALITY_CALIB_MAX_POINTS. -EINVAL on bad input
  * or n == 0, -ENOMEM. calib must be zeroed or finalised; on error it is
  * left finalised. */
-int quality_calib_fit(struct quality_calib *calib, const double *conf,
-                      const uint8_t *correct, size_t n);
+int quality_calib_fit(struct quality_calib *calib, const double *conf, const uint8_t *correct,
+                      size_t n);
 void quality_calib_fini(struct quality_calib *calib);
 /* Calibrated probability of conf: linear interpolation between fitted
  * points, clipped to the end values outside; conf itself clamped to [0, 1]
  * when calib is NULL or empty (the identity calibration). NaN gives 0. */
 double quality_calib_apply(const struct quality_calib *calib, double conf);
 /* Encoding: u8 version | varint n | n x (f64 x, f64 y). */
-int quality_calib_encode(const struct quality_calib *calib, uint8_t **out,
-                         size_t *len);
+int quality_calib_encode(const struct quality_calib *calib, uint8_t **out, size_t *len);
 /* Validates (-EPROTO): n bound, finite, x strictly increasing, y
  * non-decreasing in [0, 1]. calib left finalised on error. */
-int quality_calib_decode(struct quality_calib *calib, const uint8_t *buf,
-                         size_t len);
+int quality_calib_decode(struct quality_calib *calib, const uint8_t *buf, size_t len);
 
 /* ---- estimated accuracy ------------------------------------------------- */
 
 struct quality_est {
 	uint64_t n;
-	double sum_p;     /* sum of calibrated confidences */
-	double sum_var;   /* sum p (1 - p) */
+	double sum_p;   /* sum of calibrated confidences */
+	double sum_var; /* sum p (1 - p) */
 };
 
 /* Adds one unlabelled prediction with predicted-class confidence conf
  * (calibrated through calib, which may be NULL). A zeroed struct is empty. */
-void quality_est_add(struct quality_est *e, const struct quality_calib *calib,
-                     double conf);
+void quality_est_add(struct quality_est *e, const struct quality_calib *calib, double conf);
 void quality_est_merge(struct quality_est *dst, const struct quality_est *src);
 /* Estimate and its +-3 sigma band clamped to [0, 1]. -ENODATA when n == 0
  * (outputs set to 0). Any output pointer may be NULL. */
-int quality_est_result(const struct quality_est *e, double *est, double *low,
-                       double *high);
+int quality_est_result(const struct quality_est *e, double *est, double *low, double *high);
 
 /* ---- concept drift: Page-Hinkley ----------------------------------------- */
 
-#define QUALITY_PH_DELTA 0.005
+#define QUALITY_PH_DELTA     0.005
 #define QUALITY_PH_THRESHOLD 50.0
 /* Fading factor of the cumulative sum and warm-up, as river's PageHinkley. */
-#define QUALITY_PH_ALPHA 0.9999
+#define QUALITY_PH_ALPHA         0.9999
 #define QUALITY_PH_MIN_INSTANCES 30
 
 /* Detects an increase of the mean of x (the error rate). After an alarm the
@@ -156,26 +152,24 @@ struct quality_ph {
 	double delta;
 	double threshold;
 	double alpha;
-	uint64_t n;         /* values since the last reset */
+	uint64_t n; /* values since the last reset */
 	double mean;
-	double sum;         /* faded cumulative deviation */
+	double sum; /* faded cumulative deviation */
 	double min_sum;
-	uint64_t alarms;    /* total since init */
+	uint64_t alarms; /* total since init */
 };
 
 /* With the contract's parameters. */
 void quality_ph_init(struct quality_ph *ph);
 /* With explicit ones (delta >= 0, threshold > 0, 0 < alpha <= 1). */
-int quality_ph_init_params(struct quality_ph *ph, double delta, double threshold,
-                           double alpha);
+int quality_ph_init_params(struct quality_ph *ph, double delta, double threshold, double alpha);
 /* Adds x (0 = correct, 1 = error; any finite value works). Returns 1 when
  * this value raises an alarm (and the detector resets), 0 otherwise,
  * -EINVAL for non-finite x. */
 int quality_ph_add(struct quality_ph *ph, double x);
 /* Fixed-size encoding: u8 version | 5 x f64 | varint n | varint alarms. */
 #define QUALITY_PH_ENCODED_MAX 64
-int quality_ph_encode(const struct quality_ph *ph, uint8_t *buf, size_t cap,
-                      size_t *len);
+int quality_ph_encode(const struct quality_ph *ph, uint8_t *buf, size_t cap, size_t *len);
 int quality_ph_decode(struct quality_ph *ph, const uint8_t *buf, size_t len);
 
 /* ---- concept drift: ADWIN ------------------------------------------------ */
@@ -187,17 +181,17 @@ int quality_ph_decode(struct quality_ph *ph, const uint8_t *buf, size_t len);
 #define QUALITY_ADWIN_ROWS 64
 /* Cut checks run every CLOCK values; windows shorter than MIN_LEN on either
  * side are never cut (as MOA/river). */
-#define QUALITY_ADWIN_CLOCK 32
+#define QUALITY_ADWIN_CLOCK   32
 #define QUALITY_ADWIN_MIN_LEN 5
 
 struct quality_adwin_bucket {
 	double total;
-	double variance;   /* sum of squared deviations within the bucket */
+	double variance; /* sum of squared deviations within the bucket */
 };
 
 struct quality_adwin {
 	double delta;
-	uint64_t width;      /* values in the window */
+	uint64_t width; /* values in the window */
 	double total;
 	double variance;     /* sum of squared deviations in the window */
 	uint64_t time;       /* values seen since init */
@@ -220,11 +214,8 @@ double quality_adwin_mean(const struct quality_adwin *a);
 /* Encoding: u8 version | f64 delta | varint width, time, detections |
  * f64 total, variance | u8 nrows | per row: u8 count, count x (f64, f64).
  * Decode validates structure and bucket counts against width (-EPROTO). */
-#define QUALITY_ADWIN_ENCODED_MAX \
-	(64 + QUALITY_ADWIN_ROWS * (1 + (QUALITY_ADWIN_M + 1) * 16))
-int quality_adwin_encode(const struct quality_adwin *a, uint8_t *buf,
-                         size_t cap, size_t *len);
-int quality_adwin_decode(struct quality_adwin *a, const uint8_t *buf,
-                         size_t len);
+#define QUALITY_ADWIN_ENCODED_MAX (64 + QUALITY_ADWIN_ROWS * (1 + (QUALITY_ADWIN_M + 1) * 16))
+int quality_adwin_encode(const struct quality_adwin *a, uint8_t *buf, size_t cap, size_t *len);
+int quality_adwin_decode(struct quality_adwin *a, const uint8_t *buf, size_t len);
 
 #endif /* MLWATCH_QUALITY_H */

@@ -10,7 +10,7 @@
 #include "bytes.h"
 
 #define RESERVOIR_VERSION 1
-#define CATS_VERSION 1
+#define CATS_VERSION      1
 
 /* ---- PRNG ---------------------------------------------------------------- */
 
@@ -129,8 +129,7 @@ out:
 	return rc;
 }
 
-int sample_reservoir_merge(struct sample_reservoir *dst,
-                           const struct sample_reservoir *src)
+int sample_reservoir_merge(struct sample_reservoir *dst, const struct sample_reservoir *src)
 {
 	double *a = NULL, *b = NULL, *out = NULL;
 	size_t na, nb, k;
@@ -140,13 +139,11 @@ int sample_reservoir_merge(struct sample_reservoir *dst,
 	if (src->seen == 0)
 		goto out;
 	/* Both complete and small enough: the union is exact. */
-	if (dst->len + src->len <= dst->cap && dst->seen == dst->len &&
-	    src->seen == src->len) {
+	if (dst->len + src->len <= dst->cap && dst->seen == dst->len && src->seen == src->len) {
 		rc = reservoir_reserve(dst, dst->len + src->len);
 		if (rc < 0)
 			goto out;
-		memcpy(dst->values + dst->len, src->values,
-		       src->len * sizeof(*src->values));
+		memcpy(dst->values + dst->len, src->values, src->len * sizeof(*src->values));
 		dst->len += src->len;
 		dst->seen += src->seen;
 		goto out;
@@ -212,12 +209,10 @@ out:
 
 size_t sample_reservoir_encoded_size(const struct sample_reservoir *r)
 {
-	return 1 + bytes_varint_len(r->seen) + 8 + bytes_varint_len(r->len) +
-	       r->len * 8;
+	return 1 + bytes_varint_len(r->seen) + 8 + bytes_varint_len(r->len) + r->len * 8;
 }
 
-int sample_reservoir_encode(const struct sample_reservoir *r, uint8_t *buf,
-                            size_t cap, size_t *len)
+int sample_reservoir_encode(const struct sample_reservoir *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct bytes_writer w;
 
@@ -234,8 +229,7 @@ int sample_reservoir_encode(const struct sample_reservoir *r, uint8_t *buf,
 	return 0;
 }
 
-int sample_reservoir_decode(struct sample_reservoir *r, size_t cap,
-                            const uint8_t *buf, size_t len)
+int sample_reservoir_decode(struct sample_reservoir *r, size_t cap, const uint8_t *buf, size_t len)
 {
 	struct bytes_reader rd;
 	uint64_t seen, n;
@@ -250,8 +244,7 @@ int sample_reservoir_decode(struct sample_reservoir *r, size_t cap,
 	r->rng.state = bytes_get_u64(&rd);
 	n = bytes_get_varint(&rd);
 	/* Check the count against the bytes present before allocating. */
-	if (rd.err || n > cap || n > seen || n > SIZE_MAX / 8 ||
-	    bytes_remaining(&rd) != n * 8)
+	if (rd.err || n > cap || n > seen || n > SIZE_MAX / 8 || bytes_remaining(&rd) != n * 8)
 		goto out;
 	if (n > 0) {
 		rc = reservoir_reserve(r, (size_t)n);
@@ -303,8 +296,8 @@ static int cmp_double(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-#define RADIX_BITS 11
-#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_BITS   11
+#define RADIX_SIZE   (1u << RADIX_BITS)
 #define RADIX_PASSES 6 /* 6 x 11 bits >= 64 */
 /* Below this a comparison sort is cheaper than six histogram passes. */
 #define RADIX_MIN 512
@@ -415,8 +408,8 @@ size_t sample_bin_index(const double edges[SAMPLE_BINS - 1], double v)
 	return idx;
 }
 
-void sample_bin_counts(const double edges[SAMPLE_BINS - 1], const double *x,
-                       size_t n, uint64_t counts[SAMPLE_BINS])
+void sample_bin_counts(const double edges[SAMPLE_BINS - 1], const double *x, size_t n,
+                       uint64_t counts[SAMPLE_BINS])
 {
 	for (size_t i = 0; i < n; i++)
 		counts[sample_bin_index(edges, x[i])]++;
@@ -473,8 +466,7 @@ void sample_cats_fini(struct sample_cats *t)
 }
 
 /* Slot of name: its entry's slot, or the empty slot where it would go. */
-static size_t cats_slot(const struct sample_cats *t, const char *name,
-                        size_t len, uint64_t h)
+static size_t cats_slot(const struct sample_cats *t, const char *name, size_t len, uint64_t h)
 {
 	size_t mask = t->nslots - 1;
 	size_t i = (size_t)h & mask;
@@ -516,8 +508,7 @@ static int cats_grow(struct sample_cats *t, size_t n)
 	return 0;
 }
 
-const struct sample_cat *sample_cats_find(const struct sample_cats *t,
-                                          const char *name, size_t len)
+const struct sample_cat *sample_cats_find(const struct sample_cats *t, const char *name, size_t len)
 {
 	size_t i;
 
@@ -527,8 +518,7 @@ const struct sample_cat *sample_cats_find(const struct sample_cats *t,
 	return t->slots[i] ? &t->cats[t->slots[i] - 1] : NULL;
 }
 
-int sample_cats_add(struct sample_cats *t, const char *name, size_t len,
-                    uint64_t n)
+int sample_cats_add(struct sample_cats *t, const char *name, size_t len, uint64_t n)
 {
 	const struct sample_cat *found;
 	struct sample_cat *c;
@@ -536,8 +526,7 @@ int sample_cats_add(struct sample_cats *t, const char *name, size_t len,
 	char *copy = NULL;
 	int rc = 0;
 
-	if (len > SAMPLE_CAT_NAME_MAX || (len > 0 && !name) ||
-	    t->total > UINT64_MAX - n) {
+	if (len > SAMPLE_CAT_NAME_MAX || (len > 0 && !name) || t->total > UINT64_MAX - n) {
 		rc = -EINVAL;
 		goto out;
 	}
@@ -667,8 +656,7 @@ uint64_t sample_cats_cell_count(const struct sample_cats *t, size_t c)
 	return sum;
 }
 
-int32_t sample_cats_cell(const struct sample_cats *t, const char *name,
-                         size_t len)
+int32_t sample_cats_cell(const struct sample_cats *t, const char *name, size_t len)
 {
 	const struct sample_cat *c;
 
@@ -688,8 +676,7 @@ size_t sample_cats_encoded_size(const struct sample_cats *t)
 	return n;
 }
 
-int sample_cats_encode(const struct sample_cats *t, uint8_t *buf, size_t cap,
-                       size_t *len)
+int sample_cats_encode(const struct sample_cats *t, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct bytes_writer w;
 
@@ -732,8 +719,7 @@ int sample_cats_decode(struct sample_cats *t, const uint8_t *buf, size_t len)
 			goto out;
 		name = bytes_get_raw(&r, (size_t)nl);
 		count = bytes_get_varint(&r);
-		if (r.err || count == 0 ||
-		    sample_cats_find(t, (const char *)name, (size_t)nl))
+		if (r.err || count == 0 || sample_cats_find(t, (const char *)name, (size_t)nl))
 			goto out;
 		rc = sample_cats_add(t, (const char *)name, (size_t)nl, count);
 		if (rc < 0) {

@@ -51,11 +51,11 @@ uint64_t sample_rng_below(struct sample_rng *r, uint64_t bound);
 /* ---- reservoir ------------------------------------------------------------ */
 
 struct sample_reservoir {
-	double *values;   /* values[0..len), insertion order, owned */
-	size_t len;       /* values held, <= cap */
-	size_t cap;       /* capacity fixed at init */
-	size_t alloc;     /* allocated slots (grows lazily up to cap) */
-	uint64_t seen;    /* values offered since init/reset */
+	double *values; /* values[0..len), insertion order, owned */
+	size_t len;     /* values held, <= cap */
+	size_t cap;     /* capacity fixed at init */
+	size_t alloc;   /* allocated slots (grows lazily up to cap) */
+	uint64_t seen;  /* values offered since init/reset */
 	struct sample_rng rng;
 };
 
@@ -73,19 +73,17 @@ int sample_reservoir_add(struct sample_reservoir *r, double v);
  * output slot comes from dst or src with probability proportional to the
  * values each has seen (not held). dst->seen becomes the sum. Uses dst's
  * RNG; src is unchanged. -ENOMEM leaves dst unchanged. */
-int sample_reservoir_merge(struct sample_reservoir *dst,
-                           const struct sample_reservoir *src);
+int sample_reservoir_merge(struct sample_reservoir *dst, const struct sample_reservoir *src);
 
 /* Encoding for storage: u8 version | varint seen | u64 rng | varint len |
  * len x f64 (LE). The capacity is not stored: decode takes it. */
 size_t sample_reservoir_encoded_size(const struct sample_reservoir *r);
-int sample_reservoir_encode(const struct sample_reservoir *r, uint8_t *buf,
-                            size_t cap, size_t *len);
+int sample_reservoir_encode(const struct sample_reservoir *r, uint8_t *buf, size_t cap,
+                            size_t *len);
 /* Decodes into an uninitialised r with capacity cap. -EPROTO if malformed,
  * non-finite, or holding more than cap values or more than seen. On error r
  * is left finalised (safe to fini again). */
-int sample_reservoir_decode(struct sample_reservoir *r, size_t cap,
-                            const uint8_t *buf, size_t len);
+int sample_reservoir_decode(struct sample_reservoir *r, size_t cap, const uint8_t *buf, size_t len);
 
 /* ---- sorting and quantiles -------------------------------------------------- */
 
@@ -109,8 +107,8 @@ void sample_ref_edges(const double *x, size_t n, double edges[SAMPLE_BINS - 1]);
 size_t sample_bin_index(const double edges[SAMPLE_BINS - 1], double v);
 
 /* Adds the bin counts of x[0..n) (any order) to counts[SAMPLE_BINS]. */
-void sample_bin_counts(const double edges[SAMPLE_BINS - 1], const double *x,
-                       size_t n, uint64_t counts[SAMPLE_BINS]);
+void sample_bin_counts(const double edges[SAMPLE_BINS - 1], const double *x, size_t n,
+                       uint64_t counts[SAMPLE_BINS]);
 
 /* Population mean and standard deviation (ddof = 0) of x[0..n), two-pass
  * for accuracy. Both 0 when n == 0. */
@@ -122,23 +120,23 @@ struct sample_cat {
 	char *name;      /* NUL-terminated, owned by the table */
 	size_t name_len; /* bytes, excluding the NUL */
 	uint64_t count;
-	int32_t cell;    /* after sample_cats_rank: 0..top-1, or the other cell */
+	int32_t cell; /* after sample_cats_rank: 0..top-1, or the other cell */
 };
 
 struct sample_cats {
 	struct sample_cat *cats; /* cats[0..n), owned */
 	size_t n;
 	size_t cats_alloc;
-	uint32_t *slots;         /* open-addressing index into cats (idx + 1) */
-	size_t nslots;           /* power of two */
-	uint64_t total;          /* every value added, including overflow */
-	uint64_t overflow;       /* values of names beyond the distinct bound */
+	uint32_t *slots;   /* open-addressing index into cats (idx + 1) */
+	size_t nslots;     /* power of two */
+	uint64_t total;    /* every value added, including overflow */
+	uint64_t overflow; /* values of names beyond the distinct bound */
 	size_t max_distinct;
 	/* Set by sample_cats_rank, cleared by sample_cats_add. */
 	bool ranked;
-	size_t ntop;             /* categories with their own cell, <= 64 */
-	bool has_other;          /* more than ntop categories (or overflow) */
-	uint32_t *top;           /* top[0..ntop): indexes into cats, owned */
+	size_t ntop;    /* categories with their own cell, <= 64 */
+	bool has_other; /* more than ntop categories (or overflow) */
+	uint32_t *top;  /* top[0..ntop): indexes into cats, owned */
 };
 
 /* Initialises an empty table keeping up to max_distinct names (0 means
@@ -150,12 +148,11 @@ void sample_cats_fini(struct sample_cats *t);
  * any bytes, including NUL, are allowed). A new name beyond max_distinct is
  * counted in `overflow`. Invalidates a previous ranking. -ENOMEM leaves t
  * unchanged. */
-int sample_cats_add(struct sample_cats *t, const char *name, size_t len,
-                    uint64_t n);
+int sample_cats_add(struct sample_cats *t, const char *name, size_t len, uint64_t n);
 
 /* The entry for name, or NULL if never added. */
-const struct sample_cat *sample_cats_find(const struct sample_cats *t,
-                                          const char *name, size_t len);
+const struct sample_cat *sample_cats_find(const struct sample_cats *t, const char *name,
+                                          size_t len);
 
 /* Ranks categories by count (descending, ties by name bytes ascending, so
  * the result is deterministic), gives the first min(n, top) their own cells
@@ -172,14 +169,12 @@ uint64_t sample_cats_cell_count(const struct sample_cats *t, size_t c);
 /* The cell of name after ranking, or -1 if the table never saw it (a "new"
  * category) or is not ranked. A name that overflowed the distinct bound is
  * reported as new. */
-int32_t sample_cats_cell(const struct sample_cats *t, const char *name,
-                         size_t len);
+int32_t sample_cats_cell(const struct sample_cats *t, const char *name, size_t len);
 
 /* Encoding: u8 version | varint n | varint overflow | n x (varint len,
  * bytes, varint count). Ranking is not stored: rank again after decode. */
 size_t sample_cats_encoded_size(const struct sample_cats *t);
-int sample_cats_encode(const struct sample_cats *t, uint8_t *buf, size_t cap,
-                       size_t *len);
+int sample_cats_encode(const struct sample_cats *t, uint8_t *buf, size_t cap, size_t *len);
 /* Decodes into an uninitialised t. -EPROTO on malformed input (including
  * duplicate names or more than SAMPLE_CATS_MAX_DISTINCT names); on error t
  * is left finalised. */

@@ -62,8 +62,7 @@ static struct ddsketch *sketch_of(const double *x, size_t n)
 
 /* Max relative error over q = 0.01 .. 0.99 step 0.01 and 0.999 against
  * the exact lower-rank quantile, the definition the sketch reports. */
-static double max_rel_error(const struct ddsketch *s, double *x, size_t n,
-                            const char *what)
+static double max_rel_error(const struct ddsketch *s, double *x, size_t n, const char *what)
 {
 	double worst = 0, worst_q = 0;
 
@@ -80,11 +79,10 @@ static double max_rel_error(const struct ddsketch *s, double *x, size_t n,
 			worst_q = q;
 		}
 		cr_expect_leq(rel, DDSKETCH_ALPHA + 1e-12,
-		              "%s q=%g: sketch %.9g exact %.9g rel %.5f", what, q,
-		              got, exact, rel);
+		              "%s q=%g: sketch %.9g exact %.9g rel %.5f", what, q, got, exact, rel);
 	}
-	printf("ddsketch %s: 1e6 values, max relative error %.5f (at q=%g)\n",
-	       what, worst, worst_q);
+	printf("ddsketch %s: 1e6 values, max relative error %.5f (at q=%g)\n", what, worst,
+	       worst_q);
 	return worst;
 }
 
@@ -364,13 +362,13 @@ Test(ddsketch, decode_rejects_garbage)
 		size_t p = 2;
 
 		memcpy(h + p, &alpha, 8), p += 8;
-		h[p++] = 5;                     /* count */
-		h[p++] = 0;                     /* zero count */
-		memcpy(h + p, &one, 8), p += 8; /* min */
-		memcpy(h + p, &one, 8), p += 8; /* max */
+		h[p++] = 5;                      /* count */
+		h[p++] = 0;                      /* zero count */
+		memcpy(h + p, &one, 8), p += 8;  /* min */
+		memcpy(h + p, &one, 8), p += 8;  /* max */
 		memcpy(h + p, &zero, 8), p += 8; /* sum */
 		h[p++] = 0x80, h[p++] = 0x94, h[p++] = 0xeb, h[p++] = 0xdc, h[p++] = 0x03;
-		h[p++] = 0;                     /* lo */
+		h[p++] = 0; /* lo */
 		cr_assert_eq(decode_rc(h, p), -EPROTO);
 		/* An overlong varint is rejected too. */
 		memset(h + 2 + 8, 0xff, 11);
@@ -406,8 +404,7 @@ Test(ddsketch, decode_rejects_garbage)
 			ddsketch_free(d);
 		}
 	}
-	printf("ddsketch fuzz: %d of 20000 mutated inputs were valid sketches\n",
-	       accepted);
+	printf("ddsketch fuzz: %d of 20000 mutated inputs were valid sketches\n", accepted);
 	free(buf);
 	free(enc);
 	ddsketch_free(s);
