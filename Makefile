@@ -16,7 +16,7 @@ CRIT_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMLWATCH_VERSION=\"$(VERSION)\" \
-	-Icommon -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+	-Icommon -Itests/lib -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=address,undefined

@@ -93,12 +93,15 @@ int clock_parse_rfc3339(const char *s, double *out)
 
 char *clock_format_rfc3339(double ts, char *buf, size_t cap)
 {
-	time_t t = (time_t)floor(ts);
-	int ms = (int)((ts - floor(ts)) * 1000);
+	long long total = llround(ts * 1000.0); /* round, or .123 prints as .122 */
+	time_t t = (time_t)(total / 1000);
+	int ms = (int)(total % 1000);
 	struct tm tm;
 
-	if (ms > 999)
-		ms = 999;
+	if (ms < 0) {
+		ms += 1000;
+		t -= 1;
+	}
 	gmtime_r(&t, &tm);
 	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);

@@ -123,18 +123,32 @@ static const struct opt receiver_opts[] = {
 
 /* ---- value parsers ----------------------------------------------------- */
 
-/* Parses a non-negative decimal with optional fraction; *end after it. */
+/* Parses a non-negative decimal "12", "1.5", ".5" (no sign, exponent, hex,
+ * inf or nan, which strtod would take); *end after it. */
 static int parse_number(const char *s, double *v, const char **end)
 {
-	char *e;
+	const char *p = s;
+	char buf[64];
+	size_t n;
 
-	if (!isdigit((unsigned char)*s) && *s != '.')
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	n = (size_t)(p - s);
+	if (n == 0 || n >= sizeof(buf))
 		return -1;
-	errno = 0;
-	*v = strtod(s, &e);
-	if (e == s || errno || !isfinite(*v) || *v < 0)
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*v = strtod(buf, NULL); /* the program never sets LC_NUMERIC, so '.' is the point */
+	if (!isfinite(*v))
 		return -1;
-	*end = e;
+	*end = p;
 	return 0;
 }
 
@@ -368,9 +382,18 @@ static void opts_free(const struct opt *opts, void *base)
 static int opts_defaults(const struct opt *opts, void *base)
 {
 	char err[256];
-	for (const struct opt *o = opts; o->key; o++)
+	for (const struct opt *o = opts; o->key; o++) {
+		/* An empty default of a choice ("type") means "not set yet". */
+		if (o->type == OPT_STR && !o->def[0]) {
+			char **field = (char **)((char *)base + o->off);
+			free(*field);
+			if (!(*field = strdup("")))
+				return -1;
+			continue;
+		}
 		if (opt_set(o, base, o->def, err, sizeof(err)) != 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -441,6 +464,8 @@ struct load_state {
 	int failed;
 	FILE *file;
 	int line;     /* of the line inih is working on (our reader counts) */
+	int header;   /* of the last [section] line */
+	int syntax;   /* line of a malformed section header */
 	int too_long; /* line number of a line longer than inih's buffer */
 };
 
@@ -591,6 +616,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 
 	if (st->failed)
 		return 0;
+	if (!section[0])
+		return load_fail(st, line, "key '%s' outside of a [section]", key);
 	if (split_section(section, kind, sizeof(kind), &name))
 		return load_fail(st, line, "unknown section [%s]", section);
 
@@ -621,7 +648,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			m = grow((void **)&cfg->models, &cfg->n_models, sizeof(*m));
 			if (!m || !(m->name = strdup(name)))
 				return load_fail(st, line, "out of memory");
-			m->line = line;
+			m->line = st->header ? st->header : line;
 		}
 		return model_key(st, m, key, value, line);
 	} else if (strcmp(kind, "alert") == 0) {
@@ -633,7 +660,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			a = grow((void **)&cfg->alerts, &cfg->n_alerts, sizeof(*a));
 			if (!a || opts_defaults(alert_opts, a) || !(a->name = strdup(name)))
 				return load_fail(st, line, "out of memory");
-			a->line = line;
+			a->line = st->header ? st->header : line;
 		}
 		if (strcmp(key, "expr") == 0)
 			a->expr_line = line;
@@ -648,7 +675,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			rc = grow((void **)&cfg->receivers, &cfg->n_receivers, sizeof(*rc));
 			if (!rc || opts_defaults(receiver_opts, rc) || !(rc->name = strdup(name)))
 				return load_fail(st, line, "out of memory");
-			rc->line = line;
+			rc->line = st->header ? st->header : line;
 		}
 		opts = receiver_opts;
 		base = rc;
@@ -737,6 +764,16 @@ static char *read_line(char *str, int num, void *stream)
 	if (!r)
 		return NULL;
 	st->line++;
+	const char *p = r;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '[') {
+		st->header = st->line;
+		if (!strchr(p, ']')) {
+			st->syntax = st->line; /* inih would go on with the previous section */
+			return NULL;
+		}
+	}
 	size_t n = strlen(r);
 	if (n == (size_t)num - 1 && r[n - 1] != '\n' && !feof(st->file)) {
 		st->too_long = st->line;
@@ -759,6 +796,11 @@ int config_load(struct mlw_config *cfg, const char *path, char *err, size_t errl
 	st.file = f;
 	r = ini_parse_stream(read_line, &st, on_key, &st);
 	fclose(f);
+	if (st.syntax && !st.failed) {
+		snprintf(err, errlen, "%s:%d: syntax error (a section header needs a closing ']')",
+			 path, st.syntax);
+		return -1;
+	}
 	if (st.too_long && !st.failed) {
 		snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, st.too_long,
 			 INI_MAX_LINE - 2);

@@ -104,7 +104,7 @@ static int parse_ts(const cJSON *item, double now, double *out, bool *given,
 		return fail(err, "ts", "must be a number (Unix seconds) or an RFC 3339 string");
 	}
 	if (ts > now + EVENT_FUTURE_MAX_S)
-		return fail(err, "ts", "%.0f s in the future (clock skew; at most %.0f s allowed)",
+		return fail(err, "ts", "%.6g s in the future (clock skew; at most %.0f s allowed)",
 			    ts - now, EVENT_FUTURE_MAX_S);
 	*out = ts;
 	*given = true;

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Builds every libFuzzer target in tests/fuzz/ with clang
+# (-fsanitize=fuzzer,address,undefined) against the common sources, then runs
+# each for SECONDS with its committed seed corpus (tests/fuzz/corpus/NAME).
+# New inputs go to a scratch corpus, crashes to build-fuzz/. Exits non-zero
+# if a target finds a crash.
+# Usage: scripts/fuzz.sh SECONDS
+set -eu
+secs=${1:-60}
+out=build-fuzz
+mkdir -p "$out/gen" "$out/work"
+protoc-c --c_out="$out/gen" --proto_path=common common/mlwatch.proto
+cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMLWATCH_VERSION=\"fuzz\" -Icommon -I$out/gen \
+$(pkg-config --cflags libcjson libprotobuf-c inih) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto) -lm -lpthread"
+objs=""
+for c in common/*.c "$out/gen/mlwatch.pb-c.c"; do
+	o="$out/$(basename "$c" .c).o"
+	clang $cflags -fsanitize=fuzzer-no-link -c "$c" -o "$o"
+	objs="$objs $o"
+done
+fail=0
+for t in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$t" .c)
+	short=${name#fuzz_}
+	extra=""
+	# A target may need program sources besides common/ (named in its first line).
+	deps=$(sed -n '1s|.*fuzz-deps: *\(.*\) \*/|\1|p' "$t")
+	for d in $deps; do
+		o="$out/$(echo "$d" | tr / _ | sed 's/\.c$/.o/')"
+		clang $cflags -fsanitize=fuzzer-no-link -Iagent -Icollector -c "$d" -o "$o"
+		extra="$extra $o"
+	done
+	clang $cflags -fsanitize=fuzzer -Iagent -Icollector "$t" $objs $extra $libs -o "$out/$name"
+	mkdir -p "tests/fuzz/corpus/$short" "$out/work/$short"
+	echo "== fuzz $name for ${secs}s"
+	if ! "$out/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$out/$name-" -print_final_stats=1 \
+		"$out/work/$short" "tests/fuzz/corpus/$short" 2>"$out/$name.log"; then
+		tail -n 40 "$out/$name.log"
+		fail=1
+	fi
+	grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$out/$name.log" | sed "s/^/  $name /"
+done
+exit $fail

@@ -1,0 +1,364 @@
+/* Unit tests for common/wire: round trips of random batches, and hostile
+ * buffers (truncated, corrupted, oversized) rejected without a crash. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+static double rndu(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
+
+static const char *pick(struct arena *a, const char *prefix, int n)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%s%d", prefix, (int)(rnd() % (uint64_t)n));
+	return arena_strdup(a, buf);
+}
+
+static void random_value(struct arena *a, struct value *v)
+{
+	switch (rnd() % 3) {
+	case 0: v->kind = VALUE_NONE; break;
+	case 1: v->kind = VALUE_NUMBER; v->num = rndu() * 100 - 50; break;
+	default: v->kind = VALUE_STRING; v->str = pick(a, "class-", 5); break;
+	}
+}
+
+static void random_batch(struct wire_batch *b, struct arena *a)
+{
+	memset(b, 0, sizeof(*b));
+	b->protocol = WIRE_PROTOCOL;
+	b->agent_id = pick(a, "agent-", 100);
+	b->seq = rnd();
+	if (rnd() % 2) {
+		b->token = (const uint8_t *)"s3cret";
+		b->token_len = 6;
+	}
+	b->created = 1764072000 + rndu();
+	b->n_events = rnd() % 50;
+	b->events = arena_alloc(a, (b->n_events + 1) * sizeof(*b->events));
+	for (size_t i = 0; i < b->n_events; i++) {
+		struct event *e = &b->events[i];
+		e->model = pick(a, "model", 3);
+		e->id = rnd() % 4 ? pick(a, "req-", 1000000) : NULL;
+		e->version = rnd() % 2 ? "v1" : NULL;
+		e->ts = 1764072000 + rndu() * 1000;
+		e->ts_given = true;
+		e->has_latency = rnd() % 5 != 0;
+		e->latency_ms = e->has_latency ? rndu() * 300 : 0;
+		e->error = rnd() % 10 == 0;
+		e->has_score = rnd() % 2;
+		e->score = e->has_score ? rndu() : 0;
+		e->n_features = rnd() % 12;
+		e->features = arena_alloc(a, (e->n_features + 1) * sizeof(*e->features));
+		for (size_t k = 0; k < e->n_features; k++) {
+			struct feature *f = &e->features[k];
+			char name[32];
+			snprintf(name, sizeof(name), "f%zu", k);
+			f->name = arena_strdup(a, name);
+			f->kind = (enum feature_kind)(rnd() % 3);
+			if (f->kind == FEATURE_NUMERIC)
+				f->num = rndu() * 1e6 - 5e5;
+			else if (f->kind == FEATURE_CATEGORICAL)
+				f->str = pick(a, "cat-", 20);
+		}
+		e->n_scores = rnd() % 3;
+		e->scores = arena_alloc(a, (e->n_scores + 1) * sizeof(*e->scores));
+		for (size_t k = 0; k < e->n_scores; k++) {
+			e->scores[k].cls = pick(a, "c", 9);
+			e->scores[k].p = rndu();
+		}
+		random_value(a, &e->prediction);
+		random_value(a, &e->label);
+	}
+	b->n_labels = rnd() % 10;
+	b->labels = arena_alloc(a, (b->n_labels + 1) * sizeof(*b->labels));
+	for (size_t i = 0; i < b->n_labels; i++) {
+		b->labels[i].model = pick(a, "model", 3);
+		b->labels[i].id = pick(a, "req-", 1000);
+		b->labels[i].ts = 1764072000 + rndu();
+		b->labels[i].ts_given = true;
+		do
+			random_value(a, &b->labels[i].label);
+		while (b->labels[i].label.kind == VALUE_NONE);
+	}
+	b->n_summaries = rnd() % 5;
+	b->summaries = arena_alloc(a, (b->n_summaries + 1) * sizeof(*b->summaries));
+	for (size_t i = 0; i < b->n_summaries; i++) {
+		struct wire_summary *s = &b->summaries[i];
+		s->model = pick(a, "model", 3);
+		s->second = 1764072000 + (int64_t)(rnd() % 100);
+		s->count = rnd() % 100000 + 1;
+		s->errors = rnd() % s->count;
+		s->sampled = rnd() % s->count;
+		s->sketch_len = rnd() % 64;
+		uint8_t *sk = arena_alloc(a, s->sketch_len + 1);
+		for (size_t k = 0; k < s->sketch_len; k++)
+			sk[k] = (uint8_t)rnd();
+		s->sketch = s->sketch_len ? sk : NULL;
+	}
+	if (rnd() % 2) {
+		b->stats.present = true;
+		b->stats.received = rnd() % 1000;
+		b->stats.spool_bytes = rnd() % 1000;
+		b->stats.started = 1764000000;
+	}
+}
+
+static void value_eq(const struct value *x, const struct value *y)
+{
+	cr_assert_eq(x->kind, y->kind);
+	if (x->kind == VALUE_NUMBER)
+		cr_assert_eq(x->num, y->num);
+	if (x->kind == VALUE_STRING)
+		cr_assert_str_eq(x->str, y->str);
+}
+
+static void batch_eq(const struct wire_batch *x, const struct wire_batch *y)
+{
+	cr_assert_str_eq(x->agent_id, y->agent_id);
+	cr_assert_eq(x->seq, y->seq);
+	cr_assert_eq(x->token_len, y->token_len);
+	if (x->token)
+		cr_assert_eq(memcmp(x->token, y->token, x->token_len), 0);
+	cr_assert_eq(x->created, y->created);
+	cr_assert_eq(x->n_events, y->n_events);
+	for (size_t i = 0; i < x->n_events; i++) {
+		const struct event *a = &x->events[i], *b = &y->events[i];
+		cr_assert_str_eq(a->model, b->model);
+		cr_assert((a->id == NULL) == (b->id == NULL));
+		if (a->id)
+			cr_assert_str_eq(a->id, b->id);
+		cr_assert((a->version == NULL) == (b->version == NULL));
+		cr_assert_eq(a->ts, b->ts);
+		cr_assert_eq(a->has_latency, b->has_latency);
+		cr_assert_eq(a->latency_ms, b->latency_ms);
+		cr_assert_eq(a->error, b->error);
+		cr_assert_eq(a->has_score, b->has_score);
+		cr_assert_eq(a->score, b->score);
+		cr_assert_eq(a->n_features, b->n_features);
+		for (size_t k = 0; k < a->n_features; k++) {
+			cr_assert_str_eq(a->features[k].name, b->features[k].name);
+			cr_assert_eq(a->features[k].kind, b->features[k].kind);
+			if (a->features[k].kind == FEATURE_NUMERIC)
+				cr_assert_eq(a->features[k].num, b->features[k].num);
+			if (a->features[k].kind == FEATURE_CATEGORICAL)
+				cr_assert_str_eq(a->features[k].str, b->features[k].str);
+		}
+		cr_assert_eq(a->n_scores, b->n_scores);
+		for (size_t k = 0; k < a->n_scores; k++) {
+			cr_assert_str_eq(a->scores[k].cls, b->scores[k].cls);
+			cr_assert_eq(a->scores[k].p, b->scores[k].p);
+		}
+		value_eq(&a->prediction, &b->prediction);
+		value_eq(&a->label, &b->label);
+	}
+	cr_assert_eq(x->n_labels, y->n_labels);
+	for (size_t i = 0; i < x->n_labels; i++) {
+		cr_assert_str_eq(x->labels[i].model, y->labels[i].model);
+		cr_assert_str_eq(x->labels[i].id, y->labels[i].id);
+		cr_assert_eq(x->labels[i].ts, y->labels[i].ts);
+		value_eq(&x->labels[i].label, &y->labels[i].label);
+	}
+	cr_assert_eq(x->n_summaries, y->n_summaries);
+	for (size_t i = 0; i < x->n_summaries; i++) {
+		const struct wire_summary *a = &x->summaries[i], *b = &y->summaries[i];
+		cr_assert_str_eq(a->model, b->model);
+		cr_assert_eq(a->second, b->second);
+		cr_assert_eq(a->count, b->count);
+		cr_assert_eq(a->errors, b->errors);
+		cr_assert_eq(a->sampled, b->sampled);
+		cr_assert_eq(a->sketch_len, b->sketch_len);
+		if (a->sketch_len)
+			cr_assert_eq(memcmp(a->sketch, b->sketch, a->sketch_len), 0);
+	}
+	cr_assert_eq(x->stats.present, y->stats.present);
+	cr_assert_eq(x->stats.received, y->stats.received);
+}
+
+Test(wire, random_round_trips)
+{
+	for (int iter = 0; iter < 300; iter++) {
+		struct arena a;
+		struct wire_batch in, out;
+		uint8_t *buf;
+		size_t len;
+		char err[256];
+
+		arena_init(&a, 0);
+		random_batch(&in, &a);
+		cr_assert_eq(wire_encode_batch(&in, &buf, &len), 0);
+		cr_assert_eq(wire_decode_batch(buf, len, 0, &out, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(out.n_invalid, 0, "%s", out.first_invalid);
+		batch_eq(&in, &out);
+		wire_batch_free(&out);
+		free(buf);
+		arena_reset(&a);
+	}
+}
+
+static int encode_random(uint8_t **buf, size_t *len)
+{
+	struct arena a;
+	struct wire_batch in;
+	arena_init(&a, 0);
+	do
+		random_batch(&in, &a);
+	while (in.n_events < 5);
+	int rc = wire_encode_batch(&in, buf, len);
+	arena_reset(&a);
+	return rc;
+}
+
+Test(wire, truncated_buffers_are_rejected_or_valid)
+{
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	cr_assert_eq(encode_random(&buf, &len), 0);
+	int rejected = 0;
+	for (size_t cut = 0; cut < len; cut++) {
+		struct wire_batch out;
+		if (wire_decode_batch(buf, cut, 0, &out, err, sizeof(err)) == 0)
+			wire_batch_free(&out);
+		else
+			rejected++;
+	}
+	cr_assert_gt(rejected, (int)len / 2, "most truncations must be rejected");
+	free(buf);
+}
+
+Test(wire, corrupted_buffers_never_crash)
+{
+	char err[256];
+	for (int iter = 0; iter < 2000; iter++) {
+		uint8_t *buf;
+		size_t len;
+		struct wire_batch out;
+		cr_assert_eq(encode_random(&buf, &len), 0);
+		for (int k = 0; k < 1 + (int)(rnd() % 8); k++)
+			buf[rnd() % len] ^= (uint8_t)(1u << (rnd() % 8));
+		if (wire_decode_batch(buf, len, 0, &out, err, sizeof(err)) == 0) {
+			/* Whatever decoded must satisfy the rules. */
+			for (size_t i = 0; i < out.n_events; i++) {
+				cr_assert(event_model_name_valid(out.events[i].model, strlen(out.events[i].model)));
+				cr_assert(isfinite(out.events[i].ts));
+				for (size_t k = 0; k < out.events[i].n_features; k++)
+					if (out.events[i].features[k].kind == FEATURE_NUMERIC)
+						cr_assert(isfinite(out.events[i].features[k].num));
+			}
+			wire_batch_free(&out);
+		}
+		free(buf);
+	}
+}
+
+Test(wire, size_limit)
+{
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	struct wire_batch out;
+	cr_assert_eq(encode_random(&buf, &len), 0);
+	cr_assert_eq(wire_decode_batch(buf, len, len - 1, &out, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "exceeds the limit"), "%s", err);
+	cr_assert_eq(wire_decode_batch(buf, len, len, &out, err, sizeof(err)), 0);
+	wire_batch_free(&out);
+	free(buf);
+}
+
+Test(wire, garbage_and_empty)
+{
+	char err[256];
+	struct wire_batch out;
+	const uint8_t junk[] = "this is not protobuf at all \xff\xff\xff\xff";
+	cr_assert_eq(wire_decode_batch(junk, sizeof(junk), 0, &out, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "not a valid Batch"), "%s", err);
+	/* An empty buffer lacks the required fields. */
+	cr_assert_eq(wire_decode_batch(junk, 0, 0, &out, err, sizeof(err)), -1);
+}
+
+Test(wire, invalid_items_are_skipped_and_counted)
+{
+	struct arena a;
+	struct wire_batch in, out;
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	struct event evs[3] = {{0}};
+	struct feature bad_f = {.name = "x", .kind = FEATURE_NUMERIC, .num = NAN};
+
+	arena_init(&a, 0);
+	memset(&in, 0, sizeof(in));
+	in.agent_id = "a1";
+	in.seq = 9;
+	evs[0].model = "good";
+	evs[0].ts = 1;
+	evs[1].model = "bad model";
+	evs[1].ts = 1;
+	evs[2].model = "good";
+	evs[2].ts = 2;
+	evs[2].features = &bad_f;
+	evs[2].n_features = 1;
+	in.events = evs;
+	in.n_events = 3;
+	cr_assert_eq(wire_encode_batch(&in, &buf, &len), 0);
+	cr_assert_eq(wire_decode_batch(buf, len, 0, &out, err, sizeof(err)), 0);
+	cr_assert_eq(out.n_events, 1);
+	cr_assert_eq(out.n_invalid, 2);
+	cr_assert(strstr(out.first_invalid, "event 1: invalid model name"), "%s", out.first_invalid);
+	wire_batch_free(&out);
+	free(buf);
+	arena_reset(&a);
+}
+
+Test(wire, header_rules)
+{
+	struct wire_batch in = {0}, out;
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+
+	in.agent_id = "";
+	cr_assert_eq(wire_encode_batch(&in, &buf, &len), 0);
+	cr_assert_eq(wire_decode_batch(buf, len, 0, &out, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "agent_id"), "%s", err);
+	free(buf);
+	in.agent_id = "a";
+	in.protocol = 7;
+	cr_assert_eq(wire_encode_batch(&in, &buf, &len), 0);
+	cr_assert_eq(wire_decode_batch(buf, len, 0, &out, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "protocol version 7"), "%s", err);
+	free(buf);
+}
+
+Test(wire, reply_round_trip)
+{
+	struct wire_reply r = {.seq = 42, .status = WIRE_BUSY, .duplicate = true, .stored = 7, .rejected = 1};
+	struct wire_reply o;
+	uint8_t *buf;
+	size_t len;
+	char err[128];
+	snprintf(r.message, sizeof(r.message), "database busy");
+	cr_assert_eq(wire_encode_reply(&r, &buf, &len), 0);
+	cr_assert_eq(wire_decode_reply(buf, len, &o, err, sizeof(err)), 0);
+	cr_assert_eq(o.seq, 42);
+	cr_assert_eq(o.status, WIRE_BUSY);
+	cr_assert(o.duplicate);
+	cr_assert_eq(o.stored, 7);
+	cr_assert_eq(o.rejected, 1);
+	cr_assert_str_eq(o.message, "database busy");
+	cr_assert_eq(wire_decode_reply(buf, len / 2, &o, err, sizeof(err)), -1);
+	free(buf);
+	cr_assert_str_eq(wire_status_name(WIRE_UNAUTHORIZED), "unauthorized");
+}
