@@ -129,11 +129,25 @@ out:
 	return rc;
 }
 
+/* Moves a uniform choice of k of v[0..n) to out (partial Fisher-Yates;
+ * v is reordered). */
+static void pick(struct sample_rng *rng, double *v, size_t n, size_t k, double *out)
+{
+	for (size_t i = 0; i < k; i++) {
+		size_t j = i + (size_t)sample_rng_below(rng, n - i);
+		double t = v[i];
+
+		v[i] = v[j];
+		v[j] = t;
+		out[i] = v[i];
+	}
+}
+
 int sample_reservoir_merge(struct sample_reservoir *dst, const struct sample_reservoir *src)
 {
 	double *a = NULL, *b = NULL, *out = NULL;
-	size_t na, nb, k;
-	double wa, wb, ua, ub;
+	size_t na, nb, k, ka, kb;
+	double pb;
 	int rc = 0;
 
 	if (src->seen == 0)
@@ -162,38 +176,23 @@ int sample_reservoir_merge(struct sample_reservoir *dst, const struct sample_res
 		memcpy(a, dst->values, na * sizeof(*a));
 	if (nb)
 		memcpy(b, src->values, nb * sizeof(*b));
-	/* Each held value stands for seen/len values of its stream; draw
-	 * without replacement in proportion to the stream weight left. */
-	ua = na ? (double)dst->seen / (double)na : 0;
-	ub = nb ? (double)src->seen / (double)nb : 0;
-	wa = (double)dst->seen;
-	wb = (double)src->seen;
-	for (size_t i = 0; i < k; i++) {
-		bool from_a;
-		size_t j;
-
-		if (na == 0)
-			from_a = false;
-		else if (nb == 0)
-			from_a = true;
-		else
-			from_a = sample_rng_double(&dst->rng) * (wa + wb) < wa;
-		if (from_a) {
-			j = (size_t)sample_rng_below(&dst->rng, na);
-			out[i] = a[j];
-			a[j] = a[--na];
-			wa -= ua;
-		} else {
-			j = (size_t)sample_rng_below(&dst->rng, nb);
-			out[i] = b[j];
-			b[j] = b[--nb];
-			wb -= ub;
-		}
-		if (wa < 0)
-			wa = 0;
-		if (wb < 0)
-			wb = 0;
+	/* A uniform sample of k from the merged stream holds a binomial
+	 * share of src's values (p = src->seen / total; hypergeometric,
+	 * strictly, but k is far below the stream sizes). Each side's
+	 * share is then a uniform pick from its own uniform sample. */
+	pb = (double)src->seen / ((double)dst->seen + (double)src->seen);
+	kb = 0;
+	for (size_t i = 0; i < k; i++)
+		kb += sample_rng_double(&dst->rng) < pb;
+	if (kb > nb)
+		kb = nb;
+	ka = k - kb;
+	if (ka > na) {
+		ka = na;
+		kb = k - ka;
 	}
+	pick(&dst->rng, a, na, ka, out);
+	pick(&dst->rng, b, nb, kb, out + ka);
 	free(dst->values);
 	dst->values = out;
 	out = NULL;
