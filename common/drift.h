@@ -14,7 +14,8 @@
  * stored as a BLOB (drift_ref_encode) and reloaded (drift_ref_decode). A
  * drift_result is plain data the collector can store column by column.
  * Statistics are never NaN: an empty side gives an explicit `insufficient`
- * result with every statistic 0 and drifted false.
+ * result with distances 0, p-values 1 ("no evidence"), severity 0 and
+ * drifted false.
  *
  * Ownership: drift_ref is caller-allocated, owns its arrays (drift_ref_fini
  * frees them); drift_result owns nothing. Functions take const inputs and
@@ -144,7 +145,7 @@ struct drift_result {
 	enum drift_kind kind;
 	uint64_t n_ref;
 	uint64_t n_cur;
-	bool insufficient; /* an empty side: statistics 0, not drifted */
+	bool insufficient; /* an empty side: distances 0, p 1, not drifted */
 	/* numeric (0 when categorical) */
 	double ks; /* D */
 	double ks_p;

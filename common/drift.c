@@ -1,0 +1,746 @@
+/* drift: drift statistics against a reference profile (see drift.h). */
+#include "drift.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+
+#define REF_VERSION 1
+
+/* ---- methods -------------------------------------------------------------- */
+
+static const char *const method_names[] = {
+    [DRIFT_METHOD_DEFAULT] = "default",
+    [DRIFT_METHOD_KS] = "ks",
+    [DRIFT_METHOD_WASSERSTEIN] = "wasserstein",
+    [DRIFT_METHOD_PSI] = "psi",
+    [DRIFT_METHOD_JS] = "js",
+    [DRIFT_METHOD_CHI2] = "chi2",
+};
+
+#define N_METHODS (sizeof(method_names) / sizeof(method_names[0]))
+
+const char *drift_method_name(enum drift_method m)
+{
+	if ((size_t)m >= N_METHODS)
+		return "unknown";
+	return method_names[m];
+}
+
+int drift_method_parse(const char *name, enum drift_method *m)
+{
+	for (size_t i = 0; i < N_METHODS; i++) {
+		if (strcmp(name, method_names[i]) == 0) {
+			*m = (enum drift_method)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool drift_method_is_pvalue(enum drift_method m)
+{
+	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2;
+}
+
+double drift_method_default_threshold(enum drift_method m)
+{
+	return drift_method_is_pvalue(m) ? DRIFT_P_THRESHOLD : DRIFT_DIST_THRESHOLD;
+}
+
+/* ---- special functions ---------------------------------------------------- */
+
+#define GAMMA_EPS   1e-16
+#define GAMMA_ITMAX 10000
+
+/* P(a, x) by its power series; converges fast for x < a + 1. */
+static double gamma_p_series(double a, double x)
+{
+	double ap = a, sum = 1.0 / a, del = sum;
+
+	for (int n = 0; n < GAMMA_ITMAX; n++) {
+		ap += 1;
+		del *= x / ap;
+		sum += del;
+		if (fabs(del) < fabs(sum) * GAMMA_EPS)
+			break;
+	}
+	return sum * exp(-x + a * log(x) - lgamma(a));
+}
+
+/* Q(a, x) by its continued fraction (modified Lentz); for x >= a + 1. */
+static double gamma_q_cf(double a, double x)
+{
+	const double tiny = 1e-300;
+	double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+
+	for (int i = 1; i < GAMMA_ITMAX; i++) {
+		double an = -i * (i - a), del;
+
+		b += 2;
+		d = an * d + b;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = b + an / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1 / d;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < GAMMA_EPS)
+			break;
+	}
+	return exp(-x + a * log(x) - lgamma(a)) * h;
+}
+
+double drift_gamma_p(double a, double x)
+{
+	if (!(a > 0) || !(x > 0))
+		return 0;
+	if (isinf(x))
+		return 1;
+	return x < a + 1 ? gamma_p_series(a, x) : 1 - gamma_q_cf(a, x);
+}
+
+double drift_gamma_q(double a, double x)
+{
+	if (!(a > 0) || !(x > 0))
+		return 1;
+	if (isinf(x))
+		return 0;
+	return x < a + 1 ? 1 - gamma_p_series(a, x) : gamma_q_cf(a, x);
+}
+
+double drift_chi2_sf(double x, double dof)
+{
+	return drift_gamma_q(dof / 2, x / 2);
+}
+
+double drift_kstwobign_sf(double x)
+{
+	double sum = 0;
+
+	if (!(x > 0))
+		return 1;
+	if (x < 1) {
+		/* 1 - K(x) with the Jacobi-theta form of the CDF, which
+		 * converges fast for small x: K = sqrt(2 pi)/x sum_k
+		 * exp(-(2k-1)^2 pi^2 / (8 x^2)). */
+		double f = -M_PI * M_PI / (8 * x * x);
+
+		for (int k = 1; k < 100; k++) {
+			double t = exp((2 * k - 1) * (2 * k - 1) * f);
+
+			sum += t;
+			if (t < 1e-300 || t < sum * 1e-17)
+				break;
+		}
+		return 1 - sqrt(2 * M_PI) / x * sum;
+	}
+	/* 2 sum_k (-1)^(k-1) exp(-2 k^2 x^2), alternating and fast for x >= 1. */
+	for (int k = 1; k < 100; k++) {
+		double t = exp(-2.0 * k * k * x * x);
+
+		sum += (k % 2) ? t : -t;
+		if (t < 1e-300 || t < fabs(sum) * 1e-17)
+			break;
+	}
+	sum *= 2;
+	return sum < 0 ? 0 : (sum > 1 ? 1 : sum);
+}
+
+double drift_ks_pvalue(double d, size_t n, size_t m)
+{
+	double dn = (double)n, dm = (double)m;
+
+	if (n == 0 || m == 0)
+		return 1;
+	return drift_kstwobign_sf(d * sqrt(dn * dm / (dn + dm)));
+}
+
+/* ---- two-sample statistics ------------------------------------------------ */
+
+double drift_ks_stat(const double *a, size_t n, const double *b, size_t m)
+{
+	size_t i = 0, j = 0;
+	double d = 0;
+
+	if (n == 0 || m == 0)
+		return 0;
+	/* At every distinct sample point, both right-continuous CDFs after
+	 * all values <= x: the same points and division as ks_2samp. */
+	while (i < n && j < m) {
+		double x = a[i] < b[j] ? a[i] : b[j], diff;
+
+		while (i < n && a[i] <= x)
+			i++;
+		while (j < m && b[j] <= x)
+			j++;
+		diff = fabs((double)i / (double)n - (double)j / (double)m);
+		if (diff > d)
+			d = diff;
+	}
+	return d;
+}
+
+double drift_wasserstein(const double *a, size_t n, const double *b, size_t m)
+{
+	size_t i = 0, j = 0;
+	double area = 0, x;
+
+	if (n == 0 || m == 0)
+		return 0;
+	/* Integral of |F_a - F_b| over the merged sample: between two
+	 * consecutive points the CDFs are constant at their values after the
+	 * left point (as scipy's _cdf_distance). */
+	x = a[0] < b[0] ? a[0] : b[0];
+	for (;;) {
+		double next;
+
+		while (i < n && a[i] <= x)
+			i++;
+		while (j < m && b[j] <= x)
+			j++;
+		if (i == n && j == m)
+			break;
+		if (i == n)
+			next = b[j];
+		else if (j == m)
+			next = a[i];
+		else
+			next = a[i] < b[j] ? a[i] : b[j];
+		area += fabs((double)i / (double)n - (double)j / (double)m) * (next - x);
+		x = next;
+	}
+	return area;
+}
+
+double drift_psi(const double *ref_prop, const double *cur_prop, size_t k)
+{
+	double psi = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		double r = ref_prop[i] > DRIFT_PROP_FLOOR ? ref_prop[i] : DRIFT_PROP_FLOOR;
+		double c = cur_prop[i] > DRIFT_PROP_FLOOR ? cur_prop[i] : DRIFT_PROP_FLOOR;
+
+		psi += (c - r) * log(c / r);
+	}
+	return psi;
+}
+
+/* x ln(x / y) with scipy.special.rel_entr's conventions for 0. */
+static double rel_entr(double x, double y)
+{
+	if (x > 0 && y > 0)
+		return x * log(x / y);
+	return 0; /* x == 0; y == 0 < x cannot happen with y = (p + q) / 2 */
+}
+
+double drift_js(const double *p, const double *q, size_t k)
+{
+	double sp = 0, sq = 0, left = 0, right = 0, js;
+
+	for (size_t i = 0; i < k; i++) {
+		sp += p[i];
+		sq += q[i];
+	}
+	if (!(sp > 0) || !(sq > 0))
+		return 0;
+	for (size_t i = 0; i < k; i++) {
+		double pi = p[i] / sp, qi = q[i] / sq, mi = (pi + qi) / 2.0;
+
+		left += rel_entr(pi, mi);
+		right += rel_entr(qi, mi);
+	}
+	js = (left + right) / log(2.0);
+	/* Rounding can leave -1e-17 for identical inputs; scipy would
+	 * return NaN there, a distance of 0 is the meaning. */
+	if (js < 0)
+		js = 0;
+	js = sqrt(js / 2.0);
+	return js > 1 ? 1 : js;
+}
+
+double drift_chi2_stat(const uint64_t *obs, const double *expected, size_t k)
+{
+	double chi2 = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		double o = (double)obs[i], e = expected[i];
+
+		if (e > 0)
+			chi2 += (o - e) * (o - e) / e;
+	}
+	return chi2;
+}
+
+/* ---- reference profile ---------------------------------------------------- */
+
+void drift_ref_fini(struct drift_ref *ref)
+{
+	free(ref->sorted);
+	sample_cats_fini(&ref->cats);
+	memset(ref, 0, sizeof(*ref));
+}
+
+/* Derives edges, bin proportions and moments from ref->sorted[0..n). */
+static void ref_numeric_finish(struct drift_ref *ref)
+{
+	uint64_t counts[SAMPLE_BINS] = {0};
+	size_t n = (size_t)ref->n;
+
+	if (n == 0)
+		return;
+	sample_ref_edges(ref->sorted, n, ref->edges);
+	sample_bin_counts(ref->edges, ref->sorted, n, counts);
+	for (int i = 0; i < SAMPLE_BINS; i++)
+		ref->bin_prop[i] = (double)counts[i] / (double)n;
+	ref->min = ref->sorted[0];
+	ref->max = ref->sorted[n - 1];
+	sample_mean_std(ref->sorted, n, &ref->mean, &ref->std);
+}
+
+int drift_ref_numeric(struct drift_ref *ref, const double *values, size_t n, uint64_t seed)
+{
+	struct sample_reservoir res = {0};
+	size_t keep = n < SAMPLE_REF_MAX ? n : SAMPLE_REF_MAX;
+	int rc = 0;
+
+	memset(ref, 0, sizeof(*ref));
+	ref->kind = DRIFT_NUMERIC;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(values[i])) {
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	ref->sorted = malloc((keep ? keep : 1) * sizeof(*ref->sorted));
+	if (!ref->sorted) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (n > SAMPLE_REF_MAX) {
+		rc = sample_reservoir_init(&res, SAMPLE_REF_MAX, seed);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = sample_reservoir_add(&res, values[i]);
+		if (rc < 0)
+			goto out;
+		memcpy(ref->sorted, res.values, keep * sizeof(*ref->sorted));
+	} else if (n > 0) {
+		memcpy(ref->sorted, values, n * sizeof(*ref->sorted));
+	}
+	rc = sample_sort(ref->sorted, keep);
+	if (rc < 0)
+		goto out;
+	ref->n = keep;
+	ref_numeric_finish(ref);
+out:
+	sample_reservoir_fini(&res);
+	if (rc < 0)
+		drift_ref_fini(ref);
+	return rc;
+}
+
+/* Ranks ref->cats and derives the cell proportions, plain and floored. */
+static int ref_categorical_finish(struct drift_ref *ref)
+{
+	struct sample_cats *t = &ref->cats;
+	size_t ncat;
+	double total, fsum = 0;
+	int rc;
+
+	rc = sample_cats_rank(t, SAMPLE_CATS_TOP);
+	if (rc < 0)
+		return rc;
+	ncat = sample_cats_ncells(t);
+	ref->ncells = ncat + 1;
+	ref->n = t->total;
+	total = (double)t->total;
+	for (size_t c = 0; c < ref->ncells; c++) {
+		double p = 0;
+
+		if (c < ncat && total > 0)
+			p = (double)sample_cats_cell_count(t, c) / total;
+		ref->cell_prop[c] = p;
+		ref->cell_prop_floor[c] = p > DRIFT_PROP_FLOOR ? p : DRIFT_PROP_FLOOR;
+		fsum += ref->cell_prop_floor[c];
+	}
+	for (size_t c = 0; c < ref->ncells; c++)
+		ref->cell_prop_floor[c] /= fsum;
+	return 0;
+}
+
+/* Deep copy through the encoding: one code path to trust for both. */
+static int cats_copy(struct sample_cats *dst, const struct sample_cats *src)
+{
+	size_t cap = sample_cats_encoded_size(src), len;
+	uint8_t *buf = malloc(cap);
+	int rc;
+
+	if (!buf) {
+		sample_cats_init(dst, 0);
+		return -ENOMEM;
+	}
+	rc = sample_cats_encode(src, buf, cap, &len);
+	if (rc == 0)
+		rc = sample_cats_decode(dst, buf, len);
+	else
+		sample_cats_init(dst, 0);
+	free(buf);
+	return rc == -EPROTO ? -EINVAL : rc;
+}
+
+int drift_ref_categorical(struct drift_ref *ref, const struct sample_cats *counts)
+{
+	int rc;
+
+	memset(ref, 0, sizeof(*ref));
+	ref->kind = DRIFT_CATEGORICAL;
+	rc = cats_copy(&ref->cats, counts);
+	if (rc == 0)
+		rc = ref_categorical_finish(ref);
+	if (rc < 0)
+		drift_ref_fini(ref);
+	return rc;
+}
+
+int drift_ref_categorical_values(struct drift_ref *ref, const char *const *values, size_t n)
+{
+	int rc = 0;
+
+	memset(ref, 0, sizeof(*ref));
+	ref->kind = DRIFT_CATEGORICAL;
+	sample_cats_init(&ref->cats, 0);
+	for (size_t i = 0; i < n; i++) {
+		rc = sample_cats_add(&ref->cats, values[i], strlen(values[i]), 1);
+		if (rc < 0)
+			goto out;
+	}
+	rc = ref_categorical_finish(ref);
+out:
+	if (rc < 0)
+		drift_ref_fini(ref);
+	return rc;
+}
+
+int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len)
+{
+	struct bytes_writer w;
+	size_t cap, clen;
+	uint8_t *buf;
+	int rc = 0;
+
+	*out = NULL;
+	if (ref->kind == DRIFT_NUMERIC)
+		cap = 2 + BYTES_VARINT_MAX + (size_t)ref->n * 8;
+	else
+		cap = 2 + sample_cats_encoded_size(&ref->cats);
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	bytes_writer_init(&w, buf, cap);
+	bytes_put_u8(&w, REF_VERSION);
+	bytes_put_u8(&w, (uint8_t)ref->kind);
+	if (ref->kind == DRIFT_NUMERIC) {
+		bytes_put_varint(&w, ref->n);
+		for (uint64_t i = 0; i < ref->n; i++)
+			bytes_put_f64(&w, ref->sorted[i]);
+		*len = w.len;
+	} else {
+		rc = sample_cats_encode(&ref->cats, buf + w.len, cap - w.len, &clen);
+		*len = w.len + clen;
+	}
+	if (rc < 0 || w.overflow) {
+		free(buf);
+		return rc < 0 ? rc : -ENOSPC;
+	}
+	*out = buf;
+	return 0;
+}
+
+int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len)
+{
+	struct bytes_reader r;
+	uint8_t kind;
+	uint64_t n;
+	int rc = -EPROTO;
+
+	memset(ref, 0, sizeof(*ref));
+	bytes_reader_init(&r, buf, len);
+	if (bytes_get_u8(&r) != REF_VERSION)
+		goto out;
+	kind = bytes_get_u8(&r);
+	if (r.err)
+		goto out;
+	if (kind == DRIFT_CATEGORICAL) {
+		ref->kind = DRIFT_CATEGORICAL;
+		rc = sample_cats_decode(&ref->cats, buf + r.pos, len - r.pos);
+		if (rc == 0)
+			rc = ref_categorical_finish(ref);
+		goto out;
+	}
+	if (kind != DRIFT_NUMERIC)
+		goto out;
+	ref->kind = DRIFT_NUMERIC;
+	n = bytes_get_varint(&r);
+	if (r.err || n > SAMPLE_REF_MAX || bytes_remaining(&r) != n * 8)
+		goto out;
+	ref->sorted = malloc((n ? (size_t)n : 1) * sizeof(*ref->sorted));
+	if (!ref->sorted) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		double v = bytes_get_f64(&r);
+
+		if (!isfinite(v) || (i > 0 && v < ref->sorted[i - 1]))
+			goto out;
+		ref->sorted[i] = v;
+	}
+	ref->n = n;
+	ref_numeric_finish(ref);
+	rc = 0;
+out:
+	if (rc < 0)
+		drift_ref_fini(ref);
+	return rc;
+}
+
+/* ---- data quality ------------------------------------------------------ */
+
+bool drift_out_of_range(const struct drift_ref *ref, double v)
+{
+	if (ref->kind != DRIFT_NUMERIC || ref->n == 0)
+		return false;
+	return v < ref->min || v > ref->max;
+}
+
+bool drift_is_new_category(const struct drift_ref *ref, const char *name, size_t len)
+{
+	if (ref->kind != DRIFT_CATEGORICAL || ref->n == 0)
+		return false;
+	return sample_cats_cell(&ref->cats, name, len) < 0;
+}
+
+int drift_ref_cell(const struct drift_ref *ref, const char *name, size_t len)
+{
+	int32_t c;
+
+	if (ref->kind != DRIFT_CATEGORICAL)
+		return -1;
+	c = sample_cats_cell(&ref->cats, name, len);
+	return c < 0 ? (int)ref->ncells - 1 : (int)c;
+}
+
+/* ---- results ----------------------------------------------------------- */
+
+/* Picks the method and threshold for a feature; -EINVAL if the method
+ * does not apply to the kind. */
+static int resolve_method(const struct drift_ref *ref, const struct drift_opts *opts,
+                          enum drift_method *method, double *threshold)
+{
+	enum drift_method m = opts ? opts->method : DRIFT_METHOD_DEFAULT;
+	double t = opts ? opts->threshold : 0;
+	bool small = ref->n <= DRIFT_SMALL_REF;
+
+	if (m == DRIFT_METHOD_DEFAULT) {
+		if (ref->kind == DRIFT_NUMERIC)
+			m = small ? DRIFT_METHOD_KS : DRIFT_METHOD_WASSERSTEIN;
+		else
+			m = small ? DRIFT_METHOD_CHI2 : DRIFT_METHOD_JS;
+	}
+	switch (m) {
+	case DRIFT_METHOD_KS:
+	case DRIFT_METHOD_WASSERSTEIN:
+		if (ref->kind != DRIFT_NUMERIC)
+			return -EINVAL;
+		break;
+	case DRIFT_METHOD_CHI2:
+		if (ref->kind != DRIFT_CATEGORICAL)
+			return -EINVAL;
+		break;
+	case DRIFT_METHOD_PSI:
+	case DRIFT_METHOD_JS:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!(t > 0) || !isfinite(t))
+		t = drift_method_default_threshold(m);
+	*method = m;
+	*threshold = t;
+	return 0;
+}
+
+/* Score, flag and severity from the statistics already in r. */
+static void result_score(struct drift_result *r)
+{
+	switch (r->method) {
+	case DRIFT_METHOD_KS:
+		r->score = r->ks_p;
+		break;
+	case DRIFT_METHOD_WASSERSTEIN:
+		r->score = r->wasserstein;
+		break;
+	case DRIFT_METHOD_PSI:
+		r->score = r->psi;
+		break;
+	case DRIFT_METHOD_JS:
+		r->score = r->js;
+		break;
+	case DRIFT_METHOD_CHI2:
+		r->score = r->chi2_p;
+		break;
+	default:
+		r->score = 0;
+		break;
+	}
+	if (drift_method_is_pvalue(r->method)) {
+		double p = r->score > DRIFT_P_FLOOR ? r->score : DRIFT_P_FLOOR;
+
+		r->drifted = r->score < r->threshold;
+		r->severity = r->threshold / p;
+		if (r->severity > DRIFT_SEVERITY_MAX)
+			r->severity = DRIFT_SEVERITY_MAX;
+	} else {
+		r->drifted = r->score >= r->threshold;
+		r->severity = r->score / r->threshold;
+	}
+}
+
+/* The common start of a result; true when one side is empty, in which
+ * case r is complete (insufficient, zeros, not drifted). */
+static bool result_begin(struct drift_result *r, const struct drift_ref *ref, size_t n_cur,
+                         enum drift_method m, double threshold)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = ref->kind;
+	r->n_ref = ref->n;
+	r->n_cur = n_cur;
+	r->method = m;
+	r->threshold = threshold;
+	r->insufficient = ref->n == 0 || n_cur == 0;
+	if (r->insufficient) {
+		/* p = 1 is "no evidence"; a p of 0 would read as certain drift
+		 * to anyone who looks at the column without the flag. */
+		if (ref->kind == DRIFT_NUMERIC)
+			r->ks_p = 1;
+		else
+			r->chi2_p = 1;
+		r->score = drift_method_is_pvalue(m) ? 1 : 0;
+	}
+	return r->insufficient;
+}
+
+int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t n,
+                         const struct drift_opts *opts, struct drift_result *out)
+{
+	uint64_t counts[SAMPLE_BINS] = {0};
+	double prop[SAMPLE_BINS];
+	enum drift_method m;
+	double t, std;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (ref->kind != DRIFT_NUMERIC)
+		return -EINVAL;
+	rc = resolve_method(ref, opts, &m, &t);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(cur[i]) || (i > 0 && cur[i] < cur[i - 1]))
+			return -EINVAL;
+	if (result_begin(out, ref, n, m, t))
+		return 0;
+	out->ks = drift_ks_stat(ref->sorted, (size_t)ref->n, cur, n);
+	out->ks_p = drift_ks_pvalue(out->ks, (size_t)ref->n, n);
+	std = ref->std > DRIFT_STD_FLOOR ? ref->std : DRIFT_STD_FLOOR;
+	out->wasserstein = drift_wasserstein(ref->sorted, (size_t)ref->n, cur, n) / std;
+	sample_bin_counts(ref->edges, cur, n, counts);
+	for (int i = 0; i < SAMPLE_BINS; i++)
+		prop[i] = (double)counts[i] / (double)n;
+	out->psi = drift_psi(ref->bin_prop, prop, SAMPLE_BINS);
+	out->js = drift_js(ref->bin_prop, prop, SAMPLE_BINS);
+	result_score(out);
+	return 0;
+}
+
+int drift_numeric(const struct drift_ref *ref, const double *cur, size_t n,
+                  const struct drift_opts *opts, struct drift_result *out)
+{
+	double *copy = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(cur[i])) {
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (n)
+		memcpy(copy, cur, n * sizeof(*copy));
+	rc = sample_sort(copy, n);
+	if (rc == 0)
+		rc = drift_numeric_sorted(ref, copy, n, opts, out);
+out:
+	free(copy);
+	return rc;
+}
+
+int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
+                      const struct drift_opts *opts, struct drift_result *out)
+{
+	double expected[DRIFT_MAX_CELLS], prop[DRIFT_MAX_CELLS];
+	uint64_t n = 0;
+	enum drift_method m;
+	double t;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (ref->kind != DRIFT_CATEGORICAL || ncells != ref->ncells)
+		return -EINVAL;
+	rc = resolve_method(ref, opts, &m, &t);
+	if (rc < 0)
+		return rc;
+	for (size_t c = 0; c < ncells; c++) {
+		if (n > UINT64_MAX - counts[c])
+			return -EINVAL;
+		n += counts[c];
+	}
+	if (result_begin(out, ref, (size_t)n, m, t)) {
+		out->n_cur = n;
+		return 0;
+	}
+	for (size_t c = 0; c < ncells; c++) {
+		expected[c] = ref->cell_prop_floor[c] * (double)n;
+		prop[c] = (double)counts[c] / (double)n;
+	}
+	out->chi2 = drift_chi2_stat(counts, expected, ncells);
+	out->chi2_p = drift_chi2_sf(out->chi2, (double)(ncells - 1));
+	out->psi = drift_psi(ref->cell_prop_floor, prop, ncells);
+	out->js = drift_js(ref->cell_prop, prop, ncells);
+	result_score(out);
+	return 0;
+}
+
+int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
+                             const struct drift_opts *opts, struct drift_result *out)
+{
+	uint64_t counts[DRIFT_MAX_CELLS] = {0};
+
+	memset(out, 0, sizeof(*out));
+	if (ref->kind != DRIFT_CATEGORICAL)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		counts[drift_ref_cell(ref, values[i], strlen(values[i]))]++;
+	return drift_categorical(ref, counts, ref->ncells, opts, out);
+}
