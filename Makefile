@@ -73,6 +73,12 @@ $(B)/obj/gen/mlwatch.pb-c.o: $(PB_C)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Werror,$(ALL_CFLAGS)) -c $< -o $@
 
+# Tests and programs may include their own directory's headers; tests see all.
+$(B)/obj/tests/%.o: ALL_CFLAGS += -Iagent -Icollector -Itui
+$(B)/obj/agent/%.o: ALL_CFLAGS += -Iagent
+$(B)/obj/collector/%.o: ALL_CFLAGS += -Icollector
+$(B)/obj/tui/%.o: ALL_CFLAGS += -Itui -Icollector
+
 $(B)/obj/%.o: %.c | $(PB_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@

@@ -1,0 +1,115 @@
+/* The demo's simulated model does what the demo promises: valid events,
+ * calibrated confidence before the change, and each scheduled change. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "demo_sim.h"
+#include "event.h"
+
+struct stats {
+	double acc, conf, log_amount, crypto, p99;
+	int n;
+};
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void run(double t, int n, struct stats *st)
+{
+	struct demo_sim s;
+	struct demo_schedule sc;
+	struct demo_truth tr;
+	char buf[1024];
+	double *lat = malloc((size_t)n * sizeof(*lat));
+	struct event_batch b;
+	struct event_error err;
+
+	demo_schedule_default(&sc);
+	demo_sim_init(&s, 42, &sc);
+	memset(st, 0, sizeof(*st));
+	event_batch_init(&b);
+	for (int i = 0; i < n; i++) {
+		int len = demo_sim_event(&s, t, 1764072000, buf, sizeof(buf), &tr);
+		cr_assert_gt(len, 0);
+		if (i < 200) { /* every event is valid by the contract */
+			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_EVENTS, 1764072000,
+						      10, &b, &err),
+				     0, "%s: %s", buf, err.reason);
+			cr_assert_eq(b.events[b.n_events - 1].n_features, 12);
+			len = demo_sim_label(&tr, 1764072030, buf, sizeof(buf));
+			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_LABELS, 1764072030,
+						      10, &b, &err),
+				     0, "%s", buf);
+		}
+		st->acc += tr.label_fraud == tr.predicted_fraud;
+		st->conf += tr.confidence;
+		st->log_amount += log(tr.amount);
+		st->crypto += strcmp(tr.merchant_type, "crypto") == 0;
+		lat[i] = tr.latency_ms;
+	}
+	qsort(lat, (size_t)n, sizeof(*lat), cmp);
+	st->p99 = lat[(int)(0.99 * (n - 1))];
+	st->acc /= n;
+	st->conf /= n;
+	st->log_amount /= n;
+	st->crypto /= n;
+	st->n = n;
+	free(lat);
+	event_batch_reset(&b);
+}
+
+Test(demo_sim, calibrated_before_and_changed_after)
+{
+	struct stats before, after;
+	run(0, 40000, &before);
+	run(60, 40000, &after);
+	/* Calibrated: realized accuracy close to the mean confidence. */
+	cr_assert_lt(fabs(before.acc - before.conf), 0.01, "acc %.3f conf %.3f", before.acc, before.conf);
+	cr_assert_gt(before.acc, 0.9);
+	/* Concept drift: accuracy falls while confidence barely moves. */
+	cr_assert_lt(after.acc, before.acc - 0.08, "acc before %.3f after %.3f", before.acc, after.acc);
+	cr_assert_gt(after.conf - after.acc, 0.08);
+	/* Gradual shift complete by 60 s: log(amount) up by 1.2. */
+	cr_assert_lt(fabs(after.log_amount - before.log_amount - 1.2), 0.05);
+	cr_assert_eq(before.crypto, 0);
+	cr_assert_gt(after.crypto, 0.2);
+	cr_assert_lt(before.p99, 40, "p99 %.1f", before.p99);
+}
+
+Test(demo_sim, latency_spike)
+{
+	struct stats spike;
+	run(30, 20000, &spike);
+	cr_assert_gt(spike.p99, 250, "p99 during the spike %.1f", spike.p99);
+}
+
+Test(demo_sim, reference_csv)
+{
+	char path[] = "/tmp/mlwatch-ref-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	cr_assert_eq(demo_sim_reference_csv(7, 500, path), 0);
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int lines = 0;
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	cr_assert_eq(strncmp(line, "id,amount,age,", 14), 0);
+	while (fgets(line, sizeof(line), f)) {
+		int commas = 0;
+		for (char *p = line; *p; p++)
+			commas += *p == ',';
+		cr_assert_eq(commas, 15, "%s", line);
+		cr_assert_null(strstr(line, "crypto"));
+		lines++;
+	}
+	fclose(f);
+	unlink(path);
+	cr_assert_eq(lines, 500);
+}
