@@ -50,7 +50,7 @@ UNIT := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*
 INTEG := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH := $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/bench_*.c))
 
-.PHONY: all deps test-deps test unit integration asan fuzz fuzz-short bench install clean demo soak format
+.PHONY: all deps test-deps test unit integration asan valgrind fuzz fuzz-short bench install clean demo soak format binaries tests-built
 all: deps
 	@$(MAKE) --no-print-directory binaries
 
@@ -120,6 +120,12 @@ asan: test-deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		MLWATCH_SAN=1 scripts/run-tests.sh build-asan \
 		$(patsubst $(B)/%,build-asan/%,$(UNIT) $(INTEG))
+
+# Unit tests under valgrind (leaks and memory errors fail the run); integration
+# tests whose children honour MLWATCH_VALGRIND run those under valgrind too.
+valgrind: test-deps
+	@$(MAKE) --no-print-directory tests-built
+	@VALGRIND=1 scripts/run-tests.sh $(B) $(UNIT)
 
 FUZZ_SECONDS ?= 60
 fuzz: test-deps

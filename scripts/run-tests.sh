@@ -15,8 +15,13 @@ for t in "$@"; do
 	*) jobs="" ;;
 	esac
 	echo "== $t"
+	wrap=""
+	if [ "${VALGRIND:-0}" = 1 ]; then
+		# Criterion runs each test in a child of the binary: follow them.
+		wrap="valgrind -q --trace-children=yes --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
+	fi
 	# shellcheck disable=SC2086
-	{ "$t" $jobs --short-filename 2>&1; echo $? >"$rcf"; } | tee "$one"
+	{ $wrap "$t" $jobs --short-filename 2>&1; echo $? >"$rcf"; } | tee "$one"
 	cat "$one" >>"$all"
 	[ "$(cat "$rcf")" = 0 ] || failed_bins="$failed_bins $t"
 done
