@@ -1,0 +1,615 @@
+/* notify: see notify.h. */
+#include "notify.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+#include "payload.h"
+#include "store.h"
+#include "store_alerts.h"
+
+#define BACKOFF_CAP     300.0
+#define RETRY_AFTER_MAX 3600.0
+#define SLACK_INTERVAL  1.0
+#define BODY_KEEP       2048
+#define IDLE_POLL       30.0
+
+struct rx {
+	struct notifier *nf;
+	char *name, *url, *ca_file, *secret, *routing_key;
+	enum receiver_type type;
+	double timeout_s, max_age_s, min_interval_s;
+	pthread_t thread;
+	bool started;
+	atomic_uint_fast64_t sent, failed, dropped, attempts;
+};
+
+/* Last send time per URL, for the Slack and min_interval limits: two
+ * receivers posting to the same Slack webhook share its 1 message/s. */
+struct pace {
+	char *url;
+	double last; /* clock_mono of the last send start */
+};
+
+struct notifier {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
+	atomic_bool stop;
+	uint64_t wake_gen;
+	char *db_path, *external_url;
+	struct rx *rx;
+	size_t n;
+	struct pace *pace;
+	size_t n_pace;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+double notify_backoff(long attempts, double u)
+{
+	double base = attempts <= 1   ? 1.0
+	              : attempts > 20 ? BACKOFF_CAP
+	                              : ldexp(1.0, (int)attempts - 1);
+	double d;
+
+	if (base > BACKOFF_CAP)
+		base = BACKOFF_CAP;
+	if (!(u >= 0 && u < 1))
+		u = 0.5;
+	d = base * (0.8 + 0.4 * u);
+	return d > BACKOFF_CAP ? BACKOFF_CAP : d;
+}
+
+double notify_parse_retry_after(const char *v, double now)
+{
+	char *end;
+	long long n;
+	time_t t;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+			end++;
+		if (errno || *end || n < 0)
+			return -1;
+		return n > (long long)RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (double)n;
+	}
+	t = curl_getdate(v, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	if ((double)t <= now)
+		return 0;
+	return (double)t - now > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (double)t - now;
+}
+
+/* ---- waiting ---------------------------------------------------------------- */
+
+/* Waits up to seconds, or until notify_stop, or (seen not NULL) until
+ * notify_wake moves the generation past *seen. */
+static void wait_for(struct notifier *nf, double seconds, const uint64_t *seen)
+{
+	struct timespec ts;
+
+	if (seconds <= 0)
+		return;
+	if (seconds > IDLE_POLL)
+		seconds = IDLE_POLL;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)seconds;
+	ts.tv_nsec += (long)((seconds - floor(seconds)) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&nf->mu);
+	while (!atomic_load(&nf->stop) && (!seen || nf->wake_gen == *seen))
+		if (pthread_cond_timedwait(&nf->cv, &nf->mu, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&nf->mu);
+}
+
+void notify_wake(struct notifier *nf)
+{
+	if (!nf)
+		return;
+	pthread_mutex_lock(&nf->mu);
+	nf->wake_gen++;
+	pthread_cond_broadcast(&nf->cv);
+	pthread_mutex_unlock(&nf->mu);
+}
+
+/* Seconds until r may send again (0 = now); reserves the slot when 0. */
+static double pace_reserve(struct rx *r)
+{
+	struct notifier *nf = r->nf;
+	double interval = r->min_interval_s, now = clock_mono(), wait = 0;
+	struct pace *p = NULL;
+
+	if (r->type == RECEIVER_SLACK && interval < SLACK_INTERVAL)
+		interval = SLACK_INTERVAL;
+	if (interval <= 0)
+		return 0;
+	pthread_mutex_lock(&nf->mu);
+	for (size_t i = 0; i < nf->n_pace; i++)
+		if (strcmp(nf->pace[i].url, r->url) == 0)
+			p = &nf->pace[i];
+	if (p && now < p->last + interval)
+		wait = p->last + interval - now;
+	else if (p)
+		p->last = now;
+	pthread_mutex_unlock(&nf->mu);
+	return wait;
+}
+
+/* ---- one HTTP attempt ------------------------------------------------------- */
+
+struct response {
+	long status;
+	char body[BODY_KEEP + 1];
+	size_t len;
+	char retry_after[128];
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *rs = arg;
+	size_t k = size * n, room = BODY_KEEP - rs->len;
+	if (room > 0) {
+		size_t c = k < room ? k : room;
+		memcpy(rs->body + rs->len, data, c);
+		rs->len += c;
+		rs->body[rs->len] = '\0';
+	}
+	return k;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct response *rs = arg;
+	size_t k = size * n;
+	static const char name[] = "retry-after:";
+
+	if (k > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		size_t vlen = k - (sizeof(name) - 1);
+		if (vlen >= sizeof(rs->retry_after))
+			vlen = sizeof(rs->retry_after) - 1;
+		memcpy(rs->retry_after, data + sizeof(name) - 1, vlen);
+		rs->retry_after[vlen] = '\0';
+		/* Trim the CRLF. */
+		for (size_t i = strlen(rs->retry_after); i > 0; i--) {
+			char c = rs->retry_after[i - 1];
+			if (c != '\r' && c != '\n' && c != ' ')
+				break;
+			rs->retry_after[i - 1] = '\0';
+		}
+	}
+	return k;
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct notifier *nf = arg;
+	return atomic_load(&nf->stop) ? 1 : 0;
+}
+
+/* POSTs body; fills rs. Returns the CURLcode. */
+static CURLcode post(struct rx *r, CURL *c, const char *body, struct response *rs)
+{
+	struct curl_slist *h = NULL, *t;
+	char line[160], sig[65];
+	CURLcode cc = CURLE_OUT_OF_MEMORY;
+
+	memset(rs, 0, sizeof(*rs));
+	if (!(t = curl_slist_append(h, "Content-Type: application/json")))
+		goto out;
+	h = t;
+	if (r->secret) {
+		payload_sign(r->secret, body, strlen(body), sig);
+		snprintf(line, sizeof(line), "X-Mlwatch-Signature-256: sha256=%s", sig);
+		if (!(t = curl_slist_append(h, line)))
+			goto out;
+		h = t;
+		snprintf(line, sizeof(line), "X-Mlwatch-Timestamp: %lld", (long long)clock_now());
+		if (!(t = curl_slist_append(h, line)))
+			goto out;
+		h = t;
+	}
+	/* No "Expect: 100-continue" round trip. */
+	if (!(t = curl_slist_append(h, "Expect:")))
+		goto out;
+	h = t;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "mlwatch/" MLWATCH_VERSION);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(r->timeout_s * 1000));
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->timeout_s * 1000));
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (r->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, r->nf);
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+out:
+	curl_slist_free_all(h);
+	return cc;
+}
+
+/* ---- the receiver thread ---------------------------------------------------- */
+
+static double rand_unit(unsigned short xs[3])
+{
+	return erand48(xs);
+}
+
+/* One delivery attempt of row; updates the row. Returns 0, or -1 when the
+ * database could not be updated (the caller backs off). */
+static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_outbox_row *row,
+                   unsigned short xs[3])
+{
+	struct notification n;
+	struct payload_ctx ctx = {r->name, r->nf->external_url, r->routing_key};
+	struct response rs;
+	char err[512], why[600], q[300], nm[140];
+	char *body = NULL;
+	long attempts = row->attempts + 1;
+	double t0, now, delay;
+	CURLcode cc;
+	int rc = 0;
+
+	log_quote(nm, sizeof(nm), r->name);
+	if (payload_decode(row->payload, &n, err, sizeof(err))) {
+		log_error("notify", "outbox row unreadable, not sent receiver=%s id=%lld error=%s",
+		          nm, (long long)row->id, log_quote(q, sizeof(q), err));
+		atomic_fetch_add(&r->failed, 1);
+		return store_outbox_finish(sa, row->id, "failed", row->attempts, err);
+	}
+	body = payload_render(r->type, &n, &ctx);
+	if (!body) {
+		rc = -1;
+		goto out;
+	}
+	t0 = clock_mono();
+	atomic_fetch_add(&r->attempts, 1);
+	cc = post(r, c, body, &rs);
+	now = clock_now();
+	if (atomic_load(&r->nf->stop) && cc == CURLE_ABORTED_BY_CALLBACK)
+		goto out; /* shutting down: the row stays pending as it was */
+	if (cc == CURLE_OK && rs.status >= 200 && rs.status < 300) {
+		atomic_fetch_add(&r->sent, 1);
+		log_info("notify",
+		         "notification delivered receiver=%s id=%lld kind=%s rule=%s model=%s "
+		         "status=%ld attempts=%ld took_ms=%.0f age_s=%.1f",
+		         nm, (long long)row->id, n.kind, n.rule, n.model, rs.status, attempts,
+		         (clock_mono() - t0) * 1000, now - row->created);
+		rc = store_outbox_delivered(sa, row->id, attempts, now);
+		goto out;
+	}
+	if (cc == CURLE_OK && rs.status != 408 && rs.status != 429 && rs.status < 500) {
+		atomic_fetch_add(&r->failed, 1);
+		snprintf(why, sizeof(why), "HTTP %ld: %.500s", rs.status, rs.body);
+		log_error("notify",
+		          "notification refused, not retried receiver=%s id=%lld kind=%s rule=%s "
+		          "status=%ld attempts=%ld body=%s",
+		          nm, (long long)row->id, n.kind, n.rule, rs.status, attempts,
+		          log_quote(q, sizeof(q), rs.body));
+		rc = store_outbox_finish(sa, row->id, "failed", attempts, why);
+		goto out;
+	}
+	delay = notify_backoff(attempts, rand_unit(xs));
+	if (cc == CURLE_OK && (rs.status == 429 || rs.status == 503) && rs.retry_after[0]) {
+		double ra = notify_parse_retry_after(rs.retry_after, now);
+		if (ra >= 0)
+			delay = ra;
+	}
+	if (cc == CURLE_OK)
+		snprintf(why, sizeof(why), "HTTP %ld: %.200s", rs.status, rs.body);
+	else
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
+	log_warn("notify",
+	         "notification not delivered, will retry receiver=%s id=%lld kind=%s attempt=%ld "
+	         "error=%s retry_in_s=%.1f%s%s",
+	         nm, (long long)row->id, n.kind, attempts, log_quote(q, sizeof(q), why), delay,
+	         rs.retry_after[0] ? " retry_after=" : "",
+	         rs.retry_after[0] ? log_quote(err, sizeof(err), rs.retry_after) : "");
+	rc = store_outbox_retry(sa, row->id, attempts, now + delay, why);
+out:
+	free(body);
+	payload_free(&n);
+	return rc;
+}
+
+static void *rx_main(void *arg)
+{
+	struct rx *r = arg;
+	struct notifier *nf = r->nf;
+	struct store st;
+	struct store_alerts sa;
+	char err[512], nm[140];
+	unsigned short xs[3];
+	bool open = false;
+	CURL *c = curl_easy_init();
+	uint64_t gen;
+
+	xs[0] = (unsigned short)time(NULL);
+	xs[1] = (unsigned short)(uintptr_t)r;
+	xs[2] = (unsigned short)((uintptr_t)r >> 16);
+	log_quote(nm, sizeof(nm), r->name);
+	while (!atomic_load(&nf->stop)) {
+		struct store_outbox_row row;
+		double now, due, pace;
+		int h;
+
+		pthread_mutex_lock(&nf->mu);
+		gen = nf->wake_gen;
+		pthread_mutex_unlock(&nf->mu);
+		if (!c) {
+			log_error("notify", "cannot create a curl handle receiver=%s", nm);
+			wait_for(nf, 5, &gen);
+			c = curl_easy_init();
+			continue;
+		}
+		if (!open) {
+			if (store_open(&st, nf->db_path, STORE_RW, false, err, sizeof(err))) {
+				log_error("notify", "cannot open the database receiver=%s error=%s",
+				          nm, err);
+				wait_for(nf, 5, &gen);
+				continue;
+			}
+			store_alerts_init(&sa, &st);
+			open = true;
+		}
+		h = store_outbox_head(&sa, r->name, &row);
+		if (h == 1) {
+			wait_for(nf, IDLE_POLL, &gen);
+			continue;
+		}
+		if (h < 0) {
+			log_error("notify", "cannot read the outbox receiver=%s error=%s", nm,
+			          store_errmsg(&st));
+			wait_for(nf, 1, &gen);
+			continue;
+		}
+		now = clock_now();
+		if (now - row.created > r->max_age_s) {
+			atomic_fetch_add(&r->dropped, 1);
+			log_error("notify",
+			          "notification dropped after max_age receiver=%s id=%lld kind=%s "
+			          "attempts=%ld age_s=%.0f max_age_s=%.0f",
+			          nm, (long long)row.id, row.kind, row.attempts, now - row.created,
+			          r->max_age_s);
+			if (store_outbox_finish(&sa, row.id, "dropped", row.attempts,
+			                        "max_age passed"))
+				wait_for(nf, 1, &gen);
+			store_outbox_row_free(&row);
+			continue;
+		}
+		due = row.next_attempt;
+		if (due > now + 0.001) {
+			/* Wake up at the due time, or at max_age if that comes first. */
+			double until = due - now;
+			if (row.created + r->max_age_s - now + 0.01 < until)
+				until = row.created + r->max_age_s - now + 0.01;
+			store_outbox_row_free(&row);
+			wait_for(nf, until, &gen);
+			continue;
+		}
+		pace = pace_reserve(r);
+		if (pace > 0) {
+			store_outbox_row_free(&row);
+			wait_for(nf, pace, NULL); /* new rows do not shorten the pace */
+			continue;
+		}
+		if (attempt(r, &sa, c, &row, xs)) {
+			log_error("notify", "cannot update the outbox receiver=%s error=%s", nm,
+			          store_errmsg(&st));
+			wait_for(nf, 1, &gen);
+		}
+		store_outbox_row_free(&row);
+	}
+	if (open) {
+		store_alerts_close(&sa);
+		store_close(&st);
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+static void rx_free(struct rx *r)
+{
+	free(r->name);
+	free(r->url);
+	free(r->ca_file);
+	if (r->secret)
+		memset(r->secret, 0, strlen(r->secret));
+	free(r->secret);
+	if (r->routing_key)
+		memset(r->routing_key, 0, strlen(r->routing_key));
+	free(r->routing_key);
+}
+
+static void notifier_free(struct notifier *nf)
+{
+	for (size_t i = 0; i < nf->n; i++)
+		rx_free(&nf->rx[i]);
+	for (size_t i = 0; i < nf->n_pace; i++)
+		free(nf->pace[i].url);
+	free(nf->pace);
+	free(nf->rx);
+	free(nf->db_path);
+	free(nf->external_url);
+	pthread_cond_destroy(&nf->cv);
+	pthread_mutex_destroy(&nf->mu);
+	free(nf);
+}
+
+static int rx_init(struct notifier *nf, struct rx *r, const struct receiver_config *rc,
+                   const char *file, char *err, size_t errlen)
+{
+	char why[256];
+	int t = payload_receiver_type(rc->type);
+
+	r->nf = nf;
+	if (t < 0) {
+		snprintf(err, errlen, "%s:%d: [receiver %s] unknown type '%s'", file, rc->line,
+		         rc->name, rc->type);
+		return -1;
+	}
+	r->type = (enum receiver_type)t;
+	r->timeout_s = (double)rc->timeout_ms / 1000.0;
+	r->max_age_s = (double)rc->max_age_ms / 1000.0;
+	r->min_interval_s = (double)rc->min_interval_ms / 1000.0;
+	if (!(r->name = strdup(rc->name)) || !(r->url = payload_url(r->type, rc->url)) ||
+	    (rc->ca_file[0] && !(r->ca_file = strdup(rc->ca_file)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (rc->secret_file[0]) {
+		if (r->type != RECEIVER_WEBHOOK)
+			log_warn("notify",
+			         "secret_file applies to webhook receivers only receiver=%s",
+			         rc->name);
+		else if (!(r->secret = config_read_secret(rc->secret_file, why, sizeof(why)))) {
+			snprintf(err, errlen, "%s:%d: [receiver %s] secret_file: %s", file,
+			         rc->line, rc->name, why);
+			return -1;
+		}
+	}
+	if (r->type == RECEIVER_PAGERDUTY &&
+	    !(r->routing_key = config_read_secret(rc->routing_key_file, why, sizeof(why)))) {
+		snprintf(err, errlen, "%s:%d: [receiver %s] routing_key_file: %s", file, rc->line,
+		         rc->name, why);
+		return -1;
+	}
+	if (strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0) {
+		snprintf(err, errlen, "%s:%d: [receiver %s] url '%s' is not http:// or https://",
+		         file, rc->line, rc->name, r->url);
+		return -1;
+	}
+	if (r->type == RECEIVER_SLACK || r->min_interval_s > 0) {
+		bool have = false;
+		for (size_t i = 0; i < nf->n_pace; i++)
+			have |= strcmp(nf->pace[i].url, r->url) == 0;
+		if (!have) {
+			struct pace *p = realloc(nf->pace, (nf->n_pace + 1) * sizeof(*p));
+			if (!p) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			nf->pace = p;
+			p[nf->n_pace].last = -1e9;
+			if (!(p[nf->n_pace].url = strdup(r->url))) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			nf->n_pace++;
+		}
+	}
+	return 0;
+}
+
+int notify_start(struct notifier **out, const struct mlw_config *cfg, const char *db_path,
+                 char *err, size_t errlen)
+{
+	struct notifier *nf = calloc(1, sizeof(*nf));
+	pthread_condattr_t ca;
+	const char *file = cfg->path ? cfg->path : "(config)";
+
+	*out = NULL;
+	if (!nf) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&nf->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&nf->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&nf->stop, false);
+	nf->db_path = strdup(db_path);
+	nf->external_url = strdup(cfg->collector.external_url ? cfg->collector.external_url : "");
+	nf->rx = calloc(cfg->n_receivers ? cfg->n_receivers : 1, sizeof(*nf->rx));
+	if (!nf->db_path || !nf->external_url || !nf->rx) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	nf->n = cfg->n_receivers;
+	for (size_t i = 0; i < nf->n; i++)
+		if (rx_init(nf, &nf->rx[i], &cfg->receivers[i], file, err, errlen))
+			goto fail;
+	pthread_once(&curl_once, curl_init_once);
+	for (size_t i = 0; i < nf->n; i++) {
+		int e = pthread_create(&nf->rx[i].thread, NULL, rx_main, &nf->rx[i]);
+		if (e) {
+			snprintf(err, errlen, "cannot start a notifier thread: %s", strerror(e));
+			goto fail;
+		}
+		nf->rx[i].started = true;
+	}
+	*out = nf;
+	return 0;
+fail:
+	notify_stop(nf);
+	return -1;
+}
+
+void notify_stop(struct notifier *nf)
+{
+	if (!nf)
+		return;
+	pthread_mutex_lock(&nf->mu);
+	atomic_store(&nf->stop, true);
+	pthread_cond_broadcast(&nf->cv);
+	pthread_mutex_unlock(&nf->mu);
+	for (size_t i = 0; i < nf->n; i++)
+		if (nf->rx[i].started)
+			pthread_join(nf->rx[i].thread, NULL);
+	notifier_free(nf);
+}
+
+size_t notify_receiver_count(const struct notifier *nf)
+{
+	return nf ? nf->n : 0;
+}
+
+const char *notify_receiver_stats(struct notifier *nf, size_t i, struct notify_stats *out)
+{
+	struct rx *r = &nf->rx[i];
+	out->sent = atomic_load(&r->sent);
+	out->failed = atomic_load(&r->failed);
+	out->dropped = atomic_load(&r->dropped);
+	out->attempts = atomic_load(&r->attempts);
+	return r->name;
+}

@@ -1,0 +1,76 @@
+/* payload: what a notification says, and how each receiver type wants it.
+ *
+ * The evaluator stores a receiver-neutral notification (JSON, see
+ * payload_encode) in the outbox; the notifier renders it for its receiver
+ * at send time, so no secret (PagerDuty routing key, HMAC secret) is ever
+ * written to the database. Formats:
+ *   webhook       Alertmanager webhook JSON, version "4"
+ *   alertmanager  an array of postable alerts for POST /api/v2/alerts
+ *   slack         {"text": ..., "blocks": [...]} for an incoming webhook
+ *   pagerduty     Events API v2 trigger/resolve with dedup_key = fingerprint
+ * Every returned string is malloc'd; the caller frees it. */
+#ifndef MLW_PAYLOAD_H
+#define MLW_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum receiver_type { RECEIVER_WEBHOOK, RECEIVER_ALERTMANAGER, RECEIVER_SLACK, RECEIVER_PAGERDUTY };
+
+#define PAYLOAD_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
+
+struct notification {
+	char *kind; /* firing | repeat | resolved */
+	char *rule;
+	char *model;
+	char *feature;  /* "" for model-level alerts */
+	char *severity; /* page | warn | info */
+	char *metric;   /* p99_latency_ms, drift, ... */
+	char *op;       /* > >= < <= == != */
+	char *expr;
+	char *window; /* "1m" (over) or the window start, RFC 3339 */
+	char *summary;
+	char *description;
+	char *fingerprint;
+	double value, threshold;
+	double starts_at; /* Unix seconds */
+	double ends_at;   /* resolve time; NAN while firing */
+	double created;   /* when the notification was decided */
+	int64_t alert_id;
+};
+
+struct payload_ctx {
+	const char *receiver;     /* receiver name */
+	const char *external_url; /* [collector] external_url, "" when unset */
+	const char *routing_key;  /* pagerduty */
+};
+
+/* "webhook" -> RECEIVER_WEBHOOK ...; -1 for anything else. */
+int payload_receiver_type(const char *s);
+
+/* The stored form. Returns 0 or -1 (out of memory). */
+int payload_encode(const struct notification *n, char **json);
+/* Parses the stored form into n (strings malloc'd; payload_free frees them).
+ * Returns 0, or -1 with the reason in err. */
+int payload_decode(const char *json, struct notification *n, char *err, size_t errlen);
+void payload_free(struct notification *n);
+
+/* True when the notification says the alert is over. */
+int payload_is_resolved(const struct notification *n);
+
+/* The body for a receiver of type t; NULL when out of memory. */
+char *payload_render(enum receiver_type t, const struct notification *n,
+                     const struct payload_ctx *ctx);
+/* The URL to POST to: url as configured, <url>/api/v2/alerts for
+ * alertmanager, the Events API for pagerduty without url. */
+char *payload_url(enum receiver_type t, const char *url);
+/* "<external_url>/alerts?rule=R&model=M", or "" without external_url. */
+char *payload_generator_url(const char *external_url, const struct notification *n);
+
+/* Hex HMAC-SHA256 of body with secret, into out (65 bytes). */
+void payload_sign(const char *secret, const char *body, size_t len, char out[65]);
+
+/* Alertmanager-style 16-hex-digit fingerprint of an alert's identity. */
+void payload_fingerprint(const char *rule, const char *model, const char *feature, char out[17]);
+
+#endif
