@@ -187,6 +187,10 @@ int drift_categorical_values(const struct drift_ref *ref, const char *const *val
 /* KS D of sorted a[0..n) and b[0..m), n, m >= 1: max |F_a(x) - F_b(x)|
  * over all sample points, ties handled as scipy (right-continuous CDFs). */
 double drift_ks_stat(const double *a, size_t n, const double *b, size_t m);
+/* Both of the above in one merge walk (half the cost of two calls), with
+ * results identical to theirs; 0 and 0 when a side is empty. */
+void drift_ks_wasserstein(const double *a, size_t n, const double *b, size_t m, double *d,
+                          double *w);
 /* Kolmogorov limiting distribution survival function, as
  * scipy.stats.kstwobign.sf(x); 1 for x <= 0. */
 double drift_kstwobign_sf(double x);
