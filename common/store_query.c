@@ -1,0 +1,976 @@
+/* store_query: see store_query.h. */
+#include "store_query.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DRIFT_COLS                                                                                \
+	"d.start, coalesce(w.end, d.start + ?9), coalesce(w.provisional, 0), d.feature, d.kind, " \
+	"d.n, coalesce(d.n_ref, -1), d.missing_rate, d.type_error_rate, d.out_of_range_rate, "    \
+	"d.new_category_rate, d.ks, d.ks_p, d.wasserstein, d.psi, d.js, d.chi2, d.chi2_p, "       \
+	"coalesce(d.method, ''), d.score, d.threshold, d.severity, d.drifted, d.insufficient, "   \
+	"d.cur_hist "                                                                             \
+	"FROM drift d LEFT JOIN windows w ON w.model_id = d.model_id AND w.start = d.start "
+
+#define ALERT_COLS                                                                                \
+	"SELECT a.id, a.rule, a.model, a.feature, a.state, a.severity, coalesce(a.summary, ''), " \
+	"a.value, a.threshold, a.active_at, a.fired_at, a.resolved_at, a.updated, a.acked, "      \
+	"EXISTS (SELECT 1 FROM silences s WHERE (s.rule = a.rule OR s.rule = '*') "               \
+	"AND (s.model IS NULL OR s.model IN ('', '*') OR s.model = a.model) "                     \
+	"AND s.created <= ?1 AND s.ends > ?1) FROM alerts a "
+
+static const char *const sql[SQS_COUNT] = {
+    [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
+    [SQS_MODEL_FIND] =
+        "SELECT id, name, coalesce(task, ''), last_event FROM models WHERE name = ?1",
+    [SQS_LAST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
+                     "WHERE model_id = ?1 AND end <= ?2 ORDER BY start DESC LIMIT 1",
+    [SQS_NEWEST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
+                       "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
+    [SQS_RANGE_SUMS] = "SELECT total(count), total(errors) FROM windows "
+                       "WHERE model_id = ?1 AND start >= ?2 AND start <= ?3",
+    [SQS_RANGE_ACC] =
+        "SELECT total(a.accuracy * a.labelled), "
+        "total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), "
+        "total(a.mae * a.labelled), total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), "
+        "total(a.est_accuracy * max(coalesce(w.count, 1), 1)), "
+        "total(CASE WHEN a.est_accuracy IS NOT NULL THEN max(coalesce(w.count, 1), 1) END), "
+        "total(a.label_coverage * max(coalesce(w.count, 1), 1)), "
+        "total(CASE WHEN a.label_coverage IS NOT NULL THEN max(coalesce(w.count, 1), 1) END) "
+        "FROM accuracy a LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
+        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start <= ?3",
+    [SQS_WORST_DRIFT] =
+        "SELECT feature, severity FROM drift WHERE model_id = ?1 AND severity IS NOT NULL "
+        "AND start = (SELECT max(start) FROM drift WHERE model_id = ?1 "
+        "AND start >= ?2 AND start <= ?3) ORDER BY severity DESC, feature LIMIT 1",
+    [SQS_FIRING] = "SELECT total(state = 'firing'), total(state = 'pending') FROM alerts "
+                   "WHERE state IN ('firing', 'pending') AND model = ?1",
+    [SQS_LATENCY] = "SELECT start, end, count, errors, provisional, p50, p90, p95, p99, p999, "
+                    "max, mean FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
+                    "ORDER BY start",
+    [SQS_LATENCY_BUCKETS] =
+        "SELECT (start / ?4) * ?4 AS b, total(count), total(errors), max(provisional), "
+        "total(p50 * max(count, 1)) / "
+        "nullif(total(CASE WHEN p50 IS NOT NULL THEN max(count, 1) END), 0), "
+        "max(p90), max(p95), max(p99), max(p999), max(max), "
+        "total(mean * max(count, 1)) / "
+        "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
+        "total(end - start) FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
+        "GROUP BY b ORDER BY b",
+    [SQS_DRIFT] = "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
+                  "ORDER BY d.start, d.feature",
+    [SQS_DRIFT_FEATURE] =
+        "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
+        "AND d.feature = ?4 ORDER BY d.start",
+    [SQS_DRIFT_CELLS] = "SELECT feature, max(kind), (start / ?4) * ?4 AS b, max(severity), "
+                        "max(coalesce(drifted, 0)), count(*) FROM drift "
+                        "WHERE model_id = ?1 AND start >= ?2 AND start < ?3 GROUP BY feature, b "
+                        "ORDER BY feature, b",
+    [SQS_DRIFT_WORST_IN] =
+        "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
+        "AND d.feature = ?4 ORDER BY coalesce(d.severity, -1) DESC, "
+        "d.start DESC LIMIT 1",
+    [SQS_REF_HIST] = "SELECT kind, n, hist FROM reference WHERE model_id = ?1 AND feature = ?2",
+    [SQS_ACCURACY] =
+        "SELECT a.start, coalesce(w.end, a.start + ?4), a.labelled, coalesce(w.count, 0), "
+        "a.accuracy, a.macro_f1, a.mae, a.rmse, a.est_accuracy, a.est_low, a.est_high, "
+        "a.label_coverage FROM accuracy a "
+        "LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
+        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 ORDER BY a.start",
+    [SQS_ACCURACY_BUCKETS] =
+        "SELECT (a.start / ?4) * ?4 AS b, total(a.labelled), total(coalesce(w.count, 0)), "
+        "total(a.accuracy * a.labelled) / "
+        "nullif(total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), 0), "
+        "total(a.macro_f1 * a.labelled) / "
+        "nullif(total(CASE WHEN a.macro_f1 IS NOT NULL THEN a.labelled END), 0), "
+        "total(a.mae * a.labelled) / "
+        "nullif(total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), 0), "
+        "sqrt(total(a.rmse * a.rmse * a.labelled) / "
+        "nullif(total(CASE WHEN a.rmse IS NOT NULL THEN a.labelled END), 0)), "
+        "total(a.est_accuracy * max(coalesce(w.count, 1), 1)) / "
+        "nullif(total(CASE WHEN a.est_accuracy IS NOT NULL "
+        "THEN max(coalesce(w.count, 1), 1) END), 0), "
+        "min(a.est_low), max(a.est_high), "
+        "total(a.label_coverage * max(coalesce(w.count, 1), 1)) / "
+        "nullif(total(CASE WHEN a.label_coverage IS NOT NULL "
+        "THEN max(coalesce(w.count, 1), 1) END), 0) "
+        "FROM accuracy a LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
+        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 GROUP BY b ORDER BY b",
+    [SQS_CONCEPT] = "SELECT id, ts, coalesce(window_start, 0), detector, coalesce(detail, '') "
+                    "FROM concept_events WHERE model_id = ?1 AND ts >= ?2 AND ts < ?3 "
+                    "ORDER BY ts",
+    [SQS_ALERTS] = ALERT_COLS "WHERE a.state IN ('firing', 'pending') "
+                              "ORDER BY a.state = 'firing' DESC, a.active_at DESC, a.id DESC",
+    [SQS_ALERTS_ALL] = ALERT_COLS "ORDER BY a.active_at DESC, a.id DESC",
+    [SQS_ALERT_GET] = ALERT_COLS "WHERE a.id = ?2",
+    [SQS_ACK] = "UPDATE alerts SET acked = 1, acked_at = ?2 WHERE id = ?1",
+    [SQS_SILENCE] = "INSERT INTO silences (rule, model, created, ends, comment) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQS_EVENTS] = "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
+                   "pred_str, score, scores, label_num, label_str, label_ts FROM events "
+                   "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?3 "
+                   "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
+    [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
+    [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
+};
+
+static sqlite3_stmt *prep(struct sq *q, enum sq_stmt_id id)
+{
+	return store_prepare(q->st, &q->stmt[id], sql[id]);
+}
+
+static double col_num(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN : sqlite3_column_double(s, i);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+static void copy_text(char *dst, size_t cap, sqlite3_stmt *s, int i)
+{
+	const char *t = col_text(s, i);
+	snprintf(dst, cap, "%s", t ? t : "");
+}
+
+/* Finishes a row loop: SQLITE_DONE is success, anything else an error. */
+static int step_done(int rc)
+{
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int meta_text(struct sq *q, const char *key, char *buf, size_t cap)
+{
+	sqlite3_stmt *s = prep(q, SQS_META);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		copy_text(buf, cap, s, 0);
+		sqlite3_reset(s);
+		return 0;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? SQ_NOTFOUND : -1;
+}
+
+void sq_init(struct sq *q, struct store *st)
+{
+	char buf[64], *end;
+	long v;
+
+	memset(q, 0, sizeof(*q));
+	q->st = st;
+	q->window_s = 60;
+	if (meta_text(q, "window_seconds", buf, sizeof(buf)) == 0) {
+		v = strtol(buf, &end, 10);
+		if (end != buf && *end == '\0' && v > 0 && v <= 86400)
+			q->window_s = v;
+	}
+}
+
+void sq_fini(struct sq *q)
+{
+	store_finalize(q->stmt, SQS_COUNT);
+}
+
+/* ---- models and meta ---------------------------------------------------- */
+
+static void read_model(sqlite3_stmt *s, struct sq_model *m)
+{
+	m->id = sqlite3_column_int64(s, 0);
+	copy_text(m->name, sizeof(m->name), s, 1);
+	copy_text(m->task, sizeof(m->task), s, 2);
+	m->last_event = col_num(s, 3);
+}
+
+int sq_models(struct sq *q, struct sq_model **out, size_t *n)
+{
+	sqlite3_stmt *s = prep(q, SQS_MODELS);
+	struct sq_model *v = NULL, *nv;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		read_model(s, &v[len++]);
+	}
+	sqlite3_reset(s);
+	if (step_done(rc)) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int sq_model_find(struct sq *q, const char *name, struct sq_model *out)
+{
+	sqlite3_stmt *s = prep(q, SQS_MODEL_FIND);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_model(s, out);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? SQ_NOTFOUND : -1;
+}
+
+int sq_meta(struct sq *q, struct sq_meta *m)
+{
+	char buf[128], *end;
+	double v;
+	int rc;
+
+	m->last_write = NAN;
+	m->window_seconds = (int)q->window_s;
+	rc = meta_text(q, "last_write", buf, sizeof(buf));
+	if (rc == -1)
+		return -1;
+	if (rc == 0) {
+		/* Unix seconds; an RFC 3339 time is not expected but costs nothing. */
+		v = strtod(buf, &end);
+		if (end != buf && *end == '\0' && isfinite(v))
+			m->last_write = v;
+	}
+	return 0;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static double ratio(double num, double den)
+{
+	return den > 0 ? num / den : NAN;
+}
+
+int sq_status_one(struct sq *q, const struct sq_model *m, double now, double from,
+                  struct sq_status *o)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	o->model = *m;
+	o->rps = o->error_rate = o->p50 = o->p95 = o->p99 = NAN;
+	o->accuracy = o->est_accuracy = o->label_coverage = o->mae = o->worst_severity = NAN;
+
+	s = prep(q, SQS_LAST_WIN);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->id);
+	sqlite3_bind_double(s, 2, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		s = prep(q, SQS_NEWEST_WIN);
+		if (!s)
+			return -1;
+		sqlite3_bind_int64(s, 1, m->id);
+		rc = sqlite3_step(s);
+	}
+	if (rc == SQLITE_ROW) {
+		int64_t count = sqlite3_column_int64(s, 2), errors = sqlite3_column_int64(s, 3);
+		double span;
+		o->win_start = sqlite3_column_int64(s, 0);
+		o->win_end = sqlite3_column_int64(s, 1);
+		/* A window still open is measured over the part that has passed. */
+		span = (double)(o->win_end - o->win_start);
+		if (now < (double)o->win_end && now > (double)o->win_start)
+			span = now - (double)o->win_start;
+		o->rps = ratio((double)count, span);
+		o->error_rate = ratio((double)errors, (double)count);
+		o->p50 = col_num(s, 4);
+		o->p95 = col_num(s, 5);
+		o->p99 = col_num(s, 6);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+
+	s = prep(q, SQS_RANGE_SUMS);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->id);
+	sqlite3_bind_double(s, 2, from);
+	sqlite3_bind_double(s, 3, now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o->events = sqlite3_column_int64(s, 0);
+		o->errors = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return -1;
+
+	s = prep(q, SQS_RANGE_ACC);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->id);
+	sqlite3_bind_double(s, 2, from);
+	sqlite3_bind_double(s, 3, now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o->accuracy = ratio(sqlite3_column_double(s, 0), sqlite3_column_double(s, 1));
+		o->mae = ratio(sqlite3_column_double(s, 2), sqlite3_column_double(s, 3));
+		o->est_accuracy = ratio(sqlite3_column_double(s, 4), sqlite3_column_double(s, 5));
+		o->label_coverage = ratio(sqlite3_column_double(s, 6), sqlite3_column_double(s, 7));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return -1;
+
+	s = prep(q, SQS_WORST_DRIFT);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->id);
+	sqlite3_bind_double(s, 2, from);
+	sqlite3_bind_double(s, 3, now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		copy_text(o->worst_feature, sizeof(o->worst_feature), s, 0);
+		o->worst_severity = col_num(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+
+	s = prep(q, SQS_FIRING);
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, m->name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o->firing = sqlite3_column_int(s, 0);
+		o->pending = sqlite3_column_int(s, 1);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int sq_status(struct sq *q, double now, double from, struct sq_status **out, size_t *n)
+{
+	struct sq_model *models = NULL;
+	struct sq_status *v = NULL;
+	size_t nm = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (sq_models(q, &models, &nm))
+		goto out;
+	if (nm) {
+		v = calloc(nm, sizeof(*v));
+		if (!v)
+			goto out;
+	}
+	for (size_t i = 0; i < nm; i++)
+		if (sq_status_one(q, &models[i], now, from, &v[i]))
+			goto out;
+	*out = v;
+	*n = nm;
+	v = NULL;
+	rc = 0;
+out:
+	free(models);
+	free(v);
+	return rc;
+}
+
+/* ---- latency ------------------------------------------------------------ */
+
+static void bind_range(sqlite3_stmt *s, int64_t model_id, double from, double to)
+{
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_double(s, 2, from);
+	sqlite3_bind_double(s, 3, to);
+}
+
+int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
+                    int (*fn)(const struct sq_latency *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_LATENCY);
+	struct sq_latency r;
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	bind_range(s, model_id, from, to);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r.start = sqlite3_column_int64(s, 0);
+		r.end = sqlite3_column_int64(s, 1);
+		r.count = sqlite3_column_int64(s, 2);
+		r.errors = sqlite3_column_int64(s, 3);
+		r.provisional = sqlite3_column_int(s, 4) != 0;
+		r.p50 = col_num(s, 5);
+		r.p90 = col_num(s, 6);
+		r.p95 = col_num(s, 7);
+		r.p99 = col_num(s, 8);
+		r.p999 = col_num(s, 9);
+		r.max = col_num(s, 10);
+		r.mean = col_num(s, 11);
+		r.rps = ratio((double)r.count, (double)(r.end - r.start));
+		r.error_rate = ratio((double)r.errors, (double)r.count);
+		if ((stop = fn(&r, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                       int (*fn)(const struct sq_latency *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_LATENCY_BUCKETS);
+	struct sq_latency r;
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	if (bucket < 1)
+		bucket = 1;
+	bind_range(s, model_id, from, to);
+	sqlite3_bind_int64(s, 4, bucket);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r.start = sqlite3_column_int64(s, 0);
+		r.end = r.start + bucket;
+		r.count = sqlite3_column_int64(s, 1);
+		r.errors = sqlite3_column_int64(s, 2);
+		r.provisional = sqlite3_column_int(s, 3) != 0;
+		r.p50 = col_num(s, 4);
+		r.p90 = col_num(s, 5);
+		r.p95 = col_num(s, 6);
+		r.p99 = col_num(s, 7);
+		r.p999 = col_num(s, 8);
+		r.max = col_num(s, 9);
+		r.mean = col_num(s, 10);
+		r.rps = ratio((double)r.count, sqlite3_column_double(s, 11));
+		r.error_rate = ratio((double)r.errors, (double)r.count);
+		if ((stop = fn(&r, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+/* ---- drift -------------------------------------------------------------- */
+
+static void read_drift(sqlite3_stmt *s, struct sq_drift *d)
+{
+	d->start = sqlite3_column_int64(s, 0);
+	d->end = sqlite3_column_int64(s, 1);
+	d->provisional = sqlite3_column_int(s, 2) != 0;
+	d->feature = col_text(s, 3);
+	if (!d->feature)
+		d->feature = "";
+	d->kind = sqlite3_column_int(s, 4);
+	d->n = sqlite3_column_int64(s, 5);
+	d->n_ref = sqlite3_column_int64(s, 6);
+	d->missing_rate = col_num(s, 7);
+	d->type_error_rate = col_num(s, 8);
+	d->out_of_range_rate = col_num(s, 9);
+	d->new_category_rate = col_num(s, 10);
+	d->ks = col_num(s, 11);
+	d->ks_p = col_num(s, 12);
+	d->wasserstein = col_num(s, 13);
+	d->psi = col_num(s, 14);
+	d->js = col_num(s, 15);
+	d->chi2 = col_num(s, 16);
+	d->chi2_p = col_num(s, 17);
+	d->method = col_text(s, 18);
+	if (!d->method)
+		d->method = "";
+	d->score = col_num(s, 19);
+	d->threshold = col_num(s, 20);
+	d->severity = col_num(s, 21);
+	d->drifted =
+	    sqlite3_column_type(s, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 22) != 0;
+	d->insufficient = sqlite3_column_int(s, 23) != 0;
+	d->cur_hist = col_text(s, 24);
+}
+
+static int drift_loop(sqlite3_stmt *s, int (*fn)(const struct sq_drift *, void *), void *arg,
+                      int *rows)
+{
+	struct sq_drift d;
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_drift(s, &d);
+		if (rows)
+			(*rows)++;
+		if ((stop = fn(&d, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const char *feature,
+                  int (*fn)(const struct sq_drift *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, feature ? SQS_DRIFT_FEATURE : SQS_DRIFT);
+
+	if (!s)
+		return -1;
+	bind_range(s, model_id, from, to);
+	if (feature)
+		sqlite3_bind_text(s, 4, feature, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, q->window_s);
+	return drift_loop(s, fn, arg, NULL);
+}
+
+int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, double from, double to,
+                      int (*fn)(const struct sq_drift *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_DRIFT_WORST_IN);
+	int rows = 0, rc;
+
+	if (!s)
+		return -1;
+	bind_range(s, model_id, from, to);
+	sqlite3_bind_text(s, 4, feature, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, q->window_s);
+	rc = drift_loop(s, fn, arg, &rows);
+	return rc ? rc : rows ? 0 : SQ_NOTFOUND;
+}
+
+int sq_drift_cells(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                   int (*fn)(const struct sq_drift_cell *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_DRIFT_CELLS);
+	struct sq_drift_cell c;
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	if (bucket < 1)
+		bucket = 1;
+	bind_range(s, model_id, from, to);
+	sqlite3_bind_int64(s, 4, bucket);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		c.feature = col_text(s, 0);
+		if (!c.feature)
+			c.feature = "";
+		c.kind = sqlite3_column_int(s, 1);
+		c.bucket_start = sqlite3_column_int64(s, 2);
+		c.severity = col_num(s, 3);
+		c.drifted = sqlite3_column_int(s, 4);
+		c.windows = sqlite3_column_int(s, 5);
+		if ((stop = fn(&c, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+int sq_reference_hist(struct sq *q, int64_t model_id, const char *feature, int *kind, int64_t *n,
+                      char **hist)
+{
+	sqlite3_stmt *s = prep(q, SQS_REF_HIST);
+	const char *t;
+	int rc;
+
+	*hist = NULL;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*kind = sqlite3_column_int(s, 0);
+		*n = sqlite3_column_int64(s, 1);
+		t = col_text(s, 2);
+		if (t && !(*hist = strdup(t)))
+			rc = SQLITE_NOMEM;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? SQ_NOTFOUND : -1;
+}
+
+static const cJSON *first_of(const cJSON *o, const char *const *names)
+{
+	for (; *names; names++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, *names);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+static void fmt_edge(char *buf, size_t cap, const char *op, double v)
+{
+	snprintf(buf, cap, "%s%.4g", op, v);
+}
+
+int sq_hist_parse(const char *json, struct sq_hist *h)
+{
+	static const char *const count_keys[] = {"counts", "props", "proportions", NULL};
+	static const char *const label_keys[] = {"cells", "labels", "categories", NULL};
+	const cJSON *counts, *labels, *edges, *it;
+	cJSON *root;
+	int rc = -1, i;
+
+	memset(h, 0, sizeof(*h));
+	if (!json)
+		return -1;
+	root = cJSON_Parse(json);
+	if (!cJSON_IsObject(root))
+		goto out;
+	counts = first_of(root, count_keys);
+	if (cJSON_IsArray(counts)) {
+		labels = first_of(root, label_keys);
+		edges = cJSON_GetObjectItemCaseSensitive(root, "edges");
+		i = 0;
+		cJSON_ArrayForEach(it, counts)
+		{
+			if (i >= SQ_HIST_MAX || !cJSON_IsNumber(it) || !(it->valuedouble >= 0))
+				goto out;
+			h->count[i++] = it->valuedouble;
+		}
+		h->n = i;
+		if (cJSON_IsArray(labels)) {
+			for (i = 0; i < h->n; i++) {
+				const cJSON *l = cJSON_GetArrayItem(labels, i);
+				snprintf(h->label[i], sizeof(h->label[i]), "%s",
+				         cJSON_IsString(l) ? l->valuestring : "?");
+			}
+		} else if (cJSON_IsArray(edges) && cJSON_GetArraySize(edges) == h->n - 1) {
+			for (i = 0; i < h->n; i++) {
+				const cJSON *e =
+				    cJSON_GetArrayItem(edges, i < h->n - 1 ? i : i - 1);
+				double v = cJSON_IsNumber(e) ? e->valuedouble : NAN;
+				fmt_edge(h->label[i], sizeof(h->label[i]),
+				         i < h->n - 1 ? "<=" : ">", v);
+			}
+		} else {
+			for (i = 0; i < h->n; i++)
+				snprintf(h->label[i], sizeof(h->label[i]), "bin %d", i + 1);
+		}
+	} else {
+		/* {"DE": 12, "US": 30}: categories and their counts. */
+		i = 0;
+		cJSON_ArrayForEach(it, root)
+		{
+			if (i >= SQ_HIST_MAX || !cJSON_IsNumber(it) || !(it->valuedouble >= 0))
+				goto out;
+			snprintf(h->label[i], sizeof(h->label[i]), "%s", it->string);
+			h->count[i++] = it->valuedouble;
+		}
+		h->n = i;
+		if (i == 0)
+			goto out;
+	}
+	for (i = 0; i < h->n; i++)
+		h->total += h->count[i];
+	for (i = 0; i < h->n; i++)
+		h->prop[i] = h->total > 0 ? h->count[i] / h->total : 0;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	if (rc)
+		memset(h, 0, sizeof(*h));
+	return rc;
+}
+
+/* ---- accuracy ----------------------------------------------------------- */
+
+static void read_accuracy(sqlite3_stmt *s, struct sq_accuracy *a)
+{
+	a->start = sqlite3_column_int64(s, 0);
+	a->labelled = sqlite3_column_int64(s, 2);
+	a->count = sqlite3_column_int64(s, 3);
+	a->accuracy = col_num(s, 4);
+	a->macro_f1 = col_num(s, 5);
+	a->mae = col_num(s, 6);
+	a->rmse = col_num(s, 7);
+	a->est_accuracy = col_num(s, 8);
+	a->est_low = col_num(s, 9);
+	a->est_high = col_num(s, 10);
+	a->label_coverage = col_num(s, 11);
+}
+
+int sq_accuracy_each(struct sq *q, int64_t model_id, double from, double to,
+                     int (*fn)(const struct sq_accuracy *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_ACCURACY);
+	struct sq_accuracy a;
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	bind_range(s, model_id, from, to);
+	sqlite3_bind_int64(s, 4, q->window_s);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_accuracy(s, &a);
+		a.end = sqlite3_column_int64(s, 1);
+		if ((stop = fn(&a, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+int sq_accuracy_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                        int (*fn)(const struct sq_accuracy *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_ACCURACY_BUCKETS);
+	struct sq_accuracy a;
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	if (bucket < 1)
+		bucket = 1;
+	bind_range(s, model_id, from, to);
+	sqlite3_bind_int64(s, 4, bucket);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.start = sqlite3_column_int64(s, 0);
+		a.end = a.start + bucket;
+		a.labelled = sqlite3_column_int64(s, 1);
+		a.count = sqlite3_column_int64(s, 2);
+		a.accuracy = col_num(s, 3);
+		a.macro_f1 = col_num(s, 4);
+		a.mae = col_num(s, 5);
+		a.rmse = col_num(s, 6);
+		a.est_accuracy = col_num(s, 7);
+		a.est_low = col_num(s, 8);
+		a.est_high = col_num(s, 9);
+		a.label_coverage = col_num(s, 10);
+		if ((stop = fn(&a, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+int sq_concept_each(struct sq *q, int64_t model_id, double from, double to,
+                    int (*fn)(const struct sq_concept *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_CONCEPT);
+	struct sq_concept c;
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	bind_range(s, model_id, from, to);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		c.id = sqlite3_column_int64(s, 0);
+		c.ts = sqlite3_column_double(s, 1);
+		c.window_start = sqlite3_column_int64(s, 2);
+		c.detector = col_text(s, 3);
+		c.detail = col_text(s, 4);
+		if (!c.detector)
+			c.detector = "";
+		if (!c.detail)
+			c.detail = "";
+		if ((stop = fn(&c, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+/* ---- alerts ------------------------------------------------------------- */
+
+static int alert_loop(sqlite3_stmt *s, int (*fn)(const struct sq_alert *, void *), void *arg,
+                      int *rows)
+{
+	struct sq_alert a;
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *f;
+		a.id = sqlite3_column_int64(s, 0);
+		a.rule = col_text(s, 1);
+		a.model = col_text(s, 2);
+		f = col_text(s, 3);
+		a.feature = f && *f ? f : NULL;
+		a.state = col_text(s, 4);
+		a.severity = col_text(s, 5);
+		a.summary = col_text(s, 6);
+		if (!a.rule)
+			a.rule = "";
+		if (!a.model)
+			a.model = "";
+		if (!a.state)
+			a.state = "";
+		if (!a.severity)
+			a.severity = "";
+		if (!a.summary)
+			a.summary = "";
+		a.value = col_num(s, 7);
+		a.threshold = col_num(s, 8);
+		a.active_at = col_num(s, 9);
+		a.fired_at = col_num(s, 10);
+		a.resolved_at = col_num(s, 11);
+		a.acked = sqlite3_column_int(s, 13) != 0;
+		a.silenced = sqlite3_column_int(s, 14) != 0;
+		if (strcmp(a.state, "firing") == 0 && !isnan(a.fired_at))
+			a.since = a.fired_at;
+		else if (strcmp(a.state, "resolved") == 0 && !isnan(a.resolved_at))
+			a.since = a.resolved_at;
+		else if (strcmp(a.state, "pending") == 0 || strcmp(a.state, "firing") == 0)
+			a.since = a.active_at;
+		else
+			a.since = col_num(s, 12);
+		if (rows)
+			(*rows)++;
+		if ((stop = fn(&a, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+int sq_alerts_each(struct sq *q, bool all, double now, int (*fn)(const struct sq_alert *, void *),
+                   void *arg)
+{
+	sqlite3_stmt *s = prep(q, all ? SQS_ALERTS_ALL : SQS_ALERTS);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_double(s, 1, now);
+	return alert_loop(s, fn, arg, NULL);
+}
+
+int sq_alert_get(struct sq *q, int64_t id, double now, int (*fn)(const struct sq_alert *, void *),
+                 void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_ALERT_GET);
+	int rows = 0, rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_double(s, 1, now);
+	sqlite3_bind_int64(s, 2, id);
+	rc = alert_loop(s, fn, arg, &rows);
+	return rc ? rc : rows ? 0 : SQ_NOTFOUND;
+}
+
+int sq_ack(struct sq *q, int64_t id, double now)
+{
+	sqlite3_stmt *s = prep(q, SQS_ACK);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_double(s, 2, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(q->st->db) > 0 ? 0 : SQ_NOTFOUND;
+}
+
+int sq_silence_add(struct sq *q, const char *rule, const char *model, double now, double ends,
+                   const char *comment, int64_t *id)
+{
+	sqlite3_stmt *s = prep(q, SQS_SILENCE);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, rule, -1, SQLITE_STATIC);
+	if (model)
+		sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 3, now);
+	sqlite3_bind_double(s, 4, ends);
+	if (comment)
+		sqlite3_bind_text(s, 5, comment, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	*id = sqlite3_last_insert_rowid(q->st->db);
+	return 0;
+}
+
+/* ---- raw events --------------------------------------------------------- */
+
+static enum sq_value_type value_at(sqlite3_stmt *s, int num_col, int str_col, double *num,
+                                   const char **str)
+{
+	*num = NAN;
+	*str = NULL;
+	if (sqlite3_column_type(s, str_col) != SQLITE_NULL) {
+		*str = col_text(s, str_col);
+		return SQV_STR;
+	}
+	if (sqlite3_column_type(s, num_col) != SQLITE_NULL) {
+		*num = sqlite3_column_double(s, num_col);
+		return SQV_NUM;
+	}
+	return SQV_NULL;
+}
+
+int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
+                   int (*fn)(const struct sq_event *, void *), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_EVENTS);
+	struct sq_event e;
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	bind_range(s, model_id, from, to);
+	/* The window of an event starts at most one window before its ts. */
+	sqlite3_bind_double(s, 4, from - (double)q->window_s);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		e.id = sqlite3_column_int64(s, 0);
+		e.req_id = col_text(s, 1);
+		e.ts = sqlite3_column_double(s, 2);
+		e.latency_ms = col_num(s, 3);
+		e.error = sqlite3_column_int(s, 4) != 0;
+		e.version = col_text(s, 5);
+		e.features = col_text(s, 6);
+		e.pred_type = value_at(s, 7, 8, &e.pred_num, &e.pred_str);
+		e.score = col_num(s, 9);
+		e.scores = col_text(s, 10);
+		e.label_type = value_at(s, 11, 12, &e.label_num, &e.label_str);
+		e.label_ts = col_num(s, 13);
+		if ((stop = fn(&e, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}
+
+int sq_features_each(struct sq *q, int64_t model_id,
+                     int (*fn)(const char *name, int kind, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(q, SQS_FEATURES);
+	int rc, stop = 0;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = col_text(s, 0);
+		if ((stop = fn(name ? name : "", sqlite3_column_int(s, 1), arg)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return stop ? stop : step_done(rc);
+}

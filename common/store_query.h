@@ -1,0 +1,272 @@
+/* store_query: every read the dashboard and the `mlwatch` subcommands make,
+ * and their two writes (ack an alert, add a silence). Each function is one
+ * or two indexed SELECTs over the window, drift, accuracy and alert tables;
+ * nothing here recomputes what the collector already stored.
+ *
+ * Absent values are NAN in the structs (NULL in SQL); callers print them as
+ * null / "-". Row sets are delivered through callbacks so that a month of
+ * windows streams to stdout without being held in memory: the strings in a
+ * row point into SQLite's memory and are valid only during the callback.
+ * A callback returning non-zero stops the iteration and its value is
+ * returned.
+ *
+ * The JSON histograms (drift.cur_hist, reference.hist) are read in this
+ * form (written by the collector):
+ *   numeric:     {"edges": [e1, ..., e9], "counts": [c0, ..., c9]}
+ *                bins (-inf,e1], (e1,e2], ..., (e9,+inf) as in section 5
+ *   categorical: {"cells": ["DE", "US", ..., "other", "new"], "counts": [...]}
+ * "props" (proportions) is accepted in place of "counts", "labels" or
+ * "categories" in place of "cells", and a plain object {"DE": 12, ...}.
+ * sq_hist_parse turns any of these into proportions.
+ *
+ * Ownership: struct sq caches prepared statements of the store it was
+ * initialised with; sq_fini finalizes them (before store_close). Arrays
+ * returned through ** out-parameters are malloc'd and freed by the caller.
+ * Errors: -1 with store_errmsg(st) saying why; SQ_NOTFOUND where noted. */
+#ifndef MLW_STORE_QUERY_H
+#define MLW_STORE_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define SQ_NOTFOUND (-2)
+#define SQ_NAME_MAX 129 /* feature names are <= 128 bytes, model names <= 64 */
+
+enum sq_stmt_id {
+	SQS_MODELS,
+	SQS_MODEL_FIND,
+	SQS_LAST_WIN,
+	SQS_NEWEST_WIN,
+	SQS_RANGE_SUMS,
+	SQS_RANGE_ACC,
+	SQS_WORST_DRIFT,
+	SQS_FIRING,
+	SQS_LATENCY,
+	SQS_LATENCY_BUCKETS,
+	SQS_DRIFT,
+	SQS_DRIFT_FEATURE,
+	SQS_DRIFT_CELLS,
+	SQS_DRIFT_WORST_IN,
+	SQS_REF_HIST,
+	SQS_ACCURACY,
+	SQS_ACCURACY_BUCKETS,
+	SQS_CONCEPT,
+	SQS_ALERTS,
+	SQS_ALERTS_ALL,
+	SQS_ALERT_GET,
+	SQS_ACK,
+	SQS_SILENCE,
+	SQS_EVENTS,
+	SQS_FEATURES,
+	SQS_META,
+	SQS_COUNT
+};
+
+struct sq {
+	struct store *st;
+	int64_t window_s; /* meta.window_seconds, 60 when absent */
+	struct sqlite3_stmt *stmt[SQS_COUNT];
+};
+
+/* Reads meta.window_seconds; cannot fail (a missing key means 60). */
+void sq_init(struct sq *q, struct store *st);
+void sq_fini(struct sq *q);
+
+/* ---- models and meta ---------------------------------------------------- */
+
+struct sq_model {
+	int64_t id;
+	char name[SQ_NAME_MAX];
+	char task[32];     /* "" when unknown */
+	double last_event; /* NAN when none */
+};
+
+/* All models by name. *out is malloc'd (NULL when n is 0). */
+int sq_models(struct sq *q, struct sq_model **out, size_t *n);
+/* 0, SQ_NOTFOUND, or -1. */
+int sq_model_find(struct sq *q, const char *name, struct sq_model *out);
+
+struct sq_meta {
+	double last_write;  /* Unix seconds, NAN when the collector never wrote */
+	int window_seconds; /* 60 when not recorded */
+};
+int sq_meta(struct sq *q, struct sq_meta *m);
+
+/* ---- status (the overview) ---------------------------------------------- */
+
+struct sq_status {
+	struct sq_model model;
+	/* events and errors of the windows starting in [from, now] */
+	int64_t events, errors;
+	/* the newest window that has ended by now (else the newest one): */
+	int64_t win_start, win_end; /* 0 when the model has no window */
+	double rps, error_rate, p50, p95, p99;
+	/* over [from, now]: accuracy weighted by labelled events, estimated
+	 * accuracy and label coverage weighted by events; mae likewise */
+	double accuracy, est_accuracy, label_coverage, mae;
+	/* the highest severity in the newest window with drift results */
+	char worst_feature[SQ_NAME_MAX]; /* "" when none */
+	double worst_severity;
+	int firing, pending;
+};
+
+/* One row per model, by name. */
+int sq_status(struct sq *q, double now, double from, struct sq_status **out, size_t *n);
+int sq_status_one(struct sq *q, const struct sq_model *m, double now, double from,
+                  struct sq_status *out);
+
+/* ---- latency ------------------------------------------------------------ */
+
+struct sq_latency {
+	int64_t start, end;
+	int64_t count, errors;
+	bool provisional;
+	double rps, error_rate, p50, p90, p95, p99, p999, max, mean;
+};
+/* Windows of model starting in [from, to), oldest first. */
+int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
+                    int (*fn)(const struct sq_latency *, void *), void *arg);
+/* The same grouped into buckets of bucket seconds aligned to the epoch
+ * (start = the bucket's start, end = its end): counts summed, p50 and mean
+ * weighted by count, p90..max the maximum of the windows (a spike stays
+ * visible however wide the bucket). */
+int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                       int (*fn)(const struct sq_latency *, void *), void *arg);
+
+/* ---- drift -------------------------------------------------------------- */
+
+struct sq_drift {
+	int64_t start, end;
+	bool provisional;
+	const char *feature;
+	int kind;         /* 1 numeric, 2 categorical */
+	int64_t n, n_ref; /* n_ref -1 when absent */
+	double missing_rate, type_error_rate, out_of_range_rate, new_category_rate;
+	double ks, ks_p, wasserstein, psi, js, chi2, chi2_p;
+	const char *method; /* "" when absent */
+	double score, threshold, severity;
+	int drifted; /* 0, 1, or -1 when absent */
+	bool insufficient;
+	const char *cur_hist; /* JSON or NULL */
+};
+/* Drift rows of windows starting in [from, to), by window then feature;
+ * feature NULL for all. */
+int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const char *feature,
+                  int (*fn)(const struct sq_drift *, void *), void *arg);
+
+/* A heatmap cell: the worst severity of feature among the windows in
+ * [bucket_start, bucket_start + bucket). */
+struct sq_drift_cell {
+	const char *feature;
+	int kind;
+	int64_t bucket_start;
+	double severity; /* max; NAN when every window lacked one */
+	int drifted;     /* any window drifted */
+	int windows;
+};
+int sq_drift_cells(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                   int (*fn)(const struct sq_drift_cell *, void *), void *arg);
+/* The window in [from, to) where feature's severity was highest, with every
+ * statistic; fn is called once (or never: returns SQ_NOTFOUND). */
+int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, double from, double to,
+                      int (*fn)(const struct sq_drift *, void *), void *arg);
+
+/* The reference profile's size, kind and histogram JSON of a feature.
+ * *hist is malloc'd (NULL when the column is NULL). 0 or SQ_NOTFOUND. */
+int sq_reference_hist(struct sq *q, int64_t model_id, const char *feature, int *kind, int64_t *n,
+                      char **hist);
+
+#define SQ_HIST_MAX 72
+/* A histogram as proportions (summing to 1 unless empty). For numeric
+ * bins, label[i] is the upper edge ("<= e1", ..., "> e9"). */
+struct sq_hist {
+	int n;
+	double prop[SQ_HIST_MAX];
+	double count[SQ_HIST_MAX]; /* as stored; proportions when only those were */
+	char label[SQ_HIST_MAX][32];
+	double total;
+};
+/* Parses one of the JSON forms above. 0, or -1 when json is not one. */
+int sq_hist_parse(const char *json, struct sq_hist *h);
+
+/* ---- accuracy ----------------------------------------------------------- */
+
+struct sq_accuracy {
+	int64_t start, end;
+	int64_t labelled, count;
+	double accuracy, macro_f1, mae, rmse, est_accuracy, est_low, est_high, label_coverage;
+};
+int sq_accuracy_each(struct sq *q, int64_t model_id, double from, double to,
+                     int (*fn)(const struct sq_accuracy *, void *), void *arg);
+/* Grouped into buckets: labelled and count summed, accuracy/macro_f1/mae/rmse
+ * weighted by labelled, the estimate and its band and coverage by count. */
+int sq_accuracy_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                        int (*fn)(const struct sq_accuracy *, void *), void *arg);
+
+struct sq_concept {
+	int64_t id;
+	double ts;
+	int64_t window_start; /* 0 when absent */
+	const char *detector;
+	const char *detail; /* "" when absent */
+};
+int sq_concept_each(struct sq *q, int64_t model_id, double from, double to,
+                    int (*fn)(const struct sq_concept *, void *), void *arg);
+
+/* ---- alerts ------------------------------------------------------------- */
+
+struct sq_alert {
+	int64_t id;
+	const char *rule, *model;
+	const char *feature; /* NULL when the alert is not per feature */
+	const char *state, *severity;
+	const char *summary; /* "" when absent */
+	double value, threshold;
+	double active_at, fired_at, resolved_at;
+	double since; /* when it entered its state */
+	bool silenced, acked;
+};
+/* Firing and pending alerts (all: every alert, newest first). silenced is
+ * whether a silence covers the alert at now. */
+int sq_alerts_each(struct sq *q, bool all, double now, int (*fn)(const struct sq_alert *, void *),
+                   void *arg);
+/* One alert by id: 0 or SQ_NOTFOUND. */
+int sq_alert_get(struct sq *q, int64_t id, double now, int (*fn)(const struct sq_alert *, void *),
+                 void *arg);
+
+/* Writes (the store must be open STORE_RW). sq_ack: 0, SQ_NOTFOUND. */
+int sq_ack(struct sq *q, int64_t id, double now);
+/* model NULL = every model; comment may be NULL. *id is the new silence. */
+int sq_silence_add(struct sq *q, const char *rule, const char *model, double now, double ends,
+                   const char *comment, int64_t *id);
+
+/* ---- raw events (export) ------------------------------------------------ */
+
+enum sq_value_type { SQV_NULL = 0, SQV_NUM, SQV_STR };
+
+struct sq_event {
+	int64_t id;
+	const char *req_id; /* NULL when absent */
+	double ts;
+	double latency_ms; /* NAN when absent */
+	bool error;
+	const char *version;  /* NULL when absent */
+	const char *features; /* JSON object text or NULL */
+	enum sq_value_type pred_type, label_type;
+	double pred_num, label_num;
+	const char *pred_str, *label_str;
+	double score;       /* NAN when absent */
+	const char *scores; /* JSON or NULL */
+	double label_ts;    /* NAN when absent */
+};
+/* Sampled events of model with ts in [from, to), oldest first. */
+int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
+                   int (*fn)(const struct sq_event *, void *), void *arg);
+/* The model's features by name: fn(name, kind, arg). */
+int sq_features_each(struct sq *q, int64_t model_id,
+                     int (*fn)(const char *name, int kind, void *arg), void *arg);
+
+#endif

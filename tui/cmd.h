@@ -1,0 +1,67 @@
+/* cmd: the scriptable subcommands of `mlwatch` (status, drift, latency,
+ * accuracy, alerts, silence, ack, export) and what they share: opening the
+ * database, the --model/--since flags, error lines and JSON values.
+ *
+ * Every command has the dispatch signature of tui/main.c and returns the
+ * process exit status: 0 success, 1 runtime error (no such model, database
+ * missing), 2 usage error. Errors are one line "mlwatch: error: ..." on
+ * stderr; with --json, stdout carries only the JSON document. */
+#ifndef MLW_CMD_H
+#define MLW_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "cli.h"
+#include "config.h"
+#include "store.h"
+#include "store_query.h"
+
+int cmd_status(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_drift(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_latency(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_accuracy(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_alerts(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_silence(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_ack(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_export(struct mlw_config *cfg, const struct cli_result *res);
+
+/* ---- shared by the commands --------------------------------------------- */
+
+/* The current time: clock_now(), or the Unix time in MLWATCH_NOW when set
+ * (a frozen clock for tests and reproducible screens). */
+double cmd_now(void);
+
+void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Fails (2) when more than max positional arguments follow the command
+ * name (args[0]). */
+int cmd_check_args(const struct cli_result *res, int max);
+/* Fails (2) when a flag in the NULL-terminated list allowed is not one the
+ * command takes. */
+int cmd_check_flags(const struct cli_result *res, const char *const *allowed);
+/* --since DUR (default 1h) in seconds. 0 or 2 after printing the error. */
+int cmd_since(const struct cli_result *res, double *seconds);
+
+/* Opens cfg->tui.db in mode and prepares the queries. 0 or 1 after printing
+ * the error. cmd_close undoes it. */
+int cmd_open(struct mlw_config *cfg, enum store_mode mode, struct store *st, struct sq *q);
+void cmd_close(struct store *st, struct sq *q);
+/* --model M: 0, 2 when missing, 1 when the database has no such model. */
+int cmd_model(struct sq *q, const struct cli_result *res, struct sq_model *m);
+
+/* JSON values: NAN and infinities as null; s NULL as null. */
+void cmd_jnum(cJSON *o, const char *key, double v);
+void cmd_jint(cJSON *o, const char *key, int64_t v);
+void cmd_jstr(cJSON *o, const char *key, const char *s);
+void cmd_jbool(cJSON *o, const char *key, bool b);
+/* An alert as in the contract's `alerts` shape (and a few more keys). */
+cJSON *cmd_alert_json(const struct sq_alert *a);
+/* Prints o unformatted and a newline to stdout, then deletes it. 0 or 1. */
+int cmd_jprint(cJSON *o);
+/* Prints o unformatted (no newline), deletes it; for streamed arrays. */
+int cmd_jprint_raw(cJSON *o);
+
+#endif

@@ -1,0 +1,241 @@
+/* cmd_alerts: `mlwatch alerts [--all]`, `mlwatch silence RULE [--model M]
+ * --for DUR [--comment TEXT]` and `mlwatch ack ID`. The last two are the
+ * only writes `mlwatch` makes: they change whether notifications go out
+ * (mlwatchd reads silences and acks), never an alert's state. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cmd.h"
+#include "layout.h"
+#include "table.h"
+#include "text.h"
+
+cJSON *cmd_alert_json(const struct sq_alert *a)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cmd_jint(o, "id", a->id);
+	cmd_jstr(o, "rule", a->rule);
+	cmd_jstr(o, "model", a->model);
+	cmd_jstr(o, "feature", a->feature);
+	cmd_jstr(o, "state", a->state);
+	cmd_jstr(o, "severity", a->severity);
+	cmd_jnum(o, "since", a->since);
+	cmd_jnum(o, "value", a->value);
+	cmd_jbool(o, "silenced", a->silenced);
+	cmd_jbool(o, "acked", a->acked);
+	cmd_jnum(o, "threshold", a->threshold);
+	cmd_jnum(o, "active_at", a->active_at);
+	cmd_jnum(o, "fired_at", a->fired_at);
+	cmd_jnum(o, "resolved_at", a->resolved_at);
+	cmd_jstr(o, "summary", a->summary[0] ? a->summary : NULL);
+	return o;
+}
+
+struct alerts_ctx {
+	bool json;
+	double now;
+	cJSON *arr;
+	struct table t;
+};
+
+static int alert_row(const struct sq_alert *a, void *arg)
+{
+	struct alerts_ctx *c = arg;
+	char buf[64];
+
+	if (c->json) {
+		cJSON_AddItemToArray(c->arr, cmd_alert_json(a));
+		return 0;
+	}
+	table_addf(&c->t, "%lld", (long long)a->id);
+	table_add(&c->t, a->rule);
+	table_add(&c->t, a->model);
+	table_add(&c->t, a->feature ? a->feature : "-");
+	table_add(&c->t, a->state);
+	table_add(&c->t, a->severity);
+	table_add(&c->t, lay_fmt_age(buf, sizeof(buf), c->now - a->since));
+	table_add(&c->t, lay_fmt_num(buf, sizeof(buf), a->value));
+	table_addf(&c->t, "%s%s%s", a->silenced ? "silenced" : "",
+	           a->silenced && a->acked ? "," : "", a->acked ? "acked" : "");
+	table_add(&c->t, a->summary[0] ? a->summary : "");
+	return 0;
+}
+
+int cmd_alerts(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const flags[] = {"all", NULL};
+	static const char *const heads[] = {">ID",      "RULE", "MODEL",  "FEATURE", "STATE",
+	                                    "SEVERITY", ">AGE", ">VALUE", "FLAGS",   "SUMMARY"};
+	struct alerts_ctx c;
+	struct store st;
+	struct sq q;
+	cJSON *root = NULL;
+	bool all = cli_has(res, "all");
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)))
+		return rc;
+	if ((rc = cmd_open(cfg, STORE_RO, &st, &q)))
+		return rc;
+	c.json = cli_has(res, "json");
+	c.now = cmd_now();
+	table_init(&c.t, 10, heads);
+	if (c.json) {
+		root = cJSON_CreateObject();
+		c.arr = cJSON_AddArrayToObject(root, "alerts");
+	}
+	if (sq_alerts_each(&q, all, c.now, alert_row, &c)) {
+		cmd_error("%s: %s", st.path, store_errmsg(&st));
+		rc = 1;
+		goto out;
+	}
+	if (c.json) {
+		rc = cmd_jprint(root);
+		root = NULL;
+	} else if (c.t.nrows == 0) {
+		printf(all ? "no alerts\n" : "no firing or pending alerts\n");
+	} else {
+		table_print(&c.t, stdout);
+	}
+out:
+	cJSON_Delete(root);
+	table_free(&c.t);
+	cmd_close(&st, &q);
+	return rc;
+}
+
+/* A rule or model name: 1-128 printable bytes. */
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n <= 128 && text_printable(s, n);
+}
+
+int cmd_silence(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const flags[] = {"model", "for", "comment", NULL};
+	const char *rule, *model = cli_get(res, "model"), *dur = cli_get(res, "for");
+	const char *comment = cli_get(res, "comment");
+	struct store st;
+	struct sq q;
+	int64_t ms, id;
+	double now, ends;
+	char safe[256], d[32];
+	int rc;
+
+	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 1)))
+		return rc;
+	if (res->n_args < 2) {
+		cmd_error("silence needs a RULE (the name of an [alert RULE] section, or *)");
+		return 2;
+	}
+	rule = res->args[1];
+	if (!valid_name(rule)) {
+		cmd_error("silence: rule '%s' is not 1-128 printable characters",
+		          text_sanitize(safe, sizeof(safe), rule));
+		return 2;
+	}
+	if (model && !valid_name(model)) {
+		cmd_error("--model: '%s' is not 1-128 printable characters",
+		          text_sanitize(safe, sizeof(safe), model));
+		return 2;
+	}
+	if (!dur) {
+		cmd_error("silence needs --for DUR (like 30m, 2h)");
+		return 2;
+	}
+	if (config_parse_duration(dur, &ms) || ms <= 0 || ms > 366LL * 86400 * 1000) {
+		cmd_error("--for: '%s' is not a duration between 1ms and 366d",
+		          text_sanitize(safe, sizeof(safe), dur));
+		return 2;
+	}
+	if (comment && (strlen(comment) > 1024 || !text_printable(comment, strlen(comment)))) {
+		cmd_error("--comment: must be at most 1024 printable characters");
+		return 2;
+	}
+	if ((rc = cmd_open(cfg, STORE_RW, &st, &q)))
+		return rc;
+	now = cmd_now();
+	ends = now + (double)ms / 1000.0;
+	if (sq_silence_add(&q, rule, model, now, ends, comment, &id)) {
+		cmd_error("%s: cannot add the silence: %s", st.path, store_errmsg(&st));
+		rc = 1;
+		goto out;
+	}
+	if (cli_has(res, "json")) {
+		cJSON *o = cJSON_CreateObject();
+		cmd_jint(o, "id", id);
+		cmd_jstr(o, "rule", rule);
+		cmd_jstr(o, "model", model);
+		cmd_jnum(o, "created", now);
+		cmd_jnum(o, "ends", ends);
+		cmd_jstr(o, "comment", comment);
+		rc = cmd_jprint(o);
+	} else {
+		printf("silence %lld: %s%s%s silenced for %s\n", (long long)id,
+		       text_sanitize(safe, sizeof(safe), rule), model ? " on " : "",
+		       model ? model : "", config_format_duration(ms, d, sizeof(d)));
+	}
+out:
+	cmd_close(&st, &q);
+	return rc;
+}
+
+static int ack_print(const struct sq_alert *a, void *arg)
+{
+	bool json = *(bool *)arg;
+	char r[256], m[256];
+
+	if (json)
+		return cmd_jprint(cmd_alert_json(a));
+	printf("acked alert %lld: %s on %s (%s)\n", (long long)a->id,
+	       text_sanitize(r, sizeof(r), a->rule), text_sanitize(m, sizeof(m), a->model),
+	       a->state);
+	return 0;
+}
+
+int cmd_ack(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const flags[] = {NULL};
+	struct store st;
+	struct sq q;
+	bool json = cli_has(res, "json");
+	char *end, safe[64];
+	long long id;
+	int rc;
+
+	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 1)))
+		return rc;
+	if (res->n_args < 2) {
+		cmd_error("ack needs an alert ID (see mlwatch alerts)");
+		return 2;
+	}
+	errno = 0;
+	id = strtoll(res->args[1], &end, 10);
+	if (errno || end == res->args[1] || *end || id <= 0) {
+		cmd_error("ack: '%s' is not an alert id (a positive integer)",
+		          text_sanitize(safe, sizeof(safe), res->args[1]));
+		return 2;
+	}
+	if ((rc = cmd_open(cfg, STORE_RW, &st, &q)))
+		return rc;
+	rc = sq_ack(&q, id, cmd_now());
+	if (rc == SQ_NOTFOUND) {
+		cmd_error("no alert with id %lld", id);
+		rc = 1;
+	} else if (rc) {
+		cmd_error("%s: cannot ack: %s", st.path, store_errmsg(&st));
+		rc = 1;
+	} else if (sq_alert_get(&q, id, cmd_now(), ack_print, &json)) {
+		cmd_error("%s: %s", st.path, store_errmsg(&st));
+		rc = 1;
+	}
+	cmd_close(&st, &q);
+	return rc;
+}

@@ -1,0 +1,448 @@
+/* cmd_query: `mlwatch status`, `drift`, `latency` and `accuracy`: one read
+ * transaction each over the stored windows, printed as the JSON shapes of
+ * CONTRACT.md section 8 (--json) or as aligned tables. Window lists are
+ * streamed: a month of windows is never held in memory. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "cmd.h"
+#include "layout.h"
+#include "table.h"
+
+/* Opens the store, begins a read transaction and resolves --model. */
+struct qctx {
+	struct store st;
+	struct sq q;
+	struct sq_model model;
+	double now, from;
+	bool json;
+	bool opened;
+	struct table t;
+	int nwin;          /* JSON windows printed so far */
+	int64_t cur_start; /* drift: the window being printed */
+	cJSON *cur;        /* drift: that window's object */
+	bool first_feature;
+	int io_err;
+};
+
+static int qctx_open(struct qctx *c, struct mlw_config *cfg, const struct cli_result *res,
+                     const char *const *flags, bool need_model)
+{
+	double since;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)) ||
+	    (rc = cmd_since(res, &since)))
+		return rc;
+	c->json = cli_has(res, "json");
+	if ((rc = cmd_open(cfg, STORE_RO, &c->st, &c->q)))
+		return rc;
+	c->opened = true;
+	if (store_begin(&c->st)) {
+		cmd_error("%s: %s", c->st.path, store_errmsg(&c->st));
+		return 1;
+	}
+	c->now = cmd_now();
+	c->from = c->now - since;
+	if (need_model && (rc = cmd_model(&c->q, res, &c->model)))
+		return rc;
+	return 0;
+}
+
+static void qctx_close(struct qctx *c)
+{
+	if (c->opened) {
+		store_rollback(&c->st);
+		cmd_close(&c->st, &c->q);
+	}
+	table_free(&c->t);
+	cJSON_Delete(c->cur);
+}
+
+static int query_failed(struct qctx *c)
+{
+	cmd_error("%s: %s", c->st.path, store_errmsg(&c->st));
+	return 1;
+}
+
+static char *num(char *buf, double v)
+{
+	return lay_fmt_num(buf, 32, v);
+}
+
+static char *pct(char *buf, double v)
+{
+	return lay_fmt_pct(buf, 32, v);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static const char *const status_flags[] = {"since", NULL};
+
+static cJSON *status_json(const struct sq_status *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cmd_jstr(o, "model", s->model.name);
+	cmd_jint(o, "events", s->events);
+	cmd_jnum(o, "rps", s->rps);
+	cmd_jnum(o, "error_rate", s->error_rate);
+	cmd_jnum(o, "p50_ms", s->p50);
+	cmd_jnum(o, "p95_ms", s->p95);
+	cmd_jnum(o, "p99_ms", s->p99);
+	cmd_jnum(o, "accuracy", s->accuracy);
+	cmd_jnum(o, "est_accuracy", s->est_accuracy);
+	cmd_jnum(o, "label_coverage", s->label_coverage);
+	cmd_jstr(o, "worst_feature", s->worst_feature[0] ? s->worst_feature : NULL);
+	cmd_jnum(o, "worst_severity", s->worst_feature[0] ? s->worst_severity : NAN);
+	cmd_jint(o, "firing", s->firing);
+	cmd_jint(o, "pending", s->pending);
+	cmd_jnum(o, "mae", s->mae);
+	cmd_jint(o, "errors", s->errors);
+	if (s->win_start) {
+		cmd_jint(o, "window_start", s->win_start);
+		cmd_jint(o, "window_end", s->win_end);
+	} else {
+		cmd_jnum(o, "window_start", NAN);
+		cmd_jnum(o, "window_end", NAN);
+	}
+	cmd_jnum(o, "last_event", s->model.last_event);
+	return o;
+}
+
+int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const heads[] = {"MODEL",  ">EVENTS", ">RPS",   ">ERR", ">P50ms",
+	                                    ">P95ms", ">P99ms",  ">ACC",   ">EST", ">LABELS",
+	                                    "WORST",  ">SEV",    ">FIRING"};
+	struct sq_status *rows = NULL;
+	struct qctx c;
+	size_t n = 0;
+	char a[32], b[32];
+	int rc;
+
+	if ((rc = qctx_open(&c, cfg, res, status_flags, false)))
+		goto out;
+	if (sq_status(&c.q, c.now, c.from, &rows, &n)) {
+		rc = query_failed(&c);
+		goto out;
+	}
+	if (c.json) {
+		cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, status_json(&rows[i]));
+		cmd_jnum(root, "now", c.now);
+		rc = cmd_jprint(root);
+		goto out;
+	}
+	table_init(&c.t, 13, heads);
+	for (size_t i = 0; i < n; i++) {
+		const struct sq_status *s = &rows[i];
+		table_add(&c.t, s->model.name);
+		table_add(&c.t, lay_fmt_count(a, sizeof(a), s->events));
+		table_add(&c.t, num(a, s->rps));
+		table_add(&c.t, pct(a, s->error_rate));
+		table_add(&c.t, num(a, s->p50));
+		table_add(&c.t, num(a, s->p95));
+		table_add(&c.t, num(a, s->p99));
+		table_add(&c.t, isnan(s->accuracy) && !isnan(s->mae) ? num(a, s->mae)
+		                                                     : pct(a, s->accuracy));
+		table_add(&c.t, pct(a, s->est_accuracy));
+		table_add(&c.t, pct(a, s->label_coverage));
+		table_add(&c.t, s->worst_feature[0] ? s->worst_feature : "-");
+		table_add(&c.t, s->worst_feature[0] ? num(b, s->worst_severity) : "-");
+		table_addf(&c.t, "%d", s->firing);
+	}
+	if (n == 0)
+		printf("no models in %s yet\n", c.st.path);
+	else
+		table_print(&c.t, stdout);
+	rc = 0;
+out:
+	free(rows);
+	qctx_close(&c);
+	return rc;
+}
+
+/* ---- latency ------------------------------------------------------------ */
+
+static const char *const window_flags[] = {"model", "since", NULL};
+
+static void window_open(struct qctx *c)
+{
+	cJSON *name = cJSON_CreateString(c->model.name);
+	fputs("{\"model\":", stdout);
+	cmd_jprint_raw(name);
+	fputs(",\"windows\":[", stdout);
+}
+
+static int window_close(struct qctx *c)
+{
+	fputs("]}\n", stdout);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
+static void window_emit(struct qctx *c, cJSON *o)
+{
+	if (c->nwin++)
+		putchar(',');
+	if (cmd_jprint_raw(o))
+		c->io_err = 1;
+}
+
+static int latency_row(const struct sq_latency *r, void *arg)
+{
+	struct qctx *c = arg;
+	char t[32], a[32];
+
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		cmd_jint(o, "start", r->start);
+		cmd_jint(o, "end", r->end);
+		cmd_jbool(o, "provisional", r->provisional);
+		cmd_jint(o, "count", r->count);
+		cmd_jnum(o, "rps", r->rps);
+		cmd_jnum(o, "error_rate", r->error_rate);
+		cmd_jnum(o, "p50", r->p50);
+		cmd_jnum(o, "p90", r->p90);
+		cmd_jnum(o, "p95", r->p95);
+		cmd_jnum(o, "p99", r->p99);
+		cmd_jnum(o, "p999", r->p999);
+		cmd_jnum(o, "max", r->max);
+		cmd_jnum(o, "mean", r->mean);
+		cmd_jint(o, "errors", r->errors);
+		window_emit(c, o);
+		return 0;
+	}
+	table_addf(&c->t, "%s%s", lay_fmt_time(t, sizeof(t), (double)r->start, true),
+	           r->provisional ? "*" : "");
+	table_add(&c->t, lay_fmt_count(a, sizeof(a), r->count));
+	table_add(&c->t, num(a, r->rps));
+	table_add(&c->t, pct(a, r->error_rate));
+	table_add(&c->t, num(a, r->p50));
+	table_add(&c->t, num(a, r->p90));
+	table_add(&c->t, num(a, r->p95));
+	table_add(&c->t, num(a, r->p99));
+	table_add(&c->t, num(a, r->p999));
+	table_add(&c->t, num(a, r->max));
+	table_add(&c->t, num(a, r->mean));
+	return 0;
+}
+
+static int print_footer(struct qctx *c, const char *what)
+{
+	char d[32];
+	if (c->t.nrows == 0)
+		printf("no %s for %s in the last %s\n", what, c->model.name,
+		       lay_fmt_age(d, sizeof(d), c->now - c->from));
+	else
+		table_print(&c->t, stdout);
+	return 0;
+}
+
+int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const heads[] = {"WINDOW", ">COUNT", ">RPS",  ">ERR", ">P50", ">P90",
+	                                    ">P95",   ">P99",   ">P999", ">MAX", ">MEAN"};
+	struct qctx c;
+	int rc;
+
+	if ((rc = qctx_open(&c, cfg, res, window_flags, true)))
+		goto out;
+	table_init(&c.t, 11, heads);
+	if (c.json)
+		window_open(&c);
+	if (sq_latency_each(&c.q, c.model.id, c.from, c.now + 1e9, latency_row, &c)) {
+		rc = query_failed(&c);
+		goto out;
+	}
+	rc = c.json ? window_close(&c) | c.io_err : print_footer(&c, "latency windows");
+out:
+	qctx_close(&c);
+	return rc;
+}
+
+/* ---- accuracy ----------------------------------------------------------- */
+
+static int accuracy_row(const struct sq_accuracy *r, void *arg)
+{
+	struct qctx *c = arg;
+	char t[32], a[32], b[32];
+
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		cmd_jint(o, "start", r->start);
+		cmd_jint(o, "end", r->end);
+		cmd_jint(o, "labelled", r->labelled);
+		cmd_jnum(o, "accuracy", r->accuracy);
+		cmd_jnum(o, "macro_f1", r->macro_f1);
+		cmd_jnum(o, "mae", r->mae);
+		cmd_jnum(o, "rmse", r->rmse);
+		cmd_jnum(o, "est_accuracy", r->est_accuracy);
+		cmd_jnum(o, "est_low", r->est_low);
+		cmd_jnum(o, "est_high", r->est_high);
+		cmd_jnum(o, "label_coverage", r->label_coverage);
+		cmd_jint(o, "count", r->count);
+		window_emit(c, o);
+		return 0;
+	}
+	table_add(&c->t, lay_fmt_time(t, sizeof(t), (double)r->start, true));
+	table_add(&c->t, lay_fmt_count(a, sizeof(a), r->labelled));
+	table_add(&c->t, pct(a, r->accuracy));
+	table_add(&c->t, num(a, r->macro_f1));
+	table_add(&c->t, num(a, r->mae));
+	table_add(&c->t, num(a, r->rmse));
+	table_add(&c->t, pct(a, r->est_accuracy));
+	if (isnan(r->est_low) && isnan(r->est_high))
+		table_add(&c->t, "-");
+	else
+		table_addf(&c->t, "%s..%s", pct(a, r->est_low), pct(b, r->est_high));
+	table_add(&c->t, pct(a, r->label_coverage));
+	return 0;
+}
+
+int cmd_accuracy(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const heads[] = {"WINDOW", ">LABELLED", ">ACC",  ">MACRO_F1", ">MAE",
+	                                    ">RMSE",  ">EST",      ">BAND", ">LABELS"};
+	struct qctx c;
+	int rc;
+
+	if ((rc = qctx_open(&c, cfg, res, window_flags, true)))
+		goto out;
+	table_init(&c.t, 9, heads);
+	if (c.json)
+		window_open(&c);
+	if (sq_accuracy_each(&c.q, c.model.id, c.from, c.now + 1e9, accuracy_row, &c)) {
+		rc = query_failed(&c);
+		goto out;
+	}
+	rc = c.json ? window_close(&c) | c.io_err : print_footer(&c, "accuracy windows");
+out:
+	qctx_close(&c);
+	return rc;
+}
+
+/* ---- drift -------------------------------------------------------------- */
+
+static const char *const drift_flags[] = {"model", "since", "feature", NULL};
+
+static const char *kind_name(int kind)
+{
+	return kind == 1 ? "numeric" : kind == 2 ? "categorical" : "unknown";
+}
+
+static void drift_flush(struct qctx *c)
+{
+	if (c->cur) {
+		window_emit(c, c->cur);
+		c->cur = NULL;
+	}
+}
+
+static cJSON *drift_feature_json(const struct sq_drift *d)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cmd_jstr(f, "kind", kind_name(d->kind));
+	cmd_jint(f, "n", d->n);
+	if (d->n_ref >= 0)
+		cmd_jint(f, "n_ref", d->n_ref);
+	else
+		cmd_jnum(f, "n_ref", NAN);
+	cmd_jnum(f, "missing_rate", d->missing_rate);
+	cmd_jnum(f, "type_error_rate", d->type_error_rate);
+	if (d->kind == 2) {
+		cmd_jnum(f, "new_category_rate", d->new_category_rate);
+		cmd_jnum(f, "chi2", d->chi2);
+		cmd_jnum(f, "chi2_p", d->chi2_p);
+	} else {
+		cmd_jnum(f, "out_of_range_rate", d->out_of_range_rate);
+		cmd_jnum(f, "ks", d->ks);
+		cmd_jnum(f, "ks_p", d->ks_p);
+		cmd_jnum(f, "wasserstein", d->wasserstein);
+	}
+	cmd_jnum(f, "psi", d->psi);
+	cmd_jnum(f, "js", d->js);
+	cmd_jstr(f, "method", d->method[0] ? d->method : NULL);
+	cmd_jnum(f, "score", d->score);
+	cmd_jnum(f, "threshold", d->threshold);
+	cmd_jnum(f, "severity", d->severity);
+	if (d->drifted < 0)
+		cJSON_AddNullToObject(f, "drifted");
+	else
+		cmd_jbool(f, "drifted", d->drifted);
+	cmd_jbool(f, "insufficient", d->insufficient);
+	return f;
+}
+
+static int drift_row(const struct sq_drift *d, void *arg)
+{
+	struct qctx *c = arg;
+	char t[32], a[32];
+
+	if (c->json) {
+		if (!c->cur || c->cur_start != d->start) {
+			drift_flush(c);
+			c->cur = cJSON_CreateObject();
+			c->cur_start = d->start;
+			cmd_jint(c->cur, "start", d->start);
+			cmd_jint(c->cur, "end", d->end);
+			cmd_jbool(c->cur, "provisional", d->provisional);
+			cJSON_AddObjectToObject(c->cur, "features");
+		}
+		cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(c->cur, "features"),
+		                      d->feature, drift_feature_json(d));
+		return 0;
+	}
+	table_addf(&c->t, "%s%s", lay_fmt_time(t, sizeof(t), (double)d->start, true),
+	           d->provisional ? "*" : "");
+	table_add(&c->t, d->feature);
+	table_add(&c->t, d->kind == 2 ? "cat" : "num");
+	table_add(&c->t, lay_fmt_count(a, sizeof(a), d->n));
+	table_add(&c->t, pct(a, d->missing_rate));
+	table_add(&c->t, num(a, d->kind == 2 ? d->chi2 : d->ks));
+	table_add(&c->t, num(a, d->kind == 2 ? d->chi2_p : d->ks_p));
+	table_add(&c->t, d->kind == 2 ? "-" : num(a, d->wasserstein));
+	table_add(&c->t, num(a, d->psi));
+	table_add(&c->t, num(a, d->js));
+	table_add(&c->t, d->method[0] ? d->method : "-");
+	table_add(&c->t, num(a, d->score));
+	table_add(&c->t, num(a, d->severity));
+	table_add(&c->t, d->insufficient ? "insufficient" : d->drifted > 0 ? "DRIFT" : "");
+	return 0;
+}
+
+int cmd_drift(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const heads[] = {
+	    "WINDOW", "FEATURE", "KIND", ">N",     ">MISSING", ">KS|CHI2",  ">P",
+	    ">WASS",  ">PSI",    ">JS",  "METHOD", ">SCORE",   ">SEVERITY", "DRIFTED"};
+	const char *feature;
+	struct qctx c;
+	int rc;
+
+	if ((rc = qctx_open(&c, cfg, res, drift_flags, true)))
+		goto out;
+	feature = cli_get(res, "feature");
+	table_init(&c.t, 14, heads);
+	if (c.json)
+		window_open(&c);
+	if (sq_drift_each(&c.q, c.model.id, c.from, c.now + 1e9, feature, drift_row, &c)) {
+		rc = query_failed(&c);
+		goto out;
+	}
+	if (c.json) {
+		drift_flush(&c);
+		rc = window_close(&c) | c.io_err;
+	} else {
+		rc = print_footer(&c, "drift results");
+	}
+out:
+	qctx_close(&c);
+	return rc;
+}
