@@ -1,20 +1,168 @@
-/* mlwatchd: the sidecar beside a model server. */
+/* mlwatchd: receives batches from mlwatch-agent, stores them in SQLite,
+ * computes windows, latency, accuracy and drift, evaluates alert rules and
+ * serves /metrics.
+ *
+ * main() owns struct collector and every module's lifetime. SIGTERM and
+ * SIGINT are blocked in every thread and taken here with sigwait, so the
+ * shutdown runs on this thread: stop accepting (close the listener), let
+ * the writer commit what it holds, stop the analysis, checkpoint, exit 0. */
+#include <nng/nng.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "analyze.h"
 #include "cli.h"
+#include "clock.h"
+#include "collector.h"
+#include "config.h"
+#include "event.h"
+#include "http.h"
+#include "ingest.h"
+#include "listen.h"
 #include "log.h"
+#include "stats.h"
 
 static const char usage[] =
-	"Usage: mlwatchd [--config FILE] [--db PATH] [--listen URL] [--http ADDR|off]\n"
-	"                [--token-file FILE] [--window DUR] [--insecure] [--tls-ca FILE]\n"
-	"                [--tls-cert FILE] [--tls-key FILE] [--log-level LEVEL]\n"
-	"\n"
-	"Receives batches from mlwatch-agent, stores them in SQLite, computes windows,\n"
-	"latency, accuracy and drift, evaluates alert rules and delivers notifications.\n"
-	"\n"
-	"  --help       print this help and exit\n"
-	"  --version    print the version and exit\n"
-	"  --config FILE  read FILE (default /etc/mlwatch/mlwatch.conf if present)\n";
+    "Usage: mlwatchd [--config FILE] [--db PATH] [--listen URL] [--http ADDR|off]\n"
+    "                [--token-file FILE] [--window DUR] [--insecure] [--tls-ca FILE]\n"
+    "                [--tls-cert FILE] [--tls-key FILE] [--log-level LEVEL]\n"
+    "\n"
+    "Receives batches from mlwatch-agent, stores them in SQLite, computes windows,\n"
+    "latency, accuracy and drift, evaluates alert rules and delivers notifications.\n"
+    "SIGTERM or SIGINT: stop accepting, commit what was received, checkpoint, exit.\n"
+    "\n"
+    "  --help       print this help and exit\n"
+    "  --version    print the version and exit\n"
+    "  --config FILE  read FILE (default /etc/mlwatch/mlwatch.conf if present)\n";
+
+static bool set(const char *s)
+{
+	return s && *s;
+}
+
+static int run(struct mlw_config *cfg)
+{
+	const struct collector_config *cc = &cfg->collector;
+	struct collector c = {0};
+	struct ingest *ing = NULL;
+	struct listener *lst = NULL;
+	struct analyze *an = NULL;
+	struct httpd *http = NULL;
+	struct stats_src stats = {0};
+	bool stats_on = false;
+	char err[512];
+	char *token = NULL;
+	sigset_t sigs;
+	int sig = 0, rc = 1;
+
+	if (cc->window_ms % 1000 != 0) {
+		fprintf(stderr, "mlwatchd: error: --window must be a whole number of seconds\n");
+		return 2;
+	}
+	if (set(cc->token_file)) {
+		token = config_read_secret(cc->token_file, err, sizeof(err));
+		if (!token) {
+			fprintf(stderr, "mlwatchd: error: --token-file: %s\n", err);
+			return 2;
+		}
+	}
+	struct listen_opts lo = {
+	    .url = cc->listen,
+	    .tls_ca = cc->tls_ca,
+	    .tls_cert = cc->tls_cert,
+	    .tls_key = cc->tls_key,
+	    .tls_verify_clients = cc->tls_verify_clients,
+	    .insecure = cc->insecure,
+	    .have_token = token != NULL,
+	    .max_message = cc->max_message,
+	    .workers = (int)cc->workers,
+	};
+	if (listen_check(&lo, err, sizeof(err))) {
+		fprintf(stderr, "mlwatchd: error: %s\n", err);
+		rc = 2;
+		goto out;
+	}
+
+	/* Signals are blocked before any thread starts, so every thread
+	 * inherits the mask and only sigwait below sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	c.cfg = cfg;
+	c.db_path = cc->db;
+	c.started = clock_now();
+	c.ring = ring_new(COLLECTOR_RING_SECONDS);
+	c.metrics = metrics_new();
+	if (!c.ring || !c.metrics) {
+		log_error("collector", "out of memory");
+		goto out;
+	}
+	struct ingest_opts io = {
+	    .window_s = cc->window_ms / 1000,
+	    .future_max_s = EVENT_FUTURE_MAX_S,
+	    .retention_raw_s = (double)cc->retention_raw_ms / 1000.0,
+	    .retention_windows_s = (double)cc->retention_windows_ms / 1000.0,
+	    .label_ttl_s = (double)cc->label_ttl_ms / 1000.0,
+	    .seen_keep_s = 86400,
+	    .max_message = cc->max_message,
+	    .token = token,
+	    .token_len = token ? strlen(token) : 0,
+	    .synchronous_full = strcmp(cc->synchronous, "full") == 0,
+	};
+	if (ingest_start(&ing, &c, &io, err, sizeof(err))) {
+		log_error("collector", "cannot start msg=\"%s\"", err);
+		goto out;
+	}
+	if (analyze_start(&an, &c, err, sizeof(err))) {
+		log_error("collector", "cannot start the analysis msg=\"%s\"", err);
+		goto out;
+	}
+	stats.c = &c;
+	stats.ing = ing;
+	if (set(cc->http) && strcmp(cc->http, "off") != 0) {
+		if (http_start(&http, cc->http, c.metrics, err, sizeof(err))) {
+			log_error("collector", "cannot start msg=\"%s\"", err);
+			goto out;
+		}
+	}
+	if (listen_start(&lst, &lo, ing, err, sizeof(err))) {
+		log_error("collector", "cannot start msg=\"%s\"", err);
+		goto out;
+	}
+	stats.lst = lst;
+	stats_on = stats_register(&stats) == 0;
+	log_info("collector", "listening listen=%s http=%s db=%s window=%llds", cc->listen,
+	         set(cc->http) ? cc->http : "off", cc->db, (long long)(cc->window_ms / 1000));
+
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_info("collector", "shutting down signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	atomic_store(&c.stopping, true);
+	rc = 0;
+out:
+	/* Order: no new batches, then commit the queued ones, then stop
+	 * readers of the database, then close it (checkpoint). */
+	listen_stop(lst);
+	if (stats_on)
+		stats_unregister(&stats);
+	http_stop(http);
+	analyze_stop(an);
+	ingest_stop(ing);
+	ring_free(c.ring);
+	metrics_free(c.metrics);
+	if (token) {
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+	if (rc == 0)
+		log_info("collector", "stopped");
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,14 +172,17 @@ int main(int argc, char **argv)
 
 	if (rc == 0 && res.n_args > 0) {
 		fprintf(stderr, "mlwatchd: error: unexpected argument '%s' (see --help)\n",
-			res.args[0]);
+		        res.args[0]);
 		rc = 2;
 	}
-	if (rc == 0) {
+	if (rc == 1) {
+		rc = 0; /* --help or --version */
+	} else if (rc == 0) {
 		log_set_level(cfg.collector.log_level);
-		log_info("collector", "configuration ok db=%s", cfg.collector.db);
+		rc = run(&cfg);
 	}
 	cli_result_free(&res);
 	config_free(&cfg);
-	return rc == 1 ? 0 : rc;
+	nng_fini();
+	return rc;
 }

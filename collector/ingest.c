@@ -1,0 +1,865 @@
+/* ingest: see ingest.h. */
+#include "ingest.h"
+
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "collector.h"
+#include "ddsketch.h"
+#include "jsonw.h"
+#include "log.h"
+#include "ring.h"
+#include "store.h"
+#include "store_ingest.h"
+#include "wire.h"
+
+const double ingest_commit_bounds[8] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5};
+
+static const char *const reject_names[REJ_COUNT] = {
+    [REJ_MALFORMED] = "malformed",
+    [REJ_OVERSIZED] = "oversized",
+    [REJ_UNAUTHORIZED] = "unauthorized",
+    [REJ_VERSION] = "version",
+    [REJ_INVALID_ITEM] = "invalid_item",
+    [REJ_FUTURE] = "future_ts",
+    [REJ_TOO_OLD] = "too_old",
+    [REJ_BAD_SKETCH] = "bad_sketch",
+    [REJ_BUSY] = "busy",
+};
+
+const char *ingest_reject_name(enum ingest_reject r)
+{
+	return r < REJ_COUNT ? reject_names[r] : "unknown";
+}
+
+/* A decoded, validated batch waiting for the writer. Everything points
+ * into the wire_batch's protobuf and arena. */
+struct req {
+	struct wire_batch b;
+	double received;
+	/* per stored event: its window and JSON, parallel to b.events */
+	int64_t *window_start;
+	const char **features_json, **scores_json;
+	size_t n_events;            /* events kept (b.events compacted) */
+	struct ddsketch **sketches; /* parallel to b.summaries (NULL if none) */
+	size_t n_summaries;
+	uint32_t rejected; /* items refused by us or by decoding */
+	/* by reason; counted only once the batch is known not to be a
+	 * duplicate, so a resend does not count its refusals twice */
+	uint32_t item_rejects[REJ_COUNT];
+	/* filled by the writer */
+	bool done, duplicate;
+	enum wire_status status;
+	uint32_t stored;
+	char message[240];
+	struct req *next;
+};
+
+struct ingest {
+	struct collector *c;
+	struct ingest_opts o;
+	uint8_t token_hash[SHA256_DIGEST_LENGTH];
+	struct store st;
+	struct store_ingest *si;
+	pthread_t writer;
+	bool writer_started;
+
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv; /* queue not empty, or stopping */
+	pthread_cond_t done_cv; /* some request finished */
+	struct req *head, *tail;
+	size_t queued;
+	bool stopping;
+
+	/* writer-only state */
+	int64_t *pending; /* pending labels per model id (index) */
+	size_t pending_cap;
+	double next_retention;
+	bool retention_more;
+	struct ingest_stats stats;
+};
+
+const struct ingest_stats *ingest_get_stats(const struct ingest *ing)
+{
+	return &ing->stats;
+}
+
+static void count_reject(struct ingest *ing, enum ingest_reject r, uint64_t n)
+{
+	atomic_fetch_add(&ing->stats.rejects[r], n);
+}
+
+/* ---- worker side: decode and prepare ------------------------------------ */
+
+static int reply_encode(const struct wire_reply *r, uint8_t **out, size_t *len)
+{
+	return wire_encode_reply(r, out, len);
+}
+
+static int reply_status(uint64_t seq, enum wire_status status, const char *msg, uint8_t **out,
+                        size_t *len)
+{
+	struct wire_reply r = {.seq = seq, .status = status};
+	snprintf(r.message, sizeof(r.message), "%s", msg);
+	return reply_encode(&r, out, len);
+}
+
+static bool token_ok(struct ingest *ing, const struct wire_batch *b)
+{
+	uint8_t h[SHA256_DIGEST_LENGTH];
+
+	if (!ing->o.token)
+		return true;
+	if (!b->token)
+		return false;
+	/* Comparing digests in constant time hides both the content and the
+	 * length of the configured token. */
+	SHA256(b->token, b->token_len, h);
+	return CRYPTO_memcmp(h, ing->token_hash, sizeof(h)) == 0;
+}
+
+/* Features as a JSON object; a name repeated in one event keeps its first
+ * value (the JSON parser does the same). */
+static const char *features_json(struct req *q, const struct event *ev, struct jsonw *w)
+{
+	char *out;
+
+	if (ev->n_features == 0)
+		return NULL;
+	jsonw_reset(w);
+	jsonw_char(w, '{');
+	for (size_t i = 0, written = 0; i < ev->n_features; i++) {
+		const struct feature *f = &ev->features[i];
+		bool dup = false;
+		for (size_t k = 0; k < i && ev->n_features <= 64; k++)
+			if (strcmp(ev->features[k].name, f->name) == 0) {
+				dup = true;
+				break;
+			}
+		if (dup)
+			continue;
+		if (written++)
+			jsonw_char(w, ',');
+		jsonw_str(w, f->name, strlen(f->name));
+		jsonw_char(w, ':');
+		if (f->kind == FEATURE_NUMERIC)
+			jsonw_num(w, f->num);
+		else if (f->kind == FEATURE_CATEGORICAL)
+			jsonw_str(w, f->str, strlen(f->str));
+		else
+			jsonw_raw(w, "null", 4);
+	}
+	jsonw_char(w, '}');
+	if (w->oom)
+		return NULL;
+	out = arena_strndup(&q->b.arena, w->buf, w->len);
+	return out;
+}
+
+static const char *scores_json(struct req *q, const struct event *ev, struct jsonw *w)
+{
+	if (ev->n_scores == 0)
+		return NULL;
+	jsonw_reset(w);
+	jsonw_char(w, '{');
+	for (size_t i = 0; i < ev->n_scores; i++) {
+		if (i)
+			jsonw_char(w, ',');
+		jsonw_str(w, ev->scores[i].cls, strlen(ev->scores[i].cls));
+		jsonw_char(w, ':');
+		jsonw_num(w, ev->scores[i].p);
+	}
+	jsonw_char(w, '}');
+	return w->oom ? NULL : arena_strndup(&q->b.arena, w->buf, w->len);
+}
+
+static int64_t window_of(const struct ingest *ing, double ts)
+{
+	return (int64_t)floor(ts / (double)ing->o.window_s) * ing->o.window_s;
+}
+
+/* Validates what decoding cannot know (time bounds, sketches) and builds
+ * the rows. Returns 0, -1 when out of memory. */
+static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
+{
+	struct wire_batch *b = &q->b;
+	double now = q->received;
+	double oldest = now - ing->o.retention_raw_s;
+	double oldest_window = now - ing->o.retention_windows_s;
+	size_t n = b->n_events;
+
+	q->rejected = (uint32_t)b->n_invalid;
+	q->item_rejects[REJ_INVALID_ITEM] = (uint32_t)b->n_invalid;
+	if (n) {
+		q->window_start = arena_alloc(&b->arena, n * sizeof(*q->window_start));
+		q->features_json = arena_alloc(&b->arena, n * sizeof(*q->features_json));
+		q->scores_json = arena_alloc(&b->arena, n * sizeof(*q->scores_json));
+		if (!q->window_start || !q->features_json || !q->scores_json)
+			return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct event *ev = &b->events[i];
+		if (ev->ts > now + ing->o.future_max_s) {
+			q->item_rejects[REJ_FUTURE]++;
+			q->rejected++;
+			continue;
+		}
+		if (ev->ts < oldest) {
+			q->item_rejects[REJ_TOO_OLD]++;
+			q->rejected++;
+			continue;
+		}
+		size_t k = q->n_events++;
+		if (k != i)
+			b->events[k] = *ev;
+		q->window_start[k] = window_of(ing, b->events[k].ts);
+		q->features_json[k] = features_json(q, &b->events[k], w);
+		q->scores_json[k] = scores_json(q, &b->events[k], w);
+		if ((b->events[k].n_features && !q->features_json[k]) ||
+		    (b->events[k].n_scores && !q->scores_json[k]))
+			return -1;
+	}
+	for (size_t i = 0; i < b->n_labels; i++)
+		if (!b->labels[i].ts_given)
+			b->labels[i].ts = now;
+	if (b->n_summaries) {
+		q->sketches = calloc(b->n_summaries, sizeof(*q->sketches));
+		if (!q->sketches)
+			return -1;
+	}
+	for (size_t i = 0; i < b->n_summaries; i++) {
+		struct wire_summary *s = &b->summaries[i];
+		if ((double)s->second > now + ing->o.future_max_s) {
+			q->item_rejects[REJ_FUTURE]++;
+			q->rejected++;
+			continue;
+		}
+		if ((double)s->second + 1 < oldest_window) {
+			q->item_rejects[REJ_TOO_OLD]++;
+			q->rejected++;
+			continue;
+		}
+		size_t k = q->n_summaries++;
+		if (k != i)
+			b->summaries[k] = *s;
+		if (b->summaries[k].sketch &&
+		    ddsketch_decode(b->summaries[k].sketch, b->summaries[k].sketch_len,
+		                    &q->sketches[k]) != 0) {
+			/* The counts are still good: keep them, lose only
+			 * the latency of this second, and say so. */
+			q->sketches[k] = NULL;
+			q->item_rejects[REJ_BAD_SKETCH]++;
+			q->rejected++;
+		}
+	}
+	return 0;
+}
+
+static void req_free(struct req *q)
+{
+	if (!q)
+		return;
+	for (size_t i = 0; i < q->n_summaries; i++)
+		ddsketch_free(q->sketches[i]);
+	free(q->sketches);
+	wire_batch_free(&q->b);
+	free(q);
+}
+
+int ingest_handle(struct ingest *ing, const uint8_t *buf, size_t len, uint8_t **reply,
+                  size_t *reply_len)
+{
+	char err[256];
+	struct req *q = NULL;
+	struct jsonw w;
+	struct wire_reply r = {0};
+	int rc;
+
+	*reply = NULL;
+	*reply_len = 0;
+	if (len > ing->o.max_message) {
+		count_reject(ing, REJ_OVERSIZED, 1);
+		snprintf(err, sizeof(err), "batch of %zu bytes exceeds max_message %zu", len,
+		         ing->o.max_message);
+		log_warn("ingest", "batch rejected reason=oversized bytes=%zu", len);
+		return reply_status(0, WIRE_INVALID, err, reply, reply_len);
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return reply_status(0, WIRE_BUSY, "out of memory", reply, reply_len);
+	q->received = clock_now();
+	if (wire_decode_batch(buf, len, ing->o.max_message, &q->b, err, sizeof(err)) != 0) {
+		bool version = strstr(err, "protocol version") != NULL;
+		free(q);
+		count_reject(ing, version ? REJ_VERSION : REJ_MALFORMED, 1);
+		log_warn("ingest", "batch rejected reason=%s detail=\"%s\"",
+		         version ? "version" : "malformed", err);
+		return reply_status(0, version ? WIRE_VERSION : WIRE_INVALID, err, reply,
+		                    reply_len);
+	}
+	if (!token_ok(ing, &q->b)) {
+		char id[160];
+		count_reject(ing, REJ_UNAUTHORIZED, 1);
+		log_warn("ingest", "batch rejected reason=unauthorized agent=%s seq=%llu",
+		         log_quote(id, sizeof(id), q->b.agent_id), (unsigned long long)q->b.seq);
+		rc =
+		    reply_status(q->b.seq, WIRE_UNAUTHORIZED,
+		                 q->b.token ? "invalid token" : "token required", reply, reply_len);
+		req_free(q);
+		return rc;
+	}
+	jsonw_init(&w);
+	rc = prepare(ing, q, &w);
+	jsonw_fini(&w);
+	if (rc) {
+		rc = reply_status(q->b.seq, WIRE_BUSY, "out of memory", reply, reply_len);
+		count_reject(ing, REJ_BUSY, 1);
+		req_free(q);
+		return rc;
+	}
+
+	pthread_mutex_lock(&ing->mu);
+	if (ing->stopping) {
+		pthread_mutex_unlock(&ing->mu);
+		count_reject(ing, REJ_BUSY, 1);
+		rc = reply_status(q->b.seq, WIRE_BUSY, "collector shutting down", reply, reply_len);
+		req_free(q);
+		return rc;
+	}
+	if (ing->tail)
+		ing->tail->next = q;
+	else
+		ing->head = q;
+	ing->tail = q;
+	ing->queued++;
+	pthread_cond_signal(&ing->work_cv);
+	while (!q->done)
+		pthread_cond_wait(&ing->done_cv, &ing->mu);
+	pthread_mutex_unlock(&ing->mu);
+
+	r.seq = q->b.seq;
+	r.status = q->status;
+	r.duplicate = q->duplicate;
+	r.stored = q->stored;
+	r.rejected = q->rejected;
+	snprintf(r.message, sizeof(r.message), "%s", q->message);
+	rc = reply_encode(&r, reply, reply_len);
+	req_free(q);
+	return rc;
+}
+
+/* ---- writer side ------------------------------------------------------------ */
+
+struct wdelta {
+	int64_t model_id, start;
+	uint64_t count, errors, sampled, labelled;
+	double last;          /* newest event time seen, for models.last_event */
+	struct ddsketch *lat; /* owned */
+};
+
+struct wmap {
+	struct wdelta *v;
+	size_t n, cap;
+};
+
+static struct wdelta *wmap_get(struct wmap *m, int64_t model_id, int64_t start)
+{
+	for (size_t i = m->n; i-- > 0;)
+		if (m->v[i].model_id == model_id && m->v[i].start == start)
+			return &m->v[i];
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 16;
+		struct wdelta *nv = realloc(m->v, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		m->v = nv;
+		m->cap = ncap;
+	}
+	memset(&m->v[m->n], 0, sizeof(m->v[0]));
+	m->v[m->n].model_id = model_id;
+	m->v[m->n].start = start;
+	return &m->v[m->n++];
+}
+
+static void wmap_clear(struct wmap *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		ddsketch_free(m->v[i].lat);
+	m->n = 0;
+}
+
+static int64_t *pending_slot(struct ingest *ing, int64_t model_id)
+{
+	if (model_id < 0)
+		return NULL;
+	if ((size_t)model_id >= ing->pending_cap) {
+		size_t ncap = ing->pending_cap ? ing->pending_cap : 64;
+		while (ncap <= (size_t)model_id)
+			ncap *= 2;
+		int64_t *np = realloc(ing->pending, ncap * sizeof(*np));
+		if (!np)
+			return NULL;
+		memset(np + ing->pending_cap, 0, (ncap - ing->pending_cap) * sizeof(*np));
+		ing->pending = np;
+		ing->pending_cap = ncap;
+	}
+	return &ing->pending[model_id];
+}
+
+static void pending_load_cb(int64_t model_id, int64_t n, void *arg)
+{
+	int64_t *p = pending_slot(arg, model_id);
+	if (p)
+		*p = n;
+}
+
+/* Reloads the pending-label counts (at start and after a rollback). When
+ * the reload fails every model is assumed to have some, which only costs
+ * lookups. */
+static void pending_reload(struct ingest *ing)
+{
+	if (ing->pending)
+		memset(ing->pending, 0, ing->pending_cap * sizeof(*ing->pending));
+	if (store_ingest_pending_counts(ing->si, pending_load_cb, ing) != 0)
+		for (size_t i = 0; i < ing->pending_cap; i++)
+			ing->pending[i] = 1;
+}
+
+struct join_ctx {
+	struct ingest *ing;
+	struct wmap *m;
+	int64_t model_id;
+	int err;
+};
+
+static void joined_cb(int64_t window_start, bool was_unlabelled, void *arg)
+{
+	struct join_ctx *j = arg;
+	struct wdelta *d = wmap_get(j->m, j->model_id, window_start);
+	if (!d) {
+		j->err = -1;
+		return;
+	}
+	if (was_unlabelled)
+		d->labelled++;
+}
+
+/* Stores one request inside the open transaction. Returns 0 or -1. */
+static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double now)
+{
+	struct store_ingest *si = ing->si;
+	struct wire_batch *b = &q->b;
+	char lbuf[EVENT_CATEGORY_MAX + 8];
+	int64_t model_id = 0;
+	const char *last_model = NULL;
+	int rc;
+
+	wmap_clear(m);
+	rc = store_ingest_seen(si, b->agent_id, b->seq, now);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		q->duplicate = true;
+		return 0;
+	}
+	for (size_t i = 0; i < q->n_events; i++) {
+		const struct event *ev = &b->events[i];
+		struct store_event_row row = {0};
+		struct wdelta *d;
+
+		if (!last_model || strcmp(last_model, ev->model) != 0) {
+			if (store_ingest_model(si, ev->model, now, &model_id))
+				return -1;
+			last_model = ev->model;
+		}
+		row.model_id = model_id;
+		row.req_id = ev->id;
+		row.ts = ev->ts;
+		row.window_start = q->window_start[i];
+		row.has_latency = ev->has_latency;
+		row.latency_ms = ev->latency_ms;
+		row.error = ev->error;
+		row.version = ev->version;
+		row.features_json = q->features_json[i];
+		row.prediction = ev->prediction;
+		row.has_score = ev->has_score;
+		row.score = ev->score;
+		row.scores_json = q->scores_json[i];
+		row.label = ev->label;
+		row.label_ts = ev->ts;
+		if (ev->id) {
+			int64_t *pend = pending_slot(ing, model_id);
+			if (!pend || *pend > 0) {
+				struct value lv;
+				double lts;
+				rc = store_ingest_take_pending(si, model_id, ev->id, &lv, &lts,
+				                               lbuf, sizeof(lbuf));
+				if (rc < 0)
+					return -1;
+				if (rc == 1) {
+					if (pend && *pend > 0)
+						(*pend)--;
+					atomic_fetch_add(&ing->stats.labels_joined, 1);
+					/* A late label is newer than one sent
+					 * with the event. */
+					row.label = lv;
+					row.label_ts = lts;
+				}
+			}
+		}
+		if (store_ingest_event(si, &row))
+			return -1;
+		d = wmap_get(m, model_id, row.window_start);
+		if (!d)
+			return -1;
+		d->sampled++;
+		if (ev->ts > d->last)
+			d->last = ev->ts;
+		if (row.label.kind != VALUE_NONE)
+			d->labelled++;
+	}
+	for (size_t i = 0; i < b->n_labels; i++) {
+		const struct label *l = &b->labels[i];
+		struct join_ctx j = {ing, m, 0, 0};
+		if (store_ingest_model(si, l->model, now, &j.model_id))
+			return -1;
+		rc =
+		    store_ingest_join_label(si, j.model_id, l->id, &l->label, l->ts, joined_cb, &j);
+		if (rc < 0 || j.err)
+			return -1;
+		if (rc > 0) {
+			atomic_fetch_add(&ing->stats.labels_joined, 1);
+			continue;
+		}
+		if (store_ingest_pending_add(si, j.model_id, l->id, &l->label, l->ts,
+		                             now + ing->o.label_ttl_s))
+			return -1;
+		int64_t *pend = pending_slot(ing, j.model_id);
+		if (pend)
+			(*pend)++;
+		atomic_fetch_add(&ing->stats.labels_pending, 1);
+	}
+	last_model = NULL;
+	for (size_t i = 0; i < q->n_summaries; i++) {
+		const struct wire_summary *s = &b->summaries[i];
+		struct wdelta *d;
+		if (!last_model || strcmp(last_model, s->model) != 0) {
+			if (store_ingest_model(si, s->model, now, &model_id))
+				return -1;
+			last_model = s->model;
+		}
+		d = wmap_get(m, model_id, window_of(ing, (double)s->second));
+		if (!d)
+			return -1;
+		d->count += s->count;
+		d->errors += s->errors;
+		if (q->sketches[i]) {
+			if (!d->lat && !(d->lat = ddsketch_new()))
+				return -1;
+			if (ddsketch_merge(d->lat, q->sketches[i]))
+				return -1;
+		}
+		if ((double)s->second > d->last)
+			d->last = (double)s->second;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		struct store_window_delta wd = {
+		    .model_id = m->v[i].model_id,
+		    .start = m->v[i].start,
+		    .end = m->v[i].start + ing->o.window_s,
+		    .count = m->v[i].count,
+		    .errors = m->v[i].errors,
+		    .sampled = m->v[i].sampled,
+		    .labelled = m->v[i].labelled,
+		    .latency = m->v[i].lat,
+		};
+		if (store_ingest_window_add(si, &wd))
+			return -1;
+		if (m->v[i].last > 0 && store_ingest_model_seen(si, wd.model_id, m->v[i].last))
+			return -1;
+	}
+	if (store_ingest_agent(si, b->agent_id, b->seq, now, q->n_events, &b->stats))
+		return -1;
+	q->stored = (uint32_t)q->n_events;
+	return 0;
+}
+
+static void after_commit(struct ingest *ing, struct req *q)
+{
+	struct wire_batch *b = &q->b;
+
+	q->status = WIRE_OK;
+	atomic_fetch_add(&ing->stats.batches, 1);
+	if (q->duplicate) {
+		atomic_fetch_add(&ing->stats.duplicates, 1);
+		snprintf(q->message, sizeof(q->message), "duplicate of a committed batch");
+		return;
+	}
+	for (int r = 0; r < REJ_COUNT; r++)
+		if (q->item_rejects[r])
+			count_reject(ing, (enum ingest_reject)r, q->item_rejects[r]);
+	atomic_fetch_add(&ing->stats.events, q->n_events);
+	atomic_fetch_add(&ing->stats.labels, b->n_labels);
+	atomic_fetch_add(&ing->stats.summaries, q->n_summaries);
+	for (size_t i = 0; i < q->n_summaries; i++) {
+		const struct wire_summary *s = &b->summaries[i];
+		ring_add(ing->c->ring, s->model, s->second, s->count, s->errors, q->sketches[i]);
+	}
+	if (q->rejected)
+		snprintf(q->message, sizeof(q->message), "%u items refused%s%.180s", q->rejected,
+		         b->n_invalid ? ": " : "", b->n_invalid ? b->first_invalid : "");
+}
+
+static void observe_commit(struct ingest *ing, double dt)
+{
+	for (size_t i = 0; i < 8; i++)
+		if (dt <= ingest_commit_bounds[i])
+			atomic_fetch_add(&ing->stats.commit_buckets[i], 1);
+	atomic_fetch_add(&ing->stats.commit_count, 1);
+	atomic_fetch_add(&ing->stats.commit_sum_us, (uint64_t)(dt * 1e6));
+}
+
+/* One transaction over reqs[0..n). Returns 0 when committed. */
+static int commit_group(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m)
+{
+	double t0 = clock_mono(), now = clock_now();
+
+	if (store_begin(&ing->st))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (store_req(ing, reqs[i], m, now))
+			goto fail;
+	if (store_ingest_last_write(ing->si, now) || store_commit(&ing->st))
+		goto fail;
+	atomic_fetch_add(&ing->stats.transactions, 1);
+	observe_commit(ing, clock_mono() - t0);
+	return 0;
+fail:
+	log_warn("ingest", "transaction failed batches=%zu error=\"%s\"", n,
+	         store_errmsg(&ing->st));
+	store_rollback(&ing->st);
+	store_ingest_rolled_back(ing->si);
+	pending_reload(ing);
+	for (size_t i = 0; i < n; i++) {
+		reqs[i]->duplicate = false;
+		reqs[i]->stored = 0;
+	}
+	return -1;
+}
+
+static void process(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m)
+{
+	if (commit_group(ing, reqs, n, m) == 0) {
+		for (size_t i = 0; i < n; i++)
+			after_commit(ing, reqs[i]);
+	} else {
+		/* One bad batch must not hold back the others: retry each
+		 * alone; the one that still fails is answered BUSY and sent
+		 * again by its agent. */
+		for (size_t i = 0; i < n; i++) {
+			if (n > 1 && commit_group(ing, &reqs[i], 1, m) == 0) {
+				after_commit(ing, reqs[i]);
+				continue;
+			}
+			reqs[i]->status = WIRE_BUSY;
+			snprintf(reqs[i]->message, sizeof(reqs[i]->message),
+			         "database error; resend");
+			count_reject(ing, REJ_BUSY, 1);
+		}
+	}
+	wmap_clear(m);
+}
+
+static void retention(struct ingest *ing)
+{
+	double now = clock_now();
+	struct store_retention r = {
+	    .raw_before = now - ing->o.retention_raw_s,
+	    .windows_before = (int64_t)floor(now - ing->o.retention_windows_s),
+	    .seen_before = now - ing->o.seen_keep_s,
+	    .now = now,
+	    .chunk = 5000,
+	};
+	struct store_retention_done d;
+	int rc;
+
+	if (store_begin(&ing->st))
+		return;
+	rc = store_ingest_retention_step(ing->si, &r, &d);
+	if (rc < 0 || store_commit(&ing->st)) {
+		log_warn("ingest", "retention step failed error=\"%s\"", store_errmsg(&ing->st));
+		store_rollback(&ing->st);
+		store_ingest_rolled_back(ing->si);
+		ing->retention_more = false;
+		return;
+	}
+	if (d.labels_expired) {
+		atomic_fetch_add(&ing->stats.labels_expired, (uint64_t)d.labels_expired);
+		log_info("ingest", "pending labels expired count=%lld",
+		         (long long)d.labels_expired);
+		pending_reload(ing);
+	}
+	atomic_fetch_add(&ing->stats.retention_deleted,
+	                 (uint64_t)(d.events + d.windows + d.seen + d.labels_expired));
+	ing->retention_more = rc == 1 && (d.events || d.windows || d.seen || d.labels_expired);
+}
+
+static void *writer_main(void *arg)
+{
+	struct ingest *ing = arg;
+	size_t max_group = ing->o.max_group ? ing->o.max_group : 64;
+	struct req **reqs = calloc(max_group, sizeof(*reqs));
+	struct wmap m = {0};
+
+	if (!reqs) {
+		log_error("ingest", "writer out of memory");
+		return NULL;
+	}
+	for (;;) {
+		size_t n = 0, events = 0;
+		bool stop;
+
+		pthread_mutex_lock(&ing->mu);
+		while (!ing->head && !ing->stopping && !ing->retention_more &&
+		       clock_mono() < ing->next_retention) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&ing->work_cv, &ing->mu, &ts);
+		}
+		/* Group what is queued, bounded so one transaction stays
+		 * short. */
+		while (ing->head && n < max_group && events < 50000) {
+			struct req *q = ing->head;
+			ing->head = q->next;
+			if (!ing->head)
+				ing->tail = NULL;
+			q->next = NULL;
+			ing->queued--;
+			reqs[n++] = q;
+			events += q->n_events + q->b.n_labels + 1;
+		}
+		stop = ing->stopping && !ing->head;
+		pthread_mutex_unlock(&ing->mu);
+
+		if (n) {
+			process(ing, reqs, n, &m);
+			pthread_mutex_lock(&ing->mu);
+			for (size_t i = 0; i < n; i++)
+				reqs[i]->done = true;
+			pthread_cond_broadcast(&ing->done_cv);
+			pthread_mutex_unlock(&ing->mu);
+		}
+		if (stop && n == 0)
+			break;
+		/* Retention interleaves with batches: one small step per
+		 * loop while there is backlog, so ingest never waits long. */
+		if (!stop && (ing->retention_more || clock_mono() >= ing->next_retention)) {
+			if (!ing->retention_more)
+				ing->next_retention =
+				    clock_mono() + (ing->o.retention_interval_s > 0
+				                        ? ing->o.retention_interval_s
+				                        : 10);
+			retention(ing);
+		}
+	}
+	wmap_clear(&m);
+	free(m.v);
+	free(reqs);
+	return NULL;
+}
+
+/* Windows are keyed by their start: a database written with one window
+ * length cannot be continued with another. */
+static int check_window(struct ingest *ing, char *err, size_t errlen)
+{
+	char buf[32], *end;
+	long long w;
+
+	if (store_meta_get(&ing->st, "window_seconds", buf, sizeof(buf)) == 0) {
+		w = strtoll(buf, &end, 10);
+		if (*end || w != ing->o.window_s) {
+			snprintf(err, errlen,
+			         "%s was written with window = %ss; start with --window %ss or use "
+			         "another --db",
+			         ing->c->db_path, buf, buf);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%lld", (long long)ing->o.window_s);
+	if (store_meta_set(&ing->st, "window_seconds", buf)) {
+		snprintf(err, errlen, "%s: cannot write: %s", ing->c->db_path,
+		         store_errmsg(&ing->st));
+		return -1;
+	}
+	return 0;
+}
+
+int ingest_start(struct ingest **out, struct collector *c, const struct ingest_opts *o, char *err,
+                 size_t errlen)
+{
+	struct ingest *ing = calloc(1, sizeof(*ing));
+
+	*out = NULL;
+	if (!ing) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ing->c = c;
+	ing->o = *o;
+	if (o->token)
+		SHA256((const uint8_t *)o->token, o->token_len, ing->token_hash);
+	pthread_mutex_init(&ing->mu, NULL);
+	pthread_cond_init(&ing->work_cv, NULL);
+	pthread_cond_init(&ing->done_cv, NULL);
+	if (store_open(&ing->st, c->db_path, STORE_RW_CREATE, o->synchronous_full, err, errlen))
+		goto fail;
+	ing->si = store_ingest_new(&ing->st);
+	if (!ing->si) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (check_window(ing, err, errlen))
+		goto fail;
+	pending_reload(ing);
+	/* The first retention pass runs a few seconds after start, off the
+	 * critical path of the first batches. */
+	ing->next_retention = clock_mono() + 2;
+	if (pthread_create(&ing->writer, NULL, writer_main, ing) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		goto fail;
+	}
+	ing->writer_started = true;
+	*out = ing;
+	return 0;
+fail:
+	ingest_stop(ing);
+	return -1;
+}
+
+void ingest_stop(struct ingest *ing)
+{
+	if (!ing)
+		return;
+	pthread_mutex_lock(&ing->mu);
+	ing->stopping = true;
+	pthread_cond_broadcast(&ing->work_cv);
+	pthread_mutex_unlock(&ing->mu);
+	if (ing->writer_started)
+		pthread_join(ing->writer, NULL);
+	store_ingest_free(ing->si);
+	store_close(&ing->st);
+	free(ing->pending);
+	pthread_cond_destroy(&ing->work_cv);
+	pthread_cond_destroy(&ing->done_cv);
+	pthread_mutex_destroy(&ing->mu);
+	free(ing);
+}

@@ -1,0 +1,337 @@
+/* listen: see listen.h. */
+#include "listen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "log.h"
+
+struct worker {
+	struct listener *l;
+	pthread_t thread;
+	bool started;
+	nng_ctx ctx;
+	nng_aio *aio;
+};
+
+struct listener {
+	nng_socket sock;
+	bool open;
+	nng_listener lst;
+	nng_tls_config *tls;
+	struct ingest *ing;
+	struct worker *w;
+	int nworkers;
+	atomic_long connections;
+};
+
+static bool set(const char *s)
+{
+	return s && *s;
+}
+
+static bool starts_with(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+bool listen_url_is_local(const char *url)
+{
+	char host[256];
+	const char *h, *end;
+	size_t n;
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (starts_with(url, "ipc://") || starts_with(url, "inproc://"))
+		return true;
+	h = strstr(url, "://");
+	if (!h)
+		return false;
+	h += 3;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return false;
+		h++;
+	} else {
+		end = strrchr(h, ':');
+		if (!end)
+			end = h + strlen(h);
+	}
+	n = (size_t)(end - h);
+	if (n == 0 || n >= sizeof(host))
+		return false; /* tcp://:7070 means every interface */
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+int listen_check(const struct listen_opts *o, char *err, size_t errlen)
+{
+	bool tls = starts_with(o->url, "tls+tcp://");
+
+	if (!starts_with(o->url, "tcp://") && !tls && !starts_with(o->url, "ipc://") &&
+	    !starts_with(o->url, "inproc://")) {
+		snprintf(err, errlen,
+		         "--listen %s: unsupported URL (use tcp://HOST:PORT, ipc:///PATH or "
+		         "tls+tcp://HOST:PORT)",
+		         o->url);
+		return -1;
+	}
+	if (tls && (!set(o->tls_cert) || !set(o->tls_key))) {
+		snprintf(err, errlen, "--listen %s needs --tls-cert and --tls-key", o->url);
+		return -1;
+	}
+	if (!tls && (set(o->tls_cert) || set(o->tls_key) || set(o->tls_ca))) {
+		snprintf(err, errlen,
+		         "TLS files are set but --listen %s is not tls+tcp://; use "
+		         "tls+tcp://HOST:PORT",
+		         o->url);
+		return -1;
+	}
+	if (o->tls_verify_clients && !set(o->tls_ca)) {
+		snprintf(err, errlen, "tls_verify_clients needs --tls-ca to verify them against");
+		return -1;
+	}
+	if (!listen_url_is_local(o->url) && !o->have_token && !tls && !o->insecure) {
+		snprintf(err, errlen,
+		         "refusing to listen on %s: not a loopback address, and neither a token "
+		         "(--token-file) nor TLS (tls+tcp://) is configured; pass --insecure to "
+		         "accept unauthenticated agents from the network",
+		         o->url);
+		return -1;
+	}
+	return 0;
+}
+
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		snprintf(err, errlen, "%s: unreadable or larger than 1 MiB", path);
+		goto out;
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		snprintf(err, errlen, "%s: read error", path);
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+out:
+	fclose(f);
+	return buf;
+}
+
+static int tls_setup(struct listener *l, const struct listen_opts *o, char *err, size_t errlen)
+{
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	int rv, rc = -1;
+
+	if ((rv = nng_tls_config_alloc(&l->tls, NNG_TLS_MODE_SERVER)) != 0) {
+		snprintf(err, errlen, "TLS unavailable: %s", nng_strerror(rv));
+		return -1;
+	}
+	if (!(cert = read_pem(o->tls_cert, err, errlen)) ||
+	    !(key = read_pem(o->tls_key, err, errlen)))
+		goto out;
+	if ((rv = nng_tls_config_own_cert(l->tls, cert, key, NULL)) != 0) {
+		snprintf(err, errlen, "--tls-cert %s / --tls-key %s: %s", o->tls_cert, o->tls_key,
+		         nng_strerror(rv));
+		goto out;
+	}
+	if (set(o->tls_ca)) {
+		if (!(ca = read_pem(o->tls_ca, err, errlen)))
+			goto out;
+		if ((rv = nng_tls_config_ca_chain(l->tls, ca, NULL)) != 0) {
+			snprintf(err, errlen, "--tls-ca %s: %s", o->tls_ca, nng_strerror(rv));
+			goto out;
+		}
+	}
+	rv = nng_tls_config_auth_mode(l->tls, o->tls_verify_clients ? NNG_TLS_AUTH_MODE_REQUIRED
+	                                                            : NNG_TLS_AUTH_MODE_NONE);
+	if (rv != 0) {
+		snprintf(err, errlen, "TLS auth mode: %s", nng_strerror(rv));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(cert);
+	if (key) {
+		/* the private key should not linger in freed memory */
+		memset(key, 0, strlen(key));
+		free(key);
+	}
+	free(ca);
+	return rc;
+}
+
+static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct listener *l = arg;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&l->connections, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&l->connections, 1);
+}
+
+long listen_connections(const struct listener *l)
+{
+	return l ? atomic_load(&l->connections) : 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		nng_msg *msg;
+		uint8_t *reply = NULL;
+		size_t reply_len = 0;
+		int rv;
+
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		rv = nng_aio_result(w->aio);
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+			break;
+		if (rv != 0)
+			continue;
+		msg = nng_aio_get_msg(w->aio);
+		if (ingest_handle(w->l->ing, nng_msg_body(msg), nng_msg_len(msg), &reply,
+		                  &reply_len) != 0) {
+			nng_msg_free(msg);
+			continue; /* no reply: the agent resends */
+		}
+		nng_msg_clear(msg);
+		rv = nng_msg_append(msg, reply, reply_len);
+		free(reply);
+		if (rv != 0) {
+			nng_msg_free(msg);
+			continue;
+		}
+		nng_aio_set_msg(w->aio, msg);
+		nng_ctx_send(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		if (nng_aio_result(w->aio) != 0)
+			nng_msg_free(msg); /* peer gone: it resends, dedupe answers */
+	}
+	return NULL;
+}
+
+int listen_start(struct listener **out, const struct listen_opts *o, struct ingest *ing, char *err,
+                 size_t errlen)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	int rv;
+
+	*out = NULL;
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	l->ing = ing;
+	if (listen_check(o, err, errlen))
+		goto fail;
+	if ((rv = nng_rep0_open(&l->sock)) != 0) {
+		snprintf(err, errlen, "cannot open the REP socket: %s", nng_strerror(rv));
+		goto fail;
+	}
+	l->open = true;
+	/* Batches up to max_message are answered (INVALID when over it, so
+	 * the agent learns why); a little slack above lets that reply reach
+	 * slightly oversized senders, while anything larger is cut off by
+	 * nng before it is buffered. */
+	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, o->max_message + (1u << 20));
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, l);
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, pipe_cb, l);
+	if ((rv = nng_listener_create(&l->lst, l->sock, o->url)) != 0) {
+		snprintf(err, errlen, "--listen %s: %s", o->url, nng_strerror(rv));
+		goto fail;
+	}
+	if (starts_with(o->url, "tls+tcp://")) {
+		if (tls_setup(l, o, err, errlen))
+			goto fail;
+		if ((rv = nng_listener_set_ptr(l->lst, NNG_OPT_TLS_CONFIG, l->tls)) != 0) {
+			snprintf(err, errlen, "--listen %s: TLS: %s", o->url, nng_strerror(rv));
+			goto fail;
+		}
+	}
+	if (starts_with(o->url, "ipc://"))
+		nng_listener_set_int(l->lst, NNG_OPT_IPC_PERMISSIONS, 0600);
+	if ((rv = nng_listener_start(l->lst, 0)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", o->url, nng_strerror(rv));
+		goto fail;
+	}
+	l->nworkers = o->workers > 0 ? o->workers : 8;
+	l->w = calloc((size_t)l->nworkers, sizeof(*l->w));
+	if (!l->w) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < l->nworkers; i++) {
+		struct worker *w = &l->w[i];
+		w->l = l;
+		if ((rv = nng_ctx_open(&w->ctx, l->sock)) != 0 ||
+		    (rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0) {
+			snprintf(err, errlen, "nng context: %s", nng_strerror(rv));
+			goto fail;
+		}
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			snprintf(err, errlen, "cannot start a listener thread");
+			goto fail;
+		}
+		w->started = true;
+	}
+	*out = l;
+	return 0;
+fail:
+	listen_stop(l);
+	return -1;
+}
+
+void listen_stop(struct listener *l)
+{
+	if (!l)
+		return;
+	if (l->open)
+		nng_close(l->sock);
+	for (int i = 0; l->w && i < l->nworkers; i++) {
+		if (l->w[i].started)
+			pthread_join(l->w[i].thread, NULL);
+		if (l->w[i].aio)
+			nng_aio_free(l->w[i].aio);
+	}
+	free(l->w);
+	if (l->tls)
+		nng_tls_config_free(l->tls);
+	free(l);
+}

@@ -1,0 +1,1314 @@
+/* store_ingest: see store_ingest.h. */
+#include "store_ingest.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddsketch.h"
+
+enum {
+	S_MODEL_GET,
+	S_MODEL_ADD,
+	S_SEEN,
+	S_EVENT,
+	S_PENDING_GET,
+	S_PENDING_DEL,
+	S_JOIN_FIND,
+	S_JOIN_SET,
+	S_PENDING_ADD,
+	S_PENDING_COUNTS,
+	S_WIN_SKETCH,
+	S_WIN_UPSERT,
+	S_MODEL_SEEN,
+	S_AGENT,
+	S_AGENT_STATS,
+	S_LAST_WRITE,
+	S_RET_EVENTS,
+	S_RET_AGENTS,
+	S_RET_OLDEST,
+	S_RET_SEEN,
+	S_RET_LABELS,
+	S_RET_MODELS,
+	S_RET_WINDOWS,
+	S_RET_WF,
+	S_RET_DRIFT,
+	S_RET_ACC,
+	S_RET_CONCEPT,
+	S_DIRTY,
+	S_WIN_GET,
+	S_MODELS,
+	S_MODEL_TASK,
+	S_FEATURES,
+	S_FEATURE_ADD,
+	S_FEATURE_REPLACE,
+	S_EVENTS_AFTER,
+	S_WIN_EVENTS,
+	S_WIN_EVENTS_ALL,
+	S_RANGE_EVENTS,
+	S_MAX_ID,
+	S_WIN_RESULT,
+	S_WF,
+	S_DRIFT,
+	S_CLEAR_WF,
+	S_CLEAR_DRIFT,
+	S_ACC,
+	S_CONCEPT_GET,
+	S_CONCEPT_PUT,
+	S_CONCEPT_EVENT,
+	S_REFS,
+	S_REF_VERSION,
+	S_REF_CLEAR,
+	S_CAL_CLEAR,
+	S_REF_PUT,
+	S_CAL_PUT,
+	S_CAL_GET,
+	S_MARK_DIRTY,
+	S_COUNT
+};
+
+struct model_entry {
+	char *name;
+	int64_t id;
+};
+
+struct store_ingest {
+	struct store *st;
+	sqlite3_stmt *s[S_COUNT];
+	struct model_entry *models; /* small open-addressing cache */
+	size_t nmodels, cap;
+	int64_t next_model_windows; /* retention cursor over models */
+};
+
+#define EVENT_COLS                                                                        \
+	"id, model_id, window_start, req_id, ts, latency_ms, error, features, pred_num, " \
+	"pred_str, score, scores, label_num, label_str"
+
+static const char *const sql[S_COUNT] = {
+    [S_MODEL_GET] = "SELECT id FROM models WHERE name = ?1",
+    [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2)",
+    [S_SEEN] = "INSERT INTO batches_seen (agent_id, seq, received) VALUES (?1, ?2, ?3) "
+               "ON CONFLICT DO NOTHING",
+    [S_EVENT] = "INSERT INTO events (model_id, req_id, ts, window_start, latency_ms, error, "
+                "version, features, pred_num, pred_str, score, scores, label_num, label_str, "
+                "label_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                "?15)",
+    [S_PENDING_GET] = "SELECT label_num, label_str, ts FROM pending_labels "
+                      "WHERE model_id = ?1 AND req_id = ?2",
+    [S_PENDING_DEL] = "DELETE FROM pending_labels WHERE model_id = ?1 AND req_id = ?2",
+    [S_JOIN_FIND] = "SELECT id, window_start, label_num IS NULL AND label_str IS NULL "
+                    "FROM events WHERE model_id = ?1 AND req_id = ?2",
+    [S_JOIN_SET] = "UPDATE events SET label_num = ?2, label_str = ?3, label_ts = ?4 "
+                   "WHERE id = ?1",
+    [S_PENDING_ADD] = "INSERT INTO pending_labels (model_id, req_id, label_num, label_str, ts, "
+                      "expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (model_id, req_id) "
+                      "DO UPDATE SET label_num = excluded.label_num, label_str = "
+                      "excluded.label_str, ts = excluded.ts, expires = excluded.expires",
+    [S_PENDING_COUNTS] = "SELECT model_id, count(*) FROM pending_labels GROUP BY model_id",
+    [S_WIN_SKETCH] = "SELECT latency_sketch FROM windows WHERE model_id = ?1 AND start = ?2",
+    [S_WIN_UPSERT] =
+        "INSERT INTO windows (model_id, start, end, count, errors, sampled, labelled, "
+        "latency_sketch, provisional, dirty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1) "
+        "ON CONFLICT (model_id, start) DO UPDATE SET count = count + excluded.count, "
+        "errors = errors + excluded.errors, sampled = sampled + excluded.sampled, "
+        "labelled = labelled + excluded.labelled, "
+        "latency_sketch = coalesce(excluded.latency_sketch, latency_sketch), dirty = 1",
+    [S_MODEL_SEEN] = "UPDATE models SET last_event = max(coalesce(last_event, 0), ?2) "
+                     "WHERE id = ?1",
+    [S_AGENT] = "INSERT INTO agents (agent_id, last_seq, last_seen, batches, events) "
+                "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (agent_id) DO UPDATE SET "
+                "last_seq = max(last_seq, excluded.last_seq), last_seen = excluded.last_seen, "
+                "batches = batches + 1, events = events + excluded.events",
+    [S_AGENT_STATS] = "UPDATE agents SET received = ?2, rejected = ?3, spool_dropped = ?4, "
+                      "spool_bytes = ?5, started = ?6 WHERE agent_id = ?1",
+    [S_LAST_WRITE] = "INSERT INTO meta (key, value) VALUES ('last_write', ?1) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_RET_EVENTS] = "DELETE FROM events WHERE id IN "
+                     "(SELECT id FROM events WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+    [S_RET_AGENTS] = "SELECT agent_id FROM agents ORDER BY agent_id",
+    [S_RET_OLDEST] = "SELECT seq, received FROM batches_seen WHERE agent_id = ?1 ORDER BY seq "
+                     "LIMIT 1",
+    [S_RET_SEEN] = "DELETE FROM batches_seen WHERE agent_id = ?1 AND seq >= ?2 AND seq < ?3 "
+                   "AND received < ?4",
+    [S_RET_LABELS] = "DELETE FROM pending_labels WHERE (model_id, req_id) IN "
+                     "(SELECT model_id, req_id FROM pending_labels WHERE expires < ?1 "
+                     "ORDER BY expires LIMIT ?2)",
+    [S_RET_MODELS] = "SELECT id FROM models WHERE id > ?1 ORDER BY id LIMIT 1",
+    [S_RET_WINDOWS] = "DELETE FROM windows WHERE model_id = ?1 AND start IN (SELECT start FROM "
+                      "windows WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
+    [S_RET_WF] = "DELETE FROM window_features WHERE model_id = ?1 AND (start, feature) IN "
+                 "(SELECT start, feature FROM window_features WHERE model_id = ?1 AND start < "
+                 "?2 ORDER BY start LIMIT ?3)",
+    [S_RET_DRIFT] = "DELETE FROM drift WHERE model_id = ?1 AND (start, feature) IN "
+                    "(SELECT start, feature FROM drift WHERE model_id = ?1 AND start < ?2 "
+                    "ORDER BY start LIMIT ?3)",
+    [S_RET_ACC] = "DELETE FROM accuracy WHERE model_id = ?1 AND start IN (SELECT start FROM "
+                  "accuracy WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
+    [S_RET_CONCEPT] = "DELETE FROM concept_events WHERE id IN (SELECT id FROM concept_events "
+                      "WHERE model_id = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
+    [S_DIRTY] = "SELECT model_id, start, end, count, errors, sampled, labelled, provisional, "
+                "latency_sketch FROM windows WHERE dirty = 1 ORDER BY start LIMIT ?1",
+    [S_WIN_GET] = "SELECT model_id, start, end, count, errors, sampled, labelled, provisional, "
+                  "latency_sketch FROM windows WHERE model_id = ?1 AND start = ?2",
+    [S_MODELS] = "SELECT id, name, task FROM models ORDER BY id",
+    [S_MODEL_TASK] = "UPDATE models SET task = ?2 WHERE id = ?1",
+    [S_FEATURES] = "SELECT name, kind, source FROM features WHERE model_id = ?1",
+    [S_FEATURE_ADD] = "INSERT INTO features (model_id, name, kind, source) VALUES "
+                      "(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    [S_FEATURE_REPLACE] = "INSERT INTO features (model_id, name, kind, source) VALUES "
+                          "(?1, ?2, ?3, ?4) ON CONFLICT (model_id, name) DO UPDATE SET "
+                          "kind = excluded.kind, source = excluded.source",
+    [S_EVENTS_AFTER] = "SELECT " EVENT_COLS " FROM events WHERE id > ?1 AND id <= ?2 "
+                       "ORDER BY id",
+    [S_WIN_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
+                     "window_start = ?2 AND id <= ?3 ORDER BY id",
+    [S_WIN_EVENTS_ALL] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
+                         "window_start = ?2 ORDER BY id",
+    [S_RANGE_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
+                       "window_start >= ?4 AND window_start < ?5 AND ts >= ?2 AND ts < ?3 "
+                       "ORDER BY id",
+    [S_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
+    [S_WIN_RESULT] =
+        "UPDATE windows SET p50 = ?3, p90 = ?4, p95 = ?5, p99 = ?6, p999 = ?7, max = ?8, "
+        "mean = ?9, analyzed = ?10, provisional = CASE WHEN ?11 THEN 0 ELSE provisional END, "
+        "dirty = CASE WHEN ?11 AND count = ?12 AND errors = ?13 AND sampled = ?14 AND "
+        "labelled = ?15 THEN 0 ELSE 1 END WHERE model_id = ?1 AND start = ?2 "
+        "RETURNING dirty",
+    [S_WF] = "INSERT OR REPLACE INTO window_features (model_id, start, feature, kind, n, "
+             "missing, type_errors, out_of_range, new_category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+             "?7, ?8, ?9)",
+    [S_DRIFT] = "INSERT OR REPLACE INTO drift (model_id, start, feature, kind, n, n_ref, "
+                "missing_rate, type_error_rate, out_of_range_rate, new_category_rate, ks, ks_p, "
+                "wasserstein, psi, js, chi2, chi2_p, method, score, threshold, severity, "
+                "drifted, insufficient, cur_hist) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+    [S_CLEAR_WF] = "DELETE FROM window_features WHERE model_id = ?1 AND start = ?2",
+    [S_CLEAR_DRIFT] = "DELETE FROM drift WHERE model_id = ?1 AND start = ?2",
+    [S_ACC] = "INSERT OR REPLACE INTO accuracy (model_id, start, labelled, accuracy, macro_f1, "
+              "mae, rmse, est_accuracy, est_low, est_high, label_coverage, per_class) VALUES "
+              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [S_CONCEPT_GET] = "SELECT state FROM concept_state WHERE model_id = ?1 AND detector = ?2",
+    [S_CONCEPT_PUT] = "INSERT OR REPLACE INTO concept_state (model_id, detector, state, "
+                      "updated) VALUES (?1, ?2, ?3, ?4)",
+    [S_CONCEPT_EVENT] = "INSERT INTO concept_events (model_id, ts, window_start, detector, "
+                        "detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [S_REFS] = "SELECT feature, kind, n, profile, hist FROM reference WHERE model_id = ?1 "
+               "ORDER BY feature",
+    [S_REF_VERSION] = "SELECT max(coalesce((SELECT max(created) FROM reference WHERE "
+                      "model_id = ?1), 0), coalesce((SELECT created FROM calibration WHERE "
+                      "model_id = ?1), 0))",
+    [S_REF_CLEAR] = "DELETE FROM reference WHERE model_id = ?1",
+    [S_CAL_CLEAR] = "DELETE FROM calibration WHERE model_id = ?1",
+    [S_REF_PUT] = "INSERT OR REPLACE INTO reference (model_id, feature, kind, n, profile, hist, "
+                  "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_CAL_PUT] = "INSERT OR REPLACE INTO calibration (model_id, profile, n, created) VALUES "
+                  "(?1, ?2, ?3, ?4)",
+    [S_CAL_GET] = "SELECT profile, n, created FROM calibration WHERE model_id = ?1",
+    [S_MARK_DIRTY] = "UPDATE windows SET dirty = 1 WHERE model_id = ?1 AND start >= ?2",
+};
+
+static sqlite3_stmt *prep(struct store_ingest *si, int which)
+{
+	return store_prepare(si->st, &si->s[which], sql[which]);
+}
+
+/* Steps a statement that returns no rows. */
+static int done(sqlite3_stmt *s)
+{
+	int rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	if (s)
+		sqlite3_reset(s);
+	return rc;
+}
+
+struct store_ingest *store_ingest_new(struct store *st)
+{
+	struct store_ingest *si = calloc(1, sizeof(*si));
+	if (si)
+		si->st = st;
+	return si;
+}
+
+static void models_clear(struct store_ingest *si)
+{
+	for (size_t i = 0; i < si->cap; i++)
+		free(si->models[i].name);
+	free(si->models);
+	si->models = NULL;
+	si->nmodels = si->cap = 0;
+}
+
+void store_ingest_free(struct store_ingest *si)
+{
+	if (!si)
+		return;
+	store_finalize(si->s, S_COUNT);
+	models_clear(si);
+	free(si);
+}
+
+void store_ingest_rolled_back(struct store_ingest *si)
+{
+	models_clear(si);
+}
+
+/* ---- model cache ---------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct model_entry *cache_find(struct store_ingest *si, const char *name)
+{
+	if (!si->cap)
+		return NULL;
+	for (size_t i = hash_str(name) & (si->cap - 1);; i = (i + 1) & (si->cap - 1)) {
+		if (!si->models[i].name)
+			return NULL;
+		if (strcmp(si->models[i].name, name) == 0)
+			return &si->models[i];
+	}
+}
+
+static void cache_put(struct store_ingest *si, const char *name, int64_t id)
+{
+	if ((si->nmodels + 1) * 2 > si->cap) {
+		size_t ncap = si->cap ? si->cap * 2 : 64;
+		struct model_entry *nm = calloc(ncap, sizeof(*nm));
+		if (!nm)
+			return; /* a cache: not having it is fine */
+		for (size_t i = 0; i < si->cap; i++) {
+			if (!si->models[i].name)
+				continue;
+			size_t j = hash_str(si->models[i].name) & (ncap - 1);
+			while (nm[j].name)
+				j = (j + 1) & (ncap - 1);
+			nm[j] = si->models[i];
+		}
+		free(si->models);
+		si->models = nm;
+		si->cap = ncap;
+	}
+	char *dup = strdup(name);
+	if (!dup)
+		return;
+	size_t j = hash_str(name) & (si->cap - 1);
+	while (si->models[j].name)
+		j = (j + 1) & (si->cap - 1);
+	si->models[j].name = dup;
+	si->models[j].id = id;
+	si->nmodels++;
+}
+
+int store_ingest_model_lookup(struct store_ingest *si, const char *name, int64_t *id)
+{
+	struct model_entry *e = cache_find(si, name);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (e) {
+		*id = e->id;
+		return 0;
+	}
+	s = prep(si, S_MODEL_GET);
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		cache_put(si, name, *id);
+		return 0;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+int store_ingest_model(struct store_ingest *si, const char *name, double now, int64_t *id)
+{
+	int rc = store_ingest_model_lookup(si, name, id);
+	sqlite3_stmt *s;
+
+	if (rc <= 0)
+		return rc;
+	s = prep(si, S_MODEL_ADD);
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 2, now);
+	if (done(s))
+		return -1;
+	*id = sqlite3_last_insert_rowid(si->st->db);
+	cache_put(si, name, *id);
+	return 0;
+}
+
+/* ---- write path ------------------------------------------------------------ */
+
+int store_ingest_seen(struct store_ingest *si, const char *agent_id, uint64_t seq, double now)
+{
+	sqlite3_stmt *s = prep(si, S_SEEN);
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	sqlite3_bind_double(s, 3, now);
+	if (done(s))
+		return -1;
+	return sqlite3_changes(si->st->db) == 1 ? 1 : 0;
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_value(sqlite3_stmt *s, int inum, int istr, const struct value *v)
+{
+	if (v->kind == VALUE_NUMBER)
+		sqlite3_bind_double(s, inum, v->num);
+	else
+		sqlite3_bind_null(s, inum);
+	if (v->kind == VALUE_STRING)
+		sqlite3_bind_text(s, istr, v->str, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, istr);
+}
+
+int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
+{
+	sqlite3_stmt *s = prep(si, S_EVENT);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, r->model_id);
+	bind_text_or_null(s, 2, r->req_id);
+	sqlite3_bind_double(s, 3, r->ts);
+	sqlite3_bind_int64(s, 4, r->window_start);
+	if (r->has_latency)
+		sqlite3_bind_double(s, 5, r->latency_ms);
+	sqlite3_bind_int(s, 6, r->error ? 1 : 0);
+	bind_text_or_null(s, 7, r->version);
+	bind_text_or_null(s, 8, r->features_json);
+	bind_value(s, 9, 10, &r->prediction);
+	if (r->has_score)
+		sqlite3_bind_double(s, 11, r->score);
+	bind_text_or_null(s, 12, r->scores_json);
+	bind_value(s, 13, 14, &r->label);
+	if (r->label.kind != VALUE_NONE)
+		sqlite3_bind_double(s, 15, r->label_ts);
+	return done(s);
+}
+
+int store_ingest_take_pending(struct store_ingest *si, int64_t model_id, const char *req_id,
+                              struct value *label, double *ts, char *buf, size_t cap)
+{
+	sqlite3_stmt *s = prep(si, S_PENDING_GET);
+	int rc;
+
+	memset(label, 0, sizeof(*label));
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		label->kind = VALUE_NUMBER;
+		label->num = sqlite3_column_double(s, 0);
+	} else if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+		label->kind = VALUE_STRING;
+		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(s, 1));
+		label->str = buf;
+	}
+	*ts = sqlite3_column_double(s, 2);
+	sqlite3_reset(s);
+	s = prep(si, S_PENDING_DEL);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	if (done(s))
+		return -1;
+	return label->kind == VALUE_NONE ? 0 : 1;
+}
+
+int store_ingest_join_label(struct store_ingest *si, int64_t model_id, const char *req_id,
+                            const struct value *label, double ts,
+                            void (*cb)(int64_t window_start, bool was_unlabelled, void *arg),
+                            void *arg)
+{
+	struct hit {
+		int64_t id, window_start;
+		bool unlabelled;
+	} one[4], *hits = one, *nh;
+	size_t n = 0, cap = 4;
+	int rc, total = -1;
+	sqlite3_stmt *s = prep(si, S_JOIN_FIND);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	/* Usually one event per id; a client reusing ids gets all of them
+	 * labelled. Collected first: updating while stepping is undefined. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap *= 2;
+			nh = hits == one ? malloc(cap * sizeof(*nh))
+			                 : realloc(hits, cap * sizeof(*nh));
+			if (!nh) {
+				sqlite3_reset(s);
+				goto out;
+			}
+			if (hits == one)
+				memcpy(nh, one, sizeof(one));
+			hits = nh;
+		}
+		hits[n].id = sqlite3_column_int64(s, 0);
+		hits[n].window_start = sqlite3_column_int64(s, 1);
+		hits[n].unlabelled = sqlite3_column_int(s, 2) != 0;
+		n++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		s = prep(si, S_JOIN_SET);
+		if (!s)
+			goto out;
+		sqlite3_bind_int64(s, 1, hits[i].id);
+		bind_value(s, 2, 3, label);
+		sqlite3_bind_double(s, 4, ts);
+		if (done(s))
+			goto out;
+		if (cb)
+			cb(hits[i].window_start, hits[i].unlabelled, arg);
+	}
+	total = (int)n;
+out:
+	if (hits != one)
+		free(hits);
+	return total;
+}
+
+int store_ingest_pending_add(struct store_ingest *si, int64_t model_id, const char *req_id,
+                             const struct value *label, double ts, double expires)
+{
+	sqlite3_stmt *s = prep(si, S_PENDING_ADD);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	bind_value(s, 3, 4, label);
+	sqlite3_bind_double(s, 5, ts);
+	sqlite3_bind_double(s, 6, expires);
+	return done(s);
+}
+
+int store_ingest_pending_counts(struct store_ingest *si,
+                                void (*cb)(int64_t model_id, int64_t n, void *arg), void *arg)
+{
+	sqlite3_stmt *s = prep(si, S_PENDING_COUNTS);
+	int rc;
+	if (!s)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_ingest_window_add(struct store_ingest *si, const struct store_window_delta *d)
+{
+	uint8_t *enc = NULL;
+	size_t enc_len = 0;
+	struct ddsketch *merged = NULL;
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	if (d->latency && ddsketch_count(d->latency) > 0) {
+		s = prep(si, S_WIN_SKETCH);
+		if (!s)
+			goto out;
+		sqlite3_bind_int64(s, 1, d->model_id);
+		sqlite3_bind_int64(s, 2, d->start);
+		int step = sqlite3_step(s);
+		if (step == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_BLOB) {
+			const uint8_t *b = sqlite3_column_blob(s, 0);
+			int blen = sqlite3_column_bytes(s, 0);
+			/* A stored sketch we cannot read would be a bug or a
+			 * damaged file; restart the sketch rather than lose
+			 * the new data. */
+			if (ddsketch_decode(b, (size_t)blen, &merged) != 0)
+				merged = NULL;
+		} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+			sqlite3_reset(s);
+			goto out;
+		}
+		sqlite3_reset(s);
+		if (!merged && !(merged = ddsketch_new()))
+			goto out;
+		if (ddsketch_merge(merged, d->latency) != 0)
+			goto out;
+		if (ddsketch_encode_alloc(merged, &enc, &enc_len) != 0)
+			goto out;
+	}
+	s = prep(si, S_WIN_UPSERT);
+	if (!s)
+		goto out;
+	sqlite3_bind_int64(s, 1, d->model_id);
+	sqlite3_bind_int64(s, 2, d->start);
+	sqlite3_bind_int64(s, 3, d->end);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)d->count);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)d->errors);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)d->sampled);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)d->labelled);
+	if (enc)
+		sqlite3_bind_blob(s, 8, enc, (int)enc_len, SQLITE_STATIC);
+	rc = done(s);
+out:
+	free(enc);
+	ddsketch_free(merged);
+	return rc;
+}
+
+int store_ingest_model_seen(struct store_ingest *si, int64_t model_id, double ts)
+{
+	sqlite3_stmt *s = prep(si, S_MODEL_SEEN);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_double(s, 2, ts);
+	return done(s);
+}
+
+int store_ingest_agent(struct store_ingest *si, const char *agent_id, uint64_t seq, double now,
+                       uint64_t events, const struct wire_agent_stats *stats)
+{
+	sqlite3_stmt *s = prep(si, S_AGENT);
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)(seq > INT64_MAX ? INT64_MAX : seq));
+	sqlite3_bind_double(s, 3, now);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)events);
+	if (done(s))
+		return -1;
+	if (!stats || !stats->present)
+		return 0;
+	s = prep(si, S_AGENT_STATS);
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)stats->received);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)stats->rejected);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)stats->spool_dropped);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)stats->spool_bytes);
+	if (stats->started > 0)
+		sqlite3_bind_double(s, 6, stats->started);
+	return done(s);
+}
+
+int store_ingest_last_write(struct store_ingest *si, double now)
+{
+	char buf[32];
+	sqlite3_stmt *s = prep(si, S_LAST_WRITE);
+	if (!s)
+		return -1;
+	snprintf(buf, sizeof(buf), "%lld", (long long)floor(now));
+	sqlite3_bind_text(s, 1, buf, -1, SQLITE_TRANSIENT);
+	return done(s);
+}
+
+/* ---- retention -------------------------------------------------------------- */
+
+static int delete_chunk(struct store_ingest *si, int which, int64_t model_id, bool per_model,
+                        double before, size_t chunk, int64_t *count)
+{
+	sqlite3_stmt *s = prep(si, which);
+	int i = 1;
+	if (!s)
+		return -1;
+	if (per_model)
+		sqlite3_bind_int64(s, i++, model_id);
+	sqlite3_bind_double(s, i++, before);
+	sqlite3_bind_int64(s, i, (sqlite3_int64)chunk);
+	if (done(s))
+		return -1;
+	*count = sqlite3_changes(si->st->db);
+	return 0;
+}
+
+/* batches_seen has no index on `received`: per agent, look at the oldest
+ * seq and delete the next `chunk` seqs from there if they are old, so each
+ * step reads O(chunk) rows however large the table is. */
+static int prune_seen(struct store_ingest *si, double before, size_t chunk, int64_t *count)
+{
+	struct agent_seq {
+		char *id;
+		int64_t seq;
+	} *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	int rc = -1, step;
+	sqlite3_stmt *s = prep(si, S_RET_AGENTS);
+
+	*count = 0;
+	if (!s)
+		return -1;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n].id = strdup((const char *)sqlite3_column_text(s, 0));
+		if (!v[n].id)
+			break;
+		n++;
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		s = prep(si, S_RET_OLDEST);
+		if (!s)
+			goto out;
+		sqlite3_bind_text(s, 1, v[i].id, -1, SQLITE_STATIC);
+		step = sqlite3_step(s);
+		bool old = step == SQLITE_ROW && sqlite3_column_double(s, 1) < before;
+		int64_t first = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		sqlite3_reset(s);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			goto out;
+		if (!old)
+			continue;
+		s = prep(si, S_RET_SEEN);
+		if (!s)
+			goto out;
+		sqlite3_bind_text(s, 1, v[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, first);
+		sqlite3_bind_int64(
+		    s, 3, first > INT64_MAX - (int64_t)chunk ? INT64_MAX : first + (int64_t)chunk);
+		sqlite3_bind_double(s, 4, before);
+		if (done(s))
+			goto out;
+		*count += sqlite3_changes(si->st->db);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i].id);
+	free(v);
+	return rc;
+}
+
+int store_ingest_retention_step(struct store_ingest *si, const struct store_retention *r,
+                                struct store_retention_done *d)
+{
+	int64_t n = 0;
+	int more = 0;
+	sqlite3_stmt *s;
+
+	memset(d, 0, sizeof(*d));
+	if (delete_chunk(si, S_RET_EVENTS, 0, false, r->raw_before, r->chunk, &d->events))
+		return -1;
+	more |= (size_t)d->events == r->chunk;
+	if (prune_seen(si, r->seen_before, r->chunk, &d->seen))
+		return -1;
+	more |= (size_t)d->seen >= r->chunk;
+	if (delete_chunk(si, S_RET_LABELS, 0, false, r->now, r->chunk, &d->labels_expired))
+		return -1;
+	more |= (size_t)d->labels_expired == r->chunk;
+
+	/* Window tables are keyed by model first: visit one model per step,
+	 * round robin, so each delete walks the primary key. */
+	s = prep(si, S_RET_MODELS);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, si->next_model_windows);
+	int rc = sqlite3_step(s);
+	int64_t model = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (rc == SQLITE_DONE) {
+		si->next_model_windows = 0;
+		return more;
+	}
+	static const int tables[] = {S_RET_WINDOWS, S_RET_WF, S_RET_DRIFT, S_RET_ACC};
+	bool model_more = false;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		if (delete_chunk(si, tables[t], model, true, (double)r->windows_before, r->chunk,
+		                 &n))
+			return -1;
+		if (tables[t] == S_RET_WINDOWS)
+			d->windows += n;
+		model_more |= (size_t)n == r->chunk;
+	}
+	if (delete_chunk(si, S_RET_CONCEPT, model, true, (double)r->windows_before, r->chunk, &n))
+		return -1;
+	model_more |= (size_t)n == r->chunk;
+	if (!model_more)
+		si->next_model_windows = model;
+	/* Another model may still have old rows: not done until the walk
+	 * wraps around. */
+	return 1;
+}
+
+/* ---- analysis ----------------------------------------------------------------- */
+
+void store_window_free(struct store_window *w)
+{
+	free(w->sketch);
+	w->sketch = NULL;
+}
+
+static int read_window(sqlite3_stmt *s, struct store_window *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->model_id = sqlite3_column_int64(s, 0);
+	w->start = sqlite3_column_int64(s, 1);
+	w->end = sqlite3_column_int64(s, 2);
+	w->count = (uint64_t)sqlite3_column_int64(s, 3);
+	w->errors = (uint64_t)sqlite3_column_int64(s, 4);
+	w->sampled = (uint64_t)sqlite3_column_int64(s, 5);
+	w->labelled = (uint64_t)sqlite3_column_int64(s, 6);
+	w->provisional = sqlite3_column_int(s, 7);
+	if (sqlite3_column_type(s, 8) == SQLITE_BLOB) {
+		int n = sqlite3_column_bytes(s, 8);
+		w->sketch = malloc(n > 0 ? (size_t)n : 1);
+		if (!w->sketch)
+			return -1;
+		memcpy(w->sketch, sqlite3_column_blob(s, 8), (size_t)n);
+		w->sketch_len = (size_t)n;
+	}
+	return 0;
+}
+
+int store_ingest_dirty_windows(struct store_ingest *si, size_t max, struct store_window **out)
+{
+	sqlite3_stmt *s = prep(si, S_DIRTY);
+	struct store_window *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_window *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv)
+				goto fail;
+			v = nv;
+			cap = ncap;
+		}
+		if (read_window(s, &v[n]))
+			goto fail;
+		n++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail_reset;
+	*out = v;
+	return (int)n;
+fail:
+	sqlite3_reset(s);
+fail_reset:
+	for (size_t i = 0; i < n; i++)
+		store_window_free(&v[i]);
+	free(v);
+	return -1;
+}
+
+int store_ingest_window_get(struct store_ingest *si, int64_t model_id, int64_t start,
+                            struct store_window *out)
+{
+	sqlite3_stmt *s = prep(si, S_WIN_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_int64(s, 2, start);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = read_window(s, out) ? -1 : 0;
+	else
+		rc = rc == SQLITE_DONE ? 1 : -1;
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_ingest_models(struct store_ingest *si,
+                        void (*cb)(int64_t id, const char *name, const char *task, void *arg),
+                        void *arg)
+{
+	sqlite3_stmt *s = prep(si, S_MODELS);
+	int rc;
+	if (!s)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+		   (const char *)sqlite3_column_text(s, 2), arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_ingest_model_set_task(struct store_ingest *si, int64_t model_id, const char *task)
+{
+	sqlite3_stmt *s = prep(si, S_MODEL_TASK);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	bind_text_or_null(s, 2, task);
+	return done(s);
+}
+
+int store_ingest_features(struct store_ingest *si, int64_t model_id,
+                          void (*cb)(const char *name, int kind, const char *source, void *arg),
+                          void *arg)
+{
+	sqlite3_stmt *s = prep(si, S_FEATURES);
+	int rc;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
+		   (const char *)sqlite3_column_text(s, 2), arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_ingest_feature_set(struct store_ingest *si, int64_t model_id, const char *name, int kind,
+                             const char *source, bool replace)
+{
+	sqlite3_stmt *s = prep(si, replace ? S_FEATURE_REPLACE : S_FEATURE_ADD);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, kind);
+	sqlite3_bind_text(s, 4, source, -1, SQLITE_STATIC);
+	return done(s);
+}
+
+static void column_value(sqlite3_stmt *s, int inum, int istr, struct value *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (sqlite3_column_type(s, inum) != SQLITE_NULL) {
+		v->kind = VALUE_NUMBER;
+		v->num = sqlite3_column_double(s, inum);
+	} else if (sqlite3_column_type(s, istr) != SQLITE_NULL) {
+		v->kind = VALUE_STRING;
+		v->str = (const char *)sqlite3_column_text(s, istr);
+	}
+}
+
+static int walk_events(sqlite3_stmt *s, store_event_cb cb, void *arg)
+{
+	struct store_raw_event e;
+	int rc, stop = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.id = sqlite3_column_int64(s, 0);
+		e.model_id = sqlite3_column_int64(s, 1);
+		e.window_start = sqlite3_column_int64(s, 2);
+		e.req_id = (const char *)sqlite3_column_text(s, 3);
+		e.ts = sqlite3_column_double(s, 4);
+		e.has_latency = sqlite3_column_type(s, 5) != SQLITE_NULL;
+		e.latency_ms = sqlite3_column_double(s, 5);
+		e.error = sqlite3_column_int(s, 6) != 0;
+		e.features_json = (const char *)sqlite3_column_text(s, 7);
+		column_value(s, 8, 9, &e.prediction);
+		e.has_score = sqlite3_column_type(s, 10) != SQLITE_NULL;
+		e.score = sqlite3_column_double(s, 10);
+		e.scores_json = (const char *)sqlite3_column_text(s, 11);
+		column_value(s, 12, 13, &e.label);
+		stop = cb(&e, arg);
+		if (stop)
+			break;
+	}
+	sqlite3_reset(s);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t upto_id,
+                              store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *s = prep(si, S_EVENTS_AFTER);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, after_id);
+	sqlite3_bind_int64(s, 2, upto_id);
+	return walk_events(s, cb, arg);
+}
+
+int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_t start,
+                               int64_t upto_id, store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *s = prep(si, upto_id > 0 ? S_WIN_EVENTS : S_WIN_EVENTS_ALL);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_int64(s, 2, start);
+	if (upto_id > 0)
+		sqlite3_bind_int64(s, 3, upto_id);
+	return walk_events(s, cb, arg);
+}
+
+int store_ingest_range_events(struct store_ingest *si, int64_t model_id, double from, double to,
+                              store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *s = prep(si, S_RANGE_EVENTS);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_double(s, 2, from);
+	sqlite3_bind_double(s, 3, to);
+	/* window_start bounds let SQLite walk events_by_window; a window
+	 * starts at most one day (the longest window) before its events. */
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)floor(from) - 86400);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)ceil(to) + 1);
+	return walk_events(s, cb, arg);
+}
+
+int store_ingest_max_event_id(struct store_ingest *si, int64_t *id)
+{
+	sqlite3_stmt *s = prep(si, S_MAX_ID);
+	int rc;
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_ingest_window_result(struct store_ingest *si, const struct store_window_result *r)
+{
+	sqlite3_stmt *s = prep(si, S_WIN_RESULT);
+	int rc, dirty = 1;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, r->model_id);
+	sqlite3_bind_int64(s, 2, r->start);
+	if (r->has_latency) {
+		sqlite3_bind_double(s, 3, r->p50);
+		sqlite3_bind_double(s, 4, r->p90);
+		sqlite3_bind_double(s, 5, r->p95);
+		sqlite3_bind_double(s, 6, r->p99);
+		sqlite3_bind_double(s, 7, r->p999);
+		sqlite3_bind_double(s, 8, r->max);
+		sqlite3_bind_double(s, 9, r->mean);
+	}
+	sqlite3_bind_double(s, 10, r->analyzed);
+	sqlite3_bind_int(s, 11, r->final ? 1 : 0);
+	sqlite3_bind_int64(s, 12, (sqlite3_int64)r->count);
+	sqlite3_bind_int64(s, 13, (sqlite3_int64)r->errors);
+	sqlite3_bind_int64(s, 14, (sqlite3_int64)r->sampled);
+	sqlite3_bind_int64(s, 15, (sqlite3_int64)r->labelled);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		dirty = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return dirty ? 0 : 1;
+}
+
+int store_ingest_window_feature(struct store_ingest *si, int64_t model_id, int64_t start,
+                                const struct store_feature_row *f)
+{
+	sqlite3_stmt *s = prep(si, S_WF);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_int64(s, 2, start);
+	sqlite3_bind_text(s, 3, f->feature, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, f->kind);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)f->n);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)f->missing);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)f->type_errors);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)f->out_of_range);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)f->new_category);
+	return done(s);
+}
+
+int store_ingest_drift(struct store_ingest *si, int64_t model_id, int64_t start,
+                       const struct store_drift_row *d)
+{
+	sqlite3_stmt *s = prep(si, S_DRIFT);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_int64(s, 2, start);
+	sqlite3_bind_text(s, 3, d->feature, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, d->kind);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)d->n);
+	if (d->has_ref)
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)d->n_ref);
+	sqlite3_bind_double(s, 7, d->missing_rate);
+	sqlite3_bind_double(s, 8, d->type_error_rate);
+	if (d->has_ref) {
+		sqlite3_bind_double(s, 9, d->out_of_range_rate);
+		sqlite3_bind_double(s, 10, d->new_category_rate);
+	}
+	if (d->method) {
+		if (d->numeric) {
+			sqlite3_bind_double(s, 11, d->ks);
+			sqlite3_bind_double(s, 12, d->ks_p);
+			sqlite3_bind_double(s, 13, d->wasserstein);
+		} else {
+			sqlite3_bind_double(s, 16, d->chi2);
+			sqlite3_bind_double(s, 17, d->chi2_p);
+		}
+		sqlite3_bind_double(s, 14, d->psi);
+		sqlite3_bind_double(s, 15, d->js);
+		sqlite3_bind_text(s, 18, d->method, -1, SQLITE_STATIC);
+		sqlite3_bind_double(s, 19, d->score);
+		sqlite3_bind_double(s, 20, d->threshold);
+		sqlite3_bind_double(s, 21, d->severity);
+	}
+	sqlite3_bind_int(s, 22, d->drifted ? 1 : 0);
+	sqlite3_bind_int(s, 23, d->insufficient ? 1 : 0);
+	bind_text_or_null(s, 24, d->cur_hist);
+	return done(s);
+}
+
+int store_ingest_clear_window_results(struct store_ingest *si, int64_t model_id, int64_t start)
+{
+	for (int which = S_CLEAR_WF; which <= S_CLEAR_DRIFT; which++) {
+		sqlite3_stmt *s = prep(si, which);
+		if (!s)
+			return -1;
+		sqlite3_bind_int64(s, 1, model_id);
+		sqlite3_bind_int64(s, 2, start);
+		if (done(s))
+			return -1;
+	}
+	return 0;
+}
+
+static void bind_opt(sqlite3_stmt *s, int i, bool has, double v)
+{
+	if (has)
+		sqlite3_bind_double(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int store_ingest_accuracy(struct store_ingest *si, int64_t model_id, int64_t start,
+                          const struct store_accuracy_row *a)
+{
+	sqlite3_stmt *s = prep(si, S_ACC);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_int64(s, 2, start);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)a->labelled);
+	bind_opt(s, 4, a->has_accuracy, a->accuracy);
+	bind_opt(s, 5, a->has_macro_f1, a->macro_f1);
+	bind_opt(s, 6, a->has_mae, a->mae);
+	bind_opt(s, 7, a->has_rmse, a->rmse);
+	bind_opt(s, 8, a->has_est, a->est);
+	bind_opt(s, 9, a->has_est, a->est_low);
+	bind_opt(s, 10, a->has_est, a->est_high);
+	sqlite3_bind_double(s, 11, a->label_coverage);
+	bind_text_or_null(s, 12, a->per_class);
+	return done(s);
+}
+
+static int copy_blob(sqlite3_stmt *s, int col, uint8_t **buf, size_t *len)
+{
+	int n = sqlite3_column_bytes(s, col);
+	*buf = malloc(n > 0 ? (size_t)n : 1);
+	if (!*buf)
+		return -1;
+	if (n > 0)
+		memcpy(*buf, sqlite3_column_blob(s, col), (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+int store_ingest_concept_get(struct store_ingest *si, int64_t model_id, const char *detector,
+                             uint8_t **buf, size_t *len)
+{
+	sqlite3_stmt *s = prep(si, S_CONCEPT_GET);
+	int rc;
+	*buf = NULL;
+	*len = 0;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, detector, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = copy_blob(s, 0, buf, len);
+	else
+		rc = rc == SQLITE_DONE ? 1 : -1;
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_ingest_concept_put(struct store_ingest *si, int64_t model_id, const char *detector,
+                             const uint8_t *buf, size_t len, double now)
+{
+	sqlite3_stmt *s = prep(si, S_CONCEPT_PUT);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, detector, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_STATIC);
+	sqlite3_bind_double(s, 4, now);
+	return done(s);
+}
+
+int store_ingest_concept_event(struct store_ingest *si, int64_t model_id, double ts,
+                               int64_t window_start, const char *detector, const char *detail)
+{
+	sqlite3_stmt *s = prep(si, S_CONCEPT_EVENT);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_double(s, 2, ts);
+	sqlite3_bind_int64(s, 3, window_start);
+	sqlite3_bind_text(s, 4, detector, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 5, detail);
+	return done(s);
+}
+
+/* ---- references ---------------------------------------------------------------- */
+
+int store_ingest_references(struct store_ingest *si, int64_t model_id,
+                            void (*cb)(const char *feature, int kind, uint64_t n,
+                                       const uint8_t *profile, size_t len, const char *hist,
+                                       void *arg),
+                            void *arg)
+{
+	sqlite3_stmt *s = prep(si, S_REFS);
+	int rc;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
+		   (uint64_t)sqlite3_column_int64(s, 2), sqlite3_column_blob(s, 3),
+		   (size_t)sqlite3_column_bytes(s, 3), (const char *)sqlite3_column_text(s, 4),
+		   arg);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_ingest_reference_version(struct store_ingest *si, int64_t model_id, double *version)
+{
+	sqlite3_stmt *s = prep(si, S_REF_VERSION);
+	int rc;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_double(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_ingest_reference_clear(struct store_ingest *si, int64_t model_id)
+{
+	for (int which = S_REF_CLEAR; which <= S_CAL_CLEAR; which++) {
+		sqlite3_stmt *s = prep(si, which);
+		if (!s)
+			return -1;
+		sqlite3_bind_int64(s, 1, model_id);
+		if (done(s))
+			return -1;
+	}
+	return 0;
+}
+
+int store_ingest_reference_put(struct store_ingest *si, int64_t model_id, const char *feature,
+                               int kind, uint64_t n, const uint8_t *profile, size_t len,
+                               const char *hist, double created)
+{
+	sqlite3_stmt *s = prep(si, S_REF_PUT);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, kind);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)n);
+	sqlite3_bind_blob(s, 5, profile, (int)len, SQLITE_STATIC);
+	bind_text_or_null(s, 6, hist);
+	sqlite3_bind_double(s, 7, created);
+	return done(s);
+}
+
+int store_ingest_calibration_put(struct store_ingest *si, int64_t model_id, const uint8_t *profile,
+                                 size_t len, uint64_t n, double created)
+{
+	sqlite3_stmt *s = prep(si, S_CAL_PUT);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_blob(s, 2, profile, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
+	sqlite3_bind_double(s, 4, created);
+	return done(s);
+}
+
+int store_ingest_calibration_get(struct store_ingest *si, int64_t model_id, uint8_t **buf,
+                                 size_t *len, uint64_t *n, double *created)
+{
+	sqlite3_stmt *s = prep(si, S_CAL_GET);
+	int rc;
+	*buf = NULL;
+	*len = 0;
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		rc = copy_blob(s, 0, buf, len);
+		if (n)
+			*n = (uint64_t)sqlite3_column_int64(s, 1);
+		if (created)
+			*created = sqlite3_column_double(s, 2);
+	} else {
+		rc = rc == SQLITE_DONE ? 1 : -1;
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_ingest_mark_dirty(struct store_ingest *si, int64_t model_id, int64_t from_start)
+{
+	sqlite3_stmt *s = prep(si, S_MARK_DIRTY);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_int64(s, 2, from_start);
+	return done(s);
+}
