@@ -12,6 +12,7 @@ enum {
 	S_INSERT,
 	S_UPDATE,
 	S_DELETE,
+	S_SET_RESOLVED,
 	S_ACKED,
 	S_ACK,
 	S_SIL_ACTIVE,
@@ -180,6 +181,19 @@ int store_alerts_delete(struct store_alerts *sa, int64_t id)
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
+	return run(s);
+}
+
+int store_alerts_set_resolved(struct store_alerts *sa, int64_t id, double now)
+{
+	sqlite3_stmt *s =
+	    prep(sa, S_SET_RESOLVED,
+	         "UPDATE alerts SET state = 'resolved', resolved_at = ?2, updated = ?2 "
+	         "WHERE id = ?1");
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_double(s, 2, now);
 	return run(s);
 }
 

@@ -70,6 +70,8 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
  * row->id. */
 int store_alerts_update(struct store_alerts *sa, const struct store_alert_row *row, double now);
 int store_alerts_delete(struct store_alerts *sa, int64_t id);
+/* Marks alert id resolved at now, keeping everything else it had. */
+int store_alerts_set_resolved(struct store_alerts *sa, int64_t id, double now);
 /* Calls fn with the id of every active alert that is acked. */
 int store_alerts_acked(struct store_alerts *sa, void (*fn)(void *arg, int64_t id), void *arg);
 /* Sets acked on alert id (for tests and tools; the dashboard has its own). */
