@@ -322,3 +322,45 @@ Test(examples, receiver_snippets_load_appended_to_the_annotated_conf)
 	free(base);
 	free(src);
 }
+
+/* The agent configuration embedded in the KServe manifest's ConfigMap (the
+ * block under "mlwatch.conf: |") loads too. */
+Test(examples, kserve_configmap_conf_loads)
+{
+	char *src = h_src("examples/kserve/inferenceservice.yaml");
+	char *yaml = h_read_file(src, NULL);
+	cr_assert_not_null(yaml, "cannot read %s", src);
+	const char *start = strstr(yaml, "  mlwatch.conf: |\n");
+	cr_assert_not_null(start, "no 'mlwatch.conf: |' block in %s", src);
+	start = strchr(start, '\n') + 1;
+
+	/* The block: every following line indented by at least 4 spaces, or empty. */
+	size_t cap = strlen(start) + 1, o = 0;
+	char *conf = malloc(cap);
+	cr_assert_not_null(conf);
+	for (const char *line = start; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		if (len > 0 && strncmp(line, "    ", 4) != 0)
+			break;
+		size_t skip = len >= 4 ? 4 : len;
+		memcpy(conf + o, line + skip, len - skip);
+		o += len - skip;
+		conf[o++] = '\n';
+		line += len + (nl != NULL);
+	}
+	conf[o] = '\0';
+
+	char path[1024], err[512] = "";
+	struct mlw_config cfg;
+	snprintf(path, sizeof(path), "%s/kserve.conf", tmp);
+	cr_assert_eq(h_write_file(path, conf, o), 0);
+	cr_assert_eq(load(&cfg, path, err, sizeof(err)), 0, "the ConfigMap's mlwatch.conf: %s",
+	             err);
+	cr_assert_str_eq(cfg.agent.http, "0.0.0.0:7071");
+	cr_assert_not_null(config_model(&cfg, "fraud"));
+	config_free(&cfg);
+	free(conf);
+	free(yaml);
+	free(src);
+}
