@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "harness.h"
+#include "rules.h"
 
 static char *tmp;
 
@@ -33,6 +34,20 @@ static int load(struct mlw_config *cfg, const char *path, char *err, size_t errl
 {
 	cr_assert_eq(config_init(cfg), 0);
 	return config_load(cfg, path, err, errlen);
+}
+
+/* The [alert] rules compile as mlwatchd compiles them at start (expressions,
+ * templates, receiver names). */
+static void rules_compile(const struct mlw_config *cfg, const char *what)
+{
+	struct rule_set rs = {0};
+	char err[512] = "";
+	int r = rules_load(cfg, &rs, err, sizeof(err));
+	cr_expect_eq(r, 0, "%s: alert rules refused: %s", what, err);
+	if (r == 0) {
+		cr_expect_eq(rs.n, cfg->n_alerts);
+		rules_free(&rs);
+	}
 }
 
 /* Calls fn on every regular file of dir (relative to the source tree) whose
@@ -65,6 +80,8 @@ static void loads(const char *path)
 	char err[512] = "";
 	int r = load(&cfg, path, err, sizeof(err));
 	cr_expect_eq(r, 0, "%s does not load: %s", path, err);
+	if (r == 0)
+		rules_compile(&cfg, path);
 	config_free(&cfg);
 }
 
@@ -124,6 +141,7 @@ Test(examples, commented_defaults_load_when_enabled)
 	snprintf(path, sizeof(path), "%s/enabled.conf", tmp);
 	cr_assert_eq(h_write_file(path, out, o), 0);
 	cr_assert_eq(load(&cfg, path, err, sizeof(err)), 0, "with defaults enabled: %s", err);
+	rules_compile(&cfg, "examples/mlwatch.conf with defaults enabled");
 	/* The enabled defaults really took effect (a sample of them). */
 	cr_assert_eq(cfg.agent.batch_max_events, 1000);
 	cr_assert_eq(cfg.agent.listen_dgram.n, 2);
@@ -266,6 +284,7 @@ static void snippet_loads(const char *path)
 	             path, err);
 	cr_assert_geq(cfg.n_receivers, 1, "%s defines no [receiver]", path);
 	cr_assert_geq(cfg.n_alerts, 1, "%s routes no [alert] to its receiver", path);
+	rules_compile(&cfg, path);
 	for (size_t i = 0; i < cfg.n_receivers; i++) {
 		for (unsigned t = 0; t < 4; t++) {
 			if (strcmp(cfg.receivers[i].type, types[t]) != 0)
