@@ -1,0 +1,58 @@
+/* forward: delivers encoded batches to the collector over nng REQ/REP with
+ * `inflight` requests outstanding (one nng_ctx + aio each). A batch is done
+ * only when the collector's Reply (OK) arrives; BUSY or a failure sends it
+ * again after a backoff. Batches that cannot be sent soon enough (not
+ * connected, collector slow, memory queue full) go to the spool, which is
+ * replayed in order before newer batches once the collector answers.
+ *
+ * Order: every spooled batch is older than every batch in the memory
+ * queue, and failed batches (older than anything not yet sent) go first.
+ *
+ * Threads: one forwarder thread owns the spool, the retry list and the
+ * contexts; nng aio callbacks only post results to it. forward_enqueue
+ * and forward_overloaded may be called from any thread. */
+#ifndef MLW_AGENT_FORWARD_H
+#define MLW_AGENT_FORWARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "obatch.h"
+#include "spool.h"
+
+struct forward_config {
+	const char *url;                         /* tcp://, ipc://, tls+tcp:// */
+	const char *tls_ca, *tls_cert, *tls_key; /* NULL or "" when unused */
+	int inflight;
+	int64_t resend_ms;    /* NNG_OPT_REQ_RESENDTIME */
+	size_t queue_max;     /* encoded bytes held in memory before spilling */
+	double spool_after_s; /* a batch not sent within this goes to the spool */
+	uint64_t first_seq;   /* first seq the batcher of this run will use */
+};
+
+/* Called from the forwarder thread with the tail marks of batches that are
+ * safe (acknowledged, spooled or dropped and counted), in seq order and
+ * only once every earlier batch of this run is safe too. */
+typedef void (*forward_done_fn)(void *arg, const struct tail_mark *marks, size_t n);
+
+struct forward;
+
+/* spool is borrowed (may be NULL: then batches wait in memory). Returns
+ * NULL with the reason in err. */
+struct forward *forward_new(const struct forward_config *cfg, struct spool *spool,
+                            forward_done_fn done, void *done_arg, char *err, size_t errlen);
+/* Opens the socket, starts dialing (non-blocking) and the thread. */
+int forward_start(struct forward *f, char *err, size_t errlen);
+/* Takes ownership of b. Never blocks on the network. */
+void forward_enqueue(struct forward *f, struct obatch *b);
+/* True when the memory queue is past its hard cap (spool failing): inputs
+ * should refuse new data (HTTP 503) rather than grow memory. */
+bool forward_overloaded(const struct forward *f);
+bool forward_connected(const struct forward *f);
+/* Sends what is in memory for up to drain_s seconds, spools the rest, stops
+ * the thread and closes the socket. */
+void forward_stop(struct forward *f, double drain_s);
+void forward_free(struct forward *f);
+
+#endif

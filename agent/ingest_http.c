@@ -1,0 +1,481 @@
+/* ingest_http: see ingest_http.h. */
+#include "ingest_http.h"
+
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "agent.h"
+#include "clock.h"
+#include "ingest_kserve.h"
+#include "log.h"
+#include "stats.h"
+
+#define RETRY_AFTER "1"
+
+enum route { R_EVENTS, R_LABELS, R_KSERVE, R_HEALTH, R_METRICS, R_NONE };
+
+struct http_server {
+	struct agent *ag;
+	struct MHD_Daemon *d;
+	atomic_long conns;
+};
+
+/* Per request (MHD's con_cls). */
+struct req {
+	enum route route;
+	char *body;
+	size_t len, cap;
+	size_t held; /* bytes counted in ag->body_bytes */
+	int refused; /* HTTP status already decided (413, 503), body discarded */
+	const char *refusal;
+	enum stat_reason reason;
+	bool responded;
+};
+
+int http_parse_addr(const char *addr, struct sockaddr_storage *ss, unsigned *len, char *err,
+                    size_t errlen)
+{
+	char host[256];
+	const char *colon, *port;
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+		if (!rb || rb[1] != ':') {
+			snprintf(err, errlen, "'%s': expected [IPV6]:PORT", addr);
+			return -1;
+		}
+		if ((size_t)(rb - addr - 1) >= sizeof(host))
+			goto bad;
+		memcpy(host, addr + 1, (size_t)(rb - addr - 1));
+		host[rb - addr - 1] = '\0';
+		port = rb + 2;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon || (size_t)(colon - addr) >= sizeof(host))
+			goto bad;
+		memcpy(host, addr, (size_t)(colon - addr));
+		host[colon - addr] = '\0';
+		port = colon + 1;
+	}
+	char *end;
+	errno = 0;
+	long p = strtol(port, &end, 10);
+	if (errno || end == port || *end || p < 0 || p > 65535) {
+		snprintf(err, errlen, "'%s': port must be 0-65535", addr);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (host[0] ? 0 : AI_PASSIVE);
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc != 0 || !res) {
+		snprintf(err, errlen, "'%s': %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = (unsigned)res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s': expected HOST:PORT", addr);
+	return -1;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
+                               const char *body, size_t len, bool retry_after)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (retry_after)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* {"error": msg} plus index/field when index >= -1 and field != NULL. */
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg,
+                                     long index, const char *field, bool retry_after)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *txt = NULL;
+	enum MHD_Result ret;
+
+	if (o) {
+		cJSON_AddStringToObject(o, "error", msg);
+		if (field) {
+			if (index >= 0)
+				cJSON_AddNumberToObject(o, "index", (double)index);
+			else
+				cJSON_AddNullToObject(o, "index");
+			cJSON_AddStringToObject(o, "field", field);
+		}
+		txt = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+	}
+	if (!txt)
+		return respond(c, status, "application/json", "{\"error\":\"out of memory\"}", 25,
+		               retry_after);
+	size_t n = strlen(txt);
+	char *line = malloc(n + 2);
+	if (line) {
+		memcpy(line, txt, n);
+		line[n] = '\n';
+		line[n + 1] = '\0';
+	}
+	ret = respond(c, status, "application/json", line ? line : txt, line ? n + 1 : n,
+	              retry_after);
+	free(line);
+	free(txt);
+	return ret;
+}
+
+static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, enum stat_reason why,
+                              const char *msg)
+{
+	stats_rejected(why, 1);
+	return respond_error(c, status, msg, -1, NULL, status == MHD_HTTP_SERVICE_UNAVAILABLE);
+}
+
+static enum route route_of(const char *url)
+{
+	if (strcmp(url, "/v1/events") == 0)
+		return R_EVENTS;
+	if (strcmp(url, "/v1/labels") == 0)
+		return R_LABELS;
+	if (strcmp(url, "/v1/kserve") == 0)
+		return R_KSERVE;
+	if (strcmp(url, "/healthz") == 0)
+		return R_HEALTH;
+	if (strcmp(url, "/metrics") == 0)
+		return R_METRICS;
+	return R_NONE;
+}
+
+static void release_body(struct http_server *h, struct req *q)
+{
+	if (q->held) {
+		atomic_fetch_sub(&h->ag->body_bytes, q->held);
+		stats_sub(ST_BODY_BYTES, q->held);
+		q->held = 0;
+	}
+	free(q->body);
+	q->body = NULL;
+	q->len = q->cap = 0;
+}
+
+/* Appends upload data, within max_body and the shared budget. */
+static void take_upload(struct http_server *h, struct req *q, const char *data, size_t n)
+{
+	struct agent *ag = h->ag;
+
+	if (q->refused)
+		return;
+	if (q->len + n > ag->ac->max_body) {
+		q->refused = MHD_HTTP_CONTENT_TOO_LARGE;
+		q->reason = REJ_TOO_LARGE;
+		q->refusal = "request body larger than max_body";
+		release_body(h, q);
+		return;
+	}
+	if (q->len + n + 1 > q->cap) {
+		size_t ncap = q->cap ? q->cap : 16384;
+		while (ncap < q->len + n + 1)
+			ncap *= 2;
+		if (ncap > ag->ac->max_body + 1)
+			ncap = ag->ac->max_body + 1;
+		size_t extra = ncap - q->cap;
+		size_t now = atomic_fetch_add(&ag->body_bytes, extra) + extra;
+		char *nb = now <= ag->body_budget ? realloc(q->body, ncap) : NULL;
+		if (!nb) {
+			atomic_fetch_sub(&ag->body_bytes, extra);
+			q->refused = MHD_HTTP_SERVICE_UNAVAILABLE;
+			q->reason = REJ_OVERLOADED;
+			q->refusal = "agent busy: too many request bodies in memory; retry later";
+			release_body(h, q);
+			return;
+		}
+		stats_add(ST_BODY_BYTES, extra);
+		q->held += extra;
+		q->body = nb;
+		q->cap = ncap;
+	}
+	memcpy(q->body + q->len, data, n);
+	q->len += n;
+	q->body[q->len] = '\0';
+}
+
+static enum MHD_Result handle_ingest(struct http_server *h, struct MHD_Connection *c, struct req *q)
+{
+	struct agent *ag = h->ag;
+	struct event_batch eb;
+	struct event_error err;
+	enum event_body_kind kind = q->route == R_LABELS ? EVENT_BODY_LABELS : EVENT_BODY_EVENTS;
+	char msg[512], out[96];
+	size_t sampled = 0;
+	enum MHD_Result ret;
+	int rc;
+
+	if (agent_overloaded(ag))
+		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
+		              "agent overloaded and spool full; retry later");
+	event_batch_init(&eb);
+	rc = event_parse_body(q->body ? q->body : "", q->len, kind, clock_now(),
+	                      (size_t)ag->ac->max_events_per_request, &eb, &err);
+	release_body(h, q);
+	if (rc == -1) {
+		stats_rejected(REJ_MALFORMED, 1);
+		event_error_format(&err, msg, sizeof(msg));
+		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, msg, err.index, err.field, false);
+		goto out;
+	}
+	if (rc == -2) {
+		stats_rejected(REJ_TOO_MANY, 1);
+		ret = respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, err.reason, -1, NULL, false);
+		goto out;
+	}
+	if (rc != 0) {
+		ret = refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
+		             "out of memory; retry later");
+		goto out;
+	}
+	rc = agent_submit(ag, INPUT_HTTP, eb.events, eb.n_events, eb.labels, eb.n_labels, NULL,
+	                  &sampled);
+	if (rc == -EAGAIN) {
+		ret = refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
+		             "agent overloaded and spool full; retry later");
+		goto out;
+	}
+	if (rc != 0) {
+		ret = refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
+		             "out of memory; retry later");
+		goto out;
+	}
+	size_t n = kind == EVENT_BODY_EVENTS ? eb.n_events : eb.n_labels;
+	int k = snprintf(out, sizeof(out), "{\"accepted\":%zu,\"sampled\":%zu}\n", n, sampled);
+	ret = respond(c, MHD_HTTP_ACCEPTED, "application/json", out, (size_t)k, false);
+out:
+	event_batch_reset(&eb);
+	return ret;
+}
+
+static enum MHD_Result handle_kserve(struct http_server *h, struct MHD_Connection *c, struct req *q)
+{
+	struct agent *ag = h->ag;
+	struct kserve_headers hd = {
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-id"),
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-type"),
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-time"),
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-inferenceservicename"),
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-source"),
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-specversion"),
+	};
+	struct kserve_result res;
+	char out[96];
+	int rc;
+
+	if (agent_overloaded(ag))
+		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
+		              "agent overloaded and spool full; retry later");
+	rc = kserve_handle(ag->kserve, &hd, q->body ? q->body : "", q->len, clock_now(), &res);
+	release_body(h, q);
+	if (rc == -1) {
+		stats_rejected(REJ_MALFORMED, 1);
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, res.error, -1, res.field, false);
+	}
+	if (rc == -EAGAIN)
+		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
+		              "agent overloaded and spool full; retry later");
+	if (rc != 0)
+		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
+		              "out of memory; retry later");
+	int k = snprintf(out, sizeof(out), "{\"accepted\":%zu,\"sampled\":%zu}\n", res.accepted,
+	                 res.sampled);
+	return respond(c, MHD_HTTP_ACCEPTED, "application/json", out, (size_t)k, false);
+}
+
+static enum MHD_Result handle_get(struct http_server *h, struct MHD_Connection *c, enum route r)
+{
+	if (r == R_HEALTH)
+		return respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n", 3, false);
+	size_t len = 0;
+	char *txt = stats_render(h->ag->started, &len);
+	if (!txt)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory", -1, NULL,
+		                     true);
+	enum MHD_Result ret =
+	    respond(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", txt, len, false);
+	free(txt);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+	struct http_server *h = cls;
+	struct agent *ag = h->ag;
+	struct req *q = *con_cls;
+
+	if (!q) {
+		enum route r = route_of(url);
+		bool post = strcmp(method, "POST") == 0;
+		bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+		if (atomic_load(&h->conns) > ag->ac->max_connections)
+			return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_CONNECTIONS,
+			              "too many connections; retry later");
+		if (r == R_NONE)
+			return refuse(c, MHD_HTTP_NOT_FOUND, REJ_BAD_REQUEST,
+			              "no such endpoint (try POST /v1/events)");
+		if ((r == R_HEALTH || r == R_METRICS) ? !get : !post) {
+			struct MHD_Response *resp;
+			const char *msg = "{\"error\":\"method not allowed\"}\n";
+			stats_rejected(REJ_BAD_REQUEST, 1);
+			resp = MHD_create_response_from_buffer(strlen(msg), (void *)msg,
+			                                       MHD_RESPMEM_PERSISTENT);
+			if (!resp)
+				return MHD_NO;
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+			                        r == R_HEALTH || r == R_METRICS ? "GET, HEAD"
+			                                                        : "POST");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+			                        "application/json");
+			enum MHD_Result ret =
+			    MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+			MHD_destroy_response(resp);
+			return ret;
+		}
+		if (get)
+			return handle_get(h, c, r);
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl) {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(cl, &end, 10);
+			if (errno == 0 && end != cl && v > ag->ac->max_body)
+				return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, REJ_TOO_LARGE,
+				              "request body larger than max_body");
+		}
+		q = calloc(1, sizeof(*q));
+		if (!q)
+			return MHD_NO;
+		q->route = r;
+		*con_cls = q;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		take_upload(h, q, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (q->responded)
+		return MHD_YES;
+	q->responded = true;
+	if (q->refused)
+		return refuse(c, (unsigned)q->refused, q->reason, q->refusal);
+	if (q->route == R_KSERVE)
+		return handle_kserve(h, c, q);
+	return handle_ingest(h, c, q);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *h = cls;
+	struct req *q = *con_cls;
+
+	if (!q)
+		return;
+	release_body(h, q);
+	free(q);
+	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *h = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		atomic_fetch_add(&h->conns, 1);
+		stats_add(ST_HTTP_CONNECTIONS, 1);
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		atomic_fetch_sub(&h->conns, 1);
+		stats_sub(ST_HTTP_CONNECTIONS, 1);
+	}
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512], q[600];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	size_t n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_debug("http", "libmicrohttpd msg=%s", log_quote(q, sizeof(q), buf));
+}
+
+struct http_server *http_start(struct agent *ag, const char *addr, char *err, size_t errlen)
+{
+	struct http_server *h = calloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	unsigned sslen;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->ag = ag;
+	if (http_parse_addr(addr, &ss, &sslen, err, errlen)) {
+		free(h);
+		return NULL;
+	}
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL))
+		flags |= MHD_USE_EPOLL;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* The hard connection cap sits above max_connections so that clients
+	 * past the soft limit get a 503 with Retry-After instead of a reset. */
+	unsigned hard = (unsigned)ag->ac->max_connections + 64;
+	h->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, hard,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "--http %s: cannot listen (address in use or not local?)",
+		         addr);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void http_stop(struct http_server *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->d);
+	free(h);
+}

@@ -1,0 +1,567 @@
+/* ingest_tail: see ingest_tail.h. */
+#include "ingest_tail.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "clock.h"
+#include "log.h"
+#include "state.h"
+#include "stats.h"
+
+#define FP_LEN           256
+#define POLL_S           0.1
+#define CHUNK            65536
+#define LINES_PER_SUBMIT 1000
+#define LINE_MAX_BYTES   (1u << 20)
+#define OLD_IDLE_POLLS   3 /* a rotated file quiet this long is finished */
+
+struct reader {
+	int fd;
+	uint64_t dev, ino;
+	uint64_t off; /* file offset of buf[0]: just after the last whole line */
+	uint64_t fp;
+	uint32_t fp_len;
+	char *buf;
+	size_t blen, bcap;
+	bool skipping; /* inside a line longer than the limit */
+};
+
+struct source {
+	int idx;
+	char *path;
+	char state_path[4200];
+	struct reader cur, old; /* old: a rotated file being finished */
+	int old_idle;
+	bool resumed;
+	struct tail_mark saved; /* from the state file at start */
+	bool have_saved;
+	struct tail_mark committed; /* under t->mu */
+	bool dirty;
+	double last_log;
+};
+
+struct tailer {
+	struct agent *ag;
+	struct source *src;
+	size_t n;
+	size_t max_line;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu; /* committed positions, stop flag */
+	pthread_cond_t cv;
+	bool stop;
+};
+
+static uint64_t fnv(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static void reader_init(struct reader *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+static void reader_close(struct reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	reader_init(r);
+}
+
+/* Hash of the first n bytes of fd; -1 on a short read. */
+static int hash_head(int fd, uint32_t n, uint64_t *out)
+{
+	char buf[FP_LEN];
+	ssize_t k = pread(fd, buf, n, 0);
+	if (k != (ssize_t)n)
+		return -1;
+	*out = fnv(buf, n);
+	return 0;
+}
+
+/* Grows the fingerprint up to FP_LEN bytes as the file grows. */
+static void fp_update(struct reader *r, uint64_t size)
+{
+	if (r->fp_len >= FP_LEN || size <= r->fp_len)
+		return;
+	uint32_t n = size < FP_LEN ? (uint32_t)size : FP_LEN;
+	uint64_t h;
+	if (hash_head(r->fd, n, &h) == 0) {
+		r->fp = h;
+		r->fp_len = n;
+	}
+}
+
+/* True when the file no longer starts with the bytes we fingerprinted. */
+static bool fp_changed(struct reader *r, uint64_t size)
+{
+	uint64_t h;
+	if (r->fp_len == 0)
+		return false;
+	if (size < r->fp_len)
+		return true;
+	return hash_head(r->fd, r->fp_len, &h) == 0 && h != r->fp;
+}
+
+static int reader_open(struct reader *r, const char *path, uint64_t off)
+{
+	struct stat st;
+
+	reader_init(r);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	if (fstat(r->fd, &st) != 0) {
+		int e = errno;
+		reader_close(r);
+		return -e;
+	}
+	r->dev = (uint64_t)st.st_dev;
+	r->ino = (uint64_t)st.st_ino;
+	r->off = off;
+	fp_update(r, (uint64_t)st.st_size);
+	return 0;
+}
+
+static void save_one(struct source *s, bool sync)
+{
+	char buf[4400];
+	const struct tail_mark *m = &s->committed;
+	/* Second line: DEV INO OFFSET FINGERPRINT FINGERPRINT_LEN. */
+	int n = snprintf(buf, sizeof(buf),
+	                 "%s\n%" PRIu64 " %" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu32 "\n",
+	                 s->path, m->dev, m->ino, m->off, m->fingerprint, m->fingerprint_len);
+	int rc = state_write_file(s->state_path, buf, (size_t)n, sync);
+	if (rc)
+		log_error("tail", "cannot save position path=%s error=%s", s->state_path,
+		          strerror(-rc));
+}
+
+static void load_saved(struct source *s)
+{
+	char *txt = state_read_file(s->state_path, 8192, NULL);
+	unsigned long long dev, ino, off, fp;
+	unsigned fplen;
+
+	if (!txt)
+		return;
+	char *nl = strchr(txt, '\n');
+	if (nl && sscanf(nl + 1, "%llu %llu %llu %llx %u", &dev, &ino, &off, &fp, &fplen) == 5 &&
+	    fplen <= FP_LEN) {
+		s->saved = (struct tail_mark){s->idx, dev, ino, off, fp, fplen};
+		s->have_saved = true;
+		s->committed = s->saved;
+	} else {
+		log_warn("tail", "ignoring unreadable position file path=%s", s->state_path);
+	}
+	free(txt);
+}
+
+struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const char *state_dir,
+                        char *err, size_t errlen)
+{
+	struct tailer *t = calloc(1, sizeof(*t));
+	char dir[4096];
+	int rc;
+
+	if (!t || !(t->src = calloc(paths->n, sizeof(*t->src)))) {
+		free(t);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->ag = ag;
+	t->max_line =
+	    ag && ag->ac->max_body < LINE_MAX_BYTES ? (size_t)ag->ac->max_body : LINE_MAX_BYTES;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->cv, NULL);
+	snprintf(dir, sizeof(dir), "%s/tail", state_dir);
+	rc = state_mkdirs(dir);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(-rc));
+		tail_free(t);
+		return NULL;
+	}
+	for (size_t i = 0; i < paths->n; i++) {
+		struct source *s = &t->src[t->n++];
+		s->idx = (int)i;
+		reader_init(&s->cur);
+		reader_init(&s->old);
+		s->path = strdup(paths->v[i]);
+		if (!s->path) {
+			snprintf(err, errlen, "out of memory");
+			tail_free(t);
+			return NULL;
+		}
+		snprintf(s->state_path, sizeof(s->state_path), "%s/%016" PRIx64 ".pos", dir,
+		         fnv(s->path, strlen(s->path)));
+		load_saved(s);
+	}
+	return t;
+}
+
+/* ---- reading lines --------------------------------------------------- */
+
+static bool blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return false;
+	return true;
+}
+
+static void mark_of(const struct source *s, const struct reader *r, struct tail_mark *m)
+{
+	*m = (struct tail_mark){s->idx, r->dev, r->ino, r->off, r->fp, r->fp_len};
+}
+
+/* Parses and submits the whole lines in r->buf (up to LINES_PER_SUBMIT
+ * per submission). final: the text after the last newline is a line too.
+ * Returns 0, or -EAGAIN when the agent is overloaded (nothing consumed). */
+static int consume(struct tailer *t, struct source *s, struct reader *r, bool final)
+{
+	struct event_batch eb;
+	double now = clock_now();
+	int rc = 0;
+
+	event_batch_init(&eb);
+	for (;;) {
+		size_t pos = 0, lines = 0;
+		event_batch_reset(&eb);
+		while (pos < r->blen && lines < LINES_PER_SUBMIT) {
+			char *nl = memchr(r->buf + pos, '\n', r->blen - pos);
+			if (!nl && !final)
+				break;
+			size_t end = nl ? (size_t)(nl - r->buf) : r->blen;
+			size_t len = end - pos;
+			lines++;
+			stats_add(ST_TAIL_LINES, 1);
+			if (r->skipping) {
+				r->skipping = false; /* the end of an over-long line */
+			} else if (!blank(r->buf + pos, len)) {
+				struct event_error err;
+				if (event_parse_body(r->buf + pos, len, EVENT_BODY_EVENTS, now, 1,
+				                     &eb, &err) != 0) {
+					stats_rejected(REJ_MALFORMED, 1);
+					if (now - s->last_log > 10) {
+						char msg[512], q[256];
+						event_error_format(&err, msg, sizeof(msg));
+						log_warn("tail",
+						         "rejected line (more are only counted for "
+						         "10 s) path=%s offset=%" PRIu64
+						         " reason=\"%s\"",
+						         log_quote(q, sizeof(q), s->path),
+						         r->off + pos, msg);
+						s->last_log = now;
+					}
+				}
+			}
+			pos = nl ? end + 1 : r->blen;
+		}
+		if (pos == 0)
+			break;
+		struct tail_mark m;
+		uint64_t save_off = r->off;
+		r->off += pos;
+		mark_of(s, r, &m);
+		rc = agent_submit(t->ag, INPUT_TAIL, eb.events, eb.n_events, NULL, 0, &m, NULL);
+		if (rc) {
+			r->off = save_off;
+			if (rc != -EAGAIN)
+				log_error("tail", "out of memory submitting lines");
+			/* The lines stay in the buffer; the next poll tries again. */
+			rc = -EAGAIN;
+			break;
+		}
+		memmove(r->buf, r->buf + pos, r->blen - pos);
+		r->blen -= pos;
+	}
+	event_batch_reset(&eb);
+	return rc;
+}
+
+/* Reads what the file has past the buffer and submits whole lines.
+ * Returns bytes read (0 = nothing new), or -1 on error/overload. */
+static long read_more(struct tailer *t, struct source *s, struct reader *r)
+{
+	long total = 0;
+
+	for (int round = 0; round < 64; round++) {
+		if (agent_overloaded(t->ag))
+			return total ? total : -1;
+		if (r->bcap - r->blen < CHUNK) {
+			size_t ncap = r->bcap ? r->bcap : CHUNK * 2;
+			while (ncap - r->blen < CHUNK)
+				ncap *= 2;
+			char *nb = realloc(r->buf, ncap);
+			if (!nb)
+				return -1;
+			r->buf = nb;
+			r->bcap = ncap;
+		}
+		ssize_t k = pread(r->fd, r->buf + r->blen, CHUNK, (off_t)(r->off + r->blen));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		r->blen += (size_t)k;
+		total += k;
+		if (consume(t, s, r, false) != 0)
+			return total;
+		if (r->blen >= t->max_line) {
+			/* A line longer than the limit: drop what we have of it
+			 * and skip to its end. */
+			stats_rejected(REJ_TOO_LARGE, 1);
+			r->off += r->blen;
+			r->blen = 0;
+			r->skipping = true;
+			char q[256];
+			log_warn("tail", "line longer than %zu bytes skipped path=%s", t->max_line,
+			         log_quote(q, sizeof(q), s->path));
+		}
+		if ((size_t)k < CHUNK)
+			break;
+	}
+	return total;
+}
+
+/* Looks in path's directory for the file with inode (dev, ino); the name is
+ * written into out. */
+static bool find_by_inode(const char *path, uint64_t dev, uint64_t ino, char *out, size_t cap)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) ? (int)(slash - path) : 1,
+		         path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if ((uint64_t)de->d_ino != ino)
+			continue;
+		snprintf(out, cap, "%s/%s", dir, de->d_name);
+		if (stat(out, &st) == 0 && (uint64_t)st.st_dev == dev &&
+		    (uint64_t)st.st_ino == ino && S_ISREG(st.st_mode)) {
+			found = true;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* Opens the file where the saved position points, checking it is still
+ * the same content (inode and first bytes). */
+static void resume(struct source *s)
+{
+	struct stat st;
+	char other[8192], q[256];
+	const struct tail_mark *m = &s->saved;
+
+	s->resumed = true;
+	if (!s->have_saved) {
+		reader_open(&s->cur, s->path, 0);
+		return;
+	}
+	bool same = stat(s->path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
+	            (uint64_t)st.st_ino == m->ino;
+	struct reader *r = same ? &s->cur : &s->old;
+	const char *p = same ? s->path : NULL;
+	if (!same && find_by_inode(s->path, m->dev, m->ino, other, sizeof(other))) {
+		p = other;
+		log_info("tail", "file was rotated while stopped; finishing it first path=%s",
+		         log_quote(q, sizeof(q), other));
+		stats_add(ST_TAIL_ROTATIONS, 1);
+	}
+	if (p && reader_open(r, p, m->off) == 0) {
+		struct stat rs;
+		uint64_t h;
+		bool ok = fstat(r->fd, &rs) == 0 && (uint64_t)rs.st_size >= m->off;
+		if (ok && m->fingerprint_len > 0)
+			ok = hash_head(r->fd, (uint32_t)m->fingerprint_len, &h) == 0 &&
+			     h == m->fingerprint;
+		if (!ok) {
+			log_info("tail",
+			         "file was truncated while stopped; reading from the start "
+			         "path=%s",
+			         log_quote(q, sizeof(q), p));
+			stats_add(ST_TAIL_TRUNCATIONS, 1);
+			r->off = 0;
+			r->fp_len = 0;
+			fp_update(r, (uint64_t)rs.st_size);
+		}
+	} else if (!same) {
+		log_warn("tail",
+		         "saved position points to a file that is gone; starting the "
+		         "current file from its beginning path=%s",
+		         log_quote(q, sizeof(q), s->path));
+	}
+	if (!same)
+		reader_open(&s->cur, s->path, 0);
+}
+
+static void poll_source(struct tailer *t, struct source *s)
+{
+	struct stat st, fst;
+	char q[256];
+
+	if (!s->resumed)
+		resume(s);
+	if (s->old.fd >= 0) {
+		long n = read_more(t, s, &s->old);
+		if (n < 0)
+			return;
+		if (n > 0) {
+			s->old_idle = 0;
+			return;
+		}
+		if (++s->old_idle < OLD_IDLE_POLLS)
+			return;
+		/* Finished: a last line without a newline still counts. */
+		if (s->old.blen && consume(t, s, &s->old, true) != 0)
+			return;
+		reader_close(&s->old);
+		s->old_idle = 0;
+	}
+	if (s->cur.fd < 0) {
+		if (reader_open(&s->cur, s->path, 0) != 0)
+			return;
+	}
+	if (stat(s->path, &st) == 0 &&
+	    ((uint64_t)st.st_ino != s->cur.ino || (uint64_t)st.st_dev != s->cur.dev)) {
+		/* Renamed away and replaced: finish the old file first. */
+		log_info("tail", "file rotated path=%s", log_quote(q, sizeof(q), s->path));
+		stats_add(ST_TAIL_ROTATIONS, 1);
+		reader_close(&s->old);
+		s->old = s->cur;
+		reader_init(&s->cur);
+		s->old_idle = 0;
+		return;
+	}
+	if (fstat(s->cur.fd, &fst) != 0)
+		return;
+	uint64_t size = (uint64_t)fst.st_size;
+	if (size < s->cur.off + s->cur.blen || fp_changed(&s->cur, size)) {
+		log_info("tail", "file truncated; reading from the start path=%s",
+		         log_quote(q, sizeof(q), s->path));
+		stats_add(ST_TAIL_TRUNCATIONS, 1);
+		s->cur.off = 0;
+		s->cur.blen = 0;
+		s->cur.skipping = false;
+		s->cur.fp_len = 0;
+	}
+	fp_update(&s->cur, size);
+	if (size > s->cur.off + s->cur.blen)
+		read_more(t, s, &s->cur);
+}
+
+static void *thread_main(void *arg)
+{
+	struct tailer *t = arg;
+
+	pthread_mutex_lock(&t->mu);
+	while (!t->stop) {
+		pthread_mutex_unlock(&t->mu);
+		for (size_t i = 0; i < t->n; i++)
+			poll_source(t, &t->src[i]);
+		pthread_mutex_lock(&t->mu);
+		if (t->stop)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(POLL_S * 1e9);
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+int tail_start(struct tailer *t, char *err, size_t errlen)
+{
+	if (pthread_create(&t->thread, NULL, thread_main, t) != 0) {
+		snprintf(err, errlen, "cannot start the tail thread");
+		return -1;
+	}
+	t->running = true;
+	return 0;
+}
+
+void tail_stop(struct tailer *t)
+{
+	if (!t || !t->running)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	t->running = false;
+}
+
+void tail_commit(struct tailer *t, const struct tail_mark *marks, size_t n)
+{
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (marks[i].source < 0 || (size_t)marks[i].source >= t->n)
+			continue;
+		struct source *s = &t->src[marks[i].source];
+		s->committed = marks[i];
+		s->dirty = true;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (t->src[i].dirty) {
+			save_one(&t->src[i], false);
+			t->src[i].dirty = false;
+		}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void tail_free(struct tailer *t)
+{
+	if (!t)
+		return;
+	tail_stop(t);
+	for (size_t i = 0; i < t->n; i++) {
+		struct source *s = &t->src[i];
+		if (s->committed.dev || s->committed.ino)
+			save_one(s, true);
+		reader_close(&s->cur);
+		reader_close(&s->old);
+		free(s->path);
+	}
+	free(t->src);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+	free(t);
+}

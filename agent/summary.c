@@ -1,0 +1,163 @@
+/* summary: see summary.h. An open-addressing hash table keyed by (model,
+ * second); model names are interned in the table's arena. */
+#include "summary.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddsketch.h"
+#include "sampler.h"
+
+struct entry {
+	const char *model; /* NULL = empty slot */
+	int64_t second;
+	uint64_t hash;
+	uint64_t count, errors, sampled;
+	struct ddsketch *sk; /* NULL until the first latency */
+};
+
+struct summary_table {
+	struct entry *slots;
+	size_t cap, used, max;
+	uint64_t events;
+	struct arena names;
+};
+
+struct summary_table *summary_new(size_t max_entries)
+{
+	struct summary_table *t = calloc(1, sizeof(*t));
+	size_t cap = 16;
+
+	if (!t)
+		return NULL;
+	while (cap < max_entries * 2)
+		cap *= 2;
+	t->slots = calloc(cap, sizeof(*t->slots));
+	if (!t->slots) {
+		free(t);
+		return NULL;
+	}
+	t->cap = cap;
+	t->max = max_entries ? max_entries : 1;
+	arena_init(&t->names, 0);
+	return t;
+}
+
+static void clear(struct summary_table *t)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		ddsketch_free(t->slots[i].sk);
+		memset(&t->slots[i], 0, sizeof(t->slots[i]));
+	}
+	t->used = 0;
+	t->events = 0;
+	arena_reset(&t->names);
+}
+
+void summary_free(struct summary_table *t)
+{
+	if (!t)
+		return;
+	clear(t);
+	free(t->slots);
+	free(t);
+}
+
+int summary_add(struct summary_table *t, const char *model, double ts, bool error,
+                double latency_ms, bool sampled)
+{
+	int64_t sec = (int64_t)floor(ts);
+	uint64_t h = sampler_hash(model, "") ^ ((uint64_t)sec * 0x9e3779b97f4a7c15ull);
+	size_t i = (size_t)h & (t->cap - 1);
+	struct entry *e;
+
+	for (;; i = (i + 1) & (t->cap - 1)) {
+		e = &t->slots[i];
+		if (!e->model)
+			break;
+		if (e->hash == h && e->second == sec && strcmp(e->model, model) == 0)
+			goto found;
+	}
+	if (t->used >= t->max)
+		return -ENOSPC;
+	e->model = arena_strdup(&t->names, model);
+	if (!e->model)
+		return -ENOMEM;
+	e->second = sec;
+	e->hash = h;
+	t->used++;
+found:
+	if (latency_ms >= 0) {
+		if (!e->sk && !(e->sk = ddsketch_new()))
+			return -ENOMEM;
+		int rc = ddsketch_add(e->sk, latency_ms);
+		if (rc == -ENOMEM)
+			return rc;
+	}
+	e->count++;
+	e->errors += error;
+	e->sampled += sampled;
+	t->events++;
+	return 0;
+}
+
+size_t summary_entries(const struct summary_table *t)
+{
+	return t->used;
+}
+
+uint64_t summary_events(const struct summary_table *t)
+{
+	return t->events;
+}
+
+static int cmp_summary(const void *a, const void *b)
+{
+	const struct wire_summary *x = a, *y = b;
+	int c = strcmp(x->model, y->model);
+	if (c)
+		return c;
+	return (x->second > y->second) - (x->second < y->second);
+}
+
+int summary_export(struct summary_table *t, struct arena *a, struct wire_summary **out, size_t *n)
+{
+	struct wire_summary *s;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (t->used == 0)
+		return 0;
+	s = arena_alloc(a, t->used * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct entry *e = &t->slots[i];
+		if (!e->model)
+			continue;
+		s[k].model = arena_strdup(a, e->model);
+		if (!s[k].model)
+			return -ENOMEM;
+		s[k].second = e->second;
+		s[k].count = e->count;
+		s[k].errors = e->errors;
+		s[k].sampled = e->sampled;
+		if (e->sk) {
+			size_t cap = ddsketch_encoded_bound(e->sk), len = 0;
+			uint8_t *buf = arena_alloc(a, cap);
+			if (!buf || ddsketch_encode(e->sk, buf, cap, &len) != 0)
+				return -ENOMEM;
+			s[k].sketch = buf;
+			s[k].sketch_len = len;
+		}
+		k++;
+	}
+	qsort(s, k, sizeof(*s), cmp_summary);
+	*out = s;
+	*n = k;
+	clear(t);
+	return 0;
+}
