@@ -149,8 +149,15 @@ uint64_t bytes_get_varint(struct bytes_reader *r)
 			return 0;
 		}
 		v |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p & 0x80))
+		if (!(*p & 0x80)) {
+			/* A trailing zero byte is an overlong encoding: refuse
+			 * it so every value has exactly one encoding. */
+			if (shift > 0 && *p == 0) {
+				r->err = true;
+				return 0;
+			}
 			return v;
+		}
 	}
 	r->err = true;
 	return 0;

@@ -49,7 +49,8 @@ void bytes_reader_init(struct bytes_reader *r, const uint8_t *buf, size_t len);
 uint8_t bytes_get_u8(struct bytes_reader *r);
 uint64_t bytes_get_u64(struct bytes_reader *r);
 double bytes_get_f64(struct bytes_reader *r);
-/* Rejects (err) encodings longer than 10 bytes or overflowing 64 bits. */
+/* Rejects (err) overlong encodings (a trailing 0x00 byte), more than 10
+ * bytes, or more than 64 bits: every value has one accepted encoding. */
 uint64_t bytes_get_varint(struct bytes_reader *r);
 int64_t bytes_get_zvarint(struct bytes_reader *r);
 /* A pointer to the next n bytes (NULL and err if fewer remain). */

@@ -217,6 +217,8 @@ int ddsketch_add_n(struct ddsketch *s, double v, uint64_t n)
 	}
 	if (n == 0)
 		goto out;
+	if (v == 0)
+		v = 0; /* -0.0 would make min's encoding non-canonical */
 	if (v >= DDSKETCH_MIN_VALUE) {
 		int32_t idx = sketch_index(s, v), lowest;
 
@@ -464,8 +466,9 @@ int ddsketch_decode(const uint8_t *buf, size_t len, struct ddsketch **out)
 	nbins = bytes_get_varint(&r);
 	if (r.err || !(alpha >= ALPHA_MIN && alpha <= ALPHA_MAX))
 		goto out;
-	if (!isfinite(min) || !isfinite(max) || !isfinite(sum) || min < 0 || max < min || sum < 0 ||
-	    zero_count > count || nbins > DDSKETCH_MAX_BINS)
+	/* Sign bits catch -0.0, which the encoder never writes. */
+	if (!isfinite(min) || !isfinite(max) || !isfinite(sum) || signbit(min) || signbit(max) ||
+	    signbit(sum) || max < min || sum < 0 || zero_count > count || nbins > DDSKETCH_MAX_BINS)
 		goto out;
 	if (count == 0 && (min != 0 || max != 0 || sum != 0 || nbins != 0))
 		goto out;
