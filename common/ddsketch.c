@@ -320,31 +320,38 @@ static double sketch_rank_value(const struct ddsketch *s, uint64_t rank)
 	return v;
 }
 
+static double sketch_quantile(const struct ddsketch *s, double q)
+{
+	if (q == 0)
+		return s->min;
+	if (q == 1)
+		return s->max;
+	return sketch_rank_value(s, (uint64_t)(q * (double)(s->count - 1)));
+}
+
 int ddsketch_quantile(const struct ddsketch *s, double q, double *out)
 {
-	if (!(q >= 0 && q <= 1))
-		return -EINVAL;
-	if (s->count == 0)
-		return -ENODATA;
-	if (q == 0)
-		*out = s->min;
-	else if (q == 1)
-		*out = s->max;
-	else
-		*out = sketch_rank_value(s, (uint64_t)(q * (double)(s->count - 1)));
-	return 0;
+	return ddsketch_quantiles(s, &q, 1, out);
 }
 
 int ddsketch_quantiles(const struct ddsketch *s, const double *qs, size_t n, double *out)
 {
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(qs[i] >= 0 && qs[i] <= 1)) {
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if (s->count == 0) {
+		rc = -ENODATA;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (!(qs[i] >= 0 && qs[i] <= 1))
-			return -EINVAL;
-	if (s->count == 0)
-		return -ENODATA;
-	for (size_t i = 0; i < n; i++)
-		(void)ddsketch_quantile(s, qs[i], &out[i]);
-	return 0;
+		out[i] = sketch_quantile(s, qs[i]);
+out:
+	return rc;
 }
 
 uint64_t ddsketch_count(const struct ddsketch *s)
@@ -416,11 +423,11 @@ int ddsketch_encode(const struct ddsketch *s, uint8_t *buf, size_t cap, size_t *
 {
 	struct bytes_writer w;
 
-	if (!buf)
-		return -ENOSPC;
-	bytes_writer_init(&w, buf, cap);
-	sketch_write(s, &w);
-	if (w.overflow)
+	/* A NULL buffer would make the writer only measure. */
+	bytes_writer_init(&w, buf, buf ? cap : 0);
+	if (buf)
+		sketch_write(s, &w);
+	if (!buf || w.overflow)
 		return -ENOSPC;
 	*len = w.len;
 	return 0;
@@ -430,18 +437,20 @@ int ddsketch_encode_alloc(const struct ddsketch *s, uint8_t **out, size_t *len)
 {
 	size_t cap = ddsketch_encoded_bound(s);
 	uint8_t *buf = malloc(cap);
-	int rc;
+	int rc = -ENOMEM;
 
 	*out = NULL;
 	if (!buf)
-		return -ENOMEM;
+		goto out;
+	/* The bound is an upper bound: this cannot run out of room. */
 	rc = ddsketch_encode(s, buf, cap, len);
-	if (rc < 0) {
-		free(buf);
-		return rc;
-	}
+	if (rc < 0)
+		goto out;
 	*out = buf;
-	return 0;
+	buf = NULL;
+out:
+	free(buf);
+	return rc;
 }
 
 int ddsketch_decode(const uint8_t *buf, size_t len, struct ddsketch **out)

@@ -1,6 +1,7 @@
 /* drift: drift statistics against a reference profile (see drift.h). */
 #include "drift.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -380,19 +381,22 @@ static int cats_copy(struct sample_cats *dst, const struct sample_cats *src)
 {
 	size_t cap = sample_cats_encoded_size(src), len;
 	uint8_t *buf = malloc(cap);
-	int rc;
+	int rc = -ENOMEM;
 
-	if (!buf) {
-		sample_cats_init(dst, 0);
-		return -ENOMEM;
-	}
+	sample_cats_init(dst, 0);
+	if (!buf)
+		goto out;
 	rc = sample_cats_encode(src, buf, cap, &len);
-	if (rc == 0)
-		rc = sample_cats_decode(dst, buf, len);
-	else
-		sample_cats_init(dst, 0);
+	if (rc < 0)
+		goto out;
+	/* Decoding re-initialises dst. A table that does not survive its
+	 * own encoding (a hand-edited struct) is the caller's bad input. */
+	rc = sample_cats_decode(dst, buf, len);
+	if (rc == -EPROTO)
+		rc = -EINVAL;
+out:
 	free(buf);
-	return rc == -EPROTO ? -EINVAL : rc;
+	return rc;
 }
 
 int drift_ref_categorical(struct drift_ref *ref, const struct sample_cats *counts)
@@ -431,7 +435,7 @@ out:
 int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len)
 {
 	struct bytes_writer w;
-	size_t cap, clen;
+	size_t cap, clen = 0;
 	uint8_t *buf;
 	int rc = 0;
 
@@ -441,8 +445,10 @@ int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len)
 	else
 		cap = 2 + sample_cats_encoded_size(&ref->cats);
 	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	bytes_writer_init(&w, buf, cap);
 	bytes_put_u8(&w, REF_VERSION);
 	bytes_put_u8(&w, (uint8_t)ref->kind);
@@ -450,17 +456,21 @@ int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len)
 		bytes_put_varint(&w, ref->n);
 		for (uint64_t i = 0; i < ref->n; i++)
 			bytes_put_f64(&w, ref->sorted[i]);
-		*len = w.len;
 	} else {
 		rc = sample_cats_encode(&ref->cats, buf + w.len, cap - w.len, &clen);
-		*len = w.len + clen;
 	}
+	/* cap is computed to fit: either failure is a broken invariant. */
+	assert(rc == 0 && !w.overflow);
 	if (rc < 0 || w.overflow) {
-		free(buf);
-		return rc < 0 ? rc : -ENOSPC;
+		rc = rc < 0 ? rc : -ENOSPC;
+		goto out;
 	}
+	*len = w.len + clen;
 	*out = buf;
-	return 0;
+	buf = NULL;
+out:
+	free(buf);
+	return rc;
 }
 
 int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len)
@@ -546,7 +556,7 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 {
 	enum drift_method m = opts ? opts->method : DRIFT_METHOD_DEFAULT;
 	double t = opts ? opts->threshold : 0;
-	bool small = ref->n <= DRIFT_SMALL_REF;
+	bool small = ref->n <= DRIFT_SMALL_REF, ok;
 
 	if (m == DRIFT_METHOD_DEFAULT) {
 		if (ref->kind == DRIFT_NUMERIC)
@@ -557,24 +567,24 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	switch (m) {
 	case DRIFT_METHOD_KS:
 	case DRIFT_METHOD_WASSERSTEIN:
-		if (ref->kind != DRIFT_NUMERIC)
-			return -EINVAL;
+		ok = ref->kind == DRIFT_NUMERIC;
 		break;
 	case DRIFT_METHOD_CHI2:
-		if (ref->kind != DRIFT_CATEGORICAL)
-			return -EINVAL;
+		ok = ref->kind == DRIFT_CATEGORICAL;
 		break;
 	case DRIFT_METHOD_PSI:
 	case DRIFT_METHOD_JS:
+		ok = true;
 		break;
 	default:
-		return -EINVAL;
+		ok = false;
+		break;
 	}
 	if (!(t > 0) || !isfinite(t))
 		t = drift_method_default_threshold(m);
 	*method = m;
 	*threshold = t;
-	return 0;
+	return ok ? 0 : -EINVAL;
 }
 
 /* Score, flag and severity from the statistics already in r. */
@@ -615,7 +625,7 @@ static void result_score(struct drift_result *r)
 
 /* The common start of a result; true when one side is empty, in which
  * case r is complete (insufficient, zeros, not drifted). */
-static bool result_begin(struct drift_result *r, const struct drift_ref *ref, size_t n_cur,
+static bool result_begin(struct drift_result *r, const struct drift_ref *ref, uint64_t n_cur,
                          enum drift_method m, double threshold)
 {
 	memset(r, 0, sizeof(*r));
@@ -644,19 +654,17 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	double prop[SAMPLE_BINS];
 	enum drift_method m;
 	double t, std, w1;
-	int rc;
+	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
 	if (ref->kind != DRIFT_NUMERIC)
-		return -EINVAL;
-	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0)
-		return rc;
+		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(cur[i]) || (i > 0 && cur[i] < cur[i - 1]))
-			return -EINVAL;
-	if (result_begin(out, ref, n, m, t))
-		return 0;
+			goto out;
+	rc = resolve_method(ref, opts, &m, &t);
+	if (rc < 0 || result_begin(out, ref, n, m, t))
+		goto out;
 	drift_ks_wasserstein(ref->sorted, (size_t)ref->n, cur, n, &out->ks, &w1);
 	out->ks_p = drift_ks_pvalue(out->ks, (size_t)ref->n, n);
 	std = ref->std > DRIFT_STD_FLOOR ? ref->std : DRIFT_STD_FLOOR;
@@ -667,7 +675,8 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	out->psi = drift_psi(ref->bin_prop, prop, SAMPLE_BINS);
 	out->js = drift_js(ref->bin_prop, prop, SAMPLE_BINS);
 	result_score(out);
-	return 0;
+out:
+	return rc;
 }
 
 int drift_numeric(const struct drift_ref *ref, const double *cur, size_t n,
@@ -705,23 +714,19 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	uint64_t n = 0;
 	enum drift_method m;
 	double t;
-	int rc;
+	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
 	if (ref->kind != DRIFT_CATEGORICAL || ncells != ref->ncells)
-		return -EINVAL;
-	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0)
-		return rc;
+		goto out;
 	for (size_t c = 0; c < ncells; c++) {
 		if (n > UINT64_MAX - counts[c])
-			return -EINVAL;
+			goto out;
 		n += counts[c];
 	}
-	if (result_begin(out, ref, (size_t)n, m, t)) {
-		out->n_cur = n;
-		return 0;
-	}
+	rc = resolve_method(ref, opts, &m, &t);
+	if (rc < 0 || result_begin(out, ref, n, m, t))
+		goto out;
 	for (size_t c = 0; c < ncells; c++) {
 		expected[c] = ref->cell_prop_floor[c] * (double)n;
 		prop[c] = (double)counts[c] / (double)n;
@@ -731,7 +736,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	out->psi = drift_psi(ref->cell_prop_floor, prop, ncells);
 	out->js = drift_js(ref->cell_prop, prop, ncells);
 	result_score(out);
-	return 0;
+out:
+	return rc;
 }
 
 int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
