@@ -15,6 +15,7 @@
 #include "analyze.h"
 #include "cli.h"
 #include "clock.h"
+#include "alerting.h"
 #include "collector.h"
 #include "config.h"
 #include "event.h"
@@ -84,6 +85,11 @@ static int run(struct mlw_config *cfg)
 		rc = 2;
 		goto out;
 	}
+	if (alerting_check_config(cfg, err, sizeof(err))) {
+		fprintf(stderr, "mlwatchd: error: %s\n", err);
+		rc = 2;
+		goto out;
+	}
 
 	/* Signals are blocked before any thread starts, so every thread
 	 * inherits the mask and only sigwait below sees them. */
@@ -130,6 +136,8 @@ static int run(struct mlw_config *cfg)
 			goto out;
 		}
 	}
+	if (alerting_start(&c))
+		goto out;
 	if (listen_start(&lst, &lo, ing, err, sizeof(err))) {
 		log_error("collector", "cannot start msg=\"%s\"", err);
 		goto out;
@@ -148,6 +156,7 @@ out:
 	/* Order: no new batches, then commit the queued ones, then stop
 	 * readers of the database, then close it (checkpoint). */
 	listen_stop(lst);
+	alerting_stop();
 	if (stats_on)
 		stats_unregister(&stats);
 	http_stop(http);
