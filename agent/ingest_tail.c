@@ -39,17 +39,33 @@ struct reader {
 	bool skipping; /* inside a line longer than the limit */
 };
 
+/* The files of one --tail path in the order they were written: q[0] is
+ * being read; later entries were opened when a rotation was seen (holding
+ * their descriptors so a second rotation cannot hide them); the last one is
+ * the file now at the path. */
+#define QMAX 8
+#define HMAX 32
+
+struct fileid {
+	uint64_t dev, ino;
+};
+
 struct source {
 	int idx;
 	char *path;
 	char state_path[4200];
-	struct reader cur, old; /* old: a rotated file being finished */
-	int old_idle;
+	struct reader q[QMAX];
+	size_t nq;
+	int idle; /* polls without new data in a rotated q[0] */
 	bool resumed;
-	struct tail_mark saved; /* from the state file at start */
-	bool have_saved;
+	/* Files met, oldest first (under t->mu): what a saved position must
+	 * list after its own file so a restart reads the later ones too. */
+	struct fileid hist[HMAX];
+	size_t nh;
+	struct tail_mark saved[HMAX]; /* from the state file */
+	size_t n_saved;
 	struct tail_mark committed; /* under t->mu */
-	bool dirty;
+	bool have_committed, dirty;
 	double last_log;
 };
 
@@ -143,15 +159,33 @@ static int reader_open(struct reader *r, const char *path, uint64_t off)
 	return 0;
 }
 
+/* Writes the committed position (under t->mu): its file, then every file
+ * met after it, which a restart must read from their start. */
 static void save_one(struct source *s, bool sync)
 {
-	char buf[4400];
+	char buf[8192];
 	const struct tail_mark *m = &s->committed;
-	/* Second line: DEV INO OFFSET FINGERPRINT FINGERPRINT_LEN. */
-	int n = snprintf(buf, sizeof(buf),
-	                 "%s\n%" PRIu64 " %" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu32 "\n",
-	                 s->path, m->dev, m->ino, m->off, m->fingerprint, m->fingerprint_len);
-	int rc = state_write_file(s->state_path, buf, (size_t)n, sync);
+	size_t i = 0, len;
+
+	while (i < s->nh && !(s->hist[i].dev == m->dev && s->hist[i].ino == m->ino))
+		i++;
+	if (i == s->nh)
+		i = s->nh; /* not in the history: the mark alone */
+	else if (i > 0) {
+		/* Files before the committed one are done for good. */
+		memmove(s->hist, s->hist + i, (s->nh - i) * sizeof(*s->hist));
+		s->nh -= i;
+		i = 0;
+	}
+	len =
+	    (size_t)snprintf(buf, sizeof(buf),
+	                     "%s\n%" PRIu64 " %" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu32 "\n",
+	                     s->path, m->dev, m->ino, m->off, m->fingerprint, m->fingerprint_len);
+	for (size_t k = i + 1; k < s->nh && len < sizeof(buf) - 100; k++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		                        "%" PRIu64 " %" PRIu64 " 0 0000000000000000 0\n",
+		                        s->hist[k].dev, s->hist[k].ino);
+	int rc = state_write_file(s->state_path, buf, len, sync);
 	if (rc)
 		log_error("tail", "cannot save position path=%s error=%s", s->state_path,
 		          strerror(-rc));
@@ -159,20 +193,28 @@ static void save_one(struct source *s, bool sync)
 
 static void load_saved(struct source *s)
 {
-	char *txt = state_read_file(s->state_path, 8192, NULL);
-	unsigned long long dev, ino, off, fp;
-	unsigned fplen;
+	char *txt = state_read_file(s->state_path, 16384, NULL);
+	char *line;
 
 	if (!txt)
 		return;
-	char *nl = strchr(txt, '\n');
-	if (nl && sscanf(nl + 1, "%llu %llu %llu %llx %u", &dev, &ino, &off, &fp, &fplen) == 5 &&
-	    fplen <= FP_LEN) {
-		s->saved = (struct tail_mark){s->idx, dev, ino, off, fp, fplen};
-		s->have_saved = true;
-		s->committed = s->saved;
-	} else {
-		log_warn("tail", "ignoring unreadable position file path=%s", s->state_path);
+	line = strchr(txt, '\n');
+	while (line && *++line && s->n_saved < HMAX) {
+		unsigned long long dev, ino, off, fp;
+		unsigned fplen;
+		if (sscanf(line, "%llu %llu %llu %llx %u", &dev, &ino, &off, &fp, &fplen) != 5 ||
+		    fplen > FP_LEN) {
+			log_warn("tail", "ignoring unreadable position file path=%s",
+			         s->state_path);
+			s->n_saved = 0;
+			break;
+		}
+		s->saved[s->n_saved++] = (struct tail_mark){s->idx, dev, ino, off, fp, fplen};
+		line = strchr(line, '\n');
+	}
+	if (s->n_saved) {
+		s->committed = s->saved[0];
+		s->have_committed = true;
 	}
 	free(txt);
 }
@@ -204,8 +246,8 @@ struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const cha
 	for (size_t i = 0; i < paths->n; i++) {
 		struct source *s = &t->src[t->n++];
 		s->idx = (int)i;
-		reader_init(&s->cur);
-		reader_init(&s->old);
+		for (int k = 0; k < QMAX; k++)
+			reader_init(&s->q[k]);
 		s->path = strdup(paths->v[i]);
 		if (!s->path) {
 			snprintf(err, errlen, "out of memory");
@@ -377,36 +419,71 @@ static bool find_by_inode(const char *path, uint64_t dev, uint64_t ino, char *ou
 	return found;
 }
 
-/* Opens the file where the saved position points, checking it is still
- * the same content (inode and first bytes). */
-static void resume(struct source *s)
+static void hist_add(struct tailer *t, struct source *s, uint64_t dev, uint64_t ino)
 {
-	struct stat st;
-	char other[8192], q[256];
-	const struct tail_mark *m = &s->saved;
+	pthread_mutex_lock(&t->mu);
+	if (s->nh == HMAX) {
+		memmove(s->hist, s->hist + 1, (HMAX - 1) * sizeof(*s->hist));
+		s->nh--;
+	}
+	s->hist[s->nh++] = (struct fileid){dev, ino};
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Appends the file at path (or found as p) to the queue, at off. */
+static int q_push(struct tailer *t, struct source *s, const char *p, uint64_t off)
+{
+	if (s->nq == QMAX)
+		return -ENOSPC;
+	if (reader_open(&s->q[s->nq], p, off) != 0)
+		return -1;
+	hist_add(t, s, s->q[s->nq].dev, s->q[s->nq].ino);
+	s->nq++;
+	return 0;
+}
+
+static void q_pop(struct source *s)
+{
+	reader_close(&s->q[0]);
+	memmove(s->q, s->q + 1, (s->nq - 1) * sizeof(*s->q));
+	s->nq--;
+	reader_init(&s->q[s->nq]);
+	s->idle = 0;
+}
+
+/* Reopens the files of the saved position in order: the first at its
+ * offset (if it still starts with the same bytes), later ones from their
+ * start; they are found at the path or, renamed, by inode next to it. */
+static void resume(struct tailer *t, struct source *s)
+{
+	char found[8192], q[256];
 
 	s->resumed = true;
-	if (!s->have_saved) {
-		reader_open(&s->cur, s->path, 0);
-		return;
-	}
-	bool same = stat(s->path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
-	            (uint64_t)st.st_ino == m->ino;
-	struct reader *r = same ? &s->cur : &s->old;
-	const char *p = same ? s->path : NULL;
-	if (!same && find_by_inode(s->path, m->dev, m->ino, other, sizeof(other))) {
-		p = other;
-		log_info("tail", "file was rotated while stopped; finishing it first path=%s",
-		         log_quote(q, sizeof(q), other));
-		stats_add(ST_TAIL_ROTATIONS, 1);
-	}
-	if (p && reader_open(r, p, m->off) == 0) {
+	for (size_t k = 0; k < s->n_saved; k++) {
+		const struct tail_mark *m = &s->saved[k];
+		struct stat st;
+		const char *p = NULL;
+
+		if (stat(s->path, &st) == 0 && (uint64_t)st.st_dev == m->dev &&
+		    (uint64_t)st.st_ino == m->ino)
+			p = s->path;
+		else if (find_by_inode(s->path, m->dev, m->ino, found, sizeof(found)))
+			p = found;
+		if (!p) {
+			log_warn("tail",
+			         "a file of the saved position is gone; its unread lines are "
+			         "lost path=%s",
+			         log_quote(q, sizeof(q), s->path));
+			continue;
+		}
+		if (q_push(t, s, p, k == 0 ? m->off : 0) != 0)
+			continue;
+		struct reader *r = &s->q[s->nq - 1];
 		struct stat rs;
 		uint64_t h;
-		bool ok = fstat(r->fd, &rs) == 0 && (uint64_t)rs.st_size >= m->off;
-		if (ok && m->fingerprint_len > 0)
-			ok = hash_head(r->fd, (uint32_t)m->fingerprint_len, &h) == 0 &&
-			     h == m->fingerprint;
+		bool ok = fstat(r->fd, &rs) == 0 && (uint64_t)rs.st_size >= r->off;
+		if (ok && k == 0 && m->fingerprint_len > 0)
+			ok = hash_head(r->fd, m->fingerprint_len, &h) == 0 && h == m->fingerprint;
 		if (!ok) {
 			log_info("tail",
 			         "file was truncated while stopped; reading from the start "
@@ -417,14 +494,22 @@ static void resume(struct source *s)
 			r->fp_len = 0;
 			fp_update(r, (uint64_t)rs.st_size);
 		}
-	} else if (!same) {
-		log_warn("tail",
-		         "saved position points to a file that is gone; starting the "
-		         "current file from its beginning path=%s",
-		         log_quote(q, sizeof(q), s->path));
+		if (p != s->path) {
+			log_info("tail", "file was rotated while stopped; reading it first path=%s",
+			         log_quote(q, sizeof(q), p));
+			stats_add(ST_TAIL_ROTATIONS, 1);
+		}
 	}
-	if (!same)
-		reader_open(&s->cur, s->path, 0);
+}
+
+/* Finishes q[0] (a rotated file): its last line may lack a newline. */
+static int finish_head(struct tailer *t, struct source *s)
+{
+	struct reader *r = &s->q[0];
+	if (r->blen && !r->skipping && consume(t, s, r, true) != 0)
+		return -1;
+	q_pop(s);
+	return 0;
 }
 
 static void poll_source(struct tailer *t, struct source *s)
@@ -433,53 +518,56 @@ static void poll_source(struct tailer *t, struct source *s)
 	char q[256];
 
 	if (!s->resumed)
-		resume(s);
-	if (s->old.fd >= 0) {
-		long n = read_more(t, s, &s->old);
-		if (n < 0)
+		resume(t, s);
+	/* A new file at the path: open it now, so a second rotation before
+	 * we get to it cannot hide it. */
+	if (stat(s->path, &st) == 0) {
+		struct reader *last = s->nq ? &s->q[s->nq - 1] : NULL;
+		if (!last || (uint64_t)st.st_ino != last->ino || (uint64_t)st.st_dev != last->dev) {
+			if (s->nq == QMAX) {
+				read_more(t, s, &s->q[0]);
+				if (finish_head(t, s) != 0)
+					return;
+			}
+			if (q_push(t, s, s->path, 0) == 0 && last) {
+				log_info("tail", "file rotated path=%s",
+				         log_quote(q, sizeof(q), s->path));
+				stats_add(ST_TAIL_ROTATIONS, 1);
+			}
+		}
+	}
+	while (s->nq) {
+		struct reader *r = &s->q[0];
+		if (fstat(r->fd, &fst) != 0)
 			return;
+		uint64_t size = (uint64_t)fst.st_size;
+		if (s->nq == 1 && (size < r->off + r->blen || fp_changed(r, size))) {
+			log_info("tail", "file truncated; reading from the start path=%s",
+			         log_quote(q, sizeof(q), s->path));
+			stats_add(ST_TAIL_TRUNCATIONS, 1);
+			r->off = 0;
+			r->blen = 0;
+			r->skipping = false;
+			r->fp_len = 0;
+		}
+		fp_update(r, size);
+		long n = 0;
+		if (size > r->off + r->blen)
+			n = read_more(t, s, r);
+		if (n < 0 || s->nq == 1)
+			return;
+		/* q[0] was rotated away: done once the writer has moved on. */
 		if (n > 0) {
-			s->old_idle = 0;
+			s->idle = 0;
 			return;
 		}
-		if (++s->old_idle < OLD_IDLE_POLLS)
+		s->idle++;
+		bool next_written = fstat(s->q[1].fd, &fst) == 0 && fst.st_size > 0;
+		if (s->idle < OLD_IDLE_POLLS && !next_written)
 			return;
-		/* Finished: a last line without a newline still counts. */
-		if (s->old.blen && consume(t, s, &s->old, true) != 0)
-			return;
-		reader_close(&s->old);
-		s->old_idle = 0;
-	}
-	if (s->cur.fd < 0) {
-		if (reader_open(&s->cur, s->path, 0) != 0)
+		if (finish_head(t, s) != 0)
 			return;
 	}
-	if (stat(s->path, &st) == 0 &&
-	    ((uint64_t)st.st_ino != s->cur.ino || (uint64_t)st.st_dev != s->cur.dev)) {
-		/* Renamed away and replaced: finish the old file first. */
-		log_info("tail", "file rotated path=%s", log_quote(q, sizeof(q), s->path));
-		stats_add(ST_TAIL_ROTATIONS, 1);
-		reader_close(&s->old);
-		s->old = s->cur;
-		reader_init(&s->cur);
-		s->old_idle = 0;
-		return;
-	}
-	if (fstat(s->cur.fd, &fst) != 0)
-		return;
-	uint64_t size = (uint64_t)fst.st_size;
-	if (size < s->cur.off + s->cur.blen || fp_changed(&s->cur, size)) {
-		log_info("tail", "file truncated; reading from the start path=%s",
-		         log_quote(q, sizeof(q), s->path));
-		stats_add(ST_TAIL_TRUNCATIONS, 1);
-		s->cur.off = 0;
-		s->cur.blen = 0;
-		s->cur.skipping = false;
-		s->cur.fp_len = 0;
-	}
-	fp_update(&s->cur, size);
-	if (size > s->cur.off + s->cur.blen)
-		read_more(t, s, &s->cur);
 }
 
 static void *thread_main(void *arg)
@@ -537,6 +625,7 @@ void tail_commit(struct tailer *t, const struct tail_mark *marks, size_t n)
 			continue;
 		struct source *s = &t->src[marks[i].source];
 		s->committed = marks[i];
+		s->have_committed = true;
 		s->dirty = true;
 	}
 	for (size_t i = 0; i < t->n; i++)
@@ -554,10 +643,10 @@ void tail_free(struct tailer *t)
 	tail_stop(t);
 	for (size_t i = 0; i < t->n; i++) {
 		struct source *s = &t->src[i];
-		if (s->committed.dev || s->committed.ino)
+		if (s->have_committed)
 			save_one(s, true);
-		reader_close(&s->cur);
-		reader_close(&s->old);
+		for (size_t k = 0; k < s->nq; k++)
+			reader_close(&s->q[k]);
 		free(s->path);
 	}
 	free(t->src);
