@@ -108,14 +108,16 @@ static double sketch_value(const struct ddsketch *s, int32_t i)
  * counts, so callers can fail before changing anything. */
 static int sketch_reserve(struct ddsketch *s, uint32_t n)
 {
-	uint32_t a = s->alloc ? s->alloc : 16;
+	uint32_t a = s->alloc + s->alloc / 2;
 	uint64_t *b;
 
 	if (n <= s->alloc)
 		return 0;
-	/* Double to keep growth amortised, up to the hard cap. */
-	while (a < n)
-		a *= 2;
+	/* Grow by half plus slack for a few more bins: amortised, but a
+	 * collector holding thousands of per-second sketches should not pay
+	 * for a doubling it never uses. */
+	if (a < n + 16)
+		a = n + 16;
 	if (a > DDSKETCH_MAX_BINS)
 		a = DDSKETCH_MAX_BINS;
 	b = realloc(s->bins, a * sizeof(*b));
