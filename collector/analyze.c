@@ -1,24 +1,821 @@
-/* analyze: see analyze.h. */
+/* analyze: see analyze.h.
+ *
+ * One pass: (1) learn new models and reload those whose reference or
+ * calibration changed; (2) fold the events stored since the last pass
+ * (events.id is increasing: one writer, rowids grow) into the cached state
+ * of their window; a window not in the cache is rebuilt from its stored
+ * events first, so a late event into an old window sees all of it;
+ * (3) recompute every dirty window and write its results in one short
+ * transaction. The window row stays dirty unless its counters are still
+ * those the results were computed from (new data arrived meanwhile) and
+ * the window has closed: so the open window is recomputed every pass
+ * (provisional) and a closed one is final until a late event reopens it.
+ *
+ * Thread: the analysis thread owns its connection, its model contexts and
+ * window states; the latest per-model results for /metrics are shared under
+ * `mu`. */
 #include "analyze.h"
 
+#include <math.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "clock.h"
 #include "collector.h"
+#include "ddsketch.h"
+#include "jsonw.h"
+#include "log.h"
+#include "metrics.h"
+#include "quality.h"
+#include "store.h"
+#include "store_ingest.h"
+#include "windows.h"
+
+/* A window closes this long after its end: agents batch for up to a few
+ * hundred milliseconds, and later events simply reopen it. */
+#define GRACE_S 2.0
+/* Window states kept in memory (the open windows plus recent ones). */
+#define MAX_STATES 256
+/* Dirty windows handled per pass (the rest next pass). */
+#define MAX_DIRTY 512
+
+struct latest_feature {
+	char *name;
+	double severity; /* NAN when not computed */
+};
+
+struct latest {
+	char *model;
+	int64_t start;
+	double accuracy, est_accuracy, label_coverage, macro_f1, mae, rmse;
+	struct latest_feature *f;
+	size_t nf;
+};
 
 struct analyze {
 	struct collector *c;
+	struct store st;
+	struct store_ingest *si;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu; /* stop flag and `latest` */
+	pthread_cond_t cv;
+	bool stop;
+	int64_t window_s;
+	double interval_s;
+	int64_t tail_id;
+	struct wmodel **models;
+	size_t nmodels, cap_models;
+	struct wstate **states;
+	size_t nstates;
+	struct jsonw hist, json;
+	struct latest *latest;
+	size_t nlatest;
+	bool metrics_on;
+	uint64_t passes, windows_done, pass_errors;
+	double last_pass_s;
 };
+
+/* ---- models --------------------------------------------------------------------- */
+
+static struct wmodel *model_by_id(struct analyze *a, int64_t id)
+{
+	for (size_t i = 0; i < a->nmodels; i++)
+		if (a->models[i]->id == id)
+			return a->models[i];
+	return NULL;
+}
+
+static void kind_cb(const char *name, int kind, const char *source, void *arg)
+{
+	wmodel_set_kind(arg, name, kind, source && strcmp(source, "reference") == 0);
+}
+
+static void ref_cb(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
+                   const char *hist, void *arg)
+{
+	struct wmodel *m = arg;
+	char q[200];
+	if (wmodel_set_reference(m, feature, kind, profile, len) != 0)
+		log_warn("analyze", "unreadable reference profile ignored model=%s feature=%s",
+		         m->name, log_quote(q, sizeof(q), feature));
+}
+
+static void drop_states(struct analyze *a, int64_t model_id)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < a->nstates; i++) {
+		if (a->states[i]->model_id == model_id)
+			wstate_free(a->states[i]);
+		else
+			a->states[k++] = a->states[i];
+	}
+	a->nstates = k;
+}
+
+/* (Re)loads kinds, references and calibration of m. */
+static int load_references(struct analyze *a, struct wmodel *m, double version)
+{
+	uint8_t *cal = NULL;
+	size_t len = 0;
+	int rc;
+
+	wmodel_reset_references(m);
+	if (store_ingest_features(a->si, m->id, kind_cb, m) ||
+	    store_ingest_references(a->si, m->id, ref_cb, m))
+		return -1;
+	rc = store_ingest_calibration_get(a->si, m->id, &cal, &len, NULL, NULL);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && wmodel_set_calibration(m, cal, len) != 0)
+		log_warn("analyze", "unreadable calibration ignored model=%s", m->name);
+	free(cal);
+	m->ref_version = version;
+	drop_states(a, m->id);
+	return 0;
+}
+
+struct models_ctx {
+	struct analyze *a;
+	int err;
+};
+
+static void model_cb(int64_t id, const char *name, const char *task, void *arg)
+{
+	struct models_ctx *mc = arg;
+	struct analyze *a = mc->a;
+	struct wmodel *m;
+
+	if (model_by_id(a, id))
+		return;
+	m = wmodel_new(id, name, config_model(a->c->cfg, name));
+	if (!m) {
+		mc->err = -1;
+		return;
+	}
+	if (!m->task_fixed && task) {
+		m->task = strcmp(task, "classification") == 0 ? TASK_CLASSIFICATION
+		          : strcmp(task, "regression") == 0   ? TASK_REGRESSION
+		                                              : TASK_UNKNOWN;
+	}
+	m->task_persisted = m->task != TASK_UNKNOWN;
+	if (a->nmodels == a->cap_models) {
+		size_t ncap = a->cap_models ? a->cap_models * 2 : 8;
+		struct wmodel **nm = realloc(a->models, ncap * sizeof(*nm));
+		if (!nm) {
+			wmodel_free(m);
+			mc->err = -1;
+			return;
+		}
+		a->models = nm;
+		a->cap_models = ncap;
+	}
+	a->models[a->nmodels++] = m;
+	m->ref_version = -1; /* loaded by refresh_models */
+}
+
+static int refresh_models(struct analyze *a)
+{
+	struct models_ctx mc = {a, 0};
+
+	if (store_ingest_models(a->si, model_cb, &mc) || mc.err)
+		return -1;
+	for (size_t i = 0; i < a->nmodels; i++) {
+		double v = 0;
+		if (store_ingest_reference_version(a->si, a->models[i]->id, &v))
+			return -1;
+		if (v != a->models[i]->ref_version && load_references(a, a->models[i], v))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- window states ---------------------------------------------------------------- */
+
+struct fold_ctx {
+	struct analyze *a;
+	struct wstate *w;
+	struct wmodel *m;
+	bool changed;
+	int err;
+};
+
+static int rebuild_cb(const struct store_raw_event *e, void *arg)
+{
+	struct fold_ctx *f = arg;
+	if (wstate_fold(f->w, f->m, e, &f->changed))
+		f->err = -1;
+	return 0;
+}
+
+/* The state of (model, start): cached, or rebuilt from every stored event
+ * of the window with id <= upto. */
+static struct wstate *state_get(struct analyze *a, struct wmodel *m, int64_t start, int64_t upto,
+                                bool *changed)
+{
+	struct fold_ctx f = {a, NULL, m, false, 0};
+
+	for (size_t i = 0; i < a->nstates; i++)
+		if (a->states[i]->model_id == m->id && a->states[i]->start == start) {
+			a->states[i]->used = clock_mono();
+			return a->states[i];
+		}
+	if (a->nstates == MAX_STATES) {
+		/* Evict the least recently used; it is rebuilt if needed. */
+		size_t lru = 0;
+		for (size_t i = 1; i < a->nstates; i++)
+			if (a->states[i]->used < a->states[lru]->used)
+				lru = i;
+		wstate_free(a->states[lru]);
+		a->states[lru] = a->states[--a->nstates];
+	}
+	f.w = wstate_new(m->id, start);
+	if (!f.w)
+		return NULL;
+	if (store_ingest_window_events(a->si, m->id, start, upto, rebuild_cb, &f) < 0 || f.err) {
+		wstate_free(f.w);
+		return NULL;
+	}
+	f.w->upto_id = upto;
+	f.w->used = clock_mono();
+	*changed |= f.changed;
+	a->states[a->nstates++] = f.w;
+	return f.w;
+}
+
+struct tail_ctx {
+	struct analyze *a;
+	int64_t hi;
+	bool changed;
+	int err;
+};
+
+static int tail_cb(const struct store_raw_event *e, void *arg)
+{
+	struct tail_ctx *t = arg;
+	struct analyze *a = t->a;
+	struct wmodel *m = model_by_id(a, e->model_id);
+	struct wstate *w;
+
+	if (!m) {
+		if (refresh_models(a) || !(m = model_by_id(a, e->model_id))) {
+			t->err = -1;
+			return 0;
+		}
+	}
+	w = state_get(a, m, e->window_start, t->hi, &t->changed);
+	if (!w) {
+		t->err = -1;
+		return 0;
+	}
+	if (e->id <= w->upto_id)
+		return 0; /* included by the rebuild */
+	if (wstate_fold(w, m, e, &t->changed))
+		t->err = -1;
+	return 0;
+}
+
+/* ---- results -------------------------------------------------------------------------- */
+
+struct acc_ctx {
+	struct wmodel *m;
+	struct quality_cls cls;
+	struct quality_reg reg;
+	uint8_t *errs; /* 0 correct / 1 wrong, in id order, for the detectors */
+	size_t nerrs, caperrs;
+	int err;
+};
+
+static int acc_cb(const struct store_raw_event *e, void *arg)
+{
+	struct acc_ctx *c = arg;
+	char pb[64], lb[64];
+	int wrong = -1;
+
+	if (e->prediction.kind == VALUE_NONE || e->label.kind == VALUE_NONE)
+		return 0;
+	if (c->m->task == TASK_REGRESSION) {
+		if (e->prediction.kind == VALUE_NUMBER && e->label.kind == VALUE_NUMBER)
+			quality_reg_add(&c->reg, e->prediction.num, e->label.num);
+	} else {
+		const char *p = win_class_name(&e->prediction, pb, sizeof(pb));
+		const char *l = win_class_name(&e->label, lb, sizeof(lb));
+		if (p && l && quality_cls_add(&c->cls, p, l) == 0)
+			wrong = strcmp(p, l) != 0;
+	}
+	if (wrong >= 0) {
+		if (c->nerrs == c->caperrs) {
+			size_t ncap = c->caperrs ? c->caperrs * 2 : 256;
+			uint8_t *ne = realloc(c->errs, ncap);
+			if (!ne) {
+				c->err = -1;
+				return 0;
+			}
+			c->errs = ne;
+			c->caperrs = ncap;
+		}
+		c->errs[c->nerrs++] = (uint8_t)wrong;
+	}
+	return 0;
+}
+
+static void per_class_json(const struct quality_cls *q, struct jsonw *j)
+{
+	jsonw_reset(j);
+	jsonw_char(j, '{');
+	for (size_t i = 0; i < q->n; i++) {
+		if (i)
+			jsonw_char(j, ',');
+		jsonw_str(j, q->classes[i].name, strlen(q->classes[i].name));
+		jsonw_raw(j, ":{\"precision\":", 14);
+		jsonw_num(j, quality_cls_precision(q, i));
+		jsonw_raw(j, ",\"recall\":", 10);
+		jsonw_num(j, quality_cls_recall(q, i));
+		jsonw_raw(j, ",\"f1\":", 6);
+		jsonw_num(j, quality_cls_f1(q, i));
+		jsonw_raw(j, ",\"support\":", 11);
+		jsonw_num(j, (double)(q->classes[i].tp + q->classes[i].fn));
+		jsonw_char(j, '}');
+	}
+	jsonw_char(j, '}');
+}
+
+/* Feeds a closed window's labelled outcomes to the model's detectors and
+ * records an event for each alarm. Inside the results transaction. */
+static int concept(struct analyze *a, struct wmodel *m, const struct store_window *w,
+                   const struct acc_ctx *c, double now)
+{
+	struct quality_ph ph;
+	struct quality_adwin ad;
+	uint8_t *buf = NULL, enc[QUALITY_ADWIN_ENCODED_MAX];
+	size_t len = 0;
+	int rc;
+	uint64_t ph_alarms = 0, ad_alarms = 0;
+	double before = 0;
+
+	if (!c->nerrs)
+		return 0;
+	/* A missing or unreadable state starts the detector afresh. */
+	rc = store_ingest_concept_get(a->si, m->id, "page_hinkley", &buf, &len);
+	if (rc < 0)
+		return -1;
+	if (rc != 0 || quality_ph_decode(&ph, buf, len) != 0)
+		quality_ph_init(&ph);
+	free(buf);
+	buf = NULL;
+	rc = store_ingest_concept_get(a->si, m->id, "adwin", &buf, &len);
+	if (rc < 0)
+		return -1;
+	if (rc != 0 || quality_adwin_decode(&ad, buf, len) != 0)
+		quality_adwin_init(&ad);
+	free(buf);
+	for (size_t i = 0; i < c->nerrs; i++) {
+		if (quality_ph_add(&ph, c->errs[i]) == 1)
+			ph_alarms++;
+		before = quality_adwin_mean(&ad);
+		if (quality_adwin_add(&ad, c->errs[i]) == 1 && quality_adwin_mean(&ad) > before)
+			ad_alarms++; /* only a rising error rate is a problem */
+	}
+	double rate = 0;
+	for (size_t i = 0; i < c->nerrs; i++)
+		rate += c->errs[i];
+	rate /= (double)c->nerrs;
+	if (ph_alarms || ad_alarms) {
+		char detail[160];
+		snprintf(detail, sizeof(detail), "{\"error_rate\":%.6g,\"labelled\":%zu}", rate,
+		         c->nerrs);
+		if (ph_alarms &&
+		    store_ingest_concept_event(a->si, m->id, now, w->start, "page_hinkley", detail))
+			return -1;
+		if (ad_alarms &&
+		    store_ingest_concept_event(a->si, m->id, now, w->start, "adwin", detail))
+			return -1;
+		log_info("analyze",
+		         "concept drift model=%s window=%lld detector=%s error_rate=%.3f", m->name,
+		         (long long)w->start, ph_alarms ? "page_hinkley" : "adwin", rate);
+	}
+	if (quality_ph_encode(&ph, enc, sizeof(enc), &len) != 0 ||
+	    store_ingest_concept_put(a->si, m->id, "page_hinkley", enc, len, now))
+		return -1;
+	if (quality_adwin_encode(&ad, enc, sizeof(enc), &len) != 0 ||
+	    store_ingest_concept_put(a->si, m->id, "adwin", enc, len, now))
+		return -1;
+	return 0;
+}
+
+static void latest_update(struct analyze *a, struct wmodel *m, int64_t start,
+                          const struct store_accuracy_row *acc, const double *sev, size_t nsev)
+{
+	struct latest *l = NULL;
+
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < a->nlatest; i++)
+		if (strcmp(a->latest[i].model, m->name) == 0)
+			l = &a->latest[i];
+	if (!l) {
+		struct latest *nl = realloc(a->latest, (a->nlatest + 1) * sizeof(*nl));
+		if (!nl)
+			goto out;
+		a->latest = nl;
+		l = &a->latest[a->nlatest];
+		memset(l, 0, sizeof(*l));
+		l->model = strdup(m->name);
+		if (!l->model)
+			goto out;
+		l->start = INT64_MIN;
+		a->nlatest++;
+	}
+	if (start < l->start)
+		goto out; /* an older window recomputed: not the newest */
+	l->start = start;
+	l->accuracy = acc->has_accuracy ? acc->accuracy : NAN;
+	l->macro_f1 = acc->has_macro_f1 ? acc->macro_f1 : NAN;
+	l->mae = acc->has_mae ? acc->mae : NAN;
+	l->rmse = acc->has_rmse ? acc->rmse : NAN;
+	l->est_accuracy = acc->has_est ? acc->est : NAN;
+	l->label_coverage = acc->label_coverage;
+	for (size_t i = 0; i < nsev && i < m->nf; i++) {
+		size_t k;
+		for (k = 0; k < l->nf; k++)
+			if (strcmp(l->f[k].name, m->f[i].name) == 0)
+				break;
+		if (k == l->nf) {
+			if (isnan(sev[i]))
+				continue;
+			struct latest_feature *nf = realloc(l->f, (l->nf + 1) * sizeof(*nf));
+			if (!nf)
+				break;
+			l->f = nf;
+			l->f[k].name = strdup(m->f[i].name);
+			if (!l->f[k].name)
+				break;
+			l->nf++;
+		}
+		l->f[k].severity = sev[i];
+	}
+out:
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* Computes and writes one dirty window. Returns 0, -1 on error. */
+static int analyze_window(struct analyze *a, const struct store_window *w, int64_t hi, double now)
+{
+	struct wmodel *m = model_by_id(a, w->model_id);
+	struct store_window_result res = {0};
+	struct store_accuracy_row acc = {0};
+	struct acc_ctx c = {0};
+	struct ddsketch *sk = NULL;
+	struct wstate *st;
+	bool changed = false, final = now >= (double)w->end + GRACE_S;
+	double *sev = NULL;
+	int rc = -1;
+
+	if (!m && (refresh_models(a) || !(m = model_by_id(a, w->model_id))))
+		return -1;
+	st = state_get(a, m, w->start, hi, &changed);
+	if (!st)
+		return -1;
+	/* An open window that has not changed since it was last computed
+	 * (same counters, same events, same reference) is left as it is. */
+	if (!final && st->computed && st->sig_count == w->count && st->sig_errors == w->errors &&
+	    st->sig_sampled == w->sampled && st->sig_labelled == w->labelled &&
+	    st->sig_upto == st->upto_id && st->sig_ref == m->ref_version && !changed)
+		return 0;
+
+	res.model_id = w->model_id;
+	res.start = w->start;
+	res.count = w->count;
+	res.errors = w->errors;
+	res.sampled = w->sampled;
+	res.labelled = w->labelled;
+	res.final = final;
+	res.analyzed = now;
+	if (w->sketch && ddsketch_decode(w->sketch, w->sketch_len, &sk) == 0 &&
+	    ddsketch_count(sk) > 0) {
+		static const double qs[] = {0.5, 0.9, 0.95, 0.99, 0.999};
+		double v[5];
+		if (ddsketch_quantiles(sk, qs, 5, v) == 0) {
+			res.has_latency = true;
+			res.p50 = v[0];
+			res.p90 = v[1];
+			res.p95 = v[2];
+			res.p99 = v[3];
+			res.p999 = v[4];
+			res.max = ddsketch_max(sk);
+			res.mean = ddsketch_mean(sk);
+		}
+	}
+
+	c.m = m;
+	quality_cls_init(&c.cls);
+	if (w->labelled > 0 &&
+	    (store_ingest_window_labelled(a->si, m->id, w->start, acc_cb, &c) < 0 || c.err))
+		goto out;
+	acc.labelled = c.cls.total + c.reg.n;
+	acc.label_coverage = quality_label_coverage(acc.labelled, st->events);
+	if (c.cls.total) {
+		acc.has_accuracy = acc.has_macro_f1 = true;
+		acc.accuracy = quality_cls_accuracy(&c.cls);
+		acc.macro_f1 = quality_cls_macro_f1(&c.cls);
+		per_class_json(&c.cls, &a->json);
+		acc.per_class = a->json.oom ? NULL : a->json.buf;
+	}
+	if (c.reg.n) {
+		acc.has_mae = acc.has_rmse = true;
+		acc.mae = quality_reg_mae(&c.reg);
+		acc.rmse = quality_reg_rmse(&c.reg);
+	}
+	if (m->task == TASK_CLASSIFICATION &&
+	    quality_est_result(&st->est, &acc.est, &acc.est_low, &acc.est_high) == 0)
+		acc.has_est = true;
+
+	sev = calloc(m->nf ? m->nf : 1, sizeof(*sev));
+	if (!sev)
+		goto out;
+	if (store_begin(&a->st))
+		goto out;
+	if (store_ingest_clear_window_results(a->si, w->model_id, w->start))
+		goto rollback;
+	for (size_t i = 0; i < m->nf; i++) {
+		struct store_feature_row fr;
+		struct store_drift_row dr;
+		sev[i] = NAN;
+		if (m->f[i].kind == 0 && !m->f[i].has_ref)
+			continue; /* named in the config, never seen */
+		if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist))
+			goto rollback;
+		if (store_ingest_window_feature(a->si, w->model_id, w->start, &fr) ||
+		    store_ingest_drift(a->si, w->model_id, w->start, &dr))
+			goto rollback;
+		if (dr.method && !dr.insufficient)
+			sev[i] = dr.severity;
+	}
+	if (store_ingest_accuracy(a->si, w->model_id, w->start, &acc))
+		goto rollback;
+	/* Concept detectors see each window once, when it first closes. */
+	if (final && w->provisional && concept(a, m, w, &c, now))
+		goto rollback;
+	for (size_t i = 0; i < m->nf; i++) {
+		if (m->f[i].persisted || m->f[i].kind == 0)
+			continue;
+		if (store_ingest_feature_set(a->si, m->id, m->f[i].name, m->f[i].kind, "observed",
+		                             false))
+			goto rollback;
+	}
+	if (!m->task_persisted && m->task != TASK_UNKNOWN &&
+	    store_ingest_model_set_task(a->si, m->id, win_task_name(m->task)))
+		goto rollback;
+	if (store_ingest_window_result(a->si, &res) < 0)
+		goto rollback;
+	if (store_commit(&a->st))
+		goto rollback;
+	for (size_t i = 0; i < m->nf; i++)
+		if (m->f[i].kind)
+			m->f[i].persisted = true;
+	if (m->task != TASK_UNKNOWN)
+		m->task_persisted = true;
+	st->computed = true;
+	st->sig_count = w->count;
+	st->sig_errors = w->errors;
+	st->sig_sampled = w->sampled;
+	st->sig_labelled = w->labelled;
+	st->sig_upto = st->upto_id;
+	st->sig_ref = m->ref_version;
+	a->windows_done++;
+	latest_update(a, m, w->start, &acc, sev, m->nf);
+	rc = 0;
+	goto out;
+rollback:
+	log_warn("analyze", "cannot write window results model=%s window=%lld error=\"%s\"",
+	         m->name, (long long)w->start, store_errmsg(&a->st));
+	store_rollback(&a->st);
+	store_ingest_rolled_back(a->si);
+out:
+	free(sev);
+	free(c.errs);
+	quality_cls_fini(&c.cls);
+	ddsketch_free(sk);
+	return rc;
+}
+
+static int pass(struct analyze *a)
+{
+	struct store_window *ws = NULL;
+	struct tail_ctx t = {a, 0, false, 0};
+	double now = clock_now(), t0 = clock_mono();
+	int n, rc = -1;
+
+	if (refresh_models(a))
+		goto out;
+	if (store_ingest_max_event_id(a->si, &t.hi))
+		goto out;
+	if (t.hi > a->tail_id) {
+		int trc = store_ingest_events_after(a->si, a->tail_id, t.hi, tail_cb, &t);
+		/* Either way everything up to hi is either folded or will be
+		 * rebuilt: after a failure the cache cannot be trusted (some
+		 * events may be folded, some not), so it is dropped. */
+		a->tail_id = t.hi;
+		if (trc < 0 || t.err) {
+			for (size_t i = 0; i < a->nstates; i++)
+				wstate_free(a->states[i]);
+			a->nstates = 0;
+			goto out;
+		}
+	}
+	n = store_ingest_dirty_windows(a->si, MAX_DIRTY, &ws);
+	if (n < 0)
+		goto out;
+	rc = 0;
+	for (int i = 0; i < n; i++) {
+		if (analyze_window(a, &ws[i], t.hi, now))
+			rc = -1;
+		store_window_free(&ws[i]);
+	}
+	/* Closed windows nobody touched for a while leave the cache. */
+	for (size_t i = 0; i < a->nstates;) {
+		struct wstate *s = a->states[i];
+		if ((double)(s->start + a->window_s) + GRACE_S < now &&
+		    clock_mono() - s->used > 4 * a->interval_s + 10) {
+			wstate_free(s);
+			a->states[i] = a->states[--a->nstates];
+		} else {
+			i++;
+		}
+	}
+out:
+	if (rc)
+		log_warn("analyze", "pass failed error=\"%s\"", store_errmsg(&a->st));
+	free(ws);
+	a->passes++;
+	a->last_pass_s = clock_mono() - t0;
+	return rc;
+}
+
+static void *thread_main(void *arg)
+{
+	struct analyze *a = arg;
+
+	for (;;) {
+		struct timespec ts;
+		double next;
+		bool stop;
+
+		if (pass(a))
+			a->pass_errors++;
+		next = clock_now() + a->interval_s;
+		pthread_mutex_lock(&a->mu);
+		while (!a->stop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			if ((double)ts.tv_sec + ts.tv_nsec / 1e9 >= next)
+				break;
+			ts.tv_sec = (time_t)next;
+			ts.tv_nsec = (long)((next - floor(next)) * 1e9);
+			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+		}
+		stop = a->stop;
+		pthread_mutex_unlock(&a->mu);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- /metrics ---------------------------------------------------------------------- */
+
+static void gauge_models(struct metrics_out *out, struct analyze *a, const char *name,
+                         const char *help, size_t offset)
+{
+	metrics_family(out, name, "gauge", help);
+	for (size_t i = 0; i < a->nlatest; i++) {
+		double v = *(const double *)((const char *)&a->latest[i] + offset);
+		if (!isnan(v))
+			metrics_sample(out, name, v, "model", a->latest[i].model, NULL);
+	}
+}
+
+static void write_metrics(struct metrics_out *out, void *arg)
+{
+	struct analyze *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	metrics_family(out, "mlwatch_collector_analysis_passes_total", "counter",
+	               "Analysis passes run.");
+	metrics_sample(out, "mlwatch_collector_analysis_passes_total", (double)a->passes, NULL);
+	metrics_family(out, "mlwatch_collector_analysis_errors_total", "counter",
+	               "Analysis passes that failed (retried next pass).");
+	metrics_sample(out, "mlwatch_collector_analysis_errors_total", (double)a->pass_errors,
+	               NULL);
+	metrics_family(out, "mlwatch_collector_windows_analyzed_total", "counter",
+	               "Window results written.");
+	metrics_sample(out, "mlwatch_collector_windows_analyzed_total", (double)a->windows_done,
+	               NULL);
+	metrics_family(out, "mlwatch_collector_analysis_pass_seconds", "gauge",
+	               "Duration of the last analysis pass.");
+	metrics_sample(out, "mlwatch_collector_analysis_pass_seconds", a->last_pass_s, NULL);
+	gauge_models(out, a, "mlwatch_model_accuracy", "Accuracy of the newest window (labels).",
+	             offsetof(struct latest, accuracy));
+	gauge_models(out, a, "mlwatch_model_macro_f1", "Macro F1 of the newest window.",
+	             offsetof(struct latest, macro_f1));
+	gauge_models(out, a, "mlwatch_model_mae", "Mean absolute error of the newest window.",
+	             offsetof(struct latest, mae));
+	gauge_models(out, a, "mlwatch_model_rmse", "Root mean squared error of the newest window.",
+	             offsetof(struct latest, rmse));
+	gauge_models(out, a, "mlwatch_model_est_accuracy",
+	             "Estimated accuracy (calibrated confidence) of the newest window.",
+	             offsetof(struct latest, est_accuracy));
+	gauge_models(out, a, "mlwatch_model_label_coverage",
+	             "Share of the newest window's sampled events with a label.",
+	             offsetof(struct latest, label_coverage));
+	metrics_family(out, "mlwatch_model_drift_severity", "gauge",
+	               "Drift severity per feature in the newest window (1 = at the threshold).");
+	for (size_t i = 0; i < a->nlatest; i++)
+		for (size_t k = 0; k < a->latest[i].nf; k++)
+			if (!isnan(a->latest[i].f[k].severity))
+				metrics_sample(out, "mlwatch_model_drift_severity",
+				               a->latest[i].f[k].severity, "model",
+				               a->latest[i].model, "feature",
+				               a->latest[i].f[k].name, NULL);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- lifetime ------------------------------------------------------------------------ */
 
 int analyze_start(struct analyze **out, struct collector *c, char *err, size_t errlen)
 {
-	*out = calloc(1, sizeof(**out));
-	if (!*out)
+	struct analyze *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	(*out)->c = c;
+	}
+	a->c = c;
+	a->window_s = c->cfg->collector.window_ms / 1000;
+	a->interval_s = (double)c->cfg->collector.analyze_interval_ms / 1000.0;
+	jsonw_init(&a->hist);
+	jsonw_init(&a->json);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	a->states = calloc(MAX_STATES, sizeof(*a->states));
+	if (!a->states) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (store_open(&a->st, c->db_path, STORE_RW, false, err, errlen))
+		goto fail;
+	a->si = store_ingest_new(&a->st);
+	if (!a->si || store_ingest_max_event_id(a->si, &a->tail_id)) {
+		snprintf(err, errlen, "cannot read %s: %s", c->db_path, store_errmsg(&a->st));
+		goto fail;
+	}
+	if (metrics_register(c->metrics, write_metrics, a) == 0)
+		a->metrics_on = true;
+	if (pthread_create(&a->thread, NULL, thread_main, a) != 0) {
+		snprintf(err, errlen, "cannot start the analysis thread");
+		goto fail;
+	}
+	a->started = true;
+	*out = a;
 	return 0;
+fail:
+	analyze_stop(a);
+	return -1;
 }
 
 void analyze_stop(struct analyze *a)
 {
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stop = true;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	if (a->metrics_on)
+		metrics_unregister(a->c->metrics, write_metrics, a);
+	for (size_t i = 0; i < a->nstates; i++)
+		wstate_free(a->states[i]);
+	free(a->states);
+	for (size_t i = 0; i < a->nmodels; i++)
+		wmodel_free(a->models[i]);
+	free(a->models);
+	for (size_t i = 0; i < a->nlatest; i++) {
+		for (size_t k = 0; k < a->latest[i].nf; k++)
+			free(a->latest[i].f[k].name);
+		free(a->latest[i].f);
+		free(a->latest[i].model);
+	}
+	free(a->latest);
+	jsonw_fini(&a->hist);
+	jsonw_fini(&a->json);
+	store_ingest_free(a->si);
+	store_close(&a->st);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
 	free(a);
 }

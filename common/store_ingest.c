@@ -48,6 +48,7 @@ enum {
 	S_WIN_EVENTS,
 	S_WIN_EVENTS_ALL,
 	S_RANGE_EVENTS,
+	S_WIN_LABELLED,
 	S_MAX_ID,
 	S_WIN_RESULT,
 	S_WF,
@@ -168,6 +169,9 @@ static const char *const sql[S_COUNT] = {
                          "window_start = ?2 ORDER BY id",
     [S_RANGE_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
                        "window_start >= ?4 AND window_start < ?5 AND ts >= ?2 AND ts < ?3 "
+                       "ORDER BY id",
+    [S_WIN_LABELLED] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
+                       "window_start = ?2 AND (label_num IS NOT NULL OR label_str IS NOT NULL) "
                        "ORDER BY id",
     [S_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
     [S_WIN_RESULT] =
@@ -976,6 +980,17 @@ int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_
 	sqlite3_bind_int64(s, 2, start);
 	if (upto_id > 0)
 		sqlite3_bind_int64(s, 3, upto_id);
+	return walk_events(s, cb, arg);
+}
+
+int store_ingest_window_labelled(struct store_ingest *si, int64_t model_id, int64_t start,
+                                 store_event_cb cb, void *arg)
+{
+	sqlite3_stmt *s = prep(si, S_WIN_LABELLED);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_int64(s, 2, start);
 	return walk_events(s, cb, arg);
 }
 

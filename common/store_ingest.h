@@ -177,6 +177,9 @@ int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t
 /* Events of one window with id <= upto_id (0 = no bound), in id order. */
 int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_t start,
                                int64_t upto_id, store_event_cb cb, void *arg);
+/* The labelled events of one window, in id order. */
+int store_ingest_window_labelled(struct store_ingest *si, int64_t model_id, int64_t start,
+                                 store_event_cb cb, void *arg);
 /* Events of a model with ts in [from, to), in id order (reference from a
  * stored range). */
 int store_ingest_range_events(struct store_ingest *si, int64_t model_id, double from, double to,

@@ -1,0 +1,597 @@
+/* windows: see windows.h. */
+#include "windows.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "jsonw.h"
+
+const char *win_task_name(enum win_task t)
+{
+	return t == TASK_CLASSIFICATION ? "classification"
+	       : t == TASK_REGRESSION   ? "regression"
+	                                : NULL;
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	return hash_bytes(1469598103934665603ull, s, strlen(s));
+}
+
+/* ---- model ------------------------------------------------------------------- */
+
+static int reindex(struct wmodel *m)
+{
+	size_t n = 64;
+	uint32_t *idx;
+
+	while (n < m->nf * 2 + 2)
+		n *= 2;
+	idx = calloc(n, sizeof(*idx));
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < m->nf; i++) {
+		size_t j = hash_str(m->f[i].name) & (n - 1);
+		while (idx[j])
+			j = (j + 1) & (n - 1);
+		idx[j] = (uint32_t)i + 1;
+	}
+	free(m->index);
+	m->index = idx;
+	m->nindex = n;
+	return 0;
+}
+
+long wmodel_find(const struct wmodel *m, const char *name)
+{
+	if (!m->nindex)
+		return -1;
+	for (size_t j = hash_str(name) & (m->nindex - 1);; j = (j + 1) & (m->nindex - 1)) {
+		uint32_t k = m->index[j];
+		if (!k)
+			return -1;
+		if (strcmp(m->f[k - 1].name, name) == 0)
+			return (long)k - 1;
+	}
+}
+
+long wmodel_add(struct wmodel *m, const char *name, int kind)
+{
+	long i = wmodel_find(m, name);
+	struct wm_feature *f;
+
+	if (i >= 0)
+		return i;
+	if (m->nf == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 16;
+		struct wm_feature *nf = realloc(m->f, ncap * sizeof(*nf));
+		if (!nf)
+			return -1;
+		m->f = nf;
+		m->cap = ncap;
+	}
+	f = &m->f[m->nf];
+	memset(f, 0, sizeof(*f));
+	f->name = strdup(name);
+	if (!f->name)
+		return -1;
+	f->kind = kind;
+	m->nf++;
+	if (m->nf * 2 + 2 > m->nindex) {
+		if (reindex(m)) {
+			free(f->name);
+			m->nf--;
+			return -1;
+		}
+	} else {
+		size_t j = hash_str(name) & (m->nindex - 1);
+		while (m->index[j])
+			j = (j + 1) & (m->nindex - 1);
+		m->index[j] = (uint32_t)m->nf;
+	}
+	return (long)m->nf - 1;
+}
+
+struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_config *cfg)
+{
+	struct wmodel *m = calloc(1, sizeof(*m));
+
+	if (!m || !(m->name = strdup(name)) || reindex(m))
+		goto fail;
+	m->id = id;
+	if (!cfg)
+		return m;
+	if (cfg->task && strcmp(cfg->task, "classification") == 0) {
+		m->task = TASK_CLASSIFICATION;
+		m->task_fixed = true;
+	} else if (cfg->task && strcmp(cfg->task, "regression") == 0) {
+		m->task = TASK_REGRESSION;
+		m->task_fixed = true;
+	}
+	for (size_t i = 0; i < cfg->n_features; i++) {
+		const struct model_feature_config *fc = &cfg->features[i];
+		long k = wmodel_add(m, fc->name, (int)fc->kind);
+		if (k < 0)
+			goto fail;
+		m->f[k].kind_fixed = fc->kind != KIND_AUTO;
+		if (fc->method)
+			drift_method_parse(fc->method, &m->f[k].opts.method);
+		m->f[k].opts.threshold = fc->threshold;
+	}
+	return m;
+fail:
+	wmodel_free(m);
+	return NULL;
+}
+
+void wmodel_reset_references(struct wmodel *m)
+{
+	for (size_t i = 0; i < m->nf; i++) {
+		if (m->f[i].has_ref)
+			drift_ref_fini(&m->f[i].ref);
+		m->f[i].has_ref = false;
+	}
+	if (m->has_calib)
+		quality_calib_fini(&m->calib);
+	m->has_calib = false;
+}
+
+void wmodel_free(struct wmodel *m)
+{
+	if (!m)
+		return;
+	wmodel_reset_references(m);
+	for (size_t i = 0; i < m->nf; i++)
+		free(m->f[i].name);
+	free(m->f);
+	free(m->index);
+	free(m->name);
+	free(m);
+}
+
+int wmodel_set_kind(struct wmodel *m, const char *name, int kind, bool from_reference)
+{
+	long i = wmodel_add(m, name, 0);
+	if (i < 0)
+		return -1;
+	if (!m->f[i].kind_fixed || m->f[i].kind == 0) {
+		m->f[i].kind = kind;
+		if (from_reference)
+			m->f[i].kind_fixed = true;
+	}
+	m->f[i].persisted = true;
+	return 0;
+}
+
+int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uint8_t *profile,
+                         size_t len)
+{
+	long i = wmodel_add(m, name, 0);
+	struct wm_feature *f;
+
+	if (i < 0)
+		return -1;
+	f = &m->f[i];
+	if (f->has_ref)
+		drift_ref_fini(&f->ref);
+	f->has_ref = false;
+	if (drift_ref_decode(&f->ref, profile, len) != 0)
+		return -1;
+	f->has_ref = true;
+	if (!f->kind_fixed || f->kind == 0) {
+		f->kind = kind;
+		f->kind_fixed = true;
+	}
+	return 0;
+}
+
+int wmodel_set_calibration(struct wmodel *m, const uint8_t *profile, size_t len)
+{
+	if (m->has_calib)
+		quality_calib_fini(&m->calib);
+	m->has_calib = false;
+	if (quality_calib_decode(&m->calib, profile, len) != 0)
+		return -1;
+	m->has_calib = true;
+	return 0;
+}
+
+/* ---- window state ---------------------------------------------------------------- */
+
+struct wstate *wstate_new(int64_t model_id, int64_t start)
+{
+	struct wstate *w = calloc(1, sizeof(*w));
+	if (w) {
+		w->model_id = model_id;
+		w->start = start;
+	}
+	return w;
+}
+
+void wstate_free(struct wstate *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->nf; i++) {
+		sample_reservoir_fini(&w->f[i].res);
+		sample_cats_fini(&w->f[i].cats);
+	}
+	free(w->f);
+	free(w);
+}
+
+static int ensure(struct wstate *w, size_t nf)
+{
+	struct wfeat *nv;
+	if (nf <= w->nf)
+		return 0;
+	nv = realloc(w->f, nf * sizeof(*nv));
+	if (!nv)
+		return -1;
+	memset(nv + w->nf, 0, (nf - w->nf) * sizeof(*nv));
+	for (size_t i = w->nf; i < nf; i++)
+		sample_cats_init(&nv[i].cats, WIN_CATS_MAX);
+	w->f = nv;
+	w->nf = nf;
+	return 0;
+}
+
+const char *win_class_name(const struct value *v, char *buf, size_t cap)
+{
+	if (v->kind == VALUE_STRING)
+		return v->str;
+	if (v->kind == VALUE_NUMBER) {
+		jsonw_format_double(buf, cap, v->num);
+		return buf;
+	}
+	return NULL;
+}
+
+/* One value of feature i: kind 1 with num, kind 2 with str. */
+static int fold_value(struct wstate *w, struct wmodel *m, long i, int kind, double num,
+                      const char *str, bool *changed)
+{
+	struct wm_feature *mf = &m->f[i];
+	struct wfeat *f;
+
+	if (mf->kind == 0) {
+		mf->kind = kind; /* first seen wins */
+		*changed = true;
+	}
+	if (ensure(w, m->nf))
+		return -1;
+	f = &w->f[i];
+	if (mf->kind != kind) {
+		f->type_errors++;
+		return 0;
+	}
+	bool ref_ok = mf->has_ref && (int)mf->ref.kind + 1 == kind;
+	if (kind == 1) {
+		if (!f->res_init) {
+			uint64_t seed = hash_bytes(hash_str(mf->name), &w->start, sizeof(w->start));
+			seed = hash_bytes(seed, &w->model_id, sizeof(w->model_id));
+			sample_reservoir_init(&f->res, SAMPLE_WINDOW_MAX, seed);
+			f->res_init = true;
+		}
+		if (sample_reservoir_add(&f->res, num) != 0)
+			return -1;
+		if (ref_ok && drift_out_of_range(&mf->ref, num))
+			f->out_of_range++;
+	} else {
+		size_t len = strlen(str);
+		if (len > SAMPLE_CAT_NAME_MAX)
+			len = SAMPLE_CAT_NAME_MAX;
+		if (sample_cats_add(&f->cats, str, len, 1) != 0)
+			return -1;
+		if (ref_ok && drift_is_new_category(&mf->ref, str, len))
+			f->new_category++;
+	}
+	f->n++;
+	return 0;
+}
+
+static enum win_task task_of(const struct store_raw_event *e)
+{
+	if (e->prediction.kind == VALUE_STRING)
+		return TASK_CLASSIFICATION;
+	/* A number with a probability is a class index; without one, a
+	 * regression value. */
+	return e->has_score || e->scores_json ? TASK_CLASSIFICATION : TASK_REGRESSION;
+}
+
+bool win_confidence(const struct store_raw_event *e, double *conf)
+{
+	char buf[64];
+	const char *cls = win_class_name(&e->prediction, buf, sizeof(buf));
+
+	if (!cls)
+		return false;
+	if (e->scores_json) {
+		cJSON *o = cJSON_Parse(e->scores_json);
+		const cJSON *p = o ? cJSON_GetObjectItemCaseSensitive(o, cls) : NULL;
+		bool ok = cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble <= 1;
+		if (ok)
+			*conf = p->valuedouble;
+		cJSON_Delete(o);
+		if (ok)
+			return true;
+	}
+	if (!e->has_score)
+		return false;
+	/* Binary 0/1 without `scores`: score is P(class 1). */
+	if (!e->scores_json && e->prediction.kind == VALUE_NUMBER && e->prediction.num == 0)
+		*conf = 1.0 - e->score;
+	else
+		*conf = e->score;
+	return true;
+}
+
+int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event *e, bool *changed)
+{
+	cJSON *root = NULL;
+	const cJSON *it;
+	int rc = -1;
+	long i;
+
+	if (e->features_json) {
+		root = cJSON_Parse(e->features_json);
+		cJSON_ArrayForEach(it, root)
+		{
+			int kind = cJSON_IsNumber(it) ? 1 : cJSON_IsString(it) ? 2 : 0;
+			if (!it->string || it->string[0] == '@')
+				continue;
+			i = wmodel_find(m, it->string);
+			if (i < 0) {
+				i = wmodel_add(m, it->string, kind);
+				if (i < 0)
+					goto out;
+				if (kind)
+					*changed = true;
+			}
+			if (kind == 0)
+				continue; /* missing: counted as events - n - errors */
+			if (fold_value(w, m, i, kind, kind == 1 ? it->valuedouble : 0,
+			               kind == 2 ? it->valuestring : NULL, changed))
+				goto out;
+		}
+	}
+	if (e->prediction.kind != VALUE_NONE) {
+		char buf[64];
+		if (m->task == TASK_UNKNOWN) {
+			m->task = task_of(e);
+			*changed = true;
+		}
+		int kind = m->task == TASK_CLASSIFICATION ? 2 : 1;
+		i = wmodel_add(m, WIN_PREDICTION, 0);
+		if (i < 0)
+			goto out;
+		if (m->f[i].kind == 0) {
+			m->f[i].kind = kind;
+			*changed = true;
+		}
+		if (kind == 2) {
+			if (fold_value(w, m, i, 2, 0,
+			               win_class_name(&e->prediction, buf, sizeof(buf)), changed))
+				goto out;
+		} else if (e->prediction.kind == VALUE_NUMBER) {
+			if (fold_value(w, m, i, 1, e->prediction.num, NULL, changed))
+				goto out;
+		} else if (fold_value(w, m, i, 2, 0, e->prediction.str, changed)) {
+			goto out; /* a class name for a regression model: type error */
+		}
+	}
+	if (e->has_score) {
+		i = wmodel_add(m, WIN_SCORE, 1);
+		if (i < 0 || fold_value(w, m, i, 1, e->score, NULL, changed))
+			goto out;
+	}
+	if (m->task == TASK_CLASSIFICATION) {
+		double conf;
+		if (win_confidence(e, &conf))
+			quality_est_add(&w->est, m->has_calib ? &m->calib : NULL, conf);
+	}
+	rc = ensure(w, m->nf);
+out:
+	cJSON_Delete(root);
+	w->events++;
+	if (e->id > w->upto_id)
+		w->upto_id = e->id;
+	return rc;
+}
+
+/* ---- results ------------------------------------------------------------------------ */
+
+static void json_array_num(struct jsonw *j, const char *key, const double *v, size_t n)
+{
+	jsonw_str(j, key, strlen(key));
+	jsonw_raw(j, ":[", 2);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jsonw_char(j, ',');
+		jsonw_num(j, v[i]);
+	}
+	jsonw_char(j, ']');
+}
+
+static void json_array_u64(struct jsonw *j, const char *key, const uint64_t *v, size_t n)
+{
+	jsonw_str(j, key, strlen(key));
+	jsonw_raw(j, ":[", 2);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jsonw_char(j, ',');
+		jsonw_num(j, (double)v[i]);
+	}
+	jsonw_char(j, ']');
+}
+
+/* Cell names of a categorical reference: top categories, "other" when
+ * the reference had more, then "new". */
+static void json_ref_cells(struct jsonw *j, const struct drift_ref *ref)
+{
+	const struct sample_cats *t = &ref->cats;
+	jsonw_raw(j, "\"cells\":[", 9);
+	for (size_t c = 0; c < t->ntop; c++) {
+		const struct sample_cat *cat = &t->cats[t->top[c]];
+		jsonw_str(j, cat->name, cat->name_len);
+		jsonw_char(j, ',');
+	}
+	if (t->has_other)
+		jsonw_raw(j, "\"other\",", 8);
+	jsonw_raw(j, "\"new\"]", 6);
+}
+
+int win_ref_hist(const struct drift_ref *ref, struct jsonw *out)
+{
+	jsonw_reset(out);
+	if (ref->kind == DRIFT_NUMERIC) {
+		uint64_t counts[SAMPLE_BINS] = {0};
+		if (ref->n)
+			sample_bin_counts(ref->edges, ref->sorted, (size_t)ref->n, counts);
+		jsonw_char(out, '{');
+		json_array_num(out, "edges", ref->edges, SAMPLE_BINS - 1);
+		jsonw_char(out, ',');
+		json_array_u64(out, "counts", counts, SAMPLE_BINS);
+		jsonw_char(out, '}');
+	} else {
+		uint64_t counts[DRIFT_MAX_CELLS] = {0};
+		size_t nc = ref->ncells;
+		for (size_t c = 0; c + 1 < nc; c++)
+			counts[c] = sample_cats_cell_count(&ref->cats, c);
+		jsonw_char(out, '{');
+		json_ref_cells(out, ref);
+		jsonw_char(out, ',');
+		json_array_u64(out, "counts", counts, nc);
+		jsonw_char(out, '}');
+	}
+	return out->oom ? -1 : 0;
+}
+
+/* Without a reference, a categorical window still gets a histogram of its
+ * own most frequent categories (for the dashboard). */
+static void hist_own_cats(const struct wfeat *f, struct jsonw *out)
+{
+	struct sample_cats *t = (struct sample_cats *)&f->cats;
+	uint64_t counts[SAMPLE_CATS_TOP + 1] = {0};
+	size_t nc;
+
+	if (t->n == 0 || sample_cats_rank(t, SAMPLE_CATS_TOP) != 0)
+		return;
+	nc = sample_cats_ncells(t);
+	for (size_t c = 0; c < nc; c++)
+		counts[c] = sample_cats_cell_count(t, c);
+	jsonw_raw(out, "{\"cells\":[", 10);
+	for (size_t c = 0; c < t->ntop; c++) {
+		if (c)
+			jsonw_char(out, ',');
+		jsonw_str(out, t->cats[t->top[c]].name, t->cats[t->top[c]].name_len);
+	}
+	if (t->has_other)
+		jsonw_raw(out, ",\"other\"", 8);
+	jsonw_raw(out, "],", 2);
+	json_array_u64(out, "counts", counts, nc);
+	jsonw_char(out, '}');
+}
+
+int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t fi,
+                          struct store_feature_row *fr, struct store_drift_row *dr,
+                          struct jsonw *hist)
+{
+	const struct wm_feature *mf = &m->f[fi];
+	static const struct wfeat empty;
+	const struct wfeat *f = fi < w->nf ? &w->f[fi] : &empty;
+	struct drift_result r;
+	double events = (double)w->events;
+	uint64_t valid_or_err = f->n + f->type_errors;
+	int kind = mf->kind ? mf->kind : (mf->has_ref ? (int)mf->ref.kind + 1 : 1);
+	bool ref_ok = mf->has_ref && (int)mf->ref.kind + 1 == kind;
+	int rc;
+
+	memset(fr, 0, sizeof(*fr));
+	memset(dr, 0, sizeof(*dr));
+	jsonw_reset(hist);
+	fr->feature = mf->name;
+	fr->kind = kind;
+	fr->n = f->n;
+	fr->missing = w->events > valid_or_err ? w->events - valid_or_err : 0;
+	fr->type_errors = f->type_errors;
+	fr->out_of_range = f->out_of_range;
+	fr->new_category = f->new_category;
+
+	dr->feature = mf->name;
+	dr->kind = kind;
+	dr->n = f->n;
+	dr->numeric = kind == 1;
+	dr->missing_rate = events > 0 ? (double)fr->missing / events : 0;
+	dr->type_error_rate = events > 0 ? (double)f->type_errors / events : 0;
+	if (!ref_ok) {
+		dr->insufficient = true;
+		if (kind == 2)
+			hist_own_cats(f, hist);
+		dr->cur_hist = hist->len && !hist->oom ? hist->buf : NULL;
+		return hist->oom ? -1 : 0;
+	}
+	dr->has_ref = true;
+	dr->n_ref = mf->ref.n;
+	dr->out_of_range_rate = f->n ? (double)f->out_of_range / (double)f->n : 0;
+	dr->new_category_rate = f->n ? (double)f->new_category / (double)f->n : 0;
+	if (kind == 1) {
+		uint64_t counts[SAMPLE_BINS] = {0};
+		const double *v = f->res_init ? f->res.values : NULL;
+		size_t n = f->res_init ? f->res.len : 0;
+		rc = drift_numeric(&mf->ref, v, n, &mf->opts, &r);
+		if (rc)
+			return -1;
+		if (n)
+			sample_bin_counts(mf->ref.edges, v, n, counts);
+		jsonw_char(hist, '{');
+		json_array_num(hist, "edges", mf->ref.edges, SAMPLE_BINS - 1);
+		jsonw_char(hist, ',');
+		json_array_u64(hist, "counts", counts, SAMPLE_BINS);
+		jsonw_char(hist, '}');
+		dr->ks = r.ks;
+		dr->ks_p = r.ks_p;
+		dr->wasserstein = r.wasserstein;
+	} else {
+		uint64_t counts[DRIFT_MAX_CELLS] = {0};
+		size_t nc = mf->ref.ncells;
+		for (size_t i = 0; i < f->cats.n; i++) {
+			const struct sample_cat *c = &f->cats.cats[i];
+			int cell = drift_ref_cell(&mf->ref, c->name, c->name_len);
+			counts[cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1] += c->count;
+		}
+		counts[nc - 1] += f->cats.overflow; /* names past the bound: unknown */
+		rc = drift_categorical(&mf->ref, counts, nc, &mf->opts, &r);
+		if (rc)
+			return -1;
+		jsonw_char(hist, '{');
+		json_ref_cells(hist, &mf->ref);
+		jsonw_char(hist, ',');
+		json_array_u64(hist, "counts", counts, nc);
+		jsonw_char(hist, '}');
+		dr->chi2 = r.chi2;
+		dr->chi2_p = r.chi2_p;
+	}
+	dr->psi = r.psi;
+	dr->js = r.js;
+	dr->method = drift_method_name(r.method);
+	dr->score = r.score;
+	dr->threshold = r.threshold;
+	dr->severity = r.severity;
+	dr->drifted = r.drifted;
+	dr->insufficient = r.insufficient;
+	dr->cur_hist = hist->oom ? NULL : hist->buf;
+	return hist->oom ? -1 : 0;
+}

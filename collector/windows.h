@@ -1,0 +1,133 @@
+/* windows: what the analysis knows about a model (feature kinds, reference
+ * profiles, calibration, task) and the per-window state folded from its
+ * sampled events (feature samples, category counts, quality counters,
+ * estimated accuracy), and the results computed from them. Pure
+ * computation: no database, no threads (analyze.c does that).
+ *
+ * Kinds: a feature's kind is fixed per model: the [model] section's kind.F
+ * wins, then the reference's, then the first value seen. A value of the
+ * other kind is a type error for that feature; the rest of the event is
+ * kept. The outputs are monitored as features named "@prediction"
+ * (categorical for classification, numeric for regression) and "@score".
+ *
+ * Ownership: wmodel_* and wstate_* own everything they allocate; free with
+ * wmodel_free / wstate_free. Not thread-safe. */
+#ifndef MLW_WINDOWS_H
+#define MLW_WINDOWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drift.h"
+#include "quality.h"
+#include "sample.h"
+#include "store_ingest.h"
+
+struct jsonw;
+struct model_config;
+
+#define WIN_PREDICTION "@prediction"
+#define WIN_SCORE      "@score"
+/* Distinct categories counted exactly per feature and window. */
+#define WIN_CATS_MAX 10000
+
+enum win_task { TASK_UNKNOWN = 0, TASK_CLASSIFICATION = 1, TASK_REGRESSION = 2 };
+const char *win_task_name(enum win_task t);
+
+struct wm_feature {
+	char *name;
+	int kind;        /* 1 numeric, 2 categorical, 0 unknown yet */
+	bool kind_fixed; /* from config or reference: observed values cannot change it */
+	bool has_ref;
+	struct drift_ref ref;
+	struct drift_opts opts;
+	bool persisted; /* its kind is in the features table */
+};
+
+struct wmodel {
+	int64_t id;
+	char *name;
+	enum win_task task;
+	bool task_fixed; /* from config */
+	bool task_persisted;
+	struct wm_feature *f;
+	size_t nf, cap;
+	uint32_t *index; /* open addressing over f, idx + 1 */
+	size_t nindex;
+	bool has_calib;
+	struct quality_calib calib;
+	double ref_version;
+};
+
+/* A new model context; cfg (may be NULL) gives kinds, methods, thresholds
+ * and the task. Returns NULL when out of memory. */
+struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_config *cfg);
+void wmodel_free(struct wmodel *m);
+/* Index of feature name, or -1. */
+long wmodel_find(const struct wmodel *m, const char *name);
+/* Index of name, adding it with kind (0 = not known yet) when absent;
+ * -1 when out of memory. */
+long wmodel_add(struct wmodel *m, const char *name, int kind);
+/* Sets a kind from the features table (observed earlier or by a
+ * reference), unless the config fixed it. */
+int wmodel_set_kind(struct wmodel *m, const char *name, int kind, bool from_reference);
+/* Installs a reference profile (decoded from its BLOB) for feature. The
+ * reference fixes the kind unless the config did. -1 on a bad profile. */
+int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uint8_t *profile,
+                         size_t len);
+int wmodel_set_calibration(struct wmodel *m, const uint8_t *profile, size_t len);
+/* Drops references, calibration and observed kinds (before a reload). */
+void wmodel_reset_references(struct wmodel *m);
+
+/* ---- per-window state ---------------------------------------------------- */
+
+struct wfeat {
+	uint64_t n; /* valid values */
+	uint64_t type_errors, out_of_range, new_category;
+	bool res_init;
+	struct sample_reservoir res; /* numeric values */
+	struct sample_cats cats;     /* categorical counts */
+};
+
+struct wstate {
+	int64_t model_id, start;
+	int64_t upto_id; /* events with id <= upto_id are folded */
+	uint64_t events;
+	struct wfeat *f; /* parallel to the model's features */
+	size_t nf;
+	struct quality_est est;
+	/* signature of the last computation, to skip unchanged windows */
+	uint64_t sig_count, sig_sampled, sig_labelled, sig_errors;
+	int64_t sig_upto;
+	double sig_ref;
+	bool computed;
+	double used; /* monotonic time of last use, for eviction */
+};
+
+struct wstate *wstate_new(int64_t model_id, int64_t start);
+void wstate_free(struct wstate *w);
+
+/* Folds one stored event into w. When the event fixes the kind of a new
+ * feature (or the model's task), *changed is set so the caller persists
+ * it. Returns 0, -1 when out of memory (w is still consistent). */
+int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event *e, bool *changed);
+
+/* The predicted class's confidence of an event for the estimated accuracy
+ * (quality.h's rule); false when the event has none. */
+bool win_confidence(const struct store_raw_event *e, double *conf);
+/* A prediction or label as a class name ("1" for 1.0) into buf. */
+const char *win_class_name(const struct value *v, char *buf, size_t cap);
+
+/* Window results of feature fi (index in the model): the window_features
+ * row and the drift row (the histogram JSON goes into hist, which the row
+ * points to). Returns 0, -1 when out of memory. */
+int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t fi,
+                          struct store_feature_row *fr, struct store_drift_row *dr,
+                          struct jsonw *hist);
+
+/* A reference histogram in the dashboard's JSON format ({"edges","counts"}
+ * or {"cells","counts"}), for reference.hist. */
+int win_ref_hist(const struct drift_ref *ref, struct jsonw *out);
+
+#endif
