@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "cmd_webhook.h"
 #include "dash.h"
 #include "log.h"
 #include "text.h"
@@ -25,6 +26,7 @@ static const char usage[] =
     "  reference import --model M FILE | reference show --model M\n"
     "  export --model M [--since DUR] --format csv|jsonl\n"
     "  demo [--seconds N]\n"
+    "  webhook-listen --listen HOST:PORT [--secret-file F]\n"
     "\n"
     "  --json       machine-readable output (the shapes of mlwatch(1))\n"
     "  --since DUR  how far back (default 1h)\n"
@@ -49,6 +51,7 @@ static const struct {
     {"top", dash_main},       {"status", cmd_status},     {"drift", cmd_drift},
     {"latency", cmd_latency}, {"accuracy", cmd_accuracy}, {"alerts", cmd_alerts},
     {"silence", cmd_silence}, {"ack", cmd_ack},           {"export", cmd_export},
+    {"webhook-listen", cmd_webhook_listen},
 };
 
 int main(int argc, char **argv)

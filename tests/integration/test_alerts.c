@@ -571,3 +571,57 @@ Test(alerts, no_data_fires_when_traffic_stops_and_resolves_when_it_returns)
 	cproc_cleanup(&c);
 	free(u), free(cf);
 }
+
+/* ---- mlwatch webhook-listen as the receiver ------------------------------------ */
+
+Test(alerts, webhook_listen_prints_and_verifies_what_mlwatchd_sends)
+{
+	struct cproc c;
+	struct traffic t;
+	struct h_proc good, bad;
+	char conf[2048], secret[600], wrong[600], glog[600], blog[600], ga[64], ba[64];
+	int gp = h_free_port(), bp = h_free_port();
+	char *mlwatch = h_bin("mlwatch");
+
+	cproc_init(&c, "alerts-listen");
+	snprintf(secret, sizeof(secret), "%s/hook.secret", c.dir);
+	snprintf(wrong, sizeof(wrong), "%s/wrong.secret", c.dir);
+	cr_assert_eq(h_write_file(secret, "s3cret\n", 7), 0);
+	cr_assert_eq(h_write_file(wrong, "not-it\n", 7), 0);
+	snprintf(glog, sizeof(glog), "%s/good.log", c.dir);
+	snprintf(blog, sizeof(blog), "%s/bad.log", c.dir);
+	snprintf(ga, sizeof(ga), "127.0.0.1:%d", gp);
+	snprintf(ba, sizeof(ba), "127.0.0.1:%d", bp);
+	char *gargv[] = {mlwatch, "webhook-listen", "--listen", ga, "--secret-file", secret, NULL};
+	char *bargv[] = {mlwatch, "webhook-listen", "--listen", ba, "--secret-file", wrong, NULL};
+	cr_assert_eq(h_spawn(&good, gargv, glog, NULL), 0);
+	cr_assert_eq(h_spawn(&bad, bargv, blog, NULL), 0);
+	cr_assert(h_wait_port(gp, 10) && h_wait_port(bp, 10), "webhook-listen did not start");
+	snprintf(conf, sizeof(conf),
+	         "[alert busy]\nmodel = fraud\nexpr = rps > 1 over 2s\nreceivers = good, bad\n"
+	         "summary = {model} serves {value} requests/s\n"
+	         "[receiver good]\ntype = webhook\nurl = http://%s/alerts\nsecret_file = %s\n"
+	         "[receiver bad]\ntype = webhook\nurl = http://%s/alerts\nsecret_file = %s\n",
+	         ga, secret, ba, secret);
+	char *cf = write_conf(&c, conf);
+	start(&c, cf);
+	traffic_start(&t, c.url, FAST);
+	cr_assert(h_wait_log(glog,
+	                     "received status=firing rule=busy model=fraud severity=warn "
+	                     "signature=valid format=webhook",
+	                     5 * cproc_slow()),
+	          "see %s", glog);
+	cr_assert(h_wait_log(glog, "  summary: fraud serves ", 1));
+	cr_assert(h_wait_log(blog,
+	                     "received status=firing rule=busy model=fraud severity=warn "
+	                     "signature=invalid format=webhook",
+	                     5 * cproc_slow()),
+	          "a listener with another secret says invalid; see %s", blog);
+	traffic_stop(&t);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cr_assert_eq(h_stop(&good, SIGTERM, 5), 0);
+	cr_assert_eq(h_stop(&bad, SIGTERM, 5), 0);
+	cr_assert(h_wait_log(glog, "stopped after 1 alert(s)", 1));
+	cproc_cleanup(&c);
+	free(cf), free(mlwatch);
+}
