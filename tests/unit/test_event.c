@@ -253,12 +253,14 @@ Test(event, deep_nesting_is_rejected_without_crash)
 {
 	size_t depth = 100000;
 	char *b = malloc(depth * 2 + 64);
-	size_t o = (size_t)sprintf(b, "{\"model\":\"m\",\"features\":{\"x\":");
+	const char head[] = "{\"model\":\"m\",\"features\":{\"x\":";
+	size_t o = sizeof(head) - 1;
+	memcpy(b, head, o);
 	for (size_t i = 0; i < depth; i++)
 		b[o++] = '[';
 	for (size_t i = 0; i < depth; i++)
 		b[o++] = ']';
-	strcpy(b + o, "}}");
+	memcpy(b + o, "}}", 3);
 	cr_assert_eq(parse(b), -1);
 	cr_assert(strstr(err.reason, "invalid JSON"), "%s", err.reason);
 	free(b);
