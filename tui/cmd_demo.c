@@ -444,7 +444,7 @@ static int run_headless(struct demo *d, int seconds)
 	return missing || bad_sig ? 1 : 0;
 }
 
-int cmd_demo(struct mlw_config *cfg, const struct cli_result *res, const char *argv0)
+int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 {
 	struct demo d;
 	pthread_t sim;
@@ -469,7 +469,7 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res, const char *a
 		}
 		seconds = (int)v;
 	}
-	if (!realpath("/proc/self/exe", d.self) && !realpath(argv0, d.self)) {
+	if (!realpath("/proc/self/exe", d.self)) {
 		fprintf(stderr, "mlwatch: error: cannot find my own binary\n");
 		return 1;
 	}

@@ -10,6 +10,6 @@
 #include "cli.h"
 #include "config.h"
 
-int cmd_demo(struct mlw_config *cfg, const struct cli_result *res, const char *argv0);
+int cmd_demo(struct mlw_config *cfg, const struct cli_result *res);
 
 #endif

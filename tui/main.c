@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "cmd_demo.h"
 #include "cmd_webhook.h"
 #include "dash.h"
 #include "log.h"
@@ -52,6 +53,7 @@ static const struct {
     {"latency", cmd_latency}, {"accuracy", cmd_accuracy}, {"alerts", cmd_alerts},
     {"silence", cmd_silence}, {"ack", cmd_ack},           {"export", cmd_export},
     {"webhook-listen", cmd_webhook_listen},
+    {"demo", cmd_demo},
 };
 
 int main(int argc, char **argv)
