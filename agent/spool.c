@@ -58,6 +58,8 @@ struct spool {
 	size_t n_spans, cap_spans;
 	uint64_t live_bytes, live_records;
 	struct timespec last_save;
+	time_t last_drop_log;
+	uint64_t quiet_drops;
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -290,16 +292,29 @@ static void delete_segment(struct spool *s, size_t idx)
 	s->n_segs--;
 }
 
-/* Moves a cursor at the end of a segment that is not the last to the start
- * of the next one. */
+/* Moves a cursor at the end of a segment that is not the last, or in a
+ * segment deleted since, to the start of the next one. */
 static void normalize(struct spool *s, struct spool_pos *p)
 {
-	size_t i;
-	struct seg *sg;
-
-	while ((sg = seg_find(s, p->seg, &i)) && i + 1 < s->n_segs && p->off >= sg->size) {
-		p->seg = s->segs[i + 1].id;
-		p->off = 0;
+	for (;;) {
+		size_t i;
+		struct seg *sg = seg_find(s, p->seg, &i);
+		if (!sg) {
+			size_t k = 0;
+			while (k < s->n_segs && s->segs[k].id < p->seg)
+				k++;
+			if (k == s->n_segs)
+				return;
+			p->seg = s->segs[k].id;
+			p->off = 0;
+			continue;
+		}
+		if (i + 1 < s->n_segs && p->off >= sg->size) {
+			p->seg = s->segs[i + 1].id;
+			p->off = 0;
+			continue;
+		}
+		return;
 	}
 }
 
@@ -328,6 +343,7 @@ static void advance_commit(struct spool *s)
 		delete_segment(s, 0);
 		deleted = true;
 	}
+	normalize(s, &s->rd);
 	if (moved) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -681,10 +697,11 @@ int spool_append(struct spool *s, uint64_t seq, const uint8_t *buf, size_t len, 
 		return 1;
 	}
 	while (s->live_bytes + size > s->max_bytes && spool_has_unread(s)) {
-		uint64_t before = s->live_bytes;
+		struct spool_pos before = s->rd;
+		uint64_t live = s->live_bytes;
 		drop_oldest(s, drop);
-		if (s->live_bytes == before && !spool_has_unread(s))
-			break;
+		if (s->live_bytes == live && s->rd.seg == before.seg && s->rd.off == before.off)
+			break; /* no progress (read error): do not spin */
 	}
 	last = seg_last(s);
 	rc = open_write_segment(s, last && last->size >= s->seg_target);
