@@ -57,7 +57,7 @@ static size_t check_all_once(int n, int first_expected)
 	size_t disorder = 0;
 	int prev = -1;
 	for (size_t i = 0; i < m; i++) {
-		int id = atoi(ev[i].id + 2);
+		int id = (int)strtol(ev[i].id + 2, NULL, 10);
 		cr_assert(id >= first_expected && id < n, "unexpected id %s", ev[i].id);
 		cr_assert_eq(seen[id], 0, "id %s arrived twice", ev[i].id);
 		seen[id] = 1;

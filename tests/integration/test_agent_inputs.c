@@ -1,0 +1,345 @@
+/* The agent's other inputs against a fake collector: KServe CloudEvents
+ * pairs (v1 and v2) become events with features, prediction and latency;
+ * unpaired halves expire and are counted; a tailed JSONL file loses and
+ * duplicates no line across rename rotation, copytruncate and agent
+ * restarts; datagrams (unix and udp) are counted one for one and garbage is
+ * counted, not fatal. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../lib/agent_proc.h"
+#include "../lib/fake_collector.h"
+#include "../lib/harness.h"
+#include "clock.h"
+
+static struct agent_proc ag;
+static struct fake_collector *fc;
+
+static void setup(void)
+{
+	cr_assert_eq(ap_init(&ag, "agent-inputs"), 0);
+	fc = fc_start(ag.collector);
+	cr_assert_not_null(fc);
+}
+
+static void teardown(void)
+{
+	if (ag.p.pid > 0)
+		cr_expect_eq(ap_stop(&ag), 0, "agent exit status");
+	fc_free(fc);
+	ap_cleanup(&ag);
+}
+
+/* ---- KServe ------------------------------------------------------------ */
+
+static long kserve(const char *id, const char *type, double ts, const char *svc, const char *body,
+                   char **resp)
+{
+	char hid[200], htype[200], htime[100], hsvc[200], t[64];
+	const char *h[] = {hid,
+	                   htype,
+	                   htime,
+	                   hsvc,
+	                   "ce-specversion: 1.0",
+	                   "ce-source: http://localhost:9081/",
+	                   "Content-Type: application/json",
+	                   NULL};
+	snprintf(hid, sizeof(hid), "ce-id: %s", id);
+	snprintf(htype, sizeof(htype), "ce-type: org.kubeflow.serving.inference.%s", type);
+	snprintf(htime, sizeof(htime), "ce-time: %s", clock_format_rfc3339(ts, t, sizeof(t)));
+	snprintf(hsvc, sizeof(hsvc), "ce-inferenceservicename: %s", svc);
+	return ap_post(&ag, "/v1/kserve", body, strlen(body), h, false, resp);
+}
+
+static const struct fc_event *find(const struct fc_event *ev, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].id && strcmp(ev[i].id, id) == 0)
+			return &ev[i];
+	return NULL;
+}
+
+Test(agent_kserve, v1_and_v2_pairs_become_events, .init = setup, .fini = teardown)
+{
+	double t0 = floor(clock_now()) - 10;
+	char *resp;
+
+	cr_assert_eq(ap_start(&ag, NULL), 0);
+	cr_assert_eq(kserve("req-1", "request", t0, "sklearn-iris",
+	                    "{\"instances\": [[6.8, 2.8, 4.8, 1.4]]}", &resp),
+	             202);
+	cr_expect_str_eq(resp, "{\"accepted\":0,\"sampled\":0}\n", "a half waits");
+	free(resp);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_kserve_pending", NULL), 1);
+	cr_assert_eq(kserve("req-1", "response", t0 + 0.012, "sklearn-iris",
+	                    "{\"predictions\": [1]}", &resp),
+	             202);
+	cr_expect_str_eq(resp, "{\"accepted\":1,\"sampled\":1}\n");
+	free(resp);
+
+	/* v2, two instances, response first; probabilities as a second output. */
+	cr_assert_eq(
+	    kserve("v2", "response", t0 + 1.25, "iris-v2",
+	           "{\"model_name\":\"iris\",\"model_version\":\"3\",\"outputs\":["
+	           "{\"name\":\"predict\",\"shape\":[2],\"datatype\":\"INT64\",\"data\":[1,"
+	           "2]},"
+	           "{\"name\":\"proba\",\"shape\":[2,3],\"datatype\":\"FP32\",\"data\":["
+	           "0.1,0.7,0.2,0.1,0.1,0.8]}]}",
+	           NULL),
+	    202);
+	cr_assert_eq(kserve("v2", "request", t0 + 1, "iris-v2",
+	                    "{\"inputs\":[{\"name\":\"input-0\",\"shape\":[2,4],\"datatype\":"
+	                    "\"FP32\",\"data\":[[6.8,2.8,4.8,1.4],[6.0,3.4,4.5,1.6]]}]}",
+	                    &resp),
+	             202);
+	cr_expect_str_eq(resp, "{\"accepted\":2,\"sampled\":2}\n");
+	free(resp);
+
+	cr_assert(fc_wait_events(fc, 3, 10));
+	size_t n;
+	struct fc_event *ev = fc_events_copy(fc, &n);
+	const struct fc_event *e = find(ev, n, "req-1");
+	cr_assert_not_null(e);
+	cr_expect_str_eq(e->model, "sklearn-iris");
+	cr_expect_eq(e->n_features, 4);
+	cr_expect_str_eq(e->first_feature, "x0=6.7999999999999998");
+	cr_expect_str_eq(e->prediction, "1");
+	cr_expect(e->has_latency);
+	cr_expect_float_eq(e->latency_ms, 12, 1e-3);
+	cr_expect_float_eq(e->ts, t0, 1e-6);
+	e = find(ev, n, "v2/1");
+	cr_assert_not_null(e);
+	cr_expect_str_eq(e->model, "iris-v2");
+	cr_expect_eq(e->n_features, 4);
+	cr_expect_str_eq(e->first_feature, "input-0[0]=6");
+	cr_expect_str_eq(e->prediction, "2");
+	cr_expect(e->has_score);
+	cr_expect_float_eq(e->score, 0.8, 1e-6);
+	cr_expect_float_eq(e->latency_ms, 250, 1e-3);
+	cr_expect_not_null(find(ev, n, "v2/0"));
+	fc_events_free(ev, n);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_events_received_total", "input=\"kserve\""), 3);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_kserve_paired_total", NULL), 2);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_kserve_pending", NULL), 0);
+}
+
+Test(agent_kserve, unpaired_halves_expire_and_bad_ones_are_400, .init = setup, .fini = teardown)
+{
+	char *resp;
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--kserve-ttl", "1s", NULL}), 0);
+	cr_assert_eq(kserve("lonely", "request", clock_now(), "m", "{\"instances\":[[1]]}", NULL),
+	             202);
+	cr_expect(ap_wait_metric(&ag, "mlwatch_agent_kserve_expired_total", NULL, 1, 5));
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_kserve_pending", NULL), 0);
+
+	cr_expect_eq(kserve("x", "bogus", clock_now(), "m", "{\"instances\":[[1]]}", &resp), 400);
+	cr_expect(strstr(resp, "\"field\":\"ce-type\"") != NULL, "%s", resp);
+	free(resp);
+	cr_expect_eq(kserve("x", "request", clock_now(), "bad name!", "{\"instances\":[]}", &resp),
+	             400);
+	cr_expect(strstr(resp, "ce-inferenceservicename") != NULL, "%s", resp);
+	free(resp);
+	cr_expect_eq(kserve("x", "request", clock_now(), "m", "{\"instances\":", NULL), 400);
+	cr_expect_eq(kserve("x", "response", clock_now(), "m", "{\"nothing\":1}", NULL), 400);
+	const char *noid[] = {"ce-type: org.kubeflow.serving.inference.request",
+	                      "ce-inferenceservicename: m", NULL};
+	cr_expect_eq(ap_post(&ag, "/v1/kserve", "{\"instances\":[[1]]}", 19, noid, false, NULL),
+	             400);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_rejected_total", "reason=\"malformed\""), 5);
+	cr_expect_eq(fc_events(fc), 0);
+}
+
+/* ---- tail -------------------------------------------------------------- */
+
+static void append_lines(const char *path, int first, int n)
+{
+	FILE *f = fopen(path, "a");
+	cr_assert_not_null(f);
+	for (int i = first; i < first + n; i++)
+		fprintf(f, "{\"model\":\"m\",\"id\":\"t-%06d\",\"latency_ms\":1}\n", i);
+	fclose(f);
+}
+
+static void expect_ids_once(int n)
+{
+	size_t m;
+	struct fc_event *ev = fc_events_copy(fc, &m);
+	char *seen = calloc((size_t)n, 1);
+	for (size_t i = 0; i < m; i++) {
+		long id = strtol(ev[i].id + 2, NULL, 10);
+		cr_assert(id >= 0 && id < n, "unexpected id %s", ev[i].id);
+		cr_expect_eq(seen[id], 0, "line %s sent twice", ev[i].id);
+		seen[id] = 1;
+	}
+	cr_expect_eq(m, (size_t)n, "%zu of %d lines arrived", m, n);
+	free(seen);
+	fc_events_free(ev, m);
+}
+
+Test(agent_tail, rename_rotation_across_restarts, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char path[700], p1[710], p2[710];
+	snprintf(path, sizeof(path), "%s/preds.jsonl", ag.dir);
+	snprintf(p1, sizeof(p1), "%s.1", path);
+	snprintf(p2, sizeof(p2), "%s.2", path);
+	const char *args[] = {"--tail", path, NULL};
+
+	append_lines(path, 0, 100);
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 100, 10));
+	cr_assert_eq(rename(path, p1), 0);
+	append_lines(path, 100, 50);
+	cr_assert(fc_wait_events(fc, 150, 10), "%zu after rotation", fc_events(fc));
+	cr_expect(ap_wait_metric(&ag, "mlwatch_agent_tail_rotations_total", NULL, 1, 2));
+	append_lines(path, 150, 30); /* written just before the stop */
+	cr_assert_eq(ap_stop(&ag), 0);
+	/* While the agent is down: more lines, then another rotation. */
+	append_lines(path, 180, 20);
+	cr_assert_eq(rename(p1, p2), 0);
+	cr_assert_eq(rename(path, p1), 0);
+	append_lines(path, 200, 40);
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 240, 10), "%zu after restart", fc_events(fc));
+	h_sleep(0.5);
+	expect_ids_once(240);
+}
+
+Test(agent_tail, copytruncate_across_restarts, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char path[700], p1[710], cmd[2200];
+	snprintf(path, sizeof(path), "%s/preds.jsonl", ag.dir);
+	snprintf(p1, sizeof(p1), "%s.1", path);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && : > '%s'", path, p1, path);
+	const char *args[] = {"--tail", path, NULL};
+
+	append_lines(path, 0, 100);
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 100, 10));
+	cr_assert_eq(system(cmd), 0); /* copytruncate, agent running */
+	h_sleep(0.3);
+	append_lines(path, 100, 40);
+	cr_assert(fc_wait_events(fc, 140, 10), "%zu after truncation", fc_events(fc));
+	cr_expect(ap_wait_metric(&ag, "mlwatch_agent_tail_truncations_total", NULL, 1, 2));
+	cr_assert_eq(ap_stop(&ag), 0);
+	append_lines(path, 140, 30); /* while down, no rotation */
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 170, 10), "%zu after restart", fc_events(fc));
+	cr_assert_eq(ap_stop(&ag), 0);
+	cr_assert_eq(system(cmd), 0); /* copytruncate while down */
+	append_lines(path, 170, 25);
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 195, 10), "%zu after truncation while down", fc_events(fc));
+	h_sleep(0.5);
+	expect_ids_once(195);
+}
+
+/* ---- datagrams --------------------------------------------------------- */
+
+/* Sends each message with MSG_DONTWAIT (the sender never blocks); on
+ * EAGAIN (a unix socket's queue holds only net.unix.max_dgram_qlen
+ * datagrams, often 10) it counts it, waits 1 ms and tries again, up to 1000
+ * times. Returns how many were sent. */
+static int send_all(int fd, const struct sockaddr *to, socklen_t tolen, const char *const *msgs,
+                    int n, int *eagain)
+{
+	int sent = 0;
+	for (int i = 0; i < n; i++) {
+		for (int tries = 0; tries < 1000; tries++) {
+			ssize_t k = sendto(fd, msgs[i], strlen(msgs[i]), MSG_DONTWAIT, to, tolen);
+			if (k >= 0) {
+				sent++;
+				break;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				break;
+			(*eagain)++;
+			h_sleep(0.001);
+		}
+	}
+	return sent;
+}
+
+Test(agent_dgram, unix_and_udp_count_every_event_and_garbage, .init = setup, .fini = teardown)
+{
+	char sock[700], unixurl[720], udpurl[64];
+	int port = h_free_port(), eagain = 0;
+	snprintf(sock, sizeof(sock), "%s/dg.sock", ag.dir);
+	snprintf(unixurl, sizeof(unixurl), "unix:%s", sock);
+	snprintf(udpurl, sizeof(udpurl), "udp://127.0.0.1:%d", port);
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--listen-dgram", unixurl, "--listen-dgram",
+	                                            udpurl, NULL}),
+	             0);
+
+	enum { N = 400 };
+	char *msgs[N + 20];
+	for (int i = 0; i < N; i++) {
+		msgs[i] = malloc(160);
+		snprintf(msgs[i], 160, "{\"model\":\"dg\",\"id\":\"d-%d\",\"latency_ms\":%d}", i,
+		         i % 30);
+	}
+	/* 20 datagrams of 5 NDJSON lines each. */
+	for (int i = 0; i < 20; i++) {
+		msgs[N + i] = malloc(1024);
+		size_t len = 0;
+		for (int k = 0; k < 5; k++)
+			len += (size_t)snprintf(msgs[N + i] + len, 1024 - len,
+			                        "{\"model\":\"dg\",\"id\":\"nd-%d-%d\"}\n", i, k);
+	}
+	struct sockaddr_un ua = {.sun_family = AF_UNIX};
+	memcpy(ua.sun_path, sock, strlen(sock) + 1);
+	struct sockaddr_in ia = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	ia.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int ufd = socket(AF_UNIX, SOCK_DGRAM, 0), ifd = socket(AF_INET, SOCK_DGRAM, 0);
+	/* unix: N/2 single events and 10 NDJSON datagrams of 5; udp: the other N/2
+	 * singles and the other 10 NDJSON datagrams. */
+	int s1 = send_all(ufd, (struct sockaddr *)&ua, sizeof(ua), (const char *const *)msgs, N / 2,
+	                  &eagain);
+	s1 += send_all(ufd, (struct sockaddr *)&ua, sizeof(ua), (const char *const *)msgs + N, 10,
+	               &eagain);
+	int s2 = send_all(ifd, (struct sockaddr *)&ia, sizeof(ia),
+	                  (const char *const *)msgs + N / 2, N / 2, &eagain);
+	int s3 = send_all(ifd, (struct sockaddr *)&ia, sizeof(ia),
+	                  (const char *const *)msgs + N + 10, 10, &eagain);
+	cr_log_info("unix sender saw EAGAIN %d times (never blocked)", eagain);
+	cr_assert_eq(s1, N / 2 + 10);
+	cr_assert_eq(s2, N / 2);
+	cr_assert_eq(s3, 10);
+	int expected = N + 20 * 5;
+	cr_assert(ap_wait_metric(&ag, "mlwatch_agent_events_received_total", "input=\"dgram\"",
+	                         expected, 10),
+	          "received %g of %d",
+	          ap_metric(&ag, "mlwatch_agent_events_received_total", "input=\"dgram\""),
+	          expected);
+	cr_assert(fc_wait_events(fc, (size_t)expected, 10));
+
+	/* Garbage: never fatal, always counted. */
+	const char *junk[] = {"not json",
+	                      "{",
+	                      "\x01\x02\x03",
+	                      "[1,2,3]",
+	                      "{\"model\":\"bad name\"}",
+	                      "{\"model\":\"dg\",\"id\":\"ok-1\"}\nnope\n{\"model\":\"dg\",\"id\":"
+	                      "\"ok-2\"}\n"};
+	send_all(ifd, (struct sockaddr *)&ia, sizeof(ia), junk, 6, &eagain);
+	cr_expect(
+	    ap_wait_metric(&ag, "mlwatch_agent_rejected_total", "reason=\"malformed\"", 6, 5));
+	cr_expect(fc_wait_events(fc, (size_t)expected + 2, 5), "good lines beside a bad one kept");
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_rejected_total", "reason=\"malformed\""), 6);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_datagrams_received_total", NULL),
+	             (double)(s1 + s2 + s3 + 6));
+	cr_expect_eq(ap_post(&ag, "/v1/events", "{\"model\":\"m\"}", 13, NULL, false, NULL), 202,
+	             "still serving");
+	close(ufd);
+	close(ifd);
+	for (int i = 0; i < N + 20; i++)
+		free(msgs[i]);
+}
