@@ -125,7 +125,7 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 		long k = wmodel_add(m, fc->name, (int)fc->kind);
 		if (k < 0)
 			goto fail;
-		m->f[k].kind_fixed = fc->kind != KIND_AUTO;
+		m->f[k].kind_fixed = m->f[k].cfg_kind = fc->kind != KIND_AUTO;
 		if (fc->method)
 			drift_method_parse(fc->method, &m->f[k].opts.method);
 		m->f[k].opts.threshold = fc->threshold;
@@ -142,6 +142,9 @@ void wmodel_reset_references(struct wmodel *m)
 		if (m->f[i].has_ref)
 			drift_ref_fini(&m->f[i].ref);
 		m->f[i].has_ref = false;
+		/* kinds a previous reference fixed are open again until the
+		 * features table says otherwise */
+		m->f[i].kind_fixed = m->f[i].cfg_kind;
 	}
 	if (m->has_calib)
 		quality_calib_fini(&m->calib);
@@ -451,32 +454,6 @@ static void json_ref_cells(struct jsonw *j, const struct drift_ref *ref)
 	if (t->has_other)
 		jsonw_raw(j, "\"other\",", 8);
 	jsonw_raw(j, "\"new\"]", 6);
-}
-
-int win_ref_hist(const struct drift_ref *ref, struct jsonw *out)
-{
-	jsonw_reset(out);
-	if (ref->kind == DRIFT_NUMERIC) {
-		uint64_t counts[SAMPLE_BINS] = {0};
-		if (ref->n)
-			sample_bin_counts(ref->edges, ref->sorted, (size_t)ref->n, counts);
-		jsonw_char(out, '{');
-		json_array_num(out, "edges", ref->edges, SAMPLE_BINS - 1);
-		jsonw_char(out, ',');
-		json_array_u64(out, "counts", counts, SAMPLE_BINS);
-		jsonw_char(out, '}');
-	} else {
-		uint64_t counts[DRIFT_MAX_CELLS] = {0};
-		size_t nc = ref->ncells;
-		for (size_t c = 0; c + 1 < nc; c++)
-			counts[c] = sample_cats_cell_count(&ref->cats, c);
-		jsonw_char(out, '{');
-		json_ref_cells(out, ref);
-		jsonw_char(out, ',');
-		json_array_u64(out, "counts", counts, nc);
-		jsonw_char(out, '}');
-	}
-	return out->oom ? -1 : 0;
 }
 
 /* Without a reference, a categorical window still gets a histogram of its

@@ -39,6 +39,7 @@ struct wm_feature {
 	char *name;
 	int kind;        /* 1 numeric, 2 categorical, 0 unknown yet */
 	bool kind_fixed; /* from config or reference: observed values cannot change it */
+	bool cfg_kind;   /* fixed by the config (survives a reference reload) */
 	bool has_ref;
 	struct drift_ref ref;
 	struct drift_opts opts;
@@ -125,9 +126,5 @@ const char *win_class_name(const struct value *v, char *buf, size_t cap);
 int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist);
-
-/* A reference histogram in the dashboard's JSON format ({"edges","counts"}
- * or {"cells","counts"}), for reference.hist. */
-int win_ref_hist(const struct drift_ref *ref, struct jsonw *out);
 
 #endif

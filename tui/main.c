@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "cmd_demo.h"
+#include "cmd_reference.h"
 #include "cmd_webhook.h"
 #include "dash.h"
 #include "log.h"
@@ -54,6 +55,7 @@ static const struct {
     {"silence", cmd_silence}, {"ack", cmd_ack},           {"export", cmd_export},
     {"webhook-listen", cmd_webhook_listen},
     {"demo", cmd_demo},
+    {"reference", cmd_reference},
 };
 
 int main(int argc, char **argv)

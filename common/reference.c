@@ -1,0 +1,987 @@
+/* reference: see reference.h. */
+#include "reference.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "jsonw.h"
+#include "quality.h"
+#include "sample.h"
+#include "store_ingest.h"
+#include "text.h"
+
+#define REF_PREDICTION "@prediction"
+#define REF_SCORE      "@score"
+/* Labelled (confidence, correct) pairs kept for the calibration fit. */
+#define REF_CALIB_MAX (10 * QUALITY_CALIB_MAX_POINTS)
+#define REF_SEED      0x6d6c7761746368ull
+
+struct col {
+	char *name;
+	int cfg_kind; /* 0 auto, 1 numeric, 2 categorical */
+	bool any_number, any_text;
+	uint64_t values;
+	bool res_init;
+	struct sample_reservoir res;
+	struct sample_cats cats;
+	uint64_t ignored;
+};
+
+struct refb {
+	const struct model_config *mc;
+	struct col *c;
+	size_t nc, cap;
+	uint32_t *index;
+	size_t nindex;
+	uint64_t rows;
+	/* outputs */
+	bool pred_text, pred_any, score_any;
+	/* calibration pairs (reservoir) */
+	double *conf;
+	uint8_t *correct;
+	size_t npairs;
+	uint64_t pairs_seen;
+	struct sample_rng rng;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int reindex(struct refb *b)
+{
+	size_t n = 64;
+	uint32_t *idx;
+	while (n < b->nc * 2 + 2)
+		n *= 2;
+	idx = calloc(n, sizeof(*idx));
+	if (!idx)
+		return -1;
+	for (size_t i = 0; i < b->nc; i++) {
+		size_t j = hash_str(b->c[i].name) & (n - 1);
+		while (idx[j])
+			j = (j + 1) & (n - 1);
+		idx[j] = (uint32_t)i + 1;
+	}
+	free(b->index);
+	b->index = idx;
+	b->nindex = n;
+	return 0;
+}
+
+static struct col *col_get(struct refb *b, const char *name)
+{
+	struct col *c;
+
+	if (b->nindex) {
+		for (size_t j = hash_str(name) & (b->nindex - 1);; j = (j + 1) & (b->nindex - 1)) {
+			uint32_t k = b->index[j];
+			if (!k)
+				break;
+			if (strcmp(b->c[k - 1].name, name) == 0)
+				return &b->c[k - 1];
+		}
+	}
+	if (b->nc == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 16;
+		struct col *nc = realloc(b->c, ncap * sizeof(*nc));
+		if (!nc)
+			return NULL;
+		b->c = nc;
+		b->cap = ncap;
+	}
+	c = &b->c[b->nc];
+	memset(c, 0, sizeof(*c));
+	c->name = strdup(name);
+	if (!c->name)
+		return NULL;
+	sample_cats_init(&c->cats, 0);
+	if (b->mc) {
+		for (size_t i = 0; i < b->mc->n_features; i++)
+			if (strcmp(b->mc->features[i].name, name) == 0)
+				c->cfg_kind = (int)b->mc->features[i].kind;
+	}
+	if (strcmp(name, REF_SCORE) == 0)
+		c->cfg_kind = 1;
+	b->nc++;
+	if (reindex(b)) {
+		b->nc--;
+		free(c->name);
+		return NULL;
+	}
+	return c;
+}
+
+struct refb *refb_new(const struct model_config *mc)
+{
+	struct refb *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->mc = mc;
+	sample_rng_seed(&b->rng, REF_SEED);
+	return b;
+}
+
+void refb_free(struct refb *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->nc; i++) {
+		free(b->c[i].name);
+		sample_reservoir_fini(&b->c[i].res);
+		sample_cats_fini(&b->c[i].cats);
+	}
+	free(b->c);
+	free(b->index);
+	free(b->conf);
+	free(b->correct);
+	free(b);
+}
+
+uint64_t refb_rows(const struct refb *b)
+{
+	return b->rows;
+}
+
+static int col_add(struct col *c, const struct ref_value *v, const char *cat, char *err,
+                   size_t errlen)
+{
+	if (v->missing)
+		return 0;
+	c->values++;
+	if (v->is_number) {
+		c->any_number = true;
+		if (c->cfg_kind != 2) {
+			if (!c->res_init) {
+				if (sample_reservoir_init(&c->res, SAMPLE_REF_MAX,
+				                          REF_SEED ^ hash_str(c->name)))
+					goto oom;
+				c->res_init = true;
+			}
+			if (sample_reservoir_add(&c->res, v->num))
+				goto oom;
+		}
+	} else {
+		c->any_text = true;
+		if (c->cfg_kind == 1) {
+			c->ignored++; /* text where the config says numeric */
+			return 0;
+		}
+	}
+	/* Category counts are kept unless the column can only be numeric. */
+	if (c->cfg_kind != 1) {
+		size_t len = strlen(cat);
+		if (len > EVENT_CATEGORY_MAX || !text_printable(cat, len)) {
+			snprintf(err, errlen,
+			         "column '%s': a category must be at most %d bytes of printable "
+			         "UTF-8",
+			         c->name, EVENT_CATEGORY_MAX);
+			return -1;
+		}
+		if (sample_cats_add(&c->cats, cat, len, 1))
+			goto oom;
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* A value as a class name: numbers in the collector's form ("1", not
+ * "1.0"), so reference and live predictions name classes alike. */
+static const char *class_name(const struct ref_value *v, char *buf, size_t cap)
+{
+	if (v->is_number) {
+		jsonw_format_double(buf, cap, v->num);
+		return buf;
+	}
+	return v->str;
+}
+
+static int add_pair(struct refb *b, double conf, bool correct)
+{
+	uint64_t k;
+
+	if (!b->conf) {
+		b->conf = malloc(1024 * sizeof(*b->conf));
+		b->correct = malloc(1024);
+		if (!b->conf || !b->correct)
+			return -1;
+	}
+	b->pairs_seen++;
+	if (b->npairs < REF_CALIB_MAX) {
+		/* grow by powers of two */
+		if (b->npairs >= 1024 && (b->npairs & (b->npairs - 1)) == 0) {
+			double *nc = realloc(b->conf, 2 * b->npairs * sizeof(*nc));
+			if (!nc)
+				return -1;
+			b->conf = nc;
+			uint8_t *nk = realloc(b->correct, 2 * b->npairs);
+			if (!nk)
+				return -1;
+			b->correct = nk;
+		}
+		k = b->npairs++;
+	} else {
+		k = sample_rng_below(&b->rng, b->pairs_seen);
+		if (k >= REF_CALIB_MAX)
+			return 0;
+	}
+	b->conf[k] = conf;
+	b->correct[k] = correct ? 1 : 0;
+	return 0;
+}
+
+int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen)
+{
+	char nb[64], pb[64], lb[64];
+	struct col *c;
+
+	for (size_t i = 0; i < row->nf; i++) {
+		c = col_get(b, row->f[i].name);
+		if (!c) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (col_add(c, &row->f[i].v, row->f[i].v.str ? row->f[i].v.str : "", err, errlen))
+			return -1;
+	}
+	if (!row->prediction.missing) {
+		const char *cls = class_name(&row->prediction, nb, sizeof(nb));
+		b->pred_any = true;
+		b->pred_text |= !row->prediction.is_number;
+		if (!(c = col_get(b, REF_PREDICTION)) ||
+		    col_add(c, &row->prediction, cls, err, errlen))
+			return c ? -1 : (snprintf(err, errlen, "out of memory"), -1);
+	}
+	if (!row->score.missing) {
+		if (!row->score.is_number || !(row->score.num >= 0 && row->score.num <= 1)) {
+			snprintf(err, errlen, "score must be a probability in [0, 1]");
+			return -1;
+		}
+		b->score_any = true;
+		if (!(c = col_get(b, REF_SCORE)) || col_add(c, &row->score, "", err, errlen))
+			return c ? -1 : (snprintf(err, errlen, "out of memory"), -1);
+	}
+	if (!row->prediction.missing && !row->score.missing && !row->label.missing) {
+		/* quality.h: binary 0/1 predictions carry P(class 1) */
+		double conf = row->prediction.is_number && row->prediction.num == 0
+		                  ? 1.0 - row->score.num
+		                  : row->score.num;
+		const char *p = class_name(&row->prediction, pb, sizeof(pb));
+		const char *l = class_name(&row->label, lb, sizeof(lb));
+		if (add_pair(b, conf, strcmp(p, l) == 0)) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	b->rows++;
+	return 0;
+}
+
+void ref_result_free(struct ref_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->p[i].feature);
+		free(r->p[i].blob);
+		free(r->p[i].hist);
+	}
+	free(r->p);
+	free(r->calib);
+	memset(r, 0, sizeof(*r));
+}
+
+int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen)
+{
+	struct jsonw j;
+	int task_kind;
+
+	memset(out, 0, sizeof(*out));
+	jsonw_init(&j);
+	out->rows = b->rows;
+	/* The task: the config's, else a class name or a probability means
+	 * classification. */
+	const char *cfg_task = b->mc ? b->mc->task : NULL;
+	if (cfg_task && strcmp(cfg_task, "classification") == 0)
+		out->task = "classification";
+	else if (cfg_task && strcmp(cfg_task, "regression") == 0)
+		out->task = "regression";
+	else if (b->pred_any)
+		out->task = b->pred_text || b->score_any ? "classification" : "regression";
+	task_kind = out->task && strcmp(out->task, "classification") == 0 ? 2 : 1;
+
+	out->p = calloc(b->nc ? b->nc : 1, sizeof(*out->p));
+	if (!out->p)
+		goto oom;
+	for (size_t i = 0; i < b->nc; i++) {
+		struct col *c = &b->c[i];
+		struct ref_profile *p = &out->p[out->n];
+		struct drift_ref ref;
+		int kind = c->cfg_kind;
+
+		if (!c->values)
+			continue; /* never had a value: nothing to compare with */
+		if (strcmp(c->name, REF_PREDICTION) == 0 && !kind)
+			kind = task_kind;
+		if (!kind)
+			kind = c->any_text ? 2 : 1;
+		if (kind == 1) {
+			if (drift_ref_numeric(&ref, c->res_init ? c->res.values : NULL,
+			                      c->res_init ? c->res.len : 0, REF_SEED))
+				goto oom;
+			p->ignored = c->ignored;
+		} else {
+			if (drift_ref_categorical(&ref, &c->cats))
+				goto oom;
+		}
+		p->feature = strdup(c->name);
+		p->kind = kind;
+		p->n = ref.n;
+		if (!p->feature || drift_ref_encode(&ref, &p->blob, &p->len) ||
+		    reference_hist(&ref, &j) || !(p->hist = strdup(j.buf))) {
+			drift_ref_fini(&ref);
+			out->n++;
+			goto oom;
+		}
+		drift_ref_fini(&ref);
+		out->n++;
+	}
+	if (b->npairs && task_kind == 2) {
+		struct quality_calib cal = {0};
+		if (quality_calib_fit(&cal, b->conf, b->correct, b->npairs) ||
+		    quality_calib_encode(&cal, &out->calib, &out->calib_len)) {
+			quality_calib_fini(&cal);
+			goto oom;
+		}
+		quality_calib_fini(&cal);
+		out->calib_n = b->npairs;
+	}
+	jsonw_fini(&j);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory building the reference");
+	jsonw_fini(&j);
+	ref_result_free(out);
+	return -1;
+}
+
+/* ---- histograms ---------------------------------------------------------- */
+
+static void array_u64(struct jsonw *j, const uint64_t *v, size_t n)
+{
+	jsonw_char(j, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jsonw_char(j, ',');
+		jsonw_num(j, (double)v[i]);
+	}
+	jsonw_char(j, ']');
+}
+
+int reference_hist(const struct drift_ref *ref, struct jsonw *out)
+{
+	jsonw_reset(out);
+	if (ref->kind == DRIFT_NUMERIC) {
+		uint64_t counts[SAMPLE_BINS] = {0};
+		if (ref->n)
+			sample_bin_counts(ref->edges, ref->sorted, (size_t)ref->n, counts);
+		jsonw_raw(out, "{\"edges\":[", 10);
+		for (size_t i = 0; i + 1 < SAMPLE_BINS; i++) {
+			if (i)
+				jsonw_char(out, ',');
+			jsonw_num(out, ref->edges[i]);
+		}
+		jsonw_raw(out, "],\"counts\":", 11);
+		array_u64(out, counts, SAMPLE_BINS);
+		jsonw_char(out, '}');
+	} else {
+		const struct sample_cats *t = &ref->cats;
+		uint64_t counts[DRIFT_MAX_CELLS] = {0};
+		size_t nc = ref->ncells;
+		for (size_t c = 0; c + 1 < nc; c++)
+			counts[c] = sample_cats_cell_count(t, c);
+		jsonw_raw(out, "{\"cells\":[", 10);
+		for (size_t c = 0; c < t->ntop; c++) {
+			jsonw_str(out, t->cats[t->top[c]].name, t->cats[t->top[c]].name_len);
+			jsonw_char(out, ',');
+		}
+		if (t->has_other)
+			jsonw_raw(out, "\"other\",", 8);
+		jsonw_raw(out, "\"new\"],\"counts\":", 16);
+		array_u64(out, counts, nc);
+		jsonw_char(out, '}');
+	}
+	return out->oom ? -1 : 0;
+}
+
+/* ---- CSV ------------------------------------------------------------------ */
+
+static bool is_missing_token(const char *s)
+{
+	static const char *const na[] = {"",    "null", "NULL", "NA", "N/A",
+	                                 "NaN", "nan",  "None", NULL};
+	for (int i = 0; na[i]; i++)
+		if (strcmp(s, na[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A CSV token: missing, a finite number, or text. */
+static void csv_value(const char *s, struct ref_value *v)
+{
+	char *end;
+	memset(v, 0, sizeof(*v));
+	v->str = s;
+	if (is_missing_token(s)) {
+		v->missing = true;
+		return;
+	}
+	errno = 0;
+	double d = strtod(s, &end);
+	if (end != s && *end == '\0' && errno != ERANGE) {
+		if (!isfinite(d)) {
+			v->missing = true; /* inf never reaches the statistics */
+			return;
+		}
+		v->is_number = true;
+		v->num = d;
+	}
+}
+
+/* Splits one record (which may span lines when a quoted field holds a
+ * newline) into fields, unquoting in place. Returns the field count, or -1
+ * on a malformed quote. */
+static long csv_split(char *s, char ***fields, size_t *cap)
+{
+	size_t n = 0;
+	char *w = s, *r = s;
+
+	for (;;) {
+		char *start = w;
+		bool quoted = false;
+		while (*r == ' ' || *r == '\t')
+			r++;
+		if (*r == '"') {
+			quoted = true;
+			r++;
+			for (;;) {
+				if (*r == '\0')
+					return -1; /* unterminated */
+				if (*r == '"') {
+					if (r[1] == '"') {
+						*w++ = '"';
+						r += 2;
+						continue;
+					}
+					r++;
+					break;
+				}
+				*w++ = *r++;
+			}
+			while (*r == ' ' || *r == '\t')
+				r++;
+			if (*r != ',' && *r != '\0')
+				return -1; /* text after the closing quote */
+		} else {
+			while (*r != ',' && *r != '\0')
+				*w++ = *r++;
+			/* unquoted fields lose surrounding blanks */
+			while (w > start && (w[-1] == ' ' || w[-1] == '\t'))
+				w--;
+		}
+		(void)quoted;
+		bool last = *r == '\0';
+		*w++ = '\0';
+		if (n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 32;
+			char **nf = realloc(*fields, ncap * sizeof(*nf));
+			if (!nf)
+				return -1;
+			*fields = nf;
+			*cap = ncap;
+		}
+		(*fields)[n++] = start;
+		if (last)
+			break;
+		r++;
+	}
+	return (long)n;
+}
+
+static bool quotes_open(const char *s)
+{
+	bool open = false;
+	for (; *s; s++)
+		if (*s == '"')
+			open = !open;
+	return open;
+}
+
+/* Reads one record (joining lines inside quotes) into *buf; strips the
+ * line end. Returns its length, or -1 at end of file. *lines counts the
+ * physical lines consumed. */
+static long read_record(FILE *f, char **buf, size_t *cap, size_t *lines, uint64_t *bytes)
+{
+	char *line = NULL;
+	size_t lcap = 0, len = 0;
+	ssize_t n;
+
+	*lines = 0;
+	for (;;) {
+		n = getline(&line, &lcap, f);
+		if (n < 0)
+			break;
+		*bytes += (uint64_t)n;
+		(*lines)++;
+		if (len + (size_t)n + 1 > *cap) {
+			size_t ncap = (len + (size_t)n + 1) * 2;
+			char *nb = realloc(*buf, ncap);
+			if (!nb) {
+				free(line);
+				return -2;
+			}
+			*buf = nb;
+			*cap = ncap;
+		}
+		memcpy(*buf + len, line, (size_t)n);
+		len += (size_t)n;
+		(*buf)[len] = '\0';
+		if (!quotes_open(*buf))
+			break;
+	}
+	free(line);
+	if (*lines == 0)
+		return -1;
+	while (len && ((*buf)[len - 1] == '\n' || (*buf)[len - 1] == '\r'))
+		(*buf)[--len] = '\0';
+	return (long)len;
+}
+
+enum col_role { ROLE_FEATURE, ROLE_PREDICTION, ROLE_SCORE, ROLE_LABEL, ROLE_IGNORED };
+
+int reference_read_csv(FILE *f, const char *name, struct refb *b, ref_progress_fn progress,
+                       void *arg, char *err, size_t errlen)
+{
+	char *buf = NULL, **fields = NULL, **header = NULL, inner[256];
+	size_t cap = 0, fcap = 0, lines = 0, line_no = 0;
+	enum col_role *role = NULL;
+	struct ref_col_value *vals = NULL;
+	long nh = -1, n, len;
+	uint64_t bytes = 0;
+	int rc = -1;
+
+	/* the header */
+	do {
+		len = read_record(f, &buf, &cap, &lines, &bytes);
+		line_no += lines;
+	} while (len == 0);
+	if (len == -2)
+		goto oom;
+	if (len < 0) {
+		snprintf(err, errlen, "%s: empty file (a CSV reference needs a header row)", name);
+		goto out;
+	}
+	/* a UTF-8 byte order mark is not part of the first name */
+	if ((unsigned char)buf[0] == 0xef && (unsigned char)buf[1] == 0xbb &&
+	    (unsigned char)buf[2] == 0xbf)
+		memmove(buf, buf + 3, strlen(buf + 3) + 1);
+	nh = csv_split(buf, &fields, &fcap);
+	if (nh <= 0) {
+		snprintf(err, errlen, "%s:%zu: malformed header row", name, line_no);
+		goto out;
+	}
+	header = calloc((size_t)nh, sizeof(*header));
+	role = calloc((size_t)nh, sizeof(*role));
+	vals = calloc((size_t)nh, sizeof(*vals));
+	if (!header || !role || !vals)
+		goto oom;
+	for (long i = 0; i < nh; i++) {
+		const char *h = fields[i];
+		if (!(header[i] = strdup(h)))
+			goto oom;
+		role[i] = strcmp(h, "prediction") == 0                   ? ROLE_PREDICTION
+		          : strcmp(h, "score") == 0                      ? ROLE_SCORE
+		          : strcmp(h, "label") == 0                      ? ROLE_LABEL
+		          : strcmp(h, "id") == 0 || strcmp(h, "ts") == 0 ? ROLE_IGNORED
+		                                                         : ROLE_FEATURE;
+		if (role[i] == ROLE_FEATURE && !event_feature_name_valid(h, strlen(h))) {
+			snprintf(err, errlen,
+			         "%s:%zu: column %ld: '%.64s' is not a valid feature name (1-128 "
+			         "bytes of printable UTF-8, not starting with '@')",
+			         name, line_no, i + 1, h);
+			goto out;
+		}
+		for (long k = 0; k < i; k++)
+			if (strcmp(header[k], h) == 0) {
+				snprintf(err, errlen, "%s:%zu: column '%.64s' appears twice", name,
+				         line_no, h);
+				goto out;
+			}
+	}
+	for (;;) {
+		struct ref_row row = {0};
+		size_t nf = 0;
+
+		len = read_record(f, &buf, &cap, &lines, &bytes);
+		line_no += lines;
+		if (len == -2)
+			goto oom;
+		if (len < 0)
+			break;
+		if (len == 0)
+			continue;
+		n = csv_split(buf, &fields, &fcap);
+		if (n < 0) {
+			snprintf(err, errlen, "%s:%zu: malformed quoting", name, line_no);
+			goto out;
+		}
+		if (n != nh) {
+			snprintf(err, errlen, "%s:%zu: %ld fields where the header has %ld", name,
+			         line_no, n, nh);
+			goto out;
+		}
+		row.prediction.missing = row.score.missing = row.label.missing = true;
+		for (long i = 0; i < n; i++) {
+			struct ref_value v;
+			csv_value(fields[i], &v);
+			switch (role[i]) {
+			case ROLE_FEATURE:
+				vals[nf].name = header[i];
+				vals[nf++].v = v;
+				break;
+			case ROLE_PREDICTION:
+				row.prediction = v;
+				break;
+			case ROLE_SCORE:
+				row.score = v;
+				break;
+			case ROLE_LABEL:
+				row.label = v;
+				break;
+			default:
+				break;
+			}
+		}
+		row.f = vals;
+		row.nf = nf;
+		if (refb_add(b, &row, inner, sizeof(inner))) {
+			snprintf(err, errlen, "%s:%zu: %s", name, line_no, inner);
+			goto out;
+		}
+		if (progress && (refb_rows(b) & 4095) == 0)
+			progress(bytes, refb_rows(b), arg);
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error: %s", name, strerror(errno));
+		goto out;
+	}
+	if (progress)
+		progress(bytes, refb_rows(b), arg);
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory reading %s", name);
+out:
+	for (long i = 0; header && i < nh; i++)
+		free(header[i]);
+	free(header);
+	free(role);
+	free(vals);
+	free(fields);
+	free(buf);
+	return rc;
+}
+
+/* ---- JSONL ------------------------------------------------------------------- */
+
+/* A JSON value as a reference value; numbers keep their text form for
+ * the categorical fallback in nbuf. Returns -1 for objects and arrays. */
+static int json_value(const cJSON *it, struct ref_value *v, char *nbuf, size_t cap)
+{
+	memset(v, 0, sizeof(*v));
+	if (!it || cJSON_IsNull(it)) {
+		v->missing = true;
+	} else if (cJSON_IsNumber(it)) {
+		if (!isfinite(it->valuedouble)) {
+			v->missing = true;
+			return 0;
+		}
+		v->is_number = true;
+		v->num = it->valuedouble;
+		jsonw_format_double(nbuf, cap, v->num);
+		v->str = nbuf;
+	} else if (cJSON_IsString(it)) {
+		v->str = it->valuestring;
+	} else if (cJSON_IsBool(it)) {
+		v->str = cJSON_IsTrue(it) ? "true" : "false";
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+struct numbufs {
+	char (*b)[40];
+	size_t cap;
+};
+
+static int json_row(const cJSON *o, struct refb *b, struct ref_col_value **vals, size_t *vcap,
+                    struct numbufs *nb, char *err, size_t errlen)
+{
+	const cJSON *feats = cJSON_GetObjectItemCaseSensitive(o, "features"), *it;
+	struct ref_row row = {0};
+	char pn[40], sn[40], ln[40];
+	size_t n = 0;
+
+	if (feats && !cJSON_IsObject(feats) && !cJSON_IsNull(feats)) {
+		snprintf(err, errlen, "features must be an object");
+		return -1;
+	}
+	cJSON_ArrayForEach(it, feats)
+	{
+		if (!it->string || !event_feature_name_valid(it->string, strlen(it->string))) {
+			snprintf(err, errlen, "features: '%.64s' is not a valid feature name",
+			         it->string ? it->string : "");
+			return -1;
+		}
+		if (n == *vcap || n == nb->cap) {
+			size_t ncap = (*vcap > nb->cap ? *vcap : nb->cap) * 2 + 16;
+			struct ref_col_value *nv = realloc(*vals, ncap * sizeof(*nv));
+			char(*nbb)[40] = realloc(nb->b, ncap * sizeof(*nbb));
+			if (nv)
+				*vals = nv;
+			if (nbb)
+				nb->b = nbb;
+			if (!nv || !nbb) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			*vcap = nb->cap = ncap;
+		}
+		(*vals)[n].name = it->string;
+		if (json_value(it, &(*vals)[n].v, nb->b[n], sizeof(nb->b[n]))) {
+			snprintf(err, errlen,
+			         "features.%.64s: must be a number, string, boolean or null",
+			         it->string);
+			return -1;
+		}
+		n++;
+	}
+	row.f = *vals;
+	row.nf = n;
+	if (json_value(cJSON_GetObjectItemCaseSensitive(o, "prediction"), &row.prediction, pn,
+	               sizeof(pn)) ||
+	    json_value(cJSON_GetObjectItemCaseSensitive(o, "score"), &row.score, sn, sizeof(sn)) ||
+	    json_value(cJSON_GetObjectItemCaseSensitive(o, "label"), &row.label, ln, sizeof(ln))) {
+		snprintf(err, errlen, "prediction, score and label must be numbers or strings");
+		return -1;
+	}
+	return refb_add(b, &row, err, errlen);
+}
+
+int reference_read_jsonl(FILE *f, const char *name, struct refb *b, ref_progress_fn progress,
+                         void *arg, char *err, size_t errlen)
+{
+	char *line = NULL, inner[256];
+	size_t cap = 0, line_no = 0, vcap = 0;
+	struct ref_col_value *vals = NULL;
+	struct numbufs nb = {0};
+	uint64_t bytes = 0;
+	ssize_t n;
+	int rc = -1;
+
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		cJSON *o;
+		const char *p = line;
+		line_no++;
+		bytes += (uint64_t)n;
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			continue;
+		o = cJSON_ParseWithLength(line, (size_t)n);
+		if (!cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			snprintf(err, errlen, "%s:%zu: not a JSON object", name, line_no);
+			goto out;
+		}
+		if (json_row(o, b, &vals, &vcap, &nb, inner, sizeof(inner))) {
+			cJSON_Delete(o);
+			snprintf(err, errlen, "%s:%zu: %s", name, line_no, inner);
+			goto out;
+		}
+		cJSON_Delete(o);
+		if (progress && (refb_rows(b) & 4095) == 0)
+			progress(bytes, refb_rows(b), arg);
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error: %s", name, strerror(errno));
+		goto out;
+	}
+	if (progress)
+		progress(bytes, refb_rows(b), arg);
+	rc = 0;
+out:
+	free(line);
+	free(vals);
+	free(nb.b);
+	return rc;
+}
+
+/* ---- stored events -------------------------------------------------------------- */
+
+struct stored_ctx {
+	struct refb *b;
+	struct ref_col_value *vals;
+	size_t vcap;
+	struct numbufs nb;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static void stored_value(const struct value *v, struct ref_value *out, char *buf, size_t cap)
+{
+	memset(out, 0, sizeof(*out));
+	if (v->kind == VALUE_NONE) {
+		out->missing = true;
+	} else if (v->kind == VALUE_NUMBER) {
+		out->is_number = true;
+		out->num = v->num;
+		jsonw_format_double(buf, cap, v->num);
+		out->str = buf;
+	} else {
+		out->str = v->str;
+	}
+}
+
+static int stored_cb(const struct store_raw_event *e, void *arg)
+{
+	struct stored_ctx *s = arg;
+	cJSON *feats = e->features_json ? cJSON_Parse(e->features_json) : NULL;
+	struct value score = {e->has_score ? VALUE_NUMBER : VALUE_NONE, e->score, NULL};
+	char pn[40], sn[40], ln[40];
+	struct ref_row r = {0};
+	const cJSON *it;
+	size_t n = 0;
+
+	stored_value(&e->prediction, &r.prediction, pn, sizeof(pn));
+	stored_value(&score, &r.score, sn, sizeof(sn));
+	stored_value(&e->label, &r.label, ln, sizeof(ln));
+	cJSON_ArrayForEach(it, feats)
+	{
+		if (n == s->vcap || n == s->nb.cap) {
+			size_t ncap = (s->vcap > s->nb.cap ? s->vcap : s->nb.cap) * 2 + 16;
+			struct ref_col_value *nv = realloc(s->vals, ncap * sizeof(*nv));
+			char(*nbb)[40] = realloc(s->nb.b, ncap * sizeof(*nbb));
+			if (nv)
+				s->vals = nv;
+			if (nbb)
+				s->nb.b = nbb;
+			if (!nv || !nbb) {
+				snprintf(s->err, s->errlen, "out of memory");
+				s->rc = -1;
+				cJSON_Delete(feats);
+				return 1;
+			}
+			s->vcap = s->nb.cap = ncap;
+		}
+		/* stored values were validated on the way in */
+		if (!it->string || json_value(it, &s->vals[n].v, s->nb.b[n], sizeof(s->nb.b[n])))
+			continue;
+		s->vals[n++].name = it->string;
+	}
+	r.f = s->vals;
+	r.nf = n;
+	if (refb_add(s->b, &r, s->err, s->errlen)) {
+		s->rc = -1;
+		cJSON_Delete(feats);
+		return 1;
+	}
+	cJSON_Delete(feats);
+	return 0;
+}
+
+int reference_read_stored(struct store *st, const char *model, double from, double to,
+                          struct refb *b, char *err, size_t errlen)
+{
+	struct store_ingest *si = store_ingest_new(st);
+	struct stored_ctx s = {b, NULL, 0, {0}, err, errlen, 0};
+	int64_t id;
+	int rc = -1;
+
+	if (!si) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = store_ingest_model_lookup(si, model, &id);
+	if (rc != 0) {
+		snprintf(err, errlen, rc > 0 ? "no model '%.64s' in %s" : "%.64s: %s", model,
+		         rc > 0 ? st->path : store_errmsg(st));
+		rc = -1;
+		goto out;
+	}
+	rc = store_ingest_range_events(si, id, from, to, stored_cb, &s);
+	if (rc < 0 && !s.rc)
+		snprintf(err, errlen, "%s: %s", st->path, store_errmsg(st));
+	rc = rc < 0 || s.rc ? -1 : 0;
+out:
+	free(s.vals);
+	free(s.nb.b);
+	store_ingest_free(si);
+	return rc;
+}
+
+/* ---- storing ------------------------------------------------------------------------ */
+
+int reference_store(struct store *st, const char *model, const struct ref_result *r, double now,
+                    int64_t dirty_from, char *err, size_t errlen)
+{
+	struct store_ingest *si = store_ingest_new(st);
+	int64_t id;
+	int rc = -1;
+
+	if (!si) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (store_begin(st))
+		goto fail;
+	if (store_ingest_model(si, model, now, &id) || store_ingest_reference_clear(si, id))
+		goto fail_tx;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ref_profile *p = &r->p[i];
+		if (store_ingest_reference_put(si, id, p->feature, p->kind, p->n, p->blob, p->len,
+		                               p->hist, now) ||
+		    store_ingest_feature_set(si, id, p->feature, p->kind, "reference", true))
+			goto fail_tx;
+	}
+	if (r->calib &&
+	    store_ingest_calibration_put(si, id, r->calib, r->calib_len, r->calib_n, now))
+		goto fail_tx;
+	if (r->task && store_ingest_model_set_task(si, id, r->task))
+		goto fail_tx;
+	if (store_ingest_mark_dirty(si, id, dirty_from) || store_commit(st))
+		goto fail_tx;
+	rc = 0;
+	goto out;
+fail_tx:
+	snprintf(err, errlen, "%s: cannot store the reference: %s", st->path, store_errmsg(st));
+	store_rollback(st);
+	goto out;
+fail:
+	snprintf(err, errlen, "%s: %s", st->path, store_errmsg(st));
+out:
+	store_ingest_free(si);
+	return rc;
+}

@@ -1,0 +1,401 @@
+/* cmd_reference: see cmd_reference.h. */
+#include "cmd_reference.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "cmd.h"
+#include "drift.h"
+#include "jsonw.h"
+#include "quality.h"
+#include "reference.h"
+#include "store_ingest.h"
+#include "text.h"
+
+/* Windows this far back are recomputed against a new reference. */
+#define REDO_S 86400
+
+int cmd_reference_time(const char *s, double now, double *out)
+{
+	char *end;
+	int64_t ms;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end == '\0' && errno == 0 && isfinite(v) && v >= 0) {
+		*out = v;
+		return 0;
+	}
+	if (clock_parse_rfc3339(s, out) == 0)
+		return 0;
+	if (config_parse_duration(s, &ms) == 0 && ms >= 0) {
+		*out = now - (double)ms / 1000.0;
+		return 0;
+	}
+	return -1;
+}
+
+struct progress {
+	uint64_t total; /* file size, 0 when unknown */
+	double last;
+	bool shown;
+};
+
+static void show_progress(uint64_t bytes, uint64_t rows, void *arg)
+{
+	struct progress *p = arg;
+	double now = clock_mono();
+	char bar[41];
+	int fill;
+
+	if (now - p->last < 0.1 && !(p->total && bytes >= p->total))
+		return;
+	p->last = now;
+	p->shown = true;
+	if (p->total) {
+		double f = (double)bytes / (double)p->total;
+		if (f > 1)
+			f = 1;
+		fill = (int)(f * 40);
+		memset(bar, '#', (size_t)fill);
+		memset(bar + fill, ' ', (size_t)(40 - fill));
+		bar[40] = '\0';
+		fprintf(stderr, "\r[%s] %3d%% %llu rows", bar, (int)(f * 100),
+		        (unsigned long long)rows);
+	} else {
+		fprintf(stderr, "\r%llu rows", (unsigned long long)rows);
+	}
+	fflush(stderr);
+}
+
+static bool is_jsonl(const char *path, FILE *f)
+{
+	const char *dot = strrchr(path, '.');
+	int c;
+
+	if (dot && (strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".ndjson") == 0 ||
+	            strcmp(dot, ".json") == 0))
+		return true;
+	if (dot && strcmp(dot, ".csv") == 0)
+		return false;
+	/* no telling extension: a file starting with '{' holds JSON */
+	while ((c = fgetc(f)) != EOF && (c == ' ' || c == '\t' || c == '\n' || c == '\r'))
+		;
+	if (c != EOF)
+		ungetc(c, f);
+	return c == '{';
+}
+
+static const char *kind_name(int kind)
+{
+	return kind == 1 ? "numeric" : kind == 2 ? "categorical" : "unknown";
+}
+
+static int import(struct mlw_config *cfg, const struct cli_result *res, bool json)
+{
+	const char *model = cli_get(res, "model"), *from_s = cli_get(res, "from"),
+	           *to_s = cli_get(res, "to");
+	const char *path = res->n_args >= 3 ? res->args[2] : NULL;
+	struct refb *b = NULL;
+	struct ref_result r = {0};
+	struct store st;
+	bool st_open = false;
+	char err[1024], safe[256];
+	double now = cmd_now(), from = 0, to = 0;
+	int rc = 1;
+
+	if (!model || !event_model_name_valid(model, strlen(model))) {
+		cmd_error("reference import needs --model NAME (1-64 of [A-Za-z0-9_.-])");
+		return 2;
+	}
+	if (path && (from_s || to_s)) {
+		cmd_error("reference import takes a FILE or --from/--to, not both");
+		return 2;
+	}
+	if (!path && !(from_s && to_s)) {
+		cmd_error("reference import needs a FILE (CSV or JSONL) or --from T --to T");
+		return 2;
+	}
+	if (!path && (cmd_reference_time(from_s, now, &from) ||
+	              cmd_reference_time(to_s, now, &to) || !(to > from))) {
+		cmd_error("--from/--to: times must be Unix seconds, RFC 3339 or a duration ago, "
+		          "with --from before --to");
+		return 2;
+	}
+	b = refb_new(config_model(cfg, model));
+	if (!b) {
+		cmd_error("out of memory");
+		return 1;
+	}
+	if (store_open(&st, cfg->tui.db, STORE_RW, false, err, sizeof(err))) {
+		cmd_error("%s", err);
+		goto out;
+	}
+	st_open = true;
+	if (path) {
+		FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+		struct progress p = {0};
+		struct stat sb;
+		int r_rc;
+		if (!f) {
+			cmd_error("%s: %s", text_sanitize(safe, sizeof(safe), path),
+			          strerror(errno));
+			goto out;
+		}
+		if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
+			p.total = (uint64_t)sb.st_size;
+		bool tty = isatty(STDERR_FILENO);
+		text_sanitize(safe, sizeof(safe), path);
+		if (is_jsonl(path, f))
+			r_rc = reference_read_jsonl(f, safe, b, tty ? show_progress : NULL, &p, err,
+			                            sizeof(err));
+		else
+			r_rc = reference_read_csv(f, safe, b, tty ? show_progress : NULL, &p, err,
+			                          sizeof(err));
+		if (p.shown)
+			fputc('\n', stderr);
+		if (f != stdin)
+			fclose(f);
+		if (r_rc) {
+			cmd_error("%s", err);
+			goto out;
+		}
+	} else if (reference_read_stored(&st, model, from, to, b, err, sizeof(err))) {
+		cmd_error("%s", err);
+		goto out;
+	}
+	if (refb_rows(b) == 0) {
+		cmd_error("no rows to build a reference from");
+		goto out;
+	}
+	if (refb_finish(b, &r, err, sizeof(err)) ||
+	    reference_store(&st, model, &r, now, (int64_t)floor(now) - REDO_S, err, sizeof(err))) {
+		cmd_error("%s", err);
+		goto out;
+	}
+	if (json) {
+		cJSON *o = cJSON_CreateObject(), *fs = cJSON_CreateArray();
+		cmd_jstr(o, "model", model);
+		cmd_jint(o, "rows", (int64_t)r.rows);
+		cmd_jstr(o, "task", r.task);
+		for (size_t i = 0; i < r.n; i++) {
+			cJSON *f = cJSON_CreateObject();
+			cmd_jstr(f, "feature", r.p[i].feature);
+			cmd_jstr(f, "kind", kind_name(r.p[i].kind));
+			cmd_jint(f, "n", (int64_t)r.p[i].n);
+			cmd_jint(f, "ignored", (int64_t)r.p[i].ignored);
+			cJSON_AddItemToArray(fs, f);
+		}
+		cJSON_AddItemToObject(o, "features", fs);
+		cmd_jint(o, "calibration_n", (int64_t)r.calib_n);
+		rc = cmd_jprint(o);
+		goto out;
+	}
+	size_t nnum = 0;
+	for (size_t i = 0; i < r.n; i++)
+		nnum += r.p[i].kind == 1;
+	printf("reference for %s: %llu rows, %zu features (%zu numeric, %zu categorical)", model,
+	       (unsigned long long)r.rows, r.n, nnum, r.n - nnum);
+	if (r.calib_n)
+		printf(", calibration on %llu labelled rows", (unsigned long long)r.calib_n);
+	printf("\n");
+	for (size_t i = 0; i < r.n; i++)
+		if (r.p[i].ignored)
+			printf(
+			    "  %s: %llu values were not numbers (kind fixed as numeric) and were "
+			    "left out\n",
+			    text_sanitize(safe, sizeof(safe), r.p[i].feature),
+			    (unsigned long long)r.p[i].ignored);
+	rc = 0;
+out:
+	ref_result_free(&r);
+	refb_free(b);
+	if (st_open)
+		store_close(&st);
+	return rc;
+}
+
+struct show_ctx {
+	bool json;
+	cJSON *arr;
+	int err;
+	size_t n;
+};
+
+static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
+                    const char *hist, void *arg)
+{
+	struct show_ctx *s = arg;
+	struct drift_ref ref;
+	char safe[256];
+
+	s->n++;
+	if (drift_ref_decode(&ref, profile, len) != 0) {
+		s->err = 1;
+		return;
+	}
+	if (s->json) {
+		cJSON *f = cJSON_CreateObject();
+		cmd_jstr(f, "feature", feature);
+		cmd_jstr(f, "kind", kind_name(kind));
+		cmd_jint(f, "n", (int64_t)n);
+		if (ref.kind == DRIFT_NUMERIC) {
+			cmd_jnum(f, "min", ref.n ? ref.min : NAN);
+			cmd_jnum(f, "max", ref.n ? ref.max : NAN);
+			cmd_jnum(f, "mean", ref.n ? ref.mean : NAN);
+			cmd_jnum(f, "std", ref.n ? ref.std : NAN);
+			cJSON *e = cJSON_CreateArray();
+			for (int i = 0; i < SAMPLE_BINS - 1; i++)
+				cJSON_AddItemToArray(e, cJSON_CreateNumber(ref.edges[i]));
+			cJSON_AddItemToObject(f, "edges", e);
+		} else {
+			cJSON *c = cJSON_CreateObject();
+			for (size_t i = 0; i < ref.cats.ntop; i++) {
+				const struct sample_cat *cat = &ref.cats.cats[ref.cats.top[i]];
+				cmd_jnum(c, cat->name, ref.cell_prop[i]);
+			}
+			if (ref.cats.has_other)
+				cmd_jnum(c, "other", ref.cell_prop[ref.cats.ntop]);
+			cJSON_AddItemToObject(f, "categories", c);
+		}
+		cJSON *h = hist ? cJSON_Parse(hist) : NULL;
+		cJSON_AddItemToObject(f, "hist", h ? h : cJSON_CreateNull());
+		cJSON_AddItemToArray(s->arr, f);
+	} else if (ref.kind == DRIFT_NUMERIC) {
+		printf("%-24s numeric      n=%-7llu min=%-10.4g max=%-10.4g mean=%-10.4g "
+		       "std=%.4g\n",
+		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, ref.min,
+		       ref.max, ref.mean, ref.std);
+	} else {
+		printf("%-24s categorical  n=%-7llu", text_sanitize(safe, sizeof(safe), feature),
+		       (unsigned long long)n);
+		for (size_t i = 0; i < ref.cats.ntop && i < 5; i++) {
+			const struct sample_cat *cat = &ref.cats.cats[ref.cats.top[i]];
+			printf(" %s=%.3f", text_sanitize(safe, sizeof(safe), cat->name),
+			       ref.cell_prop[i]);
+		}
+		if (ref.cats.ntop > 5)
+			printf(" ...");
+		printf("\n");
+	}
+	drift_ref_fini(&ref);
+}
+
+static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
+{
+	const char *model = cli_get(res, "model");
+	struct store st;
+	struct store_ingest *si = NULL;
+	struct show_ctx s = {json, NULL, 0, 0};
+	char err[512], safe[160];
+	uint8_t *cal = NULL;
+	size_t cal_len = 0;
+	uint64_t cal_n = 0;
+	double created = 0;
+	int64_t id;
+	int rc = 1, r;
+
+	if (!model) {
+		cmd_error("reference show needs --model NAME");
+		return 2;
+	}
+	if (store_open(&st, cfg->tui.db, STORE_RO, false, err, sizeof(err))) {
+		cmd_error("%s", err);
+		return 1;
+	}
+	si = store_ingest_new(&st);
+	if (!si)
+		goto out;
+	r = store_ingest_model_lookup(si, model, &id);
+	if (r != 0) {
+		cmd_error(r > 0 ? "no such model '%s' in %s" : "%s: %s",
+		          text_sanitize(safe, sizeof(safe), model),
+		          r > 0 ? st.path : store_errmsg(&st));
+		goto out;
+	}
+	if (store_ingest_calibration_get(si, id, &cal, &cal_len, &cal_n, &created) < 0)
+		goto dberr;
+	if (json)
+		s.arr = cJSON_CreateArray();
+	else
+		printf("reference of %s\n", text_sanitize(safe, sizeof(safe), model));
+	if (store_ingest_references(si, id, show_cb, &s))
+		goto dberr;
+	if (s.err) {
+		cmd_error("%s: a stored reference profile is damaged; import it again", st.path);
+		cJSON_Delete(s.arr);
+		goto out;
+	}
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cmd_jstr(o, "model", model);
+		cJSON_AddItemToObject(o, "features", s.arr);
+		if (cal) {
+			struct quality_calib qc = {0};
+			cJSON *c = cJSON_CreateObject();
+			cmd_jint(c, "n", (int64_t)cal_n);
+			cmd_jint(c, "points",
+			         quality_calib_decode(&qc, cal, cal_len) == 0 ? (int64_t)qc.n : 0);
+			cmd_jnum(c, "created", created);
+			quality_calib_fini(&qc);
+			cJSON_AddItemToObject(o, "calibration", c);
+		} else {
+			cJSON_AddItemToObject(o, "calibration", cJSON_CreateNull());
+		}
+		rc = cmd_jprint(o);
+		goto out;
+	}
+	if (s.n == 0)
+		printf("  (none: import one with mlwatch reference import --model %s FILE)\n",
+		       text_sanitize(safe, sizeof(safe), model));
+	if (cal)
+		printf("calibration: isotonic, fitted on %llu labelled rows\n",
+		       (unsigned long long)cal_n);
+	rc = 0;
+	goto out;
+dberr:
+	cmd_error("%s: %s", st.path, store_errmsg(&st));
+	cJSON_Delete(s.arr);
+out:
+	free(cal);
+	store_ingest_free(si);
+	store_close(&st);
+	return rc;
+}
+
+int cmd_reference(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const import_flags[] = {"model", "from", "to", NULL};
+	static const char *const show_flags[] = {"model", NULL};
+	bool json = cli_has(res, "json");
+	int rc;
+
+	if (res->n_args < 2) {
+		cmd_error("reference needs 'import' or 'show' (see mlwatch --help)");
+		return 2;
+	}
+	if (strcmp(res->args[1], "import") == 0) {
+		if ((rc = cmd_check_flags(res, import_flags)) || (rc = cmd_check_args(res, 2)))
+			return rc;
+		return import(cfg, res, json);
+	}
+	if (strcmp(res->args[1], "show") == 0) {
+		if ((rc = cmd_check_flags(res, show_flags)) || (rc = cmd_check_args(res, 1)))
+			return rc;
+		return show(cfg, res, json);
+	}
+	char safe[64];
+	cmd_error("reference: unknown action '%s' (import or show)",
+	          text_sanitize(safe, sizeof(safe), res->args[1]));
+	return 2;
+}
