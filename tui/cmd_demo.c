@@ -24,17 +24,17 @@
 
 extern char **environ;
 
-#define DEMO_RATE 200	    /* events per second */
-#define DEMO_LABEL_DELAY 30 /* seconds until a label arrives */
+#define DEMO_RATE         200 /* events per second */
+#define DEMO_LABEL_DELAY  30  /* seconds until a label arrives */
 #define DEMO_MAX_CHILDREN 4
 
 /* The rules the demo expects to fire, and what each shows. */
 static const struct {
 	const char *rule, *what;
 } expected[] = {
-	{"fraud-feature-drift", "feature drift"},
-	{"fraud-accuracy", "accuracy drop"},
-	{"fraud-latency-p99", "latency spike"},
+    {"fraud-feature-drift", "feature drift"},
+    {"fraud-accuracy", "accuracy drop"},
+    {"fraud-latency-p99", "latency spike"},
 };
 #define N_EXPECTED (sizeof(expected) / sizeof(expected[0]))
 
@@ -174,41 +174,41 @@ static int write_config(struct demo *d)
 	if (write_text(secret, "demo-signing-secret\n", 0600))
 		return -1;
 	n = snprintf(text, sizeof(text),
-		     "; written by `mlwatch demo`\n"
-		     "[collector]\n"
-		     "window = 10s\n"
-		     "analyze_interval = 2s\n"
-		     "external_url = http://127.0.0.1:%d\n"
-		     "[agent]\n"
-		     "batch_max_delay = 100ms\n"
-		     "[tui]\n"
-		     "range = 15m\n"
-		     "[model fraud]\n"
-		     "task = classification\n"
-		     "[alert fraud-latency-p99]\n"
-		     "model = fraud\n"
-		     "expr = p99_latency_ms > 250 over 10s\n"
-		     "for = 3s\n"
-		     "severity = page\n"
-		     "receivers = demo-webhook\n"
-		     "summary = p99 latency of {model} is {value} ms (threshold {threshold} ms)\n"
-		     "[alert fraud-feature-drift]\n"
-		     "model = fraud\n"
-		     "expr = drift(*) > 1\n"
-		     "severity = warn\n"
-		     "receivers = demo-webhook\n"
-		     "summary = {feature} of {model} drifted (severity {value})\n"
-		     "[alert fraud-accuracy]\n"
-		     "model = fraud\n"
-		     "expr = accuracy < 0.85\n"
-		     "severity = page\n"
-		     "receivers = demo-webhook\n"
-		     "summary = accuracy of {model} fell to {value}\n"
-		     "[receiver demo-webhook]\n"
-		     "type = webhook\n"
-		     "url = http://127.0.0.1:%d/alerts\n"
-		     "secret_file = %s\n",
-		     d->metrics_port, d->hook_port, secret);
+	             "; written by `mlwatch demo`\n"
+	             "[collector]\n"
+	             "window = 10s\n"
+	             "analyze_interval = 2s\n"
+	             "external_url = http://127.0.0.1:%d\n"
+	             "[agent]\n"
+	             "batch_max_delay = 100ms\n"
+	             "[tui]\n"
+	             "range = 15m\n"
+	             "[model fraud]\n"
+	             "task = classification\n"
+	             "[alert fraud-latency-p99]\n"
+	             "model = fraud\n"
+	             "expr = p99_latency_ms > 250 over 10s\n"
+	             "for = 3s\n"
+	             "severity = page\n"
+	             "receivers = demo-webhook\n"
+	             "summary = p99 latency of {model} is {value} ms (threshold {threshold} ms)\n"
+	             "[alert fraud-feature-drift]\n"
+	             "model = fraud\n"
+	             "expr = drift(*) > 1\n"
+	             "severity = warn\n"
+	             "receivers = demo-webhook\n"
+	             "summary = {feature} of {model} drifted (severity {value})\n"
+	             "[alert fraud-accuracy]\n"
+	             "model = fraud\n"
+	             "expr = accuracy < 0.85\n"
+	             "severity = page\n"
+	             "receivers = demo-webhook\n"
+	             "summary = accuracy of {model} fell to {value}\n"
+	             "[receiver demo-webhook]\n"
+	             "type = webhook\n"
+	             "url = http://127.0.0.1:%d/alerts\n"
+	             "secret_file = %s\n",
+	             d->metrics_port, d->hook_port, secret);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return write_text(d->conf, text, 0600);
@@ -239,8 +239,8 @@ static int start_system(struct demo *d)
 	snprintf(secret, sizeof(secret), "%s/webhook.secret", d->dir);
 
 	snprintf(log, sizeof(log), "%s/mlwatchd.log", d->dir);
-	char *coll[] = {coll_bin, "--config", d->conf, "--db", d->db, "--listen", coll_url,
-			"--http", coll_http, NULL};
+	char *coll[] = {coll_bin,   "--config", d->conf,  "--db",    d->db,
+	                "--listen", coll_url,   "--http", coll_http, NULL};
 	if (spawn(d, coll, log) < 0 || !wait_port(d->coll_port, 15)) {
 		fprintf(stderr, "mlwatch: error: mlwatchd did not start; see %s\n", log);
 		return -1;
@@ -251,21 +251,22 @@ static int start_system(struct demo *d)
 		return -1;
 	}
 	snprintf(log, sizeof(log), "%s/reference.log", d->dir);
-	char *imp[] = {d->self, "--config", d->conf, "--db", d->db, "reference", "import",
-		       "--model", DEMO_MODEL, ref, NULL};
+	char *imp[] = {d->self,  "--config", d->conf,    "--db", d->db, "reference",
+	               "import", "--model",  DEMO_MODEL, ref,    NULL};
 	if (run_wait(imp, log) != 0) {
 		fprintf(stderr, "mlwatch: error: reference import failed; see %s\n", log);
 		return -1;
 	}
-	char *hook[] = {d->self, "webhook-listen", "--listen", hook_addr, "--secret-file", secret,
-			NULL};
+	char *hook[] = {d->self,         "webhook-listen", "--listen", hook_addr,
+	                "--secret-file", secret,           NULL};
 	if (spawn(d, hook, d->hooklog) < 0 || !wait_port(d->hook_port, 15)) {
-		fprintf(stderr, "mlwatch: error: webhook-listen did not start; see %s\n", d->hooklog);
+		fprintf(stderr, "mlwatch: error: webhook-listen did not start; see %s\n",
+		        d->hooklog);
 		return -1;
 	}
 	snprintf(log, sizeof(log), "%s/mlwatch-agent.log", d->dir);
-	char *agent[] = {agent_bin, "--config", d->conf, "--collector", coll_url, "--http",
-			 agent_http, "--state-dir", state, "--agent-id", "demo-agent", NULL};
+	char *agent[] = {agent_bin,  "--config",    d->conf, "--collector", coll_url,     "--http",
+	                 agent_http, "--state-dir", state,   "--agent-id",  "demo-agent", NULL};
 	if (spawn(d, agent, log) < 0 || !wait_port(d->agent_port, 15)) {
 		fprintf(stderr, "mlwatch: error: mlwatch-agent did not start; see %s\n", log);
 		return -1;
@@ -330,7 +331,7 @@ static void *simulate(void *arg)
 		for (int i = 0; i < (int)(DEMO_RATE * tick); i++) {
 			struct pending_label *p = &queue[qtail % qcap];
 			int k = demo_sim_event(&sim, t, now - tick + tick * i / (DEMO_RATE * tick),
-					       body + len, cap - len - 2, &p->truth);
+			                       body + len, cap - len - 2, &p->truth);
 			if (k < 0)
 				break;
 			len += (size_t)k;
@@ -347,7 +348,7 @@ static void *simulate(void *arg)
 		size_t nl = 0;
 		while (qhead < qtail && queue[qhead % qcap].due <= t && len + 512 < cap) {
 			int k = demo_sim_label(&queue[qhead % qcap].truth, now, body + len,
-					       cap - len - 2);
+			                       cap - len - 2);
 			if (k < 0)
 				break;
 			len += (size_t)k;
@@ -419,8 +420,8 @@ static int run_headless(struct demo *d, int seconds)
 		scan_hooklog(d, &offset, fired, &bad_sig);
 		double t = clock_mono() - d->started;
 		if (t - last_report >= 10) {
-			printf("%6.1fs  sent %lu events, %lu labels (%lu failed posts)\n", t, d->sent,
-			       d->labels_sent, d->send_errors);
+			printf("%6.1fs  sent %lu events, %lu labels (%lu failed posts)\n", t,
+			       d->sent, d->labels_sent, d->send_errors);
 			last_report = t;
 		}
 		bool all = true;
@@ -451,8 +452,8 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 	bool sim_started = false, keep = getenv("MLWATCH_DEMO_KEEP") != NULL;
 	const char *secs = cli_get(res, "seconds"), *tmp = getenv("TMPDIR");
 	const char *ci = getenv("CI");
-	bool headless = !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) ||
-			(ci && strcmp(ci, "true") == 0);
+	bool headless =
+	    !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || (ci && strcmp(ci, "true") == 0);
 	int seconds = 60, rc = 1;
 	struct sigaction sa = {.sa_handler = on_signal};
 
@@ -462,9 +463,10 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 		char *e;
 		long v = strtol(secs, &e, 10);
 		if (*e || v < 5 || v > 86400) {
-			fprintf(stderr, "mlwatch: error: --seconds: expected a whole number from 5 to "
-					"86400, got '%s'\n",
-				secs);
+			fprintf(stderr,
+			        "mlwatch: error: --seconds: expected a whole number from 5 to "
+			        "86400, got '%s'\n",
+			        secs);
 			return 2;
 		}
 		seconds = (int)v;
@@ -476,7 +478,7 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 	snprintf(d.dir, sizeof(d.dir), "%s/mlwatch-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(d.dir)) {
 		fprintf(stderr, "mlwatch: error: cannot create a temporary directory: %s\n",
-			strerror(errno));
+		        strerror(errno));
 		return 1;
 	}
 	snprintf(d.db, sizeof(d.db), "%s/mlwatch.db", d.dir);
@@ -507,8 +509,8 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 		/* The dashboard owns the terminal; we only wait for it. */
 		signal(SIGINT, SIG_IGN);
 		rc = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
-			     ? WEXITSTATUS(status)
-			     : 1;
+		         ? WEXITSTATUS(status)
+		         : 1;
 	}
 out:
 	d.stop = 1;

@@ -37,7 +37,10 @@ static uint64_t next(struct demo_sim *s)
 	return z ^ (z >> 31);
 }
 
-static double unif(struct demo_sim *s) { return ((double)(next(s) >> 11) + 0.5) / 9007199254740992.0; }
+static double unif(struct demo_sim *s)
+{
+	return ((double)(next(s) >> 11) + 0.5) / 9007199254740992.0;
+}
 
 static double normal(struct demo_sim *s)
 {
@@ -55,15 +58,21 @@ static const char *pick(struct demo_sim *s, const char *const *names, const doub
 	return names[n - 1];
 }
 
-static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
+static double sigmoid(double x)
+{
+	return 1 / (1 + exp(-x));
+}
 
-static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+static double clampd(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
 
 int demo_sim_event(struct demo_sim *s, double t, double ts, char *buf, size_t cap,
-		   struct demo_truth *truth)
+                   struct demo_truth *truth)
 {
-	static const char *const merchants[] = {"grocery",    "electronics", "travel", "fuel",
-						"restaurant", "online",	     "pharmacy", "crypto"};
+	static const char *const merchants[] = {"grocery",    "electronics", "travel",   "fuel",
+	                                        "restaurant", "online",      "pharmacy", "crypto"};
 	static const double merchant_w[] = {0.3, 0.1, 0.08, 0.15, 0.17, 0.14, 0.06, 0};
 	static const double merchant_w_new[] = {0.22, 0.08, 0.06, 0.11, 0.13, 0.1, 0.05, 0.25};
 	static const char *const countries[] = {"DE", "FR", "NL", "IT", "ES", "US"};
@@ -77,8 +86,8 @@ int demo_sim_event(struct demo_sim *s, double t, double ts, char *buf, size_t ca
 
 	if (t >= sc->shift_from)
 		shift = sc->shift_full > sc->shift_from
-				? clampd((t - sc->shift_from) / (sc->shift_full - sc->shift_from), 0, 1)
-				: 1;
+		            ? clampd((t - sc->shift_from) / (sc->shift_full - sc->shift_from), 0, 1)
+		            : 1;
 	double amount = exp(3.5 + 1.2 * shift + 0.9 * normal(s));
 	double age = clampd(40 + 12 * normal(s), 18, 90);
 	double account_age = -700 * log(unif(s));
@@ -86,18 +95,19 @@ int demo_sim_event(struct demo_sim *s, double t, double ts, char *buf, size_t ca
 	double txn_per_day = clampd(3 + 1.5 * normal(s), 0, 40);
 	double hour = floor(clampd(14 + 5 * normal(s), 0, 23));
 	double velocity = -1.2 * log(unif(s));
-	const char *merchant = pick(s, merchants,
-				    t >= sc->new_category_at ? merchant_w_new : merchant_w, 8);
+	const char *merchant =
+	    pick(s, merchants, t >= sc->new_category_at ? merchant_w_new : merchant_w, 8);
 	const char *country = pick(s, countries, country_w, 6);
 	const char *device = pick(s, devices, device_w, 3);
 	const char *channel = pick(s, channels, channel_w, 3);
 	int new_device = unif(s) < 0.08;
 
 	/* The model's (calibrated) belief, and the world's truth. */
-	double logit = -3.2 + 0.9 * (log(amount) - 3.5) + 0.8 * (distance > 50) + 1.6 * new_device +
-		       0.9 * (velocity > 3) - 0.6 * (account_age > 365) +
-		       0.8 * (strcmp(merchant, "electronics") == 0 || strcmp(merchant, "travel") == 0) +
-		       0.5 * (strcmp(channel, "ecom") == 0);
+	double logit =
+	    -3.2 + 0.9 * (log(amount) - 3.5) + 0.8 * (distance > 50) + 1.6 * new_device +
+	    0.9 * (velocity > 3) - 0.6 * (account_age > 365) +
+	    0.8 * (strcmp(merchant, "electronics") == 0 || strcmp(merchant, "travel") == 0) +
+	    0.5 * (strcmp(channel, "ecom") == 0);
 	double p_model = sigmoid(logit);
 	double p_true = p_model;
 	if (t >= sc->accuracy_drop_at && strcmp(channel, "ecom") == 0)
@@ -119,24 +129,25 @@ int demo_sim_event(struct demo_sim *s, double t, double ts, char *buf, size_t ca
 	truth->distance_km = distance;
 	truth->merchant_type = merchant;
 
-	int n = snprintf(buf, cap,
-			 "{\"model\":\"" DEMO_MODEL "\",\"version\":\"v3\",\"id\":\"%s\",\"ts\":%.3f,"
-			 "\"latency_ms\":%.3f,\"error\":%s,\"features\":{\"amount\":%.2f,\"age\":%.0f,"
-			 "\"account_age_days\":%.0f,\"distance_km\":%.3f,\"txn_per_day\":%.2f,"
-			 "\"hour\":%.0f,\"velocity_1h\":%.3f,\"merchant_type\":\"%s\","
-			 "\"country\":\"%s\",\"device\":\"%s\",\"channel\":\"%s\","
-			 "\"is_new_device\":%s},\"prediction\":\"%s\",\"score\":%.4f}",
-			 truth->id, ts, latency, unif(s) < 0.002 ? "true" : "false", amount, age,
-			 account_age, distance, txn_per_day, hour, velocity, merchant, country, device,
-			 channel, new_device ? "true" : "false", predicted ? "fraud" : "legit",
-			 confidence);
+	int n = snprintf(
+	    buf, cap,
+	    "{\"model\":\"" DEMO_MODEL "\",\"version\":\"v3\",\"id\":\"%s\",\"ts\":%.3f,"
+	    "\"latency_ms\":%.3f,\"error\":%s,\"features\":{\"amount\":%.2f,\"age\":%.0f,"
+	    "\"account_age_days\":%.0f,\"distance_km\":%.3f,\"txn_per_day\":%.2f,"
+	    "\"hour\":%.0f,\"velocity_1h\":%.3f,\"merchant_type\":\"%s\","
+	    "\"country\":\"%s\",\"device\":\"%s\",\"channel\":\"%s\","
+	    "\"is_new_device\":%s},\"prediction\":\"%s\",\"score\":%.4f}",
+	    truth->id, ts, latency, unif(s) < 0.002 ? "true" : "false", amount, age, account_age,
+	    distance, txn_per_day, hour, velocity, merchant, country, device, channel,
+	    new_device ? "true" : "false", predicted ? "fraud" : "legit", confidence);
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
 int demo_sim_label(const struct demo_truth *truth, double ts, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "{\"model\":\"" DEMO_MODEL "\",\"id\":\"%s\",\"label\":\"%s\",\"ts\":%.3f}",
-			 truth->id, truth->label_fraud ? "fraud" : "legit", ts);
+	int n = snprintf(
+	    buf, cap, "{\"model\":\"" DEMO_MODEL "\",\"id\":\"%s\",\"label\":\"%s\",\"ts\":%.3f}",
+	    truth->id, truth->label_fraud ? "fraud" : "legit", ts);
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -154,7 +165,7 @@ int demo_sim_reference_csv(uint64_t seed, size_t n, const char *path)
 	demo_schedule_none(&none);
 	demo_sim_init(&s, seed, &none);
 	fprintf(f, "id,amount,age,account_age_days,distance_km,txn_per_day,hour,velocity_1h,"
-		   "merchant_type,country,device,channel,is_new_device,prediction,score,label\n");
+	           "merchant_type,country,device,channel,is_new_device,prediction,score,label\n");
 	for (size_t i = 0; i < n; i++) {
 		if (demo_sim_event(&s, 0, 0, ev, sizeof(ev), &tr) < 0)
 			goto out;
@@ -163,19 +174,24 @@ int demo_sim_reference_csv(uint64_t seed, size_t n, const char *path)
 		double age, acct, txn, hour, vel;
 		char country[8], device[16], channel[8], newdev[8];
 		const char *fs = strstr(ev, "\"age\":");
-		if (!fs || sscanf(fs, "\"age\":%lf,\"account_age_days\":%lf,\"distance_km\":%*f,"
-				      "\"txn_per_day\":%lf,\"hour\":%lf,\"velocity_1h\":%lf",
-				  &age, &acct, &txn, &hour, &vel) != 5)
+		if (!fs || sscanf(fs,
+		                  "\"age\":%lf,\"account_age_days\":%lf,\"distance_km\":%*f,"
+		                  "\"txn_per_day\":%lf,\"hour\":%lf,\"velocity_1h\":%lf",
+		                  &age, &acct, &txn, &hour, &vel) != 5)
 			goto out;
 		const char *cs = strstr(ev, "\"country\":\"");
-		if (!cs || sscanf(cs, "\"country\":\"%7[^\"]\",\"device\":\"%15[^\"]\",\"channel\":\"%7[^\"]\","
-				      "\"is_new_device\":%7[a-z]",
-				  country, device, channel, newdev) != 4)
+		if (!cs ||
+		    sscanf(
+		        cs,
+		        "\"country\":\"%7[^\"]\",\"device\":\"%15[^\"]\",\"channel\":\"%7[^\"]\","
+		        "\"is_new_device\":%7[a-z]",
+		        country, device, channel, newdev) != 4)
 			goto out;
-		fprintf(f, "%s,%.2f,%.0f,%.0f,%.3f,%.2f,%.0f,%.3f,%s,%s,%s,%s,%s,%s,%.4f,%s\n", tr.id,
-			tr.amount, age, acct, tr.distance_km, txn, hour, vel, tr.merchant_type, country,
-			device, channel, newdev, tr.predicted_fraud ? "fraud" : "legit", tr.confidence,
-			tr.label_fraud ? "fraud" : "legit");
+		fprintf(f, "%s,%.2f,%.0f,%.0f,%.3f,%.2f,%.0f,%.3f,%s,%s,%s,%s,%s,%s,%.4f,%s\n",
+		        tr.id, tr.amount, age, acct, tr.distance_km, txn, hour, vel,
+		        tr.merchant_type, country, device, channel, newdev,
+		        tr.predicted_fraud ? "fraud" : "legit", tr.confidence,
+		        tr.label_fraud ? "fraud" : "legit");
 	}
 	rc = 0;
 out:

@@ -19,7 +19,7 @@
 struct demo_schedule {
 	double accuracy_drop_at;
 	double shift_from, shift_full; /* amount and distance_km drift between these */
-	double new_category_at;	       /* merchant_type "crypto" appears */
+	double new_category_at;        /* merchant_type "crypto" appears */
 	double spike_from, spike_to;   /* latency x20 */
 };
 
@@ -50,7 +50,7 @@ struct demo_truth {
 /* Writes one event (contract section 2 JSON, no newline) at elapsed time t
  * with timestamp ts into buf. Returns its length, or -1 if cap is too small. */
 int demo_sim_event(struct demo_sim *s, double t, double ts, char *buf, size_t cap,
-		   struct demo_truth *truth);
+                   struct demo_truth *truth);
 /* Writes the label JSON for a past event. Returns its length or -1. */
 int demo_sim_label(const struct demo_truth *truth, double ts, char *buf, size_t cap);
 /* Writes a CSV header and n rows of reference data (no change applied) for

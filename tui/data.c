@@ -1,0 +1,601 @@
+/* data: see data.h. */
+#include "data.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- thresholds --------------------------------------------------------- */
+
+int data_parse_expr(const char *expr, struct data_threshold *out)
+{
+	const char *p = expr, *m0;
+	char *end;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	while (isspace((unsigned char)*p))
+		p++;
+	m0 = p;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	len = (size_t)(p - m0);
+	if (len == 0 || len >= sizeof(out->metric) || *p == '(')
+		return -1;
+	memcpy(out->metric, m0, len);
+	while (isspace((unsigned char)*p))
+		p++;
+	if ((p[0] == '>' || p[0] == '<' || p[0] == '=' || p[0] == '!') && p[1] == '=') {
+		memcpy(out->op, p, 2);
+		p += 2;
+	} else if (p[0] == '>' || p[0] == '<') {
+		out->op[0] = p[0];
+		p++;
+	} else {
+		return -1;
+	}
+	errno = 0;
+	out->value = strtod(p, &end);
+	if (end == p || errno || !isfinite(out->value))
+		return -1;
+	p = end;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p && strncmp(p, "over", 4) != 0)
+		return -1;
+	return 0;
+}
+
+int data_thresholds(const struct mlw_config *cfg, const char *model, struct data_threshold *out,
+                    int max)
+{
+	int n = 0;
+
+	for (size_t i = 0; cfg && i < cfg->n_alerts && n < max; i++) {
+		const struct alert_config *a = &cfg->alerts[i];
+		if (!a->expr || !a->model)
+			continue;
+		if (strcmp(a->model, "*") != 0 && strcmp(a->model, model) != 0)
+			continue;
+		if (data_parse_expr(a->expr, &out[n]))
+			continue;
+		snprintf(out[n].rule, sizeof(out[n].rule), "%s", a->name ? a->name : "");
+		n++;
+	}
+	return n;
+}
+
+/* ---- overview ----------------------------------------------------------- */
+
+const char *data_sort_name(enum data_sort s)
+{
+	static const char *const names[SORT_COUNT] = {"health", "name",     "rps",  "errors",
+	                                              "p99",    "accuracy", "drift"};
+	return s >= 0 && s < SORT_COUNT ? names[s] : "health";
+}
+
+static enum data_sort sort_by;
+static bool sort_desc;
+
+static int health_rank(const struct sq_status *s)
+{
+	if (s->firing > 0)
+		return 4;
+	if (s->worst_severity >= 1.0)
+		return 3;
+	if (s->pending > 0 || s->error_rate >= 0.05)
+		return 2;
+	return s->win_start ? 0 : 1;
+}
+
+static double acc_of(const struct sq_status *s)
+{
+	return !isnan(s->accuracy) ? s->accuracy : s->est_accuracy;
+}
+
+/* Numbers: NAN last; otherwise ascending (desc flips). */
+static int cmp_num(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return isnan(a) - isnan(b);
+	if (a == b)
+		return 0;
+	return (a < b ? -1 : 1) * (sort_desc ? -1 : 1);
+}
+
+static int cmp_status(const void *pa, const void *pb)
+{
+	const struct sq_status *a = pa, *b = pb;
+	int c = 0;
+
+	switch (sort_by) {
+	case SORT_HEALTH:
+		c = health_rank(a) - health_rank(b);
+		c = sort_desc ? -c : c;
+		if (!c)
+			c = cmp_num(a->worst_severity, b->worst_severity) * (sort_desc ? 1 : 1);
+		break;
+	case SORT_RPS:
+		c = cmp_num(a->rps, b->rps);
+		break;
+	case SORT_ERRORS:
+		c = cmp_num(a->error_rate, b->error_rate);
+		break;
+	case SORT_P99:
+		c = cmp_num(a->p99, b->p99);
+		break;
+	case SORT_ACCURACY:
+		c = cmp_num(acc_of(a), acc_of(b));
+		break;
+	case SORT_DRIFT:
+		c = cmp_num(a->worst_severity, b->worst_severity);
+		break;
+	default:
+		break;
+	}
+	if (!c)
+		c = strcmp(a->model.name, b->model.name);
+	return c;
+}
+
+void data_sort_status(struct sq_status *rows, size_t n, enum data_sort by, bool desc)
+{
+	sort_by = by;
+	sort_desc = by == SORT_NAME ? false : desc;
+	if (by == SORT_NAME && desc) {
+		qsort(rows, n, sizeof(*rows), cmp_status);
+		for (size_t i = 0; i < n / 2; i++) {
+			struct sq_status t = rows[i];
+			rows[i] = rows[n - 1 - i];
+			rows[n - 1 - i] = t;
+		}
+		return;
+	}
+	qsort(rows, n, sizeof(*rows), cmp_status);
+}
+
+/* ---- series ------------------------------------------------------------- */
+
+/* Grows every array of a series to hold cap entries. */
+static int grow(void **arrays[], size_t narr, size_t elem, size_t *cap, size_t need)
+{
+	size_t nc;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 128;
+	while (nc < need)
+		nc *= 2;
+	for (size_t i = 0; i < narr; i++) {
+		void *p = realloc(*arrays[i], nc * elem);
+		if (!p)
+			return -1;
+		*arrays[i] = p;
+	}
+	*cap = nc;
+	return 0;
+}
+
+struct lat_load {
+	struct data_latency d;
+	size_t cap;
+	int oom;
+};
+
+static int lat_row(const struct sq_latency *r, void *arg)
+{
+	struct lat_load *l = arg;
+	void **arr[] = {(void **)&l->d.t,    (void **)&l->d.p50, (void **)&l->d.p95,
+	                (void **)&l->d.p99,  (void **)&l->d.rps, (void **)&l->d.err,
+	                (void **)&l->d.count};
+	size_t i = l->d.n;
+
+	if (grow(arr, 7, sizeof(double), &l->cap, i + 1)) {
+		l->oom = 1;
+		return 1;
+	}
+	l->d.t[i] = (double)r->start;
+	l->d.p50[i] = r->p50;
+	l->d.p95[i] = r->p95;
+	l->d.p99[i] = r->p99;
+	l->d.rps[i] = r->rps;
+	l->d.err[i] = r->error_rate;
+	l->d.count[i] = r->count;
+	l->d.n++;
+	return 0;
+}
+
+void data_latency_free(struct data_latency *d)
+{
+	free(d->t);
+	free(d->p50);
+	free(d->p95);
+	free(d->p99);
+	free(d->rps);
+	free(d->err);
+	free(d->count);
+	memset(d, 0, sizeof(*d));
+}
+
+int data_load_latency(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                      struct data_latency *out)
+{
+	struct lat_load l;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.d.bucket = bucket;
+	rc = bucket <= q->window_s ? sq_latency_each(q, model_id, from, to, lat_row, &l)
+	                           : sq_latency_buckets(q, model_id, from, to, bucket, lat_row, &l);
+	if (rc || l.oom) {
+		data_latency_free(&l.d);
+		return -1;
+	}
+	data_latency_free(out);
+	*out = l.d;
+	return 0;
+}
+
+struct acc_load {
+	struct data_accuracy d;
+	size_t cap;
+	int oom;
+};
+
+static int acc_row(const struct sq_accuracy *r, void *arg)
+{
+	struct acc_load *l = arg;
+	void **arr[] = {(void **)&l->d.t,  (void **)&l->d.acc, (void **)&l->d.est,
+	                (void **)&l->d.lo, (void **)&l->d.hi,  (void **)&l->d.cov,
+	                (void **)&l->d.f1, (void **)&l->d.mae, (void **)&l->d.labelled};
+	size_t i = l->d.n;
+
+	if (grow(arr, 9, sizeof(double), &l->cap, i + 1)) {
+		l->oom = 1;
+		return 1;
+	}
+	l->d.t[i] = (double)r->start;
+	l->d.acc[i] = r->accuracy;
+	l->d.est[i] = r->est_accuracy;
+	l->d.lo[i] = r->est_low;
+	l->d.hi[i] = r->est_high;
+	l->d.cov[i] = r->label_coverage;
+	l->d.f1[i] = r->macro_f1;
+	l->d.mae[i] = r->mae;
+	l->d.labelled[i] = r->labelled;
+	l->d.n++;
+	return 0;
+}
+
+static int concept_row(const struct sq_concept *c, void *arg)
+{
+	struct data_accuracy *d = arg;
+	size_t i;
+
+	if (d->nconcept == DATA_MAX_CONCEPT) {
+		/* keep the newest */
+		memmove(d->concept_ts, d->concept_ts + 1, (DATA_MAX_CONCEPT - 1) * sizeof(double));
+		memmove(d->concept_detector, d->concept_detector + 1,
+		        (DATA_MAX_CONCEPT - 1) * sizeof(d->concept_detector[0]));
+		d->nconcept--;
+	}
+	i = d->nconcept++;
+	d->concept_ts[i] = c->ts;
+	snprintf(d->concept_detector[i], sizeof(d->concept_detector[i]), "%s", c->detector);
+	return 0;
+}
+
+void data_accuracy_free(struct data_accuracy *d)
+{
+	free(d->t);
+	free(d->acc);
+	free(d->est);
+	free(d->lo);
+	free(d->hi);
+	free(d->cov);
+	free(d->f1);
+	free(d->mae);
+	free(d->labelled);
+	memset(d, 0, sizeof(*d));
+}
+
+int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                       struct data_accuracy *out)
+{
+	struct acc_load l;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.d.bucket = bucket;
+	rc = bucket <= q->window_s
+	         ? sq_accuracy_each(q, model_id, from, to, acc_row, &l)
+	         : sq_accuracy_buckets(q, model_id, from, to, bucket, acc_row, &l);
+	if (!rc && !l.oom)
+		rc = sq_concept_each(q, model_id, from, to, concept_row, &l.d);
+	if (rc || l.oom) {
+		data_accuracy_free(&l.d);
+		return -1;
+	}
+	data_accuracy_free(out);
+	*out = l.d;
+	return 0;
+}
+
+/* ---- heatmap ------------------------------------------------------------ */
+
+struct heat_load {
+	struct data_heat h;
+	size_t cap;
+	int oom;
+};
+
+static int heat_add_feature(struct heat_load *l, const char *name, int kind)
+{
+	size_t nf = l->h.nf, cols = (size_t)l->h.ncols;
+
+	if (nf == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p;
+		if (!(p = realloc(l->h.name, cap * sizeof(*l->h.name))))
+			return -1;
+		l->h.name = p;
+		if (!(p = realloc(l->h.kind, cap * sizeof(*l->h.kind))))
+			return -1;
+		l->h.kind = p;
+		if (!(p = realloc(l->h.sev, cap * cols * sizeof(*l->h.sev))))
+			return -1;
+		l->h.sev = p;
+		if (!(p = realloc(l->h.drifted, cap * cols)))
+			return -1;
+		l->h.drifted = p;
+		l->cap = cap;
+	}
+	snprintf(l->h.name[nf], sizeof(l->h.name[nf]), "%s", name);
+	l->h.kind[nf] = kind;
+	for (size_t c = 0; c < cols; c++)
+		l->h.sev[nf * cols + c] = NAN;
+	memset(l->h.drifted + nf * cols, 0, cols);
+	l->h.nf++;
+	return 0;
+}
+
+static int heat_row(const struct sq_drift_cell *c, void *arg)
+{
+	struct heat_load *l = arg;
+	int64_t col;
+	size_t f;
+
+	if (l->h.nf == 0 || strcmp(l->h.name[l->h.nf - 1], c->feature) != 0) {
+		if (heat_add_feature(l, c->feature, c->kind)) {
+			l->oom = 1;
+			return 1;
+		}
+	}
+	f = l->h.nf - 1;
+	col = (c->bucket_start - l->h.t0) / l->h.bucket;
+	if (col < 0 || col >= l->h.ncols)
+		return 0;
+	l->h.sev[f * (size_t)l->h.ncols + (size_t)col] = c->severity;
+	l->h.drifted[f * (size_t)l->h.ncols + (size_t)col] = c->drifted != 0;
+	return 0;
+}
+
+void data_heat_free(struct data_heat *h)
+{
+	free(h->name);
+	free(h->kind);
+	free(h->sev);
+	free(h->drifted);
+	free(h->latest);
+	free(h->maxsev);
+	free(h->order);
+	memset(h, 0, sizeof(*h));
+}
+
+static const struct data_heat *sort_heat;
+
+static int cmp_feature(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	double la = sort_heat->latest[a], lb = sort_heat->latest[b];
+	double ma = sort_heat->maxsev[a], mb = sort_heat->maxsev[b];
+
+	if (isnan(la) != isnan(lb))
+		return isnan(la) - isnan(lb);
+	if (!isnan(la) && la != lb)
+		return la > lb ? -1 : 1;
+	if (isnan(ma) != isnan(mb))
+		return isnan(ma) - isnan(mb);
+	if (!isnan(ma) && ma != mb)
+		return ma > mb ? -1 : 1;
+	return strcmp(sort_heat->name[a], sort_heat->name[b]);
+}
+
+void data_heat_sort(struct data_heat *h)
+{
+	h->last_col = -1;
+	for (size_t f = 0; f < h->nf; f++) {
+		h->latest[f] = h->maxsev[f] = NAN;
+		for (int c = 0; c < h->ncols; c++) {
+			double s = h->sev[f * (size_t)h->ncols + (size_t)c];
+			if (isnan(s))
+				continue;
+			if (c > h->last_col)
+				h->last_col = c;
+			h->latest[f] = s;
+			if (isnan(h->maxsev[f]) || s > h->maxsev[f])
+				h->maxsev[f] = s;
+		}
+		h->order[f] = f;
+	}
+	sort_heat = h;
+	qsort(h->order, h->nf, sizeof(*h->order), cmp_feature);
+	sort_heat = NULL;
+}
+
+int data_load_heat(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                   struct data_heat *out)
+{
+	struct heat_load l;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (bucket < 1)
+		bucket = 1;
+	l.h.last_col = -1;
+	l.h.bucket = bucket;
+	l.h.t0 = (int64_t)floor(from / (double)bucket) * bucket;
+	l.h.ncols = (int)(((int64_t)ceil(to) - l.h.t0 + bucket - 1) / bucket);
+	if (l.h.ncols < 1)
+		l.h.ncols = 1;
+	rc = sq_drift_cells(q, model_id, (double)l.h.t0, to, bucket, heat_row, &l);
+	if (!rc && !l.oom && l.h.nf) {
+		l.h.latest = malloc(l.h.nf * sizeof(double));
+		l.h.maxsev = malloc(l.h.nf * sizeof(double));
+		l.h.order = malloc(l.h.nf * sizeof(size_t));
+		if (!l.h.latest || !l.h.maxsev || !l.h.order)
+			l.oom = 1;
+		else
+			data_heat_sort(&l.h);
+	}
+	if (rc || l.oom) {
+		data_heat_free(&l.h);
+		return -1;
+	}
+	data_heat_free(out);
+	*out = l.h;
+	return 0;
+}
+
+/* ---- detail ------------------------------------------------------------- */
+
+static int detail_row(const struct sq_drift *d, void *arg)
+{
+	struct data_detail *o = arg;
+
+	o->d = *d;
+	snprintf(o->feature, sizeof(o->feature), "%s", d->feature);
+	snprintf(o->method, sizeof(o->method), "%s", d->method);
+	o->d.feature = o->feature;
+	o->d.method = o->method;
+	o->d.cur_hist = NULL;
+	o->has_cur = d->cur_hist && sq_hist_parse(d->cur_hist, &o->cur) == 0;
+	return 0;
+}
+
+int data_load_detail(struct sq *q, int64_t model_id, const char *feature, double from, double to,
+                     struct data_detail *out)
+{
+	char *hist = NULL;
+	int kind = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sq_drift_worst_in(q, model_id, feature, from, to, detail_row, out);
+	if (rc)
+		return rc;
+	rc = sq_reference_hist(q, model_id, feature, &kind, &out->ref_n, &hist);
+	if (rc == 0)
+		out->has_ref = hist && sq_hist_parse(hist, &out->ref) == 0;
+	else if (rc == SQ_NOTFOUND)
+		out->ref_n = -1;
+	free(hist);
+	if (rc == -1)
+		return -1;
+	out->valid = true;
+	return 0;
+}
+
+/* ---- alerts ------------------------------------------------------------- */
+
+struct alerts_load {
+	struct data_alerts *a;
+	size_t max;
+	int oom;
+};
+
+static int state_rank(const char *s)
+{
+	return strcmp(s, "firing") == 0 ? 0 : strcmp(s, "pending") == 0 ? 1 : 2;
+}
+
+static int alert_row(const struct sq_alert *r, void *arg)
+{
+	struct alerts_load *l = arg;
+	struct data_alert *x;
+
+	if (l->a->n == l->a->cap) {
+		size_t cap = l->a->cap ? l->a->cap * 2 : 32;
+		void *p = realloc(l->a->v, cap * sizeof(*l->a->v));
+		if (!p) {
+			l->oom = 1;
+			return 1;
+		}
+		l->a->v = p;
+		l->a->cap = cap;
+	}
+	x = &l->a->v[l->a->n++];
+	x->id = r->id;
+	snprintf(x->rule, sizeof(x->rule), "%s", r->rule);
+	snprintf(x->model, sizeof(x->model), "%s", r->model);
+	snprintf(x->feature, sizeof(x->feature), "%s", r->feature ? r->feature : "");
+	snprintf(x->state, sizeof(x->state), "%s", r->state);
+	snprintf(x->severity, sizeof(x->severity), "%s", r->severity);
+	snprintf(x->summary, sizeof(x->summary), "%s", r->summary);
+	x->value = r->value;
+	x->threshold = r->threshold;
+	x->since = r->since;
+	x->silenced = r->silenced;
+	x->acked = r->acked;
+	/* every firing/pending alert is kept; resolved ones up to max */
+	return l->a->n >= l->max && state_rank(r->state) == 2 ? 1 : 0;
+}
+
+static int cmp_alert(const void *pa, const void *pb)
+{
+	const struct data_alert *a = pa, *b = pb;
+	int c = state_rank(a->state) - state_rank(b->state);
+	if (c)
+		return c;
+	if (a->since != b->since)
+		return a->since > b->since ? -1 : 1;
+	return a->id > b->id ? -1 : a->id < b->id;
+}
+
+void data_alerts_free(struct data_alerts *a)
+{
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+int data_load_alerts(struct sq *q, double now, size_t max, struct data_alerts *out)
+{
+	struct data_alerts a = {0};
+	struct alerts_load l = {&a, max ? max : 500, 0};
+	int rc;
+
+	/* active ones first (all of them), then history up to max */
+	rc = sq_alerts_each(q, false, now, alert_row, &l);
+	if (rc == 0 && !l.oom) {
+		size_t active = a.n;
+		rc = sq_alerts_each(q, true, now, alert_row, &l);
+		if (rc == 1)
+			rc = 0;
+		/* drop the active ones seen twice */
+		size_t o = active;
+		for (size_t i = active; i < a.n; i++)
+			if (state_rank(a.v[i].state) == 2)
+				a.v[o++] = a.v[i];
+		a.n = o;
+	}
+	if (rc || l.oom) {
+		data_alerts_free(&a);
+		return -1;
+	}
+	qsort(a.v, a.n, sizeof(*a.v), cmp_alert);
+	data_alerts_free(out);
+	*out = a;
+	return 0;
+}

@@ -1,0 +1,138 @@
+/* data: what one dashboard frame shows, loaded from the database through
+ * store_query into plain arrays (the overview rows, a latency or accuracy
+ * series bucketed to the chart's width, the drift heatmap matrix, the alert
+ * list, a heatmap cell's detail), plus the pure logic on them: sorting rows
+ * and features, reading thresholds from the config's [alert] rules. No
+ * curses here, so tests and the benchmark can load and check a frame.
+ *
+ * Ownership: each struct owns its arrays; the *_free functions release them
+ * and leave the struct empty (safe to load again). Loaders return 0 or -1
+ * (store_errmsg says why); on error the previous contents are kept. */
+#ifndef MLW_DATA_H
+#define MLW_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store_query.h"
+
+/* ---- thresholds from [alert] rules -------------------------------------- */
+
+struct data_threshold {
+	char rule[64];
+	char metric[64]; /* "p99_latency_ms", "accuracy", ... */
+	char op[3];      /* ">", ">=", "<", "<=", "==", "!=" */
+	double value;
+};
+/* Parses "METRIC OP NUMBER [over DUR]". 0, or -1 when expr is not of that
+ * form (drift(x) and other function metrics are skipped too). */
+int data_parse_expr(const char *expr, struct data_threshold *out);
+/* Rules of cfg that apply to model (model = name or "*") with a simple
+ * expression; up to max into out. Returns the number found. */
+int data_thresholds(const struct mlw_config *cfg, const char *model, struct data_threshold *out,
+                    int max);
+
+/* ---- overview ----------------------------------------------------------- */
+
+enum data_sort {
+	SORT_HEALTH = 0, /* firing, drift, warn first; then name */
+	SORT_NAME,
+	SORT_RPS,
+	SORT_ERRORS,
+	SORT_P99,
+	SORT_ACCURACY,
+	SORT_DRIFT,
+	SORT_COUNT
+};
+const char *data_sort_name(enum data_sort s);
+/* Sorts rows in place; desc reverses the natural order of the column
+ * (health: worst first; numbers: largest first; name: A-Z). Absent values
+ * sort last either way. */
+void data_sort_status(struct sq_status *rows, size_t n, enum data_sort by, bool desc);
+
+/* ---- latency and accuracy series ---------------------------------------- */
+
+struct data_latency {
+	size_t n;
+	int64_t bucket;
+	double *t; /* bucket start */
+	double *p50, *p95, *p99, *rps, *err;
+	int64_t *count;
+};
+int data_load_latency(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                      struct data_latency *out);
+void data_latency_free(struct data_latency *d);
+
+#define DATA_MAX_CONCEPT 64
+struct data_accuracy {
+	size_t n;
+	int64_t bucket;
+	double *t, *acc, *est, *lo, *hi, *cov, *f1, *mae;
+	int64_t *labelled;
+	size_t nconcept;
+	double concept_ts[DATA_MAX_CONCEPT];
+	char concept_detector[DATA_MAX_CONCEPT][32];
+};
+int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                       struct data_accuracy *out);
+void data_accuracy_free(struct data_accuracy *d);
+
+/* ---- drift heatmap ------------------------------------------------------ */
+
+struct data_heat {
+	size_t nf;          /* features */
+	int ncols;          /* time buckets */
+	int64_t t0, bucket; /* column c covers [t0 + c*bucket, t0 + (c+1)*bucket) */
+	char (*name)[SQ_NAME_MAX];
+	int *kind;
+	double *sev;      /* nf * ncols, NAN = no window */
+	uint8_t *drifted; /* nf * ncols */
+	double *latest;   /* newest non-NAN severity per feature */
+	double *maxsev;   /* highest in range */
+	size_t *order;    /* display order: indexes into the above */
+	int last_col;     /* the newest column with any result, -1 none */
+};
+int data_load_heat(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
+                   struct data_heat *out);
+void data_heat_free(struct data_heat *h);
+/* Display order: newest severity descending, then the range's maximum,
+ * then name. */
+void data_heat_sort(struct data_heat *h);
+
+/* ---- heatmap cell detail ------------------------------------------------ */
+
+struct data_detail {
+	bool valid;
+	char feature[SQ_NAME_MAX];
+	char method[32];
+	struct sq_drift d; /* strings point into this struct */
+	bool has_ref, has_cur;
+	int64_t ref_n;
+	struct sq_hist ref, cur;
+};
+/* The window of [from, to) where feature was worst, with the reference and
+ * current histograms. Returns 0, SQ_NOTFOUND, or -1. */
+int data_load_detail(struct sq *q, int64_t model_id, const char *feature, double from, double to,
+                     struct data_detail *out);
+
+/* ---- alerts ------------------------------------------------------------- */
+
+struct data_alert {
+	int64_t id;
+	char rule[64], model[SQ_NAME_MAX], feature[SQ_NAME_MAX];
+	char state[16], severity[16];
+	char summary[160];
+	double value, threshold, since;
+	bool silenced, acked;
+};
+struct data_alerts {
+	size_t n, cap;
+	struct data_alert *v;
+};
+/* Firing, then pending, then resolved (newest first), at most max rows. */
+int data_load_alerts(struct sq *q, double now, size_t max, struct data_alerts *out);
+void data_alerts_free(struct data_alerts *a);
+
+#endif
