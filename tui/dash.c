@@ -97,7 +97,6 @@ static void init_colors(struct dash *d)
 
 	if (d->theme == THEME_NONE)
 		return;
-	start_color();
 	use_default_colors();
 	init_pair(PAIR_TAB, -1, -1);
 	init_pair(PAIR_TAB_ON, COLOR_BLACK, COLOR_CYAN);
@@ -975,7 +974,14 @@ static void curses_setup(struct dash *d)
 	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON1_DOUBLE_CLICKED,
 	          NULL);
 	mouseinterval(0);
-	d->theme = theme_pick(d->cfg->tui.no_color, getenv("NO_COLOR"), has_colors() ? COLORS : 0);
+	d->theme = theme_pick(d->cfg->tui.no_color, getenv("NO_COLOR"), 256);
+	if (d->theme != THEME_NONE) {
+		/* COLORS is known only after start_color */
+		if (has_colors() && start_color() == OK)
+			d->theme = theme_pick(false, NULL, COLORS);
+		else
+			d->theme = THEME_NONE;
+	}
 	init_colors(d);
 	getmaxyx(stdscr, d->rows, d->cols);
 }

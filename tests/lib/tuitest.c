@@ -207,6 +207,32 @@ int tt_tmux_key(struct tt_tmux *t, const char *key)
 	return tt_tmux_keys(t, keys);
 }
 
+int tt_tmux_text(struct tt_tmux *t, const char *text)
+{
+	const char *args[] = {"send-keys", "-l", "-t", t->target, text, NULL};
+	return tmux(t, NULL, args);
+}
+
+bool tt_has_color(const char *s)
+{
+	for (const char *p = strstr(s, "\x1b["); p; p = strstr(p + 1, "\x1b[")) {
+		const char *q = p + 2;
+		while (*q) {
+			char *end;
+			long v = strtol(q, &end, 10);
+			if (end == q)
+				break;
+			if ((v >= 30 && v <= 38) || (v >= 40 && v <= 48) || (v >= 90 && v <= 97) ||
+			    (v >= 100 && v <= 107))
+				return true;
+			if (*end != ';')
+				break;
+			q = end + 1;
+		}
+	}
+	return false;
+}
+
 char *tt_tmux_capture(struct tt_tmux *t)
 {
 	const char *args[] = {"capture-pane", "-p", "-t", t->target, NULL};

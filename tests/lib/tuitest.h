@@ -33,6 +33,12 @@ int tt_tmux_start(struct tt_tmux *t, int w, int h, const char *cmd);
 /* tmux send-keys with each argument as a key name or literal text. */
 int tt_tmux_keys(struct tt_tmux *t, const char *const *keys);
 int tt_tmux_key(struct tt_tmux *t, const char *key);
+/* Types text literally (send-keys -l). */
+int tt_tmux_text(struct tt_tmux *t, const char *text);
+/* True when screen (a capture with -e) sets a foreground or background
+ * colour anywhere (SGR 30-37, 38, 40-47, 48, 90-97, 100-107); the resets 39
+ * and 49 do not count. */
+bool tt_has_color(const char *screen);
 /* The visible pane as text (malloc'd). */
 char *tt_tmux_capture(struct tt_tmux *t);
 /* The pane with escape sequences (-e), for colour checks. */

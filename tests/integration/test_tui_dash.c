@@ -1,0 +1,493 @@
+/* The real dashboard driven in tmux (private server per test, killed at the
+ * end) against a database with known values: every view shows what the
+ * --json subcommands print for the same data; Enter on a heatmap cell shows
+ * that feature's statistics; ack and silence from the alerts view; q exits 0
+ * and restores the terminal; resizing to 80x24 and back keeps the screen
+ * consistent; NO_COLOR and a non-UTF-8 locale keep severity readable. The
+ * clock is frozen with MLWATCH_NOW so screens can be compared exactly. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "../../tui/layout.h"
+#include "../lib/dbgen.h"
+#include "../lib/harness.h"
+#include "../lib/tuitest.h"
+
+static char *dir, *bin;
+static char db[512], conf[512], now_env[64];
+static struct dbgen_opts opts;
+static struct tt_tmux tm;
+
+static void setup(void)
+{
+	char err[512], *cfg;
+
+	dir = h_tmpdir("tuidash");
+	bin = h_bin("mlwatch");
+	cr_assert(dir && bin);
+	snprintf(db, sizeof(db), "%s/t.db", dir);
+	snprintf(conf, sizeof(conf), "%s/t.conf", dir);
+	memset(&opts, 0, sizeof(opts));
+	opts.models = 3;
+	opts.features = 6;
+	opts.windows = 120;
+	opts.events_per_window = 2;
+	opts.open_window = true;
+	dbgen_defaults(&opts, &opts);
+	snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%.3f", opts.now);
+	cr_assert_eq(dbgen_fill(db, &opts, err, sizeof(err)), 0, "%s", err);
+	cfg = "[alert p99-high]\nmodel = fraud\nexpr = p99_latency_ms > 250\nfor = 1m\n"
+	      "severity = page\n";
+	cr_assert_eq(h_write_file(conf, cfg, strlen(cfg)), 0);
+}
+
+static void teardown(void)
+{
+	tt_tmux_stop(&tm);
+	h_rmtree(dir);
+	free(dir);
+	free(bin);
+}
+
+TestSuite(tui_dash, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Starts the dashboard at w x h with extra env ("K=V ..."). */
+static void start(int w, int h, const char *env)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+	         "env -u NO_COLOR %s TZ=UTC LC_ALL=C.UTF-8 TERM=tmux-256color %s %s --db %s "
+	         "--config %s",
+	         now_env, env ? env : "", bin, db, conf);
+	cr_assert_eq(tt_tmux_start(&tm, w, h, cmd), 0);
+	char *s = tt_tmux_wait(&tm, "fraud", 10);
+	cr_assert_not_null(s, "the dashboard did not show the models");
+	free(s);
+}
+
+static cJSON *json_of(const char *a0, ...)
+{
+	char *argv[32], *out = NULL, *err = NULL;
+	int n = 0, rc;
+	va_list ap;
+	cJSON *j;
+
+	argv[n++] = bin;
+	argv[n++] = "--db";
+	argv[n++] = db;
+	va_start(ap, a0);
+	for (const char *a = a0; a && n < 30; a = va_arg(ap, const char *))
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n++] = "--json";
+	argv[n] = NULL;
+	rc = tt_run(argv, (char *[]){now_env, "TZ=UTC", NULL}, &out, &err, 20);
+	cr_assert_eq(rc, 0, "%s", err);
+	j = cJSON_Parse(out);
+	cr_assert_not_null(j, "%s", out);
+	free(out);
+	free(err);
+	return j;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The line of screen s that contains needle (static buffer), or "". */
+static const char *line_with(const char *s, const char *needle)
+{
+	static char line[2048];
+	const char *p = strstr(s, needle), *b, *e;
+	size_t n;
+
+	line[0] = '\0';
+	if (!p)
+		return line;
+	for (b = p; b > s && b[-1] != '\n'; b--)
+		;
+	e = strchr(p, '\n');
+	n = e ? (size_t)(e - b) : strlen(b);
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, b, n);
+	line[n] = '\0';
+	return line;
+}
+
+#define EXPECT_ON(line, text) \
+	cr_expect(strstr((line), (text)) != NULL, "'%s' not in: %s", (text), (line))
+
+/* "... 400 ..." as a separate word on a line. */
+static bool has_word(const char *line, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = strstr(line, w); p; p = strstr(p + 1, w)) {
+		bool before = p == line || p[-1] == ' ', after = p[n] == ' ' || p[n] == '\0';
+		if (before && after)
+			return true;
+	}
+	return false;
+}
+
+#define EXPECT_WORD(line, w) cr_expect(has_word((line), (w)), "'%s' not a word in: %s", (w), (line))
+
+Test(tui_dash, overview_shows_what_status_json_prints)
+{
+	cJSON *j = json_of("status", NULL), *m;
+	char *s, b[64];
+
+	start(120, 40, NULL);
+	s = tt_tmux_capture(&tm);
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "models"))
+	{
+		const char *name = cJSON_GetObjectItem(m, "model")->valuestring;
+		const char *line = line_with(s, name);
+		cr_expect(line[0], "no row for %s:\n%s", name, s);
+		EXPECT_WORD(line, lay_fmt_num(b, sizeof(b), num(m, "rps")));
+		EXPECT_WORD(line, lay_fmt_pct(b, sizeof(b), num(m, "error_rate")));
+		EXPECT_WORD(line, lay_fmt_ms(b, sizeof(b), num(m, "p50_ms")));
+		EXPECT_WORD(line, lay_fmt_ms(b, sizeof(b), num(m, "p99_ms")));
+		EXPECT_WORD(line, lay_fmt_pct(b, sizeof(b), num(m, "accuracy")));
+		EXPECT_WORD(line, lay_fmt_pct(b, sizeof(b), num(m, "label_coverage")));
+		EXPECT_WORD(line, cJSON_GetObjectItem(m, "worst_feature")->valuestring);
+		EXPECT_WORD(line, lay_fmt_num(b, sizeof(b), num(m, "worst_severity")));
+	}
+	/* the firing model first, named as such */
+	EXPECT_ON(line_with(s, "fraud"), "FIRING");
+	cr_expect_lt(strstr(s, "fraud"), strstr(s, "churn"));
+	/* status line: database, last write, range, interval */
+	EXPECT_ON(line_with(s, "range"), "range 1h");
+	EXPECT_ON(line_with(s, "range"), "every 1s");
+	EXPECT_ON(line_with(s, "range"), "last write 0s ago");
+	free(s);
+	cJSON_Delete(j);
+}
+
+static cJSON *last_complete(cJSON *wins)
+{
+	cJSON *w, *best = NULL;
+	cJSON_ArrayForEach(w, wins) if (num(w, "end") <= opts.now) best = w;
+	return best;
+}
+
+Test(tui_dash, latency_view_shows_what_latency_json_prints)
+{
+	cJSON *j = json_of("latency", "--model", "fraud", NULL);
+	cJSON *w = last_complete(cJSON_GetObjectItem(j, "windows"));
+	char *s, b[64], want[128];
+
+	cr_assert_not_null(w);
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "2");
+	s = tt_tmux_wait(&tm, "latency (ms)", 5);
+	cr_assert_not_null(s);
+	snprintf(want, sizeof(want), "p50 %s", lay_fmt_ms(b, sizeof(b), num(w, "p50")));
+	EXPECT_ON(s, want);
+	snprintf(want, sizeof(want), "p95 %s", lay_fmt_ms(b, sizeof(b), num(w, "p95")));
+	EXPECT_ON(s, want);
+	snprintf(want, sizeof(want), "p99 %s", lay_fmt_ms(b, sizeof(b), num(w, "p99")));
+	EXPECT_ON(s, want);
+	snprintf(want, sizeof(want), "rps %s", lay_fmt_num(b, sizeof(b), num(w, "rps")));
+	EXPECT_ON(s, want);
+	/* the alert threshold from the config, and braille on the chart */
+	EXPECT_ON(s, "p99_latency_ms > 250 (rule p99-high)");
+	cr_expect(strstr(s, "\xe2\xa0") || strstr(s, "\xe2\xa1") || strstr(s, "\xe2\xa2") ||
+	              strstr(s, "\xe2\xa3"),
+	          "no braille on the chart:\n%s", s);
+	/* y axis labels up to the spike */
+	EXPECT_WORD(line_with(s, "400 "), "400");
+	free(s);
+	cJSON_Delete(j);
+}
+
+Test(tui_dash, accuracy_view_shows_what_accuracy_json_prints)
+{
+	cJSON *j = json_of("accuracy", "--model", "fraud", NULL), *w, *acc = NULL, *est = NULL;
+	char *s, b[64], want[128];
+
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(j, "windows"))
+	{
+		if (!cJSON_IsNull(cJSON_GetObjectItem(w, "accuracy")))
+			acc = w;
+		if (!cJSON_IsNull(cJSON_GetObjectItem(w, "est_accuracy")))
+			est = w;
+	}
+	cr_assert(acc && est);
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "3");
+	s = tt_tmux_wait(&tm, "realized vs estimated", 5);
+	cr_assert_not_null(s);
+	snprintf(want, sizeof(want), "accuracy %s",
+	         lay_fmt_pct(b, sizeof(b), num(acc, "accuracy")));
+	EXPECT_ON(s, want);
+	snprintf(want, sizeof(want), "estimated %s",
+	         lay_fmt_pct(b, sizeof(b), num(est, "est_accuracy")));
+	EXPECT_ON(s, want);
+	EXPECT_ON(s, "concept drift (page-hinkley)");
+	free(s);
+	cJSON_Delete(j);
+}
+
+Test(tui_dash, drift_heatmap_and_cell_detail)
+{
+	cJSON *j = json_of("drift", "--model", "fraud", "--feature", "amount", NULL);
+	cJSON *w = last_complete(cJSON_GetObjectItem(j, "windows")), *f;
+	char *s, b[64];
+	const char *l;
+
+	cr_assert_not_null(w);
+	f = cJSON_GetObjectItem(cJSON_GetObjectItem(w, "features"), "amount");
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "4");
+	s = tt_tmux_wait(&tm, "drift severity", 5);
+	cr_assert_not_null(s);
+	/* rows sorted by severity: amount first, drifting */
+	l = line_with(s, "amount");
+	EXPECT_ON(l, "3.5 DRIFT");
+	EXPECT_ON(l, "\xe2\x96\x93"); /* ▓: severity 2-10 */
+	cr_expect_lt(strstr(s, "amount"), strstr(s, "country"));
+	free(s);
+	tt_tmux_key(&tm, "Enter");
+	s = tt_tmux_wait(&tm, "STATISTICS", 5);
+	cr_assert_not_null(s);
+	EXPECT_ON(s, "amount (numeric)");
+	EXPECT_ON(s, "REF n=5000");
+	EXPECT_WORD(line_with(s, "ks_p"), lay_fmt_num(b, sizeof(b), num(f, "ks_p")));
+	EXPECT_WORD(line_with(s, "wasserstein "), lay_fmt_num(b, sizeof(b), num(f, "wasserstein")));
+	EXPECT_WORD(line_with(s, "psi "), lay_fmt_num(b, sizeof(b), num(f, "psi")));
+	EXPECT_WORD(line_with(s, "threshold "), lay_fmt_num(b, sizeof(b), num(f, "threshold")));
+	EXPECT_ON(line_with(s, "severity "), "3.5  DRIFTED");
+	/* histogram bins of the reference (10% each) beside the current ones */
+	EXPECT_ON(line_with(s, "<=1 "), "10%");
+	free(s);
+	/* another feature: move down, Enter */
+	tt_tmux_keys(&tm, (const char *const[]){"Escape", "j", "Enter", NULL});
+	s = tt_tmux_wait(&tm, "(categorical)", 5);
+	cr_assert_not_null(s);
+	EXPECT_ON(s, "chi2_p");
+	EXPECT_ON(s, "CATEGORY");
+	free(s);
+	cJSON_Delete(j);
+}
+
+Test(tui_dash, alerts_view_ack_and_silence)
+{
+	cJSON *j, *a;
+	char *s;
+
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "5");
+	s = tt_tmux_wait(&tm, "p99-high", 5);
+	cr_assert_not_null(s);
+	EXPECT_ON(line_with(s, "p99-high"), "FIRING");
+	EXPECT_ON(line_with(s, "drift-amount"), "pending");
+	EXPECT_ON(line_with(s, "error-rate"), "acked");
+	free(s);
+	tt_tmux_key(&tm, "a");
+	s = tt_tmux_wait(&tm, "acked alert 1", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "s");
+	s = tt_tmux_wait(&tm, "silence p99-high on fraud for", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_keys(&tm, (const char *const[]){"BSpace", "BSpace", NULL});
+	tt_tmux_text(&tm, "30m");
+	tt_tmux_key(&tm, "Enter");
+	s = tt_tmux_wait(&tm, "silenced p99-high on fraud for 30m", 5);
+	cr_assert_not_null(s);
+	free(s);
+	s = tt_tmux_wait(&tm, "silenced,acked", 5);
+	cr_assert_not_null(s);
+	free(s);
+	j = json_of("alerts", NULL);
+	a = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0);
+	cr_expect_eq(num(a, "id"), 1);
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(a, "acked")));
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(a, "silenced")));
+	cJSON_Delete(j);
+}
+
+Test(tui_dash, q_exits_zero_and_restores_the_terminal)
+{
+	char *s;
+	int status = -1;
+	double deadline;
+
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "q");
+	deadline = h_now() + 5;
+	while (tt_tmux_alive(&tm, &status) && h_now() < deadline)
+		h_sleep(0.05);
+	cr_expect_eq(status, 0);
+	s = tt_tmux_capture(&tm);
+	cr_assert_not_null(s);
+	/* the alternate screen is gone: nothing of the dashboard is left */
+	cr_expect_null(strstr(s, "Overview"), "%s", s);
+	cr_expect_null(strstr(s, "fraud"), "%s", s);
+	free(s);
+}
+
+Test(tui_dash, resize_to_80x24_and_back)
+{
+	char *before, *small, *after;
+	int lines = 0, maxw = 0, w = 0;
+
+	start(120, 40, NULL);
+	before = tt_tmux_capture(&tm);
+	cr_assert_eq(tt_tmux_resize(&tm, 80, 24), 0);
+	h_sleep(0.5);
+	small = tt_tmux_capture(&tm);
+	for (const char *p = small; *p; p++) {
+		if (*p == '\n') {
+			lines++;
+			maxw = w > maxw ? w : maxw;
+			w = 0;
+		} else if ((*p & 0xc0) != 0x80) {
+			w++;
+		}
+	}
+	cr_expect_leq(maxw, 80, "%s", small);
+	cr_expect_eq(lines, 24);
+	EXPECT_ON(small, " 1 Overview");
+	EXPECT_ON(line_with(small, "fraud"), "FIRING");
+	EXPECT_ON(line_with(small, "range"), "range 1h"); /* the status line, last row */
+	cr_expect(strstr(small, "range 1h") > strstr(small, "churn"));
+	cr_assert_eq(tt_tmux_resize(&tm, 120, 40), 0);
+	h_sleep(0.5);
+	after = tt_tmux_capture(&tm);
+	cr_expect_str_eq(after, before);
+	free(before);
+	free(small);
+	free(after);
+}
+
+Test(tui_dash, no_color_keeps_severity_readable)
+{
+	char *s;
+	const char *l;
+
+	start(120, 40, "NO_COLOR=1");
+	free(tt_tmux_capture(&tm));
+	tt_tmux_key(&tm, "4");
+	s = tt_tmux_wait(&tm, "drift severity", 5);
+	cr_assert_not_null(s);
+	free(s);
+	s = tt_tmux_capture_esc(&tm);
+	cr_expect_not(tt_has_color(s), "colour with NO_COLOR");
+	free(s);
+	s = tt_tmux_capture(&tm);
+	l = line_with(s, "amount");
+	EXPECT_ON(l, "\xe2\x96\x93"); /* shading */
+	EXPECT_ON(l, "3.5 DRIFT");    /* and words */
+	EXPECT_ON(s, "\xe2\x96\x93\xe2\x96\x93 <10");
+	free(s);
+	tt_tmux_key(&tm, "1");
+	s = tt_tmux_wait(&tm, "STATE", 5);
+	cr_assert_not_null(s);
+	EXPECT_ON(line_with(s, "fraud"), "FIRING");
+	free(s);
+}
+
+Test(tui_dash, colour_by_default)
+{
+	char *s;
+
+	start(120, 40, NULL);
+	s = tt_tmux_capture_esc(&tm);
+	cr_expect(tt_has_color(s), "no colour in a 256-colour terminal");
+	free(s);
+}
+
+Test(tui_dash, ascii_fallback_without_utf8)
+{
+	char cmd[2048], *s;
+	const char *l;
+
+	snprintf(cmd, sizeof(cmd),
+	         "env -u NO_COLOR %s TZ=UTC LC_ALL=C TERM=tmux-256color %s --db %s --config %s",
+	         now_env, bin, db, conf);
+	cr_assert_eq(tt_tmux_start(&tm, 120, 40, cmd), 0);
+	free(tt_tmux_wait(&tm, "fraud", 10));
+	tt_tmux_key(&tm, "4");
+	s = tt_tmux_wait(&tm, "drift severity", 5);
+	cr_assert_not_null(s);
+	l = line_with(s, "amount");
+	EXPECT_ON(l, "#");
+	EXPECT_ON(l, "3.5 DRIFT");
+	for (const char *p = s; *p; p++)
+		cr_assert((unsigned char)*p < 0x80, "non-ASCII on screen in the C locale:\n%s", s);
+	free(s);
+	tt_tmux_key(&tm, "2");
+	s = tt_tmux_wait(&tm, "latency (ms)", 5);
+	cr_assert_not_null(s);
+	cr_expect(strchr(s, '*'), "no ASCII chart:\n%s", s);
+	free(s);
+}
+
+Test(tui_dash, keys_help_range_filter_and_model_cycling)
+{
+	char *s;
+
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "?");
+	s = tt_tmux_wait(&tm, "mlwatch dashboard keys", 5);
+	cr_assert_not_null(s);
+	EXPECT_ON(s, "longer / shorter time range");
+	free(s);
+	tt_tmux_keys(&tm, (const char *const[]){"Escape", "+", NULL});
+	s = tt_tmux_wait(&tm, "range 6h", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_keys(&tm, (const char *const[]){"-", "-", NULL});
+	s = tt_tmux_wait(&tm, "range 15m", 5);
+	cr_assert_not_null(s);
+	free(s);
+	/* filter: only churn stays */
+	tt_tmux_key(&tm, "/");
+	tt_tmux_text(&tm, "chu");
+	tt_tmux_key(&tm, "Enter");
+	s = tt_tmux_wait(&tm, "filter chu", 5);
+	cr_assert_not_null(s);
+	cr_expect_null(strstr(s, "FIRING"), "%s", s); /* the fraud row is gone */
+	EXPECT_ON(s, "churn");
+	free(s);
+	/* Enter opens the selected model's latency; m cycles models */
+	tt_tmux_key(&tm, "Enter");
+	s = tt_tmux_wait(&tm, "churn | latency", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "m");
+	s = tt_tmux_wait(&tm, "eta | latency", 5);
+	cr_assert_not_null(s);
+	free(s);
+	/* Tab to the next view */
+	tt_tmux_key(&tm, "Tab");
+	s = tt_tmux_wait(&tm, "eta | accuracy", 5);
+	cr_assert_not_null(s);
+	free(s);
+}
+
+Test(tui_dash, mouse_click_selects_a_tab)
+{
+	char *s;
+	/* X10 mouse report: ESC [ M, button 0 press then release, x + 33, y + 33 */
+	const char press[] = {'\x1b', '[', 'M', 32 + 0, 33 + 48, 33 + 0, 0};
+	const char release[] = {'\x1b', '[', 'M', 32 + 3, 33 + 48, 33 + 0, 0};
+
+	start(120, 40, NULL);
+	tt_tmux_text(&tm, press);
+	tt_tmux_text(&tm, release);
+	s = tt_tmux_wait(&tm, "in history", 5); /* the alerts view (tab 5 at x 44-53) */
+	cr_expect_not_null(s);
+	free(s);
+}

@@ -1,0 +1,184 @@
+/* data: thresholds from [alert] rules, sorting the overview, and loading a
+ * frame (series bucketed to a chart's width, the heatmap matrix sorted by
+ * severity, the alert list) from a database with known values. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../tui/data.h"
+#include "../lib/dbgen.h"
+#include "../lib/harness.h"
+
+Test(data, parse_expr)
+{
+	struct data_threshold t;
+	cr_assert_eq(data_parse_expr("p99_latency_ms > 250", &t), 0);
+	cr_expect_str_eq(t.metric, "p99_latency_ms");
+	cr_expect_str_eq(t.op, ">");
+	cr_expect_eq(t.value, 250);
+	cr_assert_eq(data_parse_expr("  accuracy <= 0.8 over 5m", &t), 0);
+	cr_expect_str_eq(t.op, "<=");
+	cr_expect_float_eq(t.value, 0.8, 1e-12);
+	cr_expect_eq(data_parse_expr("drift(amount) > 1", &t), -1);
+	cr_expect_eq(data_parse_expr("p99_latency_ms >", &t), -1);
+	cr_expect_eq(data_parse_expr("p99_latency_ms ~ 3", &t), -1);
+	cr_expect_eq(data_parse_expr("p99_latency_ms > 3 and x", &t), -1);
+	cr_expect_eq(data_parse_expr("", &t), -1);
+}
+
+Test(data, thresholds_for_a_model)
+{
+	struct alert_config a[3] = {
+	    {.name = "p99", .model = "fraud", .expr = "p99_latency_ms > 250"},
+	    {.name = "any", .model = "*", .expr = "accuracy < 0.8"},
+	    {.name = "other", .model = "churn", .expr = "p95_latency_ms > 100"},
+	};
+	struct mlw_config cfg = {.alerts = a, .n_alerts = 3};
+	struct data_threshold t[8];
+
+	cr_expect_eq(data_thresholds(&cfg, "fraud", t, 8), 2);
+	cr_expect_str_eq(t[0].rule, "p99");
+	cr_expect_str_eq(t[1].rule, "any");
+	cr_expect_eq(data_thresholds(&cfg, "churn", t, 8), 2);
+	cr_expect_eq(data_thresholds(&cfg, "churn", t, 1), 1);
+	cr_expect_eq(data_thresholds(NULL, "churn", t, 8), 0);
+}
+
+static struct sq_status row(const char *name, int firing, double sev, double rps)
+{
+	struct sq_status s;
+	memset(&s, 0, sizeof(s));
+	snprintf(s.model.name, sizeof(s.model.name), "%s", name);
+	s.firing = firing;
+	s.worst_severity = sev;
+	s.rps = rps;
+	s.p99 = s.error_rate = s.accuracy = s.est_accuracy = NAN;
+	s.win_start = 1;
+	return s;
+}
+
+Test(data, sorting_the_overview)
+{
+	struct sq_status r[4] = {row("b", 0, 0.2, 5), row("a", 0, 3.0, NAN), row("c", 1, 0.1, 9),
+	                         row("d", 0, 0.3, 1)};
+
+	data_sort_status(r, 4, SORT_HEALTH, true);
+	cr_expect_str_eq(r[0].model.name, "c"); /* firing */
+	cr_expect_str_eq(r[1].model.name, "a"); /* drifting */
+	data_sort_status(r, 4, SORT_RPS, true);
+	cr_expect_str_eq(r[0].model.name, "c");
+	cr_expect_str_eq(r[3].model.name, "a"); /* absent last */
+	data_sort_status(r, 4, SORT_RPS, false);
+	cr_expect_str_eq(r[0].model.name, "d");
+	cr_expect_str_eq(r[3].model.name, "a"); /* absent last either way */
+	data_sort_status(r, 4, SORT_NAME, false);
+	cr_expect_str_eq(r[0].model.name, "a");
+	data_sort_status(r, 4, SORT_NAME, true);
+	cr_expect_str_eq(r[0].model.name, "d");
+	cr_expect_str_eq(data_sort_name(SORT_P99), "p99");
+}
+
+static char *dir;
+static char path[512];
+static struct dbgen_opts opts;
+static struct store st;
+static struct sq q;
+
+static void setup(void)
+{
+	char err[512];
+	dir = h_tmpdir("data");
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	memset(&opts, 0, sizeof(opts));
+	opts.now = 1764072030;
+	opts.models = 2;
+	opts.features = 6;
+	opts.windows = 120;
+	dbgen_defaults(&opts, &opts);
+	cr_assert_eq(dbgen_fill(path, &opts, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_open(&st, path, STORE_RO, false, err, sizeof(err)), 0, "%s", err);
+	sq_init(&q, &st);
+}
+
+static void teardown(void)
+{
+	sq_fini(&q);
+	store_close(&st);
+	h_rmtree(dir);
+	free(dir);
+}
+
+Test(data, latency_bucketed_to_the_width, .init = setup, .fini = teardown)
+{
+	struct data_latency l = {0};
+	double from = opts.now - 3600;
+
+	/* one point per window */
+	cr_assert_eq(data_load_latency(&q, 1, from, opts.now + 1, 60, &l), 0);
+	cr_expect_eq(l.n, 59); /* windows starting in the last hour */
+	cr_expect_float_eq(l.p99[l.n - 1], 400, 1e-9);
+	/* 5-minute buckets: 12 (or 13 with a partial one), the spike kept */
+	cr_assert_eq(data_load_latency(&q, 1, from, opts.now + 1, 300, &l), 0);
+	cr_expect_leq(l.n, 13);
+	cr_expect_geq(l.n, 12);
+	cr_expect_float_eq(l.p99[l.n - 1], 400, 1e-9);
+	cr_expect_eq(l.bucket, 300);
+	data_latency_free(&l);
+	cr_expect_eq(l.n, 0);
+}
+
+Test(data, heat_sorted_by_severity, .init = setup, .fini = teardown)
+{
+	struct data_heat h = {0};
+	double from = opts.now - 3600;
+
+	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 60, &h), 0);
+	cr_expect_eq(h.nf, 6);
+	cr_expect_eq(h.ncols, 61);
+	/* amount (drifting) first, then by severity: f05 > f04 > f03 ... */
+	cr_expect_str_eq(h.name[h.order[0]], "amount");
+	cr_expect_str_eq(h.name[h.order[1]], "f05");
+	cr_expect_float_eq(h.latest[h.order[0]], 3.5, 1e-12);
+	for (size_t i = 2; i < h.nf; i++)
+		cr_expect_geq(h.latest[h.order[i - 1]], h.latest[h.order[i]]);
+	/* the newest column with data is the last complete window */
+	cr_expect_eq(h.t0 + (int64_t)h.last_col * h.bucket, (int64_t)opts.now / 60 * 60 - 60);
+	/* coarser buckets: fewer columns, the worst window kept */
+	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 600, &h), 0);
+	cr_expect_leq(h.ncols, 7);
+	cr_expect_float_eq(h.maxsev[h.order[0]], 3.5, 1e-12);
+	data_heat_free(&h);
+}
+
+Test(data, detail_and_alerts, .init = setup, .fini = teardown)
+{
+	struct data_detail dt;
+	struct data_alerts a = {0};
+	struct data_accuracy acc = {0};
+
+	cr_assert_eq(data_load_detail(&q, 1, "country", opts.now - 600, opts.now, &dt), 0);
+	cr_expect(dt.valid);
+	cr_expect_str_eq(dt.feature, "country");
+	cr_expect(dt.has_ref);
+	cr_expect(dt.has_cur);
+	cr_expect_eq(dt.ref.n, 5);
+	cr_expect_eq(dt.ref_n, 5000);
+	cr_expect_eq(dt.d.kind, 2);
+	cr_expect_eq(data_load_detail(&q, 1, "nope", opts.now - 600, opts.now, &dt), SQ_NOTFOUND);
+
+	cr_assert_eq(data_load_alerts(&q, opts.now, 100, &a), 0);
+	cr_expect_eq(a.n, 3);
+	cr_expect_str_eq(a.v[0].state, "firing");
+	cr_expect_str_eq(a.v[1].state, "pending");
+	cr_expect_str_eq(a.v[2].state, "resolved");
+	cr_expect_str_eq(a.v[1].feature, "amount");
+	data_alerts_free(&a);
+
+	cr_assert_eq(data_load_accuracy(&q, 1, opts.now - 3600, opts.now + 1, 60, &acc), 0);
+	cr_expect_eq(acc.n, 59);
+	cr_expect_eq(acc.nconcept, 1);
+	cr_expect_str_eq(acc.concept_detector[0], "page-hinkley");
+	data_accuracy_free(&acc);
+}
