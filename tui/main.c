@@ -46,17 +46,25 @@ static const struct cli_flag flags[] = {
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
 
 /* One line per command; others add theirs (reference, webhook-listen, demo). */
+/* clang-format off */
 static const struct {
 	const char *name;
 	cmd_fn fn;
 } commands[] = {
-    {"top", dash_main},       {"status", cmd_status},     {"drift", cmd_drift},
-    {"latency", cmd_latency}, {"accuracy", cmd_accuracy}, {"alerts", cmd_alerts},
-    {"silence", cmd_silence}, {"ack", cmd_ack},           {"export", cmd_export},
-    {"webhook-listen", cmd_webhook_listen},
-    {"demo", cmd_demo},
-    {"reference", cmd_reference},
+	{"top", dash_main},
+	{"status", cmd_status},
+	{"drift", cmd_drift},
+	{"latency", cmd_latency},
+	{"accuracy", cmd_accuracy},
+	{"alerts", cmd_alerts},
+	{"silence", cmd_silence},
+	{"ack", cmd_ack},
+	{"export", cmd_export},
+	{"webhook-listen", cmd_webhook_listen},
+	{"demo", cmd_demo},
+	{"reference", cmd_reference},
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
