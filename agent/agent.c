@@ -79,7 +79,7 @@ static int pick_agent_id(struct agent *ag, char *err, size_t errlen)
 		         WIRE_AGENT_ID_MAX);
 		return -1;
 	}
-	snprintf(ag->agent_id, sizeof(ag->agent_id), "%s", id);
+	memcpy(ag->agent_id, id, n + 1);
 	return 0;
 }
 

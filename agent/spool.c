@@ -492,7 +492,8 @@ static int load_segments(struct spool *s, char *err, size_t errlen)
 		s->segs[s->n_segs++] = (struct seg){id, (uint64_t)st.st_size};
 	}
 	closedir(d);
-	qsort(s->segs, s->n_segs, sizeof(*s->segs), cmp_seg);
+	if (s->n_segs > 1)
+		qsort(s->segs, s->n_segs, sizeof(*s->segs), cmp_seg);
 	return 0;
 }
 
