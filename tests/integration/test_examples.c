@@ -10,14 +10,17 @@
 #include <cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
 
 #define PYTHON "/usr/bin/python3"
@@ -71,8 +74,9 @@ static int run(char *const argv[], const char *out_path, const char *err_path, d
 struct agent {
 	char *dir;
 	int http, udp;
-	char sock[512], tail[512], log[512], url[64];
+	char sock[512], tail[512], log[512], url[64], db[512];
 	struct h_proc p;
+	struct h_proc collector; /* a real mlwatchd, so events go all the way to SQLite */
 	bool up;
 };
 
@@ -155,13 +159,28 @@ static void agent_start(void)
 	snprintf(conf, sizeof(conf), "%s/empty.conf", ag.dir);
 	snprintf(state, sizeof(state), "%s/state", ag.dir);
 	snprintf(http, sizeof(http), "127.0.0.1:%d", ag.http);
-	/* No collector listens there: the agent counts, then spools. */
-	snprintf(coll, sizeof(coll), "tcp://127.0.0.1:%d", h_free_port());
+	snprintf(ag.db, sizeof(ag.db), "%s/mlwatch.db", ag.dir);
 	snprintf(udp, sizeof(udp), "udp://127.0.0.1:%d", ag.udp);
 	snprintf(unixs, sizeof(unixs), "unix:%s", ag.sock);
 	snprintf(tail, sizeof(tail), "%s", ag.tail);
 	cr_assert_eq(h_write_file(conf, "", 0), 0);
 	cr_assert_eq(h_write_file(ag.tail, "", 0), 0); /* the producer appends to it */
+
+	/* The collector first, so that the agent's batches are acknowledged. */
+	char *cbin = h_bin("mlwatchd"), clog[600], listen[64];
+	int cport = h_free_port();
+	snprintf(listen, sizeof(listen), "tcp://127.0.0.1:%d", cport);
+	snprintf(coll, sizeof(coll), "%s", listen);
+	snprintf(clog, sizeof(clog), "%s/mlwatchd.log", ag.dir);
+	char *cargv[] = {cbin,       "--config", conf,     "--db", ag.db,
+	                 "--listen", listen,     "--http", "off",  NULL};
+	cr_assert_eq(h_spawn(&ag.collector, cargv, clog, NULL), 0);
+	free(cbin);
+	if (!h_wait_port(cport, 15)) {
+		char *log = h_read_file(clog, NULL);
+		cr_assert_fail("mlwatchd did not listen on %s within 15 s:\n%s", listen,
+		               log ? log : "");
+	}
 
 	char *argv[] = {bin,   "--config",    conf,  "--http",         http,    "--collector",
 	                coll,  "--state-dir", state, "--listen-dgram", udp,     "--listen-dgram",
@@ -202,6 +221,10 @@ static void agent_stop(void)
 	if (ag.p.pid > 0) {
 		int rc = h_stop(&ag.p, SIGTERM, 10);
 		cr_expect_eq(rc, 0, "mlwatch-agent exit status %d after SIGTERM", rc);
+	}
+	if (ag.collector.pid > 0) {
+		int rc = h_stop(&ag.collector, SIGTERM, 10);
+		cr_expect_eq(rc, 0, "mlwatchd exit status %d after SIGTERM", rc);
 	}
 	if (ag.dir) {
 		h_rmtree(ag.dir);
@@ -291,6 +314,10 @@ Test(clients, python_client_http_and_datagrams_counted_by_the_agent)
 	cJSON_Delete(j);
 	cr_assert_eq(wait_metric(RECEIVED, "input=\"dgram\"", 220, 5), 220);
 	cr_assert_eq(agent_metric(RECEIVED, NULL), 520);
+
+	/* All the way to the collector: every event and label acknowledged. */
+	cr_assert_eq(wait_metric("mlwatch_agent_events_sent_total", NULL, 520, 10), 520);
+	cr_assert_eq(wait_metric("mlwatch_agent_labels_sent_total", NULL, labels, 10), labels);
 }
 
 Test(clients, python_client_reports_a_refused_request)
@@ -321,13 +348,46 @@ Test(clients, jsonl_producer_rotating_log_followed_by_tail)
 	cJSON_Delete(j);
 	double v = wait_metric(RECEIVED, "input=\"tail\"", 300, 10);
 	cr_assert_eq(v, 300, "tail input counted %g of 300 lines", v);
+	cr_assert_eq(wait_metric("mlwatch_agent_events_sent_total", NULL, 300, 10), 300);
 }
 
 /* ---- KServe ------------------------------------------------------------- */
 
+/* `mlwatch export --model M --format jsonl` on the collector's database, as
+ * a JSON array of the event objects. */
+static cJSON *export_jsonl(const char *model)
+{
+	char *bin = h_bin("mlwatch"), out[600], err[600];
+	snprintf(out, sizeof(out), "%s/export.out", ag.dir);
+	snprintf(err, sizeof(err), "%s/export.err", ag.dir);
+	char *argv[] = {bin,       "export", "--db",     ag.db,   "--model", (char *)model,
+	                "--since", "1h",     "--format", "jsonl", NULL};
+	int rc = run(argv, out, err, 30);
+	char *o = h_read_file(out, NULL), *e = h_read_file(err, NULL);
+	cr_assert_eq(rc, 0, "mlwatch export exited %d: %s", rc, e ? e : "");
+	cJSON *arr = cJSON_CreateArray();
+	for (char *p = o; p && *p;) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		if (*p) {
+			cJSON *j = cJSON_Parse(p);
+			cr_assert_not_null(j, "mlwatch export printed a line that is not JSON: %s",
+			                   p);
+			cJSON_AddItemToArray(arr, j);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	free(o);
+	free(e);
+	free(bin);
+	return arr;
+}
+
 /* Reads examples/kserve/headers-KIND-VER.txt into "K: V" lines, with ce-id
- * replaced by id; returns a NULL-terminated list (malloc'd strings). */
-static char **kserve_headers(const char *kind, const char *ver, const char *id)
+ * replaced by id and ce-time by ts (Unix seconds); returns a NULL-terminated list (malloc'd
+ * strings). */
+static char **kserve_headers(const char *kind, const char *ver, const char *id, double ts)
 {
 	char rel[128];
 	snprintf(rel, sizeof(rel), "examples/kserve/headers-%s-%s.txt", kind, ver);
@@ -344,6 +404,16 @@ static char **kserve_headers(const char *kind, const char *ver, const char *id)
 		if (*p && *p != '#') {
 			if (strncasecmp(p, "ce-id:", 6) == 0) {
 				cr_assert_neq(asprintf(&h[n++], "ce-id: %s", id), -1);
+			} else if (strncasecmp(p, "ce-time:", 8) == 0) {
+				time_t sec = (time_t)ts;
+				struct tm tm;
+				char buf[64];
+				gmtime_r(&sec, &tm);
+				strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+				cr_assert_neq(
+				    asprintf(&h[n++], "ce-time: %s.%03dZ", buf,
+				             (int)((ts - (double)sec) * 1000 + 0.5) % 1000),
+				    -1);
 			} else {
 				h[n++] = strdup(p);
 				char want[80];
@@ -360,7 +430,7 @@ static char **kserve_headers(const char *kind, const char *ver, const char *id)
 	return h;
 }
 
-static long kserve_post(const char *kind, const char *ver, const char *id)
+static long kserve_post(const char *kind, const char *ver, const char *id, double ts)
 {
 	char rel[128], url[128];
 	snprintf(rel, sizeof(rel), "examples/kserve/%s-%s.json", kind, ver);
@@ -368,7 +438,7 @@ static long kserve_post(const char *kind, const char *ver, const char *id)
 	size_t len;
 	char *body = h_read_file(path, &len);
 	cr_assert_not_null(body, "cannot read %s", path);
-	char **h = kserve_headers(kind, ver, id);
+	char **h = kserve_headers(kind, ver, id, ts);
 	struct h_http r;
 	snprintf(url, sizeof(url), "%s/v1/kserve", ag.url);
 	cr_assert_eq(h_http("POST", url, body, len, (const char *const *)h, false, &r), 0);
@@ -392,7 +462,8 @@ Test(kserve, example_pairs_become_one_event_each)
 {
 	/* v1, half by half from the example files: the request alone is not an
 	 * event yet; with its response it is exactly one. */
-	long s = kserve_post("request", "v1", "examples-test-v1");
+	double t0 = floor(clock_now()) + 0.25; /* the request's ce-time; the response 13 ms later */
+	long s = kserve_post("request", "v1", "examples-test-v1", t0);
 	if (s == 404)
 		cr_skip_test("mlwatch-agent answers 404 on /v1/kserve (KServe input not on main "
 		             "yet)");
@@ -400,7 +471,7 @@ Test(kserve, example_pairs_become_one_event_each)
 	h_sleep(0.2);
 	cr_assert_eq(agent_metric(RECEIVED, "input=\"kserve\""), 0,
 	             "a request without its response counted as an event");
-	cr_assert_eq(kserve_post("response", "v1", "examples-test-v1") / 100, 2);
+	cr_assert_eq(kserve_post("response", "v1", "examples-test-v1", t0 + 0.013) / 100, 2);
 	cr_assert_eq(wait_metric(RECEIVED, "input=\"kserve\"", 1, 5), 1);
 
 	/* v2 through the example script (curl), as an SRE would try it. */
@@ -421,6 +492,39 @@ Test(kserve, example_pairs_become_one_event_each)
 	if (paired >= 0)
 		cr_assert_eq(paired, 2);
 	cr_assert_eq(agent_metric(RECEIVED, NULL), 2, "nothing else than the two pairs counted");
+
+	/* The two events as stored by the collector: features from the request,
+	 * prediction from the response, latency from the two ce-times. */
+	cr_assert_eq(wait_metric("mlwatch_agent_events_sent_total", NULL, 2, 10), 2);
+	cJSON *evs = export_jsonl("fraud");
+	char *dump = cJSON_PrintUnformatted(evs);
+	cr_assert_eq(cJSON_GetArraySize(evs), 2, "mlwatch export found %d events: %s",
+	             cJSON_GetArraySize(evs), dump);
+	free(dump);
+	int v1 = 0, v2 = 0;
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, evs)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(ev, "features");
+		cr_assert(cJSON_IsString(id));
+		cr_assert_float_eq(jnum(f, "amount", NULL), 129.5, 1e-9);
+		cr_assert_float_eq(jnum(f, "age", NULL), 34, 1e-9);
+		const cJSON *country = cJSON_GetObjectItemCaseSensitive(f, "country");
+		cr_assert(cJSON_IsString(country) && strcmp(country->valuestring, "DE") == 0);
+		cr_assert_float_eq(jnum(ev, "prediction", NULL), 1, 1e-9);
+		double lat = jnum(ev, "latency_ms", NULL);
+		if (strcmp(id->valuestring, "examples-test-v1") == 0) {
+			v1++;
+			cr_assert_float_eq(lat, 13, 0.5, "v1 latency %g ms", lat);
+			cr_assert_float_eq(jnum(ev, "ts", NULL), t0, 0.002);
+		} else {
+			v2++;
+			cr_assert_float_eq(lat, 25, 0.5, "v2 latency %g ms", lat);
+		}
+	}
+	cr_assert(v1 == 1 && v2 == 1);
+	cJSON_Delete(evs);
 }
 
 /* ---- systemd ------------------------------------------------------------ */
