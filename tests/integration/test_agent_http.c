@@ -203,4 +203,10 @@ Test(agent_http, endpoints_and_methods, .init = setup, .fini = teardown)
 	cr_expect(strstr(r.body, "# TYPE mlwatch_agent_events_received_total counter") != NULL);
 	cr_expect(strstr(r.body, "mlwatch_agent_spool_bytes ") != NULL);
 	h_http_free(&r);
+	if (system("command -v promtool >/dev/null 2>&1") == 0) {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "curl -s %s | promtool check metrics >/dev/null 2>&1",
+		         url);
+		cr_expect_eq(system(cmd), 0, "promtool check metrics accepts /metrics");
+	}
 }
