@@ -14,7 +14,7 @@ struct agent_proc {
 	char *dir; /* h_tmpdir, removed by ap_cleanup */
 	int http_port;
 	char http[64];       /* http://127.0.0.1:PORT */
-	char collector[128]; /* URL given to --collector */
+	char collector[640]; /* URL given to --collector */
 	char log[600];
 	char state[600]; /* --state-dir */
 };
