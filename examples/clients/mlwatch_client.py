@@ -65,7 +65,9 @@ class HttpClient(object):
     """POSTs to the agent's HTTP input. Thread-safe (no shared state besides settings).
 
     base_url: "http://127.0.0.1:7071" (a trailing /v1/events is tolerated).
-    token:    sent as "Authorization: Bearer <token>" when the agent's HTTP input requires one.
+    token:    sent as "Authorization: Bearer <token>", for an authenticating proxy in front of
+              the agent (the agent's own HTTP input has no authentication: keep it on loopback
+              or behind a network policy).
     retries:  how often to retry on 503 (agent overloaded; Retry-After honoured) or on a
               connection error. 400/413/401 are never retried: they would fail again.
     """
@@ -276,7 +278,8 @@ def main(argv=None):
                     help="share of events whose label is then sent over HTTP (default 0)")
     ap.add_argument("--rate", type=float, default=0.0,
                     help="events per second (default 0: as fast as possible)")
-    ap.add_argument("--token-file", metavar="FILE", help="file whose first line is the token")
+    ap.add_argument("--token-file", metavar="FILE",
+                    help="file whose first line is a bearer token (for an authenticating proxy)")
     ap.add_argument("--seed", type=int, help="random seed, for repeatable traffic")
     args = ap.parse_args(argv)
 
