@@ -1,0 +1,213 @@
+/* reference: building profiles from CSV and JSONL, kinds, calibration,
+ * and errors that name the line. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "drift.h"
+#include "quality.h"
+#include "reference.h"
+
+static int read_csv(const char *text, struct refb *b, char *err, size_t errlen)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int rc = reference_read_csv(f, "ref.csv", b, NULL, NULL, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+static int read_jsonl(const char *text, struct refb *b, char *err, size_t errlen)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int rc = reference_read_jsonl(f, "ref.jsonl", b, NULL, NULL, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+static const struct ref_profile *profile(const struct ref_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->p[i].feature, name) == 0)
+			return &r->p[i];
+	return NULL;
+}
+
+Test(reference, csv_kinds_outputs_and_quoting)
+{
+	const char *csv =
+	    "\xef\xbb\xbfid,ts,amount,country,\"odd, name\",prediction,score,label\r\n"
+	    "1,100,10.5,DE,\"a \"\"quoted\"\" value\",yes,0.9,yes\r\n"
+	    "\"multi\nline id\",101,NA,FR,second,no,0.6,yes\r\n"
+	    "\r\n"
+	    "3,102,12,DE,plain,yes,0.7,no\r\n"
+	    "4,103,  13.25 ,,plain,no,0.8,no\r\n";
+	struct refb *b = refb_new(NULL);
+	struct ref_result r;
+	char err[256];
+	const struct ref_profile *p;
+	struct drift_ref ref;
+
+	cr_assert_eq(read_csv(csv, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(refb_rows(b), 4);
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(r.task, "classification");
+	cr_assert_eq(r.rows, 4);
+	cr_assert_null(profile(&r, "id"));
+	cr_assert_null(profile(&r, "ts"));
+	cr_assert_null(profile(&r, "label"));
+
+	p = profile(&r, "amount");
+	cr_assert_not_null(p);
+	cr_assert_eq(p->kind, 1);
+	cr_assert_eq(p->n, 3); /* NA is missing */
+	cr_assert_eq(drift_ref_decode(&ref, p->blob, p->len), 0);
+	cr_assert_float_eq(ref.min, 10.5, 1e-12);
+	cr_assert_float_eq(ref.max, 13.25, 1e-12);
+	drift_ref_fini(&ref);
+
+	p = profile(&r, "country");
+	cr_assert_eq(p->kind, 2);
+	cr_assert_eq(p->n, 3);
+	cr_assert_str_eq(p->hist, "{\"cells\":[\"DE\",\"FR\",\"new\"],\"counts\":[2,1,0]}");
+	p = profile(&r, "odd, name");
+	cr_assert_not_null(p);
+	cr_assert_eq(drift_ref_decode(&ref, p->blob, p->len), 0);
+	cr_assert_not_null(sample_cats_find(&ref.cats, "a \"quoted\" value", 16));
+	cr_assert_not_null(sample_cats_find(&ref.cats, "second", 6));
+	drift_ref_fini(&ref);
+
+	p = profile(&r, "@prediction");
+	cr_assert_eq(p->kind, 2);
+	p = profile(&r, "@score");
+	cr_assert_eq(p->kind, 1);
+	cr_assert_eq(p->n, 4);
+	/* every row had prediction, score and label: all four calibrate */
+	cr_assert_eq(r.calib_n, 4);
+	struct quality_calib cal = {0};
+	cr_assert_eq(quality_calib_decode(&cal, r.calib, r.calib_len), 0);
+	cr_assert_gt(cal.n, 0);
+	quality_calib_fini(&cal);
+	ref_result_free(&r);
+	refb_free(b);
+}
+
+Test(reference, csv_errors_name_file_and_line)
+{
+	char err[256];
+	struct refb *b = refb_new(NULL);
+	cr_assert_eq(read_csv("a,b\n1,2\n3\n", b, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "ref.csv:3: 1 fields where the header has 2");
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("a,a\n", b, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "ref.csv:1: column 'a' appears twice");
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("a,@b\n", b, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "'@b' is not a valid feature name"), "%s", err);
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("a,b\n1,\"open\n", b, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "ref.csv:"), "%s", err);
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("", b, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "empty file"), "%s", err);
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("a,score\n1,1.5\n", b, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "ref.csv:2: score must be a probability in [0, 1]");
+	refb_free(b);
+}
+
+Test(reference, config_overrides_inferred_kinds)
+{
+	struct model_feature_config fc[2] = {{.name = "zip", .kind = KIND_CATEGORICAL},
+	                                     {.name = "n", .kind = KIND_NUMERIC}};
+	struct model_config mc = {.name = "m", .features = fc, .n_features = 2};
+	struct refb *b = refb_new(&mc);
+	struct ref_result r;
+	char err[256];
+
+	cr_assert_eq(read_csv("zip,n,prediction\n01234,1,2.5\n99999,x,3.5\n", b, err, sizeof(err)),
+	             0, "%s", err);
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0);
+	cr_assert_eq(profile(&r, "zip")->kind, 2);
+	cr_assert_str_eq(profile(&r, "zip")->hist,
+	                 "{\"cells\":[\"01234\",\"99999\",\"new\"],\"counts\":[1,1,0]}");
+	cr_assert_eq(profile(&r, "n")->kind, 1);
+	cr_assert_eq(profile(&r, "n")->ignored, 1);
+	/* numbers without a score: a regression model */
+	cr_assert_str_eq(r.task, "regression");
+	cr_assert_eq(profile(&r, "@prediction")->kind, 1);
+	cr_assert_null(r.calib);
+	ref_result_free(&r);
+	refb_free(b);
+}
+
+Test(reference, jsonl_events)
+{
+	const char *jsonl =
+	    "{\"model\":\"m\",\"features\":{\"a\":1,\"b\":\"x\",\"c\":true,\"d\":null},"
+	    "\"prediction\":1,\"score\":0.2,\"label\":0}\n"
+	    "\n"
+	    "{\"features\":{\"a\":2.5,\"b\":\"y\",\"c\":false},\"prediction\":0,\"score\":0.9}\n";
+	struct refb *b = refb_new(NULL);
+	struct ref_result r;
+	char err[256];
+
+	cr_assert_eq(read_jsonl(jsonl, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0);
+	cr_assert_eq(r.rows, 2);
+	cr_assert_eq(profile(&r, "a")->kind, 1);
+	cr_assert_eq(profile(&r, "b")->kind, 2);
+	cr_assert_eq(profile(&r, "c")->kind, 2);
+	cr_assert_str_eq(profile(&r, "c")->hist,
+	                 "{\"cells\":[\"false\",\"true\",\"new\"],\"counts\":[1,1,0]}");
+	cr_assert_null(profile(&r, "d"));
+	/* 0/1 with a probability: classification with class names "0"/"1" */
+	cr_assert_str_eq(r.task, "classification");
+	cr_assert_str_eq(profile(&r, "@prediction")->hist,
+	                 "{\"cells\":[\"0\",\"1\",\"new\"],\"counts\":[1,1,0]}");
+	cr_assert_eq(r.calib_n, 1);
+	ref_result_free(&r);
+	refb_free(b);
+
+	b = refb_new(NULL);
+	cr_assert_eq(read_jsonl("{\"features\":{\"a\":1}}\n[1]\n", b, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "ref.jsonl:2: not a JSON object");
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_jsonl("{\"features\":{\"a\":{\"x\":1}}}\n", b, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "ref.jsonl:1: features.a: must be a number, string, boolean or null");
+	refb_free(b);
+}
+
+Test(reference, large_input_keeps_a_bounded_sample)
+{
+	struct refb *b = refb_new(NULL);
+	struct ref_result r;
+	char err[256], num[32];
+	struct ref_col_value v = {"x", {0}};
+	struct ref_row row = {&v, 1, {.missing = true}, {.missing = true}, {.missing = true}};
+
+	for (int i = 0; i < 250000; i++) {
+		v.v.is_number = true;
+		v.v.num = i;
+		snprintf(num, sizeof(num), "%d", i);
+		v.v.str = num;
+		cr_assert_eq(refb_add(b, &row, err, sizeof(err)), 0);
+	}
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0);
+	cr_assert_eq(profile(&r, "x")->n, SAMPLE_REF_MAX);
+	struct drift_ref ref;
+	cr_assert_eq(drift_ref_decode(&ref, profile(&r, "x")->blob, profile(&r, "x")->len), 0);
+	/* a uniform sample of 0..249999: its median is near the middle */
+	cr_assert(fabs(ref.sorted[ref.n / 2] - 125000) < 2500, "%g", ref.sorted[ref.n / 2]);
+	drift_ref_fini(&ref);
+	ref_result_free(&r);
+	refb_free(b);
+}

@@ -1,0 +1,189 @@
+/* windows: folding events into a window's state, kinds fixed per model,
+ * quality counters, and the drift rows against a reference. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "drift.h"
+#include "jsonw.h"
+#include "windows.h"
+
+static struct store_raw_event ev(int64_t id, const char *features, const char *pred, double score)
+{
+	struct store_raw_event e = {0};
+	e.id = id;
+	e.model_id = 1;
+	e.window_start = 60;
+	e.ts = 61;
+	e.features_json = features;
+	if (pred) {
+		e.prediction.kind = VALUE_STRING;
+		e.prediction.str = pred;
+	}
+	if (score >= 0) {
+		e.has_score = true;
+		e.score = score;
+	}
+	return e;
+}
+
+static void fold(struct wstate *w, struct wmodel *m, struct store_raw_event e)
+{
+	bool changed = false;
+	cr_assert_eq(wstate_fold(w, m, &e, &changed), 0);
+}
+
+Test(windows, first_kind_wins_and_other_kind_is_a_type_error)
+{
+	struct wmodel *m = wmodel_new(1, "m", NULL);
+	struct wstate *w = wstate_new(1, 60);
+	struct store_feature_row fr;
+	struct store_drift_row dr;
+	struct jsonw j;
+	bool changed = false;
+	struct store_raw_event e = ev(1, "{\"a\":1.5,\"c\":\"x\",\"z\":null}", "yes", 0.8);
+
+	jsonw_init(&j);
+	cr_assert_eq(wstate_fold(w, m, &e, &changed), 0);
+	cr_assert(changed); /* new kinds to record */
+	fold(w, m, ev(2, "{\"a\":\"oops\",\"c\":\"y\"}", "no", 0.6));
+	fold(w, m, ev(3, "{\"c\":7}", NULL, -1));
+	fold(w, m, ev(4, NULL, "yes", 0.9));
+	cr_assert_eq(w->events, 4);
+	cr_assert_eq(w->upto_id, 4);
+	cr_assert_eq(m->task, TASK_CLASSIFICATION);
+
+	long a = wmodel_find(m, "a"), c = wmodel_find(m, "c");
+	cr_assert_eq(m->f[a].kind, 1);
+	cr_assert_eq(m->f[c].kind, 2);
+	cr_assert_eq(wmodel_find(m, "z"), 2); /* known, kind unknown */
+	cr_assert_eq(m->f[2].kind, 0);
+
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)a, &fr, &dr, &j), 0);
+	cr_assert_eq(fr.n, 1);
+	cr_assert_eq(fr.type_errors, 1);
+	cr_assert_eq(fr.missing, 2);
+	cr_assert_float_eq(dr.missing_rate, 0.5, 1e-12);
+	cr_assert_float_eq(dr.type_error_rate, 0.25, 1e-12);
+	cr_assert(dr.insufficient); /* no reference */
+	cr_assert_null(dr.method);
+
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)c, &fr, &dr, &j), 0);
+	cr_assert_eq(fr.n, 2);
+	cr_assert_eq(fr.type_errors, 1);
+	cr_assert_eq(fr.missing, 1);
+	cr_assert_str_eq(dr.cur_hist, "{\"cells\":[\"x\",\"y\"],\"counts\":[1,1]}");
+
+	long p = wmodel_find(m, WIN_PREDICTION), s = wmodel_find(m, WIN_SCORE);
+	cr_assert_eq(m->f[p].kind, 2);
+	cr_assert_eq(m->f[s].kind, 1);
+	cr_assert_eq(w->est.n, 3);
+	cr_assert_float_eq(w->est.sum_p, 0.8 + 0.6 + 0.9, 1e-12);
+	jsonw_fini(&j);
+	wstate_free(w);
+	wmodel_free(m);
+}
+
+Test(windows, config_fixes_kind_and_task)
+{
+	struct model_feature_config fc[2] = {
+	    {.name = "zip", .kind = KIND_CATEGORICAL},
+	    {.name = "a", .kind = KIND_AUTO, .method = "psi", .threshold = 0.2}};
+	struct model_config mc = {
+	    .name = "m", .task = "regression", .features = fc, .n_features = 2};
+	struct wmodel *m = wmodel_new(1, "m", &mc);
+	struct wstate *w = wstate_new(1, 60);
+	struct store_raw_event e = ev(1, "{\"zip\":12345,\"a\":2}", NULL, -1);
+
+	e.prediction.kind = VALUE_NUMBER;
+	e.prediction.num = 3.5;
+	fold(w, m, e);
+	long z = wmodel_find(m, "zip");
+	cr_assert_eq(m->f[z].kind, 2);
+	cr_assert_eq(w->f[z].type_errors, 1); /* a number where text was declared */
+	cr_assert_eq(m->task, TASK_REGRESSION);
+	cr_assert_eq(m->f[wmodel_find(m, WIN_PREDICTION)].kind, 1);
+	cr_assert_eq(m->f[wmodel_find(m, "a")].opts.method, DRIFT_METHOD_PSI);
+	/* a reference kind does not override the config */
+	double vals[] = {1, 2, 3};
+	struct drift_ref ref;
+	uint8_t *buf;
+	size_t len;
+	cr_assert_eq(drift_ref_numeric(&ref, vals, 3, 1), 0);
+	cr_assert_eq(drift_ref_encode(&ref, &buf, &len), 0);
+	cr_assert_eq(wmodel_set_reference(m, "zip", 1, buf, len), 0);
+	cr_assert_eq(m->f[z].kind, 2);
+	wmodel_reset_references(m);
+	cr_assert(m->f[z].kind_fixed);
+	free(buf);
+	drift_ref_fini(&ref);
+	wstate_free(w);
+	wmodel_free(m);
+}
+
+Test(windows, drift_row_matches_the_library)
+{
+	struct wmodel *m = wmodel_new(1, "m", NULL);
+	struct wstate *w = wstate_new(1, 60);
+	double ref_vals[200], cur[300];
+	struct drift_ref ref;
+	struct drift_result r;
+	struct store_feature_row fr;
+	struct store_drift_row dr;
+	struct jsonw j;
+	uint8_t *buf;
+	size_t len;
+	char json[64];
+
+	for (int i = 0; i < 200; i++)
+		ref_vals[i] = i;
+	cr_assert_eq(drift_ref_numeric(&ref, ref_vals, 200, 1), 0);
+	cr_assert_eq(drift_ref_encode(&ref, &buf, &len), 0);
+	cr_assert_eq(wmodel_set_reference(m, "a", 1, buf, len), 0);
+	free(buf);
+	for (int i = 0; i < 300; i++) {
+		cur[i] = 50 + i;
+		snprintf(json, sizeof(json), "{\"a\":%d}", 50 + i);
+		fold(w, m, ev(i + 1, json, NULL, -1));
+	}
+	cr_assert_eq(drift_numeric(&ref, cur, 300, NULL, &r), 0);
+	jsonw_init(&j);
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)wmodel_find(m, "a"), &fr, &dr, &j), 0);
+	cr_assert_eq(fr.n, 300);
+	cr_assert_eq(fr.out_of_range, 150); /* 200..349 above the reference max 199 */
+	cr_assert_float_eq(dr.ks, r.ks, 1e-15);
+	cr_assert_float_eq(dr.ks_p, r.ks_p, 1e-15);
+	cr_assert_float_eq(dr.wasserstein, r.wasserstein, 1e-15);
+	cr_assert_float_eq(dr.psi, r.psi, 1e-15);
+	cr_assert_float_eq(dr.severity, r.severity, 1e-12);
+	cr_assert_str_eq(dr.method, "ks");
+	cr_assert(dr.drifted);
+	cr_assert(strncmp(dr.cur_hist, "{\"edges\":[", 10) == 0);
+	jsonw_fini(&j);
+	drift_ref_fini(&ref);
+	wstate_free(w);
+	wmodel_free(m);
+}
+
+Test(windows, confidence_rules)
+{
+	struct store_raw_event e = {0};
+	double c;
+	e.prediction.kind = VALUE_NUMBER;
+	e.prediction.num = 0;
+	e.has_score = true;
+	e.score = 0.3;
+	cr_assert(win_confidence(&e, &c));
+	cr_assert_float_eq(c, 0.7, 1e-12); /* binary: score is P(class 1) */
+	e.prediction.num = 1;
+	cr_assert(win_confidence(&e, &c));
+	cr_assert_float_eq(c, 0.3, 1e-12);
+	e.scores_json = "{\"1\":0.9,\"0\":0.1}";
+	cr_assert(win_confidence(&e, &c));
+	cr_assert_float_eq(c, 0.9, 1e-12);
+	e.has_score = false;
+	e.scores_json = NULL;
+	cr_assert(!win_confidence(&e, &c));
+}
