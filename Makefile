@@ -116,7 +116,7 @@ unit: test-deps
 	@scripts/run-tests.sh $(B) $(UNIT)
 
 asan: test-deps
-	@$(MAKE) --no-print-directory B=build-asan SAN=1 CFLAGS="-O1 -g" tests-built
+	@$(MAKE) --no-print-directory B=build-asan SAN=1 tests-built
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		MLWATCH_SAN=1 scripts/run-tests.sh build-asan \
 		$(patsubst $(B)/%,build-asan/%,$(UNIT) $(INTEG))
