@@ -113,3 +113,28 @@ Test(demo_sim, reference_csv)
 	unlink(path);
 	cr_assert_eq(lines, 500);
 }
+
+/* examples/demo-reference.csv is what the demo imports (seed 1, 2000 rows):
+ * regenerate it with demo_sim_reference_csv when the simulation changes. */
+Test(demo_sim, committed_reference_matches_the_simulation)
+{
+	char path[] = "/tmp/mlwatch-ref-XXXXXX";
+	const char *src = getenv("MLWATCH_SRC_DIR");
+	char committed[4096];
+	int fd = mkstemp(path);
+	close(fd);
+	snprintf(committed, sizeof(committed), "%s/examples/demo-reference.csv", src ? src : ".");
+	cr_assert_eq(demo_sim_reference_csv(1, 2000, path), 0);
+	FILE *a = fopen(path, "r"), *b = fopen(committed, "r");
+	cr_assert_not_null(b, "cannot open %s", committed);
+	int ca, cb, line = 1;
+	do {
+		ca = fgetc(a);
+		cb = fgetc(b);
+		cr_assert_eq(ca, cb, "differs at line %d", line);
+		line += ca == '\n';
+	} while (ca != EOF);
+	fclose(a);
+	fclose(b);
+	unlink(path);
+}
