@@ -158,6 +158,18 @@ static double pace_reserve(struct rx *r)
 	return wait;
 }
 
+/* Restarts r's pace from the end of a send: Slack counts messages as they
+ * arrive, and a slow first connection must not let the next one in early. */
+static void pace_done(struct rx *r)
+{
+	struct notifier *nf = r->nf;
+	pthread_mutex_lock(&nf->mu);
+	for (size_t i = 0; i < nf->n_pace; i++)
+		if (strcmp(nf->pace[i].url, r->url) == 0)
+			nf->pace[i].last = clock_mono();
+	pthread_mutex_unlock(&nf->mu);
+}
+
 /* ---- one HTTP attempt ------------------------------------------------------- */
 
 struct response {
@@ -302,6 +314,7 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 	t0 = clock_mono();
 	atomic_fetch_add(&r->attempts, 1);
 	cc = post(r, c, body, &rs);
+	pace_done(r);
 	now = clock_now();
 	if (atomic_load(&r->nf->stop) && cc == CURLE_ABORTED_BY_CALLBACK)
 		goto out; /* shutting down: the row stays pending as it was */
