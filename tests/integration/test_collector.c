@@ -259,6 +259,7 @@ Test(collector, labels_join_in_either_order)
 	cr_assert_float_eq(metrics_value(page, "mlwatch_collector_labels_pending_total"), 2, 0.1);
 	free(page);
 	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0, "unclean exit, see %s", c.log);
 	cproc_cleanup(&c);
 }
 
@@ -310,6 +311,7 @@ Test(collector, wrong_token_is_refused_and_stores_nothing)
 	    0.1);
 	free(page);
 	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0, "unclean exit, see %s", c.log);
 	cproc_cleanup(&c);
 }
 
@@ -394,6 +396,7 @@ Test(collector, malformed_oversized_future_and_replayed_are_refused_while_servin
 	free(out);
 	free(page);
 	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0, "unclean exit, see %s", c.log);
 	cproc_cleanup(&c);
 }
 
@@ -456,6 +459,7 @@ Test(collector, two_agents_concurrently_with_overlapping_models)
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM models"), 3);
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM agents"), 2);
 	cr_assert_eq(db_int(c.db, "SELECT sum(batches) FROM agents"), 80);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0, "unclean exit, see %s", c.log);
 	cproc_cleanup(&c);
 }
 
