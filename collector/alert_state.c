@@ -19,6 +19,11 @@
  * between transitions, so `mlwatch alerts` shows a recent value without a
  * write every second. */
 #define VALUE_REFRESH 10.0
+/* Alertmanager forgets a firing alert it has not heard about for its
+ * resolve_timeout (5 min by default): like Prometheus, re-post firing alerts
+ * to alertmanager receivers every minute, whatever repeat_interval says
+ * (Alertmanager deduplicates; its own repeat_interval decides the pages). */
+#define AM_REFRESH 60.0
 
 enum ist { IST_INACTIVE, IST_PENDING, IST_FIRING };
 
@@ -31,6 +36,7 @@ struct inst {
 	enum ist state;
 	int64_t id;
 	double active_at, fired_at, last_notified, value, value_written;
+	double am_sent; /* when alertmanager receivers last heard of it */
 	char fingerprint[17];
 	char window[WINDOW_MAX];
 	bool acked, owed;
@@ -123,6 +129,7 @@ static struct inst *insert(struct alert_engine *e, size_t rule, const char *mode
 	snprintf(i->feature, sizeof(i->feature), "%s", feature);
 	i->hash = key_hash(rule, i->model, i->feature);
 	i->active_at = i->fired_at = i->last_notified = i->value = i->value_written = NAN;
+	i->am_sent = NAN;
 	payload_fingerprint(e->rules->v[rule].name, i->model, i->feature, i->fingerprint);
 	i->next = e->buckets[i->hash % N_BUCKETS];
 	e->buckets[i->hash % N_BUCKETS] = i;
@@ -196,6 +203,7 @@ static int load_row(void *arg, const struct store_alert_row *row)
 	i->active_at = row->active_at;
 	i->fired_at = row->fired_at;
 	i->last_notified = row->last_notified;
+	i->am_sent = row->last_notified;
 	i->value = row->value;
 	i->value_written = NAN;
 	i->acked = row->acked;
@@ -446,9 +454,15 @@ static void fill_row(struct alert_engine *e, const struct inst *i, const char *s
 	row->description = t ? t->description : NULL;
 }
 
-/* Writes one notification of kind for i to every receiver of its rule. */
-static int notify(struct alert_engine *e, struct inst *i, const char *kind, double now,
-                  const struct texts *t)
+static bool is_am(const struct alert_engine *e, size_t receiver)
+{
+	return strcmp(e->cfg->receivers[receiver].type, "alertmanager") == 0;
+}
+
+/* Writes one notification of kind for i to every receiver of its rule (or
+ * to its alertmanager receivers only). */
+static int notify_to(struct alert_engine *e, struct inst *i, const char *kind, double now,
+                     const struct texts *t, bool am_only)
 {
 	const struct rule *r = &e->rules->v[i->rule];
 	struct notification n = {
@@ -476,22 +490,41 @@ static int notify(struct alert_engine *e, struct inst *i, const char *kind, doub
 
 	if (payload_encode(&n, &json))
 		goto out;
+	size_t sent = 0;
 	for (size_t k = 0; k < r->n_receivers; k++) {
+		if (am_only && !is_am(e, r->receivers[k]))
+			continue;
 		if (store_outbox_insert(e->sa, e->cfg->receivers[r->receivers[k]].name, i->id, kind,
 		                        json, now))
 			goto out;
 		e->rows++;
+		sent++;
 	}
-	if (r->n_receivers)
+	if (sent && !am_only)
 		log_info("alerts",
 		         "notification queued rule=%s model=%s%s%s kind=%s value=%g "
 		         "receivers=%zu",
 		         r->name, i->model, i->feature[0] ? " feature=" : "", i->feature, kind,
-		         i->value, r->n_receivers);
+		         i->value, sent);
+	i->am_sent = now;
 	rc = 0;
 out:
 	free(json);
 	return rc;
+}
+
+static int notify(struct alert_engine *e, struct inst *i, const char *kind, double now,
+                  const struct texts *t)
+{
+	return notify_to(e, i, kind, now, t, false);
+}
+
+static bool has_am(const struct alert_engine *e, const struct rule *r)
+{
+	for (size_t k = 0; k < r->n_receivers; k++)
+		if (is_am(e, r->receivers[k]))
+			return true;
+	return false;
 }
 
 static int fire(struct alert_engine *e, struct inst *i, double now)
@@ -534,6 +567,7 @@ static int still_firing(struct alert_engine *e, struct inst *i, double now, bool
 	struct store_alert_row row;
 	struct texts t;
 	const char *kind = NULL;
+	bool refresh = false;
 
 	if (silenced(e, i)) {
 		i->owed = true;
@@ -544,7 +578,11 @@ static int still_firing(struct alert_engine *e, struct inst *i, double now, bool
 		         (double)r->repeat_interval_ms / 1000.0 - FOR_SLACK)
 			kind = "repeat";
 	}
-	if (!kind && !(value_changed && !(now - i->value_written < VALUE_REFRESH)))
+	/* An ack stops pages, not Alertmanager's view of what is firing. */
+	if (!kind && !silenced(e, i) && !isnan(i->am_sent) && now - i->am_sent >= AM_REFRESH &&
+	    has_am(e, r))
+		refresh = true;
+	if (!kind && !refresh && !(value_changed && !(now - i->value_written < VALUE_REFRESH)))
 		return 0;
 	if (begin(e))
 		return -1;
@@ -554,6 +592,8 @@ static int still_firing(struct alert_engine *e, struct inst *i, double now, bool
 			return -1;
 		i->last_notified = now;
 		i->owed = false;
+	} else if (refresh && notify_to(e, i, "repeat", now, &t, true)) {
+		return -1;
 	}
 	fill_row(e, i, "firing", &t, &row);
 	i->value_written = now;

@@ -418,3 +418,27 @@ Test(alert_state, removed_rules_resolve_quietly_on_start)
 	cr_assert_eq(q(&x, "SELECT count(*) FROM outbox WHERE kind = 'resolved'"), 0);
 	fx_fini(&x);
 }
+
+Test(alert_state, alertmanager_receivers_are_refreshed_every_minute)
+{
+	struct fx x;
+	fx_init(&x, "[receiver am]\ntype = alertmanager\nurl = http://127.0.0.1:3/\n"
+	            "[alert p]\nmodel = fraud\nexpr = p99_latency_ms > 250\nreceivers = a, am\n");
+	x.fake.value[0] = 300;
+	cr_assert_eq(tick(&x, T0), 2);
+	for (int s = 1; s < 60; s++)
+		cr_assert_eq(tick(&x, T0 + s), 0);
+	cr_assert_eq(tick(&x, T0 + 60), 1, "Alertmanager hears it is still firing");
+	cr_assert_eq(outbox(&x, "am", "repeat"), 1);
+	cr_assert_eq(outbox(&x, "a", "repeat"), 0, "a webhook waits for repeat_interval");
+	/* An ack stops pages, not the refresh that keeps Alertmanager's view. */
+	cr_assert_eq(store_alerts_ack(&x.sa, q(&x, "SELECT id FROM alerts"), T0 + 61), 0);
+	for (int s = 61; s < 120; s++)
+		cr_assert_eq(tick(&x, T0 + s), 0);
+	cr_assert_eq(tick(&x, T0 + 120), 1);
+	cr_assert_eq(outbox(&x, "am", "repeat"), 2);
+	x.fake.value[0] = 100;
+	cr_assert_eq(tick(&x, T0 + 121), 2);
+	cr_assert_eq(outbox(&x, "am", "resolved"), 1);
+	fx_fini(&x);
+}
