@@ -32,7 +32,7 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_NEWEST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
                        "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
     [SQS_RANGE_SUMS] = "SELECT total(count), total(errors) FROM windows "
-                       "WHERE model_id = ?1 AND start >= ?2 AND start <= ?3",
+                       "WHERE model_id = ?1 AND start >= ?2 AND start < ?3",
     [SQS_RANGE_ACC] =
         "SELECT total(a.accuracy * a.labelled), "
         "total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), "
@@ -42,7 +42,7 @@ static const char *const sql[SQS_COUNT] = {
         "total(a.label_coverage * max(coalesce(w.count, 1), 1)), "
         "total(CASE WHEN a.label_coverage IS NOT NULL THEN max(coalesce(w.count, 1), 1) END) "
         "FROM accuracy a LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
-        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start <= ?3",
+        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3",
     [SQS_WORST_DRIFT] =
         "SELECT feature, severity FROM drift WHERE model_id = ?1 AND severity IS NOT NULL "
         "AND start = (SELECT max(start) FROM drift WHERE model_id = ?1 "
@@ -268,8 +268,80 @@ static double ratio(double num, double den)
 	return den > 0 ? num / den : NAN;
 }
 
-int sq_status_one(struct sq *q, const struct sq_model *m, double now, double from,
-                  struct sq_status *o)
+int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if (!(to > from))
+		return 0;
+	s = prep(q, SQS_RANGE_SUMS);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_double(s, 2, from);
+	sqlite3_bind_double(s, 3, to);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o->count = sqlite3_column_double(s, 0);
+		o->errors = sqlite3_column_double(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return -1;
+	s = prep(q, SQS_RANGE_ACC);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_double(s, 2, from);
+	sqlite3_bind_double(s, 3, to);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o->acc_num = sqlite3_column_double(s, 0);
+		o->acc_den = sqlite3_column_double(s, 1);
+		o->mae_num = sqlite3_column_double(s, 2);
+		o->mae_den = sqlite3_column_double(s, 3);
+		o->est_num = sqlite3_column_double(s, 4);
+		o->est_den = sqlite3_column_double(s, 5);
+		o->cov_num = sqlite3_column_double(s, 6);
+		o->cov_den = sqlite3_column_double(s, 7);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign)
+{
+	a->count += sign * b->count;
+	a->errors += sign * b->errors;
+	a->acc_num += sign * b->acc_num;
+	a->acc_den += sign * b->acc_den;
+	a->mae_num += sign * b->mae_num;
+	a->mae_den += sign * b->mae_den;
+	a->est_num += sign * b->est_num;
+	a->est_den += sign * b->est_den;
+	a->cov_num += sign * b->cov_num;
+	a->cov_den += sign * b->cov_den;
+}
+
+/* Weights are whole events: sums kept by adding and subtracting can end a
+ * hair above zero, which is no data. */
+static double ratio_sum(double num, double den)
+{
+	return den > 0.5 ? num / den : NAN;
+}
+
+void sq_status_apply(struct sq_status *o, const struct sq_sums *s)
+{
+	o->events = (int64_t)llround(s->count);
+	o->errors = (int64_t)llround(s->errors);
+	o->accuracy = ratio_sum(s->acc_num, s->acc_den);
+	o->mae = ratio_sum(s->mae_num, s->mae_den);
+	o->est_accuracy = ratio_sum(s->est_num, s->est_den);
+	o->label_coverage = ratio_sum(s->cov_num, s->cov_den);
+}
+
+int sq_status_current(struct sq *q, const struct sq_model *m, double now, double from,
+                      struct sq_status *o)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -312,36 +384,6 @@ int sq_status_one(struct sq *q, const struct sq_model *m, double now, double fro
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 
-	s = prep(q, SQS_RANGE_SUMS);
-	if (!s)
-		return -1;
-	sqlite3_bind_int64(s, 1, m->id);
-	sqlite3_bind_double(s, 2, from);
-	sqlite3_bind_double(s, 3, now);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o->events = sqlite3_column_int64(s, 0);
-		o->errors = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return -1;
-
-	s = prep(q, SQS_RANGE_ACC);
-	if (!s)
-		return -1;
-	sqlite3_bind_int64(s, 1, m->id);
-	sqlite3_bind_double(s, 2, from);
-	sqlite3_bind_double(s, 3, now);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o->accuracy = ratio(sqlite3_column_double(s, 0), sqlite3_column_double(s, 1));
-		o->mae = ratio(sqlite3_column_double(s, 2), sqlite3_column_double(s, 3));
-		o->est_accuracy = ratio(sqlite3_column_double(s, 4), sqlite3_column_double(s, 5));
-		o->label_coverage = ratio(sqlite3_column_double(s, 6), sqlite3_column_double(s, 7));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return -1;
-
 	s = prep(q, SQS_WORST_DRIFT);
 	if (!s)
 		return -1;
@@ -366,6 +408,18 @@ int sq_status_one(struct sq *q, const struct sq_model *m, double now, double fro
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int sq_status_one(struct sq *q, const struct sq_model *m, double now, double from,
+                  struct sq_status *o)
+{
+	struct sq_sums sums;
+
+	if (sq_status_current(q, m, now, from, o) ||
+	    sq_range_sums(q, m->id, from, nextafter(now, INFINITY), &sums))
+		return -1;
+	sq_status_apply(o, &sums);
+	return 0;
 }
 
 int sq_status(struct sq *q, double now, double from, struct sq_status **out, size_t *n)

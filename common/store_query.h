@@ -118,6 +118,24 @@ int sq_status(struct sq *q, double now, double from, struct sq_status **out, siz
 int sq_status_one(struct sq *q, const struct sq_model *m, double now, double from,
                   struct sq_status *out);
 
+/* The parts of a status row, so that a caller refreshing every second can
+ * keep the sums over the range and only add what is new:
+ * sq_status_current fills everything but the range aggregates (the newest
+ * window, worst drift, alerts); sq_range_sums adds up the windows starting
+ * in [from, to); sq_status_apply turns sums into events, errors, accuracy,
+ * est_accuracy, label_coverage and mae. */
+struct sq_sums {
+	double count, errors;
+	double acc_num, acc_den, mae_num, mae_den;
+	double est_num, est_den, cov_num, cov_den;
+};
+int sq_status_current(struct sq *q, const struct sq_model *m, double now, double from,
+                      struct sq_status *out);
+int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *out);
+/* a += sign * b */
+void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign);
+void sq_status_apply(struct sq_status *out, const struct sq_sums *s);
+
 /* ---- latency ------------------------------------------------------------ */
 
 struct sq_latency {

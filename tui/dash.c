@@ -199,7 +199,8 @@ static int load(struct dash *d)
 	case V_OVERVIEW: {
 		struct sq_status *rows = NULL;
 		size_t n = 0;
-		if (sq_status(&d->q, d->now, from, &rows, &n))
+		if (data_load_overview(&d->q, d->now, from, d->full ? 0 : clock_mono(), &d->ovc,
+		                       &rows, &n))
 			goto fail;
 		data_sort_status(rows, n, d->sort, d->sort_desc);
 		free(d->models);
@@ -223,7 +224,8 @@ static int load(struct dash *d)
 		break;
 	case V_DRIFT:
 		bucket = lay_bucket((int64_t)range_s(d), d->q.window_s, views_heat_width(d));
-		if (d->model_id && data_load_heat(&d->q, d->model_id, from, to, bucket, &d->heat))
+		if (d->model_id && data_load_heat(&d->q, d->model_id, from, to, bucket,
+		                                  d->full ? 0 : clock_mono(), &d->heat))
 			goto fail;
 		if (d->detail_open && d->model_id) {
 			/* the same window again: its numbers may have been recomputed */
@@ -247,6 +249,7 @@ static int load(struct dash *d)
 		break;
 	}
 	store_commit(&d->st);
+	d->full = false;
 	rc = 0;
 	goto out;
 fail:
@@ -883,6 +886,8 @@ static bool on_key(struct dash *d, int rc, wint_t ch)
 		set_msg(d, false, "range %s", lay_range_name(d->range));
 		return true;
 	case 'r':
+		/* everything from the database again, not only the recent part */
+		d->full = true;
 		return true;
 	case 'm':
 		cycle_model(d, 1);
@@ -955,6 +960,7 @@ static void dash_fini(struct dash *d)
 	data_accuracy_free(&d->acc);
 	data_heat_free(&d->heat);
 	data_alerts_free(&d->alerts);
+	data_ov_cache_free(&d->ovc);
 }
 
 static bool locale_utf8(void)

@@ -71,6 +71,8 @@ struct dash {
 	struct data_alerts alerts;
 	struct data_detail detail;
 	bool detail_open;
+	struct data_ov_cache ovc; /* the overview's range sums */
+	bool full;                /* the next load reads everything again (r) */
 	struct data_threshold thr[DASH_MAX_THRESH];
 	int nthr;
 	int64_t loaded_bucket[V_COUNT];

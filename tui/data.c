@@ -157,6 +157,92 @@ void data_sort_status(struct sq_status *rows, size_t n, enum data_sort by, bool 
 	qsort(rows, n, sizeof(*rows), cmp_status);
 }
 
+/* ---- overview cache ----------------------------------------------------- */
+
+void data_ov_cache_free(struct data_ov_cache *c)
+{
+	free(c->ids);
+	free(c->sums);
+	memset(c, 0, sizeof(*c));
+}
+
+static bool same_models(const struct data_ov_cache *c, const struct sq_model *m, size_t n)
+{
+	if (!c->valid || c->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (c->ids[i] != m[i].id)
+			return false;
+	return true;
+}
+
+int data_load_overview(struct sq *q, double now, double from, double mono, struct data_ov_cache *c,
+                       struct sq_status **rows, size_t *n)
+{
+	struct sq_model *models = NULL;
+	struct sq_status *v = NULL;
+	struct sq_sums part, tail_sums;
+	double tail = now - DATA_TAIL_S, end = nextafter(now, INFINITY);
+	size_t nm = 0;
+	int rc = -1;
+
+	*rows = NULL;
+	*n = 0;
+	if (tail < from)
+		tail = from;
+	if (sq_models(q, &models, &nm))
+		goto out;
+	if (nm && !(v = calloc(nm, sizeof(*v))))
+		goto out;
+	if (!same_models(c, models, nm) || from < c->from || tail < c->tail || mono <= 0 ||
+	    mono - c->built >= DATA_REBUILD_S) {
+		/* a full read of [from, tail) */
+		data_ov_cache_free(c);
+		c->ids = calloc(nm ? nm : 1, sizeof(*c->ids));
+		c->sums = calloc(nm ? nm : 1, sizeof(*c->sums));
+		if (!c->ids || !c->sums)
+			goto fail;
+		for (size_t i = 0; i < nm; i++) {
+			c->ids[i] = models[i].id;
+			if (sq_range_sums(q, models[i].id, from, tail, &c->sums[i]))
+				goto fail;
+		}
+		c->n = nm;
+		c->built = mono;
+	} else {
+		/* slide: drop [old from, from), add [old tail, tail) */
+		for (size_t i = 0; i < nm; i++) {
+			if (sq_range_sums(q, models[i].id, c->from, from, &part))
+				goto fail;
+			sq_sums_add(&c->sums[i], &part, -1);
+			if (sq_range_sums(q, models[i].id, c->tail, tail, &part))
+				goto fail;
+			sq_sums_add(&c->sums[i], &part, 1);
+		}
+	}
+	c->from = from;
+	c->tail = tail;
+	c->valid = true;
+	for (size_t i = 0; i < nm; i++) {
+		if (sq_status_current(q, &models[i], now, from, &v[i]) ||
+		    sq_range_sums(q, models[i].id, tail, end, &tail_sums))
+			goto fail;
+		sq_sums_add(&tail_sums, &c->sums[i], 1);
+		sq_status_apply(&v[i], &tail_sums);
+	}
+	*rows = v;
+	*n = nm;
+	v = NULL;
+	rc = 0;
+	goto out;
+fail:
+	data_ov_cache_free(c);
+out:
+	free(models);
+	free(v);
+	return rc;
+}
+
 /* ---- series ------------------------------------------------------------- */
 
 /* Grows every array of a series to hold cap entries. */
@@ -329,6 +415,7 @@ int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, i
 struct heat_load {
 	struct data_heat h;
 	size_t cap;
+	size_t hint; /* the feature of the previous row */
 	int oom;
 };
 
@@ -362,19 +449,35 @@ static int heat_add_feature(struct heat_load *l, const char *name, int kind)
 	return 0;
 }
 
+/* The row of feature name, added when new. Rows arrive grouped by feature,
+ * so the previous row's feature is tried first. */
+static int heat_feature(struct heat_load *l, const char *name, int kind, size_t *f)
+{
+	if (l->hint < l->h.nf && strcmp(l->h.name[l->hint], name) == 0) {
+		*f = l->hint;
+		return 0;
+	}
+	for (size_t i = 0; i < l->h.nf; i++)
+		if (strcmp(l->h.name[i], name) == 0) {
+			*f = l->hint = i;
+			return 0;
+		}
+	if (heat_add_feature(l, name, kind))
+		return -1;
+	*f = l->hint = l->h.nf - 1;
+	return 0;
+}
+
 static int heat_row(const struct sq_drift_cell *c, void *arg)
 {
 	struct heat_load *l = arg;
 	int64_t col;
 	size_t f;
 
-	if (l->h.nf == 0 || strcmp(l->h.name[l->h.nf - 1], c->feature) != 0) {
-		if (heat_add_feature(l, c->feature, c->kind)) {
-			l->oom = 1;
-			return 1;
-		}
+	if (heat_feature(l, c->feature, c->kind, &f)) {
+		l->oom = 1;
+		return 1;
 	}
-	f = l->h.nf - 1;
 	col = (c->bucket_start - l->h.t0) / l->h.bucket;
 	if (col < 0 || col >= l->h.ncols)
 		return 0;
@@ -436,22 +539,84 @@ void data_heat_sort(struct data_heat *h)
 	sort_heat = NULL;
 }
 
+/* A deep copy of h's matrix (not its sort arrays) into l, to refresh it
+ * without losing it on error. */
+static int heat_copy(struct heat_load *l, const struct data_heat *h)
+{
+	size_t cells = h->nf * (size_t)h->ncols;
+
+	memset(l, 0, sizeof(*l));
+	l->h = *h;
+	l->h.latest = l->h.maxsev = NULL;
+	l->h.order = NULL;
+	l->h.name = malloc((h->nf ? h->nf : 1) * sizeof(*h->name));
+	l->h.kind = malloc((h->nf ? h->nf : 1) * sizeof(*h->kind));
+	l->h.sev = malloc((cells ? cells : 1) * sizeof(*h->sev));
+	l->h.drifted = malloc(cells ? cells : 1);
+	if (!l->h.name || !l->h.kind || !l->h.sev || !l->h.drifted)
+		return -1;
+	memcpy(l->h.name, h->name, h->nf * sizeof(*h->name));
+	memcpy(l->h.kind, h->kind, h->nf * sizeof(*h->kind));
+	memcpy(l->h.sev, h->sev, cells * sizeof(*h->sev));
+	memcpy(l->h.drifted, h->drifted, cells);
+	l->cap = h->nf;
+	return 0;
+}
+
 int data_load_heat(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
-                   struct data_heat *out)
+                   double mono, struct data_heat *out)
 {
 	struct heat_load l;
-	int rc;
+	int64_t t0, shift, cols, read_from;
+	int ncols, rc;
+	bool inc;
 
-	memset(&l, 0, sizeof(l));
 	if (bucket < 1)
 		bucket = 1;
+	t0 = (int64_t)floor(from / (double)bucket) * bucket;
+	ncols = (int)(((int64_t)ceil(to) - t0 + bucket - 1) / bucket);
+	if (ncols < 1)
+		ncols = 1;
+	inc = mono > 0 && out->ncols == ncols && out->bucket == bucket &&
+	      out->model_id == model_id && t0 >= out->t0 && mono - out->built < DATA_REBUILD_S;
+	shift = inc ? (t0 - out->t0) / bucket : 0;
+	if (shift >= ncols)
+		inc = false;
+	if (inc) {
+		/* keep the old columns (shifted left as time passes); read the tail */
+		if (heat_copy(&l, out))
+			goto oom;
+		cols = ncols;
+		for (size_t f = 0; f < l.h.nf; f++) {
+			double *sv = l.h.sev + f * (size_t)cols;
+			uint8_t *dv = l.h.drifted + f * (size_t)cols;
+			memmove(sv, sv + shift, (size_t)(cols - shift) * sizeof(*sv));
+			memmove(dv, dv + shift, (size_t)(cols - shift));
+			for (int64_t c = cols - shift; c < cols; c++) {
+				sv[c] = NAN;
+				dv[c] = 0;
+			}
+		}
+		l.h.t0 = t0;
+		read_from = (int64_t)floor((to - DATA_TAIL_S) / (double)bucket) * bucket;
+		if (read_from < t0)
+			read_from = t0;
+		for (size_t f = 0; f < l.h.nf; f++)
+			for (int64_t c = (read_from - t0) / bucket; c < cols; c++) {
+				l.h.sev[f * (size_t)cols + (size_t)c] = NAN;
+				l.h.drifted[f * (size_t)cols + (size_t)c] = 0;
+			}
+	} else {
+		memset(&l, 0, sizeof(l));
+		l.h.bucket = bucket;
+		l.h.t0 = t0;
+		l.h.ncols = ncols;
+		l.h.built = mono;
+		read_from = t0;
+	}
+	l.h.model_id = model_id;
 	l.h.last_col = -1;
-	l.h.bucket = bucket;
-	l.h.t0 = (int64_t)floor(from / (double)bucket) * bucket;
-	l.h.ncols = (int)(((int64_t)ceil(to) - l.h.t0 + bucket - 1) / bucket);
-	if (l.h.ncols < 1)
-		l.h.ncols = 1;
-	rc = sq_drift_cells(q, model_id, (double)l.h.t0, to, bucket, heat_row, &l);
+	rc = sq_drift_cells(q, model_id, (double)read_from, to, bucket, heat_row, &l);
 	if (!rc && !l.oom && l.h.nf) {
 		l.h.latest = malloc(l.h.nf * sizeof(double));
 		l.h.maxsev = malloc(l.h.nf * sizeof(double));
@@ -468,6 +633,9 @@ int data_load_heat(struct sq *q, int64_t model_id, double from, double to, int64
 	data_heat_free(out);
 	*out = l.h;
 	return 0;
+oom:
+	data_heat_free(&l.h);
+	return -1;
 }
 
 /* ---- detail ------------------------------------------------------------- */

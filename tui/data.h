@@ -52,6 +52,29 @@ const char *data_sort_name(enum data_sort s);
  * sort last either way. */
 void data_sort_status(struct sq_status *rows, size_t n, enum data_sort by, bool desc);
 
+/* Windows this recent may still change (the open one, late batches): they
+ * are read again at every refresh. Older ones are kept, and read again in
+ * full every DATA_REBUILD_S seconds (a late event can reopen any window). */
+#define DATA_TAIL_S    600
+#define DATA_REBUILD_S 300
+
+/* The overview's range sums per model for windows starting in [from, tail),
+ * slid forward at each refresh by subtracting what left the range and
+ * adding what aged out of the tail, so a refresh over 7 days costs what one
+ * over a few minutes does. */
+struct data_ov_cache {
+	bool valid;
+	double from, tail, built; /* built: clock_mono() of the last full read */
+	size_t n;
+	int64_t *ids;
+	struct sq_sums *sums;
+};
+/* The rows of sq_status(q, now, from) (unsorted), using and updating c.
+ * *rows is malloc'd. */
+int data_load_overview(struct sq *q, double now, double from, double mono, struct data_ov_cache *c,
+                       struct sq_status **rows, size_t *n);
+void data_ov_cache_free(struct data_ov_cache *c);
+
 /* ---- latency and accuracy series ---------------------------------------- */
 
 struct data_latency {
@@ -93,9 +116,15 @@ struct data_heat {
 	double *maxsev;   /* highest in range */
 	size_t *order;    /* display order: indexes into the above */
 	int last_col;     /* the newest column with any result, -1 none */
+	int64_t model_id; /* what was loaded, for the incremental refresh */
+	double built;     /* clock_mono() of the last full read */
 };
+/* Loads the heatmap of [from, to). When out already holds the same model
+ * and bucket, read less than DATA_REBUILD_S ago, only the columns of the
+ * last DATA_TAIL_S seconds are read again (older ones shift left as time
+ * passes). mono is clock_mono(); 0 forces a full read. */
 int data_load_heat(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
-                   struct data_heat *out);
+                   double mono, struct data_heat *out);
 void data_heat_free(struct data_heat *h);
 /* Display order: newest severity descending, then the range's maximum,
  * then name. */

@@ -239,6 +239,10 @@ int dbgen_fill(const char *path, const struct dbgen_opts *in, char *err, size_t 
 	if (store_open(&st, path, STORE_RW_CREATE, false, err, errlen))
 		return -1;
 	store_exec(&st, "PRAGMA synchronous=OFF; PRAGMA cache_size=-262144");
+	if (o.fast && store_exec(&st, "PRAGMA journal_mode=DELETE; PRAGMA journal_mode=OFF")) {
+		snprintf(err, errlen, "journal_mode: %s", store_errmsg(&st));
+		goto out;
+	}
 	for (int i = 0; i < S_N; i++)
 		if (sqlite3_prepare_v2(st.db, sql[i], -1, &s[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "prepare %d: %s", i, sqlite3_errmsg(st.db));
@@ -452,6 +456,8 @@ int dbgen_fill(const char *path, const struct dbgen_opts *in, char *err, size_t 
 			goto sqlerr;
 	}
 	if (store_commit(&st))
+		goto sqlerr;
+	if (o.fast && store_exec(&st, "PRAGMA journal_mode=WAL"))
 		goto sqlerr;
 	rc = 0;
 	goto out;

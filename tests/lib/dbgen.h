@@ -33,6 +33,8 @@ struct dbgen_opts {
 	int hist_windows;  /* cur_hist JSON for the newest N windows; 0 = all, -1 none */
 	double last_write; /* meta.last_write; 0 = now, < 0 = absent */
 	bool progress;     /* print progress to stderr */
+	bool fast;         /* no journal while filling (a fresh file has nothing to roll
+	                      back to), WAL again at the end: for the benchmark */
 };
 
 /* Model and feature names ("fraud", "churn", "eta", ... / "amount",

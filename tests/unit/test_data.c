@@ -134,7 +134,7 @@ Test(data, heat_sorted_by_severity, .init = setup, .fini = teardown)
 	struct data_heat h = {0};
 	double from = opts.now - 3600;
 
-	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 60, &h), 0);
+	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 60, 0, &h), 0);
 	cr_expect_eq(h.nf, 6);
 	cr_expect_eq(h.ncols, 61);
 	/* amount (drifting) first, then by severity: f05 > f04 > f03 ... */
@@ -146,7 +146,7 @@ Test(data, heat_sorted_by_severity, .init = setup, .fini = teardown)
 	/* the newest column with data is the last complete window */
 	cr_expect_eq(h.t0 + (int64_t)h.last_col * h.bucket, (int64_t)opts.now / 60 * 60 - 60);
 	/* coarser buckets: fewer columns, the worst window kept */
-	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 600, &h), 0);
+	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 600, 0, &h), 0);
 	cr_expect_leq(h.ncols, 7);
 	cr_expect_float_eq(h.maxsev[h.order[0]], 3.5, 1e-12);
 	data_heat_free(&h);
@@ -181,4 +181,77 @@ Test(data, detail_and_alerts, .init = setup, .fini = teardown)
 	cr_expect_eq(acc.nconcept, 1);
 	cr_expect_str_eq(acc.concept_detector[0], "page-hinkley");
 	data_accuracy_free(&acc);
+}
+
+/* The overview's cached range sums, slid forward, give what a fresh
+ * sq_status gives. */
+Test(data, overview_cache_slides_to_the_same_numbers, .init = setup, .fini = teardown)
+{
+	struct data_ov_cache c = {0};
+	struct sq_status *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	double t = opts.now;
+
+	cr_assert_eq(data_load_overview(&q, t, t - 3600, 100, &c, &a, &na), 0);
+	cr_expect_float_eq(c.built, 100, 0);
+	free(a);
+	for (int step = 0; step < 4; step++) {
+		t += 47; /* crosses window starts and the tail boundary */
+		cr_assert_eq(data_load_overview(&q, t, t - 3600, 100 + step, &c, &a, &na), 0);
+		cr_expect_float_eq(c.built, 100, 0, "slid, not rebuilt");
+		cr_assert_eq(sq_status(&q, t, t - 3600, &b, &nb), 0);
+		cr_assert_eq(na, nb);
+		for (size_t i = 0; i < na; i++) {
+			cr_expect_str_eq(a[i].model.name, b[i].model.name);
+			cr_expect_eq(a[i].events, b[i].events, "step %d %s", step, a[i].model.name);
+			cr_expect_eq(a[i].errors, b[i].errors);
+			cr_expect_float_eq(a[i].accuracy, b[i].accuracy, 1e-9);
+			cr_expect_float_eq(a[i].est_accuracy, b[i].est_accuracy, 1e-9);
+			cr_expect_float_eq(a[i].label_coverage, b[i].label_coverage, 1e-9);
+			cr_expect_float_eq(a[i].p99, b[i].p99, 0);
+		}
+		free(a);
+		free(b);
+	}
+	/* a longer range, or a stale cache, reads everything again */
+	cr_assert_eq(data_load_overview(&q, t, t - 7200, 200, &c, &a, &na), 0);
+	cr_expect_float_eq(c.built, 200, 0);
+	free(a);
+	cr_assert_eq(data_load_overview(&q, t, t - 7200, 200 + DATA_REBUILD_S, &c, &a, &na), 0);
+	cr_expect_float_eq(c.built, 200 + DATA_REBUILD_S, 0);
+	free(a);
+	data_ov_cache_free(&c);
+}
+
+/* The heatmap refreshed incrementally (columns shifted, tail re-read) is
+ * the heatmap read in full. */
+Test(data, heat_refresh_reads_only_the_tail_and_matches_a_full_read, .init = setup,
+     .fini = teardown)
+{
+	struct data_heat inc = {0}, full = {0};
+	double t = opts.now;
+
+	cr_assert_eq(data_load_heat(&q, 1, t - 3600, t + 1, 60, 50, &inc), 0);
+	for (int step = 0; step < 3; step++) {
+		t += 130;
+		cr_assert_eq(data_load_heat(&q, 1, t - 3600, t + 1, 60, 51 + step, &inc), 0);
+		cr_expect_float_eq(inc.built, 50, 0, "incremental, not rebuilt");
+		cr_assert_eq(data_load_heat(&q, 1, t - 3600, t + 1, 60, 0, &full), 0);
+		cr_assert_eq(inc.t0, full.t0);
+		cr_assert_eq(inc.ncols, full.ncols);
+		cr_assert_eq(inc.nf, full.nf);
+		cr_expect_eq(inc.last_col, full.last_col);
+		for (size_t i = 0; i < inc.nf; i++) {
+			size_t fi = inc.order[i], ff = full.order[i];
+			cr_expect_str_eq(inc.name[fi], full.name[ff]);
+			for (int col = 0; col < inc.ncols; col++) {
+				double x = inc.sev[fi * (size_t)inc.ncols + (size_t)col];
+				double y = full.sev[ff * (size_t)full.ncols + (size_t)col];
+				cr_expect(isnan(x) ? isnan(y) : x == y, "%s col %d: %g vs %g",
+				          inc.name[fi], col, x, y);
+			}
+		}
+	}
+	data_heat_free(&inc);
+	data_heat_free(&full);
 }
