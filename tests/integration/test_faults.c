@@ -2,7 +2,8 @@
  * (issue 9). Every scenario posts events with unique ids to the agent's
  * HTTP input and ends by comparing what the agent acknowledged (202, and
  * its events_sent_total) with what the database holds, by id:
- *   1 mlwatchd kill -9 under steady load: nothing lost, nothing twice
+ *   (mlwatchd kill -9 under load through the real agent is
+ *   test_collector_agent.c's kill9_of_the_collector_loses_nothing_acknowledged)
  *   2 mlwatchd stopped for a while (5 s; 60 s under make soak): the agent
  *     spools, replays in order, exact counts, spool emptied
  *   3 the agent kill -9 with a full spool (at --spool-max, dropping the
@@ -235,43 +236,6 @@ static void expect_exact(struct cproc *c, struct agent_proc *a, const char *pref
 	/* The windows' 100% counts come from the summaries: exactly once too. */
 	cr_assert_eq(wait_db(c->db, WINDOWS_OF_M("count"), accepted, 10), accepted);
 	cr_assert_eq(db_int(c->db, WINDOWS_OF_M("sampled")), accepted);
-}
-
-/* ---- 1: kill -9 of the collector under load ----------------------------- */
-
-Test(faults, collector_kill9_under_load_loses_and_duplicates_nothing, .timeout = 90)
-{
-	struct cproc *c = &C;
-	struct agent_proc *a = &A;
-	struct poster *p = &P;
-
-	pair_init(c, a, "f-kill9");
-	cr_assert_eq(cproc_start(c, NULL), 0, "see %s", c->log);
-	cr_assert_eq(ap_start(a, (const char *[]){"--resend", "1s", NULL}), 0, "see %s", a->log);
-	poster_start(p, a, "k", 20, 0.02);
-	/* Let some batches be acknowledged, then pull the plug mid-stream. */
-	cr_assert(ap_wait_metric(a, "mlwatch_agent_events_sent_total", NULL, 300, 10));
-	cr_assert_eq(cproc_stop(c, SIGKILL), 128 + SIGKILL);
-	double acked_at_kill = ap_metric(a, "mlwatch_agent_events_sent_total", NULL);
-	/* Every event the agent saw acknowledged before the kill is on disk. */
-	int64_t stored_at_kill = count_prefix(c->db, "k", false);
-	cr_assert_geq(stored_at_kill, (int64_t)acked_at_kill, "acknowledged but not committed");
-	h_sleep(1.0);
-	cr_assert_eq(cproc_start(c, NULL), 0, "restart failed, see %s", c->log);
-	h_sleep(1.0);
-	poster_stop(p);
-	int accepted = atomic_load(&p->accepted);
-	cr_assert_eq(atomic_load(&p->refused) + atomic_load(&p->unanswered), 0,
-	             "the agent refused input while the collector was away");
-	cr_assert_gt(accepted, acked_at_kill, "the stream went on after the kill");
-	expect_exact(c, a, "k", accepted, 30);
-	cr_assert_eq(ap_stop(a), 0);
-	cr_assert_eq(cproc_stop(c, SIGTERM), 0);
-	char ok[32];
-	cr_assert_eq(db_text(c->db, "PRAGMA integrity_check", ok, sizeof(ok)), 0);
-	cr_assert_str_eq(ok, "ok");
-	fprintf(stderr, "faults: kill -9 at %.0f acknowledged; %d accepted, all stored once\n",
-	        acked_at_kill, accepted);
 }
 
 /* ---- 2: the collector away for a while ----------------------------------- */
