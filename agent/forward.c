@@ -756,6 +756,7 @@ int forward_start(struct forward *f, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the forwarder thread");
 		return -1;
 	}
+	pthread_setname_np(f->thread, "mlw-forward");
 	f->thread_started = true;
 	return 0;
 }

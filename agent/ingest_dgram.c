@@ -293,6 +293,7 @@ int dgram_start(struct dgram *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the datagram thread");
 		return -1;
 	}
+	pthread_setname_np(d->thread, "mlw-dgram");
 	d->running = true;
 	return 0;
 }

@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "clock.h"
@@ -23,10 +25,38 @@
 
 enum route { R_EVENTS, R_LABELS, R_KSERVE, R_HEALTH, R_METRICS, R_NONE };
 
+struct job;
+
+/* Parsing runs on a small worker pool, not in libmicrohttpd's threads: a
+ * finished upload suspends its connection, a worker parses and submits it,
+ * stores the reply and resumes the connection. Which connection lands on
+ * which libmicrohttpd thread then no longer decides how many cores parse. */
 struct http_server {
 	struct agent *ag;
 	struct MHD_Daemon *d;
 	atomic_long conns;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, **tail;
+	bool stopping;
+	pthread_t workers[8];
+	int n_workers;
+};
+
+/* A reply decided away from the connection (a worker), sent by
+ * libmicrohttpd's thread when the connection resumes. */
+struct reply {
+	unsigned status;
+	char *body;
+	size_t len;
+	const char *type;
+	bool retry_after;
+};
+
+/* Where a reply goes: queued on the connection now, or kept in the request. */
+struct out {
+	struct MHD_Connection *c;
+	struct req *q; /* non-NULL: deferred */
 };
 
 /* Per request (MHD's con_cls). */
@@ -39,6 +69,15 @@ struct req {
 	const char *refusal;
 	enum stat_reason reason;
 	bool responded;
+	bool deferred, done; /* handed to a worker; its reply is ready */
+	struct reply reply;
+	struct kserve_headers kh; /* read in libmicrohttpd's thread */
+};
+
+struct job {
+	struct MHD_Connection *c;
+	struct req *q;
+	struct job *next;
 };
 
 int http_parse_addr(const char *addr, struct sockaddr_storage *ss, unsigned *len, char *err,
@@ -93,8 +132,8 @@ bad:
 	return -1;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
-                               const char *body, size_t len, bool retry_after)
+static enum MHD_Result send_now(struct MHD_Connection *c, unsigned status, const char *type,
+                                const char *body, size_t len, bool retry_after)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -110,9 +149,29 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 	return ret;
 }
 
+static enum MHD_Result respond(struct out *o, unsigned status, const char *type, const char *body,
+                               size_t len, bool retry_after)
+{
+	if (!o->q)
+		return send_now(o->c, status, type, body, len, retry_after);
+	struct reply *r = &o->q->reply;
+	r->status = status;
+	r->type = type;
+	r->retry_after = retry_after;
+	r->body = malloc(len + 1);
+	if (!r->body) {
+		r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		r->len = 0;
+		return MHD_YES;
+	}
+	memcpy(r->body, body, len);
+	r->len = len;
+	return MHD_YES;
+}
+
 /* {"error": msg} plus index/field when index >= -1 and field != NULL. */
-static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg,
-                                     long index, const char *field, bool retry_after)
+static enum MHD_Result respond_error(struct out *c, unsigned status, const char *msg, long index,
+                                     const char *field, bool retry_after)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *txt = NULL;
@@ -147,8 +206,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 	return ret;
 }
 
-static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status, enum stat_reason why,
-                              const char *msg)
+static enum MHD_Result refuse(struct out *c, unsigned status, enum stat_reason why, const char *msg)
 {
 	stats_rejected(why, 1);
 	return respond_error(c, status, msg, -1, NULL, status == MHD_HTTP_SERVICE_UNAVAILABLE);
@@ -179,6 +237,29 @@ static void release_body(struct http_server *h, struct req *q)
 	free(q->body);
 	q->body = NULL;
 	q->len = q->cap = 0;
+}
+
+/* Allocates the whole body at once when Content-Length announces it (no
+ * regrowth); refusals are left to take_upload. */
+static void reserve_body(struct http_server *h, struct req *q, const char *cl)
+{
+	struct agent *ag = h->ag;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(cl, &end, 10);
+	if (errno || end == cl || v == 0 || v > ag->ac->max_body)
+		return;
+	size_t want = (size_t)v + 1;
+	size_t now = atomic_fetch_add(&ag->body_bytes, want) + want;
+	char *nb = now <= ag->body_budget ? malloc(want) : NULL;
+	if (!nb) {
+		atomic_fetch_sub(&ag->body_bytes, want);
+		return;
+	}
+	stats_add(ST_BODY_BYTES, want);
+	q->held = want;
+	q->body = nb;
+	q->cap = want;
 }
 
 /* Appends upload data, within max_body and the shared budget. */
@@ -222,7 +303,7 @@ static void take_upload(struct http_server *h, struct req *q, const char *data, 
 	q->body[q->len] = '\0';
 }
 
-static enum MHD_Result handle_ingest(struct http_server *h, struct MHD_Connection *c, struct req *q)
+static enum MHD_Result handle_ingest(struct http_server *h, struct out *c, struct req *q)
 {
 	struct agent *ag = h->ag;
 	struct event_batch eb;
@@ -276,17 +357,10 @@ out:
 	return ret;
 }
 
-static enum MHD_Result handle_kserve(struct http_server *h, struct MHD_Connection *c, struct req *q)
+static enum MHD_Result handle_kserve(struct http_server *h, struct out *c, struct req *q)
 {
 	struct agent *ag = h->ag;
-	struct kserve_headers hd = {
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-id"),
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-type"),
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-time"),
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-inferenceservicename"),
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-source"),
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-specversion"),
-	};
+	const struct kserve_headers *hd = &q->kh;
 	struct kserve_result res;
 	char out[96];
 	int rc;
@@ -294,7 +368,7 @@ static enum MHD_Result handle_kserve(struct http_server *h, struct MHD_Connectio
 	if (agent_overloaded(ag))
 		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
 		              "agent overloaded and spool full; retry later");
-	rc = kserve_handle(ag->kserve, &hd, q->body ? q->body : "", q->len, clock_now(), &res);
+	rc = kserve_handle(ag->kserve, hd, q->body ? q->body : "", q->len, clock_now(), &res);
 	release_body(h, q);
 	if (rc == -1) {
 		stats_rejected(REJ_MALFORMED, 1);
@@ -311,7 +385,7 @@ static enum MHD_Result handle_kserve(struct http_server *h, struct MHD_Connectio
 	return respond(c, MHD_HTTP_ACCEPTED, "application/json", out, (size_t)k, false);
 }
 
-static enum MHD_Result handle_get(struct http_server *h, struct MHD_Connection *c, enum route r)
+static enum MHD_Result handle_get(struct http_server *h, struct out *c, enum route r)
 {
 	if (r == R_HEALTH)
 		return respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n", 3, false);
@@ -326,6 +400,61 @@ static enum MHD_Result handle_get(struct http_server *h, struct MHD_Connection *
 	return ret;
 }
 
+/* Hands a finished upload to a worker; false when the pool is stopping
+ * (the caller handles the request itself). */
+static bool defer(struct http_server *h, struct MHD_Connection *c, struct req *q)
+{
+	struct job *j;
+
+	if (h->n_workers == 0 || !(j = malloc(sizeof(*j))))
+		return false;
+	j->c = c;
+	j->q = q;
+	j->next = NULL;
+	pthread_mutex_lock(&h->mu);
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->mu);
+		free(j);
+		return false;
+	}
+	q->deferred = true;
+	MHD_suspend_connection(c);
+	*h->tail = j;
+	h->tail = &j->next;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct http_server *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->head && !h->stopping)
+			pthread_cond_wait(&h->cv, &h->mu);
+		struct job *j = h->head;
+		if (!j)
+			break; /* stopping and nothing left */
+		h->head = j->next;
+		if (!h->head)
+			h->tail = &h->head;
+		pthread_mutex_unlock(&h->mu);
+		struct out o = {j->c, j->q};
+		if (j->q->route == R_KSERVE)
+			handle_kserve(h, &o, j->q);
+		else
+			handle_ingest(h, &o, j->q);
+		j->q->done = true;
+		MHD_resume_connection(j->c);
+		free(j);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -333,6 +462,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct http_server *h = cls;
 	struct agent *ag = h->ag;
 	struct req *q = *con_cls;
+	struct out now = {c, NULL};
 
 	if (!q) {
 		enum route r = route_of(url);
@@ -340,10 +470,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
 		if (atomic_load(&h->conns) > ag->ac->max_connections)
-			return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_CONNECTIONS,
+			return refuse(&now, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_CONNECTIONS,
 			              "too many connections; retry later");
 		if (r == R_NONE)
-			return refuse(c, MHD_HTTP_NOT_FOUND, REJ_BAD_REQUEST,
+			return refuse(&now, MHD_HTTP_NOT_FOUND, REJ_BAD_REQUEST,
 			              "no such endpoint (try POST /v1/events)");
 		if ((r == R_HEALTH || r == R_METRICS) ? !get : !post) {
 			struct MHD_Response *resp;
@@ -364,7 +494,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return ret;
 		}
 		if (get)
-			return handle_get(h, c, r);
+			return handle_get(h, &now, r);
 		const char *cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
@@ -372,7 +502,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			errno = 0;
 			unsigned long long v = strtoull(cl, &end, 10);
 			if (errno == 0 && end != cl && v > ag->ac->max_body)
-				return refuse(c, MHD_HTTP_CONTENT_TOO_LARGE, REJ_TOO_LARGE,
+				return refuse(&now, MHD_HTTP_CONTENT_TOO_LARGE, REJ_TOO_LARGE,
 				              "request body larger than max_body");
 		}
 		q = calloc(1, sizeof(*q));
@@ -380,6 +510,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		q->route = r;
 		*con_cls = q;
+		if (cl)
+			reserve_body(h, q, cl);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -387,14 +519,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (q->done) {
+		/* Back from a worker: send what it decided. */
+		q->done = false;
+		return send_now(c, q->reply.status, q->reply.type,
+		                q->reply.body ? q->reply.body : "", q->reply.len,
+		                q->reply.retry_after);
+	}
 	if (q->responded)
 		return MHD_YES;
 	q->responded = true;
 	if (q->refused)
-		return refuse(c, (unsigned)q->refused, q->reason, q->refusal);
-	if (q->route == R_KSERVE)
-		return handle_kserve(h, c, q);
-	return handle_ingest(h, c, q);
+		return refuse(&now, (unsigned)q->refused, q->reason, q->refusal);
+	if (q->route == R_KSERVE) {
+		q->kh = (struct kserve_headers){
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-id"),
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-type"),
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-time"),
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-inferenceservicename"),
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-source"),
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-specversion"),
+		};
+	}
+	if (defer(h, c, q))
+		return MHD_YES;
+	return q->route == R_KSERVE ? handle_kserve(h, &now, q) : handle_ingest(h, &now, q);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -406,6 +555,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!q)
 		return;
 	release_body(h, q);
+	free(q->reply.body);
 	free(q);
 	*con_cls = NULL;
 }
@@ -439,15 +589,19 @@ struct http_server *http_start(struct agent *ag, const char *addr, char *err, si
 	struct http_server *h = calloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
 	unsigned sslen;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	h->ag = ag;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->tail = &h->head;
 	if (http_parse_addr(addr, &ss, &sslen, err, errlen)) {
-		free(h);
+		http_stop(h);
 		return NULL;
 	}
 	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL))
@@ -466,8 +620,16 @@ struct http_server *http_start(struct agent *ag, const char *addr, char *err, si
 	if (!h->d) {
 		snprintf(err, errlen, "--http %s: cannot listen (address in use or not local?)",
 		         addr);
-		free(h);
+		http_stop(h);
 		return NULL;
+	}
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+	for (int i = 0; i < want; i++) {
+		if (pthread_create(&h->workers[i], NULL, worker_main, h) != 0)
+			break;
+		pthread_setname_np(h->workers[i], "mlw-http");
+		h->n_workers++;
 	}
 	return h;
 }
@@ -476,6 +638,17 @@ void http_stop(struct http_server *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->d);
+	/* Workers finish (and resume) every deferred request before the
+	 * daemon stops; requests finishing after that are handled inline. */
+	pthread_mutex_lock(&h->mu);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	for (int i = 0; i < h->n_workers; i++)
+		pthread_join(h->workers[i], NULL);
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
 	free(h);
 }

@@ -601,6 +601,7 @@ int tail_start(struct tailer *t, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the tail thread");
 		return -1;
 	}
+	pthread_setname_np(t->thread, "mlw-tail");
 	t->running = true;
 	return 0;
 }

@@ -1,4 +1,5 @@
 /* mlwatch-agent: the sidecar beside a model server. */
+#include <malloc.h>
 #include <stdio.h>
 
 #include <nng/nng.h>

@@ -28,6 +28,8 @@ struct fake_collector {
 	uint64_t *seqs;
 	size_t n_seqs, cap_seqs;
 	size_t dups, requests, invalid;
+	size_t ev_count, lb_count;
+	bool lean; /* count only, keep no copies (benchmarks) */
 	uint64_t sum_count, sum_errors, sum_sampled, sketch_count;
 };
 
@@ -81,7 +83,9 @@ static void record(struct fake_collector *fc, const struct wire_batch *b)
 	GROW(fc->seqs, fc->n_seqs, fc->cap_seqs);
 	fc->seqs[fc->n_seqs++] = b->seq;
 	fc->invalid += b->n_invalid;
-	for (size_t i = 0; i < b->n_events; i++) {
+	fc->ev_count += b->n_events;
+	fc->lb_count += b->n_labels;
+	for (size_t i = 0; !fc->lean && i < b->n_events; i++) {
 		const struct event *e = &b->events[i];
 		struct fc_event *r;
 		GROW(fc->ev, fc->n_ev, fc->cap_ev);
@@ -110,7 +114,7 @@ static void record(struct fake_collector *fc, const struct wire_batch *b)
 		}
 		r->prediction = print_value(&e->prediction);
 	}
-	for (size_t i = 0; i < b->n_labels; i++) {
+	for (size_t i = 0; !fc->lean && i < b->n_labels; i++) {
 		GROW(fc->lb, fc->n_lb, fc->cap_lb);
 		fc->lb[fc->n_lb].model = strdup(b->labels[i].model);
 		fc->lb[fc->n_lb].id = strdup(b->labels[i].id);
@@ -299,6 +303,13 @@ void fc_set_mode(struct fake_collector *fc, enum fc_mode m)
 	pthread_mutex_unlock(&fc->mu);
 }
 
+void fc_set_lean(struct fake_collector *fc, bool lean)
+{
+	pthread_mutex_lock(&fc->mu);
+	fc->lean = lean;
+	pthread_mutex_unlock(&fc->mu);
+}
+
 void fc_set_token(struct fake_collector *fc, const char *token)
 {
 	pthread_mutex_lock(&fc->mu);
@@ -319,8 +330,8 @@ void fc_set_token(struct fake_collector *fc, const char *token)
 GETTER(fc_batches, size_t, n_seqs)
 GETTER(fc_duplicates, size_t, dups)
 GETTER(fc_requests, size_t, requests)
-GETTER(fc_events, size_t, n_ev)
-GETTER(fc_labels, size_t, n_lb)
+GETTER(fc_events, size_t, ev_count)
+GETTER(fc_labels, size_t, lb_count)
 GETTER(fc_invalid, size_t, invalid)
 GETTER(fc_summary_count, uint64_t, sum_count)
 GETTER(fc_summary_errors, uint64_t, sum_errors)

@@ -38,6 +38,9 @@ int fc_restart(struct fake_collector *fc);
 void fc_free(struct fake_collector *fc);
 
 void fc_set_mode(struct fake_collector *fc, enum fc_mode m);
+/* Lean: count events and labels but keep no copies (fc_*_copy then return
+ * only what was kept before). For benchmarks. */
+void fc_set_lean(struct fake_collector *fc, bool lean);
 /* Batches must carry this token (else UNAUTHORIZED); NULL = any. */
 void fc_set_token(struct fake_collector *fc, const char *token);
 
