@@ -10,7 +10,7 @@
  *   4 the signature verifies with openssl and fails for a tampered body
  *   5 a silence suppresses notifications, not state; one goes out after it
  *   6 each receiver type's payload through the real pipeline
- *   7 no_data fires when traffic stops and resolves when it returns */
+ *   7 no_data fires when the (real) agent stops and resolves when it is back */
 #include <criterion/criterion.h>
 #include <cJSON.h>
 #include <math.h>
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_proc.h"
 #include "clock.h"
 #include "collector_proc.h"
 #include "harness.h"
@@ -535,12 +536,42 @@ Test(alerts, silence_changes_state_but_sends_nothing_until_it_ends)
 	free(u), free(cf), free(mlwatch);
 }
 
-/* ---- 7: no_data ---------------------------------------------------------------------- */
+/* ---- 7: no_data, with the real agent ---------------------------------------------- */
 
-Test(alerts, no_data_fires_when_traffic_stops_and_resolves_when_it_returns)
+struct agent_feed {
+	pthread_t th;
+	struct agent_proc *a;
+	atomic_bool stop;
+	atomic_uint_fast64_t accepted;
+};
+
+/* One event every 100 ms through the agent's HTTP input; failures (the
+ * agent is down) are simply retried on the next turn. */
+static void *feed_main(void *arg)
+{
+	struct agent_feed *f = arg;
+	static const char *const hdr[] = {"Content-Type: application/json", NULL};
+	char body[256];
+	long i = 0;
+
+	while (!atomic_load(&f->stop)) {
+		long k = i++;
+		int n = snprintf(body, sizeof(body),
+		                 "{\"model\":\"fraud\",\"id\":\"nd-%ld\",\"latency_ms\":12.5,"
+		                 "\"features\":{\"amount\":%ld},\"prediction\":\"ok\"}",
+		                 k, k % 50);
+		if (ap_post(f->a, "/v1/events", body, (size_t)n, hdr, false, NULL) == 202)
+			atomic_fetch_add(&f->accepted, 1);
+		h_sleep(0.1);
+	}
+	return NULL;
+}
+
+Test(alerts, no_data_fires_when_the_agent_stops_and_resolves_when_it_returns)
 {
 	struct cproc c;
-	struct traffic t;
+	struct agent_proc a;
+	struct agent_feed feed = {0};
 	struct http_sink *s = sink_start(0);
 	char *u = sink_url(s, "/"), conf[1024];
 
@@ -552,22 +583,34 @@ Test(alerts, no_data_fires_when_traffic_stops_and_resolves_when_it_returns)
 	         u);
 	char *cf = write_conf(&c, conf);
 	start(&c, cf);
-	traffic_start(&t, c.url, FAST);
-	h_sleep(2.0);
-	cr_assert_eq(sink_count(s), 0);
-	atomic_store(&t.mode, QUIET);
+	cr_assert_eq(ap_init(&a, "alerts-nodata-agent"), 0);
+	snprintf(a.collector, sizeof(a.collector), "%s", c.url);
+	cr_assert_eq(ap_start(&a, NULL), 0, "agent did not start, see %s", a.log);
+	feed.a = &a;
+	cr_assert_eq(pthread_create(&feed.th, NULL, feed_main, &feed), 0);
+	cr_assert(wait_sql(&c, "SELECT count(*) FROM models WHERE name = 'fraud'", 1, 5),
+	          "events reached the collector");
+	h_sleep(1.5);
+	cr_assert_eq(sink_count(s), 0, "the agent is sending: no alert");
+
+	cr_assert_eq(ap_stop(&a), 0);
 	double stopped = h_now();
 	cr_assert(sink_wait(s, 1, 8 * cproc_slow()), "no_data fired");
 	double after = sink_request(s, 0)->at - stopped;
-	cr_assert(after >= 2.5 && after < 6, "fired %.2f s after the traffic stopped", after);
+	cr_assert(after >= 2.0 && after < 6, "fired %.2f s after the agent stopped", after);
 	cr_assert(strstr(sink_request(s, 0)->body, "\"alertname\":\"silent\""));
 	cr_assert(strstr(sink_request(s, 0)->body, "\"model\":\"fraud\""));
-	atomic_store(&t.mode, FAST);
-	cr_assert(sink_wait(s, 2, 5 * cproc_slow()), "resolved when traffic returned");
+	cr_assert(strstr(sink_request(s, 0)->body, "\"status\":\"firing\""));
+
+	cr_assert_eq(ap_start(&a, NULL), 0, "agent did not restart, see %s", a.log);
+	cr_assert(sink_wait(s, 2, 6 * cproc_slow()), "resolved when the agent came back");
 	cr_assert(strstr(sink_request(s, 1)->body, "\"status\":\"resolved\""));
-	traffic_stop(&t);
+	atomic_store(&feed.stop, true);
+	pthread_join(feed.th, NULL);
+	cr_assert_eq(ap_stop(&a), 0);
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	sink_stop(s);
+	ap_cleanup(&a);
 	cproc_cleanup(&c);
 	free(u), free(cf);
 }
