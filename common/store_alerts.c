@@ -451,13 +451,19 @@ int store_alerts_drift(struct store_alerts *sa, const char *model, const char *c
 	if (c < 0)
 		return -1;
 	/* Newest row per feature: rows come newest first within each feature, so
-	 * the first one of every run of a feature is the one to report. */
+	 * the first one of every run of a feature is the one to report. An open
+	 * (provisional) window counts only once its sample is large enough: early
+	 * in every window a few dozen values would make distances noisy enough to
+	 * page on nothing. */
 	snprintf(sql, sizeof(sql),
 	         "SELECT d.feature, d.start, d.%s FROM drift d JOIN models m ON m.id = d.model_id "
+	         "LEFT JOIN windows w ON w.model_id = d.model_id AND w.start = d.start "
 	         "WHERE m.name = ?1 AND d.%s IS NOT NULL%s AND (?2 IS NULL OR d.feature = ?2) "
+	         "AND (w.provisional IS NULL OR w.provisional = 0 OR d.n >= %d) "
 	         "AND d.start >= (SELECT max(start) FROM drift WHERE model_id = m.id) - ?3 "
 	         "ORDER BY d.feature, d.start DESC",
-	         drift_columns[c], drift_columns[c], c == 0 ? " AND d.insufficient = 0" : "");
+	         drift_columns[c], drift_columns[c], c == 0 ? " AND d.insufficient = 0" : "",
+	         STORE_ALERTS_PROVISIONAL_MIN_N);
 	s = prep(sa, S_DRIFT0 + c, sql);
 	if (!s)
 		return -1;

@@ -121,6 +121,9 @@ int store_alerts_accuracy(struct store_alerts *sa, const char *model, const char
  * "new_category_rate") among the windows starting at most lookback_s before
  * the model's newest drift window; severity only where the window had
  * enough data. feature NULL = every feature. */
+/* Rows of an open window count for drift alerts only from this sample size. */
+#define STORE_ALERTS_PROVISIONAL_MIN_N 1000
+
 int store_alerts_drift(struct store_alerts *sa, const char *model, const char *column,
                        const char *feature, int64_t lookback_s,
                        void (*fn)(void *arg, const char *feature, double value, int64_t start),
