@@ -145,6 +145,7 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 	    .tls_ca = ac->tls_ca,
 	    .tls_cert = ac->tls_cert,
 	    .tls_key = ac->tls_key,
+	    .tls_server_name = ac->tls_server_name,
 	    .inflight = (int)ac->inflight,
 	    .resend_ms = ac->resend_ms,
 	    .queue_max = (size_t)(ac->memory_max / 4),

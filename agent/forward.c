@@ -1,6 +1,7 @@
 /* forward: see forward.h. */
 #include "forward.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <nng/nng.h>
@@ -647,8 +648,12 @@ static int setup_tls(struct forward *f, char *err, size_t errlen)
 		snprintf(err, errlen, "TLS: %s", nng_strerror(rv));
 		return -1;
 	}
-	/* Host part of tls+tcp://HOST:PORT for certificate name checks. */
-	if (p) {
+	/* The name the certificate must carry: tls_server_name, else the
+	 * URL's host. mbedTLS matches DNS names only, so an IP address is not
+	 * checked by name (the chain to --tls-ca still is). */
+	if (c->tls_server_name && c->tls_server_name[0]) {
+		snprintf(host, sizeof(host), "%s", c->tls_server_name);
+	} else if (p) {
 		p += 3;
 		const char *e = p[0] == '[' ? strchr(p, ']') : strrchr(p, ':');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -658,10 +663,15 @@ static int setup_tls(struct forward *f, char *err, size_t errlen)
 			memcpy(host, p, n);
 			host[n] = '\0';
 		}
-	}
-	if (host[0] && (rv = nng_tls_config_server_name(f->tls, host)) != 0) {
-		snprintf(err, errlen, "TLS server name: %s", nng_strerror(rv));
-		return -1;
+		struct in6_addr a6;
+		struct in_addr a4;
+		if (inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1) {
+			log_warn("forward",
+			         "collector given by IP address: its certificate name is "
+			         "not checked; set tls_server_name to check it host=%s",
+			         host);
+			host[0] = '\0';
+		}
 	}
 	if (c->tls_ca && c->tls_ca[0]) {
 		if ((rv = nng_tls_config_ca_file(f->tls, c->tls_ca)) != 0) {

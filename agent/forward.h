@@ -24,6 +24,7 @@
 struct forward_config {
 	const char *url;                         /* tcp://, ipc://, tls+tcp:// */
 	const char *tls_ca, *tls_cert, *tls_key; /* NULL or "" when unused */
+	const char *tls_server_name;             /* NULL or "": the URL's host */
 	int inflight;
 	int64_t resend_ms;    /* NNG_OPT_REQ_RESENDTIME */
 	size_t queue_max;     /* encoded bytes held in memory before spilling */

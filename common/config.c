@@ -48,6 +48,7 @@ static const struct opt agent_opts[] = {
 	{"tls_ca", OPT_STR, AG(tls_ca), "", 0, 0, NULL, 0},
 	{"tls_cert", OPT_STR, AG(tls_cert), "", 0, 0, NULL, 0},
 	{"tls_key", OPT_STR, AG(tls_key), "", 0, 0, NULL, 0},
+	{"tls_server_name", OPT_STR, AG(tls_server_name), "", 0, 0, NULL, 0},
 	{"log_level", OPT_LEVEL, AG(log_level), "info", 0, 0, NULL, 0},
 	{"batch_max_events", OPT_INT, AG(batch_max_events), "1000", 1, 100000, NULL, 0},
 	{"batch_max_delay", OPT_DUR, AG(batch_max_delay_ms), "200ms", 1, 60 * SEC, NULL, 0},

@@ -34,6 +34,7 @@ struct agent_config {
 	char *token_file;
 	char *agent_id; /* "" = hostname */
 	char *tls_ca, *tls_cert, *tls_key;
+	char *tls_server_name; /* "" = the collector URL's host */
 	enum log_level log_level;
 	long batch_max_events;
 	int64_t batch_max_delay_ms;

@@ -125,3 +125,81 @@ Test(agent_e2e, wrong_token_keeps_the_data_in_the_agent, .fini = teardown, .time
 	cr_expect(h_wait_log(ag.log, "status=UNAUTHORIZED", 2) ||
 	          h_wait_log(ag.log, "status=unauthorized", 1));
 }
+
+/* ---- TLS: the agent verifies the collector and shows its own certificate */
+
+static void sh(const char *dir, const char *cmd)
+{
+	char full[4096];
+	snprintf(full, sizeof(full), "cd '%s' && %s >>openssl.log 2>&1", dir, cmd);
+	cr_assert_eq(system(full), 0, "%s (see %s/openssl.log)", cmd, dir);
+}
+
+/* An EC CA, a server certificate for 127.0.0.1 and a client certificate. */
+static void make_pki(const char *dir)
+{
+	static const char *const ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+	char cmd[1024], path[700];
+	const char *san = "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+
+	snprintf(path, sizeof(path), "%s/san.ext", dir);
+	cr_assert_eq(h_write_file(path, san, strlen(san)), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "openssl req -x509 %s -keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca", ec);
+	sh(dir, cmd);
+	snprintf(cmd, sizeof(cmd),
+	         "openssl req %s -keyout srv.key -out srv.csr -subj /CN=localhost", ec);
+	sh(dir, cmd);
+	sh(dir, "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+	        "-out srv.crt -days 1 -extfile san.ext");
+	snprintf(cmd, sizeof(cmd), "openssl req %s -keyout cli.key -out cli.csr -subj /CN=agent",
+	         ec);
+	sh(dir, cmd);
+	sh(dir, "openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+	        "-out cli.crt -days 1");
+	/* A second CA the collector was not signed by. */
+	snprintf(cmd, sizeof(cmd),
+	         "openssl req -x509 %s -keyout other.key -out other.crt -days 1 -subj /CN=other",
+	         ec);
+	sh(dir, cmd);
+}
+
+Test(agent_e2e, mutual_tls_to_the_collector, .fini = teardown, .timeout = 60)
+{
+	char url[64], ca[700], srv[700], srvk[700], cli[700], clik[700], other[700];
+
+	cproc_init(&cp, "e2e-tls");
+	cr_assert_eq(ap_init(&ag, "e2e-agent"), 0);
+	make_pki(cp.dir);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", cp.dir);
+	snprintf(srv, sizeof(srv), "%s/srv.crt", cp.dir);
+	snprintf(srvk, sizeof(srvk), "%s/srv.key", cp.dir);
+	snprintf(cli, sizeof(cli), "%s/cli.crt", cp.dir);
+	snprintf(clik, sizeof(clik), "%s/cli.key", cp.dir);
+	snprintf(other, sizeof(other), "%s/other.crt", cp.dir);
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", cp.port);
+	cr_assert_eq(
+	    cproc_start(&cp, (const char *[]){"--listen", url, "--tls-cert", srv, "--tls-key", srvk,
+	                                      "--tls-ca", ca, "--tls-verify-clients", NULL}),
+	    0, "see %s", cp.log);
+	snprintf(ag.collector, sizeof(ag.collector), "%s", url);
+
+	/* Trusting another CA: the agent refuses the collector, keeps the data. */
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tls-ca", other, "--tls-cert", cli,
+	                                            "--tls-key", clik, NULL}),
+	             0);
+	post(0, 20, floor(clock_now()) - 5);
+	h_sleep(1.5);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_collector_connected", NULL), 0);
+	cr_expect_eq(db_int(cp.db, "SELECT count(*) FROM events"), 0);
+	cr_assert_eq(ap_stop(&ag), 0, "shutdown spools what could not be sent");
+
+	/* The right CA and name: the spooled events and new ones arrive. */
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tls-ca", ca, "--tls-cert", cli, "--tls-key",
+	                                            clik, "--tls-server-name", "localhost", NULL}),
+	             0);
+	post(100, 30, floor(clock_now()) - 5);
+	cr_assert(wait_db("SELECT count(*) FROM events", 50, 15 * cproc_slow()), "stored %lld",
+	          (long long)db_int(cp.db, "SELECT count(*) FROM events"));
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_collector_connected", NULL), 1);
+}
