@@ -1,0 +1,158 @@
+/* forward: batches reach a (fake) collector and are done only on its
+ * reply; tail marks are released in seq order once every earlier batch is
+ * safe; with the collector away batches go to the spool and are replayed in
+ * order when it comes back; stop spools what is still in memory. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "fake_collector.h"
+#include "forward.h"
+#include "harness.h"
+#include "spool.h"
+#include "stats.h"
+#include "wire.h"
+
+static char *dir, url[64];
+static struct spool *sp;
+static struct fake_collector *fc;
+static uint64_t released[256];
+static size_t n_released;
+
+static void on_done(void *arg, const struct tail_mark *m, size_t n)
+{
+	(void)arg;
+	for (size_t i = 0; i < n && n_released < 256; i++)
+		released[n_released++] = m[i].off;
+}
+
+static void setup(void)
+{
+	char err[256], sdir[700];
+	dir = h_tmpdir("forward");
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	sp = spool_open(sdir, 1 << 20, err, sizeof(err));
+	cr_assert_not_null(sp, "%s", err);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", h_free_port());
+	n_released = 0;
+	stats_reset();
+}
+
+static void teardown(void)
+{
+	fc_free(fc);
+	fc = NULL;
+	spool_close(sp);
+	h_rmtree(dir);
+	free(dir);
+}
+
+/* A batch of n events (ids "s<seq>-<i>") with a tail mark at offset seq. */
+static struct obatch *make(uint64_t seq, int n)
+{
+	struct obatch *ob = calloc(1, sizeof(*ob));
+	struct wire_batch wb;
+	struct event *ev = calloc((size_t)n, sizeof(*ev));
+	char(*ids)[32] = calloc((size_t)n, 32);
+	memset(&wb, 0, sizeof(wb));
+	for (int i = 0; i < n; i++) {
+		snprintf(ids[i], 32, "s%llu-%d", (unsigned long long)seq, i);
+		ev[i] = (struct event){.model = "m", .id = ids[i], .ts = clock_now() - 1};
+	}
+	wb.agent_id = "fw";
+	wb.seq = seq;
+	wb.events = ev;
+	wb.n_events = (size_t)n;
+	cr_assert_eq(wire_encode_batch(&wb, &ob->buf, &ob->len), 0);
+	ob->seq = seq;
+	ob->n_events = (uint32_t)n;
+	ob->tracked = true;
+	ob->born = clock_mono();
+	ob->marks = calloc(1, sizeof(*ob->marks));
+	ob->marks[0] = (struct tail_mark){.source = 0, .off = seq};
+	ob->n_marks = 1;
+	free(ev);
+	free(ids);
+	return ob;
+}
+
+static struct forward *start(uint64_t first_seq)
+{
+	char err[256];
+	struct forward_config cfg = {.url = url,
+	                             .inflight = 4,
+	                             .resend_ms = 500,
+	                             .queue_max = 1 << 20,
+	                             .spool_after_s = 0.3,
+	                             .first_seq = first_seq};
+	struct forward *f = forward_new(&cfg, sp, on_done, NULL, err, sizeof(err));
+	cr_assert_not_null(f, "%s", err);
+	cr_assert_eq(forward_start(f, err, sizeof(err)), 0, "%s", err);
+	return f;
+}
+
+Test(forward, delivers_and_releases_marks_in_order, .init = setup, .fini = teardown)
+{
+	fc = fc_start(url);
+	cr_assert_not_null(fc);
+	struct forward *f = start(100);
+	/* Enqueued slightly out of order, as two closing threads may do. */
+	uint64_t order[] = {100, 102, 101, 103, 104, 105, 106, 107, 108, 109};
+	for (size_t i = 0; i < 10; i++)
+		forward_enqueue(f, make(order[i], 5));
+	cr_assert(fc_wait_events(fc, 50, 10));
+	for (int i = 0; i < 100 && n_released < 10; i++)
+		h_sleep(0.02);
+	cr_assert_eq(n_released, 10);
+	for (size_t i = 0; i < n_released; i++)
+		cr_expect_eq(released[i], 100 + i, "marks in seq order");
+	cr_expect_eq(stats_get(ST_EVENTS_SENT), 50);
+	cr_expect_eq(stats_get(ST_BATCHES_SENT), 10);
+	cr_expect(forward_connected(f));
+	forward_stop(f, 2);
+	forward_free(f);
+	cr_expect_eq(spool_records(sp), 0);
+}
+
+Test(forward, spools_while_away_and_replays_in_order, .init = setup, .fini = teardown)
+{
+	struct forward *f = start(1);
+	for (uint64_t s = 1; s <= 6; s++)
+		forward_enqueue(f, make(s, 3));
+	for (int i = 0; i < 100 && spool_records(sp) < 6; i++)
+		h_sleep(0.02);
+	cr_expect_eq(stats_get(ST_BATCHES_SPOOLED), 6, "not sent within 0.3 s: spooled");
+	cr_expect_eq(n_released, 6, "spooled batches are safe for the tail");
+	fc = fc_start(url);
+	cr_assert_not_null(fc);
+	cr_assert(fc_wait_events(fc, 18, 10));
+	size_t n;
+	uint64_t *seqs = fc_seqs_copy(fc, &n);
+	cr_assert_eq(n, 6);
+	for (size_t i = 0; i < n; i++)
+		cr_expect_eq(seqs[i], i + 1, "replayed in order");
+	free(seqs);
+	cr_expect_eq(stats_get(ST_EVENTS_REPLAYED), 18);
+	for (int i = 0; i < 100 && spool_records(sp) > 0; i++)
+		h_sleep(0.02);
+	cr_expect_eq(spool_records(sp), 0);
+	forward_stop(f, 1);
+	forward_free(f);
+}
+
+Test(forward, stop_spools_what_is_in_memory, .init = setup, .fini = teardown)
+{
+	struct forward *f = start(1);
+	for (uint64_t s = 1; s <= 3; s++)
+		forward_enqueue(f, make(s, 2));
+	forward_stop(f, 0.1); /* collector away: nothing can be sent */
+	forward_free(f);
+	cr_expect_eq(spool_records(sp), 3);
+	cr_expect_eq(stats_get(ST_EVENTS_DROPPED), 0);
+	struct spool_record r;
+	cr_assert_eq(spool_read(sp, &r), 0);
+	cr_expect_eq(r.seq, 1);
+	free(r.buf);
+}
