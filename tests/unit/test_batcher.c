@@ -186,7 +186,7 @@ Test(batcher, age_closes_a_batch_and_labels_follow_events, .init = setup, .fini 
 	cr_expect(kept > 150 && kept < 250, "kept %zu of 400 at 0.5", kept);
 	/* A label for every event. */
 	struct label *lb = calloc(400, sizeof(*lb));
-	char ids[400][8];
+	char ids[400][16];
 	for (int i = 0; i < 400; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "e%d", i);
 		lb[i] = (struct label){"m", ids[i], {VALUE_NUMBER, 1, NULL}, 1, true};

@@ -34,6 +34,8 @@ static int emit(void *arg, const struct event *ev, size_t n, size_t *sampled)
 		*d = ev[i];
 		d->model = arena_strdup(&c->a, ev[i].model);
 		d->id = ev[i].id ? arena_strdup(&c->a, ev[i].id) : NULL;
+		d->version = ev[i].version ? arena_strdup(&c->a, ev[i].version) : NULL;
+		d->scores = NULL; /* only n_scores is looked at */
 		d->features = arena_alloc(&c->a, (ev[i].n_features + 1) * sizeof(*d->features));
 		for (size_t k = 0; k < ev[i].n_features; k++) {
 			d->features[k] = ev[i].features[k];
