@@ -57,14 +57,15 @@ static void teardown(void)
 
 TestSuite(tui_dash, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Starts the dashboard at w x h with extra env ("K=V ..."). */
+/* Starts the dashboard at w x h with extra env ("K=V ..."); its exit
+ * status goes to DIR/exit (tmux itself does not always learn it). */
 static void start(int w, int h, const char *env)
 {
 	char cmd[2048];
 	snprintf(cmd, sizeof(cmd),
 	         "env -u NO_COLOR %s TZ=UTC LC_ALL=C.UTF-8 TERM=tmux-256color %s %s --db %s "
-	         "--config %s",
-	         now_env, env ? env : "", bin, db, conf);
+	         "--config %s; echo $? > %s/exit",
+	         now_env, env ? env : "", bin, db, conf, dir);
 	cr_assert_eq(tt_tmux_start(&tm, w, h, cmd), 0);
 	char *s = tt_tmux_wait(&tm, "fraud", 10);
 	cr_assert_not_null(s, "the dashboard did not show the models");
@@ -319,16 +320,18 @@ Test(tui_dash, alerts_view_ack_and_silence)
 
 Test(tui_dash, q_exits_zero_and_restores_the_terminal)
 {
-	char *s;
-	int status = -1;
+	char *s, path[600], *st = NULL;
 	double deadline;
 
 	start(120, 40, NULL);
 	tt_tmux_key(&tm, "q");
+	snprintf(path, sizeof(path), "%s/exit", dir);
 	deadline = h_now() + 5;
-	while (tt_tmux_alive(&tm, &status) && h_now() < deadline)
+	while (!(st = h_read_file(path, NULL)) && h_now() < deadline)
 		h_sleep(0.05);
-	cr_expect_eq(status, 0);
+	cr_assert_not_null(st, "the dashboard did not exit on q");
+	cr_expect_str_eq(st, "0\n");
+	free(st);
 	s = tt_tmux_capture(&tm);
 	cr_assert_not_null(s);
 	/* the alternate screen is gone: nothing of the dashboard is left */
@@ -490,4 +493,55 @@ Test(tui_dash, mouse_click_selects_a_tab)
 	s = tt_tmux_wait(&tm, "in history", 5); /* the alerts view (tab 5 at x 44-53) */
 	cr_expect_not_null(s);
 	free(s);
+}
+
+Test(tui_dash, eight_colours_on_an_eight_colour_terminal)
+{
+	char cmd[2048], *s;
+
+	snprintf(cmd, sizeof(cmd),
+	         "env -u NO_COLOR %s TZ=UTC LC_ALL=C.UTF-8 TERM=screen %s --db %s --config %s",
+	         now_env, bin, db, conf);
+	cr_assert_eq(tt_tmux_start(&tm, 120, 40, cmd), 0);
+	free(tt_tmux_wait(&tm, "fraud", 10));
+	tt_tmux_key(&tm, "4");
+	free(tt_tmux_wait(&tm, "drift severity", 5));
+	s = tt_tmux_capture_esc(&tm);
+	cr_expect(tt_has_color(s), "no colour on an 8-colour terminal");
+	cr_expect_null(strstr(s, "38;5;"), "a 256-colour code on an 8-colour terminal");
+	free(s);
+}
+
+/* Names and summaries come from outside: their control characters must
+ * never reach the terminal raw. */
+Test(tui_dash, control_characters_from_the_database_are_not_written_raw)
+{
+	char *sql, *s;
+	int rc;
+
+	sql = "UPDATE alerts SET summary = 'pwn' || char(27) || ']0;title' || char(7) || 'ed' "
+	      "WHERE id = 1; UPDATE drift SET feature = 'f' || char(27) || '[2Jx' "
+	      "WHERE feature = 'f05' AND model_id = 1;";
+	{
+		char *argv[] = {"/usr/bin/sqlite3", db, sql, NULL};
+		rc = tt_run(argv, NULL, NULL, NULL, 10);
+	}
+	cr_assert_eq(rc, 0);
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "5");
+	s = tt_tmux_wait(&tm, "pwn?]0;title?ed", 5);
+	cr_expect_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "4");
+	s = tt_tmux_wait(&tm, "f?[2Jx", 5);
+	cr_expect_not_null(s);
+	free(s);
+	/* and the subcommands' tables */
+	{
+		char *argv[] = {bin, "--db", db, "alerts", NULL}, *out = NULL;
+		cr_assert_eq(tt_run(argv, (char *[]){now_env, NULL}, &out, NULL, 10), 0);
+		cr_expect(strstr(out, "pwn?]0;title?ed"), "%s", out);
+		cr_expect_null(strchr(out, 27));
+		free(out);
+	}
 }

@@ -283,15 +283,18 @@ bool tt_tmux_alive(struct tt_tmux *t, int *status)
 	const char *args[] = {
 	    "display-message", "-p", "-t", t->target, "#{pane_dead} #{pane_dead_status}", NULL};
 	char *out = NULL;
-	int dead = 0, st = -1;
+	int dead = 0, st = -1, n;
 
 	if (tmux(t, &out, args) != 0 || !out) {
 		free(out);
 		return false;
 	}
-	if (sscanf(out, "%d %d", &dead, &st) < 1)
-		dead = 1;
+	n = sscanf(out, "%d %d", &dead, &st);
 	free(out);
+	/* tmux marks the pane dead when its terminal closes and learns the exit
+	 * status a moment later: still ending until then */
+	if (n < 1 || (dead && n < 2))
+		return n >= 1;
 	if (dead && status)
 		*status = st;
 	return !dead;

@@ -48,8 +48,10 @@ char *tt_tmux_capture_esc(struct tt_tmux *t);
 char *tt_tmux_wait(struct tt_tmux *t, const char *needle, double timeout_s);
 /* Resizes the window. */
 int tt_tmux_resize(struct tt_tmux *t, int w, int h);
-/* True while the pane's process runs; *status gets its exit status when it
- * ended (the session is kept with remain-on-exit). */
+/* True while the pane's process runs (or is ending); *status gets its exit
+ * status once tmux knows it (the session is kept with remain-on-exit).
+ * tmux 3.3 sometimes never learns it: tests that need the status write it
+ * to a file from the command line instead. */
 bool tt_tmux_alive(struct tt_tmux *t, int *status);
 /* Kills the server. */
 void tt_tmux_stop(struct tt_tmux *t);
