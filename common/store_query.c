@@ -31,18 +31,17 @@ static const char *const sql[SQS_COUNT] = {
                      "WHERE model_id = ?1 AND end <= ?2 ORDER BY start DESC LIMIT 1",
     [SQS_NEWEST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
                        "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
-    [SQS_RANGE_SUMS] = "SELECT total(count), total(errors) FROM windows "
-                       "WHERE model_id = ?1 AND start >= ?2 AND start < ?3",
-    [SQS_RANGE_ACC] =
-        "SELECT total(a.accuracy * a.labelled), "
+    /* One pass over the range: the windows and their accuracy rows. */
+    [SQS_RANGE_SUMS] =
+        "SELECT total(w.count), total(w.errors), total(a.accuracy * a.labelled), "
         "total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), "
         "total(a.mae * a.labelled), total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), "
-        "total(a.est_accuracy * max(coalesce(w.count, 1), 1)), "
-        "total(CASE WHEN a.est_accuracy IS NOT NULL THEN max(coalesce(w.count, 1), 1) END), "
-        "total(a.label_coverage * max(coalesce(w.count, 1), 1)), "
-        "total(CASE WHEN a.label_coverage IS NOT NULL THEN max(coalesce(w.count, 1), 1) END) "
-        "FROM accuracy a LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
-        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3",
+        "total(a.est_accuracy * max(w.count, 1)), "
+        "total(CASE WHEN a.est_accuracy IS NOT NULL THEN max(w.count, 1) END), "
+        "total(a.label_coverage * max(w.count, 1)), "
+        "total(CASE WHEN a.label_coverage IS NOT NULL THEN max(w.count, 1) END) "
+        "FROM windows w LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "
+        "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3",
     [SQS_WORST_DRIFT] =
         "SELECT feature, severity FROM drift WHERE model_id = ?1 AND severity IS NOT NULL "
         "AND start = (SELECT max(start) FROM drift WHERE model_id = ?1 "
@@ -285,25 +284,14 @@ int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		o->count = sqlite3_column_double(s, 0);
 		o->errors = sqlite3_column_double(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return -1;
-	s = prep(q, SQS_RANGE_ACC);
-	if (!s)
-		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_double(s, 2, from);
-	sqlite3_bind_double(s, 3, to);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o->acc_num = sqlite3_column_double(s, 0);
-		o->acc_den = sqlite3_column_double(s, 1);
-		o->mae_num = sqlite3_column_double(s, 2);
-		o->mae_den = sqlite3_column_double(s, 3);
-		o->est_num = sqlite3_column_double(s, 4);
-		o->est_den = sqlite3_column_double(s, 5);
-		o->cov_num = sqlite3_column_double(s, 6);
-		o->cov_den = sqlite3_column_double(s, 7);
+		o->acc_num = sqlite3_column_double(s, 2);
+		o->acc_den = sqlite3_column_double(s, 3);
+		o->mae_num = sqlite3_column_double(s, 4);
+		o->mae_den = sqlite3_column_double(s, 5);
+		o->est_num = sqlite3_column_double(s, 6);
+		o->est_den = sqlite3_column_double(s, 7);
+		o->cov_num = sqlite3_column_double(s, 8);
+		o->cov_den = sqlite3_column_double(s, 9);
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 0 : -1;

@@ -213,13 +213,14 @@ static int load(struct dash *d)
 	}
 	case V_LATENCY:
 		bucket = lay_bucket((int64_t)range_s(d), d->q.window_s, 2 * views_chart_width(d));
-		if (d->model_id && data_load_latency(&d->q, d->model_id, from, to, bucket, &d->lat))
+		if (d->model_id && data_load_latency(&d->q, d->model_id, from, to, bucket,
+		                                     d->full ? 0 : clock_mono(), &d->lat))
 			goto fail;
 		break;
 	case V_ACCURACY:
 		bucket = lay_bucket((int64_t)range_s(d), d->q.window_s, 2 * views_chart_width(d));
-		if (d->model_id &&
-		    data_load_accuracy(&d->q, d->model_id, from, to, bucket, &d->acc))
+		if (d->model_id && data_load_accuracy(&d->q, d->model_id, from, to, bucket,
+		                                      d->full ? 0 : clock_mono(), &d->acc))
 			goto fail;
 		break;
 	case V_DRIFT:

@@ -306,16 +306,76 @@ void data_latency_free(struct data_latency *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* Keeps the points i with lo <= t[i] < hi of n parallel arrays of 8-byte
+ * elements (t is arrays[0]); returns the new length. */
+static size_t keep_range(void **arrays, size_t narr, size_t n, double lo, double hi)
+{
+	const double *t = arrays[0];
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(t[i] >= lo && t[i] < hi))
+			continue;
+		if (o != i)
+			for (size_t k = 0; k < narr; k++)
+				memcpy((char *)arrays[k] + o * 8, (char *)arrays[k] + i * 8, 8);
+		o++;
+	}
+	return o;
+}
+
+/* Whether a series loaded before can be refreshed by reading only its
+ * tail: same model and bucket, read in full recently, range not extended
+ * backwards. */
+static bool series_inc(int64_t model_id, int64_t bucket, double from_al, double mono,
+                       int64_t have_model, int64_t have_bucket, double have_from, double built,
+                       size_t n)
+{
+	return mono > 0 && n > 0 && have_model == model_id && have_bucket == bucket &&
+	       from_al >= have_from && mono - built < DATA_REBUILD_S;
+}
+
 int data_load_latency(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
-                      struct data_latency *out)
+                      double mono, struct data_latency *out)
 {
 	struct lat_load l;
+	double from_al, read_from;
 	int rc;
 
+	if (bucket < 1)
+		bucket = 1;
+	/* buckets aligned to the epoch, the first one whole */
+	from_al = floor(from / (double)bucket) * (double)bucket;
 	memset(&l, 0, sizeof(l));
+	if (series_inc(model_id, bucket, from_al, mono, out->model_id, out->bucket, out->from,
+	               out->built, out->n)) {
+		void *arr[] = {out->t,   out->p50, out->p95,  out->p99,
+		               out->rps, out->err, out->count};
+		read_from = floor((to - DATA_TAIL_S) / (double)bucket) * (double)bucket;
+		if (read_from < from_al)
+			read_from = from_al;
+		/* the old points stay (in out) until the tail is read */
+		l.d.n = keep_range(arr, 7, out->n, from_al, read_from);
+		l.d.t = out->t;
+		l.d.p50 = out->p50;
+		l.d.p95 = out->p95;
+		l.d.p99 = out->p99;
+		l.d.rps = out->rps;
+		l.d.err = out->err;
+		l.d.count = out->count;
+		l.cap = out->n;
+		l.d.built = out->built;
+		memset(out, 0, sizeof(*out));
+	} else {
+		read_from = from_al;
+		l.d.built = mono;
+	}
 	l.d.bucket = bucket;
-	rc = bucket <= q->window_s ? sq_latency_each(q, model_id, from, to, lat_row, &l)
-	                           : sq_latency_buckets(q, model_id, from, to, bucket, lat_row, &l);
+	l.d.model_id = model_id;
+	l.d.from = from_al;
+	rc = bucket <= q->window_s
+	         ? sq_latency_each(q, model_id, read_from, to, lat_row, &l)
+	         : sq_latency_buckets(q, model_id, read_from, to, bucket, lat_row, &l);
 	if (rc || l.oom) {
 		data_latency_free(&l.d);
 		return -1;
@@ -389,16 +449,39 @@ void data_accuracy_free(struct data_accuracy *d)
 }
 
 int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
-                       struct data_accuracy *out)
+                       double mono, struct data_accuracy *out)
 {
 	struct acc_load l;
+	double from_al, read_from;
 	int rc;
 
+	if (bucket < 1)
+		bucket = 1;
+	from_al = floor(from / (double)bucket) * (double)bucket;
 	memset(&l, 0, sizeof(l));
+	if (series_inc(model_id, bucket, from_al, mono, out->model_id, out->bucket, out->from,
+	               out->built, out->n)) {
+		void *arr[] = {out->t,   out->acc, out->est, out->lo,      out->hi,
+		               out->cov, out->f1,  out->mae, out->labelled};
+		read_from = floor((to - DATA_TAIL_S) / (double)bucket) * (double)bucket;
+		if (read_from < from_al)
+			read_from = from_al;
+		l.d = *out;
+		l.d.n = keep_range(arr, 9, out->n, from_al, read_from);
+		l.d.nconcept = 0;
+		l.cap = out->n;
+		memset(out, 0, sizeof(*out));
+	} else {
+		read_from = from_al;
+		l.d.built = mono;
+	}
 	l.d.bucket = bucket;
+	l.d.model_id = model_id;
+	l.d.from = from_al;
 	rc = bucket <= q->window_s
-	         ? sq_accuracy_each(q, model_id, from, to, acc_row, &l)
-	         : sq_accuracy_buckets(q, model_id, from, to, bucket, acc_row, &l);
+	         ? sq_accuracy_each(q, model_id, read_from, to, acc_row, &l)
+	         : sq_accuracy_buckets(q, model_id, read_from, to, bucket, acc_row, &l);
+	/* concept events are few: all of the range, every time */
 	if (!rc && !l.oom)
 		rc = sq_concept_each(q, model_id, from, to, concept_row, &l.d);
 	if (rc || l.oom) {

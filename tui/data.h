@@ -83,9 +83,15 @@ struct data_latency {
 	double *t; /* bucket start */
 	double *p50, *p95, *p99, *rps, *err;
 	int64_t *count;
+	int64_t model_id; /* what was loaded, for the incremental refresh */
+	double from, built;
 };
+/* Points of windows (or buckets aligned to the epoch, the first one whole)
+ * starting in [from, to). Like data_load_heat, a refresh of the same model
+ * and bucket re-reads only the last DATA_TAIL_S seconds; mono 0 forces a
+ * full read. */
 int data_load_latency(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
-                      struct data_latency *out);
+                      double mono, struct data_latency *out);
 void data_latency_free(struct data_latency *d);
 
 #define DATA_MAX_CONCEPT 64
@@ -97,9 +103,11 @@ struct data_accuracy {
 	size_t nconcept;
 	double concept_ts[DATA_MAX_CONCEPT];
 	char concept_detector[DATA_MAX_CONCEPT][32];
+	int64_t model_id;
+	double from, built;
 };
 int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
-                       struct data_accuracy *out);
+                       double mono, struct data_accuracy *out);
 void data_accuracy_free(struct data_accuracy *d);
 
 /* ---- drift heatmap ------------------------------------------------------ */

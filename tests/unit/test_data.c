@@ -116,11 +116,11 @@ Test(data, latency_bucketed_to_the_width, .init = setup, .fini = teardown)
 	double from = opts.now - 3600;
 
 	/* one point per window */
-	cr_assert_eq(data_load_latency(&q, 1, from, opts.now + 1, 60, &l), 0);
-	cr_expect_eq(l.n, 59); /* windows starting in the last hour */
+	cr_assert_eq(data_load_latency(&q, 1, from, opts.now + 1, 60, 0, &l), 0);
+	cr_expect_eq(l.n, 60); /* the window that holds now - 1h, and the rest */
 	cr_expect_float_eq(l.p99[l.n - 1], 400, 1e-9);
 	/* 5-minute buckets: 12 (or 13 with a partial one), the spike kept */
-	cr_assert_eq(data_load_latency(&q, 1, from, opts.now + 1, 300, &l), 0);
+	cr_assert_eq(data_load_latency(&q, 1, from, opts.now + 1, 300, 0, &l), 0);
 	cr_expect_leq(l.n, 13);
 	cr_expect_geq(l.n, 12);
 	cr_expect_float_eq(l.p99[l.n - 1], 400, 1e-9);
@@ -176,8 +176,8 @@ Test(data, detail_and_alerts, .init = setup, .fini = teardown)
 	cr_expect_str_eq(a.v[1].feature, "amount");
 	data_alerts_free(&a);
 
-	cr_assert_eq(data_load_accuracy(&q, 1, opts.now - 3600, opts.now + 1, 60, &acc), 0);
-	cr_expect_eq(acc.n, 59);
+	cr_assert_eq(data_load_accuracy(&q, 1, opts.now - 3600, opts.now + 1, 60, 0, &acc), 0);
+	cr_expect_eq(acc.n, 60);
 	cr_expect_eq(acc.nconcept, 1);
 	cr_expect_str_eq(acc.concept_detector[0], "page-hinkley");
 	data_accuracy_free(&acc);
@@ -254,4 +254,48 @@ Test(data, heat_refresh_reads_only_the_tail_and_matches_a_full_read, .init = set
 	}
 	data_heat_free(&inc);
 	data_heat_free(&full);
+}
+
+/* Latency and accuracy series refreshed by reading only their tail equal a
+ * full read. */
+Test(data, series_refresh_reads_only_the_tail_and_matches_a_full_read, .init = setup,
+     .fini = teardown)
+{
+	struct data_latency li = {0}, lf = {0};
+	struct data_accuracy ai = {0}, af = {0};
+	double t = opts.now;
+
+	for (int b = 0; b < 2; b++) {
+		int64_t bucket = b ? 300 : 60;
+		t = opts.now;
+		cr_assert_eq(data_load_latency(&q, 1, t - 3600, t + 1, bucket, 10, &li), 0);
+		cr_assert_eq(data_load_accuracy(&q, 1, t - 3600, t + 1, bucket, 10, &ai), 0);
+		for (int step = 0; step < 3; step++) {
+			t += 170;
+			cr_assert_eq(data_load_latency(&q, 1, t - 3600, t + 1, bucket, 11, &li), 0);
+			cr_assert_eq(data_load_latency(&q, 1, t - 3600, t + 1, bucket, 0, &lf), 0);
+			cr_expect_float_eq(li.built, 10, 0);
+			cr_assert_eq(li.n, lf.n, "bucket %lld step %d", (long long)bucket, step);
+			for (size_t i = 0; i < li.n; i++) {
+				cr_expect_eq(li.t[i], lf.t[i]);
+				cr_expect_eq(li.p99[i], lf.p99[i]);
+				cr_expect_eq(li.count[i], lf.count[i]);
+			}
+			cr_assert_eq(data_load_accuracy(&q, 1, t - 3600, t + 1, bucket, 11, &ai),
+			             0);
+			cr_assert_eq(data_load_accuracy(&q, 1, t - 3600, t + 1, bucket, 0, &af), 0);
+			cr_assert_eq(ai.n, af.n);
+			cr_expect_eq(ai.nconcept, af.nconcept);
+			for (size_t i = 0; i < ai.n; i++) {
+				cr_expect_eq(ai.t[i], af.t[i]);
+				cr_expect(isnan(ai.acc[i]) ? isnan(af.acc[i])
+				                           : ai.acc[i] == af.acc[i]);
+				cr_expect_eq(ai.est[i], af.est[i]);
+			}
+		}
+		data_latency_free(&li);
+		data_accuracy_free(&ai);
+	}
+	data_latency_free(&lf);
+	data_accuracy_free(&af);
 }
