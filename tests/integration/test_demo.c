@@ -1,0 +1,123 @@
+/* `mlwatch demo`, as a newcomer meets it (issue 8): headless it exits 0
+ * once the drift, accuracy and latency alerts arrived signed; in a terminal
+ * the dashboard appears quickly and the heatmap shows the shifted features
+ * drifting; quitting stops everything and removes the temporary files. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "tuitest.h"
+
+/* Entries left in dir (the demo's TMPDIR); 0 when it cleaned up. */
+static int entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+Test(demo, headless_alerts_fire_signed, .timeout = 150)
+{
+	char *tmp = h_tmpdir("demo");
+	char *bin = h_bin("mlwatch");
+	char env_tmp[600];
+	char *out = NULL, *err = NULL;
+	snprintf(env_tmp, sizeof(env_tmp), "TMPDIR=%s", tmp);
+	char *argv[] = {bin, "demo", "--seconds", "90", NULL};
+	char *env[] = {"CI=true", env_tmp, NULL};
+	double t0 = h_now();
+	int rc = tt_run(argv, env, &out, &err, 140);
+	double took = h_now() - t0;
+
+	cr_log_info("demo headless: exit %d after %.1f s\n%s", rc, took, out ? out : "");
+	cr_assert_eq(rc, 0, "stdout:\n%s\nstderr:\n%s", out, err);
+	cr_assert(strstr(out, "fraud-feature-drift    feature drift  fired"), "%s", out);
+	cr_assert(strstr(out, "fraud-accuracy         accuracy drop  fired"), "%s", out);
+	cr_assert(strstr(out, "fraud-latency-p99      latency spike  fired"), "%s", out);
+	cr_assert(strstr(out, "signature=valid"));
+	cr_assert_null(strstr(out, "signature=invalid"));
+	/* The shifted features are among the drifting ones. */
+	cr_assert(strstr(out, "feature=amount "), "%s", out);
+	cr_assert(strstr(out, "feature=distance_km "), "%s", out);
+	cr_assert(strstr(out, "feature=merchant_type "), "%s", out);
+	cr_assert_lt(took, 75, "the expected alerts took %.1f s", took);
+	cr_assert_eq(entries(tmp), 0, "the demo left files in %s", tmp);
+	free(out);
+	free(err);
+	free(bin);
+	h_rmtree(tmp);
+	free(tmp);
+}
+
+Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150)
+{
+	struct tt_tmux tm = {0};
+	char *tmp = h_tmpdir("demo-tty");
+	char *bin = h_bin("mlwatch");
+	char cmd[2048];
+	int status = -1;
+
+	snprintf(cmd, sizeof(cmd), "env -u CI -u NO_COLOR TMPDIR=%s TZ=UTC LC_ALL=C.UTF-8 "
+				   "TERM=tmux-256color %s demo",
+		 tmp, bin);
+	double t0 = h_now();
+	cr_assert_eq(tt_tmux_start(&tm, 120, 40, cmd), 0);
+	char *s = tt_tmux_wait(&tm, "fraud", 30);
+	cr_assert_not_null(s, "the dashboard did not appear within 30 s");
+	cr_log_info("dashboard up after %.1f s", h_now() - t0);
+	free(s);
+	tt_tmux_key(&tm, "4");
+	/* Within 60 s the shifted features are marked as drifting, in colour. */
+	bool amount = false, distance = false;
+	char *last = NULL;
+	while (h_now() - t0 < 90 && !(amount && distance)) {
+		free(last);
+		last = tt_tmux_capture(&tm);
+		for (char *line = last; line && *line;) {
+			char *nl = strchr(line, '\n');
+			size_t len = nl ? (size_t)(nl - line) : strlen(line);
+			if (strncmp(line, "amount", 6) == 0 && memmem(line, len, "DRIFT", 5))
+				amount = true;
+			if (strncmp(line, "distance_km", 11) == 0 && memmem(line, len, "DRIFT", 5))
+				distance = true;
+			line = nl ? nl + 1 : NULL;
+		}
+		h_sleep(1);
+	}
+	cr_log_info("heatmap after %.1f s:\n%s", h_now() - t0, last ? last : "");
+	cr_assert(amount && distance, "amount/distance_km not drifting on the heatmap:\n%s", last);
+	free(last);
+	char *esc = tt_tmux_capture_esc(&tm);
+	cr_assert(tt_has_color(esc), "no colour on the heatmap");
+	free(esc);
+	tt_tmux_key(&tm, "q");
+	double end = h_now() + 20;
+	bool alive;
+	while ((alive = tt_tmux_alive(&tm, &status)) && h_now() < end)
+		h_sleep(0.2);
+	if (status != 0) {
+		char *screen = tt_tmux_capture(&tm);
+		cr_log_error("after q (alive %d):\n%s", alive, screen ? screen : "(no capture)");
+		free(screen);
+	}
+	cr_assert_eq(status, 0, "demo exit status %d", status);
+	tt_tmux_stop(&tm);
+	if (entries(tmp) != 0) {
+		char ls[700];
+		snprintf(ls, sizeof(ls), "find %s -ls >&2", tmp);
+		(void)system(ls);
+	}
+	cr_assert_eq(entries(tmp), 0, "the demo left files in %s", tmp);
+	free(bin);
+	h_rmtree(tmp);
+	free(tmp);
+}
