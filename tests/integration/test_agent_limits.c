@@ -87,7 +87,9 @@ Test(agent_limits, oversized_bodies_and_too_many_events_are_413, .init = setup, 
 	             "nothing of a refused request is kept");
 	cr_expect_eq(ap_post(&ag, "/v1/events", "{\"model\":\"m\"}", 13, NULL, false, NULL), 202);
 	long hwm = vm_hwm_kib(ag.p.pid);
-	cr_expect(hwm > 0 && hwm < 64 * 1024, "peak RSS %ld KiB stays bounded", hwm);
+	const char *vg = getenv("MLWATCH_VALGRIND");
+	if (!vg || strcmp(vg, "1") != 0) /* valgrind's own memory would count */
+		cr_expect(hwm > 0 && hwm < 64 * 1024, "peak RSS %ld KiB stays bounded", hwm);
 	free(body);
 }
 
