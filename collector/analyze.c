@@ -611,8 +611,15 @@ static int pass(struct analyze *a)
 
 	if (refresh_models(a))
 		goto out;
-	if (store_ingest_max_event_id(a->si, &t.hi))
+	/* The dirty windows (and their counters) are read before the newest
+	 * event id: every event counted in a window row read here has an id
+	 * <= hi and is folded below, so results are never older than the
+	 * counters they are checked against when the row is cleared. */
+	n = store_ingest_dirty_windows(a->si, MAX_DIRTY, &ws);
+	if (n < 0)
 		goto out;
+	if (store_ingest_max_event_id(a->si, &t.hi))
+		goto out_free;
 	if (t.hi > a->tail_id) {
 		int trc = store_ingest_events_after(a->si, a->tail_id, t.hi, tail_cb, &t);
 		/* Either way everything up to hi is either folded or will be
@@ -623,12 +630,9 @@ static int pass(struct analyze *a)
 			for (size_t i = 0; i < a->nstates; i++)
 				wstate_free(a->states[i]);
 			a->nstates = 0;
-			goto out;
+			goto out_free;
 		}
 	}
-	n = store_ingest_dirty_windows(a->si, MAX_DIRTY, &ws);
-	if (n < 0)
-		goto out;
 	rc = 0;
 	for (int i = 0; i < n; i++) {
 		if (analyze_window(a, &ws[i], t.hi, now))
@@ -646,6 +650,10 @@ static int pass(struct analyze *a)
 			i++;
 		}
 	}
+	goto out;
+out_free:
+	for (int i = 0; i < n; i++)
+		store_window_free(&ws[i]);
 out:
 	if (rc)
 		log_warn("analyze", "pass failed error=\"%s\"", store_errmsg(&a->st));

@@ -1,0 +1,432 @@
+/* bench_collector: end-to-end ingest into mlwatchd, in events per second
+ * committed, beside a raw SQLite insert of the same rows in the same run.
+ *
+ *   raw      the events table of a fresh database, one prepared INSERT per
+ *            row, 1000 rows per transaction, rows prepared in advance
+ *   wire     wire-client batches of 1000 events (encoded in advance) sent by
+ *            4 concurrent senders to the real mlwatchd: decode, validate,
+ *            dedupe, store, window counters, reply after COMMIT
+ *   agent    NDJSON POSTed to the real mlwatch-agent, which forwards to
+ *            mlwatchd: timed until the last event is committed
+ *
+ * Then it checks what the acceptance asks: every event stored exactly once,
+ * window counts equal to what was sent and latency quantiles within 1%.
+ * BENCH_EVENTS sets the count (default 1,000,000). Exits non-zero only when
+ * something fails, not on a missed goal (ratio >= 0.8). */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/agent_proc.h"
+#include "../lib/collector_proc.h"
+#include "../lib/harness.h"
+#include "../lib/wire_client.h"
+#include "clock.h"
+#include "ddsketch.h"
+#include "jsonw.h"
+#include "store.h"
+
+#define PER_BATCH 1000
+#define SENDERS   4
+#define GOAL      0.8
+
+static long n_events = 1000000;
+static double t_base;
+
+static const char *const countries[] = {"DE", "FR", "US", "GB", "ES", "IT", "NL", "PL"};
+static const char *const devices[] = {"ios", "android", "web"};
+
+/* Event i, deterministic: ts spread over 10 minutes, 8 features. */
+struct row {
+	char id[24];
+	double ts, latency;
+	double amount, age, items, hour;
+	const char *country, *device, *channel, *tier;
+	const char *pred;
+	double score;
+};
+
+static void make_row(long i, struct row *r)
+{
+	snprintf(r->id, sizeof(r->id), "r%ld", i);
+	r->ts = t_base + (double)(i % 600) + 0.5;
+	r->latency = 1.0 + (double)((i * 7919) % 100000) / 1000.0;
+	r->amount = (double)((i * 31) % 10000) / 10.0;
+	r->age = (double)(18 + i % 60);
+	r->items = (double)(1 + i % 7);
+	r->hour = (double)(i % 24);
+	r->country = countries[i % 8];
+	r->device = devices[i % 3];
+	r->channel = i % 2 ? "app" : "site";
+	r->tier = i % 5 ? "std" : "gold";
+	r->pred = i % 4 ? "legit" : "fraud";
+	r->score = 0.5 + (double)(i % 50) / 100.0;
+}
+
+static void row_json(const struct row *r, struct jsonw *w)
+{
+	jsonw_reset(w);
+	jsonw_raw(w, "{\"amount\":", 10);
+	jsonw_num(w, r->amount);
+	jsonw_raw(w, ",\"age\":", 7);
+	jsonw_num(w, r->age);
+	jsonw_raw(w, ",\"items\":", 9);
+	jsonw_num(w, r->items);
+	jsonw_raw(w, ",\"hour\":", 8);
+	jsonw_num(w, r->hour);
+	jsonw_raw(w, ",\"country\":", 11);
+	jsonw_str(w, r->country, strlen(r->country));
+	jsonw_raw(w, ",\"device\":", 10);
+	jsonw_str(w, r->device, strlen(r->device));
+	jsonw_raw(w, ",\"channel\":", 11);
+	jsonw_str(w, r->channel, strlen(r->channel));
+	jsonw_raw(w, ",\"tier\":", 8);
+	jsonw_str(w, r->tier, strlen(r->tier));
+	jsonw_char(w, '}');
+}
+
+/* ---- raw SQLite ---------------------------------------------------------- */
+
+static double bench_raw(const char *dir)
+{
+	char path[600], err[256];
+	struct store st;
+	sqlite3_stmt *s;
+	struct jsonw w;
+	char **feats = malloc((size_t)n_events * sizeof(char *));
+	struct row *rows = malloc((size_t)n_events * sizeof(struct row));
+
+	snprintf(path, sizeof(path), "%s/raw.db", dir);
+	if (store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err))) {
+		fprintf(stderr, "raw: %s\n", err);
+		exit(1);
+	}
+	store_exec(&st, "INSERT INTO models (name, created) VALUES ('fraud', 0)");
+	jsonw_init(&w);
+	for (long i = 0; i < n_events; i++) {
+		make_row(i, &rows[i]);
+		row_json(&rows[i], &w);
+		feats[i] = strdup(w.buf);
+	}
+	jsonw_fini(&w);
+	sqlite3_prepare_v2(
+	    st.db,
+	    "INSERT INTO events (model_id, req_id, ts, window_start, latency_ms, "
+	    "error, version, features, pred_num, pred_str, score, scores, label_num, "
+	    "label_str, label_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	    "?11, ?12, ?13, ?14, ?15)",
+	    -1, &s, NULL);
+	double t0 = h_now();
+	for (long i = 0; i < n_events; i++) {
+		const struct row *r = &rows[i];
+		if (i % PER_BATCH == 0)
+			store_exec(&st, "BEGIN IMMEDIATE");
+		sqlite3_bind_int64(s, 1, 1);
+		sqlite3_bind_text(s, 2, r->id, -1, SQLITE_STATIC);
+		sqlite3_bind_double(s, 3, r->ts);
+		sqlite3_bind_int64(s, 4, (int64_t)r->ts / 60 * 60);
+		sqlite3_bind_double(s, 5, r->latency);
+		sqlite3_bind_int(s, 6, 0);
+		sqlite3_bind_text(s, 8, feats[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 10, r->pred, -1, SQLITE_STATIC);
+		sqlite3_bind_double(s, 11, r->score);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			fprintf(stderr, "raw insert: %s\n", sqlite3_errmsg(st.db));
+			exit(1);
+		}
+		sqlite3_reset(s);
+		if (i % PER_BATCH == PER_BATCH - 1 || i == n_events - 1)
+			store_exec(&st, "COMMIT");
+	}
+	double dt = h_now() - t0;
+	sqlite3_finalize(s);
+	store_close(&st);
+	for (long i = 0; i < n_events; i++)
+		free(feats[i]);
+	free(feats);
+	free(rows);
+	return (double)n_events / dt;
+}
+
+/* ---- wire client --------------------------------------------------------- */
+
+struct encoded {
+	uint8_t *buf;
+	size_t len;
+};
+
+static struct encoded *encode_all(const char *agent, long *nb)
+{
+	long n = (n_events + PER_BATCH - 1) / PER_BATCH;
+	struct encoded *e = calloc((size_t)n, sizeof(*e));
+	struct row r;
+
+	for (long b = 0; b < n; b++) {
+		struct wc_batch wb;
+		long from = b * PER_BATCH,
+		     to = from + PER_BATCH < n_events ? from + PER_BATCH : n_events;
+		/* latencies per second of event time, for the summaries */
+		static double lat[600][PER_BATCH];
+		size_t nl[600] = {0};
+		wc_batch_init(&wb, agent, (uint64_t)b + 1, NULL);
+		for (long i = from; i < to; i++) {
+			make_row(i, &r);
+			struct wc_feature f[8] = {
+			    {"amount", 1, r.amount, NULL}, {"age", 1, r.age, NULL},
+			    {"items", 1, r.items, NULL},   {"hour", 1, r.hour, NULL},
+			    {"country", 2, 0, r.country},  {"device", 2, 0, r.device},
+			    {"channel", 2, 0, r.channel},  {"tier", 2, 0, r.tier},
+			};
+			wc_batch_event(&wb, "fraud", r.id, r.ts, r.latency, false, f, 8,
+			               wc_str(r.pred), r.score, wc_none());
+			long sec = i % 600;
+			lat[sec][nl[sec]++] = r.latency;
+		}
+		for (int s = 0; s < 600; s++)
+			if (nl[s])
+				wc_batch_summary(&wb, "fraud", (int64_t)t_base + s, nl[s], 0, nl[s],
+				                 lat[s], nl[s]);
+		wc_batch_encode(&wb, &e[b].buf, &e[b].len);
+		wc_batch_free(&wb);
+	}
+	*nb = n;
+	return e;
+}
+
+struct sender {
+	const char *url;
+	struct encoded *e;
+	long nb;
+	atomic_long *next;
+	long failed;
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	struct wc_client *cl;
+	char err[256];
+
+	if (wc_open(&cl, s->url, NULL, 60, err, sizeof(err))) {
+		fprintf(stderr, "wire: %s\n", err);
+		s->failed++;
+		return NULL;
+	}
+	for (;;) {
+		long b = atomic_fetch_add(s->next, 1);
+		struct wire_reply r;
+		if (b >= s->nb)
+			break;
+		if (wc_request(cl, s->e[b].buf, s->e[b].len, &r, err, sizeof(err)) ||
+		    r.status != WIRE_OK || r.stored != (uint32_t)(s->e[b].len ? r.stored : 0)) {
+			fprintf(stderr, "wire batch %ld: %s\n", b, err);
+			s->failed++;
+		}
+	}
+	wc_close(cl);
+	return NULL;
+}
+
+static double bench_wire(struct cproc *c)
+{
+	long nb;
+	struct encoded *e = encode_all("bench", &nb);
+	atomic_long next = 0;
+	struct sender s[SENDERS];
+	pthread_t t[SENDERS];
+	long failed = 0;
+
+	double t0 = h_now();
+	for (int i = 0; i < SENDERS; i++) {
+		s[i] = (struct sender){c->url, e, nb, &next, 0};
+		pthread_create(&t[i], NULL, sender_main, &s[i]);
+	}
+	for (int i = 0; i < SENDERS; i++) {
+		pthread_join(t[i], NULL);
+		failed += s[i].failed;
+	}
+	double dt = h_now() - t0;
+	for (long b = 0; b < nb; b++)
+		free(e[b].buf);
+	free(e);
+	if (failed) {
+		fprintf(stderr, "wire: %ld batches failed\n", failed);
+		exit(1);
+	}
+	return (double)n_events / dt;
+}
+
+/* ---- agent ------------------------------------------------------------------- */
+
+static double bench_agent(struct cproc *c)
+{
+	static const char *const hdr[] = {"Content-Type: application/x-ndjson", NULL};
+	struct agent_proc a;
+	const char *args[] = {
+	    "--batch-max-events", "1000", "--memory-max", "512MiB", "--spool-max", "4GiB", NULL};
+	long chunk = 5000;
+	size_t cap = (size_t)chunk * 400;
+	char *body = malloc(cap);
+	struct jsonw w;
+	struct row r;
+
+	ap_init(&a, "bench-agent");
+	snprintf(a.collector, sizeof(a.collector), "%s", c->url);
+	if (ap_start(&a, args)) {
+		fprintf(stderr, "agent did not start, see %s\n", a.log);
+		exit(1);
+	}
+	jsonw_init(&w);
+	/* bodies are built while the clock runs: that is what a model server
+	 * does too, and it is cheap beside the agent's parsing */
+	double t0 = h_now();
+	for (long i = 0; i < n_events;) {
+		size_t len = 0;
+		long start = i;
+		for (; i < n_events && i - start < chunk; i++) {
+			make_row(i, &r);
+			row_json(&r, &w);
+			len += (size_t)snprintf(body + len, cap - len,
+			                        "{\"model\":\"fraud\",\"id\":\"%s\",\"ts\":%.3f,"
+			                        "\"latency_ms\":%.4f,\"features\":%s,"
+			                        "\"prediction\":\"%s\",\"score\":%.2f}\n",
+			                        r.id, r.ts, r.latency, w.buf, r.pred, r.score);
+		}
+		for (;;) {
+			long st = ap_post(&a, "/v1/events", body, len, hdr, false, NULL);
+			if (st == 202)
+				break;
+			if (st != 503) {
+				fprintf(stderr, "agent answered %ld\n", st);
+				exit(1);
+			}
+			h_sleep(0.01);
+		}
+	}
+	double end = h_now() + 600;
+	while (db_int(c->db, "SELECT count(*) FROM events") < n_events && h_now() < end)
+		h_sleep(0.05);
+	double dt = h_now() - t0;
+	jsonw_fini(&w);
+	free(body);
+	ap_stop(&a);
+	ap_cleanup(&a);
+	return (double)n_events / dt;
+}
+
+/* ---- checks ------------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int verify(struct cproc *c, const char *what)
+{
+	int bad = 0;
+	int64_t n = db_int(c->db, "SELECT count(*) FROM events");
+	int64_t d = db_int(c->db, "SELECT count(DISTINCT req_id) FROM events");
+	int64_t wc = db_int(c->db, "SELECT sum(count) FROM windows");
+
+	if (n != n_events || d != n_events || wc != n_events) {
+		printf("  %s: FAILED: %lld events, %lld distinct, windows count %lld (sent %ld)\n",
+		       what, (long long)n, (long long)d, (long long)wc, n_events);
+		return 1;
+	}
+	/* quantiles of the first window against the latencies sent into it */
+	int64_t ws = (int64_t)t_base / 60 * 60;
+	size_t k = 0;
+	double *lat = malloc((size_t)n_events * sizeof(double));
+	struct row r;
+	for (long i = 0; i < n_events; i++) {
+		make_row(i, &r);
+		if ((int64_t)r.ts / 60 * 60 == ws)
+			lat[k++] = r.latency;
+	}
+	qsort(lat, k, sizeof(double), cmp_double);
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	struct ddsketch *sk = NULL;
+	sqlite3_open_v2(c->db, &h, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_busy_timeout(h, 5000);
+	sqlite3_prepare_v2(h, "SELECT latency_sketch, count FROM windows WHERE start = ?1", -1, &s,
+	                   NULL);
+	sqlite3_bind_int64(s, 1, ws);
+	if (sqlite3_step(s) != SQLITE_ROW ||
+	    ddsketch_decode(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &sk) ||
+	    (size_t)sqlite3_column_int64(s, 1) != k) {
+		printf("  %s: FAILED: window %lld missing or miscounted\n", what, (long long)ws);
+		bad = 1;
+	} else {
+		double qs[] = {0.5, 0.9, 0.95, 0.99, 0.999}, worst = 0;
+		for (int i = 0; i < 5; i++) {
+			double got, want = lat[(size_t)floor(qs[i] * (double)(k - 1))];
+			ddsketch_quantile(sk, qs[i], &got);
+			double e = fabs(got - want) / want;
+			worst = e > worst ? e : worst;
+		}
+		if (worst > 0.01)
+			bad = 1;
+		printf("  %s: %lld events stored once each, window counts exact, quantile error "
+		       "<= %.3f%% %s\n",
+		       what, (long long)n, worst * 100, bad ? "FAILED" : "ok");
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	ddsketch_free(sk);
+	free(lat);
+	return bad;
+}
+
+int main(void)
+{
+	const char *env = getenv("BENCH_EVENTS");
+	char *dir = h_tmpdir("bench-collector");
+	struct cproc c;
+	int bad = 0;
+
+	if (env && atol(env) > 0)
+		n_events = atol(env);
+	/* event times: ten minutes ending a minute ago, aligned to a window */
+	t_base = (double)(((int64_t)clock_now() - 720) / 60 * 60);
+
+	printf("bench_collector: %ld events, %d per batch, 8 features each\n", n_events, PER_BATCH);
+	double raw = bench_raw(dir);
+	printf("  raw SQLite insert (same rows, 1000/tx):  %10.0f events/s\n", raw);
+
+	cproc_init(&c, "bench-wire");
+	const char *args[] = {"--http", "off", NULL};
+	if (cproc_start(&c, args)) {
+		fprintf(stderr, "mlwatchd did not start, see %s\n", c.log);
+		return 1;
+	}
+	double wire = bench_wire(&c);
+	printf("  wire client -> mlwatchd -> committed:    %10.0f events/s  ratio %.2f (goal >= "
+	       "%.1f)\n",
+	       wire, wire / raw, GOAL);
+	bad |= verify(&c, "wire");
+	cproc_stop(&c, SIGTERM);
+	cproc_cleanup(&c);
+
+	cproc_init(&c, "bench-agent");
+	if (cproc_start(&c, args)) {
+		fprintf(stderr, "mlwatchd did not start, see %s\n", c.log);
+		return 1;
+	}
+	double agent = bench_agent(&c);
+	printf("  agent -> mlwatchd -> committed:          %10.0f events/s  ratio %.2f (goal >= "
+	       "%.1f)\n",
+	       agent, agent / raw, GOAL);
+	bad |= verify(&c, "agent");
+	cproc_stop(&c, SIGTERM);
+	cproc_cleanup(&c);
+	h_rmtree(dir);
+	free(dir);
+	return bad;
+}
