@@ -22,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "collector.h"
@@ -666,6 +669,12 @@ out:
 static void *thread_main(void *arg)
 {
 	struct analyze *a = arg;
+
+	/* Analysis is background work: on a busy machine the writer (and
+	 * the agents waiting for its commits) go first. */
+	pthread_setname_np(pthread_self(), "mlw-analyze");
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+		log_debug("analyze", "cannot lower the analysis thread's priority");
 
 	for (;;) {
 		struct timespec ts;

@@ -126,10 +126,11 @@ static bool token_ok(struct ingest *ing, const struct wire_batch *b)
 }
 
 /* Features as a JSON object; a name repeated in one event keeps its first
- * value (the JSON parser does the same). */
+ * value (the JSON parser does the same). A 1024-bit filter of name hashes
+ * keeps the duplicate check near linear for the common case. */
 static const char *features_json(struct req *q, const struct event *ev, struct jsonw *w)
 {
-	char *out;
+	uint64_t seen[16] = {0};
 
 	if (ev->n_features == 0)
 		return NULL;
@@ -137,17 +138,22 @@ static const char *features_json(struct req *q, const struct event *ev, struct j
 	jsonw_char(w, '{');
 	for (size_t i = 0, written = 0; i < ev->n_features; i++) {
 		const struct feature *f = &ev->features[i];
+		size_t len = strlen(f->name);
+		uint64_t h = 1469598103934665603ull;
 		bool dup = false;
-		for (size_t k = 0; k < i && ev->n_features <= 64; k++)
-			if (strcmp(ev->features[k].name, f->name) == 0) {
-				dup = true;
-				break;
-			}
-		if (dup)
-			continue;
+		for (size_t k = 0; k < len; k++)
+			h = (h ^ (unsigned char)f->name[k]) * 1099511628211ull;
+		h &= 1023;
+		if (seen[h >> 6] & (1ull << (h & 63))) {
+			for (size_t k = 0; k < i && !dup; k++)
+				dup = strcmp(ev->features[k].name, f->name) == 0;
+			if (dup)
+				continue;
+		}
+		seen[h >> 6] |= 1ull << (h & 63);
 		if (written++)
 			jsonw_char(w, ',');
-		jsonw_str(w, f->name, strlen(f->name));
+		jsonw_str(w, f->name, len);
 		jsonw_char(w, ':');
 		if (f->kind == FEATURE_NUMERIC)
 			jsonw_num(w, f->num);
@@ -159,8 +165,7 @@ static const char *features_json(struct req *q, const struct event *ev, struct j
 	jsonw_char(w, '}');
 	if (w->oom)
 		return NULL;
-	out = arena_strndup(&q->b.arena, w->buf, w->len);
-	return out;
+	return arena_strndup(&q->b.arena, w->buf, w->len);
 }
 
 static const char *scores_json(struct req *q, const struct event *ev, struct jsonw *w)
@@ -718,6 +723,7 @@ static void *writer_main(void *arg)
 	struct req **reqs = calloc(max_group, sizeof(*reqs));
 	struct wmap m = {0};
 
+	pthread_setname_np(pthread_self(), "mlw-writer");
 	if (!reqs) {
 		log_error("ingest", "writer out of memory");
 		return NULL;

@@ -212,6 +212,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	pthread_setname_np(pthread_self(), "mlw-listen");
 	for (;;) {
 		nng_msg *msg;
 		uint8_t *reply = NULL;

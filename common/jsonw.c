@@ -100,22 +100,66 @@ void jsonw_str(struct jsonw *w, const char *s, size_t n)
 	w->buf[w->len] = '\0';
 }
 
+/* Decimal digits of u into buf (at least 21 bytes); returns the length. */
+static size_t utoa(char *buf, uint64_t u)
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n)
+		buf[k++] = tmp[--n];
+	return k;
+}
+
 size_t jsonw_format_double(char *buf, size_t cap, double v)
 {
-	int n;
+	static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+	char tmp[48];
+	size_t n = 0;
+	int len;
 
-	/* Integers (the common case for counts, class indexes and many
-	 * features) skip the printf round trips. */
-	if (v == floor(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
-		n = snprintf(buf, cap, "%lld", (long long)v);
-		return n > 0 ? (size_t)n : 0;
+	if (cap < 32)
+		return 0;
+	/* Values with at most six decimals (most feature values, scores,
+	 * latencies) are written without printf: m / 10^k, with m and 10^k
+	 * exact doubles, rounds exactly as strtod rounds the text "m e-k", so
+	 * the smallest k with m / 10^k == v gives the shortest text that
+	 * reads back as v. */
+	if (isfinite(v) && !(v == 0 && signbit(v))) {
+		for (int k = 0; k <= 6; k++) {
+			double s = v * p10[k], m = nearbyint(s);
+			if (fabs(m) >= 9007199254740992.0)
+				break;
+			if (m / p10[k] != v)
+				continue;
+			uint64_t u = (uint64_t)fabs(m), ip = u, fp = 0;
+			for (int i = 0; i < k; i++)
+				ip /= 10;
+			fp = u - ip * (uint64_t)p10[k];
+			if (m < 0)
+				buf[n++] = '-';
+			n += utoa(buf + n, ip);
+			if (k) {
+				size_t fl = utoa(tmp, fp);
+				buf[n++] = '.';
+				for (size_t z = fl; z < (size_t)k; z++)
+					buf[n++] = '0';
+				memcpy(buf + n, tmp, fl);
+				n += fl;
+			}
+			buf[n] = '\0';
+			return n;
+		}
 	}
 	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(buf, cap, "%.*g", prec, v);
+		len = snprintf(buf, cap, "%.*g", prec, v);
 		if (prec == 17 || strtod(buf, NULL) == v)
 			break;
 	}
-	return n > 0 ? (size_t)n : 0;
+	return len > 0 ? (size_t)len : 0;
 }
 
 void jsonw_num(struct jsonw *w, double v)

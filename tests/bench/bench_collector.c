@@ -41,7 +41,7 @@ static double t_base;
 static const char *const countries[] = {"DE", "FR", "US", "GB", "ES", "IT", "NL", "PL"};
 static const char *const devices[] = {"ios", "android", "web"};
 
-/* Event i, deterministic: ts spread over 10 minutes, 8 features. */
+/* Event i, deterministic: ts rising steadily over 10 minutes, 8 features. */
 struct row {
 	char id[24];
 	double ts, latency;
@@ -54,7 +54,7 @@ struct row {
 static void make_row(long i, struct row *r)
 {
 	snprintf(r->id, sizeof(r->id), "r%ld", i);
-	r->ts = t_base + (double)(i % 600) + 0.5;
+	r->ts = t_base + (double)i * 600.0 / (double)n_events; /* a steady stream */
 	r->latency = 1.0 + (double)((i * 7919) % 100000) / 1000.0;
 	r->amount = (double)((i * 31) % 10000) / 10.0;
 	r->age = (double)(18 + i % 60);
@@ -184,7 +184,7 @@ static struct encoded *encode_all(const char *agent, long *nb)
 			};
 			wc_batch_event(&wb, "fraud", r.id, r.ts, r.latency, false, f, 8,
 			               wc_str(r.pred), r.score, wc_none());
-			long sec = i % 600;
+			long sec = (long)(r.ts - t_base);
 			lat[sec][nl[sec]++] = r.latency;
 		}
 		for (int s = 0; s < 600; s++)
@@ -391,8 +391,15 @@ int main(void)
 	struct cproc c;
 	int bad = 0;
 
-	if (env && atol(env) > 0)
-		n_events = atol(env);
+	if (env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+		if (*end || v < PER_BATCH) {
+			fprintf(stderr, "BENCH_EVENTS: a count of at least %d\n", PER_BATCH);
+			return 2;
+		}
+		n_events = v;
+	}
 	/* event times: ten minutes ending a minute ago, aligned to a window */
 	t_base = (double)(((int64_t)clock_now() - 720) / 60 * 60);
 
@@ -401,7 +408,20 @@ int main(void)
 	printf("  raw SQLite insert (same rows, 1000/tx):  %10.0f events/s\n", raw);
 
 	cproc_init(&c, "bench-wire");
-	const char *args[] = {"--http", "off", NULL};
+	/* BENCH_MLWATCHD_ARGS: extra mlwatchd flags, space separated, for
+	 * experiments ("--analyze-interval 1h") */
+	const char *args[16] = {"--http", "off"};
+	char *extra = getenv("BENCH_MLWATCHD_ARGS") ? strdup(getenv("BENCH_MLWATCHD_ARGS")) : NULL;
+	int na = 2;
+	for (char *p = extra; p && *p && na < 15;) {
+		while (*p == ' ')
+			*p++ = '\0';
+		if (*p)
+			args[na++] = p;
+		while (*p && *p != ' ')
+			p++;
+	}
+	args[na] = NULL;
 	if (cproc_start(&c, args)) {
 		fprintf(stderr, "mlwatchd did not start, see %s\n", c.log);
 		return 1;
@@ -428,5 +448,6 @@ int main(void)
 	cproc_cleanup(&c);
 	h_rmtree(dir);
 	free(dir);
+	free(extra);
 	return bad;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -120,6 +121,9 @@ int h_spawn(struct h_proc *p, char *const argv[], const char *log_path, char *co
 		for (int i = 0; env && env[i]; i++)
 			putenv(env[i]);
 		setpgid(0, 0);
+		/* A test that fails an assertion exits without its cleanup:
+		 * the binaries it started must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (vg && strcmp(vg, "1") == 0) {
 			char *vargv[64];
 			int n = 0;

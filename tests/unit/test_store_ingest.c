@@ -9,6 +9,7 @@
 #include "../lib/harness.h"
 #include "ddsketch.h"
 #include "jsonw.h"
+#include "sample.h"
 #include "store.h"
 #include "store_ingest.h"
 
@@ -304,4 +305,50 @@ Test(store_ingest, jsonw_round_trips_numbers_and_escapes)
 	jsonw_str(&w, "a\"b\\c\nd\x01", 8);
 	cr_assert_str_eq(w.buf, "\"a\\\"b\\\\c\\nd\\u0001\"");
 	jsonw_fini(&w);
+}
+
+Test(store_ingest, jsonw_numbers_read_back_exactly)
+{
+	struct sample_rng r;
+	char buf[64];
+	sample_rng_seed(&r, 7);
+	for (int i = 0; i < 200000; i++) {
+		double v;
+		switch (i % 4) {
+		case 0: /* a few decimals: the fast path */
+			v = (double)(int64_t)(sample_rng_next(&r) % 2000000000) / 1000.0 - 1e6;
+			break;
+		case 1: /* anything finite */
+			do {
+				uint64_t bits = sample_rng_next(&r);
+				memcpy(&v, &bits, sizeof(v));
+			} while (!isfinite(v));
+			break;
+		case 2:
+			v = sample_rng_double(&r);
+			break;
+		default:
+			v = (double)(int64_t)sample_rng_next(&r) / 7.0;
+			break;
+		}
+		size_t n = jsonw_format_double(buf, sizeof(buf), v);
+		cr_assert_eq(n, strlen(buf));
+		cr_assert_eq(strtod(buf, NULL), v, "%s vs %.17g", buf, v);
+		/* never longer than the shortest %.17g form */
+		char ref[64];
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(ref, sizeof(ref), "%.*g", prec, v);
+			if (strtod(ref, NULL) == v)
+				break;
+		}
+		cr_assert_leq(n, strlen(ref) + 8, "%s vs %s", buf, ref);
+	}
+	cr_assert_eq(jsonw_format_double(buf, sizeof(buf), 0.1), 3);
+	cr_assert_str_eq(buf, "0.1");
+	jsonw_format_double(buf, sizeof(buf), -0.05);
+	cr_assert_str_eq(buf, "-0.05");
+	jsonw_format_double(buf, sizeof(buf), 1e-7);
+	cr_assert_str_eq(buf, "1e-07");
+	jsonw_format_double(buf, sizeof(buf), 123456.000001);
+	cr_assert_str_eq(buf, "123456.000001");
 }
