@@ -58,9 +58,13 @@ Test(demo, headless_alerts_fire_signed, .timeout = 150)
 	free(tmp);
 }
 
-Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150)
+static struct tt_tmux tm;
+
+/* Runs even when an assertion ends the test: no tmux server outlives it. */
+static void stop_tmux(void) { tt_tmux_stop(&tm); }
+
+Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150, .fini = stop_tmux)
 {
-	struct tt_tmux tm = {0};
 	char *tmp = h_tmpdir("demo-tty");
 	char *bin = h_bin("mlwatch");
 	char cmd[2048];
