@@ -1,0 +1,191 @@
+/* `mlwatch reference import/show` against a running mlwatchd: a CSV
+ * reference drives drift (for features and @prediction), a stored time
+ * range becomes a reference, errors name the line, and the /metrics page
+ * with analysis gauges stays valid for promtool. */
+#include <cJSON.h>
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../lib/collector_proc.h"
+#include "../lib/harness.h"
+#include "../lib/wire_client.h"
+#include "clock.h"
+
+#define W 10
+
+/* Runs build/mlwatch ARGS through the shell; the exit status, and its
+ * output (stdout and stderr) in *out. */
+static int mlwatch_rc(const char *dir, const char *args, char **out)
+{
+	char cmd[2048], log[700];
+	char *bin = h_bin("mlwatch");
+	snprintf(log, sizeof(log), "%s/mlwatch.out", dir);
+	snprintf(cmd, sizeof(cmd), "%s %s >%s 2>&1", bin, args, log);
+	free(bin);
+	int rc = system(cmd);
+	*out = h_read_file(log, NULL);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void send_ok(struct wc_client *cl, struct wc_batch *wb)
+{
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	struct wire_reply r;
+	cr_assert_eq(wc_batch_encode(wb, &buf, &len), 0);
+	cr_assert_eq(wc_request(cl, buf, len, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(r.status, WIRE_OK, "%s", r.message);
+	free(buf);
+}
+
+static bool wait_final(const char *db, int64_t start)
+{
+	char sql[200];
+	double end = h_now() + 15 * cproc_slow();
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM windows WHERE start = %lld AND provisional = 0 AND "
+	         "dirty = 0",
+	         (long long)start);
+	while (h_now() < end) {
+		if (db_int(db, sql) == 1)
+			return true;
+		h_sleep(0.1);
+	}
+	return false;
+}
+
+Test(reference_cli, csv_reference_drives_drift_and_show_reports_it)
+{
+	struct cproc c;
+	struct wc_client *cl;
+	char path[700], args[1500], *out, err[256], sql[300];
+	int64_t start = (int64_t)clock_now() / W * W - 3 * W;
+
+	cproc_init(&c, "ref-cli");
+	const char *cargs[] = {"--window", "10s", "--analyze-interval", "200ms", NULL};
+	cr_assert_eq(cproc_start(&c, cargs), 0);
+
+	/* a reference: amount around 100, two countries, classes a/b */
+	snprintf(path, sizeof(path), "%s/ref.csv", c.dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "id,amount,country,prediction,score,label\n");
+	for (int i = 0; i < 2000; i++)
+		fprintf(f, "%d,%d,%s,%s,0.%d,%s\n", i, 90 + i % 21, i % 2 ? "DE" : "FR",
+		        i % 3 ? "a" : "b", 60 + i % 40, i % 4 ? "a" : "b");
+	fclose(f);
+	snprintf(args, sizeof(args), "--db %s reference import --model m %s", c.db, path);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert(strstr(out, "reference for m: 2000 rows, 4 features (2 numeric, 2 "
+	                      "categorical), calibration on 2000 labelled rows"),
+	          "%s", out);
+	free(out);
+
+	snprintf(args, sizeof(args), "--db %s reference show --model m --json", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cJSON *o = cJSON_Parse(out);
+	cr_assert_not_null(o, "%s", out);
+	cJSON *fs = cJSON_GetObjectItem(o, "features");
+	cr_assert_eq(cJSON_GetArraySize(fs), 4);
+	cJSON *amount = NULL, *it;
+	cJSON_ArrayForEach(it, fs) if (strcmp(cJSON_GetObjectItem(it, "feature")->valuestring,
+	                                      "amount") == 0) amount = it;
+	cr_assert_not_null(amount);
+	cr_assert_str_eq(cJSON_GetObjectItem(amount, "kind")->valuestring, "numeric");
+	cr_assert_float_eq(cJSON_GetObjectItem(amount, "min")->valuedouble, 90, 1e-9);
+	cr_assert_float_eq(cJSON_GetObjectItem(amount, "max")->valuedouble, 110, 1e-9);
+	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "calibration"), "n")->valueint,
+	             2000);
+	cJSON_Delete(o);
+	free(out);
+
+	/* traffic that drifted: amounts shifted up, only class a */
+	cr_assert_eq(wc_open(&cl, c.url, NULL, 10, err, sizeof(err)), 0);
+	struct wc_batch wb;
+	wc_batch_init(&wb, "r", 1, NULL);
+	for (int i = 0; i < 500; i++) {
+		struct wc_feature fe[2] = {{"amount", 1, 150.0 + i % 21, NULL},
+		                           {"country", 2, 0, i % 2 ? "DE" : "FR"}};
+		wc_batch_event(&wb, "m", NULL, (double)start + 1, 5, false, fe, 2, wc_str("a"), 0.9,
+		               wc_none());
+	}
+	send_ok(cl, &wb);
+	wc_batch_free(&wb);
+	cr_assert(wait_final(c.db, start));
+	snprintf(sql, sizeof(sql),
+	         "SELECT drifted FROM drift WHERE start = %lld AND feature = 'amount'",
+	         (long long)start);
+	cr_assert_eq(db_int(c.db, sql), 1);
+	snprintf(sql, sizeof(sql),
+	         "SELECT out_of_range_rate FROM drift WHERE start = %lld AND feature = 'amount'",
+	         (long long)start);
+	cr_assert_float_eq(db_double(c.db, sql), 1.0, 1e-12);
+	snprintf(sql, sizeof(sql),
+	         "SELECT method FROM drift WHERE start = %lld AND feature = 'amount'",
+	         (long long)start);
+	char method[32];
+	cr_assert_eq(db_text(c.db, sql, method, sizeof(method)), 0);
+	cr_assert_str_eq(method, "wasserstein"); /* reference > 1000 values */
+	snprintf(sql, sizeof(sql),
+	         "SELECT drifted FROM drift WHERE start = %lld AND feature = 'country'",
+	         (long long)start);
+	cr_assert_eq(db_int(c.db, sql), 0);
+	snprintf(sql, sizeof(sql),
+	         "SELECT drifted FROM drift WHERE start = %lld AND feature = '@prediction'",
+	         (long long)start);
+	cr_assert_eq(db_int(c.db, sql), 1);
+	/* calibrated estimate: the reference says 0.9 confidence is not
+	 * always right */
+	snprintf(sql, sizeof(sql), "SELECT est_accuracy FROM accuracy WHERE start = %lld",
+	         (long long)start);
+	double est = db_double(c.db, sql);
+	cr_assert(est >= 0 && est <= 1, "%g", est);
+
+	/* the page with analysis gauges is valid for Prometheus */
+	char url[128], mpath[700], cmd[1600];
+	snprintf(url, sizeof(url), "%smetrics", c.http);
+	char *page = http_get(url, NULL);
+	cr_assert(strstr(page, "mlwatch_model_drift_severity{model=\"m\",feature=\"amount\"}"),
+	          "%s", page);
+	snprintf(mpath, sizeof(mpath), "%s/metrics.txt", c.dir);
+	h_write_file(mpath, page, strlen(page));
+	free(page);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s > %s.out 2>&1", mpath, mpath);
+	int prc = system(cmd);
+	snprintf(cmd, sizeof(cmd), "%s.out", mpath);
+	out = h_read_file(cmd, NULL);
+	cr_assert_eq(prc, 0, "promtool: %s", out);
+	free(out);
+
+	/* a reference taken from stored events */
+	snprintf(args, sizeof(args), "--db %s reference import --model m --from %lld --to %lld",
+	         c.db, (long long)start, (long long)start + W);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert(strstr(out, "500 rows"), "%s", out);
+	free(out);
+	cr_assert_eq(db_int(c.db, "SELECT n FROM reference WHERE feature = 'amount'"), 500);
+
+	/* errors name the line; usage errors exit 2 */
+	snprintf(path, sizeof(path), "%s/bad.csv", c.dir);
+	h_write_file(path, "a,b\n1,2\n3\n", 10);
+	snprintf(args, sizeof(args), "--db %s reference import --model m %s", c.db, path);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1);
+	cr_assert(strstr(out, "bad.csv:3: 1 fields where the header has 2"), "%s", out);
+	free(out);
+	snprintf(args, sizeof(args), "--db %s reference import %s", c.db, path);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 2);
+	cr_assert(strstr(out, "needs --model"), "%s", out);
+	free(out);
+	snprintf(args, sizeof(args), "--db %s reference show --model nope", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1);
+	cr_assert(strstr(out, "no such model 'nope'"), "%s", out);
+	free(out);
+
+	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+}
