@@ -113,6 +113,13 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 			return -1;
 		}
 	}
+	if (ac->http_token_file && ac->http_token_file[0]) {
+		ag->http_token = config_read_secret(ac->http_token_file, e, sizeof(e));
+		if (!ag->http_token) {
+			snprintf(err, errlen, "--http-token-file: %s", e);
+			return -1;
+		}
+	}
 	rc = state_mkdirs(ac->state_dir);
 	if (rc) {
 		snprintf(err, errlen, "--state-dir %s: %s", ac->state_dir, strerror(-rc));
@@ -212,6 +219,10 @@ void agent_fini(struct agent *ag)
 	if (ag->token) {
 		memset(ag->token, 0, strlen(ag->token));
 		free(ag->token);
+	}
+	if (ag->http_token) {
+		memset(ag->http_token, 0, strlen(ag->http_token));
+		free(ag->http_token);
 	}
 	memset(ag, 0, sizeof(*ag));
 }

@@ -34,7 +34,8 @@ struct agent {
 	const struct agent_config *ac;
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	char spool_dir[4096];
-	char *token; /* shared secret for the collector, or NULL */
+	char *token;      /* shared secret for the collector, or NULL */
+	char *http_token; /* required of HTTP clients, or NULL */
 	double started;
 	size_t body_budget; /* bytes of HTTP bodies held at once */
 	atomic_size_t body_bytes;

@@ -212,6 +212,22 @@ static enum MHD_Result refuse(struct out *c, unsigned status, enum stat_reason w
 	return respond_error(c, status, msg, -1, NULL, status == MHD_HTTP_SERVICE_UNAVAILABLE);
 }
 
+/* "Bearer TOKEN" against the configured token, in time independent of
+ * where they differ. */
+static bool token_ok(const char *want, const char *header)
+{
+	size_t n = strlen(want), m;
+	unsigned char diff = 0;
+
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
+		return false;
+	header += 7;
+	m = strlen(header);
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)want[i] ^ (unsigned char)(i < m ? header[i] : 0);
+	return diff == 0 && m == n;
+}
+
 static enum route route_of(const char *url)
 {
 	if (strcmp(url, "/v1/events") == 0)
@@ -495,6 +511,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		if (get)
 			return handle_get(h, &now, r);
+		if (ag->http_token &&
+		    !token_ok(ag->http_token,
+		              MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                                          MHD_HTTP_HEADER_AUTHORIZATION))) {
+			stats_rejected(REJ_UNAUTHORIZED, 1);
+			const char *msg = "{\"error\":\"missing or wrong token (Authorization: "
+			                  "Bearer ...)\"}\n";
+			struct MHD_Response *resp = MHD_create_response_from_buffer(
+			    strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
+			if (!resp)
+				return MHD_NO;
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+			                        "application/json");
+			enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, resp);
+			MHD_destroy_response(resp);
+			return ret;
+		}
 		const char *cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {

@@ -44,6 +44,7 @@ static const struct opt agent_opts[] = {
 	{"spool_max", OPT_SIZE, AG(spool_max), "256MiB", 64 * KiB, 1024 * GiB, NULL, 0},
 	{"sample_rate", OPT_DOUBLE, AG(sample_rate), "1.0", 0, 1, NULL, 1},
 	{"token_file", OPT_STR, AG(token_file), "", 0, 0, NULL, 0},
+	{"http_token_file", OPT_STR, AG(http_token_file), "", 0, 0, NULL, 0},
 	{"agent_id", OPT_STR, AG(agent_id), "", 0, 0, NULL, 0},
 	{"tls_ca", OPT_STR, AG(tls_ca), "", 0, 0, NULL, 0},
 	{"tls_cert", OPT_STR, AG(tls_cert), "", 0, 0, NULL, 0},

@@ -32,7 +32,8 @@ struct agent_config {
 	uint64_t spool_max;
 	double sample_rate;
 	char *token_file;
-	char *agent_id; /* "" = hostname */
+	char *http_token_file; /* "" = the HTTP input takes requests without a token */
+	char *agent_id;	       /* "" = hostname */
 	char *tls_ca, *tls_cert, *tls_key;
 	char *tls_server_name; /* "" = the collector URL's host */
 	enum log_level log_level;

@@ -210,3 +210,29 @@ Test(agent_http, endpoints_and_methods, .init = setup, .fini = teardown)
 		cr_expect_eq(system(cmd), 0, "promtool check metrics accepts /metrics");
 	}
 }
+
+Test(agent_http, http_token_is_required_when_configured)
+{
+	char tok[700], *resp = NULL;
+	const char *good[] = {"Authorization: Bearer s3cret", NULL};
+	const char *bad[] = {"Authorization: Bearer s3cre", NULL};
+	const char *ev = "{\"model\":\"m\",\"id\":\"t\"}";
+
+	cr_assert_eq(ap_init(&ag, "agent-http"), 0);
+	fc = fc_start(ag.collector);
+	cr_assert_not_null(fc);
+	snprintf(tok, sizeof(tok), "%s/http.token", ag.dir);
+	cr_assert_eq(h_write_file(tok, "s3cret\n", 7), 0);
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--http-token-file", tok, NULL}), 0);
+	cr_expect_eq(ap_post(&ag, "/v1/events", ev, strlen(ev), NULL, false, &resp), 401);
+	cr_expect(strstr(resp, "token") != NULL, "%s", resp);
+	free(resp);
+	cr_expect_eq(ap_post(&ag, "/v1/events", ev, strlen(ev), bad, false, NULL), 401);
+	cr_expect_eq(ap_post(&ag, "/v1/labels", ev, strlen(ev), bad, false, NULL), 401);
+	cr_expect_eq(ap_post(&ag, "/v1/events", ev, strlen(ev), good, false, NULL), 202);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_rejected_total", "reason=\"unauthorized\""), 3,
+		     "metrics stay readable without a token");
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_events_received_total", NULL), 1);
+	cr_expect(fc_wait_events(fc, 1, 10));
+	teardown();
+}
