@@ -41,7 +41,8 @@
 /* A window closes this long after its end: agents batch for up to a few
  * hundred milliseconds, and later events simply reopen it. */
 #define GRACE_S 2.0
-/* Window states kept in memory (the open windows plus recent ones). */
+/* Window states kept in memory (the open windows plus recent ones): this
+ * many, plus two per model so every model's open window stays cached. */
 #define MAX_STATES 256
 /* Dirty windows handled per pass (the rest next pass). */
 #define MAX_DIRTY 512
@@ -74,7 +75,7 @@ struct analyze {
 	struct wmodel **models;
 	size_t nmodels, cap_models;
 	struct wstate **states;
-	size_t nstates;
+	size_t nstates, cap_states;
 	struct jsonw hist, json;
 	struct latest *latest;
 	size_t nlatest;
@@ -227,7 +228,15 @@ static struct wstate *state_get(struct analyze *a, struct wmodel *m, int64_t sta
 			a->states[i]->used = clock_mono();
 			return a->states[i];
 		}
-	if (a->nstates == MAX_STATES) {
+	if (a->nstates == a->cap_states && a->cap_states < MAX_STATES + 2 * a->nmodels) {
+		size_t ncap = MAX_STATES + 2 * a->nmodels;
+		struct wstate **ns = realloc(a->states, ncap * sizeof(*ns));
+		if (ns) {
+			a->states = ns;
+			a->cap_states = ncap;
+		}
+	}
+	if (a->nstates == a->cap_states) {
 		/* Evict the least recently used; it is rebuilt if needed. */
 		size_t lru = 0;
 		for (size_t i = 1; i < a->nstates; i++)
@@ -777,7 +786,8 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 	jsonw_init(&a->json);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	a->states = calloc(MAX_STATES, sizeof(*a->states));
+	a->cap_states = MAX_STATES;
+	a->states = calloc(a->cap_states, sizeof(*a->states));
 	if (!a->states) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

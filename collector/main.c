@@ -155,10 +155,10 @@ static int run(struct mlw_config *cfg)
 out:
 	/* Order: no new batches, then commit the queued ones, then stop
 	 * readers of the database, then close it (checkpoint). */
+	if (stats_on) /* it reads the listener: gone before the listener is */
+		stats_unregister(&stats);
 	listen_stop(lst);
 	alerting_stop();
-	if (stats_on)
-		stats_unregister(&stats);
 	http_stop(http);
 	analyze_stop(an);
 	ingest_stop(ing);

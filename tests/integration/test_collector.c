@@ -522,3 +522,45 @@ Test(collector, ipc_transport_and_window_setting_is_kept)
 	free(log);
 	cproc_cleanup(&c);
 }
+
+Test(collector, retention_removes_old_rows_and_expires_labels)
+{
+	struct cproc c;
+	struct wc_client *cl;
+	struct wc_batch wb;
+	struct wire_reply r;
+	char url[128];
+
+	cproc_init(&c, "coll-ret");
+	const char *args[] = {"--retention-raw", "60s", "--label-ttl", "1s", NULL};
+	cr_assert_eq(cproc_start(&c, args), 0);
+	cl = client(c.url);
+	/* events that will be older than retention_raw within a second or two,
+	 * and a label whose event never comes */
+	wc_batch_init(&wb, "ret", 1, NULL);
+	for (int i = 0; i < 20; i++)
+		wc_batch_event(&wb, "m", NULL, now_s() - 59.0, 1, false, NULL, 0, wc_num(1), 0.5,
+		               wc_none());
+	wc_batch_event(&wb, "m", NULL, now_s() - 1, 1, false, NULL, 0, wc_num(1), 0.5, wc_none());
+	wc_batch_label(&wb, "m", "orphan", wc_str("x"), now_s());
+	cr_assert_eq(send_batch(cl, &wb, &r), 0);
+	cr_assert_eq(r.stored, 21);
+	wc_batch_free(&wb);
+	/* the first retention pass runs two seconds after start */
+	double end = h_now() + 10 * cproc_slow();
+	while (db_int(c.db, "SELECT count(*) FROM events") != 1 && h_now() < end)
+		h_sleep(0.1);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events"), 1);
+	end = h_now() + 15 * cproc_slow();
+	while (db_int(c.db, "SELECT count(*) FROM pending_labels") != 0 && h_now() < end)
+		h_sleep(0.1);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM pending_labels"), 0);
+	snprintf(url, sizeof(url), "%smetrics", c.http);
+	char *page = http_get(url, NULL);
+	cr_assert_float_eq(metrics_value(page, "mlwatch_collector_labels_expired_total"), 1, 0.1);
+	cr_assert(metrics_value(page, "mlwatch_collector_retention_deleted_rows_total") >= 21);
+	free(page);
+	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+}
