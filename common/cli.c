@@ -46,8 +46,8 @@ static const char *flag_name(const char *arg, char *buf, size_t cap, const char 
 }
 
 int cli_parse(const char *prog, enum config_section sec, const char *usage,
-	      const struct cli_flag *extra, int argc, char **argv, struct mlw_config *cfg,
-	      struct cli_result *res)
+              const struct cli_flag *extra, int argc, char **argv, struct mlw_config *cfg,
+              struct cli_result *res)
 {
 	const char *config_path = NULL;
 	char err[1024], name[64];
@@ -73,8 +73,9 @@ int cli_parse(const char *prog, enum config_section sec, const char *usage,
 			fputs(usage, stdout);
 			printf("\nConfiguration flags (each is also a key in [%s] of the config "
 			       "file; a flag overrides the file):\n",
-			       sec == CONFIG_AGENT ? "agent" : sec == CONFIG_COLLECTOR ? "collector"
-										 : "tui");
+			       sec == CONFIG_AGENT       ? "agent"
+			       : sec == CONFIG_COLLECTOR ? "collector"
+			                                 : "tui");
 			config_for_each_flag(sec, print_flag, NULL);
 			return 1;
 		}
@@ -115,8 +116,9 @@ int cli_parse(const char *prog, enum config_section sec, const char *usage,
 			continue;
 		}
 		if (a[1] != '-') {
-			fprintf(stderr, "%s: error: unknown flag '%s' (flags are --long; see --help)\n",
-				prog, a);
+			fprintf(stderr,
+			        "%s: error: unknown flag '%s' (flags are --long; see --help)\n",
+			        prog, a);
 			return 2;
 		}
 		flag_name(a, name, sizeof(name), &v);
@@ -128,7 +130,8 @@ int cli_parse(const char *prog, enum config_section sec, const char *usage,
 		x = extra_find(extra, name);
 		isbool = x ? !x->takes_value : config_key_is_bool(sec, name);
 		if (isbool < 0) {
-			fprintf(stderr, "%s: error: unknown flag '--%s' (see --help)\n", prog, name);
+			fprintf(stderr, "%s: error: unknown flag '--%s' (see --help)\n", prog,
+			        name);
 			return 2;
 		}
 		if (isbool && !v) {

@@ -17,7 +17,7 @@ struct cli_flag {
 };
 
 struct cli_value {
-	const char *name; /* points into the cli_flag table */
+	const char *name;  /* points into the cli_flag table */
 	const char *value; /* argv string, or NULL for a switch */
 };
 
@@ -34,8 +34,8 @@ struct cli_result {
  * after printing an error (exit 2). cfg is initialised and loaded here; free
  * it with config_free, and res with cli_result_free, whatever the result. */
 int cli_parse(const char *prog, enum config_section sec, const char *usage,
-	      const struct cli_flag *extra, int argc, char **argv, struct mlw_config *cfg,
-	      struct cli_result *res);
+              const struct cli_flag *extra, int argc, char **argv, struct mlw_config *cfg,
+              struct cli_result *res);
 void cli_result_free(struct cli_result *res);
 
 /* The value of extra flag name (the last one given), or NULL. */

@@ -78,8 +78,7 @@ int clock_parse_rfc3339(const char *s, double *out)
 	}
 	if (*s != '\0')
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return -1;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -104,6 +103,6 @@ char *clock_format_rfc3339(double ts, char *buf, size_t cap)
 	}
 	gmtime_r(&t, &tm);
 	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 	return buf;
 }

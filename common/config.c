@@ -17,10 +17,10 @@ struct opt {
 	const char *key;
 	enum opt_type type;
 	size_t off;
-	const char *def;  /* default, as it would be written in the file */
-	double min, max;  /* bounds for numbers (ms for durations, bytes for sizes) */
+	const char *def;   /* default, as it would be written in the file */
+	double min, max;   /* bounds for numbers (ms for durations, bytes for sizes) */
 	const char *oneof; /* for strings: "a|b|c", or NULL for any */
-	bool min_open;    /* min itself not allowed */
+	bool min_open;     /* min itself not allowed */
 };
 
 #define AG(f) offsetof(struct agent_config, f)
@@ -28,99 +28,97 @@ struct opt {
 #define TU(f) offsetof(struct tui_config, f)
 #define AL(f) offsetof(struct alert_config, f)
 #define RE(f) offsetof(struct receiver_config, f)
-#define KiB 1024.0
-#define MiB (1024.0 * 1024)
-#define GiB (1024.0 * 1024 * 1024)
-#define SEC 1000.0
-#define DAY (86400 * 1000.0)
+#define KiB   1024.0
+#define MiB   (1024.0 * 1024)
+#define GiB   (1024.0 * 1024 * 1024)
+#define SEC   1000.0
+#define DAY   (86400 * 1000.0)
 
 static const struct opt agent_opts[] = {
-	{"collector", OPT_STR, AG(collector), "tcp://127.0.0.1:7070", 0, 0, NULL, 0},
-	{"http", OPT_STR, AG(http), "127.0.0.1:7071", 0, 0, NULL, 0},
-	{"listen_dgram", OPT_LIST, AG(listen_dgram), "", 0, 0, NULL, 0},
-	{"tail", OPT_LIST, AG(tail), "", 0, 0, NULL, 0},
-	{"state_dir", OPT_STR, AG(state_dir), "./mlwatch-agent.state", 0, 0, NULL, 0},
-	{"spool_dir", OPT_STR, AG(spool_dir), "", 0, 0, NULL, 0},
-	{"spool_max", OPT_SIZE, AG(spool_max), "256MiB", 64 * KiB, 1024 * GiB, NULL, 0},
-	{"sample_rate", OPT_DOUBLE, AG(sample_rate), "1.0", 0, 1, NULL, 1},
-	{"token_file", OPT_STR, AG(token_file), "", 0, 0, NULL, 0},
-	{"http_token_file", OPT_STR, AG(http_token_file), "", 0, 0, NULL, 0},
-	{"agent_id", OPT_STR, AG(agent_id), "", 0, 0, NULL, 0},
-	{"tls_ca", OPT_STR, AG(tls_ca), "", 0, 0, NULL, 0},
-	{"tls_cert", OPT_STR, AG(tls_cert), "", 0, 0, NULL, 0},
-	{"tls_key", OPT_STR, AG(tls_key), "", 0, 0, NULL, 0},
-	{"tls_server_name", OPT_STR, AG(tls_server_name), "", 0, 0, NULL, 0},
-	{"log_level", OPT_LEVEL, AG(log_level), "info", 0, 0, NULL, 0},
-	{"batch_max_events", OPT_INT, AG(batch_max_events), "1000", 1, 100000, NULL, 0},
-	{"batch_max_delay", OPT_DUR, AG(batch_max_delay_ms), "200ms", 1, 60 * SEC, NULL, 0},
-	{"max_body", OPT_SIZE, AG(max_body), "8MiB", 1 * KiB, 1 * GiB, NULL, 0},
-	{"max_events_per_request", OPT_INT, AG(max_events_per_request), "100000", 1, 10000000,
-	 NULL, 0},
-	{"max_connections", OPT_INT, AG(max_connections), "512", 1, 65536, NULL, 0},
-	{"inflight", OPT_INT, AG(inflight), "4", 1, 64, NULL, 0},
-	{"memory_max", OPT_SIZE, AG(memory_max), "64MiB", 1 * MiB, 64 * GiB, NULL, 0},
-	{"stats_interval", OPT_DUR, AG(stats_interval_ms), "60s", 1 * SEC, DAY, NULL, 0},
-	{"kserve_ttl", OPT_DUR, AG(kserve_ttl_ms), "30s", 1 * SEC, DAY, NULL, 0},
-	{"resend", OPT_DUR, AG(resend_ms), "10s", 100, DAY, NULL, 0},
-	{NULL, 0, 0, NULL, 0, 0, NULL, 0},
+    {"collector", OPT_STR, AG(collector), "tcp://127.0.0.1:7070", 0, 0, NULL, 0},
+    {"http", OPT_STR, AG(http), "127.0.0.1:7071", 0, 0, NULL, 0},
+    {"listen_dgram", OPT_LIST, AG(listen_dgram), "", 0, 0, NULL, 0},
+    {"tail", OPT_LIST, AG(tail), "", 0, 0, NULL, 0},
+    {"state_dir", OPT_STR, AG(state_dir), "./mlwatch-agent.state", 0, 0, NULL, 0},
+    {"spool_dir", OPT_STR, AG(spool_dir), "", 0, 0, NULL, 0},
+    {"spool_max", OPT_SIZE, AG(spool_max), "256MiB", 64 * KiB, 1024 * GiB, NULL, 0},
+    {"sample_rate", OPT_DOUBLE, AG(sample_rate), "1.0", 0, 1, NULL, 1},
+    {"token_file", OPT_STR, AG(token_file), "", 0, 0, NULL, 0},
+    {"http_token_file", OPT_STR, AG(http_token_file), "", 0, 0, NULL, 0},
+    {"agent_id", OPT_STR, AG(agent_id), "", 0, 0, NULL, 0},
+    {"tls_ca", OPT_STR, AG(tls_ca), "", 0, 0, NULL, 0},
+    {"tls_cert", OPT_STR, AG(tls_cert), "", 0, 0, NULL, 0},
+    {"tls_key", OPT_STR, AG(tls_key), "", 0, 0, NULL, 0},
+    {"tls_server_name", OPT_STR, AG(tls_server_name), "", 0, 0, NULL, 0},
+    {"log_level", OPT_LEVEL, AG(log_level), "info", 0, 0, NULL, 0},
+    {"batch_max_events", OPT_INT, AG(batch_max_events), "1000", 1, 100000, NULL, 0},
+    {"batch_max_delay", OPT_DUR, AG(batch_max_delay_ms), "200ms", 1, 60 * SEC, NULL, 0},
+    {"max_body", OPT_SIZE, AG(max_body), "8MiB", 1 * KiB, 1 * GiB, NULL, 0},
+    {"max_events_per_request", OPT_INT, AG(max_events_per_request), "100000", 1, 10000000, NULL, 0},
+    {"max_connections", OPT_INT, AG(max_connections), "512", 1, 65536, NULL, 0},
+    {"inflight", OPT_INT, AG(inflight), "4", 1, 64, NULL, 0},
+    {"memory_max", OPT_SIZE, AG(memory_max), "64MiB", 1 * MiB, 64 * GiB, NULL, 0},
+    {"stats_interval", OPT_DUR, AG(stats_interval_ms), "60s", 1 * SEC, DAY, NULL, 0},
+    {"kserve_ttl", OPT_DUR, AG(kserve_ttl_ms), "30s", 1 * SEC, DAY, NULL, 0},
+    {"resend", OPT_DUR, AG(resend_ms), "10s", 100, DAY, NULL, 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
 static const struct opt collector_opts[] = {
-	{"db", OPT_STR, CO(db), "./mlwatch.db", 0, 0, NULL, 0},
-	{"listen", OPT_STR, CO(listen), "tcp://127.0.0.1:7070", 0, 0, NULL, 0},
-	{"http", OPT_STR, CO(http), "127.0.0.1:7072", 0, 0, NULL, 0},
-	{"token_file", OPT_STR, CO(token_file), "", 0, 0, NULL, 0},
-	{"tls_ca", OPT_STR, CO(tls_ca), "", 0, 0, NULL, 0},
-	{"tls_cert", OPT_STR, CO(tls_cert), "", 0, 0, NULL, 0},
-	{"tls_key", OPT_STR, CO(tls_key), "", 0, 0, NULL, 0},
-	{"tls_verify_clients", OPT_BOOL, CO(tls_verify_clients), "false", 0, 0, NULL, 0},
-	{"insecure", OPT_BOOL, CO(insecure), "false", 0, 0, NULL, 0},
-	{"window", OPT_DUR, CO(window_ms), "60s", 1 * SEC, DAY, NULL, 0},
-	{"log_level", OPT_LEVEL, CO(log_level), "info", 0, 0, NULL, 0},
-	{"retention_raw", OPT_DUR, CO(retention_raw_ms), "7d", 60 * SEC, 3650 * DAY, NULL, 0},
-	{"retention_windows", OPT_DUR, CO(retention_windows_ms), "90d", 60 * SEC, 3650 * DAY, NULL,
-	 0},
-	{"label_ttl", OPT_DUR, CO(label_ttl_ms), "24h", 1 * SEC, 365 * DAY, NULL, 0},
-	{"max_message", OPT_SIZE, CO(max_message), "64MiB", 64 * KiB, 1 * GiB, NULL, 0},
-	{"synchronous", OPT_STR, CO(synchronous), "normal", 0, 0, "normal|full", 0},
-	{"analyze_interval", OPT_DUR, CO(analyze_interval_ms), "5s", 100, 3600 * SEC, NULL, 0},
-	{"external_url", OPT_STR, CO(external_url), "", 0, 0, NULL, 0},
-	{"workers", OPT_INT, CO(workers), "8", 1, 256, NULL, 0},
-	{NULL, 0, 0, NULL, 0, 0, NULL, 0},
+    {"db", OPT_STR, CO(db), "./mlwatch.db", 0, 0, NULL, 0},
+    {"listen", OPT_STR, CO(listen), "tcp://127.0.0.1:7070", 0, 0, NULL, 0},
+    {"http", OPT_STR, CO(http), "127.0.0.1:7072", 0, 0, NULL, 0},
+    {"token_file", OPT_STR, CO(token_file), "", 0, 0, NULL, 0},
+    {"tls_ca", OPT_STR, CO(tls_ca), "", 0, 0, NULL, 0},
+    {"tls_cert", OPT_STR, CO(tls_cert), "", 0, 0, NULL, 0},
+    {"tls_key", OPT_STR, CO(tls_key), "", 0, 0, NULL, 0},
+    {"tls_verify_clients", OPT_BOOL, CO(tls_verify_clients), "false", 0, 0, NULL, 0},
+    {"insecure", OPT_BOOL, CO(insecure), "false", 0, 0, NULL, 0},
+    {"window", OPT_DUR, CO(window_ms), "60s", 1 * SEC, DAY, NULL, 0},
+    {"log_level", OPT_LEVEL, CO(log_level), "info", 0, 0, NULL, 0},
+    {"retention_raw", OPT_DUR, CO(retention_raw_ms), "7d", 60 * SEC, 3650 * DAY, NULL, 0},
+    {"retention_windows", OPT_DUR, CO(retention_windows_ms), "90d", 60 * SEC, 3650 * DAY, NULL, 0},
+    {"label_ttl", OPT_DUR, CO(label_ttl_ms), "24h", 1 * SEC, 365 * DAY, NULL, 0},
+    {"max_message", OPT_SIZE, CO(max_message), "64MiB", 64 * KiB, 1 * GiB, NULL, 0},
+    {"synchronous", OPT_STR, CO(synchronous), "normal", 0, 0, "normal|full", 0},
+    {"analyze_interval", OPT_DUR, CO(analyze_interval_ms), "5s", 100, 3600 * SEC, NULL, 0},
+    {"external_url", OPT_STR, CO(external_url), "", 0, 0, NULL, 0},
+    {"workers", OPT_INT, CO(workers), "8", 1, 256, NULL, 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
 static const struct opt tui_opts[] = {
-	{"db", OPT_STR, TU(db), "./mlwatch.db", 0, 0, NULL, 0},
-	{"interval", OPT_DUR, TU(interval_ms), "1s", 100, 3600 * SEC, NULL, 0},
-	{"no_color", OPT_BOOL, TU(no_color), "false", 0, 0, NULL, 0},
-	{"log_level", OPT_LEVEL, TU(log_level), "warn", 0, 0, NULL, 0},
-	{"range", OPT_STR, TU(range), "1h", 0, 0, "15m|1h|6h|24h|7d", 0},
-	{NULL, 0, 0, NULL, 0, 0, NULL, 0},
+    {"db", OPT_STR, TU(db), "./mlwatch.db", 0, 0, NULL, 0},
+    {"interval", OPT_DUR, TU(interval_ms), "1s", 100, 3600 * SEC, NULL, 0},
+    {"no_color", OPT_BOOL, TU(no_color), "false", 0, 0, NULL, 0},
+    {"log_level", OPT_LEVEL, TU(log_level), "warn", 0, 0, NULL, 0},
+    {"range", OPT_STR, TU(range), "1h", 0, 0, "15m|1h|6h|24h|7d", 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
 static const struct opt alert_opts[] = {
-	{"model", OPT_STR, AL(model), "*", 0, 0, NULL, 0},
-	{"expr", OPT_STR, AL(expr), "", 0, 0, NULL, 0},
-	{"for", OPT_DUR, AL(for_ms), "0s", 0, 30 * DAY, NULL, 0},
-	{"severity", OPT_STR, AL(severity), "warn", 0, 0, "page|warn|info", 0},
-	{"receivers", OPT_STR, AL(receivers), "", 0, 0, NULL, 0},
-	{"summary", OPT_STR, AL(summary), "", 0, 0, NULL, 0},
-	{"description", OPT_STR, AL(description), "", 0, 0, NULL, 0},
-	{"send_resolved", OPT_BOOL, AL(send_resolved), "true", 0, 0, NULL, 0},
-	{"repeat_interval", OPT_DUR, AL(repeat_interval_ms), "4h", 1 * SEC, 365 * DAY, NULL, 0},
-	{NULL, 0, 0, NULL, 0, 0, NULL, 0},
+    {"model", OPT_STR, AL(model), "*", 0, 0, NULL, 0},
+    {"expr", OPT_STR, AL(expr), "", 0, 0, NULL, 0},
+    {"for", OPT_DUR, AL(for_ms), "0s", 0, 30 * DAY, NULL, 0},
+    {"severity", OPT_STR, AL(severity), "warn", 0, 0, "page|warn|info", 0},
+    {"receivers", OPT_STR, AL(receivers), "", 0, 0, NULL, 0},
+    {"summary", OPT_STR, AL(summary), "", 0, 0, NULL, 0},
+    {"description", OPT_STR, AL(description), "", 0, 0, NULL, 0},
+    {"send_resolved", OPT_BOOL, AL(send_resolved), "true", 0, 0, NULL, 0},
+    {"repeat_interval", OPT_DUR, AL(repeat_interval_ms), "4h", 1 * SEC, 365 * DAY, NULL, 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
 static const struct opt receiver_opts[] = {
-	{"type", OPT_STR, RE(type), "", 0, 0, "webhook|alertmanager|slack|pagerduty", 0},
-	{"url", OPT_STR, RE(url), "", 0, 0, NULL, 0},
-	{"secret_file", OPT_STR, RE(secret_file), "", 0, 0, NULL, 0},
-	{"routing_key_file", OPT_STR, RE(routing_key_file), "", 0, 0, NULL, 0},
-	{"ca_file", OPT_STR, RE(ca_file), "", 0, 0, NULL, 0},
-	{"max_age", OPT_DUR, RE(max_age_ms), "24h", 1 * SEC, 30 * DAY, NULL, 0},
-	{"timeout", OPT_DUR, RE(timeout_ms), "10s", 100, 600 * SEC, NULL, 0},
-	{"min_interval", OPT_DUR, RE(min_interval_ms), "0s", 0, 3600 * SEC, NULL, 0},
-	{NULL, 0, 0, NULL, 0, 0, NULL, 0},
+    {"type", OPT_STR, RE(type), "", 0, 0, "webhook|alertmanager|slack|pagerduty", 0},
+    {"url", OPT_STR, RE(url), "", 0, 0, NULL, 0},
+    {"secret_file", OPT_STR, RE(secret_file), "", 0, 0, NULL, 0},
+    {"routing_key_file", OPT_STR, RE(routing_key_file), "", 0, 0, NULL, 0},
+    {"ca_file", OPT_STR, RE(ca_file), "", 0, 0, NULL, 0},
+    {"max_age", OPT_DUR, RE(max_age_ms), "24h", 1 * SEC, 30 * DAY, NULL, 0},
+    {"timeout", OPT_DUR, RE(timeout_ms), "10s", 100, 600 * SEC, NULL, 0},
+    {"min_interval", OPT_DUR, RE(min_interval_ms), "0s", 0, 3600 * SEC, NULL, 0},
+    {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
 /* ---- value parsers ----------------------------------------------------- */
@@ -159,8 +157,8 @@ int config_parse_duration(const char *s, int64_t *ms)
 	static const struct {
 		const char *unit;
 		double ms;
-	} units[] = {{"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6}, {"d", 8.64e7},
-		     {"w", 6.048e8}, {"", 1e3}};
+	} units[] = {{"ms", 1},     {"s", 1e3},     {"m", 6e4}, {"h", 3.6e6},
+	             {"d", 8.64e7}, {"w", 6.048e8}, {"", 1e3}};
 	const char *u;
 	double v;
 
@@ -183,9 +181,16 @@ int config_parse_size(const char *s, uint64_t *bytes)
 	static const struct {
 		const char *unit;
 		double mul;
-	} units[] = {{"", 1},	    {"B", 1},	    {"KB", 1e3},	  {"MB", 1e6},
-		     {"GB", 1e9},   {"TB", 1e12},   {"KiB", 1024.0},	  {"MiB", 1048576.0},
-		     {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
+	} units[] = {{"", 1},
+	             {"B", 1},
+	             {"KB", 1e3},
+	             {"MB", 1e6},
+	             {"GB", 1e9},
+	             {"TB", 1e12},
+	             {"KiB", 1024.0},
+	             {"MiB", 1048576.0},
+	             {"GiB", 1073741824.0},
+	             {"TiB", 1099511627776.0}};
 	const char *u;
 	double v;
 
@@ -259,8 +264,8 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 	switch (o->type) {
 	case OPT_STR: {
 		if (o->oneof && !in_choices(value, o->oneof)) {
-			snprintf(err, errlen, "bad value '%s' for '%s' (expected %s)", value, o->key,
-				 o->oneof);
+			snprintf(err, errlen, "bad value '%s' for '%s' (expected %s)", value,
+			         o->key, o->oneof);
 			return -1;
 		}
 		char *copy = strdup(value);
@@ -286,16 +291,17 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 	case OPT_DUR: {
 		int64_t ms;
 		if (config_parse_duration(value, &ms)) {
-			snprintf(err, errlen,
-				 "bad duration '%s' for '%s' (expected a number with a unit: ms, s, m, "
-				 "h, d or w, e.g. 90s)",
-				 value, o->key);
+			snprintf(
+			    err, errlen,
+			    "bad duration '%s' for '%s' (expected a number with a unit: ms, s, m, "
+			    "h, d or w, e.g. 90s)",
+			    value, o->key);
 			return -1;
 		}
 		if (ms < o->min || ms > o->max) {
 			snprintf(err, errlen, "'%s' for '%s' is out of range (%s to %s)", value,
-				 o->key, config_format_duration((int64_t)o->min, a, sizeof(a)),
-				 config_format_duration((int64_t)o->max, b, sizeof(b)));
+			         o->key, config_format_duration((int64_t)o->min, a, sizeof(a)),
+			         config_format_duration((int64_t)o->max, b, sizeof(b)));
 			return -1;
 		}
 		*(int64_t *)field = ms;
@@ -304,15 +310,16 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 	case OPT_SIZE: {
 		uint64_t n;
 		if (config_parse_size(value, &n)) {
-			snprintf(err, errlen,
-				 "bad size '%s' for '%s' (expected bytes or a unit: KiB, MiB, GiB, KB, "
-				 "MB, GB, e.g. 256MiB)",
-				 value, o->key);
+			snprintf(
+			    err, errlen,
+			    "bad size '%s' for '%s' (expected bytes or a unit: KiB, MiB, GiB, KB, "
+			    "MB, GB, e.g. 256MiB)",
+			    value, o->key);
 			return -1;
 		}
 		if ((double)n < o->min || (double)n > o->max) {
 			snprintf(err, errlen, "'%s' for '%s' is out of range (%.0f to %.0f bytes)",
-				 value, o->key, o->min, o->max);
+			         value, o->key, o->min, o->max);
 			return -1;
 		}
 		*(uint64_t *)field = n;
@@ -324,8 +331,9 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 		double v = strtod(value, &e);
 		if (e == value || *e || errno || !isfinite(v) || v < o->min || v > o->max ||
 		    (o->min_open && v == o->min)) {
-			snprintf(err, errlen, "bad value '%s' for '%s' (expected a number in %c%g, %g]",
-				 value, o->key, o->min_open ? '(' : '[', o->min, o->max);
+			snprintf(err, errlen,
+			         "bad value '%s' for '%s' (expected a number in %c%g, %g]", value,
+			         o->key, o->min_open ? '(' : '[', o->min, o->max);
 			return -1;
 		}
 		*(double *)field = v;
@@ -336,9 +344,10 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 		errno = 0;
 		long long v = strtoll(value, &e, 10);
 		if (e == value || *e || errno || v < o->min || v > o->max) {
-			snprintf(err, errlen,
-				 "bad value '%s' for '%s' (expected a whole number from %.0f to %.0f)",
-				 value, o->key, o->min, o->max);
+			snprintf(
+			    err, errlen,
+			    "bad value '%s' for '%s' (expected a whole number from %.0f to %.0f)",
+			    value, o->key, o->min, o->max);
 			return -1;
 		}
 		*(long *)field = (long)v;
@@ -347,15 +356,15 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 	case OPT_BOOL:
 		if (config_parse_bool(value, (bool *)field)) {
 			snprintf(err, errlen, "bad value '%s' for '%s' (expected true or false)",
-				 value, o->key);
+			         value, o->key);
 			return -1;
 		}
 		return 0;
 	case OPT_LEVEL:
 		if (log_level_parse(value, (enum log_level *)field)) {
 			snprintf(err, errlen,
-				 "bad value '%s' for '%s' (expected debug, info, warn or error)", value,
-				 o->key);
+			         "bad value '%s' for '%s' (expected debug, info, warn or error)",
+			         value, o->key);
 			return -1;
 		}
 		return 0;
@@ -412,8 +421,8 @@ static const struct opt *opt_find(const struct opt *opts, const char *key)
 int config_init(struct mlw_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	if (opts_defaults(agent_opts, &cfg->agent) || opts_defaults(collector_opts, &cfg->collector) ||
-	    opts_defaults(tui_opts, &cfg->tui)) {
+	if (opts_defaults(agent_opts, &cfg->agent) ||
+	    opts_defaults(collector_opts, &cfg->collector) || opts_defaults(tui_opts, &cfg->tui)) {
 		config_free(cfg);
 		return -1;
 	}
@@ -472,7 +481,7 @@ struct load_state {
 };
 
 static int load_fail(struct load_state *st, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int load_fail(struct load_state *st, int line, const char *fmt, ...)
 {
@@ -532,22 +541,23 @@ static void *grow(void **arr, size_t *n, size_t elem)
 }
 
 static int model_key(struct load_state *st, struct model_config *m, const char *key,
-		     const char *value, int line)
+                     const char *value, int line)
 {
 	char err[256];
 	const char *dot = strchr(key, '.');
 
 	if (!dot) {
 		if (strcmp(key, "sample_rate") == 0) {
-			static const struct opt o = {"sample_rate", OPT_DOUBLE, 0, "", 0, 1, NULL, 1};
+			static const struct opt o = {"sample_rate", OPT_DOUBLE, 0, "", 0, 1,
+			                             NULL,          1};
 			if (opt_set(&o, &m->sample_rate, value, err, sizeof(err)))
 				return load_fail(st, line, "%s", err);
 			m->has_sample_rate = true;
 			return 1;
 		}
 		if (strcmp(key, "task") == 0) {
-			static const struct opt o = {"task", OPT_STR, 0, "", 0, 0,
-						     "auto|classification|regression", 0};
+			static const struct opt o = {
+			    "task", OPT_STR, 0, "", 0, 0, "auto|classification|regression", 0};
 			if (opt_set(&o, &m->task, value, err, sizeof(err)))
 				return load_fail(st, line, "%s", err);
 			return 1;
@@ -574,17 +584,17 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		else if (strcmp(value, "categorical") == 0)
 			f->kind = KIND_CATEGORICAL;
 		else
-			return load_fail(st, line,
-					 "bad value '%s' for '%s' (expected numeric or categorical)",
-					 value, key);
+			return load_fail(
+			    st, line, "bad value '%s' for '%s' (expected numeric or categorical)",
+			    value, key);
 		return 1;
 	}
 	if (plen == 6 && strncmp(key, "method", 6) == 0) {
 		if (!in_choices(value, "ks|wasserstein|psi|js|chi2"))
 			return load_fail(st, line,
-					 "bad value '%s' for '%s' (expected ks, wasserstein, psi, "
-					 "js or chi2)",
-					 value, key);
+			                 "bad value '%s' for '%s' (expected ks, wasserstein, psi, "
+			                 "js or chi2)",
+			                 value, key);
 		free(f->method);
 		if (!(f->method = strdup(value)))
 			return load_fail(st, line, "out of memory");
@@ -594,14 +604,15 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		static const struct opt o = {"threshold", OPT_DOUBLE, 0, "", 0, 1e6, NULL, 1};
 		char msg[256];
 		if (opt_set(&o, &f->threshold, value, msg, sizeof(msg)))
-			return load_fail(st, line, "bad value '%s' for '%s' (expected a number > 0)",
-					 value, key);
+			return load_fail(st, line,
+			                 "bad value '%s' for '%s' (expected a number > 0)", value,
+			                 key);
 		return 1;
 	}
 	return load_fail(st, line,
-			 "unknown key '%s' in [model %s] (per-feature keys are kind.F, method.F, "
-			 "threshold.F)",
-			 key, m->name);
+	                 "unknown key '%s' in [model %s] (per-feature keys are kind.F, method.F, "
+	                 "threshold.F)",
+	                 key, m->name);
 }
 
 /* The section object a key goes to; created on first use. */
@@ -624,13 +635,13 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		return load_fail(st, line, "unknown section [%s]", section);
 
 	bool named = strcmp(kind, "model") == 0 || strcmp(kind, "alert") == 0 ||
-		     strcmp(kind, "receiver") == 0;
+	             strcmp(kind, "receiver") == 0;
 	if (named) {
 		if (!name || !section_name_valid(name))
 			return load_fail(st, line,
-					 "section [%s] needs a name of 1-64 characters of "
-					 "[A-Za-z0-9_.-], like [%s NAME]",
-					 section, kind);
+			                 "section [%s] needs a name of 1-64 characters of "
+			                 "[A-Za-z0-9_.-], like [%s NAME]",
+			                 section, kind);
 	} else if (name) {
 		return load_fail(st, line, "unknown section [%s]", section);
 	}
@@ -682,10 +693,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
 		opts = receiver_opts;
 		base = rc;
 	} else {
-		return load_fail(st, line,
-				 "unknown section [%s] (expected agent, collector, tui, model NAME, "
-				 "alert NAME or receiver NAME)",
-				 section);
+		return load_fail(
+		    st, line,
+		    "unknown section [%s] (expected agent, collector, tui, model NAME, "
+		    "alert NAME or receiver NAME)",
+		    section);
 	}
 	o = opt_find(opts, key);
 	if (!o)
@@ -711,19 +723,20 @@ static int check_sections(struct load_state *st)
 	for (size_t i = 0; i < cfg->n_receivers; i++) {
 		const struct receiver_config *r = &cfg->receivers[i];
 		if (!r->type[0])
-			return load_fail(st, r->line,
-					 "[receiver %s] has no 'type' (webhook, alertmanager, slack "
-					 "or pagerduty)",
-					 r->name),
+			return load_fail(
+			           st, r->line,
+			           "[receiver %s] has no 'type' (webhook, alertmanager, slack "
+			           "or pagerduty)",
+			           r->name),
 			       -1;
 		if (strcmp(r->type, "pagerduty") != 0 && !r->url[0])
 			return load_fail(st, r->line, "[receiver %s] of type %s needs a 'url'",
-					 r->name, r->type),
+			                 r->name, r->type),
 			       -1;
 		if (strcmp(r->type, "pagerduty") == 0 && !r->routing_key_file[0])
 			return load_fail(st, r->line,
-					 "[receiver %s] of type pagerduty needs 'routing_key_file'",
-					 r->name),
+			                 "[receiver %s] of type pagerduty needs 'routing_key_file'",
+			                 r->name),
 			       -1;
 	}
 	for (size_t i = 0; i < cfg->n_alerts; i++) {
@@ -742,9 +755,9 @@ static int check_sections(struct load_state *st)
 					found = true;
 			if (!found)
 				return load_fail(st, a->line,
-						 "[alert %s] names receiver '%.*s', which has no "
-						 "[receiver %.*s] section",
-						 a->name, (int)k, p, (int)k, p),
+				                 "[alert %s] names receiver '%.*s', which has no "
+				                 "[receiver %.*s] section",
+				                 a->name, (int)k, p, (int)k, p),
 				       -1;
 			p += k;
 		}
@@ -800,19 +813,21 @@ int config_load(struct mlw_config *cfg, const char *path, char *err, size_t errl
 	fclose(f);
 	if (st.syntax && !st.failed) {
 		snprintf(err, errlen, "%s:%d: syntax error (a section header needs a closing ']')",
-			 path, st.syntax);
+		         path, st.syntax);
 		return -1;
 	}
 	if (st.too_long && !st.failed) {
 		snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, st.too_long,
-			 INI_MAX_LINE - 2);
+		         INI_MAX_LINE - 2);
 		return -1;
 	}
 	if (st.failed)
 		return -1;
 	if (r > 0) {
-		snprintf(err, errlen, "%s:%d: syntax error (expected [section], key = value, or a "
-				      "; comment)", path, r);
+		snprintf(err, errlen,
+		         "%s:%d: syntax error (expected [section], key = value, or a "
+		         "; comment)",
+		         path, r);
 		return -1;
 	}
 	if (r < 0) {
@@ -855,7 +870,7 @@ static void key_norm(const char *key, char *out, size_t cap)
 }
 
 int config_set(struct mlw_config *cfg, enum config_section sec, const char *key, const char *value,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	void *base = NULL;
 	char k[64];
@@ -882,17 +897,17 @@ int config_key_is_bool(enum config_section sec, const char *key)
 }
 
 void config_for_each_key(void (*fn)(const char *section, const char *key, const char *def,
-				    void *arg),
-			 void *arg)
+                                    void *arg),
+                         void *arg)
 {
 	static const struct {
 		const char *name;
 		const struct opt *opts;
 	} secs[] = {{"agent", agent_opts},
-		    {"collector", collector_opts},
-		    {"tui", tui_opts},
-		    {"alert", alert_opts},
-		    {"receiver", receiver_opts}};
+	            {"collector", collector_opts},
+	            {"tui", tui_opts},
+	            {"alert", alert_opts},
+	            {"receiver", receiver_opts}};
 	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
 		for (const struct opt *o = secs[i].opts; o->key; o++)
 			fn(secs[i].name, o->key, o->def, arg);
@@ -916,7 +931,8 @@ char *config_read_secret(const char *path, char *err, size_t errlen)
 	}
 	if (fstat(fileno(f), &sb) == 0 && sb.st_size > 4096) {
 		fclose(f);
-		snprintf(err, errlen, "%s: larger than 4 KiB; expected one line with the secret", path);
+		snprintf(err, errlen, "%s: larger than 4 KiB; expected one line with the secret",
+		         path);
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -939,11 +955,11 @@ char *config_read_secret(const char *path, char *err, size_t errlen)
 }
 
 void config_for_each_flag(enum config_section sec,
-			  void (*fn)(const char *key, const char *type, const char *def, void *arg),
-			  void *arg)
+                          void (*fn)(const char *key, const char *type, const char *def, void *arg),
+                          void *arg)
 {
-	static const char *const type_names[] = {"string", "list",	"duration", "size",
-						  "number", "integer", "bool",	   "level"};
+	static const char *const type_names[] = {"string", "list",    "duration", "size",
+	                                         "number", "integer", "bool",     "level"};
 	for (const struct opt *o = section_opts(sec, NULL, NULL); o->key; o++)
 		fn(o->key, o->oneof ? o->oneof : type_names[o->type], o->def, arg);
 }

@@ -104,7 +104,7 @@ struct alert_config {
 	char *model;   /* name or "*" */
 	char *expr;
 	int64_t for_ms;
-	char *severity; /* page | warn | info */
+	char *severity;  /* page | warn | info */
 	char *receivers; /* comma-separated receiver names */
 	char *summary;
 	char *description;
@@ -152,7 +152,7 @@ enum config_section { CONFIG_AGENT, CONFIG_COLLECTOR, CONFIG_TUI };
 /* Sets key (underscores or dashes) of section from a flag value. Returns 0,
  * -1 unknown key, -2 bad value (reason in err, without the flag name). */
 int config_set(struct mlw_config *cfg, enum config_section sec, const char *key, const char *value,
-	       char *err, size_t errlen);
+               char *err, size_t errlen);
 /* 1 when the key is a boolean (a flag without a value), 0 when it takes a
  * value, -1 when unknown. */
 int config_key_is_bool(enum config_section sec, const char *key);
@@ -160,15 +160,15 @@ int config_key_is_bool(enum config_section sec, const char *key);
 /* Calls fn for every key the loader accepts, as "section.key" ("model.kind.*"
  * for pattern keys); for documentation checks. */
 void config_for_each_key(void (*fn)(const char *section, const char *key, const char *def,
-				    void *arg),
-			 void *arg);
+                                    void *arg),
+                         void *arg);
 
 /* Calls fn for each key of one flag-settable section with its type name
  * ("string", "duration", "size", "number", "integer", "bool", "level",
  * "list") and default; for --help. */
 void config_for_each_flag(enum config_section sec,
-			  void (*fn)(const char *key, const char *type, const char *def, void *arg),
-			  void *arg);
+                          void (*fn)(const char *key, const char *type, const char *def, void *arg),
+                          void *arg);
 
 /* Looks up a model's section; NULL when none. */
 const struct model_config *config_model(const struct mlw_config *cfg, const char *name);

@@ -27,9 +27,18 @@ const char *log_level_name(enum log_level level)
 	return (unsigned)level < 4 ? level_names[level] : "?";
 }
 
-void log_set_level(enum log_level level) { min_level = level; }
-enum log_level log_get_level(void) { return min_level; }
-void log_set_stream(FILE *f) { log_stream = f; }
+void log_set_level(enum log_level level)
+{
+	min_level = level;
+}
+enum log_level log_get_level(void)
+{
+	return min_level;
+}
+void log_set_stream(FILE *f)
+{
+	log_stream = f;
+}
 
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 {
@@ -46,7 +55,7 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
 	k = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s ", ts.tv_nsec / 1000000,
-		     log_level_name(level), component);
+	             log_level_name(level), component);
 	if (k > 0)
 		n += (size_t)k;
 	va_start(ap, fmt);
@@ -77,10 +86,10 @@ char *log_quote(char *buf, size_t cap, const char *s)
 		snprintf(buf, cap, "%s", s);
 		return buf;
 	}
-#define PUT(c)                                                                                     \
-	do {                                                                                       \
-		if (o + 1 < cap)                                                                   \
-			buf[o++] = (c);                                                            \
+#define PUT(c)                          \
+	do {                            \
+		if (o + 1 < cap)        \
+			buf[o++] = (c); \
 	} while (0)
 	PUT('"');
 	for (const unsigned char *p = (const unsigned char *)s; *p && o + 6 < cap; p++) {

@@ -23,7 +23,7 @@ void log_set_stream(FILE *f);
  * read "what happened key=value ...". Values a caller does not control
  * (names from the network) go through log_quote. */
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Formats s for a log value: as-is when it is a plain token, otherwise in
  * double quotes with control characters, quotes and backslashes escaped.
@@ -31,8 +31,8 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 char *log_quote(char *buf, size_t cap, const char *s);
 
 #define log_debug(c, ...) log_msg(LOG_DEBUG, c, __VA_ARGS__)
-#define log_info(c, ...) log_msg(LOG_INFO, c, __VA_ARGS__)
-#define log_warn(c, ...) log_msg(LOG_WARN, c, __VA_ARGS__)
+#define log_info(c, ...)  log_msg(LOG_INFO, c, __VA_ARGS__)
+#define log_warn(c, ...)  log_msg(LOG_WARN, c, __VA_ARGS__)
 #define log_error(c, ...) log_msg(LOG_ERROR, c, __VA_ARGS__)
 
 #endif

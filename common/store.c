@@ -13,97 +13,100 @@
 /* Migration 1: the whole schema. Later versions append a string each; a
  * database is walked forward one step at a time inside a transaction. */
 static const char schema_v1[] =
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
-	"CREATE TABLE models (\n"
-	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, task TEXT,\n"
-	"  created REAL NOT NULL, last_event REAL);\n"
-	"CREATE TABLE features (\n"
-	"  model_id INTEGER NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL,\n"
-	"  source TEXT NOT NULL DEFAULT 'observed', PRIMARY KEY (model_id, name)) WITHOUT ROWID;\n"
-	"CREATE TABLE agents (\n"
-	"  agent_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL DEFAULT 0,\n"
-	"  last_seen REAL, batches INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,\n"
-	"  received INTEGER, rejected INTEGER, spool_dropped INTEGER, spool_bytes INTEGER,\n"
-	"  started REAL) WITHOUT ROWID;\n"
-	"CREATE TABLE batches_seen (\n"
-	"  agent_id TEXT NOT NULL, seq INTEGER NOT NULL, received REAL NOT NULL,\n"
-	"  PRIMARY KEY (agent_id, seq)) WITHOUT ROWID;\n"
-	"CREATE TABLE events (\n"
-	"  id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, req_id TEXT, ts REAL NOT NULL,\n"
-	"  window_start INTEGER NOT NULL, latency_ms REAL, error INTEGER NOT NULL DEFAULT 0,\n"
-	"  version TEXT, features TEXT, pred_num REAL, pred_str TEXT, score REAL, scores TEXT,\n"
-	"  label_num REAL, label_str TEXT, label_ts REAL);\n"
-	"CREATE INDEX events_by_window ON events (model_id, window_start);\n"
-	"CREATE INDEX events_by_req ON events (model_id, req_id) WHERE req_id IS NOT NULL;\n"
-	"CREATE INDEX events_by_ts ON events (ts);\n"
-	"CREATE TABLE pending_labels (\n"
-	"  model_id INTEGER NOT NULL, req_id TEXT NOT NULL, label_num REAL, label_str TEXT,\n"
-	"  ts REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (model_id, req_id)) WITHOUT ROWID;\n"
-	"CREATE INDEX pending_labels_by_expiry ON pending_labels (expires);\n"
-	"CREATE TABLE windows (\n"
-	"  model_id INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,\n"
-	"  count INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,\n"
-	"  sampled INTEGER NOT NULL DEFAULT 0, latency_sketch BLOB,\n"
-	"  labelled INTEGER NOT NULL DEFAULT 0,\n"
-	"  p50 REAL, p90 REAL, p95 REAL, p99 REAL, p999 REAL, max REAL, mean REAL,\n"
-	"  provisional INTEGER NOT NULL DEFAULT 1, dirty INTEGER NOT NULL DEFAULT 1,\n"
-	"  analyzed REAL, PRIMARY KEY (model_id, start)) WITHOUT ROWID;\n"
-	"CREATE INDEX windows_dirty ON windows (dirty) WHERE dirty = 1;\n"
-	"CREATE TABLE window_features (\n"
-	"  model_id INTEGER NOT NULL, start INTEGER NOT NULL, feature TEXT NOT NULL,\n"
-	"  kind INTEGER NOT NULL, n INTEGER NOT NULL DEFAULT 0,\n"
-	"  missing INTEGER NOT NULL DEFAULT 0, type_errors INTEGER NOT NULL DEFAULT 0,\n"
-	"  out_of_range INTEGER NOT NULL DEFAULT 0, new_category INTEGER NOT NULL DEFAULT 0,\n"
-	"  sample BLOB, PRIMARY KEY (model_id, start, feature)) WITHOUT ROWID;\n"
-	"CREATE TABLE drift (\n"
-	"  model_id INTEGER NOT NULL, start INTEGER NOT NULL, feature TEXT NOT NULL,\n"
-	"  kind INTEGER NOT NULL, n INTEGER NOT NULL, n_ref INTEGER,\n"
-	"  missing_rate REAL, type_error_rate REAL, out_of_range_rate REAL,\n"
-	"  new_category_rate REAL, ks REAL, ks_p REAL, wasserstein REAL, psi REAL, js REAL,\n"
-	"  chi2 REAL, chi2_p REAL, method TEXT, score REAL, threshold REAL, severity REAL,\n"
-	"  drifted INTEGER, insufficient INTEGER NOT NULL DEFAULT 0, cur_hist TEXT,\n"
-	"  PRIMARY KEY (model_id, start, feature)) WITHOUT ROWID;\n"
-	"CREATE TABLE accuracy (\n"
-	"  model_id INTEGER NOT NULL, start INTEGER NOT NULL, labelled INTEGER NOT NULL,\n"
-	"  accuracy REAL, macro_f1 REAL, mae REAL, rmse REAL, est_accuracy REAL,\n"
-	"  est_low REAL, est_high REAL, label_coverage REAL, per_class TEXT,\n"
-	"  PRIMARY KEY (model_id, start)) WITHOUT ROWID;\n"
-	"CREATE TABLE reference (\n"
-	"  model_id INTEGER NOT NULL, feature TEXT NOT NULL, kind INTEGER NOT NULL,\n"
-	"  n INTEGER NOT NULL, profile BLOB NOT NULL, hist TEXT,\n"
-	"  created REAL NOT NULL, PRIMARY KEY (model_id, feature)) WITHOUT ROWID;\n"
-	"CREATE TABLE calibration (\n"
-	"  model_id INTEGER PRIMARY KEY, profile BLOB NOT NULL, n INTEGER NOT NULL,\n"
-	"  created REAL NOT NULL);\n"
-	"CREATE TABLE concept_state (\n"
-	"  model_id INTEGER NOT NULL, detector TEXT NOT NULL, state BLOB NOT NULL,\n"
-	"  updated REAL NOT NULL, PRIMARY KEY (model_id, detector)) WITHOUT ROWID;\n"
-	"CREATE TABLE concept_events (\n"
-	"  id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, ts REAL NOT NULL,\n"
-	"  window_start INTEGER, detector TEXT NOT NULL, detail TEXT);\n"
-	"CREATE INDEX concept_events_by_model ON concept_events (model_id, ts);\n"
-	"CREATE TABLE alerts (\n"
-	"  id INTEGER PRIMARY KEY, rule TEXT NOT NULL, model TEXT NOT NULL,\n"
-	"  feature TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, severity TEXT NOT NULL,\n"
-	"  value REAL, threshold REAL, active_at REAL NOT NULL, fired_at REAL,\n"
-	"  resolved_at REAL, last_notified REAL, fingerprint TEXT NOT NULL,\n"
-	"  acked INTEGER NOT NULL DEFAULT 0, acked_at REAL, summary TEXT, description TEXT,\n"
-	"  updated REAL NOT NULL);\n"
-	"CREATE INDEX alerts_by_key ON alerts (rule, model, feature, state);\n"
-	"CREATE INDEX alerts_by_state ON alerts (state);\n"
-	"CREATE TABLE silences (\n"
-	"  id INTEGER PRIMARY KEY, rule TEXT NOT NULL, model TEXT, created REAL NOT NULL,\n"
-	"  ends REAL NOT NULL, comment TEXT);\n"
-	"CREATE TABLE outbox (\n"
-	"  id INTEGER PRIMARY KEY, receiver TEXT NOT NULL, alert_id INTEGER,\n"
-	"  kind TEXT NOT NULL, payload TEXT NOT NULL, created REAL NOT NULL,\n"
-	"  next_attempt REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,\n"
-	"  status TEXT NOT NULL DEFAULT 'pending', last_error TEXT, delivered_at REAL);\n"
-	"CREATE INDEX outbox_pending ON outbox (receiver, next_attempt) WHERE status = 'pending';\n";
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+    "CREATE TABLE models (\n"
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, task TEXT,\n"
+    "  created REAL NOT NULL, last_event REAL);\n"
+    "CREATE TABLE features (\n"
+    "  model_id INTEGER NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL,\n"
+    "  source TEXT NOT NULL DEFAULT 'observed', PRIMARY KEY (model_id, name)) WITHOUT ROWID;\n"
+    "CREATE TABLE agents (\n"
+    "  agent_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL DEFAULT 0,\n"
+    "  last_seen REAL, batches INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,\n"
+    "  received INTEGER, rejected INTEGER, spool_dropped INTEGER, spool_bytes INTEGER,\n"
+    "  started REAL) WITHOUT ROWID;\n"
+    "CREATE TABLE batches_seen (\n"
+    "  agent_id TEXT NOT NULL, seq INTEGER NOT NULL, received REAL NOT NULL,\n"
+    "  PRIMARY KEY (agent_id, seq)) WITHOUT ROWID;\n"
+    "CREATE TABLE events (\n"
+    "  id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, req_id TEXT, ts REAL NOT NULL,\n"
+    "  window_start INTEGER NOT NULL, latency_ms REAL, error INTEGER NOT NULL DEFAULT 0,\n"
+    "  version TEXT, features TEXT, pred_num REAL, pred_str TEXT, score REAL, scores TEXT,\n"
+    "  label_num REAL, label_str TEXT, label_ts REAL);\n"
+    "CREATE INDEX events_by_window ON events (model_id, window_start);\n"
+    "CREATE INDEX events_by_req ON events (model_id, req_id) WHERE req_id IS NOT NULL;\n"
+    "CREATE INDEX events_by_ts ON events (ts);\n"
+    "CREATE TABLE pending_labels (\n"
+    "  model_id INTEGER NOT NULL, req_id TEXT NOT NULL, label_num REAL, label_str TEXT,\n"
+    "  ts REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (model_id, req_id)) WITHOUT ROWID;\n"
+    "CREATE INDEX pending_labels_by_expiry ON pending_labels (expires);\n"
+    "CREATE TABLE windows (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,\n"
+    "  count INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,\n"
+    "  sampled INTEGER NOT NULL DEFAULT 0, latency_sketch BLOB,\n"
+    "  labelled INTEGER NOT NULL DEFAULT 0,\n"
+    "  p50 REAL, p90 REAL, p95 REAL, p99 REAL, p999 REAL, max REAL, mean REAL,\n"
+    "  provisional INTEGER NOT NULL DEFAULT 1, dirty INTEGER NOT NULL DEFAULT 1,\n"
+    "  analyzed REAL, PRIMARY KEY (model_id, start)) WITHOUT ROWID;\n"
+    "CREATE INDEX windows_dirty ON windows (dirty) WHERE dirty = 1;\n"
+    "CREATE TABLE window_features (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL, feature TEXT NOT NULL,\n"
+    "  kind INTEGER NOT NULL, n INTEGER NOT NULL DEFAULT 0,\n"
+    "  missing INTEGER NOT NULL DEFAULT 0, type_errors INTEGER NOT NULL DEFAULT 0,\n"
+    "  out_of_range INTEGER NOT NULL DEFAULT 0, new_category INTEGER NOT NULL DEFAULT 0,\n"
+    "  sample BLOB, PRIMARY KEY (model_id, start, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE drift (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL, feature TEXT NOT NULL,\n"
+    "  kind INTEGER NOT NULL, n INTEGER NOT NULL, n_ref INTEGER,\n"
+    "  missing_rate REAL, type_error_rate REAL, out_of_range_rate REAL,\n"
+    "  new_category_rate REAL, ks REAL, ks_p REAL, wasserstein REAL, psi REAL, js REAL,\n"
+    "  chi2 REAL, chi2_p REAL, method TEXT, score REAL, threshold REAL, severity REAL,\n"
+    "  drifted INTEGER, insufficient INTEGER NOT NULL DEFAULT 0, cur_hist TEXT,\n"
+    "  PRIMARY KEY (model_id, start, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE accuracy (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL, labelled INTEGER NOT NULL,\n"
+    "  accuracy REAL, macro_f1 REAL, mae REAL, rmse REAL, est_accuracy REAL,\n"
+    "  est_low REAL, est_high REAL, label_coverage REAL, per_class TEXT,\n"
+    "  PRIMARY KEY (model_id, start)) WITHOUT ROWID;\n"
+    "CREATE TABLE reference (\n"
+    "  model_id INTEGER NOT NULL, feature TEXT NOT NULL, kind INTEGER NOT NULL,\n"
+    "  n INTEGER NOT NULL, profile BLOB NOT NULL, hist TEXT,\n"
+    "  created REAL NOT NULL, PRIMARY KEY (model_id, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE calibration (\n"
+    "  model_id INTEGER PRIMARY KEY, profile BLOB NOT NULL, n INTEGER NOT NULL,\n"
+    "  created REAL NOT NULL);\n"
+    "CREATE TABLE concept_state (\n"
+    "  model_id INTEGER NOT NULL, detector TEXT NOT NULL, state BLOB NOT NULL,\n"
+    "  updated REAL NOT NULL, PRIMARY KEY (model_id, detector)) WITHOUT ROWID;\n"
+    "CREATE TABLE concept_events (\n"
+    "  id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL, ts REAL NOT NULL,\n"
+    "  window_start INTEGER, detector TEXT NOT NULL, detail TEXT);\n"
+    "CREATE INDEX concept_events_by_model ON concept_events (model_id, ts);\n"
+    "CREATE TABLE alerts (\n"
+    "  id INTEGER PRIMARY KEY, rule TEXT NOT NULL, model TEXT NOT NULL,\n"
+    "  feature TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, severity TEXT NOT NULL,\n"
+    "  value REAL, threshold REAL, active_at REAL NOT NULL, fired_at REAL,\n"
+    "  resolved_at REAL, last_notified REAL, fingerprint TEXT NOT NULL,\n"
+    "  acked INTEGER NOT NULL DEFAULT 0, acked_at REAL, summary TEXT, description TEXT,\n"
+    "  updated REAL NOT NULL);\n"
+    "CREATE INDEX alerts_by_key ON alerts (rule, model, feature, state);\n"
+    "CREATE INDEX alerts_by_state ON alerts (state);\n"
+    "CREATE TABLE silences (\n"
+    "  id INTEGER PRIMARY KEY, rule TEXT NOT NULL, model TEXT, created REAL NOT NULL,\n"
+    "  ends REAL NOT NULL, comment TEXT);\n"
+    "CREATE TABLE outbox (\n"
+    "  id INTEGER PRIMARY KEY, receiver TEXT NOT NULL, alert_id INTEGER,\n"
+    "  kind TEXT NOT NULL, payload TEXT NOT NULL, created REAL NOT NULL,\n"
+    "  next_attempt REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "  status TEXT NOT NULL DEFAULT 'pending', last_error TEXT, delivered_at REAL);\n"
+    "CREATE INDEX outbox_pending ON outbox (receiver, next_attempt) WHERE status = 'pending';\n";
 
 static const char *const migrations[] = {schema_v1};
 
-const char *store_schema_sql(void) { return schema_v1; }
+const char *store_schema_sql(void)
+{
+	return schema_v1;
+}
 
 const char *store_errmsg(const struct store *st)
 {
@@ -138,22 +141,23 @@ static int migrate(struct store *st, char *err, size_t errlen)
 
 	if (user_version(st, &v)) {
 		snprintf(err, errlen, "%s: cannot read schema version: %s", st->path,
-			 store_errmsg(st));
+		         store_errmsg(st));
 		return -1;
 	}
 	if (v > n) {
 		snprintf(err, errlen,
-			 "%s: schema version %d is newer than this mlwatch understands (%d); "
-			 "upgrade mlwatch",
-			 st->path, v, n);
+		         "%s: schema version %d is newer than this mlwatch understands (%d); "
+		         "upgrade mlwatch",
+		         st->path, v, n);
 		return -1;
 	}
 	if (v == n)
 		return 0;
 	if (st->mode == STORE_RO) {
-		snprintf(err, errlen,
-			 "%s: schema version %d is older than %d; start mlwatchd once to migrate it",
-			 st->path, v, n);
+		snprintf(
+		    err, errlen,
+		    "%s: schema version %d is older than %d; start mlwatchd once to migrate it",
+		    st->path, v, n);
 		return -1;
 	}
 	for (; v < n; v++) {
@@ -168,7 +172,7 @@ static int migrate(struct store *st, char *err, size_t errlen)
 	return 0;
 fail_rollback:
 	snprintf(err, errlen, "%s: migration to schema %d failed: %s", st->path, v + 1,
-		 store_errmsg(st));
+	         store_errmsg(st));
 	store_exec(st, "ROLLBACK");
 	return -1;
 fail:
@@ -191,7 +195,7 @@ static int create_private(const char *path, char *err, size_t errlen)
 }
 
 int store_open(struct store *st, const char *path, enum store_mode mode, bool synchronous_full,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	int flags = SQLITE_OPEN_NOMUTEX;
 	int rc;
@@ -202,7 +206,7 @@ int store_open(struct store *st, const char *path, enum store_mode mode, bool sy
 		return -1;
 	if (mode != STORE_RW_CREATE && access(path, F_OK) != 0) {
 		snprintf(err, errlen, "%s: no such database (start mlwatchd with --db %s first)",
-			 path, path);
+		         path, path);
 		return -1;
 	}
 	flags |= mode == STORE_RO ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
@@ -214,7 +218,7 @@ int store_open(struct store *st, const char *path, enum store_mode mode, bool sy
 	rc = sqlite3_open_v2(path, &st->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
-			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		         st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, mode == STORE_RO ? 2000 : 10000);
@@ -222,13 +226,13 @@ int store_open(struct store *st, const char *path, enum store_mode mode, bool sy
 		char sql[128];
 		if (store_exec(st, "PRAGMA journal_mode=WAL")) {
 			snprintf(err, errlen, "%s: cannot switch to WAL: %s", path,
-				 store_errmsg(st));
+			         store_errmsg(st));
 			goto fail;
 		}
 		snprintf(sql, sizeof(sql),
-			 "PRAGMA synchronous=%s; PRAGMA temp_store=MEMORY; PRAGMA "
-			 "cache_size=-16384; PRAGMA foreign_keys=OFF",
-			 synchronous_full ? "FULL" : "NORMAL");
+		         "PRAGMA synchronous=%s; PRAGMA temp_store=MEMORY; PRAGMA "
+		         "cache_size=-16384; PRAGMA foreign_keys=OFF",
+		         synchronous_full ? "FULL" : "NORMAL");
 		store_exec(st, sql);
 	}
 	if (migrate(st, err, errlen))
@@ -244,7 +248,7 @@ void store_close(struct store *st)
 	if (st->db) {
 		if (st->mode != STORE_RO)
 			sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-						  NULL);
+			                          NULL);
 		sqlite3_close_v2(st->db);
 	}
 	free(st->path);
@@ -277,7 +281,7 @@ void store_rollback(struct store *st)
 sqlite3_stmt *store_prepare(struct store *st, sqlite3_stmt **slot, const char *sql)
 {
 	if (!*slot && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
-			      SQLITE_OK) {
+	                  SQLITE_OK) {
 		*slot = NULL;
 		return NULL;
 	}
@@ -300,9 +304,9 @@ int store_meta_set(struct store *st, const char *key, const char *value)
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-			       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	                       -1, &s, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);

@@ -48,8 +48,8 @@ struct sqlite3_stmt;
 
 enum store_mode {
 	STORE_RW_CREATE, /* the collector: create (mode 0600) and migrate */
-	STORE_RW,	 /* ack/silence/reference import: must exist, migrate */
-	STORE_RO,	 /* the dashboard: read only, never blocks the writer */
+	STORE_RW,        /* ack/silence/reference import: must exist, migrate */
+	STORE_RO,        /* the dashboard: read only, never blocks the writer */
 };
 
 struct store {
@@ -62,7 +62,7 @@ struct store {
 /* Opens path. synchronous_full selects PRAGMA synchronous=FULL (else NORMAL).
  * Returns 0, or -1 with the reason in err (no store to close). */
 int store_open(struct store *st, const char *path, enum store_mode mode, bool synchronous_full,
-	       char *err, size_t errlen);
+               char *err, size_t errlen);
 /* Checkpoints the WAL (writers) and closes. */
 void store_close(struct store *st);
 

@@ -228,7 +228,7 @@ static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, stru
 	if (pe->id && !event_id_valid(pe->id, strlen(pe->id)))
 		return bad(b, "%s %zu: invalid id", "event", i);
 	if (pe->version && (strlen(pe->version) > EVENT_VERSION_MAX ||
-			    !text_printable(pe->version, strlen(pe->version))))
+	                    !text_printable(pe->version, strlen(pe->version))))
 		return bad(b, "%s %zu: invalid version", "event", i);
 	if (!isfinite(pe->ts) || pe->ts < 0)
 		return bad(b, "%s %zu: invalid ts", "event", i);
@@ -285,14 +285,13 @@ static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, stru
 		}
 		ev->n_scores = pe->n_scores;
 	}
-	if (value_from_pb(pe->prediction, &ev->prediction) ||
-	    value_from_pb(pe->label, &ev->label))
+	if (value_from_pb(pe->prediction, &ev->prediction) || value_from_pb(pe->label, &ev->label))
 		return bad(b, "%s %zu: invalid prediction or label", "event", i);
 	return 0;
 }
 
 int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wire_batch *b,
-		      char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	PbBatch *pb;
 
@@ -310,14 +309,15 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 		return -1;
 	}
 	if (pb->protocol != WIRE_PROTOCOL) {
-		snprintf(err, errlen, "protocol version %u not supported (this collector speaks %d)",
-			 pb->protocol, WIRE_PROTOCOL);
+		snprintf(err, errlen,
+		         "protocol version %u not supported (this collector speaks %d)",
+		         pb->protocol, WIRE_PROTOCOL);
 		goto fail;
 	}
 	size_t idlen = strlen(pb->agent_id);
 	if (idlen < 1 || idlen > WIRE_AGENT_ID_MAX || !text_printable(pb->agent_id, idlen)) {
 		snprintf(err, errlen, "agent_id must be 1-%d printable characters",
-			 WIRE_AGENT_ID_MAX);
+		         WIRE_AGENT_ID_MAX);
 		goto fail;
 	}
 	if (pb->has_token && pb->token.len > WIRE_TOKEN_MAX) {
@@ -452,7 +452,7 @@ int wire_encode_reply(const struct wire_reply *r, uint8_t **out, size_t *len)
 }
 
 int wire_decode_reply(const uint8_t *buf, size_t len, struct wire_reply *r, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	Mlwatch__Wire__Reply *pb;
 

@@ -15,11 +15,11 @@
 #include "arena.h"
 #include "event.h"
 
-#define WIRE_PROTOCOL 1
-#define WIRE_MAX_MESSAGE (64u << 20) /* default cap on an encoded batch */
+#define WIRE_PROTOCOL     1
+#define WIRE_MAX_MESSAGE  (64u << 20) /* default cap on an encoded batch */
 #define WIRE_AGENT_ID_MAX 128
-#define WIRE_TOKEN_MAX 1024
-#define WIRE_SKETCH_MAX (64u << 10)
+#define WIRE_TOKEN_MAX    1024
+#define WIRE_SKETCH_MAX   (64u << 10)
 
 /* 100% of one model's traffic in one second of event time. */
 struct wire_summary {
@@ -67,7 +67,7 @@ int wire_encode_batch(const struct wire_batch *b, uint8_t **out, size_t *len);
  * reason in err when the message as a whole is unusable (too large, not a
  * Batch, bad header). On -1 nothing needs freeing; on 0 call wire_batch_free. */
 int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wire_batch *out,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 void wire_batch_free(struct wire_batch *b);
 
 enum wire_status {
@@ -89,6 +89,6 @@ struct wire_reply {
 
 int wire_encode_reply(const struct wire_reply *r, uint8_t **out, size_t *len);
 int wire_decode_reply(const uint8_t *buf, size_t len, struct wire_reply *r, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 #endif

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The first byte picks the body kind so one corpus covers both. */
 	enum event_body_kind kind = data[0] & 1 ? EVENT_BODY_LABELS : EVENT_BODY_EVENTS;
 	if (event_parse_body((const char *)data + 1, size - 1, kind, 1764072000.0, 10000, &b,
-			     &err) != 0)
+	                     &err) != 0)
 		event_error_format(&err, msg, sizeof(msg));
 	event_batch_reset(&b);
 	return 0;

@@ -69,17 +69,17 @@ Test(cli, help_exits_zero_with_usage)
 	}
 	struct run r;
 	run(&r, "mlwatch-agent", (const char *[]){"--help", NULL});
-	for (const char *const *f = (const char *[]){"--collector", "--http", "--listen-dgram",
-						     "--tail", "--state-dir", "--spool-dir",
-						     "--spool-max", "--sample-rate", "--token-file",
-						     "--agent-id", "--tls-ca", "--tls-cert",
-						     "--tls-key", "--log-level", NULL};
+	for (const char *const *f =
+	         (const char *[]){"--collector", "--http", "--listen-dgram", "--tail",
+	                          "--state-dir", "--spool-dir", "--spool-max", "--sample-rate",
+	                          "--token-file", "--agent-id", "--tls-ca", "--tls-cert",
+	                          "--tls-key", "--log-level", NULL};
 	     *f; f++)
 		cr_assert(strstr(r.out, *f), "agent --help lacks %s", *f);
 	run(&r, "mlwatchd", (const char *[]){"--help", NULL});
-	for (const char *const *f = (const char *[]){"--db", "--listen", "--http", "--token-file",
-						     "--window", "--insecure", "--tls-ca",
-						     "--tls-cert", "--tls-key", NULL};
+	for (const char *const *f =
+	         (const char *[]){"--db", "--listen", "--http", "--token-file", "--window",
+	                          "--insecure", "--tls-ca", "--tls-cert", "--tls-key", NULL};
 	     *f; f++)
 		cr_assert(strstr(r.out, *f), "mlwatchd --help lacks %s", *f);
 }
@@ -106,7 +106,8 @@ static void usage_error(const char *prog, const char *const *args, const char *w
 	cr_assert_eq(r.status, 2, "%s: status %d, stderr %s", prog, r.status, r.err);
 	cr_assert_eq(strncmp(r.err, prefix, strlen(prefix)), 0, "stderr: %s", r.err);
 	cr_assert(strstr(r.err, want), "'%s' lacks '%s'", r.err, want);
-	cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "more than one line: %s", r.err);
+	cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "more than one line: %s",
+	             r.err);
 	cr_assert_str_eq(r.out, "");
 }
 
@@ -134,7 +135,7 @@ Test(cli, config_errors_cite_file_and_line)
 	snprintf(want, sizeof(want), "%s:3: unknown key 'spool_maxx' in [agent]", path);
 	usage_error("mlwatch-agent", (const char *[]){"--config", path, NULL}, want);
 	usage_error("mlwatchd", (const char *[]){"--config", "/nonexistent.conf", NULL},
-		    "/nonexistent.conf: cannot open");
+	            "/nonexistent.conf: cannot open");
 	h_rmtree(dir);
 	free(dir);
 }

@@ -61,7 +61,10 @@ Test(demo, headless_alerts_fire_signed, .timeout = 150)
 static struct tt_tmux tm;
 
 /* Runs even when an assertion ends the test: no tmux server outlives it. */
-static void stop_tmux(void) { tt_tmux_stop(&tm); }
+static void stop_tmux(void)
+{
+	tt_tmux_stop(&tm);
+}
 
 Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150, .fini = stop_tmux)
 {
@@ -70,9 +73,10 @@ Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150, .fini = st
 	char cmd[2048];
 	int status = -1;
 
-	snprintf(cmd, sizeof(cmd), "env -u CI -u NO_COLOR TMPDIR=%s TZ=UTC LC_ALL=C.UTF-8 "
-				   "TERM=tmux-256color %s demo",
-		 tmp, bin);
+	snprintf(cmd, sizeof(cmd),
+	         "env -u CI -u NO_COLOR TMPDIR=%s TZ=UTC LC_ALL=C.UTF-8 "
+	         "TERM=tmux-256color %s demo",
+	         tmp, bin);
 	double t0 = h_now();
 	cr_assert_eq(tt_tmux_start(&tm, 120, 40, cmd), 0);
 	char *s = tt_tmux_wait(&tm, "fraud", 30);

@@ -307,7 +307,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 }
 
 int h_http(const char *method, const char *url, const char *body, size_t len,
-	   const char *const *headers, bool chunked, struct h_http *out)
+           const char *const *headers, bool chunked, struct h_http *out)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hl = NULL;

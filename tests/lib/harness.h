@@ -57,7 +57,7 @@ struct h_http {
  * chunked sends the body with Transfer-Encoding: chunked. Returns 0 when a
  * response arrived (any status), -1 on connection failure. */
 int h_http(const char *method, const char *url, const char *body, size_t len,
-	   const char *const *headers, bool chunked, struct h_http *out);
+           const char *const *headers, bool chunked, struct h_http *out);
 void h_http_free(struct h_http *r);
 
 /* Sleeps for s seconds. */

@@ -74,38 +74,38 @@ Test(config, defaults)
 Test(config, full_file)
 {
 	cr_assert_eq(load("; comment\n"
-			  "[agent]\n"
-			  "collector = tls+tcp://10.0.0.5:7070\n"
-			  "spool_max = 1GiB\n"
-			  "sample_rate = 0.25\n"
-			  "tail = /var/log/a.jsonl\n"
-			  "tail = /var/log/b.jsonl\n"
-			  "batch_max_delay = 50ms ; inline comment\n"
-			  "\n[collector]\n"
-			  "window = 5m\n"
-			  "insecure = yes\n"
-			  "retention_raw = 2w\n"
-			  "synchronous = full\n"
-			  "[tui]\ninterval = 2s\nno_color = true\n"
-			  "[model fraud]\n"
-			  "sample_rate = 0.1\n"
-			  "kind.zip = categorical\n"
-			  "method.amount = psi\n"
-			  "threshold.amount = 0.2\n"
-			  "[alert fraud-p99]\n"
-			  "model = fraud\n"
-			  "expr = p99_latency_ms > 250\n"
-			  "for = 2m\n"
-			  "severity = page\n"
-			  "receivers = oncall, chat\n"
-			  "summary = p99 latency of {model} is {value} ms\n"
-			  "[receiver oncall]\n"
-			  "type = pagerduty\n"
-			  "routing_key_file = /etc/mlwatch/pd.key\n"
-			  "[receiver chat]\n"
-			  "type = slack\n"
-			  "url = https://hooks.slack.example/T0\n"),
-		     0, "%s", err);
+	                  "[agent]\n"
+	                  "collector = tls+tcp://10.0.0.5:7070\n"
+	                  "spool_max = 1GiB\n"
+	                  "sample_rate = 0.25\n"
+	                  "tail = /var/log/a.jsonl\n"
+	                  "tail = /var/log/b.jsonl\n"
+	                  "batch_max_delay = 50ms ; inline comment\n"
+	                  "\n[collector]\n"
+	                  "window = 5m\n"
+	                  "insecure = yes\n"
+	                  "retention_raw = 2w\n"
+	                  "synchronous = full\n"
+	                  "[tui]\ninterval = 2s\nno_color = true\n"
+	                  "[model fraud]\n"
+	                  "sample_rate = 0.1\n"
+	                  "kind.zip = categorical\n"
+	                  "method.amount = psi\n"
+	                  "threshold.amount = 0.2\n"
+	                  "[alert fraud-p99]\n"
+	                  "model = fraud\n"
+	                  "expr = p99_latency_ms > 250\n"
+	                  "for = 2m\n"
+	                  "severity = page\n"
+	                  "receivers = oncall, chat\n"
+	                  "summary = p99 latency of {model} is {value} ms\n"
+	                  "[receiver oncall]\n"
+	                  "type = pagerduty\n"
+	                  "routing_key_file = /etc/mlwatch/pd.key\n"
+	                  "[receiver chat]\n"
+	                  "type = slack\n"
+	                  "url = https://hooks.slack.example/T0\n"),
+	             0, "%s", err);
 	cr_assert_str_eq(cfg.agent.collector, "tls+tcp://10.0.0.5:7070");
 	cr_assert_eq(cfg.agent.spool_max, 1ull << 30);
 	cr_assert_float_eq(cfg.agent.sample_rate, 0.25, 0);
@@ -169,7 +169,8 @@ Test(config, errors_cite_file_and_line)
 	fails_at("[receiver r]\nurl = http://x\n", 1, "has no 'type'");
 	fails_at("[receiver r]\ntype = webhook\n", 1, "needs a 'url'");
 	fails_at("[receiver r]\ntype = pagerduty\n", 1, "routing_key_file");
-	fails_at("[receiver r]\ntype = carrier-pigeon\n", 2, "webhook|alertmanager|slack|pagerduty");
+	fails_at("[receiver r]\ntype = carrier-pigeon\n", 2,
+	         "webhook|alertmanager|slack|pagerduty");
 	fails_at("[alert a]\nexpr = rps > 1\nreceivers = nobody\n", 1, "receiver 'nobody'");
 	fails_at("[agent\nhttp = off\n", 1, "syntax error");
 	fails_at("just text\n", 1, "syntax error");
@@ -190,12 +191,13 @@ Test(config, durations)
 	static const struct {
 		const char *s;
 		int64_t ms;
-	} ok[] = {{"90s", 90000},     {"5m", 300000},	  {"4h", 14400000}, {"7d", 604800000},
-		  {"200ms", 200},     {"1w", 604800000}, {"1.5h", 5400000}, {"0.5s", 500},
-		  {"30", 30000},      {"0s", 0},	 {"0", 0},	    {"2.25m", 135000},
-		  {"365d", 31536000000ll}};
-	static const char *const bad[] = {"", "s", "5 m", "-5s", "5x", "1.0005s", "5S", "+5s",
-					  "1e3s", "5mm", "nan", "inf", "5m3s", "99999999999999999d"};
+	} ok[] = {{"90s", 90000},         {"5m", 300000},    {"4h", 14400000},  {"7d", 604800000},
+	          {"200ms", 200},         {"1w", 604800000}, {"1.5h", 5400000}, {"0.5s", 500},
+	          {"30", 30000},          {"0s", 0},         {"0", 0},          {"2.25m", 135000},
+	          {"365d", 31536000000ll}};
+	static const char *const bad[] = {
+	    "",    "s",    "5 m", "-5s", "5x",  "1.0005s", "5S",
+	    "+5s", "1e3s", "5mm", "nan", "inf", "5m3s",    "99999999999999999d"};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		int64_t ms = -1;
 		cr_assert_eq(config_parse_duration(ok[i].s, &ms), 0, "%s", ok[i].s);
@@ -218,11 +220,20 @@ Test(config, sizes)
 	static const struct {
 		const char *s;
 		uint64_t n;
-	} ok[] = {{"256MiB", 268435456ull}, {"8MB", 8000000},	    {"1024", 1024},
-		  {"64KiB", 65536},	    {"1GiB", 1073741824ull}, {"2TiB", 2199023255552ull},
-		  {"1.5KiB", 1536},	    {"10B", 10},	     {"3KB", 3000},
-		  {"1GB", 1000000000ull},   {"1TB", 1000000000000ull}, {"0", 0}};
-	static const char *const bad[] = {"", "MiB", "12x", "-1", "1.5", "1 MiB", "5mib", "1.0000001KiB", "1e3"};
+	} ok[] = {{"256MiB", 268435456ull},
+	          {"8MB", 8000000},
+	          {"1024", 1024},
+	          {"64KiB", 65536},
+	          {"1GiB", 1073741824ull},
+	          {"2TiB", 2199023255552ull},
+	          {"1.5KiB", 1536},
+	          {"10B", 10},
+	          {"3KB", 3000},
+	          {"1GB", 1000000000ull},
+	          {"1TB", 1000000000000ull},
+	          {"0", 0}};
+	static const char *const bad[] = {"",      "MiB",  "12x",          "-1", "1.5",
+	                                  "1 MiB", "5mib", "1.0000001KiB", "1e3"};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		uint64_t n = 1;
 		cr_assert_eq(config_parse_size(ok[i].s, &n), 0, "%s", ok[i].s);
@@ -257,7 +268,9 @@ Test(config, flags_override_the_file)
 	cr_assert_eq(config_set(&cfg, CONFIG_AGENT, "spool-max", "2 MiB", err, sizeof(err)), -2);
 	cr_assert(strstr(err, "bad size"), "%s", err);
 	cr_assert_eq(config_set(&cfg, CONFIG_AGENT, "no-such", "1", err, sizeof(err)), -1);
-	cr_assert_eq(config_set(&cfg, CONFIG_AGENT, "listen-dgram", "udp://127.0.0.1:9", err, sizeof(err)), 0);
+	cr_assert_eq(
+	    config_set(&cfg, CONFIG_AGENT, "listen-dgram", "udp://127.0.0.1:9", err, sizeof(err)),
+	    0);
 	cr_assert_eq(cfg.agent.listen_dgram.n, 1);
 	cr_assert_eq(config_key_is_bool(CONFIG_COLLECTOR, "insecure"), 1);
 	cr_assert_eq(config_key_is_bool(CONFIG_COLLECTOR, "db"), 0);

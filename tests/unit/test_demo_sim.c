@@ -39,14 +39,14 @@ static void run(double t, int n, struct stats *st)
 		int len = demo_sim_event(&s, t, 1764072000, buf, sizeof(buf), &tr);
 		cr_assert_gt(len, 0);
 		if (i < 200) { /* every event is valid by the contract */
-			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_EVENTS, 1764072000,
-						      10, &b, &err),
-				     0, "%s: %s", buf, err.reason);
+			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_EVENTS,
+			                              1764072000, 10, &b, &err),
+			             0, "%s: %s", buf, err.reason);
 			cr_assert_eq(b.events[b.n_events - 1].n_features, 12);
 			len = demo_sim_label(&tr, 1764072030, buf, sizeof(buf));
-			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_LABELS, 1764072030,
-						      10, &b, &err),
-				     0, "%s", buf);
+			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_LABELS,
+			                              1764072030, 10, &b, &err),
+			             0, "%s", buf);
 		}
 		st->acc += tr.label_fraud == tr.predicted_fraud;
 		st->conf += tr.confidence;
@@ -71,10 +71,12 @@ Test(demo_sim, calibrated_before_and_changed_after)
 	run(0, 40000, &before);
 	run(60, 40000, &after);
 	/* Calibrated: realized accuracy close to the mean confidence. */
-	cr_assert_lt(fabs(before.acc - before.conf), 0.01, "acc %.3f conf %.3f", before.acc, before.conf);
+	cr_assert_lt(fabs(before.acc - before.conf), 0.01, "acc %.3f conf %.3f", before.acc,
+	             before.conf);
 	cr_assert_gt(before.acc, 0.9);
 	/* Concept drift: accuracy falls while confidence barely moves. */
-	cr_assert_lt(after.acc, before.acc - 0.08, "acc before %.3f after %.3f", before.acc, after.acc);
+	cr_assert_lt(after.acc, before.acc - 0.08, "acc before %.3f after %.3f", before.acc,
+	             after.acc);
 	cr_assert_gt(after.conf - after.acc, 0.08);
 	/* Gradual shift complete by 60 s: log(amount) up by 1.2. */
 	cr_assert_lt(fabs(after.log_amount - before.log_amount - 1.2), 0.05);

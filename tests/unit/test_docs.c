@@ -23,8 +23,8 @@ static void check_key(const char *section, const char *key, const char *def, voi
 
 	(void)def;
 	/* "kind.*" is documented as \fBkind.\fR\fIFEATURE\fR */
-	snprintf(needle, sizeof(needle), "\\fB%.*s\\fR", star ? (int)(star - key) : (int)strlen(key),
-		 key);
+	snprintf(needle, sizeof(needle), "\\fB%.*s\\fR",
+	         star ? (int)(star - key) : (int)strlen(key), key);
 	if (!strstr(c->page, needle)) {
 		cr_log_error("mlwatch.conf(5) does not document [%s] %s", section, key);
 		c->missing++;
@@ -55,15 +55,17 @@ Test(docs, man_pages_render_without_warnings)
 		if (n < 3 || e->d_name[n - 2] != '.' || !strchr("158", e->d_name[n - 1]))
 			continue;
 		char cmd[1024];
-		snprintf(cmd, sizeof(cmd),
-			 "MANWIDTH=80 man --warnings -l '%s/%s' 2>&1 >/dev/null | grep -c . || true",
-			 dir, e->d_name);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "MANWIDTH=80 man --warnings -l '%s/%s' 2>&1 >/dev/null | grep -c . || true",
+		    dir, e->d_name);
 		FILE *p = popen(cmd, "r");
 		int warnings = -1;
 		cr_assert_not_null(p);
 		cr_assert_eq(fscanf(p, "%d", &warnings), 1);
 		pclose(p);
-		cr_assert_eq(warnings, 0, "man --warnings -l %s: %d warning lines", e->d_name, warnings);
+		cr_assert_eq(warnings, 0, "man --warnings -l %s: %d warning lines", e->d_name,
+		             warnings);
 		pages++;
 	}
 	closedir(d);

@@ -14,13 +14,25 @@ static struct event_batch batch;
 static struct event_error err;
 static char msg[512];
 
-static void setup(void) { event_batch_init(&batch); }
-static void teardown(void) { event_batch_reset(&batch); }
+static void setup(void)
+{
+	event_batch_init(&batch);
+}
+static void teardown(void)
+{
+	event_batch_reset(&batch);
+}
 
 TestSuite(event, .init = setup, .fini = teardown);
 
-static int parse(const char *body) { return event_parse_body(body, strlen(body), EVENT_BODY_EVENTS, NOW, 100000, &batch, &err); }
-static int parse_labels(const char *body) { return event_parse_body(body, strlen(body), EVENT_BODY_LABELS, NOW, 100000, &batch, &err); }
+static int parse(const char *body)
+{
+	return event_parse_body(body, strlen(body), EVENT_BODY_EVENTS, NOW, 100000, &batch, &err);
+}
+static int parse_labels(const char *body)
+{
+	return event_parse_body(body, strlen(body), EVENT_BODY_LABELS, NOW, 100000, &batch, &err);
+}
 
 /* Expects body to be rejected with field and a reason containing why. */
 static void rejects(const char *body, const char *field, const char *why)
@@ -31,17 +43,20 @@ static void rejects(const char *body, const char *field, const char *why)
 	cr_assert_eq(rc, -1, "accepted: %s", body);
 	cr_assert_str_eq(err.field, field, "field for %s: got '%s' (%s)", body, err.field, msg);
 	if (why)
-		cr_assert(strstr(err.reason, why), "reason for %s: '%s' lacks '%s'", body, err.reason, why);
+		cr_assert(strstr(err.reason, why), "reason for %s: '%s' lacks '%s'", body,
+		          err.reason, why);
 	cr_assert_eq(batch.n_events, before, "a rejected request kept events");
 }
 
 Test(event, full_example)
 {
-	const char *b = "{\"model\": \"fraud\", \"version\": \"v3\", \"id\": \"req-81723\", \"ts\": 1764072000.123,"
-			" \"latency_ms\": 12.5, \"error\": false,"
-			" \"features\": {\"amount\": 129.5, \"country\": \"DE\", \"age\": null, \"vip\": true},"
-			" \"prediction\": \"fraud\", \"score\": 0.93, \"label\": null,"
-			" \"scores\": {\"fraud\": 0.93, \"legit\": 0.07}}";
+	const char *b =
+	    "{\"model\": \"fraud\", \"version\": \"v3\", \"id\": \"req-81723\", \"ts\": "
+	    "1764072000.123,"
+	    " \"latency_ms\": 12.5, \"error\": false,"
+	    " \"features\": {\"amount\": 129.5, \"country\": \"DE\", \"age\": null, \"vip\": true},"
+	    " \"prediction\": \"fraud\", \"score\": 0.93, \"label\": null,"
+	    " \"scores\": {\"fraud\": 0.93, \"legit\": 0.07}}";
 	cr_assert_eq(parse(b), 0);
 	cr_assert_eq(batch.n_events, 1);
 	const struct event *e = &batch.events[0];
@@ -129,7 +144,7 @@ Test(event, ts_rules)
 	rejects("{\"model\":\"m\",\"ts\":1e300}", "ts", "future");
 	rejects("{\"model\":\"m\",\"ts\":1e999}", "ts", NULL);
 	cr_assert_eq(parse("{\"model\":\"m\",\"ts\":1764072299}"), 0); /* within 300 s */
-	cr_assert_eq(parse("{\"model\":\"m\",\"ts\":1000000000}"), 0);	/* old is fine */
+	cr_assert_eq(parse("{\"model\":\"m\",\"ts\":1000000000}"), 0); /* old is fine */
 }
 
 Test(event, latency_error_score_rules)
@@ -164,7 +179,8 @@ Test(event, feature_rules)
 	rejects("{\"model\":\"m\",\"features\":{\"\":1}}", "features.", "1-128");
 	rejects("{\"model\":\"m\",\"features\":{\"a\\u0007b\":1}}", "features.a\ab", "printable");
 	rejects("{\"model\":\"m\",\"features\":{\"a\\nb\":1}}", "features.a\nb", "printable");
-	rejects("{\"model\":\"m\",\"features\":{\"x\":{\"nested\":1}}}", "features.x", "number, a string");
+	rejects("{\"model\":\"m\",\"features\":{\"x\":{\"nested\":1}}}", "features.x",
+	        "number, a string");
 	rejects("{\"model\":\"m\",\"features\":{\"x\":[1]}}", "features.x", "number, a string");
 	rejects("{\"model\":\"m\",\"features\":{\"x\":1,\"x\":2}}", "features.x", "twice");
 	char name[200], body[400];
@@ -311,7 +327,8 @@ Test(event, body_level_errors)
 	cr_assert(strstr(err.reason, "JSON object"));
 	cr_assert_eq(parse("{\"model\":\"a\""), -1); /* truncated */
 	const char nul[] = "{\"model\":\"a\"}\0{}";
-	cr_assert_eq(event_parse_body(nul, sizeof(nul) - 1, EVENT_BODY_EVENTS, NOW, 10, &batch, &err), -1);
+	cr_assert_eq(
+	    event_parse_body(nul, sizeof(nul) - 1, EVENT_BODY_EVENTS, NOW, 10, &batch, &err), -1);
 	cr_assert(strstr(err.reason, "NUL"));
 }
 
@@ -327,7 +344,10 @@ Test(event, item_limit)
 
 Test(event, labels)
 {
-	cr_assert_eq(parse_labels("{\"model\":\"fraud\",\"id\":\"req-1\",\"label\":\"legit\",\"ts\":1764071000}"), 0);
+	cr_assert_eq(
+	    parse_labels(
+	        "{\"model\":\"fraud\",\"id\":\"req-1\",\"label\":\"legit\",\"ts\":1764071000}"),
+	    0);
 	cr_assert_eq(batch.n_labels, 1);
 	cr_assert_str_eq(batch.labels[0].id, "req-1");
 	cr_assert_eq(batch.labels[0].label.kind, VALUE_STRING);

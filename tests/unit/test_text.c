@@ -11,13 +11,15 @@
 Test(text, utf8_validity)
 {
 	cr_assert(text_utf8_valid("plain", 5));
-	cr_assert(text_utf8_valid("gr\xc3\xb6\xc3\x9f" "e", 7));
+	cr_assert(text_utf8_valid("gr\xc3\xb6\xc3\x9f"
+	                          "e",
+	                          7));
 	cr_assert(text_utf8_valid("\xf0\x9f\x98\x80", 4));     /* emoji */
-	cr_assert_not(text_utf8_valid("\xc0\xaf", 2));	      /* overlong '/' */
+	cr_assert_not(text_utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
 	cr_assert_not(text_utf8_valid("\xe0\x80\xaf", 3));     /* overlong */
 	cr_assert_not(text_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
 	cr_assert_not(text_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	cr_assert_not(text_utf8_valid("\xe2\x82", 2));	      /* truncated */
+	cr_assert_not(text_utf8_valid("\xe2\x82", 2));         /* truncated */
 	cr_assert_not(text_utf8_valid("\x80", 1));
 	cr_assert_not(text_utf8_valid("\xff", 1));
 }
@@ -55,7 +57,8 @@ Test(clock, rfc3339)
 	cr_assert_eq(clock_parse_rfc3339("2024-01-01", &t), -1);
 	cr_assert_eq(clock_parse_rfc3339("2024-01-01T00:00:00Zjunk", &t), -1);
 	char buf[40];
-	cr_assert_str_eq(clock_format_rfc3339(1764072000.123, buf, sizeof(buf)), "2025-11-25T12:00:00.123Z");
+	cr_assert_str_eq(clock_format_rfc3339(1764072000.123, buf, sizeof(buf)),
+	                 "2025-11-25T12:00:00.123Z");
 	cr_assert_eq(clock_parse_rfc3339(buf, &t), 0);
 	cr_assert_float_eq(t, 1764072000.123, 1e-6);
 	cr_assert_gt(clock_now(), 1.7e9);
@@ -79,8 +82,10 @@ Test(log, format_and_quote)
 	fclose(f);
 	unlink(path);
 	/* 2026-11-25T12:00:00.123Z info test batch stored agent="a b\"\x0a" seq=42 */
-	cr_assert_eq(strlen(line) > 25 && line[4] == '-' && line[10] == 'T' && line[23] == 'Z', 1, "%s", line);
-	cr_assert(strstr(line, " info test batch stored agent=\"a b\\\"\\x0a\" seq=42\n"), "%s", line);
+	cr_assert_eq(strlen(line) > 25 && line[4] == '-' && line[10] == 'T' && line[23] == 'Z', 1,
+	             "%s", line);
+	cr_assert(strstr(line, " info test batch stored agent=\"a b\\\"\\x0a\" seq=42\n"), "%s",
+	          line);
 	enum log_level lv;
 	cr_assert_eq(log_level_parse("warn", &lv), 0);
 	cr_assert_eq(lv, LOG_WARN);

@@ -16,7 +16,10 @@ static uint64_t rnd(void)
 	rng ^= rng << 17;
 	return rng;
 }
-static double rndu(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
+static double rndu(void)
+{
+	return (double)(rnd() >> 11) / 9007199254740992.0;
+}
 
 static const char *pick(struct arena *a, const char *prefix, int n)
 {
@@ -28,9 +31,17 @@ static const char *pick(struct arena *a, const char *prefix, int n)
 static void random_value(struct arena *a, struct value *v)
 {
 	switch (rnd() % 3) {
-	case 0: v->kind = VALUE_NONE; break;
-	case 1: v->kind = VALUE_NUMBER; v->num = rndu() * 100 - 50; break;
-	default: v->kind = VALUE_STRING; v->str = pick(a, "class-", 5); break;
+	case 0:
+		v->kind = VALUE_NONE;
+		break;
+	case 1:
+		v->kind = VALUE_NUMBER;
+		v->num = rndu() * 100 - 50;
+		break;
+	default:
+		v->kind = VALUE_STRING;
+		v->str = pick(a, "class-", 5);
+		break;
 	}
 }
 
@@ -251,7 +262,8 @@ Test(wire, corrupted_buffers_never_crash)
 		if (wire_decode_batch(buf, len, 0, &out, err, sizeof(err)) == 0) {
 			/* Whatever decoded must satisfy the rules. */
 			for (size_t i = 0; i < out.n_events; i++) {
-				cr_assert(event_model_name_valid(out.events[i].model, strlen(out.events[i].model)));
+				cr_assert(event_model_name_valid(out.events[i].model,
+				                                 strlen(out.events[i].model)));
 				cr_assert(isfinite(out.events[i].ts));
 				for (size_t k = 0; k < out.events[i].n_features; k++)
 					if (out.events[i].features[k].kind == FEATURE_NUMERIC)
@@ -316,7 +328,8 @@ Test(wire, invalid_items_are_skipped_and_counted)
 	cr_assert_eq(wire_decode_batch(buf, len, 0, &out, err, sizeof(err)), 0);
 	cr_assert_eq(out.n_events, 1);
 	cr_assert_eq(out.n_invalid, 2);
-	cr_assert(strstr(out.first_invalid, "event 1: invalid model name"), "%s", out.first_invalid);
+	cr_assert(strstr(out.first_invalid, "event 1: invalid model name"), "%s",
+	          out.first_invalid);
 	wire_batch_free(&out);
 	free(buf);
 	arena_reset(&a);
@@ -344,7 +357,8 @@ Test(wire, header_rules)
 
 Test(wire, reply_round_trip)
 {
-	struct wire_reply r = {.seq = 42, .status = WIRE_BUSY, .duplicate = true, .stored = 7, .rejected = 1};
+	struct wire_reply r = {
+	    .seq = 42, .status = WIRE_BUSY, .duplicate = true, .stored = 7, .rejected = 1};
 	struct wire_reply o;
 	uint8_t *buf;
 	size_t len;
