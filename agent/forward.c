@@ -35,6 +35,7 @@ struct slot {
 	int rv;
 	struct wire_reply reply;
 	char err[128];
+	double sent_at; /* clock_mono() of the send */
 };
 
 struct mark_wait {
@@ -353,6 +354,7 @@ static int send_batch(struct forward *f, struct slot *s, struct obatch *b)
 	s->err[0] = '\0';
 	memset(&s->reply, 0, sizeof(s->reply));
 	s->state = SLOT_SENDING;
+	s->sent_at = clock_mono();
 	b->attempts++;
 	if (b->attempts > 1)
 		stats_add(ST_SEND_RETRIES, 1);
@@ -534,6 +536,52 @@ static bool memory_empty(struct forward *f)
 	return !f->q_head && !f->retry && f->busy == 0;
 }
 
+/* A batch unanswered (in flight, or failing again and again) for longer
+ * than stuck_s is copied to the spool and counted as safe, so a hung
+ * collector cannot hold back the tail positions and the done watermark of
+ * every later batch; the attempt in memory goes on, and whichever copy
+ * arrives second is a duplicate the collector ignores. Called with mu held. */
+static void secure_stuck(struct forward *f, double now)
+{
+	double stuck = (double)f->cfg.resend_ms * 3 / 1000.0;
+	if (stuck < 1.0)
+		stuck = 1.0;
+	if (!f->spool)
+		return;
+	for (int i = 0; i < f->n_slots; i++) {
+		struct slot *s = &f->slots[i];
+		struct obatch *b = s->b;
+		if ((s->state == SLOT_SENDING || s->state == SLOT_RECEIVING) && b && b->tracked &&
+		    !b->from_spool && b->buf && now - s->sent_at >= stuck) {
+			struct spool_drop d = {0};
+			if (spool_append(f->spool, b->seq, b->buf, b->len, b->n_events, b->n_labels,
+			                 b->n_counted, &d) < 0)
+				continue;
+			add_spool_drop(&d);
+			stats_add(ST_EVENTS_SPOOLED, b->n_events);
+			stats_add(ST_BATCHES_SPOOLED, 1);
+			log_warn("forward",
+			         "no answer for %.0f s: batch copied to the spool seq=%" PRIu64,
+			         now - s->sent_at, b->seq);
+			mark_safe(f, b);
+			b->tracked = false;
+		}
+	}
+	for (struct obatch *b = f->retry; b; b = b->next) {
+		if (!b->tracked || b->from_spool || !b->buf || now - b->born < stuck)
+			continue;
+		struct spool_drop d = {0};
+		if (spool_append(f->spool, b->seq, b->buf, b->len, b->n_events, b->n_labels,
+		                 b->n_counted, &d) < 0)
+			continue;
+		add_spool_drop(&d);
+		stats_add(ST_EVENTS_SPOOLED, b->n_events);
+		stats_add(ST_BATCHES_SPOOLED, 1);
+		mark_safe(f, b);
+		b->tracked = false;
+	}
+}
+
 static void *thread_main(void *arg)
 {
 	struct forward *f = arg;
@@ -548,6 +596,7 @@ static void *thread_main(void *arg)
 		if (f->stopping && (memory_empty(f) || now >= f->deadline))
 			break;
 		spill_old(f, now, f->stopping && !forward_connected(f));
+		secure_stuck(f, now);
 		dispatch(f, now);
 		if (f->spool && now - f->last_flush >= 1.0) {
 			spool_flush(f->spool, false);
@@ -817,8 +866,10 @@ void forward_stop(struct forward *f, double drain_s)
 	while ((b = f->retry)) {
 		f->retry = b->next;
 		b->next = NULL;
-		if (b->from_spool) {
-			obatch_free(b); /* still on disk, not acknowledged */
+		if (b->from_spool || !b->tracked) {
+			/* Still on disk (not acknowledged), or copied there when it
+			 * got stuck. */
+			obatch_free(b);
 			continue;
 		}
 		if (f->spool && spill(f, b) == 0) {

@@ -156,3 +156,25 @@ Test(forward, stop_spools_what_is_in_memory, .init = setup, .fini = teardown)
 	cr_expect_eq(r.seq, 1);
 	free(r.buf);
 }
+
+Test(forward, a_hung_collector_does_not_hold_back_later_batches, .init = setup, .fini = teardown)
+{
+	fc = fc_start(url);
+	cr_assert_not_null(fc);
+	fc_set_mode(fc, FC_SILENT);   /* connected, reads, never answers */
+	struct forward *f = start(1); /* resend 0.5 s: stuck after 1.5 s */
+	for (uint64_t s = 1; s <= 8; s++)
+		forward_enqueue(f, make(s, 1));
+	for (int i = 0; i < 200 && n_released < 8; i++)
+		h_sleep(0.02);
+	cr_expect_eq(n_released, 8, "in-flight batches were copied to the spool and count as safe");
+	cr_expect_eq(stats_get(ST_BATCHES_SPOOLED), 8);
+	fc_set_mode(fc, FC_OK);
+	cr_assert(fc_wait_events(fc, 8, 10));
+	for (int i = 0; i < 200 && spool_records(sp) > 0; i++)
+		h_sleep(0.02);
+	cr_expect_eq(spool_records(sp), 0, "replayed copies were answered (as duplicates)");
+	cr_expect_eq(fc_events(fc), 8, "stored once");
+	forward_stop(f, 1);
+	forward_free(f);
+}
