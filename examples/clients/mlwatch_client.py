@@ -65,9 +65,9 @@ class HttpClient(object):
     """POSTs to the agent's HTTP input. Thread-safe (no shared state besides settings).
 
     base_url: "http://127.0.0.1:7071" (a trailing /v1/events is tolerated).
-    token:    sent as "Authorization: Bearer <token>", for an authenticating proxy in front of
-              the agent (the agent's own HTTP input has no authentication: keep it on loopback
-              or behind a network policy).
+    token:    sent as "Authorization: Bearer <token>": the agent checks it when started with
+              http_token_file (401 otherwise); an authenticating proxy in front of the agent
+              can use it too.
     retries:  how often to retry on 503 (agent overloaded; Retry-After honoured) or on a
               connection error. 400/413/401 are never retried: they would fail again.
     """
@@ -279,7 +279,7 @@ def main(argv=None):
     ap.add_argument("--rate", type=float, default=0.0,
                     help="events per second (default 0: as fast as possible)")
     ap.add_argument("--token-file", metavar="FILE",
-                    help="file whose first line is a bearer token (for an authenticating proxy)")
+                    help="file whose first line is the bearer token (the agent's http_token_file)")
     ap.add_argument("--seed", type=int, help="random seed, for repeatable traffic")
     args = ap.parse_args(argv)
 
