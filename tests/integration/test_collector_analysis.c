@@ -423,3 +423,46 @@ Test(analysis, open_window_is_provisional_then_final)
 	wc_close(cl);
 	cproc_cleanup(&c);
 }
+
+Test(analysis, concept_drift_on_the_error_stream_is_recorded)
+{
+	struct cproc c;
+	struct wc_client *cl;
+	int64_t first = (int64_t)clock_now() / W * W - 5 * W;
+
+	cproc_init(&c, "ana-concept");
+	const char *args[] = {"--window", "10s", "--analyze-interval", "200ms", NULL};
+	cr_assert_eq(cproc_start(&c, args), 0);
+	cl = client(c.url);
+	/* two closed windows: every prediction right, then every one wrong */
+	for (int w = 0; w < 2; w++) {
+		struct wc_batch wb;
+		char id[32];
+		wc_batch_init(&wb, "cd", (uint64_t)w + 1, NULL);
+		for (int i = 0; i < 300; i++) {
+			snprintf(id, sizeof(id), "w%d-%d", w, i);
+			wc_batch_event(&wb, "cls", id, (double)(first + w * W) + 1 + i / 100.0, 2,
+			               false, NULL, 0, wc_str("yes"), 0.9,
+			               wc_str(w == 0 ? "yes" : "no"));
+		}
+		send_ok(cl, &wb);
+		wc_batch_free(&wb);
+	}
+	cr_assert(wait_final(c.db, first + W, 15));
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM concept_events WHERE detector = 'page_hinkley' AND "
+	         "window_start = %lld",
+	         (long long)(first + W));
+	cr_assert_eq(db_int(c.db, sql), 1);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM concept_events WHERE window_start = "
+	                          "(SELECT min(start) FROM windows)"),
+	             0);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM concept_state"), 2);
+	snprintf(sql, sizeof(sql), "SELECT accuracy FROM accuracy WHERE start = %lld",
+	         (long long)(first + W));
+	cr_assert_float_eq(db_double(c.db, sql), 0.0, 1e-12);
+	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+}
