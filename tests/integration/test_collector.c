@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "clock.h"
 #include "../lib/collector_proc.h"
 #include "ddsketch.h"
+#include "store.h"
 #include "../lib/harness.h"
 #include "../lib/wire_client.h"
 
@@ -141,7 +143,14 @@ Test(collector, stores_batches_once_and_answers_after_commit)
 	wc_close(cl);
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	cr_assert(h_wait_log(c.log, "collector stopped", 1));
-	cr_assert_eq(db_int(c.db, "PRAGMA user_version"), 1);
+	{
+		struct stat sb;
+		char wal[600];
+		snprintf(wal, sizeof(wal), "%s-wal", c.db);
+		cr_assert(stat(wal, &sb) != 0 || sb.st_size == 0,
+		          "WAL not checkpointed: %lld bytes", (long long)sb.st_size);
+	}
+	cr_assert_eq(db_int(c.db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	cproc_cleanup(&c);
 }
 
