@@ -159,4 +159,8 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz mlwatch-agent mlwatchd mlwatch
 
+# Keep test objects: they are intermediate files of the pattern rules, and
+# make would delete them after every build and so rebuild them every time.
+.SECONDARY:
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
