@@ -20,6 +20,7 @@
 #include "ingest_kserve.h"
 #include "log.h"
 #include "stats.h"
+#include "text.h"
 
 #define RETRY_AFTER "1"
 
@@ -174,9 +175,13 @@ static enum MHD_Result respond_error(struct out *c, unsigned status, const char 
                                      const char *field, bool retry_after)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *txt = NULL;
+	char *txt = NULL, safe[256];
 	enum MHD_Result ret;
 
+	/* field echoes a name from the request: JSON must stay UTF-8 even when
+	 * the name was not (or was cut inside a character). */
+	if (field && !text_utf8_valid(field, strlen(field)))
+		field = text_sanitize(safe, sizeof(safe), field);
 	if (o) {
 		cJSON_AddStringToObject(o, "error", msg);
 		if (field) {
