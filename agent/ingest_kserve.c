@@ -716,6 +716,11 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 		}
 		hf->has_ts = true;
 	}
+	if (event_json_has_nul_escape(body, len)) {
+		rc = fail(res, "", "a string holds \\u0000 (NUL), which no name or value may "
+		                   "contain");
+		goto out;
+	}
 	const char *end = NULL;
 	hf->body = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (!hf->body || !cJSON_IsObject(hf->body)) {

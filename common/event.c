@@ -465,6 +465,22 @@ static long line_of(const char *body, const char *p)
 	return line;
 }
 
+bool event_json_has_nul_escape(const char *s, size_t n)
+{
+	for (const char *p = s, *end = s + n; (p = memchr(p, 'u', (size_t)(end - p))); p++) {
+		if (p == s || p[-1] != '\\' || end - p < 5 || memcmp(p + 1, "0000", 4) != 0)
+			continue;
+		/* An escape only when an odd run of backslashes leads to it
+		 * ("\\u0000" is a backslash, then the text u0000). */
+		size_t run = 0;
+		for (const char *q = p; q > s && q[-1] == '\\'; q--)
+			run++;
+		if (run % 2 == 1)
+			return true;
+	}
+	return false;
+}
+
 int event_parse_body(const char *body, size_t len, enum event_body_kind kind, double now,
 		     size_t max_items, struct event_batch *b, struct event_error *err)
 {
@@ -482,6 +498,10 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 	}
 	if (memchr(body, '\0', len)) {
 		fail(err, "", "body contains a NUL byte");
+		goto out;
+	}
+	if (event_json_has_nul_escape(body, len)) {
+		fail(err, "", "a string holds \\u0000 (NUL), which no name or value may contain");
 		goto out;
 	}
 	if (*p == '[') {

@@ -115,6 +115,11 @@ void event_batch_reset(struct event_batch *b); /* frees everything; reusable */
 int event_parse_body(const char *body, size_t len, enum event_body_kind kind, double now,
 		     size_t max_items, struct event_batch *b, struct event_error *err);
 
+/* True when JSON text s[0..n) holds the escape \u0000: cJSON would decode it
+ * into a NUL that silently cuts the string short ("a\u0000b" read as "a"),
+ * so bodies holding one are refused before parsing. */
+bool event_json_has_nul_escape(const char *s, size_t n);
+
 /* Same rule checks for names that reach us another way (KServe, the wire). */
 bool event_model_name_valid(const char *s, size_t n);
 bool event_feature_name_valid(const char *s, size_t n);
