@@ -379,7 +379,8 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 			const PbSummary *ps = pb->summaries[i];
 			struct wire_summary *s = &b->summaries[b->n_summaries];
 			if (!event_model_name_valid(ps->model, strlen(ps->model)) ||
-			    ps->second < 0 || ps->errors > ps->count || ps->sampled > ps->count ||
+			    ps->second < 0 || ps->count > WIRE_SUMMARY_COUNT_MAX ||
+			    ps->errors > ps->count || ps->sampled > ps->count ||
 			    (ps->has_latency_sketch && ps->latency_sketch.len > WIRE_SKETCH_MAX)) {
 				bad(b, "%s %zu: invalid", "summary", i);
 				continue;

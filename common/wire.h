@@ -20,6 +20,10 @@
 #define WIRE_AGENT_ID_MAX 128
 #define WIRE_TOKEN_MAX    1024
 #define WIRE_SKETCH_MAX   (64u << 10)
+/* A summary counts one model's requests in one second: more than 2^40
+ * (a trillion) is not a count but an attack or a bug, and would overflow
+ * the 64-bit signed sums the database keeps. */
+#define WIRE_SUMMARY_COUNT_MAX (UINT64_C(1) << 40)
 
 /* 100% of one model's traffic in one second of event time. */
 struct wire_summary {
