@@ -145,10 +145,44 @@ void cmd_jbool(cJSON *o, const char *key, bool b)
 	cJSON_AddBoolToObject(o, key, b);
 }
 
+/* cJSON escapes only C0 controls; DEL and the C1 controls (U+0080-U+009F,
+ * which terminals may act on: U+009B is CSI) are escaped too, so --json
+ * output read on a terminal cannot drive it whatever a database holds.
+ * They can only appear inside strings, so replacing them in the text is
+ * exact. Returns s, or a new string (s freed); NULL when out of memory. */
+static char *escape_controls(char *s)
+{
+	size_t n = 0, extra = 0;
+	for (; s[n]; n++)
+		if (s[n] == 0x7f || ((unsigned char)s[n] == 0xc2 && (unsigned char)s[n + 1] >= 0x80 &&
+		                     (unsigned char)s[n + 1] < 0xa0))
+			extra += 5;
+	if (!extra)
+		return s;
+	char *out = malloc(n + extra + 1), *o = out;
+	if (out) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i], d = (unsigned char)s[i + 1];
+			if (c == 0x7f || (c == 0xc2 && d >= 0x80 && d < 0xa0)) {
+				o += snprintf(o, 7, "\\u%04x", c == 0x7f ? 0x7fu : (unsigned)d);
+				i += c == 0xc2;
+			} else {
+				*o++ = (char)c;
+			}
+		}
+		*o = '\0';
+	}
+	free(s);
+	return out;
+}
+
 int cmd_jprint_raw(cJSON *o)
 {
 	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
 	int rc = 0;
+
+	if (s)
+		s = escape_controls(s);
 
 	if (!s || fputs(s, stdout) == EOF)
 		rc = 1;

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "text.h"
 
 struct export_ctx {
 	const char *model;
@@ -34,10 +35,17 @@ static void fmt_double(char *buf, size_t cap, double v)
 static void csv_field(FILE *f, const char *s)
 {
 	size_t n = strlen(s);
+	char *safe = NULL;
+
+	/* Every input refuses control characters, so a value holding one was
+	 * not written by mlwatchd: never let it reach a terminal raw. */
+	if (!text_printable(s, n) && (safe = malloc(n + 1)))
+		s = text_sanitize(safe, n + 1, s);
 	bool quote = n && (strpbrk(s, ",\"\r\n") || s[0] == ' ' || s[n - 1] == ' ');
 
 	if (!quote) {
 		fputs(s, f);
+		free(safe);
 		return;
 	}
 	fputc('"', f);
@@ -47,6 +55,7 @@ static void csv_field(FILE *f, const char *s)
 		fputc(*s, f);
 	}
 	fputc('"', f);
+	free(safe);
 }
 
 static void csv_num(FILE *f, double v)
