@@ -305,20 +305,8 @@ struct acc_ctx {
 static int acc_cb(const struct store_raw_event *e, void *arg)
 {
 	struct acc_ctx *c = arg;
-	char pb[64], lb[64];
-	int wrong = -1;
+	int wrong = win_score_label(c->m->task, &e->prediction, &e->label, &c->cls, &c->reg);
 
-	if (e->prediction.kind == VALUE_NONE || e->label.kind == VALUE_NONE)
-		return 0;
-	if (c->m->task == TASK_REGRESSION) {
-		if (e->prediction.kind == VALUE_NUMBER && e->label.kind == VALUE_NUMBER)
-			quality_reg_add(&c->reg, e->prediction.num, e->label.num);
-	} else {
-		const char *p = win_class_name(&e->prediction, pb, sizeof(pb));
-		const char *l = win_class_name(&e->label, lb, sizeof(lb));
-		if (p && l && quality_cls_add(&c->cls, p, l) == 0)
-			wrong = strcmp(p, l) != 0;
-	}
 	if (wrong >= 0) {
 		if (c->nerrs == c->caperrs) {
 			size_t ncap = c->caperrs ? c->caperrs * 2 : 256;
@@ -524,9 +512,18 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 
 	c.m = m;
 	quality_cls_init(&c.cls);
-	if (w->labelled > 0 &&
-	    (store_ingest_window_labelled(a->si, m->id, w->start, acc_cb, &c) < 0 || c.err))
-		goto out;
+	/* When every label of the window came with its event, the state
+	 * already holds the accuracy; otherwise (late labels joined since, or
+	 * the detectors need the outcomes in order) the labelled events are
+	 * read back. */
+	if (w->labelled > 0 && (w->labelled != st->labelled_fold || (final && w->provisional))) {
+		if (store_ingest_window_labelled(a->si, m->id, w->start, acc_cb, &c) < 0 || c.err)
+			goto out;
+	} else if (w->labelled > 0) {
+		if (quality_cls_merge(&c.cls, &st->cls) != 0)
+			goto out;
+		quality_reg_merge(&c.reg, &st->reg);
+	}
 	acc.labelled = c.cls.total + c.reg.n;
 	acc.label_coverage = quality_label_coverage(acc.labelled, st->events);
 	if (c.cls.total) {

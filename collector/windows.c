@@ -219,6 +219,7 @@ struct wstate *wstate_new(int64_t model_id, int64_t start)
 	if (w) {
 		w->model_id = model_id;
 		w->start = start;
+		quality_cls_init(&w->cls);
 	}
 	return w;
 }
@@ -232,7 +233,28 @@ void wstate_free(struct wstate *w)
 		sample_cats_fini(&w->f[i].cats);
 	}
 	free(w->f);
+	quality_cls_fini(&w->cls);
 	free(w);
+}
+
+int win_score_label(enum win_task task, const struct value *pred, const struct value *label,
+                    struct quality_cls *cls, struct quality_reg *reg)
+{
+	char pb[64], lb[64];
+
+	if (pred->kind == VALUE_NONE || label->kind == VALUE_NONE)
+		return -1;
+	if (task == TASK_REGRESSION) {
+		if (pred->kind != VALUE_NUMBER || label->kind != VALUE_NUMBER ||
+		    quality_reg_add(reg, pred->num, label->num) != 0)
+			return -1;
+		return 0;
+	}
+	const char *p = win_class_name(pred, pb, sizeof(pb));
+	const char *l = win_class_name(label, lb, sizeof(lb));
+	if (!p || !l || quality_cls_add(cls, p, l) != 0)
+		return -1;
+	return strcmp(p, l) != 0;
 }
 
 static int ensure(struct wstate *w, size_t nf)
@@ -404,6 +426,10 @@ int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event
 		double conf;
 		if (win_confidence(e, &conf))
 			quality_est_add(&w->est, m->has_calib ? &m->calib : NULL, conf);
+	}
+	if (e->label.kind != VALUE_NONE) {
+		w->labelled_fold++;
+		win_score_label(m->task, &e->prediction, &e->label, &w->cls, &w->reg);
 	}
 	rc = ensure(w, m->nf);
 out:

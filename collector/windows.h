@@ -98,6 +98,11 @@ struct wstate {
 	struct wfeat *f; /* parallel to the model's features */
 	size_t nf;
 	struct quality_est est;
+	/* accuracy over the labels the events carried when folded; labels
+	 * joined later are not here (labelled_fold tells how many are) */
+	struct quality_cls cls;
+	struct quality_reg reg;
+	uint64_t labelled_fold;
 	/* signature of the last computation, to skip unchanged windows */
 	uint64_t sig_count, sig_sampled, sig_labelled, sig_errors;
 	int64_t sig_upto;
@@ -113,6 +118,12 @@ void wstate_free(struct wstate *w);
  * feature (or the model's task), *changed is set so the caller persists
  * it. Returns 0, -1 when out of memory (w is still consistent). */
 int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event *e, bool *changed);
+
+/* Adds a labelled prediction to the accuracy accumulators (classes for
+ * classification, errors for regression). Returns 1 when the prediction
+ * was wrong, 0 when right, -1 when it could not be scored. */
+int win_score_label(enum win_task task, const struct value *pred, const struct value *label,
+                    struct quality_cls *cls, struct quality_reg *reg);
 
 /* The predicted class's confidence of an event for the estimated accuracy
  * (quality.h's rule); false when the event has none. */

@@ -187,3 +187,37 @@ Test(windows, confidence_rules)
 	e.scores_json = NULL;
 	cr_assert(!win_confidence(&e, &c));
 }
+
+Test(windows, labels_carried_by_events_are_scored_when_folded)
+{
+	struct wmodel *m = wmodel_new(1, "m", NULL);
+	struct wstate *w = wstate_new(1, 60);
+	struct store_raw_event e = ev(1, NULL, "a", 0.9);
+
+	e.label.kind = VALUE_STRING;
+	e.label.str = "a";
+	fold(w, m, e);
+	e.id = 2;
+	e.label.str = "b";
+	fold(w, m, e);
+	e.id = 3;
+	e.label.kind = VALUE_NONE;
+	fold(w, m, e);
+	cr_assert_eq(w->labelled_fold, 2);
+	cr_assert_eq(w->cls.total, 2);
+	cr_assert_float_eq(quality_cls_accuracy(&w->cls), 0.5, 1e-12);
+	/* regression: absolute errors */
+	struct quality_cls cls;
+	struct quality_reg reg = {0};
+	struct value p = {VALUE_NUMBER, 2.0, NULL}, l = {VALUE_NUMBER, 3.5, NULL};
+	quality_cls_init(&cls);
+	cr_assert_eq(win_score_label(TASK_REGRESSION, &p, &l, &cls, &reg), 0);
+	cr_assert_float_eq(quality_reg_mae(&reg), 1.5, 1e-12);
+	l.kind = VALUE_STRING;
+	l.str = "x";
+	cr_assert_eq(win_score_label(TASK_REGRESSION, &p, &l, &cls, &reg), -1);
+	cr_assert_eq(win_score_label(TASK_CLASSIFICATION, &p, &l, &cls, &reg), 1);
+	quality_cls_fini(&cls);
+	wstate_free(w);
+	wmodel_free(m);
+}
