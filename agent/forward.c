@@ -722,6 +722,12 @@ static int setup_tls(struct forward *f, char *err, size_t errlen)
 			host[0] = '\0';
 		}
 	}
+	/* Without this the name above was never checked: any certificate of
+	 * the CA was taken for any collector. */
+	if (host[0] && (rv = nng_tls_config_server_name(f->tls, host)) != 0) {
+		snprintf(err, errlen, "tls_server_name %s: %s", host, nng_strerror(rv));
+		return -1;
+	}
 	if (c->tls_ca && c->tls_ca[0]) {
 		if ((rv = nng_tls_config_ca_file(f->tls, c->tls_ca)) != 0) {
 			snprintf(err, errlen, "--tls-ca %s: %s", c->tls_ca, nng_strerror(rv));
