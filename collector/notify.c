@@ -279,6 +279,16 @@ out:
 
 /* ---- the receiver thread ---------------------------------------------------- */
 
+/* Masks every occurrence of secret in s with '*'. */
+static void redact(char *s, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	if (!n)
+		return;
+	for (char *p = s; (p = strstr(p, secret)); p += n)
+		memset(p, '*', n);
+}
+
 static double rand_unit(unsigned short xs[3])
 {
 	return erand48(xs);
@@ -315,6 +325,10 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 	atomic_fetch_add(&r->attempts, 1);
 	cc = post(r, c, body, &rs);
 	pace_done(r);
+	/* A receiver (or a proxy) may echo the request in its error reply; the
+	 * reply is logged and kept in the outbox, the secrets must not be. */
+	redact(rs.body, r->routing_key);
+	redact(rs.body, r->secret);
 	now = clock_now();
 	if (atomic_load(&r->nf->stop) && cc == CURLE_ABORTED_BY_CALLBACK)
 		goto out; /* shutting down: the row stays pending as it was */
