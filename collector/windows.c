@@ -363,6 +363,181 @@ bool win_confidence(const struct store_raw_event *e, double *conf)
 	return true;
 }
 
+/* One feature value of an event (kind 0 = missing). */
+static int fold_feature(struct wstate *w, struct wmodel *m, const char *name, int kind, double num,
+                        const char *str, bool *changed)
+{
+	long i;
+
+	if (name[0] == '@')
+		return 0; /* reserved for the outputs */
+	i = wmodel_find(m, name);
+	if (i < 0) {
+		i = wmodel_add(m, name, kind);
+		if (i < 0)
+			return -1;
+		if (kind)
+			*changed = true;
+	}
+	if (kind == 0)
+		return 0; /* missing: counted as events - n - errors */
+	return fold_value(w, m, i, kind, num, str, changed);
+}
+
+/* A JSON string at *pp (after the opening quote) into out[cap]; the
+ * escapes jsonw writes and the rest of JSON's, code points up to U+FFFF.
+ * Returns 0, or 1 for anything else (the caller falls back to cJSON). */
+static int fast_string(const char **pp, char *out, size_t cap)
+{
+	const char *p = *pp;
+	size_t n = 0;
+
+	for (;;) {
+		unsigned char c = (unsigned char)*p++;
+		if (n + 4 >= cap || c == '\0')
+			return 1;
+		if (c == '"')
+			break;
+		if (c != '\\') {
+			out[n++] = (char)c;
+			continue;
+		}
+		c = (unsigned char)*p++;
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+			out[n++] = (char)c;
+			break;
+		case 'n':
+			out[n++] = '\n';
+			break;
+		case 't':
+			out[n++] = '\t';
+			break;
+		case 'r':
+			out[n++] = '\r';
+			break;
+		case 'b':
+			out[n++] = '\b';
+			break;
+		case 'f':
+			out[n++] = '\f';
+			break;
+		case 'u': {
+			unsigned v = 0;
+			for (int k = 0; k < 4; k++) {
+				char h = *p++;
+				v <<= 4;
+				if (h >= '0' && h <= '9')
+					v |= (unsigned)(h - '0');
+				else if (h >= 'a' && h <= 'f')
+					v |= (unsigned)(h - 'a' + 10);
+				else if (h >= 'A' && h <= 'F')
+					v |= (unsigned)(h - 'A' + 10);
+				else
+					return 1;
+			}
+			if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
+				return 1;
+			if (v < 0x80) {
+				out[n++] = (char)v;
+			} else if (v < 0x800) {
+				out[n++] = (char)(0xc0 | (v >> 6));
+				out[n++] = (char)(0x80 | (v & 0x3f));
+			} else {
+				out[n++] = (char)(0xe0 | (v >> 12));
+				out[n++] = (char)(0x80 | ((v >> 6) & 0x3f));
+				out[n++] = (char)(0x80 | (v & 0x3f));
+			}
+			break;
+		}
+		default:
+			return 1;
+		}
+	}
+	out[n] = '\0';
+	*pp = p;
+	return 0;
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* Folds the features object the collector wrote ({"name": number |
+ * "string" | null, ...}) without building a cJSON tree: this runs for
+ * every stored event. Returns 0, -1 when out of memory, 1 when the text is
+ * not in that shape (then nothing was folded and cJSON takes over). The
+ * values are collected first so that a late syntax error folds nothing. */
+static int fold_features_fast(struct wstate *w, struct wmodel *m, const char *json, bool *changed)
+{
+	struct item {
+		size_t name, str; /* offsets into text */
+		int kind;
+		double num;
+	} items[64];
+	char text[8192];
+	size_t ni = 0, used = 0;
+	const char *p = skip_ws(json);
+
+	if (*p++ != '{')
+		return 1;
+	p = skip_ws(p);
+	if (*p == '}')
+		return 0;
+	for (;;) {
+		struct item *it;
+		if (ni == 64 || *p++ != '"')
+			return 1;
+		it = &items[ni++];
+		it->name = used;
+		if (fast_string(&p, text + used, sizeof(text) - used))
+			return 1;
+		used += strlen(text + used) + 1;
+		p = skip_ws(p);
+		if (*p++ != ':')
+			return 1;
+		p = skip_ws(p);
+		if (*p == '"') {
+			p++;
+			it->kind = 2;
+			it->str = used;
+			if (fast_string(&p, text + used, sizeof(text) - used))
+				return 1;
+			used += strlen(text + used) + 1;
+		} else if (strncmp(p, "null", 4) == 0) {
+			it->kind = 0;
+			p += 4;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			char *end;
+			it->kind = 1;
+			it->num = strtod(p, &end);
+			if (end == p || !isfinite(it->num))
+				return 1;
+			p = end;
+		} else {
+			return 1; /* true/false/objects: cJSON's rules apply */
+		}
+		p = skip_ws(p);
+		if (*p == ',') {
+			p = skip_ws(p + 1);
+			continue;
+		}
+		if (*p++ != '}' || *skip_ws(p) != '\0')
+			return 1;
+		break;
+	}
+	for (size_t k = 0; k < ni; k++)
+		if (fold_feature(w, m, text + items[k].name, items[k].kind, items[k].num,
+		                 items[k].kind == 2 ? text + items[k].str : NULL, changed))
+			return -1;
+	return 0;
+}
+
 int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event *e, bool *changed)
 {
 	cJSON *root = NULL;
@@ -371,25 +546,21 @@ int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event
 	long i;
 
 	if (e->features_json) {
-		root = cJSON_Parse(e->features_json);
-		cJSON_ArrayForEach(it, root)
-		{
-			int kind = cJSON_IsNumber(it) ? 1 : cJSON_IsString(it) ? 2 : 0;
-			if (!it->string || it->string[0] == '@')
-				continue;
-			i = wmodel_find(m, it->string);
-			if (i < 0) {
-				i = wmodel_add(m, it->string, kind);
-				if (i < 0)
+		int fast = fold_features_fast(w, m, e->features_json, changed);
+		if (fast < 0)
+			goto out;
+		if (fast == 1) {
+			root = cJSON_Parse(e->features_json);
+			cJSON_ArrayForEach(it, root)
+			{
+				int kind = cJSON_IsNumber(it) ? 1 : cJSON_IsString(it) ? 2 : 0;
+				if (!it->string)
+					continue;
+				if (fold_feature(w, m, it->string, kind,
+				                 kind == 1 ? it->valuedouble : 0,
+				                 kind == 2 ? it->valuestring : NULL, changed))
 					goto out;
-				if (kind)
-					*changed = true;
 			}
-			if (kind == 0)
-				continue; /* missing: counted as events - n - errors */
-			if (fold_value(w, m, i, kind, kind == 1 ? it->valuedouble : 0,
-			               kind == 2 ? it->valuestring : NULL, changed))
-				goto out;
 		}
 	}
 	if (e->prediction.kind != VALUE_NONE) {

@@ -221,3 +221,44 @@ Test(windows, labels_carried_by_events_are_scored_when_folded)
 	wstate_free(w);
 	wmodel_free(m);
 }
+
+/* The collector's own JSON is folded by a small parser; anything else
+ * (here a boolean and an array force it) goes through cJSON. Both must
+ * see the same values. */
+Test(windows, fast_and_general_json_paths_agree)
+{
+	static const char *const fast =
+	    "{\"a\":-1.5e2,\"c\":\"caf\\u00e9 \\\"q\\\" \\\\ \\n\",\"z\":null, \"n\" : 7 }";
+	static const char *const slow =
+	    "{\"a\":-1.5e2,\"c\":\"caf\\u00e9 \\\"q\\\" \\\\ \\n\",\"z\":null,\"n\":7,"
+	    "\"b\":true,\"arr\":[1]}";
+	struct wmodel *m1 = wmodel_new(1, "m", NULL), *m2 = wmodel_new(1, "m", NULL);
+	struct wstate *w1 = wstate_new(1, 60), *w2 = wstate_new(1, 60);
+
+	fold(w1, m1, ev(1, fast, NULL, -1));
+	fold(w2, m2, ev(1, slow, NULL, -1));
+	const char *names[] = {"a", "c", "n"};
+	for (int k = 0; k < 3; k++) {
+		long i1 = wmodel_find(m1, names[k]), i2 = wmodel_find(m2, names[k]);
+		cr_assert_geq(i1, 0);
+		cr_assert_geq(i2, 0);
+		cr_assert_eq(m1->f[i1].kind, m2->f[i2].kind, "%s", names[k]);
+		cr_assert_eq(w1->f[i1].n, 1);
+		cr_assert_eq(w2->f[i2].n, 1);
+	}
+	long c1 = wmodel_find(m1, "c"), c2 = wmodel_find(m2, "c");
+	const char *want = "caf\xc3\xa9 \"q\" \\ \n";
+	cr_assert_not_null(sample_cats_find(&w1->f[c1].cats, want, strlen(want)));
+	cr_assert_not_null(sample_cats_find(&w2->f[c2].cats, want, strlen(want)));
+	long a1 = wmodel_find(m1, "a");
+	cr_assert_float_eq(w1->f[a1].res.values[0], -150.0, 1e-12);
+	cr_assert_eq(m1->f[wmodel_find(m1, "z")].kind, 0);
+	/* a broken text folds nothing and does not crash */
+	fold(w1, m1, ev(2, "{\"a\":1,\"c\":", NULL, -1));
+	cr_assert_eq(w1->f[a1].n, 1);
+	cr_assert_eq(w1->events, 2);
+	wstate_free(w1);
+	wstate_free(w2);
+	wmodel_free(m1);
+	wmodel_free(m2);
+}
