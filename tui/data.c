@@ -638,10 +638,15 @@ static int heat_copy(struct heat_load *l, const struct data_heat *h)
 	l->h.drifted = malloc(cells ? cells : 1);
 	if (!l->h.name || !l->h.kind || !l->h.sev || !l->h.drifted)
 		return -1;
-	memcpy(l->h.name, h->name, h->nf * sizeof(*h->name));
-	memcpy(l->h.kind, h->kind, h->nf * sizeof(*h->kind));
-	memcpy(l->h.sev, h->sev, cells * sizeof(*h->sev));
-	memcpy(l->h.drifted, h->drifted, cells);
+	/* An empty heatmap has NULL arrays, and memcpy(dst, NULL, 0) is undefined. */
+	if (h->nf) {
+		memcpy(l->h.name, h->name, h->nf * sizeof(*h->name));
+		memcpy(l->h.kind, h->kind, h->nf * sizeof(*h->kind));
+	}
+	if (cells) {
+		memcpy(l->h.sev, h->sev, cells * sizeof(*h->sev));
+		memcpy(l->h.drifted, h->drifted, cells);
+	}
 	l->cap = h->nf;
 	return 0;
 }
