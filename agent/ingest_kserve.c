@@ -717,8 +717,9 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 		hf->has_ts = true;
 	}
 	if (event_json_has_nul_escape(body, len)) {
-		rc = fail(res, "", "a string holds \\u0000 (NUL), which no name or value may "
-		                   "contain");
+		rc = fail(res, "",
+		          "a string holds \\u0000 (NUL), which no name or value may "
+		          "contain");
 		goto out;
 	}
 	const char *end = NULL;

@@ -33,7 +33,7 @@ struct agent_config {
 	double sample_rate;
 	char *token_file;
 	char *http_token_file; /* "" = the HTTP input takes requests without a token */
-	char *agent_id;	       /* "" = hostname */
+	char *agent_id;        /* "" = hostname */
 	char *tls_ca, *tls_cert, *tls_key;
 	char *tls_server_name; /* "" = the collector URL's host */
 	enum log_level log_level;

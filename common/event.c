@@ -12,7 +12,7 @@
 #include "text.h"
 
 static int fail(struct event_error *err, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct event_error *err, const char *field, const char *fmt, ...)
 {
@@ -82,7 +82,7 @@ static void field_path(char *buf, size_t cap, const char *prefix, const char *na
 }
 
 static int parse_ts(const cJSON *item, double now, double *out, bool *given,
-		    struct event_error *err)
+                    struct event_error *err)
 {
 	double ts;
 
@@ -97,7 +97,8 @@ static int parse_ts(const cJSON *item, double now, double *out, bool *given,
 			return fail(err, "ts", "must be non-negative Unix seconds");
 	} else if (cJSON_IsString(item)) {
 		if (clock_parse_rfc3339(item->valuestring, &ts) != 0)
-			return fail(err, "ts", "not an RFC 3339 date-time (like 2026-11-25T12:00:00Z)");
+			return fail(err, "ts",
+			            "not an RFC 3339 date-time (like 2026-11-25T12:00:00Z)");
 		if (ts < 0)
 			return fail(err, "ts", "before 1970");
 	} else {
@@ -105,14 +106,13 @@ static int parse_ts(const cJSON *item, double now, double *out, bool *given,
 	}
 	if (ts > now + EVENT_FUTURE_MAX_S)
 		return fail(err, "ts", "%.6g s in the future (clock skew; at most %.0f s allowed)",
-			    ts - now, EVENT_FUTURE_MAX_S);
+		            ts - now, EVENT_FUTURE_MAX_S);
 	*out = ts;
 	*given = true;
 	return 0;
 }
 
-static int parse_model(const cJSON *obj, struct arena *a, const char **out,
-		       struct event_error *err)
+static int parse_model(const cJSON *obj, struct arena *a, const char **out, struct event_error *err)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "model");
 
@@ -123,13 +123,13 @@ static int parse_model(const cJSON *obj, struct arena *a, const char **out,
 	size_t n = strlen(m->valuestring);
 	if (!event_model_name_valid(m->valuestring, n))
 		return fail(err, "model", "must be 1-%d characters of [A-Za-z0-9_.-]",
-			    EVENT_MODEL_MAX);
+		            EVENT_MODEL_MAX);
 	*out = arena_strndup(a, m->valuestring, n);
 	return *out ? 0 : fail(err, "", "out of memory");
 }
 
 static int parse_id(const cJSON *obj, struct arena *a, bool required, const char **out,
-		    struct event_error *err)
+                    struct event_error *err)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
 
@@ -147,7 +147,7 @@ static int parse_id(const cJSON *obj, struct arena *a, bool required, const char
 
 /* A prediction or label value: number, string or boolean ("true"/"false"). */
 static int parse_value(const cJSON *item, const char *field, struct arena *a, struct value *out,
-		       struct event_error *err)
+                       struct event_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (!item || cJSON_IsNull(item))
@@ -161,7 +161,7 @@ static int parse_value(const cJSON *item, const char *field, struct arena *a, st
 	}
 	if (cJSON_IsString(item) || cJSON_IsBool(item)) {
 		const char *s = cJSON_IsBool(item) ? (cJSON_IsTrue(item) ? "true" : "false")
-						   : item->valuestring;
+		                                   : item->valuestring;
 		size_t n = strlen(s);
 		if (n > EVENT_CATEGORY_MAX)
 			return fail(err, field, "longer than %d bytes", EVENT_CATEGORY_MAX);
@@ -197,7 +197,7 @@ static const char *find_duplicate(const char **names, size_t n)
 }
 
 static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
-			  struct event_error *err)
+                          struct event_error *err)
 {
 	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(obj, "features");
 	const cJSON *f;
@@ -213,7 +213,7 @@ static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
 	cJSON_ArrayForEach(f, fs) n++;
 	if (n > EVENT_FEATURES_MAX)
 		return fail(err, "features", "%zu entries; at most %d allowed", n,
-			    EVENT_FEATURES_MAX);
+		            EVENT_FEATURES_MAX);
 	if (n == 0)
 		return 0;
 	ev->features = arena_alloc(a, n * sizeof(*ev->features));
@@ -278,7 +278,7 @@ out:
 }
 
 static int parse_scores(const cJSON *obj, struct arena *a, struct event *ev,
-			struct event_error *err)
+                        struct event_error *err)
 {
 	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(obj, "scores");
 	const cJSON *s;
@@ -303,7 +303,7 @@ static int parse_scores(const cJSON *obj, struct arena *a, struct event *ev,
 		field_path(path, sizeof(path), "scores", s->string);
 		if (len < 1 || len > EVENT_CATEGORY_MAX || !text_printable(s->string, len))
 			return fail(err, path, "class must be 1-%d bytes of printable UTF-8",
-				    EVENT_CATEGORY_MAX);
+			            EVENT_CATEGORY_MAX);
 		if (!cJSON_IsNumber(s) || !(s->valuedouble >= 0 && s->valuedouble <= 1))
 			return fail(err, path, "must be a probability in [0, 1]");
 		ev->scores[i].cls = arena_strndup(a, s->string, len);
@@ -317,7 +317,7 @@ static int parse_scores(const cJSON *obj, struct arena *a, struct event *ev,
 }
 
 int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
-		struct event_error *err)
+                struct event_error *err)
 {
 	const cJSON *it;
 
@@ -335,13 +335,12 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 		n = strlen(it->valuestring);
 		if (n < 1 || n > EVENT_VERSION_MAX || !text_printable(it->valuestring, n))
 			return fail(err, "version", "must be 1-%d printable characters",
-				    EVENT_VERSION_MAX);
+			            EVENT_VERSION_MAX);
 		ev->version = arena_strndup(a, it->valuestring, n);
 		if (!ev->version)
 			return fail(err, "", "out of memory");
 	}
-	if (parse_ts(cJSON_GetObjectItemCaseSensitive(obj, "ts"), now, &ev->ts, &ev->ts_given,
-		     err))
+	if (parse_ts(cJSON_GetObjectItemCaseSensitive(obj, "ts"), now, &ev->ts, &ev->ts_given, err))
 		return -1;
 
 	it = cJSON_GetObjectItemCaseSensitive(obj, "latency_ms");
@@ -360,7 +359,7 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 	if (parse_features(obj, a, ev, err) || parse_scores(obj, a, ev, err))
 		return -1;
 	if (parse_value(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), "prediction", a,
-			&ev->prediction, err))
+	                &ev->prediction, err))
 		return -1;
 	it = cJSON_GetObjectItemCaseSensitive(obj, "score");
 	if (it && !cJSON_IsNull(it)) {
@@ -370,17 +369,17 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 		ev->has_score = true;
 	}
 	if (parse_value(cJSON_GetObjectItemCaseSensitive(obj, "label"), "label", a, &ev->label,
-			err))
+	                err))
 		return -1;
 	if (ev->label.kind != VALUE_NONE && ev->prediction.kind != VALUE_NONE &&
 	    ev->label.kind != ev->prediction.kind)
 		return fail(err, "label", "must be of the same kind as prediction (%s)",
-			    ev->prediction.kind == VALUE_NUMBER ? "a number" : "a string");
+		            ev->prediction.kind == VALUE_NUMBER ? "a number" : "a string");
 	return 0;
 }
 
 int label_parse(const cJSON *obj, double now, struct arena *a, struct label *lb,
-		struct event_error *err)
+                struct event_error *err)
 {
 	const cJSON *it;
 
@@ -395,7 +394,7 @@ int label_parse(const cJSON *obj, double now, struct arena *a, struct label *lb,
 	if (parse_value(it, "label", a, &lb->label, err))
 		return -1;
 	return parse_ts(cJSON_GetObjectItemCaseSensitive(obj, "ts"), now, &lb->ts, &lb->ts_given,
-			err);
+	                err);
 }
 
 void event_batch_init(struct event_batch *b)
@@ -429,18 +428,18 @@ static int batch_reserve(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* Parses one item into the batch. Returns 0, -1 (err), -3 (memory). */
 static int add_item(const cJSON *item, enum event_body_kind kind, double now, struct event_batch *b,
-		    struct event_error *err)
+                    struct event_error *err)
 {
 	if (kind == EVENT_BODY_EVENTS) {
 		if (batch_reserve((void **)&b->events, &b->cap_events, b->n_events + 1,
-				  sizeof(*b->events)))
+		                  sizeof(*b->events)))
 			return -3;
 		if (event_parse(item, now, &b->arena, &b->events[b->n_events], err))
 			return -1;
 		b->n_events++;
 	} else {
 		if (batch_reserve((void **)&b->labels, &b->cap_labels, b->n_labels + 1,
-				  sizeof(*b->labels)))
+		                  sizeof(*b->labels)))
 			return -3;
 		if (label_parse(item, now, &b->arena, &b->labels[b->n_labels], err))
 			return -1;
@@ -482,7 +481,7 @@ bool event_json_has_nul_escape(const char *s, size_t n)
 }
 
 int event_parse_body(const char *body, size_t len, enum event_body_kind kind, double now,
-		     size_t max_items, struct event_batch *b, struct event_error *err)
+                     size_t max_items, struct event_batch *b, struct event_error *err)
 {
 	const char *end = body + len, *p;
 	size_t n0 = b->n_events, l0 = b->n_labels, count = 0;

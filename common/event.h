@@ -11,14 +11,14 @@
 
 #include "arena.h"
 
-#define EVENT_MODEL_MAX 64
-#define EVENT_VERSION_MAX 64
-#define EVENT_ID_MAX 128
-#define EVENT_FEATURES_MAX 1024
+#define EVENT_MODEL_MAX        64
+#define EVENT_VERSION_MAX      64
+#define EVENT_ID_MAX           128
+#define EVENT_FEATURES_MAX     1024
 #define EVENT_FEATURE_NAME_MAX 128
-#define EVENT_CATEGORY_MAX 256
-#define EVENT_SCORES_MAX 1024
-#define EVENT_FUTURE_MAX_S 300.0 /* a ts further ahead than this is clock skew */
+#define EVENT_CATEGORY_MAX     256
+#define EVENT_SCORES_MAX       1024
+#define EVENT_FUTURE_MAX_S     300.0 /* a ts further ahead than this is clock skew */
 
 enum feature_kind { FEATURE_MISSING = 0, FEATURE_NUMERIC = 1, FEATURE_CATEGORICAL = 2 };
 
@@ -88,11 +88,11 @@ struct cJSON;
  * and to reject timestamps more than EVENT_FUTURE_MAX_S ahead). Strings are
  * copied into a. Returns 0, or -1 with *err filled (index left as -1). */
 int event_parse(const struct cJSON *obj, double now, struct arena *a, struct event *out,
-		struct event_error *err);
+                struct event_error *err);
 /* Parses one label object {"model", "id", "label", "ts"}; id and a non-null
  * label are required. */
 int label_parse(const struct cJSON *obj, double now, struct arena *a, struct label *out,
-		struct event_error *err);
+                struct event_error *err);
 
 enum event_body_kind { EVENT_BODY_EVENTS, EVENT_BODY_LABELS };
 
@@ -113,7 +113,7 @@ void event_batch_reset(struct event_batch *b); /* frees everything; reusable */
  * Returns 0; -1 malformed (err filled, err->index is the item); -2 more than
  * max_items items (err filled); -3 out of memory. */
 int event_parse_body(const char *body, size_t len, enum event_body_kind kind, double now,
-		     size_t max_items, struct event_batch *b, struct event_error *err);
+                     size_t max_items, struct event_batch *b, struct event_error *err);
 
 /* True when JSON text s[0..n) holds the escape \u0000: cJSON would decode it
  * into a NUL that silently cuts the string short ("a\u0000b" read as "a"),

@@ -154,8 +154,9 @@ static char *escape_controls(char *s)
 {
 	size_t n = 0, extra = 0;
 	for (; s[n]; n++)
-		if (s[n] == 0x7f || ((unsigned char)s[n] == 0xc2 && (unsigned char)s[n + 1] >= 0x80 &&
-		                     (unsigned char)s[n + 1] < 0xa0))
+		if (s[n] == 0x7f ||
+		    ((unsigned char)s[n] == 0xc2 && (unsigned char)s[n + 1] >= 0x80 &&
+		     (unsigned char)s[n + 1] < 0xa0))
 			extra += 5;
 	if (!extra)
 		return s;
