@@ -241,6 +241,7 @@ Test(security, tls_wrong_ca_or_name_refused_on_both_sides)
 	cr_assert(ap_wait_metric(&A3, "mlwatch_agent_events_spooled_total", NULL, 10, 5));
 	ap_stop(&A2);
 	ap_stop(&A3);
+	ap_cleanup(&A2);
 
 	agent_for(&A2, "sec-tls-name", url);
 	const char *wrong_name[] = {
