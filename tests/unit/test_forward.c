@@ -134,6 +134,9 @@ Test(forward, spools_while_away_and_replays_in_order, .init = setup, .fini = tea
 	for (size_t i = 0; i < n; i++)
 		cr_expect_eq(seqs[i], i + 1, "replayed in order");
 	free(seqs);
+	/* The collector has the events before the agent has read its replies. */
+	for (int i = 0; i < 250 && stats_get(ST_EVENTS_REPLAYED) < 18; i++)
+		h_sleep(0.02);
 	cr_expect_eq(stats_get(ST_EVENTS_REPLAYED), 18);
 	for (int i = 0; i < 100 && spool_records(sp) > 0; i++)
 		h_sleep(0.02);
