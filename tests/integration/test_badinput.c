@@ -1454,15 +1454,7 @@ Test(badinput, hostile_names_in_the_database_never_reach_the_terminal_raw)
 	/* tmux does not always learn the exit status: the shell writes it */
 	char path[700], *st = NULL;
 	snprintf(path, sizeof(path), "%s/exit", dir);
-	/* The shell creates the file before echo writes to it: wait for content. */
-	for (int i = 0; i < 100; i++) {
-		st = h_read_file(path, NULL);
-		if (st && *st)
-			break;
-		free(st);
-		st = NULL;
-		h_sleep(0.05);
-	}
+	st = h_wait_file_content(path, 5);
 	cr_assert_not_null(st, "the dashboard did not exit on q");
 	cr_assert_str_eq(st, "0\n");
 	free(st);

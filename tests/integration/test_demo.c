@@ -121,19 +121,11 @@ Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150, .fini = st
 	 * pane's exited process unreaped, and then never reports it dead. */
 	char status_path[600];
 	snprintf(status_path, sizeof(status_path), "%s.status", tmp);
-	double end = h_now() + 40;
-	bool alive = true;
-	while (h_now() < end) {
-		char *st = h_read_file(status_path, NULL);
-		if (st && *st) {
-			status = (int)strtol(st, NULL, 10);
-			alive = false;
-			free(st);
-			break;
-		}
-		free(st);
-		h_sleep(0.2);
-	}
+	char *st = h_wait_file_content(status_path, 40);
+	bool alive = st == NULL;
+	if (st)
+		status = (int)strtol(st, NULL, 10);
+	free(st);
 	if (status != 0) {
 		char *screen = tt_tmux_capture(&tm), ps[1200];
 		cr_log_error("after q (alive %d):\n%s", alive, screen ? screen : "(no capture)");

@@ -321,21 +321,11 @@ Test(tui_dash, alerts_view_ack_and_silence)
 Test(tui_dash, q_exits_zero_and_restores_the_terminal)
 {
 	char *s, path[600], *st = NULL;
-	double deadline;
 
 	start(120, 40, NULL);
 	tt_tmux_key(&tm, "q");
 	snprintf(path, sizeof(path), "%s/exit", dir);
-	deadline = h_now() + 5;
-	/* The shell creates the file before echo writes to it: wait for content. */
-	while (h_now() < deadline) {
-		st = h_read_file(path, NULL);
-		if (st && *st)
-			break;
-		free(st);
-		st = NULL;
-		h_sleep(0.05);
-	}
+	st = h_wait_file_content(path, 5);
 	cr_assert_not_null(st, "the dashboard did not exit on q");
 	cr_expect_str_eq(st, "0\n");
 	free(st);

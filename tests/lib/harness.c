@@ -243,6 +243,20 @@ int h_write_file(const char *path, const char *data, size_t len)
 	return fclose(f) == 0 && k == len ? 0 : -1;
 }
 
+char *h_wait_file_content(const char *path, double timeout_s)
+{
+	double end = h_now() + timeout_s;
+	for (;;) {
+		char *s = h_read_file(path, NULL);
+		if (s && *s)
+			return s;
+		free(s);
+		if (h_now() >= end)
+			return NULL;
+		h_sleep(0.05);
+	}
+}
+
 bool h_wait_log(const char *path, const char *needle, double timeout_s)
 {
 	double end = h_now() + timeout_s;

@@ -42,6 +42,10 @@ bool h_alive(struct h_proc *p);
 bool h_wait_port(int port, double timeout_s);
 /* Waits until file contains needle. */
 bool h_wait_log(const char *path, const char *needle, double timeout_s);
+/* Waits until path exists and is not empty (a shell creates a redirect's
+ * file before the command writes to it); returns its content (malloc'd) or
+ * NULL on timeout. */
+char *h_wait_file_content(const char *path, double timeout_s);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *h_read_file(const char *path, size_t *len);
 int h_write_file(const char *path, const char *data, size_t len);
