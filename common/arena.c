@@ -19,7 +19,7 @@ void arena_init(struct arena *a, size_t limit)
 	a->limit = limit;
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+void *arena_alloc_raw(struct arena *a, size_t n)
 {
 	struct arena_block *b = a->head;
 	size_t need = (n + 15) & ~(size_t)15;
@@ -41,13 +41,20 @@ void *arena_alloc(struct arena *a, size_t n)
 	void *p = b->data + b->off;
 	b->off += need;
 	a->used += need;
-	memset(p, 0, n);
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	void *p = arena_alloc_raw(a, n);
+	if (p)
+		memset(p, 0, n);
 	return p;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_raw(a, n + 1);
 	if (p) {
 		memcpy(p, s, n);
 		p[n] = '\0';
@@ -70,4 +77,18 @@ void arena_reset(struct arena *a)
 	}
 	a->head = NULL;
 	a->used = 0;
+}
+
+void arena_rewind(struct arena *a)
+{
+	struct arena_block *keep = a->head;
+
+	if (!keep)
+		return;
+	/* the head is the newest block and, as blocks grow, the largest */
+	a->head = keep->next;
+	arena_reset(a);
+	keep->next = NULL;
+	keep->off = 0;
+	a->head = keep;
 }

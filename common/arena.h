@@ -18,10 +18,15 @@ void arena_init(struct arena *a, size_t limit);
 /* Returns zeroed memory aligned for any type, or NULL when out of memory or
  * past the limit. Owned by the arena. */
 void *arena_alloc(struct arena *a, size_t n);
+/* Like arena_alloc without the zeroing, for memory the caller fills. */
+void *arena_alloc_raw(struct arena *a, size_t n);
 /* Copies n bytes of s and a NUL terminator; NULL on failure. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 /* Frees every block; the arena may be reused afterwards. */
 void arena_reset(struct arena *a);
+/* Drops everything allocated but keeps the largest block for reuse, for an
+ * arena refilled in a loop (one parse per line). */
+void arena_rewind(struct arena *a);
 
 #endif

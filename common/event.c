@@ -4,11 +4,13 @@
 #include <cJSON.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "json_arena.h"
 #include "text.h"
 
 static int fail(struct event_error *err, const char *field, const char *fmt, ...)
@@ -112,10 +114,66 @@ static int parse_ts(const cJSON *item, double now, double *out, bool *given,
 	return 0;
 }
 
-static int parse_model(const cJSON *obj, struct arena *a, const char **out, struct event_error *err)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "model");
+/* The members of an event or label object that parsing reads, each the
+ * first occurrence of its key (what cJSON_GetObjectItemCaseSensitive
+ * finds), gathered in one pass over the object rather than one lookup per
+ * field: with a dozen fields that is most of the string compares of a
+ * parse. Unknown keys are ignored. */
+struct fields {
+	const cJSON *model, *id, *version, *ts, *latency_ms, *error, *features, *scores,
+	    *prediction, *score, *label;
+};
 
+static void fields_collect(const cJSON *obj, struct fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		const char *k = c->string;
+		const cJSON **slot = NULL;
+		if (!k)
+			continue;
+		switch (k[0]) {
+		case 'e':
+			slot = strcmp(k, "error") == 0 ? &f->error : NULL;
+			break;
+		case 'f':
+			slot = strcmp(k, "features") == 0 ? &f->features : NULL;
+			break;
+		case 'i':
+			slot = strcmp(k, "id") == 0 ? &f->id : NULL;
+			break;
+		case 'l':
+			slot = strcmp(k, "latency_ms") == 0 ? &f->latency_ms
+			       : strcmp(k, "label") == 0    ? &f->label
+			                                    : NULL;
+			break;
+		case 'm':
+			slot = strcmp(k, "model") == 0 ? &f->model : NULL;
+			break;
+		case 'p':
+			slot = strcmp(k, "prediction") == 0 ? &f->prediction : NULL;
+			break;
+		case 's':
+			slot = strcmp(k, "score") == 0    ? &f->score
+			       : strcmp(k, "scores") == 0 ? &f->scores
+			                                  : NULL;
+			break;
+		case 't':
+			slot = strcmp(k, "ts") == 0 ? &f->ts : NULL;
+			break;
+		case 'v':
+			slot = strcmp(k, "version") == 0 ? &f->version : NULL;
+			break;
+		default:
+			break;
+		}
+		if (slot && !*slot)
+			*slot = c;
+	}
+}
+
+static int parse_model(const cJSON *m, struct arena *a, const char **out, struct event_error *err)
+{
 	if (!m || cJSON_IsNull(m))
 		return fail(err, "model", "required");
 	if (!cJSON_IsString(m))
@@ -128,11 +186,9 @@ static int parse_model(const cJSON *obj, struct arena *a, const char **out, stru
 	return *out ? 0 : fail(err, "", "out of memory");
 }
 
-static int parse_id(const cJSON *obj, struct arena *a, bool required, const char **out,
+static int parse_id(const cJSON *id, struct arena *a, bool required, const char **out,
                     struct event_error *err)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
-
 	*out = NULL;
 	if (!id || cJSON_IsNull(id))
 		return required ? fail(err, "id", "required (labels join events by id)") : 0;
@@ -145,7 +201,8 @@ static int parse_id(const cJSON *obj, struct arena *a, bool required, const char
 	return *out ? 0 : fail(err, "", "out of memory");
 }
 
-/* A prediction or label value: number, string or boolean ("true"/"false"). */
+/* A prediction or label value: number, string or boolean ("true"/"false").
+ * Returns 0, -1 (err names field) or -2 (out of memory). */
 static int parse_value(const cJSON *item, const char *field, struct arena *a, struct value *out,
                        struct event_error *err)
 {
@@ -169,40 +226,50 @@ static int parse_value(const cJSON *item, const char *field, struct arena *a, st
 			return fail(err, field, "must be printable UTF-8");
 		out->kind = VALUE_STRING;
 		out->str = arena_strndup(a, s, n);
-		return out->str ? 0 : fail(err, "", "out of memory");
+		if (!out->str)
+			return fail(err, "", "out of memory"), -2;
+		return 0;
 	}
 	return fail(err, field, "must be a number, a string, or null");
 }
 
-static int name_cmp(const void *x, const void *y)
+/* Reports the first name that occurs twice among n names, or NULL. A
+ * 1024-bit filter of name hashes leaves string compares to the names whose
+ * hash collides, so the usual case (no duplicate) is one pass. */
+static const char *find_duplicate(const char *const *names, size_t n)
 {
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
+	uint64_t seen[16] = {0};
 
-/* Reports the first name that occurs twice among n names, or NULL. */
-static const char *find_duplicate(const char **names, size_t n)
-{
-	if (n <= 16) {
-		for (size_t i = 1; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = 1469598103934665603ull;
+		for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++)
+			h = (h ^ *c) * 1099511628211ull;
+		h &= 1023;
+		if (seen[h >> 6] & (1ull << (h & 63)))
 			for (size_t j = 0; j < i; j++)
 				if (strcmp(names[i], names[j]) == 0)
 					return names[i];
-		return NULL;
+		seen[h >> 6] |= 1ull << (h & 63);
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(names[i], names[i - 1]) == 0)
-			return names[i];
 	return NULL;
 }
 
-static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
+/* Replaces the field of an error raised by parse_value with its full path,
+ * built only when there is an error to report. */
+static int fail_path(struct event_error *err, const char *prefix, const char *name)
+{
+	char path[192];
+
+	field_path(path, sizeof(path), prefix, name);
+	snprintf(err->field, sizeof(err->field), "%s", path);
+	return -1;
+}
+
+static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
                           struct event_error *err)
 {
-	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(obj, "features");
 	const cJSON *f;
-	const char **names = NULL;
-	char path[192];
+	const char *stack_names[32], **names = stack_names;
 	size_t n = 0, i = 0;
 	int rc = -1;
 
@@ -217,7 +284,8 @@ static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
 	if (n == 0)
 		return 0;
 	ev->features = arena_alloc(a, n * sizeof(*ev->features));
-	names = malloc(n * sizeof(*names));
+	if (n > sizeof(stack_names) / sizeof(stack_names[0]))
+		names = malloc(n * sizeof(*names));
 	if (!ev->features || !names) {
 		fail(err, "", "out of memory");
 		goto out;
@@ -228,10 +296,10 @@ static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
 		size_t len = strlen(f->string);
 
 		if (!event_feature_name_valid(f->string, len)) {
-			field_path(path, sizeof(path), "features", f->string);
-			fail(err, path,
+			fail(err, "",
 			     "name must be 1-%d bytes of printable UTF-8, not starting with '@'",
 			     EVENT_FEATURE_NAME_MAX);
+			fail_path(err, "features", f->string);
 			goto out;
 		}
 		ft->name = arena_strndup(a, f->string, len);
@@ -244,22 +312,24 @@ static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
 			ft->kind = FEATURE_MISSING;
 		} else if (cJSON_IsNumber(f)) {
 			if (!isfinite(f->valuedouble)) {
-				field_path(path, sizeof(path), "features", f->string);
-				fail(err, path, "must be a finite number");
+				fail(err, "", "must be a finite number");
+				fail_path(err, "features", f->string);
 				goto out;
 			}
 			ft->kind = FEATURE_NUMERIC;
 			ft->num = f->valuedouble;
 		} else if (cJSON_IsString(f) || cJSON_IsBool(f)) {
-			field_path(path, sizeof(path), "features", f->string);
 			struct value v;
-			if (parse_value(f, path, a, &v, err) != 0)
+			int r = parse_value(f, "", a, &v, err);
+			if (r == -1)
+				fail_path(err, "features", f->string);
+			if (r)
 				goto out;
 			ft->kind = FEATURE_CATEGORICAL;
 			ft->str = v.str;
 		} else {
-			field_path(path, sizeof(path), "features", f->string);
-			fail(err, path, "must be a number, a string, a boolean or null");
+			fail(err, "", "must be a number, a string, a boolean or null");
+			fail_path(err, "features", f->string);
 			goto out;
 		}
 		i++;
@@ -267,22 +337,20 @@ static int parse_features(const cJSON *obj, struct arena *a, struct event *ev,
 	ev->n_features = n;
 	const char *dup = find_duplicate(names, n);
 	if (dup) {
-		field_path(path, sizeof(path), "features", dup);
-		fail(err, path, "appears twice");
+		fail(err, "", "appears twice");
+		fail_path(err, "features", dup);
 		goto out;
 	}
 	rc = 0;
 out:
-	free(names);
+	if (names != stack_names)
+		free(names);
 	return rc;
 }
 
-static int parse_scores(const cJSON *obj, struct arena *a, struct event *ev,
-                        struct event_error *err)
+static int parse_scores(const cJSON *ss, struct arena *a, struct event *ev, struct event_error *err)
 {
-	const cJSON *ss = cJSON_GetObjectItemCaseSensitive(obj, "scores");
 	const cJSON *s;
-	char path[192];
 	size_t n = 0, i = 0;
 
 	if (!ss || cJSON_IsNull(ss))
@@ -300,12 +368,15 @@ static int parse_scores(const cJSON *obj, struct arena *a, struct event *ev,
 	cJSON_ArrayForEach(s, ss)
 	{
 		size_t len = strlen(s->string);
-		field_path(path, sizeof(path), "scores", s->string);
-		if (len < 1 || len > EVENT_CATEGORY_MAX || !text_printable(s->string, len))
-			return fail(err, path, "class must be 1-%d bytes of printable UTF-8",
-			            EVENT_CATEGORY_MAX);
-		if (!cJSON_IsNumber(s) || !(s->valuedouble >= 0 && s->valuedouble <= 1))
-			return fail(err, path, "must be a probability in [0, 1]");
+		if (len < 1 || len > EVENT_CATEGORY_MAX || !text_printable(s->string, len)) {
+			fail(err, "", "class must be 1-%d bytes of printable UTF-8",
+			     EVENT_CATEGORY_MAX);
+			return fail_path(err, "scores", s->string);
+		}
+		if (!cJSON_IsNumber(s) || !(s->valuedouble >= 0 && s->valuedouble <= 1)) {
+			fail(err, "", "must be a probability in [0, 1]");
+			return fail_path(err, "scores", s->string);
+		}
 		ev->scores[i].cls = arena_strndup(a, s->string, len);
 		if (!ev->scores[i].cls)
 			return fail(err, "", "out of memory");
@@ -319,15 +390,17 @@ static int parse_scores(const cJSON *obj, struct arena *a, struct event *ev,
 int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
                 struct event_error *err)
 {
+	struct fields f;
 	const cJSON *it;
 
 	memset(ev, 0, sizeof(*ev));
 	if (!cJSON_IsObject(obj))
 		return fail(err, "", "an event must be a JSON object");
-	if (parse_model(obj, a, &ev->model, err) || parse_id(obj, a, false, &ev->id, err))
+	fields_collect(obj, &f);
+	if (parse_model(f.model, a, &ev->model, err) || parse_id(f.id, a, false, &ev->id, err))
 		return -1;
 
-	it = cJSON_GetObjectItemCaseSensitive(obj, "version");
+	it = f.version;
 	if (it && !cJSON_IsNull(it)) {
 		size_t n;
 		if (!cJSON_IsString(it))
@@ -340,36 +413,34 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 		if (!ev->version)
 			return fail(err, "", "out of memory");
 	}
-	if (parse_ts(cJSON_GetObjectItemCaseSensitive(obj, "ts"), now, &ev->ts, &ev->ts_given, err))
+	if (parse_ts(f.ts, now, &ev->ts, &ev->ts_given, err))
 		return -1;
 
-	it = cJSON_GetObjectItemCaseSensitive(obj, "latency_ms");
+	it = f.latency_ms;
 	if (it && !cJSON_IsNull(it)) {
 		if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
 			return fail(err, "latency_ms", "must be a finite number >= 0");
 		ev->latency_ms = it->valuedouble;
 		ev->has_latency = true;
 	}
-	it = cJSON_GetObjectItemCaseSensitive(obj, "error");
+	it = f.error;
 	if (it && !cJSON_IsNull(it)) {
 		if (!cJSON_IsBool(it))
 			return fail(err, "error", "must be true or false");
 		ev->error = cJSON_IsTrue(it);
 	}
-	if (parse_features(obj, a, ev, err) || parse_scores(obj, a, ev, err))
+	if (parse_features(f.features, a, ev, err) || parse_scores(f.scores, a, ev, err))
 		return -1;
-	if (parse_value(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), "prediction", a,
-	                &ev->prediction, err))
+	if (parse_value(f.prediction, "prediction", a, &ev->prediction, err))
 		return -1;
-	it = cJSON_GetObjectItemCaseSensitive(obj, "score");
+	it = f.score;
 	if (it && !cJSON_IsNull(it)) {
 		if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= 1))
 			return fail(err, "score", "must be a probability in [0, 1]");
 		ev->score = it->valuedouble;
 		ev->has_score = true;
 	}
-	if (parse_value(cJSON_GetObjectItemCaseSensitive(obj, "label"), "label", a, &ev->label,
-	                err))
+	if (parse_value(f.label, "label", a, &ev->label, err))
 		return -1;
 	if (ev->label.kind != VALUE_NONE && ev->prediction.kind != VALUE_NONE &&
 	    ev->label.kind != ev->prediction.kind)
@@ -381,20 +452,19 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 int label_parse(const cJSON *obj, double now, struct arena *a, struct label *lb,
                 struct event_error *err)
 {
-	const cJSON *it;
+	struct fields f;
 
 	memset(lb, 0, sizeof(*lb));
 	if (!cJSON_IsObject(obj))
 		return fail(err, "", "a label must be a JSON object");
-	if (parse_model(obj, a, &lb->model, err) || parse_id(obj, a, true, &lb->id, err))
+	fields_collect(obj, &f);
+	if (parse_model(f.model, a, &lb->model, err) || parse_id(f.id, a, true, &lb->id, err))
 		return -1;
-	it = cJSON_GetObjectItemCaseSensitive(obj, "label");
-	if (!it || cJSON_IsNull(it))
+	if (!f.label || cJSON_IsNull(f.label))
 		return fail(err, "label", "required");
-	if (parse_value(it, "label", a, &lb->label, err))
+	if (parse_value(f.label, "label", a, &lb->label, err))
 		return -1;
-	return parse_ts(cJSON_GetObjectItemCaseSensitive(obj, "ts"), now, &lb->ts, &lb->ts_given,
-	                err);
+	return parse_ts(f.ts, now, &lb->ts, &lb->ts_given, err);
 }
 
 void event_batch_init(struct event_batch *b)
@@ -485,8 +555,12 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 {
 	const char *end = body + len, *p;
 	size_t n0 = b->n_events, l0 = b->n_labels, count = 0;
-	cJSON *doc = NULL;
+	/* the JSON trees: read, copied into b, dropped */
+	struct arena scratch;
+	cJSON *doc;
 	int rc = -1;
+
+	arena_init(&scratch, 0);
 
 	memset(err, 0, sizeof(*err));
 	err->index = -1;
@@ -505,7 +579,7 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 	}
 	if (*p == '[') {
 		const char *pe = NULL;
-		doc = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &pe, 0);
+		doc = json_arena_parse(&scratch, p, (size_t)(end - p), &pe);
 		if (!doc) {
 			fail(err, "", "invalid JSON at byte %ld", pe ? (long)(pe - body) : 0L);
 			goto out;
@@ -550,7 +624,8 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 			rc = -2;
 			goto out;
 		}
-		doc = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &pe, 0);
+		arena_rewind(&scratch);
+		doc = json_arena_parse(&scratch, p, (size_t)(end - p), &pe);
 		if (!doc) {
 			fail(err, "", "line %ld: invalid JSON at byte %ld",
 			     line_of(body, pe ? pe : p), pe ? (long)(pe - body) : 0L);
@@ -558,8 +633,6 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 			goto out;
 		}
 		int r = add_item(doc, kind, now, b, err);
-		cJSON_Delete(doc);
-		doc = NULL;
 		if (r) {
 			err->index = i;
 			rc = r;
@@ -569,7 +642,7 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 	}
 	rc = 0;
 out:
-	cJSON_Delete(doc);
+	arena_reset(&scratch);
 	if (rc != 0) {
 		/* All or nothing. Arena memory of the failed items stays until reset. */
 		b->n_events = n0;

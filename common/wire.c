@@ -290,9 +290,25 @@ static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, stru
 	return 0;
 }
 
+/* protobuf-c allocates every message, string and array of a decoded batch
+ * separately; taking them from the batch's arena instead makes decoding a
+ * few block mallocs and freeing it one arena_reset, with no walk of the
+ * message tree. */
+static void *pb_arena_alloc(void *arena, size_t n)
+{
+	return arena_alloc_raw(arena, n);
+}
+
+static void pb_arena_free(void *arena, void *p)
+{
+	(void)arena;
+	(void)p; /* released with the arena */
+}
+
 int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wire_batch *b,
                       char *err, size_t errlen)
 {
+	ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, NULL};
 	PbBatch *pb;
 
 	memset(b, 0, sizeof(*b));
@@ -303,9 +319,11 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 		snprintf(err, errlen, "batch of %zu bytes exceeds the limit of %zu", len, max_len);
 		return -1;
 	}
-	pb = mlwatch__wire__batch__unpack(NULL, len, buf);
+	alloc.allocator_data = &b->arena;
+	pb = mlwatch__wire__batch__unpack(&alloc, len, buf);
 	if (!pb) {
 		snprintf(err, errlen, "not a valid Batch message (%zu bytes)", len);
+		arena_reset(&b->arena);
 		return -1;
 	}
 	if (pb->protocol != WIRE_PROTOCOL) {
@@ -402,16 +420,13 @@ oom:
 	snprintf(err, errlen, "out of memory decoding a batch of %zu bytes", len);
 fail:
 	b->pb = NULL;
-	arena_reset(&b->arena);
-	mlwatch__wire__batch__free_unpacked(pb, NULL);
+	arena_reset(&b->arena); /* and with it pb */
 	return -1;
 }
 
 void wire_batch_free(struct wire_batch *b)
 {
-	if (b->pb)
-		mlwatch__wire__batch__free_unpacked(b->pb, NULL);
-	b->pb = NULL;
+	b->pb = NULL; /* lives in the arena */
 	arena_reset(&b->arena);
 }
 
