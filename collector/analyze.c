@@ -248,7 +248,10 @@ static struct wstate *state_get(struct analyze *a, struct wmodel *m, int64_t sta
 	f.w = wstate_new(m->id, start);
 	if (!f.w)
 		return NULL;
-	if (store_ingest_window_events(a->si, m->id, start, upto, rebuild_cb, &f) < 0 || f.err) {
+	/* (no event has an id <= 0; store_ingest_window_events reads them
+	 * all when told 0) */
+	if (upto > 0 &&
+	    (store_ingest_window_events(a->si, m->id, start, upto, rebuild_cb, &f) < 0 || f.err)) {
 		wstate_free(f.w);
 		return NULL;
 	}
@@ -279,7 +282,11 @@ static int tail_cb(const struct store_raw_event *e, void *arg)
 			return 0;
 		}
 	}
-	w = state_get(a, m, e->window_start, t->hi, &t->changed);
+	/* A window not in the cache is rebuilt from the events the tail
+	 * walked past before (id <= tail_id); the rest arrive through this
+	 * walk, in the same id order. Rebuilding up to hi would read every
+	 * new event twice, the window's and the tail's. */
+	w = state_get(a, m, e->window_start, a->tail_id, &t->changed);
 	if (!w) {
 		t->err = -1;
 		return 0;
