@@ -21,6 +21,7 @@
 #include "wire.h"
 
 #define TICK_S        0.05
+#define SPILL_STEP    4 /* batches written to the spool between dispatches */
 #define BACKOFF_MIN_S 0.1
 #define BACKOFF_MAX_S 5.0
 
@@ -505,13 +506,20 @@ static void dispatch(struct forward *f, double now)
 }
 
 /* Moves memory batches to the spool when they waited too long or memory
- * is short. Called with mu held; drops it around the writes. */
-static void spill_old(struct forward *f, double now, bool all)
+ * is short, at most SPILL_STEP of them a call: the loop dispatches between
+ * steps, so a long backlog being written out never leaves the contexts
+ * idle (and the collector waiting) while answers come in. Returns true
+ * when more are due. Called with mu held; drops it around the writes. */
+static bool spill_old(struct forward *f, double now, bool all)
 {
+	int n = 0;
+
 	if (!f->spool || now < f->spill_retry_at)
-		return;
+		return false;
 	while (f->q_head && (all || f->q_bytes > f->cfg.queue_max ||
 	                     now - f->q_head->born >= f->cfg.spool_after_s)) {
+		if (n++ == SPILL_STEP)
+			return true;
 		struct obatch *b = q_pop_locked(f);
 		pthread_mutex_unlock(&f->mu);
 		int rc = spill(f, b);
@@ -526,9 +534,10 @@ static void spill_old(struct forward *f, double now, bool all)
 			f->q_bytes += b->len;
 			atomic_store(&f->q_bytes_pub, f->q_bytes);
 			f->spill_retry_at = now + 1.0;
-			return;
+			return false;
 		}
 	}
+	return false;
 }
 
 static bool memory_empty(struct forward *f)
@@ -595,7 +604,10 @@ static void *thread_main(void *arg)
 				complete(f, &f->slots[i], now);
 		if (f->stopping && (memory_empty(f) || now >= f->deadline))
 			break;
-		spill_old(f, now, f->stopping && !forward_connected(f));
+		/* Answered contexts are refilled before anything slow (spool
+		 * writes) happens: the collector should not wait on us. */
+		dispatch(f, now);
+		bool more = spill_old(f, now, f->stopping && !forward_connected(f));
 		secure_stuck(f, now);
 		dispatch(f, now);
 		if (f->spool && now - f->last_flush >= 1.0) {
@@ -604,7 +616,7 @@ static void *thread_main(void *arg)
 		}
 		stats_set(ST_COLLECTOR_CONNECTED, forward_connected(f) ? 1 : 0);
 
-		double wake = now + TICK_S;
+		double wake = more ? now : now + TICK_S;
 		if (f->backoff_until > now && f->backoff_until < wake)
 			wake = f->backoff_until;
 		struct timespec ts;
