@@ -207,6 +207,7 @@ static int load_row(void *arg, const struct store_alert_row *row)
 	i->value = row->value;
 	i->value_written = NAN;
 	i->acked = row->acked;
+	i->owed = row->owed;
 	return 0;
 }
 
@@ -450,6 +451,7 @@ static void fill_row(struct alert_engine *e, const struct inst *i, const char *s
 	row->fired_at = i->fired_at;
 	row->resolved_at = NAN;
 	row->last_notified = i->last_notified;
+	row->owed = i->owed;
 	row->summary = t ? t->summary : NULL;
 	row->description = t ? t->description : NULL;
 }
@@ -567,9 +569,10 @@ static int still_firing(struct alert_engine *e, struct inst *i, double now, bool
 	struct store_alert_row row;
 	struct texts t;
 	const char *kind = NULL;
-	bool refresh = false;
+	bool refresh = false, newly_owed = false;
 
 	if (silenced(e, i)) {
+		newly_owed = !i->owed; /* written now: a restart must not forget it */
 		i->owed = true;
 	} else if (!is_acked(e, i)) {
 		if (i->owed || isnan(i->last_notified))
@@ -582,7 +585,8 @@ static int still_firing(struct alert_engine *e, struct inst *i, double now, bool
 	if (!kind && !silenced(e, i) && !isnan(i->am_sent) && now - i->am_sent >= AM_REFRESH &&
 	    has_am(e, r))
 		refresh = true;
-	if (!kind && !refresh && !(value_changed && !(now - i->value_written < VALUE_REFRESH)))
+	if (!kind && !refresh && !newly_owed &&
+	    !(value_changed && !(now - i->value_written < VALUE_REFRESH)))
 		return 0;
 	if (begin(e))
 		return -1;

@@ -101,11 +101,16 @@ static const char schema_v1[] =
     "  status TEXT NOT NULL DEFAULT 'pending', last_error TEXT, delivered_at REAL);\n"
     "CREATE INDEX outbox_pending ON outbox (receiver, next_attempt) WHERE status = 'pending';\n";
 
-static const char *const migrations[] = {schema_v1};
+/* v2: an alert that fired or went on firing under a silence owes its
+ * receivers a notice when the silence ends; kept in the row so that a
+ * restart in between does not turn it into a repeat hours later. */
+static const char schema_v2[] = "ALTER TABLE alerts ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2};
 
 const char *store_schema_sql(void)
 {
-	return schema_v1;
+	return schema_v1; /* the base; migrations[] holds what followed */
 }
 
 const char *store_errmsg(const struct store *st)

@@ -5,7 +5,7 @@
  * store_query (what the dashboard and subcommands read). Nothing outside
  * them calls sqlite3_* directly, so that a second engine can come later.
  *
- * Schema (user_version 1; see store_schema_sql() for the full text):
+ * Schema (user_version 2; store_schema_sql() and the migrations in store.c):
  *   meta(key, value)                         last_write, window_seconds, ...
  *   models(id, name, task, created, last_event)
  *   features(model_id, name, kind, source)   kind 1 numeric, 2 categorical
@@ -29,7 +29,8 @@
  *   concept_events(id, model_id, ts, window_start, detector, detail)
  *   alerts(id, rule, model, feature, state, severity, value, threshold,
  *          active_at, fired_at, resolved_at, last_notified, fingerprint,
- *          acked, acked_at, summary, description, updated)
+ *          acked, acked_at, summary, description, updated,
+ *          owed)                             owed: a notice due when a silence ends
  *   silences(id, rule, model, created, ends, comment)
  *   outbox(id, receiver, alert_id, kind, payload JSON, created,
  *          next_attempt, attempts, status, last_error, delivered_at)
@@ -41,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct sqlite3;
 struct sqlite3_stmt;

@@ -90,7 +90,7 @@ int store_alerts_load_active(struct store_alerts *sa,
 	sqlite3_stmt *s =
 	    prep(sa, S_LOAD,
 	         "SELECT id, rule, model, feature, state, severity, value, threshold, "
-	         "active_at, fired_at, resolved_at, last_notified, fingerprint, acked "
+	         "active_at, fired_at, resolved_at, last_notified, fingerprint, acked, owed "
 	         "FROM alerts WHERE state IN ('pending', 'firing') ORDER BY id");
 	struct store_alert_row row;
 	int rc, r = 0;
@@ -113,6 +113,7 @@ int store_alerts_load_active(struct store_alerts *sa,
 		row.last_notified = col_real(s, 11);
 		col_copy(s, 12, row.fingerprint, sizeof(row.fingerprint));
 		row.acked = sqlite3_column_int(s, 13) != 0;
+		row.owed = sqlite3_column_int(s, 14) != 0;
 		if ((r = fn(arg, &row)) != 0)
 			break;
 	}
@@ -128,8 +129,8 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
 	    prep(sa, S_INSERT,
 	         "INSERT INTO alerts (rule, model, feature, state, severity, value, "
 	         "threshold, active_at, fired_at, resolved_at, last_notified, "
-	         "fingerprint, summary, description, updated) VALUES "
-	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+	         "fingerprint, summary, description, updated, owed) VALUES "
+	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
 	if (!s)
 		return -1;
 	sqlite3_bind_text(s, 1, row->rule, -1, SQLITE_STATIC);
@@ -147,6 +148,7 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
 	sqlite3_bind_text(s, 13, row->summary, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 14, row->description, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 15, now);
+	sqlite3_bind_int(s, 16, row->owed);
 	if (run(s))
 		return -1;
 	row->id = sqlite3_last_insert_rowid(sa->st->db);
@@ -155,12 +157,12 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
 
 int store_alerts_update(struct store_alerts *sa, const struct store_alert_row *row, double now)
 {
-	sqlite3_stmt *s =
-	    prep(sa, S_UPDATE,
-	         "UPDATE alerts SET state = ?2, value = ?3, fired_at = ?4, "
-	         "resolved_at = ?5, last_notified = ?6, "
-	         "summary = coalesce(?7, summary), "
-	         "description = coalesce(?8, description), updated = ?9 WHERE id = ?1");
+	sqlite3_stmt *s = prep(sa, S_UPDATE,
+	                       "UPDATE alerts SET state = ?2, value = ?3, fired_at = ?4, "
+	                       "resolved_at = ?5, last_notified = ?6, "
+	                       "summary = coalesce(?7, summary), "
+	                       "description = coalesce(?8, description), updated = ?9, owed = ?10 "
+	                       "WHERE id = ?1");
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, row->id);
@@ -172,6 +174,7 @@ int store_alerts_update(struct store_alerts *sa, const struct store_alert_row *r
 	sqlite3_bind_text(s, 7, row->summary, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, row->description, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 9, now);
+	sqlite3_bind_int(s, 10, row->owed);
 	return run(s);
 }
 

@@ -41,6 +41,7 @@ struct store_alert_row {
 	double active_at, fired_at, resolved_at, last_notified; /* NAN = NULL */
 	char fingerprint[33];
 	bool acked;
+	bool owed;                         /* a notice is due when a silence ends */
 	const char *summary, *description; /* written only; may be NULL */
 };
 

@@ -306,6 +306,36 @@ Test(alert_state, silence_suppresses_notifications_not_state)
 	fx_fini(&x);
 }
 
+/* A notice owed when a silence ends is kept across a restart in between:
+ * the receivers hear at the end of the silence, not a repeat_interval
+ * later. */
+Test(alert_state, notice_owed_after_a_silence_survives_a_restart)
+{
+	static const char rule[] = "[alert p99]\n"
+	                           "model = fraud\n"
+	                           "expr = p99_latency_ms > 250\n"
+	                           "for = 2s\n"
+	                           "receivers = a, b\n"
+	                           "repeat_interval = 1h\n";
+	struct fx x;
+	fx_init(&x, rule);
+	x.fake.value[0] = 300;
+	tick(&x, T0);
+	cr_assert_eq(tick(&x, T0 + 2), 2, "fires and notifies");
+	cr_assert_eq(store_silences_add(&x.sa, "p99", NULL, T0 + 3, T0 + 30, "deploy", NULL), 0);
+	for (int s = 3; s < 10; s++)
+		cr_assert_eq(tick(&x, T0 + s), 0);
+	cr_assert_eq(q(&x, "SELECT owed FROM alerts"), 1, "the owed notice is in the row");
+	fx_restart(&x);
+	for (int s = 10; s < 30; s++)
+		cr_assert_eq(tick(&x, T0 + s), 0, "nothing under the silence (t=%d)", s);
+	cr_assert_eq(tick(&x, T0 + 30), 2, "the silence ends: one notice per receiver");
+	cr_assert_eq(outbox(&x, "a", "firing"), 2);
+	cr_assert_eq(q(&x, "SELECT owed FROM alerts"), 0);
+	cr_assert_eq(tick(&x, T0 + 31), 0);
+	fx_fini(&x);
+}
+
 Test(alert_state, silence_of_another_model_or_rule_does_not_apply)
 {
 	struct fx x;

@@ -179,3 +179,57 @@ Test(store_alerts, models_silences_and_outbox_order)
 	cr_assert_eq(n, 1);
 	fx_fini(&x);
 }
+
+static int load_one(void *arg, const struct store_alert_row *row)
+{
+	*(struct store_alert_row *)arg = *row;
+	return 0;
+}
+
+/* A database of schema 1 (before alerts.owed) is migrated forward on a
+ * writable open; its rows keep their values and owe nothing; a read-only
+ * open of it is refused with what to do. */
+Test(store_alerts, schema_1_database_is_migrated_and_owed_round_trips)
+{
+	char err[256], *dir = h_tmpdir("storemigrate"), *db;
+	sqlite3 *h;
+	struct store st;
+	struct store_alerts sa;
+	struct store_alert_row row;
+
+	cr_assert(asprintf(&db, "%s/old.db", dir) > 0);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, store_schema_sql(), NULL, NULL, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h,
+	                          "PRAGMA user_version = 1;"
+	                          "INSERT INTO alerts (rule, model, state, severity, active_at, "
+	                          "fired_at, last_notified, fingerprint, updated) VALUES "
+	                          "('p99', 'fraud', 'firing', 'warning', 10, 12, 12, 'f', 12)",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK, "%s", sqlite3_errmsg(h));
+	sqlite3_close(h);
+
+	cr_assert_neq(store_open(&st, db, STORE_RO, false, err, sizeof(err)), 0);
+	cr_assert(strstr(err, "schema version 1 is older than 2; start mlwatchd once"), "%s", err);
+
+	cr_assert_eq(store_open(&st, db, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
+	store_alerts_init(&sa, &st);
+	memset(&row, 0xff, sizeof(row));
+	cr_assert_eq(store_alerts_load_active(&sa, load_one, &row), 0);
+	cr_assert_str_eq(row.rule, "p99");
+	cr_assert_float_eq(row.last_notified, 12, 1e-9);
+	cr_assert_not(row.owed, "rows from before the column owe nothing");
+	row.owed = true;
+	cr_assert_eq(store_alerts_update(&sa, &row, 20), 0);
+	memset(&row, 0, sizeof(row));
+	cr_assert_eq(store_alerts_load_active(&sa, load_one, &row), 0);
+	cr_assert(row.owed);
+	store_alerts_close(&sa);
+	store_close(&st);
+
+	cr_assert_eq(store_open(&st, db, STORE_RO, false, err, sizeof(err)), 0, "%s", err);
+	store_close(&st);
+	h_rmtree(dir);
+	free(dir);
+	free(db);
+}
