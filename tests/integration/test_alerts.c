@@ -8,7 +8,8 @@
  *   3 kill -9 with a pending notification -> delivered once after restart,
  *     not re-sent as new, repeat_interval kept
  *   4 the signature verifies with openssl and fails for a tampered body
- *   5 a silence suppresses notifications, not state; one goes out after it
+ *   5 a silence suppresses notifications, not state; one goes out after it,
+ *     even when the silence ended while mlwatchd was down (kill -9)
  *   6 each receiver type's payload through the real pipeline
  *   7 no_data fires when the (real) agent stops and resolves when it is back */
 #include <criterion/criterion.h>
@@ -529,6 +530,57 @@ Test(alerts, silence_changes_state_but_sends_nothing_until_it_ends)
 	h_sleep(2.0);
 	cr_assert_eq(sink_count(s), 1, "exactly one");
 	cr_assert(strstr(sink_request(s, 0)->body, "\"status\":\"firing\""));
+	traffic_stop(&t);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	sink_stop(s);
+	cproc_cleanup(&c);
+	free(u), free(cf), free(mlwatch);
+}
+
+/* A notice owed at the end of a silence is kept in the database: when the
+ * silence ends while mlwatchd is down (kill -9), the receiver hears once
+ * right after the restart, not a repeat_interval (here an hour) later. */
+Test(alerts, silence_ending_while_down_is_notified_after_restart)
+{
+	struct cproc c;
+	struct traffic t;
+	struct http_sink *s = sink_start(0);
+	char *u = sink_url(s, "/"), conf[1024];
+
+	cproc_init(&c, "alerts-silence-kill9");
+	snprintf(conf, sizeof(conf),
+	         "[alert slow]\nmodel = fraud\nexpr = p99_latency_ms > 250 over 10s\n"
+	         "receivers = hook\nrepeat_interval = 1h\n"
+	         "[receiver hook]\ntype = webhook\nurl = %s\n",
+	         u);
+	char *cf = write_conf(&c, conf);
+	start(&c, cf);
+	traffic_start(&t, c.url, SLOW);
+	cr_assert(sink_wait(s, 1, 5 * cproc_slow()), "fired and notified");
+
+	char *mlwatch = h_bin("mlwatch"), logp[600];
+	snprintf(logp, sizeof(logp), "%s/silence.log", c.dir);
+	char *argv[] = {mlwatch,   "--db",  c.db,    "silence", "slow",
+	                "--model", "fraud", "--for", "4s",      NULL};
+	struct h_proc p;
+	cr_assert_eq(h_spawn(&p, argv, logp, NULL), 0);
+	cr_assert_eq(h_stop(&p, 0, 10), 0, "mlwatch silence failed, see %s", logp);
+	double ends = db_double(c.db, "SELECT ends FROM silences");
+	cr_assert(wait_sql(&c, "SELECT count(*) FROM alerts WHERE owed = 1", 1, 3),
+	          "the notice due at the silence's end is written down");
+
+	cr_assert_eq(cproc_stop(&c, SIGKILL), 128 + SIGKILL);
+	while (clock_now() < ends + 1.0) /* the silence ends while mlwatchd is down */
+		h_sleep(0.1);
+	cr_assert_eq(sink_count(s), 1, "nothing while silenced");
+	double up = clock_now();
+	start(&c, cf);
+	cr_assert(sink_wait(s, 2, 4 * cproc_slow()), "one notification soon after the restart");
+	cr_assert(wall_of(sink_request(s, 1)) >= up);
+	cr_assert(strstr(sink_request(s, 1)->body, "\"status\":\"firing\""));
+	h_sleep(2.0);
+	cr_assert_eq(sink_count(s), 2, "exactly one");
+	cr_assert_eq(count_sql(&c, "SELECT count(*) FROM alerts WHERE owed = 1"), 0);
 	traffic_stop(&t);
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	sink_stop(s);
