@@ -387,6 +387,13 @@ static int concept(struct analyze *a, struct wmodel *m, const struct store_windo
 		if (quality_adwin_add(&ad, c->errs[i]) == 1 && quality_adwin_mean(&ad) > before)
 			ad_alarms++; /* only a rising error rate is a problem */
 	}
+	/* Only the configured detectors speak. Page-Hinkley with the
+	 * contract's parameters raises false alarms on a steady error rate
+	 * above 5-10%, so ADWIN alone is the default. */
+	if (!m->report_ph)
+		ph_alarms = 0;
+	if (!m->report_adwin)
+		ad_alarms = 0;
 	double rate = 0;
 	for (size_t i = 0; i < c->nerrs; i++)
 		rate += c->errs[i];

@@ -111,8 +111,13 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 	if (!m || !(m->name = strdup(name)) || reindex(m))
 		goto fail;
 	m->id = id;
+	m->report_adwin = true;
 	if (!cfg)
 		return m;
+	if (cfg->concept_detector) {
+		m->report_ph = strcmp(cfg->concept_detector, "adwin") != 0;
+		m->report_adwin = strcmp(cfg->concept_detector, "page_hinkley") != 0;
+	}
 	if (cfg->task && strcmp(cfg->task, "classification") == 0) {
 		m->task = TASK_CLASSIFICATION;
 		m->task_fixed = true;

@@ -59,6 +59,9 @@ struct wmodel {
 	bool has_calib;
 	struct quality_calib calib;
 	double ref_version;
+	/* which concept-drift detectors report events (both always run, so
+	 * a change of the choice finds warm state) */
+	bool report_ph, report_adwin;
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds

@@ -442,6 +442,7 @@ void config_free(struct mlw_config *cfg)
 		}
 		free(m->features);
 		free(m->task);
+		free(m->concept_detector);
 		free(m->name);
 	}
 	free(cfg->models);
@@ -559,6 +560,13 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 			static const struct opt o = {
 			    "task", OPT_STR, 0, "", 0, 0, "auto|classification|regression", 0};
 			if (opt_set(&o, &m->task, value, err, sizeof(err)))
+				return load_fail(st, line, "%s", err);
+			return 1;
+		}
+		if (strcmp(key, "concept_detector") == 0) {
+			static const struct opt o = {
+			    "concept_detector", OPT_STR, 0, "", 0, 0, "adwin|page_hinkley|both", 0};
+			if (opt_set(&o, &m->concept_detector, value, err, sizeof(err)))
 				return load_fail(st, line, "%s", err);
 			return 1;
 		}
@@ -913,6 +921,7 @@ void config_for_each_key(void (*fn)(const char *section, const char *key, const 
 			fn(secs[i].name, o->key, o->def, arg);
 	fn("model", "sample_rate", "1.0", arg);
 	fn("model", "task", "auto", arg);
+	fn("model", "concept_detector", "adwin", arg);
 	fn("model", "kind.*", "", arg);
 	fn("model", "method.*", "", arg);
 	fn("model", "threshold.*", "", arg);

@@ -92,7 +92,8 @@ struct model_config {
 	int line;
 	bool has_sample_rate;
 	double sample_rate;
-	char *task; /* auto | classification | regression */
+	char *task;             /* auto | classification | regression */
+	char *concept_detector; /* adwin | page_hinkley | both; NULL = adwin */
 	struct model_feature_config *features;
 	size_t n_features;
 };

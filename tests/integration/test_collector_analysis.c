@@ -424,17 +424,23 @@ Test(analysis, open_window_is_provisional_then_final)
 	cproc_cleanup(&c);
 }
 
-Test(analysis, concept_drift_on_the_error_stream_is_recorded)
+/* Two closed windows, every prediction right, then every one wrong, into
+ * an mlwatchd with conf (NULL: none); returns the first window's start. */
+static int64_t concept_run(struct cproc *c, const char *conf)
 {
-	struct cproc c;
 	struct wc_client *cl;
 	int64_t first = (int64_t)clock_now() / W * W - 5 * W;
+	char path[600];
+	const char *args[] = {"--window", "10s", "--analyze-interval", "200ms", NULL, NULL, NULL};
 
-	cproc_init(&c, "ana-concept");
-	const char *args[] = {"--window", "10s", "--analyze-interval", "200ms", NULL};
-	cr_assert_eq(cproc_start(&c, args), 0);
-	cl = client(c.url);
-	/* two closed windows: every prediction right, then every one wrong */
+	if (conf) {
+		snprintf(path, sizeof(path), "%s/mlwatch.conf", c->dir);
+		cr_assert_eq(h_write_file(path, conf, strlen(conf)), 0);
+		args[4] = "--config";
+		args[5] = path;
+	}
+	cr_assert_eq(cproc_start(c, args), 0);
+	cl = client(c->url);
 	for (int w = 0; w < 2; w++) {
 		struct wc_batch wb;
 		char id[32];
@@ -448,21 +454,46 @@ Test(analysis, concept_drift_on_the_error_stream_is_recorded)
 		send_ok(cl, &wb);
 		wc_batch_free(&wb);
 	}
-	cr_assert(wait_final(c.db, first + W, 15));
+	cr_assert(wait_final(c->db, first + W, 15));
+	wc_close(cl);
+	return first;
+}
+
+static int64_t concept_events(struct cproc *c, const char *detector, int64_t start)
+{
 	char sql[256];
 	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM concept_events WHERE detector = 'page_hinkley' AND "
+	         "SELECT count(*) FROM concept_events WHERE detector = '%s' AND "
 	         "window_start = %lld",
-	         (long long)(first + W));
-	cr_assert_eq(db_int(c.db, sql), 1);
+	         detector, (long long)start);
+	return db_int(c->db, sql);
+}
+
+Test(analysis, concept_drift_on_the_error_stream_is_recorded)
+{
+	struct cproc c;
+	char sql[256];
+
+	/* default: ADWIN reports, Page-Hinkley runs silently */
+	cproc_init(&c, "ana-concept");
+	int64_t first = concept_run(&c, NULL);
+	cr_assert_eq(concept_events(&c, "adwin", first + W), 1);
+	cr_assert_eq(concept_events(&c, "page_hinkley", first + W), 0, "not chosen");
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM concept_events WHERE window_start = "
 	                          "(SELECT min(start) FROM windows)"),
 	             0);
-	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM concept_state"), 2);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM concept_state"), 2, "both keep state");
 	snprintf(sql, sizeof(sql), "SELECT accuracy FROM accuracy WHERE start = %lld",
 	         (long long)(first + W));
 	cr_assert_float_eq(db_double(c.db, sql), 0.0, 1e-12);
-	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+
+	/* [model cls] concept_detector = page_hinkley: only Page-Hinkley */
+	cproc_init(&c, "ana-concept-ph");
+	first = concept_run(&c, "[model cls]\nconcept_detector = page_hinkley\n");
+	cr_assert_eq(concept_events(&c, "page_hinkley", first + W), 1);
+	cr_assert_eq(concept_events(&c, "adwin", first + W), 0, "not chosen");
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	cproc_cleanup(&c);
 }

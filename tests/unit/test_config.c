@@ -163,6 +163,7 @@ Test(config, errors_cite_file_and_line)
 	fails_at("[model fraud]\nkind.x = text\n", 2, "numeric or categorical");
 	fails_at("[model fraud]\nmethod.x = t-test\n", 2, "ks, wasserstein, psi");
 	fails_at("[model fraud]\nthreshold.x = -1\n", 2, "number > 0");
+	fails_at("[model fraud]\nconcept_detector = cusum\n", 2, "adwin|page_hinkley|both");
 	fails_at("[alert a]\nexpr = rps > 1\nfor = forever\n", 3, "bad duration");
 	fails_at("[alert a]\nexpr = rps > 1\nseverity = critical\n", 3, "page|warn|info");
 	fails_at("[alert a]\nmodel = m\n", 1, "has no 'expr'");
