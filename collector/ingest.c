@@ -126,11 +126,10 @@ static bool token_ok(struct ingest *ing, const struct wire_batch *b)
 }
 
 /* Features as a JSON object; a name repeated in one event keeps its first
- * value (the JSON parser does the same). A 1024-bit filter of name hashes
- * keeps the duplicate check near linear for the common case. */
+ * value (the JSON parser does the same). */
 static const char *features_json(struct req *q, const struct event *ev, struct jsonw *w)
 {
-	uint64_t seen[16] = {0};
+	struct event_name_filter seen = {{0}};
 
 	if (ev->n_features == 0)
 		return NULL;
@@ -139,18 +138,12 @@ static const char *features_json(struct req *q, const struct event *ev, struct j
 	for (size_t i = 0, written = 0; i < ev->n_features; i++) {
 		const struct feature *f = &ev->features[i];
 		size_t len = strlen(f->name);
-		uint64_t h = 1469598103934665603ull;
 		bool dup = false;
-		for (size_t k = 0; k < len; k++)
-			h = (h ^ (unsigned char)f->name[k]) * 1099511628211ull;
-		h &= 1023;
-		if (seen[h >> 6] & (1ull << (h & 63))) {
+		if (event_name_filter_add(&seen, f->name, len))
 			for (size_t k = 0; k < i && !dup; k++)
 				dup = strcmp(ev->features[k].name, f->name) == 0;
-			if (dup)
-				continue;
-		}
-		seen[h >> 6] |= 1ull << (h & 63);
+		if (dup)
+			continue;
 		if (written++)
 			jsonw_char(w, ',');
 		jsonw_str(w, f->name, len);

@@ -233,24 +233,30 @@ static int parse_value(const cJSON *item, const char *field, struct arena *a, st
 	return fail(err, field, "must be a number, a string, or null");
 }
 
-/* Reports the first name that occurs twice among n names, or NULL. A
- * 1024-bit filter of name hashes leaves string compares to the names whose
- * hash collides, so the usual case (no duplicate) is one pass. */
-static const char *find_duplicate(const char *const *names, size_t n)
+bool event_name_filter_add(struct event_name_filter *f, const char *name, size_t len)
 {
-	uint64_t seen[16] = {0};
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	bool was;
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t h = 1469598103934665603ull;
-		for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++)
-			h = (h ^ *c) * 1099511628211ull;
-		h &= 1023;
-		if (seen[h >> 6] & (1ull << (h & 63)))
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	h &= 1023;
+	was = (f->bits[h >> 6] >> (h & 63)) & 1;
+	f->bits[h >> 6] |= 1ull << (h & 63);
+	return was;
+}
+
+/* Reports the first feature name that occurs twice among n, or NULL; in
+ * the usual case (no repeat) one pass through the filter. */
+static const char *find_duplicate(const struct feature *fs, size_t n)
+{
+	struct event_name_filter seen = {{0}};
+
+	for (size_t i = 0; i < n; i++)
+		if (event_name_filter_add(&seen, fs[i].name, strlen(fs[i].name)))
 			for (size_t j = 0; j < i; j++)
-				if (strcmp(names[i], names[j]) == 0)
-					return names[i];
-		seen[h >> 6] |= 1ull << (h & 63);
-	}
+				if (strcmp(fs[i].name, fs[j].name) == 0)
+					return fs[i].name;
 	return NULL;
 }
 
@@ -269,9 +275,7 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
                           struct event_error *err)
 {
 	const cJSON *f;
-	const char *stack_names[32], **names = stack_names;
 	size_t n = 0, i = 0;
-	int rc = -1;
 
 	if (!fs || cJSON_IsNull(fs))
 		return 0;
@@ -284,12 +288,8 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 	if (n == 0)
 		return 0;
 	ev->features = arena_alloc(a, n * sizeof(*ev->features));
-	if (n > sizeof(stack_names) / sizeof(stack_names[0]))
-		names = malloc(n * sizeof(*names));
-	if (!ev->features || !names) {
-		fail(err, "", "out of memory");
-		goto out;
-	}
+	if (!ev->features)
+		return fail(err, "", "out of memory");
 	cJSON_ArrayForEach(f, fs)
 	{
 		struct feature *ft = &ev->features[i];
@@ -299,22 +299,17 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 			fail(err, "",
 			     "name must be 1-%d bytes of printable UTF-8, not starting with '@'",
 			     EVENT_FEATURE_NAME_MAX);
-			fail_path(err, "features", f->string);
-			goto out;
+			return fail_path(err, "features", f->string);
 		}
 		ft->name = arena_strndup(a, f->string, len);
-		if (!ft->name) {
-			fail(err, "", "out of memory");
-			goto out;
-		}
-		names[i] = ft->name;
+		if (!ft->name)
+			return fail(err, "", "out of memory");
 		if (cJSON_IsNull(f)) {
 			ft->kind = FEATURE_MISSING;
 		} else if (cJSON_IsNumber(f)) {
 			if (!isfinite(f->valuedouble)) {
 				fail(err, "", "must be a finite number");
-				fail_path(err, "features", f->string);
-				goto out;
+				return fail_path(err, "features", f->string);
 			}
 			ft->kind = FEATURE_NUMERIC;
 			ft->num = f->valuedouble;
@@ -324,28 +319,22 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 			if (r == -1)
 				fail_path(err, "features", f->string);
 			if (r)
-				goto out;
+				return -1;
 			ft->kind = FEATURE_CATEGORICAL;
 			ft->str = v.str;
 		} else {
 			fail(err, "", "must be a number, a string, a boolean or null");
-			fail_path(err, "features", f->string);
-			goto out;
+			return fail_path(err, "features", f->string);
 		}
 		i++;
 	}
 	ev->n_features = n;
-	const char *dup = find_duplicate(names, n);
+	const char *dup = find_duplicate(ev->features, n);
 	if (dup) {
 		fail(err, "", "appears twice");
-		fail_path(err, "features", dup);
-		goto out;
+		return fail_path(err, "features", dup);
 	}
-	rc = 0;
-out:
-	if (names != stack_names)
-		free(names);
-	return rc;
+	return 0;
 }
 
 static int parse_scores(const cJSON *ss, struct arena *a, struct event *ev, struct event_error *err)

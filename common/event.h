@@ -7,6 +7,7 @@
 #define MLW_EVENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -123,6 +124,16 @@ bool event_json_has_nul_escape(const char *s, size_t n);
 /* Same rule checks for names that reach us another way (KServe, the wire). */
 bool event_model_name_valid(const char *s, size_t n);
 bool event_feature_name_valid(const char *s, size_t n);
+
+/* A 1024-bit filter of the feature names of one event, for finding a name
+ * given twice: a name whose bit was not set is certainly new, so string
+ * compares are needed only on a hit. Zero-initialise before use. */
+struct event_name_filter {
+	uint64_t bits[16];
+};
+/* Sets the bit of name[0..len); true when it was set already (the name may
+ * be a repeat: compare to know). */
+bool event_name_filter_add(struct event_name_filter *f, const char *name, size_t len);
 bool event_id_valid(const char *s, size_t n);
 
 #endif

@@ -385,3 +385,24 @@ Test(event, name_validators)
 	cr_assert(event_id_valid("req 1", 5));
 	cr_assert_not(event_id_valid("\xc3\xa9", 2));
 }
+
+Test(event, name_filter_hits_every_repeat)
+{
+	struct event_name_filter f = {{0}};
+	char name[16];
+	int hits = 0;
+
+	cr_assert_not(event_name_filter_add(&f, "amount", 6), "a first name is new");
+	cr_assert(event_name_filter_add(&f, "amount", 6), "a repeat always hits");
+	/* 200 more distinct names: hits are only hash collisions, and every
+	 * name added before still hits */
+	for (int i = 0; i < 200; i++) {
+		int n = snprintf(name, sizeof(name), "f%d", i);
+		hits += event_name_filter_add(&f, name, (size_t)n);
+	}
+	cr_assert_lt(hits, 50, "%d of 200 distinct names collided in 1024 bits", hits);
+	for (int i = 0; i < 200; i++) {
+		int n = snprintf(name, sizeof(name), "f%d", i);
+		cr_assert(event_name_filter_add(&f, name, (size_t)n), "f%d", i);
+	}
+}
