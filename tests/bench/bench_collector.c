@@ -294,26 +294,39 @@ static char *split_args(const char *env, const char **args, int from)
 
 /* ---- agent ------------------------------------------------------------------- */
 
-/* CPU seconds (user + system) used so far by process pid, -1 if unknown. */
-static double proc_cpu_s(pid_t pid)
+/* CPU seconds (user + system) in a /proc stat file, -1 if unreadable;
+ * the thread or process name into comm when comm is not NULL. */
+static double stat_cpu_s(const char *path, char *comm, size_t cap)
 {
-	char path[64], line[1024];
+	char line[1024];
 	unsigned long ut = 0, st = 0;
 	double secs = -1;
-	FILE *f;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	if (fgets(line, sizeof(line), f)) {
-		char *r = strrchr(line, ')');
-		if (r && sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-		                &st) == 2)
+		char *l = strchr(line, '('), *r = strrchr(line, ')');
+		/* fields after ")": state is 3rd, utime 14th, stime 15th */
+		if (l && r && r > l &&
+		    sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+		           &st) == 2) {
 			secs = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+			if (comm)
+				snprintf(comm, cap, "%.*s", (int)(r - l - 1), l + 1);
+		}
 	}
 	fclose(f);
 	return secs;
+}
+
+/* CPU seconds used so far by process pid, -1 if unknown. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return stat_cpu_s(path, NULL, 0);
 }
 
 static double self_cpu_s(void)
@@ -424,10 +437,9 @@ static double bench_agent(struct cproc *c)
  * share of the wall time: where the end-to-end time went. */
 static void thread_cpu(pid_t pid, double wall)
 {
-	char path[320], line[1024], names[16][32];
+	char path[320], names[16][32];
 	double secs[16] = {0};
 	int n = 0;
-	long hz = sysconf(_SC_CLK_TCK);
 	DIR *d;
 	struct dirent *e;
 
@@ -436,32 +448,20 @@ static void thread_cpu(pid_t pid, double wall)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		FILE *f;
-		char comm[64] = "";
-		unsigned long ut = 0, st = 0;
+		char comm[sizeof(names[0])];
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
-		f = fopen(path, "r");
-		if (!f)
+		double s = stat_cpu_s(path, comm, sizeof(comm));
+		if (s < 0)
 			continue;
-		if (fgets(line, sizeof(line), f)) {
-			char *l = strchr(line, '('), *r = strrchr(line, ')');
-			if (l && r && r > l) {
-				snprintf(comm, sizeof(comm), "%.*s", (int)(r - l - 1), l + 1);
-				/* fields after ")": state is 3rd, utime 14th, stime 15th */
-				sscanf(r + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-				       &ut, &st);
-			}
-		}
-		fclose(f);
 		int k;
 		for (k = 0; k < n && strcmp(names[k], comm) != 0; k++)
 			;
 		if (k == n && n < 16)
 			snprintf(names[n++], sizeof(names[0]), "%s", comm);
 		if (k < 16)
-			secs[k] += (double)(ut + st) / (double)hz;
+			secs[k] += s;
 	}
 	closedir(d);
 	printf("  mlwatchd CPU by thread (share of %.1f s wall):", wall);
