@@ -496,6 +496,25 @@ Test(alerts, kill9_then_restart_delivers_once_and_keeps_repeat_interval)
 
 /* ---- 5: silences ------------------------------------------------------------------- */
 
+/* Silences rule for model fraud with the real `mlwatch silence`, as an
+ * operator would; returns when the silence ends. */
+static double silence(struct cproc *c, const char *rule, const char *duration)
+{
+	char *mlwatch = h_bin("mlwatch"), logp[600];
+	char *argv[] = {mlwatch,          "--db",      c->db,    "silence",
+	                (char *)rule,     "--model",   "fraud",  "--for",
+	                (char *)duration, "--comment", "deploy", NULL};
+	struct h_proc p;
+
+	snprintf(logp, sizeof(logp), "%s/silence.log", c->dir);
+	cr_assert_eq(h_spawn(&p, argv, logp, NULL), 0);
+	cr_assert_eq(h_stop(&p, 0, 10), 0, "mlwatch silence failed, see %s", logp);
+	free(mlwatch);
+	double ends = db_double(c->db, "SELECT ends FROM silences");
+	cr_assert(!isnan(ends));
+	return ends;
+}
+
 Test(alerts, silence_changes_state_but_sends_nothing_until_it_ends)
 {
 	struct cproc c;
@@ -508,16 +527,7 @@ Test(alerts, silence_changes_state_but_sends_nothing_until_it_ends)
 	snprintf(conf, sizeof(conf), "%s[receiver hook]\ntype = webhook\nurl = %s\n", rules, u);
 	char *cf = write_conf(&c, conf);
 	start(&c, cf);
-	/* The real `mlwatch silence`, as an operator would. */
-	char *mlwatch = h_bin("mlwatch"), logp[600];
-	snprintf(logp, sizeof(logp), "%s/silence.log", c.dir);
-	char *argv[] = {mlwatch, "--db",  c.db, "silence",   "busy",   "--model",
-	                "fraud", "--for", "5s", "--comment", "deploy", NULL};
-	struct h_proc p;
-	cr_assert_eq(h_spawn(&p, argv, logp, NULL), 0);
-	cr_assert_eq(h_stop(&p, 0, 10), 0, "mlwatch silence failed, see %s", logp);
-	double ends = db_double(c.db, "SELECT ends FROM silences");
-	cr_assert(!isnan(ends));
+	double ends = silence(&c, "busy", "5s");
 
 	traffic_start(&t, c.url, FAST);
 	cr_assert(wait_sql(&c, "SELECT count(*) FROM alerts WHERE state = 'firing'", 1, 4),
@@ -534,7 +544,7 @@ Test(alerts, silence_changes_state_but_sends_nothing_until_it_ends)
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	sink_stop(s);
 	cproc_cleanup(&c);
-	free(u), free(cf), free(mlwatch);
+	free(u), free(cf);
 }
 
 /* A notice owed at the end of a silence is kept in the database: when the
@@ -558,14 +568,7 @@ Test(alerts, silence_ending_while_down_is_notified_after_restart)
 	traffic_start(&t, c.url, SLOW);
 	cr_assert(sink_wait(s, 1, 5 * cproc_slow()), "fired and notified");
 
-	char *mlwatch = h_bin("mlwatch"), logp[600];
-	snprintf(logp, sizeof(logp), "%s/silence.log", c.dir);
-	char *argv[] = {mlwatch,   "--db",  c.db,    "silence", "slow",
-	                "--model", "fraud", "--for", "4s",      NULL};
-	struct h_proc p;
-	cr_assert_eq(h_spawn(&p, argv, logp, NULL), 0);
-	cr_assert_eq(h_stop(&p, 0, 10), 0, "mlwatch silence failed, see %s", logp);
-	double ends = db_double(c.db, "SELECT ends FROM silences");
+	double ends = silence(&c, "slow", "4s");
 	cr_assert(wait_sql(&c, "SELECT count(*) FROM alerts WHERE owed = 1", 1, 3),
 	          "the notice due at the silence's end is written down");
 
@@ -585,7 +588,7 @@ Test(alerts, silence_ending_while_down_is_notified_after_restart)
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	sink_stop(s);
 	cproc_cleanup(&c);
-	free(u), free(cf), free(mlwatch);
+	free(u), free(cf);
 }
 
 /* ---- 7: no_data, with the real agent ---------------------------------------------- */
