@@ -342,7 +342,6 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 		snprintf(err, errlen, "token longer than %d bytes", WIRE_TOKEN_MAX);
 		goto fail;
 	}
-	b->pb = pb;
 	b->protocol = pb->protocol;
 	b->agent_id = pb->agent_id;
 	b->seq = pb->seq;
@@ -419,14 +418,12 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 oom:
 	snprintf(err, errlen, "out of memory decoding a batch of %zu bytes", len);
 fail:
-	b->pb = NULL;
 	arena_reset(&b->arena); /* and with it pb */
 	return -1;
 }
 
 void wire_batch_free(struct wire_batch *b)
 {
-	b->pb = NULL; /* lives in the arena */
 	arena_reset(&b->arena);
 }
 

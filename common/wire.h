@@ -57,8 +57,8 @@ struct wire_batch {
 	/* Filled by wire_decode_batch: items skipped by validation. */
 	size_t n_invalid;
 	char first_invalid[256];
-	/* Owned storage of a decoded batch; freed by wire_batch_free. */
-	void *pb;
+	/* Owned storage of a decoded batch (the protobuf message and what
+	 * points into it); freed by wire_batch_free. */
 	struct arena arena;
 };
 
