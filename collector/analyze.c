@@ -248,10 +248,7 @@ static struct wstate *state_get(struct analyze *a, struct wmodel *m, int64_t sta
 	f.w = wstate_new(m->id, start);
 	if (!f.w)
 		return NULL;
-	/* (no event has an id <= 0; store_ingest_window_events reads them
-	 * all when told 0) */
-	if (upto > 0 &&
-	    (store_ingest_window_events(a->si, m->id, start, upto, rebuild_cb, &f) < 0 || f.err)) {
+	if (store_ingest_window_events(a->si, m->id, start, upto, rebuild_cb, &f) < 0 || f.err) {
 		wstate_free(f.w);
 		return NULL;
 	}

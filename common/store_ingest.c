@@ -46,7 +46,6 @@ enum {
 	S_FEATURE_REPLACE,
 	S_EVENTS_AFTER,
 	S_WIN_EVENTS,
-	S_WIN_EVENTS_ALL,
 	S_RANGE_EVENTS,
 	S_WIN_LABELLED,
 	S_MAX_ID,
@@ -165,8 +164,6 @@ static const char *const sql[S_COUNT] = {
                        "ORDER BY id",
     [S_WIN_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
                      "window_start = ?2 AND id <= ?3 ORDER BY id",
-    [S_WIN_EVENTS_ALL] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
-                         "window_start = ?2 ORDER BY id",
     [S_RANGE_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
                        "window_start >= ?4 AND window_start < ?5 AND ts >= ?2 AND ts < ?3 "
                        "ORDER BY id",
@@ -973,13 +970,12 @@ int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t
 int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_t start,
                                int64_t upto_id, store_event_cb cb, void *arg)
 {
-	sqlite3_stmt *s = prep(si, upto_id > 0 ? S_WIN_EVENTS : S_WIN_EVENTS_ALL);
+	sqlite3_stmt *s = prep(si, S_WIN_EVENTS);
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, model_id);
 	sqlite3_bind_int64(s, 2, start);
-	if (upto_id > 0)
-		sqlite3_bind_int64(s, 3, upto_id);
+	sqlite3_bind_int64(s, 3, upto_id);
 	return walk_events(s, cb, arg);
 }
 

@@ -174,7 +174,7 @@ struct store_raw_event {
 typedef int (*store_event_cb)(const struct store_raw_event *e, void *arg);
 int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t upto_id,
                               store_event_cb cb, void *arg);
-/* Events of one window with id <= upto_id (0 = no bound), in id order. */
+/* Events of one window with id <= upto_id, in id order. */
 int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_t start,
                                int64_t upto_id, store_event_cb cb, void *arg);
 /* The labelled events of one window, in id order. */
