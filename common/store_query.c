@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddsketch.h"
+
 #define DRIFT_COLS                                                                                \
 	"d.start, coalesce(w.end, d.start + ?9), coalesce(w.provisional, 0), d.feature, d.kind, " \
 	"d.n, coalesce(d.n_ref, -1), d.missing_rate, d.type_error_rate, d.out_of_range_rate, "    \
@@ -48,6 +50,8 @@ static const char *const sql[SQS_COUNT] = {
         "AND start >= ?2 AND start <= ?3) ORDER BY severity DESC, feature LIMIT 1",
     [SQS_FIRING] = "SELECT total(state = 'firing'), total(state = 'pending') FROM alerts "
                    "WHERE state IN ('firing', 'pending') AND model = ?1",
+    [SQS_LIVE] = "SELECT start, end, count, errors, latency_sketch FROM windows "
+                 "WHERE model_id = ?1 AND end > ?2 AND start < ?3 ORDER BY start",
     [SQS_LATENCY] = "SELECT start, end, count, errors, provisional, p50, p90, p95, p99, p999, "
                     "max, mean FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
                     "ORDER BY start",
@@ -436,6 +440,69 @@ int sq_status(struct sq *q, double now, double from, struct sq_status **out, siz
 out:
 	free(models);
 	free(v);
+	return rc;
+}
+
+/* ---- live figures ------------------------------------------------------- */
+
+int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
+{
+	static const double qs[3] = {0.5, 0.95, 0.99};
+	struct ddsketch *all = NULL;
+	sqlite3_stmt *s;
+	double v[3];
+	int rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	o->from = now - SQ_LIVE_SPAN;
+	o->to = now;
+	o->error_rate = o->p50 = o->p95 = o->p99 = NAN;
+	s = prep(q, SQS_LIVE);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_double(s, 2, o->from);
+	sqlite3_bind_double(s, 3, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		double start = (double)sqlite3_column_int64(s, 0),
+		       end = fmin((double)sqlite3_column_int64(s, 1), now);
+		double passed = end - start, in_span = end - fmax(start, o->from), share;
+		const void *blob = sqlite3_column_blob(s, 4);
+		int len = sqlite3_column_bytes(s, 4);
+		struct ddsketch *one = NULL;
+
+		if (passed <= 0 || in_span <= 0)
+			continue;
+		/* counts spread evenly over the part of the window that has passed */
+		share = in_span / passed;
+		o->events += (double)sqlite3_column_int64(s, 2) * share;
+		o->errors += (double)sqlite3_column_int64(s, 3) * share;
+		/* A sketch that does not decode leaves the quantiles to the others;
+		 * the counts above do not depend on it. */
+		if (!blob || len <= 0 || ddsketch_decode(blob, (size_t)len, &one) != 0)
+			continue;
+		if (!all)
+			all = one;
+		else {
+			ddsketch_merge(all, one);
+			ddsketch_free(one);
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+	o->rps = o->events / SQ_LIVE_SPAN;
+	o->error_rate = ratio(o->errors, o->events);
+	if (all && ddsketch_count(all) > 0 && ddsketch_quantiles(all, qs, 3, v) == 0) {
+		o->p50 = v[0];
+		o->p95 = v[1];
+		o->p99 = v[2];
+	}
+out:
+	ddsketch_free(all);
 	return rc;
 }
 

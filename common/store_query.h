@@ -43,6 +43,7 @@ enum sq_stmt_id {
 	SQS_RANGE_SUMS,
 	SQS_WORST_DRIFT,
 	SQS_FIRING,
+	SQS_LIVE,
 	SQS_LATENCY,
 	SQS_LATENCY_BUCKETS,
 	SQS_DRIFT,
@@ -134,6 +135,25 @@ int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct
 /* a += sign * b */
 void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign);
 void sq_status_apply(struct sq_status *out, const struct sq_sums *s);
+
+/* ---- live figures (`mlwatch status`) ------------------------------------ */
+
+/* What mlwatchd's /metrics gauges cover: the last SQ_LIVE_SPAN seconds. */
+#define SQ_LIVE_SPAN 60
+struct sq_live {
+	double from, to;       /* the span: [now - SQ_LIVE_SPAN, now) */
+	double events, errors; /* requests in the span (see sq_live) */
+	double rps, error_rate; /* rps 0 without traffic; error_rate NAN then */
+	double p50, p95, p99;  /* ms; NAN without traffic */
+};
+/* The figures of the last SQ_LIVE_SPAN seconds before now, read from the
+ * windows that overlap them (the open one, which the collector updates at
+ * every batch, and the one before). The store keeps counts per window, not
+ * per second, so a window's count and errors are taken as spread evenly
+ * over the part of it that has passed (the open one up to now); the
+ * latency quantiles are those of the merged sketches of the overlapping
+ * windows. rps = events / SQ_LIVE_SPAN, as /metrics computes it. */
+int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *out);
 
 /* ---- latency ------------------------------------------------------------ */
 

@@ -83,9 +83,9 @@ static char *pct(char *buf, double v)
 
 static const char *const status_flags[] = {"since", NULL};
 
-static cJSON *status_json(const struct sq_status *s)
+static cJSON *status_json(const struct sq_status *s, const struct sq_live *l)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *live;
 
 	cmd_jstr(o, "model", s->model.name);
 	cmd_jint(o, "events", s->events);
@@ -111,15 +111,31 @@ static cJSON *status_json(const struct sq_status *s)
 		cmd_jnum(o, "window_end", NAN);
 	}
 	cmd_jnum(o, "last_event", s->model.last_event);
+	/* the last 60 s, beside the window figures above */
+	live = cJSON_AddObjectToObject(o, "live");
+	if (live) {
+		cmd_jint(live, "seconds", SQ_LIVE_SPAN);
+		cmd_jnum(live, "from", l->from);
+		cmd_jnum(live, "to", l->to);
+		cmd_jnum(live, "events", round(l->events));
+		cmd_jnum(live, "rps", l->rps);
+		cmd_jnum(live, "error_rate", l->error_rate);
+		cmd_jnum(live, "p50_ms", l->p50);
+		cmd_jnum(live, "p95_ms", l->p95);
+		cmd_jnum(live, "p99_ms", l->p99);
+	}
 	return o;
 }
 
 int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 {
-	static const char *const heads[] = {"MODEL",  ">EVENTS", ">RPS",   ">ERR", ">P50ms",
-	                                    ">P95ms", ">P99ms",  ">ACC",   ">EST", ">LABELS",
-	                                    "WORST",  ">SEV",    ">FIRING"};
+	/* "60s": the last 60 s (live); "win": the last window that has ended */
+	static const char *const heads[] = {
+	    "MODEL",     ">EVENTS",   ">RPS(60s)", ">ERR(60s)", ">P99ms(60s)", ">RPS(win)",
+	    ">ERR(win)", ">P50(win)", ">P95(win)", ">P99(win)", ">ACC",        ">EST",
+	    ">LABELS",   "WORST",     ">SEV",      ">FIRING"};
 	struct sq_status *rows = NULL;
+	struct sq_live *live = NULL;
 	struct qctx c;
 	size_t n = 0;
 	char a[32], b[32];
@@ -131,19 +147,33 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 		rc = query_failed(&c);
 		goto out;
 	}
+	if (n && !(live = calloc(n, sizeof(*live)))) {
+		cmd_error("out of memory");
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (sq_live(&c.q, rows[i].model.id, c.now, &live[i])) {
+			rc = query_failed(&c);
+			goto out;
+		}
 	if (c.json) {
 		cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
 		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, status_json(&rows[i]));
+			cJSON_AddItemToArray(arr, status_json(&rows[i], &live[i]));
 		cmd_jnum(root, "now", c.now);
 		rc = cmd_jprint(root);
 		goto out;
 	}
-	table_init(&c.t, 13, heads);
+	table_init(&c.t, 16, heads);
 	for (size_t i = 0; i < n; i++) {
 		const struct sq_status *s = &rows[i];
+		const struct sq_live *l = &live[i];
 		table_add(&c.t, s->model.name);
 		table_add(&c.t, lay_fmt_count(a, sizeof(a), s->events));
+		table_add(&c.t, num(a, l->rps));
+		table_add(&c.t, pct(a, l->error_rate));
+		table_add(&c.t, num(a, l->p99));
 		table_add(&c.t, num(a, s->rps));
 		table_add(&c.t, pct(a, s->error_rate));
 		table_add(&c.t, num(a, s->p50));
@@ -157,13 +187,29 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 		table_add(&c.t, s->worst_feature[0] ? num(b, s->worst_severity) : "-");
 		table_addf(&c.t, "%d", s->firing);
 	}
-	if (n == 0)
+	if (n == 0) {
 		printf("no models in %s yet\n", c.st.path);
-	else
+	} else {
+		char t1[32], t2[32], t3[32];
 		table_print(&c.t, stdout);
+		/* say which figures are which, with the times they cover */
+		lay_fmt_time(t1, sizeof(t1), c.now - SQ_LIVE_SPAN, true);
+		lay_fmt_time(t2, sizeof(t2), c.now, true);
+		printf("(60s): live, the last %d s (%s-%s)", SQ_LIVE_SPAN, t1 + 11, t2 + 11);
+		if (rows[0].win_start) {
+			lay_fmt_time(t1, sizeof(t1), (double)rows[0].win_start, true);
+			lay_fmt_time(t3, sizeof(t3), (double)rows[0].win_end, true);
+			printf("; (win): the %s window (%s %s-%s)",
+			       (double)rows[0].win_end > c.now ? "open (none has ended)"
+			                                       : "last closed",
+			       rows[0].model.name, t1 + 11, t3 + 11);
+		}
+		printf("\n");
+	}
 	rc = 0;
 out:
 	free(rows);
+	free(live);
 	qctx_close(&c);
 	return rc;
 }

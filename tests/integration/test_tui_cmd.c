@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include <cJSON.h>
+#include <sqlite3.h>
+
+#include "../../common/ddsketch.h"
 
 #include "../lib/dbgen.h"
 #include "../lib/harness.h"
@@ -127,6 +130,96 @@ Test(tui_cmd, status_json_shape_and_values)
 	m = model_in(models, "churn");
 	cr_expect_float_eq(num(m, "firing"), 0, 0);
 	cJSON_Delete(j);
+}
+
+/* Sets a window of model 1 (fraud): count, errors and a sketch of `count`
+ * latencies of ms each. */
+static void set_window(sqlite3 *h, int64_t start, int64_t count, int64_t errors, double ms)
+{
+	struct ddsketch *sk = ddsketch_new();
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	sqlite3_stmt *st = NULL;
+
+	cr_assert_not_null(sk);
+	cr_assert_eq(ddsketch_add_n(sk, ms, (uint64_t)count), 0);
+	cr_assert_eq(ddsketch_encode_alloc(sk, &blob, &len), 0);
+	cr_assert_eq(sqlite3_prepare_v2(h,
+	                                "UPDATE windows SET count = ?2, errors = ?3, "
+	                                "latency_sketch = ?4 WHERE start = ?1 AND model_id = "
+	                                "(SELECT id FROM models WHERE name = 'fraud')",
+	                                -1, &st, NULL),
+	             SQLITE_OK, "%s", sqlite3_errmsg(h));
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, count);
+	sqlite3_bind_int64(st, 3, errors);
+	sqlite3_bind_blob(st, 4, blob, (int)len, SQLITE_TRANSIENT);
+	cr_assert_eq(sqlite3_step(st), SQLITE_DONE, "%s", sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_changes(h), 1, "no window at %lld", (long long)start);
+	sqlite3_finalize(st);
+	free(blob);
+	ddsketch_free(sk);
+}
+
+/* Issue 13 finding 8: in the first minutes, status showed the previous
+ * window (0.03 req/s with 50/s flowing). The last 60 s are shown beside the
+ * last closed window, each labelled. */
+Test(tui_cmd, status_shows_the_last_60s_beside_the_last_window)
+{
+	int64_t base = (int64_t)floor(opts.now / 60) * 60;
+	sqlite3 *h = NULL;
+	cJSON *j, *m, *live;
+	char *out = NULL, *err = NULL;
+	const char *l;
+
+	/* the closed window: 2 requests (traffic began at its end) at 10 ms;
+	 * the open one, 30 s old: 1500 requests (50/s), 15 errors, at 100 ms */
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	set_window(h, base - 60, 2, 0, 10.0);
+	set_window(h, base, 1500, 15, 100.0);
+	sqlite3_close(h);
+	snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%lld", (long long)base + 30);
+
+	j = RUN_JSON("--db", db, "status", "--json");
+	m = model_in(cJSON_GetObjectItem(j, "models"), "fraud");
+	cr_assert_not_null(m);
+	/* the last closed window, as before */
+	cr_expect_float_eq(num(m, "rps"), 2.0 / 60.0, 1e-9);
+	cr_expect_float_eq(num(m, "window_end"), (double)base, 0);
+	live = cJSON_GetObjectItem(m, "live");
+	cr_assert(cJSON_IsObject(live), "no live object");
+	EXPECT_KEYS(live, "seconds:n,from:n,to:n,events:n,rps:n,error_rate:n?,p50_ms:n?,"
+	                  "p95_ms:n?,p99_ms:n?");
+	cr_expect_eq(num(live, "seconds"), 60);
+	cr_expect_float_eq(num(live, "from"), (double)base - 30, 1e-9);
+	cr_expect_float_eq(num(live, "to"), (double)base + 30, 1e-9);
+	/* 1500 of the open window + half of the closed one's 2 */
+	cr_expect_float_eq(num(live, "events"), 1501, 1e-9);
+	cr_expect_float_eq(num(live, "rps"), 1501.0 / 60.0, 1e-9);
+	cr_expect_float_eq(num(live, "error_rate"), 15.0 / 1501.0, 1e-9);
+	cr_expect_float_eq(num(live, "p99_ms"), 100.0, 1.0); /* DDSketch: 1% */
+	cr_expect_float_eq(num(live, "p50_ms"), 100.0, 1.0);
+	cJSON_Delete(j);
+
+	/* without traffic in the last 60 s: 0 req/s, no latency */
+	snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%lld", (long long)base + 600);
+	j = RUN_JSON("--db", db, "status", "--json");
+	live = cJSON_GetObjectItem(model_in(cJSON_GetObjectItem(j, "models"), "fraud"), "live");
+	cr_expect_eq(num(live, "rps"), 0);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(live, "p99_ms")));
+	cJSON_Delete(j);
+
+	/* the table: both, labelled */
+	snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%lld", (long long)base + 30);
+	cr_assert_eq(run(&out, &err, "--db", db, "status", NULL), 0, "%s", err);
+	cr_expect(strstr(out, "RPS(60s)") && strstr(out, "RPS(win)"), "%s", out);
+	l = strstr(out, "fraud");
+	cr_assert_not_null(l, "%s", out);
+	cr_expect(strstr(l, " 25.0 ") || strstr(l, " 25 "), "live rps not in: %s", out);
+	cr_expect(strstr(out, "(60s): live, the last 60 s"), "%s", out);
+	cr_expect(strstr(out, "(win): the last closed window"), "%s", out);
+	free(out);
+	free(err);
 }
 
 Test(tui_cmd, global_flags_before_or_after_the_command)
