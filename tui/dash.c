@@ -70,7 +70,10 @@ int dash_attr(const struct dash *d, int pair)
 
 bool dash_match(const struct dash *d, const char *s)
 {
-	return !d->filter[0] || strcasestr(s, d->filter) != NULL;
+	/* Each view has its own filter, so one set in a view (or by Enter on an
+	 * alert) never empties another. */
+	const char *f = d->filter[d->view];
+	return !f[0] || strcasestr(s, f) != NULL;
 }
 
 static void set_msg(struct dash *d, bool err, const char *fmt, ...)
@@ -141,7 +144,8 @@ static void select_model(struct dash *d, const char *name)
 		snprintf(d->model, sizeof(d->model), "%s", name);
 		d->model_id = id;
 		d->hm_row = d->hm_top = 0;
-		d->hm_col = -1;
+		memset(&d->hm, 0, sizeof(d->hm));
+		d->hm.follow = true;
 		d->detail_open = false;
 		d->nthr = data_thresholds(d->cfg, d->model, d->thr, DASH_MAX_THRESH);
 	}
@@ -422,6 +426,15 @@ static void draw_status(struct dash *d)
 	lay_fit(line, sizeof(line), part, d->cols, d->utf8);
 	mvaddstr(y, x, line);
 	x += lay_width(line);
+	/* The view's filter right after: rows hidden must never go unnoticed,
+	 * whatever the width and whatever message is shown. */
+	if (d->filter[d->view][0] && x < d->cols) {
+		snprintf(tmp, sizeof(tmp), " filter %s (Esc clears) ", d->filter[d->view]);
+		attrset(dash_attr(d, PAIR_TAB_ON));
+		lay_fit(line, sizeof(line), tmp, d->cols - x, d->utf8);
+		mvaddstr(y, x, line);
+		x += lay_width(line);
+	}
 	attrset(dash_attr(d, PAIR_STATUS));
 	lay_fit(path, sizeof(path), d->dbpath, 40, d->utf8);
 	if (d->msg[0] && clock_mono() < d->msg_until) {
@@ -430,9 +443,8 @@ static void draw_status(struct dash *d)
 			attrset(dash_attr(d, PAIR_STALE));
 	} else {
 		config_format_duration(d->interval_ms, age, sizeof(age));
-		snprintf(tmp, sizeof(tmp), " db %s | range %s | every %s | model %s%s%s | ? help",
-		         path, lay_range_name(d->range), age, d->model[0] ? d->model : "-",
-		         d->filter[0] ? " | filter " : "", d->filter);
+		snprintf(tmp, sizeof(tmp), " db %s | range %s | every %s | model %s | ? help", path,
+		         lay_range_name(d->range), age, d->model[0] ? d->model : "-");
 	}
 	if (x < d->cols) {
 		lay_fit(line, sizeof(line), tmp, d->cols - x, d->utf8);
@@ -576,17 +588,7 @@ static void move_cursor(struct dash *d, int dy, int dx)
 		int n = views_heat_rows(d, idx, 4096);
 		if (d->detail_open)
 			break;
-		d->hm_row += dy;
-		clamp(&d->hm_row, 0, n - 1);
-		if (dx) {
-			int last = d->heat.last_col >= 0 ? d->heat.last_col : d->heat.ncols - 1;
-			if (d->hm_col < 0)
-				d->hm_col = last;
-			d->hm_col += dx;
-			clamp(&d->hm_col, 0, d->heat.ncols - 1);
-			if (d->hm_col == last)
-				d->hm_col = -1; /* follow the newest column with data */
-		}
+		data_heat_cursor_move(&d->hm, &d->heat, idx, n, dy, dx);
 		break;
 	}
 	case V_ALERTS: {
@@ -603,16 +605,14 @@ static void move_cursor(struct dash *d, int dy, int dx)
 static void open_detail(struct dash *d)
 {
 	size_t idx[4096];
-	int n = views_heat_rows(d, idx, 4096), col;
+	int n = views_heat_rows(d, idx, 4096), row, col;
 	const char *feature;
 	double from, to;
 
-	if (d->hm_row < 0 || d->hm_row >= n || !d->db_open)
+	data_heat_cursor_resolve(&d->hm, &d->heat, idx, n, &row, &col);
+	if (row < 0 || !d->db_open)
 		return;
-	feature = d->heat.name[idx[d->hm_row]];
-	col = d->hm_col >= 0          ? d->hm_col
-	      : d->heat.last_col >= 0 ? d->heat.last_col
-	                              : d->heat.ncols - 1;
+	feature = d->heat.name[idx[row]];
 	from = (double)(d->heat.t0 + (int64_t)col * d->heat.bucket);
 	to = from + (double)d->heat.bucket;
 	if (store_begin(&d->st) == 0) {
@@ -653,11 +653,16 @@ static void on_enter(struct dash *d)
 			select_model(d, a->model);
 			set_view(d, feature ? V_DRIFT : V_LATENCY);
 			if (feature) {
-				size_t fl = strlen(f);
-				if (fl >= sizeof(d->filter))
-					fl = sizeof(d->filter) - 1;
-				memcpy(d->filter, f, fl);
-				d->filter[fl] = '\0';
+				/* select the feature's row (no filter: nothing hidden is
+				 * left behind); a drift filter that would hide it goes */
+				char *df = d->filter[V_DRIFT];
+				if (df[0] && !strcasestr(f, df)) {
+					set_msg(d, false, "drift filter '%s' cleared to show %s", df, f);
+					df[0] = '\0';
+				}
+				memset(&d->hm, 0, sizeof(d->hm));
+				snprintf(d->hm.feature, sizeof(d->hm.feature), "%s", f);
+				d->hm.follow = true;
 			}
 		}
 		break;
@@ -700,10 +705,15 @@ static void on_mouse(struct dash *d)
 	case V_DRIFT:
 		if (d->detail_open)
 			break;
-		d->hm_row = d->hm_top + ev.y - d->list_y0;
+	{
+		size_t idx[4096];
+		int n = views_heat_rows(d, idx, 4096), row, col;
+		data_heat_cursor_resolve(&d->hm, &d->heat, idx, n, &row, &col);
 		if (ev.x >= d->heat_x0 && ev.x < d->heat_x0 + d->heat_cw && d->heat_cellw > 0)
-			d->hm_col = (ev.x - d->heat_x0) / d->heat_cellw;
-		move_cursor(d, 0, 0);
+			col = (ev.x - d->heat_x0) / d->heat_cellw;
+		data_heat_cursor_set(&d->hm, &d->heat, idx, n, d->hm_top + ev.y - d->list_y0,
+		                     col);
+	}
 		if (ev.bstate & BUTTON1_DOUBLE_CLICKED)
 			open_detail(d);
 		break;
@@ -726,7 +736,7 @@ static void on_prompt_key(struct dash *d, int rc, wint_t ch)
 	}
 	if (ch == 27) { /* Esc */
 		if (d->prompt == PROMPT_FILTER)
-			d->filter[0] = '\0';
+			d->filter[d->view][0] = '\0';
 		d->prompt = PROMPT_NONE;
 		return;
 	}
@@ -750,14 +760,18 @@ static void on_prompt_key(struct dash *d, int rc, wint_t ch)
 	}
 	if (d->prompt == PROMPT_FILTER) {
 		/* filter as you type */
-		snprintf(d->filter, sizeof(d->filter), "%s", d->input);
-		d->ov_sel = d->hm_row = d->al_sel = 0;
-		d->ov_top = d->hm_top = d->al_top = 0;
+		snprintf(d->filter[d->view], sizeof(d->filter[0]), "%s", d->input);
+		if (d->view == V_OVERVIEW)
+			d->ov_sel = d->ov_top = 0;
+		else if (d->view == V_ALERTS)
+			d->al_sel = d->al_top = 0;
+		else
+			d->hm.row = d->hm_top = 0;
 	}
 	return;
 enter:
 	if (d->prompt == PROMPT_FILTER)
-		snprintf(d->filter, sizeof(d->filter), "%s", d->input);
+		snprintf(d->filter[d->view], sizeof(d->filter[0]), "%s", d->input);
 	else if (d->prompt == PROMPT_SILENCE)
 		do_silence(d, d->input[0] ? d->input : "1h");
 	d->prompt = PROMPT_NONE;
@@ -866,13 +880,17 @@ static bool on_key(struct dash *d, int rc, wint_t ch)
 	case 27:
 		if (d->detail_open) {
 			d->detail_open = false;
-		} else if (d->filter[0]) {
-			d->filter[0] = '\0';
+		} else if (d->filter[d->view][0]) {
+			d->filter[d->view][0] = '\0';
 		}
 		return false;
 	case '/':
+		if (d->view != V_OVERVIEW && d->view != V_DRIFT && d->view != V_ALERTS) {
+			set_msg(d, true, "no rows to filter here (views 1, 4 and 5 have)");
+			return false;
+		}
 		d->prompt = PROMPT_FILTER;
-		snprintf(d->input, sizeof(d->input), "%s", d->filter);
+		snprintf(d->input, sizeof(d->input), "%s", d->filter[d->view]);
 		return false;
 	case '+':
 	case '=':
@@ -947,7 +965,7 @@ static void dash_init(struct dash *d, struct mlw_config *cfg)
 		d->interval_ms = 100;
 	r = cfg->tui.range ? lay_range_find(cfg->tui.range) : -1;
 	d->range = r >= 0 ? r : 1;
-	d->hm_col = -1;
+	d->hm.follow = true;
 	d->sort = SORT_HEALTH;
 	d->sort_desc = true;
 }

@@ -79,7 +79,8 @@ struct dash {
 
 	/* cursors */
 	int ov_sel, ov_top;
-	int hm_row, hm_col, hm_top; /* hm_col -1: the newest column */
+	struct data_heat_cursor hm; /* the heatmap's selection: feature and window */
+	int hm_row, hm_top;          /* where it resolved on the last frame */
 	int al_sel, al_top;
 	int list_y0;                      /* screen row of the first list row (mouse) */
 	int list_rows;                    /* list rows visible */
@@ -89,7 +90,7 @@ struct dash {
 	bool help;
 	enum dash_prompt prompt;
 	char input[128];
-	char filter[128];
+	char filter[V_COUNT][128]; /* each view's own (views with rows: 1, 4, 5) */
 	char msg[256];
 	bool msg_err;
 	double msg_until;
@@ -115,6 +116,7 @@ int views_alert_rows(const struct dash *d, int *idx, int max);
 
 /* dash.c helpers used by views.c */
 int dash_attr(const struct dash *d, int pair);
+/* s passes the filter of the view on screen. */
 bool dash_match(const struct dash *d, const char *s);
 
 #endif

@@ -622,6 +622,92 @@ void data_heat_sort(struct data_heat *h)
 	sort_heat = NULL;
 }
 
+/* ---- heatmap cursor ----------------------------------------------------- */
+
+/* The newest column the cursor may stand on. */
+static int heat_last(const struct data_heat *h)
+{
+	return h->last_col >= 0 ? h->last_col : h->ncols - 1;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v > hi ? hi : v < lo ? lo : v;
+}
+
+void data_heat_cursor_resolve(struct data_heat_cursor *c, const struct data_heat *h,
+                              const size_t *rows, int n, int *row, int *col)
+{
+	int r = -1, last = heat_last(h), k;
+
+	*row = -1;
+	*col = 0;
+	if (n <= 0 || h->ncols <= 0)
+		return;
+	for (int i = 0; i < n && c->feature[0]; i++)
+		if (strcmp(h->name[rows[i]], c->feature) == 0) {
+			r = i;
+			break;
+		}
+	if (r < 0) {
+		/* gone (filtered, or no result in the range): the row it was on */
+		r = clampi(c->row, 0, n - 1);
+		snprintf(c->feature, sizeof(c->feature), "%s", h->name[rows[r]]);
+	}
+	c->row = r;
+	*row = r;
+	if (c->follow || h->bucket <= 0) {
+		*col = last < 0 ? 0 : last;
+		return;
+	}
+	/* the column holding the window, whatever the bucket is now */
+	if (c->start < h->t0)
+		k = -1;
+	else if ((c->start - h->t0) / h->bucket > (int64_t)h->ncols)
+		k = h->ncols;
+	else
+		k = (int)((c->start - h->t0) / h->bucket);
+	if (k < 0) {
+		/* scrolled out on the left: the oldest column from now on */
+		k = 0;
+		c->start = h->t0;
+	}
+	if (k >= last) {
+		/* at or past the newest results (a resize, a shorter range) */
+		k = last < 0 ? 0 : last;
+		c->follow = true;
+	}
+	*col = k;
+}
+
+void data_heat_cursor_move(struct data_heat_cursor *c, const struct data_heat *h,
+                           const size_t *rows, int n, int dy, int dx)
+{
+	int row, col;
+
+	data_heat_cursor_resolve(c, h, rows, n, &row, &col);
+	if (row < 0)
+		return;
+	row = clampi(row + dy, 0, n - 1);
+	col = clampi(col + dx, 0, heat_last(h) < 0 ? 0 : heat_last(h));
+	data_heat_cursor_set(c, h, rows, n, row, col);
+}
+
+void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h,
+                          const size_t *rows, int n, int row, int col)
+{
+	int last = heat_last(h);
+
+	if (n <= 0 || h->ncols <= 0)
+		return;
+	row = clampi(row, 0, n - 1);
+	col = clampi(col, 0, last < 0 ? 0 : last);
+	snprintf(c->feature, sizeof(c->feature), "%s", h->name[rows[row]]);
+	c->row = row;
+	c->follow = col == last;
+	c->start = h->t0 + (int64_t)col * h->bucket;
+}
+
 /* A deep copy of h's matrix (not its sort arrays) into l, to refresh it
  * without losing it on error. */
 static int heat_copy(struct heat_load *l, const struct data_heat *h)

@@ -138,6 +138,33 @@ void data_heat_free(struct data_heat *h);
  * then name. */
 void data_heat_sort(struct data_heat *h);
 
+/* ---- heatmap cursor ----------------------------------------------------- */
+
+/* The heatmap's selection as what it points at, not where it is drawn: a
+ * feature and the start of a window. Rows re-sort at every refresh, columns
+ * shift left as time passes and a resize changes the bucket; the selection
+ * stays on its feature and window through all three. */
+struct data_heat_cursor {
+	char feature[SQ_NAME_MAX]; /* "" = the first row */
+	int64_t start;             /* the selected window's start (when !follow) */
+	bool follow;               /* the newest column with results */
+	int row;                   /* the last resolved row (kept when the feature goes) */
+};
+/* Where c is in h, whose visible rows are rows[0..n) (indexes into h's
+ * features): *row (-1 when n is 0) and *col. A feature no longer visible
+ * gives the row it was on (clamped); the column is the one holding
+ * c->start, clamped to [0, the newest column with results] so it never
+ * points at a window in the future or past the grid. c is updated to what
+ * it now points at when it had to move (feature gone, window scrolled out). */
+void data_heat_cursor_resolve(struct data_heat_cursor *c, const struct data_heat *h,
+                              const size_t *rows, int n, int *row, int *col);
+/* Moves c by dy rows and dx columns from where it resolves, clamped. */
+void data_heat_cursor_move(struct data_heat_cursor *c, const struct data_heat *h,
+                           const size_t *rows, int n, int dy, int dx);
+/* Points c at row, col (a click). */
+void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h,
+                          const size_t *rows, int n, int row, int col);
+
 /* ---- heatmap cell detail ------------------------------------------------ */
 
 struct data_detail {

@@ -648,13 +648,12 @@ static void draw_drift(struct dash *d)
 		cellw = 1;
 	if (cellw > 3)
 		cellw = 3;
-	if (d->hm_row >= n)
-		d->hm_row = n - 1;
+	/* the selection is a feature and a window: find where they are now */
+	data_heat_cursor_resolve(&d->hm, hm, idx, n, &d->hm_row, &col_sel);
 	if (d->hm_row < d->hm_top)
 		d->hm_top = d->hm_row;
 	if (rows > 0 && d->hm_row >= d->hm_top + rows)
 		d->hm_top = d->hm_row - rows + 1;
-	col_sel = d->hm_col >= 0 ? d->hm_col : hm->last_col >= 0 ? hm->last_col : hm->ncols - 1;
 	d->list_y0 = y0;
 	d->list_rows = rows;
 	d->heat_x0 = x0;

@@ -299,3 +299,120 @@ Test(data, series_refresh_reads_only_the_tail_and_matches_a_full_read, .init = s
 	data_latency_free(&lf);
 	data_accuracy_free(&af);
 }
+
+/* A heatmap of nf features x ncols columns of bucket seconds from t0, with
+ * severity sev(f, c) (NAN past last); sorted as the dashboard sorts it. */
+static void make_heat(struct data_heat *h, size_t nf, int ncols, int64_t t0, int64_t bucket,
+                      int last, double (*sev)(size_t, int))
+{
+	memset(h, 0, sizeof(*h));
+	h->nf = nf;
+	h->ncols = ncols;
+	h->t0 = t0;
+	h->bucket = bucket;
+	h->name = calloc(nf, sizeof(*h->name));
+	h->kind = calloc(nf, sizeof(int));
+	h->sev = calloc(nf * (size_t)ncols, sizeof(double));
+	h->drifted = calloc(nf * (size_t)ncols, 1);
+	h->latest = calloc(nf, sizeof(double));
+	h->maxsev = calloc(nf, sizeof(double));
+	h->order = calloc(nf, sizeof(size_t));
+	cr_assert(h->name && h->kind && h->sev && h->drifted && h->latest && h->maxsev &&
+	          h->order);
+	for (size_t f = 0; f < nf; f++) {
+		snprintf(h->name[f], sizeof(h->name[f]), "f%zu", f);
+		for (int c = 0; c < ncols; c++)
+			h->sev[f * (size_t)ncols + (size_t)c] = c <= last ? sev(f, c) : NAN;
+	}
+	data_heat_sort(h);
+}
+
+static double sev_a(size_t f, int c)
+{
+	return 0.1 * (double)(f + 1) + 0 * c; /* f3 worst, then f2, f1, f0 */
+}
+
+static double sev_b(size_t f, int c)
+{
+	return f == 0 ? 5.0 + 0 * c : sev_a(f, c); /* f0 now worst */
+}
+
+static void visible(const struct data_heat *h, size_t *idx, int *n)
+{
+	*n = (int)h->nf;
+	for (size_t i = 0; i < h->nf; i++)
+		idx[i] = h->order[i];
+}
+
+/* Issue 13 finding 7: the heatmap selection was a screen position (row
+ * and column index): a re-sort moved it to another feature, a refresh that
+ * shifts columns moved it to another window, and after a resize (fewer,
+ * wider columns) it pointed past the newest window. It is now a feature and
+ * a window start. */
+Test(data, heat_cursor_stays_on_its_feature_and_window)
+{
+	struct data_heat h;
+	struct data_heat_cursor c = {.follow = true};
+	size_t idx[8];
+	int n, row, col;
+
+	/* 60 columns of 60 s, results up to column 59 */
+	make_heat(&h, 4, 60, 6000, 60, 59, sev_a);
+	visible(&h, idx, &n);
+	data_heat_cursor_resolve(&c, &h, idx, n, &row, &col);
+	cr_expect_eq(row, 0);
+	cr_expect_str_eq(c.feature, "f3");
+	cr_expect_eq(col, 59);
+	/* down two rows (f1), ten columns left: window 6000 + 49 * 60 */
+	data_heat_cursor_move(&c, &h, idx, n, 2, -10);
+	data_heat_cursor_resolve(&c, &h, idx, n, &row, &col);
+	cr_expect_str_eq(c.feature, "f1");
+	cr_expect_eq(row, 2);
+	cr_expect_eq(col, 49);
+	cr_expect_eq(c.start, 6000 + 49 * 60);
+	cr_expect_not(c.follow);
+	data_heat_free(&h);
+
+	/* the refresh: f0 jumps to the top, and time moved on by 3 columns */
+	make_heat(&h, 4, 60, 6000 + 3 * 60, 60, 59, sev_b);
+	visible(&h, idx, &n);
+	data_heat_cursor_resolve(&c, &h, idx, n, &row, &col);
+	cr_expect_str_eq(c.feature, "f1", "the selection moved to another feature");
+	cr_expect_str_eq(h.name[idx[row]], "f1");
+	cr_expect_eq(row, 3); /* f0 f3 f2 f1 */
+	cr_expect_eq(col, 46, "the selection moved to another window");
+	cr_expect_eq(h.t0 + col * h.bucket, 6000 + 49 * 60);
+	data_heat_free(&h);
+
+	/* a resize: 20 columns of 180 s over the same span, results up to 19 */
+	make_heat(&h, 4, 20, 6000 + 3 * 60, 180, 19, sev_b);
+	visible(&h, idx, &n);
+	data_heat_cursor_resolve(&c, &h, idx, n, &row, &col);
+	cr_expect_eq(col, (6000 + 49 * 60 - (6000 + 3 * 60)) / 180); /* holds the window */
+	cr_expect_lt(col, h.ncols);
+	data_heat_free(&h);
+
+	/* a narrower screen whose grid ends before the window: clamped to the
+	 * newest column with results, never past it */
+	make_heat(&h, 4, 10, 6000 + 3 * 60, 60, 6, sev_b);
+	visible(&h, idx, &n);
+	data_heat_cursor_resolve(&c, &h, idx, n, &row, &col);
+	cr_expect_eq(col, 6);
+	cr_expect(c.follow);
+	/* scrolled out on the left: the oldest column */
+	c.follow = false;
+	c.start = 0;
+	data_heat_cursor_resolve(&c, &h, idx, n, &row, &col);
+	cr_expect_eq(col, 0);
+	cr_expect_eq(c.start, h.t0);
+	/* the feature gone (filtered): the row it was on, clamped */
+	snprintf(c.feature, sizeof(c.feature), "gone");
+	c.row = 9;
+	data_heat_cursor_resolve(&c, &h, idx, n, &row, &col);
+	cr_expect_eq(row, 3);
+	cr_expect_str_eq(c.feature, h.name[idx[3]]);
+	/* no rows */
+	data_heat_cursor_resolve(&c, &h, idx, 0, &row, &col);
+	cr_expect_eq(row, -1);
+	data_heat_free(&h);
+}
