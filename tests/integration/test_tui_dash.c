@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include <cJSON.h>
+#include <sqlite3.h>
+#include <time.h>
 
 #include "../../tui/layout.h"
 #include "../lib/dbgen.h"
@@ -278,6 +280,118 @@ Test(tui_dash, drift_heatmap_and_cell_detail)
 	EXPECT_ON(s, "CATEGORY");
 	free(s);
 	cJSON_Delete(j);
+}
+
+/* The heatmap's cursor line: "FEATURE | HH:MM:SS-HH:MM:SS | severity ...". */
+static bool cursor_of(const char *screen, char *feature, char *t1, char *t2)
+{
+	const char *l = line_with(screen, "| severity");
+	return sscanf(l, " %128s | %8[0-9:]-%8[0-9:] |", feature, t1, t2) == 3;
+}
+
+/* Waits until the cursor line names feature; returns the screen. */
+static char *wait_cursor(const char *feature, double timeout_s)
+{
+	char want[192];
+	snprintf(want, sizeof(want), " %s | ", feature);
+	return tt_tmux_wait(&tm, want, timeout_s);
+}
+
+/* Issue 13 finding 7: the selection was a row and column index: a re-sort
+ * moved it to another feature, a resize to a window in the future. */
+Test(tui_dash, heatmap_selection_stays_on_its_feature_and_window)
+{
+	char *s, f0[160], a0[16], b0[16], f[160], a[16], b[16], sql[512], nowt[16];
+	time_t now = (time_t)opts.now;
+	struct tm tmv;
+	sqlite3 *h = NULL;
+
+	gmtime_r(&now, &tmv);
+	strftime(nowt, sizeof(nowt), "%H:%M:%S", &tmv);
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "4");
+	s = wait_cursor("amount", 5);
+	cr_assert_not_null(s);
+	free(s);
+	/* the second row, five windows back */
+	tt_tmux_keys(&tm, (const char *const[]){"j", "h", "h", "h", "h", "h", NULL});
+	h_sleep(0.5);
+	s = tt_tmux_capture(&tm);
+	cr_assert(cursor_of(s, f0, a0, b0), "no cursor line in:\n%s", s);
+	cr_assert_str_neq(f0, "amount");
+	cr_assert_str_neq(f0, "country");
+	free(s);
+	/* country's newest window turns worst: it sorts to the top */
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE drift SET severity = 9, drifted = 1 WHERE feature = 'country' AND "
+	         "model_id = (SELECT id FROM models WHERE name = 'fraud') AND start = "
+	         "(SELECT max(start) FROM drift WHERE feature = 'country')");
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_changes(h), 1);
+	sqlite3_close(h);
+	s = tt_tmux_wait(&tm, "9 DRIFT", 10);
+	cr_assert_not_null(s, "the refresh did not show the new severity");
+	cr_expect_lt(strstr(s, "country"), strstr(s, "amount"), "%s", s);
+	cr_assert(cursor_of(s, f, a, b), "no cursor line in:\n%s", s);
+	cr_expect_str_eq(f, f0, "the selection moved from %s to %s on a re-sort", f0, f);
+	cr_expect_str_eq(a, a0, "the selected window moved");
+	free(s);
+	/* narrower: wider buckets; the window is still the one selected, not
+	 * one in the future */
+	cr_assert_eq(tt_tmux_resize(&tm, 80, 24), 0);
+	h_sleep(0.8);
+	s = tt_tmux_capture(&tm);
+	cr_assert(cursor_of(s, f, a, b), "no cursor line in:\n%s", s);
+	cr_expect_str_eq(f, f0);
+	cr_expect_leq(strcmp(a, a0), 0, "%s-%s does not hold %s", a, b, a0);
+	cr_expect_gt(strcmp(b, a0), 0, "%s-%s does not hold %s", a, b, a0);
+	cr_expect_leq(strcmp(a, nowt), 0, "the cursor is on %s, after now (%s)", a, nowt);
+	free(s);
+}
+
+/* Issue 13 finding 12: Enter on a drift alert set a filter that then
+ * emptied the overview, and at 80 columns the filter was cut off the
+ * status line. Each view has its own filter, always shown. */
+Test(tui_dash, filters_belong_to_their_view_and_show_at_80_columns)
+{
+	char *s;
+
+	start(80, 24, NULL);
+	tt_tmux_key(&tm, "5");
+	s = tt_tmux_wait(&tm, "drift-amount", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_keys(&tm, (const char *const[]){"j", "Enter", NULL});
+	s = wait_cursor("amount", 5); /* the drift view, on amount's row */
+	cr_assert_not_null(s);
+	cr_expect_null(strstr(s, "filter"), "%s", s);
+	free(s);
+	tt_tmux_key(&tm, "1");
+	s = tt_tmux_wait(&tm, "STATE", 5);
+	cr_assert_not_null(s);
+	EXPECT_ON(s, "churn");
+	EXPECT_ON(s, "eta");
+	cr_expect_null(strstr(s, "no model matches"), "%s", s);
+	free(s);
+	/* a filter set here shows on the last row at 80 columns */
+	tt_tmux_key(&tm, "/");
+	tt_tmux_text(&tm, "chu");
+	tt_tmux_key(&tm, "Enter");
+	s = tt_tmux_wait(&tm, "filter chu (Esc clears)", 5);
+	cr_assert_not_null(s, "the filter is not on the screen at 80 columns");
+	cr_expect_null(strstr(s, "FIRING"), "%s", s); /* fraud filtered out */
+	free(s);
+	/* and only here: the alerts view shows every alert */
+	tt_tmux_key(&tm, "5");
+	s = tt_tmux_wait(&tm, "p99-high", 5);
+	cr_assert_not_null(s, "the overview's filter hid alerts");
+	cr_expect_null(strstr(s, "filter chu"), "%s", s);
+	free(s);
+	tt_tmux_key(&tm, "1");
+	s = tt_tmux_wait(&tm, "filter chu (Esc clears)", 5);
+	cr_assert_not_null(s);
+	free(s);
 }
 
 Test(tui_dash, alerts_view_ack_and_silence)
