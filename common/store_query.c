@@ -81,7 +81,7 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_ACCURACY] =
         "SELECT a.start, coalesce(w.end, a.start + ?4), a.labelled, coalesce(w.count, 0), "
         "a.accuracy, a.macro_f1, a.mae, a.rmse, a.est_accuracy, a.est_low, a.est_high, "
-        "a.label_coverage FROM accuracy a "
+        "a.label_coverage, coalesce(w.provisional, 0) FROM accuracy a "
         "LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
         "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 ORDER BY a.start",
     [SQS_ACCURACY_BUCKETS] =
@@ -100,7 +100,7 @@ static const char *const sql[SQS_COUNT] = {
         "min(a.est_low), max(a.est_high), "
         "total(a.label_coverage * max(coalesce(w.count, 1), 1)) / "
         "nullif(total(CASE WHEN a.label_coverage IS NOT NULL "
-        "THEN max(coalesce(w.count, 1), 1) END), 0) "
+        "THEN max(coalesce(w.count, 1), 1) END), 0), max(coalesce(w.provisional, 0)) "
         "FROM accuracy a LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
         "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 GROUP BY b ORDER BY b",
     [SQS_CONCEPT] = "SELECT id, ts, coalesce(window_start, 0), detector, coalesce(detail, '') "
@@ -817,6 +817,7 @@ static void read_accuracy(sqlite3_stmt *s, struct sq_accuracy *a)
 	a->est_low = col_num(s, 9);
 	a->est_high = col_num(s, 10);
 	a->label_coverage = col_num(s, 11);
+	a->provisional = sqlite3_column_int(s, 12) != 0;
 }
 
 int sq_accuracy_each(struct sq *q, int64_t model_id, double from, double to,
@@ -866,6 +867,7 @@ int sq_accuracy_buckets(struct sq *q, int64_t model_id, double from, double to, 
 		a.est_low = col_num(s, 8);
 		a.est_high = col_num(s, 9);
 		a.label_coverage = col_num(s, 10);
+		a.provisional = sqlite3_column_int(s, 11) != 0;
 		if ((stop = fn(&a, arg)) != 0)
 			break;
 	}

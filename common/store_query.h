@@ -235,6 +235,7 @@ struct sq_accuracy {
 	int64_t start, end;
 	int64_t labelled, count;
 	double accuracy, macro_f1, mae, rmse, est_accuracy, est_low, est_high, label_coverage;
+	bool provisional; /* the window is still open (a bucket: one of its windows is) */
 };
 int sq_accuracy_each(struct sq *q, int64_t model_id, double from, double to,
                      int (*fn)(const struct sq_accuracy *, void *), void *arg);

@@ -333,10 +333,13 @@ static int accuracy_row(const struct sq_accuracy *r, void *arg)
 		cmd_jnum(o, "est_high", r->est_high);
 		cmd_jnum(o, "label_coverage", r->label_coverage);
 		cmd_jint(o, "count", r->count);
+		cmd_jbool(o, "provisional", r->provisional);
 		window_emit(c, o);
 		return 0;
 	}
-	table_add(&c->t, lay_fmt_time(t, sizeof(t), (double)r->start, true));
+	/* "*": the window is still open, as in the latency and drift tables */
+	table_addf(&c->t, "%s%s", lay_fmt_time(t, sizeof(t), (double)r->start, true),
+	           r->provisional ? "*" : "");
 	table_add(&c->t, lay_fmt_count(a, sizeof(a), r->labelled));
 	table_add(&c->t, pct(a, r->accuracy));
 	table_add(&c->t, num(a, r->macro_f1));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 #include <sqlite3.h>
@@ -220,6 +221,41 @@ Test(tui_cmd, status_shows_the_last_60s_beside_the_last_window)
 	cr_expect(strstr(out, "(win): the last closed window"), "%s", out);
 	free(out);
 	free(err);
+}
+
+/* Issue 13 finding 15: the accuracy table did not mark the open window with
+ * "*" as mlwatch(1) says (the latency and drift tables did). */
+Test(tui_cmd, accuracy_table_marks_the_open_window)
+{
+	int64_t base = (int64_t)floor(opts.now / 60) * 60;
+	char *out = NULL, *err = NULL, t[64], want[80];
+	time_t ts = (time_t)base;
+	struct tm tmv;
+	cJSON *j, *w, *last = NULL;
+
+	gmtime_r(&ts, &tmv);
+	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", &tmv);
+	cr_assert_eq(run(&out, &err, "--db", db, "accuracy", "--model", "fraud", "--since", "5m",
+	                 NULL),
+	             0, "%s", err);
+	snprintf(want, sizeof(want), "%s*", t);
+	cr_expect(strstr(out, want), "the open window %s is not marked in:\n%s", t, out);
+	ts = (time_t)(base - 60);
+	gmtime_r(&ts, &tmv);
+	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", &tmv);
+	snprintf(want, sizeof(want), "%s ", t);
+	cr_expect(strstr(out, want), "the closed window %s is marked in:\n%s", t, out);
+	free(out);
+	free(err);
+	j = RUN_JSON("--db", db, "accuracy", "--model", "fraud", "--since", "5m", "--json");
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(j, "windows"))
+	{
+		EXPECT_KEYS(w, "provisional:b");
+		last = w;
+	}
+	cr_assert_not_null(last);
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(last, "provisional")));
+	cJSON_Delete(j);
 }
 
 Test(tui_cmd, global_flags_before_or_after_the_command)
