@@ -396,10 +396,11 @@ static int acc_row(const struct sq_accuracy *r, void *arg)
 	struct acc_load *l = arg;
 	void **arr[] = {(void **)&l->d.t,  (void **)&l->d.acc, (void **)&l->d.est,
 	                (void **)&l->d.lo, (void **)&l->d.hi,  (void **)&l->d.cov,
-	                (void **)&l->d.f1, (void **)&l->d.mae, (void **)&l->d.labelled};
+	                (void **)&l->d.f1, (void **)&l->d.mae, (void **)&l->d.labelled,
+	                (void **)&l->d.count};
 	size_t i = l->d.n;
 
-	if (grow(arr, 9, sizeof(double), &l->cap, i + 1)) {
+	if (grow(arr, 10, sizeof(double), &l->cap, i + 1)) {
 		l->oom = 1;
 		return 1;
 	}
@@ -412,6 +413,7 @@ static int acc_row(const struct sq_accuracy *r, void *arg)
 	l->d.f1[i] = r->macro_f1;
 	l->d.mae[i] = r->mae;
 	l->d.labelled[i] = r->labelled;
+	l->d.count[i] = r->count;
 	l->d.n++;
 	return 0;
 }
@@ -445,6 +447,7 @@ void data_accuracy_free(struct data_accuracy *d)
 	free(d->f1);
 	free(d->mae);
 	free(d->labelled);
+	free(d->count);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -461,13 +464,13 @@ int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, i
 	memset(&l, 0, sizeof(l));
 	if (series_inc(model_id, bucket, from_al, mono, out->model_id, out->bucket, out->from,
 	               out->built, out->n)) {
-		void *arr[] = {out->t,   out->acc, out->est, out->lo,      out->hi,
-		               out->cov, out->f1,  out->mae, out->labelled};
+		void *arr[] = {out->t,   out->acc, out->est, out->lo,       out->hi,
+		               out->cov, out->f1,  out->mae, out->labelled, out->count};
 		read_from = floor((to - DATA_TAIL_S) / (double)bucket) * (double)bucket;
 		if (read_from < from_al)
 			read_from = from_al;
 		l.d = *out;
-		l.d.n = keep_range(arr, 9, out->n, from_al, read_from);
+		l.d.n = keep_range(arr, 10, out->n, from_al, read_from);
 		l.d.nconcept = 0;
 		l.cap = out->n;
 		memset(out, 0, sizeof(*out));
@@ -491,6 +494,21 @@ int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, i
 	data_accuracy_free(out);
 	*out = l.d;
 	return 0;
+}
+
+double data_accuracy_coverage(const struct data_accuracy *d, double from)
+{
+	double num = 0, den = 0;
+
+	/* as sq_range_sums weighs it: by events, windows without any count 1 */
+	for (size_t i = 0; i < d->n; i++) {
+		double w = d->count[i] > 1 ? (double)d->count[i] : 1;
+		if (d->t[i] < from || isnan(d->cov[i]))
+			continue;
+		num += d->cov[i] * w;
+		den += w;
+	}
+	return den > 0 ? num / den : NAN;
 }
 
 /* ---- heatmap ------------------------------------------------------------ */

@@ -100,6 +100,7 @@ struct data_accuracy {
 	int64_t bucket;
 	double *t, *acc, *est, *lo, *hi, *cov, *f1, *mae;
 	int64_t *labelled;
+	int64_t *count; /* requests of the bucket's windows */
 	size_t nconcept;
 	double concept_ts[DATA_MAX_CONCEPT];
 	char concept_detector[DATA_MAX_CONCEPT][32];
@@ -109,6 +110,10 @@ struct data_accuracy {
 int data_load_accuracy(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                        double mono, struct data_accuracy *out);
 void data_accuracy_free(struct data_accuracy *d);
+/* The label coverage of the buckets starting at or after from, weighted by
+ * their requests: the one definition the overview and `mlwatch status`
+ * use. NAN when none has a coverage. */
+double data_accuracy_coverage(const struct data_accuracy *d, double from);
 
 /* ---- drift heatmap ------------------------------------------------------ */
 

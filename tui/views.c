@@ -468,6 +468,7 @@ static void draw_accuracy(struct dash *d)
 	bool regression;
 	struct chart ch;
 	int64_t labelled = 0;
+	int title_w;
 
 	if (no_model(d))
 		return;
@@ -475,11 +476,12 @@ static void draw_accuracy(struct dash *d)
 	last_mae = series_last(a->mae, a->n);
 	regression = isnan(series_max(a->acc, a->n)) && !isnan(series_max(a->mae, a->n));
 	for (size_t i = 0; i < a->n; i++)
-		labelled += a->labelled[i];
+		if (a->t[i] >= xlo)
+			labelled += a->labelled[i];
 	snprintf(buf, sizeof(buf), "%s | %s over %s", d->model,
 	         regression ? "MAE (realized)" : "accuracy: realized vs estimated",
 	         lay_range_name(d->range));
-	put(d, 1, 1, d->cols - 2, buf, (int)A_BOLD);
+	title_w = put(d, 1, 1, d->cols - 2, buf, (int)A_BOLD);
 	x = 1;
 	if (regression)
 		snprintf(buf, sizeof(buf), "mae %s", lay_fmt_num(v1, sizeof(v1), last_mae));
@@ -491,8 +493,11 @@ static void draw_accuracy(struct dash *d)
 	         lay_fmt_pct(v2, sizeof(v2), series_last(a->lo, a->n)),
 	         lay_fmt_pct(v3, sizeof(v3), series_last(a->hi, a->n)));
 	x += put(d, 2, x, d->cols - x, buf, dash_attr(d, PAIR_EST)) + 2;
-	snprintf(buf, sizeof(buf), "label coverage %s (%lld labelled)",
-	         lay_fmt_pct(v1, sizeof(v1), series_last(a->cov, a->n)), (long long)labelled);
+	/* over the range, weighted by requests, as the overview shows it (the
+	 * newest windows alone have no labels yet: labels come late) */
+	snprintf(buf, sizeof(buf), "label coverage %s over %s (%lld labelled)",
+	         lay_fmt_pct(v1, sizeof(v1), data_accuracy_coverage(a, xlo)),
+	         lay_range_name(d->range), (long long)labelled);
 	x += put(d, 2, x, d->cols - x, buf, (int)A_NORMAL) + 2;
 	draw_threshold_legend(d, 2, x, regression ? "mae" : "accuracy");
 	if (h < 3)
@@ -551,13 +556,30 @@ static void draw_accuracy(struct dash *d)
 			put(d, y, x0 + c, 1, d->utf8 ? "\xe2\x96\xb2" : "^",
 			    dash_attr(d, PAIR_BAD) | (int)A_BOLD);
 		}
-		if (a->nconcept) {
+		if (!a->nconcept) {
+			/* say so, rather than a label with nothing after it */
+			snprintf(buf, sizeof(buf), "no concept drift detected over %s",
+			         lay_range_name(d->range));
+			put(d, y, x0, w, buf, dash_attr(d, PAIR_DIM));
+		} else {
 			size_t i = a->nconcept - 1;
 			snprintf(buf, sizeof(buf), "%s concept drift (%s) at %s",
 			         d->utf8 ? "\xe2\x96\xb2" : "^", a->concept_detector[i],
 			         lay_fmt_time(when, sizeof(when), a->concept_ts[i], true) + 11);
-			put(d, 1, d->cols - lay_width(buf) - 2, lay_width(buf) + 1, buf,
-			    dash_attr(d, PAIR_BAD));
+			/* right of the title, or on the marker row when that would
+			 * cover the title */
+			if (d->cols - lay_width(buf) - 2 > title_w + 2)
+				put(d, 1, d->cols - lay_width(buf) - 2, lay_width(buf) + 1, buf,
+				    dash_attr(d, PAIR_BAD));
+			else {
+				/* the words without the marker, after it or before it */
+				const char *words = buf + (d->utf8 ? 4 : 2);
+				int c = chart_col(a->concept_ts[i], xlo, d->now, w), lw = lay_width(words);
+				if (c + 2 + lw < w)
+					put(d, y, x0 + c + 2, lw, words, dash_attr(d, PAIR_BAD));
+				else if (c - 1 - lw >= 0)
+					put(d, y, x0 + c - 1 - lw, lw, words, dash_attr(d, PAIR_BAD));
+			}
 		}
 		if (d->rows - 1 - (y + 1) >= 1) {
 			column_max(a->t, a->cov, a->n, a->bucket, xlo, d->now, w, col);

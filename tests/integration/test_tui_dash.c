@@ -240,6 +240,46 @@ Test(tui_dash, accuracy_view_shows_what_accuracy_json_prints)
 	cJSON_Delete(j);
 }
 
+/* Issue 13 finding 15: the accuracy header's label coverage was the newest
+ * window's (0%: labels come late) while the overview showed the range's;
+ * the concept row held a label and nothing else when no detector fired. */
+Test(tui_dash, accuracy_label_coverage_is_the_overviews_and_the_concept_row_says_none)
+{
+	cJSON *j = json_of("status", NULL), *m, *fraud = NULL, *churn = NULL;
+	char *s, b[64], want[128];
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "models"))
+	{
+		const char *name = cJSON_GetObjectItem(m, "model")->valuestring;
+		if (strcmp(name, "fraud") == 0)
+			fraud = m;
+		else if (strcmp(name, "churn") == 0)
+			churn = m;
+	}
+	cr_assert(fraud && churn);
+	cr_assert_gt(num(fraud, "label_coverage"), 0);
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "3");
+	/* wait for the text itself: a capture can catch a screen half drawn */
+	snprintf(want, sizeof(want), "label coverage %s over 1h",
+	         lay_fmt_pct(b, sizeof(b), num(fraud, "label_coverage")));
+	s = tt_tmux_wait(&tm, want, 5);
+	cr_assert_not_null(s, "'%s' not on the fraud accuracy view", want);
+	EXPECT_ON(s, "fraud | accuracy");
+	free(s);
+	/* churn had no concept drift: the row says so */
+	tt_tmux_key(&tm, "m");
+	s = tt_tmux_wait(&tm, "no concept drift detected over 1h", 5);
+	cr_assert_not_null(s, "the concept row of churn says nothing");
+	EXPECT_ON(s, "churn | accuracy");
+	EXPECT_ON(line_with(s, "no concept drift"), "concept ");
+	snprintf(want, sizeof(want), "label coverage %s over 1h",
+	         lay_fmt_pct(b, sizeof(b), num(churn, "label_coverage")));
+	EXPECT_ON(s, want);
+	free(s);
+	cJSON_Delete(j);
+}
+
 Test(tui_dash, drift_heatmap_and_cell_detail)
 {
 	cJSON *j = json_of("drift", "--model", "fraud", "--feature", "amount", NULL);
@@ -386,6 +426,9 @@ Test(tui_dash, filters_belong_to_their_view_and_show_at_80_columns)
 	tt_tmux_key(&tm, "5");
 	s = tt_tmux_wait(&tm, "p99-high", 5);
 	cr_assert_not_null(s, "the overview's filter hid alerts");
+	free(s);
+	h_sleep(0.5); /* the status line is drawn last */
+	s = tt_tmux_capture(&tm);
 	cr_expect_null(strstr(s, "filter chu"), "%s", s);
 	free(s);
 	tt_tmux_key(&tm, "1");
