@@ -380,13 +380,43 @@ static void draw_tabs(struct dash *d)
 		mvaddstr(0, d->cols - (int)strlen(buf) - 1, buf);
 }
 
+/* Models whose traffic stopped: no event for more than limit seconds, but
+ * some within the range. *worst gets the longest-silent one, *fresh whether
+ * any model had an event within limit. Returns how many are silent. */
+static int silent_models(const struct dash *d, double limit, const struct sq_model **worst,
+                         bool *fresh)
+{
+	int n = 0;
+
+	*worst = NULL;
+	*fresh = false;
+	for (size_t i = 0; i < d->nmodel_list; i++) {
+		const struct sq_model *m = &d->model_list[i];
+		double quiet = d->now - m->last_event;
+		if (isnan(m->last_event))
+			continue;
+		if (quiet <= limit) {
+			*fresh = true;
+			continue;
+		}
+		if (quiet > range_s(d))
+			continue;
+		n++;
+		if (!*worst || m->last_event < (*worst)->last_event)
+			*worst = m;
+	}
+	return n;
+}
+
 static void draw_status(struct dash *d)
 {
 	char line[1024], part[640], age[32], path[256], tmp[768];
 	int y = d->rows - 1, x;
-	double silent = d->now - d->meta.last_write;
-	bool stale =
-	    isnan(d->meta.last_write) || silent > fmax(10.0, 3.0 * (double)d->interval_ms / 1000.0);
+	double silent = d->now - d->meta.last_write,
+	       limit = fmax(10.0, 3.0 * (double)d->interval_ms / 1000.0);
+	const struct sq_model *quiet = NULL;
+	bool fresh, stale = isnan(d->meta.last_write) || silent > limit;
+	int nquiet = silent_models(d, limit, &quiet, &fresh);
 
 	move(y, 0);
 	attrset(dash_attr(d, PAIR_STATUS));
@@ -414,7 +444,16 @@ static void draw_status(struct dash *d)
 	} else if (isnan(d->meta.last_write)) {
 		snprintf(part, sizeof(part), " collector has not written yet ");
 		attrset(dash_attr(d, PAIR_STALE));
-	} else if (stale) {
+	} else if (nquiet && (fresh || !stale)) {
+		/* Other models still get events, so the collector is writing:
+		 * name the model that went quiet rather than blame the collector. */
+		char more[32] = "";
+		if (nquiet > 1)
+			snprintf(more, sizeof(more), " (+%d more)", nquiet - 1);
+		snprintf(part, sizeof(part), " %s: no events for %s%s ", quiet->name,
+		         lay_fmt_age(age, sizeof(age), d->now - quiet->last_event), more);
+		attrset(dash_attr(d, PAIR_STALE));
+	} else if (stale && !fresh) {
 		snprintf(part, sizeof(part), " collector silent for %s ",
 		         lay_fmt_age(age, sizeof(age), silent));
 		attrset(dash_attr(d, PAIR_STALE));

@@ -437,6 +437,42 @@ Test(tui_dash, filters_belong_to_their_view_and_show_at_80_columns)
 	free(s);
 }
 
+static void exec_sql(const char *fmt, double v)
+{
+	char sql[512];
+	sqlite3 *h = NULL;
+
+	snprintf(sql, sizeof(sql), fmt, v);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s: %s", sql,
+	             sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+/* Issue 13 finding 15: "collector silent for 33s" was shown when only one
+ * model's traffic had stopped; the status line names that model. */
+Test(tui_dash, status_line_names_the_silent_model)
+{
+	char *s;
+
+	/* nothing written for 40 s, fraud's last event 33 s ago, the others 1 s */
+	exec_sql("UPDATE meta SET value = '%.3f' WHERE key = 'last_write'", opts.now - 40);
+	exec_sql("UPDATE models SET last_event = %.3f WHERE name = 'fraud'", opts.now - 33);
+	start(80, 24, NULL);
+	s = tt_tmux_wait(&tm, "fraud: no events for 33s", 5);
+	cr_assert_not_null(s, "the silent model is not named");
+	cr_expect_null(strstr(s, "collector silent"), "%s", s);
+	free(s);
+	tt_tmux_key(&tm, "q");
+	tt_tmux_stop(&tm);
+	/* every model quiet too: then it is the collector (or all traffic) */
+	exec_sql("UPDATE models SET last_event = %.3f", opts.now - 40);
+	start(80, 24, NULL);
+	s = tt_tmux_wait(&tm, "collector silent for 40s", 5);
+	cr_assert_not_null(s);
+	free(s);
+}
+
 Test(tui_dash, alerts_view_ack_and_silence)
 {
 	cJSON *j, *a;
