@@ -889,16 +889,34 @@ int views_alert_rows(const struct dash *d, int *idx, int max)
 	return n;
 }
 
+static void alert_cells(const struct dash *d, const struct data_alert *a, char cell[AC_N][192])
+{
+	snprintf(cell[AC_ID], 192, "%lld", (long long)a->id);
+	snprintf(cell[AC_STATE], 192, "%s", strcmp(a->state, "firing") == 0 ? "FIRING" : a->state);
+	snprintf(cell[AC_SEV], 192, "%s", a->severity);
+	snprintf(cell[AC_RULE], 192, "%s", a->rule);
+	snprintf(cell[AC_MODEL], 192, "%s", a->model);
+	snprintf(cell[AC_FEATURE], 192, "%s", a->feature[0] ? a->feature : "-");
+	lay_fmt_age(cell[AC_AGE], 192, d->now - a->since);
+	lay_fmt_num(cell[AC_VALUE], 192, a->value);
+	snprintf(cell[AC_FLAGS], 192, "%s%s%s", a->silenced ? "silenced" : "",
+	         a->silenced && a->acked ? "," : "", a->acked ? "acked" : "");
+	snprintf(cell[AC_SUMMARY], 192, "%s", a->summary);
+}
+
 static void draw_alerts(struct dash *d)
 {
-	static const char *const head[AC_N] = {"ID",      "STATE", "SEVERITY", "RULE",  "MODEL",
-	                                       "FEATURE", "AGE",   "VALUE",    "FLAGS", "SUMMARY"};
+	static const char *const head[AC_N] = {"ID",      "STATE", "SEV",   "RULE",  "MODEL",
+	                                       "FEATURE", "AGE",   "VALUE", "FLAGS", "SUMMARY"};
 	static const bool right[AC_N] = {true,  false, false, false, false,
 	                                 false, true,  true,  false, false};
-	static const int min[AC_N] = {4, 8, 8, 10, 8, 8, 6, 7, 8, 10};
-	static const int want[AC_N] = {5, 8, 8, 16, 12, 12, 7, 8, 15, 60};
-	static const int prio[AC_N] = {0, 0, 1, 0, 0, 2, 1, 1, 1, 3};
-	int w[AC_N], idx[1024], n = views_alert_rows(d, idx, 1024), y0 = 3;
+	/* caps on what the content asks for: the columns take the width of
+	 * their longest cell up to these, so none is cut (or SUMMARY dropped)
+	 * while others hold blank space */
+	static const int min_cap[AC_N] = {4, 8, 4, 24, 8, 8, 6, 7, 5, 8};
+	static const int want_cap[AC_N] = {6, 8, 8, 40, 24, 24, 7, 9, 14, 160};
+	static const int prio[AC_N] = {0, 0, 1, 0, 0, 1, 1, 1, 2, 1};
+	int w[AC_N], min[AC_N], want[AC_N], idx[1024], n = views_alert_rows(d, idx, 1024), y0 = 3;
 	int rows = d->rows - 1 - y0, x, firing = 0, pending = 0;
 	char buf[256], cell[AC_N][192];
 
@@ -910,6 +928,19 @@ static void draw_alerts(struct dash *d)
 	         "%d firing, %d pending, %zu in history | a: ack  s: silence  Enter: go to model",
 	         firing, pending, d->alerts.n - (size_t)firing - (size_t)pending);
 	put(d, 1, 1, d->cols - 2, buf, firing ? dash_attr(d, PAIR_BAD) : (int)A_NORMAL);
+	for (int c = 0; c < AC_N; c++)
+		want[c] = lay_width(head[c]);
+	for (int i = 0; i < n; i++) {
+		alert_cells(d, &d->alerts.v[idx[i]], cell);
+		for (int c = 0; c < AC_N; c++)
+			if (lay_width(cell[c]) > want[c])
+				want[c] = lay_width(cell[c]);
+	}
+	for (int c = 0; c < AC_N; c++) {
+		if (want[c] > want_cap[c])
+			want[c] = want_cap[c];
+		min[c] = want[c] < min_cap[c] ? want[c] : min_cap[c];
+	}
 	lay_columns(d->cols - 1, 1, AC_N, min, want, prio, AC_SUMMARY, w);
 	fill_row(d, 2, dash_attr(d, PAIR_HEAD));
 	x = 0;
@@ -939,18 +970,7 @@ static void draw_alerts(struct dash *d)
 		                                              : dash_attr(d, PAIR_DIM);
 		int y = y0 + r;
 
-		snprintf(cell[AC_ID], sizeof(cell[0]), "%lld", (long long)a->id);
-		snprintf(cell[AC_STATE], sizeof(cell[0]), "%s",
-		         strcmp(a->state, "firing") == 0 ? "FIRING" : a->state);
-		snprintf(cell[AC_SEV], sizeof(cell[0]), "%s", a->severity);
-		snprintf(cell[AC_RULE], sizeof(cell[0]), "%s", a->rule);
-		snprintf(cell[AC_MODEL], sizeof(cell[0]), "%s", a->model);
-		snprintf(cell[AC_FEATURE], sizeof(cell[0]), "%s", a->feature[0] ? a->feature : "-");
-		lay_fmt_age(cell[AC_AGE], sizeof(cell[0]), d->now - a->since);
-		lay_fmt_num(cell[AC_VALUE], sizeof(cell[0]), a->value);
-		snprintf(cell[AC_FLAGS], sizeof(cell[0]), "%s%s%s", a->silenced ? "silenced" : "",
-		         a->silenced && a->acked ? "," : "", a->acked ? "acked" : "");
-		snprintf(cell[AC_SUMMARY], sizeof(cell[0]), "%s", a->summary);
+		alert_cells(d, a, cell);
 		if (sel)
 			fill_row(d, y, (int)A_REVERSE);
 		x = 0;

@@ -473,6 +473,33 @@ Test(tui_dash, status_line_names_the_silent_model)
 	free(s);
 }
 
+/* Issue 13 finding 15: at 80 columns the Alerts view cut RULE and dropped
+ * SUMMARY while other columns held blank space. */
+Test(tui_dash, alerts_at_80_columns_keep_rule_and_summary)
+{
+	char *s;
+	const char *l;
+
+	exec_sql("INSERT INTO alerts (id, rule, model, feature, state, severity, value, "
+	         "threshold, active_at, fired_at, fingerprint, acked, summary, updated) VALUES "
+	         "(4, 'accuracy-below-target', 'fraud', '', 'firing', 'page', 0.7, 0.8, %1$.3f, "
+	         "%1$.3f, 'fp4', 0, 'accuracy of fraud is 70%%', %1$.3f)",
+	         opts.now - 30);
+	start(80, 24, NULL);
+	tt_tmux_key(&tm, "5");
+	s = tt_tmux_wait(&tm, "accuracy-below", 5);
+	cr_assert_not_null(s);
+	free(s);
+	h_sleep(0.3);
+	s = tt_tmux_capture(&tm);
+	EXPECT_ON(line_with(s, "STATE"), "SUMMARY");
+	l = line_with(s, "accuracy-below");
+	EXPECT_ON(l, "accuracy-below-target ");
+	EXPECT_ON(l, " accurac"); /* the summary's start, however narrow */
+	EXPECT_ON(line_with(s, "p99-high"), " p99 lat");
+	free(s);
+}
+
 Test(tui_dash, alerts_view_ack_and_silence)
 {
 	cJSON *j, *a;
