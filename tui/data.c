@@ -660,7 +660,7 @@ void data_heat_cursor_resolve(struct data_heat_cursor *c, const struct data_heat
 
 	*row = -1;
 	*col = 0;
-	if (n <= 0 || h->ncols <= 0)
+	if (n <= 0)
 		return;
 	for (int i = 0; i < n && c->feature[0]; i++)
 		if (strcmp(h->name[rows[i]], c->feature) == 0) {
@@ -674,6 +674,8 @@ void data_heat_cursor_resolve(struct data_heat_cursor *c, const struct data_heat
 	}
 	c->row = r;
 	*row = r;
+	if (h->ncols <= 0)
+		return;
 	if (c->follow || h->bucket <= 0) {
 		*col = last < 0 ? 0 : last;
 		return;

@@ -724,7 +724,7 @@ static void draw_drift(struct dash *d)
 		}
 	}
 	/* the cursor cell, in words */
-	if (d->hm_row < n) {
+	if (d->hm_row >= 0 && d->hm_row < n && hm->ncols > 0) {
 		size_t f = idx[d->hm_row];
 		double s = hm->sev[f * (size_t)hm->ncols + (size_t)col_sel];
 		double cs = (double)(hm->t0 + (int64_t)col_sel * hm->bucket);
