@@ -2,7 +2,8 @@
  * store_query into plain arrays (the overview rows, a latency or accuracy
  * series bucketed to the chart's width, the drift heatmap matrix, the alert
  * list, a heatmap cell's detail), plus the pure logic on them: sorting rows
- * and features, reading thresholds from the config's [alert] rules. No
+ * and features, the heatmap's selection (a feature and a window, not a
+ * screen position), reading thresholds from the config's [alert] rules. No
  * curses here, so tests and the benchmark can load and check a frame.
  *
  * Ownership: each struct owns its arrays; the *_free functions release them
