@@ -547,3 +547,62 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "models")), 2);
 	cJSON_Delete(j);
 }
+
+/* issue 13 F2: the import prints per column kind, values, missing and
+ * dropped, names the odd cell with its line, refuses it with --strict
+ * (exit 1, nothing stored), and warns when the model is new (a typo). */
+Test(tui_cmd, reference_import_reports_columns_and_odd_cells)
+{
+	char path[600], *out = NULL, *err = NULL;
+	snprintf(path, sizeof(path), "%s/ref.csv", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "amount,country\n");
+	for (int i = 0; i < 300; i++)
+		fprintf(f, "%s,%s\n", i == 150 ? "?" : "12.5", i % 2 ? "DE" : "FR");
+	fclose(f);
+
+	cr_expect_eq(run(&out, &err, "--db", db, "reference", "import", "--model", "fraud",
+	                 "--strict", path, NULL),
+	             1);
+	cr_expect(strstr(err, "column amount: 1 of 300 values not numeric, line 152: '?'"), "%s",
+	          err);
+	free(out);
+	free(err);
+	cr_expect_eq(db_int(db, "SELECT count(*) FROM reference r JOIN models m ON m.id = "
+	                        "r.model_id WHERE m.name = 'fraud' AND r.feature = 'amount' "
+	                        "AND r.kind = 1 AND r.n = 299"),
+	             0, "--strict stored nothing");
+
+	cr_expect_eq(run(&out, &err, "--db", db, "reference", "import", "--model", "fraud", path,
+	                 NULL),
+	             0, "%s", err);
+	cr_expect(strstr(out, "reference for fraud: 300 rows, 2 features (1 numeric, 1 "
+	                      "categorical)"),
+	          "%s", out);
+	cr_expect(strstr(out, "KIND"), "%s", out);
+	cr_expect(strstr(out, "MISSING"), "%s", out);
+	cr_expect(strstr(out, "DROPPED"), "%s", out);
+	cr_expect(strstr(out, "column amount: 1 of 300 values not numeric, line 152: '?'"), "%s",
+	          out);
+	cr_expect_str_eq(err, "", "fraud is a known model: no warning");
+	free(out);
+	free(err);
+	cr_expect_eq(db_int(db, "SELECT count(*) FROM reference r JOIN models m ON m.id = "
+	                        "r.model_id WHERE m.name = 'fraud' AND r.feature = 'amount' "
+	                        "AND r.kind = 1 AND r.n = 299"),
+	             1);
+
+	/* one row, one feature: singular */
+	snprintf(path, sizeof(path), "%s/one.csv", dir);
+	h_write_file(path, "amount\n1\n", 9);
+	cr_expect_eq(run(&out, &err, "--db", db, "reference", "import", "--model", "frud", path,
+	                 NULL),
+	             0, "%s", err);
+	cr_expect(strstr(out, "reference for frud: 1 row, 1 feature (1 numeric, 0 categorical)"),
+	          "%s", out);
+	cr_expect(strstr(err, "mlwatch: warning: model 'frud' is new"), "%s", err);
+	cr_expect(strstr(err, "did you mean 'fraud'?"), "%s", err);
+	free(out);
+	free(err);
+}
