@@ -624,12 +624,13 @@ int reference_read_csv(FILE *f, const char *name, struct refb *b, ref_progress_f
 	 * values are all text: question it rather than build that. */
 	if (nh == 1 && !quoted_head && strpbrk(fields[0], ";\t")) {
 		bool semi = strchr(fields[0], ';') != NULL;
-		snprintf(err, errlen,
-		         "%s:%zu: the header '%.64s' is a single column holding %s: a reference CSV "
-		         "is comma-separated (convert it, e.g. with tr '%s' ',', or quote the name "
-		         "if the %s belongs to it)",
-		         name, line_no, fields[0], semi ? "';'" : "a tab", semi ? ";" : "\\t",
-		         semi ? "';'" : "tab");
+		snprintf(
+		    err, errlen,
+		    "%s:%zu: the header '%.64s' is a single column holding %s: a reference CSV "
+		    "is comma-separated (convert it, e.g. with tr '%s' ',', or quote the name "
+		    "if the %s belongs to it)",
+		    name, line_no, fields[0], semi ? "';'" : "a tab", semi ? ";" : "\\t",
+		    semi ? "';'" : "tab");
 		goto out;
 	}
 	header = calloc((size_t)nh, sizeof(*header));

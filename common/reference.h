@@ -10,11 +10,10 @@
  * when most of its non-empty values are numbers (the others are counted,
  * the first is kept for the report, and they are left out), otherwise
  * categorical, unless the [model] section fixes kind.F. A CSV whose header
- * is one column holding ';' or a tab is refused (not comma-separated). The outputs become "@prediction"
- * (categorical for classification, numeric for regression) and "@score".
- * Per feature the profile keeps a uniform sample of up to 100,000 values
- * (or exact category counts); labelled rows with a score fit the isotonic
- * calibration of the estimated accuracy.
+ * is one column holding ';' or a tab is refused (not comma-separated). The outputs become
+ * "@prediction" (categorical for classification, numeric for regression) and "@score". Per feature
+ * the profile keeps a uniform sample of up to 100,000 values (or exact category counts); labelled
+ * rows with a score fit the isotonic calibration of the estimated accuracy.
  *
  * Ownership: a struct refb (builder) owns its per-column state until
  * refb_free; a struct ref_result owns its arrays until ref_result_free.
@@ -53,7 +52,7 @@ struct ref_row {
 	const struct ref_col_value *f; /* features */
 	size_t nf;
 	struct ref_value prediction, score, label; /* missing when absent */
-	size_t line; /* of the input, for reports; 0 when unknown */
+	size_t line;                               /* of the input, for reports; 0 when unknown */
 };
 
 #define REF_ODD_MAX 40 /* bytes of an odd cell quoted in reports */

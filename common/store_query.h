@@ -265,7 +265,7 @@ int sq_silence_add(struct sq *q, const char *rule, const char *model, double now
 struct sq_silence {
 	int64_t id;
 	const char *rule;
-	const char *model; /* NULL = every model */
+	const char *model;   /* NULL = every model */
 	const char *comment; /* NULL when none */
 	double created, ends;
 	bool active; /* ends > now */

@@ -173,47 +173,7 @@ static int write_config(struct demo *d)
 	snprintf(secret, sizeof(secret), "%s/webhook.secret", d->dir);
 	if (write_text(secret, "demo-signing-secret\n", 0600))
 		return -1;
-	n = snprintf(text, sizeof(text),
-	             "; written by `mlwatch demo`\n"
-	             "[collector]\n"
-	             "window = 10s\n"
-	             "analyze_interval = 2s\n"
-	             "; no drift verdict on fewer values than this in a window\n"
-	             "drift_min_sample = 100\n"
-	             "external_url = http://127.0.0.1:%d\n"
-	             "[agent]\n"
-	             "batch_max_delay = 100ms\n"
-	             "[tui]\n"
-	             "range = 15m\n"
-	             "[model fraud]\n"
-	             "task = classification\n"
-	             "[alert fraud-latency-p99]\n"
-	             "model = fraud\n"
-	             "expr = p99_latency_ms > 250 over 10s\n"
-	             "for = 3s\n"
-	             "severity = page\n"
-	             "receivers = demo-webhook\n"
-	             "summary = p99 latency of {model} is {value} ms (threshold {threshold} ms)\n"
-	             "[alert fraud-feature-drift]\n"
-	             "model = fraud\n"
-	             "expr = drift(*) > 1\n"
-	             "; a window-long breach, not one noisy analysis\n"
-	             "for = 10s\n"
-	             "severity = warn\n"
-	             "receivers = demo-webhook\n"
-	             "summary = {feature} of {model} drifted (severity {value})\n"
-	             "[alert fraud-accuracy]\n"
-	             "model = fraud\n"
-	             "expr = accuracy < 0.85\n"
-	             "for = 10s\n"
-	             "severity = page\n"
-	             "receivers = demo-webhook\n"
-	             "summary = accuracy of {model} fell to {value}\n"
-	             "[receiver demo-webhook]\n"
-	             "type = webhook\n"
-	             "url = http://127.0.0.1:%d/alerts\n"
-	             "secret_file = %s\n",
-	             d->metrics_port, d->hook_port, secret);
+	n = demo_sim_config(text, sizeof(text), d->metrics_port, d->hook_port, secret);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return write_text(d->conf, text, 0600);
@@ -496,7 +456,8 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 	         tmp && *tmp ? tmp : "/tmp");
 	int hfd = mkstemps(d.hooklog, 4);
 	if (hfd < 0) {
-		fprintf(stderr, "mlwatch: error: cannot create %s: %s\n", d.hooklog, strerror(errno));
+		fprintf(stderr, "mlwatch: error: cannot create %s: %s\n", d.hooklog,
+		        strerror(errno));
 		nftw(d.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		return 1;
 	}
@@ -537,7 +498,8 @@ out:
 	/* Stopping three daemons takes seconds: say so, rather than leave a
 	 * blank screen after the dashboard (or Ctrl-C) ends. */
 	if (d.n_children)
-		fprintf(stderr, "mlwatch demo: stopping mlwatchd, mlwatch-agent and the receiver...\n");
+		fprintf(stderr,
+		        "mlwatch demo: stopping mlwatchd, mlwatch-agent and the receiver...\n");
 	d.stop = 1;
 	if (sim_started)
 		pthread_join(sim, NULL);

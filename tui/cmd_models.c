@@ -55,7 +55,8 @@ static int list(struct mlw_config *cfg, const struct cli_result *res)
 		table_add(&t, ms[i].name);
 		table_add(&t, ms[i].task[0] ? ms[i].task : "-");
 		if (ms[i].last_event == ms[i].last_event) /* not NAN */
-			table_addf(&t, "%s ago", lay_fmt_age(buf, sizeof(buf), now - ms[i].last_event));
+			table_addf(&t, "%s ago",
+			           lay_fmt_age(buf, sizeof(buf), now - ms[i].last_event));
 		else
 			table_add(&t, "never");
 	}

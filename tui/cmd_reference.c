@@ -128,11 +128,12 @@ static void warn_new_model(struct mlw_config *cfg, struct store *st, const char 
 	sq_init(&q, st);
 	if (cmd_known_names(cfg, &q, &rules, &models) == 0 && !cmd_names_has(&models, model)) {
 		cmd_names_hint(&models, model, hint, sizeof(hint));
-		fprintf(stderr,
-		        "mlwatch: warning: model '%s' is new to %s (%s); it is created now and shows "
-		        "no data until events for it arrive (undo: mlwatch models rm %s)\n",
-		        text_sanitize(safe, sizeof(safe), model), st->path, hint,
-		        text_sanitize(safe, sizeof(safe), model));
+		fprintf(
+		    stderr,
+		    "mlwatch: warning: model '%s' is new to %s (%s); it is created now and shows "
+		    "no data until events for it arrive (undo: mlwatch models rm %s)\n",
+		    text_sanitize(safe, sizeof(safe), model), st->path, hint,
+		    text_sanitize(safe, sizeof(safe), model));
 	}
 	cmd_names_free(&rules);
 	cmd_names_free(&models);

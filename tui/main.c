@@ -43,7 +43,7 @@ static const struct cli_flag flags[] = {
     {"json", false},       {"model", true},        {"since", true},   {"feature", true},
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
-    {"secret-file", true}, {"bench-frames", true}, {"strict", false},  {NULL, false},
+    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
@@ -113,7 +113,7 @@ static const struct {
  * not the value of a flag taking one. Returns its index, or -1. */
 static int help_command(int argc, char **argv, const struct cli_flag *extra)
 {
-	static const char *const global_valued[] = {"--config", "--db", "--interval",
+	static const char *const global_valued[] = {"--config",    "--db",    "--interval",
 	                                            "--log-level", "--range", NULL};
 	bool help = false;
 	int cmd = -1;

@@ -503,9 +503,9 @@ static double silence(struct cproc *c, const char *rule, const char *duration)
 	char *mlwatch = h_bin("mlwatch"), logp[600], conf[600];
 	/* the rule is known from mlwatchd's config (it has not fired yet) */
 	snprintf(conf, sizeof(conf), "%s/mlwatch.conf", c->dir);
-	char *argv[] = {mlwatch,  "--config",        conf,      "--db",      c->db,
-	                "silence", (char *)rule,     "--model", "fraud",     "--for",
-	                (char *)duration, "--comment", "deploy", NULL};
+	char *argv[] = {mlwatch,          "--config",   conf,      "--db",  c->db,
+	                "silence",        (char *)rule, "--model", "fraud", "--for",
+	                (char *)duration, "--comment",  "deploy",  NULL};
 	struct h_proc p;
 
 	snprintf(logp, sizeof(logp), "%s/silence.log", c->dir);

@@ -205,8 +205,8 @@ Test(reference_cli, small_windows_get_no_drift_verdict_and_no_alert)
 	snprintf(conf, sizeof(conf), "%s/mlwatch.conf", c.dir);
 	const char *rules = "[alert d]\nmodel = *\nexpr = drift(*) > 1\n";
 	h_write_file(conf, rules, strlen(rules));
-	const char *cargs[] = {"--config", conf, "--window", "10s", "--analyze-interval", "200ms",
-	                       NULL};
+	const char *cargs[] = {"--config",           conf,    "--window", "10s",
+	                       "--analyze-interval", "200ms", NULL};
 	cr_assert_eq(cproc_start(&c, cargs), 0);
 	snprintf(path, sizeof(path), "%s/ref.csv", c.dir);
 	FILE *f = fopen(path, "w");
@@ -225,15 +225,16 @@ Test(reference_cli, small_windows_get_no_drift_verdict_and_no_alert)
 	wc_batch_init(&wb, "r", 1, NULL);
 	for (int i = 0; i < 302; i++) {
 		struct wc_feature fe[1] = {{"amount", 1, 500.0 + i % 7, NULL}};
-		wc_batch_event(&wb, i < 2 ? "small" : "big", NULL, (double)start + 1, 5, false, fe, 1,
-		               wc_str("b"), 0.9, wc_none());
+		wc_batch_event(&wb, i < 2 ? "small" : "big", NULL, (double)start + 1, 5, false, fe,
+		               1, wc_str("b"), 0.9, wc_none());
 	}
 	send_ok(cl, &wb);
 	wc_batch_free(&wb);
 	/* both models' windows final */
-	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM windows WHERE start = %lld AND provisional = 0 AND dirty = 0",
-	         (long long)start);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT count(*) FROM windows WHERE start = %lld AND provisional = 0 AND dirty = 0",
+	    (long long)start);
 	double end = h_now() + 15 * cproc_slow();
 	while (db_int(c.db, sql) < 2 && h_now() < end)
 		h_sleep(0.1);
@@ -243,9 +244,10 @@ Test(reference_cli, small_windows_get_no_drift_verdict_and_no_alert)
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM drift d JOIN models m ON m.id = d.model_id "
 	                          "WHERE m.name = 'big' AND d.drifted = 1 AND d.insufficient = 0"),
 	             2);
-	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM drift d JOIN models m ON m.id = d.model_id "
-	                          "WHERE m.name = 'small' AND d.feature IN ('amount', '@prediction') "
-	                          "AND d.insufficient = 1 AND d.drifted = 0 AND d.severity IS NULL"),
+	cr_assert_eq(db_int(c.db,
+	                    "SELECT count(*) FROM drift d JOIN models m ON m.id = d.model_id "
+	                    "WHERE m.name = 'small' AND d.feature IN ('amount', '@prediction') "
+	                    "AND d.insufficient = 1 AND d.drifted = 0 AND d.severity IS NULL"),
 	             2);
 	snprintf(args, sizeof(args), "--db %s drift --model small --since 1h --json", c.db);
 	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);

@@ -398,9 +398,9 @@ Test(tui_cmd, silence_refuses_unknown_rule_or_model_with_a_suggestion)
 	free(err);
 	cr_expect_eq(db_int(db, "SELECT count(*) FROM silences"), 0, "nothing written");
 	/* known names, and *, still work */
-	cr_expect_eq(run(&out, &err, "--db", db, "silence", "*", "--model", "fraud", "--for", "1h",
-	                 NULL),
-	             0, "%s", err);
+	cr_expect_eq(
+	    run(&out, &err, "--db", db, "silence", "*", "--model", "fraud", "--for", "1h", NULL), 0,
+	    "%s", err);
 	free(out);
 	free(err);
 	cr_expect_eq(db_int(db, "SELECT count(*) FROM silences"), 1);
@@ -431,8 +431,8 @@ Test(tui_cmd, silences_lists_and_unsilence_ends)
 	free(out);
 	free(err);
 	j = RUN_JSON("--db", db, "alerts", "--json");
-	cr_expect(cJSON_IsTrue(
-	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0), "silenced")));
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0), "silenced")));
 	cJSON_Delete(j);
 
 	char ids[32];
@@ -442,8 +442,8 @@ Test(tui_cmd, silences_lists_and_unsilence_ends)
 	free(out);
 	free(err);
 	j = RUN_JSON("--db", db, "alerts", "--json");
-	cr_expect(cJSON_IsFalse(
-	    cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0), "silenced")));
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0), "silenced")));
 	cJSON_Delete(j);
 	j = RUN_JSON("--db", db, "silences", "--json");
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "silences")), 0);
@@ -464,17 +464,18 @@ Test(tui_cmd, silences_lists_and_unsilence_ends)
  * --help and the global flags stand. */
 Test(tui_cmd, subcommand_help_is_its_own)
 {
-	static const char *const cmds[] = {"status",    "drift",    "latency", "accuracy",
-	                                   "alerts",    "silence",  "silences", "unsilence",
-	                                   "ack",       "export",   "reference", "models",
-	                                   "demo",      "webhook-listen", NULL};
+	static const char *const cmds[] = {"status", "drift",          "latency",   "accuracy",
+	                                   "alerts", "silence",        "silences",  "unsilence",
+	                                   "ack",    "export",         "reference", "models",
+	                                   "demo",   "webhook-listen", NULL};
 	char *out = NULL, *err = NULL, want[64];
 
 	for (const char *const *c = cmds; *c; c++) {
 		cr_expect_eq(run(&out, &err, *c, "--help", NULL), 0, "%s --help", *c);
 		snprintf(want, sizeof(want), "Usage: mlwatch %s", *c);
 		cr_expect(strstr(out, want) == out, "%s --help printed: %.200s", *c, out);
-		cr_expect_null(strstr(out, "Without a command"), "%s --help is the global help", *c);
+		cr_expect_null(strstr(out, "Without a command"), "%s --help is the global help",
+		               *c);
 		free(out);
 		free(err);
 	}
@@ -497,9 +498,9 @@ Test(tui_cmd, export_json_is_jsonl_and_refused_with_csv)
 	cr_assert_eq(run(&a, &err, "--db", db, "export", "--model", "fraud", "--json", NULL), 0,
 	             "%s", err);
 	free(err);
-	cr_assert_eq(run(&b, &err, "--db", db, "export", "--model", "fraud", "--format", "jsonl",
-	                 NULL),
-	             0, "%s", err);
+	cr_assert_eq(
+	    run(&b, &err, "--db", db, "export", "--model", "fraud", "--format", "jsonl", NULL), 0,
+	    "%s", err);
 	free(err);
 	cr_expect(a[0] == '{' && strlen(a) > 100, "%.100s", a);
 	cr_expect_str_eq(a, b);
@@ -534,7 +535,7 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	cr_expect(strstr(out, "removed model churn"), "%s", out);
 	free(out);
 	free(err);
-	static const char *const tables[] = {"windows", "drift", "accuracy", "events",
+	static const char *const tables[] = {"windows",  "drift",           "accuracy", "events",
 	                                     "features", "window_features", NULL};
 	for (const char *const *t = tables; *t; t++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE model_id = %lld", *t,
@@ -574,9 +575,9 @@ Test(tui_cmd, reference_import_reports_columns_and_odd_cells)
 	                        "AND r.kind = 1 AND r.n = 299"),
 	             0, "--strict stored nothing");
 
-	cr_expect_eq(run(&out, &err, "--db", db, "reference", "import", "--model", "fraud", path,
-	                 NULL),
-	             0, "%s", err);
+	cr_expect_eq(
+	    run(&out, &err, "--db", db, "reference", "import", "--model", "fraud", path, NULL), 0,
+	    "%s", err);
 	cr_expect(strstr(out, "reference for fraud: 300 rows, 2 features (1 numeric, 1 "
 	                      "categorical)"),
 	          "%s", out);
@@ -596,9 +597,9 @@ Test(tui_cmd, reference_import_reports_columns_and_odd_cells)
 	/* one row, one feature: singular */
 	snprintf(path, sizeof(path), "%s/one.csv", dir);
 	h_write_file(path, "amount\n1\n", 9);
-	cr_expect_eq(run(&out, &err, "--db", db, "reference", "import", "--model", "frud", path,
-	                 NULL),
-	             0, "%s", err);
+	cr_expect_eq(
+	    run(&out, &err, "--db", db, "reference", "import", "--model", "frud", path, NULL), 0,
+	    "%s", err);
 	cr_expect(strstr(out, "reference for frud: 1 row, 1 feature (1 numeric, 0 categorical)"),
 	          "%s", out);
 	cr_expect(strstr(err, "mlwatch: warning: model 'frud' is new"), "%s", err);
