@@ -624,12 +624,16 @@ int reference_read_csv(FILE *f, const char *name, struct refb *b, ref_progress_f
 	 * values are all text: question it rather than build that. */
 	if (nh == 1 && !quoted_head && strpbrk(fields[0], ";\t")) {
 		bool semi = strchr(fields[0], ';') != NULL;
+		char shown[200];
+		/* shown safely: the header has not been validated yet */
+		snprintf(shown, sizeof(shown), "%.64s", fields[0]);
+		text_sanitize(inner, sizeof(inner), shown);
 		snprintf(
 		    err, errlen,
-		    "%s:%zu: the header '%.64s' is a single column holding %s: a reference CSV "
+		    "%s:%zu: the header '%s' is a single column holding %s: a reference CSV "
 		    "is comma-separated (convert it, e.g. with tr '%s' ',', or quote the name "
 		    "if the %s belongs to it)",
-		    name, line_no, fields[0], semi ? "';'" : "a tab", semi ? ";" : "\\t",
+		    name, line_no, inner, semi ? "';'" : "a tab", semi ? ";" : "\\t",
 		    semi ? "';'" : "tab");
 		goto out;
 	}

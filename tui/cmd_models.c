@@ -3,8 +3,9 @@
  * one with everything stored for it: the way out for a model created by a
  * typo (a misspelled `reference import --model` or agent-side name) that
  * would otherwise sit in every view as `no data` forever. rm is one
- * transaction; mlwatchd running on the same database recreates the model
- * only if events for it arrive again. */
+ * transaction, refused for a model with events in the last 10 minutes;
+ * mlwatchd running on the same database recreates the model only if events
+ * for it arrive again (restart it if they do: it remembers the old id). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include "layout.h"
 #include "table.h"
 #include "text.h"
+
+/* models rm refuses a model with events this recent */
+#define RM_QUIET_S 600
 
 static int list(struct mlw_config *cfg, const struct cli_result *res)
 {
@@ -93,6 +97,17 @@ static int rm(struct mlw_config *cfg, const struct cli_result *res)
 		          st.path, hint);
 		cmd_names_free(&rules);
 		cmd_names_free(&models);
+		rc = 1;
+		goto out;
+	}
+	/* A model still receiving events would be recreated at once (and a
+	 * running mlwatchd remembers its id): stop its traffic first. */
+	if (rc == 0 && m.last_event == m.last_event && cmd_now() - m.last_event < RM_QUIET_S) {
+		char age[32];
+		cmd_error("model '%s' received events %s ago: stop sending it first (models rm is "
+		          "for models that get no more events, e.g. a misspelled name)",
+		          text_sanitize(safe, sizeof(safe), name),
+		          lay_fmt_age(age, sizeof(age), cmd_now() - m.last_event));
 		rc = 1;
 		goto out;
 	}

@@ -531,7 +531,17 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	cr_expect(strstr(err, "did you mean 'churn'?"), "%s", err);
 	free(out);
 	free(err);
-	cr_expect_eq(run(&out, &err, "--db", db, "models", "rm", "churn", NULL), 0, "%s", err);
+	/* still receiving events: refused */
+	cr_expect_eq(run(&out, &err, "--db", db, "models", "rm", "churn", NULL), 1);
+	cr_expect(strstr(err, "received events"), "%s", err);
+	free(out);
+	free(err);
+	/* an hour later, quiet: removed */
+	char later[64];
+	snprintf(later, sizeof(later), "MLWATCH_NOW=%.3f", opts.now + 3600);
+	char *argv[] = {bin, "--db", db, "models", "rm", "churn", NULL};
+	cr_expect_eq(tt_run(argv, (char *[]){"TZ=UTC", later, NULL}, &out, &err, 20), 0, "%s",
+	             err);
 	cr_expect(strstr(out, "removed model churn"), "%s", out);
 	free(out);
 	free(err);
