@@ -161,6 +161,7 @@ static void model_cb(int64_t id, const char *name, const char *task, void *arg)
 		mc->err = -1;
 		return;
 	}
+	m->min_sample = (uint64_t)a->c->cfg->collector.drift_min_sample;
 	if (!m->task_fixed && task) {
 		m->task = strcmp(task, "classification") == 0 ? TASK_CLASSIFICATION
 		          : strcmp(task, "regression") == 0   ? TASK_REGRESSION

@@ -771,6 +771,15 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 	dr->severity = r.severity;
 	dr->drifted = r.drifted;
 	dr->insufficient = r.insufficient;
+	/* The verdict needs a sample: two events once gave severity 615. Below
+	 * the minimum the statistics stay (for the detail view) but there is
+	 * no severity (NULL, so no heatmap colour, worst feature or drift()
+	 * rule) and no DRIFT. */
+	if (f->n < m->min_sample) {
+		dr->insufficient = true;
+		dr->drifted = false;
+		dr->severity = NAN;
+	}
 	dr->cur_hist = hist->oom ? NULL : hist->buf;
 	return hist->oom ? -1 : 0;
 }

@@ -62,6 +62,9 @@ struct wmodel {
 	/* which concept-drift detectors report events (both always run, so
 	 * a change of the choice finds warm state) */
 	bool report_ph, report_adwin;
+	/* a window with fewer values of a feature gets no drift verdict
+	 * ([collector] drift_min_sample; 0 = no minimum) */
+	uint64_t min_sample;
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds

@@ -84,6 +84,7 @@ static const struct opt collector_opts[] = {
     {"analyze_interval", OPT_DUR, CO(analyze_interval_ms), "5s", 100, 3600 * SEC, NULL, 0},
     {"external_url", OPT_STR, CO(external_url), "", 0, 0, NULL, 0},
     {"workers", OPT_INT, CO(workers), "8", 1, 256, NULL, 0},
+    {"drift_min_sample", OPT_INT, CO(drift_min_sample), "100", 1, 100000000, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 

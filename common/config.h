@@ -67,6 +67,7 @@ struct collector_config {
 	int64_t analyze_interval_ms;
 	char *external_url;
 	long workers;
+	long drift_min_sample; /* fewer values in a window: no drift verdict */
 };
 
 struct tui_config {

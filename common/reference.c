@@ -31,6 +31,10 @@ struct col {
 	struct sample_reservoir res;
 	struct sample_cats cats;
 	uint64_t ignored;
+	/* for the kind by majority and the report of the odd cells */
+	uint64_t numbers, texts;
+	size_t text_line; /* of the first text value, 0 when unknown */
+	char text_val[REF_ODD_MAX + 1];
 };
 
 struct refb {
@@ -153,12 +157,18 @@ uint64_t refb_rows(const struct refb *b)
 	return b->rows;
 }
 
-static int col_add(struct col *c, const struct ref_value *v, const char *cat, char *err,
-                   size_t errlen)
+static int col_add(struct col *c, const struct ref_value *v, const char *cat, size_t line,
+                   char *err, size_t errlen)
 {
 	if (v->missing)
 		return 0;
 	c->values++;
+	if (v->is_number)
+		c->numbers++;
+	else if (c->texts++ == 0) {
+		c->text_line = line;
+		snprintf(c->text_val, sizeof(c->text_val), "%s", v->str ? v->str : "");
+	}
 	if (v->is_number) {
 		c->any_number = true;
 		if (c->cfg_kind != 2) {
@@ -253,7 +263,8 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		if (col_add(c, &row->f[i].v, row->f[i].v.str ? row->f[i].v.str : "", err, errlen))
+		if (col_add(c, &row->f[i].v, row->f[i].v.str ? row->f[i].v.str : "", row->line, err,
+		            errlen))
 			return -1;
 	}
 	if (!row->prediction.missing) {
@@ -261,7 +272,7 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 		b->pred_any = true;
 		b->pred_text |= !row->prediction.is_number;
 		if (!(c = col_get(b, REF_PREDICTION)) ||
-		    col_add(c, &row->prediction, cls, err, errlen))
+		    col_add(c, &row->prediction, cls, row->line, err, errlen))
 			return c ? -1 : (snprintf(err, errlen, "out of memory"), -1);
 	}
 	if (!row->score.missing) {
@@ -270,7 +281,8 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 			return -1;
 		}
 		b->score_any = true;
-		if (!(c = col_get(b, REF_SCORE)) || col_add(c, &row->score, "", err, errlen))
+		if (!(c = col_get(b, REF_SCORE)) ||
+		    col_add(c, &row->score, "", row->line, err, errlen))
 			return c ? -1 : (snprintf(err, errlen, "out of memory"), -1);
 	}
 	if (!row->prediction.missing && !row->score.missing && !row->label.missing) {
@@ -333,13 +345,20 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 			continue; /* never had a value: nothing to compare with */
 		if (strcmp(c->name, REF_PREDICTION) == 0 && !kind)
 			kind = task_kind;
+		/* By majority: one '?' among 300 numbers must not make the
+		 * column categorical (every live number would then be a type
+		 * error); the odd cells are reported and left out instead. */
 		if (!kind)
-			kind = c->any_text ? 2 : 1;
+			kind = c->numbers > c->texts ? 1 : 2;
+		p->values = c->values;
+		p->missing = b->rows > c->values ? b->rows - c->values : 0;
 		if (kind == 1) {
 			if (drift_ref_numeric(&ref, c->res_init ? c->res.values : NULL,
 			                      c->res_init ? c->res.len : 0, REF_SEED))
 				goto oom;
-			p->ignored = c->ignored;
+			p->ignored = c->texts;
+			p->odd_line = c->text_line;
+			memcpy(p->odd, c->text_val, sizeof(p->odd));
 		} else {
 			if (drift_ref_categorical(&ref, &c->cats))
 				goto oom;
@@ -595,9 +614,27 @@ int reference_read_csv(FILE *f, const char *name, struct refb *b, ref_progress_f
 	if ((unsigned char)buf[0] == 0xef && (unsigned char)buf[1] == 0xbb &&
 	    (unsigned char)buf[2] == 0xbf)
 		memmove(buf, buf + 3, strlen(buf + 3) + 1);
+	bool quoted_head = buf[strspn(buf, " \t")] == '"';
 	nh = csv_split(buf, &fields, &fcap);
 	if (nh <= 0) {
 		snprintf(err, errlen, "%s:%zu: malformed header row", name, line_no);
+		goto out;
+	}
+	/* A semicolon- or tab-separated file would import as one column whose
+	 * values are all text: question it rather than build that. */
+	if (nh == 1 && !quoted_head && strpbrk(fields[0], ";\t")) {
+		bool semi = strchr(fields[0], ';') != NULL;
+		char shown[200];
+		/* shown safely: the header has not been validated yet */
+		snprintf(shown, sizeof(shown), "%.64s", fields[0]);
+		text_sanitize(inner, sizeof(inner), shown);
+		snprintf(
+		    err, errlen,
+		    "%s:%zu: the header '%s' is a single column holding %s: a reference CSV "
+		    "is comma-separated (convert it, e.g. with tr '%s' ',', or quote the name "
+		    "if the %s belongs to it)",
+		    name, line_no, inner, semi ? "';'" : "a tab", semi ? ";" : "\\t",
+		    semi ? "';'" : "tab");
 		goto out;
 	}
 	header = calloc((size_t)nh, sizeof(*header));
@@ -674,6 +711,7 @@ int reference_read_csv(FILE *f, const char *name, struct refb *b, ref_progress_f
 		}
 		row.f = vals;
 		row.nf = nf;
+		row.line = line_no;
 		if (refb_add(b, &row, inner, sizeof(inner))) {
 			snprintf(err, errlen, "%s:%zu: %s", name, line_no, inner);
 			goto out;
@@ -736,7 +774,7 @@ struct numbufs {
 };
 
 static int json_row(const cJSON *o, struct refb *b, struct ref_col_value **vals, size_t *vcap,
-                    struct numbufs *nb, char *err, size_t errlen)
+                    struct numbufs *nb, size_t line, char *err, size_t errlen)
 {
 	const cJSON *feats = cJSON_GetObjectItemCaseSensitive(o, "features"), *it;
 	struct ref_row row = {0};
@@ -779,6 +817,7 @@ static int json_row(const cJSON *o, struct refb *b, struct ref_col_value **vals,
 	}
 	row.f = *vals;
 	row.nf = n;
+	row.line = line;
 	if (json_value(cJSON_GetObjectItemCaseSensitive(o, "prediction"), &row.prediction, pn,
 	               sizeof(pn)) ||
 	    json_value(cJSON_GetObjectItemCaseSensitive(o, "score"), &row.score, sn, sizeof(sn)) ||
@@ -815,7 +854,7 @@ int reference_read_jsonl(FILE *f, const char *name, struct refb *b, ref_progress
 			snprintf(err, errlen, "%s:%zu: not a JSON object", name, line_no);
 			goto out;
 		}
-		if (json_row(o, b, &vals, &vcap, &nb, inner, sizeof(inner))) {
+		if (json_row(o, b, &vals, &vcap, &nb, line_no, inner, sizeof(inner))) {
 			cJSON_Delete(o);
 			snprintf(err, errlen, "%s:%zu: %s", name, line_no, inner);
 			goto out;

@@ -7,12 +7,13 @@
  * outputs and ground truth, `id` and `ts` are ignored, every other column is
  * a feature. JSONL: one event object per line (CONTRACT section 2): its
  * `features` object, `prediction`, `score`, `label`. A feature is numeric
- * when every non-empty value is a number, otherwise categorical, unless the
- * [model] section fixes kind.F. The outputs become "@prediction"
- * (categorical for classification, numeric for regression) and "@score".
- * Per feature the profile keeps a uniform sample of up to 100,000 values
- * (or exact category counts); labelled rows with a score fit the isotonic
- * calibration of the estimated accuracy.
+ * when most of its non-empty values are numbers (the others are counted,
+ * the first is kept for the report, and they are left out), otherwise
+ * categorical, unless the [model] section fixes kind.F. A CSV whose header
+ * is one column holding ';' or a tab is refused (not comma-separated). The outputs become
+ * "@prediction" (categorical for classification, numeric for regression) and "@score". Per feature
+ * the profile keeps a uniform sample of up to 100,000 values (or exact category counts); labelled
+ * rows with a score fit the isotonic calibration of the estimated accuracy.
  *
  * Ownership: a struct refb (builder) owns its per-column state until
  * refb_free; a struct ref_result owns its arrays until ref_result_free.
@@ -51,7 +52,10 @@ struct ref_row {
 	const struct ref_col_value *f; /* features */
 	size_t nf;
 	struct ref_value prediction, score, label; /* missing when absent */
+	size_t line;                               /* of the input, for reports; 0 when unknown */
 };
+
+#define REF_ODD_MAX 40 /* bytes of an odd cell quoted in reports */
 
 /* A builder; mc (may be NULL) fixes kinds and the task. NULL when out of
  * memory. */
@@ -68,7 +72,13 @@ struct ref_profile {
 	uint8_t *blob; /* drift_ref_encode */
 	size_t len;
 	char *hist;       /* {"edges","counts"} or {"cells","counts"} */
-	uint64_t ignored; /* values of the other kind when the config fixed it */
+	uint64_t values;  /* non-missing values seen */
+	uint64_t missing; /* rows without a value */
+	/* numeric columns: text values left out (the kind is the majority's
+	 * or the config's), the first one's line (0 unknown) and text */
+	uint64_t ignored;
+	size_t odd_line;
+	char odd[REF_ODD_MAX + 1];
 };
 
 struct ref_result {

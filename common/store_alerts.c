@@ -457,7 +457,8 @@ int store_alerts_drift(struct store_alerts *sa, const char *model, const char *c
 	 * the first one of every run of a feature is the one to report. An open
 	 * (provisional) window counts only once its sample is large enough: early
 	 * in every window a few dozen values would make distances noisy enough to
-	 * page on nothing. */
+	 * page on nothing. drift() and psi() also skip windows without a verdict
+	 * (insufficient: fewer values than drift_min_sample, or no reference). */
 	snprintf(sql, sizeof(sql),
 	         "SELECT d.feature, d.start, d.%s FROM drift d JOIN models m ON m.id = d.model_id "
 	         "LEFT JOIN windows w ON w.model_id = d.model_id AND w.start = d.start "
@@ -465,7 +466,7 @@ int store_alerts_drift(struct store_alerts *sa, const char *model, const char *c
 	         "AND (w.provisional IS NULL OR w.provisional = 0 OR d.n >= %d) "
 	         "AND d.start >= (SELECT max(start) FROM drift WHERE model_id = m.id) - ?3 "
 	         "ORDER BY d.feature, d.start DESC",
-	         drift_columns[c], drift_columns[c], c == 0 ? " AND d.insufficient = 0" : "",
+	         drift_columns[c], drift_columns[c], c <= 1 ? " AND d.insufficient = 0" : "",
 	         STORE_ALERTS_PROVISIONAL_MIN_N);
 	s = prep(sa, S_DRIFT0 + c, sql);
 	if (!s)

@@ -1085,3 +1085,124 @@ int sq_features_each(struct sq *q, int64_t model_id,
 	sqlite3_reset(s);
 	return stop ? stop : step_done(rc);
 }
+
+/* ---- silences, rule names and model removal ------------------------------
+ * One-shot statements of the `mlwatch silences|unsilence|models rm`
+ * commands: prepared per call rather than cached, as each runs once per
+ * process. */
+
+static int one_shot(struct sq *q, const char *text, sqlite3_stmt **s)
+{
+	return sqlite3_prepare_v2(q->st->db, text, -1, s, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int sq_silences_each(struct sq *q, bool all, double now,
+                     int (*fn)(const struct sq_silence *, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	struct sq_silence v;
+	int rc, stop = 0;
+
+	if (one_shot(q,
+	             "SELECT id, rule, model, created, ends, comment FROM silences "
+	             "WHERE ?2 OR ends > ?1 ORDER BY ends > ?1 DESC, id",
+	             &s))
+		return -1;
+	sqlite3_bind_double(s, 1, now);
+	sqlite3_bind_int(s, 2, all ? 1 : 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v.id = sqlite3_column_int64(s, 0);
+		v.rule = col_text(s, 1);
+		v.model = col_text(s, 2);
+		v.created = sqlite3_column_double(s, 3);
+		v.ends = sqlite3_column_double(s, 4);
+		v.comment = col_text(s, 5);
+		v.active = v.ends > now;
+		if (!v.rule)
+			v.rule = "";
+		if ((stop = fn(&v, arg)) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int sq_silence_end(struct sq *q, int64_t id, double now)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	/* Ended, not deleted: mlwatchd sees the silence end as if it had run
+	 * out (a firing alert's owed notice goes out) and the history stays. */
+	if (one_shot(q, "UPDATE silences SET ends = ?2 WHERE id = ?1 AND ends > ?2", &s))
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_double(s, 2, now);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(q->st->db) > 0 ? 0 : SQ_NOTFOUND;
+}
+
+int sq_rules_each(struct sq *q, int (*fn)(const char *rule, void *), void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, stop = 0;
+
+	if (one_shot(q, "SELECT DISTINCT rule FROM alerts ORDER BY rule", &s))
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *r = col_text(s, 0);
+		if (r && (stop = fn(r, arg)) != 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int sq_model_rm(struct sq *q, int64_t model_id, const char *name)
+{
+	/* Every table keyed by the model, then the model itself; alerts and
+	 * silences name the model, the rest carry its id. */
+	static const char *const by_id[] = {
+	    "DELETE FROM events WHERE model_id = ?1",
+	    "DELETE FROM pending_labels WHERE model_id = ?1",
+	    "DELETE FROM windows WHERE model_id = ?1",
+	    "DELETE FROM window_features WHERE model_id = ?1",
+	    "DELETE FROM drift WHERE model_id = ?1",
+	    "DELETE FROM accuracy WHERE model_id = ?1",
+	    "DELETE FROM reference WHERE model_id = ?1",
+	    "DELETE FROM calibration WHERE model_id = ?1",
+	    "DELETE FROM concept_state WHERE model_id = ?1",
+	    "DELETE FROM concept_events WHERE model_id = ?1",
+	    "DELETE FROM features WHERE model_id = ?1",
+	    "DELETE FROM outbox WHERE alert_id IN (SELECT id FROM alerts WHERE model = ?2)",
+	    "DELETE FROM alerts WHERE model = ?2",
+	    "DELETE FROM silences WHERE model = ?2",
+	    "DELETE FROM models WHERE id = ?1",
+	};
+	sqlite3_stmt *s = NULL;
+
+	if (store_begin(q->st))
+		return -1;
+	for (size_t i = 0; i < sizeof(by_id) / sizeof(by_id[0]); i++) {
+		int rc;
+		if (one_shot(q, by_id[i], &s))
+			goto fail;
+		if (sqlite3_bind_parameter_count(s) >= 1)
+			sqlite3_bind_int64(s, 1, model_id);
+		if (sqlite3_bind_parameter_count(s) >= 2)
+			sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	if (store_commit(q->st))
+		goto fail;
+	return 0;
+fail:
+	store_rollback(q->st);
+	return -1;
+}

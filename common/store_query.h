@@ -1,7 +1,8 @@
 /* store_query: every read the dashboard and the `mlwatch` subcommands make,
- * and their two writes (ack an alert, add a silence). Each function is one
- * or two indexed SELECTs over the window, drift, accuracy and alert tables;
- * nothing here recomputes what the collector already stored.
+ * and their writes (ack an alert, add or end a silence, remove a model).
+ * Each function is one or two indexed SELECTs over the window, drift,
+ * accuracy and alert tables; nothing here recomputes what the collector
+ * already stored.
  *
  * Absent values are NAN in the structs (NULL in SQL); callers print them as
  * null / "-". Row sets are delivered through callbacks so that a month of
@@ -280,6 +281,26 @@ int sq_ack(struct sq *q, int64_t id, double now);
 /* model NULL = every model; comment may be NULL. *id is the new silence. */
 int sq_silence_add(struct sq *q, const char *rule, const char *model, double now, double ends,
                    const char *comment, int64_t *id);
+
+/* Silences (all: also the ended ones), active first then by id. */
+struct sq_silence {
+	int64_t id;
+	const char *rule;
+	const char *model;   /* NULL = every model */
+	const char *comment; /* NULL when none */
+	double created, ends;
+	bool active; /* ends > now */
+};
+int sq_silences_each(struct sq *q, bool all, double now,
+                     int (*fn)(const struct sq_silence *, void *), void *arg);
+/* Ends an active silence now (STORE_RW): 0, SQ_NOTFOUND when no active
+ * silence has that id. */
+int sq_silence_end(struct sq *q, int64_t id, double now);
+/* The distinct rule names of the alerts table. */
+int sq_rules_each(struct sq *q, int (*fn)(const char *rule, void *), void *arg);
+/* Deletes a model and everything stored for it, in one transaction
+ * (STORE_RW). name is the model's name (alerts and silences name it). */
+int sq_model_rm(struct sq *q, int64_t model_id, const char *name);
 
 /* ---- raw events (export) ------------------------------------------------ */
 

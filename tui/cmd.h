@@ -1,6 +1,7 @@
 /* cmd: the scriptable subcommands of `mlwatch` (status, drift, latency,
- * accuracy, alerts, silence, ack, export) and what they share: opening the
- * database, the --model/--since flags, error lines and JSON values.
+ * accuracy, alerts, silence, silences, unsilence, ack, export, models) and
+ * what they share: opening the database, the --model/--since flags, error
+ * lines, JSON values and the names a user may misspell.
  *
  * Every command has the dispatch signature of tui/main.c and returns the
  * process exit status: 0 success, 1 runtime error (no such model, database
@@ -27,6 +28,9 @@ int cmd_alerts(struct mlw_config *cfg, const struct cli_result *res);
 int cmd_silence(struct mlw_config *cfg, const struct cli_result *res);
 int cmd_ack(struct mlw_config *cfg, const struct cli_result *res);
 int cmd_export(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_silences(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_unsilence(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_models(struct mlw_config *cfg, const struct cli_result *res);
 
 /* ---- shared by the commands --------------------------------------------- */
 
@@ -51,6 +55,25 @@ int cmd_open(struct mlw_config *cfg, enum store_mode mode, struct store *st, str
 void cmd_close(struct store *st, struct sq *q);
 /* --model M: 0, 2 when missing, 1 when the database has no such model. */
 int cmd_model(struct sq *q, const struct cli_result *res, struct sq_model *m);
+
+/* A set of names (rules, models) to check a name typed by a user against:
+ * cmd_names_closest is the nearest by edit distance within a third of the
+ * name's length (at least 2), or NULL; cmd_names_hint writes "did you mean
+ * 'X'?" or the list of known names into buf. */
+struct cmd_names {
+	char **v;
+	size_t n, cap;
+};
+int cmd_names_add(struct cmd_names *ns, const char *name); /* 0, -1 out of memory */
+bool cmd_names_has(const struct cmd_names *ns, const char *name);
+const char *cmd_names_closest(const struct cmd_names *ns, const char *name);
+void cmd_names_hint(const struct cmd_names *ns, const char *name, char *buf, size_t cap);
+void cmd_names_free(struct cmd_names *ns);
+/* The names a `silence` may target: rules of the config's [alert] sections
+ * and of the alerts table; models of the database, [model] sections and
+ * rules. 0, or 1 after printing the error. */
+int cmd_known_names(struct mlw_config *cfg, struct sq *q, struct cmd_names *rules,
+                    struct cmd_names *models);
 
 /* JSON values: NAN and infinities as null; s NULL as null. */
 void cmd_jnum(cJSON *o, const char *key, double v);

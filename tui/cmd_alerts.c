@@ -1,7 +1,10 @@
 /* cmd_alerts: `mlwatch alerts [--all]`, `mlwatch silence RULE [--model M]
- * --for DUR [--comment TEXT]` and `mlwatch ack ID`. The last two are the
- * only writes `mlwatch` makes: they change whether notifications go out
- * (mlwatchd reads silences and acks), never an alert's state. */
+ * --for DUR [--comment TEXT]`, `mlwatch silences [--all]`, `mlwatch
+ * unsilence ID` and `mlwatch ack ID`. silence, unsilence and ack write:
+ * they change whether notifications go out (mlwatchd reads silences and
+ * acks), never an alert's state. A silence names a rule and model known to
+ * the config or the database, so a typo is refused instead of silencing
+ * nothing. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -126,7 +129,8 @@ int cmd_silence(struct mlw_config *cfg, const struct cli_result *res)
 	struct sq q;
 	int64_t ms, id;
 	double now, ends;
-	char safe[256], d[32];
+	char safe[256], d[32], hint[512];
+	struct cmd_names rules = {0}, models = {0};
 	int rc;
 
 	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 1)))
@@ -161,6 +165,26 @@ int cmd_silence(struct mlw_config *cfg, const struct cli_result *res)
 	}
 	if ((rc = cmd_open(cfg, STORE_RW, &st, &q)))
 		return rc;
+	/* A misspelled rule or model would silence nothing and say it did. */
+	if ((rc = cmd_known_names(cfg, &q, &rules, &models)))
+		goto out;
+	if (strcmp(rule, "*") != 0 && !cmd_names_has(&rules, rule)) {
+		cmd_names_hint(&rules, rule, hint, sizeof(hint));
+		cmd_error("silence: no rule '%s' in %s or the alerts of %s (%s)",
+		          text_sanitize(safe, sizeof(safe), rule),
+		          cfg->path ? cfg->path : "the config (none read: see --config)", st.path,
+		          hint);
+		rc = 1;
+		goto out;
+	}
+	if (model && !cmd_names_has(&models, model)) {
+		cmd_names_hint(&models, model, hint, sizeof(hint));
+		cmd_error("silence: no model '%s' in %s or %s (%s)",
+		          text_sanitize(safe, sizeof(safe), model), st.path,
+		          cfg->path ? cfg->path : "the config (none read: see --config)", hint);
+		rc = 1;
+		goto out;
+	}
 	now = cmd_now();
 	ends = now + (double)ms / 1000.0;
 	if (sq_silence_add(&q, rule, model, now, ends, comment, &id)) {
@@ -183,6 +207,127 @@ int cmd_silence(struct mlw_config *cfg, const struct cli_result *res)
 		       model ? model : "", config_format_duration(ms, d, sizeof(d)));
 	}
 out:
+	cmd_names_free(&rules);
+	cmd_names_free(&models);
+	cmd_close(&st, &q);
+	return rc;
+}
+
+struct silences_ctx {
+	bool json;
+	double now;
+	cJSON *arr;
+	struct table t;
+};
+
+static int silence_row(const struct sq_silence *v, void *arg)
+{
+	struct silences_ctx *c = arg;
+	char buf[64];
+
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		cmd_jint(o, "id", v->id);
+		cmd_jstr(o, "rule", v->rule);
+		cmd_jstr(o, "model", v->model);
+		cmd_jnum(o, "created", v->created);
+		cmd_jnum(o, "ends", v->ends);
+		cmd_jstr(o, "comment", v->comment);
+		cmd_jbool(o, "active", v->active);
+		cJSON_AddItemToArray(c->arr, o);
+		return 0;
+	}
+	table_addf(&c->t, "%lld", (long long)v->id);
+	table_add(&c->t, v->rule);
+	table_add(&c->t, v->model ? v->model : "*");
+	table_add(&c->t, v->active ? lay_fmt_age(buf, sizeof(buf), v->ends - c->now) : "ended");
+	table_add(&c->t, v->comment ? v->comment : "");
+	return 0;
+}
+
+int cmd_silences(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const flags[] = {"all", NULL};
+	static const char *const heads[] = {">ID", "RULE", "MODEL", ">ENDS IN", "COMMENT"};
+	struct silences_ctx c;
+	struct store st;
+	struct sq q;
+	cJSON *root = NULL;
+	bool all = cli_has(res, "all");
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)))
+		return rc;
+	if ((rc = cmd_open(cfg, STORE_RO, &st, &q)))
+		return rc;
+	c.json = cli_has(res, "json");
+	c.now = cmd_now();
+	table_init(&c.t, 5, heads);
+	if (c.json) {
+		root = cJSON_CreateObject();
+		c.arr = cJSON_AddArrayToObject(root, "silences");
+	}
+	if (sq_silences_each(&q, all, c.now, silence_row, &c)) {
+		cmd_error("%s: %s", st.path, store_errmsg(&st));
+		rc = 1;
+		goto out;
+	}
+	if (c.json) {
+		rc = cmd_jprint(root);
+		root = NULL;
+	} else if (c.t.nrows == 0) {
+		printf(all ? "no silences\n" : "no active silences\n");
+	} else {
+		table_print(&c.t, stdout);
+	}
+out:
+	cJSON_Delete(root);
+	table_free(&c.t);
+	cmd_close(&st, &q);
+	return rc;
+}
+
+int cmd_unsilence(struct mlw_config *cfg, const struct cli_result *res)
+{
+	static const char *const flags[] = {NULL};
+	struct store st;
+	struct sq q;
+	char *end, safe[64];
+	long long id;
+	double now = cmd_now();
+	int rc;
+
+	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 1)))
+		return rc;
+	if (res->n_args < 2) {
+		cmd_error("unsilence needs a silence ID (see mlwatch silences)");
+		return 2;
+	}
+	errno = 0;
+	id = strtoll(res->args[1], &end, 10);
+	if (errno || end == res->args[1] || *end || id <= 0) {
+		cmd_error("unsilence: '%s' is not a silence id (a positive integer)",
+		          text_sanitize(safe, sizeof(safe), res->args[1]));
+		return 2;
+	}
+	if ((rc = cmd_open(cfg, STORE_RW, &st, &q)))
+		return rc;
+	rc = sq_silence_end(&q, id, now);
+	if (rc == SQ_NOTFOUND) {
+		cmd_error("no active silence with id %lld (see mlwatch silences)", id);
+		rc = 1;
+	} else if (rc) {
+		cmd_error("%s: cannot end the silence: %s", st.path, store_errmsg(&st));
+		rc = 1;
+	} else if (cli_has(res, "json")) {
+		cJSON *o = cJSON_CreateObject();
+		cmd_jint(o, "id", id);
+		cmd_jnum(o, "ends", now);
+		rc = cmd_jprint(o);
+	} else {
+		printf("silence %lld ended\n", id);
+	}
 	cmd_close(&st, &q);
 	return rc;
 }

@@ -1,4 +1,5 @@
 /* cmd_common: what the subcommands share (see cmd.h). */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,8 +109,24 @@ int cmd_model(struct sq *q, const struct cli_result *res, struct sq_model *m)
 	}
 	rc = sq_model_find(q, name, m);
 	if (rc == SQ_NOTFOUND) {
-		cmd_error("no such model '%s' in %s", text_sanitize(safe, sizeof(safe), name),
-		          q->st->path);
+		struct sq_model *ms = NULL;
+		struct cmd_names names = {0};
+		char hint[512] = "";
+		size_t n = 0;
+		if (sq_models(q, &ms, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (cmd_names_add(&names, ms[i].name))
+					break;
+			const char *near = cmd_names_closest(&names, name);
+			char safe_near[160];
+			if (near)
+				snprintf(hint, sizeof(hint), " (did you mean '%s'?)",
+				         text_sanitize(safe_near, sizeof(safe_near), near));
+		}
+		cmd_error("no such model '%s' in %s%s", text_sanitize(safe, sizeof(safe), name),
+		          q->st->path, hint);
+		cmd_names_free(&names);
+		free(ms);
 		return 1;
 	}
 	if (rc) {
@@ -197,5 +214,153 @@ int cmd_jprint(cJSON *o)
 	int rc = cmd_jprint_raw(o);
 	if (putchar('\n') == EOF)
 		rc = 1;
+	return rc;
+}
+
+/* ---- names and suggestions ---------------------------------------------- */
+
+int cmd_names_add(struct cmd_names *ns, const char *name)
+{
+	if (!name || !*name || cmd_names_has(ns, name))
+		return 0;
+	if (ns->n == ns->cap) {
+		size_t ncap = ns->cap ? ns->cap * 2 : 16;
+		char **nv = realloc(ns->v, ncap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		ns->v = nv;
+		ns->cap = ncap;
+	}
+	if (!(ns->v[ns->n] = strdup(name)))
+		return -1;
+	ns->n++;
+	return 0;
+}
+
+bool cmd_names_has(const struct cmd_names *ns, const char *name)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+void cmd_names_free(struct cmd_names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+/* Levenshtein distance of a and b, case-insensitive; names are at most a
+ * few hundred bytes, longer ones count as far apart. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[257];
+
+	if (la > 256 || lb > 256)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost =
+			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
+			        ? 0
+			        : 1;
+			size_t best = diag + cost;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *cmd_names_closest(const struct cmd_names *ns, const char *name)
+{
+	size_t len = strlen(name), best = (size_t)-1;
+	const char *out = NULL;
+	/* a third of the name, at least 2: "p99-hgh" finds "p99-high", "x"
+	 * does not find "fraud" */
+	size_t limit = len / 3 > 2 ? len / 3 : 2;
+
+	for (size_t i = 0; i < ns->n; i++) {
+		size_t d = edit_distance(name, ns->v[i]);
+		if (d <= limit && d < best) {
+			best = d;
+			out = ns->v[i];
+		}
+	}
+	return out;
+}
+
+void cmd_names_hint(const struct cmd_names *ns, const char *name, char *buf, size_t cap)
+{
+	const char *near = cmd_names_closest(ns, name);
+	size_t o;
+
+	if (near) {
+		char safe[160];
+		snprintf(buf, cap, "did you mean '%s'?", text_sanitize(safe, sizeof(safe), near));
+		return;
+	}
+	if (ns->n == 0) {
+		snprintf(buf, cap, "none is known");
+		return;
+	}
+	o = (size_t)snprintf(buf, cap, "known: ");
+	for (size_t i = 0; i < ns->n && o < cap; i++) {
+		char safe[160];
+		if (o + 40 >= cap) {
+			snprintf(buf + o, cap - o, "...");
+			break;
+		}
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "",
+		                      text_sanitize(safe, sizeof(safe), ns->v[i]));
+	}
+}
+
+static int add_rule(const char *rule, void *arg)
+{
+	return cmd_names_add(arg, rule) ? 1 : 0;
+}
+
+int cmd_known_names(struct mlw_config *cfg, struct sq *q, struct cmd_names *rules,
+                    struct cmd_names *models)
+{
+	struct sq_model *ms = NULL;
+	size_t n = 0;
+	int rc = 1;
+
+	if (sq_rules_each(q, add_rule, rules) || sq_models(q, &ms, &n)) {
+		cmd_error("%s: %s", q->st->path, store_errmsg(q->st));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (cmd_names_add(models, ms[i].name))
+			goto oom;
+	for (size_t i = 0; i < cfg->n_alerts; i++) {
+		const char *m = cfg->alerts[i].model;
+		if (cmd_names_add(rules, cfg->alerts[i].name) ||
+		    (m && strcmp(m, "*") != 0 && cmd_names_add(models, m)))
+			goto oom;
+	}
+	for (size_t i = 0; i < cfg->n_models; i++)
+		if (cmd_names_add(models, cfg->models[i].name))
+			goto oom;
+	rc = 0;
+	goto out;
+oom:
+	cmd_error("out of memory");
+out:
+	free(ms);
 	return rc;
 }

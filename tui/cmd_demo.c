@@ -173,42 +173,7 @@ static int write_config(struct demo *d)
 	snprintf(secret, sizeof(secret), "%s/webhook.secret", d->dir);
 	if (write_text(secret, "demo-signing-secret\n", 0600))
 		return -1;
-	n = snprintf(text, sizeof(text),
-	             "; written by `mlwatch demo`\n"
-	             "[collector]\n"
-	             "window = 10s\n"
-	             "analyze_interval = 2s\n"
-	             "external_url = http://127.0.0.1:%d\n"
-	             "[agent]\n"
-	             "batch_max_delay = 100ms\n"
-	             "[tui]\n"
-	             "range = 15m\n"
-	             "[model fraud]\n"
-	             "task = classification\n"
-	             "[alert fraud-latency-p99]\n"
-	             "model = fraud\n"
-	             "expr = p99_latency_ms > 250 over 10s\n"
-	             "for = 3s\n"
-	             "severity = page\n"
-	             "receivers = demo-webhook\n"
-	             "summary = p99 latency of {model} is {value} ms (threshold {threshold} ms)\n"
-	             "[alert fraud-feature-drift]\n"
-	             "model = fraud\n"
-	             "expr = drift(*) > 1\n"
-	             "severity = warn\n"
-	             "receivers = demo-webhook\n"
-	             "summary = {feature} of {model} drifted (severity {value})\n"
-	             "[alert fraud-accuracy]\n"
-	             "model = fraud\n"
-	             "expr = accuracy < 0.85\n"
-	             "severity = page\n"
-	             "receivers = demo-webhook\n"
-	             "summary = accuracy of {model} fell to {value}\n"
-	             "[receiver demo-webhook]\n"
-	             "type = webhook\n"
-	             "url = http://127.0.0.1:%d/alerts\n"
-	             "secret_file = %s\n",
-	             d->metrics_port, d->hook_port, secret);
+	n = demo_sim_config(text, sizeof(text), d->metrics_port, d->hook_port, secret);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	return write_text(d->conf, text, 0600);
@@ -416,6 +381,7 @@ static int run_headless(struct demo *d, int seconds)
 	double end = d->started + seconds, last_report = 0;
 
 	printf("mlwatch demo: headless for %d s in %s\n", seconds, d->dir);
+	printf("mlwatch demo: webhook deliveries are logged in %s\n", d->hooklog);
 	while (clock_mono() < end && !interrupted) {
 		scan_hooklog(d, &offset, fired, &bad_sig);
 		double t = clock_mono() - d->started;
@@ -483,7 +449,19 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 	}
 	snprintf(d.db, sizeof(d.db), "%s/mlwatch.db", d.dir);
 	snprintf(d.conf, sizeof(d.conf), "%s/mlwatch.conf", d.dir);
-	snprintf(d.hooklog, sizeof(d.hooklog), "%s/webhook.log", d.dir);
+	/* The receiver's log lives beside the demo's directory, not in it: it
+	 * is what the demo's alerts delivered, kept after exit (its path is
+	 * printed) while everything else is removed. */
+	snprintf(d.hooklog, sizeof(d.hooklog), "%s/mlwatch-demo-webhooks-XXXXXX.log",
+	         tmp && *tmp ? tmp : "/tmp");
+	int hfd = mkstemps(d.hooklog, 4);
+	if (hfd < 0) {
+		fprintf(stderr, "mlwatch: error: cannot create %s: %s\n", d.hooklog,
+		        strerror(errno));
+		nftw(d.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		return 1;
+	}
+	close(hfd);
 	d.agent_port = free_port();
 	d.coll_port = free_port();
 	d.metrics_port = free_port();
@@ -504,7 +482,11 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 	} else {
 		char *dash[] = {d.self, "--config", d.conf, "--db", d.db, NULL};
 		struct demo none = {0};
+		char note[PATH_MAX + 128];
 		int status;
+		/* the dashboard's status line says where deliveries go */
+		snprintf(note, sizeof(note), "demo: webhook deliveries logged in %s", d.hooklog);
+		setenv("MLWATCH_DEMO_NOTE", note, 1);
 		pid_t pid = spawn(&none, dash, NULL);
 		/* The dashboard owns the terminal; we only wait for it. */
 		signal(SIGINT, SIG_IGN);
@@ -513,6 +495,11 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 		         : 1;
 	}
 out:
+	/* Stopping three daemons takes seconds: say so, rather than leave a
+	 * blank screen after the dashboard (or Ctrl-C) ends. */
+	if (d.n_children)
+		fprintf(stderr,
+		        "mlwatch demo: stopping mlwatchd, mlwatch-agent and the receiver...\n");
 	d.stop = 1;
 	if (sim_started)
 		pthread_join(sim, NULL);
@@ -522,5 +509,7 @@ out:
 		fprintf(stderr, "mlwatch demo: logs kept in %s\n", d.dir);
 	else
 		nftw(d.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fprintf(stderr, "mlwatch demo: stopped; the webhook deliveries are kept in %s\n",
+	        d.hooklog);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* cmd_export: `mlwatch export --model M [--since DUR] --format csv|jsonl`:
+/* cmd_export: `mlwatch export --model M [--since DUR] --format csv|jsonl`
+ * (--json is --format jsonl; --json with --format csv is a usage error):
  * the raw sampled events with their joined labels, oldest first, streamed
  * row by row. jsonl lines are events in the contract's section 2 format;
  * csv has fixed columns then one column per feature of the model. */
@@ -191,8 +192,18 @@ int cmd_export(struct mlw_config *cfg, const struct cli_result *res)
 	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)) ||
 	    (rc = cmd_since(res, &since)))
 		return rc;
+	/* --json asks for JSON: it is --format jsonl, and contradicts csv. */
+	if (cli_has(res, "json")) {
+		if (format && strcmp(format, "jsonl") != 0) {
+			cmd_error("export: --json means --format jsonl; it cannot be combined with "
+			          "--format %s",
+			          strcmp(format, "csv") == 0 ? "csv" : "other than jsonl");
+			return 2;
+		}
+		format = "jsonl";
+	}
 	if (!format) {
-		cmd_error("export needs --format csv|jsonl");
+		cmd_error("export needs --format csv|jsonl (or --json, which is jsonl)");
 		return 2;
 	}
 	if (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0) {

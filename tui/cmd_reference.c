@@ -17,6 +17,7 @@
 #include "quality.h"
 #include "reference.h"
 #include "store_ingest.h"
+#include "table.h"
 #include "text.h"
 
 /* Windows this far back are recomputed against a new reference. */
@@ -101,6 +102,44 @@ static const char *kind_name(int kind)
 	return kind == 1 ? "numeric" : kind == 2 ? "categorical" : "unknown";
 }
 
+/* "column amount: 1 of 300 values not numeric, line 152: '?'" */
+static void odd_line(FILE *out, const char *prefix, const struct ref_profile *p)
+{
+	char f[160], v[3 * REF_ODD_MAX + 8];
+
+	fprintf(out, "%scolumn %s: %llu of %llu values not numeric", prefix,
+	        text_sanitize(f, sizeof(f), p->feature), (unsigned long long)p->ignored,
+	        (unsigned long long)p->values);
+	if (p->odd_line)
+		fprintf(out, ", line %zu: '%s'", p->odd_line, text_sanitize(v, sizeof(v), p->odd));
+	else
+		fprintf(out, ", e.g. '%s'", text_sanitize(v, sizeof(v), p->odd));
+}
+
+/* A reference for a model the database and config do not know is most
+ * likely a typo: it would create a model that shows `no data` forever.
+ * Warn, with the nearest name; the import goes on. */
+static void warn_new_model(struct mlw_config *cfg, struct store *st, const char *model)
+{
+	struct cmd_names rules = {0}, models = {0};
+	struct sq q;
+	char hint[512], safe[160];
+
+	sq_init(&q, st);
+	if (cmd_known_names(cfg, &q, &rules, &models) == 0 && !cmd_names_has(&models, model)) {
+		cmd_names_hint(&models, model, hint, sizeof(hint));
+		fprintf(
+		    stderr,
+		    "mlwatch: warning: model '%s' is new to %s (%s); it is created now and shows "
+		    "no data until events for it arrive (undo: mlwatch models rm %s)\n",
+		    text_sanitize(safe, sizeof(safe), model), st->path, hint,
+		    text_sanitize(safe, sizeof(safe), model));
+	}
+	cmd_names_free(&rules);
+	cmd_names_free(&models);
+	sq_fini(&q);
+}
+
 static int import(struct mlw_config *cfg, const struct cli_result *res, bool json)
 {
 	const char *model = cli_get(res, "model"), *from_s = cli_get(res, "from"),
@@ -178,8 +217,23 @@ static int import(struct mlw_config *cfg, const struct cli_result *res, bool jso
 		cmd_error("no rows to build a reference from");
 		goto out;
 	}
-	if (refb_finish(b, &r, err, sizeof(err)) ||
-	    reference_store(&st, model, &r, now, (int64_t)floor(now) - REDO_S, err, sizeof(err))) {
+	if (refb_finish(b, &r, err, sizeof(err))) {
+		cmd_error("%s", err);
+		goto out;
+	}
+	if (cli_has(res, "strict")) {
+		bool odd = false;
+		for (size_t i = 0; i < r.n; i++)
+			if (r.p[i].ignored) {
+				odd_line(stderr, "mlwatch: error: ", &r.p[i]);
+				fputs(" (--strict: nothing imported)\n", stderr);
+				odd = true;
+			}
+		if (odd)
+			goto out;
+	}
+	warn_new_model(cfg, &st, model);
+	if (reference_store(&st, model, &r, now, (int64_t)floor(now) - REDO_S, err, sizeof(err))) {
 		cmd_error("%s", err);
 		goto out;
 	}
@@ -193,7 +247,18 @@ static int import(struct mlw_config *cfg, const struct cli_result *res, bool jso
 			cmd_jstr(f, "feature", r.p[i].feature);
 			cmd_jstr(f, "kind", kind_name(r.p[i].kind));
 			cmd_jint(f, "n", (int64_t)r.p[i].n);
-			cmd_jint(f, "ignored", (int64_t)r.p[i].ignored);
+			cmd_jint(f, "values", (int64_t)r.p[i].values);
+			cmd_jint(f, "missing", (int64_t)r.p[i].missing);
+			cmd_jint(f, "dropped", (int64_t)r.p[i].ignored);
+			cmd_jint(f, "ignored", (int64_t)r.p[i].ignored); /* older name of dropped */
+			if (r.p[i].ignored) {
+				cJSON *d = cJSON_AddObjectToObject(f, "first_dropped");
+				if (r.p[i].odd_line)
+					cmd_jint(d, "line", (int64_t)r.p[i].odd_line);
+				else
+					cJSON_AddNullToObject(d, "line");
+				cmd_jstr(d, "value", r.p[i].odd);
+			}
 			cJSON_AddItemToArray(fs, f);
 		}
 		cJSON_AddItemToObject(o, "features", fs);
@@ -204,18 +269,32 @@ static int import(struct mlw_config *cfg, const struct cli_result *res, bool jso
 	size_t nnum = 0;
 	for (size_t i = 0; i < r.n; i++)
 		nnum += r.p[i].kind == 1;
-	printf("reference for %s: %llu rows, %zu features (%zu numeric, %zu categorical)", model,
-	       (unsigned long long)r.rows, r.n, nnum, r.n - nnum);
+	printf("reference for %s: %llu row%s, %zu feature%s (%zu numeric, %zu categorical)", model,
+	       (unsigned long long)r.rows, r.rows == 1 ? "" : "s", r.n, r.n == 1 ? "" : "s", nnum,
+	       r.n - nnum);
 	if (r.calib_n)
-		printf(", calibration on %llu labelled rows", (unsigned long long)r.calib_n);
+		printf(", calibration on %llu labelled row%s", (unsigned long long)r.calib_n,
+		       r.calib_n == 1 ? "" : "s");
 	printf("\n");
+	/* per column: what was inferred and what was counted, so a wrong
+	 * kind or a column of blanks shows at import, not as silent drift */
+	struct table t;
+	static const char *const heads[] = {"COLUMN", "KIND", ">VALUES", ">MISSING", ">DROPPED"};
+	table_init(&t, 5, heads);
+	for (size_t i = 0; i < r.n; i++) {
+		table_add(&t, r.p[i].feature);
+		table_add(&t, kind_name(r.p[i].kind));
+		table_addf(&t, "%llu", (unsigned long long)r.p[i].values);
+		table_addf(&t, "%llu", (unsigned long long)r.p[i].missing);
+		table_addf(&t, "%llu", (unsigned long long)r.p[i].ignored);
+	}
+	table_print(&t, stdout);
+	table_free(&t);
 	for (size_t i = 0; i < r.n; i++)
-		if (r.p[i].ignored)
-			printf(
-			    "  %s: %llu values were not numbers (kind fixed as numeric) and were "
-			    "left out\n",
-			    text_sanitize(safe, sizeof(safe), r.p[i].feature),
-			    (unsigned long long)r.p[i].ignored);
+		if (r.p[i].ignored) {
+			odd_line(stdout, "", &r.p[i]);
+			printf(" (left out as missing; --strict refuses the file)\n");
+		}
 	rc = 0;
 out:
 	ref_result_free(&r);
@@ -375,7 +454,7 @@ out:
 
 int cmd_reference(struct mlw_config *cfg, const struct cli_result *res)
 {
-	static const char *const import_flags[] = {"model", "from", "to", NULL};
+	static const char *const import_flags[] = {"model", "from", "to", "strict", NULL};
 	static const char *const show_flags[] = {"model", NULL};
 	bool json = cli_has(res, "json");
 	int rc;

@@ -350,6 +350,65 @@ static void do_silence(struct dash *d, const char *dur)
 	write_close(&w, &q);
 }
 
+/* The silences of the alerts view (issue 13 F3): S lists the active ones
+ * on the status line, u ends those covering the selected alert, as
+ * `mlwatch silences` and `mlwatch unsilence` do. */
+struct silence_walk {
+	const struct data_alert *a; /* NULL: every silence */
+	int64_t ids[32];
+	int n;
+	char text[480];
+	size_t len;
+};
+
+static int silence_seen(const struct sq_silence *v, void *arg)
+{
+	struct silence_walk *w = arg;
+	char age[32];
+
+	if (w->a && ((strcmp(v->rule, "*") != 0 && strcmp(v->rule, w->a->rule) != 0) ||
+	             (v->model && strcmp(v->model, w->a->model) != 0)))
+		return 0;
+	if (w->n < 32)
+		w->ids[w->n] = v->id;
+	w->n++;
+	if (w->len < sizeof(w->text))
+		w->len += (size_t)snprintf(w->text + w->len, sizeof(w->text) - w->len,
+		                           "%s#%lld %s on %s, %s left", w->n > 1 ? "; " : "",
+		                           (long long)v->id, v->rule, v->model ? v->model : "*",
+		                           lay_fmt_age(age, sizeof(age), v->ends - cmd_now()));
+	return 0;
+}
+
+static void do_silences(struct dash *d, bool end_selected)
+{
+	struct silence_walk sw = {0};
+	struct store w;
+	struct sq q;
+	int ended = 0;
+
+	if (end_selected && !(sw.a = selected_alert(d))) {
+		set_msg(d, true, "no alert selected");
+		return;
+	}
+	if (write_open(d, &w, &q))
+		return;
+	if (sq_silences_each(&q, false, cmd_now(), silence_seen, &sw)) {
+		set_msg(d, true, "cannot read silences: %s", store_errmsg(&w));
+	} else if (!end_selected) {
+		set_msg(d, false, "%s", sw.n ? sw.text : "no active silences");
+	} else {
+		for (int i = 0; i < sw.n && i < 32; i++)
+			ended += sq_silence_end(&q, sw.ids[i], cmd_now()) == 0;
+		if (sw.n == 0)
+			set_msg(d, true, "no silence covers %s on %s", sw.a->rule, sw.a->model);
+		else
+			set_msg(d, false, "unsilenced %s on %s (ended %d: %s)", sw.a->rule,
+			        sw.a->model, ended, sw.text);
+	}
+	write_close(&w, &q);
+}
+
 /* ---- tab bar, status line, help ----------------------------------------- */
 
 static const char *const view_names[V_COUNT] = {"Overview", "Latency", "Accuracy", "Drift",
@@ -511,6 +570,8 @@ static const char *const help_lines[] = {
     "  I           overview: invert the sort order",
     "  a           alerts: acknowledge the selected alert",
     "  s           alerts: silence the selected alert's rule on its model",
+    "  u           alerts: end the silences covering the selected alert",
+    "  S           alerts: list the active silences",
     "  mouse       click a tab to switch, a row or cell to select it",
     "",
     "severity: 1.0 = at the drift threshold; shading . : + # @ (or",
@@ -975,6 +1036,13 @@ static bool on_key(struct dash *d, int rc, wint_t ch)
 			return true;
 		}
 		return false;
+	case 'u':
+	case 'S':
+		if (d->view == V_ALERTS) {
+			do_silences(d, ch == 'u');
+			return true;
+		}
+		return false;
 	case 's':
 		if (d->view == V_ALERTS) {
 			if (!selected_alert(d)) {
@@ -1048,6 +1116,12 @@ static void curses_setup(struct dash *d)
 	}
 	init_colors(d);
 	getmaxyx(stdscr, d->rows, d->cols);
+	/* `mlwatch demo` says where its webhook deliveries go, for 30 s */
+	const char *note = getenv("MLWATCH_DEMO_NOTE");
+	if (note && *note) {
+		set_msg(d, false, "%s", note);
+		d->msg_until = clock_mono() + 30;
+	}
 }
 
 /* --bench-frames N: open, then load and render N frames of every view on a

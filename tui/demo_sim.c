@@ -199,3 +199,49 @@ out:
 		rc = -1;
 	return rc;
 }
+
+int demo_sim_config(char *buf, size_t cap, int metrics_port, int hook_port, const char *secret_file)
+{
+	return snprintf(
+	    buf, cap,
+	    "; written by `mlwatch demo`\n"
+	    "[collector]\n"
+	    "window = 10s\n"
+	    "analyze_interval = 2s\n"
+	    "; no drift verdict on fewer values than this in a window\n"
+	    "drift_min_sample = 100\n"
+	    "external_url = http://127.0.0.1:%d\n"
+	    "[agent]\n"
+	    "batch_max_delay = 100ms\n"
+	    "[tui]\n"
+	    "range = 15m\n"
+	    "[model fraud]\n"
+	    "task = classification\n"
+	    "[alert fraud-latency-p99]\n"
+	    "model = fraud\n"
+	    "expr = p99_latency_ms > 250 over 10s\n"
+	    "for = 3s\n"
+	    "severity = page\n"
+	    "receivers = demo-webhook\n"
+	    "summary = p99 latency of {model} is {value} ms (threshold {threshold} ms)\n"
+	    "[alert fraud-feature-drift]\n"
+	    "model = fraud\n"
+	    "expr = drift(*) > 1\n"
+	    "; a window-long breach, not one noisy analysis\n"
+	    "for = 10s\n"
+	    "severity = warn\n"
+	    "receivers = demo-webhook\n"
+	    "summary = {feature} of {model} drifted (severity {value})\n"
+	    "[alert fraud-accuracy]\n"
+	    "model = fraud\n"
+	    "expr = accuracy < 0.85\n"
+	    "for = 10s\n"
+	    "severity = page\n"
+	    "receivers = demo-webhook\n"
+	    "summary = accuracy of {model} fell to {value}\n"
+	    "[receiver demo-webhook]\n"
+	    "type = webhook\n"
+	    "url = http://127.0.0.1:%d/alerts\n"
+	    "secret_file = %s\n",
+	    metrics_port, hook_port, secret_file);
+}

@@ -36,6 +36,12 @@ struct demo_sim {
 
 void demo_sim_init(struct demo_sim *s, uint64_t seed, const struct demo_schedule *sched);
 
+/* The demo's mlwatch.conf: 10 s windows and rules as one would run them
+ * (each with a `for`, drift only on a minimum sample), scaled to the
+ * demo's minute. Returns what snprintf returns. */
+int demo_sim_config(char *buf, size_t cap, int metrics_port, int hook_port,
+                    const char *secret_file);
+
 /* What one prediction was, for its late label and for tests. */
 struct demo_truth {
 	char id[32];

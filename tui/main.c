@@ -16,7 +16,8 @@
 static const char usage[] =
     "Usage: mlwatch [--config FILE] [--db PATH] [--interval DUR] [--no-color] [COMMAND]\n"
     "\n"
-    "Without a command, opens the dashboard. Commands (each takes --json):\n"
+    "Without a command, opens the dashboard. Commands (each takes --json; COMMAND --help\n"
+    "prints its own help):\n"
     "  top                          the dashboard\n"
     "  status [--since DUR]         one line per model\n"
     "  drift --model M [--since DUR] [--feature F]\n"
@@ -24,8 +25,10 @@ static const char usage[] =
     "  accuracy --model M [--since DUR]\n"
     "  alerts [--all]\n"
     "  silence RULE [--model M] --for DUR [--comment TEXT]\n"
+    "  silences [--all] | unsilence ID\n"
     "  ack ID\n"
-    "  reference import --model M FILE | reference show --model M\n"
+    "  reference import --model M [--strict] FILE | reference show --model M\n"
+    "  models | models rm NAME\n"
     "  export --model M [--since DUR] --format csv|jsonl\n"
     "  demo [--seconds N]\n"
     "  webhook-listen --listen HOST:PORT [--secret-file F]\n"
@@ -40,38 +43,126 @@ static const struct cli_flag flags[] = {
     {"json", false},       {"model", true},        {"since", true},   {"feature", true},
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
-    {"secret-file", true}, {"bench-frames", true}, {NULL, false},
+    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
 
-/* One line per command; others add theirs (reference, webhook-listen, demo). */
+/* One line per command and its help (`mlwatch COMMAND --help`); global
+ * flags (--config, --db, --json) are in every command's reach. */
 /* clang-format off */
 static const struct {
 	const char *name;
 	cmd_fn fn;
+	const char *help;
 } commands[] = {
-	{"top", dash_main},
-	{"status", cmd_status},
-	{"drift", cmd_drift},
-	{"latency", cmd_latency},
-	{"accuracy", cmd_accuracy},
-	{"alerts", cmd_alerts},
-	{"silence", cmd_silence},
-	{"ack", cmd_ack},
-	{"export", cmd_export},
-	{"webhook-listen", cmd_webhook_listen},
-	{"demo", cmd_demo},
-	{"reference", cmd_reference},
+	{"top", dash_main,
+	 "Usage: mlwatch [top]\n  The dashboard (q quits, ? lists the keys).\n"},
+	{"status", cmd_status,
+	 "Usage: mlwatch status [--since DUR] [--json]\n"
+	 "  One line per model: events, rate, errors, latency, accuracy, worst drift, alerts.\n"},
+	{"drift", cmd_drift,
+	 "Usage: mlwatch drift --model M [--since DUR] [--feature F] [--json]\n"
+	 "  Drift per window and feature; VERDICT is DRIFT, or insufficient when the window\n"
+	 "  held fewer values than [collector] drift_min_sample.\n"},
+	{"latency", cmd_latency,
+	 "Usage: mlwatch latency --model M [--since DUR] [--json]\n  Latency quantiles per window.\n"},
+	{"accuracy", cmd_accuracy,
+	 "Usage: mlwatch accuracy --model M [--since DUR] [--json]\n"
+	 "  Accuracy (labelled) and estimated accuracy per window.\n"},
+	{"alerts", cmd_alerts,
+	 "Usage: mlwatch alerts [--all] [--json]\n  Firing and pending alerts (--all: every one).\n"},
+	{"silence", cmd_silence,
+	 "Usage: mlwatch silence RULE [--model M] --for DUR [--comment TEXT] [--json]\n"
+	 "  Holds back notifications of RULE (an [alert RULE] of the config or a rule in\n"
+	 "  the alerts table; * for all) for DUR. An unknown rule or model is an error.\n"},
+	{"silences", cmd_silences,
+	 "Usage: mlwatch silences [--all] [--json]\n  Active silences (--all: ended ones too).\n"},
+	{"unsilence", cmd_unsilence,
+	 "Usage: mlwatch unsilence ID [--json]\n  Ends silence ID now (see mlwatch silences).\n"},
+	{"ack", cmd_ack,
+	 "Usage: mlwatch ack ID [--json]\n  Acknowledges alert ID: no repeats while it fires.\n"},
+	{"export", cmd_export,
+	 "Usage: mlwatch export --model M [--since DUR] --format jsonl|csv\n"
+	 "  Sampled raw events, oldest first. --json is the same as --format jsonl (and\n"
+	 "  refused with --format csv).\n"},
+	{"webhook-listen", cmd_webhook_listen,
+	 "Usage: mlwatch webhook-listen --listen HOST:PORT [--secret-file F] [--json]\n"
+	 "  Prints (and verifies) the notifications mlwatchd sends.\n"},
+	{"demo", cmd_demo,
+	 "Usage: mlwatch demo [--seconds N]\n"
+	 "  Runs mlwatchd, an agent and a simulated model in a temporary directory and\n"
+	 "  opens the dashboard on them.\n"},
+	{"reference", cmd_reference,
+	 "Usage: mlwatch reference import --model M [--strict] FILE\n"
+	 "       mlwatch reference import --model M --from T --to T\n"
+	 "       mlwatch reference show --model M [--json]\n"
+	 "  Imports a model's reference (what no drift looks like) from a CSV with a header\n"
+	 "  row or JSONL events (the format is in mlwatch(1)), or from stored events.\n"
+	 "  --strict refuses a file with values that do not fit their column's kind.\n"},
+	{"models", cmd_models,
+	 "Usage: mlwatch models [--json]\n"
+	 "       mlwatch models rm NAME\n"
+	 "  Lists the models, or removes NAME and everything stored for it.\n"},
 };
 /* clang-format on */
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* `mlwatch COMMAND --help`: the command is the first positional that is
+ * not the value of a flag taking one. Returns its index, or -1. */
+static int help_command(int argc, char **argv, const struct cli_flag *extra)
+{
+	static const char *const global_valued[] = {"--config",    "--db",    "--interval",
+	                                            "--log-level", "--range", NULL};
+	bool help = false;
+	int cmd = -1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			help = true;
+			continue;
+		}
+		if (a[0] == '-') {
+			bool valued = false;
+			if (strchr(a, '='))
+				continue;
+			for (const char *const *g = global_valued; *g; g++)
+				valued |= strcmp(a, *g) == 0;
+			for (const struct cli_flag *x = extra; x->name; x++)
+				valued |= x->takes_value && strncmp(a, "--", 2) == 0 &&
+				          strcmp(a + 2, x->name) == 0;
+			i += valued;
+			continue;
+		}
+		if (cmd < 0)
+			for (size_t k = 0; k < N_COMMANDS; k++)
+				if (strcmp(commands[k].name, a) == 0)
+					cmd = (int)k;
+		if (cmd < 0)
+			return -1; /* a first positional that is not a command */
+	}
+	return help ? cmd : -1;
+}
 
 int main(int argc, char **argv)
 {
 	struct mlw_config cfg;
 	struct cli_result res;
-	int rc = cli_parse("mlwatch", CONFIG_TUI, usage, flags, argc, argv, &cfg, &res);
+	int hc = help_command(argc, argv, flags);
+	int rc;
 	size_t i;
+
+	if (hc >= 0) {
+		fputs(commands[hc].help, stdout);
+		fputs("\nGlobal flags: --config FILE, --db PATH, --json; see mlwatch --help.\n",
+		      stdout);
+		return 0;
+	}
+	rc = cli_parse("mlwatch", CONFIG_TUI, usage, flags, argc, argv, &cfg, &res);
 
 	if (rc) {
 		rc = rc == 1 ? 0 : rc;
@@ -82,10 +173,10 @@ int main(int argc, char **argv)
 		rc = dash_main(&cfg, &res);
 		goto out;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, res.args[0]) == 0)
 			break;
-	if (i == sizeof(commands) / sizeof(commands[0])) {
+	if (i == N_COMMANDS) {
 		char safe[64];
 		cmd_error("unknown command '%s' (see mlwatch --help)",
 		          text_sanitize(safe, sizeof(safe), res.args[0]));

@@ -500,10 +500,12 @@ Test(alerts, kill9_then_restart_delivers_once_and_keeps_repeat_interval)
  * operator would; returns when the silence ends. */
 static double silence(struct cproc *c, const char *rule, const char *duration)
 {
-	char *mlwatch = h_bin("mlwatch"), logp[600];
-	char *argv[] = {mlwatch,          "--db",      c->db,    "silence",
-	                (char *)rule,     "--model",   "fraud",  "--for",
-	                (char *)duration, "--comment", "deploy", NULL};
+	char *mlwatch = h_bin("mlwatch"), logp[600], conf[600];
+	/* the rule is known from mlwatchd's config (it has not fired yet) */
+	snprintf(conf, sizeof(conf), "%s/mlwatch.conf", c->dir);
+	char *argv[] = {mlwatch,          "--config",   conf,      "--db",  c->db,
+	                "silence",        (char *)rule, "--model", "fraud", "--for",
+	                (char *)duration, "--comment",  "deploy",  NULL};
 	struct h_proc p;
 
 	snprintf(logp, sizeof(logp), "%s/silence.log", c->dir);

@@ -189,3 +189,96 @@ Test(reference_cli, csv_reference_drives_drift_and_show_reports_it)
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	cproc_cleanup(&c);
 }
+
+/* issue 13 F9: two events once gave @prediction severity 615 DRIFT. A
+ * window with fewer values than drift_min_sample (default 100) gets no
+ * verdict: insufficient, no severity, and a drift(*) rule does not fire on
+ * it, while the same shift on 300 events is DRIFT and fires. */
+Test(reference_cli, small_windows_get_no_drift_verdict_and_no_alert)
+{
+	struct cproc c;
+	struct wc_client *cl;
+	char path[700], conf[700], args[1500], *out, err[256], sql[300];
+	int64_t start = (int64_t)clock_now() / W * W - 3 * W;
+
+	cproc_init(&c, "ref-minsample");
+	snprintf(conf, sizeof(conf), "%s/mlwatch.conf", c.dir);
+	const char *rules = "[alert d]\nmodel = *\nexpr = drift(*) > 1\n";
+	h_write_file(conf, rules, strlen(rules));
+	const char *cargs[] = {"--config",           conf,    "--window", "10s",
+	                       "--analyze-interval", "200ms", NULL};
+	cr_assert_eq(cproc_start(&c, cargs), 0);
+	snprintf(path, sizeof(path), "%s/ref.csv", c.dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "amount,prediction\n");
+	for (int i = 0; i < 1000; i++)
+		fprintf(f, "%d,%s\n", 90 + i % 21, i % 3 ? "a" : "b");
+	fclose(f);
+	for (int k = 0; k < 2; k++) {
+		snprintf(args, sizeof(args), "--db %s reference import --model %s %s", c.db,
+		         k ? "big" : "small", path);
+		cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+		free(out);
+	}
+	cr_assert_eq(wc_open(&cl, c.url, NULL, 10, err, sizeof(err)), 0);
+	struct wc_batch wb;
+	wc_batch_init(&wb, "r", 1, NULL);
+	for (int i = 0; i < 302; i++) {
+		struct wc_feature fe[1] = {{"amount", 1, 500.0 + i % 7, NULL}};
+		wc_batch_event(&wb, i < 2 ? "small" : "big", NULL, (double)start + 1, 5, false, fe,
+		               1, wc_str("b"), 0.9, wc_none());
+	}
+	send_ok(cl, &wb);
+	wc_batch_free(&wb);
+	/* both models' windows final */
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT count(*) FROM windows WHERE start = %lld AND provisional = 0 AND dirty = 0",
+	    (long long)start);
+	double end = h_now() + 15 * cproc_slow();
+	while (db_int(c.db, sql) < 2 && h_now() < end)
+		h_sleep(0.1);
+	cr_assert_eq(db_int(c.db, sql), 2);
+
+	/* big: DRIFT on both; small: insufficient, no severity */
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM drift d JOIN models m ON m.id = d.model_id "
+	                          "WHERE m.name = 'big' AND d.drifted = 1 AND d.insufficient = 0"),
+	             2);
+	cr_assert_eq(db_int(c.db,
+	                    "SELECT count(*) FROM drift d JOIN models m ON m.id = d.model_id "
+	                    "WHERE m.name = 'small' AND d.feature IN ('amount', '@prediction') "
+	                    "AND d.insufficient = 1 AND d.drifted = 0 AND d.severity IS NULL"),
+	             2);
+	snprintf(args, sizeof(args), "--db %s drift --model small --since 1h --json", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cJSON *o = cJSON_Parse(out), *w, *ft;
+	cr_assert_not_null(o, "%s", out);
+	int seen = 0;
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(o, "windows"))
+	{
+		cJSON_ArrayForEach(ft, cJSON_GetObjectItem(w, "features"))
+		{
+			cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(ft, "insufficient")), "%s", out);
+			cr_expect(cJSON_IsNull(cJSON_GetObjectItem(ft, "severity")), "%s", out);
+			seen++;
+		}
+	}
+	cr_expect(seen >= 2, "%s", out);
+	cJSON_Delete(o);
+	free(out);
+	snprintf(args, sizeof(args), "--db %s drift --model small --since 1h", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_expect(strstr(out, "insufficient"), "%s", out);
+	cr_expect_null(strstr(out, " DRIFT\n"), "%s", out); /* a row's verdict */
+	free(out);
+
+	/* the rule fires for big (so it was evaluated) and never for small */
+	end = h_now() + 15 * cproc_slow();
+	while (db_int(c.db, "SELECT count(*) FROM alerts WHERE model = 'big'") < 1 && h_now() < end)
+		h_sleep(0.1);
+	cr_assert(db_int(c.db, "SELECT count(*) FROM alerts WHERE model = 'big'") >= 1);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts WHERE model = 'small'"), 0);
+	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+}

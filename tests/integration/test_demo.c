@@ -12,7 +12,9 @@
 #include "harness.h"
 #include "tuitest.h"
 
-/* Entries left in dir (the demo's TMPDIR); 0 when it cleaned up. */
+/* Entries left in dir (the demo's TMPDIR) but the webhook deliveries'
+ * log, which the demo keeps on purpose (issue 13 F10); 0 when it cleaned
+ * up. */
 static int entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -21,7 +23,8 @@ static int entries(const char *dir)
 	if (!d)
 		return -1;
 	while ((e = readdir(d)))
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		     strncmp(e->d_name, "mlwatch-demo-webhooks-", 22) != 0;
 	closedir(d);
 	return n;
 }
@@ -52,6 +55,20 @@ Test(demo, headless_alerts_fire_signed, .timeout = 150)
 	cr_assert(strstr(out, "feature=merchant_type "), "%s", out);
 	cr_assert_lt(took, 75, "the expected alerts took %.1f s", took);
 	cr_assert_eq(entries(tmp), 0, "the demo left files in %s", tmp);
+	/* issue 13 F10: where the deliveries are is said at the start and
+	 * the log is kept after exit, with its path printed */
+	char want[700];
+	snprintf(want, sizeof(want), "webhook deliveries are logged in %s/mlwatch-demo-webhooks-",
+	         tmp);
+	cr_assert(strstr(out, want), "%s", out);
+	char *kept = strstr(err, "the webhook deliveries are kept in ");
+	cr_assert_not_null(kept, "%s", err);
+	char logpath[700];
+	cr_assert_eq(sscanf(kept + 35, "%699s", logpath), 1);
+	char *log = h_read_file(logpath, NULL);
+	cr_assert(log && strstr(log, "rule=fraud-feature-drift"), "%s", log ? log : logpath);
+	free(log);
+	cr_assert(strstr(err, "mlwatch demo: stopping"), "%s", err);
 	free(out);
 	free(err);
 	free(bin);
@@ -88,6 +105,10 @@ Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150, .fini = st
 	char *s = tt_tmux_wait(&tm, "fraud", 30);
 	cr_assert_not_null(s, "the dashboard did not appear within 30 s");
 	cr_log_info("dashboard up after %.1f s", h_now() - t0);
+	free(s);
+	/* issue 13 F10: the screen says where the webhook deliveries go */
+	s = tt_tmux_wait(&tm, "webhook deliveries logged in", 10);
+	cr_assert_not_null(s, "no line naming the webhook log");
 	free(s);
 	tt_tmux_key(&tm, "4");
 	/* Within 60 s the shifted features are marked as drifting, in colour. */
@@ -138,6 +159,16 @@ Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150, .fini = st
 		(void)!system(ps);
 	}
 	cr_assert_eq(status, 0, "demo exit status %d", status);
+	{
+		/* issue 13 F16: a line while the daemons stop, then where the
+		 * deliveries are kept */
+		char errpath[600];
+		snprintf(errpath, sizeof(errpath), "%s.err", tmp);
+		char *e = h_read_file(errpath, NULL);
+		cr_assert(e && strstr(e, "mlwatch demo: stopping"), "%s", e ? e : "(no stderr)");
+		cr_assert(strstr(e, "the webhook deliveries are kept in"), "%s", e);
+		free(e);
+	}
 	tt_tmux_stop(&tm);
 	if (entries(tmp) != 0) {
 		char ls[700];

@@ -15,6 +15,7 @@
  *   - SQL through bound parameters: names full of quotes and SQL come back
  *     unchanged through `mlwatch export --format jsonl`. */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
@@ -683,6 +684,17 @@ Test(security, names_with_quotes_and_sql_come_back_unchanged)
 	int rc = tt_run(a2, NULL, &out, &err, 20);
 	cr_assert(rc == 0 || rc == 1, "drift exited %d: %s", rc, err);
 	free(out), free(err);
+	/* a silence names a rule mlwatch knows: one in the alerts table */
+	sqlite3 *h = NULL;
+	cr_assert_eq(sqlite3_open(C.db, &h), SQLITE_OK);
+	sqlite3_busy_timeout(h, 5000);
+	cr_assert_eq(sqlite3_exec(h,
+	                          "INSERT INTO alerts (rule, model, state, severity, active_at, "
+	                          "fingerprint, updated) VALUES ('r''); DROP TABLE silences;--', "
+	                          "'m', 'resolved', 'warn', 0, 'x', 0)",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK, "%s", sqlite3_errmsg(h));
+	sqlite3_close(h);
 	char *a3[] = {bin,     "--db", C.db,        "silence",       "r'); DROP TABLE silences;--",
 	              "--for", "1h",   "--comment", "it's \"fine\"", NULL};
 	cr_assert_eq(tt_run(a3, NULL, &out, &err, 20), 0, "%s", err);

@@ -15,6 +15,7 @@
 
 #include "../../common/ddsketch.h"
 
+#include "../lib/collector_proc.h"
 #include "../lib/dbgen.h"
 #include "../lib/harness.h"
 #include "../lib/tuitest.h"
@@ -496,6 +497,252 @@ Test(tui_cmd, errors_are_one_line_with_the_right_status)
 	free(err);
 	cr_expect_eq(
 	    run(&out, &err, "--db", db, "drift", "--model", "fraud", "--since", "-1h", NULL), 2);
+	free(out);
+	free(err);
+}
+
+/* issue 13 F3: a misspelled rule or model is refused (exit 1) with the
+ * nearest known name, and nothing is written. */
+Test(tui_cmd, silence_refuses_unknown_rule_or_model_with_a_suggestion)
+{
+	char *out = NULL, *err = NULL;
+
+	cr_expect_eq(run(&out, &err, "--db", db, "silence", "p99-hgh", "--for", "1h", NULL), 1);
+	cr_expect(strstr(err, "mlwatch: error: silence: no rule 'p99-hgh'"), "%s", err);
+	cr_expect(strstr(err, "did you mean 'p99-high'?"), "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(run(&out, &err, "--db", db, "silence", "p99-high", "--model", "frau", "--for",
+	                 "1h", NULL),
+	             1);
+	cr_expect(strstr(err, "no model 'frau'"), "%s", err);
+	cr_expect(strstr(err, "did you mean 'fraud'?"), "%s", err);
+	free(out);
+	free(err);
+	/* far from every name: the list of known rules instead */
+	cr_expect_eq(run(&out, &err, "--db", db, "silence", "zzzzzzzzzz", "--for", "1h", NULL), 1);
+	cr_expect(strstr(err, "known: "), "%s", err);
+	cr_expect(strstr(err, "p99-high"), "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(db_int(db, "SELECT count(*) FROM silences"), 0, "nothing written");
+	/* known names, and *, still work */
+	cr_expect_eq(
+	    run(&out, &err, "--db", db, "silence", "*", "--model", "fraud", "--for", "1h", NULL), 0,
+	    "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(db_int(db, "SELECT count(*) FROM silences"), 1);
+}
+
+/* issue 13 F3: `silences` lists, `unsilence` ends (exit 1 for an unknown
+ * or already ended id), and the alert is no longer silenced. */
+Test(tui_cmd, silences_lists_and_unsilence_ends)
+{
+	char *out = NULL, *err = NULL;
+	cJSON *j, *s;
+
+	j = RUN_JSON("--db", db, "silence", "p99-high", "--model", "fraud", "--for", "30m",
+	             "--comment", "deploy", "--json");
+	int64_t id = (int64_t)num(j, "id");
+	cJSON_Delete(j);
+	j = RUN_JSON("--db", db, "silences", "--json");
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "silences")), 1);
+	s = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "silences"), 0);
+	EXPECT_KEYS(s, "id:n,rule:s,model:s?,created:n,ends:n,comment:s?,active:b");
+	cr_expect_eq((int64_t)num(s, "id"), id);
+	cr_expect_str_eq(cJSON_GetObjectItem(s, "rule")->valuestring, "p99-high");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(s, "active")));
+	cJSON_Delete(j);
+	cr_expect_eq(run(&out, &err, "--db", db, "silences", NULL), 0, "%s", err);
+	cr_expect(strstr(out, "p99-high"), "%s", out);
+	cr_expect(strstr(out, "deploy"), "%s", out);
+	free(out);
+	free(err);
+	j = RUN_JSON("--db", db, "alerts", "--json");
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0), "silenced")));
+	cJSON_Delete(j);
+
+	char ids[32];
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	cr_expect_eq(run(&out, &err, "--db", db, "unsilence", ids, NULL), 0, "%s", err);
+	cr_expect(strstr(out, "ended"), "%s", out);
+	free(out);
+	free(err);
+	j = RUN_JSON("--db", db, "alerts", "--json");
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0), "silenced")));
+	cJSON_Delete(j);
+	j = RUN_JSON("--db", db, "silences", "--json");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "silences")), 0);
+	cJSON_Delete(j);
+	j = RUN_JSON("--db", db, "silences", "--all", "--json");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "silences")), 1);
+	cJSON_Delete(j);
+	cr_expect_eq(run(&out, &err, "--db", db, "unsilence", ids, NULL), 1);
+	cr_expect(strstr(err, "no active silence with id"), "%s", err);
+	free(out);
+	free(err);
+	cr_expect_eq(run(&out, &err, "--db", db, "unsilence", "x", NULL), 2);
+	free(out);
+	free(err);
+}
+
+/* issue 13 F16: `COMMAND --help` prints that command's help, wherever
+ * --help and the global flags stand. */
+Test(tui_cmd, subcommand_help_is_its_own)
+{
+	static const char *const cmds[] = {"status", "drift",          "latency",   "accuracy",
+	                                   "alerts", "silence",        "silences",  "unsilence",
+	                                   "ack",    "export",         "reference", "models",
+	                                   "demo",   "webhook-listen", NULL};
+	char *out = NULL, *err = NULL, want[64];
+
+	for (const char *const *c = cmds; *c; c++) {
+		cr_expect_eq(run(&out, &err, *c, "--help", NULL), 0, "%s --help", *c);
+		snprintf(want, sizeof(want), "Usage: mlwatch %s", *c);
+		cr_expect(strstr(out, want) == out, "%s --help printed: %.200s", *c, out);
+		cr_expect_null(strstr(out, "Without a command"), "%s --help is the global help",
+		               *c);
+		free(out);
+		free(err);
+	}
+	cr_expect_eq(run(&out, &err, "--db", db, "silence", "--help", NULL), 0);
+	cr_expect(strstr(out, "Usage: mlwatch silence RULE"), "%s", out);
+	free(out);
+	free(err);
+	cr_expect_eq(run(&out, &err, "--help", NULL), 0);
+	cr_expect(strstr(out, "Without a command"), "%s", out);
+	free(out);
+	free(err);
+}
+
+/* issue 13 F16: --json on export is --format jsonl; with --format csv it
+ * is a usage error rather than ignored. */
+Test(tui_cmd, export_json_is_jsonl_and_refused_with_csv)
+{
+	char *a = NULL, *b = NULL, *err = NULL;
+
+	cr_assert_eq(run(&a, &err, "--db", db, "export", "--model", "fraud", "--json", NULL), 0,
+	             "%s", err);
+	free(err);
+	cr_assert_eq(
+	    run(&b, &err, "--db", db, "export", "--model", "fraud", "--format", "jsonl", NULL), 0,
+	    "%s", err);
+	free(err);
+	cr_expect(a[0] == '{' && strlen(a) > 100, "%.100s", a);
+	cr_expect_str_eq(a, b);
+	free(a);
+	free(b);
+	cr_expect_eq(run(&a, &err, "--db", db, "export", "--model", "fraud", "--format", "csv",
+	                 "--json", NULL),
+	             2);
+	cr_expect(strstr(err, "--json means --format jsonl"), "%s", err);
+	cr_expect_str_eq(a, "");
+	free(a);
+	free(err);
+}
+
+/* issue 13 F11: `models rm` removes a model created by a typo with all its
+ * rows; a misspelled name is refused with a suggestion. */
+Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
+{
+	char *out = NULL, *err = NULL;
+	cJSON *j = RUN_JSON("--db", db, "models", "--json");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "models")), 3);
+	cJSON_Delete(j);
+	int64_t id = db_int(db, "SELECT id FROM models WHERE name = 'churn'");
+	char sql[200];
+	cr_assert(id > 0);
+
+	cr_expect_eq(run(&out, &err, "--db", db, "models", "rm", "chrun", NULL), 1);
+	cr_expect(strstr(err, "did you mean 'churn'?"), "%s", err);
+	free(out);
+	free(err);
+	/* still receiving events: refused */
+	cr_expect_eq(run(&out, &err, "--db", db, "models", "rm", "churn", NULL), 1);
+	cr_expect(strstr(err, "received events"), "%s", err);
+	free(out);
+	free(err);
+	/* an hour later, quiet: removed */
+	char later[64];
+	snprintf(later, sizeof(later), "MLWATCH_NOW=%.3f", opts.now + 3600);
+	char *argv[] = {bin, "--db", db, "models", "rm", "churn", NULL};
+	cr_expect_eq(tt_run(argv, (char *[]){"TZ=UTC", later, NULL}, &out, &err, 20), 0, "%s",
+	             err);
+	cr_expect(strstr(out, "removed model churn"), "%s", out);
+	free(out);
+	free(err);
+	static const char *const tables[] = {"windows",  "drift",           "accuracy", "events",
+	                                     "features", "window_features", NULL};
+	for (const char *const *t = tables; *t; t++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE model_id = %lld", *t,
+		         (long long)id);
+		cr_expect_eq(db_int(db, sql), 0, "%s rows left", *t);
+	}
+	cr_expect_eq(db_int(db, "SELECT count(*) FROM alerts WHERE model = 'churn'"), 0);
+	cr_expect(db_int(db, "SELECT count(*) FROM windows") > 0, "other models kept");
+	j = RUN_JSON("--db", db, "models", "--json");
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "models")), 2);
+	cJSON_Delete(j);
+}
+
+/* issue 13 F2: the import prints per column kind, values, missing and
+ * dropped, names the odd cell with its line, refuses it with --strict
+ * (exit 1, nothing stored), and warns when the model is new (a typo). */
+Test(tui_cmd, reference_import_reports_columns_and_odd_cells)
+{
+	char path[600], *out = NULL, *err = NULL;
+	snprintf(path, sizeof(path), "%s/ref.csv", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "amount,country\n");
+	for (int i = 0; i < 300; i++)
+		fprintf(f, "%s,%s\n", i == 150 ? "?" : "12.5", i % 2 ? "DE" : "FR");
+	fclose(f);
+
+	cr_expect_eq(run(&out, &err, "--db", db, "reference", "import", "--model", "fraud",
+	                 "--strict", path, NULL),
+	             1);
+	cr_expect(strstr(err, "column amount: 1 of 300 values not numeric, line 152: '?'"), "%s",
+	          err);
+	free(out);
+	free(err);
+	cr_expect_eq(db_int(db, "SELECT count(*) FROM reference r JOIN models m ON m.id = "
+	                        "r.model_id WHERE m.name = 'fraud' AND r.feature = 'amount' "
+	                        "AND r.kind = 1 AND r.n = 299"),
+	             0, "--strict stored nothing");
+
+	cr_expect_eq(
+	    run(&out, &err, "--db", db, "reference", "import", "--model", "fraud", path, NULL), 0,
+	    "%s", err);
+	cr_expect(strstr(out, "reference for fraud: 300 rows, 2 features (1 numeric, 1 "
+	                      "categorical)"),
+	          "%s", out);
+	cr_expect(strstr(out, "KIND"), "%s", out);
+	cr_expect(strstr(out, "MISSING"), "%s", out);
+	cr_expect(strstr(out, "DROPPED"), "%s", out);
+	cr_expect(strstr(out, "column amount: 1 of 300 values not numeric, line 152: '?'"), "%s",
+	          out);
+	cr_expect_str_eq(err, "", "fraud is a known model: no warning");
+	free(out);
+	free(err);
+	cr_expect_eq(db_int(db, "SELECT count(*) FROM reference r JOIN models m ON m.id = "
+	                        "r.model_id WHERE m.name = 'fraud' AND r.feature = 'amount' "
+	                        "AND r.kind = 1 AND r.n = 299"),
+	             1);
+
+	/* one row, one feature: singular */
+	snprintf(path, sizeof(path), "%s/one.csv", dir);
+	h_write_file(path, "amount\n1\n", 9);
+	cr_expect_eq(
+	    run(&out, &err, "--db", db, "reference", "import", "--model", "frud", path, NULL), 0,
+	    "%s", err);
+	cr_expect(strstr(out, "reference for frud: 1 row, 1 feature (1 numeric, 0 categorical)"),
+	          "%s", out);
+	cr_expect(strstr(err, "mlwatch: warning: model 'frud' is new"), "%s", err);
+	cr_expect(strstr(err, "did you mean 'fraud'?"), "%s", err);
 	free(out);
 	free(err);
 }

@@ -538,6 +538,48 @@ Test(tui_dash, alerts_view_ack_and_silence)
 	cJSON_Delete(j);
 }
 
+/* issue 13 F3: the alerts view lists the active silences (S) and ends the
+ * ones covering the selected alert (u), as `mlwatch silences` and
+ * `mlwatch unsilence` do. */
+Test(tui_dash, alerts_view_lists_and_ends_silences)
+{
+	cJSON *j, *a;
+	char *s;
+
+	start(120, 40, NULL);
+	tt_tmux_key(&tm, "5");
+	s = tt_tmux_wait(&tm, "p99-high", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "S");
+	s = tt_tmux_wait(&tm, "no active silences", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "s");
+	s = tt_tmux_wait(&tm, "silence p99-high on fraud for", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "Enter");
+	s = tt_tmux_wait(&tm, "silenced p99-high on fraud for 1h", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "S");
+	s = tt_tmux_wait(&tm, "#1 p99-high on fraud, ", 5);
+	cr_assert_not_null(s, "S does not list the silence");
+	free(s);
+	tt_tmux_key(&tm, "u");
+	s = tt_tmux_wait(&tm, "unsilenced p99-high on fraud (ended 1", 5);
+	cr_assert_not_null(s);
+	free(s);
+	j = json_of("alerts", NULL);
+	a = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "alerts"), 0);
+	cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(a, "silenced")));
+	cJSON_Delete(j);
+	j = json_of("silences", NULL);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "silences")), 0);
+	cJSON_Delete(j);
+}
+
 Test(tui_dash, q_exits_zero_and_restores_the_terminal)
 {
 	char *s, path[600], *st = NULL;

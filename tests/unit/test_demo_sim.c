@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "demo_sim.h"
 #include "event.h"
 
@@ -139,4 +140,27 @@ Test(demo_sim, committed_reference_matches_the_simulation)
 	fclose(a);
 	fclose(b);
 	unlink(path);
+}
+
+/* issue 13 F10: `drift(*) > 1` without a `for` paged on a feature that never
+ * shifts. The demo's config loads, every rule has a `for`, and drift
+ * verdicts need a minimum sample. */
+Test(demo_sim, config_rules_are_ones_to_run_in_production)
+{
+	char text[8192], path[] = "/tmp/demo-conf-XXXXXX", err[512] = "";
+	struct mlw_config cfg;
+	int n = demo_sim_config(text, sizeof(text), 7072, 9000, "/tmp/secret");
+	cr_assert(n > 0 && (size_t)n < sizeof(text));
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, text, (size_t)n), n);
+	close(fd);
+	cr_assert_eq(config_init(&cfg), 0);
+	cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+	unlink(path);
+	cr_assert_geq(cfg.n_alerts, 3);
+	for (size_t i = 0; i < cfg.n_alerts; i++)
+		cr_expect(cfg.alerts[i].for_ms > 0, "[alert %s] has no for", cfg.alerts[i].name);
+	cr_expect_geq(cfg.collector.drift_min_sample, 100);
+	config_free(&cfg);
 }

@@ -383,3 +383,19 @@ Test(examples, kserve_configmap_conf_loads)
 	free(yaml);
 	free(src);
 }
+
+/* issue 13 F10: the examples teach rules one would run in production:
+ * every rule waits with a `for`, and drift verdicts need a minimum sample. */
+Test(examples, every_rule_has_a_for_and_drift_a_minimum_sample)
+{
+	struct mlw_config cfg;
+	char err[512] = "";
+	char *src = h_src("examples/mlwatch.conf");
+	cr_assert_eq(load(&cfg, src, err, sizeof(err)), 0, "%s", err);
+	cr_assert_geq(cfg.n_alerts, 1);
+	for (size_t i = 0; i < cfg.n_alerts; i++)
+		cr_expect(cfg.alerts[i].for_ms > 0, "[alert %s] has no for", cfg.alerts[i].name);
+	cr_expect_geq(cfg.collector.drift_min_sample, 100);
+	config_free(&cfg);
+	free(src);
+}

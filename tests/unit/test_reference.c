@@ -192,7 +192,7 @@ Test(reference, large_input_keeps_a_bounded_sample)
 	struct ref_result r;
 	char err[256], num[32];
 	struct ref_col_value v = {"x", {0}};
-	struct ref_row row = {&v, 1, {.missing = true}, {.missing = true}, {.missing = true}};
+	struct ref_row row = {&v, 1, {.missing = true}, {.missing = true}, {.missing = true}, 0};
 
 	for (int i = 0; i < 250000; i++) {
 		v.v.is_number = true;
@@ -209,5 +209,60 @@ Test(reference, large_input_keeps_a_bounded_sample)
 	cr_assert(fabs(ref.sorted[ref.n / 2] - 125000) < 2500, "%g", ref.sorted[ref.n / 2]);
 	drift_ref_fini(&ref);
 	ref_result_free(&r);
+	refb_free(b);
+}
+
+/* issue 13 F2: one '?' among 300 numbers once made the column categorical
+ * (drift then silently off). The kind is the majority's; the odd cells are
+ * counted, the first is kept with its line, and they are left out. */
+Test(reference, kind_by_majority_reports_the_odd_cells)
+{
+	char *csv = NULL, err[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&csv, &len);
+	fprintf(f, "amount,code\n");
+	for (int i = 0; i < 300; i++)
+		fprintf(f, "%s,%s\n", i == 150 ? "?" : i == 200 ? "" : "12.5", i % 3 ? "A7" : "12");
+	fclose(f);
+	struct refb *b = refb_new(NULL);
+	struct ref_result r;
+	cr_assert_eq(read_csv(csv, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0, "%s", err);
+	const struct ref_profile *p = profile(&r, "amount");
+	cr_assert_eq(p->kind, 1, "numeric by majority");
+	cr_assert_eq(p->values, 299);
+	cr_assert_eq(p->missing, 1);
+	cr_assert_eq(p->ignored, 1);
+	cr_assert_eq(p->n, 298, "the '?' is left out of the sample");
+	cr_assert_eq(p->odd_line, 152); /* header is line 1, row i is line i + 2 */
+	cr_assert_str_eq(p->odd, "?");
+	/* mostly text: categorical, its numbers are categories, nothing dropped */
+	p = profile(&r, "code");
+	cr_assert_eq(p->kind, 2);
+	cr_assert_eq(p->ignored, 0);
+	cr_assert_eq(p->values, 300);
+	ref_result_free(&r);
+	refb_free(b);
+	free(csv);
+}
+
+/* issue 13 F2: a semicolon- or tab-separated file would be one text
+ * column; its header is questioned. A quoted name may hold ';'. */
+Test(reference, one_column_header_with_semicolon_or_tab_is_refused)
+{
+	char err[512];
+	struct refb *b = refb_new(NULL);
+	cr_assert_eq(read_csv("amount;country\n1;DE\n", b, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "ref.csv:1: the header 'amount;country' is a single column holding "
+	                      "';'"),
+	          "%s", err);
+	cr_assert(strstr(err, "comma-separated"), "%s", err);
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("amount\tcountry\n1\tDE\n", b, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "holding a tab"), "%s", err);
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("\"a;b\"\n1\n", b, err, sizeof(err)), 0, "%s", err);
 	refb_free(b);
 }
