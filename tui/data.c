@@ -583,7 +583,10 @@ static int heat_row(const struct sq_drift_cell *c, void *arg)
 	if (col < 0 || col >= l->h.ncols)
 		return 0;
 	l->h.sev[f * (size_t)l->h.ncols + (size_t)col] = c->severity;
-	l->h.drifted[f * (size_t)l->h.ncols + (size_t)col] = c->drifted != 0;
+	l->h.drifted[f * (size_t)l->h.ncols + (size_t)col] =
+	    c->drifted ? DATA_HEAT_DRIFTED
+	    : isnan(c->severity) && c->windows > 0 ? DATA_HEAT_INSUFFICIENT
+	                                           : DATA_HEAT_NONE;
 	return 0;
 }
 

@@ -118,6 +118,14 @@ double data_accuracy_coverage(const struct data_accuracy *d, double from);
 
 /* ---- drift heatmap ------------------------------------------------------ */
 
+/* What a heatmap cell's windows said, beside their severity. */
+enum {
+	DATA_HEAT_NONE = 0,    /* no window drifted (or no window) */
+	DATA_HEAT_DRIFTED = 1, /* a window drifted */
+	DATA_HEAT_INSUFFICIENT = 2, /* windows, but none had a verdict (sample below
+	                             * drift_min_sample): not "no data", not "fine" */
+};
+
 struct data_heat {
 	size_t nf;          /* features */
 	int ncols;          /* time buckets */
@@ -125,7 +133,7 @@ struct data_heat {
 	char (*name)[SQ_NAME_MAX];
 	int *kind;
 	double *sev;      /* nf * ncols, NAN = no window */
-	uint8_t *drifted; /* nf * ncols */
+	uint8_t *drifted; /* nf * ncols: DATA_HEAT_* */
 	double *latest;   /* newest non-NAN severity per feature */
 	double *maxsev;   /* highest in range */
 	size_t *order;    /* display order: indexes into the above */

@@ -652,7 +652,8 @@ static void draw_drift(struct dash *d)
 			         lay_fmt_num(v, sizeof(v), theme_step_floor(s)));
 		x += put(d, 2, x, d->cols - x, buf, heat_attr(d, s)) + 2;
 	}
-	put(d, 2, x, d->cols - x, "blank: no window", dash_attr(d, PAIR_DIM));
+	x += put(d, 2, x, d->cols - x, "blank: no window", dash_attr(d, PAIR_DIM)) + 2;
+	put(d, 2, x, d->cols - x, "?: insufficient sample", dash_attr(d, PAIR_DIM));
 	fill_row(d, 3, dash_attr(d, PAIR_HEAD));
 	put(d, 3, 0, nw, "FEATURE", dash_attr(d, PAIR_HEAD));
 	put(d, 3, x0, cw, "windows (oldest left, newest right)", dash_attr(d, PAIR_HEAD));
@@ -696,8 +697,13 @@ static void draw_drift(struct dash *d)
 			if (sel_row && c == col_sel)
 				a |= (int)A_REVERSE;
 			attrset(a);
+			bool insuf = hm->drifted[f * (size_t)hm->ncols + (size_t)c] ==
+			             DATA_HEAT_INSUFFICIENT;
+			if (insuf && !(sel_row && c == col_sel))
+				attrset(a | dash_attr(d, PAIR_DIM));
 			for (int k = 0; k < cellw; k++)
-				addstr(sel_row && c == col_sel && step == 0
+				addstr(insuf ? "?"
+				       : sel_row && c == col_sel && step == 0
 				           ? (d->utf8 ? "\xe2\x96\xa1" : "o")
 				           : theme_shade(step, d->utf8));
 		}
@@ -730,12 +736,14 @@ static void draw_drift(struct dash *d)
 		double cs = (double)(hm->t0 + (int64_t)col_sel * hm->bucket);
 		lay_fmt_time(t1, sizeof(t1), cs, true);
 		lay_fmt_time(t2, sizeof(t2), cs + (double)hm->bucket, true);
+		uint8_t verdict = hm->drifted[f * (size_t)hm->ncols + (size_t)col_sel];
 		snprintf(buf, sizeof(buf),
 		         "%s | %s-%s | severity %s%s | Enter: details, %d of %d "
 		         "features",
-		         hm->name[f], t1 + 11, t2 + 11, lay_fmt_num(v, sizeof(v), s),
-		         hm->drifted[f * (size_t)hm->ncols + (size_t)col_sel] ? " DRIFTED" : "",
-		         d->hm_row + 1, n);
+		         hm->name[f], t1 + 11, t2 + 11,
+		         verdict == DATA_HEAT_INSUFFICIENT ? "insufficient"
+		                                           : lay_fmt_num(v, sizeof(v), s),
+		         verdict == DATA_HEAT_DRIFTED ? " DRIFTED" : "", d->hm_row + 1, n);
 		put(d, d->rows - 2, 1, d->cols - 2, buf, (int)A_NORMAL);
 	}
 }

@@ -2,6 +2,8 @@
  * frame (series bucketed to a chart's width, the heatmap matrix sorted by
  * severity, the alert list) from a database with known values. */
 #include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,5 +416,49 @@ Test(data, heat_cursor_stays_on_its_feature_and_window)
 	/* no rows */
 	data_heat_cursor_resolve(&c, &h, idx, 0, &row, &col);
 	cr_expect_eq(row, -1);
+	data_heat_free(&h);
+}
+
+/* A window below drift_min_sample has rows but no severity: the heatmap must
+ * tell it from "no window" and from "fine" (issue 13 finding 9). A bucket
+ * with one insufficient window among sufficient ones keeps their verdict. */
+Test(data, heat_marks_insufficient_windows, .init = setup, .fini = teardown)
+{
+	struct data_heat h = {0};
+	struct store rw;
+	char err[512], sql[256];
+	int64_t w0 = (int64_t)opts.now / 60 * 60 - 600; /* a closed minute window */
+	double from = opts.now - 3600;
+	size_t f = SIZE_MAX;
+	int64_t col;
+
+	cr_assert_eq(store_open(&rw, path, STORE_RW, false, err, sizeof(err)), 0, "%s", err);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE drift SET severity = NULL, drifted = 0, insufficient = 1 "
+	         "WHERE model_id = 1 AND feature = 'f03' AND start = %lld",
+	         (long long)w0);
+	cr_assert_eq(sqlite3_exec(rw.db, sql, NULL, NULL, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_changes(rw.db), 1, "the window exists in the generated store");
+	store_close(&rw);
+
+	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 60, 0, &h), 0);
+	for (size_t i = 0; i < h.nf; i++)
+		if (strcmp(h.name[i], "f03") == 0)
+			f = i;
+	cr_assert_neq(f, SIZE_MAX);
+	col = (w0 - h.t0) / h.bucket;
+	cr_assert(isnan(h.sev[f * (size_t)h.ncols + (size_t)col]));
+	cr_expect_eq(h.drifted[f * (size_t)h.ncols + (size_t)col], DATA_HEAT_INSUFFICIENT);
+	/* its neighbours had a verdict */
+	cr_expect_eq(h.drifted[f * (size_t)h.ncols + (size_t)col - 1], DATA_HEAT_NONE);
+	cr_expect(!isnan(h.sev[f * (size_t)h.ncols + (size_t)col - 1]));
+	/* 10-minute buckets: the other windows' severity wins, no "insufficient" */
+	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 600, 0, &h), 0);
+	col = (w0 - h.t0) / h.bucket;
+	for (size_t i = 0; i < h.nf; i++)
+		if (strcmp(h.name[i], "f03") == 0)
+			f = i;
+	cr_expect(!isnan(h.sev[f * (size_t)h.ncols + (size_t)col]));
+	cr_expect_neq(h.drifted[f * (size_t)h.ncols + (size_t)col], DATA_HEAT_INSUFFICIENT);
 	data_heat_free(&h);
 }
