@@ -44,15 +44,22 @@ int main(int argc, char **argv)
 		rc = 2;
 	} else if (rc == 0) {
 		log_set_level(cfg.agent.log_level);
-		if (agent_init(&ag, &cfg, err, sizeof(err)) != 0) {
+		if (agent_check_listeners(&cfg.agent, err, sizeof(err)) != 0) {
 			fprintf(stderr, "mlwatch-agent: error: %s\n", err);
-			rc = 1;
+			rc = 2;
+			goto out;
+		}
+		int irc = agent_init(&ag, &cfg, err, sizeof(err));
+		if (irc != 0) {
+			fprintf(stderr, "mlwatch-agent: error: %s\n", err);
+			rc = irc == -2 ? 2 : 1;
 		} else {
 			rc = agent_run(&ag);
 		}
 		agent_fini(&ag);
 		nng_fini();
 	}
+out:
 	cli_result_free(&res);
 	config_free(&cfg);
 	return rc;

@@ -28,7 +28,7 @@ static const char usage[] =
     "  reference import --model M FILE | reference show --model M\n"
     "  export --model M [--since DUR] --format csv|jsonl\n"
     "  demo [--seconds N]\n"
-    "  webhook-listen --listen HOST:PORT [--secret-file F]\n"
+    "  webhook-listen --listen HOST:PORT [--secret-file F] [--insecure]\n"
     "\n"
     "  --json       machine-readable output (the shapes of mlwatch(1))\n"
     "  --since DUR  how far back (default 1h)\n"
@@ -40,7 +40,7 @@ static const struct cli_flag flags[] = {
     {"json", false},       {"model", true},        {"since", true},   {"feature", true},
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
-    {"secret-file", true}, {"bench-frames", true}, {NULL, false},
+    {"secret-file", true}, {"bench-frames", true}, {"insecure", false}, {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
