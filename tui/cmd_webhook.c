@@ -345,7 +345,7 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	/* The listen rule of the daemons (guard.h): a receiver on the network
 	 * checks signatures, or is told --insecure. */
 	bool local = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
-	bool insecure = cli_get(res, "insecure") != NULL;
+	bool insecure = cli_has(res, "insecure");
 	if (!local && !secret_file && !insecure) {
 		guard_refusal(err, sizeof(err), addr, "--listen",
 		              "no --secret-file is set to check the signature of notifications",
