@@ -52,7 +52,10 @@ static void log_listeners(const struct collector_config *cc, const struct listen
 	const char *u = cc->listen;
 	bool tls = strncmp(u, "tls+tcp://", 10) == 0;
 
-	if (listen_url_is_local(u))
+	if (strncmp(u, "ipc://", 6) == 0)
+		log_info("collector", "listening on=%s protection=%sipc-mode-0600", u,
+		         lo->have_token ? "token+" : "");
+	else if (listen_url_is_local(u))
 		log_info("collector", "listening on=%s protection=%s%sloopback", u,
 		         lo->have_token ? "token+" : "", tls ? "tls+" : "");
 	else if (lo->have_token || tls)
