@@ -636,8 +636,10 @@ struct http_server *http_start(struct agent *ag, const char *addr, char *err, si
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "--http %s: cannot listen (address in use or not local?)",
-		         addr);
+		snprintf(err, errlen, "--http %s: cannot listen (%s)", addr,
+		         ag->http_guard.cert ? "address in use or not local, or --http-tls-cert and "
+		                               "--http-tls-key are not a matching certificate and key?"
+		                             : "address in use or not local?");
 		http_stop(h);
 		return NULL;
 	}

@@ -176,7 +176,10 @@ int http_start(struct httpd **out, const char *addr, struct metrics *m, const st
 	                        MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_ARRAY, tls,
 	                        MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "--http %s: cannot listen (address in use?)", addr);
+		snprintf(err, errlen, "--http %s: cannot listen (%s)", addr,
+		         g && g->cert ? "address in use, or --http-tls-cert and --http-tls-key are "
+		                        "not a matching certificate and key?"
+		                      : "address in use?");
 		free(h);
 		return -1;
 	}

@@ -253,6 +253,12 @@ Test(listen_guard, a_token_admits_the_right_requests_and_counts_the_rest)
 	snprintf(u, sizeof(u), "%s/metrics", C);
 	cr_assert_eq(get(u, "s3cret-token"), 200);
 	cr_assert_eq(metric(u, "s3cret-token", "mlwatch_collector_http_unauthorized_total"), 3);
+	/* webhook-listen on the network with signatures checked. */
+	char *wlog = start("mlwatch",
+	                   (const char *[]){"webhook-listen", "--listen", IP ":9099", "--secret-file",
+	                                    tok, NULL},
+	                   "w.log", "listening on http://" IP ":9099/ signature check on");
+	free(wlog);
 	/* The event went through the agent to the collector on 10.200.0.1 with
 	 * the agents' token. */
 	double t0 = h_now(), stored = 0;
@@ -324,7 +330,9 @@ static void make_certs(void)
 	         "openssl req %s -keyout cli.key -out cli.csr -subj /CN=client && "
 	         "printf 'extendedKeyUsage=clientAuth\\n' > cli.ext && "
 	         "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-	         "-out cli.pem -days 2 -extfile cli.ext",
+	         "-out cli.pem -days 2 -extfile cli.ext && "
+	         "openssl x509 -req -in cli.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial "
+	         "-out cli2.pem -days 2 -extfile cli.ext",
 	         ec, ec, ec, ec);
 	sh(cmd);
 }
@@ -395,6 +403,15 @@ Test(listen_guard, https_on_the_agent_refuses_another_ca_and_takes_the_python_cl
 	cr_assert_eq(rc, 1, "%s", out ? out : "");
 	cr_assert(strstr(out, "\"status\": 401") && strstr(out, "client certificate"), "%s", out);
 	free(out), out = NULL;
+	/* A client certificate that another CA signed: refused the same way. */
+	char *ccrt2 = path("cli2.pem");
+	rc = client((const char *[]){"--http", "https://" IP ":7444", "--count", "5", "--cacert",
+	                             ca, "--cert", ccrt2, "--key", ckey, NULL},
+	            &out);
+	cr_assert_eq(rc, 1, "%s", out ? out : "");
+	cr_assert(strstr(out, "\"status\": 401") && strstr(out, "client certificate"), "%s", out);
+	free(out), out = NULL;
+	free(ccrt2);
 	rc = client((const char *[]){"--http", "https://" IP ":7444", "--count", "20", "--cacert",
 	                             ca, "--cert", ccrt, "--key", ckey, NULL},
 	            &out);
