@@ -71,10 +71,12 @@ static int open_unix(struct dsock *s, const char *path, bool insecure, char *err
 		snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* Sending needs write permission on the socket file: created 0660
-	 * (no window in which others may connect), whatever the umask. This
-	 * runs in agent_init, before the agent starts any thread. */
+	/* Sending needs write permission on the socket file: created 0660 or
+	 * stricter (a stricter umask still applies), so there is no window in
+	 * which others may send. This runs in agent_init, before the agent
+	 * starts any thread. */
 	old = umask(0117);
+	umask(old | 0117);
 	rc = bind(s->fd, (struct sockaddr *)&a, sizeof(a));
 	umask(old);
 	if (rc != 0) {

@@ -12,7 +12,8 @@
  *     (agent and mlwatchd /metrics), the right one 202 / 200; /healthz
  *     stays open; the start-up lines name each address and its protection;
  *   - with --insecure each starts and logs a warning;
- *   - a unix datagram socket is created 0660 even under umask 0;
+ *   - a unix datagram socket is created 0660 even under umask 0, 0600 under
+ *     umask 077;
  *   - HTTPS on the agent's input (certificates made by the openssl CLI): a
  *     client trusting another CA is refused, the Python example client
  *     posts through it; with --http-tls-ca a client without a certificate
@@ -301,7 +302,7 @@ Test(listen_guard, insecure_starts_every_listener_with_a_warning)
 	free(st), free(db), free(alog), free(clog), free(wlog);
 }
 
-Test(listen_guard, a_unix_datagram_socket_is_0660_whatever_the_umask)
+Test(listen_guard, a_unix_datagram_socket_is_0660_or_stricter_whatever_the_umask)
 {
 	char *st = path("st"), *sock = path("ev.sock"), url[600];
 	snprintf(url, sizeof(url), "unix:%s", sock);
@@ -315,7 +316,18 @@ Test(listen_guard, a_unix_datagram_socket_is_0660_whatever_the_umask)
 	cr_assert(S_ISSOCK(sb.st_mode));
 	cr_assert_eq(sb.st_mode & 07777, 0660, "mode %04o", (unsigned)(sb.st_mode & 07777));
 	cr_assert(h_wait_log(alog, "protection=unix-mode-0660", 1));
-	free(st), free(sock), free(alog);
+	/* A stricter umask still applies. */
+	char *st2 = path("st2"), *sock2 = path("ev2.sock"), url2[600];
+	snprintf(url2, sizeof(url2), "unix:%s", sock2);
+	old = umask(0077);
+	char *blog = start("mlwatch-agent",
+	                   (const char *[]){"--state-dir", st2, "--http", "off", "--listen-dgram",
+	                                    url2, NULL},
+	                   "b.log", "agent ready");
+	umask(old);
+	cr_assert_eq(stat(sock2, &sb), 0);
+	cr_assert_eq(sb.st_mode & 07777, 0600, "mode %04o", (unsigned)(sb.st_mode & 07777));
+	free(st), free(sock), free(alog), free(st2), free(sock2), free(blog);
 }
 
 static void make_certs(void)
