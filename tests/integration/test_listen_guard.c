@@ -18,6 +18,8 @@
  *     client trusting another CA is refused, the Python example client
  *     posts through it; with --http-tls-ca a client without a certificate
  *     gets 401, one with a certificate of that CA 202;
+ *   - HTTPS on mlwatchd --http (curl): another CA refused, 401 without the
+ *     token, 200 with it;
  *   - a real Prometheus scrapes /metrics of both daemons with a bearer
  *     token (credentials_file) and gets 401 without. */
 #include <criterion/criterion.h>
@@ -559,4 +561,38 @@ Test(listen_guard, prometheus_scrapes_both_daemons_with_the_token_and_gets_401_w
 	                     "mlwatch_collector_http_unauthorized_total"),
 	              1);
 	free(st), free(db), free(tok), free(conf), free(tsdb), free(plog);
+}
+
+/* curl's HTTP status for url with the given CA (and token), or -1 when the
+ * TLS handshake or connection failed. */
+static long curl_status(const char *url, const char *ca, const char *token)
+{
+	char auth[128], *out = NULL, *err = NULL;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	char *argv[] = {"/usr/bin/curl", "-s",   "-o",     "/dev/null", "-w",      "%{http_code}",
+	                "--max-time",    "10",   "--cacert", (char *)ca, "-H",      auth,
+	                (char *)url,     NULL};
+	int rc = tt_run(argv, NULL, &out, &err, 20);
+	long st = rc == 0 && out ? strtol(out, NULL, 10) : -1;
+	free(out);
+	free(err);
+	return st;
+}
+
+Test(listen_guard, https_on_mlwatchd_metrics)
+{
+	make_certs();
+	char *db = path("x.db"), *tok = path("tok"), *crt = path("srv.pem"), *key = path("srv.key"),
+	     *ca = path("ca.pem"), *ca2 = path("ca2.pem");
+	char *clog = start("mlwatchd",
+	                   (const char *[]){"--db", db, "--http", IP ":7445", "--http-tls-cert", crt,
+	                                    "--http-tls-key", key, "--http-token-file", tok, NULL},
+	                   "c.log", "listening listen=");
+	cr_assert(h_wait_log(clog, "listening on=https://" IP ":7445 protection=tls+token", 1));
+	cr_assert_eq(curl_status("https://" IP ":7445/metrics", ca2, "s3cret-token"), -1,
+	             "a client trusting another CA got through");
+	cr_assert_eq(curl_status("https://" IP ":7445/metrics", ca, NULL), 401);
+	cr_assert_eq(curl_status("https://" IP ":7445/metrics", ca, "s3cret-token"), 200);
+	cr_assert_eq(curl_status("https://" IP ":7445/healthz", ca, NULL), 200);
+	free(db), free(tok), free(crt), free(key), free(ca), free(ca2), free(clog);
 }
