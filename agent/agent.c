@@ -93,6 +93,64 @@ static void raise_nofile(void)
 	}
 }
 
+static bool set(const char *s)
+{
+	return s && *s;
+}
+
+int agent_check_listeners(const struct agent_config *ac, char *err, size_t errlen)
+{
+	if (strcmp(ac->http, "off") != 0 && !guard_hostport_is_local(ac->http) && !ac->insecure &&
+	    !set(ac->http_token_file) && !set(ac->http_tls_cert))
+		return guard_refusal(err, errlen, ac->http, "--http",
+		                     "neither a token (--http-token-file) nor TLS (--http-tls-cert "
+		                     "and --http-tls-key) is configured",
+		                     "clients");
+	for (size_t i = 0; i < ac->listen_dgram.n; i++) {
+		const char *u = ac->listen_dgram.v[i];
+		if (strncmp(u, "udp://", 6) == 0 && !guard_hostport_is_local(u + 6) && !ac->insecure)
+			return guard_refusal(err, errlen, u, "--listen-dgram",
+			                     "datagrams cannot authenticate (use a loopback "
+			                     "address, a unix: socket or the HTTP input with a "
+			                     "token)",
+			                     "datagrams");
+	}
+	return 0;
+}
+
+/* Once at start: every address listened on and what protects it; a
+ * warning for each one open to the network without authentication. */
+static void log_listeners(const struct agent *ag)
+{
+	const struct agent_config *ac = ag->ac;
+
+	if (ag->http) {
+		bool local = guard_hostport_is_local(ac->http);
+		const char *how = guard_http_describe(&ag->http_guard);
+		const char *scheme = ag->http_guard.cert ? "https" : "http";
+		if (!local && !guard_http_authenticated(&ag->http_guard))
+			log_warn("agent",
+			         "listening on=%s://%s protection=none (--insecure): anyone who can "
+			         "reach it can post events and labels and read /metrics",
+			         scheme, ac->http);
+		else
+			log_info("agent", "listening on=%s://%s protection=%s%s", scheme, ac->http,
+			         how, local ? "+loopback" : "");
+	}
+	for (size_t i = 0; i < ac->listen_dgram.n; i++) {
+		const char *u = ac->listen_dgram.v[i];
+		if (strncmp(u, "udp://", 6) != 0)
+			log_info("agent", "listening on=%s protection=unix-mode-0660", u);
+		else if (guard_hostport_is_local(u + 6))
+			log_info("agent", "listening on=%s protection=loopback", u);
+		else
+			log_warn("agent",
+			         "listening on=%s protection=none (--insecure): datagrams cannot "
+			         "authenticate; anyone who can reach it can post events",
+			         u);
+	}
+}
+
 int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t errlen)
 {
 	const struct agent_config *ac = &cfg->agent;
@@ -113,13 +171,9 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 			return -1;
 		}
 	}
-	if (ac->http_token_file && ac->http_token_file[0]) {
-		ag->http_token = config_read_secret(ac->http_token_file, e, sizeof(e));
-		if (!ag->http_token) {
-			snprintf(err, errlen, "--http-token-file: %s", e);
-			return -1;
-		}
-	}
+	if (guard_http_load(&ag->http_guard, "--http-", ac->http_token_file, ac->http_tls_cert,
+	                    ac->http_tls_key, ac->http_tls_ca, err, errlen))
+		return -1;
 	rc = state_mkdirs(ac->state_dir);
 	if (rc) {
 		snprintf(err, errlen, "--state-dir %s: %s", ac->state_dir, strerror(-rc));
@@ -192,10 +246,11 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 		}
 	}
 	if (ac->listen_dgram.n) {
-		ag->dgram = dgram_open(ag, &ac->listen_dgram, e, sizeof(e));
+		bool refused = false;
+		ag->dgram = dgram_open(ag, &ac->listen_dgram, &refused, e, sizeof(e));
 		if (!ag->dgram) {
 			snprintf(err, errlen, "--listen-dgram: %s", e);
-			return -1;
+			return refused ? -2 : -1;
 		}
 	}
 	return 0;
@@ -220,10 +275,7 @@ void agent_fini(struct agent *ag)
 		memset(ag->token, 0, strlen(ag->token));
 		free(ag->token);
 	}
-	if (ag->http_token) {
-		memset(ag->http_token, 0, strlen(ag->http_token));
-		free(ag->http_token);
-	}
+	guard_http_free(&ag->http_guard);
 	memset(ag, 0, sizeof(*ag));
 }
 
@@ -264,6 +316,7 @@ int agent_run(struct agent *ag)
 			goto shutdown;
 		}
 	}
+	log_listeners(ag);
 	log_info("agent",
 	         "agent ready agent_id=%s http=%s collector=%s dgram=%zu tail=%zu "
 	         "spool=%s",

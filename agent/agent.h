@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "guard.h"
 #include "obatch.h"
 #include "stats.h"
 #include "wire.h"
@@ -35,7 +36,7 @@ struct agent {
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	char spool_dir[4096];
 	char *token;      /* shared secret for the collector, or NULL */
-	char *http_token; /* required of HTTP clients, or NULL */
+	struct guard_http http_guard; /* token and HTTPS required of HTTP clients */
 	double started;
 	size_t body_budget; /* bytes of HTTP bodies held at once */
 	atomic_size_t body_bytes;
@@ -52,8 +53,15 @@ struct agent {
 	char http_addr[256]; /* actually bound, for logs */
 };
 
+/* The listen rule (guard.h) on the configured addresses, before anything
+ * is opened: a non-loopback --http needs a token or HTTPS, a non-loopback
+ * udp:// datagram input needs --insecure. Returns 0, or -1 with the one
+ * line saying what to add (the caller exits 2). */
+int agent_check_listeners(const struct agent_config *ac, char *err, size_t errlen);
+
 /* Builds every component from cfg (borrowed for the agent's lifetime).
- * Returns 0, or -1 with a one-line reason in err. */
+ * Returns 0, -1 with a one-line reason in err, or -2 when a listener was
+ * refused by the listen rule (a unix socket wider than 0660). */
 int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t errlen);
 /* Starts inputs and delivery, logs "agent ready", runs until SIGTERM or
  * SIGINT, then shuts down. Returns the exit status. */

@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "guard.h"
 #include "log.h"
 #include "stats.h"
 
@@ -42,10 +43,13 @@ struct dgram {
 	double last_log;
 };
 
-static int open_unix(struct dsock *s, const char *path, char *err, size_t errlen)
+/* Returns 0, -1 (err), or -2 when the socket came out wider than 0660. */
+static int open_unix(struct dsock *s, const char *path, bool insecure, char *err, size_t errlen)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct stat st;
+	mode_t old;
+	int rc;
 
 	if (strlen(path) >= sizeof(a.sun_path) || !path[0]) {
 		snprintf(err, errlen, "unix:%s: path empty or longer than %zu bytes", path,
@@ -63,11 +67,25 @@ static int open_unix(struct dsock *s, const char *path, char *err, size_t errlen
 		unlink(path);
 	}
 	s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	if (s->fd < 0) {
+		snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Sending needs write permission on the socket file: created 0660 or
+	 * stricter (a stricter umask still applies), so there is no window in
+	 * which others may send. This runs in agent_init, before the agent
+	 * starts any thread. */
+	old = umask(0117);
+	umask(old | 0117);
+	rc = bind(s->fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (rc != 0) {
 		snprintf(err, errlen, "unix:%s: %s", path, strerror(errno));
 		return -1;
 	}
 	snprintf(s->unix_path, sizeof(s->unix_path), "%s", path);
+	if (!insecure && guard_unix_mode_ok(path, err, errlen) != 0)
+		return -2;
 	return 0;
 }
 
@@ -115,7 +133,8 @@ bad:
 	return -1;
 }
 
-struct dgram *dgram_open(struct agent *ag, const struct strlist *urls, char *err, size_t errlen)
+struct dgram *dgram_open(struct agent *ag, const struct strlist *urls, bool *refused, char *err,
+                         size_t errlen)
 {
 	struct dgram *d = calloc(1, sizeof(*d));
 
@@ -133,9 +152,9 @@ struct dgram *dgram_open(struct agent *ag, const struct strlist *urls, char *err
 
 		s->fd = -1;
 		if (strncmp(u, "unix://", 7) == 0)
-			rc = open_unix(s, u + 7, err, errlen);
+			rc = open_unix(s, u + 7, ag->ac->insecure, err, errlen);
 		else if (strncmp(u, "unix:", 5) == 0)
-			rc = open_unix(s, u + 5, err, errlen);
+			rc = open_unix(s, u + 5, ag->ac->insecure, err, errlen);
 		else if (strncmp(u, "udp://", 6) == 0)
 			rc = open_udp(s, u + 6, err, errlen);
 		else {
@@ -143,6 +162,7 @@ struct dgram *dgram_open(struct agent *ag, const struct strlist *urls, char *err
 			rc = -1;
 		}
 		if (rc) {
+			*refused = rc == -2;
 			dgram_close(d);
 			return NULL;
 		}

@@ -8,6 +8,7 @@
 #ifndef MLW_AGENT_INGEST_DGRAM_H
 #define MLW_AGENT_INGEST_DGRAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -15,9 +16,12 @@
 struct agent;
 struct dgram;
 
-/* Binds every URL (so a bad one is an error at start). Returns NULL with
- * the reason in err. */
-struct dgram *dgram_open(struct agent *ag, const struct strlist *urls, char *err, size_t errlen);
+/* Binds every URL (so a bad one is an error at start). A unix socket is
+ * created mode 0660 and checked to be no wider (guard.h); when it is, and
+ * the agent is not --insecure, *refused is set. Returns NULL with the
+ * reason in err. */
+struct dgram *dgram_open(struct agent *ag, const struct strlist *urls, bool *refused, char *err,
+                         size_t errlen);
 int dgram_start(struct dgram *d, char *err, size_t errlen);
 /* Stops the reader thread (no more submissions). NULL is a no-op. */
 void dgram_stop(struct dgram *d);

@@ -17,6 +17,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "guard.h"
 #include "ingest_kserve.h"
 #include "log.h"
 #include "stats.h"
@@ -215,22 +216,6 @@ static enum MHD_Result refuse(struct out *c, unsigned status, enum stat_reason w
 {
 	stats_rejected(why, 1);
 	return respond_error(c, status, msg, -1, NULL, status == MHD_HTTP_SERVICE_UNAVAILABLE);
-}
-
-/* "Bearer TOKEN" against the configured token, in time independent of
- * where they differ. */
-static bool token_ok(const char *want, const char *header)
-{
-	size_t n = strlen(want), m;
-	unsigned char diff = 0;
-
-	if (!header || strncasecmp(header, "Bearer ", 7) != 0)
-		return false;
-	header += 7;
-	m = strlen(header);
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)want[i] ^ (unsigned char)(i < m ? header[i] : 0);
-	return diff == 0 && m == n;
 }
 
 static enum route route_of(const char *url)
@@ -493,6 +478,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (atomic_load(&h->conns) > ag->ac->max_connections)
 			return refuse(&now, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_CONNECTIONS,
 			              "too many connections; retry later");
+		/* One check for every path but /healthz (which says only "ok",
+		 * for probes): token and client certificate, before anything
+		 * of the request is read or routed. */
+		if (r != R_HEALTH) {
+			enum guard_verdict v = guard_http_check(&ag->http_guard, c);
+			if (v != GUARD_OK) {
+				stats_rejected(REJ_UNAUTHORIZED, 1);
+				return guard_http_refuse(c, v);
+			}
+		}
 		if (r == R_NONE)
 			return refuse(&now, MHD_HTTP_NOT_FOUND, REJ_BAD_REQUEST,
 			              "no such endpoint (try POST /v1/events)");
@@ -516,24 +511,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		if (get)
 			return handle_get(h, &now, r);
-		if (ag->http_token &&
-		    !token_ok(ag->http_token,
-		              MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		                                          MHD_HTTP_HEADER_AUTHORIZATION))) {
-			stats_rejected(REJ_UNAUTHORIZED, 1);
-			const char *msg = "{\"error\":\"missing or wrong token (Authorization: "
-			                  "Bearer ...)\"}\n";
-			struct MHD_Response *resp = MHD_create_response_from_buffer(
-			    strlen(msg), (void *)msg, MHD_RESPMEM_PERSISTENT);
-			if (!resp)
-				return MHD_NO;
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-			                        "application/json");
-			enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, resp);
-			MHD_destroy_response(resp);
-			return ret;
-		}
 		const char *cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
@@ -650,15 +627,19 @@ struct http_server *http_start(struct agent *ag, const char *addr, char *err, si
 	/* The hard connection cap sits above max_connections so that clients
 	 * past the soft limit get a 503 with Retry-After instead of a reset. */
 	unsigned hard = (unsigned)ag->ac->max_connections + 64;
+	struct MHD_OptionItem tls[5];
+	flags |= guard_http_mhd_options(&ag->http_guard, tls, 5);
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, hard,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "--http %s: cannot listen (address in use or not local?)",
-		         addr);
+		snprintf(err, errlen, "--http %s: cannot listen (%s)", addr,
+		         ag->http_guard.cert ? "address in use or not local, or --http-tls-cert and "
+		                               "--http-tls-key are not a matching certificate and key?"
+		                             : "address in use or not local?");
 		http_stop(h);
 		return NULL;
 	}

@@ -14,6 +14,7 @@ static const char usage[] =
     "                     [--spool-dir DIR] [--spool-max SIZE] [--sample-rate R]\n"
     "                     [--token-file FILE] [--agent-id ID] [--tls-ca FILE]\n"
     "                     [--tls-cert FILE] [--tls-key FILE] [--log-level LEVEL]\n"
+    "                     [--http-token-file FILE] [--insecure]\n"
     "\n"
     "Takes prediction events from a model server (HTTP JSON, KServe CloudEvents,\n"
     "a tailed JSONL log, datagrams), counts 100% of them, samples payloads by\n"
@@ -23,6 +24,10 @@ static const char usage[] =
     "Endpoints: POST /v1/events, POST /v1/labels, POST /v1/kserve, GET /healthz,\n"
     "GET /metrics. SIGTERM or SIGINT: stop taking input, deliver or spool what is\n"
     "in memory, exit. See mlwatch-agent(8).\n"
+    "\n"
+    "A listener on an address other than loopback needs --http-token-file or HTTPS\n"
+    "(--http-tls-cert, --http-tls-key), or --insecure; udp:// datagram inputs there\n"
+    "always need --insecure. Otherwise the agent exits 2 saying what to add.\n"
     "\n"
     "  --help       print this help and exit\n"
     "  --version    print the version and exit\n"
@@ -44,15 +49,22 @@ int main(int argc, char **argv)
 		rc = 2;
 	} else if (rc == 0) {
 		log_set_level(cfg.agent.log_level);
-		if (agent_init(&ag, &cfg, err, sizeof(err)) != 0) {
+		if (agent_check_listeners(&cfg.agent, err, sizeof(err)) != 0) {
 			fprintf(stderr, "mlwatch-agent: error: %s\n", err);
-			rc = 1;
+			rc = 2;
+			goto out;
+		}
+		int irc = agent_init(&ag, &cfg, err, sizeof(err));
+		if (irc != 0) {
+			fprintf(stderr, "mlwatch-agent: error: %s\n", err);
+			rc = irc == -2 ? 2 : 1;
 		} else {
 			rc = agent_run(&ag);
 		}
 		agent_fini(&ag);
 		nng_fini();
 	}
+out:
 	cli_result_free(&res);
 	config_free(&cfg);
 	return rc;

@@ -4,19 +4,34 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "guard.h"
 #include "log.h"
 #include "metrics.h"
 
 struct httpd {
 	struct MHD_Daemon *d;
 	struct metrics *m;
+	const struct guard_http *guard;
+	atomic_long unauthorized;
+	bool registered;
 };
+
+static void write_metrics(struct metrics_out *out, void *arg)
+{
+	struct httpd *h = arg;
+	metrics_family(out, "mlwatch_collector_http_unauthorized_total", "counter",
+	               "HTTP requests refused with 401 (missing or wrong token or client "
+	               "certificate).");
+	metrics_sample(out, "mlwatch_collector_http_unauthorized_total",
+	               (double)atomic_load(&h->unauthorized), NULL);
+}
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *ctype,
                                  char *body, size_t len, bool owned)
@@ -45,6 +60,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	            notallowed[] = "method not allowed\n";
 	static char oom[] = "out of memory\n";
 
+	/* The one check for every path (alert pages included) but /healthz,
+	 * which says only "ok", for probes. */
+	if (strcmp(url, "/healthz") != 0) {
+		enum guard_verdict v = guard_http_check(h->guard, conn);
+		if (v != GUARD_OK) {
+			atomic_fetch_add(&h->unauthorized, 1);
+			return guard_http_refuse(conn, v);
+		}
+	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", notallowed,
 		                 strlen(notallowed), false);
@@ -121,9 +145,11 @@ bad:
 	return -1;
 }
 
-int http_start(struct httpd **out, const char *addr, struct metrics *m, char *err, size_t errlen)
+int http_start(struct httpd **out, const char *addr, struct metrics *m, const struct guard_http *g,
+               char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
+	struct MHD_OptionItem tls[5];
 	struct httpd *h;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 	uint16_t port;
@@ -137,6 +163,8 @@ int http_start(struct httpd **out, const char *addr, struct metrics *m, char *er
 		return -1;
 	}
 	h->m = m;
+	h->guard = g;
+	flags |= guard_http_mhd_options(g, tls, 5);
 	if (ss.ss_family == AF_INET6) {
 		flags |= MHD_USE_IPv6;
 		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -145,12 +173,17 @@ int http_start(struct httpd **out, const char *addr, struct metrics *m, char *er
 	}
 	h->d = MHD_start_daemon(flags, port, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR,
 	                        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	                        MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_ARRAY, tls,
+	                        MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "--http %s: cannot listen (address in use?)", addr);
+		snprintf(err, errlen, "--http %s: cannot listen (%s)", addr,
+		         g && g->cert ? "address in use, or --http-tls-cert and --http-tls-key are "
+		                        "not a matching certificate and key?"
+		                      : "address in use?");
 		free(h);
 		return -1;
 	}
+	h->registered = metrics_register(m, write_metrics, h) == 0;
 	*out = h;
 	return 0;
 }
@@ -159,6 +192,8 @@ void http_stop(struct httpd *h)
 {
 	if (!h)
 		return;
+	if (h->registered)
+		metrics_unregister(h->m, write_metrics, h);
 	MHD_stop_daemon(h->d);
 	free(h);
 }

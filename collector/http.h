@@ -1,6 +1,11 @@
 /* http: mlwatchd's small HTTP server (libmicrohttpd, one internal polling
  * thread): GET /metrics renders the metrics registry, GET /healthz answers
- * "ok". Nothing here touches the database. */
+ * "ok". Nothing here touches the database.
+ *
+ * Every path but /healthz passes one check at the handler's entry (guard.h:
+ * bearer token, client certificate); refusals are 401 and counted in
+ * mlwatch_collector_http_unauthorized_total. HTTPS when the guard has a
+ * certificate. */
 #ifndef MLW_HTTP_H
 #define MLW_HTTP_H
 
@@ -8,10 +13,13 @@
 
 struct metrics;
 struct httpd;
+struct guard_http;
 
 /* Parses "HOST:PORT" ("127.0.0.1:7072", "[::1]:7072", ":7072" = all
- * interfaces) and listens. Returns 0, or -1 with err. */
-int http_start(struct httpd **out, const char *addr, struct metrics *m, char *err, size_t errlen);
+ * interfaces) and listens; g (may be NULL: no check) must outlive the
+ * server. Returns 0, or -1 with err. */
+int http_start(struct httpd **out, const char *addr, struct metrics *m, const struct guard_http *g,
+               char *err, size_t errlen);
 void http_stop(struct httpd *h);
 
 #endif

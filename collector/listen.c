@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "ingest.h"
 #include "log.h"
 
@@ -48,8 +49,6 @@ bool listen_url_is_local(const char *url)
 	char host[256];
 	const char *h, *end;
 	size_t n;
-	struct in_addr a4;
-	struct in6_addr a6;
 
 	if (starts_with(url, "ipc://") || starts_with(url, "inproc://"))
 		return true;
@@ -72,13 +71,7 @@ bool listen_url_is_local(const char *url)
 		return false; /* tcp://:7070 means every interface */
 	memcpy(host, h, n);
 	host[n] = '\0';
-	if (strcmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, host, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6);
-	return false;
+	return guard_host_is_local(host);
 }
 
 int listen_check(const struct listen_opts *o, char *err, size_t errlen)

@@ -19,6 +19,7 @@
 #include "collector.h"
 #include "config.h"
 #include "event.h"
+#include "guard.h"
 #include "http.h"
 #include "ingest.h"
 #include "listen.h"
@@ -43,6 +44,45 @@ static bool set(const char *s)
 	return s && *s;
 }
 
+/* Once at start: every address listened on and what protects it; a
+ * warning for each one open to the network without authentication. */
+static void log_listeners(const struct collector_config *cc, const struct listen_opts *lo,
+                          const struct guard_http *hg)
+{
+	const char *u = cc->listen;
+	bool tls = strncmp(u, "tls+tcp://", 10) == 0;
+
+	if (strncmp(u, "ipc://", 6) == 0)
+		log_info("collector", "listening on=%s protection=%sipc-mode-0600", u,
+		         lo->have_token ? "token+" : "");
+	else if (listen_url_is_local(u))
+		log_info("collector", "listening on=%s protection=%s%sloopback", u,
+		         lo->have_token ? "token+" : "", tls ? "tls+" : "");
+	else if (lo->have_token || tls)
+		log_info("collector", "listening on=%s protection=%s%s%s", u,
+		         tls ? (lo->tls_verify_clients ? "tls+client-cert" : "tls") : "",
+		         tls && lo->have_token ? "+" : "", lo->have_token ? "token" : "");
+	else
+		log_warn("collector",
+		         "listening on=%s protection=none (--insecure): anyone who can reach it "
+		         "can send batches",
+		         u);
+	if (!hg)
+		return;
+	const char *scheme = hg->cert ? "https" : "http";
+	if (guard_hostport_is_local(cc->http))
+		log_info("collector", "listening on=%s://%s protection=%s+loopback", scheme,
+		         cc->http, guard_http_describe(hg));
+	else if (guard_http_authenticated(hg))
+		log_info("collector", "listening on=%s://%s protection=%s", scheme, cc->http,
+		         guard_http_describe(hg));
+	else
+		log_warn("collector",
+		         "listening on=%s://%s protection=none (--insecure): anyone who can reach "
+		         "it can read /metrics and the alert pages",
+		         scheme, cc->http);
+}
+
 static int run(struct mlw_config *cfg)
 {
 	const struct collector_config *cc = &cfg->collector;
@@ -51,6 +91,8 @@ static int run(struct mlw_config *cfg)
 	struct listener *lst = NULL;
 	struct analyze *an = NULL;
 	struct httpd *http = NULL;
+	struct guard_http hg = {0};
+	bool http_on = set(cc->http) && strcmp(cc->http, "off") != 0;
 	struct stats_src stats = {0};
 	bool stats_on = false;
 	char err[512];
@@ -81,6 +123,23 @@ static int run(struct mlw_config *cfg)
 	    .workers = (int)cc->workers,
 	};
 	if (listen_check(&lo, err, sizeof(err))) {
+		fprintf(stderr, "mlwatchd: error: %s\n", err);
+		rc = 2;
+		goto out;
+	}
+	/* The same rule for --http (/metrics and every page beside it). */
+	if (http_on && !guard_hostport_is_local(cc->http) && !cc->insecure &&
+	    !set(cc->http_token_file) && !set(cc->http_tls_cert)) {
+		guard_refusal(err, sizeof(err), cc->http, "--http",
+		              "neither a token (--http-token-file) nor TLS (--http-tls-cert and "
+		              "--http-tls-key) is configured",
+		              "readers of /metrics");
+		fprintf(stderr, "mlwatchd: error: %s\n", err);
+		rc = 2;
+		goto out;
+	}
+	if (http_on && guard_http_load(&hg, "--http-", cc->http_token_file, cc->http_tls_cert,
+	                               cc->http_tls_key, cc->http_tls_ca, err, sizeof(err))) {
 		fprintf(stderr, "mlwatchd: error: %s\n", err);
 		rc = 2;
 		goto out;
@@ -130,8 +189,8 @@ static int run(struct mlw_config *cfg)
 	}
 	stats.c = &c;
 	stats.ing = ing;
-	if (set(cc->http) && strcmp(cc->http, "off") != 0) {
-		if (http_start(&http, cc->http, c.metrics, err, sizeof(err))) {
+	if (http_on) {
+		if (http_start(&http, cc->http, c.metrics, &hg, err, sizeof(err))) {
 			log_error("collector", "cannot start msg=\"%s\"", err);
 			goto out;
 		}
@@ -144,6 +203,7 @@ static int run(struct mlw_config *cfg)
 	}
 	stats.lst = lst;
 	stats_on = stats_register(&stats) == 0;
+	log_listeners(cc, &lo, http_on ? &hg : NULL);
 	log_info("collector", "listening listen=%s http=%s db=%s window=%llds", cc->listen,
 	         set(cc->http) ? cc->http : "off", cc->db, (long long)(cc->window_ms / 1000));
 
@@ -160,6 +220,7 @@ out:
 	listen_stop(lst);
 	alerting_stop();
 	http_stop(http);
+	guard_http_free(&hg);
 	analyze_stop(an);
 	ingest_stop(ing);
 	ring_free(c.ring);

@@ -33,6 +33,9 @@ struct agent_config {
 	double sample_rate;
 	char *token_file;
 	char *http_token_file; /* "" = the HTTP input takes requests without a token */
+	char *http_tls_cert, *http_tls_key; /* "" = plain HTTP */
+	char *http_tls_ca;                  /* "" = no client certificates asked */
+	bool insecure; /* listen on non-loopback addresses without authentication */
 	char *agent_id;        /* "" = hostname */
 	char *tls_ca, *tls_cert, *tls_key;
 	char *tls_server_name; /* "" = the collector URL's host */
@@ -57,6 +60,9 @@ struct collector_config {
 	char *tls_ca, *tls_cert, *tls_key;
 	bool tls_verify_clients;
 	bool insecure;
+	char *http_token_file;              /* "" = /metrics without a token */
+	char *http_tls_cert, *http_tls_key; /* "" = plain HTTP */
+	char *http_tls_ca;                  /* "" = no client certificates asked */
 	int64_t window_ms;
 	enum log_level log_level;
 	int64_t retention_raw_ms;

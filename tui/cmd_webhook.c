@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "log.h"
 #include "payload.h"
 #include "text.h"
@@ -341,6 +342,17 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 		fprintf(stderr, "mlwatch: error: --listen: %s\n", err);
 		return 2;
 	}
+	/* The listen rule of the daemons (guard.h): a receiver on the network
+	 * checks signatures, or is told --insecure. */
+	bool local = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+	bool insecure = cli_has(res, "insecure");
+	if (!local && !secret_file && !insecure) {
+		guard_refusal(err, sizeof(err), addr, "--listen",
+		              "no --secret-file is set to check the signature of notifications",
+		              "notifications");
+		fprintf(stderr, "mlwatch: error: %s\n", err);
+		return 2;
+	}
 	if (secret_file && !(l.secret = config_read_secret(secret_file, err, sizeof(err)))) {
 		fprintf(stderr, "mlwatch: error: --secret-file: %s\n", err);
 		return 2;
@@ -363,8 +375,12 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 		rc = 1;
 		goto out;
 	}
-	fprintf(stderr, "mlwatch webhook-listen: listening on http://%s/ signature check %s\n",
-	        addr, l.secret ? "on" : "off (no --secret-file)");
+	fprintf(stderr, "mlwatch webhook-listen: listening on http://%s/ signature check %s%s\n",
+	        addr, l.secret ? "on" : "off (no --secret-file)",
+	        local ? " (loopback)"
+	        : l.secret
+	            ? ""
+	            : " -- warning: --insecure: anyone who can reach it can post notifications");
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	MHD_stop_daemon(d);

@@ -31,7 +31,7 @@ static const char usage[] =
     "  models | models rm NAME\n"
     "  export --model M [--since DUR] --format csv|jsonl\n"
     "  demo [--seconds N]\n"
-    "  webhook-listen --listen HOST:PORT [--secret-file F]\n"
+    "  webhook-listen --listen HOST:PORT [--secret-file F] [--insecure]\n"
     "\n"
     "  --json       machine-readable output (the shapes of mlwatch(1))\n"
     "  --since DUR  how far back (default 1h)\n"
@@ -43,7 +43,8 @@ static const struct cli_flag flags[] = {
     {"json", false},       {"model", true},        {"since", true},   {"feature", true},
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
-    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {NULL, false},
+    {"secret-file", true}, {"bench-frames", true}, {"strict", false},      {"insecure", false},
+    {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
@@ -87,8 +88,9 @@ static const struct {
 	 "  Sampled raw events, oldest first. --json is the same as --format jsonl (and\n"
 	 "  refused with --format csv).\n"},
 	{"webhook-listen", cmd_webhook_listen,
-	 "Usage: mlwatch webhook-listen --listen HOST:PORT [--secret-file F] [--json]\n"
-	 "  Prints (and verifies) the notifications mlwatchd sends.\n"},
+	 "Usage: mlwatch webhook-listen --listen HOST:PORT [--secret-file F] [--insecure] [--json]\n"
+	 "  Prints (and verifies) the notifications mlwatchd sends. A non-loopback\n"
+	 "  address needs --secret-file (signatures are checked) or --insecure.\n"},
 	{"demo", cmd_demo,
 	 "Usage: mlwatch demo [--seconds N]\n"
 	 "  Runs mlwatchd, an agent and a simulated model in a temporary directory and\n"

@@ -24,6 +24,7 @@ Which input to use:
 As a command, it sends synthetic fraud-model events (a smoke test for a new deployment):
 
     mlwatch_client.py --http http://127.0.0.1:7071 --count 1000 --labels 0.5
+    mlwatch_client.py --http https://agent.example:7071 --cacert ca.pem --token-file tok
     mlwatch_client.py --udp 127.0.0.1:7073 --count 1000
     mlwatch_client.py --unix /run/mlwatch-agent/events.sock --count 1000
 
@@ -38,6 +39,7 @@ import math
 import os
 import random
 import socket
+import ssl
 import sys
 import time
 import urllib.error
@@ -69,10 +71,15 @@ class HttpClient(object):
               http_token_file (401 otherwise); an authenticating proxy in front of the agent
               can use it too.
     retries:  how often to retry on 503 (agent overloaded; Retry-After honoured) or on a
-              connection error. 400/413/401 are never retried: they would fail again.
+              connection error. 400/413/401 and certificate errors are never retried: they
+              would fail again.
+    cafile:   for an https:// agent (http_tls_cert): the CA that signed its certificate
+              (default: the system's CAs). The certificate must name the host of base_url.
+    certfile, keyfile: a client certificate (PEM) when the agent asks for one (http_tls_ca).
     """
 
-    def __init__(self, base_url="http://127.0.0.1:7071", token=None, timeout=5.0, retries=3):
+    def __init__(self, base_url="http://127.0.0.1:7071", token=None, timeout=5.0, retries=3,
+                 cafile=None, certfile=None, keyfile=None):
         url = base_url.rstrip("/")
         for suffix in ("/v1/events", "/v1/labels"):
             if url.endswith(suffix):
@@ -81,6 +88,13 @@ class HttpClient(object):
         self.token = token
         self.timeout = timeout
         self.retries = retries
+        self.context = None
+        if url.startswith("https://"):
+            self.context = ssl.create_default_context(cafile=cafile)
+            if certfile:
+                self.context.load_cert_chain(certfile, keyfile)
+        elif cafile or certfile:
+            raise ValueError("cafile/certfile need an https:// URL, got %r" % base_url)
 
     def send_events(self, events, ndjson=False):
         """Sends a list of event dicts in one request. Returns the agent's answer,
@@ -94,7 +108,8 @@ class HttpClient(object):
     def healthy(self):
         """True when GET /healthz answers 200."""
         try:
-            with urllib.request.urlopen(self.base_url + "/healthz", timeout=self.timeout) as r:
+            with urllib.request.urlopen(self.base_url + "/healthz", timeout=self.timeout,
+                                        context=self.context) as r:
                 return r.status == 200
         except (OSError, ValueError):
             return False
@@ -114,15 +129,16 @@ class HttpClient(object):
             req = urllib.request.Request(self.base_url + path, data=body, headers=headers,
                                          method="POST")
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                with urllib.request.urlopen(req, timeout=self.timeout,
+                                            context=self.context) as r:
                     return _json_or_text(r.read())
             except urllib.error.HTTPError as e:
                 answer = _json_or_text(e.read())
                 if e.code != 503 or attempt >= self.retries:
                     raise AgentError(e.code, answer)
                 delay = _retry_after(e.headers.get("Retry-After"), attempt)
-            except (urllib.error.URLError, OSError):
-                if attempt >= self.retries:
+            except (urllib.error.URLError, OSError) as e:
+                if attempt >= self.retries or isinstance(getattr(e, "reason", e), ssl.SSLError):
                     raise
                 delay = min(0.2 * (2 ** attempt), 5.0)
             attempt += 1
@@ -280,6 +296,10 @@ def main(argv=None):
                     help="events per second (default 0: as fast as possible)")
     ap.add_argument("--token-file", metavar="FILE",
                     help="file whose first line is the bearer token (the agent's http_token_file)")
+    ap.add_argument("--cacert", metavar="FILE",
+                    help="for an https:// agent: the CA that signed its certificate")
+    ap.add_argument("--cert", metavar="FILE", help="client certificate (PEM) for an https:// agent")
+    ap.add_argument("--key", metavar="FILE", help="the client certificate's key (PEM)")
     ap.add_argument("--seed", type=int, help="random seed, for repeatable traffic")
     args = ap.parse_args(argv)
 
@@ -315,7 +335,11 @@ def main(argv=None):
                     time.sleep(ahead)
 
     if args.http:
-        client = HttpClient(args.http, token=token)
+        try:
+            client = HttpClient(args.http, token=token, cafile=args.cacert, certfile=args.cert,
+                                keyfile=args.key)
+        except (OSError, ValueError) as e:
+            ap.error(str(e))
         pairs = synthetic_events(args.model, args.count, rng)
         res = {"sent": 0, "accepted": 0, "sampled": 0}
 

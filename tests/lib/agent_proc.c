@@ -83,14 +83,22 @@ void ap_cleanup(struct agent_proc *a)
 
 double ap_metric(struct agent_proc *a, const char *name, const char *labels)
 {
-	char url[128];
+	return ap_metric_token(a, name, labels, NULL);
+}
+
+double ap_metric_token(struct agent_proc *a, const char *name, const char *labels,
+                       const char *token)
+{
+	char url[128], auth[300];
+	const char *hs[] = {auth, NULL};
 	struct h_http r;
 	double sum = 0;
 	bool found = false;
 	size_t nl = strlen(name);
 
 	snprintf(url, sizeof(url), "%s/metrics", a->http);
-	if (h_http("GET", url, NULL, 0, NULL, false, &r) != 0 || r.status != 200) {
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+	if (h_http("GET", url, NULL, 0, token ? hs : NULL, false, &r) != 0 || r.status != 200) {
 		h_http_free(&r);
 		return -1;
 	}

@@ -31,6 +31,9 @@ void ap_cleanup(struct agent_proc *a);
 /* Sum of every series of metric name in GET /metrics (-1 on failure);
  * with a label filter like reason="malformed" only the matching series. */
 double ap_metric(struct agent_proc *a, const char *name, const char *labels);
+/* The same with "Authorization: Bearer token" (an agent with --http-token-file). */
+double ap_metric_token(struct agent_proc *a, const char *name, const char *labels,
+                       const char *token);
 /* POST body to path; status, or -1 when no response. Response body into
  * *resp when resp != NULL (caller frees). */
 long ap_post(struct agent_proc *a, const char *path, const char *body, size_t len,
