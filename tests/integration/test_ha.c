@@ -1,0 +1,246 @@
+/* One mlwatchd per store (issue 13, finding 1 and acceptance 2), and the
+ * start-up refusals that must leave nothing behind (finding 16):
+ *   - a second mlwatchd on the same database refuses with the holder's pid;
+ *   - with --standby it waits, and when the first is killed with -9 while an
+ *     alert is pending it takes over within 2 s and the breach reaches a real
+ *     receiver exactly once (the takeover time is printed);
+ *   - a busy port leaves no database file;
+ *   - an [alert] without receivers is warned about. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "collector_proc.h"
+#include "harness.h"
+#include "http_sink.h"
+#include "wire_client.h"
+
+/* Per-second summaries of 10 slow requests (p99 about 480 ms) every 100 ms
+ * to url, reconnecting whenever the collector goes away. */
+struct slow_traffic {
+	pthread_t th;
+	char url[600];
+	atomic_bool stop;
+	atomic_uint_fast64_t sent;
+};
+
+static void *slow_main(void *arg)
+{
+	struct slow_traffic *t = arg;
+	struct wc_client *cl = NULL;
+	uint64_t seq = 0;
+	char err[256];
+
+	while (!atomic_load(&t->stop)) {
+		if (!cl && wc_open(&cl, t->url, NULL, 1.0, err, sizeof(err)) != 0)
+			cl = NULL;
+		if (cl) {
+			struct wc_batch wb;
+			struct wire_reply r;
+			double lat[10];
+			uint8_t *buf = NULL;
+			size_t len;
+			for (int i = 0; i < 10; i++)
+				lat[i] = 300.0 + 20.0 * i;
+			wc_batch_init(&wb, "ha-test", ++seq, NULL);
+			wc_batch_summary(&wb, "fraud", (int64_t)clock_now(), 10, 0, 0, lat, 10);
+			if (wc_batch_encode(&wb, &buf, &len) == 0 &&
+			    wc_request(cl, buf, len, &r, err, sizeof(err)) == 0 && r.status == WIRE_OK)
+				atomic_fetch_add(&t->sent, 1);
+			free(buf);
+			wc_batch_free(&wb);
+		}
+		h_sleep(0.1);
+	}
+	wc_close(cl);
+	return NULL;
+}
+
+static char *write_conf(struct cproc *c, const char *body)
+{
+	char *path;
+	cr_assert(asprintf(&path, "%s/mlwatch.conf", c->dir) > 0);
+	cr_assert_eq(h_write_file(path, body, strlen(body)), 0);
+	return path;
+}
+
+static bool wait_sql(const char *db, const char *sql, int64_t want, double timeout_s)
+{
+	double end = h_now() + timeout_s * cproc_slow();
+	while (h_now() < end) {
+		if (db_int(db, sql) >= want)
+			return true;
+		h_sleep(0.02);
+	}
+	return false;
+}
+
+static size_t count_firing(struct http_sink *s)
+{
+	size_t n = 0, total = sink_count(s);
+	for (size_t i = 0; i < total; i++)
+		if (strstr(sink_request(s, i)->body, "\"status\":\"firing\""))
+			n++;
+	return n;
+}
+
+Test(ha, second_refuses_standby_takes_over_after_kill9_and_pages_once)
+{
+	struct cproc c, other, standby;
+	struct slow_traffic t = {0};
+	struct http_sink *s = sink_start(0);
+	char *u = sink_url(s, "/"), conf[1024], want[700], http[64];
+
+	cproc_init(&c, "ha");
+	snprintf(conf, sizeof(conf),
+	         "[alert slow]\nmodel = fraud\nexpr = p99_latency_ms > 250 over 10s\nfor = 4s\n"
+	         "severity = page\nreceivers = hook\n"
+	         "[receiver hook]\ntype = webhook\nurl = %s\n",
+	         u);
+	char *cf = write_conf(&c, conf);
+	const char *extra[] = {"--config", cf, NULL};
+	cr_assert_eq(cproc_start(&c, extra), 0, "see %s", c.log);
+
+	/* A second one, on other ports: refused, naming the holder. */
+	other = c;
+	snprintf(other.log, sizeof(other.log), "%s/second.log", c.dir);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", h_free_port());
+	char listen2[64];
+	snprintf(listen2, sizeof(listen2), "tcp://127.0.0.1:%d", h_free_port());
+	const char *second[] = {"--db", c.db, "--listen", listen2, "--http", http,
+	                        "--config", cf, NULL};
+	cr_assert_neq(cproc_run(&other, second, 10), 0, "a second mlwatchd must refuse");
+	snprintf(want, sizeof(want), "mlwatchd: error: %s is in use by mlwatchd pid %ld\n", c.db,
+	         (long)c.p.pid);
+	char *out = h_read_file(other.log, NULL);
+	cr_assert(out && strcmp(out, want) == 0, "got '%s', want '%s'", out ? out : "", want);
+	free(out);
+
+	/* The standby, on the same ports as the first (it binds them only when
+	 * it takes over). */
+	standby = c;
+	snprintf(standby.log, sizeof(standby.log), "%s/standby.log", c.dir);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", c.http_port);
+	const char *sargv[] = {"--db",   c.db, "--listen", c.url,       "--http",
+	                       http,     "--config", cf, "--standby", NULL};
+	{
+		char *argv[16];
+		int n = 0;
+		argv[n++] = h_bin("mlwatchd");
+		for (int i = 0; sargv[i]; i++)
+			argv[n++] = (char *)sargv[i];
+		argv[n] = NULL;
+		cr_assert_eq(h_spawn(&standby.p, argv, standby.log, NULL), 0);
+		free(argv[0]);
+	}
+	standby.running = true;
+	cr_assert(h_wait_log(standby.log, "waiting to take over", 10 * cproc_slow()), "see %s",
+	          standby.log);
+
+	/* A breach: pending (for = 4s), then the leader dies. */
+	snprintf(t.url, sizeof(t.url), "%s", c.url);
+	cr_assert_eq(pthread_create(&t.th, NULL, slow_main, &t), 0);
+	cr_assert(wait_sql(c.db, "SELECT count(*) FROM alerts WHERE state = 'pending'", 1, 10),
+	          "the alert is pending; see %s", c.log);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 0);
+	double killed = h_now();
+	cr_assert_eq(cproc_stop(&c, SIGKILL), 128 + SIGKILL);
+	cr_assert(h_wait_log(standby.log, " listening ", 2.0 * cproc_slow()),
+	          "the standby took over within 2 s; see %s", standby.log);
+	double takeover = h_now() - killed;
+	fprintf(stderr, "ha: takeover %.3f s after kill -9\n", takeover);
+	cr_assert(takeover < 2.0 * cproc_slow(), "takeover took %.3f s", takeover);
+
+	/* The pending alert fires from the stored ActiveAt, exactly once. */
+	cr_assert(sink_wait(s, 1, 10 * cproc_slow()), "the breach was delivered; see %s",
+	          standby.log);
+	uint64_t sent_then = atomic_load(&t.sent);
+	h_sleep(2.0);
+	cr_assert(atomic_load(&t.sent) > sent_then, "agents' traffic reaches the new leader");
+	cr_assert_eq(count_firing(s), 1, "delivered exactly once");
+	cr_assert_eq(sink_count(s), 1);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts"), 1, "one alert record");
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM outbox WHERE kind = 'firing'"), 1);
+
+	atomic_store(&t.stop, true);
+	pthread_join(t.th, NULL);
+	cr_assert_eq(cproc_stop(&standby, SIGTERM), 0);
+	sink_stop(s);
+	cproc_cleanup(&c);
+	free(u), free(cf);
+}
+
+Test(ha, standby_stops_cleanly_on_sigterm_while_waiting)
+{
+	struct cproc c, standby;
+	char http[64];
+
+	cproc_init(&c, "ha-term");
+	cr_assert_eq(cproc_start(&c, NULL), 0, "see %s", c.log);
+	standby = c;
+	snprintf(standby.log, sizeof(standby.log), "%s/standby.log", c.dir);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", c.http_port);
+	char *argv[] = {h_bin("mlwatchd"), "--db", c.db, "--listen", c.url, "--http", http,
+	                "--standby", NULL};
+	cr_assert_eq(h_spawn(&standby.p, argv, standby.log, NULL), 0);
+	free(argv[0]);
+	standby.running = true;
+	cr_assert(h_wait_log(standby.log, "waiting to take over", 10 * cproc_slow()));
+	cr_assert_eq(cproc_stop(&standby, SIGTERM), 0);
+	cr_assert(h_wait_log(standby.log, "stopped while on standby", 1));
+	cr_assert(h_alive(&c.p), "the leader is untouched");
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+}
+
+/* A socket bound to a free port of 127.0.0.1, listening; its port in *port. */
+static int busy_port(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(fd, 1), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+Test(ha, busy_port_leaves_no_database)
+{
+	struct cproc c;
+	char http[64], listen_url[64];
+	int port, fd = busy_port(&port);
+
+	cproc_init(&c, "ha-busy");
+	/* The HTTP port busy. */
+	snprintf(http, sizeof(http), "127.0.0.1:%d", port);
+	const char *a1[] = {"--db", c.db, "--listen", c.url, "--http", http, NULL};
+	cr_assert_neq(cproc_run(&c, a1, 10), 0);
+	cr_assert_neq(access(c.db, F_OK), 0, "no database after a refused start");
+	/* The agents' port busy. */
+	snprintf(listen_url, sizeof(listen_url), "tcp://127.0.0.1:%d", port);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", c.http_port);
+	const char *a2[] = {"--db", c.db, "--listen", listen_url, "--http", http, NULL};
+	cr_assert_neq(cproc_run(&c, a2, 10), 0);
+	cr_assert(h_wait_log(c.log, "Address in use", 1), "see %s", c.log);
+	cr_assert_neq(access(c.db, F_OK), 0, "no database after a refused start");
+	char lock[600];
+	snprintf(lock, sizeof(lock), "%s.lock", c.db);
+	cr_assert_neq(access(lock, F_OK), 0, "no lock file either");
+	close(fd);
+	cproc_cleanup(&c);
+}
