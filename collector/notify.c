@@ -233,12 +233,16 @@ static CURLcode post(struct rx *r, CURL *c, const char *body, struct response *r
 		goto out;
 	h = t;
 	if (r->secret) {
-		payload_sign(r->secret, body, strlen(body), sig);
-		snprintf(line, sizeof(line), "X-Mlwatch-Signature-256: sha256=%s", sig);
+		/* Signed per attempt: a retry hours later carries a fresh
+		 * timestamp that receivers' replay window accepts. No body-only
+		 * signature: a receiver checking it would accept replays. */
+		long long ts = (long long)clock_now();
+		payload_sign(r->secret, ts, body, strlen(body), sig);
+		snprintf(line, sizeof(line), "X-Mlwatch-Signature: t=%lld,v1=%s", ts, sig);
 		if (!(t = curl_slist_append(h, line)))
 			goto out;
 		h = t;
-		snprintf(line, sizeof(line), "X-Mlwatch-Timestamp: %lld", (long long)clock_now());
+		snprintf(line, sizeof(line), "X-Mlwatch-Timestamp: %lld", ts);
 		if (!(t = curl_slist_append(h, line)))
 			goto out;
 		h = t;

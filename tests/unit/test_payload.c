@@ -268,9 +268,12 @@ Test(payload, signature_matches_openssl)
 	char *dir = h_tmpdir("payload"), *path;
 	FILE *p;
 
-	payload_sign("s3cret", body, strlen(body), sig);
+	/* What a receiver verifies: HMAC over "timestamp.body". */
+	char signed_text[128];
+	payload_sign("s3cret", 1764000000, body, strlen(body), sig);
+	snprintf(signed_text, sizeof(signed_text), "1764000000.%s", body);
 	cr_assert(asprintf(&path, "%s/body", dir) > 0);
-	cr_assert_eq(h_write_file(path, body, strlen(body)), 0);
+	cr_assert_eq(h_write_file(path, signed_text, strlen(signed_text)), 0);
 	snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -hmac s3cret -r %s", path);
 	p = popen(cmd, "r");
 	cr_assert(p);
@@ -280,7 +283,11 @@ Test(payload, signature_matches_openssl)
 
 	/* The same secret over a tampered body gives another digest. */
 	char sig2[65];
-	payload_sign("s3cret", "{\"version\":\"4\",\"status\":\"resolved\"}", 35, sig2);
+	payload_sign("s3cret", 1764000000, "{\"version\":\"4\",\"status\":\"resolved\"}", 35,
+	             sig2);
+	cr_assert_str_neq(sig, sig2);
+	/* So does the same body at another time. */
+	payload_sign("s3cret", 1764000001, body, strlen(body), sig2);
 	cr_assert_str_neq(sig, sig2);
 	h_rmtree(dir);
 	free(dir);
