@@ -332,7 +332,7 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 		if (e == value || *e || errno || !isfinite(v) || v < o->min || v > o->max ||
 		    (o->min_open && v == o->min)) {
 			snprintf(err, errlen,
-			         "bad value '%s' for '%s' (expected a number in %c%g, %g]", value,
+			         "bad value '%s' for '%s' (expected a number in %c%g, %g])", value,
 			         o->key, o->min_open ? '(' : '[', o->min, o->max);
 			return -1;
 		}

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -326,7 +328,7 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	struct MHD_Daemon *d = NULL;
 	char err[512];
 	sigset_t sigs;
-	int sig, rc = 2;
+	int sig, rc = 2, fd = -1, one = 1;
 
 	(void)cfg;
 	if (res->n_args > 1) {
@@ -353,17 +355,28 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	                     on_request, &l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
-	if (!d) {
+	/* Bound here rather than by MHD, which on a busy port prints its own
+	 * "Failed to bind to port 0" (its view of the SOCK_ADDR option) and
+	 * loses errno: one clear error instead. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 64) != 0) {
 		fprintf(stderr, "mlwatch: error: --listen: cannot listen on %s: %s\n", addr,
 		        strerror(errno));
 		rc = 1;
 		goto out;
 	}
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	                     on_request, &l, MHD_OPTION_LISTEN_SOCKET, fd,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "mlwatch: error: --listen: cannot serve on %s\n", addr);
+		rc = 1;
+		goto out;
+	}
+	fd = -1; /* MHD's now: MHD_stop_daemon closes it */
 	fprintf(stderr, "mlwatch webhook-listen: listening on http://%s/ signature check %s\n",
 	        addr, l.secret ? "on" : "off (no --secret-file)");
 	while (sigwait(&sigs, &sig) != 0)
@@ -372,6 +385,8 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	fprintf(stderr, "mlwatch webhook-listen: stopped after %lu alert(s)\n", l.received);
 	rc = 0;
 out:
+	if (fd >= 0)
+		close(fd);
 	pthread_mutex_destroy(&l.mu);
 	if (l.secret) {
 		memset(l.secret, 0, strlen(l.secret));
