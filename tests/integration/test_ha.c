@@ -5,7 +5,9 @@
  *     alert is pending it takes over within 2 s and the breach reaches a real
  *     receiver exactly once (the takeover time is printed);
  *   - a busy port leaves no database file;
- *   - an [alert] without receivers is warned about. */
+ *   - an [alert] without receivers is warned about;
+ *   - a repeated (model, id) is stored once and counted (finding 13);
+ *   - webhook-listen on a busy port prints one clear error (finding 16). */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
@@ -243,4 +245,118 @@ Test(ha, busy_port_leaves_no_database)
 	cr_assert_neq(access(lock, F_OK), 0, "no lock file either");
 	close(fd);
 	cproc_cleanup(&c);
+}
+
+/* Sends one batch (seq) with the events "dup" at ts and ts+1 of model
+ * fraud, and a late label for it in a second batch. */
+static void send_dups(const char *url)
+{
+	struct wc_client *cl = NULL;
+	char err[256];
+	double now = clock_now();
+
+	cr_assert_eq(wc_open(&cl, url, NULL, 5.0, err, sizeof(err)), 0, "%s", err);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		struct wc_batch wb;
+		struct wire_reply r;
+		uint8_t *buf = NULL;
+		size_t len;
+		wc_batch_init(&wb, "dup-test", seq, NULL);
+		if (seq == 1) {
+			cr_assert_eq(wc_batch_event(&wb, "fraud", "dup", now, 5, false, NULL, 0,
+			                            wc_str("fraud"), 0.9, wc_none()),
+			             0);
+			cr_assert_eq(wc_batch_event(&wb, "fraud", "dup", now + 1, 6, false, NULL, 0,
+			                            wc_str("legit"), 0.2, wc_none()),
+			             0);
+			cr_assert_eq(wc_batch_event(&wb, "fraud", "other", now, 7, false, NULL, 0,
+			                            wc_str("legit"), 0.1, wc_none()),
+			             0);
+		} else if (seq == 2) {
+			/* A resend of the event under a new batch: still the same id. */
+			cr_assert_eq(wc_batch_event(&wb, "fraud", "dup", now + 2, 8, false, NULL, 0,
+			                            wc_str("legit"), 0.3, wc_none()),
+			             0);
+		} else {
+			cr_assert_eq(wc_batch_label(&wb, "fraud", "dup", wc_str("fraud"), now + 3), 0);
+		}
+		cr_assert_eq(wc_batch_encode(&wb, &buf, &len), 0);
+		cr_assert_eq(wc_request(cl, buf, len, &r, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(r.status, WIRE_OK);
+		free(buf);
+		wc_batch_free(&wb);
+	}
+	wc_close(cl);
+}
+
+Test(ha, repeated_model_id_is_kept_once_and_counted)
+{
+	struct cproc c;
+	long status = 0;
+
+	cproc_init(&c, "dup-id");
+	cr_assert_eq(cproc_start(&c, NULL), 0, "see %s", c.log);
+	send_dups(c.url);
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id = 'dup'"), 1,
+	             "kept once");
+	char pred[64];
+	cr_assert_eq(db_text(c.db, "SELECT pred_str FROM events WHERE req_id = 'dup'", pred,
+	                     sizeof(pred)),
+	             0);
+	cr_assert_str_eq(pred, "fraud", "the first is kept");
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id = 'dup' AND "
+	                          "label_str = 'fraud'"),
+	             1, "the label joins one event");
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id = 'other'"), 1);
+	char murl[128];
+	snprintf(murl, sizeof(murl), "%smetrics", c.http);
+	char *page = http_get(murl, &status);
+	cr_assert(page && status == 200);
+	cr_assert_eq(metrics_value(page, "mlwatch_collector_duplicate_events_total"), 2, "%s",
+	             page);
+	cr_assert_eq(metrics_value(page, "mlwatch_collector_events_total"), 2);
+	free(page);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+}
+
+Test(ha, alert_without_receivers_is_warned_about)
+{
+	struct cproc c;
+
+	cproc_init(&c, "no-rx");
+	char *cf = write_conf(&c, "[alert lonely]\nmodel = fraud\nexpr = rps > 1 over 2s\n");
+	const char *extra[] = {"--config", cf, NULL};
+	cr_assert_eq(cproc_start(&c, extra), 0, "see %s", c.log);
+	cr_assert(h_wait_log(c.log, "rule has no receivers, it will notify nobody rule=lonely", 5),
+	          "see %s", c.log);
+	cr_assert(h_wait_log(c.log, "line=1", 1));
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+	free(cf);
+}
+
+Test(ha, webhook_listen_on_a_busy_port_says_so_once)
+{
+	int port, fd = busy_port(&port);
+	char *dir = h_tmpdir("wl-busy"), log[600], addr[64];
+	char *mlwatch = h_bin("mlwatch");
+	struct h_proc p;
+
+	snprintf(log, sizeof(log), "%s/out.log", dir);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	char *argv[] = {mlwatch, "webhook-listen", "--listen", addr, NULL};
+	cr_assert_eq(h_spawn(&p, argv, log, NULL), 0);
+	double end = h_now() + 10 * cproc_slow();
+	while (h_alive(&p) && h_now() < end)
+		h_sleep(0.02);
+	cr_assert(!h_alive(&p), "it exits");
+	char *out = h_read_file(log, NULL), want[200];
+	snprintf(want, sizeof(want),
+	         "mlwatch: error: --listen: cannot listen on %s: Address already in use\n", addr);
+	cr_assert(out && strcmp(out, want) == 0, "got '%s'", out ? out : "");
+	free(out);
+	close(fd);
+	h_rmtree(dir);
+	free(dir), free(mlwatch);
 }
