@@ -181,6 +181,7 @@ static int run(struct mlw_config *cfg, bool standby)
 			log_error("collector", "cannot start msg=\"%s\"", err);
 			goto out;
 		}
+		http_serve_alerts(http, cfg, cc->db);
 	}
 	struct ingest_opts io = {
 	    .window_s = cc->window_ms / 1000,

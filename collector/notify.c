@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert_page.h"
 #include "clock.h"
 #include "log.h"
 #include "payload.h"
@@ -590,7 +591,12 @@ int notify_start(struct notifier **out, const struct mlw_config *cfg, const char
 	pthread_condattr_destroy(&ca);
 	atomic_init(&nf->stop, false);
 	nf->db_path = strdup(db_path);
-	nf->external_url = strdup(cfg->collector.external_url ? cfg->collector.external_url : "");
+	/* Links point at mlwatchd --http's /alerts page unless external_url
+	 * names another base (a proxy), as mlwatch.conf(5) says. */
+	if (cfg->collector.external_url && *cfg->collector.external_url)
+		nf->external_url = strdup(cfg->collector.external_url);
+	else
+		nf->external_url = alert_page_default_base(cfg->collector.http);
 	nf->rx = calloc(cfg->n_receivers ? cfg->n_receivers : 1, sizeof(*nf->rx));
 	if (!nf->db_path || !nf->external_url || !nf->rx) {
 		snprintf(err, errlen, "out of memory");

@@ -9,6 +9,7 @@
  *   - a repeated (model, id) is stored once and counted (finding 13);
  *   - webhook-listen on a busy port prints one clear error (finding 16). */
 #include <criterion/criterion.h>
+#include <cJSON.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -359,4 +360,89 @@ Test(ha, webhook_listen_on_a_busy_port_says_so_once)
 	close(fd);
 	h_rmtree(dir);
 	free(dir), free(mlwatch);
+}
+
+/* The link of a delivered notification, without external_url. */
+static char *generator_url(const struct sink_request *r)
+{
+	cJSON *root = cJSON_Parse(r->body), *a0;
+	char *u = NULL;
+	cr_assert(root, "body: %s", r->body);
+	a0 = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "alerts"), 0);
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(a0, "generatorURL")));
+	u = strdup(cJSON_GetObjectItem(a0, "generatorURL")->valuestring);
+	cJSON_Delete(root);
+	return u;
+}
+
+Test(ha, notification_links_lead_to_the_alert_page)
+{
+	struct cproc c;
+	struct slow_traffic t = {0};
+	struct http_sink *s = sink_start(0);
+	char *u = sink_url(s, "/"), conf[1024], want[128];
+	long status = 0;
+
+	cproc_init(&c, "links");
+	snprintf(conf, sizeof(conf),
+	         "[alert slow.p99]\nmodel = fraud\nexpr = p99_latency_ms > 250 over 2s\n"
+	         "severity = page\nreceivers = hook\n"
+	         "[receiver hook]\ntype = webhook\nurl = %s\n",
+	         u);
+	char *cf = write_conf(&c, conf);
+	const char *extra[] = {"--config", cf, NULL};
+	cr_assert_eq(cproc_start(&c, extra), 0, "see %s", c.log);
+	snprintf(t.url, sizeof(t.url), "%s", c.url);
+	cr_assert_eq(pthread_create(&t.th, NULL, slow_main, &t), 0);
+	cr_assert(sink_wait(s, 1, 10 * cproc_slow()), "see %s", c.log);
+	atomic_store(&t.stop, true);
+	pthread_join(t.th, NULL);
+
+	/* Without external_url the link is http:// and the --http address, as
+	 * mlwatch.conf(5) says, and it leads somewhere. */
+	char *link = generator_url(sink_request(s, 0));
+	snprintf(want, sizeof(want), "http://127.0.0.1:%d/alerts?rule=slow.p99&model=fraud",
+	         c.http_port);
+	cr_assert_str_eq(link, want);
+	char *page = http_get(link, &status);
+	cr_assert_eq(status, 200, "%s", page ? page : "");
+	cr_assert(strstr(page, "<h1>Alert slow.p99 on fraud</h1>"), "%s", page);
+	cr_assert(strstr(page, "p99_latency_ms &gt; 250 over 2s"), "the rule, escaped: %s", page);
+	cr_assert(strstr(page, "<td>firing</td>"), "the state: %s", page);
+	cr_assert(strstr(page, "<h2>notifications</h2>") && strstr(page, "<td>hook</td>"), "%s",
+	          page);
+	free(page);
+
+	/* The same as JSON. */
+	char jurl[700];
+	snprintf(jurl, sizeof(jurl), "%s&format=json", link);
+	page = http_get(jurl, &status);
+	cr_assert_eq(status, 200);
+	cJSON *doc = cJSON_Parse(page);
+	cr_assert(doc, "%s", page);
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "rule"), "expr")->valuestring,
+	                 "p99_latency_ms > 250 over 2s");
+	cJSON *h0 = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "history"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(h0, "state")->valuestring, "firing");
+	cr_assert(cJSON_GetObjectItem(h0, "value")->valuedouble > 250);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "notifications")), 1);
+	cJSON_Delete(doc);
+	free(page);
+
+	/* The list, and an unknown rule. */
+	snprintf(jurl, sizeof(jurl), "%salerts?format=json", c.http);
+	page = http_get(jurl, &status);
+	cr_assert_eq(status, 200);
+	cr_assert(strstr(page, "\"rule\":\"slow.p99\""), "%s", page);
+	free(page);
+	snprintf(jurl, sizeof(jurl), "%salerts?rule=nope&model=fraud", c.http);
+	page = http_get(jurl, &status);
+	cr_assert_eq(status, 404);
+	cr_assert(page && strstr(page, "no rule 'nope'"), "%s", page ? page : "");
+	free(page);
+
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	sink_stop(s);
+	cproc_cleanup(&c);
+	free(u), free(cf), free(link);
 }
