@@ -174,14 +174,18 @@ static int src_ring(struct alerting *a, const struct rule_expr *e, const char *m
 	if (warming)
 		covered = up < 1 ? 1 : up;
 	if (ring_query(a->c->ring, model, from, to, &rs) != 0 || rs.count == 0) {
+		if (rs.latency)
+			ddsketch_free(rs.latency);
 		/* Nothing since the start: the truth is not known yet. */
 		if (warming)
 			return 1;
-		if (e->metric == METRIC_RPS)
+		/* No traffic is a fact for rps; for a latency or an error rate
+		 * an empty interval says nothing (no data: keep the state). */
+		if (e->metric == METRIC_RPS) {
 			*v = 0;
-		if (rs.latency)
-			ddsketch_free(rs.latency);
-		return 0;
+			return 0;
+		}
+		return 2;
 	}
 	switch (e->metric) {
 	case METRIC_RPS:

@@ -122,7 +122,8 @@ int payload_decode(const char *json, struct notification *n, char *err, size_t e
 		else
 			n->alert_id = isnan(d) ? 0 : (int64_t)d;
 	}
-	if (strcmp(n->kind, "firing") && strcmp(n->kind, "repeat") && strcmp(n->kind, "resolved")) {
+	if (strcmp(n->kind, "firing") && strcmp(n->kind, "repeat") && strcmp(n->kind, "resolved") &&
+	    strcmp(n->kind, "nodata")) {
 		snprintf(err, errlen, "unknown notification kind '%.16s'", n->kind);
 		goto out;
 	}

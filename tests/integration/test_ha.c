@@ -7,7 +7,10 @@
  *   - a busy port leaves no database file;
  *   - an [alert] without receivers is warned about;
  *   - a repeated (model, id) is stored once and counted (finding 13);
- *   - webhook-listen on a busy port prints one clear error (finding 16). */
+ *   - webhook-listen on a busy port prints one clear error (finding 16);
+ *   - notification links lead to the alert page, HTML and JSON (finding 5);
+ *   - traffic stopping marks a firing alert nodata instead of resolving it
+ *     (finding 4). */
 #include <criterion/criterion.h>
 #include <cJSON.h>
 #include <pthread.h>
@@ -445,4 +448,51 @@ Test(ha, notification_links_lead_to_the_alert_page)
 	sink_stop(s);
 	cproc_cleanup(&c);
 	free(u), free(cf), free(link);
+}
+
+/* Finding 4 end to end: the model's traffic stops while its p99 page
+ * fires; the page neither resolves nor sends anything, `mlwatch alerts`
+ * shows it nodata. */
+Test(ha, traffic_stopping_marks_nodata_instead_of_resolving)
+{
+	struct cproc c;
+	struct slow_traffic t = {0};
+	struct http_sink *s = sink_start(0);
+	char *u = sink_url(s, "/"), conf[1024], out[600];
+	char *mlwatch = h_bin("mlwatch");
+
+	cproc_init(&c, "nodata");
+	snprintf(conf, sizeof(conf),
+	         "[alert slow]\nmodel = fraud\nexpr = p99_latency_ms > 250 over 2s\n"
+	         "severity = page\nreceivers = hook\n"
+	         "[receiver hook]\ntype = webhook\nurl = %s\n",
+	         u);
+	char *cf = write_conf(&c, conf);
+	const char *extra[] = {"--config", cf, NULL};
+	cr_assert_eq(cproc_start(&c, extra), 0, "see %s", c.log);
+	snprintf(t.url, sizeof(t.url), "%s", c.url);
+	cr_assert_eq(pthread_create(&t.th, NULL, slow_main, &t), 0);
+	cr_assert(sink_wait(s, 1, 10 * cproc_slow()), "fired; see %s", c.log);
+	atomic_store(&t.stop, true);
+	pthread_join(t.th, NULL);
+
+	cr_assert(wait_sql(c.db, "SELECT count(*) FROM alerts WHERE nodata_since IS NOT NULL", 1,
+	                   10),
+	          "marked nodata once the 2 s interval is empty; see %s", c.log);
+	h_sleep(3.0); /* more than `over`: main resolved here */
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1);
+	cr_assert_eq(sink_count(s), 1, "no resolve sent for an empty interval");
+
+	snprintf(out, sizeof(out), "%s/alerts.json", c.dir);
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "%s alerts --json --db %s > %s 2>&1", mlwatch, c.db, out);
+	cr_assert_eq(system(cmd), 0);
+	char *json = h_read_file(out, NULL);
+	cr_assert(json && strstr(json, "\"nodata\":true") && strstr(json, "\"state\":\"firing\""),
+	          "%s", json ? json : "");
+	free(json);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	sink_stop(s);
+	cproc_cleanup(&c);
+	free(u), free(cf), free(mlwatch);
 }

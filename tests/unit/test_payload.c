@@ -80,6 +80,26 @@ Test(payload, stored_form_round_trips)
 	cr_assert_str_eq(err, "notification has no string 'rule'");
 }
 
+/* A "nodata" notice (notify_nodata) is stored, read back by the notifier and
+ * sent with status firing: the alert has not ended. */
+Test(payload, nodata_notice_decodes_and_is_firing)
+{
+	struct notification n = sample("nodata"), back;
+	char *json, err[256];
+
+	cr_assert_eq(payload_encode(&n, &json), 0);
+	cr_assert_eq(payload_decode(json, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(back.kind, "nodata");
+	char *body = payload_render(RECEIVER_WEBHOOK, &back, &ctx);
+	cJSON *root = cJSON_Parse(body);
+	cr_assert(root, "%s", body);
+	cr_assert_str_eq(str(root, "status"), "firing");
+	cJSON_Delete(root);
+	free(body);
+	payload_free(&back);
+	free(json);
+}
+
 Test(payload, fingerprint_is_stable_and_distinct)
 {
 	char a[17], b[17], c[17];
