@@ -112,6 +112,8 @@ static const char schema_v2[] = "ALTER TABLE alerts ADD COLUMN owed INTEGER NOT 
 static const char schema_v3[] = "ALTER TABLE alerts ADD COLUMN nodata_since REAL;\n";
 
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+               "STORE_SCHEMA_VERSION is the number of the newest migration");
 
 const char *store_schema_sql(void)
 {
