@@ -193,10 +193,19 @@ static int load_row(void *arg, const struct store_alert_row *row)
 	}
 	struct inst *i = lookup(e, r, row->model, row->feature);
 	if (i) {
-		/* Two active rows for one key cannot be made by this engine; keep
-		 * the newer one (rows come oldest first). */
-		log_warn("alerts", "duplicate active alert rows rule=%s model=%s id=%lld",
-		         row->rule, row->model, (long long)i->id);
+		/* Two active rows for one key cannot be made by one engine: two
+		 * collectors wrote this database before it was locked (dblock.h).
+		 * Keep the newer one (rows come oldest first) and resolve the
+		 * older quietly, so that it does not stay firing for ever. */
+		log_warn("alerts", "duplicate active alert rows, resolving the older rule=%s model=%s "
+		         "id=%lld kept=%lld", row->rule, row->model, (long long)i->id,
+		         (long long)row->id);
+		int64_t *o =
+		    grow(lc->orphans, &lc->cap_orphans, lc->n_orphans, sizeof(*o), &e->oom);
+		if (!o)
+			return -1;
+		lc->orphans = o;
+		o[lc->n_orphans++] = i->id;
 	} else if (!(i = insert(e, r, row->model, row->feature))) {
 		e->oom = true;
 		return -1;
@@ -241,7 +250,7 @@ static int load(struct alert_engine *e, double now, char *err, size_t errlen)
 			store_rollback(st);
 			goto dberr;
 		}
-		log_info("alerts", "resolved alerts of rules no longer configured count=%zu",
+		log_info("alerts", "resolved alerts of removed rules or duplicate rows count=%zu",
 		         lc.n_orphans);
 	}
 	rc = 0;

@@ -352,6 +352,37 @@ Test(alert_state, notify_nodata_sends_one_nodata_notice)
 	fx_fini(&x);
 }
 
+/* Issue 13, finding 1: a database that two collectors wrote (before the
+ * store lock) holds two active rows for one alert; the next start keeps the
+ * newer and resolves the older, so no copy stays firing for ever. */
+Test(alert_state, duplicate_active_rows_resolve_the_older_on_start)
+{
+	struct fx x;
+	fx_init(&x, p99_rule);
+	x.fake.value[0] = 300;
+	tick(&x, T0);
+	cr_assert_eq(tick(&x, T0 + 2), 2, "fired");
+	/* The other collector's copy, newer. */
+	cr_assert_eq(sqlite3_exec(x.st.db,
+	                          "INSERT INTO alerts (rule, model, feature, state, severity, "
+	                          "value, threshold, active_at, fired_at, last_notified, "
+	                          "fingerprint, updated) SELECT rule, model, feature, state, "
+	                          "severity, value, threshold, active_at, fired_at, last_notified, "
+	                          "fingerprint, updated FROM alerts",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 2);
+	fx_restart(&x);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1);
+	cr_assert_eq(q(&x, "SELECT state = 'resolved' FROM alerts ORDER BY id LIMIT 1"), 1,
+	             "the older copy");
+	cr_assert_eq(tick(&x, T0 + 3), 0, "no re-page");
+	x.fake.value[0] = 100;
+	cr_assert_eq(tick(&x, T0 + 4), 2, "one resolve per receiver, for the kept one");
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state != 'resolved'"), 0);
+	fx_fini(&x);
+}
+
 Test(alert_state, silence_suppresses_notifications_not_state)
 {
 	struct fx x;
