@@ -10,7 +10,8 @@
  *   - webhook-listen on a busy port prints one clear error (finding 16);
  *   - notification links lead to the alert page, HTML and JSON (finding 5);
  *   - traffic stopping marks a firing alert nodata instead of resolving it
- *     (finding 4). */
+ *     (finding 4);
+ *   - webhook-listen refuses a replayed signature (finding 6). */
 #include <criterion/criterion.h>
 #include <cJSON.h>
 #include <pthread.h>
@@ -19,15 +20,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "collector_proc.h"
 #include "harness.h"
 #include "http_sink.h"
+#include "payload.h"
 #include "wire_client.h"
 
 /* Per-second summaries of 10 slow requests (p99 about 480 ms) every 100 ms
@@ -495,4 +497,55 @@ Test(ha, traffic_stopping_marks_nodata_instead_of_resolving)
 	sink_stop(s);
 	cproc_cleanup(&c);
 	free(u), free(cf), free(mlwatch);
+}
+
+/* Finding 6: webhook-listen verifies "timestamp.body" and refuses a replay
+ * (a genuine request captured and sent again later), as receivers should. */
+Test(ha, webhook_listen_refuses_a_replayed_signature)
+{
+	char *dir = h_tmpdir("wl-replay"), log[600], secret[600], addr[64], url[128];
+	char *mlwatch = h_bin("mlwatch");
+	int port = h_free_port();
+	struct h_proc p;
+	const char *body = "{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":"
+	                   "\"firing\",\"labels\":{\"alertname\":\"r\",\"model\":\"m\"}}]}";
+	char sig[65], h1[160], h2[64];
+	struct h_http r;
+
+	snprintf(log, sizeof(log), "%s/out.log", dir);
+	snprintf(secret, sizeof(secret), "%s/s", dir);
+	cr_assert_eq(h_write_file(secret, "s3cret\n", 7), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	snprintf(url, sizeof(url), "http://%s/", addr);
+	char *argv[] = {mlwatch, "webhook-listen", "--listen", addr, "--secret-file", secret, NULL};
+	cr_assert_eq(h_spawn(&p, argv, log, NULL), 0);
+	cr_assert(h_wait_port(port, 10));
+	for (int k = 0; k < 2; k++) {
+		/* k = 0 signed now, k = 1 the same signed an hour ago (a replay). */
+		long long ts = (long long)clock_now() - (k ? 3600 : 0);
+		payload_sign("s3cret", ts, body, strlen(body), sig);
+		snprintf(h1, sizeof(h1), "X-Mlwatch-Signature: t=%lld,v1=%s", ts, sig);
+		snprintf(h2, sizeof(h2), "X-Mlwatch-Timestamp: %lld", ts);
+		const char *hdrs[] = {h1, h2, "Content-Type: application/json", NULL};
+		cr_assert_eq(h_http("POST", url, body, strlen(body), hdrs, false, &r), 0);
+		cr_assert_eq(r.status, k ? 401 : 200, "k=%d: %ld %s", k, r.status, r.body);
+		if (k)
+			cr_assert_str_eq(r.body, "signature stale\n");
+		h_http_free(&r);
+	}
+	/* A fresh timestamp on the old signature does not verify either. */
+	snprintf(h2, sizeof(h2), "t=%lld,", (long long)clock_now());
+	char forged[200];
+	snprintf(forged, sizeof(forged), "X-Mlwatch-Signature: %sv1=%s", h2, sig);
+	const char *hdrs[] = {forged, NULL};
+	cr_assert_eq(h_http("POST", url, body, strlen(body), hdrs, false, &r), 0);
+	cr_assert_eq(r.status, 401);
+	cr_assert_str_eq(r.body, "signature invalid\n");
+	h_http_free(&r);
+	cr_assert_eq(h_stop(&p, SIGTERM, 5), 0);
+	cr_assert(h_wait_log(log, "signature=valid", 1));
+	cr_assert(h_wait_log(log, "signature=stale", 1));
+	cr_assert(h_wait_log(log, "signature=invalid", 1));
+	h_rmtree(dir);
+	free(dir), free(mlwatch);
 }
