@@ -298,8 +298,7 @@ static int spill(struct forward *f, struct obatch *b)
 			f->spooling = true;
 			f->spool_since = clock_mono();
 			f->ep_batches = f->ep_events = f->ep_replayed = 0;
-			log_warn("forward",
-			         "spooling to disk: the collector is %s url=%s",
+			log_warn("forward", "spooling to disk: the collector is %s url=%s",
 			         forward_connected(f) ? "not keeping up" : "unreachable", f->url);
 		}
 		f->ep_batches++;

@@ -89,7 +89,8 @@ static cJSON *rule_json(const struct alert_config *a)
 	cJSON_AddNumberToObject(o, "for_seconds", (double)a->for_ms / 1000.0);
 	cJSON_AddStringToObject(o, "severity", a->severity ? a->severity : "");
 	cJSON_AddStringToObject(o, "receivers", a->receivers ? a->receivers : "");
-	cJSON_AddNumberToObject(o, "repeat_interval_seconds", (double)a->repeat_interval_ms / 1000.0);
+	cJSON_AddNumberToObject(o, "repeat_interval_seconds",
+	                        (double)a->repeat_interval_ms / 1000.0);
 	return o;
 }
 
@@ -141,14 +142,15 @@ static int build(sqlite3 *db, const struct mlw_config *cfg, const struct alert_p
 		         q->rule);
 		return 404;
 	}
-	snprintf(sql, sizeof(sql),
-	         "SELECT o.id, o.receiver, o.kind, o.status, o.attempts, "
-	         "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', o.created, 'unixepoch') AS created, "
-	         "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', o.delivered_at, 'unixepoch') AS delivered_at, "
-	         "o.last_error FROM outbox o JOIN alerts a ON a.id = o.alert_id "
-	         "WHERE a.rule = ?1 AND (?2 IS NULL OR a.model = ?2) "
-	         "AND (?3 IS NULL OR a.feature = ?3) ORDER BY o.id DESC LIMIT %d",
-	         ROWS_MAX);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT o.id, o.receiver, o.kind, o.status, o.attempts, "
+	    "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', o.created, 'unixepoch') AS created, "
+	    "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', o.delivered_at, 'unixepoch') AS delivered_at, "
+	    "o.last_error FROM outbox o JOIN alerts a ON a.id = o.alert_id "
+	    "WHERE a.rule = ?1 AND (?2 IS NULL OR a.model = ?2) "
+	    "AND (?3 IS NULL OR a.feature = ?3) ORDER BY o.id DESC LIMIT %d",
+	    ROWS_MAX);
 	if (!(sec = rows(db, sql, args, 3, err, errlen)))
 		return 503;
 	cJSON_AddItemToObject(doc, "notifications", sec);
@@ -211,12 +213,23 @@ static void esc(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '<': puts_(b, "&lt;"); break;
-		case '>': puts_(b, "&gt;"); break;
-		case '&': puts_(b, "&amp;"); break;
-		case '"': puts_(b, "&quot;"); break;
-		case '\'': puts_(b, "&#39;"); break;
-		default: put(b, s, 1);
+		case '<':
+			puts_(b, "&lt;");
+			break;
+		case '>':
+			puts_(b, "&gt;");
+			break;
+		case '&':
+			puts_(b, "&amp;");
+			break;
+		case '"':
+			puts_(b, "&quot;");
+			break;
+		case '\'':
+			puts_(b, "&#39;");
+			break;
+		default:
+			put(b, s, 1);
 		}
 	}
 }

@@ -197,9 +197,10 @@ static int load_row(void *arg, const struct store_alert_row *row)
 		 * collectors wrote this database before it was locked (dblock.h).
 		 * Keep the newer one (rows come oldest first) and resolve the
 		 * older quietly, so that it does not stay firing for ever. */
-		log_warn("alerts", "duplicate active alert rows, resolving the older rule=%s model=%s "
-		         "id=%lld kept=%lld", row->rule, row->model, (long long)i->id,
-		         (long long)row->id);
+		log_warn("alerts",
+		         "duplicate active alert rows, resolving the older rule=%s model=%s "
+		         "id=%lld kept=%lld",
+		         row->rule, row->model, (long long)i->id, (long long)row->id);
 		int64_t *o =
 		    grow(lc->orphans, &lc->cap_orphans, lc->n_orphans, sizeof(*o), &e->oom);
 		if (!o)
@@ -674,7 +675,8 @@ static int step(struct alert_engine *e, size_t rule, const char *model, const ch
 		/* Data again: the mark goes, whatever the state machine does. */
 		if (begin(e))
 			return -1;
-		log_info("alerts", "alert has data again rule=%s model=%s%s%s value=%g nodata_for=%.0fs",
+		log_info("alerts",
+		         "alert has data again rule=%s model=%s%s%s value=%g nodata_for=%.0fs",
 		         r->name, model, *feature ? " feature=" : "", feature, value,
 		         now - i->nodata_since);
 		i->nodata_since = NAN;
@@ -742,9 +744,10 @@ static int no_data(struct alert_engine *e, struct inst *i, double now)
 	if (begin(e))
 		return -1;
 	i->nodata_since = now;
-	log_info("alerts", "alert has no data, keeping its state rule=%s model=%s%s%s state=%s "
-	         "last_value=%g", r->name, i->model, i->feature[0] ? " feature=" : "",
-	         i->feature, state, i->value);
+	log_info("alerts",
+	         "alert has no data, keeping its state rule=%s model=%s%s%s state=%s "
+	         "last_value=%g",
+	         r->name, i->model, i->feature[0] ? " feature=" : "", i->feature, state, i->value);
 	render(e, i, &t);
 	char last[512];
 	snprintf(last, sizeof(last), "%.500s", t.summary);

@@ -581,10 +581,11 @@ int alerting_start(struct collector *c)
 	for (size_t i = 0; i < c->cfg->n_alerts; i++) {
 		const struct alert_config *ac = &c->cfg->alerts[i];
 		if (!ac->receivers || !*ac->receivers)
-			log_warn("alerts",
-			         "rule has no receivers, it will notify nobody rule=%s file=%s line=%d "
-			         "hint=\"add receivers = NAME of a [receiver NAME] section\"",
-			         ac->name, c->cfg->path ? c->cfg->path : "-", ac->line);
+			log_warn(
+			    "alerts",
+			    "rule has no receivers, it will notify nobody rule=%s file=%s line=%d "
+			    "hint=\"add receivers = NAME of a [receiver NAME] section\"",
+			    ac->name, c->cfg->path ? c->cfg->path : "-", ac->line);
 	}
 	if (store_open(&a->st, c->db_path, STORE_RW, false, err, sizeof(err)))
 		goto fail;

@@ -47,7 +47,8 @@ int dblock_try(struct dblock *l, const char *db_path, pid_t *holder, char *err, 
 	else if (errno == EEXIST)
 		fd = open(l->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the lock file: %s", l->path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot open the lock file: %s", l->path,
+		         strerror(errno));
 		return -1;
 	}
 	if (fcntl(fd, F_SETLK, &fl) != 0) {

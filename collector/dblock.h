@@ -21,9 +21,9 @@
 #include <sys/types.h>
 
 struct dblock {
-	int fd;         /* -1 while not held */
+	int fd;          /* -1 while not held */
 	char path[4096]; /* DB.lock */
-	bool created;   /* this process created the lock file */
+	bool created;    /* this process created the lock file */
 };
 
 /* Tries once. Returns 0 with the lock held; 1 when another process holds it
@@ -34,8 +34,7 @@ int dblock_try(struct dblock *l, const char *db_path, pid_t *holder, char *err, 
  * keep_going(arg), which returns false to give up (a signal). Returns 0 with
  * the lock held, 1 when keep_going gave up, -1 with err. */
 int dblock_wait(struct dblock *l, const char *db_path, int step_ms,
-                bool (*keep_going)(void *arg, int step_ms), void *arg, char *err,
-                size_t errlen);
+                bool (*keep_going)(void *arg, int step_ms), void *arg, char *err, size_t errlen);
 
 /* Releases the lock (the file stays, see above). remove_file deletes it
  * first, for a start that failed before it created anything else. */

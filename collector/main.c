@@ -50,7 +50,8 @@ static const struct cli_flag extra_flags[] = {{"standby", false}, {NULL, false}}
 static bool standby_keep_going(void *arg, int step_ms)
 {
 	const sigset_t *sigs = arg;
-	struct timespec ts = {.tv_sec = step_ms / 1000, .tv_nsec = (long)(step_ms % 1000) * 1000000L};
+	struct timespec ts = {.tv_sec = step_ms / 1000,
+	                      .tv_nsec = (long)(step_ms % 1000) * 1000000L};
 	int sig = sigtimedwait(sigs, NULL, &ts);
 
 	return sig < 0; /* EAGAIN (timeout) or EINTR: keep waiting */
@@ -137,8 +138,8 @@ static int run(struct mlw_config *cfg, bool standby)
 	int lr = dblock_try(&lock, cc->db, &holder, err, sizeof(err));
 	if (lr == 1 && !standby) {
 		if (holder > 0)
-			fprintf(stderr, "mlwatchd: error: %s is in use by mlwatchd pid %ld\n", cc->db,
-			        (long)holder);
+			fprintf(stderr, "mlwatchd: error: %s is in use by mlwatchd pid %ld\n",
+			        cc->db, (long)holder);
 		else
 			fprintf(stderr, "mlwatchd: error: %s is in use by another mlwatchd\n",
 			        cc->db);
@@ -155,8 +156,8 @@ static int run(struct mlw_config *cfg, bool standby)
 			goto out;
 		}
 		if (lr == 0)
-			log_info("collector", "taking over db=%s previous_pid=%ld waited=%.1fs", cc->db,
-			         (long)holder, clock_now() - t0);
+			log_info("collector", "taking over db=%s previous_pid=%ld waited=%.1fs",
+			         cc->db, (long)holder, clock_now() - t0);
 	}
 	if (lr != 0) {
 		fprintf(stderr, "mlwatchd: error: %s\n", err);
@@ -250,7 +251,8 @@ int main(int argc, char **argv)
 {
 	struct mlw_config cfg;
 	struct cli_result res;
-	int rc = cli_parse("mlwatchd", CONFIG_COLLECTOR, usage, extra_flags, argc, argv, &cfg, &res);
+	int rc =
+	    cli_parse("mlwatchd", CONFIG_COLLECTOR, usage, extra_flags, argc, argv, &cfg, &res);
 
 	if (rc == 0 && res.n_args > 0) {
 		fprintf(stderr, "mlwatchd: error: unexpected argument '%s' (see --help)\n",

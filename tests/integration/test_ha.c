@@ -62,7 +62,8 @@ static void *slow_main(void *arg)
 			wc_batch_init(&wb, "ha-test", ++seq, NULL);
 			wc_batch_summary(&wb, "fraud", (int64_t)clock_now(), 10, 0, 0, lat, 10);
 			if (wc_batch_encode(&wb, &buf, &len) == 0 &&
-			    wc_request(cl, buf, len, &r, err, sizeof(err)) == 0 && r.status == WIRE_OK)
+			    wc_request(cl, buf, len, &r, err, sizeof(err)) == 0 &&
+			    r.status == WIRE_OK)
 				atomic_fetch_add(&t->sent, 1);
 			free(buf);
 			wc_batch_free(&wb);
@@ -124,8 +125,8 @@ Test(ha, second_refuses_standby_takes_over_after_kill9_and_pages_once)
 	snprintf(http, sizeof(http), "127.0.0.1:%d", h_free_port());
 	char listen2[64];
 	snprintf(listen2, sizeof(listen2), "tcp://127.0.0.1:%d", h_free_port());
-	const char *second[] = {"--db", c.db, "--listen", listen2, "--http", http,
-	                        "--config", cf, NULL};
+	const char *second[] = {"--db", c.db,       "--listen", listen2, "--http",
+	                        http,   "--config", cf,         NULL};
 	cr_assert_neq(cproc_run(&other, second, 10), 0, "a second mlwatchd must refuse");
 	snprintf(want, sizeof(want), "mlwatchd: error: %s is in use by mlwatchd pid %ld\n", c.db,
 	         (long)c.p.pid);
@@ -138,8 +139,8 @@ Test(ha, second_refuses_standby_takes_over_after_kill9_and_pages_once)
 	standby = c;
 	snprintf(standby.log, sizeof(standby.log), "%s/standby.log", c.dir);
 	snprintf(http, sizeof(http), "127.0.0.1:%d", c.http_port);
-	const char *sargv[] = {"--db",   c.db, "--listen", c.url,       "--http",
-	                       http,     "--config", cf, "--standby", NULL};
+	const char *sargv[] = {"--db", c.db,       "--listen", c.url,       "--http",
+	                       http,   "--config", cf,         "--standby", NULL};
 	{
 		char *argv[16];
 		int n = 0;
@@ -198,8 +199,8 @@ Test(ha, standby_stops_cleanly_on_sigterm_while_waiting)
 	standby = c;
 	snprintf(standby.log, sizeof(standby.log), "%s/standby.log", c.dir);
 	snprintf(http, sizeof(http), "127.0.0.1:%d", c.http_port);
-	char *argv[] = {h_bin("mlwatchd"), "--db", c.db, "--listen", c.url, "--http", http,
-	                "--standby", NULL};
+	char *argv[] = {h_bin("mlwatchd"), "--db", c.db,        "--listen", c.url,
+	                "--http",          http,   "--standby", NULL};
 	cr_assert_eq(h_spawn(&standby.p, argv, standby.log, NULL), 0);
 	free(argv[0]);
 	standby.running = true;
@@ -284,7 +285,8 @@ static void send_dups(const char *url)
 			                            wc_str("legit"), 0.3, wc_none()),
 			             0);
 		} else {
-			cr_assert_eq(wc_batch_label(&wb, "fraud", "dup", wc_str("fraud"), now + 3), 0);
+			cr_assert_eq(wc_batch_label(&wb, "fraud", "dup", wc_str("fraud"), now + 3),
+			             0);
 		}
 		cr_assert_eq(wc_batch_encode(&wb, &buf, &len), 0);
 		cr_assert_eq(wc_request(cl, buf, len, &r, err, sizeof(err)), 0, "%s", err);
@@ -306,9 +308,9 @@ Test(ha, repeated_model_id_is_kept_once_and_counted)
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id = 'dup'"), 1,
 	             "kept once");
 	char pred[64];
-	cr_assert_eq(db_text(c.db, "SELECT pred_str FROM events WHERE req_id = 'dup'", pred,
-	                     sizeof(pred)),
-	             0);
+	cr_assert_eq(
+	    db_text(c.db, "SELECT pred_str FROM events WHERE req_id = 'dup'", pred, sizeof(pred)),
+	    0);
 	cr_assert_str_eq(pred, "fraud", "the first is kept");
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id = 'dup' AND "
 	                          "label_str = 'fraud'"),
@@ -478,9 +480,9 @@ Test(ha, traffic_stopping_marks_nodata_instead_of_resolving)
 	atomic_store(&t.stop, true);
 	pthread_join(t.th, NULL);
 
-	cr_assert(wait_sql(c.db, "SELECT count(*) FROM alerts WHERE nodata_since IS NOT NULL", 1,
-	                   10),
-	          "marked nodata once the 2 s interval is empty; see %s", c.log);
+	cr_assert(
+	    wait_sql(c.db, "SELECT count(*) FROM alerts WHERE nodata_since IS NOT NULL", 1, 10),
+	    "marked nodata once the 2 s interval is empty; see %s", c.log);
 	h_sleep(3.0); /* more than `over`: main resolved here */
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1);
 	cr_assert_eq(sink_count(s), 1, "no resolve sent for an empty interval");

@@ -303,8 +303,7 @@ Test(payload, signature_matches_openssl)
 
 	/* The same secret over a tampered body gives another digest. */
 	char sig2[65];
-	payload_sign("s3cret", 1764000000, "{\"version\":\"4\",\"status\":\"resolved\"}", 35,
-	             sig2);
+	payload_sign("s3cret", 1764000000, "{\"version\":\"4\",\"status\":\"resolved\"}", 35, sig2);
 	cr_assert_str_neq(sig, sig2);
 	/* So does the same body at another time. */
 	payload_sign("s3cret", 1764000001, body, strlen(body), sig2);
