@@ -56,6 +56,7 @@ struct forward {
 	nng_dialer dialer;
 	nng_tls_config *tls;
 	atomic_int connected;
+	atomic_bool closing; /* our own nng_close: the pipe ending is no loss */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -81,6 +82,14 @@ struct forward {
 	size_t n_safe, cap_safe;
 	struct mark_wait *marks;
 	size_t n_marks, cap_marks;
+
+	/* Forwarder thread only: one spooling episode, from the first batch
+	 * written to disk to the spool being replayed and acknowledged, so
+	 * that an operator sees both ends in the log with counts. */
+	bool spooling;
+	double spool_since;
+	uint64_t ep_batches, ep_events, ep_replayed;
+	int spool_inflight; /* batches read from the spool, not finished */
 };
 
 /* ---- the done watermark and tail marks ------------------------------- */
@@ -256,8 +265,11 @@ static void add_spool_drop(const struct spool_drop *d)
 /* Finishes b for good (freed). */
 static void finish(struct forward *f, struct obatch *b)
 {
-	if (b->from_spool && f->spool)
+	if (b->from_spool && f->spool) {
 		spool_ack(f->spool, &b->pos);
+		f->spool_inflight--;
+		f->ep_replayed++;
+	}
 	mark_safe(f, b);
 	obatch_free(b);
 }
@@ -282,9 +294,32 @@ static int spill(struct forward *f, struct obatch *b)
 	if (rc == 0) {
 		stats_add(ST_EVENTS_SPOOLED, b->n_events);
 		stats_add(ST_BATCHES_SPOOLED, 1);
+		if (!f->spooling) {
+			f->spooling = true;
+			f->spool_since = clock_mono();
+			f->ep_batches = f->ep_events = f->ep_replayed = 0;
+			log_warn("forward", "spooling to disk: the collector is %s url=%s",
+			         forward_connected(f) ? "not keeping up" : "unreachable", f->url);
+		}
+		f->ep_batches++;
+		f->ep_events += b->n_events;
 	}
 	finish(f, b);
 	return 0;
+}
+
+/* Ends a spooling episode once everything written to disk was replayed and
+ * acknowledged (and nothing new is waiting to be written). */
+static void spool_check_caught_up(struct forward *f, double now)
+{
+	if (!f->spooling || !f->spool || f->spool_inflight > 0 || spool_has_unread(f->spool) ||
+	    !forward_connected(f))
+		return;
+	f->spooling = false;
+	log_info("forward",
+	         "caught up: spool replayed to the collector batches_spooled=%" PRIu64
+	         " events_spooled=%" PRIu64 " batches_replayed=%" PRIu64 " spooling_for=%.1fs",
+	         f->ep_batches, f->ep_events, f->ep_replayed, now - f->spool_since);
 }
 
 /* ---- sending --------------------------------------------------------- */
@@ -466,6 +501,7 @@ static struct obatch *next_batch(struct forward *f)
 			b->n_labels = rec.n_labels;
 			b->n_counted = rec.n_counted;
 			b->from_spool = true;
+			f->spool_inflight++;
 			b->pos = rec.pos;
 			b->born = clock_mono();
 			return b;
@@ -595,6 +631,12 @@ static void *thread_main(void *arg)
 {
 	struct forward *f = arg;
 
+	if (f->spool && spool_has_unread(f->spool)) {
+		f->spooling = true;
+		f->spool_since = clock_mono();
+		log_info("forward", "replaying the spool of an earlier run batches=%" PRIu64,
+		         spool_records(f->spool));
+	}
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
 		double now = clock_mono();
@@ -610,6 +652,7 @@ static void *thread_main(void *arg)
 		bool more = spill_old(f, now, f->stopping && !forward_connected(f));
 		secure_stuck(f, now);
 		dispatch(f, now);
+		spool_check_caught_up(f, now);
 		if (f->spool && now - f->last_flush >= 1.0) {
 			spool_flush(f->spool, false);
 			f->last_flush = now;
@@ -645,7 +688,8 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		log_info("forward", "connected to the collector url=%s", f->url);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&f->connected, 1);
-		log_warn("forward", "lost the connection to the collector url=%s", f->url);
+		if (!atomic_load(&f->closing))
+			log_warn("forward", "lost the connection to the collector url=%s", f->url);
 	}
 	stats_set(ST_COLLECTOR_CONNECTED, atomic_load(&f->connected) > 0);
 	pthread_mutex_lock(&f->mu);
@@ -910,8 +954,10 @@ void forward_free(struct forward *f)
 		return;
 	if (f->thread_started)
 		forward_stop(f, 0);
-	if (f->sock_open)
+	if (f->sock_open) {
+		atomic_store(&f->closing, true);
 		nng_close(f->sock);
+	}
 	for (int i = 0; f->slots && i < f->n_slots; i++) {
 		if (f->slots[i].aio) {
 			nng_aio_stop(f->slots[i].aio);

@@ -328,7 +328,7 @@ static enum MHD_Result handle_ingest(struct http_server *h, struct out *c, struc
 	                      (size_t)ag->ac->max_events_per_request, &eb, &err);
 	release_body(h, q);
 	if (rc == -1) {
-		stats_rejected(REJ_MALFORMED, 1);
+		stats_rejected(err.label_only ? REJ_LABEL_ONLY : REJ_MALFORMED, 1);
 		event_error_format(&err, msg, sizeof(msg));
 		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, msg, err.index, err.field, false);
 		goto out;

@@ -14,7 +14,7 @@ static _Atomic uint64_t rejected[REJ_N];
 static const char *const input_names[INPUT_N] = {"http", "kserve", "tail", "dgram"};
 static const char *const reason_names[REJ_N] = {
     "malformed",  "too_large",   "too_many_events", "unauthorized",
-    "overloaded", "connections", "bad_request",
+    "overloaded", "connections", "bad_request",     "label_only",
 };
 
 struct metric {

@@ -22,6 +22,7 @@ enum stat_reason {
 	REJ_OVERLOADED,    /* memory budget used up (503) */
 	REJ_CONNECTIONS,   /* too many connections (503) */
 	REJ_BAD_REQUEST,   /* unknown path, wrong method, missing header */
+	REJ_LABEL_ONLY,    /* a label alone posted as an event (belongs on /v1/labels) */
 	REJ_N
 };
 

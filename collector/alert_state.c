@@ -41,6 +41,7 @@ struct inst {
 	char window[WINDOW_MAX];
 	bool acked, owed;
 	unsigned seen;
+	double nodata_since; /* NAN while its metric has data */
 };
 
 struct obs {
@@ -49,7 +50,8 @@ struct obs {
 	char feature[SA_FEATURE_MAX + 1];
 	double value;
 	char window[WINDOW_MAX];
-	int held; /* 0 value, 1 hold this instance, 2 hold every feature of (rule, model) */
+	int held; /* 0 value, 1 hold this instance, 2 hold every feature of (rule, model),
+	           * 3 no data this interval: hold, and mark the instance nodata */
 };
 
 struct silence {
@@ -130,6 +132,7 @@ static struct inst *insert(struct alert_engine *e, size_t rule, const char *mode
 	i->hash = key_hash(rule, i->model, i->feature);
 	i->active_at = i->fired_at = i->last_notified = i->value = i->value_written = NAN;
 	i->am_sent = NAN;
+	i->nodata_since = NAN;
 	payload_fingerprint(e->rules->v[rule].name, i->model, i->feature, i->fingerprint);
 	i->next = e->buckets[i->hash % N_BUCKETS];
 	e->buckets[i->hash % N_BUCKETS] = i;
@@ -190,10 +193,20 @@ static int load_row(void *arg, const struct store_alert_row *row)
 	}
 	struct inst *i = lookup(e, r, row->model, row->feature);
 	if (i) {
-		/* Two active rows for one key cannot be made by this engine; keep
-		 * the newer one (rows come oldest first). */
-		log_warn("alerts", "duplicate active alert rows rule=%s model=%s id=%lld",
-		         row->rule, row->model, (long long)i->id);
+		/* Two active rows for one key cannot be made by one engine: two
+		 * collectors wrote this database before it was locked (dblock.h).
+		 * Keep the newer one (rows come oldest first) and resolve the
+		 * older quietly, so that it does not stay firing for ever. */
+		log_warn("alerts",
+		         "duplicate active alert rows, resolving the older rule=%s model=%s "
+		         "id=%lld kept=%lld",
+		         row->rule, row->model, (long long)i->id, (long long)row->id);
+		int64_t *o =
+		    grow(lc->orphans, &lc->cap_orphans, lc->n_orphans, sizeof(*o), &e->oom);
+		if (!o)
+			return -1;
+		lc->orphans = o;
+		o[lc->n_orphans++] = i->id;
 	} else if (!(i = insert(e, r, row->model, row->feature))) {
 		e->oom = true;
 		return -1;
@@ -208,6 +221,7 @@ static int load_row(void *arg, const struct store_alert_row *row)
 	i->value_written = NAN;
 	i->acked = row->acked;
 	i->owed = row->owed;
+	i->nodata_since = row->nodata_since > 0 ? row->nodata_since : NAN;
 	return 0;
 }
 
@@ -237,7 +251,7 @@ static int load(struct alert_engine *e, double now, char *err, size_t errlen)
 			store_rollback(st);
 			goto dberr;
 		}
-		log_info("alerts", "resolved alerts of rules no longer configured count=%zu",
+		log_info("alerts", "resolved alerts of removed rules or duplicate rows count=%zu",
 		         lc.n_orphans);
 	}
 	rc = 0;
@@ -382,8 +396,11 @@ static void observe(struct alert_engine *e, const struct alert_source *src, doub
 				struct obs *o = push_obs(e, r, model, f);
 				if (!o)
 					return;
-				if (src->value(src->ctx, x, model, *f ? f : NULL, now, &o->value,
-				               o->window, sizeof(o->window)) != 0)
+				int vr = src->value(src->ctx, x, model, *f ? f : NULL, now,
+				                    &o->value, o->window, sizeof(o->window));
+				if (vr == 2)
+					o->held = 3;
+				else if (vr != 0)
 					o->held = 1;
 			}
 		}
@@ -452,6 +469,7 @@ static void fill_row(struct alert_engine *e, const struct inst *i, const char *s
 	row->resolved_at = NAN;
 	row->last_notified = i->last_notified;
 	row->owed = i->owed;
+	row->nodata_since = i->nodata_since;
 	row->summary = t ? t->summary : NULL;
 	row->description = t ? t->description : NULL;
 }
@@ -604,7 +622,11 @@ static int still_firing(struct alert_engine *e, struct inst *i, double now, bool
 	return store_alerts_update(e->sa, &row, now);
 }
 
-static int resolve(struct alert_engine *e, struct inst *i, double now)
+/* Ends a firing alert on value: its summary is rendered with that value,
+ * so it states what resolved it (NAN: the metric has no value any more,
+ * e.g. a feature gone from the newest window, and the summary says so
+ * rather than quoting the last, breaching, value). */
+static int resolve(struct alert_engine *e, struct inst *i, double now, double value)
 {
 	const struct rule *r = &e->rules->v[i->rule];
 	struct store_alert_row row;
@@ -613,6 +635,11 @@ static int resolve(struct alert_engine *e, struct inst *i, double now)
 	if (begin(e))
 		return -1;
 	render(e, i, &t);
+	if (isnan(value)) {
+		size_t n = strlen(t.summary);
+		snprintf(t.summary + n, sizeof(t.summary) - n,
+		         " (resolved: the metric has no value any more; last value %g)", i->value);
+	}
 	log_info("alerts", "alert resolved rule=%s model=%s%s%s", r->name, i->model,
 	         i->feature[0] ? " feature=" : "", i->feature);
 	/* Receivers that were told it fired hear that it ended, silence or not. */
@@ -644,6 +671,19 @@ static int step(struct alert_engine *e, size_t rule, const char *model, const ch
 	if (!i && !(i = insert(e, rule, model, feature)))
 		return -1;
 	i->seen = e->gen;
+	if (!isnan(value) && !isnan(i->nodata_since)) {
+		/* Data again: the mark goes, whatever the state machine does. */
+		if (begin(e))
+			return -1;
+		log_info("alerts",
+		         "alert has data again rule=%s model=%s%s%s value=%g nodata_for=%.0fs",
+		         r->name, model, *feature ? " feature=" : "", feature, value,
+		         now - i->nodata_since);
+		i->nodata_since = NAN;
+		fill_row(e, i, i->state == IST_FIRING ? "firing" : "pending", NULL, &row);
+		if (store_alerts_update(e->sa, &row, now))
+			return -1;
+	}
 	changed = !isnan(value) && value != i->value;
 	if (!isnan(value))
 		i->value = value;
@@ -682,16 +722,54 @@ static int step(struct alert_engine *e, size_t rule, const char *model, const ch
 		return 0;
 	case IST_FIRING:
 		if (!cond)
-			return resolve(e, i, now);
+			return resolve(e, i, now, value);
 		return still_firing(e, i, now, changed);
 	}
 	return 0;
+}
+
+/* An interval without data: an empty interval says nothing about the
+ * condition, so the alert keeps its state (a pending one its ActiveAt) and
+ * is marked nodata; receivers hear of it only with notify_nodata. */
+static int no_data(struct alert_engine *e, struct inst *i, double now)
+{
+	const struct rule *r = &e->rules->v[i->rule];
+	struct store_alert_row row;
+	struct texts t;
+	const char *state = i->state == IST_FIRING ? "firing" : "pending";
+
+	i->seen = e->gen;
+	if (!isnan(i->nodata_since) || i->state == IST_INACTIVE)
+		return 0;
+	if (begin(e))
+		return -1;
+	i->nodata_since = now;
+	log_info("alerts",
+	         "alert has no data, keeping its state rule=%s model=%s%s%s state=%s "
+	         "last_value=%g",
+	         r->name, i->model, i->feature[0] ? " feature=" : "", i->feature, state, i->value);
+	render(e, i, &t);
+	char last[512];
+	snprintf(last, sizeof(last), "%.500s", t.summary);
+	snprintf(t.summary, sizeof(t.summary), "no data for %s over %s; still %s (last: %s)",
+	         i->model, i->window[0] ? i->window : "the interval", state, last);
+	if (r->notify_nodata && i->state == IST_FIRING && !isnan(i->last_notified) &&
+	    !silenced(e, i) && !is_acked(e, i) && notify(e, i, "nodata", now, &t))
+		return -1;
+	fill_row(e, i, state, &t, &row);
+	return store_alerts_update(e->sa, &row, now);
 }
 
 static int apply(struct alert_engine *e, double now)
 {
 	for (size_t k = 0; k < e->n_obs; k++) {
 		const struct obs *o = &e->obs[k];
+		if (o->held == 3) {
+			struct inst *i = lookup(e, o->rule, o->model, o->feature);
+			if (i && no_data(e, i, now))
+				return -1;
+			continue;
+		}
 		if (o->held == 2) {
 			/* Every feature instance of (rule, model) keeps its state. */
 			for (size_t b = 0; b < N_BUCKETS; b++)

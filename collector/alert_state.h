@@ -34,8 +34,11 @@
 /* Where metric values come from (the ring and the database in mlwatchd).
  * Callbacks return 0 with the value (NAN = no value: the condition is
  * false), 1 when the value cannot be known yet (the instances keep their
- * state this tick: the ring right after a restart), -1 on error (same as 1,
- * and logged by the source). `window` receives the {window} text. */
+ * state this tick: the ring right after a restart), 2 (value only) when the
+ * interval holds no data at all (traffic stopped: the instance keeps its
+ * state and is marked nodata; a "nodata" notification goes out for a
+ * firing one when its rule has notify_nodata), -1 on error (same as 1, and
+ * logged by the source). `window` receives the {window} text. */
 struct alert_source {
 	void *ctx;
 	/* Calls fn for every model a rule with model = "*" covers. */

@@ -174,14 +174,18 @@ static int src_ring(struct alerting *a, const struct rule_expr *e, const char *m
 	if (warming)
 		covered = up < 1 ? 1 : up;
 	if (ring_query(a->c->ring, model, from, to, &rs) != 0 || rs.count == 0) {
+		if (rs.latency)
+			ddsketch_free(rs.latency);
 		/* Nothing since the start: the truth is not known yet. */
 		if (warming)
 			return 1;
-		if (e->metric == METRIC_RPS)
+		/* No traffic is a fact for rps; for a latency or an error rate
+		 * an empty interval says nothing (no data: keep the state). */
+		if (e->metric == METRIC_RPS) {
 			*v = 0;
-		if (rs.latency)
-			ddsketch_free(rs.latency);
-		return 0;
+			return 0;
+		}
+		return 2;
 	}
 	switch (e->metric) {
 	case METRIC_RPS:
@@ -572,6 +576,17 @@ int alerting_start(struct collector *c)
 	pthread_condattr_destroy(&ca);
 	if (rules_load(c->cfg, &a->rules, err, sizeof(err)))
 		goto fail;
+	/* Legal (state and `mlwatch alerts` still work) but most often a
+	 * forgotten line: nobody would ever be told. */
+	for (size_t i = 0; i < c->cfg->n_alerts; i++) {
+		const struct alert_config *ac = &c->cfg->alerts[i];
+		if (!ac->receivers || !*ac->receivers)
+			log_warn(
+			    "alerts",
+			    "rule has no receivers, it will notify nobody rule=%s file=%s line=%d "
+			    "hint=\"add receivers = NAME of a [receiver NAME] section\"",
+			    ac->name, c->cfg->path ? c->cfg->path : "-", ac->line);
+	}
 	if (store_open(&a->st, c->db_path, STORE_RW, false, err, sizeof(err)))
 		goto fail;
 	store_alerts_init(&a->sa, &a->st);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "guard.h"
+#include "alert_page.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -21,6 +22,9 @@ struct httpd {
 	const struct guard_http *guard;
 	atomic_long unauthorized;
 	bool registered;
+	/* Set once after start (http_serve_alerts); read by the handler. */
+	_Atomic(const struct mlw_config *) cfg;
+	_Atomic(const char *) db_path;
 };
 
 static void write_metrics(struct metrics_out *out, void *arg)
@@ -49,6 +53,43 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, c
 	rc = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return rc;
+}
+
+static enum MHD_Result alerts_page(struct httpd *h, struct MHD_Connection *conn)
+{
+	static char notyet[] = "starting\n";
+	const struct mlw_config *cfg = atomic_load(&h->cfg);
+	const char *db = atomic_load(&h->db_path);
+	const char *fmt = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
+	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+	struct alert_page_query q = {
+	    .rule = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "rule"),
+	    .model = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "model"),
+	    .feature = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "feature"),
+	    .json = (fmt && strcmp(fmt, "json") == 0) ||
+	            (!fmt && accept && strstr(accept, "application/json")),
+	};
+	const char *ctype = "text/plain";
+	char *body = NULL;
+	size_t len = 0;
+	unsigned status;
+
+	if (!cfg || !db)
+		return send_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", notyet,
+		                 strlen(notyet), false);
+	if (q.rule && !*q.rule)
+		q.rule = NULL;
+	if (q.model && !*q.model)
+		q.model = NULL;
+	if (q.feature && !*q.feature)
+		q.feature = NULL;
+	status = alert_page_render(cfg, db, &q, &body, &len, &ctype);
+	if (!body) {
+		static char oom[] = "out of memory\n";
+		return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", oom,
+		                 strlen(oom), false);
+	}
+	return send_text(conn, status, ctype, body, len, true);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -83,6 +124,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (strcmp(url, "/healthz") == 0)
 		return send_text(conn, MHD_HTTP_OK, "text/plain", ok, strlen(ok), false);
+	if (strcmp(url, "/alerts") == 0)
+		return alerts_page(h, conn);
 	return send_text(conn, MHD_HTTP_NOT_FOUND, "text/plain", notfound, strlen(notfound), false);
 }
 
@@ -186,6 +229,14 @@ int http_start(struct httpd **out, const char *addr, struct metrics *m, const st
 	h->registered = metrics_register(m, write_metrics, h) == 0;
 	*out = h;
 	return 0;
+}
+
+void http_serve_alerts(struct httpd *h, const struct mlw_config *cfg, const char *db_path)
+{
+	if (!h)
+		return;
+	atomic_store(&h->db_path, db_path);
+	atomic_store(&h->cfg, cfg);
 }
 
 void http_stop(struct httpd *h)

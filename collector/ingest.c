@@ -55,6 +55,7 @@ struct req {
 	 * duplicate, so a resend does not count its refusals twice */
 	uint32_t item_rejects[REJ_COUNT];
 	/* filled by the writer */
+	uint32_t dup_events; /* events whose (model, id) was already stored */
 	bool done, duplicate;
 	enum wire_status status;
 	uint32_t stored;
@@ -460,6 +461,7 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 	int rc;
 
 	wmap_clear(m);
+	q->dup_events = 0; /* a retried transaction counts again */
 	rc = store_ingest_seen(si, b->agent_id, b->seq, now);
 	if (rc < 0)
 		return -1;
@@ -492,6 +494,20 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		row.scores_json = q->scores_json[i];
 		row.label = ev->label;
 		row.label_ts = ev->ts;
+		if (ev->id) {
+			/* A repeated (model, id) within the label horizon is a
+			 * resend or a client bug: keep the first, so that a label
+			 * joins exactly one event. */
+			rc = store_ingest_event_exists(si, model_id, ev->id,
+			                               ev->ts - ing->o.label_ttl_s,
+			                               ev->ts + ing->o.label_ttl_s);
+			if (rc < 0)
+				return -1;
+			if (rc == 1) {
+				q->dup_events++;
+				continue;
+			}
+		}
 		if (ev->id) {
 			int64_t *pend = pending_slot(ing, model_id);
 			if (!pend || *pend > 0) {
@@ -603,7 +619,8 @@ static void after_commit(struct ingest *ing, struct req *q)
 	for (int r = 0; r < REJ_COUNT; r++)
 		if (q->item_rejects[r])
 			count_reject(ing, (enum ingest_reject)r, q->item_rejects[r]);
-	atomic_fetch_add(&ing->stats.events, q->n_events);
+	atomic_fetch_add(&ing->stats.events, q->n_events - q->dup_events);
+	atomic_fetch_add(&ing->stats.duplicate_events, q->dup_events);
 	atomic_fetch_add(&ing->stats.labels, b->n_labels);
 	atomic_fetch_add(&ing->stats.summaries, q->n_summaries);
 	for (size_t i = 0; i < q->n_summaries; i++) {

@@ -55,7 +55,7 @@ const char *ingest_reject_name(enum ingest_reject r);
 
 struct ingest_stats {
 	atomic_uint_fast64_t batches, duplicates, events, labels, labels_joined, labels_pending,
-	    labels_expired, summaries, transactions, retention_deleted;
+	    labels_expired, summaries, transactions, retention_deleted, duplicate_events;
 	atomic_uint_fast64_t rejects[REJ_COUNT];
 	/* commit latency histogram (seconds), cumulative Prometheus buckets */
 	atomic_uint_fast64_t commit_buckets[8], commit_count;

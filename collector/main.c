@@ -6,11 +6,14 @@
  * SIGINT are blocked in every thread and taken here with sigwait, so the
  * shutdown runs on this thread: stop accepting (close the listener), let
  * the writer commit what it holds, stop the analysis, checkpoint, exit 0. */
+#include <errno.h>
 #include <nng/nng.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "analyze.h"
 #include "cli.h"
@@ -18,6 +21,7 @@
 #include "alerting.h"
 #include "collector.h"
 #include "config.h"
+#include "dblock.h"
 #include "event.h"
 #include "guard.h"
 #include "http.h"
@@ -29,7 +33,7 @@
 static const char usage[] =
     "Usage: mlwatchd [--config FILE] [--db PATH] [--listen URL] [--http ADDR|off]\n"
     "                [--token-file FILE] [--window DUR] [--insecure] [--tls-ca FILE]\n"
-    "                [--tls-cert FILE] [--tls-key FILE] [--log-level LEVEL]\n"
+    "                [--tls-cert FILE] [--tls-key FILE] [--log-level LEVEL] [--standby]\n"
     "\n"
     "Receives batches from mlwatch-agent, stores them in SQLite, computes windows,\n"
     "latency, accuracy and drift, evaluates alert rules and delivers notifications.\n"
@@ -37,7 +41,35 @@ static const char usage[] =
     "\n"
     "  --help       print this help and exit\n"
     "  --version    print the version and exit\n"
-    "  --config FILE  read FILE (default /etc/mlwatch/mlwatch.conf if present)\n";
+    "  --config FILE  read FILE (default /etc/mlwatch/mlwatch.conf if present)\n"
+    "  --standby    when another mlwatchd holds the database, wait as a hot standby\n"
+    "               and take over when it stops or dies (default: refuse to start)\n";
+
+static const struct cli_flag extra_flags[] = {{"standby", false}, {NULL, false}};
+
+/* While a standby waits: sleeps step_ms unless SIGTERM/SIGINT comes. */
+static bool standby_keep_going(void *arg, int step_ms)
+{
+	const sigset_t *sigs = arg;
+	struct timespec ts = {.tv_sec = step_ms / 1000,
+	                      .tv_nsec = (long)(step_ms % 1000) * 1000000L};
+	int sig = sigtimedwait(sigs, NULL, &ts);
+
+	return sig < 0; /* EAGAIN (timeout) or EINTR: keep waiting */
+}
+
+/* Removes the database files a failed start created: a refused start leaves
+ * nothing behind (only called while holding the store's lock). */
+static void remove_created_db(const char *db)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char p[4200];
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", db, sfx[i]);
+		unlink(p);
+	}
+}
 
 static bool set(const char *s)
 {
@@ -83,7 +115,7 @@ static void log_listeners(const struct collector_config *cc, const struct listen
 		         scheme, cc->http);
 }
 
-static int run(struct mlw_config *cfg)
+static int run(struct mlw_config *cfg, bool standby)
 {
 	const struct collector_config *cc = &cfg->collector;
 	struct collector c = {0};
@@ -97,6 +129,9 @@ static int run(struct mlw_config *cfg)
 	bool stats_on = false;
 	char err[512];
 	char *token = NULL;
+	struct dblock lock = {.fd = -1};
+	bool db_existed = true, started = false;
+	pid_t holder = 0;
 	sigset_t sigs;
 	int sig = 0, rc = 1;
 
@@ -158,6 +193,37 @@ static int run(struct mlw_config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* One collector per store, decided before anything touches it. */
+	int lr = dblock_try(&lock, cc->db, &holder, err, sizeof(err));
+	if (lr == 1 && !standby) {
+		if (holder > 0)
+			fprintf(stderr, "mlwatchd: error: %s is in use by mlwatchd pid %ld\n",
+			        cc->db, (long)holder);
+		else
+			fprintf(stderr, "mlwatchd: error: %s is in use by another mlwatchd\n",
+			        cc->db);
+		goto out;
+	}
+	if (lr == 1) {
+		double t0 = clock_now();
+		log_info("collector", "standby db=%s holder_pid=%ld msg=\"waiting to take over\"",
+		         cc->db, (long)holder);
+		lr = dblock_wait(&lock, cc->db, 100, standby_keep_going, &sigs, err, sizeof(err));
+		if (lr == 1) {
+			log_info("collector", "stopped while on standby");
+			rc = 0;
+			goto out;
+		}
+		if (lr == 0)
+			log_info("collector", "taking over db=%s previous_pid=%ld waited=%.1fs",
+			         cc->db, (long)holder, clock_now() - t0);
+	}
+	if (lr != 0) {
+		fprintf(stderr, "mlwatchd: error: %s\n", err);
+		goto out;
+	}
+	db_existed = access(cc->db, F_OK) == 0;
+
 	c.cfg = cfg;
 	c.db_path = cc->db;
 	c.started = clock_now();
@@ -166,6 +232,16 @@ static int run(struct mlw_config *cfg)
 	if (!c.ring || !c.metrics) {
 		log_error("collector", "out of memory");
 		goto out;
+	}
+	/* The HTTP port before the store: a busy port must not leave a
+	 * database behind (the nng listener needs the ingest; a failure there
+	 * removes the files below). */
+	if (http_on) {
+		if (http_start(&http, cc->http, c.metrics, &hg, err, sizeof(err))) {
+			log_error("collector", "cannot start msg=\"%s\"", err);
+			goto out;
+		}
+		http_serve_alerts(http, cfg, cc->db);
 	}
 	struct ingest_opts io = {
 	    .window_s = cc->window_ms / 1000,
@@ -189,12 +265,6 @@ static int run(struct mlw_config *cfg)
 	}
 	stats.c = &c;
 	stats.ing = ing;
-	if (http_on) {
-		if (http_start(&http, cc->http, c.metrics, &hg, err, sizeof(err))) {
-			log_error("collector", "cannot start msg=\"%s\"", err);
-			goto out;
-		}
-	}
 	if (alerting_start(&c))
 		goto out;
 	if (listen_start(&lst, &lo, ing, err, sizeof(err))) {
@@ -212,6 +282,7 @@ static int run(struct mlw_config *cfg)
 	log_info("collector", "shutting down signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	atomic_store(&c.stopping, true);
 	rc = 0;
+	started = true;
 out:
 	/* Order: no new batches, then commit the queued ones, then stop
 	 * readers of the database, then close it (checkpoint). */
@@ -229,7 +300,10 @@ out:
 		memset(token, 0, strlen(token));
 		free(token);
 	}
-	if (rc == 0)
+	if (!started && !db_existed && lock.fd >= 0)
+		remove_created_db(cc->db);
+	dblock_release(&lock, !started && !db_existed && lock.created);
+	if (rc == 0 && started)
 		log_info("collector", "stopped");
 	return rc;
 }
@@ -238,7 +312,8 @@ int main(int argc, char **argv)
 {
 	struct mlw_config cfg;
 	struct cli_result res;
-	int rc = cli_parse("mlwatchd", CONFIG_COLLECTOR, usage, NULL, argc, argv, &cfg, &res);
+	int rc =
+	    cli_parse("mlwatchd", CONFIG_COLLECTOR, usage, extra_flags, argc, argv, &cfg, &res);
 
 	if (rc == 0 && res.n_args > 0) {
 		fprintf(stderr, "mlwatchd: error: unexpected argument '%s' (see --help)\n",
@@ -249,7 +324,7 @@ int main(int argc, char **argv)
 		rc = 0; /* --help or --version */
 	} else if (rc == 0) {
 		log_set_level(cfg.collector.log_level);
-		rc = run(&cfg);
+		rc = run(&cfg, cli_has(&res, "standby"));
 	}
 	cli_result_free(&res);
 	config_free(&cfg);

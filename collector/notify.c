@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert_page.h"
 #include "clock.h"
 #include "log.h"
 #include "payload.h"
@@ -233,12 +234,16 @@ static CURLcode post(struct rx *r, CURL *c, const char *body, struct response *r
 		goto out;
 	h = t;
 	if (r->secret) {
-		payload_sign(r->secret, body, strlen(body), sig);
-		snprintf(line, sizeof(line), "X-Mlwatch-Signature-256: sha256=%s", sig);
+		/* Signed per attempt: a retry hours later carries a fresh
+		 * timestamp that receivers' replay window accepts. No body-only
+		 * signature: a receiver checking it would accept replays. */
+		long long ts = (long long)clock_now();
+		payload_sign(r->secret, ts, body, strlen(body), sig);
+		snprintf(line, sizeof(line), "X-Mlwatch-Signature: t=%lld,v1=%s", ts, sig);
 		if (!(t = curl_slist_append(h, line)))
 			goto out;
 		h = t;
-		snprintf(line, sizeof(line), "X-Mlwatch-Timestamp: %lld", (long long)clock_now());
+		snprintf(line, sizeof(line), "X-Mlwatch-Timestamp: %lld", ts);
 		if (!(t = curl_slist_append(h, line)))
 			goto out;
 		h = t;
@@ -586,7 +591,12 @@ int notify_start(struct notifier **out, const struct mlw_config *cfg, const char
 	pthread_condattr_destroy(&ca);
 	atomic_init(&nf->stop, false);
 	nf->db_path = strdup(db_path);
-	nf->external_url = strdup(cfg->collector.external_url ? cfg->collector.external_url : "");
+	/* Links point at mlwatchd --http's /alerts page unless external_url
+	 * names another base (a proxy), as mlwatch.conf(5) says. */
+	if (cfg->collector.external_url && *cfg->collector.external_url)
+		nf->external_url = strdup(cfg->collector.external_url);
+	else
+		nf->external_url = alert_page_default_base(cfg->collector.http);
 	nf->rx = calloc(cfg->n_receivers ? cfg->n_receivers : 1, sizeof(*nf->rx));
 	if (!nf->db_path || !nf->external_url || !nf->rx) {
 		snprintf(err, errlen, "out of memory");

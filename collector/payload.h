@@ -67,8 +67,17 @@ char *payload_url(enum receiver_type t, const char *url);
 /* "<external_url>/alerts?rule=R&model=M", or "" without external_url. */
 char *payload_generator_url(const char *external_url, const struct notification *n);
 
-/* Hex HMAC-SHA256 of body with secret, into out (65 bytes). */
-void payload_sign(const char *secret, const char *body, size_t len, char out[65]);
+/* Hex HMAC-SHA256 with secret of "<ts>.<body>" (Stripe/Slack style: the
+ * timestamp is signed, so a captured request cannot be replayed later with
+ * a fresh X-Mlwatch-Timestamp), into out (65 bytes). */
+void payload_sign(const char *secret, long long ts, const char *body, size_t len, char out[65]);
+/* Verifies an X-Mlwatch-Signature value "t=<ts>,v1=<hex>" over body at
+ * wall time now: "valid", "invalid" (malformed or wrong digest, compared in
+ * constant time), "stale" (a valid signature whose ts is more than
+ * tolerance_s away from now: a replay or a badly wrong clock), "missing"
+ * (header NULL). */
+const char *payload_verify(const char *secret, const char *header, const char *body, size_t len,
+                           double now, double tolerance_s);
 
 /* Alertmanager-style 16-hex-digit fingerprint of an alert's identity. */
 void payload_fingerprint(const char *rule, const char *model, const char *feature, char out[17]);

@@ -571,6 +571,7 @@ static int load_one(const struct mlw_config *cfg, const struct alert_config *a, 
 	                                                 : SEVERITY_WARN;
 	r->for_ms = a->for_ms;
 	r->send_resolved = a->send_resolved;
+	r->notify_nodata = a->notify_nodata;
 	r->repeat_interval_ms = a->repeat_interval_ms;
 	r->name = strdup(a->name);
 	r->model = strdup(a->model);

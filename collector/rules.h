@@ -89,6 +89,7 @@ struct rule {
 	char *description; /* template; "" when not set */
 	bool send_resolved;
 	int64_t repeat_interval_ms;
+	bool notify_nodata; /* tell receivers when a firing alert's data stops */
 };
 
 struct rule_set {

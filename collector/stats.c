@@ -46,6 +46,9 @@ static void write_ingest(struct metrics_out *out, const struct ingest_stats *s)
 	counter(out, "mlwatch_collector_duplicate_batches_total",
 	        "Batches already committed before (answered, not stored again).", &s->duplicates);
 	counter(out, "mlwatch_collector_events_total", "Sampled events stored.", &s->events);
+	counter(out, "mlwatch_collector_duplicate_events_total",
+	        "Events whose (model, id) was already stored within label_ttl: the first is kept.",
+	        &s->duplicate_events);
 	counter(out, "mlwatch_collector_labels_total", "Late labels received.", &s->labels);
 	counter(out, "mlwatch_collector_labels_joined_total", "Labels joined to their event.",
 	        &s->labels_joined);

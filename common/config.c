@@ -115,6 +115,7 @@ static const struct opt alert_opts[] = {
     {"description", OPT_STR, AL(description), "", 0, 0, NULL, 0},
     {"send_resolved", OPT_BOOL, AL(send_resolved), "true", 0, 0, NULL, 0},
     {"repeat_interval", OPT_DUR, AL(repeat_interval_ms), "4h", 1 * SEC, 365 * DAY, NULL, 0},
+    {"notify_nodata", OPT_BOOL, AL(notify_nodata), "false", 0, 0, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
@@ -341,7 +342,7 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 		if (e == value || *e || errno || !isfinite(v) || v < o->min || v > o->max ||
 		    (o->min_open && v == o->min)) {
 			snprintf(err, errlen,
-			         "bad value '%s' for '%s' (expected a number in %c%g, %g]", value,
+			         "bad value '%s' for '%s' (expected a number in %c%g, %g])", value,
 			         o->key, o->min_open ? '(' : '[', o->min, o->max);
 			return -1;
 		}

@@ -118,6 +118,7 @@ struct alert_config {
 	char *description;
 	bool send_resolved;
 	int64_t repeat_interval_ms;
+	bool notify_nodata;
 };
 
 struct receiver_config {

@@ -21,6 +21,7 @@ static int fail(struct event_error *err, const char *field, const char *fmt, ...
 	va_list ap;
 
 	err->index = -1;
+	err->label_only = false;
 	snprintf(err->field, sizeof(err->field), "%s", field);
 	va_start(ap, fmt);
 	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
@@ -435,6 +436,17 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 	    ev->label.kind != ev->prediction.kind)
 		return fail(err, "label", "must be of the same kind as prediction (%s)",
 		            ev->prediction.kind == VALUE_NUMBER ? "a number" : "a string");
+	/* A label with nothing of a prediction is a late label sent to the
+	 * wrong place: stored, it would be an empty event that the label then
+	 * joins (a phantom in counts and accuracy). */
+	if (ev->label.kind != VALUE_NONE && ev->prediction.kind == VALUE_NONE && !ev->has_score &&
+	    ev->n_scores == 0 && ev->n_features == 0 && !ev->has_latency && !f.error) {
+		fail(err, "label",
+		     "a label without prediction, score, scores, features or latency_ms is not an "
+		     "event; post late labels to /v1/labels");
+		err->label_only = true;
+		return -1;
+	}
 	return 0;
 }
 

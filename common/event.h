@@ -78,6 +78,7 @@ struct event_error {
 	long index;
 	char field[192];
 	char reason[256];
+	bool label_only; /* an event object carrying only a label (see event_parse) */
 };
 
 /* "events[3].features.amount: must be a finite number" (or without index). */

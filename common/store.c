@@ -106,7 +106,14 @@ static const char schema_v1[] =
  * restart in between does not turn it into a repeat hours later. */
 static const char schema_v2[] = "ALTER TABLE alerts ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2};
+/* v3: since when an active alert's metric has had no data (traffic
+ * stopped): it keeps its state and is shown as such, rather than resolving
+ * on an empty interval. NULL while data flows. */
+static const char schema_v3[] = "ALTER TABLE alerts ADD COLUMN nodata_since REAL;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+               "STORE_SCHEMA_VERSION is the number of the newest migration");
 
 const char *store_schema_sql(void)
 {

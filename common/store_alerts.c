@@ -90,8 +90,8 @@ int store_alerts_load_active(struct store_alerts *sa,
 	sqlite3_stmt *s =
 	    prep(sa, S_LOAD,
 	         "SELECT id, rule, model, feature, state, severity, value, threshold, "
-	         "active_at, fired_at, resolved_at, last_notified, fingerprint, acked, owed "
-	         "FROM alerts WHERE state IN ('pending', 'firing') ORDER BY id");
+	         "active_at, fired_at, resolved_at, last_notified, fingerprint, acked, owed, "
+	         "nodata_since FROM alerts WHERE state IN ('pending', 'firing') ORDER BY id");
 	struct store_alert_row row;
 	int rc, r = 0;
 
@@ -114,6 +114,7 @@ int store_alerts_load_active(struct store_alerts *sa,
 		col_copy(s, 12, row.fingerprint, sizeof(row.fingerprint));
 		row.acked = sqlite3_column_int(s, 13) != 0;
 		row.owed = sqlite3_column_int(s, 14) != 0;
+		row.nodata_since = col_real(s, 15);
 		if ((r = fn(arg, &row)) != 0)
 			break;
 	}
@@ -129,8 +130,8 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
 	    prep(sa, S_INSERT,
 	         "INSERT INTO alerts (rule, model, feature, state, severity, value, "
 	         "threshold, active_at, fired_at, resolved_at, last_notified, "
-	         "fingerprint, summary, description, updated, owed) VALUES "
-	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+	         "fingerprint, summary, description, updated, owed, nodata_since) VALUES "
+	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
 	if (!s)
 		return -1;
 	sqlite3_bind_text(s, 1, row->rule, -1, SQLITE_STATIC);
@@ -149,6 +150,7 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
 	sqlite3_bind_text(s, 14, row->description, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 15, now);
 	sqlite3_bind_int(s, 16, row->owed);
+	bind_real_or_null(s, 17, row->nodata_since > 0 ? row->nodata_since : NAN);
 	if (run(s))
 		return -1;
 	row->id = sqlite3_last_insert_rowid(sa->st->db);
@@ -161,8 +163,8 @@ int store_alerts_update(struct store_alerts *sa, const struct store_alert_row *r
 	                       "UPDATE alerts SET state = ?2, value = ?3, fired_at = ?4, "
 	                       "resolved_at = ?5, last_notified = ?6, "
 	                       "summary = coalesce(?7, summary), "
-	                       "description = coalesce(?8, description), updated = ?9, owed = ?10 "
-	                       "WHERE id = ?1");
+	                       "description = coalesce(?8, description), updated = ?9, owed = ?10, "
+	                       "nodata_since = ?11 WHERE id = ?1");
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, row->id);
@@ -175,6 +177,7 @@ int store_alerts_update(struct store_alerts *sa, const struct store_alert_row *r
 	sqlite3_bind_text(s, 8, row->description, -1, SQLITE_STATIC);
 	sqlite3_bind_double(s, 9, now);
 	sqlite3_bind_int(s, 10, row->owed);
+	bind_real_or_null(s, 11, row->nodata_since > 0 ? row->nodata_since : NAN);
 	return run(s);
 }
 

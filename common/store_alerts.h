@@ -42,6 +42,7 @@ struct store_alert_row {
 	char fingerprint[33];
 	bool acked;
 	bool owed;                         /* a notice is due when a silence ends */
+	double nodata_since;               /* NAN (or 0) while the metric has data */
 	const char *summary, *description; /* written only; may be NULL */
 };
 

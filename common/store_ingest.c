@@ -66,6 +66,7 @@ enum {
 	S_CAL_PUT,
 	S_CAL_GET,
 	S_MARK_DIRTY,
+	S_EVENT_EXISTS,
 	S_COUNT
 };
 
@@ -98,6 +99,8 @@ static const char *const sql[S_COUNT] = {
     [S_PENDING_GET] = "SELECT label_num, label_str, ts FROM pending_labels "
                       "WHERE model_id = ?1 AND req_id = ?2",
     [S_PENDING_DEL] = "DELETE FROM pending_labels WHERE model_id = ?1 AND req_id = ?2",
+    [S_EVENT_EXISTS] = "SELECT 1 FROM events WHERE model_id = ?1 AND req_id = ?2 AND ts >= ?3 "
+                       "AND ts <= ?4 LIMIT 1",
     [S_JOIN_FIND] = "SELECT id, window_start, label_num IS NULL AND label_str IS NULL "
                     "FROM events WHERE model_id = ?1 AND req_id = ?2",
     [S_JOIN_SET] = "UPDATE events SET label_num = ?2, label_str = ?3, label_ts = ?4 "
@@ -408,6 +411,25 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 	if (r->label.kind != VALUE_NONE)
 		sqlite3_bind_double(s, 15, r->label_ts);
 	return done(s);
+}
+
+int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,
+                              double from, double to)
+{
+	sqlite3_stmt *s = prep(si, S_EVENT_EXISTS);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, model_id);
+	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 3, from);
+	sqlite3_bind_double(s, 4, to);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int store_ingest_take_pending(struct store_ingest *si, int64_t model_id, const char *req_id,

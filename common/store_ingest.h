@@ -60,6 +60,11 @@ struct store_event_row {
 };
 int store_ingest_event(struct store_ingest *si, const struct store_event_row *r);
 
+/* 1 when an event (model_id, req_id) with ts in [from, to] is stored (the
+ * index events_by_req makes it one lookup), 0 when none, -1 on error. */
+int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,
+                              double from, double to);
+
 /* A pending label for (model_id, req_id): when one exists it is deleted and
  * copied into *label (strings into buf[cap]) and *ts; returns 1. 0 when
  * none, -1 on error. */

@@ -23,7 +23,7 @@
 	"a.value, a.threshold, a.active_at, a.fired_at, a.resolved_at, a.updated, a.acked, "      \
 	"EXISTS (SELECT 1 FROM silences s WHERE (s.rule = a.rule OR s.rule = '*') "               \
 	"AND (s.model IS NULL OR s.model IN ('', '*') OR s.model = a.model) "                     \
-	"AND s.created <= ?1 AND s.ends > ?1) FROM alerts a "
+	"AND s.created <= ?1 AND s.ends > ?1), a.nodata_since FROM alerts a "
 
 static const char *const sql[SQS_COUNT] = {
     [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
@@ -937,6 +937,8 @@ static int alert_loop(sqlite3_stmt *s, int (*fn)(const struct sq_alert *, void *
 		a.resolved_at = col_num(s, 11);
 		a.acked = sqlite3_column_int(s, 13) != 0;
 		a.silenced = sqlite3_column_int(s, 14) != 0;
+		a.nodata = sqlite3_column_type(s, 15) != SQLITE_NULL &&
+		           (strcmp(a.state, "firing") == 0 || strcmp(a.state, "pending") == 0);
 		if (strcmp(a.state, "firing") == 0 && !isnan(a.fired_at))
 			a.since = a.fired_at;
 		else if (strcmp(a.state, "resolved") == 0 && !isnan(a.resolved_at))

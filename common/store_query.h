@@ -267,6 +267,7 @@ struct sq_alert {
 	double active_at, fired_at, resolved_at;
 	double since; /* when it entered its state */
 	bool silenced, acked;
+	bool nodata; /* active, and its metric has had no data lately (state kept) */
 };
 /* Firing and pending alerts (all: every alert, newest first). silenced is
  * whether a silence covers the alert at now. */

@@ -31,6 +31,7 @@ cJSON *cmd_alert_json(const struct sq_alert *a)
 	cmd_jnum(o, "value", a->value);
 	cmd_jbool(o, "silenced", a->silenced);
 	cmd_jbool(o, "acked", a->acked);
+	cmd_jbool(o, "nodata", a->nodata);
 	cmd_jnum(o, "threshold", a->threshold);
 	cmd_jnum(o, "active_at", a->active_at);
 	cmd_jnum(o, "fired_at", a->fired_at);
@@ -63,8 +64,9 @@ static int alert_row(const struct sq_alert *a, void *arg)
 	table_add(&c->t, a->severity);
 	table_add(&c->t, lay_fmt_age(buf, sizeof(buf), c->now - a->since));
 	table_add(&c->t, lay_fmt_num(buf, sizeof(buf), a->value));
-	table_addf(&c->t, "%s%s%s", a->silenced ? "silenced" : "",
-	           a->silenced && a->acked ? "," : "", a->acked ? "acked" : "");
+	table_addf(&c->t, "%s%s%s%s%s", a->silenced ? "silenced" : "",
+	           a->silenced && a->acked ? "," : "", a->acked ? "acked" : "",
+	           (a->silenced || a->acked) && a->nodata ? "," : "", a->nodata ? "nodata" : "");
 	table_add(&c->t, a->summary[0] ? a->summary : "");
 	return 0;
 }

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "log.h"
 #include "payload.h"
@@ -24,18 +27,12 @@
 
 /* ---- pure parts (unit-tested) ------------------------------------------------ */
 
-const char *webhook_verify(const char *secret, const char *header, const char *body, size_t len)
+const char *webhook_verify(const char *secret, const char *header, const char *body, size_t len,
+                           double now)
 {
-	char want[65];
-
 	if (!secret)
 		return "unchecked";
-	if (!header)
-		return "missing";
-	payload_sign(secret, body, len, want);
-	if (strlen(header) != 7 + 64 || strncmp(header, "sha256=", 7) != 0)
-		return "invalid";
-	return CRYPTO_memcmp(header + 7, want, 64) == 0 ? "valid" : "invalid";
+	return payload_verify(secret, header, body, len, now, WEBHOOK_TOLERANCE_S);
 }
 
 static void appendf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -255,9 +252,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!u->body || memchr(u->body, '\0', u->len))
 		return reply(conn, MHD_HTTP_BAD_REQUEST, "empty or binary body\n");
 	verdict = webhook_verify(
-	    l->secret,
-	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Mlwatch-Signature-256"), u->body,
-	    u->len);
+	    l->secret, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Mlwatch-Signature"),
+	    u->body, u->len, clock_now());
 	n = webhook_describe(u->body, verdict, &text);
 	pthread_mutex_lock(&l->mu);
 	if (n < 0) {
@@ -273,6 +269,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	free(text);
 	if (n < 0)
 		return reply(conn, MHD_HTTP_BAD_REQUEST, "body is not JSON\n");
+	/* A receiver with a secret refuses what it cannot trust, as a real one
+	 * should: mlwatchd counts the 401 as failed for good. */
+	if (strcmp(verdict, "valid") != 0 && strcmp(verdict, "unchecked") != 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "signature %s\n", verdict);
+		return reply(conn, MHD_HTTP_UNAUTHORIZED, why);
+	}
 	return reply(conn, MHD_HTTP_OK, "ok\n");
 }
 
@@ -326,7 +329,7 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	struct MHD_Daemon *d = NULL;
 	char err[512];
 	sigset_t sigs;
-	int sig, rc = 2;
+	int sig, rc = 2, fd = -1, one = 1;
 
 	(void)cfg;
 	if (res->n_args > 1) {
@@ -364,17 +367,28 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	                     on_request, &l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
-	if (!d) {
+	/* Bound here rather than by MHD, which on a busy port prints its own
+	 * "Failed to bind to port 0" (its view of the SOCK_ADDR option) and
+	 * loses errno: one clear error instead. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 64) != 0) {
 		fprintf(stderr, "mlwatch: error: --listen: cannot listen on %s: %s\n", addr,
 		        strerror(errno));
 		rc = 1;
 		goto out;
 	}
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	                     on_request, &l, MHD_OPTION_LISTEN_SOCKET, fd,
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, "mlwatch: error: --listen: cannot serve on %s\n", addr);
+		rc = 1;
+		goto out;
+	}
+	fd = -1; /* MHD's now: MHD_stop_daemon closes it */
 	fprintf(stderr, "mlwatch webhook-listen: listening on http://%s/ signature check %s%s\n",
 	        addr, l.secret ? "on" : "off (no --secret-file)",
 	        local ? " (loopback)"
@@ -387,6 +401,8 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	fprintf(stderr, "mlwatch webhook-listen: stopped after %lu alert(s)\n", l.received);
 	rc = 0;
 out:
+	if (fd >= 0)
+		close(fd);
 	pthread_mutex_destroy(&l.mu);
 	if (l.secret) {
 		memset(l.secret, 0, strlen(l.secret));

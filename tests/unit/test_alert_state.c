@@ -20,7 +20,7 @@
 struct fake {
 	const char *models[4];
 	double value[4]; /* per model */
-	int held;        /* 1: every value unknown */
+	int held;        /* 1: every value unknown, 2: no data in the interval */
 	struct {
 		const char *feature;
 		double value;
@@ -40,7 +40,7 @@ static int f_value(void *ctx, const struct rule_expr *e, const char *model, cons
 {
 	struct fake *f = ctx;
 	if (f->held)
-		return 1;
+		return f->held;
 	snprintf(window, wcap, "1m");
 	*v = NAN;
 	if (feature) {
@@ -277,11 +277,109 @@ Test(alert_state, unknown_values_hold_state)
 	for (int s = 3; s < 8; s++)
 		cr_assert_eq(tick(&x, T0 + s), 0);
 	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1);
-	/* No value at all (NaN: no traffic in the interval) clears it. */
+	/* No value at all (NaN: the metric is gone) clears it, and the
+	 * resolve says so rather than quoting the breaching value. */
 	x.fake.held = 0;
 	x.fake.value[0] = NAN;
 	cr_assert_eq(tick(&x, T0 + 8), 2);
 	cr_assert_eq(outbox(&x, "a", "resolved"), 1);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE summary = 'p99 of fraud is 300 ms "
+	                   "(resolved: the metric has no value any more; last value 300)'"),
+	             1);
+	fx_fini(&x);
+}
+
+/* Issue 13, finding 4: traffic stops while firing. The empty interval keeps
+ * the state (marked nodata, no resolve, nothing sent by default); data back
+ * clears the mark; the resolve quotes the value that resolved it. */
+Test(alert_state, no_data_keeps_state_and_resolve_states_its_value)
+{
+	struct fx x;
+	fx_init(&x, p99_rule);
+	x.fake.value[0] = 300;
+	tick(&x, T0);
+	cr_assert_eq(tick(&x, T0 + 2), 2, "fired");
+	x.fake.held = 2;
+	for (int s = 3; s < 30; s++)
+		cr_assert_eq(tick(&x, T0 + s), 0, "nothing sent while there is no data (t=%d)", s);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1, "kept");
+	cr_assert_eq(q(&x, "SELECT nodata_since FROM alerts"), (long long)T0 + 3);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM outbox WHERE kind != 'firing'"), 0,
+	             "no resolve, no repeat while nodata, no nodata notice by default");
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE summary LIKE 'no data for fraud over "
+	                   "1m; still firing (last: p99 of fraud is 300 ms)'"),
+	             1);
+	/* Survives a restart. */
+	fx_restart(&x);
+	cr_assert_eq(tick(&x, T0 + 30), 0);
+	cr_assert_eq(q(&x, "SELECT nodata_since FROM alerts"), (long long)T0 + 3);
+	/* Data again, still breaching: the mark goes, the alert goes on. */
+	x.fake.held = 0;
+	x.fake.value[0] = 280;
+	tick(&x, T0 + 31);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing' AND nodata_since IS "
+	                   "NULL"),
+	             1);
+	/* Recovery: the resolve states the value that resolved it. */
+	x.fake.value[0] = 120;
+	cr_assert_eq(tick(&x, T0 + 32), 2);
+	cr_assert_eq(outbox(&x, "a", "resolved"), 1);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'resolved' AND summary = "
+	                   "'p99 of fraud is 120 ms'"),
+	             1);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM outbox WHERE kind = 'resolved' AND payload LIKE "
+	                   "'%\"summary\":\"p99 of fraud is 120 ms\"%'"),
+	             2);
+	fx_fini(&x);
+}
+
+Test(alert_state, notify_nodata_sends_one_nodata_notice)
+{
+	struct fx x;
+	char rule[512];
+	snprintf(rule, sizeof(rule), "%snotify_nodata = true\n", p99_rule);
+	fx_init(&x, rule);
+	x.fake.value[0] = 300;
+	tick(&x, T0);
+	cr_assert_eq(tick(&x, T0 + 2), 2, "fired");
+	x.fake.held = 2;
+	cr_assert_eq(tick(&x, T0 + 3), 2, "one nodata notice per receiver");
+	for (int s = 4; s < 10; s++)
+		cr_assert_eq(tick(&x, T0 + s), 0, "once (t=%d)", s);
+	cr_assert_eq(outbox(&x, "a", "nodata"), 1);
+	cr_assert_eq(outbox(&x, "b", "nodata"), 1);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1);
+	fx_fini(&x);
+}
+
+/* Issue 13, finding 1: a database that two collectors wrote (before the
+ * store lock) holds two active rows for one alert; the next start keeps the
+ * newer and resolves the older, so no copy stays firing for ever. */
+Test(alert_state, duplicate_active_rows_resolve_the_older_on_start)
+{
+	struct fx x;
+	fx_init(&x, p99_rule);
+	x.fake.value[0] = 300;
+	tick(&x, T0);
+	cr_assert_eq(tick(&x, T0 + 2), 2, "fired");
+	/* The other collector's copy, newer. */
+	cr_assert_eq(sqlite3_exec(x.st.db,
+	                          "INSERT INTO alerts (rule, model, feature, state, severity, "
+	                          "value, threshold, active_at, fired_at, last_notified, "
+	                          "fingerprint, updated) SELECT rule, model, feature, state, "
+	                          "severity, value, threshold, active_at, fired_at, last_notified, "
+	                          "fingerprint, updated FROM alerts",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 2);
+	fx_restart(&x);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 1);
+	cr_assert_eq(q(&x, "SELECT state = 'resolved' FROM alerts ORDER BY id LIMIT 1"), 1,
+	             "the older copy");
+	cr_assert_eq(tick(&x, T0 + 3), 0, "no re-page");
+	x.fake.value[0] = 100;
+	cr_assert_eq(tick(&x, T0 + 4), 2, "one resolve per receiver, for the kept one");
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state != 'resolved'"), 0);
 	fx_fini(&x);
 }
 

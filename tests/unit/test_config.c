@@ -151,6 +151,7 @@ Test(config, errors_cite_file_and_line)
 	fails_at("[collector]\nwindow = 0s\n", 2, "out of range");
 	fails_at("[agent]\nsample_rate = 0\n", 2, "(0, 1]");
 	fails_at("[agent]\nsample_rate = 1.5\n", 2, "(0, 1]");
+	fails_at("[agent]\nsample_rate = 2\n", 2, "(expected a number in (0, 1])");
 	fails_at("[agent]\nbatch_max_events = 12abc\n", 2, "whole number");
 	fails_at("[agent]\nlog_level = loud\n", 2, "debug, info, warn or error");
 	fails_at("[collector]\ninsecure = maybe\n", 2, "true or false");

@@ -80,6 +80,26 @@ Test(payload, stored_form_round_trips)
 	cr_assert_str_eq(err, "notification has no string 'rule'");
 }
 
+/* A "nodata" notice (notify_nodata) is stored, read back by the notifier and
+ * sent with status firing: the alert has not ended. */
+Test(payload, nodata_notice_decodes_and_is_firing)
+{
+	struct notification n = sample("nodata"), back;
+	char *json, err[256];
+
+	cr_assert_eq(payload_encode(&n, &json), 0);
+	cr_assert_eq(payload_decode(json, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(back.kind, "nodata");
+	char *body = payload_render(RECEIVER_WEBHOOK, &back, &ctx);
+	cJSON *root = cJSON_Parse(body);
+	cr_assert(root, "%s", body);
+	cr_assert_str_eq(str(root, "status"), "firing");
+	cJSON_Delete(root);
+	free(body);
+	payload_free(&back);
+	free(json);
+}
+
 Test(payload, fingerprint_is_stable_and_distinct)
 {
 	char a[17], b[17], c[17];
@@ -268,9 +288,12 @@ Test(payload, signature_matches_openssl)
 	char *dir = h_tmpdir("payload"), *path;
 	FILE *p;
 
-	payload_sign("s3cret", body, strlen(body), sig);
+	/* What a receiver verifies: HMAC over "timestamp.body". */
+	char signed_text[128];
+	payload_sign("s3cret", 1764000000, body, strlen(body), sig);
+	snprintf(signed_text, sizeof(signed_text), "1764000000.%s", body);
 	cr_assert(asprintf(&path, "%s/body", dir) > 0);
-	cr_assert_eq(h_write_file(path, body, strlen(body)), 0);
+	cr_assert_eq(h_write_file(path, signed_text, strlen(signed_text)), 0);
 	snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -hmac s3cret -r %s", path);
 	p = popen(cmd, "r");
 	cr_assert(p);
@@ -280,7 +303,10 @@ Test(payload, signature_matches_openssl)
 
 	/* The same secret over a tampered body gives another digest. */
 	char sig2[65];
-	payload_sign("s3cret", "{\"version\":\"4\",\"status\":\"resolved\"}", 35, sig2);
+	payload_sign("s3cret", 1764000000, "{\"version\":\"4\",\"status\":\"resolved\"}", 35, sig2);
+	cr_assert_str_neq(sig, sig2);
+	/* So does the same body at another time. */
+	payload_sign("s3cret", 1764000001, body, strlen(body), sig2);
 	cr_assert_str_neq(sig, sig2);
 	h_rmtree(dir);
 	free(dir);

@@ -11,18 +11,29 @@
 Test(webhook, verdicts)
 {
 	const char *body = "{\"a\":1}";
-	char sig[65], header[80];
+	const double now = 1764000000.0;
+	const size_t n = strlen(body);
+	char sig[65], header[120], other[120];
 
-	payload_sign("k", body, strlen(body), sig);
-	snprintf(header, sizeof(header), "sha256=%s", sig);
-	cr_assert_str_eq(webhook_verify("k", header, body, strlen(body)), "valid");
-	cr_assert_str_eq(webhook_verify("other", header, body, strlen(body)), "invalid");
-	cr_assert_str_eq(webhook_verify("k", header, "{\"a\":2}", 7), "invalid");
-	cr_assert_str_eq(webhook_verify("k", sig, body, strlen(body)), "invalid",
-	                 "no sha256= prefix");
-	cr_assert_str_eq(webhook_verify("k", "sha256=00", body, strlen(body)), "invalid");
-	cr_assert_str_eq(webhook_verify("k", NULL, body, strlen(body)), "missing");
-	cr_assert_str_eq(webhook_verify(NULL, header, body, strlen(body)), "unchecked");
+	payload_sign("k", 1764000000, body, n, sig);
+	snprintf(header, sizeof(header), "t=1764000000,v1=%s", sig);
+	cr_assert_str_eq(webhook_verify("k", header, body, n, now), "valid");
+	cr_assert_str_eq(webhook_verify("k", header, body, n, now + 299), "valid");
+	cr_assert_str_eq(webhook_verify("other", header, body, n, now), "invalid");
+	cr_assert_str_eq(webhook_verify("k", header, "{\"a\":2}", 7, now), "invalid");
+	/* The timestamp is signed: a replay with a fresh t= does not verify. */
+	snprintf(other, sizeof(other), "t=1764000600,v1=%s", sig);
+	cr_assert_str_eq(webhook_verify("k", other, body, n, now + 600), "invalid");
+	/* The genuine request replayed later is stale. */
+	cr_assert_str_eq(webhook_verify("k", header, body, n, now + 301), "stale");
+	cr_assert_str_eq(webhook_verify("k", header, body, n, now - 301), "stale");
+	cr_assert_str_eq(webhook_verify("k", sig, body, n, now), "invalid", "no t=");
+	snprintf(other, sizeof(other), "sha256=%s", sig);
+	cr_assert_str_eq(webhook_verify("k", other, body, n, now), "invalid", "old format");
+	cr_assert_str_eq(webhook_verify("k", "t=1764000000,v1=00", body, n, now), "invalid");
+	cr_assert_str_eq(webhook_verify("k", "t=,v1=", body, n, now), "invalid");
+	cr_assert_str_eq(webhook_verify("k", NULL, body, n, now), "missing");
+	cr_assert_str_eq(webhook_verify(NULL, header, body, n, now), "unchecked");
 }
 
 static char *describe(enum receiver_type t, const char *kind, const char *feature)
