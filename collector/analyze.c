@@ -559,6 +559,8 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		goto out;
 	if (store_begin(&a->st))
 		goto out;
+	if (store_ingest_sync(a->si))
+		goto rollback;
 	if (store_ingest_clear_window_results(a->si, w->model_id, w->start))
 		goto rollback;
 	for (size_t i = 0; i < m->nf; i++) {

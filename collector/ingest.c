@@ -646,7 +646,7 @@ static int commit_group(struct ingest *ing, struct req **reqs, size_t n, struct 
 {
 	double t0 = clock_mono(), now = clock_now();
 
-	if (store_begin(&ing->st))
+	if (store_begin(&ing->st) || store_ingest_sync(ing->si))
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if (store_req(ing, reqs[i], m, now))

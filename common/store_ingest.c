@@ -11,6 +11,7 @@
 
 enum {
 	S_MODEL_GET,
+	S_DATA_VERSION,
 	S_MODEL_ADD,
 	S_SEEN,
 	S_EVENT,
@@ -81,6 +82,7 @@ struct store_ingest {
 	struct model_entry *models; /* small open-addressing cache */
 	size_t nmodels, cap;
 	int64_t next_model_windows; /* retention cursor over models */
+	int64_t data_version;       /* PRAGMA data_version at the last sync, 0 none */
 };
 
 #define EVENT_COLS                                                                        \
@@ -89,6 +91,7 @@ struct store_ingest {
 
 static const char *const sql[S_COUNT] = {
     [S_MODEL_GET] = "SELECT id FROM models WHERE name = ?1",
+    [S_DATA_VERSION] = "PRAGMA data_version",
     [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2)",
     [S_SEEN] = "INSERT INTO batches_seen (agent_id, seq, received) VALUES (?1, ?2, ?3) "
                "ON CONFLICT DO NOTHING",
@@ -256,6 +259,25 @@ void store_ingest_free(struct store_ingest *si)
 void store_ingest_rolled_back(struct store_ingest *si)
 {
 	models_clear(si);
+}
+
+int store_ingest_sync(struct store_ingest *si)
+{
+	sqlite3_stmt *s = prep(si, S_DATA_VERSION);
+	int64_t v;
+
+	if (!s)
+		return -1;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return -1;
+	}
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (v != si->data_version)
+		models_clear(si);
+	si->data_version = v;
+	return 0;
 }
 
 /* ---- model cache ---------------------------------------------------------- */

@@ -29,6 +29,12 @@ struct store_ingest *store_ingest_new(struct store *st);
 void store_ingest_free(struct store_ingest *si);
 /* Forgets cached ids created in a transaction that was rolled back. */
 void store_ingest_rolled_back(struct store_ingest *si);
+/* Call right after store_begin: when another connection committed since the
+ * last call (PRAGMA data_version), forget the cached model ids, which
+ * `mlwatch models rm` may have deleted; the next lookup reads them again.
+ * Without it, events of a removed model that came back would be written
+ * under an id no models row has, and no reader would ever see them. */
+int store_ingest_sync(struct store_ingest *si);
 
 /* ---- the write path (collector writer thread) ---------------------------- */
 

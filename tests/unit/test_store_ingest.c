@@ -352,3 +352,35 @@ Test(store_ingest, jsonw_numbers_read_back_exactly)
 	jsonw_format_double(buf, sizeof(buf), 123456.000001);
 	cr_assert_str_eq(buf, "123456.000001");
 }
+
+/* `mlwatch models rm` deletes a model from another connection while
+ * mlwatchd runs: the writer's name -> id cache must not keep the deleted id,
+ * or the model's next events land under an id no models row has. */
+Test(store_ingest, model_removed_by_another_connection_is_looked_up_again)
+{
+	struct store other;
+	char err[256];
+	int64_t id = 0, id2 = 0;
+
+	cr_assert_eq(store_begin(&st), 0);
+	cr_assert_eq(store_ingest_sync(si), 0);
+	cr_assert_eq(store_ingest_model(si, "fruad", 1000, &id), 0);
+	cr_assert_eq(store_commit(&st), 0);
+
+	cr_assert_eq(store_open(&other, st.path, STORE_RW, false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sqlite3_exec(other.db, "DELETE FROM models WHERE name = 'fruad'", NULL, NULL,
+	                          NULL),
+	             SQLITE_OK);
+	store_close(&other);
+
+	/* a transaction of our own in between changes nothing */
+	cr_assert_eq(store_begin(&st), 0);
+	cr_assert_eq(store_ingest_sync(si), 0);
+	cr_assert_eq(store_ingest_model(si, "fruad", 1001, &id2), 0);
+	cr_assert_eq(store_commit(&st), 0);
+	cr_expect_eq(q_int("SELECT count(*) FROM models WHERE name = 'fruad'"), 1,
+	             "the model row was made again");
+	cr_expect_eq(q_int("SELECT id FROM models WHERE name = 'fruad'"), id2,
+	             "the id used is the new row's (old %lld, used %lld)", (long long)id,
+	             (long long)id2);
+}
