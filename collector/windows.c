@@ -743,6 +743,9 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		dr->ks = r.ks;
 		dr->ks_p = r.ks_p;
 		dr->wasserstein = r.wasserstein;
+		if (!r.insufficient)
+			snprintf(dr->stats, sizeof(dr->stats), "{\"ks_p_method\":\"%s\"}",
+			         stats_ks_p_method_name(r.ks_p_method));
 	} else {
 		uint64_t counts[DRIFT_MAX_CELLS] = {0};
 		size_t nc = mf->ref.ncells;
@@ -762,6 +765,10 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		jsonw_char(hist, '}');
 		dr->chi2 = r.chi2;
 		dr->chi2_p = r.chi2_p;
+		if (!r.insufficient)
+			snprintf(dr->stats, sizeof(dr->stats),
+			         "{\"chi2_dof\":%d,\"z\":%.17g,\"z_p\":%.17g}", r.chi2_dof, r.z,
+			         r.z_p);
 	}
 	dr->psi = r.psi;
 	dr->js = r.js;

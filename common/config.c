@@ -598,10 +598,10 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		return 1;
 	}
 	if (plen == 6 && strncmp(key, "method", 6) == 0) {
-		if (!in_choices(value, "ks|wasserstein|psi|js|chi2"))
+		if (!in_choices(value, "ks|wasserstein|psi|js|chi2|z"))
 			return load_fail(st, line,
 			                 "bad value '%s' for '%s' (expected ks, wasserstein, psi, "
-			                 "js or chi2)",
+			                 "js, chi2 or z)",
 			                 value, key);
 		free(f->method);
 		if (!(f->method = strdup(value)))

@@ -20,6 +20,7 @@ static const char *const method_names[] = {
     [DRIFT_METHOD_PSI] = "psi",
     [DRIFT_METHOD_JS] = "js",
     [DRIFT_METHOD_CHI2] = "chi2",
+    [DRIFT_METHOD_Z] = "z",
 };
 
 #define N_METHODS (sizeof(method_names) / sizeof(method_names[0]))
@@ -44,7 +45,7 @@ int drift_method_parse(const char *name, enum drift_method *m)
 
 bool drift_method_is_pvalue(enum drift_method m)
 {
-	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2;
+	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z;
 }
 
 double drift_method_default_threshold(enum drift_method m)
@@ -155,11 +156,7 @@ double drift_kstwobign_sf(double x)
 
 double drift_ks_pvalue(double d, size_t n, size_t m)
 {
-	double dn = (double)n, dm = (double)m;
-
-	if (n == 0 || m == 0)
-		return 1;
-	return drift_kstwobign_sf(d * sqrt(dn * dm / (dn + dm)));
+	return stats_ks_p(d, n, m, NULL);
 }
 
 /* ---- two-sample statistics ------------------------------------------------ */
@@ -570,6 +567,7 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 		ok = ref->kind == DRIFT_NUMERIC;
 		break;
 	case DRIFT_METHOD_CHI2:
+	case DRIFT_METHOD_Z:
 		ok = ref->kind == DRIFT_CATEGORICAL;
 		break;
 	case DRIFT_METHOD_PSI:
@@ -606,6 +604,9 @@ static void result_score(struct drift_result *r)
 	case DRIFT_METHOD_CHI2:
 		r->score = r->chi2_p;
 		break;
+	case DRIFT_METHOD_Z:
+		r->score = r->z_p;
+		break;
 	default:
 		r->score = 0;
 		break;
@@ -638,10 +639,13 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 	if (r->insufficient) {
 		/* p = 1 is "no evidence"; a p of 0 would read as certain drift
 		 * to anyone who looks at the column without the flag. */
-		if (ref->kind == DRIFT_NUMERIC)
+		if (ref->kind == DRIFT_NUMERIC) {
 			r->ks_p = 1;
-		else
+			r->ks_p_method = stats_ks_p_method_for((size_t)ref->n, (size_t)n_cur);
+		} else {
 			r->chi2_p = 1;
+			r->z_p = 1;
+		}
 		r->score = drift_method_is_pvalue(m) ? 1 : 0;
 	}
 	return r->insufficient;
@@ -666,7 +670,7 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	if (rc < 0 || result_begin(out, ref, n, m, t))
 		goto out;
 	drift_ks_wasserstein(ref->sorted, (size_t)ref->n, cur, n, &out->ks, &w1);
-	out->ks_p = drift_ks_pvalue(out->ks, (size_t)ref->n, n);
+	out->ks_p = stats_ks_p(out->ks, (size_t)ref->n, n, &out->ks_p_method);
 	std = ref->std > DRIFT_STD_FLOOR ? ref->std : DRIFT_STD_FLOOR;
 	out->wasserstein = w1 / std;
 	sample_bin_counts(ref->edges, cur, n, counts);
@@ -710,8 +714,9 @@ out:
 int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
                       const struct drift_opts *opts, struct drift_result *out)
 {
-	double expected[DRIFT_MAX_CELLS], prop[DRIFT_MAX_CELLS];
-	uint64_t n = 0;
+	double prop[DRIFT_MAX_CELLS];
+	uint64_t ref_counts[DRIFT_MAX_CELLS] = {0}, n = 0;
+	size_t used[2], nused = 0;
 	enum drift_method m;
 	double t;
 	int rc = -EINVAL;
@@ -727,12 +732,27 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	rc = resolve_method(ref, opts, &m, &t);
 	if (rc < 0 || result_begin(out, ref, n, m, t))
 		goto out;
+	/* The reference's own counts, not its shares: the question is whether
+	 * two samples share one distribution (a test of homogeneity), so the
+	 * reference's sampling noise counts too, and a cell neither side uses
+	 * ("new" when nothing is new) is no degree of freedom. */
+	for (size_t c = 0; c + 1 < ncells; c++)
+		ref_counts[c] = sample_cats_cell_count(&ref->cats, c);
 	for (size_t c = 0; c < ncells; c++) {
-		expected[c] = ref->cell_prop_floor[c] * (double)n;
 		prop[c] = (double)counts[c] / (double)n;
+		if (ref_counts[c] + counts[c] > 0 && nused++ < 2)
+			used[nused - 1] = c;
 	}
-	out->chi2 = drift_chi2_stat(counts, expected, ncells);
-	out->chi2_p = drift_chi2_sf(out->chi2, (double)(ncells - 1));
+	stats_chi2_contingency(ref_counts, counts, ncells, false, &out->chi2, &out->chi2_p,
+	                       &out->chi2_dof);
+	out->z_p = 1;
+	if (nused == 2)
+		stats_ztest_2prop(ref_counts[used[0]], ref->n, counts[used[0]], n, &out->z,
+		                  &out->z_p);
+	/* The default's p-value test is the z-test when two cells are in use
+	 * (Evidently's choice; its p equals the 1-dof contingency p). */
+	if ((!opts || opts->method == DRIFT_METHOD_DEFAULT) && m == DRIFT_METHOD_CHI2 && nused == 2)
+		out->method = DRIFT_METHOD_Z;
 	out->psi = drift_psi(ref->cell_prop_floor, prop, ncells);
 	out->js = drift_js(ref->cell_prop, prop, ncells);
 	result_score(out);

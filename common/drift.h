@@ -3,12 +3,15 @@
  * exactly as defined in CONTRACT.md section 5 (and cross-checked against
  * scipy/numpy by tests/data/gen_reference.py).
  *
- * Numeric features: two-sample KS D (as scipy.stats.ks_2samp) with the
- * limiting-distribution p-value kstwobign.sf(D sqrt(nm/(n+m))); Wasserstein-1
+ * Numeric features: two-sample KS D and p-value as scipy.stats.ks_2samp
+ * (method="auto": exact when both samples have at most 10,000 values, else
+ * the limiting distribution kstwobign.sf(D sqrt(nm/(n+m)))); Wasserstein-1
  * divided by max(std_ref, 0.001); PSI and Jensen-Shannon distance (base 2)
- * over 10 reference-quantile bins. Categorical features: chi-square
- * statistic and p-value, PSI and JS over the reference's top-64 categories +
- * "other" (only when the reference has more) + "new".
+ * over 10 reference-quantile bins. Categorical features: a test of
+ * homogeneity on the reference and window counts (scipy chi2_contingency
+ * without Yates over the cells either side uses; with exactly two cells also
+ * the pooled two-proportion z-test), PSI and JS over the reference's top-64
+ * categories + "other" (only when the reference has more) + "new".
  *
  * A drift_ref (reference profile) is built once per feature from raw values,
  * stored as a BLOB (drift_ref_encode) and reloaded (drift_ref_decode). A
@@ -29,6 +32,7 @@
 #include <stdint.h>
 
 #include "sample.h"
+#include "stats/twosample.h"
 
 enum drift_kind {
 	DRIFT_NUMERIC = 0,
@@ -37,8 +41,9 @@ enum drift_kind {
 
 /* How a feature's score is chosen. DEFAULT follows the contract
  * (Evidently's choice): numeric -> KS p-value if the reference has <= 1000
- * values else normed Wasserstein; categorical -> chi2 p-value if <= 1000 else
- * JS. KS and WASSERSTEIN are numeric-only, CHI2 categorical-only; PSI and JS
+ * values else normed Wasserstein; categorical -> chi2 contingency p-value
+ * (the z-test's when only two cells are in use) if <= 1000 else JS. KS and
+ * WASSERSTEIN are numeric-only, CHI2 and Z categorical-only; PSI and JS
  * apply to both. */
 enum drift_method {
 	DRIFT_METHOD_DEFAULT = 0,
@@ -47,6 +52,7 @@ enum drift_method {
 	DRIFT_METHOD_PSI,
 	DRIFT_METHOD_JS,
 	DRIFT_METHOD_CHI2,
+	DRIFT_METHOD_Z, /* two-proportion z-test: categorical with two cells in use */
 };
 
 /* Reference size at or below which the default uses a p-value test. */
@@ -70,7 +76,7 @@ enum drift_method {
 const char *drift_method_name(enum drift_method m);
 /* Parses a name as above into *m. -EINVAL if unknown. */
 int drift_method_parse(const char *name, enum drift_method *m);
-/* True when m's score is a p-value (KS, CHI2). */
+/* True when m's score is a p-value (KS, CHI2, Z). */
 bool drift_method_is_pvalue(enum drift_method m);
 /* The contract's default threshold for m (0.05 for p-values, else 0.1). */
 double drift_method_default_threshold(enum drift_method m);
@@ -149,10 +155,13 @@ struct drift_result {
 	/* numeric (0 when categorical) */
 	double ks; /* D */
 	double ks_p;
+	enum stats_ks_p_method ks_p_method; /* exact when max(n_ref, n_cur) <= 10,000 */
 	double wasserstein; /* normed by max(std_ref, 0.001) */
 	/* categorical (0 when numeric) */
-	double chi2;
+	double chi2; /* 2 x k contingency (homogeneity) over the cells in use */
 	double chi2_p;
+	int chi2_dof;   /* cells in use - 1 */
+	double z, z_p;  /* two-proportion z-test; z 0, p 1 unless two cells are in use */
 	/* both */
 	double psi;
 	double js;
@@ -194,7 +203,7 @@ void drift_ks_wasserstein(const double *a, size_t n, const double *b, size_t m, 
 /* Kolmogorov limiting distribution survival function, as
  * scipy.stats.kstwobign.sf(x); 1 for x <= 0. */
 double drift_kstwobign_sf(double x);
-/* kstwobign.sf(d * sqrt(n m / (n + m))). */
+/* ks_2samp's two-sided p-value (method="auto", see stats_ks_p). */
 double drift_ks_pvalue(double d, size_t n, size_t m);
 /* W1 of sorted a[0..n) and b[0..m), n, m >= 1, as
  * scipy.stats.wasserstein_distance (not normalised). */

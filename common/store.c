@@ -106,7 +106,11 @@ static const char schema_v1[] =
  * restart in between does not turn it into a repeat hours later. */
 static const char schema_v2[] = "ALTER TABLE alerts ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2};
+/* v3: statistics beyond the fixed columns (ks_p_method, chi2_dof, the
+ * z-test, ...) as one JSON object, so a new drift method needs no column. */
+static const char schema_v3[] = "ALTER TABLE drift ADD COLUMN stats TEXT;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
 
 const char *store_schema_sql(void)
 {

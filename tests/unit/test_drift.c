@@ -155,6 +155,8 @@ Test(drift, numeric_cases_match_scipy)
 		cr_expect_eq(r.n_cur, m);
 		expect_rel(name, "ks", r.ks, num(e, "ks"), TOL_REL_STAT);
 		expect_abs(name, "ks_p", r.ks_p, num(e, "ks_p"), TOL_ABS_P);
+		cr_expect_str_eq(stats_ks_p_method_name(r.ks_p_method), str(e, "ks_p_method"),
+		                 "%s ks_p_method", name);
 		expect_rel(name, "wasserstein", r.wasserstein, num(e, "wasserstein"), TOL_REL_STAT);
 		expect_rel(name, "std_ref", dr.std, num(e, "std_ref"), TOL_REL_STAT);
 		expect_rel(name, "mean_ref", dr.mean, num(e, "mean_ref"), TOL_REL_STAT);
@@ -284,6 +286,9 @@ Test(drift, categorical_cases_match_scipy)
 		cr_assert_eq(drift_categorical(&dr, counts, dr.ncells, NULL, &r), 0, "%s", name);
 		expect_rel(name, "chi2", r.chi2, num(e, "chi2"), TOL_REL_STAT);
 		expect_abs(name, "chi2_p", r.chi2_p, num(e, "chi2_p"), TOL_ABS_P);
+		cr_expect_eq(r.chi2_dof, (int)num(e, "chi2_dof"), "%s chi2 dof", name);
+		expect_rel(name, "z", r.z, num(e, "z"), TOL_REL_STAT);
+		expect_abs(name, "z_p", r.z_p, num(e, "z_p"), TOL_ABS_P);
 		expect_abs(name, "psi", r.psi, num(e, "psi"), TOL_PSI_JS);
 		expect_abs(name, "js", r.js, num(e, "js"), TOL_PSI_JS);
 		expect_verdict(name, &r, e);

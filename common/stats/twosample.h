@@ -1,0 +1,63 @@
+/*
+ * twosample: two-sample tests of homogeneity, each equal to its scipy
+ * reference (scipy 1.10 semantics, checked by tests/unit/test_twosample.c
+ * against tests/data/twosample_cases.json from tests/data/gen_twosample.py).
+ *
+ * Owns: the Kolmogorov-Smirnov p-value in ks_2samp's method="auto"
+ * (exact distribution when max(n, m) <= 10,000, limiting distribution
+ * above), the 2 x k chi-square contingency test (chi2_contingency, no Yates
+ * unless asked) and the pooled two-proportion z-test.
+ *
+ * Pure functions: no allocation except the exact KS path's one scratch
+ * column (-ENOMEM is reported, never a crash), no global state, thread-safe.
+ * Inputs are counts and sizes the caller validated; degenerate inputs give
+ * the "no evidence" answer (statistic 0, p 1) rather than NaN.
+ */
+#ifndef MLWATCH_STATS_TWOSAMPLE_H
+#define MLWATCH_STATS_TWOSAMPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest sample for which the KS p-value is exact (scipy's MAX_AUTO_N). */
+#define STATS_KS_EXACT_MAX 10000
+
+enum stats_ks_p_method {
+	STATS_KS_P_EXACT = 0,      /* Hodges/Viehmann lattice-path count */
+	STATS_KS_P_ASYMPTOTIC = 1, /* Kolmogorov limiting distribution */
+};
+
+/* "exact" or "asymptotic". */
+const char *stats_ks_p_method_name(enum stats_ks_p_method m);
+/* The method ks_2samp(method="auto") uses for sizes n and m. */
+enum stats_ks_p_method stats_ks_p_method_for(size_t n, size_t m);
+
+/* Exact two-sided P(D_{n,m} >= d) as ks_2samp(method="exact"): d is first
+ * snapped to the lattice h / lcm(n, m). n, m >= 1 and <= STATS_KS_EXACT_MAX
+ * (-EINVAL otherwise); -ENOMEM. Cost O(n + m) when n == m, else about
+ * 2 d n m steps. */
+int stats_ks_p_exact(double d, size_t n, size_t m, double *p);
+
+/* Two-sided p-value of KS D for sizes n and m by ks_2samp's "auto" rule;
+ * *how (may be NULL) says which. Above the exact limit it is
+ * kstwobign.sf(d sqrt(nm/(n+m))). Falls back to the asymptotic value only
+ * when the scratch column cannot be allocated. 1 when a side is empty. */
+double stats_ks_p(double d, size_t n, size_t m, enum stats_ks_p_method *how);
+
+/* Pearson chi-square of the 2 x k contingency table (a[i], b[i]) over the
+ * columns where a[i] + b[i] > 0, as scipy.stats.chi2_contingency with
+ * correction=yates (Yates applies only when dof == 1, as in scipy). *dof is
+ * the used columns minus 1; with dof 0 (or an empty row) statistic 0, p 1. */
+void stats_chi2_contingency(const uint64_t *a, const uint64_t *b, size_t k, bool yates,
+                            double *stat, double *p, int *dof);
+
+/* Pooled two-proportion z-test of x1 successes in n1 vs x2 in n2:
+ * z = (p1 - p2) / sqrt(P (1 - P) (1/n1 + 1/n2)), p = 2 norm.sf(|z|).
+ * z 0 and p 1 when P is 0 or 1 or a side is empty. */
+void stats_ztest_2prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, double *z, double *p);
+
+/* Standard normal survival function (scipy.stats.norm.sf). */
+double stats_norm_sf(double x);
+
+#endif /* MLWATCH_STATS_TWOSAMPLE_H */
