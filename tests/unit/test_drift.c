@@ -563,3 +563,78 @@ Test(drift, reference_profile_sampled_and_roundtrips)
 	drift_ref_fini(&dr);
 	free(x);
 }
+
+/* splitmix64: a fixed stream, so the rates below are the same on every run. */
+static uint64_t mix_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int draw_cat(uint64_t *s, const double *cum, int k)
+{
+	double u = (double)(mix_next(s) >> 11) * 0x1.0p-53;
+
+	for (int i = 0; i < k - 1; i++)
+		if (u < cum[i])
+			return i;
+	return k - 1;
+}
+
+/* Issue 14, acceptance 3: with a 200-row reference and no drift, the
+ * default categorical test (homogeneity) raises p < 0.05 in 3.5-6.5% of
+ * 2,000 windows; the goodness-of-fit test against the reference's shares
+ * (the old default) over-alarms, its rate printed beside. */
+Test(drift, homogeneity_false_alarm_rate_is_nominal)
+{
+	static const char *const names[] = {"a", "b", "c", "d", "e"};
+	static const double share[] = {0.4, 0.25, 0.15, 0.12, 0.08};
+	enum { K = 5, N_REF = 200, N_CUR = 500, TRIALS = 2000 };
+	double cum[K];
+	uint64_t seed = 14;
+	int alarms = 0, gof_alarms = 0;
+
+	cum[0] = share[0];
+	for (int i = 1; i < K; i++)
+		cum[i] = cum[i - 1] + share[i];
+	for (int t = 0; t < TRIALS; t++) {
+		struct sample_cats cats;
+		struct drift_ref ref;
+		struct drift_result r;
+		uint64_t ref_n[K] = {0}, counts[DRIFT_MAX_CELLS] = {0};
+		double expected[DRIFT_MAX_CELLS], gof;
+
+		for (int i = 0; i < N_REF; i++)
+			ref_n[draw_cat(&seed, cum, K)]++;
+		sample_cats_init(&cats, 0);
+		for (int c = 0; c < K; c++)
+			if (ref_n[c])
+				cr_assert_eq(sample_cats_add(&cats, names[c], 1, ref_n[c]), 0);
+		cr_assert_eq(drift_ref_categorical(&ref, &cats), 0);
+		sample_cats_fini(&cats);
+		for (int i = 0; i < N_CUR; i++) {
+			int c = draw_cat(&seed, cum, K);
+
+			counts[drift_ref_cell(&ref, names[c], 1)]++;
+		}
+		cr_assert_eq(drift_categorical(&ref, counts, ref.ncells, NULL, &r), 0);
+		cr_assert(r.method == DRIFT_METHOD_CHI2 || r.method == DRIFT_METHOD_Z);
+		alarms += r.drifted;
+		/* Goodness of fit: the window against the reference's floored
+		 * shares taken as exact, over every cell. */
+		for (size_t c = 0; c < ref.ncells; c++)
+			expected[c] = ref.cell_prop_floor[c] * N_CUR;
+		gof = drift_chi2_stat(counts, expected, ref.ncells);
+		gof_alarms += drift_chi2_sf(gof, (double)(ref.ncells - 1)) < 0.05;
+		drift_ref_fini(&ref);
+	}
+	printf("drift false alarms at p < 0.05, 200-row reference, %d windows of %d: homogeneity "
+	       "(default) %.2f%%, goodness of fit %.2f%%\n",
+	       TRIALS, N_CUR, 100.0 * alarms / TRIALS, 100.0 * gof_alarms / TRIALS);
+	cr_expect_geq(alarms, TRIALS * 35 / 1000);
+	cr_expect_leq(alarms, TRIALS * 65 / 1000);
+	cr_expect_gt(gof_alarms, alarms);
+}
