@@ -229,3 +229,248 @@ void stats_ztest_2prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, doubl
 	*z = (p1 - p2) / se;
 	*p = 2 * stats_norm_sf(fabs(*z));
 }
+
+/* ---- Fisher's exact test ------------------------------------------------ */
+
+double stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+	/* Row 1 holds n1 = a + b, the first column n = a + c of N. x = the
+	 * top-left cell runs over [lo, hi]; P(x) is hypergeometric. The
+	 * weights w(x) = P(x) / P(mode) come from the ratio
+	 * P(x+1)/P(x) = (n1-x)(n-x) / ((x+1)(n2-n+x+1)), so no factorial or
+	 * lgamma of large arguments loses digits. */
+	double n1 = (double)a + (double)b, n2 = (double)c + (double)d, n = (double)a + (double)c;
+	double N = n1 + n2, lo, hi, mode, w, wobs = 0, total = 0, tail = 0;
+	const double gamma = 1 + 1e-14;
+
+	if (n1 == 0 || n2 == 0 || n == 0 || N - n == 0)
+		return 1;
+	lo = n - n2 > 0 ? n - n2 : 0;
+	hi = n < n1 ? n : n1;
+	mode = floor((n + 1) * (n1 + 1) / (N + 2));
+	if (mode < lo)
+		mode = lo;
+	if (mode > hi)
+		mode = hi;
+	/* Pass 1: the total weight and the observed table's weight. */
+	w = 1;
+	for (double x = mode; x <= hi; x++) {
+		if (x > mode)
+			w *= (n1 - (x - 1)) * (n - (x - 1)) / (x * (n2 - n + x));
+		total += w;
+		if (x == (double)a)
+			wobs = w;
+	}
+	w = 1;
+	for (double x = mode - 1; x >= lo; x--) {
+		w *= (x + 1) * (n2 - n + x + 1) / ((n1 - x) * (n - x));
+		total += w;
+		if (x == (double)a)
+			wobs = w;
+	}
+	if (fabs(wobs - 1) / (wobs > 1 ? wobs : 1) <= 1e-14)
+		return 1; /* the observed table is the likeliest */
+	/* Pass 2: the tables no likelier than the observed one. */
+	w = 1;
+	for (double x = mode; x <= hi; x++) {
+		if (x > mode)
+			w *= (n1 - (x - 1)) * (n - (x - 1)) / (x * (n2 - n + x));
+		if (w <= wobs * gamma)
+			tail += w;
+	}
+	w = 1;
+	for (double x = mode - 1; x >= lo; x--) {
+		w *= (x + 1) * (n2 - n + x + 1) / ((n1 - x) * (n - x));
+		if (w <= wobs * gamma)
+			tail += w;
+	}
+	tail /= total;
+	return tail > 1 ? 1 : tail;
+}
+
+/* ---- Mann-Whitney U ------------------------------------------------------ */
+
+/* Exact P(U >= u) for sizes m <= n (no ties): the counts of U are the
+ * coefficients of the Gaussian binomial [m + n choose m]_q =
+ * prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i). Dividing first (prefix sums,
+ * all positive) then multiplying keeps the low coefficients exact; the
+ * tail is summed from the small end by symmetry. */
+static int mwu_exact_sf(size_t m, size_t n, double u, double *p)
+{
+	size_t len = m * n + 1, k;
+	double *f = calloc(len, sizeof(*f)), total = 0, tail = 0;
+
+	if (!f)
+		return -ENOMEM;
+	f[0] = 1;
+	for (size_t i = 1; i <= m; i++)
+		for (k = i; k < len; k++)
+			f[k] += f[k - i];
+	for (size_t i = 1; i <= m; i++)
+		for (k = len; k-- > n + i;)
+			f[k] -= f[k - (n + i)];
+	for (k = 0; k < len; k++)
+		total += f[k];
+	/* P(U >= u) = P(U <= mn - u) by symmetry. */
+	for (k = 0; k < len && (double)k <= (double)(m * n) - u; k++)
+		tail += f[k];
+	free(f);
+	*p = tail / total;
+	return 0;
+}
+
+int stats_mannwhitneyu(const double *a, size_t n, const double *b, size_t m, double *u,
+                       double *p)
+{
+	size_t i = 0, j = 0;
+	double r1 = 0, tie_term = 0, rank0 = 0, N = (double)n + (double)m, u1, u2, big;
+	int rc = 0;
+
+	*u = 0;
+	*p = 1;
+	if (n == 0 || m == 0)
+		return -EINVAL;
+	/* Midranks by a merge walk over both sorted samples. */
+	while (i < n || j < m) {
+		double x = (j == m || (i < n && a[i] <= b[j])) ? a[i] : b[j];
+		size_t ca = 0, cb = 0;
+		double c, avg;
+
+		while (i < n && a[i] == x) {
+			i++;
+			ca++;
+		}
+		while (j < m && b[j] == x) {
+			j++;
+			cb++;
+		}
+		c = (double)(ca + cb);
+		avg = rank0 + (c + 1) / 2;
+		r1 += (double)ca * avg;
+		tie_term += c * c * c - c;
+		rank0 += c;
+	}
+	u1 = r1 - (double)n * ((double)n + 1) / 2;
+	u2 = (double)n * (double)m - u1;
+	big = u1 > u2 ? u1 : u2;
+	*u = u1;
+	if ((n <= 8 || m <= 8) && tie_term == 0) {
+		rc = mwu_exact_sf(n < m ? n : m, n < m ? m : n, big, p);
+		*p *= 2;
+	} else {
+		double mu = (double)n * (double)m / 2;
+		double s = sqrt((double)n * (double)m / 12 * ((N + 1) - tie_term / (N * (N - 1))));
+
+		*p = s > 0 ? 2 * stats_norm_sf((big - mu - 0.5) / s) : 1;
+	}
+	if (*p > 1)
+		*p = 1;
+	if (*p < 0)
+		*p = 0;
+	return rc;
+}
+
+/* ---- Welch's t-test ------------------------------------------------------ */
+
+/* Continued fraction for I_x(a, b) (modified Lentz), x < (a+1)/(a+b+2). */
+static double betacf(double a, double b, double x)
+{
+	const double tiny = 1e-300;
+	double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap, h;
+
+	if (fabs(d) < tiny)
+		d = tiny;
+	d = 1 / d;
+	h = d;
+	for (int m = 1; m < 10000; m++) {
+		double m2 = 2.0 * m, aa = m * (b - m) * x / ((qam + m2) * (a + m2)), del;
+
+		d = 1 + aa * d;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = 1 + aa / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1 / d;
+		h *= d * c;
+		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+		d = 1 + aa * d;
+		if (fabs(d) < tiny)
+			d = tiny;
+		c = 1 + aa / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		d = 1 / d;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < 1e-16)
+			break;
+	}
+	return h;
+}
+
+double stats_betainc(double a, double b, double x)
+{
+	double lbt;
+
+	if (!(x > 0))
+		return 0;
+	if (!(x < 1))
+		return 1;
+	lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+	if (x < (a + 1) / (a + b + 2))
+		return exp(lbt) * betacf(a, b, x) / a;
+	return 1 - exp(lbt) * betacf(b, a, 1 - x) / b;
+}
+
+double stats_t_sf(double t, double df)
+{
+	double x, tail;
+
+	if (isinf(t))
+		return t > 0 ? 0 : 1;
+	/* P(T > |t|) = I_{df/(df+t^2)}(df/2, 1/2) / 2; the complement form
+	 * keeps digits when t^2 is small next to df. */
+	x = df / (df + t * t);
+	tail = x > 0.5 ? (1 - stats_betainc(0.5, df / 2, t * t / (df + t * t))) / 2
+	               : stats_betainc(df / 2, 0.5, x) / 2;
+	return t >= 0 ? tail : 1 - tail;
+}
+
+int stats_welch_t(const double *a, size_t n, const double *b, size_t m, double *t, double *p,
+                  double *df)
+{
+	double ma = 0, mb = 0, va = 0, vb = 0, sa, sb, se, dfv;
+
+	*t = 0;
+	*p = 1;
+	if (df)
+		*df = 0;
+	if (n < 2 || m < 2)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		ma += a[i];
+	for (size_t i = 0; i < m; i++)
+		mb += b[i];
+	ma /= (double)n;
+	mb /= (double)m;
+	for (size_t i = 0; i < n; i++)
+		va += (a[i] - ma) * (a[i] - ma);
+	for (size_t i = 0; i < m; i++)
+		vb += (b[i] - mb) * (b[i] - mb);
+	va /= (double)(n - 1);
+	vb /= (double)(m - 1);
+	sa = va / (double)n;
+	sb = vb / (double)m;
+	se = sa + sb;
+	if (!(se > 0))
+		return 0;
+	dfv = se * se / (sa * sa / (double)(n - 1) + sb * sb / (double)(m - 1));
+	*t = (ma - mb) / sqrt(se);
+	*p = 2 * stats_t_sf(fabs(*t), dfv);
+	if (*p > 1)
+		*p = 1;
+	if (df)
+		*df = dfv;
+	return 0;
+}

@@ -6,7 +6,8 @@
  * Owns: the Kolmogorov-Smirnov p-value in ks_2samp's method="auto"
  * (exact distribution when max(n, m) <= 10,000, limiting distribution
  * above), the 2 x k chi-square contingency test (chi2_contingency, no Yates
- * unless asked) and the pooled two-proportion z-test.
+ * unless asked), the pooled two-proportion z-test, Fisher's exact test on a
+ * 2 x 2 table, the Mann-Whitney U test and Welch's t-test.
  *
  * Pure functions: no allocation except the exact KS path's one scratch
  * column (-ENOMEM is reported, never a crash), no global state, thread-safe.
@@ -59,5 +60,30 @@ void stats_ztest_2prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, doubl
 
 /* Standard normal survival function (scipy.stats.norm.sf). */
 double stats_norm_sf(double x);
+
+/* Fisher's exact test, two-sided, of [[a, b], [c, d]] as
+ * scipy.stats.fisher_exact: the hypergeometric probability of the tables
+ * no likelier than the observed one (relative slack 1e-14). p 1 when a row
+ * or column sums to 0. */
+double stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d);
+
+/* Mann-Whitney U of sorted a[0..n) and b[0..m) as scipy.stats.mannwhitneyu
+ * (two-sided, continuity correction, method="auto": exact when min(n, m)
+ * <= 8 and there are no ties, else the tie-corrected normal
+ * approximation). *u is U of a. -EINVAL for an empty side; -ENOMEM (exact
+ * path). */
+int stats_mannwhitneyu(const double *a, size_t n, const double *b, size_t m, double *u,
+                       double *p);
+
+/* Welch's t-test of a[0..n) and b[0..m) (any order) as
+ * scipy.stats.ttest_ind(equal_var=False): t, p two-sided. n, m >= 2 else
+ * -EINVAL; both variances 0 gives t 0, p 1 (scipy: NaN). *df may be NULL. */
+int stats_welch_t(const double *a, size_t n, const double *b, size_t m, double *t, double *p,
+                  double *df);
+
+/* Student t survival function (scipy.stats.t.sf), df > 0. */
+double stats_t_sf(double t, double df);
+/* Regularised incomplete beta I_x(a, b), a, b > 0, 0 <= x <= 1. */
+double stats_betainc(double a, double b, double x);
 
 #endif /* MLWATCH_STATS_TWOSAMPLE_H */

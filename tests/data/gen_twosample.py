@@ -139,12 +139,95 @@ def z_cases(r):
     return out
 
 
+def dist_cases(r):
+    """Hellinger, L-infinity, total variation and KL (scipy.stats.entropy)
+    on count vectors, zeros included."""
+    out = []
+
+    def add(name, p, q):
+        p = np.asarray(p, dtype=float)
+        q = np.asarray(q, dtype=float)
+        pn, qn = p / p.sum(), q / q.sum()
+        kl = float(stats.entropy(pn, qn))
+        out.append({"name": name, "p": [float(v) for v in p], "q": [float(v) for v in q],
+                    "hellinger": float(np.sqrt(np.sum((np.sqrt(pn) - np.sqrt(qn)) ** 2))
+                                       / np.sqrt(2)),
+                    "linf": float(np.max(np.abs(pn - qn))),
+                    "tvd": float(np.sum(np.abs(pn - qn)) / 2),
+                    "kl": kl if np.isfinite(kl) else "inf"})
+
+    add("identical", [1, 2, 3], [2, 4, 6])
+    add("disjoint", [1, 0], [0, 1])
+    add("zero_in_q", [5, 5, 1], [5, 5, 0])
+    add("zero_in_p", [5, 5, 0], [5, 5, 1])
+    add("single", [7], [3])
+    for i in range(30):
+        k = int(r.integers(2, 20))
+        p = r.integers(0, 50, k)
+        q = r.integers(1, 50, k)
+        p[0] += 1
+        add(f"random_{k}_{i}", p, q)
+    return out
+
+
+def sample_pair(r, i):
+    n = int(r.integers(1, 60)) if i % 3 else int(r.integers(1, 9))
+    m = int(r.integers(1, 60))
+    if i % 4 == 0:  # ties
+        return r.integers(0, 6, n).astype(float), r.integers(0, 7, m).astype(float)
+    return np.round(r.normal(0, 1, n), 4), np.round(r.normal(0.3 * (i % 3), 1.2, m), 4)
+
+
+def numeric_test_cases(r):
+    """Energy distance, Mann-Whitney U and Welch's t on the same pairs:
+    tiny samples (exact MWU) and ties included."""
+    out = []
+    pairs = [("tiny_1_1", [1.0], [2.0]), ("tiny_2_3", [1.0, 2.0], [0.5, 3.0, 4.0]),
+             ("ties_only", [1.0, 1.0, 2.0], [1.0, 2.0, 2.0, 2.0]),
+             ("equal", [3.0, 3.0], [3.0, 3.0, 3.0]),
+             ("disjoint_8_40", list(np.arange(8.0)), list(np.arange(100.0, 140.0)))]
+    for i in range(36):
+        a, b = sample_pair(r, i)
+        pairs.append((f"random_{i}", a, b))
+    for name, a, b in pairs:
+        a = [float(v) for v in a]
+        b = [float(v) for v in b]
+        rec = {"name": name, "a": a, "b": b,
+               "energy": float(stats.energy_distance(a, b))}
+        mw = stats.mannwhitneyu(a, b)
+        rec["mwu_u"], rec["mwu_p"] = float(mw.statistic), float(mw.pvalue)
+        if len(a) >= 2 and len(b) >= 2 and (np.var(a) > 0 or np.var(b) > 0):
+            tt = stats.ttest_ind(a, b, equal_var=False)
+            rec["welch_t"], rec["welch_p"] = float(tt.statistic), float(tt.pvalue)
+        out.append(rec)
+    return out
+
+
+def fisher_cases(r):
+    out = []
+
+    def add(name, a, b, c, d):
+        res = stats.fisher_exact([[a, b], [c, d]])
+        out.append({"name": name, "t": [a, b, c, d], "p": float(res[1])})
+
+    add("textbook", 8, 2, 1, 5)
+    add("zero_row", 0, 0, 3, 4)
+    add("zero_col", 0, 3, 0, 4)
+    add("symmetric", 5, 5, 5, 5)
+    add("extreme", 20, 0, 0, 20)
+    for i in range(30):
+        big = 30 if i % 2 else 2000
+        add(f"random_{i}", *[int(v) for v in r.integers(0, big, 4)])
+    return out
+
+
 def main():
     r = np.random.default_rng(20261206)
     doc = {"generator": "tests/data/gen_twosample.py", "numpy": np.__version__,
            "scipy": scipy.__version__, "ks": ks_cases(r),
            "ks_lattice": ks_lattice_cases(r), "chi2": chi2_cases(r),
-           "z": z_cases(r)}
+           "z": z_cases(r), "distances": dist_cases(r),
+           "numeric_tests": numeric_test_cases(r), "fisher": fisher_cases(r)}
     json.dump(doc, sys.stdout, indent=None, separators=(",", ":"))
     sys.stdout.write("\n")
 

