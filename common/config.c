@@ -598,10 +598,12 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		return 1;
 	}
 	if (plen == 6 && strncmp(key, "method", 6) == 0) {
-		if (!in_choices(value, "ks|wasserstein|psi|js|chi2|z"))
+		if (!in_choices(value, "ks|wasserstein|psi|js|chi2|z|hellinger|linf|tvd|kl|energy|"
+		                       "mannwhitney|welch|fisher"))
 			return load_fail(st, line,
 			                 "bad value '%s' for '%s' (expected ks, wasserstein, psi, "
-			                 "js, chi2 or z)",
+			                 "js, chi2, z, hellinger, linf, tvd, kl, energy, "
+			                 "mannwhitney, welch or fisher)",
 			                 value, key);
 		free(f->method);
 		if (!(f->method = strdup(value)))

@@ -82,7 +82,7 @@ enum feature_kind_cfg { KIND_AUTO = 0, KIND_NUMERIC = 1, KIND_CATEGORICAL = 2 };
 struct model_feature_config {
 	char *name;
 	enum feature_kind_cfg kind;
-	char *method;     /* NULL = default choice; ks|wasserstein|psi|js|chi2|z */
+	char *method;     /* NULL = default choice; a drift_method_name */
 	double threshold; /* 0 = the method's default */
 	int line;
 };

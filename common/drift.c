@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "stats/distance.h"
 
 #define REF_VERSION 1
 
@@ -21,6 +22,14 @@ static const char *const method_names[] = {
     [DRIFT_METHOD_JS] = "js",
     [DRIFT_METHOD_CHI2] = "chi2",
     [DRIFT_METHOD_Z] = "z",
+    [DRIFT_METHOD_HELLINGER] = "hellinger",
+    [DRIFT_METHOD_LINF] = "linf",
+    [DRIFT_METHOD_TVD] = "tvd",
+    [DRIFT_METHOD_KL] = "kl",
+    [DRIFT_METHOD_ENERGY] = "energy",
+    [DRIFT_METHOD_MANNWHITNEY] = "mannwhitney",
+    [DRIFT_METHOD_WELCH] = "welch",
+    [DRIFT_METHOD_FISHER] = "fisher",
 };
 
 #define N_METHODS (sizeof(method_names) / sizeof(method_names[0]))
@@ -45,7 +54,8 @@ int drift_method_parse(const char *name, enum drift_method *m)
 
 bool drift_method_is_pvalue(enum drift_method m)
 {
-	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z;
+	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z ||
+	       m == DRIFT_METHOD_MANNWHITNEY || m == DRIFT_METHOD_WELCH || m == DRIFT_METHOD_FISHER;
 }
 
 double drift_method_default_threshold(enum drift_method m)
@@ -564,14 +574,22 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	switch (m) {
 	case DRIFT_METHOD_KS:
 	case DRIFT_METHOD_WASSERSTEIN:
+	case DRIFT_METHOD_ENERGY:
+	case DRIFT_METHOD_MANNWHITNEY:
+	case DRIFT_METHOD_WELCH:
 		ok = ref->kind == DRIFT_NUMERIC;
 		break;
 	case DRIFT_METHOD_CHI2:
 	case DRIFT_METHOD_Z:
+	case DRIFT_METHOD_FISHER:
 		ok = ref->kind == DRIFT_CATEGORICAL;
 		break;
 	case DRIFT_METHOD_PSI:
 	case DRIFT_METHOD_JS:
+	case DRIFT_METHOD_HELLINGER:
+	case DRIFT_METHOD_LINF:
+	case DRIFT_METHOD_TVD:
+	case DRIFT_METHOD_KL:
 		ok = true;
 		break;
 	default:
@@ -583,6 +601,23 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	*method = m;
 	*threshold = t;
 	return ok ? 0 : -EINVAL;
+}
+
+/* The distances of proportions p (reference) and q (window) over k bins or
+ * cells. KL is KL(ref || cur) on proportions floored at DRIFT_PROP_FLOOR
+ * (finite where a bin is empty), the others on the plain proportions. */
+static void dists(const double *p, const double *q, size_t k, struct drift_result *r)
+{
+	double pf[DRIFT_MAX_CELLS], qf[DRIFT_MAX_CELLS];
+
+	r->hellinger = stats_hellinger(p, q, k);
+	r->linf = stats_linf(p, q, k);
+	r->tvd = stats_tvd(p, q, k);
+	for (size_t i = 0; i < k; i++) {
+		pf[i] = p[i] > DRIFT_PROP_FLOOR ? p[i] : DRIFT_PROP_FLOOR;
+		qf[i] = q[i] > DRIFT_PROP_FLOOR ? q[i] : DRIFT_PROP_FLOOR;
+	}
+	r->kl = stats_kl(pf, qf, k);
 }
 
 /* Score, flag and severity from the statistics already in r. */
@@ -606,6 +641,30 @@ static void result_score(struct drift_result *r)
 		break;
 	case DRIFT_METHOD_Z:
 		r->score = r->z_p;
+		break;
+	case DRIFT_METHOD_HELLINGER:
+		r->score = r->hellinger;
+		break;
+	case DRIFT_METHOD_LINF:
+		r->score = r->linf;
+		break;
+	case DRIFT_METHOD_TVD:
+		r->score = r->tvd;
+		break;
+	case DRIFT_METHOD_KL:
+		r->score = r->kl;
+		break;
+	case DRIFT_METHOD_ENERGY:
+		r->score = r->energy;
+		break;
+	case DRIFT_METHOD_MANNWHITNEY:
+		r->score = r->mwu_p;
+		break;
+	case DRIFT_METHOD_WELCH:
+		r->score = r->welch_p;
+		break;
+	case DRIFT_METHOD_FISHER:
+		r->score = r->fisher_p;
 		break;
 	default:
 		r->score = 0;
@@ -642,9 +701,12 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 		if (ref->kind == DRIFT_NUMERIC) {
 			r->ks_p = 1;
 			r->ks_p_method = stats_ks_p_method_for((size_t)ref->n, (size_t)n_cur);
+			r->mwu_p = 1;
+			r->welch_p = 1;
 		} else {
 			r->chi2_p = 1;
 			r->z_p = 1;
+			r->fisher_p = 1;
 		}
 		r->score = drift_method_is_pvalue(m) ? 1 : 0;
 	}
@@ -678,6 +740,14 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		prop[i] = (double)counts[i] / (double)n;
 	out->psi = drift_psi(ref->bin_prop, prop, SAMPLE_BINS);
 	out->js = drift_js(ref->bin_prop, prop, SAMPLE_BINS);
+	dists(ref->bin_prop, prop, SAMPLE_BINS, out);
+	out->energy = stats_energy(ref->sorted, (size_t)ref->n, cur, n);
+	rc = stats_mannwhitneyu(ref->sorted, (size_t)ref->n, cur, n, &out->mwu_u, &out->mwu_p);
+	if (rc < 0)
+		goto out;
+	out->welch_p = 1;
+	(void)stats_welch_t(ref->sorted, (size_t)ref->n, cur, n, &out->welch_t, &out->welch_p,
+	                    NULL); /* fewer than 2 values a side: t 0, p 1 */
 	result_score(out);
 out:
 	return rc;
@@ -746,15 +816,20 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	stats_chi2_contingency(ref_counts, counts, ncells, false, &out->chi2, &out->chi2_p,
 	                       &out->chi2_dof);
 	out->z_p = 1;
-	if (nused == 2)
+	out->fisher_p = 1;
+	if (nused == 2) {
 		stats_ztest_2prop(ref_counts[used[0]], ref->n, counts[used[0]], n, &out->z,
 		                  &out->z_p);
+		out->fisher_p = stats_fisher_exact(ref_counts[used[0]], ref_counts[used[1]],
+		                                   counts[used[0]], counts[used[1]]);
+	}
 	/* The default's p-value test is the z-test when two cells are in use
 	 * (Evidently's choice; its p equals the 1-dof contingency p). */
 	if ((!opts || opts->method == DRIFT_METHOD_DEFAULT) && m == DRIFT_METHOD_CHI2 && nused == 2)
 		out->method = DRIFT_METHOD_Z;
 	out->psi = drift_psi(ref->cell_prop_floor, prop, ncells);
 	out->js = drift_js(ref->cell_prop, prop, ncells);
+	dists(ref->cell_prop, prop, ncells, out);
 	result_score(out);
 out:
 	return rc;

@@ -42,9 +42,10 @@ enum drift_kind {
 /* How a feature's score is chosen. DEFAULT follows the contract
  * (Evidently's choice): numeric -> KS p-value if the reference has <= 1000
  * values else normed Wasserstein; categorical -> chi2 contingency p-value
- * (the z-test's when only two cells are in use) if <= 1000 else JS. KS and
- * WASSERSTEIN are numeric-only, CHI2 and Z categorical-only; PSI and JS
- * apply to both. */
+ * (the z-test's when only two cells are in use) if <= 1000 else JS. KS,
+ * WASSERSTEIN, ENERGY, MANNWHITNEY and WELCH are numeric-only; CHI2, Z and
+ * FISHER categorical-only; PSI, JS, HELLINGER, LINF, TVD and KL apply to
+ * both (numeric on the 10 PSI bins). */
 enum drift_method {
 	DRIFT_METHOD_DEFAULT = 0,
 	DRIFT_METHOD_KS,
@@ -53,6 +54,14 @@ enum drift_method {
 	DRIFT_METHOD_JS,
 	DRIFT_METHOD_CHI2,
 	DRIFT_METHOD_Z, /* two-proportion z-test: categorical with two cells in use */
+	DRIFT_METHOD_HELLINGER,   /* on the PSI bins / the cells */
+	DRIFT_METHOD_LINF,        /* L-infinity of the bin / cell proportions */
+	DRIFT_METHOD_TVD,         /* total variation distance, same support */
+	DRIFT_METHOD_KL,          /* KL(ref || cur) on the floored proportions */
+	DRIFT_METHOD_ENERGY,      /* energy distance of the samples (numeric) */
+	DRIFT_METHOD_MANNWHITNEY, /* Mann-Whitney U p-value (numeric) */
+	DRIFT_METHOD_WELCH,       /* Welch's t-test p-value (numeric) */
+	DRIFT_METHOD_FISHER,      /* Fisher's exact p-value (categorical, two cells in use) */
 };
 
 /* Reference size at or below which the default uses a p-value test. */
@@ -76,7 +85,8 @@ enum drift_method {
 const char *drift_method_name(enum drift_method m);
 /* Parses a name as above into *m. -EINVAL if unknown. */
 int drift_method_parse(const char *name, enum drift_method *m);
-/* True when m's score is a p-value (KS, CHI2, Z). */
+/* True when m's score is a p-value (KS, CHI2, Z, MANNWHITNEY, WELCH,
+ * FISHER). */
 bool drift_method_is_pvalue(enum drift_method m);
 /* The contract's default threshold for m (0.05 for p-values, else 0.1). */
 double drift_method_default_threshold(enum drift_method m);
@@ -162,9 +172,15 @@ struct drift_result {
 	double chi2_p;
 	int chi2_dof;   /* cells in use - 1 */
 	double z, z_p;  /* two-proportion z-test; z 0, p 1 unless two cells are in use */
+	double fisher_p; /* Fisher's exact on the 2 x 2 table; 1 unless two cells are in use */
+	/* numeric only (0, or p 1, when categorical) */
+	double energy;          /* energy distance, not normalised (as scipy) */
+	double mwu_u, mwu_p;    /* Mann-Whitney U of the reference, two-sided p */
+	double welch_t, welch_p; /* t 0, p 1 when a side has fewer than 2 values */
 	/* both */
 	double psi;
 	double js;
+	double hellinger, linf, tvd, kl; /* on the PSI bins (numeric) or the cells */
 	/* the score the drift flag and severity come from */
 	enum drift_method method; /* never DRIFT_METHOD_DEFAULT */
 	double score;

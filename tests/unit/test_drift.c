@@ -11,6 +11,7 @@
 
 #include "drift.h"
 #include "sample.h"
+#include "stats/distance.h"
 
 /* Acceptance tolerances (issue 3). */
 #define TOL_REL_STAT 1e-9 /* KS D, Wasserstein */
@@ -637,4 +638,102 @@ Test(drift, homogeneity_false_alarm_rate_is_nominal)
 	cr_expect_geq(alarms, TRIALS * 35 / 1000);
 	cr_expect_leq(alarms, TRIALS * 65 / 1000);
 	cr_expect_gt(gof_alarms, alarms);
+}
+
+/* Every method named in method.FEATURE scores its own statistic, with the
+ * p-value / distance rule, and the statistics are the stats/ functions'
+ * on the same data (their scipy agreement is test_twosample's). */
+Test(drift, every_method_scores_its_statistic)
+{
+	double ref_v[300], cur_v[120];
+	const char *ref_c[200], *cur_c[90];
+	struct drift_ref nr, cr;
+	struct drift_result r, base;
+	uint64_t seed = 3;
+
+	for (size_t i = 0; i < 300; i++)
+		ref_v[i] = (double)(mix_next(&seed) % 1000) / 100.0;
+	for (size_t i = 0; i < 120; i++)
+		cur_v[i] = (double)(mix_next(&seed) % 1000) / 90.0;
+	for (size_t i = 0; i < 200; i++)
+		ref_c[i] = i % 3 ? "yes" : "no";
+	for (size_t i = 0; i < 90; i++)
+		cur_c[i] = i % 2 ? "yes" : "no";
+	cr_assert_eq(drift_ref_numeric(&nr, ref_v, 300, 1), 0);
+	cr_assert_eq(drift_ref_categorical_values(&cr, ref_c, 200), 0);
+	cr_assert_eq(drift_numeric(&nr, cur_v, 120, NULL, &base), 0);
+	{
+		double *s = malloc(120 * sizeof(*s)), u, p, t;
+
+		memcpy(s, cur_v, sizeof(cur_v));
+		cr_assert_eq(sample_sort(s, 120), 0);
+		cr_expect_eq(base.energy, stats_energy(nr.sorted, 300, s, 120));
+		cr_assert_eq(stats_mannwhitneyu(nr.sorted, 300, s, 120, &u, &p), 0);
+		cr_expect_eq(base.mwu_u, u);
+		cr_expect_eq(base.mwu_p, p);
+		cr_assert_eq(stats_welch_t(nr.sorted, 300, s, 120, &t, &p, NULL), 0);
+		cr_expect_eq(base.welch_t, t);
+		cr_expect_eq(base.welch_p, p);
+		free(s);
+	}
+	cr_expect_gt(base.hellinger, 0);
+	cr_expect_gt(base.tvd, 0);
+	cr_expect_gt(base.kl, 0);
+	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_FISHER; m++) {
+		struct drift_opts o = {(enum drift_method)m, 0};
+		const struct drift_ref *ref = &nr;
+		double want;
+		int rc;
+
+		if (m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z || m == DRIFT_METHOD_FISHER) {
+			cr_expect_eq(drift_numeric(&nr, cur_v, 120, &o, &r), -EINVAL, "%s",
+			             drift_method_name(o.method));
+			ref = &cr;
+			rc = drift_categorical_values(ref, cur_c, 90, &o, &r);
+		} else {
+			rc = drift_numeric(ref, cur_v, 120, &o, &r);
+		}
+		cr_assert_eq(rc, 0, "%s", drift_method_name(o.method));
+		cr_expect_eq(r.method, o.method);
+		switch (o.method) {
+		case DRIFT_METHOD_KS: want = r.ks_p; break;
+		case DRIFT_METHOD_WASSERSTEIN: want = r.wasserstein; break;
+		case DRIFT_METHOD_PSI: want = r.psi; break;
+		case DRIFT_METHOD_JS: want = r.js; break;
+		case DRIFT_METHOD_CHI2: want = r.chi2_p; break;
+		case DRIFT_METHOD_Z: want = r.z_p; break;
+		case DRIFT_METHOD_HELLINGER: want = r.hellinger; break;
+		case DRIFT_METHOD_LINF: want = r.linf; break;
+		case DRIFT_METHOD_TVD: want = r.tvd; break;
+		case DRIFT_METHOD_KL: want = r.kl; break;
+		case DRIFT_METHOD_ENERGY: want = r.energy; break;
+		case DRIFT_METHOD_MANNWHITNEY: want = r.mwu_p; break;
+		case DRIFT_METHOD_WELCH: want = r.welch_p; break;
+		case DRIFT_METHOD_FISHER: want = r.fisher_p; break;
+		default: want = NAN; break;
+		}
+		cr_expect_eq(r.score, want, "%s score", drift_method_name(o.method));
+		if (drift_method_is_pvalue(o.method)) {
+			cr_expect_eq(r.threshold, 0.05);
+			cr_expect_eq(r.drifted, r.score < 0.05, "%s", drift_method_name(o.method));
+			cr_expect_eq(r.severity, fmin(0.05 / fmax(r.score, 1e-12), 1000));
+		} else {
+			cr_expect_eq(r.threshold, 0.1);
+			cr_expect_eq(r.drifted, r.score >= 0.1, "%s", drift_method_name(o.method));
+			cr_expect_eq(r.severity, r.score / 0.1);
+		}
+		{
+			enum drift_method back;
+
+			cr_expect_eq(drift_method_parse(drift_method_name(o.method), &back), 0);
+			cr_expect_eq(back, o.method);
+		}
+	}
+	/* Two categories in use: Fisher's exact on the 2 x 2 table. */
+	cr_assert_eq(drift_categorical_values(&cr, cur_c, 90, NULL, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_Z);
+	cr_expect_eq(r.fisher_p, stats_fisher_exact(133, 67, 45, 45));
+	cr_expect_float_eq(r.chi2_p, r.z_p, 1e-12, "1 dof: chi2 and z agree");
+	drift_ref_fini(&nr);
+	drift_ref_fini(&cr);
 }
