@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "stats/binning.h"
 #include "stats/distance.h"
 
 #define REF_VERSION 1
@@ -61,6 +62,30 @@ bool drift_method_is_pvalue(enum drift_method m)
 double drift_method_default_threshold(enum drift_method m)
 {
 	return drift_method_is_pvalue(m) ? DRIFT_P_THRESHOLD : DRIFT_DIST_THRESHOLD;
+}
+
+static const char *const preset_names[] = {
+    [DRIFT_PRESET_MLWATCH] = "mlwatch",
+    [DRIFT_PRESET_EVIDENTLY] = "evidently",
+    [DRIFT_PRESET_NANNYML] = "nannyml",
+};
+
+const char *drift_preset_name(enum drift_preset p)
+{
+	if ((size_t)p >= sizeof(preset_names) / sizeof(preset_names[0]))
+		return "unknown";
+	return preset_names[p];
+}
+
+int drift_preset_parse(const char *name, enum drift_preset *p)
+{
+	for (size_t i = 0; i < sizeof(preset_names) / sizeof(preset_names[0]); i++) {
+		if (strcmp(name, preset_names[i]) == 0) {
+			*p = (enum drift_preset)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* ---- special functions ---------------------------------------------------- */
@@ -565,6 +590,8 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	double t = opts ? opts->threshold : 0;
 	bool small = ref->n <= DRIFT_SMALL_REF, ok;
 
+	if (m == DRIFT_METHOD_DEFAULT && opts && opts->preset == DRIFT_PRESET_NANNYML)
+		m = DRIFT_METHOD_JS;
 	if (m == DRIFT_METHOD_DEFAULT) {
 		if (ref->kind == DRIFT_NUMERIC)
 			m = small ? DRIFT_METHOD_KS : DRIFT_METHOD_WASSERSTEIN;
@@ -686,7 +713,7 @@ static void result_score(struct drift_result *r)
 /* The common start of a result; true when one side is empty, in which
  * case r is complete (insufficient, zeros, not drifted). */
 static bool result_begin(struct drift_result *r, const struct drift_ref *ref, uint64_t n_cur,
-                         enum drift_method m, double threshold)
+                         enum drift_method m, double threshold, enum drift_preset preset)
 {
 	memset(r, 0, sizeof(*r));
 	r->kind = ref->kind;
@@ -694,6 +721,7 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 	r->n_cur = n_cur;
 	r->method = m;
 	r->threshold = threshold;
+	r->preset = preset;
 	r->insufficient = ref->n == 0 || n_cur == 0;
 	if (r->insufficient) {
 		/* p = 1 is "no evidence"; a p of 0 would read as certain drift
@@ -713,6 +741,141 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 	return r->insufficient;
 }
 
+/* Evidently's floored distances of bin shares r and c (k bins): empty
+ * bins become 0.0001 without renormalising; PSI sum (r - c) ln(r / c),
+ * JS distance in natural log, KL = entropy(r, c); Hellinger, L-infinity
+ * and TVD on the plain shares. */
+static void evidently_dists(const double *r, const double *c, size_t k, double *rf, double *cf,
+                            struct drift_result *out)
+{
+	out->psi = 0;
+	for (size_t i = 0; i < k; i++) {
+		rf[i] = r[i] == 0 ? DRIFT_PROP_FLOOR : r[i];
+		cf[i] = c[i] == 0 ? DRIFT_PROP_FLOOR : c[i];
+		out->psi += (rf[i] - cf[i]) * log(rf[i] / cf[i]);
+	}
+	/* JS distance scales with sqrt(ln base): base 2 -> natural log. */
+	out->js = drift_js(rf, cf, k) * sqrt(log(2.0));
+	out->kl = stats_kl(rf, cf, k);
+	out->hellinger = stats_hellinger(r, c, k);
+	out->linf = stats_linf(r, c, k);
+	out->tvd = stats_tvd(r, c, k);
+}
+
+/* Evidently's binning: one bin per distinct value of either side while the
+ * reference has at most 20, else Sturges over both together. */
+static int evidently_numeric(const struct drift_ref *ref, const double *cur, size_t n,
+                             struct drift_result *out)
+{
+	const double *a = ref->sorted;
+	size_t na = (size_t)ref->n, distinct = 0, k = 0, cap = na + n + 1;
+	double *r = NULL, *c = NULL, *rf = NULL, *cf = NULL, *edges = NULL;
+	uint64_t *cnt = NULL;
+	int rc = -ENOMEM;
+
+	for (size_t i = 0; i < na; i++)
+		distinct += i == 0 || a[i] != a[i - 1];
+	if (distinct > 20) {
+		size_t nb;
+
+		rc = stats_bin_edges(STATS_BINS_STURGES, a, na, cur, n, &edges, &nb);
+		if (rc < 0)
+			goto out;
+		cap = nb;
+	}
+	rc = -ENOMEM;
+	r = malloc(cap * sizeof(*r));
+	c = malloc(cap * sizeof(*c));
+	rf = malloc(cap * sizeof(*rf));
+	cf = malloc(cap * sizeof(*cf));
+	cnt = malloc(cap * sizeof(*cnt));
+	if (!r || !c || !rf || !cf || !cnt)
+		goto out;
+	if (edges) {
+		k = cap;
+		stats_hist_sorted(edges, k, a, na, cnt, NULL);
+		for (size_t i = 0; i < k; i++)
+			r[i] = (double)cnt[i] / (double)na;
+		stats_hist_sorted(edges, k, cur, n, cnt, NULL);
+		for (size_t i = 0; i < k; i++)
+			c[i] = (double)cnt[i] / (double)n;
+	} else {
+		size_t i = 0, j = 0;
+
+		/* Per value over the union, by a merge walk. */
+		while (i < na || j < n) {
+			double x = (j == n || (i < na && a[i] <= cur[j])) ? a[i] : cur[j];
+			size_t ci = 0, cj = 0;
+
+			while (i < na && a[i] == x) {
+				i++;
+				ci++;
+			}
+			while (j < n && cur[j] == x) {
+				j++;
+				cj++;
+			}
+			r[k] = (double)ci / (double)na;
+			c[k] = (double)cj / (double)n;
+			k++;
+		}
+	}
+	evidently_dists(r, c, k, rf, cf, out);
+	rc = 0;
+out:
+	free(edges);
+	free(r);
+	free(c);
+	free(rf);
+	free(cf);
+	free(cnt);
+	return rc;
+}
+
+/* NannyML's binning: Doane's rule on the reference; window values outside
+ * its range go to one more bin (reference share 0). JS base 2 and
+ * Hellinger without floors; Wasserstein not normalised. */
+static int nannyml_numeric(const struct drift_ref *ref, const double *cur, size_t n, double w1,
+                           struct drift_result *out)
+{
+	double *edges = NULL, *r = NULL, *c = NULL;
+	uint64_t *cnt = NULL, outside = 0;
+	size_t nb, k;
+	int rc;
+
+	out->wasserstein = w1;
+	rc = stats_bin_edges(STATS_BINS_DOANE, ref->sorted, (size_t)ref->n, NULL, 0, &edges, &nb);
+	if (rc < 0)
+		goto out;
+	rc = -ENOMEM;
+	r = calloc(nb + 1, sizeof(*r));
+	c = calloc(nb + 1, sizeof(*c));
+	cnt = malloc((nb + 1) * sizeof(*cnt));
+	if (!r || !c || !cnt)
+		goto out;
+	stats_hist_sorted(edges, nb, ref->sorted, (size_t)ref->n, cnt, NULL);
+	for (size_t i = 0; i < nb; i++)
+		r[i] = (double)cnt[i] / (double)ref->n;
+	stats_hist_sorted(edges, nb, cur, n, cnt, &outside);
+	for (size_t i = 0; i < nb; i++)
+		c[i] = (double)cnt[i] / (double)n;
+	k = nb;
+	if (outside) {
+		c[k++] = (double)outside / (double)n; /* r[nb] stays 0 */
+	}
+	out->js = drift_js(r, c, k);
+	out->hellinger = stats_hellinger(r, c, k);
+	out->linf = stats_linf(r, c, k);
+	out->tvd = stats_tvd(r, c, k);
+	rc = 0;
+out:
+	free(edges);
+	free(r);
+	free(c);
+	free(cnt);
+	return rc;
+}
+
 int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t n,
                          const struct drift_opts *opts, struct drift_result *out)
 {
@@ -729,7 +892,7 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		if (!isfinite(cur[i]) || (i > 0 && cur[i] < cur[i - 1]))
 			goto out;
 	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0 || result_begin(out, ref, n, m, t))
+	if (rc < 0 || result_begin(out, ref, n, m, t, opts ? opts->preset : DRIFT_PRESET_MLWATCH))
 		goto out;
 	drift_ks_wasserstein(ref->sorted, (size_t)ref->n, cur, n, &out->ks, &w1);
 	out->ks_p = stats_ks_p(out->ks, (size_t)ref->n, n, &out->ks_p_method);
@@ -748,6 +911,12 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	out->welch_p = 1;
 	(void)stats_welch_t(ref->sorted, (size_t)ref->n, cur, n, &out->welch_t, &out->welch_p,
 	                    NULL); /* fewer than 2 values a side: t 0, p 1 */
+	if (out->preset == DRIFT_PRESET_EVIDENTLY)
+		rc = evidently_numeric(ref, cur, n, out);
+	else if (out->preset == DRIFT_PRESET_NANNYML)
+		rc = nannyml_numeric(ref, cur, n, w1, out);
+	if (rc < 0)
+		goto out;
 	result_score(out);
 out:
 	return rc;
@@ -781,6 +950,40 @@ out:
 	return rc;
 }
 
+/* Evidently's categorical statistics over the cells in use: chi-square
+ * goodness of fit with expected = reference count * n / n_ref (a window
+ * category the reference lacks has expected 0: statistic inf, p 0), the
+ * z-test's p as 2 (1 - Phi(|z|)), and the floored distances. */
+static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k,
+                                  uint64_t n_ref, uint64_t n, const double *r, const double *c,
+                                  size_t nused, struct drift_result *out)
+{
+	double chi = 0, rf[DRIFT_MAX_CELLS], cf[DRIFT_MAX_CELLS];
+	bool unseen = false;
+
+	for (size_t i = 0; i < k; i++) {
+		double e = (double)rc_[i] * (double)n / (double)n_ref, o = (double)cc[i];
+
+		if (rc_[i] + cc[i] == 0)
+			continue;
+		if (rc_[i] == 0)
+			unseen = true;
+		else
+			chi += (o - e) * (o - e) / e;
+	}
+	out->chi2_dof = nused > 0 ? (int)nused - 1 : 0;
+	if (unseen) {
+		out->chi2 = INFINITY;
+		out->chi2_p = 0;
+	} else {
+		out->chi2 = chi;
+		out->chi2_p = out->chi2_dof > 0 ? drift_chi2_sf(chi, out->chi2_dof) : 1;
+	}
+	if (nused == 2)
+		out->z_p = 2 * (1 - 0.5 * erfc(-fabs(out->z) / M_SQRT2)); /* 2 (1 - ndtr) */
+	evidently_dists(r, c, k, rf, cf, out);
+}
+
 int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
                       const struct drift_opts *opts, struct drift_result *out)
 {
@@ -800,7 +1003,7 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 		n += counts[c];
 	}
 	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0 || result_begin(out, ref, n, m, t))
+	if (rc < 0 || result_begin(out, ref, n, m, t, opts ? opts->preset : DRIFT_PRESET_MLWATCH))
 		goto out;
 	/* The reference's own counts, not its shares: the question is whether
 	 * two samples share one distribution (a test of homogeneity), so the
@@ -813,8 +1016,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 		if (ref_counts[c] + counts[c] > 0 && nused++ < 2)
 			used[nused - 1] = c;
 	}
-	stats_chi2_contingency(ref_counts, counts, ncells, false, &out->chi2, &out->chi2_p,
-	                       &out->chi2_dof);
+	stats_chi2_contingency(ref_counts, counts, ncells, out->preset == DRIFT_PRESET_NANNYML,
+	                       &out->chi2, &out->chi2_p, &out->chi2_dof);
 	out->z_p = 1;
 	out->fisher_p = 1;
 	if (nused == 2) {
@@ -825,11 +1028,15 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	}
 	/* The default's p-value test is the z-test when two cells are in use
 	 * (Evidently's choice; its p equals the 1-dof contingency p). */
-	if ((!opts || opts->method == DRIFT_METHOD_DEFAULT) && m == DRIFT_METHOD_CHI2 && nused == 2)
+	if ((!opts || opts->method == DRIFT_METHOD_DEFAULT) && m == DRIFT_METHOD_CHI2 &&
+	    (nused == 2 || (nused < 2 && out->preset == DRIFT_PRESET_EVIDENTLY)))
 		out->method = DRIFT_METHOD_Z;
 	out->psi = drift_psi(ref->cell_prop_floor, prop, ncells);
 	out->js = drift_js(ref->cell_prop, prop, ncells);
 	dists(ref->cell_prop, prop, ncells, out);
+	if (out->preset == DRIFT_PRESET_EVIDENTLY)
+		evidently_categorical(ref_counts, counts, ncells, ref->n, n, ref->cell_prop, prop,
+		                      nused, out);
 	result_score(out);
 out:
 	return rc;

@@ -64,6 +64,33 @@ enum drift_method {
 	DRIFT_METHOD_FISHER,      /* Fisher's exact p-value (categorical, two cells in use) */
 };
 
+/* Whose definitions the statistics follow (drift_preset): mlwatch's own
+ * (the sound defaults above), or the peer tool's as its current code has
+ * them, so its users get the numbers they already trust:
+ *  evidently: default KS (<= 1000 reference values) else normed Wasserstein;
+ *    categorical z-test (<= 2 categories in use) or chi-square goodness of
+ *    fit against the reference shares (p = 0 when the window has a category
+ *    the reference lacks) for <= 1000 reference rows, else JS. Numeric bins:
+ *    one per value up to 20 distinct reference values, else Sturges
+ *    equal-width bins over reference and window together. Empty bins
+ *    floored at 0.0001 without renormalising (PSI, JS, KL); JS in natural
+ *    log; z-test p = 2 (1 - Phi(|z|)).
+ *  nannyml: default JS (base 2, no floor); numeric bins by Doane's rule on
+ *    the reference plus one bin for window values outside its range;
+ *    unseen categories lumped into one cell; Wasserstein not normalised;
+ *    chi-square contingency with Yates' correction (at 1 dof).
+ * Thresholds: 0.05 for p-values, 0.1 for distances, under every preset. */
+enum drift_preset {
+	DRIFT_PRESET_MLWATCH = 0,
+	DRIFT_PRESET_EVIDENTLY,
+	DRIFT_PRESET_NANNYML,
+};
+
+/* "mlwatch", "evidently", "nannyml"; never NULL. */
+const char *drift_preset_name(enum drift_preset p);
+/* Parses a name as above; -EINVAL if unknown. */
+int drift_preset_parse(const char *name, enum drift_preset *p);
+
 /* Reference size at or below which the default uses a p-value test. */
 #define DRIFT_SMALL_REF 1000
 /* Default thresholds: p-values drift when p < threshold, distances when
@@ -97,6 +124,7 @@ double drift_method_default_threshold(enum drift_method m);
 struct drift_opts {
 	enum drift_method method;
 	double threshold;
+	enum drift_preset preset;
 };
 
 /* ---- reference profile -------------------------------------------------- */
@@ -182,6 +210,7 @@ struct drift_result {
 	double js;
 	double hellinger, linf, tvd, kl; /* on the PSI bins (numeric) or the cells */
 	/* the score the drift flag and severity come from */
+	enum drift_preset preset;
 	enum drift_method method; /* never DRIFT_METHOD_DEFAULT */
 	double score;
 	double threshold;
