@@ -408,7 +408,8 @@ Test(drift, tiny_random_inputs_never_nan)
 		double ref[6], cur[6];
 		struct drift_ref dr;
 		struct drift_result r;
-		struct drift_opts o = {(enum drift_method)sample_rng_below(&rng, 5), 0};
+		struct drift_opts o = {(enum drift_method)sample_rng_below(&rng, 5), 0,
+		                       DRIFT_PRESET_MLWATCH};
 
 		/* Few distinct values: ties and constant samples are common. */
 		for (size_t i = 0; i < n; i++)
@@ -430,8 +431,10 @@ Test(drift, method_override_and_validation)
 	double ref[2000], cur[500];
 	struct drift_ref dr, dc;
 	struct drift_result r, d;
-	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2}, chi = {DRIFT_METHOD_CHI2, 0};
-	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01}, ws = {DRIFT_METHOD_WASSERSTEIN, 0};
+	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2, DRIFT_PRESET_MLWATCH},
+	                  chi = {DRIFT_METHOD_CHI2, 0, DRIFT_PRESET_MLWATCH};
+	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01, DRIFT_PRESET_MLWATCH},
+	                  ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH};
 	const char *cats[] = {"x"};
 	const double bad[] = {1, NAN};
 	enum drift_method m;
@@ -680,7 +683,7 @@ Test(drift, every_method_scores_its_statistic)
 	cr_expect_gt(base.tvd, 0);
 	cr_expect_gt(base.kl, 0);
 	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_FISHER; m++) {
-		struct drift_opts o = {(enum drift_method)m, 0};
+		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH};
 		const struct drift_ref *ref = &nr;
 		double want;
 		int rc;
