@@ -88,6 +88,7 @@ long wmodel_add(struct wmodel *m, const char *name, int kind)
 	if (!f->name)
 		return -1;
 	f->kind = kind;
+	f->opts.preset = m->preset;
 	m->nf++;
 	if (m->nf * 2 + 2 > m->nindex) {
 		if (reindex(m)) {
@@ -114,6 +115,8 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 	m->report_adwin = true;
 	if (!cfg)
 		return m;
+	if (cfg->drift_preset)
+		(void)drift_preset_parse(cfg->drift_preset, &m->preset); /* validated by config */
 	if (cfg->concept_detector) {
 		m->report_ph = strcmp(cfg->concept_detector, "adwin") != 0;
 		m->report_adwin = strcmp(cfg->concept_detector, "page_hinkley") != 0;
@@ -134,6 +137,8 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 		if (fc->method)
 			drift_method_parse(fc->method, &m->f[k].opts.method);
 		m->f[k].opts.threshold = fc->threshold;
+		if (fc->preset)
+			(void)drift_preset_parse(fc->preset, &m->f[k].opts.preset);
 	}
 	return m;
 fail:

@@ -62,6 +62,7 @@ struct wmodel {
 	/* which concept-drift detectors report events (both always run, so
 	 * a change of the choice finds warm state) */
 	bool report_ph, report_adwin;
+	enum drift_preset preset; /* drift_preset of the model, for features added later */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds

@@ -84,6 +84,7 @@ struct model_feature_config {
 	enum feature_kind_cfg kind;
 	char *method;     /* NULL = default choice; a drift_method_name */
 	double threshold; /* 0 = the method's default */
+	char *preset;     /* NULL = the model's drift_preset; a drift_preset_name */
 	int line;
 };
 
@@ -94,6 +95,7 @@ struct model_config {
 	double sample_rate;
 	char *task;             /* auto | classification | regression */
 	char *concept_detector; /* adwin | page_hinkley | both; NULL = adwin */
+	char *drift_preset;     /* mlwatch | evidently | nannyml; NULL = mlwatch */
 	struct model_feature_config *features;
 	size_t n_features;
 };

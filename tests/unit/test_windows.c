@@ -90,9 +90,13 @@ Test(windows, config_fixes_kind_and_task)
 {
 	struct model_feature_config fc[2] = {
 	    {.name = "zip", .kind = KIND_CATEGORICAL},
-	    {.name = "a", .kind = KIND_AUTO, .method = "psi", .threshold = 0.2}};
-	struct model_config mc = {
-	    .name = "m", .task = "regression", .features = fc, .n_features = 2};
+	    {.name = "a", .kind = KIND_AUTO, .method = "psi", .threshold = 0.2,
+	     .preset = "nannyml"}};
+	struct model_config mc = {.name = "m",
+	                          .task = "regression",
+	                          .drift_preset = "evidently",
+	                          .features = fc,
+	                          .n_features = 2};
 	struct wmodel *m = wmodel_new(1, "m", &mc);
 	struct wstate *w = wstate_new(1, 60);
 	struct store_raw_event e = ev(1, "{\"zip\":12345,\"a\":2}", NULL, -1);
@@ -106,6 +110,11 @@ Test(windows, config_fixes_kind_and_task)
 	cr_assert_eq(m->task, TASK_REGRESSION);
 	cr_assert_eq(m->f[wmodel_find(m, WIN_PREDICTION)].kind, 1);
 	cr_assert_eq(m->f[wmodel_find(m, "a")].opts.method, DRIFT_METHOD_PSI);
+	/* drift_preset: the feature's own, else the model's (also for a
+	 * feature first seen in events) */
+	cr_assert_eq(m->f[wmodel_find(m, "a")].opts.preset, DRIFT_PRESET_NANNYML);
+	cr_assert_eq(m->f[z].opts.preset, DRIFT_PRESET_EVIDENTLY);
+	cr_assert_eq(m->f[wmodel_add(m, "later", 0)].opts.preset, DRIFT_PRESET_EVIDENTLY);
 	/* a reference kind does not override the config */
 	double vals[] = {1, 2, 3};
 	struct drift_ref ref;
