@@ -750,10 +750,11 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		dr->wasserstein = r.wasserstein;
 		if (!r.insufficient)
 			snprintf(dr->stats, sizeof(dr->stats),
-			         "{\"ks_p_method\":\"%s\",\"hellinger\":%.17g,\"linf\":%.17g,"
+			         "{\"preset\":\"%s\",\"ks_p_method\":\"%s\",\"hellinger\":%.17g,\"linf\":%.17g,"
 			         "\"tvd\":%.17g,\"kl\":%.17g,\"energy\":%.17g,\"mwu_u\":%.17g,"
 			         "\"mwu_p\":%.17g,\"welch_t\":%.17g,\"welch_p\":%.17g}",
-			         stats_ks_p_method_name(r.ks_p_method), r.hellinger, r.linf, r.tvd,
+			         drift_preset_name(r.preset), stats_ks_p_method_name(r.ks_p_method),
+			         r.hellinger, r.linf, r.tvd,
 			         r.kl, r.energy, r.mwu_u, r.mwu_p, r.welch_t, r.welch_p);
 	} else {
 		uint64_t counts[DRIFT_MAX_CELLS] = {0};
@@ -776,9 +777,9 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		dr->chi2_p = r.chi2_p;
 		if (!r.insufficient)
 			snprintf(dr->stats, sizeof(dr->stats),
-			         "{\"chi2_dof\":%d,\"z\":%.17g,\"z_p\":%.17g,\"fisher_p\":%.17g,"
+			         "{\"preset\":\"%s\",\"chi2_dof\":%d,\"z\":%.17g,\"z_p\":%.17g,\"fisher_p\":%.17g,"
 			         "\"hellinger\":%.17g,\"linf\":%.17g,\"tvd\":%.17g,\"kl\":%.17g}",
-			         r.chi2_dof, r.z, r.z_p, r.fisher_p, r.hellinger, r.linf, r.tvd,
+			         drift_preset_name(r.preset), r.chi2_dof, r.z, r.z_p, r.fisher_p, r.hellinger, r.linf, r.tvd,
 			         r.kl);
 	}
 	dr->psi = r.psi;

@@ -185,6 +185,7 @@ Test(tui_cmd, drift_json)
 		               "ks:n?,ks_p:n?,ks_p_method:s,wasserstein:n?,psi:n?,js:n?,method:s?,"
 		               "score:n?,severity:n?,drifted:b?");
 		cr_expect_str_eq(cJSON_GetObjectItem(f, "ks_p_method")->valuestring, "exact");
+		cr_expect_str_eq(cJSON_GetObjectItem(f, "preset")->valuestring, "mlwatch");
 		cr_expect_str_eq(cJSON_GetObjectItem(f, "kind")->valuestring, "numeric");
 		cr_expect_float_eq(num(f, "severity"), 3.5, 1e-12);
 		cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(f, "drifted")));
