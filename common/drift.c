@@ -647,6 +647,12 @@ static void dists(const double *p, const double *q, size_t k, struct drift_resul
 	r->kl = stats_kl(pf, qf, k);
 }
 
+int drift_resolve(const struct drift_ref *ref, const struct drift_opts *opts,
+                  enum drift_method *method, double *threshold)
+{
+	return resolve_method(ref, opts, method, threshold);
+}
+
 /* Score, flag and severity from the statistics already in r. */
 static void result_score(struct drift_result *r)
 {

@@ -129,6 +129,14 @@ struct drift_opts {
 
 /* ---- reference profile -------------------------------------------------- */
 
+struct drift_ref;
+/* The method (never DEFAULT) and threshold a feature with reference ref
+ * gets under opts (NULL = defaults); -EINVAL if the method does not apply
+ * to the reference's kind. A categorical default that resolves to chi2
+ * becomes z in a window where only two cells are in use. */
+int drift_resolve(const struct drift_ref *ref, const struct drift_opts *opts,
+                  enum drift_method *method, double *threshold);
+
 struct drift_ref {
 	enum drift_kind kind;
 	uint64_t n; /* values in the profile (sample size, or category total) */
