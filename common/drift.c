@@ -915,8 +915,16 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	if (rc < 0)
 		goto out;
 	out->welch_p = 1;
-	(void)stats_welch_t(ref->sorted, (size_t)ref->n, cur, n, &out->welch_t, &out->welch_p,
-	                    NULL); /* fewer than 2 values a side: t 0, p 1 */
+	if (ref->n >= 2 && n >= 2) {
+		/* The profile's moments: O(window), not O(reference). */
+		double cm, cs, nr = (double)ref->n;
+
+		sample_mean_std(cur, n, &cm, &cs);
+		(void)stats_welch_t_moments(ref->mean, ref->std * ref->std * nr / (nr - 1),
+		                            (size_t)ref->n, cm,
+		                            cs * cs * (double)n / ((double)n - 1), n,
+		                            &out->welch_t, &out->welch_p, NULL);
+	}
 	if (out->preset == DRIFT_PRESET_EVIDENTLY)
 		rc = evidently_numeric(ref, cur, n, out);
 	else if (out->preset == DRIFT_PRESET_NANNYML)

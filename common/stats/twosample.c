@@ -440,7 +440,7 @@ double stats_t_sf(double t, double df)
 int stats_welch_t(const double *a, size_t n, const double *b, size_t m, double *t, double *p,
                   double *df)
 {
-	double ma = 0, mb = 0, va = 0, vb = 0, sa, sb, se, dfv;
+	double ma = 0, mb = 0, va = 0, vb = 0;
 
 	*t = 0;
 	*p = 1;
@@ -460,6 +460,20 @@ int stats_welch_t(const double *a, size_t n, const double *b, size_t m, double *
 		vb += (b[i] - mb) * (b[i] - mb);
 	va /= (double)(n - 1);
 	vb /= (double)(m - 1);
+	return stats_welch_t_moments(ma, va, n, mb, vb, m, t, p, df);
+}
+
+int stats_welch_t_moments(double ma, double va, size_t n, double mb, double vb, size_t m,
+                          double *t, double *p, double *df)
+{
+	double sa, sb, se, dfv;
+
+	*t = 0;
+	*p = 1;
+	if (df)
+		*df = 0;
+	if (n < 2 || m < 2)
+		return -EINVAL;
 	sa = va / (double)n;
 	sb = vb / (double)m;
 	se = sa + sb;

@@ -81,6 +81,11 @@ int stats_mannwhitneyu(const double *a, size_t n, const double *b, size_t m, dou
 int stats_welch_t(const double *a, size_t n, const double *b, size_t m, double *t, double *p,
                   double *df);
 
+/* The same from moments: means, sample variances (ddof 1) and sizes (the
+ * reference profile keeps its moments, so a window costs O(window)). */
+int stats_welch_t_moments(double ma, double va, size_t n, double mb, double vb, size_t m,
+                          double *t, double *p, double *df);
+
 /* Student t survival function (scipy.stats.t.sf), df > 0. */
 double stats_t_sf(double t, double df);
 /* Regularised incomplete beta I_x(a, b), a, b > 0, 0 <= x <= 1. */
