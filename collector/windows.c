@@ -752,10 +752,12 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 			snprintf(dr->stats, sizeof(dr->stats),
 			         "{\"preset\":\"%s\",\"ks_p_method\":\"%s\",\"hellinger\":%.17g,\"linf\":%.17g,"
 			         "\"tvd\":%.17g,\"kl\":%.17g,\"energy\":%.17g,\"mwu_u\":%.17g,"
-			         "\"mwu_p\":%.17g,\"welch_t\":%.17g,\"welch_p\":%.17g}",
+			         "\"mwu_p\":%.17g,\"welch_t\":%.17g,\"welch_p\":%.17g,"
+			         "\"ad_stat\":%.17g,\"ad_p\":%.17g}",
 			         drift_preset_name(r.preset), stats_ks_p_method_name(r.ks_p_method),
 			         r.hellinger, r.linf, r.tvd,
-			         r.kl, r.energy, r.mwu_u, r.mwu_p, r.welch_t, r.welch_p);
+			         r.kl, r.energy, r.mwu_u, r.mwu_p, r.welch_t, r.welch_p, r.ad_stat,
+			         r.ad_p);
 	} else {
 		uint64_t counts[DRIFT_MAX_CELLS] = {0};
 		size_t nc = mf->ref.ncells;

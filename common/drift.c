@@ -31,6 +31,7 @@ static const char *const method_names[] = {
     [DRIFT_METHOD_MANNWHITNEY] = "mannwhitney",
     [DRIFT_METHOD_WELCH] = "welch",
     [DRIFT_METHOD_FISHER] = "fisher",
+    [DRIFT_METHOD_ANDERSON] = "anderson",
 };
 
 #define N_METHODS (sizeof(method_names) / sizeof(method_names[0]))
@@ -56,7 +57,8 @@ int drift_method_parse(const char *name, enum drift_method *m)
 bool drift_method_is_pvalue(enum drift_method m)
 {
 	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z ||
-	       m == DRIFT_METHOD_MANNWHITNEY || m == DRIFT_METHOD_WELCH || m == DRIFT_METHOD_FISHER;
+	       m == DRIFT_METHOD_MANNWHITNEY || m == DRIFT_METHOD_WELCH || m == DRIFT_METHOD_FISHER ||
+	       m == DRIFT_METHOD_ANDERSON;
 }
 
 double drift_method_default_threshold(enum drift_method m)
@@ -604,6 +606,7 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	case DRIFT_METHOD_ENERGY:
 	case DRIFT_METHOD_MANNWHITNEY:
 	case DRIFT_METHOD_WELCH:
+	case DRIFT_METHOD_ANDERSON:
 		ok = ref->kind == DRIFT_NUMERIC;
 		break;
 	case DRIFT_METHOD_CHI2:
@@ -699,6 +702,9 @@ static void result_score(struct drift_result *r)
 	case DRIFT_METHOD_FISHER:
 		r->score = r->fisher_p;
 		break;
+	case DRIFT_METHOD_ANDERSON:
+		r->score = r->ad_p;
+		break;
 	default:
 		r->score = 0;
 		break;
@@ -737,6 +743,7 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 			r->ks_p_method = stats_ks_p_method_for((size_t)ref->n, (size_t)n_cur);
 			r->mwu_p = 1;
 			r->welch_p = 1;
+			r->ad_p = 1;
 		} else {
 			r->chi2_p = 1;
 			r->z_p = 1;
@@ -925,6 +932,9 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		                            cs * cs * (double)n / ((double)n - 1), n,
 		                            &out->welch_t, &out->welch_p, NULL);
 	}
+	out->ad_p = 1;
+	(void)stats_anderson_ksamp(ref->sorted, (size_t)ref->n, cur, n, &out->ad_stat,
+	                           &out->ad_p); /* one distinct value in all: 0, p 1 */
 	if (out->preset == DRIFT_PRESET_EVIDENTLY)
 		rc = evidently_numeric(ref, cur, n, out);
 	else if (out->preset == DRIFT_PRESET_NANNYML)

@@ -43,7 +43,7 @@ enum drift_kind {
  * (Evidently's choice): numeric -> KS p-value if the reference has <= 1000
  * values else normed Wasserstein; categorical -> chi2 contingency p-value
  * (the z-test's when only two cells are in use) if <= 1000 else JS. KS,
- * WASSERSTEIN, ENERGY, MANNWHITNEY and WELCH are numeric-only; CHI2, Z and
+ * WASSERSTEIN, ENERGY, MANNWHITNEY, WELCH and ANDERSON are numeric-only; CHI2, Z and
  * FISHER categorical-only; PSI, JS, HELLINGER, LINF, TVD and KL apply to
  * both (numeric on the 10 PSI bins). */
 enum drift_method {
@@ -62,6 +62,7 @@ enum drift_method {
 	DRIFT_METHOD_MANNWHITNEY, /* Mann-Whitney U p-value (numeric) */
 	DRIFT_METHOD_WELCH,       /* Welch's t-test p-value (numeric) */
 	DRIFT_METHOD_FISHER,      /* Fisher's exact p-value (categorical, two cells in use) */
+	DRIFT_METHOD_ANDERSON,    /* Anderson-Darling k-sample p-value (numeric) */
 };
 
 /* Whose definitions the statistics follow (drift_preset): mlwatch's own
@@ -113,7 +114,7 @@ const char *drift_method_name(enum drift_method m);
 /* Parses a name as above into *m. -EINVAL if unknown. */
 int drift_method_parse(const char *name, enum drift_method *m);
 /* True when m's score is a p-value (KS, CHI2, Z, MANNWHITNEY, WELCH,
- * FISHER). */
+ * FISHER, ANDERSON). */
 bool drift_method_is_pvalue(enum drift_method m);
 /* The contract's default threshold for m (0.05 for p-values, else 0.1). */
 double drift_method_default_threshold(enum drift_method m);
@@ -213,6 +214,8 @@ struct drift_result {
 	double energy;          /* energy distance, not normalised (as scipy) */
 	double mwu_u, mwu_p;    /* Mann-Whitney U of the reference, two-sided p */
 	double welch_t, welch_p; /* t 0, p 1 when a side has fewer than 2 values */
+	double ad_stat, ad_p;    /* Anderson-Darling; p in [0.001, 0.25] as scipy; 0 and 1
+	                          * with fewer than 2 distinct values */
 	/* both */
 	double psi;
 	double js;

@@ -488,3 +488,136 @@ int stats_welch_t_moments(double ma, double va, size_t n, double mb, double vb, 
 		*df = dfv;
 	return 0;
 }
+
+/* ---- Anderson-Darling k-sample (k = 2) ----------------------------------- */
+
+/* Least-squares quadratic through (x[i], y[i]), i < k (numpy.polyfit(x, y,
+ * 2)), by the normal equations; c[0] + c[1] x + c[2] x^2. */
+static void quad_fit(const double *x, const double *y, int k, double c[3])
+{
+	double s[5] = {0}, t[3] = {0}, a[3][4];
+
+	for (int i = 0; i < k; i++) {
+		double p = 1;
+
+		for (int e = 0; e < 5; e++) {
+			s[e] += p;
+			if (e < 3)
+				t[e] += p * y[i];
+			p *= x[i];
+		}
+	}
+	for (int r = 0; r < 3; r++) {
+		for (int q = 0; q < 3; q++)
+			a[r][q] = s[r + q];
+		a[r][3] = t[r];
+	}
+	/* Gaussian elimination with partial pivoting on the 3 x 4 system. */
+	for (int col = 0; col < 3; col++) {
+		int piv = col;
+
+		for (int r = col + 1; r < 3; r++)
+			if (fabs(a[r][col]) > fabs(a[piv][col]))
+				piv = r;
+		for (int q = 0; q < 4; q++) {
+			double tmp = a[col][q];
+
+			a[col][q] = a[piv][q];
+			a[piv][q] = tmp;
+		}
+		for (int r = col + 1; r < 3; r++) {
+			double f = a[r][col] / a[col][col];
+
+			for (int q = col; q < 4; q++)
+				a[r][q] -= f * a[col][q];
+		}
+	}
+	for (int r = 2; r >= 0; r--) {
+		double v = a[r][3];
+
+		for (int q = r + 1; q < 3; q++)
+			v -= a[r][q] * c[q];
+		c[r] = v / a[r][r];
+	}
+}
+
+int stats_anderson_ksamp(const double *a, size_t n, const double *b, size_t m, double *stat,
+                         double *p)
+{
+	static const double b0[] = {0.675, 1.281, 1.645, 1.96, 2.326, 2.573, 3.085};
+	static const double b1[] = {-0.245, 0.25, 0.678, 1.149, 1.822, 2.364, 3.615};
+	static const double b2[] = {-0.105, -0.305, -0.362, -0.391, -0.396, -0.345, -0.154};
+	static const double sig[] = {0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001};
+	double N = (double)n + (double)m, sum_a = 0, sum_b = 0, below = 0, ma = 0, mb = 0;
+	double H, h = 0, g = 0, cum = 0, A, B, C, D, sigmasq, crit[7], lsig[7], cmin, cmax, c[3];
+	size_t i = 0, j = 0, distinct = 0;
+
+	*stat = 0;
+	*p = 1;
+	if (n == 0 || m == 0)
+		return -EINVAL;
+	/* Walk the distinct values z_j of both: l_j ties in all, B_j = #below
+	 * + l_j / 2, M_ij = #(s_i <= z_j) - f_ij / 2 (midranks). */
+	while (i < n || j < m) {
+		double z = (j == m || (i < n && a[i] <= b[j])) ? a[i] : b[j];
+		double fa = 0, fb = 0, l, Bj, den;
+
+		while (i < n && a[i] == z) {
+			i++;
+			fa++;
+		}
+		while (j < m && b[j] == z) {
+			j++;
+			fb++;
+		}
+		l = fa + fb;
+		Bj = below + l / 2;
+		ma += fa;
+		mb += fb;
+		den = Bj * (N - Bj) - N * l / 4;
+		sum_a += l / N * (N * (ma - fa / 2) - Bj * (double)n) * (N * (ma - fa / 2) - Bj * (double)n) / den;
+		sum_b += l / N * (N * (mb - fb / 2) - Bj * (double)m) * (N * (mb - fb / 2) - Bj * (double)m) / den;
+		below += l;
+		distinct++;
+	}
+	if (distinct < 2)
+		return -EINVAL;
+	A = (sum_a / (double)n + sum_b / (double)m) * (N - 1) / N;
+	H = 1.0 / (double)n + 1.0 / (double)m;
+	/* hs_cs[k] = sum_{t = N-1-k}^{N-1} 1/t (k = 0..N-3); h = hs_cs[-1] + 1;
+	 * g = sum_k hs_cs[k] / (k + 2). */
+	for (size_t k = 0; k + 3 <= (size_t)N; k++) {
+		cum += 1.0 / (N - 1 - (double)k);
+		g += cum / ((double)k + 2);
+	}
+	h = cum + 1;
+	{
+		double k2 = 2;
+
+		B = (2 * g - 4) * k2 * k2 + 8 * h * k2 + (2 * g - 14 * h - 4) * H - 8 * h + 4 * g - 6;
+		C = (6 * h + 2 * g - 2) * k2 * k2 + (4 * h - 4 * g + 6) * k2 + (2 * h - 6) * H +
+		    4 * h;
+		D = (2 * h + 6) * k2 * k2 - 4 * h * k2;
+		sigmasq = ((4 * g - 6) * (k2 - 1) + (10 - 6 * g) * H) * N * N * N + B * N * N +
+		          C * N + D;
+		sigmasq /= (N - 1.) * (N - 2.) * (N - 3.);
+	}
+	*stat = (A - 1) / sqrt(sigmasq);
+	cmin = INFINITY;
+	cmax = -INFINITY;
+	for (int k = 0; k < 7; k++) {
+		crit[k] = b0[k] + b1[k] / 1.0 + b2[k] / 1.0; /* m = k - 1 = 1 */
+		lsig[k] = log(sig[k]);
+		cmin = fmin(cmin, crit[k]);
+		cmax = fmax(cmax, crit[k]);
+	}
+	if (*stat < cmin) {
+		*p = 0.25;
+	} else if (*stat > cmax) {
+		*p = 0.001;
+	} else {
+		quad_fit(crit, lsig, 7, c);
+		*p = exp(c[0] + c[1] * *stat + c[2] * *stat * *stat);
+	}
+	return 0;
+}

@@ -86,6 +86,14 @@ int stats_welch_t(const double *a, size_t n, const double *b, size_t m, double *
 int stats_welch_t_moments(double ma, double va, size_t n, double mb, double vb, size_t m,
                           double *t, double *p, double *df);
 
+/* Anderson-Darling k-sample test for two sorted samples, as
+ * scipy.stats.anderson_ksamp([a, b]) (midrank): *stat the normalised
+ * statistic, *p its significance level interpolated from the critical
+ * values (a quadratic in log p, as scipy), capped to [0.001, 0.25]. Needs
+ * 2+ distinct values in all and both sides non-empty, else -EINVAL. */
+int stats_anderson_ksamp(const double *a, size_t n, const double *b, size_t m, double *stat,
+                         double *p);
+
 /* Student t survival function (scipy.stats.t.sf), df > 0. */
 double stats_t_sf(double t, double df);
 /* Regularised incomplete beta I_x(a, b), a, b > 0, 0 <= x <= 1. */

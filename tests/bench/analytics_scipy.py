@@ -60,12 +60,19 @@ def methods(path):
         cp = cur_shares()
         return float(np.sqrt(np.sum((np.sqrt(rp) - np.sqrt(cp)) ** 2)) / np.sqrt(2))
 
+    def anderson():
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "p-value capped"
+            return stats.anderson_ksamp([ref, cur]).significance_level
+
     from scipy.spatial.distance import jensenshannon
     todo = [
         ("ks", lambda: stats.ks_2samp(ref, cur).pvalue),
         ("wasserstein", lambda: stats.wasserstein_distance(ref, cur) / np.std(ref)),
         ("energy", lambda: stats.energy_distance(ref, cur)),
         ("mannwhitney", lambda: stats.mannwhitneyu(ref, cur).pvalue),
+        ("anderson", anderson),
         ("welch", lambda: stats.ttest_ind(ref, cur, equal_var=False).pvalue),
         ("psi", psi),
         ("js", lambda: float(jensenshannon(rp, cur_shares(), base=2))),

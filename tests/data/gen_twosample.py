@@ -14,6 +14,7 @@ formula), disjoint samples and the 10,000-value limit of the exact path.
 
 import json
 import sys
+import warnings
 
 import numpy as np
 import scipy
@@ -196,6 +197,11 @@ def numeric_test_cases(r):
                "energy": float(stats.energy_distance(a, b))}
         mw = stats.mannwhitneyu(a, b)
         rec["mwu_u"], rec["mwu_p"] = float(mw.statistic), float(mw.pvalue)
+        if len(set(a) | set(b)) >= 2 and len(a) + len(b) >= 4:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "p-value capped/floored"
+                ad = stats.anderson_ksamp([a, b])
+            rec["ad_stat"], rec["ad_p"] = float(ad.statistic), float(ad.significance_level)
         if len(a) >= 2 and len(b) >= 2 and (np.var(a) > 0 or np.var(b) > 0):
             tt = stats.ttest_ind(a, b, equal_var=False)
             rec["welch_t"], rec["welch_p"] = float(tt.statistic), float(tt.pvalue)

@@ -678,12 +678,15 @@ Test(drift, every_method_scores_its_statistic)
 		/* drift takes the profile's moments: equal up to rounding */
 		cr_expect_float_eq(base.welch_t, t, 1e-12 * fabs(t));
 		cr_expect_float_eq(base.welch_p, p, 1e-12 * p);
+		cr_assert_eq(stats_anderson_ksamp(nr.sorted, 300, s, 120, &t, &p), 0);
+		cr_expect_eq(base.ad_stat, t);
+		cr_expect_eq(base.ad_p, p);
 		free(s);
 	}
 	cr_expect_gt(base.hellinger, 0);
 	cr_expect_gt(base.tvd, 0);
 	cr_expect_gt(base.kl, 0);
-	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_FISHER; m++) {
+	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_ANDERSON; m++) {
 		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH};
 		const struct drift_ref *ref = &nr;
 		double want;
@@ -714,6 +717,7 @@ Test(drift, every_method_scores_its_statistic)
 		case DRIFT_METHOD_MANNWHITNEY: want = r.mwu_p; break;
 		case DRIFT_METHOD_WELCH: want = r.welch_p; break;
 		case DRIFT_METHOD_FISHER: want = r.fisher_p; break;
+		case DRIFT_METHOD_ANDERSON: want = r.ad_p; break;
 		default: want = NAN; break;
 		}
 		cr_expect_eq(r.score, want, "%s score", drift_method_name(o.method));

@@ -300,8 +300,8 @@ Test(twosample, energy_mannwhitney_welch_match_scipy)
 {
 	cJSON *doc = load_cases();
 	const cJSON *c;
-	double w_e = 0, w_u = 0, w_up = 0, w_t = 0, w_tp = 0;
-	int n_cases = 0, n_welch = 0;
+	double w_e = 0, w_u = 0, w_up = 0, w_t = 0, w_tp = 0, w_ad = 0, w_adp = 0;
+	int n_cases = 0, n_welch = 0, n_ad = 0;
 
 	cJSON_ArrayForEach(c, arr(doc, "numeric_tests"))
 	{
@@ -313,6 +313,15 @@ Test(twosample, energy_mannwhitney_welch_match_scipy)
 		cr_assert_eq(stats_mannwhitneyu(a, n, b, m, &u, &p), 0);
 		check(name_of(c), "U", u, num(c, "mwu_u"), &w_u);
 		check(name_of(c), "U p", p, num(c, "mwu_p"), &w_up);
+		if (cJSON_GetObjectItem(c, "ad_stat")) {
+			double st, ap;
+
+			cr_assert_eq(stats_anderson_ksamp(a, n, b, m, &st, &ap), 0, "%s",
+			             name_of(c));
+			check(name_of(c), "AD stat", st, num(c, "ad_stat"), &w_ad);
+			check_series(name_of(c), "AD p", ap, num(c, "ad_p"), &w_adp);
+			n_ad++;
+		}
 		if (cJSON_GetObjectItem(c, "welch_t")) {
 			cr_assert_eq(stats_welch_t(a, n, b, m, &t, &p, NULL), 0);
 			check(name_of(c), "welch t", t, num(c, "welch_t"), &w_t);
@@ -328,6 +337,10 @@ Test(twosample, energy_mannwhitney_welch_match_scipy)
 	       n_cases, w_e, w_u, w_up, n_welch, w_t, w_tp);
 	cr_expect_geq(n_cases, 30);
 	cr_expect_geq(n_welch, 30);
+	printf("twosample anderson_ksamp: %d cases vs scipy: worst rel err statistic %.3g, "
+	       "p %.3g (interpolated)\n",
+	       n_ad, w_ad, w_adp);
+	cr_expect_geq(n_ad, 30);
 	cJSON_Delete(doc);
 }
 
