@@ -748,16 +748,17 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		dr->ks = r.ks;
 		dr->ks_p = r.ks_p;
 		dr->wasserstein = r.wasserstein;
-		if (!r.insufficient)
-			snprintf(dr->stats, sizeof(dr->stats),
-			         "{\"preset\":\"%s\",\"ks_p_method\":\"%s\",\"hellinger\":%.17g,\"linf\":%.17g,"
-			         "\"tvd\":%.17g,\"kl\":%.17g,\"energy\":%.17g,\"mwu_u\":%.17g,"
-			         "\"mwu_p\":%.17g,\"welch_t\":%.17g,\"welch_p\":%.17g,"
-			         "\"ad_stat\":%.17g,\"ad_p\":%.17g}",
-			         drift_preset_name(r.preset), stats_ks_p_method_name(r.ks_p_method),
-			         r.hellinger, r.linf, r.tvd,
-			         r.kl, r.energy, r.mwu_u, r.mwu_p, r.welch_t, r.welch_p, r.ad_stat,
-			         r.ad_p);
+		if (!r.insufficient &&
+		    snprintf(dr->stats, sizeof(dr->stats),
+		             "{\"preset\":\"%s\",\"ks_p_method\":\"%s\",\"hellinger\":%.17g,"
+		             "\"linf\":%.17g,\"tvd\":%.17g,\"kl\":%.17g,\"energy\":%.17g,"
+		             "\"mwu_u\":%.17g,\"mwu_p\":%.17g,\"welch_t\":%.17g,\"welch_p\":%.17g,"
+		             "\"ad_stat\":%.17g,\"ad_p\":%.17g,\"cvm_t\":%.17g,\"cvm_p\":%.17g}",
+		             drift_preset_name(r.preset), stats_ks_p_method_name(r.ks_p_method),
+		             r.hellinger, r.linf, r.tvd, r.kl, r.energy, r.mwu_u, r.mwu_p,
+		             r.welch_t, r.welch_p, r.ad_stat, r.ad_p, r.cvm_t,
+		             r.cvm_p) >= (int)sizeof(dr->stats))
+			dr->stats[0] = '\0'; /* never a truncated object */
 	} else {
 		uint64_t counts[DRIFT_MAX_CELLS] = {0};
 		size_t nc = mf->ref.ncells;
@@ -777,12 +778,14 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		jsonw_char(hist, '}');
 		dr->chi2 = r.chi2;
 		dr->chi2_p = r.chi2_p;
-		if (!r.insufficient)
-			snprintf(dr->stats, sizeof(dr->stats),
-			         "{\"preset\":\"%s\",\"chi2_dof\":%d,\"z\":%.17g,\"z_p\":%.17g,\"fisher_p\":%.17g,"
-			         "\"hellinger\":%.17g,\"linf\":%.17g,\"tvd\":%.17g,\"kl\":%.17g}",
-			         drift_preset_name(r.preset), r.chi2_dof, r.z, r.z_p, r.fisher_p, r.hellinger, r.linf, r.tvd,
-			         r.kl);
+		if (!r.insufficient &&
+		    snprintf(dr->stats, sizeof(dr->stats),
+		             "{\"preset\":\"%s\",\"chi2_dof\":%d,\"z\":%.17g,\"z_p\":%.17g,"
+		             "\"fisher_p\":%.17g,\"hellinger\":%.17g,\"linf\":%.17g,\"tvd\":%.17g,"
+		             "\"kl\":%.17g}",
+		             drift_preset_name(r.preset), r.chi2_dof, r.z, r.z_p, r.fisher_p,
+		             r.hellinger, r.linf, r.tvd, r.kl) >= (int)sizeof(dr->stats))
+			dr->stats[0] = '\0'; /* never a truncated object */
 	}
 	dr->psi = r.psi;
 	dr->js = r.js;

@@ -608,11 +608,11 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 	}
 	if (plen == 6 && strncmp(key, "method", 6) == 0) {
 		if (!in_choices(value, "ks|wasserstein|psi|js|chi2|z|hellinger|linf|tvd|kl|energy|"
-		                       "mannwhitney|welch|fisher|anderson"))
+		                       "mannwhitney|welch|fisher|anderson|cvm"))
 			return load_fail(st, line,
 			                 "bad value '%s' for '%s' (expected ks, wasserstein, psi, "
 			                 "js, chi2, z, hellinger, linf, tvd, kl, energy, "
-			                 "mannwhitney, welch, fisher or anderson)",
+			                 "mannwhitney, welch, fisher, anderson or cvm)",
 			                 value, key);
 		free(f->method);
 		if (!(f->method = strdup(value)))

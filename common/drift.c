@@ -32,6 +32,7 @@ static const char *const method_names[] = {
     [DRIFT_METHOD_WELCH] = "welch",
     [DRIFT_METHOD_FISHER] = "fisher",
     [DRIFT_METHOD_ANDERSON] = "anderson",
+    [DRIFT_METHOD_CVM] = "cvm",
 };
 
 #define N_METHODS (sizeof(method_names) / sizeof(method_names[0]))
@@ -58,7 +59,7 @@ bool drift_method_is_pvalue(enum drift_method m)
 {
 	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z ||
 	       m == DRIFT_METHOD_MANNWHITNEY || m == DRIFT_METHOD_WELCH || m == DRIFT_METHOD_FISHER ||
-	       m == DRIFT_METHOD_ANDERSON;
+	       m == DRIFT_METHOD_ANDERSON || m == DRIFT_METHOD_CVM;
 }
 
 double drift_method_default_threshold(enum drift_method m)
@@ -607,6 +608,7 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	case DRIFT_METHOD_MANNWHITNEY:
 	case DRIFT_METHOD_WELCH:
 	case DRIFT_METHOD_ANDERSON:
+	case DRIFT_METHOD_CVM:
 		ok = ref->kind == DRIFT_NUMERIC;
 		break;
 	case DRIFT_METHOD_CHI2:
@@ -705,6 +707,9 @@ static void result_score(struct drift_result *r)
 	case DRIFT_METHOD_ANDERSON:
 		r->score = r->ad_p;
 		break;
+	case DRIFT_METHOD_CVM:
+		r->score = r->cvm_p;
+		break;
 	default:
 		r->score = 0;
 		break;
@@ -744,6 +749,7 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 			r->mwu_p = 1;
 			r->welch_p = 1;
 			r->ad_p = 1;
+			r->cvm_p = 1;
 		} else {
 			r->chi2_p = 1;
 			r->z_p = 1;
@@ -935,6 +941,12 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	out->ad_p = 1;
 	(void)stats_anderson_ksamp(ref->sorted, (size_t)ref->n, cur, n, &out->ad_stat,
 	                           &out->ad_p); /* one distinct value in all: 0, p 1 */
+	out->cvm_p = 1;
+	if (ref->n >= 2 && n >= 2) {
+		rc = stats_cvm_2samp(ref->sorted, (size_t)ref->n, cur, n, &out->cvm_t, &out->cvm_p);
+		if (rc < 0)
+			goto out;
+	}
 	if (out->preset == DRIFT_PRESET_EVIDENTLY)
 		rc = evidently_numeric(ref, cur, n, out);
 	else if (out->preset == DRIFT_PRESET_NANNYML)

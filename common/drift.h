@@ -43,7 +43,7 @@ enum drift_kind {
  * (Evidently's choice): numeric -> KS p-value if the reference has <= 1000
  * values else normed Wasserstein; categorical -> chi2 contingency p-value
  * (the z-test's when only two cells are in use) if <= 1000 else JS. KS,
- * WASSERSTEIN, ENERGY, MANNWHITNEY, WELCH and ANDERSON are numeric-only; CHI2, Z and
+ * WASSERSTEIN, ENERGY, MANNWHITNEY, WELCH, ANDERSON and CVM are numeric-only; CHI2, Z and
  * FISHER categorical-only; PSI, JS, HELLINGER, LINF, TVD and KL apply to
  * both (numeric on the 10 PSI bins). */
 enum drift_method {
@@ -63,6 +63,7 @@ enum drift_method {
 	DRIFT_METHOD_WELCH,       /* Welch's t-test p-value (numeric) */
 	DRIFT_METHOD_FISHER,      /* Fisher's exact p-value (categorical, two cells in use) */
 	DRIFT_METHOD_ANDERSON,    /* Anderson-Darling k-sample p-value (numeric) */
+	DRIFT_METHOD_CVM,         /* Cramer-von Mises two-sample p-value (numeric) */
 };
 
 /* Whose definitions the statistics follow (drift_preset): mlwatch's own
@@ -114,7 +115,7 @@ const char *drift_method_name(enum drift_method m);
 /* Parses a name as above into *m. -EINVAL if unknown. */
 int drift_method_parse(const char *name, enum drift_method *m);
 /* True when m's score is a p-value (KS, CHI2, Z, MANNWHITNEY, WELCH,
- * FISHER, ANDERSON). */
+ * FISHER, ANDERSON, CVM). */
 bool drift_method_is_pvalue(enum drift_method m);
 /* The contract's default threshold for m (0.05 for p-values, else 0.1). */
 double drift_method_default_threshold(enum drift_method m);
@@ -216,6 +217,7 @@ struct drift_result {
 	double welch_t, welch_p; /* t 0, p 1 when a side has fewer than 2 values */
 	double ad_stat, ad_p;    /* Anderson-Darling; p in [0.001, 0.25] as scipy; 0 and 1
 	                          * with fewer than 2 distinct values */
+	double cvm_t, cvm_p;     /* Cramer-von Mises; 0 and 1 with fewer than 2 values a side */
 	/* both */
 	double psi;
 	double js;

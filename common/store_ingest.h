@@ -210,7 +210,7 @@ int store_ingest_window_feature(struct store_ingest *si, int64_t model_id, int64
                                 const struct store_feature_row *f);
 
 /* Room for the drift row's further statistics (a dozen numbers as %.17g). */
-#define STORE_DRIFT_STATS_MAX 768
+#define STORE_DRIFT_STATS_MAX 1024
 
 struct store_drift_row {
 	const char *feature;

@@ -21,8 +21,8 @@ static size_t lower_bound(const double *x, size_t n, double v, int right)
 	return lo;
 }
 
-int stats_bin_edges(enum stats_bin_rule rule, const double *a, size_t n, const double *b,
-                    size_t m, double **edges, size_t *nb)
+int stats_bin_edges(enum stats_bin_rule rule, const double *a, size_t n, const double *b, size_t m,
+                    double **edges, size_t *nb)
 {
 	double lo, hi, width = 0, total = (double)n + (double)m, step;
 	size_t k = 1;
@@ -94,8 +94,8 @@ int stats_bin_edges(enum stats_bin_rule rule, const double *a, size_t n, const d
 	return 0;
 }
 
-void stats_hist_sorted(const double *edges, size_t nb, const double *x, size_t n,
-                       uint64_t *counts, uint64_t *outside)
+void stats_hist_sorted(const double *edges, size_t nb, const double *x, size_t n, uint64_t *counts,
+                       uint64_t *outside)
 {
 	size_t prev = lower_bound(x, n, edges[0], 0), inside;
 

@@ -28,12 +28,12 @@ enum stats_bin_rule {
 /* Edges of the rule over the union of sorted a[0..n) and sorted b[0..m)
  * (m may be 0): *edges gets nb + 1 values from min to max. -EINVAL when
  * both are empty. */
-int stats_bin_edges(enum stats_bin_rule rule, const double *a, size_t n, const double *b,
-                    size_t m, double **edges, size_t *nb);
+int stats_bin_edges(enum stats_bin_rule rule, const double *a, size_t n, const double *b, size_t m,
+                    double **edges, size_t *nb);
 
 /* np.histogram(x, edges) for sorted x[0..n): counts[0..nb), values outside
  * [edges[0], edges[nb]] counted in *outside (may be NULL). */
-void stats_hist_sorted(const double *edges, size_t nb, const double *x, size_t n,
-                       uint64_t *counts, uint64_t *outside);
+void stats_hist_sorted(const double *edges, size_t nb, const double *x, size_t n, uint64_t *counts,
+                       uint64_t *outside);
 
 #endif /* MLWATCH_STATS_BINNING_H */

@@ -72,8 +72,7 @@ double stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d);
  * <= 8 and there are no ties, else the tie-corrected normal
  * approximation). *u is U of a. -EINVAL for an empty side; -ENOMEM (exact
  * path). */
-int stats_mannwhitneyu(const double *a, size_t n, const double *b, size_t m, double *u,
-                       double *p);
+int stats_mannwhitneyu(const double *a, size_t n, const double *b, size_t m, double *u, double *p);
 
 /* Welch's t-test of a[0..n) and b[0..m) (any order) as
  * scipy.stats.ttest_ind(equal_var=False): t, p two-sided. n, m >= 2 else
@@ -83,8 +82,8 @@ int stats_welch_t(const double *a, size_t n, const double *b, size_t m, double *
 
 /* The same from moments: means, sample variances (ddof 1) and sizes (the
  * reference profile keeps its moments, so a window costs O(window)). */
-int stats_welch_t_moments(double ma, double va, size_t n, double mb, double vb, size_t m,
-                          double *t, double *p, double *df);
+int stats_welch_t_moments(double ma, double va, size_t n, double mb, double vb, size_t m, double *t,
+                          double *p, double *df);
 
 /* Anderson-Darling k-sample test for two sorted samples, as
  * scipy.stats.anderson_ksamp([a, b]) (midrank): *stat the normalised
@@ -93,6 +92,12 @@ int stats_welch_t_moments(double ma, double va, size_t n, double mb, double vb, 
  * 2+ distinct values in all and both sides non-empty, else -EINVAL. */
 int stats_anderson_ksamp(const double *a, size_t n, const double *b, size_t m, double *stat,
                          double *p);
+
+/* Cramer-von Mises two-sample test of sorted a and b as
+ * scipy.stats.cramervonmises_2samp (method="auto": exact when both have at
+ * most 20 values, else the limiting distribution, whose series scipy stops
+ * at a term below 1e-7). n, m >= 2 else -EINVAL; -ENOMEM (exact path). */
+int stats_cvm_2samp(const double *a, size_t n, const double *b, size_t m, double *t, double *p);
 
 /* Student t survival function (scipy.stats.t.sf), df > 0. */
 double stats_t_sf(double t, double df);

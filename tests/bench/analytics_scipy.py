@@ -73,6 +73,7 @@ def methods(path):
         ("energy", lambda: stats.energy_distance(ref, cur)),
         ("mannwhitney", lambda: stats.mannwhitneyu(ref, cur).pvalue),
         ("anderson", anderson),
+        ("cvm", lambda: stats.cramervonmises_2samp(ref, cur).pvalue),
         ("welch", lambda: stats.ttest_ind(ref, cur, equal_var=False).pvalue),
         ("psi", psi),
         ("js", lambda: float(jensenshannon(rp, cur_shares(), base=2))),

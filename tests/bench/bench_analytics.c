@@ -222,7 +222,7 @@ static double run_method(int m, const struct drift_ref *dr, const double *w, siz
 	double prop[SAMPLE_BINS], d, w1, u, p, t, rf[SAMPLE_BINS], cf[SAMPLE_BINS];
 	size_t nr = (size_t)dr->n;
 
-	if (m >= 6) {
+	if (m >= 7) {
 		sample_bin_counts(dr->edges, w, n, counts);
 		for (int i = 0; i < SAMPLE_BINS; i++) {
 			prop[i] = (double)counts[i] / (double)n;
@@ -240,7 +240,8 @@ static double run_method(int m, const struct drift_ref *dr, const double *w, siz
 	case 2: return stats_energy(dr->sorted, nr, w, n);
 	case 3: return stats_mannwhitneyu(dr->sorted, nr, w, n, &u, &p) == 0 ? p : NAN;
 	case 4: return stats_anderson_ksamp(dr->sorted, nr, w, n, &t, &p) == 0 ? p : NAN;
-	case 5: {
+	case 5: return stats_cvm_2samp(dr->sorted, nr, w, n, &t, &p) == 0 ? p : NAN;
+	case 6: {
 		double cm, cs, vr = dr->std * dr->std * (double)nr / ((double)nr - 1);
 
 		sample_mean_std(w, n, &cm, &cs);
@@ -250,11 +251,11 @@ static double run_method(int m, const struct drift_ref *dr, const double *w, siz
 		           ? p
 		           : NAN;
 	}
-	case 6: return drift_psi(dr->bin_prop, prop, SAMPLE_BINS);
-	case 7: return drift_js(dr->bin_prop, prop, SAMPLE_BINS);
-	case 8: return stats_hellinger(dr->bin_prop, prop, SAMPLE_BINS);
-	case 9: return stats_kl(rf, cf, SAMPLE_BINS);
-	case 10: return stats_tvd(dr->bin_prop, prop, SAMPLE_BINS);
+	case 7: return drift_psi(dr->bin_prop, prop, SAMPLE_BINS);
+	case 8: return drift_js(dr->bin_prop, prop, SAMPLE_BINS);
+	case 9: return stats_hellinger(dr->bin_prop, prop, SAMPLE_BINS);
+	case 10: return stats_kl(rf, cf, SAMPLE_BINS);
+	case 11: return stats_tvd(dr->bin_prop, prop, SAMPLE_BINS);
 	default: return stats_linf(dr->bin_prop, prop, SAMPLE_BINS);
 	}
 }
@@ -264,9 +265,10 @@ static double run_method(int m, const struct drift_ref *dr, const double *w, siz
  * copied and sorted each time) against scipy on the same data. */
 static int bench_methods(void)
 {
-	static const char *const names[] = {"ks",  "wasserstein", "energy",    "mannwhitney",
-	                                    "anderson", "welch",  "psi",       "js",
-	                                    "hellinger", "kl",    "tvd",       "linf"};
+	static const char *const names[] = {"ks",    "wasserstein", "energy", "mannwhitney",
+	                                    "anderson", "cvm",     "welch",  "psi",
+	                                    "js",    "hellinger",   "kl",     "tvd",
+	                                    "linf"};
 	enum { NM = sizeof(names) / sizeof(names[0]) };
 	const char *dir = getenv("MLWATCH_SRC_DIR");
 	double *raw = malloc((N_REF_M + N_WIN_M) * sizeof(*raw)), *w = malloc(N_WIN_M * sizeof(*w));
@@ -293,11 +295,11 @@ static int bench_methods(void)
 
 			/* Only the sample methods need the window sorted (a
 			 * copy); Welch and the binned ones take it as it comes. */
-			if (m <= 4) {
+			if (m <= 5) {
 				memcpy(w, raw + N_REF_M, N_WIN_M * sizeof(*w));
 				rc |= sample_sort(w, N_WIN_M);
 			}
-			c_val[m] = run_method(m, &dr, m <= 4 ? w : raw + N_REF_M, N_WIN_M);
+			c_val[m] = run_method(m, &dr, m <= 5 ? w : raw + N_REF_M, N_WIN_M);
 			t[k] = now_ms() - t0;
 		}
 		c_ms[m] = median(t, METHOD_RUNS);
@@ -336,7 +338,7 @@ static int bench_methods(void)
 		pclose(p);
 	printf("drift methods, 100k reference x 10k window (mlwatch per window: the reference "
 	       "profile (sorted values, moments, decile shares) built once, the window copied and "
-	       "sorted per call for ks..anderson; scipy/numpy from unsorted inputs, decile "
+	       "sorted per call for ks..cvm; scipy/numpy from unsorted inputs, decile "
 	       "shares of the reference precomputed):\n");
 	for (int m = 0; m < NM; m++) {
 		if (py_ms[m] > 0) {

@@ -202,6 +202,10 @@ def numeric_test_cases(r):
                 warnings.simplefilter("ignore")  # "p-value capped/floored"
                 ad = stats.anderson_ksamp([a, b])
             rec["ad_stat"], rec["ad_p"] = float(ad.statistic), float(ad.significance_level)
+        if len(a) >= 2 and len(b) >= 2:
+            cv = stats.cramervonmises_2samp(a, b)
+            rec["cvm_t"], rec["cvm_p"] = float(cv.statistic), float(cv.pvalue)
+            rec["cvm_exact"] = max(len(a), len(b)) <= 20
         if len(a) >= 2 and len(b) >= 2 and (np.var(a) > 0 or np.var(b) > 0):
             tt = stats.ttest_ind(a, b, equal_var=False)
             rec["welch_t"], rec["welch_p"] = float(tt.statistic), float(tt.pvalue)

@@ -60,10 +60,13 @@ static const char *sget(const cJSON *o, const char *key)
 static bool method_of(const char *peer, const char **name, const char **key)
 {
 	static const char *const map[][3] = {
-	    {"ks", "ks", "ks_p"},         {"chisquare", "chi2", "chi2_p"},
-	    {"z", "z", "z_p"},            {"psi", "psi", "psi"},
+	    {"ks", "ks", "ks_p"},
+	    {"chisquare", "chi2", "chi2_p"},
+	    {"z", "z", "z_p"},
+	    {"psi", "psi", "psi"},
 	    {"hellinger", "hellinger", "hellinger"},
-	    {"l_infinity", "linf", "linf"}, {"jensenshannon", "js", "js"},
+	    {"l_infinity", "linf", "linf"},
+	    {"jensenshannon", "js", "js"},
 	    {"wasserstein", "wasserstein", "wasserstein"},
 	};
 
@@ -166,8 +169,8 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 	}
 	fclose(f);
 	{
-		const char *cargs[] = {"--config", conf, "--window", "10s", "--analyze-interval",
-		                       "300ms", NULL};
+		const char *cargs[] = {"--config",           conf,    "--window", "10s",
+		                       "--analyze-interval", "300ms", NULL};
 
 		cr_assert_eq(cproc_start(&col, cargs), 0, "collector did not start, see %s",
 		             col.log);
@@ -184,7 +187,8 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 		cJSON_ArrayForEach(v, cJSON_GetObjectItem(cases[i], "reference"))
 		{
 			if (value_json(v, cat, val, sizeof(val)))
-				fprintf(f, "{\"model\":\"c%02d\",\"features\":{\"x\":%s}}\n", i, val);
+				fprintf(f, "{\"model\":\"c%02d\",\"features\":{\"x\":%s}}\n", i,
+				        val);
 			else
 				fprintf(f, "{\"model\":\"c%02d\",\"features\":{}}\n", i);
 		}
@@ -215,11 +219,12 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 			const char *x = value_json(v, cat, val, sizeof(val)) ? val : NULL;
 
 			cr_assert_lt(len + 256, cap);
-			len += (size_t)snprintf(body + len, cap - len,
-			                        "{\"model\":\"c%02d\",\"id\":\"c%02d-%d\",\"ts\":%.3f,"
-			                        "\"latency_ms\":1,\"features\":{%s%s}}\n",
-			                        i, i, k, (double)start + 1 + (double)(k % 8), x ? "\"x\":" : "",
-			                        x ? x : "");
+			len +=
+			    (size_t)snprintf(body + len, cap - len,
+			                     "{\"model\":\"c%02d\",\"id\":\"c%02d-%d\",\"ts\":%.3f,"
+			                     "\"latency_ms\":1,\"features\":{%s%s}}\n",
+			                     i, i, k, (double)start + 1 + (double)(k % 8),
+			                     x ? "\"x\":" : "", x ? x : "");
 			k++;
 		}
 		for (int attempt = 0; attempt < 50 && st != 202; attempt++) {
@@ -253,13 +258,16 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 		cJSON *j, *w = NULL, *x, *got;
 
 		cr_assert(method_of(sget(cs, "method"), &mname, &key));
-		snprintf(args, sizeof(args), "--db %s drift --model c%02d --since 1h --json", col.db,
-		         i);
+		snprintf(args, sizeof(args), "--db %s drift --model c%02d --since 1h --json",
+		         col.db, i);
 		cr_assert_eq(run_mlwatch(col.dir, args, &out), 0, "%s: %s", id, out);
 		j = cJSON_Parse(out);
 		cr_assert_not_null(j, "%s: %s", id, out);
-		cJSON_ArrayForEach(w, cJSON_GetObjectItem(j, "windows")) if (
-		    (int64_t)cJSON_GetObjectItem(w, "start")->valuedouble == start) break;
+		cJSON_ArrayForEach(
+		    w,
+		    cJSON_GetObjectItem(
+		        j, "windows")) if ((int64_t)cJSON_GetObjectItem(w, "start")->valuedouble ==
+		                           start) break;
 		cr_assert_not_null(w, "%s: no window %lld in %s", id, (long long)start, out);
 		x = cJSON_GetObjectItem(cJSON_GetObjectItem(w, "features"), "x");
 		cr_assert_not_null(x, "%s: no feature x in %s", id, out);
@@ -274,12 +282,14 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 			v = cJSON_IsNumber(got) ? got->valuedouble : NAN;
 			err = rel ? fabs(v - want->valuedouble) / fabs(want->valuedouble)
 			          : fabs(v - want->valuedouble);
-			cr_expect(err <= tol + 1e-12, "%s: %s = %.10g via the pipeline, asserted %.10g +- %g",
-			          id, key, v, want->valuedouble, tol);
+			cr_expect(err <= tol + 1e-12,
+			          "%s: %s = %.10g via the pipeline, asserted %.10g +- %g", id, key,
+			          v, want->valuedouble, tol);
 			values_ok += err <= tol + 1e-12;
 		}
 		if (cJSON_IsBool(drifted)) {
-			bool ok = cJSON_IsTrue(cJSON_GetObjectItem(x, "drifted")) == cJSON_IsTrue(drifted);
+			bool ok = cJSON_IsTrue(cJSON_GetObjectItem(x, "drifted")) ==
+			          cJSON_IsTrue(drifted);
 
 			verdicts++;
 			cr_expect(ok, "%s: drifted differs (%s)", id, out);

@@ -681,12 +681,15 @@ Test(drift, every_method_scores_its_statistic)
 		cr_assert_eq(stats_anderson_ksamp(nr.sorted, 300, s, 120, &t, &p), 0);
 		cr_expect_eq(base.ad_stat, t);
 		cr_expect_eq(base.ad_p, p);
+		cr_assert_eq(stats_cvm_2samp(nr.sorted, 300, s, 120, &t, &p), 0);
+		cr_expect_eq(base.cvm_t, t);
+		cr_expect_eq(base.cvm_p, p);
 		free(s);
 	}
 	cr_expect_gt(base.hellinger, 0);
 	cr_expect_gt(base.tvd, 0);
 	cr_expect_gt(base.kl, 0);
-	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_ANDERSON; m++) {
+	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_CVM; m++) {
 		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH};
 		const struct drift_ref *ref = &nr;
 		double want;
@@ -718,6 +721,7 @@ Test(drift, every_method_scores_its_statistic)
 		case DRIFT_METHOD_WELCH: want = r.welch_p; break;
 		case DRIFT_METHOD_FISHER: want = r.fisher_p; break;
 		case DRIFT_METHOD_ANDERSON: want = r.ad_p; break;
+		case DRIFT_METHOD_CVM: want = r.cvm_p; break;
 		default: want = NAN; break;
 		}
 		cr_expect_eq(r.score, want, "%s score", drift_method_name(o.method));

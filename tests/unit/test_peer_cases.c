@@ -36,8 +36,9 @@ static cJSON *load_cases(void)
 		         dir ? dir : ".", rel[i]);
 		f = fopen(path, "rb");
 	}
-	cr_assert_not_null(f, "cannot open peer-drift-tests/cases.json beside %s (set "
-	                      "MLWATCH_SRC_DIR or MLWATCH_SHARED_DIR)",
+	cr_assert_not_null(f,
+	                   "cannot open peer-drift-tests/cases.json beside %s (set "
+	                   "MLWATCH_SRC_DIR or MLWATCH_SHARED_DIR)",
 	                   dir ? dir : ".");
 	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
 	size = ftell(f);
@@ -98,15 +99,24 @@ static int method_of(const char *name)
 static double value_of(enum drift_method m, const struct drift_result *r)
 {
 	switch (m) {
-	case DRIFT_METHOD_KS: return r->ks_p;
-	case DRIFT_METHOD_CHI2: return r->chi2_p;
-	case DRIFT_METHOD_Z: return r->z_p;
-	case DRIFT_METHOD_PSI: return r->psi;
-	case DRIFT_METHOD_HELLINGER: return r->hellinger;
-	case DRIFT_METHOD_LINF: return r->linf;
-	case DRIFT_METHOD_JS: return r->js;
-	case DRIFT_METHOD_WASSERSTEIN: return r->wasserstein;
-	default: return NAN;
+	case DRIFT_METHOD_KS:
+		return r->ks_p;
+	case DRIFT_METHOD_CHI2:
+		return r->chi2_p;
+	case DRIFT_METHOD_Z:
+		return r->z_p;
+	case DRIFT_METHOD_PSI:
+		return r->psi;
+	case DRIFT_METHOD_HELLINGER:
+		return r->hellinger;
+	case DRIFT_METHOD_LINF:
+		return r->linf;
+	case DRIFT_METHOD_JS:
+		return r->js;
+	case DRIFT_METHOD_WASSERSTEIN:
+		return r->wasserstein;
+	default:
+		return NAN;
 	}
 }
 
@@ -172,10 +182,12 @@ static void drift_case(const cJSON *c, struct tally *t)
 	o.method = dflt ? DRIFT_METHOD_DEFAULT : (enum drift_method)mi;
 	if (strcmp(kind, "numeric") == 0) {
 		size_t nr = 0, nc = 0;
-		double *rv = malloc(((size_t)cJSON_GetArraySize(
-		                         cJSON_GetObjectItem(c, "reference")) + 1) * sizeof(*rv));
-		double *cv = malloc(((size_t)cJSON_GetArraySize(
-		                         cJSON_GetObjectItem(c, "current")) + 1) * sizeof(*cv));
+		double *rv =
+		    malloc(((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(c, "reference")) + 1) *
+		           sizeof(*rv));
+		double *cv =
+		    malloc(((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(c, "current")) + 1) *
+		           sizeof(*cv));
 
 		cr_assert(rv && cv);
 		cJSON_ArrayForEach(v, cJSON_GetObjectItem(c, "reference")) if (cJSON_IsNumber(v))
@@ -213,8 +225,9 @@ static void drift_case(const cJSON *c, struct tally *t)
 	drift_ref_fini(&ref);
 	cr_assert_eq(rc, 0, "%s: drift failed %d", id, rc);
 	if (dflt)
-		cr_expect_eq(r.method, (enum drift_method)mi, "%s: default chose %s, %s expected", id,
-		             drift_method_name(r.method), drift_method_name((enum drift_method)mi));
+		cr_expect_eq(r.method, (enum drift_method)mi, "%s: default chose %s, %s expected",
+		             id, drift_method_name(r.method),
+		             drift_method_name((enum drift_method)mi));
 	if (cJSON_IsNumber(want)) {
 		double got = value_of((enum drift_method)mi, &r), w = want->valuedouble;
 		double tol = cJSON_GetObjectItem(exp, "tolerance")->valuedouble;
@@ -230,8 +243,8 @@ static void drift_case(const cJSON *c, struct tally *t)
 	if (cJSON_IsBool(drifted)) {
 		bool ok = r.drifted == cJSON_IsTrue(drifted);
 
-		cr_expect(ok, "%s: drifted %d (score %.6g, threshold %g), asserted %d", id, r.drifted,
-		          r.score, r.threshold, cJSON_IsTrue(drifted));
+		cr_expect(ok, "%s: drifted %d (score %.6g, threshold %g), asserted %d", id,
+		          r.drifted, r.score, r.threshold, cJSON_IsTrue(drifted));
 		t->verdicts_ok += ok;
 	}
 }
@@ -250,8 +263,8 @@ static void ddsketch_case(const cJSON *c, struct tally *t)
 	bool go = strncmp(id, "ddgo-", 5) == 0;
 	struct ddsketch *s = ddsketch_new();
 	size_t n = 0, k = 0;
-	double *x = malloc((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(c, "reference")) *
-	                   sizeof(*x));
+	double *x =
+	    malloc((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(c, "reference")) * sizeof(*x));
 	bool all_ok = true;
 	int add_rc = 0;
 
@@ -292,7 +305,8 @@ static void ddsketch_case(const cJSON *c, struct tally *t)
 			bool ok = got >= fmin(lo * (1 - alpha), lo * (1 + alpha)) - 1e-11 &&
 			          got <= fmax(hi * (1 - alpha), hi * (1 + alpha)) + 1e-11;
 
-			cr_expect(ok, "%s q=%g: %g outside [%g, %g] +- %g", id, q, got, lo, hi, alpha);
+			cr_expect(ok, "%s q=%g: %g outside [%g, %g] +- %g", id, q, got, lo, hi,
+			          alpha);
 			all_ok &= ok;
 		} else {
 			bool ok = fabs(got - lo) - alpha * fabs(lo) <= 1e-15;

@@ -83,8 +83,7 @@ static void check(const char *c, const char *what, double got, double want, doub
 }
 
 /* As check with the series tolerance. */
-static void check_series(const char *c, const char *what, double got, double want,
-                         double *worst)
+static void check_series(const char *c, const char *what, double got, double want, double *worst)
 {
 	double e = rel_err(got, want);
 
@@ -215,7 +214,8 @@ Test(twosample, chi2_contingency_matches_scipy)
 			int dof;
 
 			stats_chi2_contingency(a, b, k, y, &stat, &p, &dof);
-			check(name_of(c), y ? "yates stat" : "stat", stat, num(e, "stat"), &worst_s);
+			check(name_of(c), y ? "yates stat" : "stat", stat, num(e, "stat"),
+			      &worst_s);
 			check(name_of(c), y ? "yates p" : "p", p, num(e, "p"), &worst_p);
 			cr_expect_eq(dof, (int)num(e, "dof"), "%s dof", name_of(c));
 		}
@@ -300,8 +300,9 @@ Test(twosample, energy_mannwhitney_welch_match_scipy)
 {
 	cJSON *doc = load_cases();
 	const cJSON *c;
-	double w_e = 0, w_u = 0, w_up = 0, w_t = 0, w_tp = 0, w_ad = 0, w_adp = 0;
-	int n_cases = 0, n_welch = 0, n_ad = 0;
+	double w_e = 0, w_u = 0, w_up = 0, w_t = 0, w_tp = 0, w_ad = 0, w_adp = 0, w_cv = 0;
+	double w_cvx = 0, w_cva = 0;
+	int n_cases = 0, n_welch = 0, n_ad = 0, n_cv = 0, n_cvx = 0;
 
 	cJSON_ArrayForEach(c, arr(doc, "numeric_tests"))
 	{
@@ -322,6 +323,19 @@ Test(twosample, energy_mannwhitney_welch_match_scipy)
 			check_series(name_of(c), "AD p", ap, num(c, "ad_p"), &w_adp);
 			n_ad++;
 		}
+		if (cJSON_GetObjectItem(c, "cvm_t")) {
+			double ct, cp;
+			bool exact = cJSON_IsTrue(cJSON_GetObjectItem(c, "cvm_exact"));
+
+			cr_assert_eq(stats_cvm_2samp(a, n, b, m, &ct, &cp), 0, "%s", name_of(c));
+			check(name_of(c), "CvM T", ct, num(c, "cvm_t"), &w_cv);
+			if (exact)
+				check(name_of(c), "CvM p exact", cp, num(c, "cvm_p"), &w_cvx);
+			else
+				check_series(name_of(c), "CvM p", cp, num(c, "cvm_p"), &w_cva);
+			n_cv++;
+			n_cvx += exact;
+		}
 		if (cJSON_GetObjectItem(c, "welch_t")) {
 			cr_assert_eq(stats_welch_t(a, n, b, m, &t, &p, NULL), 0);
 			check(name_of(c), "welch t", t, num(c, "welch_t"), &w_t);
@@ -341,6 +355,10 @@ Test(twosample, energy_mannwhitney_welch_match_scipy)
 	       "p %.3g (interpolated)\n",
 	       n_ad, w_ad, w_adp);
 	cr_expect_geq(n_ad, 30);
+	printf("twosample cramervonmises_2samp: %d cases (%d exact) vs scipy: worst rel err T "
+	       "%.3g, exact p %.3g, asymptotic p %.3g (series)\n",
+	       n_cv, n_cvx, w_cv, w_cvx, w_cva);
+	cr_expect_geq(n_cv, 30);
 	cJSON_Delete(doc);
 }
 
@@ -362,8 +380,7 @@ Test(twosample, fisher_exact_matches_scipy)
 		      &worst);
 		n_cases++;
 	}
-	printf("twosample fisher_exact: %d cases vs scipy: worst rel err p %.3g\n", n_cases,
-	       worst);
+	printf("twosample fisher_exact: %d cases vs scipy: worst rel err p %.3g\n", n_cases, worst);
 	cr_expect_geq(n_cases, 30);
 	cJSON_Delete(doc);
 }
