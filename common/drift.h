@@ -18,7 +18,11 @@
  * drift_result is plain data the collector can store column by column.
  * Statistics are never NaN: an empty side gives an explicit `insufficient`
  * result with distances 0, p-values 1 ("no evidence"), severity 0 and
- * drifted false.
+ * drifted false. (Under the evidently preset a window category the
+ * reference lacks makes the goodness-of-fit chi2 +inf with p 0, as there.)
+ * Further statistics (the stats/ modules: two-sample tests, distances,
+ * binning) are computed for every window, whatever the method; presets
+ * (drift_preset) follow a peer tool's definitions.
  *
  * Ownership: drift_ref is caller-allocated, owns its arrays (drift_ref_fini
  * frees them); drift_result owns nothing. Functions take const inputs and
