@@ -759,6 +759,23 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		             r.welch_t, r.welch_p, r.ad_stat, r.ad_p, r.cvm_t,
 		             r.cvm_p) >= (int)sizeof(dr->stats))
 			dr->stats[0] = '\0'; /* never a truncated object */
+		if (dr->stats[0] && (r.method == DRIFT_METHOD_CHI2 || r.method == DRIFT_METHOD_Z)) {
+			/* evidently's few-values switch: the categorical tests'
+			 * figures too (an infinite chi2 as null) */
+			size_t len = strlen(dr->stats) - 1; /* over the closing brace */
+			char chi[32];
+
+			if (isfinite(r.chi2))
+				snprintf(chi, sizeof(chi), "%.17g", r.chi2);
+			else
+				snprintf(chi, sizeof(chi), "null");
+			if (snprintf(dr->stats + len, sizeof(dr->stats) - len,
+			             ",\"chi2\":%s,\"chi2_p\":%.17g,\"chi2_dof\":%d,\"z\":%.17g,"
+			             "\"z_p\":%.17g}",
+			             chi, r.chi2_p, r.chi2_dof, r.z,
+			             r.z_p) >= (int)(sizeof(dr->stats) - len))
+				dr->stats[0] = '\0';
+		}
 	} else {
 		uint64_t counts[DRIFT_MAX_CELLS] = {0};
 		size_t nc = mf->ref.ncells;

@@ -851,6 +851,65 @@ out:
 	return rc;
 }
 
+static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k,
+                                  uint64_t n_ref, uint64_t n, const double *r, const double *c,
+                                  size_t nused, struct drift_result *out);
+
+/* Evidently's unique-count switch: a numeric feature with at most 5
+ * distinct values over reference and window is tested as categorical
+ * (z-test for <= 2 values, else chi-square goodness of fit, for <= 1000
+ * reference rows; Jensen-Shannon on the per-value bins above). */
+static void evidently_few_values(const struct drift_ref *ref, const double *cur, size_t n,
+                                 struct drift_result *out)
+{
+	const double *a = ref->sorted;
+	size_t na = (size_t)ref->n, i = 0, j = 0, k = 0;
+	uint64_t rc_[6] = {0}, cc[6] = {0};
+	double r[6] = {0}, c[6] = {0};
+
+	while ((i < na || j < n) && k < 6) {
+		double x = (j == n || (i < na && a[i] <= cur[j])) ? a[i] : cur[j];
+
+		rc_[k] = cc[k] = 0;
+		while (i < na && a[i] == x) {
+			i++;
+			rc_[k]++;
+		}
+		while (j < n && cur[j] == x) {
+			j++;
+			cc[k]++;
+		}
+		r[k] = (double)rc_[k] / (double)na;
+		c[k] = (double)cc[k] / (double)n;
+		k++;
+	}
+	if (k > 5)
+		return; /* more than 5 distinct values: stays numeric */
+	if (ref->n > DRIFT_SMALL_REF) {
+		out->method = DRIFT_METHOD_JS; /* on the per-value bins already */
+		return;
+	}
+	if (k == 2)
+		stats_ztest_2prop(rc_[0], na, cc[0], n, &out->z, &out->z_p);
+	else
+		out->z_p = 1;
+	/* Evidently's chi-square, z p and floors over the k values. */
+	{
+		double keep_js = out->js, keep_psi = out->psi, keep_kl = out->kl;
+		double keep_h = out->hellinger, keep_l = out->linf, keep_t = out->tvd;
+
+		evidently_categorical(rc_, cc, k, na, n, r, c, k, out);
+		out->js = keep_js; /* the numeric fields stay the per-value bins' */
+		out->psi = keep_psi;
+		out->kl = keep_kl;
+		out->hellinger = keep_h;
+		out->linf = keep_l;
+		out->tvd = keep_t;
+	}
+	/* The threshold stays: KS's default is the p-value tests' too. */
+	out->method = k <= 2 ? DRIFT_METHOD_Z : DRIFT_METHOD_CHI2;
+}
+
 /* NannyML's binning: Doane's rule on the reference; window values outside
  * its range go to one more bin (reference share 0). JS base 2 and
  * Hellinger without floors; Wasserstein not normalised. */
@@ -947,10 +1006,13 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		if (rc < 0)
 			goto out;
 	}
-	if (out->preset == DRIFT_PRESET_EVIDENTLY)
+	if (out->preset == DRIFT_PRESET_EVIDENTLY) {
 		rc = evidently_numeric(ref, cur, n, out);
-	else if (out->preset == DRIFT_PRESET_NANNYML)
+		if (rc == 0 && (!opts || opts->method == DRIFT_METHOD_DEFAULT))
+			evidently_few_values(ref, cur, n, out);
+	} else if (out->preset == DRIFT_PRESET_NANNYML) {
 		rc = nannyml_numeric(ref, cur, n, w1, out);
+	}
 	if (rc < 0)
 		goto out;
 	result_score(out);

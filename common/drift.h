@@ -73,7 +73,8 @@ enum drift_method {
 /* Whose definitions the statistics follow (drift_preset): mlwatch's own
  * (the sound defaults above), or the peer tool's as its current code has
  * them, so its users get the numbers they already trust:
- *  evidently: default KS (<= 1000 reference values) else normed Wasserstein;
+ *  evidently: default KS (<= 1000 reference values) else normed Wasserstein,
+ *    a numeric feature with <= 5 distinct values tested as categorical;
  *    categorical z-test (<= 2 categories in use) or chi-square goodness of
  *    fit against the reference shares (p = 0 when the window has a category
  *    the reference lacks) for <= 1000 reference rows, else JS. Numeric bins:

@@ -749,3 +749,49 @@ Test(drift, every_method_scores_its_statistic)
 	drift_ref_fini(&nr);
 	drift_ref_fini(&cr);
 }
+
+/* Evidently's unique-count switch: a numeric feature with at most 5
+ * distinct values over both samples is tested as categorical under the
+ * evidently preset's default (values from Evidently's own tests, see
+ * ../shared/testdata/peer-drift-tests: ev-z-test_computation_of_categories_
+ * as_numbers, ev-chisq-0.064). */
+Test(drift, evidently_few_numeric_values_are_categories)
+{
+	double ref01[20], ones[5] = {1, 1, 1, 1, 1}, r3[] = {1, 1, 2, 0}, c3[] = {0, 0, 0, 1};
+	double big[1200], cur_new[] = {0, 1, 7};
+	struct drift_opts ev = {DRIFT_METHOD_DEFAULT, 0, DRIFT_PRESET_EVIDENTLY};
+	struct drift_ref dr;
+	struct drift_result r;
+
+	for (int i = 0; i < 20; i++)
+		ref01[i] = i % 2;
+	cr_assert_eq(drift_ref_numeric(&dr, ref01, 20, 1), 0);
+	cr_assert_eq(drift_numeric(&dr, ones, 5, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_Z);
+	cr_expect_float_eq(r.score, 0.041226833337163704, 1e-12);
+	/* the mlwatch preset keeps KS */
+	cr_assert_eq(drift_numeric(&dr, ones, 5, NULL, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_KS);
+	drift_ref_fini(&dr);
+
+	cr_assert_eq(drift_ref_numeric(&dr, r3, 4, 1), 0);
+	cr_assert_eq(drift_numeric(&dr, c3, 4, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_CHI2);
+	cr_expect_float_eq(r.chi2, 5.5, 1e-12);
+	cr_expect_float_eq(r.score, 0.06392786120670757, 1e-12);
+	/* a value the reference never had: goodness of fit gives p = 0 */
+	cr_assert_eq(drift_numeric(&dr, cur_new, 3, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_CHI2);
+	cr_expect_eq(r.score, 0);
+	cr_expect(r.drifted);
+	drift_ref_fini(&dr);
+
+	/* above 1000 reference rows: Jensen-Shannon on the per-value bins */
+	for (int i = 0; i < 1200; i++)
+		big[i] = i % 3;
+	cr_assert_eq(drift_ref_numeric(&dr, big, 1200, 1), 0);
+	cr_assert_eq(drift_numeric(&dr, c3, 4, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_JS);
+	cr_expect_eq(r.score, r.js);
+	drift_ref_fini(&dr);
+}
