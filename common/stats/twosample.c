@@ -152,13 +152,22 @@ out:
 double stats_ks_p(double d, size_t n, size_t m, enum stats_ks_p_method *how)
 {
 	enum stats_ks_p_method m_ = stats_ks_p_method_for(n, m);
-	double p;
+	double p, pa;
 
 	if (n == 0 || m == 0) {
 		if (how)
 			*how = m_;
 		return 1;
 	}
+	pa = drift_kstwobign_sf(d * sqrt((double)n * (double)m / ((double)n + (double)m)));
+	/* The exact path costs about 2 d n m steps when n != m (1.4 s for
+	 * 10,000 vs 9,999 values at D = 0.5): past STATS_KS_EXACT_WORK, and
+	 * only where p is below 1e-20 either way (far under any threshold and
+	 * the severity's p floor, so verdict and severity are unchanged), the
+	 * limiting value is taken and reported as such. */
+	if (m_ == STATS_KS_P_EXACT && n != m &&
+	    2.0 * d * (double)n * (double)m > STATS_KS_EXACT_WORK && pa < 1e-20)
+		m_ = STATS_KS_P_ASYMPTOTIC;
 	if (m_ == STATS_KS_P_EXACT && stats_ks_p_exact(d, n, m, &p) == 0) {
 		if (how)
 			*how = STATS_KS_P_EXACT;
@@ -166,7 +175,7 @@ double stats_ks_p(double d, size_t n, size_t m, enum stats_ks_p_method *how)
 	}
 	if (how)
 		*how = STATS_KS_P_ASYMPTOTIC;
-	return drift_kstwobign_sf(d * sqrt((double)n * (double)m / ((double)n + (double)m)));
+	return pa;
 }
 
 void stats_chi2_contingency(const uint64_t *a, const uint64_t *b, size_t k, bool yates,

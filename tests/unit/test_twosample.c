@@ -182,6 +182,13 @@ Test(twosample, ks_method_switches_above_10000)
 	/* The example: 20 vs 20 values, D = 0.5. */
 	cr_expect_float_eq(stats_ks_p(0.5, 20, 20, &how), 0.012298612583953816, 1e-15);
 	cr_expect_eq(stats_ks_p(0.3, 0, 20, &how), 1);
+	/* The work bound: 10,000 vs 9,999 values at D = 0.5 would take ~1.4 s
+	 * exact; p is ~0 either way, so the limiting value is taken. */
+	p = stats_ks_p(0.5, 10000, 9999, &how);
+	cr_expect_eq(how, STATS_KS_P_ASYMPTOTIC);
+	cr_expect_lt(p, 1e-20);
+	p = stats_ks_p(0.02, 10000, 9999, &how);
+	cr_expect_eq(how, STATS_KS_P_EXACT, "p %g is not tiny: exact", p);
 }
 
 static void u64s(const cJSON *a, uint64_t *out, size_t *n)
