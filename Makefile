@@ -27,7 +27,7 @@ PROTO := common/mlwatch.proto
 PB_C := $(B)/gen/mlwatch.pb-c.c
 PB_H := $(B)/gen/mlwatch.pb-c.h
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c common/stats/*.c)
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 COLL_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
 TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c))

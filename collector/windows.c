@@ -88,6 +88,7 @@ long wmodel_add(struct wmodel *m, const char *name, int kind)
 	if (!f->name)
 		return -1;
 	f->kind = kind;
+	f->opts.preset = m->preset;
 	m->nf++;
 	if (m->nf * 2 + 2 > m->nindex) {
 		if (reindex(m)) {
@@ -114,6 +115,8 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 	m->report_adwin = true;
 	if (!cfg)
 		return m;
+	if (cfg->drift_preset)
+		(void)drift_preset_parse(cfg->drift_preset, &m->preset); /* validated by config */
 	if (cfg->concept_detector) {
 		m->report_ph = strcmp(cfg->concept_detector, "adwin") != 0;
 		m->report_adwin = strcmp(cfg->concept_detector, "page_hinkley") != 0;
@@ -134,6 +137,8 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 		if (fc->method)
 			drift_method_parse(fc->method, &m->f[k].opts.method);
 		m->f[k].opts.threshold = fc->threshold;
+		if (fc->preset)
+			(void)drift_preset_parse(fc->preset, &m->f[k].opts.preset);
 	}
 	return m;
 fail:
@@ -743,6 +748,34 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		dr->ks = r.ks;
 		dr->ks_p = r.ks_p;
 		dr->wasserstein = r.wasserstein;
+		if (!r.insufficient &&
+		    snprintf(dr->stats, sizeof(dr->stats),
+		             "{\"preset\":\"%s\",\"ks_p_method\":\"%s\",\"hellinger\":%.17g,"
+		             "\"linf\":%.17g,\"tvd\":%.17g,\"kl\":%.17g,\"energy\":%.17g,"
+		             "\"mwu_u\":%.17g,\"mwu_p\":%.17g,\"welch_t\":%.17g,\"welch_p\":%.17g,"
+		             "\"ad_stat\":%.17g,\"ad_p\":%.17g,\"cvm_t\":%.17g,\"cvm_p\":%.17g}",
+		             drift_preset_name(r.preset), stats_ks_p_method_name(r.ks_p_method),
+		             r.hellinger, r.linf, r.tvd, r.kl, r.energy, r.mwu_u, r.mwu_p,
+		             r.welch_t, r.welch_p, r.ad_stat, r.ad_p, r.cvm_t,
+		             r.cvm_p) >= (int)sizeof(dr->stats))
+			dr->stats[0] = '\0'; /* never a truncated object */
+		if (dr->stats[0] && (r.method == DRIFT_METHOD_CHI2 || r.method == DRIFT_METHOD_Z)) {
+			/* evidently's few-values switch: the categorical tests'
+			 * figures too (an infinite chi2 as null) */
+			size_t len = strlen(dr->stats) - 1; /* over the closing brace */
+			char chi[32];
+
+			if (isfinite(r.chi2))
+				snprintf(chi, sizeof(chi), "%.17g", r.chi2);
+			else
+				snprintf(chi, sizeof(chi), "null");
+			if (snprintf(dr->stats + len, sizeof(dr->stats) - len,
+			             ",\"chi2\":%s,\"chi2_p\":%.17g,\"chi2_dof\":%d,\"z\":%.17g,"
+			             "\"z_p\":%.17g}",
+			             chi, r.chi2_p, r.chi2_dof, r.z,
+			             r.z_p) >= (int)(sizeof(dr->stats) - len))
+				dr->stats[0] = '\0';
+		}
 	} else {
 		uint64_t counts[DRIFT_MAX_CELLS] = {0};
 		size_t nc = mf->ref.ncells;
@@ -762,6 +795,14 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		jsonw_char(hist, '}');
 		dr->chi2 = r.chi2;
 		dr->chi2_p = r.chi2_p;
+		if (!r.insufficient &&
+		    snprintf(dr->stats, sizeof(dr->stats),
+		             "{\"preset\":\"%s\",\"chi2_dof\":%d,\"z\":%.17g,\"z_p\":%.17g,"
+		             "\"fisher_p\":%.17g,\"hellinger\":%.17g,\"linf\":%.17g,\"tvd\":%.17g,"
+		             "\"kl\":%.17g}",
+		             drift_preset_name(r.preset), r.chi2_dof, r.z, r.z_p, r.fisher_p,
+		             r.hellinger, r.linf, r.tvd, r.kl) >= (int)sizeof(dr->stats))
+			dr->stats[0] = '\0'; /* never a truncated object */
 	}
 	dr->psi = r.psi;
 	dr->js = r.js;

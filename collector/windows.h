@@ -65,6 +65,7 @@ struct wmodel {
 	/* a window with fewer values of a feature gets no drift verdict
 	 * ([collector] drift_min_sample; 0 = no minimum) */
 	uint64_t min_sample;
+	enum drift_preset preset; /* drift_preset of the model, for features added later */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds

@@ -449,10 +449,12 @@ void config_free(struct mlw_config *cfg)
 		for (size_t k = 0; k < m->n_features; k++) {
 			free(m->features[k].name);
 			free(m->features[k].method);
+			free(m->features[k].preset);
 		}
 		free(m->features);
 		free(m->task);
 		free(m->concept_detector);
+		free(m->drift_preset);
 		free(m->name);
 	}
 	free(cfg->models);
@@ -573,6 +575,13 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 				return load_fail(st, line, "%s", err);
 			return 1;
 		}
+		if (strcmp(key, "drift_preset") == 0) {
+			static const struct opt o = {
+			    "drift_preset", OPT_STR, 0, "", 0, 0, "mlwatch|evidently|nannyml", 0};
+			if (opt_set(&o, &m->drift_preset, value, err, sizeof(err)))
+				return load_fail(st, line, "%s", err);
+			return 1;
+		}
 		if (strcmp(key, "concept_detector") == 0) {
 			static const struct opt o = {
 			    "concept_detector", OPT_STR, 0, "", 0, 0, "adwin|page_hinkley|both", 0};
@@ -608,13 +617,26 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		return 1;
 	}
 	if (plen == 6 && strncmp(key, "method", 6) == 0) {
-		if (!in_choices(value, "ks|wasserstein|psi|js|chi2"))
+		if (!in_choices(value, "ks|wasserstein|psi|js|chi2|z|hellinger|linf|tvd|kl|energy|"
+		                       "mannwhitney|welch|fisher|anderson|cvm"))
 			return load_fail(st, line,
 			                 "bad value '%s' for '%s' (expected ks, wasserstein, psi, "
-			                 "js or chi2)",
+			                 "js, chi2, z, hellinger, linf, tvd, kl, energy, "
+			                 "mannwhitney, welch, fisher, anderson or cvm)",
 			                 value, key);
 		free(f->method);
 		if (!(f->method = strdup(value)))
+			return load_fail(st, line, "out of memory");
+		return 1;
+	}
+	if (plen == 12 && strncmp(key, "drift_preset", 12) == 0) {
+		if (!in_choices(value, "mlwatch|evidently|nannyml"))
+			return load_fail(st, line,
+			                 "bad value '%s' for '%s' (expected mlwatch, evidently or "
+			                 "nannyml)",
+			                 value, key);
+		free(f->preset);
+		if (!(f->preset = strdup(value)))
 			return load_fail(st, line, "out of memory");
 		return 1;
 	}
@@ -629,7 +651,7 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 	}
 	return load_fail(st, line,
 	                 "unknown key '%s' in [model %s] (per-feature keys are kind.F, method.F, "
-	                 "threshold.F)",
+	                 "threshold.F, drift_preset.F)",
 	                 key, m->name);
 }
 
@@ -932,9 +954,11 @@ void config_for_each_key(void (*fn)(const char *section, const char *key, const 
 	fn("model", "sample_rate", "1.0", arg);
 	fn("model", "task", "auto", arg);
 	fn("model", "concept_detector", "adwin", arg);
+	fn("model", "drift_preset", "mlwatch", arg);
 	fn("model", "kind.*", "", arg);
 	fn("model", "method.*", "", arg);
 	fn("model", "threshold.*", "", arg);
+	fn("model", "drift_preset.*", "", arg);
 }
 
 char *config_read_secret(const char *path, char *err, size_t errlen)

@@ -89,8 +89,9 @@ enum feature_kind_cfg { KIND_AUTO = 0, KIND_NUMERIC = 1, KIND_CATEGORICAL = 2 };
 struct model_feature_config {
 	char *name;
 	enum feature_kind_cfg kind;
-	char *method;     /* NULL = default choice; ks|wasserstein|psi|js|chi2 */
+	char *method;     /* NULL = default choice; a drift_method_name */
 	double threshold; /* 0 = the method's default */
+	char *preset;     /* NULL = the model's drift_preset; a drift_preset_name */
 	int line;
 };
 
@@ -101,6 +102,7 @@ struct model_config {
 	double sample_rate;
 	char *task;             /* auto | classification | regression */
 	char *concept_detector; /* adwin | page_hinkley | both; NULL = adwin */
+	char *drift_preset;     /* mlwatch | evidently | nannyml; NULL = mlwatch */
 	struct model_feature_config *features;
 	size_t n_features;
 };

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "stats/binning.h"
+#include "stats/distance.h"
 
 #define REF_VERSION 1
 
@@ -20,6 +22,17 @@ static const char *const method_names[] = {
     [DRIFT_METHOD_PSI] = "psi",
     [DRIFT_METHOD_JS] = "js",
     [DRIFT_METHOD_CHI2] = "chi2",
+    [DRIFT_METHOD_Z] = "z",
+    [DRIFT_METHOD_HELLINGER] = "hellinger",
+    [DRIFT_METHOD_LINF] = "linf",
+    [DRIFT_METHOD_TVD] = "tvd",
+    [DRIFT_METHOD_KL] = "kl",
+    [DRIFT_METHOD_ENERGY] = "energy",
+    [DRIFT_METHOD_MANNWHITNEY] = "mannwhitney",
+    [DRIFT_METHOD_WELCH] = "welch",
+    [DRIFT_METHOD_FISHER] = "fisher",
+    [DRIFT_METHOD_ANDERSON] = "anderson",
+    [DRIFT_METHOD_CVM] = "cvm",
 };
 
 #define N_METHODS (sizeof(method_names) / sizeof(method_names[0]))
@@ -44,12 +57,38 @@ int drift_method_parse(const char *name, enum drift_method *m)
 
 bool drift_method_is_pvalue(enum drift_method m)
 {
-	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2;
+	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z ||
+	       m == DRIFT_METHOD_MANNWHITNEY || m == DRIFT_METHOD_WELCH || m == DRIFT_METHOD_FISHER ||
+	       m == DRIFT_METHOD_ANDERSON || m == DRIFT_METHOD_CVM;
 }
 
 double drift_method_default_threshold(enum drift_method m)
 {
 	return drift_method_is_pvalue(m) ? DRIFT_P_THRESHOLD : DRIFT_DIST_THRESHOLD;
+}
+
+static const char *const preset_names[] = {
+    [DRIFT_PRESET_MLWATCH] = "mlwatch",
+    [DRIFT_PRESET_EVIDENTLY] = "evidently",
+    [DRIFT_PRESET_NANNYML] = "nannyml",
+};
+
+const char *drift_preset_name(enum drift_preset p)
+{
+	if ((size_t)p >= sizeof(preset_names) / sizeof(preset_names[0]))
+		return "unknown";
+	return preset_names[p];
+}
+
+int drift_preset_parse(const char *name, enum drift_preset *p)
+{
+	for (size_t i = 0; i < sizeof(preset_names) / sizeof(preset_names[0]); i++) {
+		if (strcmp(name, preset_names[i]) == 0) {
+			*p = (enum drift_preset)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* ---- special functions ---------------------------------------------------- */
@@ -155,11 +194,7 @@ double drift_kstwobign_sf(double x)
 
 double drift_ks_pvalue(double d, size_t n, size_t m)
 {
-	double dn = (double)n, dm = (double)m;
-
-	if (n == 0 || m == 0)
-		return 1;
-	return drift_kstwobign_sf(d * sqrt(dn * dm / (dn + dm)));
+	return stats_ks_p(d, n, m, NULL);
 }
 
 /* ---- two-sample statistics ------------------------------------------------ */
@@ -558,6 +593,8 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	double t = opts ? opts->threshold : 0;
 	bool small = ref->n <= DRIFT_SMALL_REF, ok;
 
+	if (m == DRIFT_METHOD_DEFAULT && opts && opts->preset == DRIFT_PRESET_NANNYML)
+		m = DRIFT_METHOD_JS;
 	if (m == DRIFT_METHOD_DEFAULT) {
 		if (ref->kind == DRIFT_NUMERIC)
 			m = small ? DRIFT_METHOD_KS : DRIFT_METHOD_WASSERSTEIN;
@@ -567,13 +604,24 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	switch (m) {
 	case DRIFT_METHOD_KS:
 	case DRIFT_METHOD_WASSERSTEIN:
+	case DRIFT_METHOD_ENERGY:
+	case DRIFT_METHOD_MANNWHITNEY:
+	case DRIFT_METHOD_WELCH:
+	case DRIFT_METHOD_ANDERSON:
+	case DRIFT_METHOD_CVM:
 		ok = ref->kind == DRIFT_NUMERIC;
 		break;
 	case DRIFT_METHOD_CHI2:
+	case DRIFT_METHOD_Z:
+	case DRIFT_METHOD_FISHER:
 		ok = ref->kind == DRIFT_CATEGORICAL;
 		break;
 	case DRIFT_METHOD_PSI:
 	case DRIFT_METHOD_JS:
+	case DRIFT_METHOD_HELLINGER:
+	case DRIFT_METHOD_LINF:
+	case DRIFT_METHOD_TVD:
+	case DRIFT_METHOD_KL:
 		ok = true;
 		break;
 	default:
@@ -585,6 +633,29 @@ static int resolve_method(const struct drift_ref *ref, const struct drift_opts *
 	*method = m;
 	*threshold = t;
 	return ok ? 0 : -EINVAL;
+}
+
+/* The distances of proportions p (reference) and q (window) over k bins or
+ * cells. KL is KL(ref || cur) on proportions floored at DRIFT_PROP_FLOOR
+ * (finite where a bin is empty), the others on the plain proportions. */
+static void dists(const double *p, const double *q, size_t k, struct drift_result *r)
+{
+	double pf[DRIFT_MAX_CELLS], qf[DRIFT_MAX_CELLS];
+
+	r->hellinger = stats_hellinger(p, q, k);
+	r->linf = stats_linf(p, q, k);
+	r->tvd = stats_tvd(p, q, k);
+	for (size_t i = 0; i < k; i++) {
+		pf[i] = p[i] > DRIFT_PROP_FLOOR ? p[i] : DRIFT_PROP_FLOOR;
+		qf[i] = q[i] > DRIFT_PROP_FLOOR ? q[i] : DRIFT_PROP_FLOOR;
+	}
+	r->kl = stats_kl(pf, qf, k);
+}
+
+int drift_resolve(const struct drift_ref *ref, const struct drift_opts *opts,
+                  enum drift_method *method, double *threshold)
+{
+	return resolve_method(ref, opts, method, threshold);
 }
 
 /* Score, flag and severity from the statistics already in r. */
@@ -606,6 +677,39 @@ static void result_score(struct drift_result *r)
 	case DRIFT_METHOD_CHI2:
 		r->score = r->chi2_p;
 		break;
+	case DRIFT_METHOD_Z:
+		r->score = r->z_p;
+		break;
+	case DRIFT_METHOD_HELLINGER:
+		r->score = r->hellinger;
+		break;
+	case DRIFT_METHOD_LINF:
+		r->score = r->linf;
+		break;
+	case DRIFT_METHOD_TVD:
+		r->score = r->tvd;
+		break;
+	case DRIFT_METHOD_KL:
+		r->score = r->kl;
+		break;
+	case DRIFT_METHOD_ENERGY:
+		r->score = r->energy;
+		break;
+	case DRIFT_METHOD_MANNWHITNEY:
+		r->score = r->mwu_p;
+		break;
+	case DRIFT_METHOD_WELCH:
+		r->score = r->welch_p;
+		break;
+	case DRIFT_METHOD_FISHER:
+		r->score = r->fisher_p;
+		break;
+	case DRIFT_METHOD_ANDERSON:
+		r->score = r->ad_p;
+		break;
+	case DRIFT_METHOD_CVM:
+		r->score = r->cvm_p;
+		break;
 	default:
 		r->score = 0;
 		break;
@@ -626,7 +730,7 @@ static void result_score(struct drift_result *r)
 /* The common start of a result; true when one side is empty, in which
  * case r is complete (insufficient, zeros, not drifted). */
 static bool result_begin(struct drift_result *r, const struct drift_ref *ref, uint64_t n_cur,
-                         enum drift_method m, double threshold)
+                         enum drift_method m, double threshold, enum drift_preset preset)
 {
 	memset(r, 0, sizeof(*r));
 	r->kind = ref->kind;
@@ -634,17 +738,220 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 	r->n_cur = n_cur;
 	r->method = m;
 	r->threshold = threshold;
+	r->preset = preset;
 	r->insufficient = ref->n == 0 || n_cur == 0;
 	if (r->insufficient) {
 		/* p = 1 is "no evidence"; a p of 0 would read as certain drift
 		 * to anyone who looks at the column without the flag. */
-		if (ref->kind == DRIFT_NUMERIC)
+		if (ref->kind == DRIFT_NUMERIC) {
 			r->ks_p = 1;
-		else
+			r->ks_p_method = stats_ks_p_method_for((size_t)ref->n, (size_t)n_cur);
+			r->mwu_p = 1;
+			r->welch_p = 1;
+			r->ad_p = 1;
+			r->cvm_p = 1;
+		} else {
 			r->chi2_p = 1;
+			r->z_p = 1;
+			r->fisher_p = 1;
+		}
 		r->score = drift_method_is_pvalue(m) ? 1 : 0;
 	}
 	return r->insufficient;
+}
+
+/* Evidently's floored distances of bin shares r and c (k bins): empty
+ * bins become 0.0001 without renormalising; PSI sum (r - c) ln(r / c),
+ * JS distance in natural log, KL = entropy(r, c); Hellinger, L-infinity
+ * and TVD on the plain shares. */
+static void evidently_dists(const double *r, const double *c, size_t k, double *rf, double *cf,
+                            struct drift_result *out)
+{
+	out->psi = 0;
+	for (size_t i = 0; i < k; i++) {
+		rf[i] = r[i] == 0 ? DRIFT_PROP_FLOOR : r[i];
+		cf[i] = c[i] == 0 ? DRIFT_PROP_FLOOR : c[i];
+		out->psi += (rf[i] - cf[i]) * log(rf[i] / cf[i]);
+	}
+	/* JS distance scales with sqrt(ln base): base 2 -> natural log. */
+	out->js = drift_js(rf, cf, k) * sqrt(log(2.0));
+	out->kl = stats_kl(rf, cf, k);
+	out->hellinger = stats_hellinger(r, c, k);
+	out->linf = stats_linf(r, c, k);
+	out->tvd = stats_tvd(r, c, k);
+}
+
+/* Evidently's binning: one bin per distinct value of either side while the
+ * reference has at most 20, else Sturges over both together. */
+static int evidently_numeric(const struct drift_ref *ref, const double *cur, size_t n,
+                             struct drift_result *out)
+{
+	const double *a = ref->sorted;
+	size_t na = (size_t)ref->n, distinct = 0, k = 0, cap = na + n + 1;
+	double *r = NULL, *c = NULL, *rf = NULL, *cf = NULL, *edges = NULL;
+	uint64_t *cnt = NULL;
+	int rc = -ENOMEM;
+
+	for (size_t i = 0; i < na; i++)
+		distinct += i == 0 || a[i] != a[i - 1];
+	if (distinct > 20) {
+		size_t nb;
+
+		rc = stats_bin_edges(STATS_BINS_STURGES, a, na, cur, n, &edges, &nb);
+		if (rc < 0)
+			goto out;
+		cap = nb;
+	}
+	rc = -ENOMEM;
+	r = malloc(cap * sizeof(*r));
+	c = malloc(cap * sizeof(*c));
+	rf = malloc(cap * sizeof(*rf));
+	cf = malloc(cap * sizeof(*cf));
+	cnt = malloc(cap * sizeof(*cnt));
+	if (!r || !c || !rf || !cf || !cnt)
+		goto out;
+	if (edges) {
+		k = cap;
+		stats_hist_sorted(edges, k, a, na, cnt, NULL);
+		for (size_t i = 0; i < k; i++)
+			r[i] = (double)cnt[i] / (double)na;
+		stats_hist_sorted(edges, k, cur, n, cnt, NULL);
+		for (size_t i = 0; i < k; i++)
+			c[i] = (double)cnt[i] / (double)n;
+	} else {
+		size_t i = 0, j = 0;
+
+		/* Per value over the union, by a merge walk. */
+		while (i < na || j < n) {
+			double x = (j == n || (i < na && a[i] <= cur[j])) ? a[i] : cur[j];
+			size_t ci = 0, cj = 0;
+
+			while (i < na && a[i] == x) {
+				i++;
+				ci++;
+			}
+			while (j < n && cur[j] == x) {
+				j++;
+				cj++;
+			}
+			r[k] = (double)ci / (double)na;
+			c[k] = (double)cj / (double)n;
+			k++;
+		}
+	}
+	evidently_dists(r, c, k, rf, cf, out);
+	rc = 0;
+out:
+	free(edges);
+	free(r);
+	free(c);
+	free(rf);
+	free(cf);
+	free(cnt);
+	return rc;
+}
+
+static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k,
+                                  uint64_t n_ref, uint64_t n, const double *r, const double *c,
+                                  size_t nused, struct drift_result *out);
+
+/* Evidently's unique-count switch: a numeric feature with at most 5
+ * distinct values over reference and window is tested as categorical
+ * (z-test for <= 2 values, else chi-square goodness of fit, for <= 1000
+ * reference rows; Jensen-Shannon on the per-value bins above). */
+static void evidently_few_values(const struct drift_ref *ref, const double *cur, size_t n,
+                                 struct drift_result *out)
+{
+	const double *a = ref->sorted;
+	size_t na = (size_t)ref->n, i = 0, j = 0, k = 0;
+	uint64_t rc_[6] = {0}, cc[6] = {0};
+	double r[6] = {0}, c[6] = {0};
+
+	while ((i < na || j < n) && k < 6) {
+		double x = (j == n || (i < na && a[i] <= cur[j])) ? a[i] : cur[j];
+
+		rc_[k] = cc[k] = 0;
+		while (i < na && a[i] == x) {
+			i++;
+			rc_[k]++;
+		}
+		while (j < n && cur[j] == x) {
+			j++;
+			cc[k]++;
+		}
+		r[k] = (double)rc_[k] / (double)na;
+		c[k] = (double)cc[k] / (double)n;
+		k++;
+	}
+	if (k > 5)
+		return; /* more than 5 distinct values: stays numeric */
+	if (ref->n > DRIFT_SMALL_REF) {
+		out->method = DRIFT_METHOD_JS; /* on the per-value bins already */
+		return;
+	}
+	if (k == 2)
+		stats_ztest_2prop(rc_[0], na, cc[0], n, &out->z, &out->z_p);
+	else
+		out->z_p = 1;
+	/* Evidently's chi-square, z p and floors over the k values. */
+	{
+		double keep_js = out->js, keep_psi = out->psi, keep_kl = out->kl;
+		double keep_h = out->hellinger, keep_l = out->linf, keep_t = out->tvd;
+
+		evidently_categorical(rc_, cc, k, na, n, r, c, k, out);
+		out->js = keep_js; /* the numeric fields stay the per-value bins' */
+		out->psi = keep_psi;
+		out->kl = keep_kl;
+		out->hellinger = keep_h;
+		out->linf = keep_l;
+		out->tvd = keep_t;
+	}
+	/* The threshold stays: KS's default is the p-value tests' too. */
+	out->method = k <= 2 ? DRIFT_METHOD_Z : DRIFT_METHOD_CHI2;
+}
+
+/* NannyML's binning: Doane's rule on the reference; window values outside
+ * its range go to one more bin (reference share 0). JS base 2 and
+ * Hellinger without floors; Wasserstein not normalised. */
+static int nannyml_numeric(const struct drift_ref *ref, const double *cur, size_t n, double w1,
+                           struct drift_result *out)
+{
+	double *edges = NULL, *r = NULL, *c = NULL;
+	uint64_t *cnt = NULL, outside = 0;
+	size_t nb, k;
+	int rc;
+
+	out->wasserstein = w1;
+	rc = stats_bin_edges(STATS_BINS_DOANE, ref->sorted, (size_t)ref->n, NULL, 0, &edges, &nb);
+	if (rc < 0)
+		goto out;
+	rc = -ENOMEM;
+	r = calloc(nb + 1, sizeof(*r));
+	c = calloc(nb + 1, sizeof(*c));
+	cnt = malloc((nb + 1) * sizeof(*cnt));
+	if (!r || !c || !cnt)
+		goto out;
+	stats_hist_sorted(edges, nb, ref->sorted, (size_t)ref->n, cnt, NULL);
+	for (size_t i = 0; i < nb; i++)
+		r[i] = (double)cnt[i] / (double)ref->n;
+	stats_hist_sorted(edges, nb, cur, n, cnt, &outside);
+	for (size_t i = 0; i < nb; i++)
+		c[i] = (double)cnt[i] / (double)n;
+	k = nb;
+	if (outside) {
+		c[k++] = (double)outside / (double)n; /* r[nb] stays 0 */
+	}
+	out->js = drift_js(r, c, k);
+	out->hellinger = stats_hellinger(r, c, k);
+	out->linf = stats_linf(r, c, k);
+	out->tvd = stats_tvd(r, c, k);
+	rc = 0;
+out:
+	free(edges);
+	free(r);
+	free(c);
+	free(cnt);
+	return rc;
 }
 
 int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t n,
@@ -663,10 +970,10 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		if (!isfinite(cur[i]) || (i > 0 && cur[i] < cur[i - 1]))
 			goto out;
 	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0 || result_begin(out, ref, n, m, t))
+	if (rc < 0 || result_begin(out, ref, n, m, t, opts ? opts->preset : DRIFT_PRESET_MLWATCH))
 		goto out;
 	drift_ks_wasserstein(ref->sorted, (size_t)ref->n, cur, n, &out->ks, &w1);
-	out->ks_p = drift_ks_pvalue(out->ks, (size_t)ref->n, n);
+	out->ks_p = stats_ks_p(out->ks, (size_t)ref->n, n, &out->ks_p_method);
 	std = ref->std > DRIFT_STD_FLOOR ? ref->std : DRIFT_STD_FLOOR;
 	out->wasserstein = w1 / std;
 	sample_bin_counts(ref->edges, cur, n, counts);
@@ -674,6 +981,40 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		prop[i] = (double)counts[i] / (double)n;
 	out->psi = drift_psi(ref->bin_prop, prop, SAMPLE_BINS);
 	out->js = drift_js(ref->bin_prop, prop, SAMPLE_BINS);
+	dists(ref->bin_prop, prop, SAMPLE_BINS, out);
+	out->energy = stats_energy(ref->sorted, (size_t)ref->n, cur, n);
+	rc = stats_mannwhitneyu(ref->sorted, (size_t)ref->n, cur, n, &out->mwu_u, &out->mwu_p);
+	if (rc < 0)
+		goto out;
+	out->welch_p = 1;
+	if (ref->n >= 2 && n >= 2) {
+		/* The profile's moments: O(window), not O(reference). */
+		double cm, cs, nr = (double)ref->n;
+
+		sample_mean_std(cur, n, &cm, &cs);
+		(void)stats_welch_t_moments(ref->mean, ref->std * ref->std * nr / (nr - 1),
+		                            (size_t)ref->n, cm,
+		                            cs * cs * (double)n / ((double)n - 1), n,
+		                            &out->welch_t, &out->welch_p, NULL);
+	}
+	out->ad_p = 1;
+	(void)stats_anderson_ksamp(ref->sorted, (size_t)ref->n, cur, n, &out->ad_stat,
+	                           &out->ad_p); /* one distinct value in all: 0, p 1 */
+	out->cvm_p = 1;
+	if (ref->n >= 2 && n >= 2) {
+		rc = stats_cvm_2samp(ref->sorted, (size_t)ref->n, cur, n, &out->cvm_t, &out->cvm_p);
+		if (rc < 0)
+			goto out;
+	}
+	if (out->preset == DRIFT_PRESET_EVIDENTLY) {
+		rc = evidently_numeric(ref, cur, n, out);
+		if (rc == 0 && (!opts || opts->method == DRIFT_METHOD_DEFAULT))
+			evidently_few_values(ref, cur, n, out);
+	} else if (out->preset == DRIFT_PRESET_NANNYML) {
+		rc = nannyml_numeric(ref, cur, n, w1, out);
+	}
+	if (rc < 0)
+		goto out;
 	result_score(out);
 out:
 	return rc;
@@ -707,11 +1048,46 @@ out:
 	return rc;
 }
 
+/* Evidently's categorical statistics over the cells in use: chi-square
+ * goodness of fit with expected = reference count * n / n_ref (a window
+ * category the reference lacks has expected 0: statistic inf, p 0), the
+ * z-test's p as 2 (1 - Phi(|z|)), and the floored distances. */
+static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k,
+                                  uint64_t n_ref, uint64_t n, const double *r, const double *c,
+                                  size_t nused, struct drift_result *out)
+{
+	double chi = 0, rf[DRIFT_MAX_CELLS], cf[DRIFT_MAX_CELLS];
+	bool unseen = false;
+
+	for (size_t i = 0; i < k; i++) {
+		double e = (double)rc_[i] * (double)n / (double)n_ref, o = (double)cc[i];
+
+		if (rc_[i] + cc[i] == 0)
+			continue;
+		if (rc_[i] == 0)
+			unseen = true;
+		else
+			chi += (o - e) * (o - e) / e;
+	}
+	out->chi2_dof = nused > 0 ? (int)nused - 1 : 0;
+	if (unseen) {
+		out->chi2 = INFINITY;
+		out->chi2_p = 0;
+	} else {
+		out->chi2 = chi;
+		out->chi2_p = out->chi2_dof > 0 ? drift_chi2_sf(chi, out->chi2_dof) : 1;
+	}
+	if (nused == 2)
+		out->z_p = 2 * (1 - 0.5 * erfc(-fabs(out->z) / M_SQRT2)); /* 2 (1 - ndtr) */
+	evidently_dists(r, c, k, rf, cf, out);
+}
+
 int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
                       const struct drift_opts *opts, struct drift_result *out)
 {
-	double expected[DRIFT_MAX_CELLS], prop[DRIFT_MAX_CELLS];
-	uint64_t n = 0;
+	double prop[DRIFT_MAX_CELLS];
+	uint64_t ref_counts[DRIFT_MAX_CELLS] = {0}, n = 0;
+	size_t used[2], nused = 0;
 	enum drift_method m;
 	double t;
 	int rc = -EINVAL;
@@ -725,16 +1101,40 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 		n += counts[c];
 	}
 	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0 || result_begin(out, ref, n, m, t))
+	if (rc < 0 || result_begin(out, ref, n, m, t, opts ? opts->preset : DRIFT_PRESET_MLWATCH))
 		goto out;
+	/* The reference's own counts, not its shares: the question is whether
+	 * two samples share one distribution (a test of homogeneity), so the
+	 * reference's sampling noise counts too, and a cell neither side uses
+	 * ("new" when nothing is new) is no degree of freedom. */
+	for (size_t c = 0; c + 1 < ncells; c++)
+		ref_counts[c] = sample_cats_cell_count(&ref->cats, c);
 	for (size_t c = 0; c < ncells; c++) {
-		expected[c] = ref->cell_prop_floor[c] * (double)n;
 		prop[c] = (double)counts[c] / (double)n;
+		if (ref_counts[c] + counts[c] > 0 && nused++ < 2)
+			used[nused - 1] = c;
 	}
-	out->chi2 = drift_chi2_stat(counts, expected, ncells);
-	out->chi2_p = drift_chi2_sf(out->chi2, (double)(ncells - 1));
+	stats_chi2_contingency(ref_counts, counts, ncells, out->preset == DRIFT_PRESET_NANNYML,
+	                       &out->chi2, &out->chi2_p, &out->chi2_dof);
+	out->z_p = 1;
+	out->fisher_p = 1;
+	if (nused == 2) {
+		stats_ztest_2prop(ref_counts[used[0]], ref->n, counts[used[0]], n, &out->z,
+		                  &out->z_p);
+		out->fisher_p = stats_fisher_exact(ref_counts[used[0]], ref_counts[used[1]],
+		                                   counts[used[0]], counts[used[1]]);
+	}
+	/* The default's p-value test is the z-test when two cells are in use
+	 * (Evidently's choice; its p equals the 1-dof contingency p). */
+	if ((!opts || opts->method == DRIFT_METHOD_DEFAULT) && m == DRIFT_METHOD_CHI2 &&
+	    (nused == 2 || (nused < 2 && out->preset == DRIFT_PRESET_EVIDENTLY)))
+		out->method = DRIFT_METHOD_Z;
 	out->psi = drift_psi(ref->cell_prop_floor, prop, ncells);
 	out->js = drift_js(ref->cell_prop, prop, ncells);
+	dists(ref->cell_prop, prop, ncells, out);
+	if (out->preset == DRIFT_PRESET_EVIDENTLY)
+		evidently_categorical(ref_counts, counts, ncells, ref->n, n, ref->cell_prop, prop,
+		                      nused, out);
 	result_score(out);
 out:
 	return rc;

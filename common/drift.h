@@ -3,19 +3,26 @@
  * exactly as defined in CONTRACT.md section 5 (and cross-checked against
  * scipy/numpy by tests/data/gen_reference.py).
  *
- * Numeric features: two-sample KS D (as scipy.stats.ks_2samp) with the
- * limiting-distribution p-value kstwobign.sf(D sqrt(nm/(n+m))); Wasserstein-1
+ * Numeric features: two-sample KS D and p-value as scipy.stats.ks_2samp
+ * (method="auto": exact when both samples have at most 10,000 values, else
+ * the limiting distribution kstwobign.sf(D sqrt(nm/(n+m)))); Wasserstein-1
  * divided by max(std_ref, 0.001); PSI and Jensen-Shannon distance (base 2)
- * over 10 reference-quantile bins. Categorical features: chi-square
- * statistic and p-value, PSI and JS over the reference's top-64 categories +
- * "other" (only when the reference has more) + "new".
+ * over 10 reference-quantile bins. Categorical features: a test of
+ * homogeneity on the reference and window counts (scipy chi2_contingency
+ * without Yates over the cells either side uses; with exactly two cells also
+ * the pooled two-proportion z-test), PSI and JS over the reference's top-64
+ * categories + "other" (only when the reference has more) + "new".
  *
  * A drift_ref (reference profile) is built once per feature from raw values,
  * stored as a BLOB (drift_ref_encode) and reloaded (drift_ref_decode). A
  * drift_result is plain data the collector can store column by column.
  * Statistics are never NaN: an empty side gives an explicit `insufficient`
  * result with distances 0, p-values 1 ("no evidence"), severity 0 and
- * drifted false.
+ * drifted false. (Under the evidently preset a window category the
+ * reference lacks makes the goodness-of-fit chi2 +inf with p 0, as there.)
+ * Further statistics (the stats/ modules: two-sample tests, distances,
+ * binning) are computed for every window, whatever the method; presets
+ * (drift_preset) follow a peer tool's definitions.
  *
  * Ownership: drift_ref is caller-allocated, owns its arrays (drift_ref_fini
  * frees them); drift_result owns nothing. Functions take const inputs and
@@ -29,6 +36,7 @@
 #include <stdint.h>
 
 #include "sample.h"
+#include "stats/twosample.h"
 
 enum drift_kind {
 	DRIFT_NUMERIC = 0,
@@ -37,9 +45,11 @@ enum drift_kind {
 
 /* How a feature's score is chosen. DEFAULT follows the contract
  * (Evidently's choice): numeric -> KS p-value if the reference has <= 1000
- * values else normed Wasserstein; categorical -> chi2 p-value if <= 1000 else
- * JS. KS and WASSERSTEIN are numeric-only, CHI2 categorical-only; PSI and JS
- * apply to both. */
+ * values else normed Wasserstein; categorical -> chi2 contingency p-value
+ * (the z-test's when only two cells are in use) if <= 1000 else JS. KS,
+ * WASSERSTEIN, ENERGY, MANNWHITNEY, WELCH, ANDERSON and CVM are numeric-only; CHI2, Z and
+ * FISHER categorical-only; PSI, JS, HELLINGER, LINF, TVD and KL apply to
+ * both (numeric on the 10 PSI bins). */
 enum drift_method {
 	DRIFT_METHOD_DEFAULT = 0,
 	DRIFT_METHOD_KS,
@@ -47,7 +57,46 @@ enum drift_method {
 	DRIFT_METHOD_PSI,
 	DRIFT_METHOD_JS,
 	DRIFT_METHOD_CHI2,
+	DRIFT_METHOD_Z, /* two-proportion z-test: categorical with two cells in use */
+	DRIFT_METHOD_HELLINGER,   /* on the PSI bins / the cells */
+	DRIFT_METHOD_LINF,        /* L-infinity of the bin / cell proportions */
+	DRIFT_METHOD_TVD,         /* total variation distance, same support */
+	DRIFT_METHOD_KL,          /* KL(ref || cur) on the floored proportions */
+	DRIFT_METHOD_ENERGY,      /* energy distance of the samples (numeric) */
+	DRIFT_METHOD_MANNWHITNEY, /* Mann-Whitney U p-value (numeric) */
+	DRIFT_METHOD_WELCH,       /* Welch's t-test p-value (numeric) */
+	DRIFT_METHOD_FISHER,      /* Fisher's exact p-value (categorical, two cells in use) */
+	DRIFT_METHOD_ANDERSON,    /* Anderson-Darling k-sample p-value (numeric) */
+	DRIFT_METHOD_CVM,         /* Cramer-von Mises two-sample p-value (numeric) */
 };
+
+/* Whose definitions the statistics follow (drift_preset): mlwatch's own
+ * (the sound defaults above), or the peer tool's as its current code has
+ * them, so its users get the numbers they already trust:
+ *  evidently: default KS (<= 1000 reference values) else normed Wasserstein,
+ *    a numeric feature with <= 5 distinct values tested as categorical;
+ *    categorical z-test (<= 2 categories in use) or chi-square goodness of
+ *    fit against the reference shares (p = 0 when the window has a category
+ *    the reference lacks) for <= 1000 reference rows, else JS. Numeric bins:
+ *    one per value up to 20 distinct reference values, else Sturges
+ *    equal-width bins over reference and window together. Empty bins
+ *    floored at 0.0001 without renormalising (PSI, JS, KL); JS in natural
+ *    log; z-test p = 2 (1 - Phi(|z|)).
+ *  nannyml: default JS (base 2, no floor); numeric bins by Doane's rule on
+ *    the reference plus one bin for window values outside its range;
+ *    unseen categories lumped into one cell; Wasserstein not normalised;
+ *    chi-square contingency with Yates' correction (at 1 dof).
+ * Thresholds: 0.05 for p-values, 0.1 for distances, under every preset. */
+enum drift_preset {
+	DRIFT_PRESET_MLWATCH = 0,
+	DRIFT_PRESET_EVIDENTLY,
+	DRIFT_PRESET_NANNYML,
+};
+
+/* "mlwatch", "evidently", "nannyml"; never NULL. */
+const char *drift_preset_name(enum drift_preset p);
+/* Parses a name as above; -EINVAL if unknown. */
+int drift_preset_parse(const char *name, enum drift_preset *p);
 
 /* Reference size at or below which the default uses a p-value test. */
 #define DRIFT_SMALL_REF 1000
@@ -70,7 +119,8 @@ enum drift_method {
 const char *drift_method_name(enum drift_method m);
 /* Parses a name as above into *m. -EINVAL if unknown. */
 int drift_method_parse(const char *name, enum drift_method *m);
-/* True when m's score is a p-value (KS, CHI2). */
+/* True when m's score is a p-value (KS, CHI2, Z, MANNWHITNEY, WELCH,
+ * FISHER, ANDERSON, CVM). */
 bool drift_method_is_pvalue(enum drift_method m);
 /* The contract's default threshold for m (0.05 for p-values, else 0.1). */
 double drift_method_default_threshold(enum drift_method m);
@@ -81,9 +131,18 @@ double drift_method_default_threshold(enum drift_method m);
 struct drift_opts {
 	enum drift_method method;
 	double threshold;
+	enum drift_preset preset;
 };
 
 /* ---- reference profile -------------------------------------------------- */
+
+struct drift_ref;
+/* The method (never DEFAULT) and threshold a feature with reference ref
+ * gets under opts (NULL = defaults); -EINVAL if the method does not apply
+ * to the reference's kind. A categorical default that resolves to chi2
+ * becomes z in a window where only two cells are in use. */
+int drift_resolve(const struct drift_ref *ref, const struct drift_opts *opts,
+                  enum drift_method *method, double *threshold);
 
 struct drift_ref {
 	enum drift_kind kind;
@@ -149,14 +208,27 @@ struct drift_result {
 	/* numeric (0 when categorical) */
 	double ks; /* D */
 	double ks_p;
+	enum stats_ks_p_method ks_p_method; /* exact when max(n_ref, n_cur) <= 10,000 */
 	double wasserstein; /* normed by max(std_ref, 0.001) */
 	/* categorical (0 when numeric) */
-	double chi2;
+	double chi2; /* 2 x k contingency (homogeneity) over the cells in use */
 	double chi2_p;
+	int chi2_dof;   /* cells in use - 1 */
+	double z, z_p;  /* two-proportion z-test; z 0, p 1 unless two cells are in use */
+	double fisher_p; /* Fisher's exact on the 2 x 2 table; 1 unless two cells are in use */
+	/* numeric only (0, or p 1, when categorical) */
+	double energy;          /* energy distance, not normalised (as scipy) */
+	double mwu_u, mwu_p;    /* Mann-Whitney U of the reference, two-sided p */
+	double welch_t, welch_p; /* t 0, p 1 when a side has fewer than 2 values */
+	double ad_stat, ad_p;    /* Anderson-Darling; p in [0.001, 0.25] as scipy; 0 and 1
+	                          * with fewer than 2 distinct values */
+	double cvm_t, cvm_p;     /* Cramer-von Mises; 0 and 1 with fewer than 2 values a side */
 	/* both */
 	double psi;
 	double js;
+	double hellinger, linf, tvd, kl; /* on the PSI bins (numeric) or the cells */
 	/* the score the drift flag and severity come from */
+	enum drift_preset preset;
 	enum drift_method method; /* never DRIFT_METHOD_DEFAULT */
 	double score;
 	double threshold;
@@ -194,7 +266,7 @@ void drift_ks_wasserstein(const double *a, size_t n, const double *b, size_t m, 
 /* Kolmogorov limiting distribution survival function, as
  * scipy.stats.kstwobign.sf(x); 1 for x <= 0. */
 double drift_kstwobign_sf(double x);
-/* kstwobign.sf(d * sqrt(n m / (n + m))). */
+/* ks_2samp's two-sided p-value (method="auto", see stats_ks_p). */
 double drift_ks_pvalue(double d, size_t n, size_t m);
 /* W1 of sorted a[0..n) and b[0..m), n, m >= 1, as
  * scipy.stats.wasserstein_distance (not normalised). */

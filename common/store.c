@@ -111,7 +111,11 @@ static const char schema_v2[] = "ALTER TABLE alerts ADD COLUMN owed INTEGER NOT 
  * on an empty interval. NULL while data flows. */
 static const char schema_v3[] = "ALTER TABLE alerts ADD COLUMN nodata_since REAL;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
+/* v4: statistics beyond the fixed columns (ks_p_method, chi2_dof, the
+ * z-test, ...) as one JSON object, so a new drift method needs no column. */
+static const char schema_v4[] = "ALTER TABLE drift ADD COLUMN stats TEXT;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

@@ -189,8 +189,9 @@ static const char *const sql[S_COUNT] = {
     [S_DRIFT] = "INSERT OR REPLACE INTO drift (model_id, start, feature, kind, n, n_ref, "
                 "missing_rate, type_error_rate, out_of_range_rate, new_category_rate, ks, ks_p, "
                 "wasserstein, psi, js, chi2, chi2_p, method, score, threshold, severity, "
-                "drifted, insufficient, cur_hist) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                "drifted, insufficient, cur_hist, stats) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+                "?25)",
     [S_CLEAR_WF] = "DELETE FROM window_features WHERE model_id = ?1 AND start = ?2",
     [S_CLEAR_DRIFT] = "DELETE FROM drift WHERE model_id = ?1 AND start = ?2",
     [S_ACC] = "INSERT OR REPLACE INTO accuracy (model_id, start, labelled, accuracy, macro_f1, "
@@ -1150,6 +1151,7 @@ int store_ingest_drift(struct store_ingest *si, int64_t model_id, int64_t start,
 	sqlite3_bind_int(s, 22, d->drifted ? 1 : 0);
 	sqlite3_bind_int(s, 23, d->insufficient ? 1 : 0);
 	bind_text_or_null(s, 24, d->cur_hist);
+	bind_text_or_null(s, 25, d->stats[0] ? d->stats : NULL);
 	return done(s);
 }
 

@@ -220,6 +220,9 @@ struct store_feature_row {
 int store_ingest_window_feature(struct store_ingest *si, int64_t model_id, int64_t start,
                                 const struct store_feature_row *f);
 
+/* Room for the drift row's further statistics (a dozen numbers as %.17g). */
+#define STORE_DRIFT_STATS_MAX 1024
+
 struct store_drift_row {
 	const char *feature;
 	int kind;
@@ -233,6 +236,7 @@ struct store_drift_row {
 	double score, threshold, severity;
 	bool drifted, insufficient;
 	const char *cur_hist; /* JSON, may be NULL */
+	char stats[STORE_DRIFT_STATS_MAX]; /* JSON object of further statistics, "" = none */
 };
 int store_ingest_drift(struct store_ingest *si, int64_t model_id, int64_t start,
                        const struct store_drift_row *d);

@@ -15,7 +15,7 @@
 	"d.n, coalesce(d.n_ref, -1), d.missing_rate, d.type_error_rate, d.out_of_range_rate, "    \
 	"d.new_category_rate, d.ks, d.ks_p, d.wasserstein, d.psi, d.js, d.chi2, d.chi2_p, "       \
 	"coalesce(d.method, ''), d.score, d.threshold, d.severity, d.drifted, d.insufficient, "   \
-	"d.cur_hist "                                                                             \
+	"d.cur_hist, d.stats "                                                                    \
 	"FROM drift d LEFT JOIN windows w ON w.model_id = d.model_id AND w.start = d.start "
 
 #define ALERT_COLS                                                                                \
@@ -616,6 +616,7 @@ static void read_drift(sqlite3_stmt *s, struct sq_drift *d)
 	    sqlite3_column_type(s, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 22) != 0;
 	d->insufficient = sqlite3_column_int(s, 23) != 0;
 	d->cur_hist = col_text(s, 24);
+	d->stats = col_text(s, 25);
 }
 
 static int drift_loop(sqlite3_stmt *s, int (*fn)(const struct sq_drift *, void *), void *arg,

@@ -189,6 +189,7 @@ struct sq_drift {
 	int drifted; /* 0, 1, or -1 when absent */
 	bool insufficient;
 	const char *cur_hist; /* JSON or NULL */
+	const char *stats;    /* JSON object of further statistics, or NULL */
 };
 /* Drift rows of windows starting in [from, to), by window then feature;
  * feature NULL for all. */

@@ -393,6 +393,29 @@ static void drift_flush(struct qctx *c)
 	}
 }
 
+/* The row's further statistics (ks_p_method, chi2_dof, z, ...; a JSON
+ * object the collector wrote) as members of f. A row that does not parse
+ * (a hand-edited database) adds nothing rather than failing the listing. */
+static void drift_stats_json(cJSON *f, const char *stats)
+{
+	cJSON *o = stats ? cJSON_Parse(stats) : NULL, *it;
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return;
+	}
+	while ((it = o->child) != NULL) {
+		char *key = it->string;
+
+		cJSON_DetachItemViaPointer(o, it);
+		if (cJSON_GetObjectItemCaseSensitive(f, key))
+			cJSON_Delete(it); /* a fixed column wins */
+		else
+			cJSON_AddItemToObject(f, key, it);
+	}
+	cJSON_Delete(o);
+}
+
 static cJSON *drift_feature_json(const struct sq_drift *d)
 {
 	cJSON *f = cJSON_CreateObject();
@@ -417,6 +440,7 @@ static cJSON *drift_feature_json(const struct sq_drift *d)
 	}
 	cmd_jnum(f, "psi", d->psi);
 	cmd_jnum(f, "js", d->js);
+	drift_stats_json(f, d->stats);
 	cmd_jstr(f, "method", d->method[0] ? d->method : NULL);
 	cmd_jnum(f, "score", d->score);
 	cmd_jnum(f, "threshold", d->threshold);

@@ -309,25 +309,60 @@ struct show_ctx {
 	cJSON *arr;
 	int err;
 	size_t n;
+	const struct model_config *mc; /* the model's [model] section, or NULL */
 };
+
+/* The drift options the config gives feature (method.F, threshold.F,
+ * drift_preset.F, else the model's drift_preset), as the collector's. */
+static struct drift_opts feature_opts(const struct model_config *mc, const char *feature)
+{
+	struct drift_opts o = {0};
+
+	if (!mc)
+		return o;
+	if (mc->drift_preset)
+		(void)drift_preset_parse(mc->drift_preset, &o.preset);
+	for (size_t i = 0; i < mc->n_features; i++) {
+		const struct model_feature_config *f = &mc->features[i];
+
+		if (strcmp(f->name, feature) != 0)
+			continue;
+		if (f->method)
+			(void)drift_method_parse(f->method, &o.method);
+		if (f->preset)
+			(void)drift_preset_parse(f->preset, &o.preset);
+		o.threshold = f->threshold;
+	}
+	return o;
+}
 
 static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
                     const char *hist, void *arg)
 {
 	struct show_ctx *s = arg;
 	struct drift_ref ref;
+	struct drift_opts o = feature_opts(s->mc, feature);
+	enum drift_method m = DRIFT_METHOD_DEFAULT;
+	double thr = 0;
 	char safe[256];
+	const char *mname;
 
 	s->n++;
 	if (drift_ref_decode(&ref, profile, len) != 0) {
 		s->err = 1;
 		return;
 	}
+	/* A configured method that does not fit the kind is reported as such
+	 * (the collector's drift for it fails the same way). */
+	mname = drift_resolve(&ref, &o, &m, &thr) == 0 ? drift_method_name(m) : "invalid";
 	if (s->json) {
 		cJSON *f = cJSON_CreateObject();
 		cmd_jstr(f, "feature", feature);
 		cmd_jstr(f, "kind", kind_name(kind));
 		cmd_jint(f, "n", (int64_t)n);
+		cmd_jstr(f, "method", mname);
+		cmd_jstr(f, "preset", drift_preset_name(o.preset));
+		cmd_jnum(f, "threshold", thr);
 		if (ref.kind == DRIFT_NUMERIC) {
 			cmd_jnum(f, "min", ref.n ? ref.min : NAN);
 			cmd_jnum(f, "max", ref.n ? ref.max : NAN);
@@ -352,12 +387,13 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 		cJSON_AddItemToArray(s->arr, f);
 	} else if (ref.kind == DRIFT_NUMERIC) {
 		printf("%-24s numeric      n=%-7llu min=%-10.4g max=%-10.4g mean=%-10.4g "
-		       "std=%.4g\n",
+		       "std=%-10.4g method=%s preset=%s\n",
 		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, ref.min,
-		       ref.max, ref.mean, ref.std);
+		       ref.max, ref.mean, ref.std, mname, drift_preset_name(o.preset));
 	} else {
-		printf("%-24s categorical  n=%-7llu", text_sanitize(safe, sizeof(safe), feature),
-		       (unsigned long long)n);
+		printf("%-24s categorical  n=%-7llu method=%s preset=%s",
+		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, mname,
+		       drift_preset_name(o.preset));
 		for (size_t i = 0; i < ref.cats.ntop && i < 5; i++) {
 			const struct sample_cat *cat = &ref.cats.cats[ref.cats.top[i]];
 			printf(" %s=%.3f", text_sanitize(safe, sizeof(safe), cat->name),
@@ -375,7 +411,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 	const char *model = cli_get(res, "model");
 	struct store st;
 	struct store_ingest *si = NULL;
-	struct show_ctx s = {json, NULL, 0, 0};
+	struct show_ctx s = {json, NULL, 0, 0, NULL};
 	char err[512], safe[160];
 	uint8_t *cal = NULL;
 	size_t cal_len = 0;
@@ -388,6 +424,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 		cmd_error("reference show needs --model NAME");
 		return 2;
 	}
+	s.mc = config_model(cfg, model);
 	if (store_open(&st, cfg->tui.db, STORE_RO, false, err, sizeof(err))) {
 		cmd_error("%s", err);
 		return 1;

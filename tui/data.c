@@ -1,6 +1,7 @@
 /* data: see data.h. */
 #include "data.h"
 
+#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -847,6 +848,16 @@ static int detail_row(const struct sq_drift *d, void *arg)
 	o->d.feature = o->feature;
 	o->d.method = o->method;
 	o->d.cur_hist = NULL;
+	o->d.stats = NULL;
+	o->preset[0] = '\0';
+	if (d->stats) {
+		cJSON *st = cJSON_Parse(d->stats);
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(st, "preset");
+
+		if (cJSON_IsString(p))
+			snprintf(o->preset, sizeof(o->preset), "%s", p->valuestring);
+		cJSON_Delete(st);
+	}
 	o->has_cur = d->cur_hist && sq_hist_parse(d->cur_hist, &o->cur) == 0;
 	return 0;
 }

@@ -185,6 +185,7 @@ struct data_detail {
 	bool valid;
 	char feature[SQ_NAME_MAX];
 	char method[32];
+	char preset[16]; /* the drift_preset the statistics follow; "" if not recorded */
 	struct sq_drift d; /* strings point into this struct */
 	bool has_ref, has_cur;
 	int64_t ref_n;

@@ -851,8 +851,9 @@ static void draw_detail(struct dash *d)
 		stat_line(d, &y, stats_x, sw, "psi", s->psi, false);
 		stat_line(d, &y, stats_x, sw, "js", s->js, false);
 		if (y < d->rows - 1) {
-			snprintf(buf, sizeof(buf), "%-18s %s", "method",
-			         s->method[0] ? s->method : "-");
+			snprintf(buf, sizeof(buf), "%-18s %s%s%s%s", "method",
+			         s->method[0] ? s->method : "-", dt->preset[0] ? " [" : "",
+			         dt->preset, dt->preset[0] ? "]" : ""); /* [preset] */
 			put(d, y++, stats_x, sw, buf, (int)A_NORMAL);
 		}
 		stat_line(d, &y, stats_x, sw, "score", s->score, false);

@@ -8,8 +8,9 @@ Run with Debian's interpreter, which has python3-numpy and python3-scipy:
 Every number the C code must reproduce comes from numpy/scipy here; only the
 glue the contract defines on top of them (PSI with floored proportions, the
 category cells, the default method, severity) is written out in Python, in
-the most literal form of CONTRACT.md section 5, so the C code is checked
-against an independent implementation. Inputs are seeded: the output is
+the most literal form of CONTRACT.md section 5 as amended by issue 14 (KS p
+as ks_2samp's method="auto", categorical drift as a test of homogeneity), so
+the C code is checked against an independent implementation. Inputs are seeded: the output is
 byte-for-byte reproducible for a given numpy/scipy.
 """
 
@@ -51,12 +52,12 @@ def psi(ref_p, cur_p):
 
 def score_of(method, stats_):
     key = {"ks": "ks_p", "wasserstein": "wasserstein", "psi": "psi",
-           "js": "js", "chi2": "chi2_p"}[method]
+           "js": "js", "chi2": "chi2_p", "z": "z_p"}[method]
     return stats_[key]
 
 
 def verdict(method, score):
-    if method in ("ks", "chi2"):
+    if method in ("ks", "chi2", "z"):
         threshold = P_THRESHOLD
         drifted = score < threshold
         severity = min(threshold / max(score, 1e-12), 1000.0)
@@ -72,8 +73,13 @@ def numeric_case(name, ref, cur):
     ref = np.asarray(ref, dtype=float)
     cur = np.asarray(cur, dtype=float)
     n, m = len(ref), len(cur)
-    d = float(stats.ks_2samp(ref, cur).statistic)
-    ks_p = float(stats.kstwobign.sf(d * np.sqrt(n * m / (n + m))))
+    ks = stats.ks_2samp(ref, cur)  # method="auto": exact for max(n, m) <= 10,000
+    d = float(ks.statistic)
+    if max(n, m) <= 10000:
+        ks_p, ks_p_method = float(ks.pvalue), "exact"
+    else:
+        ks_p = float(stats.kstwobign.sf(d * np.sqrt(n * m / (n + m))))
+        ks_p_method = "asymptotic"
     w_raw = float(stats.wasserstein_distance(ref, cur))
     std = float(np.std(ref))
     edges = np.percentile(ref, [10, 20, 30, 40, 50, 60, 70, 80, 90])
@@ -83,7 +89,7 @@ def numeric_case(name, ref, cur):
     ref_p = ref_bins / n
     cur_p = cur_bins / m
     st = {
-        "ks": d, "ks_p": ks_p, "wasserstein_raw": w_raw, "std_ref": std,
+        "ks": d, "ks_p": ks_p, "ks_p_method": ks_p_method, "wasserstein_raw": w_raw, "std_ref": std,
         "mean_ref": float(np.mean(ref)),
         "wasserstein": w_raw / max(std, STD_FLOOR),
         "psi": psi(ref_p, cur_p), "js": js_base2(ref_p, cur_p),
@@ -130,14 +136,29 @@ def categorical_case(name, ref_counts, cur_counts):
     floored = np.maximum(ref_p, FLOOR)
     floored = floored / floored.sum()
     cur_p = np.asarray(cur_c, dtype=float) / n
-    chi = stats.chisquare(np.asarray(cur_c, dtype=float), f_exp=floored * n)
+    # Test of homogeneity: the 2 x k table of both samples' counts over the
+    # cells either uses (an empty "new" cell is no degree of freedom).
+    used = [i for i in range(ncells) if ref_c[i] + cur_c[i] > 0]
+    if len(used) >= 2:
+        table = np.array([[ref_c[i] for i in used], [cur_c[i] for i in used]])
+        res = stats.chi2_contingency(table, correction=False)
+        chi2, chi2_p, dof = float(res[0]), float(res[1]), int(res[2])
+    else:
+        chi2, chi2_p, dof = 0.0, 1.0, 0
+    z, z_p = 0.0, 1.0
+    if len(used) == 2:
+        x1, x2 = ref_c[used[0]], cur_c[used[0]]
+        p1, p2 = x1 / total, x2 / n
+        P = (x1 + x2) / (total + n)
+        z = float((p1 - p2) / np.sqrt(P * (1 - P) * (1 / total + 1 / n)))
+        z_p = float(2 * stats.norm.sf(abs(z)))
     st = {
         "cells": top + (["@other"] if has_other else []) + ["@new"],
         "ref_cells": ref_c, "cur_cells": cur_c,
-        "chi2": float(chi.statistic), "chi2_p": float(chi.pvalue),
+        "chi2": chi2, "chi2_p": chi2_p, "chi2_dof": dof, "z": z, "z_p": z_p,
         "psi": psi(floored, cur_p), "js": js_base2(ref_p, cur_p),
     }
-    method = "chi2" if total <= SMALL_REF else "js"
+    method = ("z" if len(used) == 2 else "chi2") if total <= SMALL_REF else "js"
     st["method"] = method
     st["score"] = score_of(method, st)
     st.update(verdict(method, st["score"]))

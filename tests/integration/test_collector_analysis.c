@@ -284,6 +284,14 @@ Test(analysis, tables_match_the_library_recomputed_from_raw_events)
 	         (long long)start);
 	cr_assert_eq(db_text(c.db, sql, method, sizeof(method)), 0);
 	cr_assert_str_eq(method, "ks"); /* reference <= 1000 values */
+	/* 800 and at most 10,000 values: ks_2samp's exact p, and the JSON says so. */
+	cr_assert_eq(dn.ks_p_method, STATS_KS_P_EXACT);
+	snprintf(sql, sizeof(sql),
+	         "SELECT json_extract(stats, '$.ks_p_method') FROM drift WHERE start = %lld AND "
+	         "feature = 'amount'",
+	         (long long)start);
+	cr_assert_eq(db_text(c.db, sql, method, sizeof(method)), 0);
+	cr_assert_str_eq(method, "exact");
 
 	cr_assert_eq(drift_ref_categorical_values(&ref, ref_cat, 600), 0);
 	cr_assert_eq(drift_categorical_values(&ref, r.country, r.n_country, NULL, &dc), 0);
@@ -295,6 +303,11 @@ Test(analysis, tables_match_the_library_recomputed_from_raw_events)
 	cr_assert_float_eq(drift_col(c.db, start, "country", "chi2_p"), dc.chi2_p, 1e-12);
 	cr_assert_float_eq(drift_col(c.db, start, "country", "psi"), dc.psi, 1e-12);
 	cr_assert_float_eq(drift_col(c.db, start, "country", "js"), dc.js, 1e-12);
+	snprintf(sql, sizeof(sql),
+	         "SELECT json_extract(stats, '$.chi2_dof') FROM drift WHERE start = %lld AND "
+	         "feature = 'country'",
+	         (long long)start);
+	cr_assert_eq(db_int(c.db, sql), dc.chi2_dof);
 	cr_assert_float_eq(drift_col(c.db, start, "country", "new_category_rate"),
 	                   (double)newc / (double)r.n_country, 1e-12);
 	cr_assert(newc > 0);

@@ -312,14 +312,17 @@ Test(tui_cmd, drift_json)
 		EXPECT_KEYS(w, "start:n,end:n,provisional:b,features:o");
 		f = cJSON_GetObjectItem(cJSON_GetObjectItem(w, "features"), "amount");
 		EXPECT_KEYS(f, "kind:s,n:n,missing_rate:n?,type_error_rate:n?,out_of_range_rate:n?,"
-		               "ks:n?,ks_p:n?,wasserstein:n?,psi:n?,js:n?,method:s?,score:n?,"
-		               "severity:n?,drifted:b?");
+		               "ks:n?,ks_p:n?,ks_p_method:s,wasserstein:n?,psi:n?,js:n?,method:s?,"
+		               "score:n?,severity:n?,drifted:b?");
+		cr_expect_str_eq(cJSON_GetObjectItem(f, "ks_p_method")->valuestring, "exact");
+		cr_expect_str_eq(cJSON_GetObjectItem(f, "preset")->valuestring, "mlwatch");
 		cr_expect_str_eq(cJSON_GetObjectItem(f, "kind")->valuestring, "numeric");
 		cr_expect_float_eq(num(f, "severity"), 3.5, 1e-12);
 		cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(f, "drifted")));
 		f = cJSON_GetObjectItem(cJSON_GetObjectItem(w, "features"), "country");
-		EXPECT_KEYS(f, "kind:s,n:n,missing_rate:n?,chi2:n?,chi2_p:n?,js:n?,psi:n?,"
-		               "method:s?,score:n?,severity:n?,drifted:b?");
+		EXPECT_KEYS(f, "kind:s,n:n,missing_rate:n?,chi2:n?,chi2_p:n?,chi2_dof:n,z:n,z_p:n,"
+		               "js:n?,psi:n?,method:s?,score:n?,severity:n?,drifted:b?");
+		cr_expect_eq(num(f, "chi2_dof"), 4);
 		cr_expect_str_eq(cJSON_GetObjectItem(f, "kind")->valuestring, "categorical");
 		cr_expect_str_eq(cJSON_GetObjectItem(f, "method")->valuestring, "chi2");
 	}

@@ -309,6 +309,7 @@ Test(tui_dash, drift_heatmap_and_cell_detail)
 	EXPECT_WORD(line_with(s, "psi "), lay_fmt_num(b, sizeof(b), num(f, "psi")));
 	EXPECT_WORD(line_with(s, "threshold "), lay_fmt_num(b, sizeof(b), num(f, "threshold")));
 	EXPECT_ON(line_with(s, "severity "), "3.5  DRIFTED");
+	EXPECT_ON(line_with(s, "method "), "wasserstein [mlwatch]");
 	/* histogram bins of the reference (10% each) beside the current ones */
 	EXPECT_ON(line_with(s, "<=1 "), "10%");
 	free(s);
@@ -317,6 +318,7 @@ Test(tui_dash, drift_heatmap_and_cell_detail)
 	s = tt_tmux_wait(&tm, "(categorical)", 5);
 	cr_assert_not_null(s);
 	EXPECT_ON(s, "chi2_p");
+	EXPECT_ON(line_with(s, "method "), "chi2 [nannyml]");
 	EXPECT_ON(s, "CATEGORY");
 	free(s);
 	cJSON_Delete(j);

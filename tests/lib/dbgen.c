@@ -207,9 +207,11 @@ int dbgen_fill(const char *path, const struct dbgen_opts *in, char *err, size_t 
 	    [S_DRIFT] = "INSERT INTO drift (model_id, start, feature, kind, n, n_ref, "
 	                "missing_rate, type_error_rate, out_of_range_rate, new_category_rate, "
 	                "ks, ks_p, wasserstein, psi, js, chi2, chi2_p, method, score, threshold, "
-	                "severity, drifted, insufficient, cur_hist) VALUES (?1, ?2, ?3, ?4, ?5, "
-	                "5000, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-	                "?19, ?20, 0, ?21)",
+	                "severity, drifted, insufficient, cur_hist, stats) VALUES (?1, ?2, ?3, ?4, "
+	                "?5, 5000, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	                "?19, ?20, 0, ?21, CASE ?4 WHEN 1 THEN "
+	                "'{\"preset\":\"mlwatch\",\"ks_p_method\":\"exact\"}' "
+	                "ELSE '{\"preset\":\"nannyml\",\"chi2_dof\":4,\"z\":0,\"z_p\":1}' END)",
 	    [S_ACC] = "INSERT INTO accuracy (model_id, start, labelled, accuracy, macro_f1, "
 	              "est_accuracy, est_low, est_high, label_coverage) "
 	              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

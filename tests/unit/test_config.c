@@ -92,6 +92,8 @@ Test(config, full_file)
 	                  "kind.zip = categorical\n"
 	                  "method.amount = psi\n"
 	                  "threshold.amount = 0.2\n"
+	                  "drift_preset = evidently\n"
+	                  "drift_preset.zip = nannyml\n"
 	                  "[alert fraud-p99]\n"
 	                  "model = fraud\n"
 	                  "expr = p99_latency_ms > 250\n"
@@ -123,6 +125,10 @@ Test(config, full_file)
 	cr_assert_not_null(m);
 	cr_assert(m->has_sample_rate);
 	cr_assert_float_eq(m->sample_rate, 0.1, 0);
+	cr_assert_str_eq(m->drift_preset, "evidently");
+	for (size_t i = 0; i < m->n_features; i++)
+		if (strcmp(m->features[i].name, "zip") == 0)
+			cr_assert_str_eq(m->features[i].preset, "nannyml");
 	cr_assert_eq(m->n_features, 2);
 	cr_assert_str_eq(m->features[0].name, "zip");
 	cr_assert_eq(m->features[0].kind, KIND_CATEGORICAL);
@@ -131,8 +137,8 @@ Test(config, full_file)
 	cr_assert_eq(cfg.n_alerts, 1);
 	cr_assert_str_eq(cfg.alerts[0].name, "fraud-p99");
 	cr_assert_str_eq(cfg.alerts[0].expr, "p99_latency_ms > 250");
-	cr_assert_eq(cfg.alerts[0].expr_line, 25);
-	cr_assert_eq(cfg.alerts[0].line, 23);
+	cr_assert_eq(cfg.alerts[0].expr_line, 27); /* 2 drift_preset lines above */
+	cr_assert_eq(cfg.alerts[0].line, 25);
 	cr_assert_eq(cfg.alerts[0].for_ms, 120000);
 	cr_assert_str_eq(cfg.alerts[0].severity, "page");
 	cr_assert(cfg.alerts[0].send_resolved);
@@ -164,6 +170,8 @@ Test(config, errors_cite_file_and_line)
 	fails_at("[model fraud]\nkind.x = text\n", 2, "numeric or categorical");
 	fails_at("[model fraud]\nmethod.x = t-test\n", 2, "ks, wasserstein, psi");
 	fails_at("[model fraud]\nthreshold.x = -1\n", 2, "number > 0");
+	fails_at("[model fraud]\ndrift_preset = alibi\n", 2, "mlwatch|evidently|nannyml");
+	fails_at("[model fraud]\ndrift_preset.x = alibi\n", 2, "mlwatch, evidently or nannyml");
 	fails_at("[model fraud]\nconcept_detector = cusum\n", 2, "adwin|page_hinkley|both");
 	fails_at("[alert a]\nexpr = rps > 1\nfor = forever\n", 3, "bad duration");
 	fails_at("[alert a]\nexpr = rps > 1\nseverity = critical\n", 3, "page|warn|info");

@@ -11,6 +11,7 @@
 
 #include "drift.h"
 #include "sample.h"
+#include "stats/distance.h"
 
 /* Acceptance tolerances (issue 3). */
 #define TOL_REL_STAT 1e-9 /* KS D, Wasserstein */
@@ -155,6 +156,8 @@ Test(drift, numeric_cases_match_scipy)
 		cr_expect_eq(r.n_cur, m);
 		expect_rel(name, "ks", r.ks, num(e, "ks"), TOL_REL_STAT);
 		expect_abs(name, "ks_p", r.ks_p, num(e, "ks_p"), TOL_ABS_P);
+		cr_expect_str_eq(stats_ks_p_method_name(r.ks_p_method), str(e, "ks_p_method"),
+		                 "%s ks_p_method", name);
 		expect_rel(name, "wasserstein", r.wasserstein, num(e, "wasserstein"), TOL_REL_STAT);
 		expect_rel(name, "std_ref", dr.std, num(e, "std_ref"), TOL_REL_STAT);
 		expect_rel(name, "mean_ref", dr.mean, num(e, "mean_ref"), TOL_REL_STAT);
@@ -284,6 +287,9 @@ Test(drift, categorical_cases_match_scipy)
 		cr_assert_eq(drift_categorical(&dr, counts, dr.ncells, NULL, &r), 0, "%s", name);
 		expect_rel(name, "chi2", r.chi2, num(e, "chi2"), TOL_REL_STAT);
 		expect_abs(name, "chi2_p", r.chi2_p, num(e, "chi2_p"), TOL_ABS_P);
+		cr_expect_eq(r.chi2_dof, (int)num(e, "chi2_dof"), "%s chi2 dof", name);
+		expect_rel(name, "z", r.z, num(e, "z"), TOL_REL_STAT);
+		expect_abs(name, "z_p", r.z_p, num(e, "z_p"), TOL_ABS_P);
 		expect_abs(name, "psi", r.psi, num(e, "psi"), TOL_PSI_JS);
 		expect_abs(name, "js", r.js, num(e, "js"), TOL_PSI_JS);
 		expect_verdict(name, &r, e);
@@ -402,7 +408,8 @@ Test(drift, tiny_random_inputs_never_nan)
 		double ref[6], cur[6];
 		struct drift_ref dr;
 		struct drift_result r;
-		struct drift_opts o = {(enum drift_method)sample_rng_below(&rng, 5), 0};
+		struct drift_opts o = {(enum drift_method)sample_rng_below(&rng, 5), 0,
+		                       DRIFT_PRESET_MLWATCH};
 
 		/* Few distinct values: ties and constant samples are common. */
 		for (size_t i = 0; i < n; i++)
@@ -424,8 +431,10 @@ Test(drift, method_override_and_validation)
 	double ref[2000], cur[500];
 	struct drift_ref dr, dc;
 	struct drift_result r, d;
-	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2}, chi = {DRIFT_METHOD_CHI2, 0};
-	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01}, ws = {DRIFT_METHOD_WASSERSTEIN, 0};
+	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2, DRIFT_PRESET_MLWATCH},
+	                  chi = {DRIFT_METHOD_CHI2, 0, DRIFT_PRESET_MLWATCH};
+	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01, DRIFT_PRESET_MLWATCH},
+	                  ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH};
 	const char *cats[] = {"x"};
 	const double bad[] = {1, NAN};
 	enum drift_method m;
@@ -557,4 +566,232 @@ Test(drift, reference_profile_sampled_and_roundtrips)
 	free(enc);
 	drift_ref_fini(&dr);
 	free(x);
+}
+
+/* splitmix64: a fixed stream, so the rates below are the same on every run. */
+static uint64_t mix_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int draw_cat(uint64_t *s, const double *cum, int k)
+{
+	double u = (double)(mix_next(s) >> 11) * 0x1.0p-53;
+
+	for (int i = 0; i < k - 1; i++)
+		if (u < cum[i])
+			return i;
+	return k - 1;
+}
+
+/* Issue 14, acceptance 3: with a 200-row reference and no drift, the
+ * default categorical test (homogeneity) raises p < 0.05 in 3.5-6.5% of
+ * 2,000 windows; the goodness-of-fit test against the reference's shares
+ * (the old default) over-alarms, its rate printed beside. */
+Test(drift, homogeneity_false_alarm_rate_is_nominal)
+{
+	static const char *const names[] = {"a", "b", "c", "d", "e"};
+	static const double share[] = {0.4, 0.25, 0.15, 0.12, 0.08};
+	enum { K = 5, N_REF = 200, N_CUR = 500, TRIALS = 2000 };
+	double cum[K];
+	uint64_t seed = 14;
+	int alarms = 0, gof_alarms = 0;
+
+	cum[0] = share[0];
+	for (int i = 1; i < K; i++)
+		cum[i] = cum[i - 1] + share[i];
+	for (int t = 0; t < TRIALS; t++) {
+		struct sample_cats cats;
+		struct drift_ref ref;
+		struct drift_result r;
+		uint64_t ref_n[K] = {0}, counts[DRIFT_MAX_CELLS] = {0};
+		double expected[DRIFT_MAX_CELLS], gof;
+
+		for (int i = 0; i < N_REF; i++)
+			ref_n[draw_cat(&seed, cum, K)]++;
+		sample_cats_init(&cats, 0);
+		for (int c = 0; c < K; c++)
+			if (ref_n[c])
+				cr_assert_eq(sample_cats_add(&cats, names[c], 1, ref_n[c]), 0);
+		cr_assert_eq(drift_ref_categorical(&ref, &cats), 0);
+		sample_cats_fini(&cats);
+		for (int i = 0; i < N_CUR; i++) {
+			int c = draw_cat(&seed, cum, K);
+
+			counts[drift_ref_cell(&ref, names[c], 1)]++;
+		}
+		cr_assert_eq(drift_categorical(&ref, counts, ref.ncells, NULL, &r), 0);
+		cr_assert(r.method == DRIFT_METHOD_CHI2 || r.method == DRIFT_METHOD_Z);
+		alarms += r.drifted;
+		/* Goodness of fit: the window against the reference's floored
+		 * shares taken as exact, over every cell. */
+		for (size_t c = 0; c < ref.ncells; c++)
+			expected[c] = ref.cell_prop_floor[c] * N_CUR;
+		gof = drift_chi2_stat(counts, expected, ref.ncells);
+		gof_alarms += drift_chi2_sf(gof, (double)(ref.ncells - 1)) < 0.05;
+		drift_ref_fini(&ref);
+	}
+	printf("drift false alarms at p < 0.05, 200-row reference, %d windows of %d: homogeneity "
+	       "(default) %.2f%%, goodness of fit %.2f%%\n",
+	       TRIALS, N_CUR, 100.0 * alarms / TRIALS, 100.0 * gof_alarms / TRIALS);
+	cr_expect_geq(alarms, TRIALS * 35 / 1000);
+	cr_expect_leq(alarms, TRIALS * 65 / 1000);
+	cr_expect_gt(gof_alarms, alarms);
+}
+
+/* Every method named in method.FEATURE scores its own statistic, with the
+ * p-value / distance rule, and the statistics are the stats/ functions'
+ * on the same data (their scipy agreement is test_twosample's). */
+Test(drift, every_method_scores_its_statistic)
+{
+	double ref_v[300], cur_v[120];
+	const char *ref_c[200], *cur_c[90];
+	struct drift_ref nr, cr;
+	struct drift_result r, base;
+	uint64_t seed = 3;
+
+	for (size_t i = 0; i < 300; i++)
+		ref_v[i] = (double)(mix_next(&seed) % 1000) / 100.0;
+	for (size_t i = 0; i < 120; i++)
+		cur_v[i] = (double)(mix_next(&seed) % 1000) / 90.0;
+	for (size_t i = 0; i < 200; i++)
+		ref_c[i] = i % 3 ? "yes" : "no";
+	for (size_t i = 0; i < 90; i++)
+		cur_c[i] = i % 2 ? "yes" : "no";
+	cr_assert_eq(drift_ref_numeric(&nr, ref_v, 300, 1), 0);
+	cr_assert_eq(drift_ref_categorical_values(&cr, ref_c, 200), 0);
+	cr_assert_eq(drift_numeric(&nr, cur_v, 120, NULL, &base), 0);
+	{
+		double *s = malloc(120 * sizeof(*s)), u, p, t;
+
+		memcpy(s, cur_v, sizeof(cur_v));
+		cr_assert_eq(sample_sort(s, 120), 0);
+		cr_expect_eq(base.energy, stats_energy(nr.sorted, 300, s, 120));
+		cr_assert_eq(stats_mannwhitneyu(nr.sorted, 300, s, 120, &u, &p), 0);
+		cr_expect_eq(base.mwu_u, u);
+		cr_expect_eq(base.mwu_p, p);
+		cr_assert_eq(stats_welch_t(nr.sorted, 300, s, 120, &t, &p, NULL), 0);
+		/* drift takes the profile's moments: equal up to rounding */
+		cr_expect_float_eq(base.welch_t, t, 1e-12 * fabs(t));
+		cr_expect_float_eq(base.welch_p, p, 1e-12 * p);
+		cr_assert_eq(stats_anderson_ksamp(nr.sorted, 300, s, 120, &t, &p), 0);
+		cr_expect_eq(base.ad_stat, t);
+		cr_expect_eq(base.ad_p, p);
+		cr_assert_eq(stats_cvm_2samp(nr.sorted, 300, s, 120, &t, &p), 0);
+		cr_expect_eq(base.cvm_t, t);
+		cr_expect_eq(base.cvm_p, p);
+		free(s);
+	}
+	cr_expect_gt(base.hellinger, 0);
+	cr_expect_gt(base.tvd, 0);
+	cr_expect_gt(base.kl, 0);
+	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_CVM; m++) {
+		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH};
+		const struct drift_ref *ref = &nr;
+		double want;
+		int rc;
+
+		if (m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z || m == DRIFT_METHOD_FISHER) {
+			cr_expect_eq(drift_numeric(&nr, cur_v, 120, &o, &r), -EINVAL, "%s",
+			             drift_method_name(o.method));
+			ref = &cr;
+			rc = drift_categorical_values(ref, cur_c, 90, &o, &r);
+		} else {
+			rc = drift_numeric(ref, cur_v, 120, &o, &r);
+		}
+		cr_assert_eq(rc, 0, "%s", drift_method_name(o.method));
+		cr_expect_eq(r.method, o.method);
+		switch (o.method) {
+		case DRIFT_METHOD_KS: want = r.ks_p; break;
+		case DRIFT_METHOD_WASSERSTEIN: want = r.wasserstein; break;
+		case DRIFT_METHOD_PSI: want = r.psi; break;
+		case DRIFT_METHOD_JS: want = r.js; break;
+		case DRIFT_METHOD_CHI2: want = r.chi2_p; break;
+		case DRIFT_METHOD_Z: want = r.z_p; break;
+		case DRIFT_METHOD_HELLINGER: want = r.hellinger; break;
+		case DRIFT_METHOD_LINF: want = r.linf; break;
+		case DRIFT_METHOD_TVD: want = r.tvd; break;
+		case DRIFT_METHOD_KL: want = r.kl; break;
+		case DRIFT_METHOD_ENERGY: want = r.energy; break;
+		case DRIFT_METHOD_MANNWHITNEY: want = r.mwu_p; break;
+		case DRIFT_METHOD_WELCH: want = r.welch_p; break;
+		case DRIFT_METHOD_FISHER: want = r.fisher_p; break;
+		case DRIFT_METHOD_ANDERSON: want = r.ad_p; break;
+		case DRIFT_METHOD_CVM: want = r.cvm_p; break;
+		default: want = NAN; break;
+		}
+		cr_expect_eq(r.score, want, "%s score", drift_method_name(o.method));
+		if (drift_method_is_pvalue(o.method)) {
+			cr_expect_eq(r.threshold, 0.05);
+			cr_expect_eq(r.drifted, r.score < 0.05, "%s", drift_method_name(o.method));
+			cr_expect_eq(r.severity, fmin(0.05 / fmax(r.score, 1e-12), 1000));
+		} else {
+			cr_expect_eq(r.threshold, 0.1);
+			cr_expect_eq(r.drifted, r.score >= 0.1, "%s", drift_method_name(o.method));
+			cr_expect_eq(r.severity, r.score / 0.1);
+		}
+		{
+			enum drift_method back;
+
+			cr_expect_eq(drift_method_parse(drift_method_name(o.method), &back), 0);
+			cr_expect_eq(back, o.method);
+		}
+	}
+	/* Two categories in use: Fisher's exact on the 2 x 2 table. */
+	cr_assert_eq(drift_categorical_values(&cr, cur_c, 90, NULL, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_Z);
+	cr_expect_eq(r.fisher_p, stats_fisher_exact(133, 67, 45, 45));
+	cr_expect_float_eq(r.chi2_p, r.z_p, 1e-12, "1 dof: chi2 and z agree");
+	drift_ref_fini(&nr);
+	drift_ref_fini(&cr);
+}
+
+/* Evidently's unique-count switch: a numeric feature with at most 5
+ * distinct values over both samples is tested as categorical under the
+ * evidently preset's default (values from Evidently's own tests, see
+ * ../shared/testdata/peer-drift-tests: ev-z-test_computation_of_categories_
+ * as_numbers, ev-chisq-0.064). */
+Test(drift, evidently_few_numeric_values_are_categories)
+{
+	double ref01[20], ones[5] = {1, 1, 1, 1, 1}, r3[] = {1, 1, 2, 0}, c3[] = {0, 0, 0, 1};
+	double big[1200], cur_new[] = {0, 1, 7};
+	struct drift_opts ev = {DRIFT_METHOD_DEFAULT, 0, DRIFT_PRESET_EVIDENTLY};
+	struct drift_ref dr;
+	struct drift_result r;
+
+	for (int i = 0; i < 20; i++)
+		ref01[i] = i % 2;
+	cr_assert_eq(drift_ref_numeric(&dr, ref01, 20, 1), 0);
+	cr_assert_eq(drift_numeric(&dr, ones, 5, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_Z);
+	cr_expect_float_eq(r.score, 0.041226833337163704, 1e-12);
+	/* the mlwatch preset keeps KS */
+	cr_assert_eq(drift_numeric(&dr, ones, 5, NULL, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_KS);
+	drift_ref_fini(&dr);
+
+	cr_assert_eq(drift_ref_numeric(&dr, r3, 4, 1), 0);
+	cr_assert_eq(drift_numeric(&dr, c3, 4, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_CHI2);
+	cr_expect_float_eq(r.chi2, 5.5, 1e-12);
+	cr_expect_float_eq(r.score, 0.06392786120670757, 1e-12);
+	/* a value the reference never had: goodness of fit gives p = 0 */
+	cr_assert_eq(drift_numeric(&dr, cur_new, 3, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_CHI2);
+	cr_expect_eq(r.score, 0);
+	cr_expect(r.drifted);
+	drift_ref_fini(&dr);
+
+	/* above 1000 reference rows: Jensen-Shannon on the per-value bins */
+	for (int i = 0; i < 1200; i++)
+		big[i] = i % 3;
+	cr_assert_eq(drift_ref_numeric(&dr, big, 1200, 1), 0);
+	cr_assert_eq(drift_numeric(&dr, c3, 4, &ev, &r), 0);
+	cr_expect_eq(r.method, DRIFT_METHOD_JS);
+	cr_expect_eq(r.score, r.js);
+	drift_ref_fini(&dr);
 }

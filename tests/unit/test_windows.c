@@ -1,5 +1,6 @@
 /* windows: folding events into a window's state, kinds fixed per model,
  * quality counters, and the drift rows against a reference. */
+#include <cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -90,9 +91,13 @@ Test(windows, config_fixes_kind_and_task)
 {
 	struct model_feature_config fc[2] = {
 	    {.name = "zip", .kind = KIND_CATEGORICAL},
-	    {.name = "a", .kind = KIND_AUTO, .method = "psi", .threshold = 0.2}};
-	struct model_config mc = {
-	    .name = "m", .task = "regression", .features = fc, .n_features = 2};
+	    {.name = "a", .kind = KIND_AUTO, .method = "psi", .threshold = 0.2,
+	     .preset = "nannyml"}};
+	struct model_config mc = {.name = "m",
+	                          .task = "regression",
+	                          .drift_preset = "evidently",
+	                          .features = fc,
+	                          .n_features = 2};
 	struct wmodel *m = wmodel_new(1, "m", &mc);
 	struct wstate *w = wstate_new(1, 60);
 	struct store_raw_event e = ev(1, "{\"zip\":12345,\"a\":2}", NULL, -1);
@@ -106,6 +111,11 @@ Test(windows, config_fixes_kind_and_task)
 	cr_assert_eq(m->task, TASK_REGRESSION);
 	cr_assert_eq(m->f[wmodel_find(m, WIN_PREDICTION)].kind, 1);
 	cr_assert_eq(m->f[wmodel_find(m, "a")].opts.method, DRIFT_METHOD_PSI);
+	/* drift_preset: the feature's own, else the model's (also for a
+	 * feature first seen in events) */
+	cr_assert_eq(m->f[wmodel_find(m, "a")].opts.preset, DRIFT_PRESET_NANNYML);
+	cr_assert_eq(m->f[z].opts.preset, DRIFT_PRESET_EVIDENTLY);
+	cr_assert_eq(m->f[wmodel_add(m, "later", 0)].opts.preset, DRIFT_PRESET_EVIDENTLY);
 	/* a reference kind does not override the config */
 	double vals[] = {1, 2, 3};
 	struct drift_ref ref;
@@ -261,4 +271,49 @@ Test(windows, fast_and_general_json_paths_agree)
 	wstate_free(w2);
 	wmodel_free(m1);
 	wmodel_free(m2);
+}
+
+/* drift.stats of a row: valid JSON with every further statistic; under the
+ * evidently preset a numeric feature with few values carries the
+ * categorical test's figures, an infinite chi2 as null (issue 14). */
+Test(windows, drift_row_stats_json)
+{
+	struct model_config mc = {.name = "m", .drift_preset = "evidently"};
+	struct wmodel *m = wmodel_new(1, "m", &mc);
+	struct wstate *w = wstate_new(1, 60);
+	double ref_vals[] = {1, 1, 2, 2};
+	struct drift_ref ref;
+	struct store_feature_row fr;
+	struct store_drift_row dr;
+	struct jsonw j;
+	uint8_t *buf;
+	size_t len;
+	cJSON *o;
+
+	cr_assert_eq(drift_ref_numeric(&ref, ref_vals, 4, 1), 0);
+	cr_assert_eq(drift_ref_encode(&ref, &buf, &len), 0);
+	cr_assert_eq(wmodel_set_reference(m, "a", 1, buf, len), 0);
+	free(buf);
+	fold(w, m, ev(1, "{\"a\":1}", NULL, -1));
+	fold(w, m, ev(2, "{\"a\":7}", NULL, -1)); /* a value the reference lacks */
+	jsonw_init(&j);
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)wmodel_find(m, "a"), &fr, &dr, &j), 0);
+	cr_assert_str_eq(dr.method, "chi2");
+	o = cJSON_Parse(dr.stats);
+	cr_assert_not_null(o, "not JSON: %s", dr.stats);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "preset")->valuestring, "evidently");
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "ks_p_method")->valuestring, "exact");
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(o, "chi2")), "%s", dr.stats);
+	cr_expect_eq(cJSON_GetObjectItem(o, "chi2_p")->valuedouble, 0);
+	for (const char *const *k = (const char *const[]){"hellinger", "linf", "tvd", "kl",
+	                                                   "energy", "mwu_p", "welch_p", "ad_p",
+	                                                   "cvm_p", NULL};
+	     *k; k++)
+		cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(o, *k)), "%s missing: %s", *k,
+		          dr.stats);
+	cJSON_Delete(o);
+	jsonw_fini(&j);
+	drift_ref_fini(&ref);
+	wstate_free(w);
+	wmodel_free(m);
 }

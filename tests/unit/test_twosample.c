@@ -1,0 +1,393 @@
+/* twosample: the KS p-value (exact and asymptotic), the 2 x k chi-square
+ * contingency test and the two-proportion z-test against scipy
+ * (tests/data/twosample_cases.json, made by tests/data/gen_twosample.py).
+ * Each family prints its worst relative error. */
+#include <cJSON.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drift.h"
+#include "sample.h"
+#include "stats/distance.h"
+#include "stats/twosample.h"
+
+/* Acceptance 2 of issue 14: statistics and p-values within 1e-9 relative;
+ * 1e-6 for p-values from series expansions (continued fractions). */
+#define TOL_REL    1e-9
+#define TOL_SERIES 1e-6
+
+static cJSON *load_cases(void)
+{
+	const char *dir = getenv("MLWATCH_SRC_DIR");
+	char path[4096];
+	FILE *f;
+	long size;
+	char *buf;
+	cJSON *doc;
+
+	snprintf(path, sizeof(path), "%s/tests/data/twosample_cases.json", dir ? dir : ".");
+	f = fopen(path, "rb");
+	cr_assert_not_null(f, "cannot open %s (set MLWATCH_SRC_DIR)", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	cr_assert_gt(size, 0);
+	rewind(f);
+	buf = malloc((size_t)size + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+	buf[size] = '\0';
+	fclose(f);
+	doc = cJSON_Parse(buf);
+	free(buf);
+	cr_assert_not_null(doc, "bad JSON in %s", path);
+	return doc;
+}
+
+static double num(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	cr_assert(cJSON_IsNumber(v), "missing number '%s'", key);
+	return v->valuedouble;
+}
+
+static const cJSON *arr(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	cr_assert(cJSON_IsArray(v), "missing array '%s'", key);
+	return v;
+}
+
+static double rel_err(double got, double want)
+{
+	if (got == want)
+		return 0;
+	if (want == 0)
+		return fabs(got);
+	return fabs(got - want) / fabs(want);
+}
+
+/* Checks got against want and folds the error into *worst. */
+static void check(const char *c, const char *what, double got, double want, double *worst)
+{
+	double e = rel_err(got, want);
+
+	cr_expect_leq(e, TOL_REL, "%s %s: got %.17g want %.17g (rel %.3g)", c, what, got, want, e);
+	if (e > *worst)
+		*worst = e;
+}
+
+/* As check with the series tolerance. */
+static void check_series(const char *c, const char *what, double got, double want, double *worst)
+{
+	double e = rel_err(got, want);
+
+	cr_expect_leq(e, TOL_SERIES, "%s %s: got %.17g want %.17g (rel %.3g)", c, what, got, want,
+	              e);
+	if (e > *worst)
+		*worst = e;
+}
+
+static double *sorted_doubles(const cJSON *a, size_t *n)
+{
+	const cJSON *v;
+	size_t i = 0;
+	double *x;
+
+	*n = (size_t)cJSON_GetArraySize(a);
+	x = malloc((*n ? *n : 1) * sizeof(*x));
+	cr_assert_not_null(x);
+	cJSON_ArrayForEach(v, a) x[i++] = v->valuedouble;
+	cr_assert_eq(sample_sort(x, *n), 0);
+	return x;
+}
+
+static const char *name_of(const cJSON *c)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "name");
+
+	return cJSON_IsString(v) ? v->valuestring : "?";
+}
+
+Test(twosample, ks_2samp_auto_matches_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst_d = 0, worst_p = 0;
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "ks"))
+	{
+		size_t n, m;
+		double *a = sorted_doubles(arr(c, "a"), &n), *b = sorted_doubles(arr(c, "b"), &m);
+		double d = drift_ks_stat(a, n, b, m), p;
+		enum stats_ks_p_method how;
+
+		cr_assert_eq((size_t)num(c, "n"), n);
+		check(name_of(c), "D", d, num(c, "d"), &worst_d);
+		p = stats_ks_p(d, n, m, &how);
+		check(name_of(c), "p", p, num(c, "p"), &worst_p);
+		cr_expect_eq(how, STATS_KS_P_EXACT, "%s: method", name_of(c));
+		n_cases++;
+		free(a);
+		free(b);
+	}
+	printf("twosample ks_2samp: %d cases vs scipy %s: worst rel err D %.3g, p %.3g\n", n_cases,
+	       cJSON_GetObjectItem(doc, "scipy")->valuestring, worst_d, worst_p);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
+
+Test(twosample, ks_exact_large_sizes_match_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst = 0;
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "ks_lattice"))
+	{
+		size_t n = (size_t)num(c, "n"), m = (size_t)num(c, "m");
+		double p;
+		char name[64];
+
+		snprintf(name, sizeof(name), "%zu x %zu d=%g", n, m, num(c, "d"));
+		cr_assert_eq(stats_ks_p_exact(num(c, "d"), n, m, &p), 0, "%s", name);
+		check(name, "p", p, num(c, "p"), &worst);
+		n_cases++;
+	}
+	printf("twosample ks exact (up to 10000 x 10000): %d cases: worst rel err p %.3g\n",
+	       n_cases, worst);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
+
+Test(twosample, ks_method_switches_above_10000)
+{
+	double p;
+	enum stats_ks_p_method how;
+
+	cr_expect_eq(stats_ks_p_method_for(10000, 10000), STATS_KS_P_EXACT);
+	cr_expect_eq(stats_ks_p_method_for(10001, 5), STATS_KS_P_ASYMPTOTIC);
+	p = stats_ks_p(0.1, 20000, 500, &how);
+	cr_expect_eq(how, STATS_KS_P_ASYMPTOTIC);
+	cr_expect_eq(p, drift_kstwobign_sf(0.1 * sqrt(20000.0 * 500 / 20500)));
+	cr_expect_eq(stats_ks_p_exact(0.1, 10001, 5, &p), -EINVAL);
+	cr_expect_eq(stats_ks_p_exact(0.1, 0, 5, &p), -EINVAL);
+	/* The issue's example: 20 vs 20 values, D = 0.5. */
+	cr_expect_float_eq(stats_ks_p(0.5, 20, 20, &how), 0.012298612583953816, 1e-15);
+	cr_expect_eq(stats_ks_p(0.3, 0, 20, &how), 1);
+	/* The work bound: 10,000 vs 9,999 values at D = 0.5 would take ~1.4 s
+	 * exact; p is ~0 either way, so the limiting value is taken. */
+	p = stats_ks_p(0.5, 10000, 9999, &how);
+	cr_expect_eq(how, STATS_KS_P_ASYMPTOTIC);
+	cr_expect_lt(p, 1e-20);
+	p = stats_ks_p(0.02, 10000, 9999, &how);
+	cr_expect_eq(how, STATS_KS_P_EXACT, "p %g is not tiny: exact", p);
+}
+
+static void u64s(const cJSON *a, uint64_t *out, size_t *n)
+{
+	const cJSON *v;
+
+	*n = 0;
+	cJSON_ArrayForEach(v, a) out[(*n)++] = (uint64_t)v->valuedouble;
+}
+
+Test(twosample, chi2_contingency_matches_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst_s = 0, worst_p = 0;
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "chi2"))
+	{
+		uint64_t a[64], b[64];
+		size_t k, kb;
+
+		cr_assert_leq(cJSON_GetArraySize(arr(c, "a")), 64);
+		u64s(arr(c, "a"), a, &k);
+		u64s(arr(c, "b"), b, &kb);
+		cr_assert_eq(k, kb);
+		for (int y = 0; y < 2; y++) {
+			const cJSON *e = cJSON_GetObjectItem(c, y ? "yates" : "plain");
+			double stat, p;
+			int dof;
+
+			stats_chi2_contingency(a, b, k, y, &stat, &p, &dof);
+			check(name_of(c), y ? "yates stat" : "stat", stat, num(e, "stat"),
+			      &worst_s);
+			check(name_of(c), y ? "yates p" : "p", p, num(e, "p"), &worst_p);
+			cr_expect_eq(dof, (int)num(e, "dof"), "%s dof", name_of(c));
+		}
+		n_cases++;
+	}
+	printf("twosample chi2_contingency: %d cases x (plain, Yates) vs scipy: worst rel err "
+	       "stat %.3g, p %.3g\n",
+	       n_cases, worst_s, worst_p);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
+
+Test(twosample, ztest_matches_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst_z = 0, worst_p = 0;
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "z"))
+	{
+		double z, p;
+
+		stats_ztest_2prop((uint64_t)num(c, "x1"), (uint64_t)num(c, "n1"),
+		                  (uint64_t)num(c, "x2"), (uint64_t)num(c, "n2"), &z, &p);
+		check(name_of(c), "z", z, num(c, "z"), &worst_z);
+		check(name_of(c), "p", p, num(c, "p"), &worst_p);
+		n_cases++;
+	}
+	printf("twosample z-test: %d cases vs scipy.stats.norm: worst rel err z %.3g, p %.3g\n",
+	       n_cases, worst_z, worst_p);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
+
+/* A JSON number, or "inf". */
+static double num_or_inf(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsString(v) && strcmp(v->valuestring, "inf") == 0)
+		return INFINITY;
+	return num(obj, key);
+}
+
+Test(twosample, distances_match_numpy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst[4] = {0};
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "distances"))
+	{
+		double p[64], q[64], kl;
+		size_t k = 0, kq = 0;
+		const cJSON *v;
+
+		cr_assert_leq(cJSON_GetArraySize(arr(c, "p")), 64);
+		cJSON_ArrayForEach(v, arr(c, "p")) p[k++] = v->valuedouble;
+		cJSON_ArrayForEach(v, arr(c, "q")) q[kq++] = v->valuedouble;
+		cr_assert_eq(k, kq);
+		check(name_of(c), "hellinger", stats_hellinger(p, q, k), num(c, "hellinger"),
+		      &worst[0]);
+		check(name_of(c), "linf", stats_linf(p, q, k), num(c, "linf"), &worst[1]);
+		check(name_of(c), "tvd", stats_tvd(p, q, k), num(c, "tvd"), &worst[2]);
+		kl = stats_kl(p, q, k);
+		if (isinf(num_or_inf(c, "kl")))
+			cr_expect(isinf(kl), "%s kl: got %g want inf", name_of(c), kl);
+		else
+			check(name_of(c), "kl", kl, num(c, "kl"), &worst[3]);
+		n_cases++;
+	}
+	printf("twosample distances: %d cases vs numpy/scipy: worst rel err Hellinger %.3g, "
+	       "L-inf %.3g, TVD %.3g, KL %.3g\n",
+	       n_cases, worst[0], worst[1], worst[2], worst[3]);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
+
+Test(twosample, energy_mannwhitney_welch_match_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double w_e = 0, w_u = 0, w_up = 0, w_t = 0, w_tp = 0, w_ad = 0, w_adp = 0, w_cv = 0;
+	double w_cvx = 0, w_cva = 0;
+	int n_cases = 0, n_welch = 0, n_ad = 0, n_cv = 0, n_cvx = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "numeric_tests"))
+	{
+		size_t n, m;
+		double *a = sorted_doubles(arr(c, "a"), &n), *b = sorted_doubles(arr(c, "b"), &m);
+		double u, p, t;
+
+		check(name_of(c), "energy", stats_energy(a, n, b, m), num(c, "energy"), &w_e);
+		cr_assert_eq(stats_mannwhitneyu(a, n, b, m, &u, &p), 0);
+		check(name_of(c), "U", u, num(c, "mwu_u"), &w_u);
+		check(name_of(c), "U p", p, num(c, "mwu_p"), &w_up);
+		if (cJSON_GetObjectItem(c, "ad_stat")) {
+			double st, ap;
+
+			cr_assert_eq(stats_anderson_ksamp(a, n, b, m, &st, &ap), 0, "%s",
+			             name_of(c));
+			check(name_of(c), "AD stat", st, num(c, "ad_stat"), &w_ad);
+			check_series(name_of(c), "AD p", ap, num(c, "ad_p"), &w_adp);
+			n_ad++;
+		}
+		if (cJSON_GetObjectItem(c, "cvm_t")) {
+			double ct, cp;
+			bool exact = cJSON_IsTrue(cJSON_GetObjectItem(c, "cvm_exact"));
+
+			cr_assert_eq(stats_cvm_2samp(a, n, b, m, &ct, &cp), 0, "%s", name_of(c));
+			check(name_of(c), "CvM T", ct, num(c, "cvm_t"), &w_cv);
+			if (exact)
+				check(name_of(c), "CvM p exact", cp, num(c, "cvm_p"), &w_cvx);
+			else
+				check_series(name_of(c), "CvM p", cp, num(c, "cvm_p"), &w_cva);
+			n_cv++;
+			n_cvx += exact;
+		}
+		if (cJSON_GetObjectItem(c, "welch_t")) {
+			cr_assert_eq(stats_welch_t(a, n, b, m, &t, &p, NULL), 0);
+			check(name_of(c), "welch t", t, num(c, "welch_t"), &w_t);
+			check_series(name_of(c), "welch p", p, num(c, "welch_p"), &w_tp);
+			n_welch++;
+		}
+		free(a);
+		free(b);
+		n_cases++;
+	}
+	printf("twosample: %d cases vs scipy: worst rel err energy %.3g, Mann-Whitney U %.3g, "
+	       "U p %.3g; %d Welch cases: t %.3g, p %.3g (incomplete beta)\n",
+	       n_cases, w_e, w_u, w_up, n_welch, w_t, w_tp);
+	cr_expect_geq(n_cases, 30);
+	cr_expect_geq(n_welch, 30);
+	printf("twosample anderson_ksamp: %d cases vs scipy: worst rel err statistic %.3g, "
+	       "p %.3g (interpolated)\n",
+	       n_ad, w_ad, w_adp);
+	cr_expect_geq(n_ad, 30);
+	printf("twosample cramervonmises_2samp: %d cases (%d exact) vs scipy: worst rel err T "
+	       "%.3g, exact p %.3g, asymptotic p %.3g (series)\n",
+	       n_cv, n_cvx, w_cv, w_cvx, w_cva);
+	cr_expect_geq(n_cv, 30);
+	cJSON_Delete(doc);
+}
+
+Test(twosample, fisher_exact_matches_scipy)
+{
+	cJSON *doc = load_cases();
+	const cJSON *c;
+	double worst = 0;
+	int n_cases = 0;
+
+	cJSON_ArrayForEach(c, arr(doc, "fisher"))
+	{
+		uint64_t t[4];
+		size_t k;
+
+		u64s(arr(c, "t"), t, &k);
+		cr_assert_eq(k, 4);
+		check(name_of(c), "p", stats_fisher_exact(t[0], t[1], t[2], t[3]), num(c, "p"),
+		      &worst);
+		n_cases++;
+	}
+	printf("twosample fisher_exact: %d cases vs scipy: worst rel err p %.3g\n", n_cases, worst);
+	cr_expect_geq(n_cases, 30);
+	cJSON_Delete(doc);
+}
