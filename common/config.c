@@ -60,6 +60,11 @@ static const struct opt agent_opts[] = {
     {"memory_max", OPT_SIZE, AG(memory_max), "64MiB", 1 * MiB, 64 * GiB, NULL, 0},
     {"stats_interval", OPT_DUR, AG(stats_interval_ms), "60s", 1 * SEC, DAY, NULL, 0},
     {"kserve_ttl", OPT_DUR, AG(kserve_ttl_ms), "30s", 1 * SEC, DAY, NULL, 0},
+    {"kserve_mode", OPT_STR, AG(kserve_mode), "all", 0, 0, "all|request|response", 0},
+    {"kserve_latency", OPT_STR, AG(kserve_latency), "auto", 0, 0, "auto|ce_time|none", 0},
+    {"kserve_component", OPT_STR, AG(kserve_component), "predictor", 0, 0,
+     "predictor|transformer|explainer|any", 0},
+    {"kserve_model", OPT_STR, AG(kserve_model), "{isvc}", 0, 0, NULL, 0},
     {"resend", OPT_DUR, AG(resend_ms), "10s", 100, DAY, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };

@@ -46,6 +46,10 @@ struct agent_config {
 	uint64_t memory_max;
 	int64_t stats_interval_ms;
 	int64_t kserve_ttl_ms;
+	char *kserve_mode;      /* all | request | response */
+	char *kserve_latency;   /* auto | ce_time | none */
+	char *kserve_component; /* predictor | transformer | explainer | any */
+	char *kserve_model;     /* template over {isvc}, {namespace}, {model_name} */
 	int64_t resend_ms;
 };
 
