@@ -16,6 +16,7 @@
 #include "ingest_dgram.h"
 #include "ingest_http.h"
 #include "ingest_kserve.h"
+#include "bentoml.h"
 #include "ingest_tail.h"
 #include "log.h"
 #include "sampler.h"
@@ -198,6 +199,11 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 	}
 	ag->kserve = kserve_open(&ko, kserve_emit, ag, e, sizeof(e));
 	if (!ag->kserve) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	/* Before any thread: it sets TZ for the process. */
+	if (bentoml_set_timezone(ac->tail_timezone, e, sizeof(e))) {
 		snprintf(err, errlen, "%s", e);
 		return -1;
 	}

@@ -80,6 +80,8 @@ static const struct metric metrics[] = {
      "Rename rotations of tailed files followed."},
     {ST_TAIL_TRUNCATIONS, "tail_truncations_total", "counter",
      "Truncations (copytruncate) of tailed files seen."},
+    {ST_TAIL_LONG_STRINGS, "tail_long_strings_total", "counter",
+     "String values over 256 bytes in BentoML monitor lines, taken as missing."},
     {ST_SPOOL_BYTES, "spool_bytes", "gauge", "Bytes of batches waiting in the spool."},
     {ST_SPOOL_BATCHES, "spool_batches", "gauge", "Batches waiting in the spool."},
     {ST_COLLECTOR_CONNECTED, "collector_connected", "gauge",

@@ -27,6 +27,8 @@ struct agent_config {
 	char *http;
 	struct strlist listen_dgram;
 	struct strlist tail;
+	char *format;        /* of --tail files: jsonl | bentoml */
+	char *tail_timezone; /* of naive timestamps in --tail files: local | UTC | Area/City */
 	char *state_dir;
 	char *spool_dir; /* "" = <state_dir>/spool */
 	uint64_t spool_max;
