@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -254,6 +255,51 @@ Test(agent_tail, copytruncate_across_restarts, .init = setup, .fini = teardown, 
 	cr_assert(fc_wait_events(fc, 195, 10), "%zu after truncation while down", fc_events(fc));
 	h_sleep(0.5);
 	expect_ids_once(195);
+}
+
+/* README "Hooking up" BentoML: --tail the monitor's data file with
+ * --format bentoml; the schema beside it gives the roles. */
+Test(agent_tail, bentoml_monitor_files, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char p[800], data[800];
+	snprintf(p, sizeof(p), "%s/monitoring", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf/schema", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf/data", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf/schema/schema.0.log", ag.dir);
+	const char *schema =
+	    "{\"meta_data\": {\"bento_name\": \"iris\", \"bento_version\": \"1\"}, \"columns\": "
+	    "[{\"name\": \"sepal_len\", \"role\": \"feature\", \"type\": \"numerical\"}, "
+	    "{\"name\": \"pred\", \"role\": \"prediction\", \"type\": \"categorical\"}]}\n";
+	cr_assert_eq(h_write_file(p, schema, strlen(schema)), 0);
+	snprintf(data, sizeof(data), "%s/monitoring/iris_clf/data/data.0.log", ag.dir);
+	const char *lines =
+	    "{\"sepal_len\": 5.1, \"pred\": \"setosa\", \"timestamp\": "
+	    "\"2026-03-05T03:33:59.490137\", \"request_id\": \"14642743634293743168\", "
+	    "\"trace_id\": \"0\"}\n"
+	    "{\"sepal_len\": 6.5, \"pred\": \"virginica\", \"timestamp\": "
+	    "\"2026-03-05T03:41:49.870589\", \"request_id\": \"7485759375304577245\", "
+	    "\"trace_id\": \"0\"}\n";
+	cr_assert_eq(h_write_file(data, lines, strlen(lines)), 0);
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tail", data, "--format", "bentoml",
+	                                            "--tail-timezone", "UTC", NULL}),
+	             0);
+	cr_assert(fc_wait_events(fc, 2, 10));
+	size_t n;
+	struct fc_event *ev = fc_events_copy(fc, &n);
+	const struct fc_event *e = find(ev, n, "7485759375304577245");
+	cr_assert_not_null(e);
+	cr_expect_str_eq(e->model, "iris_clf");
+	cr_expect_str_eq(e->prediction, "virginica");
+	cr_expect_str_eq(e->first_feature, "sepal_len=6.5");
+	double want;
+	cr_assert_eq(clock_parse_rfc3339("2026-03-05T03:41:49.870589Z", &want), 0);
+	cr_expect_float_eq(e->ts, want, 1e-3);
+	fc_events_free(ev, n);
 }
 
 /* ---- datagrams --------------------------------------------------------- */
