@@ -1252,6 +1252,9 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (!h->id || !event_id_valid(h->id, strlen(h->id)))
+		return fail(res, "ce-id", "header required: 1-%d printable ASCII characters",
+		            EVENT_ID_MAX);
 	if (!h->type)
 		return fail(res, "ce-type", "header required (...inference.request or .response)");
 	d = strncmp(h->type, "io.seldon.", 10) == 0 ? D_SELDON : D_KSERVE;
@@ -1261,9 +1264,6 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 		is_request = false;
 	else
 		return fail(res, "ce-type", "must end in .request or .response");
-	if (!h->id || !event_id_valid(h->id, strlen(h->id)))
-		return fail(res, "ce-id", "header required: 1-%d printable ASCII characters",
-		            EVENT_ID_MAX);
 	/* A transformer's pair describes the same prediction as its predictor's. */
 	if (k->component[0] && h->component && h->component[0] &&
 	    strcmp(h->component, k->component) != 0) {
