@@ -16,6 +16,7 @@
 #include "ingest_dgram.h"
 #include "ingest_http.h"
 #include "ingest_kserve.h"
+#include "bentoml.h"
 #include "ingest_tail.h"
 #include "log.h"
 #include "sampler.h"
@@ -232,10 +233,32 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 	    .started = ag->started,
 	};
 	ag->batcher = batcher_new(&bc, ag->sampler, ag->seq, on_batch, ag);
-	ag->kserve = kserve_new((double)ac->kserve_ttl_ms / 1000.0, KSERVE_MAX_PENDING,
-	                        (size_t)(ac->memory_max / 8), kserve_emit, ag);
-	if (!ag->batcher || !ag->kserve) {
+	struct kserve_options ko = {
+	    .ttl_s = (double)ac->kserve_ttl_ms / 1000.0,
+	    .max_pending = KSERVE_MAX_PENDING,
+	    .max_bytes = (size_t)(ac->memory_max / 8),
+	    .max_inflated = (size_t)ac->max_body,
+	    .mode = strcmp(ac->kserve_mode, "request") == 0    ? KSERVE_MODE_REQUEST
+	            : strcmp(ac->kserve_mode, "response") == 0 ? KSERVE_MODE_RESPONSE
+	                                                       : KSERVE_MODE_ALL,
+	    .latency = strcmp(ac->kserve_latency, "ce_time") == 0 ? KSERVE_LATENCY_CE_TIME
+	               : strcmp(ac->kserve_latency, "none") == 0  ? KSERVE_LATENCY_NONE
+	                                                          : KSERVE_LATENCY_AUTO,
+	    .component = ac->kserve_component,
+	    .model_template = ac->kserve_model,
+	};
+	if (!ag->batcher) {
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ag->kserve = kserve_open(&ko, kserve_emit, ag, e, sizeof(e));
+	if (!ag->kserve) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	/* Before any thread: it sets TZ for the process. */
+	if (bentoml_set_timezone(ac->tail_timezone, e, sizeof(e))) {
+		snprintf(err, errlen, "%s", e);
 		return -1;
 	}
 	if (ac->tail.n) {

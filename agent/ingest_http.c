@@ -363,6 +363,14 @@ out:
 	return ret;
 }
 
+/* Seldon Core 1 names the model in ce-modelid (CloudEvents extension) or,
+ * in its older logger, a plain Model-Id header. */
+static const char *kserve_model_id(struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-modelid");
+	return v ? v : MHD_lookup_connection_value(c, MHD_HEADER_KIND, "model-id");
+}
+
 static enum MHD_Result handle_kserve(struct http_server *h, struct out *c, struct req *q)
 {
 	struct agent *ag = h->ag;
@@ -379,6 +387,11 @@ static enum MHD_Result handle_kserve(struct http_server *h, struct out *c, struc
 	if (rc == -1) {
 		stats_rejected(REJ_MALFORMED, 1);
 		return respond_error(c, MHD_HTTP_BAD_REQUEST, res.error, -1, res.field, false);
+	}
+	if (rc == -E2BIG) { /* a zip bomb, or just too big once inflated */
+		stats_rejected(REJ_TOO_LARGE, 1);
+		return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, res.error, -1, res.field,
+		                     false);
 	}
 	if (rc == -EAGAIN)
 		return refuse(c, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_OVERLOADED,
@@ -555,6 +568,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-inferenceservicename"),
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-source"),
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-specversion"),
+		    .recorded_time = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-recordedtime"),
+		    .ns = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-namespace"),
+		    .component = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-component"),
+		    .request_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-requestid"),
+		    .model_id = kserve_model_id(c),
+		    .content_encoding =
+		        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "content-encoding"),
+		    .header_length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                                                 "inference-header-content-length"),
 		};
 	}
 	if (defer(h, c, q))

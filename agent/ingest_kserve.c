@@ -10,23 +10,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <zlib.h>
 
 #include "clock.h"
 #include "log.h"
 #include "sampler.h"
 #include "stats.h"
 
-#define BUCKETS_MIN 1024
-#define COST_FACTOR 8 /* parsed JSON takes about this many times its text */
+#define BUCKETS_MIN          1024
+#define COST_FACTOR          8 /* parsed JSON takes about this many times its text */
+#define INFLATED_MAX_DEFAULT (8u << 20)
+
+enum dialect { D_KSERVE, D_SELDON };
 
 struct half {
-	char *id;
+	char *key; /* pairing key (see make_key) */
 	uint64_t hash;
+	char *id;     /* event id: ce-id, or Seldon's ce-requestid */
+	char *isvc;   /* {isvc} */
+	char *ns;     /* {namespace}, NULL when absent */
 	bool is_request;
-	char *model;
+	bool conflict; /* a fence: two halves of one kind came under this key */
+	bool recorded; /* Ce-Recordedtime present (KServe v0.18+) */
 	double ts;
 	bool has_ts;
-	cJSON *body;
+	cJSON *body; /* NULL for a fence */
 	size_t cost;
 	double born;
 	struct half *hnext;       /* bucket chain */
@@ -36,7 +45,11 @@ struct half {
 struct kserve {
 	pthread_mutex_t mu;
 	double ttl;
-	size_t max_pending, max_bytes, bytes, n;
+	size_t max_pending, max_bytes, bytes, n, max_inflated;
+	enum kserve_mode mode;
+	enum kserve_latency latency;
+	char component[32]; /* "" = any */
+	char tpl[128];
 	struct half **buckets;
 	size_t n_buckets;
 	struct half *oldest, *newest;
@@ -44,22 +57,119 @@ struct kserve {
 	void *arg;
 };
 
-struct kserve *kserve_new(double ttl_s, size_t max_pending, size_t max_bytes, kserve_emit_fn emit,
-                          void *arg)
-{
-	struct kserve *k = calloc(1, sizeof(*k));
+static const char *const placeholders[] = {"{isvc}", "{namespace}", "{model_name}"};
 
-	if (!k)
+int kserve_template_check(const char *tpl, char *err, size_t errlen)
+{
+	size_t n = 0;
+
+	if (!tpl || !*tpl || strlen(tpl) >= 128) {
+		snprintf(err, errlen, "kserve_model: 1-127 characters");
+		return -1;
+	}
+	for (const char *p = tpl; *p;) {
+		if (*p == '{') {
+			size_t i;
+			for (i = 0; i < 3; i++)
+				if (strncmp(p, placeholders[i], strlen(placeholders[i])) == 0)
+					break;
+			if (i == 3) {
+				snprintf(err, errlen,
+				         "kserve_model: unknown placeholder at \"%.20s\" (use {isvc}, "
+				         "{namespace}, {model_name})",
+				         p);
+				return -1;
+			}
+			p += strlen(placeholders[i]);
+			n++;
+			continue;
+		}
+		/* Literal characters must be valid in a model name: '/' is not. */
+		if (!event_model_name_valid(p, 1)) {
+			snprintf(err, errlen,
+			         "kserve_model: '%c' cannot be in a model name (allowed: "
+			         "[A-Za-z0-9_.-]; e.g. {namespace}.{isvc})",
+			         *p >= 0x20 && *p < 0x7f ? *p : '?');
+			return -1;
+		}
+		p++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "kserve_model: needs at least one placeholder");
+		return -1;
+	}
+	return 0;
+}
+
+/* Renders the template; false when the result is not a valid model name. */
+static bool render_model(const char *tpl, const char *isvc, const char *ns, const char *model_name,
+                         char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (const char *p = tpl; *p;) {
+		const char *v = NULL;
+		if (strncmp(p, "{isvc}", 6) == 0) {
+			v = isvc;
+			p += 6;
+		} else if (strncmp(p, "{namespace}", 11) == 0) {
+			v = ns;
+			p += 11;
+		} else if (strncmp(p, "{model_name}", 12) == 0) {
+			v = model_name && event_model_name_valid(model_name, strlen(model_name))
+			        ? model_name
+			        : isvc;
+			p += 12;
+		} else {
+			if (o + 1 >= cap)
+				return false;
+			out[o++] = *p++;
+			continue;
+		}
+		if (!v)
+			return false;
+		size_t n = strlen(v);
+		if (o + n >= cap)
+			return false;
+		memcpy(out + o, v, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return event_model_name_valid(out, o);
+}
+
+struct kserve *kserve_open(const struct kserve_options *o, kserve_emit_fn emit, void *arg,
+                           char *err, size_t errlen)
+{
+	const char *tpl = o->model_template && *o->model_template ? o->model_template : "{isvc}";
+	const char *comp = o->component && *o->component ? o->component : "predictor";
+
+	if (kserve_template_check(tpl, err, errlen))
 		return NULL;
-	k->ttl = ttl_s;
-	k->max_pending = max_pending ? max_pending : 1;
-	k->max_bytes = max_bytes;
+	if (strlen(comp) >= 32) {
+		snprintf(err, errlen, "kserve_component: at most 31 characters");
+		return NULL;
+	}
+	struct kserve *k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	k->ttl = o->ttl_s;
+	k->max_pending = o->max_pending ? o->max_pending : 1;
+	k->max_bytes = o->max_bytes;
+	k->max_inflated = o->max_inflated ? o->max_inflated : INFLATED_MAX_DEFAULT;
+	k->mode = o->mode;
+	k->latency = o->latency;
+	snprintf(k->component, sizeof(k->component), "%s", strcmp(comp, "any") == 0 ? "" : comp);
+	snprintf(k->tpl, sizeof(k->tpl), "%s", tpl);
 	k->n_buckets = BUCKETS_MIN;
 	while (k->n_buckets < 2 * k->max_pending && k->n_buckets < (1u << 20))
 		k->n_buckets *= 2;
 	k->buckets = calloc(k->n_buckets, sizeof(*k->buckets));
 	if (!k->buckets) {
 		free(k);
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	k->emit = emit;
@@ -68,12 +178,22 @@ struct kserve *kserve_new(double ttl_s, size_t max_pending, size_t max_bytes, ks
 	return k;
 }
 
+struct kserve *kserve_new(double ttl_s, size_t max_pending, size_t max_bytes, kserve_emit_fn emit,
+                          void *arg)
+{
+	struct kserve_options o = {.ttl_s = ttl_s, .max_pending = max_pending, .max_bytes = max_bytes};
+	char err[160];
+	return kserve_open(&o, emit, arg, err, sizeof(err));
+}
+
 static void half_free(struct half *h)
 {
 	if (!h)
 		return;
+	free(h->key);
 	free(h->id);
-	free(h->model);
+	free(h->isvc);
+	free(h->ns);
 	cJSON_Delete(h->body);
 	free(h);
 }
@@ -99,10 +219,10 @@ static void unlink_half(struct kserve *k, struct half *h)
 	stats_set(ST_KSERVE_PENDING, k->n);
 }
 
-static struct half *lookup(struct kserve *k, const char *id, uint64_t hash)
+static struct half *lookup(struct kserve *k, const char *key, uint64_t hash)
 {
 	for (struct half *h = k->buckets[hash & (k->n_buckets - 1)]; h; h = h->hnext)
-		if (h->hash == hash && strcmp(h->id, id) == 0)
+		if (h->hash == hash && strcmp(h->key, key) == 0)
 			return h;
 	return NULL;
 }
@@ -131,7 +251,8 @@ void kserve_free(struct kserve *k)
 	while (k->oldest) {
 		struct half *h = k->oldest;
 		unlink_half(k, h);
-		stats_add(ST_KSERVE_EXPIRED, 1);
+		if (!h->conflict)
+			stats_add(ST_KSERVE_EXPIRED, 1);
 		half_free(h);
 	}
 	free(k->buckets);
@@ -145,29 +266,6 @@ size_t kserve_pending(struct kserve *k)
 	size_t n = k->n;
 	pthread_mutex_unlock(&k->mu);
 	return n;
-}
-
-void kserve_expire(struct kserve *k, double mono_now)
-{
-	struct half *dead = NULL;
-
-	pthread_mutex_lock(&k->mu);
-	while (k->oldest && mono_now - k->oldest->born >= k->ttl) {
-		struct half *h = k->oldest;
-		unlink_half(k, h);
-		h->next = dead;
-		dead = h;
-		stats_add(ST_KSERVE_EXPIRED, 1);
-	}
-	pthread_mutex_unlock(&k->mu);
-	while (dead) {
-		struct half *next = dead->next;
-		char q[160];
-		log_debug("kserve", "half expired without its pair id=%s request=%d",
-		          log_quote(q, sizeof(q), dead->id), dead->is_request);
-		half_free(dead);
-		dead = next;
-	}
 }
 
 static int fail(struct kserve_result *res, const char *field, const char *fmt, ...)
@@ -216,39 +314,66 @@ static int collect(struct leaves *l, const cJSON *item, size_t max)
 	return 0;
 }
 
-/* Adds leaf values (copies) under name / name[j] to obj. */
+/* A copy of a scalar leaf as an event value: arrays, objects and strings
+ * over EVENT_CATEGORY_MAX bytes (base64 images, documents: no category
+ * anyone can drift-test) become null, the latter counted. */
+static cJSON *dup_scalar(const cJSON *leaf)
+{
+	if (cJSON_IsArray(leaf) || cJSON_IsObject(leaf))
+		return cJSON_CreateNull();
+	if (cJSON_IsString(leaf) && strlen(leaf->valuestring) > EVENT_CATEGORY_MAX) {
+		stats_add(ST_KSERVE_LONG_STRINGS, 1);
+		return cJSON_CreateNull();
+	}
+	return cJSON_Duplicate(leaf, 0);
+}
+
+/* Adds a leaf value (a copy) under name to obj. */
 static int add_leaf(cJSON *obj, const char *name, const cJSON *leaf)
 {
-	cJSON *c = cJSON_Duplicate(leaf, 0);
+	cJSON *c = dup_scalar(leaf);
 	if (!c)
 		return -1;
-	if (cJSON_IsArray(c) || cJSON_IsObject(c)) {
-		cJSON_Delete(c);
-		c = cJSON_CreateNull();
-		if (!c)
-			return -1;
-	}
 	cJSON_AddItemToObject(obj, name, c);
 	return 0;
 }
 
 /* One tensor: {name, shape, datatype, data}. Returns rows and k (values per
- * row) with the leaves. */
+ * row) with the leaves. A tensor of the binary extension (its values in
+ * the raw part: parameters.binary_data_size, no data) gives its rows from
+ * shape[0] and k = 0. */
 static int tensor_rows(const cJSON *t, struct leaves *l, size_t *rows, size_t *k, const char **name,
                        struct kserve_result *res, const char *what)
 {
 	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(t, "name");
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(t, "data");
 	const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape");
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(t, "parameters");
+	const cJSON *bin = cJSON_IsObject(params)
+	                       ? cJSON_GetObjectItemCaseSensitive(params, "binary_data_size")
+	                       : NULL;
 
-	if (!cJSON_IsObject(t) || !cJSON_IsString(nm) || !data)
-		return fail(res, what, "each tensor needs \"name\" and \"data\"");
+	if (!cJSON_IsObject(t) || !cJSON_IsString(nm))
+		return fail(res, what, "each tensor needs a \"name\"");
 	*name = nm->valuestring;
 	l->n = 0;
+	const cJSON *s0 = cJSON_IsArray(shape) ? cJSON_GetArrayItem(shape, 0) : NULL;
+	if (!data && cJSON_IsNumber(bin)) {
+		stats_add(ST_KSERVE_BINARY_SKIPPED, 1);
+		*rows = 1;
+		if (cJSON_IsNumber(s0) && s0->valuedouble >= 1 && s0->valuedouble <= 1e6)
+			*rows = (size_t)s0->valuedouble;
+		*k = 0;
+		return 0;
+	}
+	if (!data)
+		return fail(res, what,
+		            "tensor \"%.64s\" has neither \"data\" nor "
+		            "parameters.binary_data_size",
+		            nm->valuestring);
 	if (collect(l, data, 1u << 20))
 		return -ENOMEM;
 	*rows = 1;
-	const cJSON *s0 = cJSON_IsArray(shape) ? cJSON_GetArrayItem(shape, 0) : NULL;
 	if (cJSON_IsNumber(s0) && s0->valuedouble >= 1 && s0->valuedouble <= 1e6) {
 		size_t r = (size_t)s0->valuedouble;
 		if (l->n % r == 0 && l->n > 0)
@@ -292,7 +417,50 @@ static void rows_free(struct row_out *r)
 	r->n = 0;
 }
 
-/* Flattens one instance value into features (prefix "" for x0, x1, ...). */
+/* Flattens the members of an object instance into obj. */
+static int object_features(cJSON *obj, const cJSON *inst, struct leaves *l)
+{
+	char name[160];
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, inst)
+	{
+		if (!cJSON_IsArray(m) && !cJSON_IsObject(m)) {
+			if (add_leaf(obj, m->string, m))
+				return -1;
+			continue;
+		}
+		l->n = 0;
+		if (collect(l, m, EVENT_FEATURES_MAX))
+			return -1;
+		for (size_t j = 0; j < l->n; j++) {
+			if (l->n == 1)
+				snprintf(name, sizeof(name), "%.128s", m->string);
+			else
+				snprintf(name, sizeof(name), "%.128s[%zu]", m->string, j);
+			if (add_leaf(obj, name, l->v[j]))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static bool all_objects(const cJSON *a)
+{
+	const cJSON *c;
+	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0)
+		return false;
+	cJSON_ArrayForEach(c, a)
+	{
+		if (!cJSON_IsObject(c))
+			return false;
+	}
+	return true;
+}
+
+/* Flattens one instance value into features: an object keeps its keys; a
+ * list of one-key objects (v1 `inputs`, [{"a": 1}, {"b": 2}]) merges them;
+ * anything else gives x0, x1, .... */
 static int instance_features(cJSON *obj, const cJSON *inst)
 {
 	struct leaves l = {0};
@@ -300,26 +468,16 @@ static int instance_features(cJSON *obj, const cJSON *inst)
 	int rc = 0;
 
 	if (cJSON_IsObject(inst)) {
-		const cJSON *m;
-		cJSON_ArrayForEach(m, inst)
+		rc = object_features(obj, inst, &l);
+		free(l.v);
+		return rc;
+	}
+	if (all_objects(inst)) {
+		const cJSON *o;
+		cJSON_ArrayForEach(o, inst)
 		{
-			if (!cJSON_IsArray(m) && !cJSON_IsObject(m)) {
-				if (add_leaf(obj, m->string, m))
-					return -1;
-				continue;
-			}
-			l.n = 0;
-			if (collect(&l, m, EVENT_FEATURES_MAX)) {
-				rc = -1;
+			if ((rc = object_features(obj, o, &l)))
 				break;
-			}
-			for (size_t j = 0; j < l.n; j++) {
-				snprintf(name, sizeof(name), "%.128s[%zu]", m->string, j);
-				if (add_leaf(obj, name, l.v[j])) {
-					rc = -1;
-					break;
-				}
-			}
 		}
 		free(l.v);
 		return rc;
@@ -336,6 +494,78 @@ static int instance_features(cJSON *obj, const cJSON *inst)
 	return rc;
 }
 
+/* Rows of an object instance whose members are all lists of one length L
+ * of scalars (v1 `inputs` as a dict of columns): L, else 0. */
+static size_t columnar_rows(const cJSON *inst)
+{
+	size_t rows = 0;
+	const cJSON *m;
+
+	if (!cJSON_IsObject(inst) || !inst->child)
+		return 0;
+	cJSON_ArrayForEach(m, inst)
+	{
+		if (!cJSON_IsArray(m))
+			return 0;
+		size_t n = (size_t)cJSON_GetArraySize(m);
+		const cJSON *c;
+		cJSON_ArrayForEach(c, m)
+		{
+			if (cJSON_IsArray(c) || cJSON_IsObject(c))
+				return 0;
+		}
+		if (n == 0 || (rows && n != rows))
+			return 0;
+		rows = n;
+	}
+	return rows;
+}
+
+/* A v2 `inputs` is a list of tensor objects ({"name", "datatype"/"shape"/
+ * "data"}); anything else under `inputs` is the v1 form. */
+static bool is_v2_inputs(const cJSON *inputs)
+{
+	const cJSON *t = cJSON_GetArrayItem(inputs, 0);
+	return cJSON_IsObject(t) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(t, "name")) &&
+	       (cJSON_GetObjectItemCaseSensitive(t, "datatype") ||
+	        cJSON_GetObjectItemCaseSensitive(t, "shape") ||
+	        cJSON_GetObjectItemCaseSensitive(t, "data"));
+}
+
+static int v1_rows(const cJSON *inst, struct row_out *out)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, inst)
+	{
+		size_t cr = columnar_rows(it);
+		n += cr ? cr : 1;
+	}
+	if (rows_reserve(out, n))
+		return -ENOMEM;
+	size_t i = 0;
+	cJSON_ArrayForEach(it, inst)
+	{
+		size_t cr = columnar_rows(it);
+		if (!cr) {
+			if (instance_features(out->features[i++], it))
+				return -ENOMEM;
+			continue;
+		}
+		for (size_t r = 0; r < cr; r++, i++) {
+			const cJSON *m;
+			cJSON_ArrayForEach(m, it)
+			{
+				if (add_leaf(out->features[i], m->string,
+				              cJSON_GetArrayItem(m, (int)r)))
+					return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
 static int request_rows(const cJSON *body, struct row_out *out, struct kserve_result *res)
 {
 	const cJSON *inst = cJSON_GetObjectItemCaseSensitive(body, "instances");
@@ -344,21 +574,14 @@ static int request_rows(const cJSON *body, struct row_out *out, struct kserve_re
 	char name[160];
 	int rc = 0;
 
-	if (cJSON_IsArray(inst)) {
-		size_t n = (size_t)cJSON_GetArraySize(inst), i = 0;
-		const cJSON *it;
-		if (rows_reserve(out, n))
-			return -ENOMEM;
-		cJSON_ArrayForEach(it, inst)
-		{
-			if (instance_features(out->features[i++], it))
-				return -ENOMEM;
-		}
-		return 0;
-	}
+	if (cJSON_IsArray(inst))
+		return v1_rows(inst, out);
 	if (!cJSON_IsArray(inputs))
 		return fail(res, "instances",
-		            "request body needs \"instances\" (v1) or \"inputs\" (v2) as an array");
+		            "request body needs \"instances\" (v1) or \"inputs\" (v1 or v2) as an "
+		            "array");
+	if (!is_v2_inputs(inputs))
+		return v1_rows(inputs, out);
 	const cJSON *t;
 	cJSON_ArrayForEach(t, inputs)
 	{
@@ -418,13 +641,18 @@ static bool is_probs(const cJSON *const *v, size_t k)
 	return true;
 }
 
+static bool is_scalar(const cJSON *v)
+{
+	return cJSON_IsNumber(v) || cJSON_IsString(v) || cJSON_IsBool(v);
+}
+
 /* Fills p from k values: one value is the prediction; a probability vector
  * gives argmax, its probability and the scores map. */
 static int fill_pred(struct pred *p, const cJSON *const *v, size_t k)
 {
 	if (k == 1) {
-		if (cJSON_IsNumber(v[0]) || cJSON_IsString(v[0]) || cJSON_IsBool(v[0]))
-			p->prediction = cJSON_Duplicate(v[0], 0);
+		if (is_scalar(v[0]) && !(p->prediction = dup_scalar(v[0])))
+			return -1;
 		return 0;
 	}
 	if (!is_probs(v, k))
@@ -478,8 +706,11 @@ static int response_rows(const cJSON *body, struct pred_out *out, struct kserve_
 				const cJSON *pv =
 				    cJSON_GetObjectItemCaseSensitive(it, "prediction");
 				const cJSON *sv = cJSON_GetObjectItemCaseSensitive(it, "score");
-				if (pv && (cJSON_IsNumber(pv) || cJSON_IsString(pv)))
-					p->prediction = cJSON_Duplicate(pv, 0);
+				if (pv && (cJSON_IsNumber(pv) || cJSON_IsString(pv)) &&
+				    !(p->prediction = dup_scalar(pv))) {
+					rc = -ENOMEM;
+					break;
+				}
 				if (cJSON_IsNumber(sv) && sv->valuedouble >= 0 &&
 				    sv->valuedouble <= 1) {
 					p->score = sv->valuedouble;
@@ -501,10 +732,11 @@ static int response_rows(const cJSON *body, struct pred_out *out, struct kserve_
 		            "response body needs \"predictions\" (v1) or \"outputs\" (v2) as an "
 		            "array");
 	/* v2: a one-value-per-row tensor is the prediction; a probability
-	 * tensor gives the score (and the prediction when there is no other). */
+	 * tensor gives the score (and the prediction when there is no other).
+	 * A tensor of the binary extension gives rows but no values. */
 	const cJSON *t;
 	struct leaves pl = {0};
-	size_t prow = 0, pk = 0, qrow = 0, qk = 0;
+	size_t prow = 0, pk = 0, qrow = 0, qk = 0, brow = 0;
 	bool have_pred = false, have_prob = false;
 	cJSON_ArrayForEach(t, outputs)
 	{
@@ -513,7 +745,9 @@ static int response_rows(const cJSON *body, struct pred_out *out, struct kserve_
 		rc = tensor_rows(t, &l, &rows, &k, &tname, res, "outputs");
 		if (rc)
 			goto out;
-		if (k == 1 && !have_pred) {
+		if (k == 0) {
+			brow = rows > brow ? rows : brow;
+		} else if (k == 1 && !have_pred) {
 			struct leaves tmp = pl;
 			pl = l;
 			l = tmp;
@@ -549,10 +783,13 @@ static int response_rows(const cJSON *body, struct pred_out *out, struct kserve_
 		for (size_t r = 0; r < prow; r++) {
 			struct pred *p = &out->p[r];
 			const cJSON *v = pl.v[r * pk];
-			if (!(cJSON_IsNumber(v) || cJSON_IsString(v) || cJSON_IsBool(v)))
+			if (!is_scalar(v))
 				continue;
 			cJSON_Delete(p->prediction);
-			p->prediction = cJSON_Duplicate(v, 0);
+			if (!(p->prediction = dup_scalar(v))) {
+				rc = -ENOMEM;
+				goto out;
+			}
 			/* With probabilities, the score is that of the predicted class. */
 			if (have_prob && r < qrow && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
 			    v->valuedouble < (double)qk && p->scores) {
@@ -564,35 +801,133 @@ static int response_rows(const cJSON *body, struct pred_out *out, struct kserve_
 			}
 		}
 	}
+	if (preds_reserve(out, brow)) /* rows known only from binary tensors */
+		rc = -ENOMEM;
 out:
 	free(l.v);
 	free(pl.v);
 	return rc;
 }
 
-/* ---- joining ---------------------------------------------------------- */
+/* ---- Seldon Core 1 bodies --------------------------------------------- */
+
+/* A SeldonMessage ({"data": {"names", "ndarray" | "tensor"}}, "jsonData",
+ * "strData") as the v1 form the rest reads: {"instances": rows} for a
+ * request, {"predictions": rows} for a response. Bodies already in the v1
+ * or v2 form are left alone. Returns 0, -1 (res filled), -ENOMEM. */
+static int seldon_normalize(cJSON *body, bool is_request, struct kserve_result *res)
+{
+	const char *key = is_request ? "instances" : "predictions";
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(body, "data");
+	const cJSON *jd = cJSON_GetObjectItemCaseSensitive(body, "jsonData");
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(body, "strData");
+	cJSON *rows = NULL;
+
+	if (cJSON_GetObjectItemCaseSensitive(body, is_request ? "instances" : "predictions") ||
+	    cJSON_GetObjectItemCaseSensitive(body, is_request ? "inputs" : "outputs"))
+		return 0;
+	if (cJSON_IsObject(data)) {
+		const cJSON *nd = cJSON_GetObjectItemCaseSensitive(data, "ndarray");
+		const cJSON *tensor = cJSON_GetObjectItemCaseSensitive(data, "tensor");
+		const cJSON *names = cJSON_GetObjectItemCaseSensitive(data, "names");
+		if (cJSON_IsArray(nd)) {
+			rows = cJSON_Duplicate(nd, 1);
+		} else if (cJSON_IsObject(tensor)) {
+			const cJSON *shape = cJSON_GetObjectItemCaseSensitive(tensor, "shape");
+			const cJSON *vals = cJSON_GetObjectItemCaseSensitive(tensor, "values");
+			const cJSON *s0 = cJSON_GetArrayItem(shape, 0);
+			int nv = cJSON_GetArraySize(vals);
+			int r = cJSON_IsNumber(s0) && s0->valuedouble >= 1 && s0->valuedouble <= 1e6
+			            ? (int)s0->valuedouble
+			            : 1;
+			if (!cJSON_IsArray(vals) || nv % r != 0)
+				return fail(res, "data.tensor",
+				            "needs \"values\" as an array of shape[0] equal rows");
+			if (!(rows = cJSON_CreateArray()))
+				return -ENOMEM;
+			for (int i = 0; i < r; i++) {
+				cJSON *row = cJSON_CreateArray();
+				if (!row) {
+					cJSON_Delete(rows);
+					return -ENOMEM;
+				}
+				for (int j = 0; j < nv / r; j++)
+					cJSON_AddItemToArray(
+					    row, cJSON_Duplicate(
+					             cJSON_GetArrayItem(vals, i * (nv / r) + j), 0));
+				cJSON_AddItemToArray(rows, row);
+			}
+		} else {
+			return fail(res, "data", "needs \"ndarray\" or \"tensor\"");
+		}
+		if (!rows)
+			return -ENOMEM;
+		/* Request rows named by data.names become objects. */
+		if (is_request && cJSON_IsArray(names)) {
+			cJSON *row;
+			cJSON_ArrayForEach(row, rows)
+			{
+				if (!cJSON_IsArray(row) ||
+				    cJSON_GetArraySize(row) != cJSON_GetArraySize(names))
+					continue;
+				cJSON *obj = cJSON_CreateObject();
+				if (!obj) {
+					cJSON_Delete(rows);
+					return -ENOMEM;
+				}
+				for (int j = 0; j < cJSON_GetArraySize(row); j++) {
+					const cJSON *nm = cJSON_GetArrayItem(names, j);
+					if (!cJSON_IsString(nm))
+						break;
+					cJSON_AddItemToObject(
+					    obj, nm->valuestring,
+					    cJSON_Duplicate(cJSON_GetArrayItem(row, j), 0));
+				}
+				cJSON_ReplaceItemViaPointer(rows, row, obj);
+				row = obj;
+			}
+		}
+	} else if (jd || cJSON_IsString(sd)) {
+		if (!(rows = cJSON_CreateArray()))
+			return -ENOMEM;
+		cJSON_AddItemToArray(rows, cJSON_Duplicate(jd ? jd : sd, 1));
+	} else {
+		return fail(res, "data",
+		            "a Seldon message needs \"data\" (ndarray or tensor), \"jsonData\" or "
+		            "\"strData\"");
+	}
+	cJSON_AddItemToObject(body, key, rows);
+	return 0;
+}
+
+/* ---- building events -------------------------------------------------- */
 
 static const char *version_of(const cJSON *a, const cJSON *b)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "model_version");
-	if (!cJSON_IsString(v))
+	const cJSON *v = a ? cJSON_GetObjectItemCaseSensitive(a, "model_version") : NULL;
+	if (!cJSON_IsString(v) && b)
 		v = cJSON_GetObjectItemCaseSensitive(b, "model_version");
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int join(struct kserve *k, struct half *req, struct half *resp, double now,
-                struct kserve_result *res)
+/* Events from a pair (req and resp), a request alone (resp NULL: an
+ * orphan when orphan is set, else a single-half mode or a fenced id) or a
+ * response alone (req NULL). */
+static int build(struct kserve *k, const struct half *req, const struct half *resp, bool orphan,
+                 double now, struct kserve_result *res)
 {
 	struct row_out rows = {0};
 	struct pred_out preds = {0};
 	struct arena a;
 	struct event *events = NULL;
+	const struct half *any = req ? req : resp;
 	size_t n, made = 0;
-	int rc;
+	int rc = 0;
 
 	arena_init(&a, 0);
-	rc = request_rows(req->body, &rows, res);
-	if (rc == 0)
+	if (req)
+		rc = request_rows(req->body, &rows, res);
+	if (rc == 0 && resp)
 		rc = response_rows(resp->body, &preds, res);
 	if (rc)
 		goto out;
@@ -606,9 +941,24 @@ static int join(struct kserve *k, struct half *req, struct half *resp, double no
 		rc = -ENOMEM;
 		goto out;
 	}
-	const cJSON *err = cJSON_GetObjectItemCaseSensitive(resp->body, "error");
-	bool is_error = err && !cJSON_IsNull(err) && !cJSON_IsFalse(err);
-	const char *version = version_of(req->body, resp->body);
+	char model[EVENT_MODEL_MAX + 1];
+	const cJSON *mn = resp ? cJSON_GetObjectItemCaseSensitive(resp->body, "model_name") : NULL;
+	if (!render_model(k->tpl, any->isvc, any->ns, cJSON_IsString(mn) ? mn->valuestring : NULL,
+	                  model, sizeof(model))) {
+		rc = fail(res, "ce-inferenceservicename",
+		          "kserve_model \"%s\" gives no valid model name (1-%d characters of "
+		          "[A-Za-z0-9_.-])",
+		          k->tpl, EVENT_MODEL_MAX);
+		goto out;
+	}
+	const cJSON *err = resp ? cJSON_GetObjectItemCaseSensitive(resp->body, "error") : NULL;
+	bool is_error = orphan || (err && !cJSON_IsNull(err) && !cJSON_IsFalse(err));
+	const char *version = version_of(req ? req->body : NULL, resp ? resp->body : NULL);
+	/* ce-time gives latency only when the pair proves it is an occurrence
+	 * time (KServe v0.18+ adds Ce-Recordedtime) or the operator says so. */
+	bool timed = req && resp && req->has_ts && resp->has_ts && resp->ts >= req->ts &&
+	             (k->latency == KSERVE_LATENCY_CE_TIME ||
+	              (k->latency == KSERVE_LATENCY_AUTO && req->recorded && resp->recorded));
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 		struct event_error ee;
@@ -618,18 +968,18 @@ static int join(struct kserve *k, struct half *req, struct half *resp, double no
 			rc = -ENOMEM;
 			goto out;
 		}
-		cJSON_AddStringToObject(o, "model", req->model);
+		cJSON_AddStringToObject(o, "model", model);
 		if (version)
 			cJSON_AddStringToObject(o, "version", version);
 		if (n == 1)
-			snprintf(id, sizeof(id), "%s", req->id);
+			snprintf(id, sizeof(id), "%s", any->id);
 		else
-			snprintf(id, sizeof(id), "%s/%zu", req->id, i);
+			snprintf(id, sizeof(id), "%s/%zu", any->id, i);
 		if (event_id_valid(id, strlen(id)))
 			cJSON_AddStringToObject(o, "id", id);
-		double ts = req->has_ts ? req->ts : resp->has_ts ? resp->ts : now;
+		double ts = req && req->has_ts ? req->ts : resp && resp->has_ts ? resp->ts : now;
 		cJSON_AddNumberToObject(o, "ts", ts);
-		if (req->has_ts && resp->has_ts && resp->ts >= req->ts)
+		if (timed)
 			cJSON_AddNumberToObject(o, "latency_ms", (resp->ts - req->ts) * 1000.0);
 		cJSON_AddBoolToObject(o, "error", is_error);
 		if (i < rows.n) {
@@ -662,7 +1012,10 @@ static int join(struct kserve *k, struct half *req, struct half *resp, double no
 	rc = k->emit(k->arg, events, made, &res->sampled);
 	if (rc == 0) {
 		res->accepted = made;
-		stats_add(ST_KSERVE_PAIRED, 1);
+		if (req && resp)
+			stats_add(ST_KSERVE_PAIRED, 1);
+		if (!timed)
+			stats_add(ST_KSERVE_LATENCY_UNKNOWN, made);
 	}
 out:
 	free(events);
@@ -672,17 +1025,230 @@ out:
 	return rc;
 }
 
+/* ---- expiry ----------------------------------------------------------- */
+
+void kserve_expire(struct kserve *k, double mono_now)
+{
+	struct half *dead = NULL;
+
+	pthread_mutex_lock(&k->mu);
+	while (k->oldest && mono_now - k->oldest->born >= k->ttl) {
+		struct half *h = k->oldest;
+		unlink_half(k, h);
+		h->next = dead;
+		dead = h;
+	}
+	pthread_mutex_unlock(&k->mu);
+	while (dead) {
+		struct half *next = dead->next;
+		char q[160];
+		if (!dead->conflict) {
+			stats_add(ST_KSERVE_EXPIRED, 1);
+			log_debug("kserve", "half expired without its pair id=%s request=%d",
+			          log_quote(q, sizeof(q), dead->id), dead->is_request);
+		}
+		/* The logger sends the response half only for HTTP 200: a request
+		 * half left alone is a failed request. */
+		if (!dead->conflict && dead->is_request) {
+			struct kserve_result res;
+			memset(&res, 0, sizeof(res));
+			int rc = build(k, dead, NULL, true, clock_now(), &res);
+			if (rc == 0)
+				stats_add(ST_KSERVE_ORPHAN_ERRORS, res.accepted);
+			else
+				log_warn("kserve", "orphan request id=%s not counted as an error: %s",
+				         log_quote(q, sizeof(q), dead->id),
+				         rc == -1 ? res.error : "agent overloaded");
+		}
+		half_free(dead);
+		dead = next;
+	}
+}
+
+/* ---- bodies ----------------------------------------------------------- */
+
+/* Inflates a gzip body into *out (malloc'd) of at most max bytes. Returns
+ * 0, -1 corrupt (res filled), -E2BIG over max, -ENOMEM. */
+static int gunzip(const char *in, size_t len, size_t max, char **out, size_t *outlen,
+                  struct kserve_result *res)
+{
+	z_stream z;
+	size_t cap = len * 4 < 4096 ? 4096 : len * 4;
+	char *buf;
+	int rc = 0, zr;
+
+	if (cap > max + 1)
+		cap = max + 1;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return -ENOMEM;
+	if (!(buf = malloc(cap))) {
+		inflateEnd(&z);
+		return -ENOMEM;
+	}
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	for (;;) {
+		z.next_out = (Bytef *)buf + z.total_out;
+		z.avail_out = (uInt)(cap - z.total_out);
+		zr = inflate(&z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			break;
+		if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			rc = fail(res, "content-encoding", "gzip body corrupt at byte %lu: %s",
+			          (unsigned long)z.total_in, z.msg ? z.msg : "inflate failed");
+			goto out;
+		}
+		if (z.avail_out > 0) { /* no progress possible: input ended */
+			rc = fail(res, "content-encoding", "gzip body truncated after %lu bytes",
+			          (unsigned long)z.total_in);
+			goto out;
+		}
+		if (z.total_out > max) {
+			rc = fail(res, "content-encoding",
+			          "gzip body inflates to more than %zu bytes (max_body)", max);
+			rc = -E2BIG;
+			goto out;
+		}
+		size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+		char *nb = realloc(buf, ncap);
+		if (!nb) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		buf = nb;
+		cap = ncap;
+	}
+	if (z.total_out > max) {
+		rc = fail(res, "content-encoding",
+		          "gzip body inflates to more than %zu bytes (max_body)", max);
+		rc = -E2BIG;
+		goto out;
+	}
+	*out = buf;
+	*outlen = z.total_out;
+	buf = NULL;
+out:
+	free(buf);
+	inflateEnd(&z);
+	return rc;
+}
+
+static bool has_binary_tensor(const cJSON *body)
+{
+	const char *keys[] = {"inputs", "outputs"};
+	for (int i = 0; i < 2; i++) {
+		const cJSON *t;
+		const cJSON *arr = cJSON_GetObjectItemCaseSensitive(body, keys[i]);
+		cJSON_ArrayForEach(t, arr)
+		{
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "parameters");
+			if (cJSON_IsObject(p) &&
+			    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(p, "binary_data_size")))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Parses a body: JSON, or the binary tensor extension's JSON header
+ * followed by raw tensor bytes. */
+static int parse_body(const char *body, size_t len, const char *header_length, cJSON **out,
+                      struct kserve_result *res)
+{
+	size_t jlen = len;
+	const char *end = NULL;
+
+	if (header_length) {
+		char *e;
+		errno = 0;
+		unsigned long long v = strtoull(header_length, &e, 10);
+		if (errno || e == header_length || *e || v == 0 || v > len)
+			return fail(res, "inference-header-content-length",
+			            "must be 1-%zu (the body's length)", len);
+		jlen = (size_t)v;
+	}
+	if (event_json_has_nul_escape(body, jlen))
+		return fail(res, "",
+		            "a string holds \\u0000 (NUL), which no name or value may contain");
+	*out = cJSON_ParseWithLengthOpts(body, jlen, &end, 0);
+	if (!*out || !cJSON_IsObject(*out)) {
+		long at = end && !*out ? (long)(end - body) : 0L;
+		cJSON_Delete(*out);
+		*out = NULL;
+		return fail(res, "", "body is not a JSON object (error at byte %ld)", at);
+	}
+	size_t used = (size_t)(end - body);
+	while (used < jlen && strchr(" \t\r\n", body[used]))
+		used++;
+	/* Raw bytes after the object are tensor data only when a tensor says
+	 * its values are there. */
+	if (used < len && !header_length && !has_binary_tensor(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return fail(res, "", "%zu bytes after the JSON object (at byte %zu)", len - used,
+		            used);
+	}
+	return 0;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static bool has_prediction_body(const cJSON *b, bool is_request)
+{
+	return is_request ? cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(b, "instances")) ||
+	                        cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(b, "inputs"))
+	                  : cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(b, "predictions")) ||
+	                        cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(b, "outputs"));
+}
+
+/* Inserts h (under mu), evicting the oldest halves over the bounds; the
+ * evicted ones are returned in a list for the caller to free. */
+static struct half *insert_bounded(struct kserve *k, struct half *h)
+{
+	struct half *evicted = NULL;
+	while (k->oldest && (k->n >= k->max_pending || k->bytes + h->cost > k->max_bytes)) {
+		struct half *o = k->oldest;
+		unlink_half(k, o);
+		o->next = evicted;
+		evicted = o;
+		if (!o->conflict)
+			stats_add(ST_KSERVE_EVICTED, 1);
+	}
+	insert(k, h);
+	return evicted;
+}
+
+static void free_list(struct half *h)
+{
+	while (h) {
+		struct half *next = h->next;
+		half_free(h);
+		h = next;
+	}
+}
+
+/* dialect \x1f namespace \x1f service \x1f id */
+static char *make_key(enum dialect d, const char *ns, const char *svc, const char *id)
+{
+	size_t n = strlen(ns) + strlen(svc) + strlen(id) + 8;
+	char *key = malloc(n);
+	if (key)
+		snprintf(key, n, "%c\x1f%s\x1f%s\x1f%s", d == D_SELDON ? 's' : 'k', ns, svc, id);
+	return key;
+}
+
 int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *body, size_t len,
                   double now, struct kserve_result *res)
 {
-	struct half *hf = NULL, *other = NULL;
+	struct half *hf = NULL, *other = NULL, *evicted = NULL;
+	char *inflated = NULL;
 	bool is_request;
+	enum dialect d;
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -691,15 +1257,46 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 		            EVENT_ID_MAX);
 	if (!h->type)
 		return fail(res, "ce-type", "header required (...inference.request or .response)");
+	d = strncmp(h->type, "io.seldon.", 10) == 0 ? D_SELDON : D_KSERVE;
 	if (ends_with(h->type, ".request"))
 		is_request = true;
 	else if (ends_with(h->type, ".response"))
 		is_request = false;
 	else
 		return fail(res, "ce-type", "must end in .request or .response");
-	if (!h->service || !event_model_name_valid(h->service, strlen(h->service)))
-		return fail(res, "ce-inferenceservicename",
-		            "header required: 1-%d characters of [A-Za-z0-9_.-]", EVENT_MODEL_MAX);
+	/* A transformer's pair describes the same prediction as its predictor's. */
+	if (k->component[0] && h->component && h->component[0] &&
+	    strcmp(h->component, k->component) != 0) {
+		stats_add(ST_KSERVE_OTHER_COMPONENT, 1);
+		return 0;
+	}
+	if ((k->mode == KSERVE_MODE_REQUEST && !is_request) ||
+	    (k->mode == KSERVE_MODE_RESPONSE && is_request)) {
+		stats_add(ST_KSERVE_SKIPPED, 1);
+		return 0;
+	}
+	const char *svc = h->service;
+	const char *svc_field = "ce-inferenceservicename";
+	if (d == D_SELDON && !svc) {
+		svc = h->model_id;
+		svc_field = "ce-modelid";
+	}
+	if (!svc || !event_model_name_valid(svc, strlen(svc)))
+		return fail(res, svc_field, "header required: 1-%d characters of [A-Za-z0-9_.-]",
+		            EVENT_MODEL_MAX);
+	const char *ns = h->ns && h->ns[0] ? h->ns : NULL;
+	if (ns && !event_model_name_valid(ns, strlen(ns)))
+		return fail(res, "ce-namespace", "1-%d characters of [A-Za-z0-9_.-]",
+		            EVENT_MODEL_MAX);
+	if (!ns && strstr(k->tpl, "{namespace}"))
+		return fail(res, "ce-namespace", "header required by kserve_model \"%s\"", k->tpl);
+	const char *id = h->id;
+	if (d == D_SELDON && h->request_id) {
+		if (!event_id_valid(h->request_id, strlen(h->request_id)))
+			return fail(res, "ce-requestid", "1-%d printable ASCII characters",
+			            EVENT_ID_MAX);
+		id = h->request_id;
+	}
 	hf = calloc(1, sizeof(*hf));
 	if (!hf)
 		return -ENOMEM;
@@ -716,68 +1313,121 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 		}
 		hf->has_ts = true;
 	}
-	if (event_json_has_nul_escape(body, len)) {
-		rc = fail(res, "",
-		          "a string holds \\u0000 (NUL), which no name or value may "
-		          "contain");
+	if (h->recorded_time) {
+		double rt;
+		if (clock_parse_rfc3339(h->recorded_time, &rt) != 0) {
+			rc = fail(res, "ce-recordedtime", "not an RFC 3339 date-time");
+			goto out;
+		}
+		hf->recorded = true;
+	}
+	/* The logger forwards compressed bodies without Content-Encoding: the
+	 * gzip magic says it as well. */
+	bool gz = (h->content_encoding && strcasecmp(h->content_encoding, "gzip") == 0) ||
+	          (len >= 2 && (unsigned char)body[0] == 0x1f && (unsigned char)body[1] == 0x8b);
+	if (h->content_encoding && !gz && strcasecmp(h->content_encoding, "identity") != 0) {
+		rc = fail(res, "content-encoding", "only gzip or identity");
 		goto out;
 	}
-	const char *end = NULL;
-	hf->body = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-	if (!hf->body || !cJSON_IsObject(hf->body)) {
-		rc = fail(res, "", "body is not a JSON object (error at byte %ld)",
-		          end && hf->body == NULL ? (long)(end - body) : 0L);
+	if (gz) {
+		rc = gunzip(body, len, k->max_inflated, &inflated, &len, res);
+		if (rc)
+			goto out;
+		body = inflated;
+	}
+	size_t lead = 0;
+	while (lead < len && strchr(" \t\r\n", body[lead]))
+		lead++;
+	if (lead == len) { /* GET /v2/models/x, :explain without body, probes */
+		stats_add(ST_KSERVE_SKIPPED, 1);
 		goto out;
 	}
-	if (is_request
-	        ? !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(hf->body, "instances")) &&
-	              !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(hf->body, "inputs"))
-	        : !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(hf->body, "predictions")) &&
-	              !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(hf->body, "outputs"))) {
+	rc = parse_body(body, len, h->header_length, &hf->body, res);
+	if (rc)
+		goto out;
+	if (d == D_SELDON && (rc = seldon_normalize(hf->body, is_request, res)))
+		goto out;
+	if (!has_prediction_body(hf->body, is_request)) {
 		rc = fail(res, is_request ? "instances" : "predictions",
-		          is_request
-		              ? "request body needs \"instances\" (v1) or \"inputs\" (v2)"
-		              : "response body needs \"predictions\" (v1) or \"outputs\" (v2)");
+		          is_request ? "request body needs \"instances\" (v1) or \"inputs\" (v1 or v2)"
+		                     : "response body needs \"predictions\" (v1) or \"outputs\" (v2)");
 		goto out;
 	}
-	hf->id = strdup(h->id);
-	hf->model = strdup(h->service);
-	if (!hf->id || !hf->model) {
+	hf->id = strdup(id);
+	hf->isvc = strdup(svc);
+	hf->ns = ns ? strdup(ns) : NULL;
+	hf->key = d == D_SELDON ? make_key(d, "", svc, id) : make_key(d, ns ? ns : "", svc, id);
+	if (!hf->id || !hf->isvc || (ns && !hf->ns) || !hf->key) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	hf->hash = sampler_hash(hf->id, "");
+	if (k->mode != KSERVE_MODE_ALL) { /* one half is the whole record */
+		rc = build(k, is_request ? hf : NULL, is_request ? NULL : hf, false, now, res);
+		goto out;
+	}
+	hf->hash = sampler_hash(hf->key, "");
 	hf->cost = sizeof(*hf) + len * COST_FACTOR;
 	hf->born = clock_mono();
 
 	pthread_mutex_lock(&k->mu);
-	other = lookup(k, hf->id, hf->hash);
+	other = lookup(k, hf->key, hf->hash);
+	if (other && other->conflict) {
+		pthread_mutex_unlock(&k->mu);
+		other = NULL;
+		stats_add(ST_KSERVE_AMBIGUOUS, 1);
+		goto out;
+	}
 	if (other)
 		unlink_half(k, other);
 	if (other && other->is_request != is_request) {
 		pthread_mutex_unlock(&k->mu);
-		rc = is_request ? join(k, hf, other, now, res) : join(k, other, hf, now, res);
+		rc = is_request ? build(k, hf, other, false, now, res)
+		                : build(k, other, hf, false, now, res);
 		goto out;
 	}
-	/* First half (a repeated half replaces the earlier one). */
-	struct half *evicted = NULL;
-	while (k->oldest && (k->n >= k->max_pending || k->bytes + hf->cost > k->max_bytes)) {
-		struct half *o = k->oldest;
-		unlink_half(k, o);
-		o->next = evicted;
-		evicted = o;
-		stats_add(ST_KSERVE_EVICTED, 1);
+	if (other) {
+		/* The same id twice for one kind: no pairing can be trusted. Fence
+		 * the key for the TTL; requests count as events without prediction. */
+		struct half *fence = calloc(1, sizeof(*fence));
+		if (fence && (fence->key = strdup(hf->key)) && (fence->id = strdup(hf->id))) {
+			fence->conflict = true;
+			fence->hash = hf->hash;
+			fence->cost = sizeof(*fence) + strlen(hf->key);
+			fence->born = hf->born;
+			evicted = insert_bounded(k, fence);
+			fence = NULL;
+		}
+		pthread_mutex_unlock(&k->mu);
+		half_free(fence);
+		stats_add(ST_KSERVE_AMBIGUOUS, 2);
+		log_warn("kserve", "ce-id repeated for two %s halves: neither is paired",
+		         is_request ? "request" : "response");
+		struct kserve_result r2;
+		memset(&r2, 0, sizeof(r2));
+		if (other->is_request && build(k, other, NULL, false, now, &r2) == 0) {
+			res->accepted += r2.accepted;
+			res->sampled += r2.sampled;
+		}
+		if (is_request) {
+			memset(&r2, 0, sizeof(r2));
+			rc = build(k, hf, NULL, false, now, &r2);
+			if (rc == -1) {
+				memcpy(res->error, r2.error, sizeof(res->error));
+				memcpy(res->field, r2.field, sizeof(res->field));
+			} else if (rc == 0) {
+				res->accepted += r2.accepted;
+				res->sampled += r2.sampled;
+			}
+		}
+		goto out;
 	}
-	insert(k, hf);
+	evicted = insert_bounded(k, hf);
 	hf = NULL;
 	pthread_mutex_unlock(&k->mu);
-	while (evicted) {
-		struct half *next = evicted->next;
-		half_free(evicted);
-		evicted = next;
-	}
 	res->accepted = 0;
 out:
+	free_list(evicted);
+	free(inflated);
 	half_free(hf);
 	half_free(other);
 	return rc;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "bentoml.h"
 #include "clock.h"
 #include "log.h"
 #include "state.h"
@@ -58,6 +59,7 @@ struct source {
 	size_t nq;
 	int idle; /* polls without new data in a rotated q[0] */
 	bool resumed;
+	struct bentoml *bento; /* --format bentoml: the file's schema */
 	/* Files met, oldest first (under t->mu): what a saved position must
 	 * list after its own file so a restart reads the later ones too. */
 	struct fileid hist[HMAX];
@@ -254,6 +256,11 @@ struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const cha
 			tail_free(t);
 			return NULL;
 		}
+		if (ag && strcmp(ag->ac->format, "bentoml") == 0 &&
+		    !(s->bento = bentoml_new(s->path, err, errlen))) {
+			tail_free(t);
+			return NULL;
+		}
 		snprintf(s->state_path, sizeof(s->state_path), "%s/%016" PRIx64 ".pos", dir,
 		         fnv(s->path, strlen(s->path)));
 		load_saved(s);
@@ -301,8 +308,12 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 				r->skipping = false; /* the end of an over-long line */
 			} else if (!blank(r->buf + pos, len)) {
 				struct event_error err;
-				if (event_parse_body(r->buf + pos, len, EVENT_BODY_EVENTS, now, 1,
-				                     &eb, &err) != 0) {
+				int prc = s->bento ? bentoml_line(s->bento, r->buf + pos, len,
+				                                  now, &eb, &err)
+				                   : event_parse_body(r->buf + pos, len,
+				                                      EVENT_BODY_EVENTS, now, 1,
+				                                      &eb, &err);
+				if (prc != 0) {
 					stats_rejected(REJ_MALFORMED, 1);
 					if (now - s->last_log > 10) {
 						char msg[512], q[256];
@@ -649,6 +660,7 @@ void tail_free(struct tailer *t)
 		for (size_t k = 0; k < s->nq; k++)
 			reader_close(&s->q[k]);
 		free(s->path);
+		bentoml_free(s->bento);
 	}
 	free(t->src);
 	pthread_mutex_destroy(&t->mu);

@@ -27,6 +27,8 @@ struct agent_config {
 	char *http;
 	struct strlist listen_dgram;
 	struct strlist tail;
+	char *format;        /* of --tail files: jsonl | bentoml */
+	char *tail_timezone; /* of naive timestamps in --tail files: local | UTC | Area/City */
 	char *state_dir;
 	char *spool_dir; /* "" = <state_dir>/spool */
 	uint64_t spool_max;
@@ -49,6 +51,10 @@ struct agent_config {
 	uint64_t memory_max;
 	int64_t stats_interval_ms;
 	int64_t kserve_ttl_ms;
+	char *kserve_mode;      /* all | request | response */
+	char *kserve_latency;   /* auto | ce_time | none */
+	char *kserve_component; /* predictor | transformer | explainer | any */
+	char *kserve_model;     /* template over {isvc}, {namespace}, {model_name} */
 	int64_t resend_ms;
 };
 

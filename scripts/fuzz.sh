@@ -12,7 +12,7 @@ mkdir -p "$out/gen" "$out/work"
 protoc-c --c_out="$out/gen" --proto_path=common common/mlwatch.proto
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMLWATCH_VERSION=\"fuzz\" -Icommon -I$out/gen \
 $(pkg-config --cflags libcjson libprotobuf-c inih) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto libmicrohttpd gnutls) -lm -lpthread"
+libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto libmicrohttpd gnutls zlib) -lm -lpthread"
 objs=""
 for c in common/*.c "$out/gen/mlwatch.pb-c.c"; do
 	o="$out/$(basename "$c" .c).o"

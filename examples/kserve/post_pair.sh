@@ -45,6 +45,7 @@ post() {
 		'' | '#'*) continue ;;
 		[Cc][Ee]-[Ii][Dd]:*) line="ce-id: $id" ;;
 		[Cc][Ee]-[Tt][Ii][Mm][Ee]:*) line="ce-time: $t" ;;
+		[Cc][Ee]-[Rr][Ee][Cc][Oo][Rr][Dd][Ee][Dd][Tt][Ii][Mm][Ee]:*) line="ce-recordedtime: $t" ;;
 		esac
 		set -- "$@" -H "$line"
 	done <"$here/headers-$kind-$ver.txt"

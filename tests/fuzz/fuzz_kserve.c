@@ -72,16 +72,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *b2 = z2 ? z2 + 1 : b1 + l1;
 	size_t l2 = size - (size_t)(b2 - d);
 	char id[256], type[256], type2[256], time1[128], time2[128], svc[256], src[128], spec[64];
+	char rec[128], ns[128], comp[64], rid[256], mid[128], enc[32], hl[32];
 	size_t total = 0;
 	struct kserve_result res;
 
 	struct kserve_headers h = {
-	    header(d, hlen, "ce-id", id, sizeof(id)),
-	    header(d, hlen, "ce-type", type, sizeof(type)),
-	    header(d, hlen, "ce-time", time1, sizeof(time1)),
-	    header(d, hlen, "ce-inferenceservicename", svc, sizeof(svc)),
-	    header(d, hlen, "ce-source", src, sizeof(src)),
-	    header(d, hlen, "ce-specversion", spec, sizeof(spec)),
+	    .id = header(d, hlen, "ce-id", id, sizeof(id)),
+	    .type = header(d, hlen, "ce-type", type, sizeof(type)),
+	    .time = header(d, hlen, "ce-time", time1, sizeof(time1)),
+	    .service = header(d, hlen, "ce-inferenceservicename", svc, sizeof(svc)),
+	    .source = header(d, hlen, "ce-source", src, sizeof(src)),
+	    .specversion = header(d, hlen, "ce-specversion", spec, sizeof(spec)),
+	    .recorded_time = header(d, hlen, "ce-recordedtime", rec, sizeof(rec)),
+	    .ns = header(d, hlen, "ce-namespace", ns, sizeof(ns)),
+	    .component = header(d, hlen, "ce-component", comp, sizeof(comp)),
+	    .request_id = header(d, hlen, "ce-requestid", rid, sizeof(rid)),
+	    .model_id = header(d, hlen, "ce-modelid", mid, sizeof(mid)),
+	    .content_encoding = header(d, hlen, "content-encoding", enc, sizeof(enc)),
+	    .header_length = header(d, hlen, "inference-header-content-length", hl, sizeof(hl)),
 	};
 	if (!h.id)
 		h.id = "fuzz-1";

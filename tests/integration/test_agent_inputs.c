@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -44,10 +45,11 @@ static void teardown(void)
 static long kserve(const char *id, const char *type, double ts, const char *svc, const char *body,
                    char **resp)
 {
-	char hid[200], htype[200], htime[100], hsvc[200], t[64];
+	char hid[200], htype[200], htime[100], hrec[100], hsvc[200], t[64];
 	const char *h[] = {hid,
 	                   htype,
 	                   htime,
+	                   hrec,
 	                   hsvc,
 	                   "ce-specversion: 1.0",
 	                   "ce-source: http://localhost:9081/",
@@ -56,6 +58,8 @@ static long kserve(const char *id, const char *type, double ts, const char *svc,
 	snprintf(hid, sizeof(hid), "ce-id: %s", id);
 	snprintf(htype, sizeof(htype), "ce-type: org.kubeflow.serving.inference.%s", type);
 	snprintf(htime, sizeof(htime), "ce-time: %s", clock_format_rfc3339(ts, t, sizeof(t)));
+	/* KServe v0.18+: Ce-Recordedtime proves ce-time is an occurrence time. */
+	snprintf(hrec, sizeof(hrec), "ce-recordedtime: %s", t);
 	snprintf(hsvc, sizeof(hsvc), "ce-inferenceservicename: %s", svc);
 	return ap_post(&ag, "/v1/kserve", body, strlen(body), h, false, resp);
 }
@@ -140,6 +144,10 @@ Test(agent_kserve, unpaired_halves_expire_and_bad_ones_are_400, .init = setup, .
 	             202);
 	cr_expect(ap_wait_metric(&ag, "mlwatch_agent_kserve_expired_total", NULL, 1, 5));
 	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_kserve_pending", NULL), 0);
+	/* The logger sends no response half for a failed request: the lone
+	 * request half is one error event. */
+	cr_expect(ap_wait_metric(&ag, "mlwatch_agent_kserve_orphan_errors_total", NULL, 1, 5));
+	cr_assert(fc_wait_events(fc, 1, 10));
 
 	cr_expect_eq(kserve("x", "bogus", clock_now(), "m", "{\"instances\":[[1]]}", &resp), 400);
 	cr_expect(strstr(resp, "\"field\":\"ce-type\"") != NULL, "%s", resp);
@@ -155,7 +163,14 @@ Test(agent_kserve, unpaired_halves_expire_and_bad_ones_are_400, .init = setup, .
 	cr_expect_eq(ap_post(&ag, "/v1/kserve", "{\"instances\":[[1]]}", 19, noid, false, NULL),
 	             400);
 	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_rejected_total", "reason=\"malformed\""), 5);
-	cr_expect_eq(fc_events(fc), 0);
+	size_t n;
+	struct fc_event *ev = fc_events_copy(fc, &n);
+	cr_expect_eq(n, 1, "only the orphan's error event");
+	if (n == 1) {
+		cr_expect_str_eq(ev[0].id, "lonely");
+		cr_expect(ev[0].error);
+	}
+	fc_events_free(ev, n);
 }
 
 /* ---- tail -------------------------------------------------------------- */
@@ -240,6 +255,51 @@ Test(agent_tail, copytruncate_across_restarts, .init = setup, .fini = teardown, 
 	cr_assert(fc_wait_events(fc, 195, 10), "%zu after truncation while down", fc_events(fc));
 	h_sleep(0.5);
 	expect_ids_once(195);
+}
+
+/* README "Hooking up" BentoML: --tail the monitor's data file with
+ * --format bentoml; the schema beside it gives the roles. */
+Test(agent_tail, bentoml_monitor_files, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char p[800], data[800];
+	snprintf(p, sizeof(p), "%s/monitoring", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf/schema", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf/data", ag.dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/monitoring/iris_clf/schema/schema.0.log", ag.dir);
+	const char *schema =
+	    "{\"meta_data\": {\"bento_name\": \"iris\", \"bento_version\": \"1\"}, \"columns\": "
+	    "[{\"name\": \"sepal_len\", \"role\": \"feature\", \"type\": \"numerical\"}, "
+	    "{\"name\": \"pred\", \"role\": \"prediction\", \"type\": \"categorical\"}]}\n";
+	cr_assert_eq(h_write_file(p, schema, strlen(schema)), 0);
+	snprintf(data, sizeof(data), "%s/monitoring/iris_clf/data/data.0.log", ag.dir);
+	const char *lines =
+	    "{\"sepal_len\": 5.1, \"pred\": \"setosa\", \"timestamp\": "
+	    "\"2026-03-05T03:33:59.490137\", \"request_id\": \"14642743634293743168\", "
+	    "\"trace_id\": \"0\"}\n"
+	    "{\"sepal_len\": 6.5, \"pred\": \"virginica\", \"timestamp\": "
+	    "\"2026-03-05T03:41:49.870589\", \"request_id\": \"7485759375304577245\", "
+	    "\"trace_id\": \"0\"}\n";
+	cr_assert_eq(h_write_file(data, lines, strlen(lines)), 0);
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tail", data, "--format", "bentoml",
+	                                            "--tail-timezone", "UTC", NULL}),
+	             0);
+	cr_assert(fc_wait_events(fc, 2, 10));
+	size_t n;
+	struct fc_event *ev = fc_events_copy(fc, &n);
+	const struct fc_event *e = find(ev, n, "7485759375304577245");
+	cr_assert_not_null(e);
+	cr_expect_str_eq(e->model, "iris_clf");
+	cr_expect_str_eq(e->prediction, "virginica");
+	cr_expect_str_eq(e->first_feature, "sepal_len=6.5");
+	double want;
+	cr_assert_eq(clock_parse_rfc3339("2026-03-05T03:41:49.870589Z", &want), 0);
+	cr_expect_float_eq(e->ts, want, 1e-3);
+	fc_events_free(ev, n);
 }
 
 /* ---- datagrams --------------------------------------------------------- */

@@ -404,14 +404,18 @@ static char **kserve_headers(const char *kind, const char *ver, const char *id, 
 		if (*p && *p != '#') {
 			if (strncasecmp(p, "ce-id:", 6) == 0) {
 				cr_assert_neq(asprintf(&h[n++], "ce-id: %s", id), -1);
-			} else if (strncasecmp(p, "ce-time:", 8) == 0) {
+			} else if (strncasecmp(p, "ce-time:", 8) == 0 ||
+			           strncasecmp(p, "ce-recordedtime:", 16) == 0) {
+				/* KServe v0.18+ stamps both; the agent needs the second to
+				 * trust the first as an occurrence time. */
+				bool rec = p[3] == 'r' || p[3] == 'R';
 				time_t sec = (time_t)ts;
 				struct tm tm;
 				char buf[64];
 				gmtime_r(&sec, &tm);
 				strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 				cr_assert_neq(
-				    asprintf(&h[n++], "ce-time: %s.%03dZ", buf,
+				    asprintf(&h[n++], "%s: %s.%03dZ", rec ? "ce-recordedtime" : "ce-time", buf,
 				             (int)((ts - (double)sec) * 1000 + 0.5) % 1000),
 				    -1);
 			} else {

@@ -67,8 +67,10 @@ static int half(struct kserve *k, const char *id, const char *type, double ts, c
 {
 	char t[64], full[128];
 	snprintf(full, sizeof(full), "org.kubeflow.serving.inference.%s", type);
-	struct kserve_headers h = {id,     full, clock_format_rfc3339(ts, t, sizeof(t)),
-	                           "iris", NULL, "1.0"};
+	const char *tm = clock_format_rfc3339(ts, t, sizeof(t));
+	/* The KServe v0.18+ header set: ce-time is an occurrence time. */
+	struct kserve_headers h = {.id = id, .type = full, .time = tm, .service = "iris",
+	                           .specversion = "1.0", .recorded_time = tm};
 	return kserve_handle(k, &h, body, strlen(body), clock_now(), res);
 }
 
@@ -169,7 +171,13 @@ Test(kserve, expiry_and_eviction_are_counted, .init = setup, .fini = teardown)
 	kserve_expire(k, clock_mono() + 2);
 	cr_expect_eq(stats_get(ST_KSERVE_EXPIRED), 2);
 	cr_expect_eq(kserve_pending(k), 0);
-	cr_expect_eq(cap.calls, 0);
+	/* z's request half never got a response: a failed request (error event);
+	 * x's lone response half is only counted. */
+	cr_expect_eq(cap.calls, 1);
+	cr_assert_eq(cap.n, 1);
+	cr_expect_str_eq(cap.ev[0].id, "z");
+	cr_expect(cap.ev[0].error);
+	cr_expect_eq(stats_get(ST_KSERVE_ORPHAN_ERRORS), 1);
 	kserve_free(k);
 }
 
@@ -184,17 +192,17 @@ Test(kserve, malformed_halves_name_their_field, .init = setup, .fini = teardown)
 		struct kserve_headers h;
 		const char *body, *field;
 	} cases[] = {
-	    {{NULL, "x.request", now, "m", NULL, NULL}, ok, "ce-id"},
-	    {{"i", NULL, now, "m", NULL, NULL}, ok, "ce-type"},
-	    {{"i", "x.other", now, "m", NULL, NULL}, ok, "ce-type"},
-	    {{"i", "x.request", now, NULL, NULL, NULL}, ok, "ce-inferenceservicename"},
-	    {{"i", "x.request", now, "bad name", NULL, NULL}, ok, "ce-inferenceservicename"},
-	    {{"i", "x.request", "yesterday", "m", NULL, NULL}, ok, "ce-time"},
-	    {{"i", "x.request", "2099-01-01T00:00:00Z", "m", NULL, NULL}, ok, "ce-time"},
-	    {{"i", "x.request", now, "m", NULL, NULL}, "{\"instances\":", ""},
-	    {{"i", "x.request", now, "m", NULL, NULL}, "[1]", ""},
-	    {{"i", "x.request", now, "m", NULL, NULL}, "{\"predictions\":[1]}", "instances"},
-	    {{"i", "x.response", now, "m", NULL, NULL}, ok, "predictions"},
+	    {{.id = NULL, .type = "x.request", .time = now, .service = "m"}, ok, "ce-id"},
+	    {{.id = "i", .type = NULL, .time = now, .service = "m"}, ok, "ce-type"},
+	    {{.id = "i", .type = "x.other", .time = now, .service = "m"}, ok, "ce-type"},
+	    {{.id = "i", .type = "x.request", .time = now, .service = NULL}, ok, "ce-inferenceservicename"},
+	    {{.id = "i", .type = "x.request", .time = now, .service = "bad name"}, ok, "ce-inferenceservicename"},
+	    {{.id = "i", .type = "x.request", .time = "yesterday", .service = "m"}, ok, "ce-time"},
+	    {{.id = "i", .type = "x.request", .time = "2099-01-01T00:00:00Z", .service = "m"}, ok, "ce-time"},
+	    {{.id = "i", .type = "x.request", .time = now, .service = "m"}, "{\"instances\":", ""},
+	    {{.id = "i", .type = "x.request", .time = now, .service = "m"}, "[1]", ""},
+	    {{.id = "i", .type = "x.request", .time = now, .service = "m"}, "{\"predictions\":[1]}", "instances"},
+	    {{.id = "i", .type = "x.response", .time = now, .service = "m"}, ok, "predictions"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc = kserve_handle(k, &cases[i].h, cases[i].body, strlen(cases[i].body),
@@ -205,7 +213,7 @@ Test(kserve, malformed_halves_name_their_field, .init = setup, .fini = teardown)
 	}
 	cr_expect_eq(kserve_pending(k), 0, "nothing of a refused half is kept");
 	/* A pair whose features break the event rules is refused whole. */
-	struct kserve_headers h = {"p", "x.request", now, "m", NULL, NULL};
+	struct kserve_headers h = {.id = "p", .type = "x.request", .time = now, .service = "m"};
 	const char *badname = "{\"instances\":[{\"@reserved\":1}]}";
 	cr_assert_eq(kserve_handle(k, &h, badname, strlen(badname), clock_now(), &r), 0);
 	h.type = "x.response";
@@ -218,5 +226,380 @@ Test(kserve, malformed_halves_name_their_field, .init = setup, .fini = teardown)
 	cr_assert_eq(kserve_handle(k, &h, ok, strlen(ok), clock_now(), &r), 0);
 	h.type = "x.response";
 	cr_expect_eq(kserve_handle(k, &h, "{\"predictions\":[1]}", 19, clock_now(), &r), -EAGAIN);
+	kserve_free(k);
+}
+
+/* ---- real servers (issue 15) ------------------------------------------ */
+
+#include <zlib.h>
+
+static const char *T_REQ = "org.kubeflow.serving.inference.request";
+static const char *T_RESP = "org.kubeflow.serving.inference.response";
+
+static int post(struct kserve *k, const struct kserve_headers *h, const char *body,
+                struct kserve_result *r)
+{
+	return kserve_handle(k, h, body, strlen(body), clock_now(), r);
+}
+
+static struct kserve *open_opts(struct kserve_options o)
+{
+	char err[200];
+	if (!o.ttl_s)
+		o.ttl_s = 30;
+	if (!o.max_pending)
+		o.max_pending = 100;
+	if (!o.max_bytes)
+		o.max_bytes = 1 << 20;
+	struct kserve *k = kserve_open(&o, emit, &cap, err, sizeof(err));
+	cr_assert_not_null(k, "%s", err);
+	return k;
+}
+
+Test(kserve, latency_only_when_the_pair_proves_v018, .init = setup, .fini = teardown)
+{
+	struct kserve *k = kserve_new(30, 100, 1 << 20, emit, &cap);
+	struct kserve_result r;
+	/* KServe <= v0.17: ce-time is when a logger worker sent each half; the
+	 * real broker sample is 1.58 ms apart, and it can be negative. */
+	struct kserve_headers q = {.id = "old", .type = T_REQ, .time = "2021-04-10T01:22:16.498917288Z", .service = "sklearn-iris"};
+	struct kserve_headers s = {.id = "old", .type = T_RESP, .time = "2021-04-10T01:22:16.500492939Z", .service = "sklearn-iris"};
+	cr_assert_eq(post(k, &s, "{\"predictions\":[1]}", &r), 0, "%s", r.error);
+	cr_assert_eq(post(k, &q, "{\"instances\":[[6.8,2.8,4.8,1.4]]}", &r), 0, "%s", r.error);
+	cr_expect_eq(r.accepted, 1, "one prediction, counted once");
+	cr_assert_eq(cap.n, 1);
+	cr_expect_not(cap.ev[0].has_latency, "pre-v0.18: latency unknown, not 1.58 ms");
+	cr_expect_eq(stats_get(ST_KSERVE_LATENCY_UNKNOWN), 1);
+	/* v0.18+: both halves carry Ce-Recordedtime; ce-time is arrival and
+	 * completion at the sidecar. */
+	struct kserve_headers q2 = {.id = "new", .type = T_REQ, .time = "2026-03-10T09:46:05.0789529Z", .service = "sklearn-iris",
+	                            .recorded_time = "2026-03-10T09:46:05.079901233Z"};
+	struct kserve_headers s2 = {.id = "new", .type = T_RESP, .time = "2026-03-10T09:46:05.103736102Z", .service = "sklearn-iris",
+	                            .recorded_time = "2026-03-10T09:46:05.104512911Z"};
+	cr_assert_eq(post(k, &q2, "{\"instances\":[[6.8,2.8,4.8,1.4]]}", &r), 0);
+	cr_assert_eq(post(k, &s2, "{\"predictions\":[1]}", &r), 0);
+	cr_assert_eq(cap.n, 2);
+	cr_expect(cap.ev[1].has_latency);
+	cr_expect_float_eq(cap.ev[1].latency_ms, 24.783202, 1e-3);
+	/* Only one half with the header proves nothing. */
+	s2.id = q2.id = "half";
+	s2.recorded_time = NULL;
+	cr_assert_eq(post(k, &q2, "{\"instances\":[[1]]}", &r), 0);
+	cr_assert_eq(post(k, &s2, "{\"predictions\":[1]}", &r), 0);
+	cr_assert_eq(cap.n, 3);
+	cr_expect_not(cap.ev[2].has_latency);
+	kserve_free(k);
+
+	/* kserve_latency = ce_time trusts ce-time; none never does. */
+	k = open_opts((struct kserve_options){.latency = KSERVE_LATENCY_CE_TIME});
+	q.id = s.id = "forced";
+	cr_assert_eq(post(k, &q, "{\"instances\":[[1]]}", &r), 0);
+	cr_assert_eq(post(k, &s, "{\"predictions\":[1]}", &r), 0);
+	cr_assert_eq(cap.n, 4);
+	cr_expect(cap.ev[3].has_latency);
+	cr_expect_float_eq(cap.ev[3].latency_ms, 1.575651, 1e-3);
+	kserve_free(k);
+	k = open_opts((struct kserve_options){.latency = KSERVE_LATENCY_NONE});
+	q2.id = s2.id = "never";
+	s2.recorded_time = q2.recorded_time;
+	cr_assert_eq(post(k, &q2, "{\"instances\":[[1]]}", &r), 0);
+	cr_assert_eq(post(k, &s2, "{\"predictions\":[1]}", &r), 0);
+	cr_assert_eq(cap.n, 5);
+	cr_expect_not(cap.ev[4].has_latency);
+	kserve_free(k);
+}
+
+Test(kserve, orphan_request_is_one_error_event_after_ttl, .init = setup, .fini = teardown)
+{
+	struct kserve *k = kserve_new(1.0, 100, 1 << 20, emit, &cap);
+	struct kserve_result r;
+	struct kserve_headers q = {.id = "fail-1", .type = T_REQ, .time = "2026-03-10T09:46:05Z", .service = "fraud"};
+
+	cr_assert_eq(post(k, &q, "{\"instances\":[{\"amount\":12.5,\"country\":\"FR\"}]}", &r), 0);
+	kserve_expire(k, clock_mono() + 0.2);
+	cr_expect_eq(cap.n, 0, "not before the TTL");
+	kserve_expire(k, clock_mono() + 1.5);
+	cr_assert_eq(cap.n, 1);
+	const struct event *e = &cap.ev[0];
+	cr_expect(e->error);
+	cr_expect_str_eq(e->model, "fraud");
+	cr_expect_str_eq(e->id, "fail-1");
+	cr_expect_eq(e->prediction.kind, VALUE_NONE);
+	cr_expect_not(e->has_latency);
+	cr_expect_float_eq(feat(e, "amount")->num, 12.5, 1e-12, "features sampled like any event");
+	cr_expect_str_eq(feat(e, "country")->str, "FR");
+	cr_expect_float_eq(e->ts, 1773135965, 1e-6, "ts = the request's ce-time");
+	cr_expect_eq(stats_get(ST_KSERVE_ORPHAN_ERRORS), 1);
+	/* A lone response half is only counted. */
+	struct kserve_headers s = {.id = "lone", .type = T_RESP, .time = NULL, .service = "fraud"};
+	cr_assert_eq(post(k, &s, "{\"predictions\":[1]}", &r), 0);
+	kserve_expire(k, clock_mono() + 1.5);
+	cr_expect_eq(cap.n, 1);
+	cr_expect_eq(stats_get(ST_KSERVE_EXPIRED), 2);
+	kserve_free(k);
+}
+
+Test(kserve, single_half_modes, .init = setup, .fini = teardown)
+{
+	struct kserve_result r;
+	struct kserve *k = open_opts((struct kserve_options){.mode = KSERVE_MODE_REQUEST});
+	struct kserve_headers q = {.id = "a", .type = T_REQ, .time = NULL, .service = "m"}, s = {.id = "a", .type = T_RESP, .time = NULL, .service = "m"};
+
+	cr_assert_eq(post(k, &q, "{\"instances\":[[1,2],[3,4]]}", &r), 0);
+	cr_expect_eq(r.accepted, 2, "mode request: each request half is whole");
+	cr_expect_eq(kserve_pending(k), 0);
+	cr_expect_not(cap.ev[0].error);
+	cr_assert_eq(post(k, &s, "{\"predictions\":[1,2]}", &r), 0);
+	cr_expect_eq(r.accepted, 0, "the other kind is ignored");
+	cr_expect_eq(stats_get(ST_KSERVE_SKIPPED), 1);
+	kserve_expire(k, clock_mono() + 100);
+	cr_expect_eq(cap.n, 2, "nothing pends, nothing becomes an error");
+	kserve_free(k);
+	k = open_opts((struct kserve_options){.mode = KSERVE_MODE_RESPONSE});
+	cr_assert_eq(post(k, &s, "{\"predictions\":[\"cat\"]}", &r), 0);
+	cr_expect_eq(r.accepted, 1);
+	cr_assert_eq(cap.n, 3);
+	cr_expect_str_eq(cap.ev[2].prediction.str, "cat");
+	cr_expect_eq(cap.ev[2].n_features, 0);
+	cr_assert_eq(post(k, &q, "{\"instances\":[[1]]}", &r), 0);
+	cr_expect_eq(r.accepted, 0);
+	kserve_free(k);
+}
+
+Test(kserve, transformer_and_predictor_count_once, .init = setup, .fini = teardown)
+{
+	struct kserve_result r;
+	/* Each component's logger sends its own pair under its own UUID. */
+	struct kserve_headers tq = {.id = "t-1", .type = T_REQ, .time = NULL, .service = "img", .component = "transformer"};
+	struct kserve_headers ts = {.id = "t-1", .type = T_RESP, .time = NULL, .service = "img", .component = "transformer"};
+	struct kserve_headers pq = {.id = "p-1", .type = T_REQ, .time = NULL, .service = "img", .component = "predictor"};
+	struct kserve_headers ps = {.id = "p-1", .type = T_RESP, .time = NULL, .service = "img", .component = "predictor"};
+	struct kserve *k = kserve_new(30, 100, 1 << 20, emit, &cap);
+
+	cr_assert_eq(post(k, &tq, "{\"instances\":[{\"url\":\"x.png\"}]}", &r), 0);
+	cr_assert_eq(post(k, &pq, "{\"instances\":[[0.1,0.2]]}", &r), 0);
+	cr_assert_eq(post(k, &ps, "{\"predictions\":[3]}", &r), 0);
+	cr_assert_eq(post(k, &ts, "{\"predictions\":[3]}", &r), 0);
+	cr_expect_eq(cap.n, 1, "one prediction, one event");
+	cr_expect(feat(&cap.ev[0], "x0") != NULL, "the predictor's features");
+	cr_expect_eq(stats_get(ST_KSERVE_OTHER_COMPONENT), 2);
+	kserve_expire(k, clock_mono() + 100);
+	cr_expect_eq(cap.n, 1, "the ignored transformer half is no orphan");
+	kserve_free(k);
+	k = open_opts((struct kserve_options){.component = "transformer"});
+	tq.id = ts.id = "t-2";
+	pq.id = ps.id = "p-2";
+	cr_assert_eq(post(k, &tq, "{\"instances\":[{\"url\":\"x.png\"}]}", &r), 0);
+	cr_assert_eq(post(k, &pq, "{\"instances\":[[0.1,0.2]]}", &r), 0);
+	cr_assert_eq(post(k, &ps, "{\"predictions\":[3]}", &r), 0);
+	cr_assert_eq(post(k, &ts, "{\"predictions\":[3]}", &r), 0);
+	cr_assert_eq(cap.n, 2);
+	cr_expect_str_eq(feat(&cap.ev[1], "url")->str, "x.png");
+	kserve_free(k);
+}
+
+Test(kserve, model_name_by_template, .init = setup, .fini = teardown)
+{
+	struct kserve_result r;
+	char err[200];
+	struct kserve *k = open_opts((struct kserve_options){.model_template = "{namespace}.{isvc}"});
+	struct kserve_headers q = {.id = "a", .type = T_REQ, .time = NULL, .service = "iris", .ns = "team-a"};
+	struct kserve_headers s = {.id = "a", .type = T_RESP, .time = NULL, .service = "iris", .ns = "team-a"};
+
+	cr_assert_eq(post(k, &q, "{\"instances\":[[1]]}", &r), 0);
+	/* The same id in another namespace is another request. */
+	q.ns = s.ns = "team-b";
+	cr_assert_eq(post(k, &q, "{\"instances\":[[2]]}", &r), 0);
+	cr_assert_eq(post(k, &s, "{\"predictions\":[0]}", &r), 0);
+	cr_assert_eq(cap.n, 1);
+	cr_expect_str_eq(cap.ev[0].model, "team-b.iris");
+	cr_expect_float_eq(feat(&cap.ev[0], "x0")->num, 2, 1e-12);
+	q.ns = s.ns = "team-a";
+	cr_assert_eq(post(k, &s, "{\"predictions\":[0]}", &r), 0);
+	cr_assert_eq(cap.n, 2);
+	cr_expect_str_eq(cap.ev[1].model, "team-a.iris");
+	cr_expect_float_eq(feat(&cap.ev[1], "x0")->num, 1, 1e-12);
+	q.ns = NULL;
+	cr_expect_eq(post(k, &q, "{\"instances\":[[1]]}", &r), -1);
+	cr_expect_str_eq(r.field, "ce-namespace");
+	kserve_free(k);
+	/* {model_name} from a v2 response (MLServer: iris-classifier behind the
+	 * ISVC sklearn-irisv2). */
+	k = open_opts((struct kserve_options){.model_template = "{model_name}"});
+	struct kserve_headers q2 = {.id = "v", .type = T_REQ, .time = NULL, .service = "sklearn-irisv2"};
+	struct kserve_headers s2 = {.id = "v", .type = T_RESP, .time = NULL, .service = "sklearn-irisv2"};
+	cr_assert_eq(post(k, &q2, "{\"instances\":[[1]]}", &r), 0);
+	cr_assert_eq(post(k, &s2,
+	                  "{\"model_name\":\"iris-classifier\",\"outputs\":[{\"name\":\"p\","
+	                  "\"shape\":[1],\"datatype\":\"INT64\",\"data\":[1]}]}",
+	                  &r),
+	             0);
+	cr_assert_eq(cap.n, 3);
+	cr_expect_str_eq(cap.ev[2].model, "iris-classifier");
+	kserve_free(k);
+	/* Templates are checked at start. */
+	cr_expect_eq(kserve_template_check("{namespace}/{isvc}", err, sizeof(err)), -1);
+	cr_expect(strstr(err, "'/'") != NULL, "%s", err);
+	cr_expect_eq(kserve_template_check("{isvc", err, sizeof(err)), -1);
+	cr_expect_eq(kserve_template_check("{pod}", err, sizeof(err)), -1);
+	cr_expect_eq(kserve_template_check("fixed", err, sizeof(err)), -1);
+	cr_expect_eq(kserve_template_check("{namespace}_{model_name}", err, sizeof(err)), 0);
+	struct kserve_options bad = {.ttl_s = 1, .model_template = "{ns}"};
+	cr_expect_null(kserve_open(&bad, emit, &cap, err, sizeof(err)));
+	cr_expect(strstr(err, "kserve_model") != NULL, "%s", err);
+}
+
+Test(kserve, repeated_ce_id_never_mixes_two_requests, .init = setup, .fini = teardown)
+{
+	struct kserve *k = kserve_new(1.0, 100, 1 << 20, emit, &cap);
+	struct kserve_result r;
+	struct kserve_headers q = {.id = "client-id", .type = T_REQ, .time = NULL, .service = "m"};
+	struct kserve_headers s = {.id = "client-id", .type = T_RESP, .time = NULL, .service = "m"};
+
+	/* Sequential reuse is fine: each pair closes before the next opens. */
+	cr_assert_eq(post(k, &q, "{\"instances\":[[1]]}", &r), 0);
+	cr_assert_eq(post(k, &s, "{\"predictions\":[10]}", &r), 0);
+	cr_assert_eq(cap.n, 1);
+	cr_expect_float_eq(cap.ev[0].prediction.num, 10, 1e-12);
+	/* Two requests under one id at once: which response is whose? */
+	cr_assert_eq(post(k, &q, "{\"instances\":[[2]]}", &r), 0);
+	cr_assert_eq(post(k, &q, "{\"instances\":[[3]]}", &r), 0);
+	cr_expect_eq(cap.n, 3, "both requests counted, without a prediction");
+	cr_expect_eq(cap.ev[1].prediction.kind, VALUE_NONE);
+	cr_expect_eq(cap.ev[2].prediction.kind, VALUE_NONE);
+	cr_expect_not(cap.ev[1].error);
+	cr_assert_eq(post(k, &s, "{\"predictions\":[20]}", &r), 0);
+	cr_assert_eq(post(k, &s, "{\"predictions\":[30]}", &r), 0);
+	cr_expect_eq(cap.n, 3, "no response is paired with a guess");
+	cr_expect_eq(stats_get(ST_KSERVE_AMBIGUOUS), 4);
+	kserve_expire(k, clock_mono() + 2);
+	cr_expect_eq(cap.n, 3, "the fence is no orphan");
+	cr_expect_eq(stats_get(ST_KSERVE_EXPIRED), 0);
+	cr_expect_eq(kserve_pending(k), 0);
+	kserve_free(k);
+}
+
+static size_t gz(const char *in, size_t n, unsigned char *out, size_t cap_)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap_;
+	cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	size_t len = z.total_out;
+	deflateEnd(&z);
+	return len;
+}
+
+Test(kserve, gzip_bodies_and_zip_bombs, .init = setup, .fini = teardown)
+{
+	struct kserve_options o = {.max_inflated = 64 * 1024};
+	struct kserve *k = open_opts(o);
+	struct kserve_result r;
+	unsigned char buf[70000];
+	const char *body = "{\"instances\":[[6.8,2.8,4.8,1.4]]}";
+	size_t n = gz(body, strlen(body), buf, sizeof(buf));
+	/* No Content-Encoding: the logger forwards the bytes as they came. */
+	struct kserve_headers q = {.id = "g", .type = T_REQ, .time = NULL, .service = "m"};
+	struct kserve_headers s = {.id = "g", .type = T_RESP, .time = NULL, .service = "m", .content_encoding = "gzip"};
+
+	cr_assert_eq(kserve_handle(k, &q, (const char *)buf, n, clock_now(), &r), 0, "%s", r.error);
+	n = gz("{\"predictions\":[1]}", 19, buf, sizeof(buf));
+	cr_assert_eq(kserve_handle(k, &s, (const char *)buf, n, clock_now(), &r), 0, "%s", r.error);
+	cr_assert_eq(cap.n, 1);
+	cr_expect_float_eq(feat(&cap.ev[0], "x3")->num, 1.4, 1e-12);
+	/* 1 MiB of spaces in a few hundred bytes: refused, nothing kept. */
+	char *bomb = malloc(1 << 20);
+	memset(bomb, ' ', 1 << 20);
+	bomb[0] = '{';
+	bomb[(1 << 20) - 1] = '}';
+	n = gz(bomb, 1 << 20, buf, sizeof(buf));
+	cr_expect_lt(n, 4096);
+	q.id = "bomb";
+	cr_expect_eq(kserve_handle(k, &q, (const char *)buf, n, clock_now(), &r), -E2BIG);
+	cr_expect(strstr(r.error, "inflates to more than 65536") != NULL, "%s", r.error);
+	free(bomb);
+	/* Corrupt and truncated gzip name the problem. */
+	n = gz(body, strlen(body), buf, sizeof(buf));
+	cr_expect_eq(kserve_handle(k, &q, (const char *)buf, n - 6, clock_now(), &r), -1);
+	cr_expect_str_eq(r.field, "content-encoding");
+	cr_expect(strstr(r.error, "truncated") != NULL, "%s", r.error);
+	buf[12] ^= 0xff;
+	cr_expect_eq(kserve_handle(k, &q, (const char *)buf, n, clock_now(), &r), -1);
+	cr_expect_str_eq(r.field, "content-encoding");
+	s.content_encoding = "br";
+	cr_expect_eq(post(k, &s, "{\"predictions\":[1]}", &r), -1);
+	cr_expect_str_eq(r.field, "content-encoding");
+	cr_expect_eq(kserve_pending(k), 0);
+	kserve_free(k);
+}
+
+Test(kserve, long_strings_and_empty_bodies, .init = setup, .fini = teardown)
+{
+	struct kserve *k = kserve_new(30, 100, 1 << 20, emit, &cap);
+	struct kserve_result r;
+	struct kserve_headers q = {.id = "img", .type = T_REQ, .time = NULL, .service = "m"}, s = {.id = "img", .type = T_RESP, .time = NULL, .service = "m"};
+	char body[2000];
+	char big[600];
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(body, sizeof(body),
+	         "{\"inputs\":[{\"name\":\"image\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":"
+	         "[\"%s\"]},{\"name\":\"n\",\"shape\":[1],\"datatype\":\"INT32\",\"data\":[7]}]}",
+	         big);
+	cr_assert_eq(post(k, &q, body, &r), 0, "%s", r.error);
+	cr_assert_eq(post(k, &s, "{\"predictions\":[1]}", &r), 0, "%s", r.error);
+	cr_assert_eq(cap.n, 1, "a base64 image does not lose the event");
+	cr_expect_eq(feat(&cap.ev[0], "image")->kind, FEATURE_MISSING);
+	cr_expect_float_eq(feat(&cap.ev[0], "n")->num, 7, 1e-12);
+	cr_expect_eq(stats_get(ST_KSERVE_LONG_STRINGS), 1);
+	/* GET /v2/models/x: empty request body, metadata response. */
+	q.id = s.id = "meta";
+	cr_assert_eq(post(k, &q, "", &r), 0);
+	cr_expect_eq(stats_get(ST_KSERVE_SKIPPED), 1);
+	cr_expect_eq(kserve_pending(k), 0);
+	kserve_free(k);
+}
+
+Test(kserve, seldon_core_1_pairs_by_request_and_model_id, .init = setup, .fini = teardown)
+{
+	struct kserve *k = kserve_new(30, 100, 1 << 20, emit, &cap);
+	struct kserve_result r;
+	/* A new ce-id per half. */
+	struct kserve_headers q = {.id = "uuid-1", .type = "io.seldon.serving.inference.request", .time = NULL, .service = NULL,
+	                           .request_id = "puid-9", .model_id = "classifier"};
+	struct kserve_headers s = {.id = "uuid-2", .type = "io.seldon.serving.inference.response", .time = NULL, .service = NULL,
+	                           .request_id = "puid-9", .model_id = "classifier"};
+	cr_assert_eq(post(k, &q, "{\"data\":{\"names\":[\"a\",\"b\"],\"ndarray\":[[1.0,2.0]]}}", &r),
+	             0, "%s", r.error);
+	cr_assert_eq(post(k, &s,
+	                  "{\"data\":{\"names\":[\"t:0\",\"t:1\"],\"ndarray\":[[0.2,0.8]]},"
+	                  "\"meta\":{}}",
+	                  &r),
+	             0, "%s", r.error);
+	cr_assert_eq(cap.n, 1);
+	cr_expect_str_eq(cap.ev[0].model, "classifier");
+	cr_expect_str_eq(cap.ev[0].id, "puid-9");
+	cr_expect_float_eq(feat(&cap.ev[0], "b")->num, 2, 1e-12);
+	cr_expect_float_eq(cap.ev[0].prediction.num, 1, 1e-12);
+	cr_expect_float_eq(cap.ev[0].score, 0.8, 1e-12);
+	/* tensor form */
+	q.request_id = s.request_id = "puid-10";
+	cr_assert_eq(post(k, &q, "{\"data\":{\"tensor\":{\"shape\":[2,2],\"values\":[1,2,3,4]}}}",
+	                  &r),
+	             0, "%s", r.error);
+	cr_assert_eq(post(k, &s, "{\"data\":{\"ndarray\":[5,6]}}", &r), 0, "%s", r.error);
+	cr_assert_eq(cap.n, 3);
+	cr_expect_float_eq(feat(&cap.ev[2], "x1")->num, 4, 1e-12);
+	cr_expect_float_eq(cap.ev[2].prediction.num, 6, 1e-12);
+	q.request_id = "x";
+	cr_expect_eq(post(k, &q, "{\"meta\":{}}", &r), -1);
+	cr_expect_str_eq(r.field, "data");
+	q.model_id = NULL;
+	cr_expect_eq(post(k, &q, "{\"data\":{\"ndarray\":[1]}}", &r), -1);
+	cr_expect_str_eq(r.field, "ce-modelid");
 	kserve_free(k);
 }

@@ -1,0 +1,704 @@
+/* Every file under tests/data/model-servers/ (copies of the payloads in
+ * the project's shared testdata, with their SOURCES.md) fed to the KServe
+ * input as the server sends it: the table below says what each must give,
+ * events or a precise error. Files of inputs another module owns (OTLP,
+ * LLM bodies) are listed with their owner so that none goes unlisted. */
+#include <cJSON.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "clock.h"
+#include "bentoml.h"
+#include "harness.h"
+#include "ingest_kserve.h"
+#include "stats.h"
+
+#define MAXE 256
+
+static struct {
+	struct event ev[MAXE];
+	char model[MAXE][EVENT_MODEL_MAX + 1];
+	char pred[MAXE][300];
+	char feats[MAXE][2048]; /* "name=value;" ... */
+	size_t n;
+} cap;
+
+static int emit(void *arg, const struct event *ev, size_t n, size_t *sampled)
+{
+	for (size_t i = 0; i < n && cap.n < MAXE; i++, cap.n++) {
+		cap.ev[cap.n] = ev[i];
+		snprintf(cap.model[cap.n], sizeof(cap.model[0]), "%s", ev[i].model);
+		if (ev[i].prediction.kind == VALUE_STRING)
+			snprintf(cap.pred[cap.n], sizeof(cap.pred[0]), "%s", ev[i].prediction.str);
+		else if (ev[i].prediction.kind == VALUE_NUMBER)
+			snprintf(cap.pred[cap.n], sizeof(cap.pred[0]), "%g", ev[i].prediction.num);
+		else
+			snprintf(cap.pred[cap.n], sizeof(cap.pred[0]), "none");
+		size_t o = 0;
+		char *f = cap.feats[cap.n];
+		f[0] = '\0';
+		for (size_t j = 0; j < ev[i].n_features && o < sizeof(cap.feats[0]) - 1; j++) {
+			const struct feature *ft = &ev[i].features[j];
+			int w = ft->kind == FEATURE_NUMERIC
+			            ? snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=%g;", ft->name,
+			                       ft->num)
+			        : ft->kind == FEATURE_CATEGORICAL
+			            ? snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=%s;", ft->name,
+			                       ft->str)
+			            : snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=null;", ft->name);
+			o += (size_t)w;
+		}
+	}
+	*sampled = n;
+	return 0;
+}
+
+static char *slurp(const char *rel, size_t *len)
+{
+	const char *src = getenv("MLWATCH_SRC_DIR");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/tests/data/model-servers/%s", src ? src : ".", rel);
+	FILE *f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)n + 1);
+	cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+	b[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+/* One logged half as the server sends it: header names (lower case) and
+ * values, and the body. */
+struct wire {
+	char *name[32], *value[32];
+	int n;
+	char *body;
+	size_t len;
+};
+
+static const char *hget(const struct wire *w, const char *name)
+{
+	for (int i = 0; i < w->n; i++)
+		if (strcasecmp(w->name[i], name) == 0)
+			return w->value[i];
+	return NULL;
+}
+
+static void hadd(struct wire *w, const char *name, size_t nn, const char *v, size_t vn)
+{
+	cr_assert_lt(w->n, 32);
+	w->name[w->n] = strndup(name, nn);
+	w->value[w->n] = strndup(v, vn);
+	w->n++;
+}
+
+static void wire_free(struct wire *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < w[i].n; j++) {
+			free(w[i].name[j]);
+			free(w[i].value[j]);
+		}
+		free(w[i].body);
+	}
+}
+
+static int send_wire(struct kserve *k, const struct wire *w, struct kserve_result *r)
+{
+	struct kserve_headers h = {
+	    .id = hget(w, "ce-id"),
+	    .type = hget(w, "ce-type"),
+	    .time = hget(w, "ce-time"),
+	    .service = hget(w, "ce-inferenceservicename"),
+	    .source = hget(w, "ce-source"),
+	    .specversion = hget(w, "ce-specversion"),
+	    .recorded_time = hget(w, "ce-recordedtime"),
+	    .ns = hget(w, "ce-namespace"),
+	    .component = hget(w, "ce-component"),
+	    .request_id = hget(w, "ce-requestid"),
+	    .model_id = hget(w, "ce-modelid") ? hget(w, "ce-modelid") : hget(w, "model-id"),
+	    .content_encoding = hget(w, "content-encoding"),
+	    .header_length = hget(w, "inference-header-content-length"),
+	};
+	return kserve_handle(k, &h, w->body, w->len, clock_now(), r);
+}
+
+/* DERIVED_wire_*.json: {"events": [{"headers": {...}, "body": "..."}]}. */
+static int parse_derived(const char *text, struct wire *w, int max)
+{
+	cJSON *root = cJSON_Parse(text);
+	cr_assert_not_null(root);
+	int n = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "events"))
+	{
+		cr_assert_lt(n, max);
+		memset(&w[n], 0, sizeof(w[n]));
+		const cJSON *hv;
+		cJSON_ArrayForEach(hv, cJSON_GetObjectItem(e, "headers"))
+		{
+			hadd(&w[n], hv->string, strlen(hv->string), hv->valuestring,
+			     strlen(hv->valuestring));
+		}
+		const char *b = cJSON_GetObjectItem(e, "body")->valuestring;
+		w[n].body = strdup(b);
+		w[n].len = strlen(b);
+		n++;
+	}
+	cJSON_Delete(root);
+	return n;
+}
+
+/* Knative event_display output: "Context Attributes," and "Extensions,"
+ * give "  name: value" lines (header ce-name), "Data," the body. */
+static int parse_event_display(const char *text, struct wire *w, int max)
+{
+	int n = -1;
+	const char *p = text;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+		if (strstr(p, "cloudevents.Event") && strstr(p, "cloudevents.Event") < p + ll) {
+			cr_assert_lt(n + 1, max);
+			memset(&w[++n], 0, sizeof(w[0]));
+		} else if (n >= 0 && strncmp(p, "Data,", 5) == 0) {
+			/* The body runs to the next event. */
+			const char *b = eol ? eol + 1 : p + ll;
+			const char *next = strstr(b, "\xe2\x98\x81");
+			size_t bl = next ? (size_t)(next - b) : strlen(b);
+			w[n].body = strndup(b, bl);
+			w[n].len = bl;
+			p = b + bl;
+			continue;
+		} else if (n >= 0 && ll > 2 && p[0] == ' ' && p[1] == ' ' && p[2] != ' ' &&
+		           !w[n].body) {
+			const char *c = memchr(p, ':', ll);
+			if (c) {
+				char name[64];
+				snprintf(name, sizeof(name), "ce-%.*s", (int)(c - p - 2), p + 2);
+				const char *v = c + 1;
+				while (*v == ' ' && v < p + ll)
+					v++;
+				hadd(&w[n], name, strlen(name), v, (size_t)(p + ll - v));
+			}
+		}
+		p = eol ? eol + 1 : p + ll;
+	}
+	return n + 1;
+}
+
+/* A Node.js echo server's dump: "{ path: ..., headers: { 'name': 'value',
+ * ... }, ..., body: '...' ...}" per request. */
+static int parse_node_echo(const char *text, struct wire *w, int max)
+{
+	int n = 0;
+	const char *p = text;
+	while ((p = strstr(p, "{ path:")) != NULL) {
+		cr_assert_lt(n, max);
+		memset(&w[n], 0, sizeof(w[n]));
+		const char *end = strstr(p, "body: '");
+		cr_assert_not_null(end);
+		for (const char *q = p; q < end;) {
+			const char *s1 = strchr(q, '\'');
+			if (!s1 || s1 >= end)
+				break;
+			const char *s2 = strchr(s1 + 1, '\'');
+			const char *colon = s2 ? strstr(s2, ": '") : NULL;
+			if (!s2 || !colon || colon != s2 + 1) {
+				q = s2 ? s2 + 1 : end;
+				continue;
+			}
+			const char *v1 = colon + 3, *v2 = strchr(v1, '\'');
+			hadd(&w[n], s1 + 1, (size_t)(s2 - s1 - 1), v1, (size_t)(v2 - v1));
+			q = v2 + 1;
+		}
+		const char *b = end + 7, *be = strstr(b, "',\n");
+		cr_assert_not_null(be);
+		/* Node prints bytes below 0x20 as \u00XX: the body had the bytes. */
+		w[n].body = malloc((size_t)(be - b) + 1);
+		size_t o = 0;
+		for (const char *c = b; c < be; c++) {
+			unsigned x;
+			if (c + 6 <= be && c[0] == '\\' && c[1] == 'u' && sscanf(c + 2, "%4x", &x) == 1 &&
+			    x < 0x100) {
+				w[n].body[o++] = (char)x;
+				c += 5;
+			} else {
+				w[n].body[o++] = *c;
+			}
+		}
+		w[n].len = o;
+		n++;
+		p = be;
+	}
+	return n;
+}
+
+/* The n-th top-level {...} block of a text (docs with JSON inside). */
+static char *nth_block(const char *text, int nth)
+{
+	const char *p = text;
+	for (int i = 0;; i++) {
+		const char *s = strchr(p, '{');
+		cr_assert_not_null(s);
+		int depth = 0;
+		const char *e = s;
+		for (; *e; e++) {
+			if (*e == '{')
+				depth++;
+			else if (*e == '}' && --depth == 0)
+				break;
+		}
+		if (i == nth)
+			return strndup(s, (size_t)(e - s + 1));
+		p = e + 1;
+	}
+}
+
+enum how {
+	REQ,        /* the file is a request body; pair is the response */
+	RESP,       /* the file is a response body; pair is the request */
+	WIRE,       /* DERIVED_wire: headers and bodies as sent */
+	DISPLAY,    /* event_display output of a pair */
+	ECHO,       /* echo-server dump of halves; unpaired ones expire */
+	ELEMENTS,   /* a JSON array of request bodies, each sent alone (batcher) */
+	BLOCKS,     /* JSON blocks in a text: block 0 request, block 1 response */
+	CURL,       /* a curl -d '...' request body */
+	DATATYPES,  /* the OIP datatype table: one tensor of each type */
+	BENTO,      /* BentoML data lines, schema in pair, in BentoML's layout */
+	NOT_INPUT,  /* documentation, or a transport mlwatch does not take */
+	OTHER_OWNER /* another input's file (its own tests) */
+};
+
+struct row {
+	const char *file;
+	enum how how;
+	const char *pair;  /* the other half: "@file" or a literal body */
+	const char *hlen;  /* Inference-Header-Content-Length of the file's half */
+	const char *phlen; /* same for the pair */
+	long events;       /* events it must give; -1: refused (see expect) */
+	const char *expect; /* ';'-separated: "[i:]name=value" feature, "[i:]p=..."
+	                     * prediction, "m=..." model, "lat=none|ms", "err" error,
+	                     * or for a refusal "field|substring of the reason" */
+};
+
+#define IRIS_REQ  "@kserve/v2_iris_nested_data_shape_2x4_request.json"
+#define BERT_REQ  "@kserve/v2_torchserve_bert_shape_minus1_string_data_request.json"
+#define PROBS3    "{\"predictions\":[[0.9,0.05,0.05]]}"
+#define LLM       "i15-llm (OpenAI bodies / OTLP)"
+
+static const struct row rows[] = {
+    /* kserve/ */
+    {"kserve/v1_iris_request.json", REQ, "@kserve/v1_iris_response.json", 0, 0, 2,
+     "x0=6.8;x3=1.4;1:x1=3.4;p=1;1:p=1;m=iris;lat=none"},
+    {"kserve/v1_iris_response.json", RESP, "@kserve/v1_iris_request.json", 0, 0, 2, "p=1"},
+    {"kserve/v1_inputs_dict_of_lists_request.json", REQ, PROBS3, 0, 0, 1,
+     "sepal_length_(cm)=5.1;petal_width_(cm)=0.2;p=0"},
+    {"kserve/v1_inputs_list_of_single_key_dicts_request.json", REQ, PROBS3, 0, 0, 1,
+     "sepal_length_(cm)=5.1;petal_width_(cm)=0.2;p=0"},
+    {"kserve/v1_mixedtype_object_instance_request.json", REQ, "{\"predictions\":[208500]}", 0,
+     0, 1, "MSZoning=RL;LotArea=8450;GarageArea=548;p=208500"},
+    {"kserve/v1_income_request.json", REQ, "{\"predictions\":[0]}", 0, 0, 1, "x0=39;x8=2174"},
+    {"kserve/v1_batch_of_requests_array.json", REQ, "{\"predictions\":[1,1]}", 0, 0, -1,
+     "|body is not a JSON object"},
+    {"kserve/v1_batch_of_requests_array.json", ELEMENTS, "{\"predictions\":[1,1]}", 0, 0, 8,
+     "x1=2.8;1:x1=1"},
+    {"kserve/v2_iris_nested_data_shape_2x4_request.json", REQ,
+     "@kserve/v2_response_mlserver_sklearn_iris.json", 0, 0, 2,
+     "input-0[0]=6.8;1:input-0[3]=1.6;p=1;1:p=2;m=iris-classifier"},
+    {"kserve/v2_mixed_bytes_int32_pd_request.json", REQ, "{\"predictions\":[208500]}", 0, 0, 1,
+     "MSZoning=RL;LotArea=8450;OverallQual=7"},
+    {"kserve/v2_columnar_multirow_bytes_int64_fp64_request.json", REQ,
+     "{\"predictions\":[0,1]}", 0, 0, 2,
+     "PassengerId=1;Sex=male;Age=22;1:Sex=female;1:Name=Cumings, Mrs. John Bradley (Florence "
+     "Briggs Thayer);1:p=1"},
+    {"kserve/v2_mlflow_pd_fp32_request.json", REQ, "{\"predictions\":[5]}", 0, 0, 1,
+     "fixed acidity=7.4;volatile acidity=0.7;p=5"},
+    {"kserve/v2_request_outputs_binary_data_request.json", REQ,
+     "@kserve/v2_binary_ext_response_fp16_fp32_raw.bin", 0, "253", 2,
+     "input-0[0]=6.8;p=none;m=test_model"},
+    {"kserve/v2_binary_data_output_param_request.json", REQ,
+     "@kserve/v2_binary_ext_response_mixed.bin", 0, 0, 2, "input-0[1]=2.8;p=test;1:p=none"},
+    {"kserve/v2_bytes_shape_empty_request.json", REQ, "{\"predictions\":[[0.5]]}", 0, 0, 1,
+     "input-0=This is an example sentence.;p=0.5"},
+    {"kserve/v2_torchserve_bert_shape_minus1_string_data_request.json", REQ,
+     "@kserve/v2_response_torchserve_bert_bytes.json", 0, 0, 1,
+     "p=Not Accepted;m=BERTSeqClassification"},
+    {"kserve/v2_response_mlserver_sklearn_iris.json", RESP, IRIS_REQ, 0, 0, 2,
+     "p=1;1:p=2;m=iris-classifier"},
+    {"kserve/v2_response_mlserver_xgboost_iris.json", RESP, IRIS_REQ, 0, 0, 2, "p=1;1:p=1"},
+    {"kserve/v2_response_torchserve_mnist.json", RESP,
+     "{\"inputs\":[{\"name\":\"img\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"a\"]}]}",
+     0, 0, 1, "p=1;m=mnist"},
+    {"kserve/v2_response_torchserve_bert_bytes.json", RESP, BERT_REQ, 0, 0, 1,
+     "p=Not Accepted"},
+    {"kserve/v2_binary_ext_request_mixed_json_plus_raw.bin", REQ, "{\"predictions\":[1,2,3]}",
+     "546", 0, 3, "input1=1;1:input1=2;p=1;2:p=3"},
+    /* The logger does not forward Inference-Header-Content-Length. */
+    {"kserve/v2_binary_ext_request_mixed_json_plus_raw.bin", REQ, "{\"predictions\":[1,2,3]}", 0,
+     0, 3, "input1=1;2:input1=3"},
+    {"kserve/v2_binary_ext_response_fp16_fp32_raw.bin", RESP, IRIS_REQ, "253", 0, 2,
+     "p=none;input-0[0]=6.8"},
+    {"kserve/v2_binary_ext_response_mixed.bin", RESP, "{\"instances\":[[1]]}", 0, 0, 1, "p=test"},
+    {"kserve/oip_spec_rest_example_request_response.txt", BLOCKS, 0, 0, 0, -1,
+     "|body is not a JSON object (error at byte"},
+    {"kserve/oip_tensor_datatypes.tsv", DATATYPES, 0, 0, 0, 14, ""},
+    {"kserve/openai_chat_completions_request.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"kserve/openai_completions_request.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"kserve/event_display_basic_logger_v1_pair.txt", DISPLAY, 0, 0, 0, 2,
+     "x0=6.8;p=1;1:p=1;m=sklearn-iris;lat=none"},
+    {"kserve/event_display_knative_broker_v1_pair.txt", DISPLAY, 0, 0, 0, 2,
+     "x0=6.8;p=1;m=sklearn-iris;lat=none"},
+    /* Feb 2020 pre-merge capture: ce-inferenceservice, JSON-quoted values. */
+    {"kserve/legacy_kfserving_ce0.2_http_echo.txt", ECHO, 0, 0, 0, -1,
+     "ce-inferenceservicename|header required"},
+    {"kserve/DERIVED_wire_binary_ce_v0.18plus_pair.json", WIRE, 0, 0, 0, 2,
+     "x0=6.8;p=1;lat=24.783202"},
+    {"kserve/DERIVED_wire_binary_ce_v0.14_to_v0.17_pair.json", WIRE, 0, 0, 0, 2,
+     "x0=6.8;p=1;lat=none"},
+    {"kserve/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    /* seldon/ */
+    {"seldon/v1_executor_logger_rest_http_echo.txt", ECHO, 0, 0, 0, 1,
+     "x0=1;x1=2;m=classifier;err"},
+    {"seldon/v1_executor_logger_grpc_http_echo.txt", ECHO, 0, 0, 0, -1,
+     "|body is not a JSON object"},
+    {"seldon/v2_rest_request_curl_iris.txt", CURL,
+     "@seldon/v2_rest_response_mlserver_iris_model_name_suffixed.json", 0, 0, 1,
+     "predict[0]=1;predict[3]=4;p=2;m=iris_1"},
+    {"seldon/v2_rest_response_mlserver_iris_model_name_suffixed.json", RESP,
+     "{\"instances\":[[1,2,3,4]]}", 0, 0, 1, "p=2;m=iris_1"},
+    /* Seldon Core 2 speaks protobuf over Kafka; proto-JSON renderings of it
+     * have no "data": refused with the tensor named. */
+    {"seldon/v2_grpc_response_protojson_iris.json", RESP, "{\"instances\":[[1]]}", 0, 0, -1,
+     "outputs|neither \"data\""},
+    {"seldon/v2_kafka_value_model_input_protojson_pretty.json", REQ, "{\"predictions\":[1]}", 0,
+     0, -1, "inputs|neither \"data\""},
+    {"seldon/v2_kafka_inspect_income_drift_output_int64contents.tsv", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"seldon/v2_kafka_inspect_tfsimple_extended_verbose_with_headers.tsv", NOT_INPUT, 0, 0, 0, 0,
+     ""},
+    {"seldon/v2_kafka_inspect_tfsimple_verbose_with_headers.tsv", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"seldon/v2_kafka_inspect_tfsimples_chain.tsv", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"seldon/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    /* bentoml/: the tail input (--format bentoml); texts over 256 bytes are missing values,
+     * the role original_text (BentoML only warns about it) a feature. */
+    {"bentoml/data.0.log.docs_example.jsonl", BENTO, "bentoml/schema.0.log.docs_example.jsonl",
+     0, 0, 2, "input_text=null;p=none;m=text_summarization;lat=none;1:input_text=null"},
+    {"bentoml/schema.0.log.docs_example.jsonl", NOT_INPUT, "read with the data file above", 0, 0,
+     0, ""},
+    {"bentoml/default_monitor_logging_config.yaml", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"bentoml/otlp_monitor_record_docstring_example.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"bentoml/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    /* otel/, vllm/, triton/: the OTLP receiver's (i15-llm) */
+    {"otel/genai_server_metric_names.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"otel/genai_span_attribute_names.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"otel/otlp_http_json_logs_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"otel/otlp_http_json_trace_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"otel/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"vllm/openai_chat_completion_response_kserve_docs.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"vllm/span_attribute_names.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"vllm/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"triton/trace_file_schema.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"triton/trace_tensors_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"triton/trace_timestamps_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"triton/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+};
+
+static char *body_of(const char *spec, size_t *len)
+{
+	if (spec[0] == '@')
+		return slurp(spec + 1, len);
+	*len = strlen(spec);
+	return strdup(spec);
+}
+
+static int send_half(struct kserve *k, const char *type, const char *id, const char *body,
+                     size_t len, const char *hlen, struct kserve_result *r)
+{
+	char full[80];
+	snprintf(full, sizeof(full), "org.kubeflow.serving.inference.%s", type);
+	struct kserve_headers h = {.id = id,
+	                           .type = full,
+	                           .time = "2026-03-10T09:46:05.0789529Z",
+	                           .service = "iris",
+	                           .ns = "default",
+	                           .component = "predictor",
+	                           .header_length = hlen};
+	return kserve_handle(k, &h, body, len, clock_now(), r);
+}
+
+/* Checks "[i:]key=value" items against the captured events from base. */
+static void check(const struct row *w, size_t base)
+{
+	char spec[600];
+	snprintf(spec, sizeof(spec), "%s", w->expect);
+	for (char *save = NULL, *it = strtok_r(spec, ";", &save); it;
+	     it = strtok_r(NULL, ";", &save)) {
+		size_t i = base;
+		char *colon = strchr(it, ':'), *eq = strchr(it, '=');
+		if (colon && (!eq || colon < eq) && colon[1] != ' ') {
+			i += strtoul(it, NULL, 10);
+			it = colon + 1;
+			eq = strchr(it, '=');
+		}
+		cr_assert_lt(i, cap.n, "%s: no event %zu", w->file, i - base);
+		if (strcmp(it, "err") == 0) {
+			cr_expect(cap.ev[i].error, "%s: event %zu is no error", w->file, i - base);
+			continue;
+		}
+		cr_assert_not_null(eq, "bad table item %s", it);
+		*eq = '\0';
+		const char *v = eq + 1;
+		if (strcmp(it, "p") == 0) {
+			cr_expect_str_eq(cap.pred[i], v, "%s: prediction", w->file);
+		} else if (strcmp(it, "m") == 0) {
+			cr_expect_str_eq(cap.model[i], v, "%s: model", w->file);
+		} else if (strcmp(it, "lat") == 0) {
+			if (strcmp(v, "none") == 0)
+				cr_expect_not(cap.ev[i].has_latency, "%s: latency %g", w->file,
+				              cap.ev[i].latency_ms);
+			else
+				cr_expect(cap.ev[i].has_latency &&
+				              fabs(cap.ev[i].latency_ms - strtod(v, NULL)) < 1e-3,
+				          "%s: latency %g", w->file, cap.ev[i].latency_ms);
+		} else {
+			char want[400];
+			snprintf(want, sizeof(want), "%s=%s;", it, v);
+			char all[2100];
+			snprintf(all, sizeof(all), ";%s", cap.feats[i]);
+			char want2[410];
+			snprintf(want2, sizeof(want2), ";%s", want);
+			cr_expect(strstr(all, want2) != NULL, "%s: event %zu lacks %s in %s", w->file,
+			          i - base, want, cap.feats[i]);
+		}
+	}
+}
+
+static void expect_refusal(const struct row *w, int rc, const struct kserve_result *r)
+{
+	char spec[200];
+	snprintf(spec, sizeof(spec), "%s", w->expect);
+	char *bar = strchr(spec, '|');
+	*bar = '\0';
+	cr_expect_eq(rc, -1, "%s: must be refused (rc %d)", w->file, rc);
+	if (spec[0])
+		cr_expect_str_eq(r->field, spec, "%s: field (%s)", w->file, r->error);
+	cr_expect(strstr(r->error, bar + 1) != NULL, "%s: reason \"%s\"", w->file, r->error);
+}
+
+static void run_row(const struct row *w)
+{
+	char err[200];
+	struct kserve_options o = {.ttl_s = 1,
+	                           .max_pending = 100,
+	                           .max_bytes = 1 << 24,
+	                           .model_template = "{model_name}"};
+	struct kserve *k = kserve_open(&o, emit, NULL, err, sizeof(err));
+	struct kserve_result r;
+	size_t base = cap.n, len, plen;
+	int rc = 0;
+	char *body = NULL, *pair = NULL;
+	struct wire wires[8];
+	int nw = 0;
+
+	cr_assert_not_null(k, "%s", err);
+	switch (w->how) {
+	case REQ:
+	case RESP:
+		body = slurp(w->file, &len);
+		pair = body_of(w->pair, &plen);
+		if (w->how == REQ) {
+			rc = send_half(k, "request", w->file, body, len, w->hlen, &r);
+			if (rc == 0)
+				rc = send_half(k, "response", w->file, pair, plen, w->phlen, &r);
+		} else {
+			rc = send_half(k, "response", w->file, body, len, w->hlen, &r);
+			if (rc == 0)
+				rc = send_half(k, "request", w->file, pair, plen, w->phlen, &r);
+		}
+		break;
+	case ELEMENTS: {
+		body = slurp(w->file, &len);
+		cJSON *arr = cJSON_Parse(body);
+		const cJSON *el;
+		int i = 0;
+		cr_assert(cJSON_IsArray(arr));
+		cJSON_ArrayForEach(el, arr)
+		{
+			char *one = cJSON_PrintUnformatted(el), id[32];
+			snprintf(id, sizeof(id), "batch-%d", i++);
+			rc = send_half(k, "request", id, one, strlen(one), NULL, &r);
+			if (rc == 0)
+				rc = send_half(k, "response", id, w->pair, strlen(w->pair), NULL, &r);
+			free(one);
+			if (rc)
+				break;
+		}
+		cJSON_Delete(arr);
+		break;
+	}
+	case BLOCKS: {
+		body = slurp(w->file, &len);
+		char *req = nth_block(body, 0), *resp = nth_block(body, 1);
+		rc = send_half(k, "request", "oip", req, strlen(req), NULL, &r);
+		cr_expect_eq(rc, 0, "%s: the spec's request is valid: %s", w->file, r.error);
+		cr_expect_eq(kserve_pending(k), 1);
+		/* As printed, the response lacks a comma after "id" : "42". */
+		rc = send_half(k, "response", "oip", resp, strlen(resp), NULL, &r);
+		free(req);
+		free(resp);
+		break;
+	}
+	case CURL: {
+		body = slurp(w->file, &len);
+		char *s = strstr(body, "-d '"), *e = s ? strchr(s + 4, '\'') : NULL;
+		cr_assert(s && e);
+		pair = body_of(w->pair, &plen);
+		rc = send_half(k, "request", "curl", s + 4, (size_t)(e - s - 4), NULL, &r);
+		if (rc == 0)
+			rc = send_half(k, "response", "curl", pair, plen, NULL, &r);
+		break;
+	}
+	case DATATYPES: {
+		body = slurp(w->file, &len);
+		size_t n = 0;
+		const char *bytes = "{\"inputs\":[{\"name\":\"t\",\"shape\":[1],\"datatype\":"
+		                    "\"BYTES\",\"data\":[\"abc\"]}]}";
+		rc = send_half(k, "request", "dt-BYTES", bytes, strlen(bytes), NULL, &r);
+		if (rc == 0)
+			rc = send_half(k, "response", "dt-BYTES", "{\"predictions\":[1]}", 19, NULL,
+			               &r);
+		cr_expect_eq(rc, 0, "BYTES: %s", r.error);
+		for (char *save = NULL, *ln = strtok_r(body, "\n", &save); ln;
+		     ln = strtok_r(NULL, "\n", &save)) {
+			char dt[16], b[256], id[32];
+			if (sscanf(ln, "%15[A-Z0-9]\t", dt) != 1 || ln[strlen(dt)] != '\t')
+				continue;
+			const char *v = strcmp(dt, "BOOL") == 0    ? "true"
+			                : strcmp(dt, "BYTES") == 0 ? "\"abc\""
+			                                           : "7";
+			snprintf(b, sizeof(b),
+			         "{\"inputs\":[{\"name\":\"t\",\"shape\":[1],\"datatype\":\"%s\","
+			         "\"data\":[%s]}]}",
+			         dt, v);
+			snprintf(id, sizeof(id), "dt-%s", dt);
+			rc = send_half(k, "request", id, b, strlen(b), NULL, &r);
+			if (rc == 0)
+				rc = send_half(k, "response", id, "{\"predictions\":[1]}", 19, NULL,
+				               &r);
+			cr_expect_eq(rc, 0, "%s: %s", dt, r.error);
+			cr_expect_eq(r.accepted, 1, "%s", dt);
+			n++;
+		}
+		/* BOOL, UINT8-64, INT8-64, FP16/32/64, BF16; BYTES (described in the
+		 * text, not the table) was sent above. */
+		cr_expect_eq(n, 13, "datatypes in the table");
+		break;
+	}
+	case WIRE:
+	case DISPLAY:
+	case ECHO:
+		body = slurp(w->file, &len);
+		nw = w->how == WIRE      ? parse_derived(body, wires, 8)
+		     : w->how == DISPLAY ? parse_event_display(body, wires, 8)
+		                         : parse_node_echo(body, wires, 8);
+		cr_assert_gt(nw, 0, "%s: no half found", w->file);
+		for (int i = 0; i < nw && rc == 0; i++)
+			rc = send_wire(k, &wires[i], &r);
+		/* Unpaired halves (request-only loggers) after the TTL. */
+		if (rc == 0)
+			kserve_expire(k, clock_mono() + 2);
+		break;
+	case BENTO: {
+		char *tmp = h_tmpdir("bento-files"), p[1024];
+		size_t sl;
+		char *schema = slurp(w->pair, &sl);
+		snprintf(p, sizeof(p), "%s/text_summarization", tmp);
+		mkdir(p, 0700);
+		snprintf(p, sizeof(p), "%s/text_summarization/schema", tmp);
+		mkdir(p, 0700);
+		snprintf(p, sizeof(p), "%s/text_summarization/schema/schema.0.log", tmp);
+		cr_assert_eq(h_write_file(p, schema, sl), 0);
+		free(schema);
+		snprintf(p, sizeof(p), "%s/text_summarization/data/data.0.log", tmp);
+		struct bentoml *bm = bentoml_new(p, err, sizeof(err));
+		cr_assert_not_null(bm, "%s", err);
+		body = slurp(w->file, &len);
+		struct event_batch eb;
+		struct event_error ee;
+		event_batch_init(&eb);
+		for (char *save = NULL, *ln = strtok_r(body, "\n", &save); ln;
+		     ln = strtok_r(NULL, "\n", &save)) {
+			rc = bentoml_line(bm, ln, strlen(ln), clock_now(), &eb, &ee);
+			cr_expect_eq(rc, 0, "%s: %s", w->file, ee.reason);
+		}
+		size_t sampled;
+		emit(NULL, eb.events, eb.n_events, &sampled);
+		event_batch_reset(&eb);
+		bentoml_free(bm);
+		h_rmtree(tmp);
+		free(tmp);
+		break;
+	}
+	case NOT_INPUT:
+	case OTHER_OWNER:
+		break;
+	}
+	if (w->events < 0) {
+		expect_refusal(w, rc, &r);
+	} else {
+		cr_expect_eq(rc, 0, "%s: %s (field %s)", w->file, r.error, r.field);
+		cr_expect_eq(cap.n - base, (size_t)w->events, "%s: %zu events", w->file,
+		             cap.n - base);
+		if (rc == 0 && cap.n - base == (size_t)w->events && w->expect[0])
+			check(w, base);
+	}
+	wire_free(wires, nw);
+	free(body);
+	free(pair);
+	kserve_free(k);
+}
+
+Test(kserve_files, every_file_gives_what_the_table_says)
+{
+	stats_reset();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		run_row(&rows[i]);
+	cr_expect_gt(stats_get(ST_KSERVE_BINARY_SKIPPED), 0);
+}
+
+/* A file added to the fixtures must be added to the table. */
+Test(kserve_files, every_file_is_in_the_table)
+{
+	const char *dirs[] = {"kserve", "seldon", "bentoml", "otel", "vllm", "triton"};
+	const char *src = getenv("MLWATCH_SRC_DIR");
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/tests/data/model-servers/%s", src ? src : ".",
+		         dirs[d]);
+		DIR *dh = opendir(path);
+		cr_assert_not_null(dh, "%s", path);
+		struct dirent *de;
+		while ((de = readdir(dh)) != NULL) {
+			char rel[300];
+			bool found = false;
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(rel, sizeof(rel), "%s/%s", dirs[d], de->d_name);
+			for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && !found; i++)
+				found = strcmp(rows[i].file, rel) == 0;
+			cr_expect(found, "%s is not in the table", rel);
+		}
+		closedir(dh);
+	}
+}
