@@ -148,10 +148,12 @@ Test(tui_dash, overview_shows_what_status_json_prints)
 
 	start(120, 40, NULL);
 	s = tt_tmux_capture(&tm);
+	int rows = 0;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "models"))
 	{
 		const char *name = cJSON_GetObjectItem(m, "model")->valuestring;
 		const char *line = line_with(s, name);
+		rows++;
 		cr_expect(line[0], "no row for %s:\n%s", name, s);
 		EXPECT_WORD(line, lay_fmt_num(b, sizeof(b), num(m, "rps")));
 		EXPECT_WORD(line, lay_fmt_pct(b, sizeof(b), num(m, "error_rate")));
@@ -162,6 +164,8 @@ Test(tui_dash, overview_shows_what_status_json_prints)
 		EXPECT_WORD(line, cJSON_GetObjectItem(m, "worst_feature")->valuestring);
 		EXPECT_WORD(line, lay_fmt_num(b, sizeof(b), num(m, "worst_severity")));
 	}
+	/* the fixture database holds opts.models models: a row checked for each */
+	cr_expect_eq(rows, (int)opts.models, "mlwatch status --json listed %d models", rows);
 	/* the firing model first, named as such */
 	EXPECT_ON(line_with(s, "fraud"), "FIRING");
 	cr_expect_lt(strstr(s, "fraud"), strstr(s, "churn"));
