@@ -341,6 +341,29 @@ Test(tui_dash, q_exits_zero_and_restores_the_terminal)
 	free(s);
 }
 
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* True when the last non-empty line of screen contains needle. */
+static bool last_line_has(const char *screen, const char *needle)
+{
+	const char *end = screen + strlen(screen), *start;
+	while (end > screen && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	for (start = end; start > screen && start[-1] != '\n'; start--)
+		;
+	char line[1024];
+	size_t n = (size_t)(end - start) < sizeof(line) - 1 ? (size_t)(end - start) : sizeof(line) - 1;
+	memcpy(line, start, n);
+	line[n] = '\0';
+	return strstr(line, needle) != NULL;
+}
+
 Test(tui_dash, resize_to_80x24_and_back)
 {
 	char *before, *small, *after;
@@ -349,8 +372,15 @@ Test(tui_dash, resize_to_80x24_and_back)
 	start(120, 40, NULL);
 	before = tt_tmux_capture(&tm);
 	cr_assert_eq(tt_tmux_resize(&tm, 80, 24), 0);
-	h_sleep(0.5);
-	small = tt_tmux_capture(&tm);
+	/* Wait for the redraw (the status line on the last of 24 rows) rather
+	 * than a fixed time. */
+	small = NULL;
+	for (double end = h_now() + 5 * h_slow(); !small || h_now() < end; h_sleep(0.05)) {
+		free(small);
+		small = tt_tmux_capture(&tm);
+		if (count_lines(small) == 24 && last_line_has(small, "range 1h"))
+			break;
+	}
 	for (const char *p = small; *p; p++) {
 		if (*p == '\n') {
 			lines++;
@@ -367,8 +397,13 @@ Test(tui_dash, resize_to_80x24_and_back)
 	EXPECT_ON(line_with(small, "range"), "range 1h"); /* the status line, last row */
 	cr_expect(strstr(small, "range 1h") > strstr(small, "churn"));
 	cr_assert_eq(tt_tmux_resize(&tm, 120, 40), 0);
-	h_sleep(0.5);
-	after = tt_tmux_capture(&tm);
+	after = NULL;
+	for (double end = h_now() + 5 * h_slow(); !after || h_now() < end; h_sleep(0.05)) {
+		free(after);
+		after = tt_tmux_capture(&tm);
+		if (strcmp(after, before) == 0)
+			break;
+	}
 	cr_expect_str_eq(after, before);
 	free(before);
 	free(small);
