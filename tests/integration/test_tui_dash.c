@@ -581,3 +581,33 @@ Test(tui_dash, control_characters_from_the_database_are_not_written_raw)
 		free(out);
 	}
 }
+
+/* The overview against numbers worked out by hand from dbgen's formulas,
+ * not from mlwatch's own output: each model's newest complete window is
+ * w = 119 (opts.windows 120; 119 % 7 = 0, 119 % 5 = 4, 119 % 10 = 9), of
+ * 60 s, with count = 600 + 60 m, errors = 4 + m, p50 = 10 + m + 4.5 ms,
+ * p99 = 3 p50 except model 0 whose last 3 windows have the 400 ms spike. */
+Test(tui_dash, overview_shows_hand_worked_numbers)
+{
+	static const struct {
+		const char *model, *rps, *err, *p50, *p99;
+	} want[] = {
+	    {"fraud", "10", "0.667%", "14.5", "400"},  /* 600/60, 4/600, m=0 */
+	    {"churn", "11", "0.758%", "15.5", "46.5"}, /* 660/60, 5/660, m=1 */
+	    {"eta", "12", "0.833%", "16.5", "49.5"},   /* 720/60, 6/720, m=2 */
+	};
+	char *s;
+
+	start(120, 40, NULL);
+	s = tt_tmux_capture(&tm);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *line = line_with(s, want[i].model);
+		cr_expect(line[0], "no row for %s:\n%s", want[i].model, s);
+		EXPECT_WORD(line, want[i].rps);
+		EXPECT_WORD(line, want[i].err);
+		EXPECT_WORD(line, want[i].p50);
+		EXPECT_WORD(line, want[i].p99);
+	}
+	EXPECT_ON(s, "3 models, 1 firing");
+	free(s);
+}
