@@ -45,8 +45,12 @@ for t in tests/fuzz/fuzz_*.c; do
 	grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$out/$name.log" | sed "s/^/  $name /"
 	# FUZZ_MERGE=1: the committed corpus becomes the minimal set (-merge=1)
 	# covering it and what this run found; commit tests/fuzz/corpus after.
+	# The named seeds (real inputs; libFuzzer names its finds by SHA-1) are
+	# kept as they are: -merge=1 keeps what is in its first directory.
 	if [ "${FUZZ_MERGE:-0}" = 1 ]; then
 		rm -rf "$out/merged/$short" && mkdir -p "$out/merged/$short"
+		find "tests/fuzz/corpus/$short" -type f ! -regex '.*/[0-9a-f]\{40\}' \
+			-exec cp {} "$out/merged/$short/" \;
 		"$out/$name" -merge=1 "$out/merged/$short" "tests/fuzz/corpus/$short" \
 			"$out/work/$short" 2>>"$out/$name.log"
 		rm -rf "tests/fuzz/corpus/$short" && mv "$out/merged/$short" "tests/fuzz/corpus/$short"
