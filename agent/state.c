@@ -14,6 +14,9 @@
 #include "log.h"
 
 #define SEQ_BLOCK (1ull << 20)
+/* A saved reservation above this is refused as corrupt: 2^62 microseconds is
+ * 146,000 years, and leaves room below INT64_MAX for any number of blocks. */
+#define SEQ_MAX_SAVED (1ull << 62)
 
 int state_mkdirs(const char *path)
 {
@@ -152,7 +155,11 @@ struct seqgen *seqgen_open(const char *dir, char *err, size_t errlen)
 		char *end;
 		errno = 0;
 		unsigned long long v = strtoull(s, &end, 10);
-		if (errno == 0 && end != s && (*end == '\n' || *end == '\0'))
+		/* Digits only (strtoull takes "-2" as 2^64 - 2) and far below
+		 * INT64_MAX: the collector keeps seq as a SQLite integer, and
+		 * reserving blocks ahead must not wrap around to small numbers. */
+		if (errno == 0 && end != s && s[0] >= '0' && s[0] <= '9' &&
+		    (*end == '\n' || *end == '\0') && v <= SEQ_MAX_SAVED)
 			saved = v;
 		else
 			log_warn("state", "ignoring unreadable sequence file path=%s", g->path);

@@ -430,7 +430,10 @@ static char *render_slack(const struct notification *n, const struct payload_ctx
 		goto out;
 	}
 	{
-		size_t cap = 256 + strlen(model) + strlen(feat) + strlen(gen) + strlen(n->window);
+		/* every string printed counts: a stored notification (the outbox
+		 * is outside input) may carry a metric or op of any length */
+		size_t cap = 256 + strlen(model) + strlen(feat) + strlen(gen) + strlen(n->window) +
+		             strlen(n->metric) + strlen(n->op);
 		size_t len;
 		if (!(ctxline = malloc(cap)))
 			goto out;
@@ -441,7 +444,7 @@ static char *render_slack(const struct notification *n, const struct payload_ctx
 		                        n->metric, rules_format_value(n->value, v, sizeof(v)),
 		                        n->op, rules_format_value(n->threshold, th, sizeof(th)),
 		                        n->window, rfc3339(n->starts_at, ts, sizeof(ts)));
-		if (*gen)
+		if (*gen && len < cap)
 			snprintf(ctxline + len, cap - len, " · <%s|mlwatch>", gen);
 	}
 	if (!add_str(root, "text", text) || !(blocks = cJSON_AddArrayToObject(root, "blocks")))

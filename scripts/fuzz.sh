@@ -11,8 +11,8 @@ out=build-fuzz
 mkdir -p "$out/gen" "$out/work"
 protoc-c --c_out="$out/gen" --proto_path=common common/mlwatch.proto
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMLWATCH_VERSION=\"fuzz\" -Icommon -I$out/gen \
-$(pkg-config --cflags libcjson libprotobuf-c inih) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto libmicrohttpd gnutls zlib) -lm -lpthread"
+$(pkg-config --cflags libcjson libprotobuf-c inih libcurl libmicrohttpd) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto libcurl libmicrohttpd gnutls zlib) -lm -lpthread"
 objs=""
 for c in common/*.c "$out/gen/mlwatch.pb-c.c"; do
 	o="$out/$(basename "$c" .c).o"
@@ -23,15 +23,17 @@ fail=0
 for t in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$t" .c)
 	short=${name#fuzz_}
+	# FUZZ_TARGETS="spool cli" runs only those.
+	case " ${FUZZ_TARGETS:-$short} " in *" $short "*) ;; *) continue ;; esac
 	extra=""
 	# A target may need program sources besides common/ (named in its first line).
 	deps=$(sed -n '1s|.*fuzz-deps: *\(.*\) \*/|\1|p' "$t")
 	for d in $deps; do
 		o="$out/$(echo "$d" | tr / _ | sed 's/\.c$/.o/')"
-		clang $cflags -fsanitize=fuzzer-no-link -Iagent -Icollector -c "$d" -o "$o"
+		clang $cflags -fsanitize=fuzzer-no-link -Iagent -Icollector -Itui -c "$d" -o "$o"
 		extra="$extra $o"
 	done
-	clang $cflags -fsanitize=fuzzer -Iagent -Icollector "$t" $objs $extra $libs -o "$out/$name"
+	clang $cflags -fsanitize=fuzzer -Iagent -Icollector -Itui "$t" $objs $extra $libs -o "$out/$name"
 	mkdir -p "tests/fuzz/corpus/$short" "$out/work/$short"
 	echo "== fuzz $name for ${secs}s"
 	if ! "$out/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
@@ -41,5 +43,18 @@ for t in tests/fuzz/fuzz_*.c; do
 		fail=1
 	fi
 	grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$out/$name.log" | sed "s/^/  $name /"
+	# FUZZ_MERGE=1: the committed corpus becomes the minimal set (-merge=1)
+	# covering it and what this run found; commit tests/fuzz/corpus after.
+	# The named seeds (real inputs; libFuzzer names its finds by SHA-1) are
+	# kept as they are: -merge=1 keeps what is in its first directory.
+	if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+		rm -rf "$out/merged/$short" && mkdir -p "$out/merged/$short"
+		find "tests/fuzz/corpus/$short" -type f ! -regex '.*/[0-9a-f]\{40\}' \
+			-exec cp {} "$out/merged/$short/" \;
+		"$out/$name" -merge=1 "$out/merged/$short" "tests/fuzz/corpus/$short" \
+			"$out/work/$short" 2>>"$out/$name.log"
+		rm -rf "tests/fuzz/corpus/$short" && mv "$out/merged/$short" "tests/fuzz/corpus/$short"
+		echo "  $name corpus: $(ls "tests/fuzz/corpus/$short" | wc -l) files"
+	fi
 done
 exit $fail

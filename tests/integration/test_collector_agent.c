@@ -226,15 +226,20 @@ Test(agent_e2e, wrong_token_is_refused_on_both_sides)
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM windows"), 0);
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM batches_seen"), 0);
 	ap_stop(&a);
-	ap_cleanup(&a);
 
-	/* the same agent with the right token delivers what it kept */
-	cr_assert_eq(ap_init(&a, "e2e-tok2"), 0);
-	snprintf(a.collector, sizeof(a.collector), "%s", c.url);
+	/* The same agent (same state directory, spool and ids), restarted with
+	 * the right token, delivers new events. The 100 it spooled while the
+	 * token was wrong are not checked here: the spooled batches carry the
+	 * old token (agent/batcher.c encodes it into the batch), so the
+	 * collector keeps refusing them; reported in issue 20's note. */
 	const char *good[] = {"--token-file", right, NULL};
 	cr_assert_eq(ap_start(&a, good), 0);
 	cr_assert_eq(post_events(&a, "m", "u", 0, 100, clock_now() - 5), 100);
-	cr_assert(wait_events(c.db, 100, 15));
+	cr_assert(wait_events(c.db, 100, 15), "stored %lld of 100",
+	          (long long)db_int(c.db, "SELECT count(*) FROM events"));
+	cr_assert_eq(db_int(c.db, "SELECT count(DISTINCT req_id) FROM events WHERE req_id LIKE "
+	                          "'u-%'"),
+	             100);
 	ap_stop(&a);
 	ap_cleanup(&a);
 	cproc_cleanup(&c);

@@ -303,8 +303,12 @@ Test(faults, agent_kill9_with_full_spool_replays_the_newest_after_restart, .time
 	double cdropped = ap_metric(a, "mlwatch_agent_counted_dropped_total", NULL);
 	cr_assert_gt(dropped, 0, "the spool never filled up");
 	cr_assert_leq(ap_metric(a, "mlwatch_agent_spool_bytes", NULL), 65536);
-	/* The spool's cursor is saved every second: give it that, then kill. */
-	h_sleep(1.5);
+	/* The spool's cursor is saved every second: wait for a save made after
+	 * everything was spooled, then kill. */
+	char cursor[800];
+	snprintf(cursor, sizeof(cursor), "%s/spool/cursor", a->state);
+	cr_assert(h_wait_modified(cursor, h_wall(), 5 * h_slow()), "%s not saved within %.0f s",
+	          cursor, 5 * h_slow());
 	cr_assert_eq(h_stop(&a->p, SIGKILL, 5), 128 + SIGKILL);
 
 	cr_assert_eq(cproc_start(c, NULL), 0, "see %s", c->log);

@@ -323,7 +323,11 @@ Test(security, database_spool_and_state_are_private_even_under_umask_0)
 	cr_assert_eq(cproc_stop(&C, SIGTERM), 0);
 	post(&A, "b", 20, NULL);
 	cr_assert(ap_wait_metric(&A, "mlwatch_agent_events_spooled_total", NULL, 20, 10));
-	h_sleep(1.2); /* the cursor is written every second */
+	/* the spool's cursor is written every second: wait for it */
+	char cursor[800];
+	snprintf(cursor, sizeof(cursor), "%s/spool/cursor", A.state);
+	cr_assert(h_wait_modified(cursor, 0, 5 * h_slow()), "no %s within %.0f s", cursor,
+	          5 * h_slow());
 	expect_private_tree(A.state);
 	int while_running = n_checked;
 	cr_assert_eq(ap_stop(&A), 0);

@@ -150,10 +150,12 @@ Test(tui_dash, overview_shows_what_status_json_prints)
 
 	start(120, 40, NULL);
 	s = tt_tmux_capture(&tm);
+	int rows = 0;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "models"))
 	{
 		const char *name = cJSON_GetObjectItem(m, "model")->valuestring;
 		const char *line = line_with(s, name);
+		rows++;
 		cr_expect(line[0], "no row for %s:\n%s", name, s);
 		EXPECT_WORD(line, lay_fmt_num(b, sizeof(b), num(m, "rps")));
 		EXPECT_WORD(line, lay_fmt_pct(b, sizeof(b), num(m, "error_rate")));
@@ -164,6 +166,8 @@ Test(tui_dash, overview_shows_what_status_json_prints)
 		EXPECT_WORD(line, cJSON_GetObjectItem(m, "worst_feature")->valuestring);
 		EXPECT_WORD(line, lay_fmt_num(b, sizeof(b), num(m, "worst_severity")));
 	}
+	/* the fixture database holds opts.models models: a row checked for each */
+	cr_expect_eq(rows, (int)opts.models, "mlwatch status --json listed %d models", rows);
 	/* the firing model first, named as such */
 	EXPECT_ON(line_with(s, "fraud"), "FIRING");
 	cr_expect_lt(strstr(s, "fraud"), strstr(s, "churn"));
@@ -601,6 +605,29 @@ Test(tui_dash, q_exits_zero_and_restores_the_terminal)
 	free(s);
 }
 
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* True when the last non-empty line of screen contains needle. */
+static bool last_line_has(const char *screen, const char *needle)
+{
+	const char *end = screen + strlen(screen), *start;
+	while (end > screen && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	for (start = end; start > screen && start[-1] != '\n'; start--)
+		;
+	char line[1024];
+	size_t n = (size_t)(end - start) < sizeof(line) - 1 ? (size_t)(end - start) : sizeof(line) - 1;
+	memcpy(line, start, n);
+	line[n] = '\0';
+	return strstr(line, needle) != NULL;
+}
+
 Test(tui_dash, resize_to_80x24_and_back)
 {
 	char *before, *small, *after;
@@ -609,8 +636,15 @@ Test(tui_dash, resize_to_80x24_and_back)
 	start(120, 40, NULL);
 	before = tt_tmux_capture(&tm);
 	cr_assert_eq(tt_tmux_resize(&tm, 80, 24), 0);
-	h_sleep(0.5);
-	small = tt_tmux_capture(&tm);
+	/* Wait for the redraw (the status line on the last of 24 rows) rather
+	 * than a fixed time. */
+	small = NULL;
+	for (double end = h_now() + 5 * h_slow(); !small || h_now() < end; h_sleep(0.05)) {
+		free(small);
+		small = tt_tmux_capture(&tm);
+		if (count_lines(small) == 24 && last_line_has(small, "range 1h"))
+			break;
+	}
 	for (const char *p = small; *p; p++) {
 		if (*p == '\n') {
 			lines++;
@@ -627,8 +661,13 @@ Test(tui_dash, resize_to_80x24_and_back)
 	EXPECT_ON(line_with(small, "range"), "range 1h"); /* the status line, last row */
 	cr_expect(strstr(small, "range 1h") > strstr(small, "churn"));
 	cr_assert_eq(tt_tmux_resize(&tm, 120, 40), 0);
-	h_sleep(0.5);
-	after = tt_tmux_capture(&tm);
+	after = NULL;
+	for (double end = h_now() + 5 * h_slow(); !after || h_now() < end; h_sleep(0.05)) {
+		free(after);
+		after = tt_tmux_capture(&tm);
+		if (strcmp(after, before) == 0)
+			break;
+	}
 	cr_expect_str_eq(after, before);
 	free(before);
 	free(small);
@@ -805,4 +844,34 @@ Test(tui_dash, control_characters_from_the_database_are_not_written_raw)
 		cr_expect_null(strchr(out, 27));
 		free(out);
 	}
+}
+
+/* The overview against numbers worked out by hand from dbgen's formulas,
+ * not from mlwatch's own output: each model's newest complete window is
+ * w = 119 (opts.windows 120; 119 % 7 = 0, 119 % 5 = 4, 119 % 10 = 9), of
+ * 60 s, with count = 600 + 60 m, errors = 4 + m, p50 = 10 + m + 4.5 ms,
+ * p99 = 3 p50 except model 0 whose last 3 windows have the 400 ms spike. */
+Test(tui_dash, overview_shows_hand_worked_numbers)
+{
+	static const struct {
+		const char *model, *rps, *err, *p50, *p99;
+	} want[] = {
+	    {"fraud", "10", "0.667%", "14.5", "400"},  /* 600/60, 4/600, m=0 */
+	    {"churn", "11", "0.758%", "15.5", "46.5"}, /* 660/60, 5/660, m=1 */
+	    {"eta", "12", "0.833%", "16.5", "49.5"},   /* 720/60, 6/720, m=2 */
+	};
+	char *s;
+
+	start(120, 40, NULL);
+	s = tt_tmux_capture(&tm);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *line = line_with(s, want[i].model);
+		cr_expect(line[0], "no row for %s:\n%s", want[i].model, s);
+		EXPECT_WORD(line, want[i].rps);
+		EXPECT_WORD(line, want[i].err);
+		EXPECT_WORD(line, want[i].p50);
+		EXPECT_WORD(line, want[i].p99);
+	}
+	EXPECT_ON(s, "3 models, 1 firing");
+	free(s);
 }

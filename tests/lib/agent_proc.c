@@ -2,6 +2,7 @@
 #include "agent_proc.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ int ap_init(struct agent_proc *a, const char *tag)
 	return 0;
 }
 
-int ap_start(struct agent_proc *a, const char *const *extra)
+/* One start; 1 when the agent exited because its HTTP port was taken. */
+static int start_once(struct agent_proc *a, const char *const *extra)
 {
 	char *argv[96], httpaddr[64];
 	char *bin = h_bin("mlwatch-agent");
@@ -49,18 +51,38 @@ int ap_start(struct agent_proc *a, const char *const *extra)
 	if (rc)
 		return -1;
 	/* Wait for a new "agent ready" line (the log may hold earlier runs). */
-	for (int i = 0; i < 400; i++) {
+	double end = h_now() + 10 * h_slow();
+	while (h_now() < end) {
 		size_t len = 0;
 		char *s = h_read_file(a->log, &len);
 		bool ok = s && len > logpos && strstr(s + logpos, "agent ready");
+		bool taken = s && len > logpos && strstr(s + logpos, httpaddr) &&
+		             strstr(s + logpos, "cannot listen");
 		free(s);
 		if (ok)
 			return 0;
 		if (!h_alive(&a->p))
-			return -1;
+			return taken ? 1 : -1;
 		h_sleep(0.025);
 	}
 	return -1;
+}
+
+int ap_start(struct agent_proc *a, const char *const *extra)
+{
+	bool own_http = false;
+
+	for (int i = 0; extra && extra[i]; i++)
+		own_http |= strcmp(extra[i], "--http") == 0;
+	/* The port was free when chosen; another test's program may have bound
+	 * it since. Then a new port (and URL) and another try. */
+	for (int attempt = 0;; attempt++) {
+		int rc = start_once(a, extra);
+		if (rc != 1 || own_http || attempt == 3)
+			return rc ? -1 : 0;
+		a->http_port = h_free_port();
+		snprintf(a->http, sizeof(a->http), "http://127.0.0.1:%d", a->http_port);
+	}
 }
 
 int ap_stop(struct agent_proc *a)

@@ -62,8 +62,63 @@ void h_rmtree(const char *path)
 		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* True when port can be bound on 127.0.0.1 for type (nothing holds it). */
+static bool port_bindable(int port, int type)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, type, 0);
+	bool ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* The kernel's ephemeral range starts at lo; 32768 when unreadable. */
+static int ephemeral_low(void)
+{
+	char *s = h_read_file("/proc/sys/net/ipv4/ip_local_port_range", NULL);
+	int lo = s ? atoi(s) : 0;
+
+	free(s);
+	return lo > 1024 && lo <= 65535 ? lo : 32768;
+}
+
+/* A port found by bind(0) is the kernel's ephemeral kind: the next outgoing
+ * connection of any process may take it as its source port before the
+ * program under test binds it (many tests connect at once on a shared
+ * machine). So ports come from below the ephemeral range, where only an
+ * explicit bind takes one: a random start per process, never the same port
+ * twice in one process, and only ports free for both TCP and UDP now. */
 int h_free_port(void)
 {
+	static unsigned seed;
+	static int given[512];
+	static size_t n_given;
+	const int base = 10000, top = ephemeral_low() - 1;
+
+	if (seed == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (unsigned)getpid() * 2654435761u ^ (unsigned)ts.tv_nsec;
+		if (seed == 0)
+			seed = 1;
+	}
+	for (int attempt = 0; top - base >= 1000 && attempt < 1000; attempt++) {
+		int port = base + (int)(rand_r(&seed) % (unsigned)(top - base + 1));
+		bool seen = false;
+		for (size_t i = 0; i < n_given && !seen; i++)
+			seen = given[i] == port;
+		if (seen || !port_bindable(port, SOCK_STREAM) || !port_bindable(port, SOCK_DGRAM))
+			continue;
+		if (n_given < sizeof(given) / sizeof(given[0]))
+			given[n_given++] = port;
+		return port;
+	}
+	/* No room below the ephemeral range: fall back to the kernel's pick. */
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
@@ -76,6 +131,47 @@ int h_free_port(void)
 		port = ntohs(a.sin_port);
 	close(fd);
 	return port;
+}
+
+double h_slow(void)
+{
+	const char *vg = getenv("MLWATCH_VALGRIND"), *vg2 = getenv("VALGRIND");
+	const char *san = getenv("MLWATCH_SAN");
+
+	if ((vg && strcmp(vg, "1") == 0) || (vg2 && strcmp(vg2, "1") == 0))
+		return 20.0;
+	if (san && strcmp(san, "1") == 0)
+		return 4.0;
+	return 1.0;
+}
+
+double h_mtime(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return -1;
+	return (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+}
+
+double h_wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+bool h_wait_modified(const char *path, double since, double timeout_s)
+{
+	double end = h_now() + timeout_s;
+
+	for (;;) {
+		if (h_mtime(path) > since)
+			return true;
+		if (h_now() > end)
+			return false;
+		h_sleep(0.02);
+	}
 }
 
 char *h_bin(const char *name)

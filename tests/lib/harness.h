@@ -13,8 +13,23 @@
 char *h_tmpdir(const char *tag);
 void h_rmtree(const char *path);
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A port on 127.0.0.1, free for TCP and UDP a moment ago, taken from below
+ * the kernel's ephemeral range (an outgoing connection cannot steal it) and
+ * never handed out twice by one process. */
 int h_free_port(void);
+
+/* How much slower than a normal build this run is allowed to be: 20 under
+ * valgrind (MLWATCH_VALGRIND=1 or VALGRIND=1), 4 under ASan+UBSan
+ * (MLWATCH_SAN=1, set by `make asan`), else 1. Wall-clock bounds and
+ * timeouts of tests are multiplied by it. */
+double h_slow(void);
+
+/* Modification time of path in h_wall() seconds, -1 when missing; the
+ * CLOCK_REALTIME clock; and a bounded wait until path is modified after
+ * since (a h_wall() value): for "the program has saved its state since". */
+double h_mtime(const char *path);
+double h_wall(void);
+bool h_wait_modified(const char *path, double since, double timeout_s);
 
 /* Path of a built binary ("mlwatchd") in $MLWATCH_BIN_DIR (default ./build);
  * and of a source file relative to $MLWATCH_SRC_DIR (default "."). Static buffers

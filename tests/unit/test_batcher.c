@@ -4,6 +4,7 @@
  * follow their events; tail marks ride on the batch that holds their lines. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,4 +234,31 @@ Test(batcher, a_tail_mark_rides_on_the_batch_with_its_lines, .init = setup, .fin
 	cr_expect_eq(got[2]->marks[0].off, 5000);
 	event_batch_reset(&eb);
 	batcher_free(b);
+}
+
+/* A corrupt <state-dir>/seq ("-2", which strtoull reads as 2^64 - 2, or a
+ * number near 2^64) must not make the sequence wrap around to numbers
+ * already used: it is ignored and the clock decides (found by fuzz_state). */
+Test(seqgen, a_corrupt_reservation_file_does_not_wrap_the_sequence)
+{
+	static const char *const bad[] = {"-2\n", "18446744073709551615\n", "9223372036854775807",
+	                                  "+5\n"};
+	char *d = h_tmpdir("seqgen"), path[600], err[256];
+	snprintf(path, sizeof(path), "%s/seq", d);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(h_write_file(path, bad[i], strlen(bad[i])), 0);
+		struct seqgen *g = seqgen_open(d, err, sizeof(err));
+		cr_assert_not_null(g, "%s", err);
+		uint64_t a = seqgen_next(g), b = seqgen_next(g);
+		cr_expect_gt(b, a, "%s", bad[i]);
+		cr_expect_lt(b, (uint64_t)INT64_MAX / 2, "seq %llu from a seq file of %s",
+		             (unsigned long long)b, bad[i]);
+		seqgen_close(g);
+		g = seqgen_open(d, err, sizeof(err));
+		cr_assert_not_null(g, "%s", err);
+		cr_expect_gt(seqgen_next(g), b, "after a restart, from %s", bad[i]);
+		seqgen_close(g);
+	}
+	h_rmtree(d);
+	free(d);
 }

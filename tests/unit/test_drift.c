@@ -183,6 +183,7 @@ Test(drift, numeric_cases_match_scipy)
 			             i);
 			i++;
 		}
+		cr_expect_eq(i, SAMPLE_BINS, "%s: %zu cur_bins in the reference file", name, i);
 		i = 0;
 		cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(e, "ref_bins"))
 		{
@@ -190,6 +191,9 @@ Test(drift, numeric_cases_match_scipy)
 			                   "%s ref bin %zu", name, i);
 			i++;
 		}
+		cr_expect_eq(i, SAMPLE_BINS, "%s: %zu ref_bins in the reference file", name, i);
+		cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e, "quantiles")), 0,
+		             "%s: no quantiles in the reference file", name);
 		cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(e, "quantiles"))
 		{
 			double qq = cJSON_GetArrayItem(q, 0)->valuedouble;
@@ -270,6 +274,9 @@ Test(drift, categorical_cases_match_scipy)
 				    (int)i, "%s cell %s", name, p->valuestring);
 			i++;
 		}
+		cr_expect_gt(i, 0, "%s: no cells in the reference file", name);
+		cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(tc, "cur")), 0,
+		             "%s: no cur counts in the reference file", name);
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(tc, "cur"))
 		{
 			const char *cat = cJSON_GetArrayItem(p, 0)->valuestring;
@@ -284,6 +291,7 @@ Test(drift, categorical_cases_match_scipy)
 			             i);
 			i++;
 		}
+		cr_expect_eq(i, dr.ncells, "%s: %zu cur_cells in the reference file", name, i);
 		cr_assert_eq(drift_categorical(&dr, counts, dr.ncells, NULL, &r), 0, "%s", name);
 		expect_rel(name, "chi2", r.chi2, num(e, "chi2"), TOL_REL_STAT);
 		expect_abs(name, "chi2_p", r.chi2_p, num(e, "chi2_p"), TOL_ABS_P);

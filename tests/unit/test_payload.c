@@ -229,6 +229,27 @@ Test(payload, slack_text_and_blocks)
 	free(body);
 }
 
+/* A stored notification is outside input: a metric (or op) of any length
+ * must fit the context line (found by fuzz_payload: a heap overflow). */
+Test(payload, slack_context_line_fits_a_long_metric)
+{
+	struct notification n = sample("firing");
+	static char metric[4001];
+	memset(metric, 'm', sizeof(metric) - 1);
+	n.metric = metric;
+	n.op = ">=";
+	char *body = payload_render(RECEIVER_SLACK, &n, &ctx);
+	cr_assert_not_null(body);
+	cJSON *root = cJSON_Parse(body);
+	cr_assert(root, "%s", body);
+	const cJSON *b1 = cJSON_GetArrayItem(obj(root, "blocks"), 1);
+	const char *ctxt = str(cJSON_GetArrayItem(obj(b1, "elements"), 0), "text");
+	cr_assert(strstr(ctxt, metric) && strstr(ctxt, "|mlwatch>"), "context line cut: %.80s...",
+	          ctxt);
+	cJSON_Delete(root);
+	free(body);
+}
+
 Test(payload, pagerduty_events_v2)
 {
 	struct notification n = sample("firing");

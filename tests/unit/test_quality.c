@@ -386,9 +386,20 @@ Test(quality, detector_state_survives_encoding)
 	cr_assert_eq(quality_adwin_decode(b, buf, len), 0);
 	for (size_t l = 0; l < len; l++)
 		cr_expect_eq(quality_adwin_decode(b, buf, l), -EPROTO);
-	buf[len - 1] ^= 0x40; /* break a variance's sign or exponent */
-	(void)quality_adwin_decode(b, buf, len);
-	buf[len - 1] ^= 0x40;
+	/* The last 8 bytes are the oldest bucket's variance: a negative, NaN or
+	 * infinite one (a broken sign or exponent) is refused. */
+	uint8_t keep[8];
+	memcpy(keep, buf + len - 8, 8);
+	const double bad[] = {-1.0, NAN, INFINITY};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct bytes_writer w;
+		bytes_writer_init(&w, buf + len - 8, 8);
+		bytes_put_f64(&w, bad[i]);
+		cr_assert(!w.overflow);
+		cr_expect_eq(quality_adwin_decode(b, buf, len), -EPROTO, "variance %g accepted",
+		             bad[i]);
+	}
+	memcpy(buf + len - 8, keep, 8);
 	cr_assert_eq(quality_adwin_decode(b, buf, len), 0);
 	cr_expect_eq(quality_adwin_encode(a, buf, 10, &len), -ENOSPC);
 	/* Both copies now see a drop and must answer identically. */
