@@ -213,6 +213,8 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 	    .queue_max = (size_t)(ac->memory_max / 4),
 	    .spool_after_s = 1.0,
 	    .first_seq = seqgen_peek(ag->seq),
+	    .token = (const uint8_t *)ag->token,
+	    .token_len = ag->token ? strlen(ag->token) : 0,
 	};
 	ag->fwd = forward_new(&fc, ag->spool, on_safe, ag, e, sizeof(e));
 	if (!ag->fwd) {

@@ -376,15 +376,39 @@ static void slot_cb(void *arg)
 	post(s, rv);
 }
 
+/* Appends Batch.token (field 4, bytes) with this run's token. A batch from
+ * the spool carries the token of the run that encoded it, which may be the
+ * wrong one an operator has since corrected: protobuf keeps the last value
+ * of a repeated singular field, so the collector sees the current token and
+ * the batch is not refused for ever. */
+static int append_token(nng_msg *m, const uint8_t *tok, size_t len)
+{
+	uint8_t hdr[1 + 10];
+	size_t n = 0;
+	uint64_t v = len;
+
+	hdr[n++] = (4 << 3) | 2; /* field 4, length-delimited */
+	do {
+		hdr[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	int rv = nng_msg_append(m, hdr, n);
+	return rv ? rv : nng_msg_append(m, tok, len);
+}
+
 static int send_batch(struct forward *f, struct slot *s, struct obatch *b)
 {
-	nng_msg *m;
+	nng_msg *m = NULL;
 	int rv = nng_msg_alloc(&m, 0);
 
-	if (rv == 0 && (rv = nng_msg_append(m, b->buf, b->len)) != 0)
-		nng_msg_free(m);
-	if (rv != 0)
+	if (rv == 0 && (rv = nng_msg_append(m, b->buf, b->len)) == 0 && b->from_spool &&
+	    f->cfg.token_len > 0)
+		rv = append_token(m, f->cfg.token, f->cfg.token_len);
+	if (rv != 0) {
+		if (m)
+			nng_msg_free(m);
 		return rv;
+	}
 	s->b = b;
 	s->rv = 0;
 	s->err[0] = '\0';

@@ -30,6 +30,11 @@ struct forward_config {
 	size_t queue_max;     /* encoded bytes held in memory before spilling */
 	double spool_after_s; /* a batch not sent within this goes to the spool */
 	uint64_t first_seq;   /* first seq the batcher of this run will use */
+	/* The token of this run (borrowed, may be NULL): batches replayed from
+	 * the spool were encoded with the token of the run that spooled them,
+	 * so this one is appended to them when they are sent. */
+	const uint8_t *token;
+	size_t token_len;
 };
 
 /* Called from the forwarder thread with the tail marks of batches that are
