@@ -49,6 +49,7 @@ struct req {
 	const char **features_json, **scores_json;
 	size_t n_events;            /* events kept (b.events compacted) */
 	struct ddsketch **sketches; /* parallel to b.summaries (NULL if none) */
+	struct ddsketch **ttft, **tpot; /* LLM sketches, likewise */
 	size_t n_summaries;
 	uint32_t rejected; /* items refused by us or by decoding */
 	/* by reason; counted only once the batch is known not to be a
@@ -229,7 +230,9 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 			b->labels[i].ts = now;
 	if (b->n_summaries) {
 		q->sketches = calloc(b->n_summaries, sizeof(*q->sketches));
-		if (!q->sketches)
+		q->ttft = calloc(b->n_summaries, sizeof(*q->ttft));
+		q->tpot = calloc(b->n_summaries, sizeof(*q->tpot));
+		if (!q->sketches || !q->ttft || !q->tpot)
 			return -1;
 	}
 	for (size_t i = 0; i < b->n_summaries; i++) {
@@ -256,6 +259,19 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 			q->item_rejects[REJ_BAD_SKETCH]++;
 			q->rejected++;
 		}
+		/* Likewise for the LLM sketches: a bad one loses only itself. */
+		if ((b->summaries[k].ttft &&
+		     ddsketch_decode(b->summaries[k].ttft, b->summaries[k].ttft_len, &q->ttft[k]) !=
+		         0) ||
+		    (b->summaries[k].tpot &&
+		     ddsketch_decode(b->summaries[k].tpot, b->summaries[k].tpot_len, &q->tpot[k]) !=
+		         0)) {
+			ddsketch_free(q->ttft[k]);
+			ddsketch_free(q->tpot[k]);
+			q->ttft[k] = q->tpot[k] = NULL;
+			q->item_rejects[REJ_BAD_SKETCH]++;
+			q->rejected++;
+		}
 	}
 	return 0;
 }
@@ -264,9 +280,14 @@ static void req_free(struct req *q)
 {
 	if (!q)
 		return;
-	for (size_t i = 0; i < q->n_summaries; i++)
+	for (size_t i = 0; i < q->n_summaries; i++) {
 		ddsketch_free(q->sketches[i]);
+		ddsketch_free(q->ttft[i]);
+		ddsketch_free(q->tpot[i]);
+	}
 	free(q->sketches);
+	free(q->ttft);
+	free(q->tpot);
 	wire_batch_free(&q->b);
 	free(q);
 }
@@ -609,6 +630,9 @@ static void after_commit(struct ingest *ing, struct req *q)
 	for (size_t i = 0; i < q->n_summaries; i++) {
 		const struct wire_summary *s = &b->summaries[i];
 		ring_add(ing->c->ring, s->model, s->second, s->count, s->errors, q->sketches[i]);
+		if (s->llm)
+			ring_add_llm(ing->c->ring, s->model, s->second, s->llm, s->input_tokens,
+			             s->output_tokens, q->ttft[i], q->tpot[i]);
 	}
 	if (q->rejected)
 		snprintf(q->message, sizeof(q->message), "%u items refused%s%.180s", q->rejected,

@@ -32,6 +32,11 @@ struct wire_summary {
 	uint64_t count, errors, sampled;
 	const uint8_t *sketch; /* ddsketch_encode() bytes, may be NULL */
 	size_t sketch_len;
+	/* LLM serving: events with LLM fields, token sums, TTFT and TPOT
+	 * sketches (may be NULL). */
+	uint64_t llm, input_tokens, output_tokens;
+	const uint8_t *ttft, *tpot;
+	size_t ttft_len, tpot_len;
 };
 
 struct wire_agent_stats {
