@@ -381,6 +381,9 @@ struct wdelta {
 	uint64_t count, errors, sampled, labelled;
 	double last;          /* newest event time seen, for models.last_event */
 	struct ddsketch *lat; /* owned */
+	/* LLM serving (issue 15); sketches owned, NULL until needed */
+	uint64_t llm, in_tokens, out_tokens;
+	struct ddsketch *ttft, *tpot;
 };
 
 struct wmap {
@@ -409,9 +412,22 @@ static struct wdelta *wmap_get(struct wmap *m, int64_t model_id, int64_t start)
 
 static void wmap_clear(struct wmap *m)
 {
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
 		ddsketch_free(m->v[i].lat);
+		ddsketch_free(m->v[i].ttft);
+		ddsketch_free(m->v[i].tpot);
+	}
 	m->n = 0;
+}
+
+/* Merges src (may be NULL) into *dst, allocating it. */
+static int merge_owned(struct ddsketch **dst, const struct ddsketch *src)
+{
+	if (!src)
+		return 0;
+	if (!*dst && !(*dst = ddsketch_new()))
+		return -1;
+	return ddsketch_merge(*dst, src) ? -1 : 0;
 }
 
 static int64_t *pending_slot(struct ingest *ing, int64_t model_id)
@@ -587,6 +603,11 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		}
 		if ((double)s->second > d->last)
 			d->last = (double)s->second;
+		d->llm += s->llm;
+		d->in_tokens += s->input_tokens;
+		d->out_tokens += s->output_tokens;
+		if (merge_owned(&d->ttft, q->ttft[i]) || merge_owned(&d->tpot, q->tpot[i]))
+			return -1;
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		struct store_window_delta wd = {
@@ -601,6 +622,19 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		};
 		if (store_ingest_window_add(si, &wd))
 			return -1;
+		if (m->v[i].llm) {
+			struct store_llm_delta ld = {
+			    .model_id = wd.model_id,
+			    .start = wd.start,
+			    .llm = m->v[i].llm,
+			    .input_tokens = m->v[i].in_tokens,
+			    .output_tokens = m->v[i].out_tokens,
+			    .ttft = m->v[i].ttft,
+			    .tpot = m->v[i].tpot,
+			};
+			if (store_ingest_llm_add(si, &ld))
+				return -1;
+		}
 		if (m->v[i].last > 0 && store_ingest_model_seen(si, wd.model_id, m->v[i].last))
 			return -1;
 	}

@@ -106,7 +106,18 @@ static const char schema_v1[] =
  * restart in between does not turn it into a repeat hours later. */
 static const char schema_v2[] = "ALTER TABLE alerts ADD COLUMN owed INTEGER NOT NULL DEFAULT 0;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2};
+/* v3 (issue 15): LLM serving per model and window, beside windows rather
+ * than in it so that models without LLM traffic cost nothing: events
+ * that carried LLM fields, token sums, TTFT / TPOT DDSketches (ms) and
+ * finish-reason counts (a JSON object reason -> count). */
+static const char schema_v3[] =
+    "CREATE TABLE window_llm (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  llm INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0,\n"
+    "  output_tokens INTEGER NOT NULL DEFAULT 0, ttft_sketch BLOB, tpot_sketch BLOB,\n"
+    "  finish TEXT, PRIMARY KEY (model_id, start)) WITHOUT ROWID;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3};
 
 const char *store_schema_sql(void)
 {

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "ddsketch.h"
 #include "layout.h"
 #include "table.h"
 
@@ -26,6 +27,11 @@ struct qctx {
 	cJSON *cur;        /* drift: that window's object */
 	bool first_feature;
 	int io_err;
+	/* latency: LLM serving over the whole range (issue 15) */
+	int64_t llm, in_tokens, out_tokens;
+	double llm_span; /* seconds of the windows that had LLM events */
+	struct ddsketch *ttft, *tpot;
+	int llm_oom;
 };
 
 static int qctx_open(struct qctx *c, struct mlw_config *cfg, const struct cli_result *res,
@@ -240,11 +246,60 @@ static void window_emit(struct qctx *c, cJSON *o)
 		c->io_err = 1;
 }
 
+/* Adds src (may be NULL) into *dst. */
+static void llm_merge(struct qctx *c, struct ddsketch **dst, const struct ddsketch *src)
+{
+	if (!src || ddsketch_count(src) == 0)
+		return;
+	if ((!*dst && !(*dst = ddsketch_new())) || ddsketch_merge(*dst, src) != 0)
+		c->llm_oom = 1;
+}
+
+/* {"p50":..,"p90":..,"p99":..} of three values (null when unknown). */
+static cJSON *llm_pcts(double p50, double p90, double p99)
+{
+	cJSON *o = cJSON_CreateObject();
+	cmd_jnum(o, "p50", p50);
+	cmd_jnum(o, "p90", p90);
+	cmd_jnum(o, "p99", p99);
+	return o;
+}
+
+static void sketch_pcts(const struct ddsketch *sk, double v[3])
+{
+	static const double qs[] = {0.5, 0.9, 0.99};
+	if (!sk || ddsketch_count(sk) == 0 || ddsketch_quantiles(sk, qs, 3, v) != 0)
+		v[0] = v[1] = v[2] = NAN;
+}
+
+/* The LLM object of a window or of the range: requests with LLM fields,
+ * token sums, output tokens per second, TTFT / TPOT percentiles (ms). */
+static cJSON *llm_json(int64_t n, int64_t in, int64_t out, double span, const double ttft[3],
+                       const double tpot[3])
+{
+	cJSON *o = cJSON_CreateObject();
+	cmd_jint(o, "requests", n);
+	cmd_jint(o, "input_tokens", in);
+	cmd_jint(o, "output_tokens", out);
+	cmd_jnum(o, "output_tokens_per_s", span > 0 ? (double)out / span : NAN);
+	cJSON_AddItemToObject(o, "ttft_ms", llm_pcts(ttft[0], ttft[1], ttft[2]));
+	cJSON_AddItemToObject(o, "tpot_ms", llm_pcts(tpot[0], tpot[1], tpot[2]));
+	return o;
+}
+
 static int latency_row(const struct sq_latency *r, void *arg)
 {
 	struct qctx *c = arg;
 	char t[32], a[32];
 
+	if (r->llm > 0) {
+		c->llm += r->llm;
+		c->in_tokens += r->input_tokens;
+		c->out_tokens += r->output_tokens;
+		c->llm_span += (double)(r->end - r->start);
+		llm_merge(c, &c->ttft, r->ttft);
+		llm_merge(c, &c->tpot, r->tpot);
+	}
 	if (c->json) {
 		cJSON *o = cJSON_CreateObject();
 		cmd_jint(o, "start", r->start);
@@ -261,6 +316,13 @@ static int latency_row(const struct sq_latency *r, void *arg)
 		cmd_jnum(o, "max", r->max);
 		cmd_jnum(o, "mean", r->mean);
 		cmd_jint(o, "errors", r->errors);
+		if (r->llm > 0) {
+			double tt[3] = {r->ttft_p50, r->ttft_p90, r->ttft_p99};
+			double tp[3] = {r->tpot_p50, r->tpot_p90, r->tpot_p99};
+			cJSON_AddItemToObject(o, "llm",
+			                      llm_json(r->llm, r->input_tokens, r->output_tokens,
+			                               (double)(r->end - r->start), tt, tp));
+		}
 		window_emit(c, o);
 		return 0;
 	}
@@ -306,8 +368,36 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 		rc = query_failed(&c);
 		goto out;
 	}
-	rc = c.json ? window_close(&c) | c.io_err : print_footer(&c, "latency windows");
+	if (c.llm_oom) {
+		cmd_error("out of memory merging LLM sketches");
+		rc = 1;
+		goto out;
+	}
+	double tt[3], tp[3];
+	sketch_pcts(c.ttft, tt);
+	sketch_pcts(c.tpot, tp);
+	if (c.json) {
+		/* The range's LLM figures after the windows: null when no
+		 * event of the range carried any. */
+		cJSON *l = c.llm ? llm_json(c.llm, c.in_tokens, c.out_tokens, c.llm_span, tt, tp)
+		                 : cJSON_CreateNull();
+		fputs("],\"llm\":", stdout);
+		c.io_err |= cmd_jprint_raw(l);
+		fputs("}\n", stdout);
+		rc = (fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1) | c.io_err;
+	} else {
+		rc = print_footer(&c, "latency windows");
+		if (c.llm && c.t.nrows) {
+			char b1[32], b2[32], b3[32], b4[32];
+			printf("LLM: %lld requests, %lld input / %lld output tokens, TTFT p50 %s p99 "
+			       "%s ms, TPOT p50 %s p99 %s ms\n",
+			       (long long)c.llm, (long long)c.in_tokens, (long long)c.out_tokens,
+			       num(b1, tt[0]), num(b2, tt[2]), num(b3, tp[0]), num(b4, tp[2]));
+		}
+	}
 out:
+	ddsketch_free(c.ttft);
+	ddsketch_free(c.tpot);
 	qctx_close(&c);
 	return rc;
 }
