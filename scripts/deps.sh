@@ -4,7 +4,8 @@
 # Usage: scripts/deps.sh build|test
 set -eu
 build="pkg-config make gcc libncurses-dev libnng-dev libsqlite3-dev libcurl4-openssl-dev
-libcjson-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev libssl-dev libmicrohttpd-dev"
+libcjson-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev libssl-dev libmicrohttpd-dev
+zlib1g-dev"
 test="libcriterion-dev tmux valgrind python3 curl openssl sqlite3 man-db clang libclang-rt-14-dev
 prometheus procps iproute2 python3-numpy python3-scipy systemd htop"
 want=$build
