@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "ingest_otlp.h"
 #include "otlp.pb-c.h"
+#include "rules.h"
 
 static const double NOW = 1764072000.0;
 static struct event_batch eb;
@@ -499,4 +500,40 @@ Test(otlp, bentoml_monitor_log_record_becomes_an_event)
 	cr_expect_eq(e->n_features, 2);
 	cr_expect_eq(e->prediction.kind, VALUE_STRING);
 	cr_expect_str_eq(e->prediction.str, "setosa");
+}
+
+/* README's vLLM / OTel recipe: the model `vllm serve` names reaches mlwatch
+ * under the name the recipe's `mlwatch latency --model` asks for, through
+ * the endpoint the recipe gives; its alert expression parses. */
+Test(otlp, readme_vllm_recipe_names_and_rule)
+{
+	char *path = h_src("README.md"), served[128], asked[128], expr[128];
+	char *readme = h_read_file(path, NULL);
+	cr_assert_not_null(readme, "cannot read %s", path);
+	free(path);
+	const char *p = strstr(readme, "vllm serve ");
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p, "vllm serve %127s", served), 1);
+	cr_assert(strstr(p, "--otlp-traces-endpoint http://127.0.0.1:7071/v1/traces"));
+	p = strstr(p, "mlwatch latency --model ");
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p, "mlwatch latency --model %127s", asked), 1);
+	p = strstr(readme, "`expr = p99_ttft_ms");
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p, "`expr = %127[^`]", expr), 1);
+	char j[1024];
+	snprintf(j, sizeof(j),
+	         "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"kind\":2,"
+	         "\"startTimeUnixNano\":\"1764071990000000000\",\"endTimeUnixNano\":"
+	         "\"1764071991000000000\",\"attributes\":[{\"key\":\"gen_ai.response.model\","
+	         "\"value\":{\"stringValue\":\"%s\"}}]}]}]}]}",
+	         served);
+	cr_assert_eq(decode(OTLP_TRACES, "application/json", NULL, j, strlen(j), NOW), 0);
+	cr_assert_eq(eb.n_events, 1);
+	cr_expect_str_eq(eb.events[0].model, asked);
+	struct rule_expr e;
+	char err[256];
+	cr_expect_eq(rules_parse_expr(expr, &e, err, sizeof(err)), 0, "%s: %s", expr, err);
+	cr_expect_eq(e.metric, METRIC_P99_TTFT);
+	free(readme);
 }
