@@ -161,6 +161,26 @@ Test(llm, agent_to_latency_json_metrics_and_a_signed_p99_ttft_alert, .timeout = 
 	cJSON_Delete(j);
 	free(out);
 	free(err);
+
+	/* mlwatch status: the same figures per model, JSON and table. */
+	char *sargv[] = {argv[0], "--db", c.db, "status", "--since", "10m", "--json", NULL};
+	cr_assert_eq(tt_run(sargv, (char *[]){"TZ=UTC", NULL}, &out, &err, 20), 0, "%s", err);
+	j = cJSON_Parse(out);
+	const cJSON *m0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "models"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(m0, "model")->valuestring, "llama");
+	l = cJSON_GetObjectItem(m0, "llm");
+	cr_assert(cJSON_IsObject(l), "status: no llm object: %.300s", out);
+	cr_expect_eq(jnum(l, "requests", NULL), N);
+	cr_expect_eq(jnum(l, "output_tokens", NULL), out_sum);
+	cr_expect_float_eq(jnum(l, "ttft_ms", "p99"), p99, 1e-9);
+	cJSON_Delete(j);
+	free(out);
+	free(err);
+	sargv[6] = NULL;
+	cr_assert_eq(tt_run(sargv, (char *[]){"TZ=UTC", NULL}, &out, &err, 20), 0, "%s", err);
+	cr_expect(strstr(out, "llama (LLM): TTFT p50 "), "%s", out);
+	free(out);
+	free(err);
 	free(argv[0]);
 
 	/* 2. Slow first tokens now: the rule fires and the webhook gets it,
