@@ -128,18 +128,36 @@ static bool token_ok(struct ingest *ing, const struct wire_batch *b)
 
 /* Features as a JSON object; a name repeated in one event keeps its first
  * value (the JSON parser does the same). */
+/* An LLM's token counts are drift-monitored like features (issue 15):
+ * they are stored as numeric features input_tokens / output_tokens unless
+ * the event names a feature so itself. */
+static void token_feature(struct jsonw *w, size_t *written, const char *name, int64_t n)
+{
+	if ((*written)++)
+		jsonw_char(w, ',');
+	jsonw_str(w, name, strlen(name));
+	jsonw_char(w, ':');
+	jsonw_num(w, (double)n);
+}
+
 static const char *features_json(struct req *q, const struct event *ev, struct jsonw *w)
 {
 	struct event_name_filter seen = {{0}};
+	bool add_in = ev->has_input_tokens, add_out = ev->has_output_tokens;
+	size_t written = 0;
 
-	if (ev->n_features == 0)
+	if (ev->n_features == 0 && !add_in && !add_out)
 		return NULL;
 	jsonw_reset(w);
 	jsonw_char(w, '{');
-	for (size_t i = 0, written = 0; i < ev->n_features; i++) {
+	for (size_t i = 0; i < ev->n_features; i++) {
 		const struct feature *f = &ev->features[i];
 		size_t len = strlen(f->name);
 		bool dup = false;
+		if (add_in && strcmp(f->name, "input_tokens") == 0)
+			add_in = false;
+		if (add_out && strcmp(f->name, "output_tokens") == 0)
+			add_out = false;
 		if (event_name_filter_add(&seen, f->name, len))
 			for (size_t k = 0; k < i && !dup; k++)
 				dup = strcmp(ev->features[k].name, f->name) == 0;
@@ -156,6 +174,10 @@ static const char *features_json(struct req *q, const struct event *ev, struct j
 		else
 			jsonw_raw(w, "null", 4);
 	}
+	if (add_in)
+		token_feature(w, &written, "input_tokens", ev->input_tokens);
+	if (add_out)
+		token_feature(w, &written, "output_tokens", ev->output_tokens);
 	jsonw_char(w, '}');
 	if (w->oom)
 		return NULL;
@@ -221,7 +243,9 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 		q->window_start[k] = window_of(ing, b->events[k].ts);
 		q->features_json[k] = features_json(q, &b->events[k], w);
 		q->scores_json[k] = scores_json(q, &b->events[k], w);
-		if ((b->events[k].n_features && !q->features_json[k]) ||
+		const struct event *e = &b->events[k];
+		bool want_features = e->n_features || e->has_input_tokens || e->has_output_tokens;
+		if ((want_features && !q->features_json[k]) ||
 		    (b->events[k].n_scores && !q->scores_json[k]))
 			return -1;
 	}

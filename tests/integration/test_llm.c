@@ -2,7 +2,8 @@
  * finish reason, posted to the real agent, reach the real collector as
  * 100%-of-traffic summaries: `mlwatch latency --json` reports their count,
  * TTFT / TPOT percentiles (within DDSketch's 1%) and token sums exactly,
- * /metrics shows TTFT, and an alert rule on p99_ttft_ms fires and is
+ * token counts are stored as features (for drift), /metrics shows TTFT,
+ * and an alert rule on p99_ttft_ms fires and is
  * delivered, signed, to a webhook receiver. */
 #include <cJSON.h>
 #include <criterion/criterion.h>
@@ -125,6 +126,13 @@ Test(llm, agent_to_latency_json_metrics_and_a_signed_p99_ttft_alert, .timeout = 
 	while (db_int(c.db, "SELECT total(llm) FROM window_llm") < N && h_now() < end)
 		h_sleep(0.1);
 	cr_assert_eq(db_int(c.db, "SELECT total(llm) FROM window_llm"), N, "LLM events stored");
+	/* token counts are stored as features, for drift (every event is
+	 * sampled at the default rate 1.0) */
+	cr_expect_eq(db_int(c.db, "SELECT count(*) FROM events WHERE "
+	                          "json_extract(features, '$.output_tokens') = 100 + "
+	                          "CAST(substr(req_id, 3) AS INTEGER) % 13 AND "
+	                          "json_extract(features, '$.input_tokens') IS NOT NULL"),
+	             N);
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts"), 0, "fast first tokens: no alert");
 
 	char *out = NULL, *err = NULL, *argv[] = {h_bin("mlwatch"), "--db", c.db, "latency",
