@@ -274,6 +274,8 @@ struct wbuf {
 };
 static void put(struct wbuf *w, const void *d, size_t n)
 {
+	if (n == 0)
+		return;
 	if (w->n + n > w->cap) {
 		w->cap = (w->n + n) * 2;
 		w->p = realloc(w->p, w->cap);
