@@ -20,6 +20,12 @@ struct entry {
 	 * sketches (NULL until the first value). */
 	uint64_t llm, in_tokens, out_tokens;
 	struct ddsketch *ttft, *tpot;
+	/* finish reasons: the first 7 seen, then "other" */
+	struct {
+		const char *reason; /* in the table's arena */
+		uint64_t n;
+	} fin[SUMMARY_FINISH_MAX];
+	size_t n_fin;
 };
 
 struct summary_table {
@@ -109,6 +115,31 @@ found:
 	return 0;
 }
 
+static int finish_add(struct summary_table *t, struct entry *e, const char *reason)
+{
+	size_t i;
+	for (i = 0; i < e->n_fin; i++)
+		if (strcmp(e->fin[i].reason, reason) == 0)
+			break;
+	if (i == e->n_fin) {
+		/* A server with many reasons must not grow the batch: past the
+		 * first SUMMARY_FINISH_MAX - 1 they are counted as "other". */
+		if (e->n_fin >= SUMMARY_FINISH_MAX - 1)
+			reason = "other";
+		for (i = 0; i < e->n_fin; i++)
+			if (strcmp(e->fin[i].reason, reason) == 0)
+				break;
+		if (i == e->n_fin) {
+			if (!(e->fin[i].reason = arena_strdup(&t->names, reason)))
+				return -ENOMEM;
+			e->fin[i].n = 0;
+			e->n_fin++;
+		}
+	}
+	e->fin[i].n++;
+	return 0;
+}
+
 static int sketch_add(struct ddsketch **sk, double v)
 {
 	if (!*sk && !(*sk = ddsketch_new()))
@@ -133,6 +164,8 @@ int summary_add_llm(struct summary_table *t, const struct event *ev)
 	}
 	if ((ev->has_ttft && sketch_add(&e->ttft, ev->ttft_ms)) ||
 	    (ev->has_tpot && sketch_add(&e->tpot, ev->tpot_ms)))
+		return -ENOMEM;
+	if (ev->finish_reason && finish_add(t, e, ev->finish_reason))
 		return -ENOMEM;
 	e->llm++;
 	e->in_tokens += ev->has_input_tokens ? (uint64_t)ev->input_tokens : 0;
@@ -212,6 +245,18 @@ int summary_export(struct summary_table *t, struct arena *a, struct wire_summary
 		if (export_sketch(a, e->ttft, &s[k].ttft, &s[k].ttft_len) ||
 		    export_sketch(a, e->tpot, &s[k].tpot, &s[k].tpot_len))
 			return -ENOMEM;
+		if (e->n_fin) {
+			s[k].finish = arena_alloc(a, e->n_fin * sizeof(*s[k].finish));
+			if (!s[k].finish)
+				return -ENOMEM;
+			for (size_t f = 0; f < e->n_fin; f++) {
+				s[k].finish[f].reason = arena_strdup(a, e->fin[f].reason);
+				s[k].finish[f].count = e->fin[f].n;
+				if (!s[k].finish[f].reason)
+					return -ENOMEM;
+			}
+			s[k].n_finish = e->n_fin;
+		}
 		k++;
 	}
 	qsort(s, k, sizeof(*s), cmp_summary);

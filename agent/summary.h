@@ -18,6 +18,8 @@
 
 struct summary_table;
 
+#define SUMMARY_FINISH_MAX 8 /* finish reasons per (model, second), "other" included */
+
 /* max_entries >= 1. Returns NULL when out of memory. */
 struct summary_table *summary_new(size_t max_entries);
 void summary_free(struct summary_table *t);
@@ -28,7 +30,7 @@ void summary_free(struct summary_table *t);
 int summary_add(struct summary_table *t, const char *model, double ts, bool error,
                 double latency_ms, bool sampled);
 
-/* Adds the LLM fields of ev (tokens, TTFT, TPOT) to its (model, second)
+/* Adds the LLM fields of ev (tokens, TTFT, TPOT, finish reason) to its (model, second)
  * entry, which the summary_add of the same event has made. Returns 0 (also
  * when ev has no LLM field), -ENOENT when there is no entry, -ENOMEM. */
 int summary_add_llm(struct summary_table *t, const struct event *ev);

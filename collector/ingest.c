@@ -408,6 +408,8 @@ struct wdelta {
 	/* LLM serving (issue 15); sketches owned, NULL until needed */
 	uint64_t llm, in_tokens, out_tokens;
 	struct ddsketch *ttft, *tpot;
+	struct wire_finish fin[WIRE_FINISH_MAX]; /* reasons point into the batch */
+	size_t n_fin;
 };
 
 struct wmap {
@@ -630,6 +632,17 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		d->llm += s->llm;
 		d->in_tokens += s->input_tokens;
 		d->out_tokens += s->output_tokens;
+		for (size_t f = 0; f < s->n_finish; f++) {
+			size_t k = 0;
+			while (k < d->n_fin && strcmp(d->fin[k].reason, s->finish[f].reason) != 0)
+				k++;
+			if (k == d->n_fin) {
+				if (d->n_fin == WIRE_FINISH_MAX)
+					continue; /* a window of many agents' reasons: keep the first */
+				d->fin[d->n_fin++] = (struct wire_finish){s->finish[f].reason, 0};
+			}
+			d->fin[k].count += s->finish[f].count;
+		}
 		if (merge_owned(&d->ttft, q->ttft[i]) || merge_owned(&d->tpot, q->tpot[i]))
 			return -1;
 	}
@@ -655,6 +668,8 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 			    .output_tokens = m->v[i].out_tokens,
 			    .ttft = m->v[i].ttft,
 			    .tpot = m->v[i].tpot,
+			    .finish = m->v[i].fin,
+			    .n_finish = m->v[i].n_fin,
 			};
 			if (store_ingest_llm_add(si, &ld))
 				return -1;

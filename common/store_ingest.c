@@ -1,6 +1,8 @@
 /* store_ingest: see store_ingest.h. */
 #include "store_ingest.h"
 
+#include <cJSON.h>
+
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -149,15 +151,16 @@ static const char *const sql[S_COUNT] = {
                     "ORDER BY start LIMIT ?3)",
     [S_RET_ACC] = "DELETE FROM accuracy WHERE model_id = ?1 AND start IN (SELECT start FROM "
                   "accuracy WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
-    [S_LLM_GET] = "SELECT ttft_sketch, tpot_sketch FROM window_llm WHERE model_id = ?1 AND "
-                  "start = ?2",
+    [S_LLM_GET] = "SELECT ttft_sketch, tpot_sketch, finish FROM window_llm WHERE model_id = ?1 "
+                  "AND start = ?2",
     [S_LLM_UPSERT] = "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
-                     "ttft_sketch, tpot_sketch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                     "ttft_sketch, tpot_sketch, finish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
                      "ON CONFLICT (model_id, start) DO UPDATE SET llm = llm + excluded.llm, "
                      "input_tokens = input_tokens + excluded.input_tokens, "
                      "output_tokens = output_tokens + excluded.output_tokens, "
                      "ttft_sketch = coalesce(excluded.ttft_sketch, ttft_sketch), "
-                     "tpot_sketch = coalesce(excluded.tpot_sketch, tpot_sketch)",
+                     "tpot_sketch = coalesce(excluded.tpot_sketch, tpot_sketch), "
+                     "finish = coalesce(excluded.finish, finish)",
     [S_RET_LLM] = "DELETE FROM window_llm WHERE model_id = ?1 AND start IN (SELECT start FROM "
                   "window_llm WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
     [S_RET_CONCEPT] = "DELETE FROM concept_events WHERE id IN (SELECT id FROM concept_events "
@@ -627,8 +630,43 @@ out:
 	return rc;
 }
 
+/* The row's finish-reason counts (a JSON object, column col) plus d's, as
+ * new JSON text in *out (NULL when d has none: the column is kept). An
+ * unreadable stored object (damaged file) starts over. */
+static int merge_finish(sqlite3_stmt *row, int col, const struct store_llm_delta *d, char **out)
+{
+	cJSON *o = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (!d->n_finish)
+		return 0;
+	if (row && sqlite3_column_type(row, col) == SQLITE_TEXT)
+		o = cJSON_Parse((const char *)sqlite3_column_text(row, col));
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		o = cJSON_CreateObject();
+	}
+	if (!o)
+		return -1;
+	for (size_t i = 0; i < d->n_finish; i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(o, d->finish[i].reason);
+		double n = (double)d->finish[i].count;
+		if (cJSON_IsNumber(v))
+			cJSON_SetNumberValue(v, v->valuedouble + n);
+		else if (!v && !cJSON_AddNumberToObject(o, d->finish[i].reason, n))
+			goto out;
+	}
+	*out = cJSON_PrintUnformatted(o);
+	rc = *out ? 0 : -1;
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
 int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *d)
 {
+	char *finish = NULL;
 	uint8_t *ttft = NULL, *tpot = NULL;
 	size_t ttft_len = 0, tpot_len = 0;
 	sqlite3_stmt *s = prep(si, S_LLM_GET);
@@ -644,7 +682,8 @@ int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *
 		return -1;
 	}
 	if (merge_stored(step == SQLITE_ROW ? s : NULL, 0, d->ttft, &ttft, &ttft_len) ||
-	    merge_stored(step == SQLITE_ROW ? s : NULL, 1, d->tpot, &tpot, &tpot_len)) {
+	    merge_stored(step == SQLITE_ROW ? s : NULL, 1, d->tpot, &tpot, &tpot_len) ||
+	    merge_finish(step == SQLITE_ROW ? s : NULL, 2, d, &finish)) {
 		sqlite3_reset(s);
 		goto out;
 	}
@@ -661,10 +700,13 @@ int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *
 		sqlite3_bind_blob(s, 6, ttft, (int)ttft_len, SQLITE_STATIC);
 	if (tpot)
 		sqlite3_bind_blob(s, 7, tpot, (int)tpot_len, SQLITE_STATIC);
+	if (finish)
+		sqlite3_bind_text(s, 8, finish, -1, SQLITE_STATIC);
 	rc = done(s);
 out:
 	free(ttft);
 	free(tpot);
+	free(finish);
 	return rc;
 }
 

@@ -95,6 +95,8 @@ struct store_llm_delta {
 	int64_t model_id, start;
 	uint64_t llm, input_tokens, output_tokens;
 	const struct ddsketch *ttft, *tpot;
+	const struct wire_finish *finish; /* counts by finish reason, added to the row's */
+	size_t n_finish;
 };
 int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *d);
 

@@ -54,7 +54,7 @@ static const char *const sql[SQS_COUNT] = {
                  "WHERE model_id = ?1 AND end > ?2 AND start < ?3 ORDER BY start",
     [SQS_LATENCY] = "SELECT w.start, w.end, w.count, w.errors, w.provisional, w.p50, w.p90, "
                     "w.p95, w.p99, w.p999, w.max, w.mean, l.llm, l.input_tokens, "
-                    "l.output_tokens, l.ttft_sketch, l.tpot_sketch FROM windows w "
+                    "l.output_tokens, l.ttft_sketch, l.tpot_sketch, l.finish FROM windows w "
                     "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
                     "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3 "
                     "ORDER BY w.start",
@@ -572,6 +572,7 @@ int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
 		struct ddsketch *tpot = col_sketch(s, 16, &r.tpot_p50, &r.tpot_p90, &r.tpot_p99);
 		r.ttft = ttft;
 		r.tpot = tpot;
+		r.finish = (const char *)sqlite3_column_text(s, 17);
 		stop = fn(&r, arg);
 		ddsketch_free(ttft);
 		ddsketch_free(tpot);

@@ -169,6 +169,7 @@ struct sq_latency {
 	int64_t llm, input_tokens, output_tokens;
 	double ttft_p50, ttft_p90, ttft_p99, tpot_p50, tpot_p90, tpot_p99;
 	const struct ddsketch *ttft, *tpot;
+	const char *finish; /* JSON object finish reason -> count, or NULL */
 };
 struct ddsketch;
 /* Windows of model starting in [from, to), oldest first. */

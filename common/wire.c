@@ -181,6 +181,20 @@ int wire_encode_batch(const struct wire_batch *b, uint8_t **out, size_t *len)
 				ss[i].ttft_sketch.data = (uint8_t *)s->ttft;
 				ss[i].ttft_sketch.len = s->ttft_len;
 			}
+			if (s->n_finish) {
+				Mlwatch__Wire__FinishCount *fc =
+				    arena_alloc(&a, s->n_finish * sizeof(*fc));
+				ss[i].finish = arena_alloc(&a, s->n_finish * sizeof(*ss[i].finish));
+				if (!fc || !ss[i].finish)
+					goto out;
+				for (size_t k = 0; k < s->n_finish; k++) {
+					mlwatch__wire__finish_count__init(&fc[k]);
+					fc[k].reason = (char *)s->finish[k].reason;
+					fc[k].count = s->finish[k].count;
+					ss[i].finish[k] = &fc[k];
+				}
+				ss[i].n_finish = s->n_finish;
+			}
 			if (s->tpot) {
 				ss[i].has_tpot_sketch = 1;
 				ss[i].tpot_sketch.data = (uint8_t *)s->tpot;
@@ -243,6 +257,22 @@ static int value_from_pb(const PbValue *pv, struct value *v)
 		v->str = pv->str;
 	}
 	return 0;
+}
+
+/* A summary's finish reasons: few, valid names, counts within its LLM
+ * events in total. */
+static bool finish_ok(const PbSummary *ps)
+{
+	uint64_t sum = 0;
+	if (ps->n_finish > WIRE_FINISH_MAX)
+		return false;
+	for (size_t k = 0; k < ps->n_finish; k++) {
+		const Mlwatch__Wire__FinishCount *f = ps->finish[k];
+		if (!event_finish_reason_valid(f->reason, strlen(f->reason)) || f->count > ps->llm)
+			return false;
+		sum += f->count;
+	}
+	return sum <= ps->llm;
 }
 
 static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, struct event *ev)
@@ -444,7 +474,8 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 			    ps->input_tokens > ps->llm * (uint64_t)EVENT_TOKENS_MAX ||
 			    ps->output_tokens > ps->llm * (uint64_t)EVENT_TOKENS_MAX ||
 			    (ps->has_ttft_sketch && ps->ttft_sketch.len > WIRE_SKETCH_MAX) ||
-			    (ps->has_tpot_sketch && ps->tpot_sketch.len > WIRE_SKETCH_MAX)) {
+			    (ps->has_tpot_sketch && ps->tpot_sketch.len > WIRE_SKETCH_MAX) ||
+			    !finish_ok(ps)) {
 				bad(b, "%s %zu: invalid", "summary", i);
 				continue;
 			}
@@ -467,6 +498,16 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 			if (ps->has_tpot_sketch && ps->tpot_sketch.len) {
 				s->tpot = ps->tpot_sketch.data;
 				s->tpot_len = ps->tpot_sketch.len;
+			}
+			if (ps->n_finish) {
+				s->finish = arena_alloc(&b->arena, ps->n_finish * sizeof(*s->finish));
+				if (!s->finish)
+					goto oom;
+				for (size_t k = 0; k < ps->n_finish; k++) {
+					s->finish[k].reason = ps->finish[k]->reason;
+					s->finish[k].count = ps->finish[k]->count;
+				}
+				s->n_finish = ps->n_finish;
 			}
 			b->n_summaries++;
 		}

@@ -31,6 +31,7 @@ struct qctx {
 	int64_t llm, in_tokens, out_tokens;
 	double llm_span; /* seconds of the windows that had LLM events */
 	struct ddsketch *ttft, *tpot;
+	cJSON *finish; /* reason -> count over the range */
 	int llm_oom;
 };
 
@@ -114,16 +115,44 @@ static void sketch_pcts(const struct ddsketch *sk, double v[3])
 /* The LLM object of a window or of the range: requests with LLM fields,
  * token sums, output tokens per second, TTFT / TPOT percentiles (ms). */
 static cJSON *llm_json(int64_t n, int64_t in, int64_t out, double span, const double ttft[3],
-                       const double tpot[3])
+                       const double tpot[3], const cJSON *finish)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *shares;
+	const cJSON *f;
+	double total = 0;
 	cmd_jint(o, "requests", n);
 	cmd_jint(o, "input_tokens", in);
 	cmd_jint(o, "output_tokens", out);
 	cmd_jnum(o, "output_tokens_per_s", span > 0 ? (double)out / span : NAN);
 	cJSON_AddItemToObject(o, "ttft_ms", llm_pcts(ttft[0], ttft[1], ttft[2]));
 	cJSON_AddItemToObject(o, "tpot_ms", llm_pcts(tpot[0], tpot[1], tpot[2]));
+	/* finish reasons as shares of the requests that gave one */
+	shares = cJSON_AddObjectToObject(o, "finish_reasons");
+	cJSON_ArrayForEach(f, finish) if (cJSON_IsNumber(f)) total += f->valuedouble;
+	cJSON_ArrayForEach(f, finish) if (shares && cJSON_IsNumber(f) && total > 0)
+	    cJSON_AddNumberToObject(shares, f->string, f->valuedouble / total);
 	return o;
+}
+
+/* Adds the counts of JSON object text (may be NULL) into *acc. */
+static void finish_add(struct qctx *c, cJSON **acc, const char *text)
+{
+	cJSON *o = text ? cJSON_Parse(text) : NULL, *f;
+	if (cJSON_IsObject(o) && (*acc || (*acc = cJSON_CreateObject()))) {
+		cJSON_ArrayForEach(f, o)
+		{
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(*acc, f->string);
+			if (!cJSON_IsNumber(f))
+				continue;
+			if (v)
+				cJSON_SetNumberValue(v, v->valuedouble + f->valuedouble);
+			else if (!cJSON_AddNumberToObject(*acc, f->string, f->valuedouble))
+				c->llm_oom = 1;
+		}
+	} else if (text && !o) {
+		c->llm_oom = 1; /* unreadable or out of memory: say so, not a wrong share */
+	}
+	cJSON_Delete(o);
 }
 
 /* Adds a window's LLM figures to the range totals of c. */
@@ -137,6 +166,7 @@ static void llm_add(struct qctx *c, const struct sq_latency *r)
 	c->llm_span += (double)(r->end - r->start);
 	llm_merge(c, &c->ttft, r->ttft);
 	llm_merge(c, &c->tpot, r->tpot);
+	finish_add(c, &c->finish, r->finish);
 }
 
 static int llm_only_row(const struct sq_latency *r, void *arg)
@@ -155,6 +185,8 @@ static cJSON *llm_range(struct qctx *c, int64_t model_id)
 
 	ddsketch_free(c->ttft);
 	ddsketch_free(c->tpot);
+	cJSON_Delete(c->finish);
+	c->finish = NULL;
 	c->ttft = c->tpot = NULL;
 	c->llm = c->in_tokens = c->out_tokens = 0;
 	c->llm_span = 0;
@@ -163,7 +195,7 @@ static cJSON *llm_range(struct qctx *c, int64_t model_id)
 		return NULL;
 	sketch_pcts(c->ttft, tt);
 	sketch_pcts(c->tpot, tp);
-	o = c->llm ? llm_json(c->llm, c->in_tokens, c->out_tokens, c->llm_span, tt, tp)
+	o = c->llm ? llm_json(c->llm, c->in_tokens, c->out_tokens, c->llm_span, tt, tp, c->finish)
 	           : cJSON_CreateNull();
 	return o;
 }
@@ -332,6 +364,7 @@ out:
 	free(live);
 	ddsketch_free(c.ttft);
 	ddsketch_free(c.tpot);
+	cJSON_Delete(c.finish);
 	qctx_close(&c);
 	return rc;
 }
@@ -387,9 +420,12 @@ static int latency_row(const struct sq_latency *r, void *arg)
 		if (r->llm > 0) {
 			double tt[3] = {r->ttft_p50, r->ttft_p90, r->ttft_p99};
 			double tp[3] = {r->tpot_p50, r->tpot_p90, r->tpot_p99};
+			cJSON *fin = NULL;
+			finish_add(c, &fin, r->finish);
 			cJSON_AddItemToObject(o, "llm",
 			                      llm_json(r->llm, r->input_tokens, r->output_tokens,
-			                               (double)(r->end - r->start), tt, tp));
+			                               (double)(r->end - r->start), tt, tp, fin));
+			cJSON_Delete(fin);
 		}
 		window_emit(c, o);
 		return 0;
@@ -447,7 +483,8 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 	if (c.json) {
 		/* The range's LLM figures after the windows: null when no
 		 * event of the range carried any. */
-		cJSON *l = c.llm ? llm_json(c.llm, c.in_tokens, c.out_tokens, c.llm_span, tt, tp)
+		cJSON *l = c.llm ? llm_json(c.llm, c.in_tokens, c.out_tokens, c.llm_span, tt, tp,
+		                            c.finish)
 		                 : cJSON_CreateNull();
 		fputs("],\"llm\":", stdout);
 		c.io_err |= cmd_jprint_raw(l);
@@ -466,6 +503,7 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 out:
 	ddsketch_free(c.ttft);
 	ddsketch_free(c.tpot);
+	cJSON_Delete(c.finish);
 	qctx_close(&c);
 	return rc;
 }

@@ -157,6 +157,9 @@ Test(llm, agent_to_latency_json_metrics_and_a_signed_p99_ttft_alert, .timeout = 
 	cr_expect(fabs(p99 - w99) <= 0.01 * w99, "TTFT p99 %g vs %g", p99, w99);
 	double t99 = jnum(l, "tpot_ms", "p99"), v99 = exact_quantile(tpot_of, N, 0.99);
 	cr_expect(fabs(t99 - v99) <= 0.01 * v99, "TPOT p99 %g vs %g", t99, v99);
+	const cJSON *fr = cJSON_GetObjectItem(l, "finish_reasons");
+	cr_expect_float_eq(jnum(fr, "stop", NULL), 0.75, 1e-12, "finish-reason shares");
+	cr_expect_float_eq(jnum(fr, "length", NULL), 0.25, 1e-12);
 	fprintf(stderr, "llm: %ld events, TTFT p50 %.3f (exact %.3f) p99 %.3f (exact %.3f)\n", N,
 	        p50, w50, p99, w99);
 	/* The window that holds them says the same. */

@@ -115,6 +115,7 @@ static void send_and_check(const char *dir, struct agent_proc *a, struct cproc *
 	cr_expect_eq(jnum(l, "requests", NULL), n, "count");
 	cr_expect_eq(jnum(l, "input_tokens", NULL), in_sum, "input tokens exactly");
 	cr_expect_eq(jnum(l, "output_tokens", NULL), out_sum, "output tokens exactly");
+	cr_expect_float_eq(jnum(l, "finish_reasons", "length"), 0.2, 1e-12, "finish reasons");
 	double p50 = jnum(l, "ttft_ms", "p50"), p99 = jnum(l, "ttft_ms", "p99");
 	cr_expect(fabs(p50 - w50) <= 0.01 * w50, "TTFT p50 %g vs %g", p50, w50);
 	cr_expect(fabs(p99 - w99) <= 0.01 * w99, "TTFT p99 %g vs %g", p99, w99);

@@ -159,13 +159,25 @@ Test(summary, llm_tokens_and_sketches_per_model_and_second)
 		cr_assert_eq(summary_add(t, e.model, e.ts, false, 5, false), 0);
 		cr_assert_eq(summary_add_llm(t, &e), 0);
 	}
+	/* finish reasons: the first 7 kept, the rest counted as "other" */
+	static const char *const why[] = {"stop", "length", "a", "b", "c", "d", "e", "f", "g"};
+	for (int i = 0; i < 9; i++) {
+		struct event e = {.model = "llm", .ts = 1000.5, .finish_reason = why[i]};
+		cr_assert_eq(summary_add(t, e.model, e.ts, false, -1, false), 0);
+		cr_assert_eq(summary_add_llm(t, &e), 0);
+	}
 	struct event orphan = {.model = "other", .ts = 1.0, .has_tpot = true, .tpot_ms = 1};
 	cr_expect_eq(summary_add_llm(t, &orphan), -ENOENT);
 	cr_assert_eq(summary_export(t, &a, &s, &n), 0);
 	cr_assert_eq(n, 1);
-	cr_expect_eq(s[0].count, 100);
-	cr_expect_eq(s[0].llm, 75);
+	cr_expect_eq(s[0].count, 109);
+	cr_expect_eq(s[0].llm, 84);
 	cr_expect_eq(s[0].input_tokens, 750);
+	cr_assert_eq(s[0].n_finish, SUMMARY_FINISH_MAX);
+	cr_expect_str_eq(s[0].finish[0].reason, "stop");
+	cr_expect_str_eq(s[0].finish[6].reason, "e");
+	cr_expect_str_eq(s[0].finish[7].reason, "other");
+	cr_expect_eq(s[0].finish[7].count, 2, "f and g");
 	uint64_t out = 0;
 	for (int i = 0; i < 100; i++)
 		out += i % 4 ? (uint64_t)i : 0;

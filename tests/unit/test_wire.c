@@ -134,6 +134,12 @@ static void random_batch(struct wire_batch *b, struct arena *a)
 			s->output_tokens = rnd() % 1000000;
 			s->ttft = s->sketch;
 			s->ttft_len = s->sketch_len;
+			if (s->llm >= 2) {
+				s->n_finish = 2;
+				s->finish = arena_alloc(a, 2 * sizeof(*s->finish));
+				s->finish[0] = (struct wire_finish){"stop", s->llm / 2};
+				s->finish[1] = (struct wire_finish){"length", s->llm - s->llm / 2};
+			}
 		}
 	}
 	if (rnd() % 2) {
@@ -225,6 +231,11 @@ static void batch_eq(const struct wire_batch *x, const struct wire_batch *y)
 		cr_assert_eq(a->input_tokens, b->input_tokens);
 		cr_assert_eq(a->output_tokens, b->output_tokens);
 		cr_assert_eq(a->ttft_len, b->ttft_len);
+		cr_assert_eq(a->n_finish, b->n_finish);
+		for (size_t k = 0; k < a->n_finish; k++) {
+			cr_assert_str_eq(a->finish[k].reason, b->finish[k].reason);
+			cr_assert_eq(a->finish[k].count, b->finish[k].count);
+		}
 		if (a->ttft_len)
 			cr_assert_eq(memcmp(a->ttft, b->ttft, a->ttft_len), 0);
 	}
@@ -440,6 +451,9 @@ Test(wire, bad_llm_fields_are_invalid_items)
 	s.second = 1764072000;
 	s.count = 2;
 	s.llm = 3; /* more LLM events than events */
+	struct wire_finish bad_fin = {"Stop!", 1};
+	s.finish = &bad_fin;
+	s.n_finish = 1;
 	b.summaries = &s;
 	b.n_summaries = 1;
 	cr_assert_eq(wire_encode_batch(&b, &buf, &len), 0);
