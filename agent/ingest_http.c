@@ -707,6 +707,8 @@ struct http_server *http_start(struct agent *ag, const char *addr, char *err, si
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
+	/* before any request: the OTLP attributes the config takes as features */
+	otlp_set_feature_map(ag->ac->otlp_feature.v, ag->ac->otlp_feature.n);
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

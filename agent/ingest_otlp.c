@@ -213,6 +213,54 @@ static int rejectf(char *why, size_t cap, const char *fmt, ...)
 	return -1;
 }
 
+static char *const *feature_map;
+static size_t n_feature_map;
+
+void otlp_set_feature_map(char *const *map, size_t n)
+{
+	feature_map = map;
+	n_feature_map = n;
+}
+
+/* True when the otlp_feature setting takes attribute key for model. */
+static bool mapped(const char *model, const char *key)
+{
+	for (size_t i = 0; i < n_feature_map; i++) {
+		const char *m = feature_map[i], *colon = strchr(m, ':');
+		const char *attr = colon ? colon + 1 : m;
+		if (strcmp(attr, key) != 0)
+			continue;
+		if (!colon || (colon - m == 1 && m[0] == '*') ||
+		    (strlen(model) == (size_t)(colon - m) && strncmp(m, model, (size_t)(colon - m)) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Sets feature f from attribute a; -1 with why when unusable. */
+static int feature_of(const struct attr *a, const char *name, struct arena *ar, struct feature *f,
+                      char *why, size_t cap)
+{
+	if (!(f->name = arena_strdup(ar, name)))
+		return -3;
+	if (a->t == A_BOOL) {
+		f->kind = FEATURE_CATEGORICAL;
+		f->str = a->i ? "true" : "false";
+	} else if (a->t == A_STR) {
+		if (strlen(a->s) > EVENT_CATEGORY_MAX)
+			return rejectf(why, cap, "%.80s: longer than %d bytes", a->key,
+			               EVENT_CATEGORY_MAX);
+		f->kind = FEATURE_CATEGORICAL;
+		if (!(f->str = arena_strdup(ar, a->s)))
+			return -3;
+	} else if (num_of(a, &f->num)) {
+		f->kind = FEATURE_NUMERIC;
+	} else {
+		f->kind = FEATURE_MISSING;
+	}
+	return 0;
+}
+
 /* Model names allow [A-Za-z0-9_.-]: "meta-llama/Llama-3-8B" becomes
  * "meta-llama_Llama-3-8B" rather than an error, as servers name models
  * after paths. */
@@ -346,42 +394,36 @@ static int span_event(const struct span_in *sp, double now, struct event_batch *
 			return rejectf(why, cap, "mlwatch.prediction: must be a number or a string");
 		}
 	}
-	if (w.n_features) {
+	size_t n_map = 0;
+	for (size_t i = 0; n_feature_map && i < sp->n; i++)
+		n_map += strncmp(sp->attrs[i].key, "mlwatch.", 8) != 0 && mapped(ev.model, sp->attrs[i].key);
+	if (w.n_features + n_map) {
 		struct event_name_filter seen = {{0}};
-		if (w.n_features > EVENT_FEATURES_MAX)
-			return rejectf(why, cap, "%zu mlwatch.feature.* attributes; at most %d",
-			               w.n_features, EVENT_FEATURES_MAX);
-		ev.features = arena_alloc(&b->arena, w.n_features * sizeof(*ev.features));
+		if (w.n_features + n_map > EVENT_FEATURES_MAX)
+			return rejectf(why, cap, "%zu feature attributes; at most %d",
+			               w.n_features + n_map, EVENT_FEATURES_MAX);
+		ev.features = arena_alloc(&b->arena, (w.n_features + n_map) * sizeof(*ev.features));
 		if (!ev.features)
 			return -3;
 		for (size_t i = 0; i < sp->n; i++) {
 			const struct attr *a = &sp->attrs[i];
-			if (strncmp(a->key, "mlwatch.feature.", 16) != 0)
+			const char *name;
+			if (strncmp(a->key, "mlwatch.feature.", 16) == 0)
+				name = a->key + 16;
+			else if (n_map && strncmp(a->key, "mlwatch.", 8) != 0 && mapped(ev.model, a->key))
+				name = a->key;
+			else
 				continue;
-			const char *name = a->key + 16;
 			size_t nl = strlen(name);
-			struct feature *f = &ev.features[ev.n_features];
 			if (!event_feature_name_valid(name, nl))
 				return rejectf(why, cap, "%.80s: invalid feature name", a->key);
 			if (event_name_filter_add(&seen, name, nl))
 				for (size_t k = 0; k < ev.n_features; k++)
 					if (strcmp(ev.features[k].name, name) == 0)
 						return rejectf(why, cap, "%.80s: given twice", a->key);
-			f->name = arena_strndup(&b->arena, name, nl);
-			if (a->t == A_BOOL) {
-				f->kind = FEATURE_CATEGORICAL;
-				f->str = a->i ? "true" : "false";
-			} else if (a->t == A_STR) {
-				if (strlen(a->s) > EVENT_CATEGORY_MAX)
-					return rejectf(why, cap, "%.80s: longer than %d bytes", a->key,
-					               EVENT_CATEGORY_MAX);
-				f->kind = FEATURE_CATEGORICAL;
-				f->str = arena_strdup(&b->arena, a->s);
-			} else if (num_of(a, &f->num)) {
-				f->kind = FEATURE_NUMERIC;
-			} else {
-				f->kind = FEATURE_MISSING;
-			}
+			int r = feature_of(a, name, &b->arena, &ev.features[ev.n_features], why, cap);
+			if (r)
+				return r;
 			ev.n_features++;
 		}
 	}

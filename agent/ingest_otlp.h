@@ -20,8 +20,8 @@
  * (output tokens - 1); finish reason = the first of
  * gen_ai.response.finish_reasons; id = gen_ai.request.id,
  * gen_ai.response.id, else the span id in hex. Attributes named
- * mlwatch.feature.NAME become feature NAME; mlwatch.prediction the
- * prediction. A log record whose body is a JSON object (a string or a
+ * mlwatch.feature.NAME become feature NAME, those the otlp_feature setting
+ * names features of their own name; mlwatch.prediction the prediction. A log record whose body is a JSON object (a string or a
  * kvlist) in the BentoML monitor shape (bento_meta.schema with roles
  * feature / prediction / target) becomes an event of model
  * bento_meta.bento_name.
@@ -65,6 +65,13 @@ struct otlp_reply {
 int otlp_decode(enum otlp_signal sig, const char *ctype, const char *cenc, const char *body,
                 size_t len, double now, size_t max_body, size_t max_items, struct event_batch *b,
                 struct otlp_reply *rep);
+
+/* Span attributes to take as features (the otlp_feature setting): entries
+ * "[MODEL:]ATTRIBUTE", the feature named as the attribute, for MODEL only
+ * when given. The list must outlive the decode calls (it is the agent's
+ * configuration); NULL / 0 for none. Not thread-safe: set before the HTTP
+ * input starts. */
+void otlp_set_feature_map(char *const *map, size_t n);
 
 /* The reply body for rep (status and format decide which message), in
  * *out (malloc'd, *len bytes) with its content type in *ctype. For a

@@ -61,6 +61,7 @@ static const struct opt agent_opts[] = {
     {"stats_interval", OPT_DUR, AG(stats_interval_ms), "60s", 1 * SEC, DAY, NULL, 0},
     {"kserve_ttl", OPT_DUR, AG(kserve_ttl_ms), "30s", 1 * SEC, DAY, NULL, 0},
     {"resend", OPT_DUR, AG(resend_ms), "10s", 100, DAY, NULL, 0},
+    {"otlp_feature", OPT_LIST, AG(otlp_feature), "", 0, 0, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 

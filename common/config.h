@@ -47,6 +47,7 @@ struct agent_config {
 	int64_t stats_interval_ms;
 	int64_t kserve_ttl_ms;
 	int64_t resend_ms;
+	struct strlist otlp_feature; /* [MODEL:]ATTRIBUTE: span attributes taken as features */
 };
 
 struct collector_config {

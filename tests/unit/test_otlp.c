@@ -539,3 +539,32 @@ Test(otlp, readme_vllm_recipe_names_and_rule)
 	cr_expect_eq(e.metric, METRIC_P99_TTFT);
 	free(readme);
 }
+
+/* The otlp_feature setting: attributes taken as features, for every model
+ * or for the one named. */
+Test(otlp, configured_attributes_become_features)
+{
+	char *map[] = {"gen_ai.latency.time_in_queue", "other-model:gen_ai.request.id",
+	               "meta-llama_Llama-3.1-8B-Instruct:gen_ai.usage.prompt_tokens"};
+	size_t len;
+	uint8_t *b = vllm_request(&len, 0, 0);
+	otlp_set_feature_map(map, 3);
+	int rc = decode(OTLP_TRACES, "application/x-protobuf", NULL, b, len, NOW);
+	otlp_set_feature_map(NULL, 0);
+	cr_assert_eq(rc, 0, "%s", rep.message);
+	const struct event *e = &eb.events[0];
+	cr_assert_eq(e->n_features, 3);
+	bool queue = false, prompt = false, temp = false;
+	for (size_t i = 0; i < e->n_features; i++) {
+		const struct feature *f = &e->features[i];
+		if (strcmp(f->name, "gen_ai.latency.time_in_queue") == 0)
+			queue = f->kind == FEATURE_NUMERIC && fabs(f->num - 0.01) < 1e-12;
+		if (strcmp(f->name, "gen_ai.usage.prompt_tokens") == 0)
+			prompt = f->kind == FEATURE_NUMERIC && f->num == 12;
+		if (strcmp(f->name, "temperature") == 0)
+			temp = true;
+		cr_expect_str_neq(f->name, "gen_ai.request.id", "mapped for another model only");
+	}
+	cr_expect(queue && prompt && temp);
+	free(b);
+}
