@@ -23,9 +23,9 @@ LDSAN := -fsanitize=address,undefined
 endif
 LDFLAGS ?=
 
-PROTO := common/mlwatch.proto
-PB_C := $(B)/gen/mlwatch.pb-c.c
-PB_H := $(B)/gen/mlwatch.pb-c.h
+PROTO := common/mlwatch.proto common/otlp.proto
+PB_C := $(patsubst common/%.proto,$(B)/gen/%.pb-c.c,$(PROTO))
+PB_H := $(patsubst common/%.proto,$(B)/gen/%.pb-c.h,$(PROTO))
 
 COMMON_SRC := $(wildcard common/*.c common/stats/*.c)
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
@@ -34,7 +34,7 @@ TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c))
 TLIB_SRC := $(wildcard tests/lib/*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
-COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(B)/obj/gen/mlwatch.pb-c.o
+COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(PB_C))
 AGENT_OBJ := $(call obj,$(AGENT_SRC))
 COLL_OBJ := $(call obj,$(COLL_SRC))
 TUI_OBJ := $(call obj,$(TUI_SRC))
@@ -65,11 +65,11 @@ deps:
 test-deps:
 	@scripts/deps.sh test
 
-$(PB_C) $(PB_H): $(PROTO)
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: common/%.proto
 	@mkdir -p $(B)/gen
-	protoc-c --c_out=$(B)/gen --proto_path=common $(PROTO)
+	protoc-c --c_out=$(B)/gen --proto_path=common $<
 
-$(B)/obj/gen/mlwatch.pb-c.o: $(PB_C)
+$(B)/obj/gen/%.pb-c.o: $(B)/gen/%.pb-c.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Werror,$(ALL_CFLAGS)) -c $< -o $@
 

@@ -140,6 +140,8 @@ int batcher_copy_event(struct arena *a, struct event *d, const struct event *s)
 		return -ENOMEM;
 	if (s->id && !(d->id = arena_strdup(a, s->id)))
 		return -ENOMEM;
+	if (s->finish_reason && !(d->finish_reason = arena_strdup(a, s->finish_reason)))
+		return -ENOMEM;
 	if (s->n_features) {
 		d->features = arena_alloc(a, s->n_features * sizeof(*d->features));
 		if (!d->features)
@@ -302,6 +304,8 @@ int batcher_submit(struct batcher *b, const struct event *ev, size_t n_ev, const
 				rc = summary_add(b->sum, e->model, e->ts, e->error,
 				                 e->has_latency ? e->latency_ms : -1.0, keep);
 		}
+		if (rc == 0)
+			rc = summary_add_llm(b->sum, e);
 		if (rc)
 			goto out;
 		if (b->cur->opened == 0)

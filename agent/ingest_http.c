@@ -19,13 +19,14 @@
 #include "clock.h"
 #include "guard.h"
 #include "ingest_kserve.h"
+#include "ingest_otlp.h"
 #include "log.h"
 #include "stats.h"
 #include "text.h"
 
 #define RETRY_AFTER "1"
 
-enum route { R_EVENTS, R_LABELS, R_KSERVE, R_HEALTH, R_METRICS, R_NONE };
+enum route { R_EVENTS, R_LABELS, R_KSERVE, R_HEALTH, R_METRICS, R_TRACES, R_LOGS, R_NONE };
 
 struct job;
 
@@ -74,6 +75,7 @@ struct req {
 	bool deferred, done; /* handed to a worker; its reply is ready */
 	struct reply reply;
 	struct kserve_headers kh; /* read in libmicrohttpd's thread */
+	const char *ctype, *cenc; /* OTLP: Content-Type, Content-Encoding */
 };
 
 struct job {
@@ -226,6 +228,10 @@ static enum route route_of(const char *url)
 		return R_LABELS;
 	if (strcmp(url, "/v1/kserve") == 0)
 		return R_KSERVE;
+	if (strcmp(url, "/v1/traces") == 0)
+		return R_TRACES;
+	if (strcmp(url, "/v1/logs") == 0)
+		return R_LOGS;
 	if (strcmp(url, "/healthz") == 0)
 		return R_HEALTH;
 	if (strcmp(url, "/metrics") == 0)
@@ -404,6 +410,68 @@ static enum MHD_Result handle_kserve(struct http_server *h, struct out *c, struc
 	return respond(c, MHD_HTTP_ACCEPTED, "application/json", out, (size_t)k, false);
 }
 
+/* OTLP/HTTP (ingest_otlp.h): answers as the OTLP spec says, in the
+ * request's encoding: 200 with partial success, 400/413/415 with a
+ * google.rpc.Status, 503 with Retry-After under pressure. */
+static enum MHD_Result handle_otlp(struct http_server *h, struct out *c, struct req *q)
+{
+	struct agent *ag = h->ag;
+	enum otlp_signal sig = q->route == R_TRACES ? OTLP_TRACES : OTLP_LOGS;
+	struct event_batch eb;
+	struct otlp_reply rep;
+	size_t sampled = 0;
+	char *body = NULL;
+	size_t len = 0;
+	const char *type = "application/json";
+	enum MHD_Result ret;
+	int rc;
+
+	event_batch_init(&eb);
+	if (agent_overloaded(ag)) {
+		stats_rejected(REJ_OVERLOADED, 1);
+		memset(&rep, 0, sizeof(rep));
+		rep.format = q->ctype && strstr(q->ctype, "protobuf") ? OTLP_PROTOBUF : OTLP_JSON;
+		rep.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		snprintf(rep.message, sizeof(rep.message), "agent overloaded; retry later");
+		goto reply;
+	}
+	rc = otlp_decode(sig, q->ctype, q->cenc, q->body ? q->body : "", q->len, clock_now(),
+	                 (size_t)ag->ac->max_body, (size_t)ag->ac->max_events_per_request, &eb,
+	                 &rep);
+	release_body(h, q);
+	if (rc == -3) {
+		rep.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		snprintf(rep.message, sizeof(rep.message), "out of memory; retry later");
+	}
+	if (rc) {
+		stats_rejected(rep.status == 413   ? REJ_TOO_LARGE
+		               : rep.status == 503 ? REJ_OVERLOADED
+		                                   : REJ_MALFORMED,
+		               1);
+		goto reply;
+	}
+	stats_add(ST_OTLP_REJECTED, rep.rejected);
+	stats_add(ST_OTLP_IGNORED, rep.ignored);
+	if (eb.n_events) {
+		rc = agent_submit(ag, INPUT_OTLP, eb.events, eb.n_events, NULL, 0, NULL, &sampled);
+		if (rc) {
+			stats_rejected(REJ_OVERLOADED, 1);
+			rep.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			snprintf(rep.message, sizeof(rep.message),
+			         rc == -EAGAIN ? "agent overloaded and spool full; retry later"
+			                       : "out of memory; retry later");
+		}
+	}
+reply:
+	if (otlp_reply_body(sig, &rep, &body, &len, &type) != 0)
+		ret = respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", "{}", 2, true);
+	else
+		ret = respond(c, rep.status, type, body, len, rep.status == 503);
+	free(body);
+	event_batch_reset(&eb);
+	return ret;
+}
+
 static enum MHD_Result handle_get(struct http_server *h, struct out *c, enum route r)
 {
 	if (r == R_HEALTH)
@@ -463,6 +531,8 @@ static void *worker_main(void *arg)
 		struct out o = {j->c, j->q};
 		if (j->q->route == R_KSERVE)
 			handle_kserve(h, &o, j->q);
+		else if (j->q->route == R_TRACES || j->q->route == R_LOGS)
+			handle_otlp(h, &o, j->q);
 		else
 			handle_ingest(h, &o, j->q);
 		j->q->done = true;
@@ -579,8 +649,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		                                                 "inference-header-content-length"),
 		};
 	}
+	if (q->route == R_TRACES || q->route == R_LOGS) {
+		q->ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+		q->cenc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+	}
 	if (defer(h, c, q))
 		return MHD_YES;
+	if (q->route == R_TRACES || q->route == R_LOGS)
+		return handle_otlp(h, &now, q);
 	return q->route == R_KSERVE ? handle_kserve(h, &now, q) : handle_ingest(h, &now, q);
 }
 
@@ -630,6 +706,8 @@ struct http_server *http_start(struct agent *ag, const char *addr, char *err, si
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
+	/* before any request: the OTLP attributes the config takes as features */
+	otlp_set_feature_map(ag->ac->otlp_feature.v, ag->ac->otlp_feature.n);
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

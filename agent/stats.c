@@ -11,7 +11,7 @@ static _Atomic uint64_t counters[ST_N];
 static _Atomic uint64_t received[INPUT_N];
 static _Atomic uint64_t rejected[REJ_N];
 
-static const char *const input_names[INPUT_N] = {"http", "kserve", "tail", "dgram"};
+static const char *const input_names[INPUT_N] = {"http", "kserve", "tail", "dgram", "otlp"};
 static const char *const reason_names[REJ_N] = {
     "malformed",  "too_large",   "too_many_events", "unauthorized",
     "overloaded", "connections", "bad_request",     "label_only",
@@ -82,6 +82,10 @@ static const struct metric metrics[] = {
      "Truncations (copytruncate) of tailed files seen."},
     {ST_TAIL_LONG_STRINGS, "tail_long_strings_total", "counter",
      "String values over 256 bytes in BentoML monitor lines, taken as missing."},
+    {ST_OTLP_REJECTED, "otlp_rejected_total", "counter",
+     "OTLP spans and log records refused alone (answered as partial success)."},
+    {ST_OTLP_IGNORED, "otlp_ignored_total", "counter",
+     "OTLP spans and log records that are not model traffic (internal spans, other logs)."},
     {ST_SPOOL_BYTES, "spool_bytes", "gauge", "Bytes of batches waiting in the spool."},
     {ST_SPOOL_BATCHES, "spool_batches", "gauge", "Batches waiting in the spool."},
     {ST_COLLECTOR_CONNECTED, "collector_connected", "gauge",

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum stat_input { INPUT_HTTP = 0, INPUT_KSERVE, INPUT_TAIL, INPUT_DGRAM, INPUT_N };
+enum stat_input { INPUT_HTTP = 0, INPUT_KSERVE, INPUT_TAIL, INPUT_DGRAM, INPUT_OTLP, INPUT_N };
 
 /* Why an input (a request, a datagram, a line) was refused. */
 enum stat_reason {
@@ -60,6 +60,8 @@ enum stat_id {
 	ST_TAIL_ROTATIONS,
 	ST_TAIL_TRUNCATIONS,
 	ST_TAIL_LONG_STRINGS,
+	ST_OTLP_REJECTED, /* spans / log records refused alone (partial success) */
+	ST_OTLP_IGNORED,  /* spans / log records that are not model traffic */
 	/* gauges */
 	ST_SPOOL_BYTES,
 	ST_SPOOL_BATCHES,

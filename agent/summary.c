@@ -16,6 +16,16 @@ struct entry {
 	uint64_t hash;
 	uint64_t count, errors, sampled;
 	struct ddsketch *sk; /* NULL until the first latency */
+	/* LLM serving: events with LLM fields, token sums, TTFT / TPOT
+	 * sketches (NULL until the first value). */
+	uint64_t llm, in_tokens, out_tokens;
+	struct ddsketch *ttft, *tpot;
+	/* finish reasons: the first 7 seen, then "other" */
+	struct {
+		const char *reason; /* in the table's arena */
+		uint64_t n;
+	} fin[SUMMARY_FINISH_MAX];
+	size_t n_fin;
 };
 
 struct summary_table {
@@ -49,6 +59,8 @@ static void clear(struct summary_table *t)
 {
 	for (size_t i = 0; i < t->cap; i++) {
 		ddsketch_free(t->slots[i].sk);
+		ddsketch_free(t->slots[i].ttft);
+		ddsketch_free(t->slots[i].tpot);
 		memset(&t->slots[i], 0, sizeof(t->slots[i]));
 	}
 	t->used = 0;
@@ -103,6 +115,80 @@ found:
 	return 0;
 }
 
+static int finish_add(struct summary_table *t, struct entry *e, const char *reason)
+{
+	size_t i;
+	for (i = 0; i < e->n_fin; i++)
+		if (strcmp(e->fin[i].reason, reason) == 0)
+			break;
+	if (i == e->n_fin) {
+		/* A server with many reasons must not grow the batch: past the
+		 * first SUMMARY_FINISH_MAX - 1 they are counted as "other". */
+		if (e->n_fin >= SUMMARY_FINISH_MAX - 1)
+			reason = "other";
+		for (i = 0; i < e->n_fin; i++)
+			if (strcmp(e->fin[i].reason, reason) == 0)
+				break;
+		if (i == e->n_fin) {
+			if (!(e->fin[i].reason = arena_strdup(&t->names, reason)))
+				return -ENOMEM;
+			e->fin[i].n = 0;
+			e->n_fin++;
+		}
+	}
+	e->fin[i].n++;
+	return 0;
+}
+
+static int sketch_add(struct ddsketch **sk, double v)
+{
+	if (!*sk && !(*sk = ddsketch_new()))
+		return -ENOMEM;
+	return ddsketch_add(*sk, v) == -ENOMEM ? -ENOMEM : 0;
+}
+
+int summary_add_llm(struct summary_table *t, const struct event *ev)
+{
+	int64_t sec = (int64_t)floor(ev->ts);
+	uint64_t h = sampler_hash(ev->model, "") ^ ((uint64_t)sec * 0x9e3779b97f4a7c15ull);
+	struct entry *e;
+
+	if (!event_has_llm(ev))
+		return 0;
+	for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		e = &t->slots[i];
+		if (!e->model)
+			return -ENOENT; /* summary_add was not called first */
+		if (e->hash == h && e->second == sec && strcmp(e->model, ev->model) == 0)
+			break;
+	}
+	if ((ev->has_ttft && sketch_add(&e->ttft, ev->ttft_ms)) ||
+	    (ev->has_tpot && sketch_add(&e->tpot, ev->tpot_ms)))
+		return -ENOMEM;
+	if (ev->finish_reason && finish_add(t, e, ev->finish_reason))
+		return -ENOMEM;
+	e->llm++;
+	e->in_tokens += ev->has_input_tokens ? (uint64_t)ev->input_tokens : 0;
+	e->out_tokens += ev->has_output_tokens ? (uint64_t)ev->output_tokens : 0;
+	return 0;
+}
+
+static int export_sketch(struct arena *a, const struct ddsketch *sk, const uint8_t **out,
+                         size_t *len)
+{
+	size_t cap;
+	uint8_t *buf;
+
+	if (!sk)
+		return 0;
+	cap = ddsketch_encoded_bound(sk);
+	buf = arena_alloc(a, cap);
+	if (!buf || ddsketch_encode(sk, buf, cap, len) != 0)
+		return -ENOMEM;
+	*out = buf;
+	return 0;
+}
+
 size_t summary_entries(const struct summary_table *t)
 {
 	return t->used;
@@ -152,6 +238,24 @@ int summary_export(struct summary_table *t, struct arena *a, struct wire_summary
 				return -ENOMEM;
 			s[k].sketch = buf;
 			s[k].sketch_len = len;
+		}
+		s[k].llm = e->llm;
+		s[k].input_tokens = e->in_tokens;
+		s[k].output_tokens = e->out_tokens;
+		if (export_sketch(a, e->ttft, &s[k].ttft, &s[k].ttft_len) ||
+		    export_sketch(a, e->tpot, &s[k].tpot, &s[k].tpot_len))
+			return -ENOMEM;
+		if (e->n_fin) {
+			s[k].finish = arena_alloc(a, e->n_fin * sizeof(*s[k].finish));
+			if (!s[k].finish)
+				return -ENOMEM;
+			for (size_t f = 0; f < e->n_fin; f++) {
+				s[k].finish[f].reason = arena_strdup(a, e->fin[f].reason);
+				s[k].finish[f].count = e->fin[f].n;
+				if (!s[k].finish[f].reason)
+					return -ENOMEM;
+			}
+			s[k].n_finish = e->n_fin;
 		}
 		k++;
 	}

@@ -13,9 +13,12 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "event.h"
 #include "wire.h"
 
 struct summary_table;
+
+#define SUMMARY_FINISH_MAX 8 /* finish reasons per (model, second), "other" included */
 
 /* max_entries >= 1. Returns NULL when out of memory. */
 struct summary_table *summary_new(size_t max_entries);
@@ -26,6 +29,11 @@ void summary_free(struct summary_table *t);
  * full (nothing counted); -ENOMEM. */
 int summary_add(struct summary_table *t, const char *model, double ts, bool error,
                 double latency_ms, bool sampled);
+
+/* Adds the LLM fields of ev (tokens, TTFT, TPOT, finish reason) to its (model, second)
+ * entry, which the summary_add of the same event has made. Returns 0 (also
+ * when ev has no LLM field), -ENOENT when there is no entry, -ENOMEM. */
+int summary_add_llm(struct summary_table *t, const struct event *ev);
 
 size_t summary_entries(const struct summary_table *t);
 uint64_t summary_events(const struct summary_table *t); /* events counted since last export */

@@ -104,6 +104,15 @@ static double quantile_of(enum rule_metric m)
 		return 0.95;
 	case METRIC_P99:
 		return 0.99;
+	case METRIC_P50_TTFT:
+	case METRIC_P50_TPOT:
+		return 0.5;
+	case METRIC_P90_TTFT:
+	case METRIC_P90_TPOT:
+		return 0.9;
+	case METRIC_P99_TTFT:
+	case METRIC_P99_TPOT:
+		return 0.99;
 	default:
 		return 0.999;
 	}
@@ -174,14 +183,14 @@ static int src_ring(struct alerting *a, const struct rule_expr *e, const char *m
 	if (warming)
 		covered = up < 1 ? 1 : up;
 	if (ring_query(a->c->ring, model, from, to, &rs) != 0 || rs.count == 0) {
-		if (rs.latency)
-			ddsketch_free(rs.latency);
+		ring_stats_free(&rs);
 		/* Nothing since the start: the truth is not known yet. */
 		if (warming)
 			return 1;
-		/* No traffic is a fact for rps; for a latency or an error rate
-		 * an empty interval says nothing (no data: keep the state). */
-		if (e->metric == METRIC_RPS) {
+		/* No traffic is a fact for rps and tokens/s; for a latency, an
+		 * error rate or a TTFT an empty interval says nothing (no data:
+		 * keep the state). */
+		if (e->metric == METRIC_RPS || e->metric == METRIC_TOKENS_PER_S) {
 			*v = 0;
 			return 0;
 		}
@@ -194,12 +203,29 @@ static int src_ring(struct alerting *a, const struct rule_expr *e, const char *m
 	case METRIC_ERROR_RATE:
 		*v = (double)rs.errors / (double)rs.count;
 		break;
+	case METRIC_TOKENS_PER_S:
+		*v = (double)rs.output_tokens / covered;
+		break;
+	case METRIC_P50_TTFT:
+	case METRIC_P90_TTFT:
+	case METRIC_P99_TTFT:
+		/* No TTFT in range (not an LLM, or the server does not say):
+		 * unknown, never 0. */
+		if (!rs.ttft || ddsketch_quantile(rs.ttft, quantile_of(e->metric), v) != 0)
+			*v = NAN;
+		break;
+	case METRIC_P50_TPOT:
+	case METRIC_P90_TPOT:
+	case METRIC_P99_TPOT:
+		if (!rs.tpot || ddsketch_quantile(rs.tpot, quantile_of(e->metric), v) != 0)
+			*v = NAN;
+		break;
 	default:
 		if (!rs.latency || ddsketch_quantile(rs.latency, quantile_of(e->metric), v) != 0)
 			*v = NAN;
 		break;
 	}
-	ddsketch_free(rs.latency);
+	ring_stats_free(&rs);
 	return 0;
 }
 
@@ -210,7 +236,7 @@ static double last_event(struct alerting *a, const char *model)
 
 	if (ring_query(a->c->ring, model, 0, -1, &rs) == 0 && rs.last_event > 0)
 		last = rs.last_event;
-	ddsketch_free(rs.latency);
+	ring_stats_free(&rs);
 	for (size_t i = 0; i < a->n_db; i++)
 		if (strcmp(a->db_models[i], model) == 0 && !isnan(a->db_last[i]) &&
 		    (isnan(last) || a->db_last[i] > last))

@@ -49,6 +49,7 @@ struct req {
 	const char **features_json, **scores_json;
 	size_t n_events;            /* events kept (b.events compacted) */
 	struct ddsketch **sketches; /* parallel to b.summaries (NULL if none) */
+	struct ddsketch **ttft, **tpot; /* LLM sketches, likewise */
 	size_t n_summaries;
 	uint32_t rejected; /* items refused by us or by decoding */
 	/* by reason; counted only once the batch is known not to be a
@@ -128,18 +129,36 @@ static bool token_ok(struct ingest *ing, const struct wire_batch *b)
 
 /* Features as a JSON object; a name repeated in one event keeps its first
  * value (the JSON parser does the same). */
+/* An LLM's token counts are drift-monitored like features (issue 15):
+ * they are stored as numeric features input_tokens / output_tokens unless
+ * the event names a feature so itself. */
+static void token_feature(struct jsonw *w, size_t *written, const char *name, int64_t n)
+{
+	if ((*written)++)
+		jsonw_char(w, ',');
+	jsonw_str(w, name, strlen(name));
+	jsonw_char(w, ':');
+	jsonw_num(w, (double)n);
+}
+
 static const char *features_json(struct req *q, const struct event *ev, struct jsonw *w)
 {
 	struct event_name_filter seen = {{0}};
+	bool add_in = ev->has_input_tokens, add_out = ev->has_output_tokens;
+	size_t written = 0;
 
-	if (ev->n_features == 0)
+	if (ev->n_features == 0 && !add_in && !add_out)
 		return NULL;
 	jsonw_reset(w);
 	jsonw_char(w, '{');
-	for (size_t i = 0, written = 0; i < ev->n_features; i++) {
+	for (size_t i = 0; i < ev->n_features; i++) {
 		const struct feature *f = &ev->features[i];
 		size_t len = strlen(f->name);
 		bool dup = false;
+		if (add_in && strcmp(f->name, "input_tokens") == 0)
+			add_in = false;
+		if (add_out && strcmp(f->name, "output_tokens") == 0)
+			add_out = false;
 		if (event_name_filter_add(&seen, f->name, len))
 			for (size_t k = 0; k < i && !dup; k++)
 				dup = strcmp(ev->features[k].name, f->name) == 0;
@@ -156,6 +175,10 @@ static const char *features_json(struct req *q, const struct event *ev, struct j
 		else
 			jsonw_raw(w, "null", 4);
 	}
+	if (add_in)
+		token_feature(w, &written, "input_tokens", ev->input_tokens);
+	if (add_out)
+		token_feature(w, &written, "output_tokens", ev->output_tokens);
 	jsonw_char(w, '}');
 	if (w->oom)
 		return NULL;
@@ -221,7 +244,9 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 		q->window_start[k] = window_of(ing, b->events[k].ts);
 		q->features_json[k] = features_json(q, &b->events[k], w);
 		q->scores_json[k] = scores_json(q, &b->events[k], w);
-		if ((b->events[k].n_features && !q->features_json[k]) ||
+		const struct event *e = &b->events[k];
+		bool want_features = e->n_features || e->has_input_tokens || e->has_output_tokens;
+		if ((want_features && !q->features_json[k]) ||
 		    (b->events[k].n_scores && !q->scores_json[k]))
 			return -1;
 	}
@@ -230,7 +255,9 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 			b->labels[i].ts = now;
 	if (b->n_summaries) {
 		q->sketches = calloc(b->n_summaries, sizeof(*q->sketches));
-		if (!q->sketches)
+		q->ttft = calloc(b->n_summaries, sizeof(*q->ttft));
+		q->tpot = calloc(b->n_summaries, sizeof(*q->tpot));
+		if (!q->sketches || !q->ttft || !q->tpot)
 			return -1;
 	}
 	for (size_t i = 0; i < b->n_summaries; i++) {
@@ -257,6 +284,19 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 			q->item_rejects[REJ_BAD_SKETCH]++;
 			q->rejected++;
 		}
+		/* Likewise for the LLM sketches: a bad one loses only itself. */
+		if ((b->summaries[k].ttft &&
+		     ddsketch_decode(b->summaries[k].ttft, b->summaries[k].ttft_len, &q->ttft[k]) !=
+		         0) ||
+		    (b->summaries[k].tpot &&
+		     ddsketch_decode(b->summaries[k].tpot, b->summaries[k].tpot_len, &q->tpot[k]) !=
+		         0)) {
+			ddsketch_free(q->ttft[k]);
+			ddsketch_free(q->tpot[k]);
+			q->ttft[k] = q->tpot[k] = NULL;
+			q->item_rejects[REJ_BAD_SKETCH]++;
+			q->rejected++;
+		}
 	}
 	return 0;
 }
@@ -265,9 +305,14 @@ static void req_free(struct req *q)
 {
 	if (!q)
 		return;
-	for (size_t i = 0; i < q->n_summaries; i++)
+	for (size_t i = 0; i < q->n_summaries; i++) {
 		ddsketch_free(q->sketches[i]);
+		ddsketch_free(q->ttft[i]);
+		ddsketch_free(q->tpot[i]);
+	}
 	free(q->sketches);
+	free(q->ttft);
+	free(q->tpot);
 	wire_batch_free(&q->b);
 	free(q);
 }
@@ -361,6 +406,11 @@ struct wdelta {
 	uint64_t count, errors, sampled, labelled;
 	double last;          /* newest event time seen, for models.last_event */
 	struct ddsketch *lat; /* owned */
+	/* LLM serving (issue 15); sketches owned, NULL until needed */
+	uint64_t llm, in_tokens, out_tokens;
+	struct ddsketch *ttft, *tpot;
+	struct wire_finish fin[WIRE_FINISH_MAX]; /* reasons point into the batch */
+	size_t n_fin;
 };
 
 struct wmap {
@@ -389,9 +439,22 @@ static struct wdelta *wmap_get(struct wmap *m, int64_t model_id, int64_t start)
 
 static void wmap_clear(struct wmap *m)
 {
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
 		ddsketch_free(m->v[i].lat);
+		ddsketch_free(m->v[i].ttft);
+		ddsketch_free(m->v[i].tpot);
+	}
 	m->n = 0;
+}
+
+/* Merges src (may be NULL) into *dst, allocating it. */
+static int merge_owned(struct ddsketch **dst, const struct ddsketch *src)
+{
+	if (!src)
+		return 0;
+	if (!*dst && !(*dst = ddsketch_new()))
+		return -1;
+	return ddsketch_merge(*dst, src) ? -1 : 0;
 }
 
 static int64_t *pending_slot(struct ingest *ing, int64_t model_id)
@@ -582,6 +645,22 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		}
 		if ((double)s->second > d->last)
 			d->last = (double)s->second;
+		d->llm += s->llm;
+		d->in_tokens += s->input_tokens;
+		d->out_tokens += s->output_tokens;
+		for (size_t f = 0; f < s->n_finish; f++) {
+			size_t k = 0;
+			while (k < d->n_fin && strcmp(d->fin[k].reason, s->finish[f].reason) != 0)
+				k++;
+			if (k == d->n_fin) {
+				if (d->n_fin == WIRE_FINISH_MAX)
+					continue; /* a window of many agents' reasons: keep the first */
+				d->fin[d->n_fin++] = (struct wire_finish){s->finish[f].reason, 0};
+			}
+			d->fin[k].count += s->finish[f].count;
+		}
+		if (merge_owned(&d->ttft, q->ttft[i]) || merge_owned(&d->tpot, q->tpot[i]))
+			return -1;
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		struct store_window_delta wd = {
@@ -596,6 +675,21 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		};
 		if (store_ingest_window_add(si, &wd))
 			return -1;
+		if (m->v[i].llm) {
+			struct store_llm_delta ld = {
+			    .model_id = wd.model_id,
+			    .start = wd.start,
+			    .llm = m->v[i].llm,
+			    .input_tokens = m->v[i].in_tokens,
+			    .output_tokens = m->v[i].out_tokens,
+			    .ttft = m->v[i].ttft,
+			    .tpot = m->v[i].tpot,
+			    .finish = m->v[i].fin,
+			    .n_finish = m->v[i].n_fin,
+			};
+			if (store_ingest_llm_add(si, &ld))
+				return -1;
+		}
 		if (m->v[i].last > 0 && store_ingest_model_seen(si, wd.model_id, m->v[i].last))
 			return -1;
 	}
@@ -626,6 +720,9 @@ static void after_commit(struct ingest *ing, struct req *q)
 	for (size_t i = 0; i < q->n_summaries; i++) {
 		const struct wire_summary *s = &b->summaries[i];
 		ring_add(ing->c->ring, s->model, s->second, s->count, s->errors, q->sketches[i]);
+		if (s->llm)
+			ring_add_llm(ing->c->ring, s->model, s->second, s->llm, s->input_tokens,
+			             s->output_tokens, q->ttft[i], q->tpot[i]);
 	}
 	if (q->rejected)
 		snprintf(q->message, sizeof(q->message), "%u items refused%s%.180s", q->rejected,

@@ -14,6 +14,11 @@ struct slot {
 	uint64_t count, errors;
 	struct ddsketch *lat; /* allocated on first latency; kept across resets */
 	int has_lat;
+	/* LLM serving: events with LLM fields, token sums, TTFT / TPOT
+	 * sketches (allocated on first use, kept across resets like lat). */
+	uint64_t llm, in_tokens, out_tokens;
+	struct ddsketch *ttft, *tpot;
+	int has_ttft, has_tpot;
 };
 
 struct model {
@@ -48,8 +53,11 @@ void ring_free(struct ring *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
-		for (size_t j = 0; j < r->seconds; j++)
+		for (size_t j = 0; j < r->seconds; j++) {
 			ddsketch_free(r->models[i].slots[j].lat);
+			ddsketch_free(r->models[i].slots[j].ttft);
+			ddsketch_free(r->models[i].slots[j].tpot);
+		}
 		free(r->models[i].slots);
 		free(r->models[i].name);
 	}
@@ -144,6 +152,12 @@ int ring_add(struct ring *r, const char *model, int64_t second, uint64_t count, 
 		s->has_lat = 0;
 		if (s->lat)
 			ddsketch_reset(s->lat);
+		s->llm = s->in_tokens = s->out_tokens = 0;
+		s->has_ttft = s->has_tpot = 0;
+		if (s->ttft)
+			ddsketch_reset(s->ttft);
+		if (s->tpot)
+			ddsketch_reset(s->tpot);
 	}
 	if (latency && ddsketch_count(latency) > 0) {
 		if (!s->lat && !(s->lat = ddsketch_new())) {
@@ -163,6 +177,57 @@ int ring_add(struct ring *r, const char *model, int64_t second, uint64_t count, 
 out:
 	pthread_mutex_unlock(&r->mu);
 	return rc;
+}
+
+/* Merges src (may be NULL or empty) into *dst, allocating it; sets *has. */
+static int merge_into(struct ddsketch **dst, int *has, const struct ddsketch *src)
+{
+	if (!src || ddsketch_count(src) == 0)
+		return 0;
+	if (!*dst && !(*dst = ddsketch_new()))
+		return -1;
+	if (ddsketch_merge(*dst, src) != 0)
+		return -1;
+	if (has)
+		*has = 1;
+	return 0;
+}
+
+int ring_add_llm(struct ring *r, const char *model, int64_t second, uint64_t llm,
+                 uint64_t in_tokens, uint64_t out_tokens, const struct ddsketch *ttft,
+                 const struct ddsketch *tpot)
+{
+	long i;
+	struct slot *s;
+	int rc = 0;
+
+	if (!r || !model)
+		return -1;
+	pthread_mutex_lock(&r->mu);
+	i = find(r, model);
+	if (i < 0)
+		goto out; /* ring_add failed or was not called: nothing to add to */
+	s = &r->models[i].slots[slot_index(r, second)];
+	if (s->second != second)
+		goto out; /* too old for the ring */
+	if (merge_into(&s->ttft, &s->has_ttft, ttft) || merge_into(&s->tpot, &s->has_tpot, tpot)) {
+		rc = -1;
+		goto out;
+	}
+	s->llm += llm;
+	s->in_tokens += in_tokens;
+	s->out_tokens += out_tokens;
+out:
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+void ring_stats_free(struct ring_stats *st)
+{
+	ddsketch_free(st->latency);
+	ddsketch_free(st->ttft);
+	ddsketch_free(st->tpot);
+	st->latency = st->ttft = st->tpot = NULL;
 }
 
 int ring_query(struct ring *r, const char *model, int64_t from_second, int64_t to_second,
@@ -186,6 +251,12 @@ int ring_query(struct ring *r, const char *model, int64_t from_second, int64_t t
 			continue;
 		out->count += s->count;
 		out->errors += s->errors;
+		out->llm += s->llm;
+		out->input_tokens += s->in_tokens;
+		out->output_tokens += s->out_tokens;
+		if ((s->has_ttft && merge_into(&out->ttft, NULL, s->ttft)) ||
+		    (s->has_tpot && merge_into(&out->tpot, NULL, s->tpot)))
+			goto fail;
 		if (!s->has_lat)
 			continue;
 		if (!out->latency && !(out->latency = ddsketch_new()))
@@ -197,7 +268,7 @@ int ring_query(struct ring *r, const char *model, int64_t from_second, int64_t t
 	rc = 0;
 	goto out;
 fail:
-	ddsketch_free(out->latency);
+	ring_stats_free(out);
 	memset(out, 0, sizeof(*out));
 out:
 	pthread_mutex_unlock(&r->mu);

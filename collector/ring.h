@@ -32,11 +32,27 @@ void ring_free(struct ring *r);
 int ring_add(struct ring *r, const char *model, int64_t second, uint64_t count, uint64_t errors,
              const struct ddsketch *latency);
 
+/* Adds LLM-serving figures (events with LLM fields, token sums, TTFT and
+ * TPOT sketches, either may be NULL; copied) to the model's slot for
+ * `second`, which ring_add of the same Summary has made current. A second
+ * the ring no longer holds is ignored. Returns 0, or -1 on a bad argument
+ * or when out of memory. */
+int ring_add_llm(struct ring *r, const char *model, int64_t second, uint64_t llm,
+                 uint64_t in_tokens, uint64_t out_tokens, const struct ddsketch *ttft,
+                 const struct ddsketch *tpot);
+
 struct ring_stats {
 	uint64_t count, errors;
 	struct ddsketch *latency; /* caller frees; NULL if no latency in range */
 	double last_event;        /* Unix s of the newest second seen for the model, 0 if never */
+	/* LLM serving: events with LLM fields, token sums; TTFT and TPOT
+	 * sketches (NULL if none in range). Free all with ring_stats_free. */
+	uint64_t llm, input_tokens, output_tokens;
+	struct ddsketch *ttft, *tpot;
 };
+
+/* Frees the sketches of *st (safe on a zeroed or freed struct). */
+void ring_stats_free(struct ring_stats *st);
 
 /* Merges the model's seconds in [from_second, to_second] (inclusive) into
  * *out. Returns 0, or -1 when the model is unknown (then *out is zeroed) or

@@ -39,6 +39,13 @@ static const struct {
     [METRIC_OUT_OF_RANGE_RATE] = {"out_of_range_rate", SOURCE_FEATURE, true},
     [METRIC_NEW_CATEGORY_RATE] = {"new_category_rate", SOURCE_FEATURE, true},
     [METRIC_NO_DATA] = {"no_data", SOURCE_LAST_EVENT, false},
+    [METRIC_P50_TTFT] = {"p50_ttft_ms", SOURCE_RING, false},
+    [METRIC_P90_TTFT] = {"p90_ttft_ms", SOURCE_RING, false},
+    [METRIC_P99_TTFT] = {"p99_ttft_ms", SOURCE_RING, false},
+    [METRIC_P50_TPOT] = {"p50_tpot_ms", SOURCE_RING, false},
+    [METRIC_P90_TPOT] = {"p90_tpot_ms", SOURCE_RING, false},
+    [METRIC_P99_TPOT] = {"p99_tpot_ms", SOURCE_RING, false},
+    [METRIC_TOKENS_PER_S] = {"output_tokens_per_s", SOURCE_RING, false},
 };
 
 static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!="};
@@ -276,7 +283,9 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 		                 "expected rps, error_rate, p50_latency_ms .. p999_latency_ms, "
 		                 "accuracy, est_accuracy, macro_f1, mae, rmse, label_coverage, "
 		                 "drift(F), psi(F), missing_rate(F), type_error_rate(F), "
-		                 "out_of_range_rate(F), new_category_rate(F) or no_data",
+		                 "out_of_range_rate(F), new_category_rate(F), no_data, "
+		                 "p50_ttft_ms .. p99_ttft_ms, p50_tpot_ms .. p99_tpot_ms or "
+		                 "output_tokens_per_s",
 		                 "unknown metric '%.*s'", (int)(n > 64 ? 64 : n), start);
 	out->metric = (enum rule_metric)m;
 	skip_space(&ps);

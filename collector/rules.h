@@ -52,6 +52,15 @@ enum rule_metric {
 	METRIC_OUT_OF_RANGE_RATE,
 	METRIC_NEW_CATEGORY_RATE,
 	METRIC_NO_DATA,
+	/* LLM serving (issue 15): time to first token, time per output
+	 * token (ms percentiles) and output tokens per second. */
+	METRIC_P50_TTFT,
+	METRIC_P90_TTFT,
+	METRIC_P99_TTFT,
+	METRIC_P50_TPOT,
+	METRIC_P90_TPOT,
+	METRIC_P99_TPOT,
+	METRIC_TOKENS_PER_S,
 	METRIC_COUNT_
 };
 

@@ -118,6 +118,38 @@ static void write_models(struct metrics_out *out, struct ring *r)
 			metrics_sample(out, "mlwatch_model_latency_seconds", v[k] / 1000.0, "model",
 			               names[i], "percentile", qn[k], NULL);
 	}
+	metrics_family(out, "mlwatch_model_ttft_seconds", "gauge",
+	               "LLM time to first token percentiles over the last minute (DDSketch).");
+	for (size_t i = 0; i < n; i++) {
+		double v[5];
+		if (!st[i].ttft || ddsketch_quantiles(st[i].ttft, qs, 5, v) != 0)
+			continue;
+		for (size_t k = 0; k < 5; k++)
+			metrics_sample(out, "mlwatch_model_ttft_seconds", v[k] / 1000.0, "model",
+			               names[i], "percentile", qn[k], NULL);
+	}
+	metrics_family(out, "mlwatch_model_tpot_seconds", "gauge",
+	               "LLM time per output token percentiles over the last minute (DDSketch).");
+	for (size_t i = 0; i < n; i++) {
+		double v[5];
+		if (!st[i].tpot || ddsketch_quantiles(st[i].tpot, qs, 5, v) != 0)
+			continue;
+		for (size_t k = 0; k < 5; k++)
+			metrics_sample(out, "mlwatch_model_tpot_seconds", v[k] / 1000.0, "model",
+			               names[i], "percentile", qn[k], NULL);
+	}
+	metrics_family(out, "mlwatch_model_tokens_per_second", "gauge",
+	               "LLM tokens per second over the last minute, by direction.");
+	for (size_t i = 0; i < n; i++) {
+		if (!st[i].llm)
+			continue;
+		metrics_sample(out, "mlwatch_model_tokens_per_second",
+		               (double)st[i].input_tokens / STATS_SPAN, "model", names[i],
+		               "direction", "input", NULL);
+		metrics_sample(out, "mlwatch_model_tokens_per_second",
+		               (double)st[i].output_tokens / STATS_SPAN, "model", names[i],
+		               "direction", "output", NULL);
+	}
 	metrics_family(out, "mlwatch_model_last_event_seconds", "gauge",
 	               "Unix time of the newest second of traffic seen for the model.");
 	for (size_t i = 0; i < n; i++)
@@ -126,7 +158,7 @@ static void write_models(struct metrics_out *out, struct ring *r)
 out:
 	for (size_t i = 0; i < n; i++) {
 		if (st)
-			ddsketch_free(st[i].latency);
+			ring_stats_free(&st[i]);
 		free(names[i]);
 	}
 	free(st);

@@ -72,6 +72,7 @@ static const struct opt agent_opts[] = {
      "predictor|transformer|explainer|any", 0},
     {"kserve_model", OPT_STR, AG(kserve_model), "{isvc}", 0, 0, NULL, 0},
     {"resend", OPT_DUR, AG(resend_ms), "10s", 100, DAY, NULL, 0},
+    {"otlp_feature", OPT_LIST, AG(otlp_feature), "", 0, 0, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 

@@ -56,6 +56,7 @@ struct agent_config {
 	char *kserve_component; /* predictor | transformer | explainer | any */
 	char *kserve_model;     /* template over {isvc}, {namespace}, {model_name} */
 	int64_t resend_ms;
+	struct strlist otlp_feature; /* [MODEL:]ATTRIBUTE: span attributes taken as features */
 };
 
 struct collector_config {

@@ -122,7 +122,8 @@ static int parse_ts(const cJSON *item, double now, double *out, bool *given,
  * parse. Unknown keys are ignored. */
 struct fields {
 	const cJSON *model, *id, *version, *ts, *latency_ms, *error, *features, *scores,
-	    *prediction, *score, *label;
+	    *prediction, *score, *label, *input_tokens, *output_tokens, *ttft_ms, *tpot_ms,
+	    *finish_reason;
 };
 
 static void fields_collect(const cJSON *obj, struct fields *f)
@@ -138,10 +139,17 @@ static void fields_collect(const cJSON *obj, struct fields *f)
 			slot = strcmp(k, "error") == 0 ? &f->error : NULL;
 			break;
 		case 'f':
-			slot = strcmp(k, "features") == 0 ? &f->features : NULL;
+			slot = strcmp(k, "features") == 0        ? &f->features
+			       : strcmp(k, "finish_reason") == 0 ? &f->finish_reason
+			                                         : NULL;
 			break;
 		case 'i':
-			slot = strcmp(k, "id") == 0 ? &f->id : NULL;
+			slot = strcmp(k, "id") == 0             ? &f->id
+			       : strcmp(k, "input_tokens") == 0 ? &f->input_tokens
+			                                        : NULL;
+			break;
+		case 'o':
+			slot = strcmp(k, "output_tokens") == 0 ? &f->output_tokens : NULL;
 			break;
 		case 'l':
 			slot = strcmp(k, "latency_ms") == 0 ? &f->latency_ms
@@ -160,7 +168,10 @@ static void fields_collect(const cJSON *obj, struct fields *f)
 			                                  : NULL;
 			break;
 		case 't':
-			slot = strcmp(k, "ts") == 0 ? &f->ts : NULL;
+			slot = strcmp(k, "ts") == 0        ? &f->ts
+			       : strcmp(k, "ttft_ms") == 0 ? &f->ttft_ms
+			       : strcmp(k, "tpot_ms") == 0 ? &f->tpot_ms
+			                                   : NULL;
 			break;
 		case 'v':
 			slot = strcmp(k, "version") == 0 ? &f->version : NULL;
@@ -377,6 +388,73 @@ static int parse_scores(const cJSON *ss, struct arena *a, struct event *ev, stru
 	return 0;
 }
 
+bool event_has_llm(const struct event *ev)
+{
+	return ev->has_input_tokens || ev->has_output_tokens || ev->has_ttft || ev->has_tpot ||
+	       ev->finish_reason;
+}
+
+bool event_finish_reason_valid(const char *s, size_t n)
+{
+	if (n < 1 || n > EVENT_FINISH_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+static int parse_tokens(const cJSON *it, const char *field, int64_t *out, bool *has,
+                        struct event_error *err)
+{
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
+	    it->valuedouble > (double)EVENT_TOKENS_MAX || it->valuedouble != floor(it->valuedouble))
+		return fail(err, field, "must be a whole number of tokens in [0, 2^32]");
+	*out = (int64_t)it->valuedouble;
+	*has = true;
+	return 0;
+}
+
+static int parse_ms(const cJSON *it, const char *field, double *out, bool *has,
+                    struct event_error *err)
+{
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
+		return fail(err, field, "must be a finite number >= 0");
+	*out = it->valuedouble;
+	*has = true;
+	return 0;
+}
+
+/* The LLM fields of an event: all optional. */
+static int parse_llm(const struct fields *f, struct arena *a, struct event *ev,
+                     struct event_error *err)
+{
+	const cJSON *it = f->finish_reason;
+
+	if (parse_tokens(f->input_tokens, "input_tokens", &ev->input_tokens, &ev->has_input_tokens,
+	                 err) ||
+	    parse_tokens(f->output_tokens, "output_tokens", &ev->output_tokens,
+	                 &ev->has_output_tokens, err) ||
+	    parse_ms(f->ttft_ms, "ttft_ms", &ev->ttft_ms, &ev->has_ttft, err) ||
+	    parse_ms(f->tpot_ms, "tpot_ms", &ev->tpot_ms, &ev->has_tpot, err))
+		return -1;
+	if (it && !cJSON_IsNull(it)) {
+		if (!cJSON_IsString(it) ||
+		    !event_finish_reason_valid(it->valuestring, strlen(it->valuestring)))
+			return fail(err, "finish_reason", "must be 1-%d characters of [a-z0-9_-]",
+			            EVENT_FINISH_MAX);
+		ev->finish_reason = arena_strdup(a, it->valuestring);
+		if (!ev->finish_reason)
+			return fail(err, "", "out of memory");
+	}
+	return 0;
+}
+
 int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
                 struct event_error *err)
 {
@@ -430,7 +508,7 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 		ev->score = it->valuedouble;
 		ev->has_score = true;
 	}
-	if (parse_value(f.label, "label", a, &ev->label, err))
+	if (parse_value(f.label, "label", a, &ev->label, err) || parse_llm(&f, a, ev, err))
 		return -1;
 	if (ev->label.kind != VALUE_NONE && ev->prediction.kind != VALUE_NONE &&
 	    ev->label.kind != ev->prediction.kind)

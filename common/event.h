@@ -20,6 +20,10 @@
 #define EVENT_CATEGORY_MAX     256
 #define EVENT_SCORES_MAX       1024
 #define EVENT_FUTURE_MAX_S     300.0 /* a ts further ahead than this is clock skew */
+#define EVENT_FINISH_MAX       32
+/* A count of tokens above this is not one request but a bug or an attack;
+ * it also keeps per-second sums far from overflowing int64. */
+#define EVENT_TOKENS_MAX       (INT64_C(1) << 32)
 
 enum feature_kind { FEATURE_MISSING = 0, FEATURE_NUMERIC = 1, FEATURE_CATEGORICAL = 2 };
 
@@ -62,7 +66,21 @@ struct event {
 	size_t n_scores;
 	struct value prediction;
 	struct value label;
+	/* LLM serving (issue 15): token counts, time to first token and
+	 * time per output token (ms), each valid when its has_ flag is set
+	 * (a zeroed event knows none), and why generation stopped (NULL
+	 * unknown; "stop", "length", ...). */
+	bool has_input_tokens, has_output_tokens, has_ttft, has_tpot;
+	int64_t input_tokens, output_tokens;
+	double ttft_ms, tpot_ms;
+	const char *finish_reason;
 };
+
+/* True when ev carries any LLM field. */
+bool event_has_llm(const struct event *ev);
+/* True when s[0..n) is a usable finish reason: 1-EVENT_FINISH_MAX bytes of
+ * [a-z0-9_-]. */
+bool event_finish_reason_valid(const char *s, size_t n);
 
 struct label {
 	const char *model;

@@ -115,7 +115,18 @@ static const char schema_v3[] = "ALTER TABLE alerts ADD COLUMN nodata_since REAL
  * z-test, ...) as one JSON object, so a new drift method needs no column. */
 static const char schema_v4[] = "ALTER TABLE drift ADD COLUMN stats TEXT;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
+/* v5 (issue 15): LLM serving per model and window, beside windows rather
+ * than in it so that models without LLM traffic cost nothing: events
+ * that carried LLM fields, token sums, TTFT / TPOT DDSketches (ms) and
+ * finish-reason counts (a JSON object reason -> count). */
+static const char schema_v5[] =
+    "CREATE TABLE window_llm (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  llm INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0,\n"
+    "  output_tokens INTEGER NOT NULL DEFAULT 0, ttft_sketch BLOB, tpot_sketch BLOB,\n"
+    "  finish TEXT, PRIMARY KEY (model_id, start)) WITHOUT ROWID;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

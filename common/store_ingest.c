@@ -1,6 +1,8 @@
 /* store_ingest: see store_ingest.h. */
 #include "store_ingest.h"
 
+#include <cJSON.h>
+
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -68,6 +70,9 @@ enum {
 	S_CAL_GET,
 	S_MARK_DIRTY,
 	S_EVENT_EXISTS,
+	S_LLM_GET,
+	S_LLM_UPSERT,
+	S_RET_LLM,
 	S_COUNT
 };
 
@@ -152,6 +157,18 @@ static const char *const sql[S_COUNT] = {
                     "ORDER BY start LIMIT ?3)",
     [S_RET_ACC] = "DELETE FROM accuracy WHERE model_id = ?1 AND start IN (SELECT start FROM "
                   "accuracy WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
+    [S_LLM_GET] = "SELECT ttft_sketch, tpot_sketch, finish FROM window_llm WHERE model_id = ?1 "
+                  "AND start = ?2",
+    [S_LLM_UPSERT] = "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
+                     "ttft_sketch, tpot_sketch, finish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                     "ON CONFLICT (model_id, start) DO UPDATE SET llm = llm + excluded.llm, "
+                     "input_tokens = input_tokens + excluded.input_tokens, "
+                     "output_tokens = output_tokens + excluded.output_tokens, "
+                     "ttft_sketch = coalesce(excluded.ttft_sketch, ttft_sketch), "
+                     "tpot_sketch = coalesce(excluded.tpot_sketch, tpot_sketch), "
+                     "finish = coalesce(excluded.finish, finish)",
+    [S_RET_LLM] = "DELETE FROM window_llm WHERE model_id = ?1 AND start IN (SELECT start FROM "
+                  "window_llm WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
     [S_RET_CONCEPT] = "DELETE FROM concept_events WHERE id IN (SELECT id FROM concept_events "
                       "WHERE model_id = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
     [S_DIRTY] = "SELECT model_id, start, end, count, errors, sampled, labelled, provisional, "
@@ -631,6 +648,113 @@ out:
 	return rc;
 }
 
+/* Merges the stored sketch in column col of row (when readable) with add
+ * into a new encoding *enc (NULL when add is empty: the column is kept). */
+static int merge_stored(sqlite3_stmt *row, int col, const struct ddsketch *add, uint8_t **enc,
+                        size_t *enc_len)
+{
+	struct ddsketch *merged = NULL;
+	int rc = -1;
+
+	*enc = NULL;
+	if (!add || ddsketch_count(add) == 0)
+		return 0;
+	/* An unreadable stored sketch (damaged file) restarts the sketch
+	 * rather than losing the new data, as for latency. */
+	if (row && sqlite3_column_type(row, col) == SQLITE_BLOB &&
+	    ddsketch_decode(sqlite3_column_blob(row, col), (size_t)sqlite3_column_bytes(row, col),
+	                    &merged) != 0)
+		merged = NULL;
+	if (!merged && !(merged = ddsketch_new()))
+		goto out;
+	if (ddsketch_merge(merged, add) != 0 || ddsketch_encode_alloc(merged, enc, enc_len) != 0)
+		goto out;
+	rc = 0;
+out:
+	ddsketch_free(merged);
+	return rc;
+}
+
+/* The row's finish-reason counts (a JSON object, column col) plus d's, as
+ * new JSON text in *out (NULL when d has none: the column is kept). An
+ * unreadable stored object (damaged file) starts over. */
+static int merge_finish(sqlite3_stmt *row, int col, const struct store_llm_delta *d, char **out)
+{
+	cJSON *o = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (!d->n_finish)
+		return 0;
+	if (row && sqlite3_column_type(row, col) == SQLITE_TEXT)
+		o = cJSON_Parse((const char *)sqlite3_column_text(row, col));
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		o = cJSON_CreateObject();
+	}
+	if (!o)
+		return -1;
+	for (size_t i = 0; i < d->n_finish; i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(o, d->finish[i].reason);
+		double n = (double)d->finish[i].count;
+		if (cJSON_IsNumber(v))
+			cJSON_SetNumberValue(v, v->valuedouble + n);
+		else if (!v && !cJSON_AddNumberToObject(o, d->finish[i].reason, n))
+			goto out;
+	}
+	*out = cJSON_PrintUnformatted(o);
+	rc = *out ? 0 : -1;
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *d)
+{
+	char *finish = NULL;
+	uint8_t *ttft = NULL, *tpot = NULL;
+	size_t ttft_len = 0, tpot_len = 0;
+	sqlite3_stmt *s = prep(si, S_LLM_GET);
+	int rc = -1, step;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, d->model_id);
+	sqlite3_bind_int64(s, 2, d->start);
+	step = sqlite3_step(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		sqlite3_reset(s);
+		return -1;
+	}
+	if (merge_stored(step == SQLITE_ROW ? s : NULL, 0, d->ttft, &ttft, &ttft_len) ||
+	    merge_stored(step == SQLITE_ROW ? s : NULL, 1, d->tpot, &tpot, &tpot_len) ||
+	    merge_finish(step == SQLITE_ROW ? s : NULL, 2, d, &finish)) {
+		sqlite3_reset(s);
+		goto out;
+	}
+	sqlite3_reset(s);
+	s = prep(si, S_LLM_UPSERT);
+	if (!s)
+		goto out;
+	sqlite3_bind_int64(s, 1, d->model_id);
+	sqlite3_bind_int64(s, 2, d->start);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)d->llm);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)d->input_tokens);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)d->output_tokens);
+	if (ttft)
+		sqlite3_bind_blob(s, 6, ttft, (int)ttft_len, SQLITE_STATIC);
+	if (tpot)
+		sqlite3_bind_blob(s, 7, tpot, (int)tpot_len, SQLITE_STATIC);
+	if (finish)
+		sqlite3_bind_text(s, 8, finish, -1, SQLITE_STATIC);
+	rc = done(s);
+out:
+	free(ttft);
+	free(tpot);
+	free(finish);
+	return rc;
+}
+
 int store_ingest_model_seen(struct store_ingest *si, int64_t model_id, double ts)
 {
 	sqlite3_stmt *s = prep(si, S_MODEL_SEEN);
@@ -796,7 +920,7 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 		si->next_model_windows = 0;
 		return more;
 	}
-	static const int tables[] = {S_RET_WINDOWS, S_RET_WF, S_RET_DRIFT, S_RET_ACC};
+	static const int tables[] = {S_RET_WINDOWS, S_RET_WF, S_RET_DRIFT, S_RET_ACC, S_RET_LLM};
 	bool model_more = false;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		if (delete_chunk(si, tables[t], model, true, (double)r->windows_before, r->chunk,

@@ -100,6 +100,17 @@ struct store_window_delta {
 };
 int store_ingest_window_add(struct store_ingest *si, const struct store_window_delta *d);
 
+/* LLM serving figures of one model and window (issue 15), added to the
+ * window_llm row: counts summed, sketches merged (either may be NULL). */
+struct store_llm_delta {
+	int64_t model_id, start;
+	uint64_t llm, input_tokens, output_tokens;
+	const struct ddsketch *ttft, *tpot;
+	const struct wire_finish *finish; /* counts by finish reason, added to the row's */
+	size_t n_finish;
+};
+int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *d);
+
 /* models.last_event = max(last_event, ts). */
 int store_ingest_model_seen(struct store_ingest *si, int64_t model_id, double ts);
 /* The agents row: last_seq = max, last_seen, batches += 1, events += n and

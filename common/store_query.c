@@ -52,9 +52,12 @@ static const char *const sql[SQS_COUNT] = {
                    "WHERE state IN ('firing', 'pending') AND model = ?1",
     [SQS_LIVE] = "SELECT start, end, count, errors, latency_sketch FROM windows "
                  "WHERE model_id = ?1 AND end > ?2 AND start < ?3 ORDER BY start",
-    [SQS_LATENCY] = "SELECT start, end, count, errors, provisional, p50, p90, p95, p99, p999, "
-                    "max, mean FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
-                    "ORDER BY start",
+    [SQS_LATENCY] = "SELECT w.start, w.end, w.count, w.errors, w.provisional, w.p50, w.p90, "
+                    "w.p95, w.p99, w.p999, w.max, w.mean, l.llm, l.input_tokens, "
+                    "l.output_tokens, l.ttft_sketch, l.tpot_sketch, l.finish FROM windows w "
+                    "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
+                    "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3 "
+                    "ORDER BY w.start",
     [SQS_LATENCY_BUCKETS] =
         "SELECT (start / ?4) * ?4 AS b, total(count), total(errors), max(provisional), "
         "total(p50 * max(count, 1)) / "
@@ -515,6 +518,28 @@ static void bind_range(sqlite3_stmt *s, int64_t model_id, double from, double to
 	sqlite3_bind_double(s, 3, to);
 }
 
+/* Decodes the sketch blob in column col (NULL when absent or unreadable)
+ * and its p50/p90/p99 (NAN when none). */
+static struct ddsketch *col_sketch(sqlite3_stmt *s, int col, double *p50, double *p90,
+                                   double *p99)
+{
+	static const double qs[] = {0.5, 0.9, 0.99};
+	struct ddsketch *sk = NULL;
+	double v[3];
+
+	*p50 = *p90 = *p99 = NAN;
+	if (sqlite3_column_type(s, col) != SQLITE_BLOB ||
+	    ddsketch_decode(sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col),
+	                    &sk) != 0)
+		return NULL;
+	if (ddsketch_count(sk) > 0 && ddsketch_quantiles(sk, qs, 3, v) == 0) {
+		*p50 = v[0];
+		*p90 = v[1];
+		*p99 = v[2];
+	}
+	return sk;
+}
+
 int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
                     int (*fn)(const struct sq_latency *, void *), void *arg)
 {
@@ -540,7 +565,18 @@ int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
 		r.mean = col_num(s, 11);
 		r.rps = ratio((double)r.count, (double)(r.end - r.start));
 		r.error_rate = ratio((double)r.errors, (double)r.count);
-		if ((stop = fn(&r, arg)) != 0)
+		r.llm = sqlite3_column_int64(s, 12);
+		r.input_tokens = sqlite3_column_int64(s, 13);
+		r.output_tokens = sqlite3_column_int64(s, 14);
+		struct ddsketch *ttft = col_sketch(s, 15, &r.ttft_p50, &r.ttft_p90, &r.ttft_p99);
+		struct ddsketch *tpot = col_sketch(s, 16, &r.tpot_p50, &r.tpot_p90, &r.tpot_p99);
+		r.ttft = ttft;
+		r.tpot = tpot;
+		r.finish = (const char *)sqlite3_column_text(s, 17);
+		stop = fn(&r, arg);
+		ddsketch_free(ttft);
+		ddsketch_free(tpot);
+		if (stop)
 			break;
 	}
 	sqlite3_reset(s);
@@ -551,7 +587,9 @@ int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, i
                        int (*fn)(const struct sq_latency *, void *), void *arg)
 {
 	sqlite3_stmt *s = prep(q, SQS_LATENCY_BUCKETS);
-	struct sq_latency r;
+	/* Buckets carry no LLM figures (see sq_latency_each). */
+	struct sq_latency r = {.ttft_p50 = NAN, .ttft_p90 = NAN, .ttft_p99 = NAN,
+	                       .tpot_p50 = NAN, .tpot_p90 = NAN, .tpot_p99 = NAN};
 	int rc, stop = 0;
 
 	if (!s)

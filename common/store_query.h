@@ -163,7 +163,16 @@ struct sq_latency {
 	int64_t count, errors;
 	bool provisional;
 	double rps, error_rate, p50, p90, p95, p99, p999, max, mean;
+	/* LLM serving (issue 15), sq_latency_each only: events with LLM
+	 * fields (0: none, the rest is NAN/NULL), token sums, TTFT / TPOT
+	 * percentiles (ms, NAN when unknown) and the sketches themselves
+	 * (valid during the callback only, for merging over a range). */
+	int64_t llm, input_tokens, output_tokens;
+	double ttft_p50, ttft_p90, ttft_p99, tpot_p50, tpot_p90, tpot_p99;
+	const struct ddsketch *ttft, *tpot;
+	const char *finish; /* JSON object finish reason -> count, or NULL */
 };
+struct ddsketch;
 /* Windows of model starting in [from, to), oldest first. */
 int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
                     int (*fn)(const struct sq_latency *, void *), void *arg);

@@ -50,6 +50,15 @@ static int event_to_pb(const struct event *ev, struct arena *a, PbEvent *pe)
 	pe->error = ev->error;
 	pe->has_score = ev->has_score;
 	pe->score = ev->score;
+	pe->has_input_tokens = ev->has_input_tokens;
+	pe->input_tokens = (uint64_t)ev->input_tokens;
+	pe->has_output_tokens = ev->has_output_tokens;
+	pe->output_tokens = (uint64_t)ev->output_tokens;
+	pe->has_ttft_ms = ev->has_ttft;
+	pe->ttft_ms = ev->ttft_ms;
+	pe->has_tpot_ms = ev->has_tpot;
+	pe->tpot_ms = ev->tpot_ms;
+	pe->finish_reason = (char *)ev->finish_reason;
 	if (ev->n_features) {
 		PbFeature *fs = arena_alloc(a, ev->n_features * sizeof(*fs));
 		pe->features = arena_alloc(a, ev->n_features * sizeof(*pe->features));
@@ -161,6 +170,36 @@ int wire_encode_batch(const struct wire_batch *b, uint8_t **out, size_t *len)
 				ss[i].latency_sketch.data = (uint8_t *)s->sketch;
 				ss[i].latency_sketch.len = s->sketch_len;
 			}
+			if (s->llm) {
+				ss[i].has_llm = ss[i].has_input_tokens = ss[i].has_output_tokens = 1;
+				ss[i].llm = s->llm;
+				ss[i].input_tokens = s->input_tokens;
+				ss[i].output_tokens = s->output_tokens;
+			}
+			if (s->ttft) {
+				ss[i].has_ttft_sketch = 1;
+				ss[i].ttft_sketch.data = (uint8_t *)s->ttft;
+				ss[i].ttft_sketch.len = s->ttft_len;
+			}
+			if (s->n_finish) {
+				Mlwatch__Wire__FinishCount *fc =
+				    arena_alloc(&a, s->n_finish * sizeof(*fc));
+				ss[i].finish = arena_alloc(&a, s->n_finish * sizeof(*ss[i].finish));
+				if (!fc || !ss[i].finish)
+					goto out;
+				for (size_t k = 0; k < s->n_finish; k++) {
+					mlwatch__wire__finish_count__init(&fc[k]);
+					fc[k].reason = (char *)s->finish[k].reason;
+					fc[k].count = s->finish[k].count;
+					ss[i].finish[k] = &fc[k];
+				}
+				ss[i].n_finish = s->n_finish;
+			}
+			if (s->tpot) {
+				ss[i].has_tpot_sketch = 1;
+				ss[i].tpot_sketch.data = (uint8_t *)s->tpot;
+				ss[i].tpot_sketch.len = s->tpot_len;
+			}
 			pb.summaries[i] = &ss[i];
 		}
 		pb.n_summaries = b->n_summaries;
@@ -220,6 +259,22 @@ static int value_from_pb(const PbValue *pv, struct value *v)
 	return 0;
 }
 
+/* A summary's finish reasons: few, valid names, counts within its LLM
+ * events in total. */
+static bool finish_ok(const PbSummary *ps)
+{
+	uint64_t sum = 0;
+	if (ps->n_finish > WIRE_FINISH_MAX)
+		return false;
+	for (size_t k = 0; k < ps->n_finish; k++) {
+		const Mlwatch__Wire__FinishCount *f = ps->finish[k];
+		if (!event_finish_reason_valid(f->reason, strlen(f->reason)) || f->count > ps->llm)
+			return false;
+		sum += f->count;
+	}
+	return sum <= ps->llm;
+}
+
 static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, struct event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -238,6 +293,22 @@ static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, stru
 		return bad(b, "%s %zu: score outside [0, 1]", "event", i);
 	if (pe->n_features > EVENT_FEATURES_MAX || pe->n_scores > EVENT_SCORES_MAX)
 		return bad(b, "%s %zu: too many features or scores", "event", i);
+	if ((pe->has_input_tokens && pe->input_tokens > (uint64_t)EVENT_TOKENS_MAX) ||
+	    (pe->has_output_tokens && pe->output_tokens > (uint64_t)EVENT_TOKENS_MAX) ||
+	    (pe->has_ttft_ms && !(pe->ttft_ms >= 0 && isfinite(pe->ttft_ms))) ||
+	    (pe->has_tpot_ms && !(pe->tpot_ms >= 0 && isfinite(pe->tpot_ms))) ||
+	    (pe->finish_reason &&
+	     !event_finish_reason_valid(pe->finish_reason, strlen(pe->finish_reason))))
+		return bad(b, "%s %zu: invalid LLM field", "event", i);
+	ev->has_input_tokens = pe->has_input_tokens;
+	ev->input_tokens = (int64_t)pe->input_tokens;
+	ev->has_output_tokens = pe->has_output_tokens;
+	ev->output_tokens = (int64_t)pe->output_tokens;
+	ev->has_ttft = pe->has_ttft_ms;
+	ev->ttft_ms = pe->ttft_ms;
+	ev->has_tpot = pe->has_tpot_ms;
+	ev->tpot_ms = pe->tpot_ms;
+	ev->finish_reason = pe->finish_reason;
 	ev->model = pe->model;
 	ev->id = pe->id;
 	ev->version = pe->version;
@@ -398,7 +469,13 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 			if (!event_model_name_valid(ps->model, strlen(ps->model)) ||
 			    ps->second < 0 || ps->count > WIRE_SUMMARY_COUNT_MAX ||
 			    ps->errors > ps->count || ps->sampled > ps->count ||
-			    (ps->has_latency_sketch && ps->latency_sketch.len > WIRE_SKETCH_MAX)) {
+			    (ps->has_latency_sketch && ps->latency_sketch.len > WIRE_SKETCH_MAX) ||
+			    ps->llm > ps->count ||
+			    ps->input_tokens > ps->llm * (uint64_t)EVENT_TOKENS_MAX ||
+			    ps->output_tokens > ps->llm * (uint64_t)EVENT_TOKENS_MAX ||
+			    (ps->has_ttft_sketch && ps->ttft_sketch.len > WIRE_SKETCH_MAX) ||
+			    (ps->has_tpot_sketch && ps->tpot_sketch.len > WIRE_SKETCH_MAX) ||
+			    !finish_ok(ps)) {
 				bad(b, "%s %zu: invalid", "summary", i);
 				continue;
 			}
@@ -410,6 +487,27 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 			if (ps->has_latency_sketch && ps->latency_sketch.len) {
 				s->sketch = ps->latency_sketch.data;
 				s->sketch_len = ps->latency_sketch.len;
+			}
+			s->llm = ps->llm;
+			s->input_tokens = ps->input_tokens;
+			s->output_tokens = ps->output_tokens;
+			if (ps->has_ttft_sketch && ps->ttft_sketch.len) {
+				s->ttft = ps->ttft_sketch.data;
+				s->ttft_len = ps->ttft_sketch.len;
+			}
+			if (ps->has_tpot_sketch && ps->tpot_sketch.len) {
+				s->tpot = ps->tpot_sketch.data;
+				s->tpot_len = ps->tpot_sketch.len;
+			}
+			if (ps->n_finish) {
+				s->finish = arena_alloc(&b->arena, ps->n_finish * sizeof(*s->finish));
+				if (!s->finish)
+					goto oom;
+				for (size_t k = 0; k < ps->n_finish; k++) {
+					s->finish[k].reason = ps->finish[k]->reason;
+					s->finish[k].count = ps->finish[k]->count;
+				}
+				s->n_finish = ps->n_finish;
 			}
 			b->n_summaries++;
 		}

@@ -25,6 +25,13 @@
  * the 64-bit signed sums the database keeps. */
 #define WIRE_SUMMARY_COUNT_MAX (UINT64_C(1) << 40)
 
+#define WIRE_FINISH_MAX 16 /* finish reasons in one summary */
+
+struct wire_finish {
+	const char *reason;
+	uint64_t count;
+};
+
 /* 100% of one model's traffic in one second of event time. */
 struct wire_summary {
 	const char *model;
@@ -32,6 +39,13 @@ struct wire_summary {
 	uint64_t count, errors, sampled;
 	const uint8_t *sketch; /* ddsketch_encode() bytes, may be NULL */
 	size_t sketch_len;
+	/* LLM serving: events with LLM fields, token sums, TTFT and TPOT
+	 * sketches (may be NULL). */
+	uint64_t llm, input_tokens, output_tokens;
+	const uint8_t *ttft, *tpot;
+	size_t ttft_len, tpot_len;
+	struct wire_finish *finish; /* finish reasons of the LLM events */
+	size_t n_finish;
 };
 
 struct wire_agent_stats {

@@ -7,13 +7,16 @@ build="pkg-config make gcc libncurses-dev libnng-dev libsqlite3-dev libcurl4-ope
 libcjson-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev libssl-dev libmicrohttpd-dev
 libgnutls28-dev zlib1g-dev"
 test="libcriterion-dev tmux valgrind python3 curl openssl sqlite3 man-db clang libclang-rt-14-dev
-prometheus procps iproute2 python3-numpy python3-scipy systemd htop"
+prometheus procps iproute2 python3-numpy python3-scipy systemd htop nodejs"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
+# The OpenTelemetry client test installs its pinned npm packages: npm comes
+# with nodesource's nodejs, as a package of its own with Debian's.
+[ "${1:-build}" = test ] && ! command -v npm >/dev/null 2>&1 && missing="$missing npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "mlwatch: missing packages; run as root:" >&2

@@ -4,17 +4,18 @@
 # each for SECONDS with its committed seed corpus (tests/fuzz/corpus/NAME).
 # New inputs go to a scratch corpus, crashes to build-fuzz/. Exits non-zero
 # if a target finds a crash.
-# Usage: scripts/fuzz.sh SECONDS
+# Usage: scripts/fuzz.sh SECONDS [TARGET]   (TARGET: e.g. otlp for fuzz_otlp only)
 set -eu
 secs=${1:-60}
+only=${2:-}
 out=build-fuzz
 mkdir -p "$out/gen" "$out/work"
-protoc-c --c_out="$out/gen" --proto_path=common common/mlwatch.proto
+protoc-c --c_out="$out/gen" --proto_path=common common/mlwatch.proto common/otlp.proto
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMLWATCH_VERSION=\"fuzz\" -Icommon -I$out/gen \
 $(pkg-config --cflags libcjson libprotobuf-c inih libcurl libmicrohttpd) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto libcurl libmicrohttpd gnutls zlib) -lm -lpthread"
 objs=""
-for c in common/*.c "$out/gen/mlwatch.pb-c.c"; do
+for c in common/*.c common/stats/*.c "$out/gen/mlwatch.pb-c.c" "$out/gen/otlp.pb-c.c"; do
 	o="$out/$(basename "$c" .c).o"
 	clang $cflags -fsanitize=fuzzer-no-link -c "$c" -o "$o"
 	objs="$objs $o"
@@ -23,8 +24,8 @@ fail=0
 for t in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$t" .c)
 	short=${name#fuzz_}
-	# FUZZ_TARGETS="spool cli" runs only those.
-	case " ${FUZZ_TARGETS:-$short} " in *" $short "*) ;; *) continue ;; esac
+	# FUZZ_TARGETS="spool cli" (or a second argument) runs only those.
+	case " ${FUZZ_TARGETS:-${only:-$short}} " in *" $short "*) ;; *) continue ;; esac
 	extra=""
 	# A target may need program sources besides common/ (named in its first line).
 	deps=$(sed -n '1s|.*fuzz-deps: *\(.*\) \*/|\1|p' "$t")

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "ddsketch.h"
 #include "layout.h"
 #include "table.h"
 
@@ -26,6 +27,12 @@ struct qctx {
 	cJSON *cur;        /* drift: that window's object */
 	bool first_feature;
 	int io_err;
+	/* latency: LLM serving over the whole range (issue 15) */
+	int64_t llm, in_tokens, out_tokens;
+	double llm_span; /* seconds of the windows that had LLM events */
+	struct ddsketch *ttft, *tpot;
+	cJSON *finish; /* reason -> count over the range */
+	int llm_oom;
 };
 
 static int qctx_open(struct qctx *c, struct mlw_config *cfg, const struct cli_result *res,
@@ -77,6 +84,127 @@ static char *num(char *buf, double v)
 static char *pct(char *buf, double v)
 {
 	return lay_fmt_pct(buf, 32, v);
+}
+
+/* Adds src (may be NULL) into *dst. */
+static void llm_merge(struct qctx *c, struct ddsketch **dst, const struct ddsketch *src)
+{
+	if (!src || ddsketch_count(src) == 0)
+		return;
+	if ((!*dst && !(*dst = ddsketch_new())) || ddsketch_merge(*dst, src) != 0)
+		c->llm_oom = 1;
+}
+
+/* {"p50":..,"p90":..,"p99":..} of three values (null when unknown). */
+static cJSON *llm_pcts(double p50, double p90, double p99)
+{
+	cJSON *o = cJSON_CreateObject();
+	cmd_jnum(o, "p50", p50);
+	cmd_jnum(o, "p90", p90);
+	cmd_jnum(o, "p99", p99);
+	return o;
+}
+
+static void sketch_pcts(const struct ddsketch *sk, double v[3])
+{
+	static const double qs[] = {0.5, 0.9, 0.99};
+	if (!sk || ddsketch_count(sk) == 0 || ddsketch_quantiles(sk, qs, 3, v) != 0)
+		v[0] = v[1] = v[2] = NAN;
+}
+
+/* The LLM object of a window or of the range: requests with LLM fields,
+ * token sums, output tokens per second, TTFT / TPOT percentiles (ms). */
+static cJSON *llm_json(int64_t n, int64_t in, int64_t out, double span, const double ttft[3],
+                       const double tpot[3], const cJSON *finish)
+{
+	cJSON *o = cJSON_CreateObject(), *shares;
+	const cJSON *f;
+	double total = 0;
+	cmd_jint(o, "requests", n);
+	cmd_jint(o, "input_tokens", in);
+	cmd_jint(o, "output_tokens", out);
+	cmd_jnum(o, "output_tokens_per_s", span > 0 ? (double)out / span : NAN);
+	cJSON_AddItemToObject(o, "ttft_ms", llm_pcts(ttft[0], ttft[1], ttft[2]));
+	cJSON_AddItemToObject(o, "tpot_ms", llm_pcts(tpot[0], tpot[1], tpot[2]));
+	/* finish reasons as shares of the requests that gave one */
+	shares = cJSON_AddObjectToObject(o, "finish_reasons");
+	cJSON_ArrayForEach(f, finish) if (cJSON_IsNumber(f)) total += f->valuedouble;
+	cJSON_ArrayForEach(f, finish) if (shares && cJSON_IsNumber(f) && total > 0)
+	    cJSON_AddNumberToObject(shares, f->string, f->valuedouble / total);
+	return o;
+}
+
+/* Adds the counts of JSON object text (may be NULL) into *acc. */
+static void finish_add(struct qctx *c, cJSON **acc, const char *text)
+{
+	cJSON *o = text ? cJSON_Parse(text) : NULL, *f;
+	if (cJSON_IsObject(o) && (*acc || (*acc = cJSON_CreateObject()))) {
+		cJSON_ArrayForEach(f, o)
+		{
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(*acc, f->string);
+			if (!cJSON_IsNumber(f))
+				continue;
+			if (v)
+				cJSON_SetNumberValue(v, v->valuedouble + f->valuedouble);
+			else if (!cJSON_AddNumberToObject(*acc, f->string, f->valuedouble))
+				c->llm_oom = 1;
+		}
+	} else if (text && !o) {
+		c->llm_oom = 1; /* unreadable or out of memory: say so, not a wrong share */
+	}
+	cJSON_Delete(o);
+}
+
+/* Adds a window's LLM figures to the range totals of c. */
+static void llm_add(struct qctx *c, const struct sq_latency *r)
+{
+	if (r->llm <= 0)
+		return;
+	c->llm += r->llm;
+	c->in_tokens += r->input_tokens;
+	c->out_tokens += r->output_tokens;
+	c->llm_span += (double)(r->end - r->start);
+	llm_merge(c, &c->ttft, r->ttft);
+	llm_merge(c, &c->tpot, r->tpot);
+	finish_add(c, &c->finish, r->finish);
+}
+
+static int llm_only_row(const struct sq_latency *r, void *arg)
+{
+	llm_add(arg, r);
+	return 0;
+}
+
+/* The LLM totals of model over c's range (c's totals reset first), as the
+ * llm object of `latency --json`, or JSON null when there are none.
+ * NULL on a query error. */
+static cJSON *llm_range(struct qctx *c, int64_t model_id)
+{
+	double tt[3], tp[3];
+	cJSON *o;
+
+	ddsketch_free(c->ttft);
+	ddsketch_free(c->tpot);
+	cJSON_Delete(c->finish);
+	c->finish = NULL;
+	c->ttft = c->tpot = NULL;
+	c->llm = c->in_tokens = c->out_tokens = 0;
+	c->llm_span = 0;
+	if (sq_latency_each(&c->q, model_id, c->from, c->now + 1e9, llm_only_row, c) ||
+	    c->llm_oom)
+		return NULL;
+	sketch_pcts(c->ttft, tt);
+	sketch_pcts(c->tpot, tp);
+	o = c->llm ? llm_json(c->llm, c->in_tokens, c->out_tokens, c->llm_span, tt, tp, c->finish)
+	           : cJSON_CreateNull();
+	return o;
+}
+
+/* A number member of o, NAN when absent or null. */
+static double jv(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
 /* ---- status ------------------------------------------------------------- */
@@ -159,8 +287,18 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 		}
 	if (c.json) {
 		cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, status_json(&rows[i], &live[i]));
+		for (size_t i = 0; i < n; i++) {
+			cJSON *m = status_json(&rows[i], &live[i]), *l = llm_range(&c, rows[i].model.id);
+			if (!l) {
+				cJSON_Delete(m);
+				cJSON_Delete(root);
+				rc = query_failed(&c);
+				goto out;
+			}
+			/* LLM serving over --since (issue 15): null for other models */
+			cJSON_AddItemToObject(m, "llm", l);
+			cJSON_AddItemToArray(arr, m);
+		}
 		cmd_jnum(root, "now", c.now);
 		rc = cmd_jprint(root);
 		goto out;
@@ -205,11 +343,28 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 			       rows[0].model.name, t1 + 11, t3 + 11);
 		}
 		printf("\n");
+		/* LLM models: one line each, over --since */
+		for (size_t i = 0; i < n; i++) {
+			cJSON *l = llm_range(&c, rows[i].model.id);
+			if (l && cJSON_IsObject(l)) {
+				const cJSON *tt = cJSON_GetObjectItem(l, "ttft_ms");
+				const cJSON *tp = cJSON_GetObjectItem(l, "tpot_ms");
+				char b1[32], b2[32], b3[32], b4[32];
+				printf("%s (LLM): TTFT p50 %s p99 %s ms, TPOT p99 %s ms, %s output "
+				       "tokens/s\n",
+				       rows[i].model.name, num(b1, jv(tt, "p50")), num(b2, jv(tt, "p99")),
+				       num(b3, jv(tp, "p99")), num(b4, jv(l, "output_tokens_per_s")));
+			}
+			cJSON_Delete(l);
+		}
 	}
 	rc = 0;
 out:
 	free(rows);
 	free(live);
+	ddsketch_free(c.ttft);
+	ddsketch_free(c.tpot);
+	cJSON_Delete(c.finish);
 	qctx_close(&c);
 	return rc;
 }
@@ -245,6 +400,7 @@ static int latency_row(const struct sq_latency *r, void *arg)
 	struct qctx *c = arg;
 	char t[32], a[32];
 
+	llm_add(c, r);
 	if (c->json) {
 		cJSON *o = cJSON_CreateObject();
 		cmd_jint(o, "start", r->start);
@@ -261,6 +417,16 @@ static int latency_row(const struct sq_latency *r, void *arg)
 		cmd_jnum(o, "max", r->max);
 		cmd_jnum(o, "mean", r->mean);
 		cmd_jint(o, "errors", r->errors);
+		if (r->llm > 0) {
+			double tt[3] = {r->ttft_p50, r->ttft_p90, r->ttft_p99};
+			double tp[3] = {r->tpot_p50, r->tpot_p90, r->tpot_p99};
+			cJSON *fin = NULL;
+			finish_add(c, &fin, r->finish);
+			cJSON_AddItemToObject(o, "llm",
+			                      llm_json(r->llm, r->input_tokens, r->output_tokens,
+			                               (double)(r->end - r->start), tt, tp, fin));
+			cJSON_Delete(fin);
+		}
 		window_emit(c, o);
 		return 0;
 	}
@@ -306,8 +472,38 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 		rc = query_failed(&c);
 		goto out;
 	}
-	rc = c.json ? window_close(&c) | c.io_err : print_footer(&c, "latency windows");
+	if (c.llm_oom) {
+		cmd_error("out of memory merging LLM sketches");
+		rc = 1;
+		goto out;
+	}
+	double tt[3], tp[3];
+	sketch_pcts(c.ttft, tt);
+	sketch_pcts(c.tpot, tp);
+	if (c.json) {
+		/* The range's LLM figures after the windows: null when no
+		 * event of the range carried any. */
+		cJSON *l = c.llm ? llm_json(c.llm, c.in_tokens, c.out_tokens, c.llm_span, tt, tp,
+		                            c.finish)
+		                 : cJSON_CreateNull();
+		fputs("],\"llm\":", stdout);
+		c.io_err |= cmd_jprint_raw(l);
+		fputs("}\n", stdout);
+		rc = (fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1) | c.io_err;
+	} else {
+		rc = print_footer(&c, "latency windows");
+		if (c.llm && c.t.nrows) {
+			char b1[32], b2[32], b3[32], b4[32];
+			printf("LLM: %lld requests, %lld input / %lld output tokens, TTFT p50 %s p99 "
+			       "%s ms, TPOT p50 %s p99 %s ms\n",
+			       (long long)c.llm, (long long)c.in_tokens, (long long)c.out_tokens,
+			       num(b1, tt[0]), num(b2, tt[2]), num(b3, tp[0]), num(b4, tp[2]));
+		}
+	}
 out:
+	ddsketch_free(c.ttft);
+	ddsketch_free(c.tpot);
+	cJSON_Delete(c.finish);
 	qctx_close(&c);
 	return rc;
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddsketch.h"
+
 /* ---- thresholds --------------------------------------------------------- */
 
 int data_parse_expr(const char *expr, struct data_threshold *out)
@@ -336,6 +338,57 @@ static bool series_inc(int64_t model_id, int64_t bucket, double from_al, double 
 	       from_al >= have_from && mono - built < DATA_REBUILD_S;
 }
 
+struct llm_load {
+	int64_t llm, out_tokens;
+	double span;
+	struct ddsketch *ttft, *tpot;
+	int oom;
+};
+
+static void llm_merge(struct llm_load *l, struct ddsketch **dst, const struct ddsketch *src)
+{
+	if (!src || ddsketch_count(src) == 0)
+		return;
+	if ((!*dst && !(*dst = ddsketch_new())) || ddsketch_merge(*dst, src) != 0)
+		l->oom = 1;
+}
+
+static int llm_row(const struct sq_latency *r, void *arg)
+{
+	struct llm_load *l = arg;
+	if (r->llm <= 0)
+		return 0;
+	l->llm += r->llm;
+	l->out_tokens += r->output_tokens;
+	l->span += (double)(r->end - r->start);
+	llm_merge(l, &l->ttft, r->ttft);
+	llm_merge(l, &l->tpot, r->tpot);
+	return 0;
+}
+
+static double quantile_or_nan(const struct ddsketch *s, double q)
+{
+	double v;
+	return s && ddsketch_count(s) > 0 && ddsketch_quantile(s, q, &v) == 0 ? v : NAN;
+}
+
+/* The LLM figures of the whole range (sketches merged over its windows). */
+static int llm_summary(struct sq *q, int64_t model_id, double from, double to,
+                       struct data_latency *out)
+{
+	struct llm_load l = {0};
+	int rc = sq_latency_each(q, model_id, from, to, llm_row, &l);
+
+	out->llm = l.llm;
+	out->ttft_p50 = quantile_or_nan(l.ttft, 0.5);
+	out->ttft_p99 = quantile_or_nan(l.ttft, 0.99);
+	out->tpot_p99 = quantile_or_nan(l.tpot, 0.99);
+	out->out_tok_s = l.span > 0 ? (double)l.out_tokens / l.span : NAN;
+	ddsketch_free(l.ttft);
+	ddsketch_free(l.tpot);
+	return rc || l.oom ? -1 : 0;
+}
+
 int data_load_latency(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                       double mono, struct data_latency *out)
 {
@@ -383,7 +436,7 @@ int data_load_latency(struct sq *q, int64_t model_id, double from, double to, in
 	}
 	data_latency_free(out);
 	*out = l.d;
-	return 0;
+	return llm_summary(q, model_id, from, to, out);
 }
 
 struct acc_load {

@@ -86,6 +86,10 @@ struct data_latency {
 	int64_t *count;
 	int64_t model_id; /* what was loaded, for the incremental refresh */
 	double from, built;
+	/* LLM serving over the whole range (issue 15): events with LLM fields
+	 * (0: none), TTFT p50 / p99 and TPOT p99 (ms), output tokens/s. */
+	int64_t llm;
+	double ttft_p50, ttft_p99, tpot_p99, out_tok_s;
 };
 /* Points of windows (or buckets aligned to the epoch, the first one whole)
  * starting in [from, to). Like data_load_heat, a refresh of the same model

@@ -394,7 +394,15 @@ static void draw_latency(struct dash *d)
 	if (no_model(d))
 		return;
 	snprintf(buf, sizeof(buf), "%s | latency (ms) over %s", d->model, lay_range_name(d->range));
-	put(d, 1, 1, d->cols - 2, buf, (int)A_BOLD);
+	x = 1 + put(d, 1, 1, d->cols - 2, buf, (int)A_BOLD) + 3;
+	if (l->llm > 0 && x < d->cols - 2) {
+		/* LLM serving: time to first token, per output token, tokens/s */
+		snprintf(buf, sizeof(buf), "LLM TTFT p50 %s p99 %s  TPOT p99 %s  %s tok/s",
+		         lay_fmt_ms(a, sizeof(a), l->ttft_p50), lay_fmt_ms(b, sizeof(b), l->ttft_p99),
+		         lay_fmt_ms(c3, sizeof(c3), l->tpot_p99),
+		         lay_fmt_num(e, sizeof(e), l->out_tok_s));
+		put(d, 1, x, d->cols - 1 - x, buf, (int)A_NORMAL);
+	}
 	/* current values, in the series' colours (and named, for no colour) */
 	x = 1;
 	cur = current_idx(l->t, l->n, l->bucket, d->now);

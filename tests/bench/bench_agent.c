@@ -11,6 +11,10 @@
  * (goal >= 0.6) and the RSS goal (<= 16 MiB). Last, a steady stream through
  * a collector outage (BENCH_AGENT_OUTAGE_S seconds, default 30; 0 skips):
  * events lost (must be 0) and how long the replay took.
+ * OTLP (issue 15): the same events as OTLP/HTTP protobuf spans (bodies of
+ * 1000 spans, mlwatch.feature.* attributes) to /v1/traces, plain and gzip:
+ * events/s end to end against the NDJSON run (goal >= 0.5x) and what gzip
+ * costs (client compression time, agent CPU per event).
  *
  * Exits non-zero only when something fails, not on a missed goal. */
 #include <arpa/inet.h>
@@ -31,6 +35,8 @@
 #include "event.h"
 #include "fake_collector.h"
 #include "harness.h"
+#include "otlp.pb-c.h"
+#include <zlib.h>
 
 #define N_EVENTS  200000
 #define PER_BODY  1000
@@ -145,10 +151,112 @@ static long proc_kib(pid_t pid, const char *key)
 	return v;
 }
 
+/* The same events as OTLP protobuf bodies of PER_BODY spans (and gzip'd
+ * copies), for /v1/traces. */
+static char *pb_bodies[N_EVENTS / PER_BODY], *gz_bodies[N_EVENTS / PER_BODY];
+static size_t pb_len[N_EVENTS / PER_BODY], gz_len[N_EVENTS / PER_BODY];
+static double gzip_s; /* client time to compress every body */
+
+typedef Mlwatch__Otlp__KeyValue Kv;
+typedef Mlwatch__Otlp__AnyValue Any;
+
+static void kv_set(Kv *kv, Any *a, const char *k)
+{
+	mlwatch__otlp__key_value__init(kv);
+	mlwatch__otlp__any_value__init(a);
+	kv->key = (char *)k;
+	kv->value = a;
+}
+
+static void make_otlp_bodies(void)
+{
+	static const char *countries[] = {"DE", "FR", "US", "IN", "BR"};
+	static Mlwatch__Otlp__Span spans[PER_BODY];
+	static Mlwatch__Otlp__Span *sp[PER_BODY];
+	static Kv kv[PER_BODY][5];
+	static Kv *kvp[PER_BODY][5];
+	static Any av[PER_BODY][5];
+	static uint8_t ids[PER_BODY][8];
+	double ts = clock_now() - 60;
+	for (int b = 0; b < N_EVENTS / PER_BODY; b++) {
+		Mlwatch__Otlp__ExportTraceServiceRequest req =
+		    MLWATCH__OTLP__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+		Mlwatch__Otlp__ResourceSpans rs = MLWATCH__OTLP__RESOURCE_SPANS__INIT, *rsp = &rs;
+		Mlwatch__Otlp__Resource res = MLWATCH__OTLP__RESOURCE__INIT;
+		Mlwatch__Otlp__ScopeSpans ss = MLWATCH__OTLP__SCOPE_SPANS__INIT, *ssp = &ss;
+		Kv svc, *svcp = &svc;
+		Any svca;
+		kv_set(&svc, &svca, "service.name");
+		svca.value_case = MLWATCH__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+		svca.string_value = "fraud";
+		res.n_attributes = 1;
+		res.attributes = &svcp;
+		for (int k = 0; k < PER_BODY; k++) {
+			int i = b * PER_BODY + k;
+			Mlwatch__Otlp__Span *s = &spans[k];
+			mlwatch__otlp__span__init(s);
+			s->kind = 2;
+			s->start_time_unix_nano = (uint64_t)((ts + i * 1e-4) * 1e9);
+			s->end_time_unix_nano =
+			    s->start_time_unix_nano + (uint64_t)((5 + (i % 300) * 0.37) * 1e6);
+			for (int j = 0; j < 8; j++)
+				ids[k][j] = (uint8_t)(i >> (j * 8));
+			s->span_id.data = ids[k];
+			s->span_id.len = 8;
+			const char *keys[] = {"mlwatch.feature.amount", "mlwatch.feature.country",
+			                      "mlwatch.feature.age", "mlwatch.feature.device",
+			                      "mlwatch.prediction"};
+			for (int j = 0; j < 5; j++) {
+				kv_set(&kv[k][j], &av[k][j], keys[j]);
+				kvp[k][j] = &kv[k][j];
+			}
+			av[k][0].value_case = MLWATCH__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE;
+			av[k][0].double_value = 10 + (i % 997) * 1.3;
+			av[k][1].value_case = MLWATCH__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+			av[k][1].string_value = (char *)countries[i % 5];
+			av[k][2].value_case = MLWATCH__OTLP__ANY_VALUE__VALUE_INT_VALUE;
+			av[k][2].int_value = 18 + i % 60;
+			av[k][3].value_case = MLWATCH__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+			av[k][3].string_value = "mobile";
+			av[k][4].value_case = MLWATCH__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+			av[k][4].string_value = i % 7 ? "legit" : "fraud";
+			s->n_attributes = 5;
+			s->attributes = kvp[k];
+			sp[k] = s;
+		}
+		ss.n_spans = PER_BODY;
+		ss.spans = sp;
+		rs.resource = &res;
+		rs.n_scope_spans = 1;
+		rs.scope_spans = &ssp;
+		req.n_resource_spans = 1;
+		req.resource_spans = &rsp;
+		pb_len[b] = mlwatch__otlp__export_trace_service_request__get_packed_size(&req);
+		pb_bodies[b] = malloc(pb_len[b]);
+		mlwatch__otlp__export_trace_service_request__pack(&req, (uint8_t *)pb_bodies[b]);
+		/* gzip as an exporter would, timed */
+		double t0 = now_s();
+		z_stream zs = {0};
+		size_t cap = compressBound(pb_len[b]) + 64;
+		gz_bodies[b] = malloc(cap);
+		deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+		             Z_DEFAULT_STRATEGY);
+		zs.next_in = (Bytef *)pb_bodies[b];
+		zs.avail_in = (uInt)pb_len[b];
+		zs.next_out = (Bytef *)gz_bodies[b];
+		zs.avail_out = (uInt)cap;
+		deflate(&zs, Z_FINISH);
+		gz_len[b] = cap - zs.avail_out;
+		deflateEnd(&zs);
+		gzip_s += now_s() - t0;
+	}
+}
+
 struct client {
 	struct agent_proc *ag;
 	int first, step;
 	int failures;
+	int mode; /* 0 NDJSON /v1/events, 1 OTLP protobuf, 2 OTLP protobuf gzip */
 };
 
 static size_t discard(char *d, size_t s, size_t n, void *a)
@@ -163,21 +271,26 @@ static void *client_main(void *arg)
 	struct client *c = arg;
 	CURL *h = curl_easy_init();
 	char url[128];
-	struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
+	struct curl_slist *hl = curl_slist_append(
+	    NULL, c->mode ? "Content-Type: application/x-protobuf" : "Content-Type: application/x-ndjson");
 	hl = curl_slist_append(hl, "Expect:");
-	snprintf(url, sizeof(url), "%s/v1/events", c->ag->http);
+	if (c->mode == 2)
+		hl = curl_slist_append(hl, "Content-Encoding: gzip");
+	snprintf(url, sizeof(url), "%s%s", c->ag->http, c->mode ? "/v1/traces" : "/v1/events");
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	for (int b = c->first; b < N_EVENTS / PER_BODY; b += c->step) {
 		long code = 0;
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, bodies[b]);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len[b]);
+		char *body = c->mode == 0 ? bodies[b] : c->mode == 1 ? pb_bodies[b] : gz_bodies[b];
+		size_t len = c->mode == 0 ? body_len[b] : c->mode == 1 ? pb_len[b] : gz_len[b];
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
 		if (curl_easy_perform(h) != CURLE_OK)
 			c->failures++;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-		if (code != 202) {
+		if (code != (c->mode ? 200 : 202)) {
 			c->failures++;
 			usleep(1000);
 			b -= c->step; /* 503: try the same body again */
@@ -212,7 +325,7 @@ static void stop_agent(struct agent_proc *ag, struct fake_collector *fc)
 	ap_cleanup(ag);
 }
 
-static int bench_http(const char *rate, struct result *r)
+static int bench_http_mode(const char *rate, int mode, struct result *r)
 {
 	struct agent_proc ag;
 	struct fake_collector *fc;
@@ -228,7 +341,7 @@ static int bench_http(const char *rate, struct result *r)
 	long cpu0 = proc_cpu_us(ag.p.pid);
 	double t0 = now_s();
 	for (int i = 0; i < N_CLIENTS; i++) {
-		cl[i] = (struct client){&ag, i, N_CLIENTS, 0};
+		cl[i] = (struct client){&ag, i, N_CLIENTS, 0, mode};
 		pthread_create(&th[i], NULL, client_main, &cl[i]);
 	}
 	for (int i = 0; i < N_CLIENTS; i++)
@@ -248,6 +361,11 @@ static int bench_http(const char *rate, struct result *r)
 		return -1;
 	}
 	return 0;
+}
+
+static int bench_http(const char *rate, struct result *r)
+{
+	return bench_http_mode(rate, 0, r);
 }
 
 /* Datagrams over UDP, per events per datagram, sent as fast as possible
@@ -429,6 +547,23 @@ int main(void)
 	double peak = h1.hwm_mib > h01.hwm_mib ? h1.hwm_mib : h01.hwm_mib;
 	printf("peak RSS %.1f MiB (goal <= 16 MiB: %s)\n", peak,
 	       peak * 1024 <= RSS_GOAL ? "met" : "MISSED");
+	struct result o1, ogz;
+	make_otlp_bodies();
+	if (bench_http_mode("1.0", 1, &o1) != 0 || bench_http_mode("1.0", 2, &ogz) != 0)
+		return 1;
+	size_t pb_total = 0, gz_total = 0;
+	for (int b = 0; b < N_EVENTS / PER_BODY; b++) {
+		pb_total += pb_len[b];
+		gz_total += gz_len[b];
+	}
+	printf("agent OTLP/HTTP protobuf, sample 1.0: %.0f events/s end to end, %.2f us CPU/event, "
+	       "peak RSS %.1f MiB; %.2fx the NDJSON run (goal >= 0.5x: %s)\n",
+	       o1.rate, o1.cpu_us, o1.hwm_mib, o1.rate / h1.rate,
+	       o1.rate / h1.rate >= 0.5 ? "met" : "MISSED");
+	printf("agent OTLP/HTTP protobuf gzip: %.0f events/s end to end, %.2f us CPU/event "
+	       "(+%.2f us for inflating); bodies %.0f -> %.0f bytes/span; client gzip %.2f us/span\n",
+	       ogz.rate, ogz.cpu_us, ogz.cpu_us - o1.cpu_us, (double)pb_total / N_EVENTS,
+	       (double)gz_total / N_EVENTS, gzip_s * 1e6 / N_EVENTS);
 	if (outage > 0 && bench_outage(outage) != 0)
 		return 1;
 	return 0;

@@ -138,6 +138,61 @@ static void decode(struct obatch *ob, struct wire_batch *wb)
 	cr_expect_eq(wb->n_invalid, 0);
 }
 
+/* Issue 15: 100% of LLM traffic: token sums and TTFT / TPOT sketches per
+ * (model, second), only from events that carry them. */
+Test(summary, llm_tokens_and_sketches_per_model_and_second)
+{
+	struct summary_table *t = summary_new(16);
+	struct arena a;
+	struct wire_summary *s;
+	size_t n;
+
+	arena_init(&a, 0);
+	for (int i = 0; i < 100; i++) {
+		struct event e = {.model = "llm", .ts = 1000.5};
+		if (i % 4) { /* 75 LLM events; every other one with TTFT */
+			e.has_input_tokens = e.has_output_tokens = true;
+			e.input_tokens = 10;
+			e.output_tokens = i;
+			e.has_ttft = i % 2;
+			e.ttft_ms = 100 + i;
+		}
+		cr_assert_eq(summary_add(t, e.model, e.ts, false, 5, false), 0);
+		cr_assert_eq(summary_add_llm(t, &e), 0);
+	}
+	/* finish reasons: the first 7 kept, the rest counted as "other" */
+	static const char *const why[] = {"stop", "length", "a", "b", "c", "d", "e", "f", "g"};
+	for (int i = 0; i < 9; i++) {
+		struct event e = {.model = "llm", .ts = 1000.5, .finish_reason = why[i]};
+		cr_assert_eq(summary_add(t, e.model, e.ts, false, -1, false), 0);
+		cr_assert_eq(summary_add_llm(t, &e), 0);
+	}
+	struct event orphan = {.model = "other", .ts = 1.0, .has_tpot = true, .tpot_ms = 1};
+	cr_expect_eq(summary_add_llm(t, &orphan), -ENOENT);
+	cr_assert_eq(summary_export(t, &a, &s, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(s[0].count, 109);
+	cr_expect_eq(s[0].llm, 84);
+	cr_expect_eq(s[0].input_tokens, 750);
+	cr_assert_eq(s[0].n_finish, SUMMARY_FINISH_MAX);
+	cr_expect_str_eq(s[0].finish[0].reason, "stop");
+	cr_expect_str_eq(s[0].finish[6].reason, "e");
+	cr_expect_str_eq(s[0].finish[7].reason, "other");
+	cr_expect_eq(s[0].finish[7].count, 2, "f and g");
+	uint64_t out = 0;
+	for (int i = 0; i < 100; i++)
+		out += i % 4 ? (uint64_t)i : 0;
+	cr_expect_eq(s[0].output_tokens, out);
+	struct ddsketch *sk = NULL;
+	cr_assert_not_null(s[0].ttft);
+	cr_assert_eq(ddsketch_decode(s[0].ttft, s[0].ttft_len, &sk), 0);
+	cr_expect_eq(ddsketch_count(sk), 50, "odd i: 50 events with TTFT");
+	ddsketch_free(sk);
+	cr_expect_null(s[0].tpot, "no TPOT given: no sketch");
+	summary_free(t);
+	arena_reset(&a);
+}
+
 Test(batcher, closes_by_size_with_consecutive_seqs_and_copies_payloads, .init = setup,
      .fini = teardown)
 {

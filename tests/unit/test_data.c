@@ -12,6 +12,8 @@
 #include "../../tui/data.h"
 #include "../lib/dbgen.h"
 #include "../lib/harness.h"
+#include "ddsketch.h"
+#include <sqlite3.h>
 
 Test(data, parse_expr)
 {
@@ -461,4 +463,65 @@ Test(data, heat_marks_insufficient_windows, .init = setup, .fini = teardown)
 	cr_expect(!isnan(h.sev[f * (size_t)h.ncols + (size_t)col]));
 	cr_expect_neq(h.drifted[f * (size_t)h.ncols + (size_t)col], DATA_HEAT_INSUFFICIENT);
 	data_heat_free(&h);
+}
+
+/* Issue 15: the latency view's LLM line: TTFT / TPOT percentiles of the
+ * range's merged sketches and output tokens per second, from window_llm;
+ * a model without LLM events has none. */
+Test(data, latency_carries_the_range_llm_summary, .init = setup, .fini = teardown)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	int64_t starts[2];
+	int k = 0;
+
+	cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h,
+	                                "SELECT start FROM windows WHERE model_id = 1 ORDER BY "
+	                                "start DESC LIMIT 2",
+	                                -1, &s, NULL),
+	             SQLITE_OK);
+	while (k < 2 && sqlite3_step(s) == SQLITE_ROW)
+		starts[k++] = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	cr_assert_eq(k, 2);
+	for (int w = 0; w < 2; w++) {
+		struct ddsketch *tt = ddsketch_new(), *tp = ddsketch_new();
+		uint8_t *a, *b;
+		size_t al, bl;
+		for (int i = 0; i < 100; i++) {
+			ddsketch_add(tt, 100.0 + w * 100 + i); /* 100..199, 200..299 */
+			ddsketch_add(tp, 10.0 + w);
+		}
+		cr_assert_eq(ddsketch_encode_alloc(tt, &a, &al), 0);
+		cr_assert_eq(ddsketch_encode_alloc(tp, &b, &bl), 0);
+		cr_assert_eq(sqlite3_prepare_v2(h,
+		                                "INSERT INTO window_llm (model_id, start, llm, "
+		                                "input_tokens, output_tokens, ttft_sketch, "
+		                                "tpot_sketch) VALUES (1, ?1, 100, 1000, 3000, ?2, ?3)",
+		                                -1, &s, NULL),
+		             SQLITE_OK);
+		sqlite3_bind_int64(s, 1, starts[w]);
+		sqlite3_bind_blob(s, 2, a, (int)al, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 3, b, (int)bl, SQLITE_STATIC);
+		cr_assert_eq(sqlite3_step(s), SQLITE_DONE, "%s", sqlite3_errmsg(h));
+		sqlite3_finalize(s);
+		free(a);
+		free(b);
+		ddsketch_free(tt);
+		ddsketch_free(tp);
+	}
+	sqlite3_close(h);
+
+	struct data_latency l = {0};
+	cr_assert_eq(data_load_latency(&q, 1, opts.now - 3600, opts.now + 1, 60, 0, &l), 0);
+	cr_expect_eq(l.llm, 200);
+	cr_expect(fabs(l.ttft_p50 - 199) <= 0.01 * 199, "TTFT p50 %g", l.ttft_p50);
+	cr_expect(fabs(l.ttft_p99 - 297) <= 0.01 * 297, "TTFT p99 %g", l.ttft_p99);
+	cr_expect(fabs(l.tpot_p99 - 11) <= 0.01 * 11, "TPOT p99 %g", l.tpot_p99);
+	cr_expect_float_eq(l.out_tok_s, 6000.0 / 120.0, 1e-9, "2 windows of 60 s");
+	cr_assert_eq(data_load_latency(&q, 2, opts.now - 3600, opts.now + 1, 60, 0, &l), 0);
+	cr_expect_eq(l.llm, 0);
+	cr_expect(isnan(l.ttft_p99));
+	data_latency_free(&l);
 }

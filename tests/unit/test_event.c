@@ -406,3 +406,38 @@ Test(event, name_filter_hits_every_repeat)
 		cr_assert(event_name_filter_add(&f, name, (size_t)n), "f%d", i);
 	}
 }
+
+/* Issue 15: LLM fields (tokens, TTFT, TPOT, finish reason) are optional,
+ * validated, and unknown unless given (a zero is a known zero). */
+Test(event, llm_fields_parse_and_are_unknown_when_absent)
+{
+	cr_assert_eq(parse("{\"model\": \"llama\", \"latency_ms\": 900, \"input_tokens\": 12, "
+	                   "\"output_tokens\": 0, \"ttft_ms\": 85.5, \"tpot_ms\": 12.25, "
+	                   "\"finish_reason\": \"length\"}\n{\"model\": \"llama\"}"),
+	             0);
+	cr_assert_eq(batch.n_events, 2);
+	const struct event *e = &batch.events[0];
+	cr_expect(e->has_input_tokens && e->input_tokens == 12);
+	cr_expect(e->has_output_tokens && e->output_tokens == 0, "a known 0");
+	cr_expect(e->has_ttft && e->ttft_ms == 85.5);
+	cr_expect(e->has_tpot && e->tpot_ms == 12.25);
+	cr_expect_str_eq(e->finish_reason, "length");
+	cr_expect(event_has_llm(e));
+	e = &batch.events[1];
+	cr_expect(!e->has_input_tokens && !e->has_output_tokens && !e->has_ttft && !e->has_tpot);
+	cr_expect_null(e->finish_reason);
+	cr_expect(!event_has_llm(e));
+}
+
+Test(event, llm_fields_bad_values_are_refused_with_their_field)
+{
+	rejects("{\"model\": \"m\", \"input_tokens\": -1}", "input_tokens", "whole number");
+	rejects("{\"model\": \"m\", \"output_tokens\": 1.5}", "output_tokens", "whole number");
+	rejects("{\"model\": \"m\", \"output_tokens\": 1e12}", "output_tokens", "2^32");
+	rejects("{\"model\": \"m\", \"output_tokens\": \"7\"}", "output_tokens", "whole number");
+	rejects("{\"model\": \"m\", \"ttft_ms\": -0.5}", "ttft_ms", ">= 0");
+	rejects("{\"model\": \"m\", \"tpot_ms\": true}", "tpot_ms", ">= 0");
+	rejects("{\"model\": \"m\", \"finish_reason\": \"STOP now\"}", "finish_reason", "[a-z0-9_-]");
+	rejects("{\"model\": \"m\", \"finish_reason\": 3}", "finish_reason", "[a-z0-9_-]");
+	rejects("{\"model\": \"m\", \"finish_reason\": \"\"}", "finish_reason", "[a-z0-9_-]");
+}

@@ -118,7 +118,13 @@ static void golden_batch(struct wire_batch *b)
 	                       .label = {VALUE_NUMBER, 1.0, NULL}};
 	ev[1] = (struct event){.model = "churn", .ts = 1764072000.5, .ts_given = true};
 	lb[0] = (struct label){"fraud", "req-0", {VALUE_STRING, 0, "bad"}, 1764071999.5, true};
-	sm[0] = (struct wire_summary){"fraud", 1764072000, 10, 1, 1, sketch, sizeof(sketch)};
+	sm[0] = (struct wire_summary){.model = "fraud",
+	                              .second = 1764072000,
+	                              .count = 10,
+	                              .errors = 1,
+	                              .sampled = 1,
+	                              .sketch = sketch,
+	                              .sketch_len = sizeof(sketch)};
 	b->protocol = 1;
 	b->agent_id = "agent-7";
 	b->seq = 42;

@@ -161,3 +161,44 @@ Test(ring, concurrent_adds_lose_nothing)
 	ddsketch_free(st.latency);
 	ring_free(r);
 }
+
+/* Issue 15: TTFT / TPOT sketches and token sums per second, merged over a
+ * range like latency, and reset with the slot. */
+Test(ring, llm_sketches_and_tokens_merge_and_reset)
+{
+	struct ring *r = ring_new(4);
+	double t1[] = {100, 200}, t2[] = {300}, p1[] = {10};
+	struct ddsketch *s1 = sketch_of(t1, 2), *s2 = sketch_of(t2, 1), *sp = sketch_of(p1, 1);
+	struct ring_stats st;
+	double q;
+
+	cr_assert_eq(ring_add(r, "llm", 1000, 2, 0, NULL), 0);
+	cr_assert_eq(ring_add_llm(r, "llm", 1000, 2, 30, 400, s1, sp), 0);
+	cr_assert_eq(ring_add(r, "llm", 1001, 1, 0, NULL), 0);
+	cr_assert_eq(ring_add_llm(r, "llm", 1001, 1, 5, 7, s2, NULL), 0);
+	cr_assert_eq(ring_add_llm(r, "nope", 1001, 1, 5, 7, s2, NULL), 0, "unknown: ignored");
+	cr_assert_eq(ring_query(r, "llm", 1000, 1001, &st), 0);
+	cr_expect_eq(st.llm, 3);
+	cr_expect_eq(st.input_tokens, 35);
+	cr_expect_eq(st.output_tokens, 407);
+	cr_assert_not_null(st.ttft);
+	cr_expect_eq(ddsketch_count(st.ttft), 3);
+	cr_assert_eq(ddsketch_quantile(st.ttft, 1.0, &q), 0);
+	cr_expect_float_eq(q, 300.0, 3.0);
+	cr_assert_not_null(st.tpot);
+	cr_expect_eq(ddsketch_count(st.tpot), 1);
+	ring_stats_free(&st);
+	cr_expect_null(st.ttft);
+	/* Second 1004 reuses the slot of 1000: its LLM figures start over. */
+	cr_assert_eq(ring_add(r, "llm", 1004, 1, 0, NULL), 0);
+	cr_assert_eq(ring_query(r, "llm", 1004, 1004, &st), 0);
+	cr_expect_eq(st.llm, 0);
+	cr_expect_eq(st.output_tokens, 0);
+	cr_expect_null(st.ttft);
+	cr_expect_null(st.tpot);
+	ring_stats_free(&st);
+	ddsketch_free(s1);
+	ddsketch_free(s2);
+	ddsketch_free(sp);
+	ring_free(r);
+}

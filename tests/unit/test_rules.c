@@ -53,6 +53,13 @@ Test(rules, every_metric_of_the_contract_parses)
 	    {"out_of_range_rate(age) > 0.01", METRIC_OUT_OF_RANGE_RATE, SOURCE_FEATURE},
 	    {"new_category_rate(country) > 0.01", METRIC_NEW_CATEGORY_RATE, SOURCE_FEATURE},
 	    {"no_data > 60", METRIC_NO_DATA, SOURCE_LAST_EVENT},
+	    {"p50_ttft_ms > 200", METRIC_P50_TTFT, SOURCE_RING},
+	    {"p90_ttft_ms > 200", METRIC_P90_TTFT, SOURCE_RING},
+	    {"p99_ttft_ms > 500", METRIC_P99_TTFT, SOURCE_RING},
+	    {"p50_tpot_ms > 20", METRIC_P50_TPOT, SOURCE_RING},
+	    {"p90_tpot_ms > 20", METRIC_P90_TPOT, SOURCE_RING},
+	    {"p99_tpot_ms > 50", METRIC_P99_TPOT, SOURCE_RING},
+	    {"output_tokens_per_s < 10", METRIC_TOKENS_PER_S, SOURCE_RING},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rule_expr e = parse_ok(cases[i].text);

@@ -91,6 +91,17 @@ static void random_batch(struct wire_batch *b, struct arena *a)
 		}
 		random_value(a, &e->prediction);
 		random_value(a, &e->label);
+		if (rnd() % 2) { /* LLM fields, each known or not */
+			e->has_input_tokens = rnd() % 2;
+			e->input_tokens = e->has_input_tokens ? (int64_t)(rnd() % 100000) : 0;
+			e->has_output_tokens = rnd() % 2;
+			e->output_tokens = e->has_output_tokens ? (int64_t)(rnd() % 5000) : 0;
+			e->has_ttft = rnd() % 2;
+			e->ttft_ms = e->has_ttft ? rndu() * 2000 : 0;
+			e->has_tpot = rnd() % 2;
+			e->tpot_ms = e->has_tpot ? rndu() * 50 : 0;
+			e->finish_reason = rnd() % 2 ? "stop" : NULL;
+		}
 	}
 	b->n_labels = rnd() % 10;
 	b->labels = arena_alloc(a, (b->n_labels + 1) * sizeof(*b->labels));
@@ -117,6 +128,19 @@ static void random_batch(struct wire_batch *b, struct arena *a)
 		for (size_t k = 0; k < s->sketch_len; k++)
 			sk[k] = (uint8_t)rnd();
 		s->sketch = s->sketch_len ? sk : NULL;
+		if (rnd() % 2) {
+			s->llm = rnd() % s->count + 1;
+			s->input_tokens = rnd() % 1000000;
+			s->output_tokens = rnd() % 1000000;
+			s->ttft = s->sketch;
+			s->ttft_len = s->sketch_len;
+			if (s->llm >= 2) {
+				s->n_finish = 2;
+				s->finish = arena_alloc(a, 2 * sizeof(*s->finish));
+				s->finish[0] = (struct wire_finish){"stop", s->llm / 2};
+				s->finish[1] = (struct wire_finish){"length", s->llm - s->llm / 2};
+			}
+		}
 	}
 	if (rnd() % 2) {
 		b->stats.present = true;
@@ -173,6 +197,17 @@ static void batch_eq(const struct wire_batch *x, const struct wire_batch *y)
 		}
 		value_eq(&a->prediction, &b->prediction);
 		value_eq(&a->label, &b->label);
+		cr_assert_eq(a->has_input_tokens, b->has_input_tokens);
+		cr_assert_eq(a->input_tokens, b->input_tokens);
+		cr_assert_eq(a->has_output_tokens, b->has_output_tokens);
+		cr_assert_eq(a->output_tokens, b->output_tokens);
+		cr_assert_eq(a->has_ttft, b->has_ttft);
+		cr_assert_eq(a->ttft_ms, b->ttft_ms);
+		cr_assert_eq(a->has_tpot, b->has_tpot);
+		cr_assert_eq(a->tpot_ms, b->tpot_ms);
+		cr_assert((a->finish_reason == NULL) == (b->finish_reason == NULL));
+		if (a->finish_reason)
+			cr_assert_str_eq(a->finish_reason, b->finish_reason);
 	}
 	cr_assert_eq(x->n_labels, y->n_labels);
 	for (size_t i = 0; i < x->n_labels; i++) {
@@ -192,6 +227,17 @@ static void batch_eq(const struct wire_batch *x, const struct wire_batch *y)
 		cr_assert_eq(a->sketch_len, b->sketch_len);
 		if (a->sketch_len)
 			cr_assert_eq(memcmp(a->sketch, b->sketch, a->sketch_len), 0);
+		cr_assert_eq(a->llm, b->llm);
+		cr_assert_eq(a->input_tokens, b->input_tokens);
+		cr_assert_eq(a->output_tokens, b->output_tokens);
+		cr_assert_eq(a->ttft_len, b->ttft_len);
+		cr_assert_eq(a->n_finish, b->n_finish);
+		for (size_t k = 0; k < a->n_finish; k++) {
+			cr_assert_str_eq(a->finish[k].reason, b->finish[k].reason);
+			cr_assert_eq(a->finish[k].count, b->finish[k].count);
+		}
+		if (a->ttft_len)
+			cr_assert_eq(memcmp(a->ttft, b->ttft, a->ttft_len), 0);
 	}
 	cr_assert_eq(x->stats.present, y->stats.present);
 	cr_assert_eq(x->stats.received, y->stats.received);
@@ -383,4 +429,48 @@ Test(wire, reply_round_trip)
 	cr_assert_eq(wire_decode_reply(buf, len / 2, &o, err, sizeof(err)), -1);
 	free(buf);
 	cr_assert_str_eq(wire_status_name(WIRE_UNAUTHORIZED), "unauthorized");
+}
+
+/* Issue 15: a hostile LLM field is an invalid item, not a stored lie. */
+Test(wire, bad_llm_fields_are_invalid_items)
+{
+	struct wire_batch b = {0}, d;
+	struct event ev[3] = {{0}};
+	struct wire_summary s = {0};
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+
+	b.protocol = WIRE_PROTOCOL;
+	b.agent_id = "a";
+	b.seq = 1;
+	for (int i = 0; i < 3; i++) {
+		ev[i].model = "llm";
+		ev[i].ts = 1764072000;
+	}
+	ev[0].has_output_tokens = true;
+	ev[0].output_tokens = EVENT_TOKENS_MAX + 1;
+	ev[1].finish_reason = "Bad Reason";
+	ev[2].has_ttft = true;
+	ev[2].ttft_ms = 12;
+	b.events = ev;
+	b.n_events = 3;
+	s.model = "llm";
+	s.second = 1764072000;
+	s.count = 2;
+	s.llm = 3; /* more LLM events than events */
+	struct wire_finish bad_fin = {"Stop!", 1};
+	s.finish = &bad_fin;
+	s.n_finish = 1;
+	b.summaries = &s;
+	b.n_summaries = 1;
+	cr_assert_eq(wire_encode_batch(&b, &buf, &len), 0);
+	cr_assert_eq(wire_decode_batch(buf, len, 0, &d, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(d.n_invalid, 3);
+	cr_expect_eq(d.n_events, 1);
+	cr_expect_eq(d.n_summaries, 0);
+	cr_expect(strstr(d.first_invalid, "LLM"), "%s", d.first_invalid);
+	cr_expect(d.events[0].has_ttft && d.events[0].ttft_ms == 12);
+	wire_batch_free(&d);
+	free(buf);
 }
