@@ -39,6 +39,11 @@ static const struct {
     [METRIC_OUT_OF_RANGE_RATE] = {"out_of_range_rate", SOURCE_FEATURE, true},
     [METRIC_NEW_CATEGORY_RATE] = {"new_category_rate", SOURCE_FEATURE, true},
     [METRIC_NO_DATA] = {"no_data", SOURCE_LAST_EVENT, false},
+    [METRIC_DP_RATIO] = {"dp_ratio", SOURCE_FAIRNESS, true},
+    [METRIC_DP_DIFF] = {"dp_diff", SOURCE_FAIRNESS, true},
+    [METRIC_EO_DIFF] = {"eo_diff", SOURCE_FAIRNESS, true},
+    [METRIC_EODDS_DIFF] = {"eodds_diff", SOURCE_FAIRNESS, true},
+    [METRIC_ACC_GAP] = {"acc_gap", SOURCE_FAIRNESS, true},
 };
 
 static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!="};
@@ -276,7 +281,8 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 		                 "expected rps, error_rate, p50_latency_ms .. p999_latency_ms, "
 		                 "accuracy, est_accuracy, macro_f1, mae, rmse, label_coverage, "
 		                 "drift(F), psi(F), missing_rate(F), type_error_rate(F), "
-		                 "out_of_range_rate(F), new_category_rate(F) or no_data",
+		                 "out_of_range_rate(F), new_category_rate(F), no_data, "
+		                 "dp_ratio(A), dp_diff(A), eo_diff(A), eodds_diff(A) or acc_gap(A)",
 		                 "unknown metric '%.*s'", (int)(n > 64 ? 64 : n), start);
 	out->metric = (enum rule_metric)m;
 	skip_space(&ps);
@@ -302,11 +308,11 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 			return perr(&ps, kw,
 			            "unexpected text after the threshold (only 'over DUR' "
 			            "may follow)");
-		if (metrics[m].source != SOURCE_RING)
+		if (metrics[m].source != SOURCE_RING && metrics[m].source != SOURCE_FAIRNESS)
 			return perr(
 			    &ps, kw,
-			    "'over' applies to rps, error_rate and latency metrics only (%s "
-			    "uses the newest window)",
+			    "'over' applies to rps, error_rate and latency metrics and the "
+			    "fairness gaps only (%s uses the newest window)",
 			    metrics[m].name);
 		skip_space(&ps);
 		d = ps.p;

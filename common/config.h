@@ -74,6 +74,7 @@ struct collector_config {
 	char *external_url;
 	long workers;
 	long drift_min_sample; /* fewer values in a window: no drift verdict */
+	long fairness_min_sample; /* a smaller group takes no part in fairness gaps */
 };
 
 struct tui_config {
@@ -101,6 +102,8 @@ struct model_config {
 	double sample_rate;
 	char *task;             /* auto | classification | regression */
 	char *concept_detector; /* adwin | page_hinkley | both; NULL = adwin */
+	char *fairness_by;      /* comma-separated protected attributes; NULL = none */
+	char *positive_label;   /* the positive class; NULL = "1" */
 	struct model_feature_config *features;
 	size_t n_features;
 };

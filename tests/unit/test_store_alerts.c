@@ -210,7 +210,7 @@ Test(store_alerts, schema_1_database_is_migrated_and_owed_round_trips)
 	sqlite3_close(h);
 
 	cr_assert_neq(store_open(&st, db, STORE_RO, false, err, sizeof(err)), 0);
-	cr_assert(strstr(err, "schema version 1 is older than 3; start mlwatchd once"), "%s", err);
+	cr_assert(strstr(err, "schema version 1 is older than 4; start mlwatchd once"), "%s", err);
 
 	cr_assert_eq(store_open(&st, db, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
 	store_alerts_init(&sa, &st);
