@@ -213,6 +213,10 @@ Test(fairness, known_gap_matches_python_and_four_fifths_alert_is_delivered, .fin
 	        id, windows, detect);
 	cJSON_Delete(j);
 	free(text);
+	/* clean exits (under sanitizers: no error, no leak) */
+	cr_assert_eq(ap_stop(&ag), 0, "agent exit, see %s", ag.log);
+	ag.p.pid = 0;
+	cr_assert_eq(cproc_stop(&cp, SIGTERM), 0, "mlwatchd exit, see %s", cp.log);
 }
 
 Test(fairness, fair_stream_gives_no_alert_over_50_windows, .fini = teardown, .timeout = 150)
@@ -285,4 +289,7 @@ Test(fairness, fair_stream_gives_no_alert_over_50_windows, .fini = teardown, .ti
 	cr_assert_eq(sink_count(hook), 0);
 	fprintf(stderr, "fairness: fair stream, %lld windows, %d events, no alert\n",
 	        (long long)windows, id);
+	cr_assert_eq(ap_stop(&ag), 0, "agent exit, see %s", ag.log);
+	ag.p.pid = 0;
+	cr_assert_eq(cproc_stop(&cp, SIGTERM), 0, "mlwatchd exit, see %s", cp.log);
 }
