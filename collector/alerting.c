@@ -273,8 +273,7 @@ static int on_fair_pooled(const struct fairness_attr *pooled, int64_t newest, vo
 
 static int fair_each(struct alerting *a, const struct rule_expr *e, const char *model,
                      const char *attribute, double now,
-                     void (*fn)(void *arg, const char *feature, double value,
-                                const char *window),
+                     void (*fn)(void *arg, const char *feature, double value, const char *window),
                      void *arg)
 {
 	struct fair_eval fe = {fair_metric(e->metric),

@@ -916,8 +916,8 @@ static void write_fair_metrics(struct metrics_out *out, struct analyze *a)
 				double v = fairness_gap_value(&lf->gaps, gaps[k].m);
 				if (!isnan(v))
 					metrics_sample(out, gaps[k].name, v, "model",
-					               a->latest[i].model, "attribute", lf->attr.name,
-					               NULL);
+					               a->latest[i].model, "attribute",
+					               lf->attr.name, NULL);
 			}
 	}
 	metrics_family(out, "mlwatch_model_fairness_positive_rate", "gauge",
@@ -943,8 +943,8 @@ static void write_fair_metrics(struct metrics_out *out, struct analyze *a)
 			for (size_t g = 0; g < lf->attr.n; g++)
 				metrics_sample(out, "mlwatch_model_fairness_group_events",
 				               (double)lf->attr.g[g].n, "model", a->latest[i].model,
-				               "attribute", lf->attr.name, "group", lf->attr.g[g].name,
-				               NULL);
+				               "attribute", lf->attr.name, "group",
+				               lf->attr.g[g].name, NULL);
 		}
 }
 

@@ -309,11 +309,10 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 			            "unexpected text after the threshold (only 'over DUR' "
 			            "may follow)");
 		if (metrics[m].source != SOURCE_RING && metrics[m].source != SOURCE_FAIRNESS)
-			return perr(
-			    &ps, kw,
-			    "'over' applies to rps, error_rate and latency metrics and the "
-			    "fairness gaps only (%s uses the newest window)",
-			    metrics[m].name);
+			return perr(&ps, kw,
+			            "'over' applies to rps, error_rate and latency metrics and the "
+			            "fairness gaps only (%s uses the newest window)",
+			            metrics[m].name);
 		skip_space(&ps);
 		d = ps.p;
 		while (*ps.p && *ps.p != ' ' && *ps.p != '\t')

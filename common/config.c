@@ -586,9 +586,11 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		if (strcmp(key, "fairness_by") == 0 || strcmp(key, "positive_label") == 0) {
 			char **dst = key[0] == 'f' ? &m->fairness_by : &m->positive_label;
 			if (!*value || strlen(value) > 1024)
-				return load_fail(st, line, "bad value for '%s' (expected %s, 1 to 1024 bytes)",
-				                 key, key[0] == 'f' ? "attribute names separated by commas"
-				                                    : "a class name");
+				return load_fail(
+				    st, line, "bad value for '%s' (expected %s, 1 to 1024 bytes)",
+				    key,
+				    key[0] == 'f' ? "attribute names separated by commas"
+				                  : "a class name");
 			free(*dst);
 			if (!(*dst = strdup(value)))
 				return load_fail(st, line, "out of memory");

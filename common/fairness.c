@@ -13,8 +13,7 @@ static const char *const metric_names[] = {"dp_ratio", "dp_diff", "eo_diff", "eo
 
 const char *fairness_metric_name(enum fairness_metric m)
 {
-	return (unsigned)m < sizeof(metric_names) / sizeof(metric_names[0]) ? metric_names[m]
-	                                                                     : "?";
+	return (unsigned)m < sizeof(metric_names) / sizeof(metric_names[0]) ? metric_names[m] : "?";
 }
 
 double fairness_gap_value(const struct fairness_gaps *g, enum fairness_metric m)

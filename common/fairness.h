@@ -35,15 +35,15 @@
 
 #include "event.h"
 
-#define FAIRNESS_POSITIVE_DEFAULT "1"
+#define FAIRNESS_POSITIVE_DEFAULT   "1"
 #define FAIRNESS_MIN_SAMPLE_DEFAULT 30
-#define FAIRNESS_GROUPS_MAX 64
-#define FAIRNESS_NAME_MAX 128
-#define FAIRNESS_OTHER "(other)"
+#define FAIRNESS_GROUPS_MAX         64
+#define FAIRNESS_NAME_MAX           128
+#define FAIRNESS_OTHER              "(other)"
 
 struct fairness_group {
 	char name[FAIRNESS_NAME_MAX + 1];
-	uint64_t n, positives;     /* every event with a prediction */
+	uint64_t n, positives;      /* every event with a prediction */
 	uint64_t labelled, correct; /* events with a joined label */
 	uint64_t tp, fp, tn, fn;
 };

@@ -129,8 +129,7 @@ out:
 }
 
 int store_fairness_pooled(struct store *st, const char *model, const char *attribute, double from,
-                          int (*fn)(const struct fairness_attr *pooled, int64_t newest,
-                                    void *arg),
+                          int (*fn)(const struct fairness_attr *pooled, int64_t newest, void *arg),
                           void *arg)
 {
 	sqlite3_stmt *s = NULL;

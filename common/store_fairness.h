@@ -37,8 +37,7 @@ int store_fairness_each(struct store *st, int64_t model_id, double from, double 
  * counts of the windows with start >= from pooled per group, and the newest
  * of those windows' start. */
 int store_fairness_pooled(struct store *st, const char *model, const char *attribute, double from,
-                          int (*fn)(const struct fairness_attr *pooled, int64_t newest,
-                                    void *arg),
+                          int (*fn)(const struct fairness_attr *pooled, int64_t newest, void *arg),
                           void *arg);
 
 #endif

@@ -240,9 +240,8 @@ static int load(struct dash *d)
 		                                      d->full ? 0 : clock_mono(), &d->acc))
 			goto fail;
 		fairness_attr_fini(&d->fair);
-		if (d->model_id &&
-		    store_fairness_pooled(&d->st, d->model, NULL, floor(from), first_fair_attr,
-		                          &d->fair) < 0)
+		if (d->model_id && store_fairness_pooled(&d->st, d->model, NULL, floor(from),
+		                                         first_fair_attr, &d->fair) < 0)
 			goto fail;
 		break;
 	case V_DRIFT:

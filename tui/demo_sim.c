@@ -168,8 +168,10 @@ int demo_sim_reference_csv(uint64_t seed, size_t n, const char *path)
 		return -1;
 	demo_schedule_none(&none);
 	demo_sim_init(&s, seed, &none);
-	fprintf(f, "id,amount,age,account_age_days,distance_km,txn_per_day,hour,velocity_1h,"
-	           "merchant_type,country,device,channel,is_new_device,age_band,prediction,score,label\n");
+	fprintf(
+	    f,
+	    "id,amount,age,account_age_days,distance_km,txn_per_day,hour,velocity_1h,"
+	    "merchant_type,country,device,channel,is_new_device,age_band,prediction,score,label\n");
 	for (size_t i = 0; i < n; i++) {
 		if (demo_sim_event(&s, 0, 0, ev, sizeof(ev), &tr) < 0)
 			goto out;

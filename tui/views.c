@@ -491,12 +491,14 @@ static void draw_fair_panel(struct dash *d, int y, int rows)
 		         (unsigned long long)min);
 		put(d, y, x, d->cols - x, buf, dash_attr(d, PAIR_DIM));
 	} else {
-		attr = g.dp_ratio < 0.8 ? dash_attr(d, PAIR_BAD) | (int)A_BOLD : dash_attr(d, PAIR_OK);
+		attr =
+		    g.dp_ratio < 0.8 ? dash_attr(d, PAIR_BAD) | (int)A_BOLD : dash_attr(d, PAIR_OK);
 		snprintf(buf, sizeof(buf), "dp_ratio %.2f%s", g.dp_ratio,
 		         g.dp_ratio < 0.8 ? " (below 4/5)" : "");
 		x += put(d, y, x, d->cols - x, buf, attr) + 2;
 		snprintf(buf, sizeof(buf), "dp_diff %s  eo_diff %s  acc_gap %s",
-		         lay_fmt_pct(v1, sizeof(v1), g.dp_diff), lay_fmt_pct(v2, sizeof(v2), g.eo_diff),
+		         lay_fmt_pct(v1, sizeof(v1), g.dp_diff),
+		         lay_fmt_pct(v2, sizeof(v2), g.eo_diff),
 		         lay_fmt_pct(v3, sizeof(v3), g.acc_gap));
 		put(d, y, x, d->cols - x, buf, (int)A_NORMAL);
 	}
@@ -504,11 +506,11 @@ static void draw_fair_panel(struct dash *d, int y, int rows)
 		const struct fairness_group *gr = &fa->g[i];
 		struct fairness_rates r;
 		fairness_rates(gr, &r);
-		snprintf(buf, sizeof(buf), "  %-16.16s positive %7s  n %-8llu tpr %7s  accuracy %7s%s",
-		         gr->name, lay_fmt_pct(v1, sizeof(v1), r.positive_rate),
-		         (unsigned long long)gr->n, lay_fmt_pct(v2, sizeof(v2), r.tpr),
-		         lay_fmt_pct(v4, sizeof(v4), r.accuracy),
-		         gr->n < min ? "  insufficient" : "");
+		snprintf(
+		    buf, sizeof(buf), "  %-16.16s positive %7s  n %-8llu tpr %7s  accuracy %7s%s",
+		    gr->name, lay_fmt_pct(v1, sizeof(v1), r.positive_rate),
+		    (unsigned long long)gr->n, lay_fmt_pct(v2, sizeof(v2), r.tpr),
+		    lay_fmt_pct(v4, sizeof(v4), r.accuracy), gr->n < min ? "  insufficient" : "");
 		put(d, y + 1 + i, 1, d->cols - 2, buf,
 		    gr->n < min ? dash_attr(d, PAIR_DIM) : (int)A_NORMAL);
 	}

@@ -141,8 +141,7 @@ Test(fairness, known_gap_matches_python_and_four_fifths_alert_is_delivered, .fin
 	hook = sink_start(0);
 	cr_assert(hook);
 	hu = sink_url(hook, "/hook");
-	snprintf(conf,
-	         sizeof(conf),
+	snprintf(conf, sizeof(conf),
 	         "[collector]\nfairness_min_sample = 50\n"
 	         "[model credit]\ntask = classification\nfairness_by = gender\n"
 	         "[alert four-fifths]\nmodel = credit\nexpr = dp_ratio(gender) < 0.8 over 4s\n"
@@ -175,15 +174,15 @@ Test(fairness, known_gap_matches_python_and_four_fifths_alert_is_delivered, .fin
 	double detect = r->at - t0;
 
 	/* every window closed and analysed */
-	cr_assert(wait_sql("SELECT count(*) = 0 FROM windows WHERE dirty = 1 OR provisional = 1", 1,
-	                   15),
-	          "windows not final, see %s", cp.log);
+	cr_assert(
+	    wait_sql("SELECT count(*) = 0 FROM windows WHERE dirty = 1 OR provisional = 1", 1, 15),
+	    "windows not final, see %s", cp.log);
 	cr_assert(wait_sql("SELECT count(*) FROM events", id, 5));
 
 	char *bin = h_bin("mlwatch");
 	snprintf(out, sizeof(out), "%s/fairness.json", cp.dir);
-	char *argv[] = {bin,    "--config", conf_path, "--db", cp.db, "fairness", "--model",
-	                "credit", "--since", "1h",     "--json", NULL};
+	char *argv[] = {bin,       "--config", conf_path, "--db", cp.db,    "fairness",
+	                "--model", "credit",   "--since", "1h",   "--json", NULL};
 	cr_assert_eq(run(argv, out, 30), 0, "mlwatch fairness failed");
 	free(bin);
 
@@ -205,7 +204,8 @@ Test(fairness, known_gap_matches_python_and_four_fifths_alert_is_delivered, .fin
 	int below = 0;
 	cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "dp_ratios")) if (cJSON_IsNumber(it) &&
-	                                                                 it->valuedouble < 0.8) below++;
+	                                                                it->valuedouble < 0.8)
+	    below++;
 	cr_assert_geq(below, windows - 2, "%s", text);
 	fprintf(stderr,
 	        "fairness: %d events, %d windows x 2 groups equal to python exactly; four-fifths "
@@ -271,8 +271,8 @@ Test(fairness, fair_stream_gives_no_alert_over_50_windows, .fini = teardown, .ti
 	cr_assert_geq(windows, 52, "only %lld windows with fairness rows, see %s",
 	              (long long)windows, cp.log);
 	/* the last window closes and the rule sees it before we look */
-	cr_assert(wait_sql("SELECT count(*) = 0 FROM windows WHERE dirty = 1 OR provisional = 1", 1,
-	                   10));
+	cr_assert(
+	    wait_sql("SELECT count(*) = 0 FROM windows WHERE dirty = 1 OR provisional = 1", 1, 10));
 	h_sleep(1.5);
 	cr_assert_eq(seen_ratio, 1.0, "dp_ratio on /metrics: %g", seen_ratio);
 	cr_assert_eq(db_int(cp.db, "SELECT count(*) FROM fairness WHERE n < 10"), 0);

@@ -222,8 +222,8 @@ Test(fairness, table_round_trip_and_pooling)
 
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	cr_assert_eq(store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(store_exec(&st, "INSERT INTO models (id, name, created) VALUES (7, 'credit', 0)"),
-	             0);
+	cr_assert_eq(
+	    store_exec(&st, "INSERT INTO models (id, name, created) VALUES (7, 'credit', 0)"), 0);
 	/* window 100: A 3/10 positive, B 1/10; window 160: A 3/10, B 3/10 */
 	for (int w = 0; w < 2; w++) {
 		struct fairness_attr at[2];
@@ -291,9 +291,11 @@ Test(fairness, rule_metrics_parse_with_over)
 	cr_assert_eq(rules_metric_source(e.metric), SOURCE_FAIRNESS);
 	cr_assert(rules_metric_per_feature(e.metric));
 	static const char *const ok[] = {"dp_diff(age_band) > 0.1", "eo_diff(*) > 0.1 over 10m",
-	                                 "eodds_diff(\"age band\") > 0.2", "acc_gap(gender) > 0.05"};
+	                                 "eodds_diff(\"age band\") > 0.2",
+	                                 "acc_gap(gender) > 0.05"};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		cr_assert_eq(rules_parse_expr(ok[i], &e, err, sizeof(err)), 0, "%s: %s", ok[i], err);
+		cr_assert_eq(rules_parse_expr(ok[i], &e, err, sizeof(err)), 0, "%s: %s", ok[i],
+		             err);
 	cr_assert_neq(rules_parse_expr("dp_ratio < 0.8", &e, err, sizeof(err)), 0);
 	cr_assert_neq(rules_parse_expr("dp_ratio(gender) < 0.8 over 2h", &e, err, sizeof(err)), 0);
 	cr_assert(strstr(err, "between 1s and 1h"), "%s", err);
@@ -303,8 +305,9 @@ Test(fairness, config_keys)
 {
 	char *dir = h_tmpdir("faircfg"), path[512], err[512];
 	struct mlw_config cfg;
-	const char *text = "[collector]\nfairness_min_sample = 50\n"
-	                   "[model credit]\nfairness_by = gender, age_band\npositive_label = approve\n";
+	const char *text =
+	    "[collector]\nfairness_min_sample = 50\n"
+	    "[model credit]\nfairness_by = gender, age_band\npositive_label = approve\n";
 
 	snprintf(path, sizeof(path), "%s/c.conf", dir);
 	cr_assert_eq(h_write_file(path, text, strlen(text)), 0);
