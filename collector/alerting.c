@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "collector.h"
 #include "ddsketch.h"
+#include "fairness.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -22,6 +23,7 @@
 #include "rules.h"
 #include "store.h"
 #include "store_alerts.h"
+#include "store_fairness.h"
 
 /* Drift rows older than this many windows before a model's newest one are
  * not "the newest window" of a feature any more. */
@@ -258,6 +260,72 @@ static void on_one_feature(void *arg, const char *feature, double value, int64_t
 	o->found = true;
 }
 
+/* ---- fairness gaps: pooled over the windows that started within `over` */
+
+static enum fairness_metric fair_metric(enum rule_metric m)
+{
+	switch (m) {
+	case METRIC_DP_DIFF:
+		return FAIR_DP_DIFF;
+	case METRIC_EO_DIFF:
+		return FAIR_EO_DIFF;
+	case METRIC_EODDS_DIFF:
+		return FAIR_EODDS_DIFF;
+	case METRIC_ACC_GAP:
+		return FAIR_ACC_GAP;
+	default:
+		return FAIR_DP_RATIO;
+	}
+}
+
+struct fair_eval {
+	enum fairness_metric m;
+	uint64_t min_sample;
+	void (*fn)(void *arg, const char *feature, double value, const char *window);
+	void *arg;
+};
+
+static int on_fair_pooled(const struct fairness_attr *pooled, int64_t newest, void *arg)
+{
+	struct fair_eval *fe = arg;
+	struct fairness_gaps gaps;
+	char w[40];
+
+	fairness_gaps(pooled->g, pooled->n, fe->min_sample, &gaps);
+	fe->fn(fe->arg, pooled->name, fairness_gap_value(&gaps, fe->m),
+	       clock_format_rfc3339((double)newest, w, sizeof(w)));
+	return 0;
+}
+
+static int fair_each(struct alerting *a, const struct rule_expr *e, const char *model,
+                     const char *attribute, double now,
+                     void (*fn)(void *arg, const char *feature, double value, const char *window),
+                     void *arg)
+{
+	struct fair_eval fe = {fair_metric(e->metric),
+	                       (uint64_t)a->c->cfg->collector.fairness_min_sample, fn, arg};
+	/* A window belongs to the interval when it started within it. */
+	if (store_fairness_pooled(&a->st, model, attribute, floor(now - (double)e->over_ms / 1000),
+	                          on_fair_pooled, &fe)) {
+		log_warn("alerts", "cannot read fairness: %s", store_errmsg(&a->st));
+		return -1;
+	}
+	return 0;
+}
+
+struct one_fair {
+	double *v;
+	char *window;
+	size_t wcap;
+};
+
+static void on_one_fair(void *arg, const char *feature, double value, const char *window)
+{
+	struct one_fair *o = arg;
+	*o->v = value;
+	snprintf(o->window, o->wcap, "%s", window);
+}
+
 static int64_t lookback_s(const struct alerting *a)
 {
 	return DRIFT_LOOKBACK_WINDOWS * (a->c->cfg->collector.window_ms / 1000);
@@ -290,6 +358,10 @@ static int src_value(void *ctx, const struct rule_expr *e, const char *model, co
 		if (rc == 0)
 			clock_format_rfc3339((double)start, window, wcap);
 		return 0;
+	case SOURCE_FAIRNESS: {
+		struct one_fair o = {v, window, wcap};
+		return fair_each(a, e, model, feature, now, on_one_fair, &o);
+	}
 	case SOURCE_FEATURE: {
 		struct one_feature o = {NAN, 0, false};
 		if (store_alerts_drift(&a->sa, model, drift_column(e->metric), feature,
@@ -326,6 +398,8 @@ static int src_features(void *ctx, const struct rule_expr *e, const char *model,
 {
 	struct alerting *a = ctx;
 	struct each_feature ef = {fn, arg};
+	if (rules_metric_source(e->metric) == SOURCE_FAIRNESS)
+		return fair_each(a, e, model, NULL, now, fn, arg);
 	if (store_alerts_drift(&a->sa, model, drift_column(e->metric), NULL, lookback_s(a),
 	                       on_each_feature, &ef)) {
 		log_warn("alerts", "cannot read drift: %s", store_errmsg(&a->st));

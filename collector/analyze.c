@@ -29,12 +29,16 @@
 
 #include "clock.h"
 #include "collector.h"
+#include <cJSON.h>
+
 #include "ddsketch.h"
+#include "fairness.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
 #include "store.h"
+#include "store_fairness.h"
 #include "store_ingest.h"
 #include "windows.h"
 
@@ -52,8 +56,17 @@ struct latest_feature {
 	double severity; /* NAN when not computed */
 };
 
+/* The newest window's fairness of one attribute, for /metrics. */
+struct latest_fair {
+	struct fairness_attr attr; /* the groups' counts */
+	struct fairness_gaps gaps;
+};
+
 struct latest {
 	char *model;
+	int64_t fair_start;
+	struct latest_fair *fair;
+	size_t nfair;
 	int64_t start;
 	double accuracy, est_accuracy, label_coverage, macro_f1, mae, rmse;
 	struct latest_feature *f;
@@ -439,6 +452,7 @@ static void latest_update(struct analyze *a, struct wmodel *m, int64_t start,
 		if (!l->model)
 			goto out;
 		l->start = INT64_MIN;
+		l->fair_start = INT64_MIN;
 		a->nlatest++;
 	}
 	if (start < l->start)
@@ -473,6 +487,135 @@ out:
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* ---- fairness ------------------------------------------------------------------------ */
+
+struct fair_ctx {
+	struct fairness_attr *attrs;
+	size_t n;
+	const char *positive;
+	int err;
+};
+
+static int fair_attr_cb(const char *name, void *arg)
+{
+	struct fair_ctx *f = arg;
+	struct fairness_attr *na;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->attrs[i].name, name) == 0)
+			return 0; /* named twice */
+	if (f->n >= FAIRNESS_GROUPS_MAX)
+		return 0; /* bounded: the config cannot make the pass unbounded */
+	na = realloc(f->attrs, (f->n + 1) * sizeof(*na));
+	if (!na)
+		return -1;
+	f->attrs = na;
+	fairness_attr_init(&f->attrs[f->n++], name);
+	return 0;
+}
+
+/* The group of an event: the attribute's value as a class name (a string as
+ * is, a number in its shortest exact form, a boolean as true/false); NULL
+ * when missing or of another type. */
+static const char *fair_group(const cJSON *it, char *buf, size_t cap)
+{
+	if (cJSON_IsString(it))
+		return it->valuestring;
+	if (cJSON_IsNumber(it)) {
+		jsonw_format_double(buf, cap, it->valuedouble);
+		return buf;
+	}
+	if (cJSON_IsBool(it))
+		return cJSON_IsTrue(it) ? "true" : "false";
+	return NULL;
+}
+
+static int fair_event_cb(const struct store_raw_event *e, void *arg)
+{
+	struct fair_ctx *f = arg;
+	cJSON *root;
+
+	if (!e->features_json || e->prediction.kind == VALUE_NONE)
+		return 0;
+	root = cJSON_Parse(e->features_json);
+	if (!root)
+		return 0; /* stored events were validated; nothing to count */
+	for (size_t i = 0; i < f->n; i++) {
+		char buf[40];
+		const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, f->attrs[i].name);
+		if (fairness_add(&f->attrs[i], fair_group(it, buf, sizeof(buf)), &e->prediction,
+		                 &e->label, f->positive)) {
+			f->err = -1;
+			break;
+		}
+	}
+	cJSON_Delete(root);
+	return f->err;
+}
+
+static void fair_free(struct fair_ctx *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		fairness_attr_fini(&f->attrs[i]);
+	free(f->attrs);
+	f->attrs = NULL;
+	f->n = 0;
+}
+
+/* Counts the window's events (id <= hi) per group of each attribute of the
+ * model's `fairness_by`, from the stored rows with their joined labels.
+ * Nothing for a model without fairness_by. Returns 0, -1 on error. */
+static int fair_count(struct analyze *a, struct wmodel *m, int64_t start, int64_t hi,
+                      struct fair_ctx *f)
+{
+	const struct model_config *mc = config_model(a->c->cfg, m->name);
+
+	memset(f, 0, sizeof(*f));
+	if (!mc || !mc->fairness_by || m->task == TASK_REGRESSION)
+		return 0;
+	f->positive = mc->positive_label;
+	if (fairness_each_attr(mc->fairness_by, fair_attr_cb, f))
+		return -1;
+	if (store_ingest_window_events(a->si, m->id, start, hi, fair_event_cb, f) < 0 || f->err)
+		return -1;
+	return 0;
+}
+
+static void latest_fair_update(struct analyze *a, struct wmodel *m, int64_t start,
+                               const struct fair_ctx *f)
+{
+	struct latest *l = NULL;
+	uint64_t min = (uint64_t)a->c->cfg->collector.fairness_min_sample;
+
+	if (!f->n)
+		return;
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < a->nlatest; i++)
+		if (strcmp(a->latest[i].model, m->name) == 0)
+			l = &a->latest[i];
+	if (!l || start < l->fair_start)
+		goto out; /* made by latest_update; an older window is not the newest */
+	for (size_t i = 0; i < l->nfair; i++)
+		fairness_attr_fini(&l->fair[i].attr);
+	free(l->fair);
+	l->nfair = 0;
+	l->fair = calloc(f->n, sizeof(*l->fair));
+	if (!l->fair)
+		goto out;
+	l->fair_start = start;
+	for (size_t i = 0; i < f->n; i++) {
+		struct latest_fair *lf = &l->fair[l->nfair];
+		fairness_attr_init(&lf->attr, f->attrs[i].name);
+		for (size_t k = 0; k < f->attrs[i].n; k++)
+			if (fairness_add_counts(&lf->attr, &f->attrs[i].g[k]))
+				break;
+		fairness_gaps(lf->attr.g, lf->attr.n, min, &lf->gaps);
+		l->nfair++;
+	}
+out:
+	pthread_mutex_unlock(&a->mu);
+}
+
 /* Computes and writes one dirty window. Returns 0, -1 on error. */
 static int analyze_window(struct analyze *a, const struct store_window *w, int64_t hi, double now)
 {
@@ -480,6 +623,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	struct store_window_result res = {0};
 	struct store_accuracy_row acc = {0};
 	struct acc_ctx c = {0};
+	struct fair_ctx fair = {0};
 	struct ddsketch *sk = NULL;
 	struct wstate *st;
 	bool changed = false, final = now >= (double)w->end + GRACE_S;
@@ -554,6 +698,9 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	    quality_est_result(&st->est, &acc.est, &acc.est_low, &acc.est_high) == 0)
 		acc.has_est = true;
 
+	if (fair_count(a, m, w->start, hi, &fair))
+		goto out;
+
 	sev = calloc(m->nf ? m->nf : 1, sizeof(*sev));
 	if (!sev)
 		goto out;
@@ -578,6 +725,8 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 			sev[i] = dr.severity;
 	}
 	if (store_ingest_accuracy(a->si, w->model_id, w->start, &acc))
+		goto rollback;
+	if (fair.n && store_fairness_write(&a->st, w->model_id, w->start, fair.attrs, fair.n))
 		goto rollback;
 	/* Concept detectors see each window once, when it first closes. */
 	if (final && w->provisional && concept(a, m, w, &c, now))
@@ -610,6 +759,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	st->sig_ref = m->ref_version;
 	a->windows_done++;
 	latest_update(a, m, w->start, &acc, sev, m->nf);
+	latest_fair_update(a, m, w->start, &fair);
 	rc = 0;
 	goto out;
 rollback:
@@ -618,6 +768,7 @@ rollback:
 	store_rollback(&a->st);
 	store_ingest_rolled_back(a->si);
 out:
+	fair_free(&fair);
 	free(sev);
 	free(c.errs);
 	quality_cls_fini(&c.cls);
@@ -734,6 +885,69 @@ static void gauge_models(struct metrics_out *out, struct analyze *a, const char 
 	}
 }
 
+/* Fairness of the newest analysed window, per model and protected
+ * attribute: the gaps where enough groups had enough data, and each group's
+ * positive-prediction rate and size. Under a->mu. */
+static void write_fair_metrics(struct metrics_out *out, struct analyze *a)
+{
+	static const struct {
+		const char *name, *help;
+		enum fairness_metric m;
+	} gaps[] = {
+	    {"mlwatch_model_fairness_dp_ratio",
+	     "Demographic-parity ratio (min/max positive rate) of the newest window.",
+	     FAIR_DP_RATIO},
+	    {"mlwatch_model_fairness_dp_diff",
+	     "Demographic-parity difference (max-min positive rate) of the newest window.",
+	     FAIR_DP_DIFF},
+	    {"mlwatch_model_fairness_eo_diff",
+	     "Equal-opportunity difference (TPR gap) of the newest window.", FAIR_EO_DIFF},
+	    {"mlwatch_model_fairness_eodds_diff",
+	     "Equalized-odds difference (max of TPR and FPR gaps) of the newest window.",
+	     FAIR_EODDS_DIFF},
+	    {"mlwatch_model_fairness_acc_gap", "Accuracy gap between groups of the newest window.",
+	     FAIR_ACC_GAP},
+	};
+	for (size_t k = 0; k < sizeof(gaps) / sizeof(gaps[0]); k++) {
+		metrics_family(out, gaps[k].name, "gauge", gaps[k].help);
+		for (size_t i = 0; i < a->nlatest; i++)
+			for (size_t j = 0; j < a->latest[i].nfair; j++) {
+				const struct latest_fair *lf = &a->latest[i].fair[j];
+				double v = fairness_gap_value(&lf->gaps, gaps[k].m);
+				if (!isnan(v))
+					metrics_sample(out, gaps[k].name, v, "model",
+					               a->latest[i].model, "attribute",
+					               lf->attr.name, NULL);
+			}
+	}
+	metrics_family(out, "mlwatch_model_fairness_positive_rate", "gauge",
+	               "Positive-prediction rate per protected-attribute group, newest window.");
+	for (size_t i = 0; i < a->nlatest; i++)
+		for (size_t j = 0; j < a->latest[i].nfair; j++) {
+			const struct latest_fair *lf = &a->latest[i].fair[j];
+			for (size_t g = 0; g < lf->attr.n; g++) {
+				struct fairness_rates r;
+				fairness_rates(&lf->attr.g[g], &r);
+				if (!isnan(r.positive_rate))
+					metrics_sample(out, "mlwatch_model_fairness_positive_rate",
+					               r.positive_rate, "model", a->latest[i].model,
+					               "attribute", lf->attr.name, "group",
+					               lf->attr.g[g].name, NULL);
+			}
+		}
+	metrics_family(out, "mlwatch_model_fairness_group_events", "gauge",
+	               "Events per protected-attribute group, newest window.");
+	for (size_t i = 0; i < a->nlatest; i++)
+		for (size_t j = 0; j < a->latest[i].nfair; j++) {
+			const struct latest_fair *lf = &a->latest[i].fair[j];
+			for (size_t g = 0; g < lf->attr.n; g++)
+				metrics_sample(out, "mlwatch_model_fairness_group_events",
+				               (double)lf->attr.g[g].n, "model", a->latest[i].model,
+				               "attribute", lf->attr.name, "group",
+				               lf->attr.g[g].name, NULL);
+		}
+}
+
 static void write_metrics(struct metrics_out *out, void *arg)
 {
 	struct analyze *a = arg;
@@ -776,6 +990,7 @@ static void write_metrics(struct metrics_out *out, void *arg)
 				               a->latest[i].f[k].severity, "model",
 				               a->latest[i].model, "feature",
 				               a->latest[i].f[k].name, NULL);
+	write_fair_metrics(out, a);
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -846,6 +1061,9 @@ void analyze_stop(struct analyze *a)
 		for (size_t k = 0; k < a->latest[i].nf; k++)
 			free(a->latest[i].f[k].name);
 		free(a->latest[i].f);
+		for (size_t k = 0; k < a->latest[i].nfair; k++)
+			fairness_attr_fini(&a->latest[i].fair[k].attr);
+		free(a->latest[i].fair);
 		free(a->latest[i].model);
 	}
 	free(a->latest);

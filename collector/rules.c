@@ -46,6 +46,11 @@ static const struct {
     [METRIC_P90_TPOT] = {"p90_tpot_ms", SOURCE_RING, false},
     [METRIC_P99_TPOT] = {"p99_tpot_ms", SOURCE_RING, false},
     [METRIC_TOKENS_PER_S] = {"output_tokens_per_s", SOURCE_RING, false},
+    [METRIC_DP_RATIO] = {"dp_ratio", SOURCE_FAIRNESS, true},
+    [METRIC_DP_DIFF] = {"dp_diff", SOURCE_FAIRNESS, true},
+    [METRIC_EO_DIFF] = {"eo_diff", SOURCE_FAIRNESS, true},
+    [METRIC_EODDS_DIFF] = {"eodds_diff", SOURCE_FAIRNESS, true},
+    [METRIC_ACC_GAP] = {"acc_gap", SOURCE_FAIRNESS, true},
 };
 
 static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!="};
@@ -284,8 +289,9 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 		                 "accuracy, est_accuracy, macro_f1, mae, rmse, label_coverage, "
 		                 "drift(F), psi(F), missing_rate(F), type_error_rate(F), "
 		                 "out_of_range_rate(F), new_category_rate(F), no_data, "
-		                 "p50_ttft_ms .. p99_ttft_ms, p50_tpot_ms .. p99_tpot_ms or "
-		                 "output_tokens_per_s",
+		                 "p50_ttft_ms .. p99_ttft_ms, p50_tpot_ms .. p99_tpot_ms, "
+		                 "output_tokens_per_s, dp_ratio(A), dp_diff(A), eo_diff(A), "
+		                 "eodds_diff(A) or acc_gap(A)",
 		                 "unknown metric '%.*s'", (int)(n > 64 ? 64 : n), start);
 	out->metric = (enum rule_metric)m;
 	skip_space(&ps);
@@ -311,12 +317,11 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 			return perr(&ps, kw,
 			            "unexpected text after the threshold (only 'over DUR' "
 			            "may follow)");
-		if (metrics[m].source != SOURCE_RING)
-			return perr(
-			    &ps, kw,
-			    "'over' applies to rps, error_rate and latency metrics only (%s "
-			    "uses the newest window)",
-			    metrics[m].name);
+		if (metrics[m].source != SOURCE_RING && metrics[m].source != SOURCE_FAIRNESS)
+			return perr(&ps, kw,
+			            "'over' applies to rps, error_rate and latency metrics and the "
+			            "fairness gaps only (%s uses the newest window)",
+			            metrics[m].name);
 		skip_space(&ps);
 		d = ps.p;
 		while (*ps.p && *ps.p != ' ' && *ps.p != '\t')

@@ -6,7 +6,8 @@
  *             p95_latency_ms | p99_latency_ms | p999_latency_ms | accuracy |
  *             est_accuracy | macro_f1 | mae | rmse | label_coverage | no_data |
  *             drift(F) | psi(F) | missing_rate(F) | type_error_rate(F) |
- *             out_of_range_rate(F) | new_category_rate(F)
+ *             out_of_range_rate(F) | new_category_rate(F) |
+ *             dp_ratio(A) | dp_diff(A) | eo_diff(A) | eodds_diff(A) | acc_gap(A)
  *   F := * | a feature name, bare (no space, quote or parenthesis) or in
  *        double quotes with \" and \\ escapes
  *   OP := > | >= | < | <= | == | !=
@@ -15,6 +16,9 @@
  * 1-second ring (rps, error_rate, the latency quantiles); drift, quality
  * and accuracy metrics read the newest analysed window, and no_data is the
  * seconds since the model's last event, so `over` is refused for them.
+ * The fairness gaps (A: a protected attribute of the model's fairness_by,
+ * or *) pool the counts of the windows that started in the last `over`
+ * (default 1m) per group, then compute the gap (common/fairness.h).
  *
  * Errors cite the place: "FILE:LINE: [alert NAME] expr: ... at column C".
  * A rule_set owns every string it holds; free it with rules_free. */
@@ -61,6 +65,11 @@ enum rule_metric {
 	METRIC_P90_TPOT,
 	METRIC_P99_TPOT,
 	METRIC_TOKENS_PER_S,
+	METRIC_DP_RATIO,
+	METRIC_DP_DIFF,
+	METRIC_EO_DIFF,
+	METRIC_EODDS_DIFF,
+	METRIC_ACC_GAP,
 	METRIC_COUNT_
 };
 
@@ -70,6 +79,7 @@ enum metric_source {
 	SOURCE_ACCURACY,   /* the newest row of the accuracy table */
 	SOURCE_FEATURE,    /* the newest window's drift row of a feature */
 	SOURCE_LAST_EVENT, /* now - the model's last event */
+	SOURCE_FAIRNESS,   /* the fairness table, pooled over `over` */
 };
 
 enum rule_op { OP_GT, OP_GE, OP_LT, OP_LE, OP_EQ, OP_NE };
@@ -121,7 +131,8 @@ const char *rules_metric_name(enum rule_metric m);
 const char *rules_op_name(enum rule_op op);
 const char *rules_severity_name(enum rule_severity s);
 enum metric_source rules_metric_source(enum rule_metric m);
-/* True for drift(F), psi(F) and the quality rates: one instance per feature. */
+/* True for drift(F), psi(F), the quality rates and the fairness gaps: one
+ * instance per feature (protected attribute). */
 bool rules_metric_per_feature(enum rule_metric m);
 
 /* What a template may refer to. NULL fields render as "". */

@@ -101,6 +101,7 @@ static const struct opt collector_opts[] = {
     {"external_url", OPT_STR, CO(external_url), "", 0, 0, NULL, 0},
     {"workers", OPT_INT, CO(workers), "8", 1, 256, NULL, 0},
     {"drift_min_sample", OPT_INT, CO(drift_min_sample), "100", 1, 100000000, NULL, 0},
+    {"fairness_min_sample", OPT_INT, CO(fairness_min_sample), "30", 1, 100000000, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
@@ -463,6 +464,8 @@ void config_free(struct mlw_config *cfg)
 		free(m->task);
 		free(m->concept_detector);
 		free(m->drift_preset);
+		free(m->fairness_by);
+		free(m->positive_label);
 		free(m->name);
 	}
 	free(cfg->models);
@@ -595,6 +598,19 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 			    "concept_detector", OPT_STR, 0, "", 0, 0, "adwin|page_hinkley|both", 0};
 			if (opt_set(&o, &m->concept_detector, value, err, sizeof(err)))
 				return load_fail(st, line, "%s", err);
+			return 1;
+		}
+		if (strcmp(key, "fairness_by") == 0 || strcmp(key, "positive_label") == 0) {
+			char **dst = key[0] == 'f' ? &m->fairness_by : &m->positive_label;
+			if (!*value || strlen(value) > 1024)
+				return load_fail(
+				    st, line, "bad value for '%s' (expected %s, 1 to 1024 bytes)",
+				    key,
+				    key[0] == 'f' ? "attribute names separated by commas"
+				                  : "a class name");
+			free(*dst);
+			if (!(*dst = strdup(value)))
+				return load_fail(st, line, "out of memory");
 			return 1;
 		}
 		return load_fail(st, line, "unknown key '%s' in [model %s]", key, m->name);
@@ -963,6 +979,8 @@ void config_for_each_key(void (*fn)(const char *section, const char *key, const 
 	fn("model", "task", "auto", arg);
 	fn("model", "concept_detector", "adwin", arg);
 	fn("model", "drift_preset", "mlwatch", arg);
+	fn("model", "fairness_by", "", arg);
+	fn("model", "positive_label", "1", arg);
 	fn("model", "kind.*", "", arg);
 	fn("model", "method.*", "", arg);
 	fn("model", "threshold.*", "", arg);

@@ -81,6 +81,7 @@ struct collector_config {
 	char *external_url;
 	long workers;
 	long drift_min_sample; /* fewer values in a window: no drift verdict */
+	long fairness_min_sample; /* a smaller group takes no part in fairness gaps */
 };
 
 struct tui_config {
@@ -110,6 +111,8 @@ struct model_config {
 	char *task;             /* auto | classification | regression */
 	char *concept_detector; /* adwin | page_hinkley | both; NULL = adwin */
 	char *drift_preset;     /* mlwatch | evidently | nannyml; NULL = mlwatch */
+	char *fairness_by;      /* comma-separated protected attributes; NULL = none */
+	char *positive_label;   /* the positive class; NULL = "1" */
 	struct model_feature_config *features;
 	size_t n_features;
 };

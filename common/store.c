@@ -126,7 +126,19 @@ static const char schema_v5[] =
     "  output_tokens INTEGER NOT NULL DEFAULT 0, ttft_sketch BLOB, tpot_sketch BLOB,\n"
     "  finish TEXT, PRIMARY KEY (model_id, start)) WITHOUT ROWID;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5};
+/* v6: fairness counts per window, protected attribute and group (the
+ * model's `fairness_by`); the gaps are computed from them when read
+ * (common/fairness.h), so windows can be pooled exactly. */
+static const char schema_v6[] =
+    "CREATE TABLE fairness (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL, attribute TEXT NOT NULL,\n"
+    "  grp TEXT NOT NULL, n INTEGER NOT NULL, positives INTEGER NOT NULL,\n"
+    "  labelled INTEGER NOT NULL, correct INTEGER NOT NULL, tp INTEGER NOT NULL,\n"
+    "  fp INTEGER NOT NULL, tn INTEGER NOT NULL, fn INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (model_id, start, attribute, grp)) WITHOUT ROWID;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
+                                         schema_v4, schema_v5, schema_v6};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

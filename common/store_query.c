@@ -1213,6 +1213,7 @@ int sq_model_rm(struct sq *q, int64_t model_id, const char *name)
 	    "DELETE FROM window_features WHERE model_id = ?1",
 	    "DELETE FROM drift WHERE model_id = ?1",
 	    "DELETE FROM accuracy WHERE model_id = ?1",
+	    "DELETE FROM fairness WHERE model_id = ?1",
 	    "DELETE FROM reference WHERE model_id = ?1",
 	    "DELETE FROM calibration WHERE model_id = ?1",
 	    "DELETE FROM concept_state WHERE model_id = ?1",

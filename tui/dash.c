@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "dash_int.h"
 #include "layout.h"
+#include "store_fairness.h"
 #include "text.h"
 
 static volatile sig_atomic_t got_signal;
@@ -177,6 +178,18 @@ static void close_db(struct dash *d)
 }
 
 /* Loads what the current view shows, in one short read transaction. */
+/* Keeps the first protected attribute (by name) for the fairness panel. */
+static int first_fair_attr(const struct fairness_attr *pooled, int64_t newest, void *arg)
+{
+	struct fairness_attr *out = arg;
+
+	fairness_attr_init(out, pooled->name);
+	for (size_t i = 0; i < pooled->n; i++)
+		if (fairness_add_counts(out, &pooled->g[i]))
+			return -1;
+	return 1; /* one is enough */
+}
+
 static int load(struct dash *d)
 {
 	double t0 = clock_mono(), from, to;
@@ -225,6 +238,10 @@ static int load(struct dash *d)
 		bucket = lay_bucket((int64_t)range_s(d), d->q.window_s, 2 * views_chart_width(d));
 		if (d->model_id && data_load_accuracy(&d->q, d->model_id, from, to, bucket,
 		                                      d->full ? 0 : clock_mono(), &d->acc))
+			goto fail;
+		fairness_attr_fini(&d->fair);
+		if (d->model_id && store_fairness_pooled(&d->st, d->model, NULL, floor(from),
+		                                         first_fair_attr, &d->fair) < 0)
 			goto fail;
 		break;
 	case V_DRIFT:
@@ -1079,6 +1096,7 @@ static void dash_init(struct dash *d, struct mlw_config *cfg)
 
 static void dash_fini(struct dash *d)
 {
+	fairness_attr_fini(&d->fair);
 	close_db(d);
 	free(d->model_list);
 	free(d->models);

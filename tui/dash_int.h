@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "data.h"
+#include "fairness.h"
 #include "store.h"
 #include "store_query.h"
 #include "theme.h"
@@ -67,6 +68,9 @@ struct dash {
 	int64_t model_id;
 	struct data_latency lat;
 	struct data_accuracy acc;
+	/* the accuracy view's fairness panel: the model's first protected
+	 * attribute, each group's counts pooled over the range (n 0: none) */
+	struct fairness_attr fair;
 	struct data_heat heat;
 	struct data_alerts alerts;
 	struct data_detail detail;

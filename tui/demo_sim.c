@@ -101,6 +101,9 @@ int demo_sim_event(struct demo_sim *s, double t, double ts, char *buf, size_t ca
 	const char *device = pick(s, devices, device_w, 3);
 	const char *channel = pick(s, channels, channel_w, 3);
 	int new_device = unif(s) < 0.08;
+	/* the protected attribute of the fairness panel (fairness_by), from
+	 * age: no draw of its own, so the rest of the stream is unchanged */
+	const char *age_band = age < 35 ? "18-34" : age < 55 ? "35-54" : "55+";
 
 	/* The model's (calibrated) belief, and the world's truth. */
 	double logit =
@@ -136,10 +139,11 @@ int demo_sim_event(struct demo_sim *s, double t, double ts, char *buf, size_t ca
 	    "\"account_age_days\":%.0f,\"distance_km\":%.3f,\"txn_per_day\":%.2f,"
 	    "\"hour\":%.0f,\"velocity_1h\":%.3f,\"merchant_type\":\"%s\","
 	    "\"country\":\"%s\",\"device\":\"%s\",\"channel\":\"%s\","
-	    "\"is_new_device\":%s},\"prediction\":\"%s\",\"score\":%.4f}",
+	    "\"is_new_device\":%s,\"age_band\":\"%s\"},\"prediction\":\"%s\","
+	    "\"score\":%.4f}",
 	    truth->id, ts, latency, unif(s) < 0.002 ? "true" : "false", amount, age, account_age,
 	    distance, txn_per_day, hour, velocity, merchant, country, device, channel,
-	    new_device ? "true" : "false", predicted ? "fraud" : "legit", confidence);
+	    new_device ? "true" : "false", age_band, predicted ? "fraud" : "legit", confidence);
 	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -164,15 +168,17 @@ int demo_sim_reference_csv(uint64_t seed, size_t n, const char *path)
 		return -1;
 	demo_schedule_none(&none);
 	demo_sim_init(&s, seed, &none);
-	fprintf(f, "id,amount,age,account_age_days,distance_km,txn_per_day,hour,velocity_1h,"
-	           "merchant_type,country,device,channel,is_new_device,prediction,score,label\n");
+	fprintf(
+	    f,
+	    "id,amount,age,account_age_days,distance_km,txn_per_day,hour,velocity_1h,"
+	    "merchant_type,country,device,channel,is_new_device,age_band,prediction,score,label\n");
 	for (size_t i = 0; i < n; i++) {
 		if (demo_sim_event(&s, 0, 0, ev, sizeof(ev), &tr) < 0)
 			goto out;
 		/* Re-read the generated values from the JSON so the CSV and the
 		 * live events come from one code path. */
 		double age, acct, txn, hour, vel;
-		char country[8], device[16], channel[8], newdev[8];
+		char country[8], device[16], channel[8], newdev[8], band[8];
 		const char *fs = strstr(ev, "\"age\":");
 		if (!fs || sscanf(fs,
 		                  "\"age\":%lf,\"account_age_days\":%lf,\"distance_km\":%*f,"
@@ -184,12 +190,12 @@ int demo_sim_reference_csv(uint64_t seed, size_t n, const char *path)
 		    sscanf(
 		        cs,
 		        "\"country\":\"%7[^\"]\",\"device\":\"%15[^\"]\",\"channel\":\"%7[^\"]\","
-		        "\"is_new_device\":%7[a-z]",
-		        country, device, channel, newdev) != 4)
+		        "\"is_new_device\":%7[a-z],\"age_band\":\"%7[^\"]\"",
+		        country, device, channel, newdev, band) != 5)
 			goto out;
-		fprintf(f, "%s,%.2f,%.0f,%.0f,%.3f,%.2f,%.0f,%.3f,%s,%s,%s,%s,%s,%s,%.4f,%s\n",
+		fprintf(f, "%s,%.2f,%.0f,%.0f,%.3f,%.2f,%.0f,%.3f,%s,%s,%s,%s,%s,%s,%s,%.4f,%s\n",
 		        tr.id, tr.amount, age, acct, tr.distance_km, txn, hour, vel,
-		        tr.merchant_type, country, device, channel, newdev,
+		        tr.merchant_type, country, device, channel, newdev, band,
 		        tr.predicted_fraud ? "fraud" : "legit", tr.confidence,
 		        tr.label_fraud ? "fraud" : "legit");
 	}
@@ -217,6 +223,9 @@ int demo_sim_config(char *buf, size_t cap, int metrics_port, int hook_port, cons
 	    "range = 15m\n"
 	    "[model fraud]\n"
 	    "task = classification\n"
+	    "; fairness across age bands: the accuracy view's panel, mlwatch fairness\n"
+	    "fairness_by = age_band\n"
+	    "positive_label = fraud\n"
 	    "[alert fraud-latency-p99]\n"
 	    "model = fraud\n"
 	    "expr = p99_latency_ms > 250 over 10s\n"

@@ -1,5 +1,6 @@
 /* demo_sim: the simulated model behind `mlwatch demo` — a fraud-style
- * classifier with twelve numeric and categorical features and calibrated
+ * classifier with thirteen numeric and categorical features (age_band is
+ * its protected attribute for the fairness panel) and calibrated
  * scores, whose world changes on a schedule: an accuracy drop (the relation
  * between inputs and labels changes; the model's confidence does not), a
  * gradual shift in two features, a new category, and a latency spike.

@@ -71,6 +71,12 @@ static const struct {
 	{"accuracy", cmd_accuracy,
 	 "Usage: mlwatch accuracy --model M [--since DUR] [--json]\n"
 	 "  Accuracy (labelled) and estimated accuracy per window.\n"},
+	{"fairness", cmd_fairness,
+	 "Usage: mlwatch fairness --model M [--since DUR] [--json]\n"
+	 "  Per window and protected attribute ([model] fairness_by): each group's events,\n"
+	 "  positive-prediction rate, accuracy, TPR and FPR, and the gaps dp_ratio (the\n"
+	 "  four-fifths rule), dp_diff, eo_diff, eodds_diff, acc_gap; insufficient below\n"
+	 "  [collector] fairness_min_sample.\n"},
 	{"alerts", cmd_alerts,
 	 "Usage: mlwatch alerts [--all] [--json]\n  Firing and pending alerts (--all: every one).\n"},
 	{"silence", cmd_silence,

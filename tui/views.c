@@ -465,6 +465,65 @@ out:
 	chart_free(&ch);
 }
 
+#define FAIR_PANEL_GROUPS 4
+
+/* Rows the fairness panel takes under the accuracy chart: a title and up
+ * to FAIR_PANEL_GROUPS groups; 0 when the model has no fairness data or the
+ * chart would get too small. */
+static int fair_panel_rows(const struct dash *d, int h)
+{
+	int k;
+
+	if (!d->fair.n)
+		return 0;
+	k = 1 + (int)(d->fair.n < FAIR_PANEL_GROUPS ? d->fair.n : FAIR_PANEL_GROUPS);
+	return h - k >= 6 ? k : 0;
+}
+
+/* The first protected attribute over the range: its demographic-parity
+ * ratio (red below the four-fifths line) and gaps, then each group's
+ * positive rate, size, TPR and accuracy. */
+static void draw_fair_panel(struct dash *d, int y, int rows)
+{
+	const struct fairness_attr *fa = &d->fair;
+	uint64_t min = (uint64_t)d->cfg->collector.fairness_min_sample;
+	struct fairness_gaps g;
+	char buf[512], v1[32], v2[32], v3[32], v4[32];
+	int x = 1, attr;
+
+	fairness_gaps(fa->g, fa->n, min, &g);
+	snprintf(buf, sizeof(buf), "fairness by %s over %s:", fa->name, lay_range_name(d->range));
+	x += put(d, y, x, d->cols - x, buf, (int)A_BOLD) + 1;
+	if (isnan(g.dp_ratio)) {
+		snprintf(buf, sizeof(buf), "insufficient (fewer than two groups of %llu events)",
+		         (unsigned long long)min);
+		put(d, y, x, d->cols - x, buf, dash_attr(d, PAIR_DIM));
+	} else {
+		attr =
+		    g.dp_ratio < 0.8 ? dash_attr(d, PAIR_BAD) | (int)A_BOLD : dash_attr(d, PAIR_OK);
+		snprintf(buf, sizeof(buf), "dp_ratio %.2f%s", g.dp_ratio,
+		         g.dp_ratio < 0.8 ? " (below 4/5)" : "");
+		x += put(d, y, x, d->cols - x, buf, attr) + 2;
+		snprintf(buf, sizeof(buf), "dp_diff %s  eo_diff %s  acc_gap %s",
+		         lay_fmt_pct(v1, sizeof(v1), g.dp_diff),
+		         lay_fmt_pct(v2, sizeof(v2), g.eo_diff),
+		         lay_fmt_pct(v3, sizeof(v3), g.acc_gap));
+		put(d, y, x, d->cols - x, buf, (int)A_NORMAL);
+	}
+	for (int i = 0; i + 1 < rows && (size_t)i < fa->n; i++) {
+		const struct fairness_group *gr = &fa->g[i];
+		struct fairness_rates r;
+		fairness_rates(gr, &r);
+		snprintf(
+		    buf, sizeof(buf), "  %-16.16s positive %7s  n %-8llu tpr %7s  accuracy %7s%s",
+		    gr->name, lay_fmt_pct(v1, sizeof(v1), r.positive_rate),
+		    (unsigned long long)gr->n, lay_fmt_pct(v2, sizeof(v2), r.tpr),
+		    lay_fmt_pct(v4, sizeof(v4), r.accuracy), gr->n < min ? "  insufficient" : "");
+		put(d, y + 1 + i, 1, d->cols - 2, buf,
+		    gr->n < min ? dash_attr(d, PAIR_DIM) : (int)A_NORMAL);
+	}
+}
+
 static void draw_accuracy(struct dash *d)
 {
 	const struct data_accuracy *a = &d->acc;
@@ -478,8 +537,12 @@ static void draw_accuracy(struct dash *d)
 	int64_t labelled = 0;
 	int title_w;
 
+	int fair_rows;
+
 	if (no_model(d))
 		return;
+	fair_rows = fair_panel_rows(d, h);
+	h -= fair_rows;
 	last_acc = series_last(a->acc, a->n);
 	last_mae = series_last(a->mae, a->n);
 	regression = isnan(series_max(a->acc, a->n)) && !isnan(series_max(a->mae, a->n));
@@ -595,6 +658,8 @@ static void draw_accuracy(struct dash *d)
 			chart_spark(buf, sizeof(buf), col, (size_t)w, 0, 1, d->utf8);
 			put(d, y + 1, x0, w, buf, (int)A_NORMAL);
 		}
+		if (fair_rows)
+			draw_fair_panel(d, y + 2, fair_rows);
 	}
 out:
 	free(xs);

@@ -136,6 +136,15 @@ Test(demo, dashboard_shows_the_drift_and_quits_clean, .timeout = 150, .fini = st
 	char *esc = tt_tmux_capture_esc(&tm);
 	cr_assert(tt_has_color(esc), "no colour on the heatmap");
 	free(esc);
+	/* issue 22: the accuracy view has a fairness panel for age_band with
+	 * its groups and the demographic-parity ratio */
+	tt_tmux_key(&tm, "3");
+	s = tt_tmux_wait(&tm, "fairness by age_band", 20);
+	cr_assert_not_null(s, "no fairness panel on the accuracy view");
+	cr_log_info("accuracy view:\n%s", s);
+	cr_assert(strstr(s, "dp_ratio") || strstr(s, "insufficient"), "%s", s);
+	cr_assert(strstr(s, "18-34") && strstr(s, "35-54") && strstr(s, "55+"), "%s", s);
+	free(s);
 	tt_tmux_key(&tm, "q");
 	/* Stopping three daemons takes a few seconds, more under sanitizers.
 	 * The exit status comes through a file: tmux here sometimes leaves the

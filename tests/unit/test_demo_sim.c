@@ -43,7 +43,7 @@ static void run(double t, int n, struct stats *st)
 			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_EVENTS,
 			                              1764072000, 10, &b, &err),
 			             0, "%s: %s", buf, err.reason);
-			cr_assert_eq(b.events[b.n_events - 1].n_features, 12);
+			cr_assert_eq(b.events[b.n_events - 1].n_features, 13);
 			len = demo_sim_label(&tr, 1764072030, buf, sizeof(buf));
 			cr_assert_eq(event_parse_body(buf, (size_t)len, EVENT_BODY_LABELS,
 			                              1764072030, 10, &b, &err),
@@ -108,7 +108,7 @@ Test(demo_sim, reference_csv)
 		int commas = 0;
 		for (char *p = line; *p; p++)
 			commas += *p == ',';
-		cr_assert_eq(commas, 15, "%s", line);
+		cr_assert_eq(commas, 16, "%s", line);
 		cr_assert_null(strstr(line, "crypto"));
 		lines++;
 	}

@@ -223,6 +223,13 @@ Test(store_ingest, retention_runs_in_chunks)
 	for (int s = 0; s < 600; s += 60) {
 		wd.start = s;
 		store_ingest_window_add(si, &wd);
+		/* fairness rows go with their window (issue 22) */
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO fairness VALUES (%lld, %d, 'gender', 'A', 1, 0, 0, 0, 0, 0, "
+		         "0, 0)",
+		         (long long)m, s);
+		cr_assert_eq(store_exec(&st, sql), 0);
 	}
 	cr_assert_eq(store_commit(&st), 0);
 
@@ -245,6 +252,8 @@ Test(store_ingest, retention_runs_in_chunks)
 	cr_assert_eq(q_int("SELECT count(*) FROM events"), 20);
 	cr_assert_eq(q_int("SELECT count(*) FROM batches_seen"), 100);
 	cr_assert_eq(q_int("SELECT min(start) FROM windows"), 300);
+	cr_assert_eq(q_int("SELECT min(start) FROM fairness"), 300);
+	cr_assert_eq(q_int("SELECT count(*) FROM fairness"), 5);
 }
 
 static void ref_cb(const char *f, int kind, uint64_t n, const uint8_t *p, size_t len,

@@ -12,8 +12,9 @@ Test(tui_man, every_command_key_and_variable_is_documented)
 	    /* commands */
 	    "\\fBtop\\fR", "\\fBstatus\\fR", "\\fBdrift \\-\\-model\\fR",
 	    "\\fBlatency \\-\\-model\\fR", "\\fBaccuracy \\-\\-model\\fR", "\\fBalerts\\fR",
-	    "\\fBsilence\\fR", "\\fBack\\fR", "\\fBexport \\-\\-model\\fR", "\\fBreference import",
-	    "\\fBdemo\\fR", "\\fBwebhook\\-listen",
+	    "\\fBfairness \\-\\-model\\fR", "\\fBsilence\\fR", "\\fBack\\fR",
+	    "\\fBexport \\-\\-model\\fR", "\\fBreference import", "\\fBdemo\\fR",
+	    "\\fBwebhook\\-listen",
 	    /* global options */
 	    "\\fB\\-\\-db\\fR", "\\fB\\-\\-interval\\fR", "\\fB\\-\\-no\\-color\\fR",
 	    "\\fB\\-\\-json\\fR", "\\fB\\-\\-config\\fR", "\\fB\\-\\-range\\fR",
