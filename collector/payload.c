@@ -322,6 +322,13 @@ static char *finish(cJSON *root, bool ok)
 
 /* ---- the retraining hand-off ------------------------------------------- */
 
+/* A notification built without one (zeroes) has no window either. */
+static bool has_window(const struct notification *n)
+{
+	return isfinite(n->window_start) && isfinite(n->window_end) &&
+	       n->window_end > n->window_start;
+}
+
 void payload_argv_free(char **argv)
 {
 	for (size_t i = 0; argv && argv[i]; i++)
@@ -347,7 +354,7 @@ char **payload_export_argv(const struct notification *n, const struct payload_ct
 	char **argv;
 	size_t k = 0;
 
-	if (!isfinite(n->window_start) || !isfinite(n->window_end) || !ctx->db_path ||
+	if (!has_window(n) || !ctx->db_path ||
 	    !ctx->db_path[0])
 		return NULL;
 	exact_num(from, sizeof(from), n->window_start);
@@ -424,7 +431,7 @@ static bool add_retrain(cJSON *a, const struct notification *n, const struct pay
 	char **argv;
 	bool ok;
 
-	if (!isfinite(n->window_start) || !isfinite(n->window_end))
+	if (!has_window(n))
 		return true;
 	argv = payload_export_argv(n, ctx);
 	cmd = argv ? payload_shell_join(argv) : NULL;
@@ -466,7 +473,7 @@ static char *render_exec(const struct notification *n, const struct payload_ctx 
 		goto out;
 	if (!(ex = cJSON_AddObjectToObject(root, "window")) || !add_str(ex, "label", n->window))
 		goto out;
-	if (isfinite(n->window_start) && isfinite(n->window_end) &&
+	if (has_window(n) &&
 	    (!cJSON_AddNumberToObject(ex, "start_unix", n->window_start) ||
 	     !cJSON_AddNumberToObject(ex, "end_unix", n->window_end) ||
 	     !add_str(ex, "start", rfc3339(n->window_start, t1, sizeof(t1))) ||
