@@ -755,6 +755,12 @@ static int check_sections(struct load_state *st)
 				                 "[receiver %s] of type exec needs a 'command'",
 				                 r->name),
 				       -1;
+			if (r->url[0])
+				return load_fail(st, r->line,
+				                 "[receiver %s] of type exec takes a 'command', not "
+				                 "a 'url'",
+				                 r->name),
+				       -1;
 			continue;
 		}
 		if (r->command[0] || r->shell)
