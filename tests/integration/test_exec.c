@@ -5,7 +5,10 @@
  *     prints exactly the events (ids and joined labels) that the database
  *     holds in that window, and none outside it
  *   2 a command that hangs is killed at its timeout (its process group too)
- *     and the notification retried until the command succeeds
+ *     and the notification retried until the command succeeds; a webhook
+ *     receiver of the same rule is not delayed by it
+ *   4 a relative command path or an unterminated quote stops mlwatchd at
+ *     start with the file, line and reason
  *   3 a failing command is retried with backoff (1 s, 2 s, +-20%), and run
  *     no more once it succeeded */
 #include <cJSON.h>
@@ -21,6 +24,7 @@
 #include "clock.h"
 #include "collector_proc.h"
 #include "harness.h"
+#include "http_sink.h"
 #include "tuitest.h"
 #include "wire_client.h"
 
@@ -274,15 +278,23 @@ Test(exec, hung_command_is_killed_at_timeout_and_retried)
 	         " touch $d/hung0\n sleep 60\n exit 0\nfi\ncat > $d/tmp; mv $d/tmp $d/ok0\n",
 	         runs);
 	sh = script(&c, "hang.sh", body);
+	struct http_sink *hook = sink_start(0);
+	char *hu = sink_url(hook, "/hook");
 	snprintf(conf, sizeof(conf),
 	         "[alert fraud-errors]\nmodel = fraud\nexpr = error_rate > 0.5 over 3s\n"
-	         "receivers = retrain\n"
-	         "[receiver retrain]\ntype = exec\ncommand = %s\ntimeout = 1s\n",
-	         sh);
+	         "receivers = retrain, hook\n"
+	         "[receiver retrain]\ntype = exec\ncommand = %s\ntimeout = 1s\n"
+	         "[receiver hook]\ntype = webhook\nurl = %s\n",
+	         sh, hu);
 	start_with(&c, conf);
 	feed_open(&f, &c);
 	cr_assert(feed_until(&f, true, runs, "hung", 1, 15), "never ran, see %s", c.log);
 	double t_hang = h_now();
+	/* The webhook goes out while the command hangs. */
+	cr_assert(sink_wait(hook, 1, 0.9), "the webhook waited for the hung command");
+	cr_assert(sink_request(hook, 0)->at < t_hang + 0.9);
+	cr_assert(strstr(sink_request(hook, 0)->body, "export_command"),
+	          "the webhook carries the export command line");
 	cr_assert(feed_until(&f, true, runs, "ok", 1, 20), "not retried after the timeout");
 	double took = h_now() - t_hang;
 	/* timeout 1 s + at most 2 s grace (the script does not ignore TERM)
@@ -317,6 +329,8 @@ Test(exec, hung_command_is_killed_at_timeout_and_retried)
 	cr_assert_eq(db_int(c.db, "SELECT attempts FROM outbox WHERE kind = 'firing'"), 2);
 	fprintf(stderr, "exec: hung command retried %.2f s after it started\n", took);
 	free(in), free(child);
+	sink_stop(hook);
+	free(hu);
 	wc_close(f.cl);
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	cproc_cleanup(&c);
@@ -378,4 +392,31 @@ Test(exec, failing_command_is_retried_with_backoff)
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	cproc_cleanup(&c);
 	free(sh);
+}
+
+/* ---- 4: refused at start ---------------------------------------------------- */
+
+Test(exec, bad_command_is_refused_at_start)
+{
+	struct cproc c;
+	const char *bad[][2] = {
+	    {"command = retrain.sh {model}\n", "is not an absolute path"},
+	    {"command = /bin/echo 'open\n", "unterminated ' at column 11"},
+	};
+
+	cproc_init(&c, "exec-bad");
+	for (int i = 0; i < 2; i++) {
+		char conf[512], *path, *log;
+		snprintf(conf, sizeof(conf), "[receiver r]\ntype = exec\n%s", bad[i][0]);
+		cr_assert(asprintf(&path, "%s/bad.conf", c.dir) > 0);
+		cr_assert_eq(h_write_file(path, conf, strlen(conf)), 0);
+		const char *args[] = {"--config", path, NULL};
+		cr_assert_neq(cproc_run(&c, args, 10), 0, "mlwatchd started with %s", bad[i][0]);
+		log = h_read_file(c.log, NULL);
+		cr_assert(log && strstr(log, "bad.conf:1: [receiver r] command: ") &&
+		              strstr(log, bad[i][1]),
+		          "%s", log);
+		free(log), free(path);
+	}
+	cproc_cleanup(&c);
 }
