@@ -434,6 +434,9 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 	t0 = clock_mono();
 	atomic_fetch_add(&r->attempts, 1);
 	if (r->type == RECEIVER_EXEC) {
+		/* The log quotes up to 1 KiB of the output (a log line is 2 KiB);
+		 * the outbox row's last_error keeps its first 300 bytes. */
+		char oq[1100];
 		struct exec_result *res = malloc(sizeof(*res));
 		int x = res ? run_exec(r, &n, body, why, sizeof(why), res) : 1;
 		if (!res)
@@ -448,15 +451,16 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 			         "output=%s",
 			         nm, (long long)row->id, n.kind, n.rule, n.model, attempts,
 			         res->took_s * 1000, res->out_total,
-			         log_quote(q, sizeof(q), res->out));
+			         log_quote(oq, sizeof(oq), res->out));
 			rc = store_outbox_delivered(sa, row->id, attempts, now);
 		} else if (x > 0) {
 			delay = notify_backoff(attempts, rand_unit(xs));
 			log_warn("notify",
 			         "command failed, will retry receiver=%s id=%lld kind=%s attempt=%ld "
-			         "error=%s output_bytes=%zu retry_in_s=%.1f",
+			         "error=%s retry_in_s=%.1f output_bytes=%zu output=%s",
 			         nm, (long long)row->id, n.kind, attempts,
-			         log_quote(q, sizeof(q), why), res ? res->out_total : 0, delay);
+			         log_quote(q, sizeof(q), why), delay, res ? res->out_total : 0,
+			         log_quote(oq, sizeof(oq), res ? res->out : ""));
 			rc = store_outbox_retry(sa, row->id, attempts, now + delay, why);
 		}
 		free(res);

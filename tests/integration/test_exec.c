@@ -324,9 +324,15 @@ Test(exec, hung_command_is_killed_at_timeout_and_retried)
 	/* The row is updated after the command exits. */
 	double end = h_now() + 5 * cproc_slow();
 	while (h_now() < end && db_int(c.db, "SELECT count(*) FROM outbox WHERE kind = 'firing' "
-	                                     "AND status = 'delivered'") != 1)
+	                                     "AND receiver = 'retrain' AND status = "
+	                                     "'delivered'") != 1)
 		h_sleep(0.05);
-	cr_assert_eq(db_int(c.db, "SELECT attempts FROM outbox WHERE kind = 'firing'"), 2);
+	cr_assert_eq(db_int(c.db, "SELECT attempts FROM outbox WHERE kind = 'firing' AND "
+	                          "receiver = 'retrain'"),
+	             2);
+	cr_assert_eq(db_int(c.db, "SELECT attempts FROM outbox WHERE kind = 'firing' AND "
+	                          "receiver = 'hook' AND status = 'delivered'"),
+	             1);
 	fprintf(stderr, "exec: hung command retried %.2f s after it started\n", took);
 	free(in), free(child);
 	sink_stop(hook);
