@@ -107,7 +107,8 @@ static bool drain(int fd, struct exec_result *res)
 	for (;;) {
 		ssize_t k = read(fd, buf, sizeof(buf));
 		if (k > 0) {
-			size_t room = EXEC_OUT_KEEP - res->out_len, c = (size_t)k < room ? (size_t)k : room;
+			size_t room = EXEC_OUT_KEEP - res->out_len,
+			       c = (size_t)k < room ? (size_t)k : room;
 			memcpy(res->out + res->out_len, buf, c);
 			res->out_len += c;
 			res->out[res->out_len] = '\0';
@@ -173,7 +174,8 @@ int exec_run(char *const argv[], char *const envp[], const char *input, size_t i
 	sigaddset(&defs, SIGCHLD);
 	if ((e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 	                                           POSIX_SPAWN_SETSIGDEF)) ||
-	    (e = posix_spawnattr_setpgroup(&at, 0)) || (e = posix_spawnattr_setsigmask(&at, &none)) ||
+	    (e = posix_spawnattr_setpgroup(&at, 0)) ||
+	    (e = posix_spawnattr_setsigmask(&at, &none)) ||
 	    (e = posix_spawnattr_setsigdefault(&at, &defs)))
 		goto spawn_fail;
 	if ((e = posix_spawn(&pid, argv[0], &fa, &at, argv, envp)) != 0) {

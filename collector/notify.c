@@ -387,7 +387,8 @@ static int run_exec(struct rx *r, const struct notification *n, const char *body
 	}
 	if (res->timed_out)
 		snprintf(why, whylen, "timed out after %.1f s, killed%s%s", r->timeout_s,
-		         res->signal ? " by signal " : "", res->signal ? strsignal(res->signal) : "");
+		         res->signal ? " by signal " : "",
+		         res->signal ? strsignal(res->signal) : "");
 	else if (res->exited && res->exit_code == 0)
 		rc = 0;
 	else if (res->exited)
@@ -455,12 +456,13 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 			rc = store_outbox_delivered(sa, row->id, attempts, now);
 		} else if (x > 0) {
 			delay = notify_backoff(attempts, rand_unit(xs));
-			log_warn("notify",
-			         "command failed, will retry receiver=%s id=%lld kind=%s attempt=%ld "
-			         "error=%s retry_in_s=%.1f output_bytes=%zu output=%s",
-			         nm, (long long)row->id, n.kind, attempts,
-			         log_quote(q, sizeof(q), why), delay, res ? res->out_total : 0,
-			         log_quote(oq, sizeof(oq), res ? res->out : ""));
+			log_warn(
+			    "notify",
+			    "command failed, will retry receiver=%s id=%lld kind=%s attempt=%ld "
+			    "error=%s retry_in_s=%.1f output_bytes=%zu output=%s",
+			    nm, (long long)row->id, n.kind, attempts, log_quote(q, sizeof(q), why),
+			    delay, res ? res->out_total : 0,
+			    log_quote(oq, sizeof(oq), res ? res->out : ""));
 			rc = store_outbox_retry(sa, row->id, attempts, now + delay, why);
 		}
 		free(res);

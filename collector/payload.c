@@ -354,8 +354,7 @@ char **payload_export_argv(const struct notification *n, const struct payload_ct
 	char **argv;
 	size_t k = 0;
 
-	if (!has_window(n) || !ctx->db_path ||
-	    !ctx->db_path[0])
+	if (!has_window(n) || !ctx->db_path || !ctx->db_path[0])
 		return NULL;
 	exact_num(from, sizeof(from), n->window_start);
 	exact_num(to, sizeof(to), n->window_end);
@@ -473,11 +472,10 @@ static char *render_exec(const struct notification *n, const struct payload_ctx 
 		goto out;
 	if (!(ex = cJSON_AddObjectToObject(root, "window")) || !add_str(ex, "label", n->window))
 		goto out;
-	if (has_window(n) &&
-	    (!cJSON_AddNumberToObject(ex, "start_unix", n->window_start) ||
-	     !cJSON_AddNumberToObject(ex, "end_unix", n->window_end) ||
-	     !add_str(ex, "start", rfc3339(n->window_start, t1, sizeof(t1))) ||
-	     !add_str(ex, "end", rfc3339(n->window_end, t2, sizeof(t2)))))
+	if (has_window(n) && (!cJSON_AddNumberToObject(ex, "start_unix", n->window_start) ||
+	                      !cJSON_AddNumberToObject(ex, "end_unix", n->window_end) ||
+	                      !add_str(ex, "start", rfc3339(n->window_start, t1, sizeof(t1))) ||
+	                      !add_str(ex, "end", rfc3339(n->window_end, t2, sizeof(t2)))))
 		goto out;
 	if (!argv) {
 		ok = cJSON_AddNullToObject(root, "export") != NULL;
@@ -534,7 +532,8 @@ static char *render_webhook(const struct notification *n, const struct payload_c
 	cJSON_AddItemToObject(a, "labels", labels(n));
 	cJSON_AddItemToObject(a, "annotations", annotations(n));
 	ok = cJSON_GetObjectItem(a, "labels") && cJSON_GetObjectItem(a, "annotations") &&
-	     add_retrain(cJSON_GetObjectItem(a, "annotations"), n, ctx) && add_str(a, "startsAt", rfc3339(n->starts_at, t1, sizeof(t1))) &&
+	     add_retrain(cJSON_GetObjectItem(a, "annotations"), n, ctx) &&
+	     add_str(a, "startsAt", rfc3339(n->starts_at, t1, sizeof(t1))) &&
 	     add_str(a, "endsAt",
 	             rfc3339(payload_is_resolved(n) ? n->ends_at : NAN, t2, sizeof(t2))) &&
 	     add_str(a, "generatorURL", gen) && add_str(a, "fingerprint", n->fingerprint);

@@ -756,10 +756,11 @@ static int check_sections(struct load_state *st)
 				                 r->name),
 				       -1;
 			if (r->url[0])
-				return load_fail(st, r->line,
-				                 "[receiver %s] of type exec takes a 'command', not "
-				                 "a 'url'",
-				                 r->name),
+				return load_fail(
+				           st, r->line,
+				           "[receiver %s] of type exec takes a 'command', not "
+				           "a 'url'",
+				           r->name),
 				       -1;
 			continue;
 		}

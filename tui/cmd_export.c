@@ -200,9 +200,8 @@ int cmd_export(struct mlw_config *cfg, const struct cli_result *res)
 		cmd_error("export: --since and --from/--to cannot be combined");
 		return 2;
 	}
-	if ((from_s || to_s) &&
-	    (!from_s || !to_s || cmd_reference_time(from_s, now, &from) ||
-	     cmd_reference_time(to_s, now, &to) || !(to > from))) {
+	if ((from_s || to_s) && (!from_s || !to_s || cmd_reference_time(from_s, now, &from) ||
+	                         cmd_reference_time(to_s, now, &to) || !(to > from))) {
 		cmd_error("export: --from and --to go together; times must be Unix seconds, RFC "
 		          "3339 or a duration ago, with --from before --to");
 		return 2;

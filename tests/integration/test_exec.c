@@ -132,7 +132,8 @@ static char *export_set(const char *jsonl, int *rows)
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		cJSON *o = cJSON_Parse(line);
 		cr_assert_not_null(o, "export line is not JSON: %s", line);
-		const cJSON *id = cJSON_GetObjectItem(o, "id"), *lb = cJSON_GetObjectItem(o, "label");
+		const cJSON *id = cJSON_GetObjectItem(o, "id"),
+		            *lb = cJSON_GetObjectItem(o, "label");
 		cr_assert(n < 512);
 		cr_assert(asprintf(&items[n], "%s:%s", id->valuestring,
 		                   cJSON_IsString(lb) ? lb->valuestring : "-") > 0);
@@ -291,7 +292,8 @@ Test(exec, hung_command_is_killed_at_timeout_and_retried)
 	cr_assert(feed_until(&f, true, runs, "hung", 1, 15), "never ran, see %s", c.log);
 	double t_hang = h_now();
 	/* The webhook goes out while the command hangs. */
-	cr_assert(sink_wait(hook, 1, 2.0 * cproc_slow()), "the webhook waited for the hung command");
+	cr_assert(sink_wait(hook, 1, 2.0 * cproc_slow()),
+	          "the webhook waited for the hung command");
 	cr_assert(sink_request(hook, 0)->at < t_hang + 2.0 * cproc_slow());
 	cr_assert(strstr(sink_request(hook, 0)->body, "export_command"),
 	          "the webhook carries the export command line");

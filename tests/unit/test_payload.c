@@ -41,7 +41,8 @@ static struct notification sample(const char *kind)
 	return n;
 }
 
-static const struct payload_ctx ctx = {"oncall", "https://mlwatch.example/", "R0UTINGKEY", "/usr/bin/mlwatch", "/var/lib/mlwatch/my db"};
+static const struct payload_ctx ctx = {"oncall", "https://mlwatch.example/", "R0UTINGKEY",
+                                       "/usr/bin/mlwatch", "/var/lib/mlwatch/my db"};
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -338,9 +339,10 @@ Test(payload, exec_and_webhook_carry_window_and_export_command)
 	cr_expect_str_eq(str(ex, "start"), "2025-11-25T11:59:00.250Z");
 	argv = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "export"), "argv");
 	cr_assert(cJSON_IsArray(argv));
-	const char *want[] = {"/usr/bin/mlwatch", "--db",   "/var/lib/mlwatch/my db", "export",
-	                      "--model",          "fraud",  "--from",  "1764071940.25",
-	                      "--to",             "1764072000.5", "--format", "jsonl"};
+	const char *want[] = {"/usr/bin/mlwatch", "--db",          "/var/lib/mlwatch/my db",
+	                      "export",           "--model",       "fraud",
+	                      "--from",           "1764071940.25", "--to",
+	                      "1764072000.5",     "--format",      "jsonl"};
 	cr_assert_eq(cJSON_GetArraySize(argv), 12);
 	for (int i = 0; i < 12; i++)
 		cr_expect_str_eq(cJSON_GetArrayItem(argv, i)->valuestring, want[i]);
