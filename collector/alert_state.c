@@ -479,6 +479,25 @@ static bool is_am(const struct alert_engine *e, size_t receiver)
 	return strcmp(e->cfg->receivers[receiver].type, "alertmanager") == 0;
 }
 
+/* The data behind i's value as [*from, *to): an RFC 3339 window is an
+ * analysis window (collector window long); a duration is an `over` interval
+ * ending now; anything else has no window (NAN). */
+static void window_bounds(const struct alert_engine *e, const char *w, double now, double *from,
+                          double *to)
+{
+	int64_t ms;
+	double t;
+
+	*from = *to = NAN;
+	if (clock_parse_rfc3339(w, &t) == 0) {
+		*from = t;
+		*to = t + (double)e->cfg->collector.window_ms / 1000.0;
+	} else if (w[0] && config_parse_duration(w, &ms) == 0 && ms > 0) {
+		*to = now;
+		*from = now - (double)ms / 1000.0;
+	}
+}
+
 /* Writes one notification of kind for i to every receiver of its rule (or
  * to its alertmanager receivers only). */
 static int notify_to(struct alert_engine *e, struct inst *i, const char *kind, double now,
@@ -507,6 +526,8 @@ static int notify_to(struct alert_engine *e, struct inst *i, const char *kind, d
 	};
 	char *json = NULL;
 	int rc = -1;
+
+	window_bounds(e, i->window, now, &n.window_start, &n.window_end);
 
 	if (payload_encode(&n, &json))
 		goto out;

@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alert_page.h"
 #include "clock.h"
+#include "exec_run.h"
 #include "log.h"
 #include "payload.h"
 #include "store.h"
@@ -28,6 +30,8 @@
 struct rx {
 	struct notifier *nf;
 	char *name, *url, *ca_file, *secret, *routing_key;
+	char **argv; /* exec: the command, {placeholders} not yet replaced */
+	bool shell;
 	enum receiver_type type;
 	double timeout_s, max_age_s, min_interval_s;
 	pthread_t thread;
@@ -48,6 +52,7 @@ struct notifier {
 	atomic_bool stop;
 	uint64_t wake_gen;
 	char *db_path, *external_url;
+	char *db_abs, *mlwatch_bin; /* for the export command line */
 	struct rx *rx;
 	size_t n;
 	struct pace *pace;
@@ -299,13 +304,114 @@ static double rand_unit(unsigned short xs[3])
 	return erand48(xs);
 }
 
+/* ---- one exec attempt ------------------------------------------------------- */
+
+/* s with {model}, {rule}, {kind}, {receiver} replaced; malloc'd. Values go
+ * into one argv word each: no shell sees them. */
+static char *expand(const char *s, const struct notification *n, const char *receiver)
+{
+	const char *keys[] = {"{model}", "{rule}", "{kind}", "{receiver}"};
+	const char *vals[] = {n->model, n->rule, n->kind, receiver};
+	size_t cap = strlen(s) + 1;
+	char *out, *o;
+
+	for (size_t k = 0; k < 4; k++)
+		for (const char *p = s; (p = strstr(p, keys[k])); p += strlen(keys[k]))
+			cap += strlen(vals[k]);
+	if (!(out = o = malloc(cap)))
+		return NULL;
+	while (*s) {
+		size_t k = 0;
+		for (; k < 4; k++)
+			if (strncmp(s, keys[k], strlen(keys[k])) == 0)
+				break;
+		if (k < 4) {
+			o = stpcpy(o, vals[k]);
+			s += strlen(keys[k]);
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+#define ENV_N 8
+
+/* Runs r's command with body on stdin. Returns 0 delivered, 1 failed (why
+ * says how; the row is retried), -1 stopped by notify_stop. */
+static int run_exec(struct rx *r, const struct notification *n, const char *body, char *why,
+                    size_t whylen, struct exec_result *res)
+{
+	char *argv[EXEC_ARGS_MAX + 4] = {0}, *env[ENV_N + 1] = {0}, err[300];
+	char id[32];
+	size_t k = 0;
+	int rc = 1;
+
+	snprintf(id, sizeof(id), "%lld", (long long)n->alert_id);
+	/* The whole environment: nothing of the daemon's (no secrets, no
+	 * proxies), as mlwatch.conf(5) lists it. */
+	if (asprintf(&env[0], "PATH=/usr/local/bin:/usr/bin:/bin") < 0 ||
+	    asprintf(&env[1], "LC_ALL=C") < 0 ||
+	    asprintf(&env[2], "MLWATCH_RECEIVER=%s", r->name) < 0 ||
+	    asprintf(&env[3], "MLWATCH_KIND=%s", n->kind) < 0 ||
+	    asprintf(&env[4], "MLWATCH_RULE=%s", n->rule) < 0 ||
+	    asprintf(&env[5], "MLWATCH_MODEL=%s", n->model) < 0 ||
+	    asprintf(&env[6], "MLWATCH_ALERT_ID=%s", id) < 0) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	if (r->shell) {
+		/* The command text as configured: placeholders are not
+		 * expanded into a shell; it reads $MLWATCH_MODEL instead. */
+		argv[k++] = strdup("/bin/sh");
+		argv[k++] = strdup("-c");
+		argv[k++] = strdup(r->argv[0]);
+	} else {
+		for (size_t i = 0; r->argv[i]; i++)
+			argv[k++] = expand(r->argv[i], n, r->name);
+	}
+	for (size_t i = 0; i < k; i++)
+		if (!argv[i]) {
+			snprintf(why, whylen, "out of memory");
+			goto out;
+		}
+	if (exec_run(argv, env, body, strlen(body), r->timeout_s, &r->nf->stop, res, err,
+	             sizeof(err))) {
+		snprintf(why, whylen, "%s", err);
+		goto out;
+	}
+	if (res->timed_out && atomic_load(&r->nf->stop)) {
+		rc = -1;
+		goto out;
+	}
+	if (res->timed_out)
+		snprintf(why, whylen, "timed out after %.1f s, killed%s%s", r->timeout_s,
+		         res->signal ? " by signal " : "",
+		         res->signal ? strsignal(res->signal) : "");
+	else if (res->exited && res->exit_code == 0)
+		rc = 0;
+	else if (res->exited)
+		snprintf(why, whylen, "exit status %d: %.300s", res->exit_code, res->out);
+	else
+		snprintf(why, whylen, "killed by signal %d (%s): %.300s", res->signal,
+		         strsignal(res->signal), res->out);
+out:
+	for (size_t i = 0; i < k; i++)
+		free(argv[i]);
+	for (size_t i = 0; i < ENV_N; i++)
+		free(env[i]);
+	return rc;
+}
+
 /* One delivery attempt of row; updates the row. Returns 0, or -1 when the
  * database could not be updated (the caller backs off). */
 static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_outbox_row *row,
                    unsigned short xs[3])
 {
 	struct notification n;
-	struct payload_ctx ctx = {r->name, r->nf->external_url, r->routing_key};
+	struct payload_ctx ctx = {r->name, r->nf->external_url, r->routing_key, r->nf->mlwatch_bin,
+	                          r->nf->db_abs};
 	struct response rs;
 	char err[512], why[600], q[300], nm[140];
 	char *body = NULL;
@@ -328,6 +434,40 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 	}
 	t0 = clock_mono();
 	atomic_fetch_add(&r->attempts, 1);
+	if (r->type == RECEIVER_EXEC) {
+		/* The log quotes up to 1 KiB of the output (a log line is 2 KiB);
+		 * the outbox row's last_error keeps its first 300 bytes. */
+		char oq[1100];
+		struct exec_result *res = malloc(sizeof(*res));
+		int x = res ? run_exec(r, &n, body, why, sizeof(why), res) : 1;
+		if (!res)
+			snprintf(why, sizeof(why), "out of memory");
+		pace_done(r);
+		now = clock_now();
+		if (x == 0) {
+			atomic_fetch_add(&r->sent, 1);
+			log_info("notify",
+			         "notification delivered receiver=%s id=%lld kind=%s rule=%s "
+			         "model=%s exit=0 attempts=%ld took_ms=%.0f output_bytes=%zu "
+			         "output=%s",
+			         nm, (long long)row->id, n.kind, n.rule, n.model, attempts,
+			         res->took_s * 1000, res->out_total,
+			         log_quote(oq, sizeof(oq), res->out));
+			rc = store_outbox_delivered(sa, row->id, attempts, now);
+		} else if (x > 0) {
+			delay = notify_backoff(attempts, rand_unit(xs));
+			log_warn(
+			    "notify",
+			    "command failed, will retry receiver=%s id=%lld kind=%s attempt=%ld "
+			    "error=%s retry_in_s=%.1f output_bytes=%zu output=%s",
+			    nm, (long long)row->id, n.kind, attempts, log_quote(q, sizeof(q), why),
+			    delay, res ? res->out_total : 0,
+			    log_quote(oq, sizeof(oq), res ? res->out : ""));
+			rc = store_outbox_retry(sa, row->id, attempts, now + delay, why);
+		}
+		free(res);
+		goto out;
+	}
 	cc = post(r, c, body, &rs);
 	pace_done(r);
 	/* A receiver (or a proxy) may echo the request in its error reply; the
@@ -484,6 +624,9 @@ static void rx_free(struct rx *r)
 	free(r->name);
 	free(r->url);
 	free(r->ca_file);
+	for (size_t i = 0; r->argv && r->argv[i]; i++)
+		free(r->argv[i]);
+	free(r->argv);
 	if (r->secret)
 		memset(r->secret, 0, strlen(r->secret));
 	free(r->secret);
@@ -501,6 +644,8 @@ static void notifier_free(struct notifier *nf)
 	free(nf->pace);
 	free(nf->rx);
 	free(nf->db_path);
+	free(nf->db_abs);
+	free(nf->mlwatch_bin);
 	free(nf->external_url);
 	pthread_cond_destroy(&nf->cv);
 	pthread_mutex_destroy(&nf->mu);
@@ -523,6 +668,36 @@ static int rx_init(struct notifier *nf, struct rx *r, const struct receiver_conf
 	r->timeout_s = (double)rc->timeout_ms / 1000.0;
 	r->max_age_s = (double)rc->max_age_ms / 1000.0;
 	r->min_interval_s = (double)rc->min_interval_ms / 1000.0;
+	if (r->type == RECEIVER_EXEC) {
+		/* The command text is the pace key (min_interval). */
+		if (!(r->name = strdup(rc->name)) || !(r->url = strdup(rc->command))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->shell = rc->shell;
+		if (r->shell) {
+			r->argv = calloc(2, sizeof(*r->argv));
+			if (!r->argv || !(r->argv[0] = strdup(rc->command))) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+		} else if (exec_split(rc->command, &r->argv, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%d: [receiver %s] command: %s", file, rc->line,
+			         rc->name, why);
+			return -1;
+		} else if (r->argv[0][0] != '/') {
+			snprintf(err, errlen,
+			         "%s:%d: [receiver %s] command: '%s' is not an absolute path (no "
+			         "PATH search without shell = true)",
+			         file, rc->line, rc->name, r->argv[0]);
+			return -1;
+		} else if (access(r->argv[0], X_OK) != 0) {
+			/* It may be installed later; each attempt fails until then. */
+			log_warn("notify", "command is not executable (yet) receiver=%s path=%s",
+			         rc->name, r->argv[0]);
+		}
+		goto pace;
+	}
 	if (!(r->name = strdup(rc->name)) || !(r->url = payload_url(r->type, rc->url)) ||
 	    (rc->ca_file[0] && !(r->ca_file = strdup(rc->ca_file)))) {
 		snprintf(err, errlen, "out of memory");
@@ -550,6 +725,7 @@ static int rx_init(struct notifier *nf, struct rx *r, const struct receiver_conf
 		         file, rc->line, rc->name, r->url);
 		return -1;
 	}
+pace:
 	if (r->type == RECEIVER_SLACK || r->min_interval_s > 0) {
 		bool have = false;
 		for (size_t i = 0; i < nf->n_pace; i++)
@@ -597,8 +773,26 @@ int notify_start(struct notifier **out, const struct mlw_config *cfg, const char
 		nf->external_url = strdup(cfg->collector.external_url);
 	else
 		nf->external_url = alert_page_default_base(cfg->collector.http);
+	/* The export command line names the database by its absolute path and
+	 * the mlwatch installed beside this mlwatchd, so it runs from any
+	 * directory; "mlwatch" (PATH) when there is none. */
+	nf->db_abs = realpath(db_path, NULL);
+	if (!nf->db_abs)
+		nf->db_abs = strdup(db_path);
+	{
+		char self[4096];
+		ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 16);
+		char *slash = k > 0 ? memrchr(self, '/', (size_t)k) : NULL;
+		if (slash) {
+			strcpy(slash + 1, "mlwatch");
+			if (access(self, X_OK) == 0)
+				nf->mlwatch_bin = strdup(self);
+		}
+		if (!nf->mlwatch_bin)
+			nf->mlwatch_bin = strdup("mlwatch");
+	}
 	nf->rx = calloc(cfg->n_receivers ? cfg->n_receivers : 1, sizeof(*nf->rx));
-	if (!nf->db_path || !nf->external_url || !nf->rx) {
+	if (!nf->db_path || !nf->db_abs || !nf->mlwatch_bin || !nf->external_url || !nf->rx) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

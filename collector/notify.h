@@ -9,6 +9,10 @@
  *   other 3xx/4xx           failed for good, logged with the response body
  *   older than max_age      dropped, counted and logged
  *
+ * exec receivers run their command instead (collector/exec_run.c) with the
+ * notification on stdin: exit 0 is delivered; another status, a signal, a
+ * timeout or a command that cannot start is retried with the same backoff.
+ *
  * A receiver that hangs holds only its own thread (and only up to its
  * `timeout`); ingest, evaluation and other receivers never wait for it.
  * Slack receivers send at most one message per second per URL; any receiver

@@ -20,8 +20,9 @@
 
 int payload_receiver_type(const char *s)
 {
-	static const char *const names[] = {"webhook", "alertmanager", "slack", "pagerduty"};
-	for (int i = 0; i < 4; i++)
+	static const char *const names[] = {"webhook", "alertmanager", "slack", "pagerduty",
+	                                    "exec"};
+	for (int i = 0; i < 5; i++)
 		if (strcmp(s, names[i]) == 0)
 			return i;
 	return -1;
@@ -59,7 +60,9 @@ int payload_encode(const struct notification *n, char **json)
 	    !cJSON_AddNumberToObject(o, "starts_at", n->starts_at) ||
 	    !cJSON_AddNumberToObject(o, "ends_at", n->ends_at) ||
 	    !cJSON_AddNumberToObject(o, "created", n->created) ||
-	    !cJSON_AddNumberToObject(o, "alert_id", (double)n->alert_id))
+	    !cJSON_AddNumberToObject(o, "alert_id", (double)n->alert_id) ||
+	    !cJSON_AddNumberToObject(o, "window_start", n->window_start) ||
+	    !cJSON_AddNumberToObject(o, "window_end", n->window_end))
 		goto out;
 	*json = cJSON_PrintUnformatted(o);
 	rc = *json ? 0 : -1;
@@ -121,6 +124,13 @@ int payload_decode(const char *json, struct notification *n, char *err, size_t e
 			*dst[i] = d;
 		else
 			n->alert_id = isnan(d) ? 0 : (int64_t)d;
+	}
+	/* Rows queued before the window was stored have none. */
+	{
+		const cJSON *ws = cJSON_GetObjectItemCaseSensitive(o, "window_start"),
+		            *we = cJSON_GetObjectItemCaseSensitive(o, "window_end");
+		n->window_start = cJSON_IsNumber(ws) ? ws->valuedouble : NAN;
+		n->window_end = cJSON_IsNumber(we) ? we->valuedouble : NAN;
 	}
 	if (strcmp(n->kind, "firing") && strcmp(n->kind, "repeat") && strcmp(n->kind, "resolved") &&
 	    strcmp(n->kind, "nodata")) {
@@ -310,6 +320,184 @@ static char *finish(cJSON *root, bool ok)
 	return s;
 }
 
+/* ---- the retraining hand-off ------------------------------------------- */
+
+/* A notification built without one (zeroes) has no window either. */
+static bool has_window(const struct notification *n)
+{
+	return isfinite(n->window_start) && isfinite(n->window_end) &&
+	       n->window_end > n->window_start;
+}
+
+void payload_argv_free(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* Shortest decimal that reads back as the same double: the bounds must
+ * select exactly the window's events. */
+static void exact_num(char *buf, size_t cap, double v)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+}
+
+char **payload_export_argv(const struct notification *n, const struct payload_ctx *ctx)
+{
+	char from[40], to[40];
+	const char *v[13];
+	char **argv;
+	size_t k = 0;
+
+	if (!has_window(n) || !ctx->db_path || !ctx->db_path[0])
+		return NULL;
+	exact_num(from, sizeof(from), n->window_start);
+	exact_num(to, sizeof(to), n->window_end);
+	v[k++] = ctx->mlwatch_bin && ctx->mlwatch_bin[0] ? ctx->mlwatch_bin : "mlwatch";
+	v[k++] = "--db";
+	v[k++] = ctx->db_path;
+	v[k++] = "export";
+	v[k++] = "--model";
+	v[k++] = n->model;
+	v[k++] = "--from";
+	v[k++] = from;
+	v[k++] = "--to";
+	v[k++] = to;
+	v[k++] = "--format";
+	v[k++] = "jsonl";
+	if (!(argv = calloc(k + 1, sizeof(*argv))))
+		return NULL;
+	for (size_t i = 0; i < k; i++)
+		if (!(argv[i] = strdup(v[i]))) {
+			payload_argv_free(argv);
+			return NULL;
+		}
+	return argv;
+}
+
+/* Safe unquoted in a POSIX shell word. */
+static bool shell_plain(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+		            "_-./:=+,@%",
+		            *s))
+			return false;
+	return true;
+}
+
+char *payload_shell_join(char *const *argv)
+{
+	size_t cap = 1;
+	char *out, *p;
+
+	for (size_t i = 0; argv[i]; i++)
+		cap += 4 * strlen(argv[i]) + 3; /* ' -> '\'' at worst, quotes, space */
+	if (!(out = p = malloc(cap)))
+		return NULL;
+	for (size_t i = 0; argv[i]; i++) {
+		const char *s = argv[i];
+		if (i)
+			*p++ = ' ';
+		if (shell_plain(s)) {
+			p = stpcpy(p, s);
+			continue;
+		}
+		*p++ = '\'';
+		for (; *s; s++)
+			if (*s == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *s;
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Adds window_start, window_end (RFC 3339) and export_command to an
+ * annotation-like object when n has a window. */
+static bool add_retrain(cJSON *a, const struct notification *n, const struct payload_ctx *ctx)
+{
+	char t1[40], t2[40], *cmd = NULL;
+	char **argv;
+	bool ok;
+
+	if (!has_window(n))
+		return true;
+	argv = payload_export_argv(n, ctx);
+	cmd = argv ? payload_shell_join(argv) : NULL;
+	ok = add_str(a, "window_start", rfc3339(n->window_start, t1, sizeof(t1))) &&
+	     add_str(a, "window_end", rfc3339(n->window_end, t2, sizeof(t2))) &&
+	     (!argv || (cmd && add_str(a, "export_command", cmd)));
+	free(cmd);
+	payload_argv_free(argv);
+	return ok;
+}
+
+/* ---- exec: the notification as one object on stdin ----------------------- */
+
+static char *render_exec(const struct notification *n, const struct payload_ctx *ctx)
+{
+	cJSON *root = cJSON_CreateObject(), *ex, *arr;
+	char *gen = payload_generator_url(ctx->external_url, n), t1[40], t2[40], v[64], t[64];
+	char **argv = payload_export_argv(n, ctx), *cmd = argv ? payload_shell_join(argv) : NULL;
+	bool ok = false;
+
+	if (!root || !gen || (argv && !cmd))
+		goto out;
+	if (!add_str(root, "version", "1") || !add_str(root, "receiver", ctx->receiver) ||
+	    !add_str(root, "kind", n->kind) ||
+	    !add_str(root, "status", payload_is_resolved(n) ? "resolved" : "firing") ||
+	    !add_str(root, "rule", n->rule) || !add_str(root, "model", n->model) ||
+	    !add_str(root, "feature", n->feature) || !add_str(root, "severity", n->severity) ||
+	    !add_str(root, "metric", n->metric) || !add_str(root, "op", n->op) ||
+	    !add_str(root, "expr", n->expr) || !add_str(root, "summary", n->summary) ||
+	    !add_str(root, "description", n->description) ||
+	    !add_str(root, "value", rules_format_value(n->value, v, sizeof(v))) ||
+	    !add_str(root, "threshold", rules_format_value(n->threshold, t, sizeof(t))) ||
+	    !add_str(root, "fingerprint", n->fingerprint) ||
+	    !cJSON_AddNumberToObject(root, "alert_id", (double)n->alert_id) ||
+	    !add_str(root, "starts_at", rfc3339(n->starts_at, t1, sizeof(t1))) ||
+	    !add_str(root, "ends_at",
+	             rfc3339(payload_is_resolved(n) ? n->ends_at : NAN, t2, sizeof(t2))) ||
+	    !add_str(root, "url", gen))
+		goto out;
+	if (!(ex = cJSON_AddObjectToObject(root, "window")) || !add_str(ex, "label", n->window))
+		goto out;
+	if (has_window(n) && (!cJSON_AddNumberToObject(ex, "start_unix", n->window_start) ||
+	                      !cJSON_AddNumberToObject(ex, "end_unix", n->window_end) ||
+	                      !add_str(ex, "start", rfc3339(n->window_start, t1, sizeof(t1))) ||
+	                      !add_str(ex, "end", rfc3339(n->window_end, t2, sizeof(t2)))))
+		goto out;
+	if (!argv) {
+		ok = cJSON_AddNullToObject(root, "export") != NULL;
+		goto out;
+	}
+	if (!(ex = cJSON_AddObjectToObject(root, "export")) || !add_str(ex, "command", cmd) ||
+	    !(arr = cJSON_AddArrayToObject(ex, "argv")))
+		goto out;
+	for (size_t i = 0; argv[i]; i++) {
+		cJSON *sv = cJSON_CreateString(argv[i]);
+		if (!sv)
+			goto out;
+		cJSON_AddItemToArray(arr, sv);
+	}
+	ok = true;
+out:
+	free(gen);
+	free(cmd);
+	payload_argv_free(argv);
+	return finish(root, ok);
+}
+
 /* ---- webhook (Alertmanager webhook v4) ---------------------------------- */
 
 static char *render_webhook(const struct notification *n, const struct payload_ctx *ctx)
@@ -333,7 +521,8 @@ static char *render_webhook(const struct notification *n, const struct payload_c
 	cJSON_AddItemToObject(root, "commonLabels", labels(n));
 	cJSON_AddItemToObject(root, "commonAnnotations", annotations(n));
 	if (!cJSON_GetObjectItem(root, "commonLabels") ||
-	    !cJSON_GetObjectItem(root, "commonAnnotations"))
+	    !cJSON_GetObjectItem(root, "commonAnnotations") ||
+	    !add_retrain(cJSON_GetObjectItem(root, "commonAnnotations"), n, ctx))
 		goto out;
 	if (!add_str(root, "externalURL", ctx->external_url) ||
 	    !(alerts = cJSON_AddArrayToObject(root, "alerts")) || !(a = cJSON_CreateObject()))
@@ -343,6 +532,7 @@ static char *render_webhook(const struct notification *n, const struct payload_c
 	cJSON_AddItemToObject(a, "labels", labels(n));
 	cJSON_AddItemToObject(a, "annotations", annotations(n));
 	ok = cJSON_GetObjectItem(a, "labels") && cJSON_GetObjectItem(a, "annotations") &&
+	     add_retrain(cJSON_GetObjectItem(a, "annotations"), n, ctx) &&
 	     add_str(a, "startsAt", rfc3339(n->starts_at, t1, sizeof(t1))) &&
 	     add_str(a, "endsAt",
 	             rfc3339(payload_is_resolved(n) ? n->ends_at : NAN, t2, sizeof(t2))) &&
@@ -540,6 +730,8 @@ char *payload_render(enum receiver_type t, const struct notification *n,
 		return render_slack(n, ctx);
 	case RECEIVER_PAGERDUTY:
 		return render_pagerduty(n, ctx);
+	case RECEIVER_EXEC:
+		return render_exec(n, ctx);
 	}
 	return NULL;
 }

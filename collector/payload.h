@@ -8,6 +8,11 @@
  *   alertmanager  an array of postable alerts for POST /api/v2/alerts
  *   slack         {"text": ..., "blocks": [...]} for an incoming webhook
  *   pagerduty     Events API v2 trigger/resolve with dedup_key = fingerprint
+ *   exec          the notification itself as one JSON object (see
+ *                 mlwatch.conf(5)), on the command's standard input
+ * webhook and exec carry what a retraining pipeline needs: the affected
+ * window (window_start, window_end) and the `mlwatch export` command line
+ * that prints that window's events with their joined labels.
  * Every returned string is malloc'd; the caller frees it. */
 #ifndef MLW_PAYLOAD_H
 #define MLW_PAYLOAD_H
@@ -15,7 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum receiver_type { RECEIVER_WEBHOOK, RECEIVER_ALERTMANAGER, RECEIVER_SLACK, RECEIVER_PAGERDUTY };
+enum receiver_type {
+	RECEIVER_WEBHOOK,
+	RECEIVER_ALERTMANAGER,
+	RECEIVER_SLACK,
+	RECEIVER_PAGERDUTY,
+	RECEIVER_EXEC
+};
 
 #define PAYLOAD_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 
@@ -36,6 +47,10 @@ struct notification {
 	double starts_at; /* Unix seconds */
 	double ends_at;   /* resolve time; NAN while firing */
 	double created;   /* when the notification was decided */
+	/* The data the alert is about, Unix seconds, from <= ts < to: the
+	 * analysis window for window metrics, [created - over, created) for
+	 * `over` rules; NAN when the metric has no window (nodata). */
+	double window_start, window_end;
 	int64_t alert_id;
 };
 
@@ -43,6 +58,8 @@ struct payload_ctx {
 	const char *receiver;     /* receiver name */
 	const char *external_url; /* [collector] external_url, "" when unset */
 	const char *routing_key;  /* pagerduty */
+	const char *mlwatch_bin;  /* for the export command line; NULL = "mlwatch" */
+	const char *db_path;      /* the collector's database, absolute */
 };
 
 /* "webhook" -> RECEIVER_WEBHOOK ...; -1 for anything else. */
@@ -61,6 +78,14 @@ int payload_is_resolved(const struct notification *n);
 /* The body for a receiver of type t; NULL when out of memory. */
 char *payload_render(enum receiver_type t, const struct notification *n,
                      const struct payload_ctx *ctx);
+/* The argv of `mlwatch --db DB export --model M --from S --to E --format
+ * jsonl` for n's window (NULL-terminated, malloc'd, free with
+ * payload_argv_free), or NULL when n has no window or out of memory. */
+char **payload_export_argv(const struct notification *n, const struct payload_ctx *ctx);
+void payload_argv_free(char **argv);
+/* argv joined with POSIX shell single quotes where needed; malloc'd. */
+char *payload_shell_join(char *const *argv);
+
 /* The URL to POST to: url as configured, <url>/api/v2/alerts for
  * alertmanager, the Events API for pagerduty without url. */
 char *payload_url(enum receiver_type t, const char *url);

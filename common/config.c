@@ -129,8 +129,10 @@ static const struct opt alert_opts[] = {
 };
 
 static const struct opt receiver_opts[] = {
-    {"type", OPT_STR, RE(type), "", 0, 0, "webhook|alertmanager|slack|pagerduty", 0},
+    {"type", OPT_STR, RE(type), "", 0, 0, "webhook|alertmanager|slack|pagerduty|exec", 0},
     {"url", OPT_STR, RE(url), "", 0, 0, NULL, 0},
+    {"command", OPT_STR, RE(command), "", 0, 0, NULL, 0},
+    {"shell", OPT_BOOL, RE(shell), "false", 0, 0, NULL, 0},
     {"secret_file", OPT_STR, RE(secret_file), "", 0, 0, NULL, 0},
     {"routing_key_file", OPT_STR, RE(routing_key_file), "", 0, 0, NULL, 0},
     {"ca_file", OPT_STR, RE(ca_file), "", 0, 0, NULL, 0},
@@ -789,9 +791,29 @@ static int check_sections(struct load_state *st)
 		if (!r->type[0])
 			return load_fail(
 			           st, r->line,
-			           "[receiver %s] has no 'type' (webhook, alertmanager, slack "
-			           "or pagerduty)",
+			           "[receiver %s] has no 'type' (webhook, alertmanager, slack, "
+			           "pagerduty or exec)",
 			           r->name),
+			       -1;
+		if (strcmp(r->type, "exec") == 0) {
+			if (!r->command[0])
+				return load_fail(st, r->line,
+				                 "[receiver %s] of type exec needs a 'command'",
+				                 r->name),
+				       -1;
+			if (r->url[0])
+				return load_fail(
+				           st, r->line,
+				           "[receiver %s] of type exec takes a 'command', not "
+				           "a 'url'",
+				           r->name),
+				       -1;
+			continue;
+		}
+		if (r->command[0] || r->shell)
+			return load_fail(st, r->line,
+			                 "[receiver %s]: 'command' and 'shell' are for type exec",
+			                 r->name),
 			       -1;
 		if (strcmp(r->type, "pagerduty") != 0 && !r->url[0])
 			return load_fail(st, r->line, "[receiver %s] of type %s needs a 'url'",

@@ -136,8 +136,10 @@ struct alert_config {
 struct receiver_config {
 	char *name;
 	int line;
-	char *type; /* webhook | alertmanager | slack | pagerduty */
+	char *type; /* webhook | alertmanager | slack | pagerduty | exec */
 	char *url;
+	char *command; /* exec: argv split on blanks ('...' "..." quote), or sh -c with shell */
+	bool shell;
 	char *secret_file;
 	char *routing_key_file;
 	char *ca_file;

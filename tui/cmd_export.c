@@ -1,5 +1,7 @@
-/* cmd_export: `mlwatch export --model M [--since DUR] --format csv|jsonl`
- * (--json is --format jsonl; --json with --format csv is a usage error):
+/* cmd_export: `mlwatch export --model M [--since DUR | --from T --to T]
+ * --format csv|jsonl` (--json is --format jsonl; --json with --format csv is
+ * a usage error; --from/--to select events with from <= ts < to, exactly one
+ * window when they are its bounds, as exec receivers are given them):
  * the raw sampled events with their joined labels, oldest first, streamed
  * row by row. jsonl lines are events in the contract's section 2 format;
  * csv has fixed columns then one column per feature of the model. */
@@ -10,6 +12,7 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "cmd_reference.h"
 #include "text.h"
 
 struct export_ctx {
@@ -179,19 +182,34 @@ static int export_row(const struct sq_event *e, void *arg)
 
 int cmd_export(struct mlw_config *cfg, const struct cli_result *res)
 {
-	static const char *const flags[] = {"model", "since", "format", NULL};
-	const char *format = cli_get(res, "format");
+	static const char *const flags[] = {"model", "since", "format", "from", "to", NULL};
+	const char *format = cli_get(res, "format"), *from_s = cli_get(res, "from"),
+	           *to_s = cli_get(res, "to");
 	struct export_ctx c;
 	struct sq_model m;
 	struct store st;
 	struct sq q;
-	double since, now;
+	double since, now = cmd_now(), from = 0, to = 0;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
 	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)) ||
 	    (rc = cmd_since(res, &since)))
 		return rc;
+	if ((from_s || to_s) && cli_get(res, "since")) {
+		cmd_error("export: --since and --from/--to cannot be combined");
+		return 2;
+	}
+	if ((from_s || to_s) && (!from_s || !to_s || cmd_reference_time(from_s, now, &from) ||
+	                         cmd_reference_time(to_s, now, &to) || !(to > from))) {
+		cmd_error("export: --from and --to go together; times must be Unix seconds, RFC "
+		          "3339 or a duration ago, with --from before --to");
+		return 2;
+	}
+	if (!from_s) {
+		from = now - since;
+		to = now + 1e9;
+	}
 	/* --json asks for JSON: it is --format jsonl, and contradicts csv. */
 	if (cli_has(res, "json")) {
 		if (format && strcmp(format, "jsonl") != 0) {
@@ -221,7 +239,6 @@ int cmd_export(struct mlw_config *cfg, const struct cli_result *res)
 	if ((rc = cmd_model(&q, res, &m)))
 		goto out;
 	c.model = m.name;
-	now = cmd_now();
 	if (c.csv) {
 		if (sq_features_each(&q, m.id, add_feature, &c)) {
 			cmd_error("%s: %s", st.path, store_errmsg(&st));
@@ -235,7 +252,7 @@ int cmd_export(struct mlw_config *cfg, const struct cli_result *res)
 		}
 		putchar('\n');
 	}
-	rc = sq_events_each(&q, m.id, now - since, now + 1e9, export_row, &c);
+	rc = sq_events_each(&q, m.id, from, to, export_row, &c);
 	if (rc < 0) {
 		cmd_error("%s: %s", st.path, store_errmsg(&st));
 		rc = 1;

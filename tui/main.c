@@ -29,7 +29,7 @@ static const char usage[] =
     "  ack ID\n"
     "  reference import --model M [--strict] FILE | reference show --model M\n"
     "  models | models rm NAME\n"
-    "  export --model M [--since DUR] --format csv|jsonl\n"
+    "  export --model M [--since DUR | --from T --to T] --format csv|jsonl\n"
     "  demo [--seconds N]\n"
     "  webhook-listen --listen HOST:PORT [--secret-file F] [--insecure]\n"
     "\n"
@@ -90,9 +90,10 @@ static const struct {
 	{"ack", cmd_ack,
 	 "Usage: mlwatch ack ID [--json]\n  Acknowledges alert ID: no repeats while it fires.\n"},
 	{"export", cmd_export,
-	 "Usage: mlwatch export --model M [--since DUR] --format jsonl|csv\n"
+	 "Usage: mlwatch export --model M [--since DUR | --from T --to T] --format jsonl|csv\n"
 	 "  Sampled raw events, oldest first. --json is the same as --format jsonl (and\n"
-	 "  refused with --format csv).\n"},
+	 "  refused with --format csv). --from/--to (Unix seconds or RFC 3339) select\n"
+	 "  from <= ts < to, as in the export command line of exec notifications.\n"},
 	{"webhook-listen", cmd_webhook_listen,
 	 "Usage: mlwatch webhook-listen --listen HOST:PORT [--secret-file F] [--insecure] [--json]\n"
 	 "  Prints (and verifies) the notifications mlwatchd sends. A non-loopback\n"

@@ -181,8 +181,15 @@ Test(config, errors_cite_file_and_line)
 	fails_at("[receiver r]\nurl = http://x\n", 1, "has no 'type'");
 	fails_at("[receiver r]\ntype = webhook\n", 1, "needs a 'url'");
 	fails_at("[receiver r]\ntype = pagerduty\n", 1, "routing_key_file");
+	fails_at("[receiver r]\ntype = exec\n", 1, "of type exec needs a 'command'");
+	fails_at("[receiver r]\ntype = exec\ncommand = /bin/true\nurl = http://x\n", 1,
+	         "not a 'url'");
+	fails_at("[receiver r]\ntype = webhook\nurl = http://x\ncommand = /bin/true\n", 1,
+	         "'command' and 'shell' are for type exec");
+	fails_at("[receiver r]\ntype = exec\ncommand = /bin/true\nshell = perhaps\n", 4,
+	         "true or false");
 	fails_at("[receiver r]\ntype = carrier-pigeon\n", 2,
-	         "webhook|alertmanager|slack|pagerduty");
+	         "webhook|alertmanager|slack|pagerduty|exec");
 	fails_at("[alert a]\nexpr = rps > 1\nreceivers = nobody\n", 1, "receiver 'nobody'");
 	fails_at("[agent\nhttp = off\n", 1, "syntax error");
 	fails_at("just text\n", 1, "syntax error");

@@ -41,7 +41,8 @@ static struct notification sample(const char *kind)
 	return n;
 }
 
-static const struct payload_ctx ctx = {"oncall", "https://mlwatch.example/", "R0UTINGKEY"};
+static const struct payload_ctx ctx = {"oncall", "https://mlwatch.example/", "R0UTINGKEY",
+                                       "/usr/bin/mlwatch", "/var/lib/mlwatch/my db"};
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -181,7 +182,7 @@ Test(payload, alertmanager_postable_alerts)
 	free(body);
 
 	n = sample("resolved");
-	struct payload_ctx noext = {"am", "", NULL};
+	struct payload_ctx noext = {"am", "", NULL, NULL, NULL};
 	body = payload_render(RECEIVER_ALERTMANAGER, &n, &noext);
 	root = cJSON_Parse(body);
 	a = cJSON_GetArrayItem(root, 0);
@@ -332,4 +333,67 @@ Test(payload, signature_matches_openssl)
 	h_rmtree(dir);
 	free(dir);
 	free(path);
+}
+
+/* exec: the notification as one object, with the window and a ready export
+ * command line that selects exactly it; webhook carries the same. */
+Test(payload, exec_and_webhook_carry_window_and_export_command)
+{
+	struct notification n = sample("firing");
+	cJSON *root, *ex, *argv, *a;
+	char *body, *rt = NULL, err[128];
+	struct notification back;
+
+	n.window_start = 1764071940.25;
+	n.window_end = 1764072000.5;
+	body = payload_render(RECEIVER_EXEC, &n, &ctx);
+	cr_assert_not_null(body);
+	root = cJSON_Parse(body);
+	cr_assert_not_null(root, "exec body is JSON: %s", body);
+	cr_expect_str_eq(str(root, "model"), "fraud");
+	cr_expect_str_eq(str(root, "rule"), "fraud-p99");
+	cr_expect_str_eq(str(root, "kind"), "firing");
+	cr_expect_str_eq(str(root, "receiver"), "oncall");
+	ex = cJSON_GetObjectItem(root, "window");
+	cr_expect_float_eq(cJSON_GetObjectItem(ex, "start_unix")->valuedouble, 1764071940.25, 1e-9);
+	cr_expect_float_eq(cJSON_GetObjectItem(ex, "end_unix")->valuedouble, 1764072000.5, 1e-9);
+	cr_expect_str_eq(str(ex, "start"), "2025-11-25T11:59:00.250Z");
+	argv = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "export"), "argv");
+	cr_assert(cJSON_IsArray(argv));
+	const char *want[] = {"/usr/bin/mlwatch", "--db",          "/var/lib/mlwatch/my db",
+	                      "export",           "--model",       "fraud",
+	                      "--from",           "1764071940.25", "--to",
+	                      "1764072000.5",     "--format",      "jsonl"};
+	cr_assert_eq(cJSON_GetArraySize(argv), 12);
+	for (int i = 0; i < 12; i++)
+		cr_expect_str_eq(cJSON_GetArrayItem(argv, i)->valuestring, want[i]);
+	/* The database path has a blank: quoted for a shell. */
+	cr_expect_str_eq(str(cJSON_GetObjectItem(root, "export"), "command"),
+	                 "/usr/bin/mlwatch --db '/var/lib/mlwatch/my db' export --model fraud "
+	                 "--from 1764071940.25 --to 1764072000.5 --format jsonl");
+	cJSON_Delete(root);
+	free(body);
+
+	body = payload_render(RECEIVER_WEBHOOK, &n, &ctx);
+	root = cJSON_Parse(body);
+	a = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "alerts"), 0),
+	                        "annotations");
+	cr_expect_str_eq(str(a, "window_end"), "2025-11-25T12:00:00.500Z");
+	cr_expect(strstr(str(a, "export_command"), "--from 1764071940.25 --to 1764072000.5"));
+	cJSON_Delete(root);
+	free(body);
+
+	/* The stored form keeps the window; a row stored without one has none. */
+	cr_assert_eq(payload_encode(&n, &rt), 0);
+	cr_assert_eq(payload_decode(rt, &back, err, sizeof(err)), 0, "%s", err);
+	cr_expect_float_eq(back.window_start, 1764071940.25, 1e-9);
+	cr_expect_float_eq(back.window_end, 1764072000.5, 1e-9);
+	payload_free(&back);
+	free(rt);
+	n.window_start = n.window_end = NAN;
+	body = payload_render(RECEIVER_EXEC, &n, &ctx);
+	root = cJSON_Parse(body);
+	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(root, "export")));
+	cJSON_Delete(root);
+	free(body);
 }

@@ -58,7 +58,7 @@ static char *describe(enum receiver_type t, const char *kind, const char *featur
 	                         .ends_at = strcmp(kind, "resolved") == 0 ? 1764072060 : 0.0 / 0.0,
 	                         .created = 1764072000,
 	                         .alert_id = 1};
-	struct payload_ctx ctx = {"hook", "", "KEY"};
+	struct payload_ctx ctx = {"hook", "", "KEY", NULL, NULL};
 	char *body = payload_render(t, &n, &ctx);
 	cr_assert_eq(webhook_describe(body, "valid", &out), 1);
 	free(body);
