@@ -40,16 +40,71 @@ cJSON *cmd_alert_json(const struct sq_alert *a)
 	return o;
 }
 
-struct alerts_ctx {
+/* What a listing's row callbacks fill: a JSON array or a table. */
+struct list_ctx {
 	bool json;
 	double now;
 	cJSON *arr;
 	struct table t;
 };
 
+/* The part `mlwatch alerts` and `mlwatch silences` share: flags [--all]
+ * [--json], the read-only store, a table or {"KEY": [...]}, a line when
+ * there is nothing. each(q, all, now, row, ctx) walks the rows. */
+struct list_spec {
+	const char *const *heads;
+	int ncols;
+	const char *key;                     /* the JSON array's name */
+	const char *none_all, *none_active; /* what an empty listing prints */
+	int (*each)(struct sq *q, bool all, double now, void *ctx);
+};
+
+static int list_cmd(struct mlw_config *cfg, const struct cli_result *res,
+                    const struct list_spec *spec)
+{
+	static const char *const flags[] = {"all", NULL};
+	struct list_ctx c;
+	struct store st;
+	struct sq q;
+	cJSON *root = NULL;
+	bool all = cli_has(res, "all");
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)))
+		return rc;
+	if ((rc = cmd_open(cfg, STORE_RO, &st, &q)))
+		return rc;
+	c.json = cli_has(res, "json");
+	c.now = cmd_now();
+	table_init(&c.t, spec->ncols, spec->heads);
+	if (c.json) {
+		root = cJSON_CreateObject();
+		c.arr = cJSON_AddArrayToObject(root, spec->key);
+	}
+	if (spec->each(&q, all, c.now, &c)) {
+		cmd_error("%s: %s", st.path, store_errmsg(&st));
+		rc = 1;
+		goto out;
+	}
+	if (c.json) {
+		rc = cmd_jprint(root);
+		root = NULL;
+	} else if (c.t.nrows == 0) {
+		printf("%s\n", all ? spec->none_all : spec->none_active);
+	} else {
+		table_print(&c.t, stdout);
+	}
+out:
+	cJSON_Delete(root);
+	table_free(&c.t);
+	cmd_close(&st, &q);
+	return rc;
+}
+
 static int alert_row(const struct sq_alert *a, void *arg)
 {
-	struct alerts_ctx *c = arg;
+	struct list_ctx *c = arg;
 	char buf[64];
 
 	if (c->json) {
@@ -71,48 +126,18 @@ static int alert_row(const struct sq_alert *a, void *arg)
 	return 0;
 }
 
+static int alerts_each(struct sq *q, bool all, double now, void *ctx)
+{
+	return sq_alerts_each(q, all, now, alert_row, ctx);
+}
+
 int cmd_alerts(struct mlw_config *cfg, const struct cli_result *res)
 {
-	static const char *const flags[] = {"all", NULL};
 	static const char *const heads[] = {">ID",      "RULE", "MODEL",  "FEATURE", "STATE",
 	                                    "SEVERITY", ">AGE", ">VALUE", "FLAGS",   "SUMMARY"};
-	struct alerts_ctx c;
-	struct store st;
-	struct sq q;
-	cJSON *root = NULL;
-	bool all = cli_has(res, "all");
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)))
-		return rc;
-	if ((rc = cmd_open(cfg, STORE_RO, &st, &q)))
-		return rc;
-	c.json = cli_has(res, "json");
-	c.now = cmd_now();
-	table_init(&c.t, 10, heads);
-	if (c.json) {
-		root = cJSON_CreateObject();
-		c.arr = cJSON_AddArrayToObject(root, "alerts");
-	}
-	if (sq_alerts_each(&q, all, c.now, alert_row, &c)) {
-		cmd_error("%s: %s", st.path, store_errmsg(&st));
-		rc = 1;
-		goto out;
-	}
-	if (c.json) {
-		rc = cmd_jprint(root);
-		root = NULL;
-	} else if (c.t.nrows == 0) {
-		printf(all ? "no alerts\n" : "no firing or pending alerts\n");
-	} else {
-		table_print(&c.t, stdout);
-	}
-out:
-	cJSON_Delete(root);
-	table_free(&c.t);
-	cmd_close(&st, &q);
-	return rc;
+	static const struct list_spec spec = {heads, 10, "alerts", "no alerts",
+	                                      "no firing or pending alerts", alerts_each};
+	return list_cmd(cfg, res, &spec);
 }
 
 /* A rule or model name: 1-128 printable bytes. */
@@ -215,16 +240,9 @@ out:
 	return rc;
 }
 
-struct silences_ctx {
-	bool json;
-	double now;
-	cJSON *arr;
-	struct table t;
-};
-
 static int silence_row(const struct sq_silence *v, void *arg)
 {
-	struct silences_ctx *c = arg;
+	struct list_ctx *c = arg;
 	char buf[64];
 
 	if (c->json) {
@@ -247,47 +265,17 @@ static int silence_row(const struct sq_silence *v, void *arg)
 	return 0;
 }
 
+static int silences_each(struct sq *q, bool all, double now, void *ctx)
+{
+	return sq_silences_each(q, all, now, silence_row, ctx);
+}
+
 int cmd_silences(struct mlw_config *cfg, const struct cli_result *res)
 {
-	static const char *const flags[] = {"all", NULL};
 	static const char *const heads[] = {">ID", "RULE", "MODEL", ">ENDS IN", "COMMENT"};
-	struct silences_ctx c;
-	struct store st;
-	struct sq q;
-	cJSON *root = NULL;
-	bool all = cli_has(res, "all");
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	if ((rc = cmd_check_flags(res, flags)) || (rc = cmd_check_args(res, 0)))
-		return rc;
-	if ((rc = cmd_open(cfg, STORE_RO, &st, &q)))
-		return rc;
-	c.json = cli_has(res, "json");
-	c.now = cmd_now();
-	table_init(&c.t, 5, heads);
-	if (c.json) {
-		root = cJSON_CreateObject();
-		c.arr = cJSON_AddArrayToObject(root, "silences");
-	}
-	if (sq_silences_each(&q, all, c.now, silence_row, &c)) {
-		cmd_error("%s: %s", st.path, store_errmsg(&st));
-		rc = 1;
-		goto out;
-	}
-	if (c.json) {
-		rc = cmd_jprint(root);
-		root = NULL;
-	} else if (c.t.nrows == 0) {
-		printf(all ? "no silences\n" : "no active silences\n");
-	} else {
-		table_print(&c.t, stdout);
-	}
-out:
-	cJSON_Delete(root);
-	table_free(&c.t);
-	cmd_close(&st, &q);
-	return rc;
+	static const struct list_spec spec = {heads, 5, "silences", "no silences",
+	                                      "no active silences", silences_each};
+	return list_cmd(cfg, res, &spec);
 }
 
 int cmd_unsilence(struct mlw_config *cfg, const struct cli_result *res)
