@@ -25,26 +25,12 @@
 
 static cJSON *load_cases(void)
 {
-	static const char *const rel[] = {"../shared", "../../shared"};
-	const char *dir = getenv("MLWATCH_SRC_DIR"), *shared = getenv("MLWATCH_SHARED_DIR");
-	char path[4096];
-	char *text = NULL;
-	cJSON *doc;
+	char *path = h_shared("testdata/peer-drift-tests/cases.json");
+	cJSON *doc = h_load_json(path);
 
-	if (shared) {
-		snprintf(path, sizeof(path), "%s/testdata/peer-drift-tests/cases.json", shared);
-		text = h_read_file(path, NULL);
-	}
-	for (size_t i = 0; !text && i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s/testdata/peer-drift-tests/cases.json",
-		         dir ? dir : ".", rel[i]);
-		text = h_read_file(path, NULL);
-	}
-	cr_assert_not_null(text, "cannot read peer-drift-tests/cases.json beside %s",
-	                   dir ? dir : ".");
-	doc = cJSON_Parse(text);
-	free(text);
-	cr_assert(cJSON_IsArray(doc));
+	cr_assert(cJSON_IsArray(doc), "cannot read %s (set MLWATCH_SRC_DIR or MLWATCH_SHARED_DIR)",
+	          path);
+	free(path);
 	return doc;
 }
 

@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -466,4 +467,38 @@ void h_http_free(struct h_http *r)
 {
 	free(r->body);
 	r->body = NULL;
+}
+
+struct cJSON *h_load_json(const char *path)
+{
+	char *text = h_read_file(path, NULL);
+	cJSON *doc = text ? cJSON_Parse(text) : NULL;
+
+	free(text);
+	return doc;
+}
+
+char *h_shared(const char *rel)
+{
+	const char *shared = getenv("MLWATCH_SHARED_DIR"), *src = getenv("MLWATCH_SRC_DIR");
+	char *cand[3] = {NULL, NULL, NULL}, *found = NULL;
+	int n = 0;
+
+	if (!src)
+		src = ".";
+	if (shared && asprintf(&cand[n], "%s/%s", shared, rel) > 0)
+		n++;
+	if (asprintf(&cand[n], "%s/../shared/%s", src, rel) > 0)
+		n++;
+	if (asprintf(&cand[n], "%s/../../shared/%s", src, rel) > 0)
+		n++;
+	for (int i = 0; i < n && !found; i++)
+		if (access(cand[i], R_OK) == 0)
+			found = cand[i];
+	if (!found && n > 0)
+		found = cand[0];
+	for (int i = 0; i < n; i++)
+		if (cand[i] != found)
+			free(cand[i]);
+	return found;
 }

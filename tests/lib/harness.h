@@ -63,6 +63,14 @@ bool h_wait_log(const char *path, const char *needle, double timeout_s);
 char *h_wait_file_content(const char *path, double timeout_s);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *h_read_file(const char *path, size_t *len);
+/* Parses a JSON file; NULL when it cannot be read or parsed. The caller
+ * frees it with cJSON_Delete. */
+struct cJSON *h_load_json(const char *path);
+/* Path (malloc'd) of rel under the shared tree beside the repository:
+ * $MLWATCH_SHARED_DIR, else $MLWATCH_SRC_DIR/../shared (CI: a fresh clone
+ * with shared/ beside it), else $MLWATCH_SRC_DIR/../../shared (a worktree
+ * one level deeper); the first where rel exists, or the first candidate. */
+char *h_shared(const char *rel);
 int h_write_file(const char *path, const char *data, size_t len);
 
 struct h_http {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/harness.h"
 #include "drift.h"
 #include "sample.h"
 #include "stats/distance.h"
@@ -20,28 +21,11 @@
 
 static cJSON *load_reference(void)
 {
-	const char *dir = getenv("MLWATCH_SRC_DIR");
-	char path[4096];
-	FILE *f;
-	long size;
-	char *buf;
-	cJSON *doc;
+	char *path = h_src("tests/data/reference_stats.json");
+	cJSON *doc = h_load_json(path);
 
-	snprintf(path, sizeof(path), "%s/tests/data/reference_stats.json", dir ? dir : ".");
-	f = fopen(path, "rb");
-	cr_assert_not_null(f, "cannot open %s (set MLWATCH_SRC_DIR)", path);
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	cr_assert_gt(size, 0);
-	rewind(f);
-	buf = malloc((size_t)size + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-	buf[size] = '\0';
-	fclose(f);
-	doc = cJSON_Parse(buf);
-	free(buf);
-	cr_assert_not_null(doc, "bad JSON in %s", path);
+	cr_assert_not_null(doc, "cannot read %s (set MLWATCH_SRC_DIR)", path);
+	free(path);
 	return doc;
 }
 

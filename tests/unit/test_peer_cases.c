@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/harness.h"
 #include "ddsketch.h"
 #include "drift.h"
 #include "sample.h"
@@ -19,38 +20,12 @@
  * clone with shared/ as ../shared); a worktree sits one level deeper. */
 static cJSON *load_cases(void)
 {
-	static const char *const rel[] = {"../shared", "../../shared"};
-	const char *dir = getenv("MLWATCH_SRC_DIR"), *shared = getenv("MLWATCH_SHARED_DIR");
-	char path[4096];
-	FILE *f = NULL;
-	long size;
-	char *buf;
-	cJSON *doc;
+	char *path = h_shared("testdata/peer-drift-tests/cases.json");
+	cJSON *doc = h_load_json(path);
 
-	if (shared) {
-		snprintf(path, sizeof(path), "%s/testdata/peer-drift-tests/cases.json", shared);
-		f = fopen(path, "rb");
-	}
-	for (size_t i = 0; !f && i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s/testdata/peer-drift-tests/cases.json",
-		         dir ? dir : ".", rel[i]);
-		f = fopen(path, "rb");
-	}
-	cr_assert_not_null(f,
-	                   "cannot open peer-drift-tests/cases.json beside %s (set "
-	                   "MLWATCH_SRC_DIR or MLWATCH_SHARED_DIR)",
-	                   dir ? dir : ".");
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)size + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-	buf[size] = '\0';
-	fclose(f);
-	doc = cJSON_Parse(buf);
-	free(buf);
-	cr_assert(cJSON_IsArray(doc), "bad JSON in %s", path);
+	cr_assert(cJSON_IsArray(doc), "cannot read %s (set MLWATCH_SRC_DIR or MLWATCH_SHARED_DIR)",
+	          path);
+	free(path);
 	return doc;
 }
 
