@@ -271,9 +271,11 @@ Test(sample, bin_counts_match_bin_index)
 	for (size_t i = 0; i < 1003; i++) {
 		uint64_t k = sample_rng_below(&r, 8);
 
-		x[i] = k == 0 ? NAN : k == 1 ? INFINITY : k == 2 ? -INFINITY
-		     : k == 3 ? dup[sample_rng_below(&r, SAMPLE_BINS - 1)]
-		              : 4 * sample_rng_double(&r) - 2;
+		x[i] = k == 0   ? NAN
+		       : k == 1 ? INFINITY
+		       : k == 2 ? -INFINITY
+		       : k == 3 ? dup[sample_rng_below(&r, SAMPLE_BINS - 1)]
+		                : 4 * sample_rng_double(&r) - 2;
 	}
 	for (int which = 0; which < 2; which++) {
 		if (which == 0)
@@ -289,8 +291,9 @@ Test(sample, bin_counts_match_bin_index)
 				for (size_t i = 0; i < n; i++)
 					want[sample_bin_index(e, x[off + i])]++;
 				for (int b = 0; b < SAMPLE_BINS; b++)
-					cr_assert_eq(got[b], want[b], "edges %d off %zu n %zu bin %d",
-					             which, off, n, b);
+					cr_assert_eq(got[b], want[b],
+					             "edges %d off %zu n %zu bin %d", which, off, n,
+					             b);
 			}
 		}
 	}
