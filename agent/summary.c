@@ -101,7 +101,8 @@ int summary_add(struct summary_table *t, const char *model, double ts, bool erro
 	e->hash = h;
 	t->used++;
 found:
-	if (latency_ms >= 0) {
+	/* latency_ms < 0 means "no latency"; the sketch would take it. */
+	if (latency_ms >= 0 && isfinite(latency_ms)) {
 		if (!e->sk && !(e->sk = ddsketch_new()))
 			return -ENOMEM;
 		int rc = ddsketch_add(e->sk, latency_ms);
@@ -142,6 +143,11 @@ static int finish_add(struct summary_table *t, struct entry *e, const char *reas
 
 static int sketch_add(struct ddsketch **sk, double v)
 {
+	/* Durations are never negative or non-finite: events are validated
+	 * before they get here, and the sketch itself would hold a negative
+	 * value (its negative store), so a stray one is dropped here. */
+	if (!(v >= 0 && isfinite(v)))
+		return 0;
 	if (!*sk && !(*sk = ddsketch_new()))
 		return -ENOMEM;
 	return ddsketch_add(*sk, v) == -ENOMEM ? -ENOMEM : 0;

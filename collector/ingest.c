@@ -1,6 +1,7 @@
 /* ingest: see ingest.h. */
 #include "ingest.h"
 
+#include <errno.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -209,6 +210,21 @@ static int64_t window_of(const struct ingest *ing, double ts)
 
 /* Validates what decoding cannot know (time bounds, sketches) and builds
  * the rows. Returns 0, -1 when out of memory. */
+/* Decodes a latency / TTFT / TPOT sketch from the wire. A duration is never
+ * negative: the sketch format can hold values < 0 (its negative store), so a
+ * sketch with min < 0 is refused here like an undecodable one (-EPROTO). */
+static int duration_sketch_decode(const uint8_t *buf, size_t len, struct ddsketch **out)
+{
+	int rc = ddsketch_decode(buf, len, out);
+
+	if (rc == 0 && ddsketch_count(*out) > 0 && ddsketch_min(*out) < 0) {
+		ddsketch_free(*out);
+		*out = NULL;
+		rc = -EPROTO;
+	}
+	return rc;
+}
+
 static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 {
 	struct wire_batch *b = &q->b;
@@ -276,8 +292,8 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 		if (k != i)
 			b->summaries[k] = *s;
 		if (b->summaries[k].sketch &&
-		    ddsketch_decode(b->summaries[k].sketch, b->summaries[k].sketch_len,
-		                    &q->sketches[k]) != 0) {
+		    duration_sketch_decode(b->summaries[k].sketch, b->summaries[k].sketch_len,
+		                           &q->sketches[k]) != 0) {
 			/* The counts are still good: keep them, lose only
 			 * the latency of this second, and say so. */
 			q->sketches[k] = NULL;
@@ -286,11 +302,11 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 		}
 		/* Likewise for the LLM sketches: a bad one loses only itself. */
 		if ((b->summaries[k].ttft &&
-		     ddsketch_decode(b->summaries[k].ttft, b->summaries[k].ttft_len, &q->ttft[k]) !=
-		         0) ||
+		     duration_sketch_decode(b->summaries[k].ttft, b->summaries[k].ttft_len,
+		                            &q->ttft[k]) != 0) ||
 		    (b->summaries[k].tpot &&
-		     ddsketch_decode(b->summaries[k].tpot, b->summaries[k].tpot_len, &q->tpot[k]) !=
-		         0)) {
+		     duration_sketch_decode(b->summaries[k].tpot, b->summaries[k].tpot_len,
+		                            &q->tpot[k]) != 0)) {
 			ddsketch_free(q->ttft[k]);
 			ddsketch_free(q->tpot[k]);
 			q->ttft[k] = q->tpot[k] = NULL;

@@ -16,23 +16,28 @@
 #define ALPHA_MIN 1e-4
 #define ALPHA_MAX 0.2
 
+/* A dense run of bins: bins[k] counts bin index lo + k. When nbins > 0,
+ * bins[0] and bins[nbins - 1] are non-zero: bins never lose counts, so the
+ * span always runs from the lowest to the highest occupied index. */
+struct dd_store {
+	int32_t lo;
+	uint32_t nbins;
+	uint32_t alloc;
+	uint64_t *bins;
+};
+
 struct ddsketch {
 	double alpha;
 	double gamma;
 	double log_gamma;
 	double inv_log_gamma;
 	uint64_t count;
-	uint64_t zero_count; /* values below DDSKETCH_MIN_VALUE */
+	uint64_t zero_count; /* |v| below DDSKETCH_MIN_VALUE */
 	double min;
 	double max;
 	double sum;
-	/* bins[k] counts bin index lo + k. When nbins > 0, bins[0] and
-	 * bins[nbins - 1] are non-zero: bins never lose counts, so the span
-	 * always runs from the lowest to the highest occupied index. */
-	int32_t lo;
-	uint32_t nbins;
-	uint32_t alloc;
-	uint64_t *bins;
+	struct dd_store pos; /* v >= DDSKETCH_MIN_VALUE, index of v */
+	struct dd_store neg; /* v <= -DDSKETCH_MIN_VALUE, index of -v (mirrored) */
 };
 
 static void sketch_set_alpha(struct ddsketch *s, double alpha)
@@ -56,7 +61,8 @@ void ddsketch_free(struct ddsketch *s)
 {
 	if (!s)
 		return;
-	free(s->bins);
+	free(s->pos.bins);
+	free(s->neg.bins);
 	free(s);
 }
 
@@ -67,8 +73,24 @@ void ddsketch_reset(struct ddsketch *s)
 	s->min = 0;
 	s->max = 0;
 	s->sum = 0;
-	s->lo = 0;
-	s->nbins = 0;
+	s->pos.lo = s->neg.lo = 0;
+	s->pos.nbins = s->neg.nbins = 0;
+}
+
+/* A copy of src's bins into dst (whose bins are not owned yet). */
+static int store_copy(struct dd_store *dst, const struct dd_store *src)
+{
+	*dst = *src;
+	dst->bins = NULL;
+	dst->alloc = 0;
+	if (src->nbins == 0)
+		return 0;
+	dst->bins = malloc(src->nbins * sizeof(*dst->bins));
+	if (!dst->bins)
+		return -ENOMEM;
+	memcpy(dst->bins, src->bins, src->nbins * sizeof(*dst->bins));
+	dst->alloc = src->nbins;
+	return 0;
 }
 
 struct ddsketch *ddsketch_clone(const struct ddsketch *s)
@@ -78,21 +100,15 @@ struct ddsketch *ddsketch_clone(const struct ddsketch *s)
 	if (!c)
 		return NULL;
 	*c = *s;
-	c->bins = NULL;
-	c->alloc = 0;
-	if (s->nbins > 0) {
-		c->bins = malloc(s->nbins * sizeof(*c->bins));
-		if (!c->bins) {
-			free(c);
-			return NULL;
-		}
-		memcpy(c->bins, s->bins, s->nbins * sizeof(*c->bins));
-		c->alloc = s->nbins;
+	c->neg.bins = NULL;
+	if (store_copy(&c->pos, &s->pos) < 0 || store_copy(&c->neg, &s->neg) < 0) {
+		ddsketch_free(c);
+		return NULL;
 	}
 	return c;
 }
 
-/* Bin i holds (gamma^(i-1), gamma^i]. */
+/* Bin i holds (gamma^(i-1), gamma^i] (of -v for the negative store). */
 static int32_t sketch_index(const struct ddsketch *s, double v)
 {
 	return (int32_t)ceil(log(v) * s->inv_log_gamma);
@@ -106,12 +122,12 @@ static double sketch_value(const struct ddsketch *s, int32_t i)
 
 /* Ensures room for n (<= DDSKETCH_MAX_BINS) bins without touching the
  * counts, so callers can fail before changing anything. */
-static int sketch_reserve(struct ddsketch *s, uint32_t n)
+static int store_reserve(struct dd_store *st, uint32_t n)
 {
-	uint32_t a = s->alloc + s->alloc / 2;
+	uint32_t a = st->alloc + st->alloc / 2;
 	uint64_t *b;
 
-	if (n <= s->alloc)
+	if (n <= st->alloc)
 		return 0;
 	/* Grow by half plus slack for a few more bins: amortised, but a
 	 * collector holding thousands of per-second sketches should not pay
@@ -120,92 +136,108 @@ static int sketch_reserve(struct ddsketch *s, uint32_t n)
 		a = n + 16;
 	if (a > DDSKETCH_MAX_BINS)
 		a = DDSKETCH_MAX_BINS;
-	b = realloc(s->bins, a * sizeof(*b));
+	b = realloc(st->bins, a * sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	s->bins = b;
-	s->alloc = a;
+	st->bins = b;
+	st->alloc = a;
 	return 0;
 }
 
 /* Folds every bin below new_lo into bin new_lo; values there are reported
- * with new_lo's representative (clamped to min), the price of the cap. */
-static void sketch_collapse_below(struct ddsketch *s, int32_t new_lo)
+ * with new_lo's representative (clamped to min), the price of the cap. In
+ * both stores the lowest indexes are the values nearest 0, so the tails
+ * keep their accuracy. */
+static void store_collapse_below(struct dd_store *st, int32_t new_lo)
 {
 	uint32_t k;
 	uint64_t folded = 0;
 
-	if (s->nbins == 0 || new_lo <= s->lo)
+	if (st->nbins == 0 || new_lo <= st->lo)
 		return;
-	k = (uint32_t)(new_lo - s->lo);
-	if (k >= s->nbins) {
+	k = (uint32_t)(new_lo - st->lo);
+	if (k >= st->nbins) {
 		/* Everything folds into one bin at new_lo. */
-		for (uint32_t i = 0; i < s->nbins; i++)
-			folded += s->bins[i];
-		s->bins[0] = folded;
-		s->nbins = 1;
-		s->lo = new_lo;
+		for (uint32_t i = 0; i < st->nbins; i++)
+			folded += st->bins[i];
+		st->bins[0] = folded;
+		st->nbins = 1;
+		st->lo = new_lo;
 		return;
 	}
 	for (uint32_t i = 0; i < k; i++)
-		folded += s->bins[i];
-	memmove(s->bins, s->bins + k, (s->nbins - k) * sizeof(*s->bins));
-	s->nbins -= k;
-	s->lo = new_lo;
-	s->bins[0] += folded;
+		folded += st->bins[i];
+	memmove(st->bins, st->bins + k, (st->nbins - k) * sizeof(*st->bins));
+	st->nbins -= k;
+	st->lo = new_lo;
+	st->bins[0] += folded;
 }
 
 /* Widens the span to cover [lo, hi]; the caller has reserved enough room
  * and collapsed what would not fit. New bins are zero. */
-static void sketch_widen(struct ddsketch *s, int32_t lo, int32_t hi)
+static void store_widen(struct dd_store *st, int32_t lo, int32_t hi)
 {
 	uint32_t need, shift;
 
-	if (s->nbins == 0) {
-		s->lo = lo;
-		s->nbins = (uint32_t)(hi - lo) + 1;
-		memset(s->bins, 0, s->nbins * sizeof(*s->bins));
+	if (st->nbins == 0) {
+		st->lo = lo;
+		st->nbins = (uint32_t)(hi - lo) + 1;
+		memset(st->bins, 0, st->nbins * sizeof(*st->bins));
 		return;
 	}
-	if (lo > s->lo)
-		lo = s->lo;
-	if (hi < s->lo + (int32_t)s->nbins - 1)
-		hi = s->lo + (int32_t)s->nbins - 1;
+	if (lo > st->lo)
+		lo = st->lo;
+	if (hi < st->lo + (int32_t)st->nbins - 1)
+		hi = st->lo + (int32_t)st->nbins - 1;
 	need = (uint32_t)(hi - lo) + 1;
-	assert(need <= s->alloc);
-	shift = (uint32_t)(s->lo - lo);
+	assert(need <= st->alloc);
+	shift = (uint32_t)(st->lo - lo);
 	if (shift > 0) {
-		memmove(s->bins + shift, s->bins, s->nbins * sizeof(*s->bins));
-		memset(s->bins, 0, shift * sizeof(*s->bins));
+		memmove(st->bins + shift, st->bins, st->nbins * sizeof(*st->bins));
+		memset(st->bins, 0, shift * sizeof(*st->bins));
 	}
-	memset(s->bins + shift + s->nbins, 0, (need - shift - s->nbins) * sizeof(*s->bins));
-	s->lo = lo;
-	s->nbins = need;
+	memset(st->bins + shift + st->nbins, 0, (need - shift - st->nbins) * sizeof(*st->bins));
+	st->lo = lo;
+	st->nbins = need;
 }
 
-/* Makes the sketch cover [lo, hi] (plus what it already covers), collapsing
+/* Makes the store cover [lo, hi] (plus what it already covers), collapsing
  * the lowest bins if the union is wider than the cap. Returns the lowest
  * index kept, or -ENOMEM with nothing changed. */
-static int sketch_cover(struct ddsketch *s, int32_t lo, int32_t hi, int32_t *lowest)
+static int store_cover(struct dd_store *st, int32_t lo, int32_t hi, int32_t *lowest)
 {
 	int32_t floor_idx;
 	int rc;
 
-	if (s->nbins > 0) {
-		if (s->lo < lo)
-			lo = s->lo;
-		if (s->lo + (int32_t)s->nbins - 1 > hi)
-			hi = s->lo + (int32_t)s->nbins - 1;
+	if (st->nbins > 0) {
+		if (st->lo < lo)
+			lo = st->lo;
+		if (st->lo + (int32_t)st->nbins - 1 > hi)
+			hi = st->lo + (int32_t)st->nbins - 1;
 	}
 	floor_idx = hi - (DDSKETCH_MAX_BINS - 1);
 	if (lo < floor_idx)
 		lo = floor_idx;
-	rc = sketch_reserve(s, (uint32_t)(hi - lo) + 1);
+	rc = store_reserve(st, (uint32_t)(hi - lo) + 1);
 	if (rc < 0)
 		return rc;
-	sketch_collapse_below(s, lo);
-	sketch_widen(s, lo, hi);
+	store_collapse_below(st, lo);
+	store_widen(st, lo, hi);
 	*lowest = lo;
+	return 0;
+}
+
+/* Adds n at index idx of st. -ENOMEM leaves st unchanged. */
+static int store_add(struct dd_store *st, int32_t idx, uint64_t n)
+{
+	int32_t lowest;
+	int rc = store_cover(st, idx, idx, &lowest);
+
+	if (rc < 0)
+		return rc;
+	if (idx < lowest)
+		idx = lowest;
+	st->bins[idx - st->lo] += n;
 	return 0;
 }
 
@@ -213,7 +245,7 @@ int ddsketch_add_n(struct ddsketch *s, double v, uint64_t n)
 {
 	int rc = 0;
 
-	if (!isfinite(v) || v < 0 || s->count > UINT64_MAX - n) {
+	if (!isfinite(v) || s->count > UINT64_MAX - n) {
 		rc = -EINVAL;
 		goto out;
 	}
@@ -221,18 +253,14 @@ int ddsketch_add_n(struct ddsketch *s, double v, uint64_t n)
 		goto out;
 	if (v == 0)
 		v = 0; /* -0.0 would make min's encoding non-canonical */
-	if (v >= DDSKETCH_MIN_VALUE) {
-		int32_t idx = sketch_index(s, v), lowest;
-
-		rc = sketch_cover(s, idx, idx, &lowest);
-		if (rc < 0)
-			goto out;
-		if (idx < lowest)
-			idx = lowest;
-		s->bins[idx - s->lo] += n;
-	} else {
+	if (v >= DDSKETCH_MIN_VALUE)
+		rc = store_add(&s->pos, sketch_index(s, v), n);
+	else if (v <= -DDSKETCH_MIN_VALUE)
+		rc = store_add(&s->neg, sketch_index(s, -v), n);
+	else
 		s->zero_count += n;
-	}
+	if (rc < 0)
+		goto out;
 	if (s->count == 0 || v < s->min)
 		s->min = v;
 	if (s->count == 0 || v > s->max)
@@ -245,13 +273,14 @@ out:
 
 int ddsketch_add(struct ddsketch *s, double v)
 {
-	/* The hot path: a value inside the current span is one increment. */
-	if (v >= DDSKETCH_MIN_VALUE && v <= DBL_MAX && s->nbins > 0) {
+	/* The hot path: a positive value inside the current span is one
+	 * increment. */
+	if (v >= DDSKETCH_MIN_VALUE && v <= DBL_MAX && s->pos.nbins > 0) {
 		int32_t idx = sketch_index(s, v);
-		uint32_t k = (uint32_t)(idx - s->lo);
+		uint32_t k = (uint32_t)(idx - s->pos.lo);
 
-		if (idx >= s->lo && k < s->nbins) {
-			s->bins[k]++;
+		if (idx >= s->pos.lo && k < s->pos.nbins) {
+			s->pos.bins[k]++;
 			if (v < s->min)
 				s->min = v;
 			if (v > s->max)
@@ -264,9 +293,36 @@ int ddsketch_add(struct ddsketch *s, double v)
 	return ddsketch_add_n(s, v, 1);
 }
 
+/* Adds src's bins into dst, whose span already covers src's (lowest kept
+ * index `lowest`). */
+static void store_merge(struct dd_store *dst, const struct dd_store *src, int32_t lowest)
+{
+	for (uint32_t k = 0; k < src->nbins; k++) {
+		int32_t idx = src->lo + (int32_t)k;
+
+		if (idx < lowest)
+			idx = lowest;
+		dst->bins[idx - dst->lo] += src->bins[k];
+	}
+}
+
+/* The bins store_cover will need to take src into dst (src non-empty). */
+static uint32_t store_union_bins(const struct dd_store *dst, const struct dd_store *src)
+{
+	int64_t lo = src->lo, hi = (int64_t)src->lo + src->nbins - 1;
+
+	if (dst->nbins > 0) {
+		if (dst->lo < lo)
+			lo = dst->lo;
+		if ((int64_t)dst->lo + dst->nbins - 1 > hi)
+			hi = (int64_t)dst->lo + dst->nbins - 1;
+	}
+	return hi - lo + 1 > DDSKETCH_MAX_BINS ? DDSKETCH_MAX_BINS : (uint32_t)(hi - lo + 1);
+}
+
 int ddsketch_merge(struct ddsketch *dst, const struct ddsketch *src)
 {
-	int32_t lowest;
+	int32_t plow = 0, nlow = 0;
 	int rc = 0;
 
 	if (dst->alpha != src->alpha || dst->count > UINT64_MAX - src->count) {
@@ -275,18 +331,33 @@ int ddsketch_merge(struct ddsketch *dst, const struct ddsketch *src)
 	}
 	if (src->count == 0)
 		goto out;
-	if (src->nbins > 0) {
-		rc = sketch_cover(dst, src->lo, src->lo + (int32_t)src->nbins - 1, &lowest);
+	/* Reserve both stores before changing either, so -ENOMEM leaves dst
+	 * as it was (cover only reserves, collapses and zero-widens: the
+	 * counts it moves are still dst's own). */
+	if (src->pos.nbins > 0) {
+		rc = store_reserve(&dst->pos, store_union_bins(&dst->pos, &src->pos));
 		if (rc < 0)
 			goto out;
-		for (uint32_t k = 0; k < src->nbins; k++) {
-			int32_t idx = src->lo + (int32_t)k;
-
-			if (idx < lowest)
-				idx = lowest;
-			dst->bins[idx - dst->lo] += src->bins[k];
-		}
 	}
+	if (src->neg.nbins > 0) {
+		rc = store_reserve(&dst->neg, store_union_bins(&dst->neg, &src->neg));
+		if (rc < 0)
+			goto out;
+	}
+	if (src->pos.nbins > 0) {
+		rc = store_cover(&dst->pos, src->pos.lo, src->pos.lo + (int32_t)src->pos.nbins - 1,
+		                 &plow);
+		if (rc < 0)
+			goto out;
+	}
+	if (src->neg.nbins > 0) {
+		rc = store_cover(&dst->neg, src->neg.lo, src->neg.lo + (int32_t)src->neg.nbins - 1,
+		                 &nlow);
+		if (rc < 0)
+			goto out;
+	}
+	store_merge(&dst->pos, &src->pos, plow);
+	store_merge(&dst->neg, &src->neg, nlow);
 	dst->zero_count += src->zero_count;
 	if (dst->count == 0 || src->min < dst->min)
 		dst->min = src->min;
@@ -298,21 +369,34 @@ out:
 	return rc;
 }
 
+/* The value of 0-based rank `rank` in sorted order: the negative store from
+ * its highest index (most negative) down, then the zero bin, then the
+ * positive store upwards. */
 static double sketch_rank_value(const struct ddsketch *s, uint64_t rank)
 {
-	uint64_t seen = s->zero_count;
-	double v = 0;
+	uint64_t seen = 0;
+	double v = s->max;
+	bool found = false;
 
-	if (rank < seen) {
-		v = 0;
-	} else {
-		v = s->max;
-		for (uint32_t k = 0; k < s->nbins; k++) {
-			seen += s->bins[k];
-			if (rank < seen) {
-				v = sketch_value(s, s->lo + (int32_t)k);
-				break;
-			}
+	for (uint32_t k = s->neg.nbins; k-- > 0 && !found;) {
+		seen += s->neg.bins[k];
+		if (rank < seen) {
+			v = -sketch_value(s, s->neg.lo + (int32_t)k);
+			found = true;
+		}
+	}
+	if (!found) {
+		seen += s->zero_count;
+		if (rank < seen) {
+			v = 0;
+			found = true;
+		}
+	}
+	for (uint32_t k = 0; k < s->pos.nbins && !found; k++) {
+		seen += s->pos.bins[k];
+		if (rank < seen) {
+			v = sketch_value(s, s->pos.lo + (int32_t)k);
+			found = true;
 		}
 	}
 	if (v < s->min)
@@ -388,37 +472,50 @@ double ddsketch_alpha(const struct ddsketch *s)
 
 size_t ddsketch_bin_count(const struct ddsketch *s)
 {
-	return s->nbins;
+	return (size_t)s->pos.nbins + s->neg.nbins;
 }
 
 size_t ddsketch_memory(const struct ddsketch *s)
 {
-	return sizeof(*s) + (size_t)s->alloc * sizeof(*s->bins);
+	return sizeof(*s) + ((size_t)s->pos.alloc + s->neg.alloc) * sizeof(uint64_t);
 }
 
 /* ---- encoding ----------------------------------------------------------- */
 
 size_t ddsketch_encoded_bound(const struct ddsketch *s)
 {
-	/* version, flags, 4 f64, 3 varints, zvarint, one varint per bin. */
-	return 2 + 4 * 8 + 4 * BYTES_VARINT_MAX + (size_t)s->nbins * BYTES_VARINT_MAX;
+	/* version, flags, 4 f64, 3 varints, zvarint, one varint per bin; the
+	 * negative store adds a varint, a zvarint and its bins. */
+	return 2 + 4 * 8 + 6 * BYTES_VARINT_MAX + ddsketch_bin_count(s) * BYTES_VARINT_MAX;
+}
+
+static void store_write(const struct dd_store *st, struct bytes_writer *w)
+{
+	bytes_put_varint(w, st->nbins);
+	if (st->nbins > 0)
+		bytes_put_zvarint(w, st->lo);
+	for (uint32_t k = 0; k < st->nbins; k++)
+		bytes_put_varint(w, st->bins[k]);
 }
 
 static void sketch_write(const struct ddsketch *s, struct bytes_writer *w)
 {
+	/* A sketch that never saw a value < 0 keeps the version-1 layout
+	 * byte for byte (stored sketches and the golden bytes); one that did
+	 * says so in flags and appends its negative store. */
+	bool neg = s->count > 0 && s->min < 0;
+
 	bytes_put_u8(w, DDSKETCH_ENCODING_VERSION);
-	bytes_put_u8(w, 0);
+	bytes_put_u8(w, neg ? DDSKETCH_FLAG_NEGATIVE : 0);
 	bytes_put_f64(w, s->alpha);
 	bytes_put_varint(w, s->count);
 	bytes_put_varint(w, s->zero_count);
 	bytes_put_f64(w, ddsketch_min(s));
 	bytes_put_f64(w, ddsketch_max(s));
 	bytes_put_f64(w, s->sum);
-	bytes_put_varint(w, s->nbins);
-	if (s->nbins > 0)
-		bytes_put_zvarint(w, s->lo);
-	for (uint32_t k = 0; k < s->nbins; k++)
-		bytes_put_varint(w, s->bins[k]);
+	store_write(&s->pos, w);
+	if (neg)
+		store_write(&s->neg, w);
 }
 
 int ddsketch_encode(const struct ddsketch *s, uint8_t *buf, size_t cap, size_t *len)
@@ -455,36 +552,79 @@ out:
 	return rc;
 }
 
+/* Reads one store (varint nbins | zvarint lo | nbins x varint) into st,
+ * adding its counts to *total, which may not pass count. Both end bins of
+ * a non-empty store must be non-zero (the canonical span). */
+static int store_read(const struct ddsketch *s, struct bytes_reader *r, struct dd_store *st,
+                      uint64_t count, uint64_t *total)
+{
+	uint64_t nbins = bytes_get_varint(r);
+	int64_t lo, max_index;
+
+	if (r->err || nbins > DDSKETCH_MAX_BINS)
+		return -EPROTO;
+	if (nbins == 0)
+		return 0;
+	lo = bytes_get_zvarint(r);
+	/* Every representative value must be a finite non-zero double. */
+	max_index = (int64_t)floor(700.0 / s->log_gamma);
+	if (r->err || lo < -max_index || lo + (int64_t)nbins - 1 > max_index)
+		return -EPROTO;
+	/* nbins is bounded above, so this allocation is too. */
+	st->bins = malloc((size_t)nbins * sizeof(*st->bins));
+	if (!st->bins)
+		return -ENOMEM;
+	st->alloc = (uint32_t)nbins;
+	st->nbins = (uint32_t)nbins;
+	st->lo = (int32_t)lo;
+	for (uint64_t k = 0; k < nbins; k++) {
+		uint64_t c = bytes_get_varint(r);
+
+		if (r->err || c > count - *total)
+			return -EPROTO;
+		*total += c;
+		st->bins[k] = c;
+	}
+	if (st->bins[0] == 0 || st->bins[nbins - 1] == 0)
+		return -EPROTO;
+	return 0;
+}
+
 int ddsketch_decode(const uint8_t *buf, size_t len, struct ddsketch **out)
 {
 	struct bytes_reader r;
 	struct ddsketch *s = NULL;
-	uint64_t count, zero_count, nbins, total;
+	uint64_t count, zero_count, total;
 	double alpha, min, max, sum;
-	int64_t lo, max_index;
+	uint8_t flags;
+	bool neg;
 	int rc = -EPROTO;
 
 	*out = NULL;
 	bytes_reader_init(&r, buf, len);
-	if (bytes_get_u8(&r) != DDSKETCH_ENCODING_VERSION || bytes_get_u8(&r) != 0)
+	if (bytes_get_u8(&r) != DDSKETCH_ENCODING_VERSION)
 		goto out;
+	flags = bytes_get_u8(&r);
+	if (flags & ~DDSKETCH_FLAG_NEGATIVE)
+		goto out;
+	neg = flags & DDSKETCH_FLAG_NEGATIVE;
 	alpha = bytes_get_f64(&r);
 	count = bytes_get_varint(&r);
 	zero_count = bytes_get_varint(&r);
 	min = bytes_get_f64(&r);
 	max = bytes_get_f64(&r);
 	sum = bytes_get_f64(&r);
-	nbins = bytes_get_varint(&r);
 	if (r.err || !(alpha >= ALPHA_MIN && alpha <= ALPHA_MAX))
 		goto out;
-	/* Sign bits catch -0.0, which the encoder never writes. */
-	if (!isfinite(min) || !isfinite(max) || !isfinite(sum) || signbit(min) || signbit(max) ||
-	    signbit(sum) || max < min || sum < 0 || zero_count > count || nbins > DDSKETCH_MAX_BINS)
+	if (!isfinite(min) || !isfinite(max) || !isfinite(sum) || max < min || zero_count > count)
 		goto out;
-	if (count == 0 && (min != 0 || max != 0 || sum != 0 || nbins != 0))
+	/* The flag is set exactly when min < 0 (the encoder's rule, so every
+	 * sketch has one encoding); without it the version-1 rules hold, and
+	 * sign bits catch -0.0, which the encoder never writes. */
+	if (neg ? !(min < 0) || signbit(max) != (max < 0)
+	        : signbit(min) || signbit(max) || signbit(sum) || sum < 0)
 		goto out;
-	/* A non-empty bin span needs at least one value per end bin. */
-	if ((nbins == 0) != (count == zero_count))
+	if (count == 0 && (min != 0 || max != 0 || sum != 0))
 		goto out;
 
 	s = calloc(1, sizeof(*s));
@@ -498,33 +638,20 @@ int ddsketch_decode(const uint8_t *buf, size_t len, struct ddsketch **out)
 	s->min = min;
 	s->max = max;
 	s->sum = sum;
-	if (nbins > 0) {
-		lo = bytes_get_zvarint(&r);
-		/* Every representative value must be a finite positive double. */
-		max_index = (int64_t)floor(700.0 / s->log_gamma);
-		if (r.err || lo < -max_index || lo + (int64_t)nbins - 1 > max_index)
-			goto out;
-		/* nbins is bounded above, so this allocation is too. */
-		s->bins = malloc((size_t)nbins * sizeof(*s->bins));
-		if (!s->bins) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		s->alloc = (uint32_t)nbins;
-		s->nbins = (uint32_t)nbins;
-		s->lo = (int32_t)lo;
-		total = zero_count;
-		for (uint64_t k = 0; k < nbins; k++) {
-			uint64_t c = bytes_get_varint(&r);
-
-			if (r.err || c > count - total)
-				goto out;
-			total += c;
-			s->bins[k] = c;
-		}
-		if (total != count || s->bins[0] == 0 || s->bins[nbins - 1] == 0)
-			goto out;
-	}
+	total = zero_count;
+	rc = store_read(s, &r, &s->pos, count, &total);
+	if (rc == 0 && neg)
+		rc = store_read(s, &r, &s->neg, count, &total);
+	if (rc < 0)
+		goto out;
+	rc = -EPROTO;
+	/* Values below 0 need the negative store or the zero bin, values
+	 * above 0 the positive store or the zero bin. */
+	if (total != count || (min <= -DDSKETCH_MIN_VALUE && s->neg.nbins == 0) ||
+	    (max >= DDSKETCH_MIN_VALUE && s->pos.nbins == 0) ||
+	    (s->neg.nbins > 0 && !(min <= -DDSKETCH_MIN_VALUE)) ||
+	    (s->pos.nbins > 0 && !(max >= DDSKETCH_MIN_VALUE)))
+		goto out;
 	if (r.err || bytes_remaining(&r) != 0)
 		goto out;
 	*out = s;

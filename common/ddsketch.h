@@ -5,10 +5,16 @@
  * Every value v > 0 lands in bin i = ceil(log(v) / log(gamma)) with
  * gamma = (1 + alpha) / (1 - alpha); a quantile is answered with the bin's
  * representative 2 gamma^i / (gamma + 1), which is within alpha (1%) of every
- * value in the bin. 0 and values below DDSKETCH_MIN_VALUE share a zero bin.
- * Bins are a dense array over the occupied index range, capped at
- * DDSKETCH_MAX_BINS; past that the lowest bins are collapsed into one, so low
- * quantiles lose accuracy first (latency tails are what matter). With alpha
+ * value in the bin. A value v < 0 lands in a second, negative store at the
+ * mirrored index of -v (as DataDog's sketches do), and is answered with the
+ * negated representative. 0 and values with |v| below DDSKETCH_MIN_VALUE
+ * share a zero bin. Latencies are never negative, but that is checked where
+ * events are validated (common/event.c, agent/summary.c, collector/ingest.c),
+ * not here: the sketch itself holds any finite value.
+ * Each store is a dense array over its occupied index range, capped at
+ * DDSKETCH_MAX_BINS; past that its lowest bins (the values nearest 0) are
+ * collapsed into one, so quantiles near 0 lose accuracy first (latency tails
+ * are what matter). With alpha
  * 0.01 a bin is 2% wide and 2048 bins span 17.8 decades: 1 us .. 1 h in ms
  * takes 1101 bins, 1e-9 ms .. 1 h 1790.
  *
@@ -30,12 +36,15 @@
 
 /* Relative accuracy of every quantile. */
 #define DDSKETCH_ALPHA 0.01
-/* Upper bound on the number of bins kept (and accepted by decode). */
+/* Upper bound on the number of bins kept per store (and accepted by
+ * decode). */
 #define DDSKETCH_MAX_BINS 2048
 /* Positive values below this go to the zero bin (ms: 1e-9 ms = 1 fs). */
 #define DDSKETCH_MIN_VALUE 1e-9
 /* First byte of the encoding; bumped on any incompatible change. */
 #define DDSKETCH_ENCODING_VERSION 1
+/* Flags bit: the encoding has a negative store (set exactly when min < 0). */
+#define DDSKETCH_FLAG_NEGATIVE 0x01
 
 struct ddsketch;
 
@@ -52,7 +61,7 @@ void ddsketch_reset(struct ddsketch *s);
 /* A deep copy of s, or NULL when out of memory. */
 struct ddsketch *ddsketch_clone(const struct ddsketch *s);
 
-/* Adds value v once / n times. v must be finite and >= 0 (-EINVAL, sketch
+/* Adds value v once / n times. v must be finite (-EINVAL, sketch
  * unchanged); n == 0 is a no-op. -ENOMEM leaves s unchanged. */
 int ddsketch_add(struct ddsketch *s, double v);
 int ddsketch_add_n(struct ddsketch *s, double v, uint64_t n);
@@ -84,8 +93,8 @@ double ddsketch_mean(const struct ddsketch *s);
  * another producer). */
 double ddsketch_alpha(const struct ddsketch *s);
 
-/* Number of bins in use (the occupied index span) and heap + struct bytes
- * held by s; both bounded by DDSKETCH_MAX_BINS. */
+/* Number of bins in use (the occupied index spans of both stores) and heap +
+ * struct bytes held by s; both bounded by 2 x DDSKETCH_MAX_BINS. */
 size_t ddsketch_bin_count(const struct ddsketch *s);
 size_t ddsketch_memory(const struct ddsketch *s);
 
@@ -93,10 +102,14 @@ size_t ddsketch_memory(const struct ddsketch *s);
  * Encoding: a compact self-describing byte string, used inside the wire
  * protobuf's `bytes` field and as a SQLite BLOB. Layout (little-endian,
  * varint = LEB128 unsigned, zvarint = zigzag varint):
- *   u8 version (=1) | u8 flags (0) | f64 alpha | varint count |
- *   varint zero_count | f64 min | f64 max | f64 sum |
- *   varint nbins | zvarint first_index | nbins x varint bin count
- * Bins are dense from the lowest to the highest non-empty index.
+ *   u8 version (=1) | u8 flags | f64 alpha | varint count |
+ *   varint zero_count | f64 min | f64 max | f64 sum | store(positive)
+ *   [ | store(negative) when flags has DDSKETCH_FLAG_NEGATIVE ]
+ * with store = varint nbins | zvarint first_index (only if nbins > 0) |
+ * nbins x varint bin count, dense from the lowest to the highest non-empty
+ * index. A sketch without values < 0 has flags 0 and is byte for byte the
+ * original version-1 encoding, so stored sketches decode unchanged; decoders
+ * from before the negative store refuse flags != 0 (-EPROTO).
  */
 
 /* An upper bound of the encoded size of s in bytes. */
@@ -112,7 +125,7 @@ int ddsketch_encode_alloc(const struct ddsketch *s, uint8_t **out, size_t *len);
 
 /* Decodes buf[0..len) into a new sketch *out (caller frees with
  * ddsketch_free). Validates everything: version, alpha range, finite and
- * ordered min/max/sum, bin count <= DDSKETCH_MAX_BINS, index range, varint
+ * ordered min/max/sum, bin count <= DDSKETCH_MAX_BINS per store, index range, varint
  * overflow, counts adding up to count, no trailing bytes. Never allocates
  * more than DDSKETCH_MAX_BINS bins. -EPROTO on malformed input, -ENOMEM;
  * on error *out is NULL. */

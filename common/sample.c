@@ -407,25 +407,45 @@ size_t sample_bin_index(const double edges[SAMPLE_BINS - 1], double v)
 	return idx;
 }
 
+/* Four doubles and their bin indexes as one GCC/Clang vector: the 9 edge
+ * comparisons of 4 values run as 9 vector compares (2 SSE2 ops each on the
+ * x86-64 baseline) instead of 36 scalar ones. */
+typedef double bin_v2df __attribute__((vector_size(16)));
+typedef int64_t bin_v2di __attribute__((vector_size(16)));
+
 void sample_bin_counts(const double edges[SAMPLE_BINS - 1], const double *x, size_t n,
                        uint64_t counts[SAMPLE_BINS])
 {
 	/* Four interleaved histograms keep consecutive values in one bin from
 	 * chaining every increment on the previous store (3x faster on a 10k
 	 * window). Chunks of 2^30 values keep the 32-bit partial counts from
-	 * wrapping. */
+	 * wrapping. The index of a value is the number of edges strictly below
+	 * it, as sample_bin_index (a NaN compares false: bin 0). */
 	uint32_t part[4][SAMPLE_BINS];
+	bin_v2df ev[SAMPLE_BINS - 1];
 	size_t i = 0;
 
+	for (int e = 0; e < SAMPLE_BINS - 1; e++)
+		ev[e] = (bin_v2df){edges[e], edges[e]};
 	while (i < n) {
 		size_t end = n - i > ((size_t)1 << 30) ? i + ((size_t)1 << 30) : n;
 
 		memset(part, 0, sizeof(part));
 		for (; i + 4 <= end; i += 4) {
-			part[0][sample_bin_index(edges, x[i])]++;
-			part[1][sample_bin_index(edges, x[i + 1])]++;
-			part[2][sample_bin_index(edges, x[i + 2])]++;
-			part[3][sample_bin_index(edges, x[i + 3])]++;
+			bin_v2df v, w;
+			bin_v2di a = {0, 0}, b = {0, 0};
+
+			memcpy(&v, x + i, sizeof(v)); /* x need not be 16-byte aligned */
+			memcpy(&w, x + i + 2, sizeof(w));
+			/* A true comparison is -1 in its lane. */
+			for (int e = 0; e < SAMPLE_BINS - 1; e++) {
+				a -= (bin_v2di)(ev[e] < v);
+				b -= (bin_v2di)(ev[e] < w);
+			}
+			part[0][a[0]]++;
+			part[1][a[1]]++;
+			part[2][b[0]]++;
+			part[3][b[1]]++;
 		}
 		for (; i < end; i++)
 			counts[sample_bin_index(edges, x[i])]++;

@@ -108,6 +108,7 @@ enum wire {
 	W_FUTURE_TS,
 	W_TOO_OLD,
 	W_BAD_SKETCH,
+	W_NEG_SKETCH,
 	W_BAD_LABEL_ID,
 	W_1025_FEATURES,
 	W_SCORE_2,
@@ -517,6 +518,8 @@ static const struct row rows[] = {
      .reason = "too_old"},
     {"wire undecodable sketch", T_WIRE, .wire = W_BAD_SKETCH, .status = WIRE_OK, .stored = 1,
      .reason = "bad_sketch"},
+    {"wire latency sketch with a negative value", T_WIRE, .wire = W_NEG_SKETCH, .status = WIRE_OK,
+     .stored = 1, .reason = "bad_sketch"},
     {"wire label with a bad id", T_WIRE, .wire = W_BAD_LABEL_ID, .status = WIRE_OK, .stored = 1,
      .reason = "invalid_item"},
     {"wire 1025 features", T_WIRE, .wire = W_1025_FEATURES, .status = WIRE_OK, .stored = 1,
@@ -745,6 +748,14 @@ static void bad_item_batch(struct wc_batch *wb, enum wire w, uint64_t seq)
 		static const uint8_t junk[] = {0xff, 0xfe, 0x01, 0x02, 0x03};
 		wb->b.summaries[wb->b.n_summaries - 1].sketch = junk;
 		wb->b.summaries[wb->b.n_summaries - 1].sketch_len = sizeof(junk);
+		break;
+	}
+	case W_NEG_SKETCH: {
+		/* a valid summary, then one whose (well-formed) sketch holds a
+		 * negative latency: the sketch format allows it, a latency not */
+		double lat = 2, neg[] = {3, -4};
+		wc_batch_summary(wb, "wirem", sec, 1, 0, 1, &lat, 1);
+		wc_batch_summary(wb, "wirem", sec - 1, 2, 0, 0, neg, 2);
 		break;
 	}
 	case W_BAD_LABEL_ID:

@@ -167,12 +167,19 @@ Test(summary, llm_tokens_and_sketches_per_model_and_second)
 		cr_assert_eq(summary_add(t, e.model, e.ts, false, -1, false), 0);
 		cr_assert_eq(summary_add_llm(t, &e), 0);
 	}
+	/* A negative duration never reaches a sketch (the sketch has a
+	 * negative store since issue 14, durations must not use it). */
+	{
+		struct event e = {.model = "llm", .ts = 1000.5, .has_ttft = true, .ttft_ms = -5};
+		cr_assert_eq(summary_add(t, e.model, e.ts, false, -1, false), 0);
+		cr_assert_eq(summary_add_llm(t, &e), 0);
+	}
 	struct event orphan = {.model = "other", .ts = 1.0, .has_tpot = true, .tpot_ms = 1};
 	cr_expect_eq(summary_add_llm(t, &orphan), -ENOENT);
 	cr_assert_eq(summary_export(t, &a, &s, &n), 0);
 	cr_assert_eq(n, 1);
-	cr_expect_eq(s[0].count, 109);
-	cr_expect_eq(s[0].llm, 84);
+	cr_expect_eq(s[0].count, 110);
+	cr_expect_eq(s[0].llm, 85);
 	cr_expect_eq(s[0].input_tokens, 750);
 	cr_assert_eq(s[0].n_finish, SUMMARY_FINISH_MAX);
 	cr_expect_str_eq(s[0].finish[0].reason, "stop");
@@ -186,7 +193,8 @@ Test(summary, llm_tokens_and_sketches_per_model_and_second)
 	struct ddsketch *sk = NULL;
 	cr_assert_not_null(s[0].ttft);
 	cr_assert_eq(ddsketch_decode(s[0].ttft, s[0].ttft_len, &sk), 0);
-	cr_expect_eq(ddsketch_count(sk), 50, "odd i: 50 events with TTFT");
+	cr_expect_eq(ddsketch_count(sk), 50, "odd i: 50 events with TTFT, not the -5 one");
+	cr_expect_geq(ddsketch_min(sk), 0);
 	ddsketch_free(sk);
 	cr_expect_null(s[0].tpot, "no TPOT given: no sketch");
 	summary_free(t);

@@ -172,8 +172,8 @@ Test(ddsketch, zero_tiny_and_invalid_values)
 	double v;
 
 	cr_assert_eq(ddsketch_quantile(s, 0.5, &v), -ENODATA);
-	cr_assert_eq(ddsketch_add(s, -1), -EINVAL);
 	cr_assert_eq(ddsketch_add(s, NAN), -EINVAL);
+	cr_assert_eq(ddsketch_add(s, -INFINITY), -EINVAL);
 	cr_assert_eq(ddsketch_add(s, INFINITY), -EINVAL);
 	cr_assert_eq(ddsketch_count(s), 0);
 	cr_assert_eq(ddsketch_add(s, 0), 0);
@@ -348,7 +348,9 @@ Test(ddsketch, decode_rejects_garbage)
 	buf[0] = 2;
 	cr_assert_eq(decode_rc(buf, len), -EPROTO);
 	buf[0] = enc[0];
-	buf[1] = 1;
+	buf[1] = 1; /* the negative-store flag on a sketch with min > 0 */
+	cr_assert_eq(decode_rc(buf, len), -EPROTO);
+	buf[1] = 2; /* an unknown flag */
 	cr_assert_eq(decode_rc(buf, len), -EPROTO);
 	buf[1] = 0;
 	memset(buf + 2, 0xff, 8); /* alpha = NaN */
@@ -432,4 +434,147 @@ Test(ddsketch, merge_rejects_other_alpha)
 	free(enc);
 	ddsketch_free(s);
 	ddsketch_free(d);
+}
+
+/* Mixed-sign data (as DataDog's sketches take it): values < 0 go to a
+ * mirrored negative store, so every quantile keeps the relative-accuracy
+ * guarantee on either side of 0 (issue 14: the peer NumberLine and Linear
+ * cases). */
+Test(ddsketch, negative_values_within_one_percent)
+{
+	enum { N = 200000 };
+	struct sample_rng r;
+	double *x = malloc(N * sizeof(*x)), worst = 0;
+	struct ddsketch *s = ddsketch_new();
+
+	cr_assert(x && s);
+	sample_rng_seed(&r, 14);
+	for (size_t i = 0; i < N; i++) {
+		/* 40% negative, a few exact and tiny zeros, wide magnitudes. */
+		double m = exp(2.0 * gauss(&r)), u = sample_rng_double(&r);
+
+		x[i] = u < 0.4 ? -m : u < 0.42 ? (u < 0.41 ? 0 : -1e-12) : m;
+		cr_assert_eq(ddsketch_add(s, x[i]), 0);
+	}
+	cr_assert_eq(sample_sort(x, N), 0);
+	for (int k = 0; k <= 1000; k++) {
+		double q = k / 1000.0, exact = x[(size_t)(q * (double)(N - 1))], got;
+
+		cr_assert_eq(ddsketch_quantile(s, q, &got), 0);
+		/* The zero bin answers 0 for |v| < DDSKETCH_MIN_VALUE. */
+		cr_expect_leq(fabs(got - exact), DDSKETCH_ALPHA * fabs(exact) + DDSKETCH_MIN_VALUE,
+		              "q=%g: sketch %.9g exact %.9g", q, got, exact);
+		if (fabs(exact) > DDSKETCH_MIN_VALUE && fabs(got - exact) / fabs(exact) > worst)
+			worst = fabs(got - exact) / fabs(exact);
+	}
+	printf("ddsketch mixed sign: 2e5 values, max relative error %.5f\n", worst);
+	cr_expect_eq(ddsketch_min(s), x[0]);
+	cr_expect_eq(ddsketch_max(s), x[N - 1]);
+	cr_expect_lt(ddsketch_min(s), 0);
+	ddsketch_free(s);
+	free(x);
+}
+
+/* A negative-only and a positive-only sketch merge into the sketch of the
+ * union, byte for byte; the encoding round-trips and carries the flag only
+ * when min < 0, so positive sketches keep the version-1 bytes. */
+Test(ddsketch, negative_merge_and_encoding)
+{
+	struct ddsketch *all = ddsketch_new(), *neg = ddsketch_new(), *pos = ddsketch_new();
+	uint8_t *a = NULL, *b = NULL;
+	size_t la, lb;
+	double q[3], p[3] = {0.1, 0.5, 0.9};
+
+	cr_assert(all && neg && pos);
+	for (int i = -49; i <= 50; i++) {
+		struct ddsketch *half = i < 0 ? neg : pos;
+
+		cr_assert_eq(ddsketch_add(all, i), 0);
+		cr_assert_eq(ddsketch_add(half, i), 0);
+	}
+	cr_assert_eq(ddsketch_encode_alloc(pos, &a, &la), 0);
+	cr_assert_eq(a[1], 0, "a sketch without negatives has flags 0");
+	free(a);
+	cr_assert_eq(ddsketch_encode_alloc(neg, &a, &la), 0);
+	cr_assert_eq(a[1], DDSKETCH_FLAG_NEGATIVE);
+	free(a);
+	roundtrip(neg);
+	roundtrip(all);
+	cr_assert_eq(ddsketch_merge(pos, neg), 0);
+	cr_assert_eq(ddsketch_encode_alloc(all, &a, &la), 0);
+	cr_assert_eq(ddsketch_encode_alloc(pos, &b, &lb), 0);
+	cr_assert_eq(la, lb);
+	cr_assert_eq(memcmp(a, b, la), 0, "merge differs from the sketch of the union");
+	cr_assert_eq(ddsketch_quantiles(pos, p, 3, q), 0);
+	cr_expect_leq(fabs(q[0] - -40), 0.4 + 1e-9, "p10 %g", q[0]);
+	cr_expect_eq(q[1], 0, "p50 %g", q[1]); /* rank 49 is the value 0 */
+	cr_expect_leq(fabs(q[2] - 40), 0.4 + 1e-9, "p90 %g", q[2]);
+	cr_expect_eq(ddsketch_sum(pos), 50);
+	free(a);
+	free(b);
+	ddsketch_free(all);
+	ddsketch_free(neg);
+	ddsketch_free(pos);
+}
+
+/* The negative store is validated like the positive one: flag without
+ * min < 0, min < 0 without the flag, a negative store whose values the
+ * header does not admit, truncation, trailing bytes; random bit flips
+ * never crash and whatever decodes re-encodes to the same bytes. */
+Test(ddsketch, negative_decode_rejects_inconsistent)
+{
+	struct ddsketch *s = ddsketch_new();
+	uint8_t *enc = NULL, *buf;
+	size_t len;
+	struct sample_rng r;
+	double v;
+	int accepted = 0;
+
+	cr_assert_not_null(s);
+	for (int i = 1; i <= 50; i++)
+		cr_assert_eq(ddsketch_add(s, -i * 1.5), 0);
+	cr_assert_eq(ddsketch_encode_alloc(s, &enc, &len), 0);
+	cr_assert_eq(decode_rc(enc, len), 0);
+	for (size_t l = 0; l < len; l++)
+		cr_assert_eq(decode_rc(enc, l), -EPROTO, "truncated at %zu", l);
+	buf = malloc(len + 1);
+	cr_assert_not_null(buf);
+	memcpy(buf, enc, len);
+	buf[len] = 0;
+	cr_assert_eq(decode_rc(buf, len + 1), -EPROTO);
+	buf[1] = 0; /* min < 0 without the flag */
+	cr_assert_eq(decode_rc(buf, len), -EPROTO);
+	buf[1] = DDSKETCH_FLAG_NEGATIVE;
+	v = 1.0; /* flag with min > 0 */
+	memcpy(buf + 2 + 8 + 2, &v, 8);
+	cr_assert_eq(decode_rc(buf, len), -EPROTO);
+	v = -1e-12; /* negative bins the min cannot hold */
+	memcpy(buf + 2 + 8 + 2, &v, 8);
+	cr_assert_eq(decode_rc(buf, len), -EPROTO);
+
+	sample_rng_seed(&r, 15);
+	for (int it = 0; it < 20000; it++) {
+		struct ddsketch *d = NULL;
+
+		memcpy(buf, enc, len);
+		buf[sample_rng_below(&r, len)] ^= (uint8_t)(1u << sample_rng_below(&r, 8));
+		if (ddsketch_decode(buf, len, &d) == 0) {
+			uint8_t *again = NULL;
+			size_t la;
+
+			accepted++;
+			cr_assert_eq(ddsketch_encode_alloc(d, &again, &la), 0);
+			cr_assert_eq(la, len);
+			cr_assert_eq(memcmp(again, buf, len), 0);
+			free(again);
+			ddsketch_free(d);
+		} else {
+			cr_assert_null(d);
+		}
+	}
+	printf("ddsketch negative fuzz: %d of 20000 bit flips decoded\n", accepted);
+	cr_expect_lt(accepted, 20000);
+	free(buf);
+	free(enc);
+	ddsketch_free(s);
 }

@@ -258,6 +258,47 @@ Test(sample, numpy_quantiles_and_bins)
 	cr_expect_eq(std, 0);
 }
 
+/* The vectorised bin pass (issue 14, bench) counts exactly what the scalar
+ * definition does: values on edges, NaN (bin 0), infinities, duplicated
+ * edges, every length modulo 4 and unaligned starts. */
+Test(sample, bin_counts_match_bin_index)
+{
+	const double dup[SAMPLE_BINS - 1] = {-1, 0, 0, 0, 0.5, 0.5, 1, 2, 2};
+	double x[1003], e[SAMPLE_BINS - 1];
+	struct sample_rng r;
+
+	sample_rng_seed(&r, 14);
+	for (size_t i = 0; i < 1003; i++) {
+		uint64_t k = sample_rng_below(&r, 8);
+
+		x[i] = k == 0   ? NAN
+		       : k == 1 ? INFINITY
+		       : k == 2 ? -INFINITY
+		       : k == 3 ? dup[sample_rng_below(&r, SAMPLE_BINS - 1)]
+		                : 4 * sample_rng_double(&r) - 2;
+	}
+	for (int which = 0; which < 2; which++) {
+		if (which == 0)
+			memcpy(e, dup, sizeof(e));
+		else
+			for (int i = 0; i < SAMPLE_BINS - 1; i++)
+				e[i] = -1.5 + 0.4 * i;
+		for (size_t off = 0; off < 4; off++) {
+			for (size_t n = 0; n + off <= 1003; n += n < 16 ? 1 : 97) {
+				uint64_t got[SAMPLE_BINS] = {0}, want[SAMPLE_BINS] = {0};
+
+				sample_bin_counts(e, x + off, n, got);
+				for (size_t i = 0; i < n; i++)
+					want[sample_bin_index(e, x[off + i])]++;
+				for (int b = 0; b < SAMPLE_BINS; b++)
+					cr_assert_eq(got[b], want[b],
+					             "edges %d off %zu n %zu bin %d", which, off, n,
+					             b);
+			}
+		}
+	}
+}
+
 Test(sample, cats_rank_top_other_new)
 {
 	struct sample_cats t;
