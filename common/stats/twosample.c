@@ -243,6 +243,8 @@ void stats_ztest_2prop(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2, doubl
 
 /* ---- Fisher's exact test ------------------------------------------------ */
 
+#define FISHER_MAX_TABLES 1e7
+
 double stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
 	/* Row 1 holds n1 = a + b, the first column n = a + c of N. x = the
@@ -258,6 +260,15 @@ double stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 		return 1;
 	lo = n - n2 > 0 ? n - n2 : 0;
 	hi = n < n1 ? n : n1;
+	/* The walks below take a step per possible table: bounded, so that
+	 * counts from outside (a window, a stored profile) cannot make them
+	 * endless (past 2^53 x++ would not even move). Beyond 10^7 tables the
+	 * exact p agrees with the normal approximation to many digits. */
+	if (hi - lo > FISHER_MAX_TABLES) {
+		double z, p;
+		stats_ztest_2prop(a, a + b, c, c + d, &z, &p);
+		return p;
+	}
 	mode = floor((n + 1) * (n1 + 1) / (N + 2));
 	if (mode < lo)
 		mode = lo;

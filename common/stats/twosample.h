@@ -69,7 +69,9 @@ double stats_norm_sf(double x);
 /* Fisher's exact test, two-sided, of [[a, b], [c, d]] as
  * scipy.stats.fisher_exact: the hypergeometric probability of the tables
  * no likelier than the observed one (relative slack 1e-14). p 1 when a row
- * or column sums to 0. */
+ * or column sums to 0. With more than 10^7 possible tables (margins in the
+ * tens of millions) the two-proportion z-test's p instead, so that the time
+ * stays bounded whatever the counts. */
 double stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 
 /* Mann-Whitney U of sorted a[0..n) and b[0..m) as scipy.stats.mannwhitneyu

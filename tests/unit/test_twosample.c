@@ -4,6 +4,7 @@
  * Each family prints its worst relative error. */
 #include <cJSON.h>
 #include <criterion/criterion.h>
+#include <time.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -374,4 +375,23 @@ Test(twosample, fisher_exact_matches_scipy)
 	printf("twosample fisher_exact: %d cases vs scipy: worst rel err p %.3g\n", n_cases, worst);
 	cr_expect_geq(n_cases, 30);
 	cJSON_Delete(doc);
+}
+
+/* Counts from outside are unbounded: Fisher's walk over the possible tables
+ * must stay bounded (a fuzzed reference profile with counts near 2^60 made
+ * it endless). Past 10^7 tables it answers with the z-test's p. */
+Test(twosample, fisher_exact_is_bounded_for_huge_counts)
+{
+	double t0 = clock(), p, z, pz;
+
+	p = stats_fisher_exact((uint64_t)1 << 60, 5, (uint64_t)1 << 61, 7);
+	cr_expect(p >= 0 && p <= 1, "p %g", p);
+	p = stats_fisher_exact(30000000, 30000000, 30005000, 30000000);
+	stats_ztest_2prop(30000000, 60000000, 30005000, 60005000, &z, &pz);
+	cr_expect_float_eq(p, pz, 1e-15, "p %g vs z-test %g", p, pz);
+	cr_expect_lt((clock() - t0) / CLOCKS_PER_SEC, 1.0, "took %g s",
+	             (clock() - t0) / CLOCKS_PER_SEC);
+	/* just under the bound: still the exact walk */
+	p = stats_fisher_exact(4000000, 4000000, 4000000, 4000000);
+	cr_expect(p > 0.99, "identical rows: p %g", p);
 }
