@@ -678,6 +678,13 @@ Test(kserve, openai_pairs_give_llm_events, .init = setup, .fini = teardown)
 	cr_expect_eq(cap.n, 3);
 	kserve_free(k);
 
+	/* kserve_model unset in the configuration (""): the body's model. */
+	k = open_opts((struct kserve_options){.model_template = ""});
+	cr_assert_eq(half(k, "o10", "request", t0, OAI_Q, &r), 0);
+	cr_assert_eq(half(k, "o10", "response", t0 + 1, OAI_R, &r), 0, "%s", r.error);
+	cr_expect_str_eq(cap.ev[3].model, "meta_llama-3");
+	cap.n--;
+	kserve_free(k);
 	/* kserve_model set: the operator's name wins, {model_name} = the body's. */
 	k = open_opts((struct kserve_options){.model_template = "{isvc}"});
 	cr_assert_eq(half(k, "o7", "request", t0, OAI_Q, &r), 0);
