@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "openai.h"
 #include "sampler.h"
 #include "stats.h"
 
@@ -35,7 +36,10 @@ struct half {
 	bool recorded; /* Ce-Recordedtime present (KServe v0.18+) */
 	double ts;
 	bool has_ts;
-	cJSON *body; /* NULL for a fence */
+	cJSON *body; /* NULL for a fence or an OpenAI half */
+	bool openai;  /* an OpenAI chat/completions body, read into oai */
+	struct openai_info oai; /* model and finish_reason point into oai_str */
+	char *oai_str;
 	size_t cost;
 	double born;
 	struct half *hnext;       /* bucket chain */
@@ -50,6 +54,7 @@ struct kserve {
 	enum kserve_latency latency;
 	char component[32]; /* "" = any */
 	char tpl[128];
+	bool tpl_set; /* kserve_model was given: OpenAI pairs use it too */
 	struct half **buckets;
 	size_t n_buckets;
 	struct half *oldest, *newest;
@@ -163,6 +168,7 @@ struct kserve *kserve_open(const struct kserve_options *o, kserve_emit_fn emit, 
 	k->latency = o->latency;
 	snprintf(k->component, sizeof(k->component), "%s", strcmp(comp, "any") == 0 ? "" : comp);
 	snprintf(k->tpl, sizeof(k->tpl), "%s", tpl);
+	k->tpl_set = o->model_template && *o->model_template;
 	k->n_buckets = BUCKETS_MIN;
 	while (k->n_buckets < 2 * k->max_pending && k->n_buckets < (1u << 20))
 		k->n_buckets *= 2;
@@ -195,6 +201,7 @@ static void half_free(struct half *h)
 	free(h->isvc);
 	free(h->ns);
 	cJSON_Delete(h->body);
+	free(h->oai_str);
 	free(h);
 }
 
@@ -910,6 +917,78 @@ static const char *version_of(const cJSON *a, const cJSON *b)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The one event of an OpenAI chat/completions pair (or a lone half):
+ * model from the kserve_model template when one was configured, else the
+ * body's "model" (the response's, then the request's; {isvc} without
+ * one); tokens and finish reason from the response, prompt_chars,
+ * messages, max_tokens and stream as features; latency as for any pair.
+ * No TTFT: the logger buffers a stream whole, so when the first token
+ * came is not known. */
+static int build_openai(struct kserve *k, const struct half *req, const struct half *resp,
+                        bool orphan, bool timed, double now, struct kserve_result *res)
+{
+	const struct half *any = req ? req : resp;
+	const struct openai_info *qi = req ? &req->oai : NULL, *ri = resp ? &resp->oai : NULL;
+	struct arena a;
+	struct event ev;
+	struct event_error ee;
+	char model[EVENT_MODEL_MAX + 1];
+	cJSON *o = NULL;
+	int rc = 0;
+
+	arena_init(&a, 0);
+	if ((req && !req->openai) || (resp && !resp->openai)) {
+		rc = fail(res, "", "an OpenAI %s cannot pair with a tensor %s under one ce-id",
+		          any->openai == (req == any) ? "request" : "response",
+		          any->openai == (req == any) ? "response" : "request");
+		goto out;
+	}
+	const char *body_model = ri && ri->model ? ri->model : qi ? qi->model : NULL;
+	if (!render_model(k->tpl_set ? k->tpl : "{model_name}", any->isvc, any->ns, body_model,
+	                  model, sizeof(model))) {
+		rc = fail(res, "ce-inferenceservicename",
+		          "kserve_model \"%s\" gives no valid model name (1-%d characters of "
+		          "[A-Za-z0-9_.-])",
+		          k->tpl, EVENT_MODEL_MAX);
+		goto out;
+	}
+	o = cJSON_CreateObject();
+	if (!o) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	cJSON_AddStringToObject(o, "model", model);
+	cJSON_AddStringToObject(o, "id", any->id);
+	cJSON_AddNumberToObject(o, "ts", req && req->has_ts    ? req->ts
+	                                 : resp && resp->has_ts ? resp->ts
+	                                                        : now);
+	if (timed)
+		cJSON_AddNumberToObject(o, "latency_ms", (resp->ts - req->ts) * 1000.0);
+	cJSON_AddBoolToObject(o, "error", orphan);
+	if (event_parse(o, now, &a, &ev, &ee)) {
+		char msg[256];
+		event_error_format(&ee, msg, sizeof(msg));
+		rc = fail(res, ee.field, "%s", msg);
+		goto out;
+	}
+	if (openai_event(qi, ri, &a, &ev)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = k->emit(k->arg, &ev, 1, &res->sampled);
+	if (rc == 0) {
+		res->accepted = 1;
+		if (req && resp)
+			stats_add(ST_KSERVE_PAIRED, 1);
+		if (!timed)
+			stats_add(ST_KSERVE_LATENCY_UNKNOWN, 1);
+	}
+out:
+	cJSON_Delete(o);
+	arena_reset(&a);
+	return rc;
+}
+
 /* Events from a pair (req and resp), a request alone (resp NULL: an
  * orphan when orphan is set, else a single-half mode or a fenced id) or a
  * response alone (req NULL). */
@@ -924,6 +1003,13 @@ static int build(struct kserve *k, const struct half *req, const struct half *re
 	size_t n, made = 0;
 	int rc = 0;
 
+	/* ce-time gives latency only when the pair proves it is an occurrence
+	 * time (KServe v0.18+ adds Ce-Recordedtime) or the operator says so. */
+	bool timed = req && resp && req->has_ts && resp->has_ts && resp->ts >= req->ts &&
+	             (k->latency == KSERVE_LATENCY_CE_TIME ||
+	              (k->latency == KSERVE_LATENCY_AUTO && req->recorded && resp->recorded));
+	if ((req && req->openai) || (resp && resp->openai))
+		return build_openai(k, req, resp, orphan, timed, now, res);
 	arena_init(&a, 0);
 	if (req)
 		rc = request_rows(req->body, &rows, res);
@@ -954,11 +1040,6 @@ static int build(struct kserve *k, const struct half *req, const struct half *re
 	const cJSON *err = resp ? cJSON_GetObjectItemCaseSensitive(resp->body, "error") : NULL;
 	bool is_error = orphan || (err && !cJSON_IsNull(err) && !cJSON_IsFalse(err));
 	const char *version = version_of(req ? req->body : NULL, resp ? resp->body : NULL);
-	/* ce-time gives latency only when the pair proves it is an occurrence
-	 * time (KServe v0.18+ adds Ce-Recordedtime) or the operator says so. */
-	bool timed = req && resp && req->has_ts && resp->has_ts && resp->ts >= req->ts &&
-	             (k->latency == KSERVE_LATENCY_CE_TIME ||
-	              (k->latency == KSERVE_LATENCY_AUTO && req->recorded && resp->recorded));
 	for (size_t i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
 		struct event_error ee;
@@ -1192,6 +1273,55 @@ static int parse_body(const char *body, size_t len, const char *header_length, c
 	return 0;
 }
 
+/* True when a parsed body is an OpenAI chat/completions body rather
+ * than a tensor or Seldon one: none of those keys, and messages or prompt
+ * (request) or choices or usage (response). */
+static bool looks_openai(const cJSON *b, bool is_request)
+{
+	static const char *const tensor[] = {"instances", "inputs",   "predictions", "outputs",
+	                                     "data",      "jsonData", "strData"};
+	for (size_t i = 0; i < sizeof(tensor) / sizeof(tensor[0]); i++)
+		if (cJSON_GetObjectItemCaseSensitive(b, tensor[i]))
+			return false;
+	return is_request ? cJSON_GetObjectItemCaseSensitive(b, "messages") ||
+	                        cJSON_GetObjectItemCaseSensitive(b, "prompt")
+	                  : cJSON_GetObjectItemCaseSensitive(b, "choices") ||
+	                        cJSON_GetObjectItemCaseSensitive(b, "usage");
+}
+
+/* Reads an OpenAI body into hf->oai; its strings are copied into one
+ * allocation the half owns. */
+static int read_openai(struct half *hf, const char *body, size_t len, struct kserve_result *res)
+{
+	struct arena a;
+	char err[200];
+	int rc;
+
+	arena_init(&a, 0);
+	rc = hf->is_request ? openai_parse_request(body, len, &a, &hf->oai, err, sizeof(err))
+	                    : openai_parse_response(body, len, &a, &hf->oai, err, sizeof(err));
+	if (rc) {
+		rc = fail(res, "", "OpenAI %s body: %s", hf->is_request ? "request" : "response",
+		          err);
+		goto out;
+	}
+	size_t m = hf->oai.model ? strlen(hf->oai.model) + 1 : 0;
+	size_t f = hf->oai.finish_reason ? strlen(hf->oai.finish_reason) + 1 : 0;
+	hf->oai_str = malloc(m + f + 1);
+	if (!hf->oai_str) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (m)
+		hf->oai.model = memcpy(hf->oai_str, hf->oai.model, m);
+	if (f)
+		hf->oai.finish_reason = memcpy(hf->oai_str + m, hf->oai.finish_reason, f);
+	hf->openai = true;
+out:
+	arena_reset(&a);
+	return rc;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -1342,12 +1472,22 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 		stats_add(ST_KSERVE_SKIPPED, 1);
 		goto out;
 	}
-	rc = parse_body(body, len, h->header_length, &hf->body, res);
+	/* A streamed OpenAI response is logged as its buffered SSE text. */
+	if (!is_request && openai_is_sse(body + lead, len - lead)) {
+		rc = read_openai(hf, body, len, res);
+	} else {
+		rc = parse_body(body, len, h->header_length, &hf->body, res);
+		if (rc == 0 && looks_openai(hf->body, is_request)) {
+			cJSON_Delete(hf->body);
+			hf->body = NULL;
+			rc = read_openai(hf, body, len, res);
+		}
+	}
 	if (rc)
 		goto out;
-	if (d == D_SELDON && (rc = seldon_normalize(hf->body, is_request, res)))
+	if (!hf->openai && d == D_SELDON && (rc = seldon_normalize(hf->body, is_request, res)))
 		goto out;
-	if (!has_prediction_body(hf->body, is_request)) {
+	if (!hf->openai && !has_prediction_body(hf->body, is_request)) {
 		rc = fail(res, is_request ? "instances" : "predictions",
 		          is_request ? "request body needs \"instances\" (v1) or \"inputs\" (v1 or v2)"
 		                     : "response body needs \"predictions\" (v1) or \"outputs\" (v2)");

@@ -35,7 +35,18 @@
  *
  * Model name: the kserve_model template over {isvc}
  * (Ce-Inferenceservicename; Seldon: ce-modelid), {namespace} (Ce-Namespace)
- * and {model_name} (a v2 response's model_name; {isvc} when there is none).
+ * and {model_name} (a v2 response's model_name, an OpenAI body's model;
+ * {isvc} when there is none). Without a template (NULL or ""), {isvc} for
+ * tensor pairs and {model_name} for OpenAI pairs.
+ *
+ * OpenAI bodies (/openai/v1/chat/completions and /completions, vLLM and
+ * huggingface runtimes): a request with messages or prompt, a response
+ * with choices or usage, or a streamed response logged as its buffered
+ * text/event-stream, is read by common/openai. A pair gives one event:
+ * input/output tokens from usage, finish reason, features prompt_chars,
+ * messages, max_tokens and stream, latency as below; never a TTFT (a
+ * buffered stream does not say when its first token came). An OpenAI half
+ * never pairs with a tensor half (the second is refused).
  *
  * Bodies. gzip bodies (Content-Encoding: gzip, or the 1f 8b magic, since
  * the logger forwards compressed bodies without the header) are inflated
@@ -81,7 +92,7 @@ struct kserve_options {
 	enum kserve_mode mode;
 	enum kserve_latency latency;
 	const char *component;      /* NULL = "predictor"; "any" = every component */
-	const char *model_template; /* NULL = "{isvc}" */
+	const char *model_template; /* NULL or "" = "{isvc}" ({model_name} for OpenAI) */
 };
 
 /* Header values, NULL when absent. */

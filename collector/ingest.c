@@ -739,6 +739,9 @@ static void after_commit(struct ingest *ing, struct req *q)
 		if (s->llm)
 			ring_add_llm(ing->c->ring, s->model, s->second, s->llm, s->input_tokens,
 			             s->output_tokens, q->ttft[i], q->tpot[i]);
+		for (size_t f = 0; f < s->n_finish; f++)
+			ring_add_finish(ing->c->ring, s->model, s->second, s->finish[f].reason,
+			                s->finish[f].count);
 	}
 	if (q->rejected)
 		snprintf(q->message, sizeof(q->message), "%u items refused%s%.180s", q->rejected,

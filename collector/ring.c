@@ -4,6 +4,7 @@
 #include "ring.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@ struct slot {
 	uint64_t llm, in_tokens, out_tokens;
 	struct ddsketch *ttft, *tpot;
 	int has_ttft, has_tpot;
+	struct ring_finish *fin; /* RING_FINISH_MAX, allocated on first use */
+	size_t n_fin;
+	uint64_t fin_other;
 };
 
 struct model {
@@ -57,6 +61,7 @@ void ring_free(struct ring *r)
 			ddsketch_free(r->models[i].slots[j].lat);
 			ddsketch_free(r->models[i].slots[j].ttft);
 			ddsketch_free(r->models[i].slots[j].tpot);
+			free(r->models[i].slots[j].fin);
 		}
 		free(r->models[i].slots);
 		free(r->models[i].name);
@@ -154,6 +159,8 @@ int ring_add(struct ring *r, const char *model, int64_t second, uint64_t count, 
 			ddsketch_reset(s->lat);
 		s->llm = s->in_tokens = s->out_tokens = 0;
 		s->has_ttft = s->has_tpot = 0;
+		s->n_fin = 0;
+		s->fin_other = 0;
 		if (s->ttft)
 			ddsketch_reset(s->ttft);
 		if (s->tpot)
@@ -222,6 +229,52 @@ out:
 	return rc;
 }
 
+/* Adds count under reason to v[0..*n) (max RING_FINISH_MAX), or to
+ * *other when v is full. */
+static void finish_add(struct ring_finish *v, size_t *n, uint64_t *other, const char *reason,
+                       uint64_t count)
+{
+	size_t k = 0;
+	while (k < *n && strcmp(v[k].reason, reason) != 0)
+		k++;
+	if (k == *n) {
+		if (*n == RING_FINISH_MAX) {
+			*other += count;
+			return;
+		}
+		snprintf(v[k].reason, sizeof(v[k].reason), "%s", reason);
+		v[k].count = 0;
+		(*n)++;
+	}
+	v[k].count += count;
+}
+
+int ring_add_finish(struct ring *r, const char *model, int64_t second, const char *reason,
+                    uint64_t count)
+{
+	long i;
+	struct slot *s;
+	int rc = 0;
+
+	if (!r || !model || !reason || !event_finish_reason_valid(reason, strlen(reason)))
+		return -1;
+	pthread_mutex_lock(&r->mu);
+	i = find(r, model);
+	if (i < 0)
+		goto out;
+	s = &r->models[i].slots[slot_index(r, second)];
+	if (s->second != second)
+		goto out;
+	if (!s->fin && !(s->fin = calloc(RING_FINISH_MAX, sizeof(*s->fin)))) {
+		rc = -1;
+		goto out;
+	}
+	finish_add(s->fin, &s->n_fin, &s->fin_other, reason, count);
+out:
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
 void ring_stats_free(struct ring_stats *st)
 {
 	ddsketch_free(st->latency);
@@ -254,6 +307,10 @@ int ring_query(struct ring *r, const char *model, int64_t from_second, int64_t t
 		out->llm += s->llm;
 		out->input_tokens += s->in_tokens;
 		out->output_tokens += s->out_tokens;
+		for (size_t f = 0; f < s->n_fin; f++)
+			finish_add(out->finish, &out->n_finish, &out->finish_other, s->fin[f].reason,
+			           s->fin[f].count);
+		out->finish_other += s->fin_other;
 		if ((s->has_ttft && merge_into(&out->ttft, NULL, s->ttft)) ||
 		    (s->has_tpot && merge_into(&out->tpot, NULL, s->tpot)))
 			goto fail;

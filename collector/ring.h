@@ -1,6 +1,6 @@
 /* ring: the collector's in-memory 1-second ring for alerting. For every model
  * it keeps the last `seconds` seconds of event time (count, errors, latency
- * sketch), fed by ingest from every Summary after its batch is committed, so
+ * sketch; LLM figures and finish-reason counts), fed by ingest from every Summary after its batch is committed, so
  * that alert rules see a breach within a second of the events causing it
  * without touching SQLite.
  *
@@ -15,6 +15,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "event.h"
+
+/* Distinct finish reasons kept per second and per query; further ones are
+ * counted together in finish_other. */
+#define RING_FINISH_MAX 8
+
+struct ring_finish {
+	char reason[EVENT_FINISH_MAX + 1];
+	uint64_t count;
+};
 
 struct ddsketch;
 struct ring;
@@ -41,6 +52,14 @@ int ring_add_llm(struct ring *r, const char *model, int64_t second, uint64_t llm
                  uint64_t in_tokens, uint64_t out_tokens, const struct ddsketch *ttft,
                  const struct ddsketch *tpot);
 
+/* Adds count LLM events that ended with finish reason `reason` (1 to
+ * EVENT_FINISH_MAX bytes) to the model's slot for `second`, which ring_add
+ * of the same Summary has made current; ignored like ring_add_llm when
+ * the second or model is not held. Returns 0, or -1 on a bad argument or
+ * when out of memory. */
+int ring_add_finish(struct ring *r, const char *model, int64_t second, const char *reason,
+                    uint64_t count);
+
 struct ring_stats {
 	uint64_t count, errors;
 	struct ddsketch *latency; /* caller frees; NULL if no latency in range */
@@ -49,6 +68,11 @@ struct ring_stats {
 	 * sketches (NULL if none in range). Free all with ring_stats_free. */
 	uint64_t llm, input_tokens, output_tokens;
 	struct ddsketch *ttft, *tpot;
+	/* finish-reason counts in first-seen order; finish_other counts the
+	 * reasons beyond RING_FINISH_MAX */
+	struct ring_finish finish[RING_FINISH_MAX];
+	size_t n_finish;
+	uint64_t finish_other;
 };
 
 /* Frees the sketches of *st (safe on a zeroed or freed struct). */

@@ -150,6 +150,24 @@ static void write_models(struct metrics_out *out, struct ring *r)
 		               (double)st[i].output_tokens / STATS_SPAN, "model", names[i],
 		               "direction", "output", NULL);
 	}
+	metrics_family(out, "mlwatch_model_finish_reason_ratio", "gauge",
+	               "Share of LLM requests by finish reason over the last minute (of those "
+	               "that gave one; reasons beyond the 8 first are reason=\"_other\").");
+	for (size_t i = 0; i < n; i++) {
+		double total = (double)st[i].finish_other;
+		for (size_t f = 0; f < st[i].n_finish; f++)
+			total += (double)st[i].finish[f].count;
+		if (total <= 0)
+			continue;
+		for (size_t f = 0; f < st[i].n_finish; f++)
+			metrics_sample(out, "mlwatch_model_finish_reason_ratio",
+			               (double)st[i].finish[f].count / total, "model", names[i],
+			               "reason", st[i].finish[f].reason, NULL);
+		if (st[i].finish_other)
+			metrics_sample(out, "mlwatch_model_finish_reason_ratio",
+			               (double)st[i].finish_other / total, "model", names[i], "reason",
+			               "_other", NULL);
+	}
 	metrics_family(out, "mlwatch_model_last_event_seconds", "gauge",
 	               "Unix time of the newest second of traffic seen for the model.");
 	for (size_t i = 0; i < n; i++)

@@ -70,7 +70,8 @@ static const struct opt agent_opts[] = {
     {"kserve_latency", OPT_STR, AG(kserve_latency), "auto", 0, 0, "auto|ce_time|none", 0},
     {"kserve_component", OPT_STR, AG(kserve_component), "predictor", 0, 0,
      "predictor|transformer|explainer|any", 0},
-    {"kserve_model", OPT_STR, AG(kserve_model), "{isvc}", 0, 0, NULL, 0},
+    /* "" = {isvc}, and {model_name} for OpenAI bodies (ingest_kserve.h) */
+    {"kserve_model", OPT_STR, AG(kserve_model), "", 0, 0, NULL, 0},
     {"resend", OPT_DUR, AG(resend_ms), "10s", 100, DAY, NULL, 0},
     {"otlp_feature", OPT_LIST, AG(otlp_feature), "", 0, 0, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},

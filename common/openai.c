@@ -141,7 +141,7 @@ static void take_response(const cJSON *root, struct arena *a, struct openai_info
 		out->chunks++;
 }
 
-static bool is_sse(const char *b, size_t len)
+bool openai_is_sse(const char *b, size_t len)
 {
 	size_t i = 0;
 	while (i < len && isspace((unsigned char)b[i]))
@@ -190,7 +190,7 @@ int openai_parse_response(const char *body, size_t len, struct arena *a,
                           struct openai_info *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	if (is_sse(body, len))
+	if (openai_is_sse(body, len))
 		return parse_sse(body, len, a, out, err, errlen);
 	cJSON *root = cJSON_ParseWithLength(body, len);
 	int rc = -1;

@@ -41,6 +41,10 @@ int openai_parse_request(const char *body, size_t len, struct arena *a, struct o
 int openai_parse_response(const char *body, size_t len, struct arena *a,
                           struct openai_info *out, char *err, size_t errlen);
 
+/* True when a body is a text/event-stream (a "data:", "event:" or ":"
+ * line first), as a streamed response is logged. */
+bool openai_is_sse(const char *body, size_t len);
+
 /* Fills ev's LLM fields and model (when ev->model is NULL) from a request
  * (may be NULL) and a response (may be NULL): tokens, finish reason, and
  * the features prompt_chars, messages, max_tokens and stream. Feature

@@ -3,7 +3,8 @@
  * a pre-v0.18 pair gives count 1 and no latency; a v0.18+ pair gives the
  * ce-time difference, in either order; an orphan request half becomes one
  * error after the TTL; transformer + predictor count once; a gzip body and
- * a namespaced model name arrive as sent. */
+ * a namespaced model name arrive as sent; OpenAI chat/completions pairs
+ * (JSON and streamed SSE) give the llm fields (tokens, finish reasons). */
 #include <cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
@@ -220,4 +221,64 @@ Test(kserve_e2e, gzip_body_and_zip_bomb)
 	cr_expect_eq(ap_metric(&a, "mlwatch_agent_rejected_total", "reason=\"too_large\""),
 	             before + 1);
 	free(bomb_gz);
+}
+
+/* JSON object member path1[.path2]; NAN when absent or not a number. */
+static double jget(const cJSON *o, const char *path1, const char *path2)
+{
+	const cJSON *x = cJSON_GetObjectItem(o, path1);
+	if (path2)
+		x = cJSON_GetObjectItem(x, path2);
+	return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+Test(kserve_e2e, openai_pairs_reach_latency_json_llm_fields)
+{
+	double t0 = floor(clock_now() / 10) * 10 - 8;
+	/* The published request (kserve test/e2e/data/qwen_input_chat.json)
+	 * and a vLLM response; then a streamed completion, logged as SSE. */
+	const char *q = "{\"model\":\"qwen-chat\",\"messages\":[{\"role\":\"system\",\"content\":"
+	                "\"Answer with just the number, nothing else.\"},{\"role\":\"user\","
+	                "\"content\":\"2+2=\"}],\"temperature\":0,\"max_tokens\":20}";
+	const char *r = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"qwen-chat\","
+	                "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+	                "\"4\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":45,"
+	                "\"completion_tokens\":67,\"total_tokens\":112}}";
+	const char *qs = "{\"model\":\"qwen-cmpl\",\"prompt\":\"2+2=\",\"max_tokens\":1,"
+	                 "\"stream\":true}";
+	const char *rs = "data: {\"choices\":[{\"index\":0,\"text\":\"4\",\"finish_reason\":null}]}"
+	                 "\n\ndata: {\"choices\":[{\"index\":0,\"text\":\"\",\"finish_reason\":"
+	                 "\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}"
+	                 "\n\ndata: [DONE]\n\n";
+
+	cr_assert_eq(json_half("ai-1", "request", t0, true, "qwen", q), 202);
+	cr_assert_eq(json_half("ai-1", "response", t0 + 0.5, true, "qwen", r), 202);
+	cr_assert_eq(json_half("ai-2", "response", t0 + 1.25, true, "qwen", rs), 202);
+	cr_assert_eq(json_half("ai-2", "request", t0 + 1, true, "qwen", qs), 202);
+	/* a malformed OpenAI body is refused with its reason */
+	cr_assert_eq(json_half("ai-3", "request", t0, true, "qwen", "{\"messages\":{}}"), 400);
+
+	/* kserve_model is set here ({namespace}.{isvc}): it names the model. */
+	struct lat l = wait_count("team-a.qwen", 2, true);
+	cr_assert_eq(l.count, 2, "one event per pair");
+	cr_expect(l.p50 >= 250 * 0.99 && l.p50 <= 500 * 1.01, "latency from ce-time: p50 %g",
+	          l.p50);
+	char *bin = h_bin("mlwatch"), *out = NULL, *err = NULL;
+	char *argv[] = {bin, "--db", c.db, "latency", "--model", "team-a.qwen", "--since", "1h",
+	                "--json", NULL};
+	cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", NULL}, &out, &err, 20), 0, "%s", err);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert_not_null(j, "invalid JSON: %.300s", out);
+	const cJSON *llm = cJSON_GetObjectItem(j, "llm");
+	cr_assert(cJSON_IsObject(llm), "no llm object: %.500s", out);
+	cr_expect_eq(jget(llm, "requests", NULL), 2);
+	cr_expect_eq(jget(llm, "input_tokens", NULL), 45 + 5, "usage.prompt_tokens summed");
+	cr_expect_eq(jget(llm, "output_tokens", NULL), 67 + 1, "usage.completion_tokens summed");
+	cr_expect_float_eq(jget(llm, "finish_reasons", "stop"), 0.5, 1e-12, "%.500s", out);
+	cr_expect_float_eq(jget(llm, "finish_reasons", "length"), 0.5, 1e-12, "%.500s", out);
+	cr_expect(isnan(jget(llm, "ttft_ms", "p50")), "no TTFT from a logger: %.500s", out);
+	cJSON_Delete(j);
+	free(out);
+	free(err);
+	free(bin);
 }

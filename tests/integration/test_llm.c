@@ -244,6 +244,14 @@ Test(llm, agent_to_latency_json_metrics_and_a_signed_p99_ttft_alert, .timeout = 
 	double v = atof(strchr(m, ' ') + 1);
 	cr_assert(fabs(v - 2.5) <= 0.025, "/metrics TTFT p99 %g s", v);
 	cr_assert(strstr(page, "mlwatch_model_tokens_per_second{model=\"llama\",direction=\"output\"}"));
+	/* finish-reason shares of the last minute: every post is 20 events of
+	 * stop, length, stop, stop */
+	m = strstr(page, "mlwatch_model_finish_reason_ratio{model=\"llama\",reason=\"stop\"} ");
+	cr_assert_not_null(m, "no finish reasons in /metrics: %.3000s", page);
+	cr_expect_float_eq(atof(strchr(m, ' ') + 1), 0.75, 1e-9, "stop share");
+	m = strstr(page, "mlwatch_model_finish_reason_ratio{model=\"llama\",reason=\"length\"} ");
+	cr_assert_not_null(m);
+	cr_expect_float_eq(atof(strchr(m, ' ') + 1), 0.25, 1e-9, "length share");
 	free(page);
 
 	cr_assert_eq(ap_stop(&a), 0);

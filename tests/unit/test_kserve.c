@@ -45,6 +45,8 @@ static int emit(void *arg, const struct event *ev, size_t n, size_t *sampled)
 		}
 		if (ev[i].prediction.str)
 			d->prediction.str = arena_strdup(&c->a, ev[i].prediction.str);
+		if (ev[i].finish_reason)
+			d->finish_reason = arena_strdup(&c->a, ev[i].finish_reason);
 	}
 	*sampled = n;
 	return 0;
@@ -601,5 +603,106 @@ Test(kserve, seldon_core_1_pairs_by_request_and_model_id, .init = setup, .fini =
 	q.model_id = NULL;
 	cr_expect_eq(post(k, &q, "{\"data\":{\"ndarray\":[1]}}", &r), -1);
 	cr_expect_str_eq(r.field, "ce-modelid");
+	kserve_free(k);
+}
+
+/* OpenAI bodies (/openai/v1/... behind KServe, vLLM): one LLM event per
+ * pair; the model is the body's unless kserve_model is set; latency as
+ * for any pair; a streamed response is its buffered SSE text; a lone
+ * request is an error event after the TTL; no TTFT (not known). */
+#define OAI_Q "{\"model\":\"meta/llama-3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+#define OAI_R                                                                                      \
+	"{\"model\":\"meta/llama-3\",\"choices\":[{\"index\":0,\"message\":{\"content\":\"yo\"},"      \
+	"\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}}"
+#define OAI_SSE                                                                                    \
+	"data: {\"choices\":[{\"delta\":{\"content\":\"y\"},\"finish_reason\":null}]}\r\n\r\n"         \
+	"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}],"                            \
+	"\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":16}}\r\n\r\ndata: [DONE]\r\n\r\n"
+
+Test(kserve, openai_pairs_give_llm_events, .init = setup, .fini = teardown)
+{
+	struct kserve *k = kserve_new(1.0, 100, 1 << 20, emit, &cap);
+	struct kserve_result r;
+	double t0 = 1773135965.0;
+
+	cr_assert_eq(half(k, "o1", "request", t0, OAI_Q, &r), 0, "%s", r.error);
+	cr_expect_eq(kserve_pending(k), 1);
+	cr_assert_eq(half(k, "o1", "response", t0 + 0.75, OAI_R, &r), 0, "%s", r.error);
+	cr_assert_eq(r.accepted, 1);
+	const struct event *e = &cap.ev[0];
+	cr_expect_str_eq(e->model, "meta_llama-3", "the body's model, made a valid name");
+	cr_expect_str_eq(e->id, "o1");
+	cr_expect(e->has_latency && e->latency_ms > 749.9 && e->latency_ms < 750.1, "%g",
+	          e->latency_ms);
+	cr_expect(e->has_input_tokens && e->input_tokens == 9);
+	cr_expect(e->has_output_tokens && e->output_tokens == 3);
+	cr_expect_str_eq(e->finish_reason, "stop");
+	cr_expect_not(e->has_ttft, "the logger does not know when the first token came");
+	cr_expect_not(e->error);
+	cr_expect_float_eq(feat(e, "prompt_chars")->num, 2, 1e-12);
+	cr_expect_float_eq(feat(e, "messages")->num, 1, 1e-12);
+	cr_expect_str_eq(feat(e, "stream")->str, "false");
+	cr_expect_eq(stats_get(ST_KSERVE_PAIRED), 1);
+
+	/* Streamed: the response first, as SSE. */
+	cr_assert_eq(half(k, "o2", "response", t0 + 2, OAI_SSE, &r), 0, "%s", r.error);
+	cr_assert_eq(half(k, "o2", "request", t0, OAI_Q, &r), 0, "%s", r.error);
+	cr_assert_eq(cap.n, 2);
+	e = &cap.ev[1];
+	cr_expect(e->has_output_tokens && e->output_tokens == 16);
+	cr_expect_str_eq(e->finish_reason, "length");
+	cr_expect_str_eq(feat(e, "stream")->str, "true");
+	cr_expect_str_eq(e->model, "meta_llama-3", "the request's model when the chunks have none");
+
+	/* A lone request: an error event with its prompt features. */
+	cr_assert_eq(half(k, "o3", "request", t0, OAI_Q, &r), 0, "%s", r.error);
+	kserve_expire(k, clock_mono() + 1.5);
+	cr_assert_eq(cap.n, 3);
+	cr_expect(cap.ev[2].error);
+	cr_expect_not(cap.ev[2].has_output_tokens);
+	cr_expect_not(cap.ev[2].has_latency);
+	cr_expect_float_eq(feat(&cap.ev[2], "prompt_chars")->num, 2, 1e-12);
+	cr_expect_eq(stats_get(ST_KSERVE_ORPHAN_ERRORS), 1);
+
+	/* Bad OpenAI bodies are refused with a reason; a tensor response does
+	 * not pair with an OpenAI request. */
+	cr_expect_eq(half(k, "o4", "response", t0, "data: not json\n\n", &r), -1);
+	cr_expect(strstr(r.error, "OpenAI response body: text/event-stream without") != NULL,
+	          "%s", r.error);
+	cr_expect_eq(half(k, "o5", "request", t0, "{\"model\":\"x\",\"messages\":3}", &r), -1);
+	cr_expect(strstr(r.error, "messages: must be an array") != NULL, "%s", r.error);
+	cr_assert_eq(half(k, "o6", "request", t0, OAI_Q, &r), 0);
+	cr_expect_eq(half(k, "o6", "response", t0, "{\"predictions\":[1]}", &r), -1);
+	cr_expect(strstr(r.error, "an OpenAI request cannot pair with a tensor response") != NULL,
+	          "%s", r.error);
+	cr_expect_eq(cap.n, 3);
+	kserve_free(k);
+
+	/* kserve_model unset in the configuration (""): the body's model. */
+	k = open_opts((struct kserve_options){.model_template = ""});
+	cr_assert_eq(half(k, "o10", "request", t0, OAI_Q, &r), 0);
+	cr_assert_eq(half(k, "o10", "response", t0 + 1, OAI_R, &r), 0, "%s", r.error);
+	cr_expect_str_eq(cap.ev[3].model, "meta_llama-3");
+	cap.n--;
+	kserve_free(k);
+	/* kserve_model set: the operator's name wins, {model_name} = the body's. */
+	k = open_opts((struct kserve_options){.model_template = "{isvc}"});
+	cr_assert_eq(half(k, "o7", "request", t0, OAI_Q, &r), 0);
+	cr_assert_eq(half(k, "o7", "response", t0 + 1, OAI_R, &r), 0, "%s", r.error);
+	cr_expect_str_eq(cap.ev[3].model, "iris");
+	kserve_free(k);
+	k = open_opts((struct kserve_options){.model_template = "{isvc}-{model_name}"});
+	cr_assert_eq(half(k, "o8", "request", t0, OAI_Q, &r), 0);
+	cr_assert_eq(half(k, "o8", "response", t0 + 1, OAI_R, &r), 0, "%s", r.error);
+	cr_expect_str_eq(cap.ev[4].model, "iris-meta_llama-3");
+	kserve_free(k);
+
+	/* kserve_mode = response: a streamed response alone is the event. */
+	k = open_opts((struct kserve_options){.mode = KSERVE_MODE_RESPONSE});
+	cr_assert_eq(half(k, "o9", "response", t0, OAI_SSE, &r), 0, "%s", r.error);
+	cr_assert_eq(cap.n, 6);
+	cr_expect_str_eq(cap.ev[5].model, "iris", "no model in the chunks: {isvc}");
+	cr_expect(cap.ev[5].has_output_tokens && cap.ev[5].output_tokens == 16);
+	cr_expect_not(cap.ev[5].has_latency);
 	kserve_free(k);
 }

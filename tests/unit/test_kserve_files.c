@@ -2,7 +2,7 @@
  * the project's shared testdata, with their SOURCES.md) fed to the KServe
  * input as the server sends it: the table below says what each must give,
  * events or a precise error. Files of inputs another module owns (OTLP,
- * LLM bodies) are listed with their owner so that none goes unlisted. */
+ * LLM traces) are listed with their owner so that none goes unlisted. */
 #include <cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -27,6 +27,7 @@ static struct {
 	char model[MAXE][EVENT_MODEL_MAX + 1];
 	char pred[MAXE][300];
 	char feats[MAXE][2048]; /* "name=value;" ... */
+	char finish[MAXE][EVENT_FINISH_MAX + 1];
 	size_t n;
 } cap;
 
@@ -35,6 +36,8 @@ static int emit(void *arg, const struct event *ev, size_t n, size_t *sampled)
 	for (size_t i = 0; i < n && cap.n < MAXE; i++, cap.n++) {
 		cap.ev[cap.n] = ev[i];
 		snprintf(cap.model[cap.n], sizeof(cap.model[0]), "%s", ev[i].model);
+		snprintf(cap.finish[cap.n], sizeof(cap.finish[0]), "%s",
+		         ev[i].finish_reason ? ev[i].finish_reason : "none");
 		if (ev[i].prediction.kind == VALUE_STRING)
 			snprintf(cap.pred[cap.n], sizeof(cap.pred[0]), "%s", ev[i].prediction.str);
 		else if (ev[i].prediction.kind == VALUE_NUMBER)
@@ -290,13 +293,21 @@ struct row {
 	long events;       /* events it must give; -1: refused (see expect) */
 	const char *expect; /* ';'-separated: "[i:]name=value" feature, "[i:]p=..."
 	                     * prediction, "m=..." model, "lat=none|ms", "err" error,
+	                     * "in=", "out=" tokens ("none" when unknown), "fin=" finish reason,
 	                     * or for a refusal "field|substring of the reason" */
 };
 
 #define IRIS_REQ  "@kserve/v2_iris_nested_data_shape_2x4_request.json"
 #define BERT_REQ  "@kserve/v2_torchserve_bert_shape_minus1_string_data_request.json"
 #define PROBS3    "{\"predictions\":[[0.9,0.05,0.05]]}"
-#define LLM       "i15-llm (OpenAI bodies / OTLP)"
+#define LLM       "i15-llm (OTLP)"
+#define OAI_RESP  "@vllm/openai_chat_completion_response_kserve_docs.json"
+#define OAI_SSE                                                                                    \
+	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"4\"," \
+	"\"finish_reason\":null}]}\n\n"                                                               \
+	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"\","    \
+	"\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":1,"   \
+	"\"total_tokens\":22}}\n\ndata: [DONE]\n\n"
 
 static const struct row rows[] = {
     /* kserve/ */
@@ -354,8 +365,17 @@ static const struct row rows[] = {
     {"kserve/oip_spec_rest_example_request_response.txt", BLOCKS, 0, 0, 0, -1,
      "|body is not a JSON object (error at byte"},
     {"kserve/oip_tensor_datatypes.tsv", DATATYPES, 0, 0, 0, 14, ""},
-    {"kserve/openai_chat_completions_request.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
-    {"kserve/openai_completions_request.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    /* OpenAI bodies (/openai/v1/...): one event per pair, the model from the
+     * response's "model" ({model_name}); tokens and finish reason from usage. */
+    {"kserve/openai_chat_completions_request.json", REQ, OAI_RESP, 0, 0, 1,
+     "prompt_chars=46;messages=2;max_tokens=20;stream=false;m=qwen;in=45;out=67;fin=stop;"
+     "lat=none;p=none"},
+    /* A streamed completion, logged as its buffered text/event-stream. */
+    {"kserve/openai_completions_request.json", REQ, OAI_SSE, 0, 0, 1,
+     "prompt_chars=23;max_tokens=20;stream=true;m=qwen-cmpl;in=21;out=1;fin=length"},
+    /* An OpenAI request never pairs with a tensor response. */
+    {"kserve/openai_chat_completions_request.json", REQ, "{\"predictions\":[1]}", 0, 0, -1,
+     "|an OpenAI request cannot pair with a tensor response"},
     {"kserve/event_display_basic_logger_v1_pair.txt", DISPLAY, 0, 0, 0, 2,
      "x0=6.8;p=1;1:p=1;m=sklearn-iris;lat=none"},
     {"kserve/event_display_knative_broker_v1_pair.txt", DISPLAY, 0, 0, 0, 2,
@@ -405,7 +425,9 @@ static const struct row rows[] = {
     {"otel/otlp_http_json_logs_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
     {"otel/otlp_http_json_trace_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
     {"otel/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
-    {"vllm/openai_chat_completion_response_kserve_docs.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"vllm/openai_chat_completion_response_kserve_docs.json", RESP,
+     "@kserve/openai_chat_completions_request.json", 0, 0, 1,
+     "prompt_chars=46;m=qwen;in=45;out=67;fin=stop"},
     {"vllm/span_attribute_names.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
     {"vllm/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
     {"triton/trace_file_schema.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
@@ -463,6 +485,17 @@ static void check(const struct row *w, size_t base)
 			cr_expect_str_eq(cap.pred[i], v, "%s: prediction", w->file);
 		} else if (strcmp(it, "m") == 0) {
 			cr_expect_str_eq(cap.model[i], v, "%s: model", w->file);
+		} else if (strcmp(it, "fin") == 0) {
+			cr_expect_str_eq(cap.finish[i], v, "%s: finish reason", w->file);
+		} else if (strcmp(it, "in") == 0 || strcmp(it, "out") == 0) {
+			bool in = it[0] == 'i';
+			bool has = in ? cap.ev[i].has_input_tokens : cap.ev[i].has_output_tokens;
+			long long got = in ? cap.ev[i].input_tokens : cap.ev[i].output_tokens;
+			if (strcmp(v, "none") == 0)
+				cr_expect_not(has, "%s: %s tokens %lld", w->file, it, got);
+			else
+				cr_expect(has && got == strtoll(v, NULL, 10), "%s: %s tokens %lld",
+				          w->file, it, has ? got : -1LL);
 		} else if (strcmp(it, "lat") == 0) {
 			if (strcmp(v, "none") == 0)
 				cr_expect_not(cap.ev[i].has_latency, "%s: latency %g", w->file,

@@ -1,5 +1,6 @@
 /* ring: the 1-second ring alerting reads. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -200,5 +201,52 @@ Test(ring, llm_sketches_and_tokens_merge_and_reset)
 	ddsketch_free(s1);
 	ddsketch_free(s2);
 	ddsketch_free(sp);
+	ring_free(r);
+}
+
+/* Issue 15: finish-reason counts per second, merged over a range in
+ * first-seen order, bounded (reasons beyond RING_FINISH_MAX counted as
+ * other), invalid reasons refused, reset with the slot. */
+Test(ring, finish_reasons_merge_bound_and_reset)
+{
+	struct ring *r = ring_new(4);
+	struct ring_stats st;
+	char name[16];
+
+	cr_assert_eq(ring_add(r, "llm", 1000, 4, 0, NULL), 0);
+	cr_assert_eq(ring_add_finish(r, "llm", 1000, "stop", 3), 0);
+	cr_assert_eq(ring_add_finish(r, "llm", 1000, "length", 1), 0);
+	cr_assert_eq(ring_add(r, "llm", 1001, 2, 0, NULL), 0);
+	cr_assert_eq(ring_add_finish(r, "llm", 1001, "stop", 2), 0);
+	cr_expect_eq(ring_add_finish(r, "llm", 1001, "Not valid!", 1), -1);
+	cr_expect_eq(ring_add_finish(r, "nope", 1001, "stop", 1), 0, "unknown model: ignored");
+	cr_expect_eq(ring_add_finish(r, "llm", 990, "stop", 1), 0, "second not held: ignored");
+	cr_assert_eq(ring_query(r, "llm", 1000, 1001, &st), 0);
+	cr_assert_eq(st.n_finish, 2);
+	cr_expect_str_eq(st.finish[0].reason, "stop");
+	cr_expect_eq(st.finish[0].count, 5);
+	cr_expect_str_eq(st.finish[1].reason, "length");
+	cr_expect_eq(st.finish[1].count, 1);
+	cr_expect_eq(st.finish_other, 0);
+	ring_stats_free(&st);
+	/* More distinct reasons than kept: the rest are counted together. */
+	for (int i = 0; i < RING_FINISH_MAX + 3; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		cr_assert_eq(ring_add_finish(r, "llm", 1001, name, 1), 0);
+	}
+	cr_assert_eq(ring_query(r, "llm", 1000, 1001, &st), 0);
+	cr_expect_eq(st.n_finish, RING_FINISH_MAX);
+	uint64_t total = st.finish_other;
+	for (size_t i = 0; i < st.n_finish; i++)
+		total += st.finish[i].count;
+	cr_expect_eq(total, 6 + RING_FINISH_MAX + 3, "nothing lost");
+	cr_expect_gt(st.finish_other, 0);
+	ring_stats_free(&st);
+	/* Second 1004 reuses the slot of 1000: its reasons start over. */
+	cr_assert_eq(ring_add(r, "llm", 1004, 1, 0, NULL), 0);
+	cr_assert_eq(ring_query(r, "llm", 1004, 1004, &st), 0);
+	cr_expect_eq(st.n_finish, 0);
+	cr_expect_eq(st.finish_other, 0);
+	ring_stats_free(&st);
 	ring_free(r);
 }
