@@ -246,6 +246,7 @@ static void reserve_body(struct http_server *h, struct req *q, size_t want)
 		return;
 	}
 	stats_add(ST_BODY_BYTES, want);
+	nb[0] = '\0'; /* the body is a string even before (or without) data */
 	q->held = want;
 	q->body = nb;
 	q->cap = want;
