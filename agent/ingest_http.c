@@ -18,6 +18,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "guard.h"
+#include "http_req.h"
 #include "ingest_kserve.h"
 #include "ingest_otlp.h"
 #include "log.h"
@@ -25,8 +26,6 @@
 #include "text.h"
 
 #define RETRY_AFTER "1"
-
-enum route { R_EVENTS, R_LABELS, R_KSERVE, R_HEALTH, R_METRICS, R_TRACES, R_LOGS, R_NONE };
 
 struct job;
 
@@ -64,7 +63,7 @@ struct out {
 
 /* Per request (MHD's con_cls). */
 struct req {
-	enum route route;
+	enum http_route route;
 	char *body;
 	size_t len, cap;
 	size_t held; /* bytes counted in ag->body_bytes */
@@ -220,25 +219,6 @@ static enum MHD_Result refuse(struct out *c, unsigned status, enum stat_reason w
 	return respond_error(c, status, msg, -1, NULL, status == MHD_HTTP_SERVICE_UNAVAILABLE);
 }
 
-static enum route route_of(const char *url)
-{
-	if (strcmp(url, "/v1/events") == 0)
-		return R_EVENTS;
-	if (strcmp(url, "/v1/labels") == 0)
-		return R_LABELS;
-	if (strcmp(url, "/v1/kserve") == 0)
-		return R_KSERVE;
-	if (strcmp(url, "/v1/traces") == 0)
-		return R_TRACES;
-	if (strcmp(url, "/v1/logs") == 0)
-		return R_LOGS;
-	if (strcmp(url, "/healthz") == 0)
-		return R_HEALTH;
-	if (strcmp(url, "/metrics") == 0)
-		return R_METRICS;
-	return R_NONE;
-}
-
 static void release_body(struct http_server *h, struct req *q)
 {
 	if (q->held) {
@@ -252,16 +232,13 @@ static void release_body(struct http_server *h, struct req *q)
 }
 
 /* Allocates the whole body at once when Content-Length announces it (no
- * regrowth); refusals are left to take_upload. */
-static void reserve_body(struct http_server *h, struct req *q, const char *cl)
+ * regrowth; want from http_req_content_length, 0: unknown); refusals are
+ * left to take_upload. */
+static void reserve_body(struct http_server *h, struct req *q, size_t want)
 {
 	struct agent *ag = h->ag;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(cl, &end, 10);
-	if (errno || end == cl || v == 0 || v > ag->ac->max_body)
+	if (want == 0)
 		return;
-	size_t want = (size_t)v + 1;
 	size_t now = atomic_fetch_add(&ag->body_bytes, want) + want;
 	char *nb = now <= ag->body_budget ? malloc(want) : NULL;
 	if (!nb) {
@@ -269,6 +246,7 @@ static void reserve_body(struct http_server *h, struct req *q, const char *cl)
 		return;
 	}
 	stats_add(ST_BODY_BYTES, want);
+	nb[0] = '\0'; /* the body is a string even before (or without) data */
 	q->held = want;
 	q->body = nb;
 	q->cap = want;
@@ -281,19 +259,15 @@ static void take_upload(struct http_server *h, struct req *q, const char *data, 
 
 	if (q->refused)
 		return;
-	if (q->len + n > ag->ac->max_body) {
+	size_t ncap;
+	if (http_req_body_room(q->len, q->cap, n, ag->ac->max_body, &ncap) != 0) {
 		q->refused = MHD_HTTP_CONTENT_TOO_LARGE;
 		q->reason = REJ_TOO_LARGE;
 		q->refusal = "request body larger than max_body";
 		release_body(h, q);
 		return;
 	}
-	if (q->len + n + 1 > q->cap) {
-		size_t ncap = q->cap ? q->cap : 16384;
-		while (ncap < q->len + n + 1)
-			ncap *= 2;
-		if (ncap > ag->ac->max_body + 1)
-			ncap = ag->ac->max_body + 1;
+	if (ncap != q->cap) {
 		size_t extra = ncap - q->cap;
 		size_t now = atomic_fetch_add(&ag->body_bytes, extra) + extra;
 		char *nb = now <= ag->body_budget ? realloc(q->body, ncap) : NULL;
@@ -320,7 +294,8 @@ static enum MHD_Result handle_ingest(struct http_server *h, struct out *c, struc
 	struct agent *ag = h->ag;
 	struct event_batch eb;
 	struct event_error err;
-	enum event_body_kind kind = q->route == R_LABELS ? EVENT_BODY_LABELS : EVENT_BODY_EVENTS;
+	enum event_body_kind kind =
+	    q->route == HTTP_R_LABELS ? EVENT_BODY_LABELS : EVENT_BODY_EVENTS;
 	char msg[512], out[96];
 	size_t sampled = 0;
 	enum MHD_Result ret;
@@ -416,7 +391,7 @@ static enum MHD_Result handle_kserve(struct http_server *h, struct out *c, struc
 static enum MHD_Result handle_otlp(struct http_server *h, struct out *c, struct req *q)
 {
 	struct agent *ag = h->ag;
-	enum otlp_signal sig = q->route == R_TRACES ? OTLP_TRACES : OTLP_LOGS;
+	enum otlp_signal sig = q->route == HTTP_R_TRACES ? OTLP_TRACES : OTLP_LOGS;
 	struct event_batch eb;
 	struct otlp_reply rep;
 	size_t sampled = 0;
@@ -472,9 +447,9 @@ reply:
 	return ret;
 }
 
-static enum MHD_Result handle_get(struct http_server *h, struct out *c, enum route r)
+static enum MHD_Result handle_get(struct http_server *h, struct out *c, enum http_route r)
 {
-	if (r == R_HEALTH)
+	if (r == HTTP_R_HEALTH)
 		return respond(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n", 3, false);
 	size_t len = 0;
 	char *txt = stats_render(h->ag->started, &len);
@@ -529,9 +504,9 @@ static void *worker_main(void *arg)
 			h->tail = &h->head;
 		pthread_mutex_unlock(&h->mu);
 		struct out o = {j->c, j->q};
-		if (j->q->route == R_KSERVE)
+		if (j->q->route == HTTP_R_KSERVE)
 			handle_kserve(h, &o, j->q);
-		else if (j->q->route == R_TRACES || j->q->route == R_LOGS)
+		else if (j->q->route == HTTP_R_TRACES || j->q->route == HTTP_R_LOGS)
 			handle_otlp(h, &o, j->q);
 		else
 			handle_ingest(h, &o, j->q);
@@ -554,9 +529,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct out now = {c, NULL};
 
 	if (!q) {
-		enum route r = route_of(url);
-		bool post = strcmp(method, "POST") == 0;
-		bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+		enum http_route r = http_req_route(url);
+		bool get;
+		unsigned bad = http_req_method(r, method, &get);
 
 		if (atomic_load(&h->conns) > ag->ac->max_connections)
 			return refuse(&now, MHD_HTTP_SERVICE_UNAVAILABLE, REJ_CONNECTIONS,
@@ -564,17 +539,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* One check for every path but /healthz (which says only "ok",
 		 * for probes): token and client certificate, before anything
 		 * of the request is read or routed. */
-		if (r != R_HEALTH) {
+		if (r != HTTP_R_HEALTH) {
 			enum guard_verdict v = guard_http_check(&ag->http_guard, c);
 			if (v != GUARD_OK) {
 				stats_rejected(REJ_UNAUTHORIZED, 1);
 				return guard_http_refuse(c, v);
 			}
 		}
-		if (r == R_NONE)
+		if (bad == MHD_HTTP_NOT_FOUND)
 			return refuse(&now, MHD_HTTP_NOT_FOUND, REJ_BAD_REQUEST,
 			              "no such endpoint (try POST /v1/events)");
-		if ((r == R_HEALTH || r == R_METRICS) ? !get : !post) {
+		if (bad) {
 			struct MHD_Response *resp;
 			const char *msg = "{\"error\":\"method not allowed\"}\n";
 			stats_rejected(REJ_BAD_REQUEST, 1);
@@ -582,9 +557,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			                                       MHD_RESPMEM_PERSISTENT);
 			if (!resp)
 				return MHD_NO;
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-			                        r == R_HEALTH || r == R_METRICS ? "GET, HEAD"
-			                                                        : "POST");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, http_req_allow(r));
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 			                        "application/json");
 			enum MHD_Result ret =
@@ -596,21 +569,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return handle_get(h, &now, r);
 		const char *cl =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl) {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(cl, &end, 10);
-			if (errno == 0 && end != cl && v > ag->ac->max_body)
-				return refuse(&now, MHD_HTTP_CONTENT_TOO_LARGE, REJ_TOO_LARGE,
-				              "request body larger than max_body");
-		}
+		size_t reserve;
+		if (http_req_content_length(cl, ag->ac->max_body, &reserve) != 0)
+			return refuse(&now, MHD_HTTP_CONTENT_TOO_LARGE, REJ_TOO_LARGE,
+			              "request body larger than max_body");
 		q = calloc(1, sizeof(*q));
 		if (!q)
 			return MHD_NO;
 		q->route = r;
 		*con_cls = q;
-		if (cl)
-			reserve_body(h, q, cl);
+		reserve_body(h, q, reserve);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -630,7 +598,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	q->responded = true;
 	if (q->refused)
 		return refuse(&now, (unsigned)q->refused, q->reason, q->refusal);
-	if (q->route == R_KSERVE) {
+	if (q->route == HTTP_R_KSERVE) {
 		q->kh = (struct kserve_headers){
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-id"),
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-type"),
@@ -638,7 +606,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-inferenceservicename"),
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-source"),
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-specversion"),
-		    .recorded_time = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-recordedtime"),
+		    .recorded_time =
+		        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-recordedtime"),
 		    .ns = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-namespace"),
 		    .component = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-component"),
 		    .request_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "ce-requestid"),
@@ -649,15 +618,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		                                                 "inference-header-content-length"),
 		};
 	}
-	if (q->route == R_TRACES || q->route == R_LOGS) {
+	if (q->route == HTTP_R_TRACES || q->route == HTTP_R_LOGS) {
 		q->ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 		q->cenc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
 	}
 	if (defer(h, c, q))
 		return MHD_YES;
-	if (q->route == R_TRACES || q->route == R_LOGS)
+	if (q->route == HTTP_R_TRACES || q->route == HTTP_R_LOGS)
 		return handle_otlp(h, &now, q);
-	return q->route == R_KSERVE ? handle_kserve(h, &now, q) : handle_ingest(h, &now, q);
+	return q->route == HTTP_R_KSERVE ? handle_kserve(h, &now, q) : handle_ingest(h, &now, q);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -737,9 +706,10 @@ struct http_server *http_start(struct agent *ag, const char *addr, char *err, si
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "--http %s: cannot listen (%s)", addr,
-		         ag->http_guard.cert ? "address in use or not local, or --http-tls-cert and "
-		                               "--http-tls-key are not a matching certificate and key?"
-		                             : "address in use or not local?");
+		         ag->http_guard.cert
+		             ? "address in use or not local, or --http-tls-cert and "
+		               "--http-tls-key are not a matching certificate and key?"
+		             : "address in use or not local?");
 		http_stop(h);
 		return NULL;
 	}

@@ -7,6 +7,10 @@
  * held in memory (503 + Retry-After); every refusal is counted by reason.
  * Requests are all-or-nothing: a 400 keeps nothing of the request.
  *
+ * The decisions taken before and while a body arrives (route, methods,
+ * Content-Length, body growth within max_body) are http_req's (pure,
+ * fuzzed by tests/fuzz/fuzz_http.c).
+ *
  * Threads: libmicrohttpd runs its own pool; handlers call agent_submit. */
 #ifndef MLW_AGENT_INGEST_HTTP_H
 #define MLW_AGENT_INGEST_HTTP_H

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "state.h"
 #include "stats.h"
+#include "tail_lines.h"
 
 #define FP_LEN           256
 #define POLL_S           0.1
@@ -270,14 +271,6 @@ struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const cha
 
 /* ---- reading lines --------------------------------------------------- */
 
-static bool blank(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return false;
-	return true;
-}
-
 static void mark_of(const struct source *s, const struct reader *r, struct tail_mark *m)
 {
 	*m = (struct tail_mark){s->idx, r->dev, r->ino, r->off, r->fp, r->fp_len};
@@ -297,16 +290,15 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 		size_t pos = 0, lines = 0;
 		event_batch_reset(&eb);
 		while (pos < r->blen && lines < LINES_PER_SUBMIT) {
-			char *nl = memchr(r->buf + pos, '\n', r->blen - pos);
-			if (!nl && !final)
+			size_t len;
+			size_t next = tail_lines_next(r->buf, r->blen, pos, final, &len);
+			if (next == 0)
 				break;
-			size_t end = nl ? (size_t)(nl - r->buf) : r->blen;
-			size_t len = end - pos;
 			lines++;
 			stats_add(ST_TAIL_LINES, 1);
 			if (r->skipping) {
 				r->skipping = false; /* the end of an over-long line */
-			} else if (!blank(r->buf + pos, len)) {
+			} else if (!tail_lines_blank(r->buf + pos, len)) {
 				struct event_error err;
 				int prc = s->bento ? bentoml_line(s->bento, r->buf + pos, len,
 				                                  now, &eb, &err)
@@ -328,7 +320,7 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 					}
 				}
 			}
-			pos = nl ? end + 1 : r->blen;
+			pos = next;
 		}
 		if (pos == 0)
 			break;
@@ -361,11 +353,9 @@ static long read_more(struct tailer *t, struct source *s, struct reader *r)
 	for (int round = 0; round < 64; round++) {
 		if (agent_overloaded(t->ag))
 			return total ? total : -1;
-		if (r->bcap - r->blen < CHUNK) {
-			size_t ncap = r->bcap ? r->bcap : CHUNK * 2;
-			while (ncap - r->blen < CHUNK)
-				ncap *= 2;
-			char *nb = realloc(r->buf, ncap);
+		size_t ncap = tail_lines_grow(r->bcap, r->blen, CHUNK);
+		if (ncap != r->bcap) {
+			char *nb = ncap ? realloc(r->buf, ncap) : NULL;
 			if (!nb)
 				return -1;
 			r->buf = nb;
@@ -380,13 +370,16 @@ static long read_more(struct tailer *t, struct source *s, struct reader *r)
 		total += k;
 		if (consume(t, s, r, false) != 0)
 			return total;
-		if (r->blen >= t->max_line) {
+		enum tail_overlong ol = tail_lines_overlong(r->blen, t->max_line, &r->skipping);
+		if (ol != TAIL_KEEP) {
 			/* A line longer than the limit: drop what we have of it
-			 * and skip to its end. */
-			stats_rejected(REJ_TOO_LARGE, 1);
+			 * and skip to its end, counting the line once however
+			 * many reads it spans. */
 			r->off += r->blen;
 			r->blen = 0;
-			r->skipping = true;
+		}
+		if (ol == TAIL_DROP_NEW) {
+			stats_rejected(REJ_TOO_LARGE, 1);
 			char q[256];
 			log_warn("tail", "line longer than %zu bytes skipped path=%s", t->max_line,
 			         log_quote(q, sizeof(q), s->path));

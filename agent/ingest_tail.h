@@ -11,6 +11,10 @@
  * inode in the same directory. A file seen for the first time is read from
  * its beginning.
  *
+ * Lines are split by tail_lines (pure, fuzzed by tests/fuzz/fuzz_tail.c);
+ * a line longer than min(max_body, 1 MiB) is skipped and counted once as
+ * too large.
+ *
  * One thread polls every file every 100 ms; tail_commit comes from the
  * forwarder thread. */
 #ifndef MLW_AGENT_INGEST_TAIL_H

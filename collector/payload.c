@@ -120,6 +120,11 @@ int payload_decode(const char *json, struct notification *n, char *err, size_t e
 			snprintf(err, errlen, "notification has no number '%s'", nums[i]);
 			goto out;
 		}
+		/* a row id out of int64's range would be undefined to convert */
+		if (!dst[i] && !isnan(d) && !(d > -9.2e18 && d < 9.2e18)) {
+			snprintf(err, errlen, "notification's '%s' is out of range", nums[i]);
+			goto out;
+		}
 		if (dst[i])
 			*dst[i] = d;
 		else

@@ -27,8 +27,10 @@ for t in tests/fuzz/fuzz_*.c; do
 	# FUZZ_TARGETS="spool cli" (or a second argument) runs only those.
 	case " ${FUZZ_TARGETS:-${only:-$short}} " in *" $short "*) ;; *) continue ;; esac
 	extra=""
-	# A target may need program sources besides common/ (named in its first line).
-	deps=$(sed -n '1s|.*fuzz-deps: *\(.*\) \*/|\1|p' "$t")
+	# A target may need program sources besides common/ (named in its first
+	# comment, "/* fuzz-deps: FILE... */", which may wrap onto " * " lines).
+	deps=$(sed -n '0,/\*\//p' "$t" | tr '\n' ' ' | sed 's| \* | |g' |
+		sed -n 's|^/\* fuzz-deps: *\([^*]*\) \*/.*$|\1|p')
 	for d in $deps; do
 		o="$out/$(echo "$d" | tr / _ | sed 's/\.c$/.o/')"
 		clang $cflags -fsanitize=fuzzer-no-link -Iagent -Icollector -Itui -c "$d" -o "$o"

@@ -1,4 +1,5 @@
-/* fuzz-deps: collector/notify.c collector/payload.c collector/rules.c */
+/* fuzz-deps: collector/notify.c collector/payload.c collector/rules.c collector/alert_page.c
+ * collector/exec_run.c */
 /* libFuzzer target: notify_parse_retry_after, the Retry-After header a
  * receiver sends back (delta seconds or an HTTP date). The result is -1 or
  * a finite wait >= 0. */

@@ -257,6 +257,34 @@ Test(agent_tail, copytruncate_across_restarts, .init = setup, .fini = teardown, 
 	expect_ids_once(195);
 }
 
+/* A line past the line limit (max_body, at most 1 MiB) is skipped and
+ * counted once, however many 64 KiB reads it spans (it was counted on
+ * every read past the limit: 3 for this one); the lines around it
+ * arrive. */
+Test(agent_tail, an_overlong_line_is_skipped_and_counted_once, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	char path[700];
+	snprintf(path, sizeof(path), "%s/preds.jsonl", ag.dir);
+	const char *args[] = {"--tail", path, NULL};
+	const size_t big = (3u << 20) + (512u << 10);
+
+	append_lines(path, 0, 1);
+	FILE *f = fopen(path, "a");
+	cr_assert_not_null(f);
+	fputs("{\"model\":\"m\",\"id\":\"huge\",\"note\":\"", f);
+	for (size_t i = 0; i < big; i++)
+		fputc('x', f);
+	fputs("\"}\n", f);
+	fclose(f);
+	append_lines(path, 1, 1);
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 2, 20), "%zu events", fc_events(fc));
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_rejected_total", "reason=\"too_large\""), 1);
+	h_sleep(0.3);
+	expect_ids_once(2);
+}
+
 /* README "Hooking up" BentoML: --tail the monitor's data file with
  * --format bentoml; the schema beside it gives the roles. */
 Test(agent_tail, bentoml_monitor_files, .init = setup, .fini = teardown, .timeout = 60)

@@ -81,6 +81,36 @@ Test(payload, stored_form_round_trips)
 	cr_assert_str_eq(err, "notification has no string 'rule'");
 }
 
+/* Found by fuzz_payload under UBSan: an alert_id past int64 (the outbox is
+ * outside input) was converted to int64_t, which is undefined; now it is
+ * refused with the field named. */
+Test(payload, alert_id_out_of_range_is_refused)
+{
+	struct notification n = sample("firing"), back;
+	char *json, err[256];
+
+	cr_assert_eq(payload_encode(&n, &json), 0);
+	cJSON *o = cJSON_Parse(json);
+	free(json);
+	cr_assert(o);
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "alert_id", cJSON_CreateNumber(8.9e71));
+	json = cJSON_PrintUnformatted(o);
+	cr_assert_eq(payload_decode(json, &back, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "notification's 'alert_id' is out of range");
+	free(json);
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "alert_id", cJSON_CreateNumber(-1e19));
+	json = cJSON_PrintUnformatted(o);
+	cr_assert_eq(payload_decode(json, &back, err, sizeof(err)), -1);
+	free(json);
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "alert_id", cJSON_CreateNumber(42));
+	json = cJSON_PrintUnformatted(o);
+	cr_assert_eq(payload_decode(json, &back, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(back.alert_id, 42);
+	payload_free(&back);
+	free(json);
+	cJSON_Delete(o);
+}
+
 /* A "nodata" notice (notify_nodata) is stored, read back by the notifier and
  * sent with status firing: the alert has not ended. */
 Test(payload, nodata_notice_decodes_and_is_firing)
