@@ -108,7 +108,7 @@ tests-built: $(BINS) $(UNIT) $(INTEG)
 # The test run: every unit test, then every integration test (they start the
 # real binaries from $(B)). Ends with Criterion's synthesis lines and a total.
 test: test-deps
-	@$(MAKE) --no-print-directory tests-built
+	@$(MAKE) --no-print-directory -j$$(nproc) tests-built
 	@scripts/run-tests.sh $(B) $(UNIT) $(INTEG)
 
 unit: test-deps
@@ -116,7 +116,7 @@ unit: test-deps
 	@scripts/run-tests.sh $(B) $(UNIT)
 
 asan: test-deps
-	@$(MAKE) --no-print-directory B=build-asan SAN=1 tests-built
+	@$(MAKE) --no-print-directory -j$$(nproc) B=build-asan SAN=1 tests-built
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		MLWATCH_SAN=1 scripts/run-tests.sh build-asan \
 		$(patsubst $(B)/%,build-asan/%,$(UNIT) $(INTEG))

@@ -44,6 +44,10 @@ if [ ! -f "$allow" ]; then # no list: no skip is allowed
 	: >"$tmp/none"
 	allow="$tmp/none"
 fi
+# The slowest tests first, so that the run's budget (make test: 10 minutes
+# on 2 cores) is watched where it is spent.
+sed -n 's/^\(not \)\{0,1\}ok - \([^ ]*\) *(\([0-9.]*\)s).*$/\3 \2/p' "$tmp/all.tap" |
+	sort -rn | head -8 | awk '{ printf "slowest: %7.2fs %s\n", $1, $2 }'
 # TAP lines: "ok - suite::name (0.01s)", "ok - suite::name  # SKIP message",
 # "not ok - suite::name ..." (failed, crashed or timed out).
 awk -v allowf="$allow" '
