@@ -294,7 +294,8 @@ static int seconds_ms(const struct attr *a, const char *name, double *out, bool 
 	double v;
 	if (!a)
 		return 0;
-	if (!num_of(a, &v) || v < 0)
+	/* finite in milliseconds too: 1e306 s is a finite double, not in ms */
+	if (!num_of(a, &v) || v < 0 || !isfinite(v * 1000.0))
 		return rejectf(why, cap, "%s: must be a finite number of seconds >= 0", name);
 	*out = v * 1000.0;
 	*has = true;

@@ -568,7 +568,8 @@ static int store_read(const struct ddsketch *s, struct bytes_reader *r, struct d
 	lo = bytes_get_zvarint(r);
 	/* Every representative value must be a finite non-zero double. */
 	max_index = (int64_t)floor(700.0 / s->log_gamma);
-	if (r->err || lo < -max_index || lo + (int64_t)nbins - 1 > max_index)
+	/* lo comes from outside: compared so that nothing can overflow. */
+	if (r->err || lo < -max_index || lo > max_index - ((int64_t)nbins - 1))
 		return -EPROTO;
 	/* nbins is bounded above, so this allocation is too. */
 	st->bins = malloc((size_t)nbins * sizeof(*st->bins));

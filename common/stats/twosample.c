@@ -263,8 +263,9 @@ double stats_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 	/* The walks below take a step per possible table: bounded, so that
 	 * counts from outside (a window, a stored profile) cannot make them
 	 * endless (past 2^53 x++ would not even move). Beyond 10^7 tables the
-	 * exact p agrees with the normal approximation to many digits. */
-	if (hi - lo > FISHER_MAX_TABLES) {
+	 * exact p agrees with the normal approximation to many digits; past
+	 * 2^53 the table counts are not even exact doubles. */
+	if (hi - lo > FISHER_MAX_TABLES || N > 9007199254740992.0) {
 		double z, p;
 		stats_ztest_2prop(a, a + b, c, c + d, &z, &p);
 		return p;

@@ -386,6 +386,9 @@ Test(twosample, fisher_exact_is_bounded_for_huge_counts)
 
 	p = stats_fisher_exact((uint64_t)1 << 60, 5, (uint64_t)1 << 61, 7);
 	cr_expect(p >= 0 && p <= 1, "p %g", p);
+	/* few possible tables, but counts past 2^53, where x++ cannot move */
+	p = stats_fisher_exact(((uint64_t)1 << 60) + 3, 2, 4, ((uint64_t)1 << 60) + 1);
+	cr_expect(p >= 0 && p <= 1, "p %g", p);
 	p = stats_fisher_exact(30000000, 30000000, 30005000, 30000000);
 	stats_ztest_2prop(30000000, 60000000, 30005000, 60005000, &z, &pz);
 	cr_expect_float_eq(p, pz, 1e-15, "p %g vs z-test %g", p, pz);
