@@ -109,7 +109,8 @@ int agent_check_listeners(const struct agent_config *ac, char *err, size_t errle
 		                     "clients");
 	for (size_t i = 0; i < ac->listen_dgram.n; i++) {
 		const char *u = ac->listen_dgram.v[i];
-		if (strncmp(u, "udp://", 6) == 0 && !guard_hostport_is_local(u + 6) && !ac->insecure)
+		if (strncmp(u, "udp://", 6) == 0 && !guard_hostport_is_local(u + 6) &&
+		    !ac->insecure)
 			return guard_refusal(err, errlen, u, "--listen-dgram",
 			                     "datagrams cannot authenticate (use a loopback "
 			                     "address, a unix: socket or the HTTP input with a "
@@ -130,10 +131,11 @@ static void log_listeners(const struct agent *ag)
 		const char *how = guard_http_describe(&ag->http_guard);
 		const char *scheme = ag->http_guard.cert ? "https" : "http";
 		if (!local && !guard_http_authenticated(&ag->http_guard))
-			log_warn("agent",
-			         "listening on=%s://%s protection=none (--insecure): anyone who can "
-			         "reach it can post events and labels and read /metrics",
-			         scheme, ac->http);
+			log_warn(
+			    "agent",
+			    "listening on=%s://%s protection=none (--insecure): anyone who can "
+			    "reach it can post events and labels and read /metrics",
+			    scheme, ac->http);
 		else
 			log_info("agent", "listening on=%s://%s protection=%s%s", scheme, ac->http,
 			         how, local ? "+loopback" : "");

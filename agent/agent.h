@@ -35,7 +35,7 @@ struct agent {
 	const struct agent_config *ac;
 	char agent_id[WIRE_AGENT_ID_MAX + 1];
 	char spool_dir[4096];
-	char *token;      /* shared secret for the collector, or NULL */
+	char *token;                  /* shared secret for the collector, or NULL */
 	struct guard_http http_guard; /* token and HTTPS required of HTTP clients */
 	double started;
 	size_t body_budget; /* bytes of HTTP bodies held at once */

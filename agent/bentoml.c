@@ -172,7 +172,7 @@ static int load_schema(struct bentoml *b, double now)
 		nc[k].name = strdup(nm->valuestring);
 		if (!nc[k].name)
 			break;
-		nc[k].role = !cJSON_IsString(role)                           ? ROLE_FEATURE
+		nc[k].role = !cJSON_IsString(role)                          ? ROLE_FEATURE
 		             : strcmp(role->valuestring, "prediction") == 0 ? ROLE_PREDICTION
 		             : strcmp(role->valuestring, "target") == 0     ? ROLE_TARGET
 		                                                            : ROLE_FEATURE;
@@ -280,7 +280,8 @@ int bentoml_line(struct bentoml *b, const char *line, size_t len, double now,
 	int rc = -1;
 
 	if (!b->loaded && load_schema(b, now) != 0)
-		return efail(err, "", "schema file %s not found or unreadable (BentoML writes it "
+		return efail(err, "",
+		             "schema file %s not found or unreadable (BentoML writes it "
 		             "with the first record)",
 		             b->schema_path);
 	in = cJSON_ParseWithLength(line, len);

@@ -28,16 +28,16 @@ enum dialect { D_KSERVE, D_SELDON };
 struct half {
 	char *key; /* pairing key (see make_key) */
 	uint64_t hash;
-	char *id;     /* event id: ce-id, or Seldon's ce-requestid */
-	char *isvc;   /* {isvc} */
-	char *ns;     /* {namespace}, NULL when absent */
+	char *id;   /* event id: ce-id, or Seldon's ce-requestid */
+	char *isvc; /* {isvc} */
+	char *ns;   /* {namespace}, NULL when absent */
 	bool is_request;
 	bool conflict; /* a fence: two halves of one kind came under this key */
 	bool recorded; /* Ce-Recordedtime present (KServe v0.18+) */
 	double ts;
 	bool has_ts;
-	cJSON *body; /* NULL for a fence or an OpenAI half */
-	bool openai;  /* an OpenAI chat/completions body, read into oai */
+	cJSON *body;            /* NULL for a fence or an OpenAI half */
+	bool openai;            /* an OpenAI chat/completions body, read into oai */
 	struct openai_info oai; /* model and finish_reason point into oai_str */
 	char *oai_str;
 	size_t cost;
@@ -79,10 +79,11 @@ int kserve_template_check(const char *tpl, char *err, size_t errlen)
 				if (strncmp(p, placeholders[i], strlen(placeholders[i])) == 0)
 					break;
 			if (i == 3) {
-				snprintf(err, errlen,
-				         "kserve_model: unknown placeholder at \"%.20s\" (use {isvc}, "
-				         "{namespace}, {model_name})",
-				         p);
+				snprintf(
+				    err, errlen,
+				    "kserve_model: unknown placeholder at \"%.20s\" (use {isvc}, "
+				    "{namespace}, {model_name})",
+				    p);
 				return -1;
 			}
 			p += strlen(placeholders[i]);
@@ -187,7 +188,8 @@ struct kserve *kserve_open(const struct kserve_options *o, kserve_emit_fn emit, 
 struct kserve *kserve_new(double ttl_s, size_t max_pending, size_t max_bytes, kserve_emit_fn emit,
                           void *arg)
 {
-	struct kserve_options o = {.ttl_s = ttl_s, .max_pending = max_pending, .max_bytes = max_bytes};
+	struct kserve_options o = {
+	    .ttl_s = ttl_s, .max_pending = max_pending, .max_bytes = max_bytes};
 	char err[160];
 	return kserve_open(&o, emit, arg, err, sizeof(err));
 }
@@ -565,7 +567,7 @@ static int v1_rows(const cJSON *inst, struct row_out *out)
 			cJSON_ArrayForEach(m, it)
 			{
 				if (add_leaf(out->features[i], m->string,
-				              cJSON_GetArrayItem(m, (int)r)))
+				             cJSON_GetArrayItem(m, (int)r)))
 					return -ENOMEM;
 			}
 		}
@@ -860,8 +862,9 @@ static int seldon_normalize(cJSON *body, bool is_request, struct kserve_result *
 				}
 				for (int j = 0; j < nv / r; j++)
 					cJSON_AddItemToArray(
-					    row, cJSON_Duplicate(
-					             cJSON_GetArrayItem(vals, i * (nv / r) + j), 0));
+					    row,
+					    cJSON_Duplicate(
+					        cJSON_GetArrayItem(vals, i * (nv / r) + j), 0));
 				cJSON_AddItemToArray(rows, row);
 			}
 		} else {
@@ -959,9 +962,10 @@ static int build_openai(struct kserve *k, const struct half *req, const struct h
 	}
 	cJSON_AddStringToObject(o, "model", model);
 	cJSON_AddStringToObject(o, "id", any->id);
-	cJSON_AddNumberToObject(o, "ts", req && req->has_ts    ? req->ts
-	                                 : resp && resp->has_ts ? resp->ts
-	                                                        : now);
+	cJSON_AddNumberToObject(o, "ts",
+	                        req && req->has_ts     ? req->ts
+	                        : resp && resp->has_ts ? resp->ts
+	                                               : now);
 	if (timed)
 		cJSON_AddNumberToObject(o, "latency_ms", (resp->ts - req->ts) * 1000.0);
 	cJSON_AddBoolToObject(o, "error", orphan);
@@ -1137,7 +1141,8 @@ void kserve_expire(struct kserve *k, double mono_now)
 			if (rc == 0)
 				stats_add(ST_KSERVE_ORPHAN_ERRORS, res.accepted);
 			else
-				log_warn("kserve", "orphan request id=%s not counted as an error: %s",
+				log_warn("kserve",
+				         "orphan request id=%s not counted as an error: %s",
 				         log_quote(q, sizeof(q), dead->id),
 				         rc == -1 ? res.error : "agent overloaded");
 		}
@@ -1489,8 +1494,9 @@ int kserve_handle(struct kserve *k, const struct kserve_headers *h, const char *
 		goto out;
 	if (!hf->openai && !has_prediction_body(hf->body, is_request)) {
 		rc = fail(res, is_request ? "instances" : "predictions",
-		          is_request ? "request body needs \"instances\" (v1) or \"inputs\" (v1 or v2)"
-		                     : "response body needs \"predictions\" (v1) or \"outputs\" (v2)");
+		          is_request
+		              ? "request body needs \"instances\" (v1) or \"inputs\" (v1 or v2)"
+		              : "response body needs \"predictions\" (v1) or \"outputs\" (v2)");
 		goto out;
 	}
 	hf->id = strdup(id);

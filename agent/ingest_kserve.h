@@ -88,7 +88,7 @@ enum kserve_latency { KSERVE_LATENCY_AUTO = 0, KSERVE_LATENCY_CE_TIME, KSERVE_LA
 struct kserve_options {
 	double ttl_s;
 	size_t max_pending, max_bytes;
-	size_t max_inflated;        /* bound on an inflated gzip body; 0 = 8 MiB */
+	size_t max_inflated; /* bound on an inflated gzip body; 0 = 8 MiB */
 	enum kserve_mode mode;
 	enum kserve_latency latency;
 	const char *component;      /* NULL = "predictor"; "any" = every component */

@@ -138,8 +138,8 @@ static bool num_of(const struct attr *a, double *out)
 
 /* The attributes a span or record is read for, found in one pass. */
 struct wanted {
-	const struct attr *req_model, *resp_model, *e2e, *ttft, *tpot, *in, *out, *in_old,
-	    *out_old, *finish, *req_id, *resp_id, *prediction, *service;
+	const struct attr *req_model, *resp_model, *e2e, *ttft, *tpot, *in, *out, *in_old, *out_old,
+	    *finish, *req_id, *resp_id, *prediction, *service;
 	size_t n_features;
 	bool gen_ai, mlwatch;
 };
@@ -231,7 +231,8 @@ static bool mapped(const char *model, const char *key)
 		if (strcmp(attr, key) != 0)
 			continue;
 		if (!colon || (colon - m == 1 && m[0] == '*') ||
-		    (strlen(model) == (size_t)(colon - m) && strncmp(m, model, (size_t)(colon - m)) == 0))
+		    (strlen(model) == (size_t)(colon - m) &&
+		     strncmp(m, model, (size_t)(colon - m)) == 0))
 			return true;
 	}
 	return false;
@@ -392,12 +393,14 @@ static int span_event(const struct span_in *sp, double now, struct event_batch *
 		} else if (num_of(w.prediction, &ev.prediction.num)) {
 			ev.prediction.kind = VALUE_NUMBER;
 		} else {
-			return rejectf(why, cap, "mlwatch.prediction: must be a number or a string");
+			return rejectf(why, cap,
+			               "mlwatch.prediction: must be a number or a string");
 		}
 	}
 	size_t n_map = 0;
 	for (size_t i = 0; n_feature_map && i < sp->n; i++)
-		n_map += strncmp(sp->attrs[i].key, "mlwatch.", 8) != 0 && mapped(ev.model, sp->attrs[i].key);
+		n_map += strncmp(sp->attrs[i].key, "mlwatch.", 8) != 0 &&
+		         mapped(ev.model, sp->attrs[i].key);
 	if (w.n_features + n_map) {
 		struct event_name_filter seen = {{0}};
 		if (w.n_features + n_map > EVENT_FEATURES_MAX)
@@ -411,7 +414,8 @@ static int span_event(const struct span_in *sp, double now, struct event_batch *
 			const char *name;
 			if (strncmp(a->key, "mlwatch.feature.", 16) == 0)
 				name = a->key + 16;
-			else if (n_map && strncmp(a->key, "mlwatch.", 8) != 0 && mapped(ev.model, a->key))
+			else if (n_map && strncmp(a->key, "mlwatch.", 8) != 0 &&
+			         mapped(ev.model, a->key))
 				name = a->key;
 			else
 				continue;
@@ -421,8 +425,10 @@ static int span_event(const struct span_in *sp, double now, struct event_batch *
 			if (event_name_filter_add(&seen, name, nl))
 				for (size_t k = 0; k < ev.n_features; k++)
 					if (strcmp(ev.features[k].name, name) == 0)
-						return rejectf(why, cap, "%.80s: given twice", a->key);
-			int r = feature_of(a, name, &b->arena, &ev.features[ev.n_features], why, cap);
+						return rejectf(why, cap, "%.80s: given twice",
+						               a->key);
+			int r =
+			    feature_of(a, name, &b->arena, &ev.features[ev.n_features], why, cap);
 			if (r)
 				return r;
 			ev.n_features++;
@@ -502,8 +508,22 @@ out:
 /* ---- protobuf ----------------------------------------------------------------- */
 
 /* Message types of the wire scan, and which fields hold which messages. */
-enum ptype { P_NONE, P_TRACES, P_LOGS, P_RSPANS, P_SSPANS, P_SPAN, P_RES, P_KV, P_ANY, P_ARR,
-	     P_KVLIST, P_RLOGS, P_SLOGS, P_LOG };
+enum ptype {
+	P_NONE,
+	P_TRACES,
+	P_LOGS,
+	P_RSPANS,
+	P_SSPANS,
+	P_SPAN,
+	P_RES,
+	P_KV,
+	P_ANY,
+	P_ARR,
+	P_KVLIST,
+	P_RLOGS,
+	P_SLOGS,
+	P_LOG
+};
 
 static enum ptype child_of(enum ptype t, uint32_t field)
 {
@@ -583,7 +603,8 @@ static int scan(const uint8_t *p, const uint8_t *end, enum ptype t, size_t depth
 		case 5: {
 			size_t n = wt == 1 ? 8 : 4;
 			if ((size_t)(end - p) < n)
-				return rejectf(s->why, s->cap, "truncated protobuf (a fixed field)");
+				return rejectf(s->why, s->cap,
+				               "truncated protobuf (a fixed field)");
 			p += n;
 			break;
 		}
@@ -775,8 +796,8 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 		}
 		for (size_t i = 0; i < req->n_resource_spans; i++) {
 			const Mlwatch__Otlp__ResourceSpans *rs = req->resource_spans[i];
-			if (rs->resource && pb_attrs(rs->resource->attributes,
-			                             rs->resource->n_attributes, &ra)) {
+			if (rs->resource &&
+			    pb_attrs(rs->resource->attributes, rs->resource->n_attributes, &ra)) {
 				rc = -3;
 				goto pb_out;
 			}
@@ -801,10 +822,10 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 					in.status = s->status ? s->status->code : 0;
 					hex_of(s->span_id.data, s->span_id.len, in.span_hex);
 					snprintf(path, sizeof(path),
-					         "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]", i, j,
-					         k);
-					if (tally(&t, span_event(&in, now, b, why, sizeof(why)), path,
-					          why)) {
+					         "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]", i,
+					         j, k);
+					if (tally(&t, span_event(&in, now, b, why, sizeof(why)),
+					          path, why)) {
 						rc = -3;
 						goto pb_out;
 					}
@@ -831,14 +852,14 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 					const Mlwatch__Otlp__LogRecord *lr =
 					    rl->scope_logs[j]->log_records[k];
 					cJSON *body = body_object(pb_any_json(lr->body));
-					int r = body ? bentoml_event(body, lr->time_unix_nano, now, b,
-					                             why, sizeof(why))
+					int r = body ? bentoml_event(body, lr->time_unix_nano, now,
+					                             b, why, sizeof(why))
 					             : 1;
 					cJSON_Delete(body);
 					rep->items++;
 					snprintf(path, sizeof(path),
-					         "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu]", i,
-					         j, k);
+					         "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu]",
+					         i, j, k);
 					rc = tally(&t, r, path, why);
 				}
 		}
@@ -892,12 +913,14 @@ static int jany_check(const cJSON *v, size_t depth, struct scan *s)
 		return rejectf(s->why, s->cap, "attribute values nested deeper than %d",
 		               OTLP_MAX_DEPTH);
 	if ((x = jget(v, "arrayValue", "array_value"))) {
-		cJSON_ArrayForEach(e, jget(x, "values", NULL)) if (jany_check(e, depth + 1, s)) return -1;
+		cJSON_ArrayForEach(
+		    e, jget(x, "values", NULL)) if (jany_check(e, depth + 1, s)) return -1;
 	} else if ((x = jget(v, "kvlistValue", "kvlist_value"))) {
 		cJSON_ArrayForEach(e, jget(x, "values", NULL))
 		{
 			if (++s->attrs > OTLP_MAX_ATTRIBUTES)
-				return rejectf(s->why, s->cap, "more than %d attributes in one request",
+				return rejectf(s->why, s->cap,
+				               "more than %d attributes in one request",
 				               OTLP_MAX_ATTRIBUTES);
 			if (jany_check(jget(e, "value", NULL), depth + 1, s))
 				return -1;
@@ -1059,8 +1082,10 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 		ssl = sig == OTLP_TRACES ? jget(rs, "scopeSpans", "scope_spans")
 		                         : jget(rs, "scopeLogs", "scope_logs");
 		if (!arr_ok(ssl)) {
-			snprintf(rep->message, sizeof(rep->message), "resource %zu: scope list must "
-			         "be an array", i);
+			snprintf(rep->message, sizeof(rep->message),
+			         "resource %zu: scope list must "
+			         "be an array",
+			         i);
 			goto out;
 		}
 		cJSON_ArrayForEach(ss, ssl)
@@ -1117,7 +1142,8 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 					in.n = sa.n;
 					in.rattrs = ra.v;
 					in.rn = ra.n;
-					if (ju64(jget(it, "startTimeUnixNano", "start_time_unix_nano"),
+					if (ju64(jget(it, "startTimeUnixNano",
+					              "start_time_unix_nano"),
 					         &in.start_ns) ||
 					    ju64(jget(it, "endTimeUnixNano", "end_time_unix_nano"),
 					         &in.end_ns)) {
@@ -1128,11 +1154,14 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 						in.kind = jint(jget(it, "kind", NULL), kinds, 3);
 						in.status = jint(jget(st, "code", NULL), codes, 3);
 						sid = jget(it, "spanId", "span_id");
-						if (cJSON_IsString(sid) && strlen(sid->valuestring) <= 32) {
+						if (cJSON_IsString(sid) &&
+						    strlen(sid->valuestring) <= 32) {
 							for (size_t c = 0; sid->valuestring[c]; c++)
 								in.span_hex[c] = (char)tolower(
-								    (unsigned char)sid->valuestring[c]);
-							in.span_hex[strlen(sid->valuestring)] = '\0';
+								    (unsigned char)
+								        sid->valuestring[c]);
+							in.span_hex[strlen(sid->valuestring)] =
+							    '\0';
 							if (!event_id_valid(in.span_hex,
 							                    strlen(in.span_hex)))
 								in.span_hex[0] = '\0';
@@ -1147,7 +1176,8 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 						goto out;
 					ju64(jget(it, "timeUnixNano", "time_unix_nano"), &tns);
 					obj = bd ? body_object(j_any_plain(bd)) : NULL;
-					r = obj ? bentoml_event(obj, tns, now, b, why, sizeof(why)) : 1;
+					r = obj ? bentoml_event(obj, tns, now, b, why, sizeof(why))
+					        : 1;
 					cJSON_Delete(obj);
 				}
 				if (tally(&t, r, path, why)) {
@@ -1313,9 +1343,8 @@ int otlp_reply_body(enum otlp_signal sig, const struct otlp_reply *rep, char **o
 		char n[32];
 		cJSON *ps = cJSON_AddObjectToObject(o, "partialSuccess");
 		snprintf(n, sizeof(n), "%zu", rep->rejected); /* int64 as a string */
-		cJSON_AddStringToObject(ps, sig == OTLP_TRACES ? "rejectedSpans"
-		                                               : "rejectedLogRecords",
-		                        n);
+		cJSON_AddStringToObject(
+		    ps, sig == OTLP_TRACES ? "rejectedSpans" : "rejectedLogRecords", n);
 		cJSON_AddStringToObject(ps, "errorMessage", rep->message);
 	}
 	*out = cJSON_PrintUnformatted(o);

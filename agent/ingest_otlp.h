@@ -21,8 +21,8 @@
  * gen_ai.response.finish_reasons; id = gen_ai.request.id,
  * gen_ai.response.id, else the span id in hex. Attributes named
  * mlwatch.feature.NAME become feature NAME, those the otlp_feature setting
- * names features of their own name; mlwatch.prediction the prediction. A log record whose body is a JSON object (a string or a
- * kvlist) in the BentoML monitor shape (bento_meta.schema with roles
+ * names features of their own name; mlwatch.prediction the prediction. A log record whose body is a
+ * JSON object (a string or a kvlist) in the BentoML monitor shape (bento_meta.schema with roles
  * feature / prediction / target) becomes an event of model
  * bento_meta.bento_name.
  *
@@ -41,8 +41,8 @@
 
 #include "event.h"
 
-#define OTLP_MAX_DEPTH      16      /* AnyValue arrays / kvlists inside each other */
-#define OTLP_MAX_ATTRIBUTES 100000  /* key-value pairs in one request, all levels */
+#define OTLP_MAX_DEPTH      16     /* AnyValue arrays / kvlists inside each other */
+#define OTLP_MAX_ATTRIBUTES 100000 /* key-value pairs in one request, all levels */
 
 enum otlp_signal { OTLP_TRACES, OTLP_LOGS };
 enum otlp_format { OTLP_PROTOBUF, OTLP_JSON };

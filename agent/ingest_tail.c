@@ -300,11 +300,11 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 				r->skipping = false; /* the end of an over-long line */
 			} else if (!tail_lines_blank(r->buf + pos, len)) {
 				struct event_error err;
-				int prc = s->bento ? bentoml_line(s->bento, r->buf + pos, len,
-				                                  now, &eb, &err)
-				                   : event_parse_body(r->buf + pos, len,
-				                                      EVENT_BODY_EVENTS, now, 1,
-				                                      &eb, &err);
+				int prc =
+				    s->bento
+				        ? bentoml_line(s->bento, r->buf + pos, len, now, &eb, &err)
+				        : event_parse_body(r->buf + pos, len, EVENT_BODY_EVENTS,
+				                           now, 1, &eb, &err);
 				if (prc != 0) {
 					stats_rejected(REJ_MALFORMED, 1);
 					if (now - s->last_log > 10) {

@@ -48,8 +48,8 @@ struct req {
 	/* per stored event: its window and JSON, parallel to b.events */
 	int64_t *window_start;
 	const char **features_json, **scores_json;
-	size_t n_events;            /* events kept (b.events compacted) */
-	struct ddsketch **sketches; /* parallel to b.summaries (NULL if none) */
+	size_t n_events;                /* events kept (b.events compacted) */
+	struct ddsketch **sketches;     /* parallel to b.summaries (NULL if none) */
 	struct ddsketch **ttft, **tpot; /* LLM sketches, likewise */
 	size_t n_summaries;
 	uint32_t rejected; /* items refused by us or by decoding */
@@ -670,7 +670,8 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 				k++;
 			if (k == d->n_fin) {
 				if (d->n_fin == WIRE_FINISH_MAX)
-					continue; /* a window of many agents' reasons: keep the first */
+					continue; /* a window of many agents' reasons: keep the
+					             first */
 				d->fin[d->n_fin++] = (struct wire_finish){s->finish[f].reason, 0};
 			}
 			d->fin[k].count += s->finish[f].count;

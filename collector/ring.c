@@ -308,8 +308,8 @@ int ring_query(struct ring *r, const char *model, int64_t from_second, int64_t t
 		out->input_tokens += s->in_tokens;
 		out->output_tokens += s->out_tokens;
 		for (size_t f = 0; f < s->n_fin; f++)
-			finish_add(out->finish, &out->n_finish, &out->finish_other, s->fin[f].reason,
-			           s->fin[f].count);
+			finish_add(out->finish, &out->n_finish, &out->finish_other,
+			           s->fin[f].reason, s->fin[f].count);
 		out->finish_other += s->fin_other;
 		if ((s->has_ttft && merge_into(&out->ttft, NULL, s->ttft)) ||
 		    (s->has_tpot && merge_into(&out->tpot, NULL, s->tpot)))

@@ -1,8 +1,8 @@
 /* ring: the collector's in-memory 1-second ring for alerting. For every model
  * it keeps the last `seconds` seconds of event time (count, errors, latency
- * sketch; LLM figures and finish-reason counts), fed by ingest from every Summary after its batch is committed, so
- * that alert rules see a breach within a second of the events causing it
- * without touching SQLite.
+ * sketch; LLM figures and finish-reason counts), fed by ingest from every Summary after its batch
+ * is committed, so that alert rules see a breach within a second of the events causing it without
+ * touching SQLite.
  *
  * A second older than (newest second of the model - seconds + 1) is outside
  * the ring and ignored (a replayed spool goes to the windows, not here).

@@ -165,8 +165,8 @@ static void write_models(struct metrics_out *out, struct ring *r)
 			               "reason", st[i].finish[f].reason, NULL);
 		if (st[i].finish_other)
 			metrics_sample(out, "mlwatch_model_finish_reason_ratio",
-			               (double)st[i].finish_other / total, "model", names[i], "reason",
-			               "_other", NULL);
+			               (double)st[i].finish_other / total, "model", names[i],
+			               "reason", "_other", NULL);
 	}
 	metrics_family(out, "mlwatch_model_last_event_seconds", "gauge",
 	               "Unix time of the newest second of traffic seen for the model.");

@@ -34,11 +34,11 @@ struct agent_config {
 	uint64_t spool_max;
 	double sample_rate;
 	char *token_file;
-	char *http_token_file; /* "" = the HTTP input takes requests without a token */
+	char *http_token_file;              /* "" = the HTTP input takes requests without a token */
 	char *http_tls_cert, *http_tls_key; /* "" = plain HTTP */
 	char *http_tls_ca;                  /* "" = no client certificates asked */
-	bool insecure; /* listen on non-loopback addresses without authentication */
-	char *agent_id;        /* "" = hostname */
+	bool insecure;  /* listen on non-loopback addresses without authentication */
+	char *agent_id; /* "" = hostname */
 	char *tls_ca, *tls_cert, *tls_key;
 	char *tls_server_name; /* "" = the collector URL's host */
 	enum log_level log_level;
@@ -80,7 +80,7 @@ struct collector_config {
 	int64_t analyze_interval_ms;
 	char *external_url;
 	long workers;
-	long drift_min_sample; /* fewer values in a window: no drift verdict */
+	long drift_min_sample;    /* fewer values in a window: no drift verdict */
 	long fairness_min_sample; /* a smaller group takes no part in fairness gaps */
 };
 

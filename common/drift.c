@@ -58,8 +58,8 @@ int drift_method_parse(const char *name, enum drift_method *m)
 bool drift_method_is_pvalue(enum drift_method m)
 {
 	return m == DRIFT_METHOD_KS || m == DRIFT_METHOD_CHI2 || m == DRIFT_METHOD_Z ||
-	       m == DRIFT_METHOD_MANNWHITNEY || m == DRIFT_METHOD_WELCH || m == DRIFT_METHOD_FISHER ||
-	       m == DRIFT_METHOD_ANDERSON || m == DRIFT_METHOD_CVM;
+	       m == DRIFT_METHOD_MANNWHITNEY || m == DRIFT_METHOD_WELCH ||
+	       m == DRIFT_METHOD_FISHER || m == DRIFT_METHOD_ANDERSON || m == DRIFT_METHOD_CVM;
 }
 
 double drift_method_default_threshold(enum drift_method m)
@@ -851,9 +851,9 @@ out:
 	return rc;
 }
 
-static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k,
-                                  uint64_t n_ref, uint64_t n, const double *r, const double *c,
-                                  size_t nused, struct drift_result *out);
+static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k, uint64_t n_ref,
+                                  uint64_t n, const double *r, const double *c, size_t nused,
+                                  struct drift_result *out);
 
 /* Evidently's unique-count switch: a numeric feature with at most 5
  * distinct values over reference and window is tested as categorical
@@ -992,10 +992,9 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		double cm, cs, nr = (double)ref->n;
 
 		sample_mean_std(cur, n, &cm, &cs);
-		(void)stats_welch_t_moments(ref->mean, ref->std * ref->std * nr / (nr - 1),
-		                            (size_t)ref->n, cm,
-		                            cs * cs * (double)n / ((double)n - 1), n,
-		                            &out->welch_t, &out->welch_p, NULL);
+		(void)stats_welch_t_moments(
+		    ref->mean, ref->std * ref->std * nr / (nr - 1), (size_t)ref->n, cm,
+		    cs * cs * (double)n / ((double)n - 1), n, &out->welch_t, &out->welch_p, NULL);
 	}
 	out->ad_p = 1;
 	(void)stats_anderson_ksamp(ref->sorted, (size_t)ref->n, cur, n, &out->ad_stat,
@@ -1052,9 +1051,9 @@ out:
  * goodness of fit with expected = reference count * n / n_ref (a window
  * category the reference lacks has expected 0: statistic inf, p 0), the
  * z-test's p as 2 (1 - Phi(|z|)), and the floored distances. */
-static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k,
-                                  uint64_t n_ref, uint64_t n, const double *r, const double *c,
-                                  size_t nused, struct drift_result *out)
+static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_t k, uint64_t n_ref,
+                                  uint64_t n, const double *r, const double *c, size_t nused,
+                                  struct drift_result *out)
 {
 	double chi = 0, rf[DRIFT_MAX_CELLS], cf[DRIFT_MAX_CELLS];
 	bool unseen = false;

@@ -57,7 +57,7 @@ enum drift_method {
 	DRIFT_METHOD_PSI,
 	DRIFT_METHOD_JS,
 	DRIFT_METHOD_CHI2,
-	DRIFT_METHOD_Z, /* two-proportion z-test: categorical with two cells in use */
+	DRIFT_METHOD_Z,           /* two-proportion z-test: categorical with two cells in use */
 	DRIFT_METHOD_HELLINGER,   /* on the PSI bins / the cells */
 	DRIFT_METHOD_LINF,        /* L-infinity of the bin / cell proportions */
 	DRIFT_METHOD_TVD,         /* total variation distance, same support */
@@ -209,16 +209,16 @@ struct drift_result {
 	double ks; /* D */
 	double ks_p;
 	enum stats_ks_p_method ks_p_method; /* exact when max(n_ref, n_cur) <= 10,000 */
-	double wasserstein; /* normed by max(std_ref, 0.001) */
+	double wasserstein;                 /* normed by max(std_ref, 0.001) */
 	/* categorical (0 when numeric) */
 	double chi2; /* 2 x k contingency (homogeneity) over the cells in use */
 	double chi2_p;
-	int chi2_dof;   /* cells in use - 1 */
-	double z, z_p;  /* two-proportion z-test; z 0, p 1 unless two cells are in use */
+	int chi2_dof;    /* cells in use - 1 */
+	double z, z_p;   /* two-proportion z-test; z 0, p 1 unless two cells are in use */
 	double fisher_p; /* Fisher's exact on the 2 x 2 table; 1 unless two cells are in use */
 	/* numeric only (0, or p 1, when categorical) */
-	double energy;          /* energy distance, not normalised (as scipy) */
-	double mwu_u, mwu_p;    /* Mann-Whitney U of the reference, two-sided p */
+	double energy;           /* energy distance, not normalised (as scipy) */
+	double mwu_u, mwu_p;     /* Mann-Whitney U of the reference, two-sided p */
 	double welch_t, welch_p; /* t 0, p 1 when a side has fewer than 2 values */
 	double ad_stat, ad_p;    /* Anderson-Darling; p in [0.001, 0.25] as scipy; 0 and 1
 	                          * with fewer than 2 distinct values */

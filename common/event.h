@@ -23,7 +23,7 @@
 #define EVENT_FINISH_MAX       32
 /* A count of tokens above this is not one request but a bug or an attack;
  * it also keeps per-second sums far from overflowing int64. */
-#define EVENT_TOKENS_MAX       (INT64_C(1) << 32)
+#define EVENT_TOKENS_MAX (INT64_C(1) << 32)
 
 enum feature_kind { FEATURE_MISSING = 0, FEATURE_NUMERIC = 1, FEATURE_CATEGORICAL = 2 };
 

@@ -55,8 +55,8 @@ bool guard_hostport_is_local(const char *hp)
 	return guard_host_is_local(host);
 }
 
-int guard_refusal(char *err, size_t errlen, const char *addr, const char *flag,
-                  const char *missing, const char *whom)
+int guard_refusal(char *err, size_t errlen, const char *addr, const char *flag, const char *missing,
+                  const char *whom)
 {
 	snprintf(err, errlen,
 	         "refusing to listen on %s (%s): not a loopback address, and %s; pass "
@@ -150,15 +150,16 @@ int guard_http_load(struct guard_http *g, const char *pfx, const char *token_fil
 
 	memset(g, 0, sizeof(*g));
 	if (set(cert_file) != set(key_file)) {
-		snprintf(err, errlen, "%stls-cert and %stls-key go together (HTTPS needs both)", pfx,
-		         pfx);
+		snprintf(err, errlen, "%stls-cert and %stls-key go together (HTTPS needs both)",
+		         pfx, pfx);
 		return -1;
 	}
 	if (set(ca_file) && !set(cert_file)) {
-		snprintf(err, errlen,
-		         "%stls-ca checks client certificates, which needs HTTPS: set %stls-cert and "
-		         "%stls-key too",
-		         pfx, pfx, pfx);
+		snprintf(
+		    err, errlen,
+		    "%stls-ca checks client certificates, which needs HTTPS: set %stls-cert and "
+		    "%stls-key too",
+		    pfx, pfx, pfx);
 		return -1;
 	}
 	if (set(token_file)) {

@@ -31,8 +31,8 @@ bool guard_hostport_is_local(const char *hostport);
 /* The refusal line: "refusing to listen on ADDR (FLAG): not a loopback
  * address, and MISSING; pass --insecure to accept unauthenticated WHOM from
  * the network". Returns -1 (for `return guard_refusal(...)`). */
-int guard_refusal(char *err, size_t errlen, const char *addr, const char *flag,
-                  const char *missing, const char *whom);
+int guard_refusal(char *err, size_t errlen, const char *addr, const char *flag, const char *missing,
+                  const char *whom);
 
 /* Creates nothing: checks that path (a socket just bound) has no permission
  * bits beyond 0660. Returns 0, or -1 with what to do in err. */
@@ -40,9 +40,9 @@ int guard_unix_mode_ok(const char *path, char *err, size_t errlen);
 
 /* What an HTTP listener is protected by. */
 struct guard_http {
-	char *token;     /* bearer token, or NULL */
+	char *token;      /* bearer token, or NULL */
 	char *cert, *key; /* PEM texts for HTTPS, or NULL */
-	char *ca;        /* PEM: client certificates must be signed by it, or NULL */
+	char *ca;         /* PEM: client certificates must be signed by it, or NULL */
 };
 
 /* Reads the files (any may be NULL or ""); flag_prefix names the flags in

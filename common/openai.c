@@ -17,8 +17,8 @@ static int fail(char *err, size_t errlen, const char *msg)
 
 static bool whole(const cJSON *v, int64_t *out)
 {
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble != floor(v->valuedouble) ||
-	    v->valuedouble > (double)EVENT_TOKENS_MAX)
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble != floor(v->valuedouble) || v->valuedouble > (double)EVENT_TOKENS_MAX)
 		return false;
 	*out = (int64_t)v->valuedouble;
 	return true;
@@ -111,13 +111,15 @@ out:
 static void take_response(const cJSON *root, struct arena *a, struct openai_info *out)
 {
 	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
-	const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
+	const cJSON *choice =
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
 	const cJSON *fr = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
 	const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
 
 	take_model(root, a, out);
 	if (cJSON_IsObject(usage)) {
-		if (whole(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens"), &out->input_tokens))
+		if (whole(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens"),
+		          &out->input_tokens))
 			out->has_input_tokens = true;
 		if (whole(cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens"),
 		          &out->output_tokens))
@@ -150,8 +152,8 @@ bool openai_is_sse(const char *b, size_t len)
 	       (len - i >= 6 && memcmp(b + i, "event:", 6) == 0) || (i < len && b[i] == ':');
 }
 
-static int parse_sse(const char *b, size_t len, struct arena *a, struct openai_info *out,
-                     char *err, size_t errlen)
+static int parse_sse(const char *b, size_t len, struct arena *a, struct openai_info *out, char *err,
+                     size_t errlen)
 {
 	size_t pos = 0, events = 0, good = 0;
 
@@ -186,8 +188,8 @@ static int parse_sse(const char *b, size_t len, struct arena *a, struct openai_i
 	return 0;
 }
 
-int openai_parse_response(const char *body, size_t len, struct arena *a,
-                          struct openai_info *out, char *err, size_t errlen)
+int openai_parse_response(const char *body, size_t len, struct arena *a, struct openai_info *out,
+                          char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (openai_is_sse(body, len))
@@ -226,8 +228,8 @@ int openai_event(const struct openai_info *req, const struct openai_info *resp, 
 		ev->finish_reason = resp->finish_reason;
 	}
 	if (req) {
-		f[n++] = (struct feature){"prompt_chars", FEATURE_NUMERIC, (double)req->prompt_chars,
-		                          NULL};
+		f[n++] = (struct feature){"prompt_chars", FEATURE_NUMERIC,
+		                          (double)req->prompt_chars, NULL};
 		if (req->messages)
 			f[n++] = (struct feature){"messages", FEATURE_NUMERIC,
 			                          (double)req->messages, NULL};

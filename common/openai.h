@@ -21,25 +21,25 @@
 #define OPENAI_SSE_EVENTS_MAX 100000 /* data: lines read from one streamed body */
 
 struct openai_info {
-	const char *model;         /* NULL when absent or not a valid model name */
-	bool has_prompt;           /* request: messages or prompt present */
-	int64_t prompt_chars;      /* request: characters of every message / prompt */
-	int64_t messages;          /* request: chat messages */
+	const char *model;    /* NULL when absent or not a valid model name */
+	bool has_prompt;      /* request: messages or prompt present */
+	int64_t prompt_chars; /* request: characters of every message / prompt */
+	int64_t messages;     /* request: chat messages */
 	bool has_max_tokens;
 	int64_t max_tokens;
-	bool stream;               /* request asked for it, or the response was SSE */
+	bool stream; /* request asked for it, or the response was SSE */
 	bool has_input_tokens, has_output_tokens;
 	int64_t input_tokens, output_tokens; /* response usage */
-	const char *finish_reason; /* response: the first choice's, lower-case */
-	int64_t chunks;            /* response: SSE data events with content */
+	const char *finish_reason;           /* response: the first choice's, lower-case */
+	int64_t chunks;                      /* response: SSE data events with content */
 };
 
 /* Reads a request body. Returns 0, or -1 with a reason in err. */
 int openai_parse_request(const char *body, size_t len, struct arena *a, struct openai_info *out,
                          char *err, size_t errlen);
 /* Reads a response body: JSON, or SSE (detected by its "data:" lines). */
-int openai_parse_response(const char *body, size_t len, struct arena *a,
-                          struct openai_info *out, char *err, size_t errlen);
+int openai_parse_response(const char *body, size_t len, struct arena *a, struct openai_info *out,
+                          char *err, size_t errlen);
 
 /* True when a body is a text/event-stream (a "data:", "event:" or ":"
  * line first), as a streamed response is logged. */

@@ -628,13 +628,12 @@ int reference_read_csv(FILE *f, const char *name, struct refb *b, ref_progress_f
 		/* shown safely: the header has not been validated yet */
 		snprintf(shown, sizeof(shown), "%.64s", fields[0]);
 		text_sanitize(inner, sizeof(inner), shown);
-		snprintf(
-		    err, errlen,
-		    "%s:%zu: the header '%s' is a single column holding %s: a reference CSV "
-		    "is comma-separated (convert it, e.g. with tr '%s' ',', or quote the name "
-		    "if the %s belongs to it)",
-		    name, line_no, inner, semi ? "';'" : "a tab", semi ? ";" : "\\t",
-		    semi ? "';'" : "tab");
+		snprintf(err, errlen,
+		         "%s:%zu: the header '%s' is a single column holding %s: a reference CSV "
+		         "is comma-separated (convert it, e.g. with tr '%s' ',', or quote the name "
+		         "if the %s belongs to it)",
+		         name, line_no, inner, semi ? "';'" : "a tab", semi ? ";" : "\\t",
+		         semi ? "';'" : "tab");
 		goto out;
 	}
 	header = calloc((size_t)nh, sizeof(*header));

@@ -246,7 +246,7 @@ struct store_drift_row {
 	const char *method; /* NULL without a reference */
 	double score, threshold, severity;
 	bool drifted, insufficient;
-	const char *cur_hist; /* JSON, may be NULL */
+	const char *cur_hist;              /* JSON, may be NULL */
 	char stats[STORE_DRIFT_STATS_MAX]; /* JSON object of further statistics, "" = none */
 };
 int store_ingest_drift(struct store_ingest *si, int64_t model_id, int64_t start,

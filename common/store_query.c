@@ -520,8 +520,7 @@ static void bind_range(sqlite3_stmt *s, int64_t model_id, double from, double to
 
 /* Decodes the sketch blob in column col (NULL when absent or unreadable)
  * and its p50/p90/p99 (NAN when none). */
-static struct ddsketch *col_sketch(sqlite3_stmt *s, int col, double *p50, double *p90,
-                                   double *p99)
+static struct ddsketch *col_sketch(sqlite3_stmt *s, int col, double *p50, double *p90, double *p99)
 {
 	static const double qs[] = {0.5, 0.9, 0.99};
 	struct ddsketch *sk = NULL;
@@ -588,8 +587,12 @@ int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, i
 {
 	sqlite3_stmt *s = prep(q, SQS_LATENCY_BUCKETS);
 	/* Buckets carry no LLM figures (see sq_latency_each). */
-	struct sq_latency r = {.ttft_p50 = NAN, .ttft_p90 = NAN, .ttft_p99 = NAN,
-	                       .tpot_p50 = NAN, .tpot_p90 = NAN, .tpot_p99 = NAN};
+	struct sq_latency r = {.ttft_p50 = NAN,
+	                       .ttft_p90 = NAN,
+	                       .ttft_p99 = NAN,
+	                       .tpot_p50 = NAN,
+	                       .tpot_p90 = NAN,
+	                       .tpot_p99 = NAN};
 	int rc, stop = 0;
 
 	if (!s)

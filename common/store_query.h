@@ -142,10 +142,10 @@ void sq_status_apply(struct sq_status *out, const struct sq_sums *s);
 /* What mlwatchd's /metrics gauges cover: the last SQ_LIVE_SPAN seconds. */
 #define SQ_LIVE_SPAN 60
 struct sq_live {
-	double from, to;       /* the span: [now - SQ_LIVE_SPAN, now) */
-	double events, errors; /* requests in the span (see sq_live) */
+	double from, to;        /* the span: [now - SQ_LIVE_SPAN, now) */
+	double events, errors;  /* requests in the span (see sq_live) */
 	double rps, error_rate; /* rps 0 without traffic; error_rate NAN then */
-	double p50, p95, p99;  /* ms; NAN without traffic */
+	double p50, p95, p99;   /* ms; NAN without traffic */
 };
 /* The figures of the last SQ_LIVE_SPAN seconds before now, read from the
  * windows that overlap them (the open one, which the collector updates at

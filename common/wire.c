@@ -171,7 +171,8 @@ int wire_encode_batch(const struct wire_batch *b, uint8_t **out, size_t *len)
 				ss[i].latency_sketch.len = s->sketch_len;
 			}
 			if (s->llm) {
-				ss[i].has_llm = ss[i].has_input_tokens = ss[i].has_output_tokens = 1;
+				ss[i].has_llm = ss[i].has_input_tokens = ss[i].has_output_tokens =
+				    1;
 				ss[i].llm = s->llm;
 				ss[i].input_tokens = s->input_tokens;
 				ss[i].output_tokens = s->output_tokens;
@@ -500,7 +501,8 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 				s->tpot_len = ps->tpot_sketch.len;
 			}
 			if (ps->n_finish) {
-				s->finish = arena_alloc(&b->arena, ps->n_finish * sizeof(*s->finish));
+				s->finish =
+				    arena_alloc(&b->arena, ps->n_finish * sizeof(*s->finish));
 				if (!s->finish)
 					goto oom;
 				for (size_t k = 0; k < ps->n_finish; k++) {

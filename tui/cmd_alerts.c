@@ -54,7 +54,7 @@ struct list_ctx {
 struct list_spec {
 	const char *const *heads;
 	int ncols;
-	const char *key;                     /* the JSON array's name */
+	const char *key;                    /* the JSON array's name */
 	const char *none_all, *none_active; /* what an empty listing prints */
 	int (*each)(struct sq *q, bool all, double now, void *ctx);
 };
@@ -135,8 +135,8 @@ int cmd_alerts(struct mlw_config *cfg, const struct cli_result *res)
 {
 	static const char *const heads[] = {">ID",      "RULE", "MODEL",  "FEATURE", "STATE",
 	                                    "SEVERITY", ">AGE", ">VALUE", "FLAGS",   "SUMMARY"};
-	static const struct list_spec spec = {heads, 10, "alerts", "no alerts",
-	                                      "no firing or pending alerts", alerts_each};
+	static const struct list_spec spec = {
+	    heads, 10, "alerts", "no alerts", "no firing or pending alerts", alerts_each};
 	return list_cmd(cfg, res, &spec);
 }
 
@@ -273,8 +273,8 @@ static int silences_each(struct sq *q, bool all, double now, void *ctx)
 int cmd_silences(struct mlw_config *cfg, const struct cli_result *res)
 {
 	static const char *const heads[] = {">ID", "RULE", "MODEL", ">ENDS IN", "COMMENT"};
-	static const struct list_spec spec = {heads, 5, "silences", "no silences",
-	                                      "no active silences", silences_each};
+	static const struct list_spec spec = {
+	    heads, 5, "silences", "no silences", "no active silences", silences_each};
 	return list_cmd(cfg, res, &spec);
 }
 

@@ -190,8 +190,7 @@ static cJSON *llm_range(struct qctx *c, int64_t model_id)
 	c->ttft = c->tpot = NULL;
 	c->llm = c->in_tokens = c->out_tokens = 0;
 	c->llm_span = 0;
-	if (sq_latency_each(&c->q, model_id, c->from, c->now + 1e9, llm_only_row, c) ||
-	    c->llm_oom)
+	if (sq_latency_each(&c->q, model_id, c->from, c->now + 1e9, llm_only_row, c) || c->llm_oom)
 		return NULL;
 	sketch_pcts(c->ttft, tt);
 	sketch_pcts(c->tpot, tp);
@@ -258,10 +257,10 @@ static cJSON *status_json(const struct sq_status *s, const struct sq_live *l)
 int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 {
 	/* "60s": the last 60 s (live); "win": the last window that has ended */
-	static const char *const heads[] = {
-	    "MODEL",     ">EVENTS",   ">RPS(60s)", ">ERR(60s)", ">P99ms(60s)", ">RPS(win)",
-	    ">ERR(win)", ">P50(win)", ">P95(win)", ">P99(win)", ">ACC",        ">EST",
-	    ">LABELS",   "WORST",     ">SEV",      ">FIRING"};
+	static const char *const heads[] = {"MODEL",       ">EVENTS",   ">RPS(60s)", ">ERR(60s)",
+	                                    ">P99ms(60s)", ">RPS(win)", ">ERR(win)", ">P50(win)",
+	                                    ">P95(win)",   ">P99(win)", ">ACC",      ">EST",
+	                                    ">LABELS",     "WORST",     ">SEV",      ">FIRING"};
 	struct sq_status *rows = NULL;
 	struct sq_live *live = NULL;
 	struct qctx c;
@@ -288,7 +287,8 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 	if (c.json) {
 		cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
 		for (size_t i = 0; i < n; i++) {
-			cJSON *m = status_json(&rows[i], &live[i]), *l = llm_range(&c, rows[i].model.id);
+			cJSON *m = status_json(&rows[i], &live[i]),
+			      *l = llm_range(&c, rows[i].model.id);
 			if (!l) {
 				cJSON_Delete(m);
 				cJSON_Delete(root);
@@ -352,8 +352,9 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 				char b1[32], b2[32], b3[32], b4[32];
 				printf("%s (LLM): TTFT p50 %s p99 %s ms, TPOT p99 %s ms, %s output "
 				       "tokens/s\n",
-				       rows[i].model.name, num(b1, jv(tt, "p50")), num(b2, jv(tt, "p99")),
-				       num(b3, jv(tp, "p99")), num(b4, jv(l, "output_tokens_per_s")));
+				       rows[i].model.name, num(b1, jv(tt, "p50")),
+				       num(b2, jv(tt, "p99")), num(b3, jv(tp, "p99")),
+				       num(b4, jv(l, "output_tokens_per_s")));
 			}
 			cJSON_Delete(l);
 		}
@@ -483,9 +484,9 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 	if (c.json) {
 		/* The range's LLM figures after the windows: null when no
 		 * event of the range carried any. */
-		cJSON *l = c.llm ? llm_json(c.llm, c.in_tokens, c.out_tokens, c.llm_span, tt, tp,
-		                            c.finish)
-		                 : cJSON_CreateNull();
+		cJSON *l =
+		    c.llm ? llm_json(c.llm, c.in_tokens, c.out_tokens, c.llm_span, tt, tp, c.finish)
+		          : cJSON_CreateNull();
 		fputs("],\"llm\":", stdout);
 		c.io_err |= cmd_jprint_raw(l);
 		fputs("}\n", stdout);
@@ -494,10 +495,11 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 		rc = print_footer(&c, "latency windows");
 		if (c.llm && c.t.nrows) {
 			char b1[32], b2[32], b3[32], b4[32];
-			printf("LLM: %lld requests, %lld input / %lld output tokens, TTFT p50 %s p99 "
-			       "%s ms, TPOT p50 %s p99 %s ms\n",
-			       (long long)c.llm, (long long)c.in_tokens, (long long)c.out_tokens,
-			       num(b1, tt[0]), num(b2, tt[2]), num(b3, tp[0]), num(b4, tp[2]));
+			printf(
+			    "LLM: %lld requests, %lld input / %lld output tokens, TTFT p50 %s p99 "
+			    "%s ms, TPOT p50 %s p99 %s ms\n",
+			    (long long)c.llm, (long long)c.in_tokens, (long long)c.out_tokens,
+			    num(b1, tt[0]), num(b2, tt[2]), num(b3, tp[0]), num(b4, tp[2]));
 		}
 	}
 out:

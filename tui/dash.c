@@ -774,7 +774,8 @@ static void on_enter(struct dash *d)
 				 * left behind); a drift filter that would hide it goes */
 				char *df = d->filter[V_DRIFT];
 				if (df[0] && !strcasestr(f, df)) {
-					set_msg(d, false, "drift filter '%s' cleared to show %s", df, f);
+					set_msg(d, false, "drift filter '%s' cleared to show %s",
+					        df, f);
 					df[0] = '\0';
 				}
 				memset(&d->hm, 0, sizeof(d->hm));
@@ -822,15 +823,16 @@ static void on_mouse(struct dash *d)
 	case V_DRIFT:
 		if (d->detail_open)
 			break;
-	{
-		size_t idx[4096];
-		int n = views_heat_rows(d, idx, 4096), row, col;
-		data_heat_cursor_resolve(&d->hm, &d->heat, idx, n, &row, &col);
-		if (ev.x >= d->heat_x0 && ev.x < d->heat_x0 + d->heat_cw && d->heat_cellw > 0)
-			col = (ev.x - d->heat_x0) / d->heat_cellw;
-		data_heat_cursor_set(&d->hm, &d->heat, idx, n, d->hm_top + ev.y - d->list_y0,
-		                     col);
-	}
+		{
+			size_t idx[4096];
+			int n = views_heat_rows(d, idx, 4096), row, col;
+			data_heat_cursor_resolve(&d->hm, &d->heat, idx, n, &row, &col);
+			if (ev.x >= d->heat_x0 && ev.x < d->heat_x0 + d->heat_cw &&
+			    d->heat_cellw > 0)
+				col = (ev.x - d->heat_x0) / d->heat_cellw;
+			data_heat_cursor_set(&d->hm, &d->heat, idx, n,
+			                     d->hm_top + ev.y - d->list_y0, col);
+		}
 		if (ev.bstate & BUTTON1_DOUBLE_CLICKED)
 			open_detail(d);
 		break;

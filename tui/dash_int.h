@@ -84,7 +84,7 @@ struct dash {
 	/* cursors */
 	int ov_sel, ov_top;
 	struct data_heat_cursor hm; /* the heatmap's selection: feature and window */
-	int hm_row, hm_top;          /* where it resolved on the last frame */
+	int hm_row, hm_top;         /* where it resolved on the last frame */
 	int al_sel, al_top;
 	int list_y0;                      /* screen row of the first list row (mouse) */
 	int list_rows;                    /* list rows visible */

@@ -448,9 +448,9 @@ struct acc_load {
 static int acc_row(const struct sq_accuracy *r, void *arg)
 {
 	struct acc_load *l = arg;
-	void **arr[] = {(void **)&l->d.t,  (void **)&l->d.acc, (void **)&l->d.est,
-	                (void **)&l->d.lo, (void **)&l->d.hi,  (void **)&l->d.cov,
-	                (void **)&l->d.f1, (void **)&l->d.mae, (void **)&l->d.labelled,
+	void **arr[] = {(void **)&l->d.t,    (void **)&l->d.acc, (void **)&l->d.est,
+	                (void **)&l->d.lo,   (void **)&l->d.hi,  (void **)&l->d.cov,
+	                (void **)&l->d.f1,   (void **)&l->d.mae, (void **)&l->d.labelled,
 	                (void **)&l->d.count};
 	size_t i = l->d.n;
 
@@ -637,10 +637,10 @@ static int heat_row(const struct sq_drift_cell *c, void *arg)
 	if (col < 0 || col >= l->h.ncols)
 		return 0;
 	l->h.sev[f * (size_t)l->h.ncols + (size_t)col] = c->severity;
-	l->h.drifted[f * (size_t)l->h.ncols + (size_t)col] =
-	    c->drifted ? DATA_HEAT_DRIFTED
-	    : isnan(c->severity) && c->windows > 0 ? DATA_HEAT_INSUFFICIENT
-	                                           : DATA_HEAT_NONE;
+	l->h.drifted[f * (size_t)l->h.ncols + (size_t)col] = c->drifted ? DATA_HEAT_DRIFTED
+	                                                     : isnan(c->severity) && c->windows > 0
+	                                                         ? DATA_HEAT_INSUFFICIENT
+	                                                         : DATA_HEAT_NONE;
 	return 0;
 }
 
@@ -770,8 +770,8 @@ void data_heat_cursor_move(struct data_heat_cursor *c, const struct data_heat *h
 	data_heat_cursor_set(c, h, rows, n, row, col);
 }
 
-void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h,
-                          const size_t *rows, int n, int row, int col)
+void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h, const size_t *rows,
+                          int n, int row, int col)
 {
 	int last = heat_last(h);
 

@@ -124,8 +124,8 @@ double data_accuracy_coverage(const struct data_accuracy *d, double from);
 
 /* What a heatmap cell's windows said, beside their severity. */
 enum {
-	DATA_HEAT_NONE = 0,    /* no window drifted (or no window) */
-	DATA_HEAT_DRIFTED = 1, /* a window drifted */
+	DATA_HEAT_NONE = 0,         /* no window drifted (or no window) */
+	DATA_HEAT_DRIFTED = 1,      /* a window drifted */
 	DATA_HEAT_INSUFFICIENT = 2, /* windows, but none had a verdict (sample below
 	                             * drift_min_sample): not "no data", not "fine" */
 };
@@ -180,8 +180,8 @@ void data_heat_cursor_resolve(struct data_heat_cursor *c, const struct data_heat
 void data_heat_cursor_move(struct data_heat_cursor *c, const struct data_heat *h,
                            const size_t *rows, int n, int dy, int dx);
 /* Points c at row, col (a click). */
-void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h,
-                          const size_t *rows, int n, int row, int col);
+void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h, const size_t *rows,
+                          int n, int row, int col);
 
 /* ---- heatmap cell detail ------------------------------------------------ */
 
@@ -189,7 +189,7 @@ struct data_detail {
 	bool valid;
 	char feature[SQ_NAME_MAX];
 	char method[32];
-	char preset[16]; /* the drift_preset the statistics follow; "" if not recorded */
+	char preset[16];   /* the drift_preset the statistics follow; "" if not recorded */
 	struct sq_drift d; /* strings point into this struct */
 	bool has_ref, has_cur;
 	int64_t ref_n;

@@ -43,7 +43,7 @@ static const struct cli_flag flags[] = {
     {"json", false},       {"model", true},        {"since", true},   {"feature", true},
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
-    {"secret-file", true}, {"bench-frames", true}, {"strict", false},      {"insecure", false},
+    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
     {NULL, false},
 };
 

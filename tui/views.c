@@ -398,7 +398,8 @@ static void draw_latency(struct dash *d)
 	if (l->llm > 0 && x < d->cols - 2) {
 		/* LLM serving: time to first token, per output token, tokens/s */
 		snprintf(buf, sizeof(buf), "LLM TTFT p50 %s p99 %s  TPOT p99 %s  %s tok/s",
-		         lay_fmt_ms(a, sizeof(a), l->ttft_p50), lay_fmt_ms(b, sizeof(b), l->ttft_p99),
+		         lay_fmt_ms(a, sizeof(a), l->ttft_p50),
+		         lay_fmt_ms(b, sizeof(b), l->ttft_p99),
 		         lay_fmt_ms(c3, sizeof(c3), l->tpot_p99),
 		         lay_fmt_num(e, sizeof(e), l->out_tok_s));
 		put(d, 1, x, d->cols - 1 - x, buf, (int)A_NORMAL);
@@ -645,11 +646,13 @@ static void draw_accuracy(struct dash *d)
 			else {
 				/* the words without the marker, after it or before it */
 				const char *words = buf + (d->utf8 ? 4 : 2);
-				int c = chart_col(a->concept_ts[i], xlo, d->now, w), lw = lay_width(words);
+				int c = chart_col(a->concept_ts[i], xlo, d->now, w),
+				    lw = lay_width(words);
 				if (c + 2 + lw < w)
 					put(d, y, x0 + c + 2, lw, words, dash_attr(d, PAIR_BAD));
 				else if (c - 1 - lw >= 0)
-					put(d, y, x0 + c - 1 - lw, lw, words, dash_attr(d, PAIR_BAD));
+					put(d, y, x0 + c - 1 - lw, lw, words,
+					    dash_attr(d, PAIR_BAD));
 			}
 		}
 		if (d->rows - 1 - (y + 1) >= 1) {

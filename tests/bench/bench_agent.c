@@ -271,8 +271,9 @@ static void *client_main(void *arg)
 	struct client *c = arg;
 	CURL *h = curl_easy_init();
 	char url[128];
-	struct curl_slist *hl = curl_slist_append(
-	    NULL, c->mode ? "Content-Type: application/x-protobuf" : "Content-Type: application/x-ndjson");
+	struct curl_slist *hl =
+	    curl_slist_append(NULL, c->mode ? "Content-Type: application/x-protobuf"
+	                                    : "Content-Type: application/x-ndjson");
 	hl = curl_slist_append(hl, "Expect:");
 	if (c->mode == 2)
 		hl = curl_slist_append(hl, "Content-Encoding: gzip");
@@ -560,10 +561,11 @@ int main(void)
 	       "peak RSS %.1f MiB; %.2fx the NDJSON run (goal >= 0.5x: %s)\n",
 	       o1.rate, o1.cpu_us, o1.hwm_mib, o1.rate / h1.rate,
 	       o1.rate / h1.rate >= 0.5 ? "met" : "MISSED");
-	printf("agent OTLP/HTTP protobuf gzip: %.0f events/s end to end, %.2f us CPU/event "
-	       "(+%.2f us for inflating); bodies %.0f -> %.0f bytes/span; client gzip %.2f us/span\n",
-	       ogz.rate, ogz.cpu_us, ogz.cpu_us - o1.cpu_us, (double)pb_total / N_EVENTS,
-	       (double)gz_total / N_EVENTS, gzip_s * 1e6 / N_EVENTS);
+	printf(
+	    "agent OTLP/HTTP protobuf gzip: %.0f events/s end to end, %.2f us CPU/event "
+	    "(+%.2f us for inflating); bodies %.0f -> %.0f bytes/span; client gzip %.2f us/span\n",
+	    ogz.rate, ogz.cpu_us, ogz.cpu_us - o1.cpu_us, (double)pb_total / N_EVENTS,
+	    (double)gz_total / N_EVENTS, gzip_s * 1e6 / N_EVENTS);
 	if (outage > 0 && bench_outage(outage) != 0)
 		return 1;
 	return 0;

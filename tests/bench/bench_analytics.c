@@ -237,10 +237,14 @@ static double run_method(int m, const struct drift_ref *dr, const double *w, siz
 	case 1:
 		drift_ks_wasserstein(dr->sorted, nr, w, n, &d, &w1);
 		return w1 / fmax(dr->std, DRIFT_STD_FLOOR);
-	case 2: return stats_energy(dr->sorted, nr, w, n);
-	case 3: return stats_mannwhitneyu(dr->sorted, nr, w, n, &u, &p) == 0 ? p : NAN;
-	case 4: return stats_anderson_ksamp(dr->sorted, nr, w, n, &t, &p) == 0 ? p : NAN;
-	case 5: return stats_cvm_2samp(dr->sorted, nr, w, n, &t, &p) == 0 ? p : NAN;
+	case 2:
+		return stats_energy(dr->sorted, nr, w, n);
+	case 3:
+		return stats_mannwhitneyu(dr->sorted, nr, w, n, &u, &p) == 0 ? p : NAN;
+	case 4:
+		return stats_anderson_ksamp(dr->sorted, nr, w, n, &t, &p) == 0 ? p : NAN;
+	case 5:
+		return stats_cvm_2samp(dr->sorted, nr, w, n, &t, &p) == 0 ? p : NAN;
 	case 6: {
 		double cm, cs, vr = dr->std * dr->std * (double)nr / ((double)nr - 1);
 
@@ -251,12 +255,18 @@ static double run_method(int m, const struct drift_ref *dr, const double *w, siz
 		           ? p
 		           : NAN;
 	}
-	case 7: return drift_psi(dr->bin_prop, prop, SAMPLE_BINS);
-	case 8: return drift_js(dr->bin_prop, prop, SAMPLE_BINS);
-	case 9: return stats_hellinger(dr->bin_prop, prop, SAMPLE_BINS);
-	case 10: return stats_kl(rf, cf, SAMPLE_BINS);
-	case 11: return stats_tvd(dr->bin_prop, prop, SAMPLE_BINS);
-	default: return stats_linf(dr->bin_prop, prop, SAMPLE_BINS);
+	case 7:
+		return drift_psi(dr->bin_prop, prop, SAMPLE_BINS);
+	case 8:
+		return drift_js(dr->bin_prop, prop, SAMPLE_BINS);
+	case 9:
+		return stats_hellinger(dr->bin_prop, prop, SAMPLE_BINS);
+	case 10:
+		return stats_kl(rf, cf, SAMPLE_BINS);
+	case 11:
+		return stats_tvd(dr->bin_prop, prop, SAMPLE_BINS);
+	default:
+		return stats_linf(dr->bin_prop, prop, SAMPLE_BINS);
 	}
 }
 
@@ -265,10 +275,9 @@ static double run_method(int m, const struct drift_ref *dr, const double *w, siz
  * copied and sorted each time) against scipy on the same data. */
 static int bench_methods(void)
 {
-	static const char *const names[] = {"ks",    "wasserstein", "energy", "mannwhitney",
-	                                    "anderson", "cvm",     "welch",  "psi",
-	                                    "js",    "hellinger",   "kl",     "tvd",
-	                                    "linf"};
+	static const char *const names[] = {
+	    "ks",  "wasserstein", "energy",    "mannwhitney", "anderson", "cvm", "welch",
+	    "psi", "js",          "hellinger", "kl",          "tvd",      "linf"};
 	enum { NM = sizeof(names) / sizeof(names[0]) };
 	const char *dir = getenv("MLWATCH_SRC_DIR");
 	double *raw = malloc((N_REF_M + N_WIN_M) * sizeof(*raw)), *w = malloc(N_WIN_M * sizeof(*w));

@@ -643,20 +643,23 @@ int main(void)
 	for (int r = 0; r < rounds; r++) {
 		printf(" round %d\n", r + 1);
 		raw[r] = bench_raw(dir, false, &rawcpu[r]);
-		printf("  raw SQLite insert (same rows, 1000/tx):  %10.0f events/s, %.2f us CPU per "
-		       "event (1 thread)\n",
-		       raw[r], rawcpu[r]);
+		printf(
+		    "  raw SQLite insert (same rows, 1000/tx):  %10.0f events/s, %.2f us CPU per "
+		    "event (1 thread)\n",
+		    raw[r], rawcpu[r]);
 		wire[r] = run_path("bench-wire", args, &bad);
 		wcpu[r] = cpu_coll_us + cpu_gen_us;
 		agent[r] = run_path("bench-agent", args, &bad);
 		acpu[r] = cpu_coll_us + cpu_agent_us + cpu_gen_us;
 	}
 	raw[rounds] = bench_raw(dir, false, &rawcpu[rounds]);
-	printf(" raw SQLite insert after the last round:    %10.0f events/s, %.2f us CPU per event\n",
-	       raw[rounds], rawcpu[rounds]);
+	printf(
+	    " raw SQLite insert after the last round:    %10.0f events/s, %.2f us CPU per event\n",
+	    raw[rounds], rawcpu[rounds]);
 	bare = bench_raw(dir, true, &barecpu);
-	printf(" bare rows (no secondary index), the floor: %10.0f events/s, %.2f us CPU per event\n",
-	       bare, barecpu);
+	printf(
+	    " bare rows (no secondary index), the floor: %10.0f events/s, %.2f us CPU per event\n",
+	    bare, barecpu);
 	for (int r = 0; r < rounds; r++) {
 		double base = (raw[r] + raw[r + 1]) / 2, bcpu = (rawcpu[r] + rawcpu[r + 1]) / 2;
 		rw[r] = wire[r] / base;

@@ -39,8 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	struct wstate *w = wstate_new(1, 1764072000);
 	if (w) {
-		struct store_raw_event e = {.id = 1, .model_id = 1, .window_start = 1764072000,
-		                            .req_id = "r", .ts = 1764072000.5, .features_json = s};
+		struct store_raw_event e = {.id = 1,
+		                            .model_id = 1,
+		                            .window_start = 1764072000,
+		                            .req_id = "r",
+		                            .ts = 1764072000.5,
+		                            .features_json = s};
 		wstate_fold(w, m, &e, &changed);
 		e.id = 2;
 		wstate_fold(w, m, &e, &changed); /* twice: cur values of >= 2 events */

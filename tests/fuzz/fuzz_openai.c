@@ -36,8 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ev.finish_reason &&
 		    !event_finish_reason_valid(ev.finish_reason, strlen(ev.finish_reason)))
 			abort();
-		if ((ev.has_input_tokens && (ev.input_tokens < 0 || ev.input_tokens > EVENT_TOKENS_MAX)) ||
-		    (ev.has_output_tokens && (ev.output_tokens < 0 || ev.output_tokens > EVENT_TOKENS_MAX)))
+		if ((ev.has_input_tokens &&
+		     (ev.input_tokens < 0 || ev.input_tokens > EVENT_TOKENS_MAX)) ||
+		    (ev.has_output_tokens &&
+		     (ev.output_tokens < 0 || ev.output_tokens > EVENT_TOKENS_MAX)))
 			abort();
 	}
 	arena_reset(&a);

@@ -24,8 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fgetc(f); /* fmemopen needs a size >= 1: consume the placeholder byte */
 	struct refb *b = refb_new(NULL);
 	if (b) {
-		int rc = data[0] % 2 ? reference_read_jsonl(f, "fuzz", b, NULL, NULL, err, sizeof(err))
-		                     : reference_read_csv(f, "fuzz", b, NULL, NULL, err, sizeof(err));
+		int rc = data[0] % 2
+		             ? reference_read_jsonl(f, "fuzz", b, NULL, NULL, err, sizeof(err))
+		             : reference_read_csv(f, "fuzz", b, NULL, NULL, err, sizeof(err));
 		if (rc == 0 && refb_finish(b, &res, err, sizeof(err)) == 0)
 			ref_result_free(&res);
 		refb_free(b);

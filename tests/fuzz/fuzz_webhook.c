@@ -32,8 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	size_t blen = size - (size_t)(body - s);
 	/* a fixed "now" so a signed timestamp in the input decides the verdict */
-	const char *v = webhook_verify(secret[0] ? secret : NULL, header && header[0] ? header : NULL,
-	                               body, blen, 1764072000.0);
+	const char *v =
+	    webhook_verify(secret[0] ? secret : NULL, header && header[0] ? header : NULL, body,
+	                   blen, 1764072000.0);
 	if (!v || (strcmp(v, "valid") && strcmp(v, "invalid") && strcmp(v, "stale") &&
 	           strcmp(v, "missing") && strcmp(v, "unchecked")))
 		abort();

@@ -237,7 +237,8 @@ Test(agent_http, http_token_is_required_when_configured)
 	cr_expect_eq(ap_metric_token(&ag, "mlwatch_agent_rejected_total", "reason=\"unauthorized\"",
 	                             "s3cret"),
 	             4);
-	cr_expect_eq(ap_metric_token(&ag, "mlwatch_agent_events_received_total", NULL, "s3cret"), 1);
+	cr_expect_eq(ap_metric_token(&ag, "mlwatch_agent_events_received_total", NULL, "s3cret"),
+	             1);
 	cr_expect(fc_wait_events(fc, 1, 10));
 	teardown();
 }

@@ -210,7 +210,8 @@ Test(alerts, p99_breach_fires_once_per_receiver_and_resolves_once)
 		double d = wall_of(sink_request(all[i], 0)) - (active + 2.0);
 		if (d > worst)
 			worst = d;
-		cr_assert(d <= 2.0 * h_slow(), "receiver %d got it %.3f s after `for` elapsed", i, d);
+		cr_assert(d <= 2.0 * h_slow(), "receiver %d got it %.3f s after `for` elapsed", i,
+		          d);
 	}
 	fprintf(stderr, "alerts: detection-to-delivery (for elapsed -> received): worst %.3f s\n",
 	        worst);
@@ -391,7 +392,8 @@ Test(alerts, retry_after_429_is_waited_out)
 	cr_assert(wait_sql(&c, "SELECT count(*) FROM outbox WHERE status = 'delivered'", 1, 12));
 	cr_assert_eq(sink_count(s), 2);
 	double gap = sink_request(s, 1)->at - sink_request(s, 0)->at;
-	cr_assert(gap >= 4.95 && gap < 5 + 1.5 * h_slow(), "retried %.2f s after 429 Retry-After: 5", gap);
+	cr_assert(gap >= 4.95 && gap < 5 + 1.5 * h_slow(),
+	          "retried %.2f s after 429 Retry-After: 5", gap);
 	cr_assert_eq(sink_request(s, 0)->status, 429);
 	cr_assert_eq(sink_request(s, 1)->status, 200);
 	traffic_stop(&t);
@@ -433,7 +435,8 @@ Test(alerts, hung_receiver_delays_neither_another_nor_ingest)
 	double worst = t.max_rtt;
 	pthread_mutex_unlock(&t.mu);
 	cr_assert(atomic_load(&t.sent) - before >= 12, "batches kept flowing");
-	cr_assert(worst < 0.5 * h_slow(), "slowest ingest round trip %.3f s while a receiver hangs", worst);
+	cr_assert(worst < 0.5 * h_slow(), "slowest ingest round trip %.3f s while a receiver hangs",
+	          worst);
 	cr_assert_eq(count_sql(&c, "SELECT count(*) FROM outbox WHERE receiver = 'slow' AND "
 	                           "status = 'pending'"),
 	             1);
@@ -659,7 +662,8 @@ Test(alerts, no_data_fires_when_the_agent_stops_and_resolves_when_it_returns)
 	double stopped = h_now();
 	cr_assert(sink_wait(s, 1, 8 * cproc_slow()), "no_data fired");
 	double after = sink_request(s, 0)->at - stopped;
-	cr_assert(after >= 2.0 && after < 2 + 4 * h_slow(), "fired %.2f s after the agent stopped", after);
+	cr_assert(after >= 2.0 && after < 2 + 4 * h_slow(), "fired %.2f s after the agent stopped",
+	          after);
 	cr_assert(strstr(sink_request(s, 0)->body, "\"alertname\":\"silent\""));
 	cr_assert(strstr(sink_request(s, 0)->body, "\"model\":\"fraud\""));
 	cr_assert(strstr(sink_request(s, 0)->body, "\"status\":\"firing\""));

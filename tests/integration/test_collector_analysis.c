@@ -183,10 +183,10 @@ static double expected(const cJSON *doc, const char *obj, const char *key)
 }
 
 /* |got - want| within rel of want (or abs when want is 0). */
-#define EXPECT_NEAR(what, got, want, rel)                                                   \
-	cr_expect(fabs((got) - (want)) <= (rel) * fmax(fabs(want), 1e-300) ||                \
-	              ((want) == 0 && fabs(got) <= (rel)),                                    \
-	          "%s: mlwatchd %.17g, scipy/sklearn %.17g", (what), (double)(got),        \
+#define EXPECT_NEAR(what, got, want, rel)                                           \
+	cr_expect(fabs((got) - (want)) <= (rel)*fmax(fabs(want), 1e-300) ||         \
+	              ((want) == 0 && fabs(got) <= (rel)),                          \
+	          "%s: mlwatchd %.17g, scipy/sklearn %.17g", (what), (double)(got), \
 	          (double)(want))
 
 static int cmp_double(const void *a, const void *b)
@@ -285,8 +285,8 @@ Test(analysis, tables_match_scipy_and_sklearn_on_the_sent_events)
 	cr_assert_eq(r.events, (size_t)expected(x, "events", NULL));
 	cr_assert_eq(r.n_amount, (size_t)expected(x, "amount", "n"));
 	cr_assert_eq(drift_col(c.db, start, "amount", "n"), expected(x, "amount", "n"));
-	EXPECT_NEAR("amount ks", drift_col(c.db, start, "amount", "ks"), expected(x, "amount", "ks"),
-	            1e-9);
+	EXPECT_NEAR("amount ks", drift_col(c.db, start, "amount", "ks"),
+	            expected(x, "amount", "ks"), 1e-9);
 	/* p-values: absolute, as in test_drift (asymptotic Kolmogorov tail) */
 	cr_expect(fabs(drift_col(c.db, start, "amount", "ks_p") - expected(x, "amount", "ks_p")) <=
 	              1e-6,
@@ -296,8 +296,8 @@ Test(analysis, tables_match_scipy_and_sklearn_on_the_sent_events)
 	            expected(x, "amount", "wasserstein"), 1e-9);
 	EXPECT_NEAR("amount psi", drift_col(c.db, start, "amount", "psi"),
 	            expected(x, "amount", "psi"), 1e-9);
-	EXPECT_NEAR("amount js", drift_col(c.db, start, "amount", "js"), expected(x, "amount", "js"),
-	            1e-9);
+	EXPECT_NEAR("amount js", drift_col(c.db, start, "amount", "js"),
+	            expected(x, "amount", "js"), 1e-9);
 	EXPECT_NEAR("amount severity", drift_col(c.db, start, "amount", "severity"),
 	            expected(x, "amount", "severity"), 1e-9);
 	cr_assert_eq(drift_col(c.db, start, "amount", "drifted"), expected(x, "amount", "drifted"));

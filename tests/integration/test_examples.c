@@ -406,7 +406,8 @@ static char **kserve_headers(const char *kind, const char *ver, const char *id, 
 				gmtime_r(&sec, &tm);
 				strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 				cr_assert_neq(
-				    asprintf(&h[n++], "%s: %s.%03dZ", rec ? "ce-recordedtime" : "ce-time", buf,
+				    asprintf(&h[n++], "%s: %s.%03dZ",
+				             rec ? "ce-recordedtime" : "ce-time", buf,
 				             (int)((ts - (double)sec) * 1000 + 0.5) % 1000),
 				    -1);
 			} else {

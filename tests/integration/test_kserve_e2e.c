@@ -57,8 +57,8 @@ static long half(const char *id, const char *type, double ts, bool recorded, con
 	return ap_post(&a, "/v1/kserve", body, len, h, false, NULL);
 }
 
-static long json_half(const char *id, const char *type, double ts, bool recorded,
-                      const char *svc, const char *body)
+static long json_half(const char *id, const char *type, double ts, bool recorded, const char *svc,
+                      const char *body)
 {
 	return half(id, type, ts, recorded, svc, "predictor", body, strlen(body), false);
 }
@@ -72,8 +72,8 @@ struct lat {
 static struct lat latency_of(const char *model)
 {
 	char *bin = h_bin("mlwatch"), *out = NULL, *err = NULL;
-	char *argv[] = {bin,     "--db",  c.db, "latency", "--model", (char *)model, "--since",
-	                "1h",    "--json", NULL};
+	char *argv[] = {bin,           "--db",    c.db, "latency", "--model",
+	                (char *)model, "--since", "1h", "--json",  NULL};
 	struct lat l = {0};
 	int rc = tt_run(argv, (char *[]){"TZ=UTC", NULL}, &out, &err, 20);
 	cJSON *j = rc == 0 ? cJSON_Parse(out) : NULL, *w;
@@ -146,14 +146,14 @@ Test(kserve_e2e, real_pairs_counted_as_the_logger_means_them)
 	/* a failed request: no response half ever comes */
 	cr_assert_eq(json_half("f-1", "request", t0, true, "fail", req), 202);
 	/* transformer and predictor for one prediction, each under its own id */
-	cr_assert_eq(half("t-1", "request", t0, true, "tp", "transformer", "{\"instances\":[[\"a\"]]}",
-	                  22, false),
+	cr_assert_eq(half("t-1", "request", t0, true, "tp", "transformer",
+	                  "{\"instances\":[[\"a\"]]}", 22, false),
 	             202);
 	cr_assert_eq(half("p-1", "request", t0, true, "tp", "predictor", req, strlen(req), false),
 	             202);
-	cr_assert_eq(half("p-1", "response", t0 + 0.01, true, "tp", "predictor", resp, strlen(resp),
-	                  false),
-	             202);
+	cr_assert_eq(
+	    half("p-1", "response", t0 + 0.01, true, "tp", "predictor", resp, strlen(resp), false),
+	    202);
 	cr_assert_eq(half("t-1", "response", t0 + 0.02, true, "tp", "transformer", resp,
 	                  strlen(resp), false),
 	             202);
@@ -215,9 +215,9 @@ Test(kserve_e2e, gzip_body_and_zip_bomb)
 	deflateEnd(&z);
 	free(zeros);
 	double before = ap_metric(&a, "mlwatch_agent_rejected_total", "reason=\"too_large\"");
-	cr_expect_eq(half("bomb", "request", t0, true, "gz", "predictor", (const char *)bomb_gz, n,
-	                  true),
-	             413);
+	cr_expect_eq(
+	    half("bomb", "request", t0, true, "gz", "predictor", (const char *)bomb_gz, n, true),
+	    413);
 	cr_expect_eq(ap_metric(&a, "mlwatch_agent_rejected_total", "reason=\"too_large\""),
 	             before + 1);
 	free(bomb_gz);
@@ -264,8 +264,8 @@ Test(kserve_e2e, openai_pairs_reach_latency_json_llm_fields)
 	cr_expect(l.p50 >= 250 * 0.99 && l.p50 <= 500 * 1.01, "latency from ce-time: p50 %g",
 	          l.p50);
 	char *bin = h_bin("mlwatch"), *out = NULL, *err = NULL;
-	char *argv[] = {bin, "--db", c.db, "latency", "--model", "team-a.qwen", "--since", "1h",
-	                "--json", NULL};
+	char *argv[] = {bin,           "--db",    c.db, "latency", "--model",
+	                "team-a.qwen", "--since", "1h", "--json",  NULL};
 	cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", NULL}, &out, &err, 20), 0, "%s", err);
 	cJSON *j = cJSON_Parse(out);
 	cr_assert_not_null(j, "invalid JSON: %.300s", out);

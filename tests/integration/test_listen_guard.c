@@ -179,8 +179,7 @@ static double metric(const char *url, const char *auth, const char *name)
 	return v;
 }
 
-static void refused(const char *prog, const char *const *args, const char *addr,
-                    const char *flag)
+static void refused(const char *prog, const char *const *args, const char *addr, const char *flag)
 {
 	char *err = NULL, want[160];
 	int rc = run_prog(prog, args, &err);
@@ -223,11 +222,11 @@ Test(listen_guard, a_token_admits_the_right_requests_and_counts_the_rest)
 	char *tok = path("tok"), *st = path("st"), *db = path("x.db");
 	const char *ev = "{\"model\":\"m\",\"id\":\"r1\",\"latency_ms\":2}";
 
-	char *clog = start("mlwatchd",
-	                   (const char *[]){"--db", db, "--listen", "tcp://" IP ":7070",
-	                                    "--token-file", tok, "--http", IP ":7072",
-	                                    "--http-token-file", tok, NULL},
-	                   "c.log", "listening listen=");
+	char *clog =
+	    start("mlwatchd",
+	          (const char *[]){"--db", db, "--listen", "tcp://" IP ":7070", "--token-file", tok,
+	                           "--http", IP ":7072", "--http-token-file", tok, NULL},
+	          "c.log", "listening listen=");
 	char *alog = start("mlwatch-agent",
 	                   (const char *[]){"--state-dir", st, "--collector", "tcp://" IP ":7070",
 	                                    "--token-file", tok, "--http", IP ":7071",
@@ -258,8 +257,8 @@ Test(listen_guard, a_token_admits_the_right_requests_and_counts_the_rest)
 	snprintf(u, sizeof(u), "%s/v1/events", A);
 	cr_assert_eq(post(u, "s3cret-token", ev), 202);
 	snprintf(u, sizeof(u), "%s/metrics", A);
-	cr_assert_eq(metric(u, "s3cret-token", "mlwatch_agent_rejected_total{reason=\"unauthorized\"}"),
-	             8);
+	cr_assert_eq(
+	    metric(u, "s3cret-token", "mlwatch_agent_rejected_total{reason=\"unauthorized\"}"), 8);
 
 	/* mlwatchd's /metrics (and whatever else its HTTP server serves). */
 	const char *C = "http://" IP ":7072";
@@ -274,10 +273,10 @@ Test(listen_guard, a_token_admits_the_right_requests_and_counts_the_rest)
 	cr_assert_eq(get(u, "s3cret-token"), 200);
 	cr_assert_eq(metric(u, "s3cret-token", "mlwatch_collector_http_unauthorized_total"), 3);
 	/* webhook-listen on the network with signatures checked. */
-	char *wlog = start("mlwatch",
-	                   (const char *[]){"webhook-listen", "--listen", IP ":9099", "--secret-file",
-	                                    tok, NULL},
-	                   "w.log", "listening on http://" IP ":9099/ signature check on");
+	char *wlog = start(
+	    "mlwatch",
+	    (const char *[]){"webhook-listen", "--listen", IP ":9099", "--secret-file", tok, NULL},
+	    "w.log", "listening on http://" IP ":9099/ signature check on");
 	free(wlog);
 	/* The event went through the agent to the collector on 10.200.0.1 with
 	 * the agents' token. */
@@ -294,27 +293,28 @@ Test(listen_guard, insecure_starts_every_listener_with_a_warning)
 	char *st = path("st"), *db = path("x.db");
 	const char *ev = "{\"model\":\"m\",\"id\":\"r1\",\"latency_ms\":2}";
 
-	char *alog = start("mlwatch-agent",
-	                   (const char *[]){"--state-dir", st, "--http", IP ":7071",
-	                                    "--listen-dgram", "udp://" IP ":7073", "--insecure",
-	                                    NULL},
-	                   "a.log", "agent ready");
-	cr_assert(h_wait_log(alog, "warn agent listening on=http://" IP ":7071 protection=none", 1));
+	char *alog =
+	    start("mlwatch-agent",
+	          (const char *[]){"--state-dir", st, "--http", IP ":7071", "--listen-dgram",
+	                           "udp://" IP ":7073", "--insecure", NULL},
+	          "a.log", "agent ready");
+	cr_assert(
+	    h_wait_log(alog, "warn agent listening on=http://" IP ":7071 protection=none", 1));
 	cr_assert(h_wait_log(alog, "warn agent listening on=udp://" IP ":7073 protection=none", 1));
 	cr_assert_eq(post("http://" IP ":7071/v1/events", NULL, ev), 202);
 	char *clog = start("mlwatchd",
 	                   (const char *[]){"--db", db, "--listen", "tcp://" IP ":7070", "--http",
 	                                    IP ":7072", "--insecure", NULL},
 	                   "c.log", "listening listen=");
-	cr_assert(h_wait_log(clog, "warn collector listening on=tcp://" IP ":7070 protection=none",
-	                     1));
-	cr_assert(h_wait_log(clog,
-	                     "warn collector listening on=http://" IP ":7072 protection=none", 1));
+	cr_assert(
+	    h_wait_log(clog, "warn collector listening on=tcp://" IP ":7070 protection=none", 1));
+	cr_assert(
+	    h_wait_log(clog, "warn collector listening on=http://" IP ":7072 protection=none", 1));
 	cr_assert_eq(get("http://" IP ":7072/metrics", NULL), 200);
-	char *wlog = start("mlwatch",
-	                   (const char *[]){"webhook-listen", "--listen", IP ":9099", "--insecure",
-	                                    NULL},
-	                   "w.log", "listening on http://" IP ":9099/");
+	char *wlog =
+	    start("mlwatch",
+	          (const char *[]){"webhook-listen", "--listen", IP ":9099", "--insecure", NULL},
+	          "w.log", "listening on http://" IP ":9099/");
 	cr_assert(h_wait_log(wlog, "warning: --insecure", 1));
 	free(st), free(db), free(alog), free(clog), free(wlog);
 }
@@ -324,9 +324,9 @@ Test(listen_guard, a_unix_datagram_socket_is_0660_or_stricter_whatever_the_umask
 	char *st = path("st"), *sock = path("ev.sock"), url[600];
 	snprintf(url, sizeof(url), "unix:%s", sock);
 	mode_t old = umask(0);
-	char *alog = start("mlwatch-agent",
-	                   (const char *[]){"--state-dir", st, "--listen-dgram", url, NULL}, "a.log",
-	                   "agent ready");
+	char *alog =
+	    start("mlwatch-agent", (const char *[]){"--state-dir", st, "--listen-dgram", url, NULL},
+	          "a.log", "agent ready");
 	umask(old);
 	struct stat sb;
 	cr_assert_eq(stat(sock, &sb), 0);
@@ -337,10 +337,10 @@ Test(listen_guard, a_unix_datagram_socket_is_0660_or_stricter_whatever_the_umask
 	char *st2 = path("st2"), *sock2 = path("ev2.sock"), url2[600];
 	snprintf(url2, sizeof(url2), "unix:%s", sock2);
 	old = umask(0077);
-	char *blog = start("mlwatch-agent",
-	                   (const char *[]){"--state-dir", st2, "--http", "off", "--listen-dgram",
-	                                    url2, NULL},
-	                   "b.log", "agent ready");
+	char *blog = start(
+	    "mlwatch-agent",
+	    (const char *[]){"--state-dir", st2, "--http", "off", "--listen-dgram", url2, NULL},
+	    "b.log", "agent ready");
 	umask(old);
 	cr_assert_eq(stat(sock2, &sb), 0);
 	cr_assert_eq(sb.st_mode & 07777, 0600, "mode %04o", (unsigned)(sb.st_mode & 07777));
@@ -394,11 +394,11 @@ Test(listen_guard, https_on_the_agent_refuses_another_ca_and_takes_the_python_cl
 	     *ca2 = path("ca2.pem"), *ccrt = path("cli.pem"), *ckey = path("cli.key");
 	char *out = NULL;
 
-	char *alog = start("mlwatch-agent",
-	                   (const char *[]){"--state-dir", st, "--http", IP ":7443",
-	                                    "--http-tls-cert", crt, "--http-tls-key", key,
-	                                    "--http-token-file", tok, NULL},
-	                   "a.log", "agent ready");
+	char *alog =
+	    start("mlwatch-agent",
+	          (const char *[]){"--state-dir", st, "--http", IP ":7443", "--http-tls-cert", crt,
+	                           "--http-tls-key", key, "--http-token-file", tok, NULL},
+	          "a.log", "agent ready");
 	cr_assert(h_wait_log(alog, "listening on=https://" IP ":7443 protection=tls+token", 1));
 	/* A client trusting another CA: refused during the handshake. */
 	int rc = client((const char *[]){"--http", "https://" IP ":7443", "--count", "5",
@@ -422,15 +422,15 @@ Test(listen_guard, https_on_the_agent_refuses_another_ca_and_takes_the_python_cl
 	free(out), out = NULL;
 
 	/* Client certificates: a second agent asks for one signed by ca.pem. */
-	char *blog = start("mlwatch-agent",
-	                   (const char *[]){"--state-dir", st2, "--http", IP ":7444",
-	                                    "--http-tls-cert", crt, "--http-tls-key", key,
-	                                    "--http-tls-ca", ca, NULL},
-	                   "b.log", "agent ready");
+	char *blog =
+	    start("mlwatch-agent",
+	          (const char *[]){"--state-dir", st2, "--http", IP ":7444", "--http-tls-cert", crt,
+	                           "--http-tls-key", key, "--http-tls-ca", ca, NULL},
+	          "b.log", "agent ready");
 	cr_assert(h_wait_log(blog, "protection=tls+client-cert", 1));
-	rc = client((const char *[]){"--http", "https://" IP ":7444", "--count", "5", "--cacert",
-	                             ca, NULL},
-	            &out);
+	rc = client(
+	    (const char *[]){"--http", "https://" IP ":7444", "--count", "5", "--cacert", ca, NULL},
+	    &out);
 	cr_assert_eq(rc, 1, "%s", out ? out : "");
 	cr_assert(strstr(out, "\"status\": 401") && strstr(out, "client certificate"), "%s", out);
 	free(out), out = NULL;
@@ -466,7 +466,8 @@ static bool target(const char *page, const char *job, char *health, size_t hcap,
 		cJSON *jb = cJSON_GetObjectItem(l, "job");
 		if (!cJSON_IsString(jb) || strcmp(jb->valuestring, job) != 0)
 			continue;
-		cJSON *h = cJSON_GetObjectItem(t, "health"), *e = cJSON_GetObjectItem(t, "lastError");
+		cJSON *h = cJSON_GetObjectItem(t, "health"),
+		      *e = cJSON_GetObjectItem(t, "lastError");
 		snprintf(health, hcap, "%s", cJSON_IsString(h) ? h->valuestring : "");
 		snprintf(lasterr, ecap, "%s", cJSON_IsString(e) ? e->valuestring : "");
 		found = true;
@@ -481,10 +482,10 @@ Test(listen_guard, prometheus_scrapes_both_daemons_with_the_token_and_gets_401_w
 	     *tsdb = path("tsdb");
 	char yml[2048], cfgarg[700], tsdbarg[700];
 
-	free(start("mlwatchd",
-	           (const char *[]){"--db", db, "--http", IP ":7072", "--http-token-file", tok,
-	                            NULL},
-	           "c.log", "listening listen="));
+	free(start(
+	    "mlwatchd",
+	    (const char *[]){"--db", db, "--http", IP ":7072", "--http-token-file", tok, NULL},
+	    "c.log", "listening listen="));
 	free(start("mlwatch-agent",
 	           (const char *[]){"--state-dir", st, "--http", IP ":7071", "--http-token-file",
 	                            tok, NULL},
@@ -569,8 +570,8 @@ static long curl_status(const char *url, const char *ca, const char *token)
 {
 	char auth[128], *out = NULL, *err = NULL;
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
-	char *argv[] = {"/usr/bin/curl", "-s",   "-o",     "/dev/null", "-w",      "%{http_code}",
-	                "--max-time",    "10",   "--cacert", (char *)ca, "-H",      auth,
+	char *argv[] = {"/usr/bin/curl", "-s", "-o",       "/dev/null", "-w", "%{http_code}",
+	                "--max-time",    "10", "--cacert", (char *)ca,  "-H", auth,
 	                (char *)url,     NULL};
 	int rc = tt_run(argv, NULL, &out, &err, 20);
 	long st = rc == 0 && out ? strtol(out, NULL, 10) : -1;
@@ -584,10 +585,11 @@ Test(listen_guard, https_on_mlwatchd_metrics)
 	make_certs();
 	char *db = path("x.db"), *tok = path("tok"), *crt = path("srv.pem"), *key = path("srv.key"),
 	     *ca = path("ca.pem"), *ca2 = path("ca2.pem");
-	char *clog = start("mlwatchd",
-	                   (const char *[]){"--db", db, "--http", IP ":7445", "--http-tls-cert", crt,
-	                                    "--http-tls-key", key, "--http-token-file", tok, NULL},
-	                   "c.log", "listening listen=");
+	char *clog =
+	    start("mlwatchd",
+	          (const char *[]){"--db", db, "--http", IP ":7445", "--http-tls-cert", crt,
+	                           "--http-tls-key", key, "--http-token-file", tok, NULL},
+	          "c.log", "listening listen=");
 	cr_assert(h_wait_log(clog, "listening on=https://" IP ":7445 protection=tls+token", 1));
 	cr_assert_eq(curl_status("https://" IP ":7445/metrics", ca2, "s3cret-token"), -1,
 	             "a client trusting another CA got through");

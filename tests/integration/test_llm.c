@@ -135,9 +135,9 @@ Test(llm, agent_to_latency_json_metrics_and_a_signed_p99_ttft_alert, .timeout = 
 	             N);
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts"), 0, "fast first tokens: no alert");
 
-	char *out = NULL, *err = NULL, *argv[] = {h_bin("mlwatch"), "--db", c.db, "latency",
-	                                          "--model", "llama", "--since", "10m", "--json",
-	                                          NULL};
+	char *out = NULL, *err = NULL,
+	     *argv[] = {h_bin("mlwatch"), "--db",    c.db,  "latency", "--model",
+	                "llama",          "--since", "10m", "--json",  NULL};
 	cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", NULL}, &out, &err, 20), 0, "%s", err);
 	cJSON *j = cJSON_Parse(out);
 	cr_assert_not_null(j, "invalid JSON: %.300s", out);
@@ -243,7 +243,8 @@ Test(llm, agent_to_latency_json_metrics_and_a_signed_p99_ttft_alert, .timeout = 
 	cr_assert_not_null(m, "no TTFT in /metrics: %.2000s", page);
 	double v = atof(strchr(m, ' ') + 1);
 	cr_assert(fabs(v - 2.5) <= 0.025, "/metrics TTFT p99 %g s", v);
-	cr_assert(strstr(page, "mlwatch_model_tokens_per_second{model=\"llama\",direction=\"output\"}"));
+	cr_assert(
+	    strstr(page, "mlwatch_model_tokens_per_second{model=\"llama\",direction=\"output\"}"));
 	/* finish-reason shares of the last minute: every post is 20 events of
 	 * stop, length, stop, stop */
 	m = strstr(page, "mlwatch_model_finish_reason_ratio{model=\"llama\",reason=\"stop\"} ");

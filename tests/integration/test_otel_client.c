@@ -94,8 +94,8 @@ static void send_and_check(const char *dir, struct agent_proc *a, struct cproc *
 	        h_now() - t0);
 
 	char *bin = h_bin("mlwatch");
-	char *argv[] = {bin,     "--db",    c->db, "latency", "--model",
-	                (char *)model, "--since", "10m", "--json", NULL};
+	char *argv[] = {bin,           "--db",    c->db, "latency", "--model",
+	                (char *)model, "--since", "10m", "--json",  NULL};
 	cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", NULL}, &out, &err, 20), 0, "%s", err);
 	cJSON *j = cJSON_Parse(out);
 	cr_assert_not_null(j, "%.300s", out);

@@ -35,8 +35,8 @@ static void stop(void)
 }
 
 static const char *const PB[] = {"Content-Type: application/x-protobuf", NULL};
-static const char *const PBGZ[] = {"Content-Type: application/x-protobuf",
-                                   "Content-Encoding: gzip", NULL};
+static const char *const PBGZ[] = {"Content-Type: application/x-protobuf", "Content-Encoding: gzip",
+                                   NULL};
 static const char *const JSON[] = {"Content-Type: application/json", NULL};
 
 static double rejected(const char *reason)
@@ -88,15 +88,15 @@ Test(otlp_http, hostile_bodies_get_the_right_status_and_counter, .timeout = 120)
 	/* a million empty attributes in one span: 400 */
 	size_t m = 1000000, k = 0;
 	uint8_t *big = malloc(m * 2 + 32);
-	big[k++] = 0x0a; /* resource_spans */
+	big[k++] = 0x0a;                                /* resource_spans */
 	size_t ss_len = m * 2 + 5, rs_len = ss_len + 5; /* tag + 4-byte length + content */
 	/* lengths as 4-byte varints so the sizes need no second pass */
-#define V4(x)                                                                             \
-	do {                                                                              \
-		big[k++] = (uint8_t)(((x) & 0x7f) | 0x80);                                \
-		big[k++] = (uint8_t)((((x) >> 7) & 0x7f) | 0x80);                         \
-		big[k++] = (uint8_t)((((x) >> 14) & 0x7f) | 0x80);                        \
-		big[k++] = (uint8_t)(((x) >> 21) & 0x7f);                                 \
+#define V4(x)                                                      \
+	do {                                                       \
+		big[k++] = (uint8_t)(((x)&0x7f) | 0x80);           \
+		big[k++] = (uint8_t)((((x) >> 7) & 0x7f) | 0x80);  \
+		big[k++] = (uint8_t)((((x) >> 14) & 0x7f) | 0x80); \
+		big[k++] = (uint8_t)(((x) >> 21) & 0x7f);          \
 	} while (0)
 	V4(rs_len);
 	big[k++] = 0x12; /* scope_spans */

@@ -132,9 +132,9 @@ Test(security, agent_http_bearer_token_refuses_everything_but_the_token)
 	                     NULL, false, NULL),
 	             401);
 	size_t n_refused = sizeof(refused) / sizeof(refused[0]) + 2;
-	cr_assert_eq(ap_metric_token(&A, "mlwatch_agent_rejected_total", "reason=\"unauthorized\"",
-	                             secret),
-	             n_refused);
+	cr_assert_eq(
+	    ap_metric_token(&A, "mlwatch_agent_rejected_total", "reason=\"unauthorized\"", secret),
+	    n_refused);
 	cr_assert_eq(ap_metric_token(&A, "mlwatch_agent_events_received_total", NULL, secret), 0);
 	/* The token itself, and the scheme in any case (RFC 7235). */
 	const char *good[] = {"Authorization: Bearer Tok-9f2c41d8e0b7a6", NULL};

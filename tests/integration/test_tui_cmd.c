@@ -236,9 +236,9 @@ Test(tui_cmd, accuracy_table_marks_the_open_window)
 
 	gmtime_r(&ts, &tmv);
 	strftime(t, sizeof(t), "%Y-%m-%d %H:%M:%S", &tmv);
-	cr_assert_eq(run(&out, &err, "--db", db, "accuracy", "--model", "fraud", "--since", "5m",
-	                 NULL),
-	             0, "%s", err);
+	cr_assert_eq(
+	    run(&out, &err, "--db", db, "accuracy", "--model", "fraud", "--since", "5m", NULL), 0,
+	    "%s", err);
 	snprintf(want, sizeof(want), "%s*", t);
 	cr_expect(strstr(out, want), "the open window %s is not marked in:\n%s", t, out);
 	ts = (time_t)(base - 60);
@@ -720,8 +720,7 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	char later[64];
 	snprintf(later, sizeof(later), "MLWATCH_NOW=%.3f", opts.now + 3600);
 	char *argv[] = {bin, "--db", db, "models", "rm", "churn", NULL};
-	cr_expect_eq(tt_run(argv, (char *[]){"TZ=UTC", later, NULL}, &out, &err, 20), 0, "%s",
-	             err);
+	cr_expect_eq(tt_run(argv, (char *[]){"TZ=UTC", later, NULL}, &out, &err, 20), 0, "%s", err);
 	cr_expect(strstr(out, "removed model churn"), "%s", out);
 	free(out);
 	free(err);

@@ -622,7 +622,8 @@ static bool last_line_has(const char *screen, const char *needle)
 	for (start = end; start > screen && start[-1] != '\n'; start--)
 		;
 	char line[1024];
-	size_t n = (size_t)(end - start) < sizeof(line) - 1 ? (size_t)(end - start) : sizeof(line) - 1;
+	size_t n =
+	    (size_t)(end - start) < sizeof(line) - 1 ? (size_t)(end - start) : sizeof(line) - 1;
 	memcpy(line, start, n);
 	line[n] = '\0';
 	return strstr(line, needle) != NULL;

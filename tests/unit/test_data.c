@@ -321,8 +321,7 @@ static void make_heat(struct data_heat *h, size_t nf, int ncols, int64_t t0, int
 	h->latest = calloc(nf, sizeof(double));
 	h->maxsev = calloc(nf, sizeof(double));
 	h->order = calloc(nf, sizeof(size_t));
-	cr_assert(h->name && h->kind && h->sev && h->drifted && h->latest && h->maxsev &&
-	          h->order);
+	cr_assert(h->name && h->kind && h->sev && h->drifted && h->latest && h->maxsev && h->order);
 	for (size_t f = 0; f < nf; f++) {
 		snprintf(h->name[f], sizeof(h->name[f]), "f%zu", f);
 		for (int c = 0; c < ncols; c++)
@@ -495,12 +494,13 @@ Test(data, latency_carries_the_range_llm_summary, .init = setup, .fini = teardow
 		}
 		cr_assert_eq(ddsketch_encode_alloc(tt, &a, &al), 0);
 		cr_assert_eq(ddsketch_encode_alloc(tp, &b, &bl), 0);
-		cr_assert_eq(sqlite3_prepare_v2(h,
-		                                "INSERT INTO window_llm (model_id, start, llm, "
-		                                "input_tokens, output_tokens, ttft_sketch, "
-		                                "tpot_sketch) VALUES (1, ?1, 100, 1000, 3000, ?2, ?3)",
-		                                -1, &s, NULL),
-		             SQLITE_OK);
+		cr_assert_eq(
+		    sqlite3_prepare_v2(h,
+		                       "INSERT INTO window_llm (model_id, start, llm, "
+		                       "input_tokens, output_tokens, ttft_sketch, "
+		                       "tpot_sketch) VALUES (1, ?1, 100, 1000, 3000, ?2, ?3)",
+		                       -1, &s, NULL),
+		    SQLITE_OK);
 		sqlite3_bind_int64(s, 1, starts[w]);
 		sqlite3_bind_blob(s, 2, a, (int)al, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 3, b, (int)bl, SQLITE_STATIC);

@@ -176,8 +176,8 @@ Test(drift, numeric_cases_match_scipy)
 			i++;
 		}
 		cr_expect_eq(i, SAMPLE_BINS, "%s: %zu ref_bins in the reference file", name, i);
-		cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e, "quantiles")), 0,
-		             "%s: no quantiles in the reference file", name);
+		cr_expect_gt(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e, "quantiles")),
+		             0, "%s: no quantiles in the reference file", name);
 		cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(e, "quantiles"))
 		{
 			double qq = cJSON_GetArrayItem(q, 0)->valuedouble;
@@ -698,23 +698,57 @@ Test(drift, every_method_scores_its_statistic)
 		cr_assert_eq(rc, 0, "%s", drift_method_name(o.method));
 		cr_expect_eq(r.method, o.method);
 		switch (o.method) {
-		case DRIFT_METHOD_KS: want = r.ks_p; break;
-		case DRIFT_METHOD_WASSERSTEIN: want = r.wasserstein; break;
-		case DRIFT_METHOD_PSI: want = r.psi; break;
-		case DRIFT_METHOD_JS: want = r.js; break;
-		case DRIFT_METHOD_CHI2: want = r.chi2_p; break;
-		case DRIFT_METHOD_Z: want = r.z_p; break;
-		case DRIFT_METHOD_HELLINGER: want = r.hellinger; break;
-		case DRIFT_METHOD_LINF: want = r.linf; break;
-		case DRIFT_METHOD_TVD: want = r.tvd; break;
-		case DRIFT_METHOD_KL: want = r.kl; break;
-		case DRIFT_METHOD_ENERGY: want = r.energy; break;
-		case DRIFT_METHOD_MANNWHITNEY: want = r.mwu_p; break;
-		case DRIFT_METHOD_WELCH: want = r.welch_p; break;
-		case DRIFT_METHOD_FISHER: want = r.fisher_p; break;
-		case DRIFT_METHOD_ANDERSON: want = r.ad_p; break;
-		case DRIFT_METHOD_CVM: want = r.cvm_p; break;
-		default: want = NAN; break;
+		case DRIFT_METHOD_KS:
+			want = r.ks_p;
+			break;
+		case DRIFT_METHOD_WASSERSTEIN:
+			want = r.wasserstein;
+			break;
+		case DRIFT_METHOD_PSI:
+			want = r.psi;
+			break;
+		case DRIFT_METHOD_JS:
+			want = r.js;
+			break;
+		case DRIFT_METHOD_CHI2:
+			want = r.chi2_p;
+			break;
+		case DRIFT_METHOD_Z:
+			want = r.z_p;
+			break;
+		case DRIFT_METHOD_HELLINGER:
+			want = r.hellinger;
+			break;
+		case DRIFT_METHOD_LINF:
+			want = r.linf;
+			break;
+		case DRIFT_METHOD_TVD:
+			want = r.tvd;
+			break;
+		case DRIFT_METHOD_KL:
+			want = r.kl;
+			break;
+		case DRIFT_METHOD_ENERGY:
+			want = r.energy;
+			break;
+		case DRIFT_METHOD_MANNWHITNEY:
+			want = r.mwu_p;
+			break;
+		case DRIFT_METHOD_WELCH:
+			want = r.welch_p;
+			break;
+		case DRIFT_METHOD_FISHER:
+			want = r.fisher_p;
+			break;
+		case DRIFT_METHOD_ANDERSON:
+			want = r.ad_p;
+			break;
+		case DRIFT_METHOD_CVM:
+			want = r.cvm_p;
+			break;
+		default:
+			want = NAN;
+			break;
 		}
 		cr_expect_eq(r.score, want, "%s score", drift_method_name(o.method));
 		if (drift_method_is_pvalue(o.method)) {

@@ -437,7 +437,8 @@ Test(event, llm_fields_bad_values_are_refused_with_their_field)
 	rejects("{\"model\": \"m\", \"output_tokens\": \"7\"}", "output_tokens", "whole number");
 	rejects("{\"model\": \"m\", \"ttft_ms\": -0.5}", "ttft_ms", ">= 0");
 	rejects("{\"model\": \"m\", \"tpot_ms\": true}", "tpot_ms", ">= 0");
-	rejects("{\"model\": \"m\", \"finish_reason\": \"STOP now\"}", "finish_reason", "[a-z0-9_-]");
+	rejects("{\"model\": \"m\", \"finish_reason\": \"STOP now\"}", "finish_reason",
+	        "[a-z0-9_-]");
 	rejects("{\"model\": \"m\", \"finish_reason\": 3}", "finish_reason", "[a-z0-9_-]");
 	rejects("{\"model\": \"m\", \"finish_reason\": \"\"}", "finish_reason", "[a-z0-9_-]");
 }

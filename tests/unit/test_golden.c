@@ -197,8 +197,8 @@ Test(golden, wire_batch_bytes_match_the_hand_encoding)
 
 Test(golden, wire_reply_bytes_match_the_hand_encoding)
 {
-	struct wire_reply r = {.seq = 42, .status = WIRE_BUSY, .duplicate = true, .stored = 7,
-	                       .rejected = 2};
+	struct wire_reply r = {
+	    .seq = 42, .status = WIRE_BUSY, .duplicate = true, .stored = 7, .rejected = 2};
 	struct wire_reply d;
 	uint8_t *buf;
 	size_t len, glen;

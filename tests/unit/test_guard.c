@@ -17,10 +17,18 @@ Test(guard, loopback_addresses)
 {
 	static const char *const local[] = {"127.0.0.1:7071", "127.3.2.1:1", "localhost:7071",
 	                                    "[::1]:7071", "[::ffff:127.0.0.1]:80"};
-	static const char *const open[] = {":7071",          "*:7071",      "0.0.0.0:7071",
-	                                   "10.200.0.1:7071", "[::]:7071",  "[2001:db8::1]:7071",
-	                                   "128.0.0.1:7071", "example.com:7071", "127.0.0.1",
-	                                   "[::1",           "",            "localhost.evil:1"};
+	static const char *const open[] = {":7071",
+	                                   "*:7071",
+	                                   "0.0.0.0:7071",
+	                                   "10.200.0.1:7071",
+	                                   "[::]:7071",
+	                                   "[2001:db8::1]:7071",
+	                                   "128.0.0.1:7071",
+	                                   "example.com:7071",
+	                                   "127.0.0.1",
+	                                   "[::1",
+	                                   "",
+	                                   "localhost.evil:1"};
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
 		cr_expect(guard_hostport_is_local(local[i]), "%s", local[i]);
 	for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++)
@@ -111,9 +119,9 @@ Test(guard, loading_token_and_pem_files)
 	cr_expect(strstr(err, "--http-tls-ca") && strstr(err, "HTTPS"), "%s", err);
 	cr_expect_eq(guard_http_load(&g, "--http-", NULL, txt, pem, NULL, err, sizeof(err)), -1);
 	cr_expect(strstr(err, "--http-tls-cert") && strstr(err, "not a PEM file"), "%s", err);
-	cr_expect_eq(guard_http_load(&g, "--http-", "/nonexistent/tok", NULL, NULL, NULL, err,
-	                             sizeof(err)),
-	             -1);
+	cr_expect_eq(
+	    guard_http_load(&g, "--http-", "/nonexistent/tok", NULL, NULL, NULL, err, sizeof(err)),
+	    -1);
 	cr_expect(strstr(err, "--http-token-file") && strstr(err, "cannot open"), "%s", err);
 	cr_expect_null(g.token);
 	h_rmtree(dir);

@@ -71,8 +71,12 @@ static int half(struct kserve *k, const char *id, const char *type, double ts, c
 	snprintf(full, sizeof(full), "org.kubeflow.serving.inference.%s", type);
 	const char *tm = clock_format_rfc3339(ts, t, sizeof(t));
 	/* The KServe v0.18+ header set: ce-time is an occurrence time. */
-	struct kserve_headers h = {.id = id, .type = full, .time = tm, .service = "iris",
-	                           .specversion = "1.0", .recorded_time = tm};
+	struct kserve_headers h = {.id = id,
+	                           .type = full,
+	                           .time = tm,
+	                           .service = "iris",
+	                           .specversion = "1.0",
+	                           .recorded_time = tm};
 	return kserve_handle(k, &h, body, strlen(body), clock_now(), res);
 }
 
@@ -197,13 +201,21 @@ Test(kserve, malformed_halves_name_their_field, .init = setup, .fini = teardown)
 	    {{.id = NULL, .type = "x.request", .time = now, .service = "m"}, ok, "ce-id"},
 	    {{.id = "i", .type = NULL, .time = now, .service = "m"}, ok, "ce-type"},
 	    {{.id = "i", .type = "x.other", .time = now, .service = "m"}, ok, "ce-type"},
-	    {{.id = "i", .type = "x.request", .time = now, .service = NULL}, ok, "ce-inferenceservicename"},
-	    {{.id = "i", .type = "x.request", .time = now, .service = "bad name"}, ok, "ce-inferenceservicename"},
+	    {{.id = "i", .type = "x.request", .time = now, .service = NULL},
+	     ok,
+	     "ce-inferenceservicename"},
+	    {{.id = "i", .type = "x.request", .time = now, .service = "bad name"},
+	     ok,
+	     "ce-inferenceservicename"},
 	    {{.id = "i", .type = "x.request", .time = "yesterday", .service = "m"}, ok, "ce-time"},
-	    {{.id = "i", .type = "x.request", .time = "2099-01-01T00:00:00Z", .service = "m"}, ok, "ce-time"},
+	    {{.id = "i", .type = "x.request", .time = "2099-01-01T00:00:00Z", .service = "m"},
+	     ok,
+	     "ce-time"},
 	    {{.id = "i", .type = "x.request", .time = now, .service = "m"}, "{\"instances\":", ""},
 	    {{.id = "i", .type = "x.request", .time = now, .service = "m"}, "[1]", ""},
-	    {{.id = "i", .type = "x.request", .time = now, .service = "m"}, "{\"predictions\":[1]}", "instances"},
+	    {{.id = "i", .type = "x.request", .time = now, .service = "m"},
+	     "{\"predictions\":[1]}",
+	     "instances"},
 	    {{.id = "i", .type = "x.response", .time = now, .service = "m"}, ok, "predictions"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -264,8 +276,14 @@ Test(kserve, latency_only_when_the_pair_proves_v018, .init = setup, .fini = tear
 	struct kserve_result r;
 	/* KServe <= v0.17: ce-time is when a logger worker sent each half; the
 	 * real broker sample is 1.58 ms apart, and it can be negative. */
-	struct kserve_headers q = {.id = "old", .type = T_REQ, .time = "2021-04-10T01:22:16.498917288Z", .service = "sklearn-iris"};
-	struct kserve_headers s = {.id = "old", .type = T_RESP, .time = "2021-04-10T01:22:16.500492939Z", .service = "sklearn-iris"};
+	struct kserve_headers q = {.id = "old",
+	                           .type = T_REQ,
+	                           .time = "2021-04-10T01:22:16.498917288Z",
+	                           .service = "sklearn-iris"};
+	struct kserve_headers s = {.id = "old",
+	                           .type = T_RESP,
+	                           .time = "2021-04-10T01:22:16.500492939Z",
+	                           .service = "sklearn-iris"};
 	cr_assert_eq(post(k, &s, "{\"predictions\":[1]}", &r), 0, "%s", r.error);
 	cr_assert_eq(post(k, &q, "{\"instances\":[[6.8,2.8,4.8,1.4]]}", &r), 0, "%s", r.error);
 	cr_expect_eq(r.accepted, 1, "one prediction, counted once");
@@ -274,9 +292,15 @@ Test(kserve, latency_only_when_the_pair_proves_v018, .init = setup, .fini = tear
 	cr_expect_eq(stats_get(ST_KSERVE_LATENCY_UNKNOWN), 1);
 	/* v0.18+: both halves carry Ce-Recordedtime; ce-time is arrival and
 	 * completion at the sidecar. */
-	struct kserve_headers q2 = {.id = "new", .type = T_REQ, .time = "2026-03-10T09:46:05.0789529Z", .service = "sklearn-iris",
+	struct kserve_headers q2 = {.id = "new",
+	                            .type = T_REQ,
+	                            .time = "2026-03-10T09:46:05.0789529Z",
+	                            .service = "sklearn-iris",
 	                            .recorded_time = "2026-03-10T09:46:05.079901233Z"};
-	struct kserve_headers s2 = {.id = "new", .type = T_RESP, .time = "2026-03-10T09:46:05.103736102Z", .service = "sklearn-iris",
+	struct kserve_headers s2 = {.id = "new",
+	                            .type = T_RESP,
+	                            .time = "2026-03-10T09:46:05.103736102Z",
+	                            .service = "sklearn-iris",
 	                            .recorded_time = "2026-03-10T09:46:05.104512911Z"};
 	cr_assert_eq(post(k, &q2, "{\"instances\":[[6.8,2.8,4.8,1.4]]}", &r), 0);
 	cr_assert_eq(post(k, &s2, "{\"predictions\":[1]}", &r), 0);
@@ -315,7 +339,8 @@ Test(kserve, orphan_request_is_one_error_event_after_ttl, .init = setup, .fini =
 {
 	struct kserve *k = kserve_new(1.0, 100, 1 << 20, emit, &cap);
 	struct kserve_result r;
-	struct kserve_headers q = {.id = "fail-1", .type = T_REQ, .time = "2026-03-10T09:46:05Z", .service = "fraud"};
+	struct kserve_headers q = {
+	    .id = "fail-1", .type = T_REQ, .time = "2026-03-10T09:46:05Z", .service = "fraud"};
 
 	cr_assert_eq(post(k, &q, "{\"instances\":[{\"amount\":12.5,\"country\":\"FR\"}]}", &r), 0);
 	kserve_expire(k, clock_mono() + 0.2);
@@ -345,7 +370,8 @@ Test(kserve, single_half_modes, .init = setup, .fini = teardown)
 {
 	struct kserve_result r;
 	struct kserve *k = open_opts((struct kserve_options){.mode = KSERVE_MODE_REQUEST});
-	struct kserve_headers q = {.id = "a", .type = T_REQ, .time = NULL, .service = "m"}, s = {.id = "a", .type = T_RESP, .time = NULL, .service = "m"};
+	struct kserve_headers q = {.id = "a", .type = T_REQ, .time = NULL, .service = "m"},
+	                      s = {.id = "a", .type = T_RESP, .time = NULL, .service = "m"};
 
 	cr_assert_eq(post(k, &q, "{\"instances\":[[1,2],[3,4]]}", &r), 0);
 	cr_expect_eq(r.accepted, 2, "mode request: each request half is whole");
@@ -372,10 +398,17 @@ Test(kserve, transformer_and_predictor_count_once, .init = setup, .fini = teardo
 {
 	struct kserve_result r;
 	/* Each component's logger sends its own pair under its own UUID. */
-	struct kserve_headers tq = {.id = "t-1", .type = T_REQ, .time = NULL, .service = "img", .component = "transformer"};
-	struct kserve_headers ts = {.id = "t-1", .type = T_RESP, .time = NULL, .service = "img", .component = "transformer"};
-	struct kserve_headers pq = {.id = "p-1", .type = T_REQ, .time = NULL, .service = "img", .component = "predictor"};
-	struct kserve_headers ps = {.id = "p-1", .type = T_RESP, .time = NULL, .service = "img", .component = "predictor"};
+	struct kserve_headers tq = {
+	    .id = "t-1", .type = T_REQ, .time = NULL, .service = "img", .component = "transformer"};
+	struct kserve_headers ts = {.id = "t-1",
+	                            .type = T_RESP,
+	                            .time = NULL,
+	                            .service = "img",
+	                            .component = "transformer"};
+	struct kserve_headers pq = {
+	    .id = "p-1", .type = T_REQ, .time = NULL, .service = "img", .component = "predictor"};
+	struct kserve_headers ps = {
+	    .id = "p-1", .type = T_RESP, .time = NULL, .service = "img", .component = "predictor"};
 	struct kserve *k = kserve_new(30, 100, 1 << 20, emit, &cap);
 
 	cr_assert_eq(post(k, &tq, "{\"instances\":[{\"url\":\"x.png\"}]}", &r), 0);
@@ -404,9 +437,12 @@ Test(kserve, model_name_by_template, .init = setup, .fini = teardown)
 {
 	struct kserve_result r;
 	char err[200];
-	struct kserve *k = open_opts((struct kserve_options){.model_template = "{namespace}.{isvc}"});
-	struct kserve_headers q = {.id = "a", .type = T_REQ, .time = NULL, .service = "iris", .ns = "team-a"};
-	struct kserve_headers s = {.id = "a", .type = T_RESP, .time = NULL, .service = "iris", .ns = "team-a"};
+	struct kserve *k =
+	    open_opts((struct kserve_options){.model_template = "{namespace}.{isvc}"});
+	struct kserve_headers q = {
+	    .id = "a", .type = T_REQ, .time = NULL, .service = "iris", .ns = "team-a"};
+	struct kserve_headers s = {
+	    .id = "a", .type = T_RESP, .time = NULL, .service = "iris", .ns = "team-a"};
 
 	cr_assert_eq(post(k, &q, "{\"instances\":[[1]]}", &r), 0);
 	/* The same id in another namespace is another request. */
@@ -428,8 +464,10 @@ Test(kserve, model_name_by_template, .init = setup, .fini = teardown)
 	/* {model_name} from a v2 response (MLServer: iris-classifier behind the
 	 * ISVC sklearn-irisv2). */
 	k = open_opts((struct kserve_options){.model_template = "{model_name}"});
-	struct kserve_headers q2 = {.id = "v", .type = T_REQ, .time = NULL, .service = "sklearn-irisv2"};
-	struct kserve_headers s2 = {.id = "v", .type = T_RESP, .time = NULL, .service = "sklearn-irisv2"};
+	struct kserve_headers q2 = {
+	    .id = "v", .type = T_REQ, .time = NULL, .service = "sklearn-irisv2"};
+	struct kserve_headers s2 = {
+	    .id = "v", .type = T_RESP, .time = NULL, .service = "sklearn-irisv2"};
 	cr_assert_eq(post(k, &q2, "{\"instances\":[[1]]}", &r), 0);
 	cr_assert_eq(post(k, &s2,
 	                  "{\"model_name\":\"iris-classifier\",\"outputs\":[{\"name\":\"p\","
@@ -506,7 +544,8 @@ Test(kserve, gzip_bodies_and_zip_bombs, .init = setup, .fini = teardown)
 	size_t n = gz(body, strlen(body), buf, sizeof(buf));
 	/* No Content-Encoding: the logger forwards the bytes as they came. */
 	struct kserve_headers q = {.id = "g", .type = T_REQ, .time = NULL, .service = "m"};
-	struct kserve_headers s = {.id = "g", .type = T_RESP, .time = NULL, .service = "m", .content_encoding = "gzip"};
+	struct kserve_headers s = {
+	    .id = "g", .type = T_RESP, .time = NULL, .service = "m", .content_encoding = "gzip"};
 
 	cr_assert_eq(kserve_handle(k, &q, (const char *)buf, n, clock_now(), &r), 0, "%s", r.error);
 	n = gz("{\"predictions\":[1]}", 19, buf, sizeof(buf));
@@ -543,7 +582,8 @@ Test(kserve, long_strings_and_empty_bodies, .init = setup, .fini = teardown)
 {
 	struct kserve *k = kserve_new(30, 100, 1 << 20, emit, &cap);
 	struct kserve_result r;
-	struct kserve_headers q = {.id = "img", .type = T_REQ, .time = NULL, .service = "m"}, s = {.id = "img", .type = T_RESP, .time = NULL, .service = "m"};
+	struct kserve_headers q = {.id = "img", .type = T_REQ, .time = NULL, .service = "m"},
+	                      s = {.id = "img", .type = T_RESP, .time = NULL, .service = "m"};
 	char body[2000];
 	char big[600];
 	memset(big, 'A', sizeof(big) - 1);
@@ -571,12 +611,21 @@ Test(kserve, seldon_core_1_pairs_by_request_and_model_id, .init = setup, .fini =
 	struct kserve *k = kserve_new(30, 100, 1 << 20, emit, &cap);
 	struct kserve_result r;
 	/* A new ce-id per half. */
-	struct kserve_headers q = {.id = "uuid-1", .type = "io.seldon.serving.inference.request", .time = NULL, .service = NULL,
-	                           .request_id = "puid-9", .model_id = "classifier"};
-	struct kserve_headers s = {.id = "uuid-2", .type = "io.seldon.serving.inference.response", .time = NULL, .service = NULL,
-	                           .request_id = "puid-9", .model_id = "classifier"};
-	cr_assert_eq(post(k, &q, "{\"data\":{\"names\":[\"a\",\"b\"],\"ndarray\":[[1.0,2.0]]}}", &r),
-	             0, "%s", r.error);
+	struct kserve_headers q = {.id = "uuid-1",
+	                           .type = "io.seldon.serving.inference.request",
+	                           .time = NULL,
+	                           .service = NULL,
+	                           .request_id = "puid-9",
+	                           .model_id = "classifier"};
+	struct kserve_headers s = {.id = "uuid-2",
+	                           .type = "io.seldon.serving.inference.response",
+	                           .time = NULL,
+	                           .service = NULL,
+	                           .request_id = "puid-9",
+	                           .model_id = "classifier"};
+	cr_assert_eq(
+	    post(k, &q, "{\"data\":{\"names\":[\"a\",\"b\"],\"ndarray\":[[1.0,2.0]]}}", &r), 0,
+	    "%s", r.error);
 	cr_assert_eq(post(k, &s,
 	                  "{\"data\":{\"names\":[\"t:0\",\"t:1\"],\"ndarray\":[[0.2,0.8]]},"
 	                  "\"meta\":{}}",
@@ -590,9 +639,9 @@ Test(kserve, seldon_core_1_pairs_by_request_and_model_id, .init = setup, .fini =
 	cr_expect_float_eq(cap.ev[0].score, 0.8, 1e-12);
 	/* tensor form */
 	q.request_id = s.request_id = "puid-10";
-	cr_assert_eq(post(k, &q, "{\"data\":{\"tensor\":{\"shape\":[2,2],\"values\":[1,2,3,4]}}}",
-	                  &r),
-	             0, "%s", r.error);
+	cr_assert_eq(
+	    post(k, &q, "{\"data\":{\"tensor\":{\"shape\":[2,2],\"values\":[1,2,3,4]}}}", &r), 0,
+	    "%s", r.error);
 	cr_assert_eq(post(k, &s, "{\"data\":{\"ndarray\":[5,6]}}", &r), 0, "%s", r.error);
 	cr_assert_eq(cap.n, 3);
 	cr_expect_float_eq(feat(&cap.ev[2], "x1")->num, 4, 1e-12);
@@ -611,12 +660,12 @@ Test(kserve, seldon_core_1_pairs_by_request_and_model_id, .init = setup, .fini =
  * for any pair; a streamed response is its buffered SSE text; a lone
  * request is an error event after the TTL; no TTFT (not known). */
 #define OAI_Q "{\"model\":\"meta/llama-3\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
-#define OAI_R                                                                                      \
-	"{\"model\":\"meta/llama-3\",\"choices\":[{\"index\":0,\"message\":{\"content\":\"yo\"},"      \
+#define OAI_R                                                                                     \
+	"{\"model\":\"meta/llama-3\",\"choices\":[{\"index\":0,\"message\":{\"content\":\"yo\"}," \
 	"\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}}"
-#define OAI_SSE                                                                                    \
-	"data: {\"choices\":[{\"delta\":{\"content\":\"y\"},\"finish_reason\":null}]}\r\n\r\n"         \
-	"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}],"                            \
+#define OAI_SSE                                                                                \
+	"data: {\"choices\":[{\"delta\":{\"content\":\"y\"},\"finish_reason\":null}]}\r\n\r\n" \
+	"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"length\"}],"                    \
 	"\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":16}}\r\n\r\ndata: [DONE]\r\n\r\n"
 
 Test(kserve, openai_pairs_give_llm_events, .init = setup, .fini = teardown)
@@ -667,8 +716,8 @@ Test(kserve, openai_pairs_give_llm_events, .init = setup, .fini = teardown)
 	/* Bad OpenAI bodies are refused with a reason; a tensor response does
 	 * not pair with an OpenAI request. */
 	cr_expect_eq(half(k, "o4", "response", t0, "data: not json\n\n", &r), -1);
-	cr_expect(strstr(r.error, "OpenAI response body: text/event-stream without") != NULL,
-	          "%s", r.error);
+	cr_expect(strstr(r.error, "OpenAI response body: text/event-stream without") != NULL, "%s",
+	          r.error);
 	cr_expect_eq(half(k, "o5", "request", t0, "{\"model\":\"x\",\"messages\":3}", &r), -1);
 	cr_expect(strstr(r.error, "messages: must be an array") != NULL, "%s", r.error);
 	cr_assert_eq(half(k, "o6", "request", t0, OAI_Q, &r), 0);

@@ -49,13 +49,13 @@ static int emit(void *arg, const struct event *ev, size_t n, size_t *sampled)
 		f[0] = '\0';
 		for (size_t j = 0; j < ev[i].n_features && o < sizeof(cap.feats[0]) - 1; j++) {
 			const struct feature *ft = &ev[i].features[j];
-			int w = ft->kind == FEATURE_NUMERIC
-			            ? snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=%g;", ft->name,
-			                       ft->num)
-			        : ft->kind == FEATURE_CATEGORICAL
-			            ? snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=%s;", ft->name,
-			                       ft->str)
-			            : snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=null;", ft->name);
+			int w =
+			    ft->kind == FEATURE_NUMERIC ? snprintf(f + o, sizeof(cap.feats[0]) - o,
+			                                           "%s=%g;", ft->name, ft->num)
+			    : ft->kind == FEATURE_CATEGORICAL
+			        ? snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=%s;", ft->name,
+			                   ft->str)
+			        : snprintf(f + o, sizeof(cap.feats[0]) - o, "%s=null;", ft->name);
 			o += (size_t)w;
 		}
 	}
@@ -233,8 +233,8 @@ static int parse_node_echo(const char *text, struct wire *w, int max)
 		size_t o = 0;
 		for (const char *c = b; c < be; c++) {
 			unsigned x;
-			if (c + 6 <= be && c[0] == '\\' && c[1] == 'u' && sscanf(c + 2, "%4x", &x) == 1 &&
-			    x < 0x100) {
+			if (c + 6 <= be && c[0] == '\\' && c[1] == 'u' &&
+			    sscanf(c + 2, "%4x", &x) == 1 && x < 0x100) {
 				w[n].body[o++] = (char)x;
 				c += 5;
 			} else {
@@ -287,26 +287,26 @@ enum how {
 struct row {
 	const char *file;
 	enum how how;
-	const char *pair;  /* the other half: "@file" or a literal body */
-	const char *hlen;  /* Inference-Header-Content-Length of the file's half */
-	const char *phlen; /* same for the pair */
-	long events;       /* events it must give; -1: refused (see expect) */
+	const char *pair;   /* the other half: "@file" or a literal body */
+	const char *hlen;   /* Inference-Header-Content-Length of the file's half */
+	const char *phlen;  /* same for the pair */
+	long events;        /* events it must give; -1: refused (see expect) */
 	const char *expect; /* ';'-separated: "[i:]name=value" feature, "[i:]p=..."
 	                     * prediction, "m=..." model, "lat=none|ms", "err" error,
 	                     * "in=", "out=" tokens ("none" when unknown), "fin=" finish reason,
 	                     * or for a refusal "field|substring of the reason" */
 };
 
-#define IRIS_REQ  "@kserve/v2_iris_nested_data_shape_2x4_request.json"
-#define BERT_REQ  "@kserve/v2_torchserve_bert_shape_minus1_string_data_request.json"
-#define PROBS3    "{\"predictions\":[[0.9,0.05,0.05]]}"
-#define LLM       "i15-llm (OTLP)"
-#define OAI_RESP  "@vllm/openai_chat_completion_response_kserve_docs.json"
-#define OAI_SSE                                                                                    \
-	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"4\"," \
-	"\"finish_reason\":null}]}\n\n"                                                               \
-	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"\","    \
-	"\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":1,"   \
+#define IRIS_REQ "@kserve/v2_iris_nested_data_shape_2x4_request.json"
+#define BERT_REQ "@kserve/v2_torchserve_bert_shape_minus1_string_data_request.json"
+#define PROBS3   "{\"predictions\":[[0.9,0.05,0.05]]}"
+#define LLM      "i15-llm (OTLP)"
+#define OAI_RESP "@vllm/openai_chat_completion_response_kserve_docs.json"
+#define OAI_SSE                                                                                   \
+	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"4\","  \
+	"\"finish_reason\":null}]}\n\n"                                                           \
+	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"\","   \
+	"\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":1," \
 	"\"total_tokens\":22}}\n\ndata: [DONE]\n\n"
 
 static const struct row rows[] = {
@@ -318,8 +318,8 @@ static const struct row rows[] = {
      "sepal_length_(cm)=5.1;petal_width_(cm)=0.2;p=0"},
     {"kserve/v1_inputs_list_of_single_key_dicts_request.json", REQ, PROBS3, 0, 0, 1,
      "sepal_length_(cm)=5.1;petal_width_(cm)=0.2;p=0"},
-    {"kserve/v1_mixedtype_object_instance_request.json", REQ, "{\"predictions\":[208500]}", 0,
-     0, 1, "MSZoning=RL;LotArea=8450;GarageArea=548;p=208500"},
+    {"kserve/v1_mixedtype_object_instance_request.json", REQ, "{\"predictions\":[208500]}", 0, 0, 1,
+     "MSZoning=RL;LotArea=8450;GarageArea=548;p=208500"},
     {"kserve/v1_income_request.json", REQ, "{\"predictions\":[0]}", 0, 0, 1, "x0=39;x8=2174"},
     {"kserve/v1_batch_of_requests_array.json", REQ, "{\"predictions\":[1,1]}", 0, 0, -1,
      "|body is not a JSON object"},
@@ -330,8 +330,8 @@ static const struct row rows[] = {
      "input-0[0]=6.8;1:input-0[3]=1.6;p=1;1:p=2;m=iris-classifier"},
     {"kserve/v2_mixed_bytes_int32_pd_request.json", REQ, "{\"predictions\":[208500]}", 0, 0, 1,
      "MSZoning=RL;LotArea=8450;OverallQual=7"},
-    {"kserve/v2_columnar_multirow_bytes_int64_fp64_request.json", REQ,
-     "{\"predictions\":[0,1]}", 0, 0, 2,
+    {"kserve/v2_columnar_multirow_bytes_int64_fp64_request.json", REQ, "{\"predictions\":[0,1]}", 0,
+     0, 2,
      "PassengerId=1;Sex=male;Age=22;1:Sex=female;1:Name=Cumings, Mrs. John Bradley (Florence "
      "Briggs Thayer);1:p=1"},
     {"kserve/v2_mlflow_pd_fp32_request.json", REQ, "{\"predictions\":[5]}", 0, 0, 1,
@@ -350,15 +350,14 @@ static const struct row rows[] = {
      "p=1;1:p=2;m=iris-classifier"},
     {"kserve/v2_response_mlserver_xgboost_iris.json", RESP, IRIS_REQ, 0, 0, 2, "p=1;1:p=1"},
     {"kserve/v2_response_torchserve_mnist.json", RESP,
-     "{\"inputs\":[{\"name\":\"img\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"a\"]}]}",
-     0, 0, 1, "p=1;m=mnist"},
-    {"kserve/v2_response_torchserve_bert_bytes.json", RESP, BERT_REQ, 0, 0, 1,
-     "p=Not Accepted"},
+     "{\"inputs\":[{\"name\":\"img\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"a\"]}]}", 0,
+     0, 1, "p=1;m=mnist"},
+    {"kserve/v2_response_torchserve_bert_bytes.json", RESP, BERT_REQ, 0, 0, 1, "p=Not Accepted"},
     {"kserve/v2_binary_ext_request_mixed_json_plus_raw.bin", REQ, "{\"predictions\":[1,2,3]}",
      "546", 0, 3, "input1=1;1:input1=2;p=1;2:p=3"},
     /* The logger does not forward Inference-Header-Content-Length. */
-    {"kserve/v2_binary_ext_request_mixed_json_plus_raw.bin", REQ, "{\"predictions\":[1,2,3]}", 0,
-     0, 3, "input1=1;2:input1=3"},
+    {"kserve/v2_binary_ext_request_mixed_json_plus_raw.bin", REQ, "{\"predictions\":[1,2,3]}", 0, 0,
+     3, "input1=1;2:input1=3"},
     {"kserve/v2_binary_ext_response_fp16_fp32_raw.bin", RESP, IRIS_REQ, "253", 0, 2,
      "p=none;input-0[0]=6.8"},
     {"kserve/v2_binary_ext_response_mixed.bin", RESP, "{\"instances\":[[1]]}", 0, 0, 1, "p=test"},
@@ -402,8 +401,8 @@ static const struct row rows[] = {
      * have no "data": refused with the tensor named. */
     {"seldon/v2_grpc_response_protojson_iris.json", RESP, "{\"instances\":[[1]]}", 0, 0, -1,
      "outputs|neither \"data\""},
-    {"seldon/v2_kafka_value_model_input_protojson_pretty.json", REQ, "{\"predictions\":[1]}", 0,
-     0, -1, "inputs|neither \"data\""},
+    {"seldon/v2_kafka_value_model_input_protojson_pretty.json", REQ, "{\"predictions\":[1]}", 0, 0,
+     -1, "inputs|neither \"data\""},
     {"seldon/v2_kafka_inspect_income_drift_output_int64contents.tsv", NOT_INPUT, 0, 0, 0, 0, ""},
     {"seldon/v2_kafka_inspect_tfsimple_extended_verbose_with_headers.tsv", NOT_INPUT, 0, 0, 0, 0,
      ""},
@@ -412,10 +411,10 @@ static const struct row rows[] = {
     {"seldon/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
     /* bentoml/: the tail input (--format bentoml); texts over 256 bytes are missing values,
      * the role original_text (BentoML only warns about it) a feature. */
-    {"bentoml/data.0.log.docs_example.jsonl", BENTO, "bentoml/schema.0.log.docs_example.jsonl",
-     0, 0, 2, "input_text=null;p=none;m=text_summarization;lat=none;1:input_text=null"},
-    {"bentoml/schema.0.log.docs_example.jsonl", NOT_INPUT, "read with the data file above", 0, 0,
-     0, ""},
+    {"bentoml/data.0.log.docs_example.jsonl", BENTO, "bentoml/schema.0.log.docs_example.jsonl", 0,
+     0, 2, "input_text=null;p=none;m=text_summarization;lat=none;1:input_text=null"},
+    {"bentoml/schema.0.log.docs_example.jsonl", NOT_INPUT, "read with the data file above", 0, 0, 0,
+     ""},
     {"bentoml/default_monitor_logging_config.yaml", NOT_INPUT, 0, 0, 0, 0, ""},
     {"bentoml/otlp_monitor_record_docstring_example.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
     {"bentoml/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
@@ -511,8 +510,8 @@ static void check(const struct row *w, size_t base)
 			snprintf(all, sizeof(all), ";%s", cap.feats[i]);
 			char want2[410];
 			snprintf(want2, sizeof(want2), ";%s", want);
-			cr_expect(strstr(all, want2) != NULL, "%s: event %zu lacks %s in %s", w->file,
-			          i - base, want, cap.feats[i]);
+			cr_expect(strstr(all, want2) != NULL, "%s: event %zu lacks %s in %s",
+			          w->file, i - base, want, cap.feats[i]);
 		}
 	}
 }
@@ -532,10 +531,8 @@ static void expect_refusal(const struct row *w, int rc, const struct kserve_resu
 static void run_row(const struct row *w)
 {
 	char err[200];
-	struct kserve_options o = {.ttl_s = 1,
-	                           .max_pending = 100,
-	                           .max_bytes = 1 << 24,
-	                           .model_template = "{model_name}"};
+	struct kserve_options o = {
+	    .ttl_s = 1, .max_pending = 100, .max_bytes = 1 << 24, .model_template = "{model_name}"};
 	struct kserve *k = kserve_open(&o, emit, NULL, err, sizeof(err));
 	struct kserve_result r;
 	size_t base = cap.n, len, plen;
@@ -572,7 +569,8 @@ static void run_row(const struct row *w)
 			snprintf(id, sizeof(id), "batch-%d", i++);
 			rc = send_half(k, "request", id, one, strlen(one), NULL, &r);
 			if (rc == 0)
-				rc = send_half(k, "response", id, w->pair, strlen(w->pair), NULL, &r);
+				rc = send_half(k, "response", id, w->pair, strlen(w->pair), NULL,
+				               &r);
 			free(one);
 			if (rc)
 				break;

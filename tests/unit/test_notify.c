@@ -325,8 +325,7 @@ Test(notify, a_hung_receiver_does_not_delay_another)
 	enqueue(&fx, "fast", "firing", clock_now());
 	notify_wake(fx.nf);
 	cr_assert(sink_wait(fast, 1, 2));
-	cr_assert(h_now() - t0 < 0.5 * h_slow(), "fast receiver served in %.3f s",
-	          h_now() - t0);
+	cr_assert(h_now() - t0 < 0.5 * h_slow(), "fast receiver served in %.3f s", h_now() - t0);
 	cr_assert_eq(count(&fx, "slow", "pending"), 1);
 	/* Stopping aborts the hung transfer at once and leaves the row pending. */
 	t0 = h_now();

@@ -41,8 +41,9 @@ Test(openai, published_chat_pair_gives_an_llm_event)
 	cr_assert_eq(openai_parse_request(q, len, &a, &req, err, sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(req.model, "qwen-chat");
 	cr_expect_eq(req.messages, 2);
-	cr_expect_eq(req.prompt_chars, (int64_t)strlen("Answer with just the number, nothing else.") +
-	                                   (int64_t)strlen("2+2="));
+	cr_expect_eq(req.prompt_chars,
+	             (int64_t)strlen("Answer with just the number, nothing else.") +
+	                 (int64_t)strlen("2+2="));
 	cr_expect(req.has_max_tokens && req.max_tokens == 20);
 	cr_expect(!req.stream);
 	free(q);
@@ -106,9 +107,9 @@ Test(openai, malformed_bodies_have_reasons)
 	    {"{\"messages\":3}", "must be an array"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cr_expect_eq(openai_parse_request(bad[i][0], strlen(bad[i][0]), &a, &req, err,
-		                                  sizeof(err)),
-		             -1, "%s", bad[i][0]);
+		cr_expect_eq(
+		    openai_parse_request(bad[i][0], strlen(bad[i][0]), &a, &req, err, sizeof(err)),
+		    -1, "%s", bad[i][0]);
 		cr_expect(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
 	}
 	const char *r = "{\"object\":\"error\"}";

@@ -50,8 +50,8 @@ Test(otlp, published_json_trace_example_is_one_server_span)
 {
 	size_t len;
 	char *b = fixture("otel/otlp_http_json_trace_example.json", &len);
-	cr_assert_eq(decode(OTLP_TRACES, "application/json", NULL, b, len, 1544712700.0), 0,
-	             "%s", rep.message);
+	cr_assert_eq(decode(OTLP_TRACES, "application/json", NULL, b, len, 1544712700.0), 0, "%s",
+	             rep.message);
 	cr_assert_eq(rep.status, 200);
 	cr_assert_eq(rep.items, 1);
 	cr_assert_eq(eb.n_events, 1);
@@ -373,13 +373,14 @@ Test(otlp, a_million_attributes_are_400)
 	/* JSON too */
 	size_t cap = 30u << 20, n = 0;
 	char *j = malloc(cap);
-	n += (size_t)snprintf(j, cap, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{"
-	                              "\"attributes\":[");
+	n += (size_t)snprintf(j, cap,
+	                      "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{"
+	                      "\"attributes\":[");
 	for (int i = 0; i < 1000000; i++)
 		n += (size_t)snprintf(j + n, cap - n, "%s{\"key\":\"k\"}", i ? "," : "");
 	n += (size_t)snprintf(j + n, cap - n, "]}]}]}]}");
-	cr_expect_eq(otlp_decode(OTLP_TRACES, "application/json", NULL, j, n, NOW, 32u << 20,
-	                         10000, &eb, &rep),
+	cr_expect_eq(otlp_decode(OTLP_TRACES, "application/json", NULL, j, n, NOW, 32u << 20, 10000,
+	                         &eb, &rep),
 	             -1);
 	cr_expect_eq(rep.status, 400);
 	cr_expect(strstr(rep.message, "attributes"), "%s", rep.message);
@@ -412,8 +413,9 @@ Test(otlp, deep_nesting_is_400)
 	/* JSON: arrayValue 500 deep (under cJSON's own limit) */
 	size_t cap = 1u << 20, n = 0;
 	char *j = malloc(cap);
-	n += (size_t)snprintf(j, cap, "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{"
-	                              "\"kind\":2,\"attributes\":[{\"key\":\"k\",\"value\":");
+	n += (size_t)snprintf(j, cap,
+	                      "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{"
+	                      "\"kind\":2,\"attributes\":[{\"key\":\"k\",\"value\":");
 	for (int i = 0; i < 300; i++)
 		n += (size_t)snprintf(j + n, cap - n, "{\"arrayValue\":{\"values\":[");
 	n += (size_t)snprintf(j + n, cap - n, "{\"intValue\":\"1\"}");
@@ -431,11 +433,13 @@ Test(otlp, partial_success_reply_in_json)
 	const char *j =
 	    "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
 	    "\"value\":{\"stringValue\":\"chat\"}}]},\"scopeSpans\":[{\"spans\":["
-	    "{\"spanId\":\"00F067AA0BA902B7\",\"kind\":2,\"startTimeUnixNano\":\"1764071990000000000\","
+	    "{\"spanId\":\"00F067AA0BA902B7\",\"kind\":2,\"startTimeUnixNano\":"
+	    "\"1764071990000000000\","
 	    "\"endTimeUnixNano\":\"1764071989000000000\"},"
 	    "{\"kind\":\"SPAN_KIND_SERVER\",\"startTimeUnixNano\":\"1764071990000000000\","
 	    "\"endTimeUnixNano\":\"1764071990500000000\",\"status\":{\"code\":2},"
-	    "\"attributes\":[{\"key\":\"gen_ai.usage.output_tokens\",\"value\":{\"intValue\":\"7\"}},"
+	    "\"attributes\":[{\"key\":\"gen_ai.usage.output_tokens\",\"value\":{\"intValue\":\"7\"}"
+	    "},"
 	    "{\"key\":\"gen_ai.response.finish_reasons\",\"value\":{\"arrayValue\":{\"values\":"
 	    "[{\"stringValue\":\"LENGTH\"}]}}}]},"
 	    "{\"kind\":1,\"startTimeUnixNano\":\"1764071990000000000\"}]}]}]}";
@@ -484,8 +488,10 @@ Test(otlp, bentoml_monitor_log_record_becomes_an_event)
 	    "\\\"petal width\\\": 0.2, \\\"pred\\\": \\\"setosa\\\", \\\"timestamp\\\": "
 	    "1764071990.587727, \\\"request_id\\\": \\\"6413930528999883196\\\", "
 	    "\\\"bento_meta\\\": {\\\"bento_name\\\": \\\"iris_classifier\\\", \\\"schema\\\": {"
-	    "\\\"sepal length\\\": {\\\"name\\\": \\\"sepal length\\\", \\\"role\\\": \\\"feature\\\"},"
-	    "\\\"petal width\\\": {\\\"name\\\": \\\"petal width\\\", \\\"role\\\": \\\"feature\\\"},"
+	    "\\\"sepal length\\\": {\\\"name\\\": \\\"sepal length\\\", \\\"role\\\": "
+	    "\\\"feature\\\"},"
+	    "\\\"petal width\\\": {\\\"name\\\": \\\"petal width\\\", \\\"role\\\": "
+	    "\\\"feature\\\"},"
 	    "\\\"pred\\\": {\\\"name\\\": \\\"pred\\\", \\\"role\\\": \\\"prediction\\\"}}}}";
 	char j[4096];
 	snprintf(j, sizeof(j),

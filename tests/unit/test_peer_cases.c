@@ -324,8 +324,7 @@ Test(peer_cases, ddsketch_cases_relative_accuracy)
 		ddsketch_case(c, &t);
 		n++;
 	}
-	printf("peer DDSketch cases (%d): %d/%d within the guarantee\n", n, t.values_ok,
-	       t.values);
+	printf("peer DDSketch cases (%d): %d/%d within the guarantee\n", n, t.values_ok, t.values);
 	cr_expect_eq(n, 6);
 	cr_expect_eq(t.values, 6);
 	cr_expect_eq(t.values_ok, t.values);

@@ -377,9 +377,9 @@ Test(store_ingest, model_removed_by_another_connection_is_looked_up_again)
 	cr_assert_eq(store_commit(&st), 0);
 
 	cr_assert_eq(store_open(&other, st.path, STORE_RW, false, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(sqlite3_exec(other.db, "DELETE FROM models WHERE name = 'fruad'", NULL, NULL,
-	                          NULL),
-	             SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_exec(other.db, "DELETE FROM models WHERE name = 'fruad'", NULL, NULL, NULL),
+	    SQLITE_OK);
 	store_close(&other);
 
 	/* a transaction of our own in between changes nothing */

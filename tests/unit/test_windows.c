@@ -89,10 +89,12 @@ Test(windows, first_kind_wins_and_other_kind_is_a_type_error)
 
 Test(windows, config_fixes_kind_and_task)
 {
-	struct model_feature_config fc[2] = {
-	    {.name = "zip", .kind = KIND_CATEGORICAL},
-	    {.name = "a", .kind = KIND_AUTO, .method = "psi", .threshold = 0.2,
-	     .preset = "nannyml"}};
+	struct model_feature_config fc[2] = {{.name = "zip", .kind = KIND_CATEGORICAL},
+	                                     {.name = "a",
+	                                      .kind = KIND_AUTO,
+	                                      .method = "psi",
+	                                      .threshold = 0.2,
+	                                      .preset = "nannyml"}};
 	struct model_config mc = {.name = "m",
 	                          .task = "regression",
 	                          .drift_preset = "evidently",
@@ -305,9 +307,9 @@ Test(windows, drift_row_stats_json)
 	cr_expect_str_eq(cJSON_GetObjectItem(o, "ks_p_method")->valuestring, "exact");
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItem(o, "chi2")), "%s", dr.stats);
 	cr_expect_eq(cJSON_GetObjectItem(o, "chi2_p")->valuedouble, 0);
-	for (const char *const *k = (const char *const[]){"hellinger", "linf", "tvd", "kl",
-	                                                   "energy", "mwu_p", "welch_p", "ad_p",
-	                                                   "cvm_p", NULL};
+	for (const char *const *k =
+	         (const char *const[]){"hellinger", "linf", "tvd", "kl", "energy", "mwu_p",
+	                               "welch_p", "ad_p", "cvm_p", NULL};
 	     *k; k++)
 		cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(o, *k)), "%s missing: %s", *k,
 		          dr.stats);
