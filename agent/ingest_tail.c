@@ -22,6 +22,7 @@
 #include "state.h"
 #include "stats.h"
 #include "tail_lines.h"
+#include "textlog.h"
 #include "triton.h"
 
 #define FP_LEN           256
@@ -66,6 +67,7 @@ struct source {
 	 * the path, the indexed files path.0, path.1, ... in order. */
 	bool triton, scanned;
 	unsigned long next_idx;
+	int textlog; /* --format torchserve | ray_serve: enum textlog_kind; else -1 */
 	/* Files met, oldest first (under t->mu): what a saved position must
 	 * list after its own file so a restart reads the later ones too. */
 	struct fileid hist[HMAX];
@@ -268,6 +270,10 @@ struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const cha
 			return NULL;
 		}
 		s->triton = ag && strcmp(ag->ac->format, "triton") == 0;
+		s->textlog = !ag                                          ? -1
+		             : strcmp(ag->ac->format, "torchserve") == 0 ? TEXTLOG_TORCHSERVE
+		             : strcmp(ag->ac->format, "ray_serve") == 0  ? TEXTLOG_RAY_SERVE
+		                                                          : -1;
 		snprintf(s->state_path, sizeof(s->state_path), "%s/%016" PRIx64 ".pos", dir,
 		         fnv(s->path, strlen(s->path)));
 		load_saved(s);
@@ -377,8 +383,15 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 				int prc =
 				    s->bento
 				        ? bentoml_line(s->bento, r->buf + pos, len, now, &eb, &err)
+				    : s->textlog >= 0
+				        ? textlog_line((enum textlog_kind)s->textlog, r->buf + pos,
+				                       len, now, &eb, &err)
 				        : event_parse_body(r->buf + pos, len, EVENT_BODY_EVENTS,
 				                           now, 1, &eb, &err);
+				if (prc == 1) { /* not a request line (textlog.h) */
+					stats_add(ST_TAIL_IGNORED, 1);
+					prc = 0;
+				}
 				if (prc != 0) {
 					stats_rejected(REJ_MALFORMED, 1);
 					if (now - s->last_log > 10) {

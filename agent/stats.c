@@ -82,6 +82,9 @@ static const struct metric metrics[] = {
      "Truncations (copytruncate) of tailed files seen."},
     {ST_TAIL_LONG_STRINGS, "tail_long_strings_total", "counter",
      "String values over 256 bytes in BentoML monitor lines, taken as missing."},
+    {ST_TAIL_IGNORED, "tail_ignored_lines_total", "counter",
+     "Lines of --format torchserve|ray_serve files that are not a request (user logs, step "
+     "timings, host counters, the proxy's copy of a request)."},
     {ST_TRITON_TRACES, "triton_traces_total", "counter",
      "Trace ids read from Triton trace files (--format triton)."},
     {ST_TRITON_TENSORS_REFUSED, "triton_tensors_refused_total", "counter",

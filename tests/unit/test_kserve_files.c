@@ -24,6 +24,7 @@
 #include "ingest_kserve.h"
 #include "ingest_otlp.h"
 #include "stats.h"
+#include "textlog.h"
 #include "triton.h"
 
 #define MAXE 256
@@ -290,6 +291,8 @@ enum how {
 	BENTO,      /* BentoML data lines, schema in pair, in BentoML's layout */
 	TRITON,     /* a Triton trace file; pair: '+'-joined "@file"s or records
 	             * written before the file's in the same array */
+	TEXTLOG,    /* a timing-only text log, each line as the tail reads it with
+	             * --format pair (torchserve | ray_serve) */
 	NAMES,      /* an attribute-name list: every line as an OTLP span
 	             * attribute, outcome in names[] below */
 	NOT_INPUT,  /* documentation, or a transport mlwatch does not take */
@@ -306,7 +309,8 @@ struct row {
 	const char *expect; /* ';'-separated: "[i:]name=value" feature, "[i:]p=..."
 	                     * prediction, "m=..." model, "lat=none|ms", "err" error,
 	                     * "in=", "out=" tokens ("none" when unknown), "fin=" finish reason,
-	                     * "ttft=" ms, "id=" event id ("none"),
+	                     * "ttft=" ms, "id=" event id ("none"), "ignored=" lines that
+	                     * are not a request (TEXTLOG),
 	                     * or for a refusal "field|substring of the reason" */
 };
 
@@ -458,14 +462,19 @@ static const struct row rows[] = {
      TRITON_MODEL "+@triton/trace_timestamps_example.json", 0, 0, 1,
      "m=simple;lat=2.857301;p=none"},
     {"triton/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
-    /* Outside the acceptance list: timing-only text logs (no mlwatch input
-     * reads them yet), TF Serving (no OSS request log), the overview. */
-    {"torchserve/access_log.log", NOT_INPUT, 0, 0, 0, 0, ""},
-    {"torchserve/model_log_handler_metrics.log", NOT_INPUT, 0, 0, 0, 0, ""},
-    {"torchserve/ts_metrics.log", NOT_INPUT, 0, 0, 0, 0, ""},
+    /* Timing-only text logs, the tail input's --format torchserve and
+     * ray_serve: one event per request line (the access line; the
+     * replica's line), the handler step timings, host counters, the proxy's
+     * copy of a request and user lines ignored. */
+    {"torchserve/access_log.log", TEXTLOG, "torchserve", 0, 0, 1,
+     "m=resnet-18;lat=118;ignored=0"},
+    {"torchserve/model_log_handler_metrics.log", TEXTLOG, "torchserve", 0, 0, 0, "ignored=3"},
+    {"torchserve/ts_metrics.log", TEXTLOG, "torchserve", 0, 0, 0, "ignored=1"},
     {"torchserve/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
-    {"ray_serve/access_and_replica_log_lines.txt", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"ray_serve/access_and_replica_log_lines.txt", TEXTLOG, "ray_serve", 0, 0, 1,
+     "m=SayHello;lat=0.3;id=none;ignored=2"},
     {"ray_serve/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    /* TF Serving has no OSS request log; the overview. */
     {"tfserving/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
     {"README.md", NOT_INPUT, 0, 0, 0, 0, ""},
 };
@@ -493,6 +502,8 @@ static int send_half(struct kserve *k, const char *type, const char *id, const c
 	return kserve_handle(k, &h, body, len, clock_now(), r);
 }
 
+static size_t textlog_ignored; /* of the last TEXTLOG row */
+
 /* Checks "[i:]key=value" items against the captured events from base. */
 static void check(const struct row *w, size_t base)
 {
@@ -506,6 +517,11 @@ static void check(const struct row *w, size_t base)
 			i += strtoul(it, NULL, 10);
 			it = colon + 1;
 			eq = strchr(it, '=');
+		}
+		if (strncmp(it, "ignored=", 8) == 0) {
+			cr_expect_eq(textlog_ignored, strtoul(it + 8, NULL, 10), "%s: %zu lines ignored",
+			             w->file, textlog_ignored);
+			continue;
 		}
 		cr_assert_lt(i, cap.n, "%s: no event %zu", w->file, i - base);
 		if (strcmp(it, "err") == 0) {
@@ -961,6 +977,30 @@ static void run_row(const struct row *w)
 			snprintf(r.field, sizeof(r.field), "%.63s", tr.first.field);
 			snprintf(r.error, sizeof(r.error), "%s", tr.first.reason);
 		}
+		break;
+	}
+	case TEXTLOG: {
+		struct event_batch eb;
+		struct event_error ee;
+		size_t sampled;
+		enum textlog_kind kind =
+		    strcmp(w->pair, "torchserve") == 0 ? TEXTLOG_TORCHSERVE : TEXTLOG_RAY_SERVE;
+		body = slurp(w->file, &len);
+		event_batch_init(&eb);
+		textlog_ignored = 0;
+		for (char *save = NULL, *ln = strtok_r(body, "\n", &save); ln;
+		     ln = strtok_r(NULL, "\n", &save)) {
+			int lrc = textlog_line(kind, ln, strlen(ln), clock_now(), &eb, &ee);
+			if (lrc == 1)
+				textlog_ignored++;
+			else if (lrc != 0) {
+				rc = -1;
+				snprintf(r.field, sizeof(r.field), "%.63s", ee.field);
+				snprintf(r.error, sizeof(r.error), "%s", ee.reason);
+			}
+		}
+		emit(NULL, eb.events, eb.n_events, &sampled);
+		event_batch_reset(&eb);
 		break;
 	}
 	case NAMES:
