@@ -399,6 +399,52 @@ Test(agent_tail, triton_indexed_trace_files, .init = setup, .fini = teardown, .t
 	fc_events_free(ev, n);
 }
 
+/* README "Hooking up" TorchServe / Ray Serve: --tail their logs with
+ * --format torchserve | ray_serve; only request lines become events. */
+Test(agent_tail, torchserve_and_ray_serve_logs, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char ts[700], ray[700];
+	snprintf(ts, sizeof(ts), "%s/access_log.log", ag.dir);
+	snprintf(ray, sizeof(ray), "%s/replica.log", ag.dir);
+	append_text(ts, "2018-10-15 13:56:18,976 [INFO ] BackendWorker-9000 ACCESS_LOG - "
+	                "/127.0.0.1:64003 \"POST /predictions/resnet-18 HTTP/1.1\" 200 118\n"
+	                "2018-10-15 13:56:19,000 [INFO ] W ACCESS_LOG - /127.0.0.1:64003 "
+	                "\"GET /ping HTTP/1.1\" 200 1\n"
+	                "2018-10-15 13:56:19,500 [INFO ] W ACCESS_LOG - /127.0.0.1:64003 "
+	                "\"POST /predictions/resnet-18 HTTP/1.1\" 500 7\n");
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tail", ts, "--format", "torchserve",
+	                                            "--tail-timezone", "UTC", NULL}),
+	             0);
+	cr_assert(fc_wait_events(fc, 2, 10), "%zu events", fc_events(fc));
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_tail_ignored_lines_total", NULL), 1);
+	size_t n;
+	struct fc_event *ev = fc_events_copy(fc, &n);
+	cr_assert_eq(n, 2);
+	double want;
+	cr_assert_eq(clock_parse_rfc3339("2018-10-15T13:56:18.976Z", &want), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_str_eq(ev[i].model, "resnet-18");
+		bool first = ev[i].latency_ms == 118;
+		cr_expect(first || ev[i].latency_ms == 7, "%g", ev[i].latency_ms);
+		cr_expect_eq(ev[i].error, !first);
+		if (first)
+			cr_expect_float_eq(ev[i].ts, want, 1e-3);
+	}
+	fc_events_free(ev, n);
+	cr_assert_eq(ap_stop(&ag), 0);
+
+	append_text(ray, "INFO 2022-08-02 16:17:02,502 http_proxy 127.0.0.1 http_proxy.py:315 - "
+	                 "GET / 200 3.5ms\n"
+	                 "INFO 2022-08-02 16:17:02,501 SayHello SayHello#kKGBoa replica.py:482 - "
+	                 "HANDLE __call__ OK 0.3ms\n");
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tail", ray, "--format", "ray_serve", NULL}),
+	             0);
+	cr_assert(fc_wait_events(fc, 3, 10), "%zu events", fc_events(fc));
+	h_sleep(0.3);
+	cr_expect_eq(fc_events(fc), 3, "the proxy's line is not a second request");
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_tail_ignored_lines_total", NULL), 1);
+}
+
 /* ---- datagrams --------------------------------------------------------- */
 
 /* Sends each message with MSG_DONTWAIT (the sender never blocks); on
