@@ -270,10 +270,10 @@ struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const cha
 			return NULL;
 		}
 		s->triton = ag && strcmp(ag->ac->format, "triton") == 0;
-		s->textlog = !ag                                          ? -1
+		s->textlog = !ag                                         ? -1
 		             : strcmp(ag->ac->format, "torchserve") == 0 ? TEXTLOG_TORCHSERVE
 		             : strcmp(ag->ac->format, "ray_serve") == 0  ? TEXTLOG_RAY_SERVE
-		                                                          : -1;
+		                                                         : -1;
 		snprintf(s->state_path, sizeof(s->state_path), "%s/%016" PRIx64 ".pos", dir,
 		         fnv(s->path, strlen(s->path)));
 		load_saved(s);
@@ -337,14 +337,18 @@ static int consume_triton(struct tailer *t, struct source *s, struct reader *r, 
 		if (rep.refused)
 			stats_rejected(REJ_MALFORMED, rep.refused);
 		if ((rep.refused || rep.tensors_refused) && now - s->last_log > 10) {
-			char msg[512], q[256];
-			log_warn("tail",
-			         "Triton trace refused or tensor dropped (more are only counted for "
-			         "10 s) path=%s offset=%" PRIu64 " refused=%zu reason=\"%s\" "
-			         "tensors_dropped=%zu tensor_reason=\"%s\"",
-			         log_quote(q, sizeof(q), s->path), save_off, rep.refused,
-			         rep.refused ? event_error_format(&rep.first, msg, sizeof(msg)) : "",
-			         rep.tensors_refused, rep.tensor_reason);
+			/* Reasons quote bytes of the file: quoted as such. */
+			char msg[512], q[256], qm[600], qt[600];
+			log_warn(
+			    "tail",
+			    "Triton trace refused or tensor dropped (more are only counted for "
+			    "10 s) path=%s offset=%" PRIu64 " refused=%zu reason=%s "
+			    "tensors_dropped=%zu tensor_reason=%s",
+			    log_quote(q, sizeof(q), s->path), save_off, rep.refused,
+			    log_quote(qm, sizeof(qm),
+			              rep.refused ? event_error_format(&rep.first, msg, sizeof(msg))
+			                          : ""),
+			    rep.tensors_refused, log_quote(qt, sizeof(qt), rep.tensor_reason));
 			s->last_log = now;
 		}
 		memmove(r->buf, r->buf + used, r->blen - used);

@@ -33,7 +33,8 @@ static int local_ts(const char *p, double *out)
 {
 	char b[32];
 	size_t n = 0;
-	while (n < sizeof(b) - 1 && p[n] && (isdigit((unsigned char)p[n]) || strchr("-: T,.", p[n])))
+	while (n < sizeof(b) - 1 && p[n] &&
+	       (isdigit((unsigned char)p[n]) || strchr("-: T,.", p[n])))
 		n++;
 	while (n && !isdigit((unsigned char)p[n - 1]))
 		n--;
@@ -111,8 +112,7 @@ static bool torchserve_path(const char *path, char *m, size_t mc, char *v, size_
 	return m[0] != '\0';
 }
 
-static int torchserve(const char *line, double now, struct event_batch *eb,
-                      struct event_error *err)
+static int torchserve(const char *line, double now, struct event_batch *eb, struct event_error *err)
 {
 	const char *acc = strstr(line, "ACCESS_LOG - ");
 	char req[600], model[600], ver[600];

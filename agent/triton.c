@@ -132,8 +132,8 @@ static int parse_shape(const char *s, size_t *dims, size_t *rank, size_t *count,
 		}
 		unsigned long long d = strtoull(p, &end, 10);
 		if (n == SHAPE_RANK_MAX || d > ELEMS_MAX || (d && prod > ELEMS_MAX / d)) {
-			snprintf(why, wl, "shape \"%.40s\" over %u elements or rank %d", s, ELEMS_MAX,
-			         SHAPE_RANK_MAX);
+			snprintf(why, wl, "shape \"%.40s\" over %u elements or rank %d", s,
+			         ELEMS_MAX, SHAPE_RANK_MAX);
 			return -1;
 		}
 		dims[n++] = (size_t)d;
@@ -211,8 +211,9 @@ static int tensor_read(const cJSON *t, struct tvals *out, char *why, size_t wl)
 	size_t i = 0;
 	while (*p) {
 		if (i == count) {
-			snprintf(why, wl, "tensor %.64s: data holds more values than shape %.40s (%zu)",
-			         nm, shape->valuestring, count);
+			snprintf(why, wl,
+			         "tensor %.64s: data holds more values than shape %.40s (%zu)", nm,
+			         shape->valuestring, count);
 			goto bad;
 		}
 		const char *e;
@@ -220,15 +221,15 @@ static int tensor_read(const cJSON *t, struct tvals *out, char *why, size_t wl)
 			/* \"s\" as Triton writes it (no escaping inside): up to the
 			 * next "," or the final quote. */
 			if (*p != '"') {
-				snprintf(why, wl, "tensor %.64s: BYTES element %zu is not quoted", nm,
-				         i + 1);
+				snprintf(why, wl, "tensor %.64s: BYTES element %zu is not quoted",
+				         nm, i + 1);
 				goto bad;
 			}
 			const char *q = strstr(p + 1, "\",\"");
 			e = q ? q + 1 : p + strlen(p);
 			if (e - p < 2 || e[-1] != '"') {
-				snprintf(why, wl, "tensor %.64s: BYTES element %zu is not quoted", nm,
-				         i + 1);
+				snprintf(why, wl, "tensor %.64s: BYTES element %zu is not quoted",
+				         nm, i + 1);
 				goto bad;
 			}
 			if (!(out->str[i] = strndup(p + 1, (size_t)(e - p - 2)))) {
@@ -243,8 +244,8 @@ static int tensor_read(const cJSON *t, struct tvals *out, char *why, size_t wl)
 			double v = strtod(p, &end);
 			if (end != e || e == p) {
 				snprintf(why, wl,
-				         "tensor %.64s: element %zu \"%.*s\" is not a %s number", nm,
-				         i + 1, (int)(e - p > 20 ? 20 : e - p), p, dt);
+				         "tensor %.64s: element %zu \"%.*s\" is not a %s number",
+				         nm, i + 1, (int)(e - p > 20 ? 20 : e - p), p, dt);
 				goto bad;
 			}
 			out->num[i] = isfinite(v) ? v : NAN;
@@ -257,8 +258,8 @@ static int tensor_read(const cJSON *t, struct tvals *out, char *why, size_t wl)
 	}
 	out->n = i;
 	if (i != count) {
-		snprintf(why, wl, "tensor %.64s: data holds %zu values, shape %.40s needs %zu", nm, i,
-		         shape->valuestring, count);
+		snprintf(why, wl, "tensor %.64s: data holds %zu values, shape %.40s needs %zu", nm,
+		         i, shape->valuestring, count);
 		goto bad;
 	}
 	return 0;
@@ -338,7 +339,8 @@ static int finish(struct group *g, double now, double mono_now, struct event_bat
 			{
 				const cJSON *nm = cJSON_GetObjectItemCaseSensitive(t, "name");
 				const cJSON *ns = cJSON_GetObjectItemCaseSensitive(t, "ns");
-				if (!cJSON_IsString(nm) || !cJSON_IsNumber(ns) || ns->valuedouble < 0)
+				if (!cJSON_IsString(nm) || !cJSON_IsNumber(ns) ||
+				    ns->valuedouble < 0)
 					continue;
 				if (!strcmp(nm->valuestring, "REQUEST_START"))
 					t0 = ns->valuedouble;
@@ -386,7 +388,8 @@ static int finish(struct group *g, double now, double mono_now, struct event_bat
 		rep->latency_unknown += rows;
 	for (size_t row = 0; row < rows; row++) {
 		cJSON *feats;
-		if (!(ev = cJSON_CreateObject()) || !(feats = cJSON_AddObjectToObject(ev, "features")))
+		if (!(ev = cJSON_CreateObject()) ||
+		    !(feats = cJSON_AddObjectToObject(ev, "features")))
 			goto oom;
 		cJSON_AddStringToObject(ev, "model", mn->valuestring);
 		if (ok && ver >= 0 && ver < 1e15) {
@@ -415,7 +418,8 @@ static int finish(struct group *g, double now, double mono_now, struct event_bat
 				if (in[k].cols == 1)
 					snprintf(fname, sizeof(fname), "%s", in[k].name);
 				else
-					snprintf(fname, sizeof(fname), "%.100s[%zu]", in[k].name, j);
+					snprintf(fname, sizeof(fname), "%.100s[%zu]", in[k].name,
+					         j);
 				cJSON *v = value_at(&in[k], row * in[k].cols + j);
 				if (!v)
 					goto oom;
@@ -522,7 +526,8 @@ int triton_parse(const char *buf, size_t len, bool final, double now, double mon
 		cJSON *r = cJSON_ParseWithLength(buf + pos, end - pos);
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
 		if (!r || !cJSON_IsNumber(id) || id->valuedouble < 0 ||
-		    id->valuedouble != floor(id->valuedouble) || id->valuedouble > 9007199254740992.0) {
+		    id->valuedouble != floor(id->valuedouble) ||
+		    id->valuedouble > 9007199254740992.0) {
 			refuse(rep, where,
 			       r ? "record without a numeric \"id\"" : "record is not JSON");
 			cJSON_Delete(r);

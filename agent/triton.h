@@ -47,12 +47,12 @@
 #define TRITON_ROWS_MAX          1024 /* batch rows of one tensor */
 
 struct triton_report {
-	size_t traces;          /* trace ids read (events or refusals) */
-	size_t refused;         /* traces and records refused */
-	size_t tensors_refused; /* tensors dropped, their trace kept */
-	size_t latency_unknown; /* events without REQUEST_START/REQUEST_END */
-	struct event_error first;  /* the first refusal (field = "byte N" / "id N") */
-	char tensor_reason[256];   /* the last tensor dropped, and why */
+	size_t traces;            /* trace ids read (events or refusals) */
+	size_t refused;           /* traces and records refused */
+	size_t tensors_refused;   /* tensors dropped, their trace kept */
+	size_t latency_unknown;   /* events without REQUEST_START/REQUEST_END */
+	struct event_error first; /* the first refusal (field = "byte N" / "id N") */
+	char tensor_reason[256];  /* the last tensor dropped, and why */
 };
 
 /* Parses the records of buf[0..len) (a file's text from its start or from

@@ -335,9 +335,9 @@ Test(agent_tail, bentoml_monitor_files, .init = setup, .fini = teardown, .timeou
  * (one still being written is read up to its open trace), every trace once
  * across an agent restart; a tensor Triton's docs elide ("...") is dropped
  * and counted, its trace kept. */
-#define TRITON_TRACE(id, rid, start, end)                                                  \
+#define TRITON_TRACE(id, rid, start, end)                                                     \
 	"{\"id\":" #id ",\"model_name\":\"simple\",\"model_version\":1,\"request_id\":\"" rid \
-	"\"},{\"id\":" #id ",\"timestamps\":[{\"name\":\"REQUEST_START\",\"ns\":" #start     \
+	"\"},{\"id\":" #id ",\"timestamps\":[{\"name\":\"REQUEST_START\",\"ns\":" #start      \
 	"}]},{\"id\":" #id ",\"timestamps\":[{\"name\":\"REQUEST_END\",\"ns\":" #end "}]}"
 
 static void append_text(const char *path, const char *text)
@@ -355,20 +355,28 @@ Test(agent_tail, triton_indexed_trace_files, .init = setup, .fini = teardown, .t
 	const char *args[] = {"--tail", base, "--format", "triton", NULL};
 
 	snprintf(p, sizeof(p), "%s.0", base);
-	append_text(p, "[" TRITON_TRACE(1, "t-0", 1000000, 3000000) ","
-	               "{\"id\":2,\"model_name\":\"simple\",\"model_version\":1,\"request_id\":\"t-1\"},"
-	               "{\"id\":2,\"activity\":\"TENSOR_QUEUE_INPUT\",\"tensor\":{\"name\":\"input\","
-	               "\"data\":\"0.1,0.1,0.1,...\",\"shape\":\"1,16\",\"dtype\":\"FP32\"}},"
-	               "{\"id\":2,\"activity\":\"TENSOR_QUEUE_INPUT\",\"tensor\":{\"name\":\"x\","
-	               "\"data\":\"4.5\",\"shape\":\"1,1\",\"dtype\":\"FP64\"}}]");
+	append_text(
+	    p,
+	    "[" TRITON_TRACE(
+	        1, "t-0", 1000000,
+	        3000000) ","
+	                 "{\"id\":2,\"model_name\":\"simple\",\"model_version\":1,\"request_id\":"
+	                 "\"t-1\"},"
+	                 "{\"id\":2,\"activity\":\"TENSOR_QUEUE_INPUT\",\"tensor\":{\"name\":"
+	                 "\"input\","
+	                 "\"data\":\"0.1,0.1,0.1,...\",\"shape\":\"1,16\",\"dtype\":\"FP32\"}},"
+	                 "{\"id\":2,\"activity\":\"TENSOR_QUEUE_INPUT\",\"tensor\":{\"name\":\"x\","
+	                 "\"data\":\"4.5\",\"shape\":\"1,1\",\"dtype\":\"FP64\"}}]");
 	cr_assert_eq(ap_start(&ag, args), 0);
 	cr_assert(fc_wait_events(fc, 2, 10), "%zu events", fc_events(fc));
 	/* PATH.1 while Triton writes it: trace 3 is followed by a record of
 	 * trace 4, which stays open until the array closes. */
 	snprintf(p, sizeof(p), "%s.1", base);
-	append_text(p, "[" TRITON_TRACE(3, "t-2", 5000000, 6000000) ","
-	               "{\"id\":4,\"model_name\":\"simple\",\"model_version\":1,\"request_id\":\"t-3\"},"
-	               "{\"id\":4,\"timest");
+	append_text(p, "[" TRITON_TRACE(3, "t-2", 5000000,
+	                                6000000) ","
+	                                         "{\"id\":4,\"model_name\":\"simple\",\"model_"
+	                                         "version\":1,\"request_id\":\"t-3\"},"
+	                                         "{\"id\":4,\"timest");
 	cr_assert(fc_wait_events(fc, 3, 10), "%zu events", fc_events(fc));
 	h_sleep(0.3);
 	cr_expect_eq(fc_events(fc), 3, "trace 4 is not complete yet");

@@ -314,7 +314,7 @@ struct row {
 	                     * or for a refusal "field|substring of the reason" */
 };
 
-#define TRITON_MODEL                                                                       \
+#define TRITON_MODEL \
 	"{\"id\":1,\"model_name\":\"simple\",\"model_version\":1,\"request_id\":\"r-1\"}"
 #define IRIS_REQ "@kserve/v2_iris_nested_data_shape_2x4_request.json"
 #define BERT_REQ "@kserve/v2_torchserve_bert_shape_minus1_string_data_request.json"
@@ -466,8 +466,7 @@ static const struct row rows[] = {
      * ray_serve: one event per request line (the access line; the
      * replica's line), the handler step timings, host counters, the proxy's
      * copy of a request and user lines ignored. */
-    {"torchserve/access_log.log", TEXTLOG, "torchserve", 0, 0, 1,
-     "m=resnet-18;lat=118;ignored=0"},
+    {"torchserve/access_log.log", TEXTLOG, "torchserve", 0, 0, 1, "m=resnet-18;lat=118;ignored=0"},
     {"torchserve/model_log_handler_metrics.log", TEXTLOG, "torchserve", 0, 0, 0, "ignored=3"},
     {"torchserve/ts_metrics.log", TEXTLOG, "torchserve", 0, 0, 0, "ignored=1"},
     {"torchserve/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
@@ -519,8 +518,8 @@ static void check(const struct row *w, size_t base)
 			eq = strchr(it, '=');
 		}
 		if (strncmp(it, "ignored=", 8) == 0) {
-			cr_expect_eq(textlog_ignored, strtoul(it + 8, NULL, 10), "%s: %zu lines ignored",
-			             w->file, textlog_ignored);
+			cr_expect_eq(textlog_ignored, strtoul(it + 8, NULL, 10),
+			             "%s: %zu lines ignored", w->file, textlog_ignored);
 			continue;
 		}
 		cr_assert_lt(i, cap.n, "%s: no event %zu", w->file, i - base);
@@ -599,7 +598,7 @@ static void expect_refusal(const struct row *w, int rc, const struct kserve_resu
  * histograms: mlwatch takes no OTLP metrics (/v1/metrics answers 404,
  * tests/integration/test_otlp_http.c); per request the same figures come
  * from span attributes, and these rows say what each name does there. */
-#define BASE "m=svc;lat=500;in=none;out=none;fin=none;ttft=none;id=eee19b7ec3c1b174"
+#define BASE   "m=svc;lat=500;in=none;out=none;fin=none;ttft=none;id=eee19b7ec3c1b174"
 #define GENAI  "otel/genai_span_attribute_names.txt"
 #define METRIC "otel/genai_server_metric_names.txt"
 #define VLLM   "vllm/span_attribute_names.txt"
@@ -672,20 +671,20 @@ static void feed_span(const char *key, const char *value)
 		const char *v = value + 2;
 		switch (value[0]) {
 		case 's':
-			snprintf(attr, sizeof(attr), "{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}",
-			         key, v);
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}", key, v);
 			break;
 		case 'i':
-			snprintf(attr, sizeof(attr), "{\"key\":\"%s\",\"value\":{\"intValue\":\"%s\"}}",
-			         key, v);
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"intValue\":\"%s\"}}", key, v);
 			break;
 		case 'd':
-			snprintf(attr, sizeof(attr), "{\"key\":\"%s\",\"value\":{\"doubleValue\":%s}}", key,
-			         v);
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"doubleValue\":%s}}", key, v);
 			break;
 		case 'b':
-			snprintf(attr, sizeof(attr), "{\"key\":\"%s\",\"value\":{\"boolValue\":%s}}", key,
-			         v);
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"boolValue\":%s}}", key, v);
 			break;
 		default:
 			snprintf(attr, sizeof(attr),
@@ -762,7 +761,8 @@ static void run_names(const struct row *w)
 		char *nl = malloc(len + 3);
 		snprintf(nl, len + 3, "\n%s", text);
 		if (strcmp(names[i].file, w->file) == 0)
-			cr_expect(strstr(nl, want), "names[]: %s is not in %s", names[i].name, w->file);
+			cr_expect(strstr(nl, want), "names[]: %s is not in %s", names[i].name,
+			          w->file);
 		free(nl);
 	}
 	free(copy);
@@ -963,9 +963,9 @@ static void run_row(const struct row *w)
 		body = triton_text(w);
 		len = strlen(body);
 		event_batch_init(&eb);
-		cr_assert_eq(triton_parse(body, len, true, clock_now(), clock_mono(), 1000, &eb, &used,
-		                          &tr),
-		             0);
+		cr_assert_eq(
+		    triton_parse(body, len, true, clock_now(), clock_mono(), 1000, &eb, &used, &tr),
+		    0);
 		cr_expect_eq(used, len, "%s: a finished file is read whole", w->file);
 		emit(NULL, eb.events, eb.n_events, &sampled);
 		event_batch_reset(&eb);

@@ -105,13 +105,13 @@ Test(textlog, broken_torchserve_access_lines_are_refused)
 	     "not \"STATUS MILLISECONDS\""},
 	    {"x ACCESS_LOG - /a:1 \"POST /predictions/m HTTP/1.1\" 200 1 extra", "status",
 	     "not \"STATUS MILLISECONDS\""},
-	    {"x ACCESS_LOG - /a:1 \"POST /predictions/m HTTP/1.1\" 999 1", "status",
-	     "status 999"},
+	    {"x ACCESS_LOG - /a:1 \"POST /predictions/m HTTP/1.1\" 999 1", "status", "status 999"},
 	    {"x ACCESS_LOG - /a:1 \"POST /predictions/m HTTP/1.1\" 200 -1", "status", "-1 ms"},
 	    {"x ACCESS_LOG - /a:1 \"POST\" 200 1", "request", "no path"},
-	/* A name over 64 bytes is refused, not cut. */
+	    /* A name over 64 bytes is refused, not cut. */
 	    {"x ACCESS_LOG - /a:1 \"POST /predictions/"
-	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\" 200 1",
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\" "
+	     "200 1",
 	     "model", ""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -162,7 +162,8 @@ Test(textlog, ray_serve_proxy_and_user_lines_are_ignored)
 	    "INFO 2022-08-02 16:17:02,502 http_proxy 127.0.0.1 http_proxy.py:315 - GET / 200 3.5ms",
 	    "(ServeReplica:SayHello pid=71162) INFO 2022-08-02 16:17:02,501 SayHello "
 	    "SayHello#kKGBoa monitoring.py:13 - Hello world!",
-	    "{\"deployment\": \"\", \"component_name\": \"proxy\", \"message\": \"GET / 200 3.5ms\"}",
+	    "{\"deployment\": \"\", \"component_name\": \"proxy\", \"message\": \"GET / 200 "
+	    "3.5ms\"}",
 	    "{\"deployment\": \"D\", \"component_name\": \"replica\", \"message\": \"loaded\"}",
 	    "not a log line",
 	};

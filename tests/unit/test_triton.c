@@ -55,12 +55,13 @@ static const struct feature *feat(const struct event *ev, const char *name)
 Test(triton, one_trace_per_id_with_latency_model_version_and_request_id)
 {
 	/* ns 999.5 s on a steady clock now at 1000 s: 0.5 s ago. */
-	const char *t = "[{\"id\":7,\"model_name\":\"simple\",\"model_version\":3,\"request_id\":\"r-1\"},"
-	                "{\"id\":7,\"timestamps\":[{\"name\":\"HTTP_RECV_START\",\"ns\":999400000000}]},"
-	                "{\"id\":7,\"timestamps\":[{\"name\":\"REQUEST_START\",\"ns\":999500000000}]},"
-	                "{\"id\":7,\"timestamps\":[{\"name\":\"REQUEST_END\",\"ns\":999502857301}]},"
-	                "{\"id\":8,\"model_name\":\"other\",\"model_version\":1},"
-	                "{\"id\":8,\"timestamps\":[{\"name\":\"REQUEST_END\",\"ns\":5}]}]";
+	const char *t =
+	    "[{\"id\":7,\"model_name\":\"simple\",\"model_version\":3,\"request_id\":\"r-1\"},"
+	    "{\"id\":7,\"timestamps\":[{\"name\":\"HTTP_RECV_START\",\"ns\":999400000000}]},"
+	    "{\"id\":7,\"timestamps\":[{\"name\":\"REQUEST_START\",\"ns\":999500000000}]},"
+	    "{\"id\":7,\"timestamps\":[{\"name\":\"REQUEST_END\",\"ns\":999502857301}]},"
+	    "{\"id\":8,\"model_name\":\"other\",\"model_version\":1},"
+	    "{\"id\":8,\"timestamps\":[{\"name\":\"REQUEST_END\",\"ns\":5}]}]";
 	cr_assert_eq(parse(t, false), strlen(t));
 	cr_assert_eq(eb.n_events, 2);
 	cr_expect_eq(rep.traces, 2);
@@ -84,12 +85,14 @@ Test(triton, one_trace_per_id_with_latency_model_version_and_request_id)
 Test(triton, an_open_trace_waits_for_more_text)
 {
 	char t[2048];
-	snprintf(t, sizeof(t), "[%s,%s", TRACE(1, "a", "", 100000000, 102500000), TRACE(2, "b", "", 200000000, 202500000));
+	snprintf(t, sizeof(t), "[%s,%s", TRACE(1, "a", "", 100000000, 102500000),
+	         TRACE(2, "b", "", 200000000, 202500000));
 	size_t used = parse(t, false);
 	/* Trace 2 may still get records: left in the buffer, from its first. */
 	cr_assert_eq(eb.n_events, 1);
 	cr_expect_str_eq(eb.events[0].model, "a");
-	cr_expect_eq(strncmp(t + used, ",{\"id\":2,", 9) == 0 || strncmp(t + used, "{\"id\":2,", 8) == 0,
+	cr_expect_eq(strncmp(t + used, ",{\"id\":2,", 9) == 0 ||
+	                 strncmp(t + used, "{\"id\":2,", 8) == 0,
 	             1, "resumes at %.20s", t + used);
 	/* The array closes: trace 2 is done. */
 	char rest[2048];
@@ -156,7 +159,8 @@ Test(triton, unreadable_tensors_are_dropped_with_the_reason_and_the_trace_kept)
 	static const struct {
 		const char *tensor, *reason;
 	} cases[] = {
-	    {"\"name\":\"input\",\"data\":\"0.1,0.1,0.1,...\",\"shape\":\"1,16\",\"dtype\":\"FP32\"",
+	    {"\"name\":\"input\",\"data\":\"0.1,0.1,0.1,...\",\"shape\":\"1,16\",\"dtype\":"
+	     "\"FP32\"",
 	     "tensor input: element 4 \"...\" is not a FP32 number"},
 	    {"\"name\":\"input\",\"data\":\"0.1,0.1\",\"shape\":\"1,16\",\"dtype\":\"FP32\"",
 	     "tensor input: data holds 2 values, shape 1,16 needs 16"},
@@ -226,8 +230,8 @@ Test(triton, bad_records_are_refused_with_where_and_why)
 Test(triton, at_most_max_traces_per_call)
 {
 	char t[4096];
-	snprintf(t, sizeof(t), "[%s,%s,%s]", TRACE(1, "a", "", 1000, 2000), TRACE(2, "b", "", 1000, 2000),
-	         TRACE(3, "c", "", 1000, 2000));
+	snprintf(t, sizeof(t), "[%s,%s,%s]", TRACE(1, "a", "", 1000, 2000),
+	         TRACE(2, "b", "", 1000, 2000), TRACE(3, "c", "", 1000, 2000));
 	size_t used = 0, total = 0;
 	int calls = 0;
 	while (total < strlen(t) && calls < 10) {
