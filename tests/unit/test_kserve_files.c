@@ -1,12 +1,12 @@
 /* Every file under tests/data/model-servers/ (copies of the payloads in
  * the project's shared testdata, with their SOURCES.md) fed to the agent's
  * input for it as the server sends it: KServe/Seldon halves, BentoML
- * monitor lines, Triton trace files (--format triton), and every name of
- * the GenAI / vLLM attribute lists as an OTLP span attribute. The tables
+ * monitor lines and otlp-monitor records, OTLP/JSON bodies, Triton trace
+ * files (--format triton), TorchServe / Ray Serve log lines, and every name
+ * of the GenAI / vLLM attribute lists as an OTLP span attribute. The tables
  * below say what each must give, events or a precise error; a file in the
  * fixtures (or in the shared testdata, when present) that no row lists
- * fails the test. Files of inputs another module owns are listed with
- * their owner so that none goes unlisted. */
+ * fails the test. */
 #include <cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -279,24 +279,26 @@ static char *nth_block(const char *text, int nth)
 }
 
 enum how {
-	REQ,        /* the file is a request body; pair is the response */
-	RESP,       /* the file is a response body; pair is the request */
-	WIRE,       /* DERIVED_wire: headers and bodies as sent */
-	DISPLAY,    /* event_display output of a pair */
-	ECHO,       /* echo-server dump of halves; unpaired ones expire */
-	ELEMENTS,   /* a JSON array of request bodies, each sent alone (batcher) */
-	BLOCKS,     /* JSON blocks in a text: block 0 request, block 1 response */
-	CURL,       /* a curl -d '...' request body */
-	DATATYPES,  /* the OIP datatype table: one tensor of each type */
-	BENTO,      /* BentoML data lines, schema in pair, in BentoML's layout */
-	TRITON,     /* a Triton trace file; pair: '+'-joined "@file"s or records
-	             * written before the file's in the same array */
-	TEXTLOG,    /* a timing-only text log, each line as the tail reads it with
-	             * --format pair (torchserve | ray_serve) */
-	NAMES,      /* an attribute-name list: every line as an OTLP span
-	             * attribute, outcome in names[] below */
-	NOT_INPUT,  /* documentation, or a transport mlwatch does not take */
-	OTHER_OWNER /* another input's file (its own tests) */
+	REQ,       /* the file is a request body; pair is the response */
+	RESP,      /* the file is a response body; pair is the request */
+	WIRE,      /* DERIVED_wire: headers and bodies as sent */
+	DISPLAY,   /* event_display output of a pair */
+	ECHO,      /* echo-server dump of halves; unpaired ones expire */
+	ELEMENTS,  /* a JSON array of request bodies, each sent alone (batcher) */
+	BLOCKS,    /* JSON blocks in a text: block 0 request, block 1 response */
+	CURL,      /* a curl -d '...' request body */
+	DATATYPES, /* the OIP datatype table: one tensor of each type */
+	BENTO,     /* BentoML data lines, schema in pair, in BentoML's layout */
+	TRITON,    /* a Triton trace file; pair: '+'-joined "@file"s or records
+	            * written before the file's in the same array */
+	TEXTLOG,   /* a timing-only text log, each line as the tail reads it with
+	            * --format pair (torchserve | ray_serve) */
+	OTLP,      /* OTLP/JSON: pair "traces" (the file is the body), "logs", or
+	            * "record" / "record-fixed": the file's JSON block as a log
+	            * record's string body, as published / trailing commas gone */
+	NAMES,     /* an attribute-name list: every line as an OTLP span
+	            * attribute, outcome in names[] below */
+	NOT_INPUT  /* documentation, or a transport mlwatch does not take */
 };
 
 struct row {
@@ -319,7 +321,6 @@ struct row {
 #define IRIS_REQ "@kserve/v2_iris_nested_data_shape_2x4_request.json"
 #define BERT_REQ "@kserve/v2_torchserve_bert_shape_minus1_string_data_request.json"
 #define PROBS3   "{\"predictions\":[[0.9,0.05,0.05]]}"
-#define LLM      "i15-llm (OTLP)"
 #define OAI_RESP "@vllm/openai_chat_completion_response_kserve_docs.json"
 #define OAI_SSE                                                                                   \
 	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"4\","  \
@@ -435,13 +436,21 @@ static const struct row rows[] = {
     {"bentoml/schema.0.log.docs_example.jsonl", NOT_INPUT, "read with the data file above", 0, 0, 0,
      ""},
     {"bentoml/default_monitor_logging_config.yaml", NOT_INPUT, 0, 0, 0, 0, ""},
-    {"bentoml/otlp_monitor_record_docstring_example.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    /* BentoML's otlp monitor: the docstring's record as a log body. As
+     * published (Python-style trailing commas) it is no JSON object: a
+     * plain log line to the OTLP input, ignored; fixed, the event. */
+    {"bentoml/otlp_monitor_record_docstring_example.txt", OTLP, "record", 0, 0, 0, "ignored=1"},
+    {"bentoml/otlp_monitor_record_docstring_example.txt", OTLP, "record-fixed", 0, 0, 1,
+     "m=iris_classifier;id=6413930528999883196;p=setosa;sepal length=4.9;petal width=0.2"},
     {"bentoml/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
     /* otel/, vllm/, triton/: the OTLP receiver's (i15-llm) */
     {"otel/genai_server_metric_names.txt", NAMES, 0, 0, 0, 6, ""},
     {"otel/genai_span_attribute_names.txt", NAMES, 0, 0, 0, 29, ""},
-    {"otel/otlp_http_json_logs_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
-    {"otel/otlp_http_json_trace_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    /* The canonical OTLP/JSON examples: a server span of service
+     * my.service (1 s); a plain string log, not model traffic. */
+    {"otel/otlp_http_json_logs_example.json", OTLP, "logs", 0, 0, 0, "ignored=1"},
+    {"otel/otlp_http_json_trace_example.json", OTLP, "traces", 0, 0, 1,
+     "m=my.service;lat=1000;id=eee19b7ec3c1b174;in=none;ttft=none"},
     {"otel/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
     {"vllm/openai_chat_completion_response_kserve_docs.json", RESP,
      "@kserve/openai_chat_completions_request.json", 0, 0, 1,
@@ -1003,11 +1012,58 @@ static void run_row(const struct row *w)
 		event_batch_reset(&eb);
 		break;
 	}
+	case OTLP: {
+		struct event_batch eb;
+		struct otlp_reply orep;
+		size_t sampled;
+		char *text = slurp(w->file, &len);
+		bool logs = strcmp(w->pair, "traces") != 0;
+		if (strncmp(w->pair, "record", 6) == 0) {
+			char *rec = nth_block(text, 0);
+			if (strcmp(w->pair, "record-fixed") == 0) { /* ",\n   }" -> "\n   }" */
+				for (char *c = rec; *c; c++) {
+					char *n = c + 1;
+					while (*n == ' ' || *n == '\n')
+						n++;
+					if (*c == ',' && *n == '}')
+						*c = ' ';
+				}
+			}
+			/* One resourceLogs / scopeLogs / logRecords each. */
+			cJSON *rl = cJSON_CreateObject(), *sl = cJSON_CreateObject(),
+			      *rec_o = cJSON_CreateObject(), *bd = cJSON_CreateObject();
+			cJSON_AddStringToObject(bd, "stringValue", rec);
+			cJSON_AddStringToObject(rec_o, "timeUnixNano", "1764071990000000000");
+			cJSON_AddItemToObject(rec_o, "body", bd);
+			cJSON *recs = cJSON_AddArrayToObject(sl, "logRecords");
+			cJSON_AddItemToArray(recs, rec_o);
+			cJSON *sls = cJSON_AddArrayToObject(rl, "scopeLogs");
+			cJSON_AddItemToArray(sls, sl);
+			cJSON *root = cJSON_CreateObject();
+			cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "resourceLogs"), rl);
+			free(text);
+			text = cJSON_PrintUnformatted(root);
+			cJSON_Delete(root);
+			free(rec);
+		}
+		body = text;
+		event_batch_init(&eb);
+		rc = otlp_decode(logs ? OTLP_LOGS : OTLP_TRACES, "application/json", NULL, body,
+		                 strlen(body), clock_now(), 1 << 20, 1000, &eb, &orep);
+		if (rc != 0) {
+			rc = -1;
+			snprintf(r.field, sizeof(r.field), "status %u", orep.status);
+			snprintf(r.error, sizeof(r.error), "%.255s", orep.message);
+		}
+		textlog_ignored = orep.ignored;
+		emit(NULL, eb.events, eb.n_events, &sampled);
+		event_batch_reset(&eb);
+		break;
+	}
 	case NAMES:
 		run_names(w);
 		break;
 	case NOT_INPUT:
-	case OTHER_OWNER:
 		break;
 	}
 	if (w->events < 0) {
