@@ -22,6 +22,8 @@
 #include "state.h"
 #include "stats.h"
 #include "tail_lines.h"
+#include "textlog.h"
+#include "triton.h"
 
 #define FP_LEN           256
 #define POLL_S           0.1
@@ -61,6 +63,11 @@ struct source {
 	int idle; /* polls without new data in a rotated q[0] */
 	bool resumed;
 	struct bentoml *bento; /* --format bentoml: the file's schema */
+	/* --format triton: records, not lines (triton.h); without a file at
+	 * the path, the indexed files path.0, path.1, ... in order. */
+	bool triton, scanned;
+	unsigned long next_idx;
+	int textlog; /* --format torchserve | ray_serve: enum textlog_kind; else -1 */
 	/* Files met, oldest first (under t->mu): what a saved position must
 	 * list after its own file so a restart reads the later ones too. */
 	struct fileid hist[HMAX];
@@ -262,6 +269,11 @@ struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const cha
 			tail_free(t);
 			return NULL;
 		}
+		s->triton = ag && strcmp(ag->ac->format, "triton") == 0;
+		s->textlog = !ag                                         ? -1
+		             : strcmp(ag->ac->format, "torchserve") == 0 ? TEXTLOG_TORCHSERVE
+		             : strcmp(ag->ac->format, "ray_serve") == 0  ? TEXTLOG_RAY_SERVE
+		                                                         : -1;
 		snprintf(s->state_path, sizeof(s->state_path), "%s/%016" PRIx64 ".pos", dir,
 		         fnv(s->path, strlen(s->path)));
 		load_saved(s);
@@ -276,6 +288,76 @@ static void mark_of(const struct source *s, const struct reader *r, struct tail_
 	*m = (struct tail_mark){s->idx, r->dev, r->ino, r->off, r->fp, r->fp_len};
 }
 
+/* consume() for --format triton: whole traces instead of lines; a trace
+ * still open at the end of the buffer stays there (read again with more).
+ * After an over-long trace was dropped, resumes at the next record. */
+static int consume_triton(struct tailer *t, struct source *s, struct reader *r, bool final)
+{
+	double now = clock_now(), mono = clock_mono();
+	struct event_batch eb;
+	int rc = 0;
+
+	if (r->skipping) {
+		size_t k = triton_resync(r->buf, r->blen);
+		if (k < r->blen || final)
+			r->skipping = false;
+		r->off += k;
+		memmove(r->buf, r->buf + k, r->blen - k);
+		r->blen -= k;
+	}
+	event_batch_init(&eb);
+	while (r->blen) {
+		struct triton_report rep;
+		struct tail_mark m;
+		size_t used;
+		event_batch_reset(&eb);
+		if (triton_parse(r->buf, r->blen, final, now, mono, LINES_PER_SUBMIT, &eb, &used,
+		                 &rep) != 0) {
+			log_error("tail", "out of memory reading a Triton trace file");
+			rc = -EAGAIN;
+			break;
+		}
+		if (used == 0)
+			break;
+		uint64_t save_off = r->off;
+		r->off += used;
+		mark_of(s, r, &m);
+		rc = agent_submit(t->ag, INPUT_TAIL, eb.events, eb.n_events, NULL, 0, &m, NULL);
+		if (rc) {
+			r->off = save_off;
+			if (rc != -EAGAIN)
+				log_error("tail", "out of memory submitting traces");
+			rc = -EAGAIN;
+			break;
+		}
+		/* Counted once the traces are taken (a retry parses them again). */
+		stats_add(ST_TRITON_TRACES, rep.traces);
+		stats_add(ST_TRITON_TENSORS_REFUSED, rep.tensors_refused);
+		stats_add(ST_TRITON_LATENCY_UNKNOWN, rep.latency_unknown);
+		if (rep.refused)
+			stats_rejected(REJ_MALFORMED, rep.refused);
+		if ((rep.refused || rep.tensors_refused) && now - s->last_log > 10) {
+			/* Reasons quote bytes of the file: quoted as such. */
+			char msg[512], q[256], qm[600], qt[600];
+			log_warn(
+			    "tail",
+			    "Triton trace refused or tensor dropped (more are only counted for "
+			    "10 s) path=%s offset=%" PRIu64 " refused=%zu reason=%s "
+			    "tensors_dropped=%zu tensor_reason=%s",
+			    log_quote(q, sizeof(q), s->path), save_off, rep.refused,
+			    log_quote(qm, sizeof(qm),
+			              rep.refused ? event_error_format(&rep.first, msg, sizeof(msg))
+			                          : ""),
+			    rep.tensors_refused, log_quote(qt, sizeof(qt), rep.tensor_reason));
+			s->last_log = now;
+		}
+		memmove(r->buf, r->buf + used, r->blen - used);
+		r->blen -= used;
+	}
+	event_batch_reset(&eb);
+	return rc;
+}
+
 /* Parses and submits the whole lines in r->buf (up to LINES_PER_SUBMIT
  * per submission). final: the text after the last newline is a line too.
  * Returns 0, or -EAGAIN when the agent is overloaded (nothing consumed). */
@@ -285,6 +367,8 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 	double now = clock_now();
 	int rc = 0;
 
+	if (s->triton)
+		return consume_triton(t, s, r, final);
 	event_batch_init(&eb);
 	for (;;) {
 		size_t pos = 0, lines = 0;
@@ -303,8 +387,15 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 				int prc =
 				    s->bento
 				        ? bentoml_line(s->bento, r->buf + pos, len, now, &eb, &err)
+				    : s->textlog >= 0
+				        ? textlog_line((enum textlog_kind)s->textlog, r->buf + pos,
+				                       len, now, &eb, &err)
 				        : event_parse_body(r->buf + pos, len, EVENT_BODY_EVENTS,
 				                           now, 1, &eb, &err);
+				if (prc == 1) { /* not a request line (textlog.h) */
+					stats_add(ST_TAIL_IGNORED, 1);
+					prc = 0;
+				}
 				if (prc != 0) {
 					stats_rejected(REJ_MALFORMED, 1);
 					if (now - s->last_log > 10) {
@@ -516,6 +607,37 @@ static int finish_head(struct tailer *t, struct source *s)
 	return 0;
 }
 
+/* --format triton without a file at the path: Triton's log_frequency
+ * files path.0, path.1, ... (each written whole), queued in index order as
+ * they appear. After a restart, carries on after the newest file of the
+ * saved position. */
+static void poll_indexed(struct tailer *t, struct source *s)
+{
+	char p[4200];
+	struct stat st;
+
+	if (stat(s->path, &st) == 0)
+		return;
+	if (!s->scanned) {
+		s->scanned = true;
+		for (unsigned long i = 0; i < 1000000; i++) {
+			snprintf(p, sizeof(p), "%s.%lu", s->path, i);
+			if (stat(p, &st) != 0)
+				break;
+			for (size_t k = 0; k < s->nq; k++)
+				if (s->q[k].ino == (uint64_t)st.st_ino &&
+				    s->q[k].dev == (uint64_t)st.st_dev)
+					s->next_idx = i + 1;
+		}
+	}
+	while (s->nq < QMAX) {
+		snprintf(p, sizeof(p), "%s.%lu", s->path, s->next_idx);
+		if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || q_push(t, s, p, 0) != 0)
+			break;
+		s->next_idx++;
+	}
+}
+
 static void poll_source(struct tailer *t, struct source *s)
 {
 	struct stat st, fst;
@@ -523,6 +645,8 @@ static void poll_source(struct tailer *t, struct source *s)
 
 	if (!s->resumed)
 		resume(t, s);
+	if (s->triton)
+		poll_indexed(t, s);
 	/* A new file at the path: open it now, so a second rotation before
 	 * we get to it cannot hide it. */
 	if (stat(s->path, &st) == 0) {

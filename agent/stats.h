@@ -60,6 +60,10 @@ enum stat_id {
 	ST_TAIL_ROTATIONS,
 	ST_TAIL_TRUNCATIONS,
 	ST_TAIL_LONG_STRINGS,
+	ST_TAIL_IGNORED,
+	ST_TRITON_TRACES,
+	ST_TRITON_TENSORS_REFUSED,
+	ST_TRITON_LATENCY_UNKNOWN,
 	ST_OTLP_REJECTED, /* spans / log records refused alone (partial success) */
 	ST_OTLP_IGNORED,  /* spans / log records that are not model traffic */
 	/* gauges */

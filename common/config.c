@@ -39,7 +39,7 @@ static const struct opt agent_opts[] = {
     {"http", OPT_STR, AG(http), "127.0.0.1:7071", 0, 0, NULL, 0},
     {"listen_dgram", OPT_LIST, AG(listen_dgram), "", 0, 0, NULL, 0},
     {"tail", OPT_LIST, AG(tail), "", 0, 0, NULL, 0},
-    {"format", OPT_STR, AG(format), "jsonl", 0, 0, "jsonl|bentoml", 0},
+    {"format", OPT_STR, AG(format), "jsonl", 0, 0, "jsonl|bentoml|triton|torchserve|ray_serve", 0},
     {"tail_timezone", OPT_STR, AG(tail_timezone), "local", 0, 0, NULL, 0},
     {"state_dir", OPT_STR, AG(state_dir), "./mlwatch-agent.state", 0, 0, NULL, 0},
     {"spool_dir", OPT_STR, AG(spool_dir), "", 0, 0, NULL, 0},

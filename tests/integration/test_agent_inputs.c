@@ -330,6 +330,129 @@ Test(agent_tail, bentoml_monitor_files, .init = setup, .fini = teardown, .timeou
 	fc_events_free(ev, n);
 }
 
+/* Triton's --trace-config triton,file=PATH,log_frequency=N: one whole JSON
+ * array per indexed file PATH.0, PATH.1, ..., read in order as they appear
+ * (one still being written is read up to its open trace), every trace once
+ * across an agent restart; a tensor Triton's docs elide ("...") is dropped
+ * and counted, its trace kept. */
+#define TRITON_TRACE(id, rid, start, end)                                                     \
+	"{\"id\":" #id ",\"model_name\":\"simple\",\"model_version\":1,\"request_id\":\"" rid \
+	"\"},{\"id\":" #id ",\"timestamps\":[{\"name\":\"REQUEST_START\",\"ns\":" #start      \
+	"}]},{\"id\":" #id ",\"timestamps\":[{\"name\":\"REQUEST_END\",\"ns\":" #end "}]}"
+
+static void append_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(agent_tail, triton_indexed_trace_files, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char base[700], p[720];
+	snprintf(base, sizeof(base), "%s/trace.json", ag.dir);
+	const char *args[] = {"--tail", base, "--format", "triton", NULL};
+
+	snprintf(p, sizeof(p), "%s.0", base);
+	append_text(
+	    p,
+	    "[" TRITON_TRACE(
+	        1, "t-0", 1000000,
+	        3000000) ","
+	                 "{\"id\":2,\"model_name\":\"simple\",\"model_version\":1,\"request_id\":"
+	                 "\"t-1\"},"
+	                 "{\"id\":2,\"activity\":\"TENSOR_QUEUE_INPUT\",\"tensor\":{\"name\":"
+	                 "\"input\","
+	                 "\"data\":\"0.1,0.1,0.1,...\",\"shape\":\"1,16\",\"dtype\":\"FP32\"}},"
+	                 "{\"id\":2,\"activity\":\"TENSOR_QUEUE_INPUT\",\"tensor\":{\"name\":\"x\","
+	                 "\"data\":\"4.5\",\"shape\":\"1,1\",\"dtype\":\"FP64\"}}]");
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 2, 10), "%zu events", fc_events(fc));
+	/* PATH.1 while Triton writes it: trace 3 is followed by a record of
+	 * trace 4, which stays open until the array closes. */
+	snprintf(p, sizeof(p), "%s.1", base);
+	append_text(p, "[" TRITON_TRACE(3, "t-2", 5000000,
+	                                6000000) ","
+	                                         "{\"id\":4,\"model_name\":\"simple\",\"model_"
+	                                         "version\":1,\"request_id\":\"t-3\"},"
+	                                         "{\"id\":4,\"timest");
+	cr_assert(fc_wait_events(fc, 3, 10), "%zu events", fc_events(fc));
+	h_sleep(0.3);
+	cr_expect_eq(fc_events(fc), 3, "trace 4 is not complete yet");
+	append_text(p, "amps\":[{\"name\":\"REQUEST_START\",\"ns\":1}]}]");
+	cr_assert(fc_wait_events(fc, 4, 10), "%zu events", fc_events(fc));
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_triton_traces_total", NULL), 4);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_triton_tensors_refused_total", NULL), 1);
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_triton_latency_unknown_total", NULL), 2);
+	/* Restart; PATH.2 was written meanwhile: read, nothing read twice. */
+	cr_assert_eq(ap_stop(&ag), 0);
+	snprintf(p, sizeof(p), "%s.2", base);
+	append_text(p, "[" TRITON_TRACE(5, "t-4", 1000, 2501000) "]");
+	cr_assert_eq(ap_start(&ag, args), 0);
+	cr_assert(fc_wait_events(fc, 5, 10), "%zu events", fc_events(fc));
+	h_sleep(0.3);
+	expect_ids_once(5);
+	size_t n;
+	struct fc_event *ev = fc_events_copy(fc, &n);
+	const struct fc_event *e0 = find(ev, n, "t-0"), *e1 = find(ev, n, "t-1");
+	const struct fc_event *e4 = find(ev, n, "t-4");
+	cr_assert(e0 && e1 && e4);
+	cr_expect_str_eq(e0->model, "simple");
+	cr_expect(e0->has_latency && fabs(e0->latency_ms - 2.0) < 1e-9, "%g", e0->latency_ms);
+	cr_expect_not(e1->has_latency);
+	cr_expect_eq(e1->n_features, 1, "the elided tensor dropped, x kept");
+	cr_expect_str_eq(e1->first_feature, "x=4.5");
+	cr_expect(e4->has_latency && fabs(e4->latency_ms - 2.5) < 1e-9, "%g", e4->latency_ms);
+	fc_events_free(ev, n);
+}
+
+/* README "Hooking up" TorchServe / Ray Serve: --tail their logs with
+ * --format torchserve | ray_serve; only request lines become events. */
+Test(agent_tail, torchserve_and_ray_serve_logs, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char ts[700], ray[700];
+	snprintf(ts, sizeof(ts), "%s/access_log.log", ag.dir);
+	snprintf(ray, sizeof(ray), "%s/replica.log", ag.dir);
+	append_text(ts, "2018-10-15 13:56:18,976 [INFO ] BackendWorker-9000 ACCESS_LOG - "
+	                "/127.0.0.1:64003 \"POST /predictions/resnet-18 HTTP/1.1\" 200 118\n"
+	                "2018-10-15 13:56:19,000 [INFO ] W ACCESS_LOG - /127.0.0.1:64003 "
+	                "\"GET /ping HTTP/1.1\" 200 1\n"
+	                "2018-10-15 13:56:19,500 [INFO ] W ACCESS_LOG - /127.0.0.1:64003 "
+	                "\"POST /predictions/resnet-18 HTTP/1.1\" 500 7\n");
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tail", ts, "--format", "torchserve",
+	                                            "--tail-timezone", "UTC", NULL}),
+	             0);
+	cr_assert(fc_wait_events(fc, 2, 10), "%zu events", fc_events(fc));
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_tail_ignored_lines_total", NULL), 1);
+	size_t n;
+	struct fc_event *ev = fc_events_copy(fc, &n);
+	cr_assert_eq(n, 2);
+	double want;
+	cr_assert_eq(clock_parse_rfc3339("2018-10-15T13:56:18.976Z", &want), 0);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_str_eq(ev[i].model, "resnet-18");
+		bool first = ev[i].latency_ms == 118;
+		cr_expect(first || ev[i].latency_ms == 7, "%g", ev[i].latency_ms);
+		cr_expect_eq(ev[i].error, !first);
+		if (first)
+			cr_expect_float_eq(ev[i].ts, want, 1e-3);
+	}
+	fc_events_free(ev, n);
+	cr_assert_eq(ap_stop(&ag), 0);
+
+	append_text(ray, "INFO 2022-08-02 16:17:02,502 http_proxy 127.0.0.1 http_proxy.py:315 - "
+	                 "GET / 200 3.5ms\n"
+	                 "INFO 2022-08-02 16:17:02,501 SayHello SayHello#kKGBoa replica.py:482 - "
+	                 "HANDLE __call__ OK 0.3ms\n");
+	cr_assert_eq(ap_start(&ag, (const char *[]){"--tail", ray, "--format", "ray_serve", NULL}),
+	             0);
+	cr_assert(fc_wait_events(fc, 3, 10), "%zu events", fc_events(fc));
+	h_sleep(0.3);
+	cr_expect_eq(fc_events(fc), 3, "the proxy's line is not a second request");
+	cr_expect_eq(ap_metric(&ag, "mlwatch_agent_tail_ignored_lines_total", NULL), 1);
+}
+
 /* ---- datagrams --------------------------------------------------------- */
 
 /* Sends each message with MSG_DONTWAIT (the sender never blocks); on

@@ -119,6 +119,10 @@ Test(otlp_http, hostile_bodies_get_the_right_status_and_counter, .timeout = 120)
 	             415);
 	cr_expect_eq(rejected("malformed"), 3);
 
+	/* OTLP metrics (the gen_ai.server.* histograms) are not an input: 404. */
+	cr_expect_eq(ap_post(&ag, "/v1/metrics", "{}", 2, JSON, false, NULL), 404);
+	cr_expect_eq(rejected("bad_request"), 1);
+
 	/* one bad span, one good, one internal: 200 partial success */
 	const char *j =
 	    "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","

@@ -1,8 +1,12 @@
 /* Every file under tests/data/model-servers/ (copies of the payloads in
- * the project's shared testdata, with their SOURCES.md) fed to the KServe
- * input as the server sends it: the table below says what each must give,
- * events or a precise error. Files of inputs another module owns (OTLP,
- * LLM traces) are listed with their owner so that none goes unlisted. */
+ * the project's shared testdata, with their SOURCES.md) fed to the agent's
+ * input for it as the server sends it: KServe/Seldon halves, BentoML
+ * monitor lines and otlp-monitor records, OTLP/JSON bodies, Triton trace
+ * files (--format triton), TorchServe / Ray Serve log lines, and every name
+ * of the GenAI / vLLM attribute lists as an OTLP span attribute. The tables
+ * below say what each must give, events or a precise error; a file in the
+ * fixtures (or in the shared testdata, when present) that no row lists
+ * fails the test. */
 #include <cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -18,7 +22,10 @@
 #include "bentoml.h"
 #include "harness.h"
 #include "ingest_kserve.h"
+#include "ingest_otlp.h"
 #include "stats.h"
+#include "textlog.h"
+#include "triton.h"
 
 #define MAXE 256
 
@@ -28,6 +35,7 @@ static struct {
 	char pred[MAXE][300];
 	char feats[MAXE][2048]; /* "name=value;" ... */
 	char finish[MAXE][EVENT_FINISH_MAX + 1];
+	char id[MAXE][EVENT_ID_MAX + 1];
 	size_t n;
 } cap;
 
@@ -38,6 +46,7 @@ static int emit(void *arg, const struct event *ev, size_t n, size_t *sampled)
 		snprintf(cap.model[cap.n], sizeof(cap.model[0]), "%s", ev[i].model);
 		snprintf(cap.finish[cap.n], sizeof(cap.finish[0]), "%s",
 		         ev[i].finish_reason ? ev[i].finish_reason : "none");
+		snprintf(cap.id[cap.n], sizeof(cap.id[0]), "%s", ev[i].id ? ev[i].id : "none");
 		if (ev[i].prediction.kind == VALUE_STRING)
 			snprintf(cap.pred[cap.n], sizeof(cap.pred[0]), "%s", ev[i].prediction.str);
 		else if (ev[i].prediction.kind == VALUE_NUMBER)
@@ -270,18 +279,26 @@ static char *nth_block(const char *text, int nth)
 }
 
 enum how {
-	REQ,        /* the file is a request body; pair is the response */
-	RESP,       /* the file is a response body; pair is the request */
-	WIRE,       /* DERIVED_wire: headers and bodies as sent */
-	DISPLAY,    /* event_display output of a pair */
-	ECHO,       /* echo-server dump of halves; unpaired ones expire */
-	ELEMENTS,   /* a JSON array of request bodies, each sent alone (batcher) */
-	BLOCKS,     /* JSON blocks in a text: block 0 request, block 1 response */
-	CURL,       /* a curl -d '...' request body */
-	DATATYPES,  /* the OIP datatype table: one tensor of each type */
-	BENTO,      /* BentoML data lines, schema in pair, in BentoML's layout */
-	NOT_INPUT,  /* documentation, or a transport mlwatch does not take */
-	OTHER_OWNER /* another input's file (its own tests) */
+	REQ,       /* the file is a request body; pair is the response */
+	RESP,      /* the file is a response body; pair is the request */
+	WIRE,      /* DERIVED_wire: headers and bodies as sent */
+	DISPLAY,   /* event_display output of a pair */
+	ECHO,      /* echo-server dump of halves; unpaired ones expire */
+	ELEMENTS,  /* a JSON array of request bodies, each sent alone (batcher) */
+	BLOCKS,    /* JSON blocks in a text: block 0 request, block 1 response */
+	CURL,      /* a curl -d '...' request body */
+	DATATYPES, /* the OIP datatype table: one tensor of each type */
+	BENTO,     /* BentoML data lines, schema in pair, in BentoML's layout */
+	TRITON,    /* a Triton trace file; pair: '+'-joined "@file"s or records
+	            * written before the file's in the same array */
+	TEXTLOG,   /* a timing-only text log, each line as the tail reads it with
+	            * --format pair (torchserve | ray_serve) */
+	OTLP,      /* OTLP/JSON: pair "traces" (the file is the body), "logs", or
+	            * "record" / "record-fixed": the file's JSON block as a log
+	            * record's string body, as published / trailing commas gone */
+	NAMES,     /* an attribute-name list: every line as an OTLP span
+	            * attribute, outcome in names[] below */
+	NOT_INPUT  /* documentation, or a transport mlwatch does not take */
 };
 
 struct row {
@@ -294,13 +311,16 @@ struct row {
 	const char *expect; /* ';'-separated: "[i:]name=value" feature, "[i:]p=..."
 	                     * prediction, "m=..." model, "lat=none|ms", "err" error,
 	                     * "in=", "out=" tokens ("none" when unknown), "fin=" finish reason,
+	                     * "ttft=" ms, "id=" event id ("none"), "ignored=" lines that
+	                     * are not a request (TEXTLOG),
 	                     * or for a refusal "field|substring of the reason" */
 };
 
+#define TRITON_MODEL \
+	"{\"id\":1,\"model_name\":\"simple\",\"model_version\":1,\"request_id\":\"r-1\"}"
 #define IRIS_REQ "@kserve/v2_iris_nested_data_shape_2x4_request.json"
 #define BERT_REQ "@kserve/v2_torchserve_bert_shape_minus1_string_data_request.json"
 #define PROBS3   "{\"predictions\":[[0.9,0.05,0.05]]}"
-#define LLM      "i15-llm (OTLP)"
 #define OAI_RESP "@vllm/openai_chat_completion_response_kserve_docs.json"
 #define OAI_SSE                                                                                   \
 	"data: {\"id\":\"c1\",\"model\":\"qwen-cmpl\",\"choices\":[{\"index\":0,\"text\":\"4\","  \
@@ -416,23 +436,55 @@ static const struct row rows[] = {
     {"bentoml/schema.0.log.docs_example.jsonl", NOT_INPUT, "read with the data file above", 0, 0, 0,
      ""},
     {"bentoml/default_monitor_logging_config.yaml", NOT_INPUT, 0, 0, 0, 0, ""},
-    {"bentoml/otlp_monitor_record_docstring_example.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    /* BentoML's otlp monitor: the docstring's record as a log body. As
+     * published (Python-style trailing commas) it is no JSON object: a
+     * plain log line to the OTLP input, ignored; fixed, the event. */
+    {"bentoml/otlp_monitor_record_docstring_example.txt", OTLP, "record", 0, 0, 0, "ignored=1"},
+    {"bentoml/otlp_monitor_record_docstring_example.txt", OTLP, "record-fixed", 0, 0, 1,
+     "m=iris_classifier;id=6413930528999883196;p=setosa;sepal length=4.9;petal width=0.2"},
     {"bentoml/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
     /* otel/, vllm/, triton/: the OTLP receiver's (i15-llm) */
-    {"otel/genai_server_metric_names.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
-    {"otel/genai_span_attribute_names.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
-    {"otel/otlp_http_json_logs_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
-    {"otel/otlp_http_json_trace_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"otel/genai_server_metric_names.txt", NAMES, 0, 0, 0, 6, ""},
+    {"otel/genai_span_attribute_names.txt", NAMES, 0, 0, 0, 29, ""},
+    /* The canonical OTLP/JSON examples: a server span of service
+     * my.service (1 s); a plain string log, not model traffic. */
+    {"otel/otlp_http_json_logs_example.json", OTLP, "logs", 0, 0, 0, "ignored=1"},
+    {"otel/otlp_http_json_trace_example.json", OTLP, "traces", 0, 0, 1,
+     "m=my.service;lat=1000;id=eee19b7ec3c1b174;in=none;ttft=none"},
     {"otel/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
     {"vllm/openai_chat_completion_response_kserve_docs.json", RESP,
      "@kserve/openai_chat_completions_request.json", 0, 0, 1,
      "prompt_chars=46;m=qwen;in=45;out=67;fin=stop"},
-    {"vllm/span_attribute_names.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    {"vllm/span_attribute_names.txt", NAMES, 0, 0, 0, 18, ""},
     {"vllm/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
-    {"triton/trace_file_schema.txt", OTHER_OWNER, LLM, 0, 0, 0, ""},
-    {"triton/trace_tensors_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
-    {"triton/trace_timestamps_example.json", OTHER_OWNER, LLM, 0, 0, 0, ""},
+    /* triton/: the tail input (--format triton). The docs print the schema
+     * with $string placeholders, and cut both examples out of whole traces:
+     * alone they lack the model record Triton writes with REQUEST_START. */
+    {"triton/trace_file_schema.txt", TRITON, 0, 0, 0, -1, "byte 4|record is not JSON"},
+    {"triton/trace_timestamps_example.json", TRITON, 0, 0, 0, -1, "id 1|no model record"},
+    {"triton/trace_tensors_example.json", TRITON, 0, 0, 0, -1, "id 1|no model record"},
+    /* As Triton writes them: the model record first. 2356425057643164 -
+     * 2356425054785863 ns; the tensor's "..." drops it (counted). */
+    {"triton/trace_timestamps_example.json", TRITON, TRITON_MODEL, 0, 0, 1,
+     "m=simple;id=r-1;lat=2.857301"},
+    {"triton/trace_tensors_example.json", TRITON,
+     TRITON_MODEL "+@triton/trace_timestamps_example.json", 0, 0, 1,
+     "m=simple;lat=2.857301;p=none"},
     {"triton/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    /* Timing-only text logs, the tail input's --format torchserve and
+     * ray_serve: one event per request line (the access line; the
+     * replica's line), the handler step timings, host counters, the proxy's
+     * copy of a request and user lines ignored. */
+    {"torchserve/access_log.log", TEXTLOG, "torchserve", 0, 0, 1, "m=resnet-18;lat=118;ignored=0"},
+    {"torchserve/model_log_handler_metrics.log", TEXTLOG, "torchserve", 0, 0, 0, "ignored=3"},
+    {"torchserve/ts_metrics.log", TEXTLOG, "torchserve", 0, 0, 0, "ignored=1"},
+    {"torchserve/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"ray_serve/access_and_replica_log_lines.txt", TEXTLOG, "ray_serve", 0, 0, 1,
+     "m=SayHello;lat=0.3;id=none;ignored=2"},
+    {"ray_serve/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    /* TF Serving has no OSS request log; the overview. */
+    {"tfserving/SOURCES.md", NOT_INPUT, 0, 0, 0, 0, ""},
+    {"README.md", NOT_INPUT, 0, 0, 0, 0, ""},
 };
 
 static char *body_of(const char *spec, size_t *len)
@@ -458,6 +510,8 @@ static int send_half(struct kserve *k, const char *type, const char *id, const c
 	return kserve_handle(k, &h, body, len, clock_now(), r);
 }
 
+static size_t textlog_ignored; /* of the last TEXTLOG row */
+
 /* Checks "[i:]key=value" items against the captured events from base. */
 static void check(const struct row *w, size_t base)
 {
@@ -472,6 +526,11 @@ static void check(const struct row *w, size_t base)
 			it = colon + 1;
 			eq = strchr(it, '=');
 		}
+		if (strncmp(it, "ignored=", 8) == 0) {
+			cr_expect_eq(textlog_ignored, strtoul(it + 8, NULL, 10),
+			             "%s: %zu lines ignored", w->file, textlog_ignored);
+			continue;
+		}
 		cr_assert_lt(i, cap.n, "%s: no event %zu", w->file, i - base);
 		if (strcmp(it, "err") == 0) {
 			cr_expect(cap.ev[i].error, "%s: event %zu is no error", w->file, i - base);
@@ -484,6 +543,16 @@ static void check(const struct row *w, size_t base)
 			cr_expect_str_eq(cap.pred[i], v, "%s: prediction", w->file);
 		} else if (strcmp(it, "m") == 0) {
 			cr_expect_str_eq(cap.model[i], v, "%s: model", w->file);
+		} else if (strcmp(it, "id") == 0) {
+			cr_expect_str_eq(cap.id[i], v, "%s: id", w->file);
+		} else if (strcmp(it, "ttft") == 0) {
+			if (strcmp(v, "none") == 0)
+				cr_expect_not(cap.ev[i].has_ttft, "%s: ttft %g", w->file,
+				              cap.ev[i].ttft_ms);
+			else
+				cr_expect(cap.ev[i].has_ttft &&
+				              fabs(cap.ev[i].ttft_ms - strtod(v, NULL)) < 1e-6,
+				          "%s: ttft %g", w->file, cap.ev[i].ttft_ms);
 		} else if (strcmp(it, "fin") == 0) {
 			cr_expect_str_eq(cap.finish[i], v, "%s: finish reason", w->file);
 		} else if (strcmp(it, "in") == 0 || strcmp(it, "out") == 0) {
@@ -527,6 +596,221 @@ static void expect_refusal(const struct row *w, int rc, const struct kserve_resu
 		cr_expect_str_eq(r->field, spec, "%s: field (%s)", w->file, r->error);
 	cr_expect(strstr(r->error, bar + 1) != NULL, "%s: reason \"%s\"", w->file, r->error);
 }
+
+/* ---- attribute-name lists as OTLP span attributes ---------------------- */
+
+/* What the agent does with each name of each list when a span carries it:
+ * the items it changes from BASE (a SERVER span of service "svc", 500 ms,
+ * span id eee19b7ec3c1b174), or "" when it is ignored (the event is BASE).
+ * value: "s:" string, "i:" int, "d:" double, "b:" bool, "a:" array of one
+ * string, as the emitters type them. The genai server METRIC names are
+ * histograms: mlwatch takes no OTLP metrics (/v1/metrics answers 404,
+ * tests/integration/test_otlp_http.c); per request the same figures come
+ * from span attributes, and these rows say what each name does there. */
+#define BASE   "m=svc;lat=500;in=none;out=none;fin=none;ttft=none;id=eee19b7ec3c1b174"
+#define GENAI  "otel/genai_span_attribute_names.txt"
+#define METRIC "otel/genai_server_metric_names.txt"
+#define VLLM   "vllm/span_attribute_names.txt"
+
+static const struct name_row {
+	const char *file, *name, *value, *expect;
+} names[] = {
+    {GENAI, "gen_ai.conversation.id", "s:conv-1", ""},
+    {GENAI, "gen_ai.inference.client", "s:openai-python", ""},
+    {GENAI, "gen_ai.input.messages", "s:[{\\\"role\\\":\\\"user\\\"}]", ""},
+    {GENAI, "gen_ai.operation.name", "s:chat", ""},
+    {GENAI, "gen_ai.output.messages", "s:[]", ""},
+    {GENAI, "gen_ai.output.type", "s:text", ""},
+    {GENAI, "gen_ai.provider.name", "s:openai", ""},
+    {GENAI, "gen_ai.request.choice.count", "i:1", ""},
+    {GENAI, "gen_ai.request.frequency_penalty", "d:0.1", ""},
+    {GENAI, "gen_ai.request.max_tokens", "i:20", ""},
+    {GENAI, "gen_ai.request.model", "s:qwen", "m=qwen"},
+    {GENAI, "gen_ai.request.presence_penalty", "d:0.1", ""},
+    {GENAI, "gen_ai.request.seed", "i:42", ""},
+    {GENAI, "gen_ai.request.stop_sequences", "a:###", ""},
+    {GENAI, "gen_ai.request.stream", "b:true", ""},
+    {GENAI, "gen_ai.request.temperature", "d:0.7", ""},
+    {GENAI, "gen_ai.request.top_k", "d:40", ""},
+    {GENAI, "gen_ai.request.top_p", "d:0.9", ""},
+    {GENAI, "gen_ai.response.finish_reasons", "a:stop", "fin=stop"},
+    {GENAI, "gen_ai.response.id", "s:chatcmpl-1", "id=chatcmpl-1"},
+    {GENAI, "gen_ai.response.model", "s:qwen-7b", "m=qwen-7b"},
+    {GENAI, "gen_ai.response.time_to_first_chunk", "d:0.05", "ttft=50"},
+    {GENAI, "gen_ai.system_instructions", "s:be brief", ""},
+    {GENAI, "gen_ai.tool.definitions", "s:[]", ""},
+    {GENAI, "gen_ai.usage.cache_creation.input_tokens", "i:3", ""},
+    {GENAI, "gen_ai.usage.cache_read.input_tokens", "i:4", ""},
+    {GENAI, "gen_ai.usage.input_tokens", "i:12", "in=12"},
+    {GENAI, "gen_ai.usage.output_tokens", "i:7", "out=7"},
+    {GENAI, "gen_ai.usage.reasoning.output_tokens", "i:5", ""},
+    {METRIC, "gen_ai.operation.name", "s:chat", ""},
+    {METRIC, "gen_ai.provider.name", "s:openai", ""},
+    {METRIC, "gen_ai.request.model", "s:qwen", "m=qwen"},
+    {METRIC, "gen_ai.response.model", "s:qwen-7b", "m=qwen-7b"},
+    {METRIC, "gen_ai.server.request.duration", "d:0.25", ""},
+    {METRIC, "gen_ai.server.time_to_first_token", "d:0.05", "ttft=50"},
+    {VLLM, "gen_ai.latency.e2e", "d:0.25", "lat=250"},
+    {VLLM, "gen_ai.latency.time_in_model_decode", "d:0.01", ""},
+    {VLLM, "gen_ai.latency.time_in_model_execute", "d:0.01", ""},
+    {VLLM, "gen_ai.latency.time_in_model_forward", "d:0.01", ""},
+    {VLLM, "gen_ai.latency.time_in_model_inference", "d:0.01", ""},
+    {VLLM, "gen_ai.latency.time_in_model_prefill", "d:0.01", ""},
+    {VLLM, "gen_ai.latency.time_in_queue", "d:0.01", ""},
+    {VLLM, "gen_ai.latency.time_in_scheduler", "d:0.01", ""},
+    {VLLM, "gen_ai.latency.time_to_first_token", "d:0.05", "ttft=50"},
+    {VLLM, "gen_ai.request.id", "s:cmpl-9", "id=cmpl-9"},
+    {VLLM, "gen_ai.request.max_tokens", "i:20", ""},
+    {VLLM, "gen_ai.request.n", "i:1", ""},
+    {VLLM, "gen_ai.request.temperature", "d:0.7", ""},
+    {VLLM, "gen_ai.request.top_p", "d:0.9", ""},
+    {VLLM, "gen_ai.response.model", "s:qwen-7b", "m=qwen-7b"},
+    {VLLM, "gen_ai.usage.completion_tokens", "i:7", "out=7"},
+    {VLLM, "gen_ai.usage.num_sequences", "i:1", ""},
+    {VLLM, "gen_ai.usage.prompt_tokens", "i:12", "in=12"},
+};
+
+/* One OTLP/JSON span as an SDK exports it, with the attribute key = value
+ * (NULL: none), decoded by the agent's OTLP input into cap. */
+static void feed_span(const char *key, const char *value)
+{
+	char attr[512] = "", body[2048];
+	long long t = (long long)clock_now() - 10;
+	if (key) {
+		const char *v = value + 2;
+		switch (value[0]) {
+		case 's':
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}", key, v);
+			break;
+		case 'i':
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"intValue\":\"%s\"}}", key, v);
+			break;
+		case 'd':
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"doubleValue\":%s}}", key, v);
+			break;
+		case 'b':
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"boolValue\":%s}}", key, v);
+			break;
+		default:
+			snprintf(attr, sizeof(attr),
+			         "{\"key\":\"%s\",\"value\":{\"arrayValue\":{\"values\":[{"
+			         "\"stringValue\":\"%s\"}]}}}",
+			         key, v);
+		}
+	}
+	snprintf(body, sizeof(body),
+	         "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+	         "\"value\":{\"stringValue\":\"svc\"}}]},\"scopeSpans\":[{\"spans\":[{"
+	         "\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\","
+	         "\"name\":\"llm_request\",\"kind\":2,\"startTimeUnixNano\":\"%lld000000000\","
+	         "\"endTimeUnixNano\":\"%lld500000000\",\"attributes\":[%s]}]}]}]}",
+	         t, t, attr);
+	struct event_batch eb;
+	struct otlp_reply rep;
+	size_t sampled;
+	event_batch_init(&eb);
+	int rc = otlp_decode(OTLP_TRACES, "application/json", NULL, body, strlen(body), clock_now(),
+	                     1 << 20, 1000, &eb, &rep);
+	cr_expect_eq(rc, 0, "%s: %s", key ? key : "base", rep.message);
+	cr_expect_eq(rep.accepted, 1, "%s: %s", key ? key : "base", rep.message);
+	emit(NULL, eb.events, eb.n_events, &sampled);
+	event_batch_reset(&eb);
+}
+
+/* The BASE items whose key the name's expect does not set, after them. */
+static void check_name(const struct name_row *nr, size_t base)
+{
+	char spec[600], label[200];
+	snprintf(spec, sizeof(spec), "%s", nr->expect);
+	char b[sizeof(BASE)];
+	snprintf(b, sizeof(b), "%s", BASE);
+	for (char *save = NULL, *it = strtok_r(b, ";", &save); it;
+	     it = strtok_r(NULL, ";", &save)) {
+		char key[16];
+		snprintf(key, sizeof(key), "%.*s=", (int)(strchr(it, '=') - it), it);
+		char in[620];
+		snprintf(in, sizeof(in), ";%s", nr->expect);
+		char k2[20];
+		snprintf(k2, sizeof(k2), ";%s", key);
+		if (!strstr(in, k2))
+			snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec), "%s%s",
+			         spec[0] ? ";" : "", it);
+	}
+	snprintf(label, sizeof(label), "%s: %s", nr->file, nr->name);
+	struct row tmp = {.file = label, .expect = spec};
+	check(&tmp, base);
+}
+
+static void run_names(const struct row *w)
+{
+	size_t len;
+	char *text = slurp(w->file, &len), *copy = strdup(text);
+	for (char *save = NULL, *ln = strtok_r(copy, "\n", &save); ln;
+	     ln = strtok_r(NULL, "\n", &save)) {
+		const struct name_row *nr = NULL;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !nr; i++)
+			if (!strcmp(names[i].file, w->file) && !strcmp(names[i].name, ln))
+				nr = &names[i];
+		cr_expect_not_null(nr, "%s: %s is not in names[]", w->file, ln);
+		if (!nr)
+			continue;
+		size_t b = cap.n;
+		feed_span(nr->name, nr->value);
+		if (cap.n == b + 1)
+			check_name(nr, b);
+	}
+	/* No row of names[] for a name the list does not have. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char want[200];
+		snprintf(want, sizeof(want), "\n%s\n", names[i].name);
+		char *nl = malloc(len + 3);
+		snprintf(nl, len + 3, "\n%s", text);
+		if (strcmp(names[i].file, w->file) == 0)
+			cr_expect(strstr(nl, want), "names[]: %s is not in %s", names[i].name,
+			          w->file);
+		free(nl);
+	}
+	free(copy);
+	free(text);
+}
+
+/* "[" the pair's parts and the file's records "]", as Triton writes one
+ * file: "@file" parts are arrays whose records are taken. */
+static char *triton_text(const struct row *w)
+{
+	size_t len;
+	if (!w->pair)
+		return slurp(w->file, &len);
+	char *parts = NULL, spec[400];
+	size_t n = 0;
+	FILE *m = open_memstream(&parts, &n);
+	snprintf(spec, sizeof(spec), "%s+@%s", w->pair, w->file);
+	fputc('[', m);
+	int k = 0;
+	for (char *save = NULL, *it = strtok_r(spec, "+", &save); it;
+	     it = strtok_r(NULL, "+", &save), k++) {
+		if (k)
+			fputc(',', m);
+		if (it[0] != '@') {
+			fputs(it, m);
+			continue;
+		}
+		char *f = slurp(it + 1, &len), *s = strchr(f, '['), *e = strrchr(f, ']');
+		cr_assert(s && e && s < e, "%s is not an array", it + 1);
+		fwrite(s + 1, 1, (size_t)(e - s - 1), m);
+		free(f);
+	}
+	fputc(']', m);
+	fclose(m);
+	return parts;
+}
+
+static size_t triton_dropped;
+static char triton_reason[256];
 
 static void run_row(const struct row *w)
 {
@@ -681,8 +965,105 @@ static void run_row(const struct row *w)
 		free(tmp);
 		break;
 	}
+	case TRITON: {
+		struct event_batch eb;
+		struct triton_report tr;
+		size_t used, sampled;
+		body = triton_text(w);
+		len = strlen(body);
+		event_batch_init(&eb);
+		cr_assert_eq(
+		    triton_parse(body, len, true, clock_now(), clock_mono(), 1000, &eb, &used, &tr),
+		    0);
+		cr_expect_eq(used, len, "%s: a finished file is read whole", w->file);
+		emit(NULL, eb.events, eb.n_events, &sampled);
+		event_batch_reset(&eb);
+		triton_dropped += tr.tensors_refused;
+		if (tr.tensors_refused)
+			snprintf(triton_reason, sizeof(triton_reason), "%s", tr.tensor_reason);
+		if (tr.refused) {
+			rc = -1;
+			snprintf(r.field, sizeof(r.field), "%.63s", tr.first.field);
+			snprintf(r.error, sizeof(r.error), "%s", tr.first.reason);
+		}
+		break;
+	}
+	case TEXTLOG: {
+		struct event_batch eb;
+		struct event_error ee;
+		size_t sampled;
+		enum textlog_kind kind =
+		    strcmp(w->pair, "torchserve") == 0 ? TEXTLOG_TORCHSERVE : TEXTLOG_RAY_SERVE;
+		body = slurp(w->file, &len);
+		event_batch_init(&eb);
+		textlog_ignored = 0;
+		for (char *save = NULL, *ln = strtok_r(body, "\n", &save); ln;
+		     ln = strtok_r(NULL, "\n", &save)) {
+			int lrc = textlog_line(kind, ln, strlen(ln), clock_now(), &eb, &ee);
+			if (lrc == 1)
+				textlog_ignored++;
+			else if (lrc != 0) {
+				rc = -1;
+				snprintf(r.field, sizeof(r.field), "%.63s", ee.field);
+				snprintf(r.error, sizeof(r.error), "%s", ee.reason);
+			}
+		}
+		emit(NULL, eb.events, eb.n_events, &sampled);
+		event_batch_reset(&eb);
+		break;
+	}
+	case OTLP: {
+		struct event_batch eb;
+		struct otlp_reply orep;
+		size_t sampled;
+		char *text = slurp(w->file, &len);
+		bool logs = strcmp(w->pair, "traces") != 0;
+		if (strncmp(w->pair, "record", 6) == 0) {
+			char *rec = nth_block(text, 0);
+			if (strcmp(w->pair, "record-fixed") == 0) { /* ",\n   }" -> "\n   }" */
+				for (char *c = rec; *c; c++) {
+					char *n = c + 1;
+					while (*n == ' ' || *n == '\n')
+						n++;
+					if (*c == ',' && *n == '}')
+						*c = ' ';
+				}
+			}
+			/* One resourceLogs / scopeLogs / logRecords each. */
+			cJSON *rl = cJSON_CreateObject(), *sl = cJSON_CreateObject(),
+			      *rec_o = cJSON_CreateObject(), *bd = cJSON_CreateObject();
+			cJSON_AddStringToObject(bd, "stringValue", rec);
+			cJSON_AddStringToObject(rec_o, "timeUnixNano", "1764071990000000000");
+			cJSON_AddItemToObject(rec_o, "body", bd);
+			cJSON *recs = cJSON_AddArrayToObject(sl, "logRecords");
+			cJSON_AddItemToArray(recs, rec_o);
+			cJSON *sls = cJSON_AddArrayToObject(rl, "scopeLogs");
+			cJSON_AddItemToArray(sls, sl);
+			cJSON *root = cJSON_CreateObject();
+			cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "resourceLogs"), rl);
+			free(text);
+			text = cJSON_PrintUnformatted(root);
+			cJSON_Delete(root);
+			free(rec);
+		}
+		body = text;
+		event_batch_init(&eb);
+		rc = otlp_decode(logs ? OTLP_LOGS : OTLP_TRACES, "application/json", NULL, body,
+		                 strlen(body), clock_now(), 1 << 20, 1000, &eb, &orep);
+		if (rc != 0) {
+			rc = -1;
+			snprintf(r.field, sizeof(r.field), "status %u", orep.status);
+			snprintf(r.error, sizeof(r.error), "%.255s", orep.message);
+		}
+		textlog_ignored = orep.ignored;
+		emit(NULL, eb.events, eb.n_events, &sampled);
+		event_batch_reset(&eb);
+		break;
+	}
+	case NAMES:
+		run_names(w);
+		break;
 	case NOT_INPUT:
-	case OTHER_OWNER:
 		break;
 	}
 	if (w->events < 0) {
@@ -706,30 +1087,80 @@ Test(kserve_files, every_file_gives_what_the_table_says)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		run_row(&rows[i]);
 	cr_expect_gt(stats_get(ST_KSERVE_BINARY_SKIPPED), 0);
+	/* The tensors example's "0.1,0.1,0.1,..." (both of its rows): the
+	 * tensor is dropped with the reason, the trace's timing kept. */
+	cr_expect_eq(triton_dropped, 2);
+	cr_expect(strstr(triton_reason, "id 1 TENSOR_QUEUE_INPUT: tensor input: element 4 \"...\" "
+	                                "is not a FP32 number"),
+	          "%s", triton_reason);
 }
 
-/* A file added to the fixtures must be added to the table. */
+/* The BASE span alone gives exactly BASE: what "ignored" is measured by. */
+Test(kserve_files, the_base_span_of_the_name_lists)
+{
+	size_t b = cap.n;
+	feed_span(NULL, NULL);
+	cr_assert_eq(cap.n, b + 1);
+	struct row tmp = {.file = "base span", .expect = BASE};
+	check(&tmp, b);
+}
+
+static bool listed(const char *rel)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (strcmp(rows[i].file, rel) == 0)
+			return true;
+	return false;
+}
+
+/* Every file of root (one level of folders, as the testdata is laid out);
+ * returns how many were looked at. */
+static size_t expect_listed(const char *root, const char *sub)
+{
+	char path[1200];
+	size_t n = 0;
+	snprintf(path, sizeof(path), "%s%s%s", root, sub[0] ? "/" : "", sub);
+	DIR *dh = opendir(path);
+	cr_assert_not_null(dh, "%s", path);
+	struct dirent *de;
+	while ((de = readdir(dh)) != NULL) {
+		char rel[600], full[1900];
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(rel, sizeof(rel), "%s%s%s", sub, sub[0] ? "/" : "", de->d_name);
+		snprintf(full, sizeof(full), "%s/%s", path, de->d_name);
+		cr_assert_eq(stat(full, &st), 0, "%s", full);
+		if (S_ISDIR(st.st_mode) && !sub[0]) {
+			n += expect_listed(root, de->d_name);
+			continue;
+		}
+		n++;
+		cr_expect(listed(rel), "%s (in %s) is not in the table", rel, root);
+	}
+	closedir(dh);
+	return n;
+}
+
+/* A file added to the fixtures, or to the shared testdata they are copied
+ * from, must be added to the table. */
 Test(kserve_files, every_file_is_in_the_table)
 {
-	const char *dirs[] = {"kserve", "seldon", "bentoml", "otel", "vllm", "triton"};
 	const char *src = getenv("MLWATCH_SRC_DIR");
-	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
-		char path[1024];
-		snprintf(path, sizeof(path), "%s/tests/data/model-servers/%s", src ? src : ".",
-		         dirs[d]);
-		DIR *dh = opendir(path);
-		cr_assert_not_null(dh, "%s", path);
-		struct dirent *de;
-		while ((de = readdir(dh)) != NULL) {
-			char rel[300];
-			bool found = false;
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(rel, sizeof(rel), "%s/%s", dirs[d], de->d_name);
-			for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && !found; i++)
-				found = strcmp(rows[i].file, rel) == 0;
-			cr_expect(found, "%s is not in the table", rel);
+	char root[1024];
+	snprintf(root, sizeof(root), "%s/tests/data/model-servers", src ? src : ".");
+	size_t n = expect_listed(root, "");
+	cr_expect_geq(n, 68, "%zu files", n);
+	/* The shared testdata beside the checkout (../shared from the main
+	 * worktree, ../../shared from a helper's), when there is one. */
+	const char *up[] = {"..", "../.."};
+	for (size_t i = 0; i < 2; i++) {
+		struct stat st;
+		snprintf(root, sizeof(root), "%s/%s/shared/testdata/model-servers", src ? src : ".",
+		         up[i]);
+		if (stat(root, &st) == 0 && S_ISDIR(st.st_mode)) {
+			expect_listed(root, "");
+			break;
 		}
-		closedir(dh);
 	}
 }
