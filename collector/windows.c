@@ -804,6 +804,21 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		             r.hellinger, r.linf, r.tvd, r.kl) >= (int)sizeof(dr->stats))
 			dr->stats[0] = '\0'; /* never a truncated object */
 	}
+	if (dr->stats[0]) {
+		/* where the threshold came from (and a two-sided one's lower
+		 * bound): the nannyml preset's come from reference chunks */
+		size_t len = strlen(dr->stats) - 1; /* over the closing brace */
+		int wr = r.threshold_lower > 0
+		            ? snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                       ",\"threshold_rule\":\"%s\",\"threshold_lower\":%.17g}",
+		                       drift_threshold_rule_name(r.threshold_rule), r.threshold_lower)
+		            : snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                       ",\"threshold_rule\":\"%s\"}",
+		                       drift_threshold_rule_name(r.threshold_rule));
+
+		if (wr < 0 || wr >= (int)(sizeof(dr->stats) - len))
+			dr->stats[0] = '\0';
+	}
 	dr->psi = r.psi;
 	dr->js = r.js;
 	dr->method = drift_method_name(r.method);
