@@ -777,15 +777,21 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 				dr->stats[0] = '\0';
 		}
 	} else {
-		uint64_t counts[DRIFT_MAX_CELLS] = {0};
-		size_t nc = mf->ref.ncells;
+		uint64_t counts[DRIFT_MAX_CELLS] = {0}, new_counts[DRIFT_NEW_CATS_MAX];
+		size_t nc = mf->ref.ncells, n_new = 0;
 		for (size_t i = 0; i < f->cats.n; i++) {
 			const struct sample_cat *c = &f->cats.cats[i];
 			int cell = drift_ref_cell(&mf->ref, c->name, c->name_len);
-			counts[cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1] += c->count;
+			size_t at = cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1;
+
+			counts[at] += c->count;
+			/* each unseen name on its own (the evidently preset counts
+			 * them as Evidently does), up to the cap */
+			if (at == nc - 1 && c->count > 0 && n_new < DRIFT_NEW_CATS_MAX)
+				new_counts[n_new++] = c->count;
 		}
 		counts[nc - 1] += f->cats.overflow; /* names past the bound: unknown */
-		rc = drift_categorical(&mf->ref, counts, nc, &mf->opts, &r);
+		rc = drift_categorical_split(&mf->ref, counts, nc, new_counts, n_new, &mf->opts, &r);
 		if (rc)
 			return -1;
 		jsonw_char(hist, '{');

@@ -1206,7 +1206,7 @@ static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_
                                   uint64_t n, const double *r, const double *c, size_t nused,
                                   struct drift_result *out)
 {
-	double chi = 0, rf[DRIFT_MAX_CELLS], cf[DRIFT_MAX_CELLS];
+	double chi = 0, rf[DRIFT_SPLIT_CELLS], cf[DRIFT_SPLIT_CELLS];
 	bool unseen = false;
 
 	for (size_t i = 0; i < k; i++) {
@@ -1232,8 +1232,64 @@ static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_
 	evidently_dists(r, c, k, rf, cf, out);
 }
 
+/* Evidently's category set is the union of the values either side holds
+ * (get_binned_data, _chi_stat_test, get_default_stattest's nunique): the
+ * reference's cells in use, then each unseen category of the window
+ * (new_counts, split out of the pooled "new" cell), then what is left of
+ * that cell (names past the cap or the window's table) as one "other_new".
+ * Redoes the default test's choice (z-test for at most two values), the
+ * chi-square goodness of fit and the floored distances over that set. */
+static void evidently_union(const struct drift_ref *ref, const uint64_t *ref_counts,
+                            const uint64_t *counts, size_t ncells, const uint64_t *new_counts,
+                            size_t n_new, uint64_t n, bool by_default, enum drift_method resolved,
+                            struct drift_result *out)
+{
+	uint64_t rc_[DRIFT_SPLIT_CELLS], cc[DRIFT_SPLIT_CELLS], left = counts[ncells - 1];
+	double r[DRIFT_SPLIT_CELLS], c[DRIFT_SPLIT_CELLS];
+	size_t k = 0;
+
+	for (size_t i = 0; i + 1 < ncells; i++) {
+		if (ref_counts[i] + counts[i] == 0)
+			continue;
+		rc_[k] = ref_counts[i];
+		cc[k++] = counts[i];
+	}
+	for (size_t j = 0; j < n_new && j < DRIFT_NEW_CATS_MAX; j++) {
+		uint64_t take = new_counts[j] < left ? new_counts[j] : left;
+
+		if (take == 0)
+			continue;
+		rc_[k] = 0;
+		cc[k++] = take;
+		left -= take;
+	}
+	if (left > 0) { /* other_new */
+		rc_[k] = 0;
+		cc[k++] = left;
+	}
+	for (size_t i = 0; i < k; i++) {
+		r[i] = (double)rc_[i] / (double)ref->n;
+		c[i] = (double)cc[i] / (double)n;
+	}
+	if (by_default && resolved == DRIFT_METHOD_CHI2)
+		out->method = k <= 2 ? DRIFT_METHOD_Z : DRIFT_METHOD_CHI2;
+	if (k != 2) { /* the z-test and Fisher's need exactly two values */
+		out->z = 0;
+		out->z_p = 1;
+		out->fisher_p = 1;
+	}
+	evidently_categorical(rc_, cc, k, ref->n, n, r, c, k, out);
+}
+
 int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
                       const struct drift_opts *opts, struct drift_result *out)
+{
+	return drift_categorical_split(ref, counts, ncells, NULL, 0, opts, out);
+}
+
+int drift_categorical_split(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
+                            const uint64_t *new_counts, size_t n_new,
+                            const struct drift_opts *opts, struct drift_result *out)
 {
 	double prop[DRIFT_MAX_CELLS];
 	uint64_t ref_counts[DRIFT_MAX_CELLS] = {0}, n = 0;
@@ -1243,7 +1299,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
-	if (ref->kind != DRIFT_CATEGORICAL || ncells != ref->ncells)
+	if (ref->kind != DRIFT_CATEGORICAL || ncells != ref->ncells || ncells == 0 ||
+	    n_new > DRIFT_NEW_CATS_MAX || (n_new && !new_counts))
 		goto out;
 	for (size_t c = 0; c < ncells; c++) {
 		if (n > UINT64_MAX - counts[c])
@@ -1283,8 +1340,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	out->js = drift_js(ref->cell_prop, prop, ncells);
 	dists(ref->cell_prop, prop, ncells, out);
 	if (out->preset == DRIFT_PRESET_EVIDENTLY)
-		evidently_categorical(ref_counts, counts, ncells, ref->n, n, ref->cell_prop, prop,
-		                      nused, out);
+		evidently_union(ref, ref_counts, counts, ncells, new_counts, n_new, n,
+		                !opts || opts->method == DRIFT_METHOD_DEFAULT, m, out);
 	result_score(out);
 out:
 	return rc;
@@ -1293,12 +1350,27 @@ out:
 int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
                              const struct drift_opts *opts, struct drift_result *out)
 {
-	uint64_t counts[DRIFT_MAX_CELLS] = {0};
+	uint64_t counts[DRIFT_MAX_CELLS] = {0}, new_counts[DRIFT_NEW_CATS_MAX] = {0};
+	const char *new_names[DRIFT_NEW_CATS_MAX];
+	size_t n_new = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (ref->kind != DRIFT_CATEGORICAL)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		counts[drift_ref_cell(ref, values[i], strlen(values[i]))]++;
-	return drift_categorical(ref, counts, ref->ncells, opts, out);
+	for (size_t i = 0; i < n; i++) {
+		int cell = drift_ref_cell(ref, values[i], strlen(values[i]));
+		size_t j = 0;
+
+		counts[cell]++;
+		if ((size_t)cell + 1 != ref->ncells)
+			continue;
+		/* an unseen value: its own count, the first DRIFT_NEW_CATS_MAX */
+		while (j < n_new && strcmp(new_names[j], values[i]) != 0)
+			j++;
+		if (j == n_new && n_new < DRIFT_NEW_CATS_MAX)
+			new_names[n_new++] = values[i];
+		if (j < n_new)
+			new_counts[j]++;
+	}
+	return drift_categorical_split(ref, counts, ref->ncells, new_counts, n_new, opts, out);
 }

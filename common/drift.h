@@ -293,6 +293,21 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
  * indexed as drift_ref_cell) against ref. */
 int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
                       const struct drift_opts *opts, struct drift_result *out);
+/* Unseen categories counted one by one, at most this many (the rest of the
+ * window's "new" cell is one more category, "other_new"). */
+#define DRIFT_NEW_CATS_MAX 64
+#define DRIFT_SPLIT_CELLS  (DRIFT_MAX_CELLS + DRIFT_NEW_CATS_MAX + 1)
+/* As drift_categorical, with the window's categories the reference lacks
+ * also given one by one: new_counts[0..n_new) (n_new <= DRIFT_NEW_CATS_MAX,
+ * else -EINVAL) are their counts, parts of counts[ncells - 1]; whatever
+ * that cell holds beyond them counts as one category, "other_new". The
+ * evidently preset uses them (Evidently's tests and distances run over the
+ * union of both samples' values, each unseen value its own category, and
+ * its default test is the z-test only when that union has at most two);
+ * the others keep the pooled "new" cell. */
+int drift_categorical_split(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
+                            const uint64_t *new_counts, size_t n_new,
+                            const struct drift_opts *opts, struct drift_result *out);
 /* Convenience: counts NUL-terminated values[0..n) then drift_categorical. */
 int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
                              const struct drift_opts *opts, struct drift_result *out);
