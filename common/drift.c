@@ -354,7 +354,7 @@ static int ref_chunk_thresholds(struct drift_ref *ref, const double *values, siz
 
 	if (size == 0 || ref->n == 0)
 		return 0;
-	buf = malloc(size * sizeof(*buf) * 2); /* the remainder is < size */
+	buf = malloc(size * sizeof(*buf)); /* the remainder chunk is smaller */
 	if (!buf)
 		return -ENOMEM;
 	/* ceil(n / (n / 10)) < 20 chunks: the last one n % size values */

@@ -5,7 +5,7 @@
  *
  * Numeric features: two-sample KS D and p-value as scipy.stats.ks_2samp
  * (method="auto": exact when both samples have at most 10,000 values, else
- * the limiting distribution kstwobign.sf(D sqrt(nm/(n+m)))); Wasserstein-1
+ * as scipy kstwo.sf(D, round(nm/(n+m))), stats/kolmogorov.h); Wasserstein-1
  * divided by max(std_ref, 0.001); PSI and Jensen-Shannon distance (base 2)
  * over 10 reference-quantile bins. Categorical features: a test of
  * homogeneity on the reference and window counts (scipy chi2_contingency
