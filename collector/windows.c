@@ -791,7 +791,8 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 				new_counts[n_new++] = c->count;
 		}
 		counts[nc - 1] += f->cats.overflow; /* names past the bound: unknown */
-		rc = drift_categorical_split(&mf->ref, counts, nc, new_counts, n_new, &mf->opts, &r);
+		rc =
+		    drift_categorical_split(&mf->ref, counts, nc, new_counts, n_new, &mf->opts, &r);
 		if (rc)
 			return -1;
 		jsonw_char(hist, '{');
@@ -814,13 +815,14 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		/* where the threshold came from (and a two-sided one's lower
 		 * bound): the nannyml preset's come from reference chunks */
 		size_t len = strlen(dr->stats) - 1; /* over the closing brace */
-		int wr = r.threshold_lower > 0
-		            ? snprintf(dr->stats + len, sizeof(dr->stats) - len,
-		                       ",\"threshold_rule\":\"%s\",\"threshold_lower\":%.17g}",
-		                       drift_threshold_rule_name(r.threshold_rule), r.threshold_lower)
-		            : snprintf(dr->stats + len, sizeof(dr->stats) - len,
-		                       ",\"threshold_rule\":\"%s\"}",
-		                       drift_threshold_rule_name(r.threshold_rule));
+		int wr =
+		    r.threshold_lower > 0
+		        ? snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                   ",\"threshold_rule\":\"%s\",\"threshold_lower\":%.17g}",
+		                   drift_threshold_rule_name(r.threshold_rule), r.threshold_lower)
+		        : snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                   ",\"threshold_rule\":\"%s\"}",
+		                   drift_threshold_rule_name(r.threshold_rule));
 
 		if (wr < 0 || wr >= (int)(sizeof(dr->stats) - len))
 			dr->stats[0] = '\0';

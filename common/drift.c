@@ -619,10 +619,9 @@ int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len)
 		t->w_lower = bytes_get_f64(&r);
 		t->w_upper = bytes_get_f64(&r);
 		/* what ref_chunk_thresholds can produce, and nothing after */
-		if (r.err || bytes_remaining(&r) != 0 || n == 0 ||
-		    chunks < DRIFT_CHUNK_COUNT || chunks >= 2 * DRIFT_CHUNK_COUNT ||
-		    !(t->ks_upper >= 0 && t->ks_upper <= 1) || !(t->w_lower >= 0) ||
-		    !(t->w_upper >= t->w_lower) || !isfinite(t->w_upper))
+		if (r.err || bytes_remaining(&r) != 0 || n == 0 || chunks < DRIFT_CHUNK_COUNT ||
+		    chunks >= 2 * DRIFT_CHUNK_COUNT || !(t->ks_upper >= 0 && t->ks_upper <= 1) ||
+		    !(t->w_lower >= 0) || !(t->w_upper >= t->w_lower) || !isfinite(t->w_upper))
 			goto out;
 		t->chunks = (uint32_t)chunks;
 		t->set = true;
@@ -747,9 +746,8 @@ const char *drift_threshold_rule_name(enum drift_threshold_rule r)
  * *lower are the profile's (NannyML's DEFAULT_THRESHOLDS: ks and
  * wasserstein take a StandardDeviationThreshold, the rest a constant). */
 static enum drift_threshold_rule threshold_rule(const struct drift_ref *ref,
-                                                const struct drift_opts *opts,
-                                                enum drift_method m, double *upper,
-                                                double *lower)
+                                                const struct drift_opts *opts, enum drift_method m,
+                                                double *upper, double *lower)
 {
 	*lower = 0;
 	if (opts && opts->threshold > 0 && isfinite(opts->threshold))
@@ -904,9 +902,10 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 			r->z_p = 1;
 			r->fisher_p = 1;
 		}
-		r->score = drift_method_is_pvalue(m) && r->threshold_rule != DRIFT_THR_REFERENCE_CHUNKS
-		               ? 1
-		               : 0;
+		r->score =
+		    drift_method_is_pvalue(m) && r->threshold_rule != DRIFT_THR_REFERENCE_CHUNKS
+		        ? 1
+		        : 0;
 	}
 	return r->insufficient;
 }
@@ -1288,8 +1287,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 }
 
 int drift_categorical_split(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
-                            const uint64_t *new_counts, size_t n_new,
-                            const struct drift_opts *opts, struct drift_result *out)
+                            const uint64_t *new_counts, size_t n_new, const struct drift_opts *opts,
+                            struct drift_result *out)
 {
 	double prop[DRIFT_MAX_CELLS];
 	uint64_t ref_counts[DRIFT_MAX_CELLS] = {0}, n = 0;

@@ -168,9 +168,9 @@ struct drift_chunk_thr {
 
 /* Where a result's threshold came from. */
 enum drift_threshold_rule {
-	DRIFT_THR_DEFAULT = 0,          /* the method's constant (0.05 / 0.1) */
-	DRIFT_THR_CONFIGURED,           /* threshold.FEATURE */
-	DRIFT_THR_REFERENCE_CHUNKS,     /* drift_chunk_thr (nannyml preset) */
+	DRIFT_THR_DEFAULT = 0,      /* the method's constant (0.05 / 0.1) */
+	DRIFT_THR_CONFIGURED,       /* threshold.FEATURE */
+	DRIFT_THR_REFERENCE_CHUNKS, /* drift_chunk_thr (nannyml preset) */
 };
 /* "default", "configured", "reference_chunks"; never NULL. */
 const char *drift_threshold_rule_name(enum drift_threshold_rule r);
@@ -275,7 +275,7 @@ struct drift_result {
 	double threshold;
 	enum drift_threshold_rule threshold_rule;
 	double threshold_lower; /* reference-chunk Wasserstein: drifts below it too; else 0 */
-	double severity; /* 1.0 = at the threshold; p-values capped at 1000 */
+	double severity;        /* 1.0 = at the threshold; p-values capped at 1000 */
 	bool drifted;
 };
 
@@ -306,8 +306,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
  * its default test is the z-test only when that union has at most two);
  * the others keep the pooled "new" cell. */
 int drift_categorical_split(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
-                            const uint64_t *new_counts, size_t n_new,
-                            const struct drift_opts *opts, struct drift_result *out);
+                            const uint64_t *new_counts, size_t n_new, const struct drift_opts *opts,
+                            struct drift_result *out);
 /* Convenience: counts NUL-terminated values[0..n) then drift_categorical. */
 int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
                              const struct drift_opts *opts, struct drift_result *out);

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KS_PI        3.14159265358979323846
-#define KS_LOG_2PI   1.83787706640934548356
-#define KS_SQRT2PI   2.50662827463100050242
-#define KS_SQRT3     1.73205080756887729353
-#define KS_EP128     0x1p128
-#define KS_EM128     0x1p-128
+#define KS_PI      3.14159265358979323846
+#define KS_LOG_2PI 1.83787706640934548356
+#define KS_SQRT2PI 2.50662827463100050242
+#define KS_SQRT3   1.73205080756887729353
+#define KS_EP128   0x1p128
+#define KS_EM128   0x1p-128
 /* exp() below this is 0 (scipy's _MIN_LOG). */
-#define KS_MIN_LOG   (-708.0)
+#define KS_MIN_LOG (-708.0)
 /* cephes MINLOG, log(2^-1075): smirnov's sf is 0 below it. */
 #define KS_CEPHES_MINLOG (-7.451332191019412076235e2)
 /* Above this n scipy.special.smirnov uses its closed approximation. */
@@ -28,7 +28,7 @@ static double clip01(double p)
  * _log_nfactorial_div_n_pow_n), for n > 140 where the product underflows. */
 static double log_nfact_div_npown(double n)
 {
-	static const double c[] = {-2.955065359477124183e-2, 6.4102564102564102564e-3,
+	static const double c[] = {-2.955065359477124183e-2,  6.4102564102564102564e-3,
 	                           -1.9175269175269175269e-3, 8.4175084175084175084e-4,
 	                           -5.952380952380952381e-4,  7.9365079365079365079e-4,
 	                           -2.7777777777777777778e-3, 8.3333333333333333333e-2};

@@ -196,7 +196,8 @@ double stats_ks_p(double d, size_t n, size_t m, enum stats_ks_p_method *how)
 	 * only where p is below 1e-20 either way (far under any threshold and
 	 * the severity's p floor, so verdict and severity are unchanged), the
 	 * asymptotic value is taken and reported as such. */
-	if (m_ == STATS_KS_P_EXACT && n != m && 2.0 * d * (double)n * (double)m > STATS_KS_EXACT_WORK &&
+	if (m_ == STATS_KS_P_EXACT && n != m &&
+	    2.0 * d * (double)n * (double)m > STATS_KS_EXACT_WORK &&
 	    drift_kstwobign_sf(d * sqrt((double)n * (double)m / ((double)n + (double)m))) < 1e-20)
 		m_ = STATS_KS_P_ASYMPTOTIC;
 	if (m_ == STATS_KS_P_EXACT) {

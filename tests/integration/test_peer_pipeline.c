@@ -265,12 +265,15 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 			/* where the threshold came from: NannyML's ks and
 			 * wasserstein take theirs from the reference's chunks */
 			double thr = threshold_of(cJSON_GetObjectItem(cs, "params"));
-			bool chunks = strcmp(preset_of(id), "nannyml") == 0 &&
-			              (strcmp(mname, "ks") == 0 || strcmp(mname, "wasserstein") == 0);
+			bool chunks =
+			    strcmp(preset_of(id), "nannyml") == 0 &&
+			    (strcmp(mname, "ks") == 0 || strcmp(mname, "wasserstein") == 0);
 			const char *rule = sget(x, "threshold_rule");
 
 			cr_expect_str_eq(rule ? rule : "(none)",
-			                 thr > 0 ? "configured" : chunks ? "reference_chunks" : "default",
+			                 thr > 0  ? "configured"
+			                 : chunks ? "reference_chunks"
+			                          : "default",
 			                 "%s threshold_rule", id);
 			rules_chunks += chunks && !(thr > 0);
 		}

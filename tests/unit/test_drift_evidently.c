@@ -68,10 +68,12 @@ Test(drift_evidently, unseen_categories_each_their_own)
 		double e;
 
 		cr_assert_eq(drift_ref_categorical_values(&ref, (const char *const *)rv, nr), 0);
-		cr_assert_eq(drift_categorical_values(&ref, (const char *const *)cv, nc, &o, &r), 0, "%s", name);
+		cr_assert_eq(drift_categorical_values(&ref, (const char *const *)cv, nc, &o, &r), 0,
+		             "%s", name);
 		cr_expect_str_eq(drift_method_name(r.method), want_m, "%s: default test", name);
 		e = rel(r.psi, num(c, "psi"));
-		cr_expect_leq(e, TOL_REL, "%s psi: got %.17g want %.17g", name, r.psi, num(c, "psi"));
+		cr_expect_leq(e, TOL_REL, "%s psi: got %.17g want %.17g", name, r.psi,
+		              num(c, "psi"));
 		worst = e > worst ? e : worst;
 		e = rel(r.js, num(c, "js"));
 		cr_expect_leq(e, TOL_REL, "%s js: got %.17g want %.17g", name, r.js, num(c, "js"));
@@ -87,8 +89,8 @@ Test(drift_evidently, unseen_categories_each_their_own)
 		/* what pooling into one "new" cell gave (the old behaviour) */
 		for (size_t i = 0; i < nc; i++)
 			counts[drift_ref_cell(&ref, cv[i], strlen(cv[i]))]++;
-		cr_assert_eq(drift_categorical_split(&ref, counts, ref.ncells, NULL, 0, &o, &pooled),
-		             0);
+		cr_assert_eq(
+		    drift_categorical_split(&ref, counts, ref.ncells, NULL, 0, &o, &pooled), 0);
 		n_differ += pooled.js != r.js || pooled.method != r.method;
 		drift_ref_fini(&ref);
 		free(rv);
@@ -123,9 +125,8 @@ Test(drift_evidently, split_cap_and_other_new)
 	for (size_t i = 0; i < DRIFT_NEW_CATS_MAX; i++)
 		nc[i] = 1;
 	counts[ref.ncells - 1] = DRIFT_NEW_CATS_MAX + 6; /* 64 named + 6 more */
-	cr_assert_eq(drift_categorical_split(&ref, counts, ref.ncells, nc, DRIFT_NEW_CATS_MAX, &o,
-	                                     &r),
-	             0);
+	cr_assert_eq(
+	    drift_categorical_split(&ref, counts, ref.ncells, nc, DRIFT_NEW_CATS_MAX, &o, &r), 0);
 	/* Evidently's PSI over b, a, 64 unseen of 1 each, other_new of 6 */
 	rp[0] = 3.0 / 5;
 	rp[1] = 2.0 / 5;
@@ -147,9 +148,8 @@ Test(drift_evidently, split_cap_and_other_new)
 	             -EINVAL);
 	/* another preset keeps the pooled cell: the same as without names */
 	o.preset = DRIFT_PRESET_MLWATCH;
-	cr_assert_eq(drift_categorical_split(&ref, counts, ref.ncells, nc, DRIFT_NEW_CATS_MAX, &o,
-	                                     &r),
-	             0);
+	cr_assert_eq(
+	    drift_categorical_split(&ref, counts, ref.ncells, nc, DRIFT_NEW_CATS_MAX, &o, &r), 0);
 	cr_assert_eq(drift_categorical(&ref, counts, ref.ncells, &o, &by_hand), 0);
 	cr_expect_eq(r.psi, by_hand.psi);
 	cr_expect_eq(r.chi2_p, by_hand.chi2_p);

@@ -94,7 +94,8 @@ Test(drift_nannyml, reference_chunk_thresholds_match_numpy)
 			double *cur = doubles(cJSON_GetObjectItemCaseSensitive(w, "cur"), &m);
 			struct drift_opts o = {.preset = DRIFT_PRESET_NANNYML};
 			struct drift_result r;
-			bool ks_dr = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "ks_drifted"));
+			bool ks_dr =
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "ks_drifted"));
 			bool w_dr = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "w_drifted"));
 
 			o.method = DRIFT_METHOD_KS;
@@ -102,15 +103,16 @@ Test(drift_nannyml, reference_chunk_thresholds_match_numpy)
 			cr_expect_eq(r.threshold_rule, DRIFT_THR_REFERENCE_CHUNKS, "%s", name);
 			cr_expect_eq(r.threshold, ref.chunk_thr.ks_upper, "%s", name);
 			check(name, "D (score)", r.score, num(w, "d"), &worst);
-			cr_expect_eq(r.drifted, ks_dr, "%s: ks verdict D %.6g vs %.6g", name, r.score,
-			             r.threshold);
+			cr_expect_eq(r.drifted, ks_dr, "%s: ks verdict D %.6g vs %.6g", name,
+			             r.score, r.threshold);
 			o.method = DRIFT_METHOD_WASSERSTEIN;
 			cr_assert_eq(drift_numeric(&back, cur, m, &o, &r), 0);
 			cr_expect_eq(r.threshold_rule, DRIFT_THR_REFERENCE_CHUNKS, "%s", name);
 			cr_expect_eq(r.threshold_lower, ref.chunk_thr.w_lower, "%s", name);
 			check(name, "W1 (score)", r.score, num(w, "w"), &worst);
-			cr_expect_eq(r.drifted, w_dr, "%s: wasserstein verdict W %.6g in [%.6g, %.6g]",
-			             name, r.score, r.threshold_lower, r.threshold);
+			cr_expect_eq(r.drifted, w_dr,
+			             "%s: wasserstein verdict W %.6g in [%.6g, %.6g]", name,
+			             r.score, r.threshold_lower, r.threshold);
 			n_drifted += ks_dr + w_dr;
 			n_windows++;
 			free(cur);
