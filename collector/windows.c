@@ -777,15 +777,22 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 				dr->stats[0] = '\0';
 		}
 	} else {
-		uint64_t counts[DRIFT_MAX_CELLS] = {0};
-		size_t nc = mf->ref.ncells;
+		uint64_t counts[DRIFT_MAX_CELLS] = {0}, new_counts[DRIFT_NEW_CATS_MAX];
+		size_t nc = mf->ref.ncells, n_new = 0;
 		for (size_t i = 0; i < f->cats.n; i++) {
 			const struct sample_cat *c = &f->cats.cats[i];
 			int cell = drift_ref_cell(&mf->ref, c->name, c->name_len);
-			counts[cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1] += c->count;
+			size_t at = cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1;
+
+			counts[at] += c->count;
+			/* each unseen name on its own (the evidently preset counts
+			 * them as Evidently does), up to the cap */
+			if (at == nc - 1 && c->count > 0 && n_new < DRIFT_NEW_CATS_MAX)
+				new_counts[n_new++] = c->count;
 		}
 		counts[nc - 1] += f->cats.overflow; /* names past the bound: unknown */
-		rc = drift_categorical(&mf->ref, counts, nc, &mf->opts, &r);
+		rc =
+		    drift_categorical_split(&mf->ref, counts, nc, new_counts, n_new, &mf->opts, &r);
 		if (rc)
 			return -1;
 		jsonw_char(hist, '{');
@@ -803,6 +810,22 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		             drift_preset_name(r.preset), r.chi2_dof, r.z, r.z_p, r.fisher_p,
 		             r.hellinger, r.linf, r.tvd, r.kl) >= (int)sizeof(dr->stats))
 			dr->stats[0] = '\0'; /* never a truncated object */
+	}
+	if (dr->stats[0]) {
+		/* where the threshold came from (and a two-sided one's lower
+		 * bound): the nannyml preset's come from reference chunks */
+		size_t len = strlen(dr->stats) - 1; /* over the closing brace */
+		int wr =
+		    r.threshold_lower > 0
+		        ? snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                   ",\"threshold_rule\":\"%s\",\"threshold_lower\":%.17g}",
+		                   drift_threshold_rule_name(r.threshold_rule), r.threshold_lower)
+		        : snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                   ",\"threshold_rule\":\"%s\"}",
+		                   drift_threshold_rule_name(r.threshold_rule));
+
+		if (wr < 0 || wr >= (int)(sizeof(dr->stats) - len))
+			dr->stats[0] = '\0';
 	}
 	dr->psi = r.psi;
 	dr->js = r.js;

@@ -12,6 +12,8 @@
 #include "stats/distance.h"
 
 #define REF_VERSION 1
+/* numeric with NannyML's reference-chunk thresholds after the values */
+#define REF_VERSION_CHUNKS 2
 
 /* ---- methods -------------------------------------------------------------- */
 
@@ -341,6 +343,58 @@ static void ref_numeric_finish(struct drift_ref *ref)
 	sample_mean_std(ref->sorted, n, &ref->mean, &ref->std);
 }
 
+/* NannyML's reference-chunk thresholds (struct drift_chunk_thr) from
+ * values[0..n) in their order, against the profile's sorted sample. */
+static int ref_chunk_thresholds(struct drift_ref *ref, const double *values, size_t n)
+{
+	size_t size = n / DRIFT_CHUNK_COUNT, nch = 0;
+	double d[2 * DRIFT_CHUNK_COUNT], w[2 * DRIFT_CHUNK_COUNT], *buf = NULL;
+	double dm = 0, wm = 0, dv = 0, wv = 0;
+	int rc = 0;
+
+	if (size == 0 || ref->n == 0)
+		return 0;
+	buf = malloc(size * sizeof(*buf)); /* the remainder chunk is smaller */
+	if (!buf)
+		return -ENOMEM;
+	/* ceil(n / (n / 10)) < 20 chunks: the last one n % size values */
+	for (size_t start = 0; start < n && nch < 2 * DRIFT_CHUNK_COUNT; start += size) {
+		size_t k = n - start < size ? n - start : size;
+
+		memcpy(buf, values + start, k * sizeof(*buf));
+		rc = sample_sort(buf, k);
+		if (rc < 0)
+			goto out;
+		drift_ks_wasserstein(ref->sorted, (size_t)ref->n, buf, k, &d[nch], &w[nch]);
+		nch++;
+	}
+	/* np.mean then np.std (ddof 0) of the chunk values */
+	for (size_t i = 0; i < nch; i++) {
+		dm += d[i];
+		wm += w[i];
+	}
+	dm /= (double)nch;
+	wm /= (double)nch;
+	for (size_t i = 0; i < nch; i++) {
+		dv += (d[i] - dm) * (d[i] - dm);
+		wv += (w[i] - wm) * (w[i] - wm);
+	}
+	dv = sqrt(dv / (double)nch);
+	wv = sqrt(wv / (double)nch);
+	ref->chunk_thr.set = true;
+	ref->chunk_thr.chunks = (uint32_t)nch;
+	ref->chunk_thr.ks_upper = dm + DRIFT_CHUNK_STD_K * dv;
+	if (ref->chunk_thr.ks_upper > 1) /* KS's upper limit */
+		ref->chunk_thr.ks_upper = 1;
+	ref->chunk_thr.w_lower = wm - DRIFT_CHUNK_STD_K * wv;
+	if (ref->chunk_thr.w_lower < 0) /* Wasserstein's lower limit */
+		ref->chunk_thr.w_lower = 0;
+	ref->chunk_thr.w_upper = wm + DRIFT_CHUNK_STD_K * wv;
+out:
+	free(buf);
+	return rc;
+}
+
 int drift_ref_numeric(struct drift_ref *ref, const double *values, size_t n, uint64_t seed)
 {
 	struct sample_reservoir res = {0};
@@ -375,6 +429,7 @@ int drift_ref_numeric(struct drift_ref *ref, const double *values, size_t n, uin
 		goto out;
 	ref->n = keep;
 	ref_numeric_finish(ref);
+	rc = ref_chunk_thresholds(ref, values, n);
 out:
 	sample_reservoir_fini(&res);
 	if (rc < 0)
@@ -476,7 +531,7 @@ int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len)
 
 	*out = NULL;
 	if (ref->kind == DRIFT_NUMERIC)
-		cap = 2 + BYTES_VARINT_MAX + (size_t)ref->n * 8;
+		cap = 2 + 2 * BYTES_VARINT_MAX + (size_t)ref->n * 8 + 3 * 8;
 	else
 		cap = 2 + sample_cats_encoded_size(&ref->cats);
 	buf = malloc(cap);
@@ -485,12 +540,19 @@ int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len)
 		goto out;
 	}
 	bytes_writer_init(&w, buf, cap);
-	bytes_put_u8(&w, REF_VERSION);
+	bytes_put_u8(&w, ref->kind == DRIFT_NUMERIC && ref->chunk_thr.set ? REF_VERSION_CHUNKS
+	                                                                  : REF_VERSION);
 	bytes_put_u8(&w, (uint8_t)ref->kind);
 	if (ref->kind == DRIFT_NUMERIC) {
 		bytes_put_varint(&w, ref->n);
 		for (uint64_t i = 0; i < ref->n; i++)
 			bytes_put_f64(&w, ref->sorted[i]);
+		if (ref->chunk_thr.set) {
+			bytes_put_varint(&w, ref->chunk_thr.chunks);
+			bytes_put_f64(&w, ref->chunk_thr.ks_upper);
+			bytes_put_f64(&w, ref->chunk_thr.w_lower);
+			bytes_put_f64(&w, ref->chunk_thr.w_upper);
+		}
 	} else {
 		rc = sample_cats_encode(&ref->cats, buf + w.len, cap - w.len, &clen);
 	}
@@ -511,16 +573,17 @@ out:
 int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len)
 {
 	struct bytes_reader r;
-	uint8_t kind;
+	uint8_t kind, version;
 	uint64_t n;
 	int rc = -EPROTO;
 
 	memset(ref, 0, sizeof(*ref));
 	bytes_reader_init(&r, buf, len);
-	if (bytes_get_u8(&r) != REF_VERSION)
-		goto out;
+	version = bytes_get_u8(&r);
 	kind = bytes_get_u8(&r);
-	if (r.err)
+	if (r.err || (version != REF_VERSION && version != REF_VERSION_CHUNKS))
+		goto out;
+	if (version == REF_VERSION_CHUNKS && kind != DRIFT_NUMERIC)
 		goto out;
 	if (kind == DRIFT_CATEGORICAL) {
 		ref->kind = DRIFT_CATEGORICAL;
@@ -533,7 +596,8 @@ int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len)
 		goto out;
 	ref->kind = DRIFT_NUMERIC;
 	n = bytes_get_varint(&r);
-	if (r.err || n > SAMPLE_REF_MAX || bytes_remaining(&r) != n * 8)
+	if (r.err || n > SAMPLE_REF_MAX || bytes_remaining(&r) < n * 8 ||
+	    (version == REF_VERSION && bytes_remaining(&r) != n * 8))
 		goto out;
 	ref->sorted = malloc((n ? (size_t)n : 1) * sizeof(*ref->sorted));
 	if (!ref->sorted) {
@@ -546,6 +610,21 @@ int drift_ref_decode(struct drift_ref *ref, const uint8_t *buf, size_t len)
 		if (!isfinite(v) || (i > 0 && v < ref->sorted[i - 1]))
 			goto out;
 		ref->sorted[i] = v;
+	}
+	if (version == REF_VERSION_CHUNKS) {
+		struct drift_chunk_thr *t = &ref->chunk_thr;
+		uint64_t chunks = bytes_get_varint(&r);
+
+		t->ks_upper = bytes_get_f64(&r);
+		t->w_lower = bytes_get_f64(&r);
+		t->w_upper = bytes_get_f64(&r);
+		/* what ref_chunk_thresholds can produce, and nothing after */
+		if (r.err || bytes_remaining(&r) != 0 || n == 0 || chunks < DRIFT_CHUNK_COUNT ||
+		    chunks >= 2 * DRIFT_CHUNK_COUNT || !(t->ks_upper >= 0 && t->ks_upper <= 1) ||
+		    !(t->w_lower >= 0) || !(t->w_upper >= t->w_lower) || !isfinite(t->w_upper))
+			goto out;
+		t->chunks = (uint32_t)chunks;
+		t->set = true;
 	}
 	ref->n = n;
 	ref_numeric_finish(ref);
@@ -652,10 +731,63 @@ static void dists(const double *p, const double *q, size_t k, struct drift_resul
 	r->kl = stats_kl(pf, qf, k);
 }
 
+static const char *const rule_names[] = {
+    [DRIFT_THR_DEFAULT] = "default",
+    [DRIFT_THR_CONFIGURED] = "configured",
+    [DRIFT_THR_REFERENCE_CHUNKS] = "reference_chunks",
+};
+
+const char *drift_threshold_rule_name(enum drift_threshold_rule r)
+{
+	return (unsigned)r < sizeof(rule_names) / sizeof(rule_names[0]) ? rule_names[r] : "default";
+}
+
+/* The rule for method m under opts; with REFERENCE_CHUNKS *upper and
+ * *lower are the profile's (NannyML's DEFAULT_THRESHOLDS: ks and
+ * wasserstein take a StandardDeviationThreshold, the rest a constant). */
+static enum drift_threshold_rule threshold_rule(const struct drift_ref *ref,
+                                                const struct drift_opts *opts, enum drift_method m,
+                                                double *upper, double *lower)
+{
+	*lower = 0;
+	if (opts && opts->threshold > 0 && isfinite(opts->threshold))
+		return DRIFT_THR_CONFIGURED;
+	if (opts && opts->preset == DRIFT_PRESET_NANNYML && ref->kind == DRIFT_NUMERIC &&
+	    ref->chunk_thr.set) {
+		if (m == DRIFT_METHOD_KS) {
+			*upper = ref->chunk_thr.ks_upper;
+			return DRIFT_THR_REFERENCE_CHUNKS;
+		}
+		if (m == DRIFT_METHOD_WASSERSTEIN) {
+			*upper = ref->chunk_thr.w_upper;
+			*lower = ref->chunk_thr.w_lower;
+			return DRIFT_THR_REFERENCE_CHUNKS;
+		}
+	}
+	return DRIFT_THR_DEFAULT;
+}
+
 int drift_resolve(const struct drift_ref *ref, const struct drift_opts *opts,
                   enum drift_method *method, double *threshold)
 {
-	return resolve_method(ref, opts, method, threshold);
+	double lower;
+	int rc = resolve_method(ref, opts, method, threshold);
+
+	if (rc == 0)
+		(void)threshold_rule(ref, opts, *method, threshold, &lower);
+	return rc;
+}
+
+enum drift_threshold_rule drift_resolve_rule(const struct drift_ref *ref,
+                                             const struct drift_opts *opts, double *lower)
+{
+	enum drift_method m;
+	double t;
+
+	*lower = 0;
+	if (resolve_method(ref, opts, &m, &t) < 0)
+		return DRIFT_THR_DEFAULT;
+	return threshold_rule(ref, opts, m, &t, lower);
 }
 
 /* Score, flag and severity from the statistics already in r. */
@@ -714,6 +846,20 @@ static void result_score(struct drift_result *r)
 		r->score = 0;
 		break;
 	}
+	if (r->threshold_rule == DRIFT_THR_REFERENCE_CHUNKS) {
+		/* NannyML's Method.alert: the statistic itself (KS's D, not its
+		 * p) outside [lower, upper], both strict */
+		r->score = r->method == DRIFT_METHOD_KS ? r->ks : r->wasserstein;
+		r->drifted = r->score > r->threshold ||
+		             (r->threshold_lower > 0 && r->score < r->threshold_lower);
+		if (r->threshold > 0)
+			r->severity = r->score / r->threshold;
+		else
+			r->severity = r->score > 0 ? DRIFT_SEVERITY_MAX : 0;
+		if (r->severity > DRIFT_SEVERITY_MAX)
+			r->severity = DRIFT_SEVERITY_MAX;
+		return;
+	}
 	if (drift_method_is_pvalue(r->method)) {
 		double p = r->score > DRIFT_P_FLOOR ? r->score : DRIFT_P_FLOOR;
 
@@ -730,7 +876,7 @@ static void result_score(struct drift_result *r)
 /* The common start of a result; true when one side is empty, in which
  * case r is complete (insufficient, zeros, not drifted). */
 static bool result_begin(struct drift_result *r, const struct drift_ref *ref, uint64_t n_cur,
-                         enum drift_method m, double threshold, enum drift_preset preset)
+                         enum drift_method m, double threshold, const struct drift_opts *opts)
 {
 	memset(r, 0, sizeof(*r));
 	r->kind = ref->kind;
@@ -738,7 +884,8 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 	r->n_cur = n_cur;
 	r->method = m;
 	r->threshold = threshold;
-	r->preset = preset;
+	r->threshold_rule = threshold_rule(ref, opts, m, &r->threshold, &r->threshold_lower);
+	r->preset = opts ? opts->preset : DRIFT_PRESET_MLWATCH;
 	r->insufficient = ref->n == 0 || n_cur == 0;
 	if (r->insufficient) {
 		/* p = 1 is "no evidence"; a p of 0 would read as certain drift
@@ -755,7 +902,10 @@ static bool result_begin(struct drift_result *r, const struct drift_ref *ref, ui
 			r->z_p = 1;
 			r->fisher_p = 1;
 		}
-		r->score = drift_method_is_pvalue(m) ? 1 : 0;
+		r->score =
+		    drift_method_is_pvalue(m) && r->threshold_rule != DRIFT_THR_REFERENCE_CHUNKS
+		        ? 1
+		        : 0;
 	}
 	return r->insufficient;
 }
@@ -970,7 +1120,7 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		if (!isfinite(cur[i]) || (i > 0 && cur[i] < cur[i - 1]))
 			goto out;
 	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0 || result_begin(out, ref, n, m, t, opts ? opts->preset : DRIFT_PRESET_MLWATCH))
+	if (rc < 0 || result_begin(out, ref, n, m, t, opts))
 		goto out;
 	drift_ks_wasserstein(ref->sorted, (size_t)ref->n, cur, n, &out->ks, &w1);
 	out->ks_p = stats_ks_p(out->ks, (size_t)ref->n, n, &out->ks_p_method);
@@ -1055,7 +1205,7 @@ static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_
                                   uint64_t n, const double *r, const double *c, size_t nused,
                                   struct drift_result *out)
 {
-	double chi = 0, rf[DRIFT_MAX_CELLS], cf[DRIFT_MAX_CELLS];
+	double chi = 0, rf[DRIFT_SPLIT_CELLS], cf[DRIFT_SPLIT_CELLS];
 	bool unseen = false;
 
 	for (size_t i = 0; i < k; i++) {
@@ -1081,8 +1231,64 @@ static void evidently_categorical(const uint64_t *rc_, const uint64_t *cc, size_
 	evidently_dists(r, c, k, rf, cf, out);
 }
 
+/* Evidently's category set is the union of the values either side holds
+ * (get_binned_data, _chi_stat_test, get_default_stattest's nunique): the
+ * reference's cells in use, then each unseen category of the window
+ * (new_counts, split out of the pooled "new" cell), then what is left of
+ * that cell (names past the cap or the window's table) as one "other_new".
+ * Redoes the default test's choice (z-test for at most two values), the
+ * chi-square goodness of fit and the floored distances over that set. */
+static void evidently_union(const struct drift_ref *ref, const uint64_t *ref_counts,
+                            const uint64_t *counts, size_t ncells, const uint64_t *new_counts,
+                            size_t n_new, uint64_t n, bool by_default, enum drift_method resolved,
+                            struct drift_result *out)
+{
+	uint64_t rc_[DRIFT_SPLIT_CELLS], cc[DRIFT_SPLIT_CELLS], left = counts[ncells - 1];
+	double r[DRIFT_SPLIT_CELLS], c[DRIFT_SPLIT_CELLS];
+	size_t k = 0;
+
+	for (size_t i = 0; i + 1 < ncells; i++) {
+		if (ref_counts[i] + counts[i] == 0)
+			continue;
+		rc_[k] = ref_counts[i];
+		cc[k++] = counts[i];
+	}
+	for (size_t j = 0; j < n_new && j < DRIFT_NEW_CATS_MAX; j++) {
+		uint64_t take = new_counts[j] < left ? new_counts[j] : left;
+
+		if (take == 0)
+			continue;
+		rc_[k] = 0;
+		cc[k++] = take;
+		left -= take;
+	}
+	if (left > 0) { /* other_new */
+		rc_[k] = 0;
+		cc[k++] = left;
+	}
+	for (size_t i = 0; i < k; i++) {
+		r[i] = (double)rc_[i] / (double)ref->n;
+		c[i] = (double)cc[i] / (double)n;
+	}
+	if (by_default && resolved == DRIFT_METHOD_CHI2)
+		out->method = k <= 2 ? DRIFT_METHOD_Z : DRIFT_METHOD_CHI2;
+	if (k != 2) { /* the z-test and Fisher's need exactly two values */
+		out->z = 0;
+		out->z_p = 1;
+		out->fisher_p = 1;
+	}
+	evidently_categorical(rc_, cc, k, ref->n, n, r, c, k, out);
+}
+
 int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
                       const struct drift_opts *opts, struct drift_result *out)
+{
+	return drift_categorical_split(ref, counts, ncells, NULL, 0, opts, out);
+}
+
+int drift_categorical_split(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
+                            const uint64_t *new_counts, size_t n_new, const struct drift_opts *opts,
+                            struct drift_result *out)
 {
 	double prop[DRIFT_MAX_CELLS];
 	uint64_t ref_counts[DRIFT_MAX_CELLS] = {0}, n = 0;
@@ -1092,7 +1298,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	int rc = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
-	if (ref->kind != DRIFT_CATEGORICAL || ncells != ref->ncells)
+	if (ref->kind != DRIFT_CATEGORICAL || ncells != ref->ncells || ncells == 0 ||
+	    n_new > DRIFT_NEW_CATS_MAX || (n_new && !new_counts))
 		goto out;
 	for (size_t c = 0; c < ncells; c++) {
 		if (n > UINT64_MAX - counts[c])
@@ -1100,7 +1307,7 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 		n += counts[c];
 	}
 	rc = resolve_method(ref, opts, &m, &t);
-	if (rc < 0 || result_begin(out, ref, n, m, t, opts ? opts->preset : DRIFT_PRESET_MLWATCH))
+	if (rc < 0 || result_begin(out, ref, n, m, t, opts))
 		goto out;
 	/* The reference's own counts, not its shares: the question is whether
 	 * two samples share one distribution (a test of homogeneity), so the
@@ -1132,8 +1339,8 @@ int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_
 	out->js = drift_js(ref->cell_prop, prop, ncells);
 	dists(ref->cell_prop, prop, ncells, out);
 	if (out->preset == DRIFT_PRESET_EVIDENTLY)
-		evidently_categorical(ref_counts, counts, ncells, ref->n, n, ref->cell_prop, prop,
-		                      nused, out);
+		evidently_union(ref, ref_counts, counts, ncells, new_counts, n_new, n,
+		                !opts || opts->method == DRIFT_METHOD_DEFAULT, m, out);
 	result_score(out);
 out:
 	return rc;
@@ -1142,12 +1349,27 @@ out:
 int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
                              const struct drift_opts *opts, struct drift_result *out)
 {
-	uint64_t counts[DRIFT_MAX_CELLS] = {0};
+	uint64_t counts[DRIFT_MAX_CELLS] = {0}, new_counts[DRIFT_NEW_CATS_MAX] = {0};
+	const char *new_names[DRIFT_NEW_CATS_MAX];
+	size_t n_new = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (ref->kind != DRIFT_CATEGORICAL)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		counts[drift_ref_cell(ref, values[i], strlen(values[i]))]++;
-	return drift_categorical(ref, counts, ref->ncells, opts, out);
+	for (size_t i = 0; i < n; i++) {
+		int cell = drift_ref_cell(ref, values[i], strlen(values[i]));
+		size_t j = 0;
+
+		counts[cell]++;
+		if ((size_t)cell + 1 != ref->ncells)
+			continue;
+		/* an unseen value: its own count, the first DRIFT_NEW_CATS_MAX */
+		while (j < n_new && strcmp(new_names[j], values[i]) != 0)
+			j++;
+		if (j == n_new && n_new < DRIFT_NEW_CATS_MAX)
+			new_names[n_new++] = values[i];
+		if (j < n_new)
+			new_counts[j]++;
+	}
+	return drift_categorical_split(ref, counts, ref->ncells, new_counts, n_new, opts, out);
 }

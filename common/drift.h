@@ -5,7 +5,7 @@
  *
  * Numeric features: two-sample KS D and p-value as scipy.stats.ks_2samp
  * (method="auto": exact when both samples have at most 10,000 values, else
- * the limiting distribution kstwobign.sf(D sqrt(nm/(n+m)))); Wasserstein-1
+ * as scipy kstwo.sf(D, round(nm/(n+m))), stats/kolmogorov.h); Wasserstein-1
  * divided by max(std_ref, 0.001); PSI and Jensen-Shannon distance (base 2)
  * over 10 reference-quantile bins. Categorical features: a test of
  * homogeneity on the reference and window counts (scipy chi2_contingency
@@ -85,8 +85,12 @@ enum drift_method {
  *  nannyml: default JS (base 2, no floor); numeric bins by Doane's rule on
  *    the reference plus one bin for window values outside its range;
  *    unseen categories lumped into one cell; Wasserstein not normalised;
- *    chi-square contingency with Yates' correction (at 1 dof).
- * Thresholds: 0.05 for p-values, 0.1 for distances, under every preset. */
+ *    chi-square contingency with Yates' correction (at 1 dof). Thresholds
+ *    as NannyML's DEFAULT_THRESHOLDS: ks and wasserstein by its
+ *    StandardDeviationThreshold on the reference's own chunks (see
+ *    struct drift_chunk_thr; KS then scores D, not its p-value), the
+ *    others constant.
+ * Thresholds otherwise: 0.05 for p-values, 0.1 for distances. */
 enum drift_preset {
 	DRIFT_PRESET_MLWATCH = 0,
 	DRIFT_PRESET_EVIDENTLY,
@@ -144,6 +148,33 @@ struct drift_ref;
 int drift_resolve(const struct drift_ref *ref, const struct drift_opts *opts,
                   enum drift_method *method, double *threshold);
 
+/* NannyML's StandardDeviationThreshold for its ks and wasserstein methods:
+ * the statistic of each reference chunk against the whole reference, the
+ * chunks as NannyML's DefaultChunker cuts them (n / 10 values each, in the
+ * reference's order, the remainder a chunk of its own: 10 to 19 chunks), then mean +- 3
+ * population std of the chunk values, clipped by the method's limits (KS
+ * upper at most 1, no lower; Wasserstein lower at least 0). Computed when
+ * the profile is built from values in their order (at least 10) and kept
+ * in its encoding, as the order is not. */
+#define DRIFT_CHUNK_COUNT 10
+#define DRIFT_CHUNK_STD_K 3.0
+struct drift_chunk_thr {
+	bool set;
+	uint32_t chunks; /* ceil(n / (n / 10)): 10 to 19 */
+	double ks_upper; /* D drifts when > ks_upper */
+	double w_lower;  /* unnormalised W1 drifts when < w_lower (0 = never) */
+	double w_upper;  /* or when > w_upper */
+};
+
+/* Where a result's threshold came from. */
+enum drift_threshold_rule {
+	DRIFT_THR_DEFAULT = 0,      /* the method's constant (0.05 / 0.1) */
+	DRIFT_THR_CONFIGURED,       /* threshold.FEATURE */
+	DRIFT_THR_REFERENCE_CHUNKS, /* drift_chunk_thr (nannyml preset) */
+};
+/* "default", "configured", "reference_chunks"; never NULL. */
+const char *drift_threshold_rule_name(enum drift_threshold_rule r);
+
 struct drift_ref {
 	enum drift_kind kind;
 	uint64_t n; /* values in the profile (sample size, or category total) */
@@ -157,10 +188,17 @@ struct drift_ref {
 	size_t ncells;                           /* cells incl. the "new" one */
 	double cell_prop[DRIFT_MAX_CELLS];       /* unfloored proportions */
 	double cell_prop_floor[DRIFT_MAX_CELLS]; /* floored, renormalised */
+	struct drift_chunk_thr chunk_thr;        /* numeric, from values in order */
 };
 
+/* Which rule gives that threshold, and the lower bound of a two-sided one
+ * (0 = none: only the nannyml preset's Wasserstein from reference chunks). */
+enum drift_threshold_rule drift_resolve_rule(const struct drift_ref *ref,
+                                             const struct drift_opts *opts, double *lower);
+
 /* Builds a numeric profile from values[0..n) (any order, all finite, else
- * -EINVAL). If n > SAMPLE_REF_MAX a uniform sample of SAMPLE_REF_MAX values
+ * -EINVAL; in the reference's row order for chunk_thr, set when n >= 10).
+ * If n > SAMPLE_REF_MAX a uniform sample of SAMPLE_REF_MAX values
  * is kept (deterministic in seed). n may be 0 (an empty profile: every drift
  * result against it is insufficient). ref must be uninitialised or
  * finalised; on error it is left finalised. */
@@ -179,7 +217,10 @@ void drift_ref_fini(struct drift_ref *ref);
 
 /* Encoding (SQLite BLOB): u8 version | u8 kind | numeric: varint n,
  * n x f64 sorted values (edges and moments are recomputed on decode, so they
- * cannot disagree with the sample) | categorical: sample_cats encoding. */
+ * cannot disagree with the sample), then with version 2 (chunk_thr set)
+ * varint chunks, f64 ks_upper, w_lower, w_upper | categorical: sample_cats
+ * encoding. Version 1 is written when chunk_thr is unset, so older
+ * profiles keep their bytes. */
 int drift_ref_encode(const struct drift_ref *ref, uint8_t **out, size_t *len);
 /* Decodes into an uninitialised ref. Validates everything (-EPROTO): sorted
  * and finite values, n <= SAMPLE_REF_MAX, well-formed category table. On
@@ -232,7 +273,9 @@ struct drift_result {
 	enum drift_method method; /* never DRIFT_METHOD_DEFAULT */
 	double score;
 	double threshold;
-	double severity; /* 1.0 = at the threshold; p-values capped at 1000 */
+	enum drift_threshold_rule threshold_rule;
+	double threshold_lower; /* reference-chunk Wasserstein: drifts below it too; else 0 */
+	double severity;        /* 1.0 = at the threshold; p-values capped at 1000 */
 	bool drifted;
 };
 
@@ -250,6 +293,21 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
  * indexed as drift_ref_cell) against ref. */
 int drift_categorical(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
                       const struct drift_opts *opts, struct drift_result *out);
+/* Unseen categories counted one by one, at most this many (the rest of the
+ * window's "new" cell is one more category, "other_new"). */
+#define DRIFT_NEW_CATS_MAX 64
+#define DRIFT_SPLIT_CELLS  (DRIFT_MAX_CELLS + DRIFT_NEW_CATS_MAX + 1)
+/* As drift_categorical, with the window's categories the reference lacks
+ * also given one by one: new_counts[0..n_new) (n_new <= DRIFT_NEW_CATS_MAX,
+ * else -EINVAL) are their counts, parts of counts[ncells - 1]; whatever
+ * that cell holds beyond them counts as one category, "other_new". The
+ * evidently preset uses them (Evidently's tests and distances run over the
+ * union of both samples' values, each unseen value its own category, and
+ * its default test is the z-test only when that union has at most two);
+ * the others keep the pooled "new" cell. */
+int drift_categorical_split(const struct drift_ref *ref, const uint64_t *counts, size_t ncells,
+                            const uint64_t *new_counts, size_t n_new, const struct drift_opts *opts,
+                            struct drift_result *out);
 /* Convenience: counts NUL-terminated values[0..n) then drift_categorical. */
 int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
                              const struct drift_opts *opts, struct drift_result *out);

@@ -343,7 +343,8 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	struct drift_ref ref;
 	struct drift_opts o = feature_opts(s->mc, feature);
 	enum drift_method m = DRIFT_METHOD_DEFAULT;
-	double thr = 0;
+	double thr = 0, thr_lower = 0;
+	enum drift_threshold_rule rule;
 	char safe[256];
 	const char *mname;
 
@@ -355,6 +356,7 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	/* A configured method that does not fit the kind is reported as such
 	 * (the collector's drift for it fails the same way). */
 	mname = drift_resolve(&ref, &o, &m, &thr) == 0 ? drift_method_name(m) : "invalid";
+	rule = drift_resolve_rule(&ref, &o, &thr_lower);
 	if (s->json) {
 		cJSON *f = cJSON_CreateObject();
 		cmd_jstr(f, "feature", feature);
@@ -363,6 +365,9 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 		cmd_jstr(f, "method", mname);
 		cmd_jstr(f, "preset", drift_preset_name(o.preset));
 		cmd_jnum(f, "threshold", thr);
+		cmd_jstr(f, "threshold_rule", drift_threshold_rule_name(rule));
+		if (thr_lower > 0)
+			cmd_jnum(f, "threshold_lower", thr_lower);
 		if (ref.kind == DRIFT_NUMERIC) {
 			cmd_jnum(f, "min", ref.n ? ref.min : NAN);
 			cmd_jnum(f, "max", ref.n ? ref.max : NAN);
@@ -387,9 +392,10 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 		cJSON_AddItemToArray(s->arr, f);
 	} else if (ref.kind == DRIFT_NUMERIC) {
 		printf("%-24s numeric      n=%-7llu min=%-10.4g max=%-10.4g mean=%-10.4g "
-		       "std=%-10.4g method=%s preset=%s\n",
+		       "std=%-10.4g method=%s preset=%s threshold=%.4g (%s)\n",
 		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, ref.min,
-		       ref.max, ref.mean, ref.std, mname, drift_preset_name(o.preset));
+		       ref.max, ref.mean, ref.std, mname, drift_preset_name(o.preset), thr,
+		       drift_threshold_rule_name(rule));
 	} else {
 		printf("%-24s categorical  n=%-7llu method=%s preset=%s",
 		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, mname,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "drift.h"
+#include "stats/kolmogorov.h"
 
 const char *stats_ks_p_method_name(enum stats_ks_p_method m)
 {
@@ -116,23 +117,28 @@ static double ks_outer_inside(int64_t m, int64_t n, int64_t g, int64_t h, double
 	return A[maxj - minj - 1];
 }
 
-int stats_ks_p_exact(double d, size_t n, size_t m, double *p)
+/* scipy's _attempt_exact_2kssamp: d snapped to the lattice h / lcm(n, m)
+ * (*dsnap), *prob unclipped so the caller can tell a rounding past 1 (the
+ * square formula at h = 1 on some n) from a valid probability. */
+static int ks_exact_raw(double d, size_t n, size_t m, double *prob, double *dsnap)
 {
 	int64_t nn = (int64_t)n, mm = (int64_t)m, g, lcm, h;
-	double *col = NULL, prob;
+	double *col = NULL;
 	int rc = 0;
 
-	*p = 1;
+	*prob = 1;
+	*dsnap = d;
 	if (n == 0 || m == 0 || n > STATS_KS_EXACT_MAX || m > STATS_KS_EXACT_MAX || !(d >= 0))
 		return -EINVAL;
 	g = gcd64(nn, mm);
 	lcm = (nn / g) * mm;
 	/* np.round: half to even, which nearbyint does in the default mode. */
 	h = (int64_t)nearbyint(d * (double)lcm);
+	*dsnap = (double)h / (double)lcm;
 	if (h == 0)
 		goto out;
 	if (n == m) {
-		prob = ks_outside_square(nn, h);
+		*prob = ks_outside_square(nn, h);
 	} else {
 		size_t big = n > m ? n : m;
 
@@ -141,41 +147,75 @@ int stats_ks_p_exact(double d, size_t n, size_t m, double *p)
 			rc = -ENOMEM;
 			goto out;
 		}
-		prob = ks_outer_inside(nn, mm, g, h, col);
+		*prob = ks_outer_inside(nn, mm, g, h, col);
 	}
-	*p = prob < 0 ? 0 : (prob > 1 ? 1 : prob);
 out:
 	free(col);
 	return rc;
 }
 
+int stats_ks_p_exact(double d, size_t n, size_t m, double *p)
+{
+	double prob, dsnap;
+	int rc = ks_exact_raw(d, n, m, &prob, &dsnap);
+
+	*p = rc ? 1 : (prob < 0 ? 0 : (prob > 1 ? 1 : prob));
+	return rc;
+}
+
+double stats_ks_p_asymp(double d, size_t n, size_t m)
+{
+	double big = (double)(n > m ? n : m), small = (double)(n > m ? m : n), en, p;
+	int64_t ne;
+
+	if (n == 0 || m == 0)
+		return 1;
+	en = big * small / (big + small);
+	/* np.round(en): half to even; en >= 1/2, and kstwo wants n >= 1 */
+	ne = (int64_t)nearbyint(en);
+	if (ne < 1)
+		ne = 1;
+	p = stats_kstwo_sf(d, ne);
+	if (isnan(p)) /* only when the matrix path cannot allocate */
+		p = drift_kstwobign_sf(d * sqrt(en));
+	return p < 0 ? 0 : (p > 1 ? 1 : p);
+}
+
 double stats_ks_p(double d, size_t n, size_t m, enum stats_ks_p_method *how)
 {
 	enum stats_ks_p_method m_ = stats_ks_p_method_for(n, m);
-	double p, pa;
+	double p, dsnap = d;
 
 	if (n == 0 || m == 0) {
 		if (how)
 			*how = m_;
 		return 1;
 	}
-	pa = drift_kstwobign_sf(d * sqrt((double)n * (double)m / ((double)n + (double)m)));
 	/* The exact path costs about 2 d n m steps when n != m (1.4 s for
 	 * 10,000 vs 9,999 values at D = 0.5): past STATS_KS_EXACT_WORK, and
 	 * only where p is below 1e-20 either way (far under any threshold and
 	 * the severity's p floor, so verdict and severity are unchanged), the
-	 * limiting value is taken and reported as such. */
+	 * asymptotic value is taken and reported as such. */
 	if (m_ == STATS_KS_P_EXACT && n != m &&
-	    2.0 * d * (double)n * (double)m > STATS_KS_EXACT_WORK && pa < 1e-20)
+	    2.0 * d * (double)n * (double)m > STATS_KS_EXACT_WORK &&
+	    drift_kstwobign_sf(d * sqrt((double)n * (double)m / ((double)n + (double)m))) < 1e-20)
 		m_ = STATS_KS_P_ASYMPTOTIC;
-	if (m_ == STATS_KS_P_EXACT && stats_ks_p_exact(d, n, m, &p) == 0) {
-		if (how)
-			*how = STATS_KS_P_EXACT;
-		return p;
+	if (m_ == STATS_KS_P_EXACT) {
+		int rc = ks_exact_raw(d, n, m, &p, &dsnap);
+
+		if (rc == 0 && p >= 0 && p <= 1) {
+			if (how)
+				*how = STATS_KS_P_EXACT;
+			return p;
+		}
+		/* As ks_2samp: an exact value outside [0, 1] (rounding) falls
+		 * back to the asymptotic one at the snapped D. */
+		if (rc != 0)
+			dsnap = d;
 	}
 	if (how)
 		*how = STATS_KS_P_ASYMPTOTIC;
-	return pa;
+	return stats_ks_p_asymp(dsnap, n, m);
 }
 
 void stats_chi2_contingency(const uint64_t *a, const uint64_t *b, size_t k, bool yates,

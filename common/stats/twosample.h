@@ -4,9 +4,10 @@
  * against tests/data/twosample_cases.json from tests/data/gen_twosample.py).
  *
  * Owns: the Kolmogorov-Smirnov p-value in ks_2samp's method="auto"
- * (exact distribution when max(n, m) <= 10,000, limiting distribution
- * above), the 2 x k chi-square contingency test (chi2_contingency, no Yates
- * unless asked), the pooled two-proportion z-test, Fisher's exact test on a
+ * (exact distribution when max(n, m) <= 10,000, above it the finite-n
+ * one-sample distribution at round(n m / (n + m)) as scipy does), the
+ * 2 x k chi-square contingency test (chi2_contingency, no Yates unless
+ * asked), the pooled two-proportion z-test, Fisher's exact test on a
  * 2 x 2 table, the Mann-Whitney U test and Welch's t-test.
  *
  * Pure functions: no allocation except the exact KS path's one scratch
@@ -29,7 +30,7 @@
 
 enum stats_ks_p_method {
 	STATS_KS_P_EXACT = 0,      /* Hodges/Viehmann lattice-path count */
-	STATS_KS_P_ASYMPTOTIC = 1, /* Kolmogorov limiting distribution */
+	STATS_KS_P_ASYMPTOTIC = 1, /* kstwo.sf(D, round(nm/(n+m))) */
 };
 
 /* "exact" or "asymptotic". */
@@ -43,12 +44,19 @@ enum stats_ks_p_method stats_ks_p_method_for(size_t n, size_t m);
  * 2 d n m steps. */
 int stats_ks_p_exact(double d, size_t n, size_t m, double *p);
 
+/* ks_2samp(method="asymp") two-sided p: scipy.stats.kstwo.sf(d, round(en))
+ * with en = n m / (n + m), the finite-n one-sample KS distribution
+ * (kolmogorov.h), not the Kolmogorov limit. 1 when a side is empty. */
+double stats_ks_p_asymp(double d, size_t n, size_t m);
+
 /* Two-sided p-value of KS D for sizes n and m by ks_2samp's "auto" rule;
  * *how (may be NULL) says which. Above the exact limit it is
- * kstwobign.sf(d sqrt(nm/(n+m))). Also asymptotic when the scratch column
- * cannot be allocated, and when the exact path would take more than
- * STATS_KS_EXACT_WORK steps for a p below 1e-20 (bounding a window's cost
- * near 0.1 s; verdict and severity are the same). 1 when a side is empty. */
+ * stats_ks_p_asymp. As scipy, an exact value that rounds outside [0, 1]
+ * falls back to the asymptotic one at the lattice-snapped D. Also
+ * asymptotic when the scratch column cannot be allocated, and when the
+ * exact path would take more than STATS_KS_EXACT_WORK steps for a p below
+ * 1e-20 (bounding a window's cost near 0.1 s; verdict and severity are the
+ * same). 1 when a side is empty. */
 double stats_ks_p(double d, size_t n, size_t m, enum stats_ks_p_method *how);
 
 /* Pearson chi-square of the 2 x k contingency table (a[i], b[i]) over the

@@ -5,7 +5,8 @@ Run with Debian's interpreter, which has python3-numpy and python3-scipy:
 
     /usr/bin/python3 tests/data/gen_twosample.py > tests/data/twosample_cases.json
 
-Every expected number is scipy's: ks_2samp (method="auto" and "exact"),
+Every expected number is scipy's: ks_2samp (method="auto" and "exact";
+above 10,000 values its kstwo-based asymptotic p), kstwo.sf itself,
 chi2_contingency (with and without Yates) and the pooled two-proportion
 z-test written with scipy.stats.norm. Inputs are seeded (reproducible for a
 given numpy/scipy) and include ties, tiny samples, n == m (the square
@@ -76,6 +77,71 @@ def ks_lattice_cases(r):
             ok, d2, p = _attempt_exact_2kssamp(n, m, g, d, "two-sided")
             assert ok
             out.append({"n": n, "m": m, "d": float(d2), "p": float(min(max(p, 0), 1))})
+    return out
+
+
+def ks_asymp_cases(r):
+    """ks_2samp(method="auto") above the exact limit (n or m > 10,000):
+    scipy takes kstwo.sf(D, round(n m / (n + m))), the finite-n one-sample
+    distribution. Samples this large are not stored: integer samples are
+    stored as value histograms ("ha", "hb": counts of 0, 1, 2, ...) so the
+    test rebuilds them and computes D itself; continuous ones store D."""
+    out = []
+
+    def add(name, a, b, keep_hist=False):
+        res = stats.ks_2samp(a, b, method="auto")
+        n, m = len(a), len(b)
+        rec = {"name": name, "n": n, "m": m, "d": float(res.statistic),
+               "p": float(res.pvalue)}
+        if keep_hist:
+            k = int(max(a.max(), b.max())) + 1
+            rec["ha"] = [int(v) for v in np.bincount(a.astype(np.int64), minlength=k)]
+            rec["hb"] = [int(v) for v in np.bincount(b.astype(np.int64), minlength=k)]
+        out.append(rec)
+
+    # unequal sizes, from a tiny window (round(en) <= 140: Durbin matrix,
+    # Pomeranz, Smirnov, Ruben-Gambino) to both sides large (Pelz-Good,
+    # Durbin up to n = 100,000, Smirnov tails)
+    sizes = [(10001, 5), (20000, 3), (12000, 40), (15000, 150), (10001, 139),
+             (50000, 300), (11000, 1000), (30000, 5000), (100000, 10000),
+             (10500, 10500), (60000, 40000), (200000, 150000)]
+    for i, (n, m) in enumerate(sizes):
+        for shift in (0.0, 0.05, 0.3):
+            a = r.normal(0, 1, n)
+            b = r.normal(shift * (1 + i % 2), 1, m)
+            add(f"normal_{n}_{m}_s{shift}", a, b)
+    # ties: small integer ranges, both orders of n and m
+    for i, (n, m, k) in enumerate([(10001, 30, 4), (40000, 12000, 6), (15000, 15000, 3),
+                                   (25, 20000, 5), (12000, 700, 10), (80000, 9000, 20)]):
+        a = r.integers(0, k, n)
+        b = r.integers(0, k + (i % 2), m)
+        add(f"ties_{n}_{m}_{k}", a, b, keep_hist=True)
+    return out
+
+
+def kstwo_cases():
+    """scipy.stats.kstwo.sf(x, n) across the branches of _kolmogn."""
+    out = []
+    for n in (1, 2, 3, 5, 10, 37, 140, 141, 500, 3000, 9091, 50000, 100001):
+        for x in (0.3 / n, 0.75 / n, 1.0 / n, 1.5 / n, 0.6 / np.sqrt(n), 0.8 / np.sqrt(n),
+                  1.2 / np.sqrt(n), 1.6 / np.sqrt(n), 2.5 / np.sqrt(n), 4.0 / np.sqrt(n),
+                  0.45, 0.5, 0.7, 1.0 - 1.5 / n, 1.0 - 0.5 / n):
+            if not 0 < x < 1:
+                continue
+            out.append({"n": n, "x": float(x), "sf": float(stats.kstwo.sf(x, n))})
+    return out
+
+
+def ks_fallback_cases():
+    """n == m where the exact square formula rounds past 1 (scipy warns and
+    falls back to the asymptotic path at the snapped D)."""
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n in range(2, 60):
+            a = np.arange(n) * 1.0
+            res = stats.ks_2samp(a, a + 0.5, method="auto")
+            out.append({"n": n, "m": n, "d": float(res.statistic), "p": float(res.pvalue)})
     return out
 
 
@@ -236,6 +302,8 @@ def main():
     doc = {"generator": "tests/data/gen_twosample.py", "numpy": np.__version__,
            "scipy": scipy.__version__, "ks": ks_cases(r),
            "ks_lattice": ks_lattice_cases(r), "chi2": chi2_cases(r),
+           "ks_asymp": ks_asymp_cases(np.random.default_rng(141)),
+           "kstwo": kstwo_cases(), "ks_fallback": ks_fallback_cases(),
            "z": z_cases(r), "distances": dist_cases(r),
            "numeric_tests": numeric_test_cases(r), "fisher": fisher_cases(r)}
     json.dump(doc, sys.stdout, indent=None, separators=(",", ":"))

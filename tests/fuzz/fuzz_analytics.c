@@ -93,6 +93,24 @@ static void profile(const uint8_t *d, size_t n)
 	if (ref.kind == DRIFT_CATEGORICAL &&
 	    drift_categorical(&ref, counts, ref.ncells, NULL, &res) != 0)
 		abort();
+	/* the presets' own paths: NannyML's reference-chunk thresholds (a
+	 * version-2 profile), Evidently's unseen categories one by one */
+	if (ref.kind == DRIFT_NUMERIC) {
+		struct drift_opts o = {.preset = DRIFT_PRESET_NANNYML, .method = DRIFT_METHOD_KS};
+
+		if (drift_numeric(&ref, cur, 3, &o, &res) != 0)
+			abort();
+		o.method = DRIFT_METHOD_WASSERSTEIN;
+		if (drift_numeric(&ref, cur, 3, &o, &res) != 0)
+			abort();
+	} else {
+		struct drift_opts o = {.preset = DRIFT_PRESET_EVIDENTLY};
+		const uint64_t split[2] = {2, 1};
+
+		counts[ref.ncells - 1] = 4; /* two named unseen values and other_new */
+		if (drift_categorical_split(&ref, counts, ref.ncells, split, 2, &o, &res) != 0)
+			abort();
+	}
 	free(out);
 	drift_ref_fini(&ref);
 }

@@ -102,6 +102,7 @@ Test(reference_cli, csv_reference_drives_drift_and_show_reports_it)
 	cr_assert_str_eq(cJSON_GetObjectItem(amount, "method")->valuestring, "wasserstein");
 	cr_assert_str_eq(cJSON_GetObjectItem(amount, "preset")->valuestring, "mlwatch");
 	cr_assert_float_eq(cJSON_GetObjectItem(amount, "threshold")->valuedouble, 0.1, 1e-12);
+	cr_assert_str_eq(cJSON_GetObjectItem(amount, "threshold_rule")->valuestring, "default");
 	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "calibration"), "n")->valueint,
 	             2000);
 	cJSON_Delete(o);

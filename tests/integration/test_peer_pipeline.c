@@ -121,7 +121,7 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 {
 	cJSON *doc = load_cases(), *c;
 	const cJSON *cases[MAX_CASE];
-	int n = 0, values = 0, values_ok = 0, verdicts = 0, verdicts_ok = 0;
+	int n = 0, values = 0, values_ok = 0, verdicts = 0, verdicts_ok = 0, rules_chunks = 0;
 	struct cproc col;
 	struct agent_proc ag;
 	char conf[600], path[700], args[2048], *out;
@@ -261,6 +261,22 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 		x = cJSON_GetObjectItem(cJSON_GetObjectItem(w, "features"), "x");
 		cr_assert_not_null(x, "%s: no feature x in %s", id, out);
 		cr_expect_str_eq(sget(x, "preset"), preset_of(id), "%s preset", id);
+		{
+			/* where the threshold came from: NannyML's ks and
+			 * wasserstein take theirs from the reference's chunks */
+			double thr = threshold_of(cJSON_GetObjectItem(cs, "params"));
+			bool chunks =
+			    strcmp(preset_of(id), "nannyml") == 0 &&
+			    (strcmp(mname, "ks") == 0 || strcmp(mname, "wasserstein") == 0);
+			const char *rule = sget(x, "threshold_rule");
+
+			cr_expect_str_eq(rule ? rule : "(none)",
+			                 thr > 0  ? "configured"
+			                 : chunks ? "reference_chunks"
+			                          : "default",
+			                 "%s threshold_rule", id);
+			rules_chunks += chunks && !(thr > 0);
+		}
 		if (cJSON_IsNumber(want)) {
 			double tol = cJSON_GetObjectItem(exp, "tolerance")->valuedouble, v, err;
 			bool rel = cJSON_IsString(tt) && strncmp(tt->valuestring, "rel", 3) == 0;
@@ -288,8 +304,9 @@ Test(peer_pipeline, every_peer_drift_case_through_agent_collector_and_cli, .time
 		free(out);
 	}
 	printf("peer cases through agent, collector and `mlwatch drift --json` (%d): %d/%d "
-	       "values, %d/%d verdicts\n",
-	       n, values_ok, values, verdicts_ok, verdicts);
+	       "values, %d/%d verdicts (%d with reference-chunk thresholds)\n",
+	       n, values_ok, values, verdicts_ok, verdicts, rules_chunks);
+	cr_expect_geq(rules_chunks, 1);
 	cr_expect_eq(values_ok, values);
 	cr_expect_eq(verdicts_ok, verdicts);
 	ap_stop(&ag);

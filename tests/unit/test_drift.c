@@ -521,7 +521,9 @@ Test(drift, reference_profile_sampled_and_roundtrips)
 	/* A uniform sample of a uniform grid: median near n/2. */
 	cr_expect_float_eq(dr.edges[4], n / 2.0, n * 0.01);
 	cr_assert_eq(drift_ref_encode(&dr, &enc, &len), 0);
-	cr_expect_eq(len, 2 + 3 + SAMPLE_REF_MAX * 8);
+	/* + NannyML's chunk thresholds: varint 10, three f64 */
+	cr_expect(dr.chunk_thr.set);
+	cr_expect_eq(len, 2 + 3 + SAMPLE_REF_MAX * 8 + 1 + 3 * 8);
 	cr_assert_eq(drift_ref_decode(&back, enc, len), 0);
 	cr_expect_eq(back.n, dr.n);
 	cr_expect_eq(memcmp(back.edges, dr.edges, sizeof(dr.edges)), 0);

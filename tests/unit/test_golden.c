@@ -274,14 +274,28 @@ Test(golden, reference_profile_encoding_is_stable)
 		else
 			cr_assert_eq(drift_ref_categorical_values(&r, c, 40), 0);
 		cr_assert_eq(drift_ref_encode(&r, &buf, &len), 0);
-		snprintf(file, sizeof(file), "reference_%s.hex", names[k]);
+		/* numeric profiles carry NannyML's reference-chunk thresholds
+		 * since version 2 (issue 14); version 1 ones still decode */
+		snprintf(file, sizeof(file), "reference_%s%s.hex", names[k], k == 0 ? "_v2" : "");
 		expect_golden(file, buf, len, true);
 		free(buf);
+		if (k == 0) {
+			uint8_t *g1 = read_hex("reference_numeric.hex", &glen);
+
+			cr_assert_eq(drift_ref_decode(&d, g1, glen), 0, "version 1");
+			cr_expect(!d.chunk_thr.set);
+			for (int i = 0; i < SAMPLE_BINS - 1; i++)
+				cr_expect_eq(d.edges[i], r.edges[i], "v1 edge %d", i);
+			drift_ref_fini(&d);
+			free(g1);
+			snprintf(file, sizeof(file), "reference_numeric_v2.hex");
+		}
 		uint8_t *g = read_hex(file, &glen);
 		cr_assert_eq(drift_ref_decode(&d, g, glen), 0, "%s", file);
 		cr_expect_eq(d.n, 40);
 		if (k == 0) {
 			cr_expect_float_eq(d.mean, r.mean, 1e-12);
+			cr_expect(d.chunk_thr.set && d.chunk_thr.ks_upper == r.chunk_thr.ks_upper);
 			for (int i = 0; i < SAMPLE_BINS - 1; i++)
 				cr_expect_eq(d.edges[i], r.edges[i], "edge %d", i);
 		} else {
