@@ -20,8 +20,10 @@ int h_free_port(void);
 
 /* How much slower than a normal build this run is allowed to be: 20 under
  * valgrind (MLWATCH_VALGRIND=1 or VALGRIND=1), 4 under ASan+UBSan
- * (MLWATCH_SAN=1, set by `make asan`), else 1. Wall-clock bounds and
- * timeouts of tests are multiplied by it. */
+ * (MLWATCH_SAN=1, set by `make asan`), else 1; times the load on each core
+ * (1-minute load average / cores, between 1 and 4) when the machine is
+ * busier than one task per core. Wall-clock bounds and timeouts of tests are
+ * multiplied by it. */
 double h_slow(void);
 
 /* Modification time of path in h_wall() seconds, -1 when missing; the
