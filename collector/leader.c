@@ -41,6 +41,7 @@ struct leader {
 	pthread_cond_t cv;
 	bool stopping;      /* under mu */
 	bool step_down_req; /* under mu */
+	bool step_down_was_leader;
 	char step_down_why[160];
 
 	atomic_bool leader;
@@ -62,7 +63,7 @@ static void pq_msg(PGconn *c, const PGresult *r, char *buf, size_t cap)
 		m = c ? PQerrorMessage(c) : "out of memory";
 	snprintf(buf, cap, "%s", m);
 	for (char *p = buf; *p; p++)
-		if (*p == '\n' || *p == '\r')
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	size_t n = strlen(buf);
 	while (n && buf[n - 1] == ' ')
@@ -111,12 +112,17 @@ static void drop_conn(struct leader *l)
 	}
 }
 
-static void step_down_now(struct leader *l, const char *why)
+/* Ends this node's term (was: it was leading until now) and drops the
+ * session, releasing the lock if it still holds it. */
+static void step_down_now(struct leader *l, bool was, const char *why)
 {
-	if (atomic_load(&l->leader))
+	atomic_store(&l->leader, false);
+	if (was) {
 		log_warn("leader", "stepped down node=%s epoch=%" PRId64 " reason=\"%s\"", l->node,
 		         (int64_t)atomic_load(&l->epoch), why);
-	set_state(l, false, 0);
+		if (l->cfg.on_change)
+			l->cfg.on_change(l->cfg.on_change_arg, false, atomic_load(&l->epoch));
+	}
 	drop_conn(l);
 }
 
@@ -254,13 +260,13 @@ static void heartbeat(struct leader *l)
 	if (!r) {
 		char why[360];
 		snprintf(why, sizeof(why), "lost the session: %s", msg);
-		step_down_now(l, why);
+		step_down_now(l, atomic_load(&l->leader), why);
 		return;
 	}
 	bool ours = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
 	if (!ours)
-		step_down_now(l, "another node holds a newer epoch");
+		step_down_now(l, atomic_load(&l->leader), "another node holds a newer epoch");
 }
 
 static void *leader_main(void *arg)
@@ -269,15 +275,18 @@ static void *leader_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&l->mu);
-		bool stop = l->stopping, req = l->step_down_req;
+		bool stop = l->stopping, req = l->step_down_req, was = l->step_down_was_leader;
 		char why[160];
 		snprintf(why, sizeof(why), "%s", l->step_down_why);
 		l->step_down_req = false;
+		l->step_down_was_leader = false;
 		pthread_mutex_unlock(&l->mu);
 		if (stop)
 			break;
 		if (req) {
-			step_down_now(l, why);
+			/* leader_step_down cleared the flag already; was says whether
+			 * this ends a term (logged, on_change called). */
+			step_down_now(l, was, why);
 			/* Leave the lock to the node that fenced us out. */
 			if (wait_for(l, l->cfg.retry_s))
 				break;
@@ -426,15 +435,15 @@ void leader_step_down(struct leader *l, const char *why)
 {
 	if (!l)
 		return;
-	/* Visible at once to every thread; the session closes next. */
-	atomic_store(&l->leader, false);
+	/* Visible at once to every thread; the session closes next, and the
+	 * election thread logs the step-down and calls on_change. */
+	bool was = atomic_exchange(&l->leader, false);
 	pthread_mutex_lock(&l->mu);
 	l->step_down_req = true;
 	snprintf(l->step_down_why, sizeof(l->step_down_why), "%s", why ? why : "asked to");
+	l->step_down_was_leader = was;
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
-	log_warn("leader", "stepping down node=%s epoch=%" PRId64 " reason=\"%s\"", l->node,
-	         (int64_t)atomic_load(&l->epoch), why ? why : "asked to");
 }
 
 int leader_fence_check(PGconn *conn, int64_t epoch, char *err, size_t errlen)
