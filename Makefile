@@ -105,6 +105,12 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $< $(TLIB_OBJ) $(LIBS) $(PKG_LIBS) $(CRIT_LIBS)
 
+# Not linked with Criterion: its library, when kept (ASan builds), would
+# take the test worker's environment the helper inherits for its own.
+$(HELPERS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+
 tests-built: $(BINS) $(UNIT) $(INTEG) $(HELPERS)
 
 # The test run: every unit test, then every integration test (they start the

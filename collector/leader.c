@@ -200,8 +200,9 @@ static int claim(struct leader *l, char *msg, size_t cap)
 		goto fail;
 	errno = 0;
 	epoch = strtoll(PQgetvalue(r, 0, 0), &end, 10);
+	bool bad = errno || *end || epoch < 1; /* end points into r */
 	PQclear(r);
-	if (errno || *end || epoch < 1) {
+	if (bad) {
 		snprintf(msg, cap, "bad epoch returned");
 		goto fail;
 	}
