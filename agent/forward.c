@@ -65,7 +65,7 @@ struct forward {
 	struct peer peers[FORWARD_MAX_COLLECTORS];
 	int n_peers;
 	atomic_int connected; /* pipes to any collector */
-	atomic_bool closing; /* our own nng_close: the pipe ending is no loss */
+	atomic_bool closing;  /* our own nng_close: the pipe ending is no loss */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -747,7 +747,8 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		if (pe)
 			atomic_fetch_add(&pe->connected, 1);
 		if (f->n_peers > 1)
-			log_info("forward", "connected to the collector url=%s collectors_connected=%d/%d",
+			log_info("forward",
+			         "connected to the collector url=%s collectors_connected=%d/%d",
 			         url, forward_collectors_connected(f), f->n_peers);
 		else
 			log_info("forward", "connected to the collector url=%s", url);
@@ -759,7 +760,8 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		 * this one to the others. */
 		if (!atomic_load(&f->closing) && f->n_peers > 1)
 			log_warn("forward",
-			         "lost the connection to the collector url=%s collectors_connected=%d/%d",
+			         "lost the connection to the collector url=%s "
+			         "collectors_connected=%d/%d",
 			         url, forward_collectors_connected(f), f->n_peers);
 		else if (!atomic_load(&f->closing))
 			log_warn("forward", "lost the connection to the collector url=%s", url);

@@ -16,13 +16,12 @@
 
 /* Created by the first winner, under the advisory lock (so two nodes never
  * race on the catalog). id is always 1: one row, one epoch. */
-static const char create_sql[] =
-    "CREATE TABLE IF NOT EXISTS leader (\n"
-    "  id integer PRIMARY KEY CHECK (id = 1),\n"
-    "  epoch bigint NOT NULL,\n"
-    "  node text NOT NULL,\n"
-    "  since timestamptz NOT NULL,\n"
-    "  heartbeat timestamptz NOT NULL)";
+static const char create_sql[] = "CREATE TABLE IF NOT EXISTS leader (\n"
+                                 "  id integer PRIMARY KEY CHECK (id = 1),\n"
+                                 "  epoch bigint NOT NULL,\n"
+                                 "  node text NOT NULL,\n"
+                                 "  since timestamptz NOT NULL,\n"
+                                 "  heartbeat timestamptz NOT NULL)";
 
 static const char claim_sql[] =
     "INSERT INTO leader (id, epoch, node, since, heartbeat) VALUES (1, 1, $1, now(), now())\n"
@@ -141,20 +140,27 @@ static int connect_db(struct leader *l)
 	/* Unacknowledged data on a dead link fails the session within half the
 	 * lease (at least 1 s), so a partitioned leader steps down first. */
 	snprintf(ms, sizeof(ms), "%ld", lease_ms / 2 > 1000 ? lease_ms / 2 : 1000);
-	const char *const keys[] = {"dbname",          "connect_timeout",     "keepalives",
-	                            "keepalives_idle", "keepalives_interval", "keepalives_count",
-	                            "tcp_user_timeout", "application_name",   "options",
+	const char *const keys[] = {"dbname",
+	                            "connect_timeout",
+	                            "keepalives",
+	                            "keepalives_idle",
+	                            "keepalives_interval",
+	                            "keepalives_count",
+	                            "tcp_user_timeout",
+	                            "application_name",
+	                            "options",
 	                            NULL};
-	const char *const vals[] = {l->conninfo, "3", "1", "1", "1", "3", ms, "mlwatch-leader", opts,
-	                            NULL};
+	const char *const vals[] = {l->conninfo,      "3",  "1", "1", "1", "3", ms,
+	                            "mlwatch-leader", opts, NULL};
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
 		char msg[300];
 		pq_msg(c, NULL, msg, sizeof(msg));
 		if (!l->outage_logged)
-			log_error("leader",
-			          "cannot reach PostgreSQL; retrying every %.1f s node=%s error=\"%s\"",
-			          l->cfg.retry_s, l->node, msg);
+			log_error(
+			    "leader",
+			    "cannot reach PostgreSQL; retrying every %.1f s node=%s error=\"%s\"",
+			    l->cfg.retry_s, l->node, msg);
 		l->outage_logged = true;
 		PQfinish(c);
 		return -1;
@@ -240,7 +246,8 @@ static int try_elect(struct leader *l)
 	if (!got)
 		return 0;
 	if (claim(l, msg, sizeof(msg)) != 0) {
-		log_warn("leader", "won the lock but could not record the epoch node=%s error=\"%s\"",
+		log_warn("leader",
+		         "won the lock but could not record the epoch node=%s error=\"%s\"",
 		         l->node, msg);
 		drop_conn(l);
 		return -1;
@@ -300,7 +307,8 @@ static void *leader_main(void *arg)
 		}
 		if (atomic_load(&l->leader)) {
 			heartbeat(l);
-			if (wait_for(l, atomic_load(&l->leader) ? l->cfg.heartbeat_s : l->cfg.retry_s))
+			if (wait_for(l,
+			             atomic_load(&l->leader) ? l->cfg.heartbeat_s : l->cfg.retry_s))
 				break;
 		} else {
 			int rc = try_elect(l);

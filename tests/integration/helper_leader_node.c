@@ -140,7 +140,8 @@ int main(int argc, char **argv)
 			printf("t=%.3f WROTE epoch=%lld n=%ld\n", clock_now(), (long long)epoch,
 			       ++written);
 		} else if (rc == 1) {
-			printf("t=%.3f FENCED epoch=%lld why=%s\n", clock_now(), (long long)epoch, err);
+			printf("t=%.3f FENCED epoch=%lld why=%s\n", clock_now(), (long long)epoch,
+			       err);
 			leader_step_down(l, err);
 			epoch = 0;
 		} else if (PQstatus(w) != CONNECTION_OK) {

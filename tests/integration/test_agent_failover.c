@@ -139,8 +139,9 @@ Test(agent_failover, two_collectors_spread_fail_over_and_resume, .timeout = 240)
 	snprintf(a.collector, sizeof(a.collector), "%s", c1.url);
 	snprintf(batch, sizeof(batch), "%d", BATCH_MAX);
 	snprintf(infl, sizeof(infl), "%d", INFLIGHT);
-	const char *extra[] = {"--collector", c2.url, "--batch-max-events", batch, "--inflight",
-	                       infl, "--resend", "2s", NULL};
+	const char *extra[] = {"--collector", c2.url,       "--batch-max-events",
+	                       batch,         "--inflight", infl,
+	                       "--resend",    "2s",         NULL};
 	cr_assert_eq(ap_start(&a, extra), 0, "agent did not start, see %s", a.log);
 	cr_assert(h_wait_log(a.log, "collectors_connected=2/2", 10 * h_slow()),
 	          "both collectors connected, see %s", a.log);
@@ -151,8 +152,8 @@ Test(agent_failover, two_collectors_spread_fail_over_and_resume, .timeout = 240)
 	while (stored_total(&c1, &c2) < N1 && h_now() < end)
 		h_sleep(0.05);
 	int64_t s1 = count_like(c1.db, "s"), s2 = count_like(c2.db, "s");
-	cr_assert_eq(s1 + s2, N1, "phase 1 stored %lld + %lld of %ld", (long long)s1,
-	             (long long)s2, N1);
+	cr_assert_eq(s1 + s2, N1, "phase 1 stored %lld + %lld of %ld", (long long)s1, (long long)s2,
+	             N1);
 	cr_assert_gt(s1, 0, "the first collector got a share");
 	cr_assert_gt(s2, 0, "the second collector got a share");
 
@@ -196,8 +197,8 @@ Test(agent_failover, two_collectors_spread_fail_over_and_resume, .timeout = 240)
 	while (count_like(c1.db, "r") + count_like(c2.db, "r") < N3 && h_now() < end)
 		h_sleep(0.05);
 	int64_t r1 = count_like(c1.db, "r"), r2 = count_like(c2.db, "r");
-	printf("agent_failover: after the restart: first %lld, second %lld of %ld\n",
-	       (long long)r1, (long long)r2, N3);
+	printf("agent_failover: after the restart: first %lld, second %lld of %ld\n", (long long)r1,
+	       (long long)r2, N3);
 	cr_assert_eq(r1 + r2, N3);
 	cr_assert_gt(r1, 0, "the restarted collector gets its share again");
 

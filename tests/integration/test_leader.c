@@ -162,8 +162,7 @@ Test(leader, kill9_takeover_then_sigstop_is_fenced_and_steps_down, .fini = fini,
 	cr_assert_eq(kill(nodes[1].pid, SIGCONT), 0);
 	cr_assert(wait_count(1, "FENCED epoch=2", 1, 10), "b's stale write refused, see %s",
 	          nodes[1].log);
-	cr_assert(wait_count(1, "FOLLOWER node=b", 1, 10), "b stepped down, see %s",
-	          nodes[1].log);
+	cr_assert(wait_count(1, "FOLLOWER node=b", 1, 10), "b stepped down, see %s", nodes[1].log);
 	h_sleep(0.5);
 	cr_assert_eq(q("SELECT count(*) FROM notifications WHERE epoch = 2"), b_rows,
 	             "nothing of b's epoch committed after the takeover");

@@ -61,21 +61,21 @@ Test(config, collector_is_repeatable_and_replaces_its_default)
 	cr_assert_eq(cfg.agent.collector.n, 2);
 	cr_assert_str_eq(cfg.agent.collector.v[0], "tcp://10.0.0.1:7070");
 	cr_assert_str_eq(cfg.agent.collector.v[1], "tcp://10.0.0.2:7070");
-	cr_assert_eq(config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.3:7070", err,
-	                        sizeof(err)),
-	             0);
+	cr_assert_eq(
+	    config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.3:7070", err, sizeof(err)),
+	    0);
 	cr_assert_eq(cfg.agent.collector.n, 3);
 	cr_assert_str_eq(cfg.agent.collector.v[2], "tcp://10.0.0.3:7070");
 
 	/* Flags alone: the default goes, both flags stay. */
 	config_free(&cfg);
 	config_init(&cfg);
-	cr_assert_eq(config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.4:7070", err,
-	                        sizeof(err)),
-	             0);
-	cr_assert_eq(config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.5:7070", err,
-	                        sizeof(err)),
-	             0);
+	cr_assert_eq(
+	    config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.4:7070", err, sizeof(err)),
+	    0);
+	cr_assert_eq(
+	    config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.5:7070", err, sizeof(err)),
+	    0);
 	cr_assert_eq(cfg.agent.collector.n, 2);
 	cr_assert_str_eq(cfg.agent.collector.v[0], "tcp://10.0.0.4:7070");
 	cr_assert_str_eq(cfg.agent.collector.v[1], "tcp://10.0.0.5:7070");
