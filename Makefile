@@ -8,7 +8,7 @@ B ?= build
 CC ?= cc
 SAN ?=
 
-PKGS := ncursesw sqlite3 libcurl libcjson libprotobuf-c inih libmicrohttpd libcrypto gnutls zlib
+PKGS := ncursesw sqlite3 libcurl libcjson libprotobuf-c inih libmicrohttpd libcrypto gnutls zlib libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 CRIT_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
@@ -49,6 +49,8 @@ BINS := $(B)/mlwatch-agent $(B)/mlwatchd $(B)/mlwatch
 UNIT := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 INTEG := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/test_*.c))
 BENCH := $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/bench_*.c))
+# Programs integration tests start (their own main), e.g. a leader election node.
+HELPERS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/helper_*.c))
 
 .PHONY: all deps test-deps test unit integration asan valgrind fuzz fuzz-short bench install clean demo soak format binaries tests-built
 all: deps
@@ -103,7 +105,13 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(TLIB_OBJ) $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $< $(TLIB_OBJ) $(LIBS) $(PKG_LIBS) $(CRIT_LIBS)
 
-tests-built: $(BINS) $(UNIT) $(INTEG)
+# Not linked with Criterion: its library, when kept (ASan builds), would
+# take the test worker's environment the helper inherits for its own.
+$(HELPERS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $< $(LIBS) $(PKG_LIBS)
+
+tests-built: $(BINS) $(UNIT) $(INTEG) $(HELPERS)
 
 # The test run: every unit test, then every integration test (they start the
 # real binaries from $(B)). Ends with Criterion's synthesis lines and a total.

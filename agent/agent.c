@@ -205,7 +205,8 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 	 * one open batch 1/16; the rest is parsing and the pending KServe halves. */
 	ag->body_budget = (size_t)(ac->memory_max / 8 * 3);
 	struct forward_config fc = {
-	    .url = ac->collector,
+	    .urls = (const char *const *)ac->collector.v,
+	    .n_urls = ac->collector.n,
 	    .tls_ca = ac->tls_ca,
 	    .tls_cert = ac->tls_cert,
 	    .tls_key = ac->tls_key,
@@ -347,7 +348,7 @@ int agent_run(struct agent *ag)
 	log_info("agent",
 	         "agent ready agent_id=%s http=%s collector=%s dgram=%zu tail=%zu "
 	         "spool=%s",
-	         ag->agent_id, ac->http, ac->collector, ac->listen_dgram.n, ac->tail.n,
+	         ag->agent_id, ac->http, forward_urls(ag->fwd), ac->listen_dgram.n, ac->tail.n,
 	         ag->spool_dir);
 
 	double next_stats = clock_mono() + (double)ac->stats_interval_ms / 1000.0;

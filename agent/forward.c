@@ -44,19 +44,28 @@ struct mark_wait {
 	struct tail_mark m;
 };
 
+/* One collector: a dialer of the shared REQ socket. */
+struct peer {
+	char url[1024];
+	nng_dialer dialer;
+	bool has_dialer;
+	nng_tls_config *tls;
+	atomic_int connected; /* its pipes (0 or 1) */
+};
+
 struct forward {
 	struct forward_config cfg;
-	char url[1024];
+	char url[1024]; /* for log lines: the URLs, comma-separated */
 	struct spool *spool;
 	forward_done_fn done_fn;
 	void *done_arg;
 
 	nng_socket sock;
 	bool sock_open;
-	nng_dialer dialer;
-	nng_tls_config *tls;
-	atomic_int connected;
-	atomic_bool closing; /* our own nng_close: the pipe ending is no loss */
+	struct peer peers[FORWARD_MAX_COLLECTORS];
+	int n_peers;
+	atomic_int connected; /* pipes to any collector */
+	atomic_bool closing;  /* our own nng_close: the pipe ending is no loss */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -229,6 +238,19 @@ bool forward_overloaded(const struct forward *f)
 bool forward_connected(const struct forward *f)
 {
 	return atomic_load(&f->connected) > 0;
+}
+
+const char *forward_urls(const struct forward *f)
+{
+	return f->url;
+}
+
+int forward_collectors_connected(const struct forward *f)
+{
+	int n = 0;
+	for (int i = 0; i < f->n_peers; i++)
+		n += atomic_load(&f->peers[i].connected) > 0;
+	return n;
 }
 
 /* ---- retry list (forwarder thread) ----------------------------------- */
@@ -703,17 +725,46 @@ static void *thread_main(void *arg)
 
 /* ---- setup ----------------------------------------------------------- */
 
+/* Which collector a pipe leads to (every dialer is created before any is
+ * started, so the table is complete when the first pipe arrives). */
+static struct peer *peer_of(struct forward *f, nng_pipe p)
+{
+	int id = nng_dialer_id(nng_pipe_dialer(p));
+	for (int i = 0; i < f->n_peers; i++)
+		if (f->peers[i].has_dialer && nng_dialer_id(f->peers[i].dialer) == id)
+			return &f->peers[i];
+	return NULL;
+}
+
 static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct forward *f = arg;
-	(void)p;
+	struct peer *pe = peer_of(f, p);
+	const char *url = pe ? pe->url : f->url;
+
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&f->connected, 1);
-		log_info("forward", "connected to the collector url=%s", f->url);
+		if (pe)
+			atomic_fetch_add(&pe->connected, 1);
+		if (f->n_peers > 1)
+			log_info("forward",
+			         "connected to the collector url=%s collectors_connected=%d/%d",
+			         url, forward_collectors_connected(f), f->n_peers);
+		else
+			log_info("forward", "connected to the collector url=%s", url);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&f->connected, 1);
-		if (!atomic_load(&f->closing))
-			log_warn("forward", "lost the connection to the collector url=%s", f->url);
+		if (pe)
+			atomic_fetch_sub(&pe->connected, 1);
+		/* With several collectors nng sends the requests that waited on
+		 * this one to the others. */
+		if (!atomic_load(&f->closing) && f->n_peers > 1)
+			log_warn("forward",
+			         "lost the connection to the collector url=%s "
+			         "collectors_connected=%d/%d",
+			         url, forward_collectors_connected(f), f->n_peers);
+		else if (!atomic_load(&f->closing))
+			log_warn("forward", "lost the connection to the collector url=%s", url);
 	}
 	stats_set(ST_COLLECTOR_CONNECTED, atomic_load(&f->connected) > 0);
 	pthread_mutex_lock(&f->mu);
@@ -738,13 +789,35 @@ struct forward *forward_new(const struct forward_config *cfg, struct spool *spoo
 		f->cfg.queue_max = 16u << 20;
 	if (f->cfg.spool_after_s <= 0)
 		f->cfg.spool_after_s = 1.0;
-	if (strlen(cfg->url) >= sizeof(f->url)) {
-		snprintf(err, errlen, "collector URL too long");
+	const char *const *urls = cfg->n_urls > 0 ? cfg->urls : &cfg->url;
+	size_t n_urls = cfg->n_urls > 0 ? cfg->n_urls : 1;
+	if (n_urls > FORWARD_MAX_COLLECTORS) {
+		snprintf(err, errlen, "--collector given %zu times; at most %d collectors", n_urls,
+		         FORWARD_MAX_COLLECTORS);
 		free(f);
 		return NULL;
 	}
-	snprintf(f->url, sizeof(f->url), "%s", cfg->url);
-	f->cfg.url = f->url;
+	for (size_t i = 0; i < n_urls; i++) {
+		if (!urls[i] || !urls[i][0] || strlen(urls[i]) >= sizeof(f->peers[i].url)) {
+			snprintf(err, errlen, "--collector %zu: URL %s", i + 1,
+			         urls[i] && urls[i][0] ? "too long" : "empty");
+			free(f);
+			return NULL;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(urls[i], urls[j]) == 0) {
+				snprintf(err, errlen, "--collector %s is listed twice", urls[i]);
+				free(f);
+				return NULL;
+			}
+		snprintf(f->peers[i].url, sizeof(f->peers[i].url), "%s", urls[i]);
+		size_t used = strlen(f->url);
+		snprintf(f->url + used, sizeof(f->url) - used, "%s%s", i ? "," : "", urls[i]);
+	}
+	f->n_peers = (int)n_urls;
+	f->cfg.url = f->peers[0].url;
+	f->cfg.urls = NULL;
+	f->cfg.n_urls = 0;
 	f->spool = spool;
 	f->done_fn = done;
 	f->done_arg = done_arg;
@@ -764,16 +837,18 @@ struct forward *forward_new(const struct forward_config *cfg, struct spool *spoo
 	return f;
 }
 
-static int setup_tls(struct forward *f, char *err, size_t errlen)
+/* The TLS configuration of one collector: each has its own, since the name
+ * its certificate must carry comes from its own URL. */
+static int setup_tls(struct forward *f, struct peer *pe, char *err, size_t errlen)
 {
 	const struct forward_config *c = &f->cfg;
 	char host[256] = "";
-	const char *p = strstr(f->url, "://");
+	const char *p = strstr(pe->url, "://");
 	int rv;
 
-	if (strncmp(f->url, "tls+tcp", 7) != 0)
+	if (strncmp(pe->url, "tls+tcp", 7) != 0)
 		return 0;
-	if ((rv = nng_tls_config_alloc(&f->tls, NNG_TLS_MODE_CLIENT)) != 0) {
+	if ((rv = nng_tls_config_alloc(&pe->tls, NNG_TLS_MODE_CLIENT)) != 0) {
 		snprintf(err, errlen, "TLS: %s", nng_strerror(rv));
 		return -1;
 	}
@@ -804,16 +879,16 @@ static int setup_tls(struct forward *f, char *err, size_t errlen)
 	}
 	/* Without this the name above was never checked: any certificate of
 	 * the CA was taken for any collector. */
-	if (host[0] && (rv = nng_tls_config_server_name(f->tls, host)) != 0) {
+	if (host[0] && (rv = nng_tls_config_server_name(pe->tls, host)) != 0) {
 		snprintf(err, errlen, "tls_server_name %s: %s", host, nng_strerror(rv));
 		return -1;
 	}
 	if (c->tls_ca && c->tls_ca[0]) {
-		if ((rv = nng_tls_config_ca_file(f->tls, c->tls_ca)) != 0) {
+		if ((rv = nng_tls_config_ca_file(pe->tls, c->tls_ca)) != 0) {
 			snprintf(err, errlen, "--tls-ca %s: %s", c->tls_ca, nng_strerror(rv));
 			return -1;
 		}
-		nng_tls_config_auth_mode(f->tls, NNG_TLS_AUTH_MODE_REQUIRED);
+		nng_tls_config_auth_mode(pe->tls, NNG_TLS_AUTH_MODE_REQUIRED);
 	} else {
 		snprintf(err, errlen, "tls+tcp:// needs --tls-ca to check the collector");
 		return -1;
@@ -832,7 +907,7 @@ static int setup_tls(struct forward *f, char *err, size_t errlen)
 				if (cert && keytxt) {
 					nc = fread(cert, 1, (1 << 20) - 1, fc);
 					nk = fread(keytxt, 1, (1 << 20) - 1, fk);
-					rv = nc && nk ? nng_tls_config_own_cert(f->tls, cert,
+					rv = nc && nk ? nng_tls_config_own_cert(pe->tls, cert,
 					                                        keytxt, NULL)
 					              : NNG_EINVAL;
 				}
@@ -850,7 +925,7 @@ static int setup_tls(struct forward *f, char *err, size_t errlen)
 				         rv < 0 ? "cannot read the files" : nng_strerror(rv));
 				return -1;
 			}
-		} else if ((rv = nng_tls_config_cert_key_file(f->tls, c->tls_cert, NULL)) != 0) {
+		} else if ((rv = nng_tls_config_cert_key_file(pe->tls, c->tls_cert, NULL)) != 0) {
 			snprintf(err, errlen, "--tls-cert %s: %s", c->tls_cert, nng_strerror(rv));
 			return -1;
 		}
@@ -882,20 +957,28 @@ int forward_start(struct forward *f, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (setup_tls(f, err, errlen))
-		return -1;
-	if ((rv = nng_dialer_create(&f->dialer, f->sock, f->url)) != 0) {
-		snprintf(err, errlen, "--collector %s: %s", f->url, nng_strerror(rv));
-		return -1;
+	/* Every dialer exists before any starts: pipe_cb reads the table. */
+	for (int i = 0; i < f->n_peers; i++) {
+		struct peer *pe = &f->peers[i];
+		if (setup_tls(f, pe, err, errlen))
+			return -1;
+		if ((rv = nng_dialer_create(&pe->dialer, f->sock, pe->url)) != 0) {
+			snprintf(err, errlen, "--collector %s: %s", pe->url, nng_strerror(rv));
+			return -1;
+		}
+		pe->has_dialer = true;
+		if (pe->tls &&
+		    (rv = nng_dialer_set_ptr(pe->dialer, NNG_OPT_TLS_CONFIG, pe->tls)) != 0) {
+			snprintf(err, errlen, "--collector %s: TLS: %s", pe->url, nng_strerror(rv));
+			return -1;
+		}
 	}
-	if (f->tls && (rv = nng_dialer_set_ptr(f->dialer, NNG_OPT_TLS_CONFIG, f->tls)) != 0) {
-		snprintf(err, errlen, "--collector %s: TLS: %s", f->url, nng_strerror(rv));
-		return -1;
-	}
-	if ((rv = nng_dialer_start(f->dialer, NNG_FLAG_NONBLOCK)) != 0) {
-		snprintf(err, errlen, "--collector %s: %s", f->url, nng_strerror(rv));
-		return -1;
-	}
+	for (int i = 0; i < f->n_peers; i++)
+		if ((rv = nng_dialer_start(f->peers[i].dialer, NNG_FLAG_NONBLOCK)) != 0) {
+			snprintf(err, errlen, "--collector %s: %s", f->peers[i].url,
+			         nng_strerror(rv));
+			return -1;
+		}
 	f->last_flush = clock_mono();
 	if (pthread_create(&f->thread, NULL, thread_main, f) != 0) {
 		snprintf(err, errlen, "cannot start the forwarder thread");
@@ -989,8 +1072,9 @@ void forward_free(struct forward *f)
 		}
 		obatch_free(f->slots[i].b);
 	}
-	if (f->tls)
-		nng_tls_config_free(f->tls);
+	for (int i = 0; i < f->n_peers; i++)
+		if (f->peers[i].tls)
+			nng_tls_config_free(f->peers[i].tls);
 	struct obatch *b;
 	while ((b = q_pop_locked(f)))
 		obatch_free(b);

@@ -1,5 +1,12 @@
-/* forward: delivers encoded batches to the collector over nng REQ/REP with
- * `inflight` requests outstanding (one nng_ctx + aio each). A batch is done
+/* forward: delivers encoded batches to the collectors over nng REQ/REP with
+ * `inflight` requests outstanding (one nng_ctx + aio each). Several
+ * collectors (--collector repeated) are dialers of one REQ socket: nng sends
+ * each request to the next connected collector that is ready (round robin),
+ * and when a connection ends it sends the requests that were waiting on it
+ * again to another one; a request unanswered for `resend_ms` (a hung
+ * collector) is sent again too, possibly elsewhere. A batch stored by two
+ * collectors of one store is a duplicate the store refuses on (agent_id,
+ * seq). A batch is done
  * only when the collector's Reply (OK) arrives; BUSY or a failure sends it
  * again after a backoff. Batches that cannot be sent soon enough (not
  * connected, collector slow, memory queue full) go to the spool, which is
@@ -21,8 +28,13 @@
 #include "obatch.h"
 #include "spool.h"
 
+#define FORWARD_MAX_COLLECTORS 16
+
 struct forward_config {
-	const char *url;                         /* tcp://, ipc://, tls+tcp:// */
+	const char *url; /* tcp://, ipc://, tls+tcp://; used when n_urls == 0 */
+	/* The collectors (borrowed), 1 to FORWARD_MAX_COLLECTORS of them. */
+	const char *const *urls;
+	size_t n_urls;
 	const char *tls_ca, *tls_cert, *tls_key; /* NULL or "" when unused */
 	const char *tls_server_name;             /* NULL or "": the URL's host */
 	int inflight;
@@ -55,7 +67,12 @@ void forward_enqueue(struct forward *f, struct obatch *b);
 /* True when the memory queue is past its hard cap (spool failing): inputs
  * should refuse new data (HTTP 503) rather than grow memory. */
 bool forward_overloaded(const struct forward *f);
+/* True while at least one collector is connected. */
 bool forward_connected(const struct forward *f);
+/* The collectors' URLs, comma-separated (for log lines). */
+const char *forward_urls(const struct forward *f);
+/* How many of the collectors are connected now. */
+int forward_collectors_connected(const struct forward *f);
 /* Sends what is in memory for up to drain_s seconds, spools the rest, stops
  * the thread and closes the socket. */
 void forward_stop(struct forward *f, double drain_s);

@@ -9,7 +9,7 @@
 #include "log.h"
 
 static const char usage[] =
-    "Usage: mlwatch-agent [--config FILE] [--collector URL] [--http ADDR|off]\n"
+    "Usage: mlwatch-agent [--config FILE] [--collector URL]... [--http ADDR|off]\n"
     "                     [--listen-dgram URL]... [--tail PATH]... [--state-dir DIR]\n"
     "                     [--spool-dir DIR] [--spool-max SIZE] [--sample-rate R]\n"
     "                     [--token-file FILE] [--agent-id ID] [--tls-ca FILE]\n"
@@ -19,7 +19,8 @@ static const char usage[] =
     "Takes prediction events from a model server (HTTP JSON, KServe CloudEvents,\n"
     "a tailed JSONL log, datagrams), counts 100% of them, samples payloads by\n"
     "request id and forwards batches to mlwatchd; spools to disk while the\n"
-    "collector is away.\n"
+    "collector is away. --collector may be repeated: batches are spread over\n"
+    "the collectors (sharing one store) and go to the others when one fails.\n"
     "\n"
     "Endpoints: POST /v1/events, POST /v1/labels, POST /v1/kserve, POST /v1/traces\n"
     "and /v1/logs (OTLP/HTTP), GET /healthz, GET /metrics. SIGTERM or SIGINT: stop\n"

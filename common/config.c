@@ -35,7 +35,7 @@ struct opt {
 #define DAY   (86400 * 1000.0)
 
 static const struct opt agent_opts[] = {
-    {"collector", OPT_STR, AG(collector), "tcp://127.0.0.1:7070", 0, 0, NULL, 0},
+    {"collector", OPT_LIST, AG(collector), "tcp://127.0.0.1:7070", 0, 0, NULL, 0},
     {"http", OPT_STR, AG(http), "127.0.0.1:7071", 0, 0, NULL, 0},
     {"listen_dgram", OPT_LIST, AG(listen_dgram), "", 0, 0, NULL, 0},
     {"tail", OPT_LIST, AG(tail), "", 0, 0, NULL, 0},
@@ -301,6 +301,13 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 		struct strlist *l = (struct strlist *)field;
 		if (!*value)
 			return 0;
+		if (l->is_default) {
+			/* A value given replaces the default rather than adding to it. */
+			for (size_t i = 0; i < l->n; i++)
+				free(l->v[i]);
+			l->n = 0;
+			l->is_default = false;
+		}
 		char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
 		if (!v)
 			return -2;
@@ -426,6 +433,8 @@ static int opts_defaults(const struct opt *opts, void *base)
 		}
 		if (opt_set(o, base, o->def, err, sizeof(err)) != 0)
 			return -1;
+		if (o->type == OPT_LIST && o->def[0])
+			((struct strlist *)((char *)base + o->off))->is_default = true;
 	}
 	return 0;
 }

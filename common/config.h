@@ -20,10 +20,11 @@
 struct strlist {
 	char **v;
 	size_t n;
+	bool is_default; /* v holds the key's default: the first value set replaces it */
 };
 
 struct agent_config {
-	char *collector;
+	struct strlist collector; /* one or more URLs; batches are spread over them */
 	char *http;
 	struct strlist listen_dgram;
 	struct strlist tail;

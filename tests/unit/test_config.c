@@ -51,9 +51,40 @@ static void fails_at(const char *text, int line, const char *want)
 	cr_assert(strstr(err, want), "'%s' lacks '%s'", err, want);
 }
 
+/* Several collectors (issue 16): the first value replaces the default, the
+ * next ones add to it, in the file and then from flags. */
+Test(config, collector_is_repeatable_and_replaces_its_default)
+{
+	cr_assert_eq(load("[agent]\ncollector = tcp://10.0.0.1:7070\n"
+	                  "collector = tcp://10.0.0.2:7070\n"),
+	             0, "%s", err);
+	cr_assert_eq(cfg.agent.collector.n, 2);
+	cr_assert_str_eq(cfg.agent.collector.v[0], "tcp://10.0.0.1:7070");
+	cr_assert_str_eq(cfg.agent.collector.v[1], "tcp://10.0.0.2:7070");
+	cr_assert_eq(
+	    config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.3:7070", err, sizeof(err)),
+	    0);
+	cr_assert_eq(cfg.agent.collector.n, 3);
+	cr_assert_str_eq(cfg.agent.collector.v[2], "tcp://10.0.0.3:7070");
+
+	/* Flags alone: the default goes, both flags stay. */
+	config_free(&cfg);
+	config_init(&cfg);
+	cr_assert_eq(
+	    config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.4:7070", err, sizeof(err)),
+	    0);
+	cr_assert_eq(
+	    config_set(&cfg, CONFIG_AGENT, "collector", "tcp://10.0.0.5:7070", err, sizeof(err)),
+	    0);
+	cr_assert_eq(cfg.agent.collector.n, 2);
+	cr_assert_str_eq(cfg.agent.collector.v[0], "tcp://10.0.0.4:7070");
+	cr_assert_str_eq(cfg.agent.collector.v[1], "tcp://10.0.0.5:7070");
+}
+
 Test(config, defaults)
 {
-	cr_assert_str_eq(cfg.agent.collector, "tcp://127.0.0.1:7070");
+	cr_assert_eq(cfg.agent.collector.n, 1);
+	cr_assert_str_eq(cfg.agent.collector.v[0], "tcp://127.0.0.1:7070");
 	cr_assert_str_eq(cfg.agent.http, "127.0.0.1:7071");
 	cr_assert_str_eq(cfg.agent.state_dir, "./mlwatch-agent.state");
 	cr_assert_eq(cfg.agent.spool_max, 256ull << 20);
@@ -110,7 +141,8 @@ Test(config, full_file)
 	                  "type = slack\n"
 	                  "url = https://hooks.slack.example/T0\n"),
 	             0, "%s", err);
-	cr_assert_str_eq(cfg.agent.collector, "tls+tcp://10.0.0.5:7070");
+	cr_assert_eq(cfg.agent.collector.n, 1, "the file's value replaces the default");
+	cr_assert_str_eq(cfg.agent.collector.v[0], "tls+tcp://10.0.0.5:7070");
 	cr_assert_eq(cfg.agent.spool_max, 1ull << 30);
 	cr_assert_float_eq(cfg.agent.sample_rate, 0.25, 0);
 	cr_assert_eq(cfg.agent.tail.n, 2);
