@@ -335,6 +335,13 @@ int mv_median_sqdist(const double *x, size_t n, const double *y, size_t m, size_
 	return 0;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Sum of K[idx[a], idx[b]] over all a, b < cnt (the diagonal included). */
 static double block_sum(const double *kmat, size_t nn, const size_t *idx, size_t cnt)
 {
@@ -362,7 +369,8 @@ static double mmd2_from_sums(double a, double b, double total, size_t n, size_t 
 }
 
 int mv_mmd2(const double *x, size_t n, const double *y, size_t m, size_t d, double h,
-            unsigned perms, uint64_t seed, double *mmd2, double *p, double *h_used)
+            unsigned perms, uint64_t seed, double *mmd2, double *p, double *h_used,
+            double *perm_stats)
 {
 	double *zz = NULL, *kmat = NULL, *rows = NULL;
 	size_t *idx = NULL;
@@ -373,13 +381,6 @@ int mv_mmd2(const double *x, size_t n, const double *y, size_t m, size_t d, doub
 	    (h > 0 && !isfinite(h)))
 		return -EINVAL;
 	mv_blas_single_thread();
-	if (!(h > 0)) {
-		rc = mv_median_sqdist(x, n, y, m, d, &h);
-		if (rc != 0)
-			return rc;
-		if (!(h > 0))
-			h = 1.0; /* every cross pair identical: any bandwidth gives 0 */
-	}
 	size_t nn = n + m;
 	rc = -ENOMEM;
 	zz = malloc(nn * d * sizeof(double));
@@ -391,16 +392,37 @@ int mv_mmd2(const double *x, size_t n, const double *y, size_t m, size_t d, doub
 	memcpy(zz, x, n * d * sizeof(double));
 	memcpy(zz + n * d, y, m * d * sizeof(double));
 	/* The Gram matrix by BLAS, then |a - b|^2 = |a|^2 + |b|^2 - 2 a.b;
-	 * its rounding (~1e-16 of |a|^2) is far below the 1e-9 asked. */
+	 * its rounding (~1e-16 of |a|^2) is far below the 1e-9 asked. The
+	 * upper triangle becomes the squared distances first. */
 	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)nn, (int)d, 1.0, zz, (int)d, 0.0,
 	            kmat, (int)nn);
 	for (size_t i = 0; i < nn; i++)
 		rows[i] = kmat[i * nn + i];
+	for (size_t i = 0; i < nn; i++)
+		for (size_t j = i + 1; j < nn; j++) {
+			double dd = rows[i] + rows[j] - 2 * kmat[i * nn + j];
+
+			kmat[i * nn + j] = dd > 0 ? dd : 0;
+		}
+	if (!(h > 0)) {
+		/* np.median of the cross block (rows < n, columns >= n), copied
+		 * into zz (no longer needed) when it fits there */
+		double *v = n * m <= nn * d ? zz : malloc(n * m * sizeof(double));
+
+		if (!v)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			memcpy(v + i * m, kmat + i * nn + n, m * sizeof(double));
+		h = median_inplace(v, n * m);
+		if (v != zz)
+			free(v);
+		if (!(h > 0))
+			h = 1.0; /* every cross pair identical: any bandwidth gives 0 */
+	}
 	for (size_t i = 0; i < nn; i++) {
 		kmat[i * nn + i] = 1.0;
 		for (size_t j = i + 1; j < nn; j++) {
-			double dd = rows[i] + rows[j] - 2 * kmat[i * nn + j];
-			double kv = exp(-(dd > 0 ? dd : 0) / h);
+			double kv = exp(-kmat[i * nn + j] / h);
 
 			kmat[i * nn + j] = kv;
 			kmat[j * nn + i] = kv;
@@ -441,10 +463,14 @@ int mv_mmd2(const double *x, size_t n, const double *y, size_t m, size_t d, doub
 				idx[i] = idx[j];
 				idx[j] = tmp;
 			}
+			/* in index order the block sum walks memory forward */
+			qsort(idx, g, sizeof(size_t), cmp_size);
 			double b = 0;
 			for (size_t i = 0; i < g; i++)
 				b += rows[idx[i]];
 			double s = mmd2_from_sums(block_sum(kmat, nn, idx, g), b, total, g, other);
+			if (perm_stats)
+				perm_stats[t] = s;
 			if (s >= obs)
 				ge++;
 		}
@@ -648,7 +674,7 @@ int mv_roc_auc(const double *scores, const uint8_t *labels, size_t n, double *au
 }
 
 int mv_domain_auc(const double *ref, size_t n, const double *cur, size_t m, size_t d,
-                  unsigned folds, double c, double *auc)
+                  unsigned folds, double c, double *auc, double *fold_auc)
 {
 	double *xtr = NULL, *xte = NULL, *w = NULL, *sc = NULL;
 	uint8_t *ytr = NULL, *yte = NULL;
@@ -702,6 +728,8 @@ int mv_domain_auc(const double *ref, size_t n, const double *cur, size_t m, size
 		rc = mv_roc_auc(sc, yte, nte, &a);
 		if (rc != 0)
 			goto out;
+		if (fold_auc)
+			fold_auc[f] = a;
 		sum += a;
 	}
 	*auc = sum / folds;
@@ -716,13 +744,44 @@ out:
 	return rc;
 }
 
-double mv_auc_pvalue(double auc, size_t n, size_t m, unsigned folds)
+/* Null sd of the AUC of a fold's n0 + n1 test rows. */
+static double fold_sd(double n0, double n1)
 {
-	if (folds == 0 || n < folds || m < folds || !isfinite(auc))
+	return sqrt((n0 + n1 + 1) / (12 * n0 * n1));
+}
+
+double mv_domain_pvalue(const double *fold_auc, unsigned folds, size_t n, size_t m)
+{
+	double pmin = 1;
+
+	if (!fold_auc || folds == 0 || n < folds || m < folds)
 		return 1.0;
-	double n0 = (double)n / folds, n1 = (double)m / folds;
-	double sd = sqrt((n0 + n1 + 1) / (12 * n0 * n1)) / sqrt((double)folds);
-	return stats_norm_sf((auc - 0.5) / sd);
+	double sd = fold_sd((double)n / folds, (double)m / folds);
+	for (unsigned f = 0; f < folds; f++) {
+		double p = isfinite(fold_auc[f]) ? stats_norm_sf((fold_auc[f] - 0.5) / sd) : 1.0;
+
+		if (p < pmin)
+			pmin = p;
+	}
+	return fmin(1.0, pmin * folds);
+}
+
+double mv_domain_threshold(double alpha, unsigned folds, size_t n, size_t m)
+{
+	double lo = 0, hi = 40, target = alpha / (folds ? folds : 1);
+
+	if (folds == 0 || n < folds || m < folds || !(alpha > 0 && alpha < 1))
+		return 1.0;
+	/* z with norm.sf(z) = target, by bisection */
+	for (int i = 0; i < 100; i++) {
+		double mid = (lo + hi) / 2;
+
+		if (stats_norm_sf(mid) > target)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return 0.5 + (lo + hi) / 2 * fold_sd((double)n / folds, (double)m / folds);
 }
 
 size_t mv_quadratic_dim(size_t d)
@@ -807,6 +866,15 @@ static double ks_d(const double *a, size_t n, const double *b, size_t m)
 			dmax = dd;
 	}
 	return dmax;
+}
+
+double mv_ks_sorted_p(const double *a, size_t n, const double *b, size_t m, double *d)
+{
+	double dd = n && m ? ks_d(a, n, b, m) : 0;
+
+	if (d)
+		*d = dd;
+	return stats_ks_p(dd, n, m, NULL);
 }
 
 int mv_pca_ks_share(const double *ref_scores, size_t n, const double *cur_scores, size_t m,

@@ -88,11 +88,14 @@ int mv_pca_recon_error(const struct mv_pca *p, const double *x, size_t n, double
  * the two middle values for an even count); both sides non-empty. */
 int mv_median_sqdist(const double *x, size_t n, const double *y, size_t m, size_t d, double *h);
 
-/* Unbiased MMD^2 of x[n x d] and y[m x d] (n, m >= 2) with bandwidth h > 0
- * (h <= 0: the median heuristic above, written back to *h_used if not NULL).
- * perms permutations (0: *p 1) seeded by seed give *p (may be NULL). */
+/* Unbiased MMD^2 of x[n x d] and y[m x d] (n, m >= 2, n + m <= 65536)
+ * with bandwidth h > 0 (h <= 0: the median heuristic above, written back to
+ * *h_used if not NULL). perms permutations (0: *p 1) seeded by seed give *p
+ * (may be NULL) and, when perm_stats is not NULL, each permuted MMD^2 in
+ * perm_stats[perms]. */
 int mv_mmd2(const double *x, size_t n, const double *y, size_t m, size_t d, double h,
-            unsigned perms, uint64_t seed, double *mmd2, double *p, double *h_used);
+            unsigned perms, uint64_t seed, double *mmd2, double *p, double *h_used,
+            double *perm_stats);
 
 /* L2 logistic regression on x[n x d] with labels y[n] in {0, 1}: w[d] and
  * *b minimise sum log-loss + |w|^2 / (2 C). C > 0. */
@@ -105,18 +108,24 @@ int mv_roc_auc(const double *scores, const uint8_t *labels, size_t n, double *au
 
 /* Domain classifier: mean held-out AUC over folds (2 <= folds <= 20) of a
  * logistic regression (C) telling ref[n x d] (label 0) from cur[m x d]
- * (label 1), fold of row i of [ref; cur] = i % folds. Every training and
- * test fold must hold both labels (-EINVAL otherwise). */
+ * (label 1), fold of row i of [ref; cur] = i % folds; fold_auc[folds] (may
+ * be NULL) each fold's. Every training and test fold must hold both labels
+ * (-EINVAL otherwise). */
 int mv_domain_auc(const double *ref, size_t n, const double *cur, size_t m, size_t d,
-                  unsigned folds, double c, double *auc);
+                  unsigned folds, double c, double *auc, double *fold_auc);
 
-/* One-sided p-value of a domain classifier's mean held-out AUC under "no
- * drift": each fold's AUC is a Mann-Whitney statistic with null sd
- * sqrt((n0 + n1 + 1) / (12 n0 n1)) (n0, n1 the fold's test rows of each
- * label, here the average fold), the folds' test sets are disjoint, so the
- * mean has that sd / sqrt(folds); p = norm.sf((auc - 0.5) / sd). (Held-out
- * AUC under no drift sits slightly below 0.5, so this errs conservative.) */
-double mv_auc_pvalue(double auc, size_t n, size_t m, unsigned folds);
+/* One-sided p-value of a domain classifier under "no drift" from its
+ * held-out fold AUCs fold_auc[folds] (n reference and m window rows in all,
+ * dealt into folds as mv_domain_auc does). Under no drift a fold's model is
+ * independent of its test rows, so its AUC is a Mann-Whitney statistic with
+ * null sd sqrt((n0 + n1 + 1) / (12 n0 n1)) (n0, n1 its test rows of each
+ * label): p_f = norm.sf((auc_f - 0.5) / sd_f). The folds share training
+ * rows, so their AUCs are correlated (a normal test on the mean alarmed at
+ * 12.5% for a nominal 5%); Bonferroni holds whatever the dependence:
+ * p = min(1, folds min p_f). */
+double mv_domain_pvalue(const double *fold_auc, unsigned folds, size_t n, size_t m);
+/* The AUC a fold must reach for mv_domain_pvalue to fall below alpha. */
+double mv_domain_threshold(double alpha, unsigned folds, size_t n, size_t m);
 
 /* x[n x d] with its d (d + 1) / 2 pairwise products x_i x_j (i <= j)
  * appended, into out[n x mv_quadratic_dim(d)]: lets the linear domain
@@ -130,6 +139,10 @@ int mv_col_mean(const double *x, size_t n, size_t d, double *mean);
  * side is the zero vector (no direction to compare). */
 void mv_mean_distances(const double *a, const double *b, size_t d, double *cosine,
                        double *euclid);
+
+/* scipy ks_2samp(method="auto") p-value of sorted a[n] and b[m]; *d (may
+ * be NULL) the statistic. */
+double mv_ks_sorted_p(const double *a, size_t n, const double *b, size_t m, double *d);
 
 /* Per-component KS: ref_scores[n x k] and cur_scores[m x k] (as
  * mv_pca_project gives) compared column by column with scipy's ks_2samp
