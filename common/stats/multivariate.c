@@ -253,6 +253,30 @@ out:
 	return rc;
 }
 
+int mv_pca_recon_band(const struct mv_pca *p, const double *x, size_t n, size_t chunk,
+                      double *mean, double *sd, size_t *chunks)
+{
+	if (!p || !x || !mean || !sd || chunk < 2 || n / chunk < 2)
+		return -EINVAL;
+	size_t k = n / chunk;
+	double sum = 0, sq = 0;
+	for (size_t c = 0; c < k; c++) {
+		double e;
+		int rc = mv_pca_recon_error(p, x + c * chunk * p->d, chunk, NULL, &e);
+
+		if (rc != 0)
+			return rc;
+		sum += e;
+		sq += e * e;
+	}
+	double mu = sum / (double)k, var = (sq - (double)k * mu * mu) / (double)(k - 1);
+	*mean = mu;
+	*sd = var > 0 ? sqrt(var) : 0;
+	if (chunks)
+		*chunks = k;
+	return 0;
+}
+
 /* ---- MMD ----------------------------------------------------------------- */
 
 static void swap_d(double *a, double *b)

@@ -84,6 +84,14 @@ int mv_pca_project(const struct mv_pca *p, const double *x, size_t n, double *ou
 int mv_pca_recon_error(const struct mv_pca *p, const double *x, size_t n, double *per_row,
                        double *mean);
 
+/* NannyML's band for the reconstruction error: the reference x[n x p->d]
+ * cut into consecutive chunks of `chunk` rows (chunk >= 2, at least two
+ * whole chunks; a partial last chunk is left out), each chunk's mean error;
+ * *mean and *sd (ddof 1) of those, the band mean +- 3 sd (NannyML's
+ * default). *chunks (may be NULL) the count used. */
+int mv_pca_recon_band(const struct mv_pca *p, const double *x, size_t n, size_t chunk,
+                      double *mean, double *sd, size_t *chunks);
+
 /* Median of the squared cross distances |x_i - y_j|^2 (np.median: mean of
  * the two middle values for an even count); both sides non-empty. */
 int mv_median_sqdist(const double *x, size_t n, const double *y, size_t m, size_t d, double *h);
