@@ -90,11 +90,11 @@ Test(embedding, stationary_windows_alarm_at_the_nominal_rate, .timeout = 900)
 	struct sample_rng r;
 	struct model m;
 	struct emb_ref ref;
-	const size_t n_ref = 10000, n_win = 300;
+	const size_t n_ref = 12000, n_win = 300;
 	const size_t windows = getenv("EMB_WINDOWS") ? (size_t)atoi(getenv("EMB_WINDOWS")) : 200;
 	unsigned alarms[EMB_METHODS] = {0};
 	double secs[EMB_METHODS] = {0};
-	struct emb_opts o = {.clf_rows = 150, .mmd_rows = 300};
+	struct emb_opts o = {.clf_rows = 100, .mmd_rows = 300};
 
 	sample_rng_seed(&r, 5);
 	model_init(&m, &r);
