@@ -84,16 +84,16 @@ int vector_from_json(const cJSON *arr, size_t expect_dim, float *out, size_t cap
 		return fail(err, VECTOR_TOO_LONG, -1, "more than %d dimensions", VECTOR_DIM_MAX);
 	if (expect_dim && n != expect_dim)
 		return fail(err, VECTOR_DIM, -1,
-		            "has %zu dimensions, this feature has %zu (fixed by its first vector)", n,
-		            expect_dim);
+		            "has %zu dimensions, this feature has %zu (fixed by its first vector)",
+		            n, expect_dim);
 	if (n > cap)
 		return fail(err, VECTOR_TOO_LONG, -1, "more than %zu dimensions", cap);
 	n = 0;
 	cJSON_ArrayForEach(v, arr)
 	{
 		if (!cJSON_IsNumber(v))
-			return fail(err, VECTOR_NOT_NUMBER, (long)n, "element %zu: must be a number, not %s",
-			            n, json_type(v));
+			return fail(err, VECTOR_NOT_NUMBER, (long)n,
+			            "element %zu: must be a number, not %s", n, json_type(v));
 		double d = v->valuedouble;
 		/* cJSON reads 1e999 as inf; a finite double beyond float32's
 		 * range would become inf when stored. */
@@ -202,12 +202,12 @@ size_t vector_to_json(const float *v, size_t dim, char *buf, size_t cap)
 
 	/* snprintf with size 0 only measures, so the total is exact even
 	 * when buf is short */
-#define EMIT(...)                                                                               \
-	do {                                                                                    \
-		int k_ = snprintf(len < cap ? buf + len : NULL, len < cap ? cap - len : 0,     \
-		                  __VA_ARGS__);                                                 \
-		if (k_ > 0)                                                                     \
-			len += (size_t)k_;                                                      \
+#define EMIT(...)                                                                          \
+	do {                                                                               \
+		int k_ = snprintf(len < cap ? buf + len : NULL, len < cap ? cap - len : 0, \
+		                  __VA_ARGS__);                                            \
+		if (k_ > 0)                                                                \
+			len += (size_t)k_;                                                 \
 	} while (0)
 	EMIT("[");
 	for (size_t i = 0; i < dim; i++)

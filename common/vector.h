@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VECTOR_DIM_MAX 4096
+#define VECTOR_DIM_MAX     4096
 #define VECTOR_ENC_VERSION 1
 
 /* Why a vector was refused; each has its own counter name

@@ -12,7 +12,7 @@
 #include "twosample.h"
 
 static const char *const method_names[EMB_METHODS] = {
-    [EMB_COSINE] = "cosine",     [EMB_EUCLID] = "euclidean", [EMB_MMD] = "mmd",
+    [EMB_COSINE] = "cosine",         [EMB_EUCLID] = "euclidean", [EMB_MMD] = "mmd",
     [EMB_CLASSIFIER] = "classifier", [EMB_PCA_KS] = "pca_ks",
 };
 

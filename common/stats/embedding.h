@@ -38,30 +38,23 @@
 /* Reference rows a profile keeps (a uniform, seeded sample beyond). */
 #define EMB_REF_ROWS_MAX 50000
 
-enum emb_method {
-	EMB_COSINE = 0,
-	EMB_EUCLID,
-	EMB_MMD,
-	EMB_CLASSIFIER,
-	EMB_PCA_KS,
-	EMB_METHODS
-};
+enum emb_method { EMB_COSINE = 0, EMB_EUCLID, EMB_MMD, EMB_CLASSIFIER, EMB_PCA_KS, EMB_METHODS };
 
 /* "cosine", "euclidean", "mmd", "classifier", "pca_ks". */
 const char *emb_method_name(enum emb_method m);
 
 /* Zero fields take the defaults in brackets. */
 struct emb_opts {
-	double alpha;        /* [0.05] */
-	unsigned boot;       /* [200] bootstrap draws for the mean distances */
-	unsigned boot_rows;  /* [4000] reference rows the bootstrap uses */
-	unsigned mmd_rows;   /* [1000] rows a side for MMD */
-	unsigned mmd_perms;  /* [100] */
-	unsigned clf_rows;   /* [1000] rows a side for the classifier */
-	unsigned folds;      /* [5] */
-	double c;            /* [1.0] inverse L2 strength */
-	size_t pca_max_k;    /* [32] */
-	uint64_t seed;       /* [0 is a seed like any other] */
+	double alpha;       /* [0.05] */
+	unsigned boot;      /* [200] bootstrap draws for the mean distances */
+	unsigned boot_rows; /* [4000] reference rows the bootstrap uses */
+	unsigned mmd_rows;  /* [1000] rows a side for MMD */
+	unsigned mmd_perms; /* [100] */
+	unsigned clf_rows;  /* [1000] rows a side for the classifier */
+	unsigned folds;     /* [5] */
+	double c;           /* [1.0] inverse L2 strength */
+	size_t pca_max_k;   /* [32] */
+	uint64_t seed;      /* [0 is a seed like any other] */
 };
 
 struct emb_ref {

@@ -111,9 +111,9 @@ int mv_pca_fit(const double *x, size_t n, size_t d, bool standardise, double sha
 	            (int)d, 0.0, cov, (int)d);
 
 	lapack_int found = 0;
-	lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'A', 'U', (lapack_int)d, cov,
-	                                 (lapack_int)d, 0, 0, 0, 0, 0.0, &found, eval, evec,
-	                                 (lapack_int)d, isupp);
+	lapack_int info =
+	    LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'A', 'U', (lapack_int)d, cov, (lapack_int)d, 0, 0,
+	                   0, 0, 0.0, &found, eval, evec, (lapack_int)d, isupp);
 	if (info != 0 || found != (lapack_int)d) {
 		rc = -EIO;
 		goto out;
@@ -228,8 +228,8 @@ int mv_pca_recon_error(const struct mv_pca *p, const double *x, size_t n, double
 	 * error is not lost to cancellation. */
 	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)d, 1.0, z, (int)d,
 	            p->comp, (int)d, 0.0, s, (int)k);
-	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)k, 1.0, s, (int)k,
-	            p->comp, (int)d, 0.0, r, (int)d);
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)k, 1.0, s,
+	            (int)k, p->comp, (int)d, 0.0, r, (int)d);
 	double sum = 0;
 	for (size_t i = 0; i < n; i++) {
 		double e = 0;
@@ -253,8 +253,8 @@ out:
 	return rc;
 }
 
-int mv_pca_recon_band(const struct mv_pca *p, const double *x, size_t n, size_t chunk,
-                      double *mean, double *sd, size_t *chunks)
+int mv_pca_recon_band(const struct mv_pca *p, const double *x, size_t n, size_t chunk, double *mean,
+                      double *sd, size_t *chunks)
 {
 	if (!p || !x || !mean || !sd || chunk < 2 || n / chunk < 2)
 		return -EINVAL;
@@ -296,7 +296,8 @@ static double select_kth(double *v, size_t n, size_t k)
 
 	while (hi - lo > 1) {
 		double a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
-		double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		double pivot =
+		    a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
 		size_t lt = lo, i = lo, gt = hi;
 
 		while (i < gt) {
@@ -582,8 +583,8 @@ int mv_logreg_fit(const double *x, const uint8_t *y, size_t n, size_t d, double 
 			for (size_t j = 0; j < da; j++)
 				xs[i * da + j] = sw * xa[i * da + j];
 		}
-		cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)da, 1.0, xa, (int)da, t, 1, 0.0, g,
-		            1);
+		cblas_dgemv(CblasRowMajor, CblasTrans, (int)n, (int)da, 1.0, xa, (int)da, t, 1, 0.0,
+		            g, 1);
 		double gmax = 0;
 		for (size_t j = 0; j < da; j++) {
 			if (j < d)
@@ -593,8 +594,8 @@ int mv_logreg_fit(const double *x, const uint8_t *y, size_t n, size_t d, double 
 		}
 		if (gmax < LOGREG_GTOL)
 			break;
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)da, (int)n, 1.0, xs, (int)da,
-		            0.0, hess, (int)da);
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)da, (int)n, 1.0, xs,
+		            (int)da, 0.0, hess, (int)da);
 		for (size_t j = 0; j < d; j++)
 			hess[j * da + j] += 1.0 / c;
 		/* The intercept's diagonal can be ~0 when every p is 0 or 1;
@@ -745,8 +746,8 @@ int mv_domain_auc(const double *ref, size_t n, const double *cur, size_t m, size
 		rc = mv_logreg_fit(xtr, ytr, ntr, d, c, w, &b);
 		if (rc != 0)
 			goto out;
-		cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nte, (int)d, 1.0, xte, (int)d, w, 1, 0.0,
-		            sc, 1);
+		cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nte, (int)d, 1.0, xte, (int)d, w, 1,
+		            0.0, sc, 1);
 		for (size_t i = 0; i < nte; i++)
 			sc[i] += b;
 		rc = mv_roc_auc(sc, yte, nte, &a);
@@ -846,8 +847,7 @@ int mv_col_mean(const double *x, size_t n, size_t d, double *mean)
 	return 0;
 }
 
-void mv_mean_distances(const double *a, const double *b, size_t d, double *cosine,
-                       double *euclid)
+void mv_mean_distances(const double *a, const double *b, size_t d, double *cosine, double *euclid)
 {
 	double ab = 0, aa = 0, bb = 0, e = 0;
 

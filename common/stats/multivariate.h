@@ -56,14 +56,14 @@
 void mv_blas_single_thread(void);
 
 struct mv_pca {
-	size_t d;          /* input columns */
-	size_t k;          /* components kept, 1 <= k <= d */
-	double *mean;      /* [d] column means of the fitting data */
-	double *scale;     /* [d] population std (1 where 0), or all 1 when not standardised */
-	double *comp;      /* [k x d] unit rows, by decreasing variance */
-	double *var;       /* [k] explained variance (ddof 1) */
-	double *ratio;     /* [k] explained variance ratio */
-	double total_var;  /* sum of all d eigenvalues (the covariance's trace) */
+	size_t d;         /* input columns */
+	size_t k;         /* components kept, 1 <= k <= d */
+	double *mean;     /* [d] column means of the fitting data */
+	double *scale;    /* [d] population std (1 where 0), or all 1 when not standardised */
+	double *comp;     /* [k x d] unit rows, by decreasing variance */
+	double *var;      /* [k] explained variance (ddof 1) */
+	double *ratio;    /* [k] explained variance ratio */
+	double total_var; /* sum of all d eigenvalues (the covariance's trace) */
 };
 
 /* Fits a PCA to x[n x d] (2 <= n, 1 <= d <= MV_MAX_DIM, all finite).
@@ -89,8 +89,8 @@ int mv_pca_recon_error(const struct mv_pca *p, const double *x, size_t n, double
  * whole chunks; a partial last chunk is left out), each chunk's mean error;
  * *mean and *sd (ddof 1) of those, the band mean +- 3 sd (NannyML's
  * default). *chunks (may be NULL) the count used. */
-int mv_pca_recon_band(const struct mv_pca *p, const double *x, size_t n, size_t chunk,
-                      double *mean, double *sd, size_t *chunks);
+int mv_pca_recon_band(const struct mv_pca *p, const double *x, size_t n, size_t chunk, double *mean,
+                      double *sd, size_t *chunks);
 
 /* Median of the squared cross distances |x_i - y_j|^2 (np.median: mean of
  * the two middle values for an even count); both sides non-empty. */
@@ -145,8 +145,7 @@ int mv_quadratic_features(const double *x, size_t n, size_t d, double *out);
 int mv_col_mean(const double *x, size_t n, size_t d, double *mean);
 /* Cosine distance and Euclidean distance of a[d] and b[d]; cosine 0 when a
  * side is the zero vector (no direction to compare). */
-void mv_mean_distances(const double *a, const double *b, size_t d, double *cosine,
-                       double *euclid);
+void mv_mean_distances(const double *a, const double *b, size_t d, double *cosine, double *euclid);
 
 /* scipy ks_2samp(method="auto") p-value of sorted a[n] and b[m]; *d (may
  * be NULL) the statistic. */

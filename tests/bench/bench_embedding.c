@@ -16,11 +16,11 @@
 #include "sample.h"
 #include "stats/embedding.h"
 
-#define DIM     384
-#define N_REF   50000
-#define N_WIN   10000
-#define GOAL_S  1.0
-#define GOAL_X  5.0
+#define DIM    384
+#define N_REF  50000
+#define N_WIN  10000
+#define GOAL_S 1.0
+#define GOAL_X 5.0
 
 static double gauss(struct sample_rng *r)
 {
@@ -120,7 +120,8 @@ int main(void)
 	if (p)
 		pclose(p);
 	if (np_total > 0) {
-		printf("embedding: numpy/sklearn %.3f s vs mlwatch %.3f s: %.1fx (goal >= %.0fx: %s)\n",
+		printf("embedding: numpy/sklearn %.3f s vs mlwatch %.3f s: %.1fx (goal >= %.0fx: "
+		       "%s)\n",
 		       np_total, total, np_total / total, GOAL_X,
 		       np_total / total >= GOAL_X ? "met" : "MISSED");
 	} else {

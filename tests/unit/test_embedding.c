@@ -117,8 +117,8 @@ Test(embedding, stationary_windows_alarm_at_the_nominal_rate, .timeout = 900)
 
 		printf("embedding stationary: %-10s %u / %zu windows alarm (%.1f%%), %.2f s CPU\n",
 		       emb_method_name(k), alarms[k], windows, 100 * rate, secs[k]);
-		cr_expect(rate >= 0.02 && rate <= 0.09, "%s: false-alarm rate %.3f outside [2%%, 9%%]",
-		          emb_method_name(k), rate);
+		cr_expect(rate >= 0.02 && rate <= 0.09,
+		          "%s: false-alarm rate %.3f outside [2%%, 9%%]", emb_method_name(k), rate);
 	}
 	emb_ref_fini(&ref);
 	free(x);

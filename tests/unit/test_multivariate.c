@@ -115,13 +115,16 @@ Test(multivariate, pca_matches_sklearn)
 		double *mean = vec(item(c, "mean"), &nv), *scale = vec(item(c, "scale"), &nv);
 		struct mv_pca p;
 
-		cr_assert_eq(
-		    mv_pca_fit(x, n, d, cJSON_IsTrue(item(c, "standardise")), num(c, "share"), d, &p), 0);
+		cr_assert_eq(mv_pca_fit(x, n, d, cJSON_IsTrue(item(c, "standardise")),
+		                        num(c, "share"), d, &p),
+		             0);
 		cr_assert_eq(p.k, (size_t)num(c, "k"), "%s: k %zu want %g", name_of(c), p.k,
 		             num(c, "k"));
 		for (size_t j = 0; j < d; j++) {
-			cr_expect_leq(rel_err(p.mean[j], mean[j]), 1e-12, "%s mean[%zu]", name_of(c), j);
-			cr_expect_leq(rel_err(p.scale[j], scale[j]), 1e-12, "%s scale[%zu]", name_of(c), j);
+			cr_expect_leq(rel_err(p.mean[j], mean[j]), 1e-12, "%s mean[%zu]",
+			              name_of(c), j);
+			cr_expect_leq(rel_err(p.scale[j], scale[j]), 1e-12, "%s scale[%zu]",
+			              name_of(c), j);
 		}
 		for (size_t i = 0; i < k; i++) {
 			/* relative to the unit row: entries near 0 are compared
@@ -129,13 +132,13 @@ Test(multivariate, pca_matches_sklearn)
 			for (size_t j = 0; j < d; j++) {
 				double e = fabs(p.comp[i * d + j] - comp[i * d + j]);
 
-				cr_expect_leq(e, TOL_PCA, "%s comp[%zu][%zu] %.12g want %.12g", name_of(c), i,
-				              j, p.comp[i * d + j], comp[i * d + j]);
+				cr_expect_leq(e, TOL_PCA, "%s comp[%zu][%zu] %.12g want %.12g",
+				              name_of(c), i, j, p.comp[i * d + j], comp[i * d + j]);
 				worst_comp = fmax(worst_comp, e);
 			}
 			double ev = rel_err(p.var[i], var[i]), er = rel_err(p.ratio[i], ratio[i]);
-			cr_expect_leq(ev, TOL_PCA, "%s var[%zu] %.12g want %.12g", name_of(c), i, p.var[i],
-			              var[i]);
+			cr_expect_leq(ev, TOL_PCA, "%s var[%zu] %.12g want %.12g", name_of(c), i,
+			              p.var[i], var[i]);
 			cr_expect_leq(er, TOL_PCA, "%s ratio[%zu]", name_of(c), i);
 			worst_var = fmax(worst_var, fmax(ev, er));
 		}
@@ -145,8 +148,8 @@ Test(multivariate, pca_matches_sklearn)
 		for (size_t i = 0; i < m; i++) {
 			double e = rel_err(rows[i], err[i]);
 
-			cr_expect_leq(e, TOL_PCA, "%s err[%zu] %.12g want %.12g", name_of(c), i, rows[i],
-			              err[i]);
+			cr_expect_leq(e, TOL_PCA, "%s err[%zu] %.12g want %.12g", name_of(c), i,
+			              rows[i], err[i]);
 			worst_err = fmax(worst_err, e);
 		}
 		double e = rel_err(got_mean, num(c, "recon_mean"));
@@ -165,8 +168,9 @@ Test(multivariate, pca_matches_sklearn)
 		cr_assert_eq(mv_pca_ks_share(sr, n, sw, m, k, 0.05, &share, &bp, pp), 0);
 		size_t below = 0;
 		for (size_t i = 0; i < k; i++) {
-			cr_expect_leq(rel_err(pp[i], ks_p[i]), 1e-6, "%s ks p[%zu] %.12g want %.12g",
-			              name_of(c), i, pp[i], ks_p[i]);
+			cr_expect_leq(rel_err(pp[i], ks_p[i]), 1e-6,
+			              "%s ks p[%zu] %.12g want %.12g", name_of(c), i, pp[i],
+			              ks_p[i]);
 			below += ks_p[i] < 0.05 / (double)k;
 		}
 		cr_expect_float_eq(share, (double)below / (double)k, 1e-15);
@@ -244,8 +248,8 @@ Test(multivariate, domain_auc_matches_sklearn_folds)
 		double auc;
 
 		cr_assert_eq(d, d2);
-		cr_assert_eq(mv_domain_auc(x, n, y, m, d, (unsigned)num(c, "folds"), num(c, "C"), &auc,
-		                           NULL),
+		cr_assert_eq(mv_domain_auc(x, n, y, m, d, (unsigned)num(c, "folds"), num(c, "C"),
+		                           &auc, NULL),
 		             0);
 		double e = fabs(auc - num(c, "auc"));
 		cr_expect_leq(e, TOL_AUC, "%s auc %.6f want %.6f", name_of(c), auc, num(c, "auc"));
@@ -255,7 +259,8 @@ Test(multivariate, domain_auc_matches_sklearn_folds)
 		cases++;
 	}
 	cr_assert_geq(cases, 4);
-	printf("multivariate: domain classifier %d cases, worst |AUC - sklearn| %.3g\n", cases, worst);
+	printf("multivariate: domain classifier %d cases, worst |AUC - sklearn| %.3g\n", cases,
+	       worst);
 	cJSON_Delete(doc);
 }
 
@@ -395,10 +400,10 @@ Test(multivariate, correlation_flip_caught_by_multivariate_only)
 
 	/* univariate: none of drift.c's numeric methods flags either feature */
 	static const enum drift_method numeric[] = {
-	    DRIFT_METHOD_KS,         DRIFT_METHOD_WASSERSTEIN, DRIFT_METHOD_PSI,
-	    DRIFT_METHOD_JS,         DRIFT_METHOD_HELLINGER,   DRIFT_METHOD_LINF,
-	    DRIFT_METHOD_TVD,        DRIFT_METHOD_KL,          DRIFT_METHOD_ENERGY,
-	    DRIFT_METHOD_MANNWHITNEY, DRIFT_METHOD_WELCH,      DRIFT_METHOD_ANDERSON,
+	    DRIFT_METHOD_KS,          DRIFT_METHOD_WASSERSTEIN, DRIFT_METHOD_PSI,
+	    DRIFT_METHOD_JS,          DRIFT_METHOD_HELLINGER,   DRIFT_METHOD_LINF,
+	    DRIFT_METHOD_TVD,         DRIFT_METHOD_KL,          DRIFT_METHOD_ENERGY,
+	    DRIFT_METHOD_MANNWHITNEY, DRIFT_METHOD_WELCH,       DRIFT_METHOD_ANDERSON,
 	    DRIFT_METHOD_CVM};
 	for (size_t f = 0; f < 2; f++) {
 		double *a = malloc(n_ref * sizeof(double)), *b = malloc(n_win * sizeof(double));
@@ -414,7 +419,8 @@ Test(multivariate, correlation_flip_caught_by_multivariate_only)
 			struct drift_result res;
 
 			cr_assert_eq(drift_numeric(&dr, b, n_win, &o, &res), 0);
-			cr_expect(!res.drifted, "univariate %s on feature %zu: score %g threshold %g",
+			cr_expect(!res.drifted,
+			          "univariate %s on feature %zu: score %g threshold %g",
 			          drift_method_name(numeric[k]), f, res.score, res.threshold);
 		}
 		drift_ref_fini(&dr);
@@ -462,9 +468,10 @@ Test(multivariate, correlation_flip_caught_by_multivariate_only)
 	cr_assert_eq(mv_domain_auc(qr, n_win, qw, n_win, q, 5, 1.0, &auc, fold), 0);
 	p = mv_domain_pvalue(fold, 5, n_win, n_win);
 	cr_expect_lt(p, 0.05, "domain classifier AUC %g p %g", auc, p);
-	printf("correlation flip: PCA error %.4f (band %.4f +- 3 x %.4f), MMD^2 %.4g, KS share %.2f, "
-	       "AUC %.3f\n",
-	       e, mu, sd, mmd2, share, auc);
+	printf(
+	    "correlation flip: PCA error %.4f (band %.4f +- 3 x %.4f), MMD^2 %.4g, KS share %.2f, "
+	    "AUC %.3f\n",
+	    e, mu, sd, mmd2, share, auc);
 
 	free(qr);
 	free(qw);
