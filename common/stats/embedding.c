@@ -158,6 +158,8 @@ static struct emb_opts defaults(const struct emb_opts *o)
 		r.boot = 200;
 	if (!r.boot_rows)
 		r.boot_rows = 4000;
+	if (r.boot_rows < 2)
+		r.boot_rows = 2; /* the covariance needs two rows */
 	if (!r.mmd_rows)
 		r.mmd_rows = 1000;
 	if (!r.mmd_perms)
@@ -170,6 +172,12 @@ static struct emb_opts defaults(const struct emb_opts *o)
 		r.c = 1.0;
 	if (!r.pca_max_k)
 		r.pca_max_k = 32;
+	/* the least each method can work with: two rows a side for MMD's
+	 * unbiased sums, one row of each label in every fold */
+	if (r.mmd_rows < 2)
+		r.mmd_rows = 2;
+	if (r.clf_rows < r.folds)
+		r.clf_rows = r.folds;
 	return r;
 }
 

@@ -18,8 +18,8 @@
  *    over the folds); threshold the AUC a fold must reach (drift when some
  *    fold's AUC reaches it).
  *  - pca_ks: share of the reference PCA's components (centred, 65% of the
- *    variance, at most pca_max_k) whose KS p < alpha / k; threshold alpha
- *    on the Bonferroni p.
+ *    variance, at most pca_max_k) whose KS p < alpha / k (Bonferroni);
+ *    p = min(1, k min p_c); threshold 1 / k (one drifted component).
  * Subsamples are seeded: the same window and seed give the same result.
  *
  * Ownership: emb_ref owns its arrays (emb_ref_fini). Thread-safe on
@@ -43,7 +43,9 @@ enum emb_method { EMB_COSINE = 0, EMB_EUCLID, EMB_MMD, EMB_CLASSIFIER, EMB_PCA_K
 /* "cosine", "euclidean", "mmd", "classifier", "pca_ks". */
 const char *emb_method_name(enum emb_method m);
 
-/* Zero fields take the defaults in brackets. */
+/* Zero fields take the defaults in brackets; sizes too small to compute
+ * with are raised to the least that works (boot_rows 2, mmd_rows 2,
+ * clf_rows folds). */
 struct emb_opts {
 	double alpha;       /* [0.05] */
 	unsigned boot;      /* [200] bootstrap draws for the mean distances */

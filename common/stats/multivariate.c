@@ -706,7 +706,7 @@ int mv_domain_auc(const double *ref, size_t n, const double *cur, size_t m, size
 	int rc = -EINVAL;
 
 	if (!ref || !cur || !auc || folds < 2 || folds > 20 || !dims_ok(n, d) || !dims_ok(m, d) ||
-	    n > SIZE_MAX / 2 / sizeof(double) / d - m)
+	    m > SIZE_MAX / 2 / sizeof(double) / d || n > SIZE_MAX / 2 / sizeof(double) / d - m)
 		return -EINVAL;
 	size_t nn = n + m;
 	/* every fold (train and test) needs both labels */

@@ -94,7 +94,7 @@ Test(embedding, stationary_windows_alarm_at_the_nominal_rate, .timeout = 900)
 	const size_t windows = getenv("EMB_WINDOWS") ? (size_t)atoi(getenv("EMB_WINDOWS")) : 200;
 	unsigned alarms[EMB_METHODS] = {0};
 	double secs[EMB_METHODS] = {0};
-	struct emb_opts o = {.clf_rows = 100, .mmd_rows = 300};
+	struct emb_opts o = {.clf_rows = 100, .folds = 3, .mmd_rows = 300, .boot_rows = 1000};
 
 	sample_rng_seed(&r, 5);
 	model_init(&m, &r);
@@ -135,6 +135,14 @@ Test(embedding, refuses_bad_input)
 	cr_expect_eq(emb_ref_build(&ref, x, 5, 2, 0, 1), -EINVAL, "too few rows");
 	cr_expect_eq(emb_ref_build(&ref, x, 20, MV_MAX_DIM + 1, 0, 1), -EINVAL);
 	cr_assert_eq(emb_ref_build(&ref, x, 20, 2, 0, 1), 0);
+	/* options too small to compute with are raised, never a division by 0 */
+	struct emb_opts tiny = {.boot_rows = 1, .mmd_rows = 1, .clf_rows = 1};
+	cr_assert_eq(emb_drift(&ref, x, 20, &tiny, &res), 0);
+	for (int k = 0; k < EMB_METHODS; k++)
+		cr_expect(isfinite(res.m[k].stat) && isfinite(res.m[k].threshold) &&
+		              res.m[k].p >= 0 && res.m[k].p <= 1,
+		          "%s: stat %g threshold %g p %g", emb_method_name(k), res.m[k].stat,
+		          res.m[k].threshold, res.m[k].p);
 	x[3] = NAN;
 	cr_expect_eq(emb_drift(&ref, x, 20, NULL, &res), -EINVAL, "NaN in the window");
 	cr_expect_eq(emb_drift(&ref, x, 5, NULL, &res), -EINVAL, "too few rows");
