@@ -16,6 +16,8 @@
  * lbfgs stops at 1e-4; a tighter optimum only makes the AUC exact). */
 #define LOGREG_GTOL  1e-8
 #define LOGREG_ITERS 100
+/* Permutations whose sums one BLAS product computes. */
+#define MMD_BATCH 128
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
@@ -474,31 +476,62 @@ int mv_mmd2(const double *x, size_t n, const double *y, size_t m, size_t d, doub
 	if (p) {
 		struct sample_rng rng;
 		unsigned ge = 0;
+		/* Permutations go in batches of MMD_BATCH columns of 0/1
+		 * indicators Z, so that the permuted within-group sums z' K z
+		 * come from one BLAS product K Z (compute-bound, ~10x faster
+		 * than gathering K's entries one by one). */
+		size_t cols = perms < MMD_BATCH ? perms : MMD_BATCH;
+		double *zm = calloc(nn * (cols ? cols : 1), sizeof(double));
+		double *kz = malloc(nn * (cols ? cols : 1) * sizeof(double));
+		double bsums[MMD_BATCH];
 
-		sample_rng_seed(&rng, seed);
-		/* The smaller group's block is the cheaper sum; MMD^2 is symmetric
-		 * in the two groups, so permute and measure that one. */
-		size_t g = n <= m ? n : m, other = nn - g;
-		for (unsigned t = 0; t < perms; t++) {
-			/* partial Fisher-Yates: idx[0..g) a uniform g-subset */
-			for (size_t i = 0; i < g; i++) {
-				size_t j = i + (size_t)sample_rng_below(&rng, nn - i);
-				size_t tmp = idx[i];
-
-				idx[i] = idx[j];
-				idx[j] = tmp;
-			}
-			/* in index order the block sum walks memory forward */
-			qsort(idx, g, sizeof(size_t), cmp_size);
-			double b = 0;
-			for (size_t i = 0; i < g; i++)
-				b += rows[idx[i]];
-			double s = mmd2_from_sums(block_sum(kmat, nn, idx, g), b, total, g, other);
-			if (perm_stats)
-				perm_stats[t] = s;
-			if (s >= obs)
-				ge++;
+		if (!zm || !kz) {
+			free(zm);
+			free(kz);
+			goto out;
 		}
+		sample_rng_seed(&rng, seed);
+		/* MMD^2 is symmetric in the two groups: permute the smaller. */
+		size_t g = n <= m ? n : m, other = nn - g;
+		for (unsigned t0 = 0; t0 < perms; t0 += (unsigned)cols) {
+			size_t nc = perms - t0 < cols ? perms - t0 : cols;
+
+			for (size_t c = 0; c < nc; c++) {
+				/* partial Fisher-Yates: idx[0..g) a uniform g-subset */
+				for (size_t i = 0; i < g; i++) {
+					size_t j = i + (size_t)sample_rng_below(&rng, nn - i);
+					size_t tmp = idx[i];
+
+					idx[i] = idx[j];
+					idx[j] = tmp;
+				}
+				/* sorted as before, so the sequence of subsets (and
+				 * so the p-value for a seed) is unchanged */
+				qsort(idx, g, sizeof(size_t), cmp_size);
+				bsums[c] = 0;
+				for (size_t i = 0; i < g; i++) {
+					zm[idx[i] * cols + c] = 1.0;
+					bsums[c] += rows[idx[i]];
+				}
+			}
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nn, (int)nc,
+			            (int)nn, 1.0, kmat, (int)nn, zm, (int)cols, 0.0, kz, (int)cols);
+			for (size_t c = 0; c < nc; c++) {
+				double a = 0;
+
+				for (size_t i = 0; i < nn; i++) {
+					a += zm[i * cols + c] * kz[i * cols + c];
+					zm[i * cols + c] = 0.0;
+				}
+				double st = mmd2_from_sums(a, bsums[c], total, g, other);
+				if (perm_stats)
+					perm_stats[t0 + c] = st;
+				if (st >= obs)
+					ge++;
+			}
+		}
+		free(zm);
+		free(kz);
 		*p = (1.0 + ge) / (1.0 + perms);
 	}
 	rc = 0;
