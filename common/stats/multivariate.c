@@ -575,7 +575,7 @@ static double logreg_loss(const double *xa, const uint8_t *y, size_t n, size_t d
 }
 
 int mv_logreg_fit(const double *x, const uint8_t *y, size_t n, size_t d, double c, double *w,
-                  double *b)
+                  double *b, int *iters)
 {
 	double *xa = NULL, *xs = NULL, *beta = NULL, *trial = NULL, *g = NULL, *hess = NULL,
 	       *t = NULL, *step = NULL;
@@ -605,7 +605,8 @@ int mv_logreg_fit(const double *x, const uint8_t *y, size_t n, size_t d, double 
 		xa[i * da + d] = 1.0;
 	}
 	double loss = logreg_loss(xa, y, n, da, beta, c, t);
-	for (int it = 0; it < LOGREG_ITERS; it++) {
+	int it = 0;
+	for (; it < LOGREG_ITERS; it++) {
 		/* gradient X^T (p - y) + w / c; Hessian X^T W X + I / c (not the
 		 * intercept), W = p (1 - p), built as (sqrt(W) X)^T (sqrt(W) X). */
 		for (size_t i = 0; i < n; i++) {
@@ -669,6 +670,8 @@ int mv_logreg_fit(const double *x, const uint8_t *y, size_t n, size_t d, double 
 	}
 	memcpy(w, beta, d * sizeof(double));
 	*b = beta[d];
+	if (iters)
+		*iters = it;
 	rc = 0;
 out:
 	free(xa);
@@ -782,7 +785,7 @@ int mv_domain_auc(const double *ref, size_t n, const double *cur, size_t m, size
 			else
 				ytr[ntr++] = i >= n;
 		}
-		rc = mv_logreg_fit(xtr, ytr, ntr, d, c, w, &b);
+		rc = mv_logreg_fit(xtr, ytr, ntr, d, c, w, &b, NULL);
 		if (rc != 0)
 			goto out;
 		cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nte, (int)d, 1.0, xte, (int)d, w, 1,

@@ -106,9 +106,11 @@ int mv_mmd2(const double *x, size_t n, const double *y, size_t m, size_t d, doub
             double *perm_stats);
 
 /* L2 logistic regression on x[n x d] with labels y[n] in {0, 1}: w[d] and
- * *b minimise sum log-loss + |w|^2 / (2 C). C > 0. */
+ * *b minimise sum log-loss + |w|^2 / (2 C). C > 0. *iters (may be NULL)
+ * the Newton steps taken (at most 100; it stops when the gradient is below
+ * 1e-8 or a step would lower the loss by less than 1e-12 of it). */
 int mv_logreg_fit(const double *x, const uint8_t *y, size_t n, size_t d, double c, double *w,
-                  double *b);
+                  double *b, int *iters);
 
 /* ROC AUC of scores[n] for labels[n] in {0, 1} (average ranks for ties);
  * -EINVAL when a class is missing. */
