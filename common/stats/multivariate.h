@@ -25,8 +25,8 @@
  *    bandwidth kept fixed across permutations.
  *  - the domain classifier: L2 logistic regression (sklearn's
  *    LogisticRegression(C) loss: intercept not penalised), fitted by Newton's
- *    method to a gradient below 1e-8, reference rows labelled 0 and window
- *    rows 1, rows [reference; window] put in fold i % folds (sklearn
+ *    method to working precision (mv_logreg_fit), reference rows labelled 0
+ *    and window rows 1, rows [reference; window] put in fold i % folds (sklearn
  *    PredefinedSplit(np.arange(n) % folds)); the statistic is the mean over
  *    folds of the held-out ROC AUC (sklearn roc_auc_score, ties counted 1/2).
  *  - mean-embedding distances: cosine distance 1 - cos(mean_ref, mean_cur)
