@@ -100,6 +100,9 @@ struct model_feature_config {
 	char *method;     /* NULL = default choice; a drift_method_name */
 	double threshold; /* 0 = the method's default */
 	char *preset;     /* NULL = the model's drift_preset; a drift_preset_name */
+	/* false_alarm_rate.F: calibration target; -1 = the model's, 0 = off */
+	double false_alarm_rate;
+	double min_effect; /* min_effect.F: -1 = the method's default, 0 = none */
 	int line;
 };
 
@@ -113,6 +116,9 @@ struct model_config {
 	char *drift_preset;     /* mlwatch | evidently | nannyml; NULL = mlwatch */
 	char *fairness_by;      /* comma-separated protected attributes; NULL = none */
 	char *positive_label;   /* the positive class; NULL = "1" */
+	/* target false alarm rate per window for calibrated drift thresholds;
+	 * 0 = no calibration (the methods' default thresholds) */
+	double false_alarm_rate;
 	struct model_feature_config *features;
 	size_t n_features;
 };

@@ -797,3 +797,42 @@ int calib_cache_threshold(struct calib_cache *cache, const struct drift_ref *ref
 		*res = &cache->cls[cls];
 	return 0;
 }
+
+/* ---- effect size ---------------------------------------------------------- */
+
+double calib_effect(const struct drift_result *r)
+{
+	switch (r->method) {
+	case DRIFT_METHOD_KS:
+	case DRIFT_METHOD_MANNWHITNEY:
+	case DRIFT_METHOD_WELCH:
+	case DRIFT_METHOD_ANDERSON:
+	case DRIFT_METHOD_CVM:
+		return r->wasserstein;
+	case DRIFT_METHOD_CHI2:
+	case DRIFT_METHOD_Z:
+	case DRIFT_METHOD_FISHER:
+		return r->linf;
+	default:
+		return r->score;
+	}
+}
+
+double calib_min_effect_default(enum drift_method m)
+{
+	return m == DRIFT_METHOD_ENERGY ? 0 : 0.1;
+}
+
+void calib_apply_min_effect(struct drift_result *r, double min_effect)
+{
+	double e, cap;
+
+	if (!(min_effect > 0) || r->insufficient)
+		return;
+	e = calib_effect(r);
+	cap = e / min_effect;
+	if (e < min_effect)
+		r->drifted = false;
+	if (cap < r->severity)
+		r->severity = cap;
+}

@@ -120,4 +120,24 @@ int calib_cache_threshold(struct calib_cache *cache, const struct drift_ref *ref
                           enum drift_method m, double rate, size_t n, uint64_t seed,
                           double *threshold, const struct calib_result **res);
 
+/* ---- effect size (issue 17, item 2) -------------------------------------
+ * A p-value shrinks with the window however small the change, and on
+ * 10,000-value windows a calibrated distance threshold is small too: the
+ * minimum effect is the size of change worth a DRIFT. The effect is the
+ * score itself for distances (Wasserstein normed by the reference's std,
+ * PSI, JS, Hellinger, L-inf, TVD, KL, energy); the normed Wasserstein for
+ * the numeric tests (KS, Mann-Whitney, Welch, Anderson-Darling, CvM); the
+ * L-infinity of the cell shares (the largest change of one category's
+ * share) for the categorical tests (chi-square, z, Fisher). */
+
+/* The effect measure of r (for r->method). */
+double calib_effect(const struct drift_result *r);
+/* Default minimum effect under the mlwatch preset: 0.1 for every method
+ * but energy (not normalised: 0, none). */
+double calib_min_effect_default(enum drift_method m);
+/* No DRIFT below min_effect (> 0): severity becomes
+ * min(severity, effect / min_effect), so the heatmap and drift() rules
+ * agree with the verdict. */
+void calib_apply_min_effect(struct drift_result *r, double min_effect);
+
 #endif /* MLWATCH_STATS_CALIBRATE_H */

@@ -19,6 +19,9 @@
 #include "stats/calibrate.h"
 #include "stats/distance.h"
 #include "stats/twosample.h"
+#include "windows.h"
+#include "jsonw.h"
+#include <cJSON.h>
 
 #define TARGET   0.01
 #define WINDOWS  2000
@@ -372,4 +375,176 @@ Test(calibrate, split_scores_match_live_statistics)
 	free(w);
 	free(r);
 	free(idx);
+}
+
+/* The collector's side: a feature with a reference gets a calibrated
+ * threshold (mlwatch preset), threshold.F overrides it, a rate of 0 or a
+ * peer preset keeps the default; the drift row says which. */
+Test(calibrate, window_threshold_source)
+{
+	struct wmodel *m = wmodel_new(7, "m", NULL);
+	struct wstate *w = wstate_new(7, 60);
+	struct drift_ref ref;
+	struct sample_rng rng;
+	struct drift_opts o;
+	struct store_feature_row fr;
+	struct store_drift_row dr;
+	struct jsonw j;
+	const struct calib_result *cal;
+	uint8_t *blob;
+	size_t len, N = 20000;
+	double *v = malloc(N * sizeof(*v)), thr;
+	long fi;
+	cJSON *st;
+
+	cr_assert_not_null(m);
+	cr_assert_not_null(v);
+	sample_rng_seed(&rng, 3);
+	for (size_t i = 0; i < N; i++)
+		v[i] = draw_num(&rng);
+	cr_assert_eq(drift_ref_numeric(&ref, v, N, 1), 0);
+	cr_assert_eq(drift_ref_encode(&ref, &blob, &len), 0);
+	cr_assert_eq(wmodel_set_reference(m, "a", 1, blob, len), 0);
+	fi = wmodel_find(m, "a");
+	cr_assert_geq(fi, 0);
+
+	cr_assert_eq(wmodel_threshold(m, (size_t)fi, 500, &o, &cal), CALIB_SRC_CALIBRATED);
+	cr_assert_not_null(cal);
+	cr_assert_eq(cal->n, 400); /* the size class nearest 500 */
+	cr_assert_eq(cal->method, DRIFT_METHOD_WASSERSTEIN);
+	thr = o.threshold;
+	cr_assert(thr > 0 && thr < 0.5, "calibrated threshold %g", thr);
+
+	/* a window of 500 values from the same distribution */
+	jsonw_init(&j);
+	for (int i = 0; i < 500; i++) {
+		char feat[64];
+		struct store_raw_event e = {0};
+		bool changed = false;
+
+		snprintf(feat, sizeof(feat), "{\"a\":%.17g}", draw_num(&rng));
+		e.id = i + 1;
+		e.model_id = 7;
+		e.window_start = 60;
+		e.ts = 61;
+		e.features_json = feat;
+		cr_assert_eq(wstate_fold(w, m, &e, &changed), 0);
+	}
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)fi, &fr, &dr, &j), 0);
+	cr_assert_float_eq(dr.threshold, thr, 1e-15);
+	cr_assert_float_eq(dr.severity, dr.score / thr, 1e-12);
+	st = cJSON_Parse(dr.stats);
+	cr_assert_not_null(st, "stats: %s", dr.stats);
+	cr_assert_str_eq(cJSON_GetObjectItem(st, "threshold_source")->valuestring, "calibrated");
+	cr_assert_float_eq(cJSON_GetObjectItem(st, "false_alarm_rate")->valuedouble, 0.01, 1e-15);
+	cr_assert_eq(cJSON_GetObjectItem(st, "calibrated_n")->valueint, 400);
+	cJSON_Delete(st);
+
+	m->f[fi].opts.threshold = 0.2;
+	cr_assert_eq(wmodel_threshold(m, (size_t)fi, 500, &o, &cal), CALIB_SRC_CONFIGURED);
+	cr_assert_float_eq(o.threshold, 0.2, 0);
+	cr_assert_null(cal);
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)fi, &fr, &dr, &j), 0);
+	cr_assert(strstr(dr.stats, "\"threshold_source\":\"configured\""), "%s", dr.stats);
+
+	m->f[fi].opts.threshold = 0;
+	m->far = 0;
+	cr_assert_eq(wmodel_threshold(m, (size_t)fi, 500, &o, &cal), CALIB_SRC_DEFAULT);
+	m->f[fi].far = 0.05; /* false_alarm_rate.a wins over the model's */
+	cr_assert_eq(wmodel_threshold(m, (size_t)fi, 500, &o, &cal), CALIB_SRC_CALIBRATED);
+	cr_assert(o.threshold < thr, "5%% target %g not below the 1%% one %g", o.threshold, thr);
+	m->f[fi].opts.preset = DRIFT_PRESET_EVIDENTLY;
+	cr_assert_eq(wmodel_threshold(m, (size_t)fi, 500, &o, &cal), CALIB_SRC_DEFAULT);
+	cr_assert_float_eq(o.threshold, 0, 0); /* resolved to 0.1 by drift_numeric */
+
+	jsonw_fini(&j);
+	free(blob);
+	free(v);
+	drift_ref_fini(&ref);
+	wstate_free(w);
+	wmodel_free(m);
+}
+
+/* One window of n values of N(shift, 1) through the collector's path
+ * against reference ref (already installed as feature "a" of m). */
+static void window_result(struct wmodel *m, struct sample_rng *rng, size_t n, double shift,
+                          struct store_drift_row *dr)
+{
+	struct wstate *w = wstate_new(m->id, 60);
+	struct store_feature_row fr;
+	struct jsonw j;
+
+	jsonw_init(&j);
+	for (size_t i = 0; i < n; i++) {
+		char feat[64];
+		struct store_raw_event e = {0};
+		bool changed = false;
+
+		snprintf(feat, sizeof(feat), "{\"a\":%.17g}", shift + normal(rng));
+		e.id = (int64_t)i + 1;
+		e.model_id = m->id;
+		e.window_start = 60;
+		e.ts = 61;
+		e.features_json = feat;
+		cr_assert_eq(wstate_fold(w, m, &e, &changed), 0);
+	}
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)wmodel_find(m, "a"), &fr, dr, &j), 0);
+	jsonw_fini(&j);
+	wstate_free(w);
+}
+
+/* Acceptance 2: 10,000-value windows; a 0.02 sd shift is no DRIFT (effect
+ * below the minimum, however small the p-value), a 0.5 sd shift is DRIFT
+ * in the first full window, for the default method and for p-value
+ * methods. At 0.05 sd the tests' p-values alone would flag (checked), the
+ * effect floor holds the verdict. */
+Test(calibrate, min_effect_large_windows, .timeout = 300)
+{
+	static const char *const methods[] = {NULL, "ks", "welch", "mannwhitney", "psi"};
+	struct sample_rng rng;
+	struct drift_ref ref;
+	size_t N = 100000, n = 10000;
+	double *v = malloc(N * sizeof(*v));
+	uint8_t *blob;
+	size_t len;
+
+	cr_assert_not_null(v);
+	sample_rng_seed(&rng, 99);
+	for (size_t i = 0; i < N; i++)
+		v[i] = normal(&rng);
+	cr_assert_eq(drift_ref_numeric(&ref, v, N, 1), 0);
+	cr_assert_eq(drift_ref_encode(&ref, &blob, &len), 0);
+	for (size_t mi = 0; mi < sizeof(methods) / sizeof(methods[0]); mi++) {
+		struct wmodel *m = wmodel_new(11, "m", NULL);
+		struct store_drift_row dr;
+		long fi;
+
+		cr_assert_eq(wmodel_set_reference(m, "a", 1, blob, len), 0);
+		fi = wmodel_find(m, "a");
+		if (methods[mi])
+			cr_assert_eq(drift_method_parse(methods[mi], &m->f[fi].opts.method), 0);
+		window_result(m, &rng, n, 0.02, &dr);
+		printf("min_effect: %-12s shift 0.02 sd: score %.4g threshold %.4g severity %.3f "
+		       "%s (%s)\n",
+		       dr.method, dr.score, dr.threshold, dr.severity, dr.drifted ? "DRIFT" : "ok",
+		       dr.stats + (strstr(dr.stats, "\"threshold_source\"") - dr.stats));
+		cr_expect(!dr.drifted, "%s: 0.02 sd shift flagged", dr.method);
+		cr_expect(dr.severity < 1, "%s: severity %g", dr.method, dr.severity);
+		window_result(m, &rng, n, 0.05, &dr);
+		if (methods[mi] && strcmp(methods[mi], "psi") != 0)
+			cr_expect(dr.score < dr.threshold,
+			          "%s: the p-value alone should flag a 0.05 sd shift (p %g, "
+			          "threshold %g)",
+			          dr.method, dr.score, dr.threshold);
+		cr_expect(!dr.drifted, "%s: 0.05 sd shift flagged", dr.method);
+		window_result(m, &rng, n, 0.5, &dr);
+		printf("min_effect: %-12s shift 0.5 sd: score %.4g threshold %.4g severity %.3f %s\n",
+		       dr.method, dr.score, dr.threshold, dr.severity, dr.drifted ? "DRIFT" : "ok");
+		cr_expect(dr.drifted, "%s: 0.5 sd shift not flagged", dr.method);
+		cr_expect(dr.severity >= 1, "%s: severity %g", dr.method, dr.severity);
+		wmodel_free(m);
+	}
+	free(blob);
+	free(v);
+	drift_ref_fini(&ref);
 }
