@@ -539,6 +539,7 @@ static int calib_numeric(const struct drift_ref *ref, enum drift_method meth, si
 		p = N < cap ? N : cap;
 	}
 	np = n < p / 2 ? n : p / 2;
+	np = np < CALIB_PSEUDO_MAX ? np : CALIB_PSEUDO_MAX;
 	mask = calloc(N / 64 + 1, sizeof(*mask));
 	idx = malloc((N > 0 ? N : 1) * sizeof(*idx));
 	if (!mask || !idx)
@@ -665,6 +666,7 @@ static int calib_categorical(const struct drift_ref *ref, enum drift_method meth
 	if (total < 4)
 		return -EINVAL;
 	np = (uint64_t)n < total / 2 ? n : (size_t)(total / 2);
+	np = np < CALIB_PSEUDO_MAX ? np : CALIB_PSEUDO_MAX;
 	{
 		size_t cap = 16;
 

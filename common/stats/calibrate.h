@@ -19,7 +19,8 @@
  * threshold turned into the p-value of that D at the live sizes. Distances
  * are calibrated on the distance.
  *
- * Sizes: the pseudo-window has n' = min(n, pool / 2) values and the rest
+ * Sizes: the pseudo-window has n' = min(n, pool / 2, CALIB_PSEUDO_MAX)
+ * values and the rest
  * M = pool - n', while a live window of n is scored against all N reference
  * values. Distances are rescaled to the live sizes by their large-sample
  * law: D, Wasserstein, JS, Hellinger, L-inf, TVD and energy scale with
@@ -56,6 +57,9 @@
 #define CALIB_RATE_DEFAULT 0.01
 #define CALIB_BOOT         2000
 #define CALIB_POOL_MIN     5000
+/* Largest pseudo-window drawn: bigger windows are calibrated at this size
+ * and rescaled (the large-sample laws below hold well from here on). */
+#define CALIB_PSEUDO_MAX 2000
 #define CALIB_CLASSES      9
 
 /* Where a feature's threshold came from. */
