@@ -101,7 +101,16 @@ Test(reference_cli, csv_reference_drives_drift_and_show_reports_it)
 	/* the method drift will use, and its preset (2000 values: normed W1) */
 	cr_assert_str_eq(cJSON_GetObjectItem(amount, "method")->valuestring, "wasserstein");
 	cr_assert_str_eq(cJSON_GetObjectItem(amount, "preset")->valuestring, "mlwatch");
-	cr_assert_float_eq(cJSON_GetObjectItem(amount, "threshold")->valuedouble, 0.1, 1e-12);
+	/* the threshold is calibrated from the reference at the 1% default
+	 * rate (issue 17), shown for a window of 1000 values */
+	double thr = cJSON_GetObjectItem(amount, "threshold")->valuedouble;
+	cr_assert(thr > 0 && thr < 0.5, "threshold %g", thr);
+	cr_assert_str_eq(cJSON_GetObjectItem(amount, "threshold_source")->valuestring,
+	                 "calibrated");
+	cr_assert_float_eq(cJSON_GetObjectItem(amount, "false_alarm_rate")->valuedouble, 0.01,
+	                   1e-15);
+	cr_assert_eq(cJSON_GetObjectItem(amount, "threshold_window_n")->valueint, 1000);
+	cr_assert_float_eq(cJSON_GetObjectItem(amount, "min_effect")->valuedouble, 0.1, 1e-15);
 	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "calibration"), "n")->valueint,
 	             2000);
 	cJSON_Delete(o);
@@ -134,6 +143,12 @@ Test(reference_cli, csv_reference_drives_drift_and_show_reports_it)
 	char method[32];
 	cr_assert_eq(db_text(c.db, sql, method, sizeof(method)), 0);
 	cr_assert_str_eq(method, "wasserstein"); /* reference > 1000 values */
+	snprintf(sql, sizeof(sql),
+	         "SELECT json_extract(stats, '$.threshold_source') FROM drift WHERE start = %lld "
+	         "AND feature = 'amount'",
+	         (long long)start);
+	cr_assert_eq(db_text(c.db, sql, method, sizeof(method)), 0);
+	cr_assert_str_eq(method, "calibrated");
 	snprintf(sql, sizeof(sql),
 	         "SELECT drifted FROM drift WHERE start = %lld AND feature = 'country'",
 	         (long long)start);
