@@ -140,6 +140,9 @@ static const struct opt receiver_opts[] = {
     {"max_age", OPT_DUR, RE(max_age_ms), "24h", 1 * SEC, 30 * DAY, NULL, 0},
     {"timeout", OPT_DUR, RE(timeout_ms), "10s", 100, 600 * SEC, NULL, 0},
     {"min_interval", OPT_DUR, RE(min_interval_ms), "0s", 0, 3600 * SEC, NULL, 0},
+    {"group_by", OPT_STR, RE(group_by), "", 0, 0, NULL, 0},
+    {"group_wait", OPT_DUR, RE(group_wait_ms), "30s", 0, 3600 * SEC, NULL, 0},
+    {"group_interval", OPT_DUR, RE(group_interval_ms), "5m", 1 * SEC, 1 * DAY, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 

@@ -152,6 +152,11 @@ struct receiver_config {
 	int64_t max_age_ms;
 	int64_t timeout_ms;
 	int64_t min_interval_ms;
+	/* grouping (Alertmanager's): labels a notification groups by
+	 * (model, rule, feature, severity; "" = none), the wait before a new
+	 * group's first notification and between a group's notifications */
+	char *group_by;
+	int64_t group_wait_ms, group_interval_ms;
 };
 
 struct mlw_config {

@@ -765,9 +765,16 @@ double calib_threshold_for(const struct calib_result *c, size_t n)
 	double f = sqrt(f2);
 
 	if (c->method == DRIFT_METHOD_KS) {
-		/* D -> its p-value at the live sizes; the nudge makes p <= that
-		 * value (the same D) a drift, as D >= threshold is. */
-		double p = stats_ks_p(c->stat * f, (size_t)c->n_ref, n ? n : 1, NULL);
+		/* D scales with Stephens' (sqrt(ne) + 0.12 + 0.11 / sqrt(ne)),
+		 * ne = n m / (n + m), closer than sqrt(ne) alone for the sizes
+		 * calibrated at (sqrt(n) D grows towards its limit). Then D -> its
+		 * p-value at the live sizes; the nudge makes p <= that value (the
+		 * same D) a drift, as D >= threshold is. */
+		double nec = (double)c->n_pseudo * (double)c->n_rest /
+		             ((double)c->n_pseudo + (double)c->n_rest);
+		double nel = nn * N / (nn + N);
+		double ks_f = (sqrt(nec) + 0.12 + 0.11 / sqrt(nec)) / (sqrt(nel) + 0.12 + 0.11 / sqrt(nel));
+		double p = stats_ks_p(c->stat * ks_f, (size_t)c->n_ref, n ? n : 1, NULL);
 
 		return p * (1 + 1e-9);
 	}
