@@ -110,7 +110,7 @@ static const enum drift_method cat_methods[] = {
  * the profile's cap). */
 static size_t refs_for(size_t n)
 {
-	return n >= 10000 ? 4 : 5;
+	return n >= 10000 ? 8 : 5;
 }
 
 static size_t ref_size(size_t n)
