@@ -534,7 +534,8 @@ static int calib_numeric(const struct drift_ref *ref, enum drift_method meth, si
 	int rc = -ENOMEM;
 
 	if (numeric_generic(meth)) {
-		size_t cap = 2 * n > CALIB_POOL_MIN ? 2 * n : CALIB_POOL_MIN;
+		size_t np_max = n < CALIB_PSEUDO_MAX ? n : CALIB_PSEUDO_MAX;
+		size_t cap = 2 * np_max > CALIB_POOL_MIN ? 2 * np_max : CALIB_POOL_MIN;
 
 		p = N < cap ? N : cap;
 	}

@@ -35,7 +35,7 @@
  * O(N) set-up, whatever the reference size; the categorical methods O(n)
  * too, and so do energy (prefix sums), Welch (moments) and Mann-Whitney
  * (the pool's midranks). Anderson-Darling and Cramer-von Mises score the
- * materialised samples, on a random pool of at most max(2 n, CALIB_POOL_MIN)
+ * materialised samples, on a random pool of at most max(2 n', CALIB_POOL_MIN)
  * reference values (their p-values do not depend on the pool's size).
  *
  * Only the mlwatch preset is calibrated: the evidently and nannyml presets

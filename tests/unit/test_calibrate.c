@@ -106,13 +106,15 @@ static const enum drift_method cat_methods[] = {
 };
 #define NCAT (sizeof(cat_methods) / sizeof(cat_methods[0]))
 
-/* References per cell: the reference is 20x the window (100,000 at most,
- * the profile's cap). */
+/* References per cell (one reference's own sampling noise moves its rate:
+ * the rate that holds is over references). */
 static size_t refs_for(size_t n)
 {
-	return n >= 10000 ? 8 : 5;
+	(void)n;
+	return 8;
 }
 
+/* The reference is 20x the window (100,000 at most, the profile's cap). */
 static size_t ref_size(size_t n)
 {
 	size_t N = 20 * n;
