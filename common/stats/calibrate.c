@@ -186,6 +186,7 @@ struct num_ctx {
 	const double *a; /* the pool, sorted */
 	size_t p;        /* pool size */
 	double *h;       /* h[k] = sum_{j<k} (j+1) (a[j+1] - a[j]) */
+	double *ah;      /* a[k], h[k] interleaved: one cache line per position in w1_rest */
 	uint32_t *tend, *tstart; /* tie groups (NULL when there are none) */
 	uint8_t *bin;            /* the reference bin of a[k] */
 	uint64_t bin_total[SAMPLE_BINS];
@@ -207,19 +208,20 @@ struct num_ctx {
  * sums. */
 static double w1_rest(const struct num_ctx *c, const uint32_t *idx, size_t n)
 {
-	const double *a = c->a;
-	double m = (double)(c->p - n), w = 0;
+	const double *ah = c->ah;
+	double m = (double)(c->p - n), w = 0, step = 1.0 / (double)n + 1.0 / m;
 	size_t lo = 0;
 
 	for (size_t s = 0; s <= n; s++) {
 		size_t hi = s < n ? idx[s] : c->p - 1;
 
 		if (hi > lo) {
-			double cs = (double)s * (1.0 / (double)n + 1.0 / m), km = ceil(cs * m) - 1;
+			double cs = (double)s * step, km = ceil(cs * m) - 1;
 			size_t k = km <= (double)lo ? lo : (km >= (double)hi ? hi : (size_t)km);
+			double al = ah[2 * lo], hl = ah[2 * lo + 1], ak = ah[2 * k], hk = ah[2 * k + 1];
+			double ahi = ah[2 * hi], hhi = ah[2 * hi + 1];
 
-			w += cs * (a[k] - a[lo]) - (c->h[k] - c->h[lo]) / m +
-			     (c->h[hi] - c->h[k]) / m - cs * (a[hi] - a[k]);
+			w += cs * (ak - al) - (hk - hl) / m + (hhi - hk) / m - cs * (ahi - ak);
 		}
 		lo = hi;
 	}
@@ -387,6 +389,7 @@ static double generic_score(enum drift_method meth, const double *r, size_t m, c
 static void num_ctx_fini(struct num_ctx *c)
 {
 	free(c->h);
+	free(c->ah);
 	free(c->tend);
 	free(c->tstart);
 	free(c->bin);
@@ -422,6 +425,15 @@ static int num_ctx_init(struct num_ctx *c, const struct drift_ref *ref, const do
 		for (size_t k = 0; k + 1 < p; k++) {
 			c->h[k + 1] = c->h[k] + (double)(k + 1) * (a[k + 1] - a[k]);
 			ties |= a[k + 1] == a[k];
+		}
+		if (meth == DRIFT_METHOD_WASSERSTEIN) {
+			c->ah = malloc(2 * p * sizeof(*c->ah));
+			if (!c->ah)
+				goto nomem;
+			for (size_t k = 0; k < p; k++) {
+				c->ah[2 * k] = a[k];
+				c->ah[2 * k + 1] = c->h[k];
+			}
 		}
 		if (ties && meth == DRIFT_METHOD_KS) {
 			c->tend = malloc(p * sizeof(*c->tend));
@@ -533,9 +545,15 @@ static int calib_numeric(const struct drift_ref *ref, enum drift_method meth, si
 	uint32_t *idx = NULL;
 	int rc = -ENOMEM;
 
-	if (numeric_generic(meth)) {
+	{
+		/* A random pool of the reference: small enough to stay in cache
+		 * (the rest's size enters the rescaling), large enough that the
+		 * rest is many windows; AD and CvM (materialised samples) take a
+		 * smaller one, their p-values do not depend on the sizes. */
 		size_t np_max = n < CALIB_PSEUDO_MAX ? n : CALIB_PSEUDO_MAX;
-		size_t cap = 2 * np_max > CALIB_POOL_MIN ? 2 * np_max : CALIB_POOL_MIN;
+		size_t cap = numeric_generic(meth)
+		                 ? (2 * np_max > CALIB_POOL_MIN ? 2 * np_max : CALIB_POOL_MIN)
+		                 : (20 * np_max > CALIB_POOL_FAST ? 20 * np_max : CALIB_POOL_FAST);
 
 		p = N < cap ? N : cap;
 	}

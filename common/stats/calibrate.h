@@ -32,7 +32,8 @@
  *
  * Cost: KS, Wasserstein and the binned distances (PSI, JS, Hellinger, L-inf,
  * TVD, KL on the reference's 10 bins) cost O(n) per pseudo-window after an
- * O(N) set-up, whatever the reference size; the categorical methods O(n)
+ * O(N) set-up, on a random pool of max(20 n', CALIB_POOL_FAST) reference
+ * values (the rest's size enters the rescaling); the categorical methods O(n)
  * too, and so do energy (prefix sums), Welch (moments) and Mann-Whitney
  * (the pool's midranks). Anderson-Darling and Cramer-von Mises score the
  * materialised samples, on a random pool of at most max(2 n', CALIB_POOL_MIN)
@@ -57,6 +58,8 @@
 #define CALIB_RATE_DEFAULT 0.01
 #define CALIB_BOOT         2000
 #define CALIB_POOL_MIN     5000
+/* Pool of the O(n) methods: max(20 n', CALIB_POOL_FAST) reference values. */
+#define CALIB_POOL_FAST 20000
 /* Largest pseudo-window drawn: bigger windows are calibrated at this size
  * and rescaled (the large-sample laws below hold well from here on). */
 #define CALIB_PSEUDO_MAX 2000
