@@ -576,8 +576,8 @@ out:
  * order), malloc'd; NULL when out of memory. */
 static char *group_key(unsigned bits, const struct notification *n)
 {
-	size_t cap = 64 + strlen(n->model) + strlen(n->rule) + strlen(n->feature) +
-	             strlen(n->severity);
+	size_t cap =
+	    64 + strlen(n->model) + strlen(n->rule) + strlen(n->feature) + strlen(n->severity);
 	char *k = malloc(cap);
 
 	if (!k)
@@ -590,8 +590,8 @@ static char *group_key(unsigned bits, const struct notification *n)
 	k[0] = '\0';
 	for (size_t i = 0; i < 4; i++)
 		if (bits & bit[i])
-			len += (size_t)snprintf(k + len, cap - len, "%s%s=%s", len ? "," : "", name[i],
-			                        val[i]);
+			len += (size_t)snprintf(k + len, cap - len, "%s%s=%s", len ? "," : "",
+			                        name[i], val[i]);
 	return k;
 }
 
@@ -647,7 +647,8 @@ static cJSON *group_common(const cJSON *alerts, const char *obj)
 			const cJSON *o = cJSON_GetObjectItemCaseSensitive(a, obj);
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, kv->string);
 
-			if (!same || !cJSON_IsString(v) || strcmp(v->valuestring, kv->valuestring) != 0)
+			if (!same || !cJSON_IsString(v) ||
+			    strcmp(v->valuestring, kv->valuestring) != 0)
 				same = false;
 		}
 		if (same)
@@ -664,8 +665,8 @@ static void group_envelope(cJSON *env, cJSON *alerts, unsigned bits, const char 
 	const cJSON *a, *st;
 	const char *status = "resolved";
 	char gk[600];
-	cJSON *gl = cJSON_CreateObject(), *cl = cJSON_GetObjectItemCaseSensitive(alerts->child,
-	                                                                         "labels");
+	cJSON *gl = cJSON_CreateObject(),
+	      *cl = cJSON_GetObjectItemCaseSensitive(alerts->child, "labels");
 	static const char *const names[] = {"model", "alertname", "feature", "severity"};
 	static const unsigned bit[] = {GROUP_MODEL, GROUP_RULE, GROUP_FEATURE, GROUP_SEVERITY};
 
@@ -702,7 +703,8 @@ static int group_collect(void *arg, const struct store_outbox_row *row)
 	char err[256], *key = NULL, *body = NULL;
 	cJSON *j = NULL;
 
-	if (row->next_attempt > b->now + 0.001 || payload_decode(row->payload, &n, err, sizeof(err)))
+	if (row->next_attempt > b->now + 0.001 ||
+	    payload_decode(row->payload, &n, err, sizeof(err)))
 		return 0; /* not due yet, or unreadable: the single path reports it */
 	key = group_key(b->r->group_by, &n);
 	if (!key || strcmp(key, b->key) != 0)
@@ -765,8 +767,8 @@ static int group_due_cb(void *arg, const struct store_outbox_row *row)
 	if (!key)
 		return 0;
 	g = group_find(d->r, key, false);
-	due = g && g->last > 0 ? g->last + d->r->group_interval_s
-	                       : row->created + d->r->group_wait_s;
+	due =
+	    g && g->last > 0 ? g->last + d->r->group_interval_s : row->created + d->r->group_wait_s;
 	if (due < row->next_attempt)
 		due = row->next_attempt;
 	if (!d->key || due < d->due) {
@@ -857,10 +859,11 @@ static int attempt_group(struct rx *r, struct store_alerts *sa, CURL *c, const c
 	if (cc == CURLE_OK && rs.status >= 200 && rs.status < 300) {
 		atomic_fetch_add(&r->sent, b->n);
 		g->last = now;
-		log_info("notify",
-		         "grouped notification delivered receiver=%s group=%s alerts=%zu status=%ld "
-		         "attempts=%ld",
-		         nm, log_quote(q, sizeof(q), key), b->n, rs.status, attempts);
+		log_info(
+		    "notify",
+		    "grouped notification delivered receiver=%s group=%s alerts=%zu status=%ld "
+		    "attempts=%ld",
+		    nm, log_quote(q, sizeof(q), key), b->n, rs.status, attempts);
 		for (size_t i = 0; i < b->n && rc == 0; i++)
 			rc = store_outbox_delivered(sa, b->ids[i], attempts, now);
 		goto out;

@@ -734,11 +734,12 @@ enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct
 		if (!mf->cal_warned) {
 			char q[200];
 
-			log_warn("analyze",
-			         "drift threshold calibration failed, default threshold used model=%s "
-			         "feature=%s method=%s n=%zu: %s",
-			         m->name, log_quote(q, sizeof(q), mf->name), drift_method_name(meth), n,
-			         rc < 0 ? strerror(-rc) : "threshold not positive");
+			log_warn(
+			    "analyze",
+			    "drift threshold calibration failed, default threshold used model=%s "
+			    "feature=%s method=%s n=%zu: %s",
+			    m->name, log_quote(q, sizeof(q), mf->name), drift_method_name(meth), n,
+			    rc < 0 ? strerror(-rc) : "threshold not positive");
 			mf->cal_warned = true;
 		}
 		if (cal)
@@ -752,8 +753,7 @@ enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct
 /* Appends where the threshold came from to the stats object (left alone
  * when empty or when it would not fit). */
 static void stats_threshold_source(char *stats, size_t cap, enum calib_source src,
-                                   const struct calib_result *cal, double min_effect,
-                                   double effect)
+                                   const struct calib_result *cal, double min_effect, double effect)
 {
 	size_t len = strlen(stats);
 	int w;
@@ -906,8 +906,9 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 		 * default under the mlwatch preset (peer presets keep the peer's
 		 * verdicts) */
 		double me = mf->min_effect >= 0 ? mf->min_effect
-		            : opts.preset == DRIFT_PRESET_MLWATCH ? calib_min_effect_default(r.method)
-		                                                  : 0;
+		            : opts.preset == DRIFT_PRESET_MLWATCH
+		                ? calib_min_effect_default(r.method)
+		                : 0;
 
 		calib_apply_min_effect(&r, me);
 		stats_threshold_source(dr->stats, sizeof(dr->stats), src, cal, me,

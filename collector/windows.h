@@ -50,7 +50,7 @@ struct wm_feature {
 	 * model's */
 	struct calib_cache cal;
 	double far;
-	bool cal_warned; /* a failed calibration is logged once */
+	bool cal_warned;   /* a failed calibration is logged once */
 	double min_effect; /* min_effect.F; < 0 = the method's default (mlwatch preset) */
 };
 
@@ -74,7 +74,7 @@ struct wmodel {
 	 * ([collector] drift_min_sample; 0 = no minimum) */
 	uint64_t min_sample;
 	enum drift_preset preset; /* drift_preset of the model, for features added later */
-	double far; /* false_alarm_rate of the model; 0 = no calibration */
+	double far;               /* false_alarm_rate of the model; 0 = no calibration */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds

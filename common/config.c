@@ -607,8 +607,8 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 			return 1;
 		}
 		if (strcmp(key, "false_alarm_rate") == 0) {
-			static const struct opt o = {"false_alarm_rate", OPT_DOUBLE, 0, "", 0, 0.5,
-			                             NULL,               0};
+			static const struct opt o = {
+			    "false_alarm_rate", OPT_DOUBLE, 0, "", 0, 0.5, NULL, 0};
 			if (opt_set(&o, &m->false_alarm_rate, value, err, sizeof(err)))
 				return load_fail(st, line, "%s", err);
 			return 1;
@@ -655,13 +655,15 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		return 1;
 	}
 	if (plen == 16 && strncmp(key, "false_alarm_rate", 16) == 0) {
-		static const struct opt o = {"false_alarm_rate", OPT_DOUBLE, 0, "", 0, 0.5, NULL, 0};
+		static const struct opt o = {
+		    "false_alarm_rate", OPT_DOUBLE, 0, "", 0, 0.5, NULL, 0};
 		char msg[256];
 		if (opt_set(&o, &f->false_alarm_rate, value, msg, sizeof(msg)))
-			return load_fail(st, line,
-			                 "bad value '%s' for '%s' (expected a rate from 0 to 0.5; 0 = "
-			                 "no calibration)",
-			                 value, key);
+			return load_fail(
+			    st, line,
+			    "bad value '%s' for '%s' (expected a rate from 0 to 0.5; 0 = "
+			    "no calibration)",
+			    value, key);
 		return 1;
 	}
 	if (plen == 4 && strncmp(key, "kind", 4) == 0) {

@@ -14,10 +14,11 @@ int store_outbox_pending(struct store_alerts *sa, const char *receiver, size_t m
 	int rc;
 
 	/* Prepared per call: a group is sent at most every group_interval. */
-	if (sqlite3_prepare_v2(sa->st->db,
-	                       "SELECT id, alert_id, kind, payload, created, next_attempt, attempts "
-	                       "FROM outbox WHERE receiver = ?1 AND status = 'pending' ORDER BY id",
-	                       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        sa->st->db,
+	        "SELECT id, alert_id, kind, payload, created, next_attempt, attempts "
+	        "FROM outbox WHERE receiver = ?1 AND status = 'pending' ORDER BY id",
+	        -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(s, 1, receiver, -1, SQLITE_STATIC);
 	while (got < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -385,8 +385,7 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	feature_rate_effect(s->mc, feature, &o, m, &rate, &min_effect);
 	if (o.threshold > 0) {
 		src = CALIB_SRC_CONFIGURED;
-	} else if (strcmp(mname, "invalid") != 0 && rate > 0 &&
-	           calib_applies(&ref, m, o.preset) &&
+	} else if (strcmp(mname, "invalid") != 0 && rate > 0 && calib_applies(&ref, m, o.preset) &&
 	           calib_run(&ref, m, calib_class_size(calib_class(SHOW_WINDOW_N)), rate, 1,
 	                     &cal) == 0) {
 		src = CALIB_SRC_CALIBRATED;

@@ -189,7 +189,7 @@ struct data_detail {
 	bool valid;
 	char feature[SQ_NAME_MAX];
 	char method[32];
-	char preset[16];   /* the drift_preset the statistics follow; "" if not recorded */
+	char preset[16]; /* the drift_preset the statistics follow; "" if not recorded */
 	/* where the threshold came from (calibrated | configured | default; ""
 	 * if not recorded), the calibration's rate and window size class */
 	char thr_source[16];

@@ -218,7 +218,8 @@ static double w1_rest(const struct num_ctx *c, const uint32_t *idx, size_t n)
 		if (hi > lo) {
 			double cs = (double)s * step, km = ceil(cs * m) - 1;
 			size_t k = km <= (double)lo ? lo : (km >= (double)hi ? hi : (size_t)km);
-			double al = ah[2 * lo], hl = ah[2 * lo + 1], ak = ah[2 * k], hk = ah[2 * k + 1];
+			double al = ah[2 * lo], hl = ah[2 * lo + 1], ak = ah[2 * k],
+			       hk = ah[2 * k + 1];
 			double ahi = ah[2 * hi], hhi = ah[2 * hi + 1];
 
 			w += cs * (ak - al) - (hk - hl) / m + (hhi - hk) / m - cs * (ahi - ak);
@@ -253,12 +254,14 @@ static double ks_rest(const struct num_ctx *c, const uint32_t *idx, size_t n)
 				k2 = st - 1;
 			}
 			if (k1 < hi) {
-				double v = fabs((double)s / (double)n - ((double)k1 + 1 - (double)s) / m);
+				double v =
+				    fabs((double)s / (double)n - ((double)k1 + 1 - (double)s) / m);
 
 				d = v > d ? v : d;
 			}
 			if (has2 && k2 >= lo) {
-				double v = fabs((double)s / (double)n - ((double)k2 + 1 - (double)s) / m);
+				double v =
+				    fabs((double)s / (double)n - ((double)k2 + 1 - (double)s) / m);
 
 				d = v > d ? v : d;
 			}
@@ -340,8 +343,9 @@ static double welch_rest(const struct num_ctx *c, const uint32_t *idx, size_t n)
 	r2 = c->s2 - w2;
 	if (n < 2 || m < 2)
 		return -1;
-	if (stats_welch_t_moments((double)(r1 / m) + c->mean, (double)((r2 - r1 * r1 / m) / (m - 1)),
-	                          c->p - n, (double)(w1 / n) + c->mean,
+	if (stats_welch_t_moments((double)(r1 / m) + c->mean,
+	                          (double)((r2 - r1 * r1 / m) / (m - 1)), c->p - n,
+	                          (double)(w1 / n) + c->mean,
 	                          (double)((w2 - w1 * w1 / n) / (n - 1)), n, &t, &p, NULL) < 0)
 		p = 1;
 	return -p;
@@ -792,7 +796,8 @@ double calib_threshold_for(const struct calib_result *c, size_t n)
 		double nec = (double)c->n_pseudo * (double)c->n_rest /
 		             ((double)c->n_pseudo + (double)c->n_rest);
 		double nel = nn * N / (nn + N);
-		double ks_f = (sqrt(nec) + 0.12 + 0.11 / sqrt(nec)) / (sqrt(nel) + 0.12 + 0.11 / sqrt(nel));
+		double ks_f =
+		    (sqrt(nec) + 0.12 + 0.11 / sqrt(nec)) / (sqrt(nel) + 0.12 + 0.11 / sqrt(nel));
 		double p = stats_ks_p(c->stat * ks_f, (size_t)c->n_ref, n ? n : 1, NULL);
 
 		return p * (1 + 1e-9);
@@ -815,7 +820,8 @@ int calib_cache_threshold(struct calib_cache *cache, const struct drift_ref *ref
 	}
 	if (!cache->have[cls]) {
 		rc = calib_run(ref, m, calib_class_size(cls), rate,
-		               seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(cls + 1)), &cache->cls[cls]);
+		               seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(cls + 1)),
+		               &cache->cls[cls]);
 		if (rc < 0)
 			return rc;
 		cache->have[cls] = true;

@@ -63,7 +63,7 @@
 /* Largest pseudo-window drawn: bigger windows are calibrated at this size
  * and rescaled (the large-sample laws below hold well from here on). */
 #define CALIB_PSEUDO_MAX 2000
-#define CALIB_CLASSES      9
+#define CALIB_CLASSES    9
 
 /* Where a feature's threshold came from. */
 enum calib_source {
@@ -76,14 +76,14 @@ const char *calib_source_name(enum calib_source s);
 
 struct calib_result {
 	enum drift_method method;
-	double rate;       /* target false alarm rate per window */
-	size_t n;          /* the window size calibrated for */
-	size_t n_pseudo;   /* pseudo-window size drawn (<= n) */
-	size_t n_rest;     /* the rest it was scored against */
-	uint64_t n_ref;    /* the reference size */
-	double stat;       /* threshold in the calibrated statistic's units at (n_pseudo, n_rest) */
-	double observed;   /* share of pseudo-windows flagged at stat */
-	unsigned boot;     /* pseudo-windows drawn */
+	double rate;     /* target false alarm rate per window */
+	size_t n;        /* the window size calibrated for */
+	size_t n_pseudo; /* pseudo-window size drawn (<= n) */
+	size_t n_rest;   /* the rest it was scored against */
+	uint64_t n_ref;  /* the reference size */
+	double stat;     /* threshold in the calibrated statistic's units at (n_pseudo, n_rest) */
+	double observed; /* share of pseudo-windows flagged at stat */
+	unsigned boot;   /* pseudo-windows drawn */
 };
 
 /* True when m under preset is calibrated (mlwatch preset, a method that

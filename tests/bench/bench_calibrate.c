@@ -15,10 +15,10 @@
 #include "sample.h"
 #include "stats/calibrate.h"
 
-#define N_REF      100000
-#define N_NUMERIC  40
-#define N_CATEG    10
-#define GOAL_S     2.0
+#define N_REF     100000
+#define N_NUMERIC 40
+#define N_CATEG   10
+#define GOAL_S    2.0
 
 static double now_s(void)
 {
@@ -94,11 +94,12 @@ int main(void)
 		}
 		el = now_s() - t0;
 		cpu = cpu_s() - c0;
-		printf("calibration of %d features (%d numeric, %d categorical), %d-row references, "
-		       "windows of %zu, 1%% target, %d pseudo-windows each: %.3f s wall, %.3f s CPU "
-		       "(goal <= %.0f s: %s)\n",
-		       N_NUMERIC + N_CATEG, N_NUMERIC, N_CATEG, N_REF, sizes[si], CALIB_BOOT, el, cpu,
-		       GOAL_S, cpu <= GOAL_S ? "met" : "MISSED");
+		printf(
+		    "calibration of %d features (%d numeric, %d categorical), %d-row references, "
+		    "windows of %zu, 1%% target, %d pseudo-windows each: %.3f s wall, %.3f s CPU "
+		    "(goal <= %.0f s: %s)\n",
+		    N_NUMERIC + N_CATEG, N_NUMERIC, N_CATEG, N_REF, sizes[si], CALIB_BOOT, el, cpu,
+		    GOAL_S, cpu <= GOAL_S ? "met" : "MISSED");
 	}
 	printf("one numeric feature, %d-row reference, per method (ms, windows of 1000 / 10000):\n",
 	       N_REF);
@@ -115,7 +116,8 @@ int main(void)
 				rc = 1;
 			ms[si] = (now_s() - t0) * 1e3;
 		}
-		printf("  %-12s %9.1f %9.1f\n", drift_method_name((enum drift_method)m), ms[0], ms[1]);
+		printf("  %-12s %9.1f %9.1f\n", drift_method_name((enum drift_method)m), ms[0],
+		       ms[1]);
 	}
 	for (int f = 0; f < N_NUMERIC + N_CATEG; f++)
 		drift_ref_fini(&refs[f]);

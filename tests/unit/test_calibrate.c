@@ -92,17 +92,16 @@ static const size_t sizes[] = {50, 200, 1000, 10000};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static const enum drift_method num_methods[] = {
-    DRIFT_METHOD_KS,      DRIFT_METHOD_WASSERSTEIN, DRIFT_METHOD_PSI,    DRIFT_METHOD_JS,
-    DRIFT_METHOD_HELLINGER, DRIFT_METHOD_LINF,      DRIFT_METHOD_TVD,    DRIFT_METHOD_KL,
-    DRIFT_METHOD_ENERGY,  DRIFT_METHOD_MANNWHITNEY, DRIFT_METHOD_WELCH,  DRIFT_METHOD_ANDERSON,
+    DRIFT_METHOD_KS,        DRIFT_METHOD_WASSERSTEIN, DRIFT_METHOD_PSI,   DRIFT_METHOD_JS,
+    DRIFT_METHOD_HELLINGER, DRIFT_METHOD_LINF,        DRIFT_METHOD_TVD,   DRIFT_METHOD_KL,
+    DRIFT_METHOD_ENERGY,    DRIFT_METHOD_MANNWHITNEY, DRIFT_METHOD_WELCH, DRIFT_METHOD_ANDERSON,
     DRIFT_METHOD_CVM,
 };
 #define NNUM (sizeof(num_methods) / sizeof(num_methods[0]))
 
 static const enum drift_method cat_methods[] = {
-    DRIFT_METHOD_CHI2, DRIFT_METHOD_PSI, DRIFT_METHOD_JS, DRIFT_METHOD_HELLINGER,
-    DRIFT_METHOD_LINF, DRIFT_METHOD_TVD, DRIFT_METHOD_KL, DRIFT_METHOD_Z,
-    DRIFT_METHOD_FISHER,
+    DRIFT_METHOD_CHI2, DRIFT_METHOD_PSI, DRIFT_METHOD_JS, DRIFT_METHOD_HELLINGER, DRIFT_METHOD_LINF,
+    DRIFT_METHOD_TVD,  DRIFT_METHOD_KL,  DRIFT_METHOD_Z,  DRIFT_METHOD_FISHER,
 };
 #define NCAT (sizeof(cat_methods) / sizeof(cat_methods[0]))
 
@@ -149,8 +148,9 @@ Test(calibrate, numeric_false_alarm_rate, .timeout = 600)
 			t1 = now_s();
 			cr_assert_eq(drift_ref_numeric(&ref, v, N, 1), 0);
 			for (size_t mi = 0; mi < NNUM; mi++)
-				cr_assert_eq(calib_cache_threshold(&cache[mi], &ref, num_methods[mi],
-				                                   TARGET, n, 100 + ri, &thr[mi], NULL),
+				cr_assert_eq(calib_cache_threshold(&cache[mi], &ref,
+				                                   num_methods[mi], TARGET, n,
+				                                   100 + ri, &thr[mi], NULL),
 				             0, "calibration of %s failed",
 				             drift_method_name(num_methods[mi]));
 			tc += now_s() - t1;
@@ -162,9 +162,9 @@ Test(calibrate, numeric_false_alarm_rate, .timeout = 600)
 					v[i] = draw_num(&rng);
 				cr_assert_eq(drift_numeric(&ref, v, n, NULL, &r), 0);
 				for (size_t mi = 0; mi < NNUM; mi++)
-					hits[mi] += flags(num_methods[mi],
-					                  drift_result_score_of(&r, num_methods[mi]),
-					                  thr[mi]);
+					hits[mi] += flags(
+					    num_methods[mi],
+					    drift_result_score_of(&r, num_methods[mi]), thr[mi]);
 			}
 			tl += now_s() - t1;
 			drift_ref_fini(&ref);
@@ -218,8 +218,8 @@ Test(calibrate, categorical_false_alarm_rate, .timeout = 600)
 				           cat_methods[mi] == DRIFT_METHOD_FISHER;
 
 				cr_assert_eq(calib_cache_threshold(&cache[mi], two ? &ref2 : &ref5,
-				                                   cat_methods[mi], TARGET, n, 200 + ri,
-				                                   &thr[mi], NULL),
+				                                   cat_methods[mi], TARGET, n,
+				                                   200 + ri, &thr[mi], NULL),
 				             0);
 			}
 			for (size_t w = 0; w < per; w++) {
@@ -233,14 +233,16 @@ Test(calibrate, categorical_false_alarm_rate, .timeout = 600)
 					c = draw_cat(&rng, cat2_p, 2);
 					c2[drift_ref_cell(&ref2, cat5_names[c], 1)]++;
 				}
-				cr_assert_eq(drift_categorical(&ref5, c5, ref5.ncells, NULL, &r5), 0);
-				cr_assert_eq(drift_categorical(&ref2, c2, ref2.ncells, NULL, &r2), 0);
+				cr_assert_eq(drift_categorical(&ref5, c5, ref5.ncells, NULL, &r5),
+				             0);
+				cr_assert_eq(drift_categorical(&ref2, c2, ref2.ncells, NULL, &r2),
+				             0);
 				for (size_t mi = 0; mi < NCAT; mi++) {
 					enum drift_method m = cat_methods[mi];
 					bool two = m == DRIFT_METHOD_Z || m == DRIFT_METHOD_FISHER;
 
-					hits[mi] += flags(m, drift_result_score_of(two ? &r2 : &r5, m),
-					                  thr[mi]);
+					hits[mi] += flags(
+					    m, drift_result_score_of(two ? &r2 : &r5, m), thr[mi]);
 				}
 			}
 			drift_ref_fini(&ref5);
@@ -274,15 +276,16 @@ Test(calibrate, categorical_false_alarm_rate, .timeout = 600)
 Test(calibrate, split_scores_match_live_statistics)
 {
 	static const enum drift_method ms[] = {
-	    DRIFT_METHOD_KS,      DRIFT_METHOD_WASSERSTEIN, DRIFT_METHOD_ENERGY,
-	    DRIFT_METHOD_WELCH,   DRIFT_METHOD_MANNWHITNEY, DRIFT_METHOD_PSI,
-	    DRIFT_METHOD_JS,      DRIFT_METHOD_HELLINGER,   DRIFT_METHOD_LINF,
-	    DRIFT_METHOD_TVD,     DRIFT_METHOD_KL,          DRIFT_METHOD_ANDERSON,
+	    DRIFT_METHOD_KS,    DRIFT_METHOD_WASSERSTEIN, DRIFT_METHOD_ENERGY,
+	    DRIFT_METHOD_WELCH, DRIFT_METHOD_MANNWHITNEY, DRIFT_METHOD_PSI,
+	    DRIFT_METHOD_JS,    DRIFT_METHOD_HELLINGER,   DRIFT_METHOD_LINF,
+	    DRIFT_METHOD_TVD,   DRIFT_METHOD_KL,          DRIFT_METHOD_ANDERSON,
 	    DRIFT_METHOD_CVM,
 	};
 	struct sample_rng rng;
 	size_t N = 3000;
-	double *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w)), *r = malloc(N * sizeof(*r));
+	double *v = malloc(N * sizeof(*v)), *w = malloc(N * sizeof(*w)),
+	       *r = malloc(N * sizeof(*r));
 	uint32_t *idx = malloc(N * sizeof(*idx));
 	double worst = 0;
 
@@ -540,8 +543,9 @@ Test(calibrate, min_effect_large_windows, .timeout = 300)
 			          dr.method, dr.score, dr.threshold);
 		cr_expect(!dr.drifted, "%s: 0.05 sd shift flagged", dr.method);
 		window_result(m, &rng, n, 0.5, &dr);
-		printf("min_effect: %-12s shift 0.5 sd: score %.4g threshold %.4g severity %.3f %s\n",
-		       dr.method, dr.score, dr.threshold, dr.severity, dr.drifted ? "DRIFT" : "ok");
+		printf(
+		    "min_effect: %-12s shift 0.5 sd: score %.4g threshold %.4g severity %.3f %s\n",
+		    dr.method, dr.score, dr.threshold, dr.severity, dr.drifted ? "DRIFT" : "ok");
 		cr_expect(dr.drifted, "%s: 0.5 sd shift not flagged", dr.method);
 		cr_expect(dr.severity >= 1, "%s: severity %g", dr.method, dr.severity);
 		wmodel_free(m);
