@@ -1,6 +1,7 @@
 /* notify: see notify.h. */
 #include "notify.h"
 
+#include <cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include "payload.h"
 #include "store.h"
 #include "store_alerts.h"
+#include "store_outbox_group.h"
 
 #define BACKOFF_CAP     300.0
 #define RETRY_AFTER_MAX 3600.0
@@ -34,10 +36,55 @@ struct rx {
 	bool shell;
 	enum receiver_type type;
 	double timeout_s, max_age_s, min_interval_s;
+	/* grouping: labels (GROUP_* bits; 0 = none), waits, and when each
+	 * group was last notified (its key, clock_now) */
+	unsigned group_by;
+	double group_wait_s, group_interval_s;
+	struct group_sent *groups;
+	size_t n_groups;
 	pthread_t thread;
 	bool started;
 	atomic_uint_fast64_t sent, failed, dropped, attempts;
 };
+
+enum { GROUP_MODEL = 1, GROUP_RULE = 2, GROUP_FEATURE = 4, GROUP_SEVERITY = 8 };
+
+struct group_sent {
+	char *key;
+	double last;
+};
+
+/* Parses group_by ("model, rule" ...) into GROUP_* bits; -1 for an unknown
+ * label. */
+static int group_parse(const char *s, unsigned *bits)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} labels[] = {{"model", GROUP_MODEL},
+	              {"rule", GROUP_RULE},
+	              {"feature", GROUP_FEATURE},
+	              {"severity", GROUP_SEVERITY}};
+
+	*bits = 0;
+	while (*s) {
+		size_t n, i;
+
+		while (*s == ' ' || *s == ',')
+			s++;
+		n = strcspn(s, " ,");
+		if (n == 0)
+			break;
+		for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+			if (strlen(labels[i].name) == n && strncmp(s, labels[i].name, n) == 0)
+				break;
+		if (i == sizeof(labels) / sizeof(labels[0]))
+			return -1;
+		*bits |= labels[i].bit;
+		s += n;
+	}
+	return 0;
+}
 
 /* Last send time per URL, for the Slack and min_interval limits: two
  * receivers posting to the same Slack webhook share its 1 message/s. */
@@ -521,6 +568,344 @@ out:
 	return rc;
 }
 
+/* ---- grouped notifications ------------------------------------------------ */
+
+#define GROUP_MAX 200 /* alerts in one grouped notification */
+
+/* The group key of n under bits: "model=m,rule=r" (labels in a fixed
+ * order), malloc'd; NULL when out of memory. */
+static char *group_key(unsigned bits, const struct notification *n)
+{
+	size_t cap =
+	    64 + strlen(n->model) + strlen(n->rule) + strlen(n->feature) + strlen(n->severity);
+	char *k = malloc(cap);
+
+	if (!k)
+		return NULL;
+	static const unsigned bit[] = {GROUP_MODEL, GROUP_RULE, GROUP_FEATURE, GROUP_SEVERITY};
+	const char *name[] = {"model", "rule", "feature", "severity"};
+	const char *val[] = {n->model, n->rule, n->feature, n->severity};
+	size_t len = 0;
+
+	k[0] = '\0';
+	for (size_t i = 0; i < 4; i++)
+		if (bits & bit[i])
+			len += (size_t)snprintf(k + len, cap - len, "%s%s=%s", len ? "," : "",
+			                        name[i], val[i]);
+	return k;
+}
+
+static struct group_sent *group_find(struct rx *r, const char *key, bool add)
+{
+	struct group_sent *g;
+
+	for (size_t i = 0; i < r->n_groups; i++)
+		if (strcmp(r->groups[i].key, key) == 0)
+			return &r->groups[i];
+	if (!add)
+		return NULL;
+	g = realloc(r->groups, (r->n_groups + 1) * sizeof(*g));
+	if (!g)
+		return NULL;
+	r->groups = g;
+	g = &r->groups[r->n_groups];
+	if (!(g->key = strdup(key)))
+		return NULL;
+	g->last = 0;
+	r->n_groups++;
+	return g;
+}
+
+struct group_batch {
+	struct rx *r;
+	const char *key;
+	double now;
+	int64_t ids[GROUP_MAX];
+	long attempts[GROUP_MAX];
+	size_t n;
+	cJSON *alerts;   /* the alerts of the rendered payloads, in id order */
+	cJSON *envelope; /* webhook: the first message, the others' alerts join it */
+	int err;
+};
+
+/* Keeps in common only the members of every alert's obj (labels or
+ * annotations) that are equal across all of them, as Alertmanager's
+ * commonLabels / commonAnnotations. */
+static cJSON *group_common(const cJSON *alerts, const char *obj)
+{
+	const cJSON *first = cJSON_GetObjectItemCaseSensitive(alerts->child, obj), *kv, *a;
+	cJSON *out = cJSON_CreateObject();
+
+	if (!out || !cJSON_IsObject(first))
+		return out;
+	cJSON_ArrayForEach(kv, first)
+	{
+		bool same = cJSON_IsString(kv);
+
+		cJSON_ArrayForEach(a, alerts)
+		{
+			const cJSON *o = cJSON_GetObjectItemCaseSensitive(a, obj);
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, kv->string);
+
+			if (!same || !cJSON_IsString(v) ||
+			    strcmp(v->valuestring, kv->valuestring) != 0)
+				same = false;
+		}
+		if (same)
+			cJSON_AddStringToObject(out, kv->string, kv->valuestring);
+	}
+	return out;
+}
+
+/* The webhook envelope of a group: the group's key and labels, the status
+ * (firing while one alert fires), the common labels and annotations, and
+ * every alert. Takes alerts. */
+static void group_envelope(cJSON *env, cJSON *alerts, unsigned bits, const char *key)
+{
+	const cJSON *a, *st;
+	const char *status = "resolved";
+	char gk[600];
+	cJSON *gl = cJSON_CreateObject(),
+	      *cl = cJSON_GetObjectItemCaseSensitive(alerts->child, "labels");
+	static const char *const names[] = {"model", "alertname", "feature", "severity"};
+	static const unsigned bit[] = {GROUP_MODEL, GROUP_RULE, GROUP_FEATURE, GROUP_SEVERITY};
+
+	cJSON_ArrayForEach(a, alerts)
+	{
+		st = cJSON_GetObjectItemCaseSensitive(a, "status");
+		if (cJSON_IsString(st) && strcmp(st->valuestring, "firing") == 0)
+			status = "firing";
+	}
+	for (size_t i = 0; gl && i < 4; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(cl, names[i]);
+
+		if ((bits & bit[i]) && cJSON_IsString(v))
+			cJSON_AddStringToObject(gl, names[i], v->valuestring);
+	}
+	snprintf(gk, sizeof(gk), "{}:{%s}", key);
+	cJSON_ReplaceItemInObjectCaseSensitive(env, "groupKey", cJSON_CreateString(gk));
+	cJSON_ReplaceItemInObjectCaseSensitive(env, "status", cJSON_CreateString(status));
+	if (gl)
+		cJSON_ReplaceItemInObjectCaseSensitive(env, "groupLabels", gl);
+	cJSON_ReplaceItemInObjectCaseSensitive(env, "commonLabels", group_common(alerts, "labels"));
+	cJSON_ReplaceItemInObjectCaseSensitive(env, "commonAnnotations",
+	                                       group_common(alerts, "annotations"));
+	cJSON_ReplaceItemInObjectCaseSensitive(env, "alerts", alerts);
+}
+
+/* Collects the pending rows of the batch's group that are due. */
+static int group_collect(void *arg, const struct store_outbox_row *row)
+{
+	struct group_batch *b = arg;
+	struct payload_ctx ctx = {b->r->name, b->r->nf->external_url, b->r->routing_key,
+	                          b->r->nf->mlwatch_bin, b->r->nf->db_abs};
+	struct notification n;
+	char err[256], *key = NULL, *body = NULL;
+	cJSON *j = NULL;
+
+	if (row->next_attempt > b->now + 0.001 ||
+	    payload_decode(row->payload, &n, err, sizeof(err)))
+		return 0; /* not due yet, or unreadable: the single path reports it */
+	key = group_key(b->r->group_by, &n);
+	if (!key || strcmp(key, b->key) != 0)
+		goto out;
+	body = payload_render(b->r->type, &n, &ctx);
+	j = body ? cJSON_Parse(body) : NULL;
+	if (!j) {
+		b->err = -1;
+		goto out;
+	}
+	if (cJSON_IsArray(j)) { /* alertmanager: a list of alerts already */
+		cJSON *it;
+
+		while ((it = j->child) != NULL)
+			cJSON_AddItemToArray(b->alerts, cJSON_DetachItemViaPointer(j, it));
+	} else {
+		/* webhook (Alertmanager's webhook format): the first message is
+		 * the envelope, every message's alerts go into one list */
+		cJSON *al = cJSON_GetObjectItemCaseSensitive(j, "alerts"), *it;
+
+		while (cJSON_IsArray(al) && (it = al->child) != NULL)
+			cJSON_AddItemToArray(b->alerts, cJSON_DetachItemViaPointer(al, it));
+		if (!b->envelope) {
+			b->envelope = j;
+			j = NULL;
+		}
+	}
+	b->ids[b->n] = row->id;
+	b->attempts[b->n] = row->attempts;
+	b->n++;
+out:
+	cJSON_Delete(j);
+	free(body);
+	free(key);
+	payload_free(&n);
+	return b->n >= GROUP_MAX;
+}
+
+struct group_due {
+	struct rx *r;
+	char *key; /* the group due first, malloc'd */
+	double due;
+};
+
+/* A group is due group_wait after its oldest pending row (Alertmanager's
+ * wait for the rest of a burst), or group_interval after its last
+ * notification, and never before a row's retry time. */
+static int group_due_cb(void *arg, const struct store_outbox_row *row)
+{
+	struct group_due *d = arg;
+	struct notification n;
+	struct group_sent *g;
+	char err[256], *key;
+	double due;
+
+	if (payload_decode(row->payload, &n, err, sizeof(err)))
+		return 0; /* unreadable: failed when it reaches the head alone */
+	key = group_key(d->r->group_by, &n);
+	payload_free(&n);
+	if (!key)
+		return 0;
+	g = group_find(d->r, key, false);
+	due =
+	    g && g->last > 0 ? g->last + d->r->group_interval_s : row->created + d->r->group_wait_s;
+	if (due < row->next_attempt)
+		due = row->next_attempt;
+	if (!d->key || due < d->due) {
+		free(d->key);
+		d->key = key;
+		d->due = due;
+	} else {
+		free(key);
+	}
+	return 0;
+}
+
+/* The group due first among the receiver's pending rows: 0 with *key
+ * (malloc'd) and *due, 1 when nothing is pending, -1 on a database error. */
+static int group_next(struct rx *r, struct store_alerts *sa, char **key, double *due)
+{
+	struct group_due d = {r, NULL, 0};
+
+	*key = NULL;
+	if (store_outbox_pending(sa, r->name, 10000, group_due_cb, &d)) {
+		free(d.key);
+		return -1;
+	}
+	if (!d.key)
+		return 1;
+	*key = d.key;
+	*due = d.due;
+	return 0;
+}
+
+/* One grouped notification of group key: every pending row of the group
+ * that is due, in id order (at most GROUP_MAX), in one request. Returns 0,
+ * 1 when no row of the group could be rendered (the single path takes the
+ * head), -1 when the database could not be used. */
+static int attempt_group(struct rx *r, struct store_alerts *sa, CURL *c, const char *key,
+                         unsigned short xs[3])
+{
+	struct group_batch *b = NULL;
+	struct group_sent *g = group_find(r, key, true);
+	struct response rs;
+	char err[256], nm[140], q[300], why[600], *body = NULL;
+	double now = clock_now(), delay;
+	long attempts = 1;
+	CURLcode cc;
+	int rc = 0;
+
+	log_quote(nm, sizeof(nm), r->name);
+	if (!g)
+		return -1;
+	b = calloc(1, sizeof(*b));
+	if (!b || !(b->alerts = cJSON_CreateArray())) {
+		rc = -1;
+		goto out;
+	}
+	b->r = r;
+	b->key = key;
+	b->now = now;
+	if (store_outbox_pending(sa, r->name, 10000, group_collect, b) || b->err) {
+		rc = -1;
+		goto out;
+	}
+	if (b->n == 0) {
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < b->n; i++)
+		if (b->attempts[i] + 1 > attempts)
+			attempts = b->attempts[i] + 1;
+	if (r->type == RECEIVER_ALERTMANAGER || !b->envelope) {
+		body = cJSON_PrintUnformatted(b->alerts);
+	} else {
+		group_envelope(b->envelope, b->alerts, r->group_by, key);
+		b->alerts = NULL; /* the envelope has them */
+		body = cJSON_PrintUnformatted(b->envelope);
+	}
+	if (!body) {
+		rc = -1;
+		goto out;
+	}
+	atomic_fetch_add(&r->attempts, 1);
+	cc = post(r, c, body, &rs);
+	pace_done(r);
+	redact(rs.body, r->routing_key);
+	redact(rs.body, r->secret);
+	now = clock_now();
+	if (atomic_load(&r->nf->stop) && cc == CURLE_ABORTED_BY_CALLBACK)
+		goto out;
+	if (cc == CURLE_OK && rs.status >= 200 && rs.status < 300) {
+		atomic_fetch_add(&r->sent, b->n);
+		g->last = now;
+		log_info(
+		    "notify",
+		    "grouped notification delivered receiver=%s group=%s alerts=%zu status=%ld "
+		    "attempts=%ld",
+		    nm, log_quote(q, sizeof(q), key), b->n, rs.status, attempts);
+		for (size_t i = 0; i < b->n && rc == 0; i++)
+			rc = store_outbox_delivered(sa, b->ids[i], attempts, now);
+		goto out;
+	}
+	if (cc == CURLE_OK && rs.status != 408 && rs.status != 429 && rs.status < 500) {
+		atomic_fetch_add(&r->failed, b->n);
+		snprintf(why, sizeof(why), "HTTP %ld: %.500s", rs.status, rs.body);
+		log_error("notify",
+		          "grouped notification refused, not retried receiver=%s group=%s "
+		          "alerts=%zu status=%ld",
+		          nm, log_quote(q, sizeof(q), key), b->n, rs.status);
+		for (size_t i = 0; i < b->n && rc == 0; i++)
+			rc = store_outbox_finish(sa, b->ids[i], "failed", attempts, why);
+		goto out;
+	}
+	delay = notify_backoff(attempts, rand_unit(xs));
+	if (cc == CURLE_OK && (rs.status == 429 || rs.status == 503) && rs.retry_after[0]) {
+		double ra = notify_parse_retry_after(rs.retry_after, now);
+		if (ra >= 0)
+			delay = ra;
+	}
+	if (cc == CURLE_OK)
+		snprintf(why, sizeof(why), "HTTP %ld: %.200s", rs.status, rs.body);
+	else
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
+	log_warn("notify",
+	         "grouped notification not delivered, will retry receiver=%s group=%s alerts=%zu "
+	         "attempt=%ld error=%s retry_in_s=%.1f",
+	         nm, log_quote(q, sizeof(q), key), b->n, attempts, log_quote(err, sizeof(err), why),
+	         delay);
+	for (size_t i = 0; i < b->n && rc == 0; i++)
+		rc = store_outbox_retry(sa, b->ids[i], attempts, now + delay, why);
+out:
+	if (b) {
+		cJSON_Delete(b->alerts);
+		cJSON_Delete(b->envelope);
+	}
+	free(b);
+	free(body);
+	return rc;
+}
+
 static void *rx_main(void *arg)
 {
 	struct rx *r = arg;
@@ -586,6 +971,41 @@ static void *rx_main(void *arg)
 			store_outbox_row_free(&row);
 			continue;
 		}
+		if (r->group_by) {
+			char *key = NULL;
+			double gdue = 0;
+			int g = group_next(r, &sa, &key, &gdue);
+
+			store_outbox_row_free(&row);
+			if (g == 0 && gdue > now + 0.001) {
+				/* new rows wake us to join their group or start one */
+				free(key);
+				wait_for(nf, gdue - now, &gen);
+				continue;
+			}
+			if (g == 0) {
+				pace = pace_reserve(r);
+				if (pace > 0) {
+					free(key);
+					wait_for(nf, pace, NULL);
+					continue;
+				}
+				g = attempt_group(r, &sa, c, key, xs);
+				if (g == 1)
+					pace_done(r); /* nothing sent */
+			}
+			free(key);
+			if (g < 0) {
+				log_error("notify", "cannot update the outbox receiver=%s error=%s",
+				          nm, store_errmsg(&st));
+				wait_for(nf, 1, &gen);
+			}
+			if (g != 1)
+				continue;
+			/* no row of the group renders: the head goes alone */
+			if (store_outbox_head(&sa, r->name, &row) != 0)
+				continue;
+		}
 		due = row.next_attempt;
 		if (due > now + 0.001) {
 			/* Wake up at the due time, or at max_age if that comes first. */
@@ -633,6 +1053,9 @@ static void rx_free(struct rx *r)
 	if (r->routing_key)
 		memset(r->routing_key, 0, strlen(r->routing_key));
 	free(r->routing_key);
+	for (size_t i = 0; i < r->n_groups; i++)
+		free(r->groups[i].key);
+	free(r->groups);
 }
 
 static void notifier_free(struct notifier *nf)
@@ -668,6 +1091,22 @@ static int rx_init(struct notifier *nf, struct rx *r, const struct receiver_conf
 	r->timeout_s = (double)rc->timeout_ms / 1000.0;
 	r->max_age_s = (double)rc->max_age_ms / 1000.0;
 	r->min_interval_s = (double)rc->min_interval_ms / 1000.0;
+	r->group_wait_s = (double)rc->group_wait_ms / 1000.0;
+	r->group_interval_s = (double)rc->group_interval_ms / 1000.0;
+	if (group_parse(rc->group_by ? rc->group_by : "", &r->group_by) != 0) {
+		snprintf(err, errlen,
+		         "%s:%d: [receiver %s] group_by '%s': labels are model, rule, feature and "
+		         "severity, separated by commas",
+		         file, rc->line, rc->name, rc->group_by);
+		return -1;
+	}
+	if (r->group_by && r->type != RECEIVER_WEBHOOK && r->type != RECEIVER_ALERTMANAGER) {
+		snprintf(err, errlen,
+		         "%s:%d: [receiver %s] group_by applies to webhook and alertmanager "
+		         "receivers only (type %s sends one message per alert)",
+		         file, rc->line, rc->name, rc->type);
+		return -1;
+	}
 	if (r->type == RECEIVER_EXEC) {
 		/* The command text is the pace key (min_interval). */
 		if (!(r->name = strdup(rc->name)) || !(r->url = strdup(rc->command))) {

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "jsonw.h"
+#include "log.h"
 
 const char *win_task_name(enum win_task t)
 {
@@ -89,6 +90,8 @@ long wmodel_add(struct wmodel *m, const char *name, int kind)
 		return -1;
 	f->kind = kind;
 	f->opts.preset = m->preset;
+	f->far = -1;
+	f->min_effect = -1;
 	m->nf++;
 	if (m->nf * 2 + 2 > m->nindex) {
 		if (reindex(m)) {
@@ -113,8 +116,10 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 		goto fail;
 	m->id = id;
 	m->report_adwin = true;
+	m->far = CALIB_RATE_DEFAULT;
 	if (!cfg)
 		return m;
+	m->far = cfg->false_alarm_rate;
 	if (cfg->drift_preset)
 		(void)drift_preset_parse(cfg->drift_preset, &m->preset); /* validated by config */
 	if (cfg->concept_detector) {
@@ -139,6 +144,8 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 		m->f[k].opts.threshold = fc->threshold;
 		if (fc->preset)
 			(void)drift_preset_parse(fc->preset, &m->f[k].opts.preset);
+		m->f[k].far = fc->false_alarm_rate;
+		m->f[k].min_effect = fc->min_effect;
 	}
 	return m;
 fail:
@@ -152,6 +159,8 @@ void wmodel_reset_references(struct wmodel *m)
 		if (m->f[i].has_ref)
 			drift_ref_fini(&m->f[i].ref);
 		m->f[i].has_ref = false;
+		memset(&m->f[i].cal, 0, sizeof(m->f[i].cal));
+		m->f[i].cal_warned = false;
 		/* kinds a previous reference fixed are open again until the
 		 * features table says otherwise */
 		m->f[i].kind_fixed = m->f[i].cfg_kind;
@@ -200,6 +209,8 @@ int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uin
 	if (f->has_ref)
 		drift_ref_fini(&f->ref);
 	f->has_ref = false;
+	memset(&f->cal, 0, sizeof(f->cal)); /* calibrated on the old reference */
+	f->cal_warned = false;
 	if (drift_ref_decode(&f->ref, profile, len) != 0)
 		return -1;
 	f->has_ref = true;
@@ -689,11 +700,89 @@ static void hist_own_cats(const struct wfeat *f, struct jsonw *out)
 	jsonw_char(out, '}');
 }
 
-int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t fi,
+/* FNV-1a of the feature name: calibration draws are reproducible per
+ * (model, feature), and differ between features. */
+static uint64_t name_seed(int64_t model_id, const char *name)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)model_id;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct drift_opts *opts,
+                                   const struct calib_result **cal)
+{
+	struct wm_feature *mf = &m->f[fi];
+	enum drift_method meth;
+	double rate = mf->far >= 0 ? mf->far : m->far, thr;
+	int rc;
+
+	*opts = mf->opts;
+	if (cal)
+		*cal = NULL;
+	if (opts->threshold > 0)
+		return CALIB_SRC_CONFIGURED;
+	if (!mf->has_ref || !(rate > 0) || n == 0 ||
+	    drift_resolve(&mf->ref, opts, &meth, &thr) != 0 ||
+	    !calib_applies(&mf->ref, meth, opts->preset))
+		return CALIB_SRC_DEFAULT;
+	rc = calib_cache_threshold(&mf->cal, &mf->ref, meth, rate, n, name_seed(m->id, mf->name),
+	                           &thr, cal);
+	if (rc < 0 || !(thr > 0) || !isfinite(thr)) {
+		if (!mf->cal_warned) {
+			char q[200];
+
+			log_warn(
+			    "analyze",
+			    "drift threshold calibration failed, default threshold used model=%s "
+			    "feature=%s method=%s n=%zu: %s",
+			    m->name, log_quote(q, sizeof(q), mf->name), drift_method_name(meth), n,
+			    rc < 0 ? strerror(-rc) : "threshold not positive");
+			mf->cal_warned = true;
+		}
+		if (cal)
+			*cal = NULL;
+		return CALIB_SRC_DEFAULT;
+	}
+	opts->threshold = thr;
+	return CALIB_SRC_CALIBRATED;
+}
+
+/* Appends where the threshold came from to the stats object (left alone
+ * when empty or when it would not fit). */
+static void stats_threshold_source(char *stats, size_t cap, enum calib_source src,
+                                   const struct calib_result *cal, double min_effect, double effect)
+{
+	size_t len = strlen(stats);
+	int w;
+
+	if (len < 2 || stats[len - 1] != '}')
+		return;
+	if (cal)
+		w = snprintf(stats + len - 1, cap - len + 1,
+		             ",\"threshold_source\":\"%s\",\"false_alarm_rate\":%.17g,"
+		             "\"calibrated_n\":%zu,\"effect\":%.17g,\"min_effect\":%.17g}",
+		             calib_source_name(src), cal->rate, cal->n, effect, min_effect);
+	else
+		w = snprintf(stats + len - 1, cap - len + 1,
+		             ",\"threshold_source\":\"%s\",\"effect\":%.17g,\"min_effect\":%.17g}",
+		             calib_source_name(src), effect, min_effect);
+	if (w < 0 || (size_t)w >= cap - len + 1) {
+		stats[len - 1] = '}'; /* never a truncated object */
+		stats[len] = '\0';
+	}
+}
+
+int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist)
 {
-	const struct wm_feature *mf = &m->f[fi];
+	struct wm_feature *mf = &m->f[fi];
+	struct drift_opts opts;
+	enum calib_source src;
+	const struct calib_result *cal = NULL;
 	static const struct wfeat empty;
 	const struct wfeat *f = fi < w->nf ? &w->f[fi] : &empty;
 	struct drift_result r;
@@ -735,7 +824,8 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		uint64_t counts[SAMPLE_BINS] = {0};
 		const double *v = f->res_init ? f->res.values : NULL;
 		size_t n = f->res_init ? f->res.len : 0;
-		rc = drift_numeric(&mf->ref, v, n, &mf->opts, &r);
+		src = wmodel_threshold(m, fi, n, &opts, &cal);
+		rc = drift_numeric(&mf->ref, v, n, &opts, &r);
 		if (rc)
 			return -1;
 		if (n)
@@ -791,8 +881,14 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 				new_counts[n_new++] = c->count;
 		}
 		counts[nc - 1] += f->cats.overflow; /* names past the bound: unknown */
-		rc =
-		    drift_categorical_split(&mf->ref, counts, nc, new_counts, n_new, &mf->opts, &r);
+		{
+			uint64_t tot = 0;
+
+			for (size_t i = 0; i < nc; i++)
+				tot += counts[i];
+			src = wmodel_threshold(m, fi, (size_t)tot, &opts, &cal);
+		}
+		rc = drift_categorical_split(&mf->ref, counts, nc, new_counts, n_new, &opts, &r);
 		if (rc)
 			return -1;
 		jsonw_char(hist, '{');
@@ -811,6 +907,11 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		             r.hellinger, r.linf, r.tvd, r.kl) >= (int)sizeof(dr->stats))
 			dr->stats[0] = '\0'; /* never a truncated object */
 	}
+	/* one answer to "where did the threshold come from" in threshold_rule
+	 * and threshold_source: calibrated (mlwatch preset), configured,
+	 * reference_chunks (nannyml preset) or default */
+	if (r.threshold_rule == DRIFT_THR_REFERENCE_CHUNKS)
+		src = CALIB_SRC_REFERENCE_CHUNKS;
 	if (dr->stats[0]) {
 		/* where the threshold came from (and a two-sided one's lower
 		 * bound): the nannyml preset's come from reference chunks */
@@ -819,13 +920,25 @@ int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t
 		    r.threshold_lower > 0
 		        ? snprintf(dr->stats + len, sizeof(dr->stats) - len,
 		                   ",\"threshold_rule\":\"%s\",\"threshold_lower\":%.17g}",
-		                   drift_threshold_rule_name(r.threshold_rule), r.threshold_lower)
+		                   calib_source_name(src), r.threshold_lower)
 		        : snprintf(dr->stats + len, sizeof(dr->stats) - len,
-		                   ",\"threshold_rule\":\"%s\"}",
-		                   drift_threshold_rule_name(r.threshold_rule));
+		                   ",\"threshold_rule\":\"%s\"}", calib_source_name(src));
 
 		if (wr < 0 || wr >= (int)(sizeof(dr->stats) - len))
 			dr->stats[0] = '\0';
+	}
+	{
+		/* the effect floor: the configured one, else the method's
+		 * default under the mlwatch preset (peer presets keep the peer's
+		 * verdicts) */
+		double me = mf->min_effect >= 0 ? mf->min_effect
+		            : opts.preset == DRIFT_PRESET_MLWATCH
+		                ? calib_min_effect_default(r.method)
+		                : 0;
+
+		calib_apply_min_effect(&r, me);
+		stats_threshold_source(dr->stats, sizeof(dr->stats), src, cal, me,
+		                       calib_effect(&r));
 	}
 	dr->psi = r.psi;
 	dr->js = r.js;

@@ -22,6 +22,7 @@
 #include "drift.h"
 #include "quality.h"
 #include "sample.h"
+#include "stats/calibrate.h"
 #include "store_ingest.h"
 
 struct jsonw;
@@ -44,6 +45,13 @@ struct wm_feature {
 	struct drift_ref ref;
 	struct drift_opts opts;
 	bool persisted; /* its kind is in the features table */
+	/* calibrated thresholds by window size class, filled lazily from the
+	 * reference (dropped with it); far = false_alarm_rate.F, < 0 = the
+	 * model's */
+	struct calib_cache cal;
+	double far;
+	bool cal_warned;   /* a failed calibration is logged once */
+	double min_effect; /* min_effect.F; < 0 = the method's default (mlwatch preset) */
 };
 
 struct wmodel {
@@ -66,6 +74,7 @@ struct wmodel {
 	 * ([collector] drift_min_sample; 0 = no minimum) */
 	uint64_t min_sample;
 	enum drift_preset preset; /* drift_preset of the model, for features added later */
+	double far;               /* false_alarm_rate of the model; 0 = no calibration */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds
@@ -138,10 +147,19 @@ bool win_confidence(const struct store_raw_event *e, double *conf);
 /* A prediction or label as a class name ("1" for 1.0) into buf. */
 const char *win_class_name(const struct value *v, char *buf, size_t cap);
 
+/* The threshold feature fi gets for a window of n values: configured
+ * (threshold.F), calibrated (from the reference at the false alarm rate,
+ * mlwatch preset; calibrates the size class on first use) or the method's
+ * default. *opts is the feature's options with that threshold; *cal (may
+ * be NULL) the calibration used, NULL unless calibrated. */
+enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct drift_opts *opts,
+                                   const struct calib_result **cal);
+
 /* Window results of feature fi (index in the model): the window_features
  * row and the drift row (the histogram JSON goes into hist, which the row
- * points to). Returns 0, -1 when out of memory. */
-int wstate_feature_result(const struct wstate *w, const struct wmodel *m, size_t fi,
+ * points to); the drift row's stats say where the threshold came from.
+ * May calibrate (wmodel_threshold). Returns 0, -1 when out of memory. */
+int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist);
 

@@ -140,6 +140,9 @@ static const struct opt receiver_opts[] = {
     {"max_age", OPT_DUR, RE(max_age_ms), "24h", 1 * SEC, 30 * DAY, NULL, 0},
     {"timeout", OPT_DUR, RE(timeout_ms), "10s", 100, 600 * SEC, NULL, 0},
     {"min_interval", OPT_DUR, RE(min_interval_ms), "0s", 0, 3600 * SEC, NULL, 0},
+    {"group_by", OPT_STR, RE(group_by), "", 0, 0, NULL, 0},
+    {"group_wait", OPT_DUR, RE(group_wait_ms), "30s", 0, 3600 * SEC, NULL, 0},
+    {"group_interval", OPT_DUR, RE(group_interval_ms), "5m", 1 * SEC, 1 * DAY, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 
@@ -612,6 +615,13 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 				return load_fail(st, line, "%s", err);
 			return 1;
 		}
+		if (strcmp(key, "false_alarm_rate") == 0) {
+			static const struct opt o = {
+			    "false_alarm_rate", OPT_DOUBLE, 0, "", 0, 0.5, NULL, 0};
+			if (opt_set(&o, &m->false_alarm_rate, value, err, sizeof(err)))
+				return load_fail(st, line, "%s", err);
+			return 1;
+		}
 		if (strcmp(key, "fairness_by") == 0 || strcmp(key, "positive_label") == 0) {
 			char **dst = key[0] == 'f' ? &m->fairness_by : &m->positive_label;
 			if (!*value || strlen(value) > 1024)
@@ -640,6 +650,30 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 		if (!f || !(f->name = strdup(fname)))
 			return load_fail(st, line, "out of memory");
 		f->line = line;
+		f->false_alarm_rate = -1;
+		f->min_effect = -1;
+	}
+	if (plen == 10 && strncmp(key, "min_effect", 10) == 0) {
+		static const struct opt o = {"min_effect", OPT_DOUBLE, 0, "", 0, 1e6, NULL, 0};
+		char msg[256];
+		if (opt_set(&o, &f->min_effect, value, msg, sizeof(msg)))
+			return load_fail(st, line,
+			                 "bad value '%s' for '%s' (expected a number >= 0; 0 = no "
+			                 "minimum effect)",
+			                 value, key);
+		return 1;
+	}
+	if (plen == 16 && strncmp(key, "false_alarm_rate", 16) == 0) {
+		static const struct opt o = {
+		    "false_alarm_rate", OPT_DOUBLE, 0, "", 0, 0.5, NULL, 0};
+		char msg[256];
+		if (opt_set(&o, &f->false_alarm_rate, value, msg, sizeof(msg)))
+			return load_fail(
+			    st, line,
+			    "bad value '%s' for '%s' (expected a rate from 0 to 0.5; 0 = "
+			    "no calibration)",
+			    value, key);
+		return 1;
 	}
 	if (plen == 4 && strncmp(key, "kind", 4) == 0) {
 		if (strcmp(value, "numeric") == 0)
@@ -687,7 +721,7 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 	}
 	return load_fail(st, line,
 	                 "unknown key '%s' in [model %s] (per-feature keys are kind.F, method.F, "
-	                 "threshold.F, drift_preset.F)",
+	                 "threshold.F, drift_preset.F, false_alarm_rate.F, min_effect.F)",
 	                 key, m->name);
 }
 
@@ -738,6 +772,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			if (!m || !(m->name = strdup(name)))
 				return load_fail(st, line, "out of memory");
 			m->line = st->header ? st->header : line;
+			m->false_alarm_rate = 0.01; /* CALIB_RATE_DEFAULT */
 		}
 		return model_key(st, m, key, value, line);
 	} else if (strcmp(kind, "alert") == 0) {
@@ -1013,10 +1048,13 @@ void config_for_each_key(void (*fn)(const char *section, const char *key, const 
 	fn("model", "drift_preset", "mlwatch", arg);
 	fn("model", "fairness_by", "", arg);
 	fn("model", "positive_label", "1", arg);
+	fn("model", "false_alarm_rate", "0.01", arg);
 	fn("model", "kind.*", "", arg);
 	fn("model", "method.*", "", arg);
 	fn("model", "threshold.*", "", arg);
 	fn("model", "drift_preset.*", "", arg);
+	fn("model", "false_alarm_rate.*", "", arg);
+	fn("model", "min_effect.*", "", arg);
 }
 
 char *config_read_secret(const char *path, char *err, size_t errlen)

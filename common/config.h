@@ -101,6 +101,9 @@ struct model_feature_config {
 	char *method;     /* NULL = default choice; a drift_method_name */
 	double threshold; /* 0 = the method's default */
 	char *preset;     /* NULL = the model's drift_preset; a drift_preset_name */
+	/* false_alarm_rate.F: calibration target; -1 = the model's, 0 = off */
+	double false_alarm_rate;
+	double min_effect; /* min_effect.F: -1 = the method's default, 0 = none */
 	int line;
 };
 
@@ -114,6 +117,9 @@ struct model_config {
 	char *drift_preset;     /* mlwatch | evidently | nannyml; NULL = mlwatch */
 	char *fairness_by;      /* comma-separated protected attributes; NULL = none */
 	char *positive_label;   /* the positive class; NULL = "1" */
+	/* target false alarm rate per window for calibrated drift thresholds;
+	 * 0 = no calibration (the methods' default thresholds) */
+	double false_alarm_rate;
 	struct model_feature_config *features;
 	size_t n_features;
 };
@@ -147,6 +153,11 @@ struct receiver_config {
 	int64_t max_age_ms;
 	int64_t timeout_ms;
 	int64_t min_interval_ms;
+	/* grouping (Alertmanager's): labels a notification groups by
+	 * (model, rule, feature, severity; "" = none), the wait before a new
+	 * group's first notification and between a group's notifications */
+	char *group_by;
+	int64_t group_wait_ms, group_interval_ms;
 };
 
 struct mlw_config {

@@ -790,62 +790,71 @@ enum drift_threshold_rule drift_resolve_rule(const struct drift_ref *ref,
 	return threshold_rule(ref, opts, m, &t, lower);
 }
 
+double drift_result_score_of(const struct drift_result *r, enum drift_method m)
+{
+	double score;
+
+	/* one switch for both: the live score and a test's other methods */
+	switch (m) {
+	case DRIFT_METHOD_KS:
+		score = r->ks_p;
+		break;
+	case DRIFT_METHOD_WASSERSTEIN:
+		score = r->wasserstein;
+		break;
+	case DRIFT_METHOD_PSI:
+		score = r->psi;
+		break;
+	case DRIFT_METHOD_JS:
+		score = r->js;
+		break;
+	case DRIFT_METHOD_CHI2:
+		score = r->chi2_p;
+		break;
+	case DRIFT_METHOD_Z:
+		score = r->z_p;
+		break;
+	case DRIFT_METHOD_HELLINGER:
+		score = r->hellinger;
+		break;
+	case DRIFT_METHOD_LINF:
+		score = r->linf;
+		break;
+	case DRIFT_METHOD_TVD:
+		score = r->tvd;
+		break;
+	case DRIFT_METHOD_KL:
+		score = r->kl;
+		break;
+	case DRIFT_METHOD_ENERGY:
+		score = r->energy;
+		break;
+	case DRIFT_METHOD_MANNWHITNEY:
+		score = r->mwu_p;
+		break;
+	case DRIFT_METHOD_WELCH:
+		score = r->welch_p;
+		break;
+	case DRIFT_METHOD_FISHER:
+		score = r->fisher_p;
+		break;
+	case DRIFT_METHOD_ANDERSON:
+		score = r->ad_p;
+		break;
+	case DRIFT_METHOD_CVM:
+		score = r->cvm_p;
+		break;
+	default:
+		score = 0;
+		break;
+	}
+	return score;
+}
+
 /* Score, flag and severity from the statistics already in r. */
 static void result_score(struct drift_result *r)
 {
-	switch (r->method) {
-	case DRIFT_METHOD_KS:
-		r->score = r->ks_p;
-		break;
-	case DRIFT_METHOD_WASSERSTEIN:
-		r->score = r->wasserstein;
-		break;
-	case DRIFT_METHOD_PSI:
-		r->score = r->psi;
-		break;
-	case DRIFT_METHOD_JS:
-		r->score = r->js;
-		break;
-	case DRIFT_METHOD_CHI2:
-		r->score = r->chi2_p;
-		break;
-	case DRIFT_METHOD_Z:
-		r->score = r->z_p;
-		break;
-	case DRIFT_METHOD_HELLINGER:
-		r->score = r->hellinger;
-		break;
-	case DRIFT_METHOD_LINF:
-		r->score = r->linf;
-		break;
-	case DRIFT_METHOD_TVD:
-		r->score = r->tvd;
-		break;
-	case DRIFT_METHOD_KL:
-		r->score = r->kl;
-		break;
-	case DRIFT_METHOD_ENERGY:
-		r->score = r->energy;
-		break;
-	case DRIFT_METHOD_MANNWHITNEY:
-		r->score = r->mwu_p;
-		break;
-	case DRIFT_METHOD_WELCH:
-		r->score = r->welch_p;
-		break;
-	case DRIFT_METHOD_FISHER:
-		r->score = r->fisher_p;
-		break;
-	case DRIFT_METHOD_ANDERSON:
-		r->score = r->ad_p;
-		break;
-	case DRIFT_METHOD_CVM:
-		r->score = r->cvm_p;
-		break;
-	default:
-		r->score = 0;
-		break;
-	}
+	r->score = drift_result_score_of(r, r->method);
 	if (r->threshold_rule == DRIFT_THR_REFERENCE_CHUNKS) {
 		/* NannyML's Method.alert: the statistic itself (KS's D, not its
 		 * p) outside [lower, upper], both strict */

@@ -312,6 +312,11 @@ int drift_categorical_split(const struct drift_ref *ref, const uint64_t *counts,
 int drift_categorical_values(const struct drift_ref *ref, const char *const *values, size_t n,
                              const struct drift_opts *opts, struct drift_result *out);
 
+/* The score method m would give from r's statistics (r->score when m is
+ * r->method): the p-value or distance drift_result_score_of compares with
+ * a threshold (p: drift below it; distances: at or above it). */
+double drift_result_score_of(const struct drift_result *r, enum drift_method m);
+
 /* ---- the statistics themselves (exposed for tests and benchmarks) ------ */
 
 /* KS D of sorted a[0..n) and b[0..m), n, m >= 1: max |F_a(x) - F_b(x)|

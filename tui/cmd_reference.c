@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "cmd.h"
 #include "drift.h"
+#include "stats/calibrate.h"
 #include "jsonw.h"
 #include "quality.h"
 #include "reference.h"
@@ -336,6 +337,30 @@ static struct drift_opts feature_opts(const struct model_config *mc, const char 
 	return o;
 }
 
+/* Window size reference show calibrates for: the collector calibrates each
+ * window size class on first use, this is an example of one. */
+#define SHOW_WINDOW_N 1000
+
+/* The false alarm rate and minimum effect the config gives feature, as the
+ * collector's (false_alarm_rate.F, else the model's; min_effect.F, else the
+ * method's default under the mlwatch preset). */
+static void feature_rate_effect(const struct model_config *mc, const char *feature,
+                                const struct drift_opts *o, enum drift_method m, double *rate,
+                                double *min_effect)
+{
+	*rate = mc ? mc->false_alarm_rate : CALIB_RATE_DEFAULT;
+	*min_effect = -1;
+	for (size_t i = 0; mc && i < mc->n_features; i++) {
+		if (strcmp(mc->features[i].name, feature) != 0)
+			continue;
+		if (mc->features[i].false_alarm_rate >= 0)
+			*rate = mc->features[i].false_alarm_rate;
+		*min_effect = mc->features[i].min_effect;
+	}
+	if (*min_effect < 0)
+		*min_effect = o->preset == DRIFT_PRESET_MLWATCH ? calib_min_effect_default(m) : 0;
+}
+
 static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
                     const char *hist, void *arg)
 {
@@ -345,6 +370,9 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	enum drift_method m = DRIFT_METHOD_DEFAULT;
 	double thr = 0, thr_lower = 0;
 	enum drift_threshold_rule rule;
+	enum calib_source src = CALIB_SRC_DEFAULT;
+	struct calib_result cal;
+	double rate, min_effect;
 	char safe[256];
 	const char *mname;
 
@@ -357,6 +385,17 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	 * (the collector's drift for it fails the same way). */
 	mname = drift_resolve(&ref, &o, &m, &thr) == 0 ? drift_method_name(m) : "invalid";
 	rule = drift_resolve_rule(&ref, &o, &thr_lower);
+	feature_rate_effect(s->mc, feature, &o, m, &rate, &min_effect);
+	if (o.threshold > 0) {
+		src = CALIB_SRC_CONFIGURED;
+	} else if (strcmp(mname, "invalid") != 0 && rate > 0 && calib_applies(&ref, m, o.preset) &&
+	           calib_run(&ref, m, calib_class_size(calib_class(SHOW_WINDOW_N)), rate, 1,
+	                     &cal) == 0) {
+		src = CALIB_SRC_CALIBRATED;
+		thr = calib_threshold_for(&cal, SHOW_WINDOW_N);
+	}
+	if (rule == DRIFT_THR_REFERENCE_CHUNKS)
+		src = CALIB_SRC_REFERENCE_CHUNKS;
 	if (s->json) {
 		cJSON *f = cJSON_CreateObject();
 		cmd_jstr(f, "feature", feature);
@@ -365,9 +404,15 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 		cmd_jstr(f, "method", mname);
 		cmd_jstr(f, "preset", drift_preset_name(o.preset));
 		cmd_jnum(f, "threshold", thr);
-		cmd_jstr(f, "threshold_rule", drift_threshold_rule_name(rule));
+		cmd_jstr(f, "threshold_rule", calib_source_name(src));
 		if (thr_lower > 0)
 			cmd_jnum(f, "threshold_lower", thr_lower);
+		cmd_jstr(f, "threshold_source", calib_source_name(src));
+		if (src == CALIB_SRC_CALIBRATED) {
+			cmd_jnum(f, "false_alarm_rate", rate);
+			cmd_jint(f, "threshold_window_n", SHOW_WINDOW_N);
+		}
+		cmd_jnum(f, "min_effect", min_effect);
 		if (ref.kind == DRIFT_NUMERIC) {
 			cmd_jnum(f, "min", ref.n ? ref.min : NAN);
 			cmd_jnum(f, "max", ref.n ? ref.max : NAN);
@@ -395,11 +440,11 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 		       "std=%-10.4g method=%s preset=%s threshold=%.4g (%s)\n",
 		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, ref.min,
 		       ref.max, ref.mean, ref.std, mname, drift_preset_name(o.preset), thr,
-		       drift_threshold_rule_name(rule));
+		       calib_source_name(src));
 	} else {
-		printf("%-24s categorical  n=%-7llu method=%s preset=%s",
+		printf("%-24s categorical  n=%-7llu method=%s preset=%s threshold=%.4g (%s)",
 		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, mname,
-		       drift_preset_name(o.preset));
+		       drift_preset_name(o.preset), thr, calib_source_name(src));
 		for (size_t i = 0; i < ref.cats.ntop && i < 5; i++) {
 			const struct sample_cat *cat = &ref.cats.cats[ref.cats.top[i]];
 			printf(" %s=%.3f", text_sanitize(safe, sizeof(safe), cat->name),

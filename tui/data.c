@@ -903,12 +903,27 @@ static int detail_row(const struct sq_drift *d, void *arg)
 	o->d.cur_hist = NULL;
 	o->d.stats = NULL;
 	o->preset[0] = '\0';
+	o->thr_source[0] = '\0';
+	o->far = o->min_effect = NAN;
+	o->cal_n = 0;
 	if (d->stats) {
 		cJSON *st = cJSON_Parse(d->stats);
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(st, "preset");
+		const cJSON *ts = cJSON_GetObjectItemCaseSensitive(st, "threshold_source");
+		const cJSON *fa = cJSON_GetObjectItemCaseSensitive(st, "false_alarm_rate");
+		const cJSON *cn = cJSON_GetObjectItemCaseSensitive(st, "calibrated_n");
+		const cJSON *me = cJSON_GetObjectItemCaseSensitive(st, "min_effect");
 
 		if (cJSON_IsString(p))
 			snprintf(o->preset, sizeof(o->preset), "%s", p->valuestring);
+		if (cJSON_IsString(ts))
+			snprintf(o->thr_source, sizeof(o->thr_source), "%s", ts->valuestring);
+		if (cJSON_IsNumber(fa))
+			o->far = fa->valuedouble;
+		if (cJSON_IsNumber(cn) && cn->valuedouble >= 0 && cn->valuedouble <= 1e9)
+			o->cal_n = (long)cn->valuedouble;
+		if (cJSON_IsNumber(me))
+			o->min_effect = me->valuedouble;
 		cJSON_Delete(st);
 	}
 	o->has_cur = d->cur_hist && sq_hist_parse(d->cur_hist, &o->cur) == 0;

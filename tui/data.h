@@ -189,7 +189,12 @@ struct data_detail {
 	bool valid;
 	char feature[SQ_NAME_MAX];
 	char method[32];
-	char preset[16];   /* the drift_preset the statistics follow; "" if not recorded */
+	char preset[16]; /* the drift_preset the statistics follow; "" if not recorded */
+	/* where the threshold came from (calibrated | configured | default; ""
+	 * if not recorded), the calibration's rate and window size class */
+	char thr_source[16];
+	double far, min_effect;
+	long cal_n;
 	struct sq_drift d; /* strings point into this struct */
 	bool has_ref, has_cur;
 	int64_t ref_n;

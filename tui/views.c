@@ -934,6 +934,19 @@ static void draw_detail(struct dash *d)
 		}
 		stat_line(d, &y, stats_x, sw, "score", s->score, false);
 		stat_line(d, &y, stats_x, sw, "threshold", s->threshold, false);
+		if (dt->thr_source[0] && y < d->rows - 1) {
+			/* where the threshold came from (issue 17) */
+			if (dt->cal_n > 0 && !isnan(dt->far))
+				snprintf(buf, sizeof(buf), "%-18s %s (%.3g%% false alarms, n %ld)",
+				         "  from", dt->thr_source, dt->far * 100, dt->cal_n);
+			else
+				snprintf(buf, sizeof(buf), "%-18s %s", "  from", dt->thr_source);
+			put(d, y++, stats_x, sw, buf, (int)A_NORMAL);
+		}
+		if (!isnan(dt->min_effect) && dt->min_effect > 0 && y < d->rows - 1) {
+			snprintf(buf, sizeof(buf), "%-18s %.4g", "min_effect", dt->min_effect);
+			put(d, y++, stats_x, sw, buf, (int)A_NORMAL);
+		}
 		if (y < d->rows - 1) {
 			char sev[64];
 			fmt_sev(d, sev, sizeof(sev), s->severity);

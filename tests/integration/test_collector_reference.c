@@ -12,6 +12,7 @@
 
 #include "../lib/collector_proc.h"
 #include "../lib/harness.h"
+#include "../lib/http_sink.h"
 #include "../lib/wire_client.h"
 #include "clock.h"
 
@@ -101,8 +102,17 @@ Test(reference_cli, csv_reference_drives_drift_and_show_reports_it)
 	/* the method drift will use, and its preset (2000 values: normed W1) */
 	cr_assert_str_eq(cJSON_GetObjectItem(amount, "method")->valuestring, "wasserstein");
 	cr_assert_str_eq(cJSON_GetObjectItem(amount, "preset")->valuestring, "mlwatch");
-	cr_assert_float_eq(cJSON_GetObjectItem(amount, "threshold")->valuedouble, 0.1, 1e-12);
-	cr_assert_str_eq(cJSON_GetObjectItem(amount, "threshold_rule")->valuestring, "default");
+	/* the threshold is calibrated from the reference at the 1% default
+	 * rate (issue 17), shown for a window of 1000 values */
+	double thr = cJSON_GetObjectItem(amount, "threshold")->valuedouble;
+	cr_assert(thr > 0 && thr < 0.5, "threshold %g", thr);
+	cr_assert_str_eq(cJSON_GetObjectItem(amount, "threshold_source")->valuestring,
+	                 "calibrated");
+	cr_assert_str_eq(cJSON_GetObjectItem(amount, "threshold_rule")->valuestring, "calibrated");
+	cr_assert_float_eq(cJSON_GetObjectItem(amount, "false_alarm_rate")->valuedouble, 0.01,
+	                   1e-15);
+	cr_assert_eq(cJSON_GetObjectItem(amount, "threshold_window_n")->valueint, 1000);
+	cr_assert_float_eq(cJSON_GetObjectItem(amount, "min_effect")->valuedouble, 0.1, 1e-15);
 	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "calibration"), "n")->valueint,
 	             2000);
 	cJSON_Delete(o);
@@ -135,6 +145,12 @@ Test(reference_cli, csv_reference_drives_drift_and_show_reports_it)
 	char method[32];
 	cr_assert_eq(db_text(c.db, sql, method, sizeof(method)), 0);
 	cr_assert_str_eq(method, "wasserstein"); /* reference > 1000 values */
+	snprintf(sql, sizeof(sql),
+	         "SELECT json_extract(stats, '$.threshold_source') FROM drift WHERE start = %lld "
+	         "AND feature = 'amount'",
+	         (long long)start);
+	cr_assert_eq(db_text(c.db, sql, method, sizeof(method)), 0);
+	cr_assert_str_eq(method, "calibrated");
 	snprintf(sql, sizeof(sql),
 	         "SELECT drifted FROM drift WHERE start = %lld AND feature = 'country'",
 	         (long long)start);
@@ -286,4 +302,104 @@ Test(reference_cli, small_windows_get_no_drift_verdict_and_no_alert)
 	wc_close(cl);
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	cproc_cleanup(&c);
+}
+
+/* issue 17, acceptance 5: 12 features drifting at once make one
+ * notification per receiver listing all 12 (group_by = model, as
+ * Alertmanager groups), not 12; nothing more follows within group_wait
+ * plus the analysis interval. */
+Test(reference_cli, twelve_drifting_features_are_one_notification_per_receiver, .timeout = 120)
+{
+	struct cproc c;
+	struct wc_client *cl;
+	struct http_sink *hook = sink_start(0), *am = sink_start(0);
+	char path[700], conf[700], args[1500], *out, err[256], body[2048];
+	char *hu = sink_url(hook, "/hook"), *au = sink_url(am, "");
+	int64_t start = (int64_t)clock_now() / W * W - 3 * W;
+
+	cr_assert(hook && am);
+	cproc_init(&c, "ref-group");
+	snprintf(conf, sizeof(conf), "%s/mlwatch.conf", c.dir);
+	snprintf(body, sizeof(body),
+	         "[alert d]\nmodel = *\nexpr = drift(*) > 1\nreceivers = hook, am\n"
+	         "[receiver hook]\ntype = webhook\nurl = %s\ngroup_by = model\ngroup_wait = 2s\n"
+	         "[receiver am]\ntype = alertmanager\nurl = %s\ngroup_by = model\n"
+	         "group_wait = 2s\n",
+	         hu, au);
+	h_write_file(conf, body, strlen(body));
+	const char *cargs[] = {"--config",           conf,    "--window", "10s",
+	                       "--analyze-interval", "200ms", NULL};
+	cr_assert_eq(cproc_start(&c, cargs), 0);
+	snprintf(path, sizeof(path), "%s/ref.csv", c.dir);
+	FILE *f = fopen(path, "w");
+	for (int k = 0; k < 12; k++)
+		fprintf(f, "%sf%d", k ? "," : "", k);
+	fprintf(f, "\n");
+	for (int i = 0; i < 1000; i++)
+		for (int k = 0; k < 12; k++)
+			fprintf(f, "%d%s", 90 + (i * (k + 1)) % 21, k < 11 ? "," : "\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "--db %s reference import --model m %s", c.db, path);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	free(out);
+
+	cr_assert_eq(wc_open(&cl, c.url, NULL, 10, err, sizeof(err)), 0);
+	struct wc_batch wb;
+	char names[12][8];
+	wc_batch_init(&wb, "r", 1, NULL);
+	for (int k = 0; k < 12; k++)
+		snprintf(names[k], sizeof(names[k]), "f%d", k);
+	for (int i = 0; i < 300; i++) {
+		struct wc_feature fe[12];
+
+		for (int k = 0; k < 12; k++)
+			fe[k] = (struct wc_feature){names[k], 1, 500.0 + (i + k) % 7, NULL};
+		wc_batch_event(&wb, "m", NULL, (double)start + 1, 5, false, fe, 12, wc_none(), -1,
+		               wc_none());
+	}
+	send_ok(cl, &wb);
+	wc_batch_free(&wb);
+
+	cr_assert(sink_wait(hook, 1, 30 * cproc_slow()), "the webhook got nothing");
+	cr_assert(sink_wait(am, 1, 30 * cproc_slow()), "alertmanager got nothing");
+	/* group_wait 2 s + a few analysis passes: no second notification */
+	h_sleep(4 * h_slow());
+	cr_assert_eq(sink_count(hook), 1, "webhook: %zu notifications", sink_count(hook));
+	cr_assert_eq(sink_count(am), 1, "alertmanager: %zu notifications", sink_count(am));
+
+	cJSON *o = cJSON_Parse(sink_request(hook, 0)->body), *it;
+	cr_assert_not_null(o, "%s", sink_request(hook, 0)->body);
+	/* Alertmanager's webhook format: one group, all its alerts */
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "groupKey")->valuestring, "{}:{model=m}");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(o, "groupLabels"), "model")->valuestring, "m");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "firing");
+	cr_assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "commonLabels"), "feature"));
+	cJSON *alerts = cJSON_GetObjectItem(o, "alerts");
+	cr_assert_eq(cJSON_GetArraySize(alerts), 12);
+	unsigned seen = 0;
+	cJSON_ArrayForEach(it, alerts)
+	{
+		const cJSON *fe = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "labels"), "feature");
+		int k = -1;
+
+		cr_assert(cJSON_IsString(fe), "an alert without its feature");
+		cr_assert_eq(sscanf(fe->valuestring, "f%d", &k), 1, "%s", fe->valuestring);
+		cr_assert(k >= 0 && k < 12);
+		seen |= 1u << k;
+	}
+	cr_assert_eq(seen, 0xfffu, "features listed: %#x", seen);
+	cJSON_Delete(o);
+	o = cJSON_Parse(sink_request(am, 0)->body);
+	cr_assert(cJSON_IsArray(o), "%s", sink_request(am, 0)->body);
+	cr_assert_eq(cJSON_GetArraySize(o), 12);
+	cJSON_Delete(o);
+
+	wc_close(cl);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+	sink_stop(hook);
+	sink_stop(am);
+	free(hu);
+	free(au);
 }

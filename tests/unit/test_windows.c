@@ -160,7 +160,16 @@ Test(windows, drift_row_matches_the_library)
 		snprintf(json, sizeof(json), "{\"a\":%d}", 50 + i);
 		fold(w, m, ev(i + 1, json, NULL, -1));
 	}
-	cr_assert_eq(drift_numeric(&ref, cur, 300, NULL, &r), 0);
+	/* the collector's threshold (calibrated from the reference) and effect
+	 * floor, applied to the library's result */
+	{
+		struct drift_opts o;
+
+		cr_assert_eq(wmodel_threshold(m, (size_t)wmodel_find(m, "a"), 300, &o, NULL),
+		             CALIB_SRC_CALIBRATED);
+		cr_assert_eq(drift_numeric(&ref, cur, 300, &o, &r), 0);
+		calib_apply_min_effect(&r, calib_min_effect_default(r.method));
+	}
 	jsonw_init(&j);
 	cr_assert_eq(wstate_feature_result(w, m, (size_t)wmodel_find(m, "a"), &fr, &dr, &j), 0);
 	cr_assert_eq(fr.n, 300);
@@ -169,6 +178,7 @@ Test(windows, drift_row_matches_the_library)
 	cr_assert_float_eq(dr.ks_p, r.ks_p, 1e-15);
 	cr_assert_float_eq(dr.wasserstein, r.wasserstein, 1e-15);
 	cr_assert_float_eq(dr.psi, r.psi, 1e-15);
+	cr_assert_float_eq(dr.threshold, r.threshold, 1e-15);
 	cr_assert_float_eq(dr.severity, r.severity, 1e-12);
 	cr_assert_str_eq(dr.method, "ks");
 	cr_assert(dr.drifted);
