@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../../common/ddsketch.h"
-#include "../../common/store.h"
+#include "../../common/store/store.h"
 
 static const char *const model_names[] = {"fraud", "churn",   "eta",    "ranker",
                                           "spam",  "pricing", "search", "vision"};

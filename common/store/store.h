@@ -1,6 +1,6 @@
 /* store: the SQLite database shared by mlwatchd (writer) and mlwatch
  * (reader): opening it the right way, the schema and its migrations, and
- * transactions. All SQL lives in common/store*.c: store_ingest (what the
+ * transactions. All SQL lives in common/store/: store_ingest (what the
  * collector writes), store_alerts (alert state, silences, outbox),
  * store_query (what the dashboard and subcommands read). Nothing outside
  * them calls sqlite3_* directly, so that a second engine can come later.
