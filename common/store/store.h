@@ -44,8 +44,7 @@
 
 #define STORE_SCHEMA_VERSION 6
 
-struct sqlite3;
-struct sqlite3_stmt;
+#include "db.h"
 
 enum store_mode {
 	STORE_RW_CREATE, /* the collector: create (mode 0600) and migrate */
@@ -54,7 +53,7 @@ enum store_mode {
 };
 
 struct store {
-	struct sqlite3 *db;
+	struct db *db; /* the connection: SQLite or PostgreSQL (db.h) */
 	enum store_mode mode;
 	char *path;
 	int in_tx;
@@ -76,9 +75,9 @@ void store_rollback(struct store *st);
 
 /* Prepares sql once into *slot (a cache the calling module owns) and resets
  * it for reuse. Returns the statement or NULL. */
-struct sqlite3_stmt *store_prepare(struct store *st, struct sqlite3_stmt **slot, const char *sql);
+struct db_stmt *store_prepare(struct store *st, struct db_stmt **slot, const char *sql);
 /* Finalizes n cached statements. */
-void store_finalize(struct sqlite3_stmt **slots, size_t n);
+void store_finalize(struct db_stmt **slots, size_t n);
 
 const char *store_errmsg(const struct store *st);
 /* Runs sql with no results (DDL, pragmas). */
@@ -87,6 +86,20 @@ int store_exec(struct store *st, const char *sql);
 /* meta table. store_meta_get returns 0 and copies the value, -1 if absent. */
 int store_meta_set(struct store *st, const char *key, const char *value);
 int store_meta_get(struct store *st, const char *key, char *buf, size_t cap);
+
+struct cJSON;
+/* Rows of sql (parameters ?1.. = args, a NULL arg binds NULL) as a cJSON
+ * array of objects keyed by column name: numbers, strings or null (blobs
+ * are null). NULL on a database error (err says why) or out of memory. */
+struct cJSON *store_rows_json(struct store *st, const char *sql, const char *const *args,
+                              int nargs, char *err, size_t errlen);
+
+/* True when the store is on PostgreSQL. */
+bool store_is_postgres(const struct store *st);
+
+/* A migration's SQLite DDL rewritten for PostgreSQL (types, identity keys,
+ * WITHOUT ROWID dropped, reserved column names quoted); malloc'd. */
+char *store_pg_ddl(const char *sqlite_ddl);
 
 /* Size of the database file and its WAL, in bytes. */
 int64_t store_file_size(const struct store *st);
