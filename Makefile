@@ -8,7 +8,7 @@ B ?= build
 CC ?= cc
 SAN ?=
 
-PKGS := ncursesw sqlite3 libcurl libcjson libprotobuf-c inih libmicrohttpd libcrypto gnutls zlib
+PKGS := ncursesw sqlite3 libcurl libcjson libprotobuf-c inih libmicrohttpd libcrypto gnutls zlib libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnng -lpthread -lm
 CRIT_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)

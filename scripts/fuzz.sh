@@ -12,8 +12,8 @@ out=build-fuzz
 mkdir -p "$out/gen" "$out/work"
 protoc-c --c_out="$out/gen" --proto_path=common common/mlwatch.proto common/otlp.proto
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMLWATCH_VERSION=\"fuzz\" -Icommon -Icommon/store -I$out/gen \
-$(pkg-config --cflags libcjson libprotobuf-c inih libcurl libmicrohttpd) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto libcurl libmicrohttpd gnutls zlib) -lm -lpthread"
+$(pkg-config --cflags libcjson libprotobuf-c inih libcurl libmicrohttpd libpq) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libpq libcrypto libcurl libmicrohttpd gnutls zlib) -lm -lpthread"
 objs=""
 for c in common/*.c common/stats/*.c common/store/*.c "$out/gen/mlwatch.pb-c.c" "$out/gen/otlp.pb-c.c"; do
 	o="$out/$(basename "$c" .c).o"

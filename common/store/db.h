@@ -170,8 +170,7 @@ struct db_stmt {
 
 int db_sqlite_open(struct db **out, const char *path, enum db_open_mode mode, int busy_ms,
                    char *err, size_t errlen);
-int db_pg_open(struct db **out, const char *uri, enum db_open_mode mode, char *err,
-               size_t errlen);
+int db_pg_open(struct db **out, const char *uri, enum db_open_mode mode, char *err, size_t errlen);
 /* The SQLite handle (tests, the WAL checkpoint); NULL on other engines. */
 struct sqlite3 *db_sqlite_handle(struct db *db);
 int db_sqlite_checkpoint(struct db *db);

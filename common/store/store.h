@@ -91,8 +91,8 @@ struct cJSON;
 /* Rows of sql (parameters ?1.. = args, a NULL arg binds NULL) as a cJSON
  * array of objects keyed by column name: numbers, strings or null (blobs
  * are null). NULL on a database error (err says why) or out of memory. */
-struct cJSON *store_rows_json(struct store *st, const char *sql, const char *const *args,
-                              int nargs, char *err, size_t errlen);
+struct cJSON *store_rows_json(struct store *st, const char *sql, const char *const *args, int nargs,
+                              char *err, size_t errlen);
 
 /* True when the store is on PostgreSQL. */
 bool store_is_postgres(const struct store *st);

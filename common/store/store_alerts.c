@@ -131,7 +131,8 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
 	         "INSERT INTO alerts (rule, model, feature, state, severity, value, "
 	         "threshold, active_at, fired_at, resolved_at, last_notified, "
 	         "fingerprint, summary, description, updated, owed, nodata_since) VALUES "
-	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING id");
+	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+	         "RETURNING id");
 	if (!s)
 		return -1;
 	db_bind_text(s, 1, row->rule, -1);
@@ -158,12 +159,13 @@ int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, do
 
 int store_alerts_update(struct store_alerts *sa, const struct store_alert_row *row, double now)
 {
-	struct db_stmt *s = prep(sa, S_UPDATE,
-	                       "UPDATE alerts SET state = ?2, value = ?3, fired_at = ?4, "
-	                       "resolved_at = ?5, last_notified = ?6, "
-	                       "summary = coalesce(?7, summary), "
-	                       "description = coalesce(?8, description), updated = ?9, owed = ?10, "
-	                       "nodata_since = ?11 WHERE id = ?1");
+	struct db_stmt *s =
+	    prep(sa, S_UPDATE,
+	         "UPDATE alerts SET state = ?2, value = ?3, fired_at = ?4, "
+	         "resolved_at = ?5, last_notified = ?6, "
+	         "summary = coalesce(?7, summary), "
+	         "description = coalesce(?8, description), updated = ?9, owed = ?10, "
+	         "nodata_since = ?11 WHERE id = ?1");
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, row->id);
@@ -205,8 +207,8 @@ int store_alerts_set_resolved(struct store_alerts *sa, int64_t id, double now)
 int store_alerts_acked(struct store_alerts *sa, void (*fn)(void *arg, int64_t id), void *arg)
 {
 	struct db_stmt *s = prep(sa, S_ACKED,
-	                       "SELECT id FROM alerts WHERE acked != 0 AND state IN ('pending', "
-	                       "'firing')");
+	                         "SELECT id FROM alerts WHERE acked != 0 AND state IN ('pending', "
+	                         "'firing')");
 	int rc;
 
 	if (!s)
@@ -255,9 +257,10 @@ int store_silences_active(struct store_alerts *sa, double now,
 int store_silences_add(struct store_alerts *sa, const char *rule, const char *model, double now,
                        double ends, const char *comment, int64_t *id)
 {
-	struct db_stmt *s = prep(sa, S_SIL_ADD,
-	                       "INSERT INTO silences (rule, model, created, ends, comment) VALUES "
-	                       "(?1, ?2, ?3, ?4, ?5) RETURNING id");
+	struct db_stmt *s =
+	    prep(sa, S_SIL_ADD,
+	         "INSERT INTO silences (rule, model, created, ends, comment) VALUES "
+	         "(?1, ?2, ?3, ?4, ?5) RETURNING id");
 	if (!s)
 		return -1;
 	db_bind_text(s, 1, rule, -1);
@@ -279,8 +282,8 @@ int store_outbox_insert(struct store_alerts *sa, const char *receiver, int64_t a
                         const char *kind, const char *payload, double now)
 {
 	struct db_stmt *s = prep(sa, S_OB_INSERT,
-	                       "INSERT INTO outbox (receiver, alert_id, kind, payload, created, "
-	                       "next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
+	                         "INSERT INTO outbox (receiver, alert_id, kind, payload, created, "
+	                         "next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
 	if (!s)
 		return -1;
 	db_bind_text(s, 1, receiver, -1);
@@ -331,8 +334,8 @@ void store_outbox_row_free(struct store_outbox_row *row)
 int store_outbox_delivered(struct store_alerts *sa, int64_t id, long attempts, double now)
 {
 	struct db_stmt *s = prep(sa, S_OB_DELIVERED,
-	                       "UPDATE outbox SET status = 'delivered', attempts = ?2, "
-	                       "delivered_at = ?3, last_error = NULL WHERE id = ?1");
+	                         "UPDATE outbox SET status = 'delivered', attempts = ?2, "
+	                         "delivered_at = ?3, last_error = NULL WHERE id = ?1");
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, id);
@@ -361,8 +364,8 @@ int store_outbox_finish(struct store_alerts *sa, int64_t id, const char *status,
                         const char *last_error)
 {
 	struct db_stmt *s = prep(sa, S_OB_FINISH,
-	                       "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4 "
-	                       "WHERE id = ?1");
+	                         "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4 "
+	                         "WHERE id = ?1");
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, id);

@@ -11,11 +11,13 @@ int store_fairness_write(struct store *st, int64_t model_id, int64_t start,
 	struct db_stmt *del = NULL, *ins = NULL;
 	int rc = -1;
 
-	if (db_prepare(st->db, "DELETE FROM fairness WHERE model_id = ?1 AND start = ?2", &del) != DB_OK ||
+	if (db_prepare(st->db, "DELETE FROM fairness WHERE model_id = ?1 AND start = ?2", &del) !=
+	        DB_OK ||
 	    db_prepare(st->db,
-	                       "INSERT INTO fairness (model_id, start, attribute, grp, n, "
-	                       "positives, labelled, correct, tp, fp, tn, fn) VALUES "
-	                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &ins) != DB_OK)
+	               "INSERT INTO fairness (model_id, start, attribute, grp, n, "
+	               "positives, labelled, correct, tp, fp, tn, fn) VALUES "
+	               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	               &ins) != DB_OK)
 		goto out;
 	db_bind_int64(del, 1, model_id);
 	db_bind_int64(del, 2, start);
@@ -85,9 +87,10 @@ int store_fairness_each(struct store *st, int64_t model_id, double from, double 
 
 	fairness_attr_init(&cur, "");
 	if (db_prepare(st->db,
-	                       "SELECT start, attribute, grp, n, positives, labelled, correct, tp, "
-	                       "fp, tn, fn FROM fairness WHERE model_id = ?1 AND start >= ?2 AND "
-	                       "start < ?3 ORDER BY start, attribute, grp", &s) != DB_OK)
+	               "SELECT start, attribute, grp, n, positives, labelled, correct, tp, "
+	               "fp, tn, fn FROM fairness WHERE model_id = ?1 AND start >= ?2 AND "
+	               "start < ?3 ORDER BY start, attribute, grp",
+	               &s) != DB_OK)
 		goto out;
 	db_bind_int64(s, 1, model_id);
 	db_bind_double(s, 2, from);
@@ -137,12 +140,14 @@ int store_fairness_pooled(struct store *st, const char *model, const char *attri
 
 	fairness_attr_init(&cur, "");
 	/* Sums per group over the range; the newest start per attribute. */
-	if (db_prepare(st->db,
+	if (db_prepare(
+	        st->db,
 	        "SELECT f.attribute, f.grp, sum(f.n), sum(f.positives), sum(f.labelled), "
 	        "sum(f.correct), sum(f.tp), sum(f.fp), sum(f.tn), sum(f.fn), max(f.start) "
 	        "FROM fairness f JOIN models m ON m.id = f.model_id WHERE m.name = ?1 AND "
 	        "f.start >= ?2 AND (?3 IS NULL OR f.attribute = ?3) GROUP BY f.attribute, f.grp "
-	        "ORDER BY f.attribute, f.grp", &s) != DB_OK)
+	        "ORDER BY f.attribute, f.grp",
+	        &s) != DB_OK)
 		goto out;
 	db_bind_text(s, 1, model, -1);
 	db_bind_double(s, 2, from);

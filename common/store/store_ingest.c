@@ -121,18 +121,20 @@ static const char *const sql[S_COUNT] = {
     [S_PENDING_COUNTS] = "SELECT model_id, count(*) FROM pending_labels GROUP BY model_id",
     [S_WIN_SKETCH] = "SELECT latency_sketch FROM windows WHERE model_id = ?1 AND start = ?2",
     [S_WIN_UPSERT] =
-        "INSERT INTO windows (model_id, start, end, count, errors, sampled, labelled, "
+        "INSERT INTO windows (model_id, start, \"end\", count, errors, sampled, labelled, "
         "latency_sketch, provisional, dirty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1) "
-        "ON CONFLICT (model_id, start) DO UPDATE SET count = count + excluded.count, "
-        "errors = errors + excluded.errors, sampled = sampled + excluded.sampled, "
-        "labelled = labelled + excluded.labelled, "
-        "latency_sketch = coalesce(excluded.latency_sketch, latency_sketch), dirty = 1",
+        "ON CONFLICT (model_id, start) DO UPDATE SET count = windows.count + excluded.count, "
+        "errors = windows.errors + excluded.errors, "
+        "sampled = windows.sampled + excluded.sampled, "
+        "labelled = windows.labelled + excluded.labelled, "
+        "latency_sketch = coalesce(excluded.latency_sketch, windows.latency_sketch), dirty = 1",
     [S_MODEL_SEEN] = "UPDATE models SET last_event = max(coalesce(last_event, 0), ?2) "
                      "WHERE id = ?1",
-    [S_AGENT] = "INSERT INTO agents (agent_id, last_seq, last_seen, batches, events) "
-                "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (agent_id) DO UPDATE SET "
-                "last_seq = max(last_seq, excluded.last_seq), last_seen = excluded.last_seen, "
-                "batches = batches + 1, events = events + excluded.events",
+    [S_AGENT] =
+        "INSERT INTO agents (agent_id, last_seq, last_seen, batches, events) "
+        "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (agent_id) DO UPDATE SET "
+        "last_seq = max(agents.last_seq, excluded.last_seq), last_seen = excluded.last_seen, "
+        "batches = agents.batches + 1, events = agents.events + excluded.events",
     [S_AGENT_STATS] = "UPDATE agents SET received = ?2, rejected = ?3, spool_dropped = ?4, "
                       "spool_bytes = ?5, started = ?6 WHERE agent_id = ?1",
     [S_LAST_WRITE] = "INSERT INTO meta (key, value) VALUES ('last_write', ?1) "
@@ -160,14 +162,15 @@ static const char *const sql[S_COUNT] = {
                   "accuracy WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
     [S_LLM_GET] = "SELECT ttft_sketch, tpot_sketch, finish FROM window_llm WHERE model_id = ?1 "
                   "AND start = ?2",
-    [S_LLM_UPSERT] = "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
-                     "ttft_sketch, tpot_sketch, finish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                     "ON CONFLICT (model_id, start) DO UPDATE SET llm = llm + excluded.llm, "
-                     "input_tokens = input_tokens + excluded.input_tokens, "
-                     "output_tokens = output_tokens + excluded.output_tokens, "
-                     "ttft_sketch = coalesce(excluded.ttft_sketch, ttft_sketch), "
-                     "tpot_sketch = coalesce(excluded.tpot_sketch, tpot_sketch), "
-                     "finish = coalesce(excluded.finish, finish)",
+    [S_LLM_UPSERT] =
+        "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
+        "ttft_sketch, tpot_sketch, finish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT (model_id, start) DO UPDATE SET llm = window_llm.llm + excluded.llm, "
+        "input_tokens = window_llm.input_tokens + excluded.input_tokens, "
+        "output_tokens = window_llm.output_tokens + excluded.output_tokens, "
+        "ttft_sketch = coalesce(excluded.ttft_sketch, window_llm.ttft_sketch), "
+        "tpot_sketch = coalesce(excluded.tpot_sketch, window_llm.tpot_sketch), "
+        "finish = coalesce(excluded.finish, window_llm.finish)",
     [S_RET_LLM] = "DELETE FROM window_llm WHERE model_id = ?1 AND start IN (SELECT start FROM "
                   "window_llm WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
     [S_RET_FAIR] = "DELETE FROM fairness WHERE model_id = ?1 AND (start, attribute, grp) IN "
@@ -175,9 +178,9 @@ static const char *const sql[S_COUNT] = {
                    "start < ?2 ORDER BY start LIMIT ?3)",
     [S_RET_CONCEPT] = "DELETE FROM concept_events WHERE id IN (SELECT id FROM concept_events "
                       "WHERE model_id = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
-    [S_DIRTY] = "SELECT model_id, start, end, count, errors, sampled, labelled, provisional, "
+    [S_DIRTY] = "SELECT model_id, start, \"end\", count, errors, sampled, labelled, provisional, "
                 "latency_sketch FROM windows WHERE dirty = 1 ORDER BY start LIMIT ?1",
-    [S_WIN_GET] = "SELECT model_id, start, end, count, errors, sampled, labelled, provisional, "
+    [S_WIN_GET] = "SELECT model_id, start, \"end\", count, errors, sampled, labelled, provisional, "
                   "latency_sketch FROM windows WHERE model_id = ?1 AND start = ?2",
     [S_MODELS] = "SELECT id, name, task FROM models ORDER BY id",
     [S_MODEL_TASK] = "UPDATE models SET task = ?2 WHERE id = ?1",
@@ -204,23 +207,44 @@ static const char *const sql[S_COUNT] = {
         "dirty = CASE WHEN ?11 AND count = ?12 AND errors = ?13 AND sampled = ?14 AND "
         "labelled = ?15 THEN 0 ELSE 1 END WHERE model_id = ?1 AND start = ?2 "
         "RETURNING dirty",
-    [S_WF] = "INSERT OR REPLACE INTO window_features (model_id, start, feature, kind, n, "
+    /* Replacing a row: the upsert names every column, so that it equals
+     * SQLite's INSERT OR REPLACE (a column left out would keep its value). */
+    [S_WF] = "INSERT INTO window_features (model_id, start, feature, kind, n, "
              "missing, type_errors, out_of_range, new_category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-             "?7, ?8, ?9)",
-    [S_DRIFT] = "INSERT OR REPLACE INTO drift (model_id, start, feature, kind, n, n_ref, "
+             "?7, ?8, ?9) ON CONFLICT (model_id, start, feature) DO UPDATE SET "
+             "kind = excluded.kind, n = excluded.n, missing = excluded.missing, "
+             "type_errors = excluded.type_errors, out_of_range = excluded.out_of_range, "
+             "new_category = excluded.new_category, sample = NULL",
+    [S_DRIFT] = "INSERT INTO drift (model_id, start, feature, kind, n, n_ref, "
                 "missing_rate, type_error_rate, out_of_range_rate, new_category_rate, ks, ks_p, "
                 "wasserstein, psi, js, chi2, chi2_p, method, score, threshold, severity, "
                 "drifted, insufficient, cur_hist, stats) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                 "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-                "?25)",
+                "?25) "
+                "ON CONFLICT (model_id, start, feature) DO UPDATE SET kind = excluded.kind, n = "
+                "excluded.n, n_ref = excluded.n_ref, missing_rate = excluded.missing_rate, "
+                "type_error_rate = excluded.type_error_rate, out_of_range_rate = "
+                "excluded.out_of_range_rate, new_category_rate = excluded.new_category_rate, ks = "
+                "excluded.ks, ks_p = excluded.ks_p, wasserstein = excluded.wasserstein, psi = "
+                "excluded.psi, js = excluded.js, chi2 = excluded.chi2, chi2_p = excluded.chi2_p, "
+                "method = excluded.method, score = excluded.score, threshold = excluded.threshold, "
+                "severity = excluded.severity, drifted = excluded.drifted, insufficient = "
+                "excluded.insufficient, cur_hist = excluded.cur_hist, stats = excluded.stats",
     [S_CLEAR_WF] = "DELETE FROM window_features WHERE model_id = ?1 AND start = ?2",
     [S_CLEAR_DRIFT] = "DELETE FROM drift WHERE model_id = ?1 AND start = ?2",
-    [S_ACC] = "INSERT OR REPLACE INTO accuracy (model_id, start, labelled, accuracy, macro_f1, "
+    [S_ACC] = "INSERT INTO accuracy (model_id, start, labelled, accuracy, macro_f1, "
               "mae, rmse, est_accuracy, est_low, est_high, label_coverage, per_class) VALUES "
-              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+              "ON CONFLICT (model_id, start) DO UPDATE SET labelled = excluded.labelled, accuracy "
+              "= excluded.accuracy, macro_f1 = excluded.macro_f1, mae = excluded.mae, rmse = "
+              "excluded.rmse, est_accuracy = excluded.est_accuracy, est_low = excluded.est_low, "
+              "est_high = excluded.est_high, label_coverage = excluded.label_coverage, per_class = "
+              "excluded.per_class",
     [S_CONCEPT_GET] = "SELECT state FROM concept_state WHERE model_id = ?1 AND detector = ?2",
-    [S_CONCEPT_PUT] = "INSERT OR REPLACE INTO concept_state (model_id, detector, state, "
-                      "updated) VALUES (?1, ?2, ?3, ?4)",
+    [S_CONCEPT_PUT] = "INSERT INTO concept_state (model_id, detector, state, "
+                      "updated) VALUES (?1, ?2, ?3, ?4) "
+                      "ON CONFLICT (model_id, detector) DO UPDATE SET state = excluded.state, "
+                      "updated = excluded.updated",
     [S_CONCEPT_EVENT] = "INSERT INTO concept_events (model_id, ts, window_start, detector, "
                         "detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_REFS] = "SELECT feature, kind, n, profile, hist FROM reference WHERE model_id = ?1 "
@@ -230,10 +254,15 @@ static const char *const sql[S_COUNT] = {
                       "model_id = ?1), 0))",
     [S_REF_CLEAR] = "DELETE FROM reference WHERE model_id = ?1",
     [S_CAL_CLEAR] = "DELETE FROM calibration WHERE model_id = ?1",
-    [S_REF_PUT] = "INSERT OR REPLACE INTO reference (model_id, feature, kind, n, profile, hist, "
-                  "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_CAL_PUT] = "INSERT OR REPLACE INTO calibration (model_id, profile, n, created) VALUES "
-                  "(?1, ?2, ?3, ?4)",
+    [S_REF_PUT] =
+        "INSERT INTO reference (model_id, feature, kind, n, profile, hist, "
+        "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (model_id, feature) DO UPDATE SET kind = excluded.kind, n = excluded.n, "
+        "profile = excluded.profile, hist = excluded.hist, created = excluded.created",
+    [S_CAL_PUT] = "INSERT INTO calibration (model_id, profile, n, created) VALUES "
+                  "(?1, ?2, ?3, ?4) "
+                  "ON CONFLICT (model_id) DO UPDATE SET profile = excluded.profile, n = "
+                  "excluded.n, created = excluded.created",
     [S_CAL_GET] = "SELECT profile, n, created FROM calibration WHERE model_id = ?1",
     [S_MARK_DIRTY] = "UPDATE windows SET dirty = 1 WHERE model_id = ?1 AND start >= ?2",
 };
@@ -665,8 +694,8 @@ static int merge_stored(struct db_stmt *row, int col, const struct ddsketch *add
 	/* An unreadable stored sketch (damaged file) restarts the sketch
 	 * rather than losing the new data, as for latency. */
 	if (row && db_column_type(row, col) == DB_BLOB &&
-	    ddsketch_decode(db_column_blob(row, col), (size_t)db_column_bytes(row, col),
-	                    &merged) != 0)
+	    ddsketch_decode(db_column_blob(row, col), (size_t)db_column_bytes(row, col), &merged) !=
+	        0)
 		merged = NULL;
 	if (!merged && !(merged = ddsketch_new()))
 		goto out;
@@ -1401,8 +1430,7 @@ int store_ingest_references(struct store_ingest *si, int64_t model_id,
 	while ((rc = db_step(s)) == DB_ROW)
 		cb((const char *)db_column_text(s, 0), db_column_int(s, 1),
 		   (uint64_t)db_column_int64(s, 2), db_column_blob(s, 3),
-		   (size_t)db_column_bytes(s, 3), (const char *)db_column_text(s, 4),
-		   arg);
+		   (size_t)db_column_bytes(s, 3), (const char *)db_column_text(s, 4), arg);
 	db_reset(s);
 	return rc == DB_DONE ? 0 : -1;
 }

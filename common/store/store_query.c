@@ -10,12 +10,13 @@
 
 #include "ddsketch.h"
 
-#define DRIFT_COLS                                                                                \
-	"d.start, coalesce(w.end, d.start + ?9), coalesce(w.provisional, 0), d.feature, d.kind, " \
-	"d.n, coalesce(d.n_ref, -1), d.missing_rate, d.type_error_rate, d.out_of_range_rate, "    \
-	"d.new_category_rate, d.ks, d.ks_p, d.wasserstein, d.psi, d.js, d.chi2, d.chi2_p, "       \
-	"coalesce(d.method, ''), d.score, d.threshold, d.severity, d.drifted, d.insufficient, "   \
-	"d.cur_hist, d.stats "                                                                    \
+#define DRIFT_COLS                                                                              \
+	"d.start, coalesce(w.\"end\", d.start + ?9), coalesce(w.provisional, 0), d.feature, "   \
+	"d.kind, "                                                                              \
+	"d.n, coalesce(d.n_ref, -1), d.missing_rate, d.type_error_rate, d.out_of_range_rate, "  \
+	"d.new_category_rate, d.ks, d.ks_p, d.wasserstein, d.psi, d.js, d.chi2, d.chi2_p, "     \
+	"coalesce(d.method, ''), d.score, d.threshold, d.severity, d.drifted, d.insufficient, " \
+	"d.cur_hist, d.stats "                                                                  \
 	"FROM drift d LEFT JOIN windows w ON w.model_id = d.model_id AND w.start = d.start "
 
 #define ALERT_COLS                                                                                \
@@ -29,9 +30,9 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
     [SQS_MODEL_FIND] =
         "SELECT id, name, coalesce(task, ''), last_event FROM models WHERE name = ?1",
-    [SQS_LAST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
-                     "WHERE model_id = ?1 AND end <= ?2 ORDER BY start DESC LIMIT 1",
-    [SQS_NEWEST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
+    [SQS_LAST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
+                     "WHERE model_id = ?1 AND \"end\" <= ?2 ORDER BY start DESC LIMIT 1",
+    [SQS_NEWEST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
                        "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
     /* One pass over the range: the windows and their accuracy rows. */
     [SQS_RANGE_SUMS] =
@@ -50,9 +51,9 @@ static const char *const sql[SQS_COUNT] = {
         "AND start >= ?2 AND start <= ?3) ORDER BY severity DESC, feature LIMIT 1",
     [SQS_FIRING] = "SELECT total(state = 'firing'), total(state = 'pending') FROM alerts "
                    "WHERE state IN ('firing', 'pending') AND model = ?1",
-    [SQS_LIVE] = "SELECT start, end, count, errors, latency_sketch FROM windows "
-                 "WHERE model_id = ?1 AND end > ?2 AND start < ?3 ORDER BY start",
-    [SQS_LATENCY] = "SELECT w.start, w.end, w.count, w.errors, w.provisional, w.p50, w.p90, "
+    [SQS_LIVE] = "SELECT start, \"end\", count, errors, latency_sketch FROM windows "
+                 "WHERE model_id = ?1 AND \"end\" > ?2 AND start < ?3 ORDER BY start",
+    [SQS_LATENCY] = "SELECT w.start, w.\"end\", w.count, w.errors, w.provisional, w.p50, w.p90, "
                     "w.p95, w.p99, w.p999, w.max, w.mean, l.llm, l.input_tokens, "
                     "l.output_tokens, l.ttft_sketch, l.tpot_sketch, l.finish FROM windows w "
                     "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
@@ -65,7 +66,7 @@ static const char *const sql[SQS_COUNT] = {
         "max(p90), max(p95), max(p99), max(p999), max(max), "
         "total(mean * max(count, 1)) / "
         "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
-        "total(end - start) FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
+        "total(\"end\" - start) FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
         "GROUP BY b ORDER BY b",
     [SQS_DRIFT] = "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
                   "ORDER BY d.start, d.feature",
@@ -82,7 +83,7 @@ static const char *const sql[SQS_COUNT] = {
         "d.start DESC LIMIT 1",
     [SQS_REF_HIST] = "SELECT kind, n, hist FROM reference WHERE model_id = ?1 AND feature = ?2",
     [SQS_ACCURACY] =
-        "SELECT a.start, coalesce(w.end, a.start + ?4), a.labelled, coalesce(w.count, 0), "
+        "SELECT a.start, coalesce(w.\"end\", a.start + ?4), a.labelled, coalesce(w.count, 0), "
         "a.accuracy, a.macro_f1, a.mae, a.rmse, a.est_accuracy, a.est_low, a.est_high, "
         "a.label_coverage, coalesce(w.provisional, 0) FROM accuracy a "
         "LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
@@ -520,7 +521,8 @@ static void bind_range(struct db_stmt *s, int64_t model_id, double from, double 
 
 /* Decodes the sketch blob in column col (NULL when absent or unreadable)
  * and its p50/p90/p99 (NAN when none). */
-static struct ddsketch *col_sketch(struct db_stmt *s, int col, double *p50, double *p90, double *p99)
+static struct ddsketch *col_sketch(struct db_stmt *s, int col, double *p50, double *p90,
+                                   double *p99)
 {
 	static const double qs[] = {0.5, 0.9, 0.99};
 	struct ddsketch *sk = NULL;
@@ -528,8 +530,7 @@ static struct ddsketch *col_sketch(struct db_stmt *s, int col, double *p50, doub
 
 	*p50 = *p90 = *p99 = NAN;
 	if (db_column_type(s, col) != DB_BLOB ||
-	    ddsketch_decode(db_column_blob(s, col), (size_t)db_column_bytes(s, col),
-	                    &sk) != 0)
+	    ddsketch_decode(db_column_blob(s, col), (size_t)db_column_bytes(s, col), &sk) != 0)
 		return NULL;
 	if (ddsketch_count(sk) > 0 && ddsketch_quantiles(sk, qs, 3, v) == 0) {
 		*p50 = v[0];
@@ -653,8 +654,7 @@ static void read_drift(struct db_stmt *s, struct sq_drift *d)
 	d->score = col_num(s, 19);
 	d->threshold = col_num(s, 20);
 	d->severity = col_num(s, 21);
-	d->drifted =
-	    db_column_type(s, 22) == DB_NULL ? -1 : db_column_int(s, 22) != 0;
+	d->drifted = db_column_type(s, 22) == DB_NULL ? -1 : db_column_int(s, 22) != 0;
 	d->insufficient = db_column_int(s, 23) != 0;
 	d->cur_hist = col_text(s, 24);
 	d->stats = col_text(s, 25);
