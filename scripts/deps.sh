@@ -7,7 +7,8 @@ build="pkg-config make gcc libncurses-dev libnng-dev libsqlite3-dev libcurl4-ope
 libcjson-dev libprotobuf-c-dev protobuf-c-compiler libinih-dev libssl-dev libmicrohttpd-dev
 libgnutls28-dev zlib1g-dev libpq-dev"
 test="libcriterion-dev tmux valgrind python3 curl openssl sqlite3 man-db clang libclang-rt-14-dev
-prometheus procps iproute2 python3-numpy python3-scipy python3-sklearn systemd htop nodejs"
+prometheus procps iproute2 python3-numpy python3-scipy python3-sklearn systemd htop nodejs
+postgresql-15 util-linux"
 want=$build
 [ "${1:-build}" = test ] && want="$build $test"
 missing=""
