@@ -203,8 +203,8 @@ static const char *const sql[S_COUNT] = {
     [S_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
     [S_WIN_RESULT] =
         "UPDATE windows SET p50 = ?3, p90 = ?4, p95 = ?5, p99 = ?6, p999 = ?7, max = ?8, "
-        "mean = ?9, analyzed = ?10, provisional = CASE WHEN ?11 THEN 0 ELSE provisional END, "
-        "dirty = CASE WHEN ?11 AND count = ?12 AND errors = ?13 AND sampled = ?14 AND "
+        "mean = ?9, analyzed = ?10, provisional = CASE WHEN ?11 <> 0 THEN 0 ELSE provisional END, "
+        "dirty = CASE WHEN ?11 <> 0 AND count = ?12 AND errors = ?13 AND sampled = ?14 AND "
         "labelled = ?15 THEN 0 ELSE 1 END WHERE model_id = ?1 AND start = ?2 "
         "RETURNING dirty",
     /* Replacing a row: the upsert names every column, so that it equals
@@ -314,9 +314,16 @@ void store_ingest_rolled_back(struct store_ingest *si)
 
 int store_ingest_sync(struct store_ingest *si)
 {
-	struct db_stmt *s = prep(si, S_DATA_VERSION);
+	struct db_stmt *s;
 	int64_t v;
 
+	if (store_is_postgres(si->st)) {
+		/* no data_version there, and other collectors write too: the
+		 * cache lives one transaction (a lookup per model and batch) */
+		models_clear(si);
+		return 0;
+	}
+	s = prep(si, S_DATA_VERSION);
 	if (!s)
 		return -1;
 	if (db_step(s) != DB_ROW) {
