@@ -229,6 +229,23 @@ static int run(struct mlw_config *cfg, bool standby)
 		goto out;
 	}
 	db_existed = on_pg || access(cc->db, F_OK) == 0;
+	/* PostgreSQL down at start: one line, then retries with backoff while
+	 * agents spool (a wrong password or database is not retried: the
+	 * store's open below fails with one line and exit 1) */
+	for (double wait = 0.5, t0 = clock_now(); on_pg && !db_pg_reachable(cc->db);
+	     wait = wait * 2 > 10 ? 10 : wait * 2) {
+		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+		if (wait == 0.5)
+			log_warn("collector",
+			         "postgresql unreachable db=%s msg=\"retrying with backoff up to 10s\"",
+			         shown);
+		if (sigtimedwait(&sigs, NULL, &ts) >= 0) {
+			log_info("collector", "stopped while waiting for postgresql after %.1fs",
+			         clock_now() - t0);
+			rc = 0;
+			goto out;
+		}
+	}
 
 	c.cfg = cfg;
 	c.db_path = cc->db;

@@ -171,6 +171,10 @@ struct db_stmt {
 int db_sqlite_open(struct db **out, const char *path, enum db_open_mode mode, int busy_ms,
                    char *err, size_t errlen);
 int db_pg_open(struct db **out, const char *uri, enum db_open_mode mode, char *err, size_t errlen);
+/* Whether the PostgreSQL server of uri answers at all (PQping: up and
+ * accepting, whatever the credentials); false while it is down or
+ * starting. */
+bool db_pg_reachable(const char *uri);
 /* The SQLite handle (tests, the WAL checkpoint); NULL on other engines. */
 struct sqlite3 *db_sqlite_handle(struct db *db);
 int db_sqlite_checkpoint(struct db *db);

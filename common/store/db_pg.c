@@ -678,6 +678,11 @@ int db_pg_open(struct db **out, const char *uri, enum db_open_mode mode, char *e
 	return DB_OK;
 }
 
+bool db_pg_reachable(const char *uri)
+{
+	return PQping(uri) == PQPING_OK;
+}
+
 /* ---- schema ---------------------------------------------------------------
  * The migrations are written for SQLite; PostgreSQL gets them rewritten
  * (types, identity keys, WITHOUT ROWID dropped, the column "end" quoted)

@@ -11,6 +11,7 @@
 #include <cJSON.h>
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +446,64 @@ Test(store_pg, a_password_in_the_uri_is_never_printed, .timeout = 90)
 	free(log);
 	free(bin);
 	free(dbin);
+	cproc_cleanup(&c);
+	pg_cluster_destroy(&pg);
+}
+
+/* The server comes back once mlwatchd said it waits for it (in a thread:
+ * mlwatchd itself is started by the test's thread, as its children die
+ * with the thread that started them). */
+struct bg_server {
+	struct pg_cluster *pg;
+	const char *log;
+	bool saw_line;
+	int rc;
+	char why[512];
+};
+
+static void *bg_server_run(void *arg)
+{
+	struct bg_server *b = arg;
+	b->saw_line = h_wait_log(b->log, "postgresql unreachable", 10);
+	b->rc = pg_cluster_server_start(b->pg, b->why, sizeof(b->why));
+	return NULL;
+}
+
+/* PostgreSQL down when mlwatchd starts: one clear line, retries with
+ * backoff, and it comes up (and stores) once the server is back. */
+Test(store_pg, postgresql_down_at_start_is_waited_for, .timeout = 90)
+{
+	struct pg_cluster pg = {0};
+	struct cproc c;
+	struct bg_server b = {&pg, c.log, false, -1, ""};
+	pthread_t th;
+	char why[512];
+	long long n = -1;
+
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	cproc_init(&c, "pg-down");
+	snprintf(c.db, sizeof(c.db), "%.500s", pg.uri);
+	cr_assert_eq(pg_cluster_server_stop(&pg, "fast", why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(pthread_create(&th, NULL, bg_server_run, &b), 0);
+	int up = cproc_start(&c, NULL);
+	pthread_join(th, NULL);
+	cr_expect(b.saw_line, "no line about the server being down in %s", c.log);
+	cr_assert_eq(b.rc, 0, "%s", b.why);
+	cr_assert_eq(up, 0, "mlwatchd did not come up after the server did, see %s", c.log);
+
+	struct wc_batch wb;
+	wc_batch_init(&wb, "late-db", 1, NULL);
+	wc_batch_event(&wb, "m", "x1", clock_now() - 1, 3, false, NULL, 0, wc_num(1), -1,
+	               wc_none());
+	send_ok(c.url, &wb);
+	wc_batch_free(&wb);
+	cr_assert_eq(
+	    pg_cluster_query_ll(&pg, NULL, "SELECT count(*) FROM events", &n, why, sizeof(why)), 0,
+	    "%s", why);
+	cr_expect_eq(n, 1);
+	char *log = h_read_file(c.log, NULL);
+	cr_expect_null(strstr(log ? log : "", pg.password));
+	free(log);
 	cproc_cleanup(&c);
 	pg_cluster_destroy(&pg);
 }
