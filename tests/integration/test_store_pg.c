@@ -317,6 +317,23 @@ Test(store_pg, same_stream_same_answers_on_sqlite_and_postgresql, .timeout = 120
 		free(os);
 		free(op);
 	}
+	/* the dashboard on PostgreSQL: it opens, shows the model and the
+	 * database with the password masked */
+	struct tt_tmux tm = {0};
+	char cmd[2048], *bin = h_bin("mlwatch");
+	snprintf(cmd, sizeof(cmd),
+	         "env %s TZ=UTC LC_ALL=C.UTF-8 TERM=tmux-256color %s --db '%s' --config %s",
+	         now_env, bin, pq.db, conf_p);
+	cr_assert_eq(tt_tmux_start(&tm, 120, 40, cmd), 0);
+	char *screen = tt_tmux_wait(&tm, "postgresql://mlwatch:***@", 15);
+	cr_expect_not_null(screen, "the dashboard did not show the database");
+	if (screen) {
+		cr_expect_null(strstr(screen, pg.password), "the dashboard shows the password");
+		cr_expect_null(strstr(screen, "cannot"), "%s", screen);
+	}
+	free(screen);
+	tt_tmux_stop(&tm);
+	free(bin);
 	cproc_cleanup(&sq);
 	cproc_cleanup(&pq);
 	free(conf_s);
