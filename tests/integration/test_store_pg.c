@@ -317,6 +317,39 @@ Test(store_pg, same_stream_same_answers_on_sqlite_and_postgresql, .timeout = 120
 		free(os);
 		free(op);
 	}
+	/* acceptance 5: `mlwatch migrate` of the SQLite store into a new
+	 * PostgreSQL database answers the same, to the byte; a second run
+	 * without --force is refused */
+	char mig[600], why[256];
+	cr_assert_eq(pg_cluster_createdb(&pg, "migrated", mig, sizeof(mig), why, sizeof(why)), 0,
+	             "%s", why);
+	char *bin_m = h_bin("mlwatch"), *mo = NULL, *me = NULL;
+	char *margv[] = {bin_m, "migrate", "--from", sq.db, "--to", mig, NULL};
+	int mrc = tt_run(margv, NULL, &mo, &me, 60);
+	cr_assert_eq(mrc, 0, "migrate: exit %d: %s", mrc, me);
+	cr_expect_not_null(strstr(me, "migrate: events"), "no progress line: %s", me);
+	free(mo);
+	free(me);
+	mrc = tt_run(margv, NULL, &mo, &me, 60);
+	cr_expect_eq(mrc, 1, "a second migrate into a non-empty target: exit %d", mrc);
+	cr_expect_not_null(strstr(me ? me : "", "--force"), "%s", me);
+	free(mo);
+	free(me);
+	free(bin_m);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *a[12];
+		size_t n = 0;
+		a[n++] = "--config";
+		a[n++] = conf_s;
+		for (size_t k = 0; cmds[i][k]; k++)
+			a[n++] = cmds[i][k];
+		a[n] = NULL;
+		char *os = mlwatch(sq.db, now_env, a), *om = mlwatch(mig, now_env, a);
+		cr_expect_str_eq(os, om, "%s after migrate", cmds[i][0]);
+		free(os);
+		free(om);
+	}
+
 	/* the dashboard on PostgreSQL: it opens, shows the model and the
 	 * database with the password masked */
 	struct tt_tmux tm = {0};
