@@ -46,6 +46,8 @@ struct db_pg {
 	char err[512];
 	int64_t changes;
 	unsigned next_name; /* prepared statement names: s1, s2, ... */
+	unsigned gen;       /* connection generation: +1 at each reconnect */
+	bool ro;
 };
 
 struct db_pg_stmt {
@@ -56,6 +58,7 @@ struct db_pg_stmt {
 	bool used[PG_MAX_PARAMS + 1]; /* which $N the text refers to */
 	char name[24];
 	bool prepared;
+	unsigned prep_gen;             /* the connection generation it was prepared on */
 	Oid prep_types[PG_MAX_PARAMS]; /* the types it was prepared with */
 	/* bound values: text (numbers printed into num), or binary bytea */
 	Oid types[PG_MAX_PARAMS];
@@ -114,10 +117,28 @@ static const char *pg_errmsg(struct db *db)
 	return D(db)->err;
 }
 
+static int session_setup(struct db_pg *d);
+
+/* A connection lost (server restarted, network) is reset before the next
+ * statement: the statement that saw the loss failed (its transaction is
+ * gone and the caller rolls back and retries); prepared statements are
+ * prepared again on the new connection (gen). */
+static void revive(struct db_pg *d)
+{
+	if (PQstatus(d->c) != CONNECTION_BAD)
+		return;
+	PQreset(d->c);
+	if (PQstatus(d->c) == CONNECTION_OK && session_setup(d) == DB_OK)
+		d->gen++;
+}
+
 static int pg_exec(struct db *db, const char *sql)
 {
-	PGresult *r = PQexec(D(db)->c, sql);
+	PGresult *r;
 	int rc = DB_OK;
+
+	revive(D(db));
+	r = PQexec(D(db)->c, sql);
 	ExecStatusType st = PQresultStatus(r);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -241,7 +262,7 @@ static void deallocate(struct db_pg_stmt *s)
 	char sql[64];
 	PGresult *r;
 
-	if (!s->prepared || PQstatus(s->db->c) != CONNECTION_OK)
+	if (!s->prepared || s->prep_gen != s->db->gen || PQstatus(s->db->c) != CONNECTION_OK)
 		return;
 	/* inside a failed transaction this fails too; the name is then
 	 * simply left until the connection closes */
@@ -392,6 +413,8 @@ static int ensure_prepared(struct db_pg_stmt *s)
 	int rc = DB_OK;
 
 	prep_types(s, t);
+	if (s->prepared && s->prep_gen != s->db->gen)
+		s->prepared = false; /* made on a connection since lost */
 	if (s->prepared) {
 		bool same = true;
 		for (int k = 0; k < s->nparams && same; k++)
@@ -406,6 +429,7 @@ static int ensure_prepared(struct db_pg_stmt *s)
 		rc = fail_code(s->db, r);
 	else {
 		s->prepared = true;
+		s->prep_gen = s->db->gen;
 		memcpy(s->prep_types, t, sizeof(Oid) * (size_t)s->nparams);
 	}
 	PQclear(r);
@@ -431,6 +455,7 @@ static int pg_step(struct db_stmt *st)
 	if (!s->ran) {
 		ExecStatusType es;
 		drop_result(s);
+		revive(s->db);
 		rc = ensure_prepared(s);
 		if (rc != DB_OK)
 			return rc;
@@ -642,6 +667,22 @@ static void quiet(void *arg, const char *msg)
 	(void)msg; /* NOTICEs (e.g. "relation exists") are not errors */
 }
 
+static int session_setup(struct db_pg *d)
+{
+	PGresult *r;
+	int rc = DB_OK;
+
+	PQsetNoticeProcessor(d->c, quiet, NULL);
+	/* UTC, and a reader that never writes by mistake */
+	r = PQexec(d->c, d->ro ? "SET TIME ZONE 'UTC'; "
+	                         "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+	                       : "SET TIME ZONE 'UTC'");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = fail_code(d, r);
+	PQclear(r);
+	return rc;
+}
+
 int db_pg_open(struct db **out, const char *uri, enum db_open_mode mode, char *err, size_t errlen)
 {
 	struct db_pg *d = calloc(1, sizeof(*d));
@@ -665,11 +706,8 @@ int db_pg_open(struct db **out, const char *uri, enum db_open_mode mode, char *e
 		free(d);
 		return DB_ERROR;
 	}
-	PQsetNoticeProcessor(d->c, quiet, NULL);
-	/* UTC, and a reader that never writes by mistake */
-	if (pg_exec(&d->base, "SET TIME ZONE 'UTC'") != DB_OK ||
-	    (mode == DB_OPEN_RO &&
-	     pg_exec(&d->base, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY") != DB_OK)) {
+	d->ro = mode == DB_OPEN_RO;
+	if (session_setup(d) != DB_OK) {
 		snprintf(err, errlen, "%s: %s", db_redact(uri, shown, sizeof(shown)), d->err);
 		pg_close(&d->base);
 		return DB_ERROR;

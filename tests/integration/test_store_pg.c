@@ -557,3 +557,76 @@ Test(store_pg, postgresql_down_at_start_is_waited_for, .timeout = 90)
 	cproc_cleanup(&c);
 	pg_cluster_destroy(&pg);
 }
+
+/* One batch of n events of agent `agent`, sequence seq; true when the
+ * collector stored it (false on a refusal or a timeout: resend). */
+static bool try_send(const char *url, const char *agent, uint64_t seq, int n)
+{
+	struct wc_batch wb;
+	struct wc_client *cl;
+	struct wire_reply r;
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+	bool ok = false;
+
+	wc_batch_init(&wb, agent, seq, NULL);
+	for (int i = 0; i < n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "%s-%llu-%d", agent, (unsigned long long)seq, i);
+		wc_batch_event(&wb, "m", id, clock_now() - 1, 4.0, false, NULL, 0, wc_num(1), -1,
+		               wc_none());
+	}
+	if (wc_batch_encode(&wb, &buf, &len) == 0) {
+		if (wc_open(&cl, url, NULL, 5 * cproc_slow(), err, sizeof(err)) == 0) {
+			ok = wc_request(cl, buf, len, &r, err, sizeof(err)) == 0 &&
+			     r.status == WIRE_OK;
+			wc_close(cl);
+		}
+		free(buf);
+	}
+	wc_batch_free(&wb);
+	return ok;
+}
+
+/* PostgreSQL restarted mid-stream: the collector reconnects, the batches
+ * refused meanwhile are resent and stored, none lost or twice. */
+Test(store_pg, postgresql_restarted_mid_stream_loses_nothing, .timeout = 120)
+{
+	struct pg_cluster pg = {0};
+	struct cproc c;
+	char why[512];
+	long long n = -1;
+	uint64_t seq = 0;
+
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	cproc_init(&c, "pg-restart");
+	snprintf(c.db, sizeof(c.db), "%.500s", pg.uri);
+	cr_assert_eq(cproc_start(&c, NULL), 0, "see %s", c.log);
+	for (int k = 0; k < 5; k++)
+		cr_assert(try_send(c.url, "ag", ++seq, 100), "batch %llu", (unsigned long long)seq);
+	cr_assert_eq(pg_cluster_server_stop(&pg, "fast", why, sizeof(why)), 0, "%s", why);
+	/* refused while the server is down: the agent keeps it and resends */
+	cr_expect(!try_send(c.url, "ag", seq + 1, 100), "stored with the server down?");
+	cr_assert_eq(pg_cluster_server_start(&pg, why, sizeof(why)), 0, "%s", why);
+	seq++;
+	double end = h_now() + 20 * cproc_slow();
+	bool stored = false;
+	while (!stored && h_now() < end)
+		if (!(stored = try_send(c.url, "ag", seq, 100)))
+			h_sleep(0.2);
+	cr_assert(stored, "the resent batch was never stored, see %s", c.log);
+	for (int k = 0; k < 4; k++)
+		cr_assert(try_send(c.url, "ag", ++seq, 100), "batch %llu after the restart",
+		          (unsigned long long)seq);
+	cr_assert_eq(pg_cluster_query_ll(&pg, NULL, "SELECT count(DISTINCT req_id) FROM events", &n,
+	                                 why, sizeof(why)),
+	             0, "%s", why);
+	cr_expect_eq(n, 1000, "distinct events %lld", n);
+	cr_assert_eq(
+	    pg_cluster_query_ll(&pg, NULL, "SELECT count(*) FROM events", &n, why, sizeof(why)), 0,
+	    "%s", why);
+	cr_expect_eq(n, 1000, "events %lld", n);
+	cproc_cleanup(&c);
+	pg_cluster_destroy(&pg);
+}
