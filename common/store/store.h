@@ -1,11 +1,23 @@
-/* store: the SQLite database shared by mlwatchd (writer) and mlwatch
- * (reader): opening it the right way, the schema and its migrations, and
- * transactions. All SQL lives in common/store/: store_ingest (what the
- * collector writes), store_alerts (alert state, silences, outbox),
- * store_query (what the dashboard and subcommands read). Nothing outside
- * them calls sqlite3_* directly, so that a second engine can come later.
+/* store: the database shared by mlwatchd (writer) and mlwatch (reader):
+ * a SQLite file (the default) or a PostgreSQL database (a postgresql://
+ * URI); opening it the right way, the schema and its migrations, and
+ * transactions. All SQL lives in common/store/ and is written once, in the
+ * dialect of db.h, for both engines: store_ingest (what the collector
+ * writes), store_alerts (alert state, silences, outbox), store_query (what
+ * the dashboard and subcommands read), store_fairness, store_copy (mlwatch
+ * migrate). The engines are behind db.h (db_sqlite.c, db_pg.c); nothing
+ * else calls sqlite3_* or PQ* (tests reach SQLite via db_sqlite_handle).
  *
- * Schema (user_version 2; store_schema_sql() and the migrations in store.c):
+ * Threads: one struct store per thread (each opens its own connection).
+ * Failures: store_open fills err with the target (password masked) and
+ * why; the other calls return -1 and store_errmsg says why.
+ *
+ * Versions: SQLite's user_version; on PostgreSQL the schema_version row
+ * of meta, and the DDL below rewritten by store_pg_ddl (REAL -> double
+ * precision, BLOB -> bytea, INTEGER PRIMARY KEY -> bigint identity),
+ * migrators serialized by an advisory lock.
+ *
+ * Schema (version 6; store_schema_sql() and the migrations in store.c):
  *   meta(key, value)                         last_write, window_seconds, ...
  *   models(id, name, task, created, last_event)
  *   features(model_id, name, kind, source)   kind 1 numeric, 2 categorical
