@@ -231,6 +231,17 @@ static char *write_conf(const char *dir)
 	return path;
 }
 
+/* a = --config conf, then the command's arguments (at most 9), NULL. */
+static void with_config(const char **a, const char *conf, const char *const *cmd)
+{
+	size_t n = 0;
+	a[n++] = "--config";
+	a[n++] = conf;
+	for (size_t k = 0; cmd[k] && k < 9; k++)
+		a[n++] = cmd[k];
+	a[n] = NULL;
+}
+
 /* Both windows analysed as final (plain SQL on each engine). */
 static bool analysed_sqlite(const char *db, int64_t w0)
 {
@@ -301,12 +312,7 @@ Test(store_pg, same_stream_same_answers_on_sqlite_and_postgresql, .timeout = 120
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		const char *a[12];
-		size_t n = 0;
-		a[n++] = "--config";
-		a[n++] = conf_s;
-		for (size_t k = 0; cmds[i][k]; k++)
-			a[n++] = cmds[i][k];
-		a[n] = NULL;
+		with_config(a, conf_s, cmds[i]);
 		ignore_clock = !strcmp(cmds[i][0], "alerts");
 		char *os = mlwatch(sq.db, now_env, a);
 		a[1] = conf_p;
@@ -338,12 +344,7 @@ Test(store_pg, same_stream_same_answers_on_sqlite_and_postgresql, .timeout = 120
 	free(bin_m);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		const char *a[12];
-		size_t n = 0;
-		a[n++] = "--config";
-		a[n++] = conf_s;
-		for (size_t k = 0; cmds[i][k]; k++)
-			a[n++] = cmds[i][k];
-		a[n] = NULL;
+		with_config(a, conf_s, cmds[i]);
 		char *os = mlwatch(sq.db, now_env, a), *om = mlwatch(mig, now_env, a);
 		cr_expect_str_eq(os, om, "%s after migrate", cmds[i][0]);
 		free(os);
