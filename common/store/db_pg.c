@@ -754,6 +754,9 @@ char *store_pg_ddl(const char *sqlite_ddl)
 	    {" REAL", " DOUBLE PRECISION"},
 	    {" BLOB", " BYTEA"},
 	    {" WITHOUT ROWID", ""},
+	    /* byte order, as SQLite's: ORDER BY name must not depend on the
+	     * database's locale (en_US would put "@score" after "amount") */
+	    {" TEXT", " TEXT COLLATE \"C\""},
 	    {" end BIGINT", " \"end\" BIGINT"},
 	};
 	const bool first = strstr(sqlite_ddl, "CREATE TABLE meta ") != NULL;
