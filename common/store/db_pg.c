@@ -425,6 +425,17 @@ static int ensure_prepared(struct db_pg_stmt *s)
 	}
 	snprintf(s->name, sizeof(s->name), "mlw%u", ++s->db->next_name);
 	r = PQprepare(s->db->c, s->name, s->sql, s->nparams, t);
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && state &&
+	    (!strcmp(state, "42P08") || !strcmp(state, "42P18"))) {
+		/* a NULL whose type the server cannot infer, as in "(?2 IS NULL
+		 * OR feature = ?2)": the store's optional filters are text */
+		PQclear(r);
+		for (int k = 0; k < s->nparams; k++)
+			if (t[k] == 0)
+				t[k] = OID_TEXT;
+		r = PQprepare(s->db->c, s->name, s->sql, s->nparams, t);
+	}
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = fail_code(s->db, r);
 	else {

@@ -222,8 +222,12 @@ static char *write_reference(const char *dir)
 static char *write_conf(const char *dir)
 {
 	char *path;
+	/* drift(*) before drift(amount): the first use of their shared
+	 * statement binds the feature as NULL (the server cannot infer it) */
 	static const char conf[] = "[alert slow]\nmodel = m\nexpr = p99_latency_ms > 50 over 1h\n"
 	                           "for = 0s\nseverity = page\n"
+	                           "[alert any-drift]\nmodel = m\nexpr = drift(*) > 0.1\n"
+	                           "severity = info\n"
 	                           "[alert drifted]\nmodel = m\nexpr = drift(amount) > 0.1\n"
 	                           "severity = warn\n";
 	cr_assert(asprintf(&path, "%s/mlwatch.conf", dir) > 0);
