@@ -23,6 +23,8 @@
 #include "../lib/tuitest.h"
 #include "../lib/wire_client.h"
 #include "clock.h"
+#include "db.h"
+#include "store.h"
 
 #define W 10 /* window seconds */
 
@@ -633,5 +635,74 @@ Test(store_pg, postgresql_restarted_mid_stream_loses_nothing, .timeout = 120)
 	    "%s", why);
 	cr_expect_eq(n, 1000, "events %lld", n);
 	cproc_cleanup(&c);
+	pg_cluster_destroy(&pg);
+}
+
+/* The store's SQL dialect on PostgreSQL through the statement API: a NULL
+ * the server cannot type ("?1 IS NULL OR name = ?1", SQLSTATE 42P08), a
+ * parameter that changes type between runs, RETURNING, bytea both ways,
+ * a unique violation as DB_CONSTRAINT. */
+Test(store_pg, the_statement_api_on_postgresql, .timeout = 60)
+{
+	struct pg_cluster pg = {0};
+	struct store st;
+	struct db_stmt *s = NULL;
+	char err[512];
+	int64_t id = 0;
+	const char *args[1] = {NULL};
+
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	cr_assert_eq(store_open(&st, pg.uri, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s",
+	             err);
+	cJSON *rows = store_rows_json(&st,
+	                              "SELECT count(*) AS n FROM models WHERE "
+	                              "(?1 IS NULL OR name = ?1)",
+	                              args, 1, err, sizeof(err));
+	cr_assert_not_null(rows, "untyped NULL: %s", err);
+	cr_expect_eq(cJSON_GetArraySize(rows), 1);
+	cJSON_Delete(rows);
+
+	cr_assert_eq(db_prepare(st.db,
+	                        "INSERT INTO models (name, created) VALUES (?1, ?2) "
+	                        "RETURNING id",
+	                        &s),
+	             DB_OK, "%s", store_errmsg(&st));
+	db_bind_text(s, 1, "a", -1);
+	db_bind_int64(s, 2, 5); /* an integer first, then a real: prepared again */
+	cr_assert_eq(db_insert_id(s, &id), DB_OK, "%s", store_errmsg(&st));
+	cr_expect_gt(id, 0);
+	db_clear_bindings(s);
+	db_bind_text(s, 1, "b", -1);
+	db_bind_double(s, 2, 5.25);
+	cr_assert_eq(db_insert_id(s, &id), DB_OK, "%s", store_errmsg(&st));
+	db_clear_bindings(s);
+	db_bind_text(s, 1, "b", -1);
+	db_bind_double(s, 2, 1);
+	cr_expect_eq(db_insert_id(s, &id), DB_CONSTRAINT, "a duplicate name: %s",
+	             store_errmsg(&st));
+	db_finalize(s);
+
+	static const unsigned char blob[] = {0, 1, 2, 255, 0, 92, 39};
+	cr_assert_eq(db_prepare(st.db,
+	                        "INSERT INTO calibration (model_id, profile, n, created) "
+	                        "VALUES (?1, ?2, 1, 0)",
+	                        &s),
+	             DB_OK);
+	db_bind_int64(s, 1, id);
+	db_bind_blob(s, 2, blob, (int)sizeof(blob));
+	cr_assert_eq(db_step(s), DB_DONE, "%s", store_errmsg(&st));
+	db_finalize(s);
+	cr_assert_eq(
+	    db_prepare(st.db, "SELECT profile, created FROM calibration WHERE model_id = ?1", &s),
+	    DB_OK);
+	db_bind_int64(s, 1, id);
+	cr_assert_eq(db_step(s), DB_ROW, "%s", store_errmsg(&st));
+	cr_expect_eq(db_column_type(s, 0), DB_BLOB);
+	cr_assert_eq(db_column_bytes(s, 0), (int)sizeof(blob));
+	cr_expect_eq(memcmp(db_column_blob(s, 0), blob, sizeof(blob)), 0);
+	cr_expect_eq(db_column_type(s, 1), DB_FLOAT);
+	cr_expect_eq(db_step(s), DB_DONE);
+	db_finalize(s);
+	store_close(&st);
 	pg_cluster_destroy(&pg);
 }
