@@ -16,7 +16,7 @@ CRIT_LIBS := $(shell pkg-config --libs criterion 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -DMLWATCH_VERSION=\"$(VERSION)\" \
-	-Icommon -Itests/lib -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+	-Icommon -Icommon/store -Itests/lib -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=address,undefined
@@ -27,7 +27,7 @@ PROTO := common/mlwatch.proto common/otlp.proto
 PB_C := $(patsubst common/%.proto,$(B)/gen/%.pb-c.c,$(PROTO))
 PB_H := $(patsubst common/%.proto,$(B)/gen/%.pb-c.h,$(PROTO))
 
-COMMON_SRC := $(wildcard common/*.c common/stats/*.c)
+COMMON_SRC := $(wildcard common/*.c common/stats/*.c common/store/*.c)
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 COLL_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
 TUI_SRC := $(filter-out tui/main.c,$(wildcard tui/*.c))
@@ -162,7 +162,7 @@ install: all
 		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 format:
-	clang-format -i common/*.[ch] agent/*.[ch] collector/*.[ch] tui/*.[ch] tests/*/*.[ch]
+	clang-format -i common/*.[ch] common/store/*.[ch] agent/*.[ch] collector/*.[ch] tui/*.[ch] tests/*/*.[ch]
 
 clean:
 	rm -rf build build-asan build-fuzz mlwatch-agent mlwatchd mlwatch

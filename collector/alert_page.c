@@ -5,69 +5,48 @@
 #include "alert_page.h"
 
 #include <cJSON.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
 
 #define ROWS_MAX 50 /* per section: a page, not an export */
 
-/* Rows of sql (parameters ?1.. = args, NULL binds NULL) as an array of
- * objects keyed by column name. NULL on a database error (err says why). */
-static cJSON *rows(sqlite3 *db, const char *sql, const char *const *args, int nargs, char *err,
-                   size_t errlen)
+/* Unix seconds -> ISO 8601 UTC text, in C rather than in SQL so that the
+ * page's queries are the same on every store engine. */
+static void iso_times(cJSON *arr)
 {
-	sqlite3_stmt *s = NULL;
-	cJSON *arr = NULL;
-	int rc;
+	static const char *const keys[] = {"active_at", "fired_at", "resolved_at",
+	                                   "last_notified"};
+	cJSON *row;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-		return NULL;
-	}
-	for (int i = 0; i < nargs; i++)
-		if (args[i])
-			sqlite3_bind_text(s, i + 1, args[i], -1, SQLITE_STATIC);
-	if (!(arr = cJSON_CreateArray()))
-		goto fail;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		cJSON *o = cJSON_CreateObject();
-		if (!o || !cJSON_AddItemToArray(arr, o))
-			goto fail;
-		for (int c = 0; c < sqlite3_column_count(s); c++) {
-			const char *name = sqlite3_column_name(s, c);
-			cJSON *v;
-			switch (sqlite3_column_type(s, c)) {
-			case SQLITE_INTEGER:
-			case SQLITE_FLOAT:
-				v = cJSON_CreateNumber(sqlite3_column_double(s, c));
-				break;
-			case SQLITE_TEXT:
-				v = cJSON_CreateString((const char *)sqlite3_column_text(s, c));
-				break;
-			default:
-				v = cJSON_CreateNull();
-			}
-			if (!v || !cJSON_AddItemToObject(o, name, v))
-				goto fail;
+	cJSON_ArrayForEach(row, arr) {
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(row, keys[k]);
+			char buf[32];
+			struct tm tm;
+			time_t t;
+			if (!cJSON_IsNumber(v))
+				continue;
+			t = (time_t)v->valuedouble;
+			if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+				continue;
+			cJSON_ReplaceItemInObjectCaseSensitive(row, keys[k], cJSON_CreateString(buf));
 		}
 	}
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-		goto fail;
-	}
-	sqlite3_finalize(s);
+}
+
+static cJSON *rows(struct store *st, const char *sql, const char *const *args, int nargs,
+                   char *err, size_t errlen)
+{
+	cJSON *arr = store_rows_json(st, sql, args, nargs, err, errlen);
+	if (arr)
+		iso_times(arr);
 	return arr;
-fail:
-	if (!err[0])
-		snprintf(err, errlen, "out of memory");
-	sqlite3_finalize(s);
-	cJSON_Delete(arr);
-	return NULL;
 }
 
 static const struct alert_config *find_rule(const struct mlw_config *cfg, const char *name)
@@ -96,14 +75,10 @@ static cJSON *rule_json(const struct alert_config *a)
 
 /* Times are stored as Unix seconds; pages show them as UTC text too. */
 static const char *const ALERT_COLS =
-    "id, feature, state, severity, value, threshold, "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', active_at, 'unixepoch') AS active_at, "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', fired_at, 'unixepoch') AS fired_at, "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', resolved_at, 'unixepoch') AS resolved_at, "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', last_notified, 'unixepoch') AS last_notified, "
-    "acked, summary";
+    "id, feature, state, severity, value, threshold, active_at, fired_at, resolved_at, "
+    "last_notified, acked, summary";
 
-static int build(sqlite3 *db, const struct mlw_config *cfg, const struct alert_page_query *q,
+static int build(struct store *db, const struct mlw_config *cfg, const struct alert_page_query *q,
                  cJSON *doc, char *err, size_t errlen)
 {
 	char sql[1024];
@@ -360,7 +335,7 @@ unsigned alert_page_render(const struct mlw_config *cfg, const char *db_path,
 
 	*body = NULL;
 	*len = 0;
-	if (access(db_path, F_OK) != 0)
+	if (!db_is_postgres(db_path) && access(db_path, F_OK) != 0)
 		return fail_page("no database yet", q->json, 503, body, len, ctype);
 	if (store_open(&st, db_path, STORE_RO, false, err, sizeof(err)))
 		return fail_page(err, q->json, 503, body, len, ctype);
@@ -368,7 +343,7 @@ unsigned alert_page_render(const struct mlw_config *cfg, const char *db_path,
 		status = fail_page("out of memory", q->json, 503, body, len, ctype);
 		goto out;
 	}
-	status = build(st.db, cfg, q, doc, err, sizeof(err));
+	status = build(&st, cfg, q, doc, err, sizeof(err));
 	if (status != 200) {
 		status = fail_page(err, q->json, status, body, len, ctype);
 		goto out;

@@ -1022,7 +1022,7 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 		goto fail;
 	a->si = store_ingest_new(&a->st);
 	if (!a->si || store_ingest_max_event_id(a->si, &a->tail_id)) {
-		snprintf(err, errlen, "cannot read %s: %s", c->db_path, store_errmsg(&a->st));
+		snprintf(err, errlen, "cannot read %s: %s", a->st.path, store_errmsg(&a->st));
 		goto fail;
 	}
 	if (metrics_register(c->metrics, write_metrics, a) == 0)

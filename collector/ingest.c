@@ -922,14 +922,14 @@ static int check_window(struct ingest *ing, char *err, size_t errlen)
 			snprintf(err, errlen,
 			         "%s was written with window = %ss; start with --window %ss or use "
 			         "another --db",
-			         ing->c->db_path, buf, buf);
+			         ing->st.path, buf, buf);
 			return -1;
 		}
 		return 0;
 	}
 	snprintf(buf, sizeof(buf), "%lld", (long long)ing->o.window_s);
 	if (store_meta_set(&ing->st, "window_seconds", buf)) {
-		snprintf(err, errlen, "%s: cannot write: %s", ing->c->db_path,
+		snprintf(err, errlen, "%s: cannot write: %s", ing->st.path,
 		         store_errmsg(&ing->st));
 		return -1;
 	}

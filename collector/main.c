@@ -21,6 +21,7 @@
 #include "alerting.h"
 #include "collector.h"
 #include "config.h"
+#include "db.h"
 #include "dblock.h"
 #include "event.h"
 #include "guard.h"
@@ -193,21 +194,26 @@ static int run(struct mlw_config *cfg, bool standby)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* One collector per store, decided before anything touches it. */
-	int lr = dblock_try(&lock, cc->db, &holder, err, sizeof(err));
+	/* One collector per SQLite store, decided before anything touches it;
+	 * several share a PostgreSQL database. Messages show the target with
+	 * any password masked. */
+	const bool on_pg = db_is_postgres(cc->db);
+	char shown[1024];
+	db_redact(cc->db, shown, sizeof(shown));
+	int lr = on_pg ? 0 : dblock_try(&lock, cc->db, &holder, err, sizeof(err));
 	if (lr == 1 && !standby) {
 		if (holder > 0)
 			fprintf(stderr, "mlwatchd: error: %s is in use by mlwatchd pid %ld\n",
-			        cc->db, (long)holder);
+			        shown, (long)holder);
 		else
 			fprintf(stderr, "mlwatchd: error: %s is in use by another mlwatchd\n",
-			        cc->db);
+			        shown);
 		goto out;
 	}
 	if (lr == 1) {
 		double t0 = clock_now();
 		log_info("collector", "standby db=%s holder_pid=%ld msg=\"waiting to take over\"",
-		         cc->db, (long)holder);
+		         shown, (long)holder);
 		lr = dblock_wait(&lock, cc->db, 100, standby_keep_going, &sigs, err, sizeof(err));
 		if (lr == 1) {
 			log_info("collector", "stopped while on standby");
@@ -216,13 +222,30 @@ static int run(struct mlw_config *cfg, bool standby)
 		}
 		if (lr == 0)
 			log_info("collector", "taking over db=%s previous_pid=%ld waited=%.1fs",
-			         cc->db, (long)holder, clock_now() - t0);
+			         shown, (long)holder, clock_now() - t0);
 	}
 	if (lr != 0) {
 		fprintf(stderr, "mlwatchd: error: %s\n", err);
 		goto out;
 	}
-	db_existed = access(cc->db, F_OK) == 0;
+	db_existed = on_pg || access(cc->db, F_OK) == 0;
+	/* PostgreSQL down at start: one line, then retries with backoff while
+	 * agents spool (a wrong password or database is not retried: the
+	 * store's open below fails with one line and exit 1) */
+	for (double wait = 0.5, t0 = clock_now(); on_pg && !db_pg_reachable(cc->db);
+	     wait = wait * 2 > 10 ? 10 : wait * 2) {
+		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+		if (wait == 0.5)
+			log_warn("collector",
+			         "postgresql unreachable db=%s msg=\"retrying with backoff up to 10s\"",
+			         shown);
+		if (sigtimedwait(&sigs, NULL, &ts) >= 0) {
+			log_info("collector", "stopped while waiting for postgresql after %.1fs",
+			         clock_now() - t0);
+			rc = 0;
+			goto out;
+		}
+	}
 
 	c.cfg = cfg;
 	c.db_path = cc->db;
@@ -275,7 +298,7 @@ static int run(struct mlw_config *cfg, bool standby)
 	stats_on = stats_register(&stats) == 0;
 	log_listeners(cc, &lo, http_on ? &hg : NULL);
 	log_info("collector", "listening listen=%s http=%s db=%s window=%llds", cc->listen,
-	         set(cc->http) ? cc->http : "off", cc->db, (long long)(cc->window_ms / 1000));
+	         set(cc->http) ? cc->http : "off", shown, (long long)(cc->window_ms / 1000));
 
 	while (sigwait(&sigs, &sig) != 0)
 		;

@@ -11,11 +11,11 @@ only=${2:-}
 out=build-fuzz
 mkdir -p "$out/gen" "$out/work"
 protoc-c --c_out="$out/gen" --proto_path=common common/mlwatch.proto common/otlp.proto
-cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMLWATCH_VERSION=\"fuzz\" -Icommon -I$out/gen \
-$(pkg-config --cflags libcjson libprotobuf-c inih libcurl libmicrohttpd lapacke openblas) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libcrypto libcurl libmicrohttpd gnutls zlib lapacke openblas) -lm -lpthread"
+cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMLWATCH_VERSION=\"fuzz\" -Icommon -Icommon/store -I$out/gen \
+$(pkg-config --cflags libcjson libprotobuf-c inih libcurl libmicrohttpd libpq lapacke openblas) -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+libs="$(pkg-config --libs libcjson libprotobuf-c inih sqlite3 libpq libcrypto libcurl libmicrohttpd gnutls zlib lapacke openblas) -lm -lpthread"
 objs=""
-for c in common/*.c common/stats/*.c "$out/gen/mlwatch.pb-c.c" "$out/gen/otlp.pb-c.c"; do
+for c in common/*.c common/stats/*.c common/store/*.c "$out/gen/mlwatch.pb-c.c" "$out/gen/otlp.pb-c.c"; do
 	o="$out/$(basename "$c" .c).o"
 	clang $cflags -fsanitize=fuzzer-no-link -c "$c" -o "$o"
 	objs="$objs $o"

@@ -32,6 +32,7 @@ int cmd_silences(struct mlw_config *cfg, const struct cli_result *res);
 int cmd_unsilence(struct mlw_config *cfg, const struct cli_result *res);
 int cmd_models(struct mlw_config *cfg, const struct cli_result *res);
 int cmd_fairness(struct mlw_config *cfg, const struct cli_result *res);
+int cmd_migrate(struct mlw_config *cfg, const struct cli_result *res);
 
 /* ---- shared by the commands --------------------------------------------- */
 

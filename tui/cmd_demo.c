@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "db.h"
 #include "demo_sim.h"
 
 extern char **environ;
@@ -423,7 +424,6 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 	int seconds = 60, rc = 1;
 	struct sigaction sa = {.sa_handler = on_signal};
 
-	(void)cfg;
 	memset(&d, 0, sizeof(d));
 	if (secs) {
 		char *e;
@@ -447,7 +447,12 @@ int cmd_demo(struct mlw_config *cfg, const struct cli_result *res)
 		        strerror(errno));
 		return 1;
 	}
-	snprintf(d.db, sizeof(d.db), "%s/mlwatch.db", d.dir);
+	/* --db postgresql://... runs the demo on that database; a path is
+	 * ignored (the demo's SQLite file is its own, removed at exit) */
+	if (db_is_postgres(cfg->tui.db))
+		snprintf(d.db, sizeof(d.db), "%s", cfg->tui.db);
+	else
+		snprintf(d.db, sizeof(d.db), "%s/mlwatch.db", d.dir);
 	snprintf(d.conf, sizeof(d.conf), "%s/mlwatch.conf", d.dir);
 	/* The receiver's log lives beside the demo's directory, not in it: it
 	 * is what the demo's alerts delivered, kept after exit (its path is

@@ -31,6 +31,7 @@ static const char usage[] =
     "  models | models rm NAME\n"
     "  export --model M [--since DUR | --from T --to T] --format csv|jsonl\n"
     "  demo [--seconds N]\n"
+    "  migrate --from SRC --to DST [--force]\n"
     "  webhook-listen --listen HOST:PORT [--secret-file F] [--insecure]\n"
     "\n"
     "  --json       machine-readable output (the shapes of mlwatch(1))\n"
@@ -43,7 +44,7 @@ static const struct cli_flag flags[] = {
     {"json", false},       {"model", true},        {"since", true},   {"feature", true},
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
-    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
+    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false}, {"force", false},
     {NULL, false},
 };
 
@@ -109,6 +110,12 @@ static const struct {
 	 "  Imports a model's reference (what no drift looks like) from a CSV with a header\n"
 	 "  row or JSONL events (the format is in mlwatch(1)), or from stored events.\n"
 	 "  --strict refuses a file with values that do not fit their column's kind.\n"},
+	{"migrate", cmd_migrate,
+	 "Usage: mlwatch migrate --from SRC --to DST [--force] [--json]\n"
+	 "  Copies a whole store (events, labels, windows, references, alert state,\n"
+	 "  silences) from SRC to DST, e.g. a SQLite file into a postgresql:// URI.\n"
+	 "  Resumed by running it again; a non-empty DST is refused without --force,\n"
+	 "  which empties it first.\n"},
 	{"models", cmd_models,
 	 "Usage: mlwatch models [--json]\n"
 	 "       mlwatch models rm NAME\n"

@@ -149,8 +149,8 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 	         "label_str, label_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
 	         "?11, ?12, ?13, ?14, ?15)",
 	         bare ? "bare" : "events");
-	if (sqlite3_prepare_v2(st.db, sql, -1, &s, NULL) != SQLITE_OK) {
-		fprintf(stderr, "raw: %s\n", sqlite3_errmsg(st.db));
+	if (sqlite3_prepare_v2(db_sqlite_handle(st.db), sql, -1, &s, NULL) != SQLITE_OK) {
+		fprintf(stderr, "raw: %s\n", sqlite3_errmsg(db_sqlite_handle(st.db)));
 		exit(1);
 	}
 	double t0 = h_now(), cpu0 = self_cpu_s();
@@ -168,7 +168,7 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 		sqlite3_bind_text(s, 10, r->pred, -1, SQLITE_STATIC);
 		sqlite3_bind_double(s, 11, r->score);
 		if (sqlite3_step(s) != SQLITE_DONE) {
-			fprintf(stderr, "raw insert: %s\n", sqlite3_errmsg(st.db));
+			fprintf(stderr, "raw insert: %s\n", sqlite3_errmsg(db_sqlite_handle(st.db)));
 			exit(1);
 		}
 		sqlite3_reset(s);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../../common/ddsketch.h"
-#include "../../common/store.h"
+#include "../../common/store/store.h"
 
 static const char *const model_names[] = {"fraud", "churn",   "eta",    "ranker",
                                           "spam",  "pricing", "search", "vision"};
@@ -246,8 +246,8 @@ int dbgen_fill(const char *path, const struct dbgen_opts *in, char *err, size_t 
 		goto out;
 	}
 	for (int i = 0; i < S_N; i++)
-		if (sqlite3_prepare_v2(st.db, sql[i], -1, &s[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "prepare %d: %s", i, sqlite3_errmsg(st.db));
+		if (sqlite3_prepare_v2(db_sqlite_handle(st.db), sql[i], -1, &s[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "prepare %d: %s", i, sqlite3_errmsg(db_sqlite_handle(st.db)));
 			goto out;
 		}
 	/* A realistic latency sketch blob, the same for every window. */
@@ -467,7 +467,7 @@ oom:
 	snprintf(err, errlen, "out of memory");
 	goto out;
 sqlerr:
-	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st.db));
+	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db_sqlite_handle(st.db)));
 out:
 	store_rollback(&st);
 	for (int i = 0; i < S_N; i++)

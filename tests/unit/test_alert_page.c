@@ -34,7 +34,7 @@ static void setup(void)
 	cr_assert_eq(store_open(&st, db, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(
 	    sqlite3_exec(
-	        st.db,
+	        db_sqlite_handle(st.db),
 	        "INSERT INTO models (id, name, created) VALUES (1, 'fraud', 0);"
 	        "INSERT INTO alerts (id, rule, model, feature, state, severity, value, threshold, "
 	        "active_at, fired_at, fingerprint, summary, updated) VALUES (7, 'amount-drift', "
@@ -50,7 +50,7 @@ static void setup(void)
 	        "threshold, severity, drifted) VALUES (1, 1764072000, 'hour', 1, 500, 1000, 'ks', "
 	        "0.5, 0.01, 0.1, 0);",
 	        NULL, NULL, NULL),
-	    SQLITE_OK, "%s", sqlite3_errmsg(st.db));
+	    SQLITE_OK, "%s", sqlite3_errmsg(db_sqlite_handle(st.db)));
 	store_close(&st);
 }
 

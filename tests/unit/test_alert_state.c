@@ -138,7 +138,7 @@ static long long q(struct fx *x, const char *sql)
 {
 	sqlite3_stmt *s;
 	long long v = -1;
-	cr_assert_eq(sqlite3_prepare_v2(x->st.db, sql, -1, &s, NULL), SQLITE_OK, "%s", sql);
+	cr_assert_eq(sqlite3_prepare_v2(db_sqlite_handle(x->st.db), sql, -1, &s, NULL), SQLITE_OK, "%s", sql);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -363,7 +363,7 @@ Test(alert_state, duplicate_active_rows_resolve_the_older_on_start)
 	tick(&x, T0);
 	cr_assert_eq(tick(&x, T0 + 2), 2, "fired");
 	/* The other collector's copy, newer. */
-	cr_assert_eq(sqlite3_exec(x.st.db,
+	cr_assert_eq(sqlite3_exec(db_sqlite_handle(x.st.db),
 	                          "INSERT INTO alerts (rule, model, feature, state, severity, "
 	                          "value, threshold, active_at, fired_at, last_notified, "
 	                          "fingerprint, updated) SELECT rule, model, feature, state, "

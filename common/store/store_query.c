@@ -3,19 +3,20 @@
 
 #include <cJSON.h>
 #include <math.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ddsketch.h"
 
-#define DRIFT_COLS                                                                                \
-	"d.start, coalesce(w.end, d.start + ?9), coalesce(w.provisional, 0), d.feature, d.kind, " \
-	"d.n, coalesce(d.n_ref, -1), d.missing_rate, d.type_error_rate, d.out_of_range_rate, "    \
-	"d.new_category_rate, d.ks, d.ks_p, d.wasserstein, d.psi, d.js, d.chi2, d.chi2_p, "       \
-	"coalesce(d.method, ''), d.score, d.threshold, d.severity, d.drifted, d.insufficient, "   \
-	"d.cur_hist, d.stats "                                                                    \
+#define DRIFT_COLS                                                                              \
+	"d.start, coalesce(w.\"end\", d.start + ?9), coalesce(w.provisional, 0), d.feature, "   \
+	"d.kind, "                                                                              \
+	"d.n, coalesce(d.n_ref, -1), d.missing_rate, d.type_error_rate, d.out_of_range_rate, "  \
+	"d.new_category_rate, d.ks, d.ks_p, d.wasserstein, d.psi, d.js, d.chi2, d.chi2_p, "     \
+	"coalesce(d.method, ''), d.score, d.threshold, d.severity, d.drifted, d.insufficient, " \
+	"d.cur_hist, d.stats "                                                                  \
 	"FROM drift d LEFT JOIN windows w ON w.model_id = d.model_id AND w.start = d.start "
 
 #define ALERT_COLS                                                                                \
@@ -29,9 +30,9 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
     [SQS_MODEL_FIND] =
         "SELECT id, name, coalesce(task, ''), last_event FROM models WHERE name = ?1",
-    [SQS_LAST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
-                     "WHERE model_id = ?1 AND end <= ?2 ORDER BY start DESC LIMIT 1",
-    [SQS_NEWEST_WIN] = "SELECT start, end, count, errors, p50, p95, p99 FROM windows "
+    [SQS_LAST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
+                     "WHERE model_id = ?1 AND \"end\" <= ?2 ORDER BY start DESC LIMIT 1",
+    [SQS_NEWEST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
                        "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
     /* One pass over the range: the windows and their accuracy rows. */
     [SQS_RANGE_SUMS] =
@@ -50,9 +51,9 @@ static const char *const sql[SQS_COUNT] = {
         "AND start >= ?2 AND start <= ?3) ORDER BY severity DESC, feature LIMIT 1",
     [SQS_FIRING] = "SELECT total(state = 'firing'), total(state = 'pending') FROM alerts "
                    "WHERE state IN ('firing', 'pending') AND model = ?1",
-    [SQS_LIVE] = "SELECT start, end, count, errors, latency_sketch FROM windows "
-                 "WHERE model_id = ?1 AND end > ?2 AND start < ?3 ORDER BY start",
-    [SQS_LATENCY] = "SELECT w.start, w.end, w.count, w.errors, w.provisional, w.p50, w.p90, "
+    [SQS_LIVE] = "SELECT start, \"end\", count, errors, latency_sketch FROM windows "
+                 "WHERE model_id = ?1 AND \"end\" > ?2 AND start < ?3 ORDER BY start",
+    [SQS_LATENCY] = "SELECT w.start, w.\"end\", w.count, w.errors, w.provisional, w.p50, w.p90, "
                     "w.p95, w.p99, w.p999, w.max, w.mean, l.llm, l.input_tokens, "
                     "l.output_tokens, l.ttft_sketch, l.tpot_sketch, l.finish FROM windows w "
                     "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
@@ -65,7 +66,7 @@ static const char *const sql[SQS_COUNT] = {
         "max(p90), max(p95), max(p99), max(p999), max(max), "
         "total(mean * max(count, 1)) / "
         "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
-        "total(end - start) FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
+        "total(\"end\" - start) FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
         "GROUP BY b ORDER BY b",
     [SQS_DRIFT] = "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
                   "ORDER BY d.start, d.feature",
@@ -82,7 +83,7 @@ static const char *const sql[SQS_COUNT] = {
         "d.start DESC LIMIT 1",
     [SQS_REF_HIST] = "SELECT kind, n, hist FROM reference WHERE model_id = ?1 AND feature = ?2",
     [SQS_ACCURACY] =
-        "SELECT a.start, coalesce(w.end, a.start + ?4), a.labelled, coalesce(w.count, 0), "
+        "SELECT a.start, coalesce(w.\"end\", a.start + ?4), a.labelled, coalesce(w.count, 0), "
         "a.accuracy, a.macro_f1, a.mae, a.rmse, a.est_accuracy, a.est_low, a.est_high, "
         "a.label_coverage, coalesce(w.provisional, 0) FROM accuracy a "
         "LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
@@ -115,7 +116,7 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_ALERT_GET] = ALERT_COLS "WHERE a.id = ?2",
     [SQS_ACK] = "UPDATE alerts SET acked = 1, acked_at = ?2 WHERE id = ?1",
     [SQS_SILENCE] = "INSERT INTO silences (rule, model, created, ends, comment) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     [SQS_EVENTS] = "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
                    "pred_str, score, scores, label_num, label_str, label_ts FROM events "
                    "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?3 "
@@ -124,49 +125,49 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
 };
 
-static sqlite3_stmt *prep(struct sq *q, enum sq_stmt_id id)
+static struct db_stmt *prep(struct sq *q, enum sq_stmt_id id)
 {
 	return store_prepare(q->st, &q->stmt[id], sql[id]);
 }
 
-static double col_num(sqlite3_stmt *s, int i)
+static double col_num(struct db_stmt *s, int i)
 {
-	return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN : sqlite3_column_double(s, i);
+	return db_column_type(s, i) == DB_NULL ? NAN : db_column_double(s, i);
 }
 
-static const char *col_text(sqlite3_stmt *s, int i)
+static const char *col_text(struct db_stmt *s, int i)
 {
-	return (const char *)sqlite3_column_text(s, i);
+	return (const char *)db_column_text(s, i);
 }
 
-static void copy_text(char *dst, size_t cap, sqlite3_stmt *s, int i)
+static void copy_text(char *dst, size_t cap, struct db_stmt *s, int i)
 {
 	const char *t = col_text(s, i);
 	snprintf(dst, cap, "%s", t ? t : "");
 }
 
-/* Finishes a row loop: SQLITE_DONE is success, anything else an error. */
+/* Finishes a row loop: DB_DONE is success, anything else an error. */
 static int step_done(int rc)
 {
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 static int meta_text(struct sq *q, const char *key, char *buf, size_t cap)
 {
-	sqlite3_stmt *s = prep(q, SQS_META);
+	struct db_stmt *s = prep(q, SQS_META);
 	int rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(s, 1, key, -1);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		copy_text(buf, cap, s, 0);
-		sqlite3_reset(s);
+		db_reset(s);
 		return 0;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? SQ_NOTFOUND : -1;
+	db_reset(s);
+	return rc == DB_DONE ? SQ_NOTFOUND : -1;
 }
 
 void sq_init(struct sq *q, struct store *st)
@@ -191,9 +192,9 @@ void sq_fini(struct sq *q)
 
 /* ---- models and meta ---------------------------------------------------- */
 
-static void read_model(sqlite3_stmt *s, struct sq_model *m)
+static void read_model(struct db_stmt *s, struct sq_model *m)
 {
-	m->id = sqlite3_column_int64(s, 0);
+	m->id = db_column_int64(s, 0);
 	copy_text(m->name, sizeof(m->name), s, 1);
 	copy_text(m->task, sizeof(m->task), s, 2);
 	m->last_event = col_num(s, 3);
@@ -201,7 +202,7 @@ static void read_model(sqlite3_stmt *s, struct sq_model *m)
 
 int sq_models(struct sq *q, struct sq_model **out, size_t *n)
 {
-	sqlite3_stmt *s = prep(q, SQS_MODELS);
+	struct db_stmt *s = prep(q, SQS_MODELS);
 	struct sq_model *v = NULL, *nv;
 	size_t len = 0, cap = 0;
 	int rc;
@@ -210,19 +211,19 @@ int sq_models(struct sq *q, struct sq_model **out, size_t *n)
 	*n = 0;
 	if (!s)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (len == cap) {
 			cap = cap ? cap * 2 : 16;
 			nv = realloc(v, cap * sizeof(*v));
 			if (!nv) {
-				rc = SQLITE_NOMEM;
+				rc = DB_NOMEM;
 				break;
 			}
 			v = nv;
 		}
 		read_model(s, &v[len++]);
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	if (step_done(rc)) {
 		free(v);
 		return -1;
@@ -234,17 +235,17 @@ int sq_models(struct sq *q, struct sq_model **out, size_t *n)
 
 int sq_model_find(struct sq *q, const char *name, struct sq_model *out)
 {
-	sqlite3_stmt *s = prep(q, SQS_MODEL_FIND);
+	struct db_stmt *s = prep(q, SQS_MODEL_FIND);
 	int rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	db_bind_text(s, 1, name, -1);
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		read_model(s, out);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? SQ_NOTFOUND : -1;
+	db_reset(s);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? SQ_NOTFOUND : -1;
 }
 
 int sq_meta(struct sq *q, struct sq_meta *m)
@@ -276,7 +277,7 @@ static double ratio(double num, double den)
 
 int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
@@ -285,23 +286,23 @@ int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct
 	s = prep(q, SQS_RANGE_SUMS);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_double(s, 2, from);
-	sqlite3_bind_double(s, 3, to);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o->count = sqlite3_column_double(s, 0);
-		o->errors = sqlite3_column_double(s, 1);
-		o->acc_num = sqlite3_column_double(s, 2);
-		o->acc_den = sqlite3_column_double(s, 3);
-		o->mae_num = sqlite3_column_double(s, 4);
-		o->mae_den = sqlite3_column_double(s, 5);
-		o->est_num = sqlite3_column_double(s, 6);
-		o->est_den = sqlite3_column_double(s, 7);
-		o->cov_num = sqlite3_column_double(s, 8);
-		o->cov_den = sqlite3_column_double(s, 9);
+	db_bind_int64(s, 1, model_id);
+	db_bind_double(s, 2, from);
+	db_bind_double(s, 3, to);
+	if ((rc = db_step(s)) == DB_ROW) {
+		o->count = db_column_double(s, 0);
+		o->errors = db_column_double(s, 1);
+		o->acc_num = db_column_double(s, 2);
+		o->acc_den = db_column_double(s, 3);
+		o->mae_num = db_column_double(s, 4);
+		o->mae_den = db_column_double(s, 5);
+		o->est_num = db_column_double(s, 6);
+		o->est_den = db_column_double(s, 7);
+		o->cov_num = db_column_double(s, 8);
+		o->cov_den = db_column_double(s, 9);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_reset(s);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign)
@@ -338,7 +339,7 @@ void sq_status_apply(struct sq_status *o, const struct sq_sums *s)
 int sq_status_current(struct sq *q, const struct sq_model *m, double now, double from,
                       struct sq_status *o)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
@@ -349,22 +350,22 @@ int sq_status_current(struct sq *q, const struct sq_model *m, double now, double
 	s = prep(q, SQS_LAST_WIN);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, m->id);
-	sqlite3_bind_double(s, 2, now);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(s);
+	db_bind_int64(s, 1, m->id);
+	db_bind_double(s, 2, now);
+	rc = db_step(s);
+	if (rc == DB_DONE) {
+		db_reset(s);
 		s = prep(q, SQS_NEWEST_WIN);
 		if (!s)
 			return -1;
-		sqlite3_bind_int64(s, 1, m->id);
-		rc = sqlite3_step(s);
+		db_bind_int64(s, 1, m->id);
+		rc = db_step(s);
 	}
-	if (rc == SQLITE_ROW) {
-		int64_t count = sqlite3_column_int64(s, 2), errors = sqlite3_column_int64(s, 3);
+	if (rc == DB_ROW) {
+		int64_t count = db_column_int64(s, 2), errors = db_column_int64(s, 3);
 		double span;
-		o->win_start = sqlite3_column_int64(s, 0);
-		o->win_end = sqlite3_column_int64(s, 1);
+		o->win_start = db_column_int64(s, 0);
+		o->win_end = db_column_int64(s, 1);
 		/* A window still open is measured over the part that has passed. */
 		span = (double)(o->win_end - o->win_start);
 		if (now < (double)o->win_end && now > (double)o->win_start)
@@ -375,34 +376,34 @@ int sq_status_current(struct sq *q, const struct sq_model *m, double now, double
 		o->p95 = col_num(s, 5);
 		o->p99 = col_num(s, 6);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
 
 	s = prep(q, SQS_WORST_DRIFT);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, m->id);
-	sqlite3_bind_double(s, 2, from);
-	sqlite3_bind_double(s, 3, now);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 1, m->id);
+	db_bind_double(s, 2, from);
+	db_bind_double(s, 3, now);
+	if ((rc = db_step(s)) == DB_ROW) {
 		copy_text(o->worst_feature, sizeof(o->worst_feature), s, 0);
 		o->worst_severity = col_num(s, 1);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
 
 	s = prep(q, SQS_FIRING);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, m->name, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		o->firing = sqlite3_column_int(s, 0);
-		o->pending = sqlite3_column_int(s, 1);
+	db_bind_text(s, 1, m->name, -1);
+	if ((rc = db_step(s)) == DB_ROW) {
+		o->firing = db_column_int(s, 0);
+		o->pending = db_column_int(s, 1);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_reset(s);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 int sq_status_one(struct sq *q, const struct sq_model *m, double now, double from,
@@ -452,7 +453,7 @@ int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
 {
 	static const double qs[3] = {0.5, 0.95, 0.99};
 	struct ddsketch *all = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	double v[3];
 	int rc = -1;
 
@@ -463,23 +464,23 @@ int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
 	s = prep(q, SQS_LIVE);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_double(s, 2, o->from);
-	sqlite3_bind_double(s, 3, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		double start = (double)sqlite3_column_int64(s, 0),
-		       end = fmin((double)sqlite3_column_int64(s, 1), now);
+	db_bind_int64(s, 1, model_id);
+	db_bind_double(s, 2, o->from);
+	db_bind_double(s, 3, now);
+	while ((rc = db_step(s)) == DB_ROW) {
+		double start = (double)db_column_int64(s, 0),
+		       end = fmin((double)db_column_int64(s, 1), now);
 		double passed = end - start, in_span = end - fmax(start, o->from), share;
-		const void *blob = sqlite3_column_blob(s, 4);
-		int len = sqlite3_column_bytes(s, 4);
+		const void *blob = db_column_blob(s, 4);
+		int len = db_column_bytes(s, 4);
 		struct ddsketch *one = NULL;
 
 		if (passed <= 0 || in_span <= 0)
 			continue;
 		/* counts spread evenly over the part of the window that has passed */
 		share = in_span / passed;
-		o->events += (double)sqlite3_column_int64(s, 2) * share;
-		o->errors += (double)sqlite3_column_int64(s, 3) * share;
+		o->events += (double)db_column_int64(s, 2) * share;
+		o->errors += (double)db_column_int64(s, 3) * share;
 		/* A sketch that does not decode leaves the quantiles to the others;
 		 * the counts above do not depend on it. */
 		if (!blob || len <= 0 || ddsketch_decode(blob, (size_t)len, &one) != 0)
@@ -491,8 +492,8 @@ int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
 			ddsketch_free(one);
 		}
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	db_reset(s);
+	if (rc != DB_DONE) {
 		rc = -1;
 		goto out;
 	}
@@ -511,25 +512,25 @@ out:
 
 /* ---- latency ------------------------------------------------------------ */
 
-static void bind_range(sqlite3_stmt *s, int64_t model_id, double from, double to)
+static void bind_range(struct db_stmt *s, int64_t model_id, double from, double to)
 {
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_double(s, 2, from);
-	sqlite3_bind_double(s, 3, to);
+	db_bind_int64(s, 1, model_id);
+	db_bind_double(s, 2, from);
+	db_bind_double(s, 3, to);
 }
 
 /* Decodes the sketch blob in column col (NULL when absent or unreadable)
  * and its p50/p90/p99 (NAN when none). */
-static struct ddsketch *col_sketch(sqlite3_stmt *s, int col, double *p50, double *p90, double *p99)
+static struct ddsketch *col_sketch(struct db_stmt *s, int col, double *p50, double *p90,
+                                   double *p99)
 {
 	static const double qs[] = {0.5, 0.9, 0.99};
 	struct ddsketch *sk = NULL;
 	double v[3];
 
 	*p50 = *p90 = *p99 = NAN;
-	if (sqlite3_column_type(s, col) != SQLITE_BLOB ||
-	    ddsketch_decode(sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col),
-	                    &sk) != 0)
+	if (db_column_type(s, col) != DB_BLOB ||
+	    ddsketch_decode(db_column_blob(s, col), (size_t)db_column_bytes(s, col), &sk) != 0)
 		return NULL;
 	if (ddsketch_count(sk) > 0 && ddsketch_quantiles(sk, qs, 3, v) == 0) {
 		*p50 = v[0];
@@ -542,19 +543,19 @@ static struct ddsketch *col_sketch(sqlite3_stmt *s, int col, double *p50, double
 int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
                     int (*fn)(const struct sq_latency *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_LATENCY);
+	struct db_stmt *s = prep(q, SQS_LATENCY);
 	struct sq_latency r;
 	int rc, stop = 0;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.start = sqlite3_column_int64(s, 0);
-		r.end = sqlite3_column_int64(s, 1);
-		r.count = sqlite3_column_int64(s, 2);
-		r.errors = sqlite3_column_int64(s, 3);
-		r.provisional = sqlite3_column_int(s, 4) != 0;
+	while ((rc = db_step(s)) == DB_ROW) {
+		r.start = db_column_int64(s, 0);
+		r.end = db_column_int64(s, 1);
+		r.count = db_column_int64(s, 2);
+		r.errors = db_column_int64(s, 3);
+		r.provisional = db_column_int(s, 4) != 0;
 		r.p50 = col_num(s, 5);
 		r.p90 = col_num(s, 6);
 		r.p95 = col_num(s, 7);
@@ -564,28 +565,28 @@ int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
 		r.mean = col_num(s, 11);
 		r.rps = ratio((double)r.count, (double)(r.end - r.start));
 		r.error_rate = ratio((double)r.errors, (double)r.count);
-		r.llm = sqlite3_column_int64(s, 12);
-		r.input_tokens = sqlite3_column_int64(s, 13);
-		r.output_tokens = sqlite3_column_int64(s, 14);
+		r.llm = db_column_int64(s, 12);
+		r.input_tokens = db_column_int64(s, 13);
+		r.output_tokens = db_column_int64(s, 14);
 		struct ddsketch *ttft = col_sketch(s, 15, &r.ttft_p50, &r.ttft_p90, &r.ttft_p99);
 		struct ddsketch *tpot = col_sketch(s, 16, &r.tpot_p50, &r.tpot_p90, &r.tpot_p99);
 		r.ttft = ttft;
 		r.tpot = tpot;
-		r.finish = (const char *)sqlite3_column_text(s, 17);
+		r.finish = (const char *)db_column_text(s, 17);
 		stop = fn(&r, arg);
 		ddsketch_free(ttft);
 		ddsketch_free(tpot);
 		if (stop)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                        int (*fn)(const struct sq_latency *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_LATENCY_BUCKETS);
+	struct db_stmt *s = prep(q, SQS_LATENCY_BUCKETS);
 	/* Buckets carry no LLM figures (see sq_latency_each). */
 	struct sq_latency r = {.ttft_p50 = NAN,
 	                       .ttft_p90 = NAN,
@@ -600,13 +601,13 @@ int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, i
 	if (bucket < 1)
 		bucket = 1;
 	bind_range(s, model_id, from, to);
-	sqlite3_bind_int64(s, 4, bucket);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.start = sqlite3_column_int64(s, 0);
+	db_bind_int64(s, 4, bucket);
+	while ((rc = db_step(s)) == DB_ROW) {
+		r.start = db_column_int64(s, 0);
 		r.end = r.start + bucket;
-		r.count = sqlite3_column_int64(s, 1);
-		r.errors = sqlite3_column_int64(s, 2);
-		r.provisional = sqlite3_column_int(s, 3) != 0;
+		r.count = db_column_int64(s, 1);
+		r.errors = db_column_int64(s, 2);
+		r.provisional = db_column_int(s, 3) != 0;
 		r.p50 = col_num(s, 4);
 		r.p90 = col_num(s, 5);
 		r.p95 = col_num(s, 6);
@@ -614,28 +615,28 @@ int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, i
 		r.p999 = col_num(s, 8);
 		r.max = col_num(s, 9);
 		r.mean = col_num(s, 10);
-		r.rps = ratio((double)r.count, sqlite3_column_double(s, 11));
+		r.rps = ratio((double)r.count, db_column_double(s, 11));
 		r.error_rate = ratio((double)r.errors, (double)r.count);
 		if ((stop = fn(&r, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 /* ---- drift -------------------------------------------------------------- */
 
-static void read_drift(sqlite3_stmt *s, struct sq_drift *d)
+static void read_drift(struct db_stmt *s, struct sq_drift *d)
 {
-	d->start = sqlite3_column_int64(s, 0);
-	d->end = sqlite3_column_int64(s, 1);
-	d->provisional = sqlite3_column_int(s, 2) != 0;
+	d->start = db_column_int64(s, 0);
+	d->end = db_column_int64(s, 1);
+	d->provisional = db_column_int(s, 2) != 0;
 	d->feature = col_text(s, 3);
 	if (!d->feature)
 		d->feature = "";
-	d->kind = sqlite3_column_int(s, 4);
-	d->n = sqlite3_column_int64(s, 5);
-	d->n_ref = sqlite3_column_int64(s, 6);
+	d->kind = db_column_int(s, 4);
+	d->n = db_column_int64(s, 5);
+	d->n_ref = db_column_int64(s, 6);
 	d->missing_rate = col_num(s, 7);
 	d->type_error_rate = col_num(s, 8);
 	d->out_of_range_rate = col_num(s, 9);
@@ -653,55 +654,54 @@ static void read_drift(sqlite3_stmt *s, struct sq_drift *d)
 	d->score = col_num(s, 19);
 	d->threshold = col_num(s, 20);
 	d->severity = col_num(s, 21);
-	d->drifted =
-	    sqlite3_column_type(s, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 22) != 0;
-	d->insufficient = sqlite3_column_int(s, 23) != 0;
+	d->drifted = db_column_type(s, 22) == DB_NULL ? -1 : db_column_int(s, 22) != 0;
+	d->insufficient = db_column_int(s, 23) != 0;
 	d->cur_hist = col_text(s, 24);
 	d->stats = col_text(s, 25);
 }
 
-static int drift_loop(sqlite3_stmt *s, int (*fn)(const struct sq_drift *, void *), void *arg,
+static int drift_loop(struct db_stmt *s, int (*fn)(const struct sq_drift *, void *), void *arg,
                       int *rows)
 {
 	struct sq_drift d;
 	int rc, stop = 0;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		read_drift(s, &d);
 		if (rows)
 			(*rows)++;
 		if ((stop = fn(&d, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const char *feature,
                   int (*fn)(const struct sq_drift *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, feature ? SQS_DRIFT_FEATURE : SQS_DRIFT);
+	struct db_stmt *s = prep(q, feature ? SQS_DRIFT_FEATURE : SQS_DRIFT);
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
 	if (feature)
-		sqlite3_bind_text(s, 4, feature, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, q->window_s);
+		db_bind_text(s, 4, feature, -1);
+	db_bind_int64(s, 9, q->window_s);
 	return drift_loop(s, fn, arg, NULL);
 }
 
 int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, double from, double to,
                       int (*fn)(const struct sq_drift *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_DRIFT_WORST_IN);
+	struct db_stmt *s = prep(q, SQS_DRIFT_WORST_IN);
 	int rows = 0, rc;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
-	sqlite3_bind_text(s, 4, feature, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 9, q->window_s);
+	db_bind_text(s, 4, feature, -1);
+	db_bind_int64(s, 9, q->window_s);
 	rc = drift_loop(s, fn, arg, &rows);
 	return rc ? rc : rows ? 0 : SQ_NOTFOUND;
 }
@@ -709,7 +709,7 @@ int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, doubl
 int sq_drift_cells(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                    int (*fn)(const struct sq_drift_cell *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_DRIFT_CELLS);
+	struct db_stmt *s = prep(q, SQS_DRIFT_CELLS);
 	struct sq_drift_cell c;
 	int rc, stop = 0;
 
@@ -718,45 +718,45 @@ int sq_drift_cells(struct sq *q, int64_t model_id, double from, double to, int64
 	if (bucket < 1)
 		bucket = 1;
 	bind_range(s, model_id, from, to);
-	sqlite3_bind_int64(s, 4, bucket);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 4, bucket);
+	while ((rc = db_step(s)) == DB_ROW) {
 		c.feature = col_text(s, 0);
 		if (!c.feature)
 			c.feature = "";
-		c.kind = sqlite3_column_int(s, 1);
-		c.bucket_start = sqlite3_column_int64(s, 2);
+		c.kind = db_column_int(s, 1);
+		c.bucket_start = db_column_int64(s, 2);
 		c.severity = col_num(s, 3);
-		c.drifted = sqlite3_column_int(s, 4);
-		c.windows = sqlite3_column_int(s, 5);
+		c.drifted = db_column_int(s, 4);
+		c.windows = db_column_int(s, 5);
 		if ((stop = fn(&c, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 int sq_reference_hist(struct sq *q, int64_t model_id, const char *feature, int *kind, int64_t *n,
                       char **hist)
 {
-	sqlite3_stmt *s = prep(q, SQS_REF_HIST);
+	struct db_stmt *s = prep(q, SQS_REF_HIST);
 	const char *t;
 	int rc;
 
 	*hist = NULL;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*kind = sqlite3_column_int(s, 0);
-		*n = sqlite3_column_int64(s, 1);
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, feature, -1);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*kind = db_column_int(s, 0);
+		*n = db_column_int64(s, 1);
 		t = col_text(s, 2);
 		if (t && !(*hist = strdup(t)))
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? SQ_NOTFOUND : -1;
+	db_reset(s);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? SQ_NOTFOUND : -1;
 }
 
 static const cJSON *first_of(const cJSON *o, const char *const *names)
@@ -846,11 +846,11 @@ out:
 
 /* ---- accuracy ----------------------------------------------------------- */
 
-static void read_accuracy(sqlite3_stmt *s, struct sq_accuracy *a)
+static void read_accuracy(struct db_stmt *s, struct sq_accuracy *a)
 {
-	a->start = sqlite3_column_int64(s, 0);
-	a->labelled = sqlite3_column_int64(s, 2);
-	a->count = sqlite3_column_int64(s, 3);
+	a->start = db_column_int64(s, 0);
+	a->labelled = db_column_int64(s, 2);
+	a->count = db_column_int64(s, 3);
 	a->accuracy = col_num(s, 4);
 	a->macro_f1 = col_num(s, 5);
 	a->mae = col_num(s, 6);
@@ -859,34 +859,34 @@ static void read_accuracy(sqlite3_stmt *s, struct sq_accuracy *a)
 	a->est_low = col_num(s, 9);
 	a->est_high = col_num(s, 10);
 	a->label_coverage = col_num(s, 11);
-	a->provisional = sqlite3_column_int(s, 12) != 0;
+	a->provisional = db_column_int(s, 12) != 0;
 }
 
 int sq_accuracy_each(struct sq *q, int64_t model_id, double from, double to,
                      int (*fn)(const struct sq_accuracy *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_ACCURACY);
+	struct db_stmt *s = prep(q, SQS_ACCURACY);
 	struct sq_accuracy a;
 	int rc, stop = 0;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
-	sqlite3_bind_int64(s, 4, q->window_s);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 4, q->window_s);
+	while ((rc = db_step(s)) == DB_ROW) {
 		read_accuracy(s, &a);
-		a.end = sqlite3_column_int64(s, 1);
+		a.end = db_column_int64(s, 1);
 		if ((stop = fn(&a, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 int sq_accuracy_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                         int (*fn)(const struct sq_accuracy *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_ACCURACY_BUCKETS);
+	struct db_stmt *s = prep(q, SQS_ACCURACY_BUCKETS);
 	struct sq_accuracy a;
 	int rc, stop = 0;
 
@@ -895,12 +895,12 @@ int sq_accuracy_buckets(struct sq *q, int64_t model_id, double from, double to, 
 	if (bucket < 1)
 		bucket = 1;
 	bind_range(s, model_id, from, to);
-	sqlite3_bind_int64(s, 4, bucket);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		a.start = sqlite3_column_int64(s, 0);
+	db_bind_int64(s, 4, bucket);
+	while ((rc = db_step(s)) == DB_ROW) {
+		a.start = db_column_int64(s, 0);
 		a.end = a.start + bucket;
-		a.labelled = sqlite3_column_int64(s, 1);
-		a.count = sqlite3_column_int64(s, 2);
+		a.labelled = db_column_int64(s, 1);
+		a.count = db_column_int64(s, 2);
 		a.accuracy = col_num(s, 3);
 		a.macro_f1 = col_num(s, 4);
 		a.mae = col_num(s, 5);
@@ -909,28 +909,28 @@ int sq_accuracy_buckets(struct sq *q, int64_t model_id, double from, double to, 
 		a.est_low = col_num(s, 8);
 		a.est_high = col_num(s, 9);
 		a.label_coverage = col_num(s, 10);
-		a.provisional = sqlite3_column_int(s, 11) != 0;
+		a.provisional = db_column_int(s, 11) != 0;
 		if ((stop = fn(&a, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 int sq_concept_each(struct sq *q, int64_t model_id, double from, double to,
                     int (*fn)(const struct sq_concept *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_CONCEPT);
+	struct db_stmt *s = prep(q, SQS_CONCEPT);
 	struct sq_concept c;
 	int rc, stop = 0;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		c.id = sqlite3_column_int64(s, 0);
-		c.ts = sqlite3_column_double(s, 1);
-		c.window_start = sqlite3_column_int64(s, 2);
+	while ((rc = db_step(s)) == DB_ROW) {
+		c.id = db_column_int64(s, 0);
+		c.ts = db_column_double(s, 1);
+		c.window_start = db_column_int64(s, 2);
 		c.detector = col_text(s, 3);
 		c.detail = col_text(s, 4);
 		if (!c.detector)
@@ -940,21 +940,21 @@ int sq_concept_each(struct sq *q, int64_t model_id, double from, double to,
 		if ((stop = fn(&c, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 /* ---- alerts ------------------------------------------------------------- */
 
-static int alert_loop(sqlite3_stmt *s, int (*fn)(const struct sq_alert *, void *), void *arg,
+static int alert_loop(struct db_stmt *s, int (*fn)(const struct sq_alert *, void *), void *arg,
                       int *rows)
 {
 	struct sq_alert a;
 	int rc, stop = 0;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		const char *f;
-		a.id = sqlite3_column_int64(s, 0);
+		a.id = db_column_int64(s, 0);
 		a.rule = col_text(s, 1);
 		a.model = col_text(s, 2);
 		f = col_text(s, 3);
@@ -977,9 +977,9 @@ static int alert_loop(sqlite3_stmt *s, int (*fn)(const struct sq_alert *, void *
 		a.active_at = col_num(s, 9);
 		a.fired_at = col_num(s, 10);
 		a.resolved_at = col_num(s, 11);
-		a.acked = sqlite3_column_int(s, 13) != 0;
-		a.silenced = sqlite3_column_int(s, 14) != 0;
-		a.nodata = sqlite3_column_type(s, 15) != SQLITE_NULL &&
+		a.acked = db_column_int(s, 13) != 0;
+		a.silenced = db_column_int(s, 14) != 0;
+		a.nodata = db_column_type(s, 15) != DB_NULL &&
 		           (strcmp(a.state, "firing") == 0 || strcmp(a.state, "pending") == 0);
 		if (strcmp(a.state, "firing") == 0 && !isnan(a.fired_at))
 			a.since = a.fired_at;
@@ -994,87 +994,85 @@ static int alert_loop(sqlite3_stmt *s, int (*fn)(const struct sq_alert *, void *
 		if ((stop = fn(&a, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 int sq_alerts_each(struct sq *q, bool all, double now, int (*fn)(const struct sq_alert *, void *),
                    void *arg)
 {
-	sqlite3_stmt *s = prep(q, all ? SQS_ALERTS_ALL : SQS_ALERTS);
+	struct db_stmt *s = prep(q, all ? SQS_ALERTS_ALL : SQS_ALERTS);
 
 	if (!s)
 		return -1;
-	sqlite3_bind_double(s, 1, now);
+	db_bind_double(s, 1, now);
 	return alert_loop(s, fn, arg, NULL);
 }
 
 int sq_alert_get(struct sq *q, int64_t id, double now, int (*fn)(const struct sq_alert *, void *),
                  void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_ALERT_GET);
+	struct db_stmt *s = prep(q, SQS_ALERT_GET);
 	int rows = 0, rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_double(s, 1, now);
-	sqlite3_bind_int64(s, 2, id);
+	db_bind_double(s, 1, now);
+	db_bind_int64(s, 2, id);
 	rc = alert_loop(s, fn, arg, &rows);
 	return rc ? rc : rows ? 0 : SQ_NOTFOUND;
 }
 
 int sq_ack(struct sq *q, int64_t id, double now)
 {
-	sqlite3_stmt *s = prep(q, SQS_ACK);
+	struct db_stmt *s = prep(q, SQS_ACK);
 	int rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_double(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	db_bind_int64(s, 1, id);
+	db_bind_double(s, 2, now);
+	rc = db_step(s);
+	db_reset(s);
+	if (rc != DB_DONE)
 		return -1;
-	return sqlite3_changes(q->st->db) > 0 ? 0 : SQ_NOTFOUND;
+	return db_changes(q->st->db) > 0 ? 0 : SQ_NOTFOUND;
 }
 
 int sq_silence_add(struct sq *q, const char *rule, const char *model, double now, double ends,
                    const char *comment, int64_t *id)
 {
-	sqlite3_stmt *s = prep(q, SQS_SILENCE);
+	struct db_stmt *s = prep(q, SQS_SILENCE);
 	int rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, rule, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, rule, -1);
 	if (model)
-		sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 3, now);
-	sqlite3_bind_double(s, 4, ends);
+		db_bind_text(s, 2, model, -1);
+	db_bind_double(s, 3, now);
+	db_bind_double(s, 4, ends);
 	if (comment)
-		sqlite3_bind_text(s, 5, comment, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+		db_bind_text(s, 5, comment, -1);
+	rc = db_insert_id(s, id);
+	if (rc != DB_OK)
 		return -1;
-	*id = sqlite3_last_insert_rowid(q->st->db);
 	return 0;
 }
 
 /* ---- raw events --------------------------------------------------------- */
 
-static enum sq_value_type value_at(sqlite3_stmt *s, int num_col, int str_col, double *num,
+static enum sq_value_type value_at(struct db_stmt *s, int num_col, int str_col, double *num,
                                    const char **str)
 {
 	*num = NAN;
 	*str = NULL;
-	if (sqlite3_column_type(s, str_col) != SQLITE_NULL) {
+	if (db_column_type(s, str_col) != DB_NULL) {
 		*str = col_text(s, str_col);
 		return SQV_STR;
 	}
-	if (sqlite3_column_type(s, num_col) != SQLITE_NULL) {
-		*num = sqlite3_column_double(s, num_col);
+	if (db_column_type(s, num_col) != DB_NULL) {
+		*num = db_column_double(s, num_col);
 		return SQV_NUM;
 	}
 	return SQV_NULL;
@@ -1083,7 +1081,7 @@ static enum sq_value_type value_at(sqlite3_stmt *s, int num_col, int str_col, do
 int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
                    int (*fn)(const struct sq_event *, void *), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_EVENTS);
+	struct db_stmt *s = prep(q, SQS_EVENTS);
 	struct sq_event e;
 	int rc, stop = 0;
 
@@ -1091,13 +1089,13 @@ int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
 		return -1;
 	bind_range(s, model_id, from, to);
 	/* The window of an event starts at most one window before its ts. */
-	sqlite3_bind_double(s, 4, from - (double)q->window_s);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		e.id = sqlite3_column_int64(s, 0);
+	db_bind_double(s, 4, from - (double)q->window_s);
+	while ((rc = db_step(s)) == DB_ROW) {
+		e.id = db_column_int64(s, 0);
 		e.req_id = col_text(s, 1);
-		e.ts = sqlite3_column_double(s, 2);
+		e.ts = db_column_double(s, 2);
 		e.latency_ms = col_num(s, 3);
-		e.error = sqlite3_column_int(s, 4) != 0;
+		e.error = db_column_int(s, 4) != 0;
 		e.version = col_text(s, 5);
 		e.features = col_text(s, 6);
 		e.pred_type = value_at(s, 7, 8, &e.pred_num, &e.pred_str);
@@ -1108,25 +1106,25 @@ int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
 		if ((stop = fn(&e, arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
 int sq_features_each(struct sq *q, int64_t model_id,
                      int (*fn)(const char *name, int kind, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(q, SQS_FEATURES);
+	struct db_stmt *s = prep(q, SQS_FEATURES);
 	int rc, stop = 0;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 1, model_id);
+	while ((rc = db_step(s)) == DB_ROW) {
 		const char *name = col_text(s, 0);
-		if ((stop = fn(name ? name : "", sqlite3_column_int(s, 1), arg)) != 0)
+		if ((stop = fn(name ? name : "", db_column_int(s, 1), arg)) != 0)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return stop ? stop : step_done(rc);
 }
 
@@ -1135,15 +1133,15 @@ int sq_features_each(struct sq *q, int64_t model_id,
  * commands: prepared per call rather than cached, as each runs once per
  * process. */
 
-static int one_shot(struct sq *q, const char *text, sqlite3_stmt **s)
+static int one_shot(struct sq *q, const char *text, struct db_stmt **s)
 {
-	return sqlite3_prepare_v2(q->st->db, text, -1, s, NULL) == SQLITE_OK ? 0 : -1;
+	return db_prepare(q->st->db, text, s) == DB_OK ? 0 : -1;
 }
 
 int sq_silences_each(struct sq *q, bool all, double now,
                      int (*fn)(const struct sq_silence *, void *), void *arg)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	struct sq_silence v;
 	int rc, stop = 0;
 
@@ -1152,14 +1150,14 @@ int sq_silences_each(struct sq *q, bool all, double now,
 	             "WHERE ?2 OR ends > ?1 ORDER BY ends > ?1 DESC, id",
 	             &s))
 		return -1;
-	sqlite3_bind_double(s, 1, now);
-	sqlite3_bind_int(s, 2, all ? 1 : 0);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		v.id = sqlite3_column_int64(s, 0);
+	db_bind_double(s, 1, now);
+	db_bind_int(s, 2, all ? 1 : 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		v.id = db_column_int64(s, 0);
 		v.rule = col_text(s, 1);
 		v.model = col_text(s, 2);
-		v.created = sqlite3_column_double(s, 3);
-		v.ends = sqlite3_column_double(s, 4);
+		v.created = db_column_double(s, 3);
+		v.ends = db_column_double(s, 4);
 		v.comment = col_text(s, 5);
 		v.active = v.ends > now;
 		if (!v.rule)
@@ -1167,42 +1165,42 @@ int sq_silences_each(struct sq *q, bool all, double now,
 		if ((stop = fn(&v, arg)) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
-	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+	db_finalize(s);
+	return stop ? stop : rc == DB_DONE ? 0 : -1;
 }
 
 int sq_silence_end(struct sq *q, int64_t id, double now)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc;
 
 	/* Ended, not deleted: mlwatchd sees the silence end as if it had run
 	 * out (a firing alert's owed notice goes out) and the history stays. */
 	if (one_shot(q, "UPDATE silences SET ends = ?2 WHERE id = ?1 AND ends > ?2", &s))
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_double(s, 2, now);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_bind_int64(s, 1, id);
+	db_bind_double(s, 2, now);
+	rc = db_step(s);
+	db_finalize(s);
+	if (rc != DB_DONE)
 		return -1;
-	return sqlite3_changes(q->st->db) > 0 ? 0 : SQ_NOTFOUND;
+	return db_changes(q->st->db) > 0 ? 0 : SQ_NOTFOUND;
 }
 
 int sq_rules_each(struct sq *q, int (*fn)(const char *rule, void *), void *arg)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc, stop = 0;
 
 	if (one_shot(q, "SELECT DISTINCT rule FROM alerts ORDER BY rule", &s))
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		const char *r = col_text(s, 0);
 		if (r && (stop = fn(r, arg)) != 0)
 			break;
 	}
-	sqlite3_finalize(s);
-	return stop ? stop : rc == SQLITE_DONE ? 0 : -1;
+	db_finalize(s);
+	return stop ? stop : rc == DB_DONE ? 0 : -1;
 }
 
 int sq_model_rm(struct sq *q, int64_t model_id, const char *name)
@@ -1227,7 +1225,7 @@ int sq_model_rm(struct sq *q, int64_t model_id, const char *name)
 	    "DELETE FROM silences WHERE model = ?2",
 	    "DELETE FROM models WHERE id = ?1",
 	};
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 
 	if (store_begin(q->st))
 		return -1;
@@ -1235,13 +1233,13 @@ int sq_model_rm(struct sq *q, int64_t model_id, const char *name)
 		int rc;
 		if (one_shot(q, by_id[i], &s))
 			goto fail;
-		if (sqlite3_bind_parameter_count(s) >= 1)
-			sqlite3_bind_int64(s, 1, model_id);
-		if (sqlite3_bind_parameter_count(s) >= 2)
-			sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE)
+		if (db_param_count(s) >= 1)
+			db_bind_int64(s, 1, model_id);
+		if (db_param_count(s) >= 2)
+			db_bind_text(s, 2, name, -1);
+		rc = db_step(s);
+		db_finalize(s);
+		if (rc != DB_DONE)
 			goto fail;
 	}
 	if (store_commit(q->st))

@@ -4,7 +4,7 @@
 #include <cJSON.h>
 
 #include <math.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +84,7 @@ struct model_entry {
 
 struct store_ingest {
 	struct store *st;
-	sqlite3_stmt *s[S_COUNT];
+	struct db_stmt *s[S_COUNT];
 	struct model_entry *models; /* small open-addressing cache */
 	size_t nmodels, cap;
 	int64_t next_model_windows; /* retention cursor over models */
@@ -98,7 +98,7 @@ struct store_ingest {
 static const char *const sql[S_COUNT] = {
     [S_MODEL_GET] = "SELECT id FROM models WHERE name = ?1",
     [S_DATA_VERSION] = "PRAGMA data_version",
-    [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2)",
+    [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2) RETURNING id",
     [S_SEEN] = "INSERT INTO batches_seen (agent_id, seq, received) VALUES (?1, ?2, ?3) "
                "ON CONFLICT DO NOTHING",
     [S_EVENT] = "INSERT INTO events (model_id, req_id, ts, window_start, latency_ms, error, "
@@ -121,18 +121,20 @@ static const char *const sql[S_COUNT] = {
     [S_PENDING_COUNTS] = "SELECT model_id, count(*) FROM pending_labels GROUP BY model_id",
     [S_WIN_SKETCH] = "SELECT latency_sketch FROM windows WHERE model_id = ?1 AND start = ?2",
     [S_WIN_UPSERT] =
-        "INSERT INTO windows (model_id, start, end, count, errors, sampled, labelled, "
+        "INSERT INTO windows (model_id, start, \"end\", count, errors, sampled, labelled, "
         "latency_sketch, provisional, dirty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1) "
-        "ON CONFLICT (model_id, start) DO UPDATE SET count = count + excluded.count, "
-        "errors = errors + excluded.errors, sampled = sampled + excluded.sampled, "
-        "labelled = labelled + excluded.labelled, "
-        "latency_sketch = coalesce(excluded.latency_sketch, latency_sketch), dirty = 1",
+        "ON CONFLICT (model_id, start) DO UPDATE SET count = windows.count + excluded.count, "
+        "errors = windows.errors + excluded.errors, "
+        "sampled = windows.sampled + excluded.sampled, "
+        "labelled = windows.labelled + excluded.labelled, "
+        "latency_sketch = coalesce(excluded.latency_sketch, windows.latency_sketch), dirty = 1",
     [S_MODEL_SEEN] = "UPDATE models SET last_event = max(coalesce(last_event, 0), ?2) "
                      "WHERE id = ?1",
-    [S_AGENT] = "INSERT INTO agents (agent_id, last_seq, last_seen, batches, events) "
-                "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (agent_id) DO UPDATE SET "
-                "last_seq = max(last_seq, excluded.last_seq), last_seen = excluded.last_seen, "
-                "batches = batches + 1, events = events + excluded.events",
+    [S_AGENT] =
+        "INSERT INTO agents (agent_id, last_seq, last_seen, batches, events) "
+        "VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (agent_id) DO UPDATE SET "
+        "last_seq = max(agents.last_seq, excluded.last_seq), last_seen = excluded.last_seen, "
+        "batches = agents.batches + 1, events = agents.events + excluded.events",
     [S_AGENT_STATS] = "UPDATE agents SET received = ?2, rejected = ?3, spool_dropped = ?4, "
                       "spool_bytes = ?5, started = ?6 WHERE agent_id = ?1",
     [S_LAST_WRITE] = "INSERT INTO meta (key, value) VALUES ('last_write', ?1) "
@@ -160,14 +162,15 @@ static const char *const sql[S_COUNT] = {
                   "accuracy WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
     [S_LLM_GET] = "SELECT ttft_sketch, tpot_sketch, finish FROM window_llm WHERE model_id = ?1 "
                   "AND start = ?2",
-    [S_LLM_UPSERT] = "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
-                     "ttft_sketch, tpot_sketch, finish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                     "ON CONFLICT (model_id, start) DO UPDATE SET llm = llm + excluded.llm, "
-                     "input_tokens = input_tokens + excluded.input_tokens, "
-                     "output_tokens = output_tokens + excluded.output_tokens, "
-                     "ttft_sketch = coalesce(excluded.ttft_sketch, ttft_sketch), "
-                     "tpot_sketch = coalesce(excluded.tpot_sketch, tpot_sketch), "
-                     "finish = coalesce(excluded.finish, finish)",
+    [S_LLM_UPSERT] =
+        "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
+        "ttft_sketch, tpot_sketch, finish) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT (model_id, start) DO UPDATE SET llm = window_llm.llm + excluded.llm, "
+        "input_tokens = window_llm.input_tokens + excluded.input_tokens, "
+        "output_tokens = window_llm.output_tokens + excluded.output_tokens, "
+        "ttft_sketch = coalesce(excluded.ttft_sketch, window_llm.ttft_sketch), "
+        "tpot_sketch = coalesce(excluded.tpot_sketch, window_llm.tpot_sketch), "
+        "finish = coalesce(excluded.finish, window_llm.finish)",
     [S_RET_LLM] = "DELETE FROM window_llm WHERE model_id = ?1 AND start IN (SELECT start FROM "
                   "window_llm WHERE model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
     [S_RET_FAIR] = "DELETE FROM fairness WHERE model_id = ?1 AND (start, attribute, grp) IN "
@@ -175,9 +178,9 @@ static const char *const sql[S_COUNT] = {
                    "start < ?2 ORDER BY start LIMIT ?3)",
     [S_RET_CONCEPT] = "DELETE FROM concept_events WHERE id IN (SELECT id FROM concept_events "
                       "WHERE model_id = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
-    [S_DIRTY] = "SELECT model_id, start, end, count, errors, sampled, labelled, provisional, "
+    [S_DIRTY] = "SELECT model_id, start, \"end\", count, errors, sampled, labelled, provisional, "
                 "latency_sketch FROM windows WHERE dirty = 1 ORDER BY start LIMIT ?1",
-    [S_WIN_GET] = "SELECT model_id, start, end, count, errors, sampled, labelled, provisional, "
+    [S_WIN_GET] = "SELECT model_id, start, \"end\", count, errors, sampled, labelled, provisional, "
                   "latency_sketch FROM windows WHERE model_id = ?1 AND start = ?2",
     [S_MODELS] = "SELECT id, name, task FROM models ORDER BY id",
     [S_MODEL_TASK] = "UPDATE models SET task = ?2 WHERE id = ?1",
@@ -200,27 +203,48 @@ static const char *const sql[S_COUNT] = {
     [S_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
     [S_WIN_RESULT] =
         "UPDATE windows SET p50 = ?3, p90 = ?4, p95 = ?5, p99 = ?6, p999 = ?7, max = ?8, "
-        "mean = ?9, analyzed = ?10, provisional = CASE WHEN ?11 THEN 0 ELSE provisional END, "
-        "dirty = CASE WHEN ?11 AND count = ?12 AND errors = ?13 AND sampled = ?14 AND "
+        "mean = ?9, analyzed = ?10, provisional = CASE WHEN ?11 <> 0 THEN 0 ELSE provisional END, "
+        "dirty = CASE WHEN ?11 <> 0 AND count = ?12 AND errors = ?13 AND sampled = ?14 AND "
         "labelled = ?15 THEN 0 ELSE 1 END WHERE model_id = ?1 AND start = ?2 "
         "RETURNING dirty",
-    [S_WF] = "INSERT OR REPLACE INTO window_features (model_id, start, feature, kind, n, "
+    /* Replacing a row: the upsert names every column, so that it equals
+     * SQLite's INSERT OR REPLACE (a column left out would keep its value). */
+    [S_WF] = "INSERT INTO window_features (model_id, start, feature, kind, n, "
              "missing, type_errors, out_of_range, new_category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-             "?7, ?8, ?9)",
-    [S_DRIFT] = "INSERT OR REPLACE INTO drift (model_id, start, feature, kind, n, n_ref, "
+             "?7, ?8, ?9) ON CONFLICT (model_id, start, feature) DO UPDATE SET "
+             "kind = excluded.kind, n = excluded.n, missing = excluded.missing, "
+             "type_errors = excluded.type_errors, out_of_range = excluded.out_of_range, "
+             "new_category = excluded.new_category, sample = NULL",
+    [S_DRIFT] = "INSERT INTO drift (model_id, start, feature, kind, n, n_ref, "
                 "missing_rate, type_error_rate, out_of_range_rate, new_category_rate, ks, ks_p, "
                 "wasserstein, psi, js, chi2, chi2_p, method, score, threshold, severity, "
                 "drifted, insufficient, cur_hist, stats) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                 "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-                "?25)",
+                "?25) "
+                "ON CONFLICT (model_id, start, feature) DO UPDATE SET kind = excluded.kind, n = "
+                "excluded.n, n_ref = excluded.n_ref, missing_rate = excluded.missing_rate, "
+                "type_error_rate = excluded.type_error_rate, out_of_range_rate = "
+                "excluded.out_of_range_rate, new_category_rate = excluded.new_category_rate, ks = "
+                "excluded.ks, ks_p = excluded.ks_p, wasserstein = excluded.wasserstein, psi = "
+                "excluded.psi, js = excluded.js, chi2 = excluded.chi2, chi2_p = excluded.chi2_p, "
+                "method = excluded.method, score = excluded.score, threshold = excluded.threshold, "
+                "severity = excluded.severity, drifted = excluded.drifted, insufficient = "
+                "excluded.insufficient, cur_hist = excluded.cur_hist, stats = excluded.stats",
     [S_CLEAR_WF] = "DELETE FROM window_features WHERE model_id = ?1 AND start = ?2",
     [S_CLEAR_DRIFT] = "DELETE FROM drift WHERE model_id = ?1 AND start = ?2",
-    [S_ACC] = "INSERT OR REPLACE INTO accuracy (model_id, start, labelled, accuracy, macro_f1, "
+    [S_ACC] = "INSERT INTO accuracy (model_id, start, labelled, accuracy, macro_f1, "
               "mae, rmse, est_accuracy, est_low, est_high, label_coverage, per_class) VALUES "
-              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+              "ON CONFLICT (model_id, start) DO UPDATE SET labelled = excluded.labelled, accuracy "
+              "= excluded.accuracy, macro_f1 = excluded.macro_f1, mae = excluded.mae, rmse = "
+              "excluded.rmse, est_accuracy = excluded.est_accuracy, est_low = excluded.est_low, "
+              "est_high = excluded.est_high, label_coverage = excluded.label_coverage, per_class = "
+              "excluded.per_class",
     [S_CONCEPT_GET] = "SELECT state FROM concept_state WHERE model_id = ?1 AND detector = ?2",
-    [S_CONCEPT_PUT] = "INSERT OR REPLACE INTO concept_state (model_id, detector, state, "
-                      "updated) VALUES (?1, ?2, ?3, ?4)",
+    [S_CONCEPT_PUT] = "INSERT INTO concept_state (model_id, detector, state, "
+                      "updated) VALUES (?1, ?2, ?3, ?4) "
+                      "ON CONFLICT (model_id, detector) DO UPDATE SET state = excluded.state, "
+                      "updated = excluded.updated",
     [S_CONCEPT_EVENT] = "INSERT INTO concept_events (model_id, ts, window_start, detector, "
                         "detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_REFS] = "SELECT feature, kind, n, profile, hist FROM reference WHERE model_id = ?1 "
@@ -230,25 +254,30 @@ static const char *const sql[S_COUNT] = {
                       "model_id = ?1), 0))",
     [S_REF_CLEAR] = "DELETE FROM reference WHERE model_id = ?1",
     [S_CAL_CLEAR] = "DELETE FROM calibration WHERE model_id = ?1",
-    [S_REF_PUT] = "INSERT OR REPLACE INTO reference (model_id, feature, kind, n, profile, hist, "
-                  "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_CAL_PUT] = "INSERT OR REPLACE INTO calibration (model_id, profile, n, created) VALUES "
-                  "(?1, ?2, ?3, ?4)",
+    [S_REF_PUT] =
+        "INSERT INTO reference (model_id, feature, kind, n, profile, hist, "
+        "created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (model_id, feature) DO UPDATE SET kind = excluded.kind, n = excluded.n, "
+        "profile = excluded.profile, hist = excluded.hist, created = excluded.created",
+    [S_CAL_PUT] = "INSERT INTO calibration (model_id, profile, n, created) VALUES "
+                  "(?1, ?2, ?3, ?4) "
+                  "ON CONFLICT (model_id) DO UPDATE SET profile = excluded.profile, n = "
+                  "excluded.n, created = excluded.created",
     [S_CAL_GET] = "SELECT profile, n, created FROM calibration WHERE model_id = ?1",
     [S_MARK_DIRTY] = "UPDATE windows SET dirty = 1 WHERE model_id = ?1 AND start >= ?2",
 };
 
-static sqlite3_stmt *prep(struct store_ingest *si, int which)
+static struct db_stmt *prep(struct store_ingest *si, int which)
 {
 	return store_prepare(si->st, &si->s[which], sql[which]);
 }
 
 /* Steps a statement that returns no rows. */
-static int done(sqlite3_stmt *s)
+static int done(struct db_stmt *s)
 {
-	int rc = s && sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	int rc = s && db_step(s) == DB_DONE ? 0 : -1;
 	if (s)
-		sqlite3_reset(s);
+		db_reset(s);
 	return rc;
 }
 
@@ -285,17 +314,24 @@ void store_ingest_rolled_back(struct store_ingest *si)
 
 int store_ingest_sync(struct store_ingest *si)
 {
-	sqlite3_stmt *s = prep(si, S_DATA_VERSION);
+	struct db_stmt *s;
 	int64_t v;
 
+	if (store_is_postgres(si->st)) {
+		/* no data_version there, and other collectors write too: the
+		 * cache lives one transaction (a lookup per model and batch) */
+		models_clear(si);
+		return 0;
+	}
+	s = prep(si, S_DATA_VERSION);
 	if (!s)
 		return -1;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	if (db_step(s) != DB_ROW) {
+		db_reset(s);
 		return -1;
 	}
-	v = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	v = db_column_int64(s, 0);
+	db_reset(s);
 	if (v != si->data_version)
 		models_clear(si);
 	si->data_version = v;
@@ -357,7 +393,7 @@ static void cache_put(struct store_ingest *si, const char *name, int64_t id)
 int store_ingest_model_lookup(struct store_ingest *si, const char *name, int64_t *id)
 {
 	struct model_entry *e = cache_find(si, name);
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (e) {
@@ -367,33 +403,32 @@ int store_ingest_model_lookup(struct store_ingest *si, const char *name, int64_t
 	s = prep(si, S_MODEL_GET);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
+	db_bind_text(s, 1, name, -1);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*id = db_column_int64(s, 0);
+		db_reset(s);
 		cache_put(si, name, *id);
 		return 0;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 1 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 1 : -1;
 }
 
 int store_ingest_model(struct store_ingest *si, const char *name, double now, int64_t *id)
 {
 	int rc = store_ingest_model_lookup(si, name, id);
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (rc <= 0)
 		return rc;
 	s = prep(si, S_MODEL_ADD);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 2, now);
-	if (done(s))
+	db_bind_text(s, 1, name, -1);
+	db_bind_double(s, 2, now);
+	if (db_insert_id(s, id) != DB_OK)
 		return -1;
-	*id = sqlite3_last_insert_rowid(si->st->db);
 	cache_put(si, name, *id);
 	return 0;
 }
@@ -402,111 +437,111 @@ int store_ingest_model(struct store_ingest *si, const char *name, double now, in
 
 int store_ingest_seen(struct store_ingest *si, const char *agent_id, uint64_t seq, double now)
 {
-	sqlite3_stmt *s = prep(si, S_SEEN);
+	struct db_stmt *s = prep(si, S_SEEN);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
-	sqlite3_bind_double(s, 3, now);
+	db_bind_text(s, 1, agent_id, -1);
+	db_bind_int64(s, 2, (int64_t)seq);
+	db_bind_double(s, 3, now);
 	if (done(s))
 		return -1;
-	return sqlite3_changes(si->st->db) == 1 ? 1 : 0;
+	return db_changes(si->st->db) == 1 ? 1 : 0;
 }
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+static void bind_text_or_null(struct db_stmt *s, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+		db_bind_text(s, i, v, -1);
 	else
-		sqlite3_bind_null(s, i);
+		db_bind_null(s, i);
 }
 
-static void bind_value(sqlite3_stmt *s, int inum, int istr, const struct value *v)
+static void bind_value(struct db_stmt *s, int inum, int istr, const struct value *v)
 {
 	if (v->kind == VALUE_NUMBER)
-		sqlite3_bind_double(s, inum, v->num);
+		db_bind_double(s, inum, v->num);
 	else
-		sqlite3_bind_null(s, inum);
+		db_bind_null(s, inum);
 	if (v->kind == VALUE_STRING)
-		sqlite3_bind_text(s, istr, v->str, -1, SQLITE_STATIC);
+		db_bind_text(s, istr, v->str, -1);
 	else
-		sqlite3_bind_null(s, istr);
+		db_bind_null(s, istr);
 }
 
 int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 {
-	sqlite3_stmt *s = prep(si, S_EVENT);
+	struct db_stmt *s = prep(si, S_EVENT);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, r->model_id);
+	db_bind_int64(s, 1, r->model_id);
 	bind_text_or_null(s, 2, r->req_id);
-	sqlite3_bind_double(s, 3, r->ts);
-	sqlite3_bind_int64(s, 4, r->window_start);
+	db_bind_double(s, 3, r->ts);
+	db_bind_int64(s, 4, r->window_start);
 	if (r->has_latency)
-		sqlite3_bind_double(s, 5, r->latency_ms);
-	sqlite3_bind_int(s, 6, r->error ? 1 : 0);
+		db_bind_double(s, 5, r->latency_ms);
+	db_bind_int(s, 6, r->error ? 1 : 0);
 	bind_text_or_null(s, 7, r->version);
 	bind_text_or_null(s, 8, r->features_json);
 	bind_value(s, 9, 10, &r->prediction);
 	if (r->has_score)
-		sqlite3_bind_double(s, 11, r->score);
+		db_bind_double(s, 11, r->score);
 	bind_text_or_null(s, 12, r->scores_json);
 	bind_value(s, 13, 14, &r->label);
 	if (r->label.kind != VALUE_NONE)
-		sqlite3_bind_double(s, 15, r->label_ts);
+		db_bind_double(s, 15, r->label_ts);
 	return done(s);
 }
 
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,
                               double from, double to)
 {
-	sqlite3_stmt *s = prep(si, S_EVENT_EXISTS);
+	struct db_stmt *s = prep(si, S_EVENT_EXISTS);
 	int rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 3, from);
-	sqlite3_bind_double(s, 4, to);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, req_id, -1);
+	db_bind_double(s, 3, from);
+	db_bind_double(s, 4, to);
+	rc = db_step(s);
+	db_reset(s);
+	if (rc == DB_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_ingest_take_pending(struct store_ingest *si, int64_t model_id, const char *req_id,
                               struct value *label, double *ts, char *buf, size_t cap)
 {
-	sqlite3_stmt *s = prep(si, S_PENDING_GET);
+	struct db_stmt *s = prep(si, S_PENDING_GET);
 	int rc;
 
 	memset(label, 0, sizeof(*label));
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, req_id, -1);
+	rc = db_step(s);
+	if (rc != DB_ROW) {
+		db_reset(s);
+		return rc == DB_DONE ? 0 : -1;
 	}
-	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+	if (db_column_type(s, 0) != DB_NULL) {
 		label->kind = VALUE_NUMBER;
-		label->num = sqlite3_column_double(s, 0);
-	} else if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+		label->num = db_column_double(s, 0);
+	} else if (db_column_type(s, 1) != DB_NULL) {
 		label->kind = VALUE_STRING;
-		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(s, 1));
+		snprintf(buf, cap, "%s", (const char *)db_column_text(s, 1));
 		label->str = buf;
 	}
-	*ts = sqlite3_column_double(s, 2);
-	sqlite3_reset(s);
+	*ts = db_column_double(s, 2);
+	db_reset(s);
 	s = prep(si, S_PENDING_DEL);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, req_id, -1);
 	if (done(s))
 		return -1;
 	return label->kind == VALUE_NONE ? 0 : 1;
@@ -523,42 +558,42 @@ int store_ingest_join_label(struct store_ingest *si, int64_t model_id, const cha
 	} one[4], *hits = one, *nh;
 	size_t n = 0, cap = 4;
 	int rc, total = -1;
-	sqlite3_stmt *s = prep(si, S_JOIN_FIND);
+	struct db_stmt *s = prep(si, S_JOIN_FIND);
 
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, req_id, -1);
 	/* Usually one event per id; a client reusing ids gets all of them
 	 * labelled. Collected first: updating while stepping is undefined. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (n == cap) {
 			cap *= 2;
 			nh = hits == one ? malloc(cap * sizeof(*nh))
 			                 : realloc(hits, cap * sizeof(*nh));
 			if (!nh) {
-				sqlite3_reset(s);
+				db_reset(s);
 				goto out;
 			}
 			if (hits == one)
 				memcpy(nh, one, sizeof(one));
 			hits = nh;
 		}
-		hits[n].id = sqlite3_column_int64(s, 0);
-		hits[n].window_start = sqlite3_column_int64(s, 1);
-		hits[n].unlabelled = sqlite3_column_int(s, 2) != 0;
+		hits[n].id = db_column_int64(s, 0);
+		hits[n].window_start = db_column_int64(s, 1);
+		hits[n].unlabelled = db_column_int(s, 2) != 0;
 		n++;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_DONE)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		s = prep(si, S_JOIN_SET);
 		if (!s)
 			goto out;
-		sqlite3_bind_int64(s, 1, hits[i].id);
+		db_bind_int64(s, 1, hits[i].id);
 		bind_value(s, 2, 3, label);
-		sqlite3_bind_double(s, 4, ts);
+		db_bind_double(s, 4, ts);
 		if (done(s))
 			goto out;
 		if (cb)
@@ -574,28 +609,28 @@ out:
 int store_ingest_pending_add(struct store_ingest *si, int64_t model_id, const char *req_id,
                              const struct value *label, double ts, double expires)
 {
-	sqlite3_stmt *s = prep(si, S_PENDING_ADD);
+	struct db_stmt *s = prep(si, S_PENDING_ADD);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, req_id, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, req_id, -1);
 	bind_value(s, 3, 4, label);
-	sqlite3_bind_double(s, 5, ts);
-	sqlite3_bind_double(s, 6, expires);
+	db_bind_double(s, 5, ts);
+	db_bind_double(s, 6, expires);
 	return done(s);
 }
 
 int store_ingest_pending_counts(struct store_ingest *si,
                                 void (*cb)(int64_t model_id, int64_t n, void *arg), void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_PENDING_COUNTS);
+	struct db_stmt *s = prep(si, S_PENDING_COUNTS);
 	int rc;
 	if (!s)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), arg);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	while ((rc = db_step(s)) == DB_ROW)
+		cb(db_column_int64(s, 0), db_column_int64(s, 1), arg);
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_ingest_window_add(struct store_ingest *si, const struct store_window_delta *d)
@@ -603,29 +638,29 @@ int store_ingest_window_add(struct store_ingest *si, const struct store_window_d
 	uint8_t *enc = NULL;
 	size_t enc_len = 0;
 	struct ddsketch *merged = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = -1;
 
 	if (d->latency && ddsketch_count(d->latency) > 0) {
 		s = prep(si, S_WIN_SKETCH);
 		if (!s)
 			goto out;
-		sqlite3_bind_int64(s, 1, d->model_id);
-		sqlite3_bind_int64(s, 2, d->start);
-		int step = sqlite3_step(s);
-		if (step == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_BLOB) {
-			const uint8_t *b = sqlite3_column_blob(s, 0);
-			int blen = sqlite3_column_bytes(s, 0);
+		db_bind_int64(s, 1, d->model_id);
+		db_bind_int64(s, 2, d->start);
+		int step = db_step(s);
+		if (step == DB_ROW && db_column_type(s, 0) == DB_BLOB) {
+			const uint8_t *b = db_column_blob(s, 0);
+			int blen = db_column_bytes(s, 0);
 			/* A stored sketch we cannot read would be a bug or a
 			 * damaged file; restart the sketch rather than lose
 			 * the new data. */
 			if (ddsketch_decode(b, (size_t)blen, &merged) != 0)
 				merged = NULL;
-		} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
-			sqlite3_reset(s);
+		} else if (step != DB_ROW && step != DB_DONE) {
+			db_reset(s);
 			goto out;
 		}
-		sqlite3_reset(s);
+		db_reset(s);
 		if (!merged && !(merged = ddsketch_new()))
 			goto out;
 		if (ddsketch_merge(merged, d->latency) != 0)
@@ -636,15 +671,15 @@ int store_ingest_window_add(struct store_ingest *si, const struct store_window_d
 	s = prep(si, S_WIN_UPSERT);
 	if (!s)
 		goto out;
-	sqlite3_bind_int64(s, 1, d->model_id);
-	sqlite3_bind_int64(s, 2, d->start);
-	sqlite3_bind_int64(s, 3, d->end);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)d->count);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)d->errors);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)d->sampled);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)d->labelled);
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	db_bind_int64(s, 3, d->end);
+	db_bind_int64(s, 4, (int64_t)d->count);
+	db_bind_int64(s, 5, (int64_t)d->errors);
+	db_bind_int64(s, 6, (int64_t)d->sampled);
+	db_bind_int64(s, 7, (int64_t)d->labelled);
 	if (enc)
-		sqlite3_bind_blob(s, 8, enc, (int)enc_len, SQLITE_STATIC);
+		db_bind_blob(s, 8, enc, (int)enc_len);
 	rc = done(s);
 out:
 	free(enc);
@@ -654,7 +689,7 @@ out:
 
 /* Merges the stored sketch in column col of row (when readable) with add
  * into a new encoding *enc (NULL when add is empty: the column is kept). */
-static int merge_stored(sqlite3_stmt *row, int col, const struct ddsketch *add, uint8_t **enc,
+static int merge_stored(struct db_stmt *row, int col, const struct ddsketch *add, uint8_t **enc,
                         size_t *enc_len)
 {
 	struct ddsketch *merged = NULL;
@@ -665,9 +700,9 @@ static int merge_stored(sqlite3_stmt *row, int col, const struct ddsketch *add, 
 		return 0;
 	/* An unreadable stored sketch (damaged file) restarts the sketch
 	 * rather than losing the new data, as for latency. */
-	if (row && sqlite3_column_type(row, col) == SQLITE_BLOB &&
-	    ddsketch_decode(sqlite3_column_blob(row, col), (size_t)sqlite3_column_bytes(row, col),
-	                    &merged) != 0)
+	if (row && db_column_type(row, col) == DB_BLOB &&
+	    ddsketch_decode(db_column_blob(row, col), (size_t)db_column_bytes(row, col), &merged) !=
+	        0)
 		merged = NULL;
 	if (!merged && !(merged = ddsketch_new()))
 		goto out;
@@ -682,7 +717,7 @@ out:
 /* The row's finish-reason counts (a JSON object, column col) plus d's, as
  * new JSON text in *out (NULL when d has none: the column is kept). An
  * unreadable stored object (damaged file) starts over. */
-static int merge_finish(sqlite3_stmt *row, int col, const struct store_llm_delta *d, char **out)
+static int merge_finish(struct db_stmt *row, int col, const struct store_llm_delta *d, char **out)
 {
 	cJSON *o = NULL;
 	int rc = -1;
@@ -690,8 +725,8 @@ static int merge_finish(sqlite3_stmt *row, int col, const struct store_llm_delta
 	*out = NULL;
 	if (!d->n_finish)
 		return 0;
-	if (row && sqlite3_column_type(row, col) == SQLITE_TEXT)
-		o = cJSON_Parse((const char *)sqlite3_column_text(row, col));
+	if (row && db_column_type(row, col) == DB_TEXT)
+		o = cJSON_Parse((const char *)db_column_text(row, col));
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		o = cJSON_CreateObject();
@@ -718,39 +753,39 @@ int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *
 	char *finish = NULL;
 	uint8_t *ttft = NULL, *tpot = NULL;
 	size_t ttft_len = 0, tpot_len = 0;
-	sqlite3_stmt *s = prep(si, S_LLM_GET);
+	struct db_stmt *s = prep(si, S_LLM_GET);
 	int rc = -1, step;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, d->model_id);
-	sqlite3_bind_int64(s, 2, d->start);
-	step = sqlite3_step(s);
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		sqlite3_reset(s);
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	step = db_step(s);
+	if (step != DB_ROW && step != DB_DONE) {
+		db_reset(s);
 		return -1;
 	}
-	if (merge_stored(step == SQLITE_ROW ? s : NULL, 0, d->ttft, &ttft, &ttft_len) ||
-	    merge_stored(step == SQLITE_ROW ? s : NULL, 1, d->tpot, &tpot, &tpot_len) ||
-	    merge_finish(step == SQLITE_ROW ? s : NULL, 2, d, &finish)) {
-		sqlite3_reset(s);
+	if (merge_stored(step == DB_ROW ? s : NULL, 0, d->ttft, &ttft, &ttft_len) ||
+	    merge_stored(step == DB_ROW ? s : NULL, 1, d->tpot, &tpot, &tpot_len) ||
+	    merge_finish(step == DB_ROW ? s : NULL, 2, d, &finish)) {
+		db_reset(s);
 		goto out;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	s = prep(si, S_LLM_UPSERT);
 	if (!s)
 		goto out;
-	sqlite3_bind_int64(s, 1, d->model_id);
-	sqlite3_bind_int64(s, 2, d->start);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)d->llm);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)d->input_tokens);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)d->output_tokens);
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	db_bind_int64(s, 3, (int64_t)d->llm);
+	db_bind_int64(s, 4, (int64_t)d->input_tokens);
+	db_bind_int64(s, 5, (int64_t)d->output_tokens);
 	if (ttft)
-		sqlite3_bind_blob(s, 6, ttft, (int)ttft_len, SQLITE_STATIC);
+		db_bind_blob(s, 6, ttft, (int)ttft_len);
 	if (tpot)
-		sqlite3_bind_blob(s, 7, tpot, (int)tpot_len, SQLITE_STATIC);
+		db_bind_blob(s, 7, tpot, (int)tpot_len);
 	if (finish)
-		sqlite3_bind_text(s, 8, finish, -1, SQLITE_STATIC);
+		db_bind_text(s, 8, finish, -1);
 	rc = done(s);
 out:
 	free(ttft);
@@ -761,24 +796,24 @@ out:
 
 int store_ingest_model_seen(struct store_ingest *si, int64_t model_id, double ts)
 {
-	sqlite3_stmt *s = prep(si, S_MODEL_SEEN);
+	struct db_stmt *s = prep(si, S_MODEL_SEEN);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_double(s, 2, ts);
+	db_bind_int64(s, 1, model_id);
+	db_bind_double(s, 2, ts);
 	return done(s);
 }
 
 int store_ingest_agent(struct store_ingest *si, const char *agent_id, uint64_t seq, double now,
                        uint64_t events, const struct wire_agent_stats *stats)
 {
-	sqlite3_stmt *s = prep(si, S_AGENT);
+	struct db_stmt *s = prep(si, S_AGENT);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)(seq > INT64_MAX ? INT64_MAX : seq));
-	sqlite3_bind_double(s, 3, now);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)events);
+	db_bind_text(s, 1, agent_id, -1);
+	db_bind_int64(s, 2, (int64_t)(seq > INT64_MAX ? INT64_MAX : seq));
+	db_bind_double(s, 3, now);
+	db_bind_int64(s, 4, (int64_t)events);
 	if (done(s))
 		return -1;
 	if (!stats || !stats->present)
@@ -786,24 +821,24 @@ int store_ingest_agent(struct store_ingest *si, const char *agent_id, uint64_t s
 	s = prep(si, S_AGENT_STATS);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)stats->received);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)stats->rejected);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)stats->spool_dropped);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)stats->spool_bytes);
+	db_bind_text(s, 1, agent_id, -1);
+	db_bind_int64(s, 2, (int64_t)stats->received);
+	db_bind_int64(s, 3, (int64_t)stats->rejected);
+	db_bind_int64(s, 4, (int64_t)stats->spool_dropped);
+	db_bind_int64(s, 5, (int64_t)stats->spool_bytes);
 	if (stats->started > 0)
-		sqlite3_bind_double(s, 6, stats->started);
+		db_bind_double(s, 6, stats->started);
 	return done(s);
 }
 
 int store_ingest_last_write(struct store_ingest *si, double now)
 {
 	char buf[32];
-	sqlite3_stmt *s = prep(si, S_LAST_WRITE);
+	struct db_stmt *s = prep(si, S_LAST_WRITE);
 	if (!s)
 		return -1;
 	snprintf(buf, sizeof(buf), "%lld", (long long)floor(now));
-	sqlite3_bind_text(s, 1, buf, -1, SQLITE_TRANSIENT);
+	db_bind_text_copy(s, 1, buf, -1);
 	return done(s);
 }
 
@@ -812,17 +847,17 @@ int store_ingest_last_write(struct store_ingest *si, double now)
 static int delete_chunk(struct store_ingest *si, int which, int64_t model_id, bool per_model,
                         double before, size_t chunk, int64_t *count)
 {
-	sqlite3_stmt *s = prep(si, which);
+	struct db_stmt *s = prep(si, which);
 	int i = 1;
 	if (!s)
 		return -1;
 	if (per_model)
-		sqlite3_bind_int64(s, i++, model_id);
-	sqlite3_bind_double(s, i++, before);
-	sqlite3_bind_int64(s, i, (sqlite3_int64)chunk);
+		db_bind_int64(s, i++, model_id);
+	db_bind_double(s, i++, before);
+	db_bind_int64(s, i, (int64_t)chunk);
 	if (done(s))
 		return -1;
-	*count = sqlite3_changes(si->st->db);
+	*count = db_changes(si->st->db);
 	return 0;
 }
 
@@ -837,12 +872,12 @@ static int prune_seen(struct store_ingest *si, double before, size_t chunk, int6
 	} *v = NULL, *nv;
 	size_t n = 0, cap = 0;
 	int rc = -1, step;
-	sqlite3_stmt *s = prep(si, S_RET_AGENTS);
+	struct db_stmt *s = prep(si, S_RET_AGENTS);
 
 	*count = 0;
 	if (!s)
 		return -1;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((step = db_step(s)) == DB_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;
 			nv = realloc(v, cap * sizeof(*v));
@@ -850,38 +885,38 @@ static int prune_seen(struct store_ingest *si, double before, size_t chunk, int6
 				break;
 			v = nv;
 		}
-		v[n].id = strdup((const char *)sqlite3_column_text(s, 0));
+		v[n].id = strdup((const char *)db_column_text(s, 0));
 		if (!v[n].id)
 			break;
 		n++;
 	}
-	sqlite3_reset(s);
-	if (step != SQLITE_DONE)
+	db_reset(s);
+	if (step != DB_DONE)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		s = prep(si, S_RET_OLDEST);
 		if (!s)
 			goto out;
-		sqlite3_bind_text(s, 1, v[i].id, -1, SQLITE_STATIC);
-		step = sqlite3_step(s);
-		bool old = step == SQLITE_ROW && sqlite3_column_double(s, 1) < before;
-		int64_t first = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-		sqlite3_reset(s);
-		if (step != SQLITE_ROW && step != SQLITE_DONE)
+		db_bind_text(s, 1, v[i].id, -1);
+		step = db_step(s);
+		bool old = step == DB_ROW && db_column_double(s, 1) < before;
+		int64_t first = step == DB_ROW ? db_column_int64(s, 0) : 0;
+		db_reset(s);
+		if (step != DB_ROW && step != DB_DONE)
 			goto out;
 		if (!old)
 			continue;
 		s = prep(si, S_RET_SEEN);
 		if (!s)
 			goto out;
-		sqlite3_bind_text(s, 1, v[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, first);
-		sqlite3_bind_int64(
+		db_bind_text(s, 1, v[i].id, -1);
+		db_bind_int64(s, 2, first);
+		db_bind_int64(
 		    s, 3, first > INT64_MAX - (int64_t)chunk ? INT64_MAX : first + (int64_t)chunk);
-		sqlite3_bind_double(s, 4, before);
+		db_bind_double(s, 4, before);
 		if (done(s))
 			goto out;
-		*count += sqlite3_changes(si->st->db);
+		*count += db_changes(si->st->db);
 	}
 	rc = 0;
 out:
@@ -896,7 +931,7 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 {
 	int64_t n = 0;
 	int more = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	memset(d, 0, sizeof(*d));
 	if (delete_chunk(si, S_RET_EVENTS, 0, false, r->raw_before, r->chunk, &d->events))
@@ -914,13 +949,13 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 	s = prep(si, S_RET_MODELS);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, si->next_model_windows);
-	int rc = sqlite3_step(s);
-	int64_t model = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_bind_int64(s, 1, si->next_model_windows);
+	int rc = db_step(s);
+	int64_t model = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+	db_reset(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
-	if (rc == SQLITE_DONE) {
+	if (rc == DB_DONE) {
 		si->next_model_windows = 0;
 		return more;
 	}
@@ -953,23 +988,23 @@ void store_window_free(struct store_window *w)
 	w->sketch = NULL;
 }
 
-static int read_window(sqlite3_stmt *s, struct store_window *w)
+static int read_window(struct db_stmt *s, struct store_window *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->model_id = sqlite3_column_int64(s, 0);
-	w->start = sqlite3_column_int64(s, 1);
-	w->end = sqlite3_column_int64(s, 2);
-	w->count = (uint64_t)sqlite3_column_int64(s, 3);
-	w->errors = (uint64_t)sqlite3_column_int64(s, 4);
-	w->sampled = (uint64_t)sqlite3_column_int64(s, 5);
-	w->labelled = (uint64_t)sqlite3_column_int64(s, 6);
-	w->provisional = sqlite3_column_int(s, 7);
-	if (sqlite3_column_type(s, 8) == SQLITE_BLOB) {
-		int n = sqlite3_column_bytes(s, 8);
+	w->model_id = db_column_int64(s, 0);
+	w->start = db_column_int64(s, 1);
+	w->end = db_column_int64(s, 2);
+	w->count = (uint64_t)db_column_int64(s, 3);
+	w->errors = (uint64_t)db_column_int64(s, 4);
+	w->sampled = (uint64_t)db_column_int64(s, 5);
+	w->labelled = (uint64_t)db_column_int64(s, 6);
+	w->provisional = db_column_int(s, 7);
+	if (db_column_type(s, 8) == DB_BLOB) {
+		int n = db_column_bytes(s, 8);
 		w->sketch = malloc(n > 0 ? (size_t)n : 1);
 		if (!w->sketch)
 			return -1;
-		memcpy(w->sketch, sqlite3_column_blob(s, 8), (size_t)n);
+		memcpy(w->sketch, db_column_blob(s, 8), (size_t)n);
 		w->sketch_len = (size_t)n;
 	}
 	return 0;
@@ -977,7 +1012,7 @@ static int read_window(sqlite3_stmt *s, struct store_window *w)
 
 int store_ingest_dirty_windows(struct store_ingest *si, size_t max, struct store_window **out)
 {
-	sqlite3_stmt *s = prep(si, S_DIRTY);
+	struct db_stmt *s = prep(si, S_DIRTY);
 	struct store_window *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
@@ -985,8 +1020,8 @@ int store_ingest_dirty_windows(struct store_ingest *si, size_t max, struct store
 	*out = NULL;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	db_bind_int64(s, 1, (int64_t)max);
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct store_window *nv = realloc(v, ncap * sizeof(*nv));
@@ -999,13 +1034,13 @@ int store_ingest_dirty_windows(struct store_ingest *si, size_t max, struct store
 			goto fail;
 		n++;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_DONE)
 		goto fail_reset;
 	*out = v;
 	return (int)n;
 fail:
-	sqlite3_reset(s);
+	db_reset(s);
 fail_reset:
 	for (size_t i = 0; i < n; i++)
 		store_window_free(&v[i]);
@@ -1016,20 +1051,20 @@ fail_reset:
 int store_ingest_window_get(struct store_ingest *si, int64_t model_id, int64_t start,
                             struct store_window *out)
 {
-	sqlite3_stmt *s = prep(si, S_WIN_GET);
+	struct db_stmt *s = prep(si, S_WIN_GET);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_int64(s, 2, start);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, start);
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		rc = read_window(s, out) ? -1 : 0;
 	else
-		rc = rc == SQLITE_DONE ? 1 : -1;
-	sqlite3_reset(s);
+		rc = rc == DB_DONE ? 1 : -1;
+	db_reset(s);
 	return rc;
 }
 
@@ -1037,23 +1072,23 @@ int store_ingest_models(struct store_ingest *si,
                         void (*cb)(int64_t id, const char *name, const char *task, void *arg),
                         void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_MODELS);
+	struct db_stmt *s = prep(si, S_MODELS);
 	int rc;
 	if (!s)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		cb(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-		   (const char *)sqlite3_column_text(s, 2), arg);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	while ((rc = db_step(s)) == DB_ROW)
+		cb(db_column_int64(s, 0), (const char *)db_column_text(s, 1),
+		   (const char *)db_column_text(s, 2), arg);
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_ingest_model_set_task(struct store_ingest *si, int64_t model_id, const char *task)
 {
-	sqlite3_stmt *s = prep(si, S_MODEL_TASK);
+	struct db_stmt *s = prep(si, S_MODEL_TASK);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 1, model_id);
 	bind_text_or_null(s, 2, task);
 	return done(s);
 }
@@ -1062,164 +1097,164 @@ int store_ingest_features(struct store_ingest *si, int64_t model_id,
                           void (*cb)(const char *name, int kind, const char *source, void *arg),
                           void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_FEATURES);
+	struct db_stmt *s = prep(si, S_FEATURES);
 	int rc;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
-		   (const char *)sqlite3_column_text(s, 2), arg);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int64(s, 1, model_id);
+	while ((rc = db_step(s)) == DB_ROW)
+		cb((const char *)db_column_text(s, 0), db_column_int(s, 1),
+		   (const char *)db_column_text(s, 2), arg);
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_ingest_feature_set(struct store_ingest *si, int64_t model_id, const char *name, int kind,
                              const char *source, bool replace)
 {
-	sqlite3_stmt *s = prep(si, replace ? S_FEATURE_REPLACE : S_FEATURE_ADD);
+	struct db_stmt *s = prep(si, replace ? S_FEATURE_REPLACE : S_FEATURE_ADD);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, kind);
-	sqlite3_bind_text(s, 4, source, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, name, -1);
+	db_bind_int(s, 3, kind);
+	db_bind_text(s, 4, source, -1);
 	return done(s);
 }
 
-static void column_value(sqlite3_stmt *s, int inum, int istr, struct value *v)
+static void column_value(struct db_stmt *s, int inum, int istr, struct value *v)
 {
 	memset(v, 0, sizeof(*v));
-	if (sqlite3_column_type(s, inum) != SQLITE_NULL) {
+	if (db_column_type(s, inum) != DB_NULL) {
 		v->kind = VALUE_NUMBER;
-		v->num = sqlite3_column_double(s, inum);
-	} else if (sqlite3_column_type(s, istr) != SQLITE_NULL) {
+		v->num = db_column_double(s, inum);
+	} else if (db_column_type(s, istr) != DB_NULL) {
 		v->kind = VALUE_STRING;
-		v->str = (const char *)sqlite3_column_text(s, istr);
+		v->str = (const char *)db_column_text(s, istr);
 	}
 }
 
-static int walk_events(sqlite3_stmt *s, store_event_cb cb, void *arg)
+static int walk_events(struct db_stmt *s, store_event_cb cb, void *arg)
 {
 	struct store_raw_event e;
 	int rc, stop = 0;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		memset(&e, 0, sizeof(e));
-		e.id = sqlite3_column_int64(s, 0);
-		e.model_id = sqlite3_column_int64(s, 1);
-		e.window_start = sqlite3_column_int64(s, 2);
-		e.req_id = (const char *)sqlite3_column_text(s, 3);
-		e.ts = sqlite3_column_double(s, 4);
-		e.has_latency = sqlite3_column_type(s, 5) != SQLITE_NULL;
-		e.latency_ms = sqlite3_column_double(s, 5);
-		e.error = sqlite3_column_int(s, 6) != 0;
-		e.features_json = (const char *)sqlite3_column_text(s, 7);
+		e.id = db_column_int64(s, 0);
+		e.model_id = db_column_int64(s, 1);
+		e.window_start = db_column_int64(s, 2);
+		e.req_id = (const char *)db_column_text(s, 3);
+		e.ts = db_column_double(s, 4);
+		e.has_latency = db_column_type(s, 5) != DB_NULL;
+		e.latency_ms = db_column_double(s, 5);
+		e.error = db_column_int(s, 6) != 0;
+		e.features_json = (const char *)db_column_text(s, 7);
 		column_value(s, 8, 9, &e.prediction);
-		e.has_score = sqlite3_column_type(s, 10) != SQLITE_NULL;
-		e.score = sqlite3_column_double(s, 10);
-		e.scores_json = (const char *)sqlite3_column_text(s, 11);
+		e.has_score = db_column_type(s, 10) != DB_NULL;
+		e.score = db_column_double(s, 10);
+		e.scores_json = (const char *)db_column_text(s, 11);
 		column_value(s, 12, 13, &e.label);
 		stop = cb(&e, arg);
 		if (stop)
 			break;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	if (stop)
 		return stop;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t upto_id,
                               store_event_cb cb, void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_EVENTS_AFTER);
+	struct db_stmt *s = prep(si, S_EVENTS_AFTER);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, after_id);
-	sqlite3_bind_int64(s, 2, upto_id);
+	db_bind_int64(s, 1, after_id);
+	db_bind_int64(s, 2, upto_id);
 	return walk_events(s, cb, arg);
 }
 
 int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_t start,
                                int64_t upto_id, store_event_cb cb, void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_WIN_EVENTS);
+	struct db_stmt *s = prep(si, S_WIN_EVENTS);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_int64(s, 2, start);
-	sqlite3_bind_int64(s, 3, upto_id);
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, start);
+	db_bind_int64(s, 3, upto_id);
 	return walk_events(s, cb, arg);
 }
 
 int store_ingest_window_labelled(struct store_ingest *si, int64_t model_id, int64_t start,
                                  store_event_cb cb, void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_WIN_LABELLED);
+	struct db_stmt *s = prep(si, S_WIN_LABELLED);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_int64(s, 2, start);
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, start);
 	return walk_events(s, cb, arg);
 }
 
 int store_ingest_range_events(struct store_ingest *si, int64_t model_id, double from, double to,
                               store_event_cb cb, void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_RANGE_EVENTS);
+	struct db_stmt *s = prep(si, S_RANGE_EVENTS);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_double(s, 2, from);
-	sqlite3_bind_double(s, 3, to);
+	db_bind_int64(s, 1, model_id);
+	db_bind_double(s, 2, from);
+	db_bind_double(s, 3, to);
 	/* window_start bounds let SQLite walk events_by_window; a window
 	 * starts at most one day (the longest window) before its events. */
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)floor(from) - 86400);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)ceil(to) + 1);
+	db_bind_int64(s, 4, (int64_t)floor(from) - 86400);
+	db_bind_int64(s, 5, (int64_t)ceil(to) + 1);
 	return walk_events(s, cb, arg);
 }
 
 int store_ingest_max_event_id(struct store_ingest *si, int64_t *id)
 {
-	sqlite3_stmt *s = prep(si, S_MAX_ID);
+	struct db_stmt *s = prep(si, S_MAX_ID);
 	int rc;
 	if (!s)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*id = db_column_int64(s, 0);
+	db_reset(s);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 int store_ingest_window_result(struct store_ingest *si, const struct store_window_result *r)
 {
-	sqlite3_stmt *s = prep(si, S_WIN_RESULT);
+	struct db_stmt *s = prep(si, S_WIN_RESULT);
 	int rc, dirty = 1;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, r->model_id);
-	sqlite3_bind_int64(s, 2, r->start);
+	db_bind_int64(s, 1, r->model_id);
+	db_bind_int64(s, 2, r->start);
 	if (r->has_latency) {
-		sqlite3_bind_double(s, 3, r->p50);
-		sqlite3_bind_double(s, 4, r->p90);
-		sqlite3_bind_double(s, 5, r->p95);
-		sqlite3_bind_double(s, 6, r->p99);
-		sqlite3_bind_double(s, 7, r->p999);
-		sqlite3_bind_double(s, 8, r->max);
-		sqlite3_bind_double(s, 9, r->mean);
+		db_bind_double(s, 3, r->p50);
+		db_bind_double(s, 4, r->p90);
+		db_bind_double(s, 5, r->p95);
+		db_bind_double(s, 6, r->p99);
+		db_bind_double(s, 7, r->p999);
+		db_bind_double(s, 8, r->max);
+		db_bind_double(s, 9, r->mean);
 	}
-	sqlite3_bind_double(s, 10, r->analyzed);
-	sqlite3_bind_int(s, 11, r->final ? 1 : 0);
-	sqlite3_bind_int64(s, 12, (sqlite3_int64)r->count);
-	sqlite3_bind_int64(s, 13, (sqlite3_int64)r->errors);
-	sqlite3_bind_int64(s, 14, (sqlite3_int64)r->sampled);
-	sqlite3_bind_int64(s, 15, (sqlite3_int64)r->labelled);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		dirty = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	db_bind_double(s, 10, r->analyzed);
+	db_bind_int(s, 11, r->final ? 1 : 0);
+	db_bind_int64(s, 12, (int64_t)r->count);
+	db_bind_int64(s, 13, (int64_t)r->errors);
+	db_bind_int64(s, 14, (int64_t)r->sampled);
+	db_bind_int64(s, 15, (int64_t)r->labelled);
+	while ((rc = db_step(s)) == DB_ROW)
+		dirty = db_column_int(s, 0);
+	db_reset(s);
+	if (rc != DB_DONE)
 		return -1;
 	return dirty ? 0 : 1;
 }
@@ -1227,58 +1262,58 @@ int store_ingest_window_result(struct store_ingest *si, const struct store_windo
 int store_ingest_window_feature(struct store_ingest *si, int64_t model_id, int64_t start,
                                 const struct store_feature_row *f)
 {
-	sqlite3_stmt *s = prep(si, S_WF);
+	struct db_stmt *s = prep(si, S_WF);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_int64(s, 2, start);
-	sqlite3_bind_text(s, 3, f->feature, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, f->kind);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)f->n);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)f->missing);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)f->type_errors);
-	sqlite3_bind_int64(s, 8, (sqlite3_int64)f->out_of_range);
-	sqlite3_bind_int64(s, 9, (sqlite3_int64)f->new_category);
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, start);
+	db_bind_text(s, 3, f->feature, -1);
+	db_bind_int(s, 4, f->kind);
+	db_bind_int64(s, 5, (int64_t)f->n);
+	db_bind_int64(s, 6, (int64_t)f->missing);
+	db_bind_int64(s, 7, (int64_t)f->type_errors);
+	db_bind_int64(s, 8, (int64_t)f->out_of_range);
+	db_bind_int64(s, 9, (int64_t)f->new_category);
 	return done(s);
 }
 
 int store_ingest_drift(struct store_ingest *si, int64_t model_id, int64_t start,
                        const struct store_drift_row *d)
 {
-	sqlite3_stmt *s = prep(si, S_DRIFT);
+	struct db_stmt *s = prep(si, S_DRIFT);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_int64(s, 2, start);
-	sqlite3_bind_text(s, 3, d->feature, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, d->kind);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)d->n);
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, start);
+	db_bind_text(s, 3, d->feature, -1);
+	db_bind_int(s, 4, d->kind);
+	db_bind_int64(s, 5, (int64_t)d->n);
 	if (d->has_ref)
-		sqlite3_bind_int64(s, 6, (sqlite3_int64)d->n_ref);
-	sqlite3_bind_double(s, 7, d->missing_rate);
-	sqlite3_bind_double(s, 8, d->type_error_rate);
+		db_bind_int64(s, 6, (int64_t)d->n_ref);
+	db_bind_double(s, 7, d->missing_rate);
+	db_bind_double(s, 8, d->type_error_rate);
 	if (d->has_ref) {
-		sqlite3_bind_double(s, 9, d->out_of_range_rate);
-		sqlite3_bind_double(s, 10, d->new_category_rate);
+		db_bind_double(s, 9, d->out_of_range_rate);
+		db_bind_double(s, 10, d->new_category_rate);
 	}
 	if (d->method) {
 		if (d->numeric) {
-			sqlite3_bind_double(s, 11, d->ks);
-			sqlite3_bind_double(s, 12, d->ks_p);
-			sqlite3_bind_double(s, 13, d->wasserstein);
+			db_bind_double(s, 11, d->ks);
+			db_bind_double(s, 12, d->ks_p);
+			db_bind_double(s, 13, d->wasserstein);
 		} else {
-			sqlite3_bind_double(s, 16, d->chi2);
-			sqlite3_bind_double(s, 17, d->chi2_p);
+			db_bind_double(s, 16, d->chi2);
+			db_bind_double(s, 17, d->chi2_p);
 		}
-		sqlite3_bind_double(s, 14, d->psi);
-		sqlite3_bind_double(s, 15, d->js);
-		sqlite3_bind_text(s, 18, d->method, -1, SQLITE_STATIC);
-		sqlite3_bind_double(s, 19, d->score);
-		sqlite3_bind_double(s, 20, d->threshold);
-		sqlite3_bind_double(s, 21, d->severity);
+		db_bind_double(s, 14, d->psi);
+		db_bind_double(s, 15, d->js);
+		db_bind_text(s, 18, d->method, -1);
+		db_bind_double(s, 19, d->score);
+		db_bind_double(s, 20, d->threshold);
+		db_bind_double(s, 21, d->severity);
 	}
-	sqlite3_bind_int(s, 22, d->drifted ? 1 : 0);
-	sqlite3_bind_int(s, 23, d->insufficient ? 1 : 0);
+	db_bind_int(s, 22, d->drifted ? 1 : 0);
+	db_bind_int(s, 23, d->insufficient ? 1 : 0);
 	bind_text_or_null(s, 24, d->cur_hist);
 	bind_text_or_null(s, 25, d->stats[0] ? d->stats : NULL);
 	return done(s);
@@ -1287,34 +1322,34 @@ int store_ingest_drift(struct store_ingest *si, int64_t model_id, int64_t start,
 int store_ingest_clear_window_results(struct store_ingest *si, int64_t model_id, int64_t start)
 {
 	for (int which = S_CLEAR_WF; which <= S_CLEAR_DRIFT; which++) {
-		sqlite3_stmt *s = prep(si, which);
+		struct db_stmt *s = prep(si, which);
 		if (!s)
 			return -1;
-		sqlite3_bind_int64(s, 1, model_id);
-		sqlite3_bind_int64(s, 2, start);
+		db_bind_int64(s, 1, model_id);
+		db_bind_int64(s, 2, start);
 		if (done(s))
 			return -1;
 	}
 	return 0;
 }
 
-static void bind_opt(sqlite3_stmt *s, int i, bool has, double v)
+static void bind_opt(struct db_stmt *s, int i, bool has, double v)
 {
 	if (has)
-		sqlite3_bind_double(s, i, v);
+		db_bind_double(s, i, v);
 	else
-		sqlite3_bind_null(s, i);
+		db_bind_null(s, i);
 }
 
 int store_ingest_accuracy(struct store_ingest *si, int64_t model_id, int64_t start,
                           const struct store_accuracy_row *a)
 {
-	sqlite3_stmt *s = prep(si, S_ACC);
+	struct db_stmt *s = prep(si, S_ACC);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_int64(s, 2, start);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)a->labelled);
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, start);
+	db_bind_int64(s, 3, (int64_t)a->labelled);
 	bind_opt(s, 4, a->has_accuracy, a->accuracy);
 	bind_opt(s, 5, a->has_macro_f1, a->macro_f1);
 	bind_opt(s, 6, a->has_mae, a->mae);
@@ -1322,19 +1357,19 @@ int store_ingest_accuracy(struct store_ingest *si, int64_t model_id, int64_t sta
 	bind_opt(s, 8, a->has_est, a->est);
 	bind_opt(s, 9, a->has_est, a->est_low);
 	bind_opt(s, 10, a->has_est, a->est_high);
-	sqlite3_bind_double(s, 11, a->label_coverage);
+	db_bind_double(s, 11, a->label_coverage);
 	bind_text_or_null(s, 12, a->per_class);
 	return done(s);
 }
 
-static int copy_blob(sqlite3_stmt *s, int col, uint8_t **buf, size_t *len)
+static int copy_blob(struct db_stmt *s, int col, uint8_t **buf, size_t *len)
 {
-	int n = sqlite3_column_bytes(s, col);
+	int n = db_column_bytes(s, col);
 	*buf = malloc(n > 0 ? (size_t)n : 1);
 	if (!*buf)
 		return -1;
 	if (n > 0)
-		memcpy(*buf, sqlite3_column_blob(s, col), (size_t)n);
+		memcpy(*buf, db_column_blob(s, col), (size_t)n);
 	*len = (size_t)n;
 	return 0;
 }
@@ -1342,46 +1377,46 @@ static int copy_blob(sqlite3_stmt *s, int col, uint8_t **buf, size_t *len)
 int store_ingest_concept_get(struct store_ingest *si, int64_t model_id, const char *detector,
                              uint8_t **buf, size_t *len)
 {
-	sqlite3_stmt *s = prep(si, S_CONCEPT_GET);
+	struct db_stmt *s = prep(si, S_CONCEPT_GET);
 	int rc;
 	*buf = NULL;
 	*len = 0;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, detector, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, detector, -1);
+	rc = db_step(s);
+	if (rc == DB_ROW)
 		rc = copy_blob(s, 0, buf, len);
 	else
-		rc = rc == SQLITE_DONE ? 1 : -1;
-	sqlite3_reset(s);
+		rc = rc == DB_DONE ? 1 : -1;
+	db_reset(s);
 	return rc;
 }
 
 int store_ingest_concept_put(struct store_ingest *si, int64_t model_id, const char *detector,
                              const uint8_t *buf, size_t len, double now)
 {
-	sqlite3_stmt *s = prep(si, S_CONCEPT_PUT);
+	struct db_stmt *s = prep(si, S_CONCEPT_PUT);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, detector, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, buf, (int)len, SQLITE_STATIC);
-	sqlite3_bind_double(s, 4, now);
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, detector, -1);
+	db_bind_blob(s, 3, buf, (int)len);
+	db_bind_double(s, 4, now);
 	return done(s);
 }
 
 int store_ingest_concept_event(struct store_ingest *si, int64_t model_id, double ts,
                                int64_t window_start, const char *detector, const char *detail)
 {
-	sqlite3_stmt *s = prep(si, S_CONCEPT_EVENT);
+	struct db_stmt *s = prep(si, S_CONCEPT_EVENT);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_double(s, 2, ts);
-	sqlite3_bind_int64(s, 3, window_start);
-	sqlite3_bind_text(s, 4, detector, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, model_id);
+	db_bind_double(s, 2, ts);
+	db_bind_int64(s, 3, window_start);
+	db_bind_text(s, 4, detector, -1);
 	bind_text_or_null(s, 5, detail);
 	return done(s);
 }
@@ -1394,41 +1429,40 @@ int store_ingest_references(struct store_ingest *si, int64_t model_id,
                                        void *arg),
                             void *arg)
 {
-	sqlite3_stmt *s = prep(si, S_REFS);
+	struct db_stmt *s = prep(si, S_REFS);
 	int rc;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
-		   (uint64_t)sqlite3_column_int64(s, 2), sqlite3_column_blob(s, 3),
-		   (size_t)sqlite3_column_bytes(s, 3), (const char *)sqlite3_column_text(s, 4),
-		   arg);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_int64(s, 1, model_id);
+	while ((rc = db_step(s)) == DB_ROW)
+		cb((const char *)db_column_text(s, 0), db_column_int(s, 1),
+		   (uint64_t)db_column_int64(s, 2), db_column_blob(s, 3),
+		   (size_t)db_column_bytes(s, 3), (const char *)db_column_text(s, 4), arg);
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_ingest_reference_version(struct store_ingest *si, int64_t model_id, double *version)
 {
-	sqlite3_stmt *s = prep(si, S_REF_VERSION);
+	struct db_stmt *s = prep(si, S_REF_VERSION);
 	int rc;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_double(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_bind_int64(s, 1, model_id);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*version = db_column_double(s, 0);
+	db_reset(s);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 int store_ingest_reference_clear(struct store_ingest *si, int64_t model_id)
 {
 	for (int which = S_REF_CLEAR; which <= S_CAL_CLEAR; which++) {
-		sqlite3_stmt *s = prep(si, which);
+		struct db_stmt *s = prep(si, which);
 		if (!s)
 			return -1;
-		sqlite3_bind_int64(s, 1, model_id);
+		db_bind_int64(s, 1, model_id);
 		if (done(s))
 			return -1;
 	}
@@ -1439,62 +1473,62 @@ int store_ingest_reference_put(struct store_ingest *si, int64_t model_id, const 
                                int kind, uint64_t n, const uint8_t *profile, size_t len,
                                const char *hist, double created)
 {
-	sqlite3_stmt *s = prep(si, S_REF_PUT);
+	struct db_stmt *s = prep(si, S_REF_PUT);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, kind);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)n);
-	sqlite3_bind_blob(s, 5, profile, (int)len, SQLITE_STATIC);
+	db_bind_int64(s, 1, model_id);
+	db_bind_text(s, 2, feature, -1);
+	db_bind_int(s, 3, kind);
+	db_bind_int64(s, 4, (int64_t)n);
+	db_bind_blob(s, 5, profile, (int)len);
 	bind_text_or_null(s, 6, hist);
-	sqlite3_bind_double(s, 7, created);
+	db_bind_double(s, 7, created);
 	return done(s);
 }
 
 int store_ingest_calibration_put(struct store_ingest *si, int64_t model_id, const uint8_t *profile,
                                  size_t len, uint64_t n, double created)
 {
-	sqlite3_stmt *s = prep(si, S_CAL_PUT);
+	struct db_stmt *s = prep(si, S_CAL_PUT);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_blob(s, 2, profile, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
-	sqlite3_bind_double(s, 4, created);
+	db_bind_int64(s, 1, model_id);
+	db_bind_blob(s, 2, profile, (int)len);
+	db_bind_int64(s, 3, (int64_t)n);
+	db_bind_double(s, 4, created);
 	return done(s);
 }
 
 int store_ingest_calibration_get(struct store_ingest *si, int64_t model_id, uint8_t **buf,
                                  size_t *len, uint64_t *n, double *created)
 {
-	sqlite3_stmt *s = prep(si, S_CAL_GET);
+	struct db_stmt *s = prep(si, S_CAL_GET);
 	int rc;
 	*buf = NULL;
 	*len = 0;
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(s, 1, model_id);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		rc = copy_blob(s, 0, buf, len);
 		if (n)
-			*n = (uint64_t)sqlite3_column_int64(s, 1);
+			*n = (uint64_t)db_column_int64(s, 1);
 		if (created)
-			*created = sqlite3_column_double(s, 2);
+			*created = db_column_double(s, 2);
 	} else {
-		rc = rc == SQLITE_DONE ? 1 : -1;
+		rc = rc == DB_DONE ? 1 : -1;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }
 
 int store_ingest_mark_dirty(struct store_ingest *si, int64_t model_id, int64_t from_start)
 {
-	sqlite3_stmt *s = prep(si, S_MARK_DIRTY);
+	struct db_stmt *s = prep(si, S_MARK_DIRTY);
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, model_id);
-	sqlite3_bind_int64(s, 2, from_start);
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, from_start);
 	return done(s);
 }

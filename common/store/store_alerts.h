@@ -27,7 +27,7 @@ enum { SA_STMT_N = 32 };
 
 struct store_alerts {
 	struct store *st;
-	struct sqlite3_stmt *stmt[SA_STMT_N];
+	struct db_stmt *stmt[SA_STMT_N];
 };
 
 struct store_alert_row {

@@ -69,7 +69,7 @@ enum sq_stmt_id {
 struct sq {
 	struct store *st;
 	int64_t window_s; /* meta.window_seconds, 60 when absent */
-	struct sqlite3_stmt *stmt[SQS_COUNT];
+	struct db_stmt *stmt[SQS_COUNT];
 };
 
 /* Reads meta.window_seconds; cannot fail (a missing key means 60). */

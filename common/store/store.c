@@ -1,9 +1,9 @@
 /* store: see store.h. */
 #include "store.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,34 +149,79 @@ const char *store_schema_sql(void)
 
 const char *store_errmsg(const struct store *st)
 {
-	return st->db ? sqlite3_errmsg(st->db) : "database not open";
+	return st->db ? db_errmsg(st->db) : "database not open";
 }
 
 int store_exec(struct store *st, const char *sql)
 {
-	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	return db_exec(st->db, sql) == DB_OK ? 0 : -1;
 }
 
+/* The schema version: SQLite's user_version, or meta's schema_version row
+ * on PostgreSQL (which has no such pragma; 0 when meta does not exist). */
 static int user_version(struct store *st, int *v)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+	*v = 0;
+	if (db_engine(st->db) == DB_POSTGRES) {
+		if (db_prepare(st->db, "SELECT to_regclass('meta') IS NOT NULL", &s) != DB_OK ||
+		    db_step(s) != DB_ROW)
+			goto out;
+		if (!db_column_int(s, 0)) {
+			rc = 0;
+			goto out;
+		}
+		db_finalize(s);
+		s = NULL;
+		if (db_prepare(st->db, "SELECT value FROM meta WHERE key = 'schema_version'", &s) !=
+		    DB_OK)
+			goto out;
+		int step = db_step(s);
+		if (step == DB_ROW)
+			*v = atoi((const char *)db_column_text(s, 0));
+		rc = step == DB_ROW || step == DB_DONE ? 0 : -1;
 		goto out;
-	if (sqlite3_step(s) != SQLITE_ROW)
+	}
+	if (db_prepare(st->db, "PRAGMA user_version", &s) != DB_OK)
 		goto out;
-	*v = sqlite3_column_int(s, 0);
+	if (db_step(s) != DB_ROW)
+		goto out;
+	*v = db_column_int(s, 0);
 	rc = 0;
 out:
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return rc;
+}
+
+static int set_version(struct store *st, int v)
+{
+	char sql[128];
+
+	if (db_engine(st->db) == DB_POSTGRES)
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO meta (key, value) VALUES ('schema_version', '%d') "
+		         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		         v);
+	else
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	return store_exec(st, sql);
+}
+
+/* The DDL of one migration for this engine: SQLite's text as it is, or
+ * rewritten for PostgreSQL (store_pg_ddl). */
+static char *migration_sql(struct store *st, int v)
+{
+	if (db_engine(st->db) == DB_POSTGRES)
+		return store_pg_ddl(migrations[v]);
+	return strdup(migrations[v]);
 }
 
 static int migrate(struct store *st, char *err, size_t errlen)
 {
 	int v, n = (int)(sizeof(migrations) / sizeof(migrations[0]));
-	char sql[64];
+	char *ddl = NULL;
 
 	if (user_version(st, &v)) {
 		snprintf(err, errlen, "%s: cannot read schema version: %s", st->path,
@@ -200,16 +245,32 @@ static int migrate(struct store *st, char *err, size_t errlen)
 		return -1;
 	}
 	for (; v < n; v++) {
-		if (store_exec(st, "BEGIN IMMEDIATE"))
+		if (db_begin(st->db, true) != DB_OK)
 			goto fail;
-		if (store_exec(st, migrations[v]))
+		if (db_engine(st->db) == DB_POSTGRES) {
+			int again;
+			/* serialize migrators, then look again: another may have
+			 * walked the schema forward meanwhile */
+			if (store_exec(st, "SELECT pg_advisory_xact_lock(7365102016)") ||
+			    user_version(st, &again))
+				goto fail_rollback;
+			if (again > v) {
+				store_exec(st, "COMMIT");
+				v = again - 1;
+				continue;
+			}
+		}
+		ddl = migration_sql(st, v);
+		if (!ddl || store_exec(st, ddl))
 			goto fail_rollback;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (store_exec(st, sql) || store_exec(st, "COMMIT"))
+		free(ddl);
+		ddl = NULL;
+		if (set_version(st, v + 1) || store_exec(st, "COMMIT"))
 			goto fail_rollback;
 	}
 	return 0;
 fail_rollback:
+	free(ddl);
 	snprintf(err, errlen, "%s: migration to schema %d failed: %s", st->path, v + 1,
 	         store_errmsg(st));
 	store_exec(st, "ROLLBACK");
@@ -233,14 +294,9 @@ static int create_private(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int store_open(struct store *st, const char *path, enum store_mode mode, bool synchronous_full,
-               char *err, size_t errlen)
+static int open_sqlite(struct store *st, const char *path, enum store_mode mode,
+                       bool synchronous_full, char *err, size_t errlen)
 {
-	int flags = SQLITE_OPEN_NOMUTEX;
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	st->mode = mode;
 	if (mode == STORE_RW_CREATE && access(path, F_OK) != 0 && create_private(path, err, errlen))
 		return -1;
 	if (mode != STORE_RW_CREATE && access(path, F_OK) != 0) {
@@ -248,31 +304,44 @@ int store_open(struct store *st, const char *path, enum store_mode mode, bool sy
 		         path, path);
 		return -1;
 	}
-	flags |= mode == STORE_RO ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-	st->path = strdup(path);
-	if (!st->path) {
-		snprintf(err, errlen, "out of memory");
+	if (db_sqlite_open(&st->db, path, mode == STORE_RO ? DB_OPEN_RO : DB_OPEN_RW,
+	                   mode == STORE_RO ? 2000 : 10000, err, errlen) != DB_OK)
 		return -1;
-	}
-	rc = sqlite3_open_v2(path, &st->db, flags, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		         st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_busy_timeout(st->db, mode == STORE_RO ? 2000 : 10000);
 	if (mode != STORE_RO) {
 		char sql[128];
 		if (store_exec(st, "PRAGMA journal_mode=WAL")) {
 			snprintf(err, errlen, "%s: cannot switch to WAL: %s", path,
 			         store_errmsg(st));
-			goto fail;
+			return -1;
 		}
 		snprintf(sql, sizeof(sql),
 		         "PRAGMA synchronous=%s; PRAGMA temp_store=MEMORY; PRAGMA "
 		         "cache_size=-16384; PRAGMA foreign_keys=OFF",
 		         synchronous_full ? "FULL" : "NORMAL");
 		store_exec(st, sql);
+	}
+	return 0;
+}
+
+int store_open(struct store *st, const char *path, enum store_mode mode, bool synchronous_full,
+               char *err, size_t errlen)
+{
+	char shown[1024];
+
+	memset(st, 0, sizeof(*st));
+	st->mode = mode;
+	/* st->path is what messages show: a URI's password never is */
+	st->path = strdup(db_redact(path, shown, sizeof(shown)));
+	if (!st->path) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (db_is_postgres(path)) {
+		if (db_pg_open(&st->db, path, mode == STORE_RO ? DB_OPEN_RO : DB_OPEN_RW, err,
+		               errlen) != DB_OK)
+			goto fail;
+	} else if (open_sqlite(st, path, mode, synchronous_full, err, errlen)) {
+		goto fail;
 	}
 	if (migrate(st, err, errlen))
 		goto fail;
@@ -286,17 +355,21 @@ void store_close(struct store *st)
 {
 	if (st->db) {
 		if (st->mode != STORE_RO)
-			sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-			                          NULL);
-		sqlite3_close_v2(st->db);
+			db_sqlite_checkpoint(st->db);
+		db_close(st->db);
 	}
 	free(st->path);
 	memset(st, 0, sizeof(*st));
 }
 
+bool store_is_postgres(const struct store *st)
+{
+	return st->db && db_engine(st->db) == DB_POSTGRES;
+}
+
 int store_begin(struct store *st)
 {
-	if (store_exec(st, st->mode == STORE_RO ? "BEGIN" : "BEGIN IMMEDIATE"))
+	if (db_begin(st->db, st->mode != STORE_RO) != DB_OK)
 		return -1;
 	st->in_tx = 1;
 	return 0;
@@ -304,7 +377,7 @@ int store_begin(struct store *st)
 
 int store_commit(struct store *st)
 {
-	if (store_exec(st, "COMMIT"))
+	if (db_commit(st->db) != DB_OK)
 		return -1;
 	st->in_tx = 0;
 	return 0;
@@ -313,63 +386,52 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
 	if (st->in_tx)
-		store_exec(st, "ROLLBACK");
+		db_rollback(st->db);
 	st->in_tx = 0;
 }
 
-sqlite3_stmt *store_prepare(struct store *st, sqlite3_stmt **slot, const char *sql)
+struct db_stmt *store_prepare(struct store *st, struct db_stmt **slot, const char *sql)
 {
-	if (!*slot && sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
-	                  SQLITE_OK) {
-		*slot = NULL;
-		return NULL;
-	}
-	sqlite3_reset(*slot);
-	sqlite3_clear_bindings(*slot);
-	return *slot;
+	return db_cached(st->db, slot, sql);
 }
 
-void store_finalize(sqlite3_stmt **slots, size_t n)
+void store_finalize(struct db_stmt **slots, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_finalize(slots[i]);
-		slots[i] = NULL;
-	}
+	db_finalize_all(slots, n);
 }
 
 int store_meta_set(struct store *st, const char *key, const char *value)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(st->db,
-	                       "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-	                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	                       -1, &s, NULL) != SQLITE_OK)
+	if (db_prepare(st->db,
+	               "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	               &s) != DB_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	db_bind_text(s, 1, key, -1);
+	db_bind_text(s, 2, value, -1);
+	rc = db_step(s) == DB_DONE ? 0 : -1;
 out:
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return rc;
 }
 
 int store_meta_get(struct store *st, const char *key, char *buf, size_t cap)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) !=
-	    SQLITE_OK)
+	if (db_prepare(st->db, "SELECT value FROM meta WHERE key = ?1", &s) != DB_OK)
 		goto out;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+	db_bind_text(s, 1, key, -1);
+	if (db_step(s) == DB_ROW) {
+		snprintf(buf, cap, "%s", (const char *)db_column_text(s, 0));
 		rc = 0;
 	}
 out:
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return rc;
 }
 
@@ -379,7 +441,7 @@ int64_t store_file_size(const struct store *st)
 	char wal[4096];
 	int64_t n = 0;
 
-	if (!st->path)
+	if (!st->path || store_is_postgres(st))
 		return 0;
 	if (stat(st->path, &sb) == 0)
 		n += sb.st_size;
@@ -387,4 +449,69 @@ int64_t store_file_size(const struct store *st)
 	if (stat(wal, &sb) == 0)
 		n += sb.st_size;
 	return n;
+}
+
+struct json_rows {
+	cJSON *arr;
+};
+
+static int json_row(struct db_stmt *s, void *arg)
+{
+	struct json_rows *jr = arg;
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddItemToArray(jr->arr, o)) {
+		cJSON_Delete(o);
+		return DB_NOMEM;
+	}
+	for (int c = 0; c < db_column_count(s); c++) {
+		cJSON *v;
+		switch (db_column_type(s, c)) {
+		case DB_INTEGER:
+		case DB_FLOAT:
+			v = cJSON_CreateNumber(db_column_double(s, c));
+			break;
+		case DB_TEXT:
+			v = cJSON_CreateString((const char *)db_column_text(s, c));
+			break;
+		default:
+			v = cJSON_CreateNull();
+		}
+		if (!v || !cJSON_AddItemToObject(o, db_column_name(s, c), v)) {
+			cJSON_Delete(v);
+			return DB_NOMEM;
+		}
+	}
+	return 0;
+}
+
+cJSON *store_rows_json(struct store *st, const char *sql, const char *const *args, int nargs,
+                       char *err, size_t errlen)
+{
+	struct json_rows jr = {NULL};
+	struct db_stmt *s = NULL;
+	int rc;
+
+	if (db_prepare(st->db, sql, &s) != DB_OK) {
+		snprintf(err, errlen, "%s", store_errmsg(st));
+		return NULL;
+	}
+	for (int i = 0; i < nargs; i++)
+		if (args[i])
+			db_bind_text(s, i + 1, args[i], -1);
+		else
+			db_bind_null(s, i + 1);
+	if (!(jr.arr = cJSON_CreateArray())) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = db_rows(s, json_row, &jr);
+	if (rc != DB_OK) {
+		snprintf(err, errlen, "%s", rc == DB_NOMEM ? "out of memory" : store_errmsg(st));
+		cJSON_Delete(jr.arr);
+		jr.arr = NULL;
+	}
+out:
+	db_finalize(s);
+	return jr.arr;
 }

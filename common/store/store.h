@@ -1,11 +1,23 @@
-/* store: the SQLite database shared by mlwatchd (writer) and mlwatch
- * (reader): opening it the right way, the schema and its migrations, and
- * transactions. All SQL lives in common/store*.c: store_ingest (what the
- * collector writes), store_alerts (alert state, silences, outbox),
- * store_query (what the dashboard and subcommands read). Nothing outside
- * them calls sqlite3_* directly, so that a second engine can come later.
+/* store: the database shared by mlwatchd (writer) and mlwatch (reader):
+ * a SQLite file (the default) or a PostgreSQL database (a postgresql://
+ * URI); opening it the right way, the schema and its migrations, and
+ * transactions. All SQL lives in common/store/ and is written once, in the
+ * dialect of db.h, for both engines: store_ingest (what the collector
+ * writes), store_alerts (alert state, silences, outbox), store_query (what
+ * the dashboard and subcommands read), store_fairness, store_copy (mlwatch
+ * migrate). The engines are behind db.h (db_sqlite.c, db_pg.c); nothing
+ * else calls sqlite3_* or PQ* (tests reach SQLite via db_sqlite_handle).
  *
- * Schema (user_version 2; store_schema_sql() and the migrations in store.c):
+ * Threads: one struct store per thread (each opens its own connection).
+ * Failures: store_open fills err with the target (password masked) and
+ * why; the other calls return -1 and store_errmsg says why.
+ *
+ * Versions: SQLite's user_version; on PostgreSQL the schema_version row
+ * of meta, and the DDL below rewritten by store_pg_ddl (REAL -> double
+ * precision, BLOB -> bytea, INTEGER PRIMARY KEY -> bigint identity),
+ * migrators serialized by an advisory lock.
+ *
+ * Schema (version 6; store_schema_sql() and the migrations in store.c):
  *   meta(key, value)                         last_write, window_seconds, ...
  *   models(id, name, task, created, last_event)
  *   features(model_id, name, kind, source)   kind 1 numeric, 2 categorical
@@ -44,8 +56,7 @@
 
 #define STORE_SCHEMA_VERSION 6
 
-struct sqlite3;
-struct sqlite3_stmt;
+#include "db.h"
 
 enum store_mode {
 	STORE_RW_CREATE, /* the collector: create (mode 0600) and migrate */
@@ -54,7 +65,7 @@ enum store_mode {
 };
 
 struct store {
-	struct sqlite3 *db;
+	struct db *db; /* the connection: SQLite or PostgreSQL (db.h) */
 	enum store_mode mode;
 	char *path;
 	int in_tx;
@@ -76,9 +87,9 @@ void store_rollback(struct store *st);
 
 /* Prepares sql once into *slot (a cache the calling module owns) and resets
  * it for reuse. Returns the statement or NULL. */
-struct sqlite3_stmt *store_prepare(struct store *st, struct sqlite3_stmt **slot, const char *sql);
+struct db_stmt *store_prepare(struct store *st, struct db_stmt **slot, const char *sql);
 /* Finalizes n cached statements. */
-void store_finalize(struct sqlite3_stmt **slots, size_t n);
+void store_finalize(struct db_stmt **slots, size_t n);
 
 const char *store_errmsg(const struct store *st);
 /* Runs sql with no results (DDL, pragmas). */
@@ -87,6 +98,20 @@ int store_exec(struct store *st, const char *sql);
 /* meta table. store_meta_get returns 0 and copies the value, -1 if absent. */
 int store_meta_set(struct store *st, const char *key, const char *value);
 int store_meta_get(struct store *st, const char *key, char *buf, size_t cap);
+
+struct cJSON;
+/* Rows of sql (parameters ?1.. = args, a NULL arg binds NULL) as a cJSON
+ * array of objects keyed by column name: numbers, strings or null (blobs
+ * are null). NULL on a database error (err says why) or out of memory. */
+struct cJSON *store_rows_json(struct store *st, const char *sql, const char *const *args, int nargs,
+                              char *err, size_t errlen);
+
+/* True when the store is on PostgreSQL. */
+bool store_is_postgres(const struct store *st);
+
+/* A migration's SQLite DDL rewritten for PostgreSQL (types, identity keys,
+ * WITHOUT ROWID dropped, reserved column names quoted); malloc'd. */
+char *store_pg_ddl(const char *sqlite_ddl);
 
 /* Size of the database file and its WAL, in bytes. */
 int64_t store_file_size(const struct store *st);

@@ -2,7 +2,7 @@
 #include "store_alerts.h"
 
 #include <math.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,39 +47,39 @@ void store_alerts_close(struct store_alerts *sa)
 	store_finalize(sa->stmt, SA_STMT_N);
 }
 
-static sqlite3_stmt *prep(struct store_alerts *sa, int i, const char *sql)
+static struct db_stmt *prep(struct store_alerts *sa, int i, const char *sql)
 {
 	return store_prepare(sa->st, &sa->stmt[i], sql);
 }
 
-static void bind_real_or_null(sqlite3_stmt *s, int i, double v)
+static void bind_real_or_null(struct db_stmt *s, int i, double v)
 {
 	if (isnan(v))
-		sqlite3_bind_null(s, i);
+		db_bind_null(s, i);
 	else
-		sqlite3_bind_double(s, i, v);
+		db_bind_double(s, i, v);
 }
 
-static double col_real(sqlite3_stmt *s, int i)
+static double col_real(struct db_stmt *s, int i)
 {
-	return sqlite3_column_type(s, i) == SQLITE_NULL ? NAN : sqlite3_column_double(s, i);
+	return db_column_type(s, i) == DB_NULL ? NAN : db_column_double(s, i);
 }
 
-static void col_copy(sqlite3_stmt *s, int i, char *buf, size_t cap)
+static void col_copy(struct db_stmt *s, int i, char *buf, size_t cap)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
+	const unsigned char *t = db_column_text(s, i);
 	snprintf(buf, cap, "%s", t ? (const char *)t : "");
 }
 
 /* Steps a statement that returns no rows. */
-static int run(sqlite3_stmt *s)
+static int run(struct db_stmt *s)
 {
 	int rc;
 	if (!s)
 		return -1;
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	rc = db_step(s);
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* ---- alerts ---------------------------------------------------------------- */
@@ -87,7 +87,7 @@ static int run(sqlite3_stmt *s)
 int store_alerts_load_active(struct store_alerts *sa,
                              int (*fn)(void *arg, const struct store_alert_row *row), void *arg)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    prep(sa, S_LOAD,
 	         "SELECT id, rule, model, feature, state, severity, value, threshold, "
 	         "active_at, fired_at, resolved_at, last_notified, fingerprint, acked, owed, "
@@ -97,9 +97,9 @@ int store_alerts_load_active(struct store_alerts *sa,
 
 	if (!s)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		memset(&row, 0, sizeof(row));
-		row.id = sqlite3_column_int64(s, 0);
+		row.id = db_column_int64(s, 0);
 		col_copy(s, 1, row.rule, sizeof(row.rule));
 		col_copy(s, 2, row.model, sizeof(row.model));
 		col_copy(s, 3, row.feature, sizeof(row.feature));
@@ -112,120 +112,121 @@ int store_alerts_load_active(struct store_alerts *sa,
 		row.resolved_at = col_real(s, 10);
 		row.last_notified = col_real(s, 11);
 		col_copy(s, 12, row.fingerprint, sizeof(row.fingerprint));
-		row.acked = sqlite3_column_int(s, 13) != 0;
-		row.owed = sqlite3_column_int(s, 14) != 0;
+		row.acked = db_column_int(s, 13) != 0;
+		row.owed = db_column_int(s, 14) != 0;
 		row.nodata_since = col_real(s, 15);
 		if ((r = fn(arg, &row)) != 0)
 			break;
 	}
-	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (r == 0 && rc != DB_DONE && rc != DB_ROW)
 		r = -1;
-	sqlite3_reset(s);
+	db_reset(s);
 	return r;
 }
 
 int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, double now)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    prep(sa, S_INSERT,
 	         "INSERT INTO alerts (rule, model, feature, state, severity, value, "
 	         "threshold, active_at, fired_at, resolved_at, last_notified, "
 	         "fingerprint, summary, description, updated, owed, nodata_since) VALUES "
-	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+	         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+	         "RETURNING id");
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, row->rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, row->model, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, row->feature, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, row->state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, row->severity, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, row->rule, -1);
+	db_bind_text(s, 2, row->model, -1);
+	db_bind_text(s, 3, row->feature, -1);
+	db_bind_text(s, 4, row->state, -1);
+	db_bind_text(s, 5, row->severity, -1);
 	bind_real_or_null(s, 6, row->value);
 	bind_real_or_null(s, 7, row->threshold);
-	sqlite3_bind_double(s, 8, row->active_at);
+	db_bind_double(s, 8, row->active_at);
 	bind_real_or_null(s, 9, row->fired_at);
 	bind_real_or_null(s, 10, row->resolved_at);
 	bind_real_or_null(s, 11, row->last_notified);
-	sqlite3_bind_text(s, 12, row->fingerprint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 13, row->summary, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 14, row->description, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 15, now);
-	sqlite3_bind_int(s, 16, row->owed);
+	db_bind_text(s, 12, row->fingerprint, -1);
+	db_bind_text(s, 13, row->summary, -1);
+	db_bind_text(s, 14, row->description, -1);
+	db_bind_double(s, 15, now);
+	db_bind_int(s, 16, row->owed);
 	bind_real_or_null(s, 17, row->nodata_since > 0 ? row->nodata_since : NAN);
-	if (run(s))
+	if (!s || db_insert_id(s, &row->id) != DB_OK)
 		return -1;
-	row->id = sqlite3_last_insert_rowid(sa->st->db);
 	return 0;
 }
 
 int store_alerts_update(struct store_alerts *sa, const struct store_alert_row *row, double now)
 {
-	sqlite3_stmt *s = prep(sa, S_UPDATE,
-	                       "UPDATE alerts SET state = ?2, value = ?3, fired_at = ?4, "
-	                       "resolved_at = ?5, last_notified = ?6, "
-	                       "summary = coalesce(?7, summary), "
-	                       "description = coalesce(?8, description), updated = ?9, owed = ?10, "
-	                       "nodata_since = ?11 WHERE id = ?1");
+	struct db_stmt *s =
+	    prep(sa, S_UPDATE,
+	         "UPDATE alerts SET state = ?2, value = ?3, fired_at = ?4, "
+	         "resolved_at = ?5, last_notified = ?6, "
+	         "summary = coalesce(?7, summary), "
+	         "description = coalesce(?8, description), updated = ?9, owed = ?10, "
+	         "nodata_since = ?11 WHERE id = ?1");
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, row->id);
-	sqlite3_bind_text(s, 2, row->state, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, row->id);
+	db_bind_text(s, 2, row->state, -1);
 	bind_real_or_null(s, 3, row->value);
 	bind_real_or_null(s, 4, row->fired_at);
 	bind_real_or_null(s, 5, row->resolved_at);
 	bind_real_or_null(s, 6, row->last_notified);
-	sqlite3_bind_text(s, 7, row->summary, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, row->description, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 9, now);
-	sqlite3_bind_int(s, 10, row->owed);
+	db_bind_text(s, 7, row->summary, -1);
+	db_bind_text(s, 8, row->description, -1);
+	db_bind_double(s, 9, now);
+	db_bind_int(s, 10, row->owed);
 	bind_real_or_null(s, 11, row->nodata_since > 0 ? row->nodata_since : NAN);
 	return run(s);
 }
 
 int store_alerts_delete(struct store_alerts *sa, int64_t id)
 {
-	sqlite3_stmt *s = prep(sa, S_DELETE, "DELETE FROM alerts WHERE id = ?1");
+	struct db_stmt *s = prep(sa, S_DELETE, "DELETE FROM alerts WHERE id = ?1");
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
+	db_bind_int64(s, 1, id);
 	return run(s);
 }
 
 int store_alerts_set_resolved(struct store_alerts *sa, int64_t id, double now)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    prep(sa, S_SET_RESOLVED,
 	         "UPDATE alerts SET state = 'resolved', resolved_at = ?2, updated = ?2 "
 	         "WHERE id = ?1");
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_double(s, 2, now);
+	db_bind_int64(s, 1, id);
+	db_bind_double(s, 2, now);
 	return run(s);
 }
 
 int store_alerts_acked(struct store_alerts *sa, void (*fn)(void *arg, int64_t id), void *arg)
 {
-	sqlite3_stmt *s = prep(sa, S_ACKED,
-	                       "SELECT id FROM alerts WHERE acked != 0 AND state IN ('pending', "
-	                       "'firing')");
+	struct db_stmt *s = prep(sa, S_ACKED,
+	                         "SELECT id FROM alerts WHERE acked != 0 AND state IN ('pending', "
+	                         "'firing')");
 	int rc;
 
 	if (!s)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		fn(arg, sqlite3_column_int64(s, 0));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	while ((rc = db_step(s)) == DB_ROW)
+		fn(arg, db_column_int64(s, 0));
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_alerts_ack(struct store_alerts *sa, int64_t id, double now)
 {
-	sqlite3_stmt *s = prep(
+	struct db_stmt *s = prep(
 	    sa, S_ACK, "UPDATE alerts SET acked = 1, acked_at = ?2, updated = ?2 WHERE id = ?1");
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_double(s, 2, now);
+	db_bind_int64(s, 1, id);
+	db_bind_double(s, 2, now);
 	return run(s);
 }
 
@@ -235,7 +236,7 @@ int store_silences_active(struct store_alerts *sa, double now,
                           void (*fn)(void *arg, const char *rule, const char *model, double ends),
                           void *arg)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    prep(sa, S_SIL_ACTIVE,
 	         "SELECT rule, model, ends FROM silences WHERE ends > ?1 AND created <= "
 	         "?1");
@@ -243,33 +244,35 @@ int store_silences_active(struct store_alerts *sa, double now,
 
 	if (!s)
 		return -1;
-	sqlite3_bind_double(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *model = (const char *)sqlite3_column_text(s, 1);
-		fn(arg, (const char *)sqlite3_column_text(s, 0), model && *model ? model : NULL,
-		   sqlite3_column_double(s, 2));
+	db_bind_double(s, 1, now);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *model = (const char *)db_column_text(s, 1);
+		fn(arg, (const char *)db_column_text(s, 0), model && *model ? model : NULL,
+		   db_column_double(s, 2));
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int store_silences_add(struct store_alerts *sa, const char *rule, const char *model, double now,
                        double ends, const char *comment, int64_t *id)
 {
-	sqlite3_stmt *s = prep(sa, S_SIL_ADD,
-	                       "INSERT INTO silences (rule, model, created, ends, comment) VALUES "
-	                       "(?1, ?2, ?3, ?4, ?5)");
+	struct db_stmt *s =
+	    prep(sa, S_SIL_ADD,
+	         "INSERT INTO silences (rule, model, created, ends, comment) VALUES "
+	         "(?1, ?2, ?3, ?4, ?5) RETURNING id");
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 3, now);
-	sqlite3_bind_double(s, 4, ends);
-	sqlite3_bind_text(s, 5, comment, -1, SQLITE_STATIC);
-	if (run(s))
+	db_bind_text(s, 1, rule, -1);
+	db_bind_text(s, 2, model, -1);
+	db_bind_double(s, 3, now);
+	db_bind_double(s, 4, ends);
+	db_bind_text(s, 5, comment, -1);
+	int64_t new_id = 0;
+	if (db_insert_id(s, &new_id) != DB_OK)
 		return -1;
 	if (id)
-		*id = sqlite3_last_insert_rowid(sa->st->db);
+		*id = new_id;
 	return 0;
 }
 
@@ -278,22 +281,22 @@ int store_silences_add(struct store_alerts *sa, const char *rule, const char *mo
 int store_outbox_insert(struct store_alerts *sa, const char *receiver, int64_t alert_id,
                         const char *kind, const char *payload, double now)
 {
-	sqlite3_stmt *s = prep(sa, S_OB_INSERT,
-	                       "INSERT INTO outbox (receiver, alert_id, kind, payload, created, "
-	                       "next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
+	struct db_stmt *s = prep(sa, S_OB_INSERT,
+	                         "INSERT INTO outbox (receiver, alert_id, kind, payload, created, "
+	                         "next_attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, receiver, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, alert_id);
-	sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, payload, -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 5, now);
+	db_bind_text(s, 1, receiver, -1);
+	db_bind_int64(s, 2, alert_id);
+	db_bind_text(s, 3, kind, -1);
+	db_bind_text(s, 4, payload, -1);
+	db_bind_double(s, 5, now);
 	return run(s);
 }
 
 int store_outbox_head(struct store_alerts *sa, const char *receiver, struct store_outbox_row *row)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    prep(sa, S_OB_HEAD,
 	         "SELECT id, alert_id, kind, payload, created, next_attempt, attempts "
 	         "FROM outbox WHERE receiver = ?1 AND status = 'pending' "
@@ -303,22 +306,22 @@ int store_outbox_head(struct store_alerts *sa, const char *receiver, struct stor
 	memset(row, 0, sizeof(*row));
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, receiver, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
+	db_bind_text(s, 1, receiver, -1);
+	rc = db_step(s);
+	if (rc == DB_DONE) {
 		r = 1;
-	} else if (rc == SQLITE_ROW) {
-		const unsigned char *p = sqlite3_column_text(s, 3);
-		row->id = sqlite3_column_int64(s, 0);
-		row->alert_id = sqlite3_column_int64(s, 1);
+	} else if (rc == DB_ROW) {
+		const unsigned char *p = db_column_text(s, 3);
+		row->id = db_column_int64(s, 0);
+		row->alert_id = db_column_int64(s, 1);
 		col_copy(s, 2, row->kind, sizeof(row->kind));
 		row->payload = strdup(p ? (const char *)p : "");
-		row->created = sqlite3_column_double(s, 4);
-		row->next_attempt = sqlite3_column_double(s, 5);
-		row->attempts = sqlite3_column_int(s, 6);
+		row->created = db_column_double(s, 4);
+		row->next_attempt = db_column_double(s, 5);
+		row->attempts = db_column_int(s, 6);
 		r = row->payload ? 0 : -1;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return r;
 }
 
@@ -330,64 +333,64 @@ void store_outbox_row_free(struct store_outbox_row *row)
 
 int store_outbox_delivered(struct store_alerts *sa, int64_t id, long attempts, double now)
 {
-	sqlite3_stmt *s = prep(sa, S_OB_DELIVERED,
-	                       "UPDATE outbox SET status = 'delivered', attempts = ?2, "
-	                       "delivered_at = ?3, last_error = NULL WHERE id = ?1");
+	struct db_stmt *s = prep(sa, S_OB_DELIVERED,
+	                         "UPDATE outbox SET status = 'delivered', attempts = ?2, "
+	                         "delivered_at = ?3, last_error = NULL WHERE id = ?1");
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, attempts);
-	sqlite3_bind_double(s, 3, now);
+	db_bind_int64(s, 1, id);
+	db_bind_int64(s, 2, attempts);
+	db_bind_double(s, 3, now);
 	return run(s);
 }
 
 int store_outbox_retry(struct store_alerts *sa, int64_t id, long attempts, double next_attempt,
                        const char *last_error)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    prep(sa, S_OB_RETRY,
 	         "UPDATE outbox SET attempts = ?2, next_attempt = ?3, last_error = ?4 "
 	         "WHERE id = ?1");
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, attempts);
-	sqlite3_bind_double(s, 3, next_attempt);
-	sqlite3_bind_text(s, 4, last_error, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, id);
+	db_bind_int64(s, 2, attempts);
+	db_bind_double(s, 3, next_attempt);
+	db_bind_text(s, 4, last_error, -1);
 	return run(s);
 }
 
 int store_outbox_finish(struct store_alerts *sa, int64_t id, const char *status, long attempts,
                         const char *last_error)
 {
-	sqlite3_stmt *s = prep(sa, S_OB_FINISH,
-	                       "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4 "
-	                       "WHERE id = ?1");
+	struct db_stmt *s = prep(sa, S_OB_FINISH,
+	                         "UPDATE outbox SET status = ?2, attempts = ?3, last_error = ?4 "
+	                         "WHERE id = ?1");
 	if (!s)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, attempts);
-	sqlite3_bind_text(s, 4, last_error, -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, status, -1);
+	db_bind_int64(s, 3, attempts);
+	db_bind_text(s, 4, last_error, -1);
 	return run(s);
 }
 
 int store_outbox_count(struct store_alerts *sa, const char *receiver, const char *status,
                        int64_t *n)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    prep(sa, S_OB_COUNT, "SELECT count(*) FROM outbox WHERE receiver = ?1 AND status = ?2");
 	int rc;
 
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, receiver, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 0 : -1;
+	db_bind_text(s, 1, receiver, -1);
+	db_bind_text(s, 2, status, -1);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*n = db_column_int64(s, 0);
+	db_reset(s);
+	return rc == DB_ROW ? 0 : -1;
 }
 
 /* ---- what rules read ------------------------------------------------------- */
@@ -395,15 +398,15 @@ int store_outbox_count(struct store_alerts *sa, const char *receiver, const char
 int store_alerts_models(struct store_alerts *sa,
                         void (*fn)(void *arg, const char *model, double last_event), void *arg)
 {
-	sqlite3_stmt *s = prep(sa, S_MODELS, "SELECT name, last_event FROM models ORDER BY name");
+	struct db_stmt *s = prep(sa, S_MODELS, "SELECT name, last_event FROM models ORDER BY name");
 	int rc;
 
 	if (!s)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		fn(arg, (const char *)sqlite3_column_text(s, 0), col_real(s, 1));
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	while ((rc = db_step(s)) == DB_ROW)
+		fn(arg, (const char *)db_column_text(s, 0), col_real(s, 1));
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 static int column_index(const char *const *cols, const char *column)
@@ -419,7 +422,7 @@ int store_alerts_accuracy(struct store_alerts *sa, const char *model, const char
 {
 	int c = column_index(acc_columns, column), rc, r = -1;
 	char sql[512];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (c < 0)
 		return -1;
@@ -431,16 +434,16 @@ int store_alerts_accuracy(struct store_alerts *sa, const char *model, const char
 	s = prep(sa, S_ACC0 + c, sql);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*start = sqlite3_column_int64(s, 0);
-		*value = sqlite3_column_double(s, 1);
+	db_bind_text(s, 1, model, -1);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*start = db_column_int64(s, 0);
+		*value = db_column_double(s, 1);
 		r = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		r = 1;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return r;
 }
 
@@ -452,7 +455,7 @@ int store_alerts_drift(struct store_alerts *sa, const char *model, const char *c
 	int c = column_index(drift_columns, column), rc;
 	char sql[768], last[SA_FEATURE_MAX + 1] = "";
 	bool have_last = false;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (c < 0)
 		return -1;
@@ -474,18 +477,18 @@ int store_alerts_drift(struct store_alerts *sa, const char *model, const char *c
 	s = prep(sa, S_DRIFT0 + c, sql);
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, model, -1);
 	if (feature)
-		sqlite3_bind_text(s, 2, feature, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, lookback_s);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *f = (const char *)sqlite3_column_text(s, 0);
+		db_bind_text(s, 2, feature, -1);
+	db_bind_int64(s, 3, lookback_s);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *f = (const char *)db_column_text(s, 0);
 		if (!f || (have_last && strcmp(f, last) == 0))
 			continue;
 		snprintf(last, sizeof(last), "%s", f);
 		have_last = true;
-		fn(arg, f, sqlite3_column_double(s, 2), sqlite3_column_int64(s, 1));
+		fn(arg, f, db_column_double(s, 2), db_column_int64(s, 1));
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
