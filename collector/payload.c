@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "clock.h"
 #include "rules.h"
 
@@ -354,18 +355,25 @@ static void exact_num(char *buf, size_t cap, double v)
 
 char **payload_export_argv(const struct notification *n, const struct payload_ctx *ctx)
 {
-	char from[40], to[40];
+	char from[40], to[40], db[1024];
 	const char *v[13];
 	char **argv;
 	size_t k = 0;
 
 	if (!has_window(n) || !ctx->db_path || !ctx->db_path[0])
 		return NULL;
+	/* The command goes into notifications (export_command) and onto a
+	 * command line others can read: a PostgreSQL URI goes without its
+	 * password (libpq finds it in PGPASSWORD or ~/.pgpass). A path is
+	 * unchanged. */
+	if (strlen(ctx->db_path) >= sizeof(db))
+		return NULL;
+	db_without_password(ctx->db_path, db, sizeof(db));
 	exact_num(from, sizeof(from), n->window_start);
 	exact_num(to, sizeof(to), n->window_end);
 	v[k++] = ctx->mlwatch_bin && ctx->mlwatch_bin[0] ? ctx->mlwatch_bin : "mlwatch";
 	v[k++] = "--db";
-	v[k++] = ctx->db_path;
+	v[k++] = db;
 	v[k++] = "export";
 	v[k++] = "--model";
 	v[k++] = n->model;

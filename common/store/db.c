@@ -15,10 +15,14 @@ bool db_is_postgres(const char *target)
 	return strstr(target, "dbname=") != NULL || !strncmp(target, "host=", 5);
 }
 
-char *db_redact(const char *target, char *buf, size_t cap)
+/* Copies target into buf with each password replaced by with ("***" to
+ * show that one was there, "" to drop it: then also the ':' before it in a
+ * URI's user info, and the whole password=... parameter). */
+static char *hide_password(const char *target, char *buf, size_t cap, const char *with)
 {
-	const char *scheme, *at, *colon, *pw;
-	size_t n;
+	const char *scheme, *at, *colon;
+	char *p;
+	size_t n, wl = strlen(with);
 
 	if (!cap)
 		return buf;
@@ -32,26 +36,46 @@ char *db_redact(const char *target, char *buf, size_t cap)
 		at = strchr(scheme, '@');
 		colon = memchr(scheme, ':', at ? (size_t)(at - scheme) : 0);
 		if (at && colon) {
-			n = (size_t)(colon - target) + 1;
-			snprintf(buf, cap, "%.*s***%s", (int)n, target, at);
+			n = (size_t)(colon - target) + (wl ? 1 : 0);
+			snprintf(buf, cap, "%.*s%s%s", (int)n, target, with, at);
 		}
 	}
-	/* password=... as a query parameter or a keyword, wherever it stands */
-	while ((pw = strstr(buf, "password=")) != NULL) {
-		char *v = (char *)pw + 9;
+	/* password=... as a query parameter or a keyword, wherever it stands:
+	 * each occurrence once, scanning forward (an already hidden one is
+	 * passed over, never looked at again) */
+	for (p = buf; (p = strstr(p, "password=")) != NULL;) {
+		char *v = p + 9;
 		size_t len = strcspn(v, "& ");
-		if (len == 3 && !strncmp(v, "***", 3)) {
-			/* already redacted; look further */
-			char *next = strstr(v + 3, "password=");
-			if (!next)
-				break;
-			pw = next;
+
+		if (!wl) {
+			/* drop "password=...", and one separator with it */
+			char *end = v + len;
+			if (*end == '&' || *end == ' ')
+				end++;
+			else if (p > buf && (p[-1] == '&' || p[-1] == '?' || p[-1] == ' '))
+				p--;
+			memmove(p, end, strlen(end) + 1);
+			if (*p == '\0' && p > buf && p[-1] == '?')
+				p[-1] = '\0';
 			continue;
 		}
-		memmove(v + 3, v + len, strlen(v + len) + 1);
-		memcpy(v, "***", 3);
+		if (len != wl || strncmp(v, with, wl) != 0) {
+			memmove(v + wl, v + len, strlen(v + len) + 1);
+			memcpy(v, with, wl);
+		}
+		p = v + wl;
 	}
 	return buf;
+}
+
+char *db_redact(const char *target, char *buf, size_t cap)
+{
+	return hide_password(target, buf, cap, "***");
+}
+
+char *db_without_password(const char *target, char *buf, size_t cap)
+{
+	return hide_password(target, buf, cap, "");
 }
 
 int db_open(struct db **out, const char *target, enum db_open_mode mode, int busy_ms, char *err,

@@ -65,6 +65,10 @@ bool db_is_postgres(const char *target);
 /* Copies target into buf with any password replaced by "***", for logs,
  * errors and /metrics. Paths are copied as they are. Returns buf. */
 char *db_redact(const char *target, char *buf, size_t cap);
+/* The same with each password removed, for a command line another program
+ * runs (exec receivers' export command): libpq then takes the password from
+ * PGPASSWORD or the password file (~/.pgpass, PGPASSFILE). Returns buf. */
+char *db_without_password(const char *target, char *buf, size_t cap);
 
 /* Opens target (a SQLite path or a PostgreSQL URI). busy_ms: how long a
  * SQLite writer waits on a lock. Returns DB_OK, or an error with the

@@ -427,3 +427,27 @@ Test(payload, exec_and_webhook_carry_window_and_export_command)
 	cJSON_Delete(root);
 	free(body);
 }
+
+/* On PostgreSQL the export command carries the URI without its password:
+ * the command goes to webhook receivers and onto a command line that other
+ * users' `ps` shows. */
+Test(payload, export_command_never_carries_a_database_password)
+{
+	struct notification n = sample("firing");
+	struct payload_ctx pg = ctx;
+	const char *kinds[] = {"exec", "webhook"};
+	enum receiver_type types[] = {RECEIVER_EXEC, RECEIVER_WEBHOOK};
+
+	pg.db_path = "postgresql://mlw:s3cret@db.example/mlwatch?password=other";
+	n.window_start = 1764071940.25;
+	n.window_end = 1764072000.5;
+	for (int i = 0; i < 2; i++) {
+		char *body = payload_render(types[i], &n, &pg);
+		cr_assert_not_null(body, "%s", kinds[i]);
+		cr_expect_null(strstr(body, "s3cret"), "%s: %s", kinds[i], body);
+		cr_expect_null(strstr(body, "other"), "%s: %s", kinds[i], body);
+		cr_expect_not_null(strstr(body, "postgresql://mlw@db.example/mlwatch"), "%s: %s",
+		                   kinds[i], body);
+		free(body);
+	}
+}
