@@ -162,7 +162,7 @@ install: all
 		s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
 format:
-	clang-format -i common/*.[ch] common/store/*.[ch] agent/*.[ch] collector/*.[ch] tui/*.[ch] tests/*/*.[ch]
+	clang-format -i common/*.[ch] common/stats/*.[ch] common/store/*.[ch] agent/*.[ch] collector/*.[ch] tui/*.[ch] tests/*/*.[ch]
 
 clean:
 	rm -rf build build-asan build-fuzz mlwatch-agent mlwatchd mlwatch

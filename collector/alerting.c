@@ -14,7 +14,9 @@
 #include "clock.h"
 #include "collector.h"
 #include "ddsketch.h"
+#include "db.h"
 #include "fairness.h"
+#include "leader.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -37,7 +39,12 @@ struct gauge {
 struct alerting {
 	struct collector *c;
 	struct rule_set rules;
-	struct notifier *nf;
+	struct notifier *nf; /* swapped under mu on PostgreSQL (leader changes) */
+	/* On PostgreSQL: the election (leader.h). Only the elected mlwatchd
+	 * evaluates rules and drains the outbox; the others ingest only. NULL
+	 * on SQLite, where the database lock (dblock.h) already admits one. */
+	struct leader *leader;
+	atomic_bool evaluating;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu; /* stop flag, cv, gauges */
@@ -513,6 +520,12 @@ static void write_metrics(struct metrics_out *out, void *arg)
 	     "Notifications dropped undelivered after max_age, per receiver."},
 	    {"mlwatch_notification_attempts_total", "HTTP delivery attempts, per receiver."},
 	};
+	metrics_family(out, "mlwatch_alert_evaluator", "gauge",
+	               "1 when this mlwatchd evaluates the alert rules and sends notifications "
+	               "(always on SQLite; the elected one on PostgreSQL).");
+	metrics_sample(out, "mlwatch_alert_evaluator", atomic_load(&a->evaluating) ? 1 : 0, NULL);
+	/* a->nf changes hands when leadership does: read it under mu */
+	pthread_mutex_lock(&a->mu);
 	size_t n = notify_receiver_count(a->nf);
 	for (int f = 0; f < 4; f++) {
 		metrics_family(out, fams[f][0], "counter", fams[f][1]);
@@ -526,6 +539,7 @@ static void write_metrics(struct metrics_out *out, void *arg)
 			metrics_sample(out, fams[f][0], (double)v, "receiver", name, NULL);
 		}
 	}
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* ---- the evaluation thread ------------------------------------------------------ */
@@ -554,25 +568,89 @@ static bool sleep_until(struct alerting *a, double mono_deadline)
 	return !stop;
 }
 
+/* Builds the engine (it reads the alert state from the database, so `for`
+ * timers and repeat intervals continue where the last evaluator left them)
+ * and, on PostgreSQL, the notifier. Returns false when stopping. */
+static bool become_evaluator(struct alerting *a, struct alert_engine **eng)
+{
+	char err[512];
+
+	while (!*eng) {
+		*eng = alert_engine_new(a->c->cfg, &a->rules, &a->sa, err, sizeof(err));
+		if (!*eng) {
+			log_error("alerts", "%s; retrying", err);
+			if (!sleep_until(a, clock_mono() + 1))
+				return false;
+		}
+	}
+	while (a->leader && !a->nf) {
+		struct notifier *nf = NULL;
+		if (notify_start(&nf, a->c->cfg, a->c->db_path, err, sizeof(err)) == 0) {
+			pthread_mutex_lock(&a->mu);
+			a->nf = nf;
+			pthread_mutex_unlock(&a->mu);
+			break;
+		}
+		log_error("alerts", "%s; retrying", err);
+		if (!sleep_until(a, clock_mono() + 1))
+			return false;
+	}
+	atomic_store(&a->evaluating, true);
+	if (a->leader)
+		log_info("alerts", "this node evaluates the alert rules node=%s epoch=%lld rules=%zu "
+		                   "receivers=%zu",
+		         leader_node(a->leader), (long long)leader_epoch(a->leader), a->rules.n,
+		         notify_receiver_count(a->nf));
+	else
+		log_info("alerts", "evaluating rules=%zu receivers=%zu", a->rules.n,
+		         notify_receiver_count(a->nf));
+	return true;
+}
+
+/* A former leader stops at once: no tick, no delivery; the engine's
+ * in-memory state is dropped (the next term reads the database). */
+static void stop_evaluating(struct alerting *a, struct alert_engine **eng)
+{
+	struct notifier *nf;
+
+	atomic_store(&a->evaluating, false);
+	alert_engine_free(*eng);
+	*eng = NULL;
+	pthread_mutex_lock(&a->mu);
+	nf = a->nf;
+	a->nf = NULL;
+	pthread_mutex_unlock(&a->mu);
+	notify_stop(nf);
+	log_info("alerts", "this node no longer evaluates the alert rules node=%s",
+	         leader_node(a->leader));
+}
+
 static void *eval_main(void *arg)
 {
 	struct alerting *a = arg;
 	struct alert_engine *eng = NULL;
 	struct alert_source src = {a, src_models, src_value, src_features};
-	char err[512];
 	double next = clock_mono();
 
-	while (!eng) {
-		eng = alert_engine_new(a->c->cfg, &a->rules, &a->sa, err, sizeof(err));
-		if (!eng) {
-			log_error("alerts", "%s; retrying", err);
-			if (!sleep_until(a, clock_mono() + 1))
-				return NULL;
-		}
-	}
-	log_info("alerts", "evaluating rules=%zu receivers=%zu", a->rules.n,
-	         notify_receiver_count(a->nf));
+	if (!a->leader && !become_evaluator(a, &eng))
+		return NULL;
 	do {
+		/* Every second on a fixed grid; after a stall, resume from now. */
+		next += 1.0;
+		if (next < clock_mono())
+			next = clock_mono() + 1.0;
+		if (a->leader) {
+			bool lead = leader_is_leader(a->leader);
+			if (!lead && eng)
+				stop_evaluating(a, &eng);
+			if (!lead) {
+				/* a candidate checks often: a takeover is due within 2 s */
+				next = clock_mono() + 0.2;
+				continue;
+			}
+			if (!eng && !become_evaluator(a, &eng))
+				break;
+		}
 		refresh_db_models(a);
 		int n = alert_engine_tick(eng, &src, clock_now());
 		atomic_fetch_add(&a->ticks, 1);
@@ -581,11 +659,8 @@ static void *eval_main(void *arg)
 		if (n > 0)
 			notify_wake(a->nf);
 		update_gauges(a, eng);
-		/* Every second on a fixed grid; after a stall, resume from now. */
-		next += 1.0;
-		if (next < clock_mono())
-			next = clock_mono() + 1.0;
 	} while (sleep_until(a, next));
+	atomic_store(&a->evaluating, false);
 	alert_engine_free(eng);
 	return NULL;
 }
@@ -639,6 +714,7 @@ static void alerting_free(struct alerting *a)
 {
 	if (a->metrics_registered)
 		metrics_unregister(a->c->metrics, write_metrics, a);
+	leader_free(a->leader); /* its session, and with it the lock, ends */
 	notify_stop(a->nf);
 	store_alerts_close(&a->sa);
 	if (a->st.db)
@@ -690,8 +766,16 @@ int alerting_start(struct collector *c)
 	if (store_open(&a->st, c->db_path, STORE_RW, false, err, sizeof(err)))
 		goto fail;
 	store_alerts_init(&a->sa, &a->st);
-	if (notify_start(&a->nf, c->cfg, c->db_path, err, sizeof(err)))
+	if (db_is_postgres(c->db_path)) {
+		/* several mlwatchd may share this database: one is elected to
+		 * evaluate and notify (its notifier starts when it wins) */
+		struct leader_config lc = {.conninfo = c->db_path};
+		if (!(a->leader = leader_new(&lc, err, sizeof(err))) ||
+		    leader_start(a->leader, err, sizeof(err)))
+			goto fail;
+	} else if (notify_start(&a->nf, c->cfg, c->db_path, err, sizeof(err))) {
 		goto fail;
+	}
 	if (c->metrics) {
 		if (metrics_register(c->metrics, write_metrics, a)) {
 			snprintf(err, sizeof(err), "out of memory");
