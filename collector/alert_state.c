@@ -241,6 +241,10 @@ static int load(struct alert_engine *e, double now, char *err, size_t errlen)
 	if (lc.n_orphans) {
 		if (store_begin(st))
 			goto dberr;
+		if (e->sa->fence && e->sa->fence(e->sa->fence_arg)) {
+			store_rollback(st);
+			goto dberr;
+		}
 		for (size_t k = 0; k < lc.n_orphans; k++) {
 			if (store_alerts_set_resolved(e->sa, lc.orphans[k], now)) {
 				store_rollback(st);
@@ -415,6 +419,10 @@ static int begin(struct alert_engine *e)
 		return 0;
 	if (store_begin(e->sa->st))
 		return -1;
+	if (e->sa->fence && e->sa->fence(e->sa->fence_arg)) {
+		store_rollback(e->sa->st); /* fenced out: write nothing */
+		return -1;
+	}
 	e->in_tx = true;
 	return 0;
 }

@@ -568,6 +568,27 @@ static bool sleep_until(struct alerting *a, double mono_deadline)
 	return !stop;
 }
 
+/* The fence (store_alerts.h) on PostgreSQL: inside the transaction about to
+ * change alert state, the stored epoch must still be the one this node won;
+ * else another node took over while this one was paused, and it steps down
+ * without writing. */
+static int fence_check(void *arg)
+{
+	struct alerting *a = arg;
+	char err[256];
+	int rc = leader_fence_check(db_pg_handle(a->st.db), leader_epoch(a->leader), err,
+	                            sizeof(err));
+
+	if (rc == 1) {
+		log_warn("alerts", "fenced out, not writing: %s", err);
+		leader_step_down(a->leader, err);
+		atomic_store(&a->evaluating, false);
+	} else if (rc < 0) {
+		log_error("alerts", "fencing check failed: %s", err);
+	}
+	return rc;
+}
+
 /* Builds the engine (it reads the alert state from the database, so `for`
  * timers and repeat intervals continue where the last evaluator left them)
  * and, on PostgreSQL, the notifier. Returns false when stopping. */
@@ -773,6 +794,8 @@ int alerting_start(struct collector *c)
 		if (!(a->leader = leader_new(&lc, err, sizeof(err))) ||
 		    leader_start(a->leader, err, sizeof(err)))
 			goto fail;
+		a->sa.fence = fence_check;
+		a->sa.fence_arg = a;
 	} else if (notify_start(&a->nf, c->cfg, c->db_path, err, sizeof(err))) {
 		goto fail;
 	}

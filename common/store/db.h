@@ -179,6 +179,9 @@ int db_pg_open(struct db **out, const char *uri, enum db_open_mode mode, char *e
  * accepting, whatever the credentials); false while it is down or
  * starting. */
 bool db_pg_reachable(const char *uri);
+/* The libpq connection (a PGconn *: the leader's fencing check runs on the
+ * store's own connection, inside its transaction); NULL on other engines. */
+void *db_pg_handle(struct db *db);
 /* The SQLite handle (tests, the WAL checkpoint); NULL on other engines. */
 struct sqlite3 *db_sqlite_handle(struct db *db);
 int db_sqlite_checkpoint(struct db *db);

@@ -802,3 +802,10 @@ char *store_pg_ddl(const char *sqlite_ddl)
 	free(b);
 	return a;
 }
+
+void *db_pg_handle(struct db *db)
+{
+	if (!db || db->ops != &pg_ops)
+		return NULL;
+	return ((struct db_pg *)db)->c;
+}

@@ -28,6 +28,12 @@ enum { SA_STMT_N = 32 };
 struct store_alerts {
 	struct store *st;
 	struct db_stmt *stmt[SA_STMT_N];
+	/* Called right after each BEGIN of a transaction that changes alert
+	 * state or enqueues notifications (collector/alert_state.c); non-zero
+	 * rolls it back. Set on PostgreSQL to the leader's fencing check, so a
+	 * former evaluator that was paused writes nothing. NULL: no check. */
+	int (*fence)(void *arg);
+	void *fence_arg;
 };
 
 struct store_alert_row {
