@@ -189,6 +189,13 @@ Test(pg_ha, one_evaluator_pages_once_and_the_other_takes_over_after_kill9, .time
 	/* the pending alert fires from the stored active_at, exactly once */
 	cr_assert(sink_wait(p.s, 1, 15 * cproc_slow()), "the breach was delivered; see %s",
 	          p.c[1].log);
+	/* within 3 s of `for` elapsing from the stored active_at */
+	double wall_minus_mono = h_wall() - h_now();
+	long long active_ms =
+	    pg_count(&p.pg, "SELECT (active_at * 1000)::bigint FROM alerts WHERE rule = 'slow'");
+	double lag = sink_request(p.s, 0)->at + wall_minus_mono - (active_ms / 1000.0 + 4.0);
+	fprintf(stderr, "pg_ha: delivered %.3f s after `for` elapsed\n", lag);
+	cr_assert(lag <= 3.0 * cproc_slow(), "delivered %.3f s after `for` elapsed", lag);
 	h_sleep(2.5);
 	expect_paged_once(&p);
 	pair_stop(&p);
