@@ -286,6 +286,22 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 		}
 	if (c.json) {
 		cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "models");
+		struct sq_evaluator ev;
+		/* which mlwatchd evaluates the rules (PostgreSQL; null on SQLite) */
+		if (sq_evaluator(&c.q, &ev)) {
+			cJSON_Delete(root);
+			rc = query_failed(&c);
+			goto out;
+		}
+		if (ev.known) {
+			cJSON *e = cJSON_AddObjectToObject(root, "evaluator");
+			cmd_jstr(e, "node", ev.node);
+			cmd_jint(e, "epoch", ev.epoch);
+			cmd_jnum(e, "since", ev.since);
+			cmd_jnum(e, "heartbeat", ev.heartbeat);
+		} else {
+			cJSON_AddNullToObject(root, "evaluator");
+		}
 		for (size_t i = 0; i < n; i++) {
 			cJSON *m = status_json(&rows[i], &live[i]),
 			      *l = llm_range(&c, rows[i].model.id);

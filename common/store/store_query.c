@@ -1249,3 +1249,44 @@ fail:
 	store_rollback(q->st);
 	return -1;
 }
+
+int sq_evaluator(struct sq *q, struct sq_evaluator *out)
+{
+	struct db_stmt *s = NULL;
+	int rc = -1, step;
+
+	memset(out, 0, sizeof(*out));
+	if (db_engine(q->st->db) != DB_POSTGRES)
+		return 0;
+	/* the election creates the table: none yet is no evaluator, not an
+	 * error (an error would abort the reader's transaction) */
+	if (db_prepare(q->st->db,
+	               "SELECT CASE WHEN to_regclass('leader') IS NULL THEN 0 ELSE 1 END", &s) !=
+	        DB_OK ||
+	    db_step(s) != DB_ROW)
+		goto out;
+	if (db_column_int(s, 0) == 0) {
+		rc = 0;
+		goto out;
+	}
+	db_finalize(s);
+	s = NULL;
+	if (db_prepare(q->st->db,
+	               "SELECT node, epoch, extract(epoch FROM since)::float8, "
+	               "extract(epoch FROM heartbeat)::float8 FROM leader WHERE id = 1",
+	               &s) != DB_OK)
+		goto out;
+	step = db_step(s);
+	if (step == DB_ROW) {
+		const unsigned char *node = db_column_text(s, 0);
+		snprintf(out->node, sizeof(out->node), "%s", node ? (const char *)node : "");
+		out->epoch = db_column_int64(s, 1);
+		out->since = db_column_double(s, 2);
+		out->heartbeat = db_column_double(s, 3);
+		out->known = true;
+	}
+	rc = step == DB_ROW || step == DB_DONE ? 0 : -1;
+out:
+	db_finalize(s);
+	return rc;
+}

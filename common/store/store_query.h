@@ -339,4 +339,17 @@ int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
 int sq_features_each(struct sq *q, int64_t model_id,
                      int (*fn)(const char *name, int kind, void *arg), void *arg);
 
+/* ---- the alert evaluator (PostgreSQL: collector/leader.c's table) ------- */
+
+struct sq_evaluator {
+	bool known;      /* false on SQLite (one mlwatchd per file) or before any election */
+	char node[128];  /* HOST:PID of the elected mlwatchd */
+	int64_t epoch;   /* fencing epoch of its term */
+	double since;    /* Unix seconds: elected at */
+	double heartbeat; /* Unix seconds: its last heartbeat */
+};
+/* Reads the elected evaluator from the `leader` table on PostgreSQL. Returns
+ * 0 (out->known false when there is none), -1 on a database error. */
+int sq_evaluator(struct sq *q, struct sq_evaluator *out);
+
 #endif

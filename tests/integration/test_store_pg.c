@@ -83,6 +83,10 @@ static bool same_json(const cJSON *a, const cJSON *b, char *path, size_t cap, si
 {
 	if (ignore_clock && clock_key(a->string))
 		return true;
+	/* status names the elected evaluator on PostgreSQL only (null on
+	 * SQLite): engine-specific by design */
+	if (a->string && !strcmp(a->string, "evaluator"))
+		return true;
 	if ((a->type & 0xff) != (b->type & 0xff)) {
 		snprintf(path + at, cap - at, ": type %d vs %d", a->type & 0xff, b->type & 0xff);
 		return false;
