@@ -3,6 +3,7 @@
  * rules and sends notifications; when it dies (kill -9) the other takes
  * over, continues the pending `for` timer from the database and pages once.
  * A real cluster (tests/lib/pg_harness.c) and a real HTTP receiver. */
+#include <cJSON.h>
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "../lib/harness.h"
 #include "../lib/http_sink.h"
 #include "../lib/pg_harness.h"
+#include "../lib/tuitest.h"
 #include "../lib/wire_client.h"
 #include "clock.h"
 #include "wire.h"
@@ -179,6 +181,20 @@ Test(pg_ha, one_evaluator_pages_once_and_the_other_takes_over_after_kill9, .time
 	struct pair p;
 
 	pair_start(&p);
+	/* `mlwatch status --json` names the evaluator: c[0], by its pid */
+	char *bin = h_bin("mlwatch"), *out = NULL, *err = NULL, pid[32];
+	char *argv[] = {bin, "--db", p.pg.uri, "status", "--json", NULL};
+	cr_assert_eq(tt_run(argv, NULL, &out, &err, 30), 0, "%s", err);
+	cJSON *st = cJSON_Parse(out), *ev = cJSON_GetObjectItem(st, "evaluator");
+	snprintf(pid, sizeof(pid), ":%ld", (long)p.c[0].p.pid);
+	cr_assert(cJSON_IsObject(ev), "%s", out);
+	const char *node = cJSON_GetStringValue(cJSON_GetObjectItem(ev, "node"));
+	cr_assert(node && strstr(node, pid), "evaluator %s, want pid %s", node, pid);
+	cr_assert_eq(cJSON_GetObjectItem(ev, "epoch")->valueint, 1);
+	cJSON_Delete(st);
+	free(out);
+	free(err);
+	free(bin);
 	/* the evaluator dies before `for` elapses */
 	double killed = h_now();
 	cr_assert_eq(cproc_stop(&p.c[0], SIGKILL), 128 + SIGKILL);
