@@ -469,3 +469,45 @@ Test(store_query, events_in_order_and_features)
 	cr_assert_eq(sq_features_each(&q, 1, feat_fn, &nf), 0);
 	cr_expect_eq(nf, 4);
 }
+
+struct each_count {
+	int n, stop_at;
+};
+
+static int each_count_fn(struct db_stmt *s, void *arg)
+{
+	struct each_count *c = arg;
+
+	c->n++;
+	cr_expect_eq(db_column_int(s, 0), c->n);
+	/* DB_DONE on purpose: a stop that looks like an engine code */
+	return c->n == c->stop_at ? DB_DONE : 0;
+}
+
+/* store_each_row, the row loop under every query above: a stop value is
+ * passed through as it is (even one equal to an engine code), the rows end
+ * in 0, a failing step in -1, and the statement is reset on every return. */
+Test(store_query, each_row_passes_stops_through_and_resets)
+{
+	struct db_stmt *s = NULL, *bad = NULL;
+	struct each_count c = {0, 2};
+
+	cr_assert_eq(db_prepare(st.db, "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3", &s),
+	             DB_OK);
+	cr_expect_eq(store_each_row(s, each_count_fn, &c), DB_DONE);
+	cr_expect_eq(c.n, 2);
+	/* reset: the next walk starts again at the first row */
+	c = (struct each_count){0, 0};
+	cr_expect_eq(store_each_row(s, each_count_fn, &c), 0);
+	cr_expect_eq(c.n, 3);
+	db_finalize(s);
+
+	/* the second row fails to compute (integer overflow) */
+	cr_assert_eq(db_prepare(st.db, "SELECT 1 UNION ALL SELECT abs(-9223372036854775807 - 1)",
+	                        &bad),
+	             DB_OK);
+	c = (struct each_count){0, 0};
+	cr_expect_eq(store_each_row(bad, each_count_fn, &c), -1);
+	cr_expect_eq(c.n, 1);
+	db_finalize(bad);
+}
