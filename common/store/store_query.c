@@ -580,6 +580,23 @@ struct latency_rows {
 	struct sq_latency r;
 };
 
+/* The figures of a latency row or bucket, count .. mean, from column c on
+ * (the two queries differ only in where they start), and its error rate. */
+static void read_latency(struct db_stmt *s, int c, struct sq_latency *r)
+{
+	r->count = db_column_int64(s, c);
+	r->errors = db_column_int64(s, c + 1);
+	r->provisional = db_column_int(s, c + 2) != 0;
+	r->p50 = col_num(s, c + 3);
+	r->p90 = col_num(s, c + 4);
+	r->p95 = col_num(s, c + 5);
+	r->p99 = col_num(s, c + 6);
+	r->p999 = col_num(s, c + 7);
+	r->max = col_num(s, c + 8);
+	r->mean = col_num(s, c + 9);
+	r->error_rate = ratio((double)r->errors, (double)r->count);
+}
+
 static int latency_row(struct db_stmt *s, void *ctx)
 {
 	struct latency_rows *c = ctx;
@@ -588,18 +605,8 @@ static int latency_row(struct db_stmt *s, void *ctx)
 
 	r->start = db_column_int64(s, 0);
 	r->end = db_column_int64(s, 1);
-	r->count = db_column_int64(s, 2);
-	r->errors = db_column_int64(s, 3);
-	r->provisional = db_column_int(s, 4) != 0;
-	r->p50 = col_num(s, 5);
-	r->p90 = col_num(s, 6);
-	r->p95 = col_num(s, 7);
-	r->p99 = col_num(s, 8);
-	r->p999 = col_num(s, 9);
-	r->max = col_num(s, 10);
-	r->mean = col_num(s, 11);
+	read_latency(s, 2, r);
 	r->rps = ratio((double)r->count, (double)(r->end - r->start));
-	r->error_rate = ratio((double)r->errors, (double)r->count);
 	r->llm = db_column_int64(s, 12);
 	r->input_tokens = db_column_int64(s, 13);
 	r->output_tokens = db_column_int64(s, 14);
@@ -635,18 +642,8 @@ static int latency_bucket_row(struct db_stmt *s, void *ctx)
 
 	r->start = db_column_int64(s, 0);
 	r->end = r->start + c->bucket;
-	r->count = db_column_int64(s, 1);
-	r->errors = db_column_int64(s, 2);
-	r->provisional = db_column_int(s, 3) != 0;
-	r->p50 = col_num(s, 4);
-	r->p90 = col_num(s, 5);
-	r->p95 = col_num(s, 6);
-	r->p99 = col_num(s, 7);
-	r->p999 = col_num(s, 8);
-	r->max = col_num(s, 9);
-	r->mean = col_num(s, 10);
+	read_latency(s, 1, r);
 	r->rps = ratio((double)r->count, db_column_double(s, 11));
-	r->error_rate = ratio((double)r->errors, (double)r->count);
 	return c->fn(r, c->arg);
 }
 
@@ -895,20 +892,21 @@ out:
 
 /* ---- accuracy ----------------------------------------------------------- */
 
-static void read_accuracy(struct db_stmt *s, struct sq_accuracy *a)
+/* The figures of an accuracy row or bucket, labelled .. provisional, from
+ * column c on: the two queries differ only in where they start. */
+static void read_accuracy(struct db_stmt *s, int c, struct sq_accuracy *a)
 {
-	a->start = db_column_int64(s, 0);
-	a->labelled = db_column_int64(s, 2);
-	a->count = db_column_int64(s, 3);
-	a->accuracy = col_num(s, 4);
-	a->macro_f1 = col_num(s, 5);
-	a->mae = col_num(s, 6);
-	a->rmse = col_num(s, 7);
-	a->est_accuracy = col_num(s, 8);
-	a->est_low = col_num(s, 9);
-	a->est_high = col_num(s, 10);
-	a->label_coverage = col_num(s, 11);
-	a->provisional = db_column_int(s, 12) != 0;
+	a->labelled = db_column_int64(s, c);
+	a->count = db_column_int64(s, c + 1);
+	a->accuracy = col_num(s, c + 2);
+	a->macro_f1 = col_num(s, c + 3);
+	a->mae = col_num(s, c + 4);
+	a->rmse = col_num(s, c + 5);
+	a->est_accuracy = col_num(s, c + 6);
+	a->est_low = col_num(s, c + 7);
+	a->est_high = col_num(s, c + 8);
+	a->label_coverage = col_num(s, c + 9);
+	a->provisional = db_column_int(s, c + 10) != 0;
 }
 
 /* The caller's callback; bucket: the width of sq_accuracy_buckets. */
@@ -923,8 +921,9 @@ static int accuracy_row(struct db_stmt *s, void *ctx)
 	struct accuracy_rows *c = ctx;
 	struct sq_accuracy a;
 
-	read_accuracy(s, &a);
+	a.start = db_column_int64(s, 0);
 	a.end = db_column_int64(s, 1);
+	read_accuracy(s, 2, &a);
 	return c->fn(&a, c->arg);
 }
 
@@ -947,17 +946,7 @@ static int accuracy_bucket_row(struct db_stmt *s, void *ctx)
 
 	a.start = db_column_int64(s, 0);
 	a.end = a.start + c->bucket;
-	a.labelled = db_column_int64(s, 1);
-	a.count = db_column_int64(s, 2);
-	a.accuracy = col_num(s, 3);
-	a.macro_f1 = col_num(s, 4);
-	a.mae = col_num(s, 5);
-	a.rmse = col_num(s, 6);
-	a.est_accuracy = col_num(s, 7);
-	a.est_low = col_num(s, 8);
-	a.est_high = col_num(s, 9);
-	a.label_coverage = col_num(s, 10);
-	a.provisional = db_column_int(s, 11) != 0;
+	read_accuracy(s, 1, &a);
 	return c->fn(&a, c->arg);
 }
 
