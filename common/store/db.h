@@ -18,8 +18,9 @@
  * Text and blobs bound with db_bind_text/db_bind_blob are not copied: the
  * caller keeps them valid until the statement is stepped to its end or
  * reset (db_bind_text_copy copies). Column text and blobs are valid until
- * the next step/reset. db_rows() runs a cached query and calls back per row,
- * the shared row loop of the store modules.
+ * the next step/reset. db_rows() runs a cached query and calls back per row;
+ * the store modules' row loop is store_each_row (store.h), which keeps a
+ * callback's stop value apart from the engine's codes.
  *
  * Threads: a connection and its statements belong to one thread at a time.
  * Failures: every call returns a DB_* code; db_errmsg() says why (the

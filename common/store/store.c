@@ -400,6 +400,18 @@ void store_finalize(struct db_stmt **slots, size_t n)
 	db_finalize_all(slots, n);
 }
 
+int store_each_row(struct db_stmt *s, db_row_fn row, void *ctx)
+{
+	int rc, stop = 0;
+
+	while ((rc = db_step(s)) == DB_ROW)
+		if ((stop = row(s, ctx)) != 0)
+			break;
+	db_reset(s);
+	/* A stop value wins over the step code: the caller asked for it. */
+	return stop ? stop : rc == DB_DONE ? 0 : -1;
+}
+
 int store_meta_set(struct store *st, const char *key, const char *value)
 {
 	struct db_stmt *s = NULL;

@@ -90,6 +90,13 @@ void store_rollback(struct store *st);
 struct db_stmt *store_prepare(struct store *st, struct db_stmt **slot, const char *sql);
 /* Finalizes n cached statements. */
 void store_finalize(struct db_stmt **slots, size_t n);
+/* The row loop of the store modules: steps s (prepared and bound), calling
+ * row(s, ctx) for each row -- it decodes the columns and hands them to the
+ * caller's callback -- until the rows end (0) or row returns nonzero (that
+ * value, passed through: a callback's stop or a decoder's failure). A failed
+ * step is -1. s is reset on return. Allocates nothing. Unlike db_rows, a
+ * stop value is never confused with an engine code. */
+int store_each_row(struct db_stmt *s, db_row_fn row, void *ctx);
 
 const char *store_errmsg(const struct store *st);
 /* Runs sql with no results (DDL, pragmas). */

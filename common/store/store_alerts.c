@@ -84,6 +84,36 @@ static int run(struct db_stmt *s)
 
 /* ---- alerts ---------------------------------------------------------------- */
 
+struct alert_rows {
+	int (*fn)(void *arg, const struct store_alert_row *row);
+	void *arg;
+};
+
+static int alert_row(struct db_stmt *s, void *ctx)
+{
+	struct alert_rows *c = ctx;
+	struct store_alert_row row;
+
+	memset(&row, 0, sizeof(row));
+	row.id = db_column_int64(s, 0);
+	col_copy(s, 1, row.rule, sizeof(row.rule));
+	col_copy(s, 2, row.model, sizeof(row.model));
+	col_copy(s, 3, row.feature, sizeof(row.feature));
+	col_copy(s, 4, row.state, sizeof(row.state));
+	col_copy(s, 5, row.severity, sizeof(row.severity));
+	row.value = col_real(s, 6);
+	row.threshold = col_real(s, 7);
+	row.active_at = col_real(s, 8);
+	row.fired_at = col_real(s, 9);
+	row.resolved_at = col_real(s, 10);
+	row.last_notified = col_real(s, 11);
+	col_copy(s, 12, row.fingerprint, sizeof(row.fingerprint));
+	row.acked = db_column_int(s, 13) != 0;
+	row.owed = db_column_int(s, 14) != 0;
+	row.nodata_since = col_real(s, 15);
+	return c->fn(c->arg, &row);
+}
+
 int store_alerts_load_active(struct store_alerts *sa,
                              int (*fn)(void *arg, const struct store_alert_row *row), void *arg)
 {
@@ -92,36 +122,10 @@ int store_alerts_load_active(struct store_alerts *sa,
 	         "SELECT id, rule, model, feature, state, severity, value, threshold, "
 	         "active_at, fired_at, resolved_at, last_notified, fingerprint, acked, owed, "
 	         "nodata_since FROM alerts WHERE state IN ('pending', 'firing') ORDER BY id");
-	struct store_alert_row row;
-	int rc, r = 0;
 
 	if (!s)
 		return -1;
-	while ((rc = db_step(s)) == DB_ROW) {
-		memset(&row, 0, sizeof(row));
-		row.id = db_column_int64(s, 0);
-		col_copy(s, 1, row.rule, sizeof(row.rule));
-		col_copy(s, 2, row.model, sizeof(row.model));
-		col_copy(s, 3, row.feature, sizeof(row.feature));
-		col_copy(s, 4, row.state, sizeof(row.state));
-		col_copy(s, 5, row.severity, sizeof(row.severity));
-		row.value = col_real(s, 6);
-		row.threshold = col_real(s, 7);
-		row.active_at = col_real(s, 8);
-		row.fired_at = col_real(s, 9);
-		row.resolved_at = col_real(s, 10);
-		row.last_notified = col_real(s, 11);
-		col_copy(s, 12, row.fingerprint, sizeof(row.fingerprint));
-		row.acked = db_column_int(s, 13) != 0;
-		row.owed = db_column_int(s, 14) != 0;
-		row.nodata_since = col_real(s, 15);
-		if ((r = fn(arg, &row)) != 0)
-			break;
-	}
-	if (r == 0 && rc != DB_DONE && rc != DB_ROW)
-		r = -1;
-	db_reset(s);
-	return r;
+	return store_each_row(s, alert_row, &(struct alert_rows){.fn = fn, .arg = arg});
 }
 
 int store_alerts_insert(struct store_alerts *sa, struct store_alert_row *row, double now)
@@ -204,19 +208,28 @@ int store_alerts_set_resolved(struct store_alerts *sa, int64_t id, double now)
 	return run(s);
 }
 
+struct acked_rows {
+	void (*fn)(void *arg, int64_t id);
+	void *arg;
+};
+
+static int acked_row(struct db_stmt *s, void *ctx)
+{
+	struct acked_rows *c = ctx;
+
+	c->fn(c->arg, db_column_int64(s, 0));
+	return 0;
+}
+
 int store_alerts_acked(struct store_alerts *sa, void (*fn)(void *arg, int64_t id), void *arg)
 {
 	struct db_stmt *s = prep(sa, S_ACKED,
 	                         "SELECT id FROM alerts WHERE acked != 0 AND state IN ('pending', "
 	                         "'firing')");
-	int rc;
 
 	if (!s)
 		return -1;
-	while ((rc = db_step(s)) == DB_ROW)
-		fn(arg, db_column_int64(s, 0));
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, acked_row, &(struct acked_rows){.fn = fn, .arg = arg});
 }
 
 int store_alerts_ack(struct store_alerts *sa, int64_t id, double now)
@@ -232,6 +245,21 @@ int store_alerts_ack(struct store_alerts *sa, int64_t id, double now)
 
 /* ---- silences -------------------------------------------------------------- */
 
+struct silence_rows {
+	void (*fn)(void *arg, const char *rule, const char *model, double ends);
+	void *arg;
+};
+
+static int silence_row(struct db_stmt *s, void *ctx)
+{
+	struct silence_rows *c = ctx;
+	const char *model = (const char *)db_column_text(s, 1);
+
+	c->fn(c->arg, (const char *)db_column_text(s, 0), model && *model ? model : NULL,
+	      db_column_double(s, 2));
+	return 0;
+}
+
 int store_silences_active(struct store_alerts *sa, double now,
                           void (*fn)(void *arg, const char *rule, const char *model, double ends),
                           void *arg)
@@ -240,18 +268,11 @@ int store_silences_active(struct store_alerts *sa, double now,
 	    prep(sa, S_SIL_ACTIVE,
 	         "SELECT rule, model, ends FROM silences WHERE ends > ?1 AND created <= "
 	         "?1");
-	int rc;
 
 	if (!s)
 		return -1;
 	db_bind_double(s, 1, now);
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *model = (const char *)db_column_text(s, 1);
-		fn(arg, (const char *)db_column_text(s, 0), model && *model ? model : NULL,
-		   db_column_double(s, 2));
-	}
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, silence_row, &(struct silence_rows){.fn = fn, .arg = arg});
 }
 
 int store_silences_add(struct store_alerts *sa, const char *rule, const char *model, double now,
@@ -395,18 +416,27 @@ int store_outbox_count(struct store_alerts *sa, const char *receiver, const char
 
 /* ---- what rules read ------------------------------------------------------- */
 
+struct model_rows {
+	void (*fn)(void *arg, const char *model, double last_event);
+	void *arg;
+};
+
+static int model_row(struct db_stmt *s, void *ctx)
+{
+	struct model_rows *c = ctx;
+
+	c->fn(c->arg, (const char *)db_column_text(s, 0), col_real(s, 1));
+	return 0;
+}
+
 int store_alerts_models(struct store_alerts *sa,
                         void (*fn)(void *arg, const char *model, double last_event), void *arg)
 {
 	struct db_stmt *s = prep(sa, S_MODELS, "SELECT name, last_event FROM models ORDER BY name");
-	int rc;
 
 	if (!s)
 		return -1;
-	while ((rc = db_step(s)) == DB_ROW)
-		fn(arg, (const char *)db_column_text(s, 0), col_real(s, 1));
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, model_row, &(struct model_rows){.fn = fn, .arg = arg});
 }
 
 static int column_index(const char *const *cols, const char *column)
@@ -447,14 +477,36 @@ int store_alerts_accuracy(struct store_alerts *sa, const char *model, const char
 	return r;
 }
 
+/* The caller's callback and the feature last reported (rows come grouped by
+ * feature, newest first: only the first of each run is reported). */
+struct drift_rows {
+	void (*fn)(void *arg, const char *feature, double value, int64_t start);
+	void *arg;
+	char last[SA_FEATURE_MAX + 1];
+	bool have_last;
+};
+
+static int drift_row(struct db_stmt *s, void *ctx)
+{
+	struct drift_rows *c = ctx;
+	const char *f = (const char *)db_column_text(s, 0);
+
+	if (!f || (c->have_last && strcmp(f, c->last) == 0))
+		return 0;
+	snprintf(c->last, sizeof(c->last), "%s", f);
+	c->have_last = true;
+	c->fn(c->arg, f, db_column_double(s, 2), db_column_int64(s, 1));
+	return 0;
+}
+
 int store_alerts_drift(struct store_alerts *sa, const char *model, const char *column,
                        const char *feature, int64_t lookback_s,
                        void (*fn)(void *arg, const char *feature, double value, int64_t start),
                        void *arg)
 {
-	int c = column_index(drift_columns, column), rc;
-	char sql[768], last[SA_FEATURE_MAX + 1] = "";
-	bool have_last = false;
+	int c = column_index(drift_columns, column);
+	struct drift_rows rows = {.fn = fn, .arg = arg};
+	char sql[768];
 	struct db_stmt *s;
 
 	if (c < 0)
@@ -481,14 +533,5 @@ int store_alerts_drift(struct store_alerts *sa, const char *model, const char *c
 	if (feature)
 		db_bind_text(s, 2, feature, -1);
 	db_bind_int64(s, 3, lookback_s);
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *f = (const char *)db_column_text(s, 0);
-		if (!f || (have_last && strcmp(f, last) == 0))
-			continue;
-		snprintf(last, sizeof(last), "%s", f);
-		have_last = true;
-		fn(arg, f, db_column_double(s, 2), db_column_int64(s, 1));
-	}
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, drift_row, &rows);
 }

@@ -76,16 +76,93 @@ static const char *col_text(struct db_stmt *s, int col)
 	return t ? t : "";
 }
 
+/* Rows come ordered by a key (window and attribute, or attribute alone),
+ * one group per row: the groups of one key are summed into cur (a run),
+ * which emit hands to the caller once the key changes and after the last
+ * row. A query's context starts with a struct runs. */
+struct runs {
+	struct fairness_attr cur;
+	bool have;
+	int (*emit)(struct runs *r);
+};
+
+/* Adds row s (attribute attr, its group from column gcol) to the current
+ * run; same: the row has the run's key, else the run is handed on first and
+ * a new one starts (*fresh set, for the query's own per-run fields).
+ * Returns 0, the caller's stop value, or -1 (out of memory). */
+static int runs_add(struct runs *r, struct db_stmt *s, bool same, const char *attr, int gcol,
+                    bool *fresh)
+{
+	struct fairness_group g;
+	int stop;
+
+	*fresh = false;
+	if (r->have && !same) {
+		if ((stop = r->emit(r)) != 0)
+			return stop;
+		r->have = false;
+	}
+	if (!r->have) {
+		fairness_attr_fini(&r->cur);
+		fairness_attr_init(&r->cur, attr);
+		r->have = true;
+		*fresh = true;
+	}
+	read_group(s, gcol, &g);
+	return fairness_add_counts(&r->cur, &g) ? -1 : 0;
+}
+
+/* Runs the bound statement s through row, hands on the last run, and
+ * finalizes s. Returns 0, the caller's stop value, or -1. */
+static int runs_walk(struct runs *r, struct db_stmt *s, db_row_fn row)
+{
+	int rc = store_each_row(s, row, r);
+
+	if (rc == 0 && r->have)
+		rc = r->emit(r);
+	db_finalize(s);
+	return rc;
+}
+
+struct window_runs {
+	struct runs r; /* first: row and emit get the whole context from it */
+	struct store_fairness_window w;
+	int (*fn)(const struct store_fairness_window *w, void *arg);
+	void *arg;
+};
+
+static int window_emit(struct runs *r)
+{
+	struct window_runs *c = (struct window_runs *)r;
+
+	return c->fn(&c->w, c->arg);
+}
+
+static int window_row(struct db_stmt *s, void *ctx)
+{
+	struct window_runs *c = ctx;
+	int64_t start = db_column_int64(s, 0);
+	const char *attr = col_text(s, 1);
+	bool fresh;
+	int rc;
+
+	rc = runs_add(&c->r, s,
+	              start == c->w.start && strncmp(attr, c->r.cur.name, FAIRNESS_NAME_MAX) == 0,
+	              attr, 2, &fresh);
+	if (fresh)
+		c->w.start = start;
+	return rc;
+}
+
 int store_fairness_each(struct store *st, int64_t model_id, double from, double to,
                         int (*fn)(const struct store_fairness_window *w, void *arg), void *arg)
 {
 	struct db_stmt *s = NULL;
-	struct fairness_attr cur;
-	struct store_fairness_window w = {0, &cur};
-	bool have = false;
-	int rc = -1, step, stop = 0;
+	struct window_runs c = {.r.emit = window_emit, .fn = fn, .arg = arg};
+	int rc = -1;
 
-	fairness_attr_init(&cur, "");
+	c.w.attr = &c.r.cur;
+	fairness_attr_init(&c.r.cur, "");
 	if (db_prepare(st->db,
 	               "SELECT start, attribute, grp, n, positives, labelled, correct, tp, "
 	               "fp, tn, fn FROM fairness WHERE model_id = ?1 AND start >= ?2 AND "
@@ -95,36 +172,41 @@ int store_fairness_each(struct store *st, int64_t model_id, double from, double 
 	db_bind_int64(s, 1, model_id);
 	db_bind_double(s, 2, from);
 	db_bind_double(s, 3, to);
-	while ((step = db_step(s)) == DB_ROW) {
-		int64_t start = db_column_int64(s, 0);
-		const char *attr = col_text(s, 1);
-		struct fairness_group g;
-		if (have && (start != w.start || strncmp(attr, cur.name, FAIRNESS_NAME_MAX) != 0)) {
-			if ((stop = fn(&w, arg)) != 0)
-				goto done;
-			have = false;
-		}
-		if (!have) {
-			fairness_attr_fini(&cur);
-			fairness_attr_init(&cur, attr);
-			w.start = start;
-			have = true;
-		}
-		read_group(s, 2, &g);
-		if (fairness_add_counts(&cur, &g))
-			goto out;
-	}
-	if (step != DB_DONE)
-		goto out;
-	if (have && (stop = fn(&w, arg)) != 0)
-		goto done;
-	rc = 0;
-	goto out;
-done:
-	rc = stop;
+	rc = runs_walk(&c.r, s, window_row);
+	s = NULL;
 out:
-	fairness_attr_fini(&cur);
+	fairness_attr_fini(&c.r.cur);
 	db_finalize(s);
+	return rc;
+}
+
+struct pooled_runs {
+	struct runs r; /* first: row and emit get the whole context from it */
+	int64_t newest; /* the newest window start of the run */
+	int (*fn)(const struct fairness_attr *pooled, int64_t newest, void *arg);
+	void *arg;
+};
+
+static int pooled_emit(struct runs *r)
+{
+	struct pooled_runs *c = (struct pooled_runs *)r;
+
+	return c->fn(&c->r.cur, c->newest, c->arg);
+}
+
+static int pooled_row(struct db_stmt *s, void *ctx)
+{
+	struct pooled_runs *c = ctx;
+	const char *attr = col_text(s, 0);
+	bool fresh;
+	int rc;
+
+	rc = runs_add(&c->r, s, strncmp(attr, c->r.cur.name, FAIRNESS_NAME_MAX) == 0, attr, 1,
+	              &fresh);
+	if (fresh)
+		c->newest = 0;
+	if (rc == 0 && db_column_int64(s, 10) > c->newest)
+		c->newest = db_column_int64(s, 10);
 	return rc;
 }
 
@@ -133,12 +215,10 @@ int store_fairness_pooled(struct store *st, const char *model, const char *attri
                           void *arg)
 {
 	struct db_stmt *s = NULL;
-	struct fairness_attr cur;
-	int64_t newest = 0;
-	bool have = false;
-	int rc = -1, step, stop = 0;
+	struct pooled_runs c = {.r.emit = pooled_emit, .fn = fn, .arg = arg};
+	int rc = -1;
 
-	fairness_attr_init(&cur, "");
+	fairness_attr_init(&c.r.cur, "");
 	/* Sums per group over the range; the newest start per attribute. */
 	if (db_prepare(
 	        st->db,
@@ -155,36 +235,10 @@ int store_fairness_pooled(struct store *st, const char *model, const char *attri
 		db_bind_text(s, 3, attribute, -1);
 	else
 		db_bind_null(s, 3);
-	while ((step = db_step(s)) == DB_ROW) {
-		const char *attr = col_text(s, 0);
-		struct fairness_group g;
-		if (have && strncmp(attr, cur.name, FAIRNESS_NAME_MAX) != 0) {
-			if ((stop = fn(&cur, newest, arg)) != 0)
-				goto done;
-			have = false;
-		}
-		if (!have) {
-			fairness_attr_fini(&cur);
-			fairness_attr_init(&cur, attr);
-			newest = 0;
-			have = true;
-		}
-		read_group(s, 1, &g);
-		if (db_column_int64(s, 10) > newest)
-			newest = db_column_int64(s, 10);
-		if (fairness_add_counts(&cur, &g))
-			goto out;
-	}
-	if (step != DB_DONE)
-		goto out;
-	if (have && (stop = fn(&cur, newest, arg)) != 0)
-		goto done;
-	rc = 0;
-	goto out;
-done:
-	rc = stop;
+	rc = runs_walk(&c.r, s, pooled_row);
+	s = NULL;
 out:
-	fairness_attr_fini(&cur);
+	fairness_attr_fini(&c.r.cur);
 	db_finalize(s);
 	return rc;
 }

@@ -547,62 +547,74 @@ int store_ingest_take_pending(struct store_ingest *si, int64_t model_id, const c
 	return label->kind == VALUE_NONE ? 0 : 1;
 }
 
+/* The events a label joins: on the stack for the usual few, on the heap
+ * beyond. */
+struct join_hits {
+	struct join_hit {
+		int64_t id, window_start;
+		bool unlabelled;
+	} one[4], *hits;
+	size_t n, cap;
+};
+
+static int join_hit_row(struct db_stmt *s, void *ctx)
+{
+	struct join_hits *c = ctx;
+	struct join_hit *nh;
+
+	if (c->n == c->cap) {
+		c->cap *= 2;
+		nh = c->hits == c->one ? malloc(c->cap * sizeof(*nh))
+		                       : realloc(c->hits, c->cap * sizeof(*nh));
+		if (!nh)
+			return DB_NOMEM;
+		if (c->hits == c->one)
+			memcpy(nh, c->one, sizeof(c->one));
+		c->hits = nh;
+	}
+	c->hits[c->n].id = db_column_int64(s, 0);
+	c->hits[c->n].window_start = db_column_int64(s, 1);
+	c->hits[c->n].unlabelled = db_column_int(s, 2) != 0;
+	c->n++;
+	return 0;
+}
+
 int store_ingest_join_label(struct store_ingest *si, int64_t model_id, const char *req_id,
                             const struct value *label, double ts,
                             void (*cb)(int64_t window_start, bool was_unlabelled, void *arg),
                             void *arg)
 {
-	struct hit {
-		int64_t id, window_start;
-		bool unlabelled;
-	} one[4], *hits = one, *nh;
-	size_t n = 0, cap = 4;
-	int rc, total = -1;
+	struct join_hits c;
+	int total = -1;
 	struct db_stmt *s = prep(si, S_JOIN_FIND);
 
 	if (!s)
 		return -1;
+	c.hits = c.one;
+	c.n = 0;
+	c.cap = sizeof(c.one) / sizeof(c.one[0]);
 	db_bind_int64(s, 1, model_id);
 	db_bind_text(s, 2, req_id, -1);
 	/* Usually one event per id; a client reusing ids gets all of them
 	 * labelled. Collected first: updating while stepping is undefined. */
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == cap) {
-			cap *= 2;
-			nh = hits == one ? malloc(cap * sizeof(*nh))
-			                 : realloc(hits, cap * sizeof(*nh));
-			if (!nh) {
-				db_reset(s);
-				goto out;
-			}
-			if (hits == one)
-				memcpy(nh, one, sizeof(one));
-			hits = nh;
-		}
-		hits[n].id = db_column_int64(s, 0);
-		hits[n].window_start = db_column_int64(s, 1);
-		hits[n].unlabelled = db_column_int(s, 2) != 0;
-		n++;
-	}
-	db_reset(s);
-	if (rc != DB_DONE)
+	if (store_each_row(s, join_hit_row, &c))
 		goto out;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < c.n; i++) {
 		s = prep(si, S_JOIN_SET);
 		if (!s)
 			goto out;
-		db_bind_int64(s, 1, hits[i].id);
+		db_bind_int64(s, 1, c.hits[i].id);
 		bind_value(s, 2, 3, label);
 		db_bind_double(s, 4, ts);
 		if (done(s))
 			goto out;
 		if (cb)
-			cb(hits[i].window_start, hits[i].unlabelled, arg);
+			cb(c.hits[i].window_start, c.hits[i].unlabelled, arg);
 	}
-	total = (int)n;
+	total = (int)c.n;
 out:
-	if (hits != one)
-		free(hits);
+	if (c.hits != c.one)
+		free(c.hits);
 	return total;
 }
 
@@ -620,17 +632,27 @@ int store_ingest_pending_add(struct store_ingest *si, int64_t model_id, const ch
 	return done(s);
 }
 
+struct pending_count_rows {
+	void (*cb)(int64_t model_id, int64_t n, void *arg);
+	void *arg;
+};
+
+static int pending_count_row(struct db_stmt *s, void *ctx)
+{
+	struct pending_count_rows *c = ctx;
+
+	c->cb(db_column_int64(s, 0), db_column_int64(s, 1), c->arg);
+	return 0;
+}
+
 int store_ingest_pending_counts(struct store_ingest *si,
                                 void (*cb)(int64_t model_id, int64_t n, void *arg), void *arg)
 {
 	struct db_stmt *s = prep(si, S_PENDING_COUNTS);
-	int rc;
 	if (!s)
 		return -1;
-	while ((rc = db_step(s)) == DB_ROW)
-		cb(db_column_int64(s, 0), db_column_int64(s, 1), arg);
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, pending_count_row,
+	                      &(struct pending_count_rows){.cb = cb, .arg = arg});
 }
 
 int store_ingest_window_add(struct store_ingest *si, const struct store_window_delta *d)
@@ -864,40 +886,52 @@ static int delete_chunk(struct store_ingest *si, int which, int64_t model_id, bo
 /* batches_seen has no index on `received`: per agent, look at the oldest
  * seq and delete the next `chunk` seqs from there if they are old, so each
  * step reads O(chunk) rows however large the table is. */
+/* The agent ids read so far, grown by doubling. */
+struct agent_ids {
+	char **v;
+	size_t n, cap;
+};
+
+static int agent_id_row(struct db_stmt *s, void *ctx)
+{
+	struct agent_ids *c = ctx;
+	char **nv;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		nv = realloc(c->v, c->cap * sizeof(*nv));
+		if (!nv)
+			return DB_NOMEM;
+		c->v = nv;
+	}
+	c->v[c->n] = strdup((const char *)db_column_text(s, 0));
+	if (!c->v[c->n])
+		return DB_NOMEM;
+	c->n++;
+	return 0;
+}
+
 static int prune_seen(struct store_ingest *si, double before, size_t chunk, int64_t *count)
 {
-	struct agent_seq {
-		char *id;
-		int64_t seq;
-	} *v = NULL, *nv;
-	size_t n = 0, cap = 0;
+	struct agent_ids a = {0};
+	char **v;
+	size_t n;
 	int rc = -1, step;
 	struct db_stmt *s = prep(si, S_RET_AGENTS);
 
 	*count = 0;
 	if (!s)
 		return -1;
-	while ((step = db_step(s)) == DB_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[n].id = strdup((const char *)db_column_text(s, 0));
-		if (!v[n].id)
-			break;
-		n++;
-	}
-	db_reset(s);
-	if (step != DB_DONE)
+	step = store_each_row(s, agent_id_row, &a);
+	v = a.v;
+	n = a.n;
+	if (step)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		s = prep(si, S_RET_OLDEST);
 		if (!s)
 			goto out;
-		db_bind_text(s, 1, v[i].id, -1);
+		db_bind_text(s, 1, v[i], -1);
 		step = db_step(s);
 		bool old = step == DB_ROW && db_column_double(s, 1) < before;
 		int64_t first = step == DB_ROW ? db_column_int64(s, 0) : 0;
@@ -909,7 +943,7 @@ static int prune_seen(struct store_ingest *si, double before, size_t chunk, int6
 		s = prep(si, S_RET_SEEN);
 		if (!s)
 			goto out;
-		db_bind_text(s, 1, v[i].id, -1);
+		db_bind_text(s, 1, v[i], -1);
 		db_bind_int64(s, 2, first);
 		db_bind_int64(
 		    s, 3, first > INT64_MAX - (int64_t)chunk ? INT64_MAX : first + (int64_t)chunk);
@@ -921,7 +955,7 @@ static int prune_seen(struct store_ingest *si, double before, size_t chunk, int6
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++)
-		free(v[i].id);
+		free(v[i]);
 	free(v);
 	return rc;
 }
@@ -1010,42 +1044,47 @@ static int read_window(struct db_stmt *s, struct store_window *w)
 	return 0;
 }
 
+/* The windows read so far, grown by doubling. */
+struct window_rows {
+	struct store_window *v;
+	size_t n, cap;
+};
+
+static int window_row(struct db_stmt *s, void *ctx)
+{
+	struct window_rows *c = ctx;
+
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 16;
+		struct store_window *nv = realloc(c->v, ncap * sizeof(*nv));
+		if (!nv)
+			return DB_NOMEM;
+		c->v = nv;
+		c->cap = ncap;
+	}
+	if (read_window(s, &c->v[c->n]))
+		return DB_NOMEM;
+	c->n++;
+	return 0;
+}
+
 int store_ingest_dirty_windows(struct store_ingest *si, size_t max, struct store_window **out)
 {
 	struct db_stmt *s = prep(si, S_DIRTY);
-	struct store_window *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	struct window_rows c = {0};
 
 	*out = NULL;
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, (int64_t)max);
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_window *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv)
-				goto fail;
-			v = nv;
-			cap = ncap;
-		}
-		if (read_window(s, &v[n]))
-			goto fail;
-		n++;
+	if (store_each_row(s, window_row, &c)) {
+		for (size_t i = 0; i < c.n; i++)
+			store_window_free(&c.v[i]);
+		free(c.v);
+		return -1;
 	}
-	db_reset(s);
-	if (rc != DB_DONE)
-		goto fail_reset;
-	*out = v;
-	return (int)n;
-fail:
-	db_reset(s);
-fail_reset:
-	for (size_t i = 0; i < n; i++)
-		store_window_free(&v[i]);
-	free(v);
-	return -1;
+	*out = c.v;
+	return (int)c.n;
 }
 
 int store_ingest_window_get(struct store_ingest *si, int64_t model_id, int64_t start,
@@ -1068,19 +1107,28 @@ int store_ingest_window_get(struct store_ingest *si, int64_t model_id, int64_t s
 	return rc;
 }
 
+struct model_rows {
+	void (*cb)(int64_t id, const char *name, const char *task, void *arg);
+	void *arg;
+};
+
+static int model_row(struct db_stmt *s, void *ctx)
+{
+	struct model_rows *c = ctx;
+
+	c->cb(db_column_int64(s, 0), (const char *)db_column_text(s, 1),
+	      (const char *)db_column_text(s, 2), c->arg);
+	return 0;
+}
+
 int store_ingest_models(struct store_ingest *si,
                         void (*cb)(int64_t id, const char *name, const char *task, void *arg),
                         void *arg)
 {
 	struct db_stmt *s = prep(si, S_MODELS);
-	int rc;
 	if (!s)
 		return -1;
-	while ((rc = db_step(s)) == DB_ROW)
-		cb(db_column_int64(s, 0), (const char *)db_column_text(s, 1),
-		   (const char *)db_column_text(s, 2), arg);
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, model_row, &(struct model_rows){.cb = cb, .arg = arg});
 }
 
 int store_ingest_model_set_task(struct store_ingest *si, int64_t model_id, const char *task)
@@ -1093,20 +1141,29 @@ int store_ingest_model_set_task(struct store_ingest *si, int64_t model_id, const
 	return done(s);
 }
 
+struct feature_rows {
+	void (*cb)(const char *name, int kind, const char *source, void *arg);
+	void *arg;
+};
+
+static int feature_row(struct db_stmt *s, void *ctx)
+{
+	struct feature_rows *c = ctx;
+
+	c->cb((const char *)db_column_text(s, 0), db_column_int(s, 1),
+	      (const char *)db_column_text(s, 2), c->arg);
+	return 0;
+}
+
 int store_ingest_features(struct store_ingest *si, int64_t model_id,
                           void (*cb)(const char *name, int kind, const char *source, void *arg),
                           void *arg)
 {
 	struct db_stmt *s = prep(si, S_FEATURES);
-	int rc;
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	while ((rc = db_step(s)) == DB_ROW)
-		cb((const char *)db_column_text(s, 0), db_column_int(s, 1),
-		   (const char *)db_column_text(s, 2), arg);
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, feature_row, &(struct feature_rows){.cb = cb, .arg = arg});
 }
 
 int store_ingest_feature_set(struct store_ingest *si, int64_t model_id, const char *name, int kind,
@@ -1134,35 +1191,37 @@ static void column_value(struct db_stmt *s, int inum, int istr, struct value *v)
 	}
 }
 
+struct event_rows {
+	store_event_cb cb;
+	void *arg;
+};
+
+static int event_row(struct db_stmt *s, void *ctx)
+{
+	struct event_rows *c = ctx;
+	struct store_raw_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.id = db_column_int64(s, 0);
+	e.model_id = db_column_int64(s, 1);
+	e.window_start = db_column_int64(s, 2);
+	e.req_id = (const char *)db_column_text(s, 3);
+	e.ts = db_column_double(s, 4);
+	e.has_latency = db_column_type(s, 5) != DB_NULL;
+	e.latency_ms = db_column_double(s, 5);
+	e.error = db_column_int(s, 6) != 0;
+	e.features_json = (const char *)db_column_text(s, 7);
+	column_value(s, 8, 9, &e.prediction);
+	e.has_score = db_column_type(s, 10) != DB_NULL;
+	e.score = db_column_double(s, 10);
+	e.scores_json = (const char *)db_column_text(s, 11);
+	column_value(s, 12, 13, &e.label);
+	return c->cb(&e, c->arg);
+}
+
 static int walk_events(struct db_stmt *s, store_event_cb cb, void *arg)
 {
-	struct store_raw_event e;
-	int rc, stop = 0;
-
-	while ((rc = db_step(s)) == DB_ROW) {
-		memset(&e, 0, sizeof(e));
-		e.id = db_column_int64(s, 0);
-		e.model_id = db_column_int64(s, 1);
-		e.window_start = db_column_int64(s, 2);
-		e.req_id = (const char *)db_column_text(s, 3);
-		e.ts = db_column_double(s, 4);
-		e.has_latency = db_column_type(s, 5) != DB_NULL;
-		e.latency_ms = db_column_double(s, 5);
-		e.error = db_column_int(s, 6) != 0;
-		e.features_json = (const char *)db_column_text(s, 7);
-		column_value(s, 8, 9, &e.prediction);
-		e.has_score = db_column_type(s, 10) != DB_NULL;
-		e.score = db_column_double(s, 10);
-		e.scores_json = (const char *)db_column_text(s, 11);
-		column_value(s, 12, 13, &e.label);
-		stop = cb(&e, arg);
-		if (stop)
-			break;
-	}
-	db_reset(s);
-	if (stop)
-		return stop;
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, event_row, &(struct event_rows){.cb = cb, .arg = arg});
 }
 
 int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t upto_id,
@@ -1228,10 +1287,17 @@ int store_ingest_max_event_id(struct store_ingest *si, int64_t *id)
 	return rc == DB_ROW ? 0 : -1;
 }
 
+/* The dirty flag RETURNING gives back (the last row's). */
+static int dirty_row(struct db_stmt *s, void *ctx)
+{
+	*(int *)ctx = db_column_int(s, 0);
+	return 0;
+}
+
 int store_ingest_window_result(struct store_ingest *si, const struct store_window_result *r)
 {
 	struct db_stmt *s = prep(si, S_WIN_RESULT);
-	int rc, dirty = 1;
+	int dirty = 1;
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, r->model_id);
@@ -1251,10 +1317,7 @@ int store_ingest_window_result(struct store_ingest *si, const struct store_windo
 	db_bind_int64(s, 13, (int64_t)r->errors);
 	db_bind_int64(s, 14, (int64_t)r->sampled);
 	db_bind_int64(s, 15, (int64_t)r->labelled);
-	while ((rc = db_step(s)) == DB_ROW)
-		dirty = db_column_int(s, 0);
-	db_reset(s);
-	if (rc != DB_DONE)
+	if (store_each_row(s, dirty_row, &dirty))
 		return -1;
 	return dirty ? 0 : 1;
 }
@@ -1423,6 +1486,22 @@ int store_ingest_concept_event(struct store_ingest *si, int64_t model_id, double
 
 /* ---- references ---------------------------------------------------------------- */
 
+struct reference_rows {
+	void (*cb)(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
+	           const char *hist, void *arg);
+	void *arg;
+};
+
+static int reference_row(struct db_stmt *s, void *ctx)
+{
+	struct reference_rows *c = ctx;
+
+	c->cb((const char *)db_column_text(s, 0), db_column_int(s, 1),
+	      (uint64_t)db_column_int64(s, 2), db_column_blob(s, 3), (size_t)db_column_bytes(s, 3),
+	      (const char *)db_column_text(s, 4), c->arg);
+	return 0;
+}
+
 int store_ingest_references(struct store_ingest *si, int64_t model_id,
                             void (*cb)(const char *feature, int kind, uint64_t n,
                                        const uint8_t *profile, size_t len, const char *hist,
@@ -1430,16 +1509,10 @@ int store_ingest_references(struct store_ingest *si, int64_t model_id,
                             void *arg)
 {
 	struct db_stmt *s = prep(si, S_REFS);
-	int rc;
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	while ((rc = db_step(s)) == DB_ROW)
-		cb((const char *)db_column_text(s, 0), db_column_int(s, 1),
-		   (uint64_t)db_column_int64(s, 2), db_column_blob(s, 3),
-		   (size_t)db_column_bytes(s, 3), (const char *)db_column_text(s, 4), arg);
-	db_reset(s);
-	return rc == DB_DONE ? 0 : -1;
+	return store_each_row(s, reference_row, &(struct reference_rows){.cb = cb, .arg = arg});
 }
 
 int store_ingest_reference_version(struct store_ingest *si, int64_t model_id, double *version)

@@ -146,12 +146,6 @@ static void copy_text(char *dst, size_t cap, struct db_stmt *s, int i)
 	snprintf(dst, cap, "%s", t ? t : "");
 }
 
-/* Finishes a row loop: DB_DONE is success, anything else an error. */
-static int step_done(int rc)
-{
-	return rc == DB_DONE ? 0 : -1;
-}
-
 static int meta_text(struct sq *q, const char *key, char *buf, size_t cap)
 {
 	struct db_stmt *s = prep(q, SQS_META);
@@ -200,36 +194,43 @@ static void read_model(struct db_stmt *s, struct sq_model *m)
 	m->last_event = col_num(s, 3);
 }
 
+/* The models read so far, grown by doubling. */
+struct model_rows {
+	struct sq_model *v;
+	size_t len, cap;
+};
+
+static int model_row(struct db_stmt *s, void *ctx)
+{
+	struct model_rows *c = ctx;
+	struct sq_model *nv;
+
+	if (c->len == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		nv = realloc(c->v, c->cap * sizeof(*nv));
+		if (!nv)
+			return DB_NOMEM;
+		c->v = nv;
+	}
+	read_model(s, &c->v[c->len++]);
+	return 0;
+}
+
 int sq_models(struct sq *q, struct sq_model **out, size_t *n)
 {
 	struct db_stmt *s = prep(q, SQS_MODELS);
-	struct sq_model *v = NULL, *nv;
-	size_t len = 0, cap = 0;
-	int rc;
+	struct model_rows c = {0};
 
 	*out = NULL;
 	*n = 0;
 	if (!s)
 		return -1;
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				rc = DB_NOMEM;
-				break;
-			}
-			v = nv;
-		}
-		read_model(s, &v[len++]);
-	}
-	db_reset(s);
-	if (step_done(rc)) {
-		free(v);
+	if (store_each_row(s, model_row, &c)) {
+		free(c.v);
 		return -1;
 	}
-	*out = v;
-	*n = len;
+	*out = c.v;
+	*n = c.len;
 	return 0;
 }
 
@@ -449,9 +450,46 @@ out:
 
 /* ---- live figures ------------------------------------------------------- */
 
+/* The live figures summed so far; all: the merged latency sketch. */
+struct live_rows {
+	struct sq_live *o;
+	double now;
+	struct ddsketch *all;
+};
+
+static int live_row(struct db_stmt *s, void *ctx)
+{
+	struct live_rows *c = ctx;
+	struct sq_live *o = c->o;
+	double start = (double)db_column_int64(s, 0), end = fmin((double)db_column_int64(s, 1), c->now);
+	double passed = end - start, in_span = end - fmax(start, o->from), share;
+	const void *blob = db_column_blob(s, 4);
+	int len = db_column_bytes(s, 4);
+	struct ddsketch *one = NULL;
+
+	if (passed <= 0 || in_span <= 0)
+		return 0;
+	/* counts spread evenly over the part of the window that has passed */
+	share = in_span / passed;
+	o->events += (double)db_column_int64(s, 2) * share;
+	o->errors += (double)db_column_int64(s, 3) * share;
+	/* A sketch that does not decode leaves the quantiles to the others;
+	 * the counts above do not depend on it. */
+	if (!blob || len <= 0 || ddsketch_decode(blob, (size_t)len, &one) != 0)
+		return 0;
+	if (!c->all)
+		c->all = one;
+	else {
+		ddsketch_merge(c->all, one);
+		ddsketch_free(one);
+	}
+	return 0;
+}
+
 int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
 {
 	static const double qs[3] = {0.5, 0.95, 0.99};
+	struct live_rows c = {0};
 	struct ddsketch *all = NULL;
 	struct db_stmt *s;
 	double v[3];
@@ -467,37 +505,14 @@ int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
 	db_bind_int64(s, 1, model_id);
 	db_bind_double(s, 2, o->from);
 	db_bind_double(s, 3, now);
-	while ((rc = db_step(s)) == DB_ROW) {
-		double start = (double)db_column_int64(s, 0),
-		       end = fmin((double)db_column_int64(s, 1), now);
-		double passed = end - start, in_span = end - fmax(start, o->from), share;
-		const void *blob = db_column_blob(s, 4);
-		int len = db_column_bytes(s, 4);
-		struct ddsketch *one = NULL;
-
-		if (passed <= 0 || in_span <= 0)
-			continue;
-		/* counts spread evenly over the part of the window that has passed */
-		share = in_span / passed;
-		o->events += (double)db_column_int64(s, 2) * share;
-		o->errors += (double)db_column_int64(s, 3) * share;
-		/* A sketch that does not decode leaves the quantiles to the others;
-		 * the counts above do not depend on it. */
-		if (!blob || len <= 0 || ddsketch_decode(blob, (size_t)len, &one) != 0)
-			continue;
-		if (!all)
-			all = one;
-		else {
-			ddsketch_merge(all, one);
-			ddsketch_free(one);
-		}
-	}
-	db_reset(s);
-	if (rc != DB_DONE) {
+	c.o = o;
+	c.now = now;
+	rc = store_each_row(s, live_row, &c);
+	all = c.all;
+	if (rc != 0) {
 		rc = -1;
 		goto out;
 	}
-	rc = 0;
 	o->rps = o->events / SQ_LIVE_SPAN;
 	o->error_rate = ratio(o->errors, o->events);
 	if (all && ddsketch_count(all) > 0 && ddsketch_quantiles(all, qs, 3, v) == 0) {
@@ -517,6 +532,22 @@ static void bind_range(struct db_stmt *s, int64_t model_id, double from, double 
 	db_bind_int64(s, 1, model_id);
 	db_bind_double(s, 2, from);
 	db_bind_double(s, 3, to);
+}
+
+/* Prepares a bucketed range query: ?1..?3 as bind_range, ?4 the bucket
+ * width, raised to at least 1 second in *bucket. NULL on failure. */
+static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t model_id,
+                                    double from, double to, int64_t *bucket)
+{
+	struct db_stmt *s = prep(q, id);
+
+	if (!s)
+		return NULL;
+	if (*bucket < 1)
+		*bucket = 1;
+	bind_range(s, model_id, from, to);
+	db_bind_int64(s, 4, *bucket);
+	return s;
 }
 
 /* Decodes the sketch blob in column col (NULL when absent or unreadable)
@@ -540,88 +571,100 @@ static struct ddsketch *col_sketch(struct db_stmt *s, int col, double *p50, doub
 	return sk;
 }
 
+/* The caller's callback and the row handed to it, reused row after row
+ * (no allocation per row); bucket: the bucket width of sq_latency_buckets. */
+struct latency_rows {
+	int (*fn)(const struct sq_latency *, void *);
+	void *arg;
+	int64_t bucket;
+	struct sq_latency r;
+};
+
+/* The figures of a latency row or bucket, count .. mean, from column c on
+ * (the two queries differ only in where they start), and its error rate. */
+static void read_latency(struct db_stmt *s, int c, struct sq_latency *r)
+{
+	r->count = db_column_int64(s, c);
+	r->errors = db_column_int64(s, c + 1);
+	r->provisional = db_column_int(s, c + 2) != 0;
+	r->p50 = col_num(s, c + 3);
+	r->p90 = col_num(s, c + 4);
+	r->p95 = col_num(s, c + 5);
+	r->p99 = col_num(s, c + 6);
+	r->p999 = col_num(s, c + 7);
+	r->max = col_num(s, c + 8);
+	r->mean = col_num(s, c + 9);
+	r->error_rate = ratio((double)r->errors, (double)r->count);
+}
+
+static int latency_row(struct db_stmt *s, void *ctx)
+{
+	struct latency_rows *c = ctx;
+	struct sq_latency *r = &c->r;
+	int stop;
+
+	r->start = db_column_int64(s, 0);
+	r->end = db_column_int64(s, 1);
+	read_latency(s, 2, r);
+	r->rps = ratio((double)r->count, (double)(r->end - r->start));
+	r->llm = db_column_int64(s, 12);
+	r->input_tokens = db_column_int64(s, 13);
+	r->output_tokens = db_column_int64(s, 14);
+	struct ddsketch *ttft = col_sketch(s, 15, &r->ttft_p50, &r->ttft_p90, &r->ttft_p99);
+	struct ddsketch *tpot = col_sketch(s, 16, &r->tpot_p50, &r->tpot_p90, &r->tpot_p99);
+	r->ttft = ttft;
+	r->tpot = tpot;
+	r->finish = (const char *)db_column_text(s, 17);
+	stop = c->fn(r, c->arg);
+	/* The sketches live for the callback only. */
+	r->ttft = r->tpot = NULL;
+	ddsketch_free(ttft);
+	ddsketch_free(tpot);
+	return stop;
+}
+
 int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
                     int (*fn)(const struct sq_latency *, void *), void *arg)
 {
 	struct db_stmt *s = prep(q, SQS_LATENCY);
-	struct sq_latency r;
-	int rc, stop = 0;
+	struct latency_rows c = {.fn = fn, .arg = arg};
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
-	while ((rc = db_step(s)) == DB_ROW) {
-		r.start = db_column_int64(s, 0);
-		r.end = db_column_int64(s, 1);
-		r.count = db_column_int64(s, 2);
-		r.errors = db_column_int64(s, 3);
-		r.provisional = db_column_int(s, 4) != 0;
-		r.p50 = col_num(s, 5);
-		r.p90 = col_num(s, 6);
-		r.p95 = col_num(s, 7);
-		r.p99 = col_num(s, 8);
-		r.p999 = col_num(s, 9);
-		r.max = col_num(s, 10);
-		r.mean = col_num(s, 11);
-		r.rps = ratio((double)r.count, (double)(r.end - r.start));
-		r.error_rate = ratio((double)r.errors, (double)r.count);
-		r.llm = db_column_int64(s, 12);
-		r.input_tokens = db_column_int64(s, 13);
-		r.output_tokens = db_column_int64(s, 14);
-		struct ddsketch *ttft = col_sketch(s, 15, &r.ttft_p50, &r.ttft_p90, &r.ttft_p99);
-		struct ddsketch *tpot = col_sketch(s, 16, &r.tpot_p50, &r.tpot_p90, &r.tpot_p99);
-		r.ttft = ttft;
-		r.tpot = tpot;
-		r.finish = (const char *)db_column_text(s, 17);
-		stop = fn(&r, arg);
-		ddsketch_free(ttft);
-		ddsketch_free(tpot);
-		if (stop)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	return store_each_row(s, latency_row, &c);
+}
+
+static int latency_bucket_row(struct db_stmt *s, void *ctx)
+{
+	struct latency_rows *c = ctx;
+	struct sq_latency *r = &c->r;
+
+	r->start = db_column_int64(s, 0);
+	r->end = r->start + c->bucket;
+	read_latency(s, 1, r);
+	r->rps = ratio((double)r->count, db_column_double(s, 11));
+	return c->fn(r, c->arg);
 }
 
 int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                        int (*fn)(const struct sq_latency *, void *), void *arg)
 {
-	struct db_stmt *s = prep(q, SQS_LATENCY_BUCKETS);
+	struct db_stmt *s = prep_buckets(q, SQS_LATENCY_BUCKETS, model_id, from, to, &bucket);
 	/* Buckets carry no LLM figures (see sq_latency_each). */
-	struct sq_latency r = {.ttft_p50 = NAN,
-	                       .ttft_p90 = NAN,
-	                       .ttft_p99 = NAN,
-	                       .tpot_p50 = NAN,
-	                       .tpot_p90 = NAN,
-	                       .tpot_p99 = NAN};
-	int rc, stop = 0;
+	struct latency_rows c = {.fn = fn,
+	                         .arg = arg,
+	                         .r = {.ttft_p50 = NAN,
+	                               .ttft_p90 = NAN,
+	                               .ttft_p99 = NAN,
+	                               .tpot_p50 = NAN,
+	                               .tpot_p90 = NAN,
+	                               .tpot_p99 = NAN}};
 
 	if (!s)
 		return -1;
-	if (bucket < 1)
-		bucket = 1;
-	bind_range(s, model_id, from, to);
-	db_bind_int64(s, 4, bucket);
-	while ((rc = db_step(s)) == DB_ROW) {
-		r.start = db_column_int64(s, 0);
-		r.end = r.start + bucket;
-		r.count = db_column_int64(s, 1);
-		r.errors = db_column_int64(s, 2);
-		r.provisional = db_column_int(s, 3) != 0;
-		r.p50 = col_num(s, 4);
-		r.p90 = col_num(s, 5);
-		r.p95 = col_num(s, 6);
-		r.p99 = col_num(s, 7);
-		r.p999 = col_num(s, 8);
-		r.max = col_num(s, 9);
-		r.mean = col_num(s, 10);
-		r.rps = ratio((double)r.count, db_column_double(s, 11));
-		r.error_rate = ratio((double)r.errors, (double)r.count);
-		if ((stop = fn(&r, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	c.bucket = bucket;
+	return store_each_row(s, latency_bucket_row, &c);
 }
 
 /* ---- drift -------------------------------------------------------------- */
@@ -660,21 +703,21 @@ static void read_drift(struct db_stmt *s, struct sq_drift *d)
 	d->stats = col_text(s, 25);
 }
 
-static int drift_loop(struct db_stmt *s, int (*fn)(const struct sq_drift *, void *), void *arg,
-                      int *rows)
-{
-	struct sq_drift d;
-	int rc, stop = 0;
+/* The caller's callback, and the rows handed to it (for SQ_NOTFOUND). */
+struct drift_rows {
+	int (*fn)(const struct sq_drift *, void *);
+	void *arg;
+	int rows;
+};
 
-	while ((rc = db_step(s)) == DB_ROW) {
-		read_drift(s, &d);
-		if (rows)
-			(*rows)++;
-		if ((stop = fn(&d, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+static int drift_row(struct db_stmt *s, void *ctx)
+{
+	struct drift_rows *c = ctx;
+	struct sq_drift d;
+
+	read_drift(s, &d);
+	c->rows++;
+	return c->fn(&d, c->arg);
 }
 
 int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const char *feature,
@@ -688,51 +731,54 @@ int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const 
 	if (feature)
 		db_bind_text(s, 4, feature, -1);
 	db_bind_int64(s, 9, q->window_s);
-	return drift_loop(s, fn, arg, NULL);
+	return store_each_row(s, drift_row, &(struct drift_rows){.fn = fn, .arg = arg});
 }
 
 int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, double from, double to,
                       int (*fn)(const struct sq_drift *, void *), void *arg)
 {
 	struct db_stmt *s = prep(q, SQS_DRIFT_WORST_IN);
-	int rows = 0, rc;
+	struct drift_rows c = {.fn = fn, .arg = arg};
+	int rc;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
 	db_bind_text(s, 4, feature, -1);
 	db_bind_int64(s, 9, q->window_s);
-	rc = drift_loop(s, fn, arg, &rows);
-	return rc ? rc : rows ? 0 : SQ_NOTFOUND;
+	rc = store_each_row(s, drift_row, &c);
+	return rc ? rc : c.rows ? 0 : SQ_NOTFOUND;
+}
+
+struct cell_rows {
+	int (*fn)(const struct sq_drift_cell *, void *);
+	void *arg;
+};
+
+static int cell_row(struct db_stmt *s, void *ctx)
+{
+	struct cell_rows *cr = ctx;
+	struct sq_drift_cell c;
+
+	c.feature = col_text(s, 0);
+	if (!c.feature)
+		c.feature = "";
+	c.kind = db_column_int(s, 1);
+	c.bucket_start = db_column_int64(s, 2);
+	c.severity = col_num(s, 3);
+	c.drifted = db_column_int(s, 4);
+	c.windows = db_column_int(s, 5);
+	return cr->fn(&c, cr->arg);
 }
 
 int sq_drift_cells(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                    int (*fn)(const struct sq_drift_cell *, void *), void *arg)
 {
-	struct db_stmt *s = prep(q, SQS_DRIFT_CELLS);
-	struct sq_drift_cell c;
-	int rc, stop = 0;
+	struct db_stmt *s = prep_buckets(q, SQS_DRIFT_CELLS, model_id, from, to, &bucket);
 
 	if (!s)
 		return -1;
-	if (bucket < 1)
-		bucket = 1;
-	bind_range(s, model_id, from, to);
-	db_bind_int64(s, 4, bucket);
-	while ((rc = db_step(s)) == DB_ROW) {
-		c.feature = col_text(s, 0);
-		if (!c.feature)
-			c.feature = "";
-		c.kind = db_column_int(s, 1);
-		c.bucket_start = db_column_int64(s, 2);
-		c.severity = col_num(s, 3);
-		c.drifted = db_column_int(s, 4);
-		c.windows = db_column_int(s, 5);
-		if ((stop = fn(&c, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	return store_each_row(s, cell_row, &(struct cell_rows){.fn = fn, .arg = arg});
 }
 
 int sq_reference_hist(struct sq *q, int64_t model_id, const char *feature, int *kind, int64_t *n,
@@ -846,156 +892,160 @@ out:
 
 /* ---- accuracy ----------------------------------------------------------- */
 
-static void read_accuracy(struct db_stmt *s, struct sq_accuracy *a)
+/* The figures of an accuracy row or bucket, labelled .. provisional, from
+ * column c on: the two queries differ only in where they start. */
+static void read_accuracy(struct db_stmt *s, int c, struct sq_accuracy *a)
 {
-	a->start = db_column_int64(s, 0);
-	a->labelled = db_column_int64(s, 2);
-	a->count = db_column_int64(s, 3);
-	a->accuracy = col_num(s, 4);
-	a->macro_f1 = col_num(s, 5);
-	a->mae = col_num(s, 6);
-	a->rmse = col_num(s, 7);
-	a->est_accuracy = col_num(s, 8);
-	a->est_low = col_num(s, 9);
-	a->est_high = col_num(s, 10);
-	a->label_coverage = col_num(s, 11);
-	a->provisional = db_column_int(s, 12) != 0;
+	a->labelled = db_column_int64(s, c);
+	a->count = db_column_int64(s, c + 1);
+	a->accuracy = col_num(s, c + 2);
+	a->macro_f1 = col_num(s, c + 3);
+	a->mae = col_num(s, c + 4);
+	a->rmse = col_num(s, c + 5);
+	a->est_accuracy = col_num(s, c + 6);
+	a->est_low = col_num(s, c + 7);
+	a->est_high = col_num(s, c + 8);
+	a->label_coverage = col_num(s, c + 9);
+	a->provisional = db_column_int(s, c + 10) != 0;
+}
+
+/* The caller's callback; bucket: the width of sq_accuracy_buckets. */
+struct accuracy_rows {
+	int (*fn)(const struct sq_accuracy *, void *);
+	void *arg;
+	int64_t bucket;
+};
+
+static int accuracy_row(struct db_stmt *s, void *ctx)
+{
+	struct accuracy_rows *c = ctx;
+	struct sq_accuracy a;
+
+	a.start = db_column_int64(s, 0);
+	a.end = db_column_int64(s, 1);
+	read_accuracy(s, 2, &a);
+	return c->fn(&a, c->arg);
 }
 
 int sq_accuracy_each(struct sq *q, int64_t model_id, double from, double to,
                      int (*fn)(const struct sq_accuracy *, void *), void *arg)
 {
 	struct db_stmt *s = prep(q, SQS_ACCURACY);
-	struct sq_accuracy a;
-	int rc, stop = 0;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
 	db_bind_int64(s, 4, q->window_s);
-	while ((rc = db_step(s)) == DB_ROW) {
-		read_accuracy(s, &a);
-		a.end = db_column_int64(s, 1);
-		if ((stop = fn(&a, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	return store_each_row(s, accuracy_row, &(struct accuracy_rows){.fn = fn, .arg = arg});
+}
+
+static int accuracy_bucket_row(struct db_stmt *s, void *ctx)
+{
+	struct accuracy_rows *c = ctx;
+	struct sq_accuracy a;
+
+	a.start = db_column_int64(s, 0);
+	a.end = a.start + c->bucket;
+	read_accuracy(s, 1, &a);
+	return c->fn(&a, c->arg);
 }
 
 int sq_accuracy_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                         int (*fn)(const struct sq_accuracy *, void *), void *arg)
 {
-	struct db_stmt *s = prep(q, SQS_ACCURACY_BUCKETS);
-	struct sq_accuracy a;
-	int rc, stop = 0;
+	struct db_stmt *s = prep_buckets(q, SQS_ACCURACY_BUCKETS, model_id, from, to, &bucket);
 
 	if (!s)
 		return -1;
-	if (bucket < 1)
-		bucket = 1;
-	bind_range(s, model_id, from, to);
-	db_bind_int64(s, 4, bucket);
-	while ((rc = db_step(s)) == DB_ROW) {
-		a.start = db_column_int64(s, 0);
-		a.end = a.start + bucket;
-		a.labelled = db_column_int64(s, 1);
-		a.count = db_column_int64(s, 2);
-		a.accuracy = col_num(s, 3);
-		a.macro_f1 = col_num(s, 4);
-		a.mae = col_num(s, 5);
-		a.rmse = col_num(s, 6);
-		a.est_accuracy = col_num(s, 7);
-		a.est_low = col_num(s, 8);
-		a.est_high = col_num(s, 9);
-		a.label_coverage = col_num(s, 10);
-		a.provisional = db_column_int(s, 11) != 0;
-		if ((stop = fn(&a, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	return store_each_row(s, accuracy_bucket_row,
+	                      &(struct accuracy_rows){.fn = fn, .arg = arg, .bucket = bucket});
+}
+
+struct concept_rows {
+	int (*fn)(const struct sq_concept *, void *);
+	void *arg;
+};
+
+static int concept_row(struct db_stmt *s, void *ctx)
+{
+	struct concept_rows *cr = ctx;
+	struct sq_concept c;
+
+	c.id = db_column_int64(s, 0);
+	c.ts = db_column_double(s, 1);
+	c.window_start = db_column_int64(s, 2);
+	c.detector = col_text(s, 3);
+	c.detail = col_text(s, 4);
+	if (!c.detector)
+		c.detector = "";
+	if (!c.detail)
+		c.detail = "";
+	return cr->fn(&c, cr->arg);
 }
 
 int sq_concept_each(struct sq *q, int64_t model_id, double from, double to,
                     int (*fn)(const struct sq_concept *, void *), void *arg)
 {
 	struct db_stmt *s = prep(q, SQS_CONCEPT);
-	struct sq_concept c;
-	int rc, stop = 0;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
-	while ((rc = db_step(s)) == DB_ROW) {
-		c.id = db_column_int64(s, 0);
-		c.ts = db_column_double(s, 1);
-		c.window_start = db_column_int64(s, 2);
-		c.detector = col_text(s, 3);
-		c.detail = col_text(s, 4);
-		if (!c.detector)
-			c.detector = "";
-		if (!c.detail)
-			c.detail = "";
-		if ((stop = fn(&c, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	return store_each_row(s, concept_row, &(struct concept_rows){.fn = fn, .arg = arg});
 }
 
 /* ---- alerts ------------------------------------------------------------- */
 
-static int alert_loop(struct db_stmt *s, int (*fn)(const struct sq_alert *, void *), void *arg,
-                      int *rows)
-{
-	struct sq_alert a;
-	int rc, stop = 0;
+/* The caller's callback, and the rows handed to it (for SQ_NOTFOUND). */
+struct alert_rows {
+	int (*fn)(const struct sq_alert *, void *);
+	void *arg;
+	int rows;
+};
 
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *f;
-		a.id = db_column_int64(s, 0);
-		a.rule = col_text(s, 1);
-		a.model = col_text(s, 2);
-		f = col_text(s, 3);
-		a.feature = f && *f ? f : NULL;
-		a.state = col_text(s, 4);
-		a.severity = col_text(s, 5);
-		a.summary = col_text(s, 6);
-		if (!a.rule)
-			a.rule = "";
-		if (!a.model)
-			a.model = "";
-		if (!a.state)
-			a.state = "";
-		if (!a.severity)
-			a.severity = "";
-		if (!a.summary)
-			a.summary = "";
-		a.value = col_num(s, 7);
-		a.threshold = col_num(s, 8);
-		a.active_at = col_num(s, 9);
-		a.fired_at = col_num(s, 10);
-		a.resolved_at = col_num(s, 11);
-		a.acked = db_column_int(s, 13) != 0;
-		a.silenced = db_column_int(s, 14) != 0;
-		a.nodata = db_column_type(s, 15) != DB_NULL &&
-		           (strcmp(a.state, "firing") == 0 || strcmp(a.state, "pending") == 0);
-		if (strcmp(a.state, "firing") == 0 && !isnan(a.fired_at))
-			a.since = a.fired_at;
-		else if (strcmp(a.state, "resolved") == 0 && !isnan(a.resolved_at))
-			a.since = a.resolved_at;
-		else if (strcmp(a.state, "pending") == 0 || strcmp(a.state, "firing") == 0)
-			a.since = a.active_at;
-		else
-			a.since = col_num(s, 12);
-		if (rows)
-			(*rows)++;
-		if ((stop = fn(&a, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+static int alert_row(struct db_stmt *s, void *ctx)
+{
+	struct alert_rows *c = ctx;
+	struct sq_alert a;
+	const char *f;
+
+	a.id = db_column_int64(s, 0);
+	a.rule = col_text(s, 1);
+	a.model = col_text(s, 2);
+	f = col_text(s, 3);
+	a.feature = f && *f ? f : NULL;
+	a.state = col_text(s, 4);
+	a.severity = col_text(s, 5);
+	a.summary = col_text(s, 6);
+	if (!a.rule)
+		a.rule = "";
+	if (!a.model)
+		a.model = "";
+	if (!a.state)
+		a.state = "";
+	if (!a.severity)
+		a.severity = "";
+	if (!a.summary)
+		a.summary = "";
+	a.value = col_num(s, 7);
+	a.threshold = col_num(s, 8);
+	a.active_at = col_num(s, 9);
+	a.fired_at = col_num(s, 10);
+	a.resolved_at = col_num(s, 11);
+	a.acked = db_column_int(s, 13) != 0;
+	a.silenced = db_column_int(s, 14) != 0;
+	a.nodata = db_column_type(s, 15) != DB_NULL &&
+	           (strcmp(a.state, "firing") == 0 || strcmp(a.state, "pending") == 0);
+	if (strcmp(a.state, "firing") == 0 && !isnan(a.fired_at))
+		a.since = a.fired_at;
+	else if (strcmp(a.state, "resolved") == 0 && !isnan(a.resolved_at))
+		a.since = a.resolved_at;
+	else if (strcmp(a.state, "pending") == 0 || strcmp(a.state, "firing") == 0)
+		a.since = a.active_at;
+	else
+		a.since = col_num(s, 12);
+	c->rows++;
+	return c->fn(&a, c->arg);
 }
 
 int sq_alerts_each(struct sq *q, bool all, double now, int (*fn)(const struct sq_alert *, void *),
@@ -1006,21 +1056,22 @@ int sq_alerts_each(struct sq *q, bool all, double now, int (*fn)(const struct sq
 	if (!s)
 		return -1;
 	db_bind_double(s, 1, now);
-	return alert_loop(s, fn, arg, NULL);
+	return store_each_row(s, alert_row, &(struct alert_rows){.fn = fn, .arg = arg});
 }
 
 int sq_alert_get(struct sq *q, int64_t id, double now, int (*fn)(const struct sq_alert *, void *),
                  void *arg)
 {
 	struct db_stmt *s = prep(q, SQS_ALERT_GET);
-	int rows = 0, rc;
+	struct alert_rows c = {.fn = fn, .arg = arg};
+	int rc;
 
 	if (!s)
 		return -1;
 	db_bind_double(s, 1, now);
 	db_bind_int64(s, 2, id);
-	rc = alert_loop(s, fn, arg, &rows);
-	return rc ? rc : rows ? 0 : SQ_NOTFOUND;
+	rc = store_each_row(s, alert_row, &c);
+	return rc ? rc : c.rows ? 0 : SQ_NOTFOUND;
 }
 
 int sq_ack(struct sq *q, int64_t id, double now)
@@ -1078,54 +1129,66 @@ static enum sq_value_type value_at(struct db_stmt *s, int num_col, int str_col, 
 	return SQV_NULL;
 }
 
+struct event_rows {
+	int (*fn)(const struct sq_event *, void *);
+	void *arg;
+};
+
+static int event_row(struct db_stmt *s, void *ctx)
+{
+	struct event_rows *c = ctx;
+	struct sq_event e;
+
+	e.id = db_column_int64(s, 0);
+	e.req_id = col_text(s, 1);
+	e.ts = db_column_double(s, 2);
+	e.latency_ms = col_num(s, 3);
+	e.error = db_column_int(s, 4) != 0;
+	e.version = col_text(s, 5);
+	e.features = col_text(s, 6);
+	e.pred_type = value_at(s, 7, 8, &e.pred_num, &e.pred_str);
+	e.score = col_num(s, 9);
+	e.scores = col_text(s, 10);
+	e.label_type = value_at(s, 11, 12, &e.label_num, &e.label_str);
+	e.label_ts = col_num(s, 13);
+	return c->fn(&e, c->arg);
+}
+
 int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
                    int (*fn)(const struct sq_event *, void *), void *arg)
 {
 	struct db_stmt *s = prep(q, SQS_EVENTS);
-	struct sq_event e;
-	int rc, stop = 0;
 
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
 	/* The window of an event starts at most one window before its ts. */
 	db_bind_double(s, 4, from - (double)q->window_s);
-	while ((rc = db_step(s)) == DB_ROW) {
-		e.id = db_column_int64(s, 0);
-		e.req_id = col_text(s, 1);
-		e.ts = db_column_double(s, 2);
-		e.latency_ms = col_num(s, 3);
-		e.error = db_column_int(s, 4) != 0;
-		e.version = col_text(s, 5);
-		e.features = col_text(s, 6);
-		e.pred_type = value_at(s, 7, 8, &e.pred_num, &e.pred_str);
-		e.score = col_num(s, 9);
-		e.scores = col_text(s, 10);
-		e.label_type = value_at(s, 11, 12, &e.label_num, &e.label_str);
-		e.label_ts = col_num(s, 13);
-		if ((stop = fn(&e, arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	return store_each_row(s, event_row, &(struct event_rows){.fn = fn, .arg = arg});
+}
+
+struct feature_rows {
+	int (*fn)(const char *name, int kind, void *arg);
+	void *arg;
+};
+
+static int feature_row(struct db_stmt *s, void *ctx)
+{
+	struct feature_rows *c = ctx;
+	const char *name = col_text(s, 0);
+
+	return c->fn(name ? name : "", db_column_int(s, 1), c->arg);
 }
 
 int sq_features_each(struct sq *q, int64_t model_id,
                      int (*fn)(const char *name, int kind, void *arg), void *arg)
 {
 	struct db_stmt *s = prep(q, SQS_FEATURES);
-	int rc, stop = 0;
 
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *name = col_text(s, 0);
-		if ((stop = fn(name ? name : "", db_column_int(s, 1), arg)) != 0)
-			break;
-	}
-	db_reset(s);
-	return stop ? stop : step_done(rc);
+	return store_each_row(s, feature_row, &(struct feature_rows){.fn = fn, .arg = arg});
 }
 
 /* ---- silences, rule names and model removal ------------------------------
@@ -1138,12 +1201,34 @@ static int one_shot(struct sq *q, const char *text, struct db_stmt **s)
 	return db_prepare(q->st->db, text, s) == DB_OK ? 0 : -1;
 }
 
+struct silence_rows {
+	int (*fn)(const struct sq_silence *, void *);
+	void *arg;
+	double now;
+};
+
+static int silence_row(struct db_stmt *s, void *ctx)
+{
+	struct silence_rows *c = ctx;
+	struct sq_silence v;
+
+	v.id = db_column_int64(s, 0);
+	v.rule = col_text(s, 1);
+	v.model = col_text(s, 2);
+	v.created = db_column_double(s, 3);
+	v.ends = db_column_double(s, 4);
+	v.comment = col_text(s, 5);
+	v.active = v.ends > c->now;
+	if (!v.rule)
+		v.rule = "";
+	return c->fn(&v, c->arg);
+}
+
 int sq_silences_each(struct sq *q, bool all, double now,
                      int (*fn)(const struct sq_silence *, void *), void *arg)
 {
 	struct db_stmt *s = NULL;
-	struct sq_silence v;
-	int rc, stop = 0;
+	int rc;
 
 	if (one_shot(q,
 	             "SELECT id, rule, model, created, ends, comment FROM silences "
@@ -1152,21 +1237,10 @@ int sq_silences_each(struct sq *q, bool all, double now,
 		return -1;
 	db_bind_double(s, 1, now);
 	db_bind_int(s, 2, all ? 1 : 0);
-	while ((rc = db_step(s)) == DB_ROW) {
-		v.id = db_column_int64(s, 0);
-		v.rule = col_text(s, 1);
-		v.model = col_text(s, 2);
-		v.created = db_column_double(s, 3);
-		v.ends = db_column_double(s, 4);
-		v.comment = col_text(s, 5);
-		v.active = v.ends > now;
-		if (!v.rule)
-			v.rule = "";
-		if ((stop = fn(&v, arg)) != 0)
-			break;
-	}
+	rc = store_each_row(s, silence_row,
+	                    &(struct silence_rows){.fn = fn, .arg = arg, .now = now});
 	db_finalize(s);
-	return stop ? stop : rc == DB_DONE ? 0 : -1;
+	return rc;
 }
 
 int sq_silence_end(struct sq *q, int64_t id, double now)
@@ -1187,20 +1261,29 @@ int sq_silence_end(struct sq *q, int64_t id, double now)
 	return db_changes(q->st->db) > 0 ? 0 : SQ_NOTFOUND;
 }
 
+struct rule_rows {
+	int (*fn)(const char *rule, void *);
+	void *arg;
+};
+
+static int rule_row(struct db_stmt *s, void *ctx)
+{
+	struct rule_rows *c = ctx;
+	const char *r = col_text(s, 0);
+
+	return r ? c->fn(r, c->arg) : 0;
+}
+
 int sq_rules_each(struct sq *q, int (*fn)(const char *rule, void *), void *arg)
 {
 	struct db_stmt *s = NULL;
-	int rc, stop = 0;
+	int rc;
 
 	if (one_shot(q, "SELECT DISTINCT rule FROM alerts ORDER BY rule", &s))
 		return -1;
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *r = col_text(s, 0);
-		if (r && (stop = fn(r, arg)) != 0)
-			break;
-	}
+	rc = store_each_row(s, rule_row, &(struct rule_rows){.fn = fn, .arg = arg});
 	db_finalize(s);
-	return stop ? stop : rc == DB_DONE ? 0 : -1;
+	return rc;
 }
 
 int sq_model_rm(struct sq *q, int64_t model_id, const char *name)

@@ -214,6 +214,19 @@ static int on_pooled(const struct fairness_attr *p, int64_t newest, void *arg)
 	return 0;
 }
 
+/* Stops (with 9) at the stop_at-th window or pooled attribute. */
+static int stop_at, stop_calls;
+
+static int on_window_stop(const struct store_fairness_window *w, void *arg)
+{
+	return ++stop_calls == stop_at ? 9 : 0;
+}
+
+static int on_pooled_stop(const struct fairness_attr *p, int64_t newest, void *arg)
+{
+	return ++stop_calls == stop_at ? 9 : 0;
+}
+
 Test(fairness, table_round_trip_and_pooling)
 {
 	char *dir = h_tmpdir("fair"), path[512], err[512];
@@ -269,6 +282,18 @@ Test(fairness, table_round_trip_and_pooling)
 	memset(&s, 0, sizeof(s));
 	cr_assert_eq(store_fairness_pooled(&st, "nope", NULL, 0, on_pooled, &s), 0);
 	cr_assert_eq(s.calls, 0);
+	/* a callback's stop value comes back as it is, whether it stops at a
+	 * change of key or on the last run (handed on after the rows) */
+	for (stop_at = 1; stop_at <= 4; stop_at++) {
+		stop_calls = 0;
+		cr_expect_eq(store_fairness_each(&st, 7, 0, 1000, on_window_stop, NULL), 9);
+		cr_expect_eq(stop_calls, stop_at);
+	}
+	for (stop_at = 1; stop_at <= 2; stop_at++) {
+		stop_calls = 0;
+		cr_expect_eq(store_fairness_pooled(&st, "credit", NULL, 0, on_pooled_stop, NULL), 9);
+		cr_expect_eq(stop_calls, stop_at);
+	}
 	store_close(&st);
 	h_rmtree(dir);
 	free(dir);

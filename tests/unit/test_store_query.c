@@ -469,3 +469,127 @@ Test(store_query, events_in_order_and_features)
 	cr_assert_eq(sq_features_each(&q, 1, feat_fn, &nf), 0);
 	cr_expect_eq(nf, 4);
 }
+
+struct each_count {
+	int n, stop_at;
+};
+
+static int each_count_fn(struct db_stmt *s, void *arg)
+{
+	struct each_count *c = arg;
+
+	c->n++;
+	cr_expect_eq(db_column_int(s, 0), c->n);
+	/* DB_DONE on purpose: a stop that looks like an engine code */
+	return c->n == c->stop_at ? DB_DONE : 0;
+}
+
+/* store_each_row, the row loop under every query above: a stop value is
+ * passed through as it is (even one equal to an engine code), the rows end
+ * in 0, a failing step in -1, and the statement is reset on every return. */
+Test(store_query, each_row_passes_stops_through_and_resets)
+{
+	struct db_stmt *s = NULL, *bad = NULL;
+	struct each_count c = {0, 2};
+
+	cr_assert_eq(db_prepare(st.db, "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3", &s),
+	             DB_OK);
+	cr_expect_eq(store_each_row(s, each_count_fn, &c), DB_DONE);
+	cr_expect_eq(c.n, 2);
+	/* reset: the next walk starts again at the first row */
+	c = (struct each_count){0, 0};
+	cr_expect_eq(store_each_row(s, each_count_fn, &c), 0);
+	cr_expect_eq(c.n, 3);
+	db_finalize(s);
+
+	/* the second row fails to compute (integer overflow) */
+	cr_assert_eq(db_prepare(st.db, "SELECT 1 UNION ALL SELECT abs(-9223372036854775807 - 1)",
+	                        &bad),
+	             DB_OK);
+	c = (struct each_count){0, 0};
+	cr_expect_eq(store_each_row(bad, each_count_fn, &c), -1);
+	cr_expect_eq(c.n, 1);
+	db_finalize(bad);
+}
+
+/* Up to 64 rows of one query, to compare two of them field by field. */
+struct rows64 {
+	int n;
+	struct sq_latency lat[64];
+	struct sq_accuracy acc[64];
+};
+
+static int lat_keep(const struct sq_latency *r, void *arg)
+{
+	struct rows64 *c = arg;
+	if (c->n < 64)
+		c->lat[c->n] = *r;
+	c->n++;
+	return 0;
+}
+
+static int acc_keep(const struct sq_accuracy *a, void *arg)
+{
+	struct rows64 *c = arg;
+	if (c->n < 64)
+		c->acc[c->n] = *a;
+	c->n++;
+	return 0;
+}
+
+/* Equal, or both absent (NAN); sums and weighted means may round. */
+static bool same_num(double a, double b)
+{
+	return (isnan(a) && isnan(b)) || fabs(a - b) <= 1e-9 * fmax(1.0, fabs(a));
+}
+
+/* A one-second bucket holds exactly one window: every figure of the bucket
+ * queries must be the window's own, which pins which column each decoder
+ * reads (the rows and the buckets share their decoders at an offset). */
+Test(store_query, one_second_buckets_are_their_windows)
+{
+	static struct rows64 w, b;
+
+	memset(&w, 0, sizeof(w));
+	memset(&b, 0, sizeof(b));
+	cr_assert_eq(sq_latency_each(&q, 1, 0, 1e12, lat_keep, &w), 0);
+	cr_assert_eq(sq_latency_buckets(&q, 1, 0, 1e12, 1, lat_keep, &b), 0);
+	cr_assert_eq(w.n, opts.windows + 1);
+	cr_assert_eq(b.n, w.n);
+	for (int i = 0; i < w.n; i++) {
+		const struct sq_latency *x = &w.lat[i], *y = &b.lat[i];
+		cr_expect_eq(y->start, x->start);
+		cr_expect_eq(y->end, x->start + 1);
+		cr_expect_eq(y->count, x->count, "row %d", i);
+		cr_expect_eq(y->errors, x->errors, "row %d", i);
+		cr_expect_eq(y->provisional, x->provisional, "row %d", i);
+		cr_expect(same_num(y->p50, x->p50) && same_num(y->p90, x->p90) &&
+		              same_num(y->p95, x->p95) && same_num(y->p99, x->p99) &&
+		              same_num(y->p999, x->p999) && same_num(y->max, x->max) &&
+		              same_num(y->mean, x->mean),
+		          "row %d: quantiles differ", i);
+		cr_expect(same_num(y->rps, x->rps) && same_num(y->error_rate, x->error_rate),
+		          "row %d: rates %g/%g vs %g/%g", i, y->rps, y->error_rate, x->rps,
+		          x->error_rate);
+	}
+
+	memset(&w, 0, sizeof(w));
+	memset(&b, 0, sizeof(b));
+	cr_assert_eq(sq_accuracy_each(&q, 1, 0, 1e12, acc_keep, &w), 0);
+	cr_assert_eq(sq_accuracy_buckets(&q, 1, 0, 1e12, 1, acc_keep, &b), 0);
+	cr_assert_eq(w.n, opts.windows + 1);
+	cr_assert_eq(b.n, w.n);
+	for (int i = 0; i < w.n; i++) {
+		const struct sq_accuracy *x = &w.acc[i], *y = &b.acc[i];
+		cr_expect_eq(y->start, x->start);
+		cr_expect_eq(y->labelled, x->labelled, "row %d", i);
+		cr_expect_eq(y->count, x->count, "row %d", i);
+		cr_expect_eq(y->provisional, x->provisional, "row %d", i);
+		cr_expect(same_num(y->accuracy, x->accuracy) && same_num(y->macro_f1, x->macro_f1) &&
+		              same_num(y->mae, x->mae) && same_num(y->rmse, x->rmse) &&
+		              same_num(y->est_accuracy, x->est_accuracy) &&
+		              same_num(y->est_low, x->est_low) && same_num(y->est_high, x->est_high) &&
+		              same_num(y->label_coverage, x->label_coverage),
+		          "row %d: figures differ", i);
+	}
+}
