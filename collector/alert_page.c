@@ -20,11 +20,11 @@
  * page's queries are the same on every store engine. */
 static void iso_times(cJSON *arr)
 {
-	static const char *const keys[] = {"active_at", "fired_at", "resolved_at",
-	                                   "last_notified"};
+	static const char *const keys[] = {"active_at", "fired_at", "resolved_at", "last_notified"};
 	cJSON *row;
 
-	cJSON_ArrayForEach(row, arr) {
+	cJSON_ArrayForEach(row, arr)
+	{
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 			cJSON *v = cJSON_GetObjectItemCaseSensitive(row, keys[k]);
 			char buf[32];
@@ -33,15 +33,17 @@ static void iso_times(cJSON *arr)
 			if (!cJSON_IsNumber(v))
 				continue;
 			t = (time_t)v->valuedouble;
-			if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			if (!gmtime_r(&t, &tm) ||
+			    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
 				continue;
-			cJSON_ReplaceItemInObjectCaseSensitive(row, keys[k], cJSON_CreateString(buf));
+			cJSON_ReplaceItemInObjectCaseSensitive(row, keys[k],
+			                                       cJSON_CreateString(buf));
 		}
 	}
 }
 
-static cJSON *rows(struct store *st, const char *sql, const char *const *args, int nargs,
-                   char *err, size_t errlen)
+static cJSON *rows(struct store *st, const char *sql, const char *const *args, int nargs, char *err,
+                   size_t errlen)
 {
 	cJSON *arr = store_rows_json(st, sql, args, nargs, err, errlen);
 	if (arr)

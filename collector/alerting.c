@@ -576,8 +576,8 @@ static int fence_check(void *arg)
 {
 	struct alerting *a = arg;
 	char err[256];
-	int rc = leader_fence_check(db_pg_handle(a->st.db), leader_epoch(a->leader), err,
-	                            sizeof(err));
+	int rc =
+	    leader_fence_check(db_pg_handle(a->st.db), leader_epoch(a->leader), err, sizeof(err));
 
 	if (rc == 1) {
 		log_warn("alerts", "fenced out, not writing: %s", err);
@@ -618,8 +618,9 @@ static bool become_evaluator(struct alerting *a, struct alert_engine **eng)
 	}
 	atomic_store(&a->evaluating, true);
 	if (a->leader)
-		log_info("alerts", "this node evaluates the alert rules node=%s epoch=%lld rules=%zu "
-		                   "receivers=%zu",
+		log_info("alerts",
+		         "this node evaluates the alert rules node=%s epoch=%lld rules=%zu "
+		         "receivers=%zu",
 		         leader_node(a->leader), (long long)leader_epoch(a->leader), a->rules.n,
 		         notify_receiver_count(a->nf));
 	else

@@ -929,8 +929,7 @@ static int check_window(struct ingest *ing, char *err, size_t errlen)
 	}
 	snprintf(buf, sizeof(buf), "%lld", (long long)ing->o.window_s);
 	if (store_meta_set(&ing->st, "window_seconds", buf)) {
-		snprintf(err, errlen, "%s: cannot write: %s", ing->st.path,
-		         store_errmsg(&ing->st));
+		snprintf(err, errlen, "%s: cannot write: %s", ing->st.path, store_errmsg(&ing->st));
 		return -1;
 	}
 	return 0;

@@ -236,9 +236,10 @@ static int run(struct mlw_config *cfg, bool standby)
 	     wait = wait * 2 > 10 ? 10 : wait * 2) {
 		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
 		if (wait == 0.5)
-			log_warn("collector",
-			         "postgresql unreachable db=%s msg=\"retrying with backoff up to 10s\"",
-			         shown);
+			log_warn(
+			    "collector",
+			    "postgresql unreachable db=%s msg=\"retrying with backoff up to 10s\"",
+			    shown);
 		if (sigtimedwait(&sigs, NULL, &ts) >= 0) {
 			log_info("collector", "stopped while waiting for postgresql after %.1fs",
 			         clock_now() - t0);

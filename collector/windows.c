@@ -916,13 +916,12 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 		/* where the threshold came from (and a two-sided one's lower
 		 * bound): the nannyml preset's come from reference chunks */
 		size_t len = strlen(dr->stats) - 1; /* over the closing brace */
-		int wr =
-		    r.threshold_lower > 0
-		        ? snprintf(dr->stats + len, sizeof(dr->stats) - len,
-		                   ",\"threshold_rule\":\"%s\",\"threshold_lower\":%.17g}",
-		                   calib_source_name(src), r.threshold_lower)
-		        : snprintf(dr->stats + len, sizeof(dr->stats) - len,
-		                   ",\"threshold_rule\":\"%s\"}", calib_source_name(src));
+		int wr = r.threshold_lower > 0
+		             ? snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                        ",\"threshold_rule\":\"%s\",\"threshold_lower\":%.17g}",
+		                        calib_source_name(src), r.threshold_lower)
+		             : snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                        ",\"threshold_rule\":\"%s\"}", calib_source_name(src));
 
 		if (wr < 0 || wr >= (int)(sizeof(dr->stats) - len))
 			dr->stats[0] = '\0';

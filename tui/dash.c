@@ -553,7 +553,8 @@ static void draw_status(struct dash *d)
 	attrset(dash_attr(d, PAIR_STATUS));
 	{
 		char shown[1024]; /* a URI's password is never on screen */
-		lay_fit(path, sizeof(path), db_redact(d->dbpath, shown, sizeof(shown)), 40, d->utf8);
+		lay_fit(path, sizeof(path), db_redact(d->dbpath, shown, sizeof(shown)), 40,
+		        d->utf8);
 	}
 	if (d->msg[0] && clock_mono() < d->msg_until) {
 		snprintf(tmp, sizeof(tmp), " %s", d->msg);

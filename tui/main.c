@@ -44,8 +44,8 @@ static const struct cli_flag flags[] = {
     {"json", false},       {"model", true},        {"since", true},   {"feature", true},
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
-    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false}, {"force", false},
-    {NULL, false},
+    {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
+    {"force", false},      {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);

@@ -67,9 +67,9 @@
 
 /* Where a feature's threshold came from. */
 enum calib_source {
-	CALIB_SRC_DEFAULT = 0, /* the method's contract default (0.05 / 0.1) */
-	CALIB_SRC_CONFIGURED,  /* threshold.FEATURE */
-	CALIB_SRC_CALIBRATED,  /* from the reference at false_alarm_rate */
+	CALIB_SRC_DEFAULT = 0,      /* the method's contract default (0.05 / 0.1) */
+	CALIB_SRC_CONFIGURED,       /* threshold.FEATURE */
+	CALIB_SRC_CALIBRATED,       /* from the reference at false_alarm_rate */
 	CALIB_SRC_REFERENCE_CHUNKS, /* the nannyml preset's chunk rule (drift.h) */
 };
 /* "default", "configured", "calibrated", "reference_chunks". */

@@ -181,7 +181,7 @@ out:
 }
 
 struct pooled_runs {
-	struct runs r; /* first: row and emit get the whole context from it */
+	struct runs r;  /* first: row and emit get the whole context from it */
 	int64_t newest; /* the newest window start of the run */
 	int (*fn)(const struct fairness_attr *pooled, int64_t newest, void *arg);
 	void *arg;

@@ -461,7 +461,8 @@ static int live_row(struct db_stmt *s, void *ctx)
 {
 	struct live_rows *c = ctx;
 	struct sq_live *o = c->o;
-	double start = (double)db_column_int64(s, 0), end = fmin((double)db_column_int64(s, 1), c->now);
+	double start = (double)db_column_int64(s, 0),
+	       end = fmin((double)db_column_int64(s, 1), c->now);
 	double passed = end - start, in_span = end - fmax(start, o->from), share;
 	const void *blob = db_column_blob(s, 4);
 	int len = db_column_bytes(s, 4);
@@ -536,8 +537,8 @@ static void bind_range(struct db_stmt *s, int64_t model_id, double from, double 
 
 /* Prepares a bucketed range query: ?1..?3 as bind_range, ?4 the bucket
  * width, raised to at least 1 second in *bucket. NULL on failure. */
-static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t model_id,
-                                    double from, double to, int64_t *bucket)
+static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t model_id, double from,
+                                    double to, int64_t *bucket)
 {
 	struct db_stmt *s = prep(q, id);
 
@@ -1344,8 +1345,8 @@ int sq_evaluator(struct sq *q, struct sq_evaluator *out)
 	/* the election creates the table: none yet is no evaluator, not an
 	 * error (an error would abort the reader's transaction) */
 	if (db_prepare(q->st->db,
-	               "SELECT CASE WHEN to_regclass('leader') IS NULL THEN 0 ELSE 1 END", &s) !=
-	        DB_OK ||
+	               "SELECT CASE WHEN to_regclass('leader') IS NULL THEN 0 ELSE 1 END",
+	               &s) != DB_OK ||
 	    db_step(s) != DB_ROW)
 		goto out;
 	if (db_column_int(s, 0) == 0) {

@@ -342,10 +342,10 @@ int sq_features_each(struct sq *q, int64_t model_id,
 /* ---- the alert evaluator (PostgreSQL: collector/leader.c's table) ------- */
 
 struct sq_evaluator {
-	bool known;      /* false on SQLite (one mlwatchd per file) or before any election */
-	char node[128];  /* HOST:PID of the elected mlwatchd */
-	int64_t epoch;   /* fencing epoch of its term */
-	double since;    /* Unix seconds: elected at */
+	bool known;       /* false on SQLite (one mlwatchd per file) or before any election */
+	char node[128];   /* HOST:PID of the elected mlwatchd */
+	int64_t epoch;    /* fencing epoch of its term */
+	double since;     /* Unix seconds: elected at */
 	double heartbeat; /* Unix seconds: its last heartbeat */
 };
 /* Reads the elected evaluator from the `leader` table on PostgreSQL. Returns

@@ -168,7 +168,8 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 		sqlite3_bind_text(s, 10, r->pred, -1, SQLITE_STATIC);
 		sqlite3_bind_double(s, 11, r->score);
 		if (sqlite3_step(s) != SQLITE_DONE) {
-			fprintf(stderr, "raw insert: %s\n", sqlite3_errmsg(db_sqlite_handle(st.db)));
+			fprintf(stderr, "raw insert: %s\n",
+			        sqlite3_errmsg(db_sqlite_handle(st.db)));
 			exit(1);
 		}
 		sqlite3_reset(s);

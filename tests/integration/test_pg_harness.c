@@ -60,9 +60,10 @@ Test(pg_harness, role_connects_over_tcp_and_socket_with_its_password, .fini = pg
 	for (int i = 0; i < 2; i++) {
 		c = role_connect(uris[i], err, sizeof(err));
 		cr_assert(c, "connect %s: %s", uris[i], err);
-		r = PQexec(c, i == 0 ? "CREATE TABLE t(x int); INSERT INTO t VALUES (1);"
-		                       "SELECT current_user, count(*) FROM t"
-		                     : "INSERT INTO t VALUES (1); SELECT current_user, count(*) FROM t");
+		r = PQexec(
+		    c, i == 0 ? "CREATE TABLE t(x int); INSERT INTO t VALUES (1);"
+		                "SELECT current_user, count(*) FROM t"
+		              : "INSERT INTO t VALUES (1); SELECT current_user, count(*) FROM t");
 		cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
 		cr_assert_str_eq(PQgetvalue(r, 0, 0), "mlwatch");
 		cr_assert_eq(atoi(PQgetvalue(r, 0, 1)), i + 1);
@@ -88,9 +89,11 @@ Test(pg_harness, role_connects_over_tcp_and_socket_with_its_password, .fini = pg
 	c = role_connect(uri2, err, sizeof(err));
 	cr_assert(c, "connect %s: %s", uri2, err);
 	PQfinish(c);
-	cr_assert_neq(pg_cluster_createdb(&pg, "Bad;name", uri2, sizeof(uri2), err, sizeof(err)), 0);
+	cr_assert_neq(pg_cluster_createdb(&pg, "Bad;name", uri2, sizeof(uri2), err, sizeof(err)),
+	              0);
 	cr_assert(strstr(err, "only [a-z0-9_]"), "%s", err);
-	cr_assert_neq(pg_cluster_exec(&pg, NULL, "SELECT * FROM no_such_table", err, sizeof(err)), 0);
+	cr_assert_neq(pg_cluster_exec(&pg, NULL, "SELECT * FROM no_such_table", err, sizeof(err)),
+	              0);
 	cr_assert(strstr(err, "no_such_table"), "%s", err);
 }
 
@@ -100,10 +103,11 @@ Test(pg_harness, committed_rows_survive_a_server_restart, .fini = pg_fini, .time
 	long long n = 0;
 
 	PG_CLUSTER_START_OR_SKIP(&pg);
-	cr_assert_eq(pg_cluster_exec(&pg, NULL,
-	                             "CREATE TABLE r(x int); INSERT INTO r SELECT generate_series(1, 1000)",
-	                             err, sizeof(err)),
-	             0, "%s", err);
+	cr_assert_eq(
+	    pg_cluster_exec(&pg, NULL,
+	                    "CREATE TABLE r(x int); INSERT INTO r SELECT generate_series(1, 1000)",
+	                    err, sizeof(err)),
+	    0, "%s", err);
 	pid_t before = pg_cluster_postmaster_pid(&pg);
 	cr_assert_gt(before, 1);
 	cr_assert_eq(pg_cluster_server_stop(&pg, "immediate", err, sizeof(err)), 0, "%s", err);
@@ -111,8 +115,8 @@ Test(pg_harness, committed_rows_survive_a_server_restart, .fini = pg_fini, .time
 	              "the server is down");
 	cr_assert_eq(pg_cluster_server_start(&pg, err, sizeof(err)), 0, "%s", err);
 	cr_assert_neq(pg_cluster_postmaster_pid(&pg), before);
-	cr_assert_eq(pg_cluster_query_ll(&pg, NULL, "SELECT sum(x) FROM r", &n, err, sizeof(err)), 0,
-	             "%s", err);
+	cr_assert_eq(pg_cluster_query_ll(&pg, NULL, "SELECT sum(x) FROM r", &n, err, sizeof(err)),
+	             0, "%s", err);
 	cr_assert_eq(n, 500500);
 }
 
@@ -157,7 +161,8 @@ Test(pg_harness, a_killed_test_process_leaves_nothing_behind, .timeout = 120)
 	}
 	close(fds[1]);
 	size_t got = 0;
-	for (ssize_t r; got + 1 < sizeof(buf) && (r = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0;)
+	for (ssize_t r;
+	     got + 1 < sizeof(buf) && (r = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0;)
 		got += (size_t)r;
 	close(fds[0]);
 	int status;

@@ -246,8 +246,10 @@ int dbgen_fill(const char *path, const struct dbgen_opts *in, char *err, size_t 
 		goto out;
 	}
 	for (int i = 0; i < S_N; i++)
-		if (sqlite3_prepare_v2(db_sqlite_handle(st.db), sql[i], -1, &s[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "prepare %d: %s", i, sqlite3_errmsg(db_sqlite_handle(st.db)));
+		if (sqlite3_prepare_v2(db_sqlite_handle(st.db), sql[i], -1, &s[i], NULL) !=
+		    SQLITE_OK) {
+			snprintf(err, errlen, "prepare %d: %s", i,
+			         sqlite3_errmsg(db_sqlite_handle(st.db)));
 			goto out;
 		}
 	/* A realistic latency sketch blob, the same for every window. */

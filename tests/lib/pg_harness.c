@@ -98,8 +98,8 @@ static int find_bindir(char *out, size_t outlen)
 /* Runs bindir/tool with args (NULL-terminated), as postgres when needed, in
  * c->dir, output appended to log. Kills it after timeout_s. Returns its exit
  * status, or -1 when it could not run or timed out. */
-static int run_tool(const struct pg_cluster *c, const char *log, double timeout_s,
-                    const char *tool, ...)
+static int run_tool(const struct pg_cluster *c, const char *log, double timeout_s, const char *tool,
+                    ...)
 {
 	char path[512];
 	char *argv[32];
@@ -208,8 +208,8 @@ static void kill_server(const struct pg_cluster *c)
 		return;
 	snprintf(data, sizeof(data), "%s/data", c->dir);
 	snprintf(log, sizeof(log), "%s/pg_ctl.log", c->dir);
-	run_tool(c, log, 20 * h_slow(), "pg_ctl", "stop", "-D", data, "-m", "immediate", "-w",
-	         "-t", "15", (char *)NULL);
+	run_tool(c, log, 20 * h_slow(), "pg_ctl", "stop", "-D", data, "-m", "immediate", "-w", "-t",
+	         "15", (char *)NULL);
 	if (pg_pid_alive(pm)) {
 		kill(pm, SIGKILL);
 		for (int i = 0; i < 250 && pg_pid_alive(pm); i++)
@@ -294,8 +294,8 @@ static void pct_encode(char *out, size_t outlen, const char *v)
 	size_t j = 0;
 	for (; *v && j + 4 < outlen; v++) {
 		unsigned char ch = (unsigned char)*v;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.')
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')
 			out[j++] = (char)ch;
 		else
 			j += (size_t)snprintf(out + j, outlen - j, "%%%02X", ch);
@@ -303,8 +303,7 @@ static void pct_encode(char *out, size_t outlen, const char *v)
 	out[j] = '\0';
 }
 
-static PGconn *admin_connect(const struct pg_cluster *c, const char *db, char *why,
-                             size_t whylen)
+static PGconn *admin_connect(const struct pg_cluster *c, const char *db, char *why, size_t whylen)
 {
 	char ci[1300], qdb[200];
 	PGconn *conn;
@@ -351,8 +350,8 @@ out:
 	return rc;
 }
 
-int pg_cluster_query_ll(const struct pg_cluster *c, const char *db, const char *sql,
-                        long long *out, char *why, size_t whylen)
+int pg_cluster_query_ll(const struct pg_cluster *c, const char *db, const char *sql, long long *out,
+                        char *why, size_t whylen)
 {
 	int rc = -1;
 	PGresult *r = NULL;
@@ -557,8 +556,9 @@ int pg_cluster_start(struct pg_cluster *c, char *why, size_t whylen)
 		/* PostgreSQL refuses to run as root. */
 		pw = getpwnam("postgres");
 		if (!pw) {
-			setwhy(why, whylen, "running as root and there is no 'postgres' user to "
-			                    "run the server as (the postgresql-15 package creates it)");
+			setwhy(why, whylen,
+			       "running as root and there is no 'postgres' user to "
+			       "run the server as (the postgresql-15 package creates it)");
 			return PG_UNAVAILABLE;
 		}
 		if (access(RUNUSER, X_OK) != 0) {

@@ -71,8 +71,8 @@ int pg_cluster_exec(const struct pg_cluster *c, const char *db, const char *sql,
 
 /* Runs a query returning one integer (first row, first column) as the
  * superuser in db; *out set. Returns 0 or -1 with why filled. */
-int pg_cluster_query_ll(const struct pg_cluster *c, const char *db, const char *sql,
-                        long long *out, char *why, size_t whylen);
+int pg_cluster_query_ll(const struct pg_cluster *c, const char *db, const char *sql, long long *out,
+                        char *why, size_t whylen);
 
 /* Creates one more database `name` owned by mlwatch ([a-z0-9_], at most 48
  * characters) and writes its TCP URI to uri. Returns 0 or -1 with why. */
@@ -82,14 +82,14 @@ int pg_cluster_createdb(const struct pg_cluster *c, const char *name, char *uri,
 /* For Criterion tests: starts *c or skips the test with the reason (a
  * visible SKIP line; scripts/run-tests.sh fails on it unless the skip is
  * listed in tests/skips-allowed.txt, and PostgreSQL tests are not). */
-#define PG_CLUSTER_START_OR_SKIP(c)                                                        \
-	do {                                                                                \
-		char pg_why_[768];                                                          \
-		int pg_rc_ = pg_cluster_start((c), pg_why_, sizeof(pg_why_));              \
-		if (pg_rc_ == PG_UNAVAILABLE)                                               \
-			cr_skip_test("PostgreSQL not available: %s", pg_why_);              \
-		else if (pg_rc_ != 0)                                                       \
-			cr_skip_test("PostgreSQL cluster did not start: %s", pg_why_);      \
+#define PG_CLUSTER_START_OR_SKIP(c)                                                    \
+	do {                                                                           \
+		char pg_why_[768];                                                     \
+		int pg_rc_ = pg_cluster_start((c), pg_why_, sizeof(pg_why_));          \
+		if (pg_rc_ == PG_UNAVAILABLE)                                          \
+			cr_skip_test("PostgreSQL not available: %s", pg_why_);         \
+		else if (pg_rc_ != 0)                                                  \
+			cr_skip_test("PostgreSQL cluster did not start: %s", pg_why_); \
 	} while (0)
 
 #endif

@@ -138,7 +138,8 @@ static long long q(struct fx *x, const char *sql)
 {
 	sqlite3_stmt *s;
 	long long v = -1;
-	cr_assert_eq(sqlite3_prepare_v2(db_sqlite_handle(x->st.db), sql, -1, &s, NULL), SQLITE_OK, "%s", sql);
+	cr_assert_eq(sqlite3_prepare_v2(db_sqlite_handle(x->st.db), sql, -1, &s, NULL), SQLITE_OK,
+	             "%s", sql);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);

@@ -439,7 +439,8 @@ Test(data, heat_marks_insufficient_windows, .init = setup, .fini = teardown)
 	         "WHERE model_id = 1 AND feature = 'f03' AND start = %lld",
 	         (long long)w0);
 	cr_assert_eq(sqlite3_exec(db_sqlite_handle(rw.db), sql, NULL, NULL, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_changes(db_sqlite_handle(rw.db)), 1, "the window exists in the generated store");
+	cr_assert_eq(sqlite3_changes(db_sqlite_handle(rw.db)), 1,
+	             "the window exists in the generated store");
 	store_close(&rw);
 
 	cr_assert_eq(data_load_heat(&q, 1, from, opts.now + 1, 60, 0, &h), 0);

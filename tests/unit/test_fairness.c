@@ -291,7 +291,8 @@ Test(fairness, table_round_trip_and_pooling)
 	}
 	for (stop_at = 1; stop_at <= 2; stop_at++) {
 		stop_calls = 0;
-		cr_expect_eq(store_fairness_pooled(&st, "credit", NULL, 0, on_pooled_stop, NULL), 9);
+		cr_expect_eq(store_fairness_pooled(&st, "credit", NULL, 0, on_pooled_stop, NULL),
+		             9);
 		cr_expect_eq(stop_calls, stop_at);
 	}
 	store_close(&st);

@@ -39,7 +39,8 @@ static int64_t q_int(const char *sql)
 {
 	sqlite3_stmt *s;
 	int64_t v = INT64_MIN;
-	cr_assert_eq(sqlite3_prepare_v2(db_sqlite_handle(st.db), sql, -1, &s, NULL), SQLITE_OK, "%s", sql);
+	cr_assert_eq(sqlite3_prepare_v2(db_sqlite_handle(st.db), sql, -1, &s, NULL), SQLITE_OK,
+	             "%s", sql);
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
@@ -377,9 +378,9 @@ Test(store_ingest, model_removed_by_another_connection_is_looked_up_again)
 	cr_assert_eq(store_commit(&st), 0);
 
 	cr_assert_eq(store_open(&other, st.path, STORE_RW, false, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(
-	    sqlite3_exec(db_sqlite_handle(other.db), "DELETE FROM models WHERE name = 'fruad'", NULL, NULL, NULL),
-	    SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db_sqlite_handle(other.db),
+	                          "DELETE FROM models WHERE name = 'fruad'", NULL, NULL, NULL),
+	             SQLITE_OK);
 	store_close(&other);
 
 	/* a transaction of our own in between changes nothing */

@@ -503,9 +503,9 @@ Test(store_query, each_row_passes_stops_through_and_resets)
 	db_finalize(s);
 
 	/* the second row fails to compute (integer overflow) */
-	cr_assert_eq(db_prepare(st.db, "SELECT 1 UNION ALL SELECT abs(-9223372036854775807 - 1)",
-	                        &bad),
-	             DB_OK);
+	cr_assert_eq(
+	    db_prepare(st.db, "SELECT 1 UNION ALL SELECT abs(-9223372036854775807 - 1)", &bad),
+	    DB_OK);
 	c = (struct each_count){0, 0};
 	cr_expect_eq(store_each_row(bad, each_count_fn, &c), -1);
 	cr_expect_eq(c.n, 1);
@@ -585,11 +585,12 @@ Test(store_query, one_second_buckets_are_their_windows)
 		cr_expect_eq(y->labelled, x->labelled, "row %d", i);
 		cr_expect_eq(y->count, x->count, "row %d", i);
 		cr_expect_eq(y->provisional, x->provisional, "row %d", i);
-		cr_expect(same_num(y->accuracy, x->accuracy) && same_num(y->macro_f1, x->macro_f1) &&
-		              same_num(y->mae, x->mae) && same_num(y->rmse, x->rmse) &&
-		              same_num(y->est_accuracy, x->est_accuracy) &&
-		              same_num(y->est_low, x->est_low) && same_num(y->est_high, x->est_high) &&
-		              same_num(y->label_coverage, x->label_coverage),
-		          "row %d: figures differ", i);
+		cr_expect(
+		    same_num(y->accuracy, x->accuracy) && same_num(y->macro_f1, x->macro_f1) &&
+		        same_num(y->mae, x->mae) && same_num(y->rmse, x->rmse) &&
+		        same_num(y->est_accuracy, x->est_accuracy) &&
+		        same_num(y->est_low, x->est_low) && same_num(y->est_high, x->est_high) &&
+		        same_num(y->label_coverage, x->label_coverage),
+		    "row %d: figures differ", i);
 	}
 }
