@@ -31,48 +31,7 @@
 #include "http_sink.h"
 #include "payload.h"
 #include "wire_client.h"
-
-/* Per-second summaries of 10 slow requests (p99 about 480 ms) every 100 ms
- * to url, reconnecting whenever the collector goes away. */
-struct slow_traffic {
-	pthread_t th;
-	char url[600];
-	atomic_bool stop;
-	atomic_uint_fast64_t sent;
-};
-
-static void *slow_main(void *arg)
-{
-	struct slow_traffic *t = arg;
-	struct wc_client *cl = NULL;
-	uint64_t seq = 0;
-	char err[256];
-
-	while (!atomic_load(&t->stop)) {
-		if (!cl && wc_open(&cl, t->url, NULL, 1.0, err, sizeof(err)) != 0)
-			cl = NULL;
-		if (cl) {
-			struct wc_batch wb;
-			struct wire_reply r;
-			double lat[10];
-			uint8_t *buf = NULL;
-			size_t len;
-			for (int i = 0; i < 10; i++)
-				lat[i] = 300.0 + 20.0 * i;
-			wc_batch_init(&wb, "ha-test", ++seq, NULL);
-			wc_batch_summary(&wb, "fraud", (int64_t)clock_now(), 10, 0, 0, lat, 10);
-			if (wc_batch_encode(&wb, &buf, &len) == 0 &&
-			    wc_request(cl, buf, len, &r, err, sizeof(err)) == 0 &&
-			    r.status == WIRE_OK)
-				atomic_fetch_add(&t->sent, 1);
-			free(buf);
-			wc_batch_free(&wb);
-		}
-		h_sleep(0.1);
-	}
-	wc_close(cl);
-	return NULL;
-}
+#include "slow_traffic.h"
 
 static char *write_conf(struct cproc *c, const char *body)
 {
@@ -157,7 +116,7 @@ Test(ha, second_refuses_standby_takes_over_after_kill9_and_pages_once)
 
 	/* A breach: pending (for = 4s), then the leader dies. */
 	snprintf(t.url, sizeof(t.url), "%s", c.url);
-	cr_assert_eq(pthread_create(&t.th, NULL, slow_main, &t), 0);
+	cr_assert_eq(pthread_create(&t.th, NULL, slow_traffic_main, &t), 0);
 	cr_assert(wait_sql(c.db, "SELECT count(*) FROM alerts WHERE state = 'pending'", 1, 10),
 	          "the alert is pending; see %s", c.log);
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 0);
@@ -400,7 +359,7 @@ Test(ha, notification_links_lead_to_the_alert_page)
 	const char *extra[] = {"--config", cf, NULL};
 	cr_assert_eq(cproc_start(&c, extra), 0, "see %s", c.log);
 	snprintf(t.url, sizeof(t.url), "%s", c.url);
-	cr_assert_eq(pthread_create(&t.th, NULL, slow_main, &t), 0);
+	cr_assert_eq(pthread_create(&t.th, NULL, slow_traffic_main, &t), 0);
 	cr_assert(sink_wait(s, 1, 10 * cproc_slow()), "see %s", c.log);
 	atomic_store(&t.stop, true);
 	pthread_join(t.th, NULL);
@@ -475,7 +434,7 @@ Test(ha, traffic_stopping_marks_nodata_instead_of_resolving)
 	const char *extra[] = {"--config", cf, NULL};
 	cr_assert_eq(cproc_start(&c, extra), 0, "see %s", c.log);
 	snprintf(t.url, sizeof(t.url), "%s", c.url);
-	cr_assert_eq(pthread_create(&t.th, NULL, slow_main, &t), 0);
+	cr_assert_eq(pthread_create(&t.th, NULL, slow_traffic_main, &t), 0);
 	cr_assert(sink_wait(s, 1, 10 * cproc_slow()), "fired; see %s", c.log);
 	atomic_store(&t.stop, true);
 	pthread_join(t.th, NULL);

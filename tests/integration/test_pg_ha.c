@@ -17,56 +17,10 @@
 #include "../lib/http_sink.h"
 #include "../lib/pg_harness.h"
 #include "../lib/tuitest.h"
+#include "../lib/slow_traffic.h"
 #include "../lib/wire_client.h"
 #include "clock.h"
 #include "wire.h"
-
-/* Per-second summaries of 10 slow requests (p99 about 480 ms) every 100 ms
- * to url, as an agent listing both collectors sends to each. */
-struct slow_traffic {
-	pthread_t th;
-	char url[600];
-	char agent[32];
-	atomic_bool stop;
-	atomic_uint_fast64_t sent;
-};
-
-static void *slow_main(void *arg)
-{
-	struct slow_traffic *t = arg;
-	struct wc_client *cl = NULL;
-	uint64_t seq = 0;
-	char err[256];
-
-	while (!atomic_load(&t->stop)) {
-		if (!cl && wc_open(&cl, t->url, NULL, 1.0, err, sizeof(err)) != 0)
-			cl = NULL;
-		if (cl) {
-			struct wc_batch wb;
-			struct wire_reply r;
-			double lat[10];
-			uint8_t *buf = NULL;
-			size_t len;
-			for (int i = 0; i < 10; i++)
-				lat[i] = 300.0 + 20.0 * i;
-			wc_batch_init(&wb, t->agent, ++seq, NULL);
-			wc_batch_summary(&wb, "fraud", (int64_t)clock_now(), 10, 0, 0, lat, 10);
-			if (wc_batch_encode(&wb, &buf, &len) == 0 &&
-			    wc_request(cl, buf, len, &r, err, sizeof(err)) == 0 &&
-			    r.status == WIRE_OK)
-				atomic_fetch_add(&t->sent, 1);
-			else {
-				wc_close(cl);
-				cl = NULL;
-			}
-			free(buf);
-			wc_batch_free(&wb);
-		}
-		h_sleep(0.1);
-	}
-	wc_close(cl);
-	return NULL;
-}
 
 static size_t count_firing(struct http_sink *s)
 {
@@ -138,7 +92,7 @@ static void pair_start(struct pair *p)
 	for (int i = 0; i < 2; i++) {
 		snprintf(p->t[i].url, sizeof(p->t[i].url), "%s", p->c[i].url);
 		snprintf(p->t[i].agent, sizeof(p->t[i].agent), "pgha-agent-%d", i);
-		cr_assert_eq(pthread_create(&p->t[i].th, NULL, slow_main, &p->t[i]), 0);
+		cr_assert_eq(pthread_create(&p->t[i].th, NULL, slow_traffic_main, &p->t[i]), 0);
 	}
 	double end = h_now() + 20 * cproc_slow();
 	while (h_now() < end &&
