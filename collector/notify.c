@@ -351,6 +351,36 @@ static double rand_unit(unsigned short xs[3])
 	return erand48(xs);
 }
 
+/* What a POST's answer means for the outbox, one rule for single and grouped
+ * notifications: DELIVERED (2xx); REFUSED for good (any other status below
+ * 500 but 408 and 429), why = the reply; or RETRY after *delay seconds
+ * (408, 429, 5xx, a transport error), the backoff unless a 429/503 says
+ * Retry-After, why = the reply or curl's error. */
+enum post_verdict { POST_DELIVERED, POST_REFUSED, POST_RETRY };
+
+static enum post_verdict post_verdict(CURLcode cc, const struct response *rs, long attempts,
+                                      double now, unsigned short xs[3], double *delay, char *why,
+                                      size_t cap)
+{
+	if (cc == CURLE_OK && rs->status >= 200 && rs->status < 300)
+		return POST_DELIVERED;
+	if (cc == CURLE_OK && rs->status != 408 && rs->status != 429 && rs->status < 500) {
+		snprintf(why, cap, "HTTP %ld: %.500s", rs->status, rs->body);
+		return POST_REFUSED;
+	}
+	*delay = notify_backoff(attempts, rand_unit(xs));
+	if (cc == CURLE_OK && (rs->status == 429 || rs->status == 503) && rs->retry_after[0]) {
+		double ra = notify_parse_retry_after(rs->retry_after, now);
+		if (ra >= 0)
+			*delay = ra;
+	}
+	if (cc == CURLE_OK)
+		snprintf(why, cap, "HTTP %ld: %.200s", rs->status, rs->body);
+	else
+		snprintf(why, cap, "%s", curl_easy_strerror(cc));
+	return POST_RETRY;
+}
+
 /* ---- one exec attempt ------------------------------------------------------- */
 
 /* s with {model}, {rule}, {kind}, {receiver} replaced; malloc'd. Values go
@@ -464,6 +494,7 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 	char *body = NULL;
 	long attempts = row->attempts + 1;
 	double t0, now, delay;
+	enum post_verdict verdict;
 	CURLcode cc;
 	int rc = 0;
 
@@ -524,7 +555,8 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 	now = clock_now();
 	if (atomic_load(&r->nf->stop) && cc == CURLE_ABORTED_BY_CALLBACK)
 		goto out; /* shutting down: the row stays pending as it was */
-	if (cc == CURLE_OK && rs.status >= 200 && rs.status < 300) {
+	verdict = post_verdict(cc, &rs, attempts, now, xs, &delay, why, sizeof(why));
+	if (verdict == POST_DELIVERED) {
 		atomic_fetch_add(&r->sent, 1);
 		log_info("notify",
 		         "notification delivered receiver=%s id=%lld kind=%s rule=%s model=%s "
@@ -534,9 +566,8 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 		rc = store_outbox_delivered(sa, row->id, attempts, now);
 		goto out;
 	}
-	if (cc == CURLE_OK && rs.status != 408 && rs.status != 429 && rs.status < 500) {
+	if (verdict == POST_REFUSED) {
 		atomic_fetch_add(&r->failed, 1);
-		snprintf(why, sizeof(why), "HTTP %ld: %.500s", rs.status, rs.body);
 		log_error("notify",
 		          "notification refused, not retried receiver=%s id=%lld kind=%s rule=%s "
 		          "status=%ld attempts=%ld body=%s",
@@ -545,16 +576,6 @@ static int attempt(struct rx *r, struct store_alerts *sa, CURL *c, struct store_
 		rc = store_outbox_finish(sa, row->id, "failed", attempts, why);
 		goto out;
 	}
-	delay = notify_backoff(attempts, rand_unit(xs));
-	if (cc == CURLE_OK && (rs.status == 429 || rs.status == 503) && rs.retry_after[0]) {
-		double ra = notify_parse_retry_after(rs.retry_after, now);
-		if (ra >= 0)
-			delay = ra;
-	}
-	if (cc == CURLE_OK)
-		snprintf(why, sizeof(why), "HTTP %ld: %.200s", rs.status, rs.body);
-	else
-		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
 	log_warn("notify",
 	         "notification not delivered, will retry receiver=%s id=%lld kind=%s attempt=%ld "
 	         "error=%s retry_in_s=%.1f%s%s",
@@ -811,6 +832,7 @@ static int attempt_group(struct rx *r, struct store_alerts *sa, CURL *c, const c
 	struct response rs;
 	char err[256], nm[140], q[300], why[600], *body = NULL;
 	double now = clock_now(), delay;
+	enum post_verdict verdict;
 	long attempts = 1;
 	CURLcode cc;
 	int rc = 0;
@@ -856,7 +878,8 @@ static int attempt_group(struct rx *r, struct store_alerts *sa, CURL *c, const c
 	now = clock_now();
 	if (atomic_load(&r->nf->stop) && cc == CURLE_ABORTED_BY_CALLBACK)
 		goto out;
-	if (cc == CURLE_OK && rs.status >= 200 && rs.status < 300) {
+	verdict = post_verdict(cc, &rs, attempts, now, xs, &delay, why, sizeof(why));
+	if (verdict == POST_DELIVERED) {
 		atomic_fetch_add(&r->sent, b->n);
 		g->last = now;
 		log_info(
@@ -868,9 +891,8 @@ static int attempt_group(struct rx *r, struct store_alerts *sa, CURL *c, const c
 			rc = store_outbox_delivered(sa, b->ids[i], attempts, now);
 		goto out;
 	}
-	if (cc == CURLE_OK && rs.status != 408 && rs.status != 429 && rs.status < 500) {
+	if (verdict == POST_REFUSED) {
 		atomic_fetch_add(&r->failed, b->n);
-		snprintf(why, sizeof(why), "HTTP %ld: %.500s", rs.status, rs.body);
 		log_error("notify",
 		          "grouped notification refused, not retried receiver=%s group=%s "
 		          "alerts=%zu status=%ld",
@@ -879,16 +901,6 @@ static int attempt_group(struct rx *r, struct store_alerts *sa, CURL *c, const c
 			rc = store_outbox_finish(sa, b->ids[i], "failed", attempts, why);
 		goto out;
 	}
-	delay = notify_backoff(attempts, rand_unit(xs));
-	if (cc == CURLE_OK && (rs.status == 429 || rs.status == 503) && rs.retry_after[0]) {
-		double ra = notify_parse_retry_after(rs.retry_after, now);
-		if (ra >= 0)
-			delay = ra;
-	}
-	if (cc == CURLE_OK)
-		snprintf(why, sizeof(why), "HTTP %ld: %.200s", rs.status, rs.body);
-	else
-		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
 	log_warn("notify",
 	         "grouped notification not delivered, will retry receiver=%s group=%s alerts=%zu "
 	         "attempt=%ld error=%s retry_in_s=%.1f",
