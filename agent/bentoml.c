@@ -4,7 +4,6 @@
 #include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,20 +33,6 @@ struct bentoml {
 	bool loaded;
 	double last_load;
 };
-
-static int efail(struct event_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int efail(struct event_error *err, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-	err->index = -1;
-	snprintf(err->field, sizeof(err->field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* dirname and basename without touching the argument: [0, *split) is the
  * directory ("." when none), the rest the name. */
@@ -280,13 +265,13 @@ int bentoml_line(struct bentoml *b, const char *line, size_t len, double now,
 	int rc = -1;
 
 	if (!b->loaded && load_schema(b, now) != 0)
-		return efail(err, "",
-		             "schema file %s not found or unreadable (BentoML writes it "
-		             "with the first record)",
-		             b->schema_path);
+		return event_fail(err, "",
+		                  "schema file %s not found or unreadable (BentoML writes it "
+		                  "with the first record)",
+		                  b->schema_path);
 	in = cJSON_ParseWithLength(line, len);
 	if (!cJSON_IsObject(in)) {
-		rc = efail(err, "", "not a JSON object");
+		rc = event_fail(err, "", "not a JSON object");
 		goto out;
 	}
 	/* A column the schema does not know: the schema may have been written
@@ -316,7 +301,7 @@ int bentoml_line(struct bentoml *b, const char *line, size_t len, double now,
 	if (cJSON_IsString(ts)) {
 		double t;
 		if (bentoml_parse_local(ts->valuestring, &t) != 0) {
-			rc = efail(err, "timestamp", "not an ISO 8601 date-time");
+			rc = event_fail(err, "timestamp", "not an ISO 8601 date-time");
 			goto out;
 		}
 		cJSON_AddNumberToObject(ev, "ts", t);

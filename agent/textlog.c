@@ -4,7 +4,6 @@
 #include <cJSON.h>
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,20 +12,6 @@
 #include "bentoml.h"
 
 #define LINE_MAX_LEN 65536 /* a request line is short; longer is not one */
-
-static int efail(struct event_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int efail(struct event_error *err, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-	err->index = -1;
-	snprintf(err->field, sizeof(err->field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* "YYYY-MM-DD[ T]HH:MM:SS[,.]fff" at p (local time, no offset). */
 static int local_ts(const char *p, double *out)
@@ -123,15 +108,17 @@ static int torchserve(const char *line, double now, struct event_batch *eb, stru
 		return 1;
 	const char *q1 = strchr(acc, '"'), *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
 	if (!q2 || (size_t)(q2 - q1 - 1) >= sizeof(req))
-		return efail(err, "request", "no quoted request line \"METHOD PATH PROTOCOL\"");
+		return event_fail(err, "request",
+		                  "no quoted request line \"METHOD PATH PROTOCOL\"");
 	snprintf(req, sizeof(req), "%.*s", (int)(q2 - q1 - 1), q1 + 1);
 	if (sscanf(q2 + 1, " %d %lf%n", &status, &ms, &used) != 2 || q2[1 + used] != '\0')
-		return efail(err, "status", "not \"STATUS MILLISECONDS\" after the request line");
+		return event_fail(err, "status",
+		                  "not \"STATUS MILLISECONDS\" after the request line");
 	if (status < 100 || status > 599 || !isfinite(ms) || ms < 0)
-		return efail(err, "status", "status %d or %g ms out of range", status, ms);
+		return event_fail(err, "status", "status %d or %g ms out of range", status, ms);
 	char *sp = strchr(req, ' ');
 	if (!sp)
-		return efail(err, "request", "no path in \"%.100s\"", req);
+		return event_fail(err, "request", "no path in \"%.100s\"", req);
 	char *path = sp + 1;
 	path[strcspn(path, " ")] = '\0';
 	if (!torchserve_path(path, model, sizeof(model), ver, sizeof(ver)))
@@ -186,7 +173,7 @@ static int ray_json(const char *line, size_t len, double now, struct event_batch
 	bool error = false, has_ts = false;
 
 	if (!cJSON_IsObject(o)) {
-		rc = efail(err, "", "not a JSON object");
+		rc = event_fail(err, "", "not a JSON object");
 		goto out;
 	}
 	const cJSON *dep = cJSON_GetObjectItemCaseSensitive(o, "deployment");
@@ -255,10 +242,10 @@ int textlog_line(enum textlog_kind kind, const char *line, size_t len, double no
 	int rc;
 
 	if (len > LINE_MAX_LEN)
-		return efail(err, "", "line of %zu bytes is no request line (at most %d)", len,
-		             LINE_MAX_LEN);
+		return event_fail(err, "", "line of %zu bytes is no request line (at most %d)", len,
+		                  LINE_MAX_LEN);
 	if (memchr(line, '\0', len))
-		return efail(err, "", "NUL byte in the line");
+		return event_fail(err, "", "NUL byte in the line");
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
 		len--;
 	if (kind == TEXTLOG_RAY_SERVE && len && line[0] == '{')

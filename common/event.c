@@ -13,10 +13,7 @@
 #include "json_arena.h"
 #include "text.h"
 
-static int fail(struct event_error *err, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct event_error *err, const char *field, const char *fmt, ...)
+int event_fail(struct event_error *err, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,19 +94,21 @@ static int parse_ts(const cJSON *item, double now, double *out, bool *given,
 	if (cJSON_IsNumber(item)) {
 		ts = item->valuedouble;
 		if (!isfinite(ts) || ts < 0)
-			return fail(err, "ts", "must be non-negative Unix seconds");
+			return event_fail(err, "ts", "must be non-negative Unix seconds");
 	} else if (cJSON_IsString(item)) {
 		if (clock_parse_rfc3339(item->valuestring, &ts) != 0)
-			return fail(err, "ts",
-			            "not an RFC 3339 date-time (like 2026-11-25T12:00:00Z)");
+			return event_fail(err, "ts",
+			                  "not an RFC 3339 date-time (like 2026-11-25T12:00:00Z)");
 		if (ts < 0)
-			return fail(err, "ts", "before 1970");
+			return event_fail(err, "ts", "before 1970");
 	} else {
-		return fail(err, "ts", "must be a number (Unix seconds) or an RFC 3339 string");
+		return event_fail(err, "ts",
+		                  "must be a number (Unix seconds) or an RFC 3339 string");
 	}
 	if (ts > now + EVENT_FUTURE_MAX_S)
-		return fail(err, "ts", "%.6g s in the future (clock skew; at most %.0f s allowed)",
-		            ts - now, EVENT_FUTURE_MAX_S);
+		return event_fail(err, "ts",
+		                  "%.6g s in the future (clock skew; at most %.0f s allowed)",
+		                  ts - now, EVENT_FUTURE_MAX_S);
 	*out = ts;
 	*given = true;
 	return 0;
@@ -187,15 +186,15 @@ static void fields_collect(const cJSON *obj, struct fields *f)
 static int parse_model(const cJSON *m, struct arena *a, const char **out, struct event_error *err)
 {
 	if (!m || cJSON_IsNull(m))
-		return fail(err, "model", "required");
+		return event_fail(err, "model", "required");
 	if (!cJSON_IsString(m))
-		return fail(err, "model", "must be a string");
+		return event_fail(err, "model", "must be a string");
 	size_t n = strlen(m->valuestring);
 	if (!event_model_name_valid(m->valuestring, n))
-		return fail(err, "model", "must be 1-%d characters of [A-Za-z0-9_.-]",
-		            EVENT_MODEL_MAX);
+		return event_fail(err, "model", "must be 1-%d characters of [A-Za-z0-9_.-]",
+		                  EVENT_MODEL_MAX);
 	*out = arena_strndup(a, m->valuestring, n);
-	return *out ? 0 : fail(err, "", "out of memory");
+	return *out ? 0 : event_fail(err, "", "out of memory");
 }
 
 static int parse_id(const cJSON *id, struct arena *a, bool required, const char **out,
@@ -203,14 +202,15 @@ static int parse_id(const cJSON *id, struct arena *a, bool required, const char 
 {
 	*out = NULL;
 	if (!id || cJSON_IsNull(id))
-		return required ? fail(err, "id", "required (labels join events by id)") : 0;
+		return required ? event_fail(err, "id", "required (labels join events by id)") : 0;
 	if (!cJSON_IsString(id))
-		return fail(err, "id", "must be a string");
+		return event_fail(err, "id", "must be a string");
 	size_t n = strlen(id->valuestring);
 	if (!event_id_valid(id->valuestring, n))
-		return fail(err, "id", "must be 1-%d printable ASCII characters", EVENT_ID_MAX);
+		return event_fail(err, "id", "must be 1-%d printable ASCII characters",
+		                  EVENT_ID_MAX);
 	*out = arena_strndup(a, id->valuestring, n);
-	return *out ? 0 : fail(err, "", "out of memory");
+	return *out ? 0 : event_fail(err, "", "out of memory");
 }
 
 /* A prediction or label value: number, string or boolean ("true"/"false").
@@ -223,7 +223,7 @@ static int parse_value(const cJSON *item, const char *field, struct arena *a, st
 		return 0;
 	if (cJSON_IsNumber(item)) {
 		if (!isfinite(item->valuedouble))
-			return fail(err, field, "must be a finite number");
+			return event_fail(err, field, "must be a finite number");
 		out->kind = VALUE_NUMBER;
 		out->num = item->valuedouble;
 		return 0;
@@ -233,16 +233,16 @@ static int parse_value(const cJSON *item, const char *field, struct arena *a, st
 		                                   : item->valuestring;
 		size_t n = strlen(s);
 		if (n > EVENT_CATEGORY_MAX)
-			return fail(err, field, "longer than %d bytes", EVENT_CATEGORY_MAX);
+			return event_fail(err, field, "longer than %d bytes", EVENT_CATEGORY_MAX);
 		if (!text_printable(s, n))
-			return fail(err, field, "must be printable UTF-8");
+			return event_fail(err, field, "must be printable UTF-8");
 		out->kind = VALUE_STRING;
 		out->str = arena_strndup(a, s, n);
 		if (!out->str)
-			return fail(err, "", "out of memory"), -2;
+			return event_fail(err, "", "out of memory"), -2;
 		return 0;
 	}
-	return fail(err, field, "must be a number, a string, or null");
+	return event_fail(err, field, "must be a number, a string, or null");
 }
 
 bool event_name_filter_add(struct event_name_filter *f, const char *name, size_t len)
@@ -292,35 +292,36 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 	if (!fs || cJSON_IsNull(fs))
 		return 0;
 	if (!cJSON_IsObject(fs))
-		return fail(err, "features", "must be an object of name -> value");
+		return event_fail(err, "features", "must be an object of name -> value");
 	cJSON_ArrayForEach(f, fs) n++;
 	if (n > EVENT_FEATURES_MAX)
-		return fail(err, "features", "%zu entries; at most %d allowed", n,
-		            EVENT_FEATURES_MAX);
+		return event_fail(err, "features", "%zu entries; at most %d allowed", n,
+		                  EVENT_FEATURES_MAX);
 	if (n == 0)
 		return 0;
 	ev->features = arena_alloc(a, n * sizeof(*ev->features));
 	if (!ev->features)
-		return fail(err, "", "out of memory");
+		return event_fail(err, "", "out of memory");
 	cJSON_ArrayForEach(f, fs)
 	{
 		struct feature *ft = &ev->features[i];
 		size_t len = strlen(f->string);
 
 		if (!event_feature_name_valid(f->string, len)) {
-			fail(err, "",
-			     "name must be 1-%d bytes of printable UTF-8, not starting with '@'",
-			     EVENT_FEATURE_NAME_MAX);
+			event_fail(
+			    err, "",
+			    "name must be 1-%d bytes of printable UTF-8, not starting with '@'",
+			    EVENT_FEATURE_NAME_MAX);
 			return fail_path(err, "features", f->string);
 		}
 		ft->name = arena_strndup(a, f->string, len);
 		if (!ft->name)
-			return fail(err, "", "out of memory");
+			return event_fail(err, "", "out of memory");
 		if (cJSON_IsNull(f)) {
 			ft->kind = FEATURE_MISSING;
 		} else if (cJSON_IsNumber(f)) {
 			if (!isfinite(f->valuedouble)) {
-				fail(err, "", "must be a finite number");
+				event_fail(err, "", "must be a finite number");
 				return fail_path(err, "features", f->string);
 			}
 			ft->kind = FEATURE_NUMERIC;
@@ -335,7 +336,7 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 			ft->kind = FEATURE_CATEGORICAL;
 			ft->str = v.str;
 		} else {
-			fail(err, "", "must be a number, a string, a boolean or null");
+			event_fail(err, "", "must be a number, a string, a boolean or null");
 			return fail_path(err, "features", f->string);
 		}
 		i++;
@@ -343,7 +344,7 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 	ev->n_features = n;
 	const char *dup = find_duplicate(ev->features, n);
 	if (dup) {
-		fail(err, "", "appears twice");
+		event_fail(err, "", "appears twice");
 		return fail_path(err, "features", dup);
 	}
 	return 0;
@@ -357,30 +358,31 @@ static int parse_scores(const cJSON *ss, struct arena *a, struct event *ev, stru
 	if (!ss || cJSON_IsNull(ss))
 		return 0;
 	if (!cJSON_IsObject(ss))
-		return fail(err, "scores", "must be an object of class -> probability");
+		return event_fail(err, "scores", "must be an object of class -> probability");
 	cJSON_ArrayForEach(s, ss) n++;
 	if (n > EVENT_SCORES_MAX)
-		return fail(err, "scores", "%zu entries; at most %d allowed", n, EVENT_SCORES_MAX);
+		return event_fail(err, "scores", "%zu entries; at most %d allowed", n,
+		                  EVENT_SCORES_MAX);
 	if (n == 0)
 		return 0;
 	ev->scores = arena_alloc(a, n * sizeof(*ev->scores));
 	if (!ev->scores)
-		return fail(err, "", "out of memory");
+		return event_fail(err, "", "out of memory");
 	cJSON_ArrayForEach(s, ss)
 	{
 		size_t len = strlen(s->string);
 		if (len < 1 || len > EVENT_CATEGORY_MAX || !text_printable(s->string, len)) {
-			fail(err, "", "class must be 1-%d bytes of printable UTF-8",
-			     EVENT_CATEGORY_MAX);
+			event_fail(err, "", "class must be 1-%d bytes of printable UTF-8",
+			           EVENT_CATEGORY_MAX);
 			return fail_path(err, "scores", s->string);
 		}
 		if (!cJSON_IsNumber(s) || !(s->valuedouble >= 0 && s->valuedouble <= 1)) {
-			fail(err, "", "must be a probability in [0, 1]");
+			event_fail(err, "", "must be a probability in [0, 1]");
 			return fail_path(err, "scores", s->string);
 		}
 		ev->scores[i].cls = arena_strndup(a, s->string, len);
 		if (!ev->scores[i].cls)
-			return fail(err, "", "out of memory");
+			return event_fail(err, "", "out of memory");
 		ev->scores[i].p = s->valuedouble;
 		i++;
 	}
@@ -412,7 +414,7 @@ static int parse_tokens(const cJSON *it, const char *field, int64_t *out, bool *
 		return 0;
 	if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
 	    it->valuedouble > (double)EVENT_TOKENS_MAX || it->valuedouble != floor(it->valuedouble))
-		return fail(err, field, "must be a whole number of tokens in [0, 2^32]");
+		return event_fail(err, field, "must be a whole number of tokens in [0, 2^32]");
 	*out = (int64_t)it->valuedouble;
 	*has = true;
 	return 0;
@@ -424,7 +426,7 @@ static int parse_ms(const cJSON *it, const char *field, double *out, bool *has,
 	if (!it || cJSON_IsNull(it))
 		return 0;
 	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
-		return fail(err, field, "must be a finite number >= 0");
+		return event_fail(err, field, "must be a finite number >= 0");
 	*out = it->valuedouble;
 	*has = true;
 	return 0;
@@ -446,11 +448,12 @@ static int parse_llm(const struct fields *f, struct arena *a, struct event *ev,
 	if (it && !cJSON_IsNull(it)) {
 		if (!cJSON_IsString(it) ||
 		    !event_finish_reason_valid(it->valuestring, strlen(it->valuestring)))
-			return fail(err, "finish_reason", "must be 1-%d characters of [a-z0-9_-]",
-			            EVENT_FINISH_MAX);
+			return event_fail(err, "finish_reason",
+			                  "must be 1-%d characters of [a-z0-9_-]",
+			                  EVENT_FINISH_MAX);
 		ev->finish_reason = arena_strdup(a, it->valuestring);
 		if (!ev->finish_reason)
-			return fail(err, "", "out of memory");
+			return event_fail(err, "", "out of memory");
 	}
 	return 0;
 }
@@ -463,7 +466,7 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 
 	memset(ev, 0, sizeof(*ev));
 	if (!cJSON_IsObject(obj))
-		return fail(err, "", "an event must be a JSON object");
+		return event_fail(err, "", "an event must be a JSON object");
 	fields_collect(obj, &f);
 	if (parse_model(f.model, a, &ev->model, err) || parse_id(f.id, a, false, &ev->id, err))
 		return -1;
@@ -472,14 +475,14 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 	if (it && !cJSON_IsNull(it)) {
 		size_t n;
 		if (!cJSON_IsString(it))
-			return fail(err, "version", "must be a string");
+			return event_fail(err, "version", "must be a string");
 		n = strlen(it->valuestring);
 		if (n < 1 || n > EVENT_VERSION_MAX || !text_printable(it->valuestring, n))
-			return fail(err, "version", "must be 1-%d printable characters",
-			            EVENT_VERSION_MAX);
+			return event_fail(err, "version", "must be 1-%d printable characters",
+			                  EVENT_VERSION_MAX);
 		ev->version = arena_strndup(a, it->valuestring, n);
 		if (!ev->version)
-			return fail(err, "", "out of memory");
+			return event_fail(err, "", "out of memory");
 	}
 	if (parse_ts(f.ts, now, &ev->ts, &ev->ts_given, err))
 		return -1;
@@ -487,14 +490,14 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 	it = f.latency_ms;
 	if (it && !cJSON_IsNull(it)) {
 		if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0)
-			return fail(err, "latency_ms", "must be a finite number >= 0");
+			return event_fail(err, "latency_ms", "must be a finite number >= 0");
 		ev->latency_ms = it->valuedouble;
 		ev->has_latency = true;
 	}
 	it = f.error;
 	if (it && !cJSON_IsNull(it)) {
 		if (!cJSON_IsBool(it))
-			return fail(err, "error", "must be true or false");
+			return event_fail(err, "error", "must be true or false");
 		ev->error = cJSON_IsTrue(it);
 	}
 	if (parse_features(f.features, a, ev, err) || parse_scores(f.scores, a, ev, err))
@@ -504,7 +507,7 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 	it = f.score;
 	if (it && !cJSON_IsNull(it)) {
 		if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= 1))
-			return fail(err, "score", "must be a probability in [0, 1]");
+			return event_fail(err, "score", "must be a probability in [0, 1]");
 		ev->score = it->valuedouble;
 		ev->has_score = true;
 	}
@@ -512,16 +515,17 @@ int event_parse(const cJSON *obj, double now, struct arena *a, struct event *ev,
 		return -1;
 	if (ev->label.kind != VALUE_NONE && ev->prediction.kind != VALUE_NONE &&
 	    ev->label.kind != ev->prediction.kind)
-		return fail(err, "label", "must be of the same kind as prediction (%s)",
-		            ev->prediction.kind == VALUE_NUMBER ? "a number" : "a string");
+		return event_fail(err, "label", "must be of the same kind as prediction (%s)",
+		                  ev->prediction.kind == VALUE_NUMBER ? "a number" : "a string");
 	/* A label with nothing of a prediction is a late label sent to the
 	 * wrong place: stored, it would be an empty event that the label then
 	 * joins (a phantom in counts and accuracy). */
 	if (ev->label.kind != VALUE_NONE && ev->prediction.kind == VALUE_NONE && !ev->has_score &&
 	    ev->n_scores == 0 && ev->n_features == 0 && !ev->has_latency && !f.error) {
-		fail(err, "label",
-		     "a label without prediction, score, scores, features or latency_ms is not an "
-		     "event; post late labels to /v1/labels");
+		event_fail(
+		    err, "label",
+		    "a label without prediction, score, scores, features or latency_ms is not an "
+		    "event; post late labels to /v1/labels");
 		err->label_only = true;
 		return -1;
 	}
@@ -535,12 +539,12 @@ int label_parse(const cJSON *obj, double now, struct arena *a, struct label *lb,
 
 	memset(lb, 0, sizeof(*lb));
 	if (!cJSON_IsObject(obj))
-		return fail(err, "", "a label must be a JSON object");
+		return event_fail(err, "", "a label must be a JSON object");
 	fields_collect(obj, &f);
 	if (parse_model(f.model, a, &lb->model, err) || parse_id(f.id, a, true, &lb->id, err))
 		return -1;
 	if (!f.label || cJSON_IsNull(f.label))
-		return fail(err, "label", "required");
+		return event_fail(err, "label", "required");
 	if (parse_value(f.label, "label", a, &lb->label, err))
 		return -1;
 	return parse_ts(f.ts, now, &lb->ts, &lb->ts_given, err);
@@ -645,34 +649,36 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 	err->index = -1;
 	p = skip_ws(body, end);
 	if (p == end) {
-		fail(err, "", "empty body");
+		event_fail(err, "", "empty body");
 		goto out;
 	}
 	if (memchr(body, '\0', len)) {
-		fail(err, "", "body contains a NUL byte");
+		event_fail(err, "", "body contains a NUL byte");
 		goto out;
 	}
 	if (event_json_has_nul_escape(body, len)) {
-		fail(err, "", "a string holds \\u0000 (NUL), which no name or value may contain");
+		event_fail(err, "",
+		           "a string holds \\u0000 (NUL), which no name or value may contain");
 		goto out;
 	}
 	if (*p == '[') {
 		const char *pe = NULL;
 		doc = json_arena_parse(&scratch, p, (size_t)(end - p), &pe);
 		if (!doc) {
-			fail(err, "", "invalid JSON at byte %ld", pe ? (long)(pe - body) : 0L);
+			event_fail(err, "", "invalid JSON at byte %ld",
+			           pe ? (long)(pe - body) : 0L);
 			goto out;
 		}
 		if (skip_ws(pe, end) != end) {
-			fail(err, "", "unexpected data after the JSON array at byte %ld",
-			     (long)(pe - body));
+			event_fail(err, "", "unexpected data after the JSON array at byte %ld",
+			           (long)(pe - body));
 			goto out;
 		}
 		const cJSON *item;
 		cJSON_ArrayForEach(item, doc) count++;
 		if (count > max_items) {
-			fail(err, "", "%zu items in one request; at most %zu allowed", count,
-			     max_items);
+			event_fail(err, "", "%zu items in one request; at most %zu allowed", count,
+			           max_items);
 			rc = -2;
 			goto out;
 		}
@@ -694,20 +700,20 @@ int event_parse_body(const char *body, size_t len, enum event_body_kind kind, do
 	for (long i = 0; p < end; i++) {
 		const char *pe = NULL;
 		if (*p != '{') {
-			fail(err, "", "line %ld: expected a JSON object", line_of(body, p));
+			event_fail(err, "", "line %ld: expected a JSON object", line_of(body, p));
 			err->index = i;
 			goto out;
 		}
 		if ((size_t)i >= max_items) {
-			fail(err, "", "more than %zu items in one request", max_items);
+			event_fail(err, "", "more than %zu items in one request", max_items);
 			rc = -2;
 			goto out;
 		}
 		arena_rewind(&scratch);
 		doc = json_arena_parse(&scratch, p, (size_t)(end - p), &pe);
 		if (!doc) {
-			fail(err, "", "line %ld: invalid JSON at byte %ld",
-			     line_of(body, pe ? pe : p), pe ? (long)(pe - body) : 0L);
+			event_fail(err, "", "line %ld: invalid JSON at byte %ld",
+			           line_of(body, pe ? pe : p), pe ? (long)(pe - body) : 0L);
 			err->index = i;
 			goto out;
 		}

@@ -101,6 +101,12 @@ struct event_error {
 
 /* "events[3].features.amount: must be a finite number" (or without index). */
 char *event_error_format(const struct event_error *err, char *buf, size_t cap);
+/* Fills err for a refusal that is not about one item of a batch (index -1,
+ * label_only false): field names where, fmt says why. Returns -1, for
+ * `return event_fail(...)`. The inputs that parse other formats (BentoML
+ * monitor logs, TorchServe/Ray Serve lines) refuse with it too. */
+int event_fail(struct event_error *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 struct cJSON;
 
