@@ -199,6 +199,10 @@ static int run(struct mlw_config *cfg, bool standby)
 	 * any password masked. */
 	const bool on_pg = db_is_postgres(cc->db);
 	char shown[1024];
+	if (db_check_target(cc->db, err, sizeof(err))) {
+		fprintf(stderr, "mlwatchd: error: %s\n", err);
+		goto out;
+	}
 	db_redact(cc->db, shown, sizeof(shown));
 	int lr = on_pg ? 0 : dblock_try(&lock, cc->db, &holder, err, sizeof(err));
 	if (lr == 1 && !standby) {

@@ -15,6 +15,39 @@ bool db_is_postgres(const char *target)
 	return strstr(target, "dbname=") != NULL || !strncmp(target, "host=", 5);
 }
 
+/* "scheme://..." with an RFC 3986 scheme: a URI, whatever engine it names. */
+static bool is_uri(const char *target)
+{
+	const char *p = target;
+
+	if (!p || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return strncmp(p, "://", 3) == 0;
+}
+
+int db_check_target(const char *target, char *err, size_t errlen)
+{
+	char shown[1024];
+
+	if (!target || !*target) {
+		snprintf(err, errlen, "no database given (a file path or a postgresql:// URI)");
+		return -1;
+	}
+	if (is_uri(target) && !db_is_postgres(target)) {
+		/* a mistyped scheme would otherwise be taken for a file path */
+		snprintf(err, errlen,
+		         "%s: unknown database URI scheme '%.*s' (give a file path or a "
+		         "postgresql:// URI)",
+		         db_redact(target, shown, sizeof(shown)), (int)strcspn(target, ":"),
+		         target);
+		return -1;
+	}
+	return 0;
+}
+
 /* Copies target into buf with each password replaced by with ("***" to
  * show that one was there, "" to drop it: then also the ':' before it in a
  * URI's user info, and the whole password=... parameter). */
@@ -27,7 +60,8 @@ static char *hide_password(const char *target, char *buf, size_t cap, const char
 	if (!cap)
 		return buf;
 	snprintf(buf, cap, "%s", target ? target : "");
-	if (!target || !db_is_postgres(target))
+	/* any URI's user info (a mistyped scheme too), libpq's key=value form */
+	if (!target || !(db_is_postgres(target) || is_uri(target)))
 		return buf;
 	/* URI: scheme://user:password@host... */
 	scheme = strstr(target, "://");

@@ -63,6 +63,11 @@ struct db_stmt;
  * postgres:// URI, or a libpq "key=value" string with dbname=/host=). */
 bool db_is_postgres(const char *target);
 
+/* 0 when target is a file path or a PostgreSQL target; -1 with a message in
+ * err (the target redacted) for an empty one or a URI of another scheme
+ * (e.g. a mistyped "postgresq://"), which would else be taken for a path. */
+int db_check_target(const char *target, char *err, size_t errlen);
+
 /* Copies target into buf with any password replaced by "***", for logs,
  * errors and /metrics. Paths are copied as they are. Returns buf. */
 char *db_redact(const char *target, char *buf, size_t cap);

@@ -329,6 +329,8 @@ int store_open(struct store *st, const char *path, enum store_mode mode, bool sy
 	char shown[1024];
 
 	memset(st, 0, sizeof(*st));
+	if (db_check_target(path, err, errlen))
+		return -1;
 	st->mode = mode;
 	/* st->path is what messages show: a URI's password never is */
 	st->path = strdup(db_redact(path, shown, sizeof(shown)));

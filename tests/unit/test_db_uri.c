@@ -55,3 +55,25 @@ Test(db_uri, a_short_buffer_never_holds_a_password_prefix)
 	db_redact("postgresql://mlw:s3cret@h/db", buf, sizeof(buf));
 	cr_assert_null(strstr(buf, "s3c"), "%s", buf);
 }
+
+/* A mistyped scheme is refused, not taken for a file path (which printed
+ * the password in "cannot open the lock file"), and its password is hidden
+ * in the refusal. Paths, PostgreSQL URIs and libpq key=value pass. */
+Test(db_uri, a_mistyped_scheme_is_refused_with_its_password_hidden)
+{
+	char err[512], buf[256];
+	const char *ok[] = {"./mlwatch.db",    "/var/lib/mlwatch/a:b@c.db",
+	                    "mlwatch.db",      "postgresql://u:p@h/db",
+	                    "postgres://h/db", "host=/tmp dbname=m"};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		cr_expect_eq(db_check_target(ok[i], err, sizeof(err)), 0, "%s: %s", ok[i], err);
+	cr_assert_eq(db_check_target("postgresq://mlw:s3cret@h/db", err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "postgresq://mlw:***@h/db: unknown database URI scheme 'postgresq' "
+	                      "(give a file path or a postgresql:// URI)");
+	cr_assert_eq(db_check_target("mysql://root:s3cret@h/db", err, sizeof(err)), -1);
+	cr_expect_null(strstr(err, "s3cret"), "%s", err);
+	cr_assert_eq(db_check_target("", err, sizeof(err)), -1);
+	db_redact("sqlite://u:s3cret@h/x", buf, sizeof(buf));
+	cr_expect_str_eq(buf, "sqlite://u:***@h/x");
+}
