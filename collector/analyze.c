@@ -37,6 +37,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
+#include "segments.h"
 #include "store.h"
 #include "store_fairness.h"
 #include "store_ingest.h"
@@ -93,6 +94,7 @@ struct analyze {
 	struct latest *latest;
 	size_t nlatest;
 	bool metrics_on;
+	struct segments *segs; /* per-segment analysis (segment_by models) */
 	uint64_t passes, windows_done, pass_errors;
 	double last_pass_s;
 };
@@ -624,6 +626,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	struct store_accuracy_row acc = {0};
 	struct acc_ctx c = {0};
 	struct fair_ctx fair = {0};
+	struct seg_out *seg = NULL;
 	struct ddsketch *sk = NULL;
 	struct wstate *st;
 	bool changed = false, final = now >= (double)w->end + GRACE_S;
@@ -700,6 +703,9 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 
 	if (fair_count(a, m, w->start, hi, &fair))
 		goto out;
+	if (segments_compute(a->segs, &a->st, a->si, m, config_model(a->c->cfg, m->name), w->start,
+	                     hi, m->min_sample, &a->hist, &seg))
+		goto out;
 
 	sev = calloc(m->nf ? m->nf : 1, sizeof(*sev));
 	if (!sev)
@@ -727,6 +733,8 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	if (store_ingest_accuracy(a->si, w->model_id, w->start, &acc))
 		goto rollback;
 	if (fair.n && store_fairness_write(&a->st, w->model_id, w->start, fair.attrs, fair.n))
+		goto rollback;
+	if (segments_write(&a->st, w->model_id, w->start, seg))
 		goto rollback;
 	/* Concept detectors see each window once, when it first closes. */
 	if (final && w->provisional && concept(a, m, w, &c, now))
@@ -769,6 +777,7 @@ rollback:
 	store_ingest_rolled_back(a->si);
 out:
 	fair_free(&fair);
+	seg_out_free(seg);
 	free(sev);
 	free(c.errs);
 	quality_cls_fini(&c.cls);
@@ -1014,7 +1023,8 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 	pthread_cond_init(&a->cv, NULL);
 	a->cap_states = MAX_STATES;
 	a->states = calloc(a->cap_states, sizeof(*a->states));
-	if (!a->states) {
+	a->segs = segments_new();
+	if (!a->states || !a->segs) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1054,6 +1064,7 @@ void analyze_stop(struct analyze *a)
 	for (size_t i = 0; i < a->nstates; i++)
 		wstate_free(a->states[i]);
 	free(a->states);
+	segments_free(a->segs);
 	for (size_t i = 0; i < a->nmodels; i++)
 		wmodel_free(a->models[i]);
 	free(a->models);

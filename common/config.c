@@ -481,6 +481,7 @@ void config_free(struct mlw_config *cfg)
 		free(m->drift_preset);
 		free(m->fairness_by);
 		free(m->positive_label);
+		free(m->segment_by);
 		free(m->name);
 	}
 	free(cfg->models);
@@ -633,6 +634,22 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 			free(*dst);
 			if (!(*dst = strdup(value)))
 				return load_fail(st, line, "out of memory");
+			return 1;
+		}
+		if (strcmp(key, "segment_by") == 0) {
+			if (!*value || strlen(value) > 128 || strchr(value, ','))
+				return load_fail(st, line,
+				                 "bad value for 'segment_by' (expected one feature "
+				                 "name, 1 to 128 bytes)");
+			free(m->segment_by);
+			if (!(m->segment_by = strdup(value)))
+				return load_fail(st, line, "out of memory");
+			return 1;
+		}
+		if (strcmp(key, "segment_top_k") == 0) {
+			static const struct opt o = {"segment_top_k", OPT_INT, 0, "", 1, 1000, NULL, 0};
+			if (opt_set(&o, &m->segment_top_k, value, err, sizeof(err)))
+				return load_fail(st, line, "%s", err);
 			return 1;
 		}
 		return load_fail(st, line, "unknown key '%s' in [model %s]", key, m->name);
@@ -1048,6 +1065,8 @@ void config_for_each_key(void (*fn)(const char *section, const char *key, const 
 	fn("model", "drift_preset", "mlwatch", arg);
 	fn("model", "fairness_by", "", arg);
 	fn("model", "positive_label", "1", arg);
+	fn("model", "segment_by", "", arg);
+	fn("model", "segment_top_k", "20", arg);
 	fn("model", "false_alarm_rate", "0.01", arg);
 	fn("model", "kind.*", "", arg);
 	fn("model", "method.*", "", arg);

@@ -117,6 +117,11 @@ struct model_config {
 	char *drift_preset;     /* mlwatch | evidently | nannyml; NULL = mlwatch */
 	char *fairness_by;      /* comma-separated protected attributes; NULL = none */
 	char *positive_label;   /* the positive class; NULL = "1" */
+	/* segments (issue 17): a categorical feature whose values split the
+	 * analysis (collector/segments.h); NULL = none. segment_top_k values
+	 * get their own segment, the rest are "other"; 0 = the default 20. */
+	char *segment_by;
+	long segment_top_k;
 	/* target false alarm rate per window for calibrated drift thresholds;
 	 * 0 = no calibration (the methods' default thresholds) */
 	double false_alarm_rate;

@@ -13,6 +13,7 @@
 #include "jsonw.h"
 #include "quality.h"
 #include "sample.h"
+#include "segment.h"
 #include "store_ingest.h"
 #include "text.h"
 
@@ -52,6 +53,7 @@ struct refb {
 	size_t npairs;
 	uint64_t pairs_seen;
 	struct sample_rng rng;
+	struct segb *seg; /* the model's segment_by profiles (segment.h); NULL = none */
 };
 
 static uint64_t hash_str(const char *s)
@@ -126,7 +128,7 @@ static struct col *col_get(struct refb *b, const char *name)
 	return c;
 }
 
-struct refb *refb_new(const struct model_config *mc)
+struct refb *refb_new_flat(const struct model_config *mc)
 {
 	struct refb *b = calloc(1, sizeof(*b));
 	if (!b)
@@ -134,6 +136,57 @@ struct refb *refb_new(const struct model_config *mc)
 	b->mc = mc;
 	sample_rng_seed(&b->rng, REF_SEED);
 	return b;
+}
+
+struct refb *refb_new(const struct model_config *mc)
+{
+	struct refb *b = refb_new_flat(mc);
+	bool oom = false;
+
+	if (b && !(b->seg = segb_new(mc, &oom)) && oom) {
+		refb_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+int refb_merge(struct refb *dst, const struct refb *src)
+{
+	for (size_t i = 0; i < src->nc; i++) {
+		const struct col *sc = &src->c[i];
+		struct col *dc = col_get(dst, sc->name);
+		if (!dc)
+			return -1;
+		dc->any_number |= sc->any_number;
+		dc->any_text |= sc->any_text;
+		dc->values += sc->values;
+		dc->ignored += sc->ignored;
+		dc->numbers += sc->numbers;
+		if (!dc->texts && sc->texts) {
+			dc->text_line = sc->text_line;
+			memcpy(dc->text_val, sc->text_val, sizeof(dc->text_val));
+		}
+		dc->texts += sc->texts;
+		if (sc->res_init) {
+			if (!dc->res_init) {
+				if (sample_reservoir_init(&dc->res, SAMPLE_REF_MAX,
+				                          REF_SEED ^ hash_str(dc->name)))
+					return -1;
+				dc->res_init = true;
+			}
+			if (sample_reservoir_merge(&dc->res, &sc->res))
+				return -1;
+		}
+		for (size_t k = 0; k < sc->cats.n; k++)
+			if (sample_cats_add(&dc->cats, sc->cats.cats[k].name, sc->cats.cats[k].name_len,
+			                    sc->cats.cats[k].count))
+				return -1;
+	}
+	dst->rows += src->rows;
+	dst->pred_text |= src->pred_text;
+	dst->pred_any |= src->pred_any;
+	dst->score_any |= src->score_any;
+	return 0;
 }
 
 void refb_free(struct refb *b)
@@ -149,6 +202,7 @@ void refb_free(struct refb *b)
 	free(b->index);
 	free(b->conf);
 	free(b->correct);
+	segb_free(b->seg);
 	free(b);
 }
 
@@ -298,6 +352,8 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 		}
 	}
 	b->rows++;
+	if (b->seg)
+		return segb_add(b->seg, row, err, errlen);
 	return 0;
 }
 
@@ -310,6 +366,10 @@ void ref_result_free(struct ref_result *r)
 	}
 	free(r->p);
 	free(r->calib);
+	if (r->seg) {
+		seg_result_free(r->seg);
+		free(r->seg);
+	}
 	memset(r, 0, sizeof(*r));
 }
 
@@ -384,6 +444,17 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 		}
 		quality_calib_fini(&cal);
 		out->calib_n = b->npairs;
+	}
+	if (b->seg) {
+		if (!(out->seg = calloc(1, sizeof(*out->seg))))
+			goto oom;
+		if (segb_finish(b->seg, out->seg, err, errlen)) {
+			free(out->seg);
+			out->seg = NULL;
+			jsonw_fini(&j);
+			ref_result_free(out);
+			return -1;
+		}
 	}
 	jsonw_fini(&j);
 	return 0;
@@ -1008,6 +1079,9 @@ int reference_store(struct store *st, const char *model, const struct ref_result
 	    store_ingest_calibration_put(si, id, r->calib, r->calib_len, r->calib_n, now))
 		goto fail_tx;
 	if (r->task && store_ingest_model_set_task(si, id, r->task))
+		goto fail_tx;
+	/* A reference without segments removes older segment profiles. */
+	if (segments_store(st, id, r->seg))
 		goto fail_tx;
 	if (store_ingest_mark_dirty(si, id, dirty_from) || store_commit(st))
 		goto fail_tx;

@@ -33,6 +33,7 @@
 struct jsonw;
 struct model_config;
 struct refb;
+struct seg_result;
 
 /* One input value: `str` is always set (the text as read, or a number
  * formatted); is_number when it is (or parses as) a finite number. */
@@ -57,9 +58,15 @@ struct ref_row {
 
 #define REF_ODD_MAX 40 /* bytes of an odd cell quoted in reports */
 
-/* A builder; mc (may be NULL) fixes kinds and the task. NULL when out of
- * memory. */
+/* A builder; mc (may be NULL) fixes kinds and the task, and with its
+ * segment_by the builder keeps profiles per segment too (segment.h).
+ * NULL when out of memory. */
 struct refb *refb_new(const struct model_config *mc);
+/* The same without per-segment profiles (a segment's own builder). */
+struct refb *refb_new_flat(const struct model_config *mc);
+/* Adds src's rows to dst (uniform samples merged by the rows each saw,
+ * category counts summed; not the calibration pairs). -1 out of memory. */
+int refb_merge(struct refb *dst, const struct refb *src);
 void refb_free(struct refb *b);
 /* Adds one row. Returns 0, -1 (err) on an invalid value or out of memory. */
 int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen);
@@ -89,6 +96,7 @@ struct ref_result {
 	uint64_t calib_n;
 	const char *task; /* "classification", "regression" or NULL */
 	uint64_t rows;
+	struct seg_result *seg; /* per segment of segment_by; NULL = none */
 };
 
 int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen);

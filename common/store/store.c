@@ -137,8 +137,35 @@ static const char schema_v6[] =
     "  fp INTEGER NOT NULL, tn INTEGER NOT NULL, fn INTEGER NOT NULL,\n"
     "  PRIMARY KEY (model_id, start, attribute, grp)) WITHOUT ROWID;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, schema_v5, schema_v6};
+/* v7 (issue 17, segments): per segment value of the model's segment_by
+ * feature, the reference profiles (top-K values by reference rows, the
+ * rest as "other"), and per window the drift rows (the drift table's
+ * statistics) and the segment's events, errors, latency quantiles of the
+ * sampled events and accuracy. common/store/store_segments.h. */
+static const char schema_v7[] =
+    "CREATE TABLE segment_reference (\n"
+    "  model_id INTEGER NOT NULL, seg_key TEXT NOT NULL, segment TEXT NOT NULL,\n"
+    "  feature TEXT NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL,\n"
+    "  ref_rows INTEGER NOT NULL, profile BLOB NOT NULL,\n"
+    "  PRIMARY KEY (model_id, segment, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE segment_drift (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL, seg_key TEXT NOT NULL,\n"
+    "  segment TEXT NOT NULL, feature TEXT NOT NULL, kind INTEGER NOT NULL,\n"
+    "  n INTEGER NOT NULL, n_ref INTEGER, missing_rate REAL, type_error_rate REAL,\n"
+    "  out_of_range_rate REAL, new_category_rate REAL, ks REAL, ks_p REAL,\n"
+    "  wasserstein REAL, psi REAL, js REAL, chi2 REAL, chi2_p REAL, method TEXT,\n"
+    "  score REAL, threshold REAL, severity REAL, drifted INTEGER,\n"
+    "  insufficient INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY (model_id, start, segment, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE segment_windows (\n"
+    "  model_id INTEGER NOT NULL, start INTEGER NOT NULL, seg_key TEXT NOT NULL,\n"
+    "  segment TEXT NOT NULL, events INTEGER NOT NULL, errors INTEGER NOT NULL,\n"
+    "  p50 REAL, p90 REAL, p95 REAL, p99 REAL, labelled INTEGER NOT NULL,\n"
+    "  accuracy REAL, macro_f1 REAL, mae REAL, rmse REAL, est_accuracy REAL,\n"
+    "  PRIMARY KEY (model_id, start, segment)) WITHOUT ROWID;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                         schema_v5, schema_v6, schema_v7};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

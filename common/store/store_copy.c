@@ -21,6 +21,8 @@ static const struct {
     {"concept_state", false}, {"concept_events", true},
     {"alerts", true},         {"silences", true},
     {"outbox", true},         {"meta", false},
+    {"segment_reference", false}, {"segment_drift", false},
+    {"segment_windows", false},
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -1,0 +1,49 @@
+/* segments (collector): the per-segment part of the analysis pass (issue
+ * 17). For a model with `segment_by = F`, every window the analysis
+ * computes is also computed per value of F: drift of each feature against
+ * the reference rows of the same segment, data quality, the latency
+ * quantiles of the sampled events, accuracy and estimated accuracy.
+ *
+ * Segments: with a segmented reference (common/segment.h), its segments
+ * (the K values with the most reference rows, and "other"); without one,
+ * the window's K values with the most events, and "other". An event
+ * without F (or with an unusable value) counts in "other".
+ *
+ * Each window reads its stored events again (store_ingest_window_events,
+ * as fairness does) and folds each into its segment's window state with
+ * windows.h, against a per-segment model context holding that segment's
+ * reference profiles (kept until the reference changes, so calibrated
+ * thresholds are computed once per size class).
+ *
+ * Thread: the analysis thread only (analyze.c); not thread-safe.
+ * Failures: -1 when out of memory or on a database error (store_errmsg);
+ * the window's results are then not written and the pass retries. */
+#ifndef MLW_COLLECTOR_SEGMENTS_H
+#define MLW_COLLECTOR_SEGMENTS_H
+
+#include <stdint.h>
+
+struct jsonw;
+struct model_config;
+struct store;
+struct store_ingest;
+struct wmodel;
+struct segments;
+struct seg_out;
+
+struct segments *segments_new(void);
+void segments_free(struct segments *s);
+
+/* Computes the segments of window (m, start) from its events with id <=
+ * hi. *out is NULL (nothing to write) when mc has no segment_by. hist is
+ * scratch space. */
+int segments_compute(struct segments *s, struct store *st, struct store_ingest *si,
+                     struct wmodel *m,
+                     const struct model_config *mc, int64_t start, int64_t hi,
+                     uint64_t min_sample, struct jsonw *hist, struct seg_out **out);
+/* Writes what segments_compute found (inside the caller's transaction);
+ * out NULL writes nothing. */
+int segments_write(struct store *st, int64_t model_id, int64_t start, const struct seg_out *out);
+void seg_out_free(struct seg_out *out);
+
+#endif
