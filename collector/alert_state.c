@@ -386,7 +386,9 @@ static void observe(struct alert_engine *e, const struct alert_source *src, doub
 			on_model(e, rule->model);
 		for (size_t m = 0; m < e->n_models; m++) {
 			const char *model = e->models[m];
-			if (rules_metric_per_feature(x->metric) && x->all_features) {
+			/* every feature, or segments (one instance each) */
+			if (rules_metric_per_feature(x->metric) &&
+			    (x->all_features || x->has_segment)) {
 				e->cur_rule = r;
 				e->cur_model = model;
 				if (src->features(src->ctx, x, model, now, on_feature, e) != 0) {

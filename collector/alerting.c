@@ -25,6 +25,7 @@
 #include "rules.h"
 #include "store.h"
 #include "store_alerts.h"
+#include "store_segments.h"
 #include "store_fairness.h"
 
 /* Drift rows older than this many windows before a model's newest one are
@@ -398,6 +399,22 @@ static void on_each_feature(void *arg, const char *feature, double value, int64_
 	ef->fn(ef->arg, feature, value, clock_format_rfc3339((double)start, w, sizeof(w)));
 }
 
+/* A segment's instance is named F[KEY=VALUE] (issue 17). */
+struct each_segment {
+	void (*fn)(void *arg, const char *feature, double value, const char *window);
+	void *arg;
+	const char *key;
+};
+
+static void on_each_segment(void *arg, const char *feature, const char *segment, double value,
+                            int64_t start)
+{
+	struct each_segment *es = arg;
+	char w[40], label[SA_FEATURE_MAX + 1];
+	snprintf(label, sizeof(label), "%.128s[%.128s=%.64s]", feature, es->key, segment);
+	es->fn(es->arg, label, value, clock_format_rfc3339((double)start, w, sizeof(w)));
+}
+
 static int src_features(void *ctx, const struct rule_expr *e, const char *model, double now,
                         void (*fn)(void *arg, const char *feature, double value,
                                    const char *window),
@@ -407,6 +424,17 @@ static int src_features(void *ctx, const struct rule_expr *e, const char *model,
 	struct each_feature ef = {fn, arg};
 	if (rules_metric_source(e->metric) == SOURCE_FAIRNESS)
 		return fair_each(a, e, model, NULL, now, fn, arg);
+	if (e->has_segment) {
+		struct each_segment es = {fn, arg, e->seg_key};
+		if (store_seg_alert_drift(&a->st, model, drift_column(e->metric),
+		                          e->all_features ? NULL : e->feature, e->seg_key,
+		                          e->all_segments ? NULL : e->seg_value, lookback_s(a),
+		                          STORE_ALERTS_PROVISIONAL_MIN_N, on_each_segment, &es)) {
+			log_warn("alerts", "cannot read segment drift: %s", store_errmsg(&a->st));
+			return -1;
+		}
+		return 0;
+	}
 	if (store_alerts_drift(&a->sa, model, drift_column(e->metric), NULL, lookback_s(a),
 	                       on_each_feature, &ef)) {
 		log_warn("alerts", "cannot read drift: %s", store_errmsg(&a->st));

@@ -151,6 +151,45 @@ static bool feature_name_valid(const char *f, size_t n)
 	return true;
 }
 
+/* ', KEY=VALUE' or ', KEY=*' after a feature (issue 17): KEY and VALUE bare
+ * (no space, quote, comma, '=' or parenthesis). */
+static int parse_segment(struct parser *ps, struct rule_expr *out)
+{
+	const char *start, *k, *v;
+	size_t kn, vn;
+
+	if (rules_metric_source(out->metric) != SOURCE_FEATURE)
+		return perr(ps, ps->p, "%s takes no segment", rules_metric_name(out->metric));
+	ps->p++;
+	skip_space(ps);
+	start = k = ps->p;
+	while (*ps->p && !strchr(" \t\"(),=", *ps->p))
+		ps->p++;
+	kn = (size_t)(ps->p - k);
+	if (*ps->p != '=' || kn == 0)
+		return perr(ps, start, "expected a segment KEY=VALUE (like country=DE or country=*)");
+	if (kn > RULES_FEATURE_MAX || !text_printable(k, kn))
+		return perr(ps, start, "invalid segment key (1-%d bytes of printable UTF-8)",
+		            RULES_FEATURE_MAX);
+	v = ++ps->p;
+	while (*ps->p && !strchr(" \t\"(),=", *ps->p))
+		ps->p++;
+	vn = (size_t)(ps->p - v);
+	if (vn == 0)
+		return perr(ps, v, "empty segment value (a value, or * for every segment)");
+	if (vn >= sizeof(out->seg_value) || !text_printable(v, vn))
+		return perr(ps, v, "invalid segment value (1-%d bytes of printable UTF-8)",
+		            (int)sizeof(out->seg_value) - 1);
+	memcpy(out->seg_key, k, kn);
+	out->seg_key[kn] = '\0';
+	memcpy(out->seg_value, v, vn);
+	out->seg_value[vn] = '\0';
+	out->has_segment = true;
+	out->all_segments = vn == 1 && *v == '*';
+	skip_space(ps);
+	return 0;
+}
+
 /* ( '*' | "quoted" | bare ) ')' after the metric name. */
 static int parse_feature(struct parser *ps, struct rule_expr *out)
 {
@@ -210,6 +249,8 @@ static int parse_feature(struct parser *ps, struct rule_expr *out)
 		            "with '@' except @prediction and @score)",
 		            RULES_FEATURE_MAX);
 	skip_space(ps);
+	if (*ps->p == ',' && parse_segment(ps, out))
+		return -1;
 	if (*ps->p != ')')
 		return perr(ps, open, "missing ')' after the feature name");
 	ps->p++;

@@ -9,7 +9,10 @@
  *             out_of_range_rate(F) | new_category_rate(F) |
  *             dp_ratio(A) | dp_diff(A) | eo_diff(A) | eodds_diff(A) | acc_gap(A)
  *   F := * | a feature name, bare (no space, quote or parenthesis) or in
- *        double quotes with \" and \\ escapes
+ *        double quotes with \" and \\ escapes; drift(F), psi(F) and the
+ *        quality rates also take F, KEY=VALUE or F, KEY=* (issue 17): the
+ *        segment VALUE (or every segment, one instance each) of the model's
+ *        segment_by KEY, against that segment's reference rows
  *   OP := > | >= | < | <= | == | !=
  *
  * `over DUR` (default 1m) applies to the metrics kept in the collector's
@@ -93,6 +96,10 @@ struct rule_expr {
 	int64_t over_ms;                     /* ring metrics only; RULES_DEFAULT_OVER when absent */
 	bool all_features;                   /* F was '*' */
 	char feature[RULES_FEATURE_MAX + 1]; /* per-feature metrics, when not '*' */
+	/* F, KEY=VALUE: a segment's value (has_segment; all_segments for '*') */
+	bool has_segment, all_segments;
+	char seg_key[RULES_FEATURE_MAX + 1];
+	char seg_value[64 + 1];
 };
 
 struct rule {

@@ -11,6 +11,8 @@
 #include "cmd.h"
 #include "ddsketch.h"
 #include "layout.h"
+#include "segment.h"
+#include "store_segments.h"
 #include "table.h"
 
 /* Opens the store, begins a read transaction and resolves --model. */
@@ -33,6 +35,9 @@ struct qctx {
 	struct ddsketch *ttft, *tpot;
 	cJSON *finish; /* reason -> count over the range */
 	int llm_oom;
+	/* --segment KEY=VALUE (issue 17): that segment's rows instead */
+	bool has_seg, seg_latency;
+	char seg_key[129], seg_value[STORE_SEGMENT_MAX + 1];
 };
 
 static int qctx_open(struct qctx *c, struct mlw_config *cfg, const struct cli_result *res,
@@ -57,6 +62,15 @@ static int qctx_open(struct qctx *c, struct mlw_config *cfg, const struct cli_re
 	c->from = c->now - since;
 	if (need_model && (rc = cmd_model(&c->q, res, &c->model)))
 		return rc;
+	if (cli_get(res, "segment")) {
+		char err[256];
+		if (segment_parse(cli_get(res, "segment"), false, c->seg_key, sizeof(c->seg_key),
+		                  c->seg_value, sizeof(c->seg_value), err, sizeof(err))) {
+			cmd_error("--segment: %s", err);
+			return 2;
+		}
+		c->has_seg = true;
+	}
 	return 0;
 }
 
@@ -388,15 +402,23 @@ out:
 
 /* ---- latency ------------------------------------------------------------ */
 
-static const char *const window_flags[] = {"model", "since", NULL};
+static const char *const window_flags[] = {"model", "since", "segment", NULL};
 
 static void window_open(struct qctx *c)
 {
 	cJSON *name = cJSON_CreateString(c->model.name);
 	fputs("{\"model\":", stdout);
 	cmd_jprint_raw(name);
+	if (c->has_seg) {
+		cJSON *seg = cJSON_CreateObject();
+		cmd_jstr(seg, "key", c->seg_key);
+		cmd_jstr(seg, "value", c->seg_value);
+		fputs(",\"segment\":", stdout);
+		cmd_jprint_raw(seg);
+	}
 	fputs(",\"windows\":[", stdout);
 }
+
 
 static int window_close(struct qctx *c)
 {
@@ -473,6 +495,77 @@ static int print_footer(struct qctx *c, const char *what)
 	return 0;
 }
 
+/* A segment's window (--segment): sampled events, errors, latency
+ * quantiles of the sampled events, accuracy (segment_windows). */
+static int seg_window_row(int64_t start, const struct store_seg_window *w, void *arg)
+{
+	struct qctx *c = arg;
+	char t[32], a[32];
+	bool lat = c->seg_latency;
+
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		cmd_jint(o, "start", start);
+		cmd_jint(o, "end", start + c->q.window_s);
+		cmd_jint(o, "count", (int64_t)w->events);
+		cmd_jint(o, "errors", (int64_t)w->errors);
+		cmd_jnum(o, "error_rate",
+		         w->events ? (double)w->errors / (double)w->events : (double)NAN);
+		if (lat) {
+			cmd_jnum(o, "p50", w->p50);
+			cmd_jnum(o, "p90", w->p90);
+			cmd_jnum(o, "p95", w->p95);
+			cmd_jnum(o, "p99", w->p99);
+		} else {
+			cmd_jint(o, "labelled", (int64_t)w->labelled);
+			cmd_jnum(o, "accuracy", w->accuracy);
+			cmd_jnum(o, "macro_f1", w->macro_f1);
+			cmd_jnum(o, "mae", w->mae);
+			cmd_jnum(o, "rmse", w->rmse);
+			cmd_jnum(o, "est_accuracy", w->est);
+		}
+		window_emit(c, o);
+		return 0;
+	}
+	table_add(&c->t, lay_fmt_time(t, sizeof(t), (double)start, true));
+	table_add(&c->t, lay_fmt_count(a, sizeof(a), (int64_t)w->events));
+	table_add(&c->t, pct(a, w->events ? (double)w->errors / (double)w->events : (double)NAN));
+	if (lat) {
+		table_add(&c->t, num(a, w->p50));
+		table_add(&c->t, num(a, w->p90));
+		table_add(&c->t, num(a, w->p95));
+		table_add(&c->t, num(a, w->p99));
+	} else {
+		table_add(&c->t, lay_fmt_count(a, sizeof(a), (int64_t)w->labelled));
+		table_add(&c->t, pct(a, w->accuracy));
+		table_add(&c->t, num(a, w->mae));
+		table_add(&c->t, pct(a, w->est));
+	}
+	return 0;
+}
+
+/* `latency|accuracy --segment KEY=VALUE`: the segment's windows. */
+static int seg_windows(struct qctx *c, bool latency)
+{
+	static const char *const lat_heads[] = {"WINDOW", ">EVENTS", ">ERR", ">P50",
+	                                        ">P90",   ">P95",    ">P99"};
+	static const char *const acc_heads[] = {"WINDOW", ">EVENTS", ">ERR", ">LABELLED",
+	                                        ">ACC",   ">MAE",    ">EST"};
+	char what[240];
+
+	c->seg_latency = latency;
+	table_init(&c->t, 7, latency ? lat_heads : acc_heads);
+	if (c->json)
+		window_open(c);
+	if (store_seg_windows_each(&c->st, c->model.id, c->from, c->now + 1e9, c->seg_key,
+	                           c->seg_value, seg_window_row, c))
+		return query_failed(c);
+	if (c->json)
+		return window_close(c) | c->io_err;
+	snprintf(what, sizeof(what), "windows of segment %.128s=%.64s", c->seg_key, c->seg_value);
+	return print_footer(c, what);
+}
+
 int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 {
 	static const char *const heads[] = {"WINDOW", ">COUNT", ">RPS",  ">ERR", ">P50", ">P90",
@@ -482,6 +575,10 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 
 	if ((rc = qctx_open(&c, cfg, res, window_flags, true)))
 		goto out;
+	if (c.has_seg) {
+		rc = seg_windows(&c, true);
+		goto out;
+	}
 	table_init(&c.t, 11, heads);
 	if (c.json)
 		window_open(&c);
@@ -577,6 +674,10 @@ int cmd_accuracy(struct mlw_config *cfg, const struct cli_result *res)
 
 	if ((rc = qctx_open(&c, cfg, res, window_flags, true)))
 		goto out;
+	if (c.has_seg) {
+		rc = seg_windows(&c, false);
+		goto out;
+	}
 	table_init(&c.t, 9, heads);
 	if (c.json)
 		window_open(&c);
@@ -592,7 +693,7 @@ out:
 
 /* ---- drift -------------------------------------------------------------- */
 
-static const char *const drift_flags[] = {"model", "since", "feature", NULL};
+static const char *const drift_flags[] = {"model", "since", "feature", "segment", NULL};
 
 static const char *kind_name(int kind)
 {
@@ -704,6 +805,11 @@ static int drift_row(const struct sq_drift *d, void *arg)
 	return 0;
 }
 
+static int seg_drift_row(const char *segment, const struct sq_drift *d, void *arg)
+{
+	return drift_row(d, arg);
+}
+
 int cmd_drift(struct mlw_config *cfg, const struct cli_result *res)
 {
 	static const char *const heads[] = {
@@ -719,7 +825,10 @@ int cmd_drift(struct mlw_config *cfg, const struct cli_result *res)
 	table_init(&c.t, 14, heads);
 	if (c.json)
 		window_open(&c);
-	if (sq_drift_each(&c.q, c.model.id, c.from, c.now + 1e9, feature, drift_row, &c)) {
+	if (c.has_seg ? store_seg_drift_each(&c.st, c.model.id, c.from, c.now + 1e9, c.seg_key,
+	                                     c.seg_value, feature, c.q.window_s, seg_drift_row, &c)
+	              : sq_drift_each(&c.q, c.model.id, c.from, c.now + 1e9, feature, drift_row,
+	                              &c)) {
 		rc = query_failed(&c);
 		goto out;
 	}

@@ -20,9 +20,9 @@ static const char usage[] =
     "prints its own help):\n"
     "  top                          the dashboard\n"
     "  status [--since DUR]         one line per model\n"
-    "  drift --model M [--since DUR] [--feature F]\n"
-    "  latency --model M [--since DUR]\n"
-    "  accuracy --model M [--since DUR]\n"
+    "  drift --model M [--since DUR] [--feature F] [--segment KEY=VALUE]\n"
+    "  latency --model M [--since DUR] [--segment KEY=VALUE]\n"
+    "  accuracy --model M [--since DUR] [--segment KEY=VALUE]\n"
     "  alerts [--all]\n"
     "  silence RULE [--model M] --for DUR [--comment TEXT]\n"
     "  silences [--all] | unsilence ID\n"
@@ -45,7 +45,7 @@ static const struct cli_flag flags[] = {
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
     {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
-    {"force", false},      {NULL, false},
+    {"force", false},      {"segment", true},      {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
@@ -64,14 +64,16 @@ static const struct {
 	 "Usage: mlwatch status [--since DUR] [--json]\n"
 	 "  One line per model: events, rate, errors, latency, accuracy, worst drift, alerts.\n"},
 	{"drift", cmd_drift,
-	 "Usage: mlwatch drift --model M [--since DUR] [--feature F] [--json]\n"
+	 "Usage: mlwatch drift --model M [--since DUR] [--feature F] [--segment KEY=VALUE] [--json]\n"
 	 "  Drift per window and feature; VERDICT is DRIFT, or insufficient when the window\n"
-	 "  held fewer values than [collector] drift_min_sample.\n"},
+	 "  held fewer values than [collector] drift_min_sample. --segment: of one segment\n"
+	 "  of the model's segment_by (against that segment's reference rows).\n"},
 	{"latency", cmd_latency,
-	 "Usage: mlwatch latency --model M [--since DUR] [--json]\n  Latency quantiles per window.\n"},
+	 "Usage: mlwatch latency --model M [--since DUR] [--segment KEY=VALUE] [--json]\n"
+	 "  Latency quantiles per window (--segment: of one segment's sampled events).\n"},
 	{"accuracy", cmd_accuracy,
-	 "Usage: mlwatch accuracy --model M [--since DUR] [--json]\n"
-	 "  Accuracy (labelled) and estimated accuracy per window.\n"},
+	 "Usage: mlwatch accuracy --model M [--since DUR] [--segment KEY=VALUE] [--json]\n"
+	 "  Accuracy (labelled) and estimated accuracy per window (--segment: of one segment).\n"},
 	{"fairness", cmd_fairness,
 	 "Usage: mlwatch fairness --model M [--since DUR] [--json]\n"
 	 "  Per window and protected attribute ([model] fairness_by): each group's events,\n"
