@@ -232,7 +232,7 @@ static int parse_feature(struct parser *ps, struct rule_expr *out)
 		ps->p++;
 	} else {
 		while (*ps->p && *ps->p != ')' && *ps->p != '(' && *ps->p != '"' && *ps->p != ' ' &&
-		       *ps->p != '\t') {
+		       *ps->p != '\t' && *ps->p != ',') {
 			if (n >= RULES_FEATURE_MAX)
 				return perr(ps, start, "feature name longer than %d bytes",
 				            RULES_FEATURE_MAX);
