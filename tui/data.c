@@ -1,5 +1,6 @@
 /* data: see data.h. */
 #include "data.h"
+#include "store_segments.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -930,6 +931,19 @@ static int detail_row(const struct sq_drift *d, void *arg)
 	return 0;
 }
 
+static int detail_seg(const char *segment, double severity, bool drifted, int64_t n, void *arg)
+{
+	struct data_detail *o = arg;
+
+	if (o->nseg == DATA_SEG_MAX)
+		return 0; /* the worst come first: the rest are not shown */
+	snprintf(o->seg[o->nseg].name, sizeof(o->seg[o->nseg].name), "%s", segment);
+	o->seg[o->nseg].severity = severity;
+	o->seg[o->nseg].drifted = drifted;
+	o->nseg++;
+	return 0;
+}
+
 int data_load_detail(struct sq *q, int64_t model_id, const char *feature, double from, double to,
                      struct data_detail *out)
 {
@@ -947,6 +961,8 @@ int data_load_detail(struct sq *q, int64_t model_id, const char *feature, double
 		out->ref_n = -1;
 	free(hist);
 	if (rc == -1)
+		return -1;
+	if (store_seg_feature_worst(q->st, model_id, feature, from, to, detail_seg, out))
 		return -1;
 	out->valid = true;
 	return 0;

@@ -185,6 +185,8 @@ void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h,
 
 /* ---- heatmap cell detail ------------------------------------------------ */
 
+#define DATA_SEG_MAX 21 /* segment_top_k's default 20, and "other" */
+
 struct data_detail {
 	bool valid;
 	char feature[SQ_NAME_MAX];
@@ -199,6 +201,14 @@ struct data_detail {
 	bool has_ref, has_cur;
 	int64_t ref_n;
 	struct sq_hist ref, cur;
+	/* the drill-down per segment (issue 17, segment_by): each segment's
+	 * worst severity in the range, worst first */
+	struct {
+		char name[65];
+		double severity;
+		bool drifted;
+	} seg[DATA_SEG_MAX];
+	int nseg;
 };
 /* The window of [from, to) where feature was worst, with the reference and
  * current histograms. Returns 0, SQ_NOTFOUND, or -1. */

@@ -957,6 +957,20 @@ static void draw_detail(struct dash *d)
 			    heat_attr(d, theme_step(s->severity)) |
 			        (s->drifted > 0 ? (int)A_BOLD : 0));
 		}
+		/* the drill-down per segment (segment_by): worst first */
+		if (dt->nseg && y < d->rows - 2) {
+			put(d, y++, stats_x, sw, "per segment (worst in the range)",
+			    dash_attr(d, PAIR_HEAD));
+			for (int i = 0; i < dt->nseg && y < d->rows - 1; i++) {
+				char sev[64];
+				fmt_sev(d, sev, sizeof(sev), dt->seg[i].severity);
+				snprintf(buf, sizeof(buf), "  %-16.16s %s%s", dt->seg[i].name, sev,
+				         dt->seg[i].drifted ? "  DRIFT" : "");
+				put(d, y++, stats_x, sw, buf,
+				    heat_attr(d, theme_step(dt->seg[i].severity)) |
+				        (dt->seg[i].drifted ? (int)A_BOLD : 0));
+			}
+		}
 	}
 }
 

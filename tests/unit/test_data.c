@@ -526,3 +526,38 @@ Test(data, latency_carries_the_range_llm_summary, .init = setup, .fini = teardow
 	cr_expect(isnan(l.ttft_p99));
 	data_latency_free(&l);
 }
+
+/* The drill-down of a feature (issue 17, segment_by): each segment's worst
+ * severity in the range, worst first, with its verdict; rows outside the
+ * range or of another feature are left out. */
+Test(data, detail_lists_the_segments_worst_first, .init = setup, .fini = teardown)
+{
+	struct data_detail dt;
+	sqlite3 *db;
+	char sql[1024];
+	int64_t w = (int64_t)opts.now / 60 * 60 - 120;
+
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO segment_drift (model_id, start, seg_key, segment, feature, kind, n, "
+	         "severity, drifted, insufficient) VALUES "
+	         "(1, %lld, 'country', 'DE', 'country', 2, 200, 2.5, 1, 0),"
+	         "(1, %lld, 'country', 'DE', 'country', 2, 200, 0.5, 0, 0),"
+	         "(1, %lld, 'country', 'FR', 'country', 2, 200, 0.7, 0, 0),"
+	         "(1, %lld, 'country', 'other', 'country', 2, 50, 0.2, 0, 0),"
+	         "(1, %lld, 'country', 'IT', 'amount', 2, 50, 9, 1, 0),"
+	         "(1, %lld, 'country', 'ES', 'country', 2, 50, 9, 1, 0)",
+	         (long long)w, (long long)w + 60, (long long)w, (long long)w, (long long)w,
+	         (long long)w - 7200);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+
+	cr_assert_eq(data_load_detail(&q, 1, "country", opts.now - 600, opts.now, &dt), 0);
+	cr_assert_eq(dt.nseg, 3);
+	cr_expect_str_eq(dt.seg[0].name, "DE");
+	cr_expect_float_eq(dt.seg[0].severity, 2.5, 1e-12);
+	cr_expect(dt.seg[0].drifted);
+	cr_expect_str_eq(dt.seg[1].name, "FR");
+	cr_expect(!dt.seg[1].drifted);
+	cr_expect_str_eq(dt.seg[2].name, "other");
+}
