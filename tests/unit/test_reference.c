@@ -10,6 +10,8 @@
 #include "drift.h"
 #include "quality.h"
 #include "reference.h"
+#include "segment.h"
+#include <cJSON.h>
 
 static int read_csv(const char *text, struct refb *b, char *err, size_t errlen)
 {
@@ -265,4 +267,103 @@ Test(reference, one_column_header_with_semicolon_or_tab_is_refused)
 	b = refb_new(NULL);
 	cr_assert_eq(read_csv("\"a;b\"\n1\n", b, err, sizeof(err)), 0, "%s", err);
 	refb_free(b);
+}
+
+/* issue 17: with segment_by the builder keeps a profile set per segment:
+ * the K values with the most rows, then "other" with every other row (the
+ * values beyond K merged, and rows without the feature). */
+Test(reference, segments_top_k_and_other)
+{
+	struct model_config mc = {.name = "m", .segment_by = "country", .segment_top_k = 3};
+	struct refb *b = refb_new(&mc);
+	struct ref_result r;
+	char err[256];
+	size_t cap = 1 << 16, len = 0;
+	char *csv = malloc(cap);
+
+	cr_assert(b && csv);
+	len += (size_t)snprintf(csv + len, cap - len, "amount,country\n");
+	/* A 40 rows, B 30, C 20, D 6, E 3, and one row without a country */
+	static const struct {
+		const char *c;
+		int n, base;
+	} rows[] = {{"A", 40, 0}, {"B", 30, 100}, {"C", 20, 200}, {"D", 6, 300}, {"E", 3, 400}};
+	for (size_t k = 0; k < 5; k++)
+		for (int i = 0; i < rows[k].n; i++)
+			len += (size_t)snprintf(csv + len, cap - len, "%d,%s\n", rows[k].base + i,
+			                        rows[k].c);
+	len += (size_t)snprintf(csv + len, cap - len, "999,\n");
+	cr_assert_eq(read_csv(csv, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0, "%s", err);
+	/* the whole reference is as without segments */
+	cr_assert_eq(r.rows, 100);
+	cr_assert_eq(profile(&r, "amount")->n, 100);
+	cr_assert_not_null(r.seg);
+	cr_assert_str_eq(r.seg->key, "country");
+	cr_assert_eq(r.seg->n, 4);
+	const char *names[] = {"A", "B", "C", "other"};
+	const uint64_t nrows[] = {40, 30, 20, 10};
+	for (size_t i = 0; i < 4; i++) {
+		cr_expect_str_eq(r.seg->v[i].name, names[i]);
+		cr_expect_eq(r.seg->v[i].rows, nrows[i]);
+		cr_expect_eq(profile(r.seg->v[i].r, "amount")->n, nrows[i], "%s", names[i]);
+	}
+	/* C's amounts are 200..219 exactly; other holds D, E and the lone row */
+	struct drift_ref ref;
+	const struct ref_profile *p = profile(r.seg->v[2].r, "amount");
+	cr_assert_eq(drift_ref_decode(&ref, p->blob, p->len), 0);
+	cr_expect_float_eq(ref.sorted[0], 200, 0);
+	cr_expect_float_eq(ref.sorted[ref.n - 1], 219, 0);
+	drift_ref_fini(&ref);
+	p = profile(r.seg->v[3].r, "amount");
+	cr_assert_eq(drift_ref_decode(&ref, p->blob, p->len), 0);
+	cr_expect_float_eq(ref.sorted[0], 300, 0);
+	cr_expect_float_eq(ref.sorted[ref.n - 1], 999, 0);
+	drift_ref_fini(&ref);
+	ref_result_free(&r);
+	refb_free(b);
+	free(csv);
+
+	/* without segment_by: none */
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("amount,country\n1,A\n", b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0, "%s", err);
+	cr_expect_null(r.seg);
+	ref_result_free(&r);
+	refb_free(b);
+}
+
+/* --segment and the alert rules' KEY=VALUE; an event's segment value. */
+Test(reference, segment_values_and_arguments)
+{
+	char k[129], v[65], err[256], buf[64];
+	cJSON *o;
+
+	cr_assert_eq(segment_parse("country=DE", false, k, sizeof(k), v, sizeof(v), err,
+	                           sizeof(err)),
+	             0);
+	cr_expect_str_eq(k, "country");
+	cr_expect_str_eq(v, "DE");
+	cr_expect_eq(segment_parse("country", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
+	             -1);
+	cr_expect(strstr(err, "is not KEY=VALUE"), "%s", err);
+	cr_expect_eq(segment_parse("=DE", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)), -1);
+	cr_expect_eq(segment_parse("country=", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
+	             -1);
+	cr_expect_eq(segment_parse("country=*", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
+	             -1);
+	cr_expect_eq(segment_parse("country=*", true, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
+	             0);
+	cr_expect_eq(segment_parse("c=\x01", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
+	             -1);
+
+	o = cJSON_Parse("{\"country\":\"DE\",\"n\":2.0,\"b\":true,\"x\":null,\"e\":\"\",\"o\":{}}");
+	cr_expect_str_eq(segment_of_json(o, "country", buf, sizeof(buf)), "DE");
+	cr_expect_str_eq(segment_of_json(o, "n", buf, sizeof(buf)), "2");
+	cr_expect_str_eq(segment_of_json(o, "b", buf, sizeof(buf)), "true");
+	cr_expect_null(segment_of_json(o, "x", buf, sizeof(buf)));
+	cr_expect_null(segment_of_json(o, "e", buf, sizeof(buf)));
+	cr_expect_null(segment_of_json(o, "o", buf, sizeof(buf)));
+	cr_expect_null(segment_of_json(o, "missing", buf, sizeof(buf)));
+	cJSON_Delete(o);
 }

@@ -302,3 +302,36 @@ Test(rules, load_errors_cite_file_and_line)
 	           "expr = rps < 1\n",
 	           "1: [alert a] model: 'bad model!' is not a model name");
 }
+
+/* issue 17: a segment of the model's segment_by after the feature; '*' for
+ * every segment; refused where it means nothing, with the place. */
+Test(rules, segments_after_the_feature)
+{
+	struct rule_expr e = parse_ok("drift(amount, country=DE) > 1");
+	cr_expect_str_eq(e.feature, "amount");
+	cr_expect(e.has_segment && !e.all_segments && !e.all_features);
+	cr_expect_str_eq(e.seg_key, "country");
+	cr_expect_str_eq(e.seg_value, "DE");
+	e = parse_ok("drift( amount ,country=* ) > 1");
+	cr_expect_str_eq(e.feature, "amount");
+	cr_expect(e.has_segment && e.all_segments);
+	cr_expect_str_eq(e.seg_key, "country");
+	e = parse_ok("psi(*, device=mobile-ios) >= 0.2");
+	cr_expect(e.all_features && e.has_segment && !e.all_segments);
+	cr_expect_str_eq(e.seg_value, "mobile-ios");
+	e = parse_ok("missing_rate(\"a b\", country=FR) > 0.1");
+	cr_expect_str_eq(e.feature, "a b");
+	cr_expect_str_eq(e.seg_value, "FR");
+	e = parse_ok("drift(amount) > 1");
+	cr_expect(!e.has_segment);
+
+	parse_fails("drift(amount, country) > 1",
+	            "expected a segment KEY=VALUE (like country=DE or country=*) at column 15");
+	parse_fails("drift(amount, country=) > 1", "empty segment value");
+	parse_fails("drift(amount, =DE) > 1", "expected a segment KEY=VALUE");
+	parse_fails("drift(amount, country=DE > 1", "missing ')'");
+	parse_fails("dp_ratio(gender, country=DE) < 0.8", "dp_ratio takes no segment");
+	parse_fails("drift(amount, country=0123456789012345678901234567890123456789012345678901234567"
+	            "89012345) > 1",
+	            "invalid segment value");
+}
