@@ -626,7 +626,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	struct store_accuracy_row acc = {0};
 	struct acc_ctx c = {0};
 	struct fair_ctx fair = {0};
-	struct seg_out *seg = NULL;
+	const struct seg_out *seg = NULL;
 	struct ddsketch *sk = NULL;
 	struct wstate *st;
 	bool changed = false, final = now >= (double)w->end + GRACE_S;
@@ -704,7 +704,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	if (fair_count(a, m, w->start, hi, &fair))
 		goto out;
 	if (segments_compute(a->segs, &a->st, a->si, m, config_model(a->c->cfg, m->name), w->start,
-	                     hi, m->min_sample, &a->hist, &seg))
+	                     hi, w->labelled, m->min_sample, &a->hist, &seg))
 		goto out;
 
 	sev = calloc(m->nf ? m->nf : 1, sizeof(*sev));
@@ -777,7 +777,6 @@ rollback:
 	store_ingest_rolled_back(a->si);
 out:
 	fair_free(&fair);
-	seg_out_free(seg);
 	free(sev);
 	free(c.errs);
 	quality_cls_fini(&c.cls);

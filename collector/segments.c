@@ -22,6 +22,9 @@
 /* Values counted to find a window's top K when there is no segmented
  * reference; more distinct values than this count in "other". */
 #define SEG_COUNT_MAX 4096
+/* Windows whose segment states stay folded between passes (the open ones
+ * and recent ones); the least recently used goes first. */
+#define SEG_CACHE_MAX 32
 
 /* One model's segment contexts from its segmented reference. */
 struct seg_model {
@@ -33,9 +36,14 @@ struct seg_model {
 	size_t n, cap;
 };
 
+struct seg_out;
+
 struct segments {
 	struct seg_model **v;
 	size_t n;
+	struct seg_out *cache[SEG_CACHE_MAX];
+	size_t ncache;
+	uint64_t tick;
 };
 
 struct seg_res {
@@ -53,6 +61,13 @@ struct seg_out {
 	char *key;
 	struct seg_res *r;
 	size_t n;
+	/* the cache: events with id <= upto are folded; labelled is the
+	 * window's count then (a label joined since means a rebuild); live =
+	 * segments chosen from the window's own values (rebuilt every time) */
+	int64_t model_id, start, upto;
+	uint64_t labelled;
+	bool live;
+	uint64_t used;
 };
 
 struct segments *segments_new(void)
@@ -75,10 +90,26 @@ static void seg_model_clear(struct seg_model *sm)
 	sm->n = sm->cap = 0;
 }
 
+static void seg_out_free(struct seg_out *out);
+
+/* Drops the cached windows of model_id (all when model_id < 0). */
+static void cache_drop(struct segments *s, int64_t model_id)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->ncache; i++) {
+		if (model_id < 0 || s->cache[i]->model_id == model_id)
+			seg_out_free(s->cache[i]);
+		else
+			s->cache[k++] = s->cache[i];
+	}
+	s->ncache = k;
+}
+
 void segments_free(struct segments *s)
 {
 	if (!s)
 		return;
+	cache_drop(s, -1);
 	for (size_t i = 0; i < s->n; i++) {
 		seg_model_clear(s->v[i]);
 		free(s->v[i]);
@@ -87,7 +118,7 @@ void segments_free(struct segments *s)
 	free(s);
 }
 
-void seg_out_free(struct seg_out *out)
+static void seg_out_free(struct seg_out *out)
 {
 	if (!out)
 		return;
@@ -190,6 +221,7 @@ static struct seg_model *seg_model_get(struct segments *s, struct store *st,
 		sm->id = m->id;
 		s->v[s->n++] = sm;
 	}
+	cache_drop(s, m->id); /* the cached states borrow the contexts */
 	seg_model_clear(sm);
 	sm->ref_version = -1;
 	if (!(sm->key = strdup(mc->segment_by)))
@@ -475,6 +507,9 @@ static int res_finish(struct seg_res *r, uint64_t min_sample, const struct wmode
 {
 	struct wmodel *wm = r->wm;
 
+	free(r->dr);
+	r->dr = NULL;
+	r->ndr = 0;
 	if (!r->st->events)
 		return 0;
 	r->dr = calloc(wm->nf ? wm->nf : 1, sizeof(*r->dr));
@@ -495,47 +530,106 @@ static int res_finish(struct seg_res *r, uint64_t min_sample, const struct wmode
 	return 0;
 }
 
-int segments_compute(struct segments *s, struct store *st, struct store_ingest *si,
-                     struct wmodel *m,
-                     const struct model_config *mc, int64_t start, int64_t hi,
-                     uint64_t min_sample, struct jsonw *hist, struct seg_out **out)
+/* A new set of segment states for window (m, start), nothing folded. */
+static struct seg_out *seg_out_new(struct segments *s, struct store *st, struct store_ingest *si,
+                                   struct wmodel *m, const struct model_config *mc,
+                                   int64_t start, int64_t hi, size_t *other)
 {
-	struct seg_out *o = NULL;
+	struct seg_out *o = calloc(1, sizeof(*o));
 	struct seg_model *sm;
-	struct fold_ctx f = {0};
-	int rc = -1;
 
-	*out = NULL;
-	if (!mc || !mc->segment_by)
-		return 0;
-	if (!(o = calloc(1, sizeof(*o))) || !(o->key = strdup(mc->segment_by)))
-		goto out;
+	if (!o || !(o->key = strdup(mc->segment_by)))
+		goto fail;
+	o->model_id = m->id;
+	o->start = start;
 	if (!(sm = seg_model_get(s, st, si, m, mc)))
-		goto out;
+		goto fail;
 	if (sm->n) {
-		long other = -1;
+		long oth = -1;
 		if (!(o->r = calloc(sm->n + 1, sizeof(*o->r))))
-			goto out;
+			goto fail;
 		for (size_t i = 0; i < sm->n; i++) {
 			if (strcmp(sm->names[i], STORE_SEGMENT_OTHER) == 0)
-				other = (long)i;
+				oth = (long)i;
 			if (res_add(o, sm->names[i], sm->wm[i], false, m->id, start))
-				goto out;
+				goto fail;
 		}
-		if (other < 0) {
+		if (oth < 0) {
 			/* every reference value has its segment: the rest of the
 			 * window is "other", with nothing to compare it with */
 			struct wmodel *wm = wmodel_new(m->id, m->name, mc);
 			if (!wm || res_add(o, STORE_SEGMENT_OTHER, wm, true, m->id, start))
-				goto out;
-			other = (long)o->n - 1;
+				goto fail;
+			oth = (long)o->n - 1;
 		}
-		f.other = (size_t)other;
+		*other = (size_t)oth;
 	} else {
+		o->live = true;
 		if (live_segments(o, si, m, mc, start, hi))
-			goto out;
-		f.other = o->n - 1;
+			goto fail;
+		*other = o->n - 1;
 	}
+	return o;
+fail:
+	seg_out_free(o);
+	return NULL;
+}
+
+static size_t other_index(const struct seg_out *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (strcmp(o->r[i].name, STORE_SEGMENT_OTHER) == 0)
+			return i;
+	return o->n - 1; /* seg_out_new always adds one */
+}
+
+int segments_compute(struct segments *s, struct store *st, struct store_ingest *si,
+                     struct wmodel *m, const struct model_config *mc, int64_t start, int64_t hi,
+                     uint64_t labelled, uint64_t min_sample, struct jsonw *hist,
+                     const struct seg_out **out)
+{
+	struct seg_out *o = NULL;
+	struct fold_ctx f = {0};
+	size_t slot = SIZE_MAX;
+	bool fresh = false;
+
+	*out = NULL;
+	if (!mc || !mc->segment_by)
+		return 0;
+	/* the contexts first: a new reference drops the cached states */
+	if (!seg_model_get(s, st, si, m, mc))
+		return -1;
+	for (size_t i = 0; i < s->ncache; i++)
+		if (s->cache[i]->model_id == m->id && s->cache[i]->start == start)
+			slot = i;
+	if (slot != SIZE_MAX) {
+		o = s->cache[slot];
+		/* other segments, or a state ahead of hi: built again */
+		if (o->live || strcmp(o->key, mc->segment_by) != 0 || o->upto > hi) {
+			seg_out_free(o);
+			s->cache[slot] = s->cache[--s->ncache];
+			slot = SIZE_MAX;
+			o = NULL;
+		}
+	}
+again:
+	if (!o) {
+		fresh = true;
+		if (!(o = seg_out_new(s, st, si, m, mc, start, hi, &f.other)))
+			return -1;
+		if (s->ncache == SEG_CACHE_MAX) {
+			size_t lru = 0;
+			for (size_t i = 1; i < s->ncache; i++)
+				if (s->cache[i]->used < s->cache[lru]->used)
+					lru = i;
+			seg_out_free(s->cache[lru]);
+			s->cache[lru] = s->cache[--s->ncache];
+		}
+		s->cache[s->ncache++] = o;
+	} else {
+		f.other = other_index(o);
+	}
+	o->used = ++s->tick;
 	/* The segment contexts follow the model: its task and the kinds it
 	 * learned (a kind fixed by a segment's reference stays). */
 	for (size_t i = 0; i < o->n; i++) {
@@ -544,21 +638,38 @@ int segments_compute(struct segments *s, struct store *st, struct store_ingest *
 		wm->min_sample = min_sample;
 		for (size_t k = 0; k < m->nf; k++)
 			if (m->f[k].kind && wmodel_set_kind(wm, m->f[k].name, m->f[k].kind, false))
-				goto out;
+				goto fail;
 	}
 	f.o = o;
 	f.key = mc->segment_by;
-	if (store_ingest_window_events(si, m->id, start, hi, fold_cb, &f) < 0 || f.err)
-		goto out;
+	if (store_ingest_window_events_after(si, m->id, start, o->upto, hi, fold_cb, &f) < 0 ||
+	    f.err)
+		goto fail;
+	o->upto = hi;
+	/* A label joined to an event folded before (the window's count is
+	 * more than the labels the folded events carried): folded again. */
+	o->labelled = 0;
+	for (size_t i = 0; i < o->n; i++)
+		o->labelled += o->r[i].st->labelled_fold;
+	if (o->labelled != labelled && !fresh) {
+		for (size_t i = 0; i < s->ncache; i++)
+			if (s->cache[i] == o) {
+				seg_out_free(o);
+				s->cache[i] = s->cache[--s->ncache];
+				break;
+			}
+		o = NULL;
+		goto again;
+	}
 	for (size_t i = 0; i < o->n; i++)
 		if (res_finish(&o->r[i], min_sample, m, hist))
-			goto out;
+			goto fail;
 	*out = o;
-	o = NULL;
-	rc = 0;
-out:
-	seg_out_free(o);
-	return rc;
+	return 0;
+fail:
+	/* partly folded: not to be trusted next time */
+	cache_drop(s, m->id);
+	return -1;
 }
 
 int segments_write(struct store *st, int64_t model_id, int64_t start, const struct seg_out *o)

@@ -9,11 +9,15 @@
  * the window's K values with the most events, and "other". An event
  * without F (or with an unusable value) counts in "other".
  *
- * Each window reads its stored events again (store_ingest_window_events,
- * as fairness does) and folds each into its segment's window state with
+ * The events of a window are read from the store (the analysis tail does
+ * not know segments) and folded into their segment's window state with
  * windows.h, against a per-segment model context holding that segment's
  * reference profiles (kept until the reference changes, so calibrated
- * thresholds are computed once per size class).
+ * thresholds are computed once per size class). The states of the last
+ * SEG_CACHE_MAX windows stay, so a pass reads only the events that arrived
+ * since the previous one; a label joined since (the accuracy), a new
+ * reference, or segments taken from the window's own values (no segmented
+ * reference) fold the window again.
  *
  * Thread: the analysis thread only (analyze.c); not thread-safe.
  * Failures: -1 when out of memory or on a database error (store_errmsg);
@@ -35,15 +39,16 @@ struct segments *segments_new(void);
 void segments_free(struct segments *s);
 
 /* Computes the segments of window (m, start) from its events with id <=
- * hi. *out is NULL (nothing to write) when mc has no segment_by. hist is
+ * hi; labelled is the window's count of labelled events (a label joined
+ * since the last call means the window is folded again). *out (owned by s,
+ * valid until the next call) is NULL when mc has no segment_by. hist is
  * scratch space. */
 int segments_compute(struct segments *s, struct store *st, struct store_ingest *si,
-                     struct wmodel *m,
-                     const struct model_config *mc, int64_t start, int64_t hi,
-                     uint64_t min_sample, struct jsonw *hist, struct seg_out **out);
+                     struct wmodel *m, const struct model_config *mc, int64_t start, int64_t hi,
+                     uint64_t labelled, uint64_t min_sample, struct jsonw *hist,
+                     const struct seg_out **out);
 /* Writes what segments_compute found (inside the caller's transaction);
  * out NULL writes nothing. */
 int segments_write(struct store *st, int64_t model_id, int64_t start, const struct seg_out *out);
-void seg_out_free(struct seg_out *out);
 
 #endif

@@ -49,6 +49,7 @@ enum {
 	S_FEATURE_ADD,
 	S_FEATURE_REPLACE,
 	S_EVENTS_AFTER,
+	S_WIN_EVENTS_AFTER,
 	S_WIN_EVENTS,
 	S_RANGE_EVENTS,
 	S_WIN_LABELLED,
@@ -194,6 +195,8 @@ static const char *const sql[S_COUNT] = {
                        "ORDER BY id",
     [S_WIN_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
                      "window_start = ?2 AND id <= ?3 ORDER BY id",
+    [S_WIN_EVENTS_AFTER] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
+                           "window_start = ?2 AND id > ?4 AND id <= ?3 ORDER BY id",
     [S_RANGE_EVENTS] = "SELECT " EVENT_COLS " FROM events WHERE model_id = ?1 AND "
                        "window_start >= ?4 AND window_start < ?5 AND ts >= ?2 AND ts < ?3 "
                        "ORDER BY id",
@@ -1244,6 +1247,20 @@ int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_
 	db_bind_int64(s, 1, model_id);
 	db_bind_int64(s, 2, start);
 	db_bind_int64(s, 3, upto_id);
+	return walk_events(s, cb, arg);
+}
+
+int store_ingest_window_events_after(struct store_ingest *si, int64_t model_id, int64_t start,
+                                     int64_t after_id, int64_t upto_id, store_event_cb cb,
+                                     void *arg)
+{
+	struct db_stmt *s = prep(si, S_WIN_EVENTS_AFTER);
+	if (!s)
+		return -1;
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, start);
+	db_bind_int64(s, 3, upto_id);
+	db_bind_int64(s, 4, after_id);
 	return walk_events(s, cb, arg);
 }
 

@@ -199,6 +199,11 @@ int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t
 /* Events of one window with id <= upto_id, in id order. */
 int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_t start,
                                int64_t upto_id, store_event_cb cb, void *arg);
+/* Events of one window with after_id < id <= upto_id, in id order (what
+ * arrived since a cached state was folded). */
+int store_ingest_window_events_after(struct store_ingest *si, int64_t model_id, int64_t start,
+                                     int64_t after_id, int64_t upto_id, store_event_cb cb,
+                                     void *arg);
 /* The labelled events of one window, in id order. */
 int store_ingest_window_labelled(struct store_ingest *si, int64_t model_id, int64_t start,
                                  store_event_cb cb, void *arg);
