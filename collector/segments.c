@@ -22,6 +22,12 @@
 /* Values counted to find a window's top K when there is no segmented
  * reference; more distinct values than this count in "other". */
 #define SEG_COUNT_MAX 4096
+/* Numeric values sampled per feature in a segment's window state (the
+ * whole window keeps SAMPLE_WINDOW_MAX): 21 segments of full samples would
+ * cost the drift tests several times the window's own. Past a few thousand
+ * values the calibrated threshold is below min_effect anyway, so a larger
+ * sample would rarely change a verdict. */
+#define SEG_SAMPLE_MAX 2000
 /* Windows whose segment states stay folded between passes (the open ones
  * and recent ones); the least recently used goes first. */
 #define SEG_CACHE_MAX 32
@@ -103,6 +109,16 @@ static void cache_drop(struct segments *s, int64_t model_id)
 			s->cache[k++] = s->cache[i];
 	}
 	s->ncache = k;
+}
+
+void segments_drop_window(struct segments *s, int64_t model_id, int64_t start)
+{
+	for (size_t i = 0; i < s->ncache; i++)
+		if (s->cache[i]->model_id == model_id && s->cache[i]->start == start) {
+			seg_out_free(s->cache[i]);
+			s->cache[i] = s->cache[--s->ncache];
+			return;
+		}
 }
 
 void segments_free(struct segments *s)
@@ -442,6 +458,8 @@ static int res_add(struct seg_out *o, const char *name, struct wmodel *wm, bool 
 	r->own = own;
 	r->name = strdup(name);
 	r->st = wstate_new(model_id, start);
+	if (r->st)
+		r->st->sample_cap = SEG_SAMPLE_MAX;
 	if (!r->name || !r->st) {
 		free(r->name);
 		wstate_free(r->st);
@@ -502,8 +520,7 @@ out:
 
 /* ---- results ---------------------------------------------------------------------------- */
 
-static int res_finish(struct seg_res *r, uint64_t min_sample, const struct wmodel *m,
-                      struct jsonw *hist)
+static int res_finish(struct seg_res *r, const char *key, struct jsonw *hist)
 {
 	struct wmodel *wm = r->wm;
 
@@ -520,13 +537,13 @@ static int res_finish(struct seg_res *r, uint64_t min_sample, const struct wmode
 		struct store_drift_row *d = &r->dr[r->ndr];
 		if (wm->f[i].kind == 0 && !wm->f[i].has_ref)
 			continue; /* known from the reference, never seen here */
+		if (strcmp(wm->f[i].name, key) == 0)
+			continue; /* the segment's own value: one category, nothing to compare */
 		if (wstate_feature_result(r->st, wm, i, &fr, d, hist))
 			return -1;
 		d->cur_hist = NULL; /* hist is scratch: the segment rows keep no histogram */
 		r->ndr++;
 	}
-	(void)min_sample;
-	(void)m;
 	return 0;
 }
 
@@ -639,6 +656,11 @@ again:
 		for (size_t k = 0; k < m->nf; k++)
 			if (m->f[k].kind && wmodel_set_kind(wm, m->f[k].name, m->f[k].kind, false))
 				goto fail;
+		/* a segment's KS p-value is reported, not its verdict (unless
+		 * KS is the method): the asymptotic one spares an exact
+		 * computation per small sample (drift.h) */
+		for (size_t k = 0; k < wm->nf; k++)
+			wm->f[k].opts.ks_p_asymptotic = true;
 	}
 	f.o = o;
 	f.key = mc->segment_by;
@@ -662,7 +684,7 @@ again:
 		goto again;
 	}
 	for (size_t i = 0; i < o->n; i++)
-		if (res_finish(&o->r[i], min_sample, m, hist))
+		if (res_finish(&o->r[i], mc->segment_by, hist))
 			goto fail;
 	*out = o;
 	return 0;

@@ -47,6 +47,9 @@ int segments_compute(struct segments *s, struct store *st, struct store_ingest *
                      struct wmodel *m, const struct model_config *mc, int64_t start, int64_t hi,
                      uint64_t labelled, uint64_t min_sample, struct jsonw *hist,
                      const struct seg_out **out);
+/* Forgets the folded states of window (model_id, start): the next compute
+ * folds it from the store again. */
+void segments_drop_window(struct segments *s, int64_t model_id, int64_t start);
 /* Writes what segments_compute found (inside the caller's transaction);
  * out NULL writes nothing. */
 int segments_write(struct store *st, int64_t model_id, int64_t start, const struct seg_out *out);

@@ -328,7 +328,8 @@ static int fold_value(struct wstate *w, struct wmodel *m, long i, int kind, doub
 		if (!f->res_init) {
 			uint64_t seed = hash_bytes(hash_str(mf->name), &w->start, sizeof(w->start));
 			seed = hash_bytes(seed, &w->model_id, sizeof(w->model_id));
-			sample_reservoir_init(&f->res, SAMPLE_WINDOW_MAX, seed);
+			sample_reservoir_init(&f->res, w->sample_cap ? w->sample_cap : SAMPLE_WINDOW_MAX,
+			                      seed);
 			f->res_init = true;
 		}
 		if (sample_reservoir_add(&f->res, num) != 0)

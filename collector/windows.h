@@ -113,6 +113,9 @@ struct wstate {
 	uint64_t events;
 	struct wfeat *f; /* parallel to the model's features */
 	size_t nf;
+	/* numeric values sampled per feature; 0 = SAMPLE_WINDOW_MAX (a
+	 * segment's state keeps fewer: collector/segments.h) */
+	size_t sample_cap;
 	struct quality_est est;
 	/* accuracy over the labels the events carried when folded; labels
 	 * joined later are not here (labelled_fold tells how many are) */

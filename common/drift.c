@@ -1132,7 +1132,12 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	if (rc < 0 || result_begin(out, ref, n, m, t, opts))
 		goto out;
 	drift_ks_wasserstein(ref->sorted, (size_t)ref->n, cur, n, &out->ks, &w1);
-	out->ks_p = stats_ks_p(out->ks, (size_t)ref->n, n, &out->ks_p_method);
+	if (opts && opts->ks_p_asymptotic && m != DRIFT_METHOD_KS) {
+		out->ks_p = stats_ks_p_asymp(out->ks, (size_t)ref->n, n);
+		out->ks_p_method = STATS_KS_P_ASYMPTOTIC;
+	} else {
+		out->ks_p = stats_ks_p(out->ks, (size_t)ref->n, n, &out->ks_p_method);
+	}
 	std = ref->std > DRIFT_STD_FLOOR ? ref->std : DRIFT_STD_FLOOR;
 	out->wasserstein = w1 / std;
 	sample_bin_counts(ref->edges, cur, n, counts);

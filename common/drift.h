@@ -136,6 +136,11 @@ struct drift_opts {
 	enum drift_method method;
 	double threshold;
 	enum drift_preset preset;
+	/* the KS p-value asymptotic even where scipy's rule takes the exact
+	 * one (both samples <= 10,000), unless KS gives the verdict: the
+	 * per-segment analysis (issue 17), where many small samples would
+	 * otherwise cost an exact computation each for a reported figure */
+	bool ks_p_asymptotic;
 };
 
 /* ---- reference profile -------------------------------------------------- */
