@@ -40,6 +40,8 @@ enum {
 	S_RET_DRIFT,
 	S_RET_ACC,
 	S_RET_FAIR,
+	S_RET_SEG_DRIFT,
+	S_RET_SEG_WIN,
 	S_RET_CONCEPT,
 	S_DIRTY,
 	S_WIN_GET,
@@ -177,6 +179,12 @@ static const char *const sql[S_COUNT] = {
     [S_RET_FAIR] = "DELETE FROM fairness WHERE model_id = ?1 AND (start, attribute, grp) IN "
                    "(SELECT start, attribute, grp FROM fairness WHERE model_id = ?1 AND "
                    "start < ?2 ORDER BY start LIMIT ?3)",
+    [S_RET_SEG_DRIFT] = "DELETE FROM segment_drift WHERE model_id = ?1 AND (start, segment, "
+                        "feature) IN (SELECT start, segment, feature FROM segment_drift WHERE "
+                        "model_id = ?1 AND start < ?2 ORDER BY start LIMIT ?3)",
+    [S_RET_SEG_WIN] = "DELETE FROM segment_windows WHERE model_id = ?1 AND (start, segment) IN "
+                      "(SELECT start, segment FROM segment_windows WHERE model_id = ?1 AND "
+                      "start < ?2 ORDER BY start LIMIT ?3)",
     [S_RET_CONCEPT] = "DELETE FROM concept_events WHERE id IN (SELECT id FROM concept_events "
                       "WHERE model_id = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
     [S_DIRTY] = "SELECT model_id, start, \"end\", count, errors, sampled, labelled, provisional, "
@@ -996,8 +1004,9 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 		si->next_model_windows = 0;
 		return more;
 	}
-	static const int tables[] = {S_RET_WINDOWS, S_RET_WF,  S_RET_DRIFT,
-	                             S_RET_ACC,     S_RET_LLM, S_RET_FAIR};
+	static const int tables[] = {S_RET_WINDOWS, S_RET_WF,   S_RET_DRIFT,
+	                             S_RET_ACC,     S_RET_LLM,  S_RET_FAIR,
+	                             S_RET_SEG_DRIFT, S_RET_SEG_WIN};
 	bool model_more = false;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		if (delete_chunk(si, tables[t], model, true, (double)r->windows_before, r->chunk,

@@ -231,6 +231,17 @@ Test(store_ingest, retention_runs_in_chunks)
 		         "0, 0)",
 		         (long long)m, s);
 		cr_assert_eq(store_exec(&st, sql), 0);
+		/* and so do the segment rows (issue 17) */
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO segment_drift (model_id, start, seg_key, segment, feature, "
+		         "kind, n) VALUES (%lld, %d, 'country', 'DE', 'amount', 1, 5)",
+		         (long long)m, s);
+		cr_assert_eq(store_exec(&st, sql), 0);
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO segment_windows (model_id, start, seg_key, segment, events, "
+		         "errors, labelled) VALUES (%lld, %d, 'country', 'DE', 5, 0, 0)",
+		         (long long)m, s);
+		cr_assert_eq(store_exec(&st, sql), 0);
 	}
 	cr_assert_eq(store_commit(&st), 0);
 
@@ -255,6 +266,10 @@ Test(store_ingest, retention_runs_in_chunks)
 	cr_assert_eq(q_int("SELECT min(start) FROM windows"), 300);
 	cr_assert_eq(q_int("SELECT min(start) FROM fairness"), 300);
 	cr_assert_eq(q_int("SELECT count(*) FROM fairness"), 5);
+	cr_assert_eq(q_int("SELECT min(start) FROM segment_drift"), 300);
+	cr_assert_eq(q_int("SELECT count(*) FROM segment_drift"), 5);
+	cr_assert_eq(q_int("SELECT min(start) FROM segment_windows"), 300);
+	cr_assert_eq(q_int("SELECT count(*) FROM segment_windows"), 5);
 }
 
 static void ref_cb(const char *f, int kind, uint64_t n, const uint8_t *p, size_t len,
