@@ -12,6 +12,7 @@
 #include "../lib/harness.h"
 #include "drift.h"
 #include "sample.h"
+#include "stats/twosample.h"
 #include "stats/distance.h"
 
 /* Acceptance tolerances (issue 3). */
@@ -401,7 +402,7 @@ Test(drift, tiny_random_inputs_never_nan)
 		struct drift_ref dr;
 		struct drift_result r;
 		struct drift_opts o = {(enum drift_method)sample_rng_below(&rng, 5), 0,
-		                       DRIFT_PRESET_MLWATCH};
+		                       DRIFT_PRESET_MLWATCH, false};
 
 		/* Few distinct values: ties and constant samples are common. */
 		for (size_t i = 0; i < n; i++)
@@ -423,10 +424,10 @@ Test(drift, method_override_and_validation)
 	double ref[2000], cur[500];
 	struct drift_ref dr, dc;
 	struct drift_result r, d;
-	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2, DRIFT_PRESET_MLWATCH},
-	                  chi = {DRIFT_METHOD_CHI2, 0, DRIFT_PRESET_MLWATCH};
-	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01, DRIFT_PRESET_MLWATCH},
-	                  ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH};
+	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2, DRIFT_PRESET_MLWATCH, false},
+	                  chi = {DRIFT_METHOD_CHI2, 0, DRIFT_PRESET_MLWATCH, false};
+	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01, DRIFT_PRESET_MLWATCH, false},
+	                  ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, false};
 	const char *cats[] = {"x"};
 	const double bad[] = {1, NAN};
 	enum drift_method m;
@@ -684,7 +685,7 @@ Test(drift, every_method_scores_its_statistic)
 	cr_expect_gt(base.tvd, 0);
 	cr_expect_gt(base.kl, 0);
 	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_CVM; m++) {
-		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH};
+		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH, false};
 		const struct drift_ref *ref = &nr;
 		double want;
 		int rc;
@@ -787,7 +788,7 @@ Test(drift, evidently_few_numeric_values_are_categories)
 {
 	double ref01[20], ones[5] = {1, 1, 1, 1, 1}, r3[] = {1, 1, 2, 0}, c3[] = {0, 0, 0, 1};
 	double big[1200], cur_new[] = {0, 1, 7};
-	struct drift_opts ev = {DRIFT_METHOD_DEFAULT, 0, DRIFT_PRESET_EVIDENTLY};
+	struct drift_opts ev = {DRIFT_METHOD_DEFAULT, 0, DRIFT_PRESET_EVIDENTLY, false};
 	struct drift_ref dr;
 	struct drift_result r;
 
@@ -821,5 +822,37 @@ Test(drift, evidently_few_numeric_values_are_categories)
 	cr_assert_eq(drift_numeric(&dr, c3, 4, &ev, &r), 0);
 	cr_expect_eq(r.method, DRIFT_METHOD_JS);
 	cr_expect_eq(r.score, r.js);
+	drift_ref_fini(&dr);
+}
+
+/* drift_opts.ks_p_asymptotic (the per-segment analysis, issue 17): the KS
+ * p-value is the asymptotic one where scipy's rule would take the exact one,
+ * except when KS gives the verdict; nothing else changes. */
+Test(drift, ks_p_asymptotic_unless_ks_decides)
+{
+	double ref[2000], cur[300];
+	struct drift_ref dr;
+	struct drift_result exact, asym, ks;
+	struct drift_opts ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, false};
+	struct drift_opts wsa = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, true};
+	struct drift_opts ksa = {DRIFT_METHOD_KS, 0, DRIFT_PRESET_MLWATCH, true};
+
+	for (int i = 0; i < 2000; i++)
+		ref[i] = (i * 7919) % 2000 / 20.0;
+	for (int i = 0; i < 300; i++)
+		cur[i] = 5 + (i * 104729) % 300 / 3.0;
+	cr_assert_eq(drift_ref_numeric(&dr, ref, 2000, 1), 0);
+	cr_assert_eq(drift_numeric(&dr, cur, 300, &ws, &exact), 0);
+	cr_assert_eq(drift_numeric(&dr, cur, 300, &wsa, &asym), 0);
+	cr_assert_eq(drift_numeric(&dr, cur, 300, &ksa, &ks), 0);
+	cr_expect_eq(exact.ks_p_method, STATS_KS_P_EXACT);
+	cr_expect_eq(asym.ks_p_method, STATS_KS_P_ASYMPTOTIC);
+	cr_expect_float_eq(asym.ks_p, stats_ks_p_asymp(asym.ks, 2000, 300), 1e-15);
+	cr_expect_float_eq(asym.ks, exact.ks, 0);
+	cr_expect_float_eq(asym.severity, exact.severity, 0);
+	cr_expect_eq(asym.drifted, exact.drifted);
+	/* KS decides: exact as before */
+	cr_expect_eq(ks.ks_p_method, STATS_KS_P_EXACT);
+	cr_expect_float_eq(ks.ks_p, exact.ks_p, 0);
 	drift_ref_fini(&dr);
 }
