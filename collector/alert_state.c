@@ -429,9 +429,31 @@ static int begin(struct alert_engine *e)
 	return 0;
 }
 
+/* inhibit = RULE (issue 17): an alert of such a rule fires for the same
+ * model. Rules are few and so are their instances: a walk is enough. */
+static bool inhibited(struct alert_engine *e, const struct inst *i)
+{
+	const struct rule *r = &e->rules->v[i->rule];
+
+	if (!r->n_inhibit)
+		return false;
+	for (size_t b = 0; b < N_BUCKETS; b++)
+		for (const struct inst *j = e->buckets[b]; j; j = j->next) {
+			if (j->state != IST_FIRING || strcmp(j->model, i->model) != 0)
+				continue;
+			for (size_t k = 0; k < r->n_inhibit; k++)
+				if (r->inhibit[k] == j->rule)
+					return true;
+		}
+	return false;
+}
+
+/* Silenced, or inhibited: notifications are held back (owed) either way. */
 static bool silenced(struct alert_engine *e, const struct inst *i)
 {
 	const char *rule = e->rules->v[i->rule].name;
+	if (inhibited(e, i))
+		return true;
 	for (size_t k = 0; k < e->n_sil; k++)
 		if ((strcmp(e->sil[k].rule, rule) == 0 || strcmp(e->sil[k].rule, "*") == 0) &&
 		    (!e->sil[k].model[0] || strcmp(e->sil[k].model, i->model) == 0))

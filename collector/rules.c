@@ -518,6 +518,7 @@ static void rule_free(struct rule *r)
 	free(r->model);
 	free(r->expr_text);
 	free(r->receivers);
+	free(r->inhibit);
 	free(r->summary);
 	free(r->description);
 }
@@ -576,6 +577,45 @@ static int parse_receivers(const struct mlw_config *cfg, const struct alert_conf
 	return 0;
 }
 
+/* inhibit = RULE, ...: [alert] names of cfg, not the rule itself. */
+static int parse_inhibit(const struct mlw_config *cfg, const struct alert_config *a,
+                         struct rule *r, char *err, size_t errlen)
+{
+	const char *p = a->inhibit ? a->inhibit : "";
+
+	while (*p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		size_t k = strcspn(p, " ,\t"), j;
+		if (!k)
+			break;
+		for (j = 0; j < cfg->n_alerts; j++)
+			if (strlen(cfg->alerts[j].name) == k && strncmp(cfg->alerts[j].name, p, k) == 0)
+				break;
+		if (j == cfg->n_alerts) {
+			snprintf(err, errlen,
+			         "[alert %s] inhibit: '%.*s' is not an [alert] section of the "
+			         "configuration",
+			         a->name, (int)k, p);
+			return -1;
+		}
+		if (&cfg->alerts[j] == a) {
+			snprintf(err, errlen, "[alert %s] inhibit: a rule cannot inhibit itself",
+			         a->name);
+			return -1;
+		}
+		size_t *nv = realloc(r->inhibit, (r->n_inhibit + 1) * sizeof(*nv));
+		if (!nv) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->inhibit = nv;
+		r->inhibit[r->n_inhibit++] = j;
+		p += k;
+	}
+	return 0;
+}
+
 static char *default_summary(const struct rule_expr *e)
 {
 	char buf[512];
@@ -617,7 +657,8 @@ static int load_one(const struct mlw_config *cfg, const struct alert_config *a, 
 		         why);
 		return -1;
 	}
-	if (parse_receivers(cfg, a, r, why, sizeof(why))) {
+	if (parse_receivers(cfg, a, r, why, sizeof(why)) ||
+	    parse_inhibit(cfg, a, r, why, sizeof(why))) {
 		snprintf(err, errlen, "%s:%d: %s", file, a->line, why);
 		return -1;
 	}

@@ -14,6 +14,8 @@
  *        segment VALUE (or every segment, one instance each) of the model's
  *        segment_by KEY, against that segment's reference rows
  *   OP := > | >= | < | <= | == | !=
+ * A rule may name others in `inhibit` (struct rule): its notifications are
+ * held back while one of them fires for the same model (alert_state.c).
  *
  * `over DUR` (default 1m) applies to the metrics kept in the collector's
  * 1-second ring (rps, error_rate, the latency quantiles); drift, quality
@@ -116,6 +118,11 @@ struct rule {
 	bool send_resolved;
 	int64_t repeat_interval_ms;
 	bool notify_nodata; /* tell receivers when a firing alert's data stops */
+	/* inhibit = RULE, ... (issue 17): while an alert of one of these rules
+	 * (indexes into the set) fires for the same model, this rule's
+	 * notifications are held back as under a silence */
+	size_t *inhibit;
+	size_t n_inhibit;
 };
 
 struct rule_set {

@@ -126,6 +126,7 @@ static const struct opt alert_opts[] = {
     {"send_resolved", OPT_BOOL, AL(send_resolved), "true", 0, 0, NULL, 0},
     {"repeat_interval", OPT_DUR, AL(repeat_interval_ms), "4h", 1 * SEC, 365 * DAY, NULL, 0},
     {"notify_nodata", OPT_BOOL, AL(notify_nodata), "false", 0, 0, NULL, 0},
+    {"inhibit", OPT_STR, AL(inhibit), "", 0, 0, NULL, 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 

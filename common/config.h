@@ -138,6 +138,7 @@ struct alert_config {
 	int64_t for_ms;
 	char *severity;  /* page | warn | info */
 	char *receivers; /* comma-separated receiver names */
+	char *inhibit;   /* comma-separated [alert] names whose firing holds this one back */
 	char *summary;
 	char *description;
 	bool send_resolved;

@@ -571,3 +571,65 @@ Test(alert_state, alertmanager_receivers_are_refreshed_every_minute)
 	cr_assert_eq(outbox(&x, "am", "resolved"), 1);
 	fx_fini(&x);
 }
+
+/* inhibit = RULE (issue 17): while the model's accuracy alert fires, its
+ * drift alerts fire but page nobody; when the accuracy alert resolves, a
+ * drift alert still firing is told once. Another model is not held back. */
+Test(alert_state, inhibit_holds_drift_pages_while_accuracy_fires)
+{
+	struct fx x;
+	fx_init(&x, "[alert acc]\nmodel = *\nexpr = accuracy < 0.9\nreceivers = b\n"
+	            "[alert d]\nmodel = *\nexpr = drift(*) > 1\nreceivers = a\n"
+	            "inhibit = acc\n");
+	x.fake.models[1] = "churn";
+	x.fake.value[0] = 0.5; /* fraud: accuracy breached */
+	x.fake.value[1] = 0.95;
+	x.fake.feats[0].feature = "amount";
+	x.fake.feats[0].value = 3;
+	x.fake.n_feats = 1;
+	tick(&x, T0);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE rule = 'd' AND state = 'firing'"), 2);
+	cr_assert_eq(outbox(&x, "b", "firing"), 1, "the accuracy page");
+	cr_assert_eq(q(&x, "SELECT count(*) FROM outbox WHERE receiver = 'a' AND payload LIKE "
+	                   "'%fraud%'"),
+	             0, "fraud's drift is inhibited");
+	cr_assert_eq(q(&x, "SELECT count(*) FROM outbox WHERE receiver = 'a' AND payload LIKE "
+	                   "'%churn%'"),
+	             1, "churn's accuracy is fine: its drift pages");
+	for (int s = 1; s < 10; s++)
+		tick(&x, T0 + s);
+	cr_assert_eq(outbox(&x, "a", "firing"), 1);
+	/* fraud's accuracy recovers: its drift, still firing, is told now */
+	x.fake.value[0] = 0.95;
+	tick(&x, T0 + 10);
+	cr_assert_eq(outbox(&x, "b", "resolved"), 1);
+	tick(&x, T0 + 11);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM outbox WHERE receiver = 'a' AND payload LIKE "
+	                   "'%fraud%'"),
+	             1);
+	fx_fini(&x);
+}
+
+Test(alert_state, inhibit_names_a_rule_of_the_config)
+{
+	struct mlw_config cfg;
+	struct rule_set rs;
+	char err[512], *dir = h_tmpdir("inhibit"), path[600];
+	static const char *const bad[][2] = {
+	    {"[alert d]\nexpr = drift(*) > 1\ninhibit = nope\n",
+	     "[alert d] inhibit: 'nope' is not an [alert] section"},
+	    {"[alert d]\nexpr = drift(*) > 1\ninhibit = d\n", "cannot inhibit itself"},
+	};
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(h_write_file(path, bad[i][0], strlen(bad[i][0])), 0);
+		cr_assert_eq(config_init(&cfg), 0);
+		cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(rules_load(&cfg, &rs, err, sizeof(err)), -1);
+		cr_expect(strstr(err, bad[i][1]), "%s", err);
+		cr_expect(strstr(err, "c.conf:1:"), "%s", err);
+		config_free(&cfg);
+	}
+	h_rmtree(dir);
+	free(dir);
+}
