@@ -52,6 +52,7 @@ struct obs {
 	char window[WINDOW_MAX];
 	int held; /* 0 value, 1 hold this instance, 2 hold every feature of (rule, model),
 	           * 3 no data this interval: hold, and mark the instance nodata */
+	bool gated; /* a further `and` condition of the rule does not hold (or is unknown) */
 };
 
 struct silence {
@@ -79,6 +80,7 @@ struct alert_engine {
 	bool oom;
 	size_t cur_rule; /* for the features callback */
 	const char *cur_model;
+	bool cur_gated;
 };
 
 static void *grow(void *arr, size_t *cap, size_t n, size_t elem, bool *oom)
@@ -370,7 +372,26 @@ static void on_feature(void *arg, const char *feature, double value, const char 
 	if (!o)
 		return;
 	o->value = value;
+	o->gated = e->cur_gated;
 	snprintf(o->window, sizeof(o->window), "%s", window ? window : "");
+}
+
+/* The rule's further conditions (`A and B and ...`, issue 17) for model:
+ * true when one of them is false or unknown, so the rule's condition does
+ * not hold. They are model-level metrics or one feature's. */
+static bool gated(struct alert_engine *e, const struct alert_source *src, const struct rule *rule,
+                  const char *model, double now)
+{
+	for (size_t k = 0; k < rule->n_also; k++) {
+		const struct rule_expr *x = &rule->also[k];
+		char window[WINDOW_MAX];
+		double v = NAN;
+		const char *f = rules_metric_per_feature(x->metric) ? x->feature : NULL;
+		if (src->value(src->ctx, x, model, f, now, &v, window, sizeof(window)) != 0 ||
+		    !rules_compare(x->op, v, x->threshold))
+			return true;
+	}
+	return false;
 }
 
 static void observe(struct alert_engine *e, const struct alert_source *src, double now)
@@ -386,6 +407,8 @@ static void observe(struct alert_engine *e, const struct alert_source *src, doub
 			on_model(e, rule->model);
 		for (size_t m = 0; m < e->n_models; m++) {
 			const char *model = e->models[m];
+			bool gate = rule->n_also && gated(e, src, rule, model, now);
+			e->cur_gated = gate;
 			/* every feature, or segments (one instance each) */
 			if (rules_metric_per_feature(x->metric) &&
 			    (x->all_features || x->has_segment)) {
@@ -402,6 +425,7 @@ static void observe(struct alert_engine *e, const struct alert_source *src, doub
 				struct obs *o = push_obs(e, r, model, f);
 				if (!o)
 					return;
+				o->gated = gate;
 				int vr = src->value(src->ctx, x, model, *f ? f : NULL, now,
 				                    &o->value, o->window, sizeof(o->window));
 				if (vr == 2)
@@ -710,11 +734,11 @@ static int resolve(struct alert_engine *e, struct inst *i, double now, double va
 
 /* Applies one observation (held ones were handled by the caller). */
 static int step(struct alert_engine *e, size_t rule, const char *model, const char *feature,
-                double value, const char *window, double now)
+                double value, const char *window, bool gate, double now)
 {
 	const struct rule *r = &e->rules->v[rule];
 	struct inst *i = lookup(e, rule, model, feature);
-	bool cond = rules_compare(r->expr.op, value, r->expr.threshold);
+	bool cond = !gate && rules_compare(r->expr.op, value, r->expr.threshold);
 	bool changed;
 	double for_s = (double)r->for_ms / 1000.0;
 	struct store_alert_row row;
@@ -837,7 +861,7 @@ static int apply(struct alert_engine *e, double now)
 				i->seen = e->gen;
 			continue;
 		}
-		if (step(e, o->rule, o->model, o->feature, o->value, o->window, now))
+		if (step(e, o->rule, o->model, o->feature, o->value, o->window, o->gated, now))
 			return -1;
 	}
 	/* What no source mentioned any more (a feature gone from the newest
@@ -850,7 +874,7 @@ static int apply(struct alert_engine *e, double now)
 				char model[SA_NAME_MAX + 1], feature[SA_FEATURE_MAX + 1];
 				snprintf(model, sizeof(model), "%s", i->model);
 				snprintf(feature, sizeof(feature), "%s", i->feature);
-				if (step(e, i->rule, model, feature, NAN, NULL, now))
+				if (step(e, i->rule, model, feature, NAN, NULL, false, now))
 					return -1;
 			}
 			i = next;

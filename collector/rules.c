@@ -519,6 +519,7 @@ static void rule_free(struct rule *r)
 	free(r->expr_text);
 	free(r->receivers);
 	free(r->inhibit);
+	free(r->also);
 	free(r->summary);
 	free(r->description);
 }
@@ -627,15 +628,90 @@ static char *default_summary(const struct rule_expr *e)
 	return strdup(buf);
 }
 
+/* Where the next top-level " and " of s starts (outside double quotes),
+ * or NULL. */
+static const char *find_and(const char *s)
+{
+	bool q = false;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\\' && q && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '"')
+			q = !q;
+		else if (!q && (*p == ' ' || *p == '\t') && strncmp(p + 1, "and", 3) == 0 &&
+		         (p[4] == ' ' || p[4] == '\t'))
+			return p;
+	}
+	return NULL;
+}
+
+/* expr = A [and B]...: A into r->expr, the rest into r->also. */
+static int parse_conditions(const char *text, struct rule *r, char *why, size_t whylen)
+{
+	char part[RULES_EXPR_MAX + 1];
+	const char *p = text, *and;
+	int k = 0;
+
+	if (strlen(text) > RULES_EXPR_MAX)
+		return rules_parse_expr(text, &r->expr, why, whylen); /* says why */
+	for (;; k++) {
+		size_t n;
+		struct rule_expr *x;
+		char sub[400];
+
+		and = find_and(p);
+		n = and ? (size_t)(and - p) : strlen(p);
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (k == 0) {
+			x = &r->expr;
+		} else {
+			if (k > RULES_AND_MAX) {
+				snprintf(why, whylen, "more than %d conditions joined by 'and'",
+				         RULES_AND_MAX + 1);
+				return -1;
+			}
+			struct rule_expr *nv = realloc(r->also, (size_t)k * sizeof(*nv));
+			if (!nv) {
+				snprintf(why, whylen, "out of memory");
+				return -1;
+			}
+			r->also = nv;
+			x = &r->also[k - 1];
+			r->n_also = (size_t)k;
+		}
+		if (rules_parse_expr(part, x, sub, sizeof(sub))) {
+			if (k || and)
+				snprintf(why, whylen, "condition %d ('%.60s'): %s", k + 1, part, sub);
+			else
+				snprintf(why, whylen, "%s", sub);
+			return -1;
+		}
+		if (k && (x->all_features || x->all_segments)) {
+			snprintf(why, whylen,
+			         "condition %d ('%.60s'): only the first condition may name every "
+			         "feature or segment ('*'); the others are one value per model",
+			         k + 1, part);
+			return -1;
+		}
+		if (!and)
+			break;
+		p = and + 5;
+	}
+	return 0;
+}
+
 static int load_one(const struct mlw_config *cfg, const struct alert_config *a, struct rule *r,
                     char *err, size_t errlen)
 {
-	char why[512];
+	char why[768];
 	const char *file = cfg->path ? cfg->path : "(config)";
 	int line = a->expr_line ? a->expr_line : a->line;
 
-	if (rules_parse_expr(a->expr, &r->expr, why, sizeof(why))) {
-		snprintf(err, errlen, "%s:%d: [alert %s] expr: %s", file, line, a->name, why);
+	if (parse_conditions(a->expr, r, why, sizeof(why))) {
+		snprintf(err, errlen, "%s:%d: [alert %s] expr: %.700s", file, line, a->name, why);
 		return -1;
 	}
 	if (strcmp(a->model, "*") != 0 &&

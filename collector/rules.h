@@ -14,6 +14,7 @@
  *        segment VALUE (or every segment, one instance each) of the model's
  *        segment_by KEY, against that segment's reference rows
  *   OP := > | >= | < | <= | == | !=
+ *   RULE := expr [and expr]...  (up to RULES_AND_MAX; see struct rule)
  * A rule may name others in `inhibit` (struct rule): its notifications are
  * held back while one of them fires for the same model (alert_state.c).
  *
@@ -39,6 +40,7 @@
 #define RULES_FEATURE_MAX  128
 #define RULES_DEFAULT_OVER 60000
 #define RULES_EXPR_MAX     1024
+#define RULES_AND_MAX      4
 
 enum rule_metric {
 	METRIC_RPS,
@@ -123,6 +125,11 @@ struct rule {
 	 * notifications are held back as under a silence */
 	size_t *inhibit;
 	size_t n_inhibit;
+	/* expr = A and B and ... (issue 17): expr is A (it names the instances
+	 * and gives the value); the rule's condition holds only while every
+	 * further condition also holds for the model. Up to RULES_AND_MAX. */
+	struct rule_expr *also;
+	size_t n_also;
 };
 
 struct rule_set {

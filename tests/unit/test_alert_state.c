@@ -633,3 +633,32 @@ Test(alert_state, inhibit_names_a_rule_of_the_config)
 	h_rmtree(dir);
 	free(dir);
 }
+
+/* expr = A and B (issue 17): drift(amount) > 1 pages only while the
+ * estimated accuracy is below 0.9 too; it resolves when either stops. */
+Test(alert_state, and_condition_gates_the_rule)
+{
+	struct fx x;
+	fx_init(&x, "[alert d]\nmodel = fraud\nexpr = drift(amount) > 1 and est_accuracy < 0.9\n"
+	            "receivers = a\nsummary = {feature} at {value}\n");
+	x.fake.feats[0].feature = "amount";
+	x.fake.feats[0].value = 3;
+	x.fake.n_feats = 1;
+	x.fake.value[0] = 0.95; /* accuracy fine: no alert */
+	cr_assert_eq(tick(&x, T0), 0);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts"), 0);
+	x.fake.value[0] = 0.8; /* both hold: fires, with the drift's value */
+	cr_assert_eq(tick(&x, T0 + 1), 1);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing' AND feature = "
+	                   "'amount' AND value = 3"),
+	             1);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM outbox WHERE payload LIKE '%amount at 3%'"), 1);
+	x.fake.value[0] = NAN; /* unknown: not held true */
+	cr_assert_eq(tick(&x, T0 + 2), 1);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'resolved'"), 1);
+	x.fake.value[0] = 0.8;
+	x.fake.feats[0].value = 0.5; /* drift gone: nothing */
+	cr_assert_eq(tick(&x, T0 + 3), 0);
+	cr_assert_eq(q(&x, "SELECT count(*) FROM alerts WHERE state = 'firing'"), 0);
+	fx_fini(&x);
+}

@@ -335,3 +335,49 @@ Test(rules, segments_after_the_feature)
 	            "89012345) > 1",
 	            "invalid segment value");
 }
+
+/* expr = A and B (issue 17): the first condition names the instances, the
+ * others are one value per model; errors say which condition. */
+Test(rules, conditions_joined_by_and)
+{
+	struct mlw_config cfg;
+	struct rule_set rs;
+	char err[1024], *dir = h_tmpdir("and"), path[600];
+	static const char ok[] = "[alert d]\nexpr = drift(amount) > 1 and est_accuracy < 0.9 and "
+	                         "missing_rate(\"x and y\") < 0.5\n";
+	static const char *const bad[][2] = {
+	    {"[alert d]\nexpr = drift(amount) > 1 and est_accuracy <\n",
+	     "condition 2 ('est_accuracy <'): expected a number"},
+	    {"[alert d]\nexpr = est_accuracy < 0.9 and drift(*) > 1\n",
+	     "only the first condition may name every feature"},
+	    {"[alert d]\nexpr = rps > 1 and rps > 1 and rps > 1 and rps > 1 and rps > 1 and rps > "
+	     "1\n",
+	     "more than 5 conditions"},
+	};
+
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	cr_assert_eq(h_write_file(path, ok, strlen(ok)), 0);
+	cr_assert_eq(config_init(&cfg), 0);
+	cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rules_load(&cfg, &rs, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(rs.v[0].expr.metric, METRIC_DRIFT);
+	cr_expect_str_eq(rs.v[0].expr.feature, "amount");
+	cr_assert_eq(rs.v[0].n_also, 2);
+	cr_expect_eq(rs.v[0].also[0].metric, METRIC_EST_ACCURACY);
+	cr_expect_eq(rs.v[0].also[0].op, OP_LT);
+	cr_expect_float_eq(rs.v[0].also[0].threshold, 0.9, 1e-15);
+	cr_expect_str_eq(rs.v[0].also[1].feature, "x and y");
+	rules_free(&rs);
+	config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(h_write_file(path, bad[i][0], strlen(bad[i][0])), 0);
+		cr_assert_eq(config_init(&cfg), 0);
+		cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(rules_load(&cfg, &rs, err, sizeof(err)), -1, "%s", bad[i][0]);
+		cr_expect(strstr(err, bad[i][1]), "%s", err);
+		cr_expect(strstr(err, "c.conf:2: [alert d] expr: "), "%s", err);
+		config_free(&cfg);
+	}
+	h_rmtree(dir);
+	free(dir);
+}
