@@ -25,6 +25,8 @@
 #include "clock.h"
 #include "db.h"
 #include "store.h"
+#include "store_ingest.h"
+#include "store_segments.h"
 
 #define W 10 /* window seconds */
 
@@ -730,6 +732,114 @@ Test(store_pg, the_statement_api_on_postgresql, .timeout = 60)
 	cr_expect_eq(db_column_type(s, 1), DB_FLOAT);
 	cr_expect_eq(db_step(s), DB_DONE);
 	db_finalize(s);
+	store_close(&st);
+	pg_cluster_destroy(&pg);
+}
+
+static int seg_ref_count(const char *key, const char *segment, const char *feature, int kind,
+                         uint64_t n, uint64_t rows, const uint8_t *profile, size_t len, void *arg)
+{
+	(*(int *)arg)++;
+	cr_expect_str_eq(key, "country");
+	cr_expect_eq(len, 3);
+	cr_expect_eq(profile[2], 255);
+	return 0;
+}
+
+static int seg_drift_row(const char *segment, const struct sq_drift *d, void *arg)
+{
+	(*(int *)arg)++;
+	cr_expect_str_eq(segment, "DE");
+	cr_expect_float_eq(d->severity, 2.5, 1e-12);
+	cr_expect_eq(d->drifted, 1);
+	return 0;
+}
+
+static void seg_alert_row(void *arg, const char *feature, const char *segment, double value,
+                          int64_t start)
+{
+	(*(int *)arg)++;
+	cr_expect_str_eq(feature, "amount");
+}
+
+static int seg_worst_row(const char *segment, double severity, bool drifted, int64_t n,
+                         void *arg)
+{
+	if ((*(int *)arg)++ == 0)
+		cr_expect_str_eq(segment, "DE"); /* the worst first */
+	return 0;
+}
+
+static int seg_window_row(int64_t start, const struct store_seg_window *w, void *arg)
+{
+	(*(int *)arg)++;
+	cr_expect_eq(w->events, 200);
+	cr_expect_float_eq(w->p50, 50, 1e-12);
+	return 0;
+}
+
+/* The segment tables' SQL (issue 17, schema v7) as PostgreSQL runs it:
+ * untyped NULL filters, blobs, the alert and drill-down queries. */
+Test(store_pg, segment_tables_on_postgresql, .timeout = 60)
+{
+	struct pg_cluster pg = {0};
+	struct store st;
+	char err[512];
+	static const uint8_t prof[] = {1, 0, 255};
+	struct store_drift_row dr[2] = {
+	    {.feature = "amount", .kind = 1, .n = 200, .has_ref = true, .n_ref = 2000,
+	     .numeric = true, .method = "wasserstein", .score = 0.5, .threshold = 0.2,
+	     .severity = 2.5, .drifted = true},
+	    {.feature = "amount", .kind = 1, .n = 300, .has_ref = true, .n_ref = 3000,
+	     .numeric = true, .method = "wasserstein", .score = 0.1, .threshold = 0.2,
+	     .severity = 0.5},
+	};
+	struct store_seg_window w[2] = {
+	    {.segment = "DE", .events = 200, .has_latency = true, .p50 = 50, .p90 = 60, .p95 = 70,
+	     .p99 = 80, .drift = &dr[0], .ndrift = 1},
+	    {.segment = "FR", .events = 300, .has_accuracy = true, .accuracy = 1, .drift = &dr[1],
+	     .ndrift = 1},
+	};
+	int64_t id = 0;
+	int n;
+
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	cr_assert_eq(store_open(&st, pg.uri, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s",
+	             err);
+	struct store_ingest *si = store_ingest_new(&st);
+	cr_assert(si);
+	cr_assert_eq(store_begin(&st), 0);
+	cr_assert_eq(store_ingest_model(si, "pay", 1, &id), 0, "%s", store_errmsg(&st));
+	cr_assert_eq(store_seg_ref_clear(&st, id), 0, "%s", store_errmsg(&st));
+	cr_assert_eq(store_seg_ref_put(&st, id, "country", "DE", "amount", 1, 2000, 2000, prof, 3),
+	             0, "%s", store_errmsg(&st));
+	cr_assert_eq(store_seg_write(&st, id, 600, "country", w, 2), 0, "%s", store_errmsg(&st));
+	cr_assert_eq(store_seg_write(&st, id, 600, "country", w, 2), 0, "rewritten: %s",
+	             store_errmsg(&st));
+	cr_assert_eq(store_commit(&st), 0);
+
+	n = 0;
+	cr_assert_eq(store_seg_ref_each(&st, id, seg_ref_count, &n), 0, "%s", store_errmsg(&st));
+	cr_expect_eq(n, 1);
+	n = 0;
+	cr_assert_eq(store_seg_drift_each(&st, id, 0, 1e10, "country", "DE", NULL, 60,
+	                                  seg_drift_row, &n),
+	             0, "%s", store_errmsg(&st));
+	cr_expect_eq(n, 1);
+	n = 0;
+	cr_assert_eq(store_seg_alert_drift(&st, "pay", "severity", "amount", "country", NULL, 600,
+	                                   100, seg_alert_row, &n),
+	             0, "%s", store_errmsg(&st));
+	cr_expect_eq(n, 2);
+	n = 0;
+	cr_assert_eq(store_seg_feature_worst(&st, id, "amount", 0, 1e10, seg_worst_row, &n), 0,
+	             "%s", store_errmsg(&st));
+	cr_expect_eq(n, 2);
+	n = 0;
+	cr_assert_eq(store_seg_windows_each(&st, id, 0, 1e10, "country", "DE", seg_window_row, &n),
+	             0, "%s", store_errmsg(&st));
+	cr_expect_eq(n, 1);
+	store_ingest_free(si);
 	store_close(&st);
 	pg_cluster_destroy(&pg);
 }
