@@ -703,9 +703,14 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 
 	if (fair_count(a, m, w->start, hi, &fair))
 		goto out;
+	/* Segments must not hold the window's own results back: on failure
+	 * (logged) their rows are left as they were and retried next time. */
 	if (segments_compute(a->segs, &a->st, a->si, m, config_model(a->c->cfg, m->name), w->start,
-	                     hi, w->labelled, m->min_sample, &a->hist, &seg))
-		goto out;
+	                     hi, w->labelled, m->min_sample, &a->hist, &seg)) {
+		log_warn("analyze", "segments not computed model=%s window=%lld error=\"%s\"",
+		         m->name, (long long)w->start, store_errmsg(&a->st));
+		seg = NULL;
+	}
 
 	sev = calloc(m->nf ? m->nf : 1, sizeof(*sev));
 	if (!sev)
