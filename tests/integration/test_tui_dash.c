@@ -876,3 +876,43 @@ Test(tui_dash, overview_shows_hand_worked_numbers)
 	EXPECT_ON(s, "3 models, 1 firing");
 	free(s);
 }
+
+/* The drill-down of a drifting feature (issue 17, segment_by): the detail
+ * lists the feature's worst severity per segment, worst first. */
+Test(tui_dash, drift_detail_lists_segments)
+{
+	sqlite3 *h;
+	char sql[512], *s;
+	int64_t base = (int64_t)opts.now / opts.window_s * opts.window_s;
+
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	for (int k = 0; k <= opts.windows; k++) { /* 0: the open window */
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO segment_drift (model_id, start, seg_key, segment, feature, "
+		         "kind, n, severity, drifted, insufficient) SELECT id, %lld, 'country', "
+		         "seg, 'amount', 1, 100, sev, sev > 1, 0 FROM models, (SELECT 'DE' AS seg, "
+		         "4.25 AS sev UNION ALL SELECT 'FR', 0.3) WHERE name = 'fraud'",
+		         (long long)(base - k * opts.window_s));
+		cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s",
+		             sqlite3_errmsg(h));
+	}
+	cr_assert_eq(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+
+	start(120, 50, NULL);
+	tt_tmux_key(&tm, "4");
+	s = tt_tmux_wait(&tm, "drift severity", 5);
+	cr_assert_not_null(s);
+	free(s);
+	tt_tmux_key(&tm, "Enter");
+	s = tt_tmux_wait(&tm, "per segment", 5);
+	if (!s) {
+		char *screen = tt_tmux_wait(&tm, "STATISTICS", 1);
+		cr_assert_not_null(s, "no segments in the detail:\n%s", screen ? screen : "");
+	}
+	EXPECT_ON(line_with(s, "  DE "), "4.25  DRIFT");
+	EXPECT_ON(line_with(s, "  FR "), "0.3");
+	cr_expect_lt(strstr(s, "  DE "), strstr(s, "  FR "));
+	free(s);
+}
