@@ -959,3 +959,23 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	dr->cur_hist = hist->oom ? NULL : hist->buf;
 	return hist->oom ? -1 : 0;
 }
+
+int wstate_feature_sample(const struct wstate *w, size_t fi, uint8_t **buf, size_t *cap,
+                          size_t *len)
+{
+	const struct wfeat *f = fi < w->nf ? &w->f[fi] : NULL;
+	size_t need;
+
+	*len = 0;
+	if (!f || !f->res_init || f->res.len == 0)
+		return 0;
+	need = sample_reservoir_encoded_size(&f->res);
+	if (need > *cap) {
+		uint8_t *p = realloc(*buf, need);
+		if (!p)
+			return -1;
+		*buf = p;
+		*cap = need;
+	}
+	return sample_reservoir_encode(&f->res, *buf, *cap, len) == 0 ? 0 : -1;
+}

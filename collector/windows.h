@@ -163,4 +163,10 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist);
 
+/* The reservoir of numeric feature fi encoded for window_features.sample
+ * into *buf (grown with realloc, *cap its size; the caller frees it):
+ * *len 0 when the window holds no numeric value. 0, -1 out of memory. */
+int wstate_feature_sample(const struct wstate *w, size_t fi, uint8_t **buf, size_t *cap,
+                          size_t *len);
+
 #endif

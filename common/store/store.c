@@ -137,8 +137,45 @@ static const char schema_v6[] =
     "  fp INTEGER NOT NULL, tn INTEGER NOT NULL, fn INTEGER NOT NULL,\n"
     "  PRIMARY KEY (model_id, start, attribute, grp)) WITHOUT ROWID;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, schema_v5, schema_v6};
+/* v7 (issue 18): rollup tiers. Minute windows roll up into hourly
+ * (tier 3600) and daily (tier 86400) rows as they close (store_rollup.h):
+ * counts, merged sketches, accuracy sums weighted as the dashboard weighs
+ * them, LLM sums and sketches, per-feature counts with the merged
+ * reservoir and drift computed on it, fairness counts. window_features
+ * .sample now holds each minute's reservoir. The index on analyzed lets
+ * the rollup find the windows analysis finished since its last pass. */
+static const char schema_v7[] =
+    "CREATE TABLE tiers (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  \"end\" INTEGER NOT NULL, windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  count INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,\n"
+    "  sampled INTEGER NOT NULL DEFAULT 0, labelled INTEGER NOT NULL DEFAULT 0,\n"
+    "  latency_sketch BLOB, p50 REAL, p90 REAL, p95 REAL, p99 REAL, p999 REAL, max REAL,\n"
+    "  mean REAL, acc_num REAL, acc_den REAL, mae_num REAL, mae_den REAL, est_num REAL,\n"
+    "  est_den REAL, cov_num REAL, cov_den REAL, llm INTEGER NOT NULL DEFAULT 0,\n"
+    "  input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,\n"
+    "  ttft_sketch BLOB, tpot_sketch BLOB, updated REAL NOT NULL,\n"
+    "  PRIMARY KEY (model_id, tier, start)) WITHOUT ROWID;\n"
+    "CREATE TABLE tier_features (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  feature TEXT NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL DEFAULT 0,\n"
+    "  missing INTEGER NOT NULL DEFAULT 0, type_errors INTEGER NOT NULL DEFAULT 0,\n"
+    "  out_of_range INTEGER NOT NULL DEFAULT 0, new_category INTEGER NOT NULL DEFAULT 0,\n"
+    "  sample BLOB, n_ref INTEGER, ks REAL, ks_p REAL, wasserstein REAL, psi REAL, js REAL,\n"
+    "  method TEXT, score REAL, threshold REAL, severity REAL, drifted INTEGER,\n"
+    "  max_severity REAL, windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  drifted_windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY (model_id, tier, start, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE tier_fairness (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  attribute TEXT NOT NULL, grp TEXT NOT NULL, n INTEGER NOT NULL,\n"
+    "  positives INTEGER NOT NULL, labelled INTEGER NOT NULL, correct INTEGER NOT NULL,\n"
+    "  tp INTEGER NOT NULL, fp INTEGER NOT NULL, tn INTEGER NOT NULL, fn INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (model_id, tier, start, attribute, grp)) WITHOUT ROWID;\n"
+    "CREATE INDEX windows_by_analyzed ON windows (analyzed);\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                         schema_v5, schema_v6, schema_v7};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

@@ -17,7 +17,7 @@
  * precision, BLOB -> bytea, INTEGER PRIMARY KEY -> bigint identity),
  * migrators serialized by an advisory lock.
  *
- * Schema (version 6; store_schema_sql() and the migrations in store.c):
+ * Schema (version 7; store_schema_sql() and the migrations in store.c):
  *   meta(key, value)                         last_write, window_seconds, ...
  *   models(id, name, task, created, last_event)
  *   features(model_id, name, kind, source)   kind 1 numeric, 2 categorical
@@ -46,6 +46,8 @@
  *   silences(id, rule, model, created, ends, comment)
  *   outbox(id, receiver, alert_id, kind, payload JSON, created,
  *          next_attempt, attempts, status, last_error, delivered_at)
+ *   tiers, tier_features, tier_fairness      hourly and daily rollups
+ *                                            (store_rollup.h)
  * Times are Unix seconds (REAL); window starts are integer seconds. */
 #ifndef MLW_STORE_H
 #define MLW_STORE_H
@@ -54,7 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 #include "db.h"
 
