@@ -1,0 +1,557 @@
+/* store_rollup: hourly and daily tiers equal a recomputation from the raw
+ * events (issue 18, acceptance 2), and retention per tier keeps a store fed
+ * for 40 simulated days flat (acceptance 3). The minute rows are written as
+ * analysis writes them (counts, sketches, reservoirs, drift, accuracy, LLM,
+ * fairness), from raw events this test keeps in memory; the simulated clock
+ * is the `now` every call takes. SQLite always; PostgreSQL too when its
+ * server package is installed (tests/lib/pg_harness). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/harness.h"
+#include "../lib/pg_harness.h"
+#include "ddsketch.h"
+#include "drift.h"
+#include "sample.h"
+#include "store.h"
+#include "store_ingest.h"
+#include "store_rollup.h"
+
+#define T0      1767225600 /* 2026-01-01T00:00:00Z, a day boundary */
+#define WIN     60
+#define PER_MIN 3
+
+struct raw {
+	int64_t start; /* minute */
+	double latency, x, ttft;
+	int error, labelled, correct, llm_tokens;
+	const char *grp;
+};
+
+static struct raw *raws;
+static size_t nraw, capraw;
+
+static void raw_add(struct raw r)
+{
+	if (nraw == capraw) {
+		capraw = capraw ? capraw * 2 : 4096;
+		raws = realloc(raws, capraw * sizeof(*raws));
+		cr_assert_not_null(raws);
+	}
+	raws[nraw++] = r;
+}
+
+static void exec_bind(struct store *st, const char *sql, const char *fmt, ...)
+{
+	struct db_stmt *s = NULL;
+	va_list ap;
+
+	cr_assert_eq(db_prepare(st->db, sql, &s), DB_OK, "%s: %s", sql, store_errmsg(st));
+	va_start(ap, fmt);
+	for (int i = 0; fmt[i]; i++) {
+		switch (fmt[i]) {
+		case 'i':
+			db_bind_int64(s, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'd':
+			db_bind_double(s, i + 1, va_arg(ap, double));
+			break;
+		case 't':
+			db_bind_text(s, i + 1, va_arg(ap, const char *), -1);
+			break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			int n = va_arg(ap, int);
+			db_bind_blob(s, i + 1, p, n);
+			break;
+		}
+		}
+	}
+	va_end(ap);
+	cr_assert_eq(db_step(s), DB_DONE, "%s: %s", sql, store_errmsg(st));
+	db_finalize(s);
+}
+
+static uint8_t *sketch_blob(const double *v, size_t n, size_t *len)
+{
+	struct ddsketch *sk = ddsketch_new();
+	uint8_t *out = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(ddsketch_add(sk, v[i]), 0);
+	cr_assert_eq(ddsketch_encode_alloc(sk, &out, len), 0);
+	ddsketch_free(sk);
+	return out;
+}
+
+/* Writes (replaces) the minute rows of `start` from the raw events in it,
+ * as analysis does when it finishes the window at `analyzed`. */
+static void write_minute(struct store *st, int64_t model, int64_t start, double analyzed)
+{
+	double lat[64], ttft[64];
+	struct sample_reservoir res;
+	int64_t count = 0, errors = 0, labelled = 0, correct = 0, llm = 0, tokens = 0;
+	int64_t ga[2][3] = {{0}}; /* group a / b: n, labelled, correct */
+	size_t nl = 0, nt = 0, len, slen;
+	uint8_t *sk, *tk = NULL, sbuf[64 * 8 + 64];
+
+	sample_reservoir_init(&res, SAMPLE_WINDOW_MAX, 1);
+	for (size_t i = 0; i < nraw; i++) {
+		struct raw *r = &raws[i];
+		if (r->start != start)
+			continue;
+		count++;
+		errors += r->error;
+		labelled += r->labelled;
+		correct += r->correct;
+		lat[nl++] = r->latency;
+		cr_assert_eq(sample_reservoir_add(&res, r->x), 0);
+		if (r->llm_tokens) {
+			llm++;
+			tokens += r->llm_tokens;
+			ttft[nt++] = r->ttft;
+		}
+		int g = strcmp(r->grp, "a") == 0 ? 0 : 1;
+		ga[g][0]++;
+		ga[g][1] += r->labelled;
+		ga[g][2] += r->correct;
+	}
+	cr_assert(nl > 0 && nl <= 64);
+	for (const char *t = "windows\0window_features\0drift\0accuracy\0window_llm\0fairness\0";
+	     *t; t += strlen(t) + 1) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE model_id = ?1 AND start = ?2", t);
+		exec_bind(st, sql, "ii", model, start);
+	}
+	sk = sketch_blob(lat, nl, &len);
+	exec_bind(st,
+	          "INSERT INTO windows (model_id, start, \"end\", count, errors, sampled, "
+	          "latency_sketch, labelled, provisional, dirty, analyzed) VALUES (?1, ?2, ?3, ?4, "
+	          "?5, ?6, ?7, ?8, 0, 0, ?9)",
+	          "iiiiiibid", model, start, start + WIN, count, errors, count, sk, (int)len,
+	          labelled, analyzed);
+	free(sk);
+	cr_assert_eq(sample_reservoir_encode(&res, sbuf, sizeof(sbuf), &slen), 0);
+	exec_bind(st,
+	          "INSERT INTO window_features (model_id, start, feature, kind, n, sample) "
+	          "VALUES (?1, ?2, 'x', 1, ?3, ?4)",
+	          "iiib", model, start, count, sbuf, (int)slen);
+	/* a severity that rises through the day, so the max is known */
+	exec_bind(st,
+	          "INSERT INTO drift (model_id, start, feature, kind, n, severity, drifted) "
+	          "VALUES (?1, ?2, 'x', 1, ?3, ?4, ?5)",
+	          "iiidi", model, start, count, (double)(start - T0) / 86400.0,
+	          (int64_t)(((start - T0) / WIN) % 97 == 0));
+	if (labelled)
+		exec_bind(st,
+		          "INSERT INTO accuracy (model_id, start, labelled, accuracy, est_accuracy, "
+		          "label_coverage) VALUES (?1, ?2, ?3, ?4, 0.9, ?5)",
+		          "iiidd", model, start, labelled, (double)correct / (double)labelled,
+		          (double)labelled / (double)count);
+	if (llm) {
+		tk = sketch_blob(ttft, nt, &len);
+		exec_bind(st,
+		          "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
+		          "ttft_sketch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		          "iiiiib", model, start, llm, tokens, 2 * tokens, tk, (int)len);
+		free(tk);
+	}
+	for (int g = 0; g < 2; g++)
+		if (ga[g][0])
+			exec_bind(st,
+			          "INSERT INTO fairness (model_id, start, attribute, grp, n, positives, "
+			          "labelled, correct, tp, fp, tn, fn) VALUES (?1, ?2, 'sex', ?3, ?4, 0, "
+			          "?5, ?6, 0, 0, 0, 0)",
+			          "iitiii", model, start, g ? "b" : "a", ga[g][0], ga[g][1], ga[g][2]);
+	sample_reservoir_fini(&res);
+}
+
+/* One minute's raw events: deterministic, varied. */
+static void gen_minute(int64_t start, uint64_t *seed, int n)
+{
+	for (int k = 0; k < n; k++) {
+		*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint32_t u = (uint32_t)(*seed >> 33);
+		struct raw r = {.start = start,
+		                .latency = 5.0 + (double)(u % 2000) / 10.0,
+		                .x = (double)(u % 1000) / 100.0 + (start - T0 > 43200 ? 2.0 : 0.0),
+		                .error = u % 17 == 0,
+		                .labelled = u % 3 != 0,
+		                .grp = u % 5 < 2 ? "a" : "b"};
+		r.correct = r.labelled && u % 7 != 0;
+		if (u % 4 == 0) {
+			r.llm_tokens = 10 + (int)(u % 50);
+			r.ttft = 20.0 + (double)(u % 300);
+		}
+		raw_add(r);
+	}
+}
+
+static void put_reference(struct store *st, int64_t model)
+{
+	double v[500];
+	struct drift_ref ref;
+	uint8_t *blob = NULL;
+	size_t len = 0;
+
+	for (int i = 0; i < 500; i++)
+		v[i] = (double)(i % 100) / 10.0;
+	cr_assert_eq(drift_ref_numeric(&ref, v, 500, 7), 0);
+	cr_assert_eq(drift_ref_encode(&ref, &blob, &len), 0);
+	exec_bind(st,
+	          "INSERT INTO reference (model_id, feature, kind, n, profile, created) "
+	          "VALUES (?1, 'x', 1, 500, ?2, 1)",
+	          "ib", model, blob, (int)len);
+	free(blob);
+	drift_ref_fini(&ref);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct tier_row {
+	int found;
+	int64_t windows, count, errors, labelled, llm, in_tok;
+	double acc_num, acc_den, p50, p90, p99, max;
+	int64_t ttft_count;
+	/* feature x */
+	int64_t fn;
+	double max_sev, ks, ks_p, wasserstein, psi, js, severity;
+	int64_t drifted_windows;
+	struct sample_reservoir res;
+	bool has_res;
+	int64_t fair[2][3];
+};
+
+static int tier_cb(struct db_stmt *s, void *arg)
+{
+	struct tier_row *t = arg;
+	struct ddsketch *sk = NULL;
+
+	t->found = 1;
+	t->windows = db_column_int64(s, 0);
+	t->count = db_column_int64(s, 1);
+	t->errors = db_column_int64(s, 2);
+	t->labelled = db_column_int64(s, 3);
+	t->llm = db_column_int64(s, 4);
+	t->in_tok = db_column_int64(s, 5);
+	t->acc_num = db_column_double(s, 6);
+	t->acc_den = db_column_double(s, 7);
+	t->p50 = db_column_double(s, 8);
+	t->p90 = db_column_double(s, 9);
+	t->p99 = db_column_double(s, 10);
+	t->max = db_column_double(s, 11);
+	if (db_column_blob(s, 12)) {
+		cr_assert_eq(ddsketch_decode(db_column_blob(s, 12), (size_t)db_column_bytes(s, 12),
+		                             &sk),
+		             0);
+		t->ttft_count = (int64_t)ddsketch_count(sk);
+		ddsketch_free(sk);
+	}
+	return 0;
+}
+
+static int feat_cb(struct db_stmt *s, void *arg)
+{
+	struct tier_row *t = arg;
+
+	t->fn = db_column_int64(s, 0);
+	t->max_sev = db_column_double(s, 1);
+	t->ks = db_column_double(s, 2);
+	t->ks_p = db_column_double(s, 3);
+	t->wasserstein = db_column_double(s, 4);
+	t->psi = db_column_double(s, 5);
+	t->js = db_column_double(s, 6);
+	t->severity = db_column_double(s, 7);
+	t->drifted_windows = db_column_int64(s, 8);
+	cr_assert_not_null(db_column_blob(s, 9));
+	cr_assert_eq(sample_reservoir_decode(&t->res, SAMPLE_WINDOW_MAX, db_column_blob(s, 9),
+	                                     (size_t)db_column_bytes(s, 9)),
+	             0);
+	t->has_res = true;
+	return 0;
+}
+
+static int fair_cb(struct db_stmt *s, void *arg)
+{
+	struct tier_row *t = arg;
+	int g = strcmp((const char *)db_column_text(s, 0), "a") == 0 ? 0 : 1;
+
+	for (int k = 0; k < 3; k++)
+		t->fair[g][k] = db_column_int64(s, 1 + k);
+	return 0;
+}
+
+static void read_tier(struct store *st, int64_t model, int64_t tier, int64_t start,
+                      struct tier_row *t)
+{
+	struct db_stmt *s = NULL;
+
+	memset(t, 0, sizeof(*t));
+	cr_assert_eq(db_prepare(st->db,
+	                        "SELECT windows, count, errors, labelled, llm, input_tokens, "
+	                        "acc_num, acc_den, p50, p90, p99, max, ttft_sketch FROM tiers "
+	                        "WHERE model_id = ?1 AND tier = ?2 AND start = ?3",
+	                        &s),
+	             DB_OK);
+	db_bind_int64(s, 1, model);
+	db_bind_int64(s, 2, tier);
+	db_bind_int64(s, 3, start);
+	cr_assert_eq(store_each_row(s, tier_cb, t), 0);
+	db_finalize(s);
+	cr_assert_eq(db_prepare(st->db,
+	                        "SELECT n, max_severity, ks, ks_p, wasserstein, psi, js, severity, "
+	                        "drifted_windows, sample FROM tier_features WHERE model_id = ?1 AND "
+	                        "tier = ?2 AND start = ?3 AND feature = 'x'",
+	                        &s),
+	             DB_OK);
+	db_bind_int64(s, 1, model);
+	db_bind_int64(s, 2, tier);
+	db_bind_int64(s, 3, start);
+	cr_assert_eq(store_each_row(s, feat_cb, t), 0);
+	db_finalize(s);
+	cr_assert_eq(db_prepare(st->db,
+	                        "SELECT grp, n, labelled, correct FROM tier_fairness WHERE "
+	                        "model_id = ?1 AND tier = ?2 AND start = ?3 AND attribute = 'sex'",
+	                        &s),
+	             DB_OK);
+	db_bind_int64(s, 1, model);
+	db_bind_int64(s, 2, tier);
+	db_bind_int64(s, 3, start);
+	cr_assert_eq(store_each_row(s, fair_cb, t), 0);
+	db_finalize(s);
+}
+
+/* The exact value of rank floor(q (n - 1)) of sorted v (DDSketch's rank). */
+static double rank_q(const double *v, size_t n, double q)
+{
+	return v[(size_t)floor(q * (double)(n - 1))];
+}
+
+/* Every figure of the tier row of [start, start + tier) against the raw
+ * events in it. */
+static void check_tier(struct store *st, int64_t model, int64_t tier, int64_t start,
+                       const struct drift_ref *ref)
+{
+	struct tier_row t;
+	double *lat = malloc(nraw * sizeof(double)), *x = malloc(nraw * sizeof(double));
+	int64_t count = 0, errors = 0, labelled = 0, correct = 0, llm = 0, tokens = 0;
+	int64_t fair[2][3] = {{0}}, minutes = 0;
+	double max_sev = -1;
+	int64_t drifted = 0;
+	struct drift_result dr;
+
+	cr_assert(lat && x);
+	read_tier(st, model, tier, start, &t);
+	cr_assert(t.found, "tier %lld row %lld missing", (long long)tier, (long long)start);
+	for (size_t i = 0; i < nraw; i++) {
+		struct raw *r = &raws[i];
+		if (r->start < start || r->start >= start + tier)
+			continue;
+		lat[count] = r->latency;
+		x[count] = r->x;
+		count++;
+		errors += r->error;
+		labelled += r->labelled;
+		correct += r->correct;
+		if (r->llm_tokens) {
+			llm++;
+			tokens += r->llm_tokens;
+		}
+		int g = strcmp(r->grp, "a") == 0 ? 0 : 1;
+		fair[g][0]++;
+		fair[g][1] += r->labelled;
+		fair[g][2] += r->correct;
+	}
+	for (int64_t m = start; m < start + tier; m += WIN) {
+		bool any = false;
+		for (size_t i = 0; i < nraw && !any; i++)
+			any = raws[i].start == m;
+		if (!any)
+			continue;
+		minutes++;
+		max_sev = fmax(max_sev, (double)(m - T0) / 86400.0);
+		drifted += ((m - T0) / WIN) % 97 == 0;
+	}
+	/* counts exactly */
+	cr_assert_eq(t.windows, minutes);
+	cr_assert_eq(t.count, count, "tier %lld %lld: count %lld, raw %lld", (long long)tier,
+	             (long long)start, (long long)t.count, (long long)count);
+	cr_assert_eq(t.errors, errors);
+	cr_assert_eq(t.labelled, labelled);
+	cr_assert_eq(t.llm, llm);
+	cr_assert_eq(t.in_tok, tokens);
+	cr_assert_eq(t.ttft_count, llm);
+	cr_assert_eq(t.acc_den, (double)labelled);
+	cr_assert(fabs(t.acc_num - (double)correct) < 1e-6, "correct %g vs %lld", t.acc_num,
+	          (long long)correct);
+	for (int g = 0; g < 2; g++)
+		for (int k = 0; k < 3; k++)
+			cr_assert_eq(t.fair[g][k], fair[g][k]);
+	cr_assert_eq(t.fn, count);
+	cr_assert_eq(t.max_sev, max_sev);
+	cr_assert_eq(t.drifted_windows, drifted);
+	/* quantiles to the sketch's bound (alpha 1%) */
+	qsort(lat, (size_t)count, sizeof(double), cmp_d);
+	{
+		const double qs[] = {0.5, 0.9, 0.99};
+		const double got[] = {t.p50, t.p90, t.p99};
+		for (int k = 0; k < 3; k++) {
+			double want = rank_q(lat, (size_t)count, qs[k]);
+			cr_assert(fabs(got[k] - want) <= 0.01 * want + 1e-9, "q%g: %g vs %g", qs[k],
+			          got[k], want);
+		}
+		cr_assert(fabs(t.max - lat[count - 1]) <= 1e-9);
+	}
+	/* the merged reservoir holds every value (fewer than its bound), and
+	 * drift on it is drift on the raw values, exactly */
+	cr_assert(t.has_res);
+	cr_assert_eq((int64_t)t.res.len, count);
+	qsort(x, (size_t)count, sizeof(double), cmp_d);
+	{
+		double *got = malloc((size_t)count * sizeof(double));
+		memcpy(got, t.res.values, (size_t)count * sizeof(double));
+		qsort(got, (size_t)count, sizeof(double), cmp_d);
+		cr_assert_eq(memcmp(got, x, (size_t)count * sizeof(double)), 0);
+		free(got);
+	}
+	cr_assert_eq(drift_numeric(ref, x, (size_t)count, NULL, &dr), 0);
+	cr_assert_eq(t.ks, dr.ks);
+	cr_assert_eq(t.ks_p, dr.ks_p);
+	cr_assert_eq(t.wasserstein, dr.wasserstein);
+	cr_assert_eq(t.psi, dr.psi);
+	cr_assert_eq(t.js, dr.js);
+	cr_assert_eq(t.severity, dr.severity);
+	sample_reservoir_fini(&t.res);
+	free(lat);
+	free(x);
+}
+
+static struct drift_ref the_ref;
+
+struct found {
+	int64_t k[16];
+	size_t n;
+};
+
+static void found_cb(int64_t model_id, int64_t start, double analyzed, void *arg)
+{
+	struct found *f = arg;
+	cr_assert_eq(model_id, 1);
+	cr_assert_eq(analyzed, (double)(T0 + 86400 + 100));
+	if (f->n < 16)
+		f->k[f->n++] = start;
+}
+
+static void day_of_traffic(struct store *st)
+{
+	struct store_rollup *r;
+	uint64_t seed = 42;
+	int64_t late[] = {T0 + 5 * WIN, T0 + 700 * WIN, T0 + 1439 * WIN};
+	double v[500];
+
+	nraw = 0;
+	for (int i = 0; i < 500; i++)
+		v[i] = (double)(i % 100) / 10.0;
+	cr_assert_eq(drift_ref_numeric(&the_ref, v, 500, 7), 0);
+	exec_bind(st, "INSERT INTO models (id, name, created) VALUES (1, 'm', 0)", "");
+	put_reference(st, 1);
+	cr_assert_eq(store_rollup_open(&r, st), 0);
+	cr_assert_eq(store_begin(st), 0);
+	for (int64_t m = 0; m < 1440; m++) {
+		if (m % 60 == 30)
+			continue; /* a quiet minute now and then */
+		gen_minute(T0 + m * WIN, &seed, PER_MIN);
+		write_minute(st, 1, T0 + m * WIN, (double)(T0 + m * WIN + WIN + 3));
+	}
+	cr_assert_eq(store_commit(st), 0);
+	cr_assert_eq(store_rollup_range(r, 1, T0, T0 + 86400, T0 + 86400 + 10), 0);
+
+	/* late events reopen three minutes (one of them was quiet before):
+	 * analysis rewrites them later, and the rollup finds them by
+	 * windows.analyzed and rebuilds their hours and the day */
+	late[1] = T0 + 690 * WIN; /* minute 690 is quiet (690 % 60 == 30) */
+	cr_assert_eq(store_begin(st), 0);
+	for (size_t i = 0; i < 3; i++) {
+		gen_minute(late[i], &seed, 2);
+		write_minute(st, 1, late[i], (double)(T0 + 86400 + 100));
+	}
+	cr_assert_eq(store_commit(st), 0);
+	{
+		struct found f = {0};
+		int n = store_rollup_changed(r, (double)(T0 + 86400 + 50), 0, 100, found_cb, &f);
+		cr_assert_eq(n, 3, "the three reopened minutes, got %d", n);
+		cr_assert_eq(store_begin(st), 0);
+		for (size_t i = 0; i < f.n; i++) {
+			int64_t h = f.k[i] - f.k[i] % ROLLUP_HOUR;
+			cr_assert_eq(store_rollup_build(r, 1, ROLLUP_HOUR, h, T0 + 86400 + 200), 0);
+		}
+		cr_assert_eq(store_rollup_build(r, 1, ROLLUP_DAY, T0, T0 + 86400 + 200), 0);
+		cr_assert_eq(store_commit(st), 0);
+		/* strictly after the newest: nothing left */
+		cr_assert_eq(store_rollup_changed(r, (double)(T0 + 86400 + 100), 0, 100, found_cb, &f),
+		             0);
+	}
+	store_rollup_close(r);
+}
+
+static void check_day(struct store *st)
+{
+	for (int64_t h = T0; h < T0 + 86400; h += 3600)
+		check_tier(st, 1, ROLLUP_HOUR, h, &the_ref);
+	check_tier(st, 1, ROLLUP_DAY, T0, &the_ref);
+	drift_ref_fini(&the_ref);
+	free(raws);
+	raws = NULL;
+	nraw = capraw = 0;
+}
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = h_tmpdir("rollup");
+}
+
+static void teardown(void)
+{
+	h_rmtree(dir);
+	free(dir);
+}
+
+TestSuite(rollup, .init = setup, .fini = teardown);
+
+Test(rollup, tiers_equal_recomputation_sqlite)
+{
+	struct store st;
+	char path[600], err[256];
+
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	cr_assert_eq(store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
+	day_of_traffic(&st);
+	check_day(&st);
+	store_close(&st);
+}
+
+Test(rollup, tiers_equal_recomputation_postgres, .timeout = 120)
+{
+	struct pg_cluster pg;
+	struct store st;
+	char err[512];
+
+	/* scripts/deps.sh installs the server: no skip */
+	cr_assert_eq(pg_cluster_start(&pg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_open(&st, pg.uri, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s",
+	             err);
+	day_of_traffic(&st);
+	check_day(&st);
+	store_close(&st);
+	pg_cluster_destroy(&pg);
+}
