@@ -555,3 +555,106 @@ Test(rollup, tiers_equal_recomputation_postgres, .timeout = 120)
 	store_close(&st);
 	pg_cluster_destroy(&pg);
 }
+
+/* Acceptance 3: a store fed for 40 simulated days (the clock is the `now`
+ * each step is given) keeps raw events for 7 days and minute windows for
+ * 30 (the defaults), the tiers beyond, and stops growing once retention
+ * deletes as much as a day adds. */
+Test(rollup, retention_keeps_the_store_flat_over_40_days, .timeout = 300)
+{
+	struct store st;
+	struct store_ingest *si;
+	struct store_rollup *r;
+	char path[600], err[256];
+	uint64_t seed = 7;
+	int64_t size[41] = {0};
+	const int days = 40;
+
+	snprintf(path, sizeof(path), "%s/flat.db", dir);
+	cr_assert_eq(store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
+	si = store_ingest_new(&st);
+	cr_assert_not_null(si);
+	cr_assert_eq(store_rollup_open(&r, &st), 0);
+	exec_bind(&st, "INSERT INTO models (id, name, created) VALUES (1, 'm', 0)", "");
+	put_reference(&st, 1);
+	for (int d = 0; d < days; d++) {
+		int64_t day = T0 + (int64_t)d * 86400;
+		double now = (double)(day + 86400 + 60);
+		struct store_retention ret = {.raw_before = now - 7 * 86400.0,
+		                              .windows_before = (int64_t)now - 30 * 86400,
+		                              .seen_before = now - 86400.0,
+		                              .now = now,
+		                              .chunk = 5000};
+		int more;
+
+		cr_assert_eq(store_begin(&st), 0);
+		/* traffic in every fourth minute: 360 windows a day */
+		for (int64_t m = 0; m < 1440; m += 4) {
+			int64_t start = day + m * WIN;
+			nraw = 0;
+			gen_minute(start, &seed, PER_MIN);
+			write_minute(&st, 1, start, (double)(start + WIN + 3));
+			for (size_t i = 0; i < nraw; i++) {
+				char feats[64];
+				snprintf(feats, sizeof(feats), "{\"x\":%.2f}", raws[i].x);
+				exec_bind(&st,
+				          "INSERT INTO events (model_id, ts, window_start, latency_ms, "
+				          "error, features) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+				          "diidt", (double)start + (double)i, start, raws[i].latency,
+				          (int64_t)raws[i].error, feats);
+			}
+		}
+		cr_assert_eq(store_commit(&st), 0);
+		cr_assert_eq(store_rollup_range(r, 1, day, day + 86400, now), 0);
+		do {
+			struct store_retention_done done;
+			cr_assert_eq(store_begin(&st), 0);
+			more = store_ingest_retention_step(si, &ret, &done);
+			cr_assert_geq(more, 0, "%s", store_errmsg(&st));
+			cr_assert_eq(store_commit(&st), 0);
+		} while (more);
+		do {
+			int64_t deleted;
+			cr_assert_eq(store_begin(&st), 0);
+			more = store_rollup_retention_step(r, (int64_t)now - 400 * 86400,
+			                                   (int64_t)now - 1825 * 86400, 5000, &deleted);
+			cr_assert_geq(more, 0, "%s", store_errmsg(&st));
+			cr_assert_eq(store_commit(&st), 0);
+		} while (more);
+		db_sqlite_checkpoint(st.db);
+		size[d + 1] = store_file_size(&st);
+		printf("rollup retention: day %2d size %.2f MB\n", d + 1, (double)size[d + 1] / 1e6);
+		fflush(stdout);
+	}
+	{
+		double now = (double)(T0 + (int64_t)days * 86400 + 60);
+		struct db_stmt *s = NULL;
+		double v[4];
+		cr_assert_eq(db_prepare(st.db,
+		                        "SELECT (SELECT min(ts) FROM events), (SELECT min(start) FROM "
+		                        "windows), (SELECT min(start) FROM tiers WHERE tier = 3600), "
+		                        "(SELECT count(*) FROM tiers WHERE tier = 86400)",
+		                        &s),
+		             DB_OK);
+		cr_assert_eq(db_step(s), DB_ROW);
+		for (int i = 0; i < 4; i++)
+			v[i] = db_column_double(s, i);
+		db_finalize(s);
+		cr_assert_geq(v[0], now - 7 * 86400.0 - 86400, "events older than 7 days kept");
+		cr_assert_lt(v[0], now - 6 * 86400.0, "7 days of events expected");
+		cr_assert_geq(v[1], now - 30 * 86400.0 - 86400, "minutes older than 30 days kept");
+		cr_assert_lt(v[1], now - 29 * 86400.0, "30 days of minutes expected");
+		cr_assert_eq(v[2], (double)T0, "the hours of day 1 are kept (400 days)");
+		cr_assert_eq(v[3], (double)days, "a day row per day");
+	}
+	/* flat: once minutes expire (day 31 on), a day adds what retention
+	 * removes; free pages are reused, the file does not grow */
+	cr_assert_leq((double)size[days], 1.05 * (double)size[32], "grew from %lld to %lld bytes",
+	              (long long)size[32], (long long)size[days]);
+	store_rollup_close(r);
+	store_ingest_free(si);
+	store_close(&st);
+	free(raws);
+	raws = NULL;
+	nraw = capraw = 0;
+}
