@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ddsketch.h"
+#include "store_rollup.h"
 
 #define DRIFT_COLS                                                                              \
 	"d.start, coalesce(w.\"end\", d.start + ?9), coalesce(w.provisional, 0), d.feature, "   \
@@ -59,24 +60,41 @@ static const char *const sql[SQS_COUNT] = {
                     "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
                     "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3 "
                     "ORDER BY w.start",
+    /* Buckets over the hourly or daily tier where it is complete
+     * ([?8, ?5), tier ?6, see tier_split) and over minutes elsewhere
+     * ([?2, ?8) and [?5, ?3)); a tier row's span is its windows x ?7. */
     [SQS_LATENCY_BUCKETS] =
-        "SELECT (start / ?4) * ?4 AS b, total(count), total(errors), max(provisional), "
+        "SELECT b, total(count), total(errors), max(provisional), "
         "total(p50 * max(count, 1)) / "
         "nullif(total(CASE WHEN p50 IS NOT NULL THEN max(count, 1) END), 0), "
-        "max(p90), max(p95), max(p99), max(p999), max(max), "
+        "max(p90), max(p95), max(p99), max(p999), max(mx), "
         "total(mean * max(count, 1)) / "
         "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
-        "total(\"end\" - start) FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
-        "GROUP BY b ORDER BY b",
+        "total(span) FROM ("
+        "SELECT (start / ?4) * ?4 AS b, count, errors, 0 AS provisional, p50, p90, p95, p99, "
+        "p999, max AS mx, mean, windows * ?7 AS span FROM tiers WHERE model_id = ?1 AND "
+        "tier = ?6 AND start >= ?8 AND start < ?5 UNION ALL "
+        "SELECT (start / ?4) * ?4, count, errors, provisional, p50, p90, p95, p99, p999, max, "
+        "mean, \"end\" - start FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?8 "
+        "UNION ALL "
+        "SELECT (start / ?4) * ?4, count, errors, provisional, p50, p90, p95, p99, p999, max, "
+        "mean, \"end\" - start FROM windows WHERE model_id = ?1 AND start >= ?5 AND start < ?3"
+        ") u GROUP BY b ORDER BY b",
     [SQS_DRIFT] = "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
                   "ORDER BY d.start, d.feature",
     [SQS_DRIFT_FEATURE] =
         "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
         "AND d.feature = ?4 ORDER BY d.start",
-    [SQS_DRIFT_CELLS] = "SELECT feature, max(kind), (start / ?4) * ?4 AS b, max(severity), "
-                        "max(coalesce(drifted, 0)), count(*) FROM drift "
-                        "WHERE model_id = ?1 AND start >= ?2 AND start < ?3 GROUP BY feature, b "
-                        "ORDER BY feature, b",
+    [SQS_DRIFT_CELLS] =
+        "SELECT feature, max(kind), b, max(sev), max(dr), total(n) FROM ("
+        "SELECT feature, kind, (start / ?4) * ?4 AS b, max_severity AS sev, "
+        "CASE WHEN drifted_windows > 0 THEN 1 ELSE 0 END AS dr, windows AS n FROM tier_features "
+        "WHERE model_id = ?1 AND tier = ?6 AND start >= ?8 AND start < ?5 UNION ALL "
+        "SELECT feature, kind, (start / ?4) * ?4, severity, coalesce(drifted, 0), 1 FROM drift "
+        "WHERE model_id = ?1 AND start >= ?2 AND start < ?8 UNION ALL "
+        "SELECT feature, kind, (start / ?4) * ?4, severity, coalesce(drifted, 0), 1 FROM drift "
+        "WHERE model_id = ?1 AND start >= ?5 AND start < ?3) u "
+        "GROUP BY feature, b ORDER BY feature, b",
     [SQS_DRIFT_WORST_IN] =
         "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
         "AND d.feature = ?4 ORDER BY coalesce(d.severity, -1) DESC, "
@@ -123,6 +141,10 @@ static const char *const sql[SQS_COUNT] = {
                    "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
     [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
+    [SQS_TIER_SUMS] =
+        "SELECT total(count), total(errors), total(acc_num), total(acc_den), total(mae_num), "
+        "total(mae_den), total(est_num), total(est_den), total(cov_num), total(cov_den) "
+        "FROM tiers WHERE model_id = ?1 AND tier = ?4 AND start >= ?2 AND start < ?3",
 };
 
 static struct db_stmt *prep(struct sq *q, enum sq_stmt_id id)
@@ -276,12 +298,107 @@ static double ratio(double num, double den)
 	return den > 0 ? num / den : NAN;
 }
 
-int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+/* Where a range [from, to) may be read from a tier (store_rollup.h): tier
+ * rows of [*a, *cut) (whole rows, complete by meta.tier_until, aligned to
+ * bucket), minutes before and after. *tier 0 and *a = *cut when no tier
+ * fits: minutes only. A tier fits a bucket that is a multiple of it, when
+ * minute windows divide it. */
+static void tier_split(struct sq *q, double from, double to, int64_t bucket, int64_t *tier,
+                       int64_t *a, int64_t *cut)
 {
-	struct db_stmt *s;
+	int64_t until = 0, t = 0, lo = (int64_t)ceil(from), hi;
+
+	*tier = 0;
+	*a = *cut = lo;
+	if (bucket % ROLLUP_DAY == 0)
+		t = ROLLUP_DAY;
+	else if (bucket % ROLLUP_HOUR == 0)
+		t = ROLLUP_HOUR;
+	if (!t || q->window_s <= 0 || t % q->window_s != 0 || !(to > from))
+		return;
+	if (store_rollup_until_get(q->st, &until) || until <= 0)
+		return;
+	/* whole buckets only, so that a bucket is read from one side */
+	lo = ((lo + bucket - 1) / bucket) * bucket;
+	hi = (int64_t)floor(fmin(to, (double)until));
+	hi = (hi / bucket) * bucket;
+	if (hi <= lo)
+		return;
+	*tier = t;
+	*a = lo;
+	*cut = hi;
+}
+
+static int sums_row(struct db_stmt *s, struct sq_sums *o)
+{
 	int rc;
 
+	if ((rc = db_step(s)) == DB_ROW) {
+		struct sq_sums p;
+		p.count = db_column_double(s, 0);
+		p.errors = db_column_double(s, 1);
+		p.acc_num = db_column_double(s, 2);
+		p.acc_den = db_column_double(s, 3);
+		p.mae_num = db_column_double(s, 4);
+		p.mae_den = db_column_double(s, 5);
+		p.est_num = db_column_double(s, 6);
+		p.est_den = db_column_double(s, 7);
+		p.cov_num = db_column_double(s, 8);
+		p.cov_den = db_column_double(s, 9);
+		sq_sums_add(o, &p, 1);
+	}
+	db_reset(s);
+	return rc == DB_ROW ? 0 : -1;
+}
+
+static int tier_sums(struct sq *q, int64_t model_id, int64_t tier, int64_t from, int64_t to,
+                     struct sq_sums *o)
+{
+	struct db_stmt *s;
+
+	if (to <= from)
+		return 0;
+	if (!(s = prep(q, SQS_TIER_SUMS)))
+		return -1;
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, from);
+	db_bind_int64(s, 3, to);
+	db_bind_int64(s, 4, tier);
+	return sums_row(s, o);
+}
+
+static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o);
+
+/* Sums over minutes at the edges, hours, and days in the middle: the
+ * rows hold the same sums the minutes would give (store_rollup.h). */
+int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+{
+	int64_t tier, a, cut, d0, d1;
+
 	memset(o, 0, sizeof(*o));
+	if (!(to > from))
+		return 0;
+	tier_split(q, from, to, ROLLUP_HOUR, &tier, &a, &cut);
+	if (!tier)
+		return minute_sums(q, model_id, from, to, o);
+	d0 = ((a + ROLLUP_DAY - 1) / ROLLUP_DAY) * ROLLUP_DAY;
+	d1 = (cut / ROLLUP_DAY) * ROLLUP_DAY;
+	if (minute_sums(q, model_id, from, (double)a, o) ||
+	    minute_sums(q, model_id, (double)cut, to, o))
+		return -1;
+	if (d1 > d0)
+		return tier_sums(q, model_id, ROLLUP_HOUR, a, d0, o) ||
+		               tier_sums(q, model_id, ROLLUP_DAY, d0, d1, o) ||
+		               tier_sums(q, model_id, ROLLUP_HOUR, d1, cut, o)
+		           ? -1
+		           : 0;
+	return tier_sums(q, model_id, ROLLUP_HOUR, a, cut, o);
+}
+
+static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+{
+	struct db_stmt *s;
+
 	if (!(to > from))
 		return 0;
 	s = prep(q, SQS_RANGE_SUMS);
@@ -290,20 +407,7 @@ int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct
 	db_bind_int64(s, 1, model_id);
 	db_bind_double(s, 2, from);
 	db_bind_double(s, 3, to);
-	if ((rc = db_step(s)) == DB_ROW) {
-		o->count = db_column_double(s, 0);
-		o->errors = db_column_double(s, 1);
-		o->acc_num = db_column_double(s, 2);
-		o->acc_den = db_column_double(s, 3);
-		o->mae_num = db_column_double(s, 4);
-		o->mae_den = db_column_double(s, 5);
-		o->est_num = db_column_double(s, 6);
-		o->est_den = db_column_double(s, 7);
-		o->cov_num = db_column_double(s, 8);
-		o->cov_den = db_column_double(s, 9);
-	}
-	db_reset(s);
-	return rc == DB_ROW ? 0 : -1;
+	return sums_row(s, o);
 }
 
 void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign)
@@ -548,6 +652,14 @@ static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t mo
 		*bucket = 1;
 	bind_range(s, model_id, from, to);
 	db_bind_int64(s, 4, *bucket);
+	if (id == SQS_LATENCY_BUCKETS || id == SQS_DRIFT_CELLS) {
+		int64_t tier, a, cut;
+		tier_split(q, from, to, *bucket, &tier, &a, &cut);
+		db_bind_int64(s, 5, cut);
+		db_bind_int64(s, 6, tier);
+		db_bind_int64(s, 7, q->window_s);
+		db_bind_int64(s, 8, a);
+	}
 	return s;
 }
 

@@ -63,6 +63,7 @@ enum sq_stmt_id {
 	SQS_EVENTS,
 	SQS_FEATURES,
 	SQS_META,
+	SQS_TIER_SUMS,
 	SQS_COUNT
 };
 
