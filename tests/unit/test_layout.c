@@ -149,7 +149,8 @@ Test(layout, ranges)
 {
 	cr_expect_eq(lay_range_seconds(0), 900);
 	cr_expect_eq(lay_range_seconds(4), 604800);
-	cr_expect_eq(lay_range_seconds(9), 604800);
+	cr_expect_eq(lay_range_seconds(5), 2592000); /* 30d: read from the tiers */
+	cr_expect_eq(lay_range_seconds(9), 2592000);
 	cr_expect_str_eq(lay_range_name(1), "1h");
 	cr_expect_eq(lay_range_find("24h"), 3);
 	cr_expect_eq(lay_range_find("2h"), -1);
