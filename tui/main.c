@@ -45,7 +45,7 @@ static const struct cli_flag flags[] = {
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
     {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
-    {"force", false},      {NULL, false},
+    {"force", false},      {"step", true},         {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
@@ -68,7 +68,8 @@ static const struct {
 	 "  Drift per window and feature; VERDICT is DRIFT, or insufficient when the window\n"
 	 "  held fewer values than [collector] drift_min_sample.\n"},
 	{"latency", cmd_latency,
-	 "Usage: mlwatch latency --model M [--since DUR] [--json]\n  Latency quantiles per window.\n"},
+	 "Usage: mlwatch latency --model M [--since DUR] [--step DUR] [--json]\n"
+	 "  Latency quantiles per window, or per --step bucket (1h, 1d: read from the tiers).\n"},
 	{"accuracy", cmd_accuracy,
 	 "Usage: mlwatch accuracy --model M [--since DUR] [--json]\n"
 	 "  Accuracy (labelled) and estimated accuracy per window.\n"},
