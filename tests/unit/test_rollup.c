@@ -515,6 +515,7 @@ static void check_day(struct store *st)
 }
 
 static char *dir;
+static void readers_agree(struct store *st);
 
 static void setup(void)
 {
@@ -553,6 +554,7 @@ Test(rollup, tiers_equal_recomputation_postgres, .timeout = 120)
 	             err);
 	day_of_traffic(&st);
 	check_day(&st);
+	readers_agree(&st);
 	store_close(&st);
 	pg_cluster_destroy(&pg);
 }
@@ -670,27 +672,44 @@ static int sum_bucket(const struct sq_latency *l, void *arg)
 }
 
 /* The dashboard's readers give the same figures from tiers as from
- * minutes: range sums exactly, hourly buckets' counts exactly. */
-Test(rollup, readers_use_tiers_and_agree_with_minutes)
+ * minutes: range sums exactly, hourly buckets' counts exactly, heatmap
+ * cells' highest severity and windows. Removes the minutes of hour 2 to
+ * prove the tier is read. */
+struct cells {
+	double sev[24], n[24];
+};
+
+static int cell_cb(const struct sq_drift_cell *c, void *arg)
 {
-	struct store st;
+	struct cells *k = arg;
+	int64_t i = (c->bucket_start - T0) / 3600;
+	cr_assert(i >= 0 && i < 24);
+	cr_assert_str_eq(c->feature, "x");
+	k->sev[i] = c->severity;
+	k->n[i] = c->windows;
+	return 0;
+}
+
+static void readers_agree(struct store *st)
+{
 	struct sq q;
 	struct sq_sums a, b;
 	struct store_rollup *r;
-	char path[600], err[256];
+	struct cells ca, cb;
 	double from = T0 + 1234, to = T0 + 86400 - 77, la[3] = {0}, lb[3] = {0};
 
-	snprintf(path, sizeof(path), "%s/r.db", dir);
-	cr_assert_eq(store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
-	day_of_traffic(&st);
-	sq_init(&q, &st);
+	memset(&ca, 0, sizeof(ca));
+	memset(&cb, 0, sizeof(cb));
+	sq_init(&q, st);
 	cr_assert_eq(sq_range_sums(&q, 1, from, to, &a), 0); /* no tier_until: minutes */
 	cr_assert_eq(sq_latency_buckets(&q, 1, T0, T0 + 86400, 3600, sum_bucket, la), 0);
-	cr_assert_eq(store_rollup_open(&r, &st), 0);
+	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &ca), 0);
+	cr_assert_eq(store_rollup_open(&r, st), 0);
 	cr_assert_eq(store_rollup_until_set(r, T0 + 86400), 0);
 	store_rollup_close(r);
-	/* tiers now: to prove they are read, remove the minutes of hour 2 */
-	exec_bind(&st, "DELETE FROM windows WHERE start >= ?1 AND start < ?2", "ii",
+	exec_bind(st, "DELETE FROM windows WHERE start >= ?1 AND start < ?2", "ii",
+	          (int64_t)(T0 + 7200), (int64_t)(T0 + 10800));
+	exec_bind(st, "DELETE FROM drift WHERE start >= ?1 AND start < ?2", "ii",
 	          (int64_t)(T0 + 7200), (int64_t)(T0 + 10800));
 	cr_assert_eq(sq_range_sums(&q, 1, from, to, &b), 0);
 	cr_assert_eq(a.count, b.count);
@@ -703,7 +722,23 @@ Test(rollup, readers_use_tiers_and_agree_with_minutes)
 	cr_assert_eq(la[0], lb[0]);
 	cr_assert_eq(la[1], lb[1]);
 	cr_assert_eq(lb[2], 24);
+	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &cb), 0);
+	for (int i = 0; i < 24; i++) {
+		cr_assert_eq(ca.sev[i], cb.sev[i], "hour %d", i);
+		cr_assert_eq(ca.n[i], cb.n[i], "hour %d", i);
+	}
 	sq_fini(&q);
+}
+
+Test(rollup, readers_use_tiers_and_agree_with_minutes)
+{
+	struct store st;
+	char path[600], err[256];
+
+	snprintf(path, sizeof(path), "%s/r.db", dir);
+	cr_assert_eq(store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
+	day_of_traffic(&st);
+	readers_agree(&st);
 	drift_ref_fini(&the_ref);
 	free(raws);
 	raws = NULL;
