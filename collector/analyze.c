@@ -721,7 +721,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist))
 			goto rollback;
 		/* the reservoir goes with the row: the hourly rollup merges it */
-		if (wstate_feature_sample(st, i, &sbuf, &scap, &fr.sample_len))
+		if (wstate_feature_sample(st, i, fr.kind, &sbuf, &scap, &fr.sample_len))
 			goto rollback;
 		fr.sample = fr.sample_len ? sbuf : NULL;
 		if (store_ingest_window_feature(a->si, w->model_id, w->start, &fr) ||

@@ -960,16 +960,17 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	return hist->oom ? -1 : 0;
 }
 
-int wstate_feature_sample(const struct wstate *w, size_t fi, uint8_t **buf, size_t *cap,
-                          size_t *len)
+int wstate_feature_sample(const struct wstate *w, size_t fi, int kind, uint8_t **buf,
+                          size_t *cap, size_t *len)
 {
 	const struct wfeat *f = fi < w->nf ? &w->f[fi] : NULL;
+	bool cats = kind == 2;
 	size_t need;
 
 	*len = 0;
-	if (!f || !f->res_init || f->res.len == 0)
+	if (!f || (cats ? f->cats.total == 0 : !f->res_init || f->res.len == 0))
 		return 0;
-	need = sample_reservoir_encoded_size(&f->res);
+	need = cats ? sample_cats_encoded_size(&f->cats) : sample_reservoir_encoded_size(&f->res);
 	if (need > *cap) {
 		uint8_t *p = realloc(*buf, need);
 		if (!p)
@@ -977,5 +978,7 @@ int wstate_feature_sample(const struct wstate *w, size_t fi, uint8_t **buf, size
 		*buf = p;
 		*cap = need;
 	}
+	if (cats)
+		return sample_cats_encode(&f->cats, *buf, *cap, len) == 0 ? 0 : -1;
 	return sample_reservoir_encode(&f->res, *buf, *cap, len) == 0 ? 0 : -1;
 }

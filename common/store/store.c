@@ -141,8 +141,9 @@ static const char schema_v6[] =
  * (tier 3600) and daily (tier 86400) rows as they close (store_rollup.h):
  * counts, merged sketches, accuracy sums weighted as the dashboard weighs
  * them, LLM sums and sketches, per-feature counts with the merged
- * reservoir and drift computed on it, fairness counts. window_features
- * .sample now holds each minute's reservoir. The index on analyzed lets
+ * reservoir (numeric) or category counts (categorical) and drift computed
+ * on them, fairness counts. window_features.sample now holds each
+ * minute's reservoir or category counts. The index on analyzed lets
  * the rollup find the windows analysis finished since its last pass. */
 static const char schema_v7[] =
     "CREATE TABLE tiers (\n"
@@ -162,6 +163,7 @@ static const char schema_v7[] =
     "  missing INTEGER NOT NULL DEFAULT 0, type_errors INTEGER NOT NULL DEFAULT 0,\n"
     "  out_of_range INTEGER NOT NULL DEFAULT 0, new_category INTEGER NOT NULL DEFAULT 0,\n"
     "  sample BLOB, n_ref INTEGER, ks REAL, ks_p REAL, wasserstein REAL, psi REAL, js REAL,\n"
+    "  chi2 REAL, chi2_p REAL,\n"
     "  method TEXT, score REAL, threshold REAL, severity REAL, drifted INTEGER,\n"
     "  max_severity REAL, windows INTEGER NOT NULL DEFAULT 0,\n"
     "  drifted_windows INTEGER NOT NULL DEFAULT 0,\n"

@@ -89,9 +89,9 @@ static const char *const sql[R_COUNT] = {
     [R_INS_F] = "INSERT INTO tier_features (model_id, tier, start, feature, kind, n, missing, "
                 "type_errors, out_of_range, new_category, sample, n_ref, ks, ks_p, "
                 "wasserstein, psi, js, method, score, threshold, severity, drifted, "
-                "max_severity, windows, drifted_windows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-                "?24, ?25)",
+                "max_severity, windows, drifted_windows, chi2, chi2_p) VALUES (?1, ?2, ?3, ?4, "
+                "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+                "?22, ?23, ?24, ?25, ?26, ?27)",
     [R_FAIR_MIN] = "INSERT INTO tier_fairness (model_id, tier, start, attribute, grp, n, "
                    "positives, labelled, correct, tp, fp, tn, fn) SELECT ?1, ?4, ?2, " FAIR_COLS
                    " FROM fairness WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
@@ -386,9 +386,10 @@ struct feat_acc {
 	int kind;
 	int64_t n, missing, type_errors, out_of_range, new_category, windows, drifted_windows;
 	double max_sev; /* NAN when no child had a severity */
-	struct sample_reservoir res;
+	struct sample_reservoir res; /* numeric */
 	bool has_sample;
-	int err;
+	struct sample_cats cats; /* categorical */
+	bool has_cats;
 };
 
 /* A deterministic seed per row, so that rebuilding gives the same sample. */
@@ -423,10 +424,10 @@ static int feat_flush(struct feat_acc *f)
 		return 0;
 	if (!(s = prep(r, R_INS_F)))
 		goto out;
-	ref = f->kind == 1 ? ref_find(r, f->feature) : NULL;
-	if (ref && ref->kind != DRIFT_NUMERIC)
+	ref = ref_find(r, f->feature);
+	if (ref && ref->kind != (f->kind == 2 ? DRIFT_CATEGORICAL : DRIFT_NUMERIC))
 		ref = NULL;
-	if (f->has_sample && f->res.len > 0) {
+	if (f->kind != 2 && f->has_sample && f->res.len > 0) {
 		len = sample_reservoir_encoded_size(&f->res);
 		if (!(buf = malloc(len)) || sample_reservoir_encode(&f->res, buf, len, &len) != 0)
 			goto out;
@@ -434,6 +435,26 @@ static int feat_flush(struct feat_acc *f)
 		 * statistics a recomputation from these values gives */
 		if (ref && drift_numeric(ref, f->res.values, f->res.len, NULL, &dr) == 0)
 			drift = true;
+	} else if (f->kind == 2 && f->has_cats && f->cats.total > 0) {
+		uint64_t counts[DRIFT_MAX_CELLS] = {0};
+
+		len = sample_cats_encoded_size(&f->cats);
+		if (!(buf = malloc(len)) || sample_cats_encode(&f->cats, buf, len, &len) != 0)
+			goto out;
+		/* the merged counts in the reference's cells (an unseen name,
+		 * and names past the distinct bound, in its "new" cell), as
+		 * analysis counts a window */
+		if (ref && ref->ncells > 0) {
+			size_t nc = ref->ncells;
+			for (size_t i = 0; i < f->cats.n; i++) {
+				const struct sample_cat *c = &f->cats.cats[i];
+				int cell = drift_ref_cell(ref, c->name, c->name_len);
+				counts[cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1] += c->count;
+			}
+			counts[nc - 1] += f->cats.overflow;
+			if (drift_categorical(ref, counts, nc, NULL, &dr) == 0)
+				drift = true;
+		}
 	}
 	db_bind_int64(s, 1, f->model_id);
 	db_bind_int64(s, 2, f->tier);
@@ -461,9 +482,26 @@ static int feat_flush(struct feat_acc *f)
 		db_bind_double(s, 20, dr.threshold);
 		db_bind_double(s, 21, dr.severity);
 		db_bind_int(s, 22, dr.drifted);
+		/* a chi2 of a cell the reference never had is infinite: NULL,
+		 * as analysis stores it */
+		if (isfinite(dr.chi2))
+			db_bind_double(s, 26, dr.chi2);
+		else
+			db_bind_null(s, 26);
+		db_bind_double(s, 27, dr.chi2_p);
+		if (f->kind == 2) { /* distances of samples: not for categories */
+			db_bind_null(s, 13);
+			db_bind_null(s, 14);
+			db_bind_null(s, 15);
+		} else {
+			db_bind_null(s, 26);
+			db_bind_null(s, 27);
+		}
 	} else {
 		for (int i = 12; i <= 22; i++)
 			db_bind_null(s, i);
+		db_bind_null(s, 26);
+		db_bind_null(s, 27);
 	}
 	if (isnan(f->max_sev))
 		db_bind_null(s, 23);
@@ -476,9 +514,35 @@ out:
 	free(buf);
 	if (f->has_sample)
 		sample_reservoir_fini(&f->res);
-	f->has_sample = false;
+	if (f->has_cats)
+		sample_cats_fini(&f->cats);
+	f->has_sample = f->has_cats = false;
 	f->open = false;
 	return rc;
+}
+
+/* Adds a child's category counts (sample_cats_encode) to f->cats. */
+static int cats_merge(struct feat_acc *f, const void *blob, size_t len)
+{
+	struct sample_cats child;
+	int rc = 0;
+
+	if (sample_cats_decode(&child, blob, len) != 0) {
+		f->r->bad++;
+		return 0;
+	}
+	if (!f->has_cats) {
+		sample_cats_init(&f->cats, 0);
+		f->has_cats = true;
+	}
+	for (size_t i = 0; i < child.n && rc == 0; i++)
+		rc = sample_cats_add(&f->cats, child.cats[i].name, child.cats[i].name_len,
+		                     child.cats[i].count);
+	/* names the child could not keep stay unknown: counted, never named */
+	f->cats.overflow += child.overflow;
+	f->cats.total += child.overflow;
+	sample_cats_fini(&child);
+	return rc ? -1 : 0;
 }
 
 static int feat_row(struct db_stmt *s, void *arg)
@@ -512,6 +576,8 @@ static int feat_row(struct db_stmt *s, void *arg)
 	}
 	f->drifted_windows += db_column_int64(s, 9);
 	f->windows += db_column_int64(s, 10);
+	if (blob && len > 0 && f->kind == 2)
+		return cats_merge(f, blob, (size_t)len);
 	if (blob && len > 0) {
 		struct sample_reservoir child;
 
@@ -588,6 +654,8 @@ int store_rollup_build(struct store_rollup *r, int64_t model_id, int64_t tier, i
 out:
 	if (f.has_sample)
 		sample_reservoir_fini(&f.res);
+	if (f.has_cats)
+		sample_cats_fini(&f.cats);
 	ddsketch_free(t.lat);
 	ddsketch_free(t.ttft);
 	ddsketch_free(t.tpot);

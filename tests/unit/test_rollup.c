@@ -31,6 +31,7 @@ struct raw {
 	double latency, x, ttft;
 	int error, labelled, correct, llm_tokens;
 	const char *grp;
+	const char *cat; /* feature c (categorical) */
 };
 
 static struct raw *raws;
@@ -95,12 +96,14 @@ static void write_minute(struct store *st, int64_t model, int64_t start, double 
 {
 	double lat[64], ttft[64];
 	struct sample_reservoir res;
+	struct sample_cats cats;
 	int64_t count = 0, errors = 0, labelled = 0, correct = 0, llm = 0, tokens = 0;
 	int64_t ga[2][3] = {{0}}; /* group a / b: n, labelled, correct */
 	size_t nl = 0, nt = 0, len, slen;
 	uint8_t *sk, *tk = NULL, sbuf[64 * 8 + 64];
 
 	sample_reservoir_init(&res, SAMPLE_WINDOW_MAX, 1);
+	sample_cats_init(&cats, 0);
 	for (size_t i = 0; i < nraw; i++) {
 		struct raw *r = &raws[i];
 		if (r->start != start)
@@ -111,6 +114,7 @@ static void write_minute(struct store *st, int64_t model, int64_t start, double 
 		correct += r->correct;
 		lat[nl++] = r->latency;
 		cr_assert_eq(sample_reservoir_add(&res, r->x), 0);
+		cr_assert_eq(sample_cats_add(&cats, r->cat, strlen(r->cat), 1), 0);
 		if (r->llm_tokens) {
 			llm++;
 			tokens += r->llm_tokens;
@@ -141,6 +145,14 @@ static void write_minute(struct store *st, int64_t model, int64_t start, double 
 	          "INSERT INTO window_features (model_id, start, feature, kind, n, sample) "
 	          "VALUES (?1, ?2, 'x', 1, ?3, ?4)",
 	          "iiib", model, start, count, sbuf, (int)slen);
+	cr_assert_eq(sample_cats_encode(&cats, sbuf, sizeof(sbuf), &slen), 0);
+	exec_bind(st,
+	          "INSERT INTO window_features (model_id, start, feature, kind, n, sample) "
+	          "VALUES (?1, ?2, 'c', 2, ?3, ?4)",
+	          "iiib", model, start, count, sbuf, (int)slen);
+	exec_bind(st, "INSERT INTO drift (model_id, start, feature, kind, n) VALUES (?1, ?2, 'c', 2, ?3)",
+	          "iii", model, start, count);
+	sample_cats_fini(&cats);
 	/* a severity that rises through the day, so the max is known */
 	exec_bind(st,
 	          "INSERT INTO drift (model_id, start, feature, kind, n, severity, drifted) "
@@ -184,12 +196,28 @@ static void gen_minute(int64_t start, uint64_t *seed, int n)
 		                .labelled = u % 3 != 0,
 		                .grp = u % 5 < 2 ? "a" : "b"};
 		r.correct = r.labelled && u % 7 != 0;
+		{
+			/* "Z" is new to the reference, and only in the afternoon */
+			static const char *const cats[] = {"A", "B", "C", "D", "Z"};
+			r.cat = cats[(u / 7) % (start - T0 > 43200 ? 5 : 4)];
+		}
 		if (u % 4 == 0) {
 			r.llm_tokens = 10 + (int)(u % 50);
 			r.ttft = 20.0 + (double)(u % 300);
 		}
 		raw_add(r);
 	}
+}
+
+/* The categorical reference: A..D, A the most common. */
+static int cat_ref(struct drift_ref *ref)
+{
+	const char *v[400];
+	static const char *const names[] = {"A", "A", "B", "C", "D"};
+
+	for (int i = 0; i < 400; i++)
+		v[i] = names[i % 5];
+	return drift_ref_categorical_values(ref, v, 400);
 }
 
 static void put_reference(struct store *st, int64_t model)
@@ -206,6 +234,14 @@ static void put_reference(struct store *st, int64_t model)
 	exec_bind(st,
 	          "INSERT INTO reference (model_id, feature, kind, n, profile, created) "
 	          "VALUES (?1, 'x', 1, 500, ?2, 1)",
+	          "ib", model, blob, (int)len);
+	free(blob);
+	drift_ref_fini(&ref);
+	cr_assert_eq(cat_ref(&ref), 0);
+	cr_assert_eq(drift_ref_encode(&ref, &blob, &len), 0);
+	exec_bind(st,
+	          "INSERT INTO reference (model_id, feature, kind, n, profile, created) "
+	          "VALUES (?1, 'c', 2, 400, ?2, 1)",
 	          "ib", model, blob, (int)len);
 	free(blob);
 	drift_ref_fini(&ref);
@@ -336,6 +372,78 @@ static double rank_q(const double *v, size_t n, double q)
 	return v[(size_t)floor(q * (double)(n - 1))];
 }
 
+struct cat_row {
+	bool found;
+	int64_t n;
+	double psi, js, severity, chi2_p, chi2;
+	struct sample_cats cats;
+};
+
+static int cats_cb(struct db_stmt *s, void *arg)
+{
+	struct cat_row *c = arg;
+
+	c->n = db_column_int64(s, 0);
+	c->psi = db_column_double(s, 1);
+	c->js = db_column_double(s, 2);
+	c->severity = db_column_double(s, 3);
+	c->chi2_p = db_column_double(s, 4);
+	c->chi2 = db_column_type(s, 5) == DB_NULL ? NAN : db_column_double(s, 5);
+	cr_assert_not_null(db_column_blob(s, 6));
+	cr_assert_eq(
+	    sample_cats_decode(&c->cats, db_column_blob(s, 6), (size_t)db_column_bytes(s, 6)), 0);
+	c->found = true;
+	return 0;
+}
+
+/* The categorical feature: merged counts per name equal the raw ones, and
+ * drift on them equals drift on the raw values, exactly. */
+static void check_cats(struct store *st, int64_t model, int64_t tier, int64_t start)
+{
+	struct db_stmt *s = NULL;
+	struct cat_row c = {0};
+	struct sample_cats *got = &c.cats;
+	const char **vals = malloc(nraw * sizeof(*vals));
+	struct drift_ref ref;
+	struct drift_result dr;
+	size_t n = 0;
+
+	cr_assert_eq(db_prepare(st->db,
+	                        "SELECT n, psi, js, severity, chi2_p, chi2, sample FROM "
+	                        "tier_features WHERE model_id = ?1 AND tier = ?2 AND start = ?3 "
+	                        "AND feature = 'c'",
+	                        &s),
+	             DB_OK);
+	db_bind_int64(s, 1, model);
+	db_bind_int64(s, 2, tier);
+	db_bind_int64(s, 3, start);
+	cr_assert_eq(store_each_row(s, cats_cb, &c), 0);
+	db_finalize(s);
+	cr_assert(c.found, "no categorical tier row");
+	for (size_t i = 0; i < nraw; i++)
+		if (raws[i].start >= start && raws[i].start < start + tier)
+			vals[n++] = raws[i].cat;
+	cr_assert_eq((size_t)c.n, n);
+	cr_assert_eq(got->total, (uint64_t)n);
+	for (size_t i = 0; i < got->n; i++) {
+		uint64_t want = 0;
+		for (size_t k = 0; k < n; k++)
+			want += strcmp(vals[k], got->cats[i].name) == 0;
+		cr_assert_eq(got->cats[i].count, want, "%s", got->cats[i].name);
+	}
+	cr_assert_eq(cat_ref(&ref), 0);
+	cr_assert_eq(drift_categorical_values(&ref, vals, n, NULL, &dr), 0);
+	cr_assert_eq(c.psi, dr.psi);
+	cr_assert_eq(c.js, dr.js);
+	cr_assert_eq(c.severity, dr.severity);
+	cr_assert_eq(c.chi2_p, dr.chi2_p);
+	if (isfinite(dr.chi2))
+		cr_assert_eq(c.chi2, dr.chi2);
+	drift_ref_fini(&ref);
+	sample_cats_fini(got);
+	free(vals);
+}
+
 /* Every figure of the tier row of [start, start + tier) against the raw
  * events in it. */
 static void check_tier(struct store *st, int64_t model, int64_t tier, int64_t start,
@@ -431,6 +539,7 @@ static void check_tier(struct store *st, int64_t model, int64_t tier, int64_t st
 	cr_assert_eq(t.js, dr.js);
 	cr_assert_eq(t.severity, dr.severity);
 	sample_reservoir_fini(&t.res);
+	check_cats(st, model, tier, start);
 	free(lat);
 	free(x);
 }
@@ -676,17 +785,18 @@ static int sum_bucket(const struct sq_latency *l, void *arg)
  * cells' highest severity and windows. Removes the minutes of hour 2 to
  * prove the tier is read. */
 struct cells {
-	double sev[24], n[24];
+	double sev[2][24], n[2][24]; /* features c, x */
 };
 
 static int cell_cb(const struct sq_drift_cell *c, void *arg)
 {
 	struct cells *k = arg;
 	int64_t i = (c->bucket_start - T0) / 3600;
+	int f = strcmp(c->feature, "x") == 0;
 	cr_assert(i >= 0 && i < 24);
-	cr_assert_str_eq(c->feature, "x");
-	k->sev[i] = c->severity;
-	k->n[i] = c->windows;
+	cr_assert(f || strcmp(c->feature, "c") == 0, "%s", c->feature);
+	k->sev[f][i] = c->severity;
+	k->n[f][i] = c->windows;
 	return 0;
 }
 
@@ -723,10 +833,15 @@ static void readers_agree(struct store *st)
 	cr_assert_eq(la[1], lb[1]);
 	cr_assert_eq(lb[2], 24);
 	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &cb), 0);
-	for (int i = 0; i < 24; i++) {
-		cr_assert_eq(ca.sev[i], cb.sev[i], "hour %d", i);
-		cr_assert_eq(ca.n[i], cb.n[i], "hour %d", i);
-	}
+	for (int f = 0; f < 2; f++)
+		for (int i = 0; i < 24; i++) {
+			/* c has no severity (NAN) in either; x's is known */
+			cr_assert(ca.sev[f][i] == cb.sev[f][i] ||
+			              (isnan(ca.sev[f][i]) && isnan(cb.sev[f][i])),
+			          "feature %d hour %d", f, i);
+			cr_assert_eq(ca.n[f][i], cb.n[f][i], "feature %d hour %d", f, i);
+		}
+	cr_assert_gt(cb.sev[1][23], 0.9);
 	sq_fini(&q);
 }
 
