@@ -5,9 +5,11 @@
  * hour rows. Sums and counts add up exactly; DDSketches (latency, TTFT,
  * TPOT) merge exactly, and the quantiles are read from the merged sketch;
  * per-feature reservoirs (window_features.sample) merge into one bounded
- * reservoir (SAMPLE_WINDOW_MAX values, deterministic seed) and drift is
- * computed on it against the model's reference with the default method,
- * never averaged. The accuracy columns are the sums the dashboard weighs
+ * reservoir (SAMPLE_WINDOW_MAX values, deterministic seed; a categorical
+ * feature's category counts are summed) and drift is computed on it
+ * against the model's reference with the default method, never averaged;
+ * the highest minute severity and the drifted minutes are kept for the
+ * heatmap. The accuracy columns are the sums the dashboard weighs
  * by (accuracy x labelled, est_accuracy x max(count, 1), ...), so a range
  * summed over tiers equals the same range summed over minutes.
  *
