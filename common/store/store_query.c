@@ -141,6 +141,23 @@ static const char *const sql[SQS_COUNT] = {
                    "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
     [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
+    /* Windows with LLM events, as SQS_LATENCY's columns (start 0, end
+     * the seconds they span): hourly tier rows where complete, minutes
+     * elsewhere (parameters as SQS_LATENCY_BUCKETS). */
+    [SQS_LLM_RANGE] =
+        "SELECT 0, span, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, llm, input_tokens, "
+        "output_tokens, ttft_sketch, tpot_sketch, NULL FROM ("
+        "SELECT llm, input_tokens, output_tokens, ttft_sketch, tpot_sketch, "
+        "llm_windows * ?7 AS span FROM tiers WHERE model_id = ?1 AND tier = ?6 AND start >= ?8 "
+        "AND start < ?5 AND llm > 0 UNION ALL "
+        "SELECT l.llm, l.input_tokens, l.output_tokens, l.ttft_sketch, l.tpot_sketch, "
+        "w.\"end\" - w.start FROM window_llm l JOIN windows w ON w.model_id = l.model_id AND "
+        "w.start = l.start WHERE l.model_id = ?1 AND l.start >= ?2 AND l.start < ?8 AND "
+        "l.llm > 0 UNION ALL "
+        "SELECT l.llm, l.input_tokens, l.output_tokens, l.ttft_sketch, l.tpot_sketch, "
+        "w.\"end\" - w.start FROM window_llm l JOIN windows w ON w.model_id = l.model_id AND "
+        "w.start = l.start WHERE l.model_id = ?1 AND l.start >= ?5 AND l.start < ?3 AND "
+        "l.llm > 0) u",
     [SQS_TIER_SUMS] =
         "SELECT total(count), total(errors), total(acc_num), total(acc_den), total(mae_num), "
         "total(mae_den), total(est_num), total(est_den), total(cov_num), total(cov_den) "
@@ -652,7 +669,7 @@ static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t mo
 		*bucket = 1;
 	bind_range(s, model_id, from, to);
 	db_bind_int64(s, 4, *bucket);
-	if (id == SQS_LATENCY_BUCKETS || id == SQS_DRIFT_CELLS) {
+	if (id == SQS_LATENCY_BUCKETS || id == SQS_DRIFT_CELLS || id == SQS_LLM_RANGE) {
 		int64_t tier, a, cut;
 		tier_split(q, from, to, *bucket, &tier, &a, &cut);
 		db_bind_int64(s, 5, cut);
@@ -745,6 +762,18 @@ int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
+	return store_each_row(s, latency_row, &c);
+}
+
+int sq_llm_each(struct sq *q, int64_t model_id, double from, double to,
+                int (*fn)(const struct sq_latency *, void *), void *arg)
+{
+	int64_t bucket = ROLLUP_HOUR;
+	struct db_stmt *s = prep_buckets(q, SQS_LLM_RANGE, model_id, from, to, &bucket);
+	struct latency_rows c = {.fn = fn, .arg = arg};
+
+	if (!s)
+		return -1;
 	return store_each_row(s, latency_row, &c);
 }
 

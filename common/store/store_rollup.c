@@ -47,7 +47,7 @@ enum {
 	"coalesce(a.label_coverage * max(w.count, 1), 0), "                                     \
 	"coalesce(CASE WHEN a.label_coverage IS NOT NULL THEN max(w.count, 1) END, 0), "        \
 	"coalesce(l.llm, 0), coalesce(l.input_tokens, 0), coalesce(l.output_tokens, 0), "       \
-	"l.ttft_sketch, l.tpot_sketch FROM windows w "                                          \
+	"l.ttft_sketch, l.tpot_sketch, CASE WHEN l.llm > 0 THEN 1 ELSE 0 END FROM windows w "   \
 	"LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "                \
 	"LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "              \
 	"WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3"
@@ -65,7 +65,7 @@ static const char *const sql[R_COUNT] = {
     [R_HOUR_CHILD] =
         "SELECT windows, count, errors, sampled, labelled, latency_sketch, acc_num, acc_den, "
         "mae_num, mae_den, est_num, est_den, cov_num, cov_den, llm, input_tokens, "
-        "output_tokens, ttft_sketch, tpot_sketch FROM tiers "
+        "output_tokens, ttft_sketch, tpot_sketch, llm_windows FROM tiers "
         "WHERE model_id = ?1 AND tier = 3600 AND start >= ?2 AND start < ?3",
     /* drift drives: every window analysis wrote has a drift row per
      * feature; window_features adds the counts and the reservoir */
@@ -83,9 +83,9 @@ static const char *const sql[R_COUNT] = {
     [R_INS_T] = "INSERT INTO tiers (model_id, tier, start, \"end\", windows, count, errors, "
                 "sampled, labelled, latency_sketch, p50, p90, p95, p99, p999, max, mean, "
                 "acc_num, acc_den, mae_num, mae_den, est_num, est_den, cov_num, cov_den, llm, "
-                "input_tokens, output_tokens, ttft_sketch, tpot_sketch, updated) VALUES (?1, "
-                "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                "input_tokens, output_tokens, ttft_sketch, tpot_sketch, updated, llm_windows) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [R_INS_F] = "INSERT INTO tier_features (model_id, tier, start, feature, kind, n, missing, "
                 "type_errors, out_of_range, new_category, sample, n_ref, ks, ks_p, "
                 "wasserstein, psi, js, method, score, threshold, severity, drifted, "
@@ -264,7 +264,7 @@ static const struct drift_ref *ref_find(const struct store_rollup *r, const char
 
 struct tier_acc {
 	struct store_rollup *r;
-	int64_t windows, count, errors, sampled, labelled, llm, in_tok, out_tok;
+	int64_t windows, count, errors, sampled, labelled, llm, in_tok, out_tok, llm_windows;
 	double sums[8]; /* acc_num, acc_den, mae_num, mae_den, est_num, est_den, cov_num, cov_den */
 	struct ddsketch *lat, *ttft, *tpot;
 };
@@ -306,6 +306,7 @@ static int child_row(struct db_stmt *s, void *arg)
 	t->llm += db_column_int64(s, 14);
 	t->in_tok += db_column_int64(s, 15);
 	t->out_tok += db_column_int64(s, 16);
+	t->llm_windows += db_column_int64(s, 19);
 	if (sketch_merge(t->r, &t->lat, s, 5) || sketch_merge(t->r, &t->ttft, s, 17) ||
 	    sketch_merge(t->r, &t->tpot, s, 18))
 		return -1;
@@ -367,6 +368,7 @@ static int write_tier(struct store_rollup *r, int64_t model_id, int64_t tier, in
 	if (bind_sketch(s, 29, t->ttft, &b2) || bind_sketch(s, 30, t->tpot, &b3))
 		goto out;
 	db_bind_double(s, 31, now);
+	db_bind_int64(s, 32, t->llm_windows);
 	rc = step_done(s);
 out:
 	db_reset(s);

@@ -800,8 +800,19 @@ static int cell_cb(const struct sq_drift_cell *c, void *arg)
 	return 0;
 }
 
+static int llm_cb(const struct sq_latency *l, void *arg)
+{
+	double *v = arg;
+	v[0] += (double)l->llm;
+	v[1] += (double)l->input_tokens;
+	v[2] += (double)(l->end - l->start);
+	v[3] += l->ttft ? (double)ddsketch_count(l->ttft) : 0;
+	return 0;
+}
+
 static void readers_agree(struct store *st)
 {
+	double ma[4] = {0}, mb[4] = {0};
 	struct sq q;
 	struct sq_sums a, b;
 	struct store_rollup *r;
@@ -814,6 +825,8 @@ static void readers_agree(struct store *st)
 	cr_assert_eq(sq_range_sums(&q, 1, from, to, &a), 0); /* no tier_until: minutes */
 	cr_assert_eq(sq_latency_buckets(&q, 1, T0, T0 + 86400, 3600, sum_bucket, la), 0);
 	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &ca), 0);
+	cr_assert_eq(sq_llm_each(&q, 1, from, to, llm_cb, ma), 0);
+	cr_assert_gt(ma[0], 100);
 	cr_assert_eq(store_rollup_open(&r, st), 0);
 	cr_assert_eq(store_rollup_until_set(r, T0 + 86400), 0);
 	store_rollup_close(r);
@@ -833,6 +846,10 @@ static void readers_agree(struct store *st)
 	cr_assert_eq(la[1], lb[1]);
 	cr_assert_eq(lb[2], 24);
 	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &cb), 0);
+	cr_assert_eq(sq_llm_each(&q, 1, from, to, llm_cb, mb), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(ma[i], mb[i], "LLM figure %d: %g from minutes, %g from tiers", i, ma[i],
+		             mb[i]);
 	for (int f = 0; f < 2; f++)
 		for (int i = 0; i < 24; i++) {
 			/* c has no severity (NAN) in either; x's is known */
