@@ -143,7 +143,9 @@ static const char schema_v6[] =
  * them, LLM sums and sketches, per-feature counts with the merged
  * reservoir (numeric) or category counts (categorical) and drift computed
  * on them, fairness counts. window_features.sample now holds each
- * minute's reservoir or category counts. The index on analyzed lets
+ * minute's reservoir or category counts; a tier's merged one is in
+ * tier_samples, apart, so that the heatmap's reads of tier_features stay
+ * narrow. The index on analyzed lets
  * the rollup find the windows analysis finished since its last pass. */
 static const char schema_v7[] =
     "CREATE TABLE tiers (\n"
@@ -163,11 +165,15 @@ static const char schema_v7[] =
     "  feature TEXT NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL DEFAULT 0,\n"
     "  missing INTEGER NOT NULL DEFAULT 0, type_errors INTEGER NOT NULL DEFAULT 0,\n"
     "  out_of_range INTEGER NOT NULL DEFAULT 0, new_category INTEGER NOT NULL DEFAULT 0,\n"
-    "  sample BLOB, n_ref INTEGER, ks REAL, ks_p REAL, wasserstein REAL, psi REAL, js REAL,\n"
+    "  n_ref INTEGER, ks REAL, ks_p REAL, wasserstein REAL, psi REAL, js REAL,\n"
     "  chi2 REAL, chi2_p REAL,\n"
     "  method TEXT, score REAL, threshold REAL, severity REAL, drifted INTEGER,\n"
-    "  max_severity REAL, windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  max_severity REAL, worst_start INTEGER, windows INTEGER NOT NULL DEFAULT 0,\n"
     "  drifted_windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY (model_id, tier, start, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE tier_samples (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  feature TEXT NOT NULL, sample BLOB NOT NULL,\n"
     "  PRIMARY KEY (model_id, tier, start, feature)) WITHOUT ROWID;\n"
     "CREATE TABLE tier_fairness (\n"
     "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"

@@ -158,6 +158,16 @@ static const char *const sql[SQS_COUNT] = {
         "w.\"end\" - w.start FROM window_llm l JOIN windows w ON w.model_id = l.model_id AND "
         "w.start = l.start WHERE l.model_id = ?1 AND l.start >= ?5 AND l.start < ?3 AND "
         "l.llm > 0) u",
+    /* the worst window of a feature: in the hourly tier rows of a range,
+     * and in minutes */
+    [SQS_TIER_WORST] =
+        "SELECT worst_start, coalesce(max_severity, -1) FROM tier_features WHERE model_id = ?1 "
+        "AND tier = ?4 AND start >= ?2 AND start < ?3 AND feature = ?5 AND worst_start IS NOT "
+        "NULL ORDER BY coalesce(max_severity, -1) DESC, worst_start DESC LIMIT 1",
+    [SQS_MINUTE_WORST] =
+        "SELECT start, coalesce(severity, -1) FROM drift WHERE model_id = ?1 AND start >= ?2 "
+        "AND start < ?3 AND feature = ?4 ORDER BY coalesce(severity, -1) DESC, start DESC "
+        "LIMIT 1",
     [SQS_TIER_SUMS] =
         "SELECT total(count), total(errors), total(acc_num), total(acc_den), total(mae_num), "
         "total(mae_den), total(est_num), total(est_den), total(cov_num), total(cov_den) "
@@ -876,14 +886,75 @@ int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const 
 	return store_each_row(s, drift_row, &(struct drift_rows){.fn = fn, .arg = arg});
 }
 
+struct worst {
+	bool found;
+	int64_t start;
+	double key;
+};
+
+static int worst_row(struct db_stmt *s, void *arg)
+{
+	struct worst *w = arg;
+	int64_t at = db_column_int64(s, 0);
+	double key = db_column_double(s, 1);
+
+	/* as SQS_DRIFT_WORST_IN orders: severity (none = -1), then latest */
+	if (!w->found || key > w->key || (key == w->key && at > w->start)) {
+		w->found = true;
+		w->start = at;
+		w->key = key;
+	}
+	return 0;
+}
+
+static int minute_worst(struct sq *q, int64_t model_id, const char *feature, int64_t from,
+                        double to, struct worst *w)
+{
+	struct db_stmt *s;
+
+	if (!((double)from < to))
+		return 0;
+	if (!(s = prep(q, SQS_MINUTE_WORST)))
+		return -1;
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, from);
+	db_bind_double(s, 3, to);
+	db_bind_text(s, 4, feature, -1);
+	return store_each_row(s, worst_row, w);
+}
+
 int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, double from, double to,
                       int (*fn)(const struct sq_drift *, void *), void *arg)
 {
-	struct db_stmt *s = prep(q, SQS_DRIFT_WORST_IN);
+	struct db_stmt *s;
 	struct drift_rows c = {.fn = fn, .arg = arg};
+	int64_t tier, a, cut;
 	int rc;
 
-	if (!s)
+	/* Over complete hours the tier knows each hour's worst minute: the
+	 * candidates are those and the worst minutes at the edges, and only
+	 * the winner's row is read (a heatmap cell of a month is 43,200
+	 * drift rows per feature otherwise). */
+	tier_split(q, from, to, ROLLUP_HOUR, &tier, &a, &cut);
+	if (tier) {
+		struct worst w = {0};
+		if (!(s = prep(q, SQS_TIER_WORST)))
+			return -1;
+		db_bind_int64(s, 1, model_id);
+		db_bind_int64(s, 2, a);
+		db_bind_int64(s, 3, cut);
+		db_bind_int64(s, 4, tier);
+		db_bind_text(s, 5, feature, -1);
+		if (store_each_row(s, worst_row, &w) ||
+		    minute_worst(q, model_id, feature, (int64_t)ceil(from), (double)a, &w) ||
+		    minute_worst(q, model_id, feature, cut, to, &w))
+			return -1;
+		if (!w.found)
+			return SQ_NOTFOUND;
+		from = (double)w.start;
+		to = from + 1;
+	}
+	if (!(s = prep(q, SQS_DRIFT_WORST_IN)))
 		return -1;
 	bind_range(s, model_id, from, to);
 	db_bind_text(s, 4, feature, -1);

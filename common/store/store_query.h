@@ -65,6 +65,8 @@ enum sq_stmt_id {
 	SQS_META,
 	SQS_TIER_SUMS,
 	SQS_LLM_RANGE,
+	SQS_TIER_WORST,
+	SQS_MINUTE_WORST,
 	SQS_COUNT
 };
 

@@ -15,12 +15,14 @@ enum {
 	R_DEL_T,
 	R_DEL_F,
 	R_DEL_FAIR,
+	R_DEL_S,
 	R_MIN_CHILD,
 	R_HOUR_CHILD,
 	R_MIN_FEAT,
 	R_HOUR_FEAT,
 	R_INS_T,
 	R_INS_F,
+	R_INS_S,
 	R_FAIR_MIN,
 	R_FAIR_HOUR,
 	R_REF_STAMP,
@@ -30,6 +32,7 @@ enum {
 	R_RET_T,
 	R_RET_F,
 	R_RET_FAIR,
+	R_RET_S,
 	R_DIRTY,
 	R_COUNT
 };
@@ -61,6 +64,7 @@ static const char *const sql[R_COUNT] = {
     [R_DEL_T] = "DELETE FROM tiers WHERE model_id = ?1 AND tier = ?2 AND start = ?3",
     [R_DEL_F] = "DELETE FROM tier_features WHERE model_id = ?1 AND tier = ?2 AND start = ?3",
     [R_DEL_FAIR] = "DELETE FROM tier_fairness WHERE model_id = ?1 AND tier = ?2 AND start = ?3",
+    [R_DEL_S] = "DELETE FROM tier_samples WHERE model_id = ?1 AND tier = ?2 AND start = ?3",
     [R_MIN_CHILD] = CHILD_COLS_MIN,
     [R_HOUR_CHILD] =
         "SELECT windows, count, errors, sampled, labelled, latency_sketch, acc_num, acc_den, "
@@ -72,14 +76,16 @@ static const char *const sql[R_COUNT] = {
     [R_MIN_FEAT] = "SELECT d.feature, d.kind, d.n, coalesce(f.missing, 0), "
                    "coalesce(f.type_errors, 0), coalesce(f.out_of_range, 0), "
                    "coalesce(f.new_category, 0), f.sample, d.severity, "
-                   "coalesce(d.drifted, 0), 1 FROM drift d LEFT JOIN window_features f "
+                   "coalesce(d.drifted, 0), 1, d.start FROM drift d LEFT JOIN window_features f "
                    "ON f.model_id = d.model_id AND f.start = d.start AND f.feature = d.feature "
                    "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
                    "ORDER BY d.feature, d.start",
-    [R_HOUR_FEAT] = "SELECT feature, kind, n, missing, type_errors, out_of_range, new_category, "
-                    "sample, max_severity, drifted_windows, windows FROM tier_features "
-                    "WHERE model_id = ?1 AND tier = 3600 AND start >= ?2 AND start < ?3 "
-                    "ORDER BY feature, start",
+    [R_HOUR_FEAT] = "SELECT f.feature, f.kind, f.n, f.missing, f.type_errors, f.out_of_range, "
+                    "f.new_category, s.sample, f.max_severity, f.drifted_windows, f.windows, "
+                    "f.worst_start FROM tier_features f LEFT JOIN tier_samples s ON "
+                    "s.model_id = f.model_id AND s.tier = f.tier AND s.start = f.start AND "
+                    "s.feature = f.feature WHERE f.model_id = ?1 AND f.tier = 3600 AND "
+                    "f.start >= ?2 AND f.start < ?3 ORDER BY f.feature, f.start",
     [R_INS_T] = "INSERT INTO tiers (model_id, tier, start, \"end\", windows, count, errors, "
                 "sampled, labelled, latency_sketch, p50, p90, p95, p99, p999, max, mean, "
                 "acc_num, acc_den, mae_num, mae_den, est_num, est_den, cov_num, cov_den, llm, "
@@ -87,11 +93,13 @@ static const char *const sql[R_COUNT] = {
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
                 "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
     [R_INS_F] = "INSERT INTO tier_features (model_id, tier, start, feature, kind, n, missing, "
-                "type_errors, out_of_range, new_category, sample, n_ref, ks, ks_p, "
+                "type_errors, out_of_range, new_category, worst_start, n_ref, ks, ks_p, "
                 "wasserstein, psi, js, method, score, threshold, severity, drifted, "
                 "max_severity, windows, drifted_windows, chi2, chi2_p) VALUES (?1, ?2, ?3, ?4, "
                 "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
                 "?22, ?23, ?24, ?25, ?26, ?27)",
+    [R_INS_S] = "INSERT INTO tier_samples (model_id, tier, start, feature, sample) VALUES (?1, "
+                "?2, ?3, ?4, ?5)",
     [R_FAIR_MIN] = "INSERT INTO tier_fairness (model_id, tier, start, attribute, grp, n, "
                    "positives, labelled, correct, tp, fp, tn, fn) SELECT ?1, ?4, ?2, " FAIR_COLS
                    " FROM fairness WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
@@ -118,6 +126,9 @@ static const char *const sql[R_COUNT] = {
     [R_RET_FAIR] = "DELETE FROM tier_fairness WHERE (model_id, tier, start, attribute, grp) IN "
                    "(SELECT model_id, tier, start, attribute, grp FROM tier_fairness WHERE "
                    "(tier = 3600 AND start < ?1) OR (tier = 86400 AND start < ?2) LIMIT ?3)",
+    [R_RET_S] = "DELETE FROM tier_samples WHERE (model_id, tier, start, feature) IN (SELECT "
+                "model_id, tier, start, feature FROM tier_samples WHERE (tier = 3600 AND "
+                "start < ?1) OR (tier = 86400 AND start < ?2) LIMIT ?3)",
 };
 
 struct ref_entry {
@@ -388,6 +399,11 @@ struct feat_acc {
 	int kind;
 	int64_t n, missing, type_errors, out_of_range, new_category, windows, drifted_windows;
 	double max_sev; /* NAN when no child had a severity */
+	/* the minute with the highest severity (ties: the latest; no
+	 * severity counts as -1), as the detail view picks it */
+	double worst_key;
+	int64_t worst_start;
+	bool has_worst;
 	struct sample_reservoir res; /* numeric */
 	bool has_sample;
 	struct sample_cats cats; /* categorical */
@@ -468,8 +484,8 @@ static int feat_flush(struct feat_acc *f)
 	db_bind_int64(s, 8, f->type_errors);
 	db_bind_int64(s, 9, f->out_of_range);
 	db_bind_int64(s, 10, f->new_category);
-	if (buf)
-		db_bind_blob(s, 11, buf, (int)len);
+	if (f->has_worst)
+		db_bind_int64(s, 11, f->worst_start);
 	else
 		db_bind_null(s, 11);
 	if (drift) {
@@ -511,7 +527,17 @@ static int feat_flush(struct feat_acc *f)
 		db_bind_double(s, 23, f->max_sev);
 	db_bind_int64(s, 24, f->windows);
 	db_bind_int64(s, 25, f->drifted_windows);
-	rc = step_done(s);
+	if ((rc = step_done(s)) == 0 && buf) {
+		rc = -1;
+		if (!(s = prep(r, R_INS_S)))
+			goto out;
+		db_bind_int64(s, 1, f->model_id);
+		db_bind_int64(s, 2, f->tier);
+		db_bind_int64(s, 3, f->start);
+		db_bind_text(s, 4, f->feature, -1);
+		db_bind_blob(s, 5, buf, (int)len);
+		rc = step_done(s);
+	}
 out:
 	free(buf);
 	if (f->has_sample)
@@ -565,6 +591,17 @@ static int feat_row(struct db_stmt *s, void *arg)
 		f->n = f->missing = f->type_errors = f->out_of_range = f->new_category = 0;
 		f->windows = f->drifted_windows = 0;
 		f->max_sev = NAN;
+		f->has_worst = false;
+	}
+	if (db_column_type(s, 11) != DB_NULL) {
+		double key = db_column_type(s, 8) == DB_NULL ? -1 : db_column_double(s, 8);
+		int64_t at = db_column_int64(s, 11);
+		if (!f->has_worst || key > f->worst_key ||
+		    (key == f->worst_key && at > f->worst_start)) {
+			f->worst_key = key;
+			f->worst_start = at;
+			f->has_worst = true;
+		}
 	}
 	f->n += db_column_int64(s, 2);
 	f->missing += db_column_int64(s, 3);
@@ -619,7 +656,7 @@ int store_rollup_build(struct store_rollup *r, int64_t model_id, int64_t tier, i
 
 	if ((tier != ROLLUP_HOUR && tier != ROLLUP_DAY) || start % tier != 0)
 		return -1;
-	for (int id = R_DEL_T; id <= R_DEL_FAIR; id++) {
+	for (int id = R_DEL_T; id <= R_DEL_S; id++) {
 		if (!(s = prep(r, id)))
 			goto out;
 		db_bind_int64(s, 1, model_id);
@@ -742,7 +779,7 @@ int store_rollup_retention_step(struct store_rollup *r, int64_t hours_before, in
 	int more = 0;
 
 	*deleted = 0;
-	for (int id = R_RET_T; id <= R_RET_FAIR; id++) {
+	for (int id = R_RET_T; id <= R_RET_S; id++) {
 		struct db_stmt *s = prep(r, id);
 		int64_t n;
 

@@ -82,8 +82,8 @@ Test(tiers, closed_minutes_roll_up_and_late_events_update_hour_and_day, .timeout
 	         (long long)sec0);
 	cr_assert_eq(db_int(c.db, sql), 1);
 	snprintf(sql, sizeof(sql),
-	         "SELECT n FROM tier_features WHERE tier = 3600 AND start = %lld AND feature = "
-	         "'amount' AND sample IS NOT NULL",
+	         "SELECT f.n FROM tier_features f JOIN tier_samples s USING (model_id, tier, start, "
+	         "feature) WHERE f.tier = 3600 AND f.start = %lld AND f.feature = 'amount'",
 	         (long long)hour);
 	cr_assert_eq(wait_int(c.db, sql, 400, 10), 400);
 	/* a late batch reopens the minute: its hour and day follow */

@@ -344,9 +344,11 @@ static void read_tier(struct store *st, int64_t model, int64_t tier, int64_t sta
 	cr_assert_eq(store_each_row(s, tier_cb, t), 0);
 	db_finalize(s);
 	cr_assert_eq(db_prepare(st->db,
-	                        "SELECT n, max_severity, ks, ks_p, wasserstein, psi, js, severity, "
-	                        "drifted_windows, sample FROM tier_features WHERE model_id = ?1 AND "
-	                        "tier = ?2 AND start = ?3 AND feature = 'x'",
+	                        "SELECT f.n, f.max_severity, f.ks, f.ks_p, f.wasserstein, f.psi, "
+	                        "f.js, f.severity, f.drifted_windows, s.sample FROM tier_features f "
+	                        "JOIN tier_samples s USING (model_id, tier, start, feature) WHERE "
+	                        "f.model_id = ?1 AND f.tier = ?2 AND f.start = ?3 AND "
+	                        "f.feature = 'x'",
 	                        &s),
 	             DB_OK);
 	db_bind_int64(s, 1, model);
@@ -409,9 +411,10 @@ static void check_cats(struct store *st, int64_t model, int64_t tier, int64_t st
 	size_t n = 0;
 
 	cr_assert_eq(db_prepare(st->db,
-	                        "SELECT n, psi, js, severity, chi2_p, chi2, sample FROM "
-	                        "tier_features WHERE model_id = ?1 AND tier = ?2 AND start = ?3 "
-	                        "AND feature = 'c'",
+	                        "SELECT f.n, f.psi, f.js, f.severity, f.chi2_p, f.chi2, s.sample "
+	                        "FROM tier_features f JOIN tier_samples s USING (model_id, tier, "
+	                        "start, feature) WHERE f.model_id = ?1 AND f.tier = ?2 AND "
+	                        "f.start = ?3 AND f.feature = 'c'",
 	                        &s),
 	             DB_OK);
 	db_bind_int64(s, 1, model);
@@ -810,9 +813,16 @@ static int llm_cb(const struct sq_latency *l, void *arg)
 	return 0;
 }
 
+static int worst_cb(const struct sq_drift *d, void *arg)
+{
+	*(int64_t *)arg = d->start;
+	return 0;
+}
+
 static void readers_agree(struct store *st)
 {
 	double ma[4] = {0}, mb[4] = {0};
+	int64_t wa = 0, wb = 0, wc = 0;
 	struct sq q;
 	struct sq_sums a, b;
 	struct store_rollup *r;
@@ -827,6 +837,8 @@ static void readers_agree(struct store *st)
 	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &ca), 0);
 	cr_assert_eq(sq_llm_each(&q, 1, from, to, llm_cb, ma), 0);
 	cr_assert_gt(ma[0], 100);
+	cr_assert_eq(sq_drift_worst_in(&q, 1, "x", from, to, worst_cb, &wa), 0);
+	cr_assert_eq(sq_drift_worst_in(&q, 1, "c", from, to, worst_cb, &wc), 0);
 	cr_assert_eq(store_rollup_open(&r, st), 0);
 	cr_assert_eq(store_rollup_until_set(r, T0 + 86400), 0);
 	store_rollup_close(r);
@@ -847,6 +859,12 @@ static void readers_agree(struct store *st)
 	cr_assert_eq(lb[2], 24);
 	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &cb), 0);
 	cr_assert_eq(sq_llm_each(&q, 1, from, to, llm_cb, mb), 0);
+	/* the worst minute through the tiers is the one the minutes gave */
+	cr_assert_eq(sq_drift_worst_in(&q, 1, "x", from, to, worst_cb, &wb), 0);
+	cr_assert_eq(wa, wb);
+	cr_assert_eq(wa, T0 + 1438 * WIN, "the severity rises through the day (1439 is past to)");
+	cr_assert_eq(sq_drift_worst_in(&q, 1, "c", from, to, worst_cb, &wb), 0);
+	cr_assert_eq(wc, wb, "no severity: the latest minute");
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(ma[i], mb[i], "LLM figure %d: %g from minutes, %g from tiers", i, ma[i],
 		             mb[i]);
