@@ -21,6 +21,9 @@ static const struct {
     {"concept_state", false}, {"concept_events", true},
     {"alerts", true},         {"silences", true},
     {"outbox", true},         {"meta", false},
+    /* the tiers (issue 18): meta's tier_until promises them */
+    {"tiers", false},         {"tier_features", false},
+    {"tier_samples", false},  {"tier_fairness", false},
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -786,6 +786,22 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	int64_t id = db_int(db, "SELECT id FROM models WHERE name = 'churn'");
 	char sql[200];
 	cr_assert(id > 0);
+	{
+		/* its hourly and daily tiers go too (issue 18) */
+		struct store st;
+		struct store_rollup *r;
+		char e[512];
+		cr_assert_eq(store_open(&st, db, STORE_RW, false, e, sizeof(e)), 0, "%s", e);
+		cr_assert_eq(store_rollup_open(&r, &st), 0);
+		cr_assert_eq(store_rollup_range(r, id, (int64_t)opts.now - 86400, (int64_t)opts.now,
+		                                opts.now),
+		             0);
+		store_rollup_close(r);
+		store_close(&st);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM tiers WHERE model_id = %lld",
+		         (long long)id);
+		cr_assert_gt(db_int(db, sql), 0);
+	}
 
 	cr_expect_eq(run(&out, &err, "--db", db, "models", "rm", "chrun", NULL), 1);
 	cr_expect(strstr(err, "did you mean 'churn'?"), "%s", err);
@@ -805,7 +821,8 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	free(out);
 	free(err);
 	static const char *const tables[] = {"windows",  "drift",           "accuracy", "events",
-	                                     "features", "window_features", NULL};
+	                                     "features", "window_features", "tiers",
+	                                     "tier_features", NULL};
 	for (const char *const *t = tables; *t; t++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE model_id = %lld", *t,
 		         (long long)id);
