@@ -51,6 +51,7 @@ struct rollup {
 	double *analyzed;
 	size_t nrows;
 	int64_t until;
+	uint64_t bad_logged; /* malformed blobs already reported */
 };
 
 static void row_cb(int64_t model_id, int64_t start, double analyzed, void *arg)
@@ -156,6 +157,13 @@ static int look(struct rollup *r, double now)
 	}
 	if (nh)
 		log_debug("rollup", "rolled up hours=%zu days=%zu windows=%zu", nh, nd, r->nrows);
+	if (store_rollup_bad(r->sr) > r->bad_logged) {
+		/* a stored sketch, sample or reference that does not decode is
+		 * left out of its tier rather than stopping the rollup */
+		log_warn("rollup", "skipped malformed stored blobs count=%llu",
+		         (unsigned long long)(store_rollup_bad(r->sr) - r->bad_logged));
+		r->bad_logged = store_rollup_bad(r->sr);
+	}
 	rc = n;
 	goto out;
 rollback:

@@ -203,14 +203,25 @@ uint64_t store_rollup_bad(const struct store_rollup *r)
 
 /* ---- references --------------------------------------------------------- */
 
+struct ref_load {
+	struct store_rollup *r;
+	size_t cap;
+};
+
+/* One reference row; stops (1) when the rows counted before are in, so
+ * that one added between the two reads waits for the next build. */
 static int ref_row(struct db_stmt *s, void *arg)
 {
-	struct store_rollup *r = arg;
+	struct ref_load *l = arg;
+	struct store_rollup *r = l->r;
 	const char *name = (const char *)db_column_text(s, 0);
 	const void *blob = db_column_blob(s, 1);
 	int len = db_column_bytes(s, 1);
-	struct ref_entry *e = &r->refs[r->nrefs];
+	struct ref_entry *e;
 
+	if (r->nrefs >= l->cap)
+		return 1;
+	e = &r->refs[r->nrefs];
 	memset(e, 0, sizeof(*e));
 	if (!(e->feature = strdup(name ? name : "")))
 		return -1;
@@ -251,12 +262,11 @@ static int refs_load(struct store_rollup *r, int64_t model_id)
 	if (!(s = prep(r, R_REF)))
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	/* the count read above bounds the rows: a reference added between
-	 * the two reads waits for the next build */
-	while (r->nrefs < (size_t)stamp[0] && db_step(s) == DB_ROW)
-		if (ref_row(s, r))
-			break;
-	db_reset(s);
+	{
+		struct ref_load l = {r, (size_t)stamp[0]};
+		if (store_each_row(s, ref_row, &l) < 0)
+			return -1;
+	}
 	r->ref_model = model_id;
 	r->ref_count = (int64_t)stamp[0];
 	r->ref_stamp = stamp[1];

@@ -895,3 +895,65 @@ Test(rollup, readers_use_tiers_and_agree_with_minutes)
 	nraw = capraw = 0;
 	store_close(&st);
 }
+
+/* A stored sketch or sample that does not decode (a damaged file, a
+ * future format) is left out of its tier and counted; the counts still
+ * add up and the rollup goes on. */
+Test(rollup, malformed_blobs_are_skipped_and_counted)
+{
+	struct store st;
+	struct store_rollup *r;
+	char path[600], err[256];
+	static const uint8_t junk[] = {0xff, 0x01, 0x02, 0x03};
+	struct tier_row t;
+
+	snprintf(path, sizeof(path), "%s/bad.db", dir);
+	cr_assert_eq(store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
+	exec_bind(&st, "INSERT INTO models (id, name, created) VALUES (1, 'm', 0)", "");
+	exec_bind(&st,
+	          "INSERT INTO windows (model_id, start, \"end\", count, errors, latency_sketch, "
+	          "provisional, dirty, analyzed) VALUES (1, ?1, ?2, 7, 1, ?3, 0, 0, 1)",
+	          "iib", (int64_t)T0, (int64_t)(T0 + WIN), junk, (int)sizeof(junk));
+	exec_bind(&st,
+	          "INSERT INTO window_features (model_id, start, feature, kind, n, sample) "
+	          "VALUES (1, ?1, 'x', 1, 7, ?2)",
+	          "ib", (int64_t)T0, junk, (int)sizeof(junk));
+	exec_bind(&st, "INSERT INTO drift (model_id, start, feature, kind, n) VALUES (1, ?1, 'x', 1, 7)",
+	          "i", (int64_t)T0);
+	cr_assert_eq(store_rollup_open(&r, &st), 0);
+	cr_assert_eq(store_begin(&st), 0);
+	cr_assert_eq(store_rollup_build(r, 1, ROLLUP_HOUR, T0, T0 + 100), 0);
+	cr_assert_eq(store_commit(&st), 0);
+	cr_assert_eq(store_rollup_bad(r), 2, "the sketch and the sample");
+	/* a start not aligned to its tier is refused */
+	cr_assert_eq(store_rollup_build(r, 1, ROLLUP_HOUR, T0 + 60, T0 + 100), -1);
+	store_rollup_close(r);
+	memset(&t, 0, sizeof(t));
+	{
+		struct db_stmt *s = NULL;
+		cr_assert_eq(db_prepare(st.db,
+		                        "SELECT windows, count, errors, labelled, llm, input_tokens, "
+		                        "acc_num, acc_den, p50, p90, p99, max, ttft_sketch FROM tiers "
+		                        "WHERE model_id = 1 AND tier = 3600 AND start = ?1",
+		                        &s),
+		             DB_OK);
+		db_bind_int64(s, 1, T0);
+		cr_assert_eq(store_each_row(s, tier_cb, &t), 0);
+		db_finalize(s);
+	}
+	cr_assert(t.found);
+	cr_assert_eq(t.count, 7);
+	cr_assert_eq(t.errors, 1);
+	{
+		struct db_stmt *s = NULL;
+		cr_assert_eq(db_prepare(st.db,
+		                        "SELECT count(*) FROM tiers WHERE p50 IS NULL AND "
+		                        "latency_sketch IS NULL",
+		                        &s),
+		             DB_OK);
+		cr_assert_eq(db_step(s), DB_ROW);
+		cr_assert_eq(db_column_int64(s, 0), 1, "no latency: no sketch, NULL quantiles");
+		db_finalize(s);
+	}
+	store_close(&st);
+}
