@@ -356,26 +356,23 @@ static void tier_split(struct sq *q, double from, double to, int64_t bucket, int
 	*cut = hi;
 }
 
-static int sums_row(struct db_stmt *s, struct sq_sums *o)
+/* Adds one row of SQS_RANGE_SUMS / SQS_TIER_SUMS to the sums. */
+static int sums_row(struct db_stmt *s, void *arg)
 {
-	int rc;
+	struct sq_sums *o = arg, p;
 
-	if ((rc = db_step(s)) == DB_ROW) {
-		struct sq_sums p;
-		p.count = db_column_double(s, 0);
-		p.errors = db_column_double(s, 1);
-		p.acc_num = db_column_double(s, 2);
-		p.acc_den = db_column_double(s, 3);
-		p.mae_num = db_column_double(s, 4);
-		p.mae_den = db_column_double(s, 5);
-		p.est_num = db_column_double(s, 6);
-		p.est_den = db_column_double(s, 7);
-		p.cov_num = db_column_double(s, 8);
-		p.cov_den = db_column_double(s, 9);
-		sq_sums_add(o, &p, 1);
-	}
-	db_reset(s);
-	return rc == DB_ROW ? 0 : -1;
+	p.count = db_column_double(s, 0);
+	p.errors = db_column_double(s, 1);
+	p.acc_num = db_column_double(s, 2);
+	p.acc_den = db_column_double(s, 3);
+	p.mae_num = db_column_double(s, 4);
+	p.mae_den = db_column_double(s, 5);
+	p.est_num = db_column_double(s, 6);
+	p.est_den = db_column_double(s, 7);
+	p.cov_num = db_column_double(s, 8);
+	p.cov_den = db_column_double(s, 9);
+	sq_sums_add(o, &p, 1);
+	return 0;
 }
 
 static int tier_sums(struct sq *q, int64_t model_id, int64_t tier, int64_t from, int64_t to,
@@ -391,7 +388,7 @@ static int tier_sums(struct sq *q, int64_t model_id, int64_t tier, int64_t from,
 	db_bind_int64(s, 2, from);
 	db_bind_int64(s, 3, to);
 	db_bind_int64(s, 4, tier);
-	return sums_row(s, o);
+	return store_each_row(s, sums_row, o);
 }
 
 static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o);
@@ -434,7 +431,7 @@ static int minute_sums(struct sq *q, int64_t model_id, double from, double to, s
 	db_bind_int64(s, 1, model_id);
 	db_bind_double(s, 2, from);
 	db_bind_double(s, 3, to);
-	return sums_row(s, o);
+	return store_each_row(s, sums_row, o);
 }
 
 void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign)

@@ -326,46 +326,39 @@ static int fair_cb(struct db_stmt *s, void *arg)
 	return 0;
 }
 
-static void read_tier(struct store *st, int64_t model, int64_t tier, int64_t start,
-                      struct tier_row *t)
+/* Runs sql (?1 model, ?2 tier, ?3 start) with cb on each row. */
+static void query_tier(struct store *st, const char *sql, int64_t model, int64_t tier,
+                       int64_t start, db_row_fn cb, void *arg)
 {
 	struct db_stmt *s = NULL;
 
+	cr_assert_eq(db_prepare(st->db, sql, &s), DB_OK, "%s: %s", sql, store_errmsg(st));
+	db_bind_int64(s, 1, model);
+	db_bind_int64(s, 2, tier);
+	db_bind_int64(s, 3, start);
+	cr_assert_eq(store_each_row(s, cb, arg), 0);
+	db_finalize(s);
+}
+
+static void read_tier(struct store *st, int64_t model, int64_t tier, int64_t start,
+                      struct tier_row *t)
+{
 	memset(t, 0, sizeof(*t));
-	cr_assert_eq(db_prepare(st->db,
-	                        "SELECT windows, count, errors, labelled, llm, input_tokens, "
-	                        "acc_num, acc_den, p50, p90, p99, max, ttft_sketch FROM tiers "
-	                        "WHERE model_id = ?1 AND tier = ?2 AND start = ?3",
-	                        &s),
-	             DB_OK);
-	db_bind_int64(s, 1, model);
-	db_bind_int64(s, 2, tier);
-	db_bind_int64(s, 3, start);
-	cr_assert_eq(store_each_row(s, tier_cb, t), 0);
-	db_finalize(s);
-	cr_assert_eq(db_prepare(st->db,
-	                        "SELECT f.n, f.max_severity, f.ks, f.ks_p, f.wasserstein, f.psi, "
-	                        "f.js, f.severity, f.drifted_windows, s.sample FROM tier_features f "
-	                        "JOIN tier_samples s USING (model_id, tier, start, feature) WHERE "
-	                        "f.model_id = ?1 AND f.tier = ?2 AND f.start = ?3 AND "
-	                        "f.feature = 'x'",
-	                        &s),
-	             DB_OK);
-	db_bind_int64(s, 1, model);
-	db_bind_int64(s, 2, tier);
-	db_bind_int64(s, 3, start);
-	cr_assert_eq(store_each_row(s, feat_cb, t), 0);
-	db_finalize(s);
-	cr_assert_eq(db_prepare(st->db,
-	                        "SELECT grp, n, labelled, correct FROM tier_fairness WHERE "
-	                        "model_id = ?1 AND tier = ?2 AND start = ?3 AND attribute = 'sex'",
-	                        &s),
-	             DB_OK);
-	db_bind_int64(s, 1, model);
-	db_bind_int64(s, 2, tier);
-	db_bind_int64(s, 3, start);
-	cr_assert_eq(store_each_row(s, fair_cb, t), 0);
-	db_finalize(s);
+	query_tier(st,
+	           "SELECT windows, count, errors, labelled, llm, input_tokens, acc_num, acc_den, "
+	           "p50, p90, p99, max, ttft_sketch FROM tiers WHERE model_id = ?1 AND tier = ?2 "
+	           "AND start = ?3",
+	           model, tier, start, tier_cb, t);
+	query_tier(st,
+	           "SELECT f.n, f.max_severity, f.ks, f.ks_p, f.wasserstein, f.psi, f.js, "
+	           "f.severity, f.drifted_windows, s.sample FROM tier_features f JOIN tier_samples s "
+	           "USING (model_id, tier, start, feature) WHERE f.model_id = ?1 AND f.tier = ?2 "
+	           "AND f.start = ?3 AND f.feature = 'x'",
+	           model, tier, start, feat_cb, t);
+	query_tier(st,
+	           "SELECT grp, n, labelled, correct FROM tier_fairness WHERE model_id = ?1 AND "
+	           "tier = ?2 AND start = ?3 AND attribute = 'sex'",
+	           model, tier, start, fair_cb, t);
 }
 
 /* The exact value of rank floor(q (n - 1)) of sorted v (DDSketch's rank). */
@@ -402,7 +395,6 @@ static int cats_cb(struct db_stmt *s, void *arg)
  * drift on them equals drift on the raw values, exactly. */
 static void check_cats(struct store *st, int64_t model, int64_t tier, int64_t start)
 {
-	struct db_stmt *s = NULL;
 	struct cat_row c = {0};
 	struct sample_cats *got = &c.cats;
 	const char **vals = malloc(nraw * sizeof(*vals));
@@ -410,18 +402,11 @@ static void check_cats(struct store *st, int64_t model, int64_t tier, int64_t st
 	struct drift_result dr;
 	size_t n = 0;
 
-	cr_assert_eq(db_prepare(st->db,
-	                        "SELECT f.n, f.psi, f.js, f.severity, f.chi2_p, f.chi2, s.sample "
-	                        "FROM tier_features f JOIN tier_samples s USING (model_id, tier, "
-	                        "start, feature) WHERE f.model_id = ?1 AND f.tier = ?2 AND "
-	                        "f.start = ?3 AND f.feature = 'c'",
-	                        &s),
-	             DB_OK);
-	db_bind_int64(s, 1, model);
-	db_bind_int64(s, 2, tier);
-	db_bind_int64(s, 3, start);
-	cr_assert_eq(store_each_row(s, cats_cb, &c), 0);
-	db_finalize(s);
+	query_tier(st,
+	           "SELECT f.n, f.psi, f.js, f.severity, f.chi2_p, f.chi2, s.sample FROM "
+	           "tier_features f JOIN tier_samples s USING (model_id, tier, start, feature) "
+	           "WHERE f.model_id = ?1 AND f.tier = ?2 AND f.start = ?3 AND f.feature = 'c'",
+	           model, tier, start, cats_cb, &c);
 	cr_assert(c.found, "no categorical tier row");
 	for (size_t i = 0; i < nraw; i++)
 		if (raws[i].start >= start && raws[i].start < start + tier)
