@@ -27,6 +27,33 @@
 	"AND (s.model IS NULL OR s.model IN ('', '*') OR s.model = a.model) "                     \
 	"AND s.created <= ?1 AND s.ends > ?1), a.nodata_since FROM alerts a "
 
+/* The spans of a bucketed read (see tier_plan), one SELECT each. */
+#define LAT_MINUTES(lo, hi)                                                                  \
+	"SELECT (start / ?4) * ?4 AS b, count, errors, provisional, p50, p90, p95, p99, p999, " \
+	"max AS mx, mean, \"end\" - start AS span FROM windows WHERE model_id = ?1 AND "       \
+	"start >= " lo " AND start < " hi
+#define LAT_TIER(tier, lo, hi)                                                                \
+	"SELECT (start / ?4) * ?4, count, errors, 0, p50, p90, p95, p99, p999, max, mean, "    \
+	"windows * ?7 FROM tiers WHERE model_id = ?1 AND tier = " tier " AND start >= " lo     \
+	" AND start < " hi
+#define CELL_MINUTES(lo, hi)                                                                 \
+	"SELECT feature, kind, (start / ?4) * ?4 AS b, severity AS sev, "                       \
+	"coalesce(drifted, 0) AS dr, 1 AS n FROM drift WHERE model_id = ?1 AND start >= " lo   \
+	" AND start < " hi
+#define CELL_TIER(tier, lo, hi)                                                              \
+	"SELECT feature, kind, (start / ?4) * ?4, max_severity, "                               \
+	"CASE WHEN drifted_windows > 0 THEN 1 ELSE 0 END, windows FROM tier_features "         \
+	"WHERE model_id = ?1 AND tier = " tier " AND start >= " lo " AND start < " hi
+#define LLM_MINUTES(lo, hi)                                                                  \
+	"SELECT l.llm, l.input_tokens, l.output_tokens, l.ttft_sketch, l.tpot_sketch, "         \
+	"w.\"end\" - w.start AS span FROM window_llm l JOIN windows w ON "                      \
+	"w.model_id = l.model_id AND w.start = l.start WHERE l.model_id = ?1 AND l.start >= " lo \
+	" AND l.start < " hi " AND l.llm > 0"
+#define LLM_TIER(lo, hi)                                                                     \
+	"SELECT llm, input_tokens, output_tokens, ttft_sketch, tpot_sketch, llm_windows * ?7 "  \
+	"FROM tiers WHERE model_id = ?1 AND tier = 3600 AND start >= " lo " AND start < " hi   \
+	" AND llm > 0"
+
 static const char *const sql[SQS_COUNT] = {
     [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
     [SQS_MODEL_FIND] =
@@ -60,9 +87,9 @@ static const char *const sql[SQS_COUNT] = {
                     "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
                     "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3 "
                     "ORDER BY w.start",
-    /* Buckets over the hourly or daily tier where it is complete
-     * ([?8, ?5), tier ?6, see tier_split) and over minutes elsewhere
-     * ([?2, ?8) and [?5, ?3)); a tier row's span is its windows x ?7. */
+    /* Buckets over five spans (tier_plan): minutes [?2, ?5), hours
+     * [?5, ?8), days [?8, ?9), hours [?9, ?6), minutes [?6, ?3); a tier
+     * row's span is its windows x ?7. */
     [SQS_LATENCY_BUCKETS] =
         "SELECT b, total(count), total(errors), max(provisional), "
         "total(p50 * max(count, 1)) / "
@@ -70,31 +97,19 @@ static const char *const sql[SQS_COUNT] = {
         "max(p90), max(p95), max(p99), max(p999), max(mx), "
         "total(mean * max(count, 1)) / "
         "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
-        "total(span) FROM ("
-        "SELECT (start / ?4) * ?4 AS b, count, errors, 0 AS provisional, p50, p90, p95, p99, "
-        "p999, max AS mx, mean, windows * ?7 AS span FROM tiers WHERE model_id = ?1 AND "
-        "tier = ?6 AND start >= ?8 AND start < ?5 UNION ALL "
-        "SELECT (start / ?4) * ?4, count, errors, provisional, p50, p90, p95, p99, p999, max, "
-        "mean, \"end\" - start FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?8 "
-        "UNION ALL "
-        "SELECT (start / ?4) * ?4, count, errors, provisional, p50, p90, p95, p99, p999, max, "
-        "mean, \"end\" - start FROM windows WHERE model_id = ?1 AND start >= ?5 AND start < ?3"
-        ") u GROUP BY b ORDER BY b",
+        "total(span) FROM (" LAT_MINUTES("?2", "?5") " UNION ALL " LAT_TIER("3600", "?5", "?8")
+        " UNION ALL " LAT_TIER("86400", "?8", "?9") " UNION ALL " LAT_TIER("3600", "?9", "?6")
+        " UNION ALL " LAT_MINUTES("?6", "?3") ") u GROUP BY b ORDER BY b",
     [SQS_DRIFT] = "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
                   "ORDER BY d.start, d.feature",
     [SQS_DRIFT_FEATURE] =
         "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
         "AND d.feature = ?4 ORDER BY d.start",
     [SQS_DRIFT_CELLS] =
-        "SELECT feature, max(kind), b, max(sev), max(dr), total(n) FROM ("
-        "SELECT feature, kind, (start / ?4) * ?4 AS b, max_severity AS sev, "
-        "CASE WHEN drifted_windows > 0 THEN 1 ELSE 0 END AS dr, windows AS n FROM tier_features "
-        "WHERE model_id = ?1 AND tier = ?6 AND start >= ?8 AND start < ?5 UNION ALL "
-        "SELECT feature, kind, (start / ?4) * ?4, severity, coalesce(drifted, 0), 1 FROM drift "
-        "WHERE model_id = ?1 AND start >= ?2 AND start < ?8 UNION ALL "
-        "SELECT feature, kind, (start / ?4) * ?4, severity, coalesce(drifted, 0), 1 FROM drift "
-        "WHERE model_id = ?1 AND start >= ?5 AND start < ?3) u "
-        "GROUP BY feature, b ORDER BY feature, b",
+        "SELECT feature, max(kind), b, max(sev), max(dr), total(n) FROM (" CELL_MINUTES("?2", "?5")
+        " UNION ALL " CELL_TIER("3600", "?5", "?8") " UNION ALL " CELL_TIER("86400", "?8", "?9")
+        " UNION ALL " CELL_TIER("3600", "?9", "?6") " UNION ALL " CELL_MINUTES("?6", "?3")
+        ") u GROUP BY feature, b ORDER BY feature, b",
     [SQS_DRIFT_WORST_IN] =
         "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
         "AND d.feature = ?4 ORDER BY coalesce(d.severity, -1) DESC, "
@@ -142,22 +157,11 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
     /* Windows with LLM events, as SQS_LATENCY's columns (start 0, end
-     * the seconds they span): hourly tier rows where complete, minutes
-     * elsewhere (parameters as SQS_LATENCY_BUCKETS). */
+     * the seconds they span), over the spans of tier_plan (hours only). */
     [SQS_LLM_RANGE] =
         "SELECT 0, span, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, llm, input_tokens, "
-        "output_tokens, ttft_sketch, tpot_sketch, NULL FROM ("
-        "SELECT llm, input_tokens, output_tokens, ttft_sketch, tpot_sketch, "
-        "llm_windows * ?7 AS span FROM tiers WHERE model_id = ?1 AND tier = ?6 AND start >= ?8 "
-        "AND start < ?5 AND llm > 0 UNION ALL "
-        "SELECT l.llm, l.input_tokens, l.output_tokens, l.ttft_sketch, l.tpot_sketch, "
-        "w.\"end\" - w.start FROM window_llm l JOIN windows w ON w.model_id = l.model_id AND "
-        "w.start = l.start WHERE l.model_id = ?1 AND l.start >= ?2 AND l.start < ?8 AND "
-        "l.llm > 0 UNION ALL "
-        "SELECT l.llm, l.input_tokens, l.output_tokens, l.ttft_sketch, l.tpot_sketch, "
-        "w.\"end\" - w.start FROM window_llm l JOIN windows w ON w.model_id = l.model_id AND "
-        "w.start = l.start WHERE l.model_id = ?1 AND l.start >= ?5 AND l.start < ?3 AND "
-        "l.llm > 0) u",
+        "output_tokens, ttft_sketch, tpot_sketch, NULL FROM (" LLM_MINUTES("?2", "?5")
+        " UNION ALL " LLM_TIER("?5", "?6") " UNION ALL " LLM_MINUTES("?6", "?3") ") u",
     /* the worst window of a feature: in the hourly tier rows of a range,
      * and in minutes */
     [SQS_TIER_WORST] =
@@ -325,35 +329,43 @@ static double ratio(double num, double den)
 	return den > 0 ? num / den : NAN;
 }
 
-/* Where a range [from, to) may be read from a tier (store_rollup.h): tier
- * rows of [*a, *cut) (whole rows, complete by meta.tier_until, aligned to
- * bucket), minutes before and after. *tier 0 and *a = *cut when no tier
- * fits: minutes only. A tier fits a bucket that is a multiple of it, when
- * minute windows divide it. */
-static void tier_split(struct sq *q, double from, double to, int64_t bucket, int64_t *tier,
-                       int64_t *a, int64_t *cut)
-{
-	int64_t until = 0, t = 0, lo = (int64_t)ceil(from), hi;
+/* The spans of [from, to) a bucketed read takes from each tier
+ * (store_rollup.h): minutes [from, h0), hours [h0, d0), days [d0, d1),
+ * hours [d1, h1), minutes [h1, to). Hours are used when a bucket is whole
+ * hours (an hour row never straddles two buckets) and minute windows
+ * divide an hour, up to meta.tier_until (the tiers are complete before
+ * it); days inside that when a bucket is whole days. Without tiers every
+ * bound is ceil(from): minutes only. */
+struct tier_plan {
+	int64_t h0, d0, d1, h1;
+};
 
-	*tier = 0;
-	*a = *cut = lo;
-	if (bucket % ROLLUP_DAY == 0)
-		t = ROLLUP_DAY;
-	else if (bucket % ROLLUP_HOUR == 0)
-		t = ROLLUP_HOUR;
-	if (!t || q->window_s <= 0 || t % q->window_s != 0 || !(to > from))
+static void tier_plan(struct sq *q, double from, double to, int64_t bucket, struct tier_plan *p)
+{
+	int64_t until = 0, lo = (int64_t)ceil(from), h0, h1, d0, d1;
+
+	p->h0 = p->d0 = p->d1 = p->h1 = lo;
+	if (bucket % ROLLUP_HOUR != 0 || q->window_s <= 0 || ROLLUP_HOUR % q->window_s != 0 ||
+	    !(to > from))
 		return;
 	if (store_rollup_until_get(q->st, &until) || until <= 0)
 		return;
-	/* whole buckets only, so that a bucket is read from one side */
-	lo = ((lo + bucket - 1) / bucket) * bucket;
-	hi = (int64_t)floor(fmin(to, (double)until));
-	hi = (hi / bucket) * bucket;
-	if (hi <= lo)
+	h0 = (lo + ROLLUP_HOUR - 1) / ROLLUP_HOUR * ROLLUP_HOUR;
+	h1 = (int64_t)floor(fmin(to, (double)until)) / ROLLUP_HOUR * ROLLUP_HOUR;
+	if (h1 <= h0)
 		return;
-	*tier = t;
-	*a = lo;
-	*cut = hi;
+	d0 = d1 = h1;
+	if (bucket % ROLLUP_DAY == 0) {
+		int64_t a = (h0 + ROLLUP_DAY - 1) / ROLLUP_DAY * ROLLUP_DAY, b = h1 / ROLLUP_DAY * ROLLUP_DAY;
+		if (b > a) {
+			d0 = a;
+			d1 = b;
+		}
+	}
+	p->h0 = h0;
+	p->d0 = d0;
+	p->d1 = d1;
+	p->h1 = h1;
 }
 
 /* Adds one row of SQS_RANGE_SUMS / SQS_TIER_SUMS to the sums. */
@@ -397,26 +409,19 @@ static int minute_sums(struct sq *q, int64_t model_id, double from, double to, s
  * rows hold the same sums the minutes would give (store_rollup.h). */
 int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
 {
-	int64_t tier, a, cut, d0, d1;
+	struct tier_plan p;
 
 	memset(o, 0, sizeof(*o));
 	if (!(to > from))
 		return 0;
-	tier_split(q, from, to, ROLLUP_HOUR, &tier, &a, &cut);
-	if (!tier)
-		return minute_sums(q, model_id, from, to, o);
-	d0 = ((a + ROLLUP_DAY - 1) / ROLLUP_DAY) * ROLLUP_DAY;
-	d1 = (cut / ROLLUP_DAY) * ROLLUP_DAY;
-	if (minute_sums(q, model_id, from, (double)a, o) ||
-	    minute_sums(q, model_id, (double)cut, to, o))
-		return -1;
-	if (d1 > d0)
-		return tier_sums(q, model_id, ROLLUP_HOUR, a, d0, o) ||
-		               tier_sums(q, model_id, ROLLUP_DAY, d0, d1, o) ||
-		               tier_sums(q, model_id, ROLLUP_HOUR, d1, cut, o)
-		           ? -1
-		           : 0;
-	return tier_sums(q, model_id, ROLLUP_HOUR, a, cut, o);
+	tier_plan(q, from, to, ROLLUP_DAY, &p);
+	return minute_sums(q, model_id, from, (double)p.h0, o) ||
+	               tier_sums(q, model_id, ROLLUP_HOUR, p.h0, p.d0, o) ||
+	               tier_sums(q, model_id, ROLLUP_DAY, p.d0, p.d1, o) ||
+	               tier_sums(q, model_id, ROLLUP_HOUR, p.d1, p.h1, o) ||
+	               minute_sums(q, model_id, (double)p.h1, to, o)
+	           ? -1
+	           : 0;
 }
 
 static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
@@ -677,12 +682,16 @@ static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t mo
 	bind_range(s, model_id, from, to);
 	db_bind_int64(s, 4, *bucket);
 	if (id == SQS_LATENCY_BUCKETS || id == SQS_DRIFT_CELLS || id == SQS_LLM_RANGE) {
-		int64_t tier, a, cut;
-		tier_split(q, from, to, *bucket, &tier, &a, &cut);
-		db_bind_int64(s, 5, cut);
-		db_bind_int64(s, 6, tier);
+		struct tier_plan p;
+		/* the LLM figures are merged sketches: hours are enough */
+		tier_plan(q, from, to, id == SQS_LLM_RANGE ? ROLLUP_HOUR : *bucket, &p);
+		db_bind_int64(s, 5, p.h0);
+		db_bind_int64(s, 6, p.h1);
 		db_bind_int64(s, 7, q->window_s);
-		db_bind_int64(s, 8, a);
+		if (id != SQS_LLM_RANGE) {
+			db_bind_int64(s, 8, p.d0);
+			db_bind_int64(s, 9, p.d1);
+		}
 	}
 	return s;
 }
@@ -925,15 +934,18 @@ int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, doubl
 {
 	struct db_stmt *s;
 	struct drift_rows c = {.fn = fn, .arg = arg};
-	int64_t tier, a, cut;
+	struct tier_plan p;
+	int64_t tier = ROLLUP_HOUR, a, cut;
 	int rc;
 
 	/* Over complete hours the tier knows each hour's worst minute: the
 	 * candidates are those and the worst minutes at the edges, and only
 	 * the winner's row is read (a heatmap cell of a month is 43,200
 	 * drift rows per feature otherwise). */
-	tier_split(q, from, to, ROLLUP_HOUR, &tier, &a, &cut);
-	if (tier) {
+	tier_plan(q, from, to, ROLLUP_HOUR, &p);
+	a = p.h0;
+	cut = p.h1;
+	if (cut > a) {
 		struct worst w = {0};
 		if (!(s = prep(q, SQS_TIER_WORST)))
 			return -1;

@@ -808,6 +808,8 @@ static void readers_agree(struct store *st)
 {
 	double ma[4] = {0}, mb[4] = {0};
 	int64_t wa = 0, wb = 0, wc = 0;
+	struct sq_sums da, db;
+	double lda[3] = {0}, ldb[3] = {0};
 	struct sq q;
 	struct sq_sums a, b;
 	struct store_rollup *r;
@@ -818,6 +820,8 @@ static void readers_agree(struct store *st)
 	memset(&cb, 0, sizeof(cb));
 	sq_init(&q, st);
 	cr_assert_eq(sq_range_sums(&q, 1, from, to, &a), 0); /* no tier_until: minutes */
+	cr_assert_eq(sq_range_sums(&q, 1, T0 - 10, T0 + 86400 + 10, &da), 0);
+	cr_assert_eq(sq_latency_buckets(&q, 1, T0, T0 + 86400, 86400, sum_bucket, lda), 0);
 	cr_assert_eq(sq_latency_buckets(&q, 1, T0, T0 + 86400, 3600, sum_bucket, la), 0);
 	cr_assert_eq(sq_drift_cells(&q, 1, T0, T0 + 86400, 3600, cell_cb, &ca), 0);
 	cr_assert_eq(sq_llm_each(&q, 1, from, to, llm_cb, ma), 0);
@@ -832,6 +836,14 @@ static void readers_agree(struct store *st)
 	exec_bind(st, "DELETE FROM drift WHERE start >= ?1 AND start < ?2", "ii",
 	          (int64_t)(T0 + 7200), (int64_t)(T0 + 10800));
 	cr_assert_eq(sq_range_sums(&q, 1, from, to, &b), 0);
+	/* a whole day: its day row */
+	cr_assert_eq(sq_range_sums(&q, 1, T0 - 10, T0 + 86400 + 10, &db), 0);
+	cr_assert_eq(da.count, db.count);
+	cr_assert_eq(da.errors, db.errors);
+	cr_assert(fabs(da.acc_num - db.acc_num) < 1e-6);
+	cr_assert_eq(sq_latency_buckets(&q, 1, T0, T0 + 86400, 86400, sum_bucket, ldb), 0);
+	cr_assert_eq(lda[0], ldb[0]);
+	cr_assert_eq(ldb[2], 1);
 	cr_assert_eq(a.count, b.count);
 	cr_assert_eq(a.errors, b.errors);
 	cr_assert_eq(a.acc_den, b.acc_den);
