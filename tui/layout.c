@@ -329,10 +329,11 @@ int64_t lay_bucket(int64_t range, int64_t window, int cols)
 	k = (range + (int64_t)cols * window - 1) / ((int64_t)cols * window);
 	if (k < 1)
 		k = 1;
-	/* a bucket of an hour or more is a whole number of hours (of days
-	 * from a day on), so that it is read from the hourly or daily tier
-	 * rather than from thousands of minutes (store_rollup.h) */
-	if (k * window > 3600 && 3600 % window == 0) {
+	/* a bucket of half an hour or more is a whole number of hours (of
+	 * days from a day on), so that it is read from the hourly or daily
+	 * tier rather than from thousands of minutes (store_rollup.h): a week
+	 * on a wide screen is 168 hours, not 250 buckets of 41 minutes */
+	if (k * window >= 1800 && 3600 % window == 0) {
 		int64_t unit = k * window >= 86400 ? 86400 : 3600;
 		return (k * window + unit - 1) / unit * unit;
 	}
