@@ -200,6 +200,11 @@ static int retention(struct rollup *r, double now)
 	const struct collector_config *cc = &r->c->cfg->collector;
 	int64_t hours_before = (int64_t)floor(now - (double)cc->retention_hours_ms / 1000.0);
 	int64_t days_before = (int64_t)floor(now - (double)cc->retention_days_ms / 1000.0);
+	/* a late event (up to retention_raw old) rebuilds its hour and its
+	 * day, which needs the day's hour samples: keep them a day longer */
+	int64_t samples_before =
+	    floor_to((int64_t)floor(now - (double)cc->retention_raw_ms / 1000.0), ROLLUP_DAY) -
+	    ROLLUP_DAY;
 
 	for (int i = 0; i < RETENTION_STEPS; i++) {
 		int64_t deleted;
@@ -207,8 +212,8 @@ static int retention(struct rollup *r, double now)
 
 		if (store_begin(&r->st))
 			return -1;
-		more = store_rollup_retention_step(r->sr, hours_before, days_before, RETENTION_CHUNK,
-		                                   &deleted);
+		more = store_rollup_retention_step(r->sr, hours_before, days_before, samples_before,
+		                                   RETENTION_CHUNK, &deleted);
 		if (more < 0 || store_commit(&r->st)) {
 			store_rollback(&r->st);
 			return -1;

@@ -126,9 +126,10 @@ static const char *const sql[R_COUNT] = {
     [R_RET_FAIR] = "DELETE FROM tier_fairness WHERE (model_id, tier, start, attribute, grp) IN "
                    "(SELECT model_id, tier, start, attribute, grp FROM tier_fairness WHERE "
                    "(tier = 3600 AND start < ?1) OR (tier = 86400 AND start < ?2) LIMIT ?3)",
+    /* merged samples serve only rebuilds (late events): kept as long as
+     * an event can still arrive, ?4 */
     [R_RET_S] = "DELETE FROM tier_samples WHERE (model_id, tier, start, feature) IN (SELECT "
-                "model_id, tier, start, feature FROM tier_samples WHERE (tier = 3600 AND "
-                "start < ?1) OR (tier = 86400 AND start < ?2) LIMIT ?3)",
+                "model_id, tier, start, feature FROM tier_samples WHERE start < ?4 LIMIT ?3)",
 };
 
 struct ref_entry {
@@ -784,7 +785,7 @@ int store_rollup_until_set(struct store_rollup *r, int64_t until)
 }
 
 int store_rollup_retention_step(struct store_rollup *r, int64_t hours_before, int64_t days_before,
-                                int chunk, int64_t *deleted)
+                                int64_t samples_before, int chunk, int64_t *deleted)
 {
 	int more = 0;
 
@@ -795,9 +796,14 @@ int store_rollup_retention_step(struct store_rollup *r, int64_t hours_before, in
 
 		if (!s)
 			return -1;
-		db_bind_int64(s, 1, hours_before);
-		db_bind_int64(s, 2, days_before);
-		db_bind_int(s, 3, chunk);
+		if (id == R_RET_S) {
+			db_bind_int(s, 3, chunk);
+			db_bind_int64(s, 4, samples_before);
+		} else {
+			db_bind_int64(s, 1, hours_before);
+			db_bind_int64(s, 2, days_before);
+			db_bind_int(s, 3, chunk);
+		}
 		if (step_done(s))
 			return -1;
 		n = db_changes(r->st->db);

@@ -71,11 +71,13 @@ int store_rollup_cursor_set(struct store_rollup *r, double cursor);
 int store_rollup_oldest_dirty(struct store_rollup *r, int64_t *start);
 
 /* Deletes at most chunk rows of each tier table older than its cut
- * (hour rows starting before hours_before, day rows before days_before).
+ * (hour rows starting before hours_before, day rows before days_before,
+ * merged samples of either tier before samples_before: they only serve
+ * rebuilds, so they need to live as long as a late event can come).
  * *deleted gets the count. Returns 1 when a table had more to delete,
  * 0 when done, -1 on error. */
 int store_rollup_retention_step(struct store_rollup *r, int64_t hours_before, int64_t days_before,
-                                int chunk, int64_t *deleted);
+                                int64_t samples_before, int chunk, int64_t *deleted);
 
 /* Sample blobs and sketches skipped as malformed since open. */
 uint64_t store_rollup_bad(const struct store_rollup *r);

@@ -716,8 +716,9 @@ Test(rollup, retention_keeps_the_store_flat_over_40_days, .timeout = 300)
 		do {
 			int64_t deleted;
 			cr_assert_eq(store_begin(&st), 0);
-			more = store_rollup_retention_step(r, (int64_t)now - 400 * 86400,
-			                                   (int64_t)now - 1825 * 86400, 5000, &deleted);
+			more = store_rollup_retention_step(
+			    r, (int64_t)now - 400 * 86400, (int64_t)now - 1825 * 86400,
+			    ((int64_t)now - 7 * 86400) / 86400 * 86400 - 86400, 5000, &deleted);
 			cr_assert_geq(more, 0, "%s", store_errmsg(&st));
 			cr_assert_eq(store_commit(&st), 0);
 		} while (more);
@@ -729,15 +730,16 @@ Test(rollup, retention_keeps_the_store_flat_over_40_days, .timeout = 300)
 	{
 		double now = (double)(T0 + (int64_t)days * 86400 + 60);
 		struct db_stmt *s = NULL;
-		double v[4];
+		double v[5];
 		cr_assert_eq(db_prepare(st.db,
 		                        "SELECT (SELECT min(ts) FROM events), (SELECT min(start) FROM "
 		                        "windows), (SELECT min(start) FROM tiers WHERE tier = 3600), "
-		                        "(SELECT count(*) FROM tiers WHERE tier = 86400)",
+		                        "(SELECT count(*) FROM tiers WHERE tier = 86400), "
+		                        "(SELECT min(start) FROM tier_samples)",
 		                        &s),
 		             DB_OK);
 		cr_assert_eq(db_step(s), DB_ROW);
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 5; i++)
 			v[i] = db_column_double(s, i);
 		db_finalize(s);
 		cr_assert_geq(v[0], now - 7 * 86400.0 - 86400, "events older than 7 days kept");
@@ -746,6 +748,9 @@ Test(rollup, retention_keeps_the_store_flat_over_40_days, .timeout = 300)
 		cr_assert_lt(v[1], now - 29 * 86400.0, "30 days of minutes expected");
 		cr_assert_eq(v[2], (double)T0, "the hours of day 1 are kept (400 days)");
 		cr_assert_eq(v[3], (double)days, "a day row per day");
+		/* merged samples only while a late event can rebuild their rows */
+		cr_assert_geq(v[4], now - 9 * 86400.0, "tier samples older than 9 days kept");
+		cr_assert_lt(v[4], now - 7 * 86400.0, "tier samples of the last week expected");
 	}
 	/* flat: once minutes expire (day 31 on), a day adds what retention
 	 * removes; free pages are reused, the file does not grow */
