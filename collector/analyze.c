@@ -631,6 +631,8 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	struct wstate *st;
 	bool changed = false, final = now >= (double)w->end + GRACE_S;
 	double *sev = NULL;
+	uint8_t *sbuf = NULL;
+	size_t scap = 0;
 	int rc = -1;
 
 	if (!m && (refresh_models(a) || !(m = model_by_id(a, w->model_id))))
@@ -729,6 +731,10 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 			continue; /* named in the config, never seen */
 		if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist))
 			goto rollback;
+		/* the reservoir goes with the row: the hourly rollup merges it */
+		if (wstate_feature_sample(st, i, fr.kind, &sbuf, &scap, &fr.sample_len))
+			goto rollback;
+		fr.sample = fr.sample_len ? sbuf : NULL;
 		if (store_ingest_window_feature(a->si, w->model_id, w->start, &fr) ||
 		    store_ingest_drift(a->si, w->model_id, w->start, &dr))
 			goto rollback;
@@ -782,6 +788,7 @@ rollback:
 	store_ingest_rolled_back(a->si);
 out:
 	fair_free(&fair);
+	free(sbuf);
 	free(sev);
 	free(c.errs);
 	quality_cls_fini(&c.cls);

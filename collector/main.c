@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "analyze.h"
+#include "rollup.h"
 #include "cli.h"
 #include "clock.h"
 #include "alerting.h"
@@ -123,6 +124,7 @@ static int run(struct mlw_config *cfg, bool standby)
 	struct ingest *ing = NULL;
 	struct listener *lst = NULL;
 	struct analyze *an = NULL;
+	struct rollup *ru = NULL;
 	struct httpd *http = NULL;
 	struct guard_http hg = {0};
 	bool http_on = set(cc->http) && strcmp(cc->http, "off") != 0;
@@ -291,6 +293,10 @@ static int run(struct mlw_config *cfg, bool standby)
 		log_error("collector", "cannot start the analysis msg=\"%s\"", err);
 		goto out;
 	}
+	if (rollup_start(&ru, &c, err, sizeof(err))) {
+		log_error("collector", "cannot start the rollup msg=\"%s\"", err);
+		goto out;
+	}
 	stats.c = &c;
 	stats.ing = ing;
 	if (alerting_start(&c))
@@ -320,6 +326,7 @@ out:
 	alerting_stop();
 	http_stop(http);
 	guard_http_free(&hg);
+	rollup_stop(ru);
 	analyze_stop(an);
 	ingest_stop(ing);
 	ring_free(c.ring);

@@ -960,3 +960,43 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	dr->cur_hist = hist->oom ? NULL : hist->buf;
 	return hist->oom ? -1 : 0;
 }
+
+int wstate_feature_sample(const struct wstate *w, size_t fi, int kind, uint8_t **buf,
+                          size_t *cap, size_t *len)
+{
+	const struct wfeat *f = fi < w->nf ? &w->f[fi] : NULL;
+	struct sample_reservoir small = {0};
+	const struct sample_reservoir *res;
+	bool cats = kind == 2;
+	size_t need;
+	int rc = -1;
+
+	*len = 0;
+	if (!f || (cats ? f->cats.total == 0 : !f->res_init || f->res.len == 0))
+		return 0;
+	res = &f->res;
+	if (!cats && f->res.len > WINDOW_SAMPLE_KEEP) {
+		/* a uniform subsample of the window's uniform sample: what the
+		 * hourly rollup merges, at a few KiB a feature and minute */
+		sample_reservoir_init(&small, WINDOW_SAMPLE_KEEP,
+		                      (uint64_t)w->start * 2654435761u + fi);
+		if (sample_reservoir_merge(&small, &f->res) != 0)
+			goto out;
+		res = &small;
+	}
+	need = cats ? sample_cats_encoded_size(&f->cats) : sample_reservoir_encoded_size(res);
+	if (need > *cap) {
+		uint8_t *p = realloc(*buf, need);
+		if (!p)
+			goto out;
+		*buf = p;
+		*cap = need;
+	}
+	if (cats)
+		rc = sample_cats_encode(&f->cats, *buf, *cap, len) == 0 ? 0 : -1;
+	else
+		rc = sample_reservoir_encode(res, *buf, *cap, len) == 0 ? 0 : -1;
+out:
+	sample_reservoir_fini(&small);
+	return rc;
+}

@@ -166,4 +166,16 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist);
 
+/* Values of a window's reservoir kept in window_features.sample. */
+#define WINDOW_SAMPLE_KEEP 500
+
+/* What window_features.sample keeps of feature fi of kind (1 numeric:
+ * the reservoir, subsampled to WINDOW_SAMPLE_KEEP values,
+ * sample_reservoir_encode; 2 categorical: the category
+ * counts, sample_cats_encode) into *buf (grown with realloc, *cap its
+ * size; the caller frees it): *len 0 when the window holds no value of
+ * that kind. 0, -1 out of memory. */
+int wstate_feature_sample(const struct wstate *w, size_t fi, int kind, uint8_t **buf,
+                          size_t *cap, size_t *len);
+
 #endif

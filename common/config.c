@@ -94,7 +94,9 @@ static const struct opt collector_opts[] = {
     {"window", OPT_DUR, CO(window_ms), "60s", 1 * SEC, DAY, NULL, 0},
     {"log_level", OPT_LEVEL, CO(log_level), "info", 0, 0, NULL, 0},
     {"retention_raw", OPT_DUR, CO(retention_raw_ms), "7d", 60 * SEC, 3650 * DAY, NULL, 0},
-    {"retention_windows", OPT_DUR, CO(retention_windows_ms), "90d", 60 * SEC, 3650 * DAY, NULL, 0},
+    {"retention_windows", OPT_DUR, CO(retention_windows_ms), "30d", 60 * SEC, 3650 * DAY, NULL, 0},
+    {"retention_hours", OPT_DUR, CO(retention_hours_ms), "400d", 3600 * SEC, 36500 * DAY, NULL, 0},
+    {"retention_days", OPT_DUR, CO(retention_days_ms), "1825d", 1 * DAY, 36500 * DAY, NULL, 0},
     {"label_ttl", OPT_DUR, CO(label_ttl_ms), "24h", 1 * SEC, 365 * DAY, NULL, 0},
     {"max_message", OPT_SIZE, CO(max_message), "64MiB", 64 * KiB, 1 * GiB, NULL, 0},
     {"synchronous", OPT_STR, CO(synchronous), "normal", 0, 0, "normal|full", 0},
@@ -111,7 +113,7 @@ static const struct opt tui_opts[] = {
     {"interval", OPT_DUR, TU(interval_ms), "1s", 100, 3600 * SEC, NULL, 0},
     {"no_color", OPT_BOOL, TU(no_color), "false", 0, 0, NULL, 0},
     {"log_level", OPT_LEVEL, TU(log_level), "warn", 0, 0, NULL, 0},
-    {"range", OPT_STR, TU(range), "1h", 0, 0, "15m|1h|6h|24h|7d", 0},
+    {"range", OPT_STR, TU(range), "1h", 0, 0, "15m|1h|6h|24h|7d|30d", 0},
     {NULL, 0, 0, NULL, 0, 0, NULL, 0},
 };
 

@@ -75,6 +75,8 @@ struct collector_config {
 	enum log_level log_level;
 	int64_t retention_raw_ms;
 	int64_t retention_windows_ms;
+	int64_t retention_hours_ms; /* hourly tier rows (issue 18) */
+	int64_t retention_days_ms;  /* daily tier rows */
 	int64_t label_ttl_ms;
 	uint64_t max_message;
 	char *synchronous; /* "normal" | "full" */
@@ -90,7 +92,7 @@ struct tui_config {
 	int64_t interval_ms;
 	bool no_color;
 	enum log_level log_level;
-	char *range; /* 15m | 1h | 6h | 24h | 7d */
+	char *range; /* 15m | 1h | 6h | 24h | 7d | 30d */
 };
 
 enum feature_kind_cfg { KIND_AUTO = 0, KIND_NUMERIC = 1, KIND_CATEGORICAL = 2 };

@@ -566,14 +566,38 @@ static int seg_windows(struct qctx *c, bool latency)
 	return print_footer(c, what);
 }
 
+/* --step DUR: 0 when absent; else a whole number of windows (2 and a
+ * message when not). */
+static int latency_step(const struct cli_result *res, const struct sq *q, int64_t *step)
+{
+	const char *v = cli_get(res, "step");
+	int64_t ms;
+
+	*step = 0;
+	if (!v)
+		return 0;
+	if (config_parse_duration(v, &ms) || ms <= 0 || ms % 1000 != 0 ||
+	    (ms / 1000) % q->window_s != 0) {
+		cmd_error("--step: '%s' is not a whole number of %llds windows (like 1h)", v,
+		          (long long)q->window_s);
+		return 2;
+	}
+	*step = ms / 1000;
+	return 0;
+}
+
+static const char *const latency_flags[] = {"model", "since", "step", "segment", NULL};
+
 int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 {
 	static const char *const heads[] = {"WINDOW", ">COUNT", ">RPS",  ">ERR", ">P50", ">P90",
 	                                    ">P95",   ">P99",   ">P999", ">MAX", ">MEAN"};
 	struct qctx c;
+	int64_t step;
 	int rc;
 
-	if ((rc = qctx_open(&c, cfg, res, window_flags, true)))
+	if ((rc = qctx_open(&c, cfg, res, latency_flags, true)) ||
+	    (rc = latency_step(res, &c.q, &step)))
 		goto out;
 	if (c.has_seg) {
 		rc = seg_windows(&c, true);
@@ -582,7 +606,10 @@ int cmd_latency(struct mlw_config *cfg, const struct cli_result *res)
 	table_init(&c.t, 11, heads);
 	if (c.json)
 		window_open(&c);
-	if (sq_latency_each(&c.q, c.model.id, c.from, c.now + 1e9, latency_row, &c)) {
+	/* --step: buckets aligned to the epoch, read from the hourly or
+	 * daily tier where they are whole hours or days */
+	if (step ? sq_latency_buckets(&c.q, c.model.id, c.from, c.now + 1e9, step, latency_row, &c)
+	         : sq_latency_each(&c.q, c.model.id, c.from, c.now + 1e9, latency_row, &c)) {
 		rc = query_failed(&c);
 		goto out;
 	}

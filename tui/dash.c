@@ -585,7 +585,7 @@ static const char *const help_lines[] = {
     "  Esc         close the detail, the help or a prompt",
     "  m           next model (views 2-4 show the selected model)",
     "  /           filter the rows of this view by name (each view its own)",
-    "  + -         longer / shorter time range: 15m 1h 6h 24h 7d",
+    "  + -         longer / shorter time range: 15m 1h 6h 24h 7d 30d",
     "  r           refresh now",
     "  < >         overview: sort by the previous / next column",
     "  I           overview: invert the sort order",

@@ -373,12 +373,13 @@ static double quantile_or_nan(const struct ddsketch *s, double q)
 	return s && ddsketch_count(s) > 0 && ddsketch_quantile(s, q, &v) == 0 ? v : NAN;
 }
 
-/* The LLM figures of the whole range (sketches merged over its windows). */
+/* The LLM figures of the whole range (sketches merged over its windows,
+ * or its hours where the tiers have them). */
 static int llm_summary(struct sq *q, int64_t model_id, double from, double to,
                        struct data_latency *out)
 {
 	struct llm_load l = {0};
-	int rc = sq_latency_each(q, model_id, from, to, llm_row, &l);
+	int rc = sq_llm_each(q, model_id, from, to, llm_row, &l);
 
 	out->llm = l.llm;
 	out->ttft_p50 = quantile_or_nan(l.ttft, 0.5);

@@ -329,6 +329,14 @@ int64_t lay_bucket(int64_t range, int64_t window, int cols)
 	k = (range + (int64_t)cols * window - 1) / ((int64_t)cols * window);
 	if (k < 1)
 		k = 1;
+	/* a bucket of half an hour or more is a whole number of hours (of
+	 * days from a day on), so that it is read from the hourly or daily
+	 * tier rather than from thousands of minutes (store_rollup.h): a week
+	 * on a wide screen is 168 hours, not 250 buckets of 41 minutes */
+	if (k * window >= 1800 && 3600 % window == 0) {
+		int64_t unit = k * window >= 86400 ? 86400 : 3600;
+		return (k * window + unit - 1) / unit * unit;
+	}
 	return k * window;
 }
 
@@ -336,7 +344,7 @@ static const struct {
 	const char *name;
 	int64_t seconds;
 } ranges[LAY_NRANGES] = {
-    {"15m", 900}, {"1h", 3600}, {"6h", 21600}, {"24h", 86400}, {"7d", 604800},
+    {"15m", 900}, {"1h", 3600}, {"6h", 21600}, {"24h", 86400}, {"7d", 604800}, {"30d", 2592000},
 };
 
 int64_t lay_range_seconds(int idx)

@@ -55,8 +55,8 @@ int lay_columns(int total, int gap, size_t n, const int *min, const int *want, c
  * ceil(range / bucket) <= cols. */
 int64_t lay_bucket(int64_t range, int64_t window, int cols);
 
-/* Time ranges of the `+`/`-` keys: 15m, 1h, 6h, 24h, 7d. */
-#define LAY_NRANGES 5
+/* Time ranges of the `+`/`-` keys: 15m, 1h, 6h, 24h, 7d, 30d. */
+#define LAY_NRANGES 6
 int64_t lay_range_seconds(int idx);
 const char *lay_range_name(int idx);
 /* Index of a range given by name ("1h"), or -1. */

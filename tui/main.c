@@ -45,7 +45,8 @@ static const struct cli_flag flags[] = {
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
     {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
-    {"force", false},      {"segment", true},      {NULL, false},
+    {"force", false},      {"segment", true},      {"step", true},
+    {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
@@ -69,8 +70,9 @@ static const struct {
 	 "  held fewer values than [collector] drift_min_sample. --segment: of one segment\n"
 	 "  of the model's segment_by (against that segment's reference rows).\n"},
 	{"latency", cmd_latency,
-	 "Usage: mlwatch latency --model M [--since DUR] [--segment KEY=VALUE] [--json]\n"
-	 "  Latency quantiles per window (--segment: of one segment's sampled events).\n"},
+	 "Usage: mlwatch latency --model M [--since DUR] [--step DUR] [--segment KEY=VALUE] [--json]\n"
+	 "  Latency quantiles per window, or per --step bucket (1h, 1d: read from the tiers);\n"
+	 "  --segment: of one segment's sampled events.\n"},
 	{"accuracy", cmd_accuracy,
 	 "Usage: mlwatch accuracy --model M [--since DUR] [--segment KEY=VALUE] [--json]\n"
 	 "  Accuracy (labelled) and estimated accuracy per window (--segment: of one segment).\n"},

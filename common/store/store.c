@@ -164,8 +164,54 @@ static const char schema_v7[] =
     "  accuracy REAL, macro_f1 REAL, mae REAL, rmse REAL, est_accuracy REAL,\n"
     "  PRIMARY KEY (model_id, start, segment)) WITHOUT ROWID;\n";
 
+/* v8 (issue 18): rollup tiers. Minute windows roll up into hourly
+ * (tier 3600) and daily (tier 86400) rows as they close (store_rollup.h):
+ * counts, merged sketches, accuracy sums weighted as the dashboard weighs
+ * them, LLM sums and sketches, per-feature counts with the merged
+ * reservoir (numeric) or category counts (categorical) and drift computed
+ * on them, fairness counts. window_features.sample now holds each
+ * minute's reservoir or category counts; a tier's merged one is in
+ * tier_samples, apart, so that the heatmap's reads of tier_features stay
+ * narrow. The index on analyzed lets
+ * the rollup find the windows analysis finished since its last pass. */
+static const char schema_v8[] =
+    "CREATE TABLE tiers (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  \"end\" INTEGER NOT NULL, windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  count INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,\n"
+    "  sampled INTEGER NOT NULL DEFAULT 0, labelled INTEGER NOT NULL DEFAULT 0,\n"
+    "  latency_sketch BLOB, p50 REAL, p90 REAL, p95 REAL, p99 REAL, p999 REAL, max REAL,\n"
+    "  mean REAL, acc_num REAL, acc_den REAL, mae_num REAL, mae_den REAL, est_num REAL,\n"
+    "  est_den REAL, cov_num REAL, cov_den REAL, llm INTEGER NOT NULL DEFAULT 0,\n"
+    "  input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,\n"
+    "  ttft_sketch BLOB, tpot_sketch BLOB, llm_windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  updated REAL NOT NULL,\n"
+    "  PRIMARY KEY (model_id, tier, start)) WITHOUT ROWID;\n"
+    "CREATE TABLE tier_features (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  feature TEXT NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL DEFAULT 0,\n"
+    "  missing INTEGER NOT NULL DEFAULT 0, type_errors INTEGER NOT NULL DEFAULT 0,\n"
+    "  out_of_range INTEGER NOT NULL DEFAULT 0, new_category INTEGER NOT NULL DEFAULT 0,\n"
+    "  n_ref INTEGER, ks REAL, ks_p REAL, wasserstein REAL, psi REAL, js REAL,\n"
+    "  chi2 REAL, chi2_p REAL,\n"
+    "  method TEXT, score REAL, threshold REAL, severity REAL, drifted INTEGER,\n"
+    "  max_severity REAL, worst_start INTEGER, windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  drifted_windows INTEGER NOT NULL DEFAULT 0,\n"
+    "  PRIMARY KEY (model_id, tier, start, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE tier_samples (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  feature TEXT NOT NULL, sample BLOB NOT NULL,\n"
+    "  PRIMARY KEY (model_id, tier, start, feature)) WITHOUT ROWID;\n"
+    "CREATE TABLE tier_fairness (\n"
+    "  model_id INTEGER NOT NULL, tier INTEGER NOT NULL, start INTEGER NOT NULL,\n"
+    "  attribute TEXT NOT NULL, grp TEXT NOT NULL, n INTEGER NOT NULL,\n"
+    "  positives INTEGER NOT NULL, labelled INTEGER NOT NULL, correct INTEGER NOT NULL,\n"
+    "  tp INTEGER NOT NULL, fp INTEGER NOT NULL, tn INTEGER NOT NULL, fn INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (model_id, tier, start, attribute, grp)) WITHOUT ROWID;\n"
+    "CREATE INDEX windows_by_analyzed ON windows (analyzed);\n";
+
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                         schema_v5, schema_v6, schema_v7};
+                                         schema_v5, schema_v6, schema_v7, schema_v8};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

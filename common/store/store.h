@@ -48,6 +48,8 @@
  *          next_attempt, attempts, status, last_error, delivered_at)
  *   segment_reference, segment_drift, segment_windows (v7)   per segment
  *          value of segment_by: store_segments.h
+ *   tiers, tier_features, tier_fairness      hourly and daily rollups
+ *                                            (store_rollup.h)
  * Times are Unix seconds (REAL); window starts are integer seconds. */
 #ifndef MLW_STORE_H
 #define MLW_STORE_H
@@ -56,7 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 #include "db.h"
 

@@ -23,6 +23,9 @@ static const struct {
     {"outbox", true},         {"meta", false},
     {"segment_reference", false}, {"segment_drift", false},
     {"segment_windows", false},
+    /* the tiers (issue 18): meta's tier_until promises them */
+    {"tiers", false},         {"tier_features", false},
+    {"tier_samples", false},  {"tier_fairness", false},
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -221,11 +221,11 @@ static const char *const sql[S_COUNT] = {
     /* Replacing a row: the upsert names every column, so that it equals
      * SQLite's INSERT OR REPLACE (a column left out would keep its value). */
     [S_WF] = "INSERT INTO window_features (model_id, start, feature, kind, n, "
-             "missing, type_errors, out_of_range, new_category) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-             "?7, ?8, ?9) ON CONFLICT (model_id, start, feature) DO UPDATE SET "
+             "missing, type_errors, out_of_range, new_category, sample) VALUES (?1, ?2, ?3, ?4, "
+             "?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (model_id, start, feature) DO UPDATE SET "
              "kind = excluded.kind, n = excluded.n, missing = excluded.missing, "
              "type_errors = excluded.type_errors, out_of_range = excluded.out_of_range, "
-             "new_category = excluded.new_category, sample = NULL",
+             "new_category = excluded.new_category, sample = excluded.sample",
     [S_DRIFT] = "INSERT INTO drift (model_id, start, feature, kind, n, n_ref, "
                 "missing_rate, type_error_rate, out_of_range_rate, new_category_rate, ks, ks_p, "
                 "wasserstein, psi, js, chi2, chi2_p, method, score, threshold, severity, "
@@ -1363,6 +1363,10 @@ int store_ingest_window_feature(struct store_ingest *si, int64_t model_id, int64
 	db_bind_int64(s, 7, (int64_t)f->type_errors);
 	db_bind_int64(s, 8, (int64_t)f->out_of_range);
 	db_bind_int64(s, 9, (int64_t)f->new_category);
+	if (f->sample && f->sample_len)
+		db_bind_blob(s, 10, f->sample, (int)f->sample_len);
+	else
+		db_bind_null(s, 10);
 	return done(s);
 }
 

@@ -232,6 +232,10 @@ struct store_feature_row {
 	const char *feature;
 	int kind; /* 1 numeric, 2 categorical */
 	uint64_t n, missing, type_errors, out_of_range, new_category;
+	/* the window's reservoir (sample_reservoir_encode), NULL = none: the
+	 * hourly rollup merges them (store_rollup.h) */
+	const void *sample;
+	size_t sample_len;
 };
 int store_ingest_window_feature(struct store_ingest *si, int64_t model_id, int64_t start,
                                 const struct store_feature_row *f);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ddsketch.h"
+#include "store_rollup.h"
 
 #define DRIFT_COLS                                                                              \
 	"d.start, coalesce(w.\"end\", d.start + ?9), coalesce(w.provisional, 0), d.feature, "   \
@@ -25,6 +26,33 @@
 	"EXISTS (SELECT 1 FROM silences s WHERE (s.rule = a.rule OR s.rule = '*') "               \
 	"AND (s.model IS NULL OR s.model IN ('', '*') OR s.model = a.model) "                     \
 	"AND s.created <= ?1 AND s.ends > ?1), a.nodata_since FROM alerts a "
+
+/* The spans of a bucketed read (see tier_plan), one SELECT each. */
+#define LAT_MINUTES(lo, hi)                                                                  \
+	"SELECT (start / ?4) * ?4 AS b, count, errors, provisional, p50, p90, p95, p99, p999, " \
+	"max AS mx, mean, \"end\" - start AS span FROM windows WHERE model_id = ?1 AND "       \
+	"start >= " lo " AND start < " hi
+#define LAT_TIER(tier, lo, hi)                                                                \
+	"SELECT (start / ?4) * ?4, count, errors, 0, p50, p90, p95, p99, p999, max, mean, "    \
+	"windows * ?7 FROM tiers WHERE model_id = ?1 AND tier = " tier " AND start >= " lo     \
+	" AND start < " hi
+#define CELL_MINUTES(lo, hi)                                                                 \
+	"SELECT feature, kind, (start / ?4) * ?4 AS b, severity AS sev, "                       \
+	"coalesce(drifted, 0) AS dr, 1 AS n FROM drift WHERE model_id = ?1 AND start >= " lo   \
+	" AND start < " hi
+#define CELL_TIER(tier, lo, hi)                                                              \
+	"SELECT feature, kind, (start / ?4) * ?4, max_severity, "                               \
+	"CASE WHEN drifted_windows > 0 THEN 1 ELSE 0 END, windows FROM tier_features "         \
+	"WHERE model_id = ?1 AND tier = " tier " AND start >= " lo " AND start < " hi
+#define LLM_MINUTES(lo, hi)                                                                  \
+	"SELECT l.llm, l.input_tokens, l.output_tokens, l.ttft_sketch, l.tpot_sketch, "         \
+	"w.\"end\" - w.start AS span FROM window_llm l JOIN windows w ON "                      \
+	"w.model_id = l.model_id AND w.start = l.start WHERE l.model_id = ?1 AND l.start >= " lo \
+	" AND l.start < " hi " AND l.llm > 0"
+#define LLM_TIER(lo, hi)                                                                     \
+	"SELECT llm, input_tokens, output_tokens, ttft_sketch, tpot_sketch, llm_windows * ?7 "  \
+	"FROM tiers WHERE model_id = ?1 AND tier = 3600 AND start >= " lo " AND start < " hi   \
+	" AND llm > 0"
 
 static const char *const sql[SQS_COUNT] = {
     [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
@@ -59,24 +87,29 @@ static const char *const sql[SQS_COUNT] = {
                     "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
                     "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3 "
                     "ORDER BY w.start",
+    /* Buckets over five spans (tier_plan): minutes [?2, ?5), hours
+     * [?5, ?8), days [?8, ?9), hours [?9, ?6), minutes [?6, ?3); a tier
+     * row's span is its windows x ?7. */
     [SQS_LATENCY_BUCKETS] =
-        "SELECT (start / ?4) * ?4 AS b, total(count), total(errors), max(provisional), "
+        "SELECT b, total(count), total(errors), max(provisional), "
         "total(p50 * max(count, 1)) / "
         "nullif(total(CASE WHEN p50 IS NOT NULL THEN max(count, 1) END), 0), "
-        "max(p90), max(p95), max(p99), max(p999), max(max), "
+        "max(p90), max(p95), max(p99), max(p999), max(mx), "
         "total(mean * max(count, 1)) / "
         "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
-        "total(\"end\" - start) FROM windows WHERE model_id = ?1 AND start >= ?2 AND start < ?3 "
-        "GROUP BY b ORDER BY b",
+        "total(span) FROM (" LAT_MINUTES("?2", "?5") " UNION ALL " LAT_TIER("3600", "?5", "?8")
+        " UNION ALL " LAT_TIER("86400", "?8", "?9") " UNION ALL " LAT_TIER("3600", "?9", "?6")
+        " UNION ALL " LAT_MINUTES("?6", "?3") ") u GROUP BY b ORDER BY b",
     [SQS_DRIFT] = "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
                   "ORDER BY d.start, d.feature",
     [SQS_DRIFT_FEATURE] =
         "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
         "AND d.feature = ?4 ORDER BY d.start",
-    [SQS_DRIFT_CELLS] = "SELECT feature, max(kind), (start / ?4) * ?4 AS b, max(severity), "
-                        "max(coalesce(drifted, 0)), count(*) FROM drift "
-                        "WHERE model_id = ?1 AND start >= ?2 AND start < ?3 GROUP BY feature, b "
-                        "ORDER BY feature, b",
+    [SQS_DRIFT_CELLS] =
+        "SELECT feature, max(kind), b, max(sev), max(dr), total(n) FROM (" CELL_MINUTES("?2", "?5")
+        " UNION ALL " CELL_TIER("3600", "?5", "?8") " UNION ALL " CELL_TIER("86400", "?8", "?9")
+        " UNION ALL " CELL_TIER("3600", "?9", "?6") " UNION ALL " CELL_MINUTES("?6", "?3")
+        ") u GROUP BY feature, b ORDER BY feature, b",
     [SQS_DRIFT_WORST_IN] =
         "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
         "AND d.feature = ?4 ORDER BY coalesce(d.severity, -1) DESC, "
@@ -123,6 +156,26 @@ static const char *const sql[SQS_COUNT] = {
                    "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
     [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
+    /* Windows with LLM events, as SQS_LATENCY's columns (start 0, end
+     * the seconds they span), over the spans of tier_plan (hours only). */
+    [SQS_LLM_RANGE] =
+        "SELECT 0, span, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, llm, input_tokens, "
+        "output_tokens, ttft_sketch, tpot_sketch, NULL FROM (" LLM_MINUTES("?2", "?5")
+        " UNION ALL " LLM_TIER("?5", "?6") " UNION ALL " LLM_MINUTES("?6", "?3") ") u",
+    /* the worst window of a feature: in the hourly tier rows of a range,
+     * and in minutes */
+    [SQS_TIER_WORST] =
+        "SELECT worst_start, coalesce(max_severity, -1) FROM tier_features WHERE model_id = ?1 "
+        "AND tier = ?4 AND start >= ?2 AND start < ?3 AND feature = ?5 AND worst_start IS NOT "
+        "NULL ORDER BY coalesce(max_severity, -1) DESC, worst_start DESC LIMIT 1",
+    [SQS_MINUTE_WORST] =
+        "SELECT start, coalesce(severity, -1) FROM drift WHERE model_id = ?1 AND start >= ?2 "
+        "AND start < ?3 AND feature = ?4 ORDER BY coalesce(severity, -1) DESC, start DESC "
+        "LIMIT 1",
+    [SQS_TIER_SUMS] =
+        "SELECT total(count), total(errors), total(acc_num), total(acc_den), total(mae_num), "
+        "total(mae_den), total(est_num), total(est_den), total(cov_num), total(cov_den) "
+        "FROM tiers WHERE model_id = ?1 AND tier = ?4 AND start >= ?2 AND start < ?3",
 };
 
 static struct db_stmt *prep(struct sq *q, enum sq_stmt_id id)
@@ -276,12 +329,105 @@ static double ratio(double num, double den)
 	return den > 0 ? num / den : NAN;
 }
 
-int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+/* The spans of [from, to) a bucketed read takes from each tier
+ * (store_rollup.h): minutes [from, h0), hours [h0, d0), days [d0, d1),
+ * hours [d1, h1), minutes [h1, to). Hours are used when a bucket is whole
+ * hours (an hour row never straddles two buckets) and minute windows
+ * divide an hour, up to meta.tier_until (the tiers are complete before
+ * it); days inside that when a bucket is whole days. Without tiers every
+ * bound is ceil(from): minutes only. */
+struct tier_plan {
+	int64_t h0, d0, d1, h1;
+};
+
+static void tier_plan(struct sq *q, double from, double to, int64_t bucket, struct tier_plan *p)
+{
+	int64_t until = 0, lo = (int64_t)ceil(from), h0, h1, d0, d1;
+
+	p->h0 = p->d0 = p->d1 = p->h1 = lo;
+	if (bucket % ROLLUP_HOUR != 0 || q->window_s <= 0 || ROLLUP_HOUR % q->window_s != 0 ||
+	    !(to > from))
+		return;
+	if (store_rollup_until_get(q->st, &until) || until <= 0)
+		return;
+	h0 = (lo + ROLLUP_HOUR - 1) / ROLLUP_HOUR * ROLLUP_HOUR;
+	h1 = (int64_t)floor(fmin(to, (double)until)) / ROLLUP_HOUR * ROLLUP_HOUR;
+	if (h1 <= h0)
+		return;
+	d0 = d1 = h1;
+	if (bucket % ROLLUP_DAY == 0) {
+		int64_t a = (h0 + ROLLUP_DAY - 1) / ROLLUP_DAY * ROLLUP_DAY, b = h1 / ROLLUP_DAY * ROLLUP_DAY;
+		if (b > a) {
+			d0 = a;
+			d1 = b;
+		}
+	}
+	p->h0 = h0;
+	p->d0 = d0;
+	p->d1 = d1;
+	p->h1 = h1;
+}
+
+/* Adds one row of SQS_RANGE_SUMS / SQS_TIER_SUMS to the sums. */
+static int sums_row(struct db_stmt *s, void *arg)
+{
+	struct sq_sums *o = arg, p;
+
+	p.count = db_column_double(s, 0);
+	p.errors = db_column_double(s, 1);
+	p.acc_num = db_column_double(s, 2);
+	p.acc_den = db_column_double(s, 3);
+	p.mae_num = db_column_double(s, 4);
+	p.mae_den = db_column_double(s, 5);
+	p.est_num = db_column_double(s, 6);
+	p.est_den = db_column_double(s, 7);
+	p.cov_num = db_column_double(s, 8);
+	p.cov_den = db_column_double(s, 9);
+	sq_sums_add(o, &p, 1);
+	return 0;
+}
+
+static int tier_sums(struct sq *q, int64_t model_id, int64_t tier, int64_t from, int64_t to,
+                     struct sq_sums *o)
 {
 	struct db_stmt *s;
-	int rc;
+
+	if (to <= from)
+		return 0;
+	if (!(s = prep(q, SQS_TIER_SUMS)))
+		return -1;
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, from);
+	db_bind_int64(s, 3, to);
+	db_bind_int64(s, 4, tier);
+	return store_each_row(s, sums_row, o);
+}
+
+static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o);
+
+/* Sums over minutes at the edges, hours, and days in the middle: the
+ * rows hold the same sums the minutes would give (store_rollup.h). */
+int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+{
+	struct tier_plan p;
 
 	memset(o, 0, sizeof(*o));
+	if (!(to > from))
+		return 0;
+	tier_plan(q, from, to, ROLLUP_DAY, &p);
+	return minute_sums(q, model_id, from, (double)p.h0, o) ||
+	               tier_sums(q, model_id, ROLLUP_HOUR, p.h0, p.d0, o) ||
+	               tier_sums(q, model_id, ROLLUP_DAY, p.d0, p.d1, o) ||
+	               tier_sums(q, model_id, ROLLUP_HOUR, p.d1, p.h1, o) ||
+	               minute_sums(q, model_id, (double)p.h1, to, o)
+	           ? -1
+	           : 0;
+}
+
+static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+{
+	struct db_stmt *s;
+
 	if (!(to > from))
 		return 0;
 	s = prep(q, SQS_RANGE_SUMS);
@@ -290,20 +436,7 @@ int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct
 	db_bind_int64(s, 1, model_id);
 	db_bind_double(s, 2, from);
 	db_bind_double(s, 3, to);
-	if ((rc = db_step(s)) == DB_ROW) {
-		o->count = db_column_double(s, 0);
-		o->errors = db_column_double(s, 1);
-		o->acc_num = db_column_double(s, 2);
-		o->acc_den = db_column_double(s, 3);
-		o->mae_num = db_column_double(s, 4);
-		o->mae_den = db_column_double(s, 5);
-		o->est_num = db_column_double(s, 6);
-		o->est_den = db_column_double(s, 7);
-		o->cov_num = db_column_double(s, 8);
-		o->cov_den = db_column_double(s, 9);
-	}
-	db_reset(s);
-	return rc == DB_ROW ? 0 : -1;
+	return store_each_row(s, sums_row, o);
 }
 
 void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign)
@@ -548,6 +681,18 @@ static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t mo
 		*bucket = 1;
 	bind_range(s, model_id, from, to);
 	db_bind_int64(s, 4, *bucket);
+	if (id == SQS_LATENCY_BUCKETS || id == SQS_DRIFT_CELLS || id == SQS_LLM_RANGE) {
+		struct tier_plan p;
+		/* the LLM figures are merged sketches: hours are enough */
+		tier_plan(q, from, to, id == SQS_LLM_RANGE ? ROLLUP_HOUR : *bucket, &p);
+		db_bind_int64(s, 5, p.h0);
+		db_bind_int64(s, 6, p.h1);
+		db_bind_int64(s, 7, q->window_s);
+		if (id != SQS_LLM_RANGE) {
+			db_bind_int64(s, 8, p.d0);
+			db_bind_int64(s, 9, p.d1);
+		}
+	}
 	return s;
 }
 
@@ -633,6 +778,18 @@ int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
 	if (!s)
 		return -1;
 	bind_range(s, model_id, from, to);
+	return store_each_row(s, latency_row, &c);
+}
+
+int sq_llm_each(struct sq *q, int64_t model_id, double from, double to,
+                int (*fn)(const struct sq_latency *, void *), void *arg)
+{
+	int64_t bucket = ROLLUP_HOUR;
+	struct db_stmt *s = prep_buckets(q, SQS_LLM_RANGE, model_id, from, to, &bucket);
+	struct latency_rows c = {.fn = fn, .arg = arg};
+
+	if (!s)
+		return -1;
 	return store_each_row(s, latency_row, &c);
 }
 
@@ -735,14 +892,78 @@ int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const 
 	return store_each_row(s, drift_row, &(struct drift_rows){.fn = fn, .arg = arg});
 }
 
+struct worst {
+	bool found;
+	int64_t start;
+	double key;
+};
+
+static int worst_row(struct db_stmt *s, void *arg)
+{
+	struct worst *w = arg;
+	int64_t at = db_column_int64(s, 0);
+	double key = db_column_double(s, 1);
+
+	/* as SQS_DRIFT_WORST_IN orders: severity (none = -1), then latest */
+	if (!w->found || key > w->key || (key == w->key && at > w->start)) {
+		w->found = true;
+		w->start = at;
+		w->key = key;
+	}
+	return 0;
+}
+
+static int minute_worst(struct sq *q, int64_t model_id, const char *feature, int64_t from,
+                        double to, struct worst *w)
+{
+	struct db_stmt *s;
+
+	if (!((double)from < to))
+		return 0;
+	if (!(s = prep(q, SQS_MINUTE_WORST)))
+		return -1;
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, from);
+	db_bind_double(s, 3, to);
+	db_bind_text(s, 4, feature, -1);
+	return store_each_row(s, worst_row, w);
+}
+
 int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, double from, double to,
                       int (*fn)(const struct sq_drift *, void *), void *arg)
 {
-	struct db_stmt *s = prep(q, SQS_DRIFT_WORST_IN);
+	struct db_stmt *s;
 	struct drift_rows c = {.fn = fn, .arg = arg};
+	struct tier_plan p;
+	int64_t tier = ROLLUP_HOUR, a, cut;
 	int rc;
 
-	if (!s)
+	/* Over complete hours the tier knows each hour's worst minute: the
+	 * candidates are those and the worst minutes at the edges, and only
+	 * the winner's row is read (a heatmap cell of a month is 43,200
+	 * drift rows per feature otherwise). */
+	tier_plan(q, from, to, ROLLUP_HOUR, &p);
+	a = p.h0;
+	cut = p.h1;
+	if (cut > a) {
+		struct worst w = {0};
+		if (!(s = prep(q, SQS_TIER_WORST)))
+			return -1;
+		db_bind_int64(s, 1, model_id);
+		db_bind_int64(s, 2, a);
+		db_bind_int64(s, 3, cut);
+		db_bind_int64(s, 4, tier);
+		db_bind_text(s, 5, feature, -1);
+		if (store_each_row(s, worst_row, &w) ||
+		    minute_worst(q, model_id, feature, (int64_t)ceil(from), (double)a, &w) ||
+		    minute_worst(q, model_id, feature, cut, to, &w))
+			return -1;
+		if (!w.found)
+			return SQ_NOTFOUND;
+		from = (double)w.start;
+		to = from + 1;
+	}
+	if (!(s = prep(q, SQS_DRIFT_WORST_IN)))
 		return -1;
 	bind_range(s, model_id, from, to);
 	db_bind_text(s, 4, feature, -1);
@@ -1302,6 +1523,11 @@ int sq_model_rm(struct sq *q, int64_t model_id, const char *name)
 	    "DELETE FROM segment_reference WHERE model_id = ?1",
 	    "DELETE FROM segment_drift WHERE model_id = ?1",
 	    "DELETE FROM segment_windows WHERE model_id = ?1",
+	    "DELETE FROM window_llm WHERE model_id = ?1",
+	    "DELETE FROM tiers WHERE model_id = ?1",
+	    "DELETE FROM tier_features WHERE model_id = ?1",
+	    "DELETE FROM tier_samples WHERE model_id = ?1",
+	    "DELETE FROM tier_fairness WHERE model_id = ?1",
 	    "DELETE FROM reference WHERE model_id = ?1",
 	    "DELETE FROM calibration WHERE model_id = ?1",
 	    "DELETE FROM concept_state WHERE model_id = ?1",

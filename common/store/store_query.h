@@ -63,6 +63,10 @@ enum sq_stmt_id {
 	SQS_EVENTS,
 	SQS_FEATURES,
 	SQS_META,
+	SQS_TIER_SUMS,
+	SQS_LLM_RANGE,
+	SQS_TIER_WORST,
+	SQS_MINUTE_WORST,
 	SQS_COUNT
 };
 
@@ -180,6 +184,13 @@ int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
  * (start = the bucket's start, end = its end): counts summed, p50 and mean
  * weighted by count, p90..max the maximum of the windows (a spike stays
  * visible however wide the bucket). */
+/* The LLM figures of [from, to) in pieces, for merging: rows with llm > 0
+ * only, each with llm, input_tokens, output_tokens, the ttft / tpot
+ * sketches and end - start the seconds of windows it covers (start 0);
+ * hourly tier rows where the tiers are complete, minute windows elsewhere.
+ * Nothing else is set. */
+int sq_llm_each(struct sq *q, int64_t model_id, double from, double to,
+                int (*fn)(const struct sq_latency *, void *), void *arg);
 int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, int64_t bucket,
                        int (*fn)(const struct sq_latency *, void *), void *arg);
 

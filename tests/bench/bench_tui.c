@@ -26,6 +26,7 @@
 
 #include "../lib/dbgen.h"
 #include "store.h"
+#include "store_rollup.h"
 #include "../lib/harness.h"
 #include "../lib/tuitest.h"
 
@@ -44,6 +45,36 @@ static long env_long(const char *name, long def)
 		return def;
 	n = strtol(v, &end, 10);
 	return *end || n <= 0 ? def : n;
+}
+
+/* The hourly and daily tiers of the generated windows, as mlwatchd's
+ * rollup thread would have built them as the minutes closed (dbgen writes
+ * minute windows, drift and accuracy rows, not tiers); once per cache. */
+static int build_tiers(struct store *st, long days)
+{
+	struct store_rollup *r = NULL;
+	int64_t until, now = (int64_t)strtod(strchr(now_env, '=') + 1, NULL);
+	double t0 = h_now();
+	int rc = -1;
+
+	if (store_rollup_until_get(st, &until) || until > 0)
+		return 0; /* built before */
+	if (store_rollup_open(&r, st))
+		return -1;
+	printf("building the hourly and daily tiers of %ld days x %d models ...\n", days, MODELS);
+	fflush(stdout);
+	for (int64_t m = 1; m <= MODELS; m++)
+		if (store_rollup_range(r, m, now - days * 86400 - 86400, now, (double)now)) {
+			fprintf(stderr, "bench_tui: rollup: %s\n", store_errmsg(st));
+			goto out;
+		}
+	if (store_rollup_until_set(r, now - now % 3600))
+		goto out;
+	printf("tiers built in %.1f s\n", h_now() - t0);
+	rc = 0;
+out:
+	store_rollup_close(r);
+	return rc;
 }
 
 /* The generation parameters, stored beside the cached database: a cache
@@ -76,6 +107,8 @@ static int prepare_db(long days, long events)
 			fprintf(stderr, "bench_tui: %s\n", err);
 			return -1;
 		}
+		if (build_tiers(&st, days))
+			return -1;
 		store_close(&st);
 		return 0;
 	}
@@ -108,7 +141,17 @@ static int prepare_db(long days, long events)
 		int n = snprintf(line, sizeof(line), "%s %.3f\n", want, o.now);
 		h_write_file(stamp_path, line, (size_t)n);
 	}
-	return 0;
+	{
+		struct store st;
+		int rc;
+		if (store_open(&st, db, STORE_RW_CREATE, false, err, sizeof(err))) {
+			fprintf(stderr, "bench_tui: %s\n", err);
+			return -1;
+		}
+		rc = build_tiers(&st, days);
+		store_close(&st);
+		return rc;
+	}
 }
 
 /* Runs the --bench-frames mode and echoes its lines; *open_ms and the
@@ -242,7 +285,7 @@ int main(void)
 	     events = env_long("MLWATCH_BENCH_EVENTS", 10000000);
 	long seconds = env_long("MLWATCH_BENCH_SECONDS", 60);
 	static const char *const sizes[] = {"120x40", "300x100", "80x24"};
-	static const char *const ranges[] = {"1h", "7d"};
+	static const char *const ranges[] = {"1h", "7d", "15m", "6h", "24h", "30d"};
 	double open_ms = 0, render = 0, load = 0, wall = 0, worst_open = 0, worst_render = 0,
 	       worst_load = 0, worst_wall = 0;
 

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "../../common/ddsketch.h"
+#include "../../common/store/store_rollup.h"
 
 #include "../lib/collector_proc.h"
 #include "../lib/dbgen.h"
@@ -298,6 +299,85 @@ Test(tui_cmd, latency_json)
 	cr_expect_float_eq(num(w, "p95"), e.p95, 1e-9);
 	cr_expect_float_eq(num(w, "rps"), (double)e.count / 60.0, 1e-9);
 	cJSON_Delete(j);
+}
+
+/* --since 5h --step 1h (issue 18): one row per hour, its counts those of
+ * its minutes, read from the hourly tier where it is complete (the
+ * minutes of one hour are removed after the rollup to prove it). */
+Test(tui_cmd, latency_step_reads_whole_hours_from_the_tiers)
+{
+	struct dbgen_opts o;
+	struct store st;
+	struct store_rollup *r;
+	char path[600], err[512], env[64], model[64], *out = NULL, *e = NULL;
+	int64_t until, want[8] = {0}, h0;
+	sqlite3 *h;
+	cJSON *j, *w;
+
+	memset(&o, 0, sizeof(o));
+	o.models = 1;
+	o.features = 2;
+	o.windows = 300;
+	o.no_alerts = true;
+	dbgen_defaults(&o, &o);
+	snprintf(path, sizeof(path), "%s/step.db", dir);
+	cr_assert_eq(dbgen_fill(path, &o, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_rollup_open(&r, &st), 0);
+	cr_assert_eq(store_rollup_range(r, 1, (int64_t)o.now - 86400, (int64_t)o.now, o.now), 0,
+	             "%s", store_errmsg(&st));
+	until = (int64_t)o.now - (int64_t)o.now % 3600;
+	cr_assert_eq(store_rollup_until_set(r, until), 0);
+	store_rollup_close(r);
+	store_close(&st);
+	/* expected: the windows of the last 5 hours, by hour */
+	h0 = ((int64_t)o.now - 5 * 3600 + 3599) / 3600 * 3600;
+	for (int i = 0; i < o.windows; i++) {
+		struct dbgen_window dw;
+		dbgen_window(&o, 0, i, &dw);
+		if (dw.start >= (int64_t)o.now - 5 * 3600 && dw.start >= h0 - 3600)
+			want[(dw.start - (h0 - 3600)) / 3600] += dw.count;
+	}
+	cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
+	{
+		char sql[160];
+		snprintf(sql, sizeof(sql), "DELETE FROM windows WHERE start >= %lld AND start < %lld",
+		         (long long)(until - 7200), (long long)(until - 3600));
+		cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	sqlite3_close(h);
+	snprintf(env, sizeof(env), "MLWATCH_NOW=%.3f", o.now);
+	dbgen_model_name(&o, 0, model, sizeof(model));
+	{
+		char *argv[] = {bin,      "--db",   path,   "latency", "--model", model, "--since",
+		                "5h",     "--step", "1h",   "--json",  NULL};
+		cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", env, NULL}, &out, &e, 20), 0, "%s", e);
+	}
+	j = cJSON_Parse(out);
+	cr_assert_not_null(j, "%s", out);
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(j, "windows"))
+	{
+		int64_t start = (int64_t)num(w, "start");
+		cr_assert_eq(start % 3600, 0);
+		cr_assert_eq((int64_t)num(w, "end"), start + 3600);
+		cr_assert_eq((int64_t)num(w, "count"), want[(start - (h0 - 3600)) / 3600],
+		             "hour %lld", (long long)start);
+		want[(start - (h0 - 3600)) / 3600] = -1;
+	}
+	/* every complete hour came back, the one without minutes too */
+	for (int64_t t = h0; t < until; t += 3600)
+		cr_assert_eq(want[(t - (h0 - 3600)) / 3600], -1, "hour %lld missing", (long long)t);
+	cJSON_Delete(j);
+	free(out);
+	free(e);
+	out = e = NULL;
+	{
+		char *argv[] = {bin, "--db", path, "latency", "--model", model, "--step", "7s", NULL};
+		cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", env, NULL}, &out, &e, 20), 2);
+		cr_assert(strstr(e, "--step: '7s' is not a whole number of 60s windows"), "%s", e);
+	}
+	free(out);
+	free(e);
 }
 
 Test(tui_cmd, drift_json)
@@ -706,6 +786,22 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	int64_t id = db_int(db, "SELECT id FROM models WHERE name = 'churn'");
 	char sql[200];
 	cr_assert(id > 0);
+	{
+		/* its hourly and daily tiers go too (issue 18) */
+		struct store st;
+		struct store_rollup *r;
+		char e[512];
+		cr_assert_eq(store_open(&st, db, STORE_RW, false, e, sizeof(e)), 0, "%s", e);
+		cr_assert_eq(store_rollup_open(&r, &st), 0);
+		cr_assert_eq(store_rollup_range(r, id, (int64_t)opts.now - 86400, (int64_t)opts.now,
+		                                opts.now),
+		             0);
+		store_rollup_close(r);
+		store_close(&st);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM tiers WHERE model_id = %lld",
+		         (long long)id);
+		cr_assert_gt(db_int(db, sql), 0);
+	}
 
 	cr_expect_eq(run(&out, &err, "--db", db, "models", "rm", "chrun", NULL), 1);
 	cr_expect(strstr(err, "did you mean 'churn'?"), "%s", err);
@@ -725,7 +821,8 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	free(out);
 	free(err);
 	static const char *const tables[] = {"windows",  "drift",           "accuracy", "events",
-	                                     "features", "window_features", NULL};
+	                                     "features", "window_features", "tiers",
+	                                     "tier_features", NULL};
 	for (const char *const *t = tables; *t; t++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE model_id = %lld", *t,
 		         (long long)id);

@@ -97,7 +97,7 @@ Test(config, defaults)
 	cr_assert_str_eq(cfg.collector.http, "127.0.0.1:7072");
 	cr_assert_eq(cfg.collector.window_ms, 60000);
 	cr_assert_eq(cfg.collector.retention_raw_ms, 7 * 86400000ll);
-	cr_assert_eq(cfg.collector.retention_windows_ms, 90 * 86400000ll);
+	cr_assert_eq(cfg.collector.retention_windows_ms, 30 * 86400000ll);
 	cr_assert_eq(cfg.collector.label_ttl_ms, 86400000ll);
 	cr_assert_not(cfg.collector.insecure);
 	cr_assert_str_eq(cfg.tui.db, "./mlwatch.db");

@@ -138,7 +138,10 @@ Test(layout, buckets_fit_the_columns)
 {
 	cr_expect_eq(lay_bucket(3600, 60, 100), 60);
 	cr_expect_eq(lay_bucket(3600, 60, 30), 120);
-	cr_expect_eq(lay_bucket(604800, 60, 100), 6060);
+	cr_expect_eq(lay_bucket(604800, 60, 100), 7200); /* whole hours: the hourly tier */
+	cr_expect_eq(lay_bucket(2592000, 60, 20), 172800); /* whole days */
+	cr_expect_eq(lay_bucket(604800, 60, 250), 3600);   /* not 2460: hours */
+	cr_expect_eq(lay_bucket(86400, 60, 250), 360);     /* a day stays in minutes */
 	cr_expect_leq((604800 + 6060 - 1) / 6060, 100);
 	cr_expect_eq(lay_bucket(900, 60, 0), 900);
 	cr_expect_eq(lay_bucket(0, 60, 10), 60);
@@ -148,7 +151,8 @@ Test(layout, ranges)
 {
 	cr_expect_eq(lay_range_seconds(0), 900);
 	cr_expect_eq(lay_range_seconds(4), 604800);
-	cr_expect_eq(lay_range_seconds(9), 604800);
+	cr_expect_eq(lay_range_seconds(5), 2592000); /* 30d: read from the tiers */
+	cr_expect_eq(lay_range_seconds(9), 2592000);
 	cr_expect_str_eq(lay_range_name(1), "1h");
 	cr_expect_eq(lay_range_find("24h"), 3);
 	cr_expect_eq(lay_range_find("2h"), -1);

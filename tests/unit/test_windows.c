@@ -329,3 +329,44 @@ Test(windows, drift_row_stats_json)
 	wstate_free(w);
 	wmodel_free(m);
 }
+
+/* What window_features.sample keeps (issue 18): the reservoir, a uniform
+ * subsample of WINDOW_SAMPLE_KEEP values when larger, with the count of
+ * values the window saw; a categorical feature's counts per name. */
+Test(windows, feature_sample_is_bounded_and_keeps_what_was_seen)
+{
+	struct wmodel *m = wmodel_new(1, "m", NULL);
+	struct wstate *w = wstate_new(1, 60);
+	struct sample_reservoir r;
+	struct sample_cats c;
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0;
+	char json[64];
+	long a, k;
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(json, sizeof(json), "{\"a\":%d,\"k\":\"%s\"}", i, i % 4 ? "x" : "y");
+		fold(w, m, ev(i + 1, json, NULL, -1));
+	}
+	a = wmodel_find(m, "a");
+	k = wmodel_find(m, "k");
+	cr_assert_eq(wstate_feature_sample(w, (size_t)a, 1, &buf, &cap, &len), 0);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(sample_reservoir_decode(&r, SAMPLE_WINDOW_MAX, buf, len), 0);
+	cr_assert_eq(r.len, WINDOW_SAMPLE_KEEP);
+	cr_assert_eq(r.seen, 2000);
+	for (size_t i = 0; i < r.len; i++)
+		cr_assert(r.values[i] >= 0 && r.values[i] < 2000 && r.values[i] == floor(r.values[i]));
+	sample_reservoir_fini(&r);
+	cr_assert_eq(wstate_feature_sample(w, (size_t)k, 2, &buf, &cap, &len), 0);
+	cr_assert_eq(sample_cats_decode(&c, buf, len), 0);
+	cr_assert_eq(c.total, 2000);
+	cr_assert_eq(sample_cats_find(&c, "y", 1)->count, 500);
+	sample_cats_fini(&c);
+	/* a numeric feature has no category counts to keep */
+	cr_assert_eq(wstate_feature_sample(w, (size_t)a, 2, &buf, &cap, &len), 0);
+	cr_assert_eq(len, 0);
+	free(buf);
+	wstate_free(w);
+	wmodel_free(m);
+}
