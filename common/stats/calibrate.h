@@ -38,6 +38,11 @@
  * (the pool's midranks). Anderson-Darling and Cramer-von Mises score the
  * materialised samples, on a random pool of at most max(2 n', CALIB_POOL_MIN)
  * reference values (their p-values do not depend on the pool's size).
+ * Draws: positions by Floyd's sampling with two 32-bit draws per generator
+ * step; the categorical methods draw the pseudo-window's cell counts
+ * directly (multivariate hypergeometric, cell by cell, by inversion from
+ * the mode over a log-factorial table): the same law as drawing positions,
+ * O(k sd) instead of O(n) per pseudo-window.
  *
  * Only the mlwatch preset is calibrated: the evidently and nannyml presets
  * reproduce a peer's numbers, thresholds included (calib_applies).
