@@ -906,10 +906,31 @@ int calib_cache_threshold(struct calib_cache *cache, const struct drift_ref *ref
 		if (rc < 0)
 			return rc;
 		cache->have[cls] = true;
+		cache->fresh[cls] = true;
 	}
 	*threshold = calib_threshold_for(&cache->cls[cls], n);
 	if (res)
 		*res = &cache->cls[cls];
+	return 0;
+}
+
+int calib_cache_put(struct calib_cache *cache, enum drift_method m, double rate, uint64_t n_ref,
+                    const struct calib_result *c)
+{
+	int cls = calib_class(c->n);
+
+	if (c->method != m || c->rate != rate || c->n_ref != n_ref || calib_class_size(cls) != c->n ||
+	    c->n_pseudo < 1 || c->n_pseudo > c->n || c->n_rest < 1 || !isfinite(c->stat) ||
+	    c->boot < 1)
+		return -EINVAL;
+	if (cache->method != m || cache->rate != rate) {
+		memset(cache, 0, sizeof(*cache));
+		cache->method = m;
+		cache->rate = rate;
+	}
+	cache->cls[cls] = *c;
+	cache->have[cls] = true;
+	cache->fresh[cls] = false;
 	return 0;
 }
 

@@ -118,13 +118,23 @@ int calib_class(size_t n);
 size_t calib_class_size(int cls);
 
 /* Lazily filled per-feature cache: one calibration per size class, dropped
- * when the method or the rate changes. A zeroed struct is empty. */
+ * when the method or the rate changes. A zeroed struct is empty. fresh
+ * marks the classes calibrated here and not yet stored with the reference
+ * (the caller stores them and clears the mark). */
 struct calib_cache {
 	enum drift_method method;
 	double rate;
 	bool have[CALIB_CLASSES];
+	bool fresh[CALIB_CLASSES];
 	struct calib_result cls[CALIB_CLASSES];
 };
+
+/* Puts a stored calibration c (for method m at rate) into the cache, not
+ * fresh. Refused (-EINVAL) when c is not one calib_run gives for m, rate
+ * and a reference of n_ref values at a class size: a stale or hand-edited
+ * row is recalibrated instead of trusted. */
+int calib_cache_put(struct calib_cache *cache, enum drift_method m, double rate, uint64_t n_ref,
+                    const struct calib_result *c);
 
 /* The calibrated threshold for a window of n values (calibrating its size
  * class first when needed); *res (may be NULL) points at the class's
