@@ -714,17 +714,6 @@ static void hist_own_cats(const struct wfeat *f, struct jsonw *out)
 	jsonw_char(out, '}');
 }
 
-/* FNV-1a of the feature name: calibration draws are reproducible per
- * (model, feature), and differ between features. */
-static uint64_t name_seed(int64_t model_id, const char *name)
-{
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)model_id;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return h;
-}
-
 bool wmodel_calib_key(struct wmodel *m, size_t fi, enum drift_method *meth, double *rate)
 {
 	struct wm_feature *mf = &m->f[fi];
@@ -763,7 +752,8 @@ enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct
 		return CALIB_SRC_CONFIGURED;
 	if (n == 0 || !wmodel_calib_key(m, fi, &meth, &rate))
 		return CALIB_SRC_DEFAULT;
-	rc = calib_cache_threshold(&mf->cal, &mf->ref, meth, rate, n, name_seed(m->id, mf->name),
+	rc = calib_cache_threshold(&mf->cal, &mf->ref, meth, rate, n,
+	                           calib_feature_seed(m->id, mf->name),
 	                           &thr, cal);
 	if (rc < 0 || !(thr > 0) || !isfinite(thr)) {
 		if (!mf->cal_warned) {

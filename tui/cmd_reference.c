@@ -320,6 +320,7 @@ struct show_ctx {
 	const struct model_config *mc; /* the model's [model] section, or NULL */
 	struct stored_cal *cal;        /* the stored calibrations */
 	size_t ncal;
+	int64_t model_id;
 };
 
 static int stored_cal_cb(const char *feature, const struct calib_result *c, void *arg)
@@ -472,8 +473,13 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 			cal = *sc;
 			stored = true;
 		}
-		if (stored || calib_run(&ref, m, calib_class_size(calib_class(SHOW_WINDOW_N)), rate,
-		                        1, &cal) == 0) {
+		int cls = calib_class(SHOW_WINDOW_N);
+
+		/* mlwatchd's draws: the threshold it will calibrate */
+		if (stored ||
+		    calib_run(&ref, m, calib_class_size(cls), rate,
+		              calib_class_seed(calib_feature_seed(s->model_id, feature), cls),
+		              &cal) == 0) {
 			src = CALIB_SRC_CALIBRATED;
 			thr = calib_threshold_for(&cal, SHOW_WINDOW_N);
 		}
@@ -569,7 +575,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 	const char *model = cli_get(res, "model");
 	struct store st;
 	struct store_ingest *si = NULL;
-	struct show_ctx s = {json, NULL, 0, 0, NULL, NULL, 0};
+	struct show_ctx s = {json, NULL, 0, 0, NULL, NULL, 0, 0};
 	struct store_refsrc src;
 	/* up to 366 parts: a missing list of alternating days fits */
 	static char src_buf[32768], src_safe[32768];
@@ -603,6 +609,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 	}
 	if (store_ingest_calibration_get(si, id, &cal, &cal_len, &cal_n, &created) < 0)
 		goto dberr;
+	s.model_id = id;
 	if (store_refcal_each(&st, id, stored_cal_cb, &s))
 		goto dberr;
 	src_rc = store_refsrc_get(&st, id, &src, src_buf, sizeof(src_buf));

@@ -26,6 +26,20 @@ const char *calib_source_name(enum calib_source s)
 	}
 }
 
+uint64_t calib_feature_seed(int64_t model_id, const char *name)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)model_id;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+uint64_t calib_class_seed(uint64_t seed, int cls)
+{
+	return seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(cls + 1));
+}
+
 int calib_class(size_t n)
 {
 	int best = 0;
@@ -900,8 +914,7 @@ int calib_cache_threshold(struct calib_cache *cache, const struct drift_ref *ref
 		cache->rate = rate;
 	}
 	if (!cache->have[cls]) {
-		rc = calib_run(ref, m, calib_class_size(cls), rate,
-		               seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(cls + 1)),
+		rc = calib_run(ref, m, calib_class_size(cls), rate, calib_class_seed(seed, cls),
 		               &cache->cls[cls]);
 		if (rc < 0)
 			return rc;

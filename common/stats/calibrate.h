@@ -113,6 +113,13 @@ int calib_split_score(const struct drift_ref *ref, enum drift_method m, const ui
  * scored against c's reference. */
 double calib_threshold_for(const struct calib_result *c, size_t n);
 
+/* The draws' seed of a model's feature (FNV-1a of the name over the model
+ * id: reproducible per feature, different between features), and of one
+ * size class of it: what mlwatchd calibrates with, so `mlwatch reference
+ * show` computes the same threshold when none is stored yet. */
+uint64_t calib_feature_seed(int64_t model_id, const char *name);
+uint64_t calib_class_seed(uint64_t seed, int cls);
+
 /* Size class of a window of n values (0..CALIB_CLASSES-1) and its size. */
 int calib_class(size_t n);
 size_t calib_class_size(int cls);
