@@ -327,11 +327,13 @@ static void season_install(struct analyze *a, struct wmodel *m, int64_t start, d
 }
 
 /* Stores the thresholds calibrated while computing a window with the
- * reference they came from (inside the window's transaction), and logs
- * them; same-hour-of-week references change every hour and keep theirs in
- * memory only. */
-static int store_fresh_calibrations(struct analyze *a, struct wmodel *m, double now)
+ * reference they came from, and logs them; same-hour-of-week references
+ * change every hour and keep theirs in memory only. Outside the window's
+ * transaction: a failure is logged and retried with the next window, it
+ * does not hold the window's results back. */
+static void store_fresh_calibrations(struct analyze *a, struct wmodel *m, double now)
 {
+	bool keep = m->ref_mode != REF_MODE_HOUR_OF_WEEK;
 	char q[200];
 
 	for (size_t i = 0; i < m->nf; i++) {
@@ -340,24 +342,22 @@ static int store_fresh_calibrations(struct analyze *a, struct wmodel *m, double 
 		for (int k = 0; k < CALIB_CLASSES; k++) {
 			if (!cc->fresh[k])
 				continue;
-			log_info("analyze",
-			         "drift threshold calibrated model=%s feature=%s method=%s n=%zu "
-			         "rate=%g stat=%.6g observed=%.4f",
-			         m->name, log_quote(q, sizeof(q), m->f[i].name),
-			         drift_method_name(cc->cls[k].method), cc->cls[k].n, cc->rate,
-			         cc->cls[k].stat, cc->cls[k].observed);
-			if (m->ref_mode != REF_MODE_HOUR_OF_WEEK &&
-			    store_refcal_put(&a->st, m->id, m->f[i].name, &cc->cls[k], now))
-				return -1;
+			if (keep && store_refcal_put(&a->st, m->id, m->f[i].name, &cc->cls[k], now)) {
+				log_warn("analyze",
+				         "cannot store a calibrated drift threshold model=%s "
+				         "error=\"%s\" (retried)",
+				         m->name, store_errmsg(&a->st));
+				return;
+			}
+			cc->fresh[k] = false;
+			log_msg(keep ? LOG_INFO : LOG_DEBUG, "analyze",
+			    "drift threshold calibrated model=%s feature=%s method=%s n=%zu rate=%g "
+			    "stat=%.6g observed=%.4f",
+			    m->name, log_quote(q, sizeof(q), m->f[i].name),
+			    drift_method_name(cc->cls[k].method), cc->cls[k].n, cc->rate,
+			    cc->cls[k].stat, cc->cls[k].observed);
 		}
 	}
-	return 0;
-}
-
-static void clear_fresh(struct wmodel *m)
-{
-	for (size_t i = 0; i < m->nf; i++)
-		memset(m->f[i].cal.fresh, 0, sizeof(m->f[i].cal.fresh));
 }
 
 struct models_ctx {
@@ -949,11 +949,9 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		goto rollback;
 	if (store_ingest_window_result(a->si, &res) < 0)
 		goto rollback;
-	if (store_fresh_calibrations(a, m, now))
-		goto rollback;
 	if (store_commit(&a->st))
 		goto rollback;
-	clear_fresh(m);
+	store_fresh_calibrations(a, m, now);
 	for (size_t i = 0; i < m->nf; i++)
 		if (m->f[i].kind)
 			m->f[i].persisted = true;
@@ -1236,6 +1234,19 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 	if (!a->si || store_ingest_max_event_id(a->si, &a->tail_id)) {
 		snprintf(err, errlen, "cannot read %s: %s", a->st.path, store_errmsg(&a->st));
 		goto fail;
+	}
+	for (size_t i = 0; i < c->cfg->n_models; i++) {
+		const struct model_config *mc = &c->cfg->models[i];
+		/* a same-hour-of-week reference also reads the window's hour */
+		int64_t need = mc->reference_span_s + (a->window_s > 3600 ? a->window_s : 3600);
+
+		if (mc->reference_mode != REF_MODE_STATIC &&
+		    need * 1000 > c->cfg->collector.retention_raw_ms)
+			log_warn("analyze",
+			         "reference = %s needs %llds of stored events but retention_raw keeps "
+			         "%llds: the older part of its history will be missing model=%s",
+			         config_reference_mode_name(mc->reference_mode), (long long)need,
+			         (long long)(c->cfg->collector.retention_raw_ms / 1000), mc->name);
 	}
 	if (metrics_register(c->metrics, write_metrics, a) == 0)
 		a->metrics_on = true;
