@@ -63,8 +63,8 @@ static int refcal_row(struct db_stmt *s, void *ctx)
 	        nref = db_column_int64(s, 6), boot = db_column_int64(s, 9);
 
 	if (!feature || !method || drift_method_parse(method, &c.method) != 0 ||
-	    c.method == DRIFT_METHOD_DEFAULT || n < 2 || np < 1 || nr < 1 || nref < 4 ||
-	    boot < 1 || boot > (int64_t)UINT32_MAX)
+	    c.method == DRIFT_METHOD_DEFAULT || n < 2 || np < 1 || nr < 1 || nref < 4 || boot < 1 ||
+	    boot > (int64_t)UINT32_MAX)
 		return 0;
 	c.rate = db_column_double(s, 2);
 	c.n = (size_t)n;

@@ -33,12 +33,12 @@ int store_refcal_clear(struct store *st, int64_t model_id);
 
 /* Where a model's reference came from. */
 struct store_refsrc {
-	const char *mode;   /* "rolling", "same-hour-of-week" */
-	int64_t span;       /* seconds: the rolling duration or N weeks */
-	double built;       /* when */
-	double slot;        /* same-hour-of-week: the start of the hour it is for; else 0 */
-	uint64_t rows;      /* events read */
-	uint32_t parts;     /* days (rolling) or weeks (same-hour-of-week) */
+	const char *mode; /* "rolling", "same-hour-of-week" */
+	int64_t span;     /* seconds: the rolling duration or N weeks */
+	double built;     /* when */
+	double slot;      /* same-hour-of-week: the start of the hour it is for; else 0 */
+	uint64_t rows;    /* events read */
+	uint32_t parts;   /* days (rolling) or weeks (same-hour-of-week) */
 	uint32_t missing_parts;
 	const char *missing; /* JSON array of {"from","to"} (RFC 3339), NULL = none */
 };

@@ -101,8 +101,8 @@ static void send_hour(struct sender *s, struct sample_rng *rng, const char *mode
 		double ts = (double)h + (i + 0.5) * HOUR / PER_HOUR;
 		struct wc_feature fe = {"x", 1, cycle(ts) + shift + gauss(rng), NULL};
 
-		cr_assert_eq(wc_batch_event(&s->wb, model, NULL, ts, 5, false, &fe, 1, wc_none(), -1,
-		                            wc_none()),
+		cr_assert_eq(wc_batch_event(&s->wb, model, NULL, ts, 5, false, &fe, 1, wc_none(),
+		                            -1, wc_none()),
 		             0);
 		if (++s->n == 1000)
 			flush(s);
@@ -134,8 +134,8 @@ static void sender_close(struct sender *s)
 
 /* Waits (bounded) until every window of model in [from, to) is analysed
  * for good (final, not dirty) and has a drift row for x. */
-static bool wait_analysed(const char *db, const char *model, int64_t from, int64_t to,
-                          int64_t want, double limit_s)
+static bool wait_analysed(const char *db, const char *model, int64_t from, int64_t to, int64_t want,
+                          double limit_s)
 {
 	char sql[600];
 	double end = h_now() + limit_s * cproc_slow();
@@ -168,8 +168,8 @@ static int64_t drifted(const char *db, const char *model, int64_t start)
 }
 
 /* A member of the drift row's stats object (the fields drift --json adds). */
-static double stat_of(const char *db, const char *model, int64_t start, const char *key,
-                      char *text, size_t cap)
+static double stat_of(const char *db, const char *model, int64_t start, const char *key, char *text,
+                      size_t cap)
 {
 	char sql[400], stats[2048];
 	double v = NAN;
@@ -204,8 +204,8 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	const char *cfg = "[collector]\nretention_raw = 60d\n"
 	                  "[model season]\nreference = same-hour-of-week 2w\n";
 	h_write_file(conf, cfg, strlen(cfg));
-	const char *cargs[] = {"--config", conf, "--window", "1h", "--analyze-interval", "200ms",
-	                       NULL};
+	const char *cargs[] = {"--config",           conf,    "--window", "1h",
+	                       "--analyze-interval", "200ms", NULL};
 	cr_assert_eq(cproc_start(&c, cargs), 0);
 
 	/* the static reference: the night, as a model deployed at midnight
@@ -260,8 +260,8 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 			if (fd && hr >= 7 && hr < 12)
 				morning++;
 			if (fd)
-				snprintf(hours + strlen(hours), sizeof(hours) - strlen(hours), " %02d",
-				         hr);
+				snprintf(hours + strlen(hours), sizeof(hours) - strlen(hours),
+				         " %02d", hr);
 			if (shift) {
 				shift_caught += (int)sd;
 			} else if (sd) {
@@ -271,8 +271,9 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 		}
 		printf("season: day %d, static reference DRIFT at hours%s\n", d + 1, hours);
 		/* every morning, against the night's reference */
-		cr_expect_eq(morning, 5, "day %d: static reference DRIFT in %d of the 5 morning "
-		                         "hours 07-11",
+		cr_expect_eq(morning, 5,
+		             "day %d: static reference DRIFT in %d of the 5 morning "
+		             "hours 07-11",
 		             d + 1, morning);
 	}
 	/* every window of the three days got a verdict (a reference that was
@@ -285,16 +286,18 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	         "(d.start >= %lld AND d.start < %lld)",
 	         (long long)day1, (long long)end, (long long)(day1 + 2 * DAY + 14 * HOUR),
 	         (long long)(day1 + 2 * DAY + 17 * HOUR));
-	cr_expect_eq(db_int(c.db, sql), 69, "season: %lld of 69 windows without a shift have a "
-	                                    "verdict",
+	cr_expect_eq(db_int(c.db, sql), 69,
+	             "season: %lld of 69 windows without a shift have a "
+	             "verdict",
 	             (long long)db_int(c.db, sql));
 	char *max = strstr(sql, "count(*), ");
 	memmove(max, max + 10, strlen(max + 10) + 1); /* the same rows: max(severity) */
 	printf("season: 69 windows without a shift against same-hour-of-week 2w: %d DRIFT, "
 	       "highest severity %.3f\n",
 	       season_drift, db_double(c.db, sql));
-	cr_expect_eq(season_drift, 0, "%d windows without a shift are DRIFT against the "
-	                              "same-hour-of-week reference",
+	cr_expect_eq(season_drift, 0,
+	             "%d windows without a shift are DRIFT against the "
+	             "same-hour-of-week reference",
 	             season_drift);
 	cr_expect_eq(shift_caught, 3, "the shift on day 3 14:00-17:00: %d of 3 windows DRIFT",
 	             shift_caught);
@@ -345,7 +348,6 @@ Test(season, calibrated_thresholds_are_stored_with_the_reference, .timeout = 300
 	int64_t hour = (int64_t)clock_now() / HOUR * HOUR;
 	size_t log_len = 0;
 
-
 	cproc_init(&c, "season-cal");
 	const char *cargs[] = {"--window", "1h", "--analyze-interval", "200ms", NULL};
 	cr_assert_eq(cproc_start(&c, cargs), 0);
@@ -370,8 +372,8 @@ Test(season, calibrated_thresholds_are_stored_with_the_reference, .timeout = 300
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM reference_threshold WHERE feature = 'x' "
 	                          "AND n = 400 AND rate = 0.01"),
 	             1);
-	snprintf(sql, sizeof(sql), "SELECT threshold FROM drift WHERE feature = 'x' AND start = %lld",
-	         (long long)w1);
+	snprintf(sql, sizeof(sql),
+	         "SELECT threshold FROM drift WHERE feature = 'x' AND start = %lld", (long long)w1);
 	double thr1 = db_double(c.db, sql);
 	cr_assert(thr1 > 0, "threshold %g", thr1);
 
@@ -401,7 +403,8 @@ Test(season, calibrated_thresholds_are_stored_with_the_reference, .timeout = 300
 	send_hour(&s, &rng, "fixed", w1 + HOUR, -cycle((double)w1 + 1.5 * HOUR));
 	sender_close(&s);
 	cr_assert(wait_analysed(c.db, "fixed", w1 + HOUR, w1 + 2 * HOUR, 1, 60));
-	snprintf(sql, sizeof(sql), "SELECT threshold FROM drift WHERE feature = 'x' AND start = %lld",
+	snprintf(sql, sizeof(sql),
+	         "SELECT threshold FROM drift WHERE feature = 'x' AND start = %lld",
 	         (long long)(w1 + HOUR));
 	cr_expect_float_eq(db_double(c.db, sql), thr1, 1e-12);
 	log = h_read_file(c.log, NULL);
@@ -437,8 +440,8 @@ Test(season, rolling_reference_reports_a_missing_day, .timeout = 300)
 	snprintf(conf, sizeof(conf), "%s/mlwatch.conf", c.dir);
 	const char *cfg0 = "[collector]\nretention_raw = 30d\n";
 	h_write_file(conf, cfg0, strlen(cfg0));
-	const char *cargs[] = {"--config", conf, "--window", "1h", "--analyze-interval", "200ms",
-	                       NULL};
+	const char *cargs[] = {"--config",           conf,    "--window", "1h",
+	                       "--analyze-interval", "200ms", NULL};
 	cr_assert_eq(cproc_start(&c, cargs), 0);
 	/* 100 events on each of the last 7 days but the third */
 	sample_rng_seed(&rng, 7);
@@ -449,8 +452,9 @@ Test(season, rolling_reference_reports_a_missing_day, .timeout = 300)
 		for (int i = 0; i < 100; i++) {
 			struct wc_feature fe = {"x", 1, gauss(&rng), NULL};
 
-			cr_assert_eq(wc_batch_event(&s.wb, "roll", NULL, now - d * DAY + HOUR + i * 60,
-			                            5, false, &fe, 1, wc_none(), -1, wc_none()),
+			cr_assert_eq(wc_batch_event(&s.wb, "roll", NULL,
+			                            now - d * DAY + HOUR + i * 60, 5, false, &fe, 1,
+			                            wc_none(), -1, wc_none()),
 			             0);
 			s.n++;
 		}
@@ -460,7 +464,8 @@ Test(season, rolling_reference_reports_a_missing_day, .timeout = 300)
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 
 	/* the model now follows the calendar: built on start (none yet) */
-	const char *cfg1 = "[collector]\nretention_raw = 30d\n[model roll]\nreference = rolling 7d\n";
+	const char *cfg1 =
+	    "[collector]\nretention_raw = 30d\n[model roll]\nreference = rolling 7d\n";
 	h_write_file(conf, cfg1, strlen(cfg1));
 	cr_assert_eq(cproc_start(&c, cargs), 0);
 	end = h_now() + 30 * cproc_slow();
@@ -488,9 +493,10 @@ Test(season, rolling_reference_reports_a_missing_day, .timeout = 300)
 	cr_assert_eq(cJSON_GetArraySize(miss), 1, "%s", out);
 	/* the missing range is the third day back */
 	double from, to;
-	cr_assert_eq(clock_parse_rfc3339(
-	                 cJSON_GetObjectItem(cJSON_GetArrayItem(miss, 0), "from")->valuestring, &from),
-	             0);
+	cr_assert_eq(
+	    clock_parse_rfc3339(
+	        cJSON_GetObjectItem(cJSON_GetArrayItem(miss, 0), "from")->valuestring, &from),
+	    0);
 	cr_assert_eq(clock_parse_rfc3339(
 	                 cJSON_GetObjectItem(cJSON_GetArrayItem(miss, 0), "to")->valuestring, &to),
 	             0);

@@ -44,20 +44,19 @@ Test(season, same_hour_of_week_parts)
 	cr_expect_eq(season_slot(slot, 3600), slot);
 	cr_expect_eq(season_slot(start, 7200), start); /* windows over an hour: the window */
 	cr_expect_eq(season_slot(-1, 60), -3600);
-	cr_assert_eq(season_parts(REF_MODE_HOUR_OF_WEEK, 4 * 604800, (double)slot, 60, p,
-	                          SEASON_PARTS_MAX),
-	             4);
+	cr_assert_eq(
+	    season_parts(REF_MODE_HOUR_OF_WEEK, 4 * 604800, (double)slot, 60, p, SEASON_PARTS_MAX),
+	    4);
 	for (int i = 0; i < 4; i++) {
 		cr_expect_float_eq(p[i].from, (double)slot - (4 - i) * WEEK, 1e-6);
 		cr_expect_float_eq(p[i].to - p[i].from, 3600, 1e-6);
 	}
-	cr_assert_eq(season_parts(REF_MODE_HOUR_OF_WEEK, 604800, (double)start, 7200, p,
-	                          SEASON_PARTS_MAX),
-	             1);
+	cr_assert_eq(
+	    season_parts(REF_MODE_HOUR_OF_WEEK, 604800, (double)start, 7200, p, SEASON_PARTS_MAX),
+	    1);
 	cr_expect_float_eq(p[0].to - p[0].from, 7200, 1e-6);
-	cr_expect_eq(season_parts(REF_MODE_HOUR_OF_WEEK, 86400, (double)slot, 60, p,
-	                          SEASON_PARTS_MAX),
-	             -1);
+	cr_expect_eq(
+	    season_parts(REF_MODE_HOUR_OF_WEEK, 86400, (double)slot, 60, p, SEASON_PARTS_MAX), -1);
 }
 
 Test(season, missing_parts_are_listed_and_merged)
