@@ -283,9 +283,10 @@ static void rolling_refresh(struct analyze *a, struct wmodel *m, double now)
 		log_warn("analyze", "rolling reference not stored model=%s error=\"%s\"", m->name,
 		         err);
 	else
-		log_info("analyze", "rolling reference rebuilt model=%s rows=%llu features=%zu "
-		         "parts=%d missing=%u", m->name, (unsigned long long)r.rows, r.n, n,
-		         m->ref_missing);
+		log_info("analyze",
+		         "rolling reference rebuilt model=%s rows=%llu features=%zu "
+		         "parts=%d missing=%u",
+		         m->name, (unsigned long long)r.rows, r.n, n, m->ref_missing);
 	ref_result_free(&r);
 }
 
@@ -319,7 +320,8 @@ static void season_install(struct analyze *a, struct wmodel *m, int64_t start, d
 	m->season_slot = slot;
 	for (size_t i = 0; rc == 0 && i < r.n; i++)
 		if (wmodel_set_reference(m, r.p[i].feature, r.p[i].kind, r.p[i].blob, r.p[i].len))
-			log_warn("analyze", "unreadable reference profile ignored model=%s feature=%s",
+			log_warn("analyze",
+			         "unreadable reference profile ignored model=%s feature=%s",
 			         m->name, log_quote(q, sizeof(q), r.p[i].feature));
 	season_report(a, m, parts, (size_t)n, (double)slot, now);
 	if (rc == 0)
@@ -342,7 +344,8 @@ static void store_fresh_calibrations(struct analyze *a, struct wmodel *m, double
 		for (int k = 0; k < CALIB_CLASSES; k++) {
 			if (!cc->fresh[k])
 				continue;
-			if (keep && store_refcal_put(&a->st, m->id, m->f[i].name, &cc->cls[k], now)) {
+			if (keep &&
+			    store_refcal_put(&a->st, m->id, m->f[i].name, &cc->cls[k], now)) {
 				log_warn("analyze",
 				         "cannot store a calibrated drift threshold model=%s "
 				         "error=\"%s\" (retried)",
@@ -351,11 +354,12 @@ static void store_fresh_calibrations(struct analyze *a, struct wmodel *m, double
 			}
 			cc->fresh[k] = false;
 			log_msg(keep ? LOG_INFO : LOG_DEBUG, "analyze",
-			    "drift threshold calibrated model=%s feature=%s method=%s n=%zu rate=%g "
-			    "stat=%.6g observed=%.4f",
-			    m->name, log_quote(q, sizeof(q), m->f[i].name),
-			    drift_method_name(cc->cls[k].method), cc->cls[k].n, cc->rate,
-			    cc->cls[k].stat, cc->cls[k].observed);
+			        "drift threshold calibrated model=%s feature=%s method=%s n=%zu "
+			        "rate=%g "
+			        "stat=%.6g observed=%.4f",
+			        m->name, log_quote(q, sizeof(q), m->f[i].name),
+			        drift_method_name(cc->cls[k].method), cc->cls[k].n, cc->rate,
+			        cc->cls[k].stat, cc->cls[k].observed);
 		}
 	}
 }
@@ -1242,11 +1246,12 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 
 		if (mc->reference_mode != REF_MODE_STATIC &&
 		    need * 1000 > c->cfg->collector.retention_raw_ms)
-			log_warn("analyze",
-			         "reference = %s needs %llds of stored events but retention_raw keeps "
-			         "%llds: the older part of its history will be missing model=%s",
-			         config_reference_mode_name(mc->reference_mode), (long long)need,
-			         (long long)(c->cfg->collector.retention_raw_ms / 1000), mc->name);
+			log_warn(
+			    "analyze",
+			    "reference = %s needs %llds of stored events but retention_raw keeps "
+			    "%llds: the older part of its history will be missing model=%s",
+			    config_reference_mode_name(mc->reference_mode), (long long)need,
+			    (long long)(c->cfg->collector.retention_raw_ms / 1000), mc->name);
 	}
 	if (metrics_register(c->metrics, write_metrics, a) == 0)
 		a->metrics_on = true;

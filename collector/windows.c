@@ -753,8 +753,7 @@ enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct
 	if (n == 0 || !wmodel_calib_key(m, fi, &meth, &rate))
 		return CALIB_SRC_DEFAULT;
 	rc = calib_cache_threshold(&mf->cal, &mf->ref, meth, rate, n,
-	                           calib_feature_seed(m->id, mf->name),
-	                           &thr, cal);
+	                           calib_feature_seed(m->id, mf->name), &thr, cal);
 	if (rc < 0 || !(thr > 0) || !isfinite(thr)) {
 		if (!mf->cal_warned) {
 			char q[200];

@@ -208,8 +208,7 @@ const char *config_reference_mode_name(int mode)
 	                                       : "static";
 }
 
-int config_parse_reference(const char *value, int *mode, int64_t *span_s, char *err,
-                           size_t errlen)
+int config_parse_reference(const char *value, int *mode, int64_t *span_s, char *err, size_t errlen)
 {
 	static const char rolling[] = "rolling ", how[] = "same-hour-of-week ";
 	int64_t ms;
@@ -241,10 +240,11 @@ int config_parse_reference(const char *value, int *mode, int64_t *span_s, char *
 		/* whole weeks only: the same hour of the week N weeks back */
 		if (len < 2 || w[len - 1] != 'w' || config_parse_duration(w, &ms) ||
 		    ms < 604800000LL || ms > 52 * 604800000LL || ms % 604800000LL) {
-			snprintf(err, errlen,
-			         "bad value for 'reference': '%.40s' (same-hour-of-week needs whole "
-			         "weeks from 1w to 52w, e.g. 'same-hour-of-week 4w')",
-			         value);
+			snprintf(
+			    err, errlen,
+			    "bad value for 'reference': '%.40s' (same-hour-of-week needs whole "
+			    "weeks from 1w to 52w, e.g. 'same-hour-of-week 4w')",
+			    value);
 			return -1;
 		}
 		*mode = REF_MODE_HOUR_OF_WEEK;

@@ -112,8 +112,7 @@ enum { REF_MODE_STATIC = 0, REF_MODE_ROLLING = 1, REF_MODE_HOUR_OF_WEEK = 2 };
 /* "static", "rolling", "same-hour-of-week" */
 const char *config_reference_mode_name(int mode);
 /* Parses a `reference =` value; 0, or -1 with why in err. */
-int config_parse_reference(const char *value, int *mode, int64_t *span_s, char *err,
-                           size_t errlen);
+int config_parse_reference(const char *value, int *mode, int64_t *span_s, char *err, size_t errlen);
 
 struct model_config {
 	char *name;

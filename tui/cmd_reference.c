@@ -467,7 +467,8 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	} else if (strcmp(mname, "invalid") != 0 && rate > 0 && calib_applies(&ref, m, o.preset)) {
 		/* the collector's stored calibration when it has one for this
 		 * size class, else one made here (not stored: read-only) */
-		const struct calib_result *sc = stored_cal_find(s, feature, m, rate, SHOW_WINDOW_N, ref.n);
+		const struct calib_result *sc =
+		    stored_cal_find(s, feature, m, rate, SHOW_WINDOW_N, ref.n);
 
 		if (sc) {
 			cal = *sc;
@@ -630,7 +631,8 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 		cJSON *o = cJSON_CreateObject();
 		cmd_jstr(o, "model", model);
 		cJSON_AddItemToObject(o, "features", s.arr);
-		cmd_jstr(o, "reference", config_reference_mode_name(s.mc ? s.mc->reference_mode : 0));
+		cmd_jstr(o, "reference",
+		         config_reference_mode_name(s.mc ? s.mc->reference_mode : 0));
 		cJSON_AddItemToObject(o, "reference_source",
 		                      src_rc == 0 ? refsrc_json(&src) : cJSON_CreateNull());
 		if (cal) {

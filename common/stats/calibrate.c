@@ -932,9 +932,9 @@ int calib_cache_put(struct calib_cache *cache, enum drift_method m, double rate,
 {
 	int cls = calib_class(c->n);
 
-	if (c->method != m || c->rate != rate || c->n_ref != n_ref || calib_class_size(cls) != c->n ||
-	    c->n_pseudo < 1 || c->n_pseudo > c->n || c->n_rest < 1 || !isfinite(c->stat) ||
-	    c->boot < 1)
+	if (c->method != m || c->rate != rate || c->n_ref != n_ref ||
+	    calib_class_size(cls) != c->n || c->n_pseudo < 1 || c->n_pseudo > c->n ||
+	    c->n_rest < 1 || !isfinite(c->stat) || c->boot < 1)
 		return -EINVAL;
 	if (cache->method != m || cache->rate != rate) {
 		memset(cache, 0, sizeof(*cache));

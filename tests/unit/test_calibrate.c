@@ -578,9 +578,9 @@ Test(calibrate, stored_calibration_is_reused)
 	cr_assert_eq(drift_ref_numeric(&ref, v, 3000, 1), 0);
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	cr_assert_eq(calib_cache_threshold(&a, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 500, 42, &thr_a,
-	                                   &res),
-	             0);
+	cr_assert_eq(
+	    calib_cache_threshold(&a, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 500, 42, &thr_a, &res),
+	    0);
 	cr_assert(a.fresh[calib_class(500)], "a new calibration is fresh (to be stored)");
 	cr_assert_eq(res->n, 400);
 
@@ -589,9 +589,9 @@ Test(calibrate, stored_calibration_is_reused)
 	cr_assert(b.have[calib_class(500)] && !b.fresh[calib_class(500)]);
 	/* a different seed would give other draws: the same threshold shows
 	 * the stored one was used */
-	cr_assert_eq(calib_cache_threshold(&b, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 500, 7, &thr_b,
-	                                   NULL),
-	             0);
+	cr_assert_eq(
+	    calib_cache_threshold(&b, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 500, 7, &thr_b, NULL),
+	    0);
 	cr_expect_float_eq(thr_b, thr_a, 0);
 	cr_expect(!b.fresh[calib_class(500)], "the stored class was calibrated again");
 
@@ -605,9 +605,9 @@ Test(calibrate, stored_calibration_is_reused)
 	bad.stat = NAN;
 	cr_expect_eq(calib_cache_put(&b, DRIFT_METHOD_WASSERSTEIN, 0.01, ref.n, &bad), -EINVAL);
 	/* another class is not stored: calibrated when first used */
-	cr_assert_eq(calib_cache_threshold(&b, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 100, 7, &thr_b,
-	                                   NULL),
-	             0);
+	cr_assert_eq(
+	    calib_cache_threshold(&b, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 100, 7, &thr_b, NULL),
+	    0);
 	cr_expect(b.fresh[calib_class(100)]);
 	drift_ref_fini(&ref);
 }
