@@ -156,23 +156,6 @@ fail:
 	return NULL;
 }
 
-void wmodel_reset_references(struct wmodel *m)
-{
-	for (size_t i = 0; i < m->nf; i++) {
-		if (m->f[i].has_ref)
-			drift_ref_fini(&m->f[i].ref);
-		m->f[i].has_ref = false;
-		memset(&m->f[i].cal, 0, sizeof(m->f[i].cal));
-		m->f[i].cal_warned = false;
-		/* kinds a previous reference fixed are open again until the
-		 * features table says otherwise */
-		m->f[i].kind_fixed = m->f[i].cfg_kind;
-	}
-	if (m->has_calib)
-		quality_calib_fini(&m->calib);
-	m->has_calib = false;
-}
-
 void wmodel_drop_profiles(struct wmodel *m)
 {
 	for (size_t i = 0; i < m->nf; i++) {
@@ -182,6 +165,18 @@ void wmodel_drop_profiles(struct wmodel *m)
 		memset(&m->f[i].cal, 0, sizeof(m->f[i].cal));
 		m->f[i].cal_warned = false;
 	}
+}
+
+void wmodel_reset_references(struct wmodel *m)
+{
+	wmodel_drop_profiles(m);
+	/* kinds a previous reference fixed are open again until the features
+	 * table says otherwise */
+	for (size_t i = 0; i < m->nf; i++)
+		m->f[i].kind_fixed = m->f[i].cfg_kind;
+	if (m->has_calib)
+		quality_calib_fini(&m->calib);
+	m->has_calib = false;
 }
 
 void wmodel_free(struct wmodel *m)

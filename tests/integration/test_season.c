@@ -18,6 +18,7 @@
 #include <cJSON.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "sample.h"
 #include "stats/calibrate.h"
 #include "store.h"
+#include "tuitest.h"
 #include "wire_client.h"
 
 #define HOUR 3600
@@ -39,16 +41,27 @@
  * the 0.1 minimum effect, and the daily cycle's morning is above 1. */
 #define PER_HOUR 500
 
-static int mlwatch_rc(const char *dir, const char *args, char **out)
+/* Runs build/mlwatch with the NULL-terminated arguments (bounded); its
+ * exit status, stdout + stderr in *out. */
+static int run_mlwatch(char **out, ...)
 {
-	char cmd[2048], log[700];
-	char *bin = h_bin("mlwatch");
-	snprintf(log, sizeof(log), "%s/mlwatch.out", dir);
-	snprintf(cmd, sizeof(cmd), "%s %s >%s 2>&1", bin, args, log);
-	free(bin);
-	int rc = system(cmd);
-	*out = h_read_file(log, NULL);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	char *argv[16], *o = NULL, *e = NULL;
+	size_t n = 0;
+	va_list ap;
+	int rc;
+
+	argv[n++] = h_bin("mlwatch");
+	va_start(ap, out);
+	for (char *a; n < 15 && (a = va_arg(ap, char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	rc = tt_run(argv, NULL, &o, &e, 60);
+	cr_assert(asprintf(out, "%s%s", o ? o : "", e ? e : "") > 0);
+	free(o);
+	free(e);
+	free(argv[0]);
+	return rc;
 }
 
 static double gauss(struct sample_rng *r)
@@ -194,7 +207,7 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	struct cproc c;
 	struct sender s;
 	struct sample_rng rng;
-	char conf[700], path[700], args[1500], *out;
+	char conf[700], path[700], *out;
 	int64_t today = (int64_t)clock_now() / DAY * DAY;
 	int64_t day1 = today - 3 * DAY, end = today;
 	double t0;
@@ -218,8 +231,9 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	for (int i = 0; i < 1000; i++)
 		fprintf(f, "%.6f\n", cycle(DAY - 2.0 * HOUR + 4.0 * HOUR * i / 1000) + gauss(&rng));
 	fclose(f);
-	snprintf(args, sizeof(args), "--db %s reference import --model fixed %s", c.db, path);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert_eq(
+	    run_mlwatch(&out, "--db", c.db, "reference", "import", "--model", "fixed", path, NULL),
+	    0, "%s", out);
 	free(out);
 
 	/* the history the same-hour-of-week reference reads: the same three
@@ -319,9 +333,9 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	free(log);
 
 	/* reference show names the configured mode and the last source */
-	snprintf(args, sizeof(args), "--config %s --db %s reference show --model season --json",
-	         conf, c.db);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert_eq(run_mlwatch(&out, "--config", conf, "--db", c.db, "reference", "show",
+	                         "--model", "season", "--json", NULL),
+	             0, "%s", out);
 	cJSON *o = cJSON_Parse(out);
 	cr_assert_not_null(o, "%s", out);
 	cr_expect_str_eq(cJSON_GetObjectItem(o, "reference")->valuestring, "same-hour-of-week");
@@ -344,7 +358,7 @@ Test(season, calibrated_thresholds_are_stored_with_the_reference, .timeout = 300
 	struct cproc c;
 	struct sender s;
 	struct sample_rng rng;
-	char path[700], args[1500], sql[400], *out, *log;
+	char path[700], sql[400], *out, *log;
 	int64_t hour = (int64_t)clock_now() / HOUR * HOUR;
 	size_t log_len = 0;
 
@@ -359,8 +373,9 @@ Test(season, calibrated_thresholds_are_stored_with_the_reference, .timeout = 300
 	for (int i = 0; i < 1000; i++)
 		fprintf(f, "%.6f\n", cycle(0) + gauss(&rng));
 	fclose(f);
-	snprintf(args, sizeof(args), "--db %s reference import --model fixed %s", c.db, path);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert_eq(
+	    run_mlwatch(&out, "--db", c.db, "reference", "import", "--model", "fixed", path, NULL),
+	    0, "%s", out);
 	free(out);
 
 	int64_t w1 = hour / DAY * DAY - DAY; /* yesterday's midnight: the cycle's 0 */
@@ -378,8 +393,9 @@ Test(season, calibrated_thresholds_are_stored_with_the_reference, .timeout = 300
 	cr_assert(thr1 > 0, "threshold %g", thr1);
 
 	/* shown with the reference */
-	snprintf(args, sizeof(args), "--db %s reference show --model fixed --json", c.db);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert_eq(run_mlwatch(&out, "--db", c.db, "reference", "show", "--model", "fixed",
+	                         "--json", NULL),
+	             0, "%s", out);
 	cJSON *o = cJSON_Parse(out);
 	cr_assert_not_null(o, "%s", out);
 	cJSON *fx = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "features"), 0);
@@ -416,8 +432,9 @@ Test(season, calibrated_thresholds_are_stored_with_the_reference, .timeout = 300
 	free(log);
 
 	/* a new reference drops them */
-	snprintf(args, sizeof(args), "--db %s reference import --model fixed %s", c.db, path);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert_eq(
+	    run_mlwatch(&out, "--db", c.db, "reference", "import", "--model", "fixed", path, NULL),
+	    0, "%s", out);
 	free(out);
 	cr_expect_eq(db_int(c.db, "SELECT count(*) FROM reference_threshold"), 0);
 
@@ -432,7 +449,7 @@ Test(season, rolling_reference_reports_a_missing_day, .timeout = 300)
 	struct cproc c;
 	struct sender s;
 	struct sample_rng rng;
-	char conf[700], args[1500], *out;
+	char conf[700], *out;
 	double now = clock_now();
 	double end;
 
@@ -481,9 +498,9 @@ Test(season, rolling_reference_reports_a_missing_day, .timeout = 300)
 	          "%s", log ? log : "");
 	free(log);
 
-	snprintf(args, sizeof(args), "--config %s --db %s reference show --model roll --json", conf,
-	         c.db);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert_eq(run_mlwatch(&out, "--config", conf, "--db", c.db, "reference", "show",
+	                         "--model", "roll", "--json", NULL),
+	             0, "%s", out);
 	cJSON *o = cJSON_Parse(out);
 	cr_assert_not_null(o, "%s", out);
 	cr_expect_str_eq(cJSON_GetObjectItem(o, "reference")->valuestring, "rolling");
