@@ -37,10 +37,13 @@
 #include "log.h"
 #include "metrics.h"
 #include "quality.h"
+#include "reference.h"
+#include "season.h"
 #include "segments.h"
 #include "store.h"
 #include "store_fairness.h"
 #include "store_ingest.h"
+#include "store_refcal.h"
 #include "windows.h"
 
 /* A window closes this long after its end: agents batch for up to a few
@@ -136,14 +139,35 @@ static void drop_states(struct analyze *a, int64_t model_id)
 	a->nstates = k;
 }
 
-/* (Re)loads kinds, references and calibration of m. */
+struct seed_ctx {
+	struct wmodel *m;
+	unsigned taken, seen;
+};
+
+static int seed_cb(const char *feature, const struct calib_result *c, void *arg)
+{
+	struct seed_ctx *sc = arg;
+
+	sc->seen++;
+	sc->taken += (unsigned)wmodel_seed_calibration(sc->m, feature, c);
+	return 0;
+}
+
+/* (Re)loads kinds, references and calibration of m, the drift thresholds
+ * calibrated from the reference earlier (so a restart does not calibrate
+ * again) and what a calendar reference was built from. */
 static int load_references(struct analyze *a, struct wmodel *m, double version)
 {
+	struct seed_ctx sc = {m, 0, 0};
+	struct store_refsrc src;
+	/* holds the missing list too: up to 366 parts (one analysis thread) */
+	static char buf[32768];
 	uint8_t *cal = NULL;
 	size_t len = 0;
 	int rc;
 
 	wmodel_reset_references(m);
+	m->season_slot = INT64_MIN;
 	if (store_ingest_features(a->si, m->id, kind_cb, m) ||
 	    store_ingest_references(a->si, m->id, ref_cb, m))
 		return -1;
@@ -153,9 +177,193 @@ static int load_references(struct analyze *a, struct wmodel *m, double version)
 	if (rc == 0 && wmodel_set_calibration(m, cal, len) != 0)
 		log_warn("analyze", "unreadable calibration ignored model=%s", m->name);
 	free(cal);
+	if (m->ref_mode != REF_MODE_HOUR_OF_WEEK) {
+		if (store_refcal_each(&a->st, m->id, seed_cb, &sc) < 0)
+			return -1;
+		if (sc.seen)
+			log_info("analyze",
+			         "stored drift thresholds loaded model=%s used=%u stored=%u (the "
+			         "others are for another method, rate or reference)",
+			         m->name, sc.taken, sc.seen);
+	}
+	/* the parts of the history a calendar reference was built from (the
+	 * missing ones are reported with every drift row) */
+	m->ref_parts = m->ref_missing = 0;
+	if (m->ref_mode != REF_MODE_STATIC &&
+	    store_refsrc_get(&a->st, m->id, &src, buf, sizeof(buf)) == 0) {
+		m->ref_parts = src.parts;
+		m->ref_missing = src.missing_parts;
+	}
 	m->ref_version = version;
 	drop_states(a, m->id);
 	return 0;
+}
+
+/* ---- calendar references (season.h) ----------------------------------------- */
+
+/* Records what a calendar reference was built from, and says so in the log
+ * when a part of the history is missing (never filled in). */
+static void season_report(struct analyze *a, struct wmodel *m, const struct season_part *parts,
+                          size_t n, double slot, double now)
+{
+	struct store_refsrc src = {
+	    .mode = config_reference_mode_name(m->ref_mode),
+	    .span = m->ref_span,
+	    .built = now,
+	    .slot = slot,
+	    .parts = (uint32_t)n,
+	};
+	char t[40];
+
+	for (size_t i = 0; i < n; i++)
+		src.rows += parts[i].rows;
+	src.missing_parts = season_missing_json(parts, n, &a->json);
+	src.missing = src.missing_parts && !a->json.oom ? a->json.buf : NULL;
+	m->ref_parts = src.parts;
+	m->ref_missing = src.missing_parts;
+	if (src.missing_parts &&
+	    (m->ref_mode == REF_MODE_ROLLING || clock_mono() >= m->season_warn_next)) {
+		/* same-hour-of-week builds once per hour of data: at most one
+		 * warning a minute (a backfill of weeks would flood the log) */
+		log_warn("analyze",
+		         "reference history missing model=%s reference=%s slot=%s parts=%zu "
+		         "missing=%u rows=%llu missing_ranges=%s (not filled in: the reference "
+		         "is what the other parts hold)",
+		         m->name, src.mode,
+		         slot > 0 ? clock_format_rfc3339(slot, t, sizeof(t)) : "-", n,
+		         src.missing_parts, (unsigned long long)src.rows,
+		         src.missing ? src.missing : "[]");
+		m->season_warn_next = clock_mono() + 60;
+	}
+	if (store_refsrc_put(&a->st, m->id, &src))
+		log_warn("analyze", "cannot record the reference source model=%s error=\"%s\"",
+		         m->name, store_errmsg(&a->st));
+}
+
+/* A rolling reference older than its refresh interval (or none) is
+ * rebuilt from the stored events of its span and stored as the model's
+ * reference; refresh_models then loads it (with a new calibration). */
+static void rolling_refresh(struct analyze *a, struct wmodel *m, double now)
+{
+	struct season_part parts[SEASON_PARTS_MAX];
+	struct ref_result r;
+	double v = 0;
+	char err[512];
+	int n, rc;
+
+	if (now < m->season_next)
+		return;
+	if (store_ingest_reference_version(a->si, m->id, &v))
+		return;
+	if (v > 0 && now - v < (double)season_refresh_s(m->ref_span)) {
+		m->season_next = v + (double)season_refresh_s(m->ref_span);
+		return;
+	}
+	/* failures are retried in an hour, not every pass */
+	m->season_next = now + 3600;
+	n = season_parts(REF_MODE_ROLLING, m->ref_span, now, a->window_s, parts, SEASON_PARTS_MAX);
+	if (n < 0)
+		return;
+	rc = season_build(&a->st, m->name, config_model(a->c->cfg, m->name), parts, (size_t)n, &r,
+	                  err, sizeof(err));
+	if (rc < 0) {
+		log_warn("analyze", "rolling reference not rebuilt model=%s error=\"%s\"", m->name,
+		         err);
+		return;
+	}
+	season_report(a, m, parts, (size_t)n, 0, now);
+	if (rc > 0) {
+		log_warn("analyze",
+		         "rolling reference not rebuilt model=%s: no stored events in the last "
+		         "%llds (retention_raw must cover it); the previous reference is kept",
+		         m->name, (long long)m->ref_span);
+		return;
+	}
+	/* the open window and the last closed one are recomputed with it */
+	if (reference_store(&a->st, m->name, &r, now, (int64_t)floor(now) - 2 * a->window_s, err,
+	                    sizeof(err)))
+		log_warn("analyze", "rolling reference not stored model=%s error=\"%s\"", m->name,
+		         err);
+	else
+		log_info("analyze",
+		         "rolling reference rebuilt model=%s rows=%llu features=%zu "
+		         "parts=%d missing=%u",
+		         m->name, (unsigned long long)r.rows, r.n, n, m->ref_missing);
+	ref_result_free(&r);
+}
+
+/* Installs the same-hour-of-week reference of the window starting at
+ * start (built from the stored events of that hour in the weeks before),
+ * unless it is installed already. The model's cached window states are
+ * dropped with the old one (they counted out-of-range values against it). */
+static void season_install(struct analyze *a, struct wmodel *m, int64_t start, double now)
+{
+	struct season_part parts[SEASON_PARTS_MAX];
+	int64_t slot = season_slot(start, a->window_s);
+	struct ref_result r;
+	char err[512], q[200];
+	int n, rc;
+
+	if (m->season_slot == slot)
+		return;
+	n = season_parts(REF_MODE_HOUR_OF_WEEK, m->ref_span, (double)slot, a->window_s, parts,
+	                 SEASON_PARTS_MAX);
+	if (n < 0)
+		return;
+	rc = season_build(&a->st, m->name, config_model(a->c->cfg, m->name), parts, (size_t)n, &r,
+	                  err, sizeof(err));
+	if (rc < 0) {
+		log_warn("analyze", "same-hour-of-week reference not built model=%s error=\"%s\"",
+		         m->name, err);
+		return; /* retried with the next window */
+	}
+	wmodel_drop_profiles(m);
+	drop_states(a, m->id);
+	m->season_slot = slot;
+	for (size_t i = 0; rc == 0 && i < r.n; i++)
+		if (wmodel_set_reference(m, r.p[i].feature, r.p[i].kind, r.p[i].blob, r.p[i].len))
+			log_warn("analyze",
+			         "unreadable reference profile ignored model=%s feature=%s",
+			         m->name, log_quote(q, sizeof(q), r.p[i].feature));
+	season_report(a, m, parts, (size_t)n, (double)slot, now);
+	if (rc == 0)
+		ref_result_free(&r);
+}
+
+/* Stores the thresholds calibrated while computing a window with the
+ * reference they came from, and logs them; same-hour-of-week references
+ * change every hour and keep theirs in memory only. Outside the window's
+ * transaction: a failure is logged and retried with the next window, it
+ * does not hold the window's results back. */
+static void store_fresh_calibrations(struct analyze *a, struct wmodel *m, double now)
+{
+	bool keep = m->ref_mode != REF_MODE_HOUR_OF_WEEK;
+	char q[200];
+
+	for (size_t i = 0; i < m->nf; i++) {
+		struct calib_cache *cc = &m->f[i].cal;
+
+		for (int k = 0; k < CALIB_CLASSES; k++) {
+			if (!cc->fresh[k])
+				continue;
+			if (keep &&
+			    store_refcal_put(&a->st, m->id, m->f[i].name, &cc->cls[k], now)) {
+				log_warn("analyze",
+				         "cannot store a calibrated drift threshold model=%s "
+				         "error=\"%s\" (retried)",
+				         m->name, store_errmsg(&a->st));
+				return;
+			}
+			cc->fresh[k] = false;
+			log_msg(keep ? LOG_INFO : LOG_DEBUG, "analyze",
+			        "drift threshold calibrated model=%s feature=%s method=%s n=%zu "
+			        "rate=%g "
+			        "stat=%.6g observed=%.4f",
+			        m->name, log_quote(q, sizeof(q), m->f[i].name),
+			        drift_method_name(cc->cls[k].method), cc->cls[k].n, cc->rate,
+			        cc->cls[k].stat, cc->cls[k].observed);
+		}
+	}
 }
 
 struct models_ctx {
@@ -637,6 +845,8 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 
 	if (!m && (refresh_models(a) || !(m = model_by_id(a, w->model_id))))
 		return -1;
+	if (m->ref_mode == REF_MODE_HOUR_OF_WEEK)
+		season_install(a, m, w->start, now);
 	st = state_get(a, m, w->start, hi, &changed);
 	if (!st)
 		return -1;
@@ -764,6 +974,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		goto rollback;
 	if (store_commit(&a->st))
 		goto rollback;
+	store_fresh_calibrations(a, m, now);
 	for (size_t i = 0; i < m->nf; i++)
 		if (m->f[i].kind)
 			m->f[i].persisted = true;
@@ -803,6 +1014,9 @@ static int pass(struct analyze *a)
 	double now = clock_now(), t0 = clock_mono();
 	int n, rc = -1;
 
+	for (size_t i = 0; i < a->nmodels; i++)
+		if (a->models[i]->ref_mode == REF_MODE_ROLLING)
+			rolling_refresh(a, a->models[i], now);
 	if (refresh_models(a))
 		goto out;
 	/* The dirty windows (and their counters) are read before the newest
@@ -1045,6 +1259,20 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 	if (!a->si || store_ingest_max_event_id(a->si, &a->tail_id)) {
 		snprintf(err, errlen, "cannot read %s: %s", a->st.path, store_errmsg(&a->st));
 		goto fail;
+	}
+	for (size_t i = 0; i < c->cfg->n_models; i++) {
+		const struct model_config *mc = &c->cfg->models[i];
+		/* a same-hour-of-week reference also reads the window's hour */
+		int64_t need = mc->reference_span_s + (a->window_s > 3600 ? a->window_s : 3600);
+
+		if (mc->reference_mode != REF_MODE_STATIC &&
+		    need * 1000 > c->cfg->collector.retention_raw_ms)
+			log_warn(
+			    "analyze",
+			    "reference = %s needs %llds of stored events but retention_raw keeps "
+			    "%llds: the older part of its history will be missing model=%s",
+			    config_reference_mode_name(mc->reference_mode), (long long)need,
+			    (long long)(c->cfg->collector.retention_raw_ms / 1000), mc->name);
 	}
 	if (metrics_register(c->metrics, write_metrics, a) == 0)
 		a->metrics_on = true;

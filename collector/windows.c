@@ -117,9 +117,12 @@ struct wmodel *wmodel_new(int64_t id, const char *name, const struct model_confi
 	m->id = id;
 	m->report_adwin = true;
 	m->far = CALIB_RATE_DEFAULT;
+	m->season_slot = INT64_MIN;
 	if (!cfg)
 		return m;
 	m->far = cfg->false_alarm_rate;
+	m->ref_mode = cfg->reference_mode;
+	m->ref_span = cfg->reference_span_s;
 	if (cfg->drift_preset)
 		(void)drift_preset_parse(cfg->drift_preset, &m->preset); /* validated by config */
 	if (cfg->concept_detector) {
@@ -153,7 +156,7 @@ fail:
 	return NULL;
 }
 
-void wmodel_reset_references(struct wmodel *m)
+void wmodel_drop_profiles(struct wmodel *m)
 {
 	for (size_t i = 0; i < m->nf; i++) {
 		if (m->f[i].has_ref)
@@ -161,10 +164,16 @@ void wmodel_reset_references(struct wmodel *m)
 		m->f[i].has_ref = false;
 		memset(&m->f[i].cal, 0, sizeof(m->f[i].cal));
 		m->f[i].cal_warned = false;
-		/* kinds a previous reference fixed are open again until the
-		 * features table says otherwise */
-		m->f[i].kind_fixed = m->f[i].cfg_kind;
 	}
+}
+
+void wmodel_reset_references(struct wmodel *m)
+{
+	wmodel_drop_profiles(m);
+	/* kinds a previous reference fixed are open again until the features
+	 * table says otherwise */
+	for (size_t i = 0; i < m->nf; i++)
+		m->f[i].kind_fixed = m->f[i].cfg_kind;
 	if (m->has_calib)
 		quality_calib_fini(&m->calib);
 	m->has_calib = false;
@@ -701,15 +710,27 @@ static void hist_own_cats(const struct wfeat *f, struct jsonw *out)
 	jsonw_char(out, '}');
 }
 
-/* FNV-1a of the feature name: calibration draws are reproducible per
- * (model, feature), and differ between features. */
-static uint64_t name_seed(int64_t model_id, const char *name)
+bool wmodel_calib_key(struct wmodel *m, size_t fi, enum drift_method *meth, double *rate)
 {
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)model_id;
+	struct wm_feature *mf = &m->f[fi];
+	struct drift_opts opts = mf->opts;
+	double thr;
 
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ull;
-	return h;
+	*rate = mf->far >= 0 ? mf->far : m->far;
+	return opts.threshold <= 0 && mf->has_ref && *rate > 0 &&
+	       drift_resolve(&mf->ref, &opts, meth, &thr) == 0 &&
+	       calib_applies(&mf->ref, *meth, opts.preset);
+}
+
+int wmodel_seed_calibration(struct wmodel *m, const char *feature, const struct calib_result *c)
+{
+	long fi = wmodel_find(m, feature);
+	enum drift_method meth;
+	double rate;
+
+	if (fi < 0 || !wmodel_calib_key(m, (size_t)fi, &meth, &rate))
+		return 0;
+	return calib_cache_put(&m->f[fi].cal, meth, rate, m->f[fi].ref.n, c) == 0 ? 1 : 0;
 }
 
 enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct drift_opts *opts,
@@ -717,7 +738,7 @@ enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct
 {
 	struct wm_feature *mf = &m->f[fi];
 	enum drift_method meth;
-	double rate = mf->far >= 0 ? mf->far : m->far, thr;
+	double rate, thr;
 	int rc;
 
 	*opts = mf->opts;
@@ -725,12 +746,10 @@ enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct
 		*cal = NULL;
 	if (opts->threshold > 0)
 		return CALIB_SRC_CONFIGURED;
-	if (!mf->has_ref || !(rate > 0) || n == 0 ||
-	    drift_resolve(&mf->ref, opts, &meth, &thr) != 0 ||
-	    !calib_applies(&mf->ref, meth, opts->preset))
+	if (n == 0 || !wmodel_calib_key(m, fi, &meth, &rate))
 		return CALIB_SRC_DEFAULT;
-	rc = calib_cache_threshold(&mf->cal, &mf->ref, meth, rate, n, name_seed(m->id, mf->name),
-	                           &thr, cal);
+	rc = calib_cache_threshold(&mf->cal, &mf->ref, meth, rate, n,
+	                           calib_feature_seed(m->id, mf->name), &thr, cal);
 	if (rc < 0 || !(thr > 0) || !isfinite(thr)) {
 		if (!mf->cal_warned) {
 			char q[200];
@@ -770,6 +789,26 @@ static void stats_threshold_source(char *stats, size_t cap, enum calib_source sr
 		w = snprintf(stats + len - 1, cap - len + 1,
 		             ",\"threshold_source\":\"%s\",\"effect\":%.17g,\"min_effect\":%.17g}",
 		             calib_source_name(src), effect, min_effect);
+	if (w < 0 || (size_t)w >= cap - len + 1) {
+		stats[len - 1] = '}'; /* never a truncated object */
+		stats[len] = '\0';
+	}
+}
+
+/* Appends where a calendar reference came from: its mode, the parts of
+ * the history it was built from and how many had no events (a gap is
+ * reported with every verdict it affects, never filled). */
+static void stats_reference_source(char *stats, size_t cap, const struct wmodel *m)
+{
+	size_t len = strlen(stats);
+	int w;
+
+	if (m->ref_mode == REF_MODE_STATIC || len < 2 || stats[len - 1] != '}')
+		return;
+	w = snprintf(stats + len - 1, cap - len + 1,
+	             ",\"reference\":\"%s\",\"reference_parts\":%u,"
+	             "\"reference_missing\":%u}",
+	             config_reference_mode_name(m->ref_mode), m->ref_parts, m->ref_missing);
 	if (w < 0 || (size_t)w >= cap - len + 1) {
 		stats[len - 1] = '}'; /* never a truncated object */
 		stats[len] = '\0';
@@ -940,6 +979,7 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 		stats_threshold_source(dr->stats, sizeof(dr->stats), src, cal, me,
 		                       calib_effect(&r));
 	}
+	stats_reference_source(dr->stats, sizeof(dr->stats), m);
 	dr->psi = r.psi;
 	dr->js = r.js;
 	dr->method = drift_method_name(r.method);

@@ -75,6 +75,17 @@ struct wmodel {
 	uint64_t min_sample;
 	enum drift_preset preset; /* drift_preset of the model, for features added later */
 	double far;               /* false_alarm_rate of the model; 0 = no calibration */
+	/* where the reference comes from (issue 17 item 3): REF_MODE_* of the
+	 * config, its span (seconds), and what the installed one was built
+	 * from: parts of the history and how many of them had no events
+	 * (shown with every drift row). season_slot: the hour the installed
+	 * same-hour-of-week reference is for (INT64_MIN = none installed). */
+	int ref_mode;
+	int64_t ref_span;
+	int64_t season_slot;
+	uint32_t ref_parts, ref_missing;
+	double season_next;      /* rolling: no rebuild attempt before (Unix s) */
+	double season_warn_next; /* no missing-history warning before (monotonic s) */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds
@@ -157,6 +168,19 @@ const char *win_class_name(const struct value *v, char *buf, size_t cap);
  * be NULL) the calibration used, NULL unless calibrated. */
 enum calib_source wmodel_threshold(struct wmodel *m, size_t fi, size_t n, struct drift_opts *opts,
                                    const struct calib_result **cal);
+
+/* The method and false alarm rate feature fi is calibrated for (its
+ * reference, options and the model's rate); false when it is not
+ * calibrated (no reference, threshold.F, rate 0, a peer preset). */
+bool wmodel_calib_key(struct wmodel *m, size_t fi, enum drift_method *meth, double *rate);
+/* Puts a stored calibration of feature into its cache when it matches the
+ * feature's current method, rate and reference (else it is ignored: the
+ * size class is recalibrated when used). 1 when taken, 0 when not. */
+int wmodel_seed_calibration(struct wmodel *m, const char *feature, const struct calib_result *c);
+/* Drops the drift reference profiles and their calibrations, keeping the
+ * kinds and the accuracy calibration (a same-hour-of-week reference is
+ * swapped for another hour's). */
+void wmodel_drop_profiles(struct wmodel *m);
 
 /* Window results of feature fi (index in the model): the window_features
  * row and the drift row (the histogram JSON goes into hist, which the row

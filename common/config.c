@@ -204,6 +204,63 @@ int config_parse_duration(const char *s, int64_t *ms)
 	return -1;
 }
 
+const char *config_reference_mode_name(int mode)
+{
+	return mode == REF_MODE_ROLLING        ? "rolling"
+	       : mode == REF_MODE_HOUR_OF_WEEK ? "same-hour-of-week"
+	                                       : "static";
+}
+
+int config_parse_reference(const char *value, int *mode, int64_t *span_s, char *err, size_t errlen)
+{
+	static const char rolling[] = "rolling ", how[] = "same-hour-of-week ";
+	int64_t ms;
+
+	if (strcmp(value, "static") == 0) {
+		*mode = REF_MODE_STATIC;
+		*span_s = 0;
+		return 0;
+	}
+	if (strncmp(value, rolling, sizeof(rolling) - 1) == 0) {
+		/* a whole number of hours, 1 hour to 365 days: the events it
+		 * reads must still be stored (retention_raw) */
+		if (config_parse_duration(value + sizeof(rolling) - 1, &ms) || ms < 3600000 ||
+		    ms > 365 * 86400000LL || ms % 3600000) {
+			snprintf(err, errlen,
+			         "bad value for 'reference': '%.40s' (rolling needs a duration of "
+			         "whole hours from 1h to 365d, e.g. 'rolling 7d')",
+			         value);
+			return -1;
+		}
+		*mode = REF_MODE_ROLLING;
+		*span_s = ms / 1000;
+		return 0;
+	}
+	if (strncmp(value, how, sizeof(how) - 1) == 0) {
+		const char *w = value + sizeof(how) - 1;
+		size_t len = strlen(w);
+
+		/* whole weeks only: the same hour of the week N weeks back */
+		if (len < 2 || w[len - 1] != 'w' || config_parse_duration(w, &ms) ||
+		    ms < 604800000LL || ms > 52 * 604800000LL || ms % 604800000LL) {
+			snprintf(
+			    err, errlen,
+			    "bad value for 'reference': '%.40s' (same-hour-of-week needs whole "
+			    "weeks from 1w to 52w, e.g. 'same-hour-of-week 4w')",
+			    value);
+			return -1;
+		}
+		*mode = REF_MODE_HOUR_OF_WEEK;
+		*span_s = ms / 1000;
+		return 0;
+	}
+	snprintf(err, errlen,
+	         "bad value for 'reference': '%.40s' (expected static, rolling DURATION or "
+	         "same-hour-of-week Nw)",
+	         value);
+	return -1;
+}
+
 int config_parse_size(const char *s, uint64_t *bytes)
 {
 	static const struct {
@@ -623,6 +680,12 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 			static const struct opt o = {
 			    "false_alarm_rate", OPT_DOUBLE, 0, "", 0, 0.5, NULL, 0};
 			if (opt_set(&o, &m->false_alarm_rate, value, err, sizeof(err)))
+				return load_fail(st, line, "%s", err);
+			return 1;
+		}
+		if (strcmp(key, "reference") == 0) {
+			if (config_parse_reference(value, &m->reference_mode, &m->reference_span_s,
+			                           err, sizeof(err)))
 				return load_fail(st, line, "%s", err);
 			return 1;
 		}
@@ -1071,6 +1134,7 @@ void config_for_each_key(void (*fn)(const char *section, const char *key, const 
 	fn("model", "segment_by", "", arg);
 	fn("model", "segment_top_k", "20", arg);
 	fn("model", "false_alarm_rate", "0.01", arg);
+	fn("model", "reference", "static", arg);
 	fn("model", "kind.*", "", arg);
 	fn("model", "method.*", "", arg);
 	fn("model", "threshold.*", "", arg);

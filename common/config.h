@@ -109,6 +109,13 @@ struct model_feature_config {
 	int line;
 };
 
+/* model_config.reference_mode */
+enum { REF_MODE_STATIC = 0, REF_MODE_ROLLING = 1, REF_MODE_HOUR_OF_WEEK = 2 };
+/* "static", "rolling", "same-hour-of-week" */
+const char *config_reference_mode_name(int mode);
+/* Parses a `reference =` value; 0, or -1 with why in err. */
+int config_parse_reference(const char *value, int *mode, int64_t *span_s, char *err, size_t errlen);
+
 struct model_config {
 	char *name;
 	int line;
@@ -127,6 +134,11 @@ struct model_config {
 	/* target false alarm rate per window for calibrated drift thresholds;
 	 * 0 = no calibration (the methods' default thresholds) */
 	double false_alarm_rate;
+	/* reference = static | rolling DURATION | same-hour-of-week Nw
+	 * (issue 17 item 3): where the drift reference comes from; span_s is
+	 * the rolling duration or N weeks in seconds (0 for static) */
+	int reference_mode; /* REF_MODE_* */
+	int64_t reference_span_s;
 	struct model_feature_config *features;
 	size_t n_features;
 };

@@ -1,5 +1,6 @@
 /* reference: see reference.h. */
 #include "reference.h"
+#include "store_refcal.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -1066,7 +1067,9 @@ int reference_store(struct store *st, const char *model, const struct ref_result
 	}
 	if (store_begin(st))
 		goto fail;
-	if (store_ingest_model(si, model, now, &id) || store_ingest_reference_clear(si, id))
+	/* thresholds calibrated from the old reference go with it */
+	if (store_ingest_model(si, model, now, &id) || store_ingest_reference_clear(si, id) ||
+	    store_refcal_clear(st, id))
 		goto fail_tx;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ref_profile *p = &r->p[i];

@@ -18,6 +18,7 @@
 #include "quality.h"
 #include "reference.h"
 #include "store_ingest.h"
+#include "store_refcal.h"
 #include "table.h"
 #include "text.h"
 
@@ -305,13 +306,87 @@ out:
 	return rc;
 }
 
+/* One threshold calibration stored with the reference (store_refcal.h). */
+struct stored_cal {
+	char *feature;
+	struct calib_result c;
+};
+
 struct show_ctx {
 	bool json;
 	cJSON *arr;
 	int err;
 	size_t n;
 	const struct model_config *mc; /* the model's [model] section, or NULL */
+	struct stored_cal *cal;        /* the stored calibrations */
+	size_t ncal;
+	int64_t model_id;
 };
+
+static int stored_cal_cb(const char *feature, const struct calib_result *c, void *arg)
+{
+	struct show_ctx *s = arg;
+	struct stored_cal *nc = realloc(s->cal, (s->ncal + 1) * sizeof(*nc));
+
+	if (!nc)
+		return -1;
+	s->cal = nc;
+	if (!(nc[s->ncal].feature = strdup(feature)))
+		return -1;
+	nc[s->ncal++].c = *c;
+	return 0;
+}
+
+static void stored_cal_free(struct show_ctx *s)
+{
+	for (size_t i = 0; i < s->ncal; i++)
+		free(s->cal[i].feature);
+	free(s->cal);
+}
+
+/* The stored calibrations of feature as a JSON array. */
+static cJSON *stored_cal_json(const struct show_ctx *s, const char *feature)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; i < s->ncal; i++) {
+		const struct calib_result *c = &s->cal[i].c;
+		cJSON *o;
+
+		if (strcmp(s->cal[i].feature, feature) != 0)
+			continue;
+		o = cJSON_CreateObject();
+		cmd_jstr(o, "method", drift_method_name(c->method));
+		cmd_jnum(o, "false_alarm_rate", c->rate);
+		cmd_jint(o, "window_n", (int64_t)c->n);
+		cmd_jint(o, "pseudo_window_n", (int64_t)c->n_pseudo);
+		cmd_jint(o, "rest_n", (int64_t)c->n_rest);
+		cmd_jint(o, "reference_n", (int64_t)c->n_ref);
+		cmd_jint(o, "pseudo_windows", (int64_t)c->boot);
+		cmd_jnum(o, "statistic", c->stat);
+		cmd_jnum(o, "observed_rate", c->observed);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/* The stored calibration of feature for method m at rate, windows of the
+ * size class of n, from a reference of n_ref values; NULL when none. */
+static const struct calib_result *stored_cal_find(const struct show_ctx *s, const char *feature,
+                                                  enum drift_method m, double rate, size_t n,
+                                                  uint64_t n_ref)
+{
+	size_t cls_n = calib_class_size(calib_class(n));
+
+	for (size_t i = 0; i < s->ncal; i++) {
+		const struct calib_result *c = &s->cal[i].c;
+
+		if (strcmp(s->cal[i].feature, feature) == 0 && c->method == m && c->rate == rate &&
+		    c->n == cls_n && c->n_ref == n_ref)
+			return c;
+	}
+	return NULL;
+}
 
 /* The drift options the config gives feature (method.F, threshold.F,
  * drift_preset.F, else the model's drift_preset), as the collector's. */
@@ -373,6 +448,7 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	enum calib_source src = CALIB_SRC_DEFAULT;
 	struct calib_result cal;
 	double rate, min_effect;
+	bool stored = false;
 	char safe[256];
 	const char *mname;
 
@@ -388,11 +464,26 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	feature_rate_effect(s->mc, feature, &o, m, &rate, &min_effect);
 	if (o.threshold > 0) {
 		src = CALIB_SRC_CONFIGURED;
-	} else if (strcmp(mname, "invalid") != 0 && rate > 0 && calib_applies(&ref, m, o.preset) &&
-	           calib_run(&ref, m, calib_class_size(calib_class(SHOW_WINDOW_N)), rate, 1,
-	                     &cal) == 0) {
-		src = CALIB_SRC_CALIBRATED;
-		thr = calib_threshold_for(&cal, SHOW_WINDOW_N);
+	} else if (strcmp(mname, "invalid") != 0 && rate > 0 && calib_applies(&ref, m, o.preset)) {
+		/* the collector's stored calibration when it has one for this
+		 * size class, else one made here (not stored: read-only) */
+		const struct calib_result *sc =
+		    stored_cal_find(s, feature, m, rate, SHOW_WINDOW_N, ref.n);
+
+		if (sc) {
+			cal = *sc;
+			stored = true;
+		}
+		int cls = calib_class(SHOW_WINDOW_N);
+
+		/* mlwatchd's draws: the threshold it will calibrate */
+		if (stored ||
+		    calib_run(&ref, m, calib_class_size(cls), rate,
+		              calib_class_seed(calib_feature_seed(s->model_id, feature), cls),
+		              &cal) == 0) {
+			src = CALIB_SRC_CALIBRATED;
+			thr = calib_threshold_for(&cal, SHOW_WINDOW_N);
+		}
 	}
 	if (rule == DRIFT_THR_REFERENCE_CHUNKS)
 		src = CALIB_SRC_REFERENCE_CHUNKS;
@@ -411,7 +502,9 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 		if (src == CALIB_SRC_CALIBRATED) {
 			cmd_jnum(f, "false_alarm_rate", rate);
 			cmd_jint(f, "threshold_window_n", SHOW_WINDOW_N);
+			cmd_jbool(f, "threshold_stored", stored);
 		}
+		cJSON_AddItemToObject(f, "calibrations", stored_cal_json(s, feature));
 		cmd_jnum(f, "min_effect", min_effect);
 		if (ref.kind == DRIFT_NUMERIC) {
 			cmd_jnum(f, "min", ref.n ? ref.min : NAN);
@@ -440,11 +533,12 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 		       "std=%-10.4g method=%s preset=%s threshold=%.4g (%s)\n",
 		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, ref.min,
 		       ref.max, ref.mean, ref.std, mname, drift_preset_name(o.preset), thr,
-		       calib_source_name(src));
+		       stored ? "calibrated, stored" : calib_source_name(src));
 	} else {
 		printf("%-24s categorical  n=%-7llu method=%s preset=%s threshold=%.4g (%s)",
 		       text_sanitize(safe, sizeof(safe), feature), (unsigned long long)n, mname,
-		       drift_preset_name(o.preset), thr, calib_source_name(src));
+		       drift_preset_name(o.preset), thr,
+		       stored ? "calibrated, stored" : calib_source_name(src));
 		for (size_t i = 0; i < ref.cats.ntop && i < 5; i++) {
 			const struct sample_cat *cat = &ref.cats.cats[ref.cats.top[i]];
 			printf(" %s=%.3f", text_sanitize(safe, sizeof(safe), cat->name),
@@ -457,13 +551,37 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	drift_ref_fini(&ref);
 }
 
+/* Where a calendar reference came from (store_refsrc), for --json. */
+static cJSON *refsrc_json(const struct store_refsrc *r)
+{
+	cJSON *o = cJSON_CreateObject(), *m = r->missing ? cJSON_Parse(r->missing) : NULL;
+	char t[40];
+
+	cmd_jstr(o, "mode", r->mode);
+	cmd_jint(o, "span_s", r->span);
+	cmd_jstr(o, "built", clock_format_rfc3339(r->built, t, sizeof(t)));
+	if (r->slot > 0)
+		cmd_jstr(o, "slot", clock_format_rfc3339(r->slot, t, sizeof(t)));
+	cmd_jint(o, "rows", (int64_t)r->rows);
+	cmd_jint(o, "parts", r->parts);
+	cmd_jint(o, "missing_parts", r->missing_parts);
+	cJSON_AddItemToObject(o, "missing", cJSON_IsArray(m) ? m : cJSON_CreateArray());
+	if (m && !cJSON_IsArray(m))
+		cJSON_Delete(m);
+	return o;
+}
+
 static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 {
 	const char *model = cli_get(res, "model");
 	struct store st;
 	struct store_ingest *si = NULL;
-	struct show_ctx s = {json, NULL, 0, 0, NULL};
+	struct show_ctx s = {json, NULL, 0, 0, NULL, NULL, 0, 0};
+	struct store_refsrc src;
+	/* up to 366 parts: a missing list of alternating days fits */
+	static char src_buf[32768], src_safe[32768];
 	char err[512], safe[160];
+	int src_rc = 1;
 	uint8_t *cal = NULL;
 	size_t cal_len = 0;
 	uint64_t cal_n = 0;
@@ -492,6 +610,12 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 	}
 	if (store_ingest_calibration_get(si, id, &cal, &cal_len, &cal_n, &created) < 0)
 		goto dberr;
+	s.model_id = id;
+	if (store_refcal_each(&st, id, stored_cal_cb, &s))
+		goto dberr;
+	src_rc = store_refsrc_get(&st, id, &src, src_buf, sizeof(src_buf));
+	if (src_rc < 0)
+		goto dberr;
 	if (json)
 		s.arr = cJSON_CreateArray();
 	else
@@ -507,6 +631,10 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 		cJSON *o = cJSON_CreateObject();
 		cmd_jstr(o, "model", model);
 		cJSON_AddItemToObject(o, "features", s.arr);
+		cmd_jstr(o, "reference",
+		         config_reference_mode_name(s.mc ? s.mc->reference_mode : 0));
+		cJSON_AddItemToObject(o, "reference_source",
+		                      src_rc == 0 ? refsrc_json(&src) : cJSON_CreateNull());
 		if (cal) {
 			struct quality_calib qc = {0};
 			cJSON *c = cJSON_CreateObject();
@@ -528,6 +656,16 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 	if (cal)
 		printf("calibration: isotonic, fitted on %llu labelled rows\n",
 		       (unsigned long long)cal_n);
+	if (src_rc == 0) {
+		char t[40];
+
+		printf("reference source: %s over %llds, built %s from %llu events, %u of %u "
+		       "parts missing%s%s\n",
+		       src.mode, (long long)src.span, clock_format_rfc3339(src.built, t, sizeof(t)),
+		       (unsigned long long)src.rows, src.missing_parts, src.parts,
+		       src.missing ? ": " : "",
+		       src.missing ? text_sanitize(src_safe, sizeof(src_safe), src.missing) : "");
+	}
 	rc = 0;
 	goto out;
 dberr:
@@ -535,6 +673,7 @@ dberr:
 	cJSON_Delete(s.arr);
 out:
 	free(cal);
+	stored_cal_free(&s);
 	store_ingest_free(si);
 	store_close(&st);
 	return rc;

@@ -26,6 +26,20 @@ const char *calib_source_name(enum calib_source s)
 	}
 }
 
+uint64_t calib_feature_seed(int64_t model_id, const char *name)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)model_id;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+uint64_t calib_class_seed(uint64_t seed, int cls)
+{
+	return seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(cls + 1));
+}
+
 int calib_class(size_t n)
 {
 	int best = 0;
@@ -89,15 +103,45 @@ static bool square_law(enum drift_method m)
 
 /* ---- drawing ------------------------------------------------------------ */
 
-/* Floyd's sampling of k distinct positions of [0, p) into the bitset mask
- * (p bits, all clear on entry), then read back in ascending order into
- * idx[k] and the mask cleared again. */
-static void draw_sorted(uint64_t *mask, size_t p, size_t k, struct sample_rng *rng, uint32_t *idx)
+/* Uniform draws below bounds < 2^32 from half a 64-bit value each
+ * (Lemire's multiply-shift with rejection on 32 bits: unbiased): one
+ * generator step gives two draws, and the call stays inline. */
+struct rng32 {
+	struct sample_rng *rng;
+	uint64_t buf;
+	bool have;
+};
+
+static inline uint32_t below32(struct rng32 *r, uint32_t bound)
+{
+	for (;;) {
+		uint32_t x;
+		uint64_t m;
+
+		if (r->have) {
+			x = (uint32_t)(r->buf >> 32);
+			r->have = false;
+		} else {
+			r->buf = sample_rng_next(r->rng);
+			x = (uint32_t)r->buf;
+			r->have = true;
+		}
+		m = (uint64_t)x * bound;
+		/* reject the (rare) low parts that would bias the result */
+		if ((uint32_t)m >= bound || (uint32_t)m >= (uint32_t)(-bound) % bound)
+			return (uint32_t)(m >> 32);
+	}
+}
+
+/* Floyd's sampling of k distinct positions of [0, p) (p < 2^32) into the
+ * bitset mask (p bits, all clear on entry), then read back in ascending
+ * order into idx[k] and the mask cleared again. */
+static void draw_sorted(uint64_t *mask, size_t p, size_t k, struct rng32 *rng, uint32_t *idx)
 {
 	size_t got = 0;
 
 	for (size_t j = p - k; j < p; j++) {
-		size_t t = (size_t)sample_rng_below(rng, (uint64_t)j + 1);
+		size_t t = below32(rng, (uint32_t)j + 1);
 
 		if (mask[t >> 6] & (1ull << (t & 63)))
 			t = j;
@@ -114,24 +158,100 @@ static void draw_sorted(uint64_t *mask, size_t p, size_t k, struct sample_rng *r
 	}
 }
 
-/* Open-addressing set of positions for Floyd's sampling over a population
- * too large for a bitset (categorical totals can be any size). */
-struct posset {
-	uint64_t *slot; /* position + 1; 0 = empty */
-	size_t mask;
+/* ---- counts of a draw without replacement --------------------------------
+ * The binned and categorical statistics only need how many of the drawn
+ * values fall in each cell: a multivariate hypergeometric draw, taken cell
+ * by cell (the count of cell c given the cells before it is hypergeometric)
+ * by inversion searched outwards from the mode, O(k sd) per pseudo-window
+ * instead of O(n) positions: the same law as drawing the positions. */
+struct lfact {
+	double *t; /* t[x] = log(x!) for x <= n */
+	uint64_t n;
 };
 
-static bool posset_add(struct posset *s, uint64_t v)
-{
-	size_t h = (size_t)((v * 0x9E3779B97F4A7C15ull) >> 17) & s->mask;
+/* Largest table kept (doubles): above, lgamma. */
+#define LFACT_MAX (1u << 22)
 
-	while (s->slot[h]) {
-		if (s->slot[h] == v + 1)
-			return false;
-		h = (h + 1) & s->mask;
+static int lfact_init(struct lfact *l, uint64_t n)
+{
+	l->n = n < LFACT_MAX ? n : LFACT_MAX;
+	l->t = malloc(((size_t)l->n + 1) * sizeof(*l->t));
+	if (!l->t)
+		return -ENOMEM;
+	l->t[0] = 0;
+	for (uint64_t x = 1; x <= l->n; x++)
+		l->t[x] = l->t[x - 1] + log((double)x);
+	return 0;
+}
+
+static inline double lf(const struct lfact *l, uint64_t x)
+{
+	return x <= l->n ? l->t[x] : lgamma((double)x + 1);
+}
+
+/* One hypergeometric draw: how many of n draws without replacement from a
+ * population of N hold one of its K marked items. */
+static uint64_t hyper_draw(const struct lfact *l, struct sample_rng *rng, uint64_t N, uint64_t K,
+                           uint64_t n)
+{
+	uint64_t lo, hi, mode, up, dn;
+	double u, p0, pu, pd;
+
+	if (n == 0 || K == 0)
+		return 0;
+	if (K == N)
+		return n;
+	lo = n + K > N ? n + K - N : 0;
+	hi = n < K ? n : K;
+	mode = (uint64_t)(((double)n + 1) * ((double)K + 1) / ((double)N + 2));
+	mode = mode < lo ? lo : (mode > hi ? hi : mode);
+	p0 = exp(lf(l, K) - lf(l, mode) - lf(l, K - mode) + lf(l, N - K) - lf(l, n - mode) -
+	         lf(l, N - K - n + mode) - (lf(l, N) - lf(l, n) - lf(l, N - n)));
+	u = sample_rng_double(rng) - p0;
+	if (u <= 0)
+		return mode;
+	/* chop-down outwards from the mode, one step up then one down */
+	up = dn = mode;
+	pu = pd = p0;
+	while (up < hi || dn > lo) {
+		if (up < hi) {
+			double x = (double)up;
+
+			pu *= ((double)K - x) * ((double)n - x) /
+			      ((x + 1) * ((double)N - (double)K - (double)n + x + 1));
+			up++;
+			u -= pu;
+			if (u <= 0)
+				return up;
+		}
+		if (dn > lo) {
+			double x = (double)dn;
+
+			pd *= x * ((double)N - (double)K - (double)n + x) /
+			      (((double)K - x + 1) * ((double)n - x + 1));
+			dn--;
+			u -= pd;
+			if (u <= 0)
+				return dn;
+		}
 	}
-	s->slot[h] = v + 1;
-	return true;
+	return mode; /* rounding left a sliver of u: the likeliest value */
+}
+
+/* w[0..k) = the cell counts of n values drawn without replacement from a
+ * population of total with cnt[c] in cell c. */
+static void mvhyper_draw(const struct lfact *l, struct sample_rng *rng, const uint64_t *cnt,
+                         size_t k, uint64_t total, uint64_t n, uint64_t *w)
+{
+	for (size_t c = 0; c < k; c++) {
+		uint64_t x = n && c + 1 < k ? hyper_draw(l, rng, total, cnt[c], n) : n;
+
+		if (x > cnt[c]) /* only the last cell; cannot happen when the counts add up */
+			x = cnt[c];
+		w[c] = x;
+		n -= x;
+		total -= cnt[c];
+	}
 }
 
 /* ---- threshold from the pseudo-window scores ----------------------------- */
@@ -273,17 +393,14 @@ static double ks_rest(const struct num_ctx *c, const uint32_t *idx, size_t n)
 	return d;
 }
 
-/* The binned distances of the drawn positions against the rest on the
- * reference's bins (the live path's bins and shares). */
-static double binned_rest(const struct num_ctx *c, const uint32_t *idx, size_t n,
-                          enum drift_method m)
+/* The binned distances of window bin counts w (n values) against the rest
+ * of the pool on the reference's bins (the live path's bins and shares). */
+static double binned_counts(const struct num_ctx *c, const uint64_t *w, size_t n,
+                            enum drift_method m)
 {
-	uint64_t w[SAMPLE_BINS] = {0};
 	double r[SAMPLE_BINS], q[SAMPLE_BINS], rf[SAMPLE_BINS], qf[SAMPLE_BINS];
 	double rest = (double)(c->p - n);
 
-	for (size_t i = 0; i < n; i++)
-		w[c->bin[idx[i]]]++;
 	for (int b = 0; b < SAMPLE_BINS; b++) {
 		r[b] = (double)(c->bin_total[b] - w[b]) / rest;
 		q[b] = (double)w[b] / (double)n;
@@ -304,6 +421,17 @@ static double binned_rest(const struct num_ctx *c, const uint32_t *idx, size_t n
 	default:
 		return stats_kl(rf, qf, SAMPLE_BINS);
 	}
+}
+
+/* The same for the drawn positions idx[0..n). */
+static double binned_rest(const struct num_ctx *c, const uint32_t *idx, size_t n,
+                          enum drift_method m)
+{
+	uint64_t w[SAMPLE_BINS] = {0};
+
+	for (size_t i = 0; i < n; i++)
+		w[c->bin[idx[i]]]++;
+	return binned_counts(c, w, n, m);
 }
 
 /* scipy's energy distance sqrt(2 int (F_s - F_rest)^2) in O(n), by the
@@ -545,6 +673,7 @@ static int calib_numeric(const struct drift_ref *ref, enum drift_method meth, si
                          struct sample_rng *rng, double *b, struct calib_result *out)
 {
 	struct num_ctx c = {0};
+	struct rng32 r32 = {rng, 0, false};
 	size_t N = (size_t)ref->n, p = N, np;
 	double *pool = NULL;
 	uint64_t *mask = NULL;
@@ -567,22 +696,27 @@ static int calib_numeric(const struct drift_ref *ref, enum drift_method meth, si
 	np = np < CALIB_PSEUDO_MAX ? np : CALIB_PSEUDO_MAX;
 	mask = calloc(N / 64 + 1, sizeof(*mask));
 	idx = malloc((N > 0 ? N : 1) * sizeof(*idx));
-	if (!mask || !idx)
+	if (!mask || !idx || N >= UINT32_MAX)
 		goto out;
 	if (p < N) {
 		/* A random pool (sorted, as its positions are ascending). */
 		pool = malloc(p * sizeof(*pool));
 		if (!pool)
 			goto out;
-		draw_sorted(mask, N, p, rng, idx);
+		draw_sorted(mask, N, p, &r32, idx);
 		for (size_t i = 0; i < p; i++)
 			pool[i] = ref->sorted[idx[i]];
 	}
 	rc = num_ctx_init(&c, ref, pool ? pool : ref->sorted, p, np, meth);
 	if (rc < 0)
 		goto out;
+	/* The binned methods draw positions too, not bin counts (the same law,
+	 * cheaper): their statistics have atoms (10 bins), which atom a
+	 * calibration lands on is luck of the draw, and the acceptance cells
+	 * (TVD at 50) sit near an atom's edge; drawing counts is kept for the
+	 * categorical methods. */
 	for (unsigned it = 0; it < CALIB_BOOT; it++) {
-		draw_sorted(mask, p, np, rng, idx);
+		draw_sorted(mask, p, np, &r32, idx);
 		b[it] = num_score(&c, meth, idx, np);
 	}
 	out->n_pseudo = np;
@@ -674,69 +808,29 @@ static double cat_score(enum drift_method meth, const uint64_t *r, const uint64_
 static int calib_categorical(const struct drift_ref *ref, enum drift_method meth, size_t n,
                              struct sample_rng *rng, double *b, struct calib_result *out)
 {
-	uint64_t cnt[DRIFT_MAX_CELLS] = {0}, cum[DRIFT_MAX_CELLS], total = 0;
+	uint64_t cnt[DRIFT_MAX_CELLS] = {0}, total = 0;
 	size_t k = ref->ncells, np;
-	struct posset set = {0};
-	uint64_t *drawn = NULL;
-	int rc = -ENOMEM;
+	struct lfact lft = {0};
+	int rc;
 
 	if (k < 2 || k > DRIFT_MAX_CELLS)
 		return -EINVAL;
 	for (size_t c = 0; c + 1 < k; c++) {
 		cnt[c] = sample_cats_cell_count(&ref->cats, c);
 		total += cnt[c];
-		cum[c] = total;
 	}
-	cum[k - 1] = total; /* "new": none in the reference */
+	cnt[k - 1] = 0; /* "new": none in the reference */
 	if (total < 4)
 		return -EINVAL;
 	np = (uint64_t)n < total / 2 ? n : (size_t)(total / 2);
 	np = np < CALIB_PSEUDO_MAX ? np : CALIB_PSEUDO_MAX;
-	{
-		size_t cap = 16;
-
-		while (cap < 2 * np)
-			cap <<= 1;
-		set.mask = cap - 1;
-		set.slot = calloc(cap, sizeof(*set.slot));
-	}
-	drawn = malloc(np * sizeof(*drawn));
-	if (!set.slot || !drawn)
+	rc = lfact_init(&lft, total);
+	if (rc < 0)
 		goto out;
 	for (unsigned it = 0; it < CALIB_BOOT; it++) {
-		uint64_t w[DRIFT_MAX_CELLS] = {0}, r[DRIFT_MAX_CELLS];
-		size_t got = 0;
+		uint64_t w[DRIFT_MAX_CELLS], r[DRIFT_MAX_CELLS];
 
-		for (uint64_t j = total - np; j < total; j++) {
-			uint64_t t = sample_rng_below(rng, j + 1);
-
-			if (!posset_add(&set, t)) {
-				t = j;
-				(void)posset_add(&set, t);
-			}
-			drawn[got++] = t;
-		}
-		for (size_t i = 0; i < np; i++) {
-			size_t lo = 0, hi = k - 1; /* first cell with cum > pos */
-
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-
-				if (cum[mid] > drawn[i])
-					hi = mid;
-				else
-					lo = mid + 1;
-			}
-			w[lo]++;
-		}
-		/* Empty the set again by its own entries: O(n), not O(cap). */
-		for (size_t i = 0; i < np; i++) {
-			size_t h = (size_t)((drawn[i] * 0x9E3779B97F4A7C15ull) >> 17) & set.mask;
-
-			while (set.slot[h] != drawn[i] + 1)
-				h = (h + 1) & set.mask;
-			set.slot[h] = 0;
-		}
+		mvhyper_draw(&lft, rng, cnt, k, total, np, w);
 		for (size_t c = 0; c < k; c++)
 			r[c] = cnt[c] - w[c];
 		b[it] = cat_score(meth, r, w, k);
@@ -745,8 +839,7 @@ static int calib_categorical(const struct drift_ref *ref, enum drift_method meth
 	out->n_rest = (size_t)(total - np);
 	rc = 0;
 out:
-	free(set.slot);
-	free(drawn);
+	free(lft.t);
 	return rc;
 }
 
@@ -821,16 +914,36 @@ int calib_cache_threshold(struct calib_cache *cache, const struct drift_ref *ref
 		cache->rate = rate;
 	}
 	if (!cache->have[cls]) {
-		rc = calib_run(ref, m, calib_class_size(cls), rate,
-		               seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(cls + 1)),
+		rc = calib_run(ref, m, calib_class_size(cls), rate, calib_class_seed(seed, cls),
 		               &cache->cls[cls]);
 		if (rc < 0)
 			return rc;
 		cache->have[cls] = true;
+		cache->fresh[cls] = true;
 	}
 	*threshold = calib_threshold_for(&cache->cls[cls], n);
 	if (res)
 		*res = &cache->cls[cls];
+	return 0;
+}
+
+int calib_cache_put(struct calib_cache *cache, enum drift_method m, double rate, uint64_t n_ref,
+                    const struct calib_result *c)
+{
+	int cls = calib_class(c->n);
+
+	if (c->method != m || c->rate != rate || c->n_ref != n_ref ||
+	    calib_class_size(cls) != c->n || c->n_pseudo < 1 || c->n_pseudo > c->n ||
+	    c->n_rest < 1 || !isfinite(c->stat) || c->boot < 1)
+		return -EINVAL;
+	if (cache->method != m || cache->rate != rate) {
+		memset(cache, 0, sizeof(*cache));
+		cache->method = m;
+		cache->rate = rate;
+	}
+	cache->cls[cls] = *c;
+	cache->have[cls] = true;
+	cache->fresh[cls] = false;
 	return 0;
 }
 

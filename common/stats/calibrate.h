@@ -38,6 +38,11 @@
  * (the pool's midranks). Anderson-Darling and Cramer-von Mises score the
  * materialised samples, on a random pool of at most max(2 n', CALIB_POOL_MIN)
  * reference values (their p-values do not depend on the pool's size).
+ * Draws: positions by Floyd's sampling with two 32-bit draws per generator
+ * step; the categorical methods draw the pseudo-window's cell counts
+ * directly (multivariate hypergeometric, cell by cell, by inversion from
+ * the mode over a log-factorial table): the same law as drawing positions,
+ * O(k sd) instead of O(n) per pseudo-window.
  *
  * Only the mlwatch preset is calibrated: the evidently and nannyml presets
  * reproduce a peer's numbers, thresholds included (calib_applies).
@@ -108,18 +113,35 @@ int calib_split_score(const struct drift_ref *ref, enum drift_method m, const ui
  * scored against c's reference. */
 double calib_threshold_for(const struct calib_result *c, size_t n);
 
+/* The draws' seed of a model's feature (FNV-1a of the name over the model
+ * id: reproducible per feature, different between features), and of one
+ * size class of it: what mlwatchd calibrates with, so `mlwatch reference
+ * show` computes the same threshold when none is stored yet. */
+uint64_t calib_feature_seed(int64_t model_id, const char *name);
+uint64_t calib_class_seed(uint64_t seed, int cls);
+
 /* Size class of a window of n values (0..CALIB_CLASSES-1) and its size. */
 int calib_class(size_t n);
 size_t calib_class_size(int cls);
 
 /* Lazily filled per-feature cache: one calibration per size class, dropped
- * when the method or the rate changes. A zeroed struct is empty. */
+ * when the method or the rate changes. A zeroed struct is empty. fresh
+ * marks the classes calibrated here and not yet stored with the reference
+ * (the caller stores them and clears the mark). */
 struct calib_cache {
 	enum drift_method method;
 	double rate;
 	bool have[CALIB_CLASSES];
+	bool fresh[CALIB_CLASSES];
 	struct calib_result cls[CALIB_CLASSES];
 };
+
+/* Puts a stored calibration c (for method m at rate) into the cache, not
+ * fresh. Refused (-EINVAL) when c is not one calib_run gives for m, rate
+ * and a reference of n_ref values at a class size: a stale or hand-edited
+ * row is recalibrated instead of trusted. */
+int calib_cache_put(struct calib_cache *cache, enum drift_method m, double rate, uint64_t n_ref,
+                    const struct calib_result *c);
 
 /* The calibrated threshold for a window of n values (calibrating its size
  * class first when needed); *res (may be NULL) points at the class's

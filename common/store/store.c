@@ -210,8 +210,26 @@ static const char schema_v8[] =
     "  PRIMARY KEY (model_id, tier, start, attribute, grp)) WITHOUT ROWID;\n"
     "CREATE INDEX windows_by_analyzed ON windows (analyzed);\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                         schema_v5, schema_v6, schema_v7, schema_v8};
+/* v9 (issue 17): drift thresholds calibrated from a model's reference,
+ * stored with it so a restart does not recalibrate (one row per feature,
+ * method, false alarm rate and window size class; dropped with the
+ * reference), and where a rolling or same-hour-of-week reference came from
+ * (its parts of the history and the missing ones, a JSON array). */
+static const char schema_v9[] =
+    "CREATE TABLE reference_threshold (\n"
+    "  model_id INTEGER NOT NULL, feature TEXT NOT NULL, method TEXT NOT NULL,\n"
+    "  rate REAL NOT NULL, n INTEGER NOT NULL, n_pseudo INTEGER NOT NULL,\n"
+    "  n_rest INTEGER NOT NULL, n_ref INTEGER NOT NULL, stat REAL NOT NULL,\n"
+    "  observed REAL NOT NULL, boot INTEGER NOT NULL, created REAL NOT NULL,\n"
+    "  PRIMARY KEY (model_id, feature, method, rate, n)) WITHOUT ROWID;\n"
+    "CREATE TABLE reference_source (\n"
+    "  model_id INTEGER PRIMARY KEY, mode TEXT NOT NULL, span INTEGER NOT NULL,\n"
+    "  built REAL NOT NULL, slot REAL, rows INTEGER NOT NULL, parts INTEGER NOT NULL,\n"
+    "  missing_parts INTEGER NOT NULL, missing TEXT);\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
+                                         schema_v4, schema_v5, schema_v6,
+                                         schema_v7, schema_v8, schema_v9};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

@@ -18,6 +18,7 @@ static const struct {
     {"window_llm", false},    {"drift", false},
     {"accuracy", false},      {"fairness", false},
     {"reference", false},     {"calibration", false},
+    {"reference_threshold", false}, {"reference_source", false},
     {"concept_state", false}, {"concept_events", true},
     {"alerts", true},         {"silences", true},
     {"outbox", true},         {"meta", false},

@@ -134,6 +134,20 @@ static bool same_json(const cJSON *a, const cJSON *b, char *path, size_t cap, si
 	return true; /* null, true, false: the type said it */
 }
 
+/* The thresholds a collector stored with the reference (issue 17) are
+ * those of the window sizes its analysis met, open windows included: how
+ * far each collector got when its pass ran, not what the engine stores. */
+static void drop_stored_calibrations(cJSON *j)
+{
+	cJSON *f;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(j, "features"))
+	{
+		cJSON_DeleteItemFromObject(f, "calibrations");
+		cJSON_DeleteItemFromObject(f, "threshold_stored");
+	}
+}
+
 static void expect_same(const char *what, const char *a, const char *b)
 {
 	cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
@@ -141,6 +155,10 @@ static void expect_same(const char *what, const char *a, const char *b)
 
 	cr_assert_not_null(ja, "%s (sqlite): not JSON: %.300s", what, a);
 	cr_assert_not_null(jb, "%s (postgresql): not JSON: %.300s", what, b);
+	if (!strcmp(what, "reference")) {
+		drop_stored_calibrations(ja);
+		drop_stored_calibrations(jb);
+	}
 	cr_expect(same_json(ja, jb, path, sizeof(path), 0),
 	          "%s differs at %s\nsqlite: %.600s\npg: %.600s", what, path, a, b);
 	cJSON_Delete(ja);

@@ -8,6 +8,7 @@
  * references (one reference's own sampling noise moves its rate, the same
  * for any threshold rule). Prints the table method x window size. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -556,5 +557,57 @@ Test(calibrate, min_effect_large_windows)
 	}
 	free(blob);
 	free(v);
+	drift_ref_fini(&ref);
+}
+
+/* Item 1: a calibration stored with the reference is put back into the
+ * cache and used as is (no new draws: not fresh, the same threshold);
+ * one that does not fit the method, rate, reference or a class size is
+ * refused, and that class is calibrated again. */
+Test(calibrate, stored_calibration_is_reused)
+{
+	struct sample_rng rng;
+	struct drift_ref ref;
+	struct calib_cache a, b;
+	const struct calib_result *res;
+	double v[3000], thr_a, thr_b;
+
+	sample_rng_seed(&rng, 11);
+	for (size_t i = 0; i < 3000; i++)
+		v[i] = draw_num(&rng);
+	cr_assert_eq(drift_ref_numeric(&ref, v, 3000, 1), 0);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	cr_assert_eq(
+	    calib_cache_threshold(&a, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 500, 42, &thr_a, &res),
+	    0);
+	cr_assert(a.fresh[calib_class(500)], "a new calibration is fresh (to be stored)");
+	cr_assert_eq(res->n, 400);
+
+	struct calib_result stored = *res, bad;
+	cr_assert_eq(calib_cache_put(&b, DRIFT_METHOD_WASSERSTEIN, 0.01, ref.n, &stored), 0);
+	cr_assert(b.have[calib_class(500)] && !b.fresh[calib_class(500)]);
+	/* a different seed would give other draws: the same threshold shows
+	 * the stored one was used */
+	cr_assert_eq(
+	    calib_cache_threshold(&b, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 500, 7, &thr_b, NULL),
+	    0);
+	cr_expect_float_eq(thr_b, thr_a, 0);
+	cr_expect(!b.fresh[calib_class(500)], "the stored class was calibrated again");
+
+	bad = stored;
+	cr_expect_eq(calib_cache_put(&b, DRIFT_METHOD_KS, 0.01, ref.n, &bad), -EINVAL);
+	cr_expect_eq(calib_cache_put(&b, DRIFT_METHOD_WASSERSTEIN, 0.05, ref.n, &bad), -EINVAL);
+	cr_expect_eq(calib_cache_put(&b, DRIFT_METHOD_WASSERSTEIN, 0.01, ref.n + 1, &bad), -EINVAL);
+	bad.n = 500; /* not a class size */
+	cr_expect_eq(calib_cache_put(&b, DRIFT_METHOD_WASSERSTEIN, 0.01, ref.n, &bad), -EINVAL);
+	bad = stored;
+	bad.stat = NAN;
+	cr_expect_eq(calib_cache_put(&b, DRIFT_METHOD_WASSERSTEIN, 0.01, ref.n, &bad), -EINVAL);
+	/* another class is not stored: calibrated when first used */
+	cr_assert_eq(
+	    calib_cache_threshold(&b, &ref, DRIFT_METHOD_WASSERSTEIN, 0.01, 100, 7, &thr_b, NULL),
+	    0);
+	cr_expect(b.fresh[calib_class(100)]);
 	drift_ref_fini(&ref);
 }

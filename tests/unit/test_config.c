@@ -431,3 +431,28 @@ Test(config, secrets)
 	cr_assert(strstr(err, "4 KiB"));
 	cr_assert_null(strstr(err, "xxxx"), "the secret leaked into the error");
 }
+
+/* Issue 17 item 3: where a model's drift reference comes from. */
+Test(config, reference_modes)
+{
+	cr_assert_eq(load("[model a]\nreference = rolling 7d\n[model b]\n"
+	                  "reference = same-hour-of-week 4w\n[model c]\nreference = static\n"
+	                  "[model d]\nsample_rate = 1\n"),
+	             0, "%s", err);
+	const struct model_config *a = config_model(&cfg, "a"), *b = config_model(&cfg, "b");
+	cr_assert(a && b);
+	cr_expect_eq(a->reference_mode, REF_MODE_ROLLING);
+	cr_expect_eq(a->reference_span_s, 7 * 86400);
+	cr_expect_eq(b->reference_mode, REF_MODE_HOUR_OF_WEEK);
+	cr_expect_eq(b->reference_span_s, 4 * 604800);
+	cr_expect_eq(config_model(&cfg, "c")->reference_mode, REF_MODE_STATIC);
+	cr_expect_eq(config_model(&cfg, "d")->reference_mode, REF_MODE_STATIC);
+	cr_expect_str_eq(config_reference_mode_name(REF_MODE_HOUR_OF_WEEK), "same-hour-of-week");
+	fails_at("[model a]\nreference = rolling 30m\n", 2, "whole hours from 1h to 365d");
+	fails_at("[model a]\nreference = rolling 366d\n", 2, "whole hours from 1h to 365d");
+	fails_at("[model a]\nreference = rolling\n", 2, "expected static, rolling DURATION");
+	fails_at("[model a]\nreference = same-hour-of-week 10d\n", 2, "whole weeks from 1w to 52w");
+	fails_at("[model a]\nreference = same-hour-of-week 53w\n", 2, "whole weeks");
+	fails_at("[model a]\nreference = same-hour-of-week 0w\n", 2, "whole weeks");
+	fails_at("[model a]\nreference = seasonal\n", 2, "bad value for 'reference'");
+}
