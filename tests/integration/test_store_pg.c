@@ -733,3 +733,64 @@ Test(store_pg, the_statement_api_on_postgresql, .timeout = 60)
 	store_close(&st);
 	pg_cluster_destroy(&pg);
 }
+
+/* Several mlwatchd started together on an empty database (the README's
+ * two-collector recipe does that): each store_open migrates, and exactly
+ * one runs each migration. A backend that waited for the migration lock
+ * inside its transaction kept its catalog caches from before the wait, saw
+ * no schema and ran the first migration again ("function total already
+ * exists"): one collector of three failed to start in about one try of six. */
+struct opener {
+	const char *uri;
+	pthread_barrier_t *go;
+	int rc;
+	char err[512];
+};
+
+static void *opener_main(void *arg)
+{
+	struct opener *o = arg;
+	struct store st;
+
+	pthread_barrier_wait(o->go);
+	o->rc = store_open(&st, o->uri, STORE_RW_CREATE, false, o->err, sizeof(o->err));
+	if (o->rc == 0)
+		store_close(&st);
+	return NULL;
+}
+
+Test(store_pg, stores_opened_together_on_an_empty_database_migrate_once, .timeout = 90)
+{
+	enum { ROUNDS = 6, OPENERS = 4 };
+	struct pg_cluster pg = {0};
+	char why[512];
+
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	for (int r = 0; r < ROUNDS; r++) {
+		char name[32], uri[600], sql[96];
+		struct opener o[OPENERS];
+		pthread_t th[OPENERS];
+		pthread_barrier_t go;
+		long long version = -1;
+
+		snprintf(name, sizeof(name), "race%d", r);
+		cr_assert_eq(pg_cluster_createdb(&pg, name, uri, sizeof(uri), why, sizeof(why)), 0,
+		             "%s", why);
+		pthread_barrier_init(&go, NULL, OPENERS);
+		for (int i = 0; i < OPENERS; i++) {
+			o[i] = (struct opener){.uri = uri, .go = &go, .rc = -1};
+			cr_assert_eq(pthread_create(&th[i], NULL, opener_main, &o[i]), 0);
+		}
+		for (int i = 0; i < OPENERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (int i = 0; i < OPENERS; i++)
+			cr_assert_eq(o[i].rc, 0, "round %d, opener %d: %s", r, i, o[i].err);
+		snprintf(sql, sizeof(sql),
+		         "SELECT value::bigint FROM meta WHERE key = 'schema_version'");
+		cr_assert_eq(pg_cluster_query_ll(&pg, name, sql, &version, why, sizeof(why)), 0, "%s",
+		             why);
+		cr_assert_eq(version, STORE_SCHEMA_VERSION);
+	}
+	pg_cluster_destroy(&pg);
+}
