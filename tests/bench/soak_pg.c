@@ -36,6 +36,7 @@ int main(void)
 		fprintf(stderr, "soak_pg: SOAK_PG_EVENTS must be 2..1e8 and SOAK_PG_BUDGET 1..86400 s\n");
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they come */
 	int rc = pg_cluster_start(&pg, why, sizeof(why));
 	if (rc != 0) {
 		printf("soak_pg: SKIP: PostgreSQL %s: %s\n",
