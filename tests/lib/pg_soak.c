@@ -12,7 +12,10 @@
 #include "agent_proc.h"
 #include "clock.h"
 #include "collector_proc.h"
+#include "db.h"
+#include "ddsketch.h"
 #include "harness.h"
+#include "store.h"
 
 #define CHUNK 1000 /* events per POST */
 
@@ -118,6 +121,45 @@ static double vmhwm_mib(pid_t pid)
 	return kb / 1024.0;
 }
 
+/* A window whose latency sketch does not hold its count of events. */
+static int sketch_row(struct db_stmt *s, void *ctx)
+{
+	long long *off = ctx;
+	struct ddsketch *sk = NULL;
+	uint64_t n = 0;
+
+	if (db_column_type(s, 1) == DB_BLOB &&
+	    ddsketch_decode(db_column_blob(s, 1), (size_t)db_column_bytes(s, 1), &sk) == 0)
+		n = ddsketch_count(sk);
+	ddsketch_free(sk);
+	if ((int64_t)n != db_column_int64(s, 0))
+		(*off)++;
+	return 0;
+}
+
+static int check_sketches(struct pg_cluster *pg, struct pg_soak_result *r, char *why,
+                          size_t whylen)
+{
+	struct store st;
+	struct db_stmt *s = NULL;
+	char e[512];
+	int rc = -1;
+
+	if (store_open(&st, pg->uri, STORE_RO, false, e, sizeof(e)) != 0) {
+		snprintf(why, whylen, "store_open: %s", e);
+		return -1;
+	}
+	if (db_prepare(st.db, "SELECT count, latency_sketch FROM windows", &s) != DB_OK)
+		snprintf(why, whylen, "windows' sketches: %s", store_errmsg(&st));
+	else if (store_each_row(s, sketch_row, &r->sketches_off) != 0)
+		snprintf(why, whylen, "windows' sketches: %s", store_errmsg(&st));
+	else
+		rc = 0;
+	db_finalize(s);
+	store_close(&st);
+	return rc;
+}
+
 /* The checks, all in SQL on the server: ids sent are "<pfx>-<i>" for
  * i < n and pfx in a, b. */
 static int check_store(struct pg_cluster *pg, long n, struct pg_soak_result *r, char *why,
@@ -154,11 +196,13 @@ static int check_store(struct pg_cluster *pg, long n, struct pg_soak_result *r, 
 	      " USING (model_id) WHERE w.s IS DISTINCT FROM e.c",
 	      &r->models_off, why, whylen))
 		return -1;
-	return q(pg,
-	         "SELECT count(*) FROM windows w FULL JOIN (SELECT model_id, window_start AS start,"
-	         " count(*) AS c FROM events GROUP BY model_id, window_start) e"
-	         " USING (model_id, start) WHERE w.count IS DISTINCT FROM e.c",
-	         &r->windows_off, why, whylen);
+	if (q(pg,
+	      "SELECT count(*) FROM windows w FULL JOIN (SELECT model_id, window_start AS start,"
+	      " count(*) AS c FROM events GROUP BY model_id, window_start) e"
+	      " USING (model_id, start) WHERE w.count IS DISTINCT FROM e.c",
+	      &r->windows_off, why, whylen))
+		return -1;
+	return check_sketches(pg, r, why, whylen);
 }
 
 int pg_soak_run(struct pg_cluster *pg, const struct pg_soak_opts *o, struct pg_soak_result *r,

@@ -47,6 +47,8 @@ struct pg_soak_result {
 	long long window_sum;    /* sum of window counts */
 	long long models_off;    /* models whose window counts do not sum to their events */
 	long long windows_off;   /* windows whose count is not the count of their events */
+	long long sketches_off;  /* windows whose latency sketch does not hold count values
+	                            (reported, not judged: see pg_soak_judge) */
 	long long agent_received[2], agent_acked[2]; /* events, per agent */
 	long long agent_spooled[2];                  /* batches written to the spool */
 	long long agent_spool_left[2];               /* spool_batches at the end */
