@@ -49,6 +49,26 @@ static bool port_free(int port)
 	return system(cmd) != 0;
 }
 
+/* Into script: the command that runs the recipe file path with sh -e, in
+ * a network namespace of its own (ns: "unshare -rn", or "unshare -n" for
+ * root) when the kernel allows one, else directly when the recipe's ports
+ * are free; the test is skipped when they are not. Returns whether a
+ * namespace is used. */
+static bool recipe_command(const char *ns, const char *path, const int *ports, size_t nports,
+                           char *script, size_t cap)
+{
+	snprintf(script, cap, "%s sh -c 'ip link set lo up' >/dev/null 2>&1", ns);
+	if (system(script) == 0) {
+		snprintf(script, cap, "exec %s sh -c 'ip link set lo up && exec sh -e %s'", ns, path);
+		return true;
+	}
+	for (size_t i = 0; i < nports; i++)
+		if (!port_free(ports[i]))
+			cr_skip_test("no network namespace and port %d is busy", ports[i]);
+	snprintf(script, cap, "exec sh -e %s", path);
+	return false;
+}
+
 /* Runs sh -c script in dir with PATH prefixed by bindir, in its own process
  * group, output to log; kills the group after timeout_s. Exit status, or
  * -1 on timeout. */
@@ -101,17 +121,8 @@ Test(readme, first_run_recipe_runs_verbatim_and_delivers_a_drift_page, .timeout 
 	cr_assert_eq(h_write_file(path, recipe, strlen(recipe)), 0);
 	snprintf(log, sizeof(log), "%s/recipe.log", dir);
 
-	bool netns = system("unshare -rn sh -c 'ip link set lo up' >/dev/null 2>&1") == 0;
-	if (netns) {
-		snprintf(script, sizeof(script),
-		         "exec unshare -rn sh -c 'ip link set lo up && exec sh -e %s'", path);
-	} else {
-		int ports[] = {7070, 7071, 7072, 9000};
-		for (int i = 0; i < 4; i++)
-			if (!port_free(ports[i]))
-				cr_skip_test("no network namespace and port %d is busy", ports[i]);
-		snprintf(script, sizeof(script), "exec sh -e %s", path);
-	}
+	static const int ports[] = {7070, 7071, 7072, 9000};
+	bool netns = recipe_command("unshare -rn", path, ports, 4, script, sizeof(script));
 	double t0 = h_now();
 	int rc = run_group(dir, bindir, script, log, 90);
 	double took = h_now() - t0;
@@ -167,23 +178,17 @@ Test(readme, beyond_one_machine_recipe_runs_verbatim_on_postgresql, .timeout = 1
 	*strrchr(bindir, '/') = '\0';
 	snprintf(path, sizeof(path), "%s/recipe.sh", dir);
 	cr_assert_eq(h_write_file(path, recipe, strlen(recipe)), 0);
+	free(recipe);
+	free(readme);
+	free(readme_path);
+	free(bin);
 	snprintf(log, sizeof(log), "%s/recipe.log", dir);
 
-	const char *ns = root ? "unshare -n" : "unshare -rn";
-	snprintf(script, sizeof(script), "%s sh -c 'ip link set lo up' >/dev/null 2>&1", ns);
-	bool netns = system(script) == 0;
+	static const int ports[] = {7070, 7072, 7080, 7082, 7011, 7021};
+	bool netns = recipe_command(root ? "unshare -n" : "unshare -rn", path, ports, 6, script,
+	                            sizeof(script));
 	PG_CLUSTER_START_OR_SKIP(&pg);
 	cr_assert_eq(setenv("DB", netns ? pg.uri_socket : pg.uri, 1), 0);
-	if (netns) {
-		snprintf(script, sizeof(script), "exec %s sh -c 'ip link set lo up && exec sh -e %s'",
-		         ns, path);
-	} else {
-		int ports[] = {7070, 7072, 7080, 7082, 7011, 7021};
-		for (int i = 0; i < 6; i++)
-			if (!port_free(ports[i]))
-				cr_skip_test("no network namespace and port %d is busy", ports[i]);
-		snprintf(script, sizeof(script), "exec sh -e %s", path);
-	}
 	double t0 = h_now();
 	int rc = run_group(dir, bindir, script, log, 120);
 	double took = h_now() - t0;
@@ -217,10 +222,6 @@ Test(readme, beyond_one_machine_recipe_runs_verbatim_on_postgresql, .timeout = 1
 	        netns ? "yes" : "no");
 	free(c2);
 	free(out);
-	free(recipe);
-	free(readme);
-	free(readme_path);
-	free(bin);
 	h_rmtree(dir);
 	free(dir);
 	pg_cluster_destroy(&pg);

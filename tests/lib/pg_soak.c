@@ -96,16 +96,6 @@ static bool drained(struct agent_proc *a)
 	       metric(a, "mlwatch_agent_queue_bytes") == 0;
 }
 
-static int count_in_log(const char *path, const char *needle)
-{
-	int n = 0;
-	char *s = h_read_file(path, NULL);
-	for (char *p = s; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	free(s);
-	return n;
-}
-
 static double vmhwm_mib(pid_t pid)
 {
 	char path[64], line[256];
@@ -165,26 +155,27 @@ static int check_sketches(struct pg_cluster *pg, struct pg_soak_result *r, char 
 static int check_store(struct pg_cluster *pg, long n, struct pg_soak_result *r, char *why,
                        size_t whylen)
 {
-	char sql[1024];
+	char sql[1024], ids[256];
 
 	if (q(pg, "SELECT count(*) FROM events", &r->stored, why, whylen) ||
 	    q(pg, "SELECT count(DISTINCT req_id) FROM events", &r->distinct_ids, why, whylen))
 		return -1;
 	r->duplicates = r->stored - r->distinct_ids;
-	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM (SELECT p || '-' || g AS id FROM generate_series(0, %ld) g,"
-	         " (VALUES ('a'), ('b')) v(p)) s"
-	         " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.req_id = s.id)",
+	/* The ids sent, as a relation; missing and strays are hash joins
+	 * with it (NOT EXISTS under an OR was a nested loop of n x 2n rows). */
+	snprintf(ids, sizeof(ids),
+	         "(SELECT p || '-' || g AS id FROM generate_series(0, %ld) g,"
+	         " (VALUES ('a'), ('b')) v(p))",
 	         n - 1);
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM %s s WHERE NOT EXISTS"
+	         " (SELECT 1 FROM events e WHERE e.req_id = s.id)",
+	         ids);
 	if (q(pg, sql, &r->missing, why, whylen))
 		return -1;
-	/* a join, not NOT EXISTS with OR req_id IS NULL: the OR keeps the
-	 * planner from a hash anti join (a nested loop of n x 2n rows) */
 	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM events e LEFT JOIN (SELECT p || '-' || g AS id"
-	         " FROM generate_series(0, %ld) g, (VALUES ('a'), ('b')) v(p)) s"
-	         " ON s.id = e.req_id WHERE s.id IS NULL",
-	         n - 1);
+	         "SELECT count(*) FROM events e LEFT JOIN %s s ON s.id = e.req_id WHERE s.id IS NULL",
+	         ids);
 	if (q(pg, sql, &r->strays, why, whylen))
 		return -1;
 	if (q(pg, "SELECT count(*) FROM windows", &r->windows, why, whylen) ||
@@ -291,7 +282,7 @@ int pg_soak_run(struct pg_cluster *pg, const struct pg_soak_opts *o, struct pg_s
 	while (h_now() < t_kill + o->down_s)
 		h_sleep(0.05);
 	for (int i = 0; i < 2; i++)
-		connected_before[i] = count_in_log(a[i].log, "collectors_connected=2/2");
+		connected_before[i] = h_count_in_file(a[i].log, "collectors_connected=2/2");
 	if (cproc_start(&c[0], NULL) != 0) {
 		snprintf(why, whylen, "collector 1 did not restart, see %s", c[0].log);
 		goto join;
@@ -345,7 +336,7 @@ join:
 	}
 	/* The restarted collector reconnected to both agents. */
 	for (int i = 0; i < 2; i++)
-		if (count_in_log(a[i].log, "collectors_connected=2/2") <= connected_before[i]) {
+		if (h_count_in_file(a[i].log, "collectors_connected=2/2") <= connected_before[i]) {
 			snprintf(why, whylen, "agent %d did not reconnect to the restarted collector, see %s",
 			         i + 1, a[i].log);
 			goto out;
@@ -357,7 +348,7 @@ out:
 			snprintf(why, whylen, "agent %d did not stop cleanly, see %s", i + 1, a[i].log);
 			rc = -1;
 		}
-		if (rc == 0 && count_in_log(a[i].log, "batches_lost=") > 0) {
+		if (rc == 0 && h_count_in_file(a[i].log, "batches_lost=") > 0) {
 			snprintf(why, whylen, "agent %d lost batches at shutdown, see %s", i + 1, a[i].log);
 			rc = -1;
 		}
