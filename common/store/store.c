@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,22 @@ void store_close(struct store *st)
 	}
 	free(st->path);
 	memset(st, 0, sizeof(*st));
+}
+
+#define TIME_BOUND_MAX 4e18
+
+int64_t store_time_ceil(double x)
+{
+	if (!(x > -TIME_BOUND_MAX))
+		return (int64_t)-TIME_BOUND_MAX;
+	return x < TIME_BOUND_MAX ? (int64_t)ceil(x) : (int64_t)TIME_BOUND_MAX;
+}
+
+int64_t store_time_floor(double x)
+{
+	if (!(x > -TIME_BOUND_MAX))
+		return (int64_t)-TIME_BOUND_MAX;
+	return x < TIME_BOUND_MAX ? (int64_t)floor(x) : (int64_t)TIME_BOUND_MAX;
 }
 
 bool store_is_postgres(const struct store *st)

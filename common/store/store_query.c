@@ -125,30 +125,6 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
 };
 
-/* Window starts and ends are integer columns. A time bound is bound as the
- * integer that gives the same answer (c >= x and c < x as c >= ceil(x) and
- * c < ceil(x); c <= x and c > x with floor(x)): PostgreSQL compares a
- * bigint column with a float8 parameter by casting the column, so the
- * (model_id, start) index was used for model_id alone and every window or
- * drift row of the model was read (the dashboard's queries took 60-75 ms
- * instead of under 1 ms on a 1,000,000-event store). SQLite gives the
- * same rows either way. Clamped far inside int64. */
-#define TIME_BOUND_MAX 4e18
-
-static int64_t int_ceil(double x)
-{
-	if (!(x > -TIME_BOUND_MAX))
-		return (int64_t)-TIME_BOUND_MAX;
-	return x < TIME_BOUND_MAX ? (int64_t)ceil(x) : (int64_t)TIME_BOUND_MAX;
-}
-
-static int64_t int_floor(double x)
-{
-	if (!(x > -TIME_BOUND_MAX))
-		return (int64_t)-TIME_BOUND_MAX;
-	return x < TIME_BOUND_MAX ? (int64_t)floor(x) : (int64_t)TIME_BOUND_MAX;
-}
-
 static struct db_stmt *prep(struct sq *q, enum sq_stmt_id id)
 {
 	return store_prepare(q->st, &q->stmt[id], sql[id]);
@@ -312,8 +288,8 @@ int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	db_bind_int64(s, 2, int_ceil(from)); /* w.start >= ?2 */
-	db_bind_int64(s, 3, int_ceil(to));   /* w.start < ?3 */
+	db_bind_int64(s, 2, store_time_ceil(from)); /* w.start >= ?2 */
+	db_bind_int64(s, 3, store_time_ceil(to));   /* w.start < ?3 */
 	if ((rc = db_step(s)) == DB_ROW) {
 		o->count = db_column_double(s, 0);
 		o->errors = db_column_double(s, 1);
@@ -376,7 +352,7 @@ int sq_status_current(struct sq *q, const struct sq_model *m, double now, double
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, m->id);
-	db_bind_int64(s, 2, int_floor(now)); /* "end" <= ?2 */
+	db_bind_int64(s, 2, store_time_floor(now)); /* "end" <= ?2 */
 	rc = db_step(s);
 	if (rc == DB_DONE) {
 		db_reset(s);
@@ -409,8 +385,8 @@ int sq_status_current(struct sq *q, const struct sq_model *m, double now, double
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, m->id);
-	db_bind_int64(s, 2, int_ceil(from)); /* start >= ?2 */
-	db_bind_int64(s, 3, int_floor(now)); /* start <= ?3 */
+	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2 */
+	db_bind_int64(s, 3, store_time_floor(now)); /* start <= ?3 */
 	if ((rc = db_step(s)) == DB_ROW) {
 		copy_text(o->worst_feature, sizeof(o->worst_feature), s, 0);
 		o->worst_severity = col_num(s, 1);
@@ -528,8 +504,8 @@ int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	db_bind_int64(s, 2, int_floor(o->from)); /* "end" > ?2 */
-	db_bind_int64(s, 3, int_ceil(now));      /* start < ?3 */
+	db_bind_int64(s, 2, store_time_floor(o->from)); /* "end" > ?2 */
+	db_bind_int64(s, 3, store_time_ceil(now));      /* start < ?3 */
 	c.o = o;
 	c.now = now;
 	rc = store_each_row(s, live_row, &c);
@@ -560,12 +536,12 @@ static void bind_range(struct db_stmt *s, int64_t model_id, double from, double 
 }
 
 /* ?1 the model, ?2 and ?3 bounds of an integer window start:
- * start >= ?2 AND start < ?3 (see int_ceil). */
+ * start >= ?2 AND start < ?3 (see store_time_ceil). */
 static void bind_start_range(struct db_stmt *s, int64_t model_id, double from, double to)
 {
 	db_bind_int64(s, 1, model_id);
-	db_bind_int64(s, 2, int_ceil(from));
-	db_bind_int64(s, 3, int_ceil(to));
+	db_bind_int64(s, 2, store_time_ceil(from));
+	db_bind_int64(s, 3, store_time_ceil(to));
 }
 
 /* Prepares a bucketed range query: ?1..?3 as bind_start_range, ?4 the bucket
@@ -1197,9 +1173,9 @@ int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
 		return -1;
 	bind_range(s, model_id, from, to); /* ts, a real */
 	/* The window of an event starts at most one window before its ts
-	 * (window_start, an integer: see int_ceil). */
-	db_bind_int64(s, 4, int_ceil(from - (double)q->window_s));
-	db_bind_int64(s, 5, int_ceil(to));
+	 * (window_start, an integer: see store_time_ceil). */
+	db_bind_int64(s, 4, store_time_ceil(from - (double)q->window_s));
+	db_bind_int64(s, 5, store_time_ceil(to));
 	return store_each_row(s, event_row, &(struct event_rows){.fn = fn, .arg = arg});
 }
 

@@ -852,6 +852,11 @@ Test(store_pg, range_queries_compare_integer_window_columns_as_integers, .timeou
 	cr_assert_not_null(log, "%s", logp);
 	cr_assert(strstr(log, "FROM drift d") && strstr(log, "FROM windows w"),
 	          "auto_explain logged the dashboard's plans");
+	/* and no statement was refused (an untyped NULL parameter in
+	 * "?3 IS NULL OR attribute = ?3" failed the Accuracy view's fairness
+	 * query at every refresh) */
+	const char *err_line = strstr(log, "ERROR:");
+	cr_assert_null(err_line, "the server refused a statement:\n%.600s", err_line);
 	static const char *const casts[] = {"(start)::double precision",
 	                                    "(\"end\")::double precision",
 	                                    "(window_start)::double precision"};
