@@ -52,7 +52,7 @@ BENCH := $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/be
 # Programs integration tests start (their own main), e.g. a leader election node.
 HELPERS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/helper_*.c))
 
-.PHONY: all deps test-deps test unit integration asan valgrind fuzz fuzz-short bench install clean demo soak format binaries tests-built
+.PHONY: all deps test-deps test unit integration asan valgrind fuzz fuzz-short bench install clean demo soak soak-pg format binaries tests-built
 all: deps
 	@$(MAKE) --no-print-directory binaries
 
@@ -153,6 +153,12 @@ SOAK_SECONDS ?= 600
 soak: test-deps
 	@$(MAKE) --no-print-directory tests-built
 	@SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak.sh $(B)
+
+# Issue 16 acceptance 2: two collectors on one PostgreSQL, two agents, 1e6
+# events, kill -9 of a collector mid-stream (SOAK_PG_EVENTS, SOAK_PG_BUDGET).
+soak-pg: test-deps
+	@$(MAKE) --no-print-directory $(BINS) $(B)/tests/bench/soak_pg
+	@MLWATCH_BIN_DIR="$$(cd $(B) && pwd)" MLWATCH_SRC_DIR="$$(pwd)" $(B)/tests/bench/soak_pg
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

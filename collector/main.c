@@ -1,4 +1,4 @@
-/* mlwatchd: receives batches from mlwatch-agent, stores them in SQLite,
+/* mlwatchd: receives batches from mlwatch-agent, stores them in SQLite or PostgreSQL,
  * computes windows, latency, accuracy and drift, evaluates alert rules and
  * serves /metrics.
  *
@@ -37,7 +37,7 @@ static const char usage[] =
     "                [--token-file FILE] [--window DUR] [--insecure] [--tls-ca FILE]\n"
     "                [--tls-cert FILE] [--tls-key FILE] [--log-level LEVEL] [--standby]\n"
     "\n"
-    "Receives batches from mlwatch-agent, stores them in SQLite, computes windows,\n"
+    "Receives batches from mlwatch-agent, stores them in SQLite or PostgreSQL, computes windows,\n"
     "latency, accuracy and drift, evaluates alert rules and delivers notifications.\n"
     "SIGTERM or SIGINT: stop accepting, commit what was received, checkpoint, exit.\n"
     "\n"

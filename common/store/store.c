@@ -4,6 +4,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,10 +310,21 @@ static char *migration_sql(struct store *st, int v)
 	return strdup(migrations[v]);
 }
 
+/* PostgreSQL: several mlwatchd may start at once on an empty database.
+ * Migrators are serialized by a session advisory lock taken before the
+ * first migration's transaction and the version read again after it:
+ * a lock taken inside the transaction (pg_advisory_xact_lock) would not
+ * do, because a backend that waited for it keeps its catalog caches from
+ * before the wait (an advisory lock processes no invalidations), so
+ * to_regclass('meta') still said "no table" and the second collector ran
+ * the first migration again ("function total already exists"). */
+#define MIGRATE_LOCK "7365102016"
+
+static int migrate_steps(struct store *st, int v, int n, char *err, size_t errlen);
+
 static int migrate(struct store *st, char *err, size_t errlen)
 {
 	int v, n = (int)(sizeof(migrations) / sizeof(migrations[0]));
-	char *ddl = NULL;
 
 	if (user_version(st, &v)) {
 		snprintf(err, errlen, "%s: cannot read schema version: %s", st->path,
@@ -335,22 +347,42 @@ static int migrate(struct store *st, char *err, size_t errlen)
 		    st->path, v, n);
 		return -1;
 	}
+	if (db_engine(st->db) != DB_POSTGRES)
+		return migrate_steps(st, v, n, err, errlen);
+	/* serialize migrators, then look again (a new transaction, so fresh
+	 * catalogs): another may have walked the schema forward meanwhile */
+	if (store_exec(st, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")")) {
+		snprintf(err, errlen, "%s: cannot lock the schema for migration: %s", st->path,
+		         store_errmsg(st));
+		return -1;
+	}
+	int rc = 0;
+	if (user_version(st, &v)) {
+		snprintf(err, errlen, "%s: cannot read schema version: %s", st->path,
+		         store_errmsg(st));
+		rc = -1;
+	} else if (v > n) {
+		snprintf(err, errlen,
+		         "%s: schema version %d is newer than this mlwatch understands (%d); "
+		         "upgrade mlwatch",
+		         st->path, v, n);
+		rc = -1;
+	} else if (v < n) {
+		rc = migrate_steps(st, v, n, err, errlen);
+	}
+	/* the lock also ends with the session, should the unlock fail */
+	store_exec(st, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
+	return rc;
+}
+
+/* Migrations v..n-1, each in its own transaction with its version. */
+static int migrate_steps(struct store *st, int v, int n, char *err, size_t errlen)
+{
+	char *ddl = NULL;
+
 	for (; v < n; v++) {
 		if (db_begin(st->db, true) != DB_OK)
 			goto fail;
-		if (db_engine(st->db) == DB_POSTGRES) {
-			int again;
-			/* serialize migrators, then look again: another may have
-			 * walked the schema forward meanwhile */
-			if (store_exec(st, "SELECT pg_advisory_xact_lock(7365102016)") ||
-			    user_version(st, &again))
-				goto fail_rollback;
-			if (again > v) {
-				store_exec(st, "COMMIT");
-				v = again - 1;
-				continue;
-			}
-		}
 		ddl = migration_sql(st, v);
 		if (!ddl || store_exec(st, ddl))
 			goto fail_rollback;
@@ -453,6 +485,22 @@ void store_close(struct store *st)
 	}
 	free(st->path);
 	memset(st, 0, sizeof(*st));
+}
+
+#define TIME_BOUND_MAX 4e18
+
+int64_t store_time_ceil(double x)
+{
+	if (!(x > -TIME_BOUND_MAX))
+		return (int64_t)-TIME_BOUND_MAX;
+	return x < TIME_BOUND_MAX ? (int64_t)ceil(x) : (int64_t)TIME_BOUND_MAX;
+}
+
+int64_t store_time_floor(double x)
+{
+	if (!(x > -TIME_BOUND_MAX))
+		return (int64_t)-TIME_BOUND_MAX;
+	return x < TIME_BOUND_MAX ? (int64_t)floor(x) : (int64_t)TIME_BOUND_MAX;
 }
 
 bool store_is_postgres(const struct store *st)

@@ -170,8 +170,8 @@ int store_fairness_each(struct store *st, int64_t model_id, double from, double 
 	               &s) != DB_OK)
 		goto out;
 	db_bind_int64(s, 1, model_id);
-	db_bind_double(s, 2, from);
-	db_bind_double(s, 3, to);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2, an integer */
+	db_bind_int64(s, 3, store_time_ceil(to));   /* start < ?3 */
 	rc = runs_walk(&c.r, s, window_row);
 	s = NULL;
 out:
@@ -219,18 +219,21 @@ int store_fairness_pooled(struct store *st, const char *model, const char *attri
 	int rc = -1;
 
 	fairness_attr_init(&c.r.cur, "");
-	/* Sums per group over the range; the newest start per attribute. */
+	/* Sums per group over the range; the newest start per attribute. The
+	 * CAST types ?3 for PostgreSQL, which cannot infer the type of a NULL
+	 * parameter from "?3 IS NULL" and refused the statement. */
 	if (db_prepare(
 	        st->db,
 	        "SELECT f.attribute, f.grp, sum(f.n), sum(f.positives), sum(f.labelled), "
 	        "sum(f.correct), sum(f.tp), sum(f.fp), sum(f.tn), sum(f.fn), max(f.start) "
 	        "FROM fairness f JOIN models m ON m.id = f.model_id WHERE m.name = ?1 AND "
-	        "f.start >= ?2 AND (?3 IS NULL OR f.attribute = ?3) GROUP BY f.attribute, f.grp "
+	        "f.start >= ?2 AND (CAST(?3 AS TEXT) IS NULL OR f.attribute = ?3) "
+	        "GROUP BY f.attribute, f.grp "
 	        "ORDER BY f.attribute, f.grp",
 	        &s) != DB_OK)
 		goto out;
 	db_bind_text(s, 1, model, -1);
-	db_bind_double(s, 2, from);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* f.start >= ?2 */
 	if (attribute)
 		db_bind_text(s, 3, attribute, -1);
 	else

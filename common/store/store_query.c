@@ -152,7 +152,7 @@ static const char *const sql[SQS_COUNT] = {
                     "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     [SQS_EVENTS] = "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
                    "pred_str, score, scores, label_num, label_str, label_ts FROM events "
-                   "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?3 "
+                   "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?5 "
                    "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
     [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
@@ -434,8 +434,8 @@ static int minute_sums(struct sq *q, int64_t model_id, double from, double to, s
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	db_bind_double(s, 2, from);
-	db_bind_double(s, 3, to);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* w.start >= ?2 */
+	db_bind_int64(s, 3, store_time_ceil(to));   /* w.start < ?3 */
 	return store_each_row(s, sums_row, o);
 }
 
@@ -485,7 +485,7 @@ int sq_status_current(struct sq *q, const struct sq_model *m, double now, double
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, m->id);
-	db_bind_double(s, 2, now);
+	db_bind_int64(s, 2, store_time_floor(now)); /* "end" <= ?2 */
 	rc = db_step(s);
 	if (rc == DB_DONE) {
 		db_reset(s);
@@ -518,8 +518,8 @@ int sq_status_current(struct sq *q, const struct sq_model *m, double now, double
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, m->id);
-	db_bind_double(s, 2, from);
-	db_bind_double(s, 3, now);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2 */
+	db_bind_int64(s, 3, store_time_floor(now)); /* start <= ?3 */
 	if ((rc = db_step(s)) == DB_ROW) {
 		copy_text(o->worst_feature, sizeof(o->worst_feature), s, 0);
 		o->worst_severity = col_num(s, 1);
@@ -637,8 +637,8 @@ int sq_live(struct sq *q, int64_t model_id, double now, struct sq_live *o)
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, model_id);
-	db_bind_double(s, 2, o->from);
-	db_bind_double(s, 3, now);
+	db_bind_int64(s, 2, store_time_floor(o->from)); /* "end" > ?2 */
+	db_bind_int64(s, 3, store_time_ceil(now));      /* start < ?3 */
 	c.o = o;
 	c.now = now;
 	rc = store_each_row(s, live_row, &c);
@@ -668,7 +668,16 @@ static void bind_range(struct db_stmt *s, int64_t model_id, double from, double 
 	db_bind_double(s, 3, to);
 }
 
-/* Prepares a bucketed range query: ?1..?3 as bind_range, ?4 the bucket
+/* ?1 the model, ?2 and ?3 bounds of an integer window start:
+ * start >= ?2 AND start < ?3 (see store_time_ceil). */
+static void bind_start_range(struct db_stmt *s, int64_t model_id, double from, double to)
+{
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, store_time_ceil(from));
+	db_bind_int64(s, 3, store_time_ceil(to));
+}
+
+/* Prepares a bucketed range query: ?1..?3 as bind_start_range, ?4 the bucket
  * width, raised to at least 1 second in *bucket. NULL on failure. */
 static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t model_id, double from,
                                     double to, int64_t *bucket)
@@ -679,7 +688,7 @@ static struct db_stmt *prep_buckets(struct sq *q, enum sq_stmt_id id, int64_t mo
 		return NULL;
 	if (*bucket < 1)
 		*bucket = 1;
-	bind_range(s, model_id, from, to);
+	bind_start_range(s, model_id, from, to);
 	db_bind_int64(s, 4, *bucket);
 	if (id == SQS_LATENCY_BUCKETS || id == SQS_DRIFT_CELLS || id == SQS_LLM_RANGE) {
 		struct tier_plan p;
@@ -777,7 +786,7 @@ int sq_latency_each(struct sq *q, int64_t model_id, double from, double to,
 
 	if (!s)
 		return -1;
-	bind_range(s, model_id, from, to);
+	bind_start_range(s, model_id, from, to);
 	return store_each_row(s, latency_row, &c);
 }
 
@@ -885,7 +894,7 @@ int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const 
 
 	if (!s)
 		return -1;
-	bind_range(s, model_id, from, to);
+	bind_start_range(s, model_id, from, to);
 	if (feature)
 		db_bind_text(s, 4, feature, -1);
 	db_bind_int64(s, 9, q->window_s);
@@ -924,7 +933,7 @@ static int minute_worst(struct sq *q, int64_t model_id, const char *feature, int
 		return -1;
 	db_bind_int64(s, 1, model_id);
 	db_bind_int64(s, 2, from);
-	db_bind_double(s, 3, to);
+	db_bind_int64(s, 3, store_time_ceil(to)); /* start < ?3, an integer */
 	db_bind_text(s, 4, feature, -1);
 	return store_each_row(s, worst_row, w);
 }
@@ -965,7 +974,7 @@ int sq_drift_worst_in(struct sq *q, int64_t model_id, const char *feature, doubl
 	}
 	if (!(s = prep(q, SQS_DRIFT_WORST_IN)))
 		return -1;
-	bind_range(s, model_id, from, to);
+	bind_start_range(s, model_id, from, to);
 	db_bind_text(s, 4, feature, -1);
 	db_bind_int64(s, 9, q->window_s);
 	rc = store_each_row(s, drift_row, &c);
@@ -1156,7 +1165,7 @@ int sq_accuracy_each(struct sq *q, int64_t model_id, double from, double to,
 
 	if (!s)
 		return -1;
-	bind_range(s, model_id, from, to);
+	bind_start_range(s, model_id, from, to);
 	db_bind_int64(s, 4, q->window_s);
 	return store_each_row(s, accuracy_row, &(struct accuracy_rows){.fn = fn, .arg = arg});
 }
@@ -1383,9 +1392,11 @@ int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
 
 	if (!s)
 		return -1;
-	bind_range(s, model_id, from, to);
-	/* The window of an event starts at most one window before its ts. */
-	db_bind_double(s, 4, from - (double)q->window_s);
+	bind_range(s, model_id, from, to); /* ts, a real */
+	/* The window of an event starts at most one window before its ts
+	 * (window_start, an integer: see store_time_ceil). */
+	db_bind_int64(s, 4, store_time_ceil(from - (double)q->window_s));
+	db_bind_int64(s, 5, store_time_ceil(to));
 	return store_each_row(s, event_row, &(struct event_rows){.fn = fn, .arg = arg});
 }
 

@@ -295,8 +295,8 @@ int store_seg_drift_each(struct store *st, int64_t model_id, double from, double
 	               &s) != DB_OK)
 		goto out;
 	db_bind_int64(s, 1, model_id);
-	db_bind_double(s, 2, from);
-	db_bind_double(s, 3, to);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2, an integer */
+	db_bind_int64(s, 3, store_time_ceil(to));   /* start < ?3 */
 	if (key)
 		db_bind_text(s, 4, key, -1);
 	else
@@ -369,8 +369,8 @@ int store_seg_windows_each(struct store *st, int64_t model_id, double from, doub
 	               &s) != DB_OK)
 		goto out;
 	db_bind_int64(s, 1, model_id);
-	db_bind_double(s, 2, from);
-	db_bind_double(s, 3, to);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2, an integer */
+	db_bind_int64(s, 3, store_time_ceil(to));   /* start < ?3 */
 	if (key)
 		db_bind_text(s, 4, key, -1);
 	else
@@ -494,8 +494,8 @@ int store_seg_feature_worst(struct store *st, int64_t model_id, const char *feat
 		goto out;
 	db_bind_int64(s, 1, model_id);
 	db_bind_text(s, 2, feature, -1);
-	db_bind_double(s, 3, from);
-	db_bind_double(s, 4, to);
+	db_bind_int64(s, 3, store_time_ceil(from)); /* start >= ?3, an integer */
+	db_bind_int64(s, 4, store_time_ceil(to));   /* start < ?4 */
 	rc = store_each_row(s, worst_row, &r);
 out:
 	db_finalize(s);

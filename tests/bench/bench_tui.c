@@ -11,6 +11,13 @@
  *   - CPU time of the dashboard over 60 s at a 1 s refresh beside htop's at
  *     the same interval and terminal size, in the same run, and the ratio
  *     (goal <= 1).
+ * Then the same on PostgreSQL (issue 16, acceptance 6): a 1,000,000-event
+ * store (20 models x 50 features, MLWATCH_BENCH_PG_DAYS days of windows,
+ * default 1) generated into SQLite by dbgen, copied into a throw-away
+ * cluster (tests/lib/pg_harness.c) with `mlwatch migrate`, and open and
+ * frame times per range on both engines printed side by side (goal on
+ * PostgreSQL: open <= 300 ms, frames <= 10 ms). MLWATCH_BENCH_PG=0 skips
+ * it; without a PostgreSQL server it prints SKIP with the reason.
  * Environment: MLWATCH_BENCH_EVENTS (default 10000000), MLWATCH_BENCH_DAYS
  * (30), MLWATCH_BENCH_SECONDS (60), MLWATCH_BENCH_REGEN=1 rebuilds the DB.
  * Exits non-zero only when something fails, never on a missed goal. */
@@ -28,6 +35,7 @@
 #include "store.h"
 #include "store_rollup.h"
 #include "../lib/harness.h"
+#include "../lib/pg_harness.h"
 #include "../lib/tuitest.h"
 
 #define MODELS   20
@@ -79,7 +87,8 @@ out:
 
 /* The generation parameters, stored beside the cached database: a cache
  * made with other parameters is rebuilt. */
-static int prepare_db(long days, long events)
+static int prepare_db_as(const char *tag, long days, long events, char *path, size_t pathlen,
+                         char *now_out, size_t nowlen)
 {
 	char stamp_path[1100], want[256], *have, err[512], dir[900];
 	const char *bdir = getenv("MLWATCH_BIN_DIR");
@@ -89,21 +98,21 @@ static int prepare_db(long days, long events)
 
 	snprintf(dir, sizeof(dir), "%s/bench-cache", bdir && *bdir ? bdir : "build");
 	mkdir(dir, 0700);
-	snprintf(db, sizeof(db), "%s/tui-%ldd-%ldev.db", dir, days, events);
-	snprintf(stamp_path, sizeof(stamp_path), "%s.stamp", db);
+	snprintf(path, pathlen, "%s/%s-%ldd-%ldev.db", dir, tag, days, events);
+	snprintf(stamp_path, sizeof(stamp_path), "%s.stamp", path);
 	snprintf(want, sizeof(want), "dbgen v1 models=%d features=%d days=%ld events=%ld", MODELS,
 	         FEATURES, days, events);
 	have = h_read_file(stamp_path, NULL);
-	if (have && strncmp(have, want, strlen(want)) == 0 && stat(db, &sb) == 0 &&
+	if (have && strncmp(have, want, strlen(want)) == 0 && stat(path, &sb) == 0 &&
 	    !getenv("MLWATCH_BENCH_REGEN")) {
 		/* the stamp holds the generation's "now" after the parameters */
-		snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%s", have + strlen(want) + 1);
-		now_env[strcspn(now_env, "\n")] = '\0';
-		printf("database: %s (cached, %.2f GB)\n", db, (double)sb.st_size / 1e9);
+		snprintf(now_out, nowlen, "MLWATCH_NOW=%s", have + strlen(want) + 1);
+		now_out[strcspn(now_out, "\n")] = '\0';
+		printf("database: %s (cached, %.2f GB)\n", path, (double)sb.st_size / 1e9);
 		free(have);
 		/* a cache from an older schema is migrated, as mlwatchd would */
 		struct store st;
-		if (store_open(&st, db, STORE_RW_CREATE, false, err, sizeof(err))) {
+		if (store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err))) {
 			fprintf(stderr, "bench_tui: %s\n", err);
 			return -1;
 		}
@@ -123,19 +132,19 @@ static int prepare_db(long days, long events)
 	o.progress = true;
 	o.fast = true;
 	dbgen_defaults(&o, &o);
-	printf("generating %s: %d models x %d features x %d windows, %ld events ...\n", db, MODELS,
-	       FEATURES, o.windows, events);
+	printf("generating %s: %d models x %d features x %d windows, %ld events ...\n", path,
+	       MODELS, FEATURES, o.windows, events);
 	fflush(stdout);
 	t0 = h_now();
-	if (dbgen_fill(db, &o, err, sizeof(err))) {
+	if (dbgen_fill(path, &o, err, sizeof(err))) {
 		fprintf(stderr, "bench_tui: dbgen: %s\n", err);
 		return -1;
 	}
-	stat(db, &sb);
+	stat(path, &sb);
 	printf("generated in %.1f s (%.2f GB; %.0f drift rows/s)\n", h_now() - t0,
 	       (double)sb.st_size / 1e9,
 	       (double)MODELS * FEATURES * (double)(o.windows + 1) / (h_now() - t0));
-	snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%.3f", o.now);
+	snprintf(now_out, nowlen, "MLWATCH_NOW=%.3f", o.now);
 	{
 		char line[400];
 		int n = snprintf(line, sizeof(line), "%s %.3f\n", want, o.now);
@@ -154,14 +163,21 @@ static int prepare_db(long days, long events)
 	}
 }
 
+static int prepare_db(long days, long events)
+{
+	return prepare_db_as("tui", days, events, db, sizeof(db), now_env, sizeof(now_env));
+}
+
 /* Runs the --bench-frames mode and echoes its lines; *open_ms and the
  * worst average render time of a view go to the caller. */
-static int frames(const char *size, const char *range, int n, double *open_ms, double *worst_render,
-                  double *worst_load, double *wall_ms)
+static int frames_on(const char *dbarg, char *nowenv, const char *label, const char *size,
+                     const char *range, int n, double *open_ms, double *worst_render,
+                     double *worst_load, double *wall_ms)
 {
 	char nbuf[16], size_env[64], *out = NULL, *err = NULL, *line, *save = NULL;
-	char *argv[] = {bin, "--db", db, "--range", (char *)range, "--bench-frames", nbuf, NULL};
-	char *env[] = {now_env, size_env, "TERM=xterm-256color", "LC_ALL=C.UTF-8", NULL};
+	char *argv[] = {bin, "--db", (char *)dbarg, "--range", (char *)range, "--bench-frames", nbuf,
+	                NULL};
+	char *env[] = {nowenv, size_env, "TERM=xterm-256color", "LC_ALL=C.UTF-8", NULL};
 	double t0 = h_now();
 	int rc;
 
@@ -180,7 +196,7 @@ static int frames(const char *size, const char *range, int n, double *open_ms, d
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		double a, b, c, d;
 		char view[32];
-		printf("  %s %s | %s\n", size, range, line);
+		printf("  %s%s%s %s | %s\n", label ? label : "", label ? " " : "", size, range, line);
 		if (sscanf(line, "open_ms %lf", &a) == 1)
 			*open_ms = a;
 		if (sscanf(line, "view %31s load_ms avg %lf max %lf render_ms avg %lf max %lf",
@@ -192,6 +208,80 @@ static int frames(const char *size, const char *range, int n, double *open_ms, d
 	free(out);
 	free(err);
 	return 0;
+}
+
+static int frames(const char *size, const char *range, int n, double *open_ms, double *worst_render,
+                  double *worst_load, double *wall_ms)
+{
+	return frames_on(db, now_env, NULL, size, range, n, open_ms, worst_render, worst_load,
+	                 wall_ms);
+}
+
+/* The dashboard on PostgreSQL beside SQLite on the same 1,000,000-event
+ * store (see the header comment). */
+static int bench_pg(void)
+{
+	static const char *const ranges[] = {"1h", "24h", "7d"};
+	const long days = env_long("MLWATCH_BENCH_PG_DAYS", 1), events = 1000000;
+	char sq[1024], sq_now[64], why[768];
+	struct pg_cluster pg;
+	double t0, worst_open = 0, worst_frame = 0;
+	int rc = -1;
+
+	memset(&pg, 0, sizeof(pg));
+	printf("== PostgreSQL: the dashboard on a %ld-event store, %d models x %d features, %ld "
+	       "days\n",
+	       events, MODELS, FEATURES, days);
+	if (prepare_db_as("tui-pg", days, events, sq, sizeof(sq), sq_now, sizeof(sq_now)))
+		return -1;
+	int st = pg_cluster_start(&pg, why, sizeof(why));
+	if (st != 0) {
+		printf("pg: SKIP: PostgreSQL %s: %s\n",
+		       st == PG_UNAVAILABLE ? "not available" : "cluster did not start", why);
+		return st == PG_UNAVAILABLE ? 0 : -1;
+	}
+	{
+		char *argv[] = {bin, "migrate", "--from", sq, "--to", pg.uri, NULL};
+		char *out = NULL, *err = NULL;
+		t0 = h_now();
+		int m = tt_run(argv, NULL, &out, &err, 3600);
+		if (m != 0)
+			fprintf(stderr, "bench_tui: mlwatch migrate failed (%d): %s\n", m,
+			        err ? err : "");
+		else
+			printf("pg: mlwatch migrate copied the store in %.1f s\n", h_now() - t0);
+		free(out);
+		free(err);
+		if (m != 0)
+			goto out;
+	}
+	/* VACUUM ANALYZE: planner statistics and the visibility map, as
+	 * autovacuum would give a store that has been running a while. */
+	if (pg_cluster_exec(&pg, NULL, "VACUUM ANALYZE", why, sizeof(why)) != 0) {
+		fprintf(stderr, "bench_tui: VACUUM ANALYZE: %s\n", why);
+		goto out;
+	}
+	printf("pg: range | open ms SQLite / PostgreSQL | frame render ms (worst view average) "
+	       "SQLite / PostgreSQL | data load ms (worst view average) SQLite / PostgreSQL\n");
+	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+		double o[2] = {0, 0}, ren[2] = {0, 0}, load[2] = {0, 0}, wall;
+		if (frames_on(sq, sq_now, "sqlite", "120x40", ranges[r], 20, &o[0], &ren[0], &load[0],
+		              &wall) ||
+		    frames_on(pg.uri, sq_now, "postgresql", "120x40", ranges[r], 20, &o[1], &ren[1],
+		              &load[1], &wall))
+			goto out;
+		printf("pg: %-5s | open %.1f / %.1f | render %.2f / %.2f | load %.2f / %.2f\n",
+		       ranges[r], o[0], o[1], ren[0], ren[1], load[0], load[1]);
+		worst_open = fmax(worst_open, o[1]);
+		worst_frame = fmax(worst_frame, fmax(ren[1], load[1]));
+	}
+	printf("pg: PostgreSQL open %.1f ms at worst (goal <= 300 ms); a frame's render or data "
+	       "load %.2f ms at worst (goal <= 10 ms)\n",
+	       worst_open, worst_frame);
+	rc = 0;
+out:
+	pg_cluster_destroy(&pg);
+	return rc;
 }
 
 /* utime + stime of pid in ms, -1 when gone. */
@@ -289,8 +379,15 @@ int main(void)
 	double open_ms = 0, render = 0, load = 0, wall = 0, worst_open = 0, worst_render = 0,
 	       worst_load = 0, worst_wall = 0;
 
+	const char *pg = getenv("MLWATCH_BENCH_PG");
+
 	bin = h_bin("mlwatch");
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (pg && strcmp(pg, "only") == 0) { /* MLWATCH_BENCH_PG=only: just that pass */
+		int rc = bench_pg();
+		free(bin);
+		return rc ? 1 : 0;
+	}
 	if (prepare_db(days, events))
 		return 1;
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
@@ -311,6 +408,8 @@ int main(void)
 	printf("process: mlwatch --bench-frames 20 (120x40, 1h, all views) ran %.0f ms\n",
 	       worst_wall);
 	if (cpu_vs_htop(seconds))
+		return 1;
+	if (!(pg && strcmp(pg, "0") == 0) && bench_pg())
 		return 1;
 	free(bin);
 	return 0;

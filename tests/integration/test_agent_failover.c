@@ -90,16 +90,6 @@ static void union_ids(const char *db1, const char *db2, int64_t *distinct, int64
 	sqlite3_close(d);
 }
 
-static int count_in_log(const char *path, const char *needle)
-{
-	int n = 0;
-	char *s = h_read_file(path, NULL);
-	for (char *p = s; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	free(s);
-	return n;
-}
-
 static int64_t stored_total(struct cproc *c1, struct cproc *c2)
 {
 	int64_t a = db_int(c1->db, "SELECT count(*) FROM events");
@@ -190,7 +180,7 @@ Test(agent_failover, two_collectors_spread_fail_over_and_resume, .timeout = 240)
 	/* 3. Restarted: the spread resumes. */
 	cr_assert_eq(cproc_start(&c1, NULL), 0, "restart, see %s", c1.log);
 	end = h_now() + 15 * h_slow();
-	while (count_in_log(a.log, "collectors_connected=2/2") < 2 && h_now() < end)
+	while (h_count_in_file(a.log, "collectors_connected=2/2") < 2 && h_now() < end)
 		h_sleep(0.05);
 	cr_assert_eq(post_events(&a, "r", 0, N3), N3);
 	end = h_now() + 30 * h_slow();

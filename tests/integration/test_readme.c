@@ -19,14 +19,16 @@
 
 #include "../lib/collector_proc.h"
 #include "../lib/harness.h"
+#include "../lib/pg_harness.h"
 
-#define MARKER "<!-- recipe:"
+#define MARKER    "<!-- recipe:"
+#define MARKER_PG "<!-- recipe-pg:"
 
 /* The lines between "```sh" after the marker and the closing "```"
  * (malloc'd), or NULL. */
-static char *extract_recipe(const char *readme)
+static char *extract_recipe_at(const char *readme, const char *marker)
 {
-	const char *m = strstr(readme, MARKER), *start, *end;
+	const char *m = strstr(readme, marker), *start, *end;
 	if (!m || !(start = strstr(m, "\n```sh\n")))
 		return NULL;
 	start += 7;
@@ -35,11 +37,36 @@ static char *extract_recipe(const char *readme)
 	return strndup(start, (size_t)(end - start + 1));
 }
 
+static char *extract_recipe(const char *readme)
+{
+	return extract_recipe_at(readme, MARKER);
+}
+
 static bool port_free(int port)
 {
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "ss -Htln 'sport = :%d' | grep -q .", port);
 	return system(cmd) != 0;
+}
+
+/* Into script: the command that runs the recipe file path with sh -e, in
+ * a network namespace of its own (ns: "unshare -rn", or "unshare -n" for
+ * root) when the kernel allows one, else directly when the recipe's ports
+ * are free; the test is skipped when they are not. Returns whether a
+ * namespace is used. */
+static bool recipe_command(const char *ns, const char *path, const int *ports, size_t nports,
+                           char *script, size_t cap)
+{
+	snprintf(script, cap, "%s sh -c 'ip link set lo up' >/dev/null 2>&1", ns);
+	if (system(script) == 0) {
+		snprintf(script, cap, "exec %s sh -c 'ip link set lo up && exec sh -e %s'", ns, path);
+		return true;
+	}
+	for (size_t i = 0; i < nports; i++)
+		if (!port_free(ports[i]))
+			cr_skip_test("no network namespace and port %d is busy", ports[i]);
+	snprintf(script, cap, "exec sh -e %s", path);
+	return false;
 }
 
 /* Runs sh -c script in dir with PATH prefixed by bindir, in its own process
@@ -94,17 +121,8 @@ Test(readme, first_run_recipe_runs_verbatim_and_delivers_a_drift_page, .timeout 
 	cr_assert_eq(h_write_file(path, recipe, strlen(recipe)), 0);
 	snprintf(log, sizeof(log), "%s/recipe.log", dir);
 
-	bool netns = system("unshare -rn sh -c 'ip link set lo up' >/dev/null 2>&1") == 0;
-	if (netns) {
-		snprintf(script, sizeof(script),
-		         "exec unshare -rn sh -c 'ip link set lo up && exec sh -e %s'", path);
-	} else {
-		int ports[] = {7070, 7071, 7072, 9000};
-		for (int i = 0; i < 4; i++)
-			if (!port_free(ports[i]))
-				cr_skip_test("no network namespace and port %d is busy", ports[i]);
-		snprintf(script, sizeof(script), "exec sh -e %s", path);
-	}
+	static const int ports[] = {7070, 7071, 7072, 9000};
+	bool netns = recipe_command("unshare -rn", path, ports, 4, script, sizeof(script));
 	double t0 = h_now();
 	int rc = run_group(dir, bindir, script, log, 90);
 	double took = h_now() - t0;
@@ -135,4 +153,76 @@ Test(readme, first_run_recipe_runs_verbatim_and_delivers_a_drift_page, .timeout 
 	free(bin);
 	h_rmtree(dir);
 	free(dir);
+}
+
+/* README.md's "Beyond one machine" recipe (issue 16, item 9), extracted and
+ * run verbatim with sh -e and $DB set to a throw-away PostgreSQL: two
+ * collectors on it, two agents listing both, kill -9 of one collector
+ * between two rounds of traffic. Every event must be stored exactly once
+ * and the surviving collector must say it evaluates the rules. In a network
+ * namespace of its own (the recipe's fixed ports), reaching the cluster over
+ * its unix socket; as root without a user namespace, so that root may still
+ * enter the cluster's directory (owned by postgres). */
+Test(readme, beyond_one_machine_recipe_runs_verbatim_on_postgresql, .timeout = 150)
+{
+	struct pg_cluster pg = {0};
+	char *readme_path = h_src("README.md"), *bin = h_bin("mlwatchd");
+	char *readme = h_read_file(readme_path, NULL), *recipe, *dir = h_tmpdir("readme-pg");
+	char bindir[PATH_MAX], path[1024], log[1024], script[2048], why[256];
+	bool root = geteuid() == 0;
+
+	cr_assert_not_null(readme, "%s", readme_path);
+	recipe = extract_recipe_at(readme, MARKER_PG);
+	cr_assert_not_null(recipe, "README.md has no block after '%s'", MARKER_PG);
+	cr_assert_not_null(realpath(bin, bindir), "%s", bin);
+	*strrchr(bindir, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/recipe.sh", dir);
+	cr_assert_eq(h_write_file(path, recipe, strlen(recipe)), 0);
+	free(recipe);
+	free(readme);
+	free(readme_path);
+	free(bin);
+	snprintf(log, sizeof(log), "%s/recipe.log", dir);
+
+	static const int ports[] = {7070, 7072, 7080, 7082, 7011, 7021};
+	bool netns = recipe_command(root ? "unshare -n" : "unshare -rn", path, ports, 6, script,
+	                            sizeof(script));
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	cr_assert_eq(setenv("DB", netns ? pg.uri_socket : pg.uri, 1), 0);
+	double t0 = h_now();
+	int rc = run_group(dir, bindir, script, log, 120);
+	double took = h_now() - t0;
+	unsetenv("DB");
+	char *out = h_read_file(log, NULL);
+	cr_assert_eq(rc, 0, "the recipe exited %d after %.1fs:\n%s", rc, took, out ? out : "");
+
+	/* The recipe printed the status and the evaluator; the store holds
+	 * each of the 4000 ids once. */
+	cr_assert(strstr(out, "mlwatch_alert_evaluator 1"), "%s", out);
+	cr_assert(strstr(out, "fraud"), "%s", out);
+	long long n = -1, d = -1, both = -1;
+	cr_assert_eq(pg_cluster_query_ll(&pg, NULL, "SELECT count(*) FROM events", &n, why,
+	                                 sizeof(why)),
+	             0, "%s", why);
+	cr_assert_eq(pg_cluster_query_ll(&pg, NULL, "SELECT count(DISTINCT req_id) FROM events", &d,
+	                                 why, sizeof(why)),
+	             0, "%s", why);
+	cr_assert_eq(pg_cluster_query_ll(&pg, NULL,
+	                                 "SELECT count(DISTINCT agent_id) FROM batches_seen", &both,
+	                                 why, sizeof(why)),
+	             0, "%s", why);
+	cr_assert_eq(n, 4000, "stored %lld", n);
+	cr_assert_eq(d, 4000, "distinct ids %lld", d);
+	cr_assert_eq(both, 2, "batches of both agents");
+	snprintf(path, sizeof(path), "%s/mlwatch-two-collectors/collector-2.log", dir);
+	char *c2 = h_read_file(path, NULL);
+	cr_assert(c2 && strstr(c2, "this node evaluates the alert rules"), "%s", c2 ? c2 : "");
+	cr_assert(!strstr(c2, pg.password), "the password is never printed");
+	fprintf(stderr, "readme pg recipe: %.1fs (network namespace: %s)\n", took,
+	        netns ? "yes" : "no");
+	free(c2);
+	free(out);
+	h_rmtree(dir);
+	free(dir);
+	pg_cluster_destroy(&pg);
 }

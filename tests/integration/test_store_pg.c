@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../lib/collector_proc.h"
+#include "../lib/dbgen.h"
 #include "../lib/harness.h"
 #include "../lib/pg_harness.h"
 #include "../lib/tuitest.h"
@@ -859,5 +860,144 @@ Test(store_pg, segment_tables_on_postgresql, .timeout = 60)
 	cr_expect_eq(n, 1);
 	store_ingest_free(si);
 	store_close(&st);
+	pg_cluster_destroy(&pg);
+}
+
+/* Several mlwatchd started together on an empty database (the README's
+ * two-collector recipe does that): each store_open migrates, and exactly
+ * one runs each migration. A backend that waited for the migration lock
+ * inside its transaction kept its catalog caches from before the wait, saw
+ * no schema and ran the first migration again ("function total already
+ * exists"): one collector of three failed to start in about one try of six. */
+struct opener {
+	const char *uri;
+	pthread_barrier_t *go;
+	int rc;
+	char err[512];
+};
+
+static void *opener_main(void *arg)
+{
+	struct opener *o = arg;
+	struct store st;
+
+	pthread_barrier_wait(o->go);
+	o->rc = store_open(&st, o->uri, STORE_RW_CREATE, false, o->err, sizeof(o->err));
+	if (o->rc == 0)
+		store_close(&st);
+	return NULL;
+}
+
+Test(store_pg, stores_opened_together_on_an_empty_database_migrate_once, .timeout = 90)
+{
+	enum { ROUNDS = 6, OPENERS = 4 };
+	struct pg_cluster pg = {0};
+	char why[512];
+
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	for (int r = 0; r < ROUNDS; r++) {
+		char name[32], uri[600], sql[96];
+		struct opener o[OPENERS];
+		pthread_t th[OPENERS];
+		pthread_barrier_t go;
+		long long version = -1;
+
+		snprintf(name, sizeof(name), "race%d", r);
+		cr_assert_eq(pg_cluster_createdb(&pg, name, uri, sizeof(uri), why, sizeof(why)), 0,
+		             "%s", why);
+		pthread_barrier_init(&go, NULL, OPENERS);
+		for (int i = 0; i < OPENERS; i++) {
+			o[i] = (struct opener){.uri = uri, .go = &go, .rc = -1};
+			cr_assert_eq(pthread_create(&th[i], NULL, opener_main, &o[i]), 0);
+		}
+		for (int i = 0; i < OPENERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (int i = 0; i < OPENERS; i++)
+			cr_assert_eq(o[i].rc, 0, "round %d, opener %d: %s", r, i, o[i].err);
+		snprintf(sql, sizeof(sql),
+		         "SELECT value::bigint FROM meta WHERE key = 'schema_version'");
+		cr_assert_eq(pg_cluster_query_ll(&pg, name, sql, &version, why, sizeof(why)), 0, "%s",
+		             why);
+		cr_assert_eq(version, STORE_SCHEMA_VERSION);
+	}
+	pg_cluster_destroy(&pg);
+}
+
+/* The dashboard's and the subcommands' range queries bind time bounds of
+ * integer window columns (windows.start, "end", drift.start, accuracy.start,
+ * events.window_start). Bound as float8, PostgreSQL compared them by
+ * casting the column — (start)::double precision — so the (model_id, start)
+ * keys served model_id alone and every row of the model was read: 60-75 ms
+ * per dashboard view on a 1,000,000-event store instead of under 1 ms.
+ * auto_explain logs the plan of every statement of role mlwatch; no plan
+ * may cast one of those columns. */
+Test(store_pg, range_queries_compare_integer_window_columns_as_integers, .timeout = 120)
+{
+	struct pg_cluster pg = {0};
+	struct dbgen_opts o = {.models = 2, .features = 3, .windows = 90, .events_per_window = 4,
+	                       .open_window = true};
+	char *dir = h_tmpdir("pg-plans"), sq[600], now_env[64], why[512], err[512];
+
+	PG_CLUSTER_START_OR_SKIP(&pg);
+	snprintf(sq, sizeof(sq), "%s/gen.db", dir);
+	dbgen_defaults(&o, &o);
+	cr_assert_eq(dbgen_fill(sq, &o, err, sizeof(err)), 0, "%s", err);
+	snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%.3f", o.now - 1800);
+	free(mlwatch(pg.uri, now_env, (const char *[]){"migrate", "--from", sq, "--to", pg.uri, NULL}));
+	cr_assert_eq(pg_cluster_exec(&pg, "postgres",
+	                             "ALTER ROLE mlwatch SET session_preload_libraries = "
+	                             "'auto_explain';"
+	                             "ALTER ROLE mlwatch SET auto_explain.log_min_duration = 0",
+	                             why, sizeof(why)),
+	             0, "%s", why);
+
+	/* Half an hour before the newest window: ranges fall inside the data. */
+	static const char *const cmds[][7] = {
+	    {"status", NULL},
+	    {"latency", "--model", "fraud", "--since", "1h", NULL},
+	    {"drift", "--model", "fraud", "--since", "1h", NULL},
+	    {"accuracy", "--model", "fraud", "--since", "1h", NULL},
+	    {"export", "--model", "fraud", "--since", "20m", "--json", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		free(mlwatch(pg.uri, now_env, cmds[i]));
+	{
+		char *bin = h_bin("mlwatch"), *out = NULL, *e = NULL;
+		char *argv[] = {bin, "--db", pg.uri, "--range", "1h", "--bench-frames", "2", NULL};
+		char *env[] = {now_env, "MLWATCH_BENCH_SIZE=120x40", "TERM=xterm-256color",
+		               "LC_ALL=C.UTF-8", NULL};
+		int rc = tt_run(argv, env, &out, &e, 60);
+		cr_assert_eq(rc, 0, "dashboard --bench-frames: %s", e ? e : "");
+		free(out);
+		free(e);
+		free(bin);
+	}
+
+	char logp[600];
+	snprintf(logp, sizeof(logp), "%s/server.log", pg.dir);
+	char *log = h_read_file(logp, NULL);
+	cr_assert_not_null(log, "%s", logp);
+	cr_assert(strstr(log, "FROM drift d") && strstr(log, "FROM windows w"),
+	          "auto_explain logged the dashboard's plans");
+	/* and no statement was refused (an untyped NULL parameter in
+	 * "?3 IS NULL OR attribute = ?3" failed the Accuracy view's fairness
+	 * query at every refresh) */
+	const char *err_line = strstr(log, "ERROR:");
+	cr_assert_null(err_line, "the server refused a statement:\n%.600s", err_line);
+	static const char *const casts[] = {"(start)::double precision",
+	                                    "(\"end\")::double precision",
+	                                    "(window_start)::double precision"};
+	for (size_t i = 0; i < 3; i++) {
+		const char *hit = strstr(log, casts[i]);
+		/* the statement that cast it, for the failure message */
+		const char *q = hit;
+		while (q && q > log && strncmp(q, "Query Text:", 11) != 0)
+			q--;
+		cr_assert_null(hit, "a plan casts %s:\n%.600s", casts[i], q ? q : "");
+	}
+	free(log);
+	h_rmtree(dir);
+	free(dir);
 	pg_cluster_destroy(&pg);
 }

@@ -354,6 +354,16 @@ char *h_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+int h_count_in_file(const char *path, const char *needle)
+{
+	int n = 0;
+	char *s = h_read_file(path, NULL);
+	for (char *p = s; p && *needle && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	free(s);
+	return n;
+}
+
 int h_write_file(const char *path, const char *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");

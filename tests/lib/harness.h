@@ -65,6 +65,8 @@ bool h_wait_log(const char *path, const char *needle, double timeout_s);
 char *h_wait_file_content(const char *path, double timeout_s);
 /* Reads a whole file (malloc'd, NUL-terminated), or NULL. */
 char *h_read_file(const char *path, size_t *len);
+/* How many times needle occurs in the file (0 when it cannot be read). */
+int h_count_in_file(const char *path, const char *needle);
 /* Parses a JSON file; NULL when it cannot be read or parsed. The caller
  * frees it with cJSON_Delete. */
 struct cJSON *h_load_json(const char *path);
