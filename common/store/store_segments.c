@@ -96,6 +96,15 @@ out:
 
 /* ---- window results ------------------------------------------------------- */
 
+/* A filter's value: NULL matches everything ("?N IS NULL OR ..."). */
+static void bind_text_or_null(struct db_stmt *s, int i, const char *v)
+{
+	if (v)
+		db_bind_text(s, i, v, -1);
+	else
+		db_bind_null(s, i);
+}
+
 static void bind_opt(struct db_stmt *s, int i, bool has, double v)
 {
 	if (has && !isnan(v))
@@ -131,10 +140,7 @@ static int put_drift(struct db_stmt *s, int64_t model_id, int64_t start, const c
 	bind_opt(s, 17, d->method != NULL, d->js);
 	bind_opt(s, 18, d->method && !d->numeric, d->chi2);
 	bind_opt(s, 19, d->method && !d->numeric, d->chi2_p);
-	if (d->method)
-		db_bind_text(s, 20, d->method, -1);
-	else
-		db_bind_null(s, 20);
+	bind_text_or_null(s, 20, d->method);
 	bind_opt(s, 21, d->method != NULL, d->score);
 	bind_opt(s, 22, d->method != NULL, d->threshold);
 	bind_opt(s, 23, d->method != NULL, d->severity);
@@ -297,18 +303,9 @@ int store_seg_drift_each(struct store *st, int64_t model_id, double from, double
 	db_bind_int64(s, 1, model_id);
 	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2, an integer */
 	db_bind_int64(s, 3, store_time_ceil(to));   /* start < ?3 */
-	if (key)
-		db_bind_text(s, 4, key, -1);
-	else
-		db_bind_null(s, 4);
-	if (segment)
-		db_bind_text(s, 5, segment, -1);
-	else
-		db_bind_null(s, 5);
-	if (feature)
-		db_bind_text(s, 6, feature, -1);
-	else
-		db_bind_null(s, 6);
+	bind_text_or_null(s, 4, key);
+	bind_text_or_null(s, 5, segment);
+	bind_text_or_null(s, 6, feature);
 	db_bind_int64(s, 7, window_s);
 	rc = store_each_row(s, drift_row, &r);
 out:
@@ -371,14 +368,8 @@ int store_seg_windows_each(struct store *st, int64_t model_id, double from, doub
 	db_bind_int64(s, 1, model_id);
 	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2, an integer */
 	db_bind_int64(s, 3, store_time_ceil(to));   /* start < ?3 */
-	if (key)
-		db_bind_text(s, 4, key, -1);
-	else
-		db_bind_null(s, 4);
-	if (segment)
-		db_bind_text(s, 5, segment, -1);
-	else
-		db_bind_null(s, 5);
+	bind_text_or_null(s, 4, key);
+	bind_text_or_null(s, 5, segment);
 	rc = store_each_row(s, win_row, &r);
 out:
 	db_finalize(s);
@@ -446,14 +437,8 @@ int store_seg_alert_drift(struct store *st, const char *model, const char *colum
 		goto out;
 	db_bind_text(s, 1, model, -1);
 	db_bind_text(s, 2, key, -1);
-	if (feature)
-		db_bind_text(s, 3, feature, -1);
-	else
-		db_bind_null(s, 3);
-	if (segment)
-		db_bind_text(s, 4, segment, -1);
-	else
-		db_bind_null(s, 4);
+	bind_text_or_null(s, 3, feature);
+	bind_text_or_null(s, 4, segment);
 	db_bind_int64(s, 5, min_n);
 	db_bind_int64(s, 6, lookback_s);
 	rc = store_each_row(s, alert_row, &r);
