@@ -186,7 +186,7 @@ int config_parse_duration(const char *s, int64_t *ms)
 		const char *unit;
 		double ms;
 	} units[] = {{"ms", 1},     {"s", 1e3},     {"m", 6e4}, {"h", 3.6e6},
-	             {"d", 8.64e7}, {"w", 6.048e8}, {"", 1e3}};
+	             {"d", 8.64e7}, {"w", 6.048e8}, {"y", 3.1536e10}, {"", 1e3}};
 	const char *u;
 	double v;
 
@@ -504,6 +504,17 @@ static int opts_defaults(const struct opt *opts, void *base)
 
 static const struct opt *opt_find(const struct opt *opts, const char *key)
 {
+	/* The retention tiers also go by the names of issue 18's text
+	 * (retention.events = 7d ...), the same settings. */
+	static const struct {
+		const char *alias, *key;
+	} aliases[] = {{"retention.events", "retention_raw"},
+	               {"retention.minutes", "retention_windows"},
+	               {"retention.hours", "retention_hours"},
+	               {"retention.days", "retention_days"}};
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcmp(key, aliases[i].alias) == 0)
+			key = aliases[i].key;
 	for (const struct opt *o = opts; o->key; o++)
 		if (strcmp(o->key, key) == 0)
 			return o;

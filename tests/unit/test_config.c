@@ -104,6 +104,24 @@ Test(config, defaults)
 	cr_assert_eq(cfg.tui.interval_ms, 1000);
 }
 
+/* Issue 18 names the retention tiers retention.events|minutes|hours|days:
+ * the same settings as retention_raw|windows|hours|days. */
+Test(config, retention_tiers_by_either_name)
+{
+	cr_assert_eq(load("[collector]\n"
+	                  "retention.events = 3d\n"
+	                  "retention.minutes = 20d\n"
+	                  "retention.hours = 100d\n"
+	                  "retention.days = 2y\n"),
+	             0, "%s", err);
+	cr_assert_eq(cfg.collector.retention_raw_ms, 3 * 86400000ll);
+	cr_assert_eq(cfg.collector.retention_windows_ms, 20 * 86400000ll);
+	cr_assert_eq(cfg.collector.retention_hours_ms, 100 * 86400000ll);
+	cr_assert_eq(cfg.collector.retention_days_ms, 730 * 86400000ll);
+	cr_assert_eq(load("[collector]\nretention.hours = 30m\n"), -1);
+	cr_assert(strstr(err, "retention_hours"), "the refusal names the setting: %s", err);
+}
+
 Test(config, full_file)
 {
 	cr_assert_eq(load("; comment\n"
@@ -245,7 +263,7 @@ Test(config, durations)
 	} ok[] = {{"90s", 90000},         {"5m", 300000},    {"4h", 14400000},  {"7d", 604800000},
 	          {"200ms", 200},         {"1w", 604800000}, {"1.5h", 5400000}, {"0.5s", 500},
 	          {"30", 30000},          {"0s", 0},         {"0", 0},          {"2.25m", 135000},
-	          {"365d", 31536000000ll}};
+	          {"365d", 31536000000ll}, {"5y", 5 * 31536000000ll}};
 	static const char *const bad[] = {
 	    "",    "s",    "5 m", "-5s", "5x",  "1.0005s", "5S",
 	    "+5s", "1e3s", "5mm", "nan", "inf", "5m3s",    "99999999999999999d"};
