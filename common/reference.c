@@ -15,6 +15,7 @@
 #include "sample.h"
 #include "store_ingest.h"
 #include "text.h"
+#include "vector.h"
 
 #define REF_PREDICTION "@prediction"
 #define REF_SCORE      "@score"
@@ -35,6 +36,11 @@ struct col {
 	uint64_t numbers, texts;
 	size_t text_line; /* of the first text value, 0 when unknown */
 	char text_val[REF_ODD_MAX + 1];
+	/* a vector column: rows[nv x dim] (a reservoir past vmax rows) */
+	size_t dim, nv, vmax, vcap;
+	uint64_t vseen;
+	float *vrows;
+	struct sample_rng vrng;
 };
 
 struct refb {
@@ -144,6 +150,7 @@ void refb_free(struct refb *b)
 		free(b->c[i].name);
 		sample_reservoir_fini(&b->c[i].res);
 		sample_cats_fini(&b->c[i].cats);
+		free(b->c[i].vrows);
 	}
 	free(b->c);
 	free(b->index);
@@ -157,11 +164,73 @@ uint64_t refb_rows(const struct refb *b)
 	return b->rows;
 }
 
+/* A vector value of column c: parsed into the column's rows (or a reservoir
+ * slot past vmax rows), its dimension checked against the column's. */
+static int col_add_vector(struct col *c, const struct ref_value *v, char *err, size_t errlen)
+{
+	struct vector_error ve;
+	float tmp[VECTOR_DIM_MAX];
+	size_t dim = 0;
+	int rc;
+
+	if ((c->values && !c->dim) || c->cfg_kind == 1 || c->cfg_kind == 2) {
+		snprintf(err, errlen, "column '%s': a vector among %s values", c->name,
+		         c->cfg_kind == 2 ? "categorical" : "scalar");
+		return -1;
+	}
+	rc = v->vec_json ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve)
+	                 : vector_from_text(v->str, strlen(v->str), c->dim, tmp, VECTOR_DIM_MAX,
+	                                    &dim, &ve);
+	if (rc) {
+		snprintf(err, errlen, "column '%s': %s", c->name, ve.msg);
+		return -1;
+	}
+	if (!c->dim) {
+		c->dim = dim;
+		c->vmax = VECTOR_ROWS_BYTES_MAX / (4 * dim);
+		if (c->vmax > VECTOR_ROWS_MAX)
+			c->vmax = VECTOR_ROWS_MAX;
+		sample_rng_seed(&c->vrng, REF_SEED ^ hash_str(c->name));
+	}
+	c->values++;
+	c->vseen++;
+	size_t at = c->nv;
+	if (c->nv == c->vmax) {
+		uint64_t k = sample_rng_below(&c->vrng, c->vseen);
+		if (k >= c->vmax)
+			return 0;
+		at = (size_t)k;
+	} else {
+		if (c->nv == c->vcap) {
+			size_t ncap = c->vcap ? c->vcap * 2 : 256;
+			if (ncap > c->vmax)
+				ncap = c->vmax;
+			float *nr = realloc(c->vrows, ncap * dim * sizeof(float));
+			if (!nr) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			c->vrows = nr;
+			c->vcap = ncap;
+		}
+		c->nv++;
+	}
+	memcpy(c->vrows + at * dim, tmp, dim * sizeof(float));
+	return 0;
+}
+
 static int col_add(struct col *c, const struct ref_value *v, const char *cat, size_t line,
                    char *err, size_t errlen)
 {
 	if (v->missing)
 		return 0;
+	if (v->is_vector)
+		return col_add_vector(c, v, err, errlen);
+	if (c->dim) {
+		snprintf(err, errlen, "column '%s': a scalar among vectors of %zu dimensions",
+		         c->name, c->dim);
+		return -1;
+	}
 	c->values++;
 	if (v->is_number)
 		c->numbers++;
@@ -257,6 +326,10 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 	char nb[64], pb[64], lb[64];
 	struct col *c;
 
+	if (row->prediction.is_vector || row->score.is_vector || row->label.is_vector) {
+		snprintf(err, errlen, "prediction, score and label cannot be vectors");
+		return -1;
+	}
 	for (size_t i = 0; i < row->nf; i++) {
 		c = col_get(b, row->f[i].name);
 		if (!c) {
@@ -343,6 +416,22 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 
 		if (!c->values)
 			continue; /* never had a value: nothing to compare with */
+		if (c->dim) {
+			/* a vector column: its rows as float32 (the collector
+			 * builds the embedding profile when it loads them) */
+			char h[64];
+			p->values = c->values;
+			p->missing = b->rows > c->values ? b->rows - c->values : 0;
+			p->feature = strdup(c->name);
+			p->kind = 3;
+			p->n = c->nv;
+			snprintf(h, sizeof(h), "{\"dim\":%zu,\"rows\":%zu}", c->dim, c->nv);
+			out->n++;
+			if (!p->feature || !(p->hist = strdup(h)) ||
+			    vector_rows_encode(c->vrows, c->nv, c->dim, &p->blob, &p->len))
+				goto oom;
+			continue;
+		}
 		if (strcmp(c->name, REF_PREDICTION) == 0 && !kind)
 			kind = task_kind;
 		/* By majority: one '?' among 300 numbers must not make the
@@ -463,6 +552,10 @@ static void csv_value(const char *s, struct ref_value *v)
 	v->str = s;
 	if (is_missing_token(s)) {
 		v->missing = true;
+		return;
+	}
+	if (s[0] == '[') {
+		v->is_vector = true; /* parsed by the column (col_add_vector) */
 		return;
 	}
 	errno = 0;
@@ -761,6 +854,10 @@ static int json_value(const cJSON *it, struct ref_value *v, char *nbuf, size_t c
 		v->str = it->valuestring;
 	} else if (cJSON_IsBool(it)) {
 		v->str = cJSON_IsTrue(it) ? "true" : "false";
+	} else if (cJSON_IsArray(it)) {
+		v->is_vector = true;
+		v->vec_json = it;
+		v->str = "";
 	} else {
 		return -1;
 	}
@@ -808,7 +905,8 @@ static int json_row(const cJSON *o, struct refb *b, struct ref_col_value **vals,
 		(*vals)[n].name = it->string;
 		if (json_value(it, &(*vals)[n].v, nb->b[n], sizeof(nb->b[n]))) {
 			snprintf(err, errlen,
-			         "features.%.64s: must be a number, string, boolean or null",
+			         "features.%.64s: must be a number, string, boolean, array of numbers "
+			         "or null",
 			         it->string);
 			return -1;
 		}

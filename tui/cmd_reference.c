@@ -20,6 +20,7 @@
 #include "store_ingest.h"
 #include "table.h"
 #include "text.h"
+#include "vector.h"
 
 /* Windows this far back are recomputed against a new reference. */
 #define REDO_S 86400
@@ -100,7 +101,10 @@ static bool is_jsonl(const char *path, FILE *f)
 
 static const char *kind_name(int kind)
 {
-	return kind == 1 ? "numeric" : kind == 2 ? "categorical" : "unknown";
+	return kind == 1   ? "numeric"
+	       : kind == 2 ? "categorical"
+	       : kind == 3 ? "vector"
+	                   : "unknown";
 }
 
 /* "column amount: 1 of 300 values not numeric, line 152: '?'" */
@@ -311,6 +315,7 @@ struct show_ctx {
 	int err;
 	size_t n;
 	const struct model_config *mc; /* the model's [model] section, or NULL */
+	bool vectors;                  /* --vectors: a vector feature's rows too */
 };
 
 /* The drift options the config gives feature (method.F, threshold.F,
@@ -361,6 +366,62 @@ static void feature_rate_effect(const struct model_config *mc, const char *featu
 		*min_effect = o->preset == DRIFT_PRESET_MLWATCH ? calib_min_effect_default(m) : 0;
 }
 
+/* A vector feature's reference (issue 19): its dimension, rows and mean
+ * vector; with --vectors (JSON) every row, exactly as imported (float32). */
+static void show_vector(struct show_ctx *s, const char *feature, const uint8_t *profile,
+                        size_t len)
+{
+	float *rows = NULL;
+	size_t n = 0, dim = 0;
+	char safe[256];
+
+	if (vector_rows_decode(profile, len, &rows, &n, &dim) != 0) {
+		s->err = 1;
+		return;
+	}
+	double *mean = calloc(dim, sizeof(*mean));
+	if (!mean) {
+		free(rows);
+		s->err = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < dim; j++)
+			mean[j] += rows[i * dim + j];
+	for (size_t j = 0; n && j < dim; j++)
+		mean[j] /= (double)n;
+	if (s->json) {
+		cJSON *f = cJSON_CreateObject();
+		cmd_jstr(f, "feature", feature);
+		cmd_jstr(f, "kind", "vector");
+		cmd_jint(f, "n", (int64_t)n);
+		cmd_jint(f, "dim", (int64_t)dim);
+		cmd_jstr(f, "method", "embedding");
+		cJSON *m = cJSON_CreateArray();
+		for (size_t j = 0; j < dim; j++)
+			cJSON_AddItemToArray(m, cJSON_CreateNumber(mean[j]));
+		cJSON_AddItemToObject(f, "mean", m);
+		if (s->vectors) {
+			/* %.9g: each value reads back to the same float32 */
+			char *txt = malloc(dim * 18 + 4);
+			cJSON *all = cJSON_CreateArray();
+			for (size_t i = 0; txt && i < n; i++) {
+				vector_to_json(rows + i * dim, dim, txt, dim * 18 + 4);
+				cJSON_AddItemToArray(all, cJSON_CreateRaw(txt));
+			}
+			free(txt);
+			cJSON_AddItemToObject(f, "vectors", all);
+		}
+		cJSON_AddItemToArray(s->arr, f);
+	} else {
+		printf("%-24s vector       n=%-7zu dim=%zu method=embedding (cosine, euclidean, mmd, "
+		       "classifier, pca_ks)\n",
+		       text_sanitize(safe, sizeof(safe), feature), n, dim);
+	}
+	free(mean);
+	free(rows);
+}
+
 static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
                     const char *hist, void *arg)
 {
@@ -377,6 +438,10 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	const char *mname;
 
 	s->n++;
+	if (kind == 3) {
+		show_vector(s, feature, profile, len);
+		return;
+	}
 	if (drift_ref_decode(&ref, profile, len) != 0) {
 		s->err = 1;
 		return;
@@ -462,7 +527,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 	const char *model = cli_get(res, "model");
 	struct store st;
 	struct store_ingest *si = NULL;
-	struct show_ctx s = {json, NULL, 0, 0, NULL};
+	struct show_ctx s = {json, NULL, 0, 0, NULL, false};
 	char err[512], safe[160];
 	uint8_t *cal = NULL;
 	size_t cal_len = 0;
@@ -476,6 +541,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 		return 2;
 	}
 	s.mc = config_model(cfg, model);
+	s.vectors = cli_has(res, "vectors");
 	if (store_open(&st, cfg->tui.db, STORE_RO, false, err, sizeof(err))) {
 		cmd_error("%s", err);
 		return 1;
@@ -543,7 +609,7 @@ out:
 int cmd_reference(struct mlw_config *cfg, const struct cli_result *res)
 {
 	static const char *const import_flags[] = {"model", "from", "to", "strict", NULL};
-	static const char *const show_flags[] = {"model", NULL};
+	static const char *const show_flags[] = {"model", "vectors", NULL};
 	bool json = cli_has(res, "json");
 	int rc;
 
