@@ -311,6 +311,34 @@ static int tail_cb(const struct store_raw_event *e, void *arg)
 
 /* ---- results -------------------------------------------------------------------------- */
 
+/* Results of a window's vector features, computed before the write
+ * transaction: the embedding methods take up to a second (issue 19 bench)
+ * and ingest must not wait for them. fr, dr are indexed like m->f. */
+struct vec_rows {
+	struct store_feature_row *fr;
+	struct store_drift_row *dr;
+};
+
+static int vector_results(struct analyze *a, struct wmodel *m, const struct wstate *st,
+                          struct vec_rows *vr)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < m->nf && !any; i++)
+		any = m->f[i].kind == WIN_KIND_VECTOR;
+	if (!any)
+		return 0;
+	vr->fr = calloc(m->nf, sizeof(*vr->fr));
+	vr->dr = calloc(m->nf, sizeof(*vr->dr));
+	if (!vr->fr || !vr->dr)
+		return -1;
+	for (size_t i = 0; i < m->nf; i++)
+		if (m->f[i].kind == WIN_KIND_VECTOR &&
+		    wstate_feature_result(st, m, i, &vr->fr[i], &vr->dr[i], &a->hist))
+			return -1;
+	return 0;
+}
+
 struct acc_ctx {
 	struct wmodel *m;
 	struct quality_cls cls;
@@ -628,6 +656,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	struct wstate *st;
 	bool changed = false, final = now >= (double)w->end + GRACE_S;
 	double *sev = NULL;
+	struct vec_rows vr = {0};
 	int rc = -1;
 
 	if (!m && (refresh_models(a) || !(m = model_by_id(a, w->model_id))))
@@ -702,7 +731,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		goto out;
 
 	sev = calloc(m->nf ? m->nf : 1, sizeof(*sev));
-	if (!sev)
+	if (!sev || vector_results(a, m, st, &vr))
 		goto out;
 	if (store_begin(&a->st))
 		goto out;
@@ -716,8 +745,12 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		sev[i] = NAN;
 		if (m->f[i].kind == 0 && !m->f[i].has_ref)
 			continue; /* named in the config, never seen */
-		if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist))
+		if (m->f[i].kind == WIN_KIND_VECTOR) {
+			fr = vr.fr[i];
+			dr = vr.dr[i];
+		} else if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist)) {
 			goto rollback;
+		}
 		if (store_ingest_window_feature(a->si, w->model_id, w->start, &fr) ||
 		    store_ingest_drift(a->si, w->model_id, w->start, &dr))
 			goto rollback;
@@ -770,6 +803,8 @@ rollback:
 out:
 	fair_free(&fair);
 	free(sev);
+	free(vr.fr);
+	free(vr.dr);
 	free(c.errs);
 	quality_cls_fini(&c.cls);
 	ddsketch_free(sk);

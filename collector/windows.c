@@ -2,6 +2,7 @@
 #include "windows.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "config.h"
 #include "jsonw.h"
 #include "log.h"
+#include "vector.h"
 
 const char *win_task_name(enum win_task t)
 {
@@ -159,6 +161,12 @@ void wmodel_reset_references(struct wmodel *m)
 		if (m->f[i].has_ref)
 			drift_ref_fini(&m->f[i].ref);
 		m->f[i].has_ref = false;
+		if (m->f[i].emb) {
+			emb_ref_fini(m->f[i].emb);
+			free(m->f[i].emb);
+			m->f[i].emb = NULL;
+			m->f[i].dim = 0; /* the next reference or vector fixes it */
+		}
 		memset(&m->f[i].cal, 0, sizeof(m->f[i].cal));
 		m->f[i].cal_warned = false;
 		/* kinds a previous reference fixed are open again until the
@@ -197,6 +205,47 @@ int wmodel_set_kind(struct wmodel *m, const char *name, int kind, bool from_refe
 	return 0;
 }
 
+/* The embedding profile of a vector feature from the reference's float32
+ * rows (the PCA of the reference is fitted here, once per load). */
+static int set_vector_reference(struct wmodel *m, struct wm_feature *f, const uint8_t *profile,
+                                size_t len)
+{
+	float *rows = NULL;
+	double *x = NULL;
+	size_t n = 0, d = 0;
+	int rc = -1;
+
+	if (f->emb) {
+		emb_ref_fini(f->emb);
+		free(f->emb);
+		f->emb = NULL;
+	}
+	if (vector_rows_decode(profile, len, &rows, &n, &d) != 0 || n < 10 || d > MV_MAX_DIM)
+		goto out;
+	x = malloc(n * d * sizeof(*x));
+	f->emb = calloc(1, sizeof(*f->emb));
+	if (!x || !f->emb)
+		goto out;
+	for (size_t i = 0; i < n * d; i++)
+		x[i] = rows[i];
+	if (emb_ref_build(f->emb, x, n, d, 0, 0x656d62ull ^ (uint64_t)m->id) != 0)
+		goto out;
+	if (!f->cfg_kind) {
+		f->kind = WIN_KIND_VECTOR;
+		f->kind_fixed = true;
+	}
+	f->dim = d;
+	rc = 0;
+out:
+	if (rc && f->emb) {
+		free(f->emb);
+		f->emb = NULL;
+	}
+	free(x);
+	free(rows);
+	return rc;
+}
+
 int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uint8_t *profile,
                          size_t len)
 {
@@ -206,6 +255,8 @@ int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uin
 	if (i < 0)
 		return -1;
 	f = &m->f[i];
+	if (kind == WIN_KIND_VECTOR)
+		return set_vector_reference(m, f, profile, len);
 	if (f->has_ref)
 		drift_ref_fini(&f->ref);
 	f->has_ref = false;
@@ -252,6 +303,7 @@ void wstate_free(struct wstate *w)
 	for (size_t i = 0; i < w->nf; i++) {
 		sample_reservoir_fini(&w->f[i].res);
 		sample_cats_fini(&w->f[i].cats);
+		free(w->f[i].vrows);
 	}
 	free(w->f);
 	quality_cls_fini(&w->cls);
@@ -346,6 +398,82 @@ static int fold_value(struct wstate *w, struct wmodel *m, long i, int kind, doub
 	}
 	f->n++;
 	return 0;
+}
+
+/* One vector value of feature i (kind 3): a type error when the feature is
+ * of another kind or dimension, else into the window's sample (Algorithm
+ * R past vmax rows, seeded per model, window and feature). */
+static int fold_vector(struct wstate *w, struct wmodel *m, long i, const float *v, size_t dim,
+                       bool *changed)
+{
+	struct wm_feature *mf = &m->f[i];
+	struct wfeat *f;
+	size_t at;
+
+	if (mf->kind == 0) {
+		mf->kind = WIN_KIND_VECTOR;
+		*changed = true;
+	}
+	if (mf->kind == WIN_KIND_VECTOR && mf->dim == 0)
+		mf->dim = dim; /* first seen fixes it */
+	if (ensure(w, m->nf))
+		return -1;
+	f = &w->f[i];
+	if (mf->kind != WIN_KIND_VECTOR || mf->dim != dim) {
+		f->type_errors++;
+		return 0;
+	}
+	if (!f->vmax) {
+		uint64_t seed = hash_bytes(hash_str(mf->name), &w->start, sizeof(w->start));
+		seed = hash_bytes(seed, &w->model_id, sizeof(w->model_id));
+		sample_rng_seed(&f->vrng, seed);
+		f->vmax = WIN_VECTOR_BYTES / (dim * sizeof(float));
+		if (f->vmax > WIN_VECTOR_ROWS)
+			f->vmax = WIN_VECTOR_ROWS;
+		f->vrows = malloc(f->vmax * dim * sizeof(float));
+		if (!f->vrows) {
+			f->vmax = 0;
+			return -1;
+		}
+	}
+	f->vseen++;
+	f->n++;
+	if (f->nv < f->vmax) {
+		at = f->nv++;
+	} else {
+		uint64_t k = sample_rng_below(&f->vrng, f->vseen);
+		if (k >= f->vmax)
+			return 0;
+		at = (size_t)k;
+	}
+	memcpy(f->vrows + at * dim, v, dim * sizeof(float));
+	return 0;
+}
+
+/* A vector feature of a stored event (a JSON array the collector wrote). */
+static int fold_vector_json(struct wstate *w, struct wmodel *m, const cJSON *it, bool *changed)
+{
+	float v[VECTOR_DIM_MAX];
+	size_t dim = 0;
+	long i;
+
+	if (it->string[0] == '@')
+		return 0;
+	i = wmodel_find(m, it->string);
+	if (i < 0) {
+		i = wmodel_add(m, it->string, WIN_KIND_VECTOR);
+		if (i < 0)
+			return -1;
+		*changed = true;
+	}
+	if (vector_from_json(it, 0, v, VECTOR_DIM_MAX, &dim, NULL) != 0) {
+		/* validated on the way in; a damaged row is a type error */
+		if (ensure(w, m->nf))
+			return -1;
+		w->f[i].type_errors++;
+		return 0;
+	}
+	return fold_vector(w, m, i, v, dim, changed);
 }
 
 static enum win_task task_of(const struct store_raw_event *e)
@@ -577,6 +705,11 @@ int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event
 				int kind = cJSON_IsNumber(it) ? 1 : cJSON_IsString(it) ? 2 : 0;
 				if (!it->string)
 					continue;
+				if (cJSON_IsArray(it)) {
+					if (fold_vector_json(w, m, it, changed))
+						goto out;
+					continue;
+				}
 				if (fold_feature(w, m, it->string, kind,
 				                 kind == 1 ? it->valuedouble : 0,
 				                 kind == 2 ? it->valuestring : NULL, changed))
@@ -775,6 +908,72 @@ static void stats_threshold_source(char *stats, size_t cap, enum calib_source sr
 	}
 }
 
+/* Methods that must flag a vector feature's window for its verdict: a
+ * majority of the five (each alone alarms at alpha on a stationary
+ * window; together they must agree). */
+#define WIN_EMB_MAJORITY 3
+
+/* Drift of a vector feature's window (kind 3): the five embedding methods
+ * against the reference, each with statistic, threshold, p and verdict in
+ * the stats object ({"methods":{"cosine":{...},...}}); the row's score is
+ * how many methods flag drift, its threshold WIN_EMB_MAJORITY. */
+static int vector_result(const struct wstate *w, struct wmodel *m, size_t fi, const struct wfeat *f,
+                         struct store_drift_row *dr)
+{
+	struct wm_feature *mf = &m->f[fi];
+	struct emb_opts o = {0};
+	struct emb_result r;
+	double *x;
+	size_t len;
+	int rc, drifted = 0;
+
+	dr->numeric = false;
+	if (!mf->emb || f->nv < 10 || mf->emb->d != mf->dim) {
+		dr->insufficient = true;
+		dr->has_ref = mf->emb != NULL;
+		dr->n_ref = mf->emb ? mf->emb->n : 0;
+		return 0;
+	}
+	x = malloc(f->nv * mf->dim * sizeof(*x));
+	if (!x)
+		return -1;
+	for (size_t i = 0; i < f->nv * mf->dim; i++)
+		x[i] = f->vrows[i];
+	o.seed = name_seed(m->id, mf->name) ^ (uint64_t)w->start;
+	rc = emb_drift(mf->emb, x, f->nv, &o, &r);
+	free(x);
+	if (rc == -ENOMEM)
+		return -1;
+	dr->has_ref = true;
+	dr->n_ref = mf->emb->n;
+	if (rc) {
+		dr->insufficient = true;
+		return 0;
+	}
+	len = (size_t)snprintf(dr->stats, sizeof(dr->stats), "{\"dim\":%zu,\"n_cur\":%zu,\"methods\":{",
+	                       r.d, r.n_cur);
+	for (int k = 0; k < EMB_METHODS && len < sizeof(dr->stats); k++) {
+		const struct emb_stat *s = &r.m[k];
+		drifted += s->drifted;
+		len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                        "%s\"%s\":{\"stat\":%.9g,\"threshold\":%.9g,\"p\":%.9g,"
+		                        "\"drifted\":%s}",
+		                        k ? "," : "", emb_method_name((enum emb_method)k), s->stat,
+		                        s->threshold, s->p, s->drifted ? "true" : "false");
+	}
+	if (len < sizeof(dr->stats))
+		len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                        "},\"threshold_rule\":\"majority\"}");
+	if (len >= sizeof(dr->stats))
+		dr->stats[0] = '\0'; /* never a truncated object */
+	dr->method = "embedding";
+	dr->score = drifted;
+	dr->threshold = WIN_EMB_MAJORITY;
+	dr->severity = (double)drifted / WIN_EMB_MAJORITY;
+	dr->drifted = drifted >= WIN_EMB_MAJORITY;
+	return 0;
+}
+
 int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist)
@@ -809,6 +1008,17 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	dr->numeric = kind == 1;
 	dr->missing_rate = events > 0 ? (double)fr->missing / events : 0;
 	dr->type_error_rate = events > 0 ? (double)f->type_errors / events : 0;
+	if (kind == WIN_KIND_VECTOR) {
+		if (vector_result(w, m, fi, f, dr))
+			return -1;
+		/* below the minimum: statistics for the detail view, no verdict */
+		if (f->n < m->min_sample || dr->insufficient) {
+			dr->insufficient = true;
+			dr->drifted = false;
+			dr->severity = NAN;
+		}
+		return 0;
+	}
 	if (!ref_ok) {
 		dr->insufficient = true;
 		if (kind == 2)

@@ -10,6 +10,13 @@
  * kept. The outputs are monitored as features named "@prediction"
  * (categorical for classification, numeric for regression) and "@score".
  *
+ * Vector features (kind 3, issue 19): the dimension is fixed by the
+ * reference, else by the first vector seen; a vector of another dimension
+ * is a type error. A window keeps a uniform sample of up to
+ * WIN_VECTOR_ROWS vectors (float32, fewer for wide vectors:
+ * WIN_VECTOR_BYTES in all) and is compared with the reference's vectors
+ * by the five embedding methods (stats/embedding.h).
+ *
  * Ownership: wmodel_* and wstate_* own everything they allocate; free with
  * wmodel_free / wstate_free. Not thread-safe. */
 #ifndef MLW_WINDOWS_H
@@ -23,6 +30,7 @@
 #include "quality.h"
 #include "sample.h"
 #include "stats/calibrate.h"
+#include "stats/embedding.h"
 #include "store_ingest.h"
 
 struct jsonw;
@@ -32,6 +40,11 @@ struct model_config;
 #define WIN_SCORE      "@score"
 /* Distinct categories counted exactly per feature and window. */
 #define WIN_CATS_MAX 10000
+/* A window's sample of a vector feature: rows, and bytes of float32. */
+#define WIN_VECTOR_ROWS  10000
+#define WIN_VECTOR_BYTES ((size_t)32 << 20)
+/* Drift row kind of a vector feature. */
+#define WIN_KIND_VECTOR 3
 
 enum win_task { TASK_UNKNOWN = 0, TASK_CLASSIFICATION = 1, TASK_REGRESSION = 2 };
 const char *win_task_name(enum win_task t);
@@ -52,6 +65,10 @@ struct wm_feature {
 	double far;
 	bool cal_warned;   /* a failed calibration is logged once */
 	double min_effect; /* min_effect.F; < 0 = the method's default (mlwatch preset) */
+	/* a vector feature: its fixed dimension (0 = not yet) and the
+	 * reference's embedding profile (NULL without one) */
+	size_t dim;
+	struct emb_ref *emb;
 };
 
 struct wmodel {
@@ -105,6 +122,11 @@ struct wfeat {
 	bool res_init;
 	struct sample_reservoir res; /* numeric values */
 	struct sample_cats cats;     /* categorical counts */
+	/* vector values: vrows[nv x dim], a reservoir past vmax rows */
+	float *vrows;
+	size_t nv, vmax;
+	uint64_t vseen;
+	struct sample_rng vrng;
 };
 
 struct wstate {
