@@ -9,6 +9,7 @@
 #include "config.h"
 #include "drift.h"
 #include "jsonw.h"
+#include "vector.h"
 #include "windows.h"
 
 static struct store_raw_event ev(int64_t id, const char *features, const char *pred, double score)
@@ -326,6 +327,66 @@ Test(windows, drift_row_stats_json)
 	cJSON_Delete(o);
 	jsonw_fini(&j);
 	drift_ref_fini(&ref);
+	wstate_free(w);
+	wmodel_free(m);
+}
+
+/* Issue 19: a vector feature's window is a sample of its vectors; a vector
+ * of another dimension than the reference's is a type error; the drift row
+ * carries every embedding method, and a window far from the reference is
+ * drift by all five. */
+Test(windows, vector_feature_window_and_drift_row)
+{
+	struct wmodel *m = wmodel_new(1, "m", NULL);
+	struct wstate *w = wstate_new(1, 60);
+	struct store_feature_row fr;
+	struct store_drift_row dr;
+	struct sample_rng r;
+	struct jsonw j;
+	float ref[300 * 4];
+	uint8_t *blob;
+	size_t len;
+	char feats[256];
+
+	jsonw_init(&j);
+	sample_rng_seed(&r, 19);
+	for (size_t i = 0; i < 300 * 4; i++)
+		ref[i] = (float)sample_rng_double(&r);
+	cr_assert_eq(vector_rows_encode(ref, 300, 4, &blob, &len), 0);
+	cr_assert_eq(wmodel_set_reference(m, "emb", 3, blob, len), 0);
+	free(blob);
+	long e = wmodel_find(m, "emb");
+	cr_assert_geq(e, 0);
+	cr_expect_eq(m->f[e].kind, 3);
+	cr_expect_eq(m->f[e].dim, 4);
+	for (int i = 0; i < 200; i++) {
+		snprintf(feats, sizeof(feats), "{\"emb\":[%.6g,%.6g,%.6g,%.6g],\"a\":%d}",
+		         sample_rng_double(&r) + 0.5, sample_rng_double(&r),
+		         sample_rng_double(&r) + 0.5, sample_rng_double(&r), i);
+		fold(w, m, ev(i + 1, feats, NULL, -1));
+	}
+	fold(w, m, ev(201, "{\"emb\":[1,2,3]}", NULL, -1)); /* 3 dims: a type error */
+	fold(w, m, ev(202, "{\"emb\":7}", NULL, -1));       /* a scalar: a type error */
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)e, &fr, &dr, &j), 0);
+	cr_expect_eq(fr.kind, 3);
+	cr_expect_eq(fr.n, 200);
+	cr_expect_eq(fr.type_errors, 2);
+	cr_expect_eq(dr.kind, 3);
+	cr_expect_eq(dr.n_ref, 300);
+	cr_expect_str_eq(dr.method, "embedding");
+	cr_expect(!dr.insufficient);
+	cr_expect(dr.drifted, "stats %s", dr.stats);
+	cr_expect_eq(dr.score, 5, "stats %s", dr.stats);
+	cr_expect_eq(dr.threshold, 3);
+	cJSON *s = cJSON_Parse(dr.stats);
+	cr_assert_not_null(s, "%s", dr.stats);
+	cJSON *ms = cJSON_GetObjectItem(s, "methods");
+	cr_expect_eq(cJSON_GetArraySize(ms), 5);
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "mmd"), "drifted")));
+	cr_expect(cJSON_IsNumber(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "classifier"), "threshold")));
+	cJSON_Delete(s);
+	jsonw_fini(&j);
 	wstate_free(w);
 	wmodel_free(m);
 }
