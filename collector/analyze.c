@@ -325,7 +325,7 @@ static int vector_results(struct analyze *a, struct wmodel *m, const struct wsta
 	bool any = false;
 
 	for (size_t i = 0; i < m->nf && !any; i++)
-		any = m->f[i].kind == WIN_KIND_VECTOR;
+		any = m->f[i].kind == WIN_KIND_VECTOR || m->f[i].kind == MVP_KIND;
 	if (!any)
 		return 0;
 	vr->fr = calloc(m->nf, sizeof(*vr->fr));
@@ -333,7 +333,7 @@ static int vector_results(struct analyze *a, struct wmodel *m, const struct wsta
 	if (!vr->fr || !vr->dr)
 		return -1;
 	for (size_t i = 0; i < m->nf; i++)
-		if (m->f[i].kind == WIN_KIND_VECTOR &&
+		if ((m->f[i].kind == WIN_KIND_VECTOR || m->f[i].kind == MVP_KIND) &&
 		    wstate_feature_result(st, m, i, &vr->fr[i], &vr->dr[i], &a->hist))
 			return -1;
 	return 0;
@@ -745,7 +745,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		sev[i] = NAN;
 		if (m->f[i].kind == 0 && !m->f[i].has_ref)
 			continue; /* named in the config, never seen */
-		if (m->f[i].kind == WIN_KIND_VECTOR) {
+		if (m->f[i].kind == WIN_KIND_VECTOR || m->f[i].kind == MVP_KIND) {
 			fr = vr.fr[i];
 			dr = vr.dr[i];
 		} else if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist)) {

@@ -94,6 +94,7 @@ long wmodel_add(struct wmodel *m, const char *name, int kind)
 	f->opts.preset = m->preset;
 	f->far = -1;
 	f->min_effect = -1;
+	f->mv_col = -1;
 	m->nf++;
 	if (m->nf * 2 + 2 > m->nindex) {
 		if (reindex(m)) {
@@ -176,6 +177,13 @@ void wmodel_reset_references(struct wmodel *m)
 	if (m->has_calib)
 		quality_calib_fini(&m->calib);
 	m->has_calib = false;
+	if (m->mv) {
+		mvp_fini(m->mv);
+		free(m->mv);
+		m->mv = NULL;
+	}
+	for (size_t i = 0; i < m->nf; i++)
+		m->f[i].mv_col = -1;
 }
 
 void wmodel_free(struct wmodel *m)
@@ -246,6 +254,37 @@ out:
 	return rc;
 }
 
+/* The multivariate profile: decoded, its PCA fitted, each column tied to
+ * its feature. fi is the index of "@multivariate". */
+static int set_mv_reference(struct wmodel *m, long fi, const uint8_t *profile, size_t len)
+{
+	struct mvp *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -1;
+	if (mvp_decode(p, profile, len) != 0 || mvp_fit(p) != 0) {
+		mvp_fini(p);
+		free(p);
+		return -1;
+	}
+	if (m->mv) {
+		mvp_fini(m->mv);
+		free(m->mv);
+	}
+	m->mv = p;
+	m->f[fi].kind = MVP_KIND;
+	m->f[fi].kind_fixed = true;
+	for (size_t i = 0; i < m->nf; i++)
+		m->f[i].mv_col = -1;
+	for (size_t j = 0; j < p->d; j++) {
+		long k = wmodel_add(m, p->names[j], 0);
+		if (k < 0)
+			return -1;
+		m->f[k].mv_col = (int)j;
+	}
+	return 0;
+}
+
 int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uint8_t *profile,
                          size_t len)
 {
@@ -257,6 +296,8 @@ int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uin
 	f = &m->f[i];
 	if (kind == WIN_KIND_VECTOR)
 		return set_vector_reference(m, f, profile, len);
+	if (kind == MVP_KIND)
+		return set_mv_reference(m, i, profile, len);
 	if (f->has_ref)
 		drift_ref_fini(&f->ref);
 	f->has_ref = false;
@@ -305,6 +346,9 @@ void wstate_free(struct wstate *w)
 		sample_cats_fini(&w->f[i].cats);
 		free(w->f[i].vrows);
 	}
+	free(w->mvrows);
+	free(w->mvcur);
+	free(w->mvset);
 	free(w->f);
 	quality_cls_fini(&w->cls);
 	free(w);
@@ -385,6 +429,12 @@ static int fold_value(struct wstate *w, struct wmodel *m, long i, int kind, doub
 		}
 		if (sample_reservoir_add(&f->res, num) != 0)
 			return -1;
+		if (mf->mv_col >= 0 && w->mvset && (size_t)mf->mv_col < w->mvd &&
+		    !w->mvset[mf->mv_col]) {
+			w->mvcur[mf->mv_col] = num;
+			w->mvset[mf->mv_col] = 1;
+			w->mvhave++;
+		}
 		if (ref_ok && drift_out_of_range(&mf->ref, num))
 			f->out_of_range++;
 	} else {
@@ -687,12 +737,65 @@ static int fold_features_fast(struct wstate *w, struct wmodel *m, const char *js
 	return 0;
 }
 
+/* Before an event: a fresh row for the multivariate sample (the profile's
+ * columns). -1 when out of memory. */
+static int mv_begin(struct wstate *w, const struct wmodel *m)
+{
+	if (!m->mv) {
+		w->mvd = 0;
+		return 0;
+	}
+	if (w->mvd != m->mv->d) {
+		/* first event, or the profile changed (the window's rows
+		 * then no longer fit: start again) */
+		free(w->mvrows);
+		free(w->mvcur);
+		free(w->mvset);
+		w->mvd = m->mv->d;
+		w->mvn = 0;
+		w->mvseen = 0;
+		w->mvrows = malloc(WIN_MV_ROWS * w->mvd * sizeof(double));
+		w->mvcur = malloc(w->mvd * sizeof(double));
+		w->mvset = malloc(w->mvd);
+		sample_rng_seed(&w->mvrng, hash_bytes(0x6d76ull, &w->start, sizeof(w->start)));
+		if (!w->mvrows || !w->mvcur || !w->mvset) {
+			w->mvd = 0;
+			return -1;
+		}
+	}
+	memset(w->mvset, 0, w->mvd);
+	w->mvhave = 0;
+	return 0;
+}
+
+/* After an event: its row joins the sample when it held every column. */
+static void mv_end(struct wstate *w)
+{
+	size_t at;
+
+	if (!w->mvd || w->mvhave != w->mvd)
+		return;
+	w->mvseen++;
+	if (w->mvn < WIN_MV_ROWS) {
+		at = w->mvn++;
+	} else {
+		uint64_t k = sample_rng_below(&w->mvrng, w->mvseen);
+		if (k >= WIN_MV_ROWS)
+			return;
+		at = (size_t)k;
+	}
+	memcpy(w->mvrows + at * w->mvd, w->mvcur, w->mvd * sizeof(double));
+}
+
 int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event *e, bool *changed)
 {
 	cJSON *root = NULL;
 	const cJSON *it;
 	int rc = -1;
 	long i;
+
+	if (mv_begin(w, m))
+		return -1;
 
 	if (e->features_json) {
 		int fast = fold_features_fast(w, m, e->features_json, changed);
@@ -757,6 +860,7 @@ int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event
 		win_score_label(m->task, &e->prediction, &e->label, &w->cls, &w->reg);
 	}
 	rc = ensure(w, m->nf);
+	mv_end(w);
 out:
 	cJSON_Delete(root);
 	w->events++;
@@ -974,6 +1078,66 @@ static int vector_result(const struct wstate *w, struct wmodel *m, size_t fi, co
 	return 0;
 }
 
+/* Multivariate drift of the window ("@multivariate", kind 4): the PCA
+ * reconstruction error against its band (the row's score and threshold:
+ * the band's upper end) and the domain classifier; drift when either
+ * method says so. Each method's figures in stats. */
+static int mv_result(const struct wstate *w, struct wmodel *m, struct store_feature_row *fr,
+                     struct store_drift_row *dr)
+{
+	struct mvp_result r;
+	int rc;
+
+	fr->n = dr->n = w->mvd ? w->mvn : 0;
+	fr->missing = w->events > fr->n ? w->events - fr->n : 0;
+	dr->missing_rate = w->events ? (double)fr->missing / (double)w->events : 0;
+	dr->has_ref = m->mv != NULL;
+	dr->n_ref = m->mv ? m->mv->n : 0;
+	if (!m->mv || w->mvd != m->mv->d || w->mvn < 10) {
+		dr->insufficient = true;
+		return 0;
+	}
+	rc = mvp_drift(m->mv, w->mvrows, w->mvn, 0.05, name_seed(m->id, MVP_FEATURE) ^ (uint64_t)w->start,
+	               &r);
+	if (rc == -ENOMEM)
+		return -1;
+	if (rc) {
+		dr->insufficient = true;
+		return 0;
+	}
+	if (snprintf(dr->stats, sizeof(dr->stats),
+	             "{\"columns\":%zu,\"components\":%zu,\"methods\":{\"pca_recon\":{\"stat\":%.9g,"
+	             "\"threshold\":%.9g,\"lower\":%.9g,\"band_mean\":%.9g,\"band_sd\":%.9g,"
+	             "\"chunks\":%zu,\"drifted\":%s}%s",
+	             m->mv->d, r.k, r.recon, r.upper, r.lower, r.band_mean, r.band_sd, r.chunks,
+	             r.recon_drifted ? "true" : "false",
+	             r.clf_done ? "" : "},\"threshold_rule\":\"reference_chunks\"}") >=
+	    (int)sizeof(dr->stats))
+		dr->stats[0] = '\0';
+	if (r.clf_done && dr->stats[0]) {
+		size_t len = strlen(dr->stats);
+		if (snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		             ",\"classifier\":{\"stat\":%.9g,\"threshold\":%.9g,\"p\":%.9g,"
+		             "\"drifted\":%s}},\"threshold_rule\":\"reference_chunks\"}",
+		             r.auc, r.auc_threshold, r.auc_p, r.clf_drifted ? "true" : "false") >=
+		    (int)(sizeof(dr->stats) - len))
+			dr->stats[0] = '\0';
+	}
+	dr->method = "pca_recon";
+	dr->score = r.recon;
+	dr->threshold = r.upper;
+	dr->drifted = r.recon_drifted || r.clf_drifted;
+	/* distance from the band's centre in band half-widths: 1 at its edge */
+	dr->severity = r.band_sd > 0 ? fabs(r.recon - r.band_mean) / (3 * r.band_sd)
+	               : r.recon_drifted ? DRIFT_SEVERITY_MAX
+	                                 : 0;
+	if (r.clf_drifted && dr->severity < 1)
+		dr->severity = 1;
+	if (dr->severity > DRIFT_SEVERITY_MAX)
+		dr->severity = DRIFT_SEVERITY_MAX;
+	return 0;
+}
+
 int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist)
@@ -1008,6 +1172,16 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	dr->numeric = kind == 1;
 	dr->missing_rate = events > 0 ? (double)fr->missing / events : 0;
 	dr->type_error_rate = events > 0 ? (double)f->type_errors / events : 0;
+	if (kind == MVP_KIND) {
+		if (mv_result(w, m, fr, dr))
+			return -1;
+		if (dr->n < m->min_sample || dr->insufficient) {
+			dr->insufficient = true;
+			dr->drifted = false;
+			dr->severity = NAN;
+		}
+		return 0;
+	}
 	if (kind == WIN_KIND_VECTOR) {
 		if (vector_result(w, m, fi, f, dr))
 			return -1;

@@ -17,6 +17,13 @@
  * WIN_VECTOR_BYTES in all) and is compared with the reference's vectors
  * by the five embedding methods (stats/embedding.h).
  *
+ * Multivariate drift (kind 4, the pseudo-feature "@multivariate", issue 19):
+ * when the reference has a multivariate profile (mvprofile.h), a window
+ * keeps a uniform sample of the rows of its events that hold every one of
+ * the profile's numeric features (row-aligned: one event's values
+ * together), up to WIN_MV_ROWS, and gets PCA reconstruction error with its
+ * band and the domain classifier against the profile.
+ *
  * Ownership: wmodel_* and wstate_* own everything they allocate; free with
  * wmodel_free / wstate_free. Not thread-safe. */
 #ifndef MLW_WINDOWS_H
@@ -27,6 +34,7 @@
 #include <stdint.h>
 
 #include "drift.h"
+#include "mvprofile.h"
 #include "quality.h"
 #include "sample.h"
 #include "stats/calibrate.h"
@@ -45,6 +53,8 @@ struct model_config;
 #define WIN_VECTOR_BYTES ((size_t)32 << 20)
 /* Drift row kind of a vector feature. */
 #define WIN_KIND_VECTOR 3
+/* A window's row-aligned sample for the multivariate analysis. */
+#define WIN_MV_ROWS 10000
 
 enum win_task { TASK_UNKNOWN = 0, TASK_CLASSIFICATION = 1, TASK_REGRESSION = 2 };
 const char *win_task_name(enum win_task t);
@@ -69,6 +79,8 @@ struct wm_feature {
 	 * reference's embedding profile (NULL without one) */
 	size_t dim;
 	struct emb_ref *emb;
+	/* its column in the model's multivariate profile, -1 none */
+	int mv_col;
 };
 
 struct wmodel {
@@ -92,6 +104,7 @@ struct wmodel {
 	uint64_t min_sample;
 	enum drift_preset preset; /* drift_preset of the model, for features added later */
 	double far;               /* false_alarm_rate of the model; 0 = no calibration */
+	struct mvp *mv;           /* multivariate profile (fitted), NULL without one */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds
@@ -136,6 +149,13 @@ struct wstate {
 	struct wfeat *f; /* parallel to the model's features */
 	size_t nf;
 	struct quality_est est;
+	/* multivariate rows: mvrows[mvn x d] (reservoir past WIN_MV_ROWS);
+	 * mvcur / mvset the event being folded */
+	double *mvrows, *mvcur;
+	uint8_t *mvset;
+	size_t mvn, mvd, mvhave;
+	uint64_t mvseen;
+	struct sample_rng mvrng;
 	/* accuracy over the labels the events carried when folded; labels
 	 * joined later are not here (labelled_fold tells how many are) */
 	struct quality_cls cls;

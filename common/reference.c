@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "jsonw.h"
+#include "mvprofile.h"
 #include "quality.h"
 #include "sample.h"
 #include "store_ingest.h"
@@ -58,6 +59,13 @@ struct refb {
 	size_t npairs;
 	uint64_t pairs_seen;
 	struct sample_rng rng;
+	/* row-aligned numeric values for the multivariate profile (issue 19):
+	 * a reservoir of rows, mvrows[i][0..mvlen[i]) by column index, NaN
+	 * where the row had no number */
+	double **mvrows;
+	size_t *mvlen, nmv;
+	uint64_t mvseen;
+	struct sample_rng mvrng;
 };
 
 static uint64_t hash_str(const char *s)
@@ -139,6 +147,7 @@ struct refb *refb_new(const struct model_config *mc)
 		return NULL;
 	b->mc = mc;
 	sample_rng_seed(&b->rng, REF_SEED);
+	sample_rng_seed(&b->mvrng, REF_SEED ^ 0x6d76ull);
 	return b;
 }
 
@@ -156,6 +165,10 @@ void refb_free(struct refb *b)
 	free(b->index);
 	free(b->conf);
 	free(b->correct);
+	for (size_t i = 0; i < b->nmv; i++)
+		free(b->mvrows[i]);
+	free(b->mvrows);
+	free(b->mvlen);
 	free(b);
 }
 
@@ -321,6 +334,52 @@ static int add_pair(struct refb *b, double conf, bool correct)
 	return 0;
 }
 
+/* The row's numbers by column index into the multivariate reservoir
+ * (Algorithm R over rows: every column of a kept row is the same event's). */
+static int mv_add(struct refb *b, const struct ref_row *row)
+{
+	size_t at;
+	double *v;
+
+	if (!b->mvrows) {
+		b->mvrows = calloc(MVP_ROWS_MAX, sizeof(*b->mvrows));
+		b->mvlen = calloc(MVP_ROWS_MAX, sizeof(*b->mvlen));
+		if (!b->mvrows || !b->mvlen)
+			return -1;
+	}
+	b->mvseen++;
+	if (b->nmv < MVP_ROWS_MAX) {
+		at = b->nmv;
+	} else {
+		uint64_t k = sample_rng_below(&b->mvrng, b->mvseen);
+		if (k >= MVP_ROWS_MAX)
+			return 0;
+		at = (size_t)k;
+	}
+	v = malloc((b->nc ? b->nc : 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	for (size_t j = 0; j < b->nc; j++)
+		v[j] = NAN;
+	for (size_t i = 0; i < row->nf; i++) {
+		const struct ref_value *x = &row->f[i].v;
+		if (x->missing || !x->is_number || x->is_vector)
+			continue;
+		for (size_t j = 0; j < b->nc; j++) /* columns are few; names unique */
+			if (strcmp(b->c[j].name, row->f[i].name) == 0) {
+				v[j] = x->num;
+				break;
+			}
+	}
+	if (at < b->nmv)
+		free(b->mvrows[at]);
+	else
+		b->nmv++;
+	b->mvrows[at] = v;
+	b->mvlen[at] = b->nc;
+	return 0;
+}
+
 int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen)
 {
 	char nb[64], pb[64], lb[64];
@@ -339,6 +398,10 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 		if (col_add(c, &row->f[i].v, row->f[i].v.str ? row->f[i].v.str : "", row->line, err,
 		            errlen))
 			return -1;
+	}
+	if (row->nf && mv_add(b, row)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	if (!row->prediction.missing) {
 		const char *cls = class_name(&row->prediction, nb, sizeof(nb));
@@ -374,6 +437,69 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 	return 0;
 }
 
+/* The multivariate profile (issue 19): the numeric feature columns
+ * (outputs and vectors left out) over the kept rows that hold all of them.
+ * Fewer than two columns or MVP_ROWS_MIN complete rows: no profile.
+ * Returns -1 when out of memory. */
+static int mv_finish(struct refb *b, struct ref_result *out)
+{
+	size_t *cols = NULL, d = 0, n = 0;
+	const char **names = NULL;
+	double *rows = NULL;
+	int rc = -1;
+
+	cols = malloc((b->nc ? b->nc : 1) * sizeof(*cols));
+	names = malloc((b->nc ? b->nc : 1) * sizeof(*names));
+	if (!cols || !names)
+		goto out;
+	for (size_t j = 0; j < b->nc && d < MVP_COLS_MAX; j++) {
+		const struct col *c = &b->c[j];
+		int kind = c->cfg_kind ? c->cfg_kind : c->numbers > c->texts ? 1 : 2;
+		if (c->name[0] == '@' || c->dim || kind != 1 || !c->values)
+			continue;
+		cols[d] = j;
+		names[d++] = c->name;
+	}
+	rc = 0;
+	if (d < 2)
+		goto out;
+	rc = -1;
+	rows = malloc((b->nmv ? b->nmv : 1) * d * sizeof(*rows));
+	if (!rows)
+		goto out;
+	for (size_t i = 0; i < b->nmv; i++) {
+		bool all = true;
+		for (size_t k = 0; k < d && all; k++) {
+			double v = cols[k] < b->mvlen[i] ? b->mvrows[i][cols[k]] : NAN;
+			all = isfinite(v);
+			rows[n * d + k] = v;
+		}
+		n += all;
+	}
+	rc = 0;
+	if (n < MVP_ROWS_MIN)
+		goto out;
+	rc = -1;
+	struct ref_profile *p = &out->p[out->n];
+	char h[64];
+	p->feature = strdup(MVP_FEATURE);
+	p->kind = MVP_KIND;
+	p->n = n;
+	p->values = n;
+	p->missing = b->rows > n ? b->rows - n : 0;
+	snprintf(h, sizeof(h), "{\"columns\":%zu,\"rows\":%zu}", d, n);
+	out->n++;
+	if (!p->feature || !(p->hist = strdup(h)) ||
+	    mvp_encode(names, d, rows, n, &p->blob, &p->len))
+		goto out;
+	rc = 0;
+out:
+	free(cols);
+	free(names);
+	free(rows);
+	return rc;
+}
+
 void ref_result_free(struct ref_result *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -405,7 +531,7 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 		out->task = b->pred_text || b->score_any ? "classification" : "regression";
 	task_kind = out->task && strcmp(out->task, "classification") == 0 ? 2 : 1;
 
-	out->p = calloc(b->nc ? b->nc : 1, sizeof(*out->p));
+	out->p = calloc(b->nc + 1, sizeof(*out->p)); /* + @multivariate */
 	if (!out->p)
 		goto oom;
 	for (size_t i = 0; i < b->nc; i++) {
@@ -464,6 +590,8 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 		drift_ref_fini(&ref);
 		out->n++;
 	}
+	if (mv_finish(b, out))
+		goto oom;
 	if (b->npairs && task_kind == 2) {
 		struct quality_calib cal = {0};
 		if (quality_calib_fit(&cal, b->conf, b->correct, b->npairs) ||

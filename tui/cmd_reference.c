@@ -15,6 +15,7 @@
 #include "drift.h"
 #include "stats/calibrate.h"
 #include "jsonw.h"
+#include "mvprofile.h"
 #include "quality.h"
 #include "reference.h"
 #include "store_ingest.h"
@@ -104,6 +105,7 @@ static const char *kind_name(int kind)
 	return kind == 1   ? "numeric"
 	       : kind == 2 ? "categorical"
 	       : kind == 3 ? "vector"
+	       : kind == 4 ? "multivariate"
 	                   : "unknown";
 }
 
@@ -422,6 +424,39 @@ static void show_vector(struct show_ctx *s, const char *feature, const uint8_t *
 	free(rows);
 }
 
+/* The multivariate profile (issue 19): its numeric columns, rows and the
+ * PCA's kept components. */
+static void show_multivariate(struct show_ctx *s, const uint8_t *profile, size_t len)
+{
+	struct mvp p;
+	char safe[256];
+
+	if (mvp_decode(&p, profile, len) != 0) {
+		s->err = 1;
+		return;
+	}
+	int fit = mvp_fit(&p);
+	if (s->json) {
+		cJSON *f = cJSON_CreateObject(), *cols = cJSON_CreateArray();
+		cmd_jstr(f, "feature", MVP_FEATURE);
+		cmd_jstr(f, "kind", "multivariate");
+		cmd_jint(f, "n", (int64_t)p.n);
+		for (size_t j = 0; j < p.d; j++)
+			cJSON_AddItemToArray(cols, cJSON_CreateString(p.names[j]));
+		cJSON_AddItemToObject(f, "columns", cols);
+		cmd_jstr(f, "method", "pca_recon");
+		if (fit == 0)
+			cmd_jint(f, "components", (int64_t)p.pca.k);
+		cJSON_AddItemToArray(s->arr, f);
+	} else {
+		printf("%-24s multivariate n=%-7zu columns=%zu components=%zu method=pca_recon, "
+		       "classifier\n",
+		       text_sanitize(safe, sizeof(safe), MVP_FEATURE), p.n, p.d,
+		       fit == 0 ? p.pca.k : 0);
+	}
+	mvp_fini(&p);
+}
+
 static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
                     const char *hist, void *arg)
 {
@@ -440,6 +475,10 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	s->n++;
 	if (kind == 3) {
 		show_vector(s, feature, profile, len);
+		return;
+	}
+	if (kind == MVP_KIND) {
+		show_multivariate(s, profile, len);
 		return;
 	}
 	if (drift_ref_decode(&ref, profile, len) != 0) {
