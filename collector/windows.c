@@ -1044,6 +1044,10 @@ static int vector_result(const struct wstate *w, struct wmodel *m, size_t fi, co
 	for (size_t i = 0; i < f->nv * mf->dim; i++)
 		x[i] = f->vrows[i];
 	o.seed = name_seed(m->id, mf->name) ^ (uint64_t)w->start;
+	/* each method's level: false_alarm_rate.F when configured for the
+	 * feature (their nulls are the reference's own: bootstrap,
+	 * permutations), else 5% */
+	o.alpha = mf->far > 0 && mf->far < 1 ? mf->far : 0.05;
 	rc = emb_drift(mf->emb, x, f->nv, &o, &r);
 	free(x);
 	if (rc == -ENOMEM)

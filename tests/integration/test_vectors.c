@@ -241,6 +241,22 @@ Test(vectors, half_sd_shift_caught_by_every_embedding_method_through_the_pipelin
 	cr_assert_eq(run_mlwatch(col.dir, args, &out), 0, "%s", out);
 	cr_expect(strstr(out, "\"emb\":[") != NULL, "export lost the vectors: %.300s", out);
 	free(out);
+	/* CSV: the vector as a JSON-array cell, which reference import reads back */
+	snprintf(args, sizeof(args), "--db %s export --model enc --since 1h --format csv", col.db);
+	cr_assert_eq(run_mlwatch(col.dir, args, &out), 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/export.csv", col.dir);
+	cr_assert_eq(h_write_file(path, out, strlen(out)), 0);
+	free(out);
+	snprintf(args, sizeof(args), "--db %s reference import --model enc2 %s/export.csv", col.db,
+	         col.dir);
+	cr_assert_eq(run_mlwatch(col.dir, args, &out), 0, "%s", out);
+	free(out);
+	snprintf(args, sizeof(args), "--db %s reference show --model enc2 --json", col.db);
+	cr_assert_eq(run_mlwatch(col.dir, args, &out), 0, "%s", out);
+	cr_expect(strstr(out, "\"kind\":\"vector\"") && strstr(out, "\"dim\":384") &&
+	              strstr(out, "\"n\":10000"),
+	          "CSV export read back: %.400s", out);
+	free(out);
 	ap_stop(&ag);
 	ap_cleanup(&ag);
 	cproc_stop(&col, SIGTERM);
