@@ -73,7 +73,8 @@ static bool key_is(const char *key, const char *model, const char *feature)
 {
 	size_t ml = strlen(model);
 
-	return strncmp(key, model, ml) == 0 && key[ml] == 0x1f && strcmp(key + ml + 1, feature) == 0;
+	return strncmp(key, model, ml) == 0 && key[ml] == 0x1f &&
+	       strcmp(key + ml + 1, feature) == 0;
 }
 
 /* The slot holding (model, feature), or the empty one where it belongs. */
@@ -89,7 +90,8 @@ static struct slot *find(struct vecdim *t, const char *model, const char *featur
 static int refuse(struct event_error *err, size_t index, const char *feature, size_t dim,
                   size_t fixed)
 {
-	event_fail(err, "", "has %zu dimensions, this model's feature has %zu (fixed by its first vector)",
+	event_fail(err, "",
+	           "has %zu dimensions, this model's feature has %zu (fixed by its first vector)",
 	           dim, fixed);
 	snprintf(err->field, sizeof(err->field), "features.%s", feature);
 	err->index = (long)index;

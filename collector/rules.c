@@ -285,7 +285,8 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 	if (n == 18 && memcmp(start, "multivariate_drift", 18) == 0) {
 		skip_space(&ps);
 		if (*ps.p != '(')
-			return perr(&ps, ps.p, "multivariate_drift needs (), like multivariate_drift()");
+			return perr(&ps, ps.p,
+			            "multivariate_drift needs (), like multivariate_drift()");
 		ps.p++;
 		skip_space(&ps);
 		if (*ps.p != ')')
@@ -294,7 +295,7 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 		out->metric = METRIC_DRIFT;
 		snprintf(out->feature, sizeof(out->feature), "@multivariate");
 		m = METRIC_DRIFT;
-		goto operator;
+		goto comparison;
 	}
 	for (m = 0; m < METRIC_COUNT_; m++)
 		if (strlen(metrics[m].name) == n && memcmp(metrics[m].name, start, n) == 0)
@@ -318,7 +319,7 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 	} else if (*ps.p == '(') {
 		return perr(&ps, ps.p, "%s takes no feature", metrics[m].name);
 	}
-operator:
+comparison:
 	skip_space(&ps);
 	if (parse_op(&ps, &out->op))
 		return -1;

@@ -1058,8 +1058,8 @@ static int vector_result(const struct wstate *w, struct wmodel *m, size_t fi, co
 		dr->insufficient = true;
 		return 0;
 	}
-	len = (size_t)snprintf(dr->stats, sizeof(dr->stats), "{\"dim\":%zu,\"n_cur\":%zu,\"methods\":{",
-	                       r.d, r.n_cur);
+	len = (size_t)snprintf(dr->stats, sizeof(dr->stats),
+	                       "{\"dim\":%zu,\"n_cur\":%zu,\"methods\":{", r.d, r.n_cur);
 	for (int k = 0; k < EMB_METHODS && len < sizeof(dr->stats); k++) {
 		const struct emb_stat *s = &r.m[k];
 		drifted += s->drifted;
@@ -1101,21 +1101,22 @@ static int mv_result(const struct wstate *w, struct wmodel *m, struct store_feat
 		dr->insufficient = true;
 		return 0;
 	}
-	rc = mvp_drift(m->mv, w->mvrows, w->mvn, 0.05, name_seed(m->id, MVP_FEATURE) ^ (uint64_t)w->start,
-	               &r);
+	rc = mvp_drift(m->mv, w->mvrows, w->mvn, 0.05,
+	               name_seed(m->id, MVP_FEATURE) ^ (uint64_t)w->start, &r);
 	if (rc == -ENOMEM)
 		return -1;
 	if (rc) {
 		dr->insufficient = true;
 		return 0;
 	}
-	if (snprintf(dr->stats, sizeof(dr->stats),
-	             "{\"columns\":%zu,\"components\":%zu,\"methods\":{\"pca_recon\":{\"stat\":%.9g,"
-	             "\"threshold\":%.9g,\"lower\":%.9g,\"band_mean\":%.9g,\"band_sd\":%.9g,"
-	             "\"chunks\":%zu,\"drifted\":%s}%s",
-	             m->mv->d, r.k, r.recon, r.upper, r.lower, r.band_mean, r.band_sd, r.chunks,
-	             r.recon_drifted ? "true" : "false",
-	             r.clf_done ? "" : "},\"threshold_rule\":\"reference_chunks\"}") >=
+	if (snprintf(
+	        dr->stats, sizeof(dr->stats),
+	        "{\"columns\":%zu,\"components\":%zu,\"methods\":{\"pca_recon\":{\"stat\":%.9g,"
+	        "\"threshold\":%.9g,\"lower\":%.9g,\"band_mean\":%.9g,\"band_sd\":%.9g,"
+	        "\"chunks\":%zu,\"drifted\":%s}%s",
+	        m->mv->d, r.k, r.recon, r.upper, r.lower, r.band_mean, r.band_sd, r.chunks,
+	        r.recon_drifted ? "true" : "false",
+	        r.clf_done ? "" : "},\"threshold_rule\":\"reference_chunks\"}") >=
 	    (int)sizeof(dr->stats))
 		dr->stats[0] = '\0';
 	if (r.clf_done && dr->stats[0]) {
@@ -1123,8 +1124,8 @@ static int mv_result(const struct wstate *w, struct wmodel *m, struct store_feat
 		if (snprintf(dr->stats + len, sizeof(dr->stats) - len,
 		             ",\"classifier\":{\"stat\":%.9g,\"threshold\":%.9g,\"p\":%.9g,"
 		             "\"drifted\":%s}},\"threshold_rule\":\"reference_chunks\"}",
-		             r.auc, r.auc_threshold, r.auc_p, r.clf_drifted ? "true" : "false") >=
-		    (int)(sizeof(dr->stats) - len))
+		             r.auc, r.auc_threshold, r.auc_p,
+		             r.clf_drifted ? "true" : "false") >= (int)(sizeof(dr->stats) - len))
 			dr->stats[0] = '\0';
 	}
 	dr->method = "pca_recon";
@@ -1132,7 +1133,7 @@ static int mv_result(const struct wstate *w, struct wmodel *m, struct store_feat
 	dr->threshold = r.upper;
 	dr->drifted = r.recon_drifted || r.clf_drifted;
 	/* distance from the band's centre in band half-widths: 1 at its edge */
-	dr->severity = r.band_sd > 0 ? fabs(r.recon - r.band_mean) / (3 * r.band_sd)
+	dr->severity = r.band_sd > 0     ? fabs(r.recon - r.band_mean) / (3 * r.band_sd)
 	               : r.recon_drifted ? DRIFT_SEVERITY_MAX
 	                                 : 0;
 	if (r.clf_drifted && dr->severity < 1)

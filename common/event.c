@@ -302,7 +302,8 @@ static int parse_vector(const cJSON *f, struct arena *a, struct feature *ft,
 	 * without allocating for it. */
 	for (c = f->child; c && n <= VECTOR_DIM_MAX; c = c->next)
 		n++;
-	out = arena_alloc_raw(a, (n ? (n > VECTOR_DIM_MAX ? VECTOR_DIM_MAX : n) : 1) * sizeof(float));
+	out =
+	    arena_alloc_raw(a, (n ? (n > VECTOR_DIM_MAX ? VECTOR_DIM_MAX : n) : 1) * sizeof(float));
 	if (!out)
 		return event_fail(err, "", "out of memory");
 	if (vector_from_json(f, 0, out, VECTOR_DIM_MAX, &dim, &ve)) {
@@ -372,8 +373,9 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 			if (parse_vector(f, a, ft, err))
 				return fail_path(err, "features", f->string);
 		} else {
-			event_fail(err, "",
-			           "must be a number, a string, a boolean, an array of numbers or null");
+			event_fail(
+			    err, "",
+			    "must be a number, a string, a boolean, an array of numbers or null");
 			return fail_path(err, "features", f->string);
 		}
 		i++;

@@ -37,8 +37,8 @@ enum feature_kind {
 struct feature {
 	const char *name;
 	enum feature_kind kind;
-	double num;      /* FEATURE_NUMERIC */
-	const char *str; /* FEATURE_CATEGORICAL ("true"/"false" for booleans) */
+	double num;       /* FEATURE_NUMERIC */
+	const char *str;  /* FEATURE_CATEGORICAL ("true"/"false" for booleans) */
 	const float *vec; /* FEATURE_VECTOR: dim values (in the same arena) */
 	size_t dim;
 };

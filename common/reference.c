@@ -191,9 +191,9 @@ static int col_add_vector(struct col *c, const struct ref_value *v, char *err, s
 		         c->cfg_kind == 2 ? "categorical" : "scalar");
 		return -1;
 	}
-	rc = v->vec_json ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve)
-	                 : vector_from_text(v->str, strlen(v->str), c->dim, tmp, VECTOR_DIM_MAX,
-	                                    &dim, &ve);
+	rc = v->vec_json
+	         ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve)
+	         : vector_from_text(v->str, strlen(v->str), c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve);
 	if (rc) {
 		snprintf(err, errlen, "column '%s': %s", c->name, ve.msg);
 		return -1;
@@ -1032,10 +1032,11 @@ static int json_row(const cJSON *o, struct refb *b, struct ref_col_value **vals,
 		}
 		(*vals)[n].name = it->string;
 		if (json_value(it, &(*vals)[n].v, nb->b[n], sizeof(nb->b[n]))) {
-			snprintf(err, errlen,
-			         "features.%.64s: must be a number, string, boolean, array of numbers "
-			         "or null",
-			         it->string);
+			snprintf(
+			    err, errlen,
+			    "features.%.64s: must be a number, string, boolean, array of numbers "
+			    "or null",
+			    it->string);
 			return -1;
 		}
 		n++;

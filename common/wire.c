@@ -356,7 +356,7 @@ static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, stru
 				/* 4 bytes a dimension after the header: len / 4
 				 * floats always suffice */
 				size_t cap = pf->vec.len / 4 < VECTOR_DIM_MAX ? pf->vec.len / 4 + 1
-				                                               : VECTOR_DIM_MAX;
+				                                              : VECTOR_DIM_MAX;
 				float *v = arena_alloc_raw(&b->arena, cap * sizeof(float));
 				size_t dim = 0;
 				if (!v)

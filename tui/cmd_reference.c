@@ -370,8 +370,7 @@ static void feature_rate_effect(const struct model_config *mc, const char *featu
 
 /* A vector feature's reference (issue 19): its dimension, rows and mean
  * vector; with --vectors (JSON) every row, exactly as imported (float32). */
-static void show_vector(struct show_ctx *s, const char *feature, const uint8_t *profile,
-                        size_t len)
+static void show_vector(struct show_ctx *s, const char *feature, const uint8_t *profile, size_t len)
 {
 	float *rows = NULL;
 	size_t n = 0, dim = 0;
@@ -416,9 +415,10 @@ static void show_vector(struct show_ctx *s, const char *feature, const uint8_t *
 		}
 		cJSON_AddItemToArray(s->arr, f);
 	} else {
-		printf("%-24s vector       n=%-7zu dim=%zu method=embedding (cosine, euclidean, mmd, "
-		       "classifier, pca_ks)\n",
-		       text_sanitize(safe, sizeof(safe), feature), n, dim);
+		printf(
+		    "%-24s vector       n=%-7zu dim=%zu method=embedding (cosine, euclidean, mmd, "
+		    "classifier, pca_ks)\n",
+		    text_sanitize(safe, sizeof(safe), feature), n, dim);
 	}
 	free(mean);
 	free(rows);

@@ -861,14 +861,18 @@ static int draw_methods(struct dash *d, int y, int w)
 	put(d, 2, 1, w, "METHOD        STATISTIC   THRESHOLD   P           VERDICT",
 	    dash_attr(d, PAIR_HEAD));
 	if (dt->nmethods == 0)
-		put(d, y++, 1, w, "no method results for this window (no reference, or too few rows)",
+		put(d, y++, 1, w,
+		    "no method results for this window (no reference, or too few rows)",
 		    dash_attr(d, PAIR_DIM));
 	for (size_t i = 0; i < dt->nmethods && y < d->rows - 2; i++) {
 		const struct data_method *m = &dt->methods[i];
 		snprintf(buf, sizeof(buf), "%-13s %-11s %-11s %-11s %s", m->name,
-		         lay_fmt_num(a, sizeof(a), m->stat), lay_fmt_num(b, sizeof(b), m->threshold),
+		         lay_fmt_num(a, sizeof(a), m->stat),
+		         lay_fmt_num(b, sizeof(b), m->threshold),
 		         isnan(m->p) ? "-" : lay_fmt_num(c, sizeof(c), m->p),
-		         m->drifted > 0 ? "DRIFT" : m->drifted == 0 ? "ok" : "-");
+		         m->drifted > 0    ? "DRIFT"
+		         : m->drifted == 0 ? "ok"
+		                           : "-");
 		put(d, y++, 1, w, buf, m->drifted > 0 ? dash_attr(d, PAIR_BAD) : (int)A_NORMAL);
 		if (!isnan(m->lower) && y < d->rows - 2) {
 			snprintf(buf, sizeof(buf), "%-13s band %s .. %s", "",
@@ -908,8 +912,9 @@ static int draw_methods(struct dash *d, int y, int w)
 	/* the newest windows as numbers */
 	for (size_t k = dt->ntrend; k > 0 && y < d->rows - 2; k--) {
 		const struct data_trend *tr = &dt->trend[k - 1];
-		bool out = !isnan(tr->score) && !isnan(tr->threshold) &&
-		           (tr->score >= tr->threshold || (!isnan(tr->lower) && tr->score < tr->lower));
+		bool out =
+		    !isnan(tr->score) && !isnan(tr->threshold) &&
+		    (tr->score >= tr->threshold || (!isnan(tr->lower) && tr->score < tr->lower));
 		lay_fmt_time(t, sizeof(t), (double)tr->start, true);
 		if (!isnan(tr->lower))
 			snprintf(buf, sizeof(buf), "%-18s %-10s band %s .. %s%s", t,
@@ -938,8 +943,7 @@ static void draw_detail(struct dash *d)
 	lay_fmt_time(t1, sizeof(t1), (double)s->start, true);
 	lay_fmt_time(t2, sizeof(t2), (double)s->end, true);
 	snprintf(buf, sizeof(buf), "%s (%s) | window %s-%s%s | worst in the column | Esc closes",
-	         dt->feature, detail_kind(s->kind), t1, t2 + 11,
-	         s->provisional ? " (open)" : "");
+	         dt->feature, detail_kind(s->kind), t1, t2 + 11, s->provisional ? " (open)" : "");
 	put(d, 1, 1, d->cols - 2, buf, (int)A_BOLD);
 	if (s->kind >= 3) {
 		y = draw_methods(d, 3, hist_w);

@@ -81,7 +81,8 @@ int main(void)
 	t0 = now_s(CLOCK_MONOTONIC);
 	c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
 	for (int i = 0; i < N_WIN; i++) {
-		struct store_raw_event e = {.id = i + 1, .model_id = 1, .ts = 1, .features_json = text[i]};
+		struct store_raw_event e = {
+		    .id = i + 1, .model_id = 1, .ts = 1, .features_json = text[i]};
 		bool changed = false;
 		if (!text[i] || wstate_fold(w, m, &e, &changed))
 			goto out;

@@ -183,7 +183,8 @@ Test(event, feature_rules)
 	rejects("{\"model\":\"m\",\"features\":{\"x\":{\"nested\":1}}}", "features.x",
 	        "number, a string");
 	/* an array is a vector now (issue 19); an object is still refused */
-	rejects("{\"model\":\"m\",\"features\":{\"x\":{\"y\":1}}}", "features.x", "number, a string");
+	rejects("{\"model\":\"m\",\"features\":{\"x\":{\"y\":1}}}", "features.x",
+	        "number, a string");
 	rejects("{\"model\":\"m\",\"features\":{\"x\":1,\"x\":2}}", "features.x", "twice");
 	char name[200], body[400];
 	memset(name, 'n', 129);

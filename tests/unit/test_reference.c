@@ -183,7 +183,9 @@ Test(reference, jsonl_events)
 	refb_free(b);
 	b = refb_new(NULL);
 	cr_assert_eq(read_jsonl("{\"features\":{\"a\":{\"x\":1}}}\n", b, err, sizeof(err)), -1);
-	cr_assert_str_eq(err, "ref.jsonl:1: features.a: must be a number, string, boolean, array of numbers or null");
+	cr_assert_str_eq(
+	    err,
+	    "ref.jsonl:1: features.a: must be a number, string, boolean, array of numbers or null");
 	refb_free(b);
 }
 
@@ -285,9 +287,9 @@ Test(reference, vector_columns_from_csv_and_jsonl)
 	                      "3,,5\n",
 	                      b, err, sizeof(err)),
 	             0, "%s", err);
-	cr_assert_eq(read_jsonl("{\"features\":{\"emb\":[7,8,9.25],\"x\":1}}\n", b, err,
-	                        sizeof(err)),
-	             0, "%s", err);
+	cr_assert_eq(
+	    read_jsonl("{\"features\":{\"emb\":[7,8,9.25],\"x\":1}}\n", b, err, sizeof(err)), 0,
+	    "%s", err);
 	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0, "%s", err);
 	const struct ref_profile *p = profile(&r, "emb");
 	cr_assert_not_null(p);

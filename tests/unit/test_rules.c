@@ -310,8 +310,8 @@ Test(rules, multivariate_drift_is_the_multivariate_row)
 	struct rule_expr e;
 	char err[256];
 
-	cr_assert_eq(rules_parse_expr("multivariate_drift() >= 1 ", &e, err, sizeof(err)), 0,
-	             "%s", err);
+	cr_assert_eq(rules_parse_expr("multivariate_drift() >= 1 ", &e, err, sizeof(err)), 0, "%s",
+	             err);
 	cr_expect_eq(e.metric, METRIC_DRIFT);
 	cr_expect_str_eq(e.feature, "@multivariate");
 	cr_expect_eq(e.op, OP_GE);

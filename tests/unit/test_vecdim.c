@@ -32,8 +32,8 @@ Test(vecdim, first_vector_fixes_the_dimension_per_model_and_feature)
 	cr_assert_eq(vecdim_check(t, ev, 1, &err), -1);
 	cr_expect_eq(err.index, 0);
 	cr_expect_str_eq(err.field, "features.emb");
-	cr_expect_str_eq(err.reason,
-	                 "has 4 dimensions, this model's feature has 3 (fixed by its first vector)");
+	cr_expect_str_eq(
+	    err.reason, "has 4 dimensions, this model's feature has 3 (fixed by its first vector)");
 	cr_expect_eq(err.vector_reason, VECTOR_DIM);
 	cr_expect_eq(stats_vector_refused_get(VECTOR_DIM), 1);
 	/* a refused request fixes nothing: m.other is still free */

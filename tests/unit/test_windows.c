@@ -463,10 +463,10 @@ Test(windows, multivariate_row_catches_a_correlation_flip)
 		cJSON *s = cJSON_Parse(dr.stats);
 		cr_assert_not_null(s, "%s", dr.stats);
 		cJSON *ms = cJSON_GetObjectItem(s, "methods");
-		bool pca = cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "pca_recon"),
-		                                            "drifted"));
-		bool clf = cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "classifier"),
-		                                            "drifted"));
+		bool pca = cJSON_IsTrue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "pca_recon"), "drifted"));
+		bool clf = cJSON_IsTrue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "classifier"), "drifted"));
 		printf("multivariate window (%s): %s\n", flip ? "flipped" : "as reference",
 		       dr.stats);
 		cr_expect_eq(pca, flip == 1, "pca_recon: %s", dr.stats);
