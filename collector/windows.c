@@ -1177,21 +1177,11 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	dr->numeric = kind == 1;
 	dr->missing_rate = events > 0 ? (double)fr->missing / events : 0;
 	dr->type_error_rate = events > 0 ? (double)f->type_errors / events : 0;
-	if (kind == MVP_KIND) {
-		if (mv_result(w, m, fr, dr))
-			return -1;
-		if (dr->n < m->min_sample || dr->insufficient) {
-			dr->insufficient = true;
-			dr->drifted = false;
-			dr->severity = NAN;
-		}
-		return 0;
-	}
-	if (kind == WIN_KIND_VECTOR) {
-		if (vector_result(w, m, fi, f, dr))
+	if (kind == MVP_KIND || kind == WIN_KIND_VECTOR) {
+		if (kind == MVP_KIND ? mv_result(w, m, fr, dr) : vector_result(w, m, fi, f, dr))
 			return -1;
 		/* below the minimum: statistics for the detail view, no verdict */
-		if (f->n < m->min_sample || dr->insufficient) {
+		if (dr->n < m->min_sample || dr->insufficient) {
 			dr->insufficient = true;
 			dr->drifted = false;
 			dr->severity = NAN;
