@@ -273,12 +273,21 @@ static int import(struct mlw_config *cfg, const struct cli_result *res, bool jso
 		rc = cmd_jprint(o);
 		goto out;
 	}
-	size_t nnum = 0;
-	for (size_t i = 0; i < r.n; i++)
+	size_t nnum = 0, ncat = 0, nvec = 0, nmv = 0;
+	for (size_t i = 0; i < r.n; i++) {
 		nnum += r.p[i].kind == 1;
-	printf("reference for %s: %llu row%s, %zu feature%s (%zu numeric, %zu categorical)", model,
-	       (unsigned long long)r.rows, r.rows == 1 ? "" : "s", r.n, r.n == 1 ? "" : "s", nnum,
-	       r.n - nnum);
+		ncat += r.p[i].kind == 2;
+		nvec += r.p[i].kind == 3;
+		nmv += r.p[i].kind == MVP_KIND; /* a profile, not a feature */
+	}
+	printf("reference for %s: %llu row%s, %zu feature%s (%zu numeric, %zu categorical", model,
+	       (unsigned long long)r.rows, r.rows == 1 ? "" : "s", r.n - nmv,
+	       r.n - nmv == 1 ? "" : "s", nnum, ncat);
+	if (nvec)
+		printf(", %zu vector", nvec);
+	printf(")");
+	if (nmv)
+		printf(", a multivariate profile");
 	if (r.calib_n)
 		printf(", calibration on %llu labelled row%s", (unsigned long long)r.calib_n,
 		       r.calib_n == 1 ? "" : "s");

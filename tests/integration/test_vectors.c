@@ -169,6 +169,7 @@ Test(vectors, half_sd_shift_caught_by_every_embedding_method_through_the_pipelin
 	double t0 = h_now();
 	cr_assert_eq(run_mlwatch(col.dir, args, &out), 0, "%s", out);
 	printf("vectors: reference of %d x %d imported in %.2f s\n", N_REF, DIM, h_now() - t0);
+	cr_expect(strstr(out, "1 feature (0 numeric, 0 categorical, 1 vector)"), "%s", out);
 	free(out);
 	snprintf(args, sizeof(args), "--db %s reference show --model enc --json", col.db);
 	cr_assert_eq(run_mlwatch(col.dir, args, &out), 0, "%s", out);
