@@ -23,6 +23,7 @@
 #include "spool.h"
 #include "state.h"
 #include "text.h"
+#include "vecdim.h"
 
 #define TICK_S             0.05
 #define DRAIN_S            5.0
@@ -197,7 +198,8 @@ int agent_init(struct agent *ag, const struct mlw_config *cfg, char *err, size_t
 		return -1;
 	}
 	ag->sampler = sampler_new(ac->sample_rate, cfg);
-	if (!ag->sampler) {
+	ag->vecdim = vecdim_new();
+	if (!ag->sampler || !ag->vecdim) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -299,6 +301,7 @@ void agent_fini(struct agent *ag)
 	spool_close(ag->spool);
 	seqgen_close(ag->seq);
 	sampler_free(ag->sampler);
+	vecdim_free(ag->vecdim);
 	if (ag->token) {
 		memset(ag->token, 0, strlen(ag->token));
 		free(ag->token);

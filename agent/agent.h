@@ -29,6 +29,7 @@ struct kserve;
 struct tailer;
 struct dgram;
 struct http_server;
+struct vecdim;
 
 struct agent {
 	const struct mlw_config *cfg;
@@ -42,6 +43,7 @@ struct agent {
 	atomic_size_t body_bytes;
 
 	struct sampler *sampler;
+	struct vecdim *vecdim; /* vector dimensions fixed per model and feature */
 	struct seqgen *seq;
 	struct batcher *batcher;
 	struct spool *spool;

@@ -154,6 +154,13 @@ int batcher_copy_event(struct arena *a, struct event *d, const struct event *s)
 				return -ENOMEM;
 			if (f->kind == FEATURE_CATEGORICAL && !(g->str = arena_strdup(a, f->str)))
 				return -ENOMEM;
+			if (f->kind == FEATURE_VECTOR) {
+				float *v = arena_alloc_raw(a, f->dim * sizeof(float));
+				if (!v)
+					return -ENOMEM;
+				memcpy(v, f->vec, f->dim * sizeof(float));
+				g->vec = v;
+			}
 		}
 	}
 	if (s->n_scores) {

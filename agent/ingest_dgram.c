@@ -20,6 +20,7 @@
 #include "guard.h"
 #include "log.h"
 #include "stats.h"
+#include "vecdim.h"
 
 #define VLEN      32
 #define DGRAM_MAX 65536
@@ -181,8 +182,17 @@ static size_t parse_one(struct dgram *d, const char *buf, size_t len, struct eve
                         double now)
 {
 	struct event_error err;
-	size_t max = (size_t)d->ag->ac->max_events_per_request, bad = 0;
+	size_t max = (size_t)d->ag->ac->max_events_per_request, bad = 0, n0 = eb->n_events;
 	int rc = event_parse_body(buf, len, EVENT_BODY_EVENTS, now, max, eb, &err);
+
+	/* A vector of another dimension than its feature's refuses the
+	 * datagram whole, as a bad value would (vecdim counts it). */
+	if (rc == 0 && vecdim_check(d->ag->vecdim, eb->events + n0, eb->n_events - n0, &err)) {
+		eb->n_events = n0;
+		rc = -3;
+	}
+	if (rc == -1 && err.vector_reason)
+		stats_vector_refused(err.vector_reason);
 
 	if (rc == 0)
 		return 0;
@@ -194,8 +204,18 @@ static size_t parse_one(struct dgram *d, const char *buf, size_t len, struct eve
 			bool blank = true;
 			for (const char *q = p; q < le; q++)
 				blank &= *q == ' ' || *q == '\t' || *q == '\r';
-			if (!blank && event_parse_body(p, (size_t)(le - p), EVENT_BODY_EVENTS, now,
-			                               1, eb, &err) != 0) {
+			size_t k0 = eb->n_events;
+			int lrc = blank ? 0
+			                : event_parse_body(p, (size_t)(le - p), EVENT_BODY_EVENTS,
+			                                   now, 1, eb, &err);
+			if (lrc == -1 && err.vector_reason)
+				stats_vector_refused(err.vector_reason);
+			if (lrc == 0 &&
+			    vecdim_check(d->ag->vecdim, eb->events + k0, eb->n_events - k0, &err)) {
+				eb->n_events = k0;
+				lrc = -1;
+			}
+			if (lrc != 0) {
 				stats_rejected(REJ_MALFORMED, 1);
 				bad++;
 			}

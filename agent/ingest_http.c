@@ -24,6 +24,8 @@
 #include "log.h"
 #include "stats.h"
 #include "text.h"
+#include "vecdim.h"
+#include "vector.h"
 
 #define RETRY_AFTER "1"
 
@@ -308,10 +310,21 @@ static enum MHD_Result handle_ingest(struct http_server *h, struct out *c, struc
 	rc = event_parse_body(q->body ? q->body : "", q->len, kind, clock_now(),
 	                      (size_t)ag->ac->max_events_per_request, &eb, &err);
 	release_body(h, q);
+	if (rc == 0 && kind == EVENT_BODY_EVENTS)
+		rc = vecdim_check(ag->vecdim, eb.events, eb.n_events, &err);
 	if (rc == -1) {
-		stats_rejected(err.label_only ? REJ_LABEL_ONLY : REJ_MALFORMED, 1);
+		/* A vector with too many dimensions is too large (413), every
+		 * other refusal a malformed request (400). */
+		bool too_long = err.vector_reason == VECTOR_TOO_LONG;
+		if (err.vector_reason && err.vector_reason != VECTOR_DIM)
+			stats_vector_refused(err.vector_reason); /* vecdim counted its own */
+		stats_rejected(err.label_only ? REJ_LABEL_ONLY
+		               : too_long     ? REJ_TOO_LARGE
+		                              : REJ_MALFORMED,
+		               1);
 		event_error_format(&err, msg, sizeof(msg));
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, msg, err.index, err.field, false);
+		ret = respond_error(c, too_long ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+		                    msg, err.index, err.field, false);
 		goto out;
 	}
 	if (rc == -2) {

@@ -24,6 +24,7 @@
 #include "tail_lines.h"
 #include "textlog.h"
 #include "triton.h"
+#include "vecdim.h"
 
 #define FP_LEN           256
 #define POLL_S           0.1
@@ -384,6 +385,7 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 				r->skipping = false; /* the end of an over-long line */
 			} else if (!tail_lines_blank(r->buf + pos, len)) {
 				struct event_error err;
+				size_t k0 = eb.n_events;
 				int prc =
 				    s->bento
 				        ? bentoml_line(s->bento, r->buf + pos, len, now, &eb, &err)
@@ -395,6 +397,15 @@ static int consume(struct tailer *t, struct source *s, struct reader *r, bool fi
 				if (prc == 1) { /* not a request line (textlog.h) */
 					stats_add(ST_TAIL_IGNORED, 1);
 					prc = 0;
+				}
+				if (prc == -1 && err.vector_reason)
+					stats_vector_refused(err.vector_reason);
+				/* a vector of another dimension than its
+				 * feature's refuses the line (vecdim counts it) */
+				if (prc == 0 && vecdim_check(t->ag->vecdim, eb.events + k0,
+				                             eb.n_events - k0, &err)) {
+					eb.n_events = k0;
+					prc = -1;
 				}
 				if (prc != 0) {
 					stats_rejected(REJ_MALFORMED, 1);

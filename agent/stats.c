@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vector.h"
+
 static _Atomic uint64_t counters[ST_N];
 static _Atomic uint64_t received[INPUT_N];
 static _Atomic uint64_t rejected[REJ_N];
+static _Atomic uint64_t vec_refused[VECTOR_REASONS];
 
 static const char *const input_names[INPUT_N] = {"http", "kserve", "tail", "dgram", "otlp"};
 static const char *const reason_names[REJ_N] = {
@@ -114,6 +117,21 @@ void stats_reset(void)
 		atomic_store(&received[i], 0);
 	for (int i = 0; i < REJ_N; i++)
 		atomic_store(&rejected[i], 0);
+	for (int i = 0; i < VECTOR_REASONS; i++)
+		atomic_store(&vec_refused[i], 0);
+}
+
+void stats_vector_refused(int vector_reason)
+{
+	if (vector_reason > 0 && vector_reason < VECTOR_REASONS)
+		atomic_fetch_add_explicit(&vec_refused[vector_reason], 1, memory_order_relaxed);
+}
+
+uint64_t stats_vector_refused_get(int vector_reason)
+{
+	if (vector_reason > 0 && vector_reason < VECTOR_REASONS)
+		return atomic_load(&vec_refused[vector_reason]);
+	return 0;
 }
 
 void stats_add(enum stat_id id, uint64_t n)
@@ -223,6 +241,13 @@ char *stats_render(double started, size_t *len)
 	for (int i = 0; i < REJ_N; i++)
 		put(&o, "mlwatch_agent_rejected_total{reason=\"%s\"} %llu\n", reason_names[i],
 		    (unsigned long long)atomic_load(&rejected[i]));
+	put(&o, "# HELP mlwatch_agent_vectors_refused_total Vector features refused (a request "
+	        "holding one is refused whole), by reason.\n"
+	        "# TYPE mlwatch_agent_vectors_refused_total counter\n");
+	for (int i = 1; i < VECTOR_REASONS; i++)
+		put(&o, "mlwatch_agent_vectors_refused_total{reason=\"%s\"} %llu\n",
+		    vector_reason_name((enum vector_reason)i),
+		    (unsigned long long)atomic_load(&vec_refused[i]));
 	for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
 		const struct metric *m = &metrics[i];
 		put(&o,

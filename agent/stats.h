@@ -88,6 +88,10 @@ void stats_received(enum stat_input in, uint64_t n);
 uint64_t stats_received_get(enum stat_input in); /* INPUT_N = all inputs */
 void stats_rejected(enum stat_reason r, uint64_t n);
 uint64_t stats_rejected_get(enum stat_reason r); /* REJ_N = all reasons */
+/* A refused vector feature (issue 19), by enum vector_reason (the request
+ * is counted by stats_rejected as well). */
+void stats_vector_refused(int vector_reason);
+uint64_t stats_vector_refused_get(int vector_reason);
 
 /* Prometheus text exposition format into a malloc'd string (*len bytes),
  * or NULL when out of memory. started is the process start (Unix s). */

@@ -368,7 +368,14 @@ static struct obs *push_obs(struct alert_engine *e, size_t rule, const char *mod
 static void on_feature(void *arg, const char *feature, double value, const char *window)
 {
 	struct alert_engine *e = arg;
-	struct obs *o = push_obs(e, e->cur_rule, e->cur_model, feature);
+	struct obs *o;
+
+	/* F = '*' is every feature; the model's multivariate row (issue 19)
+	 * is not one: it has its own rule, multivariate_drift(), and would
+	 * otherwise page a second time for the features that moved it */
+	if (strcmp(feature, "@multivariate") == 0)
+		return;
+	o = push_obs(e, e->cur_rule, e->cur_model, feature);
 	if (!o)
 		return;
 	o->value = value;

@@ -521,6 +521,34 @@ static int tail_cb(const struct store_raw_event *e, void *arg)
 
 /* ---- results -------------------------------------------------------------------------- */
 
+/* Results of a window's vector features, computed before the write
+ * transaction: the embedding methods take up to a second (issue 19 bench)
+ * and ingest must not wait for them. fr, dr are indexed like m->f. */
+struct vec_rows {
+	struct store_feature_row *fr;
+	struct store_drift_row *dr;
+};
+
+static int vector_results(struct analyze *a, struct wmodel *m, const struct wstate *st,
+                          struct vec_rows *vr)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < m->nf && !any; i++)
+		any = m->f[i].kind == WIN_KIND_VECTOR || m->f[i].kind == MVP_KIND;
+	if (!any)
+		return 0;
+	vr->fr = calloc(m->nf, sizeof(*vr->fr));
+	vr->dr = calloc(m->nf, sizeof(*vr->dr));
+	if (!vr->fr || !vr->dr)
+		return -1;
+	for (size_t i = 0; i < m->nf; i++)
+		if ((m->f[i].kind == WIN_KIND_VECTOR || m->f[i].kind == MVP_KIND) &&
+		    wstate_feature_result(st, m, i, &vr->fr[i], &vr->dr[i], &a->hist))
+			return -1;
+	return 0;
+}
+
 struct acc_ctx {
 	struct wmodel *m;
 	struct quality_cls cls;
@@ -841,6 +869,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	double *sev = NULL;
 	uint8_t *sbuf = NULL;
 	size_t scap = 0;
+	struct vec_rows vr = {0};
 	int rc = -1;
 
 	if (!m && (refresh_models(a) || !(m = model_by_id(a, w->model_id))))
@@ -925,7 +954,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	}
 
 	sev = calloc(m->nf ? m->nf : 1, sizeof(*sev));
-	if (!sev)
+	if (!sev || vector_results(a, m, st, &vr))
 		goto out;
 	if (store_begin(&a->st))
 		goto out;
@@ -939,12 +968,17 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 		sev[i] = NAN;
 		if (m->f[i].kind == 0 && !m->f[i].has_ref)
 			continue; /* named in the config, never seen */
-		if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist))
+		if (m->f[i].kind == WIN_KIND_VECTOR || m->f[i].kind == MVP_KIND) {
+			fr = vr.fr[i];
+			dr = vr.dr[i];
+		} else if (wstate_feature_result(st, m, i, &fr, &dr, &a->hist)) {
 			goto rollback;
-		/* the reservoir goes with the row: the hourly rollup merges it */
-		if (wstate_feature_sample(st, i, fr.kind, &sbuf, &scap, &fr.sample_len))
-			goto rollback;
-		fr.sample = fr.sample_len ? sbuf : NULL;
+		} else {
+			/* the reservoir goes with the row: the hourly rollup merges it */
+			if (wstate_feature_sample(st, i, fr.kind, &sbuf, &scap, &fr.sample_len))
+				goto rollback;
+			fr.sample = fr.sample_len ? sbuf : NULL;
+		}
 		if (store_ingest_window_feature(a->si, w->model_id, w->start, &fr) ||
 		    store_ingest_drift(a->si, w->model_id, w->start, &dr))
 			goto rollback;
@@ -1001,6 +1035,8 @@ out:
 	fair_free(&fair);
 	free(sbuf);
 	free(sev);
+	free(vr.fr);
+	free(vr.dr);
 	free(c.errs);
 	quality_cls_fini(&c.cls);
 	ddsketch_free(sk);

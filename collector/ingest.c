@@ -142,6 +142,20 @@ static void token_feature(struct jsonw *w, size_t *written, const char *name, in
 	jsonw_num(w, (double)n);
 }
 
+/* A vector feature in the stored event (issue 19): each float32 with 9
+ * significant digits, which reads back to the same float32. */
+static void vector_json(struct jsonw *w, const float *v, size_t dim)
+{
+	char num[32];
+
+	jsonw_char(w, '[');
+	for (size_t i = 0; i < dim; i++) {
+		int k = snprintf(num, sizeof(num), "%s%.9g", i ? "," : "", (double)v[i]);
+		jsonw_raw(w, num, (size_t)k);
+	}
+	jsonw_char(w, ']');
+}
+
 static const char *features_json(struct req *q, const struct event *ev, struct jsonw *w)
 {
 	struct event_name_filter seen = {{0}};
@@ -173,6 +187,8 @@ static const char *features_json(struct req *q, const struct event *ev, struct j
 			jsonw_num(w, f->num);
 		else if (f->kind == FEATURE_CATEGORICAL)
 			jsonw_str(w, f->str, strlen(f->str));
+		else if (f->kind == FEATURE_VECTOR)
+			vector_json(w, f->vec, f->dim);
 		else
 			jsonw_raw(w, "null", 4);
 	}

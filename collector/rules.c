@@ -321,6 +321,23 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 	if (n == 0)
 		return perr_hint(&ps, start, "rps, error_rate, p99_latency_ms, drift(F), ...",
 		                 "expected a metric");
+	/* multivariate_drift() (issue 19): drift() of the model's
+	 * multivariate row, the pseudo-feature "@multivariate" */
+	if (n == 18 && memcmp(start, "multivariate_drift", 18) == 0) {
+		skip_space(&ps);
+		if (*ps.p != '(')
+			return perr(&ps, ps.p,
+			            "multivariate_drift needs (), like multivariate_drift()");
+		ps.p++;
+		skip_space(&ps);
+		if (*ps.p != ')')
+			return perr(&ps, ps.p, "multivariate_drift takes no feature");
+		ps.p++;
+		out->metric = METRIC_DRIFT;
+		snprintf(out->feature, sizeof(out->feature), "@multivariate");
+		m = METRIC_DRIFT;
+		goto comparison;
+	}
 	for (m = 0; m < METRIC_COUNT_; m++)
 		if (strlen(metrics[m].name) == n && memcmp(metrics[m].name, start, n) == 0)
 			break;
@@ -328,7 +345,8 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 		return perr_hint(&ps, start,
 		                 "expected rps, error_rate, p50_latency_ms .. p999_latency_ms, "
 		                 "accuracy, est_accuracy, macro_f1, mae, rmse, label_coverage, "
-		                 "drift(F), psi(F), missing_rate(F), type_error_rate(F), "
+		                 "drift(F), multivariate_drift(), psi(F), missing_rate(F), "
+		                 "type_error_rate(F), "
 		                 "out_of_range_rate(F), new_category_rate(F), no_data, "
 		                 "p50_ttft_ms .. p99_ttft_ms, p50_tpot_ms .. p99_tpot_ms, "
 		                 "output_tokens_per_s, dp_ratio(A), dp_diff(A), eo_diff(A), "
@@ -342,6 +360,7 @@ int rules_parse_expr(const char *text, struct rule_expr *out, char *err, size_t 
 	} else if (*ps.p == '(') {
 		return perr(&ps, ps.p, "%s takes no feature", metrics[m].name);
 	}
+comparison:
 	skip_space(&ps);
 	if (parse_op(&ps, &out->op))
 		return -1;

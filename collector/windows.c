@@ -2,6 +2,7 @@
 #include "windows.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "config.h"
 #include "jsonw.h"
 #include "log.h"
+#include "vector.h"
 
 const char *win_task_name(enum win_task t)
 {
@@ -92,6 +94,7 @@ long wmodel_add(struct wmodel *m, const char *name, int kind)
 	f->opts.preset = m->preset;
 	f->far = -1;
 	f->min_effect = -1;
+	f->mv_col = -1;
 	m->nf++;
 	if (m->nf * 2 + 2 > m->nindex) {
 		if (reindex(m)) {
@@ -162,6 +165,12 @@ void wmodel_drop_profiles(struct wmodel *m)
 		if (m->f[i].has_ref)
 			drift_ref_fini(&m->f[i].ref);
 		m->f[i].has_ref = false;
+		if (m->f[i].emb) {
+			emb_ref_fini(m->f[i].emb);
+			free(m->f[i].emb);
+			m->f[i].emb = NULL;
+			m->f[i].dim = 0; /* the next reference or vector fixes it */
+		}
 		memset(&m->f[i].cal, 0, sizeof(m->f[i].cal));
 		m->f[i].cal_warned = false;
 	}
@@ -177,6 +186,13 @@ void wmodel_reset_references(struct wmodel *m)
 	if (m->has_calib)
 		quality_calib_fini(&m->calib);
 	m->has_calib = false;
+	if (m->mv) {
+		mvp_fini(m->mv);
+		free(m->mv);
+		m->mv = NULL;
+	}
+	for (size_t i = 0; i < m->nf; i++)
+		m->f[i].mv_col = -1;
 }
 
 void wmodel_free(struct wmodel *m)
@@ -206,6 +222,78 @@ int wmodel_set_kind(struct wmodel *m, const char *name, int kind, bool from_refe
 	return 0;
 }
 
+/* The embedding profile of a vector feature from the reference's float32
+ * rows (the PCA of the reference is fitted here, once per load). */
+static int set_vector_reference(struct wmodel *m, struct wm_feature *f, const uint8_t *profile,
+                                size_t len)
+{
+	float *rows = NULL;
+	double *x = NULL;
+	size_t n = 0, d = 0;
+	int rc = -1;
+
+	if (f->emb) {
+		emb_ref_fini(f->emb);
+		free(f->emb);
+		f->emb = NULL;
+	}
+	if (vector_rows_decode(profile, len, &rows, &n, &d) != 0 || n < 10 || d > MV_MAX_DIM)
+		goto out;
+	x = malloc(n * d * sizeof(*x));
+	f->emb = calloc(1, sizeof(*f->emb));
+	if (!x || !f->emb)
+		goto out;
+	for (size_t i = 0; i < n * d; i++)
+		x[i] = rows[i];
+	if (emb_ref_build(f->emb, x, n, d, 0, 0x656d62ull ^ (uint64_t)m->id) != 0)
+		goto out;
+	if (!f->cfg_kind) {
+		f->kind = WIN_KIND_VECTOR;
+		f->kind_fixed = true;
+	}
+	f->dim = d;
+	rc = 0;
+out:
+	if (rc && f->emb) {
+		free(f->emb);
+		f->emb = NULL;
+	}
+	free(x);
+	free(rows);
+	return rc;
+}
+
+/* The multivariate profile: decoded, its PCA fitted, each column tied to
+ * its feature. fi is the index of "@multivariate". */
+static int set_mv_reference(struct wmodel *m, long fi, const uint8_t *profile, size_t len)
+{
+	struct mvp *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -1;
+	if (mvp_decode(p, profile, len) != 0 || mvp_fit(p) != 0) {
+		mvp_fini(p);
+		free(p);
+		return -1;
+	}
+	if (m->mv) {
+		mvp_fini(m->mv);
+		free(m->mv);
+	}
+	m->mv = p;
+	m->f[fi].kind = MVP_KIND;
+	m->f[fi].kind_fixed = true;
+	for (size_t i = 0; i < m->nf; i++)
+		m->f[i].mv_col = -1;
+	for (size_t j = 0; j < p->d; j++) {
+		long k = wmodel_add(m, p->names[j], 0);
+		if (k < 0)
+			return -1;
+		m->f[k].mv_col = (int)j;
+	}
+	return 0;
+}
+
 int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uint8_t *profile,
                          size_t len)
 {
@@ -215,6 +303,10 @@ int wmodel_set_reference(struct wmodel *m, const char *name, int kind, const uin
 	if (i < 0)
 		return -1;
 	f = &m->f[i];
+	if (kind == WIN_KIND_VECTOR)
+		return set_vector_reference(m, f, profile, len);
+	if (kind == MVP_KIND)
+		return set_mv_reference(m, i, profile, len);
 	if (f->has_ref)
 		drift_ref_fini(&f->ref);
 	f->has_ref = false;
@@ -261,7 +353,11 @@ void wstate_free(struct wstate *w)
 	for (size_t i = 0; i < w->nf; i++) {
 		sample_reservoir_fini(&w->f[i].res);
 		sample_cats_fini(&w->f[i].cats);
+		free(w->f[i].vrows);
 	}
+	free(w->mvrows);
+	free(w->mvcur);
+	free(w->mvset);
 	free(w->f);
 	quality_cls_fini(&w->cls);
 	free(w);
@@ -343,6 +439,12 @@ static int fold_value(struct wstate *w, struct wmodel *m, long i, int kind, doub
 		}
 		if (sample_reservoir_add(&f->res, num) != 0)
 			return -1;
+		if (mf->mv_col >= 0 && w->mvset && (size_t)mf->mv_col < w->mvd &&
+		    !w->mvset[mf->mv_col]) {
+			w->mvcur[mf->mv_col] = num;
+			w->mvset[mf->mv_col] = 1;
+			w->mvhave++;
+		}
 		if (ref_ok && drift_out_of_range(&mf->ref, num))
 			f->out_of_range++;
 	} else {
@@ -356,6 +458,82 @@ static int fold_value(struct wstate *w, struct wmodel *m, long i, int kind, doub
 	}
 	f->n++;
 	return 0;
+}
+
+/* One vector value of feature i (kind 3): a type error when the feature is
+ * of another kind or dimension, else into the window's sample (Algorithm
+ * R past vmax rows, seeded per model, window and feature). */
+static int fold_vector(struct wstate *w, struct wmodel *m, long i, const float *v, size_t dim,
+                       bool *changed)
+{
+	struct wm_feature *mf = &m->f[i];
+	struct wfeat *f;
+	size_t at;
+
+	if (mf->kind == 0) {
+		mf->kind = WIN_KIND_VECTOR;
+		*changed = true;
+	}
+	if (mf->kind == WIN_KIND_VECTOR && mf->dim == 0)
+		mf->dim = dim; /* first seen fixes it */
+	if (ensure(w, m->nf))
+		return -1;
+	f = &w->f[i];
+	if (mf->kind != WIN_KIND_VECTOR || mf->dim != dim) {
+		f->type_errors++;
+		return 0;
+	}
+	if (!f->vmax) {
+		uint64_t seed = hash_bytes(hash_str(mf->name), &w->start, sizeof(w->start));
+		seed = hash_bytes(seed, &w->model_id, sizeof(w->model_id));
+		sample_rng_seed(&f->vrng, seed);
+		f->vmax = WIN_VECTOR_BYTES / (dim * sizeof(float));
+		if (f->vmax > WIN_VECTOR_ROWS)
+			f->vmax = WIN_VECTOR_ROWS;
+		f->vrows = malloc(f->vmax * dim * sizeof(float));
+		if (!f->vrows) {
+			f->vmax = 0;
+			return -1;
+		}
+	}
+	f->vseen++;
+	f->n++;
+	if (f->nv < f->vmax) {
+		at = f->nv++;
+	} else {
+		uint64_t k = sample_rng_below(&f->vrng, f->vseen);
+		if (k >= f->vmax)
+			return 0;
+		at = (size_t)k;
+	}
+	memcpy(f->vrows + at * dim, v, dim * sizeof(float));
+	return 0;
+}
+
+/* A vector feature of a stored event (a JSON array the collector wrote). */
+static int fold_vector_json(struct wstate *w, struct wmodel *m, const cJSON *it, bool *changed)
+{
+	float v[VECTOR_DIM_MAX];
+	size_t dim = 0;
+	long i;
+
+	if (it->string[0] == '@')
+		return 0;
+	i = wmodel_find(m, it->string);
+	if (i < 0) {
+		i = wmodel_add(m, it->string, WIN_KIND_VECTOR);
+		if (i < 0)
+			return -1;
+		*changed = true;
+	}
+	if (vector_from_json(it, 0, v, VECTOR_DIM_MAX, &dim, NULL) != 0) {
+		/* validated on the way in; a damaged row is a type error */
+		if (ensure(w, m->nf))
+			return -1;
+		w->f[i].type_errors++;
+		return 0;
+	}
+	return fold_vector(w, m, i, v, dim, changed);
 }
 
 static enum win_task task_of(const struct store_raw_event *e)
@@ -569,12 +747,65 @@ static int fold_features_fast(struct wstate *w, struct wmodel *m, const char *js
 	return 0;
 }
 
+/* Before an event: a fresh row for the multivariate sample (the profile's
+ * columns). -1 when out of memory. */
+static int mv_begin(struct wstate *w, const struct wmodel *m)
+{
+	if (!m->mv) {
+		w->mvd = 0;
+		return 0;
+	}
+	if (w->mvd != m->mv->d) {
+		/* first event, or the profile changed (the window's rows
+		 * then no longer fit: start again) */
+		free(w->mvrows);
+		free(w->mvcur);
+		free(w->mvset);
+		w->mvd = m->mv->d;
+		w->mvn = 0;
+		w->mvseen = 0;
+		w->mvrows = malloc(WIN_MV_ROWS * w->mvd * sizeof(double));
+		w->mvcur = malloc(w->mvd * sizeof(double));
+		w->mvset = malloc(w->mvd);
+		sample_rng_seed(&w->mvrng, hash_bytes(0x6d76ull, &w->start, sizeof(w->start)));
+		if (!w->mvrows || !w->mvcur || !w->mvset) {
+			w->mvd = 0;
+			return -1;
+		}
+	}
+	memset(w->mvset, 0, w->mvd);
+	w->mvhave = 0;
+	return 0;
+}
+
+/* After an event: its row joins the sample when it held every column. */
+static void mv_end(struct wstate *w)
+{
+	size_t at;
+
+	if (!w->mvd || w->mvhave != w->mvd)
+		return;
+	w->mvseen++;
+	if (w->mvn < WIN_MV_ROWS) {
+		at = w->mvn++;
+	} else {
+		uint64_t k = sample_rng_below(&w->mvrng, w->mvseen);
+		if (k >= WIN_MV_ROWS)
+			return;
+		at = (size_t)k;
+	}
+	memcpy(w->mvrows + at * w->mvd, w->mvcur, w->mvd * sizeof(double));
+}
+
 int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event *e, bool *changed)
 {
 	cJSON *root = NULL;
 	const cJSON *it;
 	int rc = -1;
 	long i;
+
+	if (mv_begin(w, m))
+		return -1;
 
 	if (e->features_json) {
 		int fast = fold_features_fast(w, m, e->features_json, changed);
@@ -587,6 +818,11 @@ int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event
 				int kind = cJSON_IsNumber(it) ? 1 : cJSON_IsString(it) ? 2 : 0;
 				if (!it->string)
 					continue;
+				if (cJSON_IsArray(it)) {
+					if (fold_vector_json(w, m, it, changed))
+						goto out;
+					continue;
+				}
 				if (fold_feature(w, m, it->string, kind,
 				                 kind == 1 ? it->valuedouble : 0,
 				                 kind == 2 ? it->valuestring : NULL, changed))
@@ -634,6 +870,7 @@ int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event
 		win_score_label(m->task, &e->prediction, &e->label, &w->cls, &w->reg);
 	}
 	rc = ensure(w, m->nf);
+	mv_end(w);
 out:
 	cJSON_Delete(root);
 	w->events++;
@@ -815,6 +1052,137 @@ static void stats_reference_source(char *stats, size_t cap, const struct wmodel 
 	}
 }
 
+/* Methods that must flag a vector feature's window for its verdict: a
+ * majority of the five (each alone alarms at alpha on a stationary
+ * window; together they must agree). */
+#define WIN_EMB_MAJORITY 3
+
+/* Drift of a vector feature's window (kind 3): the five embedding methods
+ * against the reference, each with statistic, threshold, p and verdict in
+ * the stats object ({"methods":{"cosine":{...},...}}); the row's score is
+ * how many methods flag drift, its threshold WIN_EMB_MAJORITY. */
+static int vector_result(const struct wstate *w, struct wmodel *m, size_t fi, const struct wfeat *f,
+                         struct store_drift_row *dr)
+{
+	struct wm_feature *mf = &m->f[fi];
+	struct emb_opts o = {0};
+	struct emb_result r;
+	double *x;
+	size_t len;
+	int rc, drifted = 0;
+
+	dr->numeric = false;
+	if (!mf->emb || f->nv < 10 || mf->emb->d != mf->dim) {
+		dr->insufficient = true;
+		dr->has_ref = mf->emb != NULL;
+		dr->n_ref = mf->emb ? mf->emb->n : 0;
+		return 0;
+	}
+	x = malloc(f->nv * mf->dim * sizeof(*x));
+	if (!x)
+		return -1;
+	for (size_t i = 0; i < f->nv * mf->dim; i++)
+		x[i] = f->vrows[i];
+	o.seed = calib_feature_seed(m->id, mf->name) ^ (uint64_t)w->start;
+	/* each method's level: false_alarm_rate.F when configured for the
+	 * feature (their nulls are the reference's own: bootstrap,
+	 * permutations), else 5% */
+	o.alpha = mf->far > 0 && mf->far < 1 ? mf->far : 0.05;
+	rc = emb_drift(mf->emb, x, f->nv, &o, &r);
+	free(x);
+	if (rc == -ENOMEM)
+		return -1;
+	dr->has_ref = true;
+	dr->n_ref = mf->emb->n;
+	if (rc) {
+		dr->insufficient = true;
+		return 0;
+	}
+	len = (size_t)snprintf(dr->stats, sizeof(dr->stats),
+	                       "{\"dim\":%zu,\"n_cur\":%zu,\"methods\":{", r.d, r.n_cur);
+	for (int k = 0; k < EMB_METHODS && len < sizeof(dr->stats); k++) {
+		const struct emb_stat *s = &r.m[k];
+		drifted += s->drifted;
+		len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                        "%s\"%s\":{\"stat\":%.9g,\"threshold\":%.9g,\"p\":%.9g,"
+		                        "\"drifted\":%s}",
+		                        k ? "," : "", emb_method_name((enum emb_method)k), s->stat,
+		                        s->threshold, s->p, s->drifted ? "true" : "false");
+	}
+	if (len < sizeof(dr->stats))
+		len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		                        "},\"threshold_rule\":\"majority\"}");
+	if (len >= sizeof(dr->stats))
+		dr->stats[0] = '\0'; /* never a truncated object */
+	dr->method = "embedding";
+	dr->score = drifted;
+	dr->threshold = WIN_EMB_MAJORITY;
+	dr->severity = (double)drifted / WIN_EMB_MAJORITY;
+	dr->drifted = drifted >= WIN_EMB_MAJORITY;
+	return 0;
+}
+
+/* Multivariate drift of the window ("@multivariate", kind 4): the PCA
+ * reconstruction error against its band (the row's score and threshold:
+ * the band's upper end) and the domain classifier; drift when either
+ * method says so. Each method's figures in stats. */
+static int mv_result(const struct wstate *w, struct wmodel *m, struct store_feature_row *fr,
+                     struct store_drift_row *dr)
+{
+	struct mvp_result r;
+	int rc;
+
+	fr->n = dr->n = w->mvd ? w->mvn : 0;
+	fr->missing = w->events > fr->n ? w->events - fr->n : 0;
+	dr->missing_rate = w->events ? (double)fr->missing / (double)w->events : 0;
+	dr->has_ref = m->mv != NULL;
+	dr->n_ref = m->mv ? m->mv->n : 0;
+	if (!m->mv || w->mvd != m->mv->d || w->mvn < 10) {
+		dr->insufficient = true;
+		return 0;
+	}
+	rc = mvp_drift(m->mv, w->mvrows, w->mvn, 0.05,
+	               calib_feature_seed(m->id, MVP_FEATURE) ^ (uint64_t)w->start, &r);
+	if (rc == -ENOMEM)
+		return -1;
+	if (rc) {
+		dr->insufficient = true;
+		return 0;
+	}
+	if (snprintf(
+	        dr->stats, sizeof(dr->stats),
+	        "{\"columns\":%zu,\"components\":%zu,\"methods\":{\"pca_recon\":{\"stat\":%.9g,"
+	        "\"threshold\":%.9g,\"lower\":%.9g,\"band_mean\":%.9g,\"band_sd\":%.9g,"
+	        "\"chunks\":%zu,\"drifted\":%s}%s",
+	        m->mv->d, r.k, r.recon, r.upper, r.lower, r.band_mean, r.band_sd, r.chunks,
+	        r.recon_drifted ? "true" : "false",
+	        r.clf_done ? "" : "},\"threshold_rule\":\"reference_chunks\"}") >=
+	    (int)sizeof(dr->stats))
+		dr->stats[0] = '\0';
+	if (r.clf_done && dr->stats[0]) {
+		size_t len = strlen(dr->stats);
+		if (snprintf(dr->stats + len, sizeof(dr->stats) - len,
+		             ",\"classifier\":{\"stat\":%.9g,\"threshold\":%.9g,\"p\":%.9g,"
+		             "\"drifted\":%s}},\"threshold_rule\":\"reference_chunks\"}",
+		             r.auc, r.auc_threshold, r.auc_p,
+		             r.clf_drifted ? "true" : "false") >= (int)(sizeof(dr->stats) - len))
+			dr->stats[0] = '\0';
+	}
+	dr->method = "pca_recon";
+	dr->score = r.recon;
+	dr->threshold = r.upper;
+	dr->drifted = r.recon_drifted || r.clf_drifted;
+	/* distance from the band's centre in band half-widths: 1 at its edge */
+	dr->severity = r.band_sd > 0     ? fabs(r.recon - r.band_mean) / (3 * r.band_sd)
+	               : r.recon_drifted ? DRIFT_SEVERITY_MAX
+	                                 : 0;
+	if (r.clf_drifted && dr->severity < 1)
+		dr->severity = 1;
+	if (dr->severity > DRIFT_SEVERITY_MAX)
+		dr->severity = DRIFT_SEVERITY_MAX;
+	return 0;
+}
+
 int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
                           struct store_feature_row *fr, struct store_drift_row *dr,
                           struct jsonw *hist)
@@ -849,6 +1217,17 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	dr->numeric = kind == 1;
 	dr->missing_rate = events > 0 ? (double)fr->missing / events : 0;
 	dr->type_error_rate = events > 0 ? (double)f->type_errors / events : 0;
+	if (kind == MVP_KIND || kind == WIN_KIND_VECTOR) {
+		if (kind == MVP_KIND ? mv_result(w, m, fr, dr) : vector_result(w, m, fi, f, dr))
+			return -1;
+		/* below the minimum: statistics for the detail view, no verdict */
+		if (dr->n < m->min_sample || dr->insufficient) {
+			dr->insufficient = true;
+			dr->drifted = false;
+			dr->severity = NAN;
+		}
+		return 0;
+	}
 	if (!ref_ok) {
 		dr->insufficient = true;
 		if (kind == 2)

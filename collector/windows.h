@@ -10,6 +10,20 @@
  * kept. The outputs are monitored as features named "@prediction"
  * (categorical for classification, numeric for regression) and "@score".
  *
+ * Vector features (kind 3, issue 19): the dimension is fixed by the
+ * reference, else by the first vector seen; a vector of another dimension
+ * is a type error. A window keeps a uniform sample of up to
+ * WIN_VECTOR_ROWS vectors (float32, fewer for wide vectors:
+ * WIN_VECTOR_BYTES in all) and is compared with the reference's vectors
+ * by the five embedding methods (stats/embedding.h).
+ *
+ * Multivariate drift (kind 4, the pseudo-feature "@multivariate", issue 19):
+ * when the reference has a multivariate profile (mvprofile.h), a window
+ * keeps a uniform sample of the rows of its events that hold every one of
+ * the profile's numeric features (row-aligned: one event's values
+ * together), up to WIN_MV_ROWS, and gets PCA reconstruction error with its
+ * band and the domain classifier against the profile.
+ *
  * Ownership: wmodel_* and wstate_* own everything they allocate; free with
  * wmodel_free / wstate_free. Not thread-safe. */
 #ifndef MLW_WINDOWS_H
@@ -20,9 +34,11 @@
 #include <stdint.h>
 
 #include "drift.h"
+#include "mvprofile.h"
 #include "quality.h"
 #include "sample.h"
 #include "stats/calibrate.h"
+#include "stats/embedding.h"
 #include "store_ingest.h"
 
 struct jsonw;
@@ -32,6 +48,13 @@ struct model_config;
 #define WIN_SCORE      "@score"
 /* Distinct categories counted exactly per feature and window. */
 #define WIN_CATS_MAX 10000
+/* A window's sample of a vector feature: rows, and bytes of float32. */
+#define WIN_VECTOR_ROWS  10000
+#define WIN_VECTOR_BYTES ((size_t)32 << 20)
+/* Drift row kind of a vector feature. */
+#define WIN_KIND_VECTOR 3
+/* A window's row-aligned sample for the multivariate analysis. */
+#define WIN_MV_ROWS 10000
 
 enum win_task { TASK_UNKNOWN = 0, TASK_CLASSIFICATION = 1, TASK_REGRESSION = 2 };
 const char *win_task_name(enum win_task t);
@@ -52,6 +75,12 @@ struct wm_feature {
 	double far;
 	bool cal_warned;   /* a failed calibration is logged once */
 	double min_effect; /* min_effect.F; < 0 = the method's default (mlwatch preset) */
+	/* a vector feature: its fixed dimension (0 = not yet) and the
+	 * reference's embedding profile (NULL without one) */
+	size_t dim;
+	struct emb_ref *emb;
+	/* its column in the model's multivariate profile, -1 none */
+	int mv_col;
 };
 
 struct wmodel {
@@ -86,6 +115,7 @@ struct wmodel {
 	uint32_t ref_parts, ref_missing;
 	double season_next;      /* rolling: no rebuild attempt before (Unix s) */
 	double season_warn_next; /* no missing-history warning before (monotonic s) */
+	struct mvp *mv;           /* multivariate profile (fitted), NULL without one */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds
@@ -116,6 +146,11 @@ struct wfeat {
 	bool res_init;
 	struct sample_reservoir res; /* numeric values */
 	struct sample_cats cats;     /* categorical counts */
+	/* vector values: vrows[nv x dim], a reservoir past vmax rows */
+	float *vrows;
+	size_t nv, vmax;
+	uint64_t vseen;
+	struct sample_rng vrng;
 };
 
 struct wstate {
@@ -128,6 +163,13 @@ struct wstate {
 	 * segment's state keeps fewer: collector/segments.h) */
 	size_t sample_cap;
 	struct quality_est est;
+	/* multivariate rows: mvrows[mvn x d] (reservoir past WIN_MV_ROWS);
+	 * mvcur / mvset the event being folded */
+	double *mvrows, *mvcur;
+	uint8_t *mvset;
+	size_t mvn, mvd, mvhave;
+	uint64_t mvseen;
+	struct sample_rng mvrng;
 	/* accuracy over the labels the events carried when folded; labels
 	 * joined later are not here (labelled_fold tells how many are) */
 	struct quality_cls cls;

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "json_arena.h"
 #include "text.h"
+#include "vector.h"
 
 int event_fail(struct event_error *err, const char *field, const char *fmt, ...)
 {
@@ -19,6 +20,7 @@ int event_fail(struct event_error *err, const char *field, const char *fmt, ...)
 
 	err->index = -1;
 	err->label_only = false;
+	err->vector_reason = 0;
 	snprintf(err->field, sizeof(err->field), "%s", field);
 	va_start(ap, fmt);
 	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
@@ -283,6 +285,38 @@ static int fail_path(struct event_error *err, const char *prefix, const char *na
 	return -1;
 }
 
+/* A vector feature (issue 19): parsed straight into the arena; the refusal
+ * names the element and keeps its reason for the caller's counter. The
+ * dimension fixed per model and feature is checked by whoever keeps it (the
+ * agent's vecdim, the collector's windows), not here: one event alone
+ * cannot know it. */
+static int parse_vector(const cJSON *f, struct arena *a, struct feature *ft,
+                        struct event_error *err)
+{
+	struct vector_error ve;
+	size_t n = 0, dim = 0;
+	const cJSON *c;
+	float *out;
+
+	/* Count up to one past the limit so a 10^6-element array is refused
+	 * without allocating for it. */
+	for (c = f->child; c && n <= VECTOR_DIM_MAX; c = c->next)
+		n++;
+	out =
+	    arena_alloc_raw(a, (n ? (n > VECTOR_DIM_MAX ? VECTOR_DIM_MAX : n) : 1) * sizeof(float));
+	if (!out)
+		return event_fail(err, "", "out of memory");
+	if (vector_from_json(f, 0, out, VECTOR_DIM_MAX, &dim, &ve)) {
+		event_fail(err, "", "%s", ve.msg);
+		err->vector_reason = (int)ve.reason;
+		return -1;
+	}
+	ft->kind = FEATURE_VECTOR;
+	ft->vec = out;
+	ft->dim = dim;
+	return 0;
+}
+
 static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
                           struct event_error *err)
 {
@@ -335,8 +369,13 @@ static int parse_features(const cJSON *fs, struct arena *a, struct event *ev,
 				return -1;
 			ft->kind = FEATURE_CATEGORICAL;
 			ft->str = v.str;
+		} else if (cJSON_IsArray(f)) {
+			if (parse_vector(f, a, ft, err))
+				return fail_path(err, "features", f->string);
 		} else {
-			event_fail(err, "", "must be a number, a string, a boolean or null");
+			event_fail(
+			    err, "",
+			    "must be a number, a string, a boolean, an array of numbers or null");
 			return fail_path(err, "features", f->string);
 		}
 		i++;

@@ -25,13 +25,22 @@
  * it also keeps per-second sums far from overflowing int64. */
 #define EVENT_TOKENS_MAX (INT64_C(1) << 32)
 
-enum feature_kind { FEATURE_MISSING = 0, FEATURE_NUMERIC = 1, FEATURE_CATEGORICAL = 2 };
+/* FEATURE_VECTOR (issue 19): an array of 1 to VECTOR_DIM_MAX finite
+ * numbers, an embedding; kept as float32 (common/vector.h). */
+enum feature_kind {
+	FEATURE_MISSING = 0,
+	FEATURE_NUMERIC = 1,
+	FEATURE_CATEGORICAL = 2,
+	FEATURE_VECTOR = 3
+};
 
 struct feature {
 	const char *name;
 	enum feature_kind kind;
-	double num;      /* FEATURE_NUMERIC */
-	const char *str; /* FEATURE_CATEGORICAL ("true"/"false" for booleans) */
+	double num;       /* FEATURE_NUMERIC */
+	const char *str;  /* FEATURE_CATEGORICAL ("true"/"false" for booleans) */
+	const float *vec; /* FEATURE_VECTOR: dim values (in the same arena) */
+	size_t dim;
 };
 
 /* A prediction or label: a number (regression value or class index) or a
@@ -97,6 +106,10 @@ struct event_error {
 	char field[192];
 	char reason[256];
 	bool label_only; /* an event object carrying only a label (see event_parse) */
+	/* A refused vector feature: why (enum vector_reason, 0 when the
+	 * refusal is not about a vector), for its counter and its status
+	 * (413 for too many dimensions, else 400). */
+	int vector_reason;
 };
 
 /* "events[3].features.amount: must be a finite number" (or without index). */

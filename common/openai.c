@@ -228,19 +228,23 @@ int openai_event(const struct openai_info *req, const struct openai_info *resp, 
 		ev->finish_reason = resp->finish_reason;
 	}
 	if (req) {
-		f[n++] = (struct feature){"prompt_chars", FEATURE_NUMERIC,
-		                          (double)req->prompt_chars, NULL};
+		f[n++] = (struct feature){.name = "prompt_chars",
+		                          .kind = FEATURE_NUMERIC,
+		                          .num = (double)req->prompt_chars};
 		if (req->messages)
-			f[n++] = (struct feature){"messages", FEATURE_NUMERIC,
-			                          (double)req->messages, NULL};
+			f[n++] = (struct feature){.name = "messages",
+			                          .kind = FEATURE_NUMERIC,
+			                          .num = (double)req->messages};
 		if (req->has_max_tokens)
-			f[n++] = (struct feature){"max_tokens", FEATURE_NUMERIC,
-			                          (double)req->max_tokens, NULL};
+			f[n++] = (struct feature){.name = "max_tokens",
+			                          .kind = FEATURE_NUMERIC,
+			                          .num = (double)req->max_tokens};
 	}
 	if (req || resp)
-		f[n++] = (struct feature){"stream", FEATURE_CATEGORICAL, 0,
-		                          (req && req->stream) || (resp && resp->stream) ? "true"
-		                                                                         : "false"};
+		f[n++] = (struct feature){
+		    .name = "stream",
+		    .kind = FEATURE_CATEGORICAL,
+		    .str = (req && req->stream) || (resp && resp->stream) ? "true" : "false"};
 	if (n) {
 		ev->features = arena_alloc(a, n * sizeof(*ev->features));
 		if (!ev->features)

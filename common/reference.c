@@ -12,11 +12,13 @@
 
 #include "config.h"
 #include "jsonw.h"
+#include "mvprofile.h"
 #include "quality.h"
 #include "sample.h"
 #include "segment.h"
 #include "store_ingest.h"
 #include "text.h"
+#include "vector.h"
 
 #define REF_PREDICTION "@prediction"
 #define REF_SCORE      "@score"
@@ -37,6 +39,11 @@ struct col {
 	uint64_t numbers, texts;
 	size_t text_line; /* of the first text value, 0 when unknown */
 	char text_val[REF_ODD_MAX + 1];
+	/* a vector column: rows[nv x dim] (a reservoir past vmax rows) */
+	size_t dim, nv, vmax, vcap;
+	uint64_t vseen;
+	float *vrows;
+	struct sample_rng vrng;
 };
 
 struct refb {
@@ -55,6 +62,13 @@ struct refb {
 	uint64_t pairs_seen;
 	struct sample_rng rng;
 	struct segb *seg; /* the model's segment_by profiles (segment.h); NULL = none */
+	/* row-aligned numeric values for the multivariate profile (issue 19):
+	 * a reservoir of rows, mvrows[i][0..mvlen[i]) by column index, NaN
+	 * where the row had no number */
+	double **mvrows;
+	size_t *mvlen, nmv;
+	uint64_t mvseen;
+	struct sample_rng mvrng;
 };
 
 static uint64_t hash_str(const char *s)
@@ -136,6 +150,7 @@ struct refb *refb_new_flat(const struct model_config *mc)
 		return NULL;
 	b->mc = mc;
 	sample_rng_seed(&b->rng, REF_SEED);
+	sample_rng_seed(&b->mvrng, REF_SEED ^ 0x6d76ull);
 	return b;
 }
 
@@ -198,12 +213,17 @@ void refb_free(struct refb *b)
 		free(b->c[i].name);
 		sample_reservoir_fini(&b->c[i].res);
 		sample_cats_fini(&b->c[i].cats);
+		free(b->c[i].vrows);
 	}
 	free(b->c);
 	free(b->index);
 	free(b->conf);
 	free(b->correct);
 	segb_free(b->seg);
+	for (size_t i = 0; i < b->nmv; i++)
+		free(b->mvrows[i]);
+	free(b->mvrows);
+	free(b->mvlen);
 	free(b);
 }
 
@@ -212,11 +232,73 @@ uint64_t refb_rows(const struct refb *b)
 	return b->rows;
 }
 
+/* A vector value of column c: parsed into the column's rows (or a reservoir
+ * slot past vmax rows), its dimension checked against the column's. */
+static int col_add_vector(struct col *c, const struct ref_value *v, char *err, size_t errlen)
+{
+	struct vector_error ve;
+	float tmp[VECTOR_DIM_MAX];
+	size_t dim = 0;
+	int rc;
+
+	if ((c->values && !c->dim) || c->cfg_kind == 1 || c->cfg_kind == 2) {
+		snprintf(err, errlen, "column '%s': a vector among %s values", c->name,
+		         c->cfg_kind == 2 ? "categorical" : "scalar");
+		return -1;
+	}
+	rc = v->vec_json
+	         ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve)
+	         : vector_from_text(v->str, strlen(v->str), c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve);
+	if (rc) {
+		snprintf(err, errlen, "column '%s': %s", c->name, ve.msg);
+		return -1;
+	}
+	if (!c->dim) {
+		c->dim = dim;
+		c->vmax = VECTOR_ROWS_BYTES_MAX / (4 * dim);
+		if (c->vmax > VECTOR_ROWS_MAX)
+			c->vmax = VECTOR_ROWS_MAX;
+		sample_rng_seed(&c->vrng, REF_SEED ^ hash_str(c->name));
+	}
+	c->values++;
+	c->vseen++;
+	size_t at = c->nv;
+	if (c->nv == c->vmax) {
+		uint64_t k = sample_rng_below(&c->vrng, c->vseen);
+		if (k >= c->vmax)
+			return 0;
+		at = (size_t)k;
+	} else {
+		if (c->nv == c->vcap) {
+			size_t ncap = c->vcap ? c->vcap * 2 : 256;
+			if (ncap > c->vmax)
+				ncap = c->vmax;
+			float *nr = realloc(c->vrows, ncap * dim * sizeof(float));
+			if (!nr) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			c->vrows = nr;
+			c->vcap = ncap;
+		}
+		c->nv++;
+	}
+	memcpy(c->vrows + at * dim, tmp, dim * sizeof(float));
+	return 0;
+}
+
 static int col_add(struct col *c, const struct ref_value *v, const char *cat, size_t line,
                    char *err, size_t errlen)
 {
 	if (v->missing)
 		return 0;
+	if (v->is_vector)
+		return col_add_vector(c, v, err, errlen);
+	if (c->dim) {
+		snprintf(err, errlen, "column '%s': a scalar among vectors of %zu dimensions",
+		         c->name, c->dim);
+		return -1;
+	}
 	c->values++;
 	if (v->is_number)
 		c->numbers++;
@@ -307,11 +389,61 @@ static int add_pair(struct refb *b, double conf, bool correct)
 	return 0;
 }
 
+/* The row's numbers by column index into the multivariate reservoir
+ * (Algorithm R over rows: every column of a kept row is the same event's). */
+static int mv_add(struct refb *b, const struct ref_row *row)
+{
+	size_t at;
+	double *v;
+
+	if (!b->mvrows) {
+		b->mvrows = calloc(MVP_ROWS_MAX, sizeof(*b->mvrows));
+		b->mvlen = calloc(MVP_ROWS_MAX, sizeof(*b->mvlen));
+		if (!b->mvrows || !b->mvlen)
+			return -1;
+	}
+	b->mvseen++;
+	if (b->nmv < MVP_ROWS_MAX) {
+		at = b->nmv;
+	} else {
+		uint64_t k = sample_rng_below(&b->mvrng, b->mvseen);
+		if (k >= MVP_ROWS_MAX)
+			return 0;
+		at = (size_t)k;
+	}
+	v = malloc((b->nc ? b->nc : 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	for (size_t j = 0; j < b->nc; j++)
+		v[j] = NAN;
+	for (size_t i = 0; i < row->nf; i++) {
+		const struct ref_value *x = &row->f[i].v;
+		if (x->missing || !x->is_number || x->is_vector)
+			continue;
+		for (size_t j = 0; j < b->nc; j++) /* columns are few; names unique */
+			if (strcmp(b->c[j].name, row->f[i].name) == 0) {
+				v[j] = x->num;
+				break;
+			}
+	}
+	if (at < b->nmv)
+		free(b->mvrows[at]);
+	else
+		b->nmv++;
+	b->mvrows[at] = v;
+	b->mvlen[at] = b->nc;
+	return 0;
+}
+
 int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen)
 {
 	char nb[64], pb[64], lb[64];
 	struct col *c;
 
+	if (row->prediction.is_vector || row->score.is_vector || row->label.is_vector) {
+		snprintf(err, errlen, "prediction, score and label cannot be vectors");
+		return -1;
+	}
 	for (size_t i = 0; i < row->nf; i++) {
 		c = col_get(b, row->f[i].name);
 		if (!c) {
@@ -321,6 +453,10 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 		if (col_add(c, &row->f[i].v, row->f[i].v.str ? row->f[i].v.str : "", row->line, err,
 		            errlen))
 			return -1;
+	}
+	if (row->nf && mv_add(b, row)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	if (!row->prediction.missing) {
 		const char *cls = class_name(&row->prediction, nb, sizeof(nb));
@@ -358,6 +494,69 @@ int refb_add(struct refb *b, const struct ref_row *row, char *err, size_t errlen
 	return 0;
 }
 
+/* The multivariate profile (issue 19): the numeric feature columns
+ * (outputs and vectors left out) over the kept rows that hold all of them.
+ * Fewer than two columns or MVP_ROWS_MIN complete rows: no profile.
+ * Returns -1 when out of memory. */
+static int mv_finish(struct refb *b, struct ref_result *out)
+{
+	size_t *cols = NULL, d = 0, n = 0;
+	const char **names = NULL;
+	double *rows = NULL;
+	int rc = -1;
+
+	cols = malloc((b->nc ? b->nc : 1) * sizeof(*cols));
+	names = malloc((b->nc ? b->nc : 1) * sizeof(*names));
+	if (!cols || !names)
+		goto out;
+	for (size_t j = 0; j < b->nc && d < MVP_COLS_MAX; j++) {
+		const struct col *c = &b->c[j];
+		int kind = c->cfg_kind ? c->cfg_kind : c->numbers > c->texts ? 1 : 2;
+		if (c->name[0] == '@' || c->dim || kind != 1 || !c->values)
+			continue;
+		cols[d] = j;
+		names[d++] = c->name;
+	}
+	rc = 0;
+	if (d < 2)
+		goto out;
+	rc = -1;
+	rows = malloc((b->nmv ? b->nmv : 1) * d * sizeof(*rows));
+	if (!rows)
+		goto out;
+	for (size_t i = 0; i < b->nmv; i++) {
+		bool all = true;
+		for (size_t k = 0; k < d && all; k++) {
+			double v = cols[k] < b->mvlen[i] ? b->mvrows[i][cols[k]] : NAN;
+			all = isfinite(v);
+			rows[n * d + k] = v;
+		}
+		n += all;
+	}
+	rc = 0;
+	if (n < MVP_ROWS_MIN)
+		goto out;
+	rc = -1;
+	struct ref_profile *p = &out->p[out->n];
+	char h[64];
+	p->feature = strdup(MVP_FEATURE);
+	p->kind = MVP_KIND;
+	p->n = n;
+	p->values = n;
+	p->missing = b->rows > n ? b->rows - n : 0;
+	snprintf(h, sizeof(h), "{\"columns\":%zu,\"rows\":%zu}", d, n);
+	out->n++;
+	if (!p->feature || !(p->hist = strdup(h)) ||
+	    mvp_encode(names, d, rows, n, &p->blob, &p->len))
+		goto out;
+	rc = 0;
+out:
+	free(cols);
+	free(names);
+	free(rows);
+	return rc;
+}
+
 void ref_result_free(struct ref_result *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -393,7 +592,7 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 		out->task = b->pred_text || b->score_any ? "classification" : "regression";
 	task_kind = out->task && strcmp(out->task, "classification") == 0 ? 2 : 1;
 
-	out->p = calloc(b->nc ? b->nc : 1, sizeof(*out->p));
+	out->p = calloc(b->nc + 1, sizeof(*out->p)); /* + @multivariate */
 	if (!out->p)
 		goto oom;
 	for (size_t i = 0; i < b->nc; i++) {
@@ -404,6 +603,22 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 
 		if (!c->values)
 			continue; /* never had a value: nothing to compare with */
+		if (c->dim) {
+			/* a vector column: its rows as float32 (the collector
+			 * builds the embedding profile when it loads them) */
+			char h[64];
+			p->values = c->values;
+			p->missing = b->rows > c->values ? b->rows - c->values : 0;
+			p->feature = strdup(c->name);
+			p->kind = 3;
+			p->n = c->nv;
+			snprintf(h, sizeof(h), "{\"dim\":%zu,\"rows\":%zu}", c->dim, c->nv);
+			out->n++;
+			if (!p->feature || !(p->hist = strdup(h)) ||
+			    vector_rows_encode(c->vrows, c->nv, c->dim, &p->blob, &p->len))
+				goto oom;
+			continue;
+		}
 		if (strcmp(c->name, REF_PREDICTION) == 0 && !kind)
 			kind = task_kind;
 		/* By majority: one '?' among 300 numbers must not make the
@@ -436,6 +651,8 @@ int refb_finish(struct refb *b, struct ref_result *out, char *err, size_t errlen
 		drift_ref_fini(&ref);
 		out->n++;
 	}
+	if (mv_finish(b, out))
+		goto oom;
 	if (b->npairs && task_kind == 2) {
 		struct quality_calib cal = {0};
 		if (quality_calib_fit(&cal, b->conf, b->correct, b->npairs) ||
@@ -535,6 +752,10 @@ static void csv_value(const char *s, struct ref_value *v)
 	v->str = s;
 	if (is_missing_token(s)) {
 		v->missing = true;
+		return;
+	}
+	if (s[0] == '[') {
+		v->is_vector = true; /* parsed by the column (col_add_vector) */
 		return;
 	}
 	errno = 0;
@@ -833,6 +1054,10 @@ static int json_value(const cJSON *it, struct ref_value *v, char *nbuf, size_t c
 		v->str = it->valuestring;
 	} else if (cJSON_IsBool(it)) {
 		v->str = cJSON_IsTrue(it) ? "true" : "false";
+	} else if (cJSON_IsArray(it)) {
+		v->is_vector = true;
+		v->vec_json = it;
+		v->str = "";
 	} else {
 		return -1;
 	}
@@ -879,9 +1104,11 @@ static int json_row(const cJSON *o, struct refb *b, struct ref_col_value **vals,
 		}
 		(*vals)[n].name = it->string;
 		if (json_value(it, &(*vals)[n].v, nb->b[n], sizeof(nb->b[n]))) {
-			snprintf(err, errlen,
-			         "features.%.64s: must be a number, string, boolean or null",
-			         it->string);
+			snprintf(
+			    err, errlen,
+			    "features.%.64s: must be a number, string, boolean, array of numbers "
+			    "or null",
+			    it->string);
 			return -1;
 		}
 		n++;

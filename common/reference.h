@@ -14,6 +14,10 @@
  * "@prediction" (categorical for classification, numeric for regression) and "@score". Per feature
  * the profile keeps a uniform sample of up to 100,000 values (or exact category counts); labelled
  * rows with a score fit the isotonic calibration of the estimated accuracy.
+ * A vector (embedding) feature, a JSON array of numbers in JSONL or a CSV cell
+ * holding one ("[0.1, 0.2]"), keeps up to VECTOR_ROWS_MAX rows (fewer for
+ * wide vectors, VECTOR_ROWS_BYTES_MAX in all; a uniform sample beyond) as
+ * float32, kind 3; its dimension is fixed by its first vector.
  *
  * Ownership: a struct refb (builder) owns its per-column state until
  * refb_free; a struct ref_result owns its arrays until ref_result_free.
@@ -31,6 +35,7 @@
 #include "store.h"
 
 struct jsonw;
+struct cJSON;
 struct model_config;
 struct refb;
 struct seg_result;
@@ -42,6 +47,11 @@ struct ref_value {
 	bool is_number;
 	double num;
 	const char *str;
+	/* a vector (issue 19): the JSON array of a JSONL feature, or the
+	 * text of a CSV cell starting with '['; parsed (with every rule of
+	 * common/vector.h) when the column takes it */
+	const struct cJSON *vec_json;
+	bool is_vector;
 };
 
 struct ref_col_value {

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -217,4 +218,83 @@ size_t vector_to_json(const float *v, size_t dim, char *buf, size_t cap)
 	if (cap && len >= cap)
 		buf[cap - 1] = '\0';
 	return len;
+}
+
+static void put_f32(struct bytes_writer *w, float f)
+{
+	uint32_t u;
+	uint8_t le[4];
+
+	memcpy(&u, &f, 4);
+	le[0] = (uint8_t)u;
+	le[1] = (uint8_t)(u >> 8);
+	le[2] = (uint8_t)(u >> 16);
+	le[3] = (uint8_t)(u >> 24);
+	bytes_put_raw(w, le, 4);
+}
+
+int vector_rows_encode(const float *rows, size_t n, size_t dim, uint8_t **out, size_t *len)
+{
+	struct bytes_writer w;
+	size_t cap;
+
+	*out = NULL;
+	*len = 0;
+	if (dim == 0 || dim > VECTOR_DIM_MAX || n > VECTOR_ROWS_MAX ||
+	    n * dim > VECTOR_ROWS_BYTES_MAX / 4 || (n && !rows))
+		return -EINVAL;
+	for (size_t i = 0; i < n * dim; i++)
+		if (!isfinite(rows[i]))
+			return -EINVAL;
+	cap = 1 + bytes_varint_len(dim) + bytes_varint_len(n) + n * dim * 4;
+	*out = malloc(cap);
+	if (!*out)
+		return -ENOMEM;
+	bytes_writer_init(&w, *out, cap);
+	bytes_put_u8(&w, VECTOR_ENC_VERSION);
+	bytes_put_varint(&w, dim);
+	bytes_put_varint(&w, n);
+	for (size_t i = 0; i < n * dim; i++)
+		put_f32(&w, rows[i]);
+	*len = w.len;
+	return 0;
+}
+
+int vector_rows_decode(const uint8_t *buf, size_t len, float **rows, size_t *n, size_t *dim)
+{
+	struct bytes_reader r;
+	float *v;
+
+	*rows = NULL;
+	*n = *dim = 0;
+	if (!buf)
+		return -EPROTO;
+	bytes_reader_init(&r, buf, len);
+	uint8_t ver = bytes_get_u8(&r);
+	uint64_t d = bytes_get_varint(&r);
+	uint64_t k = bytes_get_varint(&r);
+	if (r.err || ver != VECTOR_ENC_VERSION || d == 0 || d > VECTOR_DIM_MAX ||
+	    k > VECTOR_ROWS_MAX || k * d > VECTOR_ROWS_BYTES_MAX / 4 ||
+	    bytes_remaining(&r) != k * d * 4)
+		return -EPROTO;
+	const uint8_t *p = bytes_get_raw(&r, (size_t)(k * d * 4));
+	v = malloc((k ? (size_t)(k * d) : 1) * sizeof(float));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < k * d; i++) {
+		uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+		             (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+		float f;
+
+		memcpy(&f, &u, 4);
+		if (!isfinite(f)) {
+			free(v);
+			return -EPROTO;
+		}
+		v[i] = f;
+	}
+	*rows = v;
+	*n = (size_t)k;
+	*dim = (size_t)d;
+	return 0;
 }

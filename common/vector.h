@@ -71,6 +71,19 @@ size_t vector_encode(const float *v, size_t dim, uint8_t *buf, size_t cap);
  * -ENOSPC when cap is short. */
 int vector_decode(const uint8_t *buf, size_t len, float *out, size_t cap, size_t *dim);
 
+/* A set of rows of one dimension, as a reference profile keeps the vectors
+ * of a feature (issue 19): u8 version | varint dim | varint n | n x dim x
+ * f32 LE. At most VECTOR_ROWS_MAX rows and VECTOR_ROWS_BYTES_MAX bytes of
+ * values. */
+#define VECTOR_ROWS_MAX       50000
+#define VECTOR_ROWS_BYTES_MAX ((size_t)128 << 20)
+/* Encodes rows[n x dim] into a malloc'd *out (*len bytes). 0, -EINVAL
+ * (sizes, non-finite values), -ENOMEM. */
+int vector_rows_encode(const float *rows, size_t n, size_t dim, uint8_t **out, size_t *len);
+/* Decodes into a malloc'd *rows (*n x *dim). 0, -EPROTO for anything
+ * malformed, -ENOMEM. */
+int vector_rows_decode(const uint8_t *buf, size_t len, float **rows, size_t *n, size_t *dim);
+
 /* JSON text of v[0..dim) into buf[cap] ("[0.12,-0.5]"), NUL-terminated;
  * returns the length, or the length it would need (>= cap: truncated). */
 size_t vector_to_json(const float *v, size_t dim, char *buf, size_t cap);

@@ -8,6 +8,7 @@
 
 #include "mlwatch.pb-c.h"
 #include "text.h"
+#include "vector.h"
 
 typedef Mlwatch__Wire__Batch PbBatch;
 typedef Mlwatch__Wire__Event PbEvent;
@@ -74,6 +75,17 @@ static int event_to_pb(const struct event *ev, struct arena *a, PbEvent *pe)
 			} else if (f->kind == FEATURE_CATEGORICAL) {
 				fs[i].v_case = MLWATCH__WIRE__FEATURE__V_CAT;
 				fs[i].cat = (char *)f->str;
+			} else if (f->kind == FEATURE_VECTOR) {
+				/* float32, 4 bytes a dimension (issue 19) */
+				size_t cap = vector_encoded_len(f->dim);
+				uint8_t *buf = arena_alloc_raw(a, cap);
+				if (!buf)
+					return -1;
+				fs[i].vec.len = vector_encode(f->vec, f->dim, buf, cap);
+				if (fs[i].vec.len == 0)
+					return -1;
+				fs[i].vec.data = buf;
+				fs[i].v_case = MLWATCH__WIRE__FEATURE__V_VEC;
 			}
 			pe->features[i] = &fs[i];
 		}
@@ -340,6 +352,20 @@ static int event_from_pb(struct wire_batch *b, size_t i, const PbEvent *pe, stru
 					return bad(b, "%s %zu: invalid category", "event", i);
 				f->kind = FEATURE_CATEGORICAL;
 				f->str = pf->cat;
+			} else if (pf->v_case == MLWATCH__WIRE__FEATURE__V_VEC) {
+				/* 4 bytes a dimension after the header: len / 4
+				 * floats always suffice */
+				size_t cap = pf->vec.len / 4 < VECTOR_DIM_MAX ? pf->vec.len / 4 + 1
+				                                              : VECTOR_DIM_MAX;
+				float *v = arena_alloc_raw(&b->arena, cap * sizeof(float));
+				size_t dim = 0;
+				if (!v)
+					return bad(b, "%s %zu: out of memory", "event", i);
+				if (vector_decode(pf->vec.data, pf->vec.len, v, cap, &dim))
+					return bad(b, "%s %zu: invalid vector feature", "event", i);
+				f->kind = FEATURE_VECTOR;
+				f->vec = v;
+				f->dim = dim;
 			}
 		}
 		ev->n_features = pe->n_features;

@@ -135,6 +135,14 @@ static int export_csv_row(struct export_ctx *c, const struct sq_event *e, cJSON 
 			csv_field(stdout, v->valuestring);
 		else if (cJSON_IsBool(v))
 			fputs(cJSON_IsTrue(v) ? "true" : "false", stdout);
+		else if (cJSON_IsArray(v)) {
+			/* a vector feature (issue 19): its JSON array as one quoted
+			 * cell, as `reference import` reads it back */
+			char *t = cJSON_PrintUnformatted(v);
+			if (t)
+				csv_field(stdout, t);
+			free(t);
+		}
 	}
 	putchar('\n');
 	return 0;

@@ -724,7 +724,11 @@ static const char *const drift_flags[] = {"model", "since", "feature", "segment"
 
 static const char *kind_name(int kind)
 {
-	return kind == 1 ? "numeric" : kind == 2 ? "categorical" : "unknown";
+	return kind == 1   ? "numeric"
+	       : kind == 2 ? "categorical"
+	       : kind == 3 ? "vector"
+	       : kind == 4 ? "multivariate"
+	                   : "unknown";
 }
 
 static void drift_flush(struct qctx *c)
@@ -770,7 +774,9 @@ static cJSON *drift_feature_json(const struct sq_drift *d)
 		cmd_jnum(f, "n_ref", NAN);
 	cmd_jnum(f, "missing_rate", d->missing_rate);
 	cmd_jnum(f, "type_error_rate", d->type_error_rate);
-	if (d->kind == 2) {
+	if (d->kind >= 3) {
+		/* vector and multivariate rows: their methods are in stats */
+	} else if (d->kind == 2) {
 		cmd_jnum(f, "new_category_rate", d->new_category_rate);
 		cmd_jnum(f, "chi2", d->chi2);
 		cmd_jnum(f, "chi2_p", d->chi2_p);
@@ -817,12 +823,12 @@ static int drift_row(const struct sq_drift *d, void *arg)
 	table_addf(&c->t, "%s%s", lay_fmt_time(t, sizeof(t), (double)d->start, true),
 	           d->provisional ? "*" : "");
 	table_add(&c->t, d->feature);
-	table_add(&c->t, d->kind == 2 ? "cat" : "num");
+	table_add(&c->t, d->kind == 2 ? "cat" : d->kind == 3 ? "vec" : d->kind == 4 ? "mv" : "num");
 	table_add(&c->t, lay_fmt_count(a, sizeof(a), d->n));
 	table_add(&c->t, pct(a, d->missing_rate));
-	table_add(&c->t, num(a, d->kind == 2 ? d->chi2 : d->ks));
-	table_add(&c->t, num(a, d->kind == 2 ? d->chi2_p : d->ks_p));
-	table_add(&c->t, d->kind == 2 ? "-" : num(a, d->wasserstein));
+	table_add(&c->t, d->kind >= 3 ? "-" : num(a, d->kind == 2 ? d->chi2 : d->ks));
+	table_add(&c->t, d->kind >= 3 ? "-" : num(a, d->kind == 2 ? d->chi2_p : d->ks_p));
+	table_add(&c->t, d->kind >= 2 ? "-" : num(a, d->wasserstein));
 	table_add(&c->t, num(a, d->psi));
 	table_add(&c->t, num(a, d->js));
 	table_add(&c->t, d->method[0] ? d->method : "-");

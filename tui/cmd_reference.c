@@ -15,12 +15,14 @@
 #include "drift.h"
 #include "stats/calibrate.h"
 #include "jsonw.h"
+#include "mvprofile.h"
 #include "quality.h"
 #include "reference.h"
 #include "store_ingest.h"
 #include "store_refcal.h"
 #include "table.h"
 #include "text.h"
+#include "vector.h"
 
 /* Windows this far back are recomputed against a new reference. */
 #define REDO_S 86400
@@ -101,7 +103,11 @@ static bool is_jsonl(const char *path, FILE *f)
 
 static const char *kind_name(int kind)
 {
-	return kind == 1 ? "numeric" : kind == 2 ? "categorical" : "unknown";
+	return kind == 1   ? "numeric"
+	       : kind == 2 ? "categorical"
+	       : kind == 3 ? "vector"
+	       : kind == 4 ? "multivariate"
+	                   : "unknown";
 }
 
 /* "column amount: 1 of 300 values not numeric, line 152: '?'" */
@@ -268,12 +274,21 @@ static int import(struct mlw_config *cfg, const struct cli_result *res, bool jso
 		rc = cmd_jprint(o);
 		goto out;
 	}
-	size_t nnum = 0;
-	for (size_t i = 0; i < r.n; i++)
+	size_t nnum = 0, ncat = 0, nvec = 0, nmv = 0;
+	for (size_t i = 0; i < r.n; i++) {
 		nnum += r.p[i].kind == 1;
-	printf("reference for %s: %llu row%s, %zu feature%s (%zu numeric, %zu categorical)", model,
-	       (unsigned long long)r.rows, r.rows == 1 ? "" : "s", r.n, r.n == 1 ? "" : "s", nnum,
-	       r.n - nnum);
+		ncat += r.p[i].kind == 2;
+		nvec += r.p[i].kind == 3;
+		nmv += r.p[i].kind == MVP_KIND; /* a profile, not a feature */
+	}
+	printf("reference for %s: %llu row%s, %zu feature%s (%zu numeric, %zu categorical", model,
+	       (unsigned long long)r.rows, r.rows == 1 ? "" : "s", r.n - nmv,
+	       r.n - nmv == 1 ? "" : "s", nnum, ncat);
+	if (nvec)
+		printf(", %zu vector", nvec);
+	printf(")");
+	if (nmv)
+		printf(", a multivariate profile");
 	if (r.calib_n)
 		printf(", calibration on %llu labelled row%s", (unsigned long long)r.calib_n,
 		       r.calib_n == 1 ? "" : "s");
@@ -321,6 +336,7 @@ struct show_ctx {
 	struct stored_cal *cal;        /* the stored calibrations */
 	size_t ncal;
 	int64_t model_id;
+	bool vectors;                  /* --vectors: a vector feature's rows too */
 };
 
 static int stored_cal_cb(const char *feature, const struct calib_result *c, void *arg)
@@ -436,6 +452,95 @@ static void feature_rate_effect(const struct model_config *mc, const char *featu
 		*min_effect = o->preset == DRIFT_PRESET_MLWATCH ? calib_min_effect_default(m) : 0;
 }
 
+/* A vector feature's reference (issue 19): its dimension, rows and mean
+ * vector; with --vectors (JSON) every row, exactly as imported (float32). */
+static void show_vector(struct show_ctx *s, const char *feature, const uint8_t *profile, size_t len)
+{
+	float *rows = NULL;
+	size_t n = 0, dim = 0;
+	char safe[256];
+
+	if (vector_rows_decode(profile, len, &rows, &n, &dim) != 0) {
+		s->err = 1;
+		return;
+	}
+	double *mean = calloc(dim, sizeof(*mean));
+	if (!mean) {
+		free(rows);
+		s->err = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < dim; j++)
+			mean[j] += rows[i * dim + j];
+	for (size_t j = 0; n && j < dim; j++)
+		mean[j] /= (double)n;
+	if (s->json) {
+		cJSON *f = cJSON_CreateObject();
+		cmd_jstr(f, "feature", feature);
+		cmd_jstr(f, "kind", "vector");
+		cmd_jint(f, "n", (int64_t)n);
+		cmd_jint(f, "dim", (int64_t)dim);
+		cmd_jstr(f, "method", "embedding");
+		cJSON *m = cJSON_CreateArray();
+		for (size_t j = 0; j < dim; j++)
+			cJSON_AddItemToArray(m, cJSON_CreateNumber(mean[j]));
+		cJSON_AddItemToObject(f, "mean", m);
+		if (s->vectors) {
+			/* %.9g: each value reads back to the same float32 */
+			char *txt = malloc(dim * 18 + 4);
+			cJSON *all = cJSON_CreateArray();
+			for (size_t i = 0; txt && i < n; i++) {
+				vector_to_json(rows + i * dim, dim, txt, dim * 18 + 4);
+				cJSON_AddItemToArray(all, cJSON_CreateRaw(txt));
+			}
+			free(txt);
+			cJSON_AddItemToObject(f, "vectors", all);
+		}
+		cJSON_AddItemToArray(s->arr, f);
+	} else {
+		printf(
+		    "%-24s vector       n=%-7zu dim=%zu method=embedding (cosine, euclidean, mmd, "
+		    "classifier, pca_ks)\n",
+		    text_sanitize(safe, sizeof(safe), feature), n, dim);
+	}
+	free(mean);
+	free(rows);
+}
+
+/* The multivariate profile (issue 19): its numeric columns, rows and the
+ * PCA's kept components. */
+static void show_multivariate(struct show_ctx *s, const uint8_t *profile, size_t len)
+{
+	struct mvp p;
+	char safe[256];
+
+	if (mvp_decode(&p, profile, len) != 0) {
+		s->err = 1;
+		return;
+	}
+	int fit = mvp_fit(&p);
+	if (s->json) {
+		cJSON *f = cJSON_CreateObject(), *cols = cJSON_CreateArray();
+		cmd_jstr(f, "feature", MVP_FEATURE);
+		cmd_jstr(f, "kind", "multivariate");
+		cmd_jint(f, "n", (int64_t)p.n);
+		for (size_t j = 0; j < p.d; j++)
+			cJSON_AddItemToArray(cols, cJSON_CreateString(p.names[j]));
+		cJSON_AddItemToObject(f, "columns", cols);
+		cmd_jstr(f, "method", "pca_recon");
+		if (fit == 0)
+			cmd_jint(f, "components", (int64_t)p.pca.k);
+		cJSON_AddItemToArray(s->arr, f);
+	} else {
+		printf("%-24s multivariate n=%-7zu columns=%zu components=%zu method=pca_recon, "
+		       "classifier\n",
+		       text_sanitize(safe, sizeof(safe), MVP_FEATURE), p.n, p.d,
+		       fit == 0 ? p.pca.k : 0);
+	}
+	mvp_fini(&p);
+}
+
 static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *profile, size_t len,
                     const char *hist, void *arg)
 {
@@ -453,6 +558,14 @@ static void show_cb(const char *feature, int kind, uint64_t n, const uint8_t *pr
 	const char *mname;
 
 	s->n++;
+	if (kind == 3) {
+		show_vector(s, feature, profile, len);
+		return;
+	}
+	if (kind == MVP_KIND) {
+		show_multivariate(s, profile, len);
+		return;
+	}
 	if (drift_ref_decode(&ref, profile, len) != 0) {
 		s->err = 1;
 		return;
@@ -576,7 +689,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 	const char *model = cli_get(res, "model");
 	struct store st;
 	struct store_ingest *si = NULL;
-	struct show_ctx s = {json, NULL, 0, 0, NULL, NULL, 0, 0};
+	struct show_ctx s = {json, NULL, 0, 0, NULL, NULL, 0, 0, false};
 	struct store_refsrc src;
 	/* up to 366 parts: a missing list of alternating days fits */
 	static char src_buf[32768], src_safe[32768];
@@ -594,6 +707,7 @@ static int show(struct mlw_config *cfg, const struct cli_result *res, bool json)
 		return 2;
 	}
 	s.mc = config_model(cfg, model);
+	s.vectors = cli_has(res, "vectors");
 	if (store_open(&st, cfg->tui.db, STORE_RO, false, err, sizeof(err))) {
 		cmd_error("%s", err);
 		return 1;
@@ -682,7 +796,7 @@ out:
 int cmd_reference(struct mlw_config *cfg, const struct cli_result *res)
 {
 	static const char *const import_flags[] = {"model", "from", "to", "strict", NULL};
-	static const char *const show_flags[] = {"model", NULL};
+	static const char *const show_flags[] = {"model", "vectors", NULL};
 	bool json = cli_has(res, "json");
 	int rc;
 

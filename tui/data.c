@@ -893,6 +893,61 @@ oom:
 
 /* ---- detail ------------------------------------------------------------- */
 
+static double jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+size_t data_parse_methods(const char *stats, struct data_method *m, size_t cap)
+{
+	cJSON *st = stats ? cJSON_Parse(stats) : NULL;
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(st, "methods"), *it;
+	size_t n = 0;
+
+	if (!cJSON_IsObject(ms))
+		ms = NULL;
+	cJSON_ArrayForEach(it, ms)
+	{
+		const cJSON *dr = cJSON_GetObjectItemCaseSensitive(it, "drifted");
+		if (n == cap || !it->string || !cJSON_IsObject(it))
+			continue;
+		snprintf(m[n].name, sizeof(m[n].name), "%s", it->string);
+		m[n].stat = jnum(it, "stat");
+		m[n].threshold = jnum(it, "threshold");
+		m[n].p = jnum(it, "p");
+		m[n].lower = jnum(it, "lower");
+		m[n].drifted = cJSON_IsBool(dr) ? (cJSON_IsTrue(dr) ? 1 : 0) : -1;
+		n++;
+	}
+	cJSON_Delete(st);
+	return n;
+}
+
+static int trend_row(const struct sq_drift *d, void *arg)
+{
+	struct data_detail *o = arg;
+	struct data_method m[DATA_METHODS_MAX];
+	struct data_trend *t;
+
+	if (o->ntrend == DATA_TREND_MAX) {
+		/* keep the newest: drop the oldest */
+		memmove(o->trend, o->trend + 1, (DATA_TREND_MAX - 1) * sizeof(*o->trend));
+		o->ntrend--;
+	}
+	t = &o->trend[o->ntrend++];
+	t->start = d->start;
+	t->score = d->insufficient ? NAN : d->score;
+	t->threshold = d->insufficient ? NAN : d->threshold;
+	t->lower = NAN;
+	size_t n = data_parse_methods(d->stats, m, DATA_METHODS_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].name, "pca_recon") == 0 && !d->insufficient)
+			t->lower = m[i].lower;
+	return 0;
+}
+
 static int detail_row(const struct sq_drift *d, void *arg)
 {
 	struct data_detail *o = arg;
@@ -908,6 +963,7 @@ static int detail_row(const struct sq_drift *d, void *arg)
 	o->thr_source[0] = '\0';
 	o->far = o->min_effect = NAN;
 	o->cal_n = 0;
+	o->nmethods = data_parse_methods(d->stats, o->methods, DATA_METHODS_MAX);
 	if (d->stats) {
 		cJSON *st = cJSON_Parse(d->stats);
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(st, "preset");
@@ -955,6 +1011,15 @@ int data_load_detail(struct sq *q, int64_t model_id, const char *feature, double
 	rc = sq_drift_worst_in(q, model_id, feature, from, to, detail_row, out);
 	if (rc)
 		return rc;
+	if (out->d.kind >= 3) {
+		/* vector / multivariate rows: the windows before, for the
+		 * statistic against its threshold (band) over time */
+		int64_t w = out->d.end > out->d.start ? out->d.end - out->d.start : 60;
+		double t0 = (double)(out->d.start - (DATA_TREND_MAX - 1) * w);
+		if (sq_drift_each(q, model_id, t0, (double)out->d.start + 1, feature, trend_row,
+		                  out) < 0)
+			return -1;
+	}
 	rc = sq_reference_hist(q, model_id, feature, &kind, &out->ref_n, &hist);
 	if (rc == 0)
 		out->has_ref = hist && sq_hist_parse(hist, &out->ref) == 0;

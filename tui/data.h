@@ -187,6 +187,26 @@ void data_heat_cursor_set(struct data_heat_cursor *c, const struct data_heat *h,
 
 #define DATA_SEG_MAX 21 /* segment_top_k's default 20, and "other" */
 
+/* A vector feature's or the multivariate row's methods (issue 19), from
+ * the drift row's stats: {"methods":{"cosine":{"stat","threshold","p",
+ * "drifted"},...}} (pca_recon: "lower" too). */
+#define DATA_METHODS_MAX 8
+struct data_method {
+	char name[16];
+	double stat, threshold, p, lower; /* NAN when absent */
+	int drifted;                      /* 0, 1, -1 absent */
+};
+/* Parses stats into m[cap]; the count (0 for anything else). */
+size_t data_parse_methods(const char *stats, struct data_method *m, size_t cap);
+
+/* The row's score against its threshold (and the band's lower end) over
+ * the windows before the one shown: the PCA error against its band. */
+#define DATA_TREND_MAX 32
+struct data_trend {
+	int64_t start;
+	double score, threshold, lower;
+};
+
 struct data_detail {
 	bool valid;
 	char feature[SQ_NAME_MAX];
@@ -209,6 +229,11 @@ struct data_detail {
 		bool drifted;
 	} seg[DATA_SEG_MAX];
 	int nseg;
+
+	struct data_method methods[DATA_METHODS_MAX];
+	size_t nmethods;
+	struct data_trend trend[DATA_TREND_MAX]; /* oldest first, the shown window last */
+	size_t ntrend;
 };
 /* The window of [from, to) where feature was worst, with the reference and
  * current histograms. Returns 0, SQ_NOTFOUND, or -1. */

@@ -27,7 +27,7 @@ static const char usage[] =
     "  silence RULE [--model M] --for DUR [--comment TEXT]\n"
     "  silences [--all] | unsilence ID\n"
     "  ack ID\n"
-    "  reference import --model M [--strict] FILE | reference show --model M\n"
+    "  reference import --model M [--strict] FILE | reference show --model M [--vectors]\n"
     "  models | models rm NAME\n"
     "  export --model M [--since DUR | --from T --to T] --format csv|jsonl\n"
     "  demo [--seconds N]\n"
@@ -46,7 +46,7 @@ static const struct cli_flag flags[] = {
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
     {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
     {"force", false},      {"segment", true},      {"step", true},
-    {NULL, false},
+    {"vectors", false},    {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);
@@ -110,10 +110,11 @@ static const struct {
 	{"reference", cmd_reference,
 	 "Usage: mlwatch reference import --model M [--strict] FILE\n"
 	 "       mlwatch reference import --model M --from T --to T\n"
-	 "       mlwatch reference show --model M [--json]\n"
+	 "       mlwatch reference show --model M [--json [--vectors]]\n"
 	 "  Imports a model's reference (what no drift looks like) from a CSV with a header\n"
 	 "  row or JSONL events (the format is in mlwatch(1)), or from stored events.\n"
-	 "  --strict refuses a file with values that do not fit their column's kind.\n"},
+	 "  --strict refuses a file with values that do not fit their column's kind.\n"
+	 "  --vectors (with --json) gives a vector feature's reference rows back.\n"},
 	{"migrate", cmd_migrate,
 	 "Usage: mlwatch migrate --from SRC --to DST [--force] [--json]\n"
 	 "  Copies a whole store (events, labels, windows, references, alert state,\n"

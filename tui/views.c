@@ -839,6 +839,97 @@ static void stat_line(struct dash *d, int *y, int x, int w, const char *name, do
 	put(d, (*y)++, x, w, buf, (int)A_NORMAL);
 }
 
+static const char *detail_kind(int kind)
+{
+	return kind == 2   ? "categorical"
+	       : kind == 3 ? "vector"
+	       : kind == 4 ? "multivariate"
+	                   : "numeric";
+}
+
+/* A vector feature's or the multivariate row's detail (issue 19): each
+ * method's statistic, threshold, p and verdict, then the row's score
+ * against its threshold over the windows before (for @multivariate the
+ * PCA reconstruction error against its band). Returns the next row. */
+static int draw_methods(struct dash *d, int y, int w)
+{
+	const struct data_detail *dt = &d->detail;
+	char buf[256], a[32], b[32], c[32], t[32];
+	double sc[DATA_TREND_MAX], th[DATA_TREND_MAX], lo = INFINITY, hi = -INFINITY;
+
+	fill_row(d, 2, dash_attr(d, PAIR_HEAD));
+	put(d, 2, 1, w, "METHOD        STATISTIC   THRESHOLD   P           VERDICT",
+	    dash_attr(d, PAIR_HEAD));
+	if (dt->nmethods == 0)
+		put(d, y++, 1, w,
+		    "no method results for this window (no reference, or too few rows)",
+		    dash_attr(d, PAIR_DIM));
+	for (size_t i = 0; i < dt->nmethods && y < d->rows - 2; i++) {
+		const struct data_method *m = &dt->methods[i];
+		snprintf(buf, sizeof(buf), "%-13s %-11s %-11s %-11s %s", m->name,
+		         lay_fmt_num(a, sizeof(a), m->stat),
+		         lay_fmt_num(b, sizeof(b), m->threshold),
+		         isnan(m->p) ? "-" : lay_fmt_num(c, sizeof(c), m->p),
+		         m->drifted > 0    ? "DRIFT"
+		         : m->drifted == 0 ? "ok"
+		                           : "-");
+		put(d, y++, 1, w, buf, m->drifted > 0 ? dash_attr(d, PAIR_BAD) : (int)A_NORMAL);
+		if (!isnan(m->lower) && y < d->rows - 2) {
+			snprintf(buf, sizeof(buf), "%-13s band %s .. %s", "",
+			         lay_fmt_num(a, sizeof(a), m->lower),
+			         lay_fmt_num(b, sizeof(b), m->threshold));
+			put(d, y++, 1, w, buf, dash_attr(d, PAIR_DIM));
+		}
+	}
+	if (dt->ntrend == 0 || y >= d->rows - 4)
+		return y;
+	for (size_t i = 0; i < dt->ntrend; i++) {
+		sc[i] = dt->trend[i].score;
+		th[i] = dt->trend[i].threshold;
+		if (!isnan(sc[i]))
+			lo = fmin(lo, sc[i]), hi = fmax(hi, sc[i]);
+		if (!isnan(th[i]))
+			lo = fmin(lo, th[i]), hi = fmax(hi, th[i]);
+		if (!isnan(dt->trend[i].lower))
+			lo = fmin(lo, dt->trend[i].lower);
+	}
+	if (!(hi > lo))
+		hi = lo + 1;
+	y++;
+	put(d, y++, 1, w,
+	    d->detail.d.kind == 4 ? "over time: PCA error (score) vs the band's upper end"
+	                          : "over time: methods flagging drift vs the 3 needed",
+	    (int)A_BOLD);
+	{
+		char sp[4 * DATA_TREND_MAX + 1];
+		chart_spark(sp, sizeof(sp), sc, dt->ntrend, lo, hi, d->utf8);
+		snprintf(buf, sizeof(buf), "%-10s %s", "score", sp);
+		put(d, y++, 1, w, buf, (int)A_NORMAL);
+		chart_spark(sp, sizeof(sp), th, dt->ntrend, lo, hi, d->utf8);
+		snprintf(buf, sizeof(buf), "%-10s %s", "threshold", sp);
+		put(d, y++, 1, w, buf, dash_attr(d, PAIR_DIM));
+	}
+	/* the newest windows as numbers */
+	for (size_t k = dt->ntrend; k > 0 && y < d->rows - 2; k--) {
+		const struct data_trend *tr = &dt->trend[k - 1];
+		bool out =
+		    !isnan(tr->score) && !isnan(tr->threshold) &&
+		    (tr->score >= tr->threshold || (!isnan(tr->lower) && tr->score < tr->lower));
+		lay_fmt_time(t, sizeof(t), (double)tr->start, true);
+		if (!isnan(tr->lower))
+			snprintf(buf, sizeof(buf), "%-18s %-10s band %s .. %s%s", t,
+			         lay_fmt_num(a, sizeof(a), tr->score),
+			         lay_fmt_num(b, sizeof(b), tr->lower),
+			         lay_fmt_num(c, sizeof(c), tr->threshold), out ? "  OUTSIDE" : "");
+		else
+			snprintf(buf, sizeof(buf), "%-18s %-10s of %s%s", t,
+			         lay_fmt_num(a, sizeof(a), tr->score),
+			         lay_fmt_num(b, sizeof(b), tr->threshold), out ? "  DRIFT" : "");
+		put(d, y++, 1, w, buf, out ? dash_attr(d, PAIR_BAD) : (int)A_NORMAL);
+	}
+	return y;
+}
+
 static void draw_detail(struct dash *d)
 {
 	const struct data_detail *dt = &d->detail;
@@ -852,9 +943,12 @@ static void draw_detail(struct dash *d)
 	lay_fmt_time(t1, sizeof(t1), (double)s->start, true);
 	lay_fmt_time(t2, sizeof(t2), (double)s->end, true);
 	snprintf(buf, sizeof(buf), "%s (%s) | window %s-%s%s | worst in the column | Esc closes",
-	         dt->feature, s->kind == 2 ? "categorical" : "numeric", t1, t2 + 11,
-	         s->provisional ? " (open)" : "");
+	         dt->feature, detail_kind(s->kind), t1, t2 + 11, s->provisional ? " (open)" : "");
 	put(d, 1, 1, d->cols - 2, buf, (int)A_BOLD);
+	if (s->kind >= 3) {
+		y = draw_methods(d, 3, hist_w);
+		goto stats;
+	}
 	/* histograms side by side: reference | current */
 	bar_w = (hist_w - label_w - 3 - 2 * 7) / 2;
 	if (bar_w < 3)
@@ -903,6 +997,7 @@ static void draw_detail(struct dash *d)
 		                                                                  : PAIR_P50));
 		put_pad(d, y, x + bar_w, 7, lay_fmt_pct(pct, sizeof(pct), cp), true, (int)A_NORMAL);
 	}
+stats:
 	/* every statistic */
 	{
 		int sw = d->cols - stats_x - 1;
@@ -912,7 +1007,9 @@ static void draw_detail(struct dash *d)
 		put(d, y++, stats_x, sw, buf, (int)A_NORMAL);
 		stat_line(d, &y, stats_x, sw, "missing_rate", s->missing_rate, true);
 		stat_line(d, &y, stats_x, sw, "type_error_rate", s->type_error_rate, true);
-		if (s->kind == 2) {
+		if (s->kind >= 3) {
+			/* vector / multivariate: their methods are on the left */
+		} else if (s->kind == 2) {
 			stat_line(d, &y, stats_x, sw, "new_category_rate", s->new_category_rate,
 			          true);
 			stat_line(d, &y, stats_x, sw, "chi2", s->chi2, false);
@@ -924,8 +1021,10 @@ static void draw_detail(struct dash *d)
 			stat_line(d, &y, stats_x, sw, "ks_p", s->ks_p, false);
 			stat_line(d, &y, stats_x, sw, "wasserstein", s->wasserstein, false);
 		}
-		stat_line(d, &y, stats_x, sw, "psi", s->psi, false);
-		stat_line(d, &y, stats_x, sw, "js", s->js, false);
+		if (s->kind < 3) {
+			stat_line(d, &y, stats_x, sw, "psi", s->psi, false);
+			stat_line(d, &y, stats_x, sw, "js", s->js, false);
+		}
 		if (y < d->rows - 1) {
 			snprintf(buf, sizeof(buf), "%-18s %s%s%s%s", "method",
 			         s->method[0] ? s->method : "-", dt->preset[0] ? " [" : "",

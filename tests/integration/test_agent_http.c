@@ -148,7 +148,8 @@ Test(agent_http, labels_are_forwarded, .init = setup, .fini = teardown)
 Test(agent_http, malformed_request_is_400_and_keeps_nothing, .init = setup, .fini = teardown)
 {
 	const char *bad = "[{\"model\":\"m\",\"id\":\"ok\"},{\"model\":\"m\",\"latency_ms\":-1}]";
-	const char *kind = "{\"model\":\"m\",\"features\":{\"a\":[1,2]}}";
+	/* an array of numbers is a vector feature (issue 19); of strings, not */
+	const char *kind = "{\"model\":\"m\",\"features\":{\"a\":[\"x\",2]}}";
 	const char *junk = "{\"model\": ";
 	const char *good = "{\"model\":\"m\",\"id\":\"after\"}";
 	char *resp = NULL;

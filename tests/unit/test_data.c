@@ -561,3 +561,32 @@ Test(data, detail_lists_the_segments_worst_first, .init = setup, .fini = teardow
 	cr_expect(!dt.seg[1].drifted);
 	cr_expect_str_eq(dt.seg[2].name, "other");
 }
+
+/* Issue 19: the detail view of a vector feature or of @multivariate reads
+ * each method's figures from the drift row's stats. */
+Test(data, methods_of_a_vector_or_multivariate_row)
+{
+	struct data_method m[DATA_METHODS_MAX];
+	size_t n = data_parse_methods(
+	    "{\"dim\":384,\"methods\":{\"cosine\":{\"stat\":0.01,\"threshold\":0.002,\"p\":0.004,"
+	    "\"drifted\":true},\"pca_recon\":{\"stat\":1.5,\"threshold\":0.4,\"lower\":0.3,"
+	    "\"drifted\":false},\"odd\":3}}",
+	    m, DATA_METHODS_MAX);
+
+	cr_assert_eq(n, 2, "an entry that is not an object is left out");
+	cr_expect_str_eq(m[0].name, "cosine");
+	cr_expect_float_eq(m[0].stat, 0.01, 1e-15);
+	cr_expect_float_eq(m[0].threshold, 0.002, 1e-15);
+	cr_expect_float_eq(m[0].p, 0.004, 1e-15);
+	cr_expect(isnan(m[0].lower));
+	cr_expect_eq(m[0].drifted, 1);
+	cr_expect_str_eq(m[1].name, "pca_recon");
+	cr_expect_float_eq(m[1].lower, 0.3, 1e-15);
+	cr_expect(isnan(m[1].p));
+	cr_expect_eq(m[1].drifted, 0);
+	cr_expect_eq(data_parse_methods("{\"preset\":\"mlwatch\"}", m, DATA_METHODS_MAX), 0);
+	cr_expect_eq(data_parse_methods("not json", m, DATA_METHODS_MAX), 0);
+	cr_expect_eq(data_parse_methods(NULL, m, DATA_METHODS_MAX), 0);
+	cr_expect_eq(data_parse_methods("{\"methods\":{\"a\":{},\"b\":{},\"c\":{}}}", m, 2), 2,
+	             "bounded by cap");
+}

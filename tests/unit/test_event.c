@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "vector.h"
 
 static const double NOW = 1764072000.0;
 
@@ -181,7 +182,9 @@ Test(event, feature_rules)
 	rejects("{\"model\":\"m\",\"features\":{\"a\\nb\":1}}", "features.a\nb", "printable");
 	rejects("{\"model\":\"m\",\"features\":{\"x\":{\"nested\":1}}}", "features.x",
 	        "number, a string");
-	rejects("{\"model\":\"m\",\"features\":{\"x\":[1]}}", "features.x", "number, a string");
+	/* an array is a vector now (issue 19); an object is still refused */
+	rejects("{\"model\":\"m\",\"features\":{\"x\":{\"y\":1}}}", "features.x",
+	        "number, a string");
 	rejects("{\"model\":\"m\",\"features\":{\"x\":1,\"x\":2}}", "features.x", "twice");
 	char name[200], body[400];
 	memset(name, 'n', 129);
@@ -441,4 +444,60 @@ Test(event, llm_fields_bad_values_are_refused_with_their_field)
 	        "[a-z0-9_-]");
 	rejects("{\"model\": \"m\", \"finish_reason\": 3}", "finish_reason", "[a-z0-9_-]");
 	rejects("{\"model\": \"m\", \"finish_reason\": \"\"}", "finish_reason", "[a-z0-9_-]");
+}
+
+/* Issue 19: a feature may be an array of numbers (a vector), kept as
+ * float32; a hostile one is refused naming the feature, with the reason
+ * the agent counts and answers with. */
+Test(event, vector_features_parse_into_float32)
+{
+	cr_assert_eq(parse("{\"model\":\"m\",\"features\":{\"emb\":[0.5,-1,3e-3],\"a\":2}}"), 0);
+	const struct event *e = &batch.events[0];
+	cr_assert_eq(e->n_features, 2);
+	cr_assert_eq(e->features[0].kind, FEATURE_VECTOR);
+	cr_assert_eq(e->features[0].dim, 3);
+	cr_expect_eq(e->features[0].vec[0], 0.5f);
+	cr_expect_eq(e->features[0].vec[1], -1.0f);
+	cr_expect_eq(e->features[0].vec[2], 3e-3f);
+	cr_expect_eq(e->features[1].kind, FEATURE_NUMERIC);
+}
+
+Test(event, hostile_vectors_are_refused_with_their_reason)
+{
+	static const struct {
+		const char *value;
+		int reason;
+		const char *why;
+	} cases[] = {
+	    {"[1,1e999]", VECTOR_NONFINITE, "element 1: must be a finite number"},
+	    {"[1,1e39]", VECTOR_NONFINITE, "float32 range"},
+	    {"[1,\"2\"]", VECTOR_NOT_NUMBER, "element 1: must be a number, not a string"},
+	    {"[[1],[2]]", VECTOR_NOT_NUMBER, "element 0: must be a number, not an array"},
+	    {"[true]", VECTOR_NOT_NUMBER, "not a boolean"},
+	    {"[]", VECTOR_EMPTY, "at least one number"},
+	};
+	char body[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "{\"model\":\"m\",\"features\":{\"emb\":%s}}",
+		         cases[i].value);
+		rejects(body, "features.emb", cases[i].why);
+		cr_expect_eq(err.vector_reason, cases[i].reason, "%s: reason %d", cases[i].value,
+		             err.vector_reason);
+	}
+	/* 4,097 dimensions: too long (the agent answers 413) */
+	size_t cap = 4 * 4097 + 128, len;
+	char *big = malloc(cap);
+	cr_assert_not_null(big);
+	len = (size_t)snprintf(big, cap, "{\"model\":\"m\",\"features\":{\"emb\":[");
+	for (int i = 0; i < 4097; i++)
+		len += (size_t)snprintf(big + len, cap - len, i ? ",1" : "1");
+	snprintf(big + len, cap - len, "]}}");
+	rejects(big, "features.emb", "more than 4096 dimensions");
+	cr_expect_eq(err.vector_reason, VECTOR_TOO_LONG);
+	cr_expect_eq(vector_reason_status((enum vector_reason)err.vector_reason), 413);
+	free(big);
+	/* any other refusal carries no vector reason */
+	rejects("{\"model\":\"m\",\"features\":{\"a\":{}}}", "features.a", "array of numbers");
+	cr_expect_eq(err.vector_reason, 0);
 }

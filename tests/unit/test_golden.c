@@ -88,9 +88,9 @@ static void expect_golden(const char *name, const uint8_t *got, size_t len, bool
 static void golden_batch(struct wire_batch *b)
 {
 	static struct feature f[] = {
-	    {"amount", FEATURE_NUMERIC, 99.5, NULL},
-	    {"country", FEATURE_CATEGORICAL, 0, "DE"},
-	    {"missing", FEATURE_MISSING, 0, NULL},
+	    {.name = "amount", .kind = FEATURE_NUMERIC, .num = 99.5},
+	    {.name = "country", .kind = FEATURE_CATEGORICAL, .str = "DE"},
+	    {.name = "missing", .kind = FEATURE_MISSING},
 	};
 	static struct class_score cs[] = {{"ok", 0.75}, {"bad", 0.25}};
 	static struct event ev[2];

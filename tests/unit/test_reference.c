@@ -12,6 +12,7 @@
 #include "reference.h"
 #include "segment.h"
 #include <cJSON.h>
+#include "vector.h"
 
 static int read_csv(const char *text, struct refb *b, char *err, size_t errlen)
 {
@@ -184,7 +185,9 @@ Test(reference, jsonl_events)
 	refb_free(b);
 	b = refb_new(NULL);
 	cr_assert_eq(read_jsonl("{\"features\":{\"a\":{\"x\":1}}}\n", b, err, sizeof(err)), -1);
-	cr_assert_str_eq(err, "ref.jsonl:1: features.a: must be a number, string, boolean or null");
+	cr_assert_str_eq(
+	    err,
+	    "ref.jsonl:1: features.a: must be a number, string, boolean, array of numbers or null");
 	refb_free(b);
 }
 
@@ -366,4 +369,60 @@ Test(reference, segment_values_and_arguments)
 	cr_expect_null(segment_of_json(o, "o", buf, sizeof(buf)));
 	cr_expect_null(segment_of_json(o, "missing", buf, sizeof(buf)));
 	cJSON_Delete(o);
+}
+
+/* Issue 19: a vector feature in a reference, from a CSV cell holding a JSON
+ * array or a JSONL array; float32 rows, kind 3, the dimension fixed by the
+ * first vector; mismatches and mixtures refused naming line and column. */
+Test(reference, vector_columns_from_csv_and_jsonl)
+{
+	struct refb *b = refb_new(NULL);
+	struct ref_result r;
+	char err[256];
+	float *rows;
+	size_t n, dim;
+
+	cr_assert_eq(read_csv("id,emb,x\n"
+	                      "1,\"[0.5, -1, 2]\",3\n"
+	                      "2,\"[1,2,3]\",4\n"
+	                      "3,,5\n",
+	                      b, err, sizeof(err)),
+	             0, "%s", err);
+	cr_assert_eq(
+	    read_jsonl("{\"features\":{\"emb\":[7,8,9.25],\"x\":1}}\n", b, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(refb_finish(b, &r, err, sizeof(err)), 0, "%s", err);
+	const struct ref_profile *p = profile(&r, "emb");
+	cr_assert_not_null(p);
+	cr_expect_eq(p->kind, 3);
+	cr_expect_eq(p->n, 3);
+	cr_expect_eq(p->missing, 1);
+	cr_expect_str_eq(p->hist, "{\"dim\":3,\"rows\":3}");
+	cr_assert_eq(vector_rows_decode(p->blob, p->len, &rows, &n, &dim), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(dim, 3);
+	cr_expect_eq(rows[1], -1.0f);
+	cr_expect_eq(rows[8], 9.25f);
+	cr_expect_eq(profile(&r, "x")->kind, 1);
+	free(rows);
+	ref_result_free(&r);
+	refb_free(b);
+
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("emb\n\"[1,2]\"\n\"[1,2,3]\"\n", b, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "ref.csv:3: column 'emb': has 3 dimensions, this feature has 2 "
+	                      "(fixed by its first vector)");
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("emb\n\"[1,2]\"\n4\n", b, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "ref.csv:3: column 'emb': a scalar among vectors of 2 dimensions");
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_csv("emb\n4\n\"[1,2]\"\n", b, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "ref.csv:3: column 'emb': a vector among scalar values");
+	refb_free(b);
+	b = refb_new(NULL);
+	cr_assert_eq(read_jsonl("{\"features\":{\"emb\":[1,null]}}\n", b, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "ref.jsonl:1: column 'emb': element 1: must be a number, not null");
+	refb_free(b);
 }

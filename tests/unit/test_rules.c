@@ -381,3 +381,24 @@ Test(rules, conditions_joined_by_and)
 	h_rmtree(dir);
 	free(dir);
 }
+
+/* Issue 19: multivariate_drift() is drift() of the model's multivariate
+ * row; a vector feature is a feature like any (drift(emb)). */
+Test(rules, multivariate_drift_is_the_multivariate_row)
+{
+	struct rule_expr e;
+	char err[256];
+
+	cr_assert_eq(rules_parse_expr("multivariate_drift() >= 1 ", &e, err, sizeof(err)), 0, "%s",
+	             err);
+	cr_expect_eq(e.metric, METRIC_DRIFT);
+	cr_expect_str_eq(e.feature, "@multivariate");
+	cr_expect_eq(e.op, OP_GE);
+	cr_expect_eq(e.threshold, 1);
+	cr_assert_eq(rules_parse_expr("multivariate_drift(x) > 1", &e, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "takes no feature"), "%s", err);
+	cr_assert_eq(rules_parse_expr("multivariate_drift > 1", &e, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "needs ()"), "%s", err);
+	cr_assert_eq(rules_parse_expr("drift(emb) > 1", &e, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(e.feature, "emb");
+}

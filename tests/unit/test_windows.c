@@ -9,7 +9,10 @@
 #include "config.h"
 #include "drift.h"
 #include "jsonw.h"
+#include "vector.h"
 #include "windows.h"
+#include "reference.h"
+#include "sample.h"
 
 static struct store_raw_event ev(int64_t id, const char *features, const char *pred, double score)
 {
@@ -369,4 +372,152 @@ Test(windows, feature_sample_is_bounded_and_keeps_what_was_seen)
 	free(buf);
 	wstate_free(w);
 	wmodel_free(m);
+}
+
+/* Issue 19: a vector feature's window is a sample of its vectors; a vector
+ * of another dimension than the reference's is a type error; the drift row
+ * carries every embedding method, and a window far from the reference is
+ * drift by all five. */
+Test(windows, vector_feature_window_and_drift_row)
+{
+	struct wmodel *m = wmodel_new(1, "m", NULL);
+	struct wstate *w = wstate_new(1, 60);
+	struct store_feature_row fr;
+	struct store_drift_row dr;
+	struct sample_rng r;
+	struct jsonw j;
+	float ref[300 * 4];
+	uint8_t *blob;
+	size_t len;
+	char feats[256];
+
+	jsonw_init(&j);
+	sample_rng_seed(&r, 19);
+	for (size_t i = 0; i < 300 * 4; i++)
+		ref[i] = (float)sample_rng_double(&r);
+	cr_assert_eq(vector_rows_encode(ref, 300, 4, &blob, &len), 0);
+	cr_assert_eq(wmodel_set_reference(m, "emb", 3, blob, len), 0);
+	free(blob);
+	long e = wmodel_find(m, "emb");
+	cr_assert_geq(e, 0);
+	cr_expect_eq(m->f[e].kind, 3);
+	cr_expect_eq(m->f[e].dim, 4);
+	for (int i = 0; i < 200; i++) {
+		snprintf(feats, sizeof(feats), "{\"emb\":[%.6g,%.6g,%.6g,%.6g],\"a\":%d}",
+		         sample_rng_double(&r) + 0.5, sample_rng_double(&r),
+		         sample_rng_double(&r) + 0.5, sample_rng_double(&r), i);
+		fold(w, m, ev(i + 1, feats, NULL, -1));
+	}
+	fold(w, m, ev(201, "{\"emb\":[1,2,3]}", NULL, -1)); /* 3 dims: a type error */
+	fold(w, m, ev(202, "{\"emb\":7}", NULL, -1));       /* a scalar: a type error */
+	cr_assert_eq(wstate_feature_result(w, m, (size_t)e, &fr, &dr, &j), 0);
+	cr_expect_eq(fr.kind, 3);
+	cr_expect_eq(fr.n, 200);
+	cr_expect_eq(fr.type_errors, 2);
+	cr_expect_eq(dr.kind, 3);
+	cr_expect_eq(dr.n_ref, 300);
+	cr_expect_str_eq(dr.method, "embedding");
+	cr_expect(!dr.insufficient);
+	cr_expect(dr.drifted, "stats %s", dr.stats);
+	cr_expect_eq(dr.score, 5, "stats %s", dr.stats);
+	cr_expect_eq(dr.threshold, 3);
+	cJSON *s = cJSON_Parse(dr.stats);
+	cr_assert_not_null(s, "%s", dr.stats);
+	cJSON *ms = cJSON_GetObjectItem(s, "methods");
+	cr_expect_eq(cJSON_GetArraySize(ms), 5);
+	cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "mmd"), "drifted")));
+	cr_expect(cJSON_IsNumber(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "classifier"), "threshold")));
+	cJSON_Delete(s);
+	jsonw_fini(&j);
+	wstate_free(w);
+	wmodel_free(m);
+}
+
+static double gauss(struct sample_rng *r)
+{
+	double u1 = 1.0 - sample_rng_double(r), u2 = sample_rng_double(r);
+
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+/* Issue 19 acceptance 2 through the reference builder and a window: two
+ * features whose correlation flips from 0.8 to -0.8 (marginals unchanged).
+ * The reference gets a multivariate profile ("@multivariate", kind 4) of
+ * its row-aligned numbers; the window's row-aligned sample gives a PCA
+ * reconstruction error outside the band and a classifier AUC past its
+ * threshold; a window like the reference stays inside. */
+Test(windows, multivariate_row_catches_a_correlation_flip)
+{
+	struct refb *b = refb_new(NULL);
+	struct ref_result rr;
+	struct sample_rng r;
+	char err[256], feats[128];
+	struct ref_col_value cv[3];
+	const struct ref_profile *p = NULL;
+
+	sample_rng_seed(&r, 8);
+	for (int i = 0; i < 3000; i++) {
+		double z1 = gauss(&r), z2 = gauss(&r);
+		struct ref_row row = {0};
+		cv[0] = (struct ref_col_value){.name = "x", .v = {.is_number = true, .num = z1}};
+		cv[1] = (struct ref_col_value){
+		    .name = "y", .v = {.is_number = true, .num = 0.8 * z1 + 0.6 * z2}};
+		cv[2] = (struct ref_col_value){.name = "c", .v = {.str = "k"}};
+		row.f = cv;
+		row.nf = 3;
+		row.prediction.missing = row.score.missing = row.label.missing = true;
+		cr_assert_eq(refb_add(b, &row, err, sizeof(err)), 0, "%s", err);
+	}
+	cr_assert_eq(refb_finish(b, &rr, err, sizeof(err)), 0, "%s", err);
+	for (size_t i = 0; i < rr.n; i++)
+		if (strcmp(rr.p[i].feature, "@multivariate") == 0)
+			p = &rr.p[i];
+	cr_assert_not_null(p, "no multivariate profile");
+	cr_expect_eq(p->kind, 4);
+	cr_expect_eq(p->n, 3000);
+	cr_expect_str_eq(p->hist, "{\"columns\":2,\"rows\":3000}");
+
+	for (int flip = 0; flip < 2; flip++) {
+		struct wmodel *m = wmodel_new(1, "m", NULL);
+		struct wstate *w = wstate_new(1, 60);
+		struct store_feature_row fr;
+		struct store_drift_row dr;
+		struct jsonw j;
+
+		jsonw_init(&j);
+		cr_assert_eq(wmodel_set_reference(m, "@multivariate", 4, p->blob, p->len), 0);
+		for (int i = 0; i < 1000; i++) {
+			double z1 = gauss(&r), z2 = gauss(&r);
+			double y = (flip ? -0.8 : 0.8) * z1 + 0.6 * z2;
+			snprintf(feats, sizeof(feats), "{\"x\":%.17g,\"y\":%.17g}", z1, y);
+			fold(w, m, ev(i + 1, feats, NULL, -1));
+		}
+		fold(w, m, ev(1001, "{\"x\":1}", NULL, -1)); /* not a whole row */
+		long k = wmodel_find(m, "@multivariate");
+		cr_assert_geq(k, 0);
+		cr_assert_eq(wstate_feature_result(w, m, (size_t)k, &fr, &dr, &j), 0);
+		cr_expect_eq(dr.kind, 4);
+		cr_expect_eq(dr.n, 1000, "rows with every column");
+		cr_expect_eq(dr.n_ref, 3000);
+		cr_expect_str_eq(dr.method, "pca_recon");
+		cJSON *s = cJSON_Parse(dr.stats);
+		cr_assert_not_null(s, "%s", dr.stats);
+		cJSON *ms = cJSON_GetObjectItem(s, "methods");
+		bool pca = cJSON_IsTrue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "pca_recon"), "drifted"));
+		bool clf = cJSON_IsTrue(
+		    cJSON_GetObjectItem(cJSON_GetObjectItem(ms, "classifier"), "drifted"));
+		printf("multivariate window (%s): %s\n", flip ? "flipped" : "as reference",
+		       dr.stats);
+		cr_expect_eq(pca, flip == 1, "pca_recon: %s", dr.stats);
+		cr_expect_eq(clf, flip == 1, "classifier: %s", dr.stats);
+		cr_expect_eq(dr.drifted, flip == 1);
+		cJSON_Delete(s);
+		jsonw_fini(&j);
+		wstate_free(w);
+		wmodel_free(m);
+	}
+	ref_result_free(&rr);
+	refb_free(b);
 }

@@ -77,11 +77,20 @@ static void random_batch(struct wire_batch *b, struct arena *a)
 			char name[32];
 			snprintf(name, sizeof(name), "f%zu", k);
 			f->name = arena_strdup(a, name);
-			f->kind = (enum feature_kind)(rnd() % 3);
-			if (f->kind == FEATURE_NUMERIC)
+			f->kind = (enum feature_kind)(rnd() % 4);
+			if (f->kind == FEATURE_NUMERIC) {
 				f->num = rndu() * 1e6 - 5e5;
-			else if (f->kind == FEATURE_CATEGORICAL)
+			} else if (f->kind == FEATURE_CATEGORICAL) {
 				f->str = pick(a, "cat-", 20);
+			} else if (f->kind == FEATURE_VECTOR) {
+				/* issue 19: 1 to 64 dimensions, now and then the most */
+				size_t dim = rnd() % 20 == 0 ? 4096 : 1 + rnd() % 64;
+				float *v = arena_alloc(a, dim * sizeof(*v));
+				for (size_t j = 0; j < dim; j++)
+					v[j] = (float)(rndu() * 2e3 - 1e3);
+				f->vec = v;
+				f->dim = dim;
+			}
 		}
 		e->n_scores = rnd() % 3;
 		e->scores = arena_alloc(a, (e->n_scores + 1) * sizeof(*e->scores));
@@ -189,6 +198,12 @@ static void batch_eq(const struct wire_batch *x, const struct wire_batch *y)
 				cr_assert_eq(a->features[k].num, b->features[k].num);
 			if (a->features[k].kind == FEATURE_CATEGORICAL)
 				cr_assert_str_eq(a->features[k].str, b->features[k].str);
+			if (a->features[k].kind == FEATURE_VECTOR) {
+				cr_assert_eq(a->features[k].dim, b->features[k].dim);
+				cr_assert_eq(memcmp(a->features[k].vec, b->features[k].vec,
+				                    a->features[k].dim * sizeof(float)),
+				             0, "float32 carried exactly");
+			}
 		}
 		cr_assert_eq(a->n_scores, b->n_scores);
 		for (size_t k = 0; k < a->n_scores; k++) {
@@ -472,5 +487,32 @@ Test(wire, bad_llm_fields_are_invalid_items)
 	cr_expect(strstr(d.first_invalid, "LLM"), "%s", d.first_invalid);
 	cr_expect(d.events[0].has_ttft && d.events[0].ttft_ms == 12);
 	wire_batch_free(&d);
+	free(buf);
+}
+
+/* Issue 19: a vector feature costs 4 bytes a dimension on the wire (plus
+ * its name and a few bytes of framing), not 8 as doubles would. */
+Test(wire, vectors_travel_as_float32)
+{
+	static float v[384];
+	struct feature f = {.name = "emb", .kind = FEATURE_VECTOR, .vec = v, .dim = 384};
+	struct event e = {.model = "m", .ts = 1e9, .features = &f, .n_features = 1};
+	struct wire_batch in = {.protocol = WIRE_PROTOCOL, .agent_id = "a", .seq = 1}, out;
+	uint8_t *buf;
+	size_t len;
+	char err[256];
+
+	for (size_t j = 0; j < 384; j++)
+		v[j] = (float)j / 7.0f - 20.0f;
+	in.events = &e;
+	in.n_events = 1;
+	cr_assert_eq(wire_encode_batch(&in, &buf, &len), 0);
+	cr_expect_lt(len, 384 * 4 + 64, "%zu bytes", len);
+	cr_assert_eq(wire_decode_batch(buf, len, 0, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out.n_events, 1);
+	cr_assert_eq(out.events[0].features[0].kind, FEATURE_VECTOR);
+	cr_assert_eq(out.events[0].features[0].dim, 384);
+	cr_expect_eq(memcmp(out.events[0].features[0].vec, v, sizeof(v)), 0);
+	wire_batch_free(&out);
 	free(buf);
 }
