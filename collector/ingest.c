@@ -86,6 +86,9 @@ struct ingest {
 	size_t pending_cap;
 	double next_retention;
 	bool retention_more;
+	struct store_event_row *rows; /* the events of the batch being stored */
+	bool *dup;                    /* which of them repeat a stored event */
+	size_t rows_cap;
 	struct ingest_stats stats;
 };
 
@@ -534,7 +537,6 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 {
 	struct store_ingest *si = ing->si;
 	struct wire_batch *b = &q->b;
-	char lbuf[EVENT_CATEGORY_MAX + 8];
 	int64_t model_id = 0;
 	const char *last_model = NULL;
 	int rc;
@@ -548,74 +550,98 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		q->duplicate = true;
 		return 0;
 	}
+	/* The batch's events go in as one set: one duplicate lookup and one
+	 * bulk load (a binary COPY on PostgreSQL) rather than two statements
+	 * per event; labels below see them stored. */
+	if (q->n_events > ing->rows_cap) {
+		struct store_event_row *nr = realloc(ing->rows, q->n_events * sizeof(*nr));
+		if (nr)
+			ing->rows = nr;
+		bool *nd = realloc(ing->dup, q->n_events * sizeof(*nd));
+		if (nd)
+			ing->dup = nd;
+		if (!nr || !nd)
+			return -1;
+		ing->rows_cap = q->n_events;
+	}
 	for (size_t i = 0; i < q->n_events; i++) {
 		const struct event *ev = &b->events[i];
-		struct store_event_row row = {0};
-		struct wdelta *d;
+		struct store_event_row *row = &ing->rows[i];
 
 		if (!last_model || strcmp(last_model, ev->model) != 0) {
 			if (store_ingest_model(si, ev->model, now, &model_id))
 				return -1;
 			last_model = ev->model;
 		}
-		row.model_id = model_id;
-		row.req_id = ev->id;
-		row.ts = ev->ts;
-		row.window_start = q->window_start[i];
-		row.has_latency = ev->has_latency;
-		row.latency_ms = ev->latency_ms;
-		row.error = ev->error;
-		row.version = ev->version;
-		row.features_json = q->features_json[i];
-		row.prediction = ev->prediction;
-		row.has_score = ev->has_score;
-		row.score = ev->score;
-		row.scores_json = q->scores_json[i];
-		row.label = ev->label;
-		row.label_ts = ev->ts;
-		if (ev->id) {
-			/* A repeated (model, id) within the label horizon is a
-			 * resend or a client bug: keep the first, so that a label
-			 * joins exactly one event. */
-			rc = store_ingest_event_exists(si, model_id, ev->id,
-			                               ev->ts - ing->o.label_ttl_s,
-			                               ev->ts + ing->o.label_ttl_s);
+		*row = (struct store_event_row){
+		    .model_id = model_id,
+		    .req_id = ev->id,
+		    .ts = ev->ts,
+		    .window_start = q->window_start[i],
+		    .has_latency = ev->has_latency,
+		    .latency_ms = ev->latency_ms,
+		    .error = ev->error,
+		    .version = ev->version,
+		    .features_json = q->features_json[i],
+		    .prediction = ev->prediction,
+		    .has_score = ev->has_score,
+		    .score = ev->score,
+		    .scores_json = q->scores_json[i],
+		    .label = ev->label,
+		    .label_ts = ev->ts,
+		};
+	}
+	/* A repeated (model, id) within the label horizon is a resend or a
+	 * client bug: keep the first, so that a label joins exactly one
+	 * event. */
+	if (store_ingest_events_dedupe(si, ing->rows, q->n_events, ing->o.label_ttl_s, ing->dup))
+		return -1;
+	for (size_t i = 0; i < q->n_events; i++) {
+		struct store_event_row *row = &ing->rows[i];
+		int64_t *pend;
+
+		if (ing->dup[i]) {
+			q->dup_events++;
+			continue;
+		}
+		pend = row->req_id ? pending_slot(ing, row->model_id) : NULL;
+		if (row->req_id && (!pend || *pend > 0)) {
+			struct value lv;
+			double lts;
+			char lbuf[EVENT_CATEGORY_MAX + 8];
+			rc = store_ingest_take_pending(si, row->model_id, row->req_id, &lv, &lts,
+			                               lbuf, sizeof(lbuf));
 			if (rc < 0)
 				return -1;
+			/* the row is stored after this loop: its label too */
+			if (rc == 1 && lv.kind == VALUE_STRING &&
+			    !(lv.str = arena_strndup(&b->arena, lbuf, strlen(lbuf))))
+				return -1;
 			if (rc == 1) {
-				q->dup_events++;
-				continue;
+				if (pend && *pend > 0)
+					(*pend)--;
+				atomic_fetch_add(&ing->stats.labels_joined, 1);
+				/* A late label is newer than one sent with the
+				 * event. */
+				row->label = lv;
+				row->label_ts = lts;
 			}
 		}
-		if (ev->id) {
-			int64_t *pend = pending_slot(ing, model_id);
-			if (!pend || *pend > 0) {
-				struct value lv;
-				double lts;
-				rc = store_ingest_take_pending(si, model_id, ev->id, &lv, &lts,
-				                               lbuf, sizeof(lbuf));
-				if (rc < 0)
-					return -1;
-				if (rc == 1) {
-					if (pend && *pend > 0)
-						(*pend)--;
-					atomic_fetch_add(&ing->stats.labels_joined, 1);
-					/* A late label is newer than one sent
-					 * with the event. */
-					row.label = lv;
-					row.label_ts = lts;
-				}
-			}
-		}
-		if (store_ingest_event(si, &row))
-			return -1;
-		d = wmap_get(m, model_id, row.window_start);
+	}
+	if (store_ingest_events_insert(si, ing->rows, q->n_events, ing->dup))
+		return -1;
+	for (size_t i = 0; i < q->n_events; i++) {
+		struct wdelta *d;
+
+		if (ing->dup[i])
+			continue;
+		d = wmap_get(m, ing->rows[i].model_id, ing->rows[i].window_start);
 		if (!d)
 			return -1;
 		d->sampled++;
-		if (ev->ts > d->last)
-			d->last = ev->ts;
-		if (row.label.kind != VALUE_NONE)
+		if (ing->rows[i].ts > d->last)
+			d->last = ing->rows[i].ts;
+		if (ing->rows[i].label.kind != VALUE_NONE)
 			d->labelled++;
 	}
 	for (size_t i = 0; i < b->n_labels; i++) {
@@ -990,6 +1016,8 @@ void ingest_stop(struct ingest *ing)
 	store_ingest_free(ing->si);
 	store_close(&ing->st);
 	free(ing->pending);
+	free(ing->rows);
+	free(ing->dup);
 	pthread_cond_destroy(&ing->work_cv);
 	pthread_cond_destroy(&ing->done_cv);
 	pthread_mutex_destroy(&ing->mu);

@@ -74,6 +74,8 @@ enum {
 	S_LLM_GET,
 	S_LLM_UPSERT,
 	S_RET_LLM,
+	S_EVENTS_SEEN,
+	S_MODELS_PRINT,
 	S_COUNT
 };
 
@@ -85,10 +87,19 @@ struct model_entry {
 struct store_ingest {
 	struct store *st;
 	struct db_stmt *s[S_COUNT];
+	struct db_bulk *events; /* the events loader, opened at first use */
+	/* dedupe's scratch, grown as needed */
+	struct dedupe_key *keys;
+	size_t keys_cap;
+	char *arr[3]; /* PostgreSQL array literals: model ids, req ids, times */
+	size_t arr_len[3], arr_cap[3];
+	size_t *sent; /* row of each array element */
+	size_t sent_cap;
 	struct model_entry *models; /* small open-addressing cache */
 	size_t nmodels, cap;
 	int64_t next_model_windows; /* retention cursor over models */
 	int64_t data_version;       /* PRAGMA data_version at the last sync, 0 none */
+	int64_t models_print[3];    /* PostgreSQL: the models table's at the last sync */
 };
 
 #define EVENT_COLS                                                                        \
@@ -265,6 +276,16 @@ static const char *const sql[S_COUNT] = {
                   "excluded.n, created = excluded.created",
     [S_CAL_GET] = "SELECT profile, n, created FROM calibration WHERE model_id = ?1",
     [S_MARK_DIRTY] = "UPDATE windows SET dirty = 1 WHERE model_id = ?1 AND start >= ?2",
+    /* PostgreSQL only (dedupe): which of the rows given as arrays repeat
+     * a stored event; one index probe (events_by_req) per row, one round
+     * trip for all */
+    [S_EVENTS_SEEN] = "SELECT u.i FROM unnest(?1::bigint[], ?2::text[], ?3::float8[]) "
+                      "WITH ORDINALITY AS u(m, r, t, i) WHERE EXISTS (SELECT 1 FROM events e "
+                      "WHERE e.model_id = u.m AND e.req_id = u.r AND e.ts >= u.t - ?4 AND "
+                      "e.ts <= u.t + ?4)",
+    /* what the model-id cache is valid for on PostgreSQL: any row added
+     * (identity ids only grow) or removed changes it */
+    [S_MODELS_PRINT] = "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM models",
 };
 
 static struct db_stmt *prep(struct store_ingest *si, int which)
@@ -303,6 +324,11 @@ void store_ingest_free(struct store_ingest *si)
 	if (!si)
 		return;
 	store_finalize(si->s, S_COUNT);
+	db_bulk_close(si->events);
+	free(si->keys);
+	for (int i = 0; i < 3; i++)
+		free(si->arr[i]);
+	free(si->sent);
 	models_clear(si);
 	free(si);
 }
@@ -310,6 +336,17 @@ void store_ingest_free(struct store_ingest *si)
 void store_ingest_rolled_back(struct store_ingest *si)
 {
 	models_clear(si);
+	if (si->events)
+		db_bulk_discard(si->events);
+}
+
+static int models_print_row(struct db_stmt *s, void *ctx)
+{
+	int64_t *p = ctx;
+
+	for (int i = 0; i < 3; i++)
+		p[i] = db_column_int64(s, i);
+	return 0;
 }
 
 int store_ingest_sync(struct store_ingest *si)
@@ -318,9 +355,17 @@ int store_ingest_sync(struct store_ingest *si)
 	int64_t v;
 
 	if (store_is_postgres(si->st)) {
-		/* no data_version there, and other collectors write too: the
-		 * cache lives one transaction (a lookup per model and batch) */
-		models_clear(si);
+		/* No data_version there, and other collectors and `mlwatch models
+		 * rm` write too: the cache lives while the models table's print
+		 * (count, max and sum of ids) stays the same, one small query per
+		 * transaction instead of a lookup per model and batch. */
+		int64_t p[3] = {-1, -1, -1};
+		s = prep(si, S_MODELS_PRINT);
+		if (!s || store_each_row(s, models_print_row, p))
+			return -1;
+		if (memcmp(p, si->models_print, sizeof(p)) != 0)
+			models_clear(si);
+		memcpy(si->models_print, p, sizeof(p));
 		return 0;
 	}
 	s = prep(si, S_DATA_VERSION);
@@ -490,6 +535,235 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 	if (r->label.kind != VALUE_NONE)
 		db_bind_double(s, 15, r->label_ts);
 	return done(s);
+}
+
+/* ---- events in bulk ---------------------------------------------------------- */
+
+#define EVENT_BULK_COLS                                                                   \
+	"model_id, req_id, ts, window_start, latency_ms, error, version, features, pred_num, " \
+	"pred_str, score, scores, label_num, label_str, label_ts"
+
+struct dedupe_key {
+	int64_t model_id;
+	const char *req_id;
+	size_t row;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct dedupe_key *x = a, *y = b;
+	int c;
+
+	if (x->model_id != y->model_id)
+		return x->model_id < y->model_id ? -1 : 1;
+	c = strcmp(x->req_id, y->req_id);
+	if (c)
+		return c;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * size);
+	if (!np)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+/* Rows repeating an earlier row of the same list (sorted by key, then row
+ * order, so the first of each key is kept). */
+static int dedupe_within(struct store_ingest *si, const struct store_event_row *rows, size_t n,
+                         double ttl, bool *dup)
+{
+	size_t k = 0;
+
+	if (grow((void **)&si->keys, &si->keys_cap, n, sizeof(*si->keys)))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].req_id)
+			si->keys[k++] = (struct dedupe_key){rows[i].model_id, rows[i].req_id, i};
+	qsort(si->keys, k, sizeof(*si->keys), key_cmp);
+	for (size_t g = 0; g < k;) {
+		size_t e = g + 1;
+		while (e < k && si->keys[e].model_id == si->keys[g].model_id &&
+		       strcmp(si->keys[e].req_id, si->keys[g].req_id) == 0)
+			e++;
+		/* within a key, a row repeats a kept earlier one close in time */
+		for (size_t j = g + 1; j < e; j++) {
+			double tj = rows[si->keys[j].row].ts;
+			for (size_t i = g; i < j && !dup[si->keys[j].row]; i++)
+				if (!dup[si->keys[i].row] && fabs(rows[si->keys[i].row].ts - tj) <= ttl)
+					dup[si->keys[j].row] = true;
+		}
+		g = e;
+	}
+	return 0;
+}
+
+/* Appends to PostgreSQL array literal a (0, 1, 2: ids, texts, times). */
+static int arr_put(struct store_ingest *si, int a, const char *v, bool quote)
+{
+	size_t n = strlen(v), need = si->arr_len[a] + 2 * n + 4;
+	char *o;
+
+	if (grow((void **)&si->arr[a], &si->arr_cap[a], need, 1))
+		return -1;
+	o = si->arr[a] + si->arr_len[a];
+	*o++ = si->arr_len[a] == 0 ? '{' : ',';
+	if (quote)
+		*o++ = '"';
+	for (const char *p = v; *p; p++) {
+		if (quote && (*p == '"' || *p == '\\'))
+			*o++ = '\\';
+		*o++ = *p;
+	}
+	if (quote)
+		*o++ = '"';
+	*o = '\0';
+	si->arr_len[a] = (size_t)(o - si->arr[a]);
+	return 0;
+}
+
+struct seen_rows {
+	const size_t *sent; /* row of each array element */
+	size_t m;
+	bool *dup;
+};
+
+static int seen_row(struct db_stmt *s, void *ctx)
+{
+	struct seen_rows *c = ctx;
+	int64_t i = db_column_int64(s, 0); /* 1-based ordinality */
+
+	if (i >= 1 && (size_t)i <= c->m)
+		c->dup[c->sent[i - 1]] = true;
+	return 0;
+}
+
+/* PostgreSQL: the rows not yet known as duplicates, looked up in one
+ * query (arrays of model ids, request ids and times). */
+static int dedupe_stored_pg(struct store_ingest *si, const struct store_event_row *rows,
+                            size_t n, double ttl, bool *dup)
+{
+	char num[40];
+	size_t m = 0;
+	struct db_stmt *s;
+
+	for (int a = 0; a < 3; a++)
+		si->arr_len[a] = 0;
+	if (grow((void **)&si->sent, &si->sent_cap, n, sizeof(*si->sent)))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i].req_id || dup[i])
+			continue;
+		snprintf(num, sizeof(num), "%lld", (long long)rows[i].model_id);
+		if (arr_put(si, 0, num, false) || arr_put(si, 1, rows[i].req_id, true))
+			return -1;
+		snprintf(num, sizeof(num), "%.17g", rows[i].ts);
+		if (arr_put(si, 2, num, false))
+			return -1;
+		si->sent[m++] = i;
+	}
+	if (m == 0)
+		return 0;
+	for (int a = 0; a < 3; a++) {
+		if (grow((void **)&si->arr[a], &si->arr_cap[a], si->arr_len[a] + 2, 1))
+			return -1;
+		si->arr[a][si->arr_len[a]++] = '}';
+		si->arr[a][si->arr_len[a]] = '\0';
+	}
+	s = prep(si, S_EVENTS_SEEN);
+	if (!s)
+		return -1;
+	for (int a = 0; a < 3; a++)
+		db_bind_text(s, a + 1, si->arr[a], -1);
+	db_bind_double(s, 4, ttl);
+	return store_each_row(s, seen_row, &(struct seen_rows){si->sent, m, dup}) ? -1 : 0;
+}
+
+int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event_row *rows,
+                               size_t n, double ttl, bool *dup)
+{
+	memset(dup, 0, n * sizeof(*dup));
+	if (n == 0)
+		return 0;
+	if (dedupe_within(si, rows, n, ttl, dup))
+		return -1;
+	if (store_is_postgres(si->st))
+		return dedupe_stored_pg(si, rows, n, ttl, dup);
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+		if (!rows[i].req_id || dup[i])
+			continue;
+		rc = store_ingest_event_exists(si, rows[i].model_id, rows[i].req_id,
+		                               rows[i].ts - ttl, rows[i].ts + ttl);
+		if (rc < 0)
+			return -1;
+		dup[i] = rc == 1;
+	}
+	return 0;
+}
+
+static void bulk_value(struct db_bulk *b, const struct value *v)
+{
+	if (v->kind == VALUE_NUMBER)
+		db_bulk_double(b, v->num);
+	else
+		db_bulk_null(b);
+	db_bulk_text(b, v->kind == VALUE_STRING ? v->str : NULL);
+}
+
+int store_ingest_events_insert(struct store_ingest *si, const struct store_event_row *rows,
+                               size_t n, const bool *dup)
+{
+	struct db_bulk *b;
+
+	if (!si->events &&
+	    db_bulk_open(si->st->db, "events", EVENT_BULK_COLS, 15, &si->events) != DB_OK)
+		return -1;
+	b = si->events;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_event_row *r = &rows[i];
+		if (dup && dup[i])
+			continue;
+		db_bulk_int64(b, r->model_id);
+		db_bulk_text(b, r->req_id);
+		db_bulk_double(b, r->ts);
+		db_bulk_int64(b, r->window_start);
+		if (r->has_latency)
+			db_bulk_double(b, r->latency_ms);
+		else
+			db_bulk_null(b);
+		db_bulk_int64(b, r->error ? 1 : 0);
+		db_bulk_text(b, r->version);
+		db_bulk_text(b, r->features_json);
+		bulk_value(b, &r->prediction);
+		if (r->has_score)
+			db_bulk_double(b, r->score);
+		else
+			db_bulk_null(b);
+		db_bulk_text(b, r->scores_json);
+		bulk_value(b, &r->label);
+		if (r->label.kind != VALUE_NONE)
+			db_bulk_double(b, r->label_ts);
+		else
+			db_bulk_null(b);
+		if (db_bulk_row(b) != DB_OK) {
+			db_bulk_discard(b);
+			return -1;
+		}
+	}
+	return db_bulk_flush(b, NULL) == DB_OK ? 0 : -1;
 }
 
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,
