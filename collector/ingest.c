@@ -541,7 +541,6 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 	const char *last_model = NULL;
 	int rc;
 
-	wmap_clear(m);
 	q->dup_events = 0; /* a retried transaction counts again */
 	rc = store_ingest_seen(si, b->agent_id, b->seq, now);
 	if (rc < 0)
@@ -705,6 +704,41 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		if (merge_owned(&d->ttft, q->ttft[i]) || merge_owned(&d->tpot, q->tpot[i]))
 			return -1;
 	}
+	q->stored = (uint32_t)q->n_events;
+	return 0;
+}
+
+static int wdelta_cmp(const void *a, const void *b)
+{
+	const struct wdelta *x = a, *y = b;
+
+	if (x->model_id != y->model_id)
+		return x->model_id < y->model_id ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int req_agent_cmp(const void *a, const void *b)
+{
+	const struct req *x = *(const struct req *const *)a, *y = *(const struct req *const *)b;
+	int c = strcmp(x->b.agent_id, y->b.agent_id);
+
+	return c ? c : (x->b.seq < y->b.seq ? -1 : x->b.seq > y->b.seq);
+}
+
+/* The rows every batch of the group adds to, written once per group and in
+ * one order (windows and their LLM rows by model and start, models by id,
+ * agents by id, meta): collectors sharing a PostgreSQL then take the row
+ * locks in the same order and cannot deadlock, and each row is written once
+ * per group rather than once per batch. */
+static int store_shared(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m,
+                        double now)
+{
+	struct store_ingest *si = ing->si;
+	struct req **byagent;
+	size_t k = 0;
+	int rc = -1;
+
+	qsort(m->v, m->n, sizeof(*m->v), wdelta_cmp);
 	for (size_t i = 0; i < m->n; i++) {
 		struct store_window_delta wd = {
 		    .model_id = m->v[i].model_id,
@@ -718,28 +752,51 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		};
 		if (store_ingest_window_add(si, &wd))
 			return -1;
-		if (m->v[i].llm) {
-			struct store_llm_delta ld = {
-			    .model_id = wd.model_id,
-			    .start = wd.start,
-			    .llm = m->v[i].llm,
-			    .input_tokens = m->v[i].in_tokens,
-			    .output_tokens = m->v[i].out_tokens,
-			    .ttft = m->v[i].ttft,
-			    .tpot = m->v[i].tpot,
-			    .finish = m->v[i].fin,
-			    .n_finish = m->v[i].n_fin,
-			};
-			if (store_ingest_llm_add(si, &ld))
-				return -1;
-		}
-		if (m->v[i].last > 0 && store_ingest_model_seen(si, wd.model_id, m->v[i].last))
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->v[i].llm)
+			continue;
+		struct store_llm_delta ld = {
+		    .model_id = m->v[i].model_id,
+		    .start = m->v[i].start,
+		    .llm = m->v[i].llm,
+		    .input_tokens = m->v[i].in_tokens,
+		    .output_tokens = m->v[i].out_tokens,
+		    .ttft = m->v[i].ttft,
+		    .tpot = m->v[i].tpot,
+		    .finish = m->v[i].fin,
+		    .n_finish = m->v[i].n_fin,
+		};
+		if (store_ingest_llm_add(si, &ld))
 			return -1;
 	}
-	if (store_ingest_agent(si, b->agent_id, b->seq, now, q->n_events, &b->stats))
+	/* models.last_event: the newest time of each model (sorted by id) */
+	for (size_t i = 0; i < m->n;) {
+		double last = 0;
+		size_t j = i;
+		for (; j < m->n && m->v[j].model_id == m->v[i].model_id; j++)
+			if (m->v[j].last > last)
+				last = m->v[j].last;
+		if (last > 0 && store_ingest_model_seen(si, m->v[i].model_id, last))
+			return -1;
+		i = j;
+	}
+	byagent = malloc(n * sizeof(*byagent));
+	if (!byagent)
 		return -1;
-	q->stored = (uint32_t)q->n_events;
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!reqs[i]->duplicate)
+			byagent[k++] = reqs[i];
+	qsort(byagent, k, sizeof(*byagent), req_agent_cmp);
+	for (size_t i = 0; i < k; i++) {
+		const struct req *q = byagent[i];
+		if (store_ingest_agent(si, q->b.agent_id, q->b.seq, now, q->n_events, &q->b.stats))
+			goto out;
+	}
+	rc = store_ingest_last_write(si, now);
+out:
+	free(byagent);
+	return rc;
 }
 
 static void after_commit(struct ingest *ing, struct req *q)
@@ -789,12 +846,13 @@ static int commit_group(struct ingest *ing, struct req **reqs, size_t n, struct 
 {
 	double t0 = clock_mono(), now = clock_now();
 
+	wmap_clear(m); /* the group's window deltas, from every batch */
 	if (store_begin(&ing->st) || store_ingest_sync(ing->si))
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if (store_req(ing, reqs[i], m, now))
 			goto fail;
-	if (store_ingest_last_write(ing->si, now) || store_commit(&ing->st))
+	if (store_shared(ing, reqs, n, m, now) || store_commit(&ing->st))
 		goto fail;
 	atomic_fetch_add(&ing->stats.transactions, 1);
 	observe_commit(ing, clock_mono() - t0);
@@ -835,6 +893,15 @@ static void process(struct ingest *ing, struct req **reqs, size_t n, struct wmap
 	wmap_clear(m);
 }
 
+/* The store's size for /metrics (mlwatch_collector_db_bytes). */
+static void measure_size(struct ingest *ing)
+{
+	int64_t n;
+
+	if (store_size(&ing->st, &n) == 0)
+		atomic_store(&ing->stats.db_bytes, n);
+}
+
 static void retention(struct ingest *ing)
 {
 	double now = clock_now();
@@ -848,6 +915,8 @@ static void retention(struct ingest *ing)
 	struct store_retention_done d;
 	int rc;
 
+	if (!ing->retention_more)
+		measure_size(ing); /* once per pass, not per step */
 	if (store_begin(&ing->st))
 		return;
 	rc = store_ingest_retention_step(ing->si, &r, &d);
@@ -988,6 +1057,7 @@ int ingest_start(struct ingest **out, struct collector *c, const struct ingest_o
 	if (check_window(ing, err, errlen))
 		goto fail;
 	pending_reload(ing);
+	measure_size(ing);
 	/* The first retention pass runs a few seconds after start, off the
 	 * critical path of the first batches. */
 	ing->next_retention = clock_mono() + 2;

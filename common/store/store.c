@@ -465,6 +465,29 @@ int64_t store_file_size(const struct store *st)
 	return n;
 }
 
+static int size_row(struct db_stmt *s, void *ctx)
+{
+	*(int64_t *)ctx = db_column_int64(s, 0);
+	return 0;
+}
+
+int store_size(struct store *st, int64_t *bytes)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	*bytes = 0;
+	if (!store_is_postgres(st)) {
+		*bytes = store_file_size(st);
+		return 0;
+	}
+	if (db_prepare(st->db, "SELECT pg_database_size(current_database())", &s) != DB_OK)
+		return -1;
+	rc = store_each_row(s, size_row, bytes);
+	db_finalize(s);
+	return rc ? -1 : 0;
+}
+
 struct json_rows {
 	cJSON *arr;
 };

@@ -76,6 +76,8 @@ enum {
 	S_RET_LLM,
 	S_EVENTS_SEEN,
 	S_MODELS_PRINT,
+	S_WIN_SET_SKETCH,
+	S_LLM_SET,
 	S_COUNT
 };
 
@@ -109,7 +111,10 @@ struct store_ingest {
 static const char *const sql[S_COUNT] = {
     [S_MODEL_GET] = "SELECT id FROM models WHERE name = ?1",
     [S_DATA_VERSION] = "PRAGMA data_version",
-    [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2) RETURNING id",
+    /* another collector may create the same model at the same time: the
+     * loser waits for its commit, inserts nothing and reads the id */
+    [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2) ON CONFLICT (name) DO "
+                    "NOTHING RETURNING id",
     [S_SEEN] = "INSERT INTO batches_seen (agent_id, seq, received) VALUES (?1, ?2, ?3) "
                "ON CONFLICT DO NOTHING",
     [S_EVENT] = "INSERT INTO events (model_id, req_id, ts, window_start, latency_ms, error, "
@@ -285,6 +290,11 @@ static const char *const sql[S_COUNT] = {
                       "e.ts <= u.t + ?4)",
     /* what the model-id cache is valid for on PostgreSQL: any row added
      * (identity ids only grow) or removed changes it */
+    [S_WIN_SET_SKETCH] = "UPDATE windows SET latency_sketch = ?3 WHERE model_id = ?1 AND "
+                         "start = ?2",
+    [S_LLM_SET] = "UPDATE window_llm SET ttft_sketch = coalesce(?3, ttft_sketch), tpot_sketch = "
+                  "coalesce(?4, tpot_sketch), finish = coalesce(?5, finish) WHERE model_id = ?1 "
+                  "AND start = ?2",
     [S_MODELS_PRINT] = "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM models",
 };
 
@@ -472,7 +482,13 @@ int store_ingest_model(struct store_ingest *si, const char *name, double now, in
 		return -1;
 	db_bind_text(s, 1, name, -1);
 	db_bind_double(s, 2, now);
-	if (db_insert_id(s, id) != DB_OK)
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*id = db_column_int64(s, 0);
+	db_reset(s);
+	if (rc == DB_DONE) /* created by another collector meanwhile */
+		return store_ingest_model_lookup(si, name, id) == 0 ? 0 : -1;
+	if (rc != DB_ROW)
 		return -1;
 	cache_put(si, name, *id);
 	return 0;
@@ -929,41 +945,19 @@ int store_ingest_pending_counts(struct store_ingest *si,
 	                      &(struct pending_count_rows){.cb = cb, .arg = arg});
 }
 
+/* The counters are added first: the upsert locks the row until the end of
+ * the transaction, so the sketch read next is the newest one (another
+ * collector's merge committed before the lock was granted) and the merged
+ * sketch written back loses nobody's values. Read first, two collectors on
+ * one PostgreSQL could both merge into the same old sketch. */
 int store_ingest_window_add(struct store_ingest *si, const struct store_window_delta *d)
 {
 	uint8_t *enc = NULL;
 	size_t enc_len = 0;
 	struct ddsketch *merged = NULL;
 	struct db_stmt *s;
-	int rc = -1;
+	int rc = -1, step;
 
-	if (d->latency && ddsketch_count(d->latency) > 0) {
-		s = prep(si, S_WIN_SKETCH);
-		if (!s)
-			goto out;
-		db_bind_int64(s, 1, d->model_id);
-		db_bind_int64(s, 2, d->start);
-		int step = db_step(s);
-		if (step == DB_ROW && db_column_type(s, 0) == DB_BLOB) {
-			const uint8_t *b = db_column_blob(s, 0);
-			int blen = db_column_bytes(s, 0);
-			/* A stored sketch we cannot read would be a bug or a
-			 * damaged file; restart the sketch rather than lose
-			 * the new data. */
-			if (ddsketch_decode(b, (size_t)blen, &merged) != 0)
-				merged = NULL;
-		} else if (step != DB_ROW && step != DB_DONE) {
-			db_reset(s);
-			goto out;
-		}
-		db_reset(s);
-		if (!merged && !(merged = ddsketch_new()))
-			goto out;
-		if (ddsketch_merge(merged, d->latency) != 0)
-			goto out;
-		if (ddsketch_encode_alloc(merged, &enc, &enc_len) != 0)
-			goto out;
-	}
 	s = prep(si, S_WIN_UPSERT);
 	if (!s)
 		goto out;
@@ -974,8 +968,41 @@ int store_ingest_window_add(struct store_ingest *si, const struct store_window_d
 	db_bind_int64(s, 5, (int64_t)d->errors);
 	db_bind_int64(s, 6, (int64_t)d->sampled);
 	db_bind_int64(s, 7, (int64_t)d->labelled);
-	if (enc)
-		db_bind_blob(s, 8, enc, (int)enc_len);
+	if (done(s))
+		goto out;
+	if (!d->latency || ddsketch_count(d->latency) == 0) {
+		rc = 0;
+		goto out;
+	}
+	s = prep(si, S_WIN_SKETCH);
+	if (!s)
+		goto out;
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	step = db_step(s);
+	if (step == DB_ROW && db_column_type(s, 0) == DB_BLOB) {
+		const uint8_t *b = db_column_blob(s, 0);
+		int blen = db_column_bytes(s, 0);
+		/* A stored sketch we cannot read would be a bug or a damaged
+		 * file; restart the sketch rather than lose the new data. */
+		if (ddsketch_decode(b, (size_t)blen, &merged) != 0)
+			merged = NULL;
+	} else if (step != DB_ROW && step != DB_DONE) {
+		db_reset(s);
+		goto out;
+	}
+	db_reset(s);
+	if (!merged && !(merged = ddsketch_new()))
+		goto out;
+	if (ddsketch_merge(merged, d->latency) != 0 ||
+	    ddsketch_encode_alloc(merged, &enc, &enc_len) != 0)
+		goto out;
+	s = prep(si, S_WIN_SET_SKETCH);
+	if (!s)
+		goto out;
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	db_bind_blob(s, 3, enc, (int)enc_len);
 	rc = done(s);
 out:
 	free(enc);
@@ -1044,14 +1071,27 @@ out:
 	return rc;
 }
 
+/* Counters first (the row lock), then the sketches and finish counts read,
+ * merged and written back: as for window_add, no lost merge between two
+ * collectors. */
 int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *d)
 {
 	char *finish = NULL;
 	uint8_t *ttft = NULL, *tpot = NULL;
 	size_t ttft_len = 0, tpot_len = 0;
-	struct db_stmt *s = prep(si, S_LLM_GET);
+	struct db_stmt *s = prep(si, S_LLM_UPSERT);
 	int rc = -1, step;
 
+	if (!s)
+		return -1;
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	db_bind_int64(s, 3, (int64_t)d->llm);
+	db_bind_int64(s, 4, (int64_t)d->input_tokens);
+	db_bind_int64(s, 5, (int64_t)d->output_tokens);
+	if (done(s))
+		return -1;
+	s = prep(si, S_LLM_GET);
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, d->model_id);
@@ -1068,20 +1108,21 @@ int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *
 		goto out;
 	}
 	db_reset(s);
-	s = prep(si, S_LLM_UPSERT);
+	if (!ttft && !tpot && !finish) {
+		rc = 0;
+		goto out;
+	}
+	s = prep(si, S_LLM_SET);
 	if (!s)
 		goto out;
 	db_bind_int64(s, 1, d->model_id);
 	db_bind_int64(s, 2, d->start);
-	db_bind_int64(s, 3, (int64_t)d->llm);
-	db_bind_int64(s, 4, (int64_t)d->input_tokens);
-	db_bind_int64(s, 5, (int64_t)d->output_tokens);
 	if (ttft)
-		db_bind_blob(s, 6, ttft, (int)ttft_len);
+		db_bind_blob(s, 3, ttft, (int)ttft_len);
 	if (tpot)
-		db_bind_blob(s, 7, tpot, (int)tpot_len);
+		db_bind_blob(s, 4, tpot, (int)tpot_len);
 	if (finish)
-		db_bind_text(s, 8, finish, -1);
+		db_bind_text(s, 5, finish, -1);
 	rc = done(s);
 out:
 	free(ttft);

@@ -260,7 +260,8 @@ static void *sender_main(void *arg)
 			break;
 		if (wc_request(cl, s->e[b].buf, s->e[b].len, &r, err, sizeof(err)) ||
 		    r.status != WIRE_OK || r.stored != (uint32_t)(s->e[b].len ? r.stored : 0)) {
-			fprintf(stderr, "wire batch %ld: %s\n", b, err);
+			fprintf(stderr, "wire batch %ld: %s (status %d: %s)\n", b, err, (int)r.status,
+			        r.message);
 			s->failed++;
 		}
 	}
@@ -719,6 +720,37 @@ static double bench_pg_copy(const char *uri)
 	return (double)n_events / dt;
 }
 
+/* How many values the windows' latency sketches lack against their
+ * counts (0: no merge was lost between collectors), -1 on error. */
+static long long sketch_shortfall(const struct pg_cluster *pg, const char *db)
+{
+	char uri[1200], err[512];
+	struct store st;
+	struct db_stmt *s = NULL;
+	long long lost = 0;
+
+	snprintf(uri, sizeof(uri), "postgresql://mlwatch:%s@127.0.0.1:%d/%s", pg->password,
+	         pg->port, db);
+	if (store_open(&st, uri, STORE_RO, false, err, sizeof(err))) {
+		fprintf(stderr, "verify: %s\n", err);
+		return -1;
+	}
+	if (db_prepare(st.db, "SELECT count, latency_sketch FROM windows", &s) != DB_OK)
+		lost = -1;
+	while (lost >= 0 && db_step(s) == DB_ROW) {
+		struct ddsketch *sk = NULL;
+		double have = 0;
+		if (db_column_type(s, 1) == DB_BLOB &&
+		    ddsketch_decode(db_column_blob(s, 1), (size_t)db_column_bytes(s, 1), &sk) == 0)
+			have = (double)ddsketch_count(sk);
+		ddsketch_free(sk);
+		lost += db_column_int64(s, 0) - (long long)have;
+	}
+	db_finalize(s);
+	store_close(&st);
+	return lost;
+}
+
 /* Every event stored once, window counts exact, in database db. */
 static int verify_pg(const struct pg_cluster *pg, const char *db, const char *what)
 {
@@ -726,9 +758,12 @@ static int verify_pg(const struct pg_cluster *pg, const char *db, const char *wh
 	long long d = pg_ll(pg, db, "SELECT count(DISTINCT req_id) FROM events");
 	long long wc = pg_ll(pg, db, "SELECT coalesce(sum(count), 0) FROM windows");
 	bool ok = n == n_events && d == n_events && wc == n_events;
+	long long lost = sketch_shortfall(pg, db);
 
-	printf("  %s: %lld events, %lld distinct, window counts %lld (sent %ld) %s\n", what, n, d,
-	       wc, n_events, ok ? "ok" : "FAILED");
+	ok = ok && lost == 0;
+	printf("  %s: %lld events, %lld distinct, window counts %lld (sent %ld), latency sketches "
+	       "short of their window counts by %lld %s\n",
+	       what, n, d, wc, n_events, lost, ok ? "ok" : "FAILED");
 	return ok ? 0 : 1;
 }
 
