@@ -88,6 +88,7 @@ struct ingest {
 	bool retention_more;
 	struct store_event_row *rows; /* the events of the batch being stored */
 	bool *dup;                    /* which of them repeat a stored event */
+	struct req **row_req;         /* the batch of each */
 	size_t rows_cap;
 	struct ingest_stats stats;
 };
@@ -532,13 +533,15 @@ static void joined_cb(int64_t window_start, bool was_unlabelled, void *arg)
 		d->labelled++;
 }
 
-/* Stores one request inside the open transaction. Returns 0 or -1. */
-static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double now)
+/* Claims the batch's (agent_id, seq) and, when it is new, appends its
+ * events to the group's rows (ing->rows from *nrows on). 0 or -1. */
+static int claim(struct ingest *ing, struct req *q, double now, size_t *nrows)
 {
 	struct store_ingest *si = ing->si;
 	struct wire_batch *b = &q->b;
 	int64_t model_id = 0;
 	const char *last_model = NULL;
+	size_t need = *nrows + q->n_events;
 	int rc;
 
 	q->dup_events = 0; /* a retried transaction counts again */
@@ -549,30 +552,33 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		q->duplicate = true;
 		return 0;
 	}
-	/* The batch's events go in as one set: one duplicate lookup and one
-	 * bulk load (a binary COPY on PostgreSQL) rather than two statements
-	 * per event; labels below see them stored. */
-	if (q->n_events > ing->rows_cap) {
-		struct store_event_row *nr = realloc(ing->rows, q->n_events * sizeof(*nr));
+	if (need > ing->rows_cap) {
+		size_t ncap = ing->rows_cap ? ing->rows_cap : 1024;
+		while (ncap < need)
+			ncap *= 2;
+		struct store_event_row *nr = realloc(ing->rows, ncap * sizeof(*nr));
 		if (nr)
 			ing->rows = nr;
-		bool *nd = realloc(ing->dup, q->n_events * sizeof(*nd));
+		bool *nd = realloc(ing->dup, ncap * sizeof(*nd));
 		if (nd)
 			ing->dup = nd;
-		if (!nr || !nd)
+		struct req **nq = realloc(ing->row_req, ncap * sizeof(*nq));
+		if (nq)
+			ing->row_req = nq;
+		if (!nr || !nd || !nq)
 			return -1;
-		ing->rows_cap = q->n_events;
+		ing->rows_cap = ncap;
 	}
 	for (size_t i = 0; i < q->n_events; i++) {
 		const struct event *ev = &b->events[i];
-		struct store_event_row *row = &ing->rows[i];
 
 		if (!last_model || strcmp(last_model, ev->model) != 0) {
 			if (store_ingest_model(si, ev->model, now, &model_id))
 				return -1;
 			last_model = ev->model;
 		}
-		*row = (struct store_event_row){
+		ing->row_req[*nrows] = q;
+		ing->rows[(*nrows)++] = (struct store_event_row){
 		    .model_id = model_id,
 		    .req_id = ev->id,
 		    .ts = ev->ts,
@@ -590,17 +596,29 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		    .label_ts = ev->ts,
 		};
 	}
+	return 0;
+}
+
+/* Stores the group's events as one set: one duplicate lookup and one bulk
+ * load (a binary COPY on PostgreSQL: thousands of rows in one round trip)
+ * rather than two statements per event. Labels stored after this see them.
+ * 0 or -1. */
+static int store_events(struct ingest *ing, size_t n, struct wmap *m)
+{
+	struct store_ingest *si = ing->si;
+	int rc;
+
 	/* A repeated (model, id) within the label horizon is a resend or a
 	 * client bug: keep the first, so that a label joins exactly one
 	 * event. */
-	if (store_ingest_events_dedupe(si, ing->rows, q->n_events, ing->o.label_ttl_s, ing->dup))
+	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->dup))
 		return -1;
-	for (size_t i = 0; i < q->n_events; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct store_event_row *row = &ing->rows[i];
 		int64_t *pend;
 
 		if (ing->dup[i]) {
-			q->dup_events++;
+			ing->row_req[i]->dup_events++;
 			continue;
 		}
 		pend = row->req_id ? pending_slot(ing, row->model_id) : NULL;
@@ -614,7 +632,7 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 				return -1;
 			/* the row is stored after this loop: its label too */
 			if (rc == 1 && lv.kind == VALUE_STRING &&
-			    !(lv.str = arena_strndup(&b->arena, lbuf, strlen(lbuf))))
+			    !(lv.str = arena_strndup(&ing->row_req[i]->b.arena, lbuf, strlen(lbuf))))
 				return -1;
 			if (rc == 1) {
 				if (pend && *pend > 0)
@@ -627,9 +645,9 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 			}
 		}
 	}
-	if (store_ingest_events_insert(si, ing->rows, q->n_events, ing->dup))
+	if (store_ingest_events_insert(si, ing->rows, n, ing->dup))
 		return -1;
-	for (size_t i = 0; i < q->n_events; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct wdelta *d;
 
 		if (ing->dup[i])
@@ -643,6 +661,19 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		if (ing->rows[i].label.kind != VALUE_NONE)
 			d->labelled++;
 	}
+	return 0;
+}
+
+/* The rest of one new batch (labels, per-second summaries) inside the open
+ * transaction, after the group's events. Returns 0 or -1. */
+static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double now)
+{
+	struct store_ingest *si = ing->si;
+	struct wire_batch *b = &q->b;
+	int64_t model_id = 0;
+	const char *last_model = NULL;
+	int rc;
+
 	for (size_t i = 0; i < b->n_labels; i++) {
 		const struct label *l = &b->labels[i];
 		struct join_ctx j = {ing, m, 0, 0};
@@ -845,12 +876,18 @@ static void observe_commit(struct ingest *ing, double dt)
 static int commit_group(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m)
 {
 	double t0 = clock_mono(), now = clock_now();
+	size_t nrows = 0;
 
 	wmap_clear(m); /* the group's window deltas, from every batch */
 	if (store_begin(&ing->st) || store_ingest_sync(ing->si))
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if (store_req(ing, reqs[i], m, now))
+		if (claim(ing, reqs[i], now, &nrows))
+			goto fail;
+	if (store_events(ing, nrows, m))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (!reqs[i]->duplicate && store_req(ing, reqs[i], m, now))
 			goto fail;
 	if (store_shared(ing, reqs, n, m, now) || store_commit(&ing->st))
 		goto fail;
@@ -1088,6 +1125,7 @@ void ingest_stop(struct ingest *ing)
 	free(ing->pending);
 	free(ing->rows);
 	free(ing->dup);
+	free(ing->row_req);
 	pthread_cond_destroy(&ing->work_cv);
 	pthread_cond_destroy(&ing->done_cv);
 	pthread_mutex_destroy(&ing->mu);

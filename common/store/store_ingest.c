@@ -91,8 +91,8 @@ struct store_ingest {
 	struct db_stmt *s[S_COUNT];
 	struct db_bulk *events; /* the events loader, opened at first use */
 	/* dedupe's scratch, grown as needed */
-	struct dedupe_key *keys;
-	size_t keys_cap;
+	size_t *slots; /* dedupe_within's hash table */
+	size_t slots_cap;
 	char *arr[3]; /* PostgreSQL array literals: model ids, req ids, times */
 	size_t arr_len[3], arr_cap[3];
 	size_t *sent; /* row of each array element */
@@ -335,7 +335,7 @@ void store_ingest_free(struct store_ingest *si)
 		return;
 	store_finalize(si->s, S_COUNT);
 	db_bulk_close(si->events);
-	free(si->keys);
+	free(si->slots);
 	for (int i = 0; i < 3; i++)
 		free(si->arr[i]);
 	free(si->sent);
@@ -559,25 +559,6 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 	"model_id, req_id, ts, window_start, latency_ms, error, version, features, pred_num, " \
 	"pred_str, score, scores, label_num, label_str, label_ts"
 
-struct dedupe_key {
-	int64_t model_id;
-	const char *req_id;
-	size_t row;
-};
-
-static int key_cmp(const void *a, const void *b)
-{
-	const struct dedupe_key *x = a, *y = b;
-	int c;
-
-	if (x->model_id != y->model_id)
-		return x->model_id < y->model_id ? -1 : 1;
-	c = strcmp(x->req_id, y->req_id);
-	if (c)
-		return c;
-	return x->row < y->row ? -1 : x->row > y->row;
-}
-
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	size_t ncap;
@@ -596,32 +577,42 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-/* Rows repeating an earlier row of the same list (sorted by key, then row
- * order, so the first of each key is kept). */
+static uint64_t row_hash(const struct store_event_row *r)
+{
+	uint64_t h = 1469598103934665603ull ^ ((uint64_t)r->model_id * 0x9e3779b97f4a7c15ull);
+	for (const char *p = r->req_id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/* Rows repeating an earlier kept row of the same list: an open-addressing
+ * table of the kept rows' indexes (+1; 0 is empty), in row order, so the
+ * first of each key is kept; linear in the rows. */
 static int dedupe_within(struct store_ingest *si, const struct store_event_row *rows, size_t n,
                          double ttl, bool *dup)
 {
-	size_t k = 0;
+	size_t cap = 16;
 
-	if (grow((void **)&si->keys, &si->keys_cap, n, sizeof(*si->keys)))
+	while (cap < 2 * n)
+		cap *= 2;
+	if (grow((void **)&si->slots, &si->slots_cap, cap, sizeof(*si->slots)))
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].req_id)
-			si->keys[k++] = (struct dedupe_key){rows[i].model_id, rows[i].req_id, i};
-	qsort(si->keys, k, sizeof(*si->keys), key_cmp);
-	for (size_t g = 0; g < k;) {
-		size_t e = g + 1;
-		while (e < k && si->keys[e].model_id == si->keys[g].model_id &&
-		       strcmp(si->keys[e].req_id, si->keys[g].req_id) == 0)
-			e++;
-		/* within a key, a row repeats a kept earlier one close in time */
-		for (size_t j = g + 1; j < e; j++) {
-			double tj = rows[si->keys[j].row].ts;
-			for (size_t i = g; i < j && !dup[si->keys[j].row]; i++)
-				if (!dup[si->keys[i].row] && fabs(rows[si->keys[i].row].ts - tj) <= ttl)
-					dup[si->keys[j].row] = true;
+	memset(si->slots, 0, cap * sizeof(*si->slots));
+	for (size_t i = 0; i < n; i++) {
+		const struct store_event_row *r = &rows[i];
+		size_t j;
+		if (!r->req_id)
+			continue;
+		for (j = row_hash(r) & (cap - 1); si->slots[j]; j = (j + 1) & (cap - 1)) {
+			const struct store_event_row *k = &rows[si->slots[j] - 1];
+			if (k->model_id == r->model_id && strcmp(k->req_id, r->req_id) == 0 &&
+			    fabs(k->ts - r->ts) <= ttl) {
+				dup[i] = true;
+				break;
+			}
 		}
-		g = e;
+		if (!dup[i])
+			si->slots[j] = i + 1;
 	}
 	return 0;
 }
