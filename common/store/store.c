@@ -137,8 +137,13 @@ static const char schema_v6[] =
     "  fp INTEGER NOT NULL, tn INTEGER NOT NULL, fn INTEGER NOT NULL,\n"
     "  PRIMARY KEY (model_id, start, attribute, grp)) WITHOUT ROWID;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, schema_v5, schema_v6};
+/* v7 (issue 18 item 3): no index on events.ts. Every stored event paid for
+ * it and only retention used it; retention now walks each model's events
+ * by events_by_window (window_start <= ts). */
+static const char schema_v7[] = "DROP INDEX IF EXISTS events_by_ts;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                         schema_v5, schema_v6, schema_v7};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

@@ -155,8 +155,10 @@ static const char *const sql[S_COUNT] = {
                       "spool_bytes = ?5, started = ?6 WHERE agent_id = ?1",
     [S_LAST_WRITE] = "INSERT INTO meta (key, value) VALUES ('last_write', ?1) "
                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    [S_RET_EVENTS] = "DELETE FROM events WHERE id IN "
-                     "(SELECT id FROM events WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+    /* per model along events_by_window: an event's window starts at or
+     * before its ts, so every event with ts < ?2 is in this range */
+    [S_RET_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE model_id = ?1 "
+                     "AND window_start < ?2 AND ts < ?2 ORDER BY window_start LIMIT ?3)",
     [S_RET_AGENTS] = "SELECT agent_id FROM agents ORDER BY agent_id",
     [S_RET_OLDEST] = "SELECT seq, received FROM batches_seen WHERE agent_id = ?1 ORDER BY seq "
                      "LIMIT 1",
@@ -1274,9 +1276,6 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 	struct db_stmt *s;
 
 	memset(d, 0, sizeof(*d));
-	if (delete_chunk(si, S_RET_EVENTS, 0, false, r->raw_before, r->chunk, &d->events))
-		return -1;
-	more |= (size_t)d->events == r->chunk;
 	if (prune_seen(si, r->seen_before, r->chunk, &d->seen))
 		return -1;
 	more |= (size_t)d->seen >= r->chunk;
@@ -1284,8 +1283,8 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 		return -1;
 	more |= (size_t)d->labels_expired == r->chunk;
 
-	/* Window tables are keyed by model first: visit one model per step,
-	 * round robin, so each delete walks the primary key. */
+	/* Events and window tables are keyed by model first: visit one model
+	 * per step, round robin, so each delete walks an index. */
 	s = prep(si, S_RET_MODELS);
 	if (!s)
 		return -1;
@@ -1302,6 +1301,9 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 	static const int tables[] = {S_RET_WINDOWS, S_RET_WF,  S_RET_DRIFT,
 	                             S_RET_ACC,     S_RET_LLM, S_RET_FAIR};
 	bool model_more = false;
+	if (delete_chunk(si, S_RET_EVENTS, model, true, r->raw_before, r->chunk, &d->events))
+		return -1;
+	model_more |= (size_t)d->events == r->chunk;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		if (delete_chunk(si, tables[t], model, true, (double)r->windows_before, r->chunk,
 		                 &n))
