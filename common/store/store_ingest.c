@@ -284,12 +284,13 @@ static const char *const sql[S_COUNT] = {
     [S_CAL_GET] = "SELECT profile, n, created FROM calibration WHERE model_id = ?1",
     [S_MARK_DIRTY] = "UPDATE windows SET dirty = 1 WHERE model_id = ?1 AND start >= ?2",
     /* PostgreSQL only (dedupe): which of the rows given as arrays repeat
-     * a stored event; one index probe (events_by_req) per row, one round
-     * trip for all */
+     * a stored event; one round trip for all. A LATERAL ... LIMIT 1 rather
+     * than EXISTS: a semi-join could be planned as a hash join over the
+     * whole events table, this is one events_by_req probe per row. */
     [S_EVENTS_SEEN] = "SELECT u.i FROM unnest(?1::bigint[], ?2::text[], ?3::float8[]) "
-                      "WITH ORDINALITY AS u(m, r, t, i) WHERE EXISTS (SELECT 1 FROM events e "
-                      "WHERE e.model_id = u.m AND e.req_id = u.r AND e.ts >= u.t - ?4 AND "
-                      "e.ts <= u.t + ?4)",
+                      "WITH ORDINALITY AS u(m, r, t, i) CROSS JOIN LATERAL (SELECT 1 FROM "
+                      "events e WHERE e.model_id = u.m AND e.req_id = u.r AND e.ts >= u.t - ?4 "
+                      "AND e.ts <= u.t + ?4 LIMIT 1) AS hit",
     /* what the model-id cache is valid for on PostgreSQL: any row added
      * (identity ids only grow) or removed changes it */
     [S_WIN_SET_SKETCH] = "UPDATE windows SET latency_sketch = ?3 WHERE model_id = ?1 AND "
