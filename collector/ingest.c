@@ -769,7 +769,8 @@ static int store_shared(struct ingest *ing, struct req **reqs, size_t n, struct 
 	size_t k = 0;
 	int rc = -1;
 
-	qsort(m->v, m->n, sizeof(*m->v), wdelta_cmp);
+	if (m->n > 1) /* m->v is NULL while nothing was ever added */
+		qsort(m->v, m->n, sizeof(*m->v), wdelta_cmp);
 	for (size_t i = 0; i < m->n; i++) {
 		struct store_window_delta wd = {
 		    .model_id = m->v[i].model_id,
@@ -818,7 +819,8 @@ static int store_shared(struct ingest *ing, struct req **reqs, size_t n, struct 
 	for (size_t i = 0; i < n; i++)
 		if (!reqs[i]->duplicate)
 			byagent[k++] = reqs[i];
-	qsort(byagent, k, sizeof(*byagent), req_agent_cmp);
+	if (k > 1)
+		qsort(byagent, k, sizeof(*byagent), req_agent_cmp);
 	for (size_t i = 0; i < k; i++) {
 		const struct req *q = byagent[i];
 		if (store_ingest_agent(si, q->b.agent_id, q->b.seq, now, q->n_events, &q->b.stats))

@@ -704,9 +704,9 @@ static int dedupe_stored_pg(struct store_ingest *si, const struct store_event_ro
 int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event_row *rows,
                                size_t n, double ttl, bool *dup)
 {
-	memset(dup, 0, n * sizeof(*dup));
-	if (n == 0)
+	if (n == 0) /* a group of duplicate batches: dup may be NULL */
 		return 0;
+	memset(dup, 0, n * sizeof(*dup));
 	if (dedupe_within(si, rows, n, ttl, dup))
 		return -1;
 	if (store_is_postgres(si->st))
