@@ -86,6 +86,10 @@ struct ingest {
 	size_t pending_cap;
 	double next_retention;
 	bool retention_more;
+	struct store_event_row *rows; /* the events of the batch being stored */
+	bool *dup;                    /* which of them repeat a stored event */
+	struct req **row_req;         /* the batch of each */
+	size_t rows_cap;
 	struct ingest_stats stats;
 };
 
@@ -545,17 +549,17 @@ static void joined_cb(int64_t window_start, bool was_unlabelled, void *arg)
 		d->labelled++;
 }
 
-/* Stores one request inside the open transaction. Returns 0 or -1. */
-static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double now)
+/* Claims the batch's (agent_id, seq) and, when it is new, appends its
+ * events to the group's rows (ing->rows from *nrows on). 0 or -1. */
+static int claim(struct ingest *ing, struct req *q, double now, size_t *nrows)
 {
 	struct store_ingest *si = ing->si;
 	struct wire_batch *b = &q->b;
-	char lbuf[EVENT_CATEGORY_MAX + 8];
 	int64_t model_id = 0;
 	const char *last_model = NULL;
+	size_t need = *nrows + q->n_events;
 	int rc;
 
-	wmap_clear(m);
 	q->dup_events = 0; /* a retried transaction counts again */
 	rc = store_ingest_seen(si, b->agent_id, b->seq, now);
 	if (rc < 0)
@@ -564,76 +568,128 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		q->duplicate = true;
 		return 0;
 	}
+	if (need > ing->rows_cap) {
+		size_t ncap = ing->rows_cap ? ing->rows_cap : 1024;
+		while (ncap < need)
+			ncap *= 2;
+		struct store_event_row *nr = realloc(ing->rows, ncap * sizeof(*nr));
+		if (nr)
+			ing->rows = nr;
+		bool *nd = realloc(ing->dup, ncap * sizeof(*nd));
+		if (nd)
+			ing->dup = nd;
+		struct req **nq = realloc(ing->row_req, ncap * sizeof(*nq));
+		if (nq)
+			ing->row_req = nq;
+		if (!nr || !nd || !nq)
+			return -1;
+		ing->rows_cap = ncap;
+	}
 	for (size_t i = 0; i < q->n_events; i++) {
 		const struct event *ev = &b->events[i];
-		struct store_event_row row = {0};
-		struct wdelta *d;
 
 		if (!last_model || strcmp(last_model, ev->model) != 0) {
 			if (store_ingest_model(si, ev->model, now, &model_id))
 				return -1;
 			last_model = ev->model;
 		}
-		row.model_id = model_id;
-		row.req_id = ev->id;
-		row.ts = ev->ts;
-		row.window_start = q->window_start[i];
-		row.has_latency = ev->has_latency;
-		row.latency_ms = ev->latency_ms;
-		row.error = ev->error;
-		row.version = ev->version;
-		row.features_json = q->features_json[i];
-		row.prediction = ev->prediction;
-		row.has_score = ev->has_score;
-		row.score = ev->score;
-		row.scores_json = q->scores_json[i];
-		row.label = ev->label;
-		row.label_ts = ev->ts;
-		if (ev->id) {
-			/* A repeated (model, id) within the label horizon is a
-			 * resend or a client bug: keep the first, so that a label
-			 * joins exactly one event. */
-			rc = store_ingest_event_exists(si, model_id, ev->id,
-			                               ev->ts - ing->o.label_ttl_s,
-			                               ev->ts + ing->o.label_ttl_s);
+		ing->row_req[*nrows] = q;
+		ing->rows[(*nrows)++] = (struct store_event_row){
+		    .model_id = model_id,
+		    .req_id = ev->id,
+		    .ts = ev->ts,
+		    .window_start = q->window_start[i],
+		    .has_latency = ev->has_latency,
+		    .latency_ms = ev->latency_ms,
+		    .error = ev->error,
+		    .version = ev->version,
+		    .features_json = q->features_json[i],
+		    .prediction = ev->prediction,
+		    .has_score = ev->has_score,
+		    .score = ev->score,
+		    .scores_json = q->scores_json[i],
+		    .label = ev->label,
+		    .label_ts = ev->ts,
+		};
+	}
+	return 0;
+}
+
+/* Stores the group's events as one set: one duplicate lookup and one bulk
+ * load (a binary COPY on PostgreSQL: thousands of rows in one round trip)
+ * rather than two statements per event. Labels stored after this see them.
+ * 0 or -1. */
+static int store_events(struct ingest *ing, size_t n, struct wmap *m)
+{
+	struct store_ingest *si = ing->si;
+	int rc;
+
+	/* A repeated (model, id) within the label horizon is a resend or a
+	 * client bug: keep the first, so that a label joins exactly one
+	 * event. */
+	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->dup))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct store_event_row *row = &ing->rows[i];
+		int64_t *pend;
+
+		if (ing->dup[i]) {
+			ing->row_req[i]->dup_events++;
+			continue;
+		}
+		pend = row->req_id ? pending_slot(ing, row->model_id) : NULL;
+		if (row->req_id && (!pend || *pend > 0)) {
+			struct value lv;
+			double lts;
+			char lbuf[EVENT_CATEGORY_MAX + 8];
+			rc = store_ingest_take_pending(si, row->model_id, row->req_id, &lv, &lts,
+			                               lbuf, sizeof(lbuf));
 			if (rc < 0)
 				return -1;
+			/* the row is stored after this loop: its label too */
+			if (rc == 1 && lv.kind == VALUE_STRING &&
+			    !(lv.str = arena_strndup(&ing->row_req[i]->b.arena, lbuf, strlen(lbuf))))
+				return -1;
 			if (rc == 1) {
-				q->dup_events++;
-				continue;
+				if (pend && *pend > 0)
+					(*pend)--;
+				atomic_fetch_add(&ing->stats.labels_joined, 1);
+				/* A late label is newer than one sent with the
+				 * event. */
+				row->label = lv;
+				row->label_ts = lts;
 			}
 		}
-		if (ev->id) {
-			int64_t *pend = pending_slot(ing, model_id);
-			if (!pend || *pend > 0) {
-				struct value lv;
-				double lts;
-				rc = store_ingest_take_pending(si, model_id, ev->id, &lv, &lts,
-				                               lbuf, sizeof(lbuf));
-				if (rc < 0)
-					return -1;
-				if (rc == 1) {
-					if (pend && *pend > 0)
-						(*pend)--;
-					atomic_fetch_add(&ing->stats.labels_joined, 1);
-					/* A late label is newer than one sent
-					 * with the event. */
-					row.label = lv;
-					row.label_ts = lts;
-				}
-			}
-		}
-		if (store_ingest_event(si, &row))
-			return -1;
-		d = wmap_get(m, model_id, row.window_start);
+	}
+	if (store_ingest_events_insert(si, ing->rows, n, ing->dup))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct wdelta *d;
+
+		if (ing->dup[i])
+			continue;
+		d = wmap_get(m, ing->rows[i].model_id, ing->rows[i].window_start);
 		if (!d)
 			return -1;
 		d->sampled++;
-		if (ev->ts > d->last)
-			d->last = ev->ts;
-		if (row.label.kind != VALUE_NONE)
+		if (ing->rows[i].ts > d->last)
+			d->last = ing->rows[i].ts;
+		if (ing->rows[i].label.kind != VALUE_NONE)
 			d->labelled++;
 	}
+	return 0;
+}
+
+/* The rest of one new batch (labels, per-second summaries) inside the open
+ * transaction, after the group's events. Returns 0 or -1. */
+static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double now)
+{
+	struct store_ingest *si = ing->si;
+	struct wire_batch *b = &q->b;
+	int64_t model_id = 0;
+	const char *last_model = NULL;
+	int rc;
+
 	for (size_t i = 0; i < b->n_labels; i++) {
 		const struct label *l = &b->labels[i];
 		struct join_ctx j = {ing, m, 0, 0};
@@ -695,6 +751,42 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		if (merge_owned(&d->ttft, q->ttft[i]) || merge_owned(&d->tpot, q->tpot[i]))
 			return -1;
 	}
+	q->stored = (uint32_t)q->n_events;
+	return 0;
+}
+
+static int wdelta_cmp(const void *a, const void *b)
+{
+	const struct wdelta *x = a, *y = b;
+
+	if (x->model_id != y->model_id)
+		return x->model_id < y->model_id ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int req_agent_cmp(const void *a, const void *b)
+{
+	const struct req *x = *(const struct req *const *)a, *y = *(const struct req *const *)b;
+	int c = strcmp(x->b.agent_id, y->b.agent_id);
+
+	return c ? c : (x->b.seq < y->b.seq ? -1 : x->b.seq > y->b.seq);
+}
+
+/* The rows every batch of the group adds to, written once per group and in
+ * one order (windows and their LLM rows by model and start, models by id,
+ * agents by id, meta): collectors sharing a PostgreSQL then take the row
+ * locks in the same order and cannot deadlock, and each row is written once
+ * per group rather than once per batch. */
+static int store_shared(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m,
+                        double now)
+{
+	struct store_ingest *si = ing->si;
+	struct req **byagent;
+	size_t k = 0;
+	int rc = -1;
+
+	if (m->n > 1) /* m->v is NULL while nothing was ever added */
+		qsort(m->v, m->n, sizeof(*m->v), wdelta_cmp);
 	for (size_t i = 0; i < m->n; i++) {
 		struct store_window_delta wd = {
 		    .model_id = m->v[i].model_id,
@@ -708,28 +800,52 @@ static int store_req(struct ingest *ing, struct req *q, struct wmap *m, double n
 		};
 		if (store_ingest_window_add(si, &wd))
 			return -1;
-		if (m->v[i].llm) {
-			struct store_llm_delta ld = {
-			    .model_id = wd.model_id,
-			    .start = wd.start,
-			    .llm = m->v[i].llm,
-			    .input_tokens = m->v[i].in_tokens,
-			    .output_tokens = m->v[i].out_tokens,
-			    .ttft = m->v[i].ttft,
-			    .tpot = m->v[i].tpot,
-			    .finish = m->v[i].fin,
-			    .n_finish = m->v[i].n_fin,
-			};
-			if (store_ingest_llm_add(si, &ld))
-				return -1;
-		}
-		if (m->v[i].last > 0 && store_ingest_model_seen(si, wd.model_id, m->v[i].last))
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->v[i].llm)
+			continue;
+		struct store_llm_delta ld = {
+		    .model_id = m->v[i].model_id,
+		    .start = m->v[i].start,
+		    .llm = m->v[i].llm,
+		    .input_tokens = m->v[i].in_tokens,
+		    .output_tokens = m->v[i].out_tokens,
+		    .ttft = m->v[i].ttft,
+		    .tpot = m->v[i].tpot,
+		    .finish = m->v[i].fin,
+		    .n_finish = m->v[i].n_fin,
+		};
+		if (store_ingest_llm_add(si, &ld))
 			return -1;
 	}
-	if (store_ingest_agent(si, b->agent_id, b->seq, now, q->n_events, &b->stats))
+	/* models.last_event: the newest time of each model (sorted by id) */
+	for (size_t i = 0; i < m->n;) {
+		double last = 0;
+		size_t j = i;
+		for (; j < m->n && m->v[j].model_id == m->v[i].model_id; j++)
+			if (m->v[j].last > last)
+				last = m->v[j].last;
+		if (last > 0 && store_ingest_model_seen(si, m->v[i].model_id, last))
+			return -1;
+		i = j;
+	}
+	byagent = malloc(n * sizeof(*byagent));
+	if (!byagent)
 		return -1;
-	q->stored = (uint32_t)q->n_events;
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!reqs[i]->duplicate)
+			byagent[k++] = reqs[i];
+	if (k > 1)
+		qsort(byagent, k, sizeof(*byagent), req_agent_cmp);
+	for (size_t i = 0; i < k; i++) {
+		const struct req *q = byagent[i];
+		if (store_ingest_agent(si, q->b.agent_id, q->b.seq, now, q->n_events, &q->b.stats))
+			goto out;
+	}
+	rc = store_ingest_last_write(si, now);
+out:
+	free(byagent);
+	return rc;
 }
 
 static void after_commit(struct ingest *ing, struct req *q)
@@ -778,13 +894,20 @@ static void observe_commit(struct ingest *ing, double dt)
 static int commit_group(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m)
 {
 	double t0 = clock_mono(), now = clock_now();
+	size_t nrows = 0;
 
+	wmap_clear(m); /* the group's window deltas, from every batch */
 	if (store_begin(&ing->st) || store_ingest_sync(ing->si))
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if (store_req(ing, reqs[i], m, now))
+		if (claim(ing, reqs[i], now, &nrows))
 			goto fail;
-	if (store_ingest_last_write(ing->si, now) || store_commit(&ing->st))
+	if (store_events(ing, nrows, m))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (!reqs[i]->duplicate && store_req(ing, reqs[i], m, now))
+			goto fail;
+	if (store_shared(ing, reqs, n, m, now) || store_commit(&ing->st))
 		goto fail;
 	atomic_fetch_add(&ing->stats.transactions, 1);
 	observe_commit(ing, clock_mono() - t0);
@@ -825,6 +948,15 @@ static void process(struct ingest *ing, struct req **reqs, size_t n, struct wmap
 	wmap_clear(m);
 }
 
+/* The store's size for /metrics (mlwatch_collector_db_bytes). */
+static void measure_size(struct ingest *ing)
+{
+	int64_t n;
+
+	if (store_size(&ing->st, &n) == 0)
+		atomic_store(&ing->stats.db_bytes, n);
+}
+
 static void retention(struct ingest *ing)
 {
 	double now = clock_now();
@@ -838,6 +970,8 @@ static void retention(struct ingest *ing)
 	struct store_retention_done d;
 	int rc;
 
+	if (!ing->retention_more)
+		measure_size(ing); /* once per pass, not per step */
 	if (store_begin(&ing->st))
 		return;
 	rc = store_ingest_retention_step(ing->si, &r, &d);
@@ -978,6 +1112,7 @@ int ingest_start(struct ingest **out, struct collector *c, const struct ingest_o
 	if (check_window(ing, err, errlen))
 		goto fail;
 	pending_reload(ing);
+	measure_size(ing);
 	/* The first retention pass runs a few seconds after start, off the
 	 * critical path of the first batches. */
 	ing->next_retention = clock_mono() + 2;
@@ -1006,6 +1141,9 @@ void ingest_stop(struct ingest *ing)
 	store_ingest_free(ing->si);
 	store_close(&ing->st);
 	free(ing->pending);
+	free(ing->rows);
+	free(ing->dup);
+	free(ing->row_req);
 	pthread_cond_destroy(&ing->work_cv);
 	pthread_cond_destroy(&ing->done_cv);
 	pthread_mutex_destroy(&ing->mu);

@@ -60,6 +60,10 @@ struct ingest_stats {
 	/* commit latency histogram (seconds), cumulative Prometheus buckets */
 	atomic_uint_fast64_t commit_buckets[8], commit_count;
 	atomic_uint_fast64_t commit_sum_us; /* microseconds */
+	/* the store's size as the writer last measured it (at start, then
+	 * with each retention pass): on PostgreSQL a query, so /metrics
+	 * does not run one per scrape */
+	atomic_int_fast64_t db_bytes;
 };
 extern const double ingest_commit_bounds[8];
 

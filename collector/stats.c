@@ -9,6 +9,7 @@
 #include "clock.h"
 #include "collector.h"
 #include "ddsketch.h"
+#include "db.h"
 #include "ingest.h"
 #include "listen.h"
 #include "metrics.h"
@@ -194,8 +195,13 @@ static void write_all(struct metrics_out *out, void *arg)
 	metrics_sample(out, "mlwatch_collector_connections", (double)listen_connections(src->lst),
 	               NULL);
 	metrics_family(out, "mlwatch_collector_db_bytes", "gauge",
-	               "Size of the database file and its WAL.");
-	metrics_sample(out, "mlwatch_collector_db_bytes", file_size(src->c->db_path), NULL);
+	               "Size of the database file and its WAL (SQLite), or of the database "
+	               "(PostgreSQL, measured every retention pass).");
+	metrics_sample(out, "mlwatch_collector_db_bytes",
+	               db_is_postgres(src->c->db_path) && src->ing
+	                   ? (double)atomic_load(&ingest_get_stats(src->ing)->db_bytes)
+	                   : file_size(src->c->db_path),
+	               NULL);
 	if (src->ing)
 		write_ingest(out, ingest_get_stats(src->ing));
 	write_models(out, src->c->ring);

@@ -3,6 +3,7 @@
 #include "db.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool db_is_postgres(const char *target)
@@ -320,4 +321,273 @@ int db_insert_id(struct db_stmt *s, int64_t *id)
 	}
 	db_reset(s);
 	return rc;
+}
+
+/* ---- bulk load ------------------------------------------------------------- */
+
+struct db_bulk {
+	struct db *db;
+	int ncols, col; /* columns per row, the next one of the current row */
+	int rc;         /* first failure since the last flush */
+	int64_t rows;   /* rows since the last flush */
+	/* PostgreSQL: the COPY statement and the binary data buffered */
+	char *copy_sql;
+	unsigned char *buf;
+	size_t len, cap;
+	/* SQLite: the INSERT each row runs */
+	struct db_stmt *ins;
+};
+
+/* PostgreSQL's binary COPY header: signature, flags, header extension
+ * length (https://www.postgresql.org/docs/current/sql-copy.html). */
+static const unsigned char copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
+                                              '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+int db_bulk_open(struct db *db, const char *table, const char *cols, int ncols,
+                 struct db_bulk **out)
+{
+	struct db_bulk *b = calloc(1, sizeof(*b));
+	size_t n = strlen(table) + strlen(cols) + 8 * (size_t)ncols + 64;
+	char *sql = malloc(n);
+	int rc = DB_NOMEM;
+
+	*out = NULL;
+	if (!b || !sql || ncols < 1 || ncols > 1600)
+		goto fail;
+	b->db = db;
+	b->ncols = ncols;
+	if (db->ops->copy_in) {
+		snprintf(sql, n, "COPY %s (%s) FROM STDIN (FORMAT binary)", table, cols);
+		b->copy_sql = sql;
+		sql = NULL;
+	} else {
+		size_t k = (size_t)snprintf(sql, n, "INSERT INTO %s (%s) VALUES (", table, cols);
+		for (int i = 0; i < ncols; i++)
+			k += (size_t)snprintf(sql + k, n - k, "%s?%d", i ? ", " : "", i + 1);
+		snprintf(sql + k, n - k, ")");
+		rc = db_prepare(db, sql, &b->ins);
+		if (rc != DB_OK)
+			goto fail;
+	}
+	free(sql);
+	*out = b;
+	return DB_OK;
+fail:
+	free(sql);
+	db_bulk_close(b);
+	return rc;
+}
+
+void db_bulk_close(struct db_bulk *b)
+{
+	if (!b)
+		return;
+	db_finalize(b->ins);
+	free(b->copy_sql);
+	free(b->buf);
+	free(b);
+}
+
+/* Room for n more bytes in the COPY buffer (the header first). */
+static unsigned char *bulk_room(struct db_bulk *b, size_t n)
+{
+	if (b->rc)
+		return NULL;
+	if (b->len == 0)
+		n += sizeof(copy_header);
+	if (b->len + n > b->cap) {
+		size_t ncap = b->cap ? b->cap : 1 << 16;
+		while (ncap < b->len + n)
+			ncap *= 2;
+		unsigned char *nb = realloc(b->buf, ncap);
+		if (!nb) {
+			b->rc = DB_NOMEM;
+			return NULL;
+		}
+		b->buf = nb;
+		b->cap = ncap;
+	}
+	if (b->len == 0) {
+		memcpy(b->buf, copy_header, sizeof(copy_header));
+		b->len = sizeof(copy_header);
+	}
+	return b->buf + b->len;
+}
+
+static void put_be(unsigned char *p, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--) {
+		p[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* The next column of the row: its 1-based index, or 0 after a failure or
+ * past the last column (recorded). On PostgreSQL the row's field count
+ * goes in front of its first field. */
+static int bulk_next(struct db_bulk *b)
+{
+	if (b->rc)
+		return 0;
+	if (b->col >= b->ncols) {
+		b->rc = DB_ERROR;
+		return 0;
+	}
+	if (b->copy_sql && b->col == 0) {
+		unsigned char *p = bulk_room(b, 2);
+		if (!p)
+			return 0;
+		put_be(p, (uint64_t)b->ncols, 2);
+		b->len += 2;
+	}
+	return ++b->col;
+}
+
+/* A PostgreSQL field: its length (-1 for NULL) and bytes. */
+static void bulk_field(struct db_bulk *b, const void *v, size_t n, bool null)
+{
+	unsigned char *p;
+
+	if (n > 0x7fffffff) {
+		b->rc = DB_ERROR;
+		return;
+	}
+	p = bulk_room(b, 4 + (null ? 0 : n));
+	if (!p)
+		return;
+	put_be(p, null ? 0xffffffffu : (uint64_t)n, 4);
+	if (!null && n)
+		memcpy(p + 4, v, n);
+	b->len += 4 + (null ? 0 : n);
+}
+
+static void bulk_bound(struct db_bulk *b, int rc)
+{
+	if (rc != DB_OK && !b->rc)
+		b->rc = rc;
+}
+
+void db_bulk_int64(struct db_bulk *b, int64_t v)
+{
+	int i = bulk_next(b);
+	unsigned char be[8];
+
+	if (!i)
+		return;
+	if (!b->copy_sql) {
+		bulk_bound(b, db_bind_int64(b->ins, i, v));
+		return;
+	}
+	put_be(be, (uint64_t)v, 8);
+	bulk_field(b, be, 8, false);
+}
+
+void db_bulk_double(struct db_bulk *b, double v)
+{
+	int i = bulk_next(b);
+	unsigned char be[8];
+	uint64_t bits;
+
+	if (!i)
+		return;
+	if (!b->copy_sql) {
+		bulk_bound(b, db_bind_double(b->ins, i, v));
+		return;
+	}
+	memcpy(&bits, &v, sizeof(bits)); /* float8 travels as its IEEE 754 bits */
+	put_be(be, bits, 8);
+	bulk_field(b, be, 8, false);
+}
+
+void db_bulk_text(struct db_bulk *b, const char *v)
+{
+	int i = bulk_next(b);
+
+	if (!i)
+		return;
+	if (!b->copy_sql)
+		bulk_bound(b, v ? db_bind_text(b->ins, i, v, -1) : db_bind_null(b->ins, i));
+	else
+		bulk_field(b, v, v ? strlen(v) : 0, !v);
+}
+
+void db_bulk_blob(struct db_bulk *b, const void *v, size_t n)
+{
+	int i = bulk_next(b);
+
+	if (!i)
+		return;
+	if (n > 0x7fffffff) {
+		b->rc = DB_ERROR;
+		return;
+	}
+	if (!b->copy_sql)
+		bulk_bound(b, v ? db_bind_blob(b->ins, i, v, (int)n) : db_bind_null(b->ins, i));
+	else
+		bulk_field(b, v, n, !v);
+}
+
+void db_bulk_null(struct db_bulk *b)
+{
+	int i = bulk_next(b);
+
+	if (!i)
+		return;
+	if (!b->copy_sql)
+		bulk_bound(b, db_bind_null(b->ins, i));
+	else
+		bulk_field(b, NULL, 0, true);
+}
+
+int db_bulk_row(struct db_bulk *b)
+{
+	if (!b->rc && b->col != b->ncols)
+		b->rc = DB_ERROR; /* a column left out */
+	b->col = 0;
+	if (b->rc)
+		return b->rc;
+	if (!b->copy_sql) {
+		int rc = db_step(b->ins);
+		db_reset(b->ins);
+		db_clear_bindings(b->ins);
+		if (rc != DB_DONE)
+			return b->rc = rc;
+	}
+	b->rows++;
+	return DB_OK;
+}
+
+int db_bulk_flush(struct db_bulk *b, int64_t *rows)
+{
+	int rc = b->rc;
+	int64_t n = b->rows;
+	unsigned char *p;
+
+	if (!rc && b->copy_sql && b->rows > 0) {
+		/* the trailer: a field count of -1 */
+		p = bulk_room(b, 2);
+		if (p) {
+			put_be(p, 0xffff, 2);
+			b->len += 2;
+			rc = b->db->ops->copy_in(b->db, b->copy_sql, b->buf, b->len, &n);
+		} else {
+			rc = b->rc;
+		}
+	}
+	db_bulk_discard(b);
+	if (rows)
+		*rows = rc ? 0 : n;
+	return rc;
+}
+
+void db_bulk_discard(struct db_bulk *b)
+{
+	b->len = 0;
+	b->rows = 0;
+	b->col = 0;
+	b->rc = 0;
+	if (b->ins) {
+		db_reset(b->ins);
+		db_clear_bindings(b->ins);
+	}
 }

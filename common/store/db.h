@@ -139,6 +139,39 @@ int db_insert_id(struct db_stmt *s, int64_t *id);
 typedef int (*db_row_fn)(struct db_stmt *s, void *arg);
 int db_rows(struct db_stmt *s, db_row_fn fn, void *arg);
 
+/* ---- bulk load --------------------------------------------------------------
+ * Appends many rows to one table inside the caller's transaction. On
+ * PostgreSQL the rows are encoded in binary COPY format in memory and sent
+ * by db_bulk_flush as one `COPY table (cols) FROM STDIN (FORMAT binary)`
+ * (one round trip for all of them instead of one per row); on SQLite each
+ * row is inserted by a prepared INSERT when it ends (SQLite is in-process:
+ * no round trip to save), db_bulk_flush then has nothing to send.
+ *
+ * Use: db_bulk_open once per table (cols: "a, b, c", ncols of them); per
+ * row one db_bulk_* value per column in order, then db_bulk_row; then
+ * db_bulk_flush before anything reads the rows back. Value calls record
+ * their failure (out of memory, a value past the last column); db_bulk_row
+ * and db_bulk_flush return the first one. After a failure the transaction
+ * is the caller's to roll back; db_bulk_discard forgets unsent rows. The
+ * PostgreSQL types must match the columns exactly (BIGINT for int64,
+ * DOUBLE PRECISION for double, TEXT, BYTEA for blobs): binary COPY does not
+ * convert. Text and blobs need to stay valid only until db_bulk_row (they
+ * are copied into the buffer or inserted by then); one thread per db_bulk. */
+struct db_bulk;
+int db_bulk_open(struct db *db, const char *table, const char *cols, int ncols,
+                 struct db_bulk **out);
+void db_bulk_close(struct db_bulk *b);
+void db_bulk_int64(struct db_bulk *b, int64_t v);
+void db_bulk_double(struct db_bulk *b, double v);
+void db_bulk_text(struct db_bulk *b, const char *v); /* NULL: SQL NULL */
+void db_bulk_blob(struct db_bulk *b, const void *v, size_t n);
+void db_bulk_null(struct db_bulk *b);
+int db_bulk_row(struct db_bulk *b);
+/* Sends the buffered rows; *rows (may be NULL) gets how many the engine
+ * stored by this call (PostgreSQL) or since the last flush (SQLite). */
+int db_bulk_flush(struct db_bulk *b, int64_t *rows);
+void db_bulk_discard(struct db_bulk *b);
+
 /* The backends (db_sqlite.c, db_pg.c) fill this table; db.c dispatches. */
 struct db_ops {
 	enum db_engine engine;
@@ -168,6 +201,9 @@ struct db_ops {
 	const unsigned char *(*column_text)(struct db_stmt *, int);
 	const void *(*column_blob)(struct db_stmt *, int);
 	int (*column_bytes)(struct db_stmt *, int);
+	/* runs sql (a COPY ... FROM STDIN) and sends buf as its data; NULL
+	 * on engines without COPY (db_bulk inserts row by row there) */
+	int (*copy_in)(struct db *, const char *sql, const void *buf, size_t len, int64_t *rows);
 };
 
 /* Every backend's connection and statement start with these. */

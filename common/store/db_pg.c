@@ -642,6 +642,52 @@ static int pg_bytes(struct db_stmt *st, int i)
 	return (int)s->bloblen[i];
 }
 
+/* COPY ... FROM STDIN with buf as its data (db_bulk's binary rows). The
+ * data goes in pieces of at most 1 MiB (libpq buffers what it cannot send
+ * at once; a blocking connection waits). A failure (a bad value, a lost
+ * connection) comes back as the COPY's result, after the data. */
+static int pg_copy_in(struct db *db, const char *sql, const void *buf, size_t len, int64_t *rows)
+{
+	struct db_pg *d = D(db);
+	PGresult *r;
+	int rc = DB_OK;
+
+	revive(d);
+	r = PQexec(d->c, sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		rc = fail_code(d, r);
+		PQclear(r);
+		return rc;
+	}
+	PQclear(r);
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < (1u << 20) ? len - off : (1u << 20);
+		if (PQputCopyData(d->c, (const char *)buf + off, (int)n) != 1) {
+			set_err(d, PQerrorMessage(d->c));
+			PQputCopyEnd(d->c, "mlwatch: sending the rows failed");
+			rc = DB_ERROR;
+			break;
+		}
+		off += n;
+	}
+	if (rc == DB_OK && PQputCopyEnd(d->c, NULL) != 1) {
+		set_err(d, PQerrorMessage(d->c));
+		rc = DB_ERROR;
+	}
+	/* the COPY's own result, then NULL; a failure in it wins */
+	while ((r = PQgetResult(d->c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			d->changes = strtoll(PQcmdTuples(r), NULL, 10);
+			if (rows)
+				*rows = d->changes;
+		} else if (rc == DB_OK) {
+			rc = fail_code(d, r);
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
 static const struct db_ops pg_ops = {
     .engine = DB_POSTGRES,
     .close = pg_close,
@@ -670,6 +716,7 @@ static const struct db_ops pg_ops = {
     .column_text = pg_text,
     .column_blob = pg_blob,
     .column_bytes = pg_bytes,
+    .copy_in = pg_copy_in,
 };
 
 static void quiet(void *arg, const char *msg)

@@ -228,9 +228,14 @@ static const char schema_v9[] =
     "  built REAL NOT NULL, slot REAL, rows INTEGER NOT NULL, parts INTEGER NOT NULL,\n"
     "  missing_parts INTEGER NOT NULL, missing TEXT);\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, schema_v5, schema_v6,
-                                         schema_v7, schema_v8, schema_v9};
+/* v10 (issue 18 item 3): no index on events.ts. Every stored event paid for
+ * it and only retention used it; retention now walks each model's events
+ * by events_by_window (window_start <= ts). */
+static const char schema_v10[] = "DROP INDEX IF EXISTS events_by_ts;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                         schema_v5, schema_v6, schema_v7, schema_v8,
+                                         schema_v9, schema_v10};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 
@@ -602,6 +607,29 @@ int64_t store_file_size(const struct store *st)
 	if (stat(wal, &sb) == 0)
 		n += sb.st_size;
 	return n;
+}
+
+static int size_row(struct db_stmt *s, void *ctx)
+{
+	*(int64_t *)ctx = db_column_int64(s, 0);
+	return 0;
+}
+
+int store_size(struct store *st, int64_t *bytes)
+{
+	struct db_stmt *s = NULL;
+	int rc;
+
+	*bytes = 0;
+	if (!store_is_postgres(st)) {
+		*bytes = store_file_size(st);
+		return 0;
+	}
+	if (db_prepare(st->db, "SELECT pg_database_size(current_database())", &s) != DB_OK)
+		return -1;
+	rc = store_each_row(s, size_row, bytes);
+	db_finalize(s);
+	return rc ? -1 : 0;
 }
 
 struct json_rows {

@@ -58,7 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 
 #include "db.h"
 
@@ -137,6 +137,9 @@ char *store_pg_ddl(const char *sqlite_ddl);
 
 /* Size of the database file and its WAL, in bytes. */
 int64_t store_file_size(const struct store *st);
+/* The store's size in bytes: the file and its WAL (SQLite), or
+ * pg_database_size of the database (PostgreSQL, one query). 0 or -1. */
+int store_size(struct store *st, int64_t *bytes);
 
 /* The full DDL of the current schema, for documentation and tests. */
 const char *store_schema_sql(void);

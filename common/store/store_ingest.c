@@ -77,6 +77,10 @@ enum {
 	S_LLM_GET,
 	S_LLM_UPSERT,
 	S_RET_LLM,
+	S_EVENTS_SEEN,
+	S_MODELS_PRINT,
+	S_WIN_SET_SKETCH,
+	S_LLM_SET,
 	S_COUNT
 };
 
@@ -88,10 +92,19 @@ struct model_entry {
 struct store_ingest {
 	struct store *st;
 	struct db_stmt *s[S_COUNT];
+	struct db_bulk *events; /* the events loader, opened at first use */
+	/* dedupe's scratch, grown as needed */
+	size_t *slots; /* dedupe_within's hash table */
+	size_t slots_cap;
+	char *arr[3]; /* PostgreSQL array literals: model ids, req ids, times */
+	size_t arr_len[3], arr_cap[3];
+	size_t *sent; /* row of each array element */
+	size_t sent_cap;
 	struct model_entry *models; /* small open-addressing cache */
 	size_t nmodels, cap;
 	int64_t next_model_windows; /* retention cursor over models */
 	int64_t data_version;       /* PRAGMA data_version at the last sync, 0 none */
+	int64_t models_print[3];    /* PostgreSQL: the models table's at the last sync */
 };
 
 #define EVENT_COLS                                                                        \
@@ -101,7 +114,10 @@ struct store_ingest {
 static const char *const sql[S_COUNT] = {
     [S_MODEL_GET] = "SELECT id FROM models WHERE name = ?1",
     [S_DATA_VERSION] = "PRAGMA data_version",
-    [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2) RETURNING id",
+    /* another collector may create the same model at the same time: the
+     * loser waits for its commit, inserts nothing and reads the id */
+    [S_MODEL_ADD] = "INSERT INTO models (name, created) VALUES (?1, ?2) ON CONFLICT (name) DO "
+                    "NOTHING RETURNING id",
     [S_SEEN] = "INSERT INTO batches_seen (agent_id, seq, received) VALUES (?1, ?2, ?3) "
                "ON CONFLICT DO NOTHING",
     [S_EVENT] = "INSERT INTO events (model_id, req_id, ts, window_start, latency_ms, error, "
@@ -142,8 +158,10 @@ static const char *const sql[S_COUNT] = {
                       "spool_bytes = ?5, started = ?6 WHERE agent_id = ?1",
     [S_LAST_WRITE] = "INSERT INTO meta (key, value) VALUES ('last_write', ?1) "
                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    [S_RET_EVENTS] = "DELETE FROM events WHERE id IN "
-                     "(SELECT id FROM events WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+    /* per model along events_by_window: an event's window starts at or
+     * before its ts, so every event with ts < ?2 is in this range */
+    [S_RET_EVENTS] = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE model_id = ?1 "
+                     "AND window_start < ?2 AND ts < ?2 ORDER BY window_start LIMIT ?3)",
     [S_RET_AGENTS] = "SELECT agent_id FROM agents ORDER BY agent_id",
     [S_RET_OLDEST] = "SELECT seq, received FROM batches_seen WHERE agent_id = ?1 ORDER BY seq "
                      "LIMIT 1",
@@ -276,6 +294,22 @@ static const char *const sql[S_COUNT] = {
                   "excluded.n, created = excluded.created",
     [S_CAL_GET] = "SELECT profile, n, created FROM calibration WHERE model_id = ?1",
     [S_MARK_DIRTY] = "UPDATE windows SET dirty = 1 WHERE model_id = ?1 AND start >= ?2",
+    /* PostgreSQL only (dedupe): which of the rows given as arrays repeat
+     * a stored event; one round trip for all. A LATERAL ... LIMIT 1 rather
+     * than EXISTS: a semi-join could be planned as a hash join over the
+     * whole events table, this is one events_by_req probe per row. */
+    [S_EVENTS_SEEN] = "SELECT u.i FROM unnest(?1::bigint[], ?2::text[], ?3::float8[]) "
+                      "WITH ORDINALITY AS u(m, r, t, i) CROSS JOIN LATERAL (SELECT 1 FROM "
+                      "events e WHERE e.model_id = u.m AND e.req_id = u.r AND e.ts >= u.t - ?4 "
+                      "AND e.ts <= u.t + ?4 LIMIT 1) AS hit",
+    /* what the model-id cache is valid for on PostgreSQL: any row added
+     * (identity ids only grow) or removed changes it */
+    [S_WIN_SET_SKETCH] = "UPDATE windows SET latency_sketch = ?3 WHERE model_id = ?1 AND "
+                         "start = ?2",
+    [S_LLM_SET] = "UPDATE window_llm SET ttft_sketch = coalesce(?3, ttft_sketch), tpot_sketch = "
+                  "coalesce(?4, tpot_sketch), finish = coalesce(?5, finish) WHERE model_id = ?1 "
+                  "AND start = ?2",
+    [S_MODELS_PRINT] = "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM models",
 };
 
 static struct db_stmt *prep(struct store_ingest *si, int which)
@@ -314,6 +348,11 @@ void store_ingest_free(struct store_ingest *si)
 	if (!si)
 		return;
 	store_finalize(si->s, S_COUNT);
+	db_bulk_close(si->events);
+	free(si->slots);
+	for (int i = 0; i < 3; i++)
+		free(si->arr[i]);
+	free(si->sent);
 	models_clear(si);
 	free(si);
 }
@@ -321,6 +360,17 @@ void store_ingest_free(struct store_ingest *si)
 void store_ingest_rolled_back(struct store_ingest *si)
 {
 	models_clear(si);
+	if (si->events)
+		db_bulk_discard(si->events);
+}
+
+static int models_print_row(struct db_stmt *s, void *ctx)
+{
+	int64_t *p = ctx;
+
+	for (int i = 0; i < 3; i++)
+		p[i] = db_column_int64(s, i);
+	return 0;
 }
 
 int store_ingest_sync(struct store_ingest *si)
@@ -329,9 +379,17 @@ int store_ingest_sync(struct store_ingest *si)
 	int64_t v;
 
 	if (store_is_postgres(si->st)) {
-		/* no data_version there, and other collectors write too: the
-		 * cache lives one transaction (a lookup per model and batch) */
-		models_clear(si);
+		/* No data_version there, and other collectors and `mlwatch models
+		 * rm` write too: the cache lives while the models table's print
+		 * (count, max and sum of ids) stays the same, one small query per
+		 * transaction instead of a lookup per model and batch. */
+		int64_t p[3] = {-1, -1, -1};
+		s = prep(si, S_MODELS_PRINT);
+		if (!s || store_each_row(s, models_print_row, p))
+			return -1;
+		if (memcmp(p, si->models_print, sizeof(p)) != 0)
+			models_clear(si);
+		memcpy(si->models_print, p, sizeof(p));
 		return 0;
 	}
 	s = prep(si, S_DATA_VERSION);
@@ -438,7 +496,13 @@ int store_ingest_model(struct store_ingest *si, const char *name, double now, in
 		return -1;
 	db_bind_text(s, 1, name, -1);
 	db_bind_double(s, 2, now);
-	if (db_insert_id(s, id) != DB_OK)
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*id = db_column_int64(s, 0);
+	db_reset(s);
+	if (rc == DB_DONE) /* created by another collector meanwhile */
+		return store_ingest_model_lookup(si, name, id) == 0 ? 0 : -1;
+	if (rc != DB_ROW)
 		return -1;
 	cache_put(si, name, *id);
 	return 0;
@@ -501,6 +565,226 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 	if (r->label.kind != VALUE_NONE)
 		db_bind_double(s, 15, r->label_ts);
 	return done(s);
+}
+
+/* ---- events in bulk ---------------------------------------------------------- */
+
+#define EVENT_BULK_COLS                                                                   \
+	"model_id, req_id, ts, window_start, latency_ms, error, version, features, pred_num, " \
+	"pred_str, score, scores, label_num, label_str, label_ts"
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * size);
+	if (!np)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static uint64_t row_hash(const struct store_event_row *r)
+{
+	uint64_t h = 1469598103934665603ull ^ ((uint64_t)r->model_id * 0x9e3779b97f4a7c15ull);
+	for (const char *p = r->req_id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/* Rows repeating an earlier kept row of the same list: an open-addressing
+ * table of the kept rows' indexes (+1; 0 is empty), in row order, so the
+ * first of each key is kept; linear in the rows. */
+static int dedupe_within(struct store_ingest *si, const struct store_event_row *rows, size_t n,
+                         double ttl, bool *dup)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (grow((void **)&si->slots, &si->slots_cap, cap, sizeof(*si->slots)))
+		return -1;
+	memset(si->slots, 0, cap * sizeof(*si->slots));
+	for (size_t i = 0; i < n; i++) {
+		const struct store_event_row *r = &rows[i];
+		size_t j;
+		if (!r->req_id)
+			continue;
+		for (j = row_hash(r) & (cap - 1); si->slots[j]; j = (j + 1) & (cap - 1)) {
+			const struct store_event_row *k = &rows[si->slots[j] - 1];
+			if (k->model_id == r->model_id && strcmp(k->req_id, r->req_id) == 0 &&
+			    fabs(k->ts - r->ts) <= ttl) {
+				dup[i] = true;
+				break;
+			}
+		}
+		if (!dup[i])
+			si->slots[j] = i + 1;
+	}
+	return 0;
+}
+
+/* Appends to PostgreSQL array literal a (0, 1, 2: ids, texts, times). */
+static int arr_put(struct store_ingest *si, int a, const char *v, bool quote)
+{
+	size_t n = strlen(v), need = si->arr_len[a] + 2 * n + 4;
+	char *o;
+
+	if (grow((void **)&si->arr[a], &si->arr_cap[a], need, 1))
+		return -1;
+	o = si->arr[a] + si->arr_len[a];
+	*o++ = si->arr_len[a] == 0 ? '{' : ',';
+	if (quote)
+		*o++ = '"';
+	for (const char *p = v; *p; p++) {
+		if (quote && (*p == '"' || *p == '\\'))
+			*o++ = '\\';
+		*o++ = *p;
+	}
+	if (quote)
+		*o++ = '"';
+	*o = '\0';
+	si->arr_len[a] = (size_t)(o - si->arr[a]);
+	return 0;
+}
+
+struct seen_rows {
+	const size_t *sent; /* row of each array element */
+	size_t m;
+	bool *dup;
+};
+
+static int seen_row(struct db_stmt *s, void *ctx)
+{
+	struct seen_rows *c = ctx;
+	int64_t i = db_column_int64(s, 0); /* 1-based ordinality */
+
+	if (i >= 1 && (size_t)i <= c->m)
+		c->dup[c->sent[i - 1]] = true;
+	return 0;
+}
+
+/* PostgreSQL: the rows not yet known as duplicates, looked up in one
+ * query (arrays of model ids, request ids and times). */
+static int dedupe_stored_pg(struct store_ingest *si, const struct store_event_row *rows,
+                            size_t n, double ttl, bool *dup)
+{
+	char num[40];
+	size_t m = 0;
+	struct db_stmt *s;
+
+	for (int a = 0; a < 3; a++)
+		si->arr_len[a] = 0;
+	if (grow((void **)&si->sent, &si->sent_cap, n, sizeof(*si->sent)))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i].req_id || dup[i])
+			continue;
+		snprintf(num, sizeof(num), "%lld", (long long)rows[i].model_id);
+		if (arr_put(si, 0, num, false) || arr_put(si, 1, rows[i].req_id, true))
+			return -1;
+		snprintf(num, sizeof(num), "%.17g", rows[i].ts);
+		if (arr_put(si, 2, num, false))
+			return -1;
+		si->sent[m++] = i;
+	}
+	if (m == 0)
+		return 0;
+	for (int a = 0; a < 3; a++) {
+		if (grow((void **)&si->arr[a], &si->arr_cap[a], si->arr_len[a] + 2, 1))
+			return -1;
+		si->arr[a][si->arr_len[a]++] = '}';
+		si->arr[a][si->arr_len[a]] = '\0';
+	}
+	s = prep(si, S_EVENTS_SEEN);
+	if (!s)
+		return -1;
+	for (int a = 0; a < 3; a++)
+		db_bind_text(s, a + 1, si->arr[a], -1);
+	db_bind_double(s, 4, ttl);
+	return store_each_row(s, seen_row, &(struct seen_rows){si->sent, m, dup}) ? -1 : 0;
+}
+
+int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event_row *rows,
+                               size_t n, double ttl, bool *dup)
+{
+	if (n == 0) /* a group of duplicate batches: dup may be NULL */
+		return 0;
+	memset(dup, 0, n * sizeof(*dup));
+	if (dedupe_within(si, rows, n, ttl, dup))
+		return -1;
+	if (store_is_postgres(si->st))
+		return dedupe_stored_pg(si, rows, n, ttl, dup);
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+		if (!rows[i].req_id || dup[i])
+			continue;
+		rc = store_ingest_event_exists(si, rows[i].model_id, rows[i].req_id,
+		                               rows[i].ts - ttl, rows[i].ts + ttl);
+		if (rc < 0)
+			return -1;
+		dup[i] = rc == 1;
+	}
+	return 0;
+}
+
+static void bulk_value(struct db_bulk *b, const struct value *v)
+{
+	if (v->kind == VALUE_NUMBER)
+		db_bulk_double(b, v->num);
+	else
+		db_bulk_null(b);
+	db_bulk_text(b, v->kind == VALUE_STRING ? v->str : NULL);
+}
+
+int store_ingest_events_insert(struct store_ingest *si, const struct store_event_row *rows,
+                               size_t n, const bool *dup)
+{
+	struct db_bulk *b;
+
+	if (!si->events &&
+	    db_bulk_open(si->st->db, "events", EVENT_BULK_COLS, 15, &si->events) != DB_OK)
+		return -1;
+	b = si->events;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_event_row *r = &rows[i];
+		if (dup && dup[i])
+			continue;
+		db_bulk_int64(b, r->model_id);
+		db_bulk_text(b, r->req_id);
+		db_bulk_double(b, r->ts);
+		db_bulk_int64(b, r->window_start);
+		if (r->has_latency)
+			db_bulk_double(b, r->latency_ms);
+		else
+			db_bulk_null(b);
+		db_bulk_int64(b, r->error ? 1 : 0);
+		db_bulk_text(b, r->version);
+		db_bulk_text(b, r->features_json);
+		bulk_value(b, &r->prediction);
+		if (r->has_score)
+			db_bulk_double(b, r->score);
+		else
+			db_bulk_null(b);
+		db_bulk_text(b, r->scores_json);
+		bulk_value(b, &r->label);
+		if (r->label.kind != VALUE_NONE)
+			db_bulk_double(b, r->label_ts);
+		else
+			db_bulk_null(b);
+		if (db_bulk_row(b) != DB_OK) {
+			db_bulk_discard(b);
+			return -1;
+		}
+	}
+	return db_bulk_flush(b, NULL) == DB_OK ? 0 : -1;
 }
 
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,
@@ -666,41 +950,19 @@ int store_ingest_pending_counts(struct store_ingest *si,
 	                      &(struct pending_count_rows){.cb = cb, .arg = arg});
 }
 
+/* The counters are added first: the upsert locks the row until the end of
+ * the transaction, so the sketch read next is the newest one (another
+ * collector's merge committed before the lock was granted) and the merged
+ * sketch written back loses nobody's values. Read first, two collectors on
+ * one PostgreSQL could both merge into the same old sketch. */
 int store_ingest_window_add(struct store_ingest *si, const struct store_window_delta *d)
 {
 	uint8_t *enc = NULL;
 	size_t enc_len = 0;
 	struct ddsketch *merged = NULL;
 	struct db_stmt *s;
-	int rc = -1;
+	int rc = -1, step;
 
-	if (d->latency && ddsketch_count(d->latency) > 0) {
-		s = prep(si, S_WIN_SKETCH);
-		if (!s)
-			goto out;
-		db_bind_int64(s, 1, d->model_id);
-		db_bind_int64(s, 2, d->start);
-		int step = db_step(s);
-		if (step == DB_ROW && db_column_type(s, 0) == DB_BLOB) {
-			const uint8_t *b = db_column_blob(s, 0);
-			int blen = db_column_bytes(s, 0);
-			/* A stored sketch we cannot read would be a bug or a
-			 * damaged file; restart the sketch rather than lose
-			 * the new data. */
-			if (ddsketch_decode(b, (size_t)blen, &merged) != 0)
-				merged = NULL;
-		} else if (step != DB_ROW && step != DB_DONE) {
-			db_reset(s);
-			goto out;
-		}
-		db_reset(s);
-		if (!merged && !(merged = ddsketch_new()))
-			goto out;
-		if (ddsketch_merge(merged, d->latency) != 0)
-			goto out;
-		if (ddsketch_encode_alloc(merged, &enc, &enc_len) != 0)
-			goto out;
-	}
 	s = prep(si, S_WIN_UPSERT);
 	if (!s)
 		goto out;
@@ -711,8 +973,41 @@ int store_ingest_window_add(struct store_ingest *si, const struct store_window_d
 	db_bind_int64(s, 5, (int64_t)d->errors);
 	db_bind_int64(s, 6, (int64_t)d->sampled);
 	db_bind_int64(s, 7, (int64_t)d->labelled);
-	if (enc)
-		db_bind_blob(s, 8, enc, (int)enc_len);
+	if (done(s))
+		goto out;
+	if (!d->latency || ddsketch_count(d->latency) == 0) {
+		rc = 0;
+		goto out;
+	}
+	s = prep(si, S_WIN_SKETCH);
+	if (!s)
+		goto out;
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	step = db_step(s);
+	if (step == DB_ROW && db_column_type(s, 0) == DB_BLOB) {
+		const uint8_t *b = db_column_blob(s, 0);
+		int blen = db_column_bytes(s, 0);
+		/* A stored sketch we cannot read would be a bug or a damaged
+		 * file; restart the sketch rather than lose the new data. */
+		if (ddsketch_decode(b, (size_t)blen, &merged) != 0)
+			merged = NULL;
+	} else if (step != DB_ROW && step != DB_DONE) {
+		db_reset(s);
+		goto out;
+	}
+	db_reset(s);
+	if (!merged && !(merged = ddsketch_new()))
+		goto out;
+	if (ddsketch_merge(merged, d->latency) != 0 ||
+	    ddsketch_encode_alloc(merged, &enc, &enc_len) != 0)
+		goto out;
+	s = prep(si, S_WIN_SET_SKETCH);
+	if (!s)
+		goto out;
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	db_bind_blob(s, 3, enc, (int)enc_len);
 	rc = done(s);
 out:
 	free(enc);
@@ -781,14 +1076,27 @@ out:
 	return rc;
 }
 
+/* Counters first (the row lock), then the sketches and finish counts read,
+ * merged and written back: as for window_add, no lost merge between two
+ * collectors. */
 int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *d)
 {
 	char *finish = NULL;
 	uint8_t *ttft = NULL, *tpot = NULL;
 	size_t ttft_len = 0, tpot_len = 0;
-	struct db_stmt *s = prep(si, S_LLM_GET);
+	struct db_stmt *s = prep(si, S_LLM_UPSERT);
 	int rc = -1, step;
 
+	if (!s)
+		return -1;
+	db_bind_int64(s, 1, d->model_id);
+	db_bind_int64(s, 2, d->start);
+	db_bind_int64(s, 3, (int64_t)d->llm);
+	db_bind_int64(s, 4, (int64_t)d->input_tokens);
+	db_bind_int64(s, 5, (int64_t)d->output_tokens);
+	if (done(s))
+		return -1;
+	s = prep(si, S_LLM_GET);
 	if (!s)
 		return -1;
 	db_bind_int64(s, 1, d->model_id);
@@ -805,20 +1113,21 @@ int store_ingest_llm_add(struct store_ingest *si, const struct store_llm_delta *
 		goto out;
 	}
 	db_reset(s);
-	s = prep(si, S_LLM_UPSERT);
+	if (!ttft && !tpot && !finish) {
+		rc = 0;
+		goto out;
+	}
+	s = prep(si, S_LLM_SET);
 	if (!s)
 		goto out;
 	db_bind_int64(s, 1, d->model_id);
 	db_bind_int64(s, 2, d->start);
-	db_bind_int64(s, 3, (int64_t)d->llm);
-	db_bind_int64(s, 4, (int64_t)d->input_tokens);
-	db_bind_int64(s, 5, (int64_t)d->output_tokens);
 	if (ttft)
-		db_bind_blob(s, 6, ttft, (int)ttft_len);
+		db_bind_blob(s, 3, ttft, (int)ttft_len);
 	if (tpot)
-		db_bind_blob(s, 7, tpot, (int)tpot_len);
+		db_bind_blob(s, 4, tpot, (int)tpot_len);
 	if (finish)
-		db_bind_text(s, 8, finish, -1);
+		db_bind_text(s, 5, finish, -1);
 	rc = done(s);
 out:
 	free(ttft);
@@ -979,9 +1288,6 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 	struct db_stmt *s;
 
 	memset(d, 0, sizeof(*d));
-	if (delete_chunk(si, S_RET_EVENTS, 0, false, r->raw_before, r->chunk, &d->events))
-		return -1;
-	more |= (size_t)d->events == r->chunk;
 	if (prune_seen(si, r->seen_before, r->chunk, &d->seen))
 		return -1;
 	more |= (size_t)d->seen >= r->chunk;
@@ -989,8 +1295,8 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 		return -1;
 	more |= (size_t)d->labels_expired == r->chunk;
 
-	/* Window tables are keyed by model first: visit one model per step,
-	 * round robin, so each delete walks the primary key. */
+	/* Events and window tables are keyed by model first: visit one model
+	 * per step, round robin, so each delete walks an index. */
 	s = prep(si, S_RET_MODELS);
 	if (!s)
 		return -1;
@@ -1008,6 +1314,9 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 	                             S_RET_ACC,     S_RET_LLM,  S_RET_FAIR,
 	                             S_RET_SEG_DRIFT, S_RET_SEG_WIN};
 	bool model_more = false;
+	if (delete_chunk(si, S_RET_EVENTS, model, true, r->raw_before, r->chunk, &d->events))
+		return -1;
+	model_more |= (size_t)d->events == r->chunk;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		if (delete_chunk(si, tables[t], model, true, (double)r->windows_before, r->chunk,
 		                 &n))

@@ -66,6 +66,21 @@ struct store_event_row {
 };
 int store_ingest_event(struct store_ingest *si, const struct store_event_row *r);
 
+/* The events of one batch, set-wise (the collector's write path; issue 16
+ * item 5). dedupe sets dup[i] for each row that repeats the (model_id,
+ * req_id) of an event stored, or of an earlier row not itself a duplicate,
+ * with ts within ttl of its own: a resend or a client bug; the first one is
+ * kept so that a label joins exactly one event. Rows without req_id are
+ * never duplicates. On PostgreSQL the stored events are looked up in one
+ * query for all rows; on SQLite one indexed lookup per row (in-process).
+ * insert stores the rows whose dup[i] is false (dup may be NULL: all):
+ * one binary COPY on PostgreSQL, prepared INSERTs on SQLite. Both return 0
+ * or -1 (store_errmsg says why); the transaction is the caller's. */
+int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event_row *rows,
+                               size_t n, double ttl, bool *dup);
+int store_ingest_events_insert(struct store_ingest *si, const struct store_event_row *rows,
+                               size_t n, const bool *dup);
+
 /* 1 when an event (model_id, req_id) with ts in [from, to] is stored (the
  * index events_by_req makes it one lookup), 0 when none, -1 on error. */
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,

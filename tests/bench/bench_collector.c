@@ -39,14 +39,20 @@
 #include "../lib/agent_proc.h"
 #include "../lib/collector_proc.h"
 #include "../lib/harness.h"
+#include "../lib/pg_harness.h"
 #include "../lib/wire_client.h"
 #include "clock.h"
+#include "db.h"
 #include "ddsketch.h"
 #include "jsonw.h"
 #include "store.h"
 
 #define PER_BATCH 1000
 #define SENDERS   8
+/* PostgreSQL's commit of a group takes longer (round trips to the server):
+ * more batches in flight keep its writer busy, as more agents would */
+#define PG_SENDERS 16
+#define MAX_SENDERS 16
 #define GOAL      0.8
 
 static long n_events = 1000000;
@@ -258,7 +264,8 @@ static void *sender_main(void *arg)
 			break;
 		if (wc_request(cl, s->e[b].buf, s->e[b].len, &r, err, sizeof(err)) ||
 		    r.status != WIRE_OK || r.stored != (uint32_t)(s->e[b].len ? r.stored : 0)) {
-			fprintf(stderr, "wire batch %ld: %s\n", b, err);
+			fprintf(stderr, "wire batch %ld: %s (status %d: %s)\n", b, err, (int)r.status,
+			        r.message);
 			s->failed++;
 		}
 	}
@@ -272,26 +279,33 @@ static double cpu_coll_us, cpu_agent_us, cpu_gen_us;
 
 static double proc_cpu_s(pid_t pid);
 
-static double bench_wire(struct cproc *c)
+/* Wire senders spread over ncoll collectors (sender i to collector i mod
+ * ncoll), all loading into one store. */
+static double bench_wire_n(struct cproc *c, int ncoll, int senders)
 {
 	long nb;
 	struct encoded *e = encode_all("bench", &nb);
 	atomic_long next = 0;
-	struct sender s[SENDERS];
-	pthread_t t[SENDERS];
+	struct sender s[MAX_SENDERS];
+	pthread_t t[MAX_SENDERS];
 	long failed = 0;
+	double coll0 = 0, coll1 = 0;
 
-	double t0 = h_now(), coll0 = proc_cpu_s(c->p.pid), self0 = self_cpu_s();
-	for (int i = 0; i < SENDERS; i++) {
-		s[i] = (struct sender){c->url, e, nb, &next, 0};
+	for (int k = 0; k < ncoll; k++)
+		coll0 += proc_cpu_s(c[k].p.pid);
+	double t0 = h_now(), self0 = self_cpu_s();
+	for (int i = 0; i < senders; i++) {
+		s[i] = (struct sender){c[i % ncoll].url, e, nb, &next, 0};
 		pthread_create(&t[i], NULL, sender_main, &s[i]);
 	}
-	for (int i = 0; i < SENDERS; i++) {
+	for (int i = 0; i < senders; i++) {
 		pthread_join(t[i], NULL);
 		failed += s[i].failed;
 	}
 	double dt = h_now() - t0;
-	cpu_coll_us = (proc_cpu_s(c->p.pid) - coll0) * 1e6 / (double)n_events;
+	for (int k = 0; k < ncoll; k++)
+		coll1 += proc_cpu_s(c[k].p.pid);
+	cpu_coll_us = (coll1 - coll0) * 1e6 / (double)n_events;
 	cpu_gen_us = (self_cpu_s() - self0) * 1e6 / (double)n_events;
 	cpu_agent_us = 0;
 	printf("  CPU per event: mlwatchd %.2f us, senders %.2f us; %.2f of 2 cores busy\n",
@@ -304,6 +318,11 @@ static double bench_wire(struct cproc *c)
 		exit(1);
 	}
 	return (double)n_events / dt;
+}
+
+static double bench_wire(struct cproc *c)
+{
+	return bench_wire_n(c, 1, SENDERS);
 }
 
 /* Appends the space-separated words of env (may be NULL) to args[from..15),
@@ -600,6 +619,221 @@ static double run_path(const char *tag, const char **args, int *bad)
 	return rate;
 }
 
+/* ---- PostgreSQL (issue 16, acceptance 4) -------------------------------------- */
+
+#define PG_COPY_ROWS 10000 /* rows per COPY and transaction of the raw load */
+
+static long long pg_ll(const struct pg_cluster *pg, const char *db, const char *sql)
+{
+	long long v = -1;
+	char why[512];
+
+	if (pg_cluster_query_ll(pg, db, sql, &v, why, sizeof(why))) {
+		fprintf(stderr, "postgresql: %s\n", why);
+		return -1;
+	}
+	return v;
+}
+
+/* A fresh database of the cluster for one run; its URI into uri. */
+static void pg_fresh(const struct pg_cluster *pg, const char *name, char *uri, size_t cap)
+{
+	char why[512];
+
+	if (pg_cluster_createdb(pg, name, uri, cap, why, sizeof(why))) {
+		fprintf(stderr, "postgresql: %s\n", why);
+		exit(1);
+	}
+}
+
+/* The raw load: the same rows as the collector stores, by binary COPY
+ * (db_bulk) into the events table of a fresh mlwatch schema (its indexes
+ * included), PG_COPY_ROWS rows per COPY and transaction; rows and their
+ * JSON prepared before the clock starts. */
+static double bench_pg_copy(const char *uri)
+{
+	char err[512];
+	struct store st;
+	struct db_bulk *b = NULL;
+	struct jsonw w;
+	char **feats = malloc((size_t)n_events * sizeof(char *));
+	struct row *rows = malloc((size_t)n_events * sizeof(struct row));
+
+	if (!feats || !rows || store_open(&st, uri, STORE_RW_CREATE, false, err, sizeof(err))) {
+		fprintf(stderr, "raw copy: %s\n", feats && rows ? err : "out of memory");
+		exit(1);
+	}
+	store_exec(&st, "INSERT INTO models (name, created) VALUES ('fraud', 0)");
+	int64_t model = 0;
+	{
+		struct db_stmt *q = NULL;
+		if (db_prepare(st.db, "SELECT id FROM models WHERE name = 'fraud'", &q) == DB_OK &&
+		    db_step(q) == DB_ROW)
+			model = db_column_int64(q, 0);
+		db_finalize(q);
+	}
+	jsonw_init(&w);
+	for (long i = 0; i < n_events; i++) {
+		make_row(i, &rows[i]);
+		row_json(&rows[i], &w);
+		feats[i] = strdup(w.buf);
+	}
+	jsonw_fini(&w);
+	if (db_bulk_open(st.db, "events",
+	                 "model_id, req_id, ts, window_start, latency_ms, error, version, features, "
+	                 "pred_num, pred_str, score, scores, label_num, label_str, label_ts",
+	                 15, &b) != DB_OK) {
+		fprintf(stderr, "raw copy: %s\n", store_errmsg(&st));
+		exit(1);
+	}
+	double t0 = h_now();
+	for (long i = 0; i < n_events; i++) {
+		const struct row *r = &rows[i];
+		if (i % PG_COPY_ROWS == 0)
+			store_begin(&st);
+		db_bulk_int64(b, model);
+		db_bulk_text(b, r->id);
+		db_bulk_double(b, r->ts);
+		db_bulk_int64(b, (int64_t)r->ts / 60 * 60);
+		db_bulk_double(b, r->latency);
+		db_bulk_int64(b, 0);
+		db_bulk_null(b);
+		db_bulk_text(b, feats[i]);
+		db_bulk_null(b);
+		db_bulk_text(b, r->pred);
+		db_bulk_double(b, r->score);
+		db_bulk_null(b);
+		db_bulk_null(b);
+		db_bulk_null(b);
+		db_bulk_null(b);
+		db_bulk_row(b);
+		if (i % PG_COPY_ROWS == PG_COPY_ROWS - 1 || i == n_events - 1) {
+			if (db_bulk_flush(b, NULL) != DB_OK || store_commit(&st)) {
+				fprintf(stderr, "raw copy: %s\n", store_errmsg(&st));
+				exit(1);
+			}
+		}
+	}
+	double dt = h_now() - t0;
+	db_bulk_close(b);
+	store_close(&st);
+	for (long i = 0; i < n_events; i++)
+		free(feats[i]);
+	free(feats);
+	free(rows);
+	return (double)n_events / dt;
+}
+
+/* How many values the windows' latency sketches lack against their
+ * counts (0: no merge was lost between collectors), -1 on error. */
+static long long sketch_shortfall(const struct pg_cluster *pg, const char *db)
+{
+	char uri[1200], err[512];
+	struct store st;
+	struct db_stmt *s = NULL;
+	long long lost = 0;
+
+	snprintf(uri, sizeof(uri), "postgresql://mlwatch:%s@127.0.0.1:%d/%s", pg->password,
+	         pg->port, db);
+	if (store_open(&st, uri, STORE_RO, false, err, sizeof(err))) {
+		fprintf(stderr, "verify: %s\n", err);
+		return -1;
+	}
+	if (db_prepare(st.db, "SELECT count, latency_sketch FROM windows", &s) != DB_OK)
+		lost = -1;
+	while (lost >= 0 && db_step(s) == DB_ROW) {
+		struct ddsketch *sk = NULL;
+		double have = 0;
+		if (db_column_type(s, 1) == DB_BLOB &&
+		    ddsketch_decode(db_column_blob(s, 1), (size_t)db_column_bytes(s, 1), &sk) == 0)
+			have = (double)ddsketch_count(sk);
+		ddsketch_free(sk);
+		lost += db_column_int64(s, 0) - (long long)have;
+	}
+	db_finalize(s);
+	store_close(&st);
+	return lost;
+}
+
+/* Every event stored once, window counts exact, in database db. */
+static int verify_pg(const struct pg_cluster *pg, const char *db, const char *what)
+{
+	long long n = pg_ll(pg, db, "SELECT count(*) FROM events");
+	long long d = pg_ll(pg, db, "SELECT count(DISTINCT req_id) FROM events");
+	long long wc = pg_ll(pg, db, "SELECT coalesce(sum(count), 0) FROM windows");
+	bool ok = n == n_events && d == n_events && wc == n_events;
+	long long lost = sketch_shortfall(pg, db);
+
+	ok = ok && lost == 0;
+	printf("  %s: %lld events, %lld distinct, window counts %lld (sent %ld), latency sketches "
+	       "short of their window counts by %lld %s\n",
+	       what, n, d, wc, n_events, lost, ok ? "ok" : "FAILED");
+	return ok ? 0 : 1;
+}
+
+/* ncoll mlwatchd on database `name`, the wire senders spread over them. */
+static double pg_collectors(const struct pg_cluster *pg, const char *name, int ncoll,
+                            const char **args, int *bad)
+{
+	struct cproc c[2];
+	char uri[1024];
+	double rate;
+
+	pg_fresh(pg, name, uri, sizeof(uri));
+	for (int k = 0; k < ncoll; k++) {
+		cproc_init(&c[k], k ? "bench-pg-b" : "bench-pg-a");
+		snprintf(c[k].db, sizeof(c[k].db), "%.500s", uri);
+		if (cproc_start(&c[k], args)) {
+			fprintf(stderr, "mlwatchd did not start, see %s\n", c[k].log);
+			exit(1);
+		}
+	}
+	double t0 = h_now();
+	rate = bench_wire_n(c, ncoll, PG_SENDERS);
+	for (int k = 0; k < ncoll; k++)
+		thread_cpu(c[k].p.pid, h_now() - t0);
+	*bad |= verify_pg(pg, name, ncoll > 1 ? "two collectors" : "one collector");
+	for (int k = 0; k < ncoll; k++) {
+		cproc_stop(&c[k], SIGTERM);
+		cproc_cleanup(&c[k]);
+	}
+	return rate;
+}
+
+/* The PostgreSQL figures: raw COPY, one collector, two collectors, raw
+ * COPY again; the ratio is to the mean of the two raw loads. */
+static void bench_pg(const char **args, int *bad)
+{
+	struct pg_cluster pg;
+	char why[768], uri[1024];
+	int rc;
+
+	memset(&pg, 0, sizeof(pg));
+	rc = pg_cluster_start(&pg, why, sizeof(why));
+	if (rc) {
+		printf(" PostgreSQL: SKIP (%s)\n", why);
+		if (rc != PG_UNAVAILABLE)
+			*bad = 1;
+		return;
+	}
+	printf(" PostgreSQL (a throw-away cluster on loopback; %d wire senders)\n", PG_SENDERS);
+	pg_fresh(&pg, "raw1", uri, sizeof(uri));
+	double raw1 = bench_pg_copy(uri);
+	printf("  raw binary COPY (same rows, %d/COPY):  %10.0f events/s\n", PG_COPY_ROWS, raw1);
+	double one = pg_collectors(&pg, "one", 1, args, bad);
+	printf("  wire client -> mlwatchd -> PostgreSQL:   %10.0f events/s\n", one);
+	double two = pg_collectors(&pg, "two", 2, args, bad);
+	printf("  two mlwatchd -> one PostgreSQL:          %10.0f events/s\n", two);
+	pg_fresh(&pg, "raw2", uri, sizeof(uri));
+	double raw2 = bench_pg_copy(uri);
+	printf("  raw binary COPY again:                   %10.0f events/s\n", raw2);
+	double base = (raw1 + raw2) / 2;
+	printf("  PostgreSQL ratio to raw COPY (%.0f events/s): one collector %.2f (goal >= 0.6: "
+	       "%s), two collectors %.2f\n",
+	       base, one / base, one / base >= 0.6 ? "met" : "MISSED", two / base);
+	pg_cluster_destroy(&pg);
+}
+
 int main(void)
 {
 	const char *env = getenv("BENCH_EVENTS"), *renv = getenv("BENCH_ROUNDS");
@@ -641,6 +875,15 @@ int main(void)
 	printf("bench_collector: %ld events, %d per batch, 8 features each, %d rounds, %d wire "
 	       "senders\n",
 	       n_events, PER_BATCH, rounds, SENDERS);
+	/* BENCH_PG=only: the PostgreSQL figures alone; BENCH_PG=0: none */
+	const char *pgenv = getenv("BENCH_PG");
+	if (pgenv && strcmp(pgenv, "only") == 0) {
+		bench_pg(args, &bad);
+		h_rmtree(dir);
+		free(dir);
+		free(extra);
+		return bad;
+	}
 	for (int r = 0; r < rounds; r++) {
 		printf(" round %d\n", r + 1);
 		raw[r] = bench_raw(dir, false, &rawcpu[r]);
@@ -673,6 +916,14 @@ int main(void)
 		       "CPU (%.2f us/event)\n",
 		       r + 1, base, bcpu, rw[r], cw[r], wcpu[r], ra[r], ca[r], acpu[r]);
 	}
+	/* issue 18: the end-to-end path against the storage floor */
+	double ab[20];
+	for (int r = 0; r < rounds; r++)
+		ab[r] = agent[r] / bare;
+	qsort(ab, (size_t)rounds, sizeof(double), cmp_double);
+	printf("  agent -> committed vs bare rows (%.0f events/s): %.2f, median of %d rounds (goal "
+	       ">= 0.5: %s)\n",
+	       bare, ab[rounds / 2], rounds, ab[rounds / 2] >= 0.5 ? "met" : "MISSED");
 	qsort(rw, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(ra, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(cw, (size_t)rounds, sizeof(double), cmp_double);
@@ -683,6 +934,8 @@ int main(void)
 	       rounds, rw[rounds / 2], ra[rounds / 2], GOAL,
 	       ra[rounds / 2] >= GOAL && rw[rounds / 2] >= GOAL ? "met" : "MISSED", cw[rounds / 2],
 	       ca[rounds / 2]);
+	if (!pgenv || strcmp(pgenv, "0") != 0)
+		bench_pg(args, &bad);
 	h_rmtree(dir);
 	free(dir);
 	free(extra);

@@ -334,7 +334,15 @@ join:
 		         a[0].log, a[1].log);
 		goto out;
 	}
-	/* The restarted collector reconnected to both agents. */
+	/* The restarted collector reconnected to both agents. The agents'
+	 * dialers retry on their own backoff, traffic or not: with a fast
+	 * store the survivor may have drained both spools before that. */
+	for (double t_wait = h_now() + 30; h_now() < t_wait;) {
+		if (h_count_in_file(a[0].log, "collectors_connected=2/2") > connected_before[0] &&
+		    h_count_in_file(a[1].log, "collectors_connected=2/2") > connected_before[1])
+			break;
+		h_sleep(0.1);
+	}
 	for (int i = 0; i < 2; i++)
 		if (h_count_in_file(a[i].log, "collectors_connected=2/2") <= connected_before[i]) {
 			snprintf(why, whylen, "agent %d did not reconnect to the restarted collector, see %s",

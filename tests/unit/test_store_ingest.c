@@ -272,6 +272,50 @@ Test(store_ingest, retention_runs_in_chunks)
 	cr_assert_eq(q_int("SELECT count(*) FROM segment_windows"), 5);
 }
 
+/* No index on events.ts (each insert paid for it; issue 18): retention
+ * finds old events per model along events_by_window, every model's, and
+ * keeps the newer ones of a window that straddles the limit. */
+Test(store_ingest, event_retention_walks_every_model_without_a_ts_index)
+{
+	int64_t m[3];
+	struct value none = {0};
+	struct store_retention_done d;
+	struct store_retention r = {.raw_before = 1000, .windows_before = 0, .now = 0, .chunk = 7};
+	char id[32];
+	int64_t deleted = 0;
+	int rc, steps = 0;
+
+	cr_assert_eq(q_int("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_ts'"), 0);
+	cr_assert_eq(q_int("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_window'"),
+	             1);
+	cr_assert_eq(store_begin(&st), 0);
+	for (int k = 0; k < 3; k++) {
+		snprintf(id, sizeof(id), "m%d", k);
+		cr_assert_eq(store_ingest_model(si, id, 1, &m[k]), 0);
+		/* 20 old events, 5 in the window [960, 1020) before the
+		 * limit, 5 in it after, 3 newer */
+		for (int i = 0; i < 33; i++) {
+			double ts = i < 20 ? 100 + i : i < 25 ? 990 + i - 20 : i < 30 ? 1000 + i - 25
+			                                                           : 2000 + i;
+			snprintf(id, sizeof(id), "e%d", i);
+			event(m[k], id, ts, (int64_t)ts / 60 * 60, none);
+		}
+	}
+	cr_assert_eq(store_commit(&st), 0);
+	do {
+		cr_assert_eq(store_begin(&st), 0);
+		rc = store_ingest_retention_step(si, &r, &d);
+		cr_assert_eq(store_commit(&st), 0);
+		cr_assert_geq(rc, 0);
+		cr_assert_leq(d.events, 7, "a step deletes at most a chunk");
+		deleted += d.events;
+	} while (rc == 1 && ++steps < 50);
+	cr_assert_eq(rc, 0, "done within the steps");
+	cr_expect_eq(deleted, 3 * 25);
+	cr_expect_eq(q_int("SELECT count(*) FROM events WHERE ts < 1000"), 0);
+	cr_expect_eq(q_int("SELECT count(*) FROM events"), 3 * 8);
+}
+
 static void ref_cb(const char *f, int kind, uint64_t n, const uint8_t *p, size_t len,
                    const char *hist, void *arg)
 {
