@@ -1105,9 +1105,16 @@ static int vector_result(const struct wstate *w, struct wmodel *m, size_t fi, co
 		drifted += s->drifted;
 		len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len,
 		                        "%s\"%s\":{\"stat\":%.9g,\"threshold\":%.9g,\"p\":%.9g,"
-		                        "\"drifted\":%s}",
+		                        "\"drifted\":%s",
 		                        k ? "," : "", emb_method_name((enum emb_method)k), s->stat,
 		                        s->threshold, s->p, s->drifted ? "true" : "false");
+		/* pca_ks: the share of components drifted on their own, beside
+		 * the Fisher statistic that decides */
+		if (k == EMB_PCA_KS && len < sizeof(dr->stats))
+			len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len,
+			                        ",\"share\":%.9g", s->share);
+		if (len < sizeof(dr->stats))
+			len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len, "}");
 	}
 	if (len < sizeof(dr->stats))
 		len += (size_t)snprintf(dr->stats + len, sizeof(dr->stats) - len,

@@ -17,9 +17,12 @@
  *    on up to clf_rows rows a side; p from mv_domain_pvalue (Bonferroni
  *    over the folds); threshold the AUC a fold must reach (drift when some
  *    fold's AUC reaches it).
- *  - pca_ks: share of the reference PCA's components (centred, 65% of the
- *    variance, at most pca_max_k) whose KS p < alpha / k (Bonferroni);
- *    p = min(1, k min p_c); threshold 1 / k (one drifted component).
+ *  - pca_ks: per-component KS of the window's projections on the
+ *    reference PCA's components (centred, 65% of the variance, at most
+ *    pca_max_k) against the reference's own, combined by Fisher's method:
+ *    statistic -2 sum ln p_c, p its chi-square (2k dof) tail, threshold
+ *    the chi-square's (1 - alpha) quantile; share = the components with
+ *    p_c < alpha, shown beside it.
  * Subsamples are seeded: the same window and seed give the same result.
  *
  * Ownership: emb_ref owns its arrays (emb_ref_fini). Thread-safe on
@@ -34,6 +37,9 @@
 #include <stdint.h>
 
 #include "multivariate.h"
+
+/* Components pca_ks uses at most (those of 65% of the variance below). */
+#define EMB_PCA_MAX_K 128
 
 /* Reference rows a profile keeps (a uniform, seeded sample beyond). */
 #define EMB_REF_ROWS_MAX 50000
@@ -55,7 +61,7 @@ struct emb_opts {
 	unsigned clf_rows;  /* [1000] rows a side for the classifier */
 	unsigned folds;     /* [5] */
 	double c;           /* [1.0] inverse L2 strength */
-	size_t pca_max_k;   /* [32] */
+	size_t pca_max_k;   /* [EMB_PCA_MAX_K] */
 	uint64_t seed;      /* [0 is a seed like any other] */
 };
 
@@ -75,10 +81,11 @@ int emb_ref_build(struct emb_ref *ref, const double *x, size_t n, size_t d, size
 void emb_ref_fini(struct emb_ref *ref);
 
 struct emb_stat {
-	double stat;      /* cosine distance, Euclidean distance, MMD^2, AUC, share */
+	double stat;      /* cosine distance, Euclidean distance, MMD^2, AUC, Fisher X */
 	double threshold; /* stat at or beyond which the verdict is drift */
 	double p;
 	bool drifted;
+	double share; /* pca_ks: share of components with KS p < alpha (else 0) */
 	double seconds; /* CPU time the method took (benchmarks) */
 };
 
