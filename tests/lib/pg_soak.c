@@ -394,6 +394,8 @@ int pg_soak_judge(const struct pg_soak_opts *o, const struct pg_soak_result *r, 
 		bad = "duplicates, missing or stray ids";
 	else if (r->window_sum != n || r->models_off || r->windows_off)
 		bad = "window counts are not exact";
+	else if (r->sketches_off)
+		bad = "latency sketches short of their window's count (a lost merge)";
 	for (int i = 0; !bad && i < 2; i++)
 		if (r->agent_received[i] != o->events_per_agent ||
 		    r->agent_acked[i] != r->agent_received[i] || r->agent_spool_left[i] ||
@@ -403,10 +405,11 @@ int pg_soak_judge(const struct pg_soak_opts *o, const struct pg_soak_result *r, 
 		return 0;
 	snprintf(why, whylen,
 	         "%s: sent %lld of %lld, stored %lld, distinct %lld, duplicates %lld, missing %lld, "
-	         "strays %lld, window sum %lld, models off %lld, windows off %lld, agents acked "
+	         "strays %lld, window sum %lld, models off %lld, windows off %lld, sketches off "
+	         "%lld, agents acked "
 	         "%lld/%lld and %lld/%lld, spool left %lld and %lld, dropped %lld and %lld",
 	         bad, r->sent, n, r->stored, r->distinct_ids, r->duplicates, r->missing, r->strays,
-	         r->window_sum, r->models_off, r->windows_off, r->agent_acked[0],
+	         r->window_sum, r->models_off, r->windows_off, r->sketches_off, r->agent_acked[0],
 	         r->agent_received[0], r->agent_acked[1], r->agent_received[1],
 	         r->agent_spool_left[0], r->agent_spool_left[1], r->agent_dropped[0],
 	         r->agent_dropped[1]);

@@ -48,7 +48,7 @@ struct pg_soak_result {
 	long long models_off;    /* models whose window counts do not sum to their events */
 	long long windows_off;   /* windows whose count is not the count of their events */
 	long long sketches_off;  /* windows whose latency sketch does not hold count values
-	                            (reported, not judged: see pg_soak_judge) */
+	                            (every event carries a latency: a lost merge) */
 	long long agent_received[2], agent_acked[2]; /* events, per agent */
 	long long agent_spooled[2];                  /* batches written to the spool */
 	long long agent_spool_left[2];               /* spool_batches at the end */
