@@ -58,10 +58,12 @@ static long env_long(const char *name, long def)
 /* The hourly and daily tiers of the generated windows, as mlwatchd's
  * rollup thread would have built them as the minutes closed (dbgen writes
  * minute windows, drift and accuracy rows, not tiers); once per cache. */
-static int build_tiers(struct store *st, long days)
+static int build_tiers(struct store *st, long days, const char *now_s)
 {
 	struct store_rollup *r = NULL;
-	int64_t until, now = (int64_t)strtod(strchr(now_env, '=') + 1, NULL);
+	/* now_s is the store's "MLWATCH_NOW=..." (the SQLite and the
+	 * PostgreSQL passes each have their own) */
+	int64_t until, now = (int64_t)strtod(strchr(now_s, '=') + 1, NULL);
 	double t0 = h_now();
 	int rc = -1;
 
@@ -116,7 +118,7 @@ static int prepare_db_as(const char *tag, long days, long events, char *path, si
 			fprintf(stderr, "bench_tui: %s\n", err);
 			return -1;
 		}
-		if (build_tiers(&st, days))
+		if (build_tiers(&st, days, now_out))
 			return -1;
 		store_close(&st);
 		return 0;
@@ -153,11 +155,11 @@ static int prepare_db_as(const char *tag, long days, long events, char *path, si
 	{
 		struct store st;
 		int rc;
-		if (store_open(&st, db, STORE_RW_CREATE, false, err, sizeof(err))) {
+		if (store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err))) {
 			fprintf(stderr, "bench_tui: %s\n", err);
 			return -1;
 		}
-		rc = build_tiers(&st, days);
+		rc = build_tiers(&st, days, now_out);
 		store_close(&st);
 		return rc;
 	}
