@@ -50,8 +50,8 @@ struct obs {
 	char feature[SA_FEATURE_MAX + 1];
 	double value;
 	char window[WINDOW_MAX];
-	int held; /* 0 value, 1 hold this instance, 2 hold every feature of (rule, model),
-	           * 3 no data this interval: hold, and mark the instance nodata */
+	int held;   /* 0 value, 1 hold this instance, 2 hold every feature of (rule, model),
+	             * 3 no data this interval: hold, and mark the instance nodata */
 	bool gated; /* a further `and` condition of the rule does not hold (or is unknown) */
 };
 

@@ -648,7 +648,8 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 				return -1;
 			/* the row is stored after this loop: its label too */
 			if (rc == 1 && lv.kind == VALUE_STRING &&
-			    !(lv.str = arena_strndup(&ing->row_req[i]->b.arena, lbuf, strlen(lbuf))))
+			    !(lv.str =
+			          arena_strndup(&ing->row_req[i]->b.arena, lbuf, strlen(lbuf))))
 				return -1;
 			if (rc == 1) {
 				if (pend && *pend > 0)
@@ -777,8 +778,7 @@ static int req_agent_cmp(const void *a, const void *b)
  * agents by id, meta): collectors sharing a PostgreSQL then take the row
  * locks in the same order and cannot deadlock, and each row is written once
  * per group rather than once per batch. */
-static int store_shared(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m,
-                        double now)
+static int store_shared(struct ingest *ing, struct req **reqs, size_t n, struct wmap *m, double now)
 {
 	struct store_ingest *si = ing->si;
 	struct req **byagent;

@@ -118,8 +118,10 @@ static int look(struct rollup *r, double now)
 	for (size_t i = 0; i < r->nrows; i++) {
 		if (r->analyzed[i] == r->cursor && in_tie(r, r->rows[i]))
 			continue;
-		hours[nh++] = (struct key){r->rows[i].model_id, floor_to(r->rows[i].start, ROLLUP_HOUR)};
-		days[nd++] = (struct key){r->rows[i].model_id, floor_to(r->rows[i].start, ROLLUP_DAY)};
+		hours[nh++] =
+		    (struct key){r->rows[i].model_id, floor_to(r->rows[i].start, ROLLUP_HOUR)};
+		days[nd++] =
+		    (struct key){r->rows[i].model_id, floor_to(r->rows[i].start, ROLLUP_DAY)};
 		if (r->analyzed[i] > newest)
 			newest = r->analyzed[i];
 	}
@@ -129,10 +131,12 @@ static int look(struct rollup *r, double now)
 		if (store_begin(&r->st))
 			goto out;
 		for (size_t i = 0; i < nh; i++)
-			if (store_rollup_build(r->sr, hours[i].model_id, ROLLUP_HOUR, hours[i].start, now))
+			if (store_rollup_build(r->sr, hours[i].model_id, ROLLUP_HOUR,
+			                       hours[i].start, now))
 				goto rollback;
 		for (size_t i = 0; i < nd; i++)
-			if (store_rollup_build(r->sr, days[i].model_id, ROLLUP_DAY, days[i].start, now))
+			if (store_rollup_build(r->sr, days[i].model_id, ROLLUP_DAY, days[i].start,
+			                       now))
 				goto rollback;
 		/* the cursor commits with the rows: a restart goes on from it */
 		if (store_rollup_cursor_set(r->sr, newest) || store_commit(&r->st))
@@ -179,8 +183,8 @@ out:
  * window still waiting for analysis. Never backwards. */
 static int watermark(struct rollup *r, double now)
 {
-	int64_t until = floor_to((int64_t)floor(now - (double)r->window_s - GRACE_S - 2 * r->interval_s),
-	                         ROLLUP_HOUR);
+	int64_t until = floor_to(
+	    (int64_t)floor(now - (double)r->window_s - GRACE_S - 2 * r->interval_s), ROLLUP_HOUR);
 	int64_t dirty;
 
 	if (store_rollup_oldest_dirty(r->sr, &dirty))
@@ -249,9 +253,11 @@ static void *thread_main(void *arg)
 		if (n < 0)
 			log_warn("rollup", "cannot roll up error=\"%s\"", store_errmsg(&r->st));
 		else if (n < ROLLUP_LIMIT && watermark(r, now))
-			log_warn("rollup", "cannot move tier_until error=\"%s\"", store_errmsg(&r->st));
+			log_warn("rollup", "cannot move tier_until error=\"%s\"",
+			         store_errmsg(&r->st));
 		if (retention(r, now))
-			log_warn("rollup", "retention step failed error=\"%s\"", store_errmsg(&r->st));
+			log_warn("rollup", "retention step failed error=\"%s\"",
+			         store_errmsg(&r->st));
 		next = clock_now() + r->interval_s;
 		pthread_mutex_lock(&r->mu);
 		while (!r->stop) {

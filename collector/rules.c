@@ -167,7 +167,8 @@ static int parse_segment(struct parser *ps, struct rule_expr *out)
 		ps->p++;
 	kn = (size_t)(ps->p - k);
 	if (*ps->p != '=' || kn == 0)
-		return perr(ps, start, "expected a segment KEY=VALUE (like country=DE or country=*)");
+		return perr(ps, start,
+		            "expected a segment KEY=VALUE (like country=DE or country=*)");
 	if (kn > RULES_FEATURE_MAX || !text_printable(k, kn))
 		return perr(ps, start, "invalid segment key (1-%d bytes of printable UTF-8)",
 		            RULES_FEATURE_MAX);
@@ -598,8 +599,8 @@ static int parse_receivers(const struct mlw_config *cfg, const struct alert_conf
 }
 
 /* inhibit = RULE, ...: [alert] names of cfg, not the rule itself. */
-static int parse_inhibit(const struct mlw_config *cfg, const struct alert_config *a,
-                         struct rule *r, char *err, size_t errlen)
+static int parse_inhibit(const struct mlw_config *cfg, const struct alert_config *a, struct rule *r,
+                         char *err, size_t errlen)
 {
 	const char *p = a->inhibit ? a->inhibit : "";
 
@@ -610,7 +611,8 @@ static int parse_inhibit(const struct mlw_config *cfg, const struct alert_config
 		if (!k)
 			break;
 		for (j = 0; j < cfg->n_alerts; j++)
-			if (strlen(cfg->alerts[j].name) == k && strncmp(cfg->alerts[j].name, p, k) == 0)
+			if (strlen(cfg->alerts[j].name) == k &&
+			    strncmp(cfg->alerts[j].name, p, k) == 0)
 				break;
 		if (j == cfg->n_alerts) {
 			snprintf(err, errlen,
@@ -681,7 +683,7 @@ static int parse_conditions(const char *text, struct rule *r, char *why, size_t 
 		char sub[400];
 
 		and = find_and(p);
-		n = and ? (size_t)(and - p) : strlen(p);
+		n = and? (size_t)(and-p) : strlen(p);
 		memcpy(part, p, n);
 		part[n] = '\0';
 		if (k == 0) {
@@ -703,7 +705,8 @@ static int parse_conditions(const char *text, struct rule *r, char *why, size_t 
 		}
 		if (rules_parse_expr(part, x, sub, sizeof(sub))) {
 			if (k || and)
-				snprintf(why, whylen, "condition %d ('%.60s'): %s", k + 1, part, sub);
+				snprintf(why, whylen, "condition %d ('%.60s'): %s", k + 1, part,
+				         sub);
 			else
 				snprintf(why, whylen, "%s", sub);
 			return -1;
@@ -717,7 +720,7 @@ static int parse_conditions(const char *text, struct rule *r, char *why, size_t 
 		}
 		if (!and)
 			break;
-		p = and + 5;
+		p = and+5;
 	}
 	return 0;
 }

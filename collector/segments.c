@@ -186,8 +186,8 @@ static long sm_add(struct seg_model *sm, const char *name, const struct wmodel *
 	return (long)sm->n++;
 }
 
-static int load_cb(const char *key, const char *segment, const char *feature, int kind,
-                   uint64_t n, uint64_t rows, const uint8_t *profile, size_t len, void *arg)
+static int load_cb(const char *key, const char *segment, const char *feature, int kind, uint64_t n,
+                   uint64_t rows, const uint8_t *profile, size_t len, void *arg)
 {
 	struct load_ctx *l = arg;
 	struct seg_model *sm = l->sm;
@@ -205,7 +205,8 @@ static int load_cb(const char *key, const char *segment, const char *feature, in
 		return 1;
 	}
 	if (wmodel_set_reference(sm->wm[i], feature, kind, profile, len) != 0)
-		log_warn("analyze", "unreadable segment profile ignored model=%s segment=%s feature=%s",
+		log_warn("analyze",
+		         "unreadable segment profile ignored model=%s segment=%s feature=%s",
 		         l->m->name, segment, log_quote(q, sizeof(q), feature));
 	return 0;
 }
@@ -549,8 +550,8 @@ static int res_finish(struct seg_res *r, const char *key, struct jsonw *hist)
 
 /* A new set of segment states for window (m, start), nothing folded. */
 static struct seg_out *seg_out_new(struct segments *s, struct store *st, struct store_ingest *si,
-                                   struct wmodel *m, const struct model_config *mc,
-                                   int64_t start, int64_t hi, size_t *other)
+                                   struct wmodel *m, const struct model_config *mc, int64_t start,
+                                   int64_t hi, size_t *other)
 {
 	struct seg_out *o = calloc(1, sizeof(*o));
 	struct seg_model *sm;

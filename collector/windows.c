@@ -433,8 +433,8 @@ static int fold_value(struct wstate *w, struct wmodel *m, long i, int kind, doub
 		if (!f->res_init) {
 			uint64_t seed = hash_bytes(hash_str(mf->name), &w->start, sizeof(w->start));
 			seed = hash_bytes(seed, &w->model_id, sizeof(w->model_id));
-			sample_reservoir_init(&f->res, w->sample_cap ? w->sample_cap : SAMPLE_WINDOW_MAX,
-			                      seed);
+			sample_reservoir_init(
+			    &f->res, w->sample_cap ? w->sample_cap : SAMPLE_WINDOW_MAX, seed);
 			f->res_init = true;
 		}
 		if (sample_reservoir_add(&f->res, num) != 0)
@@ -1387,8 +1387,8 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
 	return hist->oom ? -1 : 0;
 }
 
-int wstate_feature_sample(const struct wstate *w, size_t fi, int kind, uint8_t **buf,
-                          size_t *cap, size_t *len)
+int wstate_feature_sample(const struct wstate *w, size_t fi, int kind, uint8_t **buf, size_t *cap,
+                          size_t *len)
 {
 	const struct wfeat *f = fi < w->nf ? &w->f[fi] : NULL;
 	struct sample_reservoir small = {0};

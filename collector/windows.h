@@ -115,7 +115,7 @@ struct wmodel {
 	uint32_t ref_parts, ref_missing;
 	double season_next;      /* rolling: no rebuild attempt before (Unix s) */
 	double season_warn_next; /* no missing-history warning before (monotonic s) */
-	struct mvp *mv;           /* multivariate profile (fitted), NULL without one */
+	struct mvp *mv;          /* multivariate profile (fitted), NULL without one */
 };
 
 /* A new model context; cfg (may be NULL) gives kinds, methods, thresholds
@@ -241,7 +241,7 @@ int wstate_feature_result(const struct wstate *w, struct wmodel *m, size_t fi,
  * counts, sample_cats_encode) into *buf (grown with realloc, *cap its
  * size; the caller frees it): *len 0 when the window holds no value of
  * that kind. 0, -1 out of memory. */
-int wstate_feature_sample(const struct wstate *w, size_t fi, int kind, uint8_t **buf,
-                          size_t *cap, size_t *len);
+int wstate_feature_sample(const struct wstate *w, size_t fi, int kind, uint8_t **buf, size_t *cap,
+                          size_t *len);
 
 #endif

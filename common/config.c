@@ -185,7 +185,7 @@ int config_parse_duration(const char *s, int64_t *ms)
 	static const struct {
 		const char *unit;
 		double ms;
-	} units[] = {{"ms", 1},     {"s", 1e3},     {"m", 6e4}, {"h", 3.6e6},
+	} units[] = {{"ms", 1},     {"s", 1e3},     {"m", 6e4},       {"h", 3.6e6},
 	             {"d", 8.64e7}, {"w", 6.048e8}, {"y", 3.1536e10}, {"", 1e3}};
 	const char *u;
 	double v;
@@ -724,7 +724,8 @@ static int model_key(struct load_state *st, struct model_config *m, const char *
 			return 1;
 		}
 		if (strcmp(key, "segment_top_k") == 0) {
-			static const struct opt o = {"segment_top_k", OPT_INT, 0, "", 1, 1000, NULL, 0};
+			static const struct opt o = {
+			    "segment_top_k", OPT_INT, 0, "", 1, 1000, NULL, 0};
 			if (opt_set(&o, &m->segment_top_k, value, err, sizeof(err)))
 				return load_fail(st, line, "%s", err);
 			return 1;

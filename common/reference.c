@@ -194,8 +194,8 @@ int refb_merge(struct refb *dst, const struct refb *src)
 				return -1;
 		}
 		for (size_t k = 0; k < sc->cats.n; k++)
-			if (sample_cats_add(&dc->cats, sc->cats.cats[k].name, sc->cats.cats[k].name_len,
-			                    sc->cats.cats[k].count))
+			if (sample_cats_add(&dc->cats, sc->cats.cats[k].name,
+			                    sc->cats.cats[k].name_len, sc->cats.cats[k].count))
 				return -1;
 	}
 	dst->rows += src->rows;

@@ -50,8 +50,8 @@ int segment_parse(const char *text, bool allow_all, char *key, size_t kcap, char
 	kn = (size_t)(eq - text);
 	vn = strlen(eq + 1);
 	if (kn == 0 || kn > 128 || kn >= kcap || !text_printable(text, kn)) {
-		snprintf(err, errlen, "bad segment key in '%.80s' (1 to 128 bytes of printable text)",
-		         text);
+		snprintf(err, errlen,
+		         "bad segment key in '%.80s' (1 to 128 bytes of printable text)", text);
 		return -1;
 	}
 	if (vn == 0 || vn > STORE_SEGMENT_MAX || vn >= vcap || !text_printable(eq + 1, vn)) {
@@ -270,8 +270,8 @@ int segments_store(struct store *st, int64_t model_id, const struct seg_result *
 		const struct ref_result *rr = r->v[i].r;
 		for (size_t k = 0; k < rr->n; k++)
 			if (store_seg_ref_put(st, model_id, r->key, r->v[i].name, rr->p[k].feature,
-			                      rr->p[k].kind, rr->p[k].n, r->v[i].rows, rr->p[k].blob,
-			                      rr->p[k].len))
+			                      rr->p[k].kind, rr->p[k].n, r->v[i].rows,
+			                      rr->p[k].blob, rr->p[k].len))
 				return -1;
 	}
 	return 0;

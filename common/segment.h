@@ -39,8 +39,7 @@ size_t segment_top_k(const struct model_config *mc);
  * a number in its shortest exact form, a boolean as true/false; NULL when
  * missing, of another type, empty, longer than STORE_SEGMENT_MAX or not
  * printable (such events count in "other"). buf holds formatted numbers. */
-const char *segment_of_json(const struct cJSON *features, const char *key, char *buf,
-                            size_t cap);
+const char *segment_of_json(const struct cJSON *features, const char *key, char *buf, size_t cap);
 
 /* Splits "KEY=VALUE" (VALUE may be "*" when allow_all). KEY: 1..128 bytes,
  * VALUE: 1..STORE_SEGMENT_MAX bytes of printable UTF-8. Returns 0, or -1

@@ -419,7 +419,6 @@ static void window_open(struct qctx *c)
 	fputs(",\"windows\":[", stdout);
 }
 
-
 static int window_close(struct qctx *c)
 {
 	fputs("]}\n", stdout);
@@ -858,10 +857,10 @@ int cmd_drift(struct mlw_config *cfg, const struct cli_result *res)
 	table_init(&c.t, 14, heads);
 	if (c.json)
 		window_open(&c);
-	if (c.has_seg ? store_seg_drift_each(&c.st, c.model.id, c.from, c.now + 1e9, c.seg_key,
-	                                     c.seg_value, feature, c.q.window_s, seg_drift_row, &c)
-	              : sq_drift_each(&c.q, c.model.id, c.from, c.now + 1e9, feature, drift_row,
-	                              &c)) {
+	if (c.has_seg
+	        ? store_seg_drift_each(&c.st, c.model.id, c.from, c.now + 1e9, c.seg_key,
+	                               c.seg_value, feature, c.q.window_s, seg_drift_row, &c)
+	        : sq_drift_each(&c.q, c.model.id, c.from, c.now + 1e9, feature, drift_row, &c)) {
 		rc = query_failed(&c);
 		goto out;
 	}

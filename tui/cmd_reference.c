@@ -336,7 +336,7 @@ struct show_ctx {
 	struct stored_cal *cal;        /* the stored calibrations */
 	size_t ncal;
 	int64_t model_id;
-	bool vectors;                  /* --vectors: a vector feature's rows too */
+	bool vectors; /* --vectors: a vector feature's rows too */
 };
 
 static int stored_cal_cb(const char *feature, const struct calib_result *c, void *arg)

@@ -45,8 +45,8 @@ static const struct cli_flag flags[] = {
     {"all", false},        {"for", true},          {"comment", true}, {"format", true},
     {"from", true},        {"to", true},           {"seconds", true}, {"listen", true},
     {"secret-file", true}, {"bench-frames", true}, {"strict", false}, {"insecure", false},
-    {"force", false},      {"segment", true},      {"step", true},
-    {"vectors", false},    {NULL, false},
+    {"force", false},      {"segment", true},      {"step", true},    {"vectors", false},
+    {NULL, false},
 };
 
 typedef int (*cmd_fn)(struct mlw_config *cfg, const struct cli_result *res);

@@ -85,7 +85,7 @@ struct emb_stat {
 	double threshold; /* stat at or beyond which the verdict is drift */
 	double p;
 	bool drifted;
-	double share; /* pca_ks: share of components with KS p < alpha (else 0) */
+	double share;   /* pca_ks: share of components with KS p < alpha (else 0) */
 	double seconds; /* CPU time the method took (benchmarks) */
 };
 

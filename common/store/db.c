@@ -340,8 +340,8 @@ struct db_bulk {
 
 /* PostgreSQL's binary COPY header: signature, flags, header extension
  * length (https://www.postgresql.org/docs/current/sql-copy.html). */
-static const unsigned char copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
-                                              '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0};
+static const unsigned char copy_header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
+                                              0,   0,   0,   0,   0,   0,   0,    0,    0};
 
 int db_bulk_open(struct db *db, const char *table, const char *cols, int ncols,
                  struct db_bulk **out)

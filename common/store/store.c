@@ -233,9 +233,8 @@ static const char schema_v9[] =
  * by events_by_window (window_start <= ts). */
 static const char schema_v10[] = "DROP INDEX IF EXISTS events_by_ts;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                         schema_v5, schema_v6, schema_v7, schema_v8,
-                                         schema_v9, schema_v10};
+static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
+                                         schema_v6, schema_v7, schema_v8, schema_v9, schema_v10};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

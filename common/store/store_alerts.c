@@ -520,7 +520,8 @@ int store_alerts_drift(struct store_alerts *sa, const char *model, const char *c
 	snprintf(sql, sizeof(sql),
 	         "SELECT d.feature, d.start, d.%s FROM drift d JOIN models m ON m.id = d.model_id "
 	         "LEFT JOIN windows w ON w.model_id = d.model_id AND w.start = d.start "
-	         "WHERE m.name = ?1 AND d.%s IS NOT NULL%s AND (CAST(?2 AS TEXT) IS NULL OR d.feature = ?2) "
+	         "WHERE m.name = ?1 AND d.%s IS NOT NULL%s AND (CAST(?2 AS TEXT) IS NULL OR "
+	         "d.feature = ?2) "
 	         "AND (w.provisional IS NULL OR w.provisional = 0 OR d.n >= %d) "
 	         "AND d.start >= (SELECT max(start) FROM drift WHERE model_id = m.id) - ?3 "
 	         "ORDER BY d.feature, d.start DESC",

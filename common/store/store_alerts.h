@@ -20,7 +20,7 @@
 
 #include "store.h"
 
-#define SA_NAME_MAX    64
+#define SA_NAME_MAX 64
 /* a feature name (128), or a segment's instance "F[KEY=VALUE]" (issue 17) */
 #define SA_FEATURE_MAX 330
 

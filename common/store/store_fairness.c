@@ -222,15 +222,14 @@ int store_fairness_pooled(struct store *st, const char *model, const char *attri
 	/* Sums per group over the range; the newest start per attribute. The
 	 * CAST types ?3 for PostgreSQL, which cannot infer the type of a NULL
 	 * parameter from "?3 IS NULL" and refused the statement. */
-	if (db_prepare(
-	        st->db,
-	        "SELECT f.attribute, f.grp, sum(f.n), sum(f.positives), sum(f.labelled), "
-	        "sum(f.correct), sum(f.tp), sum(f.fp), sum(f.tn), sum(f.fn), max(f.start) "
-	        "FROM fairness f JOIN models m ON m.id = f.model_id WHERE m.name = ?1 AND "
-	        "f.start >= ?2 AND (CAST(?3 AS TEXT) IS NULL OR f.attribute = ?3) "
-	        "GROUP BY f.attribute, f.grp "
-	        "ORDER BY f.attribute, f.grp",
-	        &s) != DB_OK)
+	if (db_prepare(st->db,
+	               "SELECT f.attribute, f.grp, sum(f.n), sum(f.positives), sum(f.labelled), "
+	               "sum(f.correct), sum(f.tp), sum(f.fp), sum(f.tn), sum(f.fn), max(f.start) "
+	               "FROM fairness f JOIN models m ON m.id = f.model_id WHERE m.name = ?1 AND "
+	               "f.start >= ?2 AND (CAST(?3 AS TEXT) IS NULL OR f.attribute = ?3) "
+	               "GROUP BY f.attribute, f.grp "
+	               "ORDER BY f.attribute, f.grp",
+	               &s) != DB_OK)
 		goto out;
 	db_bind_text(s, 1, model, -1);
 	db_bind_int64(s, 2, store_time_ceil(from)); /* f.start >= ?2 */

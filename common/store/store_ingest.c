@@ -569,7 +569,7 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 
 /* ---- events in bulk ---------------------------------------------------------- */
 
-#define EVENT_BULK_COLS                                                                   \
+#define EVENT_BULK_COLS                                                                        \
 	"model_id, req_id, ts, window_start, latency_ms, error, version, features, pred_num, " \
 	"pred_str, score, scores, label_num, label_str, label_ts"
 
@@ -673,8 +673,8 @@ static int seen_row(struct db_stmt *s, void *ctx)
 
 /* PostgreSQL: the rows not yet known as duplicates, looked up in one
  * query (arrays of model ids, request ids and times). */
-static int dedupe_stored_pg(struct store_ingest *si, const struct store_event_row *rows,
-                            size_t n, double ttl, bool *dup)
+static int dedupe_stored_pg(struct store_ingest *si, const struct store_event_row *rows, size_t n,
+                            double ttl, bool *dup)
 {
 	char num[40];
 	size_t m = 0;
@@ -1310,9 +1310,8 @@ int store_ingest_retention_step(struct store_ingest *si, const struct store_rete
 		si->next_model_windows = 0;
 		return more;
 	}
-	static const int tables[] = {S_RET_WINDOWS, S_RET_WF,   S_RET_DRIFT,
-	                             S_RET_ACC,     S_RET_LLM,  S_RET_FAIR,
-	                             S_RET_SEG_DRIFT, S_RET_SEG_WIN};
+	static const int tables[] = {S_RET_WINDOWS, S_RET_WF,   S_RET_DRIFT,     S_RET_ACC,
+	                             S_RET_LLM,     S_RET_FAIR, S_RET_SEG_DRIFT, S_RET_SEG_WIN};
 	bool model_more = false;
 	if (delete_chunk(si, S_RET_EVENTS, model, true, r->raw_before, r->chunk, &d->events))
 		return -1;

@@ -39,23 +39,23 @@ enum {
 
 /* The children of a tier row, in the same columns whichever tier they are:
  * minutes computed from windows + accuracy + window_llm, hours as stored. */
-#define CHILD_COLS_MIN                                                                          \
-	"SELECT 1, w.count, w.errors, w.sampled, w.labelled, w.latency_sketch, "                \
-	"coalesce(a.accuracy * a.labelled, 0), "                                                \
-	"coalesce(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END, 0), "                   \
-	"coalesce(a.mae * a.labelled, 0), "                                                     \
-	"coalesce(CASE WHEN a.mae IS NOT NULL THEN a.labelled END, 0), "                        \
-	"coalesce(a.est_accuracy * max(w.count, 1), 0), "                                       \
-	"coalesce(CASE WHEN a.est_accuracy IS NOT NULL THEN max(w.count, 1) END, 0), "          \
-	"coalesce(a.label_coverage * max(w.count, 1), 0), "                                     \
-	"coalesce(CASE WHEN a.label_coverage IS NOT NULL THEN max(w.count, 1) END, 0), "        \
-	"coalesce(l.llm, 0), coalesce(l.input_tokens, 0), coalesce(l.output_tokens, 0), "       \
-	"l.ttft_sketch, l.tpot_sketch, CASE WHEN l.llm > 0 THEN 1 ELSE 0 END FROM windows w "   \
-	"LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "                \
-	"LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "              \
+#define CHILD_COLS_MIN                                                                        \
+	"SELECT 1, w.count, w.errors, w.sampled, w.labelled, w.latency_sketch, "              \
+	"coalesce(a.accuracy * a.labelled, 0), "                                              \
+	"coalesce(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END, 0), "                 \
+	"coalesce(a.mae * a.labelled, 0), "                                                   \
+	"coalesce(CASE WHEN a.mae IS NOT NULL THEN a.labelled END, 0), "                      \
+	"coalesce(a.est_accuracy * max(w.count, 1), 0), "                                     \
+	"coalesce(CASE WHEN a.est_accuracy IS NOT NULL THEN max(w.count, 1) END, 0), "        \
+	"coalesce(a.label_coverage * max(w.count, 1), 0), "                                   \
+	"coalesce(CASE WHEN a.label_coverage IS NOT NULL THEN max(w.count, 1) END, 0), "      \
+	"coalesce(l.llm, 0), coalesce(l.input_tokens, 0), coalesce(l.output_tokens, 0), "     \
+	"l.ttft_sketch, l.tpot_sketch, CASE WHEN l.llm > 0 THEN 1 ELSE 0 END FROM windows w " \
+	"LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "              \
+	"LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "            \
 	"WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3"
 
-#define FAIR_COLS                                                                               \
+#define FAIR_COLS                                                                                 \
 	"attribute, grp, sum(n), sum(positives), sum(labelled), sum(correct), sum(tp), sum(fp), " \
 	"sum(tn), sum(fn)"
 
@@ -354,7 +354,8 @@ static int write_tier(struct store_rollup *r, int64_t model_id, int64_t tier, in
 	struct db_stmt *s = prep(r, R_INS_T);
 	uint8_t *b1 = NULL, *b2 = NULL, *b3 = NULL;
 	double v[5];
-	bool lat = t->lat && ddsketch_count(t->lat) > 0 && ddsketch_quantiles(t->lat, qs, 5, v) == 0;
+	bool lat =
+	    t->lat && ddsketch_count(t->lat) > 0 && ddsketch_quantiles(t->lat, qs, 5, v) == 0;
 	int rc = -1;
 
 	if (!s)
@@ -478,7 +479,8 @@ static int feat_flush(struct feat_acc *f)
 			for (size_t i = 0; i < f->cats.n; i++) {
 				const struct sample_cat *c = &f->cats.cats[i];
 				int cell = drift_ref_cell(ref, c->name, c->name_len);
-				counts[cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1] += c->count;
+				counts[cell >= 0 && (size_t)cell < nc ? (size_t)cell : nc - 1] +=
+				    c->count;
 			}
 			counts[nc - 1] += f->cats.overflow;
 			if (drift_categorical(ref, counts, nc, NULL, &dr) == 0)

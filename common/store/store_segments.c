@@ -52,8 +52,8 @@ out:
 }
 
 struct ref_rows {
-	int (*fn)(const char *, const char *, const char *, int, uint64_t, uint64_t, const uint8_t *,
-	          size_t, void *);
+	int (*fn)(const char *, const char *, const char *, int, uint64_t, uint64_t,
+	          const uint8_t *, size_t, void *);
 	void *arg;
 };
 
@@ -197,14 +197,15 @@ int store_seg_write(struct store *st, int64_t model_id, int64_t start, const cha
 		rc = 0;
 		goto out;
 	}
-	if (db_prepare(st->db,
-	               "INSERT INTO segment_drift (model_id, start, seg_key, segment, feature, kind, "
-	               "n, n_ref, missing_rate, type_error_rate, out_of_range_rate, "
-	               "new_category_rate, ks, ks_p, wasserstein, psi, js, chi2, chi2_p, method, "
-	               "score, threshold, severity, drifted, insufficient) VALUES (?1, ?2, ?3, ?4, "
-	               "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-	               "?21, ?22, ?23, ?24, ?25)",
-	               &ins_d) != DB_OK ||
+	if (db_prepare(
+	        st->db,
+	        "INSERT INTO segment_drift (model_id, start, seg_key, segment, feature, kind, "
+	        "n, n_ref, missing_rate, type_error_rate, out_of_range_rate, "
+	        "new_category_rate, ks, ks_p, wasserstein, psi, js, chi2, chi2_p, method, "
+	        "score, threshold, severity, drifted, insufficient) VALUES (?1, ?2, ?3, ?4, "
+	        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+	        "?21, ?22, ?23, ?24, ?25)",
+	        &ins_d) != DB_OK ||
 	    db_prepare(st->db,
 	               "INSERT INTO segment_windows (model_id, start, seg_key, segment, events, "
 	               "errors, p50, p90, p95, p99, labelled, accuracy, macro_f1, mae, rmse, "
@@ -457,15 +458,13 @@ static int worst_row(struct db_stmt *s, void *ctx)
 	struct worst_rows *r = ctx;
 	const char *seg = (const char *)db_column_text(s, 0);
 
-	return r->fn(seg ? seg : "", col_num(s, 1), db_column_int(s, 2) != 0,
-	             db_column_int64(s, 3), r->arg);
+	return r->fn(seg ? seg : "", col_num(s, 1), db_column_int(s, 2) != 0, db_column_int64(s, 3),
+	             r->arg);
 }
 
-int store_seg_feature_worst(struct store *st, int64_t model_id, const char *feature, double from,
-                            double to,
-                            int (*fn)(const char *segment, double severity, bool drifted,
-                                      int64_t n, void *arg),
-                            void *arg)
+int store_seg_feature_worst(
+    struct store *st, int64_t model_id, const char *feature, double from, double to,
+    int (*fn)(const char *segment, double severity, bool drifted, int64_t n, void *arg), void *arg)
 {
 	struct db_stmt *s = NULL;
 	struct worst_rows r = {fn, arg};

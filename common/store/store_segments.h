@@ -95,10 +95,8 @@ int store_seg_alert_drift(struct store *st, const char *model, const char *colum
 
 /* The dashboard's drill-down: per segment, the worst severity of feature
  * among the windows starting in [from, to), and whether any drifted. */
-int store_seg_feature_worst(struct store *st, int64_t model_id, const char *feature, double from,
-                            double to,
-                            int (*fn)(const char *segment, double severity, bool drifted,
-                                      int64_t n, void *arg),
-                            void *arg);
+int store_seg_feature_worst(
+    struct store *st, int64_t model_id, const char *feature, double from, double to,
+    int (*fn)(const char *segment, double severity, bool drifted, int64_t n, void *arg), void *arg);
 
 #endif

@@ -51,9 +51,9 @@
 #define SENDERS   8
 /* PostgreSQL's commit of a group takes longer (round trips to the server):
  * more batches in flight keep its writer busy, as more agents would */
-#define PG_SENDERS 16
+#define PG_SENDERS  16
 #define MAX_SENDERS 16
-#define GOAL      0.8
+#define GOAL        0.8
 
 static long n_events = 1000000;
 static double t_base;
@@ -264,8 +264,8 @@ static void *sender_main(void *arg)
 			break;
 		if (wc_request(cl, s->e[b].buf, s->e[b].len, &r, err, sizeof(err)) ||
 		    r.status != WIRE_OK || r.stored != (uint32_t)(s->e[b].len ? r.stored : 0)) {
-			fprintf(stderr, "wire batch %ld: %s (status %d: %s)\n", b, err, (int)r.status,
-			        r.message);
+			fprintf(stderr, "wire batch %ld: %s (status %d: %s)\n", b, err,
+			        (int)r.status, r.message);
 			s->failed++;
 		}
 	}
@@ -679,10 +679,11 @@ static double bench_pg_copy(const char *uri)
 		feats[i] = strdup(w.buf);
 	}
 	jsonw_fini(&w);
-	if (db_bulk_open(st.db, "events",
-	                 "model_id, req_id, ts, window_start, latency_ms, error, version, features, "
-	                 "pred_num, pred_str, score, scores, label_num, label_str, label_ts",
-	                 15, &b) != DB_OK) {
+	if (db_bulk_open(
+	        st.db, "events",
+	        "model_id, req_id, ts, window_start, latency_ms, error, version, features, "
+	        "pred_num, pred_str, score, scores, label_num, label_str, label_ts",
+	        15, &b) != DB_OK) {
 		fprintf(stderr, "raw copy: %s\n", store_errmsg(&st));
 		exit(1);
 	}

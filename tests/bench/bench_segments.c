@@ -112,8 +112,12 @@ static int build_reference(struct store *st, const struct model_config *mc)
 		f[N_NUM] = (struct ref_col_value){"country", {false, false, 0, cbuf}};
 		f[N_NUM + 1] =
 		    (struct ref_col_value){"device", {false, false, 0, i % 3 ? "web" : "app"}};
-		struct ref_row row = {f, N_NUM + 2, {.missing = true}, {.missing = true},
-		                      {.missing = true}, (size_t)i + 2};
+		struct ref_row row = {f,
+		                      N_NUM + 2,
+		                      {.missing = true},
+		                      {.missing = true},
+		                      {.missing = true},
+		                      (size_t)i + 2};
 		if (refb_add(b, &row, err, sizeof(err))) {
 			fprintf(stderr, "reference: %s\n", err);
 			goto out;
@@ -302,7 +306,8 @@ int main(int argc, char **argv)
 				segments_drop_window(segs, id, start);
 			t_compute = 0;
 			t0 = now_s();
-			prc = pass(&st, si, m, &mc, with ? segs : NULL, start, &w, &upto, hi, &hist);
+			prc =
+			    pass(&st, si, m, &mc, with ? segs : NULL, start, &w, &upto, hi, &hist);
 			if (r >= 0)
 				(with ? t_seg : t_base)[0][r] = now_s() - t0;
 			if (r >= 0 && with)

@@ -177,8 +177,8 @@ static int frames_on(const char *dbarg, char *nowenv, const char *label, const c
                      double *worst_load, double *wall_ms)
 {
 	char nbuf[16], size_env[64], *out = NULL, *err = NULL, *line, *save = NULL;
-	char *argv[] = {bin, "--db", (char *)dbarg, "--range", (char *)range, "--bench-frames", nbuf,
-	                NULL};
+	char *argv[] = {bin,           "--db",           (char *)dbarg, "--range",
+	                (char *)range, "--bench-frames", nbuf,          NULL};
 	char *env[] = {nowenv, size_env, "TERM=xterm-256color", "LC_ALL=C.UTF-8", NULL};
 	double t0 = h_now();
 	int rc;
@@ -198,7 +198,8 @@ static int frames_on(const char *dbarg, char *nowenv, const char *label, const c
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		double a, b, c, d;
 		char view[32];
-		printf("  %s%s%s %s | %s\n", label ? label : "", label ? " " : "", size, range, line);
+		printf("  %s%s%s %s | %s\n", label ? label : "", label ? " " : "", size, range,
+		       line);
 		if (sscanf(line, "open_ms %lf", &a) == 1)
 			*open_ms = a;
 		if (sscanf(line, "view %31s load_ms avg %lf max %lf render_ms avg %lf max %lf",
@@ -267,8 +268,8 @@ static int bench_pg(void)
 	       "SQLite / PostgreSQL | data load ms (worst view average) SQLite / PostgreSQL\n");
 	for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
 		double o[2] = {0, 0}, ren[2] = {0, 0}, load[2] = {0, 0}, wall;
-		if (frames_on(sq, sq_now, "sqlite", "120x40", ranges[r], 20, &o[0], &ren[0], &load[0],
-		              &wall) ||
+		if (frames_on(sq, sq_now, "sqlite", "120x40", ranges[r], 20, &o[0], &ren[0],
+		              &load[0], &wall) ||
 		    frames_on(pg.uri, sq_now, "postgresql", "120x40", ranges[r], 20, &o[1], &ren[1],
 		              &load[1], &wall))
 			goto out;

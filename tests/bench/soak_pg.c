@@ -33,7 +33,8 @@ int main(void)
 	};
 
 	if (total < 2 || total > 100000000 || !(budget > 0 && budget <= 86400)) {
-		fprintf(stderr, "soak_pg: SOAK_PG_EVENTS must be 2..1e8 and SOAK_PG_BUDGET 1..86400 s\n");
+		fprintf(stderr,
+		        "soak_pg: SOAK_PG_EVENTS must be 2..1e8 and SOAK_PG_BUDGET 1..86400 s\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines as they come */
@@ -58,8 +59,9 @@ int main(void)
 	printf("soak_pg: kill -9 with %lld stored; down %.2f s; spools drained %.1f s after the "
 	       "restart (%.1f s after the last post)\n",
 	       r.stored_at_kill, r.down_s, r.drain_after_restart_s, r.drain_after_post_s);
-	printf("soak_pg: stored %lld, distinct ids %lld, duplicates %lld, missing %lld, strays %lld\n",
-	       r.stored, r.distinct_ids, r.duplicates, r.missing, r.strays);
+	printf(
+	    "soak_pg: stored %lld, distinct ids %lld, duplicates %lld, missing %lld, strays %lld\n",
+	    r.stored, r.distinct_ids, r.duplicates, r.missing, r.strays);
 	printf("soak_pg: %lld windows, sum of counts %lld, models off %lld, windows off %lld\n",
 	       r.windows, r.window_sum, r.models_off, r.windows_off);
 	for (int i = 0; i < 2; i++)

@@ -23,8 +23,8 @@
 #include "store_ingest.h"
 
 /* Request ids that an array literal or COPY must carry unchanged. */
-static const char *const ids[] = {"plain", "with \"quotes\"", "back\\slash", "a,b{c}", "é ü ✓",
-                                  "NULL"};
+static const char *const ids[] = {"plain",  "with \"quotes\"", "back\\slash",
+                                  "a,b{c}", "é ü ✓",           "NULL"};
 #define NIDS (sizeof(ids) / sizeof(ids[0]))
 
 /* The rows the tests store: every column type, NULLs, numbers that only
@@ -41,7 +41,8 @@ static void rows_make(struct store_event_row *r, int64_t model, double t0)
 		r[i].latency_ms = 1e-300 * (double)(i + 1) + 0.1 * (double)i;
 		r[i].error = i == 3;
 		r[i].version = i == 1 ? "v2" : NULL;
-		r[i].features_json = i == 2 ? NULL : "{\"x\":0.30000000000000004,\"c\":\"\\\"q\\\"\"}";
+		r[i].features_json =
+		    i == 2 ? NULL : "{\"x\":0.30000000000000004,\"c\":\"\\\"q\\\"\"}";
 		if (i % 3 == 0) {
 			r[i].prediction.kind = VALUE_NUMBER;
 			r[i].prediction.num = 1.0 / 3.0;

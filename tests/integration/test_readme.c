@@ -59,7 +59,8 @@ static bool recipe_command(const char *ns, const char *path, const int *ports, s
 {
 	snprintf(script, cap, "%s sh -c 'ip link set lo up' >/dev/null 2>&1", ns);
 	if (system(script) == 0) {
-		snprintf(script, cap, "exec %s sh -c 'ip link set lo up && exec sh -e %s'", ns, path);
+		snprintf(script, cap, "exec %s sh -c 'ip link set lo up && exec sh -e %s'", ns,
+		         path);
 		return true;
 	}
 	for (size_t i = 0; i < nports; i++)
@@ -201,9 +202,9 @@ Test(readme, beyond_one_machine_recipe_runs_verbatim_on_postgresql, .timeout = 1
 	cr_assert(strstr(out, "mlwatch_alert_evaluator 1"), "%s", out);
 	cr_assert(strstr(out, "fraud"), "%s", out);
 	long long n = -1, d = -1, both = -1;
-	cr_assert_eq(pg_cluster_query_ll(&pg, NULL, "SELECT count(*) FROM events", &n, why,
-	                                 sizeof(why)),
-	             0, "%s", why);
+	cr_assert_eq(
+	    pg_cluster_query_ll(&pg, NULL, "SELECT count(*) FROM events", &n, why, sizeof(why)), 0,
+	    "%s", why);
 	cr_assert_eq(pg_cluster_query_ll(&pg, NULL, "SELECT count(DISTINCT req_id) FROM events", &d,
 	                                 why, sizeof(why)),
 	             0, "%s", why);

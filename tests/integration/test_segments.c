@@ -27,8 +27,7 @@
 
 #define W 10
 
-static const char *const countries[] = {"DE", "FR", "IT", "ES", "US",
-                                        "GB", "NL", "PL", "SE", "AT"};
+static const char *const countries[] = {"DE", "FR", "IT", "ES", "US", "GB", "NL", "PL", "SE", "AT"};
 
 /* A seeded generator: the same data on every run. */
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -137,11 +136,13 @@ Test(segments, shift_in_one_segment_is_drift_there_only_and_pages_once, .timeout
 			const char *cc = countries[(b * 500 + i) % 10];
 			bool de = strcmp(cc, "DE") == 0;
 			double amount = 100 + 10 * normal() + (de ? 6 : 0);
-			struct wc_feature fe[2] = {{"amount", 1, amount, NULL}, {"country", 2, 0, cc}};
+			struct wc_feature fe[2] = {{"amount", 1, amount, NULL},
+			                           {"country", 2, 0, cc}};
 			char rid[32];
 			snprintf(rid, sizeof(rid), "r%d", id++);
-			wc_batch_event(&wb, "pay", rid, (double)start + 1, de ? 50 : 5, false, fe, 2,
-			               wc_str("ok"), -1, wc_str(de && de_n++ % 2 ? "fraud" : "ok"));
+			wc_batch_event(&wb, "pay", rid, (double)start + 1, de ? 50 : 5, false, fe,
+			               2, wc_str("ok"), -1,
+			               wc_str(de && de_n++ % 2 ? "fraud" : "ok"));
 		}
 		send_ok(cl, &wb);
 		wc_batch_free(&wb);

@@ -781,8 +781,7 @@ static void seg_alert_row(void *arg, const char *feature, const char *segment, d
 	cr_expect_str_eq(feature, "amount");
 }
 
-static int seg_worst_row(const char *segment, double severity, bool drifted, int64_t n,
-                         void *arg)
+static int seg_worst_row(const char *segment, double severity, bool drifted, int64_t n, void *arg)
 {
 	if ((*(int *)arg)++ == 0)
 		cr_expect_str_eq(segment, "DE"); /* the worst first */
@@ -806,17 +805,43 @@ Test(store_pg, segment_tables_on_postgresql, .timeout = 60)
 	char err[512];
 	static const uint8_t prof[] = {1, 0, 255};
 	struct store_drift_row dr[2] = {
-	    {.feature = "amount", .kind = 1, .n = 200, .has_ref = true, .n_ref = 2000,
-	     .numeric = true, .method = "wasserstein", .score = 0.5, .threshold = 0.2,
-	     .severity = 2.5, .drifted = true},
-	    {.feature = "amount", .kind = 1, .n = 300, .has_ref = true, .n_ref = 3000,
-	     .numeric = true, .method = "wasserstein", .score = 0.1, .threshold = 0.2,
+	    {.feature = "amount",
+	     .kind = 1,
+	     .n = 200,
+	     .has_ref = true,
+	     .n_ref = 2000,
+	     .numeric = true,
+	     .method = "wasserstein",
+	     .score = 0.5,
+	     .threshold = 0.2,
+	     .severity = 2.5,
+	     .drifted = true},
+	    {.feature = "amount",
+	     .kind = 1,
+	     .n = 300,
+	     .has_ref = true,
+	     .n_ref = 3000,
+	     .numeric = true,
+	     .method = "wasserstein",
+	     .score = 0.1,
+	     .threshold = 0.2,
 	     .severity = 0.5},
 	};
 	struct store_seg_window w[2] = {
-	    {.segment = "DE", .events = 200, .has_latency = true, .p50 = 50, .p90 = 60, .p95 = 70,
-	     .p99 = 80, .drift = &dr[0], .ndrift = 1},
-	    {.segment = "FR", .events = 300, .has_accuracy = true, .accuracy = 1, .drift = &dr[1],
+	    {.segment = "DE",
+	     .events = 200,
+	     .has_latency = true,
+	     .p50 = 50,
+	     .p90 = 60,
+	     .p95 = 70,
+	     .p99 = 80,
+	     .drift = &dr[0],
+	     .ndrift = 1},
+	    {.segment = "FR",
+	     .events = 300,
+	     .has_accuracy = true,
+	     .accuracy = 1,
+	     .drift = &dr[1],
 	     .ndrift = 1},
 	};
 	int64_t id = 0;
@@ -841,9 +866,9 @@ Test(store_pg, segment_tables_on_postgresql, .timeout = 60)
 	cr_assert_eq(store_seg_ref_each(&st, id, seg_ref_count, &n), 0, "%s", store_errmsg(&st));
 	cr_expect_eq(n, 1);
 	n = 0;
-	cr_assert_eq(store_seg_drift_each(&st, id, 0, 1e10, "country", "DE", NULL, 60,
-	                                  seg_drift_row, &n),
-	             0, "%s", store_errmsg(&st));
+	cr_assert_eq(
+	    store_seg_drift_each(&st, id, 0, 1e10, "country", "DE", NULL, 60, seg_drift_row, &n), 0,
+	    "%s", store_errmsg(&st));
 	cr_expect_eq(n, 1);
 	n = 0;
 	cr_assert_eq(store_seg_alert_drift(&st, "pay", "severity", "amount", "country", NULL, 600,
@@ -917,8 +942,8 @@ Test(store_pg, stores_opened_together_on_an_empty_database_migrate_once, .timeou
 			cr_assert_eq(o[i].rc, 0, "round %d, opener %d: %s", r, i, o[i].err);
 		snprintf(sql, sizeof(sql),
 		         "SELECT value::bigint FROM meta WHERE key = 'schema_version'");
-		cr_assert_eq(pg_cluster_query_ll(&pg, name, sql, &version, why, sizeof(why)), 0, "%s",
-		             why);
+		cr_assert_eq(pg_cluster_query_ll(&pg, name, sql, &version, why, sizeof(why)), 0,
+		             "%s", why);
 		cr_assert_eq(version, STORE_SCHEMA_VERSION);
 	}
 	pg_cluster_destroy(&pg);
@@ -935,8 +960,8 @@ Test(store_pg, stores_opened_together_on_an_empty_database_migrate_once, .timeou
 Test(store_pg, range_queries_compare_integer_window_columns_as_integers, .timeout = 120)
 {
 	struct pg_cluster pg = {0};
-	struct dbgen_opts o = {.models = 2, .features = 3, .windows = 90, .events_per_window = 4,
-	                       .open_window = true};
+	struct dbgen_opts o = {
+	    .models = 2, .features = 3, .windows = 90, .events_per_window = 4, .open_window = true};
 	char *dir = h_tmpdir("pg-plans"), sq[600], now_env[64], why[512], err[512];
 
 	PG_CLUSTER_START_OR_SKIP(&pg);
@@ -944,7 +969,8 @@ Test(store_pg, range_queries_compare_integer_window_columns_as_integers, .timeou
 	dbgen_defaults(&o, &o);
 	cr_assert_eq(dbgen_fill(sq, &o, err, sizeof(err)), 0, "%s", err);
 	snprintf(now_env, sizeof(now_env), "MLWATCH_NOW=%.3f", o.now - 1800);
-	free(mlwatch(pg.uri, now_env, (const char *[]){"migrate", "--from", sq, "--to", pg.uri, NULL}));
+	free(mlwatch(pg.uri, now_env,
+	             (const char *[]){"migrate", "--from", sq, "--to", pg.uri, NULL}));
 	cr_assert_eq(pg_cluster_exec(&pg, "postgres",
 	                             "ALTER ROLE mlwatch SET session_preload_libraries = "
 	                             "'auto_explain';"

@@ -31,8 +31,9 @@ static void batch(struct wc_client *cl, uint64_t seq, int64_t second, size_t n)
 		struct wc_feature f[1] = {{"amount", 1, (double)((seq * 31 + k * 7) % 100), NULL}};
 		lat[k] = 1.0 + (double)((seq * 13 + k * 17) % 200) / 4.0;
 		snprintf(id, sizeof(id), "t-%llu-%zu", (unsigned long long)seq, k);
-		cr_assert_eq(wc_batch_event(&wb, "m", id, (double)second + (double)k / (double)(n + 1),
-		                            lat[k], k % 10 == 0, f, 1, wc_num(1), 0.5, wc_none()),
+		cr_assert_eq(wc_batch_event(&wb, "m", id,
+		                            (double)second + (double)k / (double)(n + 1), lat[k],
+		                            k % 10 == 0, f, 1, wc_num(1), 0.5, wc_none()),
 		             0);
 	}
 	cr_assert_eq(wc_batch_summary(&wb, "m", second, n, (n + 9) / 10, n, lat, n), 0);
@@ -81,10 +82,11 @@ Test(tiers, closed_minutes_roll_up_and_late_events_update_hour_and_day, .timeout
 	         "AND sample IS NOT NULL",
 	         (long long)sec0);
 	cr_assert_eq(db_int(c.db, sql), 1);
-	snprintf(sql, sizeof(sql),
-	         "SELECT f.n FROM tier_features f JOIN tier_samples s USING (model_id, tier, start, "
-	         "feature) WHERE f.tier = 3600 AND f.start = %lld AND f.feature = 'amount'",
-	         (long long)hour);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT f.n FROM tier_features f JOIN tier_samples s USING (model_id, tier, start, "
+	    "feature) WHERE f.tier = 3600 AND f.start = %lld AND f.feature = 'amount'",
+	    (long long)hour);
 	cr_assert_eq(wait_int(c.db, sql, 400, 10), 400);
 	/* a late batch reopens the minute: its hour and day follow */
 	batch(cl, 3, sec0 + 50, 50);

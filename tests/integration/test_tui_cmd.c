@@ -341,7 +341,8 @@ Test(tui_cmd, latency_step_reads_whole_hours_from_the_tiers)
 	cr_assert_eq(sqlite3_open(path, &h), SQLITE_OK);
 	{
 		char sql[160];
-		snprintf(sql, sizeof(sql), "DELETE FROM windows WHERE start >= %lld AND start < %lld",
+		snprintf(sql, sizeof(sql),
+		         "DELETE FROM windows WHERE start >= %lld AND start < %lld",
 		         (long long)(until - 7200), (long long)(until - 3600));
 		cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
 	}
@@ -349,9 +350,10 @@ Test(tui_cmd, latency_step_reads_whole_hours_from_the_tiers)
 	snprintf(env, sizeof(env), "MLWATCH_NOW=%.3f", o.now);
 	dbgen_model_name(&o, 0, model, sizeof(model));
 	{
-		char *argv[] = {bin,      "--db",   path,   "latency", "--model", model, "--since",
-		                "5h",     "--step", "1h",   "--json",  NULL};
-		cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", env, NULL}, &out, &e, 20), 0, "%s", e);
+		char *argv[] = {bin,       "--db", path,     "latency", "--model", model,
+		                "--since", "5h",   "--step", "1h",      "--json",  NULL};
+		cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", env, NULL}, &out, &e, 20), 0, "%s",
+		             e);
 	}
 	j = cJSON_Parse(out);
 	cr_assert_not_null(j, "%s", out);
@@ -372,7 +374,8 @@ Test(tui_cmd, latency_step_reads_whole_hours_from_the_tiers)
 	free(e);
 	out = e = NULL;
 	{
-		char *argv[] = {bin, "--db", path, "latency", "--model", model, "--step", "7s", NULL};
+		char *argv[] = {bin,   "--db",   path, "latency", "--model",
+		                model, "--step", "7s", NULL};
 		cr_assert_eq(tt_run(argv, (char *[]){"TZ=UTC", env, NULL}, &out, &e, 20), 2);
 		cr_assert(strstr(e, "--step: '7s' is not a whole number of 60s windows"), "%s", e);
 	}
@@ -820,9 +823,9 @@ Test(tui_cmd, models_lists_and_rm_removes_everything_of_one_model)
 	cr_expect(strstr(out, "removed model churn"), "%s", out);
 	free(out);
 	free(err);
-	static const char *const tables[] = {"windows",  "drift",           "accuracy", "events",
-	                                     "features", "window_features", "tiers",
-	                                     "tier_features", NULL};
+	static const char *const tables[] = {"windows", "drift",         "accuracy",
+	                                     "events",  "features",      "window_features",
+	                                     "tiers",   "tier_features", NULL};
 	for (const char *const *t = tables; *t; t++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE model_id = %lld", *t,
 		         (long long)id);

@@ -46,12 +46,12 @@ static void *poster_main(void *arg)
 		size_t len = 0;
 		long start = i;
 		for (; i < p->n && i - start < CHUNK; i++)
-			len += (size_t)snprintf(body + len, cap - len,
-			                        "{\"model\":\"soak-%ld\",\"id\":\"%s-%ld\",\"ts\":%.3f,"
-			                        "\"latency_ms\":%ld}\n",
-			                        i % p->models, p->pfx, i,
-			                        p->t0 + (double)i * p->span / (double)p->n,
-			                        1 + i % 97);
+			len += (size_t)snprintf(
+			    body + len, cap - len,
+			    "{\"model\":\"soak-%ld\",\"id\":\"%s-%ld\",\"ts\":%.3f,"
+			    "\"latency_ms\":%ld}\n",
+			    i % p->models, p->pfx, i, p->t0 + (double)i * p->span / (double)p->n,
+			    1 + i % 97);
 		/* 503 while the agent's memory and spool are full: try again. */
 		for (;;) {
 			long st = ap_post(p->a, "/v1/events", body, len, hdr, false, NULL);
@@ -127,8 +127,7 @@ static int sketch_row(struct db_stmt *s, void *ctx)
 	return 0;
 }
 
-static int check_sketches(struct pg_cluster *pg, struct pg_soak_result *r, char *why,
-                          size_t whylen)
+static int check_sketches(struct pg_cluster *pg, struct pg_soak_result *r, char *why, size_t whylen)
 {
 	struct store st;
 	struct db_stmt *s = NULL;
@@ -173,16 +172,18 @@ static int check_store(struct pg_cluster *pg, long n, struct pg_soak_result *r, 
 	         ids);
 	if (q(pg, sql, &r->missing, why, whylen))
 		return -1;
-	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM events e LEFT JOIN %s s ON s.id = e.req_id WHERE s.id IS NULL",
-	         ids);
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT count(*) FROM events e LEFT JOIN %s s ON s.id = e.req_id WHERE s.id IS NULL",
+	    ids);
 	if (q(pg, sql, &r->strays, why, whylen))
 		return -1;
 	if (q(pg, "SELECT count(*) FROM windows", &r->windows, why, whylen) ||
 	    q(pg, "SELECT coalesce(sum(count), 0) FROM windows", &r->window_sum, why, whylen))
 		return -1;
 	if (q(pg,
-	      "SELECT count(*) FROM (SELECT model_id, sum(count) AS s FROM windows GROUP BY model_id)"
+	      "SELECT count(*) FROM (SELECT model_id, sum(count) AS s FROM windows GROUP BY "
+	      "model_id)"
 	      " w FULL JOIN (SELECT model_id, count(*) AS c FROM events GROUP BY model_id) e"
 	      " USING (model_id) WHERE w.s IS DISTINCT FROM e.c",
 	      &r->models_off, why, whylen))
@@ -218,7 +219,8 @@ int pg_soak_run(struct pg_cluster *pg, const struct pg_soak_opts *o, struct pg_s
 		cproc_init(&c[i], i ? "soak-c2" : "soak-c1");
 		snprintf(c[i].db, sizeof(c[i].db), "%.500s", pg->uri);
 		if (cproc_start(&c[i], NULL) != 0) {
-			snprintf(why, whylen, "collector %d did not start, see %s", i + 1, c[i].log);
+			snprintf(why, whylen, "collector %d did not start, see %s", i + 1,
+			         c[i].log);
 			goto out;
 		}
 	}
@@ -229,8 +231,8 @@ int pg_soak_run(struct pg_cluster *pg, const struct pg_soak_opts *o, struct pg_s
 			goto out;
 		}
 		snprintf(a[i].collector, sizeof(a[i].collector), "%s", c[0].url);
-		const char *extra[] = {"--collector", c[1].url, "--agent-id", id,
-		                       "--batch-max-events", bme, NULL};
+		const char *extra[] = {"--collector",        c[1].url, "--agent-id", id,
+		                       "--batch-max-events", bme,      NULL};
 		if (ap_start(&a[i], extra) != 0 ||
 		    !h_wait_log(a[i].log, "collectors_connected=2/2", 10 * slow)) {
 			snprintf(why, whylen, "agent %d did not connect to both, see %s", i + 1,
@@ -267,7 +269,8 @@ int pg_soak_run(struct pg_cluster *pg, const struct pg_soak_opts *o, struct pg_s
 		h_sleep(0.25);
 	}
 	if (n < target) {
-		snprintf(why, whylen, "only %lld of %lld events stored before the deadline", n, target);
+		snprintf(why, whylen, "only %lld of %lld events stored before the deadline", n,
+		         target);
 		goto join;
 	}
 	if (cproc_stop(&c[0], SIGKILL) != 128 + SIGKILL) {
@@ -299,8 +302,9 @@ join:
 		goto out;
 	for (int i = 0; i < 2; i++) {
 		if (p[i].failed) {
-			snprintf(why, whylen, "agent %d kept refusing events until the deadline, see %s",
-			         i + 1, a[i].log);
+			snprintf(why, whylen,
+			         "agent %d kept refusing events until the deadline, see %s", i + 1,
+			         a[i].log);
 			goto out;
 		}
 		r->sent += atomic_load(&p[i].posted);
@@ -326,12 +330,13 @@ join:
 	r->drain_after_restart_s = t_drained - t_restart;
 	r->drain_after_post_s = t_drained - t_posted;
 	if (!(drained(&a[0]) && drained(&a[1]))) {
-		snprintf(why, whylen,
-		         "agents not drained within the budget: acked %lld/%lld and %lld/%lld, spool "
-		         "%lld and %lld batches; see %s and %s",
-		         r->agent_acked[0], r->agent_received[0], r->agent_acked[1],
-		         r->agent_received[1], r->agent_spool_left[0], r->agent_spool_left[1],
-		         a[0].log, a[1].log);
+		snprintf(
+		    why, whylen,
+		    "agents not drained within the budget: acked %lld/%lld and %lld/%lld, spool "
+		    "%lld and %lld batches; see %s and %s",
+		    r->agent_acked[0], r->agent_received[0], r->agent_acked[1],
+		    r->agent_received[1], r->agent_spool_left[0], r->agent_spool_left[1], a[0].log,
+		    a[1].log);
 		goto out;
 	}
 	/* The restarted collector reconnected to both agents. The agents'
@@ -345,7 +350,8 @@ join:
 	}
 	for (int i = 0; i < 2; i++)
 		if (h_count_in_file(a[i].log, "collectors_connected=2/2") <= connected_before[i]) {
-			snprintf(why, whylen, "agent %d did not reconnect to the restarted collector, see %s",
+			snprintf(why, whylen,
+			         "agent %d did not reconnect to the restarted collector, see %s",
 			         i + 1, a[i].log);
 			goto out;
 		}
@@ -353,11 +359,13 @@ join:
 out:
 	for (int i = 0; i < 2; i++) {
 		if (a[i].dir && a[i].p.pid > 0 && ap_stop(&a[i]) != 0 && rc == 0) {
-			snprintf(why, whylen, "agent %d did not stop cleanly, see %s", i + 1, a[i].log);
+			snprintf(why, whylen, "agent %d did not stop cleanly, see %s", i + 1,
+			         a[i].log);
 			rc = -1;
 		}
 		if (rc == 0 && h_count_in_file(a[i].log, "batches_lost=") > 0) {
-			snprintf(why, whylen, "agent %d lost batches at shutdown, see %s", i + 1, a[i].log);
+			snprintf(why, whylen, "agent %d lost batches at shutdown, see %s", i + 1,
+			         a[i].log);
 			rc = -1;
 		}
 		if (c[i].running && c[i].p.pid > 0)
@@ -403,15 +411,15 @@ int pg_soak_judge(const struct pg_soak_opts *o, const struct pg_soak_result *r, 
 			bad = "an agent did not get everything acknowledged";
 	if (!bad)
 		return 0;
-	snprintf(why, whylen,
-	         "%s: sent %lld of %lld, stored %lld, distinct %lld, duplicates %lld, missing %lld, "
-	         "strays %lld, window sum %lld, models off %lld, windows off %lld, sketches off "
-	         "%lld, agents acked "
-	         "%lld/%lld and %lld/%lld, spool left %lld and %lld, dropped %lld and %lld",
-	         bad, r->sent, n, r->stored, r->distinct_ids, r->duplicates, r->missing, r->strays,
-	         r->window_sum, r->models_off, r->windows_off, r->sketches_off, r->agent_acked[0],
-	         r->agent_received[0], r->agent_acked[1], r->agent_received[1],
-	         r->agent_spool_left[0], r->agent_spool_left[1], r->agent_dropped[0],
-	         r->agent_dropped[1]);
+	snprintf(
+	    why, whylen,
+	    "%s: sent %lld of %lld, stored %lld, distinct %lld, duplicates %lld, missing %lld, "
+	    "strays %lld, window sum %lld, models off %lld, windows off %lld, sketches off "
+	    "%lld, agents acked "
+	    "%lld/%lld and %lld/%lld, spool left %lld and %lld, dropped %lld and %lld",
+	    bad, r->sent, n, r->stored, r->distinct_ids, r->duplicates, r->missing, r->strays,
+	    r->window_sum, r->models_off, r->windows_off, r->sketches_off, r->agent_acked[0],
+	    r->agent_received[0], r->agent_acked[1], r->agent_received[1], r->agent_spool_left[0],
+	    r->agent_spool_left[1], r->agent_dropped[0], r->agent_dropped[1]);
 	return -1;
 }

@@ -37,30 +37,30 @@ struct pg_soak_opts {
 };
 
 struct pg_soak_result {
-	long long sent;          /* events accepted by the agents (HTTP 202) */
-	long long stored;        /* rows in events */
-	long long distinct_ids;  /* distinct req_id */
-	long long duplicates;    /* stored - distinct */
-	long long missing;       /* sent ids not stored */
-	long long strays;        /* stored ids that were never sent */
-	long long windows;       /* window rows */
-	long long window_sum;    /* sum of window counts */
-	long long models_off;    /* models whose window counts do not sum to their events */
-	long long windows_off;   /* windows whose count is not the count of their events */
-	long long sketches_off;  /* windows whose latency sketch does not hold count values
-	                            (every event carries a latency: a lost merge) */
+	long long sent;         /* events accepted by the agents (HTTP 202) */
+	long long stored;       /* rows in events */
+	long long distinct_ids; /* distinct req_id */
+	long long duplicates;   /* stored - distinct */
+	long long missing;      /* sent ids not stored */
+	long long strays;       /* stored ids that were never sent */
+	long long windows;      /* window rows */
+	long long window_sum;   /* sum of window counts */
+	long long models_off;   /* models whose window counts do not sum to their events */
+	long long windows_off;  /* windows whose count is not the count of their events */
+	long long sketches_off; /* windows whose latency sketch does not hold count values
+	                           (every event carries a latency: a lost merge) */
 	long long agent_received[2], agent_acked[2]; /* events, per agent */
 	long long agent_spooled[2];                  /* batches written to the spool */
 	long long agent_spool_left[2];               /* spool_batches at the end */
 	long long agent_dropped[2];                  /* events + batches dropped */
 	long long stored_at_kill;
-	double post_s;         /* from the first post to the last one accepted */
-	double total_s;        /* from the first post to everything acknowledged */
-	double events_per_s;   /* sent / total_s */
-	double down_s;         /* kill -9 to the restarted collector listening */
+	double post_s;                /* from the first post to the last one accepted */
+	double total_s;               /* from the first post to everything acknowledged */
+	double events_per_s;          /* sent / total_s */
+	double down_s;                /* kill -9 to the restarted collector listening */
 	double drain_after_restart_s; /* restart to both agents drained */
 	double drain_after_post_s;    /* last post accepted to both drained */
-	double rss_mib[2];     /* agents' peak RSS (VmHWM) at the end */
+	double rss_mib[2];            /* agents' peak RSS (VmHWM) at the end */
 };
 
 /* Runs the scenario on the started cluster pg (its database must be empty).

@@ -138,7 +138,7 @@ Test(layout, buckets_fit_the_columns)
 {
 	cr_expect_eq(lay_bucket(3600, 60, 100), 60);
 	cr_expect_eq(lay_bucket(3600, 60, 30), 120);
-	cr_expect_eq(lay_bucket(604800, 60, 100), 7200); /* whole hours: the hourly tier */
+	cr_expect_eq(lay_bucket(604800, 60, 100), 7200);   /* whole hours: the hourly tier */
 	cr_expect_eq(lay_bucket(2592000, 60, 20), 172800); /* whole days */
 	cr_expect_eq(lay_bucket(604800, 60, 250), 3600);   /* not 2460: hours */
 	cr_expect_eq(lay_bucket(86400, 60, 250), 360);     /* a day stays in minutes */

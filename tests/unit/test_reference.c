@@ -342,9 +342,8 @@ Test(reference, segment_values_and_arguments)
 	char k[129], v[65], err[256], buf[64];
 	cJSON *o;
 
-	cr_assert_eq(segment_parse("country=DE", false, k, sizeof(k), v, sizeof(v), err,
-	                           sizeof(err)),
-	             0);
+	cr_assert_eq(
+	    segment_parse("country=DE", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)), 0);
 	cr_expect_str_eq(k, "country");
 	cr_expect_str_eq(v, "DE");
 	cr_expect_eq(segment_parse("country", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
@@ -353,8 +352,8 @@ Test(reference, segment_values_and_arguments)
 	cr_expect_eq(segment_parse("=DE", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)), -1);
 	cr_expect_eq(segment_parse("country=", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
 	             -1);
-	cr_expect_eq(segment_parse("country=*", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
-	             -1);
+	cr_expect_eq(
+	    segment_parse("country=*", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)), -1);
 	cr_expect_eq(segment_parse("country=*", true, k, sizeof(k), v, sizeof(v), err, sizeof(err)),
 	             0);
 	cr_expect_eq(segment_parse("c=\x01", false, k, sizeof(k), v, sizeof(v), err, sizeof(err)),

@@ -150,8 +150,9 @@ static void write_minute(struct store *st, int64_t model, int64_t start, double 
 	          "INSERT INTO window_features (model_id, start, feature, kind, n, sample) "
 	          "VALUES (?1, ?2, 'c', 2, ?3, ?4)",
 	          "iiib", model, start, count, sbuf, (int)slen);
-	exec_bind(st, "INSERT INTO drift (model_id, start, feature, kind, n) VALUES (?1, ?2, 'c', 2, ?3)",
-	          "iii", model, start, count);
+	exec_bind(
+	    st, "INSERT INTO drift (model_id, start, feature, kind, n) VALUES (?1, ?2, 'c', 2, ?3)",
+	    "iii", model, start, count);
 	sample_cats_fini(&cats);
 	/* a severity that rises through the day, so the max is known */
 	exec_bind(st,
@@ -160,26 +161,29 @@ static void write_minute(struct store *st, int64_t model, int64_t start, double 
 	          "iiidi", model, start, count, (double)(start - T0) / 86400.0,
 	          (int64_t)(((start - T0) / WIN) % 97 == 0));
 	if (labelled)
-		exec_bind(st,
-		          "INSERT INTO accuracy (model_id, start, labelled, accuracy, est_accuracy, "
-		          "label_coverage) VALUES (?1, ?2, ?3, ?4, 0.9, ?5)",
-		          "iiidd", model, start, labelled, (double)correct / (double)labelled,
-		          (double)labelled / (double)count);
+		exec_bind(
+		    st,
+		    "INSERT INTO accuracy (model_id, start, labelled, accuracy, est_accuracy, "
+		    "label_coverage) VALUES (?1, ?2, ?3, ?4, 0.9, ?5)",
+		    "iiidd", model, start, labelled, (double)correct / (double)labelled,
+		    (double)labelled / (double)count);
 	if (llm) {
 		tk = sketch_blob(ttft, nt, &len);
-		exec_bind(st,
-		          "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
-		          "ttft_sketch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-		          "iiiiib", model, start, llm, tokens, 2 * tokens, tk, (int)len);
+		exec_bind(
+		    st,
+		    "INSERT INTO window_llm (model_id, start, llm, input_tokens, output_tokens, "
+		    "ttft_sketch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		    "iiiiib", model, start, llm, tokens, 2 * tokens, tk, (int)len);
 		free(tk);
 	}
 	for (int g = 0; g < 2; g++)
 		if (ga[g][0])
-			exec_bind(st,
-			          "INSERT INTO fairness (model_id, start, attribute, grp, n, positives, "
-			          "labelled, correct, tp, fp, tn, fn) VALUES (?1, ?2, 'sex', ?3, ?4, 0, "
-			          "?5, ?6, 0, 0, 0, 0)",
-			          "iitiii", model, start, g ? "b" : "a", ga[g][0], ga[g][1], ga[g][2]);
+			exec_bind(
+			    st,
+			    "INSERT INTO fairness (model_id, start, attribute, grp, n, positives, "
+			    "labelled, correct, tp, fp, tn, fn) VALUES (?1, ?2, 'sex', ?3, ?4, 0, "
+			    "?5, ?6, 0, 0, 0, 0)",
+			    "iitiii", model, start, g ? "b" : "a", ga[g][0], ga[g][1], ga[g][2]);
 	sample_reservoir_fini(&res);
 }
 
@@ -286,9 +290,8 @@ static int tier_cb(struct db_stmt *s, void *arg)
 	t->p99 = db_column_double(s, 10);
 	t->max = db_column_double(s, 11);
 	if (db_column_blob(s, 12)) {
-		cr_assert_eq(ddsketch_decode(db_column_blob(s, 12), (size_t)db_column_bytes(s, 12),
-		                             &sk),
-		             0);
+		cr_assert_eq(
+		    ddsketch_decode(db_column_blob(s, 12), (size_t)db_column_bytes(s, 12), &sk), 0);
 		t->ttft_count = (int64_t)ddsketch_count(sk);
 		ddsketch_free(sk);
 	}
@@ -349,12 +352,13 @@ static void read_tier(struct store *st, int64_t model, int64_t tier, int64_t sta
 	           "p50, p90, p99, max, ttft_sketch FROM tiers WHERE model_id = ?1 AND tier = ?2 "
 	           "AND start = ?3",
 	           model, tier, start, tier_cb, t);
-	query_tier(st,
-	           "SELECT f.n, f.max_severity, f.ks, f.ks_p, f.wasserstein, f.psi, f.js, "
-	           "f.severity, f.drifted_windows, s.sample FROM tier_features f JOIN tier_samples s "
-	           "USING (model_id, tier, start, feature) WHERE f.model_id = ?1 AND f.tier = ?2 "
-	           "AND f.start = ?3 AND f.feature = 'x'",
-	           model, tier, start, feat_cb, t);
+	query_tier(
+	    st,
+	    "SELECT f.n, f.max_severity, f.ks, f.ks_p, f.wasserstein, f.psi, f.js, "
+	    "f.severity, f.drifted_windows, s.sample FROM tier_features f JOIN tier_samples s "
+	    "USING (model_id, tier, start, feature) WHERE f.model_id = ?1 AND f.tier = ?2 "
+	    "AND f.start = ?3 AND f.feature = 'x'",
+	    model, tier, start, feat_cb, t);
 	query_tier(st,
 	           "SELECT grp, n, labelled, correct FROM tier_fairness WHERE model_id = ?1 AND "
 	           "tier = ?2 AND start = ?3 AND attribute = 'sex'",
@@ -594,8 +598,8 @@ static void day_of_traffic(struct store *st)
 		cr_assert_eq(store_rollup_build(r, 1, ROLLUP_DAY, T0, T0 + 86400 + 200), 0);
 		cr_assert_eq(store_commit(st), 0);
 		/* strictly after the newest: nothing left */
-		cr_assert_eq(store_rollup_changed(r, (double)(T0 + 86400 + 100), 0, 100, found_cb, &f),
-		             0);
+		cr_assert_eq(
+		    store_rollup_changed(r, (double)(T0 + 86400 + 100), 0, 100, found_cb, &f), 0);
 	}
 	store_rollup_close(r);
 }
@@ -697,11 +701,12 @@ Test(rollup, retention_keeps_the_store_flat_over_40_days, .timeout = 300)
 			for (size_t i = 0; i < nraw; i++) {
 				char feats[64];
 				snprintf(feats, sizeof(feats), "{\"x\":%.2f}", raws[i].x);
-				exec_bind(&st,
-				          "INSERT INTO events (model_id, ts, window_start, latency_ms, "
-				          "error, features) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
-				          "diidt", (double)start + (double)i, start, raws[i].latency,
-				          (int64_t)raws[i].error, feats);
+				exec_bind(
+				    &st,
+				    "INSERT INTO events (model_id, ts, window_start, latency_ms, "
+				    "error, features) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+				    "diidt", (double)start + (double)i, start, raws[i].latency,
+				    (int64_t)raws[i].error, feats);
 			}
 		}
 		cr_assert_eq(store_commit(&st), 0);
@@ -724,20 +729,22 @@ Test(rollup, retention_keeps_the_store_flat_over_40_days, .timeout = 300)
 		} while (more);
 		db_sqlite_checkpoint(st.db);
 		size[d + 1] = store_file_size(&st);
-		printf("rollup retention: day %2d size %.2f MB\n", d + 1, (double)size[d + 1] / 1e6);
+		printf("rollup retention: day %2d size %.2f MB\n", d + 1,
+		       (double)size[d + 1] / 1e6);
 		fflush(stdout);
 	}
 	{
 		double now = (double)(T0 + (int64_t)days * 86400 + 60);
 		struct db_stmt *s = NULL;
 		double v[5];
-		cr_assert_eq(db_prepare(st.db,
-		                        "SELECT (SELECT min(ts) FROM events), (SELECT min(start) FROM "
-		                        "windows), (SELECT min(start) FROM tiers WHERE tier = 3600), "
-		                        "(SELECT count(*) FROM tiers WHERE tier = 86400), "
-		                        "(SELECT min(start) FROM tier_samples)",
-		                        &s),
-		             DB_OK);
+		cr_assert_eq(
+		    db_prepare(st.db,
+		               "SELECT (SELECT min(ts) FROM events), (SELECT min(start) FROM "
+		               "windows), (SELECT min(start) FROM tiers WHERE tier = 3600), "
+		               "(SELECT count(*) FROM tiers WHERE tier = 86400), "
+		               "(SELECT min(start) FROM tier_samples)",
+		               &s),
+		    DB_OK);
 		cr_assert_eq(db_step(s), DB_ROW);
 		for (int i = 0; i < 5; i++)
 			v[i] = db_column_double(s, i);
@@ -868,8 +875,8 @@ static void readers_agree(struct store *st)
 	cr_assert_eq(sq_drift_worst_in(&q, 1, "c", from, to, worst_cb, &wb), 0);
 	cr_assert_eq(wc, wb, "no severity: the latest minute");
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(ma[i], mb[i], "LLM figure %d: %g from minutes, %g from tiers", i, ma[i],
-		             mb[i]);
+		cr_assert_eq(ma[i], mb[i], "LLM figure %d: %g from minutes, %g from tiers", i,
+		             ma[i], mb[i]);
 	for (int f = 0; f < 2; f++)
 		for (int i = 0; i < 24; i++) {
 			/* c has no severity (NAN) in either; x's is known */
@@ -920,7 +927,8 @@ Test(rollup, malformed_blobs_are_skipped_and_counted)
 	          "INSERT INTO window_features (model_id, start, feature, kind, n, sample) "
 	          "VALUES (1, ?1, 'x', 1, 7, ?2)",
 	          "ib", (int64_t)T0, junk, (int)sizeof(junk));
-	exec_bind(&st, "INSERT INTO drift (model_id, start, feature, kind, n) VALUES (1, ?1, 'x', 1, 7)",
+	exec_bind(&st,
+	          "INSERT INTO drift (model_id, start, feature, kind, n) VALUES (1, ?1, 'x', 1, 7)",
 	          "i", (int64_t)T0);
 	cr_assert_eq(store_rollup_open(&r, &st), 0);
 	cr_assert_eq(store_begin(&st), 0);
@@ -933,12 +941,13 @@ Test(rollup, malformed_blobs_are_skipped_and_counted)
 	memset(&t, 0, sizeof(t));
 	{
 		struct db_stmt *s = NULL;
-		cr_assert_eq(db_prepare(st.db,
-		                        "SELECT windows, count, errors, labelled, llm, input_tokens, "
-		                        "acc_num, acc_den, p50, p90, p99, max, ttft_sketch FROM tiers "
-		                        "WHERE model_id = 1 AND tier = 3600 AND start = ?1",
-		                        &s),
-		             DB_OK);
+		cr_assert_eq(
+		    db_prepare(st.db,
+		               "SELECT windows, count, errors, labelled, llm, input_tokens, "
+		               "acc_num, acc_den, p50, p90, p99, max, ttft_sketch FROM tiers "
+		               "WHERE model_id = 1 AND tier = 3600 AND start = ?1",
+		               &s),
+		    DB_OK);
 		db_bind_int64(s, 1, T0);
 		cr_assert_eq(store_each_row(s, tier_cb, &t), 0);
 		db_finalize(s);

@@ -331,9 +331,10 @@ Test(rules, segments_after_the_feature)
 	parse_fails("drift(amount, =DE) > 1", "expected a segment KEY=VALUE");
 	parse_fails("drift(amount, country=DE > 1", "missing ')'");
 	parse_fails("dp_ratio(gender, country=DE) < 0.8", "dp_ratio takes no segment");
-	parse_fails("drift(amount, country=0123456789012345678901234567890123456789012345678901234567"
-	            "89012345) > 1",
-	            "invalid segment value");
+	parse_fails(
+	    "drift(amount, country=0123456789012345678901234567890123456789012345678901234567"
+	    "89012345) > 1",
+	    "invalid segment value");
 }
 
 /* expr = A and B (issue 17): the first condition names the instances, the

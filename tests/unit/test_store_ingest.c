@@ -295,8 +295,10 @@ Test(store_ingest, event_retention_walks_every_model_without_a_ts_index)
 		/* 20 old events, 5 in the window [960, 1020) before the
 		 * limit, 5 in it after, 3 newer */
 		for (int i = 0; i < 33; i++) {
-			double ts = i < 20 ? 100 + i : i < 25 ? 990 + i - 20 : i < 30 ? 1000 + i - 25
-			                                                           : 2000 + i;
+			double ts = i < 20   ? 100 + i
+			            : i < 25 ? 990 + i - 20
+			            : i < 30 ? 1000 + i - 25
+			                     : 2000 + i;
 			snprintf(id, sizeof(id), "e%d", i);
 			event(m[k], id, ts, (int64_t)ts / 60 * 60, none);
 		}

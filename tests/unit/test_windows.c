@@ -359,7 +359,8 @@ Test(windows, feature_sample_is_bounded_and_keeps_what_was_seen)
 	cr_assert_eq(r.len, WINDOW_SAMPLE_KEEP);
 	cr_assert_eq(r.seen, 2000);
 	for (size_t i = 0; i < r.len; i++)
-		cr_assert(r.values[i] >= 0 && r.values[i] < 2000 && r.values[i] == floor(r.values[i]));
+		cr_assert(r.values[i] >= 0 && r.values[i] < 2000 &&
+		          r.values[i] == floor(r.values[i]));
 	sample_reservoir_fini(&r);
 	cr_assert_eq(wstate_feature_sample(w, (size_t)k, 2, &buf, &cap, &len), 0);
 	cr_assert_eq(sample_cats_decode(&c, buf, len), 0);
