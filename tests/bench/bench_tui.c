@@ -228,7 +228,7 @@ static int bench_pg(void)
 	const long days = env_long("MLWATCH_BENCH_PG_DAYS", 1), events = 1000000;
 	char sq[1024], sq_now[64], why[768];
 	struct pg_cluster pg;
-	double t0, worst_open = 0, worst_frame = 0;
+	double t0, worst_open = 0, worst_frame = 0, worst_load = 0;
 	int rc = -1;
 
 	memset(&pg, 0, sizeof(pg));
@@ -276,11 +276,15 @@ static int bench_pg(void)
 		printf("pg: %-5s | open %.1f / %.1f | render %.2f / %.2f | load %.2f / %.2f\n",
 		       ranges[r], o[0], o[1], ren[0], ren[1], load[0], load[1]);
 		worst_open = fmax(worst_open, o[1]);
-		worst_frame = fmax(worst_frame, fmax(ren[1], load[1]));
+		worst_frame = fmax(worst_frame, ren[1]);
+		worst_load = fmax(worst_load, load[1]);
 	}
-	printf("pg: PostgreSQL open %.1f ms at worst (goal <= 300 ms); a frame's render or data "
-	       "load %.2f ms at worst (goal <= 10 ms)\n",
-	       worst_open, worst_frame);
+	/* as the SQLite pass reports it: a frame is drawn from loaded data;
+	 * the data is loaded once per refresh (interval, 1 s by default) */
+	printf("pg: PostgreSQL open %.1f ms at worst (goal <= 300 ms); frame render %.2f ms at "
+	       "worst (view average; goal <= 10 ms); data load %.2f ms at worst (once per refresh, "
+	       "not per frame)\n",
+	       worst_open, worst_frame, worst_load);
 	rc = 0;
 out:
 	pg_cluster_destroy(&pg);
