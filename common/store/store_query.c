@@ -54,138 +54,147 @@
 	"FROM tiers WHERE model_id = ?1 AND tier = 3600 AND start >= " lo " AND start < " hi   \
 	" AND llm > 0"
 
-static const char *const sql[SQS_COUNT] =
-    {
-        [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
-        [SQS_MODEL_FIND] =
-            "SELECT id, name, coalesce(task, ''), last_event FROM models WHERE name = ?1",
-        [SQS_LAST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
-                         "WHERE model_id = ?1 AND \"end\" <= ?2 ORDER BY start DESC LIMIT 1",
-        [SQS_NEWEST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
-                           "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
-        /* One pass over the range: the windows and their accuracy rows. */
-        [SQS_RANGE_SUMS] =
-            "SELECT total(w.count), total(w.errors), total(a.accuracy * a.labelled), "
-            "total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), "
-            "total(a.mae * a.labelled), total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), "
-            "total(a.est_accuracy * max(w.count, 1)), "
-            "total(CASE WHEN a.est_accuracy IS NOT NULL THEN max(w.count, 1) END), "
-            "total(a.label_coverage * max(w.count, 1)), "
-            "total(CASE WHEN a.label_coverage IS NOT NULL THEN max(w.count, 1) END) "
-            "FROM windows w LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "
-            "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3",
-        [SQS_WORST_DRIFT] =
-            "SELECT feature, severity FROM drift WHERE model_id = ?1 AND severity IS NOT NULL "
-            "AND start = (SELECT max(start) FROM drift WHERE model_id = ?1 "
-            "AND start >= ?2 AND start <= ?3) ORDER BY severity DESC, feature LIMIT 1",
-        [SQS_FIRING] = "SELECT total(state = 'firing'), total(state = 'pending') FROM alerts "
-                       "WHERE state IN ('firing', 'pending') AND model = ?1",
-        [SQS_LIVE] = "SELECT start, \"end\", count, errors, latency_sketch FROM windows "
-                     "WHERE model_id = ?1 AND \"end\" > ?2 AND start < ?3 ORDER BY start",
-        [SQS_LATENCY] =
-            "SELECT w.start, w.\"end\", w.count, w.errors, w.provisional, w.p50, w.p90, "
-            "w.p95, w.p99, w.p999, w.max, w.mean, l.llm, l.input_tokens, "
-            "l.output_tokens, l.ttft_sketch, l.tpot_sketch, l.finish FROM windows w "
-            "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
-            "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3 "
-            "ORDER BY w.start",
-        /* Buckets over five spans (tier_plan): minutes [?2, ?5), hours
-         * [?5, ?8), days [?8, ?9), hours [?9, ?6), minutes [?6, ?3); a tier
-         * row's span is its windows x ?7. */
-        [SQS_LATENCY_BUCKETS] =
-            "SELECT b, total(count), total(errors), max(provisional), "
-            "total(p50 * max(count, 1)) / "
-            "nullif(total(CASE WHEN p50 IS NOT NULL THEN max(count, 1) END), 0), "
-            "max(p90), max(p95), max(p99), max(p999), max(mx), "
-            "total(mean * max(count, 1)) / "
-            "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
-            "total(span) FROM (" LAT_MINUTES("?2", "?5") " UNION ALL " LAT_TIER("3600", "?5", "?8") " UNION ALL " LAT_TIER(
-                "86400", "?8",
-                "?9") " UNION ALL " LAT_TIER("3600", "?9",
-                                             "?6") " UNION ALL " LAT_MINUTES("?6",
-                                                                             "?3") ") u GROUP BY b "
-                                                                                   "ORDER BY b",
-        [SQS_DRIFT] =
-            "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
-            "ORDER BY d.start, d.feature",
-        [SQS_DRIFT_FEATURE] =
-            "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
-            "AND d.feature = ?4 ORDER BY d.start",
-        [SQS_DRIFT_CELLS] = "SELECT feature, max(kind), b, max(sev), max(dr), total(n) FROM "
-                            "(" CELL_MINUTES("?2", "?5") " UNION ALL " CELL_TIER("3600", "?5", "?8") " UNION ALL " CELL_TIER(
-                                "86400",
-                                "?8", "?9") " UNION ALL " CELL_TIER("3600", "?9",
-                                                                    "?6") " UNION "
-                                                                          "ALL " CELL_MINUTES("?6",
-                                                                                              "?3") ") u GROUP BY feature, b ORDER BY feature, b",
-        [SQS_DRIFT_WORST_IN] =
-            "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
-            "AND d.feature = ?4 ORDER BY coalesce(d.severity, -1) DESC, "
-            "d.start DESC LIMIT 1",
-        [SQS_REF_HIST] = "SELECT kind, n, hist FROM reference WHERE model_id = ?1 AND feature = ?2",
-        [SQS_ACCURACY] =
-            "SELECT a.start, coalesce(w.\"end\", a.start + ?4), a.labelled, coalesce(w.count, 0), "
-            "a.accuracy, a.macro_f1, a.mae, a.rmse, a.est_accuracy, a.est_low, a.est_high, "
-            "a.label_coverage, coalesce(w.provisional, 0) FROM accuracy a "
-            "LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
-            "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 ORDER BY a.start",
-        [SQS_ACCURACY_BUCKETS] =
-            "SELECT (a.start / ?4) * ?4 AS b, total(a.labelled), total(coalesce(w.count, 0)), "
-            "total(a.accuracy * a.labelled) / "
-            "nullif(total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), 0), "
-            "total(a.macro_f1 * a.labelled) / "
-            "nullif(total(CASE WHEN a.macro_f1 IS NOT NULL THEN a.labelled END), 0), "
-            "total(a.mae * a.labelled) / "
-            "nullif(total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), 0), "
-            "sqrt(total(a.rmse * a.rmse * a.labelled) / "
-            "nullif(total(CASE WHEN a.rmse IS NOT NULL THEN a.labelled END), 0)), "
-            "total(a.est_accuracy * max(coalesce(w.count, 1), 1)) / "
-            "nullif(total(CASE WHEN a.est_accuracy IS NOT NULL "
-            "THEN max(coalesce(w.count, 1), 1) END), 0), "
-            "min(a.est_low), max(a.est_high), "
-            "total(a.label_coverage * max(coalesce(w.count, 1), 1)) / "
-            "nullif(total(CASE WHEN a.label_coverage IS NOT NULL "
-            "THEN max(coalesce(w.count, 1), 1) END), 0), max(coalesce(w.provisional, 0)) "
-            "FROM accuracy a LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
-            "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 GROUP BY b ORDER BY b",
-        [SQS_CONCEPT] = "SELECT id, ts, coalesce(window_start, 0), detector, coalesce(detail, '') "
-                        "FROM concept_events WHERE model_id = ?1 AND ts >= ?2 AND ts < ?3 "
-                        "ORDER BY ts",
-        [SQS_ALERTS] = ALERT_COLS "WHERE a.state IN ('firing', 'pending') "
-                                  "ORDER BY a.state = 'firing' DESC, a.active_at DESC, a.id DESC",
-        [SQS_ALERTS_ALL] = ALERT_COLS "ORDER BY a.active_at DESC, a.id DESC",
-        [SQS_ALERT_GET] = ALERT_COLS "WHERE a.id = ?2",
-        [SQS_ACK] = "UPDATE alerts SET acked = 1, acked_at = ?2 WHERE id = ?1",
-        [SQS_SILENCE] = "INSERT INTO silences (rule, model, created, ends, comment) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-        [SQS_EVENTS] = "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
-                       "pred_str, score, scores, label_num, label_str, label_ts FROM events "
-                       "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?5 "
-                       "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
-        [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
-        [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
-        /* Windows with LLM events, as SQS_LATENCY's columns (start 0, end
-         * the seconds they span), over the spans of tier_plan (hours only). */
-        [SQS_LLM_RANGE] =
-            "SELECT 0, span, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, llm, input_tokens, "
-            "output_tokens, ttft_sketch, tpot_sketch, NULL FROM (" LLM_MINUTES(
-                "?2", "?5") " UNION ALL " LLM_TIER("?5",
-                                                   "?6") " UNION ALL " LLM_MINUTES("?6",
-                                                                                   "?3") ") u",
-        /* the worst window of a feature: in the hourly tier rows of a range,
-         * and in minutes */
-        [SQS_TIER_WORST] =
-            "SELECT worst_start, coalesce(max_severity, -1) FROM tier_features WHERE model_id = ?1 "
-            "AND tier = ?4 AND start >= ?2 AND start < ?3 AND feature = ?5 AND worst_start IS NOT "
-            "NULL ORDER BY coalesce(max_severity, -1) DESC, worst_start DESC LIMIT 1",
-        [SQS_MINUTE_WORST] =
-            "SELECT start, coalesce(severity, -1) FROM drift WHERE model_id = ?1 AND start >= ?2 "
-            "AND start < ?3 AND feature = ?4 ORDER BY coalesce(severity, -1) DESC, start DESC "
-            "LIMIT 1",
-        [SQS_TIER_SUMS] =
-            "SELECT total(count), total(errors), total(acc_num), total(acc_den), total(mae_num), "
-            "total(mae_den), total(est_num), total(est_den), total(cov_num), total(cov_den) "
-            "FROM tiers WHERE model_id = ?1 AND tier = ?4 AND start >= ?2 AND start < ?3",
+static const char *const sql[SQS_COUNT] = {
+    [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
+    [SQS_MODEL_FIND] =
+        "SELECT id, name, coalesce(task, ''), last_event FROM models WHERE name = ?1",
+    [SQS_LAST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
+                     "WHERE model_id = ?1 AND \"end\" <= ?2 ORDER BY start DESC LIMIT 1",
+    [SQS_NEWEST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
+                       "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
+    /* One pass over the range: the windows and their accuracy rows. */
+    [SQS_RANGE_SUMS] =
+        "SELECT total(w.count), total(w.errors), total(a.accuracy * a.labelled), "
+        "total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), "
+        "total(a.mae * a.labelled), total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), "
+        "total(a.est_accuracy * max(w.count, 1)), "
+        "total(CASE WHEN a.est_accuracy IS NOT NULL THEN max(w.count, 1) END), "
+        "total(a.label_coverage * max(w.count, 1)), "
+        "total(CASE WHEN a.label_coverage IS NOT NULL THEN max(w.count, 1) END) "
+        "FROM windows w LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "
+        "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3",
+    [SQS_WORST_DRIFT] =
+        "SELECT feature, severity FROM drift WHERE model_id = ?1 AND severity IS NOT NULL "
+        "AND start = (SELECT max(start) FROM drift WHERE model_id = ?1 "
+        "AND start >= ?2 AND start <= ?3) ORDER BY severity DESC, feature LIMIT 1",
+    [SQS_FIRING] = "SELECT total(state = 'firing'), total(state = 'pending') FROM alerts "
+                   "WHERE state IN ('firing', 'pending') AND model = ?1",
+    [SQS_LIVE] = "SELECT start, \"end\", count, errors, latency_sketch FROM windows "
+                 "WHERE model_id = ?1 AND \"end\" > ?2 AND start < ?3 ORDER BY start",
+    [SQS_LATENCY] = "SELECT w.start, w.\"end\", w.count, w.errors, w.provisional, w.p50, w.p90, "
+                    "w.p95, w.p99, w.p999, w.max, w.mean, l.llm, l.input_tokens, "
+                    "l.output_tokens, l.ttft_sketch, l.tpot_sketch, l.finish FROM windows w "
+                    "LEFT JOIN window_llm l ON l.model_id = w.model_id AND l.start = w.start "
+                    "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3 "
+                    "ORDER BY w.start",
+    /* Buckets over five spans (tier_plan): minutes [?2, ?5), hours
+     * [?5, ?8), days [?8, ?9), hours [?9, ?6), minutes [?6, ?3); a tier
+     * row's span is its windows x ?7. */
+    [SQS_LATENCY_BUCKETS] =
+        "SELECT b, total(count), total(errors), max(provisional), "
+        "total(p50 * max(count, 1)) / "
+        "nullif(total(CASE WHEN p50 IS NOT NULL THEN max(count, 1) END), 0), "
+        "max(p90), max(p95), max(p99), max(p999), max(mx), "
+        "total(mean * max(count, 1)) / "
+        "nullif(total(CASE WHEN mean IS NOT NULL THEN max(count, 1) END), 0), "
+        "total(span) FROM (" LAT_MINUTES("?2", "?5") " UNION ALL " LAT_TIER(
+            "3600", "?5",
+            "?8") " UNION ALL " LAT_TIER("86400", "?8",
+                                         "?9") " UNION ALL " LAT_TIER("3600", "?9",
+                                                                      "?6") " UNION "
+                                                                            "ALL " LAT_MINUTES(
+                                                                                "?6",
+                                                                                "?3") ") u GROUP "
+                                                                                      "BY b "
+                                                                                      "ORDER BY b",
+    [SQS_DRIFT] = "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
+                  "ORDER BY d.start, d.feature",
+    [SQS_DRIFT_FEATURE] =
+        "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
+        "AND d.feature = ?4 ORDER BY d.start",
+    [SQS_DRIFT_CELLS] =
+        "SELECT feature, max(kind), b, max(sev), max(dr), total(n) FROM "
+        "(" CELL_MINUTES("?2", "?5") " UNION ALL " CELL_TIER(
+            "3600", "?5",
+            "?8") " UNION ALL " CELL_TIER("86400", "?8",
+                                          "?9") " UNION ALL " CELL_TIER("3600", "?9",
+                                                                        "?6") " UNION "
+                                                                              "ALL " CELL_MINUTES(
+                                                                                  "?6",
+                                                                                  "?3") ") u GROUP "
+                                                                                        "BY "
+                                                                                        "feature, "
+                                                                                        "b ORDER "
+                                                                                        "BY "
+                                                                                        "feature, "
+                                                                                        "b",
+    [SQS_DRIFT_WORST_IN] =
+        "SELECT " DRIFT_COLS "WHERE d.model_id = ?1 AND d.start >= ?2 AND d.start < ?3 "
+        "AND d.feature = ?4 ORDER BY coalesce(d.severity, -1) DESC, "
+        "d.start DESC LIMIT 1",
+    [SQS_REF_HIST] = "SELECT kind, n, hist FROM reference WHERE model_id = ?1 AND feature = ?2",
+    [SQS_ACCURACY] =
+        "SELECT a.start, coalesce(w.\"end\", a.start + ?4), a.labelled, coalesce(w.count, 0), "
+        "a.accuracy, a.macro_f1, a.mae, a.rmse, a.est_accuracy, a.est_low, a.est_high, "
+        "a.label_coverage, coalesce(w.provisional, 0) FROM accuracy a "
+        "LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
+        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 ORDER BY a.start",
+    [SQS_ACCURACY_BUCKETS] =
+        "SELECT (a.start / ?4) * ?4 AS b, total(a.labelled), total(coalesce(w.count, 0)), "
+        "total(a.accuracy * a.labelled) / "
+        "nullif(total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), 0), "
+        "total(a.macro_f1 * a.labelled) / "
+        "nullif(total(CASE WHEN a.macro_f1 IS NOT NULL THEN a.labelled END), 0), "
+        "total(a.mae * a.labelled) / "
+        "nullif(total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), 0), "
+        "sqrt(total(a.rmse * a.rmse * a.labelled) / "
+        "nullif(total(CASE WHEN a.rmse IS NOT NULL THEN a.labelled END), 0)), "
+        "total(a.est_accuracy * max(coalesce(w.count, 1), 1)) / "
+        "nullif(total(CASE WHEN a.est_accuracy IS NOT NULL "
+        "THEN max(coalesce(w.count, 1), 1) END), 0), "
+        "min(a.est_low), max(a.est_high), "
+        "total(a.label_coverage * max(coalesce(w.count, 1), 1)) / "
+        "nullif(total(CASE WHEN a.label_coverage IS NOT NULL "
+        "THEN max(coalesce(w.count, 1), 1) END), 0), max(coalesce(w.provisional, 0)) "
+        "FROM accuracy a LEFT JOIN windows w ON w.model_id = a.model_id AND w.start = a.start "
+        "WHERE a.model_id = ?1 AND a.start >= ?2 AND a.start < ?3 GROUP BY b ORDER BY b",
+    [SQS_CONCEPT] = "SELECT id, ts, coalesce(window_start, 0), detector, coalesce(detail, '') "
+                    "FROM concept_events WHERE model_id = ?1 AND ts >= ?2 AND ts < ?3 "
+                    "ORDER BY ts",
+    [SQS_ALERTS] = ALERT_COLS "WHERE a.state IN ('firing', 'pending') "
+                              "ORDER BY a.state = 'firing' DESC, a.active_at DESC, a.id DESC",
+    [SQS_ALERTS_ALL] = ALERT_COLS "ORDER BY a.active_at DESC, a.id DESC",
+    [SQS_ALERT_GET] = ALERT_COLS "WHERE a.id = ?2",
+    [SQS_ACK] = "UPDATE alerts SET acked = 1, acked_at = ?2 WHERE id = ?1",
+    [SQS_SILENCE] = "INSERT INTO silences (rule, model, created, ends, comment) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    [SQS_EVENTS] = "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
+                   "pred_str, score, scores, label_num, label_str, label_ts FROM events "
+                   "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?5 "
+                   "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
+    [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
+    [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
+    /* Windows with LLM events, as SQS_LATENCY's columns (start 0, end
+     * the seconds they span), over the spans of tier_plan (hours only). */
+    [SQS_LLM_RANGE] =
+        "SELECT 0, span, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, llm, input_tokens, "
+        "output_tokens, ttft_sketch, tpot_sketch, NULL FROM (" LLM_MINUTES(
+            "?2", "?5") " UNION ALL " LLM_TIER("?5", "?6") " UNION ALL " LLM_MINUTES("?6",
+                                                                                     "?3") ") u",
+    /* the worst window of a feature: in the hourly tier rows of a range,
+     * and in minutes */
+    [SQS_TIER_WORST] =
+        "SELECT worst_start, coalesce(max_severity, -1) FROM tier_features WHERE model_id = ?1 "
+        "AND tier = ?4 AND start >= ?2 AND start < ?3 AND feature = ?5 AND worst_start IS NOT "
+        "NULL ORDER BY coalesce(max_severity, -1) DESC, worst_start DESC LIMIT 1",
+    [SQS_MINUTE_WORST] =
+        "SELECT start, coalesce(severity, -1) FROM drift WHERE model_id = ?1 AND start >= ?2 "
+        "AND start < ?3 AND feature = ?4 ORDER BY coalesce(severity, -1) DESC, start DESC "
+        "LIMIT 1",
+    [SQS_TIER_SUMS] =
+        "SELECT total(count), total(errors), total(acc_num), total(acc_den), total(mae_num), "
+        "total(mae_den), total(est_num), total(est_den), total(cov_num), total(cov_den) "
+        "FROM tiers WHERE model_id = ?1 AND tier = ?4 AND start >= ?2 AND start < ?3",
 };
 
 static struct db_stmt *prep(struct sq *q, enum sq_stmt_id id)
