@@ -856,7 +856,7 @@ int sq_latency_buckets(struct sq *q, int64_t model_id, double from, double to, i
 
 /* ---- drift -------------------------------------------------------------- */
 
-static void read_drift(struct db_stmt *s, struct sq_drift *d)
+void sq_drift_read(struct db_stmt *s, struct sq_drift *d)
 {
 	d->start = db_column_int64(s, 0);
 	d->end = db_column_int64(s, 1);
@@ -902,7 +902,7 @@ static int drift_row(struct db_stmt *s, void *ctx)
 	struct drift_rows *c = ctx;
 	struct sq_drift d;
 
-	read_drift(s, &d);
+	sq_drift_read(s, &d);
 	c->rows++;
 	return c->fn(&d, c->arg);
 }

@@ -211,6 +211,14 @@ struct sq_drift {
 	const char *cur_hist; /* JSON or NULL */
 	const char *stats;    /* JSON object of further statistics, or NULL */
 };
+
+/* Decodes a drift row whose columns are, in order: start, end, provisional,
+ * feature, kind, n, n_ref, the four quality rates, ks, ks_p, wasserstein,
+ * psi, js, chi2, chi2_p, method, score, threshold, severity, drifted,
+ * insufficient, cur_hist, stats (the drift queries of this module and the
+ * segment drift rows of store_segments.c). The strings live until the
+ * statement's next step. */
+void sq_drift_read(struct db_stmt *s, struct sq_drift *d);
 /* Drift rows of windows starting in [from, to), by window then feature;
  * feature NULL for all. */
 int sq_drift_each(struct sq *q, int64_t model_id, double from, double to, const char *feature,

@@ -246,35 +246,7 @@ static int drift_row(struct db_stmt *s, void *ctx)
 	struct sq_drift d;
 	const char *seg = (const char *)db_column_text(s, 26);
 
-	memset(&d, 0, sizeof(d));
-	d.start = db_column_int64(s, 0);
-	d.end = db_column_int64(s, 1);
-	d.provisional = db_column_int(s, 2) != 0;
-	d.feature = (const char *)db_column_text(s, 3);
-	if (!d.feature)
-		d.feature = "";
-	d.kind = db_column_int(s, 4);
-	d.n = db_column_int64(s, 5);
-	d.n_ref = db_column_int64(s, 6);
-	d.missing_rate = col_num(s, 7);
-	d.type_error_rate = col_num(s, 8);
-	d.out_of_range_rate = col_num(s, 9);
-	d.new_category_rate = col_num(s, 10);
-	d.ks = col_num(s, 11);
-	d.ks_p = col_num(s, 12);
-	d.wasserstein = col_num(s, 13);
-	d.psi = col_num(s, 14);
-	d.js = col_num(s, 15);
-	d.chi2 = col_num(s, 16);
-	d.chi2_p = col_num(s, 17);
-	d.method = (const char *)db_column_text(s, 18);
-	if (!d.method)
-		d.method = "";
-	d.score = col_num(s, 19);
-	d.threshold = col_num(s, 20);
-	d.severity = col_num(s, 21);
-	d.drifted = db_column_type(s, 22) == DB_NULL ? -1 : db_column_int(s, 22) != 0;
-	d.insufficient = db_column_int(s, 23) != 0;
+	sq_drift_read(s, &d); /* cur_hist and stats are NULL here */
 	return r->fn(seg ? seg : "", &d, r->arg);
 }
 
