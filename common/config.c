@@ -386,7 +386,7 @@ static int opt_set(const struct opt *o, void *base, const char *value, char *err
 			snprintf(
 			    err, errlen,
 			    "bad duration '%s' for '%s' (expected a number with a unit: ms, s, m, "
-			    "h, d or w, e.g. 90s)",
+			    "h, d, w or y, e.g. 90s)",
 			    value, o->key);
 			return -1;
 		}

@@ -118,6 +118,8 @@ Test(config, retention_tiers_by_either_name)
 	cr_assert_eq(cfg.collector.retention_windows_ms, 20 * 86400000ll);
 	cr_assert_eq(cfg.collector.retention_hours_ms, 100 * 86400000ll);
 	cr_assert_eq(cfg.collector.retention_days_ms, 730 * 86400000ll);
+	cr_assert_eq(load("[collector]\nretention.days = 5 y\n"), -1);
+	cr_assert(strstr(err, "d, w or y"), "the refusal lists the year unit: %s", err);
 	cr_assert_eq(load("[collector]\nretention.hours = 30m\n"), -1);
 	cr_assert(strstr(err, "retention_hours"), "the refusal names the setting: %s", err);
 }
