@@ -649,8 +649,8 @@ static char *default_summary(const struct rule_expr *e)
 	return strdup(buf);
 }
 
-/* Where the next top-level " and " of s starts (outside double quotes),
- * or NULL. */
+/* Where the next top-level " and " (or a final " and") of s starts,
+ * outside double quotes, or NULL. */
 static const char *find_and(const char *s)
 {
 	bool q = false;
@@ -661,8 +661,9 @@ static const char *find_and(const char *s)
 		}
 		if (*p == '"')
 			q = !q;
+		/* a trailing "and" counts too: its missing condition is named */
 		else if (!q && (*p == ' ' || *p == '\t') && strncmp(p + 1, "and", 3) == 0 &&
-		         (p[4] == ' ' || p[4] == '\t'))
+		         (p[4] == ' ' || p[4] == '\t' || p[4] == '\0'))
 			return p;
 	}
 	return NULL;
@@ -720,7 +721,9 @@ static int parse_conditions(const char *text, struct rule *r, char *why, size_t 
 		}
 		if (!and)
 			break;
-		p = and+5;
+		p = and+4; /* past " and", at its blank or the end */
+		while (*p == ' ' || *p == '\t')
+			p++;
 	}
 	return 0;
 }

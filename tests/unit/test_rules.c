@@ -349,6 +349,7 @@ Test(rules, conditions_joined_by_and)
 	static const char *const bad[][2] = {
 	    {"[alert d]\nexpr = drift(amount) > 1 and est_accuracy <\n",
 	     "condition 2 ('est_accuracy <'): expected a number"},
+	    {"[alert d]\nexpr = drift(amount) > 1 and\n", "condition 2 (''): expected a metric"},
 	    {"[alert d]\nexpr = est_accuracy < 0.9 and drift(*) > 1\n",
 	     "only the first condition may name every feature"},
 	    {"[alert d]\nexpr = rps > 1 and rps > 1 and rps > 1 and rps > 1 and rps > 1 and rps > "
