@@ -1,4 +1,5 @@
 /* agent: see agent.h. */
+#include "sigwait_main.h"
 #include "agent.h"
 
 #include <errno.h>
@@ -319,11 +320,7 @@ int agent_run(struct agent *ag)
 
 	/* Signals are taken synchronously by this thread only; every thread
 	 * started below inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sigwait_main_setup(&set);
 
 	if (forward_start(ag->fwd, err, sizeof(err))) {
 		log_error("agent", "cannot start forwarding error=%s", err);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sigwait_main.h"
 #include "analyze.h"
 #include "rollup.h"
 #include "cli.h"
@@ -188,13 +189,10 @@ static int run(struct mlw_config *cfg, bool standby)
 		goto out;
 	}
 
-	/* Signals are blocked before any thread starts, so every thread
-	 * inherits the mask and only sigwait below sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* Signals are blocked before any thread of ours starts, so every
+	 * thread inherits the mask and only sigwait below sees them (a
+	 * library's own threads pass them here: sigwait_main.h). */
+	sigwait_main_setup(&sigs);
 
 	/* One collector per SQLite store, decided before anything touches it;
 	 * several share a PostgreSQL database. Messages show the target with

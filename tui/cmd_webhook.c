@@ -1,4 +1,5 @@
 /* cmd_webhook: see cmd_webhook.h. */
+#include "sigwait_main.h"
 #include "cmd_webhook.h"
 
 #include <arpa/inet.h>
@@ -362,11 +363,7 @@ int cmd_webhook_listen(struct mlw_config *cfg, const struct cli_result *res)
 	}
 	pthread_mutex_init(&l.mu, NULL);
 	/* Block the signals before MHD's threads exist, then wait for them here. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sigwait_main_setup(&sigs);
 	/* Bound here rather than by MHD, which on a busy port prints its own
 	 * "Failed to bind to port 0" (its view of the SOCK_ADDR option) and
 	 * loses errno: one clear error instead. */
