@@ -185,7 +185,7 @@ int data_load_overview(struct sq *q, double now, double from, double mono, struc
 {
 	struct sq_model *models = NULL;
 	struct sq_status *v = NULL;
-	struct sq_sums part, tail_sums;
+	struct sq_sums *part = NULL;
 	double tail = now - DATA_TAIL_S, end = nextafter(now, INFINITY);
 	size_t nm = 0;
 	int rc = -1;
@@ -196,7 +196,9 @@ int data_load_overview(struct sq *q, double now, double from, double mono, struc
 		tail = from;
 	if (sq_models(q, &models, &nm))
 		goto out;
-	if (nm && !(v = calloc(nm, sizeof(*v))))
+	/* every figure is asked of all the models at once: one statement
+	 * per figure, whatever the number of models (sq_*_all) */
+	if (nm && (!(v = calloc(nm, sizeof(*v))) || !(part = calloc(nm, sizeof(*part)))))
 		goto out;
 	if (!same_models(c, models, nm) || from < c->from || tail < c->tail || mono <= 0 ||
 	    mono - c->built >= DATA_REBUILD_S) {
@@ -206,33 +208,32 @@ int data_load_overview(struct sq *q, double now, double from, double mono, struc
 		c->sums = calloc(nm ? nm : 1, sizeof(*c->sums));
 		if (!c->ids || !c->sums)
 			goto fail;
-		for (size_t i = 0; i < nm; i++) {
+		for (size_t i = 0; i < nm; i++)
 			c->ids[i] = models[i].id;
-			if (sq_range_sums(q, models[i].id, from, tail, &c->sums[i]))
-				goto fail;
-		}
+		if (sq_range_sums_all(q, models, nm, from, tail, c->sums))
+			goto fail;
 		c->n = nm;
 		c->built = mono;
 	} else {
 		/* slide: drop [old from, from), add [old tail, tail) */
-		for (size_t i = 0; i < nm; i++) {
-			if (sq_range_sums(q, models[i].id, c->from, from, &part))
-				goto fail;
-			sq_sums_add(&c->sums[i], &part, -1);
-			if (sq_range_sums(q, models[i].id, c->tail, tail, &part))
-				goto fail;
-			sq_sums_add(&c->sums[i], &part, 1);
-		}
+		if (sq_range_sums_all(q, models, nm, c->from, from, part))
+			goto fail;
+		for (size_t i = 0; i < nm; i++)
+			sq_sums_add(&c->sums[i], &part[i], -1);
+		if (sq_range_sums_all(q, models, nm, c->tail, tail, part))
+			goto fail;
+		for (size_t i = 0; i < nm; i++)
+			sq_sums_add(&c->sums[i], &part[i], 1);
 	}
 	c->from = from;
 	c->tail = tail;
 	c->valid = true;
+	if (sq_status_current_all(q, models, nm, now, from, v) ||
+	    sq_range_sums_all(q, models, nm, tail, end, part))
+		goto fail;
 	for (size_t i = 0; i < nm; i++) {
-		if (sq_status_current(q, &models[i], now, from, &v[i]) ||
-		    sq_range_sums(q, models[i].id, tail, end, &tail_sums))
-			goto fail;
-		sq_sums_add(&tail_sums, &c->sums[i], 1);
-		sq_status_apply(&v[i], &tail_sums);
+		sq_sums_add(&part[i], &c->sums[i], 1);
+		sq_status_apply(&v[i], &part[i]);
 	}
 	*rows = v;
 	*n = nm;
@@ -244,6 +245,7 @@ fail:
 out:
 	free(models);
 	free(v);
+	free(part);
 	return rc;
 }
 

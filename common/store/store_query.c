@@ -58,27 +58,39 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_MODELS] = "SELECT id, name, coalesce(task, ''), last_event FROM models ORDER BY name",
     [SQS_MODEL_FIND] =
         "SELECT id, name, coalesce(task, ''), last_event FROM models WHERE name = ?1",
-    [SQS_LAST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
-                     "WHERE model_id = ?1 AND \"end\" <= ?2 ORDER BY start DESC LIMIT 1",
-    [SQS_NEWEST_WIN] = "SELECT start, \"end\", count, errors, p50, p95, p99 FROM windows "
-                       "WHERE model_id = ?1 ORDER BY start DESC LIMIT 1",
-    /* One pass over the range: the windows and their accuracy rows. */
+    /* The newest window that has ended, or the newest one when none has,
+     * of each model with an id in [?1, ?3] (one statement for all the
+     * models of a dashboard: see sq_status_current_all). Each model's
+     * start is found first (k, materialized) so that both engines seek
+     * one window per model rather than scan every window of the models. */
+    [SQS_LAST_WIN] =
+        "WITH k AS MATERIALIZED (SELECT m.id AS id, coalesce((SELECT x.start FROM windows x "
+        "WHERE x.model_id = m.id AND x.\"end\" <= ?2 ORDER BY x.start DESC LIMIT 1), "
+        "(SELECT max(x.start) FROM windows x WHERE x.model_id = m.id)) AS s FROM models m "
+        "WHERE m.id >= ?1 AND m.id <= ?3) SELECT k.id, w.start, w.\"end\", w.count, w.errors, "
+        "w.p50, w.p95, w.p99 FROM k JOIN windows w ON w.model_id = k.id AND w.start = k.s",
     [SQS_RANGE_SUMS] =
-        "SELECT total(w.count), total(w.errors), total(a.accuracy * a.labelled), "
+        "SELECT m.id, total(w.count), total(w.errors), total(a.accuracy * a.labelled), "
         "total(CASE WHEN a.accuracy IS NOT NULL THEN a.labelled END), "
         "total(a.mae * a.labelled), total(CASE WHEN a.mae IS NOT NULL THEN a.labelled END), "
         "total(a.est_accuracy * max(w.count, 1)), "
         "total(CASE WHEN a.est_accuracy IS NOT NULL THEN max(w.count, 1) END), "
         "total(a.label_coverage * max(w.count, 1)), "
         "total(CASE WHEN a.label_coverage IS NOT NULL THEN max(w.count, 1) END) "
-        "FROM windows w LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "
-        "WHERE w.model_id = ?1 AND w.start >= ?2 AND w.start < ?3",
+        "FROM models m JOIN windows w ON w.model_id = m.id AND w.start >= ?2 AND w.start < ?3 "
+        "LEFT JOIN accuracy a ON a.model_id = w.model_id AND a.start = w.start "
+        "WHERE m.id >= ?1 AND m.id <= ?4 GROUP BY m.id",
+    /* Each model's newest drift window in [?2, ?3] (found first, as
+     * above), its features by severity: the first row of a model is its
+     * worst. */
     [SQS_WORST_DRIFT] =
-        "SELECT feature, severity FROM drift WHERE model_id = ?1 AND severity IS NOT NULL "
-        "AND start = (SELECT max(start) FROM drift WHERE model_id = ?1 "
-        "AND start >= ?2 AND start <= ?3) ORDER BY severity DESC, feature LIMIT 1",
-    [SQS_FIRING] = "SELECT total(state = 'firing'), total(state = 'pending') FROM alerts "
-                   "WHERE state IN ('firing', 'pending') AND model = ?1",
+        "WITH k AS MATERIALIZED (SELECT m.id AS id, (SELECT max(x.start) FROM drift x WHERE "
+        "x.model_id = m.id AND x.start >= ?2 AND x.start <= ?3) AS s FROM models m WHERE "
+        "m.id >= ?1 AND m.id <= ?4) SELECT k.id, d.feature, d.severity FROM k JOIN drift d "
+        "ON d.model_id = k.id AND d.start = k.s WHERE d.severity IS NOT NULL "
+        "ORDER BY k.id, d.severity DESC, d.feature",
+    [SQS_FIRING] = "SELECT model, total(state = 'firing'), total(state = 'pending') FROM alerts "
+                   "WHERE state IN ('firing', 'pending') GROUP BY model",
     [SQS_LIVE] = "SELECT start, \"end\", count, errors, latency_sketch FROM windows "
                  "WHERE model_id = ?1 AND \"end\" > ?2 AND start < ?3 ORDER BY start",
     [SQS_LATENCY] = "SELECT w.start, w.\"end\", w.count, w.errors, w.provisional, w.p50, w.p90, "
@@ -192,9 +204,11 @@ static const char *const sql[SQS_COUNT] = {
         "AND start < ?3 AND feature = ?4 ORDER BY coalesce(severity, -1) DESC, start DESC "
         "LIMIT 1",
     [SQS_TIER_SUMS] =
-        "SELECT total(count), total(errors), total(acc_num), total(acc_den), total(mae_num), "
-        "total(mae_den), total(est_num), total(est_den), total(cov_num), total(cov_den) "
-        "FROM tiers WHERE model_id = ?1 AND tier = ?4 AND start >= ?2 AND start < ?3",
+        "SELECT m.id, total(t.count), total(t.errors), total(t.acc_num), total(t.acc_den), "
+        "total(t.mae_num), total(t.mae_den), total(t.est_num), total(t.est_den), "
+        "total(t.cov_num), total(t.cov_den) FROM models m JOIN tiers t ON t.model_id = m.id "
+        "AND t.tier = ?4 AND t.start >= ?2 AND t.start < ?3 WHERE m.id >= ?1 AND m.id <= ?5 "
+        "GROUP BY m.id",
 };
 
 static struct db_stmt *prep(struct sq *q, enum sq_stmt_id id)
@@ -388,27 +402,98 @@ static void tier_plan(struct sq *q, double from, double to, int64_t bucket, stru
 	p->h1 = h1;
 }
 
-/* Adds one row of SQS_RANGE_SUMS / SQS_TIER_SUMS to the sums. */
-static int sums_row(struct db_stmt *s, void *arg)
-{
-	struct sq_sums *o = arg, p;
+/* ---- figures of many models at once --------------------------------------
+ *
+ * The overview asks the same few questions of every model at each refresh.
+ * One statement per question for all of them, rather than one per model:
+ * over PostgreSQL each statement is a round trip (20 models cost ~200 of
+ * them, 15-20 ms per refresh, before this). Each row names its model id;
+ * a caller's models are found by binary search in an index sorted by id.
+ * The statements bound the ids to [lo, hi] so that one model costs what it
+ * did alone. */
+struct model_ix {
+	int64_t id;
+	size_t i; /* the caller's position */
+};
 
-	p.count = db_column_double(s, 0);
-	p.errors = db_column_double(s, 1);
-	p.acc_num = db_column_double(s, 2);
-	p.acc_den = db_column_double(s, 3);
-	p.mae_num = db_column_double(s, 4);
-	p.mae_den = db_column_double(s, 5);
-	p.est_num = db_column_double(s, 6);
-	p.est_den = db_column_double(s, 7);
-	p.cov_num = db_column_double(s, 8);
-	p.cov_den = db_column_double(s, 9);
-	sq_sums_add(o, &p, 1);
+struct models_by_id {
+	struct model_ix *ix, one;
+	size_t n;
+	int64_t lo, hi;
+};
+
+static int ix_cmp(const void *a, const void *b)
+{
+	const struct model_ix *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* 0, -1 when out of memory; byid_free after either. */
+static int byid_init(struct models_by_id *b, const int64_t *ids, size_t stride, size_t n)
+{
+	memset(b, 0, sizeof(*b));
+	b->n = n;
+	if (n == 1) {
+		b->ix = &b->one;
+	} else if (n && !(b->ix = malloc(n * sizeof(*b->ix)))) {
+		b->n = 0;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		b->ix[i].id = *(const int64_t *)(const void *)((const char *)ids + i * stride);
+		b->ix[i].i = i;
+	}
+	if (n > 1)
+		qsort(b->ix, n, sizeof(*b->ix), ix_cmp);
+	b->lo = n ? b->ix[0].id : 1;
+	b->hi = n ? b->ix[n - 1].id : 0; /* lo > hi: no rows */
 	return 0;
 }
 
-static int tier_sums(struct sq *q, int64_t model_id, int64_t tier, int64_t from, int64_t to,
-                     struct sq_sums *o)
+static void byid_free(struct models_by_id *b)
+{
+	if (b->ix != &b->one)
+		free(b->ix);
+	b->ix = NULL;
+}
+
+/* The caller's position of the model in column 0 of s, -1 when not asked. */
+static ptrdiff_t byid_find(const struct models_by_id *b, struct db_stmt *s)
+{
+	struct model_ix key = {db_column_int64(s, 0), 0};
+	const struct model_ix *hit = b->n ? bsearch(&key, b->ix, b->n, sizeof(key), ix_cmp) : NULL;
+	return hit ? (ptrdiff_t)hit->i : -1;
+}
+
+struct sums_rows {
+	const struct models_by_id *by;
+	struct sq_sums *out;
+};
+
+/* Adds one row of SQS_RANGE_SUMS / SQS_TIER_SUMS to its model's sums. */
+static int sums_row(struct db_stmt *s, void *arg)
+{
+	struct sums_rows *c = arg;
+	ptrdiff_t i = byid_find(c->by, s);
+	struct sq_sums p;
+
+	if (i < 0)
+		return 0;
+	p.count = db_column_double(s, 1);
+	p.errors = db_column_double(s, 2);
+	p.acc_num = db_column_double(s, 3);
+	p.acc_den = db_column_double(s, 4);
+	p.mae_num = db_column_double(s, 5);
+	p.mae_den = db_column_double(s, 6);
+	p.est_num = db_column_double(s, 7);
+	p.est_den = db_column_double(s, 8);
+	p.cov_num = db_column_double(s, 9);
+	p.cov_den = db_column_double(s, 10);
+	sq_sums_add(&c->out[i], &p, 1);
+	return 0;
+}
+
+static int tier_sums(struct sq *q, struct sums_rows *c, int64_t tier, int64_t from, int64_t to)
 {
 	struct db_stmt *s;
 
@@ -416,35 +501,15 @@ static int tier_sums(struct sq *q, int64_t model_id, int64_t tier, int64_t from,
 		return 0;
 	if (!(s = prep(q, SQS_TIER_SUMS)))
 		return -1;
-	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 1, c->by->lo);
 	db_bind_int64(s, 2, from);
 	db_bind_int64(s, 3, to);
 	db_bind_int64(s, 4, tier);
-	return store_each_row(s, sums_row, o);
+	db_bind_int64(s, 5, c->by->hi);
+	return store_each_row(s, sums_row, c);
 }
 
-static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o);
-
-/* Sums over minutes at the edges, hours, and days in the middle: the
- * rows hold the same sums the minutes would give (store_rollup.h). */
-int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
-{
-	struct tier_plan p;
-
-	memset(o, 0, sizeof(*o));
-	if (!(to > from))
-		return 0;
-	tier_plan(q, from, to, ROLLUP_DAY, &p);
-	return minute_sums(q, model_id, from, (double)p.h0, o) ||
-	               tier_sums(q, model_id, ROLLUP_HOUR, p.h0, p.d0, o) ||
-	               tier_sums(q, model_id, ROLLUP_DAY, p.d0, p.d1, o) ||
-	               tier_sums(q, model_id, ROLLUP_HOUR, p.d1, p.h1, o) ||
-	               minute_sums(q, model_id, (double)p.h1, to, o)
-	           ? -1
-	           : 0;
-}
-
-static int minute_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+static int minute_sums(struct sq *q, struct sums_rows *c, double from, double to)
 {
 	struct db_stmt *s;
 
@@ -453,10 +518,57 @@ static int minute_sums(struct sq *q, int64_t model_id, double from, double to, s
 	s = prep(q, SQS_RANGE_SUMS);
 	if (!s)
 		return -1;
-	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 1, c->by->lo);
 	db_bind_int64(s, 2, store_time_ceil(from)); /* w.start >= ?2 */
 	db_bind_int64(s, 3, store_time_ceil(to));   /* w.start < ?3 */
-	return store_each_row(s, sums_row, o);
+	db_bind_int64(s, 4, c->by->hi);
+	return store_each_row(s, sums_row, c);
+}
+
+/* Sums over minutes at the edges, hours, and days in the middle: the
+ * rows hold the same sums the minutes would give (store_rollup.h). */
+static int range_sums(struct sq *q, struct sums_rows *c, double from, double to)
+{
+	struct tier_plan p;
+
+	for (size_t i = 0; i < c->by->n; i++)
+		memset(&c->out[i], 0, sizeof(c->out[i]));
+	if (!(to > from) || !c->by->n)
+		return 0;
+	tier_plan(q, from, to, ROLLUP_DAY, &p);
+	return minute_sums(q, c, from, (double)p.h0) || tier_sums(q, c, ROLLUP_HOUR, p.h0, p.d0) ||
+	               tier_sums(q, c, ROLLUP_DAY, p.d0, p.d1) ||
+	               tier_sums(q, c, ROLLUP_HOUR, p.d1, p.h1) ||
+	               minute_sums(q, c, (double)p.h1, to)
+	           ? -1
+	           : 0;
+}
+
+int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *o)
+{
+	struct models_by_id by;
+	struct sums_rows c = {&by, o};
+	int rc;
+
+	byid_init(&by, &model_id, sizeof(model_id), 1); /* one: no allocation */
+	rc = range_sums(q, &c, from, to);
+	byid_free(&by);
+	return rc;
+}
+
+int sq_range_sums_all(struct sq *q, const struct sq_model *m, size_t n, double from, double to,
+                      struct sq_sums *out)
+{
+	struct models_by_id by;
+	struct sums_rows c = {&by, out};
+	int rc = -1;
+
+	if (!n)
+		return 0;
+	if (byid_init(&by, &m[0].id, sizeof(*m), n) == 0)
+		rc = range_sums(q, &c, from, to);
+	byid_free(&by);
+	return rc;
 }
 
 void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign)
@@ -490,74 +602,113 @@ void sq_status_apply(struct sq_status *o, const struct sq_sums *s)
 	o->label_coverage = ratio_sum(s->cov_num, s->cov_den);
 }
 
+struct current_rows {
+	const struct models_by_id *by;
+	struct sq_status *out;
+	size_t n; /* SQS_FIRING: out[0..n) by name */
+	double now;
+};
+
+static int last_win_row(struct db_stmt *s, void *arg)
+{
+	struct current_rows *c = arg;
+	ptrdiff_t i = byid_find(c->by, s);
+	struct sq_status *o;
+	int64_t count, errors;
+	double span;
+
+	if (i < 0)
+		return 0;
+	o = &c->out[i];
+	count = db_column_int64(s, 3);
+	errors = db_column_int64(s, 4);
+	o->win_start = db_column_int64(s, 1);
+	o->win_end = db_column_int64(s, 2);
+	/* A window still open is measured over the part that has passed. */
+	span = (double)(o->win_end - o->win_start);
+	if (c->now < (double)o->win_end && c->now > (double)o->win_start)
+		span = c->now - (double)o->win_start;
+	o->rps = ratio((double)count, span);
+	o->error_rate = ratio((double)errors, (double)count);
+	o->p50 = col_num(s, 5);
+	o->p95 = col_num(s, 6);
+	o->p99 = col_num(s, 7);
+	return 0;
+}
+
+static int current_worst_row(struct db_stmt *s, void *arg)
+{
+	struct current_rows *c = arg;
+	ptrdiff_t i = byid_find(c->by, s);
+
+	/* rows come by model, the worst first */
+	if (i >= 0 && isnan(c->out[i].worst_severity)) {
+		copy_text(c->out[i].worst_feature, sizeof(c->out[i].worst_feature), s, 1);
+		c->out[i].worst_severity = col_num(s, 2);
+	}
+	return 0;
+}
+
+static int firing_row(struct db_stmt *s, void *arg)
+{
+	struct current_rows *c = arg;
+	const char *model = (const char *)db_column_text(s, 0);
+
+	for (size_t i = 0; model && i < c->n; i++)
+		if (strcmp(c->out[i].model.name, model) == 0) {
+			c->out[i].firing = db_column_int(s, 1);
+			c->out[i].pending = db_column_int(s, 2);
+		}
+	return 0;
+}
+
+int sq_status_current_all(struct sq *q, const struct sq_model *m, size_t n, double now, double from,
+                          struct sq_status *out)
+{
+	struct models_by_id by;
+	struct current_rows c = {&by, out, n, now};
+	struct db_stmt *s;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sq_status *o = &out[i];
+		memset(o, 0, sizeof(*o));
+		o->model = m[i];
+		o->rps = o->error_rate = o->p50 = o->p95 = o->p99 = NAN;
+		o->accuracy = o->est_accuracy = o->label_coverage = o->mae = NAN;
+		o->worst_severity = NAN;
+	}
+	if (!n)
+		return 0;
+	if (byid_init(&by, &m[0].id, sizeof(*m), n))
+		return -1;
+	if (!(s = prep(q, SQS_LAST_WIN)))
+		goto out;
+	db_bind_int64(s, 1, by.lo);
+	db_bind_int64(s, 2, store_time_floor(now)); /* "end" <= ?2 */
+	db_bind_int64(s, 3, by.hi);
+	if (store_each_row(s, last_win_row, &c))
+		goto out;
+	if (!(s = prep(q, SQS_WORST_DRIFT)))
+		goto out;
+	db_bind_int64(s, 1, by.lo);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2 */
+	db_bind_int64(s, 3, store_time_floor(now)); /* start <= ?3 */
+	db_bind_int64(s, 4, by.hi);
+	if (store_each_row(s, current_worst_row, &c))
+		goto out;
+	if (!(s = prep(q, SQS_FIRING)) || store_each_row(s, firing_row, &c))
+		goto out;
+	rc = 0;
+out:
+	byid_free(&by);
+	return rc;
+}
+
 int sq_status_current(struct sq *q, const struct sq_model *m, double now, double from,
                       struct sq_status *o)
 {
-	struct db_stmt *s;
-	int rc;
-
-	memset(o, 0, sizeof(*o));
-	o->model = *m;
-	o->rps = o->error_rate = o->p50 = o->p95 = o->p99 = NAN;
-	o->accuracy = o->est_accuracy = o->label_coverage = o->mae = o->worst_severity = NAN;
-
-	s = prep(q, SQS_LAST_WIN);
-	if (!s)
-		return -1;
-	db_bind_int64(s, 1, m->id);
-	db_bind_int64(s, 2, store_time_floor(now)); /* "end" <= ?2 */
-	rc = db_step(s);
-	if (rc == DB_DONE) {
-		db_reset(s);
-		s = prep(q, SQS_NEWEST_WIN);
-		if (!s)
-			return -1;
-		db_bind_int64(s, 1, m->id);
-		rc = db_step(s);
-	}
-	if (rc == DB_ROW) {
-		int64_t count = db_column_int64(s, 2), errors = db_column_int64(s, 3);
-		double span;
-		o->win_start = db_column_int64(s, 0);
-		o->win_end = db_column_int64(s, 1);
-		/* A window still open is measured over the part that has passed. */
-		span = (double)(o->win_end - o->win_start);
-		if (now < (double)o->win_end && now > (double)o->win_start)
-			span = now - (double)o->win_start;
-		o->rps = ratio((double)count, span);
-		o->error_rate = ratio((double)errors, (double)count);
-		o->p50 = col_num(s, 4);
-		o->p95 = col_num(s, 5);
-		o->p99 = col_num(s, 6);
-	}
-	db_reset(s);
-	if (rc != DB_ROW && rc != DB_DONE)
-		return -1;
-
-	s = prep(q, SQS_WORST_DRIFT);
-	if (!s)
-		return -1;
-	db_bind_int64(s, 1, m->id);
-	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2 */
-	db_bind_int64(s, 3, store_time_floor(now)); /* start <= ?3 */
-	if ((rc = db_step(s)) == DB_ROW) {
-		copy_text(o->worst_feature, sizeof(o->worst_feature), s, 0);
-		o->worst_severity = col_num(s, 1);
-	}
-	db_reset(s);
-	if (rc != DB_ROW && rc != DB_DONE)
-		return -1;
-
-	s = prep(q, SQS_FIRING);
-	if (!s)
-		return -1;
-	db_bind_text(s, 1, m->name, -1);
-	if ((rc = db_step(s)) == DB_ROW) {
-		o->firing = db_column_int(s, 0);
-		o->pending = db_column_int(s, 1);
-	}
-	db_reset(s);
-	return rc == DB_ROW ? 0 : -1;
+	return sq_status_current_all(q, m, 1, now, from, o);
 }
 
 int sq_status_one(struct sq *q, const struct sq_model *m, double now, double from,
@@ -576,6 +727,7 @@ int sq_status(struct sq *q, double now, double from, struct sq_status **out, siz
 {
 	struct sq_model *models = NULL;
 	struct sq_status *v = NULL;
+	struct sq_sums *sums = NULL;
 	size_t nm = 0;
 	int rc = -1;
 
@@ -583,14 +735,13 @@ int sq_status(struct sq *q, double now, double from, struct sq_status **out, siz
 	*n = 0;
 	if (sq_models(q, &models, &nm))
 		goto out;
-	if (nm) {
-		v = calloc(nm, sizeof(*v));
-		if (!v)
-			goto out;
-	}
+	if (nm && (!(v = calloc(nm, sizeof(*v))) || !(sums = calloc(nm, sizeof(*sums)))))
+		goto out;
+	if (sq_status_current_all(q, models, nm, now, from, v) ||
+	    sq_range_sums_all(q, models, nm, from, nextafter(now, INFINITY), sums))
+		goto out;
 	for (size_t i = 0; i < nm; i++)
-		if (sq_status_one(q, &models[i], now, from, &v[i]))
-			goto out;
+		sq_status_apply(&v[i], &sums[i]);
 	*out = v;
 	*n = nm;
 	v = NULL;
@@ -598,6 +749,7 @@ int sq_status(struct sq *q, double now, double from, struct sq_status **out, siz
 out:
 	free(models);
 	free(v);
+	free(sums);
 	return rc;
 }
 

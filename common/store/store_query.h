@@ -40,7 +40,6 @@ enum sq_stmt_id {
 	SQS_MODELS,
 	SQS_MODEL_FIND,
 	SQS_LAST_WIN,
-	SQS_NEWEST_WIN,
 	SQS_RANGE_SUMS,
 	SQS_WORST_DRIFT,
 	SQS_FIRING,
@@ -137,6 +136,12 @@ struct sq_sums {
 int sq_status_current(struct sq *q, const struct sq_model *m, double now, double from,
                       struct sq_status *out);
 int sq_range_sums(struct sq *q, int64_t model_id, double from, double to, struct sq_sums *out);
+/* The same for models[0..n) at once, out[i] for models[i]: one statement
+ * per part for all of them, not one per model (see store_query.c). */
+int sq_status_current_all(struct sq *q, const struct sq_model *models, size_t n, double now,
+                          double from, struct sq_status *out);
+int sq_range_sums_all(struct sq *q, const struct sq_model *models, size_t n, double from, double to,
+                      struct sq_sums *out);
 /* a += sign * b */
 void sq_sums_add(struct sq_sums *a, const struct sq_sums *b, double sign);
 void sq_status_apply(struct sq_status *out, const struct sq_sums *s);

@@ -19,7 +19,8 @@
  * PostgreSQL: open <= 300 ms, frames <= 10 ms). MLWATCH_BENCH_PG=0 skips
  * it; without a PostgreSQL server it prints SKIP with the reason.
  * Environment: MLWATCH_BENCH_EVENTS (default 10000000), MLWATCH_BENCH_DAYS
- * (30), MLWATCH_BENCH_SECONDS (60), MLWATCH_BENCH_REGEN=1 rebuilds the DB.
+ * (30), MLWATCH_BENCH_SECONDS (60), MLWATCH_BENCH_PG_EVENTS (1000000: the
+ * PostgreSQL store), MLWATCH_BENCH_REGEN=1 rebuilds the DB.
  * Exits non-zero only when something fails, never on a missed goal. */
 #include <errno.h>
 #include <math.h>
@@ -225,7 +226,8 @@ static int frames(const char *size, const char *range, int n, double *open_ms, d
 static int bench_pg(void)
 {
 	static const char *const ranges[] = {"1h", "24h", "7d"};
-	const long days = env_long("MLWATCH_BENCH_PG_DAYS", 1), events = 1000000;
+	const long days = env_long("MLWATCH_BENCH_PG_DAYS", 1),
+	           events = env_long("MLWATCH_BENCH_PG_EVENTS", 1000000);
 	char sq[1024], sq_now[64], why[768];
 	struct pg_cluster pg;
 	double t0, worst_open = 0, worst_frame = 0, worst_load = 0;

@@ -133,6 +133,47 @@ Test(store_query, status_of_a_model_without_windows_is_all_absent)
 	cr_expect_str_eq(s.worst_feature, "");
 }
 
+/* The overview asks every figure of all the models in one statement
+ * (sq_*_all): each row must land on its own model, whatever the order of
+ * the caller's array, and a model asked alone gets the same figures. */
+Test(store_query, figures_of_all_models_at_once_equal_each_alone)
+{
+	struct sq_model *m = NULL, rev[4];
+	struct sq_status all[4], one;
+	struct sq_sums sums[4], alone;
+	size_t n = 0;
+
+	cr_assert_eq(sq_models(&q, &m, &n), 0);
+	cr_assert_eq(n, 3);
+	/* reversed, and a model the store does not have in the middle */
+	rev[0] = m[2];
+	rev[1] = (struct sq_model){.id = 99, .name = "ghost"};
+	rev[2] = m[1];
+	rev[3] = m[0];
+	cr_assert_eq(sq_status_current_all(&q, rev, 4, opts.now, opts.now - 600, all), 0);
+	cr_assert_eq(sq_range_sums_all(&q, rev, 4, opts.now - 600, opts.now, sums), 0);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(sq_status_current(&q, &rev[i], opts.now, opts.now - 600, &one), 0);
+		cr_assert_eq(sq_range_sums(&q, rev[i].id, opts.now - 600, opts.now, &alone), 0);
+		cr_expect_str_eq(all[i].model.name, rev[i].name);
+		cr_expect_eq(all[i].win_start, one.win_start, "%s", rev[i].name);
+		cr_expect(all[i].p99 == one.p99 || (isnan(all[i].p99) && isnan(one.p99)));
+		cr_expect(all[i].rps == one.rps || (isnan(all[i].rps) && isnan(one.rps)));
+		cr_expect_str_eq(all[i].worst_feature, one.worst_feature);
+		cr_expect_eq(all[i].firing, one.firing);
+		cr_expect_eq(all[i].pending, one.pending);
+		cr_expect_eq(memcmp(&sums[i], &alone, sizeof(alone)), 0, "%s", rev[i].name);
+	}
+	/* the figures are the model's own, not a neighbour's */
+	cr_expect_eq(all[0].firing, 1);
+	cr_expect_eq(all[3].firing, 0);
+	cr_expect_float_eq(all[0].worst_severity, 3.5, 1e-12);
+	cr_expect_eq(all[1].win_start, 0);
+	cr_expect_eq(sums[1].count, 0);
+	cr_expect_gt(sums[0].count, 0);
+	free(m);
+}
+
 struct collect {
 	int n;
 	int64_t first_start, last_start;
