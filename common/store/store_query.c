@@ -476,19 +476,14 @@ static int sums_row(struct db_stmt *s, void *arg)
 	struct sums_rows *c = arg;
 	ptrdiff_t i = byid_find(c->by, s);
 	struct sq_sums p;
+	/* the columns after the model id, in the order of struct sq_sums */
+	double *const col[] = {&p.count,   &p.errors,  &p.acc_num, &p.acc_den, &p.mae_num,
+	                       &p.mae_den, &p.est_num, &p.est_den, &p.cov_num, &p.cov_den};
 
 	if (i < 0)
 		return 0;
-	p.count = db_column_double(s, 1);
-	p.errors = db_column_double(s, 2);
-	p.acc_num = db_column_double(s, 3);
-	p.acc_den = db_column_double(s, 4);
-	p.mae_num = db_column_double(s, 5);
-	p.mae_den = db_column_double(s, 6);
-	p.est_num = db_column_double(s, 7);
-	p.est_den = db_column_double(s, 8);
-	p.cov_num = db_column_double(s, 9);
-	p.cov_den = db_column_double(s, 10);
+	for (int k = 0; k < (int)(sizeof(col) / sizeof(col[0])); k++)
+		*col[k] = db_column_double(s, k + 1);
 	sq_sums_add(&c->out[i], &p, 1);
 	return 0;
 }
