@@ -1124,14 +1124,11 @@ static void *thread_main(void *arg)
 
 		if (pass(a))
 			a->pass_errors++;
-		next = clock_now() + a->interval_s;
+		/* a real interval (clock_now may be simulated and stand still) */
+		next = clock_mono() + a->interval_s;
 		pthread_mutex_lock(&a->mu);
-		while (!a->stop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			if ((double)ts.tv_sec + ts.tv_nsec / 1e9 >= next)
-				break;
-			ts.tv_sec = (time_t)next;
-			ts.tv_nsec = (long)((next - floor(next)) * 1e9);
+		while (!a->stop && clock_mono() < next) {
+			clock_mono_deadline(next - clock_mono(), &ts);
 			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 		}
 		stop = a->stop;
@@ -1281,7 +1278,11 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 	jsonw_init(&a->hist);
 	jsonw_init(&a->json);
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits are real intervals */
+	pthread_cond_init(&a->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	a->cap_states = MAX_STATES;
 	a->states = calloc(a->cap_states, sizeof(*a->states));
 	a->segs = segments_new();

@@ -2,11 +2,38 @@
 #include "clock.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-double clock_now(void)
+#include "log.h"
+
+/* The longest real wait for a span of simulated time (clock_wait_s). */
+#define SIM_WAIT_MAX 0.05
+/* The year 10000: a larger number is a typo (milliseconds?), not a time. */
+#define SIM_MAX 253402300800.0
+/* "1767225600.123456789\n" and blanks fit many times over. */
+#define SIM_FILE_MAX 64
+
+static struct {
+	atomic_bool on;
+	_Atomic double value;     /* the last good time read from the file */
+	_Atomic double next_read; /* clock_mono when the file is read again */
+	pthread_mutex_t mu;       /* one thread reads the file at a time */
+	bool failing;             /* under mu: the last read failed (warned) */
+	char path[PATH_MAX];      /* set before on, then constant */
+} sim = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+double clock_wall(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -18,6 +45,164 @@ double clock_mono(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void clock_mono_deadline(double s, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	if (!(s > 0))
+		return;
+	if (s > 1e9) /* far enough, and no overflow of time_t */
+		s = 1e9;
+	ts->tv_sec += (time_t)s;
+	ts->tv_nsec += (long)((s - floor(s)) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Reads the simulated time in path: 0 with *t, or -1 with why in err. Only
+ * blanks, digits and one decimal point: strtod alone would also take "1e9",
+ * hex, "inf" and "nan". */
+static int sim_read(const char *path, double *t, char *err, size_t errlen)
+{
+	char buf[SIM_FILE_MAX + 1], num[SIM_FILE_MAX + 1];
+	size_t len = 0, n;
+	ssize_t got;
+	const char *p, *start;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	/* one byte more than allowed tells a long file from a full one */
+	while (len < sizeof(buf) - 1 && (got = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			snprintf(err, errlen, "cannot read: %s", strerror(errno));
+			goto out;
+		}
+		len += (size_t)got;
+	}
+	if (len == sizeof(buf) - 1) {
+		snprintf(err, errlen, "longer than %d bytes: not a Unix time", SIM_FILE_MAX - 1);
+		goto out;
+	}
+	buf[len] = '\0';
+	for (p = buf; isspace((unsigned char)*p); p++)
+		;
+	if (!*p) {
+		snprintf(err, errlen, "empty: no Unix time in it");
+		goto out;
+	}
+	start = p;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p > start && *p == '.' && isdigit((unsigned char)p[1]))
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	n = (size_t)(p - start);
+	memcpy(num, start, n);
+	num[n] = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	if (n == 0 || *p) {
+		/* the file's text, quoted on one line */
+		while (len > 0 && isspace((unsigned char)buf[len - 1]))
+			buf[--len] = '\0';
+		for (char *c = buf; *c; c++)
+			if (!isprint((unsigned char)*c))
+				*c = '?';
+		snprintf(err, errlen,
+		         "'%.40s' is not a Unix time in decimal seconds (e.g. 1767225600)", start);
+		goto out;
+	}
+	*t = strtod(num, NULL);
+	if (!(*t > 0 && *t < SIM_MAX)) {
+		snprintf(err, errlen, "%s is out of range (after 1970, before the year 10000)",
+		         num);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+int clock_sim_init(char *err, size_t errlen)
+{
+	const char *path = getenv("MLWATCH_CLOCK_FILE");
+	char why[200];
+	double t;
+
+	atomic_store(&sim.on, false);
+	if (!path)
+		return 0;
+	if (!*path) {
+		snprintf(err, errlen,
+		         "MLWATCH_CLOCK_FILE is set but empty (unset it for the real clock)");
+		return -1;
+	}
+	if (strlen(path) >= sizeof(sim.path)) {
+		snprintf(err, errlen, "MLWATCH_CLOCK_FILE: a path of %zu bytes is too long",
+		         strlen(path));
+		return -1;
+	}
+	if (sim_read(path, &t, why, sizeof(why))) {
+		snprintf(err, errlen, "MLWATCH_CLOCK_FILE=%s: %s", path, why);
+		return -1;
+	}
+	pthread_mutex_lock(&sim.mu);
+	snprintf(sim.path, sizeof(sim.path), "%s", path);
+	sim.failing = false;
+	atomic_store(&sim.value, t);
+	atomic_store(&sim.next_read, clock_mono() + CLOCK_SIM_POLL_S);
+	pthread_mutex_unlock(&sim.mu);
+	atomic_store(&sim.on, true);
+	return 1;
+}
+
+const char *clock_sim_path(void)
+{
+	return atomic_load(&sim.on) ? sim.path : NULL;
+}
+
+double clock_now(void)
+{
+	double m, t;
+	char why[200];
+
+	if (!atomic_load(&sim.on))
+		return clock_wall();
+	m = clock_mono();
+	/* One thread re-reads the file; the others take the time it last
+	 * read, at most CLOCK_SIM_POLL_S old. */
+	if (m >= atomic_load(&sim.next_read) && pthread_mutex_trylock(&sim.mu) == 0) {
+		if (sim_read(sim.path, &t, why, sizeof(why)) == 0) {
+			atomic_store(&sim.value, t);
+			if (sim.failing)
+				log_info("clock", "simulated clock readable again path=%s",
+				         sim.path);
+			sim.failing = false;
+		} else if (!sim.failing) {
+			sim.failing = true;
+			log_warn("clock",
+			         "simulated clock unreadable, keeping the last time path=%s "
+			         "time=%.3f error=\"%s\"",
+			         sim.path, atomic_load(&sim.value), why);
+		}
+		atomic_store(&sim.next_read, m + CLOCK_SIM_POLL_S);
+		pthread_mutex_unlock(&sim.mu);
+	}
+	return atomic_load(&sim.value);
+}
+
+double clock_wait_s(double s)
+{
+	return atomic_load(&sim.on) && s > SIM_WAIT_MAX ? SIM_WAIT_MAX : s;
 }
 
 /* Reads exactly n decimal digits at *p. */
