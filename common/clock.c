@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,13 +25,22 @@
 /* "1767225600.123456789\n" and blanks fit many times over. */
 #define SIM_FILE_MAX 64
 
+/* What tells one version of the file from another without reading it. */
+struct sim_sig {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
 static struct {
 	atomic_bool on;
-	_Atomic double value;     /* the last good time read from the file */
-	_Atomic double next_read; /* clock_mono when the file is read again */
-	pthread_mutex_t mu;       /* one thread reads the file at a time */
-	bool failing;             /* under mu: the last read failed (warned) */
-	char path[PATH_MAX];      /* set before on, then constant */
+	pthread_mutex_t mu;  /* the rest, but path, which is constant once on */
+	double value;        /* the last good time read from the file */
+	double read_at;      /* clock_mono of that read */
+	struct sim_sig sig;  /* of the file as it was then */
+	bool failing;        /* the last look failed (warned once) */
+	char path[PATH_MAX]; /* set before on */
 } sim = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 double clock_wall(void)
@@ -132,9 +142,35 @@ out:
 	return rc;
 }
 
+/* Fills *sig for path: 0, or -1 with why in err. */
+static int sim_stat(const char *path, struct sim_sig *sig, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	memset(sig, 0, sizeof(*sig));
+	sig->dev = st.st_dev;
+	sig->ino = st.st_ino;
+	sig->size = st.st_size;
+	sig->mtime = st.st_mtim;
+	sig->ctime = st.st_ctim;
+	return 0;
+}
+
+static bool sim_sig_same(const struct sim_sig *a, const struct sim_sig *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
 int clock_sim_init(char *err, size_t errlen)
 {
 	const char *path = getenv("MLWATCH_CLOCK_FILE");
+	struct sim_sig sig;
 	char why[200];
 	double t;
 
@@ -151,15 +187,16 @@ int clock_sim_init(char *err, size_t errlen)
 		         strlen(path));
 		return -1;
 	}
-	if (sim_read(path, &t, why, sizeof(why))) {
+	if (sim_stat(path, &sig, why, sizeof(why)) || sim_read(path, &t, why, sizeof(why))) {
 		snprintf(err, errlen, "MLWATCH_CLOCK_FILE=%s: %s", path, why);
 		return -1;
 	}
 	pthread_mutex_lock(&sim.mu);
 	snprintf(sim.path, sizeof(sim.path), "%s", path);
 	sim.failing = false;
-	atomic_store(&sim.value, t);
-	atomic_store(&sim.next_read, clock_mono() + CLOCK_SIM_POLL_S);
+	sim.value = t;
+	sim.sig = sig;
+	sim.read_at = clock_mono();
 	pthread_mutex_unlock(&sim.mu);
 	atomic_store(&sim.on, true);
 	return 1;
@@ -172,32 +209,43 @@ const char *clock_sim_path(void)
 
 double clock_now(void)
 {
-	double m, t;
+	struct sim_sig sig;
 	char why[200];
+	double m, t;
+	int rc;
 
 	if (!atomic_load(&sim.on))
 		return clock_wall();
+	/* A stat per call: a file renamed into place (a new inode) or
+	 * rewritten with another size or timestamp is seen by the next call,
+	 * so that what a test wrote holds for the batch it sends next. Two
+	 * rewrites in place within one tick of the file system's timestamps
+	 * look alike: the file is read again every CLOCK_SIM_POLL_S anyway. */
+	pthread_mutex_lock(&sim.mu);
 	m = clock_mono();
-	/* One thread re-reads the file; the others take the time it last
-	 * read, at most CLOCK_SIM_POLL_S old. */
-	if (m >= atomic_load(&sim.next_read) && pthread_mutex_trylock(&sim.mu) == 0) {
-		if (sim_read(sim.path, &t, why, sizeof(why)) == 0) {
-			atomic_store(&sim.value, t);
-			if (sim.failing)
-				log_info("clock", "simulated clock readable again path=%s",
-				         sim.path);
-			sim.failing = false;
-		} else if (!sim.failing) {
-			sim.failing = true;
-			log_warn("clock",
-			         "simulated clock unreadable, keeping the last time path=%s "
-			         "time=%.3f error=\"%s\"",
-			         sim.path, atomic_load(&sim.value), why);
+	rc = sim_stat(sim.path, &sig, why, sizeof(why));
+	if (rc == 0 &&
+	    (!sim_sig_same(&sig, &sim.sig) || m - sim.read_at >= CLOCK_SIM_POLL_S || sim.failing)) {
+		rc = sim_read(sim.path, &t, why, sizeof(why));
+		if (rc == 0) {
+			sim.value = t;
+			sim.sig = sig;
+			sim.read_at = m;
 		}
-		atomic_store(&sim.next_read, m + CLOCK_SIM_POLL_S);
-		pthread_mutex_unlock(&sim.mu);
 	}
-	return atomic_load(&sim.value);
+	if (rc == 0 && sim.failing) {
+		sim.failing = false;
+		log_info("clock", "simulated clock readable again path=%s", sim.path);
+	} else if (rc != 0 && !sim.failing) {
+		sim.failing = true;
+		log_warn("clock",
+		         "simulated clock unreadable, keeping the last time path=%s time=%.3f "
+		         "error=\"%s\"",
+		         sim.path, sim.value, why);
+	}
+	t = sim.value;
+	pthread_mutex_unlock(&sim.mu);
+	return t;
 }
 
 double clock_wait_s(double s)

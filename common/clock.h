@@ -4,9 +4,11 @@
  *
  * Simulated clock: once clock_sim_init found MLWATCH_CLOCK_FILE=PATH in the
  * environment, clock_now() returns the Unix time written in PATH instead of
- * the machine's (re-read at most every CLOCK_SIM_POLL_S of real time, so a
- * test steps it by rewriting the file); clock_mono() stays real. Only the
- * programs that call clock_sim_init (mlwatchd) follow it.
+ * the machine's; clock_mono() stays real. A test steps it by writing a new
+ * file and renaming it over PATH: the next clock_now() returns the new time
+ * (it stats the file each call; an in-place rewrite is seen within
+ * CLOCK_SIM_POLL_S of real time). Only the programs that call
+ * clock_sim_init (mlwatchd) follow it.
  *
  * Threads: every function may be called from any thread; clock_sim_init
  * before other threads start. Failures: clock_sim_init refuses a missing,
@@ -18,8 +20,8 @@
 #include <stddef.h>
 #include <time.h>
 
-/* How long a simulated time read from its file is used before the file is
- * read again (real seconds). */
+/* How long a simulated time read from its file is used, when the file
+ * looks unchanged, before it is read again (real seconds). */
 #define CLOCK_SIM_POLL_S 0.002
 
 /* Unix seconds, with sub-second precision: the simulated time when there is
