@@ -175,6 +175,37 @@ Test(segments, shift_in_one_segment_is_drift_there_only_and_pages_once, .timeout
 	         (long long)start);
 	cr_assert_eq(db_int(c.db, sql), 9);
 
+	/* /metrics: per segment, its features' severities and its events in
+	 * the newest window (10 countries: 10 series per feature, no more), a
+	 * page promtool accepts */
+	snprintf(path, sizeof(path), "%smetrics", c.http);
+	char *page = http_get(path, NULL);
+	cr_assert_not_null(page);
+	double de_sev = metrics_value(page, "mlwatch_segment_drift_severity{model=\"pay\",feature="
+	                                    "\"amount\",segment=\"country=DE\"}");
+	double fr_sev = metrics_value(page, "mlwatch_segment_drift_severity{model=\"pay\",feature="
+	                                    "\"amount\",segment=\"country=FR\"}");
+	cr_assert(de_sev > 1 && fr_sev < 1, "DE %g FR %g\n%s", de_sev, fr_sev, page);
+	cr_assert_float_eq(
+	    metrics_value(page, "mlwatch_segment_events{model=\"pay\",segment=\"country=DE\"}"),
+	    200, 1e-9);
+	int series = 0;
+	for (const char *p = page; (p = strstr(p, "\nmlwatch_segment_drift_severity{")); p++) {
+		const char *eol = strchr(p + 1, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		series += memmem(p, len, "feature=\"amount\"", 16) != NULL;
+	}
+	cr_assert_eq(series, 10, "%d segment series of amount\n%s", series, page);
+	snprintf(path, sizeof(path), "%s/metrics.txt", c.dir);
+	h_write_file(path, page, strlen(page));
+	snprintf(args, sizeof(args), "promtool check metrics < %s > %s.out 2>&1", path, path);
+	int prc = system(args);
+	snprintf(path, sizeof(path), "%s/metrics.txt.out", c.dir);
+	char *pout = h_read_file(path, NULL);
+	cr_assert(WIFEXITED(prc) && WEXITSTATUS(prc) == 0, "promtool: %s", pout ? pout : "");
+	free(pout);
+	free(page);
+
 	/* the subcommand shows it */
 	snprintf(args, sizeof(args),
 	         "--db %s drift --model pay --segment country=DE --feature amount --since 10m "
