@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "cmd.h"
 #include "cmd_demo.h"
 #include "cmd_reference.h"
@@ -191,6 +192,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(cfg.tui.log_level);
+	{
+		/* a collector's simulated clock (mlwatchd(8), MLWATCH_CLOCK_FILE)
+		 * is the commands' "now" too; MLWATCH_NOW still wins */
+		char err[600];
+		if (clock_sim_init(err, sizeof(err)) < 0) {
+			cmd_error("%s", err);
+			rc = 2;
+			goto out;
+		}
+	}
 	if (res.n_args == 0) {
 		rc = dash_main(&cfg, &res);
 		goto out;

@@ -562,6 +562,15 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	          "%s", log ? log : "(no log)");
 	free(log);
 
+	/* the commands read the same clock: status's "now" is the simulated one */
+	cr_assert_eq(run_mlwatch(&out, "--db", c.db, "status", "--json", NULL), 0, "%s", out);
+	cJSON *st = cJSON_Parse(out);
+	cr_assert_not_null(st, "%s", out);
+	cr_expect_float_eq(cJSON_GetObjectItem(st, "now")->valuedouble, (double)end + 3, 1e-6, "%s",
+	                   out);
+	cJSON_Delete(st);
+	free(out);
+
 	/* reference show names the configured mode and the last source */
 	cr_assert_eq(run_mlwatch(&out, "--config", conf, "--db", c.db, "reference", "show",
 	                         "--model", "season", "--json", NULL),
@@ -605,6 +614,13 @@ Test(season, an_unusable_clock_file_is_refused_at_start, .timeout = 60)
 	cr_assert(strstr(log, want), "%s", log);
 	cr_assert_eq(access(c.db, F_OK), -1, "a refused start left a database behind");
 	free(log);
+	/* mlwatch too */
+	char *out = NULL;
+	cr_assert_eq(run_mlwatch(&out, "--db", c.db, "status", NULL), 2, "%s", out);
+	cr_assert(strstr(out, "mlwatch: error: MLWATCH_CLOCK_FILE=") &&
+	              strstr(out, "'tomorrow' is not a Unix time in decimal seconds"),
+	          "%s", out);
+	free(out);
 	cproc_cleanup(&c);
 }
 
