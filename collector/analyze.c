@@ -735,15 +735,20 @@ out:
 	pthread_mutex_unlock(&a->mu);
 }
 
+static void seg_list_free(struct latest_seg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < v[i].nf; k++)
+			free(v[i].f[k].name);
+		free(v[i].f);
+		free(v[i].label);
+	}
+	free(v);
+}
+
 static void latest_seg_free(struct latest *l)
 {
-	for (size_t i = 0; i < l->nseg; i++) {
-		for (size_t k = 0; k < l->seg[i].nf; k++)
-			free(l->seg[i].f[k].name);
-		free(l->seg[i].f);
-		free(l->seg[i].label);
-	}
-	free(l->seg);
+	seg_list_free(l->seg, l->nseg);
 	l->seg = NULL;
 	l->nseg = 0;
 }
@@ -822,10 +827,7 @@ static void latest_seg_update(struct analyze *a, struct wmodel *m, int64_t start
 	pthread_mutex_unlock(&a->mu);
 	if (b.oom)
 		log_warn("analyze", "out of memory for the segment gauges model=%s", m->name);
-	{
-		struct latest tmp = {.seg = b.v, .nseg = b.n};
-		latest_seg_free(&tmp); /* not the newest window, or not stored */
-	}
+	seg_list_free(b.v, b.n); /* not taken: not the newest window */
 }
 
 /* ---- fairness ------------------------------------------------------------------------ */

@@ -8,7 +8,7 @@
  * file and renaming it over PATH: the next clock_now() returns the new time
  * (it stats the file each call; an in-place rewrite is seen within
  * CLOCK_SIM_POLL_S of real time). Only the programs that call
- * clock_sim_init (mlwatchd) follow it.
+ * clock_sim_init (mlwatchd, mlwatch) follow it; the agent keeps real time.
  *
  * Threads: every function may be called from any thread; clock_sim_init
  * before other threads start. Failures: clock_sim_init refuses a missing,
