@@ -680,15 +680,19 @@ static void *eval_main(void *arg)
 	struct alerting *a = arg;
 	struct alert_engine *eng = NULL;
 	struct alert_source src = {a, src_models, src_value, src_features};
-	double next = clock_mono();
+	double next = clock_mono(),
+	       every = (double)a->c->cfg->collector.evaluate_interval_ms / 1000;
 
+	if (!(every > 0))
+		every = 1.0; /* a config built without defaults */
 	if (!a->leader && !become_evaluator(a, &eng))
 		return NULL;
 	do {
-		/* Every second on a fixed grid; after a stall, resume from now. */
-		next += 1.0;
+		/* Every evaluate_interval (real time) on a fixed grid; after a
+		 * stall, resume from now. */
+		next += every;
 		if (next < clock_mono())
-			next = clock_mono() + 1.0;
+			next = clock_mono() + every;
 		if (a->leader) {
 			bool lead = leader_is_leader(a->leader);
 			if (!lead && eng)

@@ -1,12 +1,16 @@
 /* alerting: alert evaluation inside mlwatchd. alerting_start parses the
  * [alert] rules, starts the notifier (notify.h, one thread per receiver)
- * and an evaluation thread that, every second and with its own database
- * connection, reads each rule's metric (rps, error_rate and latency from the
- * collector's 1-second ring; accuracy and drift from the newest analysed
- * window; no_data from the models' last events) and runs the state machine
- * of alert_state.h. It registers /metrics lines: firing and pending alerts
- * per rule and model, notifications sent/failed/dropped and attempts per
- * receiver.
+ * and an evaluation thread that, every evaluate_interval of real time (1 s
+ * by default) and with its own database connection, reads each rule's
+ * metric (rps, error_rate and latency from the collector's 1-second ring;
+ * accuracy and drift from the newest analysed window; no_data from the
+ * models' last events) and runs the state machine of alert_state.h at
+ * clock_now() (the simulated time under MLWATCH_CLOCK_FILE: `for`,
+ * repeat_interval and group waits follow it). It registers /metrics lines:
+ * evaluations run (mlwatch_alert_evaluations_total, counted after each
+ * one, so a test waits for it to move twice to know that one ran entirely
+ * after a change), firing and pending alerts per rule and model,
+ * notifications sent/failed/dropped and attempts per receiver.
  *
  * Right after a start the ring is empty: ring metrics without any data yet
  * keep the alerts' stored state until a whole `over` interval has passed,

@@ -66,8 +66,18 @@ struct latest_fair {
 	struct fairness_gaps gaps;
 };
 
+/* One segment (segment_by) of the newest window, for /metrics. */
+struct latest_seg {
+	char *label; /* "KEY=VALUE" */
+	double events;
+	struct latest_feature *f;
+	size_t nf;
+};
+
 struct latest {
 	char *model;
+	struct latest_seg *seg; /* bounded by segment_top_k + 1 ("other") */
+	size_t nseg;
 	int64_t fair_start;
 	struct latest_fair *fair;
 	size_t nfair;
@@ -725,6 +735,101 @@ out:
 	pthread_mutex_unlock(&a->mu);
 }
 
+static void seg_list_free(struct latest_seg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < v[i].nf; k++)
+			free(v[i].f[k].name);
+		free(v[i].f);
+		free(v[i].label);
+	}
+	free(v);
+}
+
+static void latest_seg_free(struct latest *l)
+{
+	seg_list_free(l->seg, l->nseg);
+	l->seg = NULL;
+	l->nseg = 0;
+}
+
+struct seg_build {
+	struct latest_seg *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void seg_build_one(void *arg, const char *key, const char *segment, uint64_t events,
+                          const struct store_drift_row *dr, size_t ndr)
+{
+	struct seg_build *b = arg;
+	struct latest_seg *ls;
+
+	if (b->oom)
+		return;
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 8;
+		struct latest_seg *nv = realloc(b->v, ncap * sizeof(*nv));
+		if (!nv) {
+			b->oom = true;
+			return;
+		}
+		b->v = nv;
+		b->cap = ncap;
+	}
+	ls = &b->v[b->n];
+	memset(ls, 0, sizeof(*ls));
+	ls->events = (double)events;
+	if (asprintf(&ls->label, "%s=%s", key, segment) < 0) {
+		ls->label = NULL; /* undefined after a failure */
+		b->oom = true;
+		return;
+	}
+	if (ndr && !(ls->f = calloc(ndr, sizeof(*ls->f)))) {
+		free(ls->label);
+		b->oom = true;
+		return;
+	}
+	b->n++;
+	for (size_t i = 0; i < ndr; i++) {
+		if (dr[i].insufficient || isnan(dr[i].severity) || !dr[i].feature)
+			continue;
+		if (!(ls->f[ls->nf].name = strdup(dr[i].feature))) {
+			b->oom = true;
+			return;
+		}
+		ls->f[ls->nf++].severity = dr[i].severity;
+	}
+}
+
+/* The segments of m's newest window (the one latest_update took), for
+ * /metrics. seg NULL (not computed this time) keeps what was there. */
+static void latest_seg_update(struct analyze *a, struct wmodel *m, int64_t start,
+                              const struct seg_out *seg)
+{
+	struct seg_build b = {0};
+	struct latest *l = NULL;
+
+	if (!seg)
+		return;
+	segments_each(seg, seg_build_one, &b);
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < a->nlatest; i++)
+		if (strcmp(a->latest[i].model, m->name) == 0)
+			l = &a->latest[i];
+	if (l && l->start == start) {
+		latest_seg_free(l);
+		l->seg = b.v;
+		l->nseg = b.n;
+		b.v = NULL;
+		b.n = 0;
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (b.oom)
+		log_warn("analyze", "out of memory for the segment gauges model=%s", m->name);
+	seg_list_free(b.v, b.n); /* not taken: not the newest window */
+}
+
 /* ---- fairness ------------------------------------------------------------------------ */
 
 struct fair_ctx {
@@ -1024,6 +1129,7 @@ static int analyze_window(struct analyze *a, const struct store_window *w, int64
 	a->windows_done++;
 	latest_update(a, m, w->start, &acc, sev, m->nf);
 	latest_fair_update(a, m, w->start, &fair);
+	latest_seg_update(a, m, w->start, seg);
 	rc = 0;
 	goto out;
 rollback:
@@ -1124,14 +1230,11 @@ static void *thread_main(void *arg)
 
 		if (pass(a))
 			a->pass_errors++;
-		next = clock_now() + a->interval_s;
+		/* a real interval (clock_now may be simulated and stand still) */
+		next = clock_mono() + a->interval_s;
 		pthread_mutex_lock(&a->mu);
-		while (!a->stop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			if ((double)ts.tv_sec + ts.tv_nsec / 1e9 >= next)
-				break;
-			ts.tv_sec = (time_t)next;
-			ts.tv_nsec = (long)((next - floor(next)) * 1e9);
+		while (!a->stop && clock_mono() < next) {
+			clock_mono_deadline(next - clock_mono(), &ts);
 			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 		}
 		stop = a->stop;
@@ -1260,6 +1363,26 @@ static void write_metrics(struct metrics_out *out, void *arg)
 				               a->latest[i].f[k].severity, "model",
 				               a->latest[i].model, "feature",
 				               a->latest[i].f[k].name, NULL);
+	/* per segment of segment_by models: at most segment_top_k + 1 series
+	 * per model and feature */
+	metrics_family(out, "mlwatch_segment_drift_severity", "gauge",
+	               "Drift severity per feature within one segment (segment_by) of the newest "
+	               "window, against that segment's reference rows.");
+	for (size_t i = 0; i < a->nlatest; i++)
+		for (size_t j = 0; j < a->latest[i].nseg; j++)
+			for (size_t k = 0; k < a->latest[i].seg[j].nf; k++)
+				metrics_sample(out, "mlwatch_segment_drift_severity",
+				               a->latest[i].seg[j].f[k].severity, "model",
+				               a->latest[i].model, "feature",
+				               a->latest[i].seg[j].f[k].name, "segment",
+				               a->latest[i].seg[j].label, NULL);
+	metrics_family(out, "mlwatch_segment_events", "gauge",
+	               "Sampled events of one segment (segment_by) in the newest window.");
+	for (size_t i = 0; i < a->nlatest; i++)
+		for (size_t j = 0; j < a->latest[i].nseg; j++)
+			metrics_sample(out, "mlwatch_segment_events", a->latest[i].seg[j].events,
+			               "model", a->latest[i].model, "segment",
+			               a->latest[i].seg[j].label, NULL);
 	write_fair_metrics(out, a);
 	pthread_mutex_unlock(&a->mu);
 }
@@ -1281,7 +1404,11 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 	jsonw_init(&a->hist);
 	jsonw_init(&a->json);
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits are real intervals */
+	pthread_cond_init(&a->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	a->cap_states = MAX_STATES;
 	a->states = calloc(a->cap_states, sizeof(*a->states));
 	a->segs = segments_new();
@@ -1350,6 +1477,7 @@ void analyze_stop(struct analyze *a)
 		for (size_t k = 0; k < a->latest[i].nfair; k++)
 			fairness_attr_fini(&a->latest[i].fair[k].attr);
 		free(a->latest[i].fair);
+		latest_seg_free(&a->latest[i]);
 		free(a->latest[i].model);
 	}
 	free(a->latest);

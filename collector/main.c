@@ -143,6 +143,18 @@ static int run(struct mlw_config *cfg, bool standby)
 		fprintf(stderr, "mlwatchd: error: --window must be a whole number of seconds\n");
 		return 2;
 	}
+	/* A test or a simulation may run the collector on a clock of its own
+	 * (MLWATCH_CLOCK_FILE): refused when unusable, never real time instead. */
+	int sim = clock_sim_init(err, sizeof(err));
+	if (sim < 0) {
+		fprintf(stderr, "mlwatchd: error: %s\n", err);
+		return 2;
+	}
+	if (sim > 0) {
+		char now[40];
+		log_warn("collector", "simulated clock from %s time=%s", clock_sim_path(),
+		         clock_format_rfc3339(clock_now(), now, sizeof(now)));
+	}
 	if (set(cc->token_file)) {
 		token = config_read_secret(cc->token_file, err, sizeof(err));
 		if (!token) {
@@ -215,7 +227,7 @@ static int run(struct mlw_config *cfg, bool standby)
 		goto out;
 	}
 	if (lr == 1) {
-		double t0 = clock_now();
+		double t0 = clock_mono();
 		log_info("collector", "standby db=%s holder_pid=%ld msg=\"waiting to take over\"",
 		         shown, (long)holder);
 		lr = dblock_wait(&lock, cc->db, 100, standby_keep_going, &sigs, err, sizeof(err));
@@ -226,7 +238,7 @@ static int run(struct mlw_config *cfg, bool standby)
 		}
 		if (lr == 0)
 			log_info("collector", "taking over db=%s previous_pid=%ld waited=%.1fs",
-			         shown, (long)holder, clock_now() - t0);
+			         shown, (long)holder, clock_mono() - t0);
 	}
 	if (lr != 0) {
 		fprintf(stderr, "mlwatchd: error: %s\n", err);
@@ -236,7 +248,7 @@ static int run(struct mlw_config *cfg, bool standby)
 	/* PostgreSQL down at start: one line, then retries with backoff while
 	 * agents spool (a wrong password or database is not retried: the
 	 * store's open below fails with one line and exit 1) */
-	for (double wait = 0.5, t0 = clock_now(); on_pg && !db_pg_reachable(cc->db);
+	for (double wait = 0.5, t0 = clock_mono(); on_pg && !db_pg_reachable(cc->db);
 	     wait = wait * 2 > 10 ? 10 : wait * 2) {
 		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
 		if (wait == 0.5)
@@ -246,7 +258,7 @@ static int run(struct mlw_config *cfg, bool standby)
 			    shown);
 		if (sigtimedwait(&sigs, NULL, &ts) >= 0) {
 			log_info("collector", "stopped while waiting for postgresql after %.1fs",
-			         clock_now() - t0);
+			         clock_mono() - t0);
 			rc = 0;
 			goto out;
 		}

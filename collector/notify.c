@@ -288,8 +288,10 @@ static CURLcode post(struct rx *r, CURL *c, const char *body, struct response *r
 	if (r->secret) {
 		/* Signed per attempt: a retry hours later carries a fresh
 		 * timestamp that receivers' replay window accepts. No body-only
-		 * signature: a receiver checking it would accept replays. */
-		long long ts = (long long)clock_now();
+		 * signature: a receiver checking it would accept replays. The
+		 * receiver checks it against its own clock: the machine's, even
+		 * under a simulated one. */
+		long long ts = (long long)clock_wall();
 		payload_sign(r->secret, ts, body, strlen(body), sig);
 		snprintf(line, sizeof(line), "X-Mlwatch-Signature: t=%lld,v1=%s", ts, sig);
 		if (!(t = curl_slist_append(h, line)))
@@ -992,7 +994,7 @@ static void *rx_main(void *arg)
 			if (g == 0 && gdue > now + 0.001) {
 				/* new rows wake us to join their group or start one */
 				free(key);
-				wait_for(nf, gdue - now, &gen);
+				wait_for(nf, clock_wait_s(gdue - now), &gen);
 				continue;
 			}
 			if (g == 0) {
@@ -1025,7 +1027,7 @@ static void *rx_main(void *arg)
 			if (row.created + r->max_age_s - now + 0.01 < until)
 				until = row.created + r->max_age_s - now + 0.01;
 			store_outbox_row_free(&row);
-			wait_for(nf, until, &gen);
+			wait_for(nf, clock_wait_s(until), &gen);
 			continue;
 		}
 		pace = pace_reserve(r);

@@ -258,14 +258,11 @@ static void *thread_main(void *arg)
 		if (retention(r, now))
 			log_warn("rollup", "retention step failed error=\"%s\"",
 			         store_errmsg(&r->st));
-		next = clock_now() + r->interval_s;
+		/* a real interval (clock_now may be simulated and stand still) */
+		next = clock_mono() + r->interval_s;
 		pthread_mutex_lock(&r->mu);
-		while (!r->stop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			if ((double)ts.tv_sec + ts.tv_nsec / 1e9 >= next)
-				break;
-			ts.tv_sec = (time_t)next;
-			ts.tv_nsec = (long)((next - floor(next)) * 1e9);
+		while (!r->stop && clock_mono() < next) {
+			clock_mono_deadline(next - clock_mono(), &ts);
 			pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 		}
 		stop = r->stop;
@@ -289,7 +286,11 @@ int rollup_start(struct rollup **out, struct collector *c, char *err, size_t err
 	r->window_s = c->cfg->collector.window_ms / 1000;
 	r->interval_s = (double)c->cfg->collector.analyze_interval_ms / 1000.0;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits are real intervals */
+	pthread_cond_init(&r->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	r->rows = malloc(ROLLUP_LIMIT * sizeof(*r->rows));
 	r->analyzed = malloc(ROLLUP_LIMIT * sizeof(*r->analyzed));
 	if (!r->rows || !r->analyzed) {

@@ -695,6 +695,16 @@ fail:
 	return -1;
 }
 
+void segments_each(const struct seg_out *o,
+                   void (*fn)(void *arg, const char *key, const char *segment, uint64_t events,
+                              const struct store_drift_row *dr, size_t ndr),
+                   void *arg)
+{
+	for (size_t i = 0; o && i < o->n; i++)
+		if (o->r[i].st->events) /* as segments_write: no row without events */
+			fn(arg, o->key, o->r[i].name, o->r[i].st->events, o->r[i].dr, o->r[i].ndr);
+}
+
 int segments_write(struct store *st, int64_t model_id, int64_t start, const struct seg_out *o)
 {
 	struct store_seg_window *w = NULL;

@@ -25,9 +25,11 @@
 #ifndef MLW_COLLECTOR_SEGMENTS_H
 #define MLW_COLLECTOR_SEGMENTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct jsonw;
+struct store_drift_row;
 struct model_config;
 struct store;
 struct store_ingest;
@@ -50,6 +52,14 @@ int segments_compute(struct segments *s, struct store *st, struct store_ingest *
 /* Forgets the folded states of window (model_id, start): the next compute
  * folds it from the store again. */
 void segments_drop_window(struct segments *s, int64_t model_id, int64_t start);
+/* Calls fn for each segment of out that has events in the window: the
+ * segment_by key, the segment, its sampled events and its drift rows
+ * (valid during the call). At most the model's segment_top_k segments and
+ * "other": what /metrics shows per segment stays bounded. */
+void segments_each(const struct seg_out *out,
+                   void (*fn)(void *arg, const char *key, const char *segment, uint64_t events,
+                              const struct store_drift_row *dr, size_t ndr),
+                   void *arg);
 /* Writes what segments_compute found (inside the caller's transaction);
  * out NULL writes nothing. */
 int segments_write(struct store *st, int64_t model_id, int64_t start, const struct seg_out *out);

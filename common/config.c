@@ -101,6 +101,7 @@ static const struct opt collector_opts[] = {
     {"max_message", OPT_SIZE, CO(max_message), "64MiB", 64 * KiB, 1 * GiB, NULL, 0},
     {"synchronous", OPT_STR, CO(synchronous), "normal", 0, 0, "normal|full", 0},
     {"analyze_interval", OPT_DUR, CO(analyze_interval_ms), "5s", 100, 3600 * SEC, NULL, 0},
+    {"evaluate_interval", OPT_DUR, CO(evaluate_interval_ms), "1s", 10, 3600 * SEC, NULL, 0},
     {"external_url", OPT_STR, CO(external_url), "", 0, 0, NULL, 0},
     {"workers", OPT_INT, CO(workers), "8", 1, 256, NULL, 0},
     {"drift_min_sample", OPT_INT, CO(drift_min_sample), "100", 1, 100000000, NULL, 0},

@@ -81,6 +81,7 @@ struct collector_config {
 	uint64_t max_message;
 	char *synchronous; /* "normal" | "full" */
 	int64_t analyze_interval_ms;
+	int64_t evaluate_interval_ms; /* how often the alert rules are evaluated */
 	char *external_url;
 	long workers;
 	long drift_min_sample;    /* fewer values in a window: no drift verdict */

@@ -36,8 +36,9 @@ int cmd_migrate(struct mlw_config *cfg, const struct cli_result *res);
 
 /* ---- shared by the commands --------------------------------------------- */
 
-/* The current time: clock_now(), or the Unix time in MLWATCH_NOW when set
- * (a frozen clock for tests and reproducible screens). */
+/* The current time: clock_now() (the simulated time under
+ * MLWATCH_CLOCK_FILE), or the Unix time in MLWATCH_NOW when set (a frozen
+ * clock for tests and reproducible screens). */
 double cmd_now(void);
 
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,6 +14,7 @@
 #include "segment.h"
 #include "store_segments.h"
 #include "table.h"
+#include "text.h"
 
 /* Opens the store, begins a read transaction and resolves --model. */
 struct qctx {
@@ -222,7 +223,291 @@ static double jv(const cJSON *o, const char *k)
 
 /* ---- status ------------------------------------------------------------- */
 
-static const char *const status_flags[] = {"since", NULL};
+static const char *const status_flags[] = {"since", "segment", "model", NULL};
+
+/* ---- status --segment KEY=VALUE (issue 17) ---------------------------------- */
+
+/* One model's figures for the segment over --since: sums of its windows,
+ * and the latency quantiles and worst drift of its newest window (the last
+ * closed one, or the open one when none has ended). */
+struct seg_status {
+	const struct sq_model *model;
+	int64_t windows, events, errors, labelled, est_n;
+	double acc_sum, mae_sum, est_sum;
+	int64_t acc_n, mae_n;
+	int64_t win_start; /* 0: no window in the range */
+	bool win_closed;
+	double p50, p90, p95, p99;
+	char worst[256];
+	double worst_sev;
+	bool drifted;
+	double now;
+	int64_t window_s;
+};
+
+static int seg_status_window(int64_t start, const struct store_seg_window *w, void *arg)
+{
+	struct seg_status *ss = arg;
+	bool closed = (double)(start + ss->window_s) <= ss->now;
+
+	ss->windows++;
+	ss->events += (int64_t)w->events;
+	ss->errors += (int64_t)w->errors;
+	ss->labelled += (int64_t)w->labelled;
+	/* accuracy and MAE weighted by labels, estimated accuracy by events */
+	if (w->has_accuracy && w->labelled) {
+		ss->acc_sum += w->accuracy * (double)w->labelled;
+		ss->acc_n += (int64_t)w->labelled;
+	}
+	if (w->has_mae && w->labelled) {
+		ss->mae_sum += w->mae * (double)w->labelled;
+		ss->mae_n += (int64_t)w->labelled;
+	}
+	if (w->has_est && w->events) {
+		ss->est_sum += w->est * (double)w->events;
+		ss->est_n += (int64_t)w->events;
+	}
+	/* rows come by start: a closed window replaces any before it, the open
+	 * one only stands in while none has ended */
+	if (closed || !ss->win_closed) {
+		ss->win_start = start;
+		ss->win_closed = closed;
+		ss->p50 = w->has_latency ? w->p50 : NAN;
+		ss->p90 = w->has_latency ? w->p90 : NAN;
+		ss->p95 = w->has_latency ? w->p95 : NAN;
+		ss->p99 = w->has_latency ? w->p99 : NAN;
+	}
+	return 0;
+}
+
+static int seg_status_drift(const char *segment, const struct sq_drift *d, void *arg)
+{
+	struct seg_status *ss = arg;
+
+	if (!d->insufficient && !isnan(d->severity) &&
+	    (!ss->worst[0] || d->severity > ss->worst_sev)) {
+		snprintf(ss->worst, sizeof(ss->worst), "%s", d->feature);
+		ss->worst_sev = d->severity;
+	}
+	ss->drifted |= d->drifted > 0;
+	return 0;
+}
+
+/* What the models have: every key, the values of the asked key, and
+ * whether one model has the asked pair. */
+struct seg_names {
+	const char *key, *value;
+	struct cmd_names keys, values;
+	bool has_key, has_value, oom;
+};
+
+static int seg_name(const char *key, const char *segment, void *arg)
+{
+	struct seg_names *sn = arg;
+
+	if (cmd_names_add(&sn->keys, key))
+		sn->oom = true;
+	if (strcmp(key, sn->key) != 0)
+		return 0;
+	sn->has_key = true;
+	if (cmd_names_add(&sn->values, segment))
+		sn->oom = true;
+	if (strcmp(segment, sn->value) == 0)
+		sn->has_value = true;
+	return 0;
+}
+
+/* ", did you mean 'X'?" for the nearest of ns to name, or "". */
+static const char *near_hint(const struct cmd_names *ns, const char *name, char *buf, size_t cap)
+{
+	const char *near = cmd_names_closest(ns, name);
+	char safe[160];
+
+	buf[0] = '\0';
+	if (near)
+		snprintf(buf, cap, ", did you mean '%s'?", text_sanitize(safe, sizeof(safe), near));
+	return buf;
+}
+
+/* "a, b, c" (each sanitized; "..." when cap runs out). */
+static const char *names_list(const struct cmd_names *ns, char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ns->n; i++) {
+		char safe[160];
+		text_sanitize(safe, sizeof(safe), ns->v[i]);
+		if (o + strlen(safe) + 6 >= cap) {
+			snprintf(buf + o, cap - o, "%s...", i ? ", " : "");
+			break;
+		}
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", safe);
+	}
+	return buf;
+}
+
+static cJSON *seg_status_json(const struct seg_status *ss, int64_t window_s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cmd_jstr(o, "model", ss->model->name);
+	cmd_jint(o, "windows", ss->windows);
+	cmd_jint(o, "events", ss->events);
+	cmd_jint(o, "errors", ss->errors);
+	cmd_jnum(o, "error_rate", ss->events ? (double)ss->errors / (double)ss->events : NAN);
+	cmd_jint(o, "labelled", ss->labelled);
+	cmd_jnum(o, "accuracy", ss->acc_n ? ss->acc_sum / (double)ss->acc_n : NAN);
+	cmd_jnum(o, "mae", ss->mae_n ? ss->mae_sum / (double)ss->mae_n : NAN);
+	cmd_jnum(o, "est_accuracy", ss->est_n ? ss->est_sum / (double)ss->est_n : NAN);
+	if (ss->win_start) {
+		cmd_jint(o, "window_start", ss->win_start);
+		cmd_jint(o, "window_end", ss->win_start + window_s);
+	} else {
+		cmd_jnum(o, "window_start", NAN);
+		cmd_jnum(o, "window_end", NAN);
+	}
+	cmd_jnum(o, "p50_ms", ss->win_start ? ss->p50 : NAN);
+	cmd_jnum(o, "p90_ms", ss->win_start ? ss->p90 : NAN);
+	cmd_jnum(o, "p95_ms", ss->win_start ? ss->p95 : NAN);
+	cmd_jnum(o, "p99_ms", ss->win_start ? ss->p99 : NAN);
+	cmd_jstr(o, "worst_feature", ss->worst[0] ? ss->worst : NULL);
+	cmd_jnum(o, "worst_severity", ss->worst[0] ? ss->worst_sev : NAN);
+	cmd_jbool(o, "drifted", ss->drifted);
+	return o;
+}
+
+/* `status --segment KEY=VALUE [--model M]`: one line per model that has
+ * that segment. A key no model segments by, or a value none of them has,
+ * is an error (1) that names what there is. */
+static int status_segment(struct qctx *c, const struct cli_result *res)
+{
+	static const char *const heads[] = {"MODEL",     ">EVENTS",   ">ERR",   ">P50(win)",
+	                                    ">P95(win)", ">P99(win)", ">ACC",   ">LABELS",
+	                                    "WORST",     ">SEV",      "DRIFTED"};
+	struct seg_names sn = {.key = c->seg_key, .value = c->seg_value};
+	struct sq_model *ms = NULL, one;
+	struct seg_status *rows = NULL;
+	size_t n = 0, nrows = 0;
+	char safe_k[160], safe_v[160], hint[600], list[400], a[32];
+	int rc = 1;
+
+	if (cli_get(res, "model")) {
+		if ((rc = cmd_model(&c->q, res, &one)))
+			goto out;
+		rc = 1;
+		if (!(ms = malloc(sizeof(*ms))))
+			goto oom;
+		ms[0] = one;
+		n = 1;
+	} else if (sq_models(&c->q, &ms, &n)) {
+		rc = query_failed(c);
+		goto out;
+	}
+	if (n && !(rows = calloc(n, sizeof(*rows))))
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		bool had = sn.has_value;
+		sn.has_value = false;
+		if (store_seg_names_each(&c->st, ms[i].id, c->from, seg_name, &sn)) {
+			rc = query_failed(c);
+			goto out;
+		}
+		if (sn.has_value) {
+			rows[nrows].model = &ms[i];
+			rows[nrows].now = c->now;
+			rows[nrows].window_s = c->q.window_s;
+			nrows++;
+		}
+		sn.has_value |= had;
+	}
+	if (sn.oom)
+		goto oom;
+	text_sanitize(safe_k, sizeof(safe_k), c->seg_key);
+	text_sanitize(safe_v, sizeof(safe_v), c->seg_value);
+	if (!sn.has_key) {
+		/* "no model in DB has ..." or "model 'm' in DB has no ..." */
+		const char *m = cli_get(res, "model") ? ms[0].name : NULL;
+		char who[SQ_NAME_MAX + 16];
+		snprintf(who, sizeof(who), m ? "model '%s'" : "no model%s", m ? m : "");
+		if (sn.keys.n == 0)
+			cmd_error(
+			    "--segment: %s in %s has %ssegments (set segment_by in its [model] "
+			    "section; segments appear as windows are analysed)",
+			    who, c->st.path, m ? "no " : "");
+		else
+			cmd_error("--segment: %s in %s has %ssegments by '%s'%s (segment_by: %s)",
+			          who, c->st.path, m ? "no " : "", safe_k,
+			          near_hint(&sn.keys, c->seg_key, hint, sizeof(hint)),
+			          names_list(&sn.keys, list, sizeof(list)));
+		goto out;
+	}
+	if (!nrows) {
+		cmd_error("--segment: no segment %s=%s in %s%s (segments of %s: %s; values beyond "
+		          "segment_top_k are in '%s')",
+		          safe_k, safe_v, c->st.path,
+		          near_hint(&sn.values, c->seg_value, hint, sizeof(hint)), safe_k,
+		          names_list(&sn.values, list, sizeof(list)), STORE_SEGMENT_OTHER);
+		goto out;
+	}
+	for (size_t i = 0; i < nrows; i++) {
+		struct seg_status *ss = &rows[i];
+		if (store_seg_windows_each(&c->st, ss->model->id, c->from, c->now + 1e9, c->seg_key,
+		                           c->seg_value, seg_status_window, ss) ||
+		    (ss->win_start &&
+		     store_seg_drift_each(&c->st, ss->model->id, (double)ss->win_start,
+		                          (double)ss->win_start + 1, c->seg_key, c->seg_value, NULL,
+		                          c->q.window_s, seg_status_drift, ss))) {
+			rc = query_failed(c);
+			goto out;
+		}
+	}
+	if (c->json) {
+		cJSON *root = cJSON_CreateObject(), *seg = cJSON_AddObjectToObject(root, "segment"),
+		      *arr = cJSON_AddArrayToObject(root, "models");
+		cmd_jstr(seg, "key", c->seg_key);
+		cmd_jstr(seg, "value", c->seg_value);
+		for (size_t i = 0; i < nrows; i++)
+			cJSON_AddItemToArray(arr, seg_status_json(&rows[i], c->q.window_s));
+		cmd_jnum(root, "from", c->from);
+		cmd_jnum(root, "now", c->now);
+		rc = cmd_jprint(root);
+		goto out;
+	}
+	table_init(&c->t, 11, heads);
+	for (size_t i = 0; i < nrows; i++) {
+		const struct seg_status *ss = &rows[i];
+		table_add(&c->t, ss->model->name);
+		table_add(&c->t, lay_fmt_count(a, sizeof(a), ss->events));
+		table_add(&c->t, pct(a, ss->events ? (double)ss->errors / (double)ss->events
+		                                   : (double)NAN));
+		table_add(&c->t, num(a, ss->win_start ? ss->p50 : NAN));
+		table_add(&c->t, num(a, ss->win_start ? ss->p95 : NAN));
+		table_add(&c->t, num(a, ss->win_start ? ss->p99 : NAN));
+		table_add(&c->t, ss->acc_n || !ss->mae_n
+		                     ? pct(a, ss->acc_n ? ss->acc_sum / (double)ss->acc_n : NAN)
+		                     : num(a, ss->mae_sum / (double)ss->mae_n));
+		table_add(&c->t, lay_fmt_count(a, sizeof(a), ss->labelled));
+		table_add(&c->t, ss->worst[0] ? ss->worst : "-");
+		table_add(&c->t, ss->worst[0] ? num(a, ss->worst_sev) : "-");
+		table_add(&c->t, ss->drifted ? "DRIFT" : "");
+	}
+	table_print(&c->t, stdout);
+	printf("segment %s=%s, sampled events over the last %s; (win): the newest window of the "
+	       "segment\n",
+	       safe_k, safe_v, lay_fmt_age(a, sizeof(a), c->now - c->from));
+	rc = 0;
+	goto out;
+oom:
+	cmd_error("out of memory");
+	rc = 1;
+out:
+	cmd_names_free(&sn.keys);
+	cmd_names_free(&sn.values);
+	free(rows);
+	free(ms);
+	return rc;
+}
 
 static cJSON *status_json(const struct sq_status *s, const struct sq_live *l)
 {
@@ -284,6 +569,15 @@ int cmd_status(struct mlw_config *cfg, const struct cli_result *res)
 
 	if ((rc = qctx_open(&c, cfg, res, status_flags, false)))
 		goto out;
+	if (c.has_seg) {
+		rc = status_segment(&c, res);
+		goto out;
+	}
+	if (cli_get(res, "model")) {
+		cmd_error("status takes --model only with --segment");
+		rc = 2;
+		goto out;
+	}
 	if (sq_status(&c.q, c.now, c.from, &rows, &n)) {
 		rc = query_failed(&c);
 		goto out;

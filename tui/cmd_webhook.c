@@ -254,7 +254,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply(conn, MHD_HTTP_BAD_REQUEST, "empty or binary body\n");
 	verdict = webhook_verify(
 	    l->secret, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Mlwatch-Signature"),
-	    u->body, u->len, clock_now());
+	    u->body, u->len, clock_wall()); /* signatures carry the real time */
 	n = webhook_describe(u->body, verdict, &text);
 	pthread_mutex_lock(&l->mu);
 	if (n < 0) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "cmd.h"
 #include "cmd_demo.h"
 #include "cmd_reference.h"
@@ -19,7 +20,7 @@ static const char usage[] =
     "Without a command, opens the dashboard. Commands (each takes --json; COMMAND --help\n"
     "prints its own help):\n"
     "  top                          the dashboard\n"
-    "  status [--since DUR]         one line per model\n"
+    "  status [--since DUR] [--segment KEY=VALUE [--model M]]  one line per model\n"
     "  drift --model M [--since DUR] [--feature F] [--segment KEY=VALUE]\n"
     "  latency --model M [--since DUR] [--segment KEY=VALUE]\n"
     "  accuracy --model M [--since DUR] [--segment KEY=VALUE]\n"
@@ -62,8 +63,9 @@ static const struct {
 	{"top", dash_main,
 	 "Usage: mlwatch [top]\n  The dashboard (q quits, ? lists the keys).\n"},
 	{"status", cmd_status,
-	 "Usage: mlwatch status [--since DUR] [--json]\n"
-	 "  One line per model: events, rate, errors, latency, accuracy, worst drift, alerts.\n"},
+	 "Usage: mlwatch status [--since DUR] [--segment KEY=VALUE [--model M]] [--json]\n"
+	 "  One line per model: events, rate, errors, latency, accuracy, worst drift, alerts.\n"
+	 "  --segment: the figures of one segment of the models' segment_by.\n"},
 	{"drift", cmd_drift,
 	 "Usage: mlwatch drift --model M [--since DUR] [--feature F] [--segment KEY=VALUE] [--json]\n"
 	 "  Drift per window and feature; VERDICT is DRIFT, or insufficient when the window\n"
@@ -190,6 +192,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(cfg.tui.log_level);
+	{
+		/* a collector's simulated clock (mlwatchd(8), MLWATCH_CLOCK_FILE)
+		 * is the commands' "now" too; MLWATCH_NOW still wins */
+		char err[600];
+		if (clock_sim_init(err, sizeof(err)) < 0) {
+			cmd_error("%s", err);
+			rc = 2;
+			goto out;
+		}
+	}
 	if (res.n_args == 0) {
 		rc = dash_main(&cfg, &res);
 		goto out;

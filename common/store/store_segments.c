@@ -349,6 +349,41 @@ out:
 	return rc;
 }
 
+struct name_rows {
+	int (*fn)(const char *, const char *, void *);
+	void *arg;
+};
+
+static int name_row(struct db_stmt *s, void *ctx)
+{
+	struct name_rows *r = ctx;
+	const char *key = (const char *)db_column_text(s, 0);
+	const char *seg = (const char *)db_column_text(s, 1);
+
+	return key && seg ? r->fn(key, seg, r->arg) : 0;
+}
+
+int store_seg_names_each(struct store *st, int64_t model_id, double from,
+                         int (*fn)(const char *key, const char *segment, void *arg), void *arg)
+{
+	struct db_stmt *s = NULL;
+	struct name_rows r = {fn, arg};
+	int rc = -1;
+
+	if (db_prepare(st->db,
+	               "SELECT seg_key, segment FROM segment_reference WHERE model_id = ?1 "
+	               "UNION SELECT seg_key, segment FROM segment_windows WHERE model_id = ?1 "
+	               "AND start >= ?2 ORDER BY 1, 2",
+	               &s) != DB_OK)
+		goto out;
+	db_bind_int64(s, 1, model_id);
+	db_bind_int64(s, 2, store_time_ceil(from)); /* start >= ?2, an integer */
+	rc = store_each_row(s, name_row, &r);
+out:
+	db_finalize(s);
+	return rc;
+}
+
 static const char *const alert_columns[] = {
     "severity", "psi", "missing_rate", "type_error_rate", "out_of_range_rate", "new_category_rate"};
 

@@ -80,6 +80,13 @@ int store_seg_windows_each(struct store *st, int64_t model_id, double from, doub
                            int (*fn)(int64_t start, const struct store_seg_window *w, void *arg),
                            void *arg);
 
+/* The (key, segment) pairs of the model, each once, by key then segment:
+ * those of its reference profiles and of its windows starting at or after
+ * from (for `status --segment`, which names what exists when asked for
+ * what does not). */
+int store_seg_names_each(struct store *st, int64_t model_id, double from,
+                         int (*fn)(const char *key, const char *segment, void *arg), void *arg);
+
 /* For the alert rules: the newest value of column (severity, psi,
  * missing_rate, type_error_rate, out_of_range_rate, new_category_rate) per
  * feature and segment of the model's segment_by key over the windows that

@@ -2,18 +2,18 @@
  * and item 1's thresholds stored with the reference, against the real
  * mlwatchd.
  *
- * The days are simulated with generated timestamps: the events of past
- * days are sent with their own ts (mlwatchd files them into their hour
- * windows and analyses those like any other), so no clock is faked. A
- * same-hour-of-week reference needs the weeks before: the test sends the
- * same hours 1 and 2 weeks before each simulated day (`same-hour-of-week
- * 2w`), which is what such a reference reads; the other days of those
- * weeks stay empty, and their own windows' references are reported
- * missing, as they should be.
+ * Acceptance 3 runs mlwatchd on a simulated clock (MLWATCH_CLOCK_FILE) that
+ * the test steps hour by hour through three days, so that the alert rules
+ * see each window as it closes and page a real webhook receiver, as they
+ * would have on those days. A same-hour-of-week reference needs the weeks
+ * before: the test first sends the same hours 1 and 2 weeks before each
+ * simulated day (`same-hour-of-week 2w`), which is what such a reference
+ * reads; the other days of those weeks stay empty, and their own windows'
+ * references are reported missing, as they should be.
  *
- * Alerts are evaluated on the live windows in real time, so the past days
- * cannot page; the test asserts the DRIFT verdicts of every window, which
- * is what a drift() rule fires on. */
+ * The other tests send past days with their own timestamps on the real
+ * clock: mlwatchd files them into their hour windows and analyses those
+ * like any other. */
 #include <criterion/criterion.h>
 #include <cJSON.h>
 #include <math.h>
@@ -23,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "collector_proc.h"
 #include "harness.h"
+#include "http_sink.h"
 #include "sample.h"
 #include "stats/calibrate.h"
 #include "store.h"
@@ -40,6 +42,12 @@
  * where no drift has an effect (normed Wasserstein) near 0.04, far below
  * the 0.1 minimum effect, and the daily cycle's morning is above 1. */
 #define PER_HOUR 500
+/* The drift rules' `for`: a page needs DRIFT in two hour windows in a row,
+ * not one (the static reference has one at midnight of day 3, severity
+ * 1.1). Not 1h: as each hour turns, the rules see the previous window for
+ * a moment before the new one is analysed, and that moment would count
+ * as the second hour. */
+#define RULE_FOR "90m"
 
 /* Runs build/mlwatch with the NULL-terminated arguments (bounded); its
  * exit status, stdout + stderr in *out. */
@@ -162,9 +170,29 @@ static bool wait_analysed(const char *db, const char *model, int64_t from, int64
 	while (h_now() < end) {
 		if (db_int(db, sql) == want)
 			return true;
-		h_sleep(0.2);
+		h_sleep(0.01);
 	}
 	return false;
+}
+
+/* Waits (bounded) until the first column of sql is want. */
+static bool wait_sql(const char *db, const char *sql, int64_t want, double limit_s)
+{
+	double end = h_now() + limit_s * cproc_slow();
+
+	while (h_now() < end) {
+		if (db_int(db, sql) == want)
+			return true;
+		h_sleep(0.05);
+	}
+	return false;
+}
+
+/* A string member of o, "" when absent. */
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+	return v ? v : "";
 }
 
 /* drifted (0/1, -1 when no row) of model's x in the window starting at start. */
@@ -202,24 +230,113 @@ static double stat_of(const char *db, const char *model, int64_t start, const ch
 	return v;
 }
 
+/* The simulated clock mlwatchd runs on (MLWATCH_CLOCK_FILE): written whole,
+ * then renamed over the file, so that mlwatchd never reads half a number. */
+static void set_clock(const char *path, double t)
+{
+	char tmp[800], text[64];
+	int n = snprintf(text, sizeof(text), "%.3f\n", t);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	cr_assert_eq(h_write_file(tmp, text, (size_t)n), 0);
+	cr_assert_eq(rename(tmp, path), 0);
+}
+
+/* A sample of mlwatchd's /metrics; NAN when unreadable. */
+static double metric(const struct cproc *c, const char *name)
+{
+	char url[700];
+
+	snprintf(url, sizeof(url), "%smetrics", c->http);
+	char *page = http_get(url, NULL);
+	double v = page ? metrics_value(page, name) : NAN;
+	free(page);
+	return v;
+}
+
+/* Waits (bounded) until the alert rules were evaluated once entirely after
+ * this call: the counter moves as evaluations end, so the one running now
+ * may count 1, and 2 means one began after. */
+static bool wait_evaluated(const struct cproc *c, double limit_s)
+{
+	const char *name = "mlwatch_alert_evaluations_total";
+	double e0 = metric(c, name), end = h_now() + limit_s * cproc_slow();
+
+	while (!isnan(e0) && h_now() < end) {
+		if (metric(c, name) >= e0 + 2)
+			return true;
+		h_sleep(0.005);
+	}
+	return false;
+}
+
+/* A notification as stored in the outbox (its simulated creation time)
+ * and as the webhook received it. */
+struct note {
+	char kind[16], model[16], window[40];
+	double created, value;
+};
+
+/* "day D HH:MM:SS" of a simulated time, day 1 starting at day1. */
+static char *sim_time(double t, int64_t day1, char *buf, size_t cap)
+{
+	int64_t s = (int64_t)floor(t - (double)day1);
+
+	snprintf(buf, cap, "day %lld %02lld:%02lld:%02lld", (long long)(s / DAY + 1),
+	         (long long)(s % DAY / HOUR), (long long)(s % HOUR / 60), (long long)(s % 60));
+	return buf;
+}
+
+/* Acceptance 3, pages included. mlwatchd runs on a simulated clock that the
+ * test steps hour by hour over three days: hour h's events are sent once
+ * the clock is past the end of h (plus the 2 s after which a window is
+ * final), the test waits for both windows to be analysed and for an
+ * evaluation of the rules after that, then goes on. The rules
+ * drift(x) > 1 on `season` (same-hour-of-week 2w) and `fixed` (a static
+ * reference of the night) page a real webhook receiver; their notifications
+ * carry the simulated times. */
 Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 600)
 {
 	struct cproc c;
 	struct sender s;
 	struct sample_rng rng;
-	char conf[700], path[700], *out;
-	int64_t today = (int64_t)clock_now() / DAY * DAY;
-	int64_t day1 = today - 3 * DAY, end = today;
+	struct http_sink *hook = sink_start(0);
+	char conf[700], path[700], clockf[700], cfg[1500], *out, *hu = sink_url(hook, "/hook");
+	/* Monday 2026-01-05 00:00 UTC: a fixed calendar, the same on every run */
+	const int64_t day1 = 1767571200, end = day1 + 3 * DAY;
 	double t0;
 
+	cr_assert(hook && hu);
 	cproc_init(&c, "season");
 	snprintf(conf, sizeof(conf), "%s/mlwatch.conf", c.dir);
-	const char *cfg = "[collector]\nretention_raw = 60d\n"
-	                  "[model season]\nreference = same-hour-of-week 2w\n";
+	snprintf(clockf, sizeof(clockf), "%s/clock", c.dir);
+	snprintf(cfg, sizeof(cfg),
+	         "[collector]\nretention_raw = 60d\n"
+	         "[model season]\nreference = same-hour-of-week 2w\n"
+	         "[alert season-drift]\nmodel = season\nexpr = drift(x) > 1\nfor = " RULE_FOR "\n"
+	         "receivers = hook\n"
+	         "[alert fixed-drift]\nmodel = fixed\nexpr = drift(x) > 1\nfor = " RULE_FOR "\n"
+	         "receivers = hook\n"
+	         "[receiver hook]\ntype = webhook\nurl = %s\n",
+	         hu);
 	h_write_file(conf, cfg, strlen(cfg));
-	const char *cargs[] = {"--config",           conf,    "--window", "1h",
-	                       "--analyze-interval", "200ms", NULL};
+	set_clock(clockf, (double)day1);
+	cr_assert_eq(setenv("MLWATCH_CLOCK_FILE", clockf, 1), 0);
+	const char *cargs[] = {"--config",
+	                       conf,
+	                       "--window",
+	                       "1h",
+	                       "--analyze-interval",
+	                       "100ms",
+	                       "--evaluate-interval",
+	                       "20ms",
+	                       NULL};
 	cr_assert_eq(cproc_start(&c, cargs), 0);
+	char *log = h_read_file(c.log, NULL);
+	cr_assert(log && strstr(log, "simulated clock from ") && strstr(log, clockf) &&
+	              strstr(log, "time=2026-01-05T00:00:00.000Z"),
+	          "%s", log ? log : "(no log)");
+	free(log);
 
 	/* the static reference: the night, as a model deployed at midnight
 	 * would have it (22:00 to 02:00 of a day of the same cycle) */
@@ -237,29 +354,43 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	free(out);
 
 	/* the history the same-hour-of-week reference reads: the same three
-	 * days 2 and 1 weeks before, then the three days; oldest first, so a
-	 * window's history is stored before the window. A real shift of +1 sd
-	 * on day 3 from 14:00 to 17:00. */
+	 * days 2 and 1 weeks before, sent at the clock's start (day 1 00:00) */
 	t0 = h_now();
 	sender_open(&s, c.url);
 	for (int w = 2; w >= 1; w--)
 		for (int64_t h = day1 - w * WEEK; h < end - w * WEEK; h += HOUR)
 			send_hour(&s, &rng, "season", h, 0);
+	flush(&s);
+	cr_assert(wait_sql(c.db, "SELECT count(*) FROM windows WHERE dirty = 1 OR provisional = 1",
+	                   0, 120),
+	          "the history was not analysed");
+	printf("season: history of 2 weeks (%d events) stored and analysed in %.1f s\n",
+	       2 * 72 * PER_HOUR, h_now() - t0);
+
+	/* the three days, hour by hour: a real shift of +1 sd on day 3 from
+	 * 14:00 to 17:00 */
+	double t1 = h_now();
 	for (int64_t h = day1; h < end; h += HOUR) {
 		bool shift = h >= day1 + 2 * DAY + 14 * HOUR && h < day1 + 2 * DAY + 17 * HOUR;
 
+		set_clock(clockf, (double)(h + HOUR) + 3);
 		send_hour(&s, &rng, "season", h, shift ? 1.0 : 0);
 		send_hour(&s, &rng, "fixed", h, shift ? 1.0 : 0);
+		flush(&s); /* one batch: both windows complete at once */
+		cr_assert(wait_analysed(c.db, "season", h, h + HOUR, 1, 30) &&
+		              wait_analysed(c.db, "fixed", h, h + HOUR, 1, 30),
+		          "hour %lld: windows not analysed", (long long)((h - day1) / HOUR));
+		cr_assert(wait_evaluated(&c, 10), "hour %lld: no evaluation after the analysis",
+		          (long long)((h - day1) / HOUR));
 	}
 	sender_close(&s);
-	printf("season: %d events sent in %.1f s\n", 2 * 3 * 24 * PER_HOUR + 2 * 72 * PER_HOUR,
-	       h_now() - t0);
+	printf("season: 3 simulated days stepped hour by hour in %.1f s\n", h_now() - t1);
+	/* every event was taken: none ahead of the clock mlwatchd saw */
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events"),
+	             2 * 72 * PER_HOUR + 2 * 72 * PER_HOUR);
+	cr_assert_eq(metric(&c, "mlwatch_collector_rejects_total{reason=\"future_ts\"}"), 0);
 
-	cr_assert(wait_analysed(c.db, "fixed", day1, end, 72, 120), "fixed: windows not analysed");
-	cr_assert(wait_analysed(c.db, "season", day1, end, 72, 240),
-	          "season: windows not analysed");
-	printf("season: 3 days analysed %.1f s after the first event\n", h_now() - t0);
-
+	/* the DRIFT verdicts of every window, as before */
 	int season_drift = 0, shift_caught = 0;
 	for (int d = 0; d < 3; d++) {
 		int morning = 0;
@@ -316,6 +447,105 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	cr_expect_eq(shift_caught, 3, "the shift on day 3 14:00-17:00: %d of 3 windows DRIFT",
 	             shift_caught);
 
+	/* the pages: every notification delivered (bounded), each one the
+	 * webhook received matching its outbox row, in order */
+	cr_assert(wait_sql(c.db, "SELECT count(*) FROM outbox WHERE status = 'pending'", 0, 30),
+	          "notifications still pending");
+	int64_t n_notes = db_int(c.db, "SELECT count(*) FROM outbox WHERE status = 'delivered'");
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM outbox"), n_notes,
+	             "a notification was not delivered");
+	cr_assert(n_notes > 0 && n_notes < 100, "%lld notifications", (long long)n_notes);
+	cr_assert(sink_wait(hook, (size_t)n_notes, 10 * cproc_slow()));
+	cr_assert_eq(sink_count(hook), (size_t)n_notes);
+	struct note notes[100];
+	for (int64_t i = 0; i < n_notes; i++) {
+		struct note *nt = &notes[i];
+		char q[300], payload[8192];
+
+		snprintf(q, sizeof(q), "SELECT kind FROM outbox ORDER BY id LIMIT 1 OFFSET %lld",
+		         (long long)i);
+		cr_assert_eq(db_text(c.db, q, nt->kind, sizeof(nt->kind)), 0);
+		snprintf(q, sizeof(q), "SELECT created FROM outbox ORDER BY id LIMIT 1 OFFSET %lld",
+		         (long long)i);
+		nt->created = db_double(c.db, q);
+		snprintf(q, sizeof(q), "SELECT payload FROM outbox ORDER BY id LIMIT 1 OFFSET %lld",
+		         (long long)i);
+		cr_assert_eq(db_text(c.db, q, payload, sizeof(payload)), 0);
+
+		const char *body = sink_request(hook, (size_t)i)->body;
+		cJSON *o = cJSON_Parse(body);
+		cJSON *a0 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "alerts"), 0);
+		cJSON *lab = cJSON_GetObjectItem(a0, "labels"),
+		      *ann = cJSON_GetObjectItem(a0, "annotations");
+		cr_assert(o && lab && ann, "%s", body);
+		snprintf(nt->model, sizeof(nt->model), "%s", jstr(lab, "model"));
+		snprintf(nt->window, sizeof(nt->window), "%s", jstr(ann, "window"));
+		nt->value = strtod(jstr(ann, "value"), NULL);
+		cr_assert_str_eq(jstr(o, "status"),
+		                 strcmp(nt->kind, "resolved") == 0 ? "resolved" : "firing", "%s",
+		                 body);
+		/* the same notification as stored (the receiver got them in order) */
+		cr_assert(strstr(payload, nt->model) && strstr(payload, nt->window), "%s / %s",
+		          payload, body);
+		cJSON_Delete(o);
+	}
+
+	/* what paged, when (simulated time) */
+	int fixed_pages[3] = {0}, fixed_resolved[3] = {0}, season_pages = 0, season_resolved = 0,
+	    repeats = 0;
+	for (int64_t i = 0; i < n_notes; i++) {
+		struct note *nt = &notes[i];
+		char when[40], win[40];
+		double ws;
+		int64_t off;
+
+		cr_assert_eq(clock_parse_rfc3339(nt->window, &ws), 0, "%s", nt->window);
+		printf("season: %-8s %-6s at %s (window %s, severity %.2f)\n", nt->kind, nt->model,
+		       sim_time(nt->created, day1, when, sizeof(when)),
+		       sim_time(ws, day1, win, sizeof(win)) + 6, nt->value);
+		off = (int64_t)nt->created - day1;
+		if (strcmp(nt->kind, "repeat") == 0) {
+			repeats++;
+			continue;
+		}
+		if (strcmp(nt->model, "fixed") == 0 && strcmp(nt->kind, "firing") == 0) {
+			cr_assert(off >= 0 && off < 3 * DAY, "fixed paged at %s", when);
+			fixed_pages[off / DAY]++;
+			/* in the morning, as the cycle rises above the night */
+			cr_expect(off % DAY >= 2 * HOUR && off % DAY < 12 * HOUR,
+			          "fixed first paged at %s, not in the morning", when);
+		} else if (strcmp(nt->model, "fixed") == 0) {
+			/* at night, as the cycle goes down (day 3's on day 3 still) */
+			cr_assert(off >= 0 && off < 3 * DAY, "fixed resolved at %s", when);
+			fixed_resolved[off / DAY]++;
+			cr_expect(off % DAY >= 18 * HOUR,
+			          "fixed resolved at %s, before the evening", when);
+		} else if (strcmp(nt->kind, "resolved") == 0) {
+			season_resolved++;
+			cr_expect(ws >= (double)(day1 + 2 * DAY + 17 * HOUR),
+			          "season resolved at %s", when);
+		} else if (strcmp(nt->kind, "firing") == 0) {
+			season_pages++;
+			/* only for the shift: its windows 14:00-16:00 of day 3 */
+			cr_expect(ws >= (double)(day1 + 2 * DAY + 14 * HOUR) &&
+			              ws < (double)(day1 + 2 * DAY + 17 * HOUR),
+			          "season paged at %s for the window of %s", when, win);
+		}
+	}
+	for (int d = 0; d < 3; d++) {
+		cr_expect_eq(fixed_pages[d], 1, "day %d: the static reference paged %d times",
+		             d + 1, fixed_pages[d]);
+		cr_expect_eq(fixed_resolved[d], 1, "day %d: the static reference resolved %d times",
+		             d + 1, fixed_resolved[d]);
+	}
+	cr_expect_eq(season_pages, 1, "same-hour-of-week paged %d times", season_pages);
+	cr_expect_eq(season_resolved, 1, "same-hour-of-week resolved %d times", season_resolved);
+	printf("season: fixed paged %d times and resolved %d times, season paged %d and resolved "
+	       "%d times, %d repeats (repeat_interval 4h)\n",
+	       fixed_pages[0] + fixed_pages[1] + fixed_pages[2],
+	       fixed_resolved[0] + fixed_resolved[1] + fixed_resolved[2], season_pages,
+	       season_resolved, repeats);
+
 	/* each verdict says where its reference came from: 2 weeks, none
 	 * missing on the simulated days; a day 1 week back has only 1 of its
 	 * 2 weeks stored, which is reported, not filled in */
@@ -326,11 +556,20 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	cr_expect_eq(stat_of(c.db, "season", day1 + 9 * HOUR, "reference_missing", NULL, 0), 0);
 	cr_expect(wait_analysed(c.db, "season", day1 - WEEK, day1 - WEEK + 2 * HOUR, 2, 60));
 	cr_expect_eq(stat_of(c.db, "season", day1 - WEEK + HOUR, "reference_missing", NULL, 0), 1);
-	char *log = h_read_file(c.log, NULL);
+	log = h_read_file(c.log, NULL);
 	cr_expect(log && strstr(log, "reference history missing model=season "
 	                             "reference=same-hour-of-week"),
 	          "%s", log ? log : "(no log)");
 	free(log);
+
+	/* the commands read the same clock: status's "now" is the simulated one */
+	cr_assert_eq(run_mlwatch(&out, "--db", c.db, "status", "--json", NULL), 0, "%s", out);
+	cJSON *st = cJSON_Parse(out);
+	cr_assert_not_null(st, "%s", out);
+	cr_expect_float_eq(cJSON_GetObjectItem(st, "now")->valuedouble, (double)end + 3, 1e-6, "%s",
+	                   out);
+	cJSON_Delete(st);
+	free(out);
 
 	/* reference show names the configured mode and the last source */
 	cr_assert_eq(run_mlwatch(&out, "--config", conf, "--db", c.db, "reference", "show",
@@ -347,6 +586,41 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	free(out);
 
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	cproc_cleanup(&c);
+	sink_stop(hook);
+	free(hu);
+}
+
+/* A clock file mlwatchd cannot use stops it at start, naming the file and
+ * what is wrong; it does not run on the real time instead. */
+Test(season, an_unusable_clock_file_is_refused_at_start, .timeout = 60)
+{
+	struct cproc c;
+	char clockf[700], *log;
+
+	cproc_init(&c, "season-clock");
+	snprintf(clockf, sizeof(clockf), "%s/clock", c.dir);
+	h_write_file(clockf, "tomorrow\n", 9);
+	cr_assert_eq(setenv("MLWATCH_CLOCK_FILE", clockf, 1), 0);
+	const char *args[] = {"--db", c.db, NULL};
+	cr_assert_eq(cproc_run(&c, args, 30), 2);
+	log = h_read_file(c.log, NULL);
+	cr_assert_not_null(log);
+	char want[900];
+	snprintf(want, sizeof(want),
+	         "mlwatchd: error: MLWATCH_CLOCK_FILE=%s: 'tomorrow' is not a Unix time in decimal "
+	         "seconds",
+	         clockf);
+	cr_assert(strstr(log, want), "%s", log);
+	cr_assert_eq(access(c.db, F_OK), -1, "a refused start left a database behind");
+	free(log);
+	/* mlwatch too */
+	char *out = NULL;
+	cr_assert_eq(run_mlwatch(&out, "--db", c.db, "status", NULL), 2, "%s", out);
+	cr_assert(strstr(out, "mlwatch: error: MLWATCH_CLOCK_FILE=") &&
+	              strstr(out, "'tomorrow' is not a Unix time in decimal seconds"),
+	          "%s", out);
+	free(out);
 	cproc_cleanup(&c);
 }
 

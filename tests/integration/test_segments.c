@@ -175,6 +175,37 @@ Test(segments, shift_in_one_segment_is_drift_there_only_and_pages_once, .timeout
 	         (long long)start);
 	cr_assert_eq(db_int(c.db, sql), 9);
 
+	/* /metrics: per segment, its features' severities and its events in
+	 * the newest window (10 countries: 10 series per feature, no more), a
+	 * page promtool accepts */
+	snprintf(path, sizeof(path), "%smetrics", c.http);
+	char *page = http_get(path, NULL);
+	cr_assert_not_null(page);
+	double de_sev = metrics_value(page, "mlwatch_segment_drift_severity{model=\"pay\",feature="
+	                                    "\"amount\",segment=\"country=DE\"}");
+	double fr_sev = metrics_value(page, "mlwatch_segment_drift_severity{model=\"pay\",feature="
+	                                    "\"amount\",segment=\"country=FR\"}");
+	cr_assert(de_sev > 1 && fr_sev < 1, "DE %g FR %g\n%s", de_sev, fr_sev, page);
+	cr_assert_float_eq(
+	    metrics_value(page, "mlwatch_segment_events{model=\"pay\",segment=\"country=DE\"}"),
+	    200, 1e-9);
+	int series = 0;
+	for (const char *p = page; (p = strstr(p, "\nmlwatch_segment_drift_severity{")); p++) {
+		const char *eol = strchr(p + 1, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		series += memmem(p, len, "feature=\"amount\"", 16) != NULL;
+	}
+	cr_assert_eq(series, 10, "%d segment series of amount\n%s", series, page);
+	snprintf(path, sizeof(path), "%s/metrics.txt", c.dir);
+	h_write_file(path, page, strlen(page));
+	snprintf(args, sizeof(args), "promtool check metrics < %s > %s.out 2>&1", path, path);
+	int prc = system(args);
+	snprintf(path, sizeof(path), "%s/metrics.txt.out", c.dir);
+	char *pout = h_read_file(path, NULL);
+	cr_assert(WIFEXITED(prc) && WEXITSTATUS(prc) == 0, "promtool: %s", pout ? pout : "");
+	free(pout);
+	free(page);
+
 	/* the subcommand shows it */
 	snprintf(args, sizeof(args),
 	         "--db %s drift --model pay --segment country=DE --feature amount --since 10m "
@@ -229,6 +260,67 @@ Test(segments, shift_in_one_segment_is_drift_there_only_and_pages_once, .timeout
 	         "AND segment = 'DE'",
 	         (long long)start);
 	cr_assert_eq(db_int(c.db, sql), 500000); /* half of DE's labels say fraud */
+
+	/* status --segment: the segment's figures, per model that has it */
+	snprintf(args, sizeof(args), "--db %s status --segment country=DE --json", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	o = cJSON_Parse(out);
+	cr_assert_not_null(o, "%s", out);
+	seg = cJSON_GetObjectItem(o, "segment");
+	cr_assert_str_eq(cJSON_GetObjectItem(seg, "key")->valuestring, "country");
+	cr_assert_str_eq(cJSON_GetObjectItem(seg, "value")->valuestring, "DE");
+	cJSON *ms = cJSON_GetObjectItem(o, "models");
+	cr_assert_eq(cJSON_GetArraySize(ms), 1, "%s", out);
+	cJSON *m0 = cJSON_GetArrayItem(ms, 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(m0, "model")->valuestring, "pay");
+	cr_assert_eq(cJSON_GetObjectItem(m0, "events")->valueint, 200, "%s", out);
+	cr_assert_eq(cJSON_GetObjectItem(m0, "errors")->valueint, 0, "%s", out);
+	cr_assert_eq(cJSON_GetObjectItem(m0, "windows")->valueint, 1, "%s", out);
+	cr_assert_eq((int64_t)cJSON_GetObjectItem(m0, "window_start")->valuedouble, start);
+	cr_assert_float_eq(cJSON_GetObjectItem(m0, "p50_ms")->valuedouble, 50, 1.0, "%s", out);
+	cr_assert_float_eq(cJSON_GetObjectItem(m0, "p99_ms")->valuedouble, 50, 1.0, "%s", out);
+	cr_assert_eq(cJSON_GetObjectItem(m0, "labelled")->valueint, 200, "%s", out);
+	cr_assert_float_eq(cJSON_GetObjectItem(m0, "accuracy")->valuedouble, 0.5, 1e-9, "%s", out);
+	/* the worst of its features: amount's shift, or @prediction (DE predicts
+	 * "ok" only, the reference a third "fraud") */
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(m0, "worst_feature")), "%s", out);
+	cr_assert_geq(cJSON_GetObjectItem(m0, "worst_severity")->valuedouble, sev, "%s", out);
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(m0, "drifted")), "%s", out);
+	cJSON_Delete(o);
+	free(out);
+	/* as a table: FR's own figures (answers in 5 ms, every label right) */
+	snprintf(args, sizeof(args), "--db %s status --segment country=FR --model pay", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 0, "%s", out);
+	cr_assert(
+	    strstr(out, "MODEL  EVENTS  ERR  P50(win)") &&
+	        strstr(out, "pay       200   0%         5         5         5  100%     200") &&
+	        strstr(out, "segment country=FR, sampled events over the last 1h"),
+	    "%s", out);
+	free(out);
+	/* an unknown value or key is an error naming what there is */
+	char *err_out;
+	snprintf(args, sizeof(args), "--db %s status --segment country=DK", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1);
+	free(out);
+	snprintf(path, sizeof(path), "%s/mlwatch.out.err", c.dir);
+	err_out = h_read_file(path, NULL);
+	cr_assert(
+	    err_out && strstr(err_out, "mlwatch: error: --segment: no segment country=DK in ") &&
+	        strstr(err_out, "did you mean 'DE'?") &&
+	        strstr(err_out, "segments of country: AT, DE, ES, FR, GB, IT, NL, PL, SE, US;"),
+	    "%s", err_out ? err_out : "");
+	free(err_out);
+	snprintf(args, sizeof(args), "--db %s status --segment device=phone", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1);
+	free(out);
+	err_out = h_read_file(path, NULL);
+	cr_assert(err_out && strstr(err_out, "--segment: no model in ") &&
+	              strstr(err_out, " has segments by 'device' (segment_by: country)"),
+	          "%s", err_out ? err_out : "");
+	free(err_out);
+	snprintf(args, sizeof(args), "--db %s status --model pay --json", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 2);
+	free(out);
 
 	/* a bad --segment is a usage error naming it */
 	snprintf(args, sizeof(args), "--db %s drift --model pay --segment country --json", c.db);
