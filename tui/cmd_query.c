@@ -41,6 +41,8 @@ struct qctx {
 	char seg_key[129], seg_value[STORE_SEGMENT_MAX + 1];
 };
 
+static int seg_require(struct qctx *c);
+
 static int qctx_open(struct qctx *c, struct mlw_config *cfg, const struct cli_result *res,
                      const char *const *flags, bool need_model)
 {
@@ -71,6 +73,10 @@ static int qctx_open(struct qctx *c, struct mlw_config *cfg, const struct cli_re
 			return 2;
 		}
 		c->has_seg = true;
+		/* a segment the model does not have is an error that names
+		 * the ones it has, not an empty answer */
+		if (need_model && (rc = seg_require(c)))
+			return rc;
 	}
 	return 0;
 }
@@ -347,6 +353,55 @@ static const char *names_list(const struct cmd_names *ns, char *buf, size_t cap)
 	return buf;
 }
 
+/* The error for a segment asked of models (of one model: m) that do not
+ * have it: which keys or values there are, and the nearest. */
+static void seg_missing(const struct qctx *c, const struct seg_names *sn, const char *m)
+{
+	char safe_k[160], safe_v[160], hint[600], list[400];
+
+	text_sanitize(safe_k, sizeof(safe_k), c->seg_key);
+	text_sanitize(safe_v, sizeof(safe_v), c->seg_value);
+	if (!sn->has_key) {
+		/* "no model in DB has ..." or "model 'm' in DB has no ..." */
+		char who[SQ_NAME_MAX + 16];
+		snprintf(who, sizeof(who), m ? "model '%s'" : "no model%s", m ? m : "");
+		if (sn->keys.n == 0)
+			cmd_error(
+			    "--segment: %s in %s has %ssegments (set segment_by in its [model] "
+			    "section; segments appear as windows are analysed)",
+			    who, c->st.path, m ? "no " : "");
+		else
+			cmd_error("--segment: %s in %s has %ssegments by '%s'%s (segment_by: %s)",
+			          who, c->st.path, m ? "no " : "", safe_k,
+			          near_hint(&sn->keys, c->seg_key, hint, sizeof(hint)),
+			          names_list(&sn->keys, list, sizeof(list)));
+		return;
+	}
+	cmd_error("--segment: no segment %s=%s in %s%s (segments of %s: %s; values beyond "
+	          "segment_top_k are in '%s')",
+	          safe_k, safe_v, c->st.path,
+	          near_hint(&sn->values, c->seg_value, hint, sizeof(hint)), safe_k,
+	          names_list(&sn->values, list, sizeof(list)), STORE_SEGMENT_OTHER);
+}
+
+/* 0 when c's model has the segment asked (in the range), else 1 after
+ * saying why. */
+static int seg_require(struct qctx *c)
+{
+	struct seg_names sn = {.key = c->seg_key, .value = c->seg_value};
+	int rc = 0;
+
+	if (store_seg_names_each(&c->st, c->model.id, c->from, seg_name, &sn))
+		rc = query_failed(c);
+	else if (sn.oom)
+		cmd_error("out of memory"), rc = 1;
+	else if (!sn.has_value)
+		seg_missing(c, &sn, c->model.name), rc = 1;
+	cmd_names_free(&sn.keys);
+	cmd_names_free(&sn.values);
+	return rc;
+}
+
 static cJSON *seg_status_json(const struct seg_status *ss, int64_t window_s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -389,7 +444,7 @@ static int status_segment(struct qctx *c, const struct cli_result *res)
 	struct sq_model *ms = NULL, one;
 	struct seg_status *rows = NULL;
 	size_t n = 0, nrows = 0;
-	char safe_k[160], safe_v[160], hint[600], list[400], a[32];
+	char safe_k[160], safe_v[160], a[32];
 	int rc = 1;
 
 	if (cli_get(res, "model")) {
@@ -423,31 +478,8 @@ static int status_segment(struct qctx *c, const struct cli_result *res)
 	}
 	if (sn.oom)
 		goto oom;
-	text_sanitize(safe_k, sizeof(safe_k), c->seg_key);
-	text_sanitize(safe_v, sizeof(safe_v), c->seg_value);
-	if (!sn.has_key) {
-		/* "no model in DB has ..." or "model 'm' in DB has no ..." */
-		const char *m = cli_get(res, "model") ? ms[0].name : NULL;
-		char who[SQ_NAME_MAX + 16];
-		snprintf(who, sizeof(who), m ? "model '%s'" : "no model%s", m ? m : "");
-		if (sn.keys.n == 0)
-			cmd_error(
-			    "--segment: %s in %s has %ssegments (set segment_by in its [model] "
-			    "section; segments appear as windows are analysed)",
-			    who, c->st.path, m ? "no " : "");
-		else
-			cmd_error("--segment: %s in %s has %ssegments by '%s'%s (segment_by: %s)",
-			          who, c->st.path, m ? "no " : "", safe_k,
-			          near_hint(&sn.keys, c->seg_key, hint, sizeof(hint)),
-			          names_list(&sn.keys, list, sizeof(list)));
-		goto out;
-	}
-	if (!nrows) {
-		cmd_error("--segment: no segment %s=%s in %s%s (segments of %s: %s; values beyond "
-		          "segment_top_k are in '%s')",
-		          safe_k, safe_v, c->st.path,
-		          near_hint(&sn.values, c->seg_value, hint, sizeof(hint)), safe_k,
-		          names_list(&sn.values, list, sizeof(list)), STORE_SEGMENT_OTHER);
+	if (!sn.has_key || !nrows) {
+		seg_missing(c, &sn, cli_get(res, "model") ? ms[0].name : NULL);
 		goto out;
 	}
 	for (size_t i = 0; i < nrows; i++) {
@@ -493,6 +525,8 @@ static int status_segment(struct qctx *c, const struct cli_result *res)
 		table_add(&c->t, ss->drifted ? "DRIFT" : "");
 	}
 	table_print(&c->t, stdout);
+	text_sanitize(safe_k, sizeof(safe_k), c->seg_key);
+	text_sanitize(safe_v, sizeof(safe_v), c->seg_value);
 	printf("segment %s=%s, sampled events over the last %s; (win): the newest window of the "
 	       "segment\n",
 	       safe_k, safe_v, lay_fmt_age(a, sizeof(a), c->now - c->from));

@@ -322,6 +322,25 @@ Test(segments, shift_in_one_segment_is_drift_there_only_and_pages_once, .timeout
 	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 2);
 	free(out);
 
+	/* drift and latency of a segment the model does not have: the same
+	 * error, not an empty answer */
+	snprintf(args, sizeof(args), "--db %s drift --model pay --segment country=DK --json", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1, "%s", out);
+	free(out);
+	err_out = h_read_file(path, NULL);
+	cr_assert(err_out && strstr(err_out, "--segment: no segment country=DK in ") &&
+	              strstr(err_out, "did you mean 'DE'?"),
+	          "%s", err_out ? err_out : "");
+	free(err_out);
+	snprintf(args, sizeof(args), "--db %s latency --model pay --segment device=ios", c.db);
+	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1, "%s", out);
+	free(out);
+	err_out = h_read_file(path, NULL);
+	cr_assert(err_out && strstr(err_out, "--segment: model 'pay' in ") &&
+	              strstr(err_out, " has no segments by 'device' (segment_by: country)"),
+	          "%s", err_out ? err_out : "");
+	free(err_out);
+
 	/* a bad --segment is a usage error naming it */
 	snprintf(args, sizeof(args), "--db %s drift --model pay --segment country --json", c.db);
 	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 2);
