@@ -1,7 +1,9 @@
 /* mlwatch: the terminal dashboard and its scriptable subcommands. main
  * parses the command line (global flags may stand before or after the
  * command) and dispatches through one table: a command is one line in it. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -196,8 +198,20 @@ int main(int argc, char **argv)
 		/* a collector's simulated clock (mlwatchd(8), MLWATCH_CLOCK_FILE)
 		 * is the commands' "now" too; MLWATCH_NOW still wins */
 		char err[600];
+		const char *fixed = getenv("MLWATCH_NOW");
+		char *end = NULL;
+		double t = fixed && *fixed ? strtod(fixed, &end) : 0;
 		if (clock_sim_init(err, sizeof(err)) < 0) {
 			cmd_error("%s", err);
+			rc = 2;
+			goto out;
+		}
+		/* a fixed "now" that is not one would silently be the real
+		 * time: refused like a bad clock file */
+		if (fixed && *fixed && (*end != '\0' || !isfinite(t) || t <= 0)) {
+			char safe[64];
+			cmd_error("MLWATCH_NOW='%s' is not a Unix time in seconds",
+			          text_sanitize(safe, sizeof(safe), fixed));
 			rc = 2;
 			goto out;
 		}

@@ -621,6 +621,14 @@ Test(season, an_unusable_clock_file_is_refused_at_start, .timeout = 60)
 	              strstr(out, "'tomorrow' is not a Unix time in decimal seconds"),
 	          "%s", out);
 	free(out);
+	/* and a fixed MLWATCH_NOW that is not a time */
+	cr_assert_eq(unsetenv("MLWATCH_CLOCK_FILE"), 0);
+	cr_assert_eq(setenv("MLWATCH_NOW", "yesterday", 1), 0);
+	cr_assert_eq(run_mlwatch(&out, "--db", c.db, "status", NULL), 2, "%s", out);
+	cr_assert(strstr(out, "mlwatch: error: MLWATCH_NOW='yesterday' is not a Unix time"), "%s",
+	          out);
+	free(out);
+	cr_assert_eq(unsetenv("MLWATCH_NOW"), 0);
 	cproc_cleanup(&c);
 }
 
