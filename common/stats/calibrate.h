@@ -68,7 +68,8 @@
 /* Largest pseudo-window drawn: bigger windows are calibrated at this size
  * and rescaled (the large-sample laws below hold well from here on: at
  * 1,000 the rates of windows of 10,000 stay within 0.95-1.6% for a 1%
- * target, test calibrate/*_false_alarm_rate; 2,000 cost twice the time
+ * target, tests calibrate/numeric_false_alarm_rate and categorical_...;
+ * 2,000 cost twice the time
  * for windows of 10,000, over issue 17's 2 s for 50 features). */
 #define CALIB_PSEUDO_MAX 1000
 #define CALIB_CLASSES    9
