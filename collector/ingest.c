@@ -65,6 +65,32 @@ struct req {
 	struct req *next;
 };
 
+/* Where the writer's CPU goes, per statement group (issue 18): summed
+ * over the groups, logged per event at debug every WPROF_EVERY groups and
+ * at info when the writer stops. Writer-only. */
+enum wstage {
+	WS_BEGIN,   /* BEGIN and the model-cache sync */
+	WS_CLAIM,   /* batches_seen and the rows built (model lookups) */
+	WS_DEDUPE,  /* (model, req_id) repeats: in the group and stored */
+	WS_PENDING, /* pending labels taken by new events */
+	WS_INSERT,  /* the events inserted */
+	WS_TALLY,   /* window deltas of the events */
+	WS_REST,    /* labels and per-second summaries */
+	WS_SHARED,  /* windows, LLM rows, models, agents, meta */
+	WS_COMMIT,  /* COMMIT (with SQLite's WAL auto-checkpoint) */
+	WS_COUNT
+};
+static const char *const wstage_names[WS_COUNT] = {
+    "begin", "claim", "dedupe", "pending", "insert", "tally", "rest", "shared", "commit",
+};
+#define WPROF_EVERY 2000
+
+struct wprof {
+	double t[WS_COUNT]; /* seconds */
+	double mark;        /* clock_mono at the end of the last stage */
+	uint64_t events, groups;
+};
+
 struct ingest {
 	struct collector *c;
 	struct ingest_opts o;
@@ -90,6 +116,7 @@ struct ingest {
 	bool *dup;                    /* which of them repeat a stored event */
 	struct req **row_req;         /* the batch of each */
 	size_t rows_cap;
+	struct wprof prof;
 	struct ingest_stats stats;
 };
 
@@ -493,6 +520,45 @@ static int merge_owned(struct ddsketch **dst, const struct ddsketch *src)
 	return ddsketch_merge(*dst, src) ? -1 : 0;
 }
 
+/* The writer thread's CPU time: under load a wall clock would count the
+ * time other threads held the core. */
+static double wprof_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Ends the writer's current stage: its CPU time since the last mark. */
+static void wprof_mark(struct ingest *ing, enum wstage st)
+{
+	double now = wprof_now();
+
+	ing->prof.t[st] += now - ing->prof.mark;
+	ing->prof.mark = now;
+}
+
+static void wprof_log(const struct ingest *ing, enum log_level level)
+{
+	const struct wprof *p = &ing->prof;
+	char line[512];
+	size_t k = 0;
+	double total = 0;
+
+	if (!p->events)
+		return;
+	for (int i = 0; i < WS_COUNT; i++) {
+		total += p->t[i];
+		k += (size_t)snprintf(line + k, sizeof(line) - k, " %s=%.3f", wstage_names[i],
+		                      p->t[i] * 1e6 / (double)p->events);
+	}
+	log_msg(level, "ingest",
+	        "writer CPU per event us total=%.3f%s groups=%llu events=%llu", total * 1e6 /
+	        (double)p->events, line, (unsigned long long)p->groups,
+	        (unsigned long long)p->events);
+}
+
 static int64_t *pending_slot(struct ingest *ing, int64_t model_id)
 {
 	if (model_id < 0)
@@ -629,6 +695,7 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 	 * event. */
 	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->dup))
 		return -1;
+	wprof_mark(ing, WS_DEDUPE);
 	for (size_t i = 0; i < n; i++) {
 		struct store_event_row *row = &ing->rows[i];
 		int64_t *pend;
@@ -662,8 +729,10 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 			}
 		}
 	}
+	wprof_mark(ing, WS_PENDING);
 	if (store_ingest_events_insert(si, ing->rows, n, ing->dup))
 		return -1;
+	wprof_mark(ing, WS_INSERT);
 	for (size_t i = 0; i < n; i++) {
 		struct wdelta *d;
 
@@ -678,6 +747,7 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 		if (ing->rows[i].label.kind != VALUE_NONE)
 			d->labelled++;
 	}
+	wprof_mark(ing, WS_TALLY);
 	return 0;
 }
 
@@ -897,18 +967,29 @@ static int commit_group(struct ingest *ing, struct req **reqs, size_t n, struct 
 	size_t nrows = 0;
 
 	wmap_clear(m); /* the group's window deltas, from every batch */
+	ing->prof.mark = wprof_now();
 	if (store_begin(&ing->st) || store_ingest_sync(ing->si))
 		goto fail;
+	wprof_mark(ing, WS_BEGIN);
 	for (size_t i = 0; i < n; i++)
 		if (claim(ing, reqs[i], now, &nrows))
 			goto fail;
+	wprof_mark(ing, WS_CLAIM);
 	if (store_events(ing, nrows, m))
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if (!reqs[i]->duplicate && store_req(ing, reqs[i], m, now))
 			goto fail;
-	if (store_shared(ing, reqs, n, m, now) || store_commit(&ing->st))
+	wprof_mark(ing, WS_REST);
+	if (store_shared(ing, reqs, n, m, now))
 		goto fail;
+	wprof_mark(ing, WS_SHARED);
+	if (store_commit(&ing->st))
+		goto fail;
+	wprof_mark(ing, WS_COMMIT);
+	ing->prof.events += nrows;
+	if (++ing->prof.groups % WPROF_EVERY == 0 && log_get_level() <= LOG_DEBUG)
+		wprof_log(ing, LOG_DEBUG);
 	atomic_fetch_add(&ing->stats.transactions, 1);
 	observe_commit(ing, clock_mono() - t0);
 	return 0;
@@ -1138,6 +1219,7 @@ void ingest_stop(struct ingest *ing)
 	pthread_mutex_unlock(&ing->mu);
 	if (ing->writer_started)
 		pthread_join(ing->writer, NULL);
+	wprof_log(ing, LOG_INFO);
 	store_ingest_free(ing->si);
 	store_close(&ing->st);
 	free(ing->pending);
