@@ -17,6 +17,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "ring.h"
+#include "seenfilter.h"
 #include "store.h"
 #include "store_ingest.h"
 #include "wire.h"
@@ -114,8 +115,14 @@ struct ingest {
 	bool retention_more;
 	struct store_event_row *rows; /* the events of the batch being stored */
 	bool *dup;                    /* which of them repeat a stored event */
+	bool *known_new;              /* which the filter calls certainly new */
 	struct req **row_req;         /* the batch of each */
 	size_t rows_cap;
+	/* (model, req_id) pairs stored recently, so that the duplicate check
+	 * skips most index lookups; SQLite only (NULL on PostgreSQL, where
+	 * other collectors write too) */
+	struct seenfilter *seen;
+	uint64_t lookups; /* rows the filter left to the exact lookup */
 	struct wprof prof;
 	struct ingest_stats stats;
 };
@@ -554,9 +561,9 @@ static void wprof_log(const struct ingest *ing, enum log_level level)
 		                      p->t[i] * 1e6 / (double)p->events);
 	}
 	log_msg(level, "ingest",
-	        "writer CPU per event us total=%.3f%s groups=%llu events=%llu", total * 1e6 /
-	        (double)p->events, line, (unsigned long long)p->groups,
-	        (unsigned long long)p->events);
+	        "writer CPU per event us total=%.3f%s groups=%llu events=%llu lookups=%llu",
+	        total * 1e6 / (double)p->events, line, (unsigned long long)p->groups,
+	        (unsigned long long)p->events, (unsigned long long)ing->lookups);
 }
 
 static int64_t *pending_slot(struct ingest *ing, int64_t model_id)
@@ -644,10 +651,13 @@ static int claim(struct ingest *ing, struct req *q, double now, size_t *nrows)
 		bool *nd = realloc(ing->dup, ncap * sizeof(*nd));
 		if (nd)
 			ing->dup = nd;
+		bool *nk = realloc(ing->known_new, ncap * sizeof(*nk));
+		if (nk)
+			ing->known_new = nk;
 		struct req **nq = realloc(ing->row_req, ncap * sizeof(*nq));
 		if (nq)
 			ing->row_req = nq;
-		if (!nr || !nd || !nq)
+		if (!nr || !nd || !nk || !nq)
 			return -1;
 		ing->rows_cap = ncap;
 	}
@@ -693,8 +703,26 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 	/* A repeated (model, id) within the label horizon is a resend or a
 	 * client bug: keep the first, so that a label joins exactly one
 	 * event. */
-	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->dup))
+	for (size_t i = 0; i < n; i++) {
+		const struct store_event_row *row = &ing->rows[i];
+		ing->known_new[i] = row->req_id && seenfilter_certainly_new(
+		                                        ing->seen, row->model_id, row->req_id,
+		                                        strlen(row->req_id), row->ts,
+		                                        ing->o.label_ttl_s);
+		ing->lookups += row->req_id && !ing->known_new[i];
+	}
+	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->known_new,
+	                               ing->dup))
 		return -1;
+	if (ing->seen) {
+		/* before the insert: a rolled-back group only leaves pairs that
+		 * make the filter say "maybe" */
+		double mono = clock_mono();
+		for (size_t i = 0; i < n; i++)
+			if (ing->rows[i].req_id && !ing->dup[i])
+				seenfilter_add(ing->seen, ing->rows[i].model_id, ing->rows[i].req_id,
+				               strlen(ing->rows[i].req_id), ing->rows[i].ts, mono);
+	}
 	wprof_mark(ing, WS_DEDUPE);
 	for (size_t i = 0; i < n; i++) {
 		struct store_event_row *row = &ing->rows[i];
@@ -1166,6 +1194,35 @@ static int check_window(struct ingest *ing, char *err, size_t errlen)
 	return 0;
 }
 
+/* The duplicate filter, covering what is stored from here on: an event
+ * stored before has ts below the newest window's end, so the filter is
+ * trusted for events whose horizon (label_ttl) starts after it. A
+ * generation spans label_ttl and future_max plus ten minutes, so that
+ * events up to ten minutes late are still answered after a rotation. */
+static int seen_start(struct ingest *ing, char *err, size_t errlen)
+{
+	struct seenfilter_opts so = {
+	    .first_bytes = SEENFILTER_FIRST_BYTES,
+	    .max_bytes = SEENFILTER_MAX_BYTES,
+	    .span_s = ing->o.label_ttl_s + ing->o.future_max_s + 600,
+	};
+	int64_t newest;
+	int rc = store_ingest_events_newest_window(ing->si, &newest);
+	double from = rc == 0 ? (double)newest + (double)ing->o.window_s : -HUGE_VAL;
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot read the newest event: %s", ing->st.path,
+		         store_errmsg(&ing->st));
+		return -1;
+	}
+	ing->seen = seenfilter_new(&so, from);
+	if (!ing->seen) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int ingest_start(struct ingest **out, struct collector *c, const struct ingest_opts *o, char *err,
                  size_t errlen)
 {
@@ -1191,6 +1248,8 @@ int ingest_start(struct ingest **out, struct collector *c, const struct ingest_o
 		goto fail;
 	}
 	if (check_window(ing, err, errlen))
+		goto fail;
+	if (!store_is_postgres(&ing->st) && seen_start(ing, err, errlen))
 		goto fail;
 	pending_reload(ing);
 	measure_size(ing);
@@ -1225,7 +1284,9 @@ void ingest_stop(struct ingest *ing)
 	free(ing->pending);
 	free(ing->rows);
 	free(ing->dup);
+	free(ing->known_new);
 	free(ing->row_req);
+	seenfilter_free(ing->seen);
 	pthread_cond_destroy(&ing->work_cv);
 	pthread_cond_destroy(&ing->done_cv);
 	pthread_mutex_destroy(&ing->mu);

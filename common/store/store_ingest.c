@@ -81,6 +81,7 @@ enum {
 	S_MODELS_PRINT,
 	S_WIN_SET_SKETCH,
 	S_LLM_SET,
+	S_EVENTS_NEWEST,
 	S_COUNT
 };
 
@@ -310,6 +311,11 @@ static const char *const sql[S_COUNT] = {
                   "coalesce(?4, tpot_sketch), finish = coalesce(?5, finish) WHERE model_id = ?1 "
                   "AND start = ?2",
     [S_MODELS_PRINT] = "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM models",
+    /* one events_by_window seek per model (no index leads with
+     * window_start: a bare max() would read the whole index); a model's
+     * events go with it (`mlwatch models rm` deletes both at once) */
+    [S_EVENTS_NEWEST] = "SELECT max((SELECT max(window_start) FROM events WHERE model_id = "
+                        "models.id)) FROM models",
 };
 
 static struct db_stmt *prep(struct store_ingest *si, int which)
@@ -713,7 +719,7 @@ static int dedupe_stored_pg(struct store_ingest *si, const struct store_event_ro
 }
 
 int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event_row *rows,
-                               size_t n, double ttl, bool *dup)
+                               size_t n, double ttl, const bool *known_new, bool *dup)
 {
 	if (n == 0) /* a group of duplicate batches: dup may be NULL */
 		return 0;
@@ -724,7 +730,7 @@ int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event
 		return dedupe_stored_pg(si, rows, n, ttl, dup);
 	for (size_t i = 0; i < n; i++) {
 		int rc;
-		if (!rows[i].req_id || dup[i])
+		if (!rows[i].req_id || dup[i] || (known_new && known_new[i]))
 			continue;
 		rc = store_ingest_event_exists(si, rows[i].model_id, rows[i].req_id,
 		                               rows[i].ts - ttl, rows[i].ts + ttl);
@@ -785,6 +791,28 @@ int store_ingest_events_insert(struct store_ingest *si, const struct store_event
 		}
 	}
 	return db_bulk_flush(b, NULL) == DB_OK ? 0 : -1;
+}
+
+static int newest_row(struct db_stmt *s, void *ctx)
+{
+	int64_t *v = ctx;
+
+	if (db_column_type(s, 0) != DB_NULL) {
+		v[0] = db_column_int64(s, 0);
+		v[1] = 1;
+	}
+	return 0;
+}
+
+int store_ingest_events_newest_window(struct store_ingest *si, int64_t *start)
+{
+	struct db_stmt *s = prep(si, S_EVENTS_NEWEST);
+	int64_t v[2] = {0, 0}; /* the start, whether there is one */
+
+	if (!s || store_each_row(s, newest_row, v))
+		return -1;
+	*start = v[0];
+	return v[1] ? 0 : 1;
 }
 
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,
