@@ -648,8 +648,8 @@ static int bulk_send(struct db_bulk *b)
 		}
 		if (rc == DB_OK && (rc = db_step(s)) == DB_DONE)
 			rc = DB_OK;
+		/* no clear_bindings: the next run binds every value again */
 		db_reset(s);
-		db_clear_bindings(s);
 		left -= rows;
 	}
 	b->held = 0;
