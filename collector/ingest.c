@@ -1194,11 +1194,30 @@ static int check_window(struct ingest *ing, char *err, size_t errlen)
 	return 0;
 }
 
-/* The duplicate filter, covering what is stored from here on: an event
- * stored before has ts below the newest window's end, so the filter is
- * trusted for events whose horizon (label_ttl) starts after it. A
- * generation spans label_ttl and future_max plus ten minutes, so that
- * events up to ten minutes late are still answered after a rotation. */
+/* Events loaded into the duplicate filter at start, at most (a larger
+ * store starts with the filter covering only what comes next). */
+#define SEEN_LOAD_MAX 4000000
+
+struct seen_load {
+	struct seenfilter *f;
+	double mono; /* the generation's start */
+};
+
+static void seen_load_cb(int64_t model_id, const char *req_id, double ts, void *arg)
+{
+	struct seen_load *l = arg;
+
+	if (req_id)
+		seenfilter_add(l->f, model_id, req_id, strlen(req_id), ts, l->mono);
+}
+
+/* The duplicate filter. It must hold every stored pair it answers for:
+ * the events stored within label_ttl (and 10 minutes of lateness) of now
+ * are loaded into it, whole windows from `from` on, so it covers every ts
+ * from there; more than SEEN_LOAD_MAX of them, or a failed read, and it
+ * covers only events after the newest stored window. A generation spans
+ * label_ttl and future_max plus ten minutes, so that events up to ten
+ * minutes late are still answered after a rotation. */
 static int seen_start(struct ingest *ing, char *err, size_t errlen)
 {
 	struct seenfilter_opts so = {
@@ -1206,21 +1225,49 @@ static int seen_start(struct ingest *ing, char *err, size_t errlen)
 	    .max_bytes = SEENFILTER_MAX_BYTES,
 	    .span_s = ing->o.label_ttl_s + ing->o.future_max_s + 600,
 	};
-	int64_t newest;
+	int64_t newest, n = 0, from = window_of(ing, clock_now() - ing->o.label_ttl_s - 600);
 	int rc = store_ingest_events_newest_window(ing->si, &newest);
-	double from = rc == 0 ? (double)newest + (double)ing->o.window_s : -HUGE_VAL;
+	double t0 = clock_mono(), covered;
+	bool load;
 
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: cannot read the newest event: %s", ing->st.path,
-		         store_errmsg(&ing->st));
-		return -1;
+	if (rc < 0)
+		goto fail;
+	/* every stored ts is below the newest window's end */
+	covered = rc == 0 ? (double)(newest + ing->o.window_s) : -HUGE_VAL;
+	load = rc == 0 && newest >= from;
+	if (load && store_ingest_events_recent_count(ing->si, from, &n))
+		goto fail;
+	load = load && n <= SEEN_LOAD_MAX;
+	if (load) {
+		/* a first generation that holds them with a quarter to spare:
+		 * filling it would rotate, and a second rotation drops them */
+		while (so.first_bytes < so.max_bytes &&
+		       (int64_t)(so.first_bytes / 32 * 24) < n + n / 4)
+			so.first_bytes *= 2;
+		covered = (double)from; /* a ts after it has a window from `from` on */
 	}
-	ing->seen = seenfilter_new(&so, from);
+	ing->seen = seenfilter_new(&so, covered);
 	if (!ing->seen) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (load) {
+		struct seen_load l = {ing->seen, clock_mono()};
+		if (store_ingest_events_recent(ing->si, from, seen_load_cb, &l))
+			goto fail;
+		log_info("ingest", "duplicate filter loaded events=%lld seconds=%.3f", (long long)n,
+		         clock_mono() - t0);
+	} else if (n > SEEN_LOAD_MAX) {
+		log_info("ingest",
+		         "duplicate filter not loaded: %lld events within label_ttl, more than %d; "
+		         "it answers for events after %.0f plus label_ttl",
+		         (long long)n, SEEN_LOAD_MAX, covered);
+	}
 	return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot read the stored events: %s", ing->st.path,
+	         store_errmsg(&ing->st));
+	return -1;
 }
 
 int ingest_start(struct ingest **out, struct collector *c, const struct ingest_opts *o, char *err,

@@ -13,9 +13,10 @@
  *
  * Completeness: the filter never answers "new" for a pair that is stored.
  * It tracks covered_from: every stored event with ts > covered_from was
- * added to a generation it still holds. At start that is the newest stored
- * event time (nothing older is in the filter); dropping a generation raises
- * it to the newest ts that generation held. A query about an event at ts
+ * added to a generation it still holds. The owner sets it at the start:
+ * the time from which it added every stored event, or the newest stored
+ * event time when it added none; dropping a generation raises it to the
+ * newest ts that generation held. A query about an event at ts
  * with horizon ttl (duplicates are events within ttl of each other) is
  * answered only when ts - ttl > covered_from; otherwise it is "maybe".
  * Deleting events (retention, `mlwatch models rm`) and rolled-back

@@ -82,6 +82,8 @@ enum {
 	S_WIN_SET_SKETCH,
 	S_LLM_SET,
 	S_EVENTS_NEWEST,
+	S_EVENTS_RECENT_COUNT,
+	S_EVENTS_RECENT,
 	S_COUNT
 };
 
@@ -316,6 +318,13 @@ static const char *const sql[S_COUNT] = {
      * events go with it (`mlwatch models rm` deletes both at once) */
     [S_EVENTS_NEWEST] = "SELECT max((SELECT max(window_start) FROM events WHERE model_id = "
                         "models.id)) FROM models",
+    /* CROSS JOIN keeps models outside: one events_by_window range per
+     * model (without statistics SQLite would scan events_by_req) */
+    [S_EVENTS_RECENT_COUNT] = "SELECT count(*) FROM models m CROSS JOIN events e WHERE "
+                              "e.model_id = m.id AND e.window_start >= ?1",
+    [S_EVENTS_RECENT] = "SELECT e.model_id, e.req_id, e.ts FROM models m CROSS JOIN events e "
+                        "WHERE e.model_id = m.id AND e.window_start >= ?1 AND e.req_id IS NOT "
+                        "NULL",
 };
 
 static struct db_stmt *prep(struct store_ingest *si, int which)
@@ -813,6 +822,50 @@ int store_ingest_events_newest_window(struct store_ingest *si, int64_t *start)
 		return -1;
 	*start = v[0];
 	return v[1] ? 0 : 1;
+}
+
+struct recent_rows {
+	void (*cb)(int64_t model_id, const char *req_id, double ts, void *arg);
+	void *arg;
+};
+
+static int recent_count_row(struct db_stmt *s, void *ctx)
+{
+	*(int64_t *)ctx = db_column_int64(s, 0);
+	return 0;
+}
+
+int store_ingest_events_recent_count(struct store_ingest *si, int64_t from, int64_t *n)
+{
+	struct db_stmt *s = prep(si, S_EVENTS_RECENT_COUNT);
+
+	*n = 0;
+	if (!s)
+		return -1;
+	db_bind_int64(s, 1, from);
+	return store_each_row(s, recent_count_row, n) ? -1 : 0;
+}
+
+static int recent_row(struct db_stmt *s, void *ctx)
+{
+	struct recent_rows *c = ctx;
+
+	c->cb(db_column_int64(s, 0), (const char *)db_column_text(s, 1), db_column_double(s, 2),
+	      c->arg);
+	return 0;
+}
+
+int store_ingest_events_recent(struct store_ingest *si, int64_t from,
+                               void (*cb)(int64_t model_id, const char *req_id, double ts,
+                                          void *arg),
+                               void *arg)
+{
+	struct db_stmt *s = prep(si, S_EVENTS_RECENT);
+
+	if (!s)
+		return -1;
+	db_bind_int64(s, 1, from);
+	return store_each_row(s, recent_row, &(struct recent_rows){cb, arg}) ? -1 : 0;
 }
 
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,

@@ -90,6 +90,16 @@ int store_ingest_events_insert(struct store_ingest *si, const struct store_event
  * window length (the seenfilter's cover at start). */
 int store_ingest_events_newest_window(struct store_ingest *si, int64_t *start);
 
+/* The stored events with window_start >= from (one events_by_window range
+ * per model): count counts them (*n), recent calls cb(model_id, req_id,
+ * ts) for each that has a req_id (the string valid during the call). Both
+ * return 0 or -1. */
+int store_ingest_events_recent_count(struct store_ingest *si, int64_t from, int64_t *n);
+int store_ingest_events_recent(struct store_ingest *si, int64_t from,
+                               void (*cb)(int64_t model_id, const char *req_id, double ts,
+                                          void *arg),
+                               void *arg);
+
 /* 1 when an event (model_id, req_id) with ts in [from, to] is stored (the
  * index events_by_req makes it one lookup), 0 when none, -1 on error. */
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,

@@ -612,11 +612,10 @@ static long last_lookups(const char *log)
 	return v;
 }
 
-/* The duplicate check's filter (issue 18) holds only what this process
- * stored: on a fresh store it answers for new ids without the index, and
- * after a restart the events stored before are still found (the filter is
- * not trusted for events whose label_ttl horizon reaches them), so a
- * resend under a new agent and seq is kept once. */
+/* The duplicate check's filter (issue 18): on a fresh store it answers for
+ * new ids without the index, and after a restart the events stored within
+ * label_ttl are loaded into it, so a resend under a new agent and seq is
+ * still found and kept once. */
 Test(collector, repeated_ids_are_found_after_a_restart)
 {
 	struct cproc c;
@@ -642,7 +641,11 @@ Test(collector, repeated_ids_are_found_after_a_restart)
 	             "the first ones kept");
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id LIKE 'n%'"), 10);
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	/* the stored ones were loaded into the filter at the start: the
+	 * repeats are "maybe" and looked up, the new ids mostly not */
+	cr_assert(h_wait_log(c.log, "duplicate filter loaded events=500 ", 1), "see %s", c.log);
 	long after = last_lookups(c.log);
-	cr_assert_eq(after, 510, "every event of the restarted run looked up (see %s)", c.log);
+	cr_assert(after >= 500 && after <= 505, "%ld lookups for 500 repeats and 10 new ids (see %s)",
+	          after, c.log);
 	cproc_cleanup(&c);
 }
