@@ -705,10 +705,10 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 	 * event. */
 	for (size_t i = 0; i < n; i++) {
 		const struct store_event_row *row = &ing->rows[i];
-		ing->known_new[i] = row->req_id && seenfilter_certainly_new(
-		                                        ing->seen, row->model_id, row->req_id,
-		                                        strlen(row->req_id), row->ts,
-		                                        ing->o.label_ttl_s);
+		ing->known_new[i] =
+		    row->req_id &&
+		    seenfilter_certainly_new(ing->seen, row->model_id, row->req_id,
+		                             strlen(row->req_id), row->ts, ing->o.label_ttl_s);
 		ing->lookups += row->req_id && !ing->known_new[i];
 	}
 	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->known_new,
@@ -720,8 +720,9 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 		double mono = clock_mono();
 		for (size_t i = 0; i < n; i++)
 			if (ing->rows[i].req_id && !ing->dup[i])
-				seenfilter_add(ing->seen, ing->rows[i].model_id, ing->rows[i].req_id,
-				               strlen(ing->rows[i].req_id), ing->rows[i].ts, mono);
+				seenfilter_add(ing->seen, ing->rows[i].model_id,
+				               ing->rows[i].req_id, strlen(ing->rows[i].req_id),
+				               ing->rows[i].ts, mono);
 	}
 	wprof_mark(ing, WS_DEDUPE);
 	for (size_t i = 0; i < n; i++) {

@@ -575,8 +575,8 @@ void db_bulk_text(struct db_bulk *b, const char *v)
 	if (!i)
 		return;
 	if (!b->copy_sql)
-		*bulk_slot(b, i) = (struct bulk_val){.type = v ? DB_TEXT : DB_NULL,
-		                                     .u.b = {v, v ? strlen(v) : 0}};
+		*bulk_slot(b, i) =
+		    (struct bulk_val){.type = v ? DB_TEXT : DB_NULL, .u.b = {v, v ? strlen(v) : 0}};
 	else
 		bulk_field(b, v, v ? strlen(v) : 0, !v);
 }

@@ -576,8 +576,8 @@ Test(collector, retention_removes_old_rows_and_expires_labels)
 
 /* One batch of n events "<prefix><k>" of model fraud at ts, predicting
  * pred, as agent/seq. */
-static void send_ids(const char *url, const char *agent, uint64_t seq, const char *prefix,
-                     int n, double ts, const char *pred)
+static void send_ids(const char *url, const char *agent, uint64_t seq, const char *prefix, int n,
+                     double ts, const char *pred)
 {
 	struct wc_client *cl = client(url);
 	struct wc_batch wb;
@@ -645,7 +645,7 @@ Test(collector, repeated_ids_are_found_after_a_restart)
 	 * repeats are "maybe" and looked up, the new ids mostly not */
 	cr_assert(h_wait_log(c.log, "duplicate filter loaded events=500 ", 1), "see %s", c.log);
 	long after = last_lookups(c.log);
-	cr_assert(after >= 500 && after <= 505, "%ld lookups for 500 repeats and 10 new ids (see %s)",
-	          after, c.log);
+	cr_assert(after >= 500 && after <= 505,
+	          "%ld lookups for 500 repeats and 10 new ids (see %s)", after, c.log);
 	cproc_cleanup(&c);
 }

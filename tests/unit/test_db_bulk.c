@@ -104,9 +104,9 @@ Test(db_bulk, every_row_once_in_order_at_every_count, .init = setup, .fini = tea
 		cr_assert_eq(db_bulk_flush(b, &rows), DB_OK, "%s", db_errmsg(db));
 		cr_assert_eq(rows, n);
 		cr_assert_eq(db_commit(db), DB_OK);
-		cr_assert_eq(db_prepare(db, "SELECT i, d, s, b, n FROM t WHERE i >= ?1 ORDER BY rowid",
-		                        &s),
-		             DB_OK);
+		cr_assert_eq(
+		    db_prepare(db, "SELECT i, d, s, b, n FROM t WHERE i >= ?1 ORDER BY rowid", &s),
+		    DB_OK);
 		db_bind_int64(s, 1, base);
 		cr_assert_eq(db_rows(s, check_row, &c), DB_OK);
 		db_finalize(s);

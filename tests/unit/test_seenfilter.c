@@ -50,17 +50,17 @@ Test(seenfilter, never_a_false_negative)
 	kept_from = n - (long)(in.keys[0] + in.keys[1]);
 	for (long i = kept_from; i < n; i++) {
 		size_t len = id_of(id, sizeof(id), "req-", i);
-		cr_assert_not(seenfilter_certainly_new(f, 1 + i % 7, id, len,
-		                                       1000.0 + (double)i * 1e-3, 1.0),
-		              "pair %ld added but called new", i);
+		cr_assert_not(
+		    seenfilter_certainly_new(f, 1 + i % 7, id, len, 1000.0 + (double)i * 1e-3, 1.0),
+		    "pair %ld added but called new", i);
 	}
 	/* ... and the dropped ones are no longer covered: an event near
 	 * their time is "maybe" whatever the bits say */
 	for (long i = 0; i < kept_from; i += 97) {
 		size_t len = id_of(id, sizeof(id), "req-", i);
-		cr_assert_not(seenfilter_certainly_new(f, 1 + i % 7, id, len,
-		                                       1000.0 + (double)i * 1e-3, 1.0),
-		              "dropped pair %ld called new", i);
+		cr_assert_not(
+		    seenfilter_certainly_new(f, 1 + i % 7, id, len, 1000.0 + (double)i * 1e-3, 1.0),
+		    "dropped pair %ld called new", i);
 	}
 	cr_assert_geq(in.covered_from, 1000.0 + (double)(kept_from - 1) * 1e-3);
 	seenfilter_free(f);
@@ -87,8 +87,8 @@ Test(seenfilter, false_positives_near_one_percent)
 	/* another model's pair with the same id is another key */
 	fp = 0;
 	for (long i = 0; i < q; i++)
-		fp += !seenfilter_certainly_new(f, 4, id, id_of(id, sizeof(id), "", i % (n - 1)), 50,
-		                                1);
+		fp += !seenfilter_certainly_new(f, 4, id, id_of(id, sizeof(id), "", i % (n - 1)),
+		                                50, 1);
 	cr_assert_lt(fp, q * 3 / 100);
 	seenfilter_free(f);
 }
