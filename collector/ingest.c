@@ -17,6 +17,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "ring.h"
+#include "seenfilter.h"
 #include "store.h"
 #include "store_ingest.h"
 #include "wire.h"
@@ -65,6 +66,32 @@ struct req {
 	struct req *next;
 };
 
+/* Where the writer's CPU goes, per statement group (issue 18): summed
+ * over the groups, logged per event at debug every WPROF_EVERY groups and
+ * at info when the writer stops. Writer-only. */
+enum wstage {
+	WS_BEGIN,   /* BEGIN and the model-cache sync */
+	WS_CLAIM,   /* batches_seen and the rows built (model lookups) */
+	WS_DEDUPE,  /* (model, req_id) repeats: in the group and stored */
+	WS_PENDING, /* pending labels taken by new events */
+	WS_INSERT,  /* the events inserted */
+	WS_TALLY,   /* window deltas of the events */
+	WS_REST,    /* labels and per-second summaries */
+	WS_SHARED,  /* windows, LLM rows, models, agents, meta */
+	WS_COMMIT,  /* COMMIT (with SQLite's WAL auto-checkpoint) */
+	WS_COUNT
+};
+static const char *const wstage_names[WS_COUNT] = {
+    "begin", "claim", "dedupe", "pending", "insert", "tally", "rest", "shared", "commit",
+};
+#define WPROF_EVERY 2000
+
+struct wprof {
+	double t[WS_COUNT]; /* seconds */
+	double mark;        /* clock_mono at the end of the last stage */
+	uint64_t events, groups;
+};
+
 struct ingest {
 	struct collector *c;
 	struct ingest_opts o;
@@ -88,8 +115,15 @@ struct ingest {
 	bool retention_more;
 	struct store_event_row *rows; /* the events of the batch being stored */
 	bool *dup;                    /* which of them repeat a stored event */
+	bool *known_new;              /* which the filter calls certainly new */
 	struct req **row_req;         /* the batch of each */
 	size_t rows_cap;
+	/* (model, req_id) pairs stored recently, so that the duplicate check
+	 * skips most index lookups; SQLite only (NULL on PostgreSQL, where
+	 * other collectors write too) */
+	struct seenfilter *seen;
+	uint64_t lookups; /* rows the filter left to the exact lookup */
+	struct wprof prof;
 	struct ingest_stats stats;
 };
 
@@ -493,6 +527,45 @@ static int merge_owned(struct ddsketch **dst, const struct ddsketch *src)
 	return ddsketch_merge(*dst, src) ? -1 : 0;
 }
 
+/* The writer thread's CPU time: under load a wall clock would count the
+ * time other threads held the core. */
+static double wprof_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Ends the writer's current stage: its CPU time since the last mark. */
+static void wprof_mark(struct ingest *ing, enum wstage st)
+{
+	double now = wprof_now();
+
+	ing->prof.t[st] += now - ing->prof.mark;
+	ing->prof.mark = now;
+}
+
+static void wprof_log(const struct ingest *ing, enum log_level level)
+{
+	const struct wprof *p = &ing->prof;
+	char line[512];
+	size_t k = 0;
+	double total = 0;
+
+	if (!p->events)
+		return;
+	for (int i = 0; i < WS_COUNT; i++) {
+		total += p->t[i];
+		k += (size_t)snprintf(line + k, sizeof(line) - k, " %s=%.3f", wstage_names[i],
+		                      p->t[i] * 1e6 / (double)p->events);
+	}
+	log_msg(level, "ingest",
+	        "writer CPU per event us total=%.3f%s groups=%llu events=%llu lookups=%llu",
+	        total * 1e6 / (double)p->events, line, (unsigned long long)p->groups,
+	        (unsigned long long)p->events, (unsigned long long)ing->lookups);
+}
+
 static int64_t *pending_slot(struct ingest *ing, int64_t model_id)
 {
 	if (model_id < 0)
@@ -578,10 +651,13 @@ static int claim(struct ingest *ing, struct req *q, double now, size_t *nrows)
 		bool *nd = realloc(ing->dup, ncap * sizeof(*nd));
 		if (nd)
 			ing->dup = nd;
+		bool *nk = realloc(ing->known_new, ncap * sizeof(*nk));
+		if (nk)
+			ing->known_new = nk;
 		struct req **nq = realloc(ing->row_req, ncap * sizeof(*nq));
 		if (nq)
 			ing->row_req = nq;
-		if (!nr || !nd || !nq)
+		if (!nr || !nd || !nk || !nq)
 			return -1;
 		ing->rows_cap = ncap;
 	}
@@ -627,8 +703,28 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 	/* A repeated (model, id) within the label horizon is a resend or a
 	 * client bug: keep the first, so that a label joins exactly one
 	 * event. */
-	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->dup))
+	for (size_t i = 0; i < n; i++) {
+		const struct store_event_row *row = &ing->rows[i];
+		ing->known_new[i] =
+		    row->req_id &&
+		    seenfilter_certainly_new(ing->seen, row->model_id, row->req_id,
+		                             strlen(row->req_id), row->ts, ing->o.label_ttl_s);
+		ing->lookups += row->req_id && !ing->known_new[i];
+	}
+	if (store_ingest_events_dedupe(si, ing->rows, n, ing->o.label_ttl_s, ing->known_new,
+	                               ing->dup))
 		return -1;
+	if (ing->seen) {
+		/* before the insert: a rolled-back group only leaves pairs that
+		 * make the filter say "maybe" */
+		double mono = clock_mono();
+		for (size_t i = 0; i < n; i++)
+			if (ing->rows[i].req_id && !ing->dup[i])
+				seenfilter_add(ing->seen, ing->rows[i].model_id,
+				               ing->rows[i].req_id, strlen(ing->rows[i].req_id),
+				               ing->rows[i].ts, mono);
+	}
+	wprof_mark(ing, WS_DEDUPE);
 	for (size_t i = 0; i < n; i++) {
 		struct store_event_row *row = &ing->rows[i];
 		int64_t *pend;
@@ -662,8 +758,10 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 			}
 		}
 	}
+	wprof_mark(ing, WS_PENDING);
 	if (store_ingest_events_insert(si, ing->rows, n, ing->dup))
 		return -1;
+	wprof_mark(ing, WS_INSERT);
 	for (size_t i = 0; i < n; i++) {
 		struct wdelta *d;
 
@@ -678,6 +776,7 @@ static int store_events(struct ingest *ing, size_t n, struct wmap *m)
 		if (ing->rows[i].label.kind != VALUE_NONE)
 			d->labelled++;
 	}
+	wprof_mark(ing, WS_TALLY);
 	return 0;
 }
 
@@ -897,18 +996,29 @@ static int commit_group(struct ingest *ing, struct req **reqs, size_t n, struct 
 	size_t nrows = 0;
 
 	wmap_clear(m); /* the group's window deltas, from every batch */
+	ing->prof.mark = wprof_now();
 	if (store_begin(&ing->st) || store_ingest_sync(ing->si))
 		goto fail;
+	wprof_mark(ing, WS_BEGIN);
 	for (size_t i = 0; i < n; i++)
 		if (claim(ing, reqs[i], now, &nrows))
 			goto fail;
+	wprof_mark(ing, WS_CLAIM);
 	if (store_events(ing, nrows, m))
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		if (!reqs[i]->duplicate && store_req(ing, reqs[i], m, now))
 			goto fail;
-	if (store_shared(ing, reqs, n, m, now) || store_commit(&ing->st))
+	wprof_mark(ing, WS_REST);
+	if (store_shared(ing, reqs, n, m, now))
 		goto fail;
+	wprof_mark(ing, WS_SHARED);
+	if (store_commit(&ing->st))
+		goto fail;
+	wprof_mark(ing, WS_COMMIT);
+	ing->prof.events += nrows;
+	if (++ing->prof.groups % WPROF_EVERY == 0 && log_get_level() <= LOG_DEBUG)
+		wprof_log(ing, LOG_DEBUG);
 	atomic_fetch_add(&ing->stats.transactions, 1);
 	observe_commit(ing, clock_mono() - t0);
 	return 0;
@@ -1085,6 +1195,82 @@ static int check_window(struct ingest *ing, char *err, size_t errlen)
 	return 0;
 }
 
+/* Events loaded into the duplicate filter at start, at most (a larger
+ * store starts with the filter covering only what comes next). */
+#define SEEN_LOAD_MAX 4000000
+
+struct seen_load {
+	struct seenfilter *f;
+	double mono; /* the generation's start */
+};
+
+static void seen_load_cb(int64_t model_id, const char *req_id, double ts, void *arg)
+{
+	struct seen_load *l = arg;
+
+	if (req_id)
+		seenfilter_add(l->f, model_id, req_id, strlen(req_id), ts, l->mono);
+}
+
+/* The duplicate filter. It must hold every stored pair it answers for:
+ * the events stored within label_ttl (and 10 minutes of lateness) of now
+ * are loaded into it, whole windows from `from` on, so it covers every ts
+ * from there; more than SEEN_LOAD_MAX of them, or a failed read, and it
+ * covers only events after the newest stored window. A generation spans
+ * label_ttl and future_max plus ten minutes, so that events up to ten
+ * minutes late are still answered after a rotation. */
+static int seen_start(struct ingest *ing, char *err, size_t errlen)
+{
+	struct seenfilter_opts so = {
+	    .first_bytes = SEENFILTER_FIRST_BYTES,
+	    .max_bytes = SEENFILTER_MAX_BYTES,
+	    .span_s = ing->o.label_ttl_s + ing->o.future_max_s + 600,
+	};
+	int64_t newest, n = 0, from = window_of(ing, clock_now() - ing->o.label_ttl_s - 600);
+	int rc = store_ingest_events_newest_window(ing->si, &newest);
+	double t0 = clock_mono(), covered;
+	bool load;
+
+	if (rc < 0)
+		goto fail;
+	/* every stored ts is below the newest window's end */
+	covered = rc == 0 ? (double)(newest + ing->o.window_s) : -HUGE_VAL;
+	load = rc == 0 && newest >= from;
+	if (load && store_ingest_events_recent_count(ing->si, from, &n))
+		goto fail;
+	load = load && n <= SEEN_LOAD_MAX;
+	if (load) {
+		/* a first generation that holds them with a quarter to spare:
+		 * filling it would rotate, and a second rotation drops them */
+		while (so.first_bytes < so.max_bytes &&
+		       (int64_t)(so.first_bytes / 32 * 24) < n + n / 4)
+			so.first_bytes *= 2;
+		covered = (double)from; /* a ts after it has a window from `from` on */
+	}
+	ing->seen = seenfilter_new(&so, covered);
+	if (!ing->seen) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (load) {
+		struct seen_load l = {ing->seen, clock_mono()};
+		if (store_ingest_events_recent(ing->si, from, seen_load_cb, &l))
+			goto fail;
+		log_info("ingest", "duplicate filter loaded events=%lld seconds=%.3f", (long long)n,
+		         clock_mono() - t0);
+	} else if (n > SEEN_LOAD_MAX) {
+		log_info("ingest",
+		         "duplicate filter not loaded: %lld events within label_ttl, more than %d; "
+		         "it answers for events after %.0f plus label_ttl",
+		         (long long)n, SEEN_LOAD_MAX, covered);
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot read the stored events: %s", ing->st.path,
+	         store_errmsg(&ing->st));
+	return -1;
+}
+
 int ingest_start(struct ingest **out, struct collector *c, const struct ingest_opts *o, char *err,
                  size_t errlen)
 {
@@ -1110,6 +1296,8 @@ int ingest_start(struct ingest **out, struct collector *c, const struct ingest_o
 		goto fail;
 	}
 	if (check_window(ing, err, errlen))
+		goto fail;
+	if (!store_is_postgres(&ing->st) && seen_start(ing, err, errlen))
 		goto fail;
 	pending_reload(ing);
 	measure_size(ing);
@@ -1138,12 +1326,15 @@ void ingest_stop(struct ingest *ing)
 	pthread_mutex_unlock(&ing->mu);
 	if (ing->writer_started)
 		pthread_join(ing->writer, NULL);
+	wprof_log(ing, LOG_INFO);
 	store_ingest_free(ing->si);
 	store_close(&ing->st);
 	free(ing->pending);
 	free(ing->rows);
 	free(ing->dup);
+	free(ing->known_new);
 	free(ing->row_req);
+	seenfilter_free(ing->seen);
 	pthread_cond_destroy(&ing->work_cv);
 	pthread_cond_destroy(&ing->done_cv);
 	pthread_mutex_destroy(&ing->mu);

@@ -143,9 +143,10 @@ int db_rows(struct db_stmt *s, db_row_fn fn, void *arg);
  * Appends many rows to one table inside the caller's transaction. On
  * PostgreSQL the rows are encoded in binary COPY format in memory and sent
  * by db_bulk_flush as one `COPY table (cols) FROM STDIN (FORMAT binary)`
- * (one round trip for all of them instead of one per row); on SQLite each
- * row is inserted by a prepared INSERT when it ends (SQLite is in-process:
- * no round trip to save), db_bulk_flush then has nothing to send.
+ * (one round trip for all of them instead of one per row); on SQLite the
+ * rows go by prepared multi-row INSERTs of up to 64 rows (fewer when a row
+ * has more than 15 columns: at most 999 values per statement) as they
+ * fill, db_bulk_flush inserts the rest.
  *
  * Use: db_bulk_open once per table (cols: "a, b, c", ncols of them); per
  * row one db_bulk_* value per column in order, then db_bulk_row; then
@@ -155,8 +156,9 @@ int db_rows(struct db_stmt *s, db_row_fn fn, void *arg);
  * is the caller's to roll back; db_bulk_discard forgets unsent rows. The
  * PostgreSQL types must match the columns exactly (BIGINT for int64,
  * DOUBLE PRECISION for double, TEXT, BYTEA for blobs): binary COPY does not
- * convert. Text and blobs need to stay valid only until db_bulk_row (they
- * are copied into the buffer or inserted by then); one thread per db_bulk. */
+ * convert. Text and blobs need to stay valid until db_bulk_flush (SQLite
+ * binds them without a copy when their statement runs); one thread per
+ * db_bulk. */
 struct db_bulk;
 int db_bulk_open(struct db *db, const char *table, const char *cols, int ncols,
                  struct db_bulk **out);

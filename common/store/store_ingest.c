@@ -81,6 +81,9 @@ enum {
 	S_MODELS_PRINT,
 	S_WIN_SET_SKETCH,
 	S_LLM_SET,
+	S_EVENTS_NEWEST,
+	S_EVENTS_RECENT_COUNT,
+	S_EVENTS_RECENT,
 	S_COUNT
 };
 
@@ -310,6 +313,18 @@ static const char *const sql[S_COUNT] = {
                   "coalesce(?4, tpot_sketch), finish = coalesce(?5, finish) WHERE model_id = ?1 "
                   "AND start = ?2",
     [S_MODELS_PRINT] = "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM models",
+    /* one events_by_window seek per model (no index leads with
+     * window_start: a bare max() would read the whole index); a model's
+     * events go with it (`mlwatch models rm` deletes both at once) */
+    [S_EVENTS_NEWEST] = "SELECT max((SELECT max(window_start) FROM events WHERE model_id = "
+                        "models.id)) FROM models",
+    /* CROSS JOIN keeps models outside: one events_by_window range per
+     * model (without statistics SQLite would scan events_by_req) */
+    [S_EVENTS_RECENT_COUNT] = "SELECT count(*) FROM models m CROSS JOIN events e WHERE "
+                              "e.model_id = m.id AND e.window_start >= ?1",
+    [S_EVENTS_RECENT] = "SELECT e.model_id, e.req_id, e.ts FROM models m CROSS JOIN events e "
+                        "WHERE e.model_id = m.id AND e.window_start >= ?1 AND e.req_id IS NOT "
+                        "NULL",
 };
 
 static struct db_stmt *prep(struct store_ingest *si, int which)
@@ -713,7 +728,7 @@ static int dedupe_stored_pg(struct store_ingest *si, const struct store_event_ro
 }
 
 int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event_row *rows,
-                               size_t n, double ttl, bool *dup)
+                               size_t n, double ttl, const bool *known_new, bool *dup)
 {
 	if (n == 0) /* a group of duplicate batches: dup may be NULL */
 		return 0;
@@ -724,7 +739,7 @@ int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event
 		return dedupe_stored_pg(si, rows, n, ttl, dup);
 	for (size_t i = 0; i < n; i++) {
 		int rc;
-		if (!rows[i].req_id || dup[i])
+		if (!rows[i].req_id || dup[i] || (known_new && known_new[i]))
 			continue;
 		rc = store_ingest_event_exists(si, rows[i].model_id, rows[i].req_id,
 		                               rows[i].ts - ttl, rows[i].ts + ttl);
@@ -785,6 +800,72 @@ int store_ingest_events_insert(struct store_ingest *si, const struct store_event
 		}
 	}
 	return db_bulk_flush(b, NULL) == DB_OK ? 0 : -1;
+}
+
+static int newest_row(struct db_stmt *s, void *ctx)
+{
+	int64_t *v = ctx;
+
+	if (db_column_type(s, 0) != DB_NULL) {
+		v[0] = db_column_int64(s, 0);
+		v[1] = 1;
+	}
+	return 0;
+}
+
+int store_ingest_events_newest_window(struct store_ingest *si, int64_t *start)
+{
+	struct db_stmt *s = prep(si, S_EVENTS_NEWEST);
+	int64_t v[2] = {0, 0}; /* the start, whether there is one */
+
+	if (!s || store_each_row(s, newest_row, v))
+		return -1;
+	*start = v[0];
+	return v[1] ? 0 : 1;
+}
+
+struct recent_rows {
+	void (*cb)(int64_t model_id, const char *req_id, double ts, void *arg);
+	void *arg;
+};
+
+static int recent_count_row(struct db_stmt *s, void *ctx)
+{
+	*(int64_t *)ctx = db_column_int64(s, 0);
+	return 0;
+}
+
+int store_ingest_events_recent_count(struct store_ingest *si, int64_t from, int64_t *n)
+{
+	struct db_stmt *s = prep(si, S_EVENTS_RECENT_COUNT);
+
+	*n = 0;
+	if (!s)
+		return -1;
+	db_bind_int64(s, 1, from);
+	return store_each_row(s, recent_count_row, n) ? -1 : 0;
+}
+
+static int recent_row(struct db_stmt *s, void *ctx)
+{
+	struct recent_rows *c = ctx;
+
+	c->cb(db_column_int64(s, 0), (const char *)db_column_text(s, 1), db_column_double(s, 2),
+	      c->arg);
+	return 0;
+}
+
+int store_ingest_events_recent(struct store_ingest *si, int64_t from,
+                               void (*cb)(int64_t model_id, const char *req_id, double ts,
+                                          void *arg),
+                               void *arg)
+{
+	struct db_stmt *s = prep(si, S_EVENTS_RECENT);
+
+	if (!s)
+		return -1;
+	db_bind_int64(s, 1, from);
+	return store_each_row(s, recent_row, &(struct recent_rows){cb, arg}) ? -1 : 0;
 }
 
 int store_ingest_event_exists(struct store_ingest *si, int64_t model_id, const char *req_id,

@@ -72,14 +72,33 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
  * with ts within ttl of its own: a resend or a client bug; the first one is
  * kept so that a label joins exactly one event. Rows without req_id are
  * never duplicates. On PostgreSQL the stored events are looked up in one
- * query for all rows; on SQLite one indexed lookup per row (in-process).
+ * query for all rows; on SQLite one indexed lookup per row (in-process),
+ * except for the rows whose known_new[i] is true (known_new may be NULL):
+ * the caller knows that no stored event repeats them (the collector's
+ * seenfilter); they are still checked against the other rows.
  * insert stores the rows whose dup[i] is false (dup may be NULL: all):
- * one binary COPY on PostgreSQL, prepared INSERTs on SQLite. Both return 0
- * or -1 (store_errmsg says why); the transaction is the caller's. */
+ * one binary COPY on PostgreSQL, multi-row prepared INSERTs on SQLite.
+ * Both return 0 or -1 (store_errmsg says why); the transaction is the
+ * caller's. */
 int store_ingest_events_dedupe(struct store_ingest *si, const struct store_event_row *rows,
-                               size_t n, double ttl, bool *dup);
+                               size_t n, double ttl, const bool *known_new, bool *dup);
 int store_ingest_events_insert(struct store_ingest *si, const struct store_event_row *rows,
                                size_t n, const bool *dup);
+
+/* The newest window_start of any stored event: 0 and *start, 1 when no
+ * event is stored, -1 on error. Every stored ts is below *start plus the
+ * window length (the seenfilter's cover at start). */
+int store_ingest_events_newest_window(struct store_ingest *si, int64_t *start);
+
+/* The stored events with window_start >= from (one events_by_window range
+ * per model): count counts them (*n), recent calls cb(model_id, req_id,
+ * ts) for each that has a req_id (the string valid during the call). Both
+ * return 0 or -1. */
+int store_ingest_events_recent_count(struct store_ingest *si, int64_t from, int64_t *n);
+int store_ingest_events_recent(struct store_ingest *si, int64_t from,
+                               void (*cb)(int64_t model_id, const char *req_id, double ts,
+                                          void *arg),
+                               void *arg);
 
 /* 1 when an event (model_id, req_id) with ts in [from, to] is stored (the
  * index events_by_req makes it one lookup), 0 when none, -1 on error. */

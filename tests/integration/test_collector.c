@@ -573,3 +573,79 @@ Test(collector, retention_removes_old_rows_and_expires_labels)
 	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
 	cproc_cleanup(&c);
 }
+
+/* One batch of n events "<prefix><k>" of model fraud at ts, predicting
+ * pred, as agent/seq. */
+static void send_ids(const char *url, const char *agent, uint64_t seq, const char *prefix, int n,
+                     double ts, const char *pred)
+{
+	struct wc_client *cl = client(url);
+	struct wc_batch wb;
+	struct wire_reply r;
+	char id[64];
+
+	wc_batch_init(&wb, agent, seq, NULL);
+	for (int k = 0; k < n; k++) {
+		snprintf(id, sizeof(id), "%s%d", prefix, k);
+		cr_assert_eq(wc_batch_event(&wb, "fraud", id, ts, 5, false, NULL, 0, wc_str(pred),
+		                            0.5, wc_none()),
+		             0);
+	}
+	cr_assert_eq(send_batch(cl, &wb, &r), 0);
+	cr_assert_eq(r.status, WIRE_OK, "%s", r.message);
+	wc_batch_free(&wb);
+	wc_close(cl);
+}
+
+/* The lookups= figure of the writer's last stop line (the events whose
+ * duplicate check the filter left to the index), -1 when none. */
+static long last_lookups(const char *log)
+{
+	char *s = h_read_file(log, NULL), *p = s, *last = NULL;
+	long v = -1;
+
+	while (p && (p = strstr(p, "writer CPU per event")))
+		last = p++;
+	if (last && (last = strstr(last, " lookups=")))
+		v = strtol(last + 9, NULL, 10);
+	free(s);
+	return v;
+}
+
+/* The duplicate check's filter (issue 18): on a fresh store it answers for
+ * new ids without the index, and after a restart the events stored within
+ * label_ttl are loaded into it, so a resend under a new agent and seq is
+ * still found and kept once. */
+Test(collector, repeated_ids_are_found_after_a_restart)
+{
+	struct cproc c;
+	double now = now_s();
+
+	cproc_init(&c, "dedupe-restart");
+	cr_assert_eq(cproc_start(&c, NULL), 0, "see %s", c.log);
+	send_ids(c.url, "a1", 1, "e", 500, now - 5, "fraud");
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	long before = last_lookups(c.log);
+	cr_assert(before >= 0 && before <= 25,
+	          "a fresh store: the filter answers for all but its false positives, %ld lookups "
+	          "for 500 new ids (see %s)",
+	          before, c.log);
+
+	cr_assert_eq(cproc_start(&c, NULL), 0, "see %s", c.log);
+	/* the same ids a second later, as another agent, and 10 new ones */
+	send_ids(c.url, "a2", 1, "e", 500, now - 4, "legit");
+	send_ids(c.url, "a2", 2, "n", 10, now - 4, "legit");
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id LIKE 'e%'"), 500,
+	             "stored once");
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE pred_str = 'fraud'"), 500,
+	             "the first ones kept");
+	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id LIKE 'n%'"), 10);
+	cr_assert_eq(cproc_stop(&c, SIGTERM), 0);
+	/* the stored ones were loaded into the filter at the start: the
+	 * repeats are "maybe" and looked up, the new ids mostly not */
+	cr_assert(h_wait_log(c.log, "duplicate filter loaded events=500 ", 1), "see %s", c.log);
+	long after = last_lookups(c.log);
+	cr_assert(after >= 500 && after <= 505,
+	          "%ld lookups for 500 repeats and 10 new ids (see %s)", after, c.log);
+	cproc_cleanup(&c);
+}

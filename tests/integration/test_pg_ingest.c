@@ -178,7 +178,7 @@ static void bulk_on(const char *target, bool *dup, size_t *ndup)
 	again[NIDS + 2] = again[4]; /* a new row's id, far from it: new */
 	again[NIDS + 2].ts += 50;
 	cr_assert_eq(store_begin(&st), 0);
-	cr_assert_eq(store_ingest_events_dedupe(si, again, NIDS + 3, 10, dup), 0, "%s",
+	cr_assert_eq(store_ingest_events_dedupe(si, again, NIDS + 3, 10, NULL, dup), 0, "%s",
 	             store_errmsg(&st));
 	cr_assert_eq(store_commit(&st), 0);
 	*ndup = NIDS + 3;

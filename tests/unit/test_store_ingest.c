@@ -455,3 +455,54 @@ Test(store_ingest, model_removed_by_another_connection_is_looked_up_again)
 	             "the id used is the new row's (old %lld, used %lld)", (long long)id,
 	             (long long)id2);
 }
+
+struct recent {
+	int n;
+	char seen[8][16];
+	int64_t model[8];
+	double ts[8];
+};
+
+static void recent_cb(int64_t model_id, const char *req_id, double ts, void *arg)
+{
+	struct recent *r = arg;
+
+	cr_assert_lt(r->n, 8);
+	snprintf(r->seen[r->n], sizeof(r->seen[r->n]), "%s", req_id);
+	r->model[r->n] = model_id;
+	r->ts[r->n++] = ts;
+}
+
+/* What the duplicate filter reads at start (issue 18): the newest window of
+ * any model, and the events from a window on (every model; those without
+ * an id counted, not passed). */
+Test(store_ingest, newest_window_and_recent_events_for_the_duplicate_filter)
+{
+	int64_t a, b, ws = -1, n = -1;
+	struct recent r = {0};
+
+	cr_assert_eq(store_ingest_events_newest_window(si, &ws), 1, "no event stored");
+	cr_assert_eq(store_ingest_model(si, "a", 1, &a), 0);
+	cr_assert_eq(store_ingest_model(si, "b", 1, &b), 0);
+	cr_assert_eq(store_ingest_events_newest_window(si, &ws), 1, "models without events");
+	event(a, "old", 100, 60, (struct value){0});
+	event(a, "a1", 130, 120, (struct value){0});
+	event(b, "b1", 250, 240, (struct value){0});
+	event(b, NULL, 251, 240, (struct value){0});
+	event(a, "a2", 190, 180, (struct value){0});
+	cr_assert_eq(store_ingest_events_newest_window(si, &ws), 0);
+	cr_assert_eq(ws, 240, "model b's");
+
+	cr_assert_eq(store_ingest_events_recent_count(si, 120, &n), 0);
+	cr_assert_eq(n, 4, "a1, a2, b1 and b's event without an id");
+	cr_assert_eq(store_ingest_events_recent(si, 120, recent_cb, &r), 0);
+	cr_assert_eq(r.n, 3);
+	for (int i = 0; i < r.n; i++) {
+		bool is_a = strcmp(r.seen[i], "a1") == 0 || strcmp(r.seen[i], "a2") == 0;
+		cr_assert(is_a || strcmp(r.seen[i], "b1") == 0, "%s", r.seen[i]);
+		cr_assert_eq(r.model[i], is_a ? a : b);
+		cr_assert_geq(r.ts[i], 120);
+	}
+	cr_assert_eq(store_ingest_events_recent_count(si, 241, &n), 0);
+	cr_assert_eq(n, 0);
+}
