@@ -154,7 +154,7 @@ static int export_row(const struct sq_event *e, void *arg)
 	cJSON *feat = e->features ? cJSON_Parse(e->features) : NULL;
 	cJSON *o;
 
-	if (e->features && !cJSON_IsObject(feat)) {
+	if (e->features_bad || (e->features && !cJSON_IsObject(feat))) {
 		/* Stored by the collector from validated input; count, keep going. */
 		c->bad_features++;
 		cJSON_Delete(feat);
