@@ -205,6 +205,7 @@ void wmodel_free(struct wmodel *m)
 		free(m->f[i].name);
 	free(m->f);
 	free(m->index);
+	free(m->order);
 	free(m->name);
 	free(m);
 }
@@ -512,6 +513,8 @@ static int fold_vector(struct wstate *w, struct wmodel *m, long i, const float *
 }
 
 /* A vector feature of a stored event (the blob's f32 values). */
+static long find_at(struct wmodel *m, size_t k, const char *name);
+
 static int fold_vector_blob(struct wstate *w, struct wmodel *m, const struct featcodec_it *it,
                             bool *changed)
 {
@@ -520,7 +523,7 @@ static int fold_vector_blob(struct wstate *w, struct wmodel *m, const struct fea
 
 	if (it->name[0] == '@')
 		return 0;
-	i = wmodel_find(m, it->name);
+	i = find_at(m, it->seen - 1, it->name);
 	if (i < 0) {
 		i = wmodel_add(m, it->name, WIN_KIND_VECTOR);
 		if (i < 0)
@@ -568,14 +571,41 @@ bool win_confidence(const struct store_raw_event *e, double *conf)
 }
 
 /* One feature value of an event (kind 0 = missing). */
-static int fold_feature(struct wstate *w, struct wmodel *m, const char *name, int kind, double num,
-                        const char *str, bool *changed)
+/* Index of the k-th feature of an event named name: the events of a model
+ * carry the same features in the same order nearly always, so the index
+ * the k-th had last time is tried first (one comparison instead of a hash
+ * and a probe). -1 when absent. */
+static long find_at(struct wmodel *m, size_t k, const char *name)
+{
+	long i;
+
+	if (k < m->norder && m->order[k] && m->order[k] <= m->nf &&
+	    strcmp(m->f[m->order[k] - 1].name, name) == 0)
+		return (long)m->order[k] - 1;
+	i = wmodel_find(m, name);
+	if (i >= 0 && k < FEATCODEC_FEATURES_MAX) {
+		if (k >= m->norder) {
+			size_t n = FEATCODEC_FEATURES_MAX;
+			uint32_t *no = realloc(m->order, n * sizeof(*no));
+			if (!no)
+				return i; /* only a hint */
+			memset(no + m->norder, 0, (n - m->norder) * sizeof(*no));
+			m->order = no;
+			m->norder = n;
+		}
+		m->order[k] = (uint32_t)i + 1;
+	}
+	return i;
+}
+
+static int fold_feature(struct wstate *w, struct wmodel *m, size_t k, const char *name, int kind,
+                        double num, const char *str, bool *changed)
 {
 	long i;
 
 	if (name[0] == '@')
 		return 0; /* reserved for the outputs */
-	i = wmodel_find(m, name);
+	i = find_at(m, k, name);
 	if (i < 0) {
 		i = wmodel_add(m, name, kind);
 		if (i < 0)
@@ -607,7 +637,7 @@ static int fold_features(struct wstate *w, struct wmodel *m, const struct store_
 		}
 		/* FEATURE_* and the window's kinds agree: 0 missing, 1 numeric,
 		 * 2 categorical */
-		if (fold_feature(w, m, it.name, (int)it.kind, it.num,
+		if (fold_feature(w, m, it.seen - 1, it.name, (int)it.kind, it.num,
 		                 it.kind == FEATURE_CATEGORICAL ? it.str : NULL, changed))
 			return -1;
 	}

@@ -197,7 +197,7 @@ static int fail(struct featcodec_error *err, size_t at, const char *fmt, ...)
 
 /* A varint at it->pos; the canonical (shortest) form only, at most 64
  * bits. false when truncated or malformed. */
-static bool get_varint(struct featcodec_it *it, uint64_t *out)
+static bool get_varint_slow(struct featcodec_it *it, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -217,6 +217,37 @@ static bool get_varint(struct featcodec_it *it, uint64_t *out)
 		}
 	}
 	return false;
+}
+
+/* Lengths, tags and small integers are one byte nearly always. */
+static inline bool get_varint(struct featcodec_it *it, uint64_t *out)
+{
+	if (it->pos < it->len && it->buf[it->pos] < 0x80) {
+		*out = it->buf[it->pos++];
+		return true;
+	}
+	return get_varint_slow(it, out);
+}
+
+/* n bytes at src into dst (NULL: only checked), NUL-terminated; false when
+ * one of them is a NUL. Names and categories are a few bytes: a loop beats
+ * memchr + memcpy calls. */
+static inline bool copy_text(char *dst, const uint8_t *src, size_t n)
+{
+	uint8_t all = 0xff;
+
+	if (dst) {
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = src[i];
+			all &= (uint8_t)(c ? 0xff : 0);
+			dst[i] = (char)c;
+		}
+		dst[n] = '\0';
+	} else {
+		for (size_t i = 0; i < n; i++)
+			all &= (uint8_t)(src[i] ? 0xff : 0);
+	}
+	return all != 0;
 }
 
 int featcodec_begin(struct featcodec_it *it, const void *blob, size_t len,
@@ -244,7 +275,9 @@ static uint32_t get_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
+/* One feature; copy false (validation) checks it without copying its name
+ * or string out. */
+static inline int step(struct featcodec_it *it, struct featcodec_error *err, bool copy)
 {
 	size_t at = it->pos;
 	uint64_t n;
@@ -263,10 +296,11 @@ int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
 		            (unsigned long long)n, FEATCODEC_NAME_MAX);
 	if (it->len - it->pos < n + 1)
 		return fail(err, it->pos, "feature %zu: truncated name", it->seen);
-	if (memchr(it->buf + it->pos, '\0', n))
+	if (!copy_text(copy ? it->name : NULL, it->buf + it->pos, (size_t)n))
 		return fail(err, it->pos, "feature %zu: NUL byte in the name", it->seen);
-	memcpy(it->name, it->buf + it->pos, n);
-	it->name[n] = '\0';
+	/* the messages below name the feature (checked: no NUL in it) */
+	const char *nm = (const char *)it->buf + it->pos;
+	int nl = (int)n;
 	it->pos += n;
 	at = it->pos;
 	tag = it->buf[it->pos++];
@@ -274,6 +308,7 @@ int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
 	it->dim = 0;
 	it->str_len = 0;
 	it->str[0] = '\0';
+	it->num = 0;
 	switch (tag) {
 	case FC_NULL:
 		it->kind = FEATURE_MISSING;
@@ -281,12 +316,12 @@ int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
 	case FC_NUMBER: {
 		uint64_t u = 0;
 		if (it->len - it->pos < 8)
-			return fail(err, it->pos, "feature '%s': truncated number", it->name);
+			return fail(err, it->pos, "feature '%.*s': truncated number", nl, nm);
 		for (int i = 0; i < 8; i++)
 			u |= (uint64_t)it->buf[it->pos + (size_t)i] << (8 * i);
 		memcpy(&it->num, &u, sizeof(u));
 		if (!isfinite(it->num))
-			return fail(err, it->pos, "feature '%s': non-finite number", it->name);
+			return fail(err, it->pos, "feature '%.*s': non-finite number", nl, nm);
 		it->pos += 8;
 		it->kind = FEATURE_NUMERIC;
 		break;
@@ -295,11 +330,11 @@ int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
 		size_t vat = it->pos;
 		int64_t i;
 		if (!get_varint(it, &n))
-			return fail(err, vat, "feature '%s': truncated or malformed integer",
-			            it->name);
+			return fail(err, vat, "feature '%.*s': truncated or malformed integer",
+			            nl, nm);
 		i = (int64_t)(n >> 1) ^ -(int64_t)(n & 1);
 		if (i > (int64_t)INT_EXACT_MAX || i < -(int64_t)INT_EXACT_MAX)
-			return fail(err, vat, "feature '%s': integer beyond 2^53", it->name);
+			return fail(err, vat, "feature '%.*s': integer beyond 2^53", nl, nm);
 		it->num = (double)i;
 		it->kind = FEATURE_NUMERIC;
 		break;
@@ -307,18 +342,16 @@ int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
 	case FC_STRING: {
 		size_t vat = it->pos;
 		if (!get_varint(it, &n))
-			return fail(err, vat, "feature '%s': truncated or malformed string length",
-			            it->name);
+			return fail(err, vat, "feature '%.*s': truncated or malformed string length",
+			            nl, nm);
 		if (n > FEATCODEC_STR_MAX)
-			return fail(err, vat, "feature '%s': string of %llu bytes, more than %d",
-			            it->name, (unsigned long long)n, FEATCODEC_STR_MAX);
+			return fail(err, vat, "feature '%.*s': string of %llu bytes, more than %d",
+			            nl, nm, (unsigned long long)n, FEATCODEC_STR_MAX);
 		if (it->len - it->pos < n)
-			return fail(err, it->pos, "feature '%s': truncated string", it->name);
-		if (n && memchr(it->buf + it->pos, '\0', n))
-			return fail(err, it->pos, "feature '%s': NUL byte in the string",
-			            it->name);
-		memcpy(it->str, it->buf + it->pos, n);
-		it->str[n] = '\0';
+			return fail(err, it->pos, "feature '%.*s': truncated string", nl, nm);
+		if (!copy_text(copy ? it->str : NULL, it->buf + it->pos, (size_t)n))
+			return fail(err, it->pos, "feature '%.*s': NUL byte in the string",
+			            nl, nm);
 		it->str_len = n;
 		it->pos += n;
 		it->kind = FEATURE_CATEGORICAL;
@@ -327,21 +360,21 @@ int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
 	case FC_VECTOR: {
 		size_t vat = it->pos;
 		if (!get_varint(it, &n))
-			return fail(err, vat, "feature '%s': truncated or malformed dimension",
-			            it->name);
+			return fail(err, vat, "feature '%.*s': truncated or malformed dimension",
+			            nl, nm);
 		if (n == 0 || n > VECTOR_DIM_MAX)
-			return fail(err, vat, "feature '%s': %llu dimensions (1 to %d)", it->name,
+			return fail(err, vat, "feature '%.*s': %llu dimensions (1 to %d)", nl, nm,
 			            (unsigned long long)n, VECTOR_DIM_MAX);
 		if ((it->len - it->pos) / 4 < n)
-			return fail(err, it->pos, "feature '%s': truncated vector", it->name);
+			return fail(err, it->pos, "feature '%.*s': truncated vector", nl, nm);
 		for (size_t k = 0; k < n; k++) {
 			uint32_t u = get_le32(it->buf + it->pos + 4 * k);
 			float f;
 			memcpy(&f, &u, sizeof(f));
 			if (!isfinite(f))
 				return fail(err, it->pos + 4 * k,
-				            "feature '%s': non-finite value at dimension %zu",
-				            it->name, k);
+				            "feature '%.*s': non-finite value at dimension %zu",
+				            nl, nm, k);
 		}
 		it->vec = it->buf + it->pos;
 		it->dim = (size_t)n;
@@ -350,10 +383,15 @@ int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
 		break;
 	}
 	default:
-		return fail(err, at, "feature '%s': unknown type tag %u", it->name, tag);
+		return fail(err, at, "feature '%.*s': unknown type tag %u", nl, nm, tag);
 	}
 	it->seen++;
 	return 1;
+}
+
+int featcodec_next(struct featcodec_it *it, struct featcodec_error *err)
+{
+	return step(it, err, true);
 }
 
 void featcodec_vec(const struct featcodec_it *it, float *out)
@@ -369,7 +407,7 @@ int featcodec_validate(const void *blob, size_t len, struct featcodec_error *err
 	struct featcodec_it it;
 	int rc = featcodec_begin(&it, blob, len, err);
 
-	while (rc == 0 && (rc = featcodec_next(&it, err)) == 1)
+	while (rc == 0 && (rc = step(&it, err, false)) == 1)
 		rc = 0;
 	return rc;
 }

@@ -527,3 +527,37 @@ Test(windows, multivariate_row_catches_a_correlation_flip)
 	ref_result_free(&rr);
 	refb_free(b);
 }
+
+/* The fold tries the index the k-th feature had in the last event first
+ * (events of a model keep one order nearly always); an event in another
+ * order, with fewer or new features, still folds each value into its own
+ * feature. */
+Test(windows, features_in_any_order_fold_into_their_own_feature)
+{
+	struct wmodel *m = wmodel_new(1, "m", NULL);
+	struct wstate *w = wstate_new(1, 60);
+
+	fold(w, m, ev(1, "{\"a\":1,\"b\":\"x\"}", NULL, -1));
+	fold(w, m, ev(2, "{\"b\":\"y\",\"a\":2}", NULL, -1));
+	fold(w, m, ev(3, "{\"c\":3,\"a\":4}", NULL, -1));
+	fold(w, m, ev(4, "{\"a\":5,\"b\":\"x\",\"c\":6}", NULL, -1));
+	long a = wmodel_find(m, "a"), b = wmodel_find(m, "b"), c = wmodel_find(m, "c");
+	cr_assert(a >= 0 && b >= 0 && c >= 0);
+	cr_expect_eq(m->f[a].kind, 1);
+	cr_expect_eq(m->f[b].kind, 2);
+	cr_expect_eq(m->f[c].kind, 1);
+	cr_expect_eq(w->f[a].n, 4);
+	cr_expect_eq(w->f[b].n, 3);
+	cr_expect_eq(w->f[c].n, 2);
+	cr_expect_eq(w->f[a].type_errors + w->f[b].type_errors + w->f[c].type_errors, 0);
+	double sum_a = 0, sum_c = 0;
+	for (size_t i = 0; i < w->f[a].res.len; i++)
+		sum_a += w->f[a].res.values[i];
+	for (size_t i = 0; i < w->f[c].res.len; i++)
+		sum_c += w->f[c].res.values[i];
+	cr_expect_float_eq(sum_a, 1 + 2 + 4 + 5, 0);
+	cr_expect_float_eq(sum_c, 3 + 6, 0);
+	cr_expect_not_null(sample_cats_find(&w->f[b].cats, "y", 1));
+	wstate_free(w);
+	wmodel_free(m);
+}
