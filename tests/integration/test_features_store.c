@@ -236,8 +236,9 @@ Test(features_store, old_json_rows_and_new_blob_rows_read_by_analysis_and_export
 	char *err = NULL, *out = export_json(c.db, &err);
 
 	check_export(out);
-	cr_expect(err && strstr(err, "1 events had an unreadable features column"), "%s",
-	          err ? err : "");
+	cr_expect(err && strstr(err, "1 events had an unreadable features column") &&
+	              strstr(err, "features blob byte 5") && strstr(err, "unknown type tag 9"),
+	          "%s", err ? err : "");
 	free(out);
 	free(err);
 	cproc_cleanup(&c);
