@@ -463,19 +463,26 @@ int featcodec_to_json(const void *blob, size_t len, struct jsonw *w, struct feat
 	return w->oom ? -ENOMEM : 0;
 }
 
-/* true when name is already among e's features (a repeated JSON key: the
- * first value is kept). Linear: a legacy row's features, read once. */
-static bool has_name(const struct featcodec_enc *e, const char *name)
-{
-	struct featcodec_it it;
-	size_t n = strlen(name);
+/* The names an object's encoding took, for a repeated JSON key (the first
+ * value is kept): open addressing over the item names, a power of two at
+ * least twice their number. */
+#define NAMESET_SMALL 128
 
-	if (featcodec_begin(&it, e->buf, e->len, NULL))
-		return false;
-	it.count = e->count; /* not yet written into the header */
-	while (featcodec_next(&it, NULL) == 1)
-		if (strlen(it.name) == n && memcmp(it.name, name, n) == 0)
+/* true when name was added before; else adds it. */
+static bool nameset_seen(const char **set, size_t cap, const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	for (size_t j = h & (cap - 1), k = 0; k < cap; j = (j + 1) & (cap - 1), k++) {
+		if (!set[j]) {
+			set[j] = name;
+			return false;
+		}
+		if (strcmp(set[j], name) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -483,6 +490,8 @@ int featcodec_from_json(const char *json, struct featcodec_enc *e, struct featco
 {
 	cJSON *root = json ? cJSON_Parse(json) : NULL;
 	const cJSON *it;
+	const char *small[NAMESET_SMALL] = {0}, **names = small;
+	size_t cap = NAMESET_SMALL;
 	float *v = NULL;
 	int rc = 0;
 
@@ -491,9 +500,15 @@ int featcodec_from_json(const char *json, struct featcodec_enc *e, struct featco
 		rc = fail(err, 0, "stored features are not a JSON object");
 		goto out;
 	}
+	for (size_t n = (size_t)cJSON_GetArraySize(root); cap < 2 * n + 2;)
+		cap *= 2;
+	if (cap > NAMESET_SMALL && !(names = calloc(cap, sizeof(*names)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	cJSON_ArrayForEach(it, root)
 	{
-		if (!it->string || has_name(e, it->string))
+		if (!it->string || nameset_seen(names, cap, it->string))
 			continue;
 		if (cJSON_IsNumber(it)) {
 			featcodec_add_num(e, it->string, it->valuedouble);
@@ -520,6 +535,8 @@ int featcodec_from_json(const char *json, struct featcodec_enc *e, struct featco
 	if (rc == -EINVAL)
 		rc = fail(err, 0, "stored feature %zu is beyond the blob's bounds", e->count);
 out:
+	if (names != small)
+		free(names);
 	free(v);
 	cJSON_Delete(root);
 	return rc;

@@ -346,3 +346,35 @@ Test(featcodec, legacy_json_rows_encode_to_the_same_json)
 	cr_expect_eq(featcodec_from_json("{\"a\":", &e, &err), -EPROTO);
 	featcodec_enc_fini(&e);
 }
+
+/* A legacy row with many features (more than the small name set holds)
+ * and a repeated name at the end: every name once, its first value. */
+Test(featcodec, legacy_json_with_many_features_keeps_first_values)
+{
+	size_t cap = 32 * 1100, len = 0;
+	char *json = malloc(cap);
+	struct featcodec_enc e;
+	struct featcodec_it it;
+	struct featcodec_error err;
+
+	cr_assert_not_null(json);
+	len += (size_t)snprintf(json + len, cap - len, "{");
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)snprintf(json + len, cap - len, "\"f%d\":%d,", i, i);
+	snprintf(json + len, cap - len, "\"f5\":-1,\"f999\":\"x\"}");
+	featcodec_enc_init(&e);
+	cr_assert_eq(featcodec_from_json(json, &e, &err), 0, "%s", err.msg);
+	cr_assert_eq(featcodec_begin(&it, e.buf, e.len, &err), 0);
+	cr_assert_eq(it.count, 1000);
+	for (int i = 0; i < 1000; i++) {
+		char name[16];
+		cr_assert_eq(featcodec_next(&it, &err), 1, "%s", err.msg);
+		snprintf(name, sizeof(name), "f%d", i);
+		cr_expect_str_eq(it.name, name);
+		cr_expect_eq(it.kind, FEATURE_NUMERIC);
+		cr_expect_eq(it.num, i);
+	}
+	cr_expect_eq(featcodec_next(&it, &err), 0);
+	featcodec_enc_fini(&e);
+	free(json);
+}
