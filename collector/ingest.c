@@ -46,7 +46,8 @@ const char *ingest_reject_name(enum ingest_reject r)
 struct req {
 	struct wire_batch b;
 	double received;
-	/* per stored event: its window and JSON, parallel to b.events */
+	/* per stored event: its window, features blob and scores JSON, parallel
+	 * to b.events */
 	int64_t *window_start;
 	const uint8_t **features; /* featcodec blobs */
 	size_t *features_len;

@@ -330,8 +330,8 @@ static inline int step(struct featcodec_it *it, struct featcodec_error *err, boo
 		size_t vat = it->pos;
 		int64_t i;
 		if (!get_varint(it, &n))
-			return fail(err, vat, "feature '%.*s': truncated or malformed integer",
-			            nl, nm);
+			return fail(err, vat, "feature '%.*s': truncated or malformed integer", nl,
+			            nm);
 		i = (int64_t)(n >> 1) ^ -(int64_t)(n & 1);
 		if (i > (int64_t)INT_EXACT_MAX || i < -(int64_t)INT_EXACT_MAX)
 			return fail(err, vat, "feature '%.*s': integer beyond 2^53", nl, nm);
@@ -342,16 +342,15 @@ static inline int step(struct featcodec_it *it, struct featcodec_error *err, boo
 	case FC_STRING: {
 		size_t vat = it->pos;
 		if (!get_varint(it, &n))
-			return fail(err, vat, "feature '%.*s': truncated or malformed string length",
-			            nl, nm);
+			return fail(err, vat,
+			            "feature '%.*s': truncated or malformed string length", nl, nm);
 		if (n > FEATCODEC_STR_MAX)
 			return fail(err, vat, "feature '%.*s': string of %llu bytes, more than %d",
 			            nl, nm, (unsigned long long)n, FEATCODEC_STR_MAX);
 		if (it->len - it->pos < n)
 			return fail(err, it->pos, "feature '%.*s': truncated string", nl, nm);
 		if (!copy_text(copy ? it->str : NULL, it->buf + it->pos, (size_t)n))
-			return fail(err, it->pos, "feature '%.*s': NUL byte in the string",
-			            nl, nm);
+			return fail(err, it->pos, "feature '%.*s': NUL byte in the string", nl, nm);
 		it->str_len = n;
 		it->pos += n;
 		it->kind = FEATURE_CATEGORICAL;
@@ -373,8 +372,8 @@ static inline int step(struct featcodec_it *it, struct featcodec_error *err, boo
 			memcpy(&f, &u, sizeof(f));
 			if (!isfinite(f))
 				return fail(err, it->pos + 4 * k,
-				            "feature '%.*s': non-finite value at dimension %zu",
-				            nl, nm, k);
+				            "feature '%.*s': non-finite value at dimension %zu", nl,
+				            nm, k);
 		}
 		it->vec = it->buf + it->pos;
 		it->dim = (size_t)n;
@@ -443,7 +442,8 @@ int featcodec_to_json(const void *blob, size_t len, struct jsonw *w, struct feat
 				float f;
 				uint32_t u = get_le32(it.vec + 4 * k);
 				memcpy(&f, &u, sizeof(f));
-				int n = snprintf(num, sizeof(num), "%s%.9g", k ? "," : "", (double)f);
+				int n =
+				    snprintf(num, sizeof(num), "%s%.9g", k ? "," : "", (double)f);
 				jsonw_raw(w, num, (size_t)n);
 			}
 			jsonw_char(w, ']');

@@ -91,8 +91,8 @@ struct featcodec_it {
 	size_t len, pos;
 	size_t count, seen;
 	char name[FEATCODEC_NAME_MAX + 1];
-	enum feature_kind kind; /* FEATURE_MISSING for null */
-	double num;             /* FEATURE_NUMERIC */
+	enum feature_kind kind;          /* FEATURE_MISSING for null */
+	double num;                      /* FEATURE_NUMERIC */
 	char str[FEATCODEC_STR_MAX + 1]; /* FEATURE_CATEGORICAL */
 	size_t str_len;
 	const uint8_t *vec; /* FEATURE_VECTOR: dim x f32 LE, in the blob */
@@ -116,8 +116,7 @@ struct jsonw;
 /* Appends the features as a JSON object to w (the text the collector
  * stored before the blob). 0, -EPROTO (err) or -ENOMEM (w->oom). Nothing
  * is written for a blob that turns out broken (w is left as it was). */
-int featcodec_to_json(const void *blob, size_t len, struct jsonw *w,
-                      struct featcodec_error *err);
+int featcodec_to_json(const void *blob, size_t len, struct jsonw *w, struct featcodec_error *err);
 /* Encodes a stored JSON object's features into e (reset first): numbers,
  * strings, null, number arrays as vectors, booleans as "true"/"false"; a
  * repeated name keeps its first value; other values are skipped. 0,

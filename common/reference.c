@@ -259,10 +259,10 @@ static int col_add_vector(struct col *c, const struct ref_value *v, char *err, s
 			memcpy(tmp, v->vec, v->vec_dim * sizeof(*tmp));
 		dim = v->vec_dim;
 	} else {
-		rc = v->vec_json ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim,
-		                                    &ve)
-		                 : vector_from_text(v->str, strlen(v->str), c->dim, tmp,
-		                                    VECTOR_DIM_MAX, &dim, &ve);
+		rc = v->vec_json
+		         ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve)
+		         : vector_from_text(v->str, strlen(v->str), c->dim, tmp, VECTOR_DIM_MAX,
+		                            &dim, &ve);
 	}
 	if (rc) {
 		snprintf(err, errlen, "column '%s': %s", c->name, ve.msg);

@@ -38,8 +38,7 @@ const char *segment_of_json(const struct cJSON *features, const char *key, char 
 	return NULL;
 }
 
-const char *segment_of_blob(const uint8_t *blob, size_t len, const char *key, char *buf,
-                            size_t cap)
+const char *segment_of_blob(const uint8_t *blob, size_t len, const char *key, char *buf, size_t cap)
 {
 	struct featcodec_it it;
 

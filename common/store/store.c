@@ -239,9 +239,9 @@ static const char schema_v10[] = "DROP INDEX IF EXISTS events_by_ts;\n";
  * still take (store_ingest.c event_row), so nothing is rewritten. */
 static const char schema_v11[] = "ALTER TABLE events ADD COLUMN features_bin BLOB;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
-                                         schema_v6, schema_v7, schema_v8, schema_v9, schema_v10,
-                                         schema_v11};
+static const char *const migrations[] = {schema_v1, schema_v2,  schema_v3, schema_v4,
+                                         schema_v5, schema_v6,  schema_v7, schema_v8,
+                                         schema_v9, schema_v10, schema_v11};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

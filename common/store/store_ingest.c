@@ -582,7 +582,7 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 
 /* ---- events in bulk ---------------------------------------------------------- */
 
-#define EVENT_BULK_COLS                                                                        \
+#define EVENT_BULK_COLS                                                                            \
 	"model_id, req_id, ts, window_start, latency_ms, error, version, features_bin, pred_num, " \
 	"pred_str, score, scores, label_num, label_str, label_ts"
 

@@ -170,10 +170,11 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_ACK] = "UPDATE alerts SET acked = 1, acked_at = ?2 WHERE id = ?1",
     [SQS_SILENCE] = "INSERT INTO silences (rule, model, created, ends, comment) "
                     "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-    [SQS_EVENTS] = "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
-                   "pred_str, score, scores, label_num, label_str, label_ts, features_bin FROM events "
-                   "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?5 "
-                   "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
+    [SQS_EVENTS] =
+        "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
+        "pred_str, score, scores, label_num, label_str, label_ts, features_bin FROM events "
+        "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?5 "
+        "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
     [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
     /* Windows with LLM events, as SQS_LATENCY's columns (start 0, end

@@ -344,7 +344,7 @@ struct sq_event {
 	double ts;
 	double latency_ms; /* NAN when absent */
 	bool error;
-	const char *version;  /* NULL when absent */
+	const char *version; /* NULL when absent */
 	/* JSON object text (rendered from the stored blob, common/featcodec.h)
 	 * or NULL; NULL with features_bad when the stored features are
 	 * unreadable (features_err says where and why) */

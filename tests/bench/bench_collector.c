@@ -684,7 +684,8 @@ static double bench_pg_copy(const char *uri)
 	size_t *flen = malloc((size_t)n_events * sizeof(size_t));
 	struct row *rows = malloc((size_t)n_events * sizeof(struct row));
 
-	if (!feats || !flen || !rows || store_open(&st, uri, STORE_RW_CREATE, false, err, sizeof(err))) {
+	if (!feats || !flen || !rows ||
+	    store_open(&st, uri, STORE_RW_CREATE, false, err, sizeof(err))) {
 		fprintf(stderr, "raw copy: %s\n", feats && rows ? err : "out of memory");
 		exit(1);
 	}

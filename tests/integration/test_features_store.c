@@ -33,8 +33,8 @@
 static char *export_json(const char *db, char **err)
 {
 	char *bin = h_bin("mlwatch"), *out = NULL;
-	char *argv[] = {bin,     "--db",   (char *)db, "export", "--model", "m",
-	                "--since", "1h", "--json",   NULL};
+	char *argv[] = {bin, "--db",    (char *)db, "export", "--model",
+	                "m", "--since", "1h",       "--json", NULL};
 	int rc = tt_run(argv, (char *[]){"TZ=UTC", NULL}, &out, err, 60);
 
 	cr_assert_eq(rc, 0, "export from %s: exit %d: %s", db, rc, *err ? *err : "");
@@ -99,9 +99,12 @@ static void send_new(struct cproc *c, int64_t sec0)
 		ev[i].has_latency = true;
 		ev[i].latency_ms = 2;
 		ev[i].prediction = (struct value){VALUE_STRING, 0, "yes"};
-		f[i][0] = (struct feature){.name = "amount", .kind = FEATURE_NUMERIC, .num = i + 0.25};
-		f[i][1] = (struct feature){.name = "country", .kind = FEATURE_CATEGORICAL, .str = "FR"};
-		f[i][2] = (struct feature){.name = "emb", .kind = FEATURE_VECTOR, .vec = emb, .dim = 2};
+		f[i][0] =
+		    (struct feature){.name = "amount", .kind = FEATURE_NUMERIC, .num = i + 0.25};
+		f[i][1] =
+		    (struct feature){.name = "country", .kind = FEATURE_CATEGORICAL, .str = "FR"};
+		f[i][2] =
+		    (struct feature){.name = "emb", .kind = FEATURE_VECTOR, .vec = emb, .dim = 2};
 		ev[i].features = f[i];
 		ev[i].n_features = 3;
 	}
@@ -229,8 +232,7 @@ static struct cproc mixed_store(void)
 	return c;
 }
 
-Test(features_store, old_json_rows_and_new_blob_rows_read_by_analysis_and_export,
-     .timeout = 120)
+Test(features_store, old_json_rows_and_new_blob_rows_read_by_analysis_and_export, .timeout = 120)
 {
 	struct cproc c = mixed_store();
 	char *err = NULL, *out = export_json(c.db, &err);
@@ -264,10 +266,11 @@ Test(features_store, migrate_to_postgresql_and_back_keeps_features, .timeout = 1
 	free(o);
 	free(e);
 	long long n = 0;
-	cr_assert_eq(pg_cluster_query_ll(&pg, "featmig",
-	                                 "SELECT count(*) FROM events WHERE features_bin IS NOT NULL",
-	                                 &n, why, sizeof(why)),
-	             0, "%s", why);
+	cr_assert_eq(
+	    pg_cluster_query_ll(&pg, "featmig",
+	                        "SELECT count(*) FROM events WHERE features_bin IS NOT NULL", &n,
+	                        why, sizeof(why)),
+	    0, "%s", why);
 	cr_expect_eq(n, NEW_ROWS + 1, "the blobs went as BYTEA");
 	char *got = export_json(uri, &err);
 	free(err);
@@ -280,8 +283,9 @@ Test(features_store, migrate_to_postgresql_and_back_keeps_features, .timeout = 1
 	cr_assert_eq(rc, 0, "migrate back to SQLite: exit %d: %s", rc, e ? e : "");
 	free(o);
 	free(e);
-	cr_expect_eq(db_int(back, "SELECT count(*) FROM events WHERE typeof(features_bin) = 'blob'"),
-	             NEW_ROWS + 1);
+	cr_expect_eq(
+	    db_int(back, "SELECT count(*) FROM events WHERE typeof(features_bin) = 'blob'"),
+	    NEW_ROWS + 1);
 	got = export_json(back, &err);
 	free(err);
 	cr_expect_str_eq(got, want, "export after the way back");

@@ -45,14 +45,15 @@ static long token_features(const char *db)
 	long n = 0;
 
 	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h, "SELECT CAST(substr(req_id, 3) AS INTEGER), "
-	                                   "features_bin FROM events",
+	cr_assert_eq(sqlite3_prepare_v2(h,
+	                                "SELECT CAST(substr(req_id, 3) AS INTEGER), "
+	                                "features_bin FROM events",
 	                                -1, &s, NULL),
 	             SQLITE_OK);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		char feat[512];
-		cJSON *o = featblob_column_json(s, 1, feat, sizeof(feat)) == 0 ? cJSON_Parse(feat)
-		                                                                  : NULL;
+		cJSON *o =
+		    featblob_column_json(s, 1, feat, sizeof(feat)) == 0 ? cJSON_Parse(feat) : NULL;
 		const cJSON *out = cJSON_GetObjectItem(o, "output_tokens");
 		n += cJSON_IsNumber(out) &&
 		     out->valuedouble == (double)(100 + sqlite3_column_int64(s, 0) % 13) &&

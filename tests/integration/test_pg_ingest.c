@@ -145,9 +145,10 @@ static void expect_same_rows(const struct store_event_row *want, const struct go
 		if (a->has_latency)
 			cr_expect_eq(a->latency_ms, b->latency_ms, "row %zu latency exact", i);
 		cr_expect_eq(a->error, b->error);
-		cr_expect(a->features_len == b->features_len &&
-		              (!a->features || memcmp(a->features, b->features, a->features_len) == 0),
-		          "row %zu features", i);
+		cr_expect(
+		    a->features_len == b->features_len &&
+		        (!a->features || memcmp(a->features, b->features, a->features_len) == 0),
+		    "row %zu features", i);
 		cr_expect_eq(a->prediction.kind, b->prediction.kind, "row %zu prediction kind", i);
 		if (a->prediction.kind == VALUE_NUMBER)
 			cr_expect_eq(a->prediction.num, b->prediction.num);
