@@ -29,10 +29,10 @@
 
 #include "clock.h"
 #include "collector.h"
-#include <cJSON.h>
 
 #include "ddsketch.h"
 #include "fairness.h"
+#include "featcodec.h"
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
@@ -857,42 +857,49 @@ static int fair_attr_cb(const char *name, void *arg)
 	return 0;
 }
 
-/* The group of an event: the attribute's value as a class name (a string as
- * is, a number in its shortest exact form, a boolean as true/false); NULL
- * when missing or of another type. */
-static const char *fair_group(const cJSON *it, char *buf, size_t cap)
+/* The group of an event: the attribute's value in the features blob as a
+ * class name (a string as is, a number in its shortest exact form; a
+ * boolean is stored as the string true/false), copied into buf; NULL when
+ * missing or of another type. */
+static const char *fair_group(const struct store_raw_event *e, const char *name, char *buf,
+                              size_t cap)
 {
-	if (cJSON_IsString(it))
-		return it->valuestring;
-	if (cJSON_IsNumber(it)) {
-		jsonw_format_double(buf, cap, it->valuedouble);
-		return buf;
+	struct featcodec_it it;
+
+	if (!e->features || featcodec_begin(&it, e->features, e->features_len, NULL))
+		return NULL;
+	while (featcodec_next(&it, NULL) == 1) {
+		if (strcmp(it.name, name) != 0)
+			continue;
+		if (it.kind == FEATURE_CATEGORICAL && it.str_len < cap) {
+			memcpy(buf, it.str, it.str_len + 1);
+			return buf;
+		}
+		if (it.kind == FEATURE_NUMERIC) {
+			jsonw_format_double(buf, cap, it.num);
+			return buf;
+		}
+		return NULL;
 	}
-	if (cJSON_IsBool(it))
-		return cJSON_IsTrue(it) ? "true" : "false";
 	return NULL;
 }
 
 static int fair_event_cb(const struct store_raw_event *e, void *arg)
 {
 	struct fair_ctx *f = arg;
-	cJSON *root;
 
-	if (!e->features_json || e->prediction.kind == VALUE_NONE)
+	/* an event whose stored features are unreadable has none: nothing
+	 * to count, as for an event without features */
+	if (!e->features || e->prediction.kind == VALUE_NONE)
 		return 0;
-	root = cJSON_Parse(e->features_json);
-	if (!root)
-		return 0; /* stored events were validated; nothing to count */
 	for (size_t i = 0; i < f->n; i++) {
-		char buf[40];
-		const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, f->attrs[i].name);
-		if (fairness_add(&f->attrs[i], fair_group(it, buf, sizeof(buf)), &e->prediction,
-		                 &e->label, f->positive)) {
+		char buf[FEATCODEC_STR_MAX + 1];
+		if (fairness_add(&f->attrs[i], fair_group(e, f->attrs[i].name, buf, sizeof(buf)),
+		                 &e->prediction, &e->label, f->positive)) {
 			f->err = -1;
 			break;
 		}
 	}
-	cJSON_Delete(root);
 	return f->err;
 }
 

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "collector.h"
 #include "ddsketch.h"
+#include "featcodec.h"
 #include "jsonw.h"
 #include "log.h"
 #include "ring.h"
@@ -46,9 +47,12 @@ const char *ingest_reject_name(enum ingest_reject r)
 struct req {
 	struct wire_batch b;
 	double received;
-	/* per stored event: its window and JSON, parallel to b.events */
+	/* per stored event: its window, features blob and scores JSON, parallel
+	 * to b.events */
 	int64_t *window_start;
-	const char **features_json, **scores_json;
+	const uint8_t **features; /* featcodec blobs */
+	size_t *features_len;
+	const char **scores_json;
 	size_t n_events;                /* events kept (b.events compacted) */
 	struct ddsketch **sketches;     /* parallel to b.summaries (NULL if none) */
 	struct ddsketch **ttft, **tpot; /* LLM sketches, likewise */
@@ -166,78 +170,60 @@ static bool token_ok(struct ingest *ing, const struct wire_batch *b)
 	return CRYPTO_memcmp(h, ing->token_hash, sizeof(h)) == 0;
 }
 
-/* Features as a JSON object; a name repeated in one event keeps its first
- * value (the JSON parser does the same). */
-/* An LLM's token counts are drift-monitored like features (issue 15):
- * they are stored as numeric features input_tokens / output_tokens unless
- * the event names a feature so itself. */
-static void token_feature(struct jsonw *w, size_t *written, const char *name, int64_t n)
-{
-	if ((*written)++)
-		jsonw_char(w, ',');
-	jsonw_str(w, name, strlen(name));
-	jsonw_char(w, ':');
-	jsonw_num(w, (double)n);
-}
-
-/* A vector feature in the stored event (issue 19): each float32 with 9
- * significant digits, which reads back to the same float32. */
-static void vector_json(struct jsonw *w, const float *v, size_t dim)
-{
-	char num[32];
-
-	jsonw_char(w, '[');
-	for (size_t i = 0; i < dim; i++) {
-		int k = snprintf(num, sizeof(num), "%s%.9g", i ? "," : "", (double)v[i]);
-		jsonw_raw(w, num, (size_t)k);
-	}
-	jsonw_char(w, ']');
-}
-
-static const char *features_json(struct req *q, const struct event *ev, struct jsonw *w)
+/* The event's features as a featcodec blob (common/featcodec.h) copied
+ * into the batch's arena: *out NULL when it has none. A name repeated in
+ * one event keeps its first value (as the JSON text did). An LLM's token
+ * counts are drift-monitored like features (issue 15): they are stored as
+ * numeric features input_tokens / output_tokens unless the event names a
+ * feature so itself. Returns 0, -ENOMEM, or -EINVAL for a value beyond the
+ * blob's bounds (decoding enforced the same ones: not expected). */
+static int features_blob(struct req *q, const struct event *ev, struct featcodec_enc *enc,
+                         const uint8_t **out, size_t *len)
 {
 	struct event_name_filter seen = {{0}};
 	bool add_in = ev->has_input_tokens, add_out = ev->has_output_tokens;
-	size_t written = 0;
+	uint8_t *copy;
+	int rc;
 
+	*out = NULL;
+	*len = 0;
 	if (ev->n_features == 0 && !add_in && !add_out)
-		return NULL;
-	jsonw_reset(w);
-	jsonw_char(w, '{');
+		return 0;
+	featcodec_reset(enc);
 	for (size_t i = 0; i < ev->n_features; i++) {
 		const struct feature *f = &ev->features[i];
-		size_t len = strlen(f->name);
+		size_t n = strlen(f->name);
 		bool dup = false;
 		if (add_in && strcmp(f->name, "input_tokens") == 0)
 			add_in = false;
 		if (add_out && strcmp(f->name, "output_tokens") == 0)
 			add_out = false;
-		if (event_name_filter_add(&seen, f->name, len))
+		if (event_name_filter_add(&seen, f->name, n))
 			for (size_t k = 0; k < i && !dup; k++)
 				dup = strcmp(ev->features[k].name, f->name) == 0;
 		if (dup)
 			continue;
-		if (written++)
-			jsonw_char(w, ',');
-		jsonw_str(w, f->name, len);
-		jsonw_char(w, ':');
 		if (f->kind == FEATURE_NUMERIC)
-			jsonw_num(w, f->num);
+			featcodec_add_num(enc, f->name, f->num);
 		else if (f->kind == FEATURE_CATEGORICAL)
-			jsonw_str(w, f->str, strlen(f->str));
+			featcodec_add_str(enc, f->name, f->str, strlen(f->str));
 		else if (f->kind == FEATURE_VECTOR)
-			vector_json(w, f->vec, f->dim);
+			featcodec_add_vec(enc, f->name, f->vec, f->dim);
 		else
-			jsonw_raw(w, "null", 4);
+			featcodec_add_null(enc, f->name);
 	}
 	if (add_in)
-		token_feature(w, &written, "input_tokens", ev->input_tokens);
+		featcodec_add_num(enc, "input_tokens", (double)ev->input_tokens);
 	if (add_out)
-		token_feature(w, &written, "output_tokens", ev->output_tokens);
-	jsonw_char(w, '}');
-	if (w->oom)
-		return NULL;
-	return arena_strndup(&q->b.arena, w->buf, w->len);
+		featcodec_add_num(enc, "output_tokens", (double)ev->output_tokens);
+	if ((rc = featcodec_finish(enc)) != 0)
+		return rc;
+	if (!(copy = arena_alloc_raw(&q->b.arena, enc->len)))
+		return -ENOMEM;
+	memcpy(copy, enc->buf, enc->len);
+	*out = copy;
+	*len = enc->len;
+	return 0;
 }
 
 static const char *scores_json(struct req *q, const struct event *ev, struct jsonw *w)
@@ -279,7 +265,7 @@ static int duration_sketch_decode(const uint8_t *buf, size_t len, struct ddsketc
 	return rc;
 }
 
-static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
+static int prepare(struct ingest *ing, struct req *q, struct jsonw *w, struct featcodec_enc *enc)
 {
 	struct wire_batch *b = &q->b;
 	double now = q->received;
@@ -291,9 +277,10 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 	q->item_rejects[REJ_INVALID_ITEM] = (uint32_t)b->n_invalid;
 	if (n) {
 		q->window_start = arena_alloc(&b->arena, n * sizeof(*q->window_start));
-		q->features_json = arena_alloc(&b->arena, n * sizeof(*q->features_json));
+		q->features = arena_alloc(&b->arena, n * sizeof(*q->features));
+		q->features_len = arena_alloc(&b->arena, n * sizeof(*q->features_len));
 		q->scores_json = arena_alloc(&b->arena, n * sizeof(*q->scores_json));
-		if (!q->window_start || !q->features_json || !q->scores_json)
+		if (!q->window_start || !q->features || !q->features_len || !q->scores_json)
 			return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -308,16 +295,23 @@ static int prepare(struct ingest *ing, struct req *q, struct jsonw *w)
 			q->rejected++;
 			continue;
 		}
-		size_t k = q->n_events++;
+		size_t k = q->n_events;
+		int frc = features_blob(q, ev, enc, &q->features[k], &q->features_len[k]);
+		if (frc == -EINVAL) {
+			log_warn("ingest", "event refused reason=invalid_item detail=\"features "
+			                   "beyond the storage format's bounds\"");
+			q->item_rejects[REJ_INVALID_ITEM]++;
+			q->rejected++;
+			continue;
+		}
+		if (frc)
+			return -1;
+		q->n_events++;
 		if (k != i)
 			b->events[k] = *ev;
 		q->window_start[k] = window_of(ing, b->events[k].ts);
-		q->features_json[k] = features_json(q, &b->events[k], w);
 		q->scores_json[k] = scores_json(q, &b->events[k], w);
-		const struct event *e = &b->events[k];
-		bool want_features = e->n_features || e->has_input_tokens || e->has_output_tokens;
-		if ((want_features && !q->features_json[k]) ||
-		    (b->events[k].n_scores && !q->scores_json[k]))
+		if (b->events[k].n_scores && !q->scores_json[k])
 			return -1;
 	}
 	for (size_t i = 0; i < b->n_labels; i++)
@@ -393,6 +387,7 @@ int ingest_handle(struct ingest *ing, const uint8_t *buf, size_t len, uint8_t **
 	char err[256];
 	struct req *q = NULL;
 	struct jsonw w;
+	struct featcodec_enc enc;
 	struct wire_reply r = {0};
 	int rc;
 
@@ -430,7 +425,9 @@ int ingest_handle(struct ingest *ing, const uint8_t *buf, size_t len, uint8_t **
 		return rc;
 	}
 	jsonw_init(&w);
-	rc = prepare(ing, q, &w);
+	featcodec_enc_init(&enc);
+	rc = prepare(ing, q, &w, &enc);
+	featcodec_enc_fini(&enc);
 	jsonw_fini(&w);
 	if (rc) {
 		rc = reply_status(q->b.seq, WIRE_BUSY, "out of memory", reply, reply_len);
@@ -679,7 +676,8 @@ static int claim(struct ingest *ing, struct req *q, double now, size_t *nrows)
 		    .latency_ms = ev->latency_ms,
 		    .error = ev->error,
 		    .version = ev->version,
-		    .features_json = q->features_json[i],
+		    .features = q->features[i],
+		    .features_len = q->features_len[i],
 		    .prediction = ev->prediction,
 		    .has_score = ev->has_score,
 		    .score = ev->score,

@@ -1,7 +1,6 @@
 /* segments (collector): see segments.h. */
 #include "segments.h"
 
-#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,100 +262,12 @@ fail:
 
 /* ---- an event's segment --------------------------------------------------------- */
 
-/* The value of key in the flat features object the collector writes,
- * without building a tree (this runs for every event of every segmented
- * window): 1 with *val (NULL = absent or not a string/number), 0 when the
- * text is not in the simple shape (cJSON decides then). */
-static int scan_value(const char *p, const char *key, size_t klen, char *buf, size_t cap,
-                      const char **val)
-{
-	*val = NULL;
-	while (*p == ' ')
-		p++;
-	if (*p++ != '{')
-		return 0;
-	for (;;) {
-		const char *name, *end;
-		bool match;
-		while (*p == ' ')
-			p++;
-		if (*p == '}')
-			return 1;
-		if (*p++ != '"')
-			return 0;
-		name = p;
-		if (!(end = strchr(p, '"')) || memchr(name, '\\', (size_t)(end - name)))
-			return 0;
-		match = (size_t)(end - name) == klen && memcmp(name, key, klen) == 0;
-		p = end + 1;
-		while (*p == ' ')
-			p++;
-		if (*p++ != ':')
-			return 0;
-		while (*p == ' ')
-			p++;
-		if (*p == '"') {
-			const char *s = p + 1, *e = strchr(s, '"');
-			if (!e || memchr(s, '\\', (size_t)(e - s)))
-				return 0;
-			if (match) {
-				size_t n = (size_t)(e - s);
-				if (n == 0 || n > STORE_SEGMENT_MAX || n >= cap ||
-				    !text_printable(s, n))
-					return 1;
-				memcpy(buf, s, n);
-				buf[n] = '\0';
-				*val = buf;
-				return 1;
-			}
-			p = e + 1;
-		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-			char *e;
-			double v = strtod(p, &e);
-			if (e == p)
-				return 0;
-			if (match) {
-				if (isfinite(v)) {
-					jsonw_format_double(buf, cap, v);
-					*val = buf;
-				}
-				return 1;
-			}
-			p = e;
-		} else if (strncmp(p, "null", 4) == 0) {
-			if (match)
-				return 1;
-			p += 4;
-		} else {
-			return 0; /* booleans, objects, arrays: cJSON's rules */
-		}
-		while (*p == ' ')
-			p++;
-		if (*p == ',')
-			p++;
-		else if (*p != '}')
-			return 0;
-	}
-}
-
+/* The event's value of key (the stored features blob, iterated without a
+ * parse tree: this runs for every event of every segmented window). */
 static const char *event_segment(const struct store_raw_event *e, const char *key, char *buf,
                                  size_t cap)
 {
-	const char *v;
-	cJSON *root;
-
-	if (!e->features_json)
-		return NULL;
-	if (scan_value(e->features_json, key, strlen(key), buf, cap, &v))
-		return v;
-	root = cJSON_Parse(e->features_json);
-	v = segment_of_json(root, key, buf, cap);
-	if (v && v != buf) { /* points into the tree: copy before it goes */
-		snprintf(buf, cap, "%s", v);
-		v = buf;
-	}
-	cJSON_Delete(root);
-	return v;
+	return segment_of_blob(e->features, e->features_len, key, buf, cap);
 }
 
 /* ---- counting the window's values (no segmented reference) -------------------- */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "featcodec.h"
 #include "jsonw.h"
 #include "log.h"
 #include "vector.h"
@@ -204,6 +205,7 @@ void wmodel_free(struct wmodel *m)
 		free(m->f[i].name);
 	free(m->f);
 	free(m->index);
+	free(m->order);
 	free(m->name);
 	free(m);
 }
@@ -510,30 +512,26 @@ static int fold_vector(struct wstate *w, struct wmodel *m, long i, const float *
 	return 0;
 }
 
-/* A vector feature of a stored event (a JSON array the collector wrote). */
-static int fold_vector_json(struct wstate *w, struct wmodel *m, const cJSON *it, bool *changed)
+/* A vector feature of a stored event (the blob's f32 values). */
+static long find_at(struct wmodel *m, size_t k, const char *name);
+
+static int fold_vector_blob(struct wstate *w, struct wmodel *m, const struct featcodec_it *it,
+                            bool *changed)
 {
 	float v[VECTOR_DIM_MAX];
-	size_t dim = 0;
 	long i;
 
-	if (it->string[0] == '@')
+	if (it->name[0] == '@')
 		return 0;
-	i = wmodel_find(m, it->string);
+	i = find_at(m, it->seen - 1, it->name);
 	if (i < 0) {
-		i = wmodel_add(m, it->string, WIN_KIND_VECTOR);
+		i = wmodel_add(m, it->name, WIN_KIND_VECTOR);
 		if (i < 0)
 			return -1;
 		*changed = true;
 	}
-	if (vector_from_json(it, 0, v, VECTOR_DIM_MAX, &dim, NULL) != 0) {
-		/* validated on the way in; a damaged row is a type error */
-		if (ensure(w, m->nf))
-			return -1;
-		w->f[i].type_errors++;
-		return 0;
-	}
-	return fold_vector(w, m, i, v, dim, changed);
+	featcodec_vec(it, v);
+	return fold_vector(w, m, i, v, it->dim, changed);
 }
 
 static enum win_task task_of(const struct store_raw_event *e)
@@ -573,14 +571,41 @@ bool win_confidence(const struct store_raw_event *e, double *conf)
 }
 
 /* One feature value of an event (kind 0 = missing). */
-static int fold_feature(struct wstate *w, struct wmodel *m, const char *name, int kind, double num,
-                        const char *str, bool *changed)
+/* Index of the k-th feature of an event named name: the events of a model
+ * carry the same features in the same order nearly always, so the index
+ * the k-th had last time is tried first (one comparison instead of a hash
+ * and a probe). -1 when absent. */
+static long find_at(struct wmodel *m, size_t k, const char *name)
+{
+	long i;
+
+	if (k < m->norder && m->order[k] && m->order[k] <= m->nf &&
+	    strcmp(m->f[m->order[k] - 1].name, name) == 0)
+		return (long)m->order[k] - 1;
+	i = wmodel_find(m, name);
+	if (i >= 0 && k < FEATCODEC_FEATURES_MAX) {
+		if (k >= m->norder) {
+			size_t n = FEATCODEC_FEATURES_MAX;
+			uint32_t *no = realloc(m->order, n * sizeof(*no));
+			if (!no)
+				return i; /* only a hint */
+			memset(no + m->norder, 0, (n - m->norder) * sizeof(*no));
+			m->order = no;
+			m->norder = n;
+		}
+		m->order[k] = (uint32_t)i + 1;
+	}
+	return i;
+}
+
+static int fold_feature(struct wstate *w, struct wmodel *m, size_t k, const char *name, int kind,
+                        double num, const char *str, bool *changed)
 {
 	long i;
 
 	if (name[0] == '@')
 		return 0; /* reserved for the outputs */
-	i = wmodel_find(m, name);
+	i = find_at(m, k, name);
 	if (i < 0) {
 		i = wmodel_add(m, name, kind);
 		if (i < 0)
@@ -593,157 +618,29 @@ static int fold_feature(struct wstate *w, struct wmodel *m, const char *name, in
 	return fold_value(w, m, i, kind, num, str, changed);
 }
 
-/* A JSON string at *pp (after the opening quote) into out[cap]; the
- * escapes jsonw writes and the rest of JSON's, code points up to U+FFFF.
- * Returns 0, or 1 for anything else (the caller falls back to cJSON). */
-static int fast_string(const char **pp, char *out, size_t cap)
+/* Folds an event's features: the blob event_row checked whole (a stored
+ * row it could not read has none), iterated without a parse tree or an
+ * allocation. Returns 0, -1 when out of memory. */
+static int fold_features(struct wstate *w, struct wmodel *m, const struct store_raw_event *e,
+                         bool *changed)
 {
-	const char *p = *pp;
-	size_t n = 0;
+	struct featcodec_it it;
+	int rc;
 
-	for (;;) {
-		unsigned char c = (unsigned char)*p++;
-		if (n + 4 >= cap || c == '\0')
-			return 1;
-		if (c == '"')
-			break;
-		if (c != '\\') {
-			out[n++] = (char)c;
-			continue;
-		}
-		c = (unsigned char)*p++;
-		switch (c) {
-		case '"':
-		case '\\':
-		case '/':
-			out[n++] = (char)c;
-			break;
-		case 'n':
-			out[n++] = '\n';
-			break;
-		case 't':
-			out[n++] = '\t';
-			break;
-		case 'r':
-			out[n++] = '\r';
-			break;
-		case 'b':
-			out[n++] = '\b';
-			break;
-		case 'f':
-			out[n++] = '\f';
-			break;
-		case 'u': {
-			unsigned v = 0;
-			for (int k = 0; k < 4; k++) {
-				char h = *p++;
-				v <<= 4;
-				if (h >= '0' && h <= '9')
-					v |= (unsigned)(h - '0');
-				else if (h >= 'a' && h <= 'f')
-					v |= (unsigned)(h - 'a' + 10);
-				else if (h >= 'A' && h <= 'F')
-					v |= (unsigned)(h - 'A' + 10);
-				else
-					return 1;
-			}
-			if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
-				return 1;
-			if (v < 0x80) {
-				out[n++] = (char)v;
-			} else if (v < 0x800) {
-				out[n++] = (char)(0xc0 | (v >> 6));
-				out[n++] = (char)(0x80 | (v & 0x3f));
-			} else {
-				out[n++] = (char)(0xe0 | (v >> 12));
-				out[n++] = (char)(0x80 | ((v >> 6) & 0x3f));
-				out[n++] = (char)(0x80 | (v & 0x3f));
-			}
-			break;
-		}
-		default:
-			return 1;
-		}
-	}
-	out[n] = '\0';
-	*pp = p;
-	return 0;
-}
-
-static const char *skip_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
-
-/* Folds the features object the collector wrote ({"name": number |
- * "string" | null, ...}) without building a cJSON tree: this runs for
- * every stored event. Returns 0, -1 when out of memory, 1 when the text is
- * not in that shape (then nothing was folded and cJSON takes over). The
- * values are collected first so that a late syntax error folds nothing. */
-static int fold_features_fast(struct wstate *w, struct wmodel *m, const char *json, bool *changed)
-{
-	struct item {
-		size_t name, str; /* offsets into text */
-		int kind;
-		double num;
-	} items[64];
-	char text[8192];
-	size_t ni = 0, used = 0;
-	const char *p = skip_ws(json);
-
-	if (*p++ != '{')
-		return 1;
-	p = skip_ws(p);
-	if (*p == '}')
+	if (!e->features || featcodec_begin(&it, e->features, e->features_len, NULL))
 		return 0;
-	for (;;) {
-		struct item *it;
-		if (ni == 64 || *p++ != '"')
-			return 1;
-		it = &items[ni++];
-		it->name = used;
-		if (fast_string(&p, text + used, sizeof(text) - used))
-			return 1;
-		used += strlen(text + used) + 1;
-		p = skip_ws(p);
-		if (*p++ != ':')
-			return 1;
-		p = skip_ws(p);
-		if (*p == '"') {
-			p++;
-			it->kind = 2;
-			it->str = used;
-			if (fast_string(&p, text + used, sizeof(text) - used))
-				return 1;
-			used += strlen(text + used) + 1;
-		} else if (strncmp(p, "null", 4) == 0) {
-			it->kind = 0;
-			p += 4;
-		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-			char *end;
-			it->kind = 1;
-			it->num = strtod(p, &end);
-			if (end == p || !isfinite(it->num))
-				return 1;
-			p = end;
-		} else {
-			return 1; /* true/false/objects: cJSON's rules apply */
-		}
-		p = skip_ws(p);
-		if (*p == ',') {
-			p = skip_ws(p + 1);
+	while ((rc = featcodec_next(&it, NULL)) == 1) {
+		if (it.kind == FEATURE_VECTOR) {
+			if (fold_vector_blob(w, m, &it, changed))
+				return -1;
 			continue;
 		}
-		if (*p++ != '}' || *skip_ws(p) != '\0')
-			return 1;
-		break;
-	}
-	for (size_t k = 0; k < ni; k++)
-		if (fold_feature(w, m, text + items[k].name, items[k].kind, items[k].num,
-		                 items[k].kind == 2 ? text + items[k].str : NULL, changed))
+		/* FEATURE_* and the window's kinds agree: 0 missing, 1 numeric,
+		 * 2 categorical */
+		if (fold_feature(w, m, it.seen - 1, it.name, (int)it.kind, it.num,
+		                 it.kind == FEATURE_CATEGORICAL ? it.str : NULL, changed))
 			return -1;
+	}
 	return 0;
 }
 
@@ -799,37 +696,14 @@ static void mv_end(struct wstate *w)
 
 int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event *e, bool *changed)
 {
-	cJSON *root = NULL;
-	const cJSON *it;
 	int rc = -1;
 	long i;
 
 	if (mv_begin(w, m))
 		return -1;
 
-	if (e->features_json) {
-		int fast = fold_features_fast(w, m, e->features_json, changed);
-		if (fast < 0)
-			goto out;
-		if (fast == 1) {
-			root = cJSON_Parse(e->features_json);
-			cJSON_ArrayForEach(it, root)
-			{
-				int kind = cJSON_IsNumber(it) ? 1 : cJSON_IsString(it) ? 2 : 0;
-				if (!it->string)
-					continue;
-				if (cJSON_IsArray(it)) {
-					if (fold_vector_json(w, m, it, changed))
-						goto out;
-					continue;
-				}
-				if (fold_feature(w, m, it->string, kind,
-				                 kind == 1 ? it->valuedouble : 0,
-				                 kind == 2 ? it->valuestring : NULL, changed))
-					goto out;
-			}
-		}
-	}
+	if (fold_features(w, m, e, changed))
+		goto out;
 	if (e->prediction.kind != VALUE_NONE) {
 		char buf[64];
 		if (m->task == TASK_UNKNOWN) {
@@ -872,7 +746,6 @@ int wstate_fold(struct wstate *w, struct wmodel *m, const struct store_raw_event
 	rc = ensure(w, m->nf);
 	mv_end(w);
 out:
-	cJSON_Delete(root);
 	w->events++;
 	if (e->id > w->upto_id)
 		w->upto_id = e->id;

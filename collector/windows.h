@@ -93,6 +93,10 @@ struct wmodel {
 	size_t nf, cap;
 	uint32_t *index; /* open addressing over f, idx + 1 */
 	size_t nindex;
+	/* the index (+1, 0 unknown) of the k-th feature of the last event
+	 * folded: the next one most likely has the same (windows.c find_at) */
+	uint32_t *order;
+	size_t norder;
 	bool has_calib;
 	struct quality_calib calib;
 	double ref_version;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "featcodec.h"
 #include "jsonw.h"
 #include "mvprofile.h"
 #include "quality.h"
@@ -246,9 +247,23 @@ static int col_add_vector(struct col *c, const struct ref_value *v, char *err, s
 		         c->cfg_kind == 2 ? "categorical" : "scalar");
 		return -1;
 	}
-	rc = v->vec_json
-	         ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve)
-	         : vector_from_text(v->str, strlen(v->str), c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve);
+	if (v->vec) {
+		/* decoded and checked by featcodec: only the dimension is left */
+		rc = c->dim && v->vec_dim != c->dim ? -1 : 0;
+		if (rc)
+			snprintf(ve.msg, sizeof(ve.msg),
+			         "has %zu dimensions, this feature has %zu (fixed by its first "
+			         "vector)",
+			         v->vec_dim, c->dim);
+		else
+			memcpy(tmp, v->vec, v->vec_dim * sizeof(*tmp));
+		dim = v->vec_dim;
+	} else {
+		rc = v->vec_json
+		         ? vector_from_json(v->vec_json, c->dim, tmp, VECTOR_DIM_MAX, &dim, &ve)
+		         : vector_from_text(v->str, strlen(v->str), c->dim, tmp, VECTOR_DIM_MAX,
+		                            &dim, &ve);
+	}
 	if (rc) {
 		snprintf(err, errlen, "column '%s': %s", c->name, ve.msg);
 		return -1;
@@ -1182,6 +1197,10 @@ struct stored_ctx {
 	struct ref_col_value *vals;
 	size_t vcap;
 	struct numbufs nb;
+	/* a row's feature names, strings and vectors, copied out of the blob
+	 * iterator (whose buffers the next feature overwrites) */
+	uint8_t *pool;
+	size_t pool_cap;
 	char *err;
 	size_t errlen;
 	int rc;
@@ -1202,50 +1221,102 @@ static void stored_value(const struct value *v, struct ref_value *out, char *buf
 	}
 }
 
+/* Room for n features in the row's arrays; -1 when out of memory. */
+static int stored_room(struct stored_ctx *s, size_t n)
+{
+	size_t ncap;
+
+	if (n <= s->vcap && n <= s->nb.cap)
+		return 0;
+	ncap = n + 16;
+	struct ref_col_value *nv = realloc(s->vals, ncap * sizeof(*nv));
+	if (nv)
+		s->vals = nv;
+	char(*nbb)[40] = realloc(s->nb.b, ncap * sizeof(*nbb));
+	if (nbb)
+		s->nb.b = nbb;
+	if (!nv || !nbb)
+		return -1;
+	s->vcap = s->nb.cap = ncap;
+	return 0;
+}
+
+/* Copies n bytes to the pool at *used (aligned to 4 for floats). */
+static void *pool_put(struct stored_ctx *s, size_t *used, const void *p, size_t n, bool align)
+{
+	void *at;
+
+	if (align)
+		*used = (*used + 3) & ~(size_t)3;
+	at = s->pool + *used;
+	memcpy(at, p, n);
+	*used += n;
+	return at;
+}
+
 static int stored_cb(const struct store_raw_event *e, void *arg)
 {
 	struct stored_ctx *s = arg;
-	cJSON *feats = e->features_json ? cJSON_Parse(e->features_json) : NULL;
 	struct value score = {e->has_score ? VALUE_NUMBER : VALUE_NONE, e->score, NULL};
 	char pn[40], sn[40], ln[40];
 	struct ref_row r = {0};
-	const cJSON *it;
-	size_t n = 0;
+	struct featcodec_it it;
+	size_t n = 0, used = 0;
 
 	stored_value(&e->prediction, &r.prediction, pn, sizeof(pn));
 	stored_value(&score, &r.score, sn, sizeof(sn));
 	stored_value(&e->label, &r.label, ln, sizeof(ln));
-	cJSON_ArrayForEach(it, feats)
-	{
-		if (n == s->vcap || n == s->nb.cap) {
-			size_t ncap = (s->vcap > s->nb.cap ? s->vcap : s->nb.cap) * 2 + 16;
-			struct ref_col_value *nv = realloc(s->vals, ncap * sizeof(*nv));
-			char(*nbb)[40] = realloc(s->nb.b, ncap * sizeof(*nbb));
-			if (nv)
-				s->vals = nv;
-			if (nbb)
-				s->nb.b = nbb;
-			if (!nv || !nbb) {
+	/* stored rows were validated on the way in and by the reader: an
+	 * unreadable one counts without features, as before */
+	if (e->features && featcodec_begin(&it, e->features, e->features_len, NULL) == 0) {
+		/* what is copied out is at most the blob plus a NUL or 3 bytes
+		 * of alignment per feature */
+		size_t need = e->features_len + 4 * it.count + 8;
+		if (stored_room(s, it.count)) {
+			snprintf(s->err, s->errlen, "out of memory");
+			s->rc = -1;
+			return 1;
+		}
+		if (need > s->pool_cap) {
+			uint8_t *np = realloc(s->pool, need);
+			if (!np) {
 				snprintf(s->err, s->errlen, "out of memory");
 				s->rc = -1;
-				cJSON_Delete(feats);
 				return 1;
 			}
-			s->vcap = s->nb.cap = ncap;
+			s->pool = np;
+			s->pool_cap = need;
 		}
-		/* stored values were validated on the way in */
-		if (!it->string || json_value(it, &s->vals[n].v, s->nb.b[n], sizeof(s->nb.b[n])))
-			continue;
-		s->vals[n++].name = it->string;
+		while (featcodec_next(&it, NULL) == 1) {
+			struct ref_value *v = &s->vals[n].v;
+			memset(v, 0, sizeof(*v));
+			s->vals[n].name = pool_put(s, &used, it.name, strlen(it.name) + 1, false);
+			if (it.kind == FEATURE_NUMERIC) {
+				v->is_number = true;
+				v->num = it.num;
+				jsonw_format_double(s->nb.b[n], sizeof(s->nb.b[n]), it.num);
+				v->str = s->nb.b[n];
+			} else if (it.kind == FEATURE_CATEGORICAL) {
+				v->str = pool_put(s, &used, it.str, it.str_len + 1, false);
+			} else if (it.kind == FEATURE_VECTOR) {
+				float *f = pool_put(s, &used, it.vec, it.dim * sizeof(float), true);
+				featcodec_vec(&it, f); /* byte order and alignment */
+				v->is_vector = true;
+				v->vec = f;
+				v->vec_dim = it.dim;
+				v->str = "";
+			} else {
+				v->missing = true;
+			}
+			n++;
+		}
 	}
 	r.f = s->vals;
 	r.nf = n;
 	if (refb_add(s->b, &r, s->err, s->errlen)) {
 		s->rc = -1;
-		cJSON_Delete(feats);
 		return 1;
 	}
-	cJSON_Delete(feats);
 	return 0;
 }
 
@@ -1253,7 +1324,7 @@ int reference_read_stored(struct store *st, const char *model, double from, doub
                           struct refb *b, char *err, size_t errlen)
 {
 	struct store_ingest *si = store_ingest_new(st);
-	struct stored_ctx s = {b, NULL, 0, {0}, err, errlen, 0};
+	struct stored_ctx s = {b, NULL, 0, {0}, NULL, 0, err, errlen, 0};
 	int64_t id;
 	int rc = -1;
 
@@ -1275,6 +1346,7 @@ int reference_read_stored(struct store *st, const char *model, double from, doub
 out:
 	free(s.vals);
 	free(s.nb.b);
+	free(s.pool);
 	store_ingest_free(si);
 	return rc;
 }

@@ -51,6 +51,9 @@ struct ref_value {
 	 * text of a CSV cell starting with '['; parsed (with every rule of
 	 * common/vector.h) when the column takes it */
 	const struct cJSON *vec_json;
+	/* or its values, decoded (a stored event's vector, issue 18) */
+	const float *vec;
+	size_t vec_dim;
 	bool is_vector;
 };
 

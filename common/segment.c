@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "featcodec.h"
 #include "jsonw.h"
 #include "reference.h"
 #include "text.h"
@@ -34,6 +35,30 @@ const char *segment_of_json(const struct cJSON *features, const char *key, char 
 	}
 	if (cJSON_IsBool(it))
 		return cJSON_IsTrue(it) ? "true" : "false";
+	return NULL;
+}
+
+const char *segment_of_blob(const uint8_t *blob, size_t len, const char *key, char *buf, size_t cap)
+{
+	struct featcodec_it it;
+
+	if (!blob || featcodec_begin(&it, blob, len, NULL))
+		return NULL;
+	while (featcodec_next(&it, NULL) == 1) {
+		if (strcmp(it.name, key) != 0)
+			continue;
+		if (it.kind == FEATURE_CATEGORICAL) {
+			if (it.str_len >= cap)
+				return NULL; /* longer than any segment value */
+			memcpy(buf, it.str, it.str_len + 1);
+			return checked(buf);
+		}
+		if (it.kind == FEATURE_NUMERIC) {
+			jsonw_format_double(buf, cap, it.num);
+			return checked(buf);
+		}
+		return NULL;
+	}
 	return NULL;
 }
 

@@ -40,6 +40,10 @@ size_t segment_top_k(const struct model_config *mc);
  * missing, of another type, empty, longer than STORE_SEGMENT_MAX or not
  * printable (such events count in "other"). buf holds formatted numbers. */
 const char *segment_of_json(const struct cJSON *features, const char *key, char *buf, size_t cap);
+/* The same from a stored event's features blob (common/featcodec.h); the
+ * value is copied into buf (cap > STORE_SEGMENT_MAX). */
+const char *segment_of_blob(const uint8_t *blob, size_t len, const char *key, char *buf,
+                            size_t cap);
 
 /* Splits "KEY=VALUE" (VALUE may be "*" when allow_all). KEY: 1..128 bytes,
  * VALUE: 1..STORE_SEGMENT_MAX bytes of printable UTF-8. Returns 0, or -1

@@ -21,6 +21,7 @@ struct export_ctx {
 	char **features; /* csv columns */
 	size_t nfeatures, cap;
 	int64_t rows, bad_features;
+	char first_bad[200]; /* the first unreadable row: its id and why */
 	int io_err;
 };
 
@@ -154,9 +155,12 @@ static int export_row(const struct sq_event *e, void *arg)
 	cJSON *feat = e->features ? cJSON_Parse(e->features) : NULL;
 	cJSON *o;
 
-	if (e->features && !cJSON_IsObject(feat)) {
+	if (e->features_bad || (e->features && !cJSON_IsObject(feat))) {
 		/* Stored by the collector from validated input; count, keep going. */
-		c->bad_features++;
+		if (!c->bad_features++)
+			snprintf(c->first_bad, sizeof(c->first_bad), "event id %lld: %s",
+			         (long long)e->id,
+			         e->features_err ? e->features_err : "not a JSON object");
 		cJSON_Delete(feat);
 		feat = NULL;
 	}
@@ -271,8 +275,8 @@ int cmd_export(struct mlw_config *cfg, const struct cli_result *res)
 	if (c.bad_features)
 		fprintf(stderr,
 		        "mlwatch: warning: %lld events had an unreadable features column "
-		        "(exported without features)\n",
-		        (long long)c.bad_features);
+		        "(exported without features; the first, %s)\n",
+		        (long long)c.bad_features, c.first_bad);
 out:
 	store_rollback(&st);
 	for (size_t i = 0; i < c.nfeatures; i++)

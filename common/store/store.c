@@ -233,8 +233,15 @@ static const char schema_v9[] =
  * by events_by_window (window_start <= ts). */
 static const char schema_v10[] = "DROP INDEX IF EXISTS events_by_ts;\n";
 
-static const char *const migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
-                                         schema_v6, schema_v7, schema_v8, schema_v9, schema_v10};
+/* v11 (issue 18 item 3): an event's features as the binary blob of
+ * common/featcodec.h (BYTEA on PostgreSQL), written instead of the JSON
+ * text in `features`; rows stored before keep their text, which the readers
+ * still take (store_ingest.c event_row), so nothing is rewritten. */
+static const char schema_v11[] = "ALTER TABLE events ADD COLUMN features_bin BLOB;\n";
+
+static const char *const migrations[] = {schema_v1, schema_v2,  schema_v3, schema_v4,
+                                         schema_v5, schema_v6,  schema_v7, schema_v8,
+                                         schema_v9, schema_v10, schema_v11};
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
                "STORE_SCHEMA_VERSION is the number of the newest migration");
 

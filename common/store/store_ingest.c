@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ddsketch.h"
+#include "featcodec.h"
 
 enum {
 	S_MODEL_GET,
@@ -108,11 +109,14 @@ struct store_ingest {
 	int64_t next_model_windows; /* retention cursor over models */
 	int64_t data_version;       /* PRAGMA data_version at the last sync, 0 none */
 	int64_t models_print[3];    /* PostgreSQL: the models table's at the last sync */
+	/* event_row: a row stored as JSON text before the blob, encoded */
+	struct featcodec_enc legacy;
+	struct featcodec_error feat_err;
 };
 
 #define EVENT_COLS                                                                        \
 	"id, model_id, window_start, req_id, ts, latency_ms, error, features, pred_num, " \
-	"pred_str, score, scores, label_num, label_str"
+	"pred_str, score, scores, label_num, label_str, features_bin"
 
 static const char *const sql[S_COUNT] = {
     [S_MODEL_GET] = "SELECT id FROM models WHERE name = ?1",
@@ -124,7 +128,7 @@ static const char *const sql[S_COUNT] = {
     [S_SEEN] = "INSERT INTO batches_seen (agent_id, seq, received) VALUES (?1, ?2, ?3) "
                "ON CONFLICT DO NOTHING",
     [S_EVENT] = "INSERT INTO events (model_id, req_id, ts, window_start, latency_ms, error, "
-                "version, features, pred_num, pred_str, score, scores, label_num, label_str, "
+                "version, features_bin, pred_num, pred_str, score, scores, label_num, label_str, "
                 "label_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                 "?15)",
     [S_PENDING_GET] = "SELECT label_num, label_str, ts FROM pending_labels "
@@ -368,6 +372,7 @@ void store_ingest_free(struct store_ingest *si)
 	for (int i = 0; i < 3; i++)
 		free(si->arr[i]);
 	free(si->sent);
+	featcodec_enc_fini(&si->legacy);
 	models_clear(si);
 	free(si);
 }
@@ -546,6 +551,14 @@ static void bind_text_or_null(struct db_stmt *s, int i, const char *v)
 		db_bind_null(s, i);
 }
 
+static void bind_blob_or_null(struct db_stmt *s, int i, const uint8_t *v, size_t n)
+{
+	if (v)
+		db_bind_blob(s, i, v, (int)n);
+	else
+		db_bind_null(s, i);
+}
+
 static void bind_value(struct db_stmt *s, int inum, int istr, const struct value *v)
 {
 	if (v->kind == VALUE_NUMBER)
@@ -571,7 +584,7 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 		db_bind_double(s, 5, r->latency_ms);
 	db_bind_int(s, 6, r->error ? 1 : 0);
 	bind_text_or_null(s, 7, r->version);
-	bind_text_or_null(s, 8, r->features_json);
+	bind_blob_or_null(s, 8, r->features, r->features_len);
 	bind_value(s, 9, 10, &r->prediction);
 	if (r->has_score)
 		db_bind_double(s, 11, r->score);
@@ -584,8 +597,8 @@ int store_ingest_event(struct store_ingest *si, const struct store_event_row *r)
 
 /* ---- events in bulk ---------------------------------------------------------- */
 
-#define EVENT_BULK_COLS                                                                        \
-	"model_id, req_id, ts, window_start, latency_ms, error, version, features, pred_num, " \
+#define EVENT_BULK_COLS                                                                            \
+	"model_id, req_id, ts, window_start, latency_ms, error, version, features_bin, pred_num, " \
 	"pred_str, score, scores, label_num, label_str, label_ts"
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -782,7 +795,7 @@ int store_ingest_events_insert(struct store_ingest *si, const struct store_event
 			db_bulk_null(b);
 		db_bulk_int64(b, r->error ? 1 : 0);
 		db_bulk_text(b, r->version);
-		db_bulk_text(b, r->features_json);
+		db_bulk_blob(b, r->features, r->features ? r->features_len : 0);
 		bulk_value(b, &r->prediction);
 		if (r->has_score)
 			db_bulk_double(b, r->score);
@@ -1593,9 +1606,39 @@ static void column_value(struct db_stmt *s, int inum, int istr, struct value *v)
 }
 
 struct event_rows {
+	struct store_ingest *si;
 	store_event_cb cb;
 	void *arg;
 };
+
+/* The features of a row: the blob (features_bin), or the JSON text of a
+ * row stored before it, encoded into si->legacy; checked whole here so
+ * that each reader iterates a valid blob. */
+static void event_features(struct event_rows *c, struct db_stmt *s, struct store_raw_event *e)
+{
+	struct store_ingest *si = c->si;
+
+	if (db_column_type(s, 14) != DB_NULL) {
+		const uint8_t *b = db_column_blob(s, 14);
+		size_t n = (size_t)db_column_bytes(s, 14);
+		if (featcodec_validate(b, n, &si->feat_err) == 0) {
+			e->features = b;
+			e->features_len = n;
+			return;
+		}
+	} else if (db_column_type(s, 7) != DB_NULL) {
+		if (featcodec_from_json((const char *)db_column_text(s, 7), &si->legacy,
+		                        &si->feat_err) == 0) {
+			e->features = si->legacy.buf;
+			e->features_len = si->legacy.len;
+			return;
+		}
+	} else {
+		return; /* none */
+	}
+	e->features_bad = true;
+	e->features_err = si->feat_err.msg;
+}
 
 static int event_row(struct db_stmt *s, void *ctx)
 {
@@ -1611,7 +1654,7 @@ static int event_row(struct db_stmt *s, void *ctx)
 	e.has_latency = db_column_type(s, 5) != DB_NULL;
 	e.latency_ms = db_column_double(s, 5);
 	e.error = db_column_int(s, 6) != 0;
-	e.features_json = (const char *)db_column_text(s, 7);
+	event_features(c, s, &e);
 	column_value(s, 8, 9, &e.prediction);
 	e.has_score = db_column_type(s, 10) != DB_NULL;
 	e.score = db_column_double(s, 10);
@@ -1620,9 +1663,9 @@ static int event_row(struct db_stmt *s, void *ctx)
 	return c->cb(&e, c->arg);
 }
 
-static int walk_events(struct db_stmt *s, store_event_cb cb, void *arg)
+static int walk_events(struct store_ingest *si, struct db_stmt *s, store_event_cb cb, void *arg)
 {
-	return store_each_row(s, event_row, &(struct event_rows){.cb = cb, .arg = arg});
+	return store_each_row(s, event_row, &(struct event_rows){.si = si, .cb = cb, .arg = arg});
 }
 
 int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t upto_id,
@@ -1633,7 +1676,7 @@ int store_ingest_events_after(struct store_ingest *si, int64_t after_id, int64_t
 		return -1;
 	db_bind_int64(s, 1, after_id);
 	db_bind_int64(s, 2, upto_id);
-	return walk_events(s, cb, arg);
+	return walk_events(si, s, cb, arg);
 }
 
 int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_t start,
@@ -1645,7 +1688,7 @@ int store_ingest_window_events(struct store_ingest *si, int64_t model_id, int64_
 	db_bind_int64(s, 1, model_id);
 	db_bind_int64(s, 2, start);
 	db_bind_int64(s, 3, upto_id);
-	return walk_events(s, cb, arg);
+	return walk_events(si, s, cb, arg);
 }
 
 int store_ingest_window_events_after(struct store_ingest *si, int64_t model_id, int64_t start,
@@ -1659,7 +1702,7 @@ int store_ingest_window_events_after(struct store_ingest *si, int64_t model_id, 
 	db_bind_int64(s, 2, start);
 	db_bind_int64(s, 3, upto_id);
 	db_bind_int64(s, 4, after_id);
-	return walk_events(s, cb, arg);
+	return walk_events(si, s, cb, arg);
 }
 
 int store_ingest_window_labelled(struct store_ingest *si, int64_t model_id, int64_t start,
@@ -1670,7 +1713,7 @@ int store_ingest_window_labelled(struct store_ingest *si, int64_t model_id, int6
 		return -1;
 	db_bind_int64(s, 1, model_id);
 	db_bind_int64(s, 2, start);
-	return walk_events(s, cb, arg);
+	return walk_events(si, s, cb, arg);
 }
 
 int store_ingest_range_events(struct store_ingest *si, int64_t model_id, double from, double to,
@@ -1686,7 +1729,7 @@ int store_ingest_range_events(struct store_ingest *si, int64_t model_id, double 
 	 * starts at most one day (the longest window) before its events. */
 	db_bind_int64(s, 4, (int64_t)floor(from) - 86400);
 	db_bind_int64(s, 5, (int64_t)ceil(to) + 1);
-	return walk_events(s, cb, arg);
+	return walk_events(si, s, cb, arg);
 }
 
 int store_ingest_max_event_id(struct store_ingest *si, int64_t *id)

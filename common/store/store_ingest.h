@@ -55,8 +55,10 @@ struct store_event_row {
 	bool has_latency;
 	double latency_ms;
 	bool error;
-	const char *version;       /* may be NULL */
-	const char *features_json; /* may be NULL */
+	const char *version; /* may be NULL */
+	/* the featcodec blob (common/featcodec.h), NULL when none */
+	const uint8_t *features;
+	size_t features_len;
 	struct value prediction;
 	bool has_score;
 	double score;
@@ -217,7 +219,14 @@ struct store_raw_event {
 	bool has_latency;
 	double latency_ms;
 	bool error;
-	const char *features_json; /* NULL when none */
+	/* the features as a featcodec blob (common/featcodec.h), valid: a row
+	 * stored as JSON text before the blob is handed out encoded. NULL when
+	 * none, or when features_bad: the stored blob or text is unreadable
+	 * (features_err says where and why). */
+	const uint8_t *features;
+	size_t features_len;
+	bool features_bad;
+	const char *features_err;
 	struct value prediction;
 	bool has_score;
 	double score;

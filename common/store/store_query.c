@@ -2,6 +2,7 @@
 #include "store_query.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include "db.h"
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "ddsketch.h"
+#include "featcodec.h"
 #include "store_rollup.h"
 
 #define DRIFT_COLS                                                                              \
@@ -180,10 +182,11 @@ static const char *const sql[SQS_COUNT] = {
     [SQS_ACK] = "UPDATE alerts SET acked = 1, acked_at = ?2 WHERE id = ?1",
     [SQS_SILENCE] = "INSERT INTO silences (rule, model, created, ends, comment) "
                     "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-    [SQS_EVENTS] = "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
-                   "pred_str, score, scores, label_num, label_str, label_ts FROM events "
-                   "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?5 "
-                   "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
+    [SQS_EVENTS] =
+        "SELECT id, req_id, ts, latency_ms, error, version, features, pred_num, "
+        "pred_str, score, scores, label_num, label_str, label_ts, features_bin FROM events "
+        "WHERE model_id = ?1 AND window_start >= ?4 AND window_start < ?5 "
+        "AND ts >= ?2 AND ts < ?3 ORDER BY window_start, ts, id",
     [SQS_FEATURES] = "SELECT name, kind FROM features WHERE model_id = ?1 ORDER BY name",
     [SQS_META] = "SELECT value FROM meta WHERE key = ?1",
     /* Windows with LLM events, as SQS_LATENCY's columns (start 0, end
@@ -258,6 +261,7 @@ void sq_init(struct sq *q, struct store *st)
 	memset(q, 0, sizeof(*q));
 	q->st = st;
 	q->window_s = 60;
+	jsonw_init(&q->feat);
 	if (meta_text(q, "window_seconds", buf, sizeof(buf)) == 0) {
 		v = strtol(buf, &end, 10);
 		if (end != buf && *end == '\0' && v > 0 && v <= 86400)
@@ -268,6 +272,7 @@ void sq_init(struct sq *q, struct store *st)
 void sq_fini(struct sq *q)
 {
 	store_finalize(q->stmt, SQS_COUNT);
+	jsonw_fini(&q->feat);
 }
 
 /* ---- models and meta ---------------------------------------------------- */
@@ -1528,22 +1533,46 @@ static enum sq_value_type value_at(struct db_stmt *s, int num_col, int str_col, 
 }
 
 struct event_rows {
+	struct sq *q;
 	int (*fn)(const struct sq_event *, void *);
 	void *arg;
+	struct featcodec_error err;
 };
+
+/* The features as JSON text: the blob (features_bin) rendered, or the text
+ * of a row stored before the blob, as it is. */
+static void event_features(struct event_rows *c, struct db_stmt *s, struct sq_event *e)
+{
+	struct jsonw *w = &c->q->feat;
+	int rc;
+
+	if (db_column_type(s, 14) == DB_NULL) {
+		e->features = col_text(s, 6);
+		return;
+	}
+	jsonw_reset(w);
+	rc = featcodec_to_json(db_column_blob(s, 14), (size_t)db_column_bytes(s, 14), w, &c->err);
+	if (rc == 0) {
+		e->features = w->buf;
+		return;
+	}
+	e->features_bad = true;
+	e->features_err = rc == -ENOMEM ? "out of memory" : c->err.msg;
+}
 
 static int event_row(struct db_stmt *s, void *ctx)
 {
 	struct event_rows *c = ctx;
 	struct sq_event e;
 
+	memset(&e, 0, sizeof(e));
 	e.id = db_column_int64(s, 0);
 	e.req_id = col_text(s, 1);
 	e.ts = db_column_double(s, 2);
 	e.latency_ms = col_num(s, 3);
 	e.error = db_column_int(s, 4) != 0;
 	e.version = col_text(s, 5);
-	e.features = col_text(s, 6);
+	event_features(c, s, &e);
 	e.pred_type = value_at(s, 7, 8, &e.pred_num, &e.pred_str);
 	e.score = col_num(s, 9);
 	e.scores = col_text(s, 10);
@@ -1564,7 +1593,7 @@ int sq_events_each(struct sq *q, int64_t model_id, double from, double to,
 	 * (window_start, an integer: see store_time_ceil). */
 	db_bind_int64(s, 4, store_time_ceil(from - (double)q->window_s));
 	db_bind_int64(s, 5, store_time_ceil(to));
-	return store_each_row(s, event_row, &(struct event_rows){.fn = fn, .arg = arg});
+	return store_each_row(s, event_row, &(struct event_rows){.q = q, .fn = fn, .arg = arg});
 }
 
 struct feature_rows {

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jsonw.h"
 #include "store.h"
 
 #define SQ_NOTFOUND (-2)
@@ -73,6 +74,7 @@ struct sq {
 	struct store *st;
 	int64_t window_s; /* meta.window_seconds, 60 when absent */
 	struct db_stmt *stmt[SQS_COUNT];
+	struct jsonw feat; /* sq_events_each: the current event's features */
 };
 
 /* Reads meta.window_seconds; cannot fail (a missing key means 60). */
@@ -347,8 +349,13 @@ struct sq_event {
 	double ts;
 	double latency_ms; /* NAN when absent */
 	bool error;
-	const char *version;  /* NULL when absent */
-	const char *features; /* JSON object text or NULL */
+	const char *version; /* NULL when absent */
+	/* JSON object text (rendered from the stored blob, common/featcodec.h)
+	 * or NULL; NULL with features_bad when the stored features are
+	 * unreadable (features_err says where and why) */
+	const char *features;
+	bool features_bad;
+	const char *features_err;
 	enum sq_value_type pred_type, label_type;
 	double pred_num, label_num;
 	const char *pred_str, *label_str;

@@ -44,6 +44,7 @@
 #include "clock.h"
 #include "db.h"
 #include "ddsketch.h"
+#include "featcodec.h"
 #include "jsonw.h"
 #include "store.h"
 
@@ -110,6 +111,32 @@ static void row_json(const struct row *r, struct jsonw *w)
 	jsonw_char(w, '}');
 }
 
+/* The features blob the collector stores for the row (common/featcodec.h),
+ * malloc'd, its length in *len. */
+static char *row_blob(const struct row *r, size_t *len)
+{
+	struct featcodec_enc e;
+	char *b;
+
+	featcodec_enc_init(&e);
+	featcodec_add_num(&e, "amount", r->amount);
+	featcodec_add_num(&e, "age", r->age);
+	featcodec_add_num(&e, "items", r->items);
+	featcodec_add_num(&e, "hour", r->hour);
+	featcodec_add_str(&e, "country", r->country, strlen(r->country));
+	featcodec_add_str(&e, "device", r->device, strlen(r->device));
+	featcodec_add_str(&e, "channel", r->channel, strlen(r->channel));
+	featcodec_add_str(&e, "tier", r->tier, strlen(r->tier));
+	if (featcodec_finish(&e) || !(b = malloc(e.len))) {
+		fprintf(stderr, "features blob: out of memory\n");
+		exit(1);
+	}
+	memcpy(b, e.buf, e.len);
+	*len = e.len;
+	featcodec_enc_fini(&e);
+	return b;
+}
+
 /* ---- raw SQLite ---------------------------------------------------------- */
 
 /* CPU seconds used by this process so far (all threads). */
@@ -122,8 +149,8 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 	char path[600], err[256];
 	struct store st;
 	sqlite3_stmt *s;
-	struct jsonw w;
 	char **feats = malloc((size_t)n_events * sizeof(char *));
+	size_t *flen = malloc((size_t)n_events * sizeof(size_t));
 	struct row *rows = malloc((size_t)n_events * sizeof(struct row));
 
 	snprintf(path, sizeof(path), "%s/raw.db", dir);
@@ -141,17 +168,14 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 	/* CREATE TABLE AS copies the columns, not the indexes */
 	if (bare)
 		store_exec(&st, "CREATE TABLE bare AS SELECT * FROM events WHERE 0");
-	jsonw_init(&w);
 	for (long i = 0; i < n_events; i++) {
 		make_row(i, &rows[i]);
-		row_json(&rows[i], &w);
-		feats[i] = strdup(w.buf);
+		feats[i] = row_blob(&rows[i], &flen[i]);
 	}
-	jsonw_fini(&w);
 	char sql[512];
 	snprintf(sql, sizeof(sql),
 	         "INSERT INTO %s (model_id, req_id, ts, window_start, latency_ms, "
-	         "error, version, features, pred_num, pred_str, score, scores, label_num, "
+	         "error, version, features_bin, pred_num, pred_str, score, scores, label_num, "
 	         "label_str, label_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
 	         "?11, ?12, ?13, ?14, ?15)",
 	         bare ? "bare" : "events");
@@ -170,7 +194,7 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 		sqlite3_bind_int64(s, 4, (int64_t)r->ts / 60 * 60);
 		sqlite3_bind_double(s, 5, r->latency);
 		sqlite3_bind_int(s, 6, 0);
-		sqlite3_bind_text(s, 8, feats[i], -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 8, feats[i], (int)flen[i], SQLITE_STATIC);
 		sqlite3_bind_text(s, 10, r->pred, -1, SQLITE_STATIC);
 		sqlite3_bind_double(s, 11, r->score);
 		if (sqlite3_step(s) != SQLITE_DONE) {
@@ -189,6 +213,7 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 	for (long i = 0; i < n_events; i++)
 		free(feats[i]);
 	free(feats);
+	free(flen);
 	free(rows);
 	return (double)n_events / dt;
 }
@@ -655,11 +680,12 @@ static double bench_pg_copy(const char *uri)
 	char err[512];
 	struct store st;
 	struct db_bulk *b = NULL;
-	struct jsonw w;
 	char **feats = malloc((size_t)n_events * sizeof(char *));
+	size_t *flen = malloc((size_t)n_events * sizeof(size_t));
 	struct row *rows = malloc((size_t)n_events * sizeof(struct row));
 
-	if (!feats || !rows || store_open(&st, uri, STORE_RW_CREATE, false, err, sizeof(err))) {
+	if (!feats || !flen || !rows ||
+	    store_open(&st, uri, STORE_RW_CREATE, false, err, sizeof(err))) {
 		fprintf(stderr, "raw copy: %s\n", feats && rows ? err : "out of memory");
 		exit(1);
 	}
@@ -672,16 +698,13 @@ static double bench_pg_copy(const char *uri)
 			model = db_column_int64(q, 0);
 		db_finalize(q);
 	}
-	jsonw_init(&w);
 	for (long i = 0; i < n_events; i++) {
 		make_row(i, &rows[i]);
-		row_json(&rows[i], &w);
-		feats[i] = strdup(w.buf);
+		feats[i] = row_blob(&rows[i], &flen[i]);
 	}
-	jsonw_fini(&w);
 	if (db_bulk_open(
 	        st.db, "events",
-	        "model_id, req_id, ts, window_start, latency_ms, error, version, features, "
+	        "model_id, req_id, ts, window_start, latency_ms, error, version, features_bin, "
 	        "pred_num, pred_str, score, scores, label_num, label_str, label_ts",
 	        15, &b) != DB_OK) {
 		fprintf(stderr, "raw copy: %s\n", store_errmsg(&st));
@@ -699,7 +722,7 @@ static double bench_pg_copy(const char *uri)
 		db_bulk_double(b, r->latency);
 		db_bulk_int64(b, 0);
 		db_bulk_null(b);
-		db_bulk_text(b, feats[i]);
+		db_bulk_blob(b, feats[i], flen[i]);
 		db_bulk_null(b);
 		db_bulk_text(b, r->pred);
 		db_bulk_double(b, r->score);
@@ -721,6 +744,7 @@ static double bench_pg_copy(const char *uri)
 	for (long i = 0; i < n_events; i++)
 		free(feats[i]);
 	free(feats);
+	free(flen);
 	free(rows);
 	return (double)n_events / dt;
 }

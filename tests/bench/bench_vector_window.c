@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "featcodec.h"
 #include "jsonw.h"
 #include "sample.h"
 #include "vector.h"
@@ -78,21 +79,34 @@ int main(void)
 		snprintf(json + l, DIM * 20 + 64 - l, "]}");
 		text[i] = strdup(json);
 	}
+	/* stored as the collector stores them: featcodec blobs */
+	struct featcodec_enc *blobs = calloc(N_WIN, sizeof(*blobs));
+	if (!blobs)
+		goto out;
+	for (int i = 0; i < N_WIN; i++)
+		if (!text[i] || featcodec_from_json(text[i], &blobs[i], NULL))
+			goto out;
 	t0 = now_s(CLOCK_MONOTONIC);
 	c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
 	for (int i = 0; i < N_WIN; i++) {
-		struct store_raw_event e = {
-		    .id = i + 1, .model_id = 1, .ts = 1, .features_json = text[i]};
+		struct store_raw_event e = {.id = i + 1,
+		                            .model_id = 1,
+		                            .ts = 1,
+		                            .features = blobs[i].buf,
+		                            .features_len = blobs[i].len};
 		bool changed = false;
-		if (!text[i] || wstate_fold(w, m, &e, &changed))
+		if (wstate_fold(w, m, &e, &changed))
 			goto out;
 	}
 	double fw = now_s(CLOCK_MONOTONIC) - t0, fc = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	printf("fold %d events: %.3f s wall, %.3f s CPU (%.1f us an event)\n", N_WIN, fw, fc,
 	       fc / N_WIN * 1e6);
-	for (int i = 0; i < N_WIN; i++)
+	for (int i = 0; i < N_WIN; i++) {
 		free(text[i]);
+		featcodec_enc_fini(&blobs[i]);
+	}
 	free(text);
+	free(blobs);
 
 	struct store_feature_row fr;
 	struct store_drift_row dr;

@@ -1,10 +1,12 @@
 /* fuzz-deps: collector/windows.c */
-/* libFuzzer target: the collector's reader of the features JSON it stored
- * per event (events.features), folded into a window by wstate_fold: the
- * fast path and its cJSON fallback. The database is outside input (an old
- * version, a hand edit, a disk error). The input is the features JSON; the
- * same model context takes every input of a run, as in the collector, so
- * kinds fixed by earlier inputs and type errors are exercised too. Then
+/* libFuzzer target: the collector's reader of the features it stored per
+ * event, folded into a window by wstate_fold. The database is outside input
+ * (an old version, a hand edit, a disk error). The input is taken as the
+ * JSON text of a row stored before the blob (encoded as the store's reader
+ * does, featcodec_from_json) and as a features blob (events.features_bin,
+ * handed on only when featcodec_validate accepts it, as the reader does);
+ * the same model context takes every input of a run, as in the collector,
+ * so kinds fixed by earlier inputs and type errors are exercised too. Then
  * every feature's result is computed. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "featcodec.h"
 #include "jsonw.h"
 #include "store_ingest.h"
 #include "windows.h"
@@ -38,14 +41,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	struct wstate *w = wstate_new(1, 1764072000);
+	struct featcodec_enc enc;
+	featcodec_enc_init(&enc);
 	if (w) {
 		struct store_raw_event e = {.id = 1,
 		                            .model_id = 1,
 		                            .window_start = 1764072000,
 		                            .req_id = "r",
-		                            .ts = 1764072000.5,
-		                            .features_json = s};
+		                            .ts = 1764072000.5};
+		if (featcodec_from_json(s, &enc, NULL) == 0) {
+			e.features = enc.buf;
+			e.features_len = enc.len;
+		}
 		wstate_fold(w, m, &e, &changed);
+		if (featcodec_validate(data, size, NULL) == 0) {
+			e.features = data;
+			e.features_len = size;
+			wstate_fold(w, m, &e, &changed);
+		}
 		e.id = 2;
 		wstate_fold(w, m, &e, &changed); /* twice: cur values of >= 2 events */
 		struct jsonw hist;
@@ -61,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jsonw_fini(&hist);
 		wstate_free(w);
 	}
+	featcodec_enc_fini(&enc);
 	free(s);
 	return 0;
 }

@@ -9,6 +9,7 @@ Prints one JSON line: {"windows": N, "groups": G, "mismatches": [...]}."""
 import json
 import math
 import sqlite3
+import struct
 import sys
 
 import numpy as np
@@ -21,6 +22,55 @@ def cls(num, s):
     if num is None:
         return None
     return "1" if num == 1 else repr(num)
+
+
+def varint(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, i
+
+
+def features_of(blob):
+    """The features blob as mlwatchd(8) STORAGE FORMAT describes it, decoded
+    independently of mlwatch's C decoder."""
+    if blob is None:
+        return {}
+    if isinstance(blob, str):  # a row stored as JSON text before the blob
+        return json.loads(blob)
+    assert blob[0] == 1, "features blob version %d" % blob[0]
+    count = blob[1] | blob[2] << 8
+    out, i = {}, 3
+    for _ in range(count):
+        n, i = varint(blob, i)
+        name = blob[i:i + n].decode()
+        tag = blob[i + n]
+        i += n + 1
+        if tag == 0:
+            v = None
+        elif tag == 1:
+            v = struct.unpack_from("<d", blob, i)[0]
+            i += 8
+        elif tag == 2:
+            z, i = varint(blob, i)
+            v = (z >> 1) ^ -(z & 1)
+        elif tag == 3:
+            n, i = varint(blob, i)
+            v = blob[i:i + n].decode()
+            i += n
+        elif tag == 4:
+            n, i = varint(blob, i)
+            v = list(struct.unpack_from("<%df" % n, blob, i))
+            i += 4 * n
+        else:
+            raise ValueError("tag %d" % tag)
+        out.setdefault(name, v)
+    assert i == len(blob)
+    return out
 
 
 def gaps(groups, min_sample):
@@ -46,12 +96,13 @@ def main():
     min_sample = int(min_sample)
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     rows = con.execute(
-        "SELECT e.window_start, e.features, e.pred_num, e.pred_str, e.label_num, "
+        "SELECT e.window_start, coalesce(e.features_bin, e.features), e.pred_num, "
+        "e.pred_str, e.label_num, "
         "e.label_str FROM events e JOIN models m ON m.id = e.model_id WHERE m.name = ? "
         "ORDER BY e.id", (model,)).fetchall()
     per = {}
     for start, feats, pn, ps, ln, ls in rows:
-        f = json.loads(feats) if feats else {}
+        f = features_of(feats)
         g = f.get(attr)
         p = cls(pn, ps)
         if g is None or p is None:

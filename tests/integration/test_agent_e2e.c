@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../lib/agent_proc.h"
+#include "../lib/featblob.h"
 #include "../lib/collector_proc.h"
 #include "../lib/harness.h"
 #include "clock.h"
@@ -80,9 +81,9 @@ Test(agent_e2e, events_counts_and_labels_reach_sqlite_through_an_outage, .fini =
 	    wait_db("SELECT count(*) FROM events WHERE label_str IS NOT NULL", 2, 5 * cproc_slow()),
 	    "late labels joined");
 	char feat[256];
-	cr_assert_eq(
-	    db_text(cp.db, "SELECT features FROM events WHERE req_id = 'r-5'", feat, sizeof(feat)),
-	    0);
+	cr_assert_eq(featblob_db_json(cp.db, "SELECT features_bin FROM events WHERE req_id = 'r-5'",
+	                              feat, sizeof(feat)),
+	             0);
 	cr_expect_str_eq(feat, "{\"amount\":5,\"country\":\"DE\"}");
 	cr_expect_eq(db_int(cp.db, "SELECT count(*) FROM agents WHERE agent_id = 'test-agent'"), 1);
 

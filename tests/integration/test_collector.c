@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "../lib/collector_proc.h"
+#include "../lib/featblob.h"
 #include "ddsketch.h"
 #include "store.h"
 #include "../lib/harness.h"
@@ -125,8 +126,9 @@ Test(collector, stores_batches_once_and_answers_after_commit)
 	cr_assert_eq(db_int(c.db, "SELECT batches FROM agents WHERE agent_id = 'a1'"), 1);
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events WHERE req_id = 'a1-1-7'"), 1);
 	char feat[256];
-	cr_assert_eq(db_text(c.db, "SELECT features FROM events WHERE req_id = 'a1-1-7'", feat,
-	                     sizeof(feat)),
+	cr_assert_eq(featblob_db_json(c.db,
+	                              "SELECT features_bin FROM events WHERE req_id = 'a1-1-7'",
+	                              feat, sizeof(feat)),
 	             0);
 	cr_assert_str_eq(feat, "{\"amount\":90,\"country\":\"DE\",\"age\":null}");
 	char last[32], win[32];

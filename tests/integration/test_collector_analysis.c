@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../lib/collector_proc.h"
+#include "../lib/featblob.h"
 #include "../lib/harness.h"
 #include "../lib/wire_client.h"
 #include "clock.h"
@@ -127,14 +128,17 @@ static void read_raw(const char *db, int64_t start, struct raw *r)
 	r->country = calloc(20000, sizeof(char *));
 	r->scores = calloc(20000, sizeof(double));
 	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(h,
-	                                "SELECT features, pred_str, label_str, score FROM events "
-	                                "WHERE window_start = ?1 ORDER BY id",
-	                                -1, &s, NULL),
-	             SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(h,
+	                       "SELECT features_bin, pred_str, label_str, score FROM events "
+	                       "WHERE window_start = ?1 ORDER BY id",
+	                       -1, &s, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_int64(s, 1, start);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		cJSON *o = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+		char feat[4096];
+		cJSON *o =
+		    featblob_column_json(s, 0, feat, sizeof(feat)) == 0 ? cJSON_Parse(feat) : NULL;
 		const cJSON *a = cJSON_GetObjectItem(o, "amount");
 		const cJSON *c = cJSON_GetObjectItem(o, "country");
 		r->events++;

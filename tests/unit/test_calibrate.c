@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "drift.h"
+#include "featblob.h"
 #include "sample.h"
 #include "stats/calibrate.h"
 #include "stats/distance.h"
@@ -437,7 +438,7 @@ Test(calibrate, window_threshold_source)
 		e.model_id = 7;
 		e.window_start = 60;
 		e.ts = 61;
-		e.features_json = feat;
+		featblob_set(&e, feat);
 		cr_assert_eq(wstate_fold(w, m, &e, &changed), 0);
 	}
 	cr_assert_eq(wstate_feature_result(w, m, (size_t)fi, &fr, &dr, &j), 0);
@@ -495,7 +496,7 @@ static void window_result(struct wmodel *m, struct sample_rng *rng, size_t n, do
 		e.model_id = m->id;
 		e.window_start = 60;
 		e.ts = 61;
-		e.features_json = feat;
+		featblob_set(&e, feat);
 		cr_assert_eq(wstate_fold(w, m, &e, &changed), 0);
 	}
 	cr_assert_eq(wstate_feature_result(w, m, (size_t)wmodel_find(m, "a"), &fr, dr, &j), 0);

@@ -8,6 +8,7 @@
 
 #include "../lib/harness.h"
 #include "ddsketch.h"
+#include "featcodec.h"
 #include "jsonw.h"
 #include "sample.h"
 #include "store.h"
@@ -47,6 +48,10 @@ static int64_t q_int(const char *sql)
 	return v;
 }
 
+/* {"a":1} as featcodec writes it: version 1, 1 feature, name "a", integer
+ * tag, zigzag 1 */
+static const uint8_t a_is_1[] = {1, 1, 0, 1, 'a', FC_INTEGER, 2};
+
 static void event(int64_t model, const char *id, double ts, int64_t ws, struct value label)
 {
 	struct store_event_row r = {0};
@@ -54,7 +59,8 @@ static void event(int64_t model, const char *id, double ts, int64_t ws, struct v
 	r.req_id = id;
 	r.ts = ts;
 	r.window_start = ws;
-	r.features_json = "{\"a\":1}";
+	r.features = a_is_1; /* {"a":1} */
+	r.features_len = sizeof(a_is_1);
 	r.prediction.kind = VALUE_STRING;
 	r.prediction.str = "yes";
 	r.label = label;
@@ -63,6 +69,69 @@ static void event(int64_t model, const char *id, double ts, int64_t ws, struct v
 }
 
 TestSuite(store_ingest, .init = setup, .fini = teardown);
+
+struct read_back {
+	int n;
+	char json[4][128];
+	bool bad[4];
+	char err[4][160];
+};
+
+static int read_cb(const struct store_raw_event *e, void *arg)
+{
+	struct read_back *r = arg;
+	struct jsonw w;
+
+	cr_assert_lt(r->n, 4);
+	r->bad[r->n] = e->features_bad;
+	if (e->features_bad)
+		snprintf(r->err[r->n], sizeof(r->err[0]), "%s", e->features_err);
+	if (e->features) {
+		jsonw_init(&w);
+		cr_assert_eq(featcodec_to_json(e->features, e->features_len, &w, NULL), 0);
+		snprintf(r->json[r->n], sizeof(r->json[0]), "%s", w.buf);
+		jsonw_fini(&w);
+	}
+	r->n++;
+	return 0;
+}
+
+/* Issue 18 item 3: new rows keep their features as a blob in features_bin;
+ * rows written before keep their JSON text in features. The reader hands
+ * both out as a checked blob, and marks a corrupt one rather than handing
+ * it on. */
+Test(store_ingest, features_blob_and_legacy_text_read_back_alike)
+{
+	struct read_back r = {0};
+	struct value none = {0};
+	int64_t m;
+
+	cr_assert_eq(store_ingest_model(si, "m", 1, &m), 0);
+	event(m, "new", 100, 60, none);
+	cr_assert_eq(q_int("SELECT count(*) FROM events WHERE features IS NULL AND "
+	                   "typeof(features_bin) = 'blob'"),
+	             1);
+	char sql[400];
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO events (model_id, req_id, ts, window_start, features) VALUES "
+	         "(%lld, 'old', 101, 60, '{\"a\":2.5,\"c\":\"DE\",\"e\":[1,0.5]}');"
+	         "INSERT INTO events (model_id, req_id, ts, window_start, features_bin) VALUES "
+	         "(%lld, 'broken', 102, 60, x'01010001610907');"
+	         "INSERT INTO events (model_id, req_id, ts, window_start) VALUES "
+	         "(%lld, 'none', 103, 60)",
+	         (long long)m, (long long)m, (long long)m);
+	cr_assert_eq(store_exec(&st, sql), 0, "%s", store_errmsg(&st));
+	cr_assert_eq(store_ingest_events_after(si, 0, 100, read_cb, &r), 0);
+	cr_assert_eq(r.n, 4);
+	cr_expect_str_eq(r.json[0], "{\"a\":1}");
+	cr_expect_str_eq(r.json[1], "{\"a\":2.5,\"c\":\"DE\",\"e\":[1,0.5]}");
+	cr_expect(r.bad[2]);
+	cr_expect(strstr(r.err[2], "byte 5") && strstr(r.err[2], "unknown type tag 9"), "%s",
+	          r.err[2]);
+	cr_expect_str_eq(r.json[2], "");
+	cr_expect(!r.bad[3]);
+	cr_expect_str_eq(r.json[3], "");
+}
 
 Test(store_ingest, dedupe_and_models)
 {
