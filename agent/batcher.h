@@ -55,7 +55,4 @@ void batcher_tick(struct batcher *b, double now);
 /* Closes the open batch if it holds anything. */
 void batcher_flush(struct batcher *b);
 
-/* Deep-copies src into dst with every string in a. Returns 0 or -ENOMEM. */
-int batcher_copy_event(struct arena *a, struct event *dst, const struct event *src);
-
 #endif
