@@ -15,8 +15,9 @@
 /* A batch being filled, or closed and waiting to be encoded. */
 struct pending {
 	uint64_t seq;
-	struct event *events;
-	size_t n_events, cap_events;
+	/* sampled events, encoded for the wire as they arrive: nothing of
+	 * the caller's event is copied and nothing is re-encoded at close */
+	struct wire_events events;
 	struct label *labels;
 	size_t n_labels, cap_labels;
 	struct wire_summary *summaries;
@@ -61,7 +62,7 @@ static void pending_free(struct pending *p)
 {
 	if (!p)
 		return;
-	free(p->events);
+	wire_events_free(&p->events);
 	free(p->labels);
 	free(p->marks);
 	arena_reset(&p->arena);
@@ -129,59 +130,10 @@ static int copy_value(struct arena *a, struct value *d, const struct value *s)
 	return 0;
 }
 
-int batcher_copy_event(struct arena *a, struct event *d, const struct event *s)
-{
-	*d = *s;
-	d->features = NULL;
-	d->scores = NULL;
-	if (!(d->model = arena_strdup(a, s->model)))
-		return -ENOMEM;
-	if (s->version && !(d->version = arena_strdup(a, s->version)))
-		return -ENOMEM;
-	if (s->id && !(d->id = arena_strdup(a, s->id)))
-		return -ENOMEM;
-	if (s->finish_reason && !(d->finish_reason = arena_strdup(a, s->finish_reason)))
-		return -ENOMEM;
-	if (s->n_features) {
-		d->features = arena_alloc(a, s->n_features * sizeof(*d->features));
-		if (!d->features)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->n_features; i++) {
-			const struct feature *f = &s->features[i];
-			struct feature *g = &d->features[i];
-			*g = *f;
-			if (!(g->name = arena_strdup(a, f->name)))
-				return -ENOMEM;
-			if (f->kind == FEATURE_CATEGORICAL && !(g->str = arena_strdup(a, f->str)))
-				return -ENOMEM;
-			if (f->kind == FEATURE_VECTOR) {
-				float *v = arena_alloc_raw(a, f->dim * sizeof(float));
-				if (!v)
-					return -ENOMEM;
-				memcpy(v, f->vec, f->dim * sizeof(float));
-				g->vec = v;
-			}
-		}
-	}
-	if (s->n_scores) {
-		d->scores = arena_alloc(a, s->n_scores * sizeof(*d->scores));
-		if (!d->scores)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->n_scores; i++) {
-			d->scores[i].p = s->scores[i].p;
-			if (!(d->scores[i].cls = arena_strdup(a, s->scores[i].cls)))
-				return -ENOMEM;
-		}
-	}
-	if (copy_value(a, &d->prediction, &s->prediction) || copy_value(a, &d->label, &s->label))
-		return -ENOMEM;
-	return 0;
-}
-
 static bool pending_empty(const struct batcher *b)
 {
 	const struct pending *p = b->cur;
-	return p->n_events == 0 && p->n_labels == 0 && p->n_marks == 0 &&
+	return p->events.n == 0 && p->n_labels == 0 && p->n_marks == 0 &&
 	       summary_entries(b->sum) == 0;
 }
 
@@ -227,8 +179,8 @@ static struct obatch *encode(struct batcher *b, struct pending *p)
 	wb.token = b->cfg.token;
 	wb.token_len = b->cfg.token_len;
 	wb.created = clock_now();
-	wb.events = p->events;
-	wb.n_events = p->n_events;
+	wb.events_raw = p->events.buf;
+	wb.events_raw_len = p->events.len;
 	wb.labels = p->labels;
 	wb.n_labels = p->n_labels;
 	wb.summaries = p->summaries;
@@ -240,7 +192,7 @@ static struct obatch *encode(struct batcher *b, struct pending *p)
 	wb.stats.spool_bytes = stats_get(ST_SPOOL_BYTES);
 	wb.stats.started = b->cfg.started;
 	ob->seq = p->seq;
-	ob->n_events = (uint32_t)p->n_events;
+	ob->n_events = (uint32_t)p->events.n;
 	ob->n_labels = (uint32_t)p->n_labels;
 	ob->n_counted = p->n_counted;
 	ob->tracked = true;
@@ -249,7 +201,7 @@ static struct obatch *encode(struct batcher *b, struct pending *p)
 		ob->buf = NULL;
 		ob->len = 0;
 		log_error("batcher", "cannot encode batch (out of memory) seq=%llu events=%zu",
-		          (unsigned long long)p->seq, p->n_events);
+		          (unsigned long long)p->seq, p->events.n);
 	}
 	ob->marks = p->marks;
 	ob->n_marks = p->n_marks;
@@ -287,7 +239,8 @@ static int add_mark(struct pending *p, const struct tail_mark *m)
 static bool full(const struct batcher *b)
 {
 	const struct pending *p = b->cur;
-	return p->n_events + p->n_labels >= b->cfg.max_events || p->arena.used >= b->cfg.max_bytes;
+	return p->events.n + p->n_labels >= b->cfg.max_events ||
+	       p->arena.used + p->events.len >= b->cfg.max_bytes;
 }
 
 int batcher_submit(struct batcher *b, const struct event *ev, size_t n_ev, const struct label *lb,
@@ -319,14 +272,10 @@ int batcher_submit(struct batcher *b, const struct event *ev, size_t n_ev, const
 			b->cur->opened = now;
 		if (!keep)
 			continue;
-		struct pending *p = b->cur;
-		rc = reserve((void **)&p->events, &p->cap_events, p->n_events + 1,
-		             sizeof(*p->events));
-		if (rc == 0)
-			rc = batcher_copy_event(&p->arena, &p->events[p->n_events], e);
-		if (rc)
+		if (wire_events_append(&b->cur->events, e)) {
+			rc = -ENOMEM;
 			goto out;
-		p->n_events++;
+		}
 		kept++;
 		if (full(b) && (rc = close_locked(b, &tail)))
 			goto out;

@@ -2,11 +2,12 @@
  * batches: counts 100% of events into per-(model, second) summaries, keeps
  * the sampled payloads, and closes a batch at batch_max_events items,
  * batch_max_delay age, max_bytes of payload, or a full summary table.
- * Closed batches are encoded (outside the lock) and handed to emit().
+ * Closed batches are packed (outside the lock) and handed to emit().
  *
  * Thread-safe: inputs call batcher_submit from their own threads; one
- * mutex guards the open batch. The batcher copies what it keeps; callers
- * keep ownership of what they pass in. */
+ * mutex guards the open batch. The batcher keeps a sampled event as its
+ * wire encoding, written at submit (wire_events_append), and copies the
+ * labels it keeps; callers keep ownership of what they pass in. */
 #ifndef MLW_AGENT_BATCHER_H
 #define MLW_AGENT_BATCHER_H
 
@@ -54,8 +55,5 @@ int batcher_submit(struct batcher *b, const struct event *ev, size_t n_ev, const
 void batcher_tick(struct batcher *b, double now);
 /* Closes the open batch if it holds anything. */
 void batcher_flush(struct batcher *b);
-
-/* Deep-copies src into dst with every string in a. Returns 0 or -ENOMEM. */
-int batcher_copy_event(struct arena *a, struct event *dst, const struct event *src);
 
 #endif

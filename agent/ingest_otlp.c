@@ -752,18 +752,44 @@ struct tally {
 
 /* Counts the outcome rc of one item; the first rejection's reason goes
  * into the partial-success message. Returns -3 on out of memory. */
-static int tally(struct tally *t, int rc, const char *path, const char *why)
+/* Where an item is in the request: a[i].b[j].c[k], as in
+ * resourceSpans[0].scopeSpans[1].spans[7]; printed only for the first
+ * refusal, the one the reply names (not once per item). */
+struct where {
+	const char *a, *b, *c;
+	size_t i, j, k;
+};
+
+static int tally(struct tally *t, int rc, const struct where *w, const char *why)
 {
 	struct otlp_reply *r = t->rep;
 	if (rc == -3)
 		return -3;
-	if (rc == 0)
+	if (rc == 0) {
 		r->accepted++;
-	else if (rc == 1)
+	} else if (rc == 1) {
 		r->ignored++;
-	else if (r->rejected++ == 0)
+	} else if (r->rejected++ == 0) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s[%zu].%s[%zu].%s[%zu]", w->a, w->i, w->b, w->j,
+		         w->c, w->k);
 		snprintf(r->message, sizeof(r->message), "%s %s: %s", t->what, path, why);
+	}
 	return 0;
+}
+
+/* protobuf-c's allocations of one request from an arena: a span's dozen
+ * attributes are some thirty nodes and strings, each a malloc and a free
+ * otherwise; the arena goes in one reset. */
+static void *pb_arena_alloc(void *arena, size_t n)
+{
+	return arena_alloc_raw(arena, n);
+}
+
+static void pb_arena_free(void *arena, void *p)
+{
+	(void)arena;
+	(void)p; /* released with the arena */
 }
 
 static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, double now,
@@ -772,9 +798,12 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 	struct scan sc = {0, 0, 0, rep->message, sizeof(rep->message)};
 	struct attrs ra = {0}, sa = {0};
 	struct tally t = {rep, sig == OTLP_TRACES ? "span" : "log record"};
-	char why[300], path[128];
+	struct arena pa;
+	ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, &pa};
+	char why[300];
 	int rc = -1;
 
+	arena_init(&pa, 0);
 	if (scan(buf, buf + len, sig == OTLP_TRACES ? P_TRACES : P_LOGS, 0, &sc)) {
 		rep->status = 400;
 		return -1;
@@ -787,11 +816,12 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 	}
 	if (sig == OTLP_TRACES) {
 		Mlwatch__Otlp__ExportTraceServiceRequest *req =
-		    mlwatch__otlp__export_trace_service_request__unpack(NULL, len, buf);
+		    mlwatch__otlp__export_trace_service_request__unpack(&alloc, len, buf);
 		if (!req) {
 			rep->status = 400;
 			snprintf(rep->message, sizeof(rep->message),
 			         "not an ExportTraceServiceRequest (a field of the wrong type?)");
+			arena_reset(&pa);
 			return -1;
 		}
 		for (size_t i = 0; i < req->n_resource_spans; i++) {
@@ -821,11 +851,10 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 					in.kind = s->kind;
 					in.status = s->status ? s->status->code : 0;
 					hex_of(s->span_id.data, s->span_id.len, in.span_hex);
-					snprintf(path, sizeof(path),
-					         "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]", i,
-					         j, k);
-					if (tally(&t, span_event(&in, now, b, why, sizeof(why)),
-					          path, why)) {
+					struct where w = {"resourceSpans", "scopeSpans", "spans",
+					                  i,               j,            k};
+					if (tally(&t, span_event(&in, now, b, why, sizeof(why)), &w,
+					          why)) {
 						rc = -3;
 						goto pb_out;
 					}
@@ -833,14 +862,15 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 		}
 		rc = 0;
 	pb_out:
-		mlwatch__otlp__export_trace_service_request__free_unpacked(req, NULL);
+		arena_reset(&pa); /* and with it req */
 	} else {
 		Mlwatch__Otlp__ExportLogsServiceRequest *req =
-		    mlwatch__otlp__export_logs_service_request__unpack(NULL, len, buf);
+		    mlwatch__otlp__export_logs_service_request__unpack(&alloc, len, buf);
 		if (!req) {
 			rep->status = 400;
 			snprintf(rep->message, sizeof(rep->message),
 			         "not an ExportLogsServiceRequest (a field of the wrong type?)");
+			arena_reset(&pa);
 			return -1;
 		}
 		rc = 0;
@@ -857,13 +887,12 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 					             : 1;
 					cJSON_Delete(body);
 					rep->items++;
-					snprintf(path, sizeof(path),
-					         "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu]",
-					         i, j, k);
-					rc = tally(&t, r, path, why);
+					struct where w = {"resourceLogs", "scopeLogs", "logRecords",
+					                  i,              j,           k};
+					rc = tally(&t, r, &w, why);
 				}
 		}
-		mlwatch__otlp__export_logs_service_request__free_unpacked(req, NULL);
+		arena_reset(&pa); /* and with it req */
 	}
 	free(ra.v);
 	free(sa.v);
@@ -1058,7 +1087,7 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 	struct attrs ra = {0}, sa = {0};
 	struct tally t = {rep, sig == OTLP_TRACES ? "span" : "log record"};
 	const cJSON *rsl, *rs, *ssl, *ss, *items, *it;
-	char why[300], path[128];
+	char why[300];
 	size_t i = 0, j, k, total = 0;
 	int rc = -1;
 	cJSON *root = cJSON_ParseWithLength(body, len);
@@ -1127,10 +1156,12 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 			cJSON_ArrayForEach(it, items)
 			{
 				rep->items++;
-				snprintf(path, sizeof(path), "%s[%zu].%s[%zu].%s[%zu]",
-				         sig == OTLP_TRACES ? "resourceSpans" : "resourceLogs", i,
-				         sig == OTLP_TRACES ? "scopeSpans" : "scopeLogs", j,
-				         sig == OTLP_TRACES ? "spans" : "logRecords", k);
+				struct where w = {sig == OTLP_TRACES ? "resourceSpans" : "resourceLogs",
+				                  sig == OTLP_TRACES ? "scopeSpans" : "scopeLogs",
+				                  sig == OTLP_TRACES ? "spans" : "logRecords",
+				                  i,
+				                  j,
+				                  k};
 				if (sig == OTLP_TRACES) {
 					struct span_in in = {0};
 					const cJSON *st = jget(it, "status", NULL), *sid;
@@ -1180,7 +1211,7 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 					        : 1;
 					cJSON_Delete(obj);
 				}
-				if (tally(&t, r, path, why)) {
+				if (tally(&t, r, &w, why)) {
 					rc = -3;
 					goto out;
 				}

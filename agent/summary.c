@@ -31,6 +31,10 @@ struct entry {
 struct summary_table {
 	struct entry *slots;
 	size_t cap, used, max;
+	/* Indexes of the used slots (max of them), so that export and clear
+	 * touch only those: the slot array is sized for the largest batch
+	 * (8192 slots of ~230 bytes), while a batch usually fills a few. */
+	size_t *live;
 	uint64_t events;
 	struct arena names;
 };
@@ -44,24 +48,28 @@ struct summary_table *summary_new(size_t max_entries)
 		return NULL;
 	while (cap < max_entries * 2)
 		cap *= 2;
+	t->max = max_entries ? max_entries : 1;
 	t->slots = calloc(cap, sizeof(*t->slots));
-	if (!t->slots) {
+	t->live = calloc(t->max, sizeof(*t->live));
+	if (!t->slots || !t->live) {
+		free(t->slots);
+		free(t->live);
 		free(t);
 		return NULL;
 	}
 	t->cap = cap;
-	t->max = max_entries ? max_entries : 1;
 	arena_init(&t->names, 0);
 	return t;
 }
 
 static void clear(struct summary_table *t)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		ddsketch_free(t->slots[i].sk);
-		ddsketch_free(t->slots[i].ttft);
-		ddsketch_free(t->slots[i].tpot);
-		memset(&t->slots[i], 0, sizeof(t->slots[i]));
+	for (size_t k = 0; k < t->used; k++) {
+		struct entry *e = &t->slots[t->live[k]];
+		ddsketch_free(e->sk);
+		ddsketch_free(e->ttft);
+		ddsketch_free(e->tpot);
+		memset(e, 0, sizeof(*e));
 	}
 	t->used = 0;
 	t->events = 0;
@@ -74,6 +82,7 @@ void summary_free(struct summary_table *t)
 		return;
 	clear(t);
 	free(t->slots);
+	free(t->live);
 	free(t);
 }
 
@@ -99,7 +108,7 @@ int summary_add(struct summary_table *t, const char *model, double ts, bool erro
 		return -ENOMEM;
 	e->second = sec;
 	e->hash = h;
-	t->used++;
+	t->live[t->used++] = (size_t)(e - t->slots);
 found:
 	/* latency_ms < 0 means "no latency"; the sketch would take it. */
 	if (latency_ms >= 0 && isfinite(latency_ms)) {
@@ -226,10 +235,8 @@ int summary_export(struct summary_table *t, struct arena *a, struct wire_summary
 	s = arena_alloc(a, t->used * sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		struct entry *e = &t->slots[i];
-		if (!e->model)
-			continue;
+	for (size_t j = 0; j < t->used; j++) {
+		struct entry *e = &t->slots[t->live[j]];
 		s[k].model = arena_strdup(a, e->model);
 		if (!s[k].model)
 			return -ENOMEM;

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Only the head block is allocated from, through a->cur and a->avail. */
 struct arena_block {
 	struct arena_block *next;
-	size_t cap, off;
+	size_t cap;
 	_Alignas(16) unsigned char data[];
 };
 
@@ -17,16 +18,18 @@ void arena_init(struct arena *a, size_t limit)
 	a->head = NULL;
 	a->used = 0;
 	a->limit = limit;
+	a->cur = NULL;
+	a->avail = 0;
 }
 
-void *arena_alloc_raw(struct arena *a, size_t n)
+void *arena_alloc_block(struct arena *a, size_t n)
 {
 	struct arena_block *b = a->head;
 	size_t need = (n + 15) & ~(size_t)15;
 
 	if (need < n || (a->limit && (need > a->limit || a->used + need > a->limit)))
 		return NULL;
-	if (!b || b->cap - b->off < need) {
+	if (a->avail < need) {
 		size_t cap = need > ARENA_BLOCK_MIN ? need : ARENA_BLOCK_MIN;
 		if (b && b->cap * 2 > cap && b->cap < (1u << 20))
 			cap = b->cap * 2;
@@ -34,12 +37,14 @@ void *arena_alloc_raw(struct arena *a, size_t n)
 		if (!b)
 			return NULL;
 		b->cap = cap;
-		b->off = 0;
 		b->next = a->head;
 		a->head = b;
+		a->cur = b->data;
+		a->avail = cap;
 	}
-	void *p = b->data + b->off;
-	b->off += need;
+	void *p = a->cur;
+	a->cur += need;
+	a->avail -= need;
 	a->used += need;
 	return p;
 }
@@ -77,6 +82,8 @@ void arena_reset(struct arena *a)
 	}
 	a->head = NULL;
 	a->used = 0;
+	a->cur = NULL;
+	a->avail = 0;
 }
 
 void arena_rewind(struct arena *a)
@@ -89,6 +96,7 @@ void arena_rewind(struct arena *a)
 	a->head = keep->next;
 	arena_reset(a);
 	keep->next = NULL;
-	keep->off = 0;
 	a->head = keep;
+	a->cur = keep->data;
+	a->avail = keep->cap;
 }

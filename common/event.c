@@ -658,12 +658,13 @@ static long line_of(const char *body, const char *p)
 
 bool event_json_has_nul_escape(const char *s, size_t n)
 {
-	for (const char *p = s, *end = s + n; (p = memchr(p, 'u', (size_t)(end - p))); p++) {
-		if (p == s || p[-1] != '\\' || end - p < 5 || memcmp(p + 1, "0000", 4) != 0)
-			continue;
-		/* An escape only when an odd run of backslashes leads to it
-		 * ("\\u0000" is a backslash, then the text u0000). */
-		size_t run = 0;
+	/* memmem for the whole "\\u0000", not memchr for every 'u' of the
+	 * body's names and values */
+	for (const char *p = s, *end = s + n;
+	     (p = memmem(p, (size_t)(end - p), "\\u0000", 6)); p++) {
+		/* An escape only when an odd run of backslashes leads to the
+		 * u ("\\\\u0000" is a backslash, then the text u0000). */
+		size_t run = 1;
 		for (const char *q = p; q > s && q[-1] == '\\'; q--)
 			run++;
 		if (run % 2 == 1)

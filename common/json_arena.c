@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "json_fast.h"
+
 /* The arena of the parse running on this thread, or NULL. */
 static _Thread_local struct arena *parse_arena;
 
@@ -30,6 +32,11 @@ cJSON *json_arena_parse(struct arena *a, const char *s, size_t len, const char *
 {
 	cJSON *doc;
 
+	/* The strict common case without cJSON's per-value costs; anything
+	 * else (and every error) is cJSON's, which builds the same tree. */
+	doc = json_fast_parse(a, s, len, end);
+	if (doc)
+		return doc;
 	parse_arena = a;
 	doc = cJSON_ParseWithLengthOpts(s, len, end, 0);
 	parse_arena = NULL;

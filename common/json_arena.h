@@ -9,7 +9,9 @@
  * This works through cJSON's process-wide hooks, installed before main: a
  * thread inside json_arena_parse allocates from its arena; everywhere else
  * (other threads, every other cJSON call) the hooks are plain malloc and
- * free, so the rest of the program is unaffected. */
+ * free, so the rest of the program is unaffected. json_arena_parse tries
+ * json_fast (json_fast.h) first: the same tree for strict JSON without
+ * cJSON's per-value costs; cJSON parses whatever it declines. */
 #ifndef MLW_JSON_ARENA_H
 #define MLW_JSON_ARENA_H
 

@@ -74,6 +74,12 @@ bool text_printable(const char *s, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
+		/* printable ASCII, nearly every byte of a name or value: no
+		 * decoding needed */
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			i++;
+			continue;
+		}
 		size_t k = utf8_next(p + i, n - i, &cp);
 		if (!k || is_control(cp))
 			return false;

@@ -112,6 +112,223 @@ static int event_to_pb(const struct event *ev, struct arena *a, PbEvent *pe)
 	return 0;
 }
 
+/* ---- events encoded as they arrive -------------------------------------- */
+
+/* Protobuf tags of the fields written below: (field number << 3) | wire
+ * type (0 varint, 1 fixed64, 2 length-delimited), per common/mlwatch.proto.
+ * Fields go out in field-number order, as protobuf-c packs them. */
+enum {
+	T_BATCH_EVENT = 5 << 3 | 2,
+	T_EV_MODEL = 1 << 3 | 2,
+	T_EV_VERSION = 2 << 3 | 2,
+	T_EV_ID = 3 << 3 | 2,
+	T_EV_TS = 4 << 3 | 1,
+	T_EV_LATENCY = 5 << 3 | 1,
+	T_EV_ERROR = 6 << 3 | 0,
+	T_EV_FEATURE = 7 << 3 | 2,
+	T_EV_PREDICTION = 8 << 3 | 2,
+	T_EV_SCORE = 9 << 3 | 1,
+	T_EV_SCORES = 10 << 3 | 2,
+	T_EV_LABEL = 11 << 3 | 2,
+	T_EV_INPUT_TOKENS = 12 << 3 | 0,
+	T_EV_OUTPUT_TOKENS = 13 << 3 | 0,
+	T_EV_TTFT = 14 << 3 | 1,
+	T_EV_TPOT = 15 << 3 | 1,
+	T_EV_FINISH = 16 << 3 | 2,
+	T_F_NAME = 1 << 3 | 2,
+	T_F_NUM = 2 << 3 | 1,
+	T_F_CAT = 3 << 3 | 2,
+	T_F_VEC = 4 << 3 | 2,
+	T_V_NUM = 1 << 3 | 1,
+	T_V_STR = 2 << 3 | 2,
+	T_CS_CLS = 1 << 3 | 2,
+	T_CS_P = 2 << 3 | 1,
+};
+
+/* Makes room for n more bytes. */
+static int we_room(struct wire_events *w, size_t n)
+{
+	if (w->cap - w->len >= n)
+		return 0;
+	size_t cap = w->cap ? w->cap : 4096;
+	while (cap - w->len < n) {
+		if (cap > SIZE_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	uint8_t *nb = realloc(w->buf, cap);
+	if (!nb)
+		return -1;
+	w->buf = nb;
+	w->cap = cap;
+	return 0;
+}
+
+static void we_varint(struct wire_events *w, uint64_t v)
+{
+	while (v >= 0x80) {
+		w->buf[w->len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	w->buf[w->len++] = (uint8_t)v;
+}
+
+static int we_tag_varint(struct wire_events *w, unsigned tag, uint64_t v)
+{
+	if (we_room(w, 2 + 10))
+		return -1;
+	we_varint(w, tag);
+	we_varint(w, v);
+	return 0;
+}
+
+static int we_double(struct wire_events *w, unsigned tag, double d)
+{
+	uint64_t u;
+	if (we_room(w, 2 + 8))
+		return -1;
+	memcpy(&u, &d, sizeof(u));
+	we_varint(w, tag);
+	for (int i = 0; i < 8; i++) /* fixed64 is little-endian on the wire */
+		w->buf[w->len++] = (uint8_t)(u >> (8 * i));
+	return 0;
+}
+
+static int we_bytes(struct wire_events *w, unsigned tag, const void *p, size_t n)
+{
+	if (we_room(w, 2 + 10 + n))
+		return -1;
+	we_varint(w, tag);
+	we_varint(w, n);
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	return 0;
+}
+
+static int we_str(struct wire_events *w, unsigned tag, const char *s)
+{
+	return we_bytes(w, tag, s, strlen(s));
+}
+
+/* A nested message: we_open writes its tag and keeps one byte for its
+ * length (most are under 128 bytes); we_close writes the length, moving
+ * the body when the length needs more bytes. Returns the mark or -1. */
+static long we_open(struct wire_events *w, unsigned tag)
+{
+	if (we_room(w, 2 + 1))
+		return -1;
+	we_varint(w, tag);
+	w->len++;
+	return (long)w->len;
+}
+
+static int we_close(struct wire_events *w, long mark)
+{
+	size_t body = (size_t)mark, n = w->len - body, k = 1;
+	for (size_t v = n; v >= 0x80; v >>= 7)
+		k++;
+	if (k > 1) {
+		if (we_room(w, k - 1))
+			return -1;
+		memmove(w->buf + body + k - 1, w->buf + body, n);
+	}
+	size_t save = w->len + k - 1;
+	w->len = body - 1;
+	we_varint(w, n);
+	w->len = save;
+	return 0;
+}
+
+static int we_value(struct wire_events *w, unsigned tag, const struct value *v)
+{
+	long m;
+	if (v->kind != VALUE_NUMBER && v->kind != VALUE_STRING)
+		return 0;
+	if ((m = we_open(w, tag)) < 0)
+		return -1;
+	if (v->kind == VALUE_NUMBER ? we_double(w, T_V_NUM, v->num) : we_str(w, T_V_STR, v->str))
+		return -1;
+	return we_close(w, m);
+}
+
+static int we_feature(struct wire_events *w, const struct feature *f)
+{
+	long m = we_open(w, T_EV_FEATURE);
+	int rc = 0;
+
+	if (m < 0 || we_str(w, T_F_NAME, f->name))
+		return -1;
+	if (f->kind == FEATURE_NUMERIC) {
+		rc = we_double(w, T_F_NUM, f->num);
+	} else if (f->kind == FEATURE_CATEGORICAL) {
+		rc = we_str(w, T_F_CAT, f->str);
+	} else if (f->kind == FEATURE_VECTOR) {
+		/* float32, 4 bytes a dimension (issue 19), written in place */
+		size_t cap = vector_encoded_len(f->dim);
+		long vm = we_open(w, T_F_VEC);
+		if (vm < 0 || we_room(w, cap))
+			return -1;
+		size_t n = vector_encode(f->vec, f->dim, w->buf + w->len, cap);
+		if (n == 0)
+			return -1;
+		w->len += n;
+		rc = we_close(w, vm);
+	}
+	return rc ? -1 : we_close(w, m);
+}
+
+static int we_event(struct wire_events *w, const struct event *ev)
+{
+	long m = we_open(w, T_BATCH_EVENT);
+
+	if (m < 0 || we_str(w, T_EV_MODEL, ev->model) ||
+	    (ev->version && we_str(w, T_EV_VERSION, ev->version)) ||
+	    (ev->id && we_str(w, T_EV_ID, ev->id)) || we_double(w, T_EV_TS, ev->ts) ||
+	    (ev->has_latency && we_double(w, T_EV_LATENCY, ev->latency_ms)) ||
+	    (ev->error && we_tag_varint(w, T_EV_ERROR, 1)))
+		return -1;
+	for (size_t i = 0; i < ev->n_features; i++)
+		if (we_feature(w, &ev->features[i]))
+			return -1;
+	if (we_value(w, T_EV_PREDICTION, &ev->prediction) ||
+	    (ev->has_score && we_double(w, T_EV_SCORE, ev->score)))
+		return -1;
+	for (size_t i = 0; i < ev->n_scores; i++) {
+		long sm = we_open(w, T_EV_SCORES);
+		if (sm < 0 || we_str(w, T_CS_CLS, ev->scores[i].cls) ||
+		    we_double(w, T_CS_P, ev->scores[i].p) || we_close(w, sm))
+			return -1;
+	}
+	if (we_value(w, T_EV_LABEL, &ev->label) ||
+	    (ev->has_input_tokens &&
+	     we_tag_varint(w, T_EV_INPUT_TOKENS, (uint64_t)ev->input_tokens)) ||
+	    (ev->has_output_tokens &&
+	     we_tag_varint(w, T_EV_OUTPUT_TOKENS, (uint64_t)ev->output_tokens)) ||
+	    (ev->has_ttft && we_double(w, T_EV_TTFT, ev->ttft_ms)) ||
+	    (ev->has_tpot && we_double(w, T_EV_TPOT, ev->tpot_ms)) ||
+	    (ev->finish_reason && we_str(w, T_EV_FINISH, ev->finish_reason)))
+		return -1;
+	return we_close(w, m);
+}
+
+int wire_events_append(struct wire_events *w, const struct event *ev)
+{
+	size_t start = w->len;
+
+	if (we_event(w, ev)) {
+		w->len = start; /* nothing of a half-written event stays */
+		return -1;
+	}
+	w->n++;
+	return 0;
+}
+
+void wire_events_free(struct wire_events *w)
+{
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}
+
 int wire_encode_batch(const struct wire_batch *b, uint8_t **out, size_t *len)
 {
 	PbBatch pb = MLWATCH__WIRE__BATCH__INIT;
@@ -227,11 +444,16 @@ int wire_encode_batch(const struct wire_batch *b, uint8_t **out, size_t *len)
 		st.started = b->stats.started;
 		pb.stats = &st;
 	}
-	*len = mlwatch__wire__batch__get_packed_size(&pb);
+	size_t packed = mlwatch__wire__batch__get_packed_size(&pb);
+	if (b->events_raw_len > SIZE_MAX - packed - 1)
+		goto out;
+	*len = packed + b->events_raw_len;
 	*out = malloc(*len ? *len : 1);
 	if (!*out)
 		goto out;
 	mlwatch__wire__batch__pack(&pb, *out);
+	if (b->events_raw_len)
+		memcpy(*out + packed, b->events_raw, b->events_raw_len);
 	rc = 0;
 out:
 	arena_reset(&a);

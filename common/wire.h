@@ -54,6 +54,20 @@ struct wire_agent_stats {
 	double started;
 };
 
+/* Events encoded one by one as they arrive (the agent's batcher), each as
+ * a Batch.events entry (field 5): no copy of the event and no protobuf-c
+ * message per event. A batch carries them in wire_batch.events_raw. */
+struct wire_events {
+	uint8_t *buf; /* malloc'd */
+	size_t len, cap;
+	size_t n; /* events in buf */
+};
+
+/* Appends ev (a validated event) to w. Returns 0, or -1 when out of memory
+ * (w is left as it was). */
+int wire_events_append(struct wire_events *w, const struct event *ev);
+void wire_events_free(struct wire_events *w); /* and zeroes it */
+
 struct wire_batch {
 	uint32_t protocol;
 	const char *agent_id;
@@ -63,6 +77,10 @@ struct wire_batch {
 	double created;
 	struct event *events;
 	size_t n_events;
+	/* Encoding only: events already encoded (wire_events' bytes), packed
+	 * after everything else (protobuf fields may come in any order). */
+	const uint8_t *events_raw;
+	size_t events_raw_len;
 	struct label *labels;
 	size_t n_labels;
 	struct wire_summary *summaries;

@@ -65,6 +65,56 @@ Test(summary, counts_errors_sampled_and_sketches_per_model_and_second)
 	arena_reset(&a);
 }
 
+/* The table keeps the list of its used slots: export reads and clear
+ * empties only those. Rounds that fill it to its limit with different keys
+ * (other slots) each export exactly their own entries, sketches included,
+ * and nothing of an earlier round comes back. */
+Test(summary, rounds_export_only_their_own_entries)
+{
+	struct summary_table *t = summary_new(64);
+	struct arena a;
+
+	arena_init(&a, 0);
+	for (int round = 0; round < 5; round++) {
+		struct wire_summary *s;
+		size_t n;
+		for (int i = 0; i < 64 * 3; i++) {
+			char model[16];
+			snprintf(model, sizeof(model), "m%d", i % 8);
+			cr_assert_eq(summary_add(t, model, 1000.0 * round + i % 8 + (i / 8) % 8,
+			                         i % 3 == 0, (double)(i + 1), true),
+			             0);
+		}
+		cr_assert_eq(summary_add(t, "other", 99999, false, 1, true), -ENOSPC,
+		             "64 entries fill the table");
+		cr_assert_eq(summary_export(t, &a, &s, &n), 0);
+		cr_assert_eq(n, 64, "round %d: %zu entries", round, n);
+		uint64_t count = 0, errors = 0, lat = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct ddsketch *sk = NULL;
+			cr_assert(s[i].second >= 1000 * round && s[i].second < 1000 * round + 16,
+			          "round %d exported second %lld", round, (long long)s[i].second);
+			if (i)
+				cr_assert(strcmp(s[i - 1].model, s[i].model) < 0 ||
+				              (strcmp(s[i - 1].model, s[i].model) == 0 &&
+				               s[i - 1].second < s[i].second),
+				          "sorted by model and second");
+			count += s[i].count;
+			errors += s[i].errors;
+			cr_assert_eq(ddsketch_decode(s[i].sketch, s[i].sketch_len, &sk), 0);
+			lat += ddsketch_count(sk);
+			ddsketch_free(sk);
+		}
+		cr_expect_eq(count, 64 * 3);
+		cr_expect_eq(errors, 64);
+		cr_expect_eq(lat, 64 * 3);
+		cr_expect_eq(summary_entries(t), 0);
+		cr_expect_eq(summary_events(t), 0);
+		arena_reset(&a);
+	}
+	summary_free(t);
+}
+
 #define MAXB 64
 static struct obatch *got[MAXB];
 static size_t n_got;

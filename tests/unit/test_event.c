@@ -501,3 +501,47 @@ Test(event, hostile_vectors_are_refused_with_their_reason)
 	rejects("{\"model\":\"m\",\"features\":{\"a\":{}}}", "features.a", "array of numbers");
 	cr_expect_eq(err.vector_reason, 0);
 }
+
+/* The definition event_json_has_nul_escape keeps: a 'u' after an odd run
+ * of backslashes and before "0000" (the first way it was written, a memchr
+ * for every 'u'). */
+static bool nul_escape_reference(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != 'u' || i == 0 || s[i - 1] != '\\' || n - i < 5 ||
+		    memcmp(s + i + 1, "0000", 4) != 0)
+			continue;
+		size_t run = 0;
+		for (size_t q = i; q > 0 && s[q - 1] == '\\'; q--)
+			run++;
+		if (run % 2 == 1)
+			return true;
+	}
+	return false;
+}
+
+Test(event, nul_escape_found_exactly_where_an_odd_backslash_run_leads_to_u0000)
+{
+	static const char alphabet[] = "\\\\u00a";
+	char buf[48];
+	uint64_t r = 0x853c49e6748fea9bull;
+	int found = 0;
+
+	cr_assert(event_json_has_nul_escape("\"a\\u0000b\"", 10));
+	cr_assert_not(event_json_has_nul_escape("\"a\\\\u0000b\"", 11), "an escaped backslash");
+	cr_assert(event_json_has_nul_escape("\\\\\\u0000", 8), "three backslashes");
+	cr_assert_not(event_json_has_nul_escape("\\u000", 5), "cut short");
+	cr_assert_not(event_json_has_nul_escape("u0000", 5));
+	for (int k = 0; k < 200000; k++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		size_t n = (size_t)(r % sizeof(buf));
+		for (size_t i = 0; i < n; i++) {
+			r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+			buf[i] = alphabet[r % (sizeof(alphabet) - 1)];
+		}
+		bool want = nul_escape_reference(buf, n);
+		found += want;
+		cr_assert_eq(event_json_has_nul_escape(buf, n), want, "%.*s", (int)n, buf);
+	}
+	cr_assert(found > 100, "the random strings hold escapes now and then (%d)", found);
+}

@@ -169,3 +169,237 @@ Test(json_arena, threads_parse_into_their_own_arenas)
 		cr_assert_eq(jobs[i].ok, 2000, "thread %d", i);
 	}
 }
+
+/* ---- json_fast: whatever it accepts, cJSON accepts with the same tree ---- */
+
+#include <math.h>
+
+#include "harness.h"
+#include "json_fast.h"
+
+/* Exact equality of two trees: types, keys, strings, the bits of every
+ * number, valueint, and the links (prev included: the first child's prev
+ * is the last child). */
+static bool same_tree(const cJSON *x, const cJSON *y, char *why, size_t cap)
+{
+	if ((x->type & 0xff) != (y->type & 0xff))
+		return snprintf(why, cap, "type %d vs %d", x->type, y->type), false;
+	if ((x->string == NULL) != (y->string == NULL) ||
+	    (x->string && strcmp(x->string, y->string) != 0))
+		return snprintf(why, cap, "key %s vs %s", x->string, y->string), false;
+	if ((x->valuestring == NULL) != (y->valuestring == NULL) ||
+	    (x->valuestring && strcmp(x->valuestring, y->valuestring) != 0))
+		return snprintf(why, cap, "string %s vs %s", x->valuestring, y->valuestring),
+		       false;
+	if (memcmp(&x->valuedouble, &y->valuedouble, sizeof(double)) != 0 ||
+	    x->valueint != y->valueint)
+		return snprintf(why, cap, "number %.17g/%d vs %.17g/%d", x->valuedouble,
+		                x->valueint, y->valuedouble, y->valueint),
+		       false;
+	const cJSON *a = x->child, *b = y->child;
+	if ((a == NULL) != (b == NULL))
+		return snprintf(why, cap, "children present in one only"), false;
+	if (a) {
+		const cJSON *la = a, *lb = b;
+		while (la->next)
+			la = la->next;
+		while (lb->next)
+			lb = lb->next;
+		if (a->prev != la || b->prev != lb)
+			return snprintf(why, cap, "first child's prev is not the last"), false;
+	}
+	for (; a && b; a = a->next, b = b->next) {
+		if (a->next && a->next->prev != a)
+			return snprintf(why, cap, "broken prev link"), false;
+		if (!same_tree(a, b, why, cap))
+			return false;
+	}
+	if (a || b)
+		return snprintf(why, cap, "child counts differ"), false;
+	return true;
+}
+
+/* Parses s both ways; fails the test when json_fast accepts what cJSON
+ * refuses or builds another tree. Returns whether json_fast accepted. */
+static bool check_same(const char *s, size_t n)
+{
+	struct arena a;
+	const char *fend = NULL, *cend = NULL;
+	char why[512];
+	bool took;
+
+	arena_init(&a, 0);
+	cJSON *f = json_fast_parse(&a, s, n, &fend);
+	cJSON *c = cJSON_ParseWithLengthOpts(s, n, &cend, 0);
+	took = f != NULL;
+	if (f) {
+		cr_assert_not_null(c, "json_fast accepted what cJSON refuses: %.*s", (int)n, s);
+		cr_assert_eq(fend, cend, "end %td vs %td: %.*s", fend - s, cend - s, (int)n, s);
+		cr_assert(same_tree(f, c, why, sizeof(why)), "%s: %.*s", why, (int)n, s);
+	}
+	cJSON_Delete(c);
+	arena_reset(&a);
+	return took;
+}
+
+Test(json_fast, numbers_convert_to_the_same_bits_as_cjson)
+{
+	static const char *const nums[] = {
+	    "0", "-0", "1", "-1", "0.1", "0.2", "0.30000000000000004", "1e22", "1e23", "-1e-22",
+	    "9007199254740992", "9007199254740993", "9007199254740991.5", "123456789012345678",
+	    "1234567890123456789012345", "0.000000000000000000000000001", "1.7976931348623157e308",
+	    "1.7976931348623159e308", "1e309", "-1e400", "2.2250738585072014e-308",
+	    "4.9406564584124654e-324", "5e-324", "2e-324", "1e-400", "0e0", "0E+5", "0.0e-999999",
+	    "1234.5678", "1765036800.123", "2147483647", "2147483648", "-2147483648",
+	    "-2147483649", "3.4028234663852886e38", "12345678901234567890", "1E2", "1e+2",
+	    "100000000000000000000000", "0.1e1", "10.000000000000000000000000001"};
+	char doc[256];
+	int took = 0;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		int n = snprintf(doc, sizeof(doc), "{\"x\":%s,\"y\":[%s]}", nums[i], nums[i]);
+		took += check_same(doc, (size_t)n);
+	}
+	cr_assert_eq(took, (int)(sizeof(nums) / sizeof(nums[0])),
+	             "every strict number is taken by the fast path");
+	/* at the top level nothing follows to refuse "0000": cJSON's strtod
+	 * takes all of it (fuzz_json_fast found json_fast stopping after "0") */
+	static const char *const tops[] = {"0000]", "1.5.3", "-0-1", "7e5e", "12+"};
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
+		check_same(tops[i], strlen(tops[i]));
+	/* random decimals in every range: mantissas of 1-25 digits, fractions,
+	 * exponents -350..350 */
+	uint64_t r = 88172645463325252ull;
+	for (int k = 0; k < 100000; k++) {
+		char num[96];
+		size_t o = 0;
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		if (r & 1)
+			num[o++] = '-';
+		int digits = 1 + (int)((r >> 8) % 25), point = (int)((r >> 16) % 28);
+		for (int d = 0; d < digits; d++) {
+			r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+			num[o++] = (char)('0' + (d == 0 && digits > 1 ? 1 + r % 9 : r % 10));
+			if (d + 1 == point && d + 1 < digits)
+				num[o++] = '.';
+		}
+		if ((r >> 40) % 3 == 0)
+			o += (size_t)snprintf(num + o, sizeof(num) - o, "e%d",
+			                      (int)((r >> 44) % 701) - 350);
+		num[o] = '\0';
+		int n = snprintf(doc, sizeof(doc), "[%s]", num);
+		cr_assert(check_same(doc, (size_t)n), "strict number declined: %s", num);
+	}
+}
+
+Test(json_fast, declines_what_it_does_not_handle_and_json_arena_still_parses_it)
+{
+	static const char *const docs[] = {
+	    "{\"a\":\"\\u00e9\"}",  /* \u escapes are cJSON's */
+	    "{\"a\":\x0b 1}",       /* a blank only cJSON skips */
+	    "{\"a\":01}",           /* a leading zero strtod takes */
+	    "{\"a\":1.}",           /* a bare point strtod takes */
+	    "{\"a\":-.5}",          /* likewise */
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", /* 34 deep */
+	};
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct arena a;
+		const char *end;
+		arena_init(&a, 0);
+		cr_assert_null(json_fast_parse(&a, docs[i], strlen(docs[i]), &end), "%s",
+		               docs[i]);
+		arena_reset(&a);
+		arena_init(&a, 0);
+		cJSON *c = cJSON_Parse(docs[i]);
+		cJSON *j = json_arena_parse(&a, docs[i], strlen(docs[i]), &end);
+		char why[512];
+		cr_assert_not_null(c, "%s", docs[i]);
+		cr_assert_not_null(j, "json_arena_parse falls back to cJSON: %s", docs[i]);
+		cr_assert(same_tree(j, c, why, sizeof(why)), "%s: %s", why, docs[i]);
+		cJSON_Delete(c);
+		arena_reset(&a);
+	}
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Mutations of real event objects (bytes replaced by JSON syntax, blanks,
+ * escapes and arbitrary bytes; inserted; deleted): wherever json_fast
+ * accepts, cJSON gives the same tree and stops at the same byte. */
+Test(json_fast, mutated_events_parse_the_same_as_cjson)
+{
+	static const char *const seeds[] = {
+	    "{\"model\":\"fraud\",\"id\":\"r1\",\"ts\":1765036800.123,\"latency_ms\":12.5,"
+	    "\"features\":{\"amount\":99.5,\"age\":31,\"country\":\"DE\",\"vip\":true,"
+	    "\"emb\":[0.1,-0.25,3e-2],\"gone\":null},\"prediction\":\"legit\",\"score\":0.93}",
+	    "{\"model\":\"m\",\"scores\":{\"a\":0.25,\"b\":0.75},\"prediction\":1,\"label\":0,"
+	    "\"error\":false,\"note\":\"tab\\there \\\"quoted\\\" \\/ \\\\\",\"x\":{\"y\":[[],{}]}}",
+	    "[{\"model\":\"a\"} , {\"model\":\"b\",\"input_tokens\":12,\"ttft_ms\":3.25}]\n{}",
+	};
+	static const char alphabet[] = "{}[]:,\"\\-+.eE0123456789 \t\n\r\x0bu/ntf\x80\xc3";
+	uint64_t r = 0x9e3779b97f4a7c15ull;
+	int took = 0, total = 0;
+
+	for (size_t si = 0; si < sizeof(seeds) / sizeof(seeds[0]); si++) {
+		size_t n0 = strlen(seeds[si]);
+		took += check_same(seeds[si], n0);
+		for (int k = 0; k < 6000; k++) {
+			char buf[512];
+			size_t n = n0;
+			memcpy(buf, seeds[si], n);
+			int edits = 1 + (int)(rnd(&r) % 3);
+			for (int e = 0; e < edits && n > 1 && n < sizeof(buf) - 1; e++) {
+				size_t at = (size_t)(rnd(&r) % n);
+				char c = rnd(&r) % 4 ? alphabet[rnd(&r) % (sizeof(alphabet) - 1)]
+				                     : (char)(1 + rnd(&r) % 255);
+				switch (rnd(&r) % 3) {
+				case 0:
+					buf[at] = c;
+					break;
+				case 1:
+					memmove(buf + at + 1, buf + at, n - at);
+					buf[at] = c;
+					n++;
+					break;
+				default:
+					memmove(buf + at, buf + at + 1, n - at - 1);
+					n--;
+				}
+			}
+			took += check_same(buf, n);
+			total++;
+		}
+	}
+	/* the check means something only if the fast path took a fair share */
+	cr_assert(took > total / 20, "json_fast took %d of %d mutants", took, total);
+}
+
+/* Event bodies as files: the NDJSON and event fuzz seeds, object by
+ * object. */
+Test(json_fast, fuzz_seed_bodies_parse_the_same_as_cjson)
+{
+	static const char *const files[] = {"tests/fuzz/corpus/ndjson/events",
+	                                    "tests/fuzz/corpus/ndjson/escapes",
+	                                    "tests/fuzz/corpus/ndjson/crlf_blank",
+	                                    "tests/fuzz/corpus/event/array",
+	                                    "tests/fuzz/corpus/event/ndjson",
+	                                    "tests/fuzz/corpus/event/single",
+	                                    "tests/fuzz/corpus/event/label"};
+	int took = 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t n;
+		char *body = h_read_file(h_src(files[i]), &n);
+		cr_assert_not_null(body, "%s", files[i]);
+		for (size_t at = 0; at < n; at++)
+			if (body[at] == '{' || body[at] == '[')
+				took += check_same(body + at, n - at);
+		free(body);
+	}
+	cr_assert(took > 0);
+}

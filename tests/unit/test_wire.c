@@ -279,6 +279,68 @@ Test(wire, random_round_trips)
 	}
 }
 
+/* The agent encodes each sampled event as it arrives (wire_events): every
+ * event alone gives the very bytes protobuf-c packs for it, vectors and
+ * lengths of two varint bytes and more included; and a whole batch with
+ * its events so encoded (after the labels, summaries and stats: fields in
+ * any order) decodes to the same batch. */
+Test(wire, events_encoded_on_arrival_are_the_bytes_protobuf_c_packs)
+{
+	size_t seen = 0;
+	for (int iter = 0; iter < 300; iter++) {
+		struct arena a;
+		struct wire_batch in, out;
+		struct wire_events all = {0};
+		uint8_t *buf;
+		size_t len;
+		char err[256];
+
+		arena_init(&a, 0);
+		random_batch(&in, &a);
+		for (size_t i = 0; i < in.n_events; i++) {
+			struct wire_batch one = {.protocol = WIRE_PROTOCOL, .agent_id = "a", .seq = 7};
+			struct wire_events w = {0};
+			uint8_t *ref, *got;
+			size_t ref_len, got_len;
+			one.events = &in.events[i];
+			one.n_events = 1;
+			cr_assert_eq(wire_encode_batch(&one, &ref, &ref_len), 0);
+			cr_assert_eq(wire_events_append(&w, &in.events[i]), 0);
+			cr_assert_eq(w.n, 1);
+			one.events = NULL;
+			one.n_events = 0;
+			one.events_raw = w.buf;
+			one.events_raw_len = w.len;
+			cr_assert_eq(wire_encode_batch(&one, &got, &got_len), 0);
+			cr_assert_eq(got_len, ref_len, "event %zu of batch %d: %zu vs %zu bytes", i,
+			             iter, got_len, ref_len);
+			cr_assert_eq(memcmp(got, ref, ref_len), 0, "event %zu of batch %d", i, iter);
+			cr_assert_eq(wire_events_append(&all, &in.events[i]), 0);
+			free(ref);
+			free(got);
+			wire_events_free(&w);
+			seen++;
+		}
+		cr_assert_eq(all.n, in.n_events);
+		struct event *events = in.events;
+		in.events = NULL;
+		in.n_events = 0;
+		in.events_raw = all.buf;
+		in.events_raw_len = all.len;
+		cr_assert_eq(wire_encode_batch(&in, &buf, &len), 0);
+		cr_assert_eq(wire_decode_batch(buf, len, 0, &out, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(out.n_invalid, 0, "%s", out.first_invalid);
+		in.events = events;
+		in.n_events = all.n;
+		batch_eq(&in, &out);
+		wire_batch_free(&out);
+		wire_events_free(&all);
+		free(buf);
+		arena_reset(&a);
+	}
+	cr_assert(seen > 1000);
+}
+
 static int encode_random(uint8_t **buf, size_t *len)
 {
 	struct arena a;
