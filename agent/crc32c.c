@@ -31,8 +31,7 @@ static void table_init(void)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 /* crc is already inverted, as in the table loop. */
-__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p,
-                                                          size_t len)
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t len)
 {
 	uint64_t c = crc;
 	while (len >= 8) {

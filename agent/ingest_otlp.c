@@ -851,8 +851,8 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 					in.kind = s->kind;
 					in.status = s->status ? s->status->code : 0;
 					hex_of(s->span_id.data, s->span_id.len, in.span_hex);
-					struct where w = {"resourceSpans", "scopeSpans", "spans",
-					                  i,               j,            k};
+					struct where w = {
+					    "resourceSpans", "scopeSpans", "spans", i, j, k};
 					if (tally(&t, span_event(&in, now, b, why, sizeof(why)), &w,
 					          why)) {
 						rc = -3;
@@ -887,8 +887,8 @@ static int decode_pb(enum otlp_signal sig, const uint8_t *buf, size_t len, doubl
 					             : 1;
 					cJSON_Delete(body);
 					rep->items++;
-					struct where w = {"resourceLogs", "scopeLogs", "logRecords",
-					                  i,              j,           k};
+					struct where w = {
+					    "resourceLogs", "scopeLogs", "logRecords", i, j, k};
 					rc = tally(&t, r, &w, why);
 				}
 		}
@@ -1156,7 +1156,8 @@ static int decode_json(enum otlp_signal sig, const char *body, size_t len, doubl
 			cJSON_ArrayForEach(it, items)
 			{
 				rep->items++;
-				struct where w = {sig == OTLP_TRACES ? "resourceSpans" : "resourceLogs",
+				struct where w = {sig == OTLP_TRACES ? "resourceSpans"
+				                                     : "resourceLogs",
 				                  sig == OTLP_TRACES ? "scopeSpans" : "scopeLogs",
 				                  sig == OTLP_TRACES ? "spans" : "logRecords",
 				                  i,

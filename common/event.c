@@ -660,8 +660,8 @@ bool event_json_has_nul_escape(const char *s, size_t n)
 {
 	/* memmem for the whole "\\u0000", not memchr for every 'u' of the
 	 * body's names and values */
-	for (const char *p = s, *end = s + n;
-	     (p = memmem(p, (size_t)(end - p), "\\u0000", 6)); p++) {
+	for (const char *p = s, *end = s + n; (p = memmem(p, (size_t)(end - p), "\\u0000", 6));
+	     p++) {
 		/* An escape only when an odd run of backslashes leads to the
 		 * u ("\\\\u0000" is a backslash, then the text u0000). */
 		size_t run = 1;

@@ -173,9 +173,8 @@ static int parse_num(struct jp *j, cJSON *item)
 	}
 	/* cJSON hands strtod every following [0-9+-.eE] too: "0000" is
 	 * one number to it (an error inside a container anyway) */
-	if (q - s > NUM_MAX ||
-	    (q < end && (digit(*q) || *q == '+' || *q == '-' || *q == '.' || *q == 'e' ||
-	                 *q == 'E')))
+	if (q - s > NUM_MAX || (q < end && (digit(*q) || *q == '+' || *q == '-' || *q == '.' ||
+	                                    *q == 'e' || *q == 'E')))
 		return -1;
 #if FLT_EVAL_METHOD == 0
 	/* Clinger's fast path: w and 10^|exp10| are exact doubles, so one

@@ -189,8 +189,7 @@ static bool same_tree(const cJSON *x, const cJSON *y, char *why, size_t cap)
 		return snprintf(why, cap, "key %s vs %s", x->string, y->string), false;
 	if ((x->valuestring == NULL) != (y->valuestring == NULL) ||
 	    (x->valuestring && strcmp(x->valuestring, y->valuestring) != 0))
-		return snprintf(why, cap, "string %s vs %s", x->valuestring, y->valuestring),
-		       false;
+		return snprintf(why, cap, "string %s vs %s", x->valuestring, y->valuestring), false;
 	if (memcmp(&x->valuedouble, &y->valuedouble, sizeof(double)) != 0 ||
 	    x->valueint != y->valueint)
 		return snprintf(why, cap, "number %.17g/%d vs %.17g/%d", x->valuedouble,
@@ -244,15 +243,47 @@ static bool check_same(const char *s, size_t n)
 
 Test(json_fast, numbers_convert_to_the_same_bits_as_cjson)
 {
-	static const char *const nums[] = {
-	    "0", "-0", "1", "-1", "0.1", "0.2", "0.30000000000000004", "1e22", "1e23", "-1e-22",
-	    "9007199254740992", "9007199254740993", "9007199254740991.5", "123456789012345678",
-	    "1234567890123456789012345", "0.000000000000000000000000001", "1.7976931348623157e308",
-	    "1.7976931348623159e308", "1e309", "-1e400", "2.2250738585072014e-308",
-	    "4.9406564584124654e-324", "5e-324", "2e-324", "1e-400", "0e0", "0E+5", "0.0e-999999",
-	    "1234.5678", "1765036800.123", "2147483647", "2147483648", "-2147483648",
-	    "-2147483649", "3.4028234663852886e38", "12345678901234567890", "1E2", "1e+2",
-	    "100000000000000000000000", "0.1e1", "10.000000000000000000000000001"};
+	static const char *const nums[] = {"0",
+	                                   "-0",
+	                                   "1",
+	                                   "-1",
+	                                   "0.1",
+	                                   "0.2",
+	                                   "0.30000000000000004",
+	                                   "1e22",
+	                                   "1e23",
+	                                   "-1e-22",
+	                                   "9007199254740992",
+	                                   "9007199254740993",
+	                                   "9007199254740991.5",
+	                                   "123456789012345678",
+	                                   "1234567890123456789012345",
+	                                   "0.000000000000000000000000001",
+	                                   "1.7976931348623157e308",
+	                                   "1.7976931348623159e308",
+	                                   "1e309",
+	                                   "-1e400",
+	                                   "2.2250738585072014e-308",
+	                                   "4.9406564584124654e-324",
+	                                   "5e-324",
+	                                   "2e-324",
+	                                   "1e-400",
+	                                   "0e0",
+	                                   "0E+5",
+	                                   "0.0e-999999",
+	                                   "1234.5678",
+	                                   "1765036800.123",
+	                                   "2147483647",
+	                                   "2147483648",
+	                                   "-2147483648",
+	                                   "-2147483649",
+	                                   "3.4028234663852886e38",
+	                                   "12345678901234567890",
+	                                   "1E2",
+	                                   "1e+2",
+	                                   "100000000000000000000000",
+	                                   "0.1e1",
+	                                   "10.000000000000000000000000001"};
 	char doc[256];
 	int took = 0;
 
@@ -295,19 +326,18 @@ Test(json_fast, numbers_convert_to_the_same_bits_as_cjson)
 Test(json_fast, declines_what_it_does_not_handle_and_json_arena_still_parses_it)
 {
 	static const char *const docs[] = {
-	    "{\"a\":\"\\u00e9\"}",  /* \u escapes are cJSON's */
-	    "{\"a\":\x0b 1}",       /* a blank only cJSON skips */
-	    "{\"a\":01}",           /* a leading zero strtod takes */
-	    "{\"a\":1.}",           /* a bare point strtod takes */
-	    "{\"a\":-.5}",          /* likewise */
+	    "{\"a\":\"\\u00e9\"}", /* \u escapes are cJSON's */
+	    "{\"a\":\x0b 1}",      /* a blank only cJSON skips */
+	    "{\"a\":01}",          /* a leading zero strtod takes */
+	    "{\"a\":1.}",          /* a bare point strtod takes */
+	    "{\"a\":-.5}",         /* likewise */
 	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", /* 34 deep */
 	};
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		struct arena a;
 		const char *end;
 		arena_init(&a, 0);
-		cr_assert_null(json_fast_parse(&a, docs[i], strlen(docs[i]), &end), "%s",
-		               docs[i]);
+		cr_assert_null(json_fast_parse(&a, docs[i], strlen(docs[i]), &end), "%s", docs[i]);
 		arena_reset(&a);
 		arena_init(&a, 0);
 		cJSON *c = cJSON_Parse(docs[i]);
@@ -339,7 +369,8 @@ Test(json_fast, mutated_events_parse_the_same_as_cjson)
 	    "\"features\":{\"amount\":99.5,\"age\":31,\"country\":\"DE\",\"vip\":true,"
 	    "\"emb\":[0.1,-0.25,3e-2],\"gone\":null},\"prediction\":\"legit\",\"score\":0.93}",
 	    "{\"model\":\"m\",\"scores\":{\"a\":0.25,\"b\":0.75},\"prediction\":1,\"label\":0,"
-	    "\"error\":false,\"note\":\"tab\\there \\\"quoted\\\" \\/ \\\\\",\"x\":{\"y\":[[],{}]}}",
+	    "\"error\":false,\"note\":\"tab\\there \\\"quoted\\\" \\/ "
+	    "\\\\\",\"x\":{\"y\":[[],{}]}}",
 	    "[{\"model\":\"a\"} , {\"model\":\"b\",\"input_tokens\":12,\"ttft_ms\":3.25}]\n{}",
 	};
 	static const char alphabet[] = "{}[]:,\"\\-+.eE0123456789 \t\n\r\x0bu/ntf\x80\xc3";
@@ -384,13 +415,11 @@ Test(json_fast, mutated_events_parse_the_same_as_cjson)
  * object. */
 Test(json_fast, fuzz_seed_bodies_parse_the_same_as_cjson)
 {
-	static const char *const files[] = {"tests/fuzz/corpus/ndjson/events",
-	                                    "tests/fuzz/corpus/ndjson/escapes",
-	                                    "tests/fuzz/corpus/ndjson/crlf_blank",
-	                                    "tests/fuzz/corpus/event/array",
-	                                    "tests/fuzz/corpus/event/ndjson",
-	                                    "tests/fuzz/corpus/event/single",
-	                                    "tests/fuzz/corpus/event/label"};
+	static const char *const files[] = {
+	    "tests/fuzz/corpus/ndjson/events",     "tests/fuzz/corpus/ndjson/escapes",
+	    "tests/fuzz/corpus/ndjson/crlf_blank", "tests/fuzz/corpus/event/array",
+	    "tests/fuzz/corpus/event/ndjson",      "tests/fuzz/corpus/event/single",
+	    "tests/fuzz/corpus/event/label"};
 	int took = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		size_t n;

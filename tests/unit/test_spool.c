@@ -116,7 +116,8 @@ Test(crc32c, equals_the_bitwise_definition_at_every_length_and_alignment)
 			want = ~want;
 			cr_assert_eq(crc32c(0, buf + off, len), want, "off %zu len %zu", off, len);
 			size_t cut = len / 3;
-			cr_assert_eq(crc32c(crc32c(0, buf + off, cut), buf + off + cut, len - cut), want);
+			cr_assert_eq(crc32c(crc32c(0, buf + off, cut), buf + off + cut, len - cut),
+			             want);
 		}
 }
 

@@ -298,7 +298,8 @@ Test(wire, events_encoded_on_arrival_are_the_bytes_protobuf_c_packs)
 		arena_init(&a, 0);
 		random_batch(&in, &a);
 		for (size_t i = 0; i < in.n_events; i++) {
-			struct wire_batch one = {.protocol = WIRE_PROTOCOL, .agent_id = "a", .seq = 7};
+			struct wire_batch one = {
+			    .protocol = WIRE_PROTOCOL, .agent_id = "a", .seq = 7};
 			struct wire_events w = {0};
 			uint8_t *ref, *got;
 			size_t ref_len, got_len;
@@ -314,7 +315,8 @@ Test(wire, events_encoded_on_arrival_are_the_bytes_protobuf_c_packs)
 			cr_assert_eq(wire_encode_batch(&one, &got, &got_len), 0);
 			cr_assert_eq(got_len, ref_len, "event %zu of batch %d: %zu vs %zu bytes", i,
 			             iter, got_len, ref_len);
-			cr_assert_eq(memcmp(got, ref, ref_len), 0, "event %zu of batch %d", i, iter);
+			cr_assert_eq(memcmp(got, ref, ref_len), 0, "event %zu of batch %d", i,
+			             iter);
 			cr_assert_eq(wire_events_append(&all, &in.events[i]), 0);
 			free(ref);
 			free(got);
