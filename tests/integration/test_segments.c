@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,25 @@ static int mlwatch_rc(const char *dir, const char *args, char **out)
 	int rc = system(cmd);
 	*out = h_read_file(log, NULL);
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Runs mlwatch with args (one shell word each, spaces between), expects
+ * exit status 1 and every NULL-terminated needle in its error output. */
+static void expect_error(const char *dir, const char *args, ...)
+{
+	char path[700], *out = NULL, *err;
+	va_list ap;
+
+	cr_assert_eq(mlwatch_rc(dir, args, &out), 1, "mlwatch %s: %s", args, out ? out : "");
+	free(out);
+	snprintf(path, sizeof(path), "%s/mlwatch.out.err", dir);
+	err = h_read_file(path, NULL);
+	cr_assert_not_null(err, "mlwatch %s: no error output", args);
+	va_start(ap, args);
+	for (const char *n; (n = va_arg(ap, const char *));)
+		cr_assert(strstr(err, n), "mlwatch %s: no '%s' in: %s", args, n, err);
+	va_end(ap);
+	free(err);
 }
 
 static void send_ok(struct wc_client *cl, struct wc_batch *wb)
@@ -298,48 +318,24 @@ Test(segments, shift_in_one_segment_is_drift_there_only_and_pages_once, .timeout
 	    "%s", out);
 	free(out);
 	/* an unknown value or key is an error naming what there is */
-	char *err_out;
 	snprintf(args, sizeof(args), "--db %s status --segment country=DK", c.db);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1);
-	free(out);
-	snprintf(path, sizeof(path), "%s/mlwatch.out.err", c.dir);
-	err_out = h_read_file(path, NULL);
-	cr_assert(
-	    err_out && strstr(err_out, "mlwatch: error: --segment: no segment country=DK in ") &&
-	        strstr(err_out, "did you mean 'DE'?") &&
-	        strstr(err_out, "segments of country: AT, DE, ES, FR, GB, IT, NL, PL, SE, US;"),
-	    "%s", err_out ? err_out : "");
-	free(err_out);
+	expect_error(c.dir, args, "mlwatch: error: --segment: no segment country=DK in ",
+	             "did you mean 'DE'?",
+	             "segments of country: AT, DE, ES, FR, GB, IT, NL, PL, SE, US;", NULL);
 	snprintf(args, sizeof(args), "--db %s status --segment device=phone", c.db);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1);
-	free(out);
-	err_out = h_read_file(path, NULL);
-	cr_assert(err_out && strstr(err_out, "--segment: no model in ") &&
-	              strstr(err_out, " has segments by 'device' (segment_by: country)"),
-	          "%s", err_out ? err_out : "");
-	free(err_out);
+	expect_error(c.dir, args, "--segment: no model in ",
+	             " has segments by 'device' (segment_by: country)", NULL);
 	snprintf(args, sizeof(args), "--db %s status --model pay --json", c.db);
 	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 2);
 	free(out);
-
 	/* drift and latency of a segment the model does not have: the same
 	 * error, not an empty answer */
 	snprintf(args, sizeof(args), "--db %s drift --model pay --segment country=DK --json", c.db);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1, "%s", out);
-	free(out);
-	err_out = h_read_file(path, NULL);
-	cr_assert(err_out && strstr(err_out, "--segment: no segment country=DK in ") &&
-	              strstr(err_out, "did you mean 'DE'?"),
-	          "%s", err_out ? err_out : "");
-	free(err_out);
+	expect_error(c.dir, args, "--segment: no segment country=DK in ", "did you mean 'DE'?",
+	             NULL);
 	snprintf(args, sizeof(args), "--db %s latency --model pay --segment device=ios", c.db);
-	cr_assert_eq(mlwatch_rc(c.dir, args, &out), 1, "%s", out);
-	free(out);
-	err_out = h_read_file(path, NULL);
-	cr_assert(err_out && strstr(err_out, "--segment: model 'pay' in ") &&
-	              strstr(err_out, " has no segments by 'device' (segment_by: country)"),
-	          "%s", err_out ? err_out : "");
-	free(err_out);
+	expect_error(c.dir, args, "--segment: model 'pay' in ",
+	             " has no segments by 'device' (segment_by: country)", NULL);
 
 	/* a bad --segment is a usage error naming it */
 	snprintf(args, sizeof(args), "--db %s drift --model pay --segment country --json", c.db);
