@@ -423,7 +423,8 @@ Test(json_fast, fuzz_seed_bodies_parse_the_same_as_cjson)
 	int took = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		size_t n;
-		char *body = h_read_file(h_src(files[i]), &n);
+		char *path = h_src(files[i]), *body = h_read_file(path, &n);
+		free(path);
 		cr_assert_not_null(body, "%s", files[i]);
 		for (size_t at = 0; at < n; at++)
 			if (body[at] == '{' || body[at] == '[')
