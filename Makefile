@@ -115,8 +115,10 @@ tests-built: $(BINS) $(UNIT) $(INTEG) $(HELPERS)
 
 # The test run: every unit test, then every integration test (they start the
 # real binaries from $(B)). Ends with Criterion's synthesis lines and a total.
+# The benchmarks are built too (not run), so that a change that breaks
+# `make bench` fails here (bench_segments did not compile for a session).
 test: test-deps
-	@$(MAKE) --no-print-directory -j$$(nproc) tests-built
+	@$(MAKE) --no-print-directory -j$$(nproc) tests-built $(BENCH)
 	@scripts/run-tests.sh $(B) $(UNIT) $(INTEG)
 
 unit: test-deps

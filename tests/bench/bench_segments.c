@@ -107,11 +107,11 @@ static int build_reference(struct store *st, const struct model_config *mc)
 		for (int k = 0; k < N_NUM; k++) {
 			double v = 100 + 10 * gauss(&rng) + c;
 			snprintf(nb[k], sizeof(nb[k]), "%.4f", v);
-			f[k] = (struct ref_col_value){names[k], {false, true, v, nb[k]}};
+			f[k] = (struct ref_col_value){names[k],
+			                              {.is_number = true, .num = v, .str = nb[k]}};
 		}
-		f[N_NUM] = (struct ref_col_value){"country", {false, false, 0, cbuf}};
-		f[N_NUM + 1] =
-		    (struct ref_col_value){"device", {false, false, 0, i % 3 ? "web" : "app"}};
+		f[N_NUM] = (struct ref_col_value){"country", {.str = cbuf}};
+		f[N_NUM + 1] = (struct ref_col_value){"device", {.str = i % 3 ? "web" : "app"}};
 		struct ref_row row = {f,
 		                      N_NUM + 2,
 		                      {.missing = true},
