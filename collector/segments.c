@@ -571,8 +571,11 @@ again:
 		/* a segment's KS p-value is reported, not its verdict (unless
 		 * KS is the method): the asymptotic one spares an exact
 		 * computation per small sample (drift.h) */
-		for (size_t k = 0; k < wm->nf; k++)
+		for (size_t k = 0; k < wm->nf; k++) {
 			wm->f[k].opts.ks_p_asymptotic = true;
+			/* segment rows keep the verdict, not further tests */
+			wm->f[k].opts.verdict_only = true;
+		}
 	}
 	f.o = o;
 	f.key = mc->segment_by;

@@ -1146,12 +1146,17 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 	out->psi = drift_psi(ref->bin_prop, prop, SAMPLE_BINS);
 	out->js = drift_js(ref->bin_prop, prop, SAMPLE_BINS);
 	dists(ref->bin_prop, prop, SAMPLE_BINS, out);
-	out->energy = stats_energy(ref->sorted, (size_t)ref->n, cur, n);
-	rc = stats_mannwhitneyu(ref->sorted, (size_t)ref->n, cur, n, &out->mwu_u, &out->mwu_p);
+	bool all = !opts || !opts->verdict_only;
+	if (all || m == DRIFT_METHOD_ENERGY)
+		out->energy = stats_energy(ref->sorted, (size_t)ref->n, cur, n);
+	out->mwu_p = 1;
+	rc = all || m == DRIFT_METHOD_MANNWHITNEY
+	         ? stats_mannwhitneyu(ref->sorted, (size_t)ref->n, cur, n, &out->mwu_u, &out->mwu_p)
+	         : 0;
 	if (rc < 0)
 		goto out;
 	out->welch_p = 1;
-	if (ref->n >= 2 && n >= 2) {
+	if ((all || m == DRIFT_METHOD_WELCH) && ref->n >= 2 && n >= 2) {
 		/* The profile's moments: O(window), not O(reference). */
 		double cm, cs, nr = (double)ref->n;
 
@@ -1161,10 +1166,11 @@ int drift_numeric_sorted(const struct drift_ref *ref, const double *cur, size_t 
 		    cs * cs * (double)n / ((double)n - 1), n, &out->welch_t, &out->welch_p, NULL);
 	}
 	out->ad_p = 1;
-	(void)stats_anderson_ksamp(ref->sorted, (size_t)ref->n, cur, n, &out->ad_stat,
-	                           &out->ad_p); /* one distinct value in all: 0, p 1 */
+	if (all || m == DRIFT_METHOD_ANDERSON)
+		(void)stats_anderson_ksamp(ref->sorted, (size_t)ref->n, cur, n, &out->ad_stat,
+		                           &out->ad_p); /* one distinct value in all: 0, p 1 */
 	out->cvm_p = 1;
-	if (ref->n >= 2 && n >= 2) {
+	if ((all || m == DRIFT_METHOD_CVM) && ref->n >= 2 && n >= 2) {
 		rc = stats_cvm_2samp(ref->sorted, (size_t)ref->n, cur, n, &out->cvm_t, &out->cvm_p);
 		if (rc < 0)
 			goto out;

@@ -141,6 +141,13 @@ struct drift_opts {
 	 * per-segment analysis (issue 17), where many small samples would
 	 * otherwise cost an exact computation each for a reported figure */
 	bool ks_p_asymptotic;
+	/* only what the verdict needs: KS, Wasserstein and the binned
+	 * distances (cheap), and the method's own test; energy, Mann-Whitney,
+	 * Welch, Anderson-Darling and Cramer-von Mises are left at 0 with
+	 * p = 1 unless one of them is the method. The per-segment analysis
+	 * (issue 17), whose rows keep no further statistics: each of those
+	 * tests walks the whole reference, per segment and feature. */
+	bool verdict_only;
 };
 
 /* ---- reference profile -------------------------------------------------- */

@@ -402,7 +402,7 @@ Test(drift, tiny_random_inputs_never_nan)
 		struct drift_ref dr;
 		struct drift_result r;
 		struct drift_opts o = {(enum drift_method)sample_rng_below(&rng, 5), 0,
-		                       DRIFT_PRESET_MLWATCH, false};
+		                       DRIFT_PRESET_MLWATCH, false, false};
 
 		/* Few distinct values: ties and constant samples are common. */
 		for (size_t i = 0; i < n; i++)
@@ -424,10 +424,10 @@ Test(drift, method_override_and_validation)
 	double ref[2000], cur[500];
 	struct drift_ref dr, dc;
 	struct drift_result r, d;
-	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2, DRIFT_PRESET_MLWATCH, false},
-	                  chi = {DRIFT_METHOD_CHI2, 0, DRIFT_PRESET_MLWATCH, false};
-	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01, DRIFT_PRESET_MLWATCH, false},
-	                  ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, false};
+	struct drift_opts psi = {DRIFT_METHOD_PSI, 0.2, DRIFT_PRESET_MLWATCH, false, false},
+	                  chi = {DRIFT_METHOD_CHI2, 0, DRIFT_PRESET_MLWATCH, false, false};
+	struct drift_opts ks = {DRIFT_METHOD_KS, 0.01, DRIFT_PRESET_MLWATCH, false, false},
+	                  ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, false, false};
 	const char *cats[] = {"x"};
 	const double bad[] = {1, NAN};
 	enum drift_method m;
@@ -685,7 +685,7 @@ Test(drift, every_method_scores_its_statistic)
 	cr_expect_gt(base.tvd, 0);
 	cr_expect_gt(base.kl, 0);
 	for (int m = DRIFT_METHOD_KS; m <= DRIFT_METHOD_CVM; m++) {
-		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH, false};
+		struct drift_opts o = {(enum drift_method)m, 0, DRIFT_PRESET_MLWATCH, false, false};
 		const struct drift_ref *ref = &nr;
 		double want;
 		int rc;
@@ -754,6 +754,21 @@ Test(drift, every_method_scores_its_statistic)
 			break;
 		}
 		cr_expect_eq(r.score, want, "%s score", drift_method_name(o.method));
+		if (ref == &nr) {
+			/* verdict_only (segments): the same score and verdict
+			 * without the tests the method does not use */
+			struct drift_opts vo = o;
+			struct drift_result rv;
+			vo.verdict_only = true;
+			cr_assert_eq(drift_numeric(ref, cur_v, 120, &vo, &rv), 0);
+			cr_expect_eq(rv.score, r.score, "%s verdict_only",
+			             drift_method_name(o.method));
+			cr_expect_eq(rv.drifted, r.drifted);
+			cr_expect_eq(rv.severity, r.severity);
+			if (o.method != DRIFT_METHOD_ANDERSON)
+				cr_expect_eq(rv.ad_p, 1, "%s: Anderson-Darling skipped",
+				             drift_method_name(o.method));
+		}
 		if (drift_method_is_pvalue(o.method)) {
 			cr_expect_eq(r.threshold, 0.05);
 			cr_expect_eq(r.drifted, r.score < 0.05, "%s", drift_method_name(o.method));
@@ -788,7 +803,7 @@ Test(drift, evidently_few_numeric_values_are_categories)
 {
 	double ref01[20], ones[5] = {1, 1, 1, 1, 1}, r3[] = {1, 1, 2, 0}, c3[] = {0, 0, 0, 1};
 	double big[1200], cur_new[] = {0, 1, 7};
-	struct drift_opts ev = {DRIFT_METHOD_DEFAULT, 0, DRIFT_PRESET_EVIDENTLY, false};
+	struct drift_opts ev = {DRIFT_METHOD_DEFAULT, 0, DRIFT_PRESET_EVIDENTLY, false, false};
 	struct drift_ref dr;
 	struct drift_result r;
 
@@ -833,9 +848,9 @@ Test(drift, ks_p_asymptotic_unless_ks_decides)
 	double ref[2000], cur[300];
 	struct drift_ref dr;
 	struct drift_result exact, asym, ks;
-	struct drift_opts ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, false};
-	struct drift_opts wsa = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, true};
-	struct drift_opts ksa = {DRIFT_METHOD_KS, 0, DRIFT_PRESET_MLWATCH, true};
+	struct drift_opts ws = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, false, false};
+	struct drift_opts wsa = {DRIFT_METHOD_WASSERSTEIN, 0, DRIFT_PRESET_MLWATCH, true, false};
+	struct drift_opts ksa = {DRIFT_METHOD_KS, 0, DRIFT_PRESET_MLWATCH, true, false};
 
 	for (int i = 0; i < 2000; i++)
 		ref[i] = (i * 7919) % 2000 / 20.0;
