@@ -10,6 +10,7 @@
 #include "ddsketch.h"
 #include "jsonw.h"
 #include "log.h"
+#include "mvprofile.h"
 #include "quality.h"
 #include "segment.h" /* common: segment_of_json, segment_top_k */
 #include "store.h"
@@ -451,6 +452,10 @@ static int res_finish(struct seg_res *r, const char *key, struct jsonw *hist)
 			continue; /* known from the reference, never seen here */
 		if (strcmp(wm->f[i].name, key) == 0)
 			continue; /* the segment's own value: one category, nothing to compare */
+		if (wm->f[i].kind == MVP_KIND)
+			continue; /* multivariate drift is the model's, not each segment's:
+			           * a classifier fit per segment and pass cost more than
+			           * all of the segment's features together */
 		if (wstate_feature_result(r->st, wm, i, &fr, d, hist))
 			return -1;
 		d->cur_hist = NULL; /* hist is scratch: the segment rows keep no histogram */
