@@ -176,47 +176,7 @@ Test(json_arena, threads_parse_into_their_own_arenas)
 
 #include "harness.h"
 #include "json_fast.h"
-
-/* Exact equality of two trees: types, keys, strings, the bits of every
- * number, valueint, and the links (prev included: the first child's prev
- * is the last child). */
-static bool same_tree(const cJSON *x, const cJSON *y, char *why, size_t cap)
-{
-	if ((x->type & 0xff) != (y->type & 0xff))
-		return snprintf(why, cap, "type %d vs %d", x->type, y->type), false;
-	if ((x->string == NULL) != (y->string == NULL) ||
-	    (x->string && strcmp(x->string, y->string) != 0))
-		return snprintf(why, cap, "key %s vs %s", x->string, y->string), false;
-	if ((x->valuestring == NULL) != (y->valuestring == NULL) ||
-	    (x->valuestring && strcmp(x->valuestring, y->valuestring) != 0))
-		return snprintf(why, cap, "string %s vs %s", x->valuestring, y->valuestring), false;
-	if (memcmp(&x->valuedouble, &y->valuedouble, sizeof(double)) != 0 ||
-	    x->valueint != y->valueint)
-		return snprintf(why, cap, "number %.17g/%d vs %.17g/%d", x->valuedouble,
-		                x->valueint, y->valuedouble, y->valueint),
-		       false;
-	const cJSON *a = x->child, *b = y->child;
-	if ((a == NULL) != (b == NULL))
-		return snprintf(why, cap, "children present in one only"), false;
-	if (a) {
-		const cJSON *la = a, *lb = b;
-		while (la->next)
-			la = la->next;
-		while (lb->next)
-			lb = lb->next;
-		if (a->prev != la || b->prev != lb)
-			return snprintf(why, cap, "first child's prev is not the last"), false;
-	}
-	for (; a && b; a = a->next, b = b->next) {
-		if (a->next && a->next->prev != a)
-			return snprintf(why, cap, "broken prev link"), false;
-		if (!same_tree(a, b, why, cap))
-			return false;
-	}
-	if (a || b)
-		return snprintf(why, cap, "child counts differ"), false;
-	return true;
-}
+#include "json_same.h"
 
 /* Parses s both ways; fails the test when json_fast accepts what cJSON
  * refuses or builds another tree. Returns whether json_fast accepted. */
@@ -234,7 +194,7 @@ static bool check_same(const char *s, size_t n)
 	if (f) {
 		cr_assert_not_null(c, "json_fast accepted what cJSON refuses: %.*s", (int)n, s);
 		cr_assert_eq(fend, cend, "end %td vs %td: %.*s", fend - s, cend - s, (int)n, s);
-		cr_assert(same_tree(f, c, why, sizeof(why)), "%s: %.*s", why, (int)n, s);
+		cr_assert(json_tree_same(f, c, why, sizeof(why)), "%s: %.*s", why, (int)n, s);
 	}
 	cJSON_Delete(c);
 	arena_reset(&a);
@@ -345,7 +305,7 @@ Test(json_fast, declines_what_it_does_not_handle_and_json_arena_still_parses_it)
 		char why[512];
 		cr_assert_not_null(c, "%s", docs[i]);
 		cr_assert_not_null(j, "json_arena_parse falls back to cJSON: %s", docs[i]);
-		cr_assert(same_tree(j, c, why, sizeof(why)), "%s: %s", why, docs[i]);
+		cr_assert(json_tree_same(j, c, why, sizeof(why)), "%s: %s", why, docs[i]);
 		cJSON_Delete(c);
 		arena_reset(&a);
 	}
