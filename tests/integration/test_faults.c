@@ -196,16 +196,6 @@ static bool wait_prefix(const char *db, const char *prefix, int64_t want, double
 	return count_prefix(db, prefix, false) == want;
 }
 
-static double coll_metric(const struct cproc *c, const char *series)
-{
-	char url[128];
-	snprintf(url, sizeof(url), "%smetrics", c->http);
-	char *page = http_get(url, NULL);
-	double v = page ? metrics_value(page, series) : NAN;
-	free(page);
-	return v;
-}
-
 static int count_in_file(const char *path, const char *needle)
 {
 	char *s = h_read_file(path, NULL);
@@ -333,7 +323,7 @@ Test(faults, agent_kill9_with_full_spool_replays_the_newest_after_restart, .time
 	free(b);
 	cr_assert(wait_prefix(c->db, "after", 50, 10), "new events after the restart: %lld of 50",
 	          (long long)count_prefix(c->db, "after", false));
-	cr_assert_eq(coll_metric(c, "mlwatch_collector_duplicate_batches_total"), 0);
+	cr_assert_eq(cproc_metric(c, "mlwatch_collector_duplicate_batches_total"), 0);
 	for (int i = 0; i < 100 && ap_metric(a, "mlwatch_agent_spool_bytes", NULL) != 0; i++)
 		h_sleep(0.05);
 	cr_assert_eq(ap_metric(a, "mlwatch_agent_spool_bytes", NULL), 0);
@@ -506,7 +496,7 @@ Test(faults, sqlite_write_lock_held_5s_replies_late_and_loses_nothing, .timeout 
 	             "the agent refused input while the database was locked");
 	expect_exact(c, a, "b", accepted, 30);
 	cr_assert_eq(count_prefix(c->db, "probe", false), 10);
-	cr_assert_eq(coll_metric(c, "mlwatch_collector_rejects_total{reason=\"busy\"}"), 0,
+	cr_assert_eq(cproc_metric(c, "mlwatch_collector_rejects_total{reason=\"busy\"}"), 0,
 	             "a batch was refused as busy instead of waiting");
 	fprintf(stderr,
 	        "faults: write lock held %.0f s: probe answered after %.2f s, %d events "
@@ -625,7 +615,7 @@ Test(faults, future_events_refused_and_counted_day_old_backfill_recomputed, .tim
 	free(buf);
 	wc_batch_free(&wb);
 	wc_close(cl);
-	cr_assert_eq(coll_metric(c, "mlwatch_collector_rejects_total{reason=\"future_ts\"}"), 2);
+	cr_assert_eq(cproc_metric(c, "mlwatch_collector_rejects_total{reason=\"future_ts\"}"), 2);
 	cr_assert_eq(count_prefix(c->db, "wire", false), 2);
 
 	/* Backfill: events of a day ago are accepted and their (closed) window

@@ -242,28 +242,16 @@ static void set_clock(const char *path, double t)
 	cr_assert_eq(rename(tmp, path), 0);
 }
 
-/* A sample of mlwatchd's /metrics; NAN when unreadable. */
-static double metric(const struct cproc *c, const char *name)
-{
-	char url[700];
-
-	snprintf(url, sizeof(url), "%smetrics", c->http);
-	char *page = http_get(url, NULL);
-	double v = page ? metrics_value(page, name) : NAN;
-	free(page);
-	return v;
-}
-
 /* Waits (bounded) until the alert rules were evaluated once entirely after
  * this call: the counter moves as evaluations end, so the one running now
  * may count 1, and 2 means one began after. */
 static bool wait_evaluated(const struct cproc *c, double limit_s)
 {
 	const char *name = "mlwatch_alert_evaluations_total";
-	double e0 = metric(c, name), end = h_now() + limit_s * cproc_slow();
+	double e0 = cproc_metric(c, name), end = h_now() + limit_s * cproc_slow();
 
 	while (!isnan(e0) && h_now() < end) {
-		if (metric(c, name) >= e0 + 2)
+		if (cproc_metric(c, name) >= e0 + 2)
 			return true;
 		h_sleep(0.005);
 	}
@@ -388,7 +376,7 @@ Test(season, daily_cycle_is_drift_only_against_a_static_reference, .timeout = 60
 	/* every event was taken: none ahead of the clock mlwatchd saw */
 	cr_assert_eq(db_int(c.db, "SELECT count(*) FROM events"),
 	             2 * 72 * PER_HOUR + 2 * 72 * PER_HOUR);
-	cr_assert_eq(metric(&c, "mlwatch_collector_rejects_total{reason=\"future_ts\"}"), 0);
+	cr_assert_eq(cproc_metric(&c, "mlwatch_collector_rejects_total{reason=\"future_ts\"}"), 0);
 
 	/* the DRIFT verdicts of every window, as before */
 	int season_drift = 0, shift_caught = 0;

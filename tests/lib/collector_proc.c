@@ -222,3 +222,14 @@ double metrics_value(const char *page, const char *name)
 	}
 	return NAN;
 }
+
+double cproc_metric(const struct cproc *c, const char *name)
+{
+	char url[700];
+
+	snprintf(url, sizeof(url), "%smetrics", c->http);
+	char *page = http_get(url, NULL);
+	double v = page ? metrics_value(page, name) : NAN;
+	free(page);
+	return v;
+}

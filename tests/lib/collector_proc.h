@@ -47,5 +47,7 @@ char *http_get(const char *url, long *status);
 /* Value of the sample line starting with `name` (including labels) in a
  * metrics page; NAN when absent. */
 double metrics_value(const char *page, const char *name);
+/* That value in c's /metrics page now; NAN when unreadable or absent. */
+double cproc_metric(const struct cproc *c, const char *name);
 
 #endif
