@@ -709,14 +709,7 @@ static void *thread_main(void *arg)
 		if (f->backoff_until > now && f->backoff_until < wake)
 			wake = f->backoff_until;
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		double dt = wake - now;
-		ts.tv_sec += (time_t)dt;
-		ts.tv_nsec += (long)((dt - (double)(time_t)dt) * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		clock_mono_deadline(wake - now, &ts);
 		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
 	}
 	pthread_mutex_unlock(&f->mu);
@@ -776,7 +769,6 @@ struct forward *forward_new(const struct forward_config *cfg, struct spool *spoo
                             forward_done_fn done, void *done_arg, char *err, size_t errlen)
 {
 	struct forward *f = calloc(1, sizeof(*f));
-	pthread_condattr_t ca;
 
 	if (!f) {
 		snprintf(err, errlen, "out of memory");
@@ -823,10 +815,7 @@ struct forward *forward_new(const struct forward_config *cfg, struct spool *spoo
 	f->done_arg = done_arg;
 	f->next_safe = cfg->first_seq;
 	pthread_mutex_init(&f->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&f->cv);
 	f->n_slots = f->cfg.inflight;
 	f->slots = calloc((size_t)f->n_slots, sizeof(*f->slots));
 	if (!f->slots) {

@@ -578,15 +578,7 @@ static bool sleep_until(struct alerting *a, double mono_deadline)
 	double left = mono_deadline - clock_mono();
 	bool stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (left > 0) {
-		ts.tv_sec += (time_t)left;
-		ts.tv_nsec += (long)((left - floor(left)) * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
+	clock_mono_deadline(left, &ts);
 	pthread_mutex_lock(&a->mu);
 	while (!a->stop && left > 0)
 		if (pthread_cond_timedwait(&a->cv, &a->mu, &ts) == ETIMEDOUT)
@@ -784,7 +776,6 @@ static void alerting_free(struct alerting *a)
 int alerting_start(struct collector *c)
 {
 	struct alerting *a;
-	pthread_condattr_t ca;
 	char err[1024];
 	int e;
 
@@ -800,10 +791,7 @@ int alerting_start(struct collector *c)
 	}
 	a->c = c;
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&a->cv);
 	if (rules_load(c->cfg, &a->rules, err, sizeof(err)))
 		goto fail;
 	/* Legal (state and `mlwatch alerts` still work) but most often a

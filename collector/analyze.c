@@ -1411,11 +1411,7 @@ int analyze_start(struct analyze **out, struct collector *c, char *err, size_t e
 	jsonw_init(&a->hist);
 	jsonw_init(&a->json);
 	pthread_mutex_init(&a->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits are real intervals */
-	pthread_cond_init(&a->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&a->cv);
 	a->cap_states = MAX_STATES;
 	a->states = calloc(a->cap_states, sizeof(*a->states));
 	a->segs = segments_new();

@@ -76,13 +76,7 @@ static bool wait_for(struct leader *l, double s)
 	struct timespec ts;
 	bool stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)s;
-	ts.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_mono_deadline(s, &ts);
 	pthread_mutex_lock(&l->mu);
 	while (!l->stopping && !l->step_down_req) {
 		if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT)
@@ -331,7 +325,6 @@ static void *leader_main(void *arg)
 struct leader *leader_new(const struct leader_config *cfg, char *err, size_t errlen)
 {
 	struct leader *l;
-	pthread_condattr_t ca;
 
 	if (!cfg->conninfo || !cfg->conninfo[0]) {
 		snprintf(err, errlen, "leader election needs a PostgreSQL store");
@@ -384,10 +377,7 @@ struct leader *leader_new(const struct leader_config *cfg, char *err, size_t err
 	}
 	l->cfg.node = l->node;
 	pthread_mutex_init(&l->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&l->cv);
 	return l;
 }
 

@@ -164,13 +164,7 @@ static void wait_for(struct notifier *nf, double seconds, const uint64_t *seen)
 		return;
 	if (seconds > IDLE_POLL)
 		seconds = IDLE_POLL;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)seconds;
-	ts.tv_nsec += (long)((seconds - floor(seconds)) * 1e9);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_mono_deadline(seconds, &ts);
 	pthread_mutex_lock(&nf->mu);
 	while (!atomic_load(&nf->stop) && (!seen || nf->wake_gen == *seen))
 		if (pthread_cond_timedwait(&nf->cv, &nf->mu, &ts) == ETIMEDOUT)
@@ -1205,7 +1199,6 @@ int notify_start(struct notifier **out, const struct mlw_config *cfg, const char
                  char *err, size_t errlen)
 {
 	struct notifier *nf = calloc(1, sizeof(*nf));
-	pthread_condattr_t ca;
 	const char *file = cfg->path ? cfg->path : "(config)";
 
 	*out = NULL;
@@ -1214,10 +1207,7 @@ int notify_start(struct notifier **out, const struct mlw_config *cfg, const char
 		return -1;
 	}
 	pthread_mutex_init(&nf->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&nf->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&nf->cv);
 	atomic_init(&nf->stop, false);
 	nf->db_path = strdup(db_path);
 	/* Links point at mlwatchd --http's /alerts page unless external_url

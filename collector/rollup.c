@@ -286,11 +286,7 @@ int rollup_start(struct rollup **out, struct collector *c, char *err, size_t err
 	r->window_s = c->cfg->collector.window_ms / 1000;
 	r->interval_s = (double)c->cfg->collector.analyze_interval_ms / 1000.0;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits are real intervals */
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init_mono(&r->cv);
 	r->rows = malloc(ROLLUP_LIMIT * sizeof(*r->rows));
 	r->analyzed = malloc(ROLLUP_LIMIT * sizeof(*r->analyzed));
 	if (!r->rows || !r->analyzed) {

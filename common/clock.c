@@ -57,6 +57,16 @@ double clock_mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+void clock_cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 void clock_mono_deadline(double s, struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);

@@ -17,6 +17,7 @@
 #ifndef MLW_CLOCK_H
 #define MLW_CLOCK_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -33,6 +34,9 @@ double clock_mono(void);
  * for pthread_cond_timedwait on a condition variable whose clock is
  * CLOCK_MONOTONIC: a real wait, whatever the wall or simulated clock does. */
 void clock_mono_deadline(double s, struct timespec *ts);
+/* Initialises cv to time its waits on the monotonic clock, the clock of
+ * clock_mono_deadline: every timed wait in mlwatch is a real interval. */
+void clock_cond_init_mono(pthread_cond_t *cv);
 /* The machine's wall clock even under a simulated clock: for timestamps
  * that other machines check against theirs (a webhook's signature). */
 double clock_wall(void);
