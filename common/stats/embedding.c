@@ -165,7 +165,7 @@ static struct emb_opts defaults(const struct emb_opts *o)
 	if (r.boot_rows < 2)
 		r.boot_rows = 2; /* the covariance needs two rows */
 	if (!r.mmd_rows)
-		r.mmd_rows = 1000;
+		r.mmd_rows = 1500;
 	if (!r.mmd_perms)
 		r.mmd_perms = 100;
 	if (!r.clf_rows)

@@ -3,7 +3,7 @@
 numpy/scipy/scikit-learn, for tests/bench/bench_embedding.c (issue 19
 acceptance 4). Same sizes and method definitions: mean-embedding cosine and
 Euclidean distance with a 200-draw Gaussian multiplier bootstrap over 4,000
-reference rows; unbiased MMD^2 (median-heuristic Gaussian kernel) on 1,000
+reference rows; unbiased MMD^2 (median-heuristic Gaussian kernel) on 1,500
 rows a side with 100 permutations; LogisticRegression(C=1) domain classifier
 on 1,000 rows a side, 5 folds (PredefinedSplit(i % 5)), roc_auc_score; KS per
 component (ks_2samp) of the window's scores on the reference PCA (65% of the
@@ -55,8 +55,8 @@ def main():
     times["mean_distances"] = time.process_time() - t
 
     t = time.process_time()
-    a = ref[rng.choice(len(ref), 1000, replace=False)]
-    b = win[rng.choice(len(win), 1000, replace=False)]
+    a = ref[rng.choice(len(ref), 1500, replace=False)]
+    b = win[rng.choice(len(win), 1500, replace=False)]
     z = np.vstack([a, b])
     dist = cdist(z, z, "sqeuclidean")
     n = len(a)
