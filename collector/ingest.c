@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "checkpoint.h"
 #include "clock.h"
 #include "collector.h"
 #include "ddsketch.h"
@@ -126,6 +127,9 @@ struct ingest {
 	 * skips most index lookups; SQLite only (NULL on PostgreSQL, where
 	 * other collectors write too) */
 	struct seenfilter *seen;
+	/* WAL checkpoints off this thread (SQLite; NULL on PostgreSQL or when
+	 * it could not start) */
+	struct checkpointer *ckpt;
 	uint64_t lookups; /* rows the filter left to the exact lookup */
 	struct wprof prof;
 	struct ingest_stats stats;
@@ -1297,6 +1301,15 @@ int ingest_start(struct ingest **out, struct collector *c, const struct ingest_o
 		goto fail;
 	if (!store_is_postgres(&ing->st) && seen_start(ing, err, errlen))
 		goto fail;
+	if (!store_is_postgres(&ing->st)) {
+		char cerr[300];
+		/* without it SQLite's own auto-checkpoint stays: slower, not
+		 * wrong */
+		if (checkpoint_start(&ing->ckpt, c->db_path, cerr, sizeof(cerr)))
+			log_warn("ingest", "WAL checkpoints stay on the writer thread: %s", cerr);
+		else
+			checkpoint_attach(ing->ckpt, &ing->st);
+	}
 	pending_reload(ing);
 	measure_size(ing);
 	/* The first retention pass runs a few seconds after start, off the
@@ -1325,6 +1338,18 @@ void ingest_stop(struct ingest *ing)
 	if (ing->writer_started)
 		pthread_join(ing->writer, NULL);
 	wprof_log(ing, LOG_INFO);
+	if (ing->ckpt) {
+		struct checkpoint_stats cs;
+		checkpoint_stats(ing->ckpt, &cs);
+		log_info("ingest",
+		         "WAL checkpoints thread_runs=%llu frames_copied=%llu at_cap=%llu "
+		         "errors=%llu max_log_frames=%lld",
+		         (unsigned long long)cs.runs, (unsigned long long)cs.frames,
+		         (unsigned long long)cs.capped, (unsigned long long)cs.errors,
+		         (long long)cs.max_log);
+	}
+	/* no commit can wake it any more: the writer has stopped */
+	checkpoint_stop(ing->ckpt);
 	store_ingest_free(ing->si);
 	store_close(&ing->st);
 	free(ing->pending);

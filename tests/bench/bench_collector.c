@@ -620,6 +620,26 @@ static int verify(struct cproc *c, const char *what)
 	return bad;
 }
 
+/* The writer's CPU per event by statement group and the WAL checkpoints,
+ * as mlwatchd logs them when it stops (collector/ingest.c): where the
+ * serial thread's time goes. */
+static void print_writer_stages(const char *log)
+{
+	char *text = h_read_file(log, NULL), *line, *end;
+
+	if (!text)
+		return;
+	static const char *const keys[] = {"writer CPU per event us", "WAL checkpoints"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		line = strstr(text, keys[i]);
+		if (line) {
+			end = strchr(line, '\n');
+			printf("  %.*s\n", end ? (int)(end - line) : (int)strlen(line), line);
+		}
+	}
+	free(text);
+}
+
 /* One run of a path into a fresh mlwatchd; its rate, after the checks. */
 static double run_path(const char *tag, const char **args, int *bad)
 {
@@ -644,6 +664,7 @@ static double run_path(const char *tag, const char **args, int *bad)
 		*bad |= verify(&c, "agent");
 	}
 	cproc_stop(&c, SIGTERM);
+	print_writer_stages(c.log);
 	cproc_cleanup(&c);
 	return rate;
 }
