@@ -246,7 +246,7 @@ struct tailer *tail_new(struct agent *ag, const struct strlist *paths, const cha
 	t->max_line =
 	    ag && ag->ac->max_body < LINE_MAX_BYTES ? (size_t)ag->ac->max_body : LINE_MAX_BYTES;
 	pthread_mutex_init(&t->mu, NULL);
-	pthread_cond_init(&t->cv, NULL);
+	clock_cond_init_mono(&t->cv);
 	snprintf(dir, sizeof(dir), "%s/tail", state_dir);
 	rc = state_mkdirs(dir);
 	if (rc) {
@@ -722,12 +722,9 @@ static void *thread_main(void *arg)
 		if (t->stop)
 			break;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)(POLL_S * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		/* on the monotonic clock: a wall clock set back (NTP step) must
+		 * not stop the polling for as long */
+		clock_mono_deadline(POLL_S, &ts);
 		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
 	}
 	pthread_mutex_unlock(&t->mu);

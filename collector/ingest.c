@@ -1125,8 +1125,9 @@ static void *writer_main(void *arg)
 		while (!ing->head && !ing->stopping && !ing->retention_more &&
 		       clock_mono() < ing->next_retention) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			/* a real second: a wall clock set back must not hold the
+			 * retention pass */
+			clock_mono_deadline(1.0, &ts);
 			pthread_cond_timedwait(&ing->work_cv, &ing->mu, &ts);
 		}
 		/* Group what is queued, bounded so one transaction stays
@@ -1288,7 +1289,7 @@ int ingest_start(struct ingest **out, struct collector *c, const struct ingest_o
 	if (o->token)
 		SHA256((const uint8_t *)o->token, o->token_len, ing->token_hash);
 	pthread_mutex_init(&ing->mu, NULL);
-	pthread_cond_init(&ing->work_cv, NULL);
+	clock_cond_init_mono(&ing->work_cv);
 	pthread_cond_init(&ing->done_cv, NULL);
 	if (store_open(&ing->st, c->db_path, STORE_RW_CREATE, o->synchronous_full, err, errlen))
 		goto fail;
