@@ -38,7 +38,9 @@
 #define OID_FLOAT8  701
 #define OID_NUMERIC 1700
 
-#define PG_MAX_PARAMS 64
+/* the protocol's bound (a 16-bit count); `mlwatch migrate` sends up to
+ * 32,000 a statement (common/store/store_copy.c) */
+#define PG_MAX_PARAMS 65535
 
 struct db_pg {
 	struct db base;
@@ -55,18 +57,20 @@ struct db_pg_stmt {
 	struct db_pg *db;
 	char *sql; /* with $N */
 	int nparams;
-	bool used[PG_MAX_PARAMS + 1]; /* which $N the text refers to */
+	bool *used; /* [nparams + 1]: which $N the text refers to */
 	char name[24];
 	bool prepared;
-	unsigned prep_gen;             /* the connection generation it was prepared on */
-	Oid prep_types[PG_MAX_PARAMS]; /* the types it was prepared with */
+	unsigned prep_gen; /* the connection generation it was prepared on */
+	/* per parameter, [nparams] each, allocated with the statement */
+	Oid *prep_types; /* the types it was prepared with */
+	Oid *t;          /* ensure_prepared's scratch */
 	/* bound values: text (numbers printed into num), or binary bytea */
-	Oid types[PG_MAX_PARAMS];
-	const char *vals[PG_MAX_PARAMS];
-	int lens[PG_MAX_PARAMS];
-	int fmts[PG_MAX_PARAMS];
-	char num[PG_MAX_PARAMS][32];
-	char *owned[PG_MAX_PARAMS]; /* copies (db_bind_text_copy, sized text) */
+	Oid *types;
+	const char **vals;
+	int *lens;
+	int *fmts;
+	char (*num)[32];
+	char **owned; /* copies (db_bind_text_copy, sized text) */
 	/* result */
 	PGresult *res;
 	int row, nrows;
@@ -217,6 +221,7 @@ static char *rewrite(const char *sql, int *nparams, bool *used)
 }
 
 static const struct db_ops pg_ops;
+static void pg_finalize(struct db_stmt *st);
 
 static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
@@ -226,14 +231,33 @@ static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 		return DB_NOMEM;
 	s->base.ops = &pg_ops;
 	s->db = D(db);
-	s->sql = rewrite(sql, &s->nparams, s->used);
+	/* which $N the text uses, before the statement's arrays can be sized */
+	bool *used = calloc(PG_MAX_PARAMS + 1, sizeof(bool));
+	s->sql = used ? rewrite(sql, &s->nparams, used) : NULL;
 	if (!s->sql) {
-		set_err(D(db), "more than 64 parameters, or out of memory");
+		set_err(D(db), "more than 65535 parameters, or out of memory");
+		free(used);
 		free(s);
 		return DB_ERROR;
 	}
-	for (int i = 0; i < PG_MAX_PARAMS; i++)
-		s->fmts[i] = 0;
+	size_t n = (size_t)s->nparams + 1; /* never 0 */
+	s->used = realloc(used, n * sizeof(bool));
+	s->prep_types = calloc(n, sizeof(Oid));
+	s->t = calloc(n, sizeof(Oid));
+	s->types = calloc(n, sizeof(Oid));
+	s->vals = calloc(n, sizeof(char *));
+	s->lens = calloc(n, sizeof(int));
+	s->fmts = calloc(n, sizeof(int));
+	s->num = calloc(n, sizeof(*s->num));
+	s->owned = calloc(n, sizeof(char *));
+	if (!s->used || !s->prep_types || !s->t || !s->types || !s->vals || !s->lens || !s->fmts ||
+	    !s->num || !s->owned) {
+		if (!s->used)
+			free(used); /* realloc failed: the block is still ours */
+		set_err(D(db), "out of memory");
+		pg_finalize(&s->base);
+		return DB_NOMEM;
+	}
 	*out = &s->base;
 	return DB_OK;
 }
@@ -278,8 +302,17 @@ static void pg_finalize(struct db_stmt *st)
 
 	drop_result(s);
 	deallocate(s);
-	for (int i = 0; i < PG_MAX_PARAMS; i++)
+	for (int i = 0; s->owned && i < s->nparams; i++)
 		free(s->owned[i]);
+	free(s->used);
+	free(s->prep_types);
+	free(s->t);
+	free(s->types);
+	free(s->vals);
+	free(s->lens);
+	free(s->fmts);
+	free(s->num);
+	free(s->owned);
 	free(s->blob);
 	free(s->bloblen);
 	free(s->sql);
@@ -408,7 +441,7 @@ static bool compatible(Oid bound, Oid prep)
 
 static int ensure_prepared(struct db_pg_stmt *s)
 {
-	Oid t[PG_MAX_PARAMS];
+	Oid *t = s->t;
 	PGresult *r;
 	int rc = DB_OK;
 
@@ -519,7 +552,7 @@ static int pg_clear(struct db_stmt *st)
 {
 	struct db_pg_stmt *s = S(st);
 
-	for (int k = 0; k < PG_MAX_PARAMS; k++) {
+	for (int k = 0; k < s->nparams; k++) {
 		free(s->owned[k]);
 		s->owned[k] = NULL;
 		s->vals[k] = NULL;

@@ -2,7 +2,8 @@
  * a SQLite file into PostgreSQL): events, labels, windows and their
  * results, references, alert state, silences, the outbox, agents and the
  * dedupe keys. Table by table in a fixed order, STORE_COPY_CHUNK rows per
- * target transaction, each row inserted with ON CONFLICT DO NOTHING so
+ * target transaction, up to 100 rows per INSERT statement (one round trip
+ * on PostgreSQL), each row inserted with ON CONFLICT DO NOTHING so
  * that a copy interrupted at any point is resumed by running it again
  * (rows already there are skipped). A target that holds data and was not
  * the target of an unfinished copy from the same source is refused unless
