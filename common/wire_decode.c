@@ -52,7 +52,7 @@ static inline double as_double(uint64_t u)
  * Returns D_OK or D_INVALID. The limits are protobuf-c's: a tag of at most
  * 5 bytes whose first byte is not a bare field number 0, a varint of at
  * most 10 bytes, a length of at most 5 bytes and within the message. */
-static inline int pb_next(const uint8_t **pos, const uint8_t *end, struct pbf *f)
+static int pb_next_any(const uint8_t **pos, const uint8_t *end, struct pbf *f)
 {
 	const uint8_t *p = *pos;
 	size_t rem = (size_t)(end - p), i;
@@ -128,6 +128,41 @@ static inline int pb_next(const uint8_t **pos, const uint8_t *end, struct pbf *f
 	}
 	*pos = p + f->raw_len;
 	return D_OK;
+}
+
+/* pb_next_any for nearly every field of a batch, inline: a one-byte tag
+ * and a double, or a one-byte tag and length. */
+static inline int pb_next(const uint8_t **pos, const uint8_t *end, struct pbf *f)
+{
+	const uint8_t *p = *pos;
+	size_t rem = (size_t)(end - p);
+
+	if (rem >= 2 && p[0] < 0x80 && p[0] >= 0x08) {
+		unsigned wt = p[0] & 7;
+		if (wt == WT_LEN && p[1] < 0x80) {
+			size_t n = p[1];
+			if (n > rem - 2)
+				return D_INVALID;
+			f->num = p[0] >> 3;
+			f->wt = WT_LEN;
+			f->raw = p + 1;
+			f->raw_len = n + 1;
+			f->p = p + 2;
+			f->n = n;
+			*pos = p + 2 + n;
+			return D_OK;
+		}
+		if (wt == WT_I64 && rem >= 9) {
+			f->num = p[0] >> 3;
+			f->wt = WT_I64;
+			f->raw = p + 1;
+			f->raw_len = 8;
+			f->u = le64(p + 1);
+			*pos = p + 9;
+			return D_OK;
+		}
+	}
+	return pb_next_any(pos, end, f);
 }
 
 /* protobuf-c's parse_boolean: true when any byte after the tag has a bit
@@ -240,8 +275,10 @@ static int value_scan(const uint8_t *p, size_t n, struct vscan *v)
 	return D_OK;
 }
 
-/* value_from_pb of wire.c: -1 when set but invalid. */
-static int value_check(struct vscan *v, struct value *out)
+/* value_from_pb of wire.c: -1 when set but invalid. A string known to be
+ * valid (checked before: known) is not checked again; out->str is left to
+ * the caller. */
+static int value_check(struct vscan *v, const char *known, struct value *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (v->kind == VALUE_NUMBER) {
@@ -250,7 +287,7 @@ static int value_check(struct vscan *v, struct value *out)
 		out->kind = VALUE_NUMBER;
 		out->num = v->num;
 	} else if (v->kind == VALUE_STRING) {
-		if (!STR_VALID(category_ok, &v->s))
+		if (!known && !STR_VALID(category_ok, &v->s))
 			return -1;
 		out->kind = VALUE_STRING;
 	}
@@ -269,11 +306,13 @@ struct fscan {
 	int kind; /* enum feature_kind */
 	double num;
 	struct str s; /* a category's text or a vector's bytes */
+	const char *name_c, *cat_c; /* event_build: copies already checked */
 };
 
 struct sscan {
 	struct str cls;
 	double p;
+	const char *cls_c;
 };
 
 struct escan {
@@ -288,12 +327,61 @@ struct escan {
 	size_t n_features, n_scores;
 };
 
-/* Per decode: room for one event's features and scores. */
+/* A string an earlier event of the batch had in the same place (its
+ * model, its k-th feature's name, ...): its bytes in the buffer and the
+ * checked copy made of them. The events of a batch repeat most of these:
+ * the same bytes get the same copy, shared (strings are const and live as
+ * long as the batch) without checking or copying them again. */
+struct seen {
+	const char *p;
+	size_t n;
+	const char *copy;
+};
+
+#define SEEN_FEATURES 32
+#define SEEN_SCORES   8
+
+/* Per decode: room for one event's features and scores, and the strings
+ * seen. */
 struct dctx {
 	struct wire_batch *b;
 	struct fscan *feat; /* EVENT_FEATURES_MAX, then EVENT_SCORES_MAX scores */
 	struct sscan *score;
+	const char *end; /* of the buffer */
+	struct seen model, pred, label;
+	struct seen fname[SEEN_FEATURES], fcat[SEEN_FEATURES], cls[SEEN_SCORES];
 };
+
+/* The copy of v seen in s, or NULL. */
+static inline const char *seen_get(const struct seen *s, const struct str *v, const char *end)
+{
+	if (!s->copy || s->n != v->n)
+		return NULL;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* most names and categories: up to 8 bytes, compared in one load
+	 * each (the bytes after them are still in the buffer) */
+	if (v->n <= 8 && end - s->p >= 8 && end - v->p >= 8) {
+		uint64_t x, y, mask = v->n == 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * v->n)) - 1;
+		memcpy(&x, s->p, 8);
+		memcpy(&y, v->p, 8);
+		return ((x ^ y) & mask) == 0 ? s->copy : NULL;
+	}
+#endif
+	return memcmp(s->p, v->p, v->n) == 0 ? s->copy : NULL;
+}
+
+static inline void seen_put(struct seen *s, const struct str *raw, const char *copy)
+{
+	s->p = raw->p;
+	s->n = raw->n;
+	s->copy = copy;
+}
+
+/* A Value's string seen in the same place before, or NULL. */
+static const char *value_seen(const struct seen *s, const struct vscan *v, const char *end)
+{
+	return v->kind == VALUE_STRING ? seen_get(s, &v->s, end) : NULL;
+}
 
 static int feature_scan(const uint8_t *p, size_t n, struct fscan *fs)
 {
@@ -374,7 +462,14 @@ static int event_scan(struct dctx *c, const uint8_t *p, size_t n, struct escan *
 	struct pbf f;
 	int rc;
 
-	memset(e, 0, sizeof(*e));
+	/* what is read without its field having been seen (not a memset: an
+	 * event is scanned in a few hundred cycles) */
+	e->model.p = e->version.p = e->id.p = e->finish.p = NULL;
+	e->has_latency = e->has_error = e->error = e->has_score = false;
+	e->has_in = e->has_out = e->has_ttft = e->has_tpot = false;
+	e->pred.seen = e->label.seen = false;
+	e->pred.kind = e->label.kind = VALUE_NONE;
+	e->n_features = e->n_scores = 0;
 	while (p < end) {
 		if (pb_next(&p, end, &f))
 			return D_INVALID;
@@ -434,7 +529,6 @@ static int event_scan(struct dctx *c, const uint8_t *p, size_t n, struct escan *
 					return rc;
 				fs = &c->feat[e->n_features];
 			}
-			memset(fs, 0, sizeof(*fs));
 			if (feature_scan(f.p, f.n, fs))
 				return D_INVALID;
 			e->n_features++;
@@ -480,15 +574,22 @@ static int event_scan(struct dctx *c, const uint8_t *p, size_t n, struct escan *
 }
 
 /* Validates a scanned event and builds ev from it: event_from_pb of wire.c,
- * check for check and message for message. Returns 0 or -1 (counted). */
+ * check for check and message for message (a string seen before in the
+ * same place passed its check then). Returns 0 or -1 (counted). */
 static int event_build(struct dctx *c, size_t i, struct escan *e, struct event *ev)
 {
 	struct wire_batch *b = c->b;
+	const struct str model_raw = e->model;
+	const char *model_c = seen_get(&c->model, &e->model, c->end), *pred_c, *label_c;
 	size_t pool_len, k;
 	char *pool;
 
-	memset(ev, 0, sizeof(*ev));
-	if (!STR_VALID(event_model_name_valid, &e->model))
+	/* every other field is set below, once the event is known valid */
+	ev->features = NULL;
+	ev->n_features = 0;
+	ev->scores = NULL;
+	ev->n_scores = 0;
+	if (!model_c && !STR_VALID(event_model_name_valid, &e->model))
 		return bad(b, "%s %zu: invalid model name", "event", i);
 	if (e->id.p && !STR_VALID(event_id_valid, &e->id))
 		return bad(b, "%s %zu: invalid id", "event", i);
@@ -509,40 +610,55 @@ static int event_build(struct dctx *c, size_t i, struct escan *e, struct event *
 	    (e->finish.p && !STR_VALID(event_finish_reason_valid, &e->finish)))
 		return bad(b, "%s %zu: invalid LLM field", "event", i);
 
-	/* Every string of the event in one allocation (lengths before the
-	 * checks below, which may only shorten them). */
-	pool_len = e->model.n + 1 + (e->id.p ? e->id.n + 1 : 0) +
+	/* The strings not seen before, in one allocation (lengths before
+	 * the checks below, which may only shorten them). */
+	pred_c = value_seen(&c->pred, &e->pred, c->end);
+	label_c = value_seen(&c->label, &e->label, c->end);
+	pool_len = (model_c ? 0 : e->model.n + 1) + (e->id.p ? e->id.n + 1 : 0) +
 	           (e->version.p ? e->version.n + 1 : 0) + (e->finish.p ? e->finish.n + 1 : 0) +
-	           value_pool_len(&e->pred) + value_pool_len(&e->label);
+	           (pred_c ? 0 : value_pool_len(&e->pred)) +
+	           (label_c ? 0 : value_pool_len(&e->label));
 	for (k = 0; k < e->n_features; k++) {
-		const struct fscan *fs = &c->feat[k];
-		pool_len += fs->name.n + 1 + (fs->kind == FEATURE_CATEGORICAL ? fs->s.n + 1 : 0);
+		struct fscan *fs = &c->feat[k];
+		fs->name_c = k < SEEN_FEATURES ? seen_get(&c->fname[k], &fs->name, c->end) : NULL;
+		fs->cat_c = k < SEEN_FEATURES && fs->kind == FEATURE_CATEGORICAL
+		                ? seen_get(&c->fcat[k], &fs->s, c->end)
+		                : NULL;
+		pool_len += (fs->name_c ? 0 : fs->name.n + 1) +
+		            (fs->kind == FEATURE_CATEGORICAL && !fs->cat_c ? fs->s.n + 1 : 0);
 	}
-	for (k = 0; k < e->n_scores; k++)
-		pool_len += c->score[k].cls.n + 1;
-	pool = arena_alloc_raw(&b->arena, pool_len);
+	for (k = 0; k < e->n_scores; k++) {
+		struct sscan *ss = &c->score[k];
+		ss->cls_c = k < SEEN_SCORES ? seen_get(&c->cls[k], &ss->cls, c->end) : NULL;
+		pool_len += ss->cls_c ? 0 : ss->cls.n + 1;
+	}
+	pool = arena_alloc_raw(&b->arena, pool_len ? pool_len : 1);
 	if (!pool)
 		return bad(b, "%s %zu: out of memory", "event", i);
 
 	ev->has_input_tokens = e->has_in;
-	ev->input_tokens = (int64_t)e->in_tok;
+	ev->input_tokens = e->has_in ? (int64_t)e->in_tok : 0;
 	ev->has_output_tokens = e->has_out;
-	ev->output_tokens = (int64_t)e->out_tok;
+	ev->output_tokens = e->has_out ? (int64_t)e->out_tok : 0;
 	ev->has_ttft = e->has_ttft;
-	ev->ttft_ms = e->ttft;
+	ev->ttft_ms = e->has_ttft ? e->ttft : 0;
 	ev->has_tpot = e->has_tpot;
-	ev->tpot_ms = e->tpot;
+	ev->tpot_ms = e->has_tpot ? e->tpot : 0;
 	ev->finish_reason = e->finish.p ? pool_put(&pool, &e->finish) : NULL;
-	ev->model = pool_put(&pool, &e->model);
+	if (!model_c) {
+		model_c = pool_put(&pool, &e->model);
+		seen_put(&c->model, &model_raw, model_c);
+	}
+	ev->model = model_c;
 	ev->id = e->id.p ? pool_put(&pool, &e->id) : NULL;
 	ev->version = e->version.p ? pool_put(&pool, &e->version) : NULL;
 	ev->ts = e->ts;
 	ev->ts_given = true;
 	ev->has_latency = e->has_latency;
-	ev->latency_ms = e->latency;
+	ev->latency_ms = e->has_latency ? e->latency : 0;
 	ev->error = e->has_error && e->error;
 	ev->has_score = e->has_score;
-	ev->score = e->score;
+	ev->score = e->has_score ? e->score : 0;
 	if (e->n_features) {
 		ev->features = arena_alloc_raw(&b->arena, e->n_features * sizeof(*ev->features));
 		if (!ev->features)
@@ -551,19 +667,33 @@ static int event_build(struct dctx *c, size_t i, struct escan *e, struct event *
 			struct fscan *fs = &c->feat[k];
 			struct feature *ft = &ev->features[k];
 			memset(ft, 0, sizeof(*ft));
-			if (!STR_VALID(event_feature_name_valid, &fs->name))
-				return bad(b, "%s %zu: invalid feature name", "event", i);
-			ft->name = pool_put(&pool, &fs->name);
+			if (fs->name_c) {
+				ft->name = fs->name_c;
+			} else {
+				const struct str raw = fs->name;
+				if (!STR_VALID(event_feature_name_valid, &fs->name))
+					return bad(b, "%s %zu: invalid feature name", "event", i);
+				ft->name = pool_put(&pool, &fs->name);
+				if (k < SEEN_FEATURES)
+					seen_put(&c->fname[k], &raw, ft->name);
+			}
 			if (fs->kind == FEATURE_NUMERIC) {
 				if (!isfinite(fs->num))
 					return bad(b, "%s %zu: non-finite feature", "event", i);
 				ft->kind = FEATURE_NUMERIC;
 				ft->num = fs->num;
 			} else if (fs->kind == FEATURE_CATEGORICAL) {
+				ft->kind = FEATURE_CATEGORICAL;
+				if (fs->cat_c) {
+					ft->str = fs->cat_c;
+					continue;
+				}
+				const struct str raw = fs->s;
 				if (!STR_VALID(category_ok, &fs->s))
 					return bad(b, "%s %zu: invalid category", "event", i);
-				ft->kind = FEATURE_CATEGORICAL;
 				ft->str = pool_put(&pool, &fs->s);
+				if (k < SEEN_FEATURES)
+					seen_put(&c->fcat[k], &raw, ft->str);
 			} else if (fs->kind == FEATURE_VECTOR) {
 				/* 4 bytes a dimension after the header: len / 4
 				 * floats always suffice */
@@ -590,19 +720,38 @@ static int event_build(struct dctx *c, size_t i, struct escan *e, struct event *
 			return bad(b, "%s %zu: out of memory", "event", i);
 		for (k = 0; k < e->n_scores; k++) {
 			struct sscan *ss = &c->score[k];
-			if (!STR_VALID(category_ok, &ss->cls) || !(ss->p >= 0 && ss->p <= 1))
+			const struct str raw = ss->cls;
+			if ((!ss->cls_c && !STR_VALID(category_ok, &ss->cls)) ||
+			    !(ss->p >= 0 && ss->p <= 1))
 				return bad(b, "%s %zu: invalid class score", "event", i);
-			ev->scores[k].cls = pool_put(&pool, &ss->cls);
+			if (!ss->cls_c) {
+				ss->cls_c = pool_put(&pool, &ss->cls);
+				if (k < SEEN_SCORES)
+					seen_put(&c->cls[k], &raw, ss->cls_c);
+			}
+			ev->scores[k].cls = ss->cls_c;
 			ev->scores[k].p = ss->p;
 		}
 		ev->n_scores = e->n_scores;
 	}
-	if (value_check(&e->pred, &ev->prediction) || value_check(&e->label, &ev->label))
+	const struct str pred_raw = e->pred.s, label_raw = e->label.s;
+	if (value_check(&e->pred, pred_c, &ev->prediction) ||
+	    value_check(&e->label, label_c, &ev->label))
 		return bad(b, "%s %zu: invalid prediction or label", "event", i);
-	if (ev->prediction.kind == VALUE_STRING)
-		ev->prediction.str = pool_put(&pool, &e->pred.s);
-	if (ev->label.kind == VALUE_STRING)
-		ev->label.str = pool_put(&pool, &e->label.s);
+	if (ev->prediction.kind == VALUE_STRING) {
+		if (!pred_c) {
+			pred_c = pool_put(&pool, &e->pred.s);
+			seen_put(&c->pred, &pred_raw, pred_c);
+		}
+		ev->prediction.str = pred_c;
+	}
+	if (ev->label.kind == VALUE_STRING) {
+		if (!label_c) {
+			label_c = pool_put(&pool, &e->label.s);
+			seen_put(&c->label, &label_raw, label_c);
+		}
+		ev->label.str = label_c;
+	}
 	return 0;
 }
 
@@ -647,7 +796,7 @@ static int label_decode(struct wire_batch *b, size_t i, const uint8_t *p, size_t
 
 	struct label *l = &b->labels[b->n_labels];
 	if (!STR_VALID(event_model_name_valid, &model) || !STR_VALID(event_id_valid, &id) ||
-	    value_check(&v, &l->label) || l->label.kind == VALUE_NONE ||
+	    value_check(&v, NULL, &l->label) || l->label.kind == VALUE_NONE ||
 	    (has_ts && !(isfinite(ts) && ts >= 0))) {
 		bad(b, "%s %zu: invalid", "label", i);
 		return D_OK;
@@ -888,6 +1037,7 @@ int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wir
 	if (len == 0) /* no required field */
 		goto invalid;
 	end = buf + len;
+	c.end = (const char *)end;
 
 	/* The Batch's own fields: the header and the stats, and how many
 	 * events, labels and summaries to make room for. */
