@@ -36,9 +36,9 @@ struct pbf {
 
 static inline uint64_t le64(const uint8_t *p)
 {
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
 }
 
 static inline double as_double(uint64_t u)
@@ -305,7 +305,7 @@ struct fscan {
 	struct str name;
 	int kind; /* enum feature_kind */
 	double num;
-	struct str s; /* a category's text or a vector's bytes */
+	struct str s;               /* a category's text or a vector's bytes */
 	const char *name_c, *cat_c; /* event_build: copies already checked */
 };
 
@@ -446,8 +446,8 @@ static int scratch_alloc(struct dctx *c)
 {
 	if (c->feat)
 		return D_OK;
-	c->feat = malloc(EVENT_FEATURES_MAX * sizeof(*c->feat) +
-	                 EVENT_SCORES_MAX * sizeof(*c->score));
+	c->feat =
+	    malloc(EVENT_FEATURES_MAX * sizeof(*c->feat) + EVENT_SCORES_MAX * sizeof(*c->score));
 	if (!c->feat)
 		return D_NOMEM;
 	c->score = (struct sscan *)(c->feat + EVENT_FEATURES_MAX);
@@ -474,9 +474,9 @@ static int event_scan(struct dctx *c, const uint8_t *p, size_t n, struct escan *
 		if (pb_next(&p, end, &f))
 			return D_INVALID;
 		switch (f.num) {
-		case 1: /* model, required */
-		case 2: /* version */
-		case 3: /* id */
+		case 1:  /* model, required */
+		case 2:  /* version */
+		case 3:  /* id */
 		case 16: /* finish_reason */
 			if (f.wt != WT_LEN)
 				return D_INVALID;
@@ -484,8 +484,9 @@ static int event_scan(struct dctx *c, const uint8_t *p, size_t n, struct escan *
 				e->model = str_of(&f);
 				req |= 1;
 			} else {
-				*(f.num == 2 ? &e->version : f.num == 3 ? &e->id : &e->finish) =
-				    str_of(&f);
+				*(f.num == 2   ? &e->version
+				  : f.num == 3 ? &e->id
+				               : &e->finish) = str_of(&f);
 			}
 			break;
 		case 4: /* ts, required */
@@ -698,14 +699,15 @@ static int event_build(struct dctx *c, size_t i, struct escan *e, struct event *
 				/* 4 bytes a dimension after the header: len / 4
 				 * floats always suffice */
 				size_t len = fs->s.n;
-				size_t cap = len / 4 < VECTOR_DIM_MAX ? len / 4 + 1 : VECTOR_DIM_MAX;
+				size_t cap =
+				    len / 4 < VECTOR_DIM_MAX ? len / 4 + 1 : VECTOR_DIM_MAX;
 				float *v = arena_alloc_raw(&b->arena, cap * sizeof(float));
 				size_t dim = 0;
 				if (!v)
 					return bad(b, "%s %zu: out of memory", "event", i);
 				/* protobuf-c leaves empty bytes NULL */
-				if (vector_decode(len ? (const uint8_t *)fs->s.p : NULL, len, v, cap,
-				                  &dim))
+				if (vector_decode(len ? (const uint8_t *)fs->s.p : NULL, len, v,
+				                  cap, &dim))
 					return bad(b, "%s %zu: invalid vector feature", "event", i);
 				ft->kind = FEATURE_VECTOR;
 				ft->vec = v;

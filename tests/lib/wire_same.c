@@ -6,10 +6,10 @@
 #include <string.h>
 
 /* Each check fails with the field's path and the item's index. */
-#define DIFF(...)                                                                                  \
-	do {                                                                                       \
-		snprintf(why, cap, __VA_ARGS__);                                                   \
-		return false;                                                                      \
+#define DIFF(...)                                \
+	do {                                     \
+		snprintf(why, cap, __VA_ARGS__); \
+		return false;                    \
 	} while (0)
 
 static bool bits_eq(double a, double b)
@@ -36,8 +36,7 @@ static bool value_same(const struct value *x, const struct value *y)
 static bool event_same(const struct event *a, const struct event *b, size_t i, char *why,
                        size_t cap)
 {
-	if (!str_eq(a->model, b->model) || !str_eq(a->version, b->version) ||
-	    !str_eq(a->id, b->id))
+	if (!str_eq(a->model, b->model) || !str_eq(a->version, b->version) || !str_eq(a->id, b->id))
 		DIFF("event %zu: model, version or id", i);
 	if (!bits_eq(a->ts, b->ts) || a->ts_given != b->ts_given)
 		DIFF("event %zu: ts", i);
@@ -52,7 +51,8 @@ static bool event_same(const struct event *a, const struct event *b, size_t i, c
 	for (size_t k = 0; k < a->n_features; k++) {
 		const struct feature *f = &a->features[k], *g = &b->features[k];
 		if (!str_eq(f->name, g->name) || f->kind != g->kind || !bits_eq(f->num, g->num) ||
-		    !str_eq(f->str, g->str) || f->dim != g->dim || (f->vec == NULL) != (g->vec == NULL) ||
+		    !str_eq(f->str, g->str) || f->dim != g->dim ||
+		    (f->vec == NULL) != (g->vec == NULL) ||
 		    (f->dim && memcmp(f->vec, g->vec, f->dim * sizeof(float)) != 0))
 			DIFF("event %zu: feature %zu", i, k);
 	}
@@ -97,8 +97,7 @@ static bool summary_same(const struct wire_summary *a, const struct wire_summary
 	return true;
 }
 
-bool wire_batch_same(const struct wire_batch *x, const struct wire_batch *y, char *why,
-                     size_t cap)
+bool wire_batch_same(const struct wire_batch *x, const struct wire_batch *y, char *why, size_t cap)
 {
 	if (x->protocol != y->protocol || !str_eq(x->agent_id, y->agent_id) || x->seq != y->seq)
 		DIFF("header: protocol, agent_id or seq");

@@ -16,7 +16,6 @@
 
 /* true when x and y are the same; otherwise false and why in why[cap]
  * (the first difference). */
-bool wire_batch_same(const struct wire_batch *x, const struct wire_batch *y, char *why,
-                     size_t cap);
+bool wire_batch_same(const struct wire_batch *x, const struct wire_batch *y, char *why, size_t cap);
 
 #endif

@@ -36,8 +36,8 @@ static int agree_max(const uint8_t *buf, size_t len, size_t max_len, struct tall
 	int rx = wire_decode_batch_pb(buf, len, max_len, &x, ex, sizeof(ex));
 	int ry = wire_decode_batch(buf, len, max_len, &y, ey, sizeof(ey));
 
-	cr_assert_eq(rx, ry, "%s (%zu bytes): protobuf-c %d \"%s\", by hand %d \"%s\"", what, len, rx,
-	             ex, ry, ey);
+	cr_assert_eq(rx, ry, "%s (%zu bytes): protobuf-c %d \"%s\", by hand %d \"%s\"", what, len,
+	             rx, ex, ry, ey);
 	if (rx != 0) {
 		cr_assert_str_eq(ex, ey, "%s: error text", what);
 		if (t)
@@ -168,8 +168,7 @@ static bool one_in(unsigned n)
 }
 
 static const char *const good_names[] = {"fraud", "churn.v2", "m-1", "x"};
-static const char *const bad_names[] = {"", "bad model", "@x", "caf\xc3\xa9\x01", "\x7f",
-                                        "a\nb"};
+static const char *const bad_names[] = {"", "bad model", "@x", "caf\xc3\xa9\x01", "\x7f", "a\nb"};
 static const double odd_numbers[] = {NAN, INFINITY, -INFINITY, -0.0, -1, 1e308, 5e-324};
 
 static const char *name(struct arena *a, unsigned bad_one_in, const char *prefix)
@@ -330,8 +329,8 @@ static void agent_batch(struct arena *a, unsigned bad, uint8_t **buf, size_t *le
 	for (size_t i = 0; i < b.n_summaries; i++)
 		some_summary(a, &b.summaries[i], bad);
 	if (one_in(2)) {
-		b.stats = (struct wire_agent_stats){true, rnd() % 1000, rnd() % 10, 0, rnd() % 4096,
-		                                    number(bad, 1e9)};
+		b.stats = (struct wire_agent_stats){true, rnd() % 1000, rnd() % 10,
+		                                    0,    rnd() % 4096, number(bad, 1e9)};
 	}
 	cr_assert_eq(wire_encode_batch(&b, buf, len), 0);
 	wire_events_free(&w);
@@ -508,6 +507,8 @@ struct edge {
 	int rc; /* the outcome protobuf-c gives */
 };
 
+/* one edge case a line */
+/* clang-format off */
 #define EDGE(what, s, rc) {what, s, sizeof(s) - 1, rc}
 #define PRED_NUM "\x42\x09\x09\0\0\0\0\0\0\x00\x40" /* prediction {num: 2} */
 
@@ -579,6 +580,7 @@ static const struct edge edges[] = {
     EDGE("tokens 2^64-1", "\x68\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 0),
     EDGE("ttft -0", "\x71\0\0\0\0\0\0\0\x80", 0),
 };
+/* clang-format on */
 
 Test(wire_decode, wire_format_edge_cases_decode_the_same)
 {
@@ -598,7 +600,8 @@ Test(wire_decode, edge_cases_give_what_protobuf_c_gives)
 	char err[256];
 	struct pw *w;
 
-	static const char tail[] = "\x0a\x05" "ab\0cd" "\x32\x01\x00" PRED_NUM "\x42\x00";
+	/* model "ab\0cd", error as bytes {0}, prediction num then empty */
+	static const char tail[] = "\x0a\005ab\0cd\x32\x01\x00" PRED_NUM "\x42\x00";
 	w = batch_with_event_tail(tail, sizeof(tail) - 1);
 	cr_assert_eq(wire_decode_batch(w->buf, w->len, 0, &d, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(d.n_events, 1, "%s", d.first_invalid);
@@ -708,7 +711,8 @@ static void soup_value(struct pw *w, int depth)
 }
 static void soup_feature(struct pw *w, int depth)
 {
-	static const struct field_kind k[] = {{1, 2, NULL}, {2, 1, NULL}, {3, 2, NULL}, {4, 2, NULL}};
+	static const struct field_kind k[] = {
+	    {1, 2, NULL}, {2, 1, NULL}, {3, 2, NULL}, {4, 2, NULL}};
 	if (!one_in(30))
 		pw_str(w, 1, one_in(10) ? "f 1" : "f1");
 	soup(w, k, 4, rnd() % 3, depth);
@@ -725,10 +729,10 @@ static void soup_score(struct pw *w, int depth)
 static void soup_event(struct pw *w, int depth)
 {
 	static const struct field_kind k[] = {
-	    {1, 2, NULL},         {2, 2, NULL},  {3, 2, NULL},         {4, 1, NULL},
-	    {5, 1, NULL},         {6, 0, NULL},  {7, 2, soup_feature}, {8, 2, soup_value},
-	    {9, 1, NULL},         {10, 2, soup_score}, {11, 2, soup_value}, {12, 0, NULL},
-	    {13, 0, NULL},        {14, 1, NULL}, {15, 1, NULL},        {16, 2, NULL},
+	    {1, 2, NULL},  {2, 2, NULL},        {3, 2, NULL},         {4, 1, NULL},
+	    {5, 1, NULL},  {6, 0, NULL},        {7, 2, soup_feature}, {8, 2, soup_value},
+	    {9, 1, NULL},  {10, 2, soup_score}, {11, 2, soup_value},  {12, 0, NULL},
+	    {13, 0, NULL}, {14, 1, NULL},       {15, 1, NULL},        {16, 2, NULL},
 	};
 	if (!one_in(40))
 		pw_str(w, 1, one_in(20) ? "bad model" : "fraud");
@@ -756,9 +760,9 @@ static void soup_finish(struct pw *w, int depth)
 static void soup_summary(struct pw *w, int depth)
 {
 	static const struct field_kind k[] = {
-	    {1, 2, NULL},  {2, 0, NULL},  {3, 0, NULL},  {4, 0, NULL},
-	    {5, 2, NULL},  {6, 0, NULL},  {7, 0, NULL},  {8, 0, NULL},
-	    {9, 0, NULL},  {10, 2, NULL}, {11, 2, NULL}, {12, 2, soup_finish},
+	    {1, 2, NULL}, {2, 0, NULL},  {3, 0, NULL},  {4, 0, NULL},
+	    {5, 2, NULL}, {6, 0, NULL},  {7, 0, NULL},  {8, 0, NULL},
+	    {9, 0, NULL}, {10, 2, NULL}, {11, 2, NULL}, {12, 2, soup_finish},
 	};
 	if (!one_in(30))
 		pw_str(w, 1, "fraud");
@@ -775,8 +779,8 @@ static void soup_stats(struct pw *w, int depth)
 	soup(w, k, 5, rnd() % 4, depth);
 }
 
-static const char *const soup_strings[] = {"", "fraud", "stop", "a b", "x\0y", "\x01", "r1",
-                                           "caf\xc3\xa9"};
+static const char *const soup_strings[] = {"",     "fraud", "stop", "a b",
+                                           "x\0y", "\x01",  "r1",   "caf\xc3\xa9"};
 
 /* The tag of (num, wt) in two bytes more than it needs (protobuf-c reads
  * up to 5). */
@@ -837,8 +841,8 @@ static void soup(struct pw *w, const struct field_kind *known, size_t n, size_t 
 static void soup_batch(struct pw *w)
 {
 	static const struct field_kind k[] = {
-	    {1, 0, NULL},       {2, 2, NULL},         {3, 0, NULL},
-	    {4, 2, NULL},       {5, 2, soup_event},   {6, 2, soup_label},
+	    {1, 0, NULL},         {2, 2, NULL},       {3, 0, NULL},
+	    {4, 2, NULL},         {5, 2, soup_event}, {6, 2, soup_label},
 	    {7, 2, soup_summary}, {8, 1, NULL},       {9, 2, soup_stats},
 	};
 	w->len = 0;
@@ -900,8 +904,9 @@ static void real_batch(uint8_t **buf, size_t *len)
 		    {"tier", 2, 0, i % 5 ? "std" : "gold"},
 		};
 		lat[i] = 1.0 + (double)((i * 7919) % 100000) / 1000.0;
-		cr_assert_eq(wc_batch_event(&wb, "fraud", id, 1764072000.0 + (double)i * 0.1, lat[i],
-		                            i % 9 == 0, f, 8, wc_str(i % 4 ? "legit" : "fraud"),
+		cr_assert_eq(wc_batch_event(&wb, "fraud", id, 1764072000.0 + (double)i * 0.1,
+		                            lat[i], i % 9 == 0, f, 8,
+		                            wc_str(i % 4 ? "legit" : "fraud"),
 		                            0.5 + (double)(i % 50) / 100.0, wc_none()),
 		             0);
 	}
@@ -915,11 +920,22 @@ static void real_batch(uint8_t **buf, size_t *len)
 		v[j] = (float)j / 3.0f;
 	struct feature vf = {.name = "emb", .kind = FEATURE_VECTOR, .vec = v, .dim = 16};
 	struct class_score cs[2] = {{"fraud", 0.25}, {"legit", 0.75}};
-	struct event e = {.model = "llm", .ts = 1764072005, .features = &vf, .n_features = 1,
-	                  .scores = cs, .n_scores = 2, .has_input_tokens = true,
-	                  .input_tokens = 120, .has_output_tokens = true, .output_tokens = 30,
-	                  .has_ttft = true, .ttft_ms = 80, .has_tpot = true, .tpot_ms = 9.5,
-	                  .finish_reason = "stop", .label = {.kind = VALUE_NUMBER, .num = 1}};
+	struct event e = {.model = "llm",
+	                  .ts = 1764072005,
+	                  .features = &vf,
+	                  .n_features = 1,
+	                  .scores = cs,
+	                  .n_scores = 2,
+	                  .has_input_tokens = true,
+	                  .input_tokens = 120,
+	                  .has_output_tokens = true,
+	                  .output_tokens = 30,
+	                  .has_ttft = true,
+	                  .ttft_ms = 80,
+	                  .has_tpot = true,
+	                  .tpot_ms = 9.5,
+	                  .finish_reason = "stop",
+	                  .label = {.kind = VALUE_NUMBER, .num = 1}};
 	struct wire_events we = {0};
 	cr_assert_eq(wire_events_append(&we, &e), 0);
 	wb.b.events_raw = we.buf;
