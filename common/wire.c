@@ -460,7 +460,9 @@ out:
 	return rc;
 }
 
-/* ---- decoding ---------------------------------------------------------- */
+/* ---- decoding through protobuf-c ----------------------------------------
+ * The reference for common/wire_decode.c, which the collector uses: tests
+ * and fuzz targets check that both give the same batch. */
 
 static int bad(struct wire_batch *b, const char *fmt, const char *what, size_t i)
 {
@@ -625,8 +627,8 @@ static void pb_arena_free(void *arena, void *p)
 	(void)p; /* released with the arena */
 }
 
-int wire_decode_batch(const uint8_t *buf, size_t len, size_t max_len, struct wire_batch *b,
-                      char *err, size_t errlen)
+int wire_decode_batch_pb(const uint8_t *buf, size_t len, size_t max_len, struct wire_batch *b,
+                         char *err, size_t errlen)
 {
 	ProtobufCAllocator alloc = {pb_arena_alloc, pb_arena_free, NULL};
 	PbBatch *pb;
