@@ -2,7 +2,7 @@
  * committed and CPU per event, beside a raw SQLite insert of the same rows
  * in the same run.
  *
- *   raw      the events table of a fresh database (with its three secondary
+ *   raw      the events table of a fresh database (with its two secondary
  *            indexes), one prepared INSERT per row, 1000 rows per
  *            transaction, rows prepared in advance; one thread
  *   bare     the same rows into a table with no secondary index: the floor
@@ -16,8 +16,9 @@
  *
  * Then it checks what the acceptance asks: every event stored exactly once,
  * window counts equal to what was sent and latency quantiles within 1%.
- * Rounds of raw, wire, agent (BENCH_ROUNDS, default 3) end with one more raw
- * run; each ratio is to the raw runs around it, and the median is printed.
+ * Rounds of raw, bare, wire, agent (BENCH_ROUNDS, default 3) end with one
+ * more raw and bare run; each ratio is to the raw (or bare) runs around it,
+ * and the median is printed (issue 18 acceptance 4: agent vs bare).
  * The raw insert is one thread while mlwatchd spreads its work (decoding,
  * group commit) over both cores: so each ratio by throughput is printed with
  * the CPU per event of both sides, and the ratio by CPU beside it.
@@ -918,10 +919,11 @@ int main(void)
 
 	/* The speed of this machine drifts by tens of percent within a
 	 * minute (other tenants): each round is raw, wire, agent, and each
-	 * ratio uses the mean of the raw runs just before and after it. The
-	 * median over the rounds is the figure. */
+	 * ratio uses the mean of the raw runs just before and after it (and
+	 * the bare rows, likewise bracketing each round). The median over the
+	 * rounds is the figure. */
 	double raw[21], rawcpu[21], wire[20], agent[20], rw[20], ra[20], cw[20], ca[20];
-	double wcpu[20], acpu[20], bare = 0, barecpu = 0;
+	double wcpu[20], acpu[20], bare[21], barecpu[21];
 	printf("bench_collector: %ld events, %d per batch, 8 features each, %d rounds, %d wire "
 	       "senders\n",
 	       n_events, PER_BATCH, rounds, SENDERS);
@@ -941,6 +943,10 @@ int main(void)
 		    "  raw SQLite insert (same rows, 1000/tx):  %10.0f events/s, %.2f us CPU per "
 		    "event (1 thread)\n",
 		    raw[r], rawcpu[r]);
+		bare[r] = bench_raw(dir, true, &barecpu[r]);
+		printf("  bare rows (no secondary index):          %10.0f events/s, %.2f us CPU per "
+		       "event\n",
+		       bare[r], barecpu[r]);
 		wire[r] = run_path("bench-wire", args, &bad);
 		wcpu[r] = cpu_coll_us + cpu_gen_us;
 		agent[r] = run_path("bench-agent", args, &bad);
@@ -950,10 +956,10 @@ int main(void)
 	printf(
 	    " raw SQLite insert after the last round:    %10.0f events/s, %.2f us CPU per event\n",
 	    raw[rounds], rawcpu[rounds]);
-	bare = bench_raw(dir, true, &barecpu);
+	bare[rounds] = bench_raw(dir, true, &barecpu[rounds]);
 	printf(
 	    " bare rows (no secondary index), the floor: %10.0f events/s, %.2f us CPU per event\n",
-	    bare, barecpu);
+	    bare[rounds], barecpu[rounds]);
 	for (int r = 0; r < rounds; r++) {
 		double base = (raw[r] + raw[r + 1]) / 2, bcpu = (rawcpu[r] + rawcpu[r + 1]) / 2;
 		rw[r] = wire[r] / base;
@@ -967,13 +973,19 @@ int main(void)
 		       r + 1, base, bcpu, rw[r], cw[r], wcpu[r], ra[r], ca[r], acpu[r]);
 	}
 	/* issue 18: the end-to-end path against the storage floor */
-	double ab[20];
-	for (int r = 0; r < rounds; r++)
-		ab[r] = agent[r] / bare;
+	double ab[20], bb[20];
+	for (int r = 0; r < rounds; r++) {
+		bb[r] = (bare[r] + bare[r + 1]) / 2;
+		ab[r] = agent[r] / bb[r];
+		printf(" round %d: agent -> committed %.0f events/s vs bare rows %.0f events/s "
+		       "(before and after it): %.2f\n",
+		       r + 1, agent[r], bb[r], ab[r]);
+	}
 	qsort(ab, (size_t)rounds, sizeof(double), cmp_double);
-	printf("  agent -> committed vs bare rows (%.0f events/s): %.2f, median of %d rounds (goal "
-	       ">= 0.5: %s)\n",
-	       bare, ab[rounds / 2], rounds, ab[rounds / 2] >= 0.5 ? "met" : "MISSED");
+	qsort(bb, (size_t)rounds, sizeof(double), cmp_double);
+	printf("  agent -> committed vs bare rows (median %.0f events/s): %.2f, median of %d rounds "
+	       "(goal >= 0.5: %s)\n",
+	       bb[rounds / 2], ab[rounds / 2], rounds, ab[rounds / 2] >= 0.5 ? "met" : "MISSED");
 	qsort(rw, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(ra, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(cw, (size_t)rounds, sizeof(double), cmp_double);
