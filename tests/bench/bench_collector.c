@@ -944,9 +944,10 @@ int main(void)
 		    "event (1 thread)\n",
 		    raw[r], rawcpu[r]);
 		bare[r] = bench_raw(dir, true, &barecpu[r]);
-		printf("  bare rows (no secondary index):          %10.0f events/s, %.2f us CPU per "
-		       "event\n",
-		       bare[r], barecpu[r]);
+		printf(
+		    "  bare rows (no secondary index):          %10.0f events/s, %.2f us CPU per "
+		    "event\n",
+		    bare[r], barecpu[r]);
 		wire[r] = run_path("bench-wire", args, &bad);
 		wcpu[r] = cpu_coll_us + cpu_gen_us;
 		agent[r] = run_path("bench-agent", args, &bad);
@@ -983,9 +984,10 @@ int main(void)
 	}
 	qsort(ab, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(bb, (size_t)rounds, sizeof(double), cmp_double);
-	printf("  agent -> committed vs bare rows (median %.0f events/s): %.2f, median of %d rounds "
-	       "(goal >= 0.5: %s)\n",
-	       bb[rounds / 2], ab[rounds / 2], rounds, ab[rounds / 2] >= 0.5 ? "met" : "MISSED");
+	printf(
+	    "  agent -> committed vs bare rows (median %.0f events/s): %.2f, median of %d rounds "
+	    "(goal >= 0.5: %s)\n",
+	    bb[rounds / 2], ab[rounds / 2], rounds, ab[rounds / 2] >= 0.5 ? "met" : "MISSED");
 	qsort(rw, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(ra, (size_t)rounds, sizeof(double), cmp_double);
 	qsort(cw, (size_t)rounds, sizeof(double), cmp_double);
