@@ -22,7 +22,9 @@
  * The raw insert is one thread while mlwatchd spreads its work (decoding,
  * group commit) over both cores: so each ratio by throughput is printed with
  * the CPU per event of both sides, and the ratio by CPU beside it.
- * BENCH_EVENTS sets the count (default 1,000,000). Exits non-zero only when
+ * BENCH_EVENTS sets the count (default 1,000,000); BENCH_IDS=uuid makes the
+ * request ids random-looking UUIDs instead of rising ones, uuid7
+ * time-ordered UUIDs. Exits non-zero only when
  * something fails, not on a missed goal (ratio >= 0.8). */
 #include <dirent.h>
 #include <math.h>
@@ -65,7 +67,7 @@ static const char *const devices[] = {"ios", "android", "web"};
 
 /* Event i, deterministic: ts rising steadily over 10 minutes, 8 features. */
 struct row {
-	char id[24];
+	char id[40];
 	double ts, latency;
 	double amount, age, items, hour;
 	const char *country, *device, *channel, *tier;
@@ -73,10 +75,35 @@ struct row {
 	double score;
 };
 
+/* BENCH_IDS=uuid: request ids as random-looking UUIDs (version 4, as
+ * KServe sends), not rising "r123": every insert then lands on a random
+ * leaf of the events_by_req index (see the README's ingest rows).
+ * BENCH_IDS=uuid7: time-ordered UUIDs (version 7: the event's millisecond
+ * first, then random bits), which append to that index again. */
+static enum { IDS_RISING, IDS_UUID4, IDS_UUID7 } id_kind;
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 static void make_row(long i, struct row *r)
 {
-	snprintf(r->id, sizeof(r->id), "r%ld", i);
 	r->ts = t_base + (double)i * 600.0 / (double)n_events; /* a steady stream */
+	if (id_kind != IDS_RISING) {
+		uint64_t a = mix64((uint64_t)i * 2), b = mix64((uint64_t)i * 2 + 1);
+		if (id_kind == IDS_UUID7) /* 48 bits of milliseconds first */
+			a = (uint64_t)(r->ts * 1000.0) << 16 | (a & 0xffff);
+		snprintf(r->id, sizeof(r->id), "%08x-%04x-%x%03x-%04x-%012llx", (unsigned)(a >> 32),
+		         (unsigned)(a >> 16) & 0xffff, id_kind == IDS_UUID7 ? 7 : 4,
+		         (unsigned)(b >> 52) & 0xfff, 0x8000 | ((unsigned)(b >> 36) & 0x3fff),
+		         (unsigned long long)(b & 0xffffffffffffULL));
+	} else {
+		snprintf(r->id, sizeof(r->id), "r%ld", i);
+	}
 	r->latency = 1.0 + (double)((i * 7919) % 100000) / 1000.0;
 	r->amount = (double)((i * 31) % 10000) / 10.0;
 	r->age = (double)(18 + i % 60);
@@ -890,6 +917,18 @@ int main(void)
 	const char *env = getenv("BENCH_EVENTS"), *renv = getenv("BENCH_ROUNDS");
 	char *dir = h_tmpdir("bench-collector");
 	int bad = 0, rounds = 3;
+	const char *ids = getenv("BENCH_IDS");
+
+	if (ids && strcmp(ids, "uuid") == 0)
+		id_kind = IDS_UUID4;
+	else if (ids && strcmp(ids, "uuid7") == 0)
+		id_kind = IDS_UUID7;
+	else if (ids && *ids && strcmp(ids, "rising") != 0) {
+		fprintf(stderr, "BENCH_IDS: rising, uuid or uuid7, not %s\n", ids);
+		h_rmtree(dir);
+		free(dir);
+		return 2;
+	}
 
 	if (env) {
 		char *end;
@@ -925,8 +964,11 @@ int main(void)
 	double raw[21], rawcpu[21], wire[20], agent[20], rw[20], ra[20], cw[20], ca[20];
 	double wcpu[20], acpu[20], bare[21], barecpu[21];
 	printf("bench_collector: %ld events, %d per batch, 8 features each, %d rounds, %d wire "
-	       "senders\n",
-	       n_events, PER_BATCH, rounds, SENDERS);
+	       "senders, request ids %s\n",
+	       n_events, PER_BATCH, rounds, SENDERS,
+	       id_kind == IDS_UUID4   ? "random UUIDs (v4)"
+	       : id_kind == IDS_UUID7 ? "time-ordered UUIDs (v7)"
+	                              : "rising");
 	/* BENCH_PG=only: the PostgreSQL figures alone; BENCH_PG=0: none */
 	const char *pgenv = getenv("BENCH_PG");
 	if (pgenv && strcmp(pgenv, "only") == 0) {
