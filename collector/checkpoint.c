@@ -58,8 +58,8 @@ static void *thread_main(void *arg)
 			atomic_fetch_add(&cp->frames, (uint64_t)added);
 			cp->backfilled = copied;
 		}
-		/* SQLITE_BUSY: `mlwatch backup` or another process
-		 * checkpoints; nothing lost, the next kick tries again */
+		/* SQLITE_BUSY: another connection (sqlite3(1), an mlwatch
+		 * command) checkpoints; nothing lost, the next kick tries again */
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
 			double now = clock_mono();
 			atomic_fetch_add(&cp->errors, 1);

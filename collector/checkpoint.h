@@ -22,7 +22,7 @@
  *
  * Threads: the hook runs on the writer thread inside its commit; the
  * checkpoint thread only touches its own connection. Failures: a busy
- * database (a reader holding an old snapshot, `mlwatch backup`) only means
+ * database (a reader holding an old snapshot: the dashboard, sqlite3(1)) only means
  * less was copied, the next kick tries again; other errors are logged once
  * a minute and counted. PostgreSQL stores have no WAL of ours: attach does
  * nothing there. */
