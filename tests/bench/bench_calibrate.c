@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/harness.h"
+
 #include "drift.h"
 #include "sample.h"
 #include "stats/calibrate.h"
@@ -20,24 +22,8 @@
 #define N_CATEG   10
 #define GOAL_S    2.0
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* CPU seconds of this process: the figure that does not depend on what
  * else the machine runs. */
-static double cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double gauss(struct sample_rng *r)
 {
 	double u = 1.0 - sample_rng_double(r), v = sample_rng_double(r);
@@ -79,7 +65,7 @@ int main(void)
 		sample_cats_fini(&t);
 	}
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
-		double t0 = now_s(), c0 = cpu_s(), el, cpu;
+		double t0 = h_now(), c0 = h_cpu(), el, cpu;
 
 		for (int f = 0; f < N_NUMERIC + N_CATEG; f++) {
 			struct calib_result c;
@@ -92,8 +78,8 @@ int main(void)
 				rc = 1;
 			}
 		}
-		el = now_s() - t0;
-		cpu = cpu_s() - c0;
+		el = h_now() - t0;
+		cpu = h_cpu() - c0;
 		printf(
 		    "calibration of %d features (%d numeric, %d categorical), %d-row references, "
 		    "windows of %zu, 1%% target, %d pseudo-windows each: %.3f s wall, %.3f s CPU "
@@ -110,11 +96,11 @@ int main(void)
 			continue;
 		for (int si = 0; si < 2; si++) {
 			struct calib_result c;
-			double t0 = now_s();
+			double t0 = h_now();
 
 			if (calib_run(&refs[0], (enum drift_method)m, sizes[si], 0.01, 1, &c) != 0)
 				rc = 1;
-			ms[si] = (now_s() - t0) * 1e3;
+			ms[si] = (h_now() - t0) * 1e3;
 		}
 		printf("  %-12s %9.1f %9.1f\n", drift_method_name((enum drift_method)m), ms[0],
 		       ms[1]);

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/harness.h"
+
 #include "sample.h"
 #include "stats/embedding.h"
 
@@ -27,14 +29,6 @@ static double gauss(struct sample_rng *r)
 	double u = 1.0 - sample_rng_double(r), v = sample_rng_double(r);
 
 	return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
-}
-
-static double cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int write_f64(const char *path, const double *x, size_t n)
@@ -70,19 +64,19 @@ int main(void)
 		w[i] = mu[i % DIM] + sd[i % DIM] * gauss(&r) + (i % DIM == 0 ? 0.05 : 0);
 
 	mv_blas_single_thread();
-	double t0 = cpu_s();
+	double t0 = h_cpu();
 	if (emb_ref_build(&ref, x, N_REF, DIM, 0, 1) != 0) {
 		fprintf(stderr, "emb_ref_build failed\n");
 		goto out;
 	}
 	printf("embedding: reference profile %d x %d built in %.3f s CPU (once per reference)\n",
-	       N_REF, DIM, cpu_s() - t0);
-	t0 = cpu_s();
+	       N_REF, DIM, h_cpu() - t0);
+	t0 = h_cpu();
 	if (emb_drift(&ref, w, N_WIN, NULL, &res) != 0) {
 		fprintf(stderr, "emb_drift failed\n");
 		goto out;
 	}
-	double total = cpu_s() - t0;
+	double total = h_cpu() - t0;
 	for (int k = 0; k < EMB_METHODS; k++)
 		printf("embedding: %-10s %.3f s  (stat %.4g threshold %.4g p %.3g)\n",
 		       emb_method_name(k), res.m[k].seconds, res.m[k].stat, res.m[k].threshold,

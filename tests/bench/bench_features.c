@@ -24,13 +24,6 @@
 static const char *const countries[] = {"DE", "FR", "US", "GB", "ES", "IT", "NL", "PL"};
 static const char *const devices[] = {"ios", "android", "web"};
 
-static double cpu_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static void encode(struct featcodec_enc *e, long i)
 {
 	featcodec_reset(e);
@@ -90,11 +83,11 @@ int main(void)
 	n -= n % 1000;
 	featcodec_enc_init(&enc);
 	jsonw_init(&w);
-	c0 = cpu_s();
+	c0 = h_cpu();
 	for (long i = 0; i < n; i++)
 		encode(&enc, i);
-	enc_s = cpu_s() - c0;
-	c0 = cpu_s();
+	enc_s = h_cpu() - c0;
+	c0 = h_cpu();
 	for (long i = 0; i < n; i++) {
 		if (i % 1000 == 0) {
 			encode(&enc, i);
@@ -105,7 +98,7 @@ int main(void)
 		if (i % 1000 == 0)
 			json_bytes += (double)w.len;
 	}
-	json_s = cpu_s() - c0;
+	json_s = h_cpu() - c0;
 
 	snprintf(path, sizeof(path), "%s/f.db", dir);
 	if (store_open(&st, path, STORE_RW_CREATE, false, err, sizeof(err))) {
@@ -151,12 +144,12 @@ int main(void)
 		goto out;
 	for (int r = 0; r < 3; r++) {
 		t.n = 0;
-		c0 = cpu_s();
+		c0 = h_cpu();
 		if (store_begin(&st) ||
 		    store_ingest_events_after(si, 0, INT64_MAX, fold_cb, &t) != 0 ||
 		    store_commit(&st))
 			t.rc = -1;
-		double d = cpu_s() - c0;
+		double d = h_cpu() - c0;
 		if (d < tail_s)
 			tail_s = d;
 	}

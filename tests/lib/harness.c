@@ -26,6 +26,13 @@ double h_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double h_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void h_sleep(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};

@@ -94,5 +94,8 @@ void h_http_free(struct h_http *r);
 /* Sleeps for s seconds. */
 void h_sleep(double s);
 double h_now(void);
+/* CPU seconds used by this process so far, all threads (the benches'
+ * CPU per event). */
+double h_cpu(void);
 
 #endif
