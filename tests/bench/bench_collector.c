@@ -36,11 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../lib/agent_proc.h"
 #include "../lib/collector_proc.h"
+#include "../lib/fraud_rows.h"
 #include "../lib/harness.h"
 #include "../lib/pg_harness.h"
 #include "../lib/wire_client.h"
@@ -62,62 +62,20 @@
 static long n_events = 1000000;
 static double t_base;
 
-static const char *const countries[] = {"DE", "FR", "US", "GB", "ES", "IT", "NL", "PL"};
-static const char *const devices[] = {"ios", "android", "web"};
-
-/* Event i, deterministic: ts rising steadily over 10 minutes, 8 features. */
-struct row {
-	char id[40];
-	double ts, latency;
-	double amount, age, items, hour;
-	const char *country, *device, *channel, *tier;
-	const char *pred;
-	double score;
-};
-
 /* BENCH_IDS=uuid: request ids as random-looking UUIDs (version 4, as
  * KServe sends), not rising "r123": every insert then lands on a random
  * leaf of the events_by_req index (see the README's ingest rows).
  * BENCH_IDS=uuid7: time-ordered UUIDs (version 7: the event's millisecond
  * first, then random bits), which append to that index again. */
-static enum { IDS_RISING, IDS_UUID4, IDS_UUID7 } id_kind;
+static enum fraud_ids id_kind;
 
-static uint64_t mix64(uint64_t x)
+/* Event i of this run (tests/lib/fraud_rows.h). */
+static void make_row(long i, struct fraud_row *r)
 {
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
+	fraud_row_make(i, n_events, t_base, id_kind, r);
 }
 
-static void make_row(long i, struct row *r)
-{
-	r->ts = t_base + (double)i * 600.0 / (double)n_events; /* a steady stream */
-	if (id_kind != IDS_RISING) {
-		uint64_t a = mix64((uint64_t)i * 2), b = mix64((uint64_t)i * 2 + 1);
-		if (id_kind == IDS_UUID7) /* 48 bits of milliseconds first */
-			a = (uint64_t)(r->ts * 1000.0) << 16 | (a & 0xffff);
-		snprintf(r->id, sizeof(r->id), "%08x-%04x-%x%03x-%04x-%012llx", (unsigned)(a >> 32),
-		         (unsigned)(a >> 16) & 0xffff, id_kind == IDS_UUID7 ? 7 : 4,
-		         (unsigned)(b >> 52) & 0xfff, 0x8000 | ((unsigned)(b >> 36) & 0x3fff),
-		         (unsigned long long)(b & 0xffffffffffffULL));
-	} else {
-		snprintf(r->id, sizeof(r->id), "r%ld", i);
-	}
-	r->latency = 1.0 + (double)((i * 7919) % 100000) / 1000.0;
-	r->amount = (double)((i * 31) % 10000) / 10.0;
-	r->age = (double)(18 + i % 60);
-	r->items = (double)(1 + i % 7);
-	r->hour = (double)(i % 24);
-	r->country = countries[i % 8];
-	r->device = devices[i % 3];
-	r->channel = i % 2 ? "app" : "site";
-	r->tier = i % 5 ? "std" : "gold";
-	r->pred = i % 4 ? "legit" : "fraud";
-	r->score = 0.5 + (double)(i % 50) / 100.0;
-}
-
-static void row_json(const struct row *r, struct jsonw *w)
+static void row_json(const struct fraud_row *r, struct jsonw *w)
 {
 	jsonw_reset(w);
 	jsonw_raw(w, "{\"amount\":", 10);
@@ -141,7 +99,7 @@ static void row_json(const struct row *r, struct jsonw *w)
 
 /* The features blob the collector stores for the row (common/featcodec.h),
  * malloc'd, its length in *len. */
-static char *row_blob(const struct row *r, size_t *len)
+static char *row_blob(const struct fraud_row *r, size_t *len)
 {
 	struct featcodec_enc e;
 	char *b;
@@ -167,9 +125,6 @@ static char *row_blob(const struct row *r, size_t *len)
 
 /* ---- raw SQLite ---------------------------------------------------------- */
 
-/* CPU seconds used by this process so far (all threads). */
-static double self_cpu_s(void);
-
 /* The raw insert; bare: into a copy of the events table without its
  * secondary indexes. *cpu_us gets the CPU microseconds per event. */
 static double bench_raw(const char *dir, bool bare, double *cpu_us)
@@ -179,7 +134,7 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 	sqlite3_stmt *s;
 	char **feats = malloc((size_t)n_events * sizeof(char *));
 	size_t *flen = malloc((size_t)n_events * sizeof(size_t));
-	struct row *rows = malloc((size_t)n_events * sizeof(struct row));
+	struct fraud_row *rows = malloc((size_t)n_events * sizeof(struct fraud_row));
 
 	snprintf(path, sizeof(path), "%s/raw.db", dir);
 	for (int i = 0; i < 3; i++) {
@@ -211,9 +166,9 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 		fprintf(stderr, "raw: %s\n", sqlite3_errmsg(db_sqlite_handle(st.db)));
 		exit(1);
 	}
-	double t0 = h_now(), cpu0 = self_cpu_s();
+	double t0 = h_now(), cpu0 = h_cpu();
 	for (long i = 0; i < n_events; i++) {
-		const struct row *r = &rows[i];
+		const struct fraud_row *r = &rows[i];
 		if (i % PER_BATCH == 0)
 			store_exec(&st, "BEGIN IMMEDIATE");
 		sqlite3_bind_int64(s, 1, 1);
@@ -235,7 +190,7 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 			store_exec(&st, "COMMIT");
 	}
 	double dt = h_now() - t0;
-	*cpu_us = (self_cpu_s() - cpu0) * 1e6 / (double)n_events;
+	*cpu_us = (h_cpu() - cpu0) * 1e6 / (double)n_events;
 	sqlite3_finalize(s);
 	store_close(&st);
 	for (long i = 0; i < n_events; i++)
@@ -248,52 +203,9 @@ static double bench_raw(const char *dir, bool bare, double *cpu_us)
 
 /* ---- wire client --------------------------------------------------------- */
 
-struct encoded {
-	uint8_t *buf;
-	size_t len;
-};
-
-static struct encoded *encode_all(const char *agent, long *nb)
-{
-	long n = (n_events + PER_BATCH - 1) / PER_BATCH;
-	struct encoded *e = calloc((size_t)n, sizeof(*e));
-	struct row r;
-
-	for (long b = 0; b < n; b++) {
-		struct wc_batch wb;
-		long from = b * PER_BATCH,
-		     to = from + PER_BATCH < n_events ? from + PER_BATCH : n_events;
-		/* latencies per second of event time, for the summaries */
-		static double lat[600][PER_BATCH];
-		size_t nl[600] = {0};
-		wc_batch_init(&wb, agent, (uint64_t)b + 1, NULL);
-		for (long i = from; i < to; i++) {
-			make_row(i, &r);
-			struct wc_feature f[8] = {
-			    {"amount", 1, r.amount, NULL}, {"age", 1, r.age, NULL},
-			    {"items", 1, r.items, NULL},   {"hour", 1, r.hour, NULL},
-			    {"country", 2, 0, r.country},  {"device", 2, 0, r.device},
-			    {"channel", 2, 0, r.channel},  {"tier", 2, 0, r.tier},
-			};
-			wc_batch_event(&wb, "fraud", r.id, r.ts, r.latency, false, f, 8,
-			               wc_str(r.pred), r.score, wc_none());
-			long sec = (long)(r.ts - t_base);
-			lat[sec][nl[sec]++] = r.latency;
-		}
-		for (int s = 0; s < 600; s++)
-			if (nl[s])
-				wc_batch_summary(&wb, "fraud", (int64_t)t_base + s, nl[s], 0, nl[s],
-				                 lat[s], nl[s]);
-		wc_batch_encode(&wb, &e[b].buf, &e[b].len);
-		wc_batch_free(&wb);
-	}
-	*nb = n;
-	return e;
-}
-
 struct sender {
 	const char *url;
-	struct encoded *e;
+	struct fraud_batch *e;
 	long nb;
 	atomic_long *next;
 	long failed;
@@ -337,8 +249,13 @@ static double proc_cpu_s(pid_t pid);
 static double bench_wire_n(struct cproc *c, int ncoll, int senders)
 {
 	long nb;
-	struct encoded *e = encode_all("bench", &nb);
+	struct fraud_batch *e = fraud_batches("bench", n_events, t_base, id_kind, PER_BATCH, &nb);
 	atomic_long next = 0;
+
+	if (!e) {
+		fprintf(stderr, "wire: out of memory encoding the batches\n");
+		exit(1);
+	}
 	struct sender s[MAX_SENDERS];
 	pthread_t t[MAX_SENDERS];
 	long failed = 0;
@@ -346,7 +263,7 @@ static double bench_wire_n(struct cproc *c, int ncoll, int senders)
 
 	for (int k = 0; k < ncoll; k++)
 		coll0 += proc_cpu_s(c[k].p.pid);
-	double t0 = h_now(), self0 = self_cpu_s();
+	double t0 = h_now(), self0 = h_cpu();
 	for (int i = 0; i < senders; i++) {
 		s[i] = (struct sender){c[i % ncoll].url, e, nb, &next, 0};
 		pthread_create(&t[i], NULL, sender_main, &s[i]);
@@ -359,13 +276,11 @@ static double bench_wire_n(struct cproc *c, int ncoll, int senders)
 	for (int k = 0; k < ncoll; k++)
 		coll1 += proc_cpu_s(c[k].p.pid);
 	cpu_coll_us = (coll1 - coll0) * 1e6 / (double)n_events;
-	cpu_gen_us = (self_cpu_s() - self0) * 1e6 / (double)n_events;
+	cpu_gen_us = (h_cpu() - self0) * 1e6 / (double)n_events;
 	cpu_agent_us = 0;
 	printf("  CPU per event: mlwatchd %.2f us, senders %.2f us; %.2f of 2 cores busy\n",
 	       cpu_coll_us, cpu_gen_us, (cpu_coll_us + cpu_gen_us) * 1e-6 * (double)n_events / dt);
-	for (long b = 0; b < nb; b++)
-		free(e[b].buf);
-	free(e);
+	fraud_batches_free(e, nb);
 	if (failed) {
 		fprintf(stderr, "wire: %ld batches failed\n", failed);
 		exit(1);
@@ -434,14 +349,6 @@ static double proc_cpu_s(pid_t pid)
 	return stat_cpu_s(path, NULL, 0);
 }
 
-static double self_cpu_s(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 struct body {
 	char *buf;
 	size_t len;
@@ -456,7 +363,7 @@ static struct body *build_bodies(long chunk, long *nbodies)
 	struct body *bodies = calloc((size_t)n, sizeof(*bodies));
 	size_t cap = (size_t)chunk * 400;
 	struct jsonw w;
-	struct row r;
+	struct fraud_row r;
 
 	jsonw_init(&w);
 	for (long k = 0, i = 0; k < n; k++) {
@@ -496,7 +403,7 @@ static double bench_agent(struct cproc *c)
 		fprintf(stderr, "agent did not start, see %s\n", a.log);
 		exit(1);
 	}
-	double t0 = h_now(), agent0 = proc_cpu_s(a.p.pid), self0 = self_cpu_s(),
+	double t0 = h_now(), agent0 = proc_cpu_s(a.p.pid), self0 = h_cpu(),
 	       coll0 = proc_cpu_s(c->p.pid);
 	for (long k = 0; k < nbodies; k++) {
 		for (;;) {
@@ -523,15 +430,13 @@ static double bench_agent(struct cproc *c)
 	double us = 1e6 / (double)n_events;
 	cpu_coll_us = (proc_cpu_s(c->p.pid) - coll0) * us;
 	cpu_agent_us = (proc_cpu_s(a.p.pid) - agent0) * us;
-	cpu_gen_us = (self_cpu_s() - self0) * us;
-	printf(
-	    "  CPU per event: agent %.2f us, mlwatchd %.2f us, load generator (curl POSTs) "
-	    "%.2f us; %.2f of 2 cores busy; %ld POSTs answered 503 and were retried\n",
-	    (proc_cpu_s(a.p.pid) - agent0) * us, (proc_cpu_s(c->p.pid) - coll0) * us,
-	    (self_cpu_s() - self0) * us,
-	    (proc_cpu_s(a.p.pid) - agent0 + proc_cpu_s(c->p.pid) - coll0 + self_cpu_s() - self0) /
-	        dt,
-	    busy);
+	cpu_gen_us = (h_cpu() - self0) * us;
+	printf("  CPU per event: agent %.2f us, mlwatchd %.2f us, load generator (curl POSTs) "
+	       "%.2f us; %.2f of 2 cores busy; %ld POSTs answered 503 and were retried\n",
+	       (proc_cpu_s(a.p.pid) - agent0) * us, (proc_cpu_s(c->p.pid) - coll0) * us,
+	       (h_cpu() - self0) * us,
+	       (proc_cpu_s(a.p.pid) - agent0 + proc_cpu_s(c->p.pid) - coll0 + h_cpu() - self0) / dt,
+	       busy);
 	/* the agent takes bodies faster than the collector commits: batches
 	 * waiting past the agent's spool_after go through its spool */
 	printf("  agent spooled %.0f of %ld events while the collector was behind\n",
@@ -607,7 +512,7 @@ static int verify(struct cproc *c, const char *what)
 	int64_t ws = (int64_t)t_base / 60 * 60;
 	size_t k = 0;
 	double *lat = malloc((size_t)n_events * sizeof(double));
-	struct row r;
+	struct fraud_row r;
 	for (long i = 0; i < n_events; i++) {
 		make_row(i, &r);
 		if ((int64_t)r.ts / 60 * 60 == ws)
@@ -735,7 +640,7 @@ static double bench_pg_copy(const char *uri)
 	struct db_bulk *b = NULL;
 	char **feats = malloc((size_t)n_events * sizeof(char *));
 	size_t *flen = malloc((size_t)n_events * sizeof(size_t));
-	struct row *rows = malloc((size_t)n_events * sizeof(struct row));
+	struct fraud_row *rows = malloc((size_t)n_events * sizeof(struct fraud_row));
 
 	if (!feats || !flen || !rows ||
 	    store_open(&st, uri, STORE_RW_CREATE, false, err, sizeof(err))) {
@@ -765,7 +670,7 @@ static double bench_pg_copy(const char *uri)
 	}
 	double t0 = h_now();
 	for (long i = 0; i < n_events; i++) {
-		const struct row *r = &rows[i];
+		const struct fraud_row *r = &rows[i];
 		if (i % PG_COPY_ROWS == 0)
 			store_begin(&st);
 		db_bulk_int64(b, model);
@@ -920,9 +825,9 @@ int main(void)
 	const char *ids = getenv("BENCH_IDS");
 
 	if (ids && strcmp(ids, "uuid") == 0)
-		id_kind = IDS_UUID4;
+		id_kind = FRAUD_IDS_UUID4;
 	else if (ids && strcmp(ids, "uuid7") == 0)
-		id_kind = IDS_UUID7;
+		id_kind = FRAUD_IDS_UUID7;
 	else if (ids && *ids && strcmp(ids, "rising") != 0) {
 		fprintf(stderr, "BENCH_IDS: rising, uuid or uuid7, not %s\n", ids);
 		h_rmtree(dir);
@@ -966,9 +871,9 @@ int main(void)
 	printf("bench_collector: %ld events, %d per batch, 8 features each, %d rounds, %d wire "
 	       "senders, request ids %s\n",
 	       n_events, PER_BATCH, rounds, SENDERS,
-	       id_kind == IDS_UUID4   ? "random UUIDs (v4)"
-	       : id_kind == IDS_UUID7 ? "time-ordered UUIDs (v7)"
-	                              : "rising");
+	       id_kind == FRAUD_IDS_UUID4   ? "random UUIDs (v4)"
+	       : id_kind == FRAUD_IDS_UUID7 ? "time-ordered UUIDs (v7)"
+	                                    : "rising");
 	/* BENCH_PG=only: the PostgreSQL figures alone; BENCH_PG=0: none */
 	const char *pgenv = getenv("BENCH_PG");
 	if (pgenv && strcmp(pgenv, "only") == 0) {

@@ -13,8 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../lib/fraud_rows.h"
+#include "../lib/harness.h"
 #include "../lib/wire_client.h"
 #include "../lib/wire_same.h"
 #include "wire.h"
@@ -22,91 +23,26 @@
 #define PER_BATCH 1000
 #define PASSES    7
 
-static const char *const countries[] = {"DE", "FR", "US", "GB", "ES", "IT", "NL", "PL"};
-static const char *const devices[] = {"ios", "android", "web"};
-
-static double cpu_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-struct encoded {
-	uint8_t *buf;
-	size_t len;
-};
-
-/* bench_collector's batches (its make_row and encode_batches). */
-static struct encoded *encode_batches(long n_events, long *nb)
-{
-	const double t_base = 1764072000.0;
-	long n = (n_events + PER_BATCH - 1) / PER_BATCH;
-	struct encoded *e = calloc((size_t)n, sizeof(*e));
-	static double lat[600][PER_BATCH];
-
-	if (!e)
-		return NULL;
-	for (long b = 0; b < n; b++) {
-		struct wc_batch wb;
-		long from = b * PER_BATCH,
-		     to = from + PER_BATCH < n_events ? from + PER_BATCH : n_events;
-		size_t nl[600] = {0};
-		wc_batch_init(&wb, "bench-agent", (uint64_t)b + 1, NULL);
-		for (long i = from; i < to; i++) {
-			char id[24];
-			double ts = t_base + (double)i * 600.0 / (double)n_events;
-			double latency = 1.0 + (double)((i * 7919) % 100000) / 1000.0;
-			struct wc_feature f[8] = {
-			    {"amount", 1, (double)((i * 31) % 10000) / 10.0, NULL},
-			    {"age", 1, (double)(18 + i % 60), NULL},
-			    {"items", 1, (double)(1 + i % 7), NULL},
-			    {"hour", 1, (double)(i % 24), NULL},
-			    {"country", 2, 0, countries[i % 8]},
-			    {"device", 2, 0, devices[i % 3]},
-			    {"channel", 2, 0, i % 2 ? "app" : "site"},
-			    {"tier", 2, 0, i % 5 ? "std" : "gold"},
-			};
-			snprintf(id, sizeof(id), "r%ld", i);
-			if (wc_batch_event(&wb, "fraud", id, ts, latency, false, f, 8,
-			                   wc_str(i % 4 ? "legit" : "fraud"),
-			                   0.5 + (double)(i % 50) / 100.0, wc_none()))
-				return NULL;
-			long sec = (long)(ts - t_base);
-			lat[sec][nl[sec]++] = latency;
-		}
-		for (int s = 0; s < 600; s++)
-			if (nl[s] && wc_batch_summary(&wb, "fraud", (int64_t)t_base + s, nl[s], 0,
-			                              nl[s], lat[s], nl[s]))
-				return NULL;
-		if (wc_batch_encode(&wb, &e[b].buf, &e[b].len))
-			return NULL;
-		wc_batch_free(&wb);
-	}
-	*nb = n;
-	return e;
-}
-
 typedef int (*decode_fn)(const uint8_t *, size_t, size_t, struct wire_batch *, char *, size_t);
 
 /* Seconds of CPU for decoding (and freeing) every batch once, each just
  * copied into a receive buffer as nng_recvmsg leaves it for the collector
  * (in cache: the batches together are larger than the caches); -1 when a
  * batch fails. */
-static double time_decoder(decode_fn decode, const struct encoded *e, long nb, uint8_t *rx)
+static double time_decoder(decode_fn decode, const struct fraud_batch *e, long nb, uint8_t *rx)
 {
 	double total = 0;
 	for (long b = 0; b < nb; b++) {
 		struct wire_batch d;
 		char err[256];
 		memcpy(rx, e[b].buf, e[b].len);
-		double t0 = cpu_s();
+		double t0 = h_cpu();
 		if (decode(rx, e[b].len, 0, &d, err, sizeof(err)) != 0 || d.n_invalid != 0) {
 			fprintf(stderr, "batch %ld: %s\n", b, err);
 			return -1;
 		}
 		wire_batch_free(&d);
-		total += cpu_s() - t0;
+		total += h_cpu() - t0;
 	}
 	return total;
 }
@@ -121,7 +57,9 @@ int main(void)
 
 	if (n_events < 1)
 		n_events = 300000;
-	struct encoded *e = encode_batches(n_events, &nb);
+	/* bench_collector's events and batching (tests/lib/fraud_rows.h) */
+	struct fraud_batch *e =
+	    fraud_batches("bench-agent", n_events, 1764072000.0, FRAUD_IDS_RISING, PER_BATCH, &nb);
 	if (!e) {
 		fprintf(stderr, "bench_wire: cannot build the batches\n");
 		return 1;
@@ -177,8 +115,6 @@ int main(void)
 	rc = 0;
 out:
 	free(rx);
-	for (long b = 0; b < nb; b++)
-		free(e[b].buf);
-	free(e);
+	fraud_batches_free(e, nb);
 	return rc;
 }
