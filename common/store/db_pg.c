@@ -173,16 +173,20 @@ static int64_t pg_changes(struct db *db)
 	return D(db)->changes;
 }
 
-/* `?N` / `?` -> `$N`, outside '...' literals and "..." names. */
-static char *rewrite(const char *sql, int *nparams, bool *used)
+/* `?N` / `?` -> `$N`, outside '...' literals and "..." names. *used gets
+ * a malloc'd array of *nparams + 1: which $N the text refers to (grown as
+ * they appear: most statements have a few, `mlwatch migrate` thousands). */
+static char *rewrite(const char *sql, int *nparams, bool **used_out)
 {
 	size_t n = strlen(sql);
-	char *out = malloc(n * 2 + 16), *o = out;
-	int next = 0, max = 0;
+	/* a bare `?` (one byte) becomes at most `$65535` (six) */
+	char *out = malloc(n * 6 + 16), *o = out;
+	bool *used = calloc(65, sizeof(bool));
+	int next = 0, max = 0, cap = 64;
 	char quote = 0;
 
-	if (!out)
-		return NULL;
+	if (!out || !used)
+		goto fail;
 	for (const char *p = sql; *p; p++) {
 		if (quote) {
 			*o++ = *p;
@@ -206,9 +210,18 @@ static char *rewrite(const char *sql, int *nparams, bool *used)
 		} else {
 			k = ++next;
 		}
-		if (k < 1 || k > PG_MAX_PARAMS) {
-			free(out);
-			return NULL;
+		if (k < 1 || k > PG_MAX_PARAMS)
+			goto fail;
+		if (k > cap) {
+			int grown = cap;
+			while (grown < k)
+				grown *= 2;
+			bool *u = realloc(used, ((size_t)grown + 1) * sizeof(bool));
+			if (!u)
+				goto fail;
+			memset(u + cap + 1, 0, (size_t)(grown - cap) * sizeof(bool));
+			used = u;
+			cap = grown;
 		}
 		used[k] = true;
 		if (k > max)
@@ -217,7 +230,12 @@ static char *rewrite(const char *sql, int *nparams, bool *used)
 	}
 	*o = '\0';
 	*nparams = max;
+	*used_out = used;
 	return out;
+fail:
+	free(out);
+	free(used);
+	return NULL;
 }
 
 static const struct db_ops pg_ops;
@@ -231,17 +249,13 @@ static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 		return DB_NOMEM;
 	s->base.ops = &pg_ops;
 	s->db = D(db);
-	/* which $N the text uses, before the statement's arrays can be sized */
-	bool *used = calloc(PG_MAX_PARAMS + 1, sizeof(bool));
-	s->sql = used ? rewrite(sql, &s->nparams, used) : NULL;
+	s->sql = rewrite(sql, &s->nparams, &s->used);
 	if (!s->sql) {
 		set_err(D(db), "more than 65535 parameters, or out of memory");
-		free(used);
 		free(s);
 		return DB_ERROR;
 	}
 	size_t n = (size_t)s->nparams + 1; /* never 0 */
-	s->used = realloc(used, n * sizeof(bool));
 	s->prep_types = calloc(n, sizeof(Oid));
 	s->t = calloc(n, sizeof(Oid));
 	s->types = calloc(n, sizeof(Oid));
@@ -250,10 +264,8 @@ static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 	s->fmts = calloc(n, sizeof(int));
 	s->num = calloc(n, sizeof(*s->num));
 	s->owned = calloc(n, sizeof(char *));
-	if (!s->used || !s->prep_types || !s->t || !s->types || !s->vals || !s->lens || !s->fmts ||
-	    !s->num || !s->owned) {
-		if (!s->used)
-			free(used); /* realloc failed: the block is still ours */
+	if (!s->prep_types || !s->t || !s->types || !s->vals || !s->lens || !s->fmts || !s->num ||
+	    !s->owned) {
 		set_err(D(db), "out of memory");
 		pg_finalize(&s->base);
 		return DB_NOMEM;
