@@ -27,7 +27,7 @@ struct checkpointer {
 	bool kicked, stopping; /* under mu */
 	double next_error_log; /* thread only */
 	int backfilled;        /* thread only: frames of the log copied so far */
-	_Atomic uint64_t kicks, runs, capped, frames, errors;
+	_Atomic uint64_t runs, capped, frames, errors;
 	_Atomic int64_t max_log;
 };
 
@@ -127,7 +127,6 @@ static int wal_hook(void *arg, sqlite3 *h, const char *db_name, int frames)
 		pthread_mutex_lock(&cp->mu);
 		if (!cp->kicked) {
 			cp->kicked = true;
-			atomic_fetch_add(&cp->kicks, 1);
 			pthread_cond_signal(&cp->cv);
 		}
 		pthread_mutex_unlock(&cp->mu);
@@ -153,7 +152,6 @@ void checkpoint_stats(struct checkpointer *cp, struct checkpoint_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (!cp)
 		return;
-	out->kicks = atomic_load(&cp->kicks);
 	out->runs = atomic_load(&cp->runs);
 	out->capped = atomic_load(&cp->capped);
 	out->frames = atomic_load(&cp->frames);

@@ -50,7 +50,6 @@ int checkpoint_attach(struct checkpointer *cp, struct store *writer);
 
 /* Counters for tests and the stop log. */
 struct checkpoint_stats {
-	uint64_t kicks;  /* commits that woke the thread */
 	uint64_t runs;   /* checkpoints the thread ran */
 	uint64_t capped; /* checkpoints the writer ran at the cap */
 	uint64_t frames; /* log frames copied by the thread */
