@@ -6,19 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sample.h"
 #include "wire.h"
 
-static uint64_t rng = 88172645463325252ull;
+/* common/sample.h's generator; each test runs in its own process, so each
+ * starts from the seed */
+static struct sample_rng rng = {88172645463325252ull};
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return sample_rng_next(&rng);
 }
 static double rndu(void)
 {
-	return (double)(rnd() >> 11) / 9007199254740992.0;
+	return sample_rng_double(&rng);
 }
 
 static const char *pick(struct arena *a, const char *prefix, int n)

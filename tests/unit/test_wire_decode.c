@@ -18,6 +18,7 @@
 #include "../lib/wire_client.h"
 #include "../lib/wire_same.h"
 #include "vector.h"
+#include "sample.h"
 #include "wire.h"
 
 /* ---- both decoders ------------------------------------------------------ */
@@ -150,17 +151,16 @@ static struct pw *batch_with_event_tail(const void *tail, size_t n)
 
 /* ---- batches the agent's encoder writes ---------------------------------- */
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
+/* common/sample.h's generator; each test runs in its own process, so each
+ * starts from the seed */
+static struct sample_rng rng = {0x9e3779b97f4a7c15ull};
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return sample_rng_next(&rng);
 }
 static double rndu(void)
 {
-	return (double)(rnd() >> 11) / 9007199254740992.0;
+	return sample_rng_double(&rng);
 }
 static bool one_in(unsigned n)
 {
