@@ -21,8 +21,12 @@ void dbgen_defaults(const struct dbgen_opts *in, struct dbgen_opts *o)
 
 	*o = *in;
 	if (o->now <= 0) {
+		/* whole eighths of a second: the tests pass now to the binaries as
+		 * MLWATCH_NOW=%.3f, which gives back exactly this double; a now in
+		 * nanoseconds came back rounded, and a window starting between the
+		 * two nows was in one side's range and not the other's */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		o->now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		o->now = (double)ts.tv_sec + (double)(ts.tv_nsec / 125000000) * 0.125;
 	}
 	if (o->window_s <= 0)
 		o->window_s = 60;
