@@ -52,7 +52,7 @@ BENCH := $(patsubst tests/bench/%.c,$(B)/tests/bench/%,$(wildcard tests/bench/be
 # Programs integration tests start (their own main), e.g. a leader election node.
 HELPERS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/helper_*.c))
 
-.PHONY: all deps test-deps test unit integration asan valgrind fuzz fuzz-short bench install clean demo soak soak-pg format binaries tests-built
+.PHONY: all deps test-deps test unit integration asan valgrind fuzz fuzz-short bench install clean demo soak soak-pg format binaries tests-built clock-sweep
 all: deps
 	@$(MAKE) --no-print-directory binaries
 
@@ -161,6 +161,16 @@ soak: test-deps
 soak-pg: test-deps
 	@$(MAKE) --no-print-directory $(BINS) $(B)/tests/bench/soak_pg
 	@MLWATCH_BIN_DIR="$$(cd $(B) && pwd)" MLWATCH_SRC_DIR="$$(pwd)" $(B)/tests/bench/soak_pg
+
+# Every test alone with its clock next to a UTC midnight (libfaketime; about
+# 35 min; CLOCK_SWEEP_OFFSETS: seconds before midnight, negative after).
+CLOCK_SWEEP_OFFSETS ?= 1 -90
+clock-sweep: test-deps
+	@command -v faketime >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >&2; } || \
+		{ echo "clock-sweep: run as root: apt-get install -y faketime" >&2; exit 1; }
+	@$(MAKE) --no-print-directory tests-built
+	@scripts/clock-sweep.sh $(B) $(CLOCK_SWEEP_OFFSETS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
