@@ -11,9 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "ingest.h"
 #include "log.h"
+
+/* A worker's receive wakes up this often to see whether the listener is
+ * stopping; a reply that cannot be handed to its pipe in SEND_TIMEOUT_MS is
+ * dropped (the agent resends, and the duplicate check answers). */
+#define RECV_POLL_MS    250
+#define SEND_TIMEOUT_MS 5000
+#define CLOSE_WAIT_MS   2000
 
 struct worker {
 	struct listener *l;
@@ -32,6 +40,7 @@ struct listener {
 	struct worker *w;
 	int nworkers;
 	atomic_long connections;
+	atomic_bool stopping;
 };
 
 static bool set(const char *s)
@@ -206,19 +215,25 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	pthread_setname_np(pthread_self(), "mlw-listen");
-	for (;;) {
+	/* The worker leaves by itself when the listener stops, and only then is
+	 * the socket closed: nng 1.5 can panic (pthread_mutex_lock: Invalid
+	 * argument, inside nng_ctx_send) when the socket is closed while another
+	 * thread is still in a context call; mlwatchd died so at a SIGTERM that
+	 * came just after a reply (as nanomsg/nng#2110 and faasm/faabric#290). */
+	while (!atomic_load(&w->l->stopping)) {
 		nng_msg *msg;
 		uint8_t *reply = NULL;
 		size_t reply_len = 0;
 		int rv;
 
+		nng_aio_set_timeout(w->aio, RECV_POLL_MS);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		rv = nng_aio_result(w->aio);
 		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 			break;
 		if (rv != 0)
-			continue;
+			continue; /* NNG_ETIMEDOUT: look at stopping again */
 		msg = nng_aio_get_msg(w->aio);
 		if (ingest_handle(w->l->ing, nng_msg_body(msg), nng_msg_len(msg), &reply,
 		                  &reply_len) != 0) {
@@ -233,6 +248,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		nng_aio_set_msg(w->aio, msg);
+		nng_aio_set_timeout(w->aio, SEND_TIMEOUT_MS);
 		nng_ctx_send(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		if (nng_aio_result(w->aio) != 0)
@@ -312,20 +328,108 @@ fail:
 	return -1;
 }
 
-void listen_stop(struct listener *l)
+/* nng_close, on a thread of its own, waited for at most CLOSE_WAIT_MS:
+ * nng 1.5.2 (Debian 12) sometimes never returns from nng_close when agents
+ * are still connected and sending (a deadlock in its pipe teardown, like
+ * nanomsg/nng#1813); mlwatchd hung at SIGTERM in about one stop in five
+ * under four busy agents. Returns 0 when closed, -1 when the wait ran out
+ * (the thread is detached and keeps its own state). */
+struct closer {
+	nng_socket sock;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done, abandoned;
+};
+
+static void closer_free(struct closer *c)
+{
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+static void *closer_main(void *arg)
+{
+	struct closer *c = arg;
+	bool abandoned;
+
+	pthread_setname_np(pthread_self(), "mlw-listen-close");
+	nng_close(c->sock);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	abandoned = c->abandoned;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (abandoned)
+		closer_free(c); /* listen_stop gave up on us: ours to free */
+	return NULL;
+}
+
+static int close_bounded(nng_socket sock)
+{
+	struct closer *c = calloc(1, sizeof(*c));
+	struct timespec until;
+	pthread_t t;
+	int rc = 0;
+
+	if (!c) {
+		nng_close(sock); /* no memory for the bound: close unbounded */
+		return 0;
+	}
+	c->sock = sock;
+	pthread_mutex_init(&c->mu, NULL);
+	clock_cond_init_mono(&c->cv);
+	if (pthread_create(&t, NULL, closer_main, c) != 0) {
+		closer_free(c);
+		nng_close(sock);
+		return 0;
+	}
+	clock_mono_deadline(CLOSE_WAIT_MS / 1000.0, &until);
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
+		;
+	if (!c->done) {
+		c->abandoned = true;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (rc == 0) {
+		pthread_join(t, NULL);
+		closer_free(c);
+	} else {
+		pthread_detach(t);
+	}
+	return rc;
+}
+
+int listen_stop(struct listener *l)
 {
 	if (!l)
-		return;
-	if (l->open)
-		nng_close(l->sock);
-	for (int i = 0; l->w && i < l->nworkers; i++) {
+		return 0;
+	/* Workers first (each sees stopping within RECV_POLL_MS, or once its
+	 * batch is answered), the socket after: see worker_main. Not
+	 * nng_listener_close before the join either: nng#2110 panics the same
+	 * way with it. A batch that arrives meanwhile gets no reply and is
+	 * resent by its agent. */
+	atomic_store(&l->stopping, true);
+	for (int i = 0; l->w && i < l->nworkers; i++)
 		if (l->w[i].started)
 			pthread_join(l->w[i].thread, NULL);
+	if (l->open && close_bounded(l->sock) != 0) {
+		/* the closing thread still holds the socket; the process is
+		 * about to exit and takes the rest */
+		log_warn("listen",
+		         "the agents' socket did not close within %d ms (an nng 1.5 "
+		         "deadlock); leaving it to the exit",
+		         CLOSE_WAIT_MS);
+		return -1;
+	}
+	for (int i = 0; l->w && i < l->nworkers; i++)
 		if (l->w[i].aio)
 			nng_aio_free(l->w[i].aio);
-	}
 	free(l->w);
 	if (l->tls)
 		nng_tls_config_free(l->tls);
 	free(l);
+	return 0;
 }

@@ -1,7 +1,9 @@
 /* listen: the nng REP socket agents send batches to. `workers` threads each
  * own one nng context, so that many batches are in flight at once (and the
  * writer can group them into one transaction); each thread blocks in its
- * own recv -> ingest_handle -> send loop, never in an nng callback.
+ * own recv -> ingest_handle -> send loop, never in an nng callback. The
+ * socket is closed only after every worker has left its loop: nng 1.5
+ * panics when a socket closes under a thread inside a context call.
  *
  * URLs: tcp://HOST:PORT, ipc:///PATH, tls+tcp://HOST:PORT (server cert and
  * key, optional CA to verify client certificates). */
@@ -37,9 +39,13 @@ int listen_check(const struct listen_opts *o, char *err, size_t errlen);
 /* Listens and starts the workers. Returns 0, or -1 with err. */
 int listen_start(struct listener **out, const struct listen_opts *o, struct ingest *ing, char *err,
                  size_t errlen);
-/* Closes the socket (in-flight batches still commit; their replies may be
- * lost and are resent by the agents) and joins the workers. */
-void listen_stop(struct listener *l);
+/* Tells the workers to stop and joins them (within RECV_POLL_MS, 250 ms, or
+ * once the batch a worker holds is committed and answered), then closes the
+ * socket. A batch received after the stop gets no reply and is resent by its
+ * agent; a reply not taken by its pipe within 5 s is dropped likewise.
+ * Returns 0, or -1 when nng did not close the socket within 2 s (logged):
+ * the process must then exit without nng_fini, which would wait for it. */
+int listen_stop(struct listener *l);
 
 /* Connected agents (pipes) right now. */
 long listen_connections(const struct listener *l);

@@ -118,6 +118,10 @@ static void log_listeners(const struct collector_config *cc, const struct listen
 		         scheme, cc->http);
 }
 
+/* Set when listen_stop had to leave the agents' socket open (an nng 1.5
+ * deadlock in nng_close): main then skips nng_fini. */
+static bool nng_left_open;
+
 static int run(struct mlw_config *cfg, bool standby)
 {
 	const struct collector_config *cc = &cfg->collector;
@@ -332,7 +336,8 @@ out:
 	 * readers of the database, then close it (checkpoint). */
 	if (stats_on) /* it reads the listener: gone before the listener is */
 		stats_unregister(&stats);
-	listen_stop(lst);
+	if (listen_stop(lst) != 0)
+		nng_left_open = true;
 	alerting_stop();
 	http_stop(http);
 	guard_http_free(&hg);
@@ -373,6 +378,9 @@ int main(int argc, char **argv)
 	}
 	cli_result_free(&res);
 	config_free(&cfg);
-	nng_fini();
+	/* nng_fini waits for every socket to close: not for one that nng
+	 * could not close (listen_stop) */
+	if (!nng_left_open)
+		nng_fini();
 	return rc;
 }
