@@ -331,7 +331,7 @@ fail:
 /* nng_close, on a thread of its own, waited for at most CLOSE_WAIT_MS:
  * nng 1.5.2 (Debian 12) sometimes never returns from nng_close when agents
  * are still connected and sending (a deadlock in its pipe teardown, like
- * nanomsg/nng#1813); mlwatchd hung at SIGTERM in about one stop in five
+ * nanomsg/nng#1813); mlwatchd hung at SIGTERM in about one stop in six
  * under four busy agents. Returns 0 when closed, -1 when the wait ran out
  * (the thread is detached and keeps its own state). */
 struct closer {
