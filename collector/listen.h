@@ -39,10 +39,10 @@ int listen_check(const struct listen_opts *o, char *err, size_t errlen);
 /* Listens and starts the workers. Returns 0, or -1 with err. */
 int listen_start(struct listener **out, const struct listen_opts *o, struct ingest *ing, char *err,
                  size_t errlen);
-/* Tells the workers to stop and joins them (within RECV_POLL_MS, 250 ms, or
- * once the batch a worker holds is committed and answered), then closes the
+/* Tells the workers to stop and joins them (a waiting worker at once, one
+ * that holds a batch once it is committed and answered), then closes the
  * socket. A batch received after the stop gets no reply and is resent by its
- * agent; a reply not taken by its pipe within 5 s is dropped likewise.
+ * agent; a reply not taken by its pipe within 5 s is cancelled likewise.
  * Returns 0, or -1 when nng did not close the socket within 2 s (logged):
  * the process must then exit without nng_fini, which would wait for it. */
 int listen_stop(struct listener *l);
