@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clock.h"
 #include "guard.h"
@@ -436,14 +435,7 @@ int listen_stop(struct listener *l)
 
 			if (atomic_load(&w->receiving) || clock_mono() - t0 > STOP_SEND_MS / 1000.0)
 				nng_aio_cancel(w->aio);
-			/* timedjoin takes a wall-clock deadline; a step of the
-			 * wall clock only makes one poll longer or shorter */
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += STOP_POLL_MS * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			clock_wall_deadline(STOP_POLL_MS / 1000.0, &until);
 			if (pthread_timedjoin_np(w->thread, NULL, &until) == 0)
 				w->started = false;
 		}

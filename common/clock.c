@@ -67,9 +67,10 @@ void clock_cond_init_mono(pthread_cond_t *cv)
 	pthread_condattr_destroy(&ca);
 }
 
-void clock_mono_deadline(double s, struct timespec *ts)
+/* *ts = clock id's time now + s seconds (s <= 0: now). */
+static void deadline_after(clockid_t id, double s, struct timespec *ts)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
+	clock_gettime(id, ts);
 	if (!(s > 0))
 		return;
 	if (s > 1e9) /* far enough, and no overflow of time_t */
@@ -80,6 +81,16 @@ void clock_mono_deadline(double s, struct timespec *ts)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+void clock_mono_deadline(double s, struct timespec *ts)
+{
+	deadline_after(CLOCK_MONOTONIC, s, ts);
+}
+
+void clock_wall_deadline(double s, struct timespec *ts)
+{
+	deadline_after(CLOCK_REALTIME, s, ts);
 }
 
 /* Reads the simulated time in path: 0 with *t, or -1 with why in err. Only

@@ -34,6 +34,10 @@ double clock_mono(void);
  * for pthread_cond_timedwait on a condition variable whose clock is
  * CLOCK_MONOTONIC: a real wait, whatever the wall or simulated clock does. */
 void clock_mono_deadline(double s, struct timespec *ts);
+/* The same on the machine's wall clock (CLOCK_REALTIME), for the calls that
+ * take no other (pthread_timedjoin_np): a step of the wall clock lengthens
+ * or shortens that one wait. */
+void clock_wall_deadline(double s, struct timespec *ts);
 /* Initialises cv to time its waits on the monotonic clock, the clock of
  * clock_mono_deadline: every timed wait in mlwatch is a real interval. */
 void clock_cond_init_mono(pthread_cond_t *cv);

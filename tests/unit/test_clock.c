@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -197,4 +198,34 @@ Test(clock_file, a_file_garbled_later_keeps_the_last_time_and_says_so)
 	log_set_stream(NULL);
 	fclose(lf);
 	cf_close(&cf);
+}
+
+/* Both deadline helpers share one computation: now on their clock plus s,
+ * nanoseconds carried into seconds, s <= 0 meaning now. */
+Test(clock_deadline, mono_and_wall_are_now_plus_s_on_their_clocks)
+{
+	struct timespec before, d, after;
+	const double spans[] = {0, -1, 0.05, 0.999999999, 2.5};
+
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		double s = spans[i] > 0 ? spans[i] : 0;
+
+		clock_gettime(CLOCK_MONOTONIC, &before);
+		clock_mono_deadline(spans[i], &d);
+		clock_gettime(CLOCK_MONOTONIC, &after);
+		cr_assert(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+		double t = d.tv_sec + d.tv_nsec / 1e9;
+		cr_assert(t >= before.tv_sec + before.tv_nsec / 1e9 + s - 1e-6 &&
+		              t <= after.tv_sec + after.tv_nsec / 1e9 + s + 1e-6,
+		          "monotonic, s = %g", spans[i]);
+
+		clock_gettime(CLOCK_REALTIME, &before);
+		clock_wall_deadline(spans[i], &d);
+		clock_gettime(CLOCK_REALTIME, &after);
+		cr_assert(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+		t = d.tv_sec + d.tv_nsec / 1e9;
+		cr_assert(t >= before.tv_sec + before.tv_nsec / 1e9 + s - 1e-6 &&
+		              t <= after.tv_sec + after.tv_nsec / 1e9 + s + 1e-6,
+		          "wall, s = %g", spans[i]);
+	}
 }
