@@ -655,10 +655,9 @@ Test(collector, repeated_ids_are_found_after_a_restart)
 
 /* ---- SIGTERM under traffic ---------------------------------------------- */
 
-/* A sender for the stop test: its own client and agent id, batches of
- * STOP_BATCH events with ids "S-B-K" (sender, batch, event), until halt or a
- * request fails; acked counts the batches answered OK. No cr_assert here:
- * this runs on a thread of its own. */
+/* A sender for the stop test: its own client and agent id "stop-S", batches
+ * of STOP_BATCH events from make_batch (ids "stop-S-SEQ-K"), until halt or a
+ * request fails; acked counts the batches answered OK. */
 #define STOP_BATCH 20
 struct stop_sender {
 	const char *url;
@@ -671,8 +670,9 @@ static void *stop_send(void *arg)
 {
 	struct stop_sender *s = arg;
 	struct wc_client *cl;
-	char err[256], agent[32], id[64];
-	double ts = now_s() - 5;
+	char err[256], agent[32];
+	double lat[STOP_BATCH];
+	int64_t sec = (int64_t)now_s() - 5;
 
 	snprintf(agent, sizeof(agent), "stop-%d", s->id);
 	if (wc_open(&cl, s->url, NULL, 1.0, err, sizeof(err)))
@@ -684,12 +684,7 @@ static void *stop_send(void *arg)
 		size_t len = 0;
 		int rc = -1;
 
-		wc_batch_init(&wb, agent, (uint64_t)b + 1, NULL);
-		for (int k = 0; k < STOP_BATCH; k++) {
-			snprintf(id, sizeof(id), "%d-%d-%d", s->id, b, k);
-			wc_batch_event(&wb, "fraud", id, ts, 5, false, NULL, 0, wc_str("x"), 0.5,
-			               wc_none());
-		}
+		make_batch(&wb, agent, (uint64_t)b + 1, NULL, "fraud", sec, STOP_BATCH, lat);
 		if (wc_batch_encode(&wb, &buf, &len) == 0)
 			rc = wc_request(cl, buf, len, &r, err, sizeof(err));
 		free(buf);
@@ -750,7 +745,7 @@ Test(collector, sigterm_under_traffic_exits_clean_and_keeps_every_answered_batch
 		}
 		for (int i = 0; i < 4; i++) {
 			snprintf(sql, sizeof(sql),
-			         "SELECT count(*) FROM events WHERE req_id LIKE '%d-%%'", i);
+			         "SELECT count(*) FROM events WHERE req_id LIKE 'stop-%d-%%'", i);
 			int64_t n = db_int(c.db, sql);
 			cr_assert(n >= (int64_t)s[i].acked * STOP_BATCH &&
 			              n <= (int64_t)(s[i].acked + 1) * STOP_BATCH &&
