@@ -20,10 +20,21 @@
 # Usage: scripts/clock-sweep.sh BUILD_DIR [OFFSET...]   (default offsets: 1 -90)
 # CLOCK_SWEEP_ONLY="test_tui_cmd test_data" runs only those binaries.
 set -u
-build=$1
-shift
+build=${1:-}
+[ $# -gt 0 ] && shift
+if [ ! -d "$build/tests/unit" ]; then
+	echo "clock-sweep: '$build' is not a build directory with tests (run make tests-built)" >&2
+	exit 2
+fi
 offsets=("$@")
 [ ${#offsets[@]} -eq 0 ] && offsets=(1 -90)
+for off in "${offsets[@]}"; do
+	if ! [[ $off =~ ^-?[0-9]+$ ]] || [ "${off#-}" -ge 86400 ]; then
+		echo "clock-sweep: offset '$off' is not a whole number of seconds within a day" \
+			"(seconds before midnight; negative: after)" >&2
+		exit 2
+	fi
+done
 lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
 if [ -z "$lib" ]; then
 	echo "clock-sweep: libfaketime is missing: apt-get install -y faketime" >&2
